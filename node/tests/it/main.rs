@@ -1,0 +1,3 @@
+//! Integration tests of the `provernet` binary.
+
+mod cli;

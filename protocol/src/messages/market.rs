@@ -1,0 +1,338 @@
+//! Gossiped market messages: request, bid, award, acceptance, advert.
+
+use std::collections::HashSet;
+
+use provernet_proto::v1;
+
+use super::wire::{amount, fixed, fixed_list, in_range, nonzero};
+use super::{PayloadError, amount_to_wire, payload};
+use crate::kind::{MAX_ADVERTISED_CIRCUITS, MAX_AUCTION_ROUNDS, MAX_INPUT_BYTES};
+use crate::primitives::{
+    Address, CircuitId, EthSignature, Hash32, JobId, PeerKey, Wei, keccak256_concat,
+};
+
+/// Domain tag of the job id derivation.
+const JOB_ID_TAG: &[u8] = b"provernet/job-id/v1";
+
+/// A client asks for a proof of `circuit_id` over inputs hashing to `input_hash`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JobRequest {
+    /// The circuit to prove.
+    pub circuit_id: CircuitId,
+    /// keccak256 of the input bytes.
+    pub input_hash: Hash32,
+    /// Length of the input bytes, 1..=[`MAX_INPUT_BYTES`].
+    pub input_size: u32,
+    /// The most the client pays, non-zero.
+    pub max_price: Wei,
+    /// End of the bid window (unix seconds), before `proving_deadline`.
+    pub bid_window_ends: u64,
+    /// Proof due (unix seconds).
+    pub proving_deadline: u64,
+    /// The client's Ethereum address, non-zero.
+    pub client: Address,
+    /// Client-chosen, unique per client.
+    pub nonce: u64,
+    /// Auction round, below [`MAX_AUCTION_ROUNDS`].
+    pub round: u32,
+}
+
+impl JobRequest {
+    /// The job's id: keccak256(tag ‖ client ‖ nonce as 8 bytes big-endian). Every peer
+    /// derives it, so it is never sent and no client can claim another's job id.
+    pub fn job_id(&self) -> JobId {
+        JobId(keccak256_concat(&[
+            JOB_ID_TAG,
+            self.client.as_bytes(),
+            &self.nonce.to_be_bytes(),
+        ]))
+    }
+
+    fn parse(wire: v1::JobRequest) -> Result<Self, PayloadError> {
+        Ok(Self {
+            circuit_id: fixed("circuit_id", &wire.circuit_id)?,
+            input_hash: fixed("input_hash", &wire.input_hash)?,
+            input_size: wire.input_size,
+            max_price: amount("max_price", &wire.max_price)?,
+            bid_window_ends: wire.bid_window_ends,
+            proving_deadline: wire.proving_deadline,
+            client: fixed("client_address", &wire.client_address)?,
+            nonce: wire.nonce,
+            round: wire.round,
+        })
+    }
+
+    fn check_rules(&self) -> Result<(), PayloadError> {
+        in_range(
+            "input_size",
+            self.input_size.into(),
+            1,
+            MAX_INPUT_BYTES.into(),
+        )?;
+        nonzero("max_price", self.max_price)?;
+        nonzero("client_address", self.client.0)?;
+        nonzero("bid_window_ends", self.bid_window_ends)?;
+        in_range(
+            "round",
+            self.round.into(),
+            0,
+            u64::from(MAX_AUCTION_ROUNDS) - 1,
+        )?;
+        if self.bid_window_ends >= self.proving_deadline {
+            return Err(PayloadError::Inconsistent(
+                "the bid window must end before the deadline",
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl From<&JobRequest> for v1::JobRequest {
+    fn from(m: &JobRequest) -> Self {
+        Self {
+            circuit_id: m.circuit_id.0.to_vec(),
+            input_hash: m.input_hash.0.to_vec(),
+            input_size: m.input_size,
+            max_price: amount_to_wire(m.max_price),
+            bid_window_ends: m.bid_window_ends,
+            proving_deadline: m.proving_deadline,
+            client_address: m.client.0.to_vec(),
+            nonce: m.nonce,
+            round: m.round,
+        }
+    }
+}
+
+payload!(JobRequest, v1::JobRequest, JobRequest);
+
+/// A prover's offer for one round of a job. Whether the price is within the request's
+/// maximum and the prover is staked is checked by the node, which knows the request and
+/// the chain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Bid {
+    /// The job.
+    pub job_id: JobId,
+    /// The auction round it bids in.
+    pub round: u32,
+    /// Asked price, non-zero.
+    pub price: Wei,
+    /// When the prover promises to have committed the proof (unix seconds), non-zero.
+    pub promised_deadline: u64,
+    /// The prover's staked address, non-zero.
+    pub prover: Address,
+    /// EIP-712 signature of (job, price, deadline) by `prover`.
+    pub signature: EthSignature,
+}
+
+impl Bid {
+    fn parse(wire: v1::Bid) -> Result<Self, PayloadError> {
+        Ok(Self {
+            job_id: fixed("job_id", &wire.job_id)?,
+            round: wire.round,
+            price: amount("price", &wire.price)?,
+            promised_deadline: wire.promised_deadline,
+            prover: fixed("prover_address", &wire.prover_address)?,
+            signature: fixed("eip712_signature", &wire.eip712_signature)?,
+        })
+    }
+
+    fn check_rules(&self) -> Result<(), PayloadError> {
+        nonzero("price", self.price)?;
+        nonzero("promised_deadline", self.promised_deadline)?;
+        nonzero("prover_address", self.prover.0)?;
+        in_range(
+            "round",
+            self.round.into(),
+            0,
+            u64::from(MAX_AUCTION_ROUNDS) - 1,
+        )
+    }
+}
+
+impl From<&Bid> for v1::Bid {
+    fn from(m: &Bid) -> Self {
+        Self {
+            job_id: m.job_id.0.to_vec(),
+            round: m.round,
+            price: amount_to_wire(m.price),
+            promised_deadline: m.promised_deadline,
+            prover_address: m.prover.0.to_vec(),
+            eip712_signature: m.signature.0.to_vec(),
+        }
+    }
+}
+
+payload!(Bid, v1::Bid, Bid);
+
+/// The client's choice of winner for one round.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Award {
+    /// The job.
+    pub job_id: JobId,
+    /// The round this award closes.
+    pub round: u32,
+    /// The winner's Ethereum address, non-zero.
+    pub prover: Address,
+    /// The winner's ed25519 key (the signer of its bid envelope).
+    pub prover_key: PeerKey,
+    /// The winning price, non-zero.
+    pub price: Wei,
+    /// The winning bid's promised deadline (unix seconds), non-zero.
+    pub deadline: u64,
+    /// EIP-712 signature of (job, prover, price, deadline) by the client.
+    pub signature: EthSignature,
+}
+
+impl Award {
+    fn parse(wire: v1::Award) -> Result<Self, PayloadError> {
+        let key: [u8; 32] = fixed("prover_key", &wire.prover_key)?;
+        Ok(Self {
+            job_id: fixed("job_id", &wire.job_id)?,
+            round: wire.round,
+            prover: fixed("prover_address", &wire.prover_address)?,
+            prover_key: PeerKey::from_bytes(&key).ok_or(PayloadError::InvalidKey {
+                field: "prover_key",
+            })?,
+            price: amount("price", &wire.price)?,
+            deadline: wire.deadline,
+            signature: fixed("eip712_signature", &wire.eip712_signature)?,
+        })
+    }
+
+    fn check_rules(&self) -> Result<(), PayloadError> {
+        nonzero("price", self.price)?;
+        nonzero("deadline", self.deadline)?;
+        nonzero("prover_address", self.prover.0)?;
+        in_range(
+            "round",
+            self.round.into(),
+            0,
+            u64::from(MAX_AUCTION_ROUNDS) - 1,
+        )
+    }
+}
+
+impl From<&Award> for v1::Award {
+    fn from(m: &Award) -> Self {
+        Self {
+            job_id: m.job_id.0.to_vec(),
+            round: m.round,
+            prover_address: m.prover.0.to_vec(),
+            prover_key: m.prover_key.as_bytes().to_vec(),
+            price: amount_to_wire(m.price),
+            deadline: m.deadline,
+            eip712_signature: m.signature.0.to_vec(),
+        }
+    }
+}
+
+payload!(Award, v1::Award, Award);
+
+/// The winner's binding promise, made after it fetched and checked the inputs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Acceptance {
+    /// The job.
+    pub job_id: JobId,
+    /// The round whose award it accepts.
+    pub round: u32,
+    /// keccak256 of the inputs it received.
+    pub input_hash: Hash32,
+    /// The awarded price, non-zero.
+    pub price: Wei,
+    /// The awarded deadline (unix seconds), non-zero.
+    pub deadline: u64,
+    /// EIP-712 signature of (job, input hash, price, deadline) by the prover.
+    pub signature: EthSignature,
+}
+
+impl Acceptance {
+    fn parse(wire: v1::Acceptance) -> Result<Self, PayloadError> {
+        Ok(Self {
+            job_id: fixed("job_id", &wire.job_id)?,
+            round: wire.round,
+            input_hash: fixed("input_hash", &wire.input_hash)?,
+            price: amount("price", &wire.price)?,
+            deadline: wire.deadline,
+            signature: fixed("eip712_signature", &wire.eip712_signature)?,
+        })
+    }
+
+    fn check_rules(&self) -> Result<(), PayloadError> {
+        nonzero("price", self.price)?;
+        nonzero("deadline", self.deadline)?;
+        in_range(
+            "round",
+            self.round.into(),
+            0,
+            u64::from(MAX_AUCTION_ROUNDS) - 1,
+        )
+    }
+}
+
+impl From<&Acceptance> for v1::Acceptance {
+    fn from(m: &Acceptance) -> Self {
+        Self {
+            job_id: m.job_id.0.to_vec(),
+            round: m.round,
+            input_hash: m.input_hash.0.to_vec(),
+            price: amount_to_wire(m.price),
+            deadline: m.deadline,
+            eip712_signature: m.signature.0.to_vec(),
+        }
+    }
+}
+
+payload!(Acceptance, v1::Acceptance, Acceptance);
+
+/// A prover announces what it proves and how busy it is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProverAdvert {
+    /// The address its stake is registered under, non-zero.
+    pub stake_address: Address,
+    /// Circuits it proves: 1..=[`MAX_ADVERTISED_CIRCUITS`], no duplicates.
+    pub circuits: Vec<CircuitId>,
+    /// Jobs it proves at once, non-zero.
+    pub capacity: u32,
+    /// Accepted jobs not yet committed.
+    pub queued: u32,
+}
+
+impl ProverAdvert {
+    fn parse(wire: v1::ProverAdvert) -> Result<Self, PayloadError> {
+        Ok(Self {
+            stake_address: fixed("stake_address", &wire.stake_address)?,
+            circuits: fixed_list("circuits", &wire.circuits, MAX_ADVERTISED_CIRCUITS)?,
+            capacity: wire.capacity,
+            queued: wire.queued,
+        })
+    }
+
+    fn check_rules(&self) -> Result<(), PayloadError> {
+        nonzero("stake_address", self.stake_address.0)?;
+        nonzero("capacity", self.capacity)?;
+        in_range(
+            "circuits",
+            self.circuits.len() as u64,
+            1,
+            MAX_ADVERTISED_CIRCUITS as u64,
+        )?;
+        let mut seen = HashSet::with_capacity(self.circuits.len());
+        if !self.circuits.iter().all(|c| seen.insert(c)) {
+            return Err(PayloadError::Duplicate { field: "circuits" });
+        }
+        Ok(())
+    }
+}
+
+impl From<&ProverAdvert> for v1::ProverAdvert {
+    fn from(m: &ProverAdvert) -> Self {
+        Self {
+            stake_address: m.stake_address.0.to_vec(),
+            circuits: m.circuits.iter().map(|c| c.0.to_vec()).collect(),
+            capacity: m.capacity,
+            queued: m.queued,
+        }
+    }
+}
+
+payload!(ProverAdvert, v1::ProverAdvert, ProverAdvert);

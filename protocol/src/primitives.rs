@@ -1,0 +1,193 @@
+//! Fixed-size values shared by every message: hashes, ids, addresses, amounts, keys.
+
+use std::fmt;
+
+use ed25519_dalek::VerifyingKey;
+use sha3::{Digest, Keccak256};
+
+/// keccak256 of `data`, as Ethereum computes it.
+pub fn keccak256(data: &[u8]) -> [u8; 32] {
+    Keccak256::digest(data).into()
+}
+
+/// keccak256 over the concatenation of `parts`, without allocating.
+pub fn keccak256_concat(parts: &[&[u8]]) -> [u8; 32] {
+    let mut hasher = Keccak256::new();
+    for part in parts {
+        hasher.update(part);
+    }
+    hasher.finalize().into()
+}
+
+/// Lower-case hex of `bytes`, without a `0x` prefix.
+pub fn to_hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        out.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
+    }
+    out
+}
+
+macro_rules! fixed_bytes {
+    ($(#[$doc:meta])* $name:ident, $len:expr) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(pub [u8; $len]);
+
+        impl $name {
+            /// Length in bytes.
+            pub const LEN: usize = $len;
+
+            /// The raw bytes.
+            pub fn as_bytes(&self) -> &[u8; $len] {
+                &self.0
+            }
+        }
+
+        impl From<[u8; $len]> for $name {
+            fn from(bytes: [u8; $len]) -> Self {
+                Self(bytes)
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}(0x{})", stringify!($name), to_hex(&self.0))
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "0x{}", to_hex(&self.0))
+            }
+        }
+    };
+}
+
+fixed_bytes!(
+    /// A 32-byte hash (keccak256 unless stated otherwise).
+    Hash32,
+    32
+);
+fixed_bytes!(
+    /// A job's id: keccak256 of the client's address and nonce (see
+    /// [`crate::JobRequest::job_id`]).
+    JobId,
+    32
+);
+fixed_bytes!(
+    /// A circuit's id, derived from its verifying key by the circuits crate.
+    CircuitId,
+    32
+);
+fixed_bytes!(
+    /// An Ethereum account address.
+    Address,
+    20
+);
+fixed_bytes!(
+    /// A BN254 scalar field element as 32 bytes big-endian: one Halo2 public input.
+    /// Range checks against the field modulus belong to the circuits crate.
+    FieldBytes,
+    32
+);
+fixed_bytes!(
+    /// An envelope's id: keccak256 of its signed bytes. Gossip deduplication and the
+    /// replay cache key on it.
+    MessageId,
+    32
+);
+fixed_bytes!(
+    /// A 65-byte secp256k1 signature (r, s, v) over EIP-712 typed data. Recovering the
+    /// signer is the slashing crate's job; here it is carried as opaque bytes.
+    EthSignature,
+    65
+);
+
+/// An amount of wei. The wire carries 32 bytes (the ABI `uint256` layout); this
+/// version accepts values below 2^128, which is far beyond any price or stake.
+pub type Wei = u128;
+
+/// A peer's ed25519 public key: its libp2p identity and the signer of its envelopes.
+///
+/// Only keys that decompress to a curve point and are not of small order exist as
+/// values of this type.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct PeerKey(VerifyingKey);
+
+impl PeerKey {
+    /// Length in bytes.
+    pub const LEN: usize = 32;
+
+    /// Parses a compressed public key, refusing points that do not decompress and
+    /// weak (small-order) keys, which would let anyone forge signatures.
+    pub fn from_bytes(bytes: &[u8; 32]) -> Option<Self> {
+        let key = VerifyingKey::from_bytes(bytes).ok()?;
+        (!key.is_weak()).then_some(Self(key))
+    }
+
+    /// The compressed key.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        self.0.as_bytes()
+    }
+
+    /// The dalek key, for verification.
+    pub fn verifying_key(&self) -> &VerifyingKey {
+        &self.0
+    }
+}
+
+impl From<VerifyingKey> for PeerKey {
+    fn from(key: VerifyingKey) -> Self {
+        Self(key)
+    }
+}
+
+impl std::hash::Hash for PeerKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_bytes().hash(state);
+    }
+}
+
+impl fmt::Debug for PeerKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PeerKey(0x{})", to_hex(self.as_bytes()))
+    }
+}
+
+impl fmt::Display for PeerKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "0x{}", to_hex(self.as_bytes()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keccak_matches_ethereum() {
+        // keccak256("") as every Ethereum client knows it.
+        assert_eq!(
+            to_hex(&keccak256(b"")),
+            "c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470"
+        );
+        assert_eq!(keccak256(b"ab"), keccak256_concat(&[b"a", b"b"]));
+    }
+
+    #[test]
+    fn weak_and_invalid_keys_are_refused() {
+        // The identity point (small order).
+        let mut identity = [0u8; 32];
+        identity[0] = 1;
+        assert!(PeerKey::from_bytes(&identity).is_none());
+        // A y-coordinate with no point on the curve.
+        let mut not_on_curve = [0u8; 32];
+        not_on_curve[0] = 2;
+        assert!(PeerKey::from_bytes(&not_on_curve).is_none());
+        let key = ed25519_dalek::SigningKey::from_bytes(&[7; 32]).verifying_key();
+        assert!(PeerKey::from_bytes(key.as_bytes()).is_some());
+    }
+}

@@ -1,0 +1,127 @@
+//! Replay protection: a bounded cache of the envelopes seen and not yet expired.
+
+use std::collections::{BTreeSet, HashMap};
+
+use crate::envelope::EnvelopeError;
+use crate::primitives::MessageId;
+
+/// The ids of envelopes already accepted, each kept until its envelope would be refused
+/// as expired anyway. Memory is bounded by `capacity`: when the cache is full of
+/// unexpired entries, a new envelope is refused with [`EnvelopeError::SeenCacheFull`]
+/// rather than evicting an entry, which would reopen a replay window.
+#[derive(Debug)]
+pub struct SeenCache {
+    capacity: usize,
+    forget_after: HashMap<MessageId, u64>,
+    by_time: BTreeSet<(u64, MessageId)>,
+}
+
+impl SeenCache {
+    /// Default capacity: 2^18 entries, about 20 MiB.
+    pub const DEFAULT_CAPACITY: usize = 1 << 18;
+
+    /// An empty cache holding at most `capacity` ids.
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            capacity,
+            forget_after: HashMap::new(),
+            by_time: BTreeSet::new(),
+        }
+    }
+
+    /// Whether `id` was seen.
+    pub fn contains(&self, id: &MessageId) -> bool {
+        self.forget_after.contains_key(id)
+    }
+
+    /// Records `id`, to be forgotten after `forget_after` (unix seconds), at time `now`.
+    /// Fails if it is already there or the cache is full of unexpired ids.
+    pub fn insert(
+        &mut self,
+        id: MessageId,
+        forget_after: u64,
+        now: u64,
+    ) -> Result<(), EnvelopeError> {
+        if self.contains(&id) {
+            return Err(EnvelopeError::Replayed { id });
+        }
+        if self.forget_after.len() >= self.capacity {
+            self.purge(now);
+            if self.forget_after.len() >= self.capacity {
+                return Err(EnvelopeError::SeenCacheFull {
+                    capacity: self.capacity,
+                });
+            }
+        }
+        self.forget_after.insert(id, forget_after);
+        self.by_time.insert((forget_after, id));
+        Ok(())
+    }
+
+    /// Forgets every id whose time has passed at `now`.
+    pub fn purge(&mut self, now: u64) {
+        while let Some(&(time, id)) = self.by_time.first() {
+            if time >= now {
+                break;
+            }
+            self.by_time.pop_first();
+            self.forget_after.remove(&id);
+        }
+    }
+
+    /// Number of ids held.
+    pub fn len(&self) -> usize {
+        self.forget_after.len()
+    }
+
+    /// Whether it holds none.
+    pub fn is_empty(&self) -> bool {
+        self.forget_after.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(n: u8) -> MessageId {
+        MessageId([n; 32])
+    }
+
+    #[test]
+    fn a_second_insert_is_a_replay() {
+        let mut cache = SeenCache::new(4);
+        cache.insert(id(1), 100, 10).expect("fresh");
+        assert_eq!(
+            cache.insert(id(1), 100, 11),
+            Err(EnvelopeError::Replayed { id: id(1) })
+        );
+    }
+
+    #[test]
+    fn full_cache_refuses_until_entries_expire() {
+        let mut cache = SeenCache::new(2);
+        cache.insert(id(1), 100, 10).expect("fresh");
+        cache.insert(id(2), 200, 10).expect("fresh");
+        assert_eq!(
+            cache.insert(id(3), 300, 50),
+            Err(EnvelopeError::SeenCacheFull { capacity: 2 })
+        );
+        // Nothing was evicted: both are still replays.
+        assert!(cache.contains(&id(1)) && cache.contains(&id(2)));
+        // Once id 1's time has passed it makes room.
+        cache.insert(id(3), 300, 101).expect("room after expiry");
+        assert!(!cache.contains(&id(1)));
+        assert_eq!(cache.len(), 2);
+    }
+
+    #[test]
+    fn an_entry_is_kept_through_its_last_second() {
+        let mut cache = SeenCache::new(8);
+        cache.insert(id(1), 100, 10).expect("fresh");
+        cache.purge(100);
+        assert!(cache.contains(&id(1)));
+        cache.purge(101);
+        assert!(cache.is_empty());
+    }
+}
