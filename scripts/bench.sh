@@ -1,13 +1,23 @@
 #!/usr/bin/env bash
 # Runs provernet's benchmarks in the same build profile as the tests (no second build).
 #   scripts/bench.sh            every benchmark
-#   scripts/bench.sh envelope   one of them
+#   scripts/bench.sh envelope   envelope validation throughput per core
+#   scripts/bench.sh proving    keygen, prove, verify, proof size, EVM gas per circuit
 set -euo pipefail
 source "$(dirname -- "${BASH_SOURCE[0]}")/common.sh"
 cd -- "$repo_root"
 
-bench=${1:-envelope}
-case "$bench" in
-    envelope) cargo bench --locked --profile dev -p provernet-protocol --bench envelope ;;
-    *) echo "bench: unknown benchmark '$bench' (known: envelope)" >&2; exit 2 ;;
-esac
+scripts/setup.sh >/dev/null
+run() {
+    case "$1" in
+        envelope) cargo bench --locked --profile dev -p provernet-protocol --bench envelope ;;
+        proving) cargo bench --locked --profile dev -p provernet-circuits --bench proving ;;
+        *) echo "bench: unknown benchmark '$1' (known: envelope, proving)" >&2; exit 2 ;;
+    esac
+}
+if (($# == 0)); then
+    run envelope
+    run proving
+else
+    run "$1"
+fi

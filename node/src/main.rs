@@ -10,8 +10,10 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 mod cli;
+mod proving;
 
 use cli::Planned;
+use proving::{CircuitsCommand, ProveArgs, VerifyArgs};
 
 /// A decentralized market for Halo2 proofs: clients gossip proof requests, staked provers
 /// bid, prove and commit on chain, and watchtowers challenge bad proofs.
@@ -99,49 +101,6 @@ enum ClientCommand {
 }
 
 #[derive(Debug, Subcommand)]
-enum CircuitsCommand {
-    /// List the circuits with their ids and sizes.
-    List,
-    /// Print a valid sample witness for a circuit.
-    Example {
-        /// The circuit's name.
-        circuit: String,
-    },
-    /// Write a circuit's Solidity verifier, its bytecode and a calldata encoder.
-    ExportVerifier {
-        /// The circuit's name.
-        #[arg(long)]
-        circuit: String,
-        /// Output directory.
-        #[arg(long)]
-        out: PathBuf,
-    },
-}
-
-#[derive(Debug, Args)]
-struct ProveArgs {
-    /// The circuit's name.
-    #[arg(long)]
-    circuit: String,
-    /// The witness JSON file.
-    #[arg(long)]
-    input: PathBuf,
-    /// Where to write the proof and its public inputs (JSON).
-    #[arg(long)]
-    out: PathBuf,
-}
-
-#[derive(Debug, Args)]
-struct VerifyArgs {
-    /// The circuit's name.
-    #[arg(long)]
-    circuit: String,
-    /// The proof JSON written by `provernet prove`.
-    #[arg(long)]
-    proof: PathBuf,
-}
-
-#[derive(Debug, Subcommand)]
 enum TestnetCommand {
     /// Start anvil, deploy, start the nodes, drive a workload and write a report.
     Up,
@@ -162,17 +121,33 @@ struct EconomicsArgs {
 }
 
 fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(false)
+        .init();
     let cli = Cli::parse();
     let planned = match cli.command {
+        Command::Circuits(command) => return report(proving::circuits(command)),
+        Command::Prove(args) => return report(proving::prove(args)),
+        Command::Verify(args) => return report(proving::verify(args)),
         Command::Node(_) => Planned::new("node", 5),
         Command::Watchtower(_) => Planned::new("watchtower", 6),
         Command::Client(_) => Planned::new("client", 5),
-        Command::Circuits(_) => Planned::new("circuits", 3),
-        Command::Prove(_) => Planned::new("prove", 3),
-        Command::Verify(_) => Planned::new("verify", 3),
         Command::Testnet(_) => Planned::new("testnet", 7),
         Command::Economics(_) => Planned::new("economics", 6),
     };
     eprintln!("error: {planned}");
     ExitCode::from(2)
+}
+
+/// Prints an error with its causes and turns it into exit status 1.
+fn report(result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -30,6 +30,19 @@ pub fn to_hex(bytes: &[u8]) -> String {
     out
 }
 
+/// The bytes of a hex string (no prefix; either case), or `None` if it is not hex or
+/// has an odd number of digits.
+pub fn from_hex(digits: &str) -> Option<Vec<u8>> {
+    // `from_str_radix` alone would accept a sign ("+1"): check the digits first.
+    if !digits.len().is_multiple_of(2) || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    (0..digits.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(digits.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
 macro_rules! fixed_bytes {
     ($(#[$doc:meta])* $name:ident, $len:expr) => {
         $(#[$doc])*
@@ -175,6 +188,19 @@ mod tests {
             "c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470"
         );
         assert_eq!(keccak256(b"ab"), keccak256_concat(&[b"a", b"b"]));
+    }
+
+    #[test]
+    fn hex_round_trips_and_refuses_non_hex() {
+        assert_eq!(
+            from_hex(&to_hex(&[0, 1, 0xab, 0xff])),
+            Some(vec![0, 1, 0xab, 0xff])
+        );
+        assert_eq!(from_hex("ABcd"), Some(vec![0xab, 0xcd]));
+        assert_eq!(from_hex(""), Some(vec![]));
+        assert_eq!(from_hex("abc"), None);
+        assert_eq!(from_hex("zz"), None);
+        assert_eq!(from_hex("+1"), None);
     }
 
     #[test]

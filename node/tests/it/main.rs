@@ -1,3 +1,4 @@
 //! Integration tests of the `provernet` binary.
 
 mod cli;
+mod proving;

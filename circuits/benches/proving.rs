@@ -1,0 +1,226 @@
+//! Per circuit: keygen, prove, native verify, proof size, EVM verification gas and
+//! runtime code size; and the library's prove path against halo2's `create_proof` called
+//! directly on the same circuit, measured side by side.
+//!
+//! Run: `scripts/bench.sh proving`. Under `cargo test` (no `--bench`) it runs
+//! `poseidon-chain-12` once, without the EVM, as a smoke test.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use ethers::providers::{Http, Middleware, Provider};
+use ethers::types::{Bytes, TransactionRequest};
+use ethers::utils::Anvil;
+use halo2_base::halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
+use halo2_base::halo2_proofs::plonk::create_proof;
+use halo2_base::halo2_proofs::poly::kzg::commitment::KZGCommitmentScheme;
+use halo2_base::halo2_proofs::poly::kzg::multiopen::ProverSHPLONK;
+use provernet_circuits::keys::{self, CircuitKeys};
+use provernet_circuits::prover::{prove_with_keys, prover_builder, verify_with_keys};
+use provernet_circuits::srs::{Srs, SrsSource};
+use provernet_circuits::{Circuit, Witness, evm};
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+use snark_verifier::loader::native::NativeLoader;
+use snark_verifier::system::halo2::transcript::evm::{ChallengeEvm, EvmTranscript};
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+/// halo2's `create_proof` on the same layout, with nothing of ours around it.
+fn prove_direct(keys: &CircuitKeys, witness: &Witness, seed: u64) -> Vec<u8> {
+    let builder = prover_builder(keys, witness);
+    let instances: Vec<Fr> = builder.assigned_instances[0]
+        .iter()
+        .map(|a| *a.value())
+        .collect();
+    let mut transcript = EvmTranscript::<G1Affine, NativeLoader, Vec<u8>, Vec<u8>>::new(Vec::new());
+    create_proof::<
+        KZGCommitmentScheme<Bn256>,
+        ProverSHPLONK<'_, Bn256>,
+        ChallengeEvm<G1Affine>,
+        _,
+        _,
+        _,
+    >(
+        &keys.params,
+        &keys.pk,
+        &[builder],
+        &[&[&instances]],
+        ChaCha20Rng::seed_from_u64(seed),
+        &mut transcript,
+    )
+    .expect("direct create_proof");
+    transcript.finalize()
+}
+
+struct Row {
+    circuit: Circuit,
+    keygen: Duration,
+    prove: Duration,
+    direct: Duration,
+    verify: Duration,
+    proof_bytes: usize,
+    gas: Option<u64>,
+    code_bytes: Option<usize>,
+}
+
+fn main() {
+    let benchmarking = std::env::args().any(|arg| arg == "--bench");
+    let circuits: Vec<Circuit> = if benchmarking {
+        Circuit::ALL.to_vec()
+    } else {
+        vec![Circuit::PoseidonChain12]
+    };
+    let cache = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("provernet-circuits-cache");
+    let srs = Srs::load(&SrsSource::DevInsecure, &cache).expect("dev SRS");
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio");
+    let anvil = benchmarking.then(|| {
+        Anvil::at(repo.join("node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"))
+            .arg("--host")
+            .arg("127.0.0.1")
+            .spawn()
+    });
+
+    let mut rows = Vec::new();
+    for circuit in circuits {
+        let witness = circuit
+            .parse_witness(&circuit.example_witness())
+            .expect("example");
+        let params = srs.for_k(circuit.k()).expect("params");
+        let started = Instant::now();
+        let keys = keys::build(circuit, params).expect("keygen");
+        let keygen = started.elapsed();
+
+        // A warm-up of each path, then pairs in alternating order, so caches and drift on
+        // the machine hit both paths alike.
+        let runs = if !benchmarking {
+            1
+        } else if circuit.k() >= 16 {
+            6
+        } else {
+            10
+        };
+        if benchmarking {
+            std::hint::black_box(prove_direct(&keys, &witness, 0));
+            std::hint::black_box(prove_with_keys(&keys, &witness, 0).expect("prove"));
+        }
+        let (mut ours, mut direct, mut verify) = (Vec::new(), Vec::new(), Vec::new());
+        let mut proof = None;
+        for run in 0..runs {
+            let time_ours = || {
+                let started = Instant::now();
+                let made = prove_with_keys(&keys, &witness, run).expect("prove");
+                (started.elapsed(), made)
+            };
+            let time_direct = || {
+                let started = Instant::now();
+                std::hint::black_box(prove_direct(&keys, &witness, run));
+                started.elapsed()
+            };
+            let (ours_time, made) = if run % 2 == 0 {
+                direct.push(time_direct());
+                time_ours()
+            } else {
+                let result = time_ours();
+                direct.push(time_direct());
+                result
+            };
+            ours.push(ours_time);
+            let started = Instant::now();
+            verify_with_keys(&keys, &made.public_inputs, &made.proof).expect("verify");
+            verify.push(started.elapsed());
+            proof = Some(made);
+        }
+        let proof = proof.expect("at least one run");
+
+        let (gas, code_bytes) = match &anvil {
+            Some(anvil) => runtime.block_on(async {
+                let provider = Provider::<Http>::try_from(anvil.endpoint()).expect("provider");
+                let from = anvil.addresses()[0];
+                let compiled = evm::compile_verifier(
+                    &evm::solidity_verifier(&keys),
+                    &repo.join("scripts/solc"),
+                )
+                .expect("solc");
+                let deploy = TransactionRequest::new()
+                    .from(from)
+                    .data(compiled.creation)
+                    .gas(30_000_000u64);
+                let receipt = provider
+                    .send_transaction(deploy, None)
+                    .await
+                    .expect("deploy")
+                    .await
+                    .expect("mined")
+                    .expect("receipt");
+                let call = TransactionRequest::new()
+                    .from(from)
+                    .to(receipt.contract_address.expect("address"))
+                    .data(Bytes::from(evm::encode_calldata(
+                        &proof.public_inputs,
+                        &proof.proof,
+                    )));
+                let gas = provider
+                    .estimate_gas(&call.into(), None)
+                    .await
+                    .expect("valid proof verifies on chain");
+                (Some(gas.as_u64()), Some(compiled.runtime.len()))
+            }),
+            None => (None, None),
+        };
+        rows.push(Row {
+            circuit,
+            keygen,
+            prove: median(ours),
+            direct: median(direct),
+            verify: median(verify),
+            proof_bytes: proof.proof.len(),
+            gas,
+            code_bytes,
+        });
+    }
+
+    println!("circuit proving on this machine (dev SRS; medians; EVM gas of the verify call)");
+    println!(
+        "{:<18} {:>4} {:>9} {:>9} {:>9} {:>8} {:>9} {:>7} {:>9} {:>7}",
+        "circuit",
+        "k",
+        "keygen",
+        "prove",
+        "direct",
+        "overhead",
+        "verify",
+        "proof B",
+        "EVM gas",
+        "code B"
+    );
+    let mut pass = true;
+    for row in &rows {
+        let overhead = row.prove.as_secs_f64() / row.direct.as_secs_f64() - 1.0;
+        pass &= overhead <= 0.03 && row.gas.is_none_or(|g| g <= 360_000);
+        println!(
+            "{:<18} {:>4} {:>8.2}s {:>8.3}s {:>8.3}s {:>7.1}% {:>8.1}ms {:>7} {:>9} {:>7}",
+            row.circuit.name(),
+            row.circuit.k(),
+            row.keygen.as_secs_f64(),
+            row.prove.as_secs_f64(),
+            row.direct.as_secs_f64(),
+            overhead * 100.0,
+            row.verify.as_secs_f64() * 1e3,
+            row.proof_bytes,
+            row.gas.map_or("-".into(), |g| g.to_string()),
+            row.code_bytes.map_or("-".into(), |c| c.to_string()),
+        );
+    }
+    println!(
+        "targets: EVM verify <= 360000 gas; library prove within 3% of direct create_proof: {}",
+        if pass { "PASS" } else { "FAIL" }
+    );
+}

@@ -1,0 +1,216 @@
+//! The built-in circuits. Each module documents its witness JSON and public inputs, and
+//! has a native reference computation of the public inputs that tests compare with the
+//! circuit's.
+
+pub mod merkle_membership;
+pub mod mlp;
+pub mod poseidon_chain;
+
+use std::fmt;
+use std::str::FromStr;
+
+use halo2_base::gates::circuit::builder::BaseCircuitBuilder;
+use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
+use serde::de::DeserializeOwned;
+
+use crate::error::CircuitError;
+
+/// One of the circuits this build can prove.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Circuit {
+    /// `poseidon-chain-12`: 2^12 rows, 4 iterations.
+    PoseidonChain12,
+    /// `poseidon-chain-16`: 2^16 rows, 80 iterations: the large benchmark workload.
+    PoseidonChain16,
+    /// `merkle-membership`: depth-20 Poseidon Merkle membership with a nullifier.
+    MerkleMembership,
+    /// `mlp-inference`: a fixed-point 4-8-3 perceptron with a committed model.
+    MlpInference,
+}
+
+impl Circuit {
+    /// Every circuit.
+    pub const ALL: [Circuit; 4] = [
+        Self::PoseidonChain12,
+        Self::PoseidonChain16,
+        Self::MerkleMembership,
+        Self::MlpInference,
+    ];
+
+    /// The name used on the command line and in configs.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::PoseidonChain12 => "poseidon-chain-12",
+            Self::PoseidonChain16 => "poseidon-chain-16",
+            Self::MerkleMembership => "merkle-membership",
+            Self::MlpInference => "mlp-inference",
+        }
+    }
+
+    /// One line on what a proof of it shows.
+    pub const fn description(self) -> &'static str {
+        match self {
+            Self::PoseidonChain12 | Self::PoseidonChain16 => {
+                "knows a seed whose n-fold Poseidon iterate is the public digest"
+            }
+            Self::MerkleMembership => {
+                "knows a leaf of the public depth-20 Poseidon Merkle root; public nullifier"
+            }
+            Self::MlpInference => {
+                "a committed 4-8-3 ReLU perceptron maps the public input to the public output"
+            }
+        }
+    }
+
+    /// log2 of the number of rows. Sizes are chosen so each circuit needs three advice
+    /// columns and no lookup table (a Poseidon permutation costs about 2,400 cells): every
+    /// column or lookup adds code and gas to the EVM verifier.
+    pub const fn k(self) -> u32 {
+        match self {
+            Self::PoseidonChain12 => 12,
+            Self::MerkleMembership | Self::MlpInference => 15,
+            Self::PoseidonChain16 => 16,
+        }
+    }
+
+    /// Iterations of `poseidon-chain` at this size.
+    pub const fn iterations(self) -> usize {
+        match self {
+            Self::PoseidonChain12 => 4,
+            Self::PoseidonChain16 => 80,
+            _ => 0,
+        }
+    }
+
+    /// How many public inputs a proof has.
+    pub const fn num_public_inputs(self) -> usize {
+        match self {
+            Self::PoseidonChain12 | Self::PoseidonChain16 => 1,
+            Self::MerkleMembership => 2,
+            Self::MlpInference => 1 + mlp::INPUTS + mlp::OUTPUTS,
+        }
+    }
+
+    /// A valid witness, as JSON.
+    pub fn example_witness(self) -> serde_json::Value {
+        match self {
+            Self::PoseidonChain12 | Self::PoseidonChain16 => poseidon_chain::example(),
+            Self::MerkleMembership => merkle_membership::example(),
+            Self::MlpInference => mlp::example(),
+        }
+    }
+
+    /// Parses and range-checks a witness.
+    pub fn parse_witness(self, json: &serde_json::Value) -> Result<Witness, CircuitError> {
+        let inner = match self {
+            Self::PoseidonChain12 | Self::PoseidonChain16 => {
+                WitnessInner::PoseidonChain(poseidon_chain::parse(self.name(), json)?)
+            }
+            Self::MerkleMembership => {
+                WitnessInner::Merkle(merkle_membership::parse(self.name(), json)?)
+            }
+            Self::MlpInference => WitnessInner::Mlp(mlp::parse(self.name(), json)?),
+        };
+        Ok(Witness {
+            circuit: self,
+            inner,
+        })
+    }
+
+    /// Parses a witness from JSON text.
+    pub fn parse_witness_str(self, text: &str) -> Result<Witness, CircuitError> {
+        let json = serde_json::from_str(text).map_err(|e| CircuitError::WitnessShape {
+            circuit: self.name(),
+            reason: format!("not JSON: {e}"),
+        })?;
+        self.parse_witness(&json)
+    }
+
+    /// The example witness, parsed.
+    pub(crate) fn example(self) -> Witness {
+        self.parse_witness(&self.example_witness())
+            .unwrap_or_else(|e| {
+                unreachable!("the built-in example of {} is valid: {e}", self.name())
+            })
+    }
+}
+
+impl fmt::Display for Circuit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Circuit {
+    type Err = CircuitError;
+
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|c| c.name() == name)
+            .ok_or_else(|| CircuitError::UnknownCircuit(name.to_owned()))
+    }
+}
+
+/// A witness that parsed and passed its circuit's range checks.
+#[derive(Clone, Debug)]
+pub struct Witness {
+    circuit: Circuit,
+    inner: WitnessInner,
+}
+
+#[derive(Clone, Debug)]
+enum WitnessInner {
+    PoseidonChain(poseidon_chain::Witness),
+    Merkle(merkle_membership::Witness),
+    Mlp(mlp::Witness),
+}
+
+impl Witness {
+    /// The circuit it is a witness for.
+    pub fn circuit(&self) -> Circuit {
+        self.circuit
+    }
+
+    /// The public inputs a proof of this witness has, computed natively.
+    pub fn public_inputs(&self) -> Vec<Fr> {
+        match &self.inner {
+            WitnessInner::PoseidonChain(w) => {
+                poseidon_chain::public_inputs(w, self.circuit.iterations())
+            }
+            WitnessInner::Merkle(w) => merkle_membership::public_inputs(w),
+            WitnessInner::Mlp(w) => mlp::public_inputs(w),
+        }
+    }
+
+    /// Lays the circuit out on `builder`, assigning this witness and the public inputs.
+    pub(crate) fn synthesize(&self, builder: &mut BaseCircuitBuilder<Fr>) {
+        match &self.inner {
+            WitnessInner::PoseidonChain(w) => {
+                poseidon_chain::synthesize(builder, w, self.circuit.iterations())
+            }
+            WitnessInner::Merkle(w) => merkle_membership::synthesize(builder, w),
+            WitnessInner::Mlp(w) => mlp::synthesize(builder, w),
+        }
+    }
+}
+
+/// Deserializes a witness's JSON shape, naming the circuit in the error.
+fn json_shape<T: DeserializeOwned>(
+    circuit: &'static str,
+    json: &serde_json::Value,
+) -> Result<T, CircuitError> {
+    T::deserialize(json).map_err(|e| CircuitError::WitnessShape {
+        circuit,
+        reason: e.to_string(),
+    })
+}
+
+/// Parses a scalar field of a witness.
+fn scalar(circuit: &'static str, field: &str, text: &str) -> Result<Fr, CircuitError> {
+    crate::field::parse(text).map_err(|reason| CircuitError::WitnessRange {
+        circuit,
+        field: field.to_owned(),
+        reason,
+    })
+}

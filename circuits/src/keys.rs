@@ -1,0 +1,237 @@
+//! Proving and verifying keys, derived deterministically and cached on disk.
+//!
+//! Keygen runs the circuit's layout on its example witness. The verifying key is always
+//! recomputed (it is cheap next to the proving key) and names the circuit: the
+//! [circuit id](circuit_id) hashes it, so two nodes with the same code and SRS agree on
+//! ids without talking. A cached proving key is used only when its file's checksum and the
+//! circuit id it was made for both match; anything else — a truncated file, flipped bits,
+//! a key from another version of the circuit — is rebuilt, never trusted.
+//!
+//! Layout: `cache_dir/keys/<srs fingerprint>/<circuit>/{pk.bin, meta.json}`.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use halo2_base::gates::circuit::builder::BaseCircuitBuilder;
+use halo2_base::gates::circuit::{BaseCircuitParams, CircuitBuilderStage};
+use halo2_base::gates::flex_gate::MultiPhaseThreadBreakPoints;
+use halo2_base::halo2_proofs::SerdeFormat;
+use halo2_base::halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
+use halo2_base::halo2_proofs::halo2curves::ff::PrimeField;
+use halo2_base::halo2_proofs::plonk::{ProvingKey, VerifyingKey, keygen_pk, keygen_vk};
+use halo2_base::halo2_proofs::poly::kzg::commitment::ParamsKZG;
+use provernet_protocol::primitives::keccak256_concat;
+use provernet_protocol::{CircuitId, Hash32, keccak256};
+use serde::{Deserialize, Serialize};
+
+use crate::circuits::Circuit;
+use crate::error::CircuitError;
+
+/// Rows halo2 reserves at the bottom of every column (blinding and the last-row gate).
+const MINIMUM_ROWS: usize = 9;
+
+/// Domain tag of circuit ids.
+const CIRCUIT_ID_TAG: &[u8] = b"provernet/circuit-id/v1";
+
+/// The circuit id: keccak256 of a tag and the verifying key's transcript representation
+/// (a hash of the pinned key: domain, constraint system, fixed and permutation
+/// commitments).
+pub fn circuit_id(vk: &VerifyingKey<G1Affine>) -> CircuitId {
+    CircuitId(keccak256_concat(&[
+        CIRCUIT_ID_TAG,
+        vk.transcript_repr().to_repr().as_ref(),
+    ]))
+}
+
+/// Everything needed to prove and verify one circuit.
+#[derive(Debug)]
+pub struct CircuitKeys {
+    /// The circuit.
+    pub circuit: Circuit,
+    /// Its id.
+    pub circuit_id: CircuitId,
+    /// The SRS downsized to the circuit's k.
+    pub params: ParamsKZG<Bn256>,
+    /// The proving key (it holds the verifying key).
+    pub pk: ProvingKey<G1Affine>,
+    /// Column counts and lookup bits the keys were made with.
+    pub config: BaseCircuitParams,
+    /// Where the layout breaks between columns; proving must reuse them.
+    pub break_points: MultiPhaseThreadBreakPoints,
+}
+
+impl CircuitKeys {
+    /// The verifying key.
+    pub fn vk(&self) -> &VerifyingKey<G1Affine> {
+        self.pk.get_vk()
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct Meta {
+    circuit: String,
+    circuit_id: String,
+    pk_keccak: String,
+}
+
+/// Lays the circuit out in keygen mode on its example witness.
+fn keygen_builder(circuit: Circuit) -> (BaseCircuitBuilder<Fr>, BaseCircuitParams) {
+    let mut builder = BaseCircuitBuilder::from_stage(CircuitBuilderStage::Keygen)
+        .use_k(circuit.k() as usize)
+        .use_instance_columns(1);
+    circuit.example().synthesize(&mut builder);
+    let config = builder.calculate_params(Some(MINIMUM_ROWS));
+    (builder, config)
+}
+
+fn halo2(
+    circuit: Circuit,
+    action: &'static str,
+) -> impl Fn(halo2_base::halo2_proofs::plonk::Error) -> CircuitError {
+    move |e| CircuitError::Halo2 {
+        action,
+        circuit: circuit.name(),
+        reason: e.to_string(),
+    }
+}
+
+/// The keygen-mode layout and the verifying key, from which both paths below go on.
+struct Layout {
+    builder: BaseCircuitBuilder<Fr>,
+    config: BaseCircuitParams,
+    vk: VerifyingKey<G1Affine>,
+    circuit_id: CircuitId,
+    break_points: MultiPhaseThreadBreakPoints,
+}
+
+fn layout(circuit: Circuit, params: &ParamsKZG<Bn256>) -> Result<Layout, CircuitError> {
+    let (builder, config) = keygen_builder(circuit);
+    let vk = keygen_vk(params, &builder).map_err(halo2(circuit, "generate the verifying key"))?;
+    let circuit_id = circuit_id(&vk);
+    let break_points = builder.break_points();
+    Ok(Layout {
+        builder,
+        config,
+        vk,
+        circuit_id,
+        break_points,
+    })
+}
+
+impl Layout {
+    fn into_keys(
+        self,
+        circuit: Circuit,
+        params: ParamsKZG<Bn256>,
+        pk: ProvingKey<G1Affine>,
+    ) -> CircuitKeys {
+        let Self {
+            config,
+            circuit_id,
+            break_points,
+            ..
+        } = self;
+        CircuitKeys {
+            circuit,
+            circuit_id,
+            params,
+            pk,
+            config,
+            break_points,
+        }
+    }
+
+    fn keygen_pk(
+        &self,
+        circuit: Circuit,
+        params: &ParamsKZG<Bn256>,
+    ) -> Result<ProvingKey<G1Affine>, CircuitError> {
+        keygen_pk(params, self.vk.clone(), &self.builder)
+            .map_err(halo2(circuit, "generate the proving key"))
+    }
+}
+
+/// Builds the circuit's keys from scratch (no cache).
+pub fn build(circuit: Circuit, params: ParamsKZG<Bn256>) -> Result<CircuitKeys, CircuitError> {
+    let layout = layout(circuit, &params)?;
+    let pk = layout.keygen_pk(circuit, &params)?;
+    Ok(layout.into_keys(circuit, params, pk))
+}
+
+/// Loads the circuit's keys from `dir` or builds (and caches) them.
+pub fn load_or_build(
+    circuit: Circuit,
+    params: ParamsKZG<Bn256>,
+    dir: &Path,
+) -> Result<CircuitKeys, CircuitError> {
+    let layout = layout(circuit, &params)?;
+    let dir = dir.join(circuit.name());
+    let pk = match load_cached_pk(&dir, &layout.circuit_id, &layout.config) {
+        Some(pk) => pk,
+        None => {
+            let pk = layout.keygen_pk(circuit, &params)?;
+            store_pk(&dir, circuit, &layout.circuit_id, &pk)?;
+            pk
+        }
+    };
+    Ok(layout.into_keys(circuit, params, pk))
+}
+
+fn load_cached_pk(
+    dir: &Path,
+    id: &CircuitId,
+    config: &BaseCircuitParams,
+) -> Option<ProvingKey<G1Affine>> {
+    let meta: Meta = serde_json::from_slice(&fs::read(dir.join("meta.json")).ok()?).ok()?;
+    if meta.circuit_id != id.to_string() {
+        tracing::info!(target: "circuits::keys", dir = %dir.display(), "cached keys are for another circuit version; rebuilding");
+        return None;
+    }
+    let bytes = fs::read(dir.join("pk.bin")).ok()?;
+    if Hash32(keccak256(&bytes)).to_string() != meta.pk_keccak {
+        tracing::warn!(target: "circuits::keys", dir = %dir.display(), "cached proving key fails its checksum; rebuilding");
+        return None;
+    }
+    let pk = ProvingKey::<G1Affine>::read::<_, BaseCircuitBuilder<Fr>>(
+        &mut bytes.as_slice(),
+        SerdeFormat::RawBytes,
+        config.clone(),
+    )
+    .ok()?;
+    (circuit_id(pk.get_vk()) == *id).then_some(pk)
+}
+
+fn store_pk(
+    dir: &Path,
+    circuit: Circuit,
+    id: &CircuitId,
+    pk: &ProvingKey<G1Affine>,
+) -> Result<(), CircuitError> {
+    let bytes = pk.to_bytes(SerdeFormat::RawBytes);
+    let meta = Meta {
+        circuit: circuit.name().to_owned(),
+        circuit_id: id.to_string(),
+        pk_keccak: Hash32(keccak256(&bytes)).to_string(),
+    };
+    write_atomic(&dir.join("pk.bin"), &bytes)?;
+    let meta = serde_json::to_vec_pretty(&meta).unwrap_or_default();
+    write_atomic(&dir.join("meta.json"), &meta)
+}
+
+/// Writes `bytes` to `path` through a temporary file and a rename, so readers never see
+/// half a file.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), CircuitError> {
+    let dir = path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    fs::create_dir_all(&dir).map_err(|e| CircuitError::io("creating", &dir, e))?;
+    let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
+    let mut file = fs::File::create(&tmp).map_err(|e| CircuitError::io("creating", &tmp, e))?;
+    file.write_all(bytes)
+        .map_err(|e| CircuitError::io("writing", &tmp, e))?;
+    file.sync_all()
+        .map_err(|e| CircuitError::io("syncing", &tmp, e))?;
+    fs::rename(&tmp, path).map_err(|e| CircuitError::io("renaming into", path, e))
+}

@@ -1,0 +1,254 @@
+//! The API the node calls: prove a witness, verify a proof.
+
+use std::collections::HashMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use halo2_base::gates::circuit::builder::BaseCircuitBuilder;
+use halo2_base::halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
+use halo2_base::halo2_proofs::plonk::{create_proof, verify_proof};
+use halo2_base::halo2_proofs::poly::commitment::ParamsProver;
+use halo2_base::halo2_proofs::poly::kzg::commitment::KZGCommitmentScheme;
+use halo2_base::halo2_proofs::poly::kzg::multiopen::{ProverSHPLONK, VerifierSHPLONK};
+use halo2_base::halo2_proofs::poly::kzg::strategy::SingleStrategy;
+use provernet_protocol::{CircuitId, FieldBytes};
+use rand_chacha::ChaCha20Rng;
+use rand_core::{OsRng, RngCore, SeedableRng};
+use snark_verifier::loader::native::NativeLoader;
+use snark_verifier::system::halo2::transcript::evm::{ChallengeEvm, EvmTranscript};
+
+use crate::circuits::{Circuit, Witness};
+use crate::error::CircuitError;
+use crate::field;
+use crate::keys::{self, CircuitKeys};
+use crate::srs::{Srs, SrsSource};
+
+type WriteTranscript = EvmTranscript<G1Affine, NativeLoader, Vec<u8>, Vec<u8>>;
+type ReadTranscript<'a, 'b> = EvmTranscript<G1Affine, NativeLoader, &'a mut &'b [u8], Vec<u8>>;
+
+/// Where keys and the SRS come from.
+#[derive(Clone, Debug)]
+pub struct ProverConfig {
+    /// The SRS.
+    pub srs: SrsSource,
+    /// Directory for the dev SRS and key caches.
+    pub cache_dir: PathBuf,
+}
+
+/// A proof with what it proves.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Proof {
+    /// The circuit.
+    pub circuit: Circuit,
+    /// The circuit's id (from its verifying key).
+    pub circuit_id: CircuitId,
+    /// Public inputs, 32 bytes big-endian each.
+    pub public_inputs: Vec<FieldBytes>,
+    /// SHPLONK proof bytes (Keccak transcript, as the EVM verifier reads them).
+    pub proof: Vec<u8>,
+}
+
+/// Proves and verifies the built-in circuits. Keys are built or loaded on first use of a
+/// circuit and kept; the struct is shared (`Arc`) between tasks.
+#[derive(Debug)]
+pub struct Prover {
+    srs: Srs,
+    keys_dir: PathBuf,
+    keys: Mutex<HashMap<Circuit, Arc<CircuitKeys>>>,
+}
+
+impl Prover {
+    /// Loads the SRS; keys are made lazily.
+    pub fn new(config: &ProverConfig) -> Result<Self, CircuitError> {
+        let srs = Srs::load(&config.srs, &config.cache_dir)?;
+        let keys_dir = config
+            .cache_dir
+            .join("keys")
+            .join(srs.fingerprint().to_string());
+        Ok(Self {
+            srs,
+            keys_dir,
+            keys: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The SRS in use.
+    pub fn srs(&self) -> &Srs {
+        &self.srs
+    }
+
+    /// The keys of `circuit`, built or loaded on first use. Two threads asking for the
+    /// same circuit at once build it once.
+    pub fn keys(&self, circuit: Circuit) -> Result<Arc<CircuitKeys>, CircuitError> {
+        let mut keys = self
+            .keys
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(found) = keys.get(&circuit) {
+            return Ok(Arc::clone(found));
+        }
+        let built = Arc::new(keys::load_or_build(
+            circuit,
+            self.srs.for_k(circuit.k())?,
+            &self.keys_dir,
+        )?);
+        keys.insert(circuit, Arc::clone(&built));
+        Ok(built)
+    }
+
+    /// The id of `circuit` under this SRS.
+    pub fn circuit_id(&self, circuit: Circuit) -> Result<CircuitId, CircuitError> {
+        Ok(self.keys(circuit)?.circuit_id)
+    }
+
+    /// Proves `witness`. CPU-heavy and blocking: from async code use [`Prover::prove_async`].
+    pub fn prove(&self, witness: &Witness) -> Result<Proof, CircuitError> {
+        let keys = self.keys(witness.circuit())?;
+        prove_with_keys(&keys, witness, OsRng.next_u64())
+    }
+
+    /// Verifies `proof` of `circuit` for `public_inputs`. Truncated, altered or foreign
+    /// proofs and wrong public inputs are errors, never panics.
+    pub fn verify(
+        &self,
+        circuit: Circuit,
+        public_inputs: &[FieldBytes],
+        proof: &[u8],
+    ) -> Result<(), CircuitError> {
+        let keys = self.keys(circuit)?;
+        verify_with_keys(&keys, public_inputs, proof)
+    }
+
+    /// [`Prover::prove`] on tokio's blocking pool.
+    pub async fn prove_async(self: &Arc<Self>, witness: Witness) -> Result<Proof, CircuitError> {
+        let prover = Arc::clone(self);
+        tokio::task::spawn_blocking(move || prover.prove(&witness))
+            .await
+            .map_err(|e| CircuitError::Task(e.to_string()))?
+    }
+
+    /// [`Prover::verify`] on tokio's blocking pool.
+    pub async fn verify_async(
+        self: &Arc<Self>,
+        circuit: Circuit,
+        public_inputs: Vec<FieldBytes>,
+        proof: Vec<u8>,
+    ) -> Result<(), CircuitError> {
+        let prover = Arc::clone(self);
+        tokio::task::spawn_blocking(move || prover.verify(circuit, &public_inputs, &proof))
+            .await
+            .map_err(|e| CircuitError::Task(e.to_string()))?
+    }
+}
+
+/// Lays `witness` out in prover mode with the keys' configuration.
+pub fn prover_builder(keys: &CircuitKeys, witness: &Witness) -> BaseCircuitBuilder<Fr> {
+    let mut builder = BaseCircuitBuilder::prover(keys.config.clone(), keys.break_points.clone());
+    witness.synthesize(&mut builder);
+    builder
+}
+
+/// Proves with `rng_seed` for the blinding factors.
+pub fn prove_with_keys(
+    keys: &CircuitKeys,
+    witness: &Witness,
+    rng_seed: u64,
+) -> Result<Proof, CircuitError> {
+    let circuit = keys.circuit;
+    if witness.circuit() != circuit {
+        return Err(CircuitError::WitnessShape {
+            circuit: circuit.name(),
+            reason: format!("the witness is for {}", witness.circuit()),
+        });
+    }
+    let builder = prover_builder(keys, witness);
+    let instances: Vec<Fr> = builder.assigned_instances[0]
+        .iter()
+        .map(|a| *a.value())
+        .collect();
+    let mut transcript = WriteTranscript::new(Vec::new());
+    create_proof::<
+        KZGCommitmentScheme<Bn256>,
+        ProverSHPLONK<'_, Bn256>,
+        ChallengeEvm<G1Affine>,
+        _,
+        _,
+        _,
+    >(
+        &keys.params,
+        &keys.pk,
+        &[builder],
+        &[&[&instances]],
+        ChaCha20Rng::seed_from_u64(rng_seed),
+        &mut transcript,
+    )
+    .map_err(|e| CircuitError::Halo2 {
+        action: "create a proof",
+        circuit: circuit.name(),
+        reason: e.to_string(),
+    })?;
+    Ok(Proof {
+        circuit,
+        circuit_id: keys.circuit_id,
+        public_inputs: instances.iter().map(field::to_bytes).collect(),
+        proof: transcript.finalize(),
+    })
+}
+
+/// Verifies with given keys (what [`Prover::verify`] does after finding them).
+pub fn verify_with_keys(
+    keys: &CircuitKeys,
+    public_inputs: &[FieldBytes],
+    proof: &[u8],
+) -> Result<(), CircuitError> {
+    let circuit = keys.circuit;
+    if public_inputs.len() != circuit.num_public_inputs() {
+        return Err(CircuitError::PublicInputCount {
+            circuit: circuit.name(),
+            expected: circuit.num_public_inputs(),
+            got: public_inputs.len(),
+        });
+    }
+    let instances = public_inputs
+        .iter()
+        .enumerate()
+        .map(|(index, x)| field::from_bytes(x).ok_or(CircuitError::PublicInputNotInField { index }))
+        .collect::<Result<Vec<Fr>, _>>()?;
+    // A proof is untrusted input: a panic anywhere in the verifier is a rejection.
+    let mut unread = proof;
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        let mut transcript = ReadTranscript::new(&mut unread);
+        verify_proof::<
+            KZGCommitmentScheme<Bn256>,
+            VerifierSHPLONK<'_, Bn256>,
+            ChallengeEvm<G1Affine>,
+            _,
+            _,
+        >(
+            keys.params.verifier_params(),
+            keys.vk(),
+            SingleStrategy::new(&keys.params),
+            &[&[&instances]],
+            &mut transcript,
+        )
+    }));
+    match outcome {
+        // halo2 does not require the whole transcript to be read: bytes appended to a
+        // valid proof would pass. A proof has one canonical length; anything else is
+        // refused, so a proof's hash names exactly one byte string.
+        Ok(Ok(())) if !unread.is_empty() => Err(CircuitError::InvalidProof {
+            circuit: circuit.name(),
+            reason: format!("{} bytes after the end of the proof", unread.len()),
+        }),
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(CircuitError::InvalidProof {
+            circuit: circuit.name(),
+            reason: e.to_string(),
+        }),
+        Err(_) => Err(CircuitError::InvalidProof {
+            circuit: circuit.name(),
+            reason: "the verifier panicked on this proof".into(),
+        }),
+    }
+}

@@ -1,0 +1,39 @@
+//! A prover shared by the tests, with its key cache kept between runs.
+
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+
+use provernet_circuits::{Circuit, Proof, Prover, ProverConfig, SrsSource};
+
+pub fn cache_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("provernet-circuits-cache")
+}
+
+pub fn prover() -> Arc<Prover> {
+    static PROVER: OnceLock<Arc<Prover>> = OnceLock::new();
+    Arc::clone(PROVER.get_or_init(|| {
+        let config = ProverConfig {
+            srs: SrsSource::DevInsecure,
+            cache_dir: cache_dir(),
+        };
+        Arc::new(Prover::new(&config).expect("dev SRS loads"))
+    }))
+}
+
+/// A proof of each circuit's example witness, made once.
+pub fn example_proof(circuit: Circuit) -> Proof {
+    static PROOFS: OnceLock<std::sync::Mutex<Vec<Proof>>> = OnceLock::new();
+    let proofs = PROOFS.get_or_init(Default::default);
+    let mut proofs = proofs.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(found) = proofs.iter().find(|p| p.circuit == circuit) {
+        return found.clone();
+    }
+    let witness = circuit
+        .parse_witness(&circuit.example_witness())
+        .expect("example is valid");
+    let started = std::time::Instant::now();
+    let proof = prover().prove(&witness).expect("example proves");
+    eprintln!("{circuit}: proved in {:?}", started.elapsed());
+    proofs.push(proof.clone());
+    proof
+}

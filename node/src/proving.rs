@@ -1,0 +1,242 @@
+//! `provernet circuits …`, `provernet prove` and `provernet verify`: the prover tools,
+//! which need no network.
+
+use std::fs;
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
+use provernet_circuits::{Circuit, Prover, ProverConfig, SrsSource, evm, proof_file};
+
+/// Where the SRS and the key cache come from.
+#[derive(Debug, Args)]
+pub struct SrsArgs {
+    /// A real SRS file (`ParamsKZG<Bn256>`, at least 2^16 points).
+    #[arg(long, env = "PROVERNET_SRS")]
+    srs: Option<PathBuf>,
+    /// Use the dev SRS from a public seed. INSECURE: anyone can forge proofs. Local
+    /// testnets and tests only.
+    #[arg(long, env = "PROVERNET_DEV_SRS")]
+    dev_srs: bool,
+    /// Cache for the dev SRS and the proving keys [default: ~/.cache/provernet/circuits].
+    #[arg(long, env = "PROVERNET_CACHE_DIR")]
+    cache_dir: Option<PathBuf>,
+}
+
+impl SrsArgs {
+    fn prover(&self) -> anyhow::Result<Prover> {
+        let srs = SrsSource::choose(self.srs.clone(), self.dev_srs)?;
+        let cache_dir = match &self.cache_dir {
+            Some(dir) => dir.clone(),
+            None => home_cache()?,
+        };
+        Ok(Prover::new(&ProverConfig { srs, cache_dir })?)
+    }
+}
+
+fn home_cache() -> anyhow::Result<PathBuf> {
+    let home = std::env::var_os("HOME").context("HOME is not set: pass --cache-dir")?;
+    Ok(PathBuf::from(home).join(".cache/provernet/circuits"))
+}
+
+fn read(path: &PathBuf, what: &str) -> anyhow::Result<String> {
+    fs::read_to_string(path).with_context(|| format!("reading {what} {}", path.display()))
+}
+
+fn write(path: &PathBuf, contents: impl AsRef<[u8]>) -> anyhow::Result<()> {
+    fs::write(path, contents).with_context(|| format!("writing {}", path.display()))
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CircuitsCommand {
+    /// List the circuits: name, rows, public inputs, what a proof shows (and ids with --ids).
+    List {
+        /// Also derive each circuit's id (needs the SRS and builds keys on first use).
+        #[arg(long)]
+        ids: bool,
+        #[command(flatten)]
+        srs: SrsArgs,
+    },
+    /// Print a valid sample witness for a circuit.
+    Example {
+        /// The circuit's name.
+        circuit: Circuit,
+    },
+    /// Write a circuit's Solidity verifier, its bytecode, and an example proof with its
+    /// calldata to a directory.
+    ExportVerifier {
+        /// The circuit's name.
+        #[arg(long)]
+        circuit: Circuit,
+        /// Output directory (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+        /// The solc to compile with [default: $PROVERNET_SOLC, ./scripts/solc, or solc on PATH].
+        #[arg(long)]
+        solc: Option<PathBuf>,
+        #[command(flatten)]
+        srs: SrsArgs,
+    },
+    /// Print the calldata that verifies a proof file on its circuit's EVM verifier.
+    Calldata {
+        /// The proof JSON written by `provernet prove`.
+        #[arg(long)]
+        proof: PathBuf,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ProveArgs {
+    /// The circuit's name.
+    #[arg(long)]
+    circuit: Circuit,
+    /// The witness JSON file (`provernet circuits example C` prints one).
+    #[arg(long)]
+    input: PathBuf,
+    /// Where to write the proof and its public inputs (JSON).
+    #[arg(long)]
+    out: PathBuf,
+    #[command(flatten)]
+    srs: SrsArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The circuit's name; must match the proof file's.
+    #[arg(long)]
+    circuit: Circuit,
+    /// The proof JSON written by `provernet prove`.
+    #[arg(long)]
+    proof: PathBuf,
+    #[command(flatten)]
+    srs: SrsArgs,
+}
+
+pub fn circuits(command: CircuitsCommand) -> anyhow::Result<()> {
+    match command {
+        CircuitsCommand::List { ids, srs } => {
+            let prover = if ids { Some(srs.prover()?) } else { None };
+            println!(
+                "{:<20} {:>6} {:>7}  description",
+                "circuit", "rows", "public"
+            );
+            for circuit in Circuit::ALL {
+                println!(
+                    "{:<20} {:>6} {:>7}  {}",
+                    circuit.name(),
+                    format!("2^{}", circuit.k()),
+                    circuit.num_public_inputs(),
+                    circuit.description()
+                );
+                if let Some(prover) = &prover {
+                    println!("{:<20} id {}", "", prover.circuit_id(circuit)?);
+                }
+            }
+            Ok(())
+        }
+        CircuitsCommand::Example { circuit } => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&circuit.example_witness())?
+            );
+            Ok(())
+        }
+        CircuitsCommand::ExportVerifier {
+            circuit,
+            out,
+            solc,
+            srs,
+        } => {
+            let prover = srs.prover()?;
+            let keys = prover.keys(circuit)?;
+            let source = evm::solidity_verifier(&keys);
+            let solc = solc.unwrap_or_else(evm::default_solc);
+            let compiled = evm::compile_verifier(&source, &solc)?;
+            if compiled.runtime.len() > evm::MAX_CODE_SIZE {
+                bail!(
+                    "the verifier's runtime code is {} bytes, above the EVM limit of {}",
+                    compiled.runtime.len(),
+                    evm::MAX_CODE_SIZE
+                );
+            }
+            let witness = circuit.parse_witness(&circuit.example_witness())?;
+            let proof = prover.prove(&witness)?;
+            fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+            let hex =
+                |bytes: &[u8]| format!("0x{}\n", provernet_protocol::primitives::to_hex(bytes));
+            write(&out.join("Halo2Verifier.sol"), &source)?;
+            write(&out.join("Halo2Verifier.bin"), hex(&compiled.creation))?;
+            write(
+                &out.join("Halo2Verifier.runtime.bin"),
+                hex(&compiled.runtime),
+            )?;
+            write(&out.join("example-proof.json"), proof_file::to_json(&proof))?;
+            write(
+                &out.join("example-calldata.hex"),
+                hex(&evm::encode_calldata(&proof.public_inputs, &proof.proof)),
+            )?;
+            println!(
+                "{circuit}: id {}, runtime code {} bytes, proof {} bytes; wrote {}",
+                keys.circuit_id,
+                compiled.runtime.len(),
+                proof.proof.len(),
+                out.display()
+            );
+            Ok(())
+        }
+        CircuitsCommand::Calldata { proof } => {
+            let proof =
+                proof_file::from_json(&read(&proof, "proof file")?).map_err(anyhow::Error::msg)?;
+            let calldata = evm::encode_calldata(&proof.public_inputs, &proof.proof);
+            println!("0x{}", provernet_protocol::primitives::to_hex(&calldata));
+            Ok(())
+        }
+    }
+}
+
+pub fn prove(args: ProveArgs) -> anyhow::Result<()> {
+    let witness = args
+        .circuit
+        .parse_witness_str(&read(&args.input, "witness")?)?;
+    let prover = args.srs.prover()?;
+    let started = std::time::Instant::now();
+    let proof = prover.prove(&witness)?;
+    write(&args.out, proof_file::to_json(&proof))?;
+    println!(
+        "{}: proof of {} bytes with {} public inputs in {:.2?}; wrote {}",
+        args.circuit,
+        proof.proof.len(),
+        proof.public_inputs.len(),
+        started.elapsed(),
+        args.out.display()
+    );
+    Ok(())
+}
+
+pub fn verify(args: VerifyArgs) -> anyhow::Result<()> {
+    let proof =
+        proof_file::from_json(&read(&args.proof, "proof file")?).map_err(anyhow::Error::msg)?;
+    if proof.circuit != args.circuit {
+        bail!(
+            "the proof file is for {}, not {}",
+            proof.circuit,
+            args.circuit
+        );
+    }
+    let prover = args.srs.prover()?;
+    let id = prover.circuit_id(args.circuit)?;
+    if proof.circuit_id != id {
+        bail!(
+            "the proof file names circuit id {}, but {} under this SRS is {id}",
+            proof.circuit_id,
+            args.circuit
+        );
+    }
+    prover.verify(args.circuit, &proof.public_inputs, &proof.proof)?;
+    println!(
+        "valid: {} proof for {} public inputs",
+        args.circuit,
+        proof.public_inputs.len()
+    );
+    Ok(())
+}
