@@ -25,6 +25,9 @@ use crate::error::CircuitError;
 /// The largest circuit size this build needs (`poseidon-chain-16`).
 pub const MAX_K: u32 = 16;
 
+/// The largest SRS file accepted (about 537 MB); larger ones must be downsized first.
+pub const MAX_FILE_K: u32 = 22;
+
 /// The public seed of the dev SRS. Public on purpose: the dev SRS is insecure.
 pub const DEV_SEED: [u8; 32] = *b"provernet dev SRS: INSECURE seed";
 
@@ -64,6 +67,19 @@ impl Srs {
     pub fn load(source: &SrsSource, cache_dir: &Path) -> Result<Self, CircuitError> {
         match source {
             SrsSource::File(path) => {
+                // Look at the size before reading: the file is read whole.
+                let len = fs::metadata(path)
+                    .map_err(|e| CircuitError::io("reading SRS", path, e))?
+                    .len();
+                if len > params_file_len(MAX_FILE_K) {
+                    return Err(CircuitError::Srs {
+                        path: path.clone(),
+                        reason: format!(
+                            "{len} bytes is more than an SRS of 2^{MAX_FILE_K} points; this build needs \
+                             2^{MAX_K}: downsize the file first"
+                        ),
+                    });
+                }
                 let bytes = fs::read(path).map_err(|e| CircuitError::io("reading SRS", path, e))?;
                 let params = read_params(&bytes)
                     .and_then(|params| {

@@ -109,6 +109,35 @@ fn the_dev_srs_must_be_asked_for() {
     assert!(matches!(error, CircuitError::Srs { .. }), "{error}");
 }
 
+#[test]
+fn an_srs_file_is_read_and_checked() {
+    // The dev SRS's cache file is a valid SRS file: read as a file it is the same SRS,
+    // no longer marked insecure by provernet (the file's provenance is the operator's).
+    let srs_dir = cache_dir().join("srs");
+    prover()
+        .keys(Circuit::PoseidonChain12)
+        .expect("keys; writes the k = 12 parameters");
+    let dev_file = srs_dir.join("dev-INSECURE-k16.srs");
+    let dir = tempdir("file");
+    let from_file = Prover::new(&ProverConfig {
+        srs: SrsSource::File(dev_file),
+        cache_dir: dir.clone(),
+    })
+    .expect("a valid SRS file");
+    assert!(!from_file.srs().is_insecure());
+    assert_eq!(from_file.srs().fingerprint(), prover().srs().fingerprint());
+
+    // A valid file with too few points is refused with the reason.
+    let small = srs_dir.join(format!("{}-k12.srs", prover().srs().fingerprint()));
+    let error = Prover::new(&ProverConfig {
+        srs: SrsSource::File(small),
+        cache_dir: dir.clone(),
+    })
+    .expect_err("2^12 points");
+    assert!(error.to_string().contains("need 2^16"), "{error}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 fn tempdir(name: &str) -> std::path::PathBuf {
     let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("circuits-{name}-{}", std::process::id()));
