@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every check and test of provernet on a fresh machine: installs what is missing
-# (scripts/setup.sh), then formatting, clippy, the Rust tests and the Solidity tests.
+# (scripts/setup.sh), then formatting (Rust and Solidity), clippy, the Rust tests and the
+# Solidity tests.
 # Ends with one line "tests: N passed, N failed" summing all suites.
 set -euo pipefail
 source "$(dirname -- "${BASH_SOURCE[0]}")/common.sh"
@@ -20,7 +21,8 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "test: cargo test"
 cargo test --workspace --all-targets --locked 2>&1 | tee -a "$log"
 
-echo "test: forge test"
+echo "test: forge fmt --check, forge test"
+(cd contracts && "$forge_bin" fmt --check)
 (cd contracts && "$forge_bin" test) 2>&1 | tee -a "$log"
 
 # cargo: "test result: ok. 9 passed; 0 failed; ..."; forge: "Suite result: ok. 4 passed; 0 failed; ..."

@@ -12,6 +12,7 @@
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use halo2_base::gates::circuit::builder::BaseCircuitBuilder;
 use halo2_base::gates::circuit::{BaseCircuitParams, CircuitBuilderStage};
@@ -227,7 +228,13 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), CircuitError
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."));
     fs::create_dir_all(&dir).map_err(|e| CircuitError::io("creating", &dir, e))?;
-    let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
+    // Unique per process and per call, so concurrent writers never share a temporary.
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let tmp = path.with_extension(format!(
+        "tmp.{}.{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
     let mut file = fs::File::create(&tmp).map_err(|e| CircuitError::io("creating", &tmp, e))?;
     file.write_all(bytes)
         .map_err(|e| CircuitError::io("writing", &tmp, e))?;

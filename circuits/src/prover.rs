@@ -55,8 +55,11 @@ pub struct Proof {
 pub struct Prover {
     srs: Srs,
     keys_dir: PathBuf,
-    keys: Mutex<HashMap<Circuit, Arc<CircuitKeys>>>,
+    /// One slot per circuit, each filled once.
+    keys: Mutex<HashMap<Circuit, KeySlot>>,
 }
+
+type KeySlot = Arc<Mutex<Option<Arc<CircuitKeys>>>>;
 
 impl Prover {
     /// Loads the SRS; keys are made lazily.
@@ -79,13 +82,17 @@ impl Prover {
     }
 
     /// The keys of `circuit`, built or loaded on first use. Two threads asking for the
-    /// same circuit at once build it once.
+    /// same circuit at once build it once; other circuits are not held up meanwhile.
     pub fn keys(&self, circuit: Circuit) -> Result<Arc<CircuitKeys>, CircuitError> {
-        let mut keys = self
-            .keys
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(found) = keys.get(&circuit) {
+        let slot = {
+            let mut slots = self
+                .keys
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            Arc::clone(slots.entry(circuit).or_default())
+        };
+        let mut keys = slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(found) = keys.as_ref() {
             return Ok(Arc::clone(found));
         }
         let built = Arc::new(keys::load_or_build(
@@ -93,7 +100,7 @@ impl Prover {
             self.srs.for_k(circuit.k())?,
             &self.keys_dir,
         )?);
-        keys.insert(circuit, Arc::clone(&built));
+        *keys = Some(Arc::clone(&built));
         Ok(built)
     }
 

@@ -1,0 +1,1423 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+pragma solidity 0.8.28;
+
+import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
+import {ProverMarket} from "../src/ProverMarket.sol";
+import {MarketFixture, MerkleBuilder} from "./utils/MarketFixture.sol";
+
+/// One test per rule and per revert reason of ProverMarket (docs/contracts.md), plus fuzz
+/// tests. The invariant suite is in ProverMarket.invariant.t.sol.
+contract ProverMarketTest is MarketFixture {
+    // ================================================================================
+    // constructor
+    // ================================================================================
+
+    function test_constructor_storesParameters() public view {
+        assertEq(market.owner(), owner);
+        assertEq(market.minStake(), MIN_STAKE);
+        assertEq(market.challengeWindow(), CHALLENGE_WINDOW);
+        assertEq(market.responseWindow(), RESPONSE_WINDOW);
+        assertEq(market.unbondingDelay(), UNBONDING_DELAY);
+        assertEq(market.depositWithdrawalDelay(), DEPOSIT_DELAY);
+        assertEq(market.batchCount(), 0);
+    }
+
+    function test_constructor_revertsOnZeroMinStake() public {
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.InvalidParameters.selector));
+        new ProverMarket(owner, 0, 10, 5, 20, 30);
+    }
+
+    function test_constructor_revertsOnZeroChallengeWindow() public {
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.InvalidParameters.selector));
+        new ProverMarket(owner, 1, 0, 5, 20, 30);
+    }
+
+    function test_constructor_revertsOnZeroResponseWindow() public {
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.InvalidParameters.selector));
+        new ProverMarket(owner, 1, 10, 0, 20, 30);
+    }
+
+    function test_constructor_revertsWhenUnbondingDelayEqualsBothWindows() public {
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.InvalidParameters.selector));
+        new ProverMarket(owner, 1, 10, 5, 15, 30);
+    }
+
+    function test_constructor_revertsWhenDepositDelayNotAboveChallengeWindow() public {
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.InvalidParameters.selector));
+        new ProverMarket(owner, 1, 10, 5, 16, 10);
+        new ProverMarket(owner, 1, 10, 5, 16, 11);
+    }
+
+    function test_constructor_revertsOnDelaysAboveMaximum() public {
+        uint64 tooLong = market.MAX_DELAY() + 1;
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.InvalidParameters.selector));
+        new ProverMarket(owner, 1, 10, 5, tooLong, 30);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.InvalidParameters.selector));
+        new ProverMarket(owner, 1, 10, 5, 16, tooLong);
+        new ProverMarket(owner, 1, 10, 5, market.MAX_DELAY(), market.MAX_DELAY());
+    }
+
+    function test_constructor_revertsWhenUnbondingDelayBelowBothWindows() public {
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.InvalidParameters.selector));
+        new ProverMarket(owner, 1, 10, 5, 14, 30);
+    }
+
+    function test_constructor_acceptsUnbondingDelayOneAboveBothWindows() public {
+        ProverMarket m = new ProverMarket(owner, 1, 10, 5, 16, 30);
+        assertEq(m.unbondingDelay(), 16);
+    }
+
+    function test_constructor_revertsOnZeroOwner() public {
+        vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableInvalidOwner.selector, address(0)));
+        new ProverMarket(address(0), 1, 10, 5, 16, 30);
+    }
+
+    /// BUG (low): windows whose sum overflows uint64 make the constructor panic (0x11)
+    /// instead of reverting with InvalidParameters.
+    function test_constructor_revertsInvalidParametersWhenWindowsOverflow() public {
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.InvalidParameters.selector));
+        new ProverMarket(owner, 1, type(uint64).max, 1, type(uint64).max, 30);
+    }
+
+    function test_awardDigest_isEip712WithProvernetDomain() public view {
+        ProverMarket.Award memory a =
+            ProverMarket.Award({jobId: keccak256("job"), prover: prover, price: 3 gwei, deadline: 1234});
+        bytes32 domain = keccak256(
+            abi.encode(
+                keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"),
+                keccak256("provernet"),
+                keccak256("1"),
+                block.chainid,
+                address(market)
+            )
+        );
+        bytes32 structHash = keccak256(
+            abi.encode(
+                keccak256("Award(bytes32 jobId,address prover,uint256 price,uint64 deadline)"),
+                a.jobId,
+                a.prover,
+                a.price,
+                a.deadline
+            )
+        );
+        assertEq(
+            market.AWARD_TYPEHASH(), keccak256("Award(bytes32 jobId,address prover,uint256 price,uint64 deadline)")
+        );
+        assertEq(market.awardDigest(a), keccak256(abi.encodePacked("\x19\x01", domain, structHash)));
+    }
+
+    // ================================================================================
+    // register / isStaked
+    // ================================================================================
+
+    function test_register_revertsWhenStakeBelowMinimum() public {
+        vm.deal(prover, MIN_STAKE);
+        vm.prank(prover);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.StakeTooLow.selector, MIN_STAKE - 1, MIN_STAKE));
+        market.register{value: MIN_STAKE - 1}(PEER_KEY);
+    }
+
+    function test_register_revertsWithoutValue() public {
+        vm.prank(prover);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.StakeTooLow.selector, 0, MIN_STAKE));
+        market.register(PEER_KEY);
+    }
+
+    function test_register_revertsWhenAlreadyRegistered() public {
+        _register(prover, MIN_STAKE);
+        vm.deal(prover, 2 * MIN_STAKE);
+        vm.prank(prover);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.AlreadyRegistered.selector));
+        market.register{value: 2 * MIN_STAKE}(PEER_KEY);
+    }
+
+    function test_register_storesProverAndEmits() public {
+        vm.deal(prover, MIN_STAKE);
+        vm.expectEmit(true, true, true, true, address(market));
+        emit ProverMarket.ProverRegistered(prover, PEER_KEY, MIN_STAKE);
+        vm.prank(prover);
+        market.register{value: MIN_STAKE}(PEER_KEY);
+
+        (uint256 stake, bytes32 peerKey, uint256 unbonding, uint64 at, uint32 open, bool registered) =
+            market.provers(prover);
+        assertEq(stake, MIN_STAKE);
+        assertEq(peerKey, PEER_KEY);
+        assertEq(unbonding, 0);
+        assertEq(at, 0);
+        assertEq(open, 0);
+        assertTrue(registered);
+        assertEq(address(market).balance, MIN_STAKE);
+        assertEq(prover.balance, 0);
+    }
+
+    function test_isStaked_trueOnlyForRegisteredProverAtMinimum() public {
+        assertFalse(market.isStaked(prover));
+        _register(prover, MIN_STAKE);
+        assertTrue(market.isStaked(prover));
+        assertFalse(market.isStaked(otherProver));
+    }
+
+    // ================================================================================
+    // addStake
+    // ================================================================================
+
+    function test_addStake_revertsWhenNotRegistered() public {
+        vm.deal(prover, 1 ether);
+        vm.prank(prover);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.NotRegistered.selector));
+        market.addStake{value: 1 ether}();
+    }
+
+    function test_addStake_revertsOnZeroAmount() public {
+        _register(prover, MIN_STAKE);
+        vm.prank(prover);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.ZeroAmount.selector));
+        market.addStake();
+    }
+
+    function test_addStake_addsAndEmits() public {
+        _register(prover, MIN_STAKE);
+        vm.deal(prover, 3 ether);
+        vm.expectEmit(true, true, true, true, address(market));
+        emit ProverMarket.StakeAdded(prover, 3 ether, MIN_STAKE + 3 ether);
+        vm.prank(prover);
+        market.addStake{value: 3 ether}();
+        assertEq(_stakeOf(prover), MIN_STAKE + 3 ether);
+        assertEq(address(market).balance, MIN_STAKE + 3 ether);
+    }
+
+    // ================================================================================
+    // unbond
+    // ================================================================================
+
+    function test_unbond_revertsWhenNotRegistered() public {
+        vm.prank(prover);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.NotRegistered.selector));
+        market.unbond(1);
+    }
+
+    function test_unbond_revertsOnZeroAmount() public {
+        _register(prover, MIN_STAKE);
+        vm.prank(prover);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.ZeroAmount.selector));
+        market.unbond(0);
+    }
+
+    function test_unbond_revertsAboveStake() public {
+        _register(prover, 2 ether);
+        vm.prank(prover);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.InsufficientStake.selector, 2 ether, 2 ether + 1));
+        market.unbond(2 ether + 1);
+    }
+
+    function test_unbond_movesStakeAsideAndEmits() public {
+        _register(prover, 3 ether);
+        uint64 at = uint64(block.number) + UNBONDING_DELAY;
+        vm.expectEmit(true, true, true, true, address(market));
+        emit ProverMarket.UnbondingStarted(prover, 1 ether, at);
+        vm.prank(prover);
+        market.unbond(1 ether);
+
+        (uint256 unbonding, uint64 unbondableAt) = _unbondingOf(prover);
+        assertEq(_stakeOf(prover), 2 ether);
+        assertEq(unbonding, 1 ether);
+        assertEq(unbondableAt, at);
+        assertEq(address(market).balance, 3 ether, "nothing leaves the contract");
+    }
+
+    function test_unbond_allOfTheStake() public {
+        _register(prover, 2 ether);
+        vm.prank(prover);
+        market.unbond(2 ether);
+        assertEq(_stakeOf(prover), 0);
+        assertFalse(market.isStaked(prover));
+    }
+
+    function test_unbond_againAccumulatesAndRestartsDelay() public {
+        _register(prover, 3 ether);
+        vm.prank(prover);
+        market.unbond(1 ether);
+        vm.roll(block.number + 7);
+        uint64 restarted = uint64(block.number) + UNBONDING_DELAY;
+        vm.expectEmit(true, true, true, true, address(market));
+        emit ProverMarket.UnbondingStarted(prover, 0.5 ether, restarted);
+        vm.prank(prover);
+        market.unbond(0.5 ether);
+
+        (uint256 unbonding, uint64 unbondableAt) = _unbondingOf(prover);
+        assertEq(unbonding, 1.5 ether);
+        assertEq(unbondableAt, restarted);
+        assertEq(_stakeOf(prover), 1.5 ether);
+    }
+
+    function test_unbond_belowMinimumMakesProverUnstaked() public {
+        _register(prover, MIN_STAKE);
+        vm.prank(prover);
+        market.unbond(1);
+        assertFalse(market.isStaked(prover));
+    }
+
+    // ================================================================================
+    // withdrawStake
+    // ================================================================================
+
+    function test_withdrawStake_revertsWhenNothingUnbonding() public {
+        _register(prover, MIN_STAKE);
+        vm.prank(prover);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.NothingToWithdraw.selector));
+        market.withdrawStake();
+    }
+
+    function test_withdrawStake_revertsForUnknownProver() public {
+        vm.prank(prover);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.NothingToWithdraw.selector));
+        market.withdrawStake();
+    }
+
+    function test_withdrawStake_revertsOneBlockBeforeDelayEnds() public {
+        _register(prover, 2 ether);
+        vm.prank(prover);
+        market.unbond(1 ether);
+        uint64 at = uint64(block.number) + UNBONDING_DELAY;
+        vm.roll(at - 1);
+        vm.prank(prover);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.TooEarly.selector, at));
+        market.withdrawStake();
+    }
+
+    function test_withdrawStake_revertsAtOldBoundaryAfterRestart() public {
+        _register(prover, 3 ether);
+        vm.prank(prover);
+        market.unbond(1 ether);
+        uint64 first = uint64(block.number) + UNBONDING_DELAY;
+        vm.roll(block.number + 5);
+        vm.prank(prover);
+        market.unbond(1 ether);
+        uint64 second = uint64(block.number) + UNBONDING_DELAY;
+        vm.roll(first);
+        vm.prank(prover);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.TooEarly.selector, second));
+        market.withdrawStake();
+    }
+
+    function test_withdrawStake_paysExactAmountAtBoundaryAndEmits() public {
+        _register(prover, 3 ether);
+        vm.prank(prover);
+        market.unbond(1.25 ether);
+        vm.roll(block.number + UNBONDING_DELAY);
+
+        uint256 proverBefore = prover.balance;
+        uint256 marketBefore = address(market).balance;
+        vm.expectEmit(true, true, true, true, address(market));
+        emit ProverMarket.StakeWithdrawn(prover, 1.25 ether);
+        vm.prank(prover);
+        market.withdrawStake();
+
+        assertEq(prover.balance, proverBefore + 1.25 ether);
+        assertEq(address(market).balance, marketBefore - 1.25 ether);
+        (uint256 unbonding,) = _unbondingOf(prover);
+        assertEq(unbonding, 0);
+        assertEq(_stakeOf(prover), 1.75 ether, "bonded stake untouched");
+    }
+
+    function test_withdrawStake_cannotWithdrawTwice() public {
+        _register(prover, 3 ether);
+        vm.prank(prover);
+        market.unbond(1 ether);
+        vm.roll(block.number + UNBONDING_DELAY);
+        vm.prank(prover);
+        market.withdrawStake();
+        vm.prank(prover);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.NothingToWithdraw.selector));
+        market.withdrawStake();
+    }
+
+    /// No function raises a challenge yet, so the counter is set in storage directly
+    /// (Prover struct at keccak256(prover, 3), its 4th slot packs unbondableAt (8 bytes),
+    /// openChallenges (4 bytes) and registered (1 byte)).
+    function test_withdrawStake_revertsWhileChallengeOpen() public {
+        _register(prover, 3 ether);
+        vm.prank(prover);
+        market.unbond(1 ether);
+        vm.roll(block.number + UNBONDING_DELAY);
+
+        bytes32 slot = bytes32(uint256(keccak256(abi.encode(prover, uint256(3)))) + 3);
+        uint256 packed = uint256(vm.load(address(market), slot));
+        vm.store(address(market), slot, bytes32(packed | (uint256(2) << 64)));
+        (,,,, uint32 open, bool registered) = market.provers(prover);
+        assertEq(open, 2);
+        assertTrue(registered);
+
+        vm.prank(prover);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.ChallengeOpen.selector, uint32(2)));
+        market.withdrawStake();
+    }
+
+    // ================================================================================
+    // deposit
+    // ================================================================================
+
+    function test_deposit_revertsOnZeroAmount() public {
+        vm.prank(client);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.ZeroAmount.selector));
+        market.deposit();
+    }
+
+    function test_deposit_accumulatesAndEmits() public {
+        _deposit(client, 1 ether);
+        vm.deal(client, 2 ether);
+        vm.expectEmit(true, true, true, true, address(market));
+        emit ProverMarket.Deposited(client, 2 ether, 3 ether);
+        vm.prank(client);
+        market.deposit{value: 2 ether}();
+        assertEq(market.deposits(client), 3 ether);
+        assertEq(address(market).balance, 3 ether);
+    }
+
+    // ================================================================================
+    // requestDepositWithdrawal
+    // ================================================================================
+
+    function test_requestDepositWithdrawal_revertsOnZeroAmount() public {
+        _deposit(client, 1 ether);
+        vm.prank(client);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.ZeroAmount.selector));
+        market.requestDepositWithdrawal(0);
+    }
+
+    function test_requestDepositWithdrawal_revertsAboveDeposit() public {
+        _deposit(client, 1 ether);
+        vm.prank(client);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.InsufficientDeposit.selector, 1 ether, 1 ether + 1));
+        market.requestDepositWithdrawal(1 ether + 1);
+    }
+
+    function test_requestDepositWithdrawal_revertsWithoutDeposit() public {
+        vm.prank(client);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.InsufficientDeposit.selector, 0, 1));
+        market.requestDepositWithdrawal(1);
+    }
+
+    function test_requestDepositWithdrawal_recordsAndEmits() public {
+        _deposit(client, 1 ether);
+        uint64 at = uint64(block.number) + DEPOSIT_DELAY;
+        vm.expectEmit(true, true, true, true, address(market));
+        emit ProverMarket.DepositWithdrawalRequested(client, 0.4 ether, at);
+        vm.prank(client);
+        market.requestDepositWithdrawal(0.4 ether);
+        assertEq(market.withdrawalRequested(client), 0.4 ether);
+        assertEq(market.withdrawableAt(client), at);
+        assertEq(market.deposits(client), 1 ether, "deposit stays until the withdrawal");
+    }
+
+    function test_requestDepositWithdrawal_againReplacesAmountAndRestartsDelay() public {
+        _deposit(client, 1 ether);
+        vm.prank(client);
+        market.requestDepositWithdrawal(0.4 ether);
+        vm.roll(block.number + 3);
+        vm.prank(client);
+        market.requestDepositWithdrawal(0.1 ether);
+        assertEq(market.withdrawalRequested(client), 0.1 ether);
+        assertEq(market.withdrawableAt(client), uint64(block.number) + DEPOSIT_DELAY);
+    }
+
+    // ================================================================================
+    // withdrawDeposit
+    // ================================================================================
+
+    function test_withdrawDeposit_revertsWithoutRequest() public {
+        _deposit(client, 1 ether);
+        vm.prank(client);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.NothingToWithdraw.selector));
+        market.withdrawDeposit();
+    }
+
+    function test_withdrawDeposit_revertsOneBlockBeforeDelayEnds() public {
+        _deposit(client, 1 ether);
+        vm.prank(client);
+        market.requestDepositWithdrawal(1 ether);
+        uint64 at = uint64(block.number) + DEPOSIT_DELAY;
+        vm.roll(at - 1);
+        vm.prank(client);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.TooEarly.selector, at));
+        market.withdrawDeposit();
+    }
+
+    function test_withdrawDeposit_paysRequestedAmountAtBoundaryAndEmits() public {
+        _deposit(client, 1 ether);
+        vm.prank(client);
+        market.requestDepositWithdrawal(0.4 ether);
+        vm.roll(block.number + DEPOSIT_DELAY);
+
+        uint256 before = client.balance;
+        vm.expectEmit(true, true, true, true, address(market));
+        emit ProverMarket.DepositWithdrawn(client, 0.4 ether);
+        vm.prank(client);
+        market.withdrawDeposit();
+
+        assertEq(client.balance, before + 0.4 ether);
+        assertEq(market.deposits(client), 0.6 ether);
+        assertEq(market.withdrawalRequested(client), 0);
+        assertEq(address(market).balance, 0.6 ether);
+    }
+
+    function test_withdrawDeposit_cannotWithdrawTwice() public {
+        _deposit(client, 1 ether);
+        vm.prank(client);
+        market.requestDepositWithdrawal(0.4 ether);
+        vm.roll(block.number + DEPOSIT_DELAY);
+        vm.prank(client);
+        market.withdrawDeposit();
+        vm.prank(client);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.NothingToWithdraw.selector));
+        market.withdrawDeposit();
+    }
+
+    function test_withdrawDeposit_paysWhatIsLeftAfterClaims() public {
+        _register(prover, MIN_STAKE);
+        _deposit(client, 5 ether);
+        vm.prank(client);
+        market.requestDepositWithdrawal(4 ether);
+
+        // A job awarded for 3 ether is claimed while the withdrawal waits.
+        ProverMarket.Leaf[] memory leaves = new ProverMarket.Leaf[](1);
+        leaves[0] = _leaf(0, client, 3 ether);
+        ProverMarket.Award memory award = _award(leaves[0], prover);
+        bytes memory sig = _sign(clientKey, award);
+        uint256 id = _commit(prover, leaves);
+        _closeWindow(id);
+        vm.prank(prover);
+        market.claim(id, leaves[0], new bytes32[](0), award, sig);
+        assertEq(market.deposits(client), 2 ether);
+
+        vm.roll(block.number + DEPOSIT_DELAY);
+        uint256 before = client.balance;
+        vm.expectEmit(true, true, true, true, address(market));
+        emit ProverMarket.DepositWithdrawn(client, 2 ether);
+        vm.prank(client);
+        market.withdrawDeposit();
+        assertEq(client.balance, before + 2 ether);
+        assertEq(market.deposits(client), 0);
+        assertEq(address(market).balance, MIN_STAKE);
+    }
+
+    function test_withdrawDeposit_revertsWhenClaimsTookEverything() public {
+        _register(prover, MIN_STAKE);
+        _deposit(client, 1 ether);
+        vm.prank(client);
+        market.requestDepositWithdrawal(1 ether);
+
+        ProverMarket.Leaf[] memory leaves = new ProverMarket.Leaf[](1);
+        leaves[0] = _leaf(0, client, 1 ether);
+        ProverMarket.Award memory award = _award(leaves[0], prover);
+        bytes memory sig = _sign(clientKey, award);
+        uint256 id = _commit(prover, leaves);
+        _closeWindow(id);
+        vm.prank(prover);
+        market.claim(id, leaves[0], new bytes32[](0), award, sig);
+
+        vm.roll(block.number + DEPOSIT_DELAY);
+        vm.prank(client);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.NothingToWithdraw.selector));
+        market.withdrawDeposit();
+    }
+
+    // ================================================================================
+    // registerCircuit
+    // ================================================================================
+
+    function test_registerCircuit_revertsForNonOwner() public {
+        vm.prank(prover);
+        vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, prover));
+        market.registerCircuit(CIRCUIT, address(0xBEEF), 1984);
+    }
+
+    function test_registerCircuit_revertsOnZeroVerifier() public {
+        vm.prank(owner);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.InvalidParameters.selector));
+        market.registerCircuit(CIRCUIT, address(0), 1984);
+    }
+
+    function test_registerCircuit_revertsOnZeroProofLength() public {
+        vm.prank(owner);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.InvalidParameters.selector));
+        market.registerCircuit(CIRCUIT, address(0xBEEF), 0);
+    }
+
+    function test_registerCircuit_storesAndEmits() public {
+        vm.expectEmit(true, true, true, true, address(market));
+        emit ProverMarket.CircuitRegistered(CIRCUIT, address(0xBEEF), 1984);
+        vm.prank(owner);
+        market.registerCircuit(CIRCUIT, address(0xBEEF), 1984);
+        assertEq(market.verifiers(CIRCUIT), address(0xBEEF));
+        assertEq(market.proofLengths(CIRCUIT), 1984);
+    }
+
+    function test_registerCircuit_ownerCanReplace() public {
+        vm.startPrank(owner);
+        market.registerCircuit(CIRCUIT, address(0xBEEF), 1984);
+        market.registerCircuit(CIRCUIT, address(0xCAFE), 2048);
+        vm.stopPrank();
+        assertEq(market.verifiers(CIRCUIT), address(0xCAFE));
+        assertEq(market.proofLengths(CIRCUIT), 2048);
+    }
+
+    // ================================================================================
+    // commitBatch / batchCount
+    // ================================================================================
+
+    function test_commitBatch_revertsWhenNotRegistered() public {
+        vm.prank(prover);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.NotRegistered.selector));
+        market.commitBatch(keccak256("root"), 1);
+    }
+
+    function test_commitBatch_revertsWhenUnbondedBelowMinimum() public {
+        _register(prover, 1.5 ether);
+        vm.prank(prover);
+        market.unbond(0.5 ether + 1);
+        vm.prank(prover);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.StakeTooLow.selector, MIN_STAKE - 1, MIN_STAKE));
+        market.commitBatch(keccak256("root"), 1);
+    }
+
+    function test_commitBatch_acceptsExactlyMinimumAfterUnbonding() public {
+        _register(prover, 1.5 ether);
+        vm.prank(prover);
+        market.unbond(0.5 ether);
+        vm.prank(prover);
+        assertEq(market.commitBatch(keccak256("root"), 1), 0);
+    }
+
+    function test_commitBatch_revertsOnEmptyBatch() public {
+        _register(prover, MIN_STAKE);
+        vm.prank(prover);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.EmptyBatch.selector));
+        market.commitBatch(keccak256("root"), 0);
+    }
+
+    function test_commitBatch_storesBatchAndEmits() public {
+        _register(prover, MIN_STAKE);
+        vm.expectEmit(true, true, true, true, address(market));
+        emit ProverMarket.BatchCommitted(0, prover, keccak256("root"), 7);
+        vm.prank(prover);
+        uint256 id = market.commitBatch(keccak256("root"), 7);
+
+        assertEq(id, 0);
+        assertEq(market.batchCount(), 1);
+        (address p, bytes32 root, uint32 count, uint64 blockNumber, uint64 timestamp) = market.batches(0);
+        assertEq(p, prover);
+        assertEq(root, keccak256("root"));
+        assertEq(count, 7);
+        assertEq(blockNumber, block.number);
+        assertEq(timestamp, block.timestamp);
+    }
+
+    function test_commitBatch_idsIncreaseAcrossProvers() public {
+        _register(prover, MIN_STAKE);
+        _register(otherProver, MIN_STAKE);
+        vm.prank(prover);
+        assertEq(market.commitBatch(keccak256("a"), 1), 0);
+        vm.expectEmit(true, true, true, true, address(market));
+        emit ProverMarket.BatchCommitted(1, otherProver, keccak256("b"), 2);
+        vm.prank(otherProver);
+        assertEq(market.commitBatch(keccak256("b"), 2), 1);
+        vm.prank(prover);
+        assertEq(market.commitBatch(keccak256("c"), 3), 2);
+        assertEq(market.batchCount(), 3);
+        (address p,,,,) = market.batches(1);
+        assertEq(p, otherProver);
+    }
+
+    // ================================================================================
+    // claim
+    // ================================================================================
+
+    /// A committed batch of 5 leaves of `client` (prices 1..5 gwei), awards and signatures
+    /// for each, a deposit of 1 ether, and the window closed.
+    ProverMarket.Leaf[] internal batchLeaves;
+    ProverMarket.Award[] internal awards;
+    bytes[] internal sigs;
+    uint256 internal batchId;
+
+    function _setUpBatch() internal {
+        _register(prover, MIN_STAKE);
+        _deposit(client, 1 ether);
+        ProverMarket.Leaf[] memory leaves = _leaves(5, client);
+        for (uint256 i = 0; i < leaves.length; i++) {
+            batchLeaves.push(leaves[i]);
+            ProverMarket.Award memory a = _award(leaves[i], prover);
+            awards.push(a);
+            sigs.push(_sign(clientKey, a));
+        }
+        batchId = _commit(prover, leaves);
+        _closeWindow(batchId);
+    }
+
+    function _leavesMem() internal view returns (ProverMarket.Leaf[] memory) {
+        return batchLeaves;
+    }
+
+    function _claim(uint256 i) internal {
+        bytes32[] memory path = _path(_leavesMem(), i);
+        vm.prank(prover);
+        market.claim(batchId, batchLeaves[i], path, awards[i], sigs[i]);
+    }
+
+    function _expectClaimRevert(
+        address caller,
+        uint256 id,
+        ProverMarket.Leaf memory leaf,
+        bytes32[] memory path,
+        ProverMarket.Award memory award,
+        bytes memory sig,
+        bytes memory err
+    ) internal {
+        vm.prank(caller);
+        vm.expectRevert(err);
+        market.claim(id, leaf, path, award, sig);
+    }
+
+    function test_claim_revertsOnUnknownBatch() public {
+        _register(prover, MIN_STAKE);
+        ProverMarket.Leaf memory l = _leaf(0, client, 1);
+        ProverMarket.Award memory a = _award(l, prover);
+        bytes memory sig = _sign(clientKey, a);
+        bytes32[] memory path = new bytes32[](0);
+        _expectClaimRevert(prover, 0, l, path, a, sig, abi.encodeWithSelector(ProverMarket.UnknownBatch.selector, 0));
+    }
+
+    function test_claim_revertsOnBatchIdEqualToCount() public {
+        _setUpBatch();
+        bytes32[] memory path = _path(_leavesMem(), 0);
+        _expectClaimRevert(
+            prover,
+            1,
+            batchLeaves[0],
+            path,
+            awards[0],
+            sigs[0],
+            abi.encodeWithSelector(ProverMarket.UnknownBatch.selector, 1)
+        );
+    }
+
+    function test_claim_revertsWhenCallerIsNotBatchProver() public {
+        _setUpBatch();
+        _register(otherProver, MIN_STAKE);
+        ProverMarket.Award memory a = _award(batchLeaves[0], otherProver);
+        bytes memory sig = _sign(clientKey, a);
+        bytes32[] memory path = _path(_leavesMem(), 0);
+        _expectClaimRevert(
+            otherProver,
+            batchId,
+            batchLeaves[0],
+            path,
+            a,
+            sig,
+            abi.encodeWithSelector(ProverMarket.NotBatchProver.selector, prover, otherProver)
+        );
+    }
+
+    function test_claim_revertsWhenWindowOpenAtCommitBlock() public {
+        _register(prover, MIN_STAKE);
+        _deposit(client, 1 ether);
+        ProverMarket.Leaf[] memory leaves = _leaves(2, client);
+        ProverMarket.Award memory a = _award(leaves[0], prover);
+        bytes memory sig = _sign(clientKey, a);
+        uint256 id = _commit(prover, leaves);
+        bytes32[] memory path = _path(leaves, 0);
+        uint64 closesAt = uint64(block.number) + CHALLENGE_WINDOW;
+        _expectClaimRevert(
+            prover, id, leaves[0], path, a, sig, abi.encodeWithSelector(ProverMarket.WindowOpen.selector, closesAt)
+        );
+    }
+
+    function test_claim_revertsWhenWindowOpenAtLastBlockOfWindow() public {
+        _register(prover, MIN_STAKE);
+        _deposit(client, 1 ether);
+        ProverMarket.Leaf[] memory leaves = _leaves(2, client);
+        ProverMarket.Award memory a = _award(leaves[0], prover);
+        bytes memory sig = _sign(clientKey, a);
+        uint256 id = _commit(prover, leaves);
+        bytes32[] memory path = _path(leaves, 0);
+        uint64 closesAt = uint64(block.number) + CHALLENGE_WINDOW;
+        vm.roll(closesAt);
+        _expectClaimRevert(
+            prover, id, leaves[0], path, a, sig, abi.encodeWithSelector(ProverMarket.WindowOpen.selector, closesAt)
+        );
+    }
+
+    function test_claim_succeedsOneBlockAfterWindow() public {
+        _register(prover, MIN_STAKE);
+        _deposit(client, 1 ether);
+        ProverMarket.Leaf[] memory leaves = _leaves(2, client);
+        ProverMarket.Award memory a = _award(leaves[0], prover);
+        bytes memory sig = _sign(clientKey, a);
+        uint256 id = _commit(prover, leaves);
+        bytes32[] memory path = _path(leaves, 0);
+        vm.roll(block.number + CHALLENGE_WINDOW + 1);
+        vm.prank(prover);
+        market.claim(id, leaves[0], path, a, sig);
+        assertTrue(market.claimed(market.claimKey(leaves[0].client, leaves[0].jobId)));
+    }
+
+    function test_claim_paysExactPriceFromDepositAndEmits() public {
+        _setUpBatch();
+        uint256 price = batchLeaves[2].price;
+        uint256 proverBefore = prover.balance;
+        uint256 marketBefore = address(market).balance;
+        uint256 depositBefore = market.deposits(client);
+
+        vm.expectEmit(true, true, true, true, address(market));
+        emit ProverMarket.FeeClaimed(batchLeaves[2].jobId, prover, client, price);
+        _claim(2);
+
+        assertEq(prover.balance, proverBefore + price);
+        assertEq(address(market).balance, marketBefore - price);
+        assertEq(market.deposits(client), depositBefore - price);
+        assertTrue(market.claimed(market.claimKey(batchLeaves[2].client, batchLeaves[2].jobId)));
+        assertFalse(market.claimed(market.claimKey(batchLeaves[1].client, batchLeaves[1].jobId)));
+        assertEq(_stakeOf(prover), MIN_STAKE, "stake untouched");
+    }
+
+    function test_claim_everyJobOfABatchOnce() public {
+        _setUpBatch();
+        uint256 total;
+        uint256 before = prover.balance;
+        // Out of order, to use every shape of path in a 5-leaf tree (incl. the promoted leaf).
+        uint256[5] memory order = [uint256(4), 1, 3, 0, 2];
+        for (uint256 k = 0; k < 5; k++) {
+            uint256 i = order[k];
+            _claim(i);
+            total += batchLeaves[i].price;
+            assertEq(prover.balance, before + total);
+        }
+        assertEq(market.deposits(client), 1 ether - total);
+        for (uint256 i = 0; i < 5; i++) {
+            bytes32[] memory path = _path(_leavesMem(), i);
+            _expectClaimRevert(
+                prover,
+                batchId,
+                batchLeaves[i],
+                path,
+                awards[i],
+                sigs[i],
+                abi.encodeWithSelector(ProverMarket.AlreadyClaimed.selector, batchLeaves[i].jobId)
+            );
+        }
+    }
+
+    function test_claim_singleLeafBatchWithEmptyPath() public {
+        _register(prover, MIN_STAKE);
+        _deposit(client, 1 ether);
+        ProverMarket.Leaf[] memory leaves = _leaves(1, client);
+        ProverMarket.Award memory a = _award(leaves[0], prover);
+        bytes memory sig = _sign(clientKey, a);
+        uint256 id = _commit(prover, leaves);
+        _closeWindow(id);
+        vm.prank(prover);
+        market.claim(id, leaves[0], new bytes32[](0), a, sig);
+        assertEq(prover.balance, leaves[0].price);
+    }
+
+    function test_claim_revertsWhenClaimedTwice() public {
+        _setUpBatch();
+        _claim(1);
+        bytes32[] memory path = _path(_leavesMem(), 1);
+        _expectClaimRevert(
+            prover,
+            batchId,
+            batchLeaves[1],
+            path,
+            awards[1],
+            sigs[1],
+            abi.encodeWithSelector(ProverMarket.AlreadyClaimed.selector, batchLeaves[1].jobId)
+        );
+    }
+
+    function test_claim_revertsWhenClaimedAgainFromAnotherBatch() public {
+        _setUpBatch();
+        _claim(1);
+        // The prover commits the same leaf again in a second batch.
+        ProverMarket.Leaf[] memory again = new ProverMarket.Leaf[](2);
+        again[0] = _leaf(99, client, 1);
+        again[1] = batchLeaves[1];
+        uint256 second = _commit(prover, again);
+        _closeWindow(second);
+        bytes32[] memory path = _path(again, 1);
+        _expectClaimRevert(
+            prover,
+            second,
+            again[1],
+            path,
+            awards[1],
+            sigs[1],
+            abi.encodeWithSelector(ProverMarket.AlreadyClaimed.selector, batchLeaves[1].jobId)
+        );
+    }
+
+    function test_claim_revertsWhenClaimedAgainByAnotherProver() public {
+        _setUpBatch();
+        _claim(1);
+        // The client (mistakenly) awarded the same job to a second prover too.
+        _register(otherProver, MIN_STAKE);
+        ProverMarket.Leaf[] memory again = new ProverMarket.Leaf[](1);
+        again[0] = batchLeaves[1];
+        ProverMarket.Award memory a = _award(again[0], otherProver);
+        bytes memory sig = _sign(clientKey, a);
+        uint256 second = _commit(otherProver, again);
+        _closeWindow(second);
+        _expectClaimRevert(
+            otherProver,
+            second,
+            again[0],
+            new bytes32[](0),
+            a,
+            sig,
+            abi.encodeWithSelector(ProverMarket.AlreadyClaimed.selector, again[0].jobId)
+        );
+    }
+
+    function test_claim_revertsOnAwardForAnotherJob() public {
+        _setUpBatch();
+        ProverMarket.Award memory a = awards[0];
+        a.jobId = batchLeaves[1].jobId;
+        bytes memory sig = _sign(clientKey, a);
+        bytes32[] memory path = _path(_leavesMem(), 0);
+        _expectClaimRevert(
+            prover, batchId, batchLeaves[0], path, a, sig, abi.encodeWithSelector(ProverMarket.AwardMismatch.selector)
+        );
+    }
+
+    function test_claim_revertsOnAwardToAnotherProver() public {
+        _setUpBatch();
+        ProverMarket.Award memory a = awards[0];
+        a.prover = otherProver;
+        bytes memory sig = _sign(clientKey, a);
+        bytes32[] memory path = _path(_leavesMem(), 0);
+        _expectClaimRevert(
+            prover, batchId, batchLeaves[0], path, a, sig, abi.encodeWithSelector(ProverMarket.AwardMismatch.selector)
+        );
+    }
+
+    function test_claim_revertsOnAwardWithAnotherPrice() public {
+        _setUpBatch();
+        ProverMarket.Award memory a = awards[0];
+        a.price = batchLeaves[0].price + 1;
+        bytes memory sig = _sign(clientKey, a);
+        bytes32[] memory path = _path(_leavesMem(), 0);
+        _expectClaimRevert(
+            prover, batchId, batchLeaves[0], path, a, sig, abi.encodeWithSelector(ProverMarket.AwardMismatch.selector)
+        );
+    }
+
+    function test_claim_revertsWhenCommittedAfterDeadline() public {
+        _register(prover, MIN_STAKE);
+        _deposit(client, 1 ether);
+        ProverMarket.Leaf[] memory leaves = _leaves(3, client);
+        ProverMarket.Award memory a = _award(leaves[1], prover);
+        a.deadline = uint64(block.timestamp + 60);
+        bytes memory sig = _sign(clientKey, a);
+        vm.warp(block.timestamp + 61);
+        uint256 id = _commit(prover, leaves);
+        _closeWindow(id);
+        bytes32[] memory path = _path(leaves, 1);
+        _expectClaimRevert(
+            prover,
+            id,
+            leaves[1],
+            path,
+            a,
+            sig,
+            abi.encodeWithSelector(ProverMarket.CommittedAfterDeadline.selector, uint64(block.timestamp), a.deadline)
+        );
+    }
+
+    function test_claim_succeedsWhenCommittedAtDeadline() public {
+        _register(prover, MIN_STAKE);
+        _deposit(client, 1 ether);
+        ProverMarket.Leaf[] memory leaves = _leaves(3, client);
+        ProverMarket.Award memory a = _award(leaves[1], prover);
+        a.deadline = uint64(block.timestamp + 60);
+        bytes memory sig = _sign(clientKey, a);
+        vm.warp(block.timestamp + 60);
+        uint256 id = _commit(prover, leaves);
+        _closeWindow(id);
+        vm.warp(block.timestamp + 1 days); // claiming late is fine: only the commit time counts
+        bytes32[] memory path = _path(leaves, 1);
+        vm.prank(prover);
+        market.claim(id, leaves[1], path, a, sig);
+        assertTrue(market.claimed(market.claimKey(leaves[1].client, leaves[1].jobId)));
+    }
+
+    function test_claim_revertsWhenLeafFieldAltered() public {
+        _setUpBatch();
+        bytes32[] memory path = _path(_leavesMem(), 3);
+        bytes memory err = abi.encodeWithSelector(ProverMarket.LeafNotInBatch.selector);
+        for (uint256 field = 0; field < 4; field++) {
+            ProverMarket.Leaf memory l = batchLeaves[3];
+            if (field == 0) l.circuitId = keccak256("other circuit");
+            if (field == 1) l.publicInputsHash = keccak256("other inputs");
+            if (field == 2) l.proofHash = keccak256("other proof");
+            if (field == 3) l.client = otherClient;
+            _expectClaimRevert(prover, batchId, l, path, awards[3], sigs[3], err);
+        }
+    }
+
+    function test_claim_revertsWhenJobIdAndPriceAlteredWithMatchingAward() public {
+        _setUpBatch();
+        bytes32[] memory path = _path(_leavesMem(), 3);
+        ProverMarket.Leaf memory l = batchLeaves[3];
+        l.price += 1;
+        l.jobId = keccak256("another job");
+        ProverMarket.Award memory a = _award(l, prover);
+        bytes memory sig = _sign(clientKey, a);
+        _expectClaimRevert(
+            prover, batchId, l, path, a, sig, abi.encodeWithSelector(ProverMarket.LeafNotInBatch.selector)
+        );
+    }
+
+    function test_claim_revertsOnPathOfAnotherLeaf() public {
+        _setUpBatch();
+        bytes32[] memory path = _path(_leavesMem(), 1);
+        _expectClaimRevert(
+            prover,
+            batchId,
+            batchLeaves[0],
+            path,
+            awards[0],
+            sigs[0],
+            abi.encodeWithSelector(ProverMarket.LeafNotInBatch.selector)
+        );
+    }
+
+    function test_claim_revertsOnTruncatedPath() public {
+        _setUpBatch();
+        bytes32[] memory path = _path(_leavesMem(), 0);
+        assertEq(path.length, 3);
+        assembly ("memory-safe") {
+            mstore(path, 2)
+        }
+        _expectClaimRevert(
+            prover,
+            batchId,
+            batchLeaves[0],
+            path,
+            awards[0],
+            sigs[0],
+            abi.encodeWithSelector(ProverMarket.LeafNotInBatch.selector)
+        );
+    }
+
+    function test_claim_revertsOnLeafOfAnotherBatch() public {
+        _setUpBatch();
+        ProverMarket.Leaf[] memory others = new ProverMarket.Leaf[](2);
+        others[0] = _leaf(50, client, 1 gwei);
+        others[1] = _leaf(51, client, 1 gwei);
+        uint256 second = _commit(prover, others);
+        _closeWindow(second);
+        ProverMarket.Award memory a = _award(others[0], prover);
+        bytes memory sig = _sign(clientKey, a);
+        bytes32[] memory path = _path(others, 0);
+        // Right leaf and path, wrong batch.
+        _expectClaimRevert(
+            prover, batchId, others[0], path, a, sig, abi.encodeWithSelector(ProverMarket.LeafNotInBatch.selector)
+        );
+    }
+
+    function test_claim_revertsOnAwardSignedBySomeoneElse() public {
+        _setUpBatch();
+        bytes memory sig = _sign(otherClientKey, awards[0]);
+        bytes32[] memory path = _path(_leavesMem(), 0);
+        _expectClaimRevert(
+            prover,
+            batchId,
+            batchLeaves[0],
+            path,
+            awards[0],
+            sig,
+            abi.encodeWithSelector(ProverMarket.BadAwardSignature.selector)
+        );
+    }
+
+    function test_claim_revertsOnSignatureOfAnotherDeadline() public {
+        _setUpBatch();
+        ProverMarket.Award memory a = awards[0];
+        a.deadline += 1; // the signature covers the original deadline
+        bytes32[] memory path = _path(_leavesMem(), 0);
+        _expectClaimRevert(
+            prover,
+            batchId,
+            batchLeaves[0],
+            path,
+            a,
+            sigs[0],
+            abi.encodeWithSelector(ProverMarket.BadAwardSignature.selector)
+        );
+    }
+
+    function test_claim_revertsOnCompact64ByteSignature() public {
+        _setUpBatch();
+        // EIP-2098 short form of a valid signature: rejected, only 65-byte signatures count.
+        (bytes32 r, bytes32 vs) = vm.signCompact(clientKey, market.awardDigest(awards[0]));
+        bytes memory sig = abi.encodePacked(r, vs);
+        assertEq(sig.length, 64);
+        bytes32[] memory path = _path(_leavesMem(), 0);
+        _expectClaimRevert(
+            prover,
+            batchId,
+            batchLeaves[0],
+            path,
+            awards[0],
+            sig,
+            abi.encodeWithSelector(ProverMarket.BadAwardSignature.selector)
+        );
+    }
+
+    function test_claim_revertsOnGarbageSignatures() public {
+        _setUpBatch();
+        bytes32[] memory path = _path(_leavesMem(), 0);
+        bytes memory err = abi.encodeWithSelector(ProverMarket.BadAwardSignature.selector);
+        bytes[] memory bad = new bytes[](5);
+        bad[0] = "";
+        bad[1] = abi.encodePacked(keccak256("r"), keccak256("s"), uint8(27)); // random r, s
+        bad[2] = abi.encodePacked(bytes32(0), bytes32(0), uint8(0)); // all zero
+        bad[3] = abi.encodePacked(sigs[0], uint8(0)); // 66 bytes
+        bytes memory wrongV = bytes.concat(sigs[0]);
+        wrongV[64] = bytes1(uint8(29));
+        bad[4] = wrongV;
+        for (uint256 i = 0; i < bad.length; i++) {
+            _expectClaimRevert(prover, batchId, batchLeaves[0], path, awards[0], bad[i], err);
+        }
+    }
+
+    function test_claim_revertsOnMalleatedHighSSignature() public {
+        _setUpBatch();
+        bytes memory sig = sigs[0];
+        bytes32 r;
+        bytes32 s;
+        uint8 v;
+        assembly ("memory-safe") {
+            r := mload(add(sig, 0x20))
+            s := mload(add(sig, 0x40))
+            v := byte(0, mload(add(sig, 0x60)))
+        }
+        uint256 n = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141;
+        bytes memory flipped = abi.encodePacked(r, bytes32(n - uint256(s)), v == 27 ? uint8(28) : uint8(27));
+        bytes32[] memory path = _path(_leavesMem(), 0);
+        _expectClaimRevert(
+            prover,
+            batchId,
+            batchLeaves[0],
+            path,
+            awards[0],
+            flipped,
+            abi.encodeWithSelector(ProverMarket.BadAwardSignature.selector)
+        );
+    }
+
+    function test_claim_revertsWhenDepositTooLow() public {
+        _register(prover, MIN_STAKE);
+        _deposit(client, 1 ether - 1);
+        ProverMarket.Leaf[] memory leaves = new ProverMarket.Leaf[](2);
+        leaves[0] = _leaf(0, client, 1 ether);
+        leaves[1] = _leaf(1, client, 1);
+        ProverMarket.Award memory a = _award(leaves[0], prover);
+        bytes memory sig = _sign(clientKey, a);
+        uint256 id = _commit(prover, leaves);
+        _closeWindow(id);
+        bytes32[] memory path = _path(leaves, 0);
+        _expectClaimRevert(
+            prover,
+            id,
+            leaves[0],
+            path,
+            a,
+            sig,
+            abi.encodeWithSelector(ProverMarket.InsufficientDeposit.selector, 1 ether - 1, 1 ether)
+        );
+        assertFalse(
+            market.claimed(market.claimKey(leaves[0].client, leaves[0].jobId)),
+            "job stays claimable once the client tops up"
+        );
+        _deposit(client, 1);
+        vm.prank(prover);
+        market.claim(id, leaves[0], path, a, sig);
+        assertEq(market.deposits(client), 0);
+    }
+
+    function test_claim_revertsWhenDepositDrainedByEarlierClaims() public {
+        _register(prover, MIN_STAKE);
+        _deposit(client, 1.5 ether);
+        ProverMarket.Leaf[] memory leaves = new ProverMarket.Leaf[](2);
+        leaves[0] = _leaf(0, client, 1 ether);
+        leaves[1] = _leaf(1, client, 1 ether);
+        ProverMarket.Award memory a0 = _award(leaves[0], prover);
+        ProverMarket.Award memory a1 = _award(leaves[1], prover);
+        bytes memory s0 = _sign(clientKey, a0);
+        bytes memory s1 = _sign(clientKey, a1);
+        uint256 id = _commit(prover, leaves);
+        _closeWindow(id);
+        bytes32[] memory p0 = _path(leaves, 0);
+        bytes32[] memory p1 = _path(leaves, 1);
+        vm.prank(prover);
+        market.claim(id, leaves[0], p0, a0, s0);
+        _expectClaimRevert(
+            prover,
+            id,
+            leaves[1],
+            p1,
+            a1,
+            s1,
+            abi.encodeWithSelector(ProverMarket.InsufficientDeposit.selector, 0.5 ether, 1 ether)
+        );
+    }
+
+    function test_claim_stillPaysWhileWithdrawalIsPending() public {
+        _setUpBatch();
+        vm.prank(client);
+        market.requestDepositWithdrawal(1 ether);
+        _claim(0); // within the deposit withdrawal delay
+        assertEq(market.deposits(client), 1 ether - batchLeaves[0].price);
+        assertEq(prover.balance, batchLeaves[0].price);
+    }
+
+    function test_claim_zeroPriceJob() public {
+        _register(prover, MIN_STAKE);
+        ProverMarket.Leaf[] memory leaves = new ProverMarket.Leaf[](1);
+        leaves[0] = _leaf(0, client, 0);
+        ProverMarket.Award memory a = _award(leaves[0], prover);
+        bytes memory sig = _sign(clientKey, a);
+        uint256 id = _commit(prover, leaves);
+        _closeWindow(id);
+        vm.expectEmit(true, true, true, true, address(market));
+        emit ProverMarket.FeeClaimed(leaves[0].jobId, prover, client, 0);
+        vm.prank(prover);
+        market.claim(id, leaves[0], new bytes32[](0), a, sig);
+        assertTrue(market.claimed(market.claimKey(leaves[0].client, leaves[0].jobId)));
+    }
+
+    function test_claim_worksAfterProverUnbondedEverything() public {
+        _setUpBatch();
+        vm.prank(prover);
+        market.unbond(MIN_STAKE);
+        _claim(0);
+        assertEq(prover.balance, batchLeaves[0].price);
+    }
+
+    /// BUG (medium): `claimed` is keyed by jobId alone, and nothing ties a leaf's jobId to
+    /// its client. docs/protocol.md derives job ids from the client's address so that "no
+    /// client can take another's id", but on chain anyone with a key and a stake can claim
+    /// a zero-priced award *of their own* for a victim's jobId first and so block the honest
+    /// prover's fee for that job for ever. Expected: the honest claim still pays.
+    function test_claim_anotherClientsAwardForSameJobIdDoesNotBlockTheJob() public {
+        _setUpBatch();
+        bytes32 victimJob = batchLeaves[0].jobId;
+
+        // The attacker is both a prover and a client (otherClientKey), price 0, no deposit.
+        _register(otherProver, MIN_STAKE);
+        ProverMarket.Leaf[] memory forged = new ProverMarket.Leaf[](1);
+        forged[0] = _leaf(0, otherClient, 0);
+        forged[0].jobId = victimJob;
+        ProverMarket.Award memory fa = _award(forged[0], otherProver);
+        bytes memory fs = _sign(otherClientKey, fa);
+        uint256 forgedId = _commit(otherProver, forged);
+        _closeWindow(forgedId);
+        vm.prank(otherProver);
+        market.claim(forgedId, forged[0], new bytes32[](0), fa, fs);
+
+        uint256 before = prover.balance;
+        _claim(0);
+        assertEq(prover.balance, before + batchLeaves[0].price);
+    }
+
+    // ================================================================================
+    // the test helper itself
+    // ================================================================================
+
+    function test_merkleBuilder_reproducesRustFixture() public view {
+        string memory json = vm.readFile(string.concat(vm.projectRoot(), "/test/fixtures/batch-leaves.json"));
+        uint256 count = vm.parseJsonUint(json, ".count");
+        bytes32[] memory leaves = new bytes32[](count);
+        for (uint256 i = 0; i < count; i++) {
+            leaves[i] = vm.parseJsonBytes32(json, string.concat(".cases[", vm.toString(i), "].leaf"));
+        }
+        assertEq(MerkleBuilder.root(leaves), vm.parseJsonBytes32(json, ".root"));
+        for (uint256 i = 0; i < count; i++) {
+            bytes32[] memory rust = vm.parseJsonBytes32Array(json, string.concat(".cases[", vm.toString(i), "].path"));
+            bytes32[] memory ours = MerkleBuilder.proof(leaves, i);
+            assertEq(ours.length, rust.length);
+            for (uint256 j = 0; j < ours.length; j++) {
+                assertEq(ours[j], rust[j]);
+            }
+        }
+    }
+
+    function testFuzz_merkleBuilder_everyPathVerifies(uint256 n, uint256 seed) public pure {
+        n = bound(n, 1, 64);
+        bytes32[] memory leaves = new bytes32[](n);
+        for (uint256 i = 0; i < n; i++) {
+            leaves[i] = keccak256(abi.encode(seed, i));
+        }
+        bytes32 root = MerkleBuilder.root(leaves);
+        for (uint256 i = 0; i < n; i++) {
+            assertTrue(MerkleProof.verify(MerkleBuilder.proof(leaves, i), root, leaves[i]));
+        }
+    }
+
+    // ================================================================================
+    // fuzz
+    // ================================================================================
+
+    function testFuzz_register_belowMinimumReverts(uint256 stake) public {
+        stake = bound(stake, 0, MIN_STAKE - 1);
+        vm.deal(prover, stake);
+        vm.prank(prover);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.StakeTooLow.selector, stake, MIN_STAKE));
+        market.register{value: stake}(PEER_KEY);
+    }
+
+    function testFuzz_stake_unbondAndWithdraw(uint256 stake, uint256 amount, uint256 wait) public {
+        stake = bound(stake, MIN_STAKE, 1e30);
+        amount = bound(amount, 1, stake);
+        wait = bound(wait, 0, 3 * UNBONDING_DELAY);
+        _register(prover, stake);
+        vm.prank(prover);
+        market.unbond(amount);
+        uint64 at = uint64(block.number) + UNBONDING_DELAY;
+        assertEq(market.isStaked(prover), stake - amount >= MIN_STAKE);
+
+        vm.roll(block.number + wait);
+        vm.prank(prover);
+        if (block.number < at) {
+            vm.expectRevert(abi.encodeWithSelector(ProverMarket.TooEarly.selector, at));
+            market.withdrawStake();
+            assertEq(prover.balance, 0);
+        } else {
+            market.withdrawStake();
+            assertEq(prover.balance, amount);
+        }
+        (uint256 unbonding,) = _unbondingOf(prover);
+        assertEq(_stakeOf(prover) + unbonding + prover.balance, stake);
+        assertEq(address(market).balance, _stakeOf(prover) + unbonding);
+    }
+
+    function testFuzz_unbond_aboveStakeReverts(uint256 stake, uint256 amount) public {
+        stake = bound(stake, MIN_STAKE, 1e30);
+        amount = bound(amount, stake + 1, type(uint256).max);
+        _register(prover, stake);
+        vm.prank(prover);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.InsufficientStake.selector, stake, amount));
+        market.unbond(amount);
+    }
+
+    function testFuzz_deposit_withdrawAfterClaim(uint256 deposited, uint256 requested, uint256 price) public {
+        deposited = bound(deposited, 1, 1e30);
+        requested = bound(requested, 1, deposited);
+        price = bound(price, 0, deposited);
+        _register(prover, MIN_STAKE);
+        _deposit(client, deposited);
+        vm.prank(client);
+        market.requestDepositWithdrawal(requested);
+
+        ProverMarket.Leaf[] memory leaves = new ProverMarket.Leaf[](1);
+        leaves[0] = _leaf(0, client, price);
+        ProverMarket.Award memory a = _award(leaves[0], prover);
+        bytes memory sig = _sign(clientKey, a);
+        uint256 id = _commit(prover, leaves);
+        _closeWindow(id);
+        vm.prank(prover);
+        market.claim(id, leaves[0], new bytes32[](0), a, sig);
+
+        vm.roll(block.number + DEPOSIT_DELAY);
+        uint256 left = deposited - price;
+        uint256 expected = requested < left ? requested : left;
+        vm.prank(client);
+        if (expected == 0) {
+            vm.expectRevert(abi.encodeWithSelector(ProverMarket.NothingToWithdraw.selector));
+            market.withdrawDeposit();
+        } else {
+            market.withdrawDeposit();
+        }
+        assertEq(client.balance, expected);
+        assertEq(prover.balance, price);
+        assertEq(market.deposits(client), left - expected);
+        assertEq(address(market).balance, MIN_STAKE + left - expected);
+    }
+
+    function testFuzz_claim_everyLeafOnce(uint256 n, uint256 seed, uint256 first) public {
+        n = bound(n, 1, 64);
+        first = bound(first, 0, n - 1);
+        _register(prover, MIN_STAKE);
+        ProverMarket.Leaf[] memory leaves = new ProverMarket.Leaf[](n);
+        uint256 total;
+        for (uint256 i = 0; i < n; i++) {
+            leaves[i] = _leaf(i, client, bound(uint256(keccak256(abi.encode(seed, i))), 0, 1e24));
+            total += leaves[i].price;
+        }
+        _deposit(client, total);
+        uint256 id = _commit(prover, leaves);
+        _closeWindow(id);
+
+        // Claim every leaf once, starting at `first` and wrapping around.
+        for (uint256 k = 0; k < n; k++) {
+            _claimOf(id, leaves, (first + k) % n, "");
+        }
+        assertEq(prover.balance, total);
+        assertEq(market.deposits(client), 0);
+        assertEq(address(market).balance, MIN_STAKE);
+
+        _claimOf(id, leaves, first, abi.encodeWithSelector(ProverMarket.AlreadyClaimed.selector, leaves[first].jobId));
+    }
+
+    /// Claims leaf `i` of batch `id` (all leaves of `client`) as `prover`, with a fresh
+    /// award; expects `err` unless it is empty.
+    function _claimOf(uint256 id, ProverMarket.Leaf[] memory leaves, uint256 i, bytes memory err) internal {
+        ProverMarket.Award memory a = _award(leaves[i], prover);
+        bytes memory sig = _sign(clientKey, a);
+        bytes32[] memory path = _path(leaves, i);
+        vm.prank(prover);
+        if (err.length != 0) vm.expectRevert(err);
+        market.claim(id, leaves[i], path, a, sig);
+    }
+
+    function testFuzz_claim_windowBoundary(uint256 wait) public {
+        wait = bound(wait, 0, 3 * CHALLENGE_WINDOW);
+        _register(prover, MIN_STAKE);
+        _deposit(client, 1 ether);
+        ProverMarket.Leaf[] memory leaves = _leaves(3, client);
+        ProverMarket.Award memory a = _award(leaves[2], prover);
+        bytes memory sig = _sign(clientKey, a);
+        uint256 id = _commit(prover, leaves);
+        uint64 closesAt = uint64(block.number) + CHALLENGE_WINDOW;
+        bytes32[] memory path = _path(leaves, 2);
+        vm.roll(block.number + wait);
+        vm.prank(prover);
+        if (block.number <= closesAt) {
+            vm.expectRevert(abi.encodeWithSelector(ProverMarket.WindowOpen.selector, closesAt));
+            market.claim(id, leaves[2], path, a, sig);
+            assertEq(prover.balance, 0);
+        } else {
+            market.claim(id, leaves[2], path, a, sig);
+            assertEq(prover.balance, leaves[2].price);
+        }
+    }
+
+    function testFuzz_claim_wrongSignerRejected(uint256 key) public {
+        key = bound(key, 1, 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364140);
+        vm.assume(key != clientKey);
+        _setUpBatch();
+        bytes memory sig = _sign(key, awards[0]);
+        bytes32[] memory path = _path(_leavesMem(), 0);
+        _expectClaimRevert(
+            prover,
+            batchId,
+            batchLeaves[0],
+            path,
+            awards[0],
+            sig,
+            abi.encodeWithSelector(ProverMarket.BadAwardSignature.selector)
+        );
+    }
+}
