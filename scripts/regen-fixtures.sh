@@ -6,4 +6,5 @@ source "$(dirname -- "${BASH_SOURCE[0]}")/common.sh"
 cd -- "$repo_root"
 
 PROVERNET_UPDATE_FIXTURES=1 cargo test --locked -p provernet-protocol --test it fixtures::
+PROVERNET_UPDATE_FIXTURES=1 cargo test --locked -p provernet-circuits --test it fixtures::
 git status --short -- contracts/test/fixtures

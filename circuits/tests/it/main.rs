@@ -1,6 +1,7 @@
 //! Integration tests of the circuits crate: one module per topic.
 
 mod anvil;
+mod fixtures;
 mod keys;
 mod prove;
 mod support;
