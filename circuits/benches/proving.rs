@@ -109,14 +109,17 @@ fn main() {
         };
         if benchmarking {
             std::hint::black_box(prove_direct(&keys, &witness, 0));
-            std::hint::black_box(prove_with_keys(&keys, &witness, 0).expect("prove"));
+            std::hint::black_box(
+                prove_with_keys(&keys, &witness, ChaCha20Rng::seed_from_u64(0)).expect("prove"),
+            );
         }
         let (mut ours, mut direct, mut verify) = (Vec::new(), Vec::new(), Vec::new());
         let mut proof = None;
         for run in 0..runs {
             let time_ours = || {
                 let started = Instant::now();
-                let made = prove_with_keys(&keys, &witness, run).expect("prove");
+                let made = prove_with_keys(&keys, &witness, ChaCha20Rng::seed_from_u64(run))
+                    .expect("prove");
                 (started.elapsed(), made)
             };
             let time_direct = || {

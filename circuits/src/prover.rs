@@ -13,8 +13,7 @@ use halo2_base::halo2_proofs::poly::kzg::commitment::KZGCommitmentScheme;
 use halo2_base::halo2_proofs::poly::kzg::multiopen::{ProverSHPLONK, VerifierSHPLONK};
 use halo2_base::halo2_proofs::poly::kzg::strategy::SingleStrategy;
 use provernet_protocol::{CircuitId, FieldBytes};
-use rand_chacha::ChaCha20Rng;
-use rand_core::{OsRng, RngCore, SeedableRng};
+use rand_core::{OsRng, RngCore};
 use snark_verifier::loader::native::NativeLoader;
 use snark_verifier::system::halo2::transcript::evm::{ChallengeEvm, EvmTranscript};
 
@@ -112,7 +111,7 @@ impl Prover {
     /// Proves `witness`. CPU-heavy and blocking: from async code use [`Prover::prove_async`].
     pub fn prove(&self, witness: &Witness) -> Result<Proof, CircuitError> {
         let keys = self.keys(witness.circuit())?;
-        prove_with_keys(&keys, witness, OsRng.next_u64())
+        prove_with_keys(&keys, witness, OsRng)
     }
 
     /// Verifies `proof` of `circuit` for `public_inputs`. Truncated, altered or foreign
@@ -156,11 +155,12 @@ pub fn prover_builder(keys: &CircuitKeys, witness: &Witness) -> BaseCircuitBuild
     builder
 }
 
-/// Proves with `rng_seed` for the blinding factors.
+/// Proves, drawing the blinding factors from `rng` (the operating system's in
+/// [`Prover::prove`]: zero knowledge rests on them).
 pub fn prove_with_keys(
     keys: &CircuitKeys,
     witness: &Witness,
-    rng_seed: u64,
+    rng: impl RngCore,
 ) -> Result<Proof, CircuitError> {
     let circuit = keys.circuit;
     if witness.circuit() != circuit {
@@ -187,7 +187,7 @@ pub fn prove_with_keys(
         &keys.pk,
         &[builder],
         &[&[&instances]],
-        ChaCha20Rng::seed_from_u64(rng_seed),
+        rng,
         &mut transcript,
     )
     .map_err(|e| CircuitError::Halo2 {

@@ -13,6 +13,7 @@ use std::fs;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
+use halo2_base::halo2_proofs::SerdeFormat;
 use halo2_base::halo2_proofs::halo2curves::bn256::Bn256;
 use halo2_base::halo2_proofs::poly::commitment::Params;
 use halo2_base::halo2_proofs::poly::kzg::commitment::ParamsKZG;
@@ -81,7 +82,7 @@ impl Srs {
                     });
                 }
                 let bytes = fs::read(path).map_err(|e| CircuitError::io("reading SRS", path, e))?;
-                let params = read_params(&bytes)
+                let params = read_params(&bytes, SerdeFormat::RawBytes)
                     .and_then(|params| {
                         if params.k() < MAX_K {
                             Err(format!(
@@ -166,7 +167,7 @@ fn read_cached(path: &Path, k: u32) -> Option<(ParamsKZG<Bn256>, Hash32)> {
     let bytes = fs::read(path).ok()?;
     let fingerprint = Hash32(keccak256(&bytes));
     let sum = fs::read_to_string(checksum_path(path)).unwrap_or_default();
-    match read_params(&bytes) {
+    match read_params(&bytes, SerdeFormat::RawBytesUnchecked) {
         Ok(params) if sum.trim() == fingerprint.to_string() && params.k() == k => {
             Some((params, fingerprint))
         }
@@ -204,7 +205,10 @@ fn params_file_len(k: u32) -> u64 {
 /// Largest k a BN254 SRS can have (the scalar field's 2-adicity).
 const FIELD_MAX_K: u32 = 28;
 
-fn read_params(bytes: &[u8]) -> Result<ParamsKZG<Bn256>, String> {
+/// Parses raw-format parameters. `RawBytes` checks every point is on the curve (for files
+/// provernet did not write); `RawBytesUnchecked` trusts them (for its own checksummed
+/// cache).
+fn read_params(bytes: &[u8], format: SerdeFormat) -> Result<ParamsKZG<Bn256>, String> {
     // halo2 trusts the header: check it first, so a bad file is an error, not a panic or
     // a multi-gigabyte allocation.
     let header: [u8; 4] = bytes
@@ -224,6 +228,6 @@ fn read_params(bytes: &[u8]) -> Result<ParamsKZG<Bn256>, String> {
             params_file_len(k)
         ));
     }
-    ParamsKZG::<Bn256>::read(&mut BufReader::new(bytes))
+    ParamsKZG::<Bn256>::read_custom(&mut BufReader::new(bytes), format)
         .map_err(|e| format!("not a ParamsKZG<Bn256> file: {e}"))
 }

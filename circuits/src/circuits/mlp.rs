@@ -70,13 +70,30 @@ pub struct Witness {
 }
 
 impl Model {
+    /// Every parameter with its name, in hashing order: `w1` row-major, `b1`, `w2`
+    /// row-major, `b2`.
+    fn named(&self) -> Vec<(String, i64)> {
+        let layers = [
+            ("w1", &self.w1, "b1", &self.b1),
+            ("w2", &self.w2, "b2", &self.b2),
+        ];
+        let mut all = Vec::new();
+        for (weights_name, weights, biases_name, biases) in layers {
+            for (j, row) in weights.iter().enumerate() {
+                for (i, v) in row.iter().enumerate() {
+                    all.push((format!("model.{weights_name}[{j}][{i}]"), *v));
+                }
+            }
+            for (j, v) in biases.iter().enumerate() {
+                all.push((format!("model.{biases_name}[{j}]"), *v));
+            }
+        }
+        all
+    }
+
     /// Every parameter in hashing order.
     fn flat(&self) -> Vec<i64> {
-        let mut all: Vec<i64> = self.w1.iter().flatten().copied().collect();
-        all.extend(&self.b1);
-        all.extend(self.w2.iter().flatten());
-        all.extend(&self.b2);
-        all
+        self.named().into_iter().map(|(_, v)| v).collect()
     }
 }
 
@@ -125,21 +142,8 @@ pub(crate) fn parse(
     }
     check_shape(circuit, "model.b2", m.b2.len(), OUTPUTS)?;
     check_shape(circuit, "input", raw.input.len(), INPUTS)?;
-    for (j, row) in m.w1.iter().enumerate() {
-        for (i, v) in row.iter().enumerate() {
-            check_range(circuit, format!("model.w1[{j}][{i}]"), *v)?;
-        }
-    }
-    for (j, v) in m.b1.iter().enumerate() {
-        check_range(circuit, format!("model.b1[{j}]"), *v)?;
-    }
-    for (k, row) in m.w2.iter().enumerate() {
-        for (j, v) in row.iter().enumerate() {
-            check_range(circuit, format!("model.w2[{k}][{j}]"), *v)?;
-        }
-    }
-    for (k, v) in m.b2.iter().enumerate() {
-        check_range(circuit, format!("model.b2[{k}]"), *v)?;
+    for (name, v) in m.named() {
+        check_range(circuit, name, v)?;
     }
     for (i, v) in raw.input.iter().enumerate() {
         check_range(circuit, format!("input[{i}]"), *v)?;
