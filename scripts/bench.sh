@@ -3,6 +3,7 @@
 #   scripts/bench.sh            every benchmark
 #   scripts/bench.sh envelope   envelope validation throughput per core
 #   scripts/bench.sh proving    keygen, prove, verify, proof size, EVM gas per circuit
+#   scripts/bench.sh gas        market gas per job and per challenge, from anvil receipts
 set -euo pipefail
 source "$(dirname -- "${BASH_SOURCE[0]}")/common.sh"
 cd -- "$repo_root"
@@ -12,12 +13,14 @@ run() {
     case "$1" in
         envelope) cargo bench --locked --profile dev -p provernet-protocol --bench envelope ;;
         proving) cargo bench --locked --profile dev -p provernet-circuits --bench proving ;;
-        *) echo "bench: unknown benchmark '$1' (known: envelope, proving)" >&2; exit 2 ;;
+        gas) cargo bench --locked --profile dev -p provernet-slashing --bench gas ;;
+        *) echo "bench: unknown benchmark '$1' (known: envelope, proving, gas)" >&2; exit 2 ;;
     esac
 }
 if (($# == 0)); then
     run envelope
     run proving
+    run gas
 else
     run "$1"
 fi

@@ -21,6 +21,19 @@ library BatchLeaf {
         address client,
         uint256 price
     ) internal pure returns (bytes32) {
-        return keccak256(abi.encode(jobId, circuitId, inputsHash, proofHash, client, price));
+        // keccak256(abi.encode(...)) in scratch memory: claims hash one leaf per job, and
+        // allocating for each would grow memory quadratically.
+        bytes32 h;
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            mstore(m, jobId)
+            mstore(add(m, 0x20), circuitId)
+            mstore(add(m, 0x40), inputsHash)
+            mstore(add(m, 0x60), proofHash)
+            mstore(add(m, 0x80), client)
+            mstore(add(m, 0xa0), price)
+            h := keccak256(m, 0xc0)
+        }
+        return h;
     }
 }

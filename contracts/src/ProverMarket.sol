@@ -2,19 +2,43 @@
 pragma solidity 0.8.28;
 
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
-import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {BatchLeaf} from "./BatchLeaf.sol";
 
 /// @title ProverMarket
-/// @notice Stakes, client deposits, batched commitments and fee claims of the provernet
-///         prover market (docs/contracts.md lists every rule and event).
-/// @dev Work in progress for issue #4: this version holds the stake registry, deposits,
-///      commitments, claims with client-signed EIP-712 awards and the circuit registry.
-///      Challenges and slashing come next; until then `openChallenges` is never raised.
-contract ProverMarket is EIP712, Ownable, ReentrancyGuard {
+/// @notice Stakes, client deposits, batched commitments, fee claims, challenges and
+///         slashing of the provernet prover market. docs/contracts.md lists every rule,
+///         revert and event.
+contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
+    // ---- types ------------------------------------------------------------------------
+
+    /// @notice Parameters fixed at deployment.
+    struct Params {
+        /// Least stake with which a prover may commit batches.
+        uint256 minStake;
+        /// Blocks after a batch is posted during which it may be challenged.
+        uint64 challengeWindow;
+        /// Blocks a challenged prover has to answer.
+        uint64 responseWindow;
+        /// Blocks between unbonding and withdrawal; longer than both windows together.
+        uint64 unbondingDelay;
+        /// Blocks between a client's withdrawal request and the withdrawal; longer than
+        /// the challenge window.
+        uint64 depositWithdrawalDelay;
+        /// Bond of a challenge that needs an answer or a verifier call.
+        uint256 challengeBond;
+        /// Part of the prover's stake (bonded and unbonding) taken per fault, in basis points.
+        uint16 slashBps;
+        /// Part of a slash paid to the challenger, in basis points.
+        uint16 rewardBps;
+        /// Part of a slash refunded into the job's client's deposit (at most the job's
+        /// price), in basis points. The rest of the slash is burned.
+        uint16 refundBps;
+    }
+
     /// @notice A prover's stake and identity.
     struct Prover {
         uint256 stake;
@@ -23,18 +47,20 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuard {
         /// Amount waiting to be withdrawn, and the block from which it may be.
         uint256 unbonding;
         uint64 unbondableAt;
-        /// Challenges against this prover not yet resolved.
+        /// Challenges against this prover waiting for an answer or finalization.
         uint32 openChallenges;
         bool registered;
     }
 
     /// @notice A committed batch root.
+    /// @dev Two storage slots: a commitment writes two new words, not three. Timestamps
+    ///      fit uint32 until 2106, block numbers uint40 for ~10^12 blocks.
     struct Batch {
         address prover;
+        uint24 count;
+        uint40 blockNumber;
+        uint32 timestamp;
         bytes32 root;
-        uint32 count;
-        uint64 blockNumber;
-        uint64 timestamp;
     }
 
     /// @notice The content of a job's leaf (see BatchLeaf).
@@ -47,6 +73,13 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuard {
         uint256 price;
     }
 
+    /// @notice A leaf and the Merkle path that puts it in a batch.
+    struct Inclusion {
+        uint256 batchId;
+        Leaf leaf;
+        bytes32[] path;
+    }
+
     /// @notice A client's signed award of a job to a prover.
     struct Award {
         bytes32 jobId;
@@ -55,35 +88,142 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuard {
         uint64 deadline;
     }
 
+    /// @notice A prover's signed promise to prove a job by a deadline, made after it
+    ///         received and checked the inputs. It names the client because job ids are
+    ///         only unique per client.
+    struct Acceptance {
+        bytes32 jobId;
+        address client;
+        bytes32 inputHash;
+        uint256 price;
+        uint64 deadline;
+    }
+
+    /// @notice One job of a `claimBatch`: the leaf at `index` without its job id, which
+    ///         derives from (client, nonce), the awarded deadline, and the client's award
+    ///         signature in ERC-2098's compact form (r, vs). Every byte left out of calldata
+    ///         is gas saved per job.
+    struct BatchClaim {
+        uint32 index;
+        uint64 nonce;
+        uint64 deadline;
+        address client;
+        uint256 price;
+        bytes32 circuitId;
+        bytes32 publicInputsHash;
+        bytes32 proofHash;
+        bytes32 r;
+        bytes32 vs;
+    }
+
+    enum Fault {
+        None,
+        InvalidProof,
+        WithheldProof,
+        MissedDeadline,
+        Equivocation
+    }
+
+    enum ChallengeStatus {
+        None,
+        Open,
+        Answered,
+        Slashed,
+        Void
+    }
+
+    /// @notice A challenge that waits for the prover's answer (withheld proof, missed
+    ///         deadline). Invalid-proof and equivocation challenges are decided at once.
+    struct Challenge {
+        Fault fault;
+        ChallengeStatus status;
+        /// Last block at which the prover may answer.
+        uint64 respondBy;
+        /// MissedDeadline: the accepted deadline (unix seconds).
+        uint64 deadline;
+        address challenger;
+        address prover;
+        address client;
+        uint256 bond;
+        uint256 price;
+        bytes32 jobId;
+        /// WithheldProof: what a revealed proof must match.
+        bytes32 circuitId;
+        bytes32 publicInputsHash;
+        bytes32 proofHash;
+    }
+
+    // ---- constants and parameters -----------------------------------------------------
+
     bytes32 public constant AWARD_TYPEHASH =
         keccak256("Award(bytes32 jobId,address prover,uint256 price,uint64 deadline)");
+    bytes32 public constant ACCEPTANCE_TYPEHASH =
+        keccak256("Acceptance(bytes32 jobId,address client,bytes32 inputHash,uint256 price,uint64 deadline)");
+    bytes32 public constant BID_TYPEHASH = keccak256("Bid(bytes32 jobId,uint256 price,uint64 deadline)");
+
+    /// Domain tag of job ids: jobId = keccak256(tag ‖ client ‖ nonce as 8 bytes big-endian).
+    /// (19 bytes, left-aligned in a word.)
+    bytes32 internal constant JOB_ID_TAG_WORD = "provernet/job-id/v1";
 
     /// Largest delay or window accepted, in blocks.
     uint64 public constant MAX_DELAY = type(uint32).max;
+    /// Largest gas a verifier call may be given.
+    uint64 public constant MAX_VERIFIER_GAS = 10_000_000;
+    /// Most leaves in a batch (the protocol's `MAX_BATCH_SIZE`).
+    uint32 public constant MAX_BATCH_SIZE = 65_536;
+    uint256 internal constant BPS = 10_000;
+    /// Gas the verifier call itself may cost beyond what it forwards (cold account access
+    /// and the call's own opcodes); part of the check that the full cap is forwarded.
+    uint256 internal constant CALL_OVERHEAD = 5_000;
 
     uint256 public immutable minStake;
-    /// Blocks after a batch is posted during which it may be challenged.
     uint64 public immutable challengeWindow;
-    /// Blocks a challenged prover has to answer.
     uint64 public immutable responseWindow;
-    /// Blocks between unbonding and withdrawal; longer than challenge + response windows.
     uint64 public immutable unbondingDelay;
-    /// Blocks between a client's withdrawal request and its withdrawal; longer than the
-    /// challenge window.
     uint64 public immutable depositWithdrawalDelay;
+    uint256 public immutable challengeBond;
+    uint16 public immutable slashBps;
+    uint16 public immutable rewardBps;
+    uint16 public immutable refundBps;
+
+    // ---- state ------------------------------------------------------------------------
 
     mapping(address => Prover) public provers;
+    /// ed25519 key → the prover registered with it: one key, one stake.
+    mapping(bytes32 => address) public proverOfPeerKey;
     mapping(address => uint256) public deposits;
     mapping(address => uint256) public withdrawalRequested;
     mapping(address => uint64) public withdrawableAt;
     Batch[] public batches;
-    /// Paid jobs, keyed by `claimKey(client, jobId)`: a job id is only unique per client
-    /// (off chain it is derived from the client's address), so keying by the id alone
-    /// would let anyone block another client's job by claiming a leaf with its id first.
-    mapping(bytes32 => bool) public claimed;
-    /// circuit id → EVM verifier, and the canonical length of its proofs.
+    /// Paid jobs: bit (nonce % 256) of word (nonce / 256) of the client. A job id derives
+    /// from (client, nonce), so each job of a client has exactly one bit, and a batch of
+    /// one client's jobs touches few storage words.
+    mapping(address => mapping(uint256 => uint256)) public paidJobs;
+    /// circuit id → EVM verifier, and the exact length of its proofs.
     mapping(bytes32 => address) public verifiers;
     mapping(bytes32 => uint256) public proofLengths;
+    /// circuit id → gas given to each call of its verifier. A verifier's cost is fixed per
+    /// circuit (the same curve operations for every proof), so the cap is that cost plus a
+    /// small margin; a rejected proof burns the whole cap.
+    mapping(bytes32 => uint64) public verifierGas;
+    Challenge[] public challenges;
+    /// Provers ever challenged (any challenge opened) or slashed: only their claims (and
+    /// `isFinal` on their batches) look up a job's challenge state, so claims of
+    /// unchallenged provers pay no storage read per job. Per prover, not per batch: a prover
+    /// may commit one job in several batches, and a missed-deadline challenge names no
+    /// batch; a slash or open challenge must hold for every copy of the job.
+    mapping(address => bool) public disputed;
+    /// Jobs a prover was slashed for, keyed by `jobKey(prover, client, jobId)`.
+    mapping(bytes32 => bool) public slashed;
+    /// The challenge waiting for an answer on a job, plus one (0: none).
+    mapping(bytes32 => uint256) public pendingChallenge;
+    /// Ether owed to an account (challenge rewards and bonds), withdrawn with
+    /// `withdrawCredits`: nothing a slash or an answer pays can be blocked by a recipient.
+    mapping(address => uint256) public credits;
+    /// Total ether burned by slashes.
+    uint256 public totalBurned;
+
+    // ---- events -----------------------------------------------------------------------
 
     event ProverRegistered(address indexed prover, bytes32 peerKey, uint256 stake);
     event StakeAdded(address indexed prover, uint256 amount, uint256 stake);
@@ -94,10 +234,43 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuard {
     event DepositWithdrawn(address indexed client, uint256 amount);
     event BatchCommitted(uint256 indexed batchId, address indexed prover, bytes32 root, uint32 count);
     event FeeClaimed(bytes32 indexed jobId, address indexed prover, address indexed client, uint256 price);
-    event CircuitRegistered(bytes32 indexed circuitId, address verifier, uint256 proofLength);
+    /// The jobs `claimBatch` paid, in the order claimed (one event per call rather than per
+    /// job: a log per job would cost about 2,000 gas each).
+    /// `indices` holds the batch index of each job paid, 4 bytes big-endian each.
+    event BatchFeesClaimed(uint256 indexed batchId, address indexed prover, uint256 total, bytes indices);
+    event CircuitRegistered(bytes32 indexed circuitId, address verifier, uint256 proofLength, uint64 gasLimit);
+    event ChallengeOpened(
+        uint256 indexed challengeId,
+        address indexed prover,
+        bytes32 indexed jobId,
+        Fault fault,
+        address challenger,
+        address client,
+        uint64 respondBy
+    );
+    event ProofRevealed(uint256 indexed challengeId, bytes32 indexed jobId, uint256[] publicInputs, bytes proof);
+    event ChallengeAnswered(uint256 indexed challengeId, address indexed prover, uint256 bond);
+    event ChallengeVoided(uint256 indexed challengeId, address indexed challenger, uint256 bond);
+    /// A challenge whose evidence shows the prover right: its bond went to the prover.
+    event FalseChallenge(address indexed prover, bytes32 indexed jobId, Fault fault, address challenger, uint256 bond);
+    event Slashed(
+        address indexed prover,
+        bytes32 indexed jobId,
+        address indexed client,
+        Fault fault,
+        address challenger,
+        uint256 amount,
+        uint256 reward,
+        uint256 refund,
+        uint256 burned
+    );
+    event CreditsWithdrawn(address indexed account, uint256 amount);
+
+    // ---- errors -----------------------------------------------------------------------
 
     error AlreadyRegistered();
     error NotRegistered();
+    error PeerKeyTaken(address prover);
     error StakeTooLow(uint256 stake, uint256 minimum);
     error ZeroAmount();
     error InsufficientStake(uint256 available, uint256 requested);
@@ -106,58 +279,97 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuard {
     error ChallengeOpen(uint32 openChallenges);
     error InsufficientDeposit(uint256 available, uint256 requested);
     error EmptyBatch();
+    error BatchTooLarge(uint32 count, uint32 max);
     error UnknownBatch(uint256 batchId);
     error NotBatchProver(address prover, address caller);
     error LeafNotInBatch();
     error WindowOpen(uint64 closesAt);
+    error WindowClosed(uint64 closedAt);
     error AlreadyClaimed(bytes32 jobId);
     error AwardMismatch();
+    error JobIdMismatch(bytes32 jobId);
     error CommittedAfterDeadline(uint64 committedAt, uint64 deadline);
     error BadAwardSignature();
+    error BadAcceptanceSignature();
+    error AcceptanceMismatch();
     error InvalidParameters();
     error TransferFailed();
+    error WrongBond(uint256 required, uint256 sent);
+    error UnknownCircuit(bytes32 circuitId);
+    error PublicInputsMismatch();
+    error ProofMismatch();
+    error ProofRejected();
+    error InsufficientGas(uint256 available, uint256 required);
+    error AlreadySlashed(bytes32 jobId);
+    error ChallengePending(uint256 challengeId);
+    error JobSlashed(bytes32 jobId);
+    error UnknownChallenge(uint256 challengeId);
+    error WrongChallenge(uint256 challengeId);
+    error ChallengeNotOpen(uint256 challengeId);
+    error ResponseWindowClosed(uint64 respondBy);
+    error ResponseWindowOpen(uint64 respondBy);
+    error DeadlineNotPassed(uint64 deadline);
+    error LeafMismatch();
+    error NotSameProver();
+    error NotSameJob();
+    error SameLeaf();
+    error BadBatchLeaves(uint256 expected, uint256 given);
+    error BadIndex(uint256 index);
 
-    constructor(
-        address owner,
-        uint256 minStake_,
-        uint64 challengeWindow_,
-        uint64 responseWindow_,
-        uint64 unbondingDelay_,
-        uint64 depositWithdrawalDelay_
-    ) EIP712("provernet", "1") Ownable(owner) {
-        if (minStake_ == 0 || challengeWindow_ == 0 || responseWindow_ == 0) {
-            revert InvalidParameters();
-        }
+    constructor(address owner, Params memory p) EIP712("provernet", "1") Ownable(owner) {
+        if (p.minStake == 0 || p.challengeWindow == 0 || p.responseWindow == 0) revert InvalidParameters();
         // Windows are bounded so block arithmetic on them can never overflow.
-        if (unbondingDelay_ > MAX_DELAY || depositWithdrawalDelay_ > MAX_DELAY) revert InvalidParameters();
-        if (unbondingDelay_ <= uint256(challengeWindow_) + responseWindow_) revert InvalidParameters();
+        if (
+            p.challengeWindow > MAX_DELAY || p.responseWindow > MAX_DELAY || p.unbondingDelay > MAX_DELAY
+                || p.depositWithdrawalDelay > MAX_DELAY
+        ) revert InvalidParameters();
+        // A prover cannot run from a challenge: stake stays slashable for both windows.
+        if (p.unbondingDelay <= uint256(p.challengeWindow) + p.responseWindow) revert InvalidParameters();
         // Awards must stay claimable after a withdrawal request for at least a window.
-        if (depositWithdrawalDelay_ <= challengeWindow_) revert InvalidParameters();
-        minStake = minStake_;
-        challengeWindow = challengeWindow_;
-        responseWindow = responseWindow_;
-        unbondingDelay = unbondingDelay_;
-        depositWithdrawalDelay = depositWithdrawalDelay_;
+        if (p.depositWithdrawalDelay <= p.challengeWindow) revert InvalidParameters();
+        if (p.challengeBond == 0) revert InvalidParameters();
+        if (p.slashBps == 0 || p.slashBps > BPS) revert InvalidParameters();
+        if (uint256(p.rewardBps) + p.refundBps > BPS) revert InvalidParameters();
+        minStake = p.minStake;
+        challengeWindow = p.challengeWindow;
+        responseWindow = p.responseWindow;
+        unbondingDelay = p.unbondingDelay;
+        depositWithdrawalDelay = p.depositWithdrawalDelay;
+        challengeBond = p.challengeBond;
+        slashBps = p.slashBps;
+        rewardBps = p.rewardBps;
+        refundBps = p.refundBps;
     }
 
     // ---- circuits -------------------------------------------------------------------
 
-    /// @notice Sets the verifier of a circuit and the length of its proofs (owner only in
-    ///         this version).
-    function registerCircuit(bytes32 circuitId, address verifier, uint256 proofLength) external onlyOwner {
-        if (verifier == address(0) || proofLength == 0) revert InvalidParameters();
+    /// @notice Sets the verifier of a circuit, the length of its proofs and the gas each
+    ///         verification is given (owner only in this version). The verifier must be a
+    ///         deployed contract; `gasLimit` must cover a valid proof's verification.
+    function registerCircuit(bytes32 circuitId, address verifier, uint256 proofLength, uint64 gasLimit)
+        external
+        onlyOwner
+    {
+        if (verifier.code.length == 0 || proofLength == 0) revert InvalidParameters();
+        if (gasLimit == 0 || gasLimit > MAX_VERIFIER_GAS) revert InvalidParameters();
         verifiers[circuitId] = verifier;
         proofLengths[circuitId] = proofLength;
-        emit CircuitRegistered(circuitId, verifier, proofLength);
+        verifierGas[circuitId] = gasLimit;
+        emit CircuitRegistered(circuitId, verifier, proofLength, gasLimit);
     }
 
     // ---- stake ----------------------------------------------------------------------
 
-    /// @notice Registers the caller as a prover with its node's ed25519 key.
+    /// @notice Registers the caller as a prover with its node's ed25519 key, which no other
+    ///         prover may hold.
     function register(bytes32 peerKey) external payable {
         Prover storage p = provers[msg.sender];
         if (p.registered) revert AlreadyRegistered();
         if (msg.value < minStake) revert StakeTooLow(msg.value, minStake);
+        if (peerKey == bytes32(0)) revert InvalidParameters();
+        address holder = proverOfPeerKey[peerKey];
+        if (holder != address(0)) revert PeerKeyTaken(holder);
+        proverOfPeerKey[peerKey] = msg.sender;
         p.registered = true;
         p.peerKey = peerKey;
         p.stake = msg.value;
@@ -175,6 +387,7 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuard {
 
     /// @notice Moves `amount` of stake to unbonding; it can be withdrawn after the
     ///         unbonding delay. Starting again adds to the amount and restarts the delay.
+    ///         Unbonding stake can still be slashed.
     function unbond(uint256 amount) external {
         Prover storage p = provers[msg.sender];
         if (!p.registered) revert NotRegistered();
@@ -236,6 +449,15 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuard {
         _send(msg.sender, amount);
     }
 
+    /// @notice Withdraws the caller's credits (challenge rewards and bonds).
+    function withdrawCredits() external nonReentrant {
+        uint256 amount = credits[msg.sender];
+        if (amount == 0) revert NothingToWithdraw();
+        credits[msg.sender] = 0;
+        emit CreditsWithdrawn(msg.sender, amount);
+        _send(msg.sender, amount);
+    }
+
     // ---- commitments and claims -------------------------------------------------------
 
     /// @notice Posts a batch root of `count` job leaves; the caller must be staked.
@@ -244,22 +466,21 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuard {
         if (!p.registered) revert NotRegistered();
         if (p.stake < minStake) revert StakeTooLow(p.stake, minStake);
         if (count == 0) revert EmptyBatch();
+        if (count > MAX_BATCH_SIZE) revert BatchTooLarge(count, MAX_BATCH_SIZE);
         batchId = batches.length;
         batches.push(
             Batch({
                 prover: msg.sender,
-                root: root,
-                count: count,
-                blockNumber: uint64(block.number),
-                timestamp: uint64(block.timestamp)
+                // forge-lint: disable-next-line(unsafe-typecast)
+                count: uint24(count), // count <= MAX_BATCH_SIZE < 2^24
+                // forge-lint: disable-next-line(unsafe-typecast)
+                blockNumber: uint40(block.number),
+                // forge-lint: disable-next-line(unsafe-typecast)
+                timestamp: uint32(block.timestamp),
+                root: root
             })
         );
         emit BatchCommitted(batchId, msg.sender, root, count);
-    }
-
-    /// @notice The key of a job in `claimed`.
-    function claimKey(address client, bytes32 jobId) public pure returns (bytes32) {
-        return keccak256(abi.encode(client, jobId));
     }
 
     /// @notice Number of batches posted so far (ids are 0..batchCount-1).
@@ -267,43 +488,355 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuard {
         return batches.length;
     }
 
+    /// @notice Number of challenges opened so far (ids are 0..challengeCount-1).
+    function challengeCount() external view returns (uint256) {
+        return challenges.length;
+    }
+
+    /// @notice The id of the job `nonce` of `client`, as every peer derives it.
+    function jobIdOf(address client, uint64 nonce) public pure returns (bytes32 jobId) {
+        // keccak256(abi.encodePacked(tag, client, nonce)), hashed in scratch memory:
+        // claims compute one per job, and allocating for each grows memory quadratically.
+        bytes32 tag = JOB_ID_TAG_WORD;
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            mstore(m, tag)
+            mstore(add(m, 19), shl(96, client))
+            mstore(add(m, 39), shl(192, nonce))
+            jobId := keccak256(m, 47)
+        }
+    }
+
+    /// @notice Whether the job `nonce` of `client` has been paid.
+    function isPaid(address client, uint64 nonce) public view returns (bool) {
+        // forge-lint: disable-next-line(incorrect-shift)
+        return (paidJobs[client][nonce >> 8] & (1 << (nonce & 0xff))) != 0;
+    }
+
+    /// @notice The key under which a prover's faults and challenges on a job are recorded.
+    function jobKey(address prover, address client, bytes32 jobId) public pure returns (bytes32) {
+        return keccak256(abi.encode(prover, client, jobId));
+    }
+
     /// @notice The EIP-712 digest a client signs to award `award`.
-    function awardDigest(Award calldata award) public view returns (bytes32) {
+    function awardDigest(Award memory award) public view returns (bytes32) {
         return
             _hashTypedDataV4(
                 keccak256(abi.encode(AWARD_TYPEHASH, award.jobId, award.prover, award.price, award.deadline))
             );
     }
 
+    /// @notice The EIP-712 digest a prover signs to accept a job.
+    function acceptanceDigest(Acceptance memory a) public view returns (bytes32) {
+        return _hashTypedDataV4(
+            keccak256(abi.encode(ACCEPTANCE_TYPEHASH, a.jobId, a.client, a.inputHash, a.price, a.deadline))
+        );
+    }
+
+    /// @notice The EIP-712 digest a prover signs to bid (not used on chain; here so every
+    ///         peer can check its own encoding against the contract's).
+    function bidDigest(bytes32 jobId, uint256 price, uint64 deadline) external view returns (bytes32) {
+        return _hashTypedDataV4(keccak256(abi.encode(BID_TYPEHASH, jobId, price, deadline)));
+    }
+
     /// @notice Claims the fee of one job from a batch whose challenge window has closed,
     ///         with the client's signed award. The batch must have been posted by the
-    ///         award's deadline, and each job is paid once.
+    ///         award's deadline, the leaf must be unchallenged, and each job is paid once.
     function claim(
         uint256 batchId,
         Leaf calldata leaf,
+        uint64 nonce,
         bytes32[] calldata path,
         Award calldata award,
         bytes calldata clientSignature
     ) external nonReentrant {
         Batch storage batch = _batch(batchId);
         if (batch.prover != msg.sender) revert NotBatchProver(batch.prover, msg.sender);
-        uint64 closesAt = batch.blockNumber + challengeWindow;
-        if (block.number <= closesAt) revert WindowOpen(closesAt);
-        bytes32 key = claimKey(leaf.client, leaf.jobId);
-        if (claimed[key]) revert AlreadyClaimed(leaf.jobId);
+        _requireClosed(batch);
         if (award.jobId != leaf.jobId || award.prover != msg.sender || award.price != leaf.price) {
             revert AwardMismatch();
         }
-        if (batch.timestamp > award.deadline) revert CommittedAfterDeadline(batch.timestamp, award.deadline);
         if (!MerkleProof.verifyCalldata(path, batch.root, _leafHash(leaf))) revert LeafNotInBatch();
         (address signer, ECDSA.RecoverError error,) = ECDSA.tryRecoverCalldata(awardDigest(award), clientSignature);
         if (error != ECDSA.RecoverError.NoError || signer != leaf.client) revert BadAwardSignature();
-        uint256 available = deposits[leaf.client];
-        if (available < leaf.price) revert InsufficientDeposit(available, leaf.price);
-        claimed[key] = true;
-        deposits[leaf.client] = available - leaf.price;
+        if (jobIdOf(leaf.client, nonce) != leaf.jobId) revert JobIdMismatch(leaf.jobId);
+        _pay(Paying(batch.timestamp, disputed[msg.sender]), leaf.client, leaf.jobId, nonce, leaf.price, award.deadline);
         emit FeeClaimed(leaf.jobId, msg.sender, leaf.client, leaf.price);
         _send(msg.sender, leaf.price);
+    }
+
+    /// @notice Claims the fees of several jobs of one batch at once. `leafHashes` are the
+    ///         batch's leaves in order, with zero where a claim supplies the leaf: the
+    ///         contract fills those in, recomputes the root and compares it with the batch's,
+    ///         so no Merkle paths are sent.
+    function claimBatch(uint256 batchId, bytes32[] calldata leafHashes, BatchClaim[] calldata jobs)
+        external
+        nonReentrant
+    {
+        Batch storage batch = _batch(batchId);
+        if (batch.prover != msg.sender) revert NotBatchProver(batch.prover, msg.sender);
+        _requireClosed(batch);
+        if (leafHashes.length != batch.count) revert BadBatchLeaves(batch.count, leafHashes.length);
+        bytes32[] memory level = leafHashes;
+        Paying memory paying = Paying(batch.timestamp, disputed[msg.sender]);
+        uint256 total;
+        bytes memory indices = new bytes(jobs.length * 4);
+        for (uint256 i = 0; i < jobs.length; i++) {
+            BatchClaim calldata c = jobs[i];
+            _claimOne(paying, c, level);
+            total += c.price;
+            uint32 index = c.index;
+            assembly ("memory-safe") {
+                mstore(add(add(indices, 0x20), mul(i, 4)), shl(224, index))
+            }
+        }
+        if (_root(level) != batch.root) revert LeafNotInBatch();
+        emit BatchFeesClaimed(batchId, msg.sender, total, indices);
+        if (total != 0) _send(msg.sender, total);
+    }
+
+    /// One job of `claimBatch`: puts its leaf at its index (or checks the one given there),
+    /// checks the award and pays from the client's deposit.
+    function _claimOne(Paying memory paying, BatchClaim calldata c, bytes32[] memory level) internal {
+        if (c.index >= level.length) revert BadIndex(c.index);
+        bytes32 jobId = jobIdOf(c.client, c.nonce);
+        bytes32 leaf = BatchLeaf.hash(jobId, c.circuitId, c.publicInputsHash, c.proofHash, c.client, c.price);
+        bytes32 given = level[c.index];
+        if (given == bytes32(0)) level[c.index] = leaf;
+        else if (given != leaf) revert LeafNotInBatch();
+        bytes32 digest = _hashTypedDataV4(_awardHash(jobId, msg.sender, c.price, c.deadline));
+        (address signer, ECDSA.RecoverError error,) = ECDSA.tryRecover(digest, c.r, c.vs);
+        if (error != ECDSA.RecoverError.NoError || signer != c.client) revert BadAwardSignature();
+        _pay(paying, c.client, jobId, c.nonce, c.price, c.deadline);
+    }
+
+    /// keccak256(abi.encode(AWARD_TYPEHASH, jobId, prover, price, deadline)) in scratch memory.
+    function _awardHash(bytes32 jobId, address prover, uint256 price, uint64 deadline)
+        private
+        pure
+        returns (bytes32 h)
+    {
+        bytes32 typeHash = AWARD_TYPEHASH;
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            mstore(m, typeHash)
+            mstore(add(m, 0x20), jobId)
+            mstore(add(m, 0x40), prover)
+            mstore(add(m, 0x60), price)
+            mstore(add(m, 0x80), deadline)
+            h := keccak256(m, 0xa0)
+        }
+    }
+
+    /// @notice Whether a consumer may rely on a proof without verifying it: the leaf with
+    ///         this circuit, public inputs hash and proof hash is in the batch, the batch's
+    ///         challenge window has closed, and the leaf is neither slashed nor under
+    ///         challenge.
+    function isFinal(
+        bytes32 circuitId,
+        bytes32 publicInputsHash,
+        bytes32 proofHash,
+        uint256 batchId,
+        Leaf calldata leaf,
+        bytes32[] calldata path
+    ) external view returns (bool) {
+        if (batchId >= batches.length) return false;
+        Batch storage batch = batches[batchId];
+        if (leaf.circuitId != circuitId || leaf.publicInputsHash != publicInputsHash || leaf.proofHash != proofHash) {
+            return false;
+        }
+        if (block.number <= batch.blockNumber + challengeWindow) return false;
+        if (!MerkleProof.verifyCalldata(path, batch.root, _leafHash(leaf))) return false;
+        if (disputed[batch.prover]) {
+            bytes32 key = jobKey(batch.prover, leaf.client, leaf.jobId);
+            if (slashed[key] || pendingChallenge[key] != 0) return false;
+        }
+        return true;
+    }
+
+    // ---- challenges -------------------------------------------------------------------
+
+    /// @notice Whether the circuit's verifier accepts the proof, exactly as the invalid-proof
+    ///         challenge and `revealProof` decide it. A challenger calls this first: a proof
+    ///         that verifies makes an invalid-proof challenge forfeit its bond.
+    function checkProof(bytes32 circuitId, uint256[] calldata publicInputs, bytes calldata proof)
+        external
+        view
+        returns (bool)
+    {
+        return _verifies(circuitId, publicInputs, proof);
+    }
+
+    /// @notice Challenges a committed proof as invalid. The caller sends the bond and the
+    ///         leaf's public inputs and proof. If the circuit's verifier rejects them (a
+    ///         revert counts as a rejection, as does a proof of the wrong length) the prover
+    ///         is slashed and the bond returned; if it accepts, the bond goes to the prover.
+    function challengeInvalidProof(Inclusion calldata at, uint256[] calldata publicInputs, bytes calldata proof)
+        external
+        payable
+        nonReentrant
+    {
+        if (msg.value != challengeBond) revert WrongBond(challengeBond, msg.value);
+        Batch storage batch = _batch(at.batchId);
+        _requireOpen(batch);
+        Leaf calldata leaf = at.leaf;
+        if (!MerkleProof.verifyCalldata(at.path, batch.root, _leafHash(leaf))) revert LeafNotInBatch();
+        if (keccak256(abi.encodePacked(publicInputs)) != leaf.publicInputsHash) revert PublicInputsMismatch();
+        if (keccak256(proof) != leaf.proofHash) revert ProofMismatch();
+        address prover = batch.prover;
+        bytes32 key = jobKey(prover, leaf.client, leaf.jobId);
+        if (slashed[key]) revert AlreadySlashed(leaf.jobId);
+        if (_verifies(leaf.circuitId, publicInputs, proof)) {
+            credits[prover] += msg.value;
+            emit FalseChallenge(prover, leaf.jobId, Fault.InvalidProof, msg.sender, msg.value);
+            return;
+        }
+        credits[msg.sender] += msg.value;
+        _slash(prover, leaf.client, leaf.jobId, leaf.price, Fault.InvalidProof, msg.sender);
+    }
+
+    /// @notice Challenges a committed leaf whose proof was not delivered. The caller sends
+    ///         the bond; the prover has `responseWindow` blocks to reveal a matching proof
+    ///         that verifies (`revealProof`), or `finalizeChallenge` slashes it.
+    function challengeWithheldProof(Inclusion calldata at) external payable nonReentrant returns (uint256 challengeId) {
+        if (msg.value != challengeBond) revert WrongBond(challengeBond, msg.value);
+        Batch storage batch = _batch(at.batchId);
+        _requireOpen(batch);
+        Leaf calldata leaf = at.leaf;
+        if (!MerkleProof.verifyCalldata(at.path, batch.root, _leafHash(leaf))) revert LeafNotInBatch();
+        if (verifiers[leaf.circuitId] == address(0)) revert UnknownCircuit(leaf.circuitId);
+        address prover = batch.prover;
+        bytes32 key = _openable(prover, leaf.client, leaf.jobId);
+        challengeId = _open(
+            Challenge({
+                fault: Fault.WithheldProof,
+                status: ChallengeStatus.Open,
+                respondBy: uint64(block.number) + responseWindow,
+                deadline: 0,
+                challenger: msg.sender,
+                prover: prover,
+                client: leaf.client,
+                bond: msg.value,
+                price: leaf.price,
+                jobId: leaf.jobId,
+                circuitId: leaf.circuitId,
+                publicInputsHash: leaf.publicInputsHash,
+                proofHash: leaf.proofHash
+            }),
+            key
+        );
+    }
+
+    /// @notice Answers a withheld-proof challenge with the proof: it must match the leaf
+    ///         and verify. Anyone holding the proof may reveal it; the bond goes to the
+    ///         prover, and the proof is published in `ProofRevealed`.
+    function revealProof(uint256 challengeId, uint256[] calldata publicInputs, bytes calldata proof)
+        external
+        nonReentrant
+    {
+        Challenge storage c = _openChallenge(challengeId, Fault.WithheldProof);
+        if (block.number > c.respondBy) revert ResponseWindowClosed(c.respondBy);
+        if (keccak256(abi.encodePacked(publicInputs)) != c.publicInputsHash) revert PublicInputsMismatch();
+        if (keccak256(proof) != c.proofHash) revert ProofMismatch();
+        if (!_verifies(c.circuitId, publicInputs, proof)) revert ProofRejected();
+        emit ProofRevealed(challengeId, c.jobId, publicInputs, proof);
+        _answer(challengeId, c);
+    }
+
+    /// @notice Challenges a missed deadline with the prover's signed acceptance and the
+    ///         client's signed award. The caller sends the bond; the prover has
+    ///         `responseWindow` blocks to show the job's leaf in a batch it posted by the
+    ///         deadline (`answerMissedDeadline`), or `finalizeChallenge` slashes it.
+    function challengeMissedDeadline(
+        Acceptance calldata acceptance,
+        bytes calldata proverSignature,
+        Award calldata award,
+        bytes calldata clientSignature
+    ) external payable nonReentrant returns (uint256 challengeId) {
+        if (msg.value != challengeBond) revert WrongBond(challengeBond, msg.value);
+        (address client, ECDSA.RecoverError e1,) = ECDSA.tryRecoverCalldata(awardDigest(award), clientSignature);
+        if (e1 != ECDSA.RecoverError.NoError || client == address(0)) revert BadAwardSignature();
+        (address signer, ECDSA.RecoverError e2,) =
+            ECDSA.tryRecoverCalldata(acceptanceDigest(acceptance), proverSignature);
+        if (e2 != ECDSA.RecoverError.NoError || signer != award.prover) revert BadAcceptanceSignature();
+        if (
+            acceptance.jobId != award.jobId || acceptance.client != client || acceptance.price != award.price
+                || acceptance.deadline != award.deadline
+        ) revert AcceptanceMismatch();
+        // forge-lint: disable-next-line(block-timestamp)
+        if (block.timestamp <= award.deadline) revert DeadlineNotPassed(award.deadline);
+        if (!provers[award.prover].registered) revert NotRegistered();
+        bytes32 key = _openable(award.prover, client, award.jobId);
+        challengeId = _open(
+            Challenge({
+                fault: Fault.MissedDeadline,
+                status: ChallengeStatus.Open,
+                respondBy: uint64(block.number) + responseWindow,
+                deadline: award.deadline,
+                challenger: msg.sender,
+                prover: award.prover,
+                client: client,
+                bond: msg.value,
+                price: award.price,
+                jobId: award.jobId,
+                circuitId: bytes32(0),
+                publicInputsHash: bytes32(0),
+                proofHash: bytes32(0)
+            }),
+            key
+        );
+    }
+
+    /// @notice Answers a missed-deadline challenge: the job's leaf is in a batch of the
+    ///         prover posted by the deadline. The bond goes to the prover.
+    function answerMissedDeadline(uint256 challengeId, Inclusion calldata at) external nonReentrant {
+        Challenge storage c = _openChallenge(challengeId, Fault.MissedDeadline);
+        if (block.number > c.respondBy) revert ResponseWindowClosed(c.respondBy);
+        Batch storage batch = _batch(at.batchId);
+        if (batch.prover != c.prover) revert NotBatchProver(batch.prover, c.prover);
+        if (batch.timestamp > c.deadline) revert CommittedAfterDeadline(batch.timestamp, c.deadline);
+        if (at.leaf.jobId != c.jobId || at.leaf.client != c.client) revert LeafMismatch();
+        if (!MerkleProof.verifyCalldata(at.path, batch.root, _leafHash(at.leaf))) revert LeafNotInBatch();
+        _answer(challengeId, c);
+    }
+
+    /// @notice Settles an unanswered challenge after its response window: the prover is
+    ///         slashed and the bond returned to the challenger. If the job was slashed
+    ///         meanwhile by another challenge, this one is void and only the bond returns.
+    function finalizeChallenge(uint256 challengeId) external nonReentrant {
+        if (challengeId >= challenges.length) revert UnknownChallenge(challengeId);
+        Challenge storage c = challenges[challengeId];
+        if (c.status != ChallengeStatus.Open) revert ChallengeNotOpen(challengeId);
+        if (block.number <= c.respondBy) revert ResponseWindowOpen(c.respondBy);
+        bytes32 key = _close(c);
+        credits[c.challenger] += c.bond;
+        if (slashed[key]) {
+            c.status = ChallengeStatus.Void;
+            emit ChallengeVoided(challengeId, c.challenger, c.bond);
+            return;
+        }
+        c.status = ChallengeStatus.Slashed;
+        _slash(c.prover, c.client, c.jobId, c.price, c.fault, c.challenger);
+    }
+
+    /// @notice Proves that a prover committed two different leaves for one job: both must
+    ///         be in batches of that prover, and the later batch's window must be open.
+    ///         No bond: the evidence is decided at once.
+    function challengeEquivocation(Inclusion calldata a, Inclusion calldata b) external nonReentrant {
+        Batch storage batchA = _batch(a.batchId);
+        Batch storage batchB = _batch(b.batchId);
+        if (batchA.prover != batchB.prover) revert NotSameProver();
+        if (a.leaf.jobId != b.leaf.jobId || a.leaf.client != b.leaf.client) revert NotSameJob();
+        bytes32 hashA = _leafHash(a.leaf);
+        bytes32 hashB = _leafHash(b.leaf);
+        if (hashA == hashB) revert SameLeaf();
+        _requireOpen(batchA.blockNumber > batchB.blockNumber ? batchA : batchB);
+        if (!MerkleProof.verifyCalldata(a.path, batchA.root, hashA)) revert LeafNotInBatch();
+        if (!MerkleProof.verifyCalldata(b.path, batchB.root, hashB)) revert LeafNotInBatch();
+        address prover = batchA.prover;
+        if (slashed[jobKey(prover, a.leaf.client, a.leaf.jobId)]) revert AlreadySlashed(a.leaf.jobId);
+        uint256 price = a.leaf.price < b.leaf.price ? a.leaf.price : b.leaf.price;
+        _slash(prover, a.leaf.client, a.leaf.jobId, price, Fault.Equivocation, msg.sender);
     }
 
     // ---- internals ------------------------------------------------------------------
@@ -313,9 +846,161 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuard {
         return batches[batchId];
     }
 
+    function _requireOpen(Batch storage batch) internal view {
+        uint64 closesAt = batch.blockNumber + challengeWindow;
+        if (block.number > closesAt) revert WindowClosed(closesAt);
+    }
+
+    function _requireClosed(Batch storage batch) internal view {
+        uint64 closesAt = batch.blockNumber + challengeWindow;
+        if (block.number <= closesAt) revert WindowOpen(closesAt);
+    }
+
+    /// What every claim of a batch needs to know about it, read from storage once.
+    struct Paying {
+        uint64 committedAt;
+        bool isDisputed;
+    }
+
+    /// Checks a job is payable (batch posted by the deadline, not slashed or under
+    /// challenge, not paid before, deposit enough), marks it paid and takes its price from
+    /// the client's deposit.
+    function _pay(Paying memory paying, address client, bytes32 jobId, uint64 nonce, uint256 price, uint64 deadline)
+        internal
+    {
+        if (paying.committedAt > deadline) revert CommittedAfterDeadline(paying.committedAt, deadline);
+        if (paying.isDisputed) {
+            bytes32 key = jobKey(msg.sender, client, jobId);
+            if (slashed[key]) revert JobSlashed(jobId);
+            uint256 pending = pendingChallenge[key];
+            if (pending != 0) revert ChallengePending(pending - 1);
+        }
+        uint256 word = nonce >> 8;
+        // forge-lint: disable-next-line(incorrect-shift)
+        uint256 bit = 1 << (nonce & 0xff);
+        uint256 paid = paidJobs[client][word];
+        if (paid & bit != 0) revert AlreadyClaimed(jobId);
+        paidJobs[client][word] = paid | bit;
+        uint256 available = deposits[client];
+        if (available < price) revert InsufficientDeposit(available, price);
+        deposits[client] = available - price;
+    }
+
     function _leafHash(Leaf calldata leaf) internal pure returns (bytes32) {
         return
             BatchLeaf.hash(leaf.jobId, leaf.circuitId, leaf.publicInputsHash, leaf.proofHash, leaf.client, leaf.price);
+    }
+
+    /// The root of the leaves `level` (overwritten) as `provernet_protocol::merkle` builds
+    /// it: sorted pairs, and the last node of an odd level moves up unchanged.
+    function _root(bytes32[] memory level) internal pure returns (bytes32) {
+        uint256 n = level.length;
+        while (n > 1) {
+            uint256 half = n >> 1;
+            for (uint256 i = 0; i < half; i++) {
+                bytes32 x = level[2 * i];
+                bytes32 y = level[2 * i + 1];
+                level[i] = x < y ? _efficientHash(x, y) : _efficientHash(y, x);
+            }
+            if (n & 1 == 1) level[half] = level[n - 1];
+            n = half + (n & 1);
+        }
+        return level[0];
+    }
+
+    function _efficientHash(bytes32 a, bytes32 b) private pure returns (bytes32 value) {
+        assembly ("memory-safe") {
+            mstore(0x00, a)
+            mstore(0x20, b)
+            value := keccak256(0x00, 0x40)
+        }
+    }
+
+    /// Whether the circuit's verifier accepts the proof. A proof of the wrong length is
+    /// rejected without a call (the verifier ignores trailing bytes). The verifier gets
+    /// exactly its circuit's `verifierGas`: a rejected proof burns all the gas it is given, so an
+    /// uncapped call could be starved into failing on a valid proof; the call is refused
+    /// unless the whole cap can be forwarded (EIP-150 keeps 1/64 back).
+    function _verifies(bytes32 circuitId, uint256[] calldata publicInputs, bytes calldata proof)
+        internal
+        view
+        returns (bool ok)
+    {
+        address verifier = verifiers[circuitId];
+        if (verifier == address(0)) revert UnknownCircuit(circuitId);
+        if (proof.length != proofLengths[circuitId]) return false;
+        bytes memory input = abi.encodePacked(publicInputs, proof);
+        uint256 cap = verifierGas[circuitId];
+        uint256 required = cap + cap / 63 + CALL_OVERHEAD;
+        if (gasleft() < required) revert InsufficientGas(gasleft(), required);
+        assembly ("memory-safe") {
+            ok := staticcall(cap, verifier, add(input, 0x20), mload(input), 0, 0)
+        }
+    }
+
+    /// The job key of a new challenge, which must not be slashed nor already challenged.
+    function _openable(address prover, address client, bytes32 jobId) internal view returns (bytes32 key) {
+        key = jobKey(prover, client, jobId);
+        if (slashed[key]) revert AlreadySlashed(jobId);
+        uint256 pending = pendingChallenge[key];
+        if (pending != 0) revert ChallengePending(pending - 1);
+    }
+
+    function _open(Challenge memory c, bytes32 key) internal returns (uint256 challengeId) {
+        challengeId = challenges.length;
+        challenges.push(c);
+        pendingChallenge[key] = challengeId + 1;
+        provers[c.prover].openChallenges += 1;
+        disputed[c.prover] = true;
+        emit ChallengeOpened(challengeId, c.prover, c.jobId, c.fault, c.challenger, c.client, c.respondBy);
+    }
+
+    function _openChallenge(uint256 challengeId, Fault fault) internal view returns (Challenge storage c) {
+        if (challengeId >= challenges.length) revert UnknownChallenge(challengeId);
+        c = challenges[challengeId];
+        if (c.fault != fault) revert WrongChallenge(challengeId);
+        if (c.status != ChallengeStatus.Open) revert ChallengeNotOpen(challengeId);
+    }
+
+    /// Closes an open challenge's bookkeeping; returns its job key.
+    function _close(Challenge storage c) internal returns (bytes32 key) {
+        key = jobKey(c.prover, c.client, c.jobId);
+        pendingChallenge[key] = 0;
+        provers[c.prover].openChallenges -= 1;
+    }
+
+    function _answer(uint256 challengeId, Challenge storage c) internal {
+        _close(c);
+        c.status = ChallengeStatus.Answered;
+        credits[c.prover] += c.bond;
+        emit ChallengeAnswered(challengeId, c.prover, c.bond);
+    }
+
+    /// Takes `slashBps` of the prover's stake (bonded first, then unbonding) and splits
+    /// it: the challenger's reward becomes its credit, the client's refund (at most
+    /// `price`) goes into its deposit (where its fees come from), and the rest is burned.
+    function _slash(address prover, address client, bytes32 jobId, uint256 price, Fault fault, address challenger)
+        internal
+    {
+        slashed[jobKey(prover, client, jobId)] = true;
+        disputed[prover] = true;
+        Prover storage p = provers[prover];
+        uint256 amount = (p.stake + p.unbonding) * slashBps / BPS;
+        if (amount <= p.stake) {
+            p.stake -= amount;
+        } else {
+            p.unbonding -= amount - p.stake;
+            p.stake = 0;
+        }
+        uint256 reward = amount * rewardBps / BPS;
+        uint256 refund = amount * refundBps / BPS;
+        if (refund > price) refund = price;
+        uint256 burned = amount - reward - refund;
+        credits[challenger] += reward;
+        deposits[client] += refund;
+        totalBurned += burned;
+        emit Slashed(prover, jobId, client, fault, challenger, amount, reward, refund, burned);
+        if (burned != 0) _send(address(0), burned);
     }
 
     function _send(address to, uint256 amount) internal {

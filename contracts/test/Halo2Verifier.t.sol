@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 pragma solidity 0.8.28;
 
-import {Test} from "forge-std/Test.sol";
+import {Test} from "./utils/Test.sol";
 
 /// A real verifier and proof written by the circuits crate
 /// (`fixtures::evm_verifier_fixture_is_current`, scripts/regen-fixtures.sh): the EVM side

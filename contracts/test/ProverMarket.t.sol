@@ -20,64 +20,141 @@ contract ProverMarketTest is MarketFixture {
         assertEq(market.responseWindow(), RESPONSE_WINDOW);
         assertEq(market.unbondingDelay(), UNBONDING_DELAY);
         assertEq(market.depositWithdrawalDelay(), DEPOSIT_DELAY);
+        assertEq(market.challengeBond(), BOND);
+        assertEq(market.slashBps(), SLASH_BPS);
+        assertEq(market.rewardBps(), REWARD_BPS);
+        assertEq(market.refundBps(), REFUND_BPS);
         assertEq(market.batchCount(), 0);
+        assertEq(market.challengeCount(), 0);
+        assertEq(market.totalBurned(), 0);
+    }
+
+    /// Deploys with `p` and expects InvalidParameters.
+    function _expectInvalid(ProverMarket.Params memory p) internal {
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.InvalidParameters.selector));
+        new ProverMarket(owner, p);
     }
 
     function test_constructor_revertsOnZeroMinStake() public {
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.InvalidParameters.selector));
-        new ProverMarket(owner, 0, 10, 5, 20, 30);
+        ProverMarket.Params memory p = _params();
+        p.minStake = 0;
+        _expectInvalid(p);
     }
 
     function test_constructor_revertsOnZeroChallengeWindow() public {
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.InvalidParameters.selector));
-        new ProverMarket(owner, 1, 0, 5, 20, 30);
+        ProverMarket.Params memory p = _params();
+        p.challengeWindow = 0;
+        _expectInvalid(p);
     }
 
     function test_constructor_revertsOnZeroResponseWindow() public {
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.InvalidParameters.selector));
-        new ProverMarket(owner, 1, 10, 0, 20, 30);
+        ProverMarket.Params memory p = _params();
+        p.responseWindow = 0;
+        _expectInvalid(p);
     }
 
     function test_constructor_revertsWhenUnbondingDelayEqualsBothWindows() public {
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.InvalidParameters.selector));
-        new ProverMarket(owner, 1, 10, 5, 15, 30);
-    }
-
-    function test_constructor_revertsWhenDepositDelayNotAboveChallengeWindow() public {
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.InvalidParameters.selector));
-        new ProverMarket(owner, 1, 10, 5, 16, 10);
-        new ProverMarket(owner, 1, 10, 5, 16, 11);
-    }
-
-    function test_constructor_revertsOnDelaysAboveMaximum() public {
-        uint64 tooLong = market.MAX_DELAY() + 1;
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.InvalidParameters.selector));
-        new ProverMarket(owner, 1, 10, 5, tooLong, 30);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.InvalidParameters.selector));
-        new ProverMarket(owner, 1, 10, 5, 16, tooLong);
-        new ProverMarket(owner, 1, 10, 5, market.MAX_DELAY(), market.MAX_DELAY());
+        ProverMarket.Params memory p = _params();
+        p.unbondingDelay = CHALLENGE_WINDOW + RESPONSE_WINDOW;
+        _expectInvalid(p);
     }
 
     function test_constructor_revertsWhenUnbondingDelayBelowBothWindows() public {
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.InvalidParameters.selector));
-        new ProverMarket(owner, 1, 10, 5, 14, 30);
+        ProverMarket.Params memory p = _params();
+        p.unbondingDelay = CHALLENGE_WINDOW + RESPONSE_WINDOW - 1;
+        _expectInvalid(p);
     }
 
     function test_constructor_acceptsUnbondingDelayOneAboveBothWindows() public {
-        ProverMarket m = new ProverMarket(owner, 1, 10, 5, 16, 30);
-        assertEq(m.unbondingDelay(), 16);
+        ProverMarket.Params memory p = _params();
+        p.unbondingDelay = CHALLENGE_WINDOW + RESPONSE_WINDOW + 1;
+        ProverMarket m = new ProverMarket(owner, p);
+        assertEq(m.unbondingDelay(), CHALLENGE_WINDOW + RESPONSE_WINDOW + 1);
+    }
+
+    function test_constructor_revertsWhenDepositDelayNotAboveChallengeWindow() public {
+        ProverMarket.Params memory p = _params();
+        p.depositWithdrawalDelay = CHALLENGE_WINDOW;
+        _expectInvalid(p);
+        p.depositWithdrawalDelay = CHALLENGE_WINDOW + 1;
+        assertEq(new ProverMarket(owner, p).depositWithdrawalDelay(), CHALLENGE_WINDOW + 1);
+    }
+
+    function test_constructor_revertsOnChallengeWindowAboveMaximum() public {
+        ProverMarket.Params memory p = _params();
+        p.challengeWindow = market.MAX_DELAY() + 1;
+        _expectInvalid(p);
+    }
+
+    function test_constructor_revertsOnResponseWindowAboveMaximum() public {
+        ProverMarket.Params memory p = _params();
+        p.responseWindow = market.MAX_DELAY() + 1;
+        _expectInvalid(p);
+    }
+
+    function test_constructor_revertsOnUnbondingDelayAboveMaximum() public {
+        ProverMarket.Params memory p = _params();
+        p.unbondingDelay = market.MAX_DELAY() + 1;
+        _expectInvalid(p);
+    }
+
+    function test_constructor_revertsOnDepositDelayAboveMaximum() public {
+        ProverMarket.Params memory p = _params();
+        p.depositWithdrawalDelay = market.MAX_DELAY() + 1;
+        _expectInvalid(p);
+    }
+
+    function test_constructor_acceptsDelaysAtMaximum() public {
+        ProverMarket.Params memory p = _params();
+        p.unbondingDelay = market.MAX_DELAY();
+        p.depositWithdrawalDelay = market.MAX_DELAY();
+        ProverMarket m = new ProverMarket(owner, p);
+        assertEq(m.unbondingDelay(), market.MAX_DELAY());
+        assertEq(m.depositWithdrawalDelay(), market.MAX_DELAY());
+    }
+
+    /// Windows whose sum would overflow uint64 revert InvalidParameters, not a panic.
+    function test_constructor_revertsInvalidParametersWhenWindowsOverflow() public {
+        ProverMarket.Params memory p = _params();
+        p.challengeWindow = type(uint64).max;
+        p.unbondingDelay = type(uint64).max;
+        _expectInvalid(p);
+    }
+
+    function test_constructor_revertsOnZeroBond() public {
+        ProverMarket.Params memory p = _params();
+        p.challengeBond = 0;
+        _expectInvalid(p);
+    }
+
+    function test_constructor_revertsOnZeroSlashBps() public {
+        ProverMarket.Params memory p = _params();
+        p.slashBps = 0;
+        _expectInvalid(p);
+    }
+
+    function test_constructor_revertsOnSlashBpsAboveWhole() public {
+        ProverMarket.Params memory p = _params();
+        p.slashBps = 10_001;
+        _expectInvalid(p);
+        p.slashBps = 10_000;
+        assertEq(new ProverMarket(owner, p).slashBps(), 10_000);
+    }
+
+    function test_constructor_revertsWhenRewardPlusRefundAboveWhole() public {
+        ProverMarket.Params memory p = _params();
+        p.rewardBps = 6_000;
+        p.refundBps = 4_001;
+        _expectInvalid(p);
+        p.refundBps = 4_000;
+        ProverMarket m = new ProverMarket(owner, p);
+        assertEq(m.rewardBps(), 6_000);
+        assertEq(m.refundBps(), 4_000);
     }
 
     function test_constructor_revertsOnZeroOwner() public {
         vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableInvalidOwner.selector, address(0)));
-        new ProverMarket(address(0), 1, 10, 5, 16, 30);
-    }
-
-    /// BUG (low): windows whose sum overflows uint64 make the constructor panic (0x11)
-    /// instead of reverting with InvalidParameters.
-    function test_constructor_revertsInvalidParametersWhenWindowsOverflow() public {
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.InvalidParameters.selector));
-        new ProverMarket(owner, 1, type(uint64).max, 1, type(uint64).max, 30);
+        new ProverMarket(address(0), _params());
     }
 
     function test_awardDigest_isEip712WithProvernetDomain() public view {
@@ -132,6 +209,26 @@ contract ProverMarketTest is MarketFixture {
         market.register{value: 2 * MIN_STAKE}(PEER_KEY);
     }
 
+    function test_register_revertsOnZeroPeerKey() public {
+        vm.deal(prover, MIN_STAKE);
+        vm.prank(prover);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.InvalidParameters.selector));
+        market.register{value: MIN_STAKE}(bytes32(0));
+    }
+
+    function test_register_revertsWhenPeerKeyTaken() public {
+        vm.deal(prover, MIN_STAKE);
+        vm.prank(prover);
+        market.register{value: MIN_STAKE}(PEER_KEY);
+        vm.deal(otherProver, MIN_STAKE);
+        vm.prank(otherProver);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.PeerKeyTaken.selector, prover));
+        market.register{value: MIN_STAKE}(PEER_KEY);
+        (,,,,, bool registered) = market.provers(otherProver);
+        assertFalse(registered);
+        assertEq(market.proverOfPeerKey(PEER_KEY), prover);
+    }
+
     function test_register_storesProverAndEmits() public {
         vm.deal(prover, MIN_STAKE);
         vm.expectEmit(true, true, true, true, address(market));
@@ -147,6 +244,7 @@ contract ProverMarketTest is MarketFixture {
         assertEq(at, 0);
         assertEq(open, 0);
         assertTrue(registered);
+        assertEq(market.proverOfPeerKey(PEER_KEY), prover);
         assertEq(address(market).balance, MIN_STAKE);
         assertEq(prover.balance, 0);
     }
@@ -333,24 +431,22 @@ contract ProverMarketTest is MarketFixture {
         market.withdrawStake();
     }
 
-    /// No function raises a challenge yet, so the counter is set in storage directly
-    /// (Prover struct at keccak256(prover, 3), its 4th slot packs unbondableAt (8 bytes),
-    /// openChallenges (4 bytes) and registered (1 byte)).
     function test_withdrawStake_revertsWhileChallengeOpen() public {
         _register(prover, 3 ether);
+        address verifier = _deployVerifier();
+        vm.prank(owner);
+        market.registerCircuit(CIRCUIT, verifier, 1984, VERIFIER_GAS);
+        ProverMarket.Leaf[] memory leaves = _leaves(2, client);
+        uint256 id = _commit(prover, leaves);
         vm.prank(prover);
         market.unbond(1 ether);
+        _challengeWithheld(otherClient, id, leaves, 1);
         vm.roll(block.number + UNBONDING_DELAY);
-
-        bytes32 slot = bytes32(uint256(keccak256(abi.encode(prover, uint256(3)))) + 3);
-        uint256 packed = uint256(vm.load(address(market), slot));
-        vm.store(address(market), slot, bytes32(packed | (uint256(2) << 64)));
-        (,,,, uint32 open, bool registered) = market.provers(prover);
-        assertEq(open, 2);
-        assertTrue(registered);
+        (,,,, uint32 open,) = market.provers(prover);
+        assertEq(open, 1);
 
         vm.prank(prover);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.ChallengeOpen.selector, uint32(2)));
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.ChallengeOpen.selector, uint32(1)));
         market.withdrawStake();
     }
 
@@ -488,7 +584,7 @@ contract ProverMarketTest is MarketFixture {
         uint256 id = _commit(prover, leaves);
         _closeWindow(id);
         vm.prank(prover);
-        market.claim(id, leaves[0], new bytes32[](0), award, sig);
+        market.claim(id, leaves[0], 0, new bytes32[](0), award, sig);
         assertEq(market.deposits(client), 2 ether);
 
         vm.roll(block.number + DEPOSIT_DELAY);
@@ -515,7 +611,7 @@ contract ProverMarketTest is MarketFixture {
         uint256 id = _commit(prover, leaves);
         _closeWindow(id);
         vm.prank(prover);
-        market.claim(id, leaves[0], new bytes32[](0), award, sig);
+        market.claim(id, leaves[0], 0, new bytes32[](0), award, sig);
 
         vm.roll(block.number + DEPOSIT_DELAY);
         vm.prank(client);
@@ -528,39 +624,70 @@ contract ProverMarketTest is MarketFixture {
     // ================================================================================
 
     function test_registerCircuit_revertsForNonOwner() public {
+        address verifier = _deployVerifier();
         vm.prank(prover);
         vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, prover));
-        market.registerCircuit(CIRCUIT, address(0xBEEF), 1984);
+        market.registerCircuit(CIRCUIT, verifier, 1984, VERIFIER_GAS);
     }
 
     function test_registerCircuit_revertsOnZeroVerifier() public {
         vm.prank(owner);
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.InvalidParameters.selector));
-        market.registerCircuit(CIRCUIT, address(0), 1984);
+        market.registerCircuit(CIRCUIT, address(0), 1984, VERIFIER_GAS);
+    }
+
+    function test_registerCircuit_revertsOnVerifierWithoutCode() public {
+        vm.prank(owner);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.InvalidParameters.selector));
+        market.registerCircuit(CIRCUIT, makeAddr("an EOA"), 1984, VERIFIER_GAS);
     }
 
     function test_registerCircuit_revertsOnZeroProofLength() public {
+        address verifier = _deployVerifier();
         vm.prank(owner);
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.InvalidParameters.selector));
-        market.registerCircuit(CIRCUIT, address(0xBEEF), 0);
+        market.registerCircuit(CIRCUIT, verifier, 0, VERIFIER_GAS);
+    }
+
+    function test_registerCircuit_revertsOnZeroGasLimit() public {
+        address verifier = _deployVerifier();
+        vm.prank(owner);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.InvalidParameters.selector));
+        market.registerCircuit(CIRCUIT, verifier, 1984, 0);
+    }
+
+    function test_registerCircuit_revertsOnGasLimitAboveMaximum() public {
+        address verifier = _deployVerifier();
+        uint64 max = market.MAX_VERIFIER_GAS();
+        vm.prank(owner);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.InvalidParameters.selector));
+        market.registerCircuit(CIRCUIT, verifier, 1984, max + 1);
+        vm.prank(owner);
+        market.registerCircuit(CIRCUIT, verifier, 1984, max);
+        assertEq(market.verifierGas(CIRCUIT), max);
     }
 
     function test_registerCircuit_storesAndEmits() public {
+        address verifier = _deployVerifier();
         vm.expectEmit(true, true, true, true, address(market));
-        emit ProverMarket.CircuitRegistered(CIRCUIT, address(0xBEEF), 1984);
+        emit ProverMarket.CircuitRegistered(CIRCUIT, verifier, 1984, VERIFIER_GAS);
         vm.prank(owner);
-        market.registerCircuit(CIRCUIT, address(0xBEEF), 1984);
-        assertEq(market.verifiers(CIRCUIT), address(0xBEEF));
+        market.registerCircuit(CIRCUIT, verifier, 1984, VERIFIER_GAS);
+        assertEq(market.verifiers(CIRCUIT), verifier);
         assertEq(market.proofLengths(CIRCUIT), 1984);
+        assertEq(market.verifierGas(CIRCUIT), VERIFIER_GAS);
     }
 
     function test_registerCircuit_ownerCanReplace() public {
+        address first = _deployVerifier();
+        address second = _deployVerifier();
         vm.startPrank(owner);
-        market.registerCircuit(CIRCUIT, address(0xBEEF), 1984);
-        market.registerCircuit(CIRCUIT, address(0xCAFE), 2048);
+        market.registerCircuit(CIRCUIT, first, 1984, VERIFIER_GAS);
+        market.registerCircuit(CIRCUIT, second, 2048, 2 * VERIFIER_GAS);
         vm.stopPrank();
-        assertEq(market.verifiers(CIRCUIT), address(0xCAFE));
+        assertEq(market.verifiers(CIRCUIT), second);
         assertEq(market.proofLengths(CIRCUIT), 2048);
+        assertEq(market.verifierGas(CIRCUIT), 2 * VERIFIER_GAS);
     }
 
     // ================================================================================
@@ -597,6 +724,19 @@ contract ProverMarketTest is MarketFixture {
         market.commitBatch(keccak256("root"), 0);
     }
 
+    function test_commitBatch_revertsAboveMaximumBatchSize() public {
+        _register(prover, MIN_STAKE);
+        uint32 max = market.MAX_BATCH_SIZE();
+        assertEq(max, 65_536);
+        vm.prank(prover);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.BatchTooLarge.selector, max + 1, max));
+        market.commitBatch(keccak256("root"), max + 1);
+        vm.prank(prover);
+        uint256 id = market.commitBatch(keccak256("root"), max);
+        (, uint24 count,,,) = market.batches(id);
+        assertEq(count, max);
+    }
+
     function test_commitBatch_storesBatchAndEmits() public {
         _register(prover, MIN_STAKE);
         vm.expectEmit(true, true, true, true, address(market));
@@ -606,7 +746,7 @@ contract ProverMarketTest is MarketFixture {
 
         assertEq(id, 0);
         assertEq(market.batchCount(), 1);
-        (address p, bytes32 root, uint32 count, uint64 blockNumber, uint64 timestamp) = market.batches(0);
+        (address p, uint24 count, uint40 blockNumber, uint32 timestamp, bytes32 root) = market.batches(0);
         assertEq(p, prover);
         assertEq(root, keccak256("root"));
         assertEq(count, 7);
@@ -662,13 +802,14 @@ contract ProverMarketTest is MarketFixture {
     function _claim(uint256 i) internal {
         bytes32[] memory path = _path(_leavesMem(), i);
         vm.prank(prover);
-        market.claim(batchId, batchLeaves[i], path, awards[i], sigs[i]);
+        market.claim(batchId, batchLeaves[i], _nonce(i), path, awards[i], sigs[i]);
     }
 
     function _expectClaimRevert(
         address caller,
         uint256 id,
         ProverMarket.Leaf memory leaf,
+        uint64 nonce,
         bytes32[] memory path,
         ProverMarket.Award memory award,
         bytes memory sig,
@@ -676,7 +817,7 @@ contract ProverMarketTest is MarketFixture {
     ) internal {
         vm.prank(caller);
         vm.expectRevert(err);
-        market.claim(id, leaf, path, award, sig);
+        market.claim(id, leaf, nonce, path, award, sig);
     }
 
     function test_claim_revertsOnUnknownBatch() public {
@@ -685,7 +826,7 @@ contract ProverMarketTest is MarketFixture {
         ProverMarket.Award memory a = _award(l, prover);
         bytes memory sig = _sign(clientKey, a);
         bytes32[] memory path = new bytes32[](0);
-        _expectClaimRevert(prover, 0, l, path, a, sig, abi.encodeWithSelector(ProverMarket.UnknownBatch.selector, 0));
+        _expectClaimRevert(prover, 0, l, 0, path, a, sig, abi.encodeWithSelector(ProverMarket.UnknownBatch.selector, 0));
     }
 
     function test_claim_revertsOnBatchIdEqualToCount() public {
@@ -695,6 +836,7 @@ contract ProverMarketTest is MarketFixture {
             prover,
             1,
             batchLeaves[0],
+            0,
             path,
             awards[0],
             sigs[0],
@@ -712,6 +854,7 @@ contract ProverMarketTest is MarketFixture {
             otherProver,
             batchId,
             batchLeaves[0],
+            0,
             path,
             a,
             sig,
@@ -729,7 +872,7 @@ contract ProverMarketTest is MarketFixture {
         bytes32[] memory path = _path(leaves, 0);
         uint64 closesAt = uint64(block.number) + CHALLENGE_WINDOW;
         _expectClaimRevert(
-            prover, id, leaves[0], path, a, sig, abi.encodeWithSelector(ProverMarket.WindowOpen.selector, closesAt)
+            prover, id, leaves[0], 0, path, a, sig, abi.encodeWithSelector(ProverMarket.WindowOpen.selector, closesAt)
         );
     }
 
@@ -744,7 +887,7 @@ contract ProverMarketTest is MarketFixture {
         uint64 closesAt = uint64(block.number) + CHALLENGE_WINDOW;
         vm.roll(closesAt);
         _expectClaimRevert(
-            prover, id, leaves[0], path, a, sig, abi.encodeWithSelector(ProverMarket.WindowOpen.selector, closesAt)
+            prover, id, leaves[0], 0, path, a, sig, abi.encodeWithSelector(ProverMarket.WindowOpen.selector, closesAt)
         );
     }
 
@@ -758,8 +901,8 @@ contract ProverMarketTest is MarketFixture {
         bytes32[] memory path = _path(leaves, 0);
         vm.roll(block.number + CHALLENGE_WINDOW + 1);
         vm.prank(prover);
-        market.claim(id, leaves[0], path, a, sig);
-        assertTrue(market.claimed(market.claimKey(leaves[0].client, leaves[0].jobId)));
+        market.claim(id, leaves[0], 0, path, a, sig);
+        assertTrue(market.isPaid(leaves[0].client, 0));
     }
 
     function test_claim_paysExactPriceFromDepositAndEmits() public {
@@ -776,8 +919,8 @@ contract ProverMarketTest is MarketFixture {
         assertEq(prover.balance, proverBefore + price);
         assertEq(address(market).balance, marketBefore - price);
         assertEq(market.deposits(client), depositBefore - price);
-        assertTrue(market.claimed(market.claimKey(batchLeaves[2].client, batchLeaves[2].jobId)));
-        assertFalse(market.claimed(market.claimKey(batchLeaves[1].client, batchLeaves[1].jobId)));
+        assertTrue(market.isPaid(batchLeaves[2].client, 2));
+        assertFalse(market.isPaid(batchLeaves[1].client, 1));
         assertEq(_stakeOf(prover), MIN_STAKE, "stake untouched");
     }
 
@@ -800,6 +943,7 @@ contract ProverMarketTest is MarketFixture {
                 prover,
                 batchId,
                 batchLeaves[i],
+                _nonce(i),
                 path,
                 awards[i],
                 sigs[i],
@@ -817,7 +961,7 @@ contract ProverMarketTest is MarketFixture {
         uint256 id = _commit(prover, leaves);
         _closeWindow(id);
         vm.prank(prover);
-        market.claim(id, leaves[0], new bytes32[](0), a, sig);
+        market.claim(id, leaves[0], 0, new bytes32[](0), a, sig);
         assertEq(prover.balance, leaves[0].price);
     }
 
@@ -829,6 +973,7 @@ contract ProverMarketTest is MarketFixture {
             prover,
             batchId,
             batchLeaves[1],
+            1,
             path,
             awards[1],
             sigs[1],
@@ -850,6 +995,7 @@ contract ProverMarketTest is MarketFixture {
             prover,
             second,
             again[1],
+            1,
             path,
             awards[1],
             sigs[1],
@@ -872,6 +1018,7 @@ contract ProverMarketTest is MarketFixture {
             otherProver,
             second,
             again[0],
+            1,
             new bytes32[](0),
             a,
             sig,
@@ -886,7 +1033,14 @@ contract ProverMarketTest is MarketFixture {
         bytes memory sig = _sign(clientKey, a);
         bytes32[] memory path = _path(_leavesMem(), 0);
         _expectClaimRevert(
-            prover, batchId, batchLeaves[0], path, a, sig, abi.encodeWithSelector(ProverMarket.AwardMismatch.selector)
+            prover,
+            batchId,
+            batchLeaves[0],
+            0,
+            path,
+            a,
+            sig,
+            abi.encodeWithSelector(ProverMarket.AwardMismatch.selector)
         );
     }
 
@@ -897,7 +1051,14 @@ contract ProverMarketTest is MarketFixture {
         bytes memory sig = _sign(clientKey, a);
         bytes32[] memory path = _path(_leavesMem(), 0);
         _expectClaimRevert(
-            prover, batchId, batchLeaves[0], path, a, sig, abi.encodeWithSelector(ProverMarket.AwardMismatch.selector)
+            prover,
+            batchId,
+            batchLeaves[0],
+            0,
+            path,
+            a,
+            sig,
+            abi.encodeWithSelector(ProverMarket.AwardMismatch.selector)
         );
     }
 
@@ -908,7 +1069,14 @@ contract ProverMarketTest is MarketFixture {
         bytes memory sig = _sign(clientKey, a);
         bytes32[] memory path = _path(_leavesMem(), 0);
         _expectClaimRevert(
-            prover, batchId, batchLeaves[0], path, a, sig, abi.encodeWithSelector(ProverMarket.AwardMismatch.selector)
+            prover,
+            batchId,
+            batchLeaves[0],
+            0,
+            path,
+            a,
+            sig,
+            abi.encodeWithSelector(ProverMarket.AwardMismatch.selector)
         );
     }
 
@@ -927,6 +1095,7 @@ contract ProverMarketTest is MarketFixture {
             prover,
             id,
             leaves[1],
+            1,
             path,
             a,
             sig,
@@ -947,8 +1116,8 @@ contract ProverMarketTest is MarketFixture {
         vm.warp(block.timestamp + 1 days); // claiming late is fine: only the commit time counts
         bytes32[] memory path = _path(leaves, 1);
         vm.prank(prover);
-        market.claim(id, leaves[1], path, a, sig);
-        assertTrue(market.claimed(market.claimKey(leaves[1].client, leaves[1].jobId)));
+        market.claim(id, leaves[1], 1, path, a, sig);
+        assertTrue(market.isPaid(leaves[1].client, 1));
     }
 
     function test_claim_revertsWhenLeafFieldAltered() public {
@@ -961,7 +1130,7 @@ contract ProverMarketTest is MarketFixture {
             if (field == 1) l.publicInputsHash = keccak256("other inputs");
             if (field == 2) l.proofHash = keccak256("other proof");
             if (field == 3) l.client = otherClient;
-            _expectClaimRevert(prover, batchId, l, path, awards[3], sigs[3], err);
+            _expectClaimRevert(prover, batchId, l, 3, path, awards[3], sigs[3], err);
         }
     }
 
@@ -974,7 +1143,7 @@ contract ProverMarketTest is MarketFixture {
         ProverMarket.Award memory a = _award(l, prover);
         bytes memory sig = _sign(clientKey, a);
         _expectClaimRevert(
-            prover, batchId, l, path, a, sig, abi.encodeWithSelector(ProverMarket.LeafNotInBatch.selector)
+            prover, batchId, l, 3, path, a, sig, abi.encodeWithSelector(ProverMarket.LeafNotInBatch.selector)
         );
     }
 
@@ -985,6 +1154,7 @@ contract ProverMarketTest is MarketFixture {
             prover,
             batchId,
             batchLeaves[0],
+            0,
             path,
             awards[0],
             sigs[0],
@@ -1003,6 +1173,7 @@ contract ProverMarketTest is MarketFixture {
             prover,
             batchId,
             batchLeaves[0],
+            0,
             path,
             awards[0],
             sigs[0],
@@ -1022,7 +1193,7 @@ contract ProverMarketTest is MarketFixture {
         bytes32[] memory path = _path(others, 0);
         // Right leaf and path, wrong batch.
         _expectClaimRevert(
-            prover, batchId, others[0], path, a, sig, abi.encodeWithSelector(ProverMarket.LeafNotInBatch.selector)
+            prover, batchId, others[0], 50, path, a, sig, abi.encodeWithSelector(ProverMarket.LeafNotInBatch.selector)
         );
     }
 
@@ -1034,6 +1205,7 @@ contract ProverMarketTest is MarketFixture {
             prover,
             batchId,
             batchLeaves[0],
+            0,
             path,
             awards[0],
             sig,
@@ -1050,6 +1222,7 @@ contract ProverMarketTest is MarketFixture {
             prover,
             batchId,
             batchLeaves[0],
+            0,
             path,
             a,
             sigs[0],
@@ -1068,6 +1241,7 @@ contract ProverMarketTest is MarketFixture {
             prover,
             batchId,
             batchLeaves[0],
+            0,
             path,
             awards[0],
             sig,
@@ -1088,7 +1262,7 @@ contract ProverMarketTest is MarketFixture {
         wrongV[64] = bytes1(uint8(29));
         bad[4] = wrongV;
         for (uint256 i = 0; i < bad.length; i++) {
-            _expectClaimRevert(prover, batchId, batchLeaves[0], path, awards[0], bad[i], err);
+            _expectClaimRevert(prover, batchId, batchLeaves[0], 0, path, awards[0], bad[i], err);
         }
     }
 
@@ -1110,6 +1284,7 @@ contract ProverMarketTest is MarketFixture {
             prover,
             batchId,
             batchLeaves[0],
+            0,
             path,
             awards[0],
             flipped,
@@ -1132,18 +1307,16 @@ contract ProverMarketTest is MarketFixture {
             prover,
             id,
             leaves[0],
+            0,
             path,
             a,
             sig,
             abi.encodeWithSelector(ProverMarket.InsufficientDeposit.selector, 1 ether - 1, 1 ether)
         );
-        assertFalse(
-            market.claimed(market.claimKey(leaves[0].client, leaves[0].jobId)),
-            "job stays claimable once the client tops up"
-        );
+        assertFalse(market.isPaid(leaves[0].client, 0), "job stays claimable once the client tops up");
         _deposit(client, 1);
         vm.prank(prover);
-        market.claim(id, leaves[0], path, a, sig);
+        market.claim(id, leaves[0], 0, path, a, sig);
         assertEq(market.deposits(client), 0);
     }
 
@@ -1162,11 +1335,12 @@ contract ProverMarketTest is MarketFixture {
         bytes32[] memory p0 = _path(leaves, 0);
         bytes32[] memory p1 = _path(leaves, 1);
         vm.prank(prover);
-        market.claim(id, leaves[0], p0, a0, s0);
+        market.claim(id, leaves[0], 0, p0, a0, s0);
         _expectClaimRevert(
             prover,
             id,
             leaves[1],
+            1,
             p1,
             a1,
             s1,
@@ -1194,8 +1368,8 @@ contract ProverMarketTest is MarketFixture {
         vm.expectEmit(true, true, true, true, address(market));
         emit ProverMarket.FeeClaimed(leaves[0].jobId, prover, client, 0);
         vm.prank(prover);
-        market.claim(id, leaves[0], new bytes32[](0), a, sig);
-        assertTrue(market.claimed(market.claimKey(leaves[0].client, leaves[0].jobId)));
+        market.claim(id, leaves[0], 0, new bytes32[](0), a, sig);
+        assertTrue(market.isPaid(leaves[0].client, 0));
     }
 
     function test_claim_worksAfterProverUnbondedEverything() public {
@@ -1206,30 +1380,92 @@ contract ProverMarketTest is MarketFixture {
         assertEq(prover.balance, batchLeaves[0].price);
     }
 
-    /// BUG (medium): `claimed` is keyed by jobId alone, and nothing ties a leaf's jobId to
-    /// its client. docs/protocol.md derives job ids from the client's address so that "no
-    /// client can take another's id", but on chain anyone with a key and a stake can claim
-    /// a zero-priced award *of their own* for a victim's jobId first and so block the honest
-    /// prover's fee for that job for ever. Expected: the honest claim still pays.
+    /// Job ids derive from (client, nonce) and paid jobs are recorded per client, so a
+    /// leaf that borrows another client's job id cannot be claimed, and a client's own job
+    /// with the same nonce does not block the victim's.
     function test_claim_anotherClientsAwardForSameJobIdDoesNotBlockTheJob() public {
         _setUpBatch();
         bytes32 victimJob = batchLeaves[0].jobId;
 
         // The attacker is both a prover and a client (otherClientKey), price 0, no deposit.
         _register(otherProver, MIN_STAKE);
-        ProverMarket.Leaf[] memory forged = new ProverMarket.Leaf[](1);
+        ProverMarket.Leaf[] memory forged = new ProverMarket.Leaf[](2);
         forged[0] = _leaf(0, otherClient, 0);
         forged[0].jobId = victimJob;
+        forged[1] = _leaf(0, otherClient, 0); // its own job with the victim's nonce
         ProverMarket.Award memory fa = _award(forged[0], otherProver);
-        bytes memory fs = _sign(otherClientKey, fa);
+        ProverMarket.Award memory oa = _award(forged[1], otherProver);
         uint256 forgedId = _commit(otherProver, forged);
         _closeWindow(forgedId);
+        _expectClaimRevert(
+            otherProver,
+            forgedId,
+            forged[0],
+            0,
+            _path(forged, 0),
+            fa,
+            _sign(otherClientKey, fa),
+            abi.encodeWithSelector(ProverMarket.JobIdMismatch.selector, victimJob)
+        );
+        bytes memory os = _sign(otherClientKey, oa);
         vm.prank(otherProver);
-        market.claim(forgedId, forged[0], new bytes32[](0), fa, fs);
+        market.claim(forgedId, forged[1], 0, _path(forged, 1), oa, os);
+        assertTrue(market.isPaid(otherClient, 0));
+        assertFalse(market.isPaid(client, 0));
 
         uint256 before = prover.balance;
         _claim(0);
         assertEq(prover.balance, before + batchLeaves[0].price);
+        assertTrue(market.isPaid(client, 0));
+    }
+
+    function test_claim_revertsWhenNonceDoesNotDeriveJobId() public {
+        _setUpBatch();
+        bytes32[] memory path = _path(_leavesMem(), 2);
+        _expectClaimRevert(
+            prover,
+            batchId,
+            batchLeaves[2],
+            3,
+            path,
+            awards[2],
+            sigs[2],
+            abi.encodeWithSelector(ProverMarket.JobIdMismatch.selector, batchLeaves[2].jobId)
+        );
+        assertFalse(market.isPaid(client, 2));
+        assertFalse(market.isPaid(client, 3));
+    }
+
+    function test_jobIdOf_isTaggedClientAndBigEndianNonce() public view {
+        assertEq(
+            market.jobIdOf(client, 0x0102030405060708),
+            keccak256(bytes.concat("provernet/job-id/v1", bytes20(client), hex"0102030405060708"))
+        );
+        assertEq(market.jobIdOf(client, 7), _leaf(7, client, 0).jobId);
+    }
+
+    function test_isPaid_usesOneBitPerNonce() public {
+        _register(prover, MIN_STAKE);
+        _deposit(client, 1 ether);
+        // Nonces 255 and 256 sit in two storage words; 257 shares 256's word.
+        ProverMarket.Leaf[] memory leaves = new ProverMarket.Leaf[](3);
+        leaves[0] = _leaf(255, client, 1);
+        leaves[1] = _leaf(256, client, 1);
+        leaves[2] = _leaf(257, client, 1);
+        uint256 id = _commit(prover, leaves);
+        _closeWindow(id);
+        for (uint256 i = 0; i < 2; i++) {
+            ProverMarket.Award memory a = _award(leaves[i], prover);
+            bytes memory sig = _sign(clientKey, a);
+            vm.prank(prover);
+            market.claim(id, leaves[i], _nonce(255 + i), _path(leaves, i), a, sig);
+        }
+        assertEq(market.paidJobs(client, 0), uint256(1) << 255);
+        assertEq(market.paidJobs(client, 1), 1);
+        assertTrue(market.isPaid(client, 255));
+        assertTrue(market.isPaid(client, 256));
+        assertFalse(market.isPaid(client, 257));
+        assertFalse(market.isPaid(client, 254));
     }
 
     // ================================================================================
@@ -1328,7 +1564,7 @@ contract ProverMarketTest is MarketFixture {
         uint256 id = _commit(prover, leaves);
         _closeWindow(id);
         vm.prank(prover);
-        market.claim(id, leaves[0], new bytes32[](0), a, sig);
+        market.claim(id, leaves[0], 0, new bytes32[](0), a, sig);
 
         vm.roll(block.number + DEPOSIT_DELAY);
         uint256 left = deposited - price;
@@ -1379,7 +1615,7 @@ contract ProverMarketTest is MarketFixture {
         bytes32[] memory path = _path(leaves, i);
         vm.prank(prover);
         if (err.length != 0) vm.expectRevert(err);
-        market.claim(id, leaves[i], path, a, sig);
+        market.claim(id, leaves[i], _nonce(i), path, a, sig);
     }
 
     function testFuzz_claim_windowBoundary(uint256 wait) public {
@@ -1396,10 +1632,10 @@ contract ProverMarketTest is MarketFixture {
         vm.prank(prover);
         if (block.number <= closesAt) {
             vm.expectRevert(abi.encodeWithSelector(ProverMarket.WindowOpen.selector, closesAt));
-            market.claim(id, leaves[2], path, a, sig);
+            market.claim(id, leaves[2], 2, path, a, sig);
             assertEq(prover.balance, 0);
         } else {
-            market.claim(id, leaves[2], path, a, sig);
+            market.claim(id, leaves[2], 2, path, a, sig);
             assertEq(prover.balance, leaves[2].price);
         }
     }
@@ -1414,6 +1650,7 @@ contract ProverMarketTest is MarketFixture {
             prover,
             batchId,
             batchLeaves[0],
+            0,
             path,
             awards[0],
             sig,

@@ -1,11 +1,27 @@
-//! The chain side of provernet (issue "Chain").
+//! The chain side of provernet: the `ProverMarket` contract seen from Rust.
 //!
-//! Owned here: typed bindings to the contracts in `contracts/` (stake registry, client
-//! deposits, `commitBatch`, claims, the four challenge kinds and the circuit registry),
-//! deployment, EIP-712 signing and recovery of bids, awards and acceptances, builders for
-//! each kind of slashing evidence, a client that checks evidence with `eth_call` before
-//! paying gas, submits it and maps every custom revert to a typed error, and event streams
-//! for commitments, challenges and slashes.
+//! - [`bindings`]: typed bindings generated from `artifacts/ProverMarket.json`, which
+//!   [`compile`] produces from `contracts/src` (a test fails while it is stale).
+//! - [`eip712`]: the typed data of bids, awards and acceptances, signing and recovery,
+//!   byte for byte what the contract hashes.
+//! - [`evidence`]: the four kinds of slashing evidence, built from a batch's Merkle tree and
+//!   checked locally before anything is sent.
+//! - [`Market`]: deploys and drives the contract. Every transaction is first run with
+//!   `eth_call`, so a call the contract would refuse costs no gas and comes back as a
+//!   typed [`MarketError`]; then it is sent and its receipt awaited.
+//! - [`events`]: a follower of the contract's events (commitments, challenges, slashes,
+//!   everything else), resumable from any block.
+//! - [`anvil`]: the local chain the tests and the testnet run on.
 //!
-//! Nothing is implemented yet. The batch Merkle tree the contracts check lives in
-//! `provernet_protocol::merkle`, since provers and watchtowers need it off chain too.
+//! The batch Merkle tree lives in `provernet_protocol::merkle`, since provers and
+//! watchtowers need it off chain too.
+
+pub mod anvil;
+pub mod bindings;
+pub mod compile;
+pub mod eip712;
+pub mod events;
+pub mod evidence;
+mod market;
+
+pub use market::{ChainError, JobClaim, Market, MarketError, MarketParams, events_of};

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 pragma solidity 0.8.28;
 
-import {Test} from "forge-std/Test.sol";
+import {Test} from "./Test.sol";
 import {ProverMarket} from "../../src/ProverMarket.sol";
 import {BatchLeaf} from "../../src/BatchLeaf.sol";
 
@@ -65,6 +65,11 @@ abstract contract MarketFixture is Test {
     uint64 internal constant RESPONSE_WINDOW = 5;
     uint64 internal constant UNBONDING_DELAY = 20;
     uint64 internal constant DEPOSIT_DELAY = 30;
+    uint256 internal constant BOND = 0.1 ether;
+    uint16 internal constant SLASH_BPS = 5_000;
+    uint16 internal constant REWARD_BPS = 3_000;
+    uint16 internal constant REFUND_BPS = 2_000;
+    uint64 internal constant VERIFIER_GAS = 1_000_000;
 
     bytes32 internal constant PEER_KEY = keccak256("prover ed25519 key");
     bytes32 internal constant CIRCUIT = keccak256("circuit");
@@ -81,10 +86,41 @@ abstract contract MarketFixture is Test {
     function setUp() public virtual {
         (client, clientKey) = makeAddrAndKey("client");
         (otherClient, otherClientKey) = makeAddrAndKey("otherClient");
-        market = new ProverMarket(owner, MIN_STAKE, CHALLENGE_WINDOW, RESPONSE_WINDOW, UNBONDING_DELAY, DEPOSIT_DELAY);
+        market = new ProverMarket(owner, _params());
         // Start away from block 0 / timestamp 0 so "block.number - x" arithmetic in tests is safe.
         vm.roll(100);
         vm.warp(1_700_000_000);
+    }
+
+    /// The parameters every suite deploys with.
+    function _params() internal pure returns (ProverMarket.Params memory) {
+        return ProverMarket.Params({
+            minStake: MIN_STAKE,
+            challengeWindow: CHALLENGE_WINDOW,
+            responseWindow: RESPONSE_WINDOW,
+            unbondingDelay: UNBONDING_DELAY,
+            depositWithdrawalDelay: DEPOSIT_DELAY,
+            challengeBond: BOND,
+            slashBps: SLASH_BPS,
+            rewardBps: REWARD_BPS,
+            refundBps: REFUND_BPS
+        });
+    }
+
+    // ---- the real verifier ---------------------------------------------------------------
+
+    /// A real poseidon-chain-12 verifier, proof and public inputs written by the circuits
+    /// crate (scripts/regen-fixtures.sh).
+    string internal constant VERIFIER_FIXTURE = "/test/fixtures/poseidon-chain-12-verifier.json";
+
+    /// Deploys the fixture's EVM verifier; returns its address.
+    function _deployVerifier() internal returns (address verifier) {
+        string memory json = vm.readFile(string.concat(vm.projectRoot(), VERIFIER_FIXTURE));
+        bytes memory code = vm.parseJsonBytes(json, ".verifierCreationCode");
+        assembly ("memory-safe") {
+            verifier := create(0, add(code, 0x20), mload(code))
+        }
+        require(verifier != address(0), "verifier deployment failed");
     }
 
     // ---- actors ----------------------------------------------------------------------
@@ -111,15 +147,30 @@ abstract contract MarketFixture is Test {
 
     // ---- leaves, batches, awards -------------------------------------------------------
 
+    /// Leaf of job `i` (the client's nonce) of `client_`; circuit, inputs and proof hashes
+    /// are placeholders unique to `i`.
     function _leaf(uint256 i, address client_, uint256 price) internal pure returns (ProverMarket.Leaf memory) {
         return ProverMarket.Leaf({
-            jobId: keccak256(abi.encode("job", client_, i)),
+            jobId: _jobId(client_, _nonce(i)),
             circuitId: CIRCUIT,
             publicInputsHash: keccak256(abi.encode("inputs", i)),
             proofHash: keccak256(abi.encode("proof", i)),
             client: client_,
             price: price
         });
+    }
+
+    /// The id of job `nonce` of `client_`, derived as `ProverMarket.jobIdOf` and the Rust
+    /// protocol crate do (spelled out here so a change on either side shows).
+    function _jobId(address client_, uint64 nonce) internal pure returns (bytes32) {
+        return keccak256(abi.encodePacked("provernet/job-id/v1", client_, nonce));
+    }
+
+    /// Index `i` as a client nonce (checked: tests only use small indices).
+    function _nonce(uint256 i) internal pure returns (uint64) {
+        require(i <= type(uint64).max, "nonce out of range");
+        // forge-lint: disable-next-line(unsafe-typecast)
+        return uint64(i);
     }
 
     function _hash(ProverMarket.Leaf memory l) internal pure returns (bytes32) {
@@ -133,7 +184,7 @@ abstract contract MarketFixture is Test {
         }
     }
 
-    /// `n` leaves of `client_` with prices 1 gwei, 2 gwei, ...
+    /// `n` leaves of `client_` (nonces 0..n-1) with prices 1 gwei, 2 gwei, ...
     function _leaves(uint256 n, address client_) internal pure returns (ProverMarket.Leaf[] memory leaves) {
         leaves = new ProverMarket.Leaf[](n);
         for (uint256 i = 0; i < n; i++) {
@@ -164,9 +215,28 @@ abstract contract MarketFixture is Test {
         return abi.encodePacked(r, s, v);
     }
 
+    /// Leaf `i` of `leaves`, committed as batch `batchId`, with its Merkle path.
+    function _at(uint256 batchId, ProverMarket.Leaf[] memory leaves, uint256 i)
+        internal
+        pure
+        returns (ProverMarket.Inclusion memory)
+    {
+        return ProverMarket.Inclusion({batchId: batchId, leaf: leaves[i], path: _path(leaves, i)});
+    }
+
+    /// Opens a withheld-proof challenge on leaf `i` of batch `batchId` as `challenger`.
+    function _challengeWithheld(address challenger, uint256 batchId, ProverMarket.Leaf[] memory leaves, uint256 i)
+        internal
+        returns (uint256 challengeId)
+    {
+        vm.deal(challenger, challenger.balance + BOND);
+        vm.prank(challenger);
+        challengeId = market.challengeWithheldProof{value: BOND}(_at(batchId, leaves, i));
+    }
+
     /// Rolls past the challenge window of `batchId`.
     function _closeWindow(uint256 batchId) internal {
-        (,,, uint64 blockNumber,) = market.batches(batchId);
+        (,, uint40 blockNumber,,) = market.batches(batchId);
         vm.roll(blockNumber + CHALLENGE_WINDOW + 1);
     }
 }

@@ -241,7 +241,8 @@ pub struct Acceptance {
     pub price: Wei,
     /// The awarded deadline (unix seconds), non-zero.
     pub deadline: u64,
-    /// EIP-712 signature of (job, input hash, price, deadline) by the prover.
+    /// EIP-712 signature of (job, client, input hash, price, deadline) by the prover; the
+    /// client is the request's (`provernet_slashing::eip712::Acceptance`).
     pub signature: EthSignature,
 }
 

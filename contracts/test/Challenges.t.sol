@@ -1,0 +1,1577 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+pragma solidity 0.8.28;
+
+import {ProverMarket} from "../src/ProverMarket.sol";
+import {MarketFixture} from "./utils/MarketFixture.sol";
+
+/// A watchtower contract that refuses ether: what a slash owes it stays in its credits.
+contract EtherRefusingWatchtower {
+    ProverMarket internal immutable market;
+
+    constructor(ProverMarket market_) {
+        market = market_;
+    }
+
+    function challengeEquivocation(ProverMarket.Inclusion calldata a, ProverMarket.Inclusion calldata b) external {
+        market.challengeEquivocation(a, b);
+    }
+
+    function withdrawCredits() external {
+        market.withdrawCredits();
+    }
+}
+
+/// The four challenges, the slash split, credits and the consumer view `isFinal`: one test
+/// per rule and per revert reason (docs/contracts.md). Invalid-proof and withheld-proof
+/// challenges run against the real poseidon-chain-12 EVM verifier and proof of
+/// test/fixtures/poseidon-chain-12-verifier.json.
+///
+/// Figures used throughout: the prover stakes 4 ether, so one slash (50 %) is 2 ether, of
+/// which the challenger gets 30 % (0.6 ether) as credit, the client 20 % capped at the
+/// job's price (at most 0.4 ether) into its deposit, and the rest is burned.
+contract ChallengesTest is MarketFixture {
+    uint256 internal constant STAKE = 4 ether;
+    uint256 internal constant SLASH = 2 ether;
+    uint256 internal constant REWARD = 0.6 ether;
+    uint256 internal constant FULL_REFUND = 0.4 ether;
+
+    address internal watchtower = makeAddr("watchtower");
+    uint256 internal proverKey;
+    uint256 internal otherProverKey;
+
+    // The real verifier fixture.
+    address internal verifier;
+    bytes32 internal realCircuit;
+    uint256 internal proofLength;
+    uint256[] internal inputs;
+    /// The valid proof of `inputs`.
+    bytes internal proof;
+    /// The valid proof with its first byte flipped: right length, rejected by the verifier.
+    bytes internal badProof;
+    /// The valid proof with two bytes appended: the verifier accepts it, the market must not.
+    bytes internal longProof;
+
+    /// The batch of `_commitRealBatch`: a valid proof (nonce 0, 1 gwei), a corrupted proof
+    /// (nonce 1, 1 ether), an over-long proof (nonce 2, 1 gwei) and a valid proof (nonce 3,
+    /// 2 gwei), all of `client`.
+    ProverMarket.Leaf[] internal real;
+    uint256 internal realBatch;
+
+    function setUp() public override {
+        super.setUp();
+        (, proverKey) = makeAddrAndKey("prover");
+        (, otherProverKey) = makeAddrAndKey("otherProver");
+        string memory json = vm.readFile(string.concat(vm.projectRoot(), VERIFIER_FIXTURE));
+        realCircuit = vm.parseJsonBytes32(json, ".circuitId");
+        proofLength = vm.parseJsonUint(json, ".proofLength");
+        inputs = vm.parseJsonUintArray(json, ".publicInputs");
+        proof = vm.parseJsonBytes(json, ".proof");
+        badProof = bytes.concat(proof);
+        badProof[0] = badProof[0] ^ 0x01;
+        longProof = bytes.concat(proof, hex"00ff");
+        verifier = _deployVerifier();
+        vm.prank(owner);
+        market.registerCircuit(realCircuit, verifier, proofLength, VERIFIER_GAS);
+        _register(prover, STAKE);
+    }
+
+    // ================================================================================
+    // helpers
+    // ================================================================================
+
+    function _realLeaf(uint256 nonce, uint256 price, bytes memory proof_)
+        internal
+        view
+        returns (ProverMarket.Leaf memory)
+    {
+        return ProverMarket.Leaf({
+            jobId: _jobId(client, _nonce(nonce)),
+            circuitId: realCircuit,
+            publicInputsHash: keccak256(abi.encodePacked(inputs)),
+            proofHash: keccak256(proof_),
+            client: client,
+            price: price
+        });
+    }
+
+    function _commitRealBatch() internal {
+        real.push(_realLeaf(0, 1 gwei, proof));
+        real.push(_realLeaf(1, 1 ether, badProof));
+        real.push(_realLeaf(2, 1 gwei, longProof));
+        real.push(_realLeaf(3, 2 gwei, proof));
+        realBatch = _commit(prover, _real());
+    }
+
+    function _real() internal view returns (ProverMarket.Leaf[] memory) {
+        return real;
+    }
+
+    function _key(ProverMarket.Leaf memory l) internal view returns (bytes32) {
+        return market.jobKey(prover, l.client, l.jobId);
+    }
+
+    function _challengeInvalid(uint256 i, bytes memory proof_) internal {
+        ProverMarket.Inclusion memory at = _at(realBatch, _real(), i);
+        uint256[] memory inputs_ = inputs;
+        vm.deal(watchtower, BOND);
+        vm.prank(watchtower);
+        market.challengeInvalidProof{value: BOND}(at, inputs_, proof_);
+    }
+
+    function _expectInvalidRevert(ProverMarket.Inclusion memory at, bytes memory proof_, bytes memory err) internal {
+        uint256[] memory inputs_ = inputs;
+        vm.deal(watchtower, BOND);
+        vm.prank(watchtower);
+        vm.expectRevert(err);
+        market.challengeInvalidProof{value: BOND}(at, inputs_, proof_);
+    }
+
+    /// The stored challenge (its getter returns the struct's fields as a tuple, whose ABI
+    /// encoding is the struct's).
+    function _challenge(uint256 id) internal view returns (ProverMarket.Challenge memory) {
+        (bool ok, bytes memory ret) = address(market).staticcall(abi.encodeCall(market.challenges, (id)));
+        require(ok, "challenges getter reverted");
+        return abi.decode(ret, (ProverMarket.Challenge));
+    }
+
+    function _openChallenges(address who) internal view returns (uint32 open) {
+        (,,,, open,) = market.provers(who);
+    }
+
+    /// Splits `ret`, the revert data of InsufficientGas, into its arguments.
+    function _insufficientGas(bytes memory ret) internal pure returns (uint256 available, uint256 required) {
+        // casting to 'bytes4' is safe because it keeps the first four bytes: the selector
+        // forge-lint: disable-next-line(unsafe-typecast)
+        require(ret.length == 68 && bytes4(ret) == ProverMarket.InsufficientGas.selector, "not InsufficientGas");
+        assembly ("memory-safe") {
+            available := mload(add(ret, 0x24))
+            required := mload(add(ret, 0x44))
+        }
+    }
+
+    // ---- missed deadline -----------------------------------------------------------------
+
+    uint64 internal constant JOB = 7;
+
+    /// The award of job 7 of `client` to `prover` for 1 ether, due in one hour.
+    function _mdAward() internal view returns (ProverMarket.Award memory) {
+        return ProverMarket.Award({
+            jobId: _jobId(client, JOB), prover: prover, price: 1 ether, deadline: uint64(block.timestamp + 1 hours)
+        });
+    }
+
+    function _acceptanceOf(ProverMarket.Award memory a) internal view returns (ProverMarket.Acceptance memory) {
+        return ProverMarket.Acceptance({
+            jobId: a.jobId, client: client, inputHash: keccak256("job 7 inputs"), price: a.price, deadline: a.deadline
+        });
+    }
+
+    function _signAcceptance(uint256 key, ProverMarket.Acceptance memory a) internal view returns (bytes memory) {
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, market.acceptanceDigest(a));
+        return abi.encodePacked(r, s, v);
+    }
+
+    function _challengeMissed(
+        ProverMarket.Acceptance memory acc,
+        bytes memory accSig,
+        ProverMarket.Award memory award,
+        bytes memory awardSig
+    ) internal returns (uint256 id) {
+        vm.deal(watchtower, BOND);
+        vm.prank(watchtower);
+        id = market.challengeMissedDeadline{value: BOND}(acc, accSig, award, awardSig);
+    }
+
+    function _expectMissedRevert(
+        ProverMarket.Acceptance memory acc,
+        bytes memory accSig,
+        ProverMarket.Award memory award,
+        bytes memory awardSig,
+        bytes memory err
+    ) internal {
+        vm.deal(watchtower, BOND);
+        vm.prank(watchtower);
+        vm.expectRevert(err);
+        market.challengeMissedDeadline{value: BOND}(acc, accSig, award, awardSig);
+    }
+
+    /// Opens a missed-deadline challenge on `_mdAward()` one second after its deadline.
+    function _openMissed() internal returns (uint256 id, ProverMarket.Award memory award) {
+        award = _mdAward();
+        ProverMarket.Acceptance memory acc = _acceptanceOf(award);
+        bytes memory accSig = _signAcceptance(proverKey, acc);
+        bytes memory awardSig = _sign(clientKey, award);
+        vm.warp(award.deadline + 1);
+        id = _challengeMissed(acc, accSig, award, awardSig);
+    }
+
+    // ---- equivocation ----------------------------------------------------------------------
+
+    /// Job 7 of `client` as two different leaves: another proof and another price.
+    function _twins(uint256 priceA, uint256 priceB)
+        internal
+        view
+        returns (ProverMarket.Leaf memory a, ProverMarket.Leaf memory b)
+    {
+        a = _leaf(JOB, client, priceA);
+        b = _leaf(JOB, client, priceB);
+        b.proofHash = keccak256("another proof");
+    }
+
+    /// Commits `l` (with a filler leaf before it) as a batch of `who`; returns the inclusion.
+    function _commitOne(address who, ProverMarket.Leaf memory l) internal returns (ProverMarket.Inclusion memory) {
+        ProverMarket.Leaf[] memory leaves = new ProverMarket.Leaf[](2);
+        leaves[0] = _leaf(100 + block.number, client, 1 gwei);
+        leaves[1] = l;
+        uint256 id = _commit(who, leaves);
+        return _at(id, leaves, 1);
+    }
+
+    // ================================================================================
+    // checkProof (real verifier)
+    // ================================================================================
+
+    function test_checkProof_decidesAsTheChallengesDo() public view {
+        assertTrue(market.checkProof(realCircuit, inputs, proof));
+        assertFalse(market.checkProof(realCircuit, inputs, badProof));
+        assertFalse(market.checkProof(realCircuit, inputs, longProof), "wrong length");
+        uint256[] memory other = new uint256[](1);
+        other[0] = inputs[0] ^ 1;
+        assertFalse(market.checkProof(realCircuit, other, proof));
+    }
+
+    function test_checkProof_revertsOnUnknownCircuit() public {
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.UnknownCircuit.selector, CIRCUIT));
+        market.checkProof(CIRCUIT, inputs, proof);
+    }
+
+    // ================================================================================
+    // challengeInvalidProof (real verifier)
+    // ================================================================================
+
+    function test_challengeInvalidProof_corruptedProofSlashesWithExactSplit() public {
+        _commitRealBatch();
+        ProverMarket.Leaf memory l = real[1]; // price 1 ether: refund not capped
+        uint256 marketBefore = address(market).balance;
+        uint256 burnBefore = address(0).balance;
+
+        vm.expectEmit(true, true, true, true, address(market));
+        emit ProverMarket.Slashed(
+            prover,
+            l.jobId,
+            client,
+            ProverMarket.Fault.InvalidProof,
+            watchtower,
+            SLASH,
+            REWARD,
+            FULL_REFUND,
+            SLASH - REWARD - FULL_REFUND
+        );
+        _challengeInvalid(1, badProof);
+
+        assertEq(_stakeOf(prover), STAKE - SLASH);
+        assertEq(market.credits(watchtower), BOND + REWARD, "bond back plus reward");
+        assertEq(market.deposits(client), FULL_REFUND, "the refund goes into the client's deposit");
+        assertEq(market.credits(client), 0);
+        assertEq(market.credits(prover), 0);
+        assertEq(market.totalBurned(), 1 ether);
+        assertEq(address(market).balance, marketBefore + BOND - 1 ether, "only the burn leaves");
+        assertEq(address(0).balance, burnBefore + 1 ether);
+        assertTrue(market.slashed(_key(l)));
+        assertTrue(market.disputed(prover));
+        assertEq(market.challengeCount(), 0, "decided at once, nothing stored");
+    }
+
+    function test_challengeInvalidProof_refundIsCappedAtThePrice() public {
+        _commitRealBatch();
+        // Leaf 2 costs 1 gwei; its proof has bytes appended (wrong length: invalid).
+        ProverMarket.Leaf memory l = real[2];
+        vm.expectEmit(true, true, true, true, address(market));
+        emit ProverMarket.Slashed(
+            prover,
+            l.jobId,
+            client,
+            ProverMarket.Fault.InvalidProof,
+            watchtower,
+            SLASH,
+            REWARD,
+            1 gwei,
+            SLASH - REWARD - 1 gwei
+        );
+        _challengeInvalid(2, longProof);
+        assertEq(market.deposits(client), 1 gwei);
+        assertEq(market.totalBurned(), SLASH - REWARD - 1 gwei);
+    }
+
+    function test_challengeInvalidProof_proofWithAppendedBytesIsSlashedThoughTheVerifierAcceptsIt() public {
+        _commitRealBatch();
+        (bool accepted,) = verifier.staticcall{gas: VERIFIER_GAS}(abi.encodePacked(inputs, longProof));
+        assertTrue(accepted, "the EVM verifier ignores trailing bytes");
+        _challengeInvalid(2, longProof);
+        assertTrue(market.slashed(_key(real[2])));
+        assertEq(_stakeOf(prover), STAKE - SLASH);
+    }
+
+    function test_challengeInvalidProof_validProofIsAFalseChallenge() public {
+        _commitRealBatch();
+        uint256 marketBefore = address(market).balance;
+        vm.expectEmit(true, true, true, true, address(market));
+        emit ProverMarket.FalseChallenge(prover, real[0].jobId, ProverMarket.Fault.InvalidProof, watchtower, BOND);
+        _challengeInvalid(0, proof);
+
+        assertEq(market.credits(prover), BOND, "the bond goes to the prover");
+        assertEq(market.credits(watchtower), 0);
+        assertEq(_stakeOf(prover), STAKE);
+        assertFalse(market.slashed(_key(real[0])));
+        assertFalse(market.disputed(prover));
+        assertEq(market.totalBurned(), 0);
+        assertEq(address(market).balance, marketBefore + BOND);
+    }
+
+    function test_challengeInvalidProof_revertsOnWrongBond() public {
+        _commitRealBatch();
+        ProverMarket.Inclusion memory at = _at(realBatch, _real(), 1);
+        uint256[] memory inputs_ = inputs;
+        vm.deal(watchtower, 1 ether);
+        vm.prank(watchtower);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.WrongBond.selector, BOND, 0));
+        market.challengeInvalidProof(at, inputs_, badProof);
+        vm.prank(watchtower);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.WrongBond.selector, BOND, BOND + 1));
+        market.challengeInvalidProof{value: BOND + 1}(at, inputs_, badProof);
+    }
+
+    function test_challengeInvalidProof_revertsOnUnknownBatch() public {
+        _commitRealBatch();
+        ProverMarket.Inclusion memory at = _at(realBatch, _real(), 1);
+        at.batchId = 1;
+        _expectInvalidRevert(at, badProof, abi.encodeWithSelector(ProverMarket.UnknownBatch.selector, 1));
+    }
+
+    function test_challengeInvalidProof_acceptedAtLastBlockOfWindow() public {
+        _commitRealBatch();
+        vm.roll(block.number + CHALLENGE_WINDOW);
+        _challengeInvalid(1, badProof);
+        assertTrue(market.slashed(_key(real[1])));
+    }
+
+    function test_challengeInvalidProof_revertsOneBlockAfterWindow() public {
+        _commitRealBatch();
+        uint64 closesAt = uint64(block.number) + CHALLENGE_WINDOW;
+        vm.roll(closesAt + 1);
+        _expectInvalidRevert(
+            _at(realBatch, _real(), 1), badProof, abi.encodeWithSelector(ProverMarket.WindowClosed.selector, closesAt)
+        );
+    }
+
+    function test_challengeInvalidProof_revertsWhenLeafNotInBatch() public {
+        _commitRealBatch();
+        ProverMarket.Inclusion memory at = _at(realBatch, _real(), 1);
+        at.path = _path(_real(), 0);
+        _expectInvalidRevert(at, badProof, abi.encodeWithSelector(ProverMarket.LeafNotInBatch.selector));
+    }
+
+    function test_challengeInvalidProof_revertsOnOtherPublicInputs() public {
+        _commitRealBatch();
+        ProverMarket.Inclusion memory at = _at(realBatch, _real(), 1);
+        uint256[] memory other = new uint256[](1);
+        other[0] = inputs[0] ^ 1;
+        vm.deal(watchtower, BOND);
+        vm.prank(watchtower);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.PublicInputsMismatch.selector));
+        market.challengeInvalidProof{value: BOND}(at, other, badProof);
+    }
+
+    function test_challengeInvalidProof_revertsOnProofOtherThanCommitted() public {
+        _commitRealBatch();
+        // Leaf 0 committed the valid proof; a challenger cannot swap in a bad one.
+        _expectInvalidRevert(
+            _at(realBatch, _real(), 0), badProof, abi.encodeWithSelector(ProverMarket.ProofMismatch.selector)
+        );
+    }
+
+    function test_challengeInvalidProof_revertsOnUnknownCircuit() public {
+        ProverMarket.Leaf[] memory leaves = new ProverMarket.Leaf[](1);
+        leaves[0] = _realLeaf(0, 1 gwei, badProof);
+        leaves[0].circuitId = keccak256("unregistered circuit");
+        uint256 id = _commit(prover, leaves);
+        _expectInvalidRevert(
+            _at(id, leaves, 0),
+            badProof,
+            abi.encodeWithSelector(ProverMarket.UnknownCircuit.selector, keccak256("unregistered circuit"))
+        );
+    }
+
+    function test_challengeInvalidProof_revertsWhenAlreadySlashed() public {
+        _commitRealBatch();
+        _challengeInvalid(1, badProof);
+        _expectInvalidRevert(
+            _at(realBatch, _real(), 1),
+            badProof,
+            abi.encodeWithSelector(ProverMarket.AlreadySlashed.selector, real[1].jobId)
+        );
+        assertEq(_stakeOf(prover), STAKE - SLASH, "one slash per job");
+    }
+
+    function test_challengeInvalidProof_revertsInsufficientGasInsteadOfFailingTheVerifier() public {
+        _commitRealBatch();
+        ProverMarket.Inclusion memory at = _at(realBatch, _real(), 0); // the valid proof
+        uint256[] memory inputs_ = inputs;
+        vm.deal(watchtower, BOND);
+        vm.prank(watchtower);
+        // 600k would be plenty to run the checks and more than the valid proof needs
+        // (~286k), but not enough to forward the whole cap.
+        try market.challengeInvalidProof{value: BOND, gas: 600_000}(at, inputs_, proof) {
+            revert("a call that cannot forward the verifier gas must revert");
+        } catch (bytes memory ret) {
+            (uint256 available, uint256 required) = _insufficientGas(ret);
+            assertEq(required, VERIFIER_GAS + VERIFIER_GAS / 63 + 5_000);
+            assertLt(available, required);
+            assertGt(available, 500_000);
+        }
+        assertEq(_stakeOf(prover), STAKE);
+        assertFalse(market.slashed(_key(real[0])));
+        assertEq(market.credits(prover), 0);
+    }
+
+    /// Whatever gas a challenger gives the call, a valid proof is never slashed: the call
+    /// either refuses (InsufficientGas) or the verifier runs with its whole cap and accepts.
+    function test_challengeInvalidProof_validProofCannotBeStarvedIntoASlash() public {
+        _commitRealBatch();
+        bytes memory data = abi.encodeCall(market.challengeInvalidProof, (_at(realBatch, _real(), 0), inputs, proof));
+        uint256 refused;
+        uint256 accepted;
+        // Coarse steps over the whole range, then 500-gas steps around the threshold.
+        for (uint256 g = 100_000; g <= 1_200_000; g += (g >= 1_000_000 && g < 1_100_000) ? 500 : 50_000) {
+            vm.deal(watchtower, BOND);
+            vm.prank(watchtower);
+            (bool ok, bytes memory ret) = address(market).call{value: BOND, gas: g}(data);
+            if (ok) {
+                accepted++;
+                assertEq(market.credits(prover), accepted * BOND, "every accepted call is a false challenge");
+            } else {
+                refused++;
+                (uint256 available, uint256 required) = _insufficientGas(ret);
+                assertLt(available, required);
+            }
+            assertEq(_stakeOf(prover), STAKE);
+            assertFalse(market.slashed(_key(real[0])));
+        }
+        assertGt(refused, 0);
+        assertGt(accepted, 0);
+    }
+
+    function test_challengeInvalidProof_takesUnbondingStakeWhenBondedStakeIsTooSmall() public {
+        _commitRealBatch();
+        vm.prank(prover);
+        market.unbond(3.5 ether); // bonded 0.5 ether, unbonding 3.5 ether
+        vm.expectEmit(true, true, true, true, address(market));
+        emit ProverMarket.Slashed(
+            prover,
+            real[1].jobId,
+            client,
+            ProverMarket.Fault.InvalidProof,
+            watchtower,
+            SLASH,
+            REWARD,
+            FULL_REFUND,
+            SLASH - REWARD - FULL_REFUND
+        );
+        _challengeInvalid(1, badProof);
+        (uint256 unbonding,) = _unbondingOf(prover);
+        assertEq(_stakeOf(prover), 0);
+        assertEq(unbonding, 3.5 ether - 1.5 ether);
+    }
+
+    function test_challengeInvalidProof_secondJobIsSlashedAgainOnTheRemainingStake() public {
+        ProverMarket.Leaf[] memory leaves = new ProverMarket.Leaf[](2);
+        leaves[0] = _realLeaf(0, 1 ether, badProof);
+        leaves[1] = _realLeaf(1, 1 ether, longProof);
+        real.push(leaves[0]);
+        real.push(leaves[1]);
+        realBatch = _commit(prover, leaves);
+        _challengeInvalid(0, badProof);
+        _challengeInvalid(1, longProof);
+        assertEq(_stakeOf(prover), 1 ether, "4 -> 2 -> 1 ether");
+        assertEq(market.credits(watchtower), 2 * BOND + REWARD + REWARD / 2, "both bonds back, two rewards");
+    }
+
+    // ================================================================================
+    // challengeWithheldProof / revealProof
+    // ================================================================================
+
+    function test_challengeWithheldProof_opensAChallenge() public {
+        _commitRealBatch();
+        uint64 respondBy = uint64(block.number) + RESPONSE_WINDOW;
+        uint256 marketBefore = address(market).balance;
+        vm.expectEmit(true, true, true, true, address(market));
+        emit ProverMarket.ChallengeOpened(
+            0, prover, real[3].jobId, ProverMarket.Fault.WithheldProof, watchtower, client, respondBy
+        );
+        uint256 id = _challengeWithheld(watchtower, realBatch, _real(), 3);
+
+        assertEq(id, 0);
+        assertEq(market.challengeCount(), 1);
+        assertEq(_openChallenges(prover), 1);
+        assertEq(market.pendingChallenge(_key(real[3])), id + 1);
+        assertTrue(market.disputed(prover));
+        assertEq(address(market).balance, marketBefore + BOND, "the bond is held");
+        ProverMarket.Challenge memory c = _challenge(id);
+        assertEq(uint8(c.fault), uint8(ProverMarket.Fault.WithheldProof));
+        assertEq(uint8(c.status), uint8(ProverMarket.ChallengeStatus.Open));
+        assertEq(c.respondBy, respondBy);
+        assertEq(c.challenger, watchtower);
+        assertEq(c.prover, prover);
+        assertEq(c.client, client);
+        assertEq(c.bond, BOND);
+        assertEq(c.price, 2 gwei);
+        assertEq(c.jobId, real[3].jobId);
+        assertEq(c.circuitId, realCircuit);
+        assertEq(c.publicInputsHash, real[3].publicInputsHash);
+        assertEq(c.proofHash, keccak256(proof));
+    }
+
+    function test_challengeWithheldProof_revertsOnUnknownBatch() public {
+        _commitRealBatch();
+        ProverMarket.Inclusion memory at = _at(realBatch, _real(), 3);
+        at.batchId = realBatch + 1;
+        vm.deal(watchtower, BOND);
+        vm.prank(watchtower);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.UnknownBatch.selector, realBatch + 1));
+        market.challengeWithheldProof{value: BOND}(at);
+    }
+
+    function test_challengeWithheldProof_revertsOnWrongBond() public {
+        _commitRealBatch();
+        ProverMarket.Inclusion memory at = _at(realBatch, _real(), 3);
+        vm.deal(watchtower, 1 ether);
+        vm.prank(watchtower);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.WrongBond.selector, BOND, BOND - 1));
+        market.challengeWithheldProof{value: BOND - 1}(at);
+    }
+
+    function test_challengeWithheldProof_revertsOneBlockAfterWindow() public {
+        _commitRealBatch();
+        uint64 closesAt = uint64(block.number) + CHALLENGE_WINDOW;
+        vm.roll(closesAt + 1);
+        ProverMarket.Inclusion memory at = _at(realBatch, _real(), 3);
+        vm.deal(watchtower, BOND);
+        vm.prank(watchtower);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.WindowClosed.selector, closesAt));
+        market.challengeWithheldProof{value: BOND}(at);
+    }
+
+    function test_challengeWithheldProof_revertsWhenLeafNotInBatch() public {
+        _commitRealBatch();
+        ProverMarket.Inclusion memory at = _at(realBatch, _real(), 3);
+        at.leaf.price += 1;
+        vm.deal(watchtower, BOND);
+        vm.prank(watchtower);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.LeafNotInBatch.selector));
+        market.challengeWithheldProof{value: BOND}(at);
+    }
+
+    function test_challengeWithheldProof_revertsOnUnknownCircuit() public {
+        // Placeholder leaves name CIRCUIT, which has no verifier here.
+        ProverMarket.Leaf[] memory leaves = _leaves(2, client);
+        uint256 id = _commit(prover, leaves);
+        ProverMarket.Inclusion memory at = _at(id, leaves, 1);
+        vm.deal(watchtower, BOND);
+        vm.prank(watchtower);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.UnknownCircuit.selector, CIRCUIT));
+        market.challengeWithheldProof{value: BOND}(at);
+    }
+
+    function test_challengeWithheldProof_revertsWhileAnotherIsPending() public {
+        _commitRealBatch();
+        uint256 id = _challengeWithheld(watchtower, realBatch, _real(), 3);
+        ProverMarket.Inclusion memory at = _at(realBatch, _real(), 3);
+        vm.deal(otherClient, BOND);
+        vm.prank(otherClient);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.ChallengePending.selector, id));
+        market.challengeWithheldProof{value: BOND}(at);
+    }
+
+    function test_challengeWithheldProof_revertsWhenAlreadySlashed() public {
+        _commitRealBatch();
+        _challengeInvalid(1, badProof);
+        ProverMarket.Inclusion memory at = _at(realBatch, _real(), 1);
+        vm.deal(watchtower, BOND);
+        vm.prank(watchtower);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.AlreadySlashed.selector, real[1].jobId));
+        market.challengeWithheldProof{value: BOND}(at);
+    }
+
+    function test_revealProof_realProofAnswersAndPaysTheBondToTheProver() public {
+        _commitRealBatch();
+        uint256 id = _challengeWithheld(watchtower, realBatch, _real(), 3);
+        vm.roll(block.number + RESPONSE_WINDOW); // the last block to answer
+        vm.expectEmit(true, true, true, true, address(market));
+        emit ProverMarket.ProofRevealed(id, real[3].jobId, inputs, proof);
+        vm.expectEmit(true, true, true, true, address(market));
+        emit ProverMarket.ChallengeAnswered(id, prover, BOND);
+        // Anyone holding the proof may reveal it: here the client.
+        vm.prank(client);
+        market.revealProof(id, inputs, proof);
+
+        assertEq(market.credits(prover), BOND);
+        assertEq(market.credits(watchtower), 0);
+        assertEq(uint8(_challenge(id).status), uint8(ProverMarket.ChallengeStatus.Answered));
+        assertEq(_openChallenges(prover), 0);
+        assertEq(market.pendingChallenge(_key(real[3])), 0);
+        assertEq(_stakeOf(prover), STAKE);
+        assertFalse(market.slashed(_key(real[3])));
+    }
+
+    function test_revealProof_revertsOnUnknownChallenge() public {
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.UnknownChallenge.selector, 0));
+        market.revealProof(0, inputs, proof);
+    }
+
+    function test_revealProof_revertsOnMissedDeadlineChallenge() public {
+        (uint256 id,) = _openMissed();
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.WrongChallenge.selector, id));
+        market.revealProof(id, inputs, proof);
+    }
+
+    function test_revealProof_revertsWhenAlreadyAnswered() public {
+        _commitRealBatch();
+        uint256 id = _challengeWithheld(watchtower, realBatch, _real(), 3);
+        market.revealProof(id, inputs, proof);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.ChallengeNotOpen.selector, id));
+        market.revealProof(id, inputs, proof);
+        assertEq(market.credits(prover), BOND, "paid once");
+    }
+
+    function test_revealProof_revertsAfterResponseWindow() public {
+        _commitRealBatch();
+        uint256 id = _challengeWithheld(watchtower, realBatch, _real(), 3);
+        uint64 respondBy = uint64(block.number) + RESPONSE_WINDOW;
+        vm.roll(respondBy + 1);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.ResponseWindowClosed.selector, respondBy));
+        market.revealProof(id, inputs, proof);
+    }
+
+    function test_revealProof_revertsOnOtherPublicInputs() public {
+        _commitRealBatch();
+        uint256 id = _challengeWithheld(watchtower, realBatch, _real(), 3);
+        uint256[] memory other = new uint256[](1);
+        other[0] = inputs[0] ^ 1;
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.PublicInputsMismatch.selector));
+        market.revealProof(id, other, proof);
+    }
+
+    function test_revealProof_revertsOnProofOtherThanCommitted() public {
+        _commitRealBatch();
+        uint256 id = _challengeWithheld(watchtower, realBatch, _real(), 3);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.ProofMismatch.selector));
+        market.revealProof(id, inputs, longProof);
+    }
+
+    function test_revealProof_revertsWhenTheCommittedProofDoesNotVerify() public {
+        _commitRealBatch();
+        uint256 id = _challengeWithheld(watchtower, realBatch, _real(), 1);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.ProofRejected.selector));
+        market.revealProof(id, inputs, badProof);
+    }
+
+    function test_revealProof_revertsWhenTheCommittedProofHasAppendedBytes() public {
+        _commitRealBatch();
+        uint256 id = _challengeWithheld(watchtower, realBatch, _real(), 2);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.ProofRejected.selector));
+        market.revealProof(id, inputs, longProof);
+    }
+
+    // ================================================================================
+    // finalizeChallenge
+    // ================================================================================
+
+    function test_finalizeChallenge_revertsOnUnknownChallenge() public {
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.UnknownChallenge.selector, 3));
+        market.finalizeChallenge(3);
+    }
+
+    function test_finalizeChallenge_revertsAtLastResponseBlock() public {
+        _commitRealBatch();
+        uint256 id = _challengeWithheld(watchtower, realBatch, _real(), 3);
+        uint64 respondBy = uint64(block.number) + RESPONSE_WINDOW;
+        vm.roll(respondBy);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.ResponseWindowOpen.selector, respondBy));
+        market.finalizeChallenge(id);
+    }
+
+    function test_finalizeChallenge_slashesAnUnansweredWithheldProof() public {
+        _commitRealBatch();
+        vm.prank(prover);
+        market.unbond(1 ether);
+        uint256 id = _challengeWithheld(watchtower, realBatch, _real(), 3);
+        uint256 marketBefore = address(market).balance;
+        vm.roll(block.number + RESPONSE_WINDOW + 1);
+
+        vm.expectEmit(true, true, true, true, address(market));
+        emit ProverMarket.Slashed(
+            prover,
+            real[3].jobId,
+            client,
+            ProverMarket.Fault.WithheldProof,
+            watchtower,
+            SLASH,
+            REWARD,
+            2 gwei,
+            SLASH - REWARD - 2 gwei
+        );
+        market.finalizeChallenge(id); // anyone may finalize
+
+        assertEq(uint8(_challenge(id).status), uint8(ProverMarket.ChallengeStatus.Slashed));
+        assertEq(market.credits(watchtower), BOND + REWARD);
+        assertEq(market.deposits(client), 2 gwei);
+        assertEq(market.totalBurned(), SLASH - REWARD - 2 gwei);
+        assertEq(address(market).balance, marketBefore - (SLASH - REWARD - 2 gwei));
+        assertEq(_stakeOf(prover), 3 ether - SLASH);
+        assertTrue(market.slashed(_key(real[3])));
+        assertEq(market.pendingChallenge(_key(real[3])), 0);
+        assertEq(_openChallenges(prover), 0);
+
+        // With no challenge open, the unbonded stake can leave.
+        vm.roll(block.number + UNBONDING_DELAY);
+        vm.prank(prover);
+        market.withdrawStake();
+        assertEq(prover.balance, 1 ether);
+    }
+
+    function test_finalizeChallenge_revertsWhenFinalizedTwice() public {
+        _commitRealBatch();
+        uint256 id = _challengeWithheld(watchtower, realBatch, _real(), 3);
+        vm.roll(block.number + RESPONSE_WINDOW + 1);
+        market.finalizeChallenge(id);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.ChallengeNotOpen.selector, id));
+        market.finalizeChallenge(id);
+        assertEq(_stakeOf(prover), STAKE - SLASH);
+    }
+
+    function test_finalizeChallenge_revertsOnAnsweredChallenge() public {
+        _commitRealBatch();
+        uint256 id = _challengeWithheld(watchtower, realBatch, _real(), 3);
+        market.revealProof(id, inputs, proof);
+        vm.roll(block.number + RESPONSE_WINDOW + 1);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.ChallengeNotOpen.selector, id));
+        market.finalizeChallenge(id);
+    }
+
+    function test_finalizeChallenge_isVoidWhenTheJobWasSlashedMeanwhile() public {
+        // Job 7 withheld in one batch, and equivocated in a second one.
+        (ProverMarket.Leaf memory a, ProverMarket.Leaf memory b) = _twins(1 gwei, 1 gwei);
+        ProverMarket.Inclusion memory atA = _commitOne(prover, a);
+        ProverMarket.Inclusion memory atB = _commitOne(prover, b);
+        vm.prank(owner);
+        market.registerCircuit(CIRCUIT, verifier, proofLength, VERIFIER_GAS);
+        vm.deal(watchtower, BOND);
+        vm.prank(watchtower);
+        uint256 id = market.challengeWithheldProof{value: BOND}(atA);
+        vm.prank(otherClient);
+        market.challengeEquivocation(atA, atB);
+        assertEq(_stakeOf(prover), STAKE - SLASH);
+        assertEq(market.credits(otherClient), REWARD);
+
+        vm.roll(block.number + RESPONSE_WINDOW + 1);
+        vm.expectEmit(true, true, true, true, address(market));
+        emit ProverMarket.ChallengeVoided(id, watchtower, BOND);
+        // No Slashed event at all (count 0, matched on the event signature alone).
+        vm.expectEmit(false, false, false, false, address(market), 0);
+        emit ProverMarket.Slashed(address(0), 0, address(0), ProverMarket.Fault.None, address(0), 0, 0, 0, 0);
+        market.finalizeChallenge(id);
+        assertEq(uint8(_challenge(id).status), uint8(ProverMarket.ChallengeStatus.Void));
+        assertEq(market.credits(watchtower), BOND, "only the bond back");
+        assertEq(_stakeOf(prover), STAKE - SLASH);
+        assertEq(_openChallenges(prover), 0);
+        assertEq(market.pendingChallenge(_key(a)), 0);
+    }
+
+    // ================================================================================
+    // challengeMissedDeadline / answerMissedDeadline
+    // ================================================================================
+
+    function test_challengeMissedDeadline_opensAChallenge() public {
+        ProverMarket.Award memory award = _mdAward();
+        ProverMarket.Acceptance memory acc = _acceptanceOf(award);
+        bytes memory accSig = _signAcceptance(proverKey, acc);
+        bytes memory awardSig = _sign(clientKey, award);
+        vm.warp(award.deadline + 1);
+        uint64 respondBy = uint64(block.number) + RESPONSE_WINDOW;
+        vm.expectEmit(true, true, true, true, address(market));
+        emit ProverMarket.ChallengeOpened(
+            0, prover, award.jobId, ProverMarket.Fault.MissedDeadline, watchtower, client, respondBy
+        );
+        uint256 id = _challengeMissed(acc, accSig, award, awardSig);
+
+        ProverMarket.Challenge memory c = _challenge(id);
+        assertEq(uint8(c.fault), uint8(ProverMarket.Fault.MissedDeadline));
+        assertEq(uint8(c.status), uint8(ProverMarket.ChallengeStatus.Open));
+        assertEq(c.respondBy, respondBy);
+        assertEq(c.deadline, award.deadline);
+        assertEq(c.challenger, watchtower);
+        assertEq(c.prover, prover);
+        assertEq(c.client, client);
+        assertEq(c.bond, BOND);
+        assertEq(c.price, 1 ether);
+        assertEq(c.jobId, award.jobId);
+        assertEq(_openChallenges(prover), 1);
+        assertEq(market.pendingChallenge(market.jobKey(prover, client, award.jobId)), id + 1);
+    }
+
+    function test_acceptanceDigest_isEip712() public view {
+        ProverMarket.Acceptance memory a = _acceptanceOf(_mdAward());
+        bytes32 domain = keccak256(
+            abi.encode(
+                keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"),
+                keccak256("provernet"),
+                keccak256("1"),
+                block.chainid,
+                address(market)
+            )
+        );
+        bytes32 typeHash =
+            keccak256("Acceptance(bytes32 jobId,address client,bytes32 inputHash,uint256 price,uint64 deadline)");
+        assertEq(market.ACCEPTANCE_TYPEHASH(), typeHash);
+        bytes32 structHash = keccak256(abi.encode(typeHash, a.jobId, a.client, a.inputHash, a.price, a.deadline));
+        assertEq(market.acceptanceDigest(a), keccak256(abi.encodePacked("\x19\x01", domain, structHash)));
+    }
+
+    function test_challengeMissedDeadline_revertsOnWrongBond() public {
+        ProverMarket.Award memory award = _mdAward();
+        ProverMarket.Acceptance memory acc = _acceptanceOf(award);
+        bytes memory accSig = _signAcceptance(proverKey, acc);
+        bytes memory awardSig = _sign(clientKey, award);
+        vm.warp(award.deadline + 1);
+        vm.prank(watchtower);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.WrongBond.selector, BOND, 0));
+        market.challengeMissedDeadline(acc, accSig, award, awardSig);
+    }
+
+    function test_challengeMissedDeadline_revertsOnMalformedAwardSignature() public {
+        ProverMarket.Award memory award = _mdAward();
+        ProverMarket.Acceptance memory acc = _acceptanceOf(award);
+        bytes memory accSig = _signAcceptance(proverKey, acc);
+        vm.warp(award.deadline + 1);
+        bytes memory err = abi.encodeWithSelector(ProverMarket.BadAwardSignature.selector);
+        _expectMissedRevert(acc, accSig, award, "", err);
+        _expectMissedRevert(acc, accSig, award, abi.encodePacked(bytes32(0), bytes32(0), uint8(27)), err);
+    }
+
+    /// An award signed by someone else names another client than the acceptance does.
+    function test_challengeMissedDeadline_revertsOnAwardSignedBySomeoneElse() public {
+        ProverMarket.Award memory award = _mdAward();
+        ProverMarket.Acceptance memory acc = _acceptanceOf(award);
+        bytes memory accSig = _signAcceptance(proverKey, acc);
+        bytes memory awardSig = _sign(otherClientKey, award);
+        vm.warp(award.deadline + 1);
+        _expectMissedRevert(
+            acc, accSig, award, awardSig, abi.encodeWithSelector(ProverMarket.AcceptanceMismatch.selector)
+        );
+    }
+
+    function test_challengeMissedDeadline_revertsOnAcceptanceSignedBySomeoneElse() public {
+        ProverMarket.Award memory award = _mdAward();
+        ProverMarket.Acceptance memory acc = _acceptanceOf(award);
+        bytes memory accSig = _signAcceptance(otherProverKey, acc);
+        bytes memory awardSig = _sign(clientKey, award);
+        vm.warp(award.deadline + 1);
+        _expectMissedRevert(
+            acc, accSig, award, awardSig, abi.encodeWithSelector(ProverMarket.BadAcceptanceSignature.selector)
+        );
+    }
+
+    /// The prover accepted; the award names another prover, whose acceptance is missing.
+    function test_challengeMissedDeadline_revertsOnAcceptanceForAnotherProversAward() public {
+        _register(otherProver, MIN_STAKE);
+        ProverMarket.Award memory award = _mdAward();
+        award.prover = otherProver;
+        ProverMarket.Acceptance memory acc = _acceptanceOf(award);
+        bytes memory accSig = _signAcceptance(proverKey, acc);
+        bytes memory awardSig = _sign(clientKey, award);
+        vm.warp(award.deadline + 1);
+        _expectMissedRevert(
+            acc, accSig, award, awardSig, abi.encodeWithSelector(ProverMarket.BadAcceptanceSignature.selector)
+        );
+    }
+
+    function test_challengeMissedDeadline_revertsOnMalformedAcceptanceSignature() public {
+        ProverMarket.Award memory award = _mdAward();
+        ProverMarket.Acceptance memory acc = _acceptanceOf(award);
+        bytes memory awardSig = _sign(clientKey, award);
+        vm.warp(award.deadline + 1);
+        _expectMissedRevert(
+            acc, hex"1234", award, awardSig, abi.encodeWithSelector(ProverMarket.BadAcceptanceSignature.selector)
+        );
+    }
+
+    /// Each field of the acceptance must equal the award's (the prover signs what it
+    /// signs; the mismatch is caught, not a bad signature).
+    function test_challengeMissedDeadline_revertsOnEachAcceptanceFieldMismatch() public {
+        ProverMarket.Award memory award = _mdAward();
+        bytes memory awardSig = _sign(clientKey, award);
+        vm.warp(award.deadline + 1);
+        bytes memory err = abi.encodeWithSelector(ProverMarket.AcceptanceMismatch.selector);
+        for (uint256 field = 0; field < 4; field++) {
+            ProverMarket.Acceptance memory acc = _acceptanceOf(award);
+            if (field == 0) acc.jobId = _jobId(client, JOB + 1);
+            if (field == 1) acc.client = otherClient;
+            if (field == 2) acc.price = award.price - 1;
+            if (field == 3) acc.deadline = award.deadline + 1;
+            _expectMissedRevert(acc, _signAcceptance(proverKey, acc), award, awardSig, err);
+        }
+    }
+
+    function test_challengeMissedDeadline_revertsAtTheDeadline() public {
+        ProverMarket.Award memory award = _mdAward();
+        ProverMarket.Acceptance memory acc = _acceptanceOf(award);
+        bytes memory accSig = _signAcceptance(proverKey, acc);
+        bytes memory awardSig = _sign(clientKey, award);
+        vm.warp(award.deadline);
+        _expectMissedRevert(
+            acc,
+            accSig,
+            award,
+            awardSig,
+            abi.encodeWithSelector(ProverMarket.DeadlineNotPassed.selector, award.deadline)
+        );
+    }
+
+    function test_challengeMissedDeadline_revertsForUnregisteredProver() public {
+        (address stranger, uint256 strangerKey) = makeAddrAndKey("unregistered prover");
+        ProverMarket.Award memory award = _mdAward();
+        award.prover = stranger;
+        ProverMarket.Acceptance memory acc = _acceptanceOf(award);
+        bytes memory accSig = _signAcceptance(strangerKey, acc);
+        bytes memory awardSig = _sign(clientKey, award);
+        vm.warp(award.deadline + 1);
+        _expectMissedRevert(acc, accSig, award, awardSig, abi.encodeWithSelector(ProverMarket.NotRegistered.selector));
+    }
+
+    function test_challengeMissedDeadline_revertsWhileAnotherIsPending() public {
+        (uint256 id, ProverMarket.Award memory award) = _openMissed();
+        ProverMarket.Acceptance memory acc = _acceptanceOf(award);
+        bytes memory accSig = _signAcceptance(proverKey, acc);
+        bytes memory awardSig = _sign(clientKey, award);
+        _expectMissedRevert(
+            acc, accSig, award, awardSig, abi.encodeWithSelector(ProverMarket.ChallengePending.selector, id)
+        );
+    }
+
+    function test_challengeMissedDeadline_revertsWhenAlreadySlashed() public {
+        (uint256 id, ProverMarket.Award memory award) = _openMissed();
+        vm.roll(block.number + RESPONSE_WINDOW + 1);
+        market.finalizeChallenge(id);
+        ProverMarket.Acceptance memory acc = _acceptanceOf(award);
+        bytes memory accSig = _signAcceptance(proverKey, acc);
+        bytes memory awardSig = _sign(clientKey, award);
+        _expectMissedRevert(
+            acc, accSig, award, awardSig, abi.encodeWithSelector(ProverMarket.AlreadySlashed.selector, award.jobId)
+        );
+    }
+
+    function test_answerMissedDeadline_leafInBatchPostedAtTheDeadline() public {
+        ProverMarket.Award memory award = _mdAward();
+        ProverMarket.Acceptance memory acc = _acceptanceOf(award);
+        bytes memory accSig = _signAcceptance(proverKey, acc);
+        bytes memory awardSig = _sign(clientKey, award);
+        vm.warp(award.deadline);
+        ProverMarket.Inclusion memory at = _commitOne(prover, _leaf(JOB, client, 1 ether));
+        vm.warp(award.deadline + 1);
+        uint256 id = _challengeMissed(acc, accSig, award, awardSig);
+        vm.roll(block.number + RESPONSE_WINDOW);
+
+        vm.expectEmit(true, true, true, true, address(market));
+        emit ProverMarket.ChallengeAnswered(id, prover, BOND);
+        market.answerMissedDeadline(id, at);
+        assertEq(uint8(_challenge(id).status), uint8(ProverMarket.ChallengeStatus.Answered));
+        assertEq(market.credits(prover), BOND);
+        assertEq(_openChallenges(prover), 0);
+        assertEq(market.pendingChallenge(market.jobKey(prover, client, award.jobId)), 0);
+        assertEq(_stakeOf(prover), STAKE);
+    }
+
+    function test_answerMissedDeadline_revertsWhenBatchPostedAfterTheDeadline() public {
+        ProverMarket.Award memory award = _mdAward();
+        ProverMarket.Acceptance memory acc = _acceptanceOf(award);
+        bytes memory accSig = _signAcceptance(proverKey, acc);
+        bytes memory awardSig = _sign(clientKey, award);
+        vm.warp(award.deadline + 1);
+        ProverMarket.Inclusion memory at = _commitOne(prover, _leaf(JOB, client, 1 ether));
+        uint256 id = _challengeMissed(acc, accSig, award, awardSig);
+        vm.expectRevert(
+            abi.encodeWithSelector(ProverMarket.CommittedAfterDeadline.selector, award.deadline + 1, award.deadline)
+        );
+        market.answerMissedDeadline(id, at);
+    }
+
+    function test_answerMissedDeadline_revertsOnBatchOfAnotherProver() public {
+        _register(otherProver, MIN_STAKE);
+        ProverMarket.Inclusion memory at = _commitOne(otherProver, _leaf(JOB, client, 1 ether));
+        (uint256 id,) = _openMissed();
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.NotBatchProver.selector, otherProver, prover));
+        market.answerMissedDeadline(id, at);
+    }
+
+    function test_answerMissedDeadline_revertsOnLeafOfAnotherJob() public {
+        ProverMarket.Inclusion memory at = _commitOne(prover, _leaf(JOB + 1, client, 1 ether));
+        (uint256 id,) = _openMissed();
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.LeafMismatch.selector));
+        market.answerMissedDeadline(id, at);
+    }
+
+    function test_answerMissedDeadline_revertsOnLeafOfAnotherClient() public {
+        ProverMarket.Leaf memory l = _leaf(JOB, otherClient, 1 ether);
+        l.jobId = _jobId(client, JOB); // the right id, under another client
+        ProverMarket.Inclusion memory at = _commitOne(prover, l);
+        (uint256 id,) = _openMissed();
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.LeafMismatch.selector));
+        market.answerMissedDeadline(id, at);
+    }
+
+    function test_answerMissedDeadline_revertsWhenLeafNotInBatch() public {
+        ProverMarket.Inclusion memory at = _commitOne(prover, _leaf(JOB, client, 1 ether));
+        at.leaf.price = 2 ether;
+        (uint256 id,) = _openMissed();
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.LeafNotInBatch.selector));
+        market.answerMissedDeadline(id, at);
+    }
+
+    function test_answerMissedDeadline_revertsOnUnknownBatch() public {
+        ProverMarket.Inclusion memory at = _commitOne(prover, _leaf(JOB, client, 1 ether));
+        at.batchId = 9;
+        (uint256 id,) = _openMissed();
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.UnknownBatch.selector, 9));
+        market.answerMissedDeadline(id, at);
+    }
+
+    function test_answerMissedDeadline_revertsAfterResponseWindow() public {
+        ProverMarket.Inclusion memory at = _commitOne(prover, _leaf(JOB, client, 1 ether));
+        (uint256 id,) = _openMissed();
+        uint64 respondBy = uint64(block.number) + RESPONSE_WINDOW;
+        vm.roll(respondBy + 1);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.ResponseWindowClosed.selector, respondBy));
+        market.answerMissedDeadline(id, at);
+    }
+
+    function test_answerMissedDeadline_revertsOnWithheldProofChallenge() public {
+        _commitRealBatch();
+        uint256 id = _challengeWithheld(watchtower, realBatch, _real(), 3);
+        ProverMarket.Inclusion memory at = _at(realBatch, _real(), 3);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.WrongChallenge.selector, id));
+        market.answerMissedDeadline(id, at);
+    }
+
+    function test_answerMissedDeadline_revertsOnUnknownChallenge() public {
+        ProverMarket.Inclusion memory at = _commitOne(prover, _leaf(JOB, client, 1 ether));
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.UnknownChallenge.selector, 0));
+        market.answerMissedDeadline(0, at);
+    }
+
+    function test_answerMissedDeadline_revertsWhenAlreadyAnswered() public {
+        ProverMarket.Award memory award = _mdAward();
+        ProverMarket.Acceptance memory acc = _acceptanceOf(award);
+        bytes memory accSig = _signAcceptance(proverKey, acc);
+        bytes memory awardSig = _sign(clientKey, award);
+        ProverMarket.Inclusion memory at = _commitOne(prover, _leaf(JOB, client, 1 ether));
+        vm.warp(award.deadline + 1);
+        uint256 id = _challengeMissed(acc, accSig, award, awardSig);
+        market.answerMissedDeadline(id, at);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.ChallengeNotOpen.selector, id));
+        market.answerMissedDeadline(id, at);
+        assertEq(market.credits(prover), BOND, "paid once");
+    }
+
+    /// A missed-deadline challenge names no batch: while it is open the job is neither
+    /// payable nor final in any batch of the prover, and once answered it is both.
+    function test_missedDeadline_openChallengeHoldsTheJobInEveryBatch() public {
+        _deposit(client, 1 ether);
+        ProverMarket.Award memory award = _mdAward();
+        ProverMarket.Acceptance memory acc = _acceptanceOf(award);
+        bytes memory accSig = _signAcceptance(proverKey, acc);
+        bytes memory awardSig = _sign(clientKey, award);
+        ProverMarket.Inclusion memory at = _commitOne(prover, _leaf(JOB, client, 1 ether));
+        vm.warp(award.deadline + 1);
+        _closeWindow(at.batchId);
+        uint256 id = _challengeMissed(acc, accSig, award, awardSig);
+        assertTrue(market.disputed(prover));
+        assertFalse(_isFinal(at.batchId, at.leaf, at.path));
+        vm.prank(prover);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.ChallengePending.selector, id));
+        market.claim(at.batchId, at.leaf, JOB, at.path, award, awardSig);
+
+        market.answerMissedDeadline(id, at);
+        assertTrue(_isFinal(at.batchId, at.leaf, at.path));
+        vm.prank(prover);
+        market.claim(at.batchId, at.leaf, JOB, at.path, award, awardSig);
+        assertEq(prover.balance, 1 ether);
+    }
+
+    /// A job slashed for a missed deadline is not paid, even from a batch posted in time
+    /// (the prover did not answer).
+    function test_missedDeadline_slashedJobIsNotPaid() public {
+        _deposit(client, 1 ether);
+        ProverMarket.Award memory award = _mdAward();
+        ProverMarket.Acceptance memory acc = _acceptanceOf(award);
+        bytes memory accSig = _signAcceptance(proverKey, acc);
+        bytes memory awardSig = _sign(clientKey, award);
+        ProverMarket.Inclusion memory at = _commitOne(prover, _leaf(JOB, client, 1 ether));
+        vm.warp(award.deadline + 1);
+        uint256 id = _challengeMissed(acc, accSig, award, awardSig);
+        vm.roll(block.number + RESPONSE_WINDOW + 1);
+        market.finalizeChallenge(id);
+        _closeWindow(at.batchId);
+        assertFalse(_isFinal(at.batchId, at.leaf, at.path));
+        vm.prank(prover);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.JobSlashed.selector, award.jobId));
+        market.claim(at.batchId, at.leaf, JOB, at.path, award, awardSig);
+    }
+
+    function test_finalizeChallenge_slashesAnUnansweredMissedDeadline() public {
+        (uint256 id, ProverMarket.Award memory award) = _openMissed();
+        uint256 marketBefore = address(market).balance;
+        vm.roll(block.number + RESPONSE_WINDOW + 1);
+        vm.expectEmit(true, true, true, true, address(market));
+        emit ProverMarket.Slashed(
+            prover,
+            award.jobId,
+            client,
+            ProverMarket.Fault.MissedDeadline,
+            watchtower,
+            SLASH,
+            REWARD,
+            FULL_REFUND,
+            SLASH - REWARD - FULL_REFUND
+        );
+        market.finalizeChallenge(id);
+        assertEq(market.credits(watchtower), BOND + REWARD);
+        assertEq(market.deposits(client), FULL_REFUND);
+        assertEq(market.totalBurned(), 1 ether);
+        assertEq(address(market).balance, marketBefore - 1 ether);
+        assertEq(_stakeOf(prover), STAKE - SLASH);
+        assertTrue(market.slashed(market.jobKey(prover, client, award.jobId)));
+        assertEq(_openChallenges(prover), 0);
+    }
+
+    // ================================================================================
+    // challengeEquivocation
+    // ================================================================================
+
+    function test_challengeEquivocation_twoBatchesSlashWithRefundCappedAtTheLowerPrice() public {
+        (ProverMarket.Leaf memory a, ProverMarket.Leaf memory b) = _twins(3 gwei, 2 gwei);
+        ProverMarket.Inclusion memory atA = _commitOne(prover, a);
+        // The first batch's window has closed; the later one's is open: still caught.
+        vm.roll(block.number + CHALLENGE_WINDOW + 2);
+        ProverMarket.Inclusion memory atB = _commitOne(prover, b);
+        uint256 marketBefore = address(market).balance;
+
+        vm.expectEmit(true, true, true, true, address(market));
+        emit ProverMarket.Slashed(
+            prover,
+            a.jobId,
+            client,
+            ProverMarket.Fault.Equivocation,
+            watchtower,
+            SLASH,
+            REWARD,
+            2 gwei,
+            SLASH - REWARD - 2 gwei
+        );
+        vm.prank(watchtower);
+        market.challengeEquivocation(atA, atB);
+
+        assertEq(market.credits(watchtower), REWARD, "no bond: reward only");
+        assertEq(market.deposits(client), 2 gwei);
+        assertEq(market.totalBurned(), SLASH - REWARD - 2 gwei);
+        assertEq(address(market).balance, marketBefore - (SLASH - REWARD - 2 gwei));
+        assertEq(_stakeOf(prover), STAKE - SLASH);
+        assertTrue(market.slashed(_key(a)));
+        assertTrue(market.disputed(prover));
+    }
+
+    function test_challengeEquivocation_bothLeavesInOneBatch() public {
+        (ProverMarket.Leaf memory a, ProverMarket.Leaf memory b) = _twins(5 gwei, 9 gwei);
+        ProverMarket.Leaf[] memory leaves = new ProverMarket.Leaf[](3);
+        leaves[0] = a;
+        leaves[1] = _leaf(1, client, 1 gwei);
+        leaves[2] = b;
+        uint256 id = _commit(prover, leaves);
+        vm.expectEmit(true, true, true, true, address(market));
+        emit ProverMarket.Slashed(
+            prover,
+            a.jobId,
+            client,
+            ProverMarket.Fault.Equivocation,
+            watchtower,
+            SLASH,
+            REWARD,
+            5 gwei,
+            SLASH - REWARD - 5 gwei
+        );
+        vm.prank(watchtower);
+        market.challengeEquivocation(_at(id, leaves, 2), _at(id, leaves, 0));
+        assertTrue(market.disputed(prover));
+        assertEq(_stakeOf(prover), STAKE - SLASH);
+    }
+
+    function test_challengeEquivocation_revertsOnBatchesOfTwoProvers() public {
+        _register(otherProver, MIN_STAKE);
+        (ProverMarket.Leaf memory a, ProverMarket.Leaf memory b) = _twins(1 gwei, 1 gwei);
+        ProverMarket.Inclusion memory atA = _commitOne(prover, a);
+        ProverMarket.Inclusion memory atB = _commitOne(otherProver, b);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.NotSameProver.selector));
+        market.challengeEquivocation(atA, atB);
+    }
+
+    function test_challengeEquivocation_revertsOnAnotherJobId() public {
+        (ProverMarket.Leaf memory a,) = _twins(1 gwei, 1 gwei);
+        ProverMarket.Inclusion memory atA = _commitOne(prover, a);
+        ProverMarket.Inclusion memory atB = _commitOne(prover, _leaf(JOB + 1, client, 1 gwei));
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.NotSameJob.selector));
+        market.challengeEquivocation(atA, atB);
+    }
+
+    function test_challengeEquivocation_revertsOnSameJobIdOfAnotherClient() public {
+        (ProverMarket.Leaf memory a, ProverMarket.Leaf memory b) = _twins(1 gwei, 1 gwei);
+        b.client = otherClient;
+        ProverMarket.Inclusion memory atA = _commitOne(prover, a);
+        ProverMarket.Inclusion memory atB = _commitOne(prover, b);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.NotSameJob.selector));
+        market.challengeEquivocation(atA, atB);
+    }
+
+    function test_challengeEquivocation_revertsOnTheSameLeafTwice() public {
+        ProverMarket.Leaf memory a = _leaf(JOB, client, 1 gwei);
+        ProverMarket.Inclusion memory atA = _commitOne(prover, a);
+        ProverMarket.Inclusion memory atB = _commitOne(prover, a); // recommitted, same content
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.SameLeaf.selector));
+        market.challengeEquivocation(atA, atB);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.SameLeaf.selector));
+        market.challengeEquivocation(atA, atA);
+    }
+
+    function test_challengeEquivocation_revertsWhenFirstLeafNotInBatch() public {
+        (ProverMarket.Leaf memory a, ProverMarket.Leaf memory b) = _twins(1 gwei, 1 gwei);
+        ProverMarket.Inclusion memory atA = _commitOne(prover, a);
+        ProverMarket.Inclusion memory atB = _commitOne(prover, b);
+        atA.leaf.publicInputsHash = keccak256("not committed");
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.LeafNotInBatch.selector));
+        market.challengeEquivocation(atA, atB);
+    }
+
+    function test_challengeEquivocation_revertsWhenSecondLeafNotInBatch() public {
+        (ProverMarket.Leaf memory a, ProverMarket.Leaf memory b) = _twins(1 gwei, 1 gwei);
+        ProverMarket.Inclusion memory atA = _commitOne(prover, a);
+        ProverMarket.Inclusion memory atB = _commitOne(prover, b);
+        atB.path = new bytes32[](0);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.LeafNotInBatch.selector));
+        market.challengeEquivocation(atA, atB);
+    }
+
+    function test_challengeEquivocation_revertsWhenTheLaterWindowClosed() public {
+        (ProverMarket.Leaf memory a, ProverMarket.Leaf memory b) = _twins(1 gwei, 1 gwei);
+        ProverMarket.Inclusion memory atA = _commitOne(prover, a);
+        vm.roll(block.number + 3);
+        ProverMarket.Inclusion memory atB = _commitOne(prover, b);
+        uint64 closesAt = uint64(block.number) + CHALLENGE_WINDOW;
+        vm.roll(closesAt + 1);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.WindowClosed.selector, closesAt));
+        market.challengeEquivocation(atA, atB);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.WindowClosed.selector, closesAt));
+        market.challengeEquivocation(atB, atA);
+    }
+
+    function test_challengeEquivocation_revertsOnUnknownBatch() public {
+        (ProverMarket.Leaf memory a, ProverMarket.Leaf memory b) = _twins(1 gwei, 1 gwei);
+        ProverMarket.Inclusion memory atA = _commitOne(prover, a);
+        ProverMarket.Inclusion memory atB = _commitOne(prover, b);
+        atB.batchId = 2;
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.UnknownBatch.selector, 2));
+        market.challengeEquivocation(atA, atB);
+    }
+
+    function test_challengeEquivocation_revertsWhenAlreadySlashed() public {
+        (ProverMarket.Leaf memory a, ProverMarket.Leaf memory b) = _twins(1 gwei, 1 gwei);
+        ProverMarket.Inclusion memory atA = _commitOne(prover, a);
+        ProverMarket.Inclusion memory atB = _commitOne(prover, b);
+        market.challengeEquivocation(atA, atB);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.AlreadySlashed.selector, a.jobId));
+        market.challengeEquivocation(atB, atA);
+        assertEq(_stakeOf(prover), STAKE - SLASH);
+    }
+
+    // ================================================================================
+    // the split at its extremes
+    // ================================================================================
+
+    /// slashBps = 100 %: the whole stake goes; reward + refund = 100 %: nothing burns.
+    function test_slash_wholeStakeSplitWithoutBurn() public {
+        ProverMarket.Params memory p = _params();
+        p.slashBps = 10_000;
+        p.rewardBps = 7_500;
+        p.refundBps = 2_500;
+        market = new ProverMarket(owner, p);
+        _register(prover, STAKE);
+        (ProverMarket.Leaf memory a, ProverMarket.Leaf memory b) = _twins(5 ether, 5 ether);
+        ProverMarket.Inclusion memory atA = _commitOne(prover, a);
+        ProverMarket.Inclusion memory atB = _commitOne(prover, b);
+        uint256 burnBefore = address(0).balance;
+
+        vm.expectEmit(true, true, true, true, address(market));
+        emit ProverMarket.Slashed(
+            prover, a.jobId, client, ProverMarket.Fault.Equivocation, watchtower, STAKE, 3 ether, 1 ether, 0
+        );
+        vm.prank(watchtower);
+        market.challengeEquivocation(atA, atB);
+
+        assertEq(_stakeOf(prover), 0);
+        assertEq(market.credits(watchtower), 3 ether);
+        assertEq(market.deposits(client), 1 ether);
+        assertEq(market.totalBurned(), 0);
+        assertEq(address(0).balance, burnBefore);
+        assertEq(address(market).balance, STAKE, "everything stays: credit and deposit");
+        assertFalse(market.isStaked(prover));
+
+        vm.prank(watchtower);
+        market.withdrawCredits();
+        assertEq(watchtower.balance, 3 ether);
+        assertEq(address(market).balance, 1 ether, "the client's refunded deposit");
+    }
+
+    /// The same split with a cheap job: what the refund cap keeps back is burned.
+    function test_slash_refundCapBurnsTheRest() public {
+        ProverMarket.Params memory p = _params();
+        p.slashBps = 10_000;
+        p.rewardBps = 7_500;
+        p.refundBps = 2_500;
+        market = new ProverMarket(owner, p);
+        _register(prover, STAKE);
+        (ProverMarket.Leaf memory a, ProverMarket.Leaf memory b) = _twins(0.25 ether, 0.75 ether);
+        ProverMarket.Inclusion memory atA = _commitOne(prover, a);
+        ProverMarket.Inclusion memory atB = _commitOne(prover, b);
+        vm.prank(watchtower);
+        market.challengeEquivocation(atA, atB);
+        assertEq(market.deposits(client), 0.25 ether);
+        assertEq(market.totalBurned(), 0.75 ether);
+        assertEq(address(market).balance, STAKE - 0.75 ether);
+    }
+
+    /// A slash conserves value: the stake and unbonding stake lose exactly `amount`, and
+    /// reward + refund + burn = amount, for any stake, split and price.
+    function testFuzz_slash_splitConservesValue(
+        uint256 stake,
+        uint256 unbonding,
+        uint16 slashBps,
+        uint16 rewardBps,
+        uint16 refundBps,
+        uint256 price
+    ) public {
+        stake = bound(stake, MIN_STAKE, 1e30);
+        unbonding = bound(unbonding, 0, stake);
+        price = bound(price, 0, 1e30);
+        ProverMarket.Params memory p = _params();
+        p.slashBps = uint16(bound(slashBps, 1, 10_000));
+        p.rewardBps = uint16(bound(rewardBps, 0, 10_000));
+        p.refundBps = uint16(bound(refundBps, 0, 10_000 - p.rewardBps));
+        market = new ProverMarket(owner, p);
+        _register(prover, stake);
+
+        uint256 amount = stake * p.slashBps / 10_000;
+        uint256 reward = amount * p.rewardBps / 10_000;
+        uint256 refund = _min(amount * p.refundBps / 10_000, price);
+        uint256 burned = amount - reward - refund;
+        _equivocateAfterUnbonding(unbonding, price, amount, reward, refund, burned);
+
+        assertLe(reward + refund, amount);
+        (uint256 unbondingAfter,) = _unbondingOf(prover);
+        assertEq(_stakeOf(prover) + unbondingAfter, stake - amount);
+        // Bonded stake goes first.
+        assertEq(_stakeOf(prover), amount <= stake - unbonding ? stake - unbonding - amount : 0);
+        assertEq(market.credits(watchtower), reward);
+        assertEq(market.deposits(client), refund);
+        assertEq(market.totalBurned(), burned);
+        assertEq(address(market).balance, stake - burned);
+    }
+
+    /// Commits job 7 twice with different proofs, unbonds `unbonding`, and has the
+    /// watchtower prove the equivocation, expecting exactly this `Slashed` event.
+    function _equivocateAfterUnbonding(
+        uint256 unbonding,
+        uint256 price,
+        uint256 amount,
+        uint256 reward,
+        uint256 refund,
+        uint256 burned
+    ) internal {
+        (ProverMarket.Leaf memory a, ProverMarket.Leaf memory b) = _twins(price, price);
+        ProverMarket.Inclusion memory atA = _commitOne(prover, a);
+        ProverMarket.Inclusion memory atB = _commitOne(prover, b);
+        if (unbonding != 0) {
+            vm.prank(prover);
+            market.unbond(unbonding);
+        }
+        vm.expectEmit(true, true, true, true, address(market));
+        emit ProverMarket.Slashed(
+            prover, a.jobId, client, ProverMarket.Fault.Equivocation, watchtower, amount, reward, refund, burned
+        );
+        vm.prank(watchtower);
+        market.challengeEquivocation(atA, atB);
+    }
+
+    function _min(uint256 x, uint256 y) internal pure returns (uint256) {
+        return x < y ? x : y;
+    }
+
+    // ================================================================================
+    // withdrawCredits
+    // ================================================================================
+
+    function test_withdrawCredits_revertsWithNothingOwed() public {
+        vm.prank(watchtower);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.NothingToWithdraw.selector));
+        market.withdrawCredits();
+    }
+
+    function test_withdrawCredits_paysZeroesAndEmits() public {
+        _commitRealBatch();
+        _challengeInvalid(1, badProof);
+        uint256 owed = BOND + REWARD;
+        uint256 before = watchtower.balance;
+        uint256 marketBefore = address(market).balance;
+        vm.expectEmit(true, true, true, true, address(market));
+        emit ProverMarket.CreditsWithdrawn(watchtower, owed);
+        vm.prank(watchtower);
+        market.withdrawCredits();
+        assertEq(watchtower.balance, before + owed);
+        assertEq(market.credits(watchtower), 0);
+        assertEq(address(market).balance, marketBefore - owed);
+        vm.prank(watchtower);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.NothingToWithdraw.selector));
+        market.withdrawCredits();
+    }
+
+    /// A recipient that refuses ether cannot block the slash that pays it; only its own
+    /// withdrawal fails, and its credits stay.
+    function test_withdrawCredits_revertsWhenTheRecipientRefusesEther() public {
+        EtherRefusingWatchtower refuser = new EtherRefusingWatchtower(market);
+        (ProverMarket.Leaf memory a, ProverMarket.Leaf memory b) = _twins(1 gwei, 1 gwei);
+        ProverMarket.Inclusion memory atA = _commitOne(prover, a);
+        ProverMarket.Inclusion memory atB = _commitOne(prover, b);
+        refuser.challengeEquivocation(atA, atB);
+        assertEq(market.credits(address(refuser)), REWARD);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.TransferFailed.selector));
+        refuser.withdrawCredits();
+        assertEq(market.credits(address(refuser)), REWARD);
+    }
+
+    function test_withdrawCredits_proverTakesAFalseChallengersBond() public {
+        _commitRealBatch();
+        _challengeInvalid(0, proof);
+        vm.prank(prover);
+        market.withdrawCredits();
+        assertEq(prover.balance, BOND);
+        assertEq(address(market).balance, STAKE);
+    }
+
+    // ================================================================================
+    // isFinal
+    // ================================================================================
+
+    function _isFinal(uint256 batchId, ProverMarket.Leaf memory l, bytes32[] memory path) internal view returns (bool) {
+        return market.isFinal(l.circuitId, l.publicInputsHash, l.proofHash, batchId, l, path);
+    }
+
+    function test_isFinal_onlyAfterTheWindow() public {
+        _commitRealBatch();
+        bytes32[] memory path = _path(_real(), 0);
+        assertFalse(_isFinal(realBatch, real[0], path));
+        vm.roll(block.number + CHALLENGE_WINDOW);
+        assertFalse(_isFinal(realBatch, real[0], path), "last block of the window");
+        vm.roll(block.number + 1);
+        assertTrue(_isFinal(realBatch, real[0], path));
+    }
+
+    function test_isFinal_falseForAnotherCircuitInputsOrProof() public {
+        _commitRealBatch();
+        _closeWindow(realBatch);
+        ProverMarket.Leaf memory l = real[0];
+        bytes32[] memory path = _path(_real(), 0);
+        bytes32 other = keccak256("other");
+        assertFalse(market.isFinal(other, l.publicInputsHash, l.proofHash, realBatch, l, path));
+        assertFalse(market.isFinal(l.circuitId, other, l.proofHash, realBatch, l, path));
+        assertFalse(market.isFinal(l.circuitId, l.publicInputsHash, other, realBatch, l, path));
+        assertTrue(market.isFinal(l.circuitId, l.publicInputsHash, l.proofHash, realBatch, l, path));
+    }
+
+    function test_isFinal_falseOnBadPathOrUnknownBatch() public {
+        _commitRealBatch();
+        _closeWindow(realBatch);
+        assertFalse(_isFinal(realBatch, real[0], _path(_real(), 1)));
+        assertFalse(_isFinal(realBatch + 1, real[0], _path(_real(), 0)));
+        ProverMarket.Leaf memory altered = real[0];
+        altered.price += 1;
+        assertFalse(_isFinal(realBatch, altered, _path(_real(), 0)));
+    }
+
+    function test_isFinal_falseForASlashedJob() public {
+        _commitRealBatch();
+        _challengeInvalid(1, badProof);
+        _closeWindow(realBatch);
+        assertFalse(_isFinal(realBatch, real[1], _path(_real(), 1)));
+        assertTrue(_isFinal(realBatch, real[0], _path(_real(), 0)), "other jobs of the batch stay final");
+    }
+
+    /// The same leaf committed in a second batch is the same job: once the job is slashed
+    /// through one copy, the other copy is not final either (and cannot be challenged
+    /// again: AlreadySlashed).
+    function test_isFinal_falseForASlashedJobRecommittedInAnotherBatch() public {
+        _commitRealBatch();
+        ProverMarket.Inclusion memory copy = _commitOne(prover, real[1]);
+        _challengeInvalid(1, badProof);
+        _expectInvalidRevert(
+            copy, badProof, abi.encodeWithSelector(ProverMarket.AlreadySlashed.selector, real[1].jobId)
+        );
+        _closeWindow(copy.batchId);
+        assertFalse(_isFinal(copy.batchId, copy.leaf, copy.path));
+    }
+
+    /// ... nor payable from the second batch.
+    function test_claim_revertsForASlashedJobRecommittedInAnotherBatch() public {
+        _commitRealBatch();
+        ProverMarket.Inclusion memory copy = _commitOne(prover, real[1]);
+        _challengeInvalid(1, badProof);
+        _closeWindow(copy.batchId);
+        _deposit(client, 1 ether);
+        ProverMarket.Award memory a = _award(real[1], prover);
+        bytes memory sig = _sign(clientKey, a);
+        vm.prank(prover);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.JobSlashed.selector, real[1].jobId));
+        market.claim(copy.batchId, copy.leaf, 1, copy.path, a, sig);
+    }
+
+    /// ... and while one copy is under challenge, the other is neither final nor payable.
+    function test_isFinal_falseWhileAnotherCopyOfTheLeafIsChallenged() public {
+        _commitRealBatch();
+        ProverMarket.Inclusion memory copy = _commitOne(prover, real[3]);
+        uint256 id = _challengeWithheld(watchtower, realBatch, _real(), 3);
+        _closeWindow(copy.batchId);
+        assertFalse(_isFinal(copy.batchId, copy.leaf, copy.path));
+        _deposit(client, 1 ether);
+        ProverMarket.Award memory a = _award(real[3], prover);
+        bytes memory sig = _sign(clientKey, a);
+        vm.prank(prover);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.ChallengePending.selector, id));
+        market.claim(copy.batchId, copy.leaf, 3, copy.path, a, sig);
+    }
+
+    function test_isFinal_falseWhileChallengedAndTrueOnceAnswered() public {
+        _commitRealBatch();
+        vm.roll(block.number + CHALLENGE_WINDOW); // challenged at the last block of the window
+        uint256 id = _challengeWithheld(watchtower, realBatch, _real(), 3);
+        vm.roll(block.number + 1);
+        bytes32[] memory path = _path(_real(), 3);
+        assertFalse(_isFinal(realBatch, real[3], path));
+        market.revealProof(id, inputs, proof);
+        assertTrue(_isFinal(realBatch, real[3], path));
+    }
+}

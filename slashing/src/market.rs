@@ -1,0 +1,697 @@
+//! [`Market`]: deploying and driving `ProverMarket`.
+
+use std::sync::Arc;
+
+use ethers::abi::{Detokenize, RawLog};
+use ethers::contract::{ContractCall, ContractError, EthLogDecode};
+use ethers::providers::Middleware;
+use ethers::types::{Address, Bytes, H256, TransactionReceipt, U256};
+use provernet_protocol::{FieldBytes, Hash32, JobLeaf};
+
+use crate::bindings::{self, ProverMarket, ProverMarketErrors, ProverMarketEvents};
+use crate::eip712::{self, Domain};
+use crate::evidence::{
+    self, Equivocation, EvidenceError, Inclusion, InvalidProof, MissedDeadline, WithheldProof,
+};
+
+/// The deployment parameters (the contract's `Params`).
+pub type MarketParams = bindings::Params;
+
+/// A custom error of the contract: why it refused a call.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{}", describe(&self.0))]
+pub struct MarketError(pub ProverMarketErrors);
+
+/// The error's name and arguments, e.g. `WindowClosed { closed_at: 130 }`.
+fn describe(error: &ProverMarketErrors) -> String {
+    // The generated Debug prints `Variant(Variant { fields })`; keep the inner part.
+    let debug = format!("{error:?}");
+    match debug.split_once('(') {
+        Some((_, rest)) => rest.strip_suffix(')').unwrap_or(rest).to_owned(),
+        None => debug,
+    }
+}
+
+/// Why a chain operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ChainError {
+    /// The contract refused the call (found by `eth_call` before sending, or by a send
+    /// that failed estimation): nothing was spent.
+    #[error("the market refused the call: {0}")]
+    Refused(#[from] MarketError),
+    /// The evidence was refused locally: nothing was sent.
+    #[error("evidence refused before sending: {0}")]
+    Evidence(#[from] EvidenceError),
+    /// The transaction was mined and reverted (the chain changed between the check and
+    /// the inclusion).
+    #[error("transaction {tx:?} reverted on chain")]
+    Reverted {
+        /// The transaction.
+        tx: H256,
+    },
+    /// The transaction left the pool without a receipt.
+    #[error("transaction {tx:?} was dropped")]
+    Dropped {
+        /// The transaction.
+        tx: H256,
+    },
+    /// The receipt lacks an event the call always emits.
+    #[error("the receipt of {tx:?} has no {event} event")]
+    MissingEvent {
+        /// The transaction.
+        tx: H256,
+        /// The event expected.
+        event: &'static str,
+    },
+    /// The node or the transport failed.
+    #[error("chain request failed: {0}")]
+    Rpc(String),
+}
+
+impl ChainError {
+    /// The contract's error, if the contract refused.
+    pub fn market_error(&self) -> Option<&ProverMarketErrors> {
+        match self {
+            Self::Refused(MarketError(e)) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+fn contract_error<M: Middleware>(error: ContractError<M>) -> ChainError {
+    match error.decode_contract_revert::<ProverMarketErrors>() {
+        Some(decoded) => ChainError::Refused(MarketError(decoded)),
+        None => ChainError::Rpc(error.to_string()),
+    }
+}
+
+/// A job of a `claim_batch`: its index in the batch, the client's nonce, the awarded
+/// deadline and the client's 65-byte award signature.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JobClaim {
+    /// Index of the job's leaf in the batch.
+    pub index: u32,
+    /// The client's nonce of the job (its id derives from it).
+    pub nonce: u64,
+    /// The awarded deadline.
+    pub deadline: u64,
+    /// The client's award signature, `r ‖ s ‖ v`.
+    pub signature: Vec<u8>,
+}
+
+/// The market contract, through a signing middleware.
+#[derive(Debug)]
+pub struct Market<M> {
+    contract: ProverMarket<M>,
+    client: Arc<M>,
+}
+
+impl<M> Clone for Market<M> {
+    fn clone(&self) -> Self {
+        Self {
+            contract: self.contract.clone(),
+            client: Arc::clone(&self.client),
+        }
+    }
+}
+
+impl<M: Middleware + 'static> Market<M> {
+    /// The market at `address`.
+    pub fn at(address: Address, client: Arc<M>) -> Self {
+        Self {
+            contract: ProverMarket::new(address, Arc::clone(&client)),
+            client,
+        }
+    }
+
+    /// Deploys a market owned by `owner`.
+    ///
+    /// # Errors
+    /// [`ChainError::Refused`] for parameters the constructor refuses.
+    pub async fn deploy(
+        client: Arc<M>,
+        owner: Address,
+        params: MarketParams,
+    ) -> Result<Self, ChainError> {
+        let deployer = ProverMarket::deploy(Arc::clone(&client), (owner, params))
+            .map_err(|e| contract_error(e))?;
+        let contract = deployer.send().await.map_err(|e| contract_error(e))?;
+        Ok(Self::at(contract.address(), client))
+    }
+
+    /// The contract's address.
+    pub fn address(&self) -> Address {
+        self.contract.address()
+    }
+
+    /// The generated binding, for calls this type does not wrap.
+    pub fn contract(&self) -> &ProverMarket<M> {
+        &self.contract
+    }
+
+    /// The middleware.
+    pub fn client(&self) -> &Arc<M> {
+        &self.client
+    }
+
+    /// The EIP-712 domain of this market on this chain.
+    ///
+    /// # Errors
+    /// [`ChainError::Rpc`] if the chain id cannot be read.
+    pub async fn domain(&self) -> Result<Domain, ChainError> {
+        let chain_id = self
+            .client
+            .get_chainid()
+            .await
+            .map_err(|e| ChainError::Rpc(e.to_string()))?;
+        Ok(Domain {
+            chain_id: chain_id.as_u64(),
+            market: self.address(),
+        })
+    }
+
+    /// Runs `call` with `eth_call`; if the contract accepts, sends it and waits for its
+    /// receipt.
+    async fn submit<D: Detokenize>(
+        &self,
+        call: ContractCall<M, D>,
+    ) -> Result<TransactionReceipt, ChainError> {
+        call.call().await.map_err(contract_error)?;
+        let pending = call.send().await.map_err(contract_error)?;
+        let tx = pending.tx_hash();
+        let receipt = pending
+            .await
+            .map_err(|e| ChainError::Rpc(e.to_string()))?
+            .ok_or(ChainError::Dropped { tx })?;
+        if receipt.status != Some(1u64.into()) {
+            return Err(ChainError::Reverted { tx });
+        }
+        Ok(receipt)
+    }
+
+    async fn view<D: Detokenize>(&self, call: ContractCall<M, D>) -> Result<D, ChainError> {
+        call.call().await.map_err(contract_error)
+    }
+
+    // ---- stake, deposits, circuits -----------------------------------------------------
+
+    /// Registers the sender as a prover with its ed25519 key and `stake` wei.
+    ///
+    /// # Errors
+    /// [`ChainError::Refused`] with `StakeTooLow`, `AlreadyRegistered`, `PeerKeyTaken`, …
+    pub async fn register(
+        &self,
+        peer_key: [u8; 32],
+        stake: U256,
+    ) -> Result<TransactionReceipt, ChainError> {
+        self.submit(self.contract.register(peer_key).value(stake))
+            .await
+    }
+
+    /// Adds `amount` wei to the sender's stake.
+    ///
+    /// # Errors
+    /// As the contract refuses.
+    pub async fn add_stake(&self, amount: U256) -> Result<TransactionReceipt, ChainError> {
+        self.submit(self.contract.add_stake().value(amount)).await
+    }
+
+    /// Starts unbonding `amount` wei.
+    ///
+    /// # Errors
+    /// As the contract refuses.
+    pub async fn unbond(&self, amount: U256) -> Result<TransactionReceipt, ChainError> {
+        self.submit(self.contract.unbond(amount)).await
+    }
+
+    /// Withdraws unbonded stake.
+    ///
+    /// # Errors
+    /// As the contract refuses (`TooEarly`, `ChallengeOpen`, …).
+    pub async fn withdraw_stake(&self) -> Result<TransactionReceipt, ChainError> {
+        self.submit(self.contract.withdraw_stake()).await
+    }
+
+    /// Adds `amount` wei to the sender's client deposit.
+    ///
+    /// # Errors
+    /// As the contract refuses.
+    pub async fn deposit(&self, amount: U256) -> Result<TransactionReceipt, ChainError> {
+        self.submit(self.contract.deposit().value(amount)).await
+    }
+
+    /// Withdraws the sender's credits (rewards, refunds, bonds).
+    ///
+    /// # Errors
+    /// `NothingToWithdraw` if there are none.
+    pub async fn withdraw_credits(&self) -> Result<TransactionReceipt, ChainError> {
+        self.submit(self.contract.withdraw_credits()).await
+    }
+
+    /// Registers a circuit's verifier, its proof length and the gas each verification is
+    /// given (owner only). `gas_limit` must cover a valid proof: a verifier's cost is
+    /// the same for every proof of a circuit, so measure it once and add a small margin.
+    ///
+    /// # Errors
+    /// As the contract refuses.
+    pub async fn register_circuit(
+        &self,
+        circuit_id: [u8; 32],
+        verifier: Address,
+        proof_length: usize,
+        gas_limit: u64,
+    ) -> Result<TransactionReceipt, ChainError> {
+        self.submit(self.contract.register_circuit(
+            circuit_id,
+            verifier,
+            proof_length.into(),
+            gas_limit,
+        ))
+        .await
+    }
+
+    /// Deploys contract creation code (an EVM verifier) from the sender.
+    ///
+    /// # Errors
+    /// [`ChainError::Rpc`] or [`ChainError::Reverted`] if the deployment fails.
+    pub async fn deploy_code(&self, creation: Vec<u8>) -> Result<Address, ChainError> {
+        let tx = ethers::types::TransactionRequest::new().data(Bytes::from(creation));
+        let pending = self
+            .client
+            .send_transaction(tx, None)
+            .await
+            .map_err(|e| ChainError::Rpc(e.to_string()))?;
+        let hash = pending.tx_hash();
+        let receipt = pending
+            .await
+            .map_err(|e| ChainError::Rpc(e.to_string()))?
+            .ok_or(ChainError::Dropped { tx: hash })?;
+        match (receipt.status, receipt.contract_address) {
+            (Some(s), Some(address)) if s == 1u64.into() => Ok(address),
+            _ => Err(ChainError::Reverted { tx: hash }),
+        }
+    }
+
+    // ---- views ------------------------------------------------------------------------
+
+    /// `(stake, unbonding, open challenges)` of a prover.
+    ///
+    /// # Errors
+    /// [`ChainError::Rpc`].
+    pub async fn stake_of(&self, prover: Address) -> Result<(U256, U256, u32), ChainError> {
+        let (stake, _, unbonding, _, open, _) = self.view(self.contract.provers(prover)).await?;
+        Ok((stake, unbonding, open))
+    }
+
+    /// Credits owed to `account`.
+    ///
+    /// # Errors
+    /// [`ChainError::Rpc`].
+    pub async fn credits(&self, account: Address) -> Result<U256, ChainError> {
+        self.view(self.contract.credits(account)).await
+    }
+
+    /// A client's deposit.
+    ///
+    /// # Errors
+    /// [`ChainError::Rpc`].
+    pub async fn deposit_of(&self, client: Address) -> Result<U256, ChainError> {
+        self.view(self.contract.deposits(client)).await
+    }
+
+    /// A batch: `(prover, root, count, block, timestamp)`.
+    ///
+    /// # Errors
+    /// [`ChainError::Rpc`]; `eth_call` of an unknown id fails.
+    pub async fn batch(
+        &self,
+        batch_id: u64,
+    ) -> Result<(Address, Hash32, u32, u64, u64), ChainError> {
+        let count = self.view(self.contract.batch_count()).await?;
+        if U256::from(batch_id) >= count {
+            return Err(ChainError::Refused(MarketError(
+                ProverMarketErrors::UnknownBatch(bindings::UnknownBatch {
+                    batch_id: batch_id.into(),
+                }),
+            )));
+        }
+        let (prover, count, block, timestamp, root) =
+            self.view(self.contract.batches(batch_id.into())).await?;
+        Ok((prover, Hash32(root), count, block, u64::from(timestamp)))
+    }
+
+    /// Whether a consumer may rely on the committed proof (`isFinal`).
+    ///
+    /// # Errors
+    /// [`ChainError::Rpc`].
+    pub async fn is_final(&self, at: &Inclusion) -> Result<bool, ChainError> {
+        let leaf = &at.leaf;
+        self.view(self.contract.is_final(
+            leaf.circuit_id.0,
+            leaf.public_inputs_hash.0,
+            leaf.proof_hash.0,
+            at.batch_id.into(),
+            evidence::leaf_to_abi(leaf),
+            at.path.iter().map(|h| h.0).collect(),
+        ))
+        .await
+    }
+
+    /// Whether the circuit's on-chain verifier accepts the proof, as a challenge decides it.
+    ///
+    /// # Errors
+    /// `UnknownCircuit` if no verifier is registered.
+    pub async fn check_proof(
+        &self,
+        circuit_id: [u8; 32],
+        public_inputs: &[FieldBytes],
+        proof: &[u8],
+    ) -> Result<bool, ChainError> {
+        self.view(self.contract.check_proof(
+            circuit_id,
+            evidence::inputs_to_abi(public_inputs),
+            Bytes::from(proof.to_vec()),
+        ))
+        .await
+    }
+
+    // ---- commitments and claims -------------------------------------------------------
+
+    /// Posts a batch of `leaves`; returns the batch id.
+    ///
+    /// # Errors
+    /// As the contract refuses (`NotRegistered`, `StakeTooLow`, …).
+    pub async fn commit_batch(
+        &self,
+        leaves: &[JobLeaf],
+    ) -> Result<(u64, TransactionReceipt), ChainError> {
+        let tree =
+            provernet_protocol::merkle::MerkleTree::new(leaves.iter().map(JobLeaf::hash).collect())
+                .ok_or(ChainError::Refused(MarketError(
+                    ProverMarketErrors::EmptyBatch(bindings::EmptyBatch),
+                )))?;
+        let count = u32::try_from(leaves.len()).unwrap_or(u32::MAX);
+        let receipt = self
+            .submit(self.contract.commit_batch(tree.root().0, count))
+            .await?;
+        let id = events_of(&receipt)
+            .into_iter()
+            .find_map(|e| match e {
+                ProverMarketEvents::BatchCommittedFilter(b) => Some(b.batch_id.as_u64()),
+                _ => None,
+            })
+            .ok_or(ChainError::MissingEvent {
+                tx: receipt.transaction_hash,
+                event: "BatchCommitted",
+            })?;
+        Ok((id, receipt))
+    }
+
+    /// Claims the fee of one job with its Merkle path and the client's award.
+    ///
+    /// # Errors
+    /// As the contract refuses (`WindowOpen`, `AlreadyClaimed`, `BadAwardSignature`, …).
+    pub async fn claim(
+        &self,
+        at: &Inclusion,
+        nonce: u64,
+        deadline: u64,
+        client_signature: &[u8],
+    ) -> Result<TransactionReceipt, ChainError> {
+        let leaf = &at.leaf;
+        let award = bindings::Award {
+            job_id: leaf.job_id.0,
+            prover: self.client.default_sender().unwrap_or_default(),
+            price: U256::from(leaf.price),
+            deadline,
+        };
+        self.submit(self.contract.claim(
+            at.batch_id.into(),
+            evidence::leaf_to_abi(leaf),
+            nonce,
+            at.path.iter().map(|h| h.0).collect(),
+            award,
+            Bytes::from(client_signature.to_vec()),
+        ))
+        .await
+    }
+
+    /// Claims several jobs of batch `batch_id`, whose leaves are `leaves` (all of them, in
+    /// order), in one transaction. The leaves of the claimed jobs are sent as their parts
+    /// (the contract rebuilds them), the others as hashes.
+    ///
+    /// # Errors
+    /// [`ChainError::Evidence`] for an index outside the batch or a malformed signature;
+    /// otherwise as the contract refuses.
+    pub async fn claim_batch(
+        &self,
+        batch_id: u64,
+        leaves: &[JobLeaf],
+        jobs: &[JobClaim],
+    ) -> Result<TransactionReceipt, ChainError> {
+        let mut hashes: Vec<[u8; 32]> = leaves.iter().map(|l| l.hash().0).collect();
+        let mut claims = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            let index = job.index as usize;
+            let leaf = leaves.get(index).ok_or(EvidenceError::NoSuchLeaf {
+                index,
+                len: leaves.len(),
+            })?;
+            let (r, vs) = eip712::compact(&job.signature).ok_or(EvidenceError::BadSignature {
+                which: "award",
+                expected: Address::from(leaf.client.0),
+            })?;
+            hashes[index] = [0; 32];
+            claims.push(bindings::BatchClaim {
+                index: job.index,
+                nonce: job.nonce,
+                deadline: job.deadline,
+                client: Address::from(leaf.client.0),
+                price: U256::from(leaf.price),
+                circuit_id: leaf.circuit_id.0,
+                public_inputs_hash: leaf.public_inputs_hash.0,
+                proof_hash: leaf.proof_hash.0,
+                r,
+                vs,
+            });
+        }
+        self.submit(self.contract.claim_batch(batch_id.into(), hashes, claims))
+            .await
+    }
+
+    // ---- challenges -------------------------------------------------------------------
+
+    async fn bond(&self) -> Result<U256, ChainError> {
+        self.view(self.contract.challenge_bond()).await
+    }
+
+    /// Checks an inclusion against the batch's root on chain.
+    async fn check_inclusion(&self, at: &Inclusion) -> Result<(), ChainError> {
+        let (_, root, _, _, _) = self.batch(at.batch_id).await?;
+        if !at.verifies(&root) {
+            return Err(EvidenceError::NotInBatch {
+                batch_id: at.batch_id,
+            }
+            .into());
+        }
+        Ok(())
+    }
+
+    /// Challenges a committed proof as invalid, with the bond. Refused locally if the
+    /// leaf is not in the batch or the chain's verifier accepts the proof (the bond would
+    /// go to the prover).
+    ///
+    /// # Errors
+    /// [`ChainError::Evidence`]; otherwise as the contract refuses.
+    pub async fn challenge_invalid_proof(
+        &self,
+        evidence: &InvalidProof,
+    ) -> Result<TransactionReceipt, ChainError> {
+        self.check_inclusion(&evidence.at).await?;
+        if self
+            .check_proof(
+                evidence.at.leaf.circuit_id.0,
+                &evidence.public_inputs,
+                &evidence.proof,
+            )
+            .await?
+        {
+            return Err(EvidenceError::ProofVerifies.into());
+        }
+        self.submit_invalid_proof_unchecked(evidence).await
+    }
+
+    /// Sends an invalid-proof challenge without asking the verifier first. If the proof
+    /// verifies, the challenge is false and its bond goes to the prover: use
+    /// [`Market::challenge_invalid_proof`] unless that is what you mean.
+    ///
+    /// # Errors
+    /// As the contract refuses.
+    pub async fn submit_invalid_proof_unchecked(
+        &self,
+        evidence: &InvalidProof,
+    ) -> Result<TransactionReceipt, ChainError> {
+        let bond = self.bond().await?;
+        self.submit(
+            self.contract
+                .challenge_invalid_proof(
+                    evidence.at.to_abi(),
+                    evidence::inputs_to_abi(&evidence.public_inputs),
+                    evidence.proof_bytes(),
+                )
+                .value(bond),
+        )
+        .await
+    }
+
+    /// Challenges a withheld proof, with the bond; returns the challenge id.
+    ///
+    /// # Errors
+    /// [`ChainError::Evidence`]; otherwise as the contract refuses.
+    pub async fn challenge_withheld_proof(
+        &self,
+        evidence: &WithheldProof,
+    ) -> Result<(u64, TransactionReceipt), ChainError> {
+        self.check_inclusion(&evidence.at).await?;
+        let bond = self.bond().await?;
+        let receipt = self
+            .submit(
+                self.contract
+                    .challenge_withheld_proof(evidence.at.to_abi())
+                    .value(bond),
+            )
+            .await?;
+        Ok((opened_id(&receipt)?, receipt))
+    }
+
+    /// Answers a withheld-proof challenge with the proof.
+    ///
+    /// # Errors
+    /// As the contract refuses (`ProofRejected`, `ResponseWindowClosed`, …).
+    pub async fn reveal_proof(
+        &self,
+        challenge_id: u64,
+        public_inputs: &[FieldBytes],
+        proof: &[u8],
+    ) -> Result<TransactionReceipt, ChainError> {
+        self.submit(self.contract.reveal_proof(
+            challenge_id.into(),
+            evidence::inputs_to_abi(public_inputs),
+            Bytes::from(proof.to_vec()),
+        ))
+        .await
+    }
+
+    /// Challenges a missed deadline, with the bond; returns the challenge id.
+    ///
+    /// # Errors
+    /// As the contract refuses (`DeadlineNotPassed`, `BadAcceptanceSignature`, …).
+    pub async fn challenge_missed_deadline(
+        &self,
+        evidence: &MissedDeadline,
+    ) -> Result<(u64, TransactionReceipt), ChainError> {
+        let a = &evidence.acceptance;
+        let w = &evidence.award;
+        let bond = self.bond().await?;
+        let call = self
+            .contract
+            .challenge_missed_deadline(
+                bindings::Acceptance {
+                    job_id: a.job_id,
+                    client: a.client,
+                    input_hash: a.input_hash,
+                    price: a.price,
+                    deadline: a.deadline,
+                },
+                Bytes::from(evidence.prover_signature.clone()),
+                bindings::Award {
+                    job_id: w.job_id,
+                    prover: w.prover,
+                    price: w.price,
+                    deadline: w.deadline,
+                },
+                Bytes::from(evidence.client_signature.clone()),
+            )
+            .value(bond);
+        let receipt = self.submit(call).await?;
+        Ok((opened_id(&receipt)?, receipt))
+    }
+
+    /// Answers a missed-deadline challenge with the job's leaf in a batch posted in time.
+    ///
+    /// # Errors
+    /// As the contract refuses (`CommittedAfterDeadline`, `LeafMismatch`, …).
+    pub async fn answer_missed_deadline(
+        &self,
+        challenge_id: u64,
+        at: &Inclusion,
+    ) -> Result<TransactionReceipt, ChainError> {
+        self.submit(
+            self.contract
+                .answer_missed_deadline(challenge_id.into(), at.to_abi()),
+        )
+        .await
+    }
+
+    /// Settles an unanswered challenge after its response window.
+    ///
+    /// # Errors
+    /// As the contract refuses (`ResponseWindowOpen`, `ChallengeNotOpen`, …).
+    pub async fn finalize_challenge(
+        &self,
+        challenge_id: u64,
+    ) -> Result<TransactionReceipt, ChainError> {
+        self.submit(self.contract.finalize_challenge(challenge_id.into()))
+            .await
+    }
+
+    /// Proves equivocation: two different leaves for one job in batches of one prover.
+    ///
+    /// # Errors
+    /// [`ChainError::Evidence`]; otherwise as the contract refuses.
+    pub async fn challenge_equivocation(
+        &self,
+        evidence: &Equivocation,
+    ) -> Result<TransactionReceipt, ChainError> {
+        let (prover_a, ..) = self.batch(evidence.a.batch_id).await?;
+        let (prover_b, ..) = self.batch(evidence.b.batch_id).await?;
+        if prover_a != prover_b {
+            return Err(EvidenceError::NotSameProver.into());
+        }
+        self.check_inclusion(&evidence.a).await?;
+        self.check_inclusion(&evidence.b).await?;
+        self.submit(
+            self.contract
+                .challenge_equivocation(evidence.a.to_abi(), evidence.b.to_abi()),
+        )
+        .await
+    }
+}
+
+/// The market events a receipt carries.
+pub fn events_of(receipt: &TransactionReceipt) -> Vec<ProverMarketEvents> {
+    receipt
+        .logs
+        .iter()
+        .filter_map(|log| {
+            ProverMarketEvents::decode_log(&RawLog {
+                topics: log.topics.clone(),
+                data: log.data.to_vec(),
+            })
+            .ok()
+        })
+        .collect()
+}
+
+fn opened_id(receipt: &TransactionReceipt) -> Result<u64, ChainError> {
+    events_of(receipt)
+        .into_iter()
+        .find_map(|e| match e {
+            ProverMarketEvents::ChallengeOpenedFilter(c) => Some(c.challenge_id.as_u64()),
+            _ => None,
+        })
+        .ok_or(ChainError::MissingEvent {
+            tx: receipt.transaction_hash,
+            event: "ChallengeOpened",
+        })
+}
