@@ -32,11 +32,7 @@ fn leaves(world: &World, n: u64, first: u64) -> Vec<JobLeaf> {
     let fx = fixture();
     (0..n)
         .map(|i| {
-            let client = if i % 2 == 0 {
-                &world.client
-            } else {
-                &world.other_client
-            };
+            let client = world.alternating_client(i);
             world.leaf(
                 client,
                 first + i / 2,
@@ -53,11 +49,7 @@ fn claims(world: &World, leaves: &[JobLeaf], first: u64, deadline: u64) -> Vec<J
         .iter()
         .enumerate()
         .map(|(i, leaf)| {
-            let client = if i % 2 == 0 {
-                &world.client
-            } else {
-                &world.other_client
-            };
+            let client = world.alternating_client(i as u64);
             JobClaim {
                 index: u32::try_from(i).expect("small batch"),
                 nonce: first + i as u64 / 2,

@@ -37,6 +37,8 @@ pub enum EventKind {
     Slash,
     /// A circuit registered.
     Circuit,
+    /// Ownership moved (OpenZeppelin `Ownable`), or the EIP-712 domain changed.
+    Admin,
 }
 
 /// One decoded event and where it happened.
@@ -66,7 +68,7 @@ impl MarketEvent {
             | E::DepositWithdrawnFilter(_)
             | E::CreditsWithdrawnFilter(_) => EventKind::Funds,
             E::BatchCommittedFilter(_) => EventKind::Commitment,
-            E::FeeClaimedFilter(_) => EventKind::Claim,
+            E::FeeClaimedFilter(_) | E::BatchFeesClaimedFilter(_) => EventKind::Claim,
             E::ChallengeOpenedFilter(_)
             | E::ChallengeAnsweredFilter(_)
             | E::ChallengeVoidedFilter(_)
@@ -74,8 +76,7 @@ impl MarketEvent {
             | E::ProofRevealedFilter(_) => EventKind::Challenge,
             E::SlashedFilter(_) => EventKind::Slash,
             E::CircuitRegisteredFilter(_) => EventKind::Circuit,
-            // Ownable's events.
-            _ => EventKind::Stake,
+            E::OwnershipTransferredFilter(_) | E::Eip712DomainChangedFilter(_) => EventKind::Admin,
         }
     }
 }

@@ -74,6 +74,11 @@ async fn the_follower_reads_every_event_in_order_and_resumes() {
     let setup = follower.poll().await.expect("polls");
     let kinds: Vec<EventKind> = setup.iter().map(|e| e.kind()).collect();
     assert!(kinds.contains(&EventKind::Circuit), "{kinds:?}");
+    assert_eq!(
+        kinds.first(),
+        Some(&EventKind::Admin),
+        "the deployment's ownership event comes first"
+    );
     assert!(kinds.contains(&EventKind::Stake), "{kinds:?}");
     assert!(kinds.contains(&EventKind::Funds), "{kinds:?}");
     assert!(

@@ -179,19 +179,8 @@ async fn an_invalid_proof_is_slashed_and_a_valid_one_cannot_be_challenged() {
 async fn a_false_invalid_proof_challenge_pays_its_bond_to_the_prover() {
     let world = World::new().await;
     let fx = fixture();
-    let leaves = vec![world.leaf(
-        &world.client,
-        0,
-        1_000,
-        &fx.proof.public_inputs,
-        &fx.proof.proof,
-    )];
-    let (batch, _) = world
-        .prover
-        .market
-        .commit_batch(&leaves)
-        .await
-        .expect("commits");
+    let leaves = vec![world.good_leaf(0, 1_000)];
+    let batch = world.commit(&leaves).await;
     let evidence = InvalidProof::new(
         Inclusion::from_batch(batch, &leaves, 0).expect("leaf"),
         fx.proof.public_inputs.clone(),
@@ -239,20 +228,8 @@ async fn a_false_invalid_proof_challenge_pays_its_bond_to_the_prover() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_withheld_proof_left_unanswered_is_slashed() {
     let world = World::new().await;
-    let fx = fixture();
-    let leaves = vec![world.leaf(
-        &world.client,
-        0,
-        1_000,
-        &fx.proof.public_inputs,
-        &fx.proof.proof,
-    )];
-    let (batch, _) = world
-        .prover
-        .market
-        .commit_batch(&leaves)
-        .await
-        .expect("commits");
+    let leaves = vec![world.good_leaf(0, 1_000)];
+    let batch = world.commit(&leaves).await;
     let evidence = WithheldProof {
         at: Inclusion::from_batch(batch, &leaves, 0).expect("leaf"),
     };
@@ -342,19 +319,8 @@ async fn a_withheld_proof_left_unanswered_is_slashed() {
 async fn a_withheld_proof_challenge_answered_with_the_proof_pays_the_prover() {
     let world = World::new().await;
     let fx = fixture();
-    let leaves = vec![world.leaf(
-        &world.client,
-        0,
-        1_000,
-        &fx.proof.public_inputs,
-        &fx.proof.proof,
-    )];
-    let (batch, _) = world
-        .prover
-        .market
-        .commit_batch(&leaves)
-        .await
-        .expect("commits");
+    let leaves = vec![world.good_leaf(0, 1_000)];
+    let batch = world.commit(&leaves).await;
     let evidence = WithheldProof {
         at: Inclusion::from_batch(batch, &leaves, 0).expect("leaf"),
     };
@@ -673,11 +639,7 @@ async fn fees_are_claimed_once_per_job_after_the_window() {
     let deadline = world.now().await + 3_600;
     let leaves: Vec<_> = (0..4)
         .map(|n| {
-            let client = if n % 2 == 0 {
-                &world.client
-            } else {
-                &world.other_client
-            };
+            let client = world.alternating_client(n);
             world.leaf(
                 client,
                 n,
@@ -695,11 +657,7 @@ async fn fees_are_claimed_once_per_job_after_the_window() {
         .expect("commits");
     let jobs: Vec<JobClaim> = (0..4u32)
         .map(|i| {
-            let client = if i % 2 == 0 {
-                &world.client
-            } else {
-                &world.other_client
-            };
+            let client = world.alternating_client(u64::from(i));
             JobClaim {
                 index: i,
                 nonce: u64::from(i),

@@ -238,6 +238,37 @@ impl World {
         }
     }
 
+    /// A leaf of the client's job `nonce` carrying the real, valid proof.
+    pub fn good_leaf(&self, nonce: u64, price: u128) -> JobLeaf {
+        let fx = fixture();
+        self.leaf(
+            &self.client,
+            nonce,
+            price,
+            &fx.proof.public_inputs,
+            &fx.proof.proof,
+        )
+    }
+
+    /// The client of the `i`-th job when jobs alternate between the two clients.
+    pub fn alternating_client(&self, i: u64) -> &Actor {
+        if i.is_multiple_of(2) {
+            &self.client
+        } else {
+            &self.other_client
+        }
+    }
+
+    /// Commits `leaves` as one batch of the prover; returns the batch id.
+    pub async fn commit(&self, leaves: &[JobLeaf]) -> u64 {
+        self.prover
+            .market
+            .commit_batch(leaves)
+            .await
+            .expect("commits")
+            .0
+    }
+
     /// The client's award of `leaf` to the prover, due at `deadline`, signed.
     pub fn award(&self, client: &Actor, leaf: &JobLeaf, deadline: u64) -> (eip712::Award, Vec<u8>) {
         let award = eip712::Award {
