@@ -11,7 +11,6 @@ mod support;
 use ethers::types::TransactionReceipt;
 use provernet_protocol::JobLeaf;
 use provernet_slashing::JobClaim;
-use provernet_slashing::eip712;
 use provernet_slashing::evidence::{
     Equivocation, Inclusion, InvalidProof, MissedDeadline, WithheldProof,
 };
@@ -291,19 +290,7 @@ async fn main() {
     let leaf = world.leaf(&world.client, 0, 1_000, inputs, &fx.proof.proof);
     let due = world.now().await + 60;
     let (award, client_signature) = world.award(&world.client, &leaf, due);
-    let acceptance = eip712::Acceptance {
-        job_id: leaf.job_id.0,
-        client: world.client.address(),
-        input_hash: [1; 32],
-        price: award.price,
-        deadline: due,
-    };
-    let prover_signature = eip712::sign(
-        &world.prover.wallet,
-        world.domain.acceptance_digest(&acceptance),
-    )
-    .expect("signs")
-    .to_vec();
+    let (acceptance, prover_signature) = world.accept(&award);
     let (id, _) = world
         .prover
         .market

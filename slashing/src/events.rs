@@ -18,7 +18,7 @@ use crate::ChainError;
 use crate::bindings::ProverMarketEvents;
 
 /// Most blocks asked for in one `eth_getLogs`.
-const MAX_RANGE: u64 = 2_000;
+pub const MAX_RANGE: u64 = 2_000;
 
 /// What an event is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -107,7 +107,10 @@ impl<M: Middleware + 'static> EventFollower<M> {
         self.next_block
     }
 
-    /// The events of the blocks confirmed since the last call, in chain order.
+    /// The next events in chain order: the blocks confirmed since the last call, read
+    /// [`MAX_RANGE`] blocks at a time and stopping after the first range that held
+    /// events, so a follower far behind the head catches up in bounded steps instead of
+    /// holding every event since its start at once. An empty result means it is caught up.
     ///
     /// # Errors
     /// [`ChainError::Rpc`]; the position is kept, so the call can be repeated.
@@ -123,7 +126,7 @@ impl<M: Middleware + 'static> EventFollower<M> {
         };
         let mut out = Vec::new();
         while self.next_block <= last {
-            let to = last.min(self.next_block + MAX_RANGE - 1);
+            let to = last.min(self.next_block.saturating_add(MAX_RANGE - 1));
             let filter = Filter::new()
                 .address(self.market)
                 .from_block(self.next_block)
@@ -145,11 +148,14 @@ impl<M: Middleware + 'static> EventFollower<M> {
                         event,
                         block: log.block_number.map_or(0, |b| b.as_u64()),
                         tx: log.transaction_hash.unwrap_or_default(),
-                        log_index: log.log_index.map_or(0, |i| i.as_u64()),
+                        log_index: log.log_index.map_or(0, |i| i.low_u64()),
                     });
                 }
             }
-            self.next_block = to + 1;
+            self.next_block = to.saturating_add(1);
+            if !out.is_empty() {
+                break;
+            }
         }
         Ok(out)
     }

@@ -165,7 +165,9 @@ impl<M: Middleware + 'static> Market<M> {
             .await
             .map_err(|e| ChainError::Rpc(e.to_string()))?;
         Ok(Domain {
-            chain_id: chain_id.as_u64(),
+            chain_id: u64::try_from(chain_id).map_err(|_| {
+                ChainError::Rpc(format!("chain id {chain_id} does not fit 64 bits"))
+            })?,
             market: self.address(),
         })
     }
@@ -397,7 +399,7 @@ impl<M: Middleware + 'static> Market<M> {
         let id = events_of(&receipt)
             .into_iter()
             .find_map(|e| match e {
-                ProverMarketEvents::BatchCommittedFilter(b) => Some(b.batch_id.as_u64()),
+                ProverMarketEvents::BatchCommittedFilter(b) => u64::try_from(b.batch_id).ok(),
                 _ => None,
             })
             .ok_or(ChainError::MissingEvent {
@@ -485,16 +487,16 @@ impl<M: Middleware + 'static> Market<M> {
         self.view(self.contract.challenge_bond()).await
     }
 
-    /// Checks an inclusion against the batch's root on chain.
-    async fn check_inclusion(&self, at: &Inclusion) -> Result<(), ChainError> {
-        let (_, root, _, _, _) = self.batch(at.batch_id).await?;
+    /// Checks an inclusion against the batch's root on chain; returns the batch's prover.
+    async fn check_inclusion(&self, at: &Inclusion) -> Result<Address, ChainError> {
+        let (prover, root, _, _, _) = self.batch(at.batch_id).await?;
         if !at.verifies(&root) {
             return Err(EvidenceError::NotInBatch {
                 batch_id: at.batch_id,
             }
             .into());
         }
-        Ok(())
+        Ok(prover)
     }
 
     /// Challenges a committed proof as invalid, with the bond. Refused locally if the
@@ -653,13 +655,11 @@ impl<M: Middleware + 'static> Market<M> {
         &self,
         evidence: &Equivocation,
     ) -> Result<TransactionReceipt, ChainError> {
-        let (prover_a, ..) = self.batch(evidence.a.batch_id).await?;
-        let (prover_b, ..) = self.batch(evidence.b.batch_id).await?;
+        let prover_a = self.check_inclusion(&evidence.a).await?;
+        let prover_b = self.check_inclusion(&evidence.b).await?;
         if prover_a != prover_b {
             return Err(EvidenceError::NotSameProver.into());
         }
-        self.check_inclusion(&evidence.a).await?;
-        self.check_inclusion(&evidence.b).await?;
         self.submit(
             self.contract
                 .challenge_equivocation(evidence.a.to_abi(), evidence.b.to_abi()),
@@ -687,7 +687,7 @@ fn opened_id(receipt: &TransactionReceipt) -> Result<u64, ChainError> {
     events_of(receipt)
         .into_iter()
         .find_map(|e| match e {
-            ProverMarketEvents::ChallengeOpenedFilter(c) => Some(c.challenge_id.as_u64()),
+            ProverMarketEvents::ChallengeOpenedFilter(c) => u64::try_from(c.challenge_id).ok(),
             _ => None,
         })
         .ok_or(ChainError::MissingEvent {

@@ -408,19 +408,7 @@ async fn accepted_job(world: &World) -> (MissedDeadline, provernet_protocol::Job
     );
     let deadline = world.now().await + 60;
     let (award, client_signature) = world.award(&world.client, &leaf, deadline);
-    let acceptance = eip712::Acceptance {
-        job_id: leaf.job_id.0,
-        client: world.client.address(),
-        input_hash: [0x42; 32],
-        price: award.price,
-        deadline,
-    };
-    let prover_signature = eip712::sign(
-        &world.prover.wallet,
-        world.domain.acceptance_digest(&acceptance),
-    )
-    .expect("signs")
-    .to_vec();
+    let (acceptance, prover_signature) = world.accept(&award);
     let now = world.now().await;
     // Before the deadline the evidence is refused locally.
     assert!(matches!(

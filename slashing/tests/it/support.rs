@@ -282,6 +282,23 @@ impl World {
         (award, signature.to_vec())
     }
 
+    /// The prover's acceptance of `award` (from the client), signed.
+    pub fn accept(&self, award: &eip712::Award) -> (eip712::Acceptance, Vec<u8>) {
+        let acceptance = eip712::Acceptance {
+            job_id: award.job_id,
+            client: self.client.address(),
+            input_hash: [0x42; 32],
+            price: award.price,
+            deadline: award.deadline,
+        };
+        let signature = eip712::sign(
+            &self.prover.wallet,
+            self.domain.acceptance_digest(&acceptance),
+        )
+        .expect("signs");
+        (acceptance, signature.to_vec())
+    }
+
     /// Rolls past the challenge window of a batch posted now.
     pub async fn close_window(&self) {
         self.mine(CHALLENGE_WINDOW + 1).await;
