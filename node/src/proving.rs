@@ -39,8 +39,27 @@ fn home_cache() -> anyhow::Result<PathBuf> {
     Ok(PathBuf::from(home).join(".cache/provernet/circuits"))
 }
 
+/// Largest witness or proof file read. Both are JSON; the largest valid ones (1 MiB of
+/// inputs, a 64 KiB proof with 1,024 public inputs, hex-encoded) are a few MiB at most,
+/// so a bigger file is refused before it is read into memory.
+const MAX_FILE_BYTES: u64 = 16 << 20;
+
 fn read(path: &PathBuf, what: &str) -> anyhow::Result<String> {
-    fs::read_to_string(path).with_context(|| format!("reading {what} {}", path.display()))
+    use std::io::Read;
+    let file =
+        fs::File::open(path).with_context(|| format!("reading {what} {}", path.display()))?;
+    let mut text = String::new();
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_string(&mut text)
+        .with_context(|| format!("reading {what} {}", path.display()))?;
+    if text.len() as u64 > MAX_FILE_BYTES {
+        bail!(
+            "{what} {} is larger than {} MiB; no valid one is",
+            path.display(),
+            MAX_FILE_BYTES >> 20
+        );
+    }
+    Ok(text)
 }
 
 fn write(path: &PathBuf, contents: impl AsRef<[u8]>) -> anyhow::Result<()> {
