@@ -1,13 +1,26 @@
-//! The market: what a client and a prover do with a job, as pure state machines.
+//! The market's decisions, as pure functions and small state machines.
 //!
-//! Owned here (issue "Node"): the client's auction (collect valid bids for the bid window,
-//! award the lowest price — ties broken by earlier promised deadline, then larger stake,
-//! then lowest peer id — and re-auction with a raised maximum when no bid arrives, the
-//! winner does not accept in time, or misses its deadline) and the prover's side (bid by
-//! a price policy, never take more jobs than it can prove by their deadlines, accept only
-//! after the fetched inputs match the request's hash, batch leaves and commit by size or
-//! time). It consumes checked messages from `provernet-protocol` and emits the actions
-//! the node carries out; it performs no I/O itself.
+//! The node (crate `provernet-node`) carries out I/O — gossip, request-response, the
+//! chain, storage — and asks this crate what to do:
 //!
-//! Nothing is implemented yet: this crate exists so the dependency arrows
-//! `protocol ← market ← node` are in place from the start.
+//! - [`auction`]: the client's choice of winner among valid bids (lowest price; ties by
+//!   earlier promised deadline, then larger stake, then lowest peer key) and the raised
+//!   maximum price of a re-auction.
+//! - [`pricing`]: the prover's price policy and the deadline it can promise.
+//! - [`schedule`]: the prover's commitments: it never takes a job it cannot prove by its
+//!   deadline given the jobs it already holds.
+//! - [`batch`]: the prover's open batch of leaves, sealed by size or by age.
+//!
+//! ```text
+//! JobRequest ──pricing::quote + schedule::admit──▶ Bid            (prover)
+//! Bids ────────auction::choose──────────────────▶ Award           (client)
+//! no bid / no acceptance / missed deadline ──auction::raised_price──▶ next round
+//! proven leaf ─batch::Batcher::push──▶ sealed batch ─▶ commitBatch  (prover)
+//! ```
+//!
+//! Times are unix milliseconds unless a name says seconds; amounts are wei.
+
+pub mod auction;
+pub mod batch;
+pub mod pricing;
+pub mod schedule;

@@ -3,6 +3,8 @@
 //! The binary is thin: it parses the command line and hands each subcommand to the crate
 //! that owns it. Subcommands whose crate is not built yet say so and which issue brings
 //! them, and exit with an error instead of pretending to work.
+//! The node itself lives in the library (`provernet_node`); `node.rs` turns flags into
+//! its configuration and runs it until Ctrl-C.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,9 +12,11 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 mod cli;
+mod node;
 mod proving;
 
 use cli::Planned;
+use node::{client, run_node};
 use proving::{CircuitsCommand, ProveArgs, VerifyArgs};
 
 /// A decentralized market for Halo2 proofs: clients gossip proof requests, staked provers
@@ -48,13 +52,13 @@ enum Command {
     Economics(EconomicsArgs),
 }
 
-/// Where a node keeps its state and how it is configured.
+/// Where a node keeps its state and how it is configured. Flags override the file.
 #[derive(Debug, Args)]
 struct NodeArgs {
-    /// The node's TOML config file; flags override it.
+    /// The node's TOML config file (see docs/operating.md); flags override it.
     #[arg(long, env = "PROVERNET_CONFIG")]
     config: Option<PathBuf>,
-    /// The data directory (keys, database).
+    /// The data directory (keys, database, key cache).
     #[arg(long, env = "PROVERNET_DATA_DIR")]
     data_dir: Option<PathBuf>,
     /// Take the prover role.
@@ -66,13 +70,40 @@ struct NodeArgs {
     /// Take the watchtower role.
     #[arg(long)]
     watchtower: bool,
+    /// A listen multiaddr (repeatable), e.g. /ip4/127.0.0.1/tcp/9000.
+    #[arg(long)]
+    listen: Vec<String>,
+    /// A bootstrap peer multiaddr (repeatable), ending in /p2p/<peer id>.
+    #[arg(long)]
+    bootstrap: Vec<String>,
+    /// The chain's JSON-RPC URL.
+    #[arg(long, env = "PROVERNET_RPC_URL")]
+    rpc_url: Option<String>,
+    /// The ProverMarket contract address.
+    #[arg(long, env = "PROVERNET_MARKET")]
+    market: Option<String>,
+    /// A file holding the Ethereum private key (hex); else $PROVERNET_ETH_KEY.
+    #[arg(long)]
+    eth_key_file: Option<PathBuf>,
+    /// Where the HTTP API and /metrics listen, e.g. 127.0.0.1:8645.
+    #[arg(long)]
+    api: Option<std::net::SocketAddr>,
+    /// Circuits to prove (repeatable), for the prover role.
+    #[arg(long = "circuit")]
+    circuits: Vec<String>,
+    /// Use the insecure development SRS (local testnets only).
+    #[arg(long)]
+    dev_srs: bool,
 }
 
 #[derive(Debug, Subcommand)]
 enum ClientCommand {
     /// Submit a job; prints its id.
     Submit {
-        /// The circuit's name or id.
+        /// The node's API.
+        #[arg(long, env = "PROVERNET_API", default_value = "http://127.0.0.1:8645")]
+        api: String,
+        /// The circuit's name.
         #[arg(long)]
         circuit: String,
         /// The witness JSON file.
@@ -85,13 +116,19 @@ enum ClientCommand {
         #[arg(long)]
         deadline: u64,
     },
-    /// Show a job's state.
+    /// Show a job's state as JSON.
     Status {
+        /// The node's API.
+        #[arg(long, env = "PROVERNET_API", default_value = "http://127.0.0.1:8645")]
+        api: String,
         /// The job id (0x-prefixed hex).
         job: String,
     },
-    /// Write a job's proof to a file.
+    /// Write a job's verified proof to a file.
     Proof {
+        /// The node's API.
+        #[arg(long, env = "PROVERNET_API", default_value = "http://127.0.0.1:8645")]
+        api: String,
         /// The job id (0x-prefixed hex).
         job: String,
         /// Output file.
@@ -131,9 +168,9 @@ fn main() -> ExitCode {
         Command::Circuits(command) => return report(proving::circuits(command)),
         Command::Prove(args) => return report(proving::prove(args)),
         Command::Verify(args) => return report(proving::verify(args)),
-        Command::Node(_) => Planned::new("node", 5),
+        Command::Node(args) => return report(run_node(args)),
+        Command::Client(command) => return report(client(command)),
         Command::Watchtower(_) => Planned::new("watchtower", 6),
-        Command::Client(_) => Planned::new("client", 5),
         Command::Testnet(_) => Planned::new("testnet", 7),
         Command::Economics(_) => Planned::new("economics", 6),
     };

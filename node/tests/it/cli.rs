@@ -56,3 +56,60 @@ fn bad_arguments_are_usage_errors() {
     let output = provernet(&["no-such-command"]);
     assert!(!output.status.success());
 }
+
+#[test]
+fn a_node_with_a_bad_config_names_the_field() {
+    let dir = std::env::temp_dir().join(format!("provernet-cli-config-{}", std::process::id()));
+    let output = provernet(&[
+        "node",
+        "--prover",
+        "--dev-srs",
+        "--circuit",
+        "poseidon-chain-12",
+        "--data-dir",
+        dir.to_str().expect("utf-8"),
+        "--market",
+        "0x1234",
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8(output.stderr).expect("utf-8");
+    assert!(stderr.contains("chain.market"), "{stderr}");
+
+    std::fs::create_dir_all(&dir).expect("dir");
+    let config = dir.join("node.toml");
+    std::fs::write(&config, "[prover]\nbatch_sise = 4\n").expect("write");
+    let output = provernet(&["node", "--config", config.to_str().expect("utf-8")]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8(output.stderr).expect("utf-8");
+    assert!(stderr.contains("batch_sise"), "{stderr}");
+
+    // No Ethereum key, then no chain at the configured URL: clear errors, not a hang.
+    let args = [
+        "node",
+        "--client",
+        "--dev-srs",
+        "--data-dir",
+        dir.to_str().expect("utf-8"),
+        "--market",
+        "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+        "--rpc-url",
+        "http://127.0.0.1:9",
+    ];
+    let output = Command::new(env!("CARGO_BIN_EXE_provernet"))
+        .args(args)
+        .env_remove("PROVERNET_ETH_KEY")
+        .output()
+        .expect("binary runs");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8(output.stderr).expect("utf-8");
+    assert!(stderr.contains("PROVERNET_ETH_KEY"), "{stderr}");
+    let output = Command::new(env!("CARGO_BIN_EXE_provernet"))
+        .args(args)
+        .env("PROVERNET_ETH_KEY", "11".repeat(32))
+        .output()
+        .expect("binary runs");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8(output.stderr).expect("utf-8");
+    assert!(stderr.contains("127.0.0.1:9"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,4 +1,9 @@
-//! Integration tests of the `provernet` binary.
+//! Integration tests of the `provernet` binary and the node.
 
+mod api;
 mod cli;
+mod faults;
+mod market;
 mod proving;
+mod support;
+mod validation;

@@ -1,0 +1,161 @@
+//! The node's HTTP JSON API and `/metrics` (axum).
+//!
+//! | method | path | body / answer |
+//! |---|---|---|
+//! | `POST` | `/v1/jobs` | [`SubmitRequest`] → `{"id": "0x…"}` |
+//! | `GET` | `/v1/jobs` | every job's [`JobStatus`] |
+//! | `GET` | `/v1/jobs/{id}` | one [`JobStatus`] |
+//! | `GET` | `/v1/jobs/{id}/proof` | the proof file (as `provernet prove` writes it) |
+//! | `GET` | `/v1/node` | peer id, address, roles, peers |
+//! | `GET` | `/metrics` | Prometheus text format |
+//!
+//! Errors answer with a status code and `{"error": "…"}`. Bodies above 2 MiB are refused
+//! before they are read.
+
+use std::net::SocketAddr;
+
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use provernet_protocol::JobId;
+use provernet_protocol::primitives::from_hex;
+use serde_json::json;
+
+use crate::service::{NodeHandle, SubmitError, SubmitRequest};
+
+/// The longest request body.
+pub const MAX_BODY_BYTES: usize = 2 << 20;
+
+fn error(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, Json(json!({ "error": message.into() }))).into_response()
+}
+
+/// Parses a 0x-prefixed job id.
+pub fn parse_job_id(text: &str) -> Option<JobId> {
+    let digits = text.strip_prefix("0x").unwrap_or(text);
+    from_hex(digits)
+        .and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
+        .map(JobId)
+}
+
+async fn submit(
+    State(node): State<NodeHandle>,
+    body: Result<Json<SubmitRequest>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let Json(request) = match body {
+        Ok(body) => body,
+        Err(rejection) => return error(rejection.status(), rejection.body_text()),
+    };
+    match node.submit(request).await {
+        Ok(id) => (
+            StatusCode::CREATED,
+            Json(json!({ "id": format!("0x{}", provernet_protocol::primitives::to_hex(&id.0)) })),
+        )
+            .into_response(),
+        Err(e @ (SubmitError::Store(_) | SubmitError::Stopped)) => {
+            error(StatusCode::SERVICE_UNAVAILABLE, e.to_string())
+        }
+        Err(e @ SubmitError::NotClient) => error(StatusCode::CONFLICT, e.to_string()),
+        Err(e) => error(StatusCode::BAD_REQUEST, e.to_string()),
+    }
+}
+
+async fn jobs(State(node): State<NodeHandle>) -> Response {
+    match node.jobs() {
+        Ok(jobs) => Json(jobs).into_response(),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+async fn job(State(node): State<NodeHandle>, Path(id): Path<String>) -> Response {
+    let Some(id) = parse_job_id(&id) else {
+        return error(StatusCode::BAD_REQUEST, "a job id is 32 bytes of hex");
+    };
+    match node.job(&id) {
+        Ok(Some(status)) => Json(status).into_response(),
+        Ok(None) => error(StatusCode::NOT_FOUND, "no such job"),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+async fn proof(State(node): State<NodeHandle>, Path(id): Path<String>) -> Response {
+    let Some(id) = parse_job_id(&id) else {
+        return error(StatusCode::BAD_REQUEST, "a job id is 32 bytes of hex");
+    };
+    match node.store.client_job(&id) {
+        Ok(Some(job)) => match crate::service::client_proof_file(&job) {
+            Some(text) => ([("content-type", "application/json")], text).into_response(),
+            None => error(
+                StatusCode::NOT_FOUND,
+                format!("job is {}: no verified proof yet", job.state.name()),
+            ),
+        },
+        Ok(None) => error(StatusCode::NOT_FOUND, "no such job"),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+async fn node_info(State(node): State<NodeHandle>) -> Response {
+    let info = node.net.info().await.unwrap_or_default();
+    Json(json!({
+        "peer_id": node.net.peer_id().to_string(),
+        "address": format!("{:?}", node.address),
+        "roles": node.roles,
+        "listen": info.listen_addrs.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "peers": info.peers.len(),
+        "topic_peers": info.topic_peers,
+        "banned": info.banned,
+    }))
+    .into_response()
+}
+
+async fn metrics(State(node): State<NodeHandle>) -> Response {
+    if let Some(info) = node.net.info().await {
+        node.metrics
+            .net
+            .peers
+            .set(i64::try_from(info.peers.len()).unwrap_or(i64::MAX));
+    }
+    (
+        [(
+            "content-type",
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        node.metrics.encode(),
+    )
+        .into_response()
+}
+
+/// The router.
+pub fn router(node: NodeHandle) -> Router {
+    Router::new()
+        .route("/v1/jobs", get(jobs).post(submit))
+        .route("/v1/jobs/{id}", get(job))
+        .route("/v1/jobs/{id}/proof", get(proof))
+        .route("/v1/node", get(node_info))
+        .route("/metrics", get(metrics))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(node)
+}
+
+/// Serves the API on `address` until the node shuts down; returns the bound address.
+///
+/// # Errors
+/// The address cannot be bound.
+pub async fn serve(node: NodeHandle, address: SocketAddr) -> std::io::Result<SocketAddr> {
+    let listener = tokio::net::TcpListener::bind(address).await?;
+    let bound = listener.local_addr()?;
+    let shutdown = node.shutdown.clone();
+    let app = router(node);
+    tokio::spawn(async move {
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(async move { shutdown.cancelled().await })
+            .await;
+        if let Err(error) = served {
+            tracing::error!(target: "api", %error, "API server stopped");
+        }
+    });
+    Ok(bound)
+}

@@ -1,0 +1,485 @@
+//! The node's configuration: a TOML file supplies values, flags override them, and
+//! [`NodeConfig::check`] names the field that is wrong.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use libp2p::Multiaddr;
+use provernet_circuits::Circuit;
+use provernet_market::pricing::PricePolicy;
+use serde::{Deserialize, Serialize};
+
+/// Why a configuration cannot be used. Each names the field.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file cannot be read.
+    #[error("cannot read config file {path}: {reason}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// The file is not valid TOML for this schema (unknown key, wrong type, …).
+    #[error("config file {path}: {reason}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message, with the key and line.
+        reason: String,
+    },
+    /// A value is out of range or inconsistent.
+    #[error("config field `{field}`: {reason}")]
+    Field {
+        /// The dotted field name.
+        field: &'static str,
+        /// What is wrong and what is expected.
+        reason: String,
+    },
+}
+
+fn field(field: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Field {
+        field,
+        reason: reason.into(),
+    }
+}
+
+/// Which roles the node takes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Roles {
+    /// Bid, prove, commit, claim.
+    pub prover: bool,
+    /// Submit jobs, award, verify.
+    pub client: bool,
+    /// Sample and challenge commitments (issue #6; accepted in config, not yet active).
+    pub watchtower: bool,
+}
+
+/// `[network]`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NetworkSection {
+    /// Listen addresses, e.g. `/ip4/127.0.0.1/tcp/9000`.
+    pub listen: Vec<String>,
+    /// Peers to dial at start, e.g. `/ip4/127.0.0.1/tcp/9001/p2p/12D3Koo…`.
+    pub bootstrap: Vec<String>,
+    /// Most established connections.
+    pub max_connections: u32,
+    /// Depth of the queue of network events waiting for the node.
+    pub event_queue: usize,
+    /// Request-response timeout, ms.
+    pub request_timeout_ms: u64,
+}
+
+impl Default for NetworkSection {
+    fn default() -> Self {
+        Self {
+            listen: vec!["/ip4/127.0.0.1/tcp/0".into()],
+            bootstrap: Vec::new(),
+            max_connections: 64,
+            event_queue: 4_096,
+            request_timeout_ms: 30_000,
+        }
+    }
+}
+
+/// `[chain]`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ChainSection {
+    /// JSON-RPC endpoint.
+    pub rpc_url: String,
+    /// The `ProverMarket` contract, 0x-prefixed.
+    pub market: String,
+    /// A file holding the Ethereum private key (hex); else `key_env` is read.
+    pub key_file: Option<PathBuf>,
+    /// The environment variable holding the Ethereum private key (hex).
+    pub key_env: String,
+    /// How often the chain is polled, ms.
+    pub poll_interval_ms: u64,
+}
+
+impl Default for ChainSection {
+    fn default() -> Self {
+        Self {
+            rpc_url: "http://127.0.0.1:8545".into(),
+            market: String::new(),
+            key_file: None,
+            key_env: "PROVERNET_ETH_KEY".into(),
+            poll_interval_ms: 500,
+        }
+    }
+}
+
+/// `[proving]`: the SRS and key cache (client and prover).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProvingSection {
+    /// A KZG SRS file (halo2 `ParamsKZG` format).
+    pub srs_file: Option<PathBuf>,
+    /// Use the insecure development SRS from a fixed seed (local testnets only).
+    pub dev_srs: bool,
+    /// Where the SRS and keys are cached; defaults to `$PROVERNET_CACHE_DIR`, else
+    /// `~/.cache/provernet/circuits`.
+    pub cache_dir: Option<PathBuf>,
+}
+
+/// `[prover]`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProverSection {
+    /// Circuits it proves, by name.
+    pub circuits: Vec<String>,
+    /// Proofs generated at once.
+    pub workers: usize,
+    /// How it prices bids.
+    pub price: PricePolicy,
+    /// Expected proving time per circuit, ms, before it has measured its own.
+    pub estimate_ms: u64,
+    /// Seal a batch at this many leaves …
+    pub batch_size: usize,
+    /// … or when its oldest leaf has waited this long, ms.
+    pub batch_max_age_ms: u64,
+    /// Time kept between the expected end of proving and the promised deadline, for
+    /// batching and the commit transaction, ms.
+    pub commit_margin_ms: u64,
+}
+
+impl Default for ProverSection {
+    fn default() -> Self {
+        Self {
+            circuits: Vec::new(),
+            workers: 1,
+            price: PricePolicy::default(),
+            estimate_ms: 5_000,
+            batch_size: 16,
+            batch_max_age_ms: 2_000,
+            commit_margin_ms: 4_000,
+        }
+    }
+}
+
+/// `[client]`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClientSection {
+    /// How long bids are collected, ms.
+    pub bid_window_ms: u64,
+    /// How long the winner has to accept, ms.
+    pub accept_timeout_ms: u64,
+    /// Rounds of auction before a job fails.
+    pub max_rounds: u32,
+    /// A re-auction raises the maximum price by this many basis points …
+    pub price_step_bps: u32,
+    /// … up to this many basis points of the first maximum.
+    pub price_cap_bps: u32,
+    /// How long a proof may be late before the client re-auctions, ms.
+    pub deadline_grace_ms: u64,
+    /// Ether (wei) deposited into the market at start when the deposit is lower.
+    #[serde(with = "provernet_market::pricing::wei_text")]
+    pub min_deposit_wei: u128,
+}
+
+impl Default for ClientSection {
+    fn default() -> Self {
+        Self {
+            bid_window_ms: 300,
+            accept_timeout_ms: 5_000,
+            max_rounds: 4,
+            price_step_bps: 2_500,
+            price_cap_bps: 20_000,
+            deadline_grace_ms: 1_000,
+            min_deposit_wei: 0,
+        }
+    }
+}
+
+/// `[api]`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApiSection {
+    /// Where the HTTP API and `/metrics` are served; none to serve nothing.
+    pub listen: Option<SocketAddr>,
+}
+
+impl Default for ApiSection {
+    fn default() -> Self {
+        Self {
+            listen: Some(SocketAddr::from(([127, 0, 0, 1], 8_645))),
+        }
+    }
+}
+
+/// The whole configuration.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NodeConfig {
+    /// Keys and database live here.
+    pub data_dir: PathBuf,
+    /// Roles.
+    pub roles: Roles,
+    /// `[network]`.
+    pub network: NetworkSection,
+    /// `[chain]`.
+    pub chain: ChainSection,
+    /// `[proving]`.
+    pub proving: ProvingSection,
+    /// `[prover]`.
+    pub prover: ProverSection,
+    /// `[client]`.
+    pub client: ClientSection,
+    /// `[api]`.
+    pub api: ApiSection,
+}
+
+impl NodeConfig {
+    /// Reads a TOML file.
+    ///
+    /// # Errors
+    /// [`ConfigError::Read`] or [`ConfigError::Parse`] (which names the key and line).
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        })?;
+        toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        })
+    }
+
+    /// The listen addresses, parsed.
+    ///
+    /// # Errors
+    /// [`ConfigError::Field`] naming `network.listen`.
+    pub fn listen_addrs(&self) -> Result<Vec<Multiaddr>, ConfigError> {
+        parse_addrs("network.listen", &self.network.listen)
+    }
+
+    /// The bootstrap addresses, parsed.
+    ///
+    /// # Errors
+    /// [`ConfigError::Field`] naming `network.bootstrap`.
+    pub fn bootstrap_addrs(&self) -> Result<Vec<Multiaddr>, ConfigError> {
+        parse_addrs("network.bootstrap", &self.network.bootstrap)
+    }
+
+    /// The market address.
+    ///
+    /// # Errors
+    /// [`ConfigError::Field`] naming `chain.market`.
+    pub fn market_address(&self) -> Result<ethers::types::Address, ConfigError> {
+        self.chain.market.parse().map_err(|_| {
+            field(
+                "chain.market",
+                format!(
+                    "`{}` is not a 0x-prefixed 20-byte address of the ProverMarket contract",
+                    self.chain.market
+                ),
+            )
+        })
+    }
+
+    /// The circuits of the prover role.
+    ///
+    /// # Errors
+    /// [`ConfigError::Field`] naming `prover.circuits`.
+    pub fn prover_circuits(&self) -> Result<Vec<Circuit>, ConfigError> {
+        self.prover
+            .circuits
+            .iter()
+            .map(|name| {
+                name.parse::<Circuit>().map_err(|_| {
+                    field(
+                        "prover.circuits",
+                        format!(
+                            "unknown circuit `{name}`; known: {}",
+                            Circuit::ALL.map(Circuit::name).join(", ")
+                        ),
+                    )
+                })
+            })
+            .collect()
+    }
+
+    /// Checks every field a node needs; the error names the first bad one.
+    ///
+    /// # Errors
+    /// [`ConfigError::Field`].
+    pub fn check(&self) -> Result<(), ConfigError> {
+        if self.data_dir.as_os_str().is_empty() {
+            return Err(field(
+                "data_dir",
+                "must be set (flag --data-dir or `data_dir = \"…\"`)",
+            ));
+        }
+        if !(self.roles.prover || self.roles.client || self.roles.watchtower) {
+            return Err(field(
+                "roles",
+                "no role chosen: set roles.prover, roles.client or roles.watchtower (or --prover, --client, --watchtower)",
+            ));
+        }
+        if self.listen_addrs()?.is_empty() {
+            return Err(field("network.listen", "at least one address is needed"));
+        }
+        self.bootstrap_addrs()?;
+        if self.network.max_connections == 0 {
+            return Err(field("network.max_connections", "must be above 0"));
+        }
+        if self.network.event_queue == 0 {
+            return Err(field("network.event_queue", "must be above 0"));
+        }
+        if !(self.chain.rpc_url.starts_with("http://")
+            || self.chain.rpc_url.starts_with("https://"))
+        {
+            return Err(field(
+                "chain.rpc_url",
+                format!("`{}` is not an http(s) URL", self.chain.rpc_url),
+            ));
+        }
+        self.market_address()?;
+        if self.chain.poll_interval_ms == 0 {
+            return Err(field("chain.poll_interval_ms", "must be above 0"));
+        }
+        if self.proving.srs_file.is_none() && !self.proving.dev_srs {
+            return Err(field(
+                "proving.srs_file",
+                "set an SRS file, or proving.dev_srs = true on a local testnet",
+            ));
+        }
+        if self.roles.prover {
+            if self.prover_circuits()?.is_empty() {
+                return Err(field(
+                    "prover.circuits",
+                    "a prover needs at least one circuit",
+                ));
+            }
+            if self.prover.workers == 0 {
+                return Err(field("prover.workers", "must be above 0"));
+            }
+            self.prover
+                .price
+                .check()
+                .map_err(|reason| field("prover.price", reason))?;
+            if self.prover.batch_size == 0 || self.prover.batch_size > 65_536 {
+                return Err(field("prover.batch_size", "must be in 1..=65536"));
+            }
+            if self.prover.estimate_ms == 0 {
+                return Err(field("prover.estimate_ms", "must be above 0"));
+            }
+        }
+        if self.roles.client {
+            let c = &self.client;
+            if c.bid_window_ms == 0 || c.bid_window_ms > 60_000 {
+                return Err(field("client.bid_window_ms", "must be in 1..=60000"));
+            }
+            if c.max_rounds == 0 || c.max_rounds > provernet_protocol::kind::MAX_AUCTION_ROUNDS {
+                return Err(field(
+                    "client.max_rounds",
+                    format!(
+                        "must be in 1..={}",
+                        provernet_protocol::kind::MAX_AUCTION_ROUNDS
+                    ),
+                ));
+            }
+            if c.price_cap_bps < 10_000 {
+                return Err(field(
+                    "client.price_cap_bps",
+                    "must be at least 10000 (the first maximum)",
+                ));
+            }
+            if c.accept_timeout_ms == 0 {
+                return Err(field("client.accept_timeout_ms", "must be above 0"));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn parse_addrs(name: &'static str, addrs: &[String]) -> Result<Vec<Multiaddr>, ConfigError> {
+    addrs
+        .iter()
+        .map(|a| {
+            a.parse()
+                .map_err(|e| field(name, format!("`{a}` is not a multiaddr: {e}")))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn good() -> NodeConfig {
+        let mut c = NodeConfig {
+            data_dir: "/tmp/x".into(),
+            ..NodeConfig::default()
+        };
+        c.roles.prover = true;
+        c.chain.market = "0x5FbDB2315678afecb367f032d93F642f64180aa3".into();
+        c.prover.circuits = vec!["poseidon-chain-12".into()];
+        c.proving.dev_srs = true;
+        c
+    }
+
+    fn field_of(c: &NodeConfig) -> &'static str {
+        match c.check() {
+            Err(ConfigError::Field { field, .. }) => field,
+            other => panic!("expected a field error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn each_bad_field_is_named() {
+        assert!(good().check().is_ok());
+        let mut c = good();
+        c.chain.market = "nope".into();
+        assert_eq!(field_of(&c), "chain.market");
+        let mut c = good();
+        c.prover.circuits = vec!["sha-9000".into()];
+        assert_eq!(field_of(&c), "prover.circuits");
+        let mut c = good();
+        c.network.listen = vec!["127.0.0.1:9000".into()];
+        assert_eq!(field_of(&c), "network.listen");
+        let mut c = good();
+        c.roles.prover = false;
+        assert_eq!(field_of(&c), "roles");
+        let mut c = good();
+        c.chain.rpc_url = "ws://x".into();
+        assert_eq!(field_of(&c), "chain.rpc_url");
+        let mut c = good();
+        c.proving.dev_srs = false;
+        assert_eq!(field_of(&c), "proving.srs_file");
+        let mut c = good();
+        c.prover.price = PricePolicy::FractionOfMax { bps: 0, floor: 1 };
+        assert_eq!(field_of(&c), "prover.price");
+    }
+
+    #[test]
+    fn unknown_keys_and_wrong_types_name_the_key() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("node.toml");
+        std::fs::write(&path, "[prover]\nworkerz = 2\n").expect("write");
+        let error = NodeConfig::load(&path)
+            .expect_err("unknown key")
+            .to_string();
+        assert!(error.contains("workerz"), "{error}");
+        std::fs::write(&path, "[client]\nbid_window_ms = \"soon\"\n").expect("write");
+        let error = NodeConfig::load(&path).expect_err("wrong type").to_string();
+        assert!(error.contains("bid_window_ms"), "{error}");
+        std::fs::write(
+            &path,
+            "data_dir = \"/d\"\n[roles]\nclient = true\n[prover]\nprice = { policy = \"fixed\", wei = \"5000000000000000000000\" }\n",
+        )
+        .expect("write");
+        let config = NodeConfig::load(&path).expect("valid");
+        assert_eq!(
+            config.prover.price,
+            PricePolicy::Fixed {
+                wei: 5_000_000_000_000_000_000_000
+            }
+        );
+    }
+}

@@ -1,0 +1,611 @@
+//! The libp2p network: one task owns the [`Swarm`]; the node holds a [`NetworkHandle`]
+//! that sends [`Command`]s and reads [`Event`]s (the shape of rust-libp2p's
+//! `examples/file-sharing`).
+//!
+//! - Transport: TCP + noise + yamux.
+//! - [`Behaviour`]: connection limits, gossipsub (one market topic per chain, messages
+//!   validated by the node before they are forwarded), kademlia (discovery from bootstrap
+//!   addresses), identify (feeds kademlia the addresses peers listen on), and
+//!   request-response over [`codec::FrameCodec`] (input fetch, proof delivery).
+//! - The task only routes. Every gossip message goes to the node, which must report
+//!   Accept, Ignore or Reject for it ([`Command::Validated`]); when the node's queue is
+//!   full the task reports Ignore itself, so nothing waits unboundedly.
+
+pub mod codec;
+pub mod scoring;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use libp2p::futures::StreamExt;
+use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, MessageAuthenticity, MessageId};
+use libp2p::identity::Keypair;
+use libp2p::request_response::{self, OutboundRequestId, ProtocolSupport, ResponseChannel};
+use libp2p::swarm::SwarmEvent;
+use libp2p::{Multiaddr, PeerId, Swarm, connection_limits, identify, kad, noise, tcp, yamux};
+use tokio::sync::{mpsc, oneshot};
+
+use self::codec::FrameCodec;
+use self::scoring::{AppScores, BAN_THRESHOLD, PeerAction};
+
+/// The gossip topic of the market on chain `chain_id`.
+pub fn market_topic(chain_id: u64) -> IdentTopic {
+    IdentTopic::new(format!("/provernet/1/{chain_id}/market"))
+}
+
+/// How the network is set up.
+#[derive(Clone, Debug)]
+pub struct NetworkConfig {
+    /// Addresses to listen on.
+    pub listen: Vec<Multiaddr>,
+    /// Peers to dial at start (with `/p2p/<id>` when known: they also seed kademlia).
+    pub bootstrap: Vec<Multiaddr>,
+    /// The chain id (names the topic).
+    pub chain_id: u64,
+    /// Most established connections.
+    pub max_connections: u32,
+    /// Longest gossip message.
+    pub max_gossip_bytes: usize,
+    /// Longest request-response frame.
+    pub max_frame_bytes: usize,
+    /// Depth of the queue of events to the node.
+    pub event_queue: usize,
+    /// Request-response timeout.
+    pub request_timeout: Duration,
+    /// Stops the task (and closes every connection) when cancelled.
+    pub shutdown: tokio_util::sync::CancellationToken,
+}
+
+pub use behaviour::{Behaviour, BehaviourEvent};
+
+mod behaviour {
+    // The derive generates an event enum whose variants carry no docs.
+    #![allow(missing_docs)]
+
+    use libp2p::swarm::NetworkBehaviour;
+    use libp2p::{connection_limits, gossipsub, identify, kad, request_response};
+
+    use super::codec::FrameCodec;
+
+    /// The composed behaviour.
+    #[derive(NetworkBehaviour)]
+    pub struct Behaviour {
+        pub(super) limits: connection_limits::Behaviour,
+        pub(super) gossipsub: gossipsub::Behaviour,
+        pub(super) kad: kad::Behaviour<kad::store::MemoryStore>,
+        pub(super) identify: identify::Behaviour,
+        pub(super) exchange: request_response::Behaviour<FrameCodec>,
+    }
+}
+
+/// Why a request failed. None of these is proof of the peer's fault on its own.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum RequestError {
+    /// Dial failure, timeout, closed connection, unsupported protocol, I/O.
+    #[error("request failed: {0}")]
+    Failed(String),
+    /// The network task is gone (the node is shutting down).
+    #[error("the network task has stopped")]
+    Stopped,
+}
+
+/// What the node asks the network task to do.
+#[derive(Debug)]
+pub enum Command {
+    /// Publish on the market topic.
+    Publish {
+        /// The envelope bytes.
+        data: Vec<u8>,
+    },
+    /// The node's verdict on a gossip message.
+    Validated {
+        /// The message.
+        id: MessageId,
+        /// Who forwarded it.
+        source: PeerId,
+        /// The verdict.
+        acceptance: MessageAcceptance,
+    },
+    /// Send a request frame to `peer`.
+    Request {
+        /// The peer.
+        peer: PeerId,
+        /// The frame.
+        data: Vec<u8>,
+        /// The response frame.
+        reply: oneshot::Sender<Result<Vec<u8>, RequestError>>,
+    },
+    /// Answer an inbound request.
+    Respond {
+        /// Its channel.
+        channel: ResponseChannel<Vec<u8>>,
+        /// The response frame.
+        data: Vec<u8>,
+    },
+    /// Report misbehaviour outside gossip.
+    Penalize {
+        /// The peer.
+        peer: PeerId,
+        /// What it did.
+        action: PeerAction,
+    },
+    /// Dial an address.
+    Dial(Multiaddr),
+    /// The network's state.
+    Info(oneshot::Sender<NetworkInfo>),
+}
+
+/// What the network tells the node.
+#[derive(Debug)]
+pub enum Event {
+    /// A gossip message; the node must answer with [`Command::Validated`].
+    Gossip {
+        /// Its id.
+        id: MessageId,
+        /// Who forwarded it.
+        source: PeerId,
+        /// The envelope bytes.
+        data: Vec<u8>,
+    },
+    /// An inbound request; the node answers with [`Command::Respond`] or drops the channel.
+    Request {
+        /// Who asks.
+        peer: PeerId,
+        /// The frame.
+        data: Vec<u8>,
+        /// Where the answer goes.
+        channel: ResponseChannel<Vec<u8>>,
+    },
+}
+
+/// A snapshot of the network.
+#[derive(Clone, Debug, Default)]
+pub struct NetworkInfo {
+    /// This node.
+    pub peer_id: Option<PeerId>,
+    /// Where it listens.
+    pub listen_addrs: Vec<Multiaddr>,
+    /// Connected peers with their gossipsub score.
+    pub peers: Vec<(PeerId, f64)>,
+    /// Peers subscribed to the market topic.
+    pub topic_peers: usize,
+    /// Peers banned now.
+    pub banned: usize,
+}
+
+/// The node's side of the network task.
+#[derive(Clone, Debug)]
+pub struct NetworkHandle {
+    commands: mpsc::Sender<Command>,
+    peer_id: PeerId,
+}
+
+impl NetworkHandle {
+    /// This node's peer id.
+    pub fn peer_id(&self) -> PeerId {
+        self.peer_id
+    }
+
+    async fn send(&self, command: Command) {
+        // Fails only when the task is gone; then there is nothing left to do.
+        let _ = self.commands.send(command).await;
+    }
+
+    /// Publishes envelope bytes on the market topic.
+    pub async fn publish(&self, data: Vec<u8>) {
+        self.send(Command::Publish { data }).await;
+    }
+
+    /// Reports the verdict on a gossip message.
+    pub async fn validated(&self, id: MessageId, source: PeerId, acceptance: MessageAcceptance) {
+        self.send(Command::Validated {
+            id,
+            source,
+            acceptance,
+        })
+        .await;
+    }
+
+    /// Sends a request and waits for the response frame.
+    ///
+    /// # Errors
+    /// [`RequestError`].
+    pub async fn request(&self, peer: PeerId, data: Vec<u8>) -> Result<Vec<u8>, RequestError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::Request { peer, data, reply }).await;
+        answer.await.map_err(|_| RequestError::Stopped)?
+    }
+
+    /// Answers an inbound request.
+    pub async fn respond(&self, channel: ResponseChannel<Vec<u8>>, data: Vec<u8>) {
+        self.send(Command::Respond { channel, data }).await;
+    }
+
+    /// Reports misbehaviour outside gossip.
+    pub async fn penalize(&self, peer: PeerId, action: PeerAction) {
+        self.send(Command::Penalize { peer, action }).await;
+    }
+
+    /// Dials an address.
+    pub async fn dial(&self, address: Multiaddr) {
+        self.send(Command::Dial(address)).await;
+    }
+
+    /// The network's state (`None` when the task has stopped).
+    pub async fn info(&self) -> Option<NetworkInfo> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::Info(reply)).await;
+        answer.await.ok()
+    }
+}
+
+/// Why the network could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum NetworkError {
+    /// The transport or a behaviour could not be built.
+    #[error("cannot build the libp2p stack: {0}")]
+    Build(String),
+    /// A listen address cannot be bound (in use, not local, malformed).
+    #[error("cannot listen on {address}: {reason}")]
+    Listen {
+        /// The address.
+        address: Multiaddr,
+        /// Why.
+        reason: String,
+    },
+}
+
+fn build_swarm(config: &NetworkConfig, keypair: Keypair) -> Result<Swarm<Behaviour>, NetworkError> {
+    let topic = market_topic(config.chain_id);
+    let max_gossip = config.max_gossip_bytes;
+    let max_frame = config.max_frame_bytes;
+    let max_connections = config.max_connections;
+    let timeout = config.request_timeout;
+    let swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
+        .with_tokio()
+        .with_tcp(
+            tcp::Config::default().nodelay(true),
+            noise::Config::new,
+            yamux::Config::default,
+        )
+        .map_err(|e| NetworkError::Build(e.to_string()))?
+        .with_behaviour(|key| {
+            let peer_id = key.public().to_peer_id();
+            let gossip_config = gossipsub::ConfigBuilder::default()
+                // Envelopes carry our own ed25519 signature; gossipsub's would be a second.
+                .validation_mode(gossipsub::ValidationMode::Anonymous)
+                .validate_messages()
+                .message_id_fn(|m: &gossipsub::Message| {
+                    MessageId::from(provernet_protocol::keccak256(&m.data)[..20].to_vec())
+                })
+                .max_transmit_size(max_gossip)
+                .heartbeat_interval(Duration::from_millis(500))
+                // Longer than any envelope may live, so a replay is a duplicate.
+                .duplicate_cache_time(Duration::from_secs(700))
+                .build()
+                .map_err(|e| e.to_string())?;
+            let mut gossipsub =
+                gossipsub::Behaviour::new(MessageAuthenticity::Anonymous, gossip_config)?;
+            let (params, thresholds) = scoring::params(&[topic.hash()]);
+            gossipsub.with_peer_score(params, thresholds)?;
+            gossipsub.subscribe(&topic).map_err(|e| e.to_string())?;
+
+            let mut kad = kad::Behaviour::with_config(
+                peer_id,
+                kad::store::MemoryStore::new(peer_id),
+                kad::Config::new(libp2p::StreamProtocol::new("/provernet/kad/1")),
+            );
+            kad.set_mode(Some(kad::Mode::Server));
+            let identify = identify::Behaviour::new(identify::Config::new(
+                "/provernet/1".to_owned(),
+                key.public(),
+            ));
+            let exchange = request_response::Behaviour::with_codec(
+                FrameCodec { max_len: max_frame },
+                [(codec::PROTOCOL, ProtocolSupport::Full)],
+                request_response::Config::default().with_request_timeout(timeout),
+            );
+            let limits = connection_limits::Behaviour::new(
+                connection_limits::ConnectionLimits::default()
+                    .with_max_established(Some(max_connections))
+                    .with_max_established_per_peer(Some(2))
+                    .with_max_pending_incoming(Some(max_connections)),
+            );
+            Ok(Behaviour {
+                limits,
+                gossipsub,
+                kad,
+                identify,
+                exchange,
+            })
+        })
+        .map_err(|e| NetworkError::Build(e.to_string()))?
+        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(120)))
+        .build();
+    Ok(swarm)
+}
+
+/// Starts the network task. Returns the handle, the event stream and the addresses it
+/// listens on (with port 0 resolved).
+///
+/// # Errors
+/// [`NetworkError`] when the stack cannot be built or an address cannot be bound.
+pub async fn spawn(
+    config: NetworkConfig,
+    keypair: Keypair,
+) -> Result<(NetworkHandle, mpsc::Receiver<Event>, Vec<Multiaddr>), NetworkError> {
+    let peer_id = keypair.public().to_peer_id();
+    let mut swarm = build_swarm(&config, keypair)?;
+    for address in &config.listen {
+        swarm
+            .listen_on(address.clone())
+            .map_err(|e| NetworkError::Listen {
+                address: address.clone(),
+                reason: e.to_string(),
+            })?;
+    }
+    // Wait until every listener is bound (or failed), to report real addresses.
+    let mut listening = Vec::new();
+    while listening.len() < config.listen.len() {
+        match swarm.select_next_some().await {
+            SwarmEvent::NewListenAddr { address, .. } => listening.push(address),
+            SwarmEvent::ListenerError { error, .. } => {
+                return Err(NetworkError::Listen {
+                    address: config.listen[listening.len()].clone(),
+                    reason: error.to_string(),
+                });
+            }
+            SwarmEvent::ListenerClosed {
+                reason: Err(error), ..
+            } => {
+                return Err(NetworkError::Listen {
+                    address: config.listen[listening.len()].clone(),
+                    reason: error.to_string(),
+                });
+            }
+            _ => {}
+        }
+    }
+    for address in &config.bootstrap {
+        if let Some(peer) = peer_of(address) {
+            swarm
+                .behaviour_mut()
+                .kad
+                .add_address(&peer, address.clone());
+        }
+        if let Err(error) = swarm.dial(address.clone()) {
+            tracing::warn!(target: "net", %address, %error, "cannot dial bootstrap peer");
+        }
+    }
+    let (commands, command_rx) = mpsc::channel(1024);
+    let (event_tx, events) = mpsc::channel(config.event_queue);
+    let topic = market_topic(config.chain_id);
+    let task = Task {
+        swarm,
+        commands: command_rx,
+        events: event_tx,
+        topic,
+        pending: HashMap::new(),
+        scores: AppScores::default(),
+        shutdown: config.shutdown.clone(),
+    };
+    tokio::spawn(task.run());
+    Ok((NetworkHandle { commands, peer_id }, events, listening))
+}
+
+/// The peer id at the end of a multiaddr, if any.
+pub fn peer_of(address: &Multiaddr) -> Option<PeerId> {
+    address.iter().find_map(|p| match p {
+        libp2p::multiaddr::Protocol::P2p(peer) => Some(peer),
+        _ => None,
+    })
+}
+
+struct Task {
+    swarm: Swarm<Behaviour>,
+    commands: mpsc::Receiver<Command>,
+    events: mpsc::Sender<Event>,
+    topic: IdentTopic,
+    pending: HashMap<OutboundRequestId, oneshot::Sender<Result<Vec<u8>, RequestError>>>,
+    scores: AppScores,
+    shutdown: tokio_util::sync::CancellationToken,
+}
+
+impl Task {
+    async fn run(mut self) {
+        let mut ban_check = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tokio::select! {
+                () = self.shutdown.cancelled() => break,
+                command = self.commands.recv() => match command {
+                    Some(command) => self.command(command),
+                    // Every handle is gone: the node is shutting down.
+                    None => break,
+                },
+                event = self.swarm.select_next_some() => self.swarm_event(event),
+                _ = ban_check.tick() => self.ban_low_scores(),
+            }
+        }
+        tracing::debug!(target: "net", "network task stopped");
+    }
+
+    fn command(&mut self, command: Command) {
+        let behaviour = self.swarm.behaviour_mut();
+        match command {
+            Command::Publish { data } => {
+                if let Err(error) = behaviour.gossipsub.publish(self.topic.clone(), data) {
+                    // No peers yet is normal at start; the node's timers retry what matters.
+                    tracing::debug!(target: "net::gossip", %error, "publish failed");
+                }
+            }
+            Command::Validated {
+                id,
+                source,
+                acceptance,
+            } => {
+                behaviour
+                    .gossipsub
+                    .report_message_validation_result(&id, &source, acceptance);
+            }
+            Command::Request { peer, data, reply } => {
+                let id = behaviour.exchange.send_request(&peer, data);
+                self.pending.insert(id, reply);
+            }
+            Command::Respond { channel, data } => {
+                // Fails when the requester has gone; nothing to do then.
+                let _ = behaviour.exchange.send_response(channel, data);
+            }
+            Command::Penalize { peer, action } => {
+                let score = self.scores.report(peer, action);
+                behaviour.gossipsub.set_application_score(&peer, score);
+                tracing::debug!(target: "net::score", %peer, action = action.name(), score, "penalized");
+            }
+            Command::Dial(address) => {
+                if let Err(error) = self.swarm.dial(address.clone()) {
+                    tracing::warn!(target: "net", %address, %error, "dial failed");
+                }
+            }
+            Command::Info(reply) => {
+                let peers = self
+                    .swarm
+                    .connected_peers()
+                    .map(|p| {
+                        (
+                            *p,
+                            self.swarm
+                                .behaviour()
+                                .gossipsub
+                                .peer_score(p)
+                                .unwrap_or(0.0),
+                        )
+                    })
+                    .collect();
+                let topic_peers = self
+                    .swarm
+                    .behaviour()
+                    .gossipsub
+                    .all_peers()
+                    .filter(|(_, topics)| topics.contains(&&self.topic.hash()))
+                    .count();
+                let _ = reply.send(NetworkInfo {
+                    peer_id: Some(*self.swarm.local_peer_id()),
+                    listen_addrs: self.swarm.listeners().cloned().collect(),
+                    peers,
+                    topic_peers,
+                    banned: self.scores.banned(),
+                });
+            }
+        }
+    }
+
+    fn ban_low_scores(&mut self) {
+        let low: Vec<PeerId> = self
+            .swarm
+            .connected_peers()
+            .filter(|p| {
+                self.swarm
+                    .behaviour()
+                    .gossipsub
+                    .peer_score(p)
+                    .is_some_and(|s| s <= BAN_THRESHOLD)
+            })
+            .copied()
+            .collect();
+        for peer in low {
+            tracing::info!(target: "net::score", %peer, "banning peer below the score threshold");
+            self.scores.ban(peer);
+            let _ = self.swarm.disconnect_peer_id(peer);
+        }
+    }
+
+    fn swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
+        match event {
+            SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Message {
+                propagation_source,
+                message_id,
+                message,
+            })) => {
+                let event = Event::Gossip {
+                    id: message_id.clone(),
+                    source: propagation_source,
+                    data: message.data,
+                };
+                if self.events.try_send(event).is_err() {
+                    // The node is behind: an explicit Ignore, never an unbounded buffer.
+                    self.swarm
+                        .behaviour_mut()
+                        .gossipsub
+                        .report_message_validation_result(
+                            &message_id,
+                            &propagation_source,
+                            MessageAcceptance::Ignore,
+                        );
+                }
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Exchange(event)) => self.exchange_event(event),
+            SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received {
+                peer_id,
+                info,
+                ..
+            })) => {
+                for address in info.listen_addrs {
+                    self.swarm
+                        .behaviour_mut()
+                        .kad
+                        .add_address(&peer_id, address);
+                }
+            }
+            SwarmEvent::ConnectionEstablished { peer_id, .. } => {
+                if self.scores.is_banned(&peer_id) {
+                    let _ = self.swarm.disconnect_peer_id(peer_id);
+                } else {
+                    tracing::debug!(target: "net", peer = %peer_id, "connected");
+                }
+            }
+            SwarmEvent::ConnectionClosed { peer_id, .. } => {
+                tracing::debug!(target: "net", peer = %peer_id, "disconnected");
+            }
+            _ => {}
+        }
+    }
+
+    fn exchange_event(&mut self, event: request_response::Event<Vec<u8>, Vec<u8>>) {
+        match event {
+            request_response::Event::Message { peer, message, .. } => match message {
+                request_response::Message::Request {
+                    request, channel, ..
+                } => {
+                    if self.scores.is_banned(&peer) {
+                        return;
+                    }
+                    // A full queue drops the channel: the requester sees a failure and
+                    // may retry.
+                    let _ = self.events.try_send(Event::Request {
+                        peer,
+                        data: request,
+                        channel,
+                    });
+                }
+                request_response::Message::Response {
+                    request_id,
+                    response,
+                } => {
+                    if let Some(reply) = self.pending.remove(&request_id) {
+                        let _ = reply.send(Ok(response));
+                    }
+                }
+            },
+            request_response::Event::OutboundFailure {
+                request_id, error, ..
+            } => {
+                if let Some(reply) = self.pending.remove(&request_id) {
+                    let _ = reply.send(Err(RequestError::Failed(error.to_string())));
+                }
+            }
+            request_response::Event::InboundFailure { peer, error, .. } => {
+                tracing::debug!(target: "net::exchange", %peer, %error, "inbound request failed");
+            }
+            request_response::Event::ResponseSent { .. } => {}
+        }
+    }
+}

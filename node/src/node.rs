@@ -1,0 +1,178 @@
+//! `provernet node` and `provernet client`.
+
+use std::sync::Arc;
+
+use anyhow::{Context as _, bail};
+use provernet_node::config::NodeConfig;
+use provernet_node::identity::{Keys, load_eth_key, load_or_create_identity};
+use provernet_node::service::{self, Startup};
+use provernet_node::store::{RocksStore, Store};
+
+use crate::{ClientCommand, NodeArgs};
+
+/// The configuration from the file (if any) with the flags applied.
+fn configure(args: NodeArgs) -> anyhow::Result<NodeConfig> {
+    let mut config = match &args.config {
+        Some(path) => NodeConfig::load(path)?,
+        None => NodeConfig::default(),
+    };
+    if let Some(dir) = args.data_dir {
+        config.data_dir = dir;
+    }
+    config.roles.prover |= args.prover;
+    config.roles.client |= args.client;
+    config.roles.watchtower |= args.watchtower;
+    if !args.listen.is_empty() {
+        config.network.listen = args.listen;
+    }
+    config.network.bootstrap.extend(args.bootstrap);
+    if let Some(url) = args.rpc_url {
+        config.chain.rpc_url = url;
+    }
+    if let Some(market) = args.market {
+        config.chain.market = market;
+    }
+    if let Some(file) = args.eth_key_file {
+        config.chain.key_file = Some(file);
+    }
+    if let Some(api) = args.api {
+        config.api.listen = Some(api);
+    }
+    if !args.circuits.is_empty() {
+        config.prover.circuits = args.circuits;
+    }
+    config.proving.dev_srs |= args.dev_srs;
+    config.check()?;
+    if config.roles.watchtower {
+        bail!(
+            "the watchtower role is not implemented in this version; it is planned in issue #6 \
+             (run with --prover and/or --client)"
+        );
+    }
+    Ok(config)
+}
+
+/// Runs a node until Ctrl-C (or SIGTERM).
+pub fn run_node(args: NodeArgs) -> anyhow::Result<()> {
+    let config = configure(args)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let identity = load_or_create_identity(&config.data_dir)?;
+        // The chain id is set again from the RPC at start.
+        let wallet = load_eth_key(config.chain.key_file.as_deref(), &config.chain.key_env, 1)?;
+        let db = config.data_dir.join("db");
+        let store =
+            Store::new(Arc::new(RocksStore::open(&db).with_context(|| {
+                format!("cannot open the database at {}", db.display())
+            })?));
+        let node = service::start(Startup {
+            config: config.clone(),
+            keys: Keys { identity, wallet },
+            store,
+            engine: None,
+        })
+        .await?;
+        if let Some(address) = config.api.listen {
+            let bound = provernet_node::api::serve(node.clone(), address)
+                .await
+                .with_context(|| format!("cannot serve the API on {address} (api.listen)"))?;
+            eprintln!("api: http://{bound}");
+        }
+        for address in &node.listen_addrs {
+            eprintln!("listening: {address}/p2p/{}", node.net.peer_id());
+        }
+        eprintln!("address: {:?}", node.address);
+        wait_for_signal().await;
+        eprintln!("shutting down");
+        node.shutdown.cancel();
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        Ok(())
+    })
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+/// `provernet client …`: talks to a node's HTTP API.
+pub fn client(command: ClientCommand) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let http = reqwest::Client::new();
+        match command {
+            ClientCommand::Submit {
+                api,
+                circuit,
+                input,
+                max_price,
+                deadline,
+            } => {
+                let text = std::fs::read_to_string(&input)
+                    .with_context(|| format!("cannot read {}", input.display()))?;
+                let body = serde_json::json!({
+                    "circuit": circuit,
+                    "input": text,
+                    "max_price": max_price.to_string(),
+                    "deadline_secs": deadline,
+                });
+                let answer = call(http.post(format!("{api}/v1/jobs")).json(&body), &api).await?;
+                let id = answer["id"]
+                    .as_str()
+                    .context("the node answered without an id")?;
+                println!("{id}");
+            }
+            ClientCommand::Status { api, job } => {
+                let answer = call(http.get(format!("{api}/v1/jobs/{job}")), &api).await?;
+                println!("{}", serde_json::to_string_pretty(&answer)?);
+            }
+            ClientCommand::Proof { api, job, out } => {
+                let answer = call(http.get(format!("{api}/v1/jobs/{job}/proof")), &api).await?;
+                std::fs::write(&out, serde_json::to_string_pretty(&answer)? + "\n")
+                    .with_context(|| format!("cannot write {}", out.display()))?;
+                eprintln!("proof written to {}", out.display());
+            }
+        }
+        Ok(())
+    })
+}
+
+async fn call(request: reqwest::RequestBuilder, api: &str) -> anyhow::Result<serde_json::Value> {
+    let response = request.send().await.with_context(|| {
+        format!("cannot reach the node's API at {api} (is the node running with api.listen set?)")
+    })?;
+    let status = response.status();
+    let body: serde_json::Value = response
+        .json()
+        .await
+        .context("the node's answer is not JSON")?;
+    if !status.is_success() {
+        bail!(
+            "the node refused ({status}): {}",
+            body["error"].as_str().unwrap_or("no reason given")
+        );
+    }
+    Ok(body)
+}

@@ -1,0 +1,769 @@
+//! The client role: submit, auction, award, serve inputs, take delivery, verify, and
+//! re-auction when no bid comes, the winner does not accept, or the proof is late.
+
+use std::str::FromStr;
+
+use libp2p::PeerId;
+use libp2p::request_response::ResponseChannel;
+use provernet_circuits::Circuit;
+use provernet_market::auction;
+use provernet_protocol::primitives::to_hex;
+use provernet_protocol::{
+    Acceptance, Award, Bid, EthSignature, Hash32, InputRequest, InputResponse, JobId, JobRequest,
+    MessageKind, ProofBody, ProofRequest, ProofResponse, Refusal, Response, keccak256,
+};
+use provernet_slashing::eip712;
+use serde::{Deserialize, Serialize};
+
+use super::{Core, Internal, SeenRequest, eth, now_ms, now_s, wei};
+use crate::metrics::kind;
+use crate::network::scoring::PeerAction;
+use crate::store::records::{Hex32, ProofRecord, Stored};
+use crate::store::{ClientJob, ClientState, WriteBatch};
+
+/// A job to submit.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SubmitRequest {
+    /// The circuit's name.
+    pub circuit: String,
+    /// The witness: the JSON bytes the circuit's `parse_witness` reads.
+    pub input: String,
+    /// The most to pay in the first round, wei (decimal string).
+    pub max_price: String,
+    /// Seconds from now by which the proof must be committed.
+    pub deadline_secs: u64,
+}
+
+/// Why a job was not submitted. Every variant is the caller's to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    /// This node does not run the client role.
+    #[error("this node does not run the client role (start it with --client)")]
+    NotClient,
+    /// Unknown circuit.
+    #[error("unknown circuit `{0}`")]
+    UnknownCircuit(String),
+    /// The witness does not parse for the circuit.
+    #[error("the input is not a valid witness for {circuit}: {reason}")]
+    BadInput {
+        /// The circuit.
+        circuit: String,
+        /// Why.
+        reason: String,
+    },
+    /// A parameter is out of range.
+    #[error("{0}")]
+    BadParameter(String),
+    /// The store failed.
+    #[error("cannot store the job: {0}")]
+    Store(String),
+    /// The node is shutting down.
+    #[error("the node is shutting down")]
+    Stopped,
+}
+
+/// A job's status as the API shows it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct JobStatus {
+    /// The id given at submission.
+    pub id: String,
+    /// The current round's job id (on chain).
+    pub current_id: String,
+    /// The circuit.
+    pub circuit: String,
+    /// `bidding`, `awarded`, `accepted`, `verified`, `paid` or `failed`.
+    pub state: String,
+    /// Auction round, from 0.
+    pub round: u32,
+    /// The current maximum price, wei.
+    pub max_price: String,
+    /// The winner's Ethereum address.
+    pub prover: Option<String>,
+    /// The awarded price, wei.
+    pub price: Option<String>,
+    /// The awarded deadline, unix seconds.
+    pub deadline: Option<u64>,
+    /// Submission time, unix ms.
+    pub submitted_ms: u64,
+    /// Milliseconds from submission to the (last) award.
+    pub award_ms: Option<u64>,
+    /// Milliseconds from submission to the verified proof.
+    pub e2e_ms: Option<u64>,
+    /// What happened in earlier rounds.
+    pub history: Vec<String>,
+    /// Why it failed.
+    pub error: Option<String>,
+}
+
+impl JobStatus {
+    /// The status of `job`.
+    pub fn of(job: &ClientJob) -> Self {
+        let request = &job.request.0;
+        let award = job.award.as_ref().map(|a| &a.0);
+        Self {
+            id: format!("0x{}", to_hex(&job.id.0)),
+            current_id: format!("0x{}", to_hex(&job.current_id().0)),
+            circuit: job.circuit.clone(),
+            state: job.state.name().to_owned(),
+            round: request.round,
+            max_price: request.max_price.to_string(),
+            prover: award.map(|a| format!("{:?}", eth(&a.prover))),
+            price: award.map(|a| a.price.to_string()),
+            deadline: award.map(|a| a.deadline),
+            submitted_ms: job.submitted_ms,
+            award_ms: job.awarded_ms.map(|t| t.saturating_sub(job.submitted_ms)),
+            e2e_ms: job.verified_ms.map(|t| t.saturating_sub(job.submitted_ms)),
+            history: job.history.clone(),
+            error: job.error.clone(),
+        }
+    }
+}
+
+/// A proof, as `provernet client proof` writes it.
+pub fn proof_file(job: &ClientJob) -> Option<String> {
+    let proof = job.proof.as_ref()?;
+    let circuit = Circuit::from_str(&job.circuit).ok()?;
+    Some(provernet_circuits::proof_file::to_json(
+        &provernet_circuits::prover::Proof {
+            circuit,
+            circuit_id: job.request.0.circuit_id,
+            public_inputs: proof.inputs(),
+            proof: proof.proof.clone(),
+        },
+    ))
+}
+
+impl Core {
+    pub(super) fn recover_client(&mut self) {
+        let now = now_ms();
+        for job in self.jobs.values_mut() {
+            // A round in progress restarts its clock: its bids were in memory only, and
+            // the winner (if any) gets its full time again.
+            match job.state {
+                ClientState::Bidding => job.round_started_ms = now,
+                ClientState::Awarded => job.awarded_ms = Some(now),
+                _ => {}
+            }
+        }
+        let ids: Vec<JobId> = self
+            .jobs
+            .values()
+            .filter(|j| !j.state.is_done())
+            .map(|j| j.id)
+            .collect();
+        for id in ids {
+            if let Some(job) = self.jobs.get(&id) {
+                self.remember_own_request(
+                    job.request.0.clone(),
+                    job.award.as_ref().map(|a| a.0.clone()),
+                );
+            }
+        }
+    }
+
+    fn remember_own_request(&mut self, request: JobRequest, award: Option<Award>) {
+        self.requests.insert(
+            request.job_id(),
+            SeenRequest {
+                forget_after: request.proving_deadline.saturating_add(600),
+                client_key: self.s.peer_key,
+                request,
+                award,
+            },
+        );
+    }
+
+    pub(super) async fn submit(&mut self, submit: SubmitRequest) -> Result<JobId, SubmitError> {
+        if !self.s.config.roles.client {
+            return Err(SubmitError::NotClient);
+        }
+        let circuit = Circuit::from_str(&submit.circuit)
+            .map_err(|_| SubmitError::UnknownCircuit(submit.circuit.clone()))?;
+        circuit
+            .parse_witness_str(&submit.input)
+            .map_err(|e| SubmitError::BadInput {
+                circuit: submit.circuit.clone(),
+                reason: e.to_string(),
+            })?;
+        let input = submit.input.into_bytes();
+        if input.len() > provernet_protocol::kind::MAX_INPUT_BYTES as usize {
+            return Err(SubmitError::BadParameter(format!(
+                "the input is {} bytes; at most {} are allowed",
+                input.len(),
+                provernet_protocol::kind::MAX_INPUT_BYTES
+            )));
+        }
+        let max_price: u128 = submit
+            .max_price
+            .parse()
+            .ok()
+            .filter(|p| *p > 0)
+            .ok_or_else(|| {
+                SubmitError::BadParameter(format!(
+                    "max_price `{}` is not a positive amount of wei",
+                    submit.max_price
+                ))
+            })?;
+        let bid_window_secs = self.s.config.client.bid_window_ms.div_ceil(1_000);
+        if submit.deadline_secs <= bid_window_secs + 1
+            || submit.deadline_secs > super::gossip::MAX_DEADLINE_SECS
+        {
+            return Err(SubmitError::BadParameter(format!(
+                "deadline_secs must be in {}..=2592000",
+                bid_window_secs + 2
+            )));
+        }
+        let circuit_id = self
+            .s
+            .circuits
+            .iter()
+            .find(|(_, c)| **c == circuit)
+            .map(|(id, _)| *id)
+            .ok_or_else(|| SubmitError::UnknownCircuit(submit.circuit.clone()))?;
+        let nonce = self
+            .s
+            .store
+            .next_nonce()
+            .map_err(|e| SubmitError::Store(e.to_string()))?;
+        let now = now_ms();
+        let request = JobRequest {
+            circuit_id,
+            input_hash: Hash32(keccak256(&input)),
+            input_size: u32::try_from(input.len()).unwrap_or(u32::MAX),
+            max_price,
+            bid_window_ends: (now + self.s.config.client.bid_window_ms).div_ceil(1_000),
+            proving_deadline: now / 1_000 + submit.deadline_secs,
+            client: self.s.address,
+            nonce,
+            round: 0,
+        };
+        let id = request.job_id();
+        let job = ClientJob {
+            id,
+            circuit: circuit.name().to_owned(),
+            request: Stored(request.clone()),
+            first_max_price: max_price,
+            deadline_secs: submit.deadline_secs,
+            state: ClientState::Bidding,
+            submitted_ms: now,
+            round_started_ms: now,
+            award: None,
+            awarded_ms: None,
+            acceptance: None,
+            accepted_ms: None,
+            proof: None,
+            verified_ms: None,
+            history: Vec::new(),
+            error: None,
+        };
+        let mut batch = WriteBatch::default();
+        batch
+            .client_job(&job)
+            .input(&id, &input)
+            .set_next_nonce(nonce + 1);
+        self.s
+            .store
+            .write(batch)
+            .map_err(|e| SubmitError::Store(e.to_string()))?;
+        self.by_current.insert(id, id);
+        self.jobs.insert(id, job);
+        self.remember_own_request(request.clone(), None);
+        self.s.publish(&request).await;
+        tracing::info!(target: "market::client", job = %id, circuit = circuit.name(), max_price, "job submitted");
+        Ok(id)
+    }
+
+    pub(super) fn on_bid(&mut self, bid: Bid, candidate: auction::Candidate) {
+        let Some(user_id) = self.by_current.get(&bid.job_id) else {
+            return;
+        };
+        let Some(job) = self.jobs.get(user_id) else {
+            return;
+        };
+        if job.state != ClientState::Bidding {
+            return;
+        }
+        self.s
+            .metrics
+            .market
+            .bids
+            .get_or_create(&kind("received"))
+            .inc();
+        let bids = self.bids.entry(bid.job_id).or_default();
+        // One bid per prover per round: the first counts.
+        if bids.iter().all(|(c, _)| c.prover != candidate.prover) && bids.len() < 256 {
+            bids.push((candidate, bid));
+        }
+    }
+
+    pub(super) fn on_acceptance(&mut self, acceptance: Acceptance) {
+        let Some(user_id) = self.by_current.get(&acceptance.job_id).copied() else {
+            return;
+        };
+        let Some(job) = self.jobs.get_mut(&user_id) else {
+            return;
+        };
+        if job.state != ClientState::Awarded {
+            return;
+        }
+        job.state = ClientState::Accepted;
+        job.acceptance = Some(Stored(acceptance));
+        job.accepted_ms = Some(now_ms());
+        let mut batch = WriteBatch::default();
+        batch.client_job(job);
+        self.write(batch);
+    }
+
+    pub(super) async fn tick_client(&mut self, now: u64) {
+        let config = self.s.config.client.clone();
+        let mut due: Vec<(JobId, &'static str)> = Vec::new();
+        for job in self.jobs.values() {
+            match job.state {
+                ClientState::Bidding if now >= job.round_started_ms + config.bid_window_ms => {
+                    due.push((job.id, "award"));
+                }
+                ClientState::Awarded
+                    if now >= job.awarded_ms.unwrap_or(now) + config.accept_timeout_ms =>
+                {
+                    due.push((job.id, "no_acceptance"));
+                }
+                ClientState::Accepted => {
+                    let deadline_ms = job.award.as_ref().map_or(0, |a| a.0.deadline) * 1_000;
+                    if now >= deadline_ms + config.deadline_grace_ms {
+                        due.push((job.id, "missed_deadline"));
+                    }
+                }
+                _ => {}
+            }
+        }
+        for (id, what) in due {
+            if what == "award" {
+                self.close_auction(id).await;
+            } else {
+                self.reauction(id, what).await;
+            }
+        }
+        if now >= self.last_paid_check_ms + 2_000 && !self.paid_check_running {
+            self.last_paid_check_ms = now;
+            self.check_paid();
+        }
+    }
+
+    async fn close_auction(&mut self, id: JobId) {
+        let Some(job) = self.jobs.get(&id) else {
+            return;
+        };
+        let current = job.current_id();
+        let bids = self.bids.remove(&current).unwrap_or_default();
+        let candidates: Vec<auction::Candidate> = bids.iter().map(|(c, _)| c.clone()).collect();
+        let Some(winner) = auction::choose(&candidates).cloned() else {
+            self.reauction(id, "no_bids").await;
+            return;
+        };
+        let digest = self.s.domain.award_digest(&eip712::Award {
+            job_id: current.0,
+            prover: eth(&winner.prover),
+            price: wei(winner.price),
+            deadline: winner.deadline,
+        });
+        let signature = match eip712::sign(&self.s.wallet, digest) {
+            Ok(signature) => signature,
+            Err(error) => {
+                tracing::error!(target: "market::client", %error, "cannot sign an award");
+                return;
+            }
+        };
+        let award = Award {
+            job_id: current,
+            round: job.request.0.round,
+            prover: winner.prover,
+            prover_key: winner.peer,
+            price: winner.price,
+            deadline: winner.deadline,
+            signature: EthSignature(signature),
+        };
+        let now = now_ms();
+        let Some(job) = self.jobs.get_mut(&id) else {
+            return;
+        };
+        job.state = ClientState::Awarded;
+        job.award = Some(Stored(award.clone()));
+        job.awarded_ms = Some(now);
+        let submitted = job.submitted_ms;
+        let mut batch = WriteBatch::default();
+        batch.client_job(job);
+        if !self.write(batch) {
+            return;
+        }
+        if let Some(seen) = self.requests.get_mut(&current) {
+            seen.award = Some(award.clone());
+        }
+        let metrics = &self.s.metrics.market;
+        metrics.awards.get_or_create(&kind("made")).inc();
+        metrics
+            .award_seconds
+            .observe(now.saturating_sub(submitted) as f64 / 1_000.0);
+        tracing::info!(target: "market::client", job = %id, prover = ?eth(&winner.prover), price = winner.price, bids = candidates.len(), "awarded");
+        self.s.publish(&award).await;
+    }
+
+    /// Starts the next round with a fresh nonce and a raised price, or gives up.
+    async fn reauction(&mut self, id: JobId, cause: &'static str) {
+        let config = self.s.config.client.clone();
+        let Some(job) = self.jobs.get(&id) else {
+            return;
+        };
+        let old = job.request.0.clone();
+        let cap = job
+            .first_max_price
+            .saturating_mul(u128::from(config.price_cap_bps))
+            / 10_000;
+        let next_round = old.round + 1;
+        let price = if cause == "no_bids" {
+            auction::raised_price(old.max_price, config.price_step_bps, cap)
+        } else {
+            // The market had a taker at this price; a raise is not what was missing.
+            Some(old.max_price)
+        };
+        self.s
+            .metrics
+            .market
+            .reauctions
+            .get_or_create(&kind(cause))
+            .inc();
+        let nonce = match self.s.store.next_nonce() {
+            Ok(n) => n,
+            Err(error) => {
+                tracing::error!(target: "store", %error, "cannot read the nonce");
+                return;
+            }
+        };
+        let now = now_ms();
+        let Some(job) = self.jobs.get_mut(&id) else {
+            return;
+        };
+        job.history.push(format!("round {}: {cause}", old.round));
+        let give_up = next_round >= config.max_rounds;
+        let mut batch = WriteBatch::default();
+        let request = match price {
+            Some(max_price) if !give_up => {
+                let request = JobRequest {
+                    max_price,
+                    bid_window_ends: (now + config.bid_window_ms).div_ceil(1_000),
+                    proving_deadline: now / 1_000 + job.deadline_secs,
+                    nonce,
+                    round: next_round,
+                    ..old
+                };
+                job.request = Stored(request.clone());
+                job.state = ClientState::Bidding;
+                job.round_started_ms = now;
+                job.award = None;
+                job.awarded_ms = None;
+                job.acceptance = None;
+                job.accepted_ms = None;
+                batch.set_next_nonce(nonce + 1);
+                Some(request)
+            }
+            _ => {
+                job.state = ClientState::Failed;
+                job.error = Some(format!(
+                    "no prover delivered in {} rounds (last: {cause})",
+                    old.round + 1
+                ));
+                None
+            }
+        };
+        batch.client_job(job);
+        if !self.write(batch) {
+            return;
+        }
+        tracing::info!(target: "market::client", job = %id, cause, round = next_round, failed = request.is_none(), "re-auction");
+        if let Some(request) = request {
+            self.by_current.insert(request.job_id(), id);
+            self.remember_own_request(request.clone(), None);
+            self.s.publish(&request).await;
+        }
+    }
+
+    /// Asks the chain which verified jobs have been paid.
+    fn check_paid(&mut self) {
+        let verified: Vec<(JobId, u64)> = self
+            .jobs
+            .values()
+            .filter(|j| j.state == ClientState::Verified)
+            .map(|j| (j.id, j.request.0.nonce))
+            .collect();
+        if verified.is_empty() {
+            return;
+        }
+        self.paid_check_running = true;
+        let market = self.s.market.clone();
+        let me = eth(&self.s.address);
+        let internal = self.internal.clone();
+        tokio::spawn(async move {
+            let mut paid = Vec::new();
+            for (id, nonce) in verified {
+                if let Ok(true) = market.contract().is_paid(me, nonce).call().await {
+                    paid.push(id);
+                }
+            }
+            let _ = internal.send(Internal::Paid(paid)).await;
+        });
+    }
+
+    pub(super) fn on_paid(&mut self, ids: Vec<JobId>) {
+        self.paid_check_running = false;
+        let mut batch = WriteBatch::default();
+        for id in ids {
+            if let Some(job) = self.jobs.get_mut(&id) {
+                job.state = ClientState::Paid;
+                batch.client_job(job);
+            }
+        }
+        if !batch.is_empty() {
+            self.write(batch);
+        }
+    }
+
+    // ---- request-response ------------------------------------------------------------
+
+    pub(super) async fn on_request(
+        &mut self,
+        peer: PeerId,
+        data: Vec<u8>,
+        channel: ResponseChannel<Vec<u8>>,
+    ) {
+        let envelope = match self.validator.validate(&data, now_s()) {
+            Ok(envelope) => envelope,
+            Err(error) => {
+                super::gossip::count(
+                    &self.s.metrics,
+                    "exchange",
+                    &libp2p::gossipsub::MessageAcceptance::Reject,
+                    error.reason(),
+                );
+                if error.is_sender_fault() {
+                    self.penalize(peer, PeerAction::MalformedExchange).await;
+                }
+                return;
+            }
+        };
+        let response = match envelope.kind() {
+            MessageKind::InputRequest => match envelope.open::<InputRequest>() {
+                Ok(request) => Some(self.serve_input(&envelope, &request)),
+                Err(_) => None,
+            },
+            MessageKind::ProofRequest => match envelope.open::<ProofRequest>() {
+                Ok(request) => Some(self.serve_proof(&request)),
+                Err(_) => None,
+            },
+            MessageKind::ProofResponse => match envelope.open::<ProofResponse>() {
+                Ok(delivery) => {
+                    // Answered once the proof is checked.
+                    self.take_delivery(peer, &envelope, delivery, channel).await;
+                    return;
+                }
+                Err(_) => None,
+            },
+            _ => None,
+        };
+        match response {
+            Some(Some(bytes)) => self.s.net.respond(channel, bytes).await,
+            Some(None) => {}
+            None => self.penalize(peer, PeerAction::MalformedExchange).await,
+        }
+    }
+
+    pub(super) async fn penalize(&self, peer: PeerId, action: PeerAction) {
+        self.s
+            .metrics
+            .net
+            .penalties
+            .get_or_create(&kind(action.name()))
+            .inc();
+        self.s.net.penalize(peer, action).await;
+    }
+
+    /// The inputs, to the awarded prover only.
+    fn serve_input(
+        &self,
+        envelope: &provernet_protocol::VerifiedEnvelope,
+        request: &InputRequest,
+    ) -> Option<Vec<u8>> {
+        let refusal = |why| InputResponse {
+            job_id: request.job_id,
+            input: Response::Refused(why),
+        };
+        let response = match self
+            .by_current
+            .get(&request.job_id)
+            .and_then(|id| self.jobs.get(id))
+        {
+            None => refusal(Refusal::UnknownJob),
+            Some(job) => match &job.award {
+                Some(award)
+                    if award.0.job_id == request.job_id
+                        && award.0.prover_key == *envelope.signer()
+                        && matches!(job.state, ClientState::Awarded | ClientState::Accepted) =>
+                {
+                    match self.s.store.input(&job.id) {
+                        Ok(Some(input)) => InputResponse {
+                            job_id: request.job_id,
+                            input: Response::Ok(input),
+                        },
+                        _ => refusal(Refusal::Unavailable),
+                    }
+                }
+                _ => refusal(Refusal::NotAuthorized),
+            },
+        };
+        self.s.envelope(&response)
+    }
+
+    /// A proof to anyone who asks: the prover's own, or one this client verified.
+    fn serve_proof(&self, request: &ProofRequest) -> Option<Vec<u8>> {
+        let record = self
+            .works
+            .get(&request.job_id)
+            .and_then(|w| w.proof.clone().map(|p| (w.request.0.circuit_id, p)))
+            .or_else(|| {
+                let job = self.jobs.get(self.by_current.get(&request.job_id)?)?;
+                job.proof.clone().map(|p| (job.request.0.circuit_id, p))
+            });
+        let body = match record {
+            Some((circuit_id, proof)) => Response::Ok(ProofBody {
+                circuit_id,
+                public_inputs: proof.inputs(),
+                proof: proof.proof,
+            }),
+            None => Response::Refused(Refusal::UnknownJob),
+        };
+        self.s.envelope(&ProofResponse {
+            job_id: request.job_id,
+            body,
+        })
+    }
+
+    /// A proof pushed by the winner: checked against the job and verified off the core.
+    async fn take_delivery(
+        &mut self,
+        peer: PeerId,
+        envelope: &provernet_protocol::VerifiedEnvelope,
+        delivery: ProofResponse,
+        channel: ResponseChannel<Vec<u8>>,
+    ) {
+        let Some(user_id) = self.by_current.get(&delivery.job_id).copied() else {
+            self.s.net.respond(channel, Vec::new()).await;
+            return;
+        };
+        let Some(job) = self.jobs.get(&user_id) else {
+            return;
+        };
+        if job.current_id() != delivery.job_id {
+            // A proof for an earlier round, which was re-auctioned: too late, no offence.
+            self.s.net.respond(channel, Vec::new()).await;
+            return;
+        }
+        let from_winner = job
+            .award
+            .as_ref()
+            .is_some_and(|a| a.0.job_id == delivery.job_id && a.0.prover_key == *envelope.signer());
+        let waiting = matches!(job.state, ClientState::Awarded | ClientState::Accepted);
+        let Response::Ok(body) = delivery.body else {
+            self.s.net.respond(channel, Vec::new()).await;
+            return;
+        };
+        if !from_winner {
+            self.penalize(peer, PeerAction::Unauthorized).await;
+            return;
+        }
+        if !waiting {
+            // Already have it (a retry), or the round moved on.
+            self.s.net.respond(channel, Vec::new()).await;
+            return;
+        }
+        if body.circuit_id != job.request.0.circuit_id {
+            self.penalize(peer, PeerAction::BadContent).await;
+            return;
+        }
+        let Some(circuit) = self.s.circuits.get(&body.circuit_id).copied() else {
+            return;
+        };
+        let proof = ProofRecord {
+            circuit: circuit.name().to_owned(),
+            public_inputs: body.public_inputs.iter().map(|x| Hex32(x.0)).collect(),
+            proof: body.proof.clone(),
+        };
+        let engine = std::sync::Arc::clone(&self.s.engine);
+        let internal = self.internal.clone();
+        let current = delivery.job_id;
+        tokio::spawn(async move {
+            let ok = engine
+                .verify_async(circuit, body.public_inputs, body.proof)
+                .await
+                .map_err(|e| e.to_string());
+            let _ = internal
+                .send(Internal::ProofChecked {
+                    user_id,
+                    current,
+                    peer,
+                    proof,
+                    ok,
+                    channel,
+                })
+                .await;
+        });
+    }
+
+    pub(super) async fn on_proof_checked(
+        &mut self,
+        user_id: JobId,
+        current: JobId,
+        peer: PeerId,
+        proof: ProofRecord,
+        ok: Result<(), String>,
+        channel: ResponseChannel<Vec<u8>>,
+    ) {
+        if let Err(reason) = ok {
+            tracing::warn!(target: "market::client", job = %user_id, %peer, reason, "delivered proof does not verify");
+            self.s
+                .metrics
+                .market
+                .proofs
+                .get_or_create(&kind("rejected"))
+                .inc();
+            self.penalize(peer, PeerAction::BadContent).await;
+            return;
+        }
+        let now = now_ms();
+        let Some(job) = self.jobs.get_mut(&user_id) else {
+            return;
+        };
+        if job.current_id() != current || job.state.is_done() {
+            self.s.net.respond(channel, Vec::new()).await;
+            return;
+        }
+        job.state = ClientState::Verified;
+        job.proof = Some(proof);
+        job.verified_ms = Some(now);
+        let e2e = now.saturating_sub(job.submitted_ms);
+        let mut batch = WriteBatch::default();
+        batch.client_job(job);
+        if self.write(batch) {
+            self.s
+                .metrics
+                .market
+                .proofs
+                .get_or_create(&kind("verified"))
+                .inc();
+            self.s
+                .metrics
+                .market
+                .e2e_seconds
+                .observe(e2e as f64 / 1_000.0);
+            tracing::info!(target: "market::client", job = %user_id, e2e_ms = e2e, "proof verified");
+            self.s.net.respond(channel, Vec::new()).await;
+        }
+    }
+}

@@ -1,0 +1,297 @@
+//! The market rules a gossip message must meet beyond its envelope (which the
+//! dispatcher checked): the request it refers to is known, the bidder is staked under the
+//! key that signed, EIP-712 signatures recover to the right accounts, prices and
+//! deadlines are within the request. Each failure is Reject (the sender broke a rule
+//! every honest node checks) or Ignore (we may lack state an honest sender had).
+
+use libp2p::PeerId;
+use libp2p::gossipsub::{MessageAcceptance, MessageId};
+use provernet_protocol::{
+    Acceptance, Award, Bid, ChallengeNotice, CommitmentNotice, JobRequest, MessageKind,
+    ProverAdvert, VerifiedEnvelope,
+};
+use provernet_slashing::eip712;
+
+use super::{Core, SeenRequest, eth, now_s, wei};
+use crate::metrics::{Metrics, Validation};
+
+/// Most requests remembered at once.
+pub(crate) const MAX_REQUESTS: usize = 65_536;
+/// Requests with a deadline further out are ignored (and never remembered).
+pub(crate) const MAX_DEADLINE_SECS: u64 = 30 * 86_400;
+
+/// Why a message failed the market rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// Reject: the sender broke a rule.
+    Reject(&'static str),
+    /// Ignore: not provably the sender's fault.
+    Ignore(&'static str),
+}
+
+/// Counts a validation result.
+pub(crate) fn count(metrics: &Metrics, kind: &str, acceptance: &MessageAcceptance, reason: &str) {
+    let result = match acceptance {
+        MessageAcceptance::Accept => "accept",
+        MessageAcceptance::Ignore => "ignore",
+        MessageAcceptance::Reject => "reject",
+    };
+    metrics
+        .net
+        .validation
+        .get_or_create(&Validation {
+            kind: kind.to_owned(),
+            result: result.to_owned(),
+            reason: reason.to_owned(),
+        })
+        .inc();
+}
+
+impl Core {
+    pub(super) async fn on_gossip(
+        &mut self,
+        id: MessageId,
+        source: PeerId,
+        envelope: VerifiedEnvelope,
+    ) {
+        let kind = envelope.kind();
+        let verdict = self.check_gossip(&envelope).await;
+        let (acceptance, reason) = match verdict {
+            Ok(()) => (MessageAcceptance::Accept, "ok"),
+            Err(Verdict::Reject(reason)) => (MessageAcceptance::Reject, reason),
+            Err(Verdict::Ignore(reason)) => (MessageAcceptance::Ignore, reason),
+        };
+        if acceptance != MessageAcceptance::Accept {
+            tracing::debug!(target: "net::gossip", %source, kind = kind.name(), reason, "message refused");
+        }
+        count(&self.s.metrics, kind.name(), &acceptance, reason);
+        self.s.net.validated(id, source, acceptance).await;
+    }
+
+    /// Checks a message and, when it passes, acts on it.
+    async fn check_gossip(&mut self, envelope: &VerifiedEnvelope) -> Result<(), Verdict> {
+        let bad = |_| Verdict::Reject("invalid_payload");
+        match envelope.kind() {
+            MessageKind::JobRequest => {
+                let request: JobRequest = envelope.open().map_err(bad)?;
+                self.check_request(envelope, &request)?;
+                self.on_request_seen(envelope, request).await;
+            }
+            MessageKind::Bid => {
+                let bid: Bid = envelope.open().map_err(bad)?;
+                let candidate = self.check_bid(envelope, &bid)?;
+                self.on_bid(bid, candidate);
+            }
+            MessageKind::Award => {
+                let award: Award = envelope.open().map_err(bad)?;
+                self.check_award(envelope, &award)?;
+                self.on_award(award).await;
+            }
+            MessageKind::Acceptance => {
+                let acceptance: Acceptance = envelope.open().map_err(bad)?;
+                self.check_acceptance(envelope, &acceptance)?;
+                self.on_acceptance(acceptance);
+            }
+            MessageKind::ProverAdvert => {
+                let advert: ProverAdvert = envelope.open().map_err(bad)?;
+                self.check_staked_signer(&advert.stake_address, envelope)?;
+            }
+            MessageKind::CommitmentNotice => {
+                let notice: CommitmentNotice = envelope.open().map_err(bad)?;
+                self.check_staked_signer(&notice.prover, envelope)?;
+            }
+            MessageKind::ChallengeNotice => {
+                let _: ChallengeNotice = envelope.open().map_err(bad)?;
+            }
+            MessageKind::InputRequest
+            | MessageKind::InputResponse
+            | MessageKind::ProofRequest
+            | MessageKind::ProofResponse => return Err(Verdict::Reject("not_a_gossip_kind")),
+        }
+        Ok(())
+    }
+
+    fn check_request(
+        &self,
+        envelope: &VerifiedEnvelope,
+        request: &JobRequest,
+    ) -> Result<(), Verdict> {
+        let now = now_s();
+        if request.proving_deadline <= now {
+            return Err(Verdict::Ignore("deadline_passed"));
+        }
+        if request.proving_deadline > now + MAX_DEADLINE_SECS {
+            return Err(Verdict::Ignore("deadline_too_far"));
+        }
+        if self.requests.len() >= MAX_REQUESTS && !self.requests.contains_key(&request.job_id()) {
+            // Anyone can sign requests: the table is bounded, and a full one ignores
+            // new requests until old ones expire.
+            return Err(Verdict::Ignore("request_table_full"));
+        }
+        if let Some(seen) = self.requests.get(&request.job_id()) {
+            if seen.client_key != *envelope.signer() {
+                // Another key already asked under this client's job id.
+                return Err(Verdict::Reject("job_id_taken"));
+            }
+            if seen.request != *request {
+                return Err(Verdict::Reject("request_changed"));
+            }
+        }
+        Ok(())
+    }
+
+    async fn on_request_seen(&mut self, envelope: &VerifiedEnvelope, request: JobRequest) {
+        let id = request.job_id();
+        if self.requests.contains_key(&id) {
+            return;
+        }
+        self.requests.insert(
+            id,
+            SeenRequest {
+                forget_after: request.proving_deadline.saturating_add(600),
+                client_key: *envelope.signer(),
+                request: request.clone(),
+                award: None,
+            },
+        );
+        if self.s.config.roles.prover {
+            self.consider_bidding(&request, *envelope.signer()).await;
+        }
+    }
+
+    /// The signer must be the key `prover` registered, with at least the minimum stake.
+    fn check_staked_signer(
+        &self,
+        prover: &provernet_protocol::Address,
+        envelope: &VerifiedEnvelope,
+    ) -> Result<super::StakeInfo, Verdict> {
+        // Unknown may mean our chain view lags: Ignore, not Reject.
+        let stake = self
+            .stake_of(prover)
+            .ok_or(Verdict::Ignore("prover_not_registered"))?;
+        if stake.peer_key != *envelope.signer().as_bytes() {
+            return Err(Verdict::Reject("signer_not_prover_key"));
+        }
+        if stake.stake < self.s.min_stake {
+            return Err(Verdict::Reject("stake_below_minimum"));
+        }
+        Ok(stake)
+    }
+
+    fn check_bid(
+        &self,
+        envelope: &VerifiedEnvelope,
+        bid: &Bid,
+    ) -> Result<provernet_market::auction::Candidate, Verdict> {
+        let seen = self
+            .requests
+            .get(&bid.job_id)
+            .ok_or(Verdict::Ignore("unknown_request"))?;
+        if bid.round != seen.request.round {
+            return Err(Verdict::Reject("wrong_round"));
+        }
+        if bid.price > seen.request.max_price {
+            return Err(Verdict::Reject("price_above_max"));
+        }
+        if bid.promised_deadline > seen.request.proving_deadline {
+            return Err(Verdict::Reject("deadline_after_request"));
+        }
+        if now_s() > seen.request.bid_window_ends {
+            return Err(Verdict::Ignore("bid_window_closed"));
+        }
+        let stake = self.check_staked_signer(&bid.prover, envelope)?;
+        let digest = self.s.domain.bid_digest(&eip712::Bid {
+            job_id: bid.job_id.0,
+            price: wei(bid.price),
+            deadline: bid.promised_deadline,
+        });
+        if eip712::recover(digest, &bid.signature.0) != Some(eth(&bid.prover)) {
+            return Err(Verdict::Reject("bad_bid_signature"));
+        }
+        Ok(provernet_market::auction::Candidate {
+            prover: bid.prover,
+            peer: *envelope.signer(),
+            price: bid.price,
+            deadline: bid.promised_deadline,
+            stake: stake.stake,
+        })
+    }
+
+    fn check_award(&self, envelope: &VerifiedEnvelope, award: &Award) -> Result<(), Verdict> {
+        let seen = self
+            .requests
+            .get(&award.job_id)
+            .ok_or(Verdict::Ignore("unknown_request"))?;
+        if *envelope.signer() != seen.client_key {
+            return Err(Verdict::Reject("award_not_from_client"));
+        }
+        if award.round != seen.request.round {
+            return Err(Verdict::Reject("wrong_round"));
+        }
+        if award.price > seen.request.max_price {
+            return Err(Verdict::Reject("price_above_max"));
+        }
+        if award.deadline > seen.request.proving_deadline {
+            return Err(Verdict::Reject("deadline_after_request"));
+        }
+        if seen
+            .award
+            .as_ref()
+            .is_some_and(|previous| previous != award)
+        {
+            return Err(Verdict::Reject("second_award"));
+        }
+        let digest = self.s.domain.award_digest(&eip712::Award {
+            job_id: award.job_id.0,
+            prover: eth(&award.prover),
+            price: wei(award.price),
+            deadline: award.deadline,
+        });
+        if eip712::recover(digest, &award.signature.0) != Some(eth(&seen.request.client)) {
+            return Err(Verdict::Reject("bad_award_signature"));
+        }
+        let stake = self
+            .stake_of(&award.prover)
+            .ok_or(Verdict::Ignore("prover_not_registered"))?;
+        if stake.peer_key != *award.prover_key.as_bytes() {
+            return Err(Verdict::Reject("award_key_not_prover_key"));
+        }
+        Ok(())
+    }
+
+    fn check_acceptance(
+        &self,
+        envelope: &VerifiedEnvelope,
+        acceptance: &Acceptance,
+    ) -> Result<(), Verdict> {
+        let seen = self
+            .requests
+            .get(&acceptance.job_id)
+            .ok_or(Verdict::Ignore("unknown_request"))?;
+        let award = seen
+            .award
+            .as_ref()
+            .ok_or(Verdict::Ignore("unknown_award"))?;
+        if *envelope.signer() != award.prover_key {
+            return Err(Verdict::Reject("acceptance_not_from_winner"));
+        }
+        if acceptance.price != award.price
+            || acceptance.deadline != award.deadline
+            || acceptance.input_hash != seen.request.input_hash
+            || acceptance.round != award.round
+        {
+            return Err(Verdict::Reject("acceptance_differs_from_award"));
+        }
+        let digest = self.s.domain.acceptance_digest(&eip712::Acceptance {
+            job_id: acceptance.job_id.0,
+            client: eth(&seen.request.client),
+            input_hash: acceptance.input_hash.0,
+            price: wei(acceptance.price),
+            deadline: acceptance.deadline,
+        });
+        if eip712::recover(digest, &acceptance.signature.0) != Some(eth(&award.prover)) {
+            return Err(Verdict::Reject("bad_acceptance_signature"));
+        }
+        Ok(())
+    }
+}

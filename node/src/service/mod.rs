@@ -1,0 +1,954 @@
+//! The node service: the actor that owns the market state and the tasks around it.
+//!
+//! ```text
+//!                 ┌────────────── network task (Swarm) ──────────────┐
+//!  gossip bytes ──▶ dispatcher: envelope checks in batches (spawn_blocking)
+//!                 │   bad envelope → Reject/Ignore reported directly │
+//!                 └──────── verified envelopes, requests ────────────┘
+//!                                     ▼
+//!  chain follower ──stakes, head──▶ Core (one task, owns all market state) ◀── API
+//!                                     │  spawns: input fetch, proving (bounded pool),
+//!                                     │  delivery, proof verification
+//!                                     ▼
+//!                   chain worker (one task: commits and claims, in order)
+//! ```
+//!
+//! The core never blocks: everything slow runs in a spawned task that reports back as
+//! an [`Internal`] message. Every state change of a job is written to the [`Store`]
+//! before the action it enables is taken, so a restart resumes from the store.
+
+mod client;
+mod gossip;
+mod prover;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use ed25519_dalek::SigningKey;
+use ethers::middleware::SignerMiddleware;
+use ethers::providers::{Http, Middleware, Provider};
+use ethers::signers::{LocalWallet, Signer};
+use ethers::types::{Address as EthAddress, U256};
+use libp2p::gossipsub::{MessageAcceptance, MessageId};
+use libp2p::request_response::ResponseChannel;
+use libp2p::{Multiaddr, PeerId};
+use provernet_circuits::{Circuit, Prover as Engine};
+use provernet_market::batch::Batcher;
+use provernet_market::schedule::Schedule;
+use provernet_protocol::{
+    Address, Award, CircuitId, Context, JobId, JobRequest, Payload, PeerKey, SignedEnvelope,
+    Validator, VerifiedEnvelope,
+};
+use provernet_slashing::Market;
+use provernet_slashing::eip712::Domain;
+use provernet_slashing::events::{EventFollower, EventKind};
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::NodeConfig;
+use crate::identity::Keys;
+use crate::metrics::Metrics;
+use crate::network::{self, NetworkConfig, NetworkHandle};
+use crate::store::records::{BatchLeaf, ProofRecord};
+use crate::store::{BatchRecord, ClientJob, Store, Work};
+
+pub use client::{JobStatus, SubmitError, SubmitRequest, proof_file as client_proof_file};
+
+/// The signing chain client.
+pub type ChainClient = SignerMiddleware<Provider<Http>, LocalWallet>;
+
+/// How long a gossiped message lives.
+pub const MESSAGE_TTL_SECS: u64 = 120;
+
+/// Unix time in ms.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// Unix time in seconds.
+pub fn now_s() -> u64 {
+    now_ms() / 1_000
+}
+
+/// A protocol address as an ethers one.
+pub fn eth(address: &Address) -> EthAddress {
+    EthAddress::from(address.0)
+}
+
+/// What the node's state holds about another prover.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StakeInfo {
+    /// Its registered ed25519 key.
+    pub peer_key: [u8; 32],
+    /// Its stake, wei (saturated at 2^128).
+    pub stake: u128,
+}
+
+/// What the node knows about a request it saw on gossip.
+#[derive(Clone, Debug)]
+struct SeenRequest {
+    request: JobRequest,
+    client_key: PeerKey,
+    award: Option<Award>,
+    /// Unix seconds after which it is forgotten.
+    forget_after: u64,
+}
+
+/// Messages to the core.
+pub(crate) enum Internal {
+    Gossip(Vec<(MessageId, PeerId, VerifiedEnvelope)>),
+    Request {
+        peer: PeerId,
+        data: Vec<u8>,
+        channel: ResponseChannel<Vec<u8>>,
+    },
+    Stakes(Vec<(EthAddress, StakeInfo)>),
+    Head(u64),
+    Inputs {
+        job: JobId,
+        result: Result<Vec<u8>, String>,
+    },
+    Proven {
+        job: JobId,
+        result: Result<(ProofRecord, u64), String>,
+    },
+    Delivered {
+        job: JobId,
+        ok: bool,
+    },
+    ProofChecked {
+        user_id: JobId,
+        current: JobId,
+        peer: PeerId,
+        proof: ProofRecord,
+        ok: Result<(), String>,
+        channel: ResponseChannel<Vec<u8>>,
+    },
+    Committed {
+        seq: u64,
+        result: Result<(u64, u64), String>,
+    },
+    Claimed {
+        seq: u64,
+        result: Result<(), String>,
+    },
+    Paid(Vec<JobId>),
+    Submit(SubmitRequest, oneshot::Sender<Result<JobId, SubmitError>>),
+}
+
+/// Work for the chain worker, done one at a time in order.
+enum ChainTask {
+    Commit {
+        seq: u64,
+        leaves: Vec<provernet_protocol::JobLeaf>,
+        sealed_at_block: u64,
+    },
+    Claim {
+        seq: u64,
+        batch_id: u64,
+        leaves: Vec<BatchLeaf>,
+    },
+}
+
+/// What stays the same for the node's lifetime.
+pub(crate) struct Shared {
+    pub config: NodeConfig,
+    pub identity: SigningKey,
+    pub peer_key: PeerKey,
+    pub wallet: LocalWallet,
+    pub address: Address,
+    pub context: Context,
+    pub domain: Domain,
+    pub market: Market<ChainClient>,
+    pub store: Store,
+    pub metrics: Arc<Metrics>,
+    pub engine: Arc<Engine>,
+    pub net: NetworkHandle,
+    /// Circuits this build knows, by id.
+    pub circuits: HashMap<CircuitId, Circuit>,
+    /// Circuits the prover role proves.
+    pub proves: HashSet<Circuit>,
+    pub window_blocks: u64,
+    pub min_stake: u128,
+}
+
+impl Shared {
+    /// Signs `payload` in an envelope that lives [`MESSAGE_TTL_SECS`].
+    fn envelope<P: Payload>(&self, payload: &P) -> Option<Vec<u8>> {
+        match SignedEnvelope::sign(
+            payload,
+            &self.context,
+            now_s() + MESSAGE_TTL_SECS,
+            &self.identity,
+        ) {
+            Ok(envelope) => Some(envelope.to_bytes()),
+            Err(error) => {
+                tracing::error!(target: "market", %error, kind = P::KIND.name(), "refusing to sign an invalid message");
+                None
+            }
+        }
+    }
+
+    async fn publish<P: Payload>(&self, payload: &P) {
+        if let Some(bytes) = self.envelope(payload) {
+            self.net.publish(bytes).await;
+        }
+    }
+}
+
+/// A running node, as tests and the binary see it.
+#[derive(Clone)]
+pub struct NodeHandle {
+    internal: mpsc::Sender<Internal>,
+    /// The node's store (read-only use: the API reads jobs from it).
+    pub store: Store,
+    /// The network.
+    pub net: NetworkHandle,
+    /// Its metrics.
+    pub metrics: Arc<Metrics>,
+    /// Its Ethereum address.
+    pub address: EthAddress,
+    /// Its ed25519 key.
+    pub peer_key: PeerKey,
+    /// Where it listens.
+    pub listen_addrs: Vec<Multiaddr>,
+    /// Stops it.
+    pub shutdown: CancellationToken,
+    /// The roles it runs.
+    pub roles: crate::config::Roles,
+}
+
+impl std::fmt::Debug for NodeHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NodeHandle")
+            .field("peer", &self.net.peer_id())
+            .field("address", &self.address)
+            .finish()
+    }
+}
+
+impl NodeHandle {
+    /// Submits a job as a client; returns its id.
+    ///
+    /// # Errors
+    /// [`SubmitError`].
+    pub async fn submit(&self, request: SubmitRequest) -> Result<JobId, SubmitError> {
+        let (reply, answer) = oneshot::channel();
+        self.internal
+            .send(Internal::Submit(request, reply))
+            .await
+            .map_err(|_| SubmitError::Stopped)?;
+        answer.await.map_err(|_| SubmitError::Stopped)?
+    }
+
+    /// A client job's status.
+    ///
+    /// # Errors
+    /// The store's.
+    pub fn job(&self, id: &JobId) -> Result<Option<JobStatus>, crate::store::StoreError> {
+        Ok(self.store.client_job(id)?.map(|job| JobStatus::of(&job)))
+    }
+
+    /// Every client job's status.
+    ///
+    /// # Errors
+    /// The store's.
+    pub fn jobs(&self) -> Result<Vec<JobStatus>, crate::store::StoreError> {
+        Ok(self
+            .store
+            .client_jobs()?
+            .iter()
+            .map(JobStatus::of)
+            .collect())
+    }
+
+    /// A `/p2p/`-terminated address to dial this node at.
+    pub fn dial_addr(&self) -> Option<Multiaddr> {
+        self.listen_addrs.first().map(|a| {
+            a.clone()
+                .with(libp2p::multiaddr::Protocol::P2p(self.net.peer_id()))
+        })
+    }
+}
+
+/// Why a node could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The configuration is wrong.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// The chain cannot be reached or the market read.
+    #[error("chain at {url}: {reason}")]
+    Chain {
+        /// The RPC URL.
+        url: String,
+        /// Why.
+        reason: String,
+    },
+    /// The database cannot be opened.
+    #[error("database: {0}")]
+    Store(#[from] crate::store::StoreError),
+    /// The network cannot start.
+    #[error(transparent)]
+    Network(#[from] network::NetworkError),
+    /// The proving engine cannot load.
+    #[error("proving engine: {0}")]
+    Engine(String),
+}
+
+/// Everything a node is started with.
+pub struct Startup {
+    /// The configuration (already checked by the caller or checked here).
+    pub config: NodeConfig,
+    /// Its keys.
+    pub keys: Keys,
+    /// The store.
+    pub store: Store,
+    /// A shared proving engine (tests share one between in-process nodes); else one is
+    /// built from `config.proving`.
+    pub engine: Option<Arc<Engine>>,
+}
+
+/// Starts a node: network, chain follower, chain worker, core. Returns once it listens.
+///
+/// # Errors
+/// [`StartError`].
+pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
+    let Startup {
+        config,
+        keys,
+        store,
+        engine,
+    } = startup;
+    config.check()?;
+    let url = config.chain.rpc_url.clone();
+    let chain_error = |reason: String| StartError::Chain {
+        url: url.clone(),
+        reason,
+    };
+    let provider = Provider::<Http>::try_from(config.chain.rpc_url.as_str())
+        .map_err(|e| chain_error(e.to_string()))?
+        .interval(Duration::from_millis(50));
+    let chain_id = provider
+        .get_chainid()
+        .await
+        .map_err(|e| chain_error(format!("cannot read the chain id: {e}")))?
+        .as_u64();
+    let wallet = keys.wallet.clone().with_chain_id(chain_id);
+    let client = Arc::new(SignerMiddleware::new(provider, wallet.clone()));
+    let market_address = config.market_address()?;
+    let code = client
+        .get_code(market_address, None)
+        .await
+        .map_err(|e| chain_error(e.to_string()))?;
+    if code.is_empty() {
+        return Err(chain_error(format!(
+            "no contract at chain.market = {market_address:?}"
+        )));
+    }
+    let market = Market::at(market_address, Arc::clone(&client));
+    let params_error = |e: ethers::contract::ContractError<ChainClient>| chain_error(e.to_string());
+    let window_blocks = market
+        .contract()
+        .challenge_window()
+        .call()
+        .await
+        .map_err(params_error)?;
+    let min_stake = market
+        .contract()
+        .min_stake()
+        .call()
+        .await
+        .map_err(params_error)?;
+
+    if config.roles.client && config.client.min_deposit_wei > 0 {
+        let me = client.address();
+        let have = market
+            .deposit_of(me)
+            .await
+            .map_err(|e| chain_error(e.to_string()))?;
+        let want = U256::from(config.client.min_deposit_wei);
+        if have < want {
+            market.deposit(want - have).await.map_err(|e| {
+                chain_error(format!(
+                    "cannot top up the deposit (client.min_deposit_wei): {e}"
+                ))
+            })?;
+            tracing::info!(target: "chain", deposited = %(want - have), "deposit topped up");
+        }
+    }
+    let engine = match engine {
+        Some(engine) => engine,
+        None => {
+            let srs = provernet_circuits::srs::SrsSource::choose(
+                config.proving.srs_file.clone(),
+                config.proving.dev_srs,
+            )
+            .map_err(|e| StartError::Engine(e.to_string()))?;
+            let cache_dir = config
+                .proving
+                .cache_dir
+                .clone()
+                .unwrap_or_else(default_cache_dir);
+            let engine = tokio::task::spawn_blocking(move || {
+                Engine::new(&provernet_circuits::prover::ProverConfig { srs, cache_dir })
+            })
+            .await
+            .map_err(|e| StartError::Engine(e.to_string()))?
+            .map_err(|e| StartError::Engine(e.to_string()))?;
+            Arc::new(engine)
+        }
+    };
+    // Keys of every circuit: the prover proves with them, the client verifies with them.
+    let proves: HashSet<Circuit> = if config.roles.prover {
+        config.prover_circuits()?.into_iter().collect()
+    } else {
+        HashSet::new()
+    };
+    let mut circuits = HashMap::new();
+    for circuit in Circuit::ALL {
+        let needed = proves.contains(&circuit) || config.roles.client;
+        if !needed {
+            continue;
+        }
+        let engine = Arc::clone(&engine);
+        let id = tokio::task::spawn_blocking(move || engine.circuit_id(circuit))
+            .await
+            .map_err(|e| StartError::Engine(e.to_string()))?
+            .map_err(|e| StartError::Engine(format!("{}: {e}", circuit.name())))?;
+        circuits.insert(id, circuit);
+    }
+
+    let shutdown = CancellationToken::new();
+    let network_config = NetworkConfig {
+        listen: config.listen_addrs()?,
+        bootstrap: config.bootstrap_addrs()?,
+        chain_id,
+        max_connections: config.network.max_connections,
+        max_gossip_bytes: provernet_protocol::MessageKind::max_envelope_len(),
+        max_frame_bytes: provernet_protocol::MessageKind::max_envelope_len(),
+        event_queue: config.network.event_queue,
+        request_timeout: Duration::from_millis(config.network.request_timeout_ms),
+        shutdown: shutdown.clone(),
+    };
+    let (net, events, listen_addrs) = network::spawn(network_config, keys.libp2p()).await?;
+
+    let metrics = Arc::new(Metrics::default());
+    let context = Context::new(chain_id);
+    let peer_key = PeerKey::from(keys.identity.verifying_key());
+    let address = Address(wallet.address().0);
+    let shared = Arc::new(Shared {
+        domain: Domain {
+            chain_id,
+            market: market_address,
+        },
+        identity: keys.identity.clone(),
+        peer_key,
+        wallet,
+        address,
+        context: context.clone(),
+        market: market.clone(),
+        store: store.clone(),
+        metrics: Arc::clone(&metrics),
+        engine,
+        net: net.clone(),
+        circuits,
+        proves,
+        window_blocks,
+        min_stake: u128::try_from(min_stake).unwrap_or(u128::MAX),
+        config: config.clone(),
+    });
+    let (internal_tx, internal_rx) = mpsc::channel(4_096);
+    let (chain_tx, chain_rx) = mpsc::channel(1_024);
+
+    tokio::spawn(dispatch(
+        events,
+        net.clone(),
+        Validator::new(
+            context.clone(),
+            provernet_protocol::replay::SeenCache::DEFAULT_CAPACITY,
+        ),
+        internal_tx.clone(),
+        Arc::clone(&metrics),
+        shutdown.clone(),
+    ));
+    tokio::spawn(follow_chain(
+        Arc::clone(&shared),
+        internal_tx.clone(),
+        shutdown.clone(),
+    ));
+    tokio::spawn(chain_worker(
+        Arc::clone(&shared),
+        chain_rx,
+        internal_tx.clone(),
+        shutdown.clone(),
+    ));
+
+    let mut core = Core::new(Arc::clone(&shared), internal_tx.clone(), chain_tx, context);
+    core.recover()?;
+    tokio::spawn(core.run(internal_rx, shutdown.clone()));
+    tracing::info!(
+        target: "node",
+        peer = %net.peer_id(),
+        address = ?EthAddress::from(address.0),
+        listen = ?listen_addrs,
+        "node started"
+    );
+    Ok(NodeHandle {
+        internal: internal_tx,
+        store,
+        net,
+        metrics,
+        address: EthAddress::from(address.0),
+        peer_key,
+        listen_addrs,
+        shutdown,
+        roles: config.roles,
+    })
+}
+
+/// Most gossip messages verified in one batch.
+const VERIFY_BATCH: usize = 64;
+
+/// Takes network events: gossip envelopes are checked in batches off the runtime (size,
+/// expiry, replay, signatures); failures are reported to gossipsub here, and what passes
+/// goes to the core. Requests go to the core as they are.
+async fn dispatch(
+    mut events: mpsc::Receiver<network::Event>,
+    net: NetworkHandle,
+    validator: Validator,
+    core: mpsc::Sender<Internal>,
+    metrics: Arc<Metrics>,
+    shutdown: CancellationToken,
+) {
+    let mut validator = Some(validator);
+    loop {
+        let first = tokio::select! {
+            () = shutdown.cancelled() => return,
+            event = events.recv() => match event { Some(e) => e, None => return },
+        };
+        let mut gossip = Vec::new();
+        let mut pending = Some(first);
+        while let Some(event) = pending.take() {
+            match event {
+                network::Event::Gossip { id, source, data } => gossip.push((id, source, data)),
+                network::Event::Request {
+                    peer,
+                    data,
+                    channel,
+                } => {
+                    if core
+                        .try_send(Internal::Request {
+                            peer,
+                            data,
+                            channel,
+                        })
+                        .is_err()
+                    {
+                        tracing::debug!(target: "net::exchange", %peer, "core busy: request dropped");
+                    }
+                }
+            }
+            if gossip.len() < VERIFY_BATCH {
+                pending = events.try_recv().ok();
+            }
+        }
+        if gossip.is_empty() {
+            continue;
+        }
+        let Some(mut owned) = validator.take() else {
+            return;
+        };
+        let now = now_s();
+        let joined = tokio::task::spawn_blocking(move || {
+            let frames: Vec<&[u8]> = gossip.iter().map(|(_, _, d)| d.as_slice()).collect();
+            let results = owned.validate_batch(&frames, now);
+            let out: Vec<_> = gossip
+                .into_iter()
+                .zip(results)
+                .map(|((id, source, _), result)| (id, source, result))
+                .collect();
+            (owned, out)
+        })
+        .await;
+        let Ok((owned, results)) = joined else { return };
+        validator = Some(owned);
+        let mut verified = Vec::new();
+        for (id, source, result) in results {
+            match result {
+                Ok(envelope) => verified.push((id, source, envelope)),
+                Err(error) => {
+                    let acceptance = if error.is_sender_fault() {
+                        MessageAcceptance::Reject
+                    } else {
+                        MessageAcceptance::Ignore
+                    };
+                    gossip::count(&metrics, "envelope", &acceptance, error.reason());
+                    tracing::debug!(target: "net::gossip", %source, %error, "envelope refused");
+                    net.validated(id, source, acceptance).await;
+                }
+            }
+        }
+        if verified.is_empty() {
+            continue;
+        }
+        if let Err(mpsc::error::TrySendError::Full(Internal::Gossip(batch))) =
+            core.try_send(Internal::Gossip(verified))
+        {
+            for (id, source, envelope) in batch {
+                gossip::count(
+                    &metrics,
+                    envelope.kind().name(),
+                    &MessageAcceptance::Ignore,
+                    "queue_full",
+                );
+                net.validated(id, source, MessageAcceptance::Ignore).await;
+            }
+        }
+    }
+}
+
+/// Follows the chain: the head, and stakes from events (every registered prover's
+/// stake and key, refreshed whenever an event touches it).
+async fn follow_chain(
+    shared: Arc<Shared>,
+    core: mpsc::Sender<Internal>,
+    shutdown: CancellationToken,
+) {
+    let mut follower = EventFollower::new(
+        Arc::clone(shared.market.client()),
+        shared.market.address(),
+        0,
+        0,
+    );
+    let interval = Duration::from_millis(shared.config.chain.poll_interval_ms);
+    loop {
+        match follower.poll().await {
+            Ok(events) => {
+                let touched: HashSet<EthAddress> = events
+                    .iter()
+                    .filter(|e| matches!(e.kind(), EventKind::Stake | EventKind::Slash))
+                    .filter_map(|e| prover_of(&e.event))
+                    .collect();
+                let mut stakes = Vec::new();
+                for prover in touched {
+                    match shared.market.contract().provers(prover).call().await {
+                        Ok((stake, peer_key, _, _, _, registered)) if registered => stakes.push((
+                            prover,
+                            StakeInfo {
+                                peer_key,
+                                stake: u128::try_from(stake).unwrap_or(u128::MAX),
+                            },
+                        )),
+                        Ok(_) => {}
+                        Err(error) => {
+                            tracing::warn!(target: "chain", %error, "cannot read a stake")
+                        }
+                    }
+                }
+                if !stakes.is_empty() && core.send(Internal::Stakes(stakes)).await.is_err() {
+                    return;
+                }
+                let head = follower.next_block().saturating_sub(1);
+                shared
+                    .metrics
+                    .chain
+                    .head
+                    .set(i64::try_from(head).unwrap_or(i64::MAX));
+                if core.send(Internal::Head(head)).await.is_err() {
+                    return;
+                }
+            }
+            Err(error) => tracing::warn!(target: "chain", %error, "cannot follow the chain"),
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(interval) => {}
+        }
+    }
+}
+
+fn prover_of(event: &provernet_slashing::bindings::ProverMarketEvents) -> Option<EthAddress> {
+    use provernet_slashing::bindings::ProverMarketEvents as E;
+    match event {
+        E::ProverRegisteredFilter(e) => Some(e.prover),
+        E::StakeAddedFilter(e) => Some(e.prover),
+        E::UnbondingStartedFilter(e) => Some(e.prover),
+        E::StakeWithdrawnFilter(e) => Some(e.prover),
+        E::SlashedFilter(e) => Some(e.prover),
+        _ => None,
+    }
+}
+
+/// Sends the node's transactions one at a time (one account, one nonce sequence).
+async fn chain_worker(
+    shared: Arc<Shared>,
+    mut tasks: mpsc::Receiver<ChainTask>,
+    core: mpsc::Sender<Internal>,
+    shutdown: CancellationToken,
+) {
+    loop {
+        let task = tokio::select! {
+            () = shutdown.cancelled() => return,
+            task = tasks.recv() => match task { Some(t) => t, None => return },
+        };
+        let report = match task {
+            ChainTask::Commit {
+                seq,
+                leaves,
+                sealed_at_block,
+            } => Internal::Committed {
+                seq,
+                result: prover::commit(&shared, &leaves, sealed_at_block).await,
+            },
+            ChainTask::Claim {
+                seq,
+                batch_id,
+                leaves,
+            } => Internal::Claimed {
+                seq,
+                result: prover::claim(&shared, batch_id, &leaves).await,
+            },
+        };
+        if core.send(report).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// The actor owning the market state.
+pub(crate) struct Core {
+    s: Arc<Shared>,
+    internal: mpsc::Sender<Internal>,
+    chain: mpsc::Sender<ChainTask>,
+    /// Request-response envelopes are checked here (their own replay cache).
+    validator: Validator,
+    requests: HashMap<JobId, SeenRequest>,
+    stakes: HashMap<EthAddress, StakeInfo>,
+    head: u64,
+    // client
+    jobs: HashMap<JobId, ClientJob>,
+    by_current: HashMap<JobId, JobId>,
+    bids: HashMap<
+        JobId,
+        Vec<(
+            provernet_market::auction::Candidate,
+            provernet_protocol::Bid,
+        )>,
+    >,
+    last_paid_check_ms: u64,
+    paid_check_running: bool,
+    // prover
+    works: HashMap<JobId, Work>,
+    my_bids: HashMap<JobId, provernet_protocol::Bid>,
+    /// Capacity held for standing bids, until the given unix ms.
+    bid_holds: HashMap<JobId, u64>,
+    last_advert_ms: u64,
+    schedule: Schedule<JobId>,
+    batcher: Batcher<(JobId, BatchLeaf)>,
+    batches: BTreeMap<u64, BatchRecord>,
+    in_flight: HashSet<u64>,
+    retry_at: HashMap<u64, u64>,
+    /// The last proving times per circuit, ms (at most [`prover::ESTIMATE_WINDOW`]).
+    estimates: HashMap<Circuit, std::collections::VecDeque<u64>>,
+    /// Accepted jobs waiting for a proving worker, earliest deadline first.
+    ready: BTreeMap<(u64, JobId), Vec<u8>>,
+    /// Proofs being generated now.
+    running: usize,
+}
+
+impl Core {
+    fn new(
+        s: Arc<Shared>,
+        internal: mpsc::Sender<Internal>,
+        chain: mpsc::Sender<ChainTask>,
+        context: Context,
+    ) -> Self {
+        let workers = s.config.prover.workers;
+        let batcher = Batcher::new(s.config.prover.batch_size, s.config.prover.batch_max_age_ms);
+        Self {
+            internal,
+            chain,
+            validator: Validator::new(context, 1 << 16),
+            requests: HashMap::new(),
+            stakes: HashMap::new(),
+            head: 0,
+            jobs: HashMap::new(),
+            by_current: HashMap::new(),
+            bids: HashMap::new(),
+            last_paid_check_ms: 0,
+            paid_check_running: false,
+            works: HashMap::new(),
+            my_bids: HashMap::new(),
+            bid_holds: HashMap::new(),
+            last_advert_ms: 0,
+            schedule: Schedule::new(workers, s.config.prover.commit_margin_ms),
+            batcher,
+            batches: BTreeMap::new(),
+            in_flight: HashSet::new(),
+            retry_at: HashMap::new(),
+            estimates: HashMap::new(),
+            ready: BTreeMap::new(),
+            running: 0,
+            s,
+        }
+    }
+
+    /// Loads what the store holds and resumes it.
+    fn recover(&mut self) -> Result<(), crate::store::StoreError> {
+        let jobs = self.s.store.client_jobs()?;
+        let works = self.s.store.works()?;
+        let batches = self.s.store.batches()?;
+        tracing::info!(
+            target: "node",
+            jobs = jobs.len(),
+            works = works.len(),
+            batches = batches.len(),
+            "recovered state from the store"
+        );
+        for job in jobs {
+            self.by_current.insert(job.current_id(), job.id);
+            self.jobs.insert(job.id, job);
+        }
+        self.recover_client();
+        for batch in batches {
+            self.batches.insert(batch.seq, batch);
+        }
+        for work in works {
+            self.works.insert(work.job_id, work);
+        }
+        self.recover_prover();
+        Ok(())
+    }
+
+    async fn run(mut self, mut internal: mpsc::Receiver<Internal>, shutdown: CancellationToken) {
+        let mut tick = tokio::time::interval(Duration::from_millis(50));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                message = internal.recv() => match message {
+                    Some(message) => self.handle(message).await,
+                    None => break,
+                },
+                _ = tick.tick() => self.tick().await,
+            }
+        }
+        tracing::info!(target: "node", "core stopped");
+    }
+
+    async fn handle(&mut self, message: Internal) {
+        match message {
+            Internal::Gossip(batch) => {
+                for (id, source, envelope) in batch {
+                    self.on_gossip(id, source, envelope).await;
+                }
+            }
+            Internal::Request {
+                peer,
+                data,
+                channel,
+            } => self.on_request(peer, data, channel).await,
+            Internal::Stakes(stakes) => self.stakes.extend(stakes),
+            Internal::Head(head) => self.head = head,
+            Internal::Inputs { job, result } => self.on_inputs(job, result).await,
+            Internal::Proven { job, result } => self.on_proven(job, result).await,
+            Internal::Delivered { job, ok } => self.on_delivered(job, ok),
+            Internal::ProofChecked {
+                user_id,
+                current,
+                peer,
+                proof,
+                ok,
+                channel,
+            } => {
+                self.on_proof_checked(user_id, current, peer, proof, ok, channel)
+                    .await;
+            }
+            Internal::Committed { seq, result } => self.on_committed(seq, result).await,
+            Internal::Claimed { seq, result } => self.on_claimed(seq, result),
+            Internal::Paid(ids) => self.on_paid(ids),
+            Internal::Submit(request, reply) => {
+                let _ = reply.send(self.submit(request).await);
+            }
+        }
+    }
+
+    async fn tick(&mut self) {
+        let now = now_ms();
+        self.forget_requests(now / 1_000);
+        if self.s.config.roles.client {
+            self.tick_client(now).await;
+        }
+        if self.s.config.roles.prover {
+            self.tick_prover(now).await;
+        }
+        self.update_gauges();
+    }
+
+    /// Forgets requests past their deadline: the map cannot grow without bound.
+    fn forget_requests(&mut self, now: u64) {
+        self.requests.retain(|_, seen| seen.forget_after > now);
+        let requests = &self.requests;
+        self.my_bids.retain(|id, _| requests.contains_key(id));
+    }
+
+    fn update_gauges(&self) {
+        use crate::metrics::JobState;
+        use crate::store::{ClientState, WorkState};
+        let jobs = &self.s.metrics.market.jobs;
+        for state in ClientState::ALL {
+            let n = self.jobs.values().filter(|j| j.state == state).count();
+            jobs.get_or_create(&JobState {
+                role: "client".into(),
+                state: state.name().into(),
+            })
+            .set(i64::try_from(n).unwrap_or(i64::MAX));
+        }
+        for state in WorkState::ALL {
+            let n = self.works.values().filter(|w| w.state == state).count();
+            jobs.get_or_create(&JobState {
+                role: "prover".into(),
+                state: state.name().into(),
+            })
+            .set(i64::try_from(n).unwrap_or(i64::MAX));
+        }
+    }
+
+    /// Writes `batch`; a failed write is logged and the change is lost for a restart,
+    /// never applied half.
+    fn write(&self, batch: crate::store::WriteBatch) -> bool {
+        match self.s.store.write(batch) {
+            Ok(()) => true,
+            Err(error) => {
+                tracing::error!(target: "store", %error, "write failed");
+                false
+            }
+        }
+    }
+
+    fn stake_of(&self, prover: &Address) -> Option<StakeInfo> {
+        self.stakes.get(&eth(prover)).copied()
+    }
+}
+
+/// Where keys are cached when `proving.cache_dir` is not set: `$PROVERNET_CACHE_DIR`,
+/// else `~/.cache/provernet/circuits` (shared with `provernet prove`), else the working
+/// directory's `.provernet-cache`.
+pub fn default_cache_dir() -> std::path::PathBuf {
+    if let Some(dir) = std::env::var_os("PROVERNET_CACHE_DIR") {
+        return dir.into();
+    }
+    std::env::var_os("HOME").map_or_else(
+        || std::path::PathBuf::from(".provernet-cache"),
+        |home| std::path::PathBuf::from(home).join(".cache/provernet/circuits"),
+    )
+}
+
+/// An amount as a U256.
+pub fn wei(amount: u128) -> U256 {
+    U256::from(amount)
+}

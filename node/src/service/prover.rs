@@ -1,0 +1,889 @@
+//! The prover role: bid, accept after checking inputs, prove in a bounded pool, deliver,
+//! batch, commit, announce, claim.
+
+use std::str::FromStr;
+use std::sync::Arc;
+
+use provernet_circuits::Circuit;
+use provernet_protocol::merkle::MerkleTree;
+use provernet_protocol::{
+    Acceptance, Award, Bid, CircuitId, CommitmentNotice, EthSignature, Hash32, InputRequest,
+    InputResponse, JobId, JobLeaf, JobRequest, PeerKey, ProofBody, ProofResponse, ProverAdvert,
+    Response, SignedEnvelope, keccak256,
+};
+use provernet_slashing::evidence::Inclusion;
+use provernet_slashing::{JobClaim, eip712};
+
+use super::{ChainTask, Core, Internal, Shared, eth, now_ms, now_s, wei};
+use crate::identity::peer_id_of;
+use crate::metrics::kind;
+use crate::network::scoring::PeerAction;
+use crate::store::records::{BatchLeaf, Hex32, ProofRecord, Stored};
+use crate::store::{BatchRecord, BatchState, Work, WorkState, WriteBatch};
+
+/// How long a failed chain action waits before it is tried again, ms.
+const RETRY_MS: u64 = 3_000;
+/// How long after a request's bid window the capacity held for a bid is kept while no
+/// award has been seen, ms.
+const BID_HOLD_GRACE_MS: u64 = 5_000;
+/// How often a prover advertises its circuits and load, ms.
+const ADVERT_INTERVAL_MS: u64 = 10_000;
+/// How many recent proving times the estimate looks at.
+pub(super) const ESTIMATE_WINDOW: usize = 8;
+/// Slack in a promised deadline for the time between a bid and its award, ms.
+const DRIFT_MS: u64 = 1_000;
+
+impl Core {
+    fn estimate_ms(&self, circuit: Circuit) -> u64 {
+        // A quarter more than measured: proving time varies with the machine's load.
+        // The slowest of the recent proofs, or the configured estimate before any: the
+        // machine's load varies, and a late proof costs a slash, an early one nothing.
+        let base = self
+            .estimates
+            .get(&circuit)
+            .and_then(|times| times.iter().max().copied())
+            .unwrap_or(self.s.config.prover.estimate_ms);
+        base + base / 4
+    }
+
+    pub(super) async fn consider_bidding(&mut self, request: &JobRequest, _client: PeerKey) {
+        let id = request.job_id();
+        let Some(circuit) = self.s.circuits.get(&request.circuit_id).copied() else {
+            return;
+        };
+        if !self.s.proves.contains(&circuit) || self.my_bids.contains_key(&id) {
+            return;
+        }
+        let me = self.stake_of(&self.s.address);
+        if me
+            .is_none_or(|s| s.stake < self.s.min_stake || s.peer_key != *self.s.peer_key.as_bytes())
+        {
+            tracing::debug!(target: "market::prover", "not bidding: not staked under this key (yet)");
+            return;
+        }
+        let Some(price) = self.s.config.prover.price.quote(request.max_price) else {
+            return;
+        };
+        let now = now_ms();
+        let margin = self.s.config.prover.commit_margin_ms;
+        // The schedule keeps the commit margin between a proof's end and its deadline;
+        // the promise adds [`DRIFT_MS`] more, for the time between this quote and the
+        // award.
+        let latest_ms = request.proving_deadline * 1_000;
+        let Some(finish) = self
+            .schedule
+            .quote(now, self.estimate_ms(circuit), latest_ms)
+        else {
+            tracing::debug!(target: "market::prover", job = %id, "not bidding: no capacity by the deadline");
+            return;
+        };
+        let promised = (finish + margin + DRIFT_MS).div_ceil(1_000);
+        if promised > request.proving_deadline {
+            return;
+        }
+        // Hold the capacity while the bid stands, so bids never promise more than the
+        // prover can deliver if it wins them all.
+        if !self
+            .schedule
+            .admit(now, id, self.estimate_ms(circuit), promised * 1_000)
+        {
+            return;
+        }
+        self.bid_holds
+            .insert(id, request.bid_window_ends * 1_000 + BID_HOLD_GRACE_MS);
+        let digest = self.s.domain.bid_digest(&eip712::Bid {
+            job_id: id.0,
+            price: wei(price),
+            deadline: promised,
+        });
+        let Ok(signature) = eip712::sign(&self.s.wallet, digest) else {
+            return;
+        };
+        let bid = Bid {
+            job_id: id,
+            round: request.round,
+            price,
+            promised_deadline: promised,
+            prover: self.s.address,
+            signature: EthSignature(signature),
+        };
+        self.my_bids.insert(id, bid.clone());
+        self.s
+            .metrics
+            .market
+            .bids
+            .get_or_create(&kind("sent"))
+            .inc();
+        self.s.publish(&bid).await;
+    }
+
+    pub(super) async fn on_award(&mut self, award: Award) {
+        let Some(seen) = self.requests.get_mut(&award.job_id) else {
+            return;
+        };
+        seen.award = Some(award.clone());
+        if self.bid_holds.remove(&award.job_id).is_some()
+            && (award.prover != self.s.address || award.prover_key != self.s.peer_key)
+        {
+            // Another prover won: the capacity held for our bid is free again.
+            self.schedule.release(&award.job_id);
+        }
+        let request = seen.request.clone();
+        let client_key = seen.client_key;
+        if !self.s.config.roles.prover
+            || award.prover != self.s.address
+            || award.prover_key != self.s.peer_key
+            || self.works.contains_key(&award.job_id)
+        {
+            return;
+        }
+        let Some(bid) = self.my_bids.get(&award.job_id) else {
+            return;
+        };
+        if bid.price != award.price || bid.promised_deadline != award.deadline {
+            tracing::warn!(target: "market::prover", job = %award.job_id, "award differs from our bid; not taking it");
+            return;
+        }
+        self.s
+            .metrics
+            .market
+            .awards
+            .get_or_create(&kind("won"))
+            .inc();
+        let Some(circuit) = self.s.circuits.get(&request.circuit_id).copied() else {
+            return;
+        };
+        let now = now_ms();
+        let admitted = self.schedule.admit(
+            now,
+            award.job_id,
+            self.estimate_ms(circuit),
+            award.deadline * 1_000,
+        );
+        let mut work = Work {
+            job_id: award.job_id,
+            request: Stored(request),
+            award: Stored(award),
+            client_key: Hex32(*client_key.as_bytes()),
+            state: WorkState::Awarded,
+            acceptance: None,
+            proof: None,
+            prove_ms: None,
+            delivered: false,
+            batch: None,
+            awarded_ms: now,
+            error: None,
+        };
+        if !admitted {
+            // Taking it would make this or another job late: let the award lapse.
+            tracing::warn!(target: "market::prover", job = %work.job_id, held = self.schedule.len(), "award not taken: no capacity by its deadline");
+            work.state = WorkState::Released;
+            work.error = Some("no capacity by the deadline".into());
+        }
+        let mut batch = WriteBatch::default();
+        batch.work(&work);
+        if !self.write(batch) {
+            self.schedule.release(&work.job_id);
+            return;
+        }
+        let fetch = work.state == WorkState::Awarded;
+        let id = work.job_id;
+        self.works.insert(id, work);
+        if fetch {
+            self.fetch_inputs(id);
+        }
+    }
+
+    fn fetch_inputs(&self, id: JobId) {
+        let Some(work) = self.works.get(&id) else {
+            return;
+        };
+        let Some(client_key) = PeerKey::from_bytes(&work.client_key.0) else {
+            return;
+        };
+        let Some(peer) = peer_id_of(&client_key) else {
+            return;
+        };
+        let request = InputRequest {
+            job_id: id,
+            round: work.request.0.round,
+        };
+        let Some(frame) = self.s.envelope(&request) else {
+            return;
+        };
+        let shared = Arc::clone(&self.s);
+        let internal = self.internal.clone();
+        tokio::spawn(async move {
+            let result = fetch(&shared, peer, &client_key, frame).await;
+            let _ = internal.send(Internal::Inputs { job: id, result }).await;
+        });
+    }
+
+    fn release(&mut self, id: &JobId, why: String) {
+        self.schedule.release(id);
+        let Some(work) = self.works.get_mut(id) else {
+            return;
+        };
+        tracing::warn!(target: "market::prover", job = %id, reason = %why, "job released");
+        work.state = WorkState::Released;
+        work.error = Some(why);
+        let mut batch = WriteBatch::default();
+        batch.work(work);
+        self.write(batch);
+    }
+
+    pub(super) async fn on_inputs(&mut self, id: JobId, result: Result<Vec<u8>, String>) {
+        let Some(work) = self.works.get(&id) else {
+            return;
+        };
+        if work.state != WorkState::Awarded {
+            return;
+        }
+        let input = match result {
+            Ok(input) => input,
+            Err(reason) => {
+                self.release(&id, format!("inputs not received: {reason}"));
+                return;
+            }
+        };
+        let request = work.request.0.clone();
+        let award = work.award.0.clone();
+        let hash_ok = Hash32(keccak256(&input)) == request.input_hash
+            && input.len() == request.input_size as usize;
+        let circuit = self.s.circuits.get(&request.circuit_id).copied();
+        let parses = hash_ok
+            && circuit.is_some_and(|c| {
+                std::str::from_utf8(&input)
+                    .ok()
+                    .is_some_and(|text| c.parse_witness_str(text).is_ok())
+            });
+        if !parses {
+            let client = PeerKey::from_bytes(&work.client_key.0).and_then(|k| peer_id_of(&k));
+            self.release(
+                &id,
+                if hash_ok {
+                    "inputs are not a witness of the circuit".into()
+                } else {
+                    "inputs do not match the request's hash".into()
+                },
+            );
+            if let Some(peer) = client {
+                self.penalize(peer, PeerAction::BadContent).await;
+            }
+            return;
+        }
+        let digest = self.s.domain.acceptance_digest(&eip712::Acceptance {
+            job_id: id.0,
+            client: eth(&request.client),
+            input_hash: request.input_hash.0,
+            price: wei(award.price),
+            deadline: award.deadline,
+        });
+        let Ok(signature) = eip712::sign(&self.s.wallet, digest) else {
+            return;
+        };
+        let acceptance = Acceptance {
+            job_id: id,
+            round: award.round,
+            input_hash: request.input_hash,
+            price: award.price,
+            deadline: award.deadline,
+            signature: EthSignature(signature),
+        };
+        let Some(work) = self.works.get_mut(&id) else {
+            return;
+        };
+        work.state = WorkState::Accepted;
+        work.acceptance = Some(Stored(acceptance.clone()));
+        let mut batch = WriteBatch::default();
+        batch.work(work).input(&id, &input);
+        if !self.write(batch) {
+            return;
+        }
+        self.s.publish(&acceptance).await;
+        self.start_proving(id, input);
+    }
+
+    /// Queues an accepted job for proving: the proving pool takes jobs earliest deadline
+    /// first, the order the schedule assumed when it admitted them.
+    fn start_proving(&mut self, id: JobId, input: Vec<u8>) {
+        let Some(work) = self.works.get(&id) else {
+            return;
+        };
+        self.ready.insert((work.award.0.deadline, id), input);
+        self.pump();
+    }
+
+    /// Starts queued jobs while workers are free.
+    fn pump(&mut self) {
+        while self.running < self.s.config.prover.workers {
+            let Some(((_, id), input)) = self.ready.pop_first() else {
+                return;
+            };
+            let Some(work) = self.works.get(&id) else {
+                continue;
+            };
+            let Some(circuit) = self.s.circuits.get(&work.request.0.circuit_id).copied() else {
+                continue;
+            };
+            self.running += 1;
+            let engine = Arc::clone(&self.s.engine);
+            let internal = self.internal.clone();
+            tokio::spawn(async move {
+                let result = async {
+                    let text = String::from_utf8(input).map_err(|e| e.to_string())?;
+                    let witness = circuit
+                        .parse_witness_str(&text)
+                        .map_err(|e| e.to_string())?;
+                    let started = std::time::Instant::now();
+                    let proof = engine
+                        .prove_async(witness)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+                    Ok((
+                        ProofRecord {
+                            circuit: circuit.name().to_owned(),
+                            public_inputs: proof.public_inputs.iter().map(|x| Hex32(x.0)).collect(),
+                            proof: proof.proof,
+                        },
+                        ms,
+                    ))
+                }
+                .await;
+                let _ = internal.send(Internal::Proven { job: id, result }).await;
+            });
+        }
+    }
+
+    pub(super) async fn on_proven(
+        &mut self,
+        id: JobId,
+        result: Result<(ProofRecord, u64), String>,
+    ) {
+        self.running = self.running.saturating_sub(1);
+        self.pump();
+        let (proof, ms) = match result {
+            Ok(done) => done,
+            Err(reason) => {
+                self.s
+                    .metrics
+                    .market
+                    .proofs
+                    .get_or_create(&kind("failed"))
+                    .inc();
+                self.release(&id, format!("proving failed: {reason}"));
+                return;
+            }
+        };
+        self.schedule.release(&id);
+        if let Ok(circuit) = Circuit::from_str(&proof.circuit) {
+            let times = self.estimates.entry(circuit).or_default();
+            if times.len() == ESTIMATE_WINDOW {
+                times.pop_front();
+            }
+            times.push_back(ms);
+        }
+        let metrics = &self.s.metrics.market;
+        metrics.proofs.get_or_create(&kind("generated")).inc();
+        metrics.prove_seconds.observe(ms as f64 / 1_000.0);
+        let Some(work) = self.works.get_mut(&id) else {
+            return;
+        };
+        tracing::info!(target: "market::prover", job = %id, prove_ms = ms, "proven");
+        work.state = WorkState::Proven;
+        work.proof = Some(proof);
+        work.prove_ms = Some(ms);
+        let mut batch = WriteBatch::default();
+        batch.work(work);
+        if !self.write(batch) {
+            return;
+        }
+        self.deliver(id);
+        self.enqueue_leaf(id).await;
+    }
+
+    /// Tells the market which circuits this prover proves and how busy it is.
+    async fn advertise(&self) {
+        let staked = self.stake_of(&self.s.address).is_some_and(|s| {
+            s.stake >= self.s.min_stake && s.peer_key == *self.s.peer_key.as_bytes()
+        });
+        if !staked {
+            return;
+        }
+        let mut circuits: Vec<CircuitId> = self
+            .s
+            .circuits
+            .iter()
+            .filter(|(_, c)| self.s.proves.contains(c))
+            .map(|(id, _)| *id)
+            .collect();
+        circuits.sort_by_key(|id| id.0);
+        let advert = ProverAdvert {
+            stake_address: self.s.address,
+            circuits,
+            capacity: u32::try_from(self.s.config.prover.workers).unwrap_or(u32::MAX),
+            queued: u32::try_from(self.schedule.len()).unwrap_or(u32::MAX),
+        };
+        self.s.publish(&advert).await;
+    }
+
+    fn leaf_of(work: &Work) -> Option<BatchLeaf> {
+        let proof = work.proof.as_ref()?;
+        let request = &work.request.0;
+        let award = &work.award.0;
+        Some(BatchLeaf {
+            leaf: JobLeaf {
+                job_id: work.job_id,
+                circuit_id: request.circuit_id,
+                public_inputs_hash: JobLeaf::public_inputs_hash(&proof.inputs()),
+                proof_hash: Hash32(keccak256(&proof.proof)),
+                client: request.client,
+                price: award.price,
+            },
+            nonce: request.nonce,
+            deadline: award.deadline,
+            award_signature: award.signature.0.to_vec(),
+        })
+    }
+
+    async fn enqueue_leaf(&mut self, id: JobId) {
+        let Some(leaf) = self.works.get(&id).and_then(Self::leaf_of) else {
+            return;
+        };
+        if let Some(sealed) = self.batcher.push(now_ms(), (id, leaf)) {
+            self.seal(sealed);
+        }
+    }
+
+    fn deliver(&self, id: JobId) {
+        let Some(work) = self.works.get(&id) else {
+            return;
+        };
+        let Some(proof) = &work.proof else { return };
+        let Some(client_key) = PeerKey::from_bytes(&work.client_key.0) else {
+            return;
+        };
+        let Some(peer) = peer_id_of(&client_key) else {
+            return;
+        };
+        let delivery = ProofResponse {
+            job_id: id,
+            body: Response::Ok(ProofBody {
+                circuit_id: work.request.0.circuit_id,
+                public_inputs: proof.inputs(),
+                proof: proof.proof.clone(),
+            }),
+        };
+        let Some(frame) = self.s.envelope(&delivery) else {
+            return;
+        };
+        let net = self.s.net.clone();
+        let internal = self.internal.clone();
+        tokio::spawn(async move {
+            let mut ok = false;
+            for attempt in 0..5u64 {
+                if net.request(peer, frame.clone()).await.is_ok() {
+                    ok = true;
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(500 * (attempt + 1))).await;
+            }
+            let _ = internal.send(Internal::Delivered { job: id, ok }).await;
+        });
+    }
+
+    pub(super) fn on_delivered(&mut self, id: JobId, ok: bool) {
+        let Some(work) = self.works.get_mut(&id) else {
+            return;
+        };
+        self.s
+            .metrics
+            .market
+            .proofs
+            .get_or_create(&kind(if ok { "delivered" } else { "undelivered" }))
+            .inc();
+        if ok && !work.delivered {
+            work.delivered = true;
+            let mut batch = WriteBatch::default();
+            batch.work(work);
+            self.write(batch);
+        }
+    }
+
+    /// Seals leaves into a batch: the batch and its jobs' new state land together, before
+    /// any transaction is sent.
+    fn seal(&mut self, items: Vec<(JobId, BatchLeaf)>) {
+        let seq = match self.s.store.next_batch_seq() {
+            Ok(seq) => seq,
+            Err(error) => {
+                tracing::error!(target: "store", %error, "cannot read the batch counter");
+                return;
+            }
+        };
+        let record = BatchRecord {
+            seq,
+            leaves: items.iter().map(|(_, leaf)| leaf.clone()).collect(),
+            state: BatchState::Sealed,
+            sealed_at_block: self.head,
+        };
+        let mut batch = WriteBatch::default();
+        batch.batch(&record).set_next_batch_seq(seq + 1);
+        for (id, _) in &items {
+            if let Some(work) = self.works.get_mut(id) {
+                work.state = WorkState::Batched;
+                work.batch = Some(seq);
+                batch.work(work);
+            }
+        }
+        if !self.write(batch) {
+            return;
+        }
+        tracing::info!(target: "market::prover", seq, leaves = record.leaves.len(), "batch sealed");
+        self.batches.insert(seq, record);
+    }
+
+    pub(super) async fn tick_prover(&mut self, now: u64) {
+        if now >= self.last_advert_ms + ADVERT_INTERVAL_MS {
+            self.last_advert_ms = now;
+            self.advertise().await;
+        }
+        let expired: Vec<JobId> = self
+            .bid_holds
+            .iter()
+            .filter(|(_, until)| **until <= now)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in expired {
+            // No award came for the bid (or we missed it): free its capacity.
+            self.bid_holds.remove(&id);
+            if !self.works.contains_key(&id) {
+                self.schedule.release(&id);
+            }
+        }
+        let margin = self.s.config.prover.commit_margin_ms;
+        let urgent = self
+            .batcher
+            .items()
+            .iter()
+            .map(|(_, leaf)| (leaf.deadline * 1_000).saturating_sub(margin / 2))
+            .min();
+        if let Some(sealed) = self.batcher.poll(now, urgent) {
+            self.seal(sealed);
+        }
+        let mut tasks = Vec::new();
+        for batch in self.batches.values() {
+            if self.in_flight.contains(&batch.seq)
+                || self.retry_at.get(&batch.seq).is_some_and(|t| *t > now)
+            {
+                continue;
+            }
+            match batch.state {
+                BatchState::Sealed => tasks.push(ChainTask::Commit {
+                    seq: batch.seq,
+                    leaves: batch.job_leaves(),
+                    sealed_at_block: batch.sealed_at_block,
+                }),
+                BatchState::Committed { id, block }
+                    if self.head > block.saturating_add(self.s.window_blocks) =>
+                {
+                    tasks.push(ChainTask::Claim {
+                        seq: batch.seq,
+                        batch_id: id,
+                        leaves: batch.leaves.clone(),
+                    });
+                }
+                _ => {}
+            }
+        }
+        for task in tasks {
+            let seq = match &task {
+                ChainTask::Commit { seq, .. } | ChainTask::Claim { seq, .. } => *seq,
+            };
+            if self.chain.try_send(task).is_ok() {
+                self.in_flight.insert(seq);
+            }
+        }
+    }
+
+    pub(super) async fn on_committed(&mut self, seq: u64, result: Result<(u64, u64), String>) {
+        self.in_flight.remove(&seq);
+        let (id, block) = match result {
+            Ok(done) => done,
+            Err(reason) => {
+                tracing::warn!(target: "chain", seq, reason, "commit failed; will retry");
+                self.s
+                    .metrics
+                    .chain
+                    .transactions
+                    .get_or_create(&kind("commit_failed"))
+                    .inc();
+                self.retry_at.insert(seq, now_ms() + RETRY_MS);
+                return;
+            }
+        };
+        let Some(record) = self.batches.get_mut(&seq) else {
+            return;
+        };
+        record.state = BatchState::Committed { id, block };
+        let mut batch = WriteBatch::default();
+        batch.batch(record);
+        let leaves = record.job_leaves();
+        if !self.write(batch) {
+            return;
+        }
+        tracing::info!(target: "market::prover", seq, batch_id = id, block, leaves = leaves.len(), "batch committed");
+        let Some(tree) = MerkleTree::new(leaves.iter().map(JobLeaf::hash).collect()) else {
+            return;
+        };
+        let size = u32::try_from(leaves.len()).unwrap_or(u32::MAX);
+        for (index, leaf) in leaves.into_iter().enumerate() {
+            let notice = CommitmentNotice {
+                prover: self.s.address,
+                batch_root: tree.root(),
+                batch_size: size,
+                leaf_index: u32::try_from(index).unwrap_or(u32::MAX),
+                merkle_path: tree.path(index).unwrap_or_default(),
+                leaf,
+                commit_block: block,
+            };
+            self.s.publish(&notice).await;
+        }
+    }
+
+    pub(super) fn on_claimed(&mut self, seq: u64, result: Result<(), String>) {
+        self.in_flight.remove(&seq);
+        if let Err(reason) = result {
+            tracing::warn!(target: "chain", seq, reason, "claim failed; will retry");
+            self.s
+                .metrics
+                .chain
+                .transactions
+                .get_or_create(&kind("claim_failed"))
+                .inc();
+            self.retry_at.insert(seq, now_ms() + RETRY_MS);
+            return;
+        }
+        let Some(record) = self.batches.get_mut(&seq) else {
+            return;
+        };
+        if let BatchState::Committed { id, .. } = record.state {
+            record.state = BatchState::Claimed { id };
+            let mut batch = WriteBatch::default();
+            batch.batch(record);
+            self.write(batch);
+            tracing::info!(target: "market::prover", seq, batch_id = id, "fees claimed");
+        }
+    }
+
+    pub(super) fn recover_prover(&mut self) {
+        let now = now_ms();
+        let ids: Vec<JobId> = self.works.keys().copied().collect();
+        for id in ids {
+            let Some(work) = self.works.get(&id) else {
+                continue;
+            };
+            let deadline_ms = work.award.0.deadline * 1_000;
+            let circuit = self.s.circuits.get(&work.request.0.circuit_id).copied();
+            match work.state {
+                WorkState::Awarded | WorkState::Accepted => {
+                    let Some(circuit) = circuit else { continue };
+                    let estimate = self.estimate_ms(circuit);
+                    if now + estimate + self.s.config.prover.commit_margin_ms / 2 > deadline_ms {
+                        self.release(
+                            &id,
+                            "the deadline can no longer be met after a restart".into(),
+                        );
+                        continue;
+                    }
+                    self.schedule.force(id, estimate, deadline_ms);
+                    if work.state == WorkState::Awarded {
+                        self.fetch_inputs(id);
+                    } else {
+                        match self.s.store.input(&id) {
+                            Ok(Some(input)) => {
+                                tracing::info!(target: "market::prover", job = %id, "resuming proving after a restart");
+                                self.start_proving(id, input);
+                            }
+                            _ => self.release(&id, "inputs lost".into()),
+                        }
+                    }
+                }
+                WorkState::Proven => {
+                    if let Some(leaf) = Self::leaf_of(work) {
+                        let delivered = work.delivered;
+                        if let Some(sealed) = self.batcher.push(now, (id, leaf)) {
+                            self.seal(sealed);
+                        }
+                        if !delivered {
+                            self.deliver(id);
+                        }
+                    }
+                }
+                WorkState::Batched => {
+                    if !work.delivered {
+                        self.deliver(id);
+                    }
+                }
+                WorkState::Released => {}
+            }
+        }
+    }
+}
+
+/// Fetches a job's inputs from its client.
+async fn fetch(
+    shared: &Shared,
+    peer: libp2p::PeerId,
+    client: &PeerKey,
+    frame: Vec<u8>,
+) -> Result<Vec<u8>, String> {
+    let mut last = String::new();
+    for attempt in 0..3u64 {
+        match shared.net.request(peer, frame.clone()).await {
+            Ok(bytes) => {
+                let envelope = SignedEnvelope::decode(&bytes, &shared.context, now_s())
+                    .and_then(SignedEnvelope::verify)
+                    .map_err(|e| e.to_string())?;
+                envelope.expect_signer(client).map_err(|e| e.to_string())?;
+                let response: InputResponse = envelope.open().map_err(|e| e.to_string())?;
+                return match response.input {
+                    Response::Ok(input) => Ok(input),
+                    Response::Refused(why) => Err(format!("client refused: {why:?}")),
+                };
+            }
+            Err(error) => last = error.to_string(),
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(300 * (attempt + 1))).await;
+    }
+    Err(last)
+}
+
+/// Posts a batch's root, unless a commitment of it by this prover is already on chain
+/// (sent before a crash): a batch is never committed twice.
+pub(super) async fn commit(
+    shared: &Shared,
+    leaves: &[JobLeaf],
+    sealed_at_block: u64,
+) -> Result<(u64, u64), String> {
+    let root = MerkleTree::new(leaves.iter().map(JobLeaf::hash).collect())
+        .ok_or("empty batch")?
+        .root();
+    let existing = shared
+        .market
+        .contract()
+        .batch_committed_filter()
+        .topic2(eth(&shared.address))
+        .from_block(sealed_at_block)
+        .query_with_meta()
+        .await
+        .map_err(|e| e.to_string())?;
+    if let Some((event, meta)) = existing.into_iter().find(|(e, _)| e.root == root.0) {
+        tracing::info!(target: "chain", "batch already on chain; not committing it again");
+        return Ok((
+            u64::try_from(event.batch_id).map_err(|e| e.to_string())?,
+            meta.block_number.as_u64(),
+        ));
+    }
+    let (id, receipt) = shared
+        .market
+        .commit_batch(leaves)
+        .await
+        .map_err(|e| e.to_string())?;
+    let gas = receipt.gas_used.unwrap_or_default();
+    shared
+        .metrics
+        .chain
+        .gas
+        .get_or_create(&kind("commit"))
+        .inc_by(u64::try_from(gas).unwrap_or(u64::MAX));
+    shared
+        .metrics
+        .chain
+        .transactions
+        .get_or_create(&kind("commit"))
+        .inc();
+    let block = receipt.block_number.map_or(0, |b| b.as_u64());
+    Ok((id, block))
+}
+
+/// Claims the unpaid jobs of a batch: all in one `claimBatch`; if the contract refuses it
+/// (a job slashed or under challenge), one `claim` per job, so one bad job does not
+/// block the others.
+pub(super) async fn claim(
+    shared: &Shared,
+    batch_id: u64,
+    leaves: &[BatchLeaf],
+) -> Result<(), String> {
+    let contract = shared.market.contract();
+    let mut unpaid = Vec::new();
+    for (index, leaf) in leaves.iter().enumerate() {
+        let paid = contract
+            .is_paid(eth(&leaf.leaf.client), leaf.nonce)
+            .call()
+            .await
+            .map_err(|e| e.to_string())?;
+        if !paid {
+            unpaid.push(JobClaim {
+                index: u32::try_from(index).map_err(|e| e.to_string())?,
+                nonce: leaf.nonce,
+                deadline: leaf.deadline,
+                signature: leaf.award_signature.clone(),
+            });
+        }
+    }
+    if unpaid.is_empty() {
+        return Ok(());
+    }
+    let job_leaves: Vec<JobLeaf> = leaves.iter().map(|l| l.leaf.clone()).collect();
+    let gas_of = |receipt: &ethers::types::TransactionReceipt| {
+        u64::try_from(receipt.gas_used.unwrap_or_default()).unwrap_or(u64::MAX)
+    };
+    match shared
+        .market
+        .claim_batch(batch_id, &job_leaves, &unpaid)
+        .await
+    {
+        Ok(receipt) => {
+            shared
+                .metrics
+                .chain
+                .gas
+                .get_or_create(&kind("claim"))
+                .inc_by(gas_of(&receipt));
+            shared
+                .metrics
+                .chain
+                .transactions
+                .get_or_create(&kind("claim"))
+                .inc();
+            Ok(())
+        }
+        Err(provernet_slashing::ChainError::Refused(error)) => {
+            tracing::warn!(target: "chain", batch_id, %error, "claimBatch refused; claiming job by job");
+            for job in &unpaid {
+                let inclusion = Inclusion::from_batch(batch_id, &job_leaves, job.index as usize)
+                    .map_err(|e| e.to_string())?;
+                match shared
+                    .market
+                    .claim(&inclusion, job.nonce, job.deadline, &job.signature)
+                    .await
+                {
+                    Ok(receipt) => {
+                        shared
+                            .metrics
+                            .chain
+                            .gas
+                            .get_or_create(&kind("claim"))
+                            .inc_by(gas_of(&receipt));
+                    }
+                    Err(error) => {
+                        tracing::warn!(target: "chain", batch_id, job = %inclusion.leaf.job_id, %error, "job not claimable");
+                    }
+                }
+            }
+            Ok(())
+        }
+        Err(error) => Err(error.to_string()),
+    }
+}

@@ -1,0 +1,364 @@
+//! What a node keeps across restarts.
+//!
+//! One key-value trait, [`KvStore`], with one enum of column families ([`Column`]) and two
+//! implementations: [`RocksStore`] for nodes and [`MemoryStore`] for unit tests (the
+//! shape of Lighthouse's `KeyValueStore` and `memory_store.rs`). [`Store`] puts typed
+//! records on top, one concern per column: the client's jobs, the prover's work, the
+//! prover's batches, job inputs, and counters. Writes that belong together (a sealed
+//! batch and the jobs it holds; a job and its inputs) go in one [`WriteBatch`], which
+//! both implementations apply atomically.
+//!
+//! Records are JSON (`serde`), with protocol messages kept as their protobuf bytes in
+//! hex, so a record decodes with the same checks as a message from the network.
+
+mod memory;
+pub mod records;
+mod rocks;
+
+use std::sync::Arc;
+
+pub use memory::MemoryStore;
+pub use records::{BatchRecord, BatchState, ClientJob, ClientState, Work, WorkState};
+pub use rocks::RocksStore;
+
+use provernet_protocol::JobId;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// The column families.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Column {
+    /// The client's jobs, by the job id the user was given.
+    ClientJobs,
+    /// The prover's accepted work, by job id.
+    Work,
+    /// The prover's batches, by sequence number (big-endian u64).
+    Batches,
+    /// Job inputs (the witness bytes), by job id: the client's to serve, the prover's to
+    /// prove after a restart.
+    Inputs,
+    /// Counters: the next nonce, the next batch sequence number.
+    Meta,
+}
+
+impl Column {
+    /// Every column.
+    pub const ALL: [Column; 5] = [
+        Self::ClientJobs,
+        Self::Work,
+        Self::Batches,
+        Self::Inputs,
+        Self::Meta,
+    ];
+
+    /// The column family's name in RocksDB.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::ClientJobs => "client_jobs",
+            Self::Work => "work",
+            Self::Batches => "batches",
+            Self::Inputs => "inputs",
+            Self::Meta => "meta",
+        }
+    }
+}
+
+/// Why the store failed. None of these is a peer's fault.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// RocksDB failed (disk, corruption, a lock held by another process).
+    #[error("database error: {0}")]
+    Db(String),
+    /// A record does not decode: the database was written by an incompatible version.
+    #[error("record {column}/{key} does not decode: {reason}")]
+    Corrupt {
+        /// The column.
+        column: &'static str,
+        /// The key, hex.
+        key: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Key-value pairs of a column, in key order.
+pub type Entries = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// One change of a [`WriteBatch`].
+#[derive(Clone, Debug)]
+pub enum Op {
+    /// Set `key` to `value`.
+    Put(Column, Vec<u8>, Vec<u8>),
+    /// Remove `key`.
+    Delete(Column, Vec<u8>),
+}
+
+/// Changes applied all together or not at all.
+#[derive(Clone, Debug, Default)]
+pub struct WriteBatch {
+    ops: Vec<Op>,
+}
+
+impl WriteBatch {
+    /// Sets a raw value.
+    pub fn put_raw(&mut self, column: Column, key: &[u8], value: Vec<u8>) -> &mut Self {
+        self.ops.push(Op::Put(column, key.to_vec(), value));
+        self
+    }
+
+    /// Sets a record.
+    pub fn put<T: Serialize>(&mut self, column: Column, key: &[u8], value: &T) -> &mut Self {
+        let bytes = serde_json::to_vec(value).unwrap_or_default();
+        self.put_raw(column, key, bytes)
+    }
+
+    /// Removes a key.
+    pub fn delete(&mut self, column: Column, key: &[u8]) -> &mut Self {
+        self.ops.push(Op::Delete(column, key.to_vec()));
+        self
+    }
+
+    /// The changes, in order.
+    pub fn ops(&self) -> &[Op] {
+        &self.ops
+    }
+
+    /// Whether there is nothing to write.
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+}
+
+/// A key-value store with column families and atomic batches.
+pub trait KvStore: Send + Sync + 'static {
+    /// The value of `key`.
+    ///
+    /// # Errors
+    /// [`StoreError::Db`].
+    fn get(&self, column: Column, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Applies every change of `batch`, atomically.
+    ///
+    /// # Errors
+    /// [`StoreError::Db`]; then nothing was written.
+    fn write(&self, batch: WriteBatch) -> Result<(), StoreError>;
+
+    /// Every entry of `column` in key order.
+    ///
+    /// # Errors
+    /// [`StoreError::Db`].
+    fn scan(&self, column: Column) -> Result<Entries, StoreError>;
+}
+
+/// Typed records over a [`KvStore`].
+#[derive(Clone)]
+pub struct Store {
+    kv: Arc<dyn KvStore>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Store")
+    }
+}
+
+const NEXT_NONCE: &[u8] = b"next_nonce";
+const NEXT_BATCH: &[u8] = b"next_batch";
+
+impl Store {
+    /// Typed access to `kv`.
+    pub fn new(kv: Arc<dyn KvStore>) -> Self {
+        Self { kv }
+    }
+
+    /// An in-memory store.
+    pub fn memory() -> Self {
+        Self::new(Arc::new(MemoryStore::default()))
+    }
+
+    fn decode<T: DeserializeOwned>(
+        column: Column,
+        key: &[u8],
+        bytes: &[u8],
+    ) -> Result<T, StoreError> {
+        serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
+            column: column.name(),
+            key: provernet_protocol::primitives::to_hex(key),
+            reason: e.to_string(),
+        })
+    }
+
+    fn get<T: DeserializeOwned>(
+        &self,
+        column: Column,
+        key: &[u8],
+    ) -> Result<Option<T>, StoreError> {
+        self.kv
+            .get(column, key)?
+            .map(|bytes| Self::decode(column, key, &bytes))
+            .transpose()
+    }
+
+    fn all<T: DeserializeOwned>(&self, column: Column) -> Result<Vec<T>, StoreError> {
+        self.kv
+            .scan(column)?
+            .iter()
+            .map(|(key, bytes)| Self::decode(column, key, bytes))
+            .collect()
+    }
+
+    /// Applies `batch` atomically.
+    ///
+    /// # Errors
+    /// [`StoreError::Db`].
+    pub fn write(&self, batch: WriteBatch) -> Result<(), StoreError> {
+        self.kv.write(batch)
+    }
+
+    /// A client job by the id its user was given.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    pub fn client_job(&self, id: &JobId) -> Result<Option<ClientJob>, StoreError> {
+        self.get(Column::ClientJobs, &id.0)
+    }
+
+    /// Every client job.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    pub fn client_jobs(&self) -> Result<Vec<ClientJob>, StoreError> {
+        self.all(Column::ClientJobs)
+    }
+
+    /// Every piece of prover work.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    pub fn works(&self) -> Result<Vec<Work>, StoreError> {
+        self.all(Column::Work)
+    }
+
+    /// Every batch.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    pub fn batches(&self) -> Result<Vec<BatchRecord>, StoreError> {
+        self.all(Column::Batches)
+    }
+
+    /// A job's inputs.
+    ///
+    /// # Errors
+    /// [`StoreError::Db`].
+    pub fn input(&self, id: &JobId) -> Result<Option<Vec<u8>>, StoreError> {
+        self.kv.get(Column::Inputs, &id.0)
+    }
+
+    /// A counter's value (0 when never set).
+    fn counter(&self, key: &[u8]) -> Result<u64, StoreError> {
+        Ok(self
+            .kv
+            .get(Column::Meta, key)?
+            .and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok())
+            .map_or(0, u64::from_be_bytes))
+    }
+
+    /// The next unused nonce; `batch` must store [`Store::set_next_nonce`] with it.
+    ///
+    /// # Errors
+    /// [`StoreError::Db`].
+    pub fn next_nonce(&self) -> Result<u64, StoreError> {
+        self.counter(NEXT_NONCE)
+    }
+
+    /// The next unused batch sequence number.
+    ///
+    /// # Errors
+    /// [`StoreError::Db`].
+    pub fn next_batch_seq(&self) -> Result<u64, StoreError> {
+        self.counter(NEXT_BATCH)
+    }
+}
+
+/// Typed puts for a [`WriteBatch`].
+impl WriteBatch {
+    /// Stores a client job.
+    pub fn client_job(&mut self, job: &ClientJob) -> &mut Self {
+        self.put(Column::ClientJobs, &job.id.0, job)
+    }
+
+    /// Stores prover work.
+    pub fn work(&mut self, work: &Work) -> &mut Self {
+        self.put(Column::Work, &work.job_id.0, work)
+    }
+
+    /// Stores a batch.
+    pub fn batch(&mut self, batch: &BatchRecord) -> &mut Self {
+        self.put(Column::Batches, &batch.seq.to_be_bytes(), batch)
+    }
+
+    /// Stores a job's inputs.
+    pub fn input(&mut self, id: &JobId, input: &[u8]) -> &mut Self {
+        self.put_raw(Column::Inputs, &id.0, input.to_vec())
+    }
+
+    /// Moves the nonce counter past `used`.
+    pub fn set_next_nonce(&mut self, next: u64) -> &mut Self {
+        self.put_raw(Column::Meta, NEXT_NONCE, next.to_be_bytes().to_vec())
+    }
+
+    /// Moves the batch counter past `used`.
+    pub fn set_next_batch_seq(&mut self, next: u64) -> &mut Self {
+        self.put_raw(Column::Meta, NEXT_BATCH, next.to_be_bytes().to_vec())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exercise(kv: Arc<dyn KvStore>) {
+        let store = Store::new(kv);
+        assert_eq!(store.next_nonce().expect("read"), 0);
+        let mut batch = WriteBatch::default();
+        batch
+            .set_next_nonce(7)
+            .input(&JobId([1; 32]), b"abc")
+            .put_raw(Column::Meta, b"x", vec![1]);
+        store.write(batch).expect("write");
+        assert_eq!(store.next_nonce().expect("read"), 7);
+        assert_eq!(
+            store.input(&JobId([1; 32])).expect("read"),
+            Some(b"abc".to_vec())
+        );
+        let mut batch = WriteBatch::default();
+        batch.delete(Column::Meta, b"x");
+        store.write(batch).expect("write");
+        assert_eq!(store.kv.get(Column::Meta, b"x").expect("read"), None);
+        assert_eq!(store.kv.scan(Column::Meta).expect("scan").len(), 1);
+        // A record that does not decode says where it is.
+        let mut batch = WriteBatch::default();
+        batch.put_raw(Column::Work, &[9; 32], b"not json".to_vec());
+        store.write(batch).expect("write");
+        assert!(matches!(
+            store.works(),
+            Err(StoreError::Corrupt { column: "work", .. })
+        ));
+    }
+
+    #[test]
+    fn memory_store_keeps_what_it_is_given() {
+        exercise(Arc::new(MemoryStore::default()));
+    }
+
+    #[test]
+    fn rocks_store_keeps_what_it_is_given_across_reopening() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        exercise(Arc::new(RocksStore::open(dir.path()).expect("open")));
+        let store = Store::new(Arc::new(RocksStore::open(dir.path()).expect("reopen")));
+        assert_eq!(store.next_nonce().expect("read"), 7);
+        // A second process cannot open the same database.
+        assert!(RocksStore::open(dir.path()).is_err());
+    }
+}

@@ -1,0 +1,176 @@
+//! The client's HTTP API and the `provernet client` commands against a running node.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use provernet_circuits::Circuit;
+
+use crate::support::{Testnet, eventually, witness};
+
+fn provernet(api: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_provernet"))
+        .args(args)
+        .env("PROVERNET_API", api)
+        .env(
+            "PROVERNET_CACHE_DIR",
+            PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("provernet-circuits-cache"),
+        )
+        .output()
+        .expect("binary runs")
+}
+
+fn ok(api: &str, args: &[&str]) -> String {
+    let output = provernet(api, args);
+    assert!(
+        output.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("utf-8")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_submitted_with_the_cli_is_proven_and_its_proof_verifies() {
+    let mut net = Testnet::new().await;
+    net.register_prover(3).await;
+    net.deposit(1, "1").await;
+    let config = net.config("client", false, true);
+    let client = net.start(config, 1).await;
+    let config = net.config("prover", true, false);
+    net.start(config, 3).await;
+    net.wait_for_mesh(1).await;
+    let bound = provernet_node::api::serve(client.clone(), SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .expect("api");
+    let api = format!("http://{bound}");
+    let dir = net.dir.path().to_owned();
+    let input = dir.join("witness.json");
+    std::fs::write(&input, witness(Circuit::PoseidonChain12, 5)).expect("write");
+    let path = |p: &Path| p.to_str().expect("utf-8").to_owned();
+
+    let id = {
+        let (api, input) = (api.clone(), path(&input));
+        tokio::task::spawn_blocking(move || {
+            ok(
+                &api,
+                &[
+                    "client",
+                    "submit",
+                    "--circuit",
+                    "poseidon-chain-12",
+                    "--input",
+                    &input,
+                    "--max-price",
+                    "1000000",
+                    "--deadline",
+                    "60",
+                ],
+            )
+        })
+        .await
+        .expect("joined")
+        .trim()
+        .to_owned()
+    };
+    assert!(id.starts_with("0x") && id.len() == 66, "{id}");
+    eventually(60, "the job verified", || {
+        let (api, id) = (api.clone(), id.clone());
+        async move {
+            let status = tokio::task::spawn_blocking(move || ok(&api, &["client", "status", &id]))
+                .await
+                .expect("joined");
+            let json: serde_json::Value = serde_json::from_str(&status).expect("json");
+            matches!(json["state"].as_str(), Some("verified" | "paid")).then_some(())
+        }
+    })
+    .await;
+    let out = dir.join("proof.json");
+    let (api2, id2, out2) = (api.clone(), id.clone(), path(&out));
+    tokio::task::spawn_blocking(move || ok(&api2, &["client", "proof", &id2, "--out", &out2]))
+        .await
+        .expect("joined");
+    // The proof the market delivered verifies with the standalone tool.
+    let out2 = path(&out);
+    let api2 = api.clone();
+    let verified = tokio::task::spawn_blocking(move || {
+        ok(
+            &api2,
+            &[
+                "verify",
+                "--dev-srs",
+                "--circuit",
+                "poseidon-chain-12",
+                "--proof",
+                &out2,
+            ],
+        )
+    })
+    .await
+    .expect("joined");
+    assert!(verified.starts_with("valid"), "{verified}");
+
+    // Bad requests are clear errors with the right status.
+    let http = reqwest::Client::new();
+    let bad = http
+        .post(format!("{api}/v1/jobs"))
+        .json(&serde_json::json!({
+            "circuit": "sha-9000", "input": "{}", "max_price": "1", "deadline_secs": 60
+        }))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(bad.status(), 400);
+    let body: serde_json::Value = bad.json().await.expect("json");
+    assert!(
+        body["error"]
+            .as_str()
+            .expect("error")
+            .contains("unknown circuit"),
+        "{body}"
+    );
+    let bad = http
+        .post(format!("{api}/v1/jobs"))
+        .json(&serde_json::json!({
+            "circuit": "poseidon-chain-12", "input": "{\"seed\": \"x\"}", "max_price": "1", "deadline_secs": 60
+        }))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(
+        bad.status(),
+        400,
+        "a witness that does not parse is refused at submission"
+    );
+    let missing = http
+        .get(format!("{api}/v1/jobs/0x{}", "00".repeat(32)))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(missing.status(), 404);
+    let huge = http
+        .post(format!("{api}/v1/jobs"))
+        .header("content-type", "application/json")
+        .body(vec![b' '; 3 << 20])
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(huge.status(), 413, "bodies over 2 MiB are refused");
+    let metrics = http
+        .get(format!("{api}/metrics"))
+        .send()
+        .await
+        .expect("send")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        metrics.contains("provernet_market_jobs{role=\"client\",state=\"verified\"} 1")
+            || metrics.contains("provernet_market_jobs{role=\"client\",state=\"paid\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("provernet_market_e2e_seconds_count 1"),
+        "{metrics}"
+    );
+}

@@ -1,0 +1,342 @@
+//! A market on a fresh anvil and in-process nodes on libp2p over loopback.
+
+use std::future::Future;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use ed25519_dalek::SigningKey;
+use ethers::middleware::SignerMiddleware;
+use ethers::providers::{Http, Provider};
+use ethers::signers::{LocalWallet, Signer};
+use ethers::types::{Address, U256};
+use ethers::utils::{Anvil, AnvilInstance, parse_ether};
+use provernet_circuits::{Circuit, Prover, ProverConfig, SrsSource};
+use provernet_node::config::NodeConfig;
+use provernet_node::identity::Keys;
+use provernet_node::service::{self, NodeHandle, Startup, SubmitRequest};
+use provernet_node::store::{RocksStore, Store};
+use provernet_protocol::JobId;
+use provernet_slashing::{Market, MarketParams, anvil};
+use tempfile::TempDir;
+
+pub type Client = SignerMiddleware<Provider<Http>, LocalWallet>;
+
+/// Blocks between a commitment and its claim.
+pub const CHALLENGE_WINDOW: u64 = 3;
+
+pub fn eth(amount: &str) -> U256 {
+    parse_ether(amount).expect("amount")
+}
+
+pub fn params() -> MarketParams {
+    MarketParams {
+        min_stake: eth("1"),
+        challenge_window: CHALLENGE_WINDOW,
+        response_window: 3,
+        unbonding_delay: 20,
+        deposit_withdrawal_delay: 30,
+        challenge_bond: eth("0.1"),
+        slash_bps: 5_000,
+        reward_bps: 3_000,
+        refund_bps: 2_000,
+    }
+}
+
+/// Logs to stderr when `PROVERNET_TEST_LOG` is set (`debug` or `info`).
+pub fn init_logs() {
+    static INIT: OnceLock<()> = OnceLock::new();
+    INIT.get_or_init(|| {
+        let level = match std::env::var("PROVERNET_TEST_LOG").as_deref() {
+            Ok("debug") => tracing::Level::DEBUG,
+            Ok(_) => tracing::Level::INFO,
+            Err(_) => return,
+        };
+        let _ = tracing_subscriber::fmt()
+            .with_max_level(level)
+            .with_test_writer()
+            .try_init();
+    });
+}
+
+/// One proving engine for every node of the test process (keys are built once).
+pub fn engine() -> Arc<Prover> {
+    static ENGINE: OnceLock<Arc<Prover>> = OnceLock::new();
+    Arc::clone(ENGINE.get_or_init(|| {
+        let config = ProverConfig {
+            srs: SrsSource::DevInsecure,
+            cache_dir: std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+                .join("provernet-circuits-cache"),
+        };
+        Arc::new(Prover::new(&config).expect("dev SRS"))
+    }))
+}
+
+/// A witness for `circuit` that differs with `n`.
+pub fn witness(circuit: Circuit, n: u64) -> String {
+    let mut json = circuit.example_witness();
+    match circuit {
+        Circuit::PoseidonChain12 | Circuit::PoseidonChain16 => {
+            json["seed"] = serde_json::json!((1_000 + n).to_string());
+        }
+        Circuit::MlpInference => {
+            json["input"] = serde_json::json!([256, -128, 512, i64::try_from(n).unwrap_or(0) * 8]);
+        }
+        Circuit::MerkleMembership => {}
+    }
+    json.to_string()
+}
+
+pub fn submit(circuit: Circuit, n: u64, max_price: u128, deadline_secs: u64) -> SubmitRequest {
+    SubmitRequest {
+        circuit: circuit.name().to_owned(),
+        input: witness(circuit, n),
+        max_price: max_price.to_string(),
+        deadline_secs,
+    }
+}
+
+/// A node of the test, with the directory its database lives in.
+pub struct TestNode {
+    pub handle: NodeHandle,
+    pub config: NodeConfig,
+    pub keys: Keys,
+}
+
+pub struct Testnet {
+    /// One testnet at a time: each runs several provers that use every core, and
+    /// deadlines are real time.
+    _serial: tokio::sync::OwnedMutexGuard<()>,
+    pub anvil: AnvilInstance,
+    pub owner: Market<Client>,
+    pub nodes: Vec<TestNode>,
+    pub dir: TempDir,
+}
+
+impl Testnet {
+    /// Anvil mining a block every second (so challenge windows pass on their own), and a
+    /// deployed market.
+    pub async fn new() -> Self {
+        init_logs();
+        static SERIAL: OnceLock<Arc<tokio::sync::Mutex<()>>> = OnceLock::new();
+        let serial = Arc::clone(SERIAL.get_or_init(Arc::default))
+            .lock_owned()
+            .await;
+        let anvil = Anvil::at(anvil::binary())
+            .arg("--host")
+            .arg("127.0.0.1")
+            .block_time(1u64)
+            .spawn();
+        let owner = market_for(&anvil, 0);
+        let address = owner.client().address();
+        let owner = Market::deploy(Arc::clone(owner.client()), address, params())
+            .await
+            .expect("deploy");
+        Self {
+            _serial: serial,
+            anvil,
+            owner,
+            nodes: Vec::new(),
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
+    pub fn market(&self, wallet_index: u32) -> Market<Client> {
+        Market::at(
+            self.owner.address(),
+            Arc::clone(market_for(&self.anvil, wallet_index).client()),
+        )
+    }
+
+    /// A configuration for a node using anvil account `wallet_index`.
+    pub fn config(&self, name: &str, prover: bool, client: bool) -> NodeConfig {
+        let mut config = NodeConfig {
+            data_dir: self.dir.path().join(name),
+            ..NodeConfig::default()
+        };
+        config.roles.prover = prover;
+        config.roles.client = client;
+        config.chain.rpc_url = self.anvil.endpoint();
+        config.chain.market = format!("{:?}", self.owner.address());
+        config.chain.poll_interval_ms = 200;
+        config.proving.dev_srs = true;
+        config.api.listen = None;
+        config.network.request_timeout_ms = 10_000;
+        config.prover.circuits = vec![
+            Circuit::PoseidonChain12.name().into(),
+            Circuit::MlpInference.name().into(),
+        ];
+        // Three provers share two cores here, and Halo2 uses every core: a proof takes
+        // up to three times as long as alone.
+        config.prover.estimate_ms = 8_000;
+        config.prover.batch_size = 4;
+        config.prover.batch_max_age_ms = 1_500;
+        config.prover.commit_margin_ms = 4_000;
+        config.client.bid_window_ms = 300;
+        config.client.accept_timeout_ms = 3_000;
+        if let Some(first) = self.nodes.first().and_then(|n| n.handle.dial_addr()) {
+            config.network.bootstrap = vec![first.to_string()];
+        }
+        config
+    }
+
+    pub fn keys(&self, wallet_index: u32) -> Keys {
+        let seed = u8::try_from(wallet_index + 1).expect("small index");
+        Keys {
+            identity: SigningKey::from_bytes(&[seed; 32]),
+            wallet: wallet(&self.anvil, wallet_index),
+        }
+    }
+
+    /// Registers account `wallet_index` as a prover under its node key, staking 2 ETH.
+    pub async fn register_prover(&self, wallet_index: u32) {
+        let keys = self.keys(wallet_index);
+        self.market(wallet_index)
+            .register(keys.identity.verifying_key().to_bytes(), eth("2"))
+            .await
+            .expect("register");
+    }
+
+    /// Deposits `amount` for account `wallet_index`.
+    pub async fn deposit(&self, wallet_index: u32, amount: &str) {
+        self.market(wallet_index)
+            .deposit(eth(amount))
+            .await
+            .expect("deposit");
+    }
+
+    /// Starts a node with its RocksDB store in its data dir.
+    pub async fn start(&mut self, config: NodeConfig, wallet_index: u32) -> NodeHandle {
+        let keys = self.keys(wallet_index);
+        let handle = start_node(&config, &keys).await;
+        self.nodes.push(TestNode {
+            handle: handle.clone(),
+            config,
+            keys,
+        });
+        handle
+    }
+
+    /// Stops node `index` (as a crash would: tasks cancelled, nothing flushed on purpose)
+    /// and starts it again on the same database. The caller must hold no handle of it.
+    pub async fn restart(&mut self, index: usize) -> NodeHandle {
+        let old = self.nodes.remove(index);
+        old.handle.shutdown.cancel();
+        let TestNode {
+            handle,
+            config,
+            keys,
+        } = old;
+        // Every handle must be gone for the database to close, as when a process dies.
+        drop(handle);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let mut config = config;
+        // Come back on a new port; bootstrap from another node.
+        config.network.bootstrap = self
+            .nodes
+            .first()
+            .and_then(|n| n.handle.dial_addr())
+            .map(|a| vec![a.to_string()])
+            .unwrap_or_default();
+        let handle = start_node(&config, &keys).await;
+        self.nodes.insert(
+            index,
+            TestNode {
+                handle: handle.clone(),
+                config,
+                keys,
+            },
+        );
+        handle
+    }
+
+    /// Waits until every node sees at least `n` peers on the market topic.
+    pub async fn wait_for_mesh(&self, n: usize) {
+        for _ in 0..200 {
+            let mut ready = true;
+            for node in &self.nodes {
+                let info = node.handle.net.info().await.expect("info");
+                if info.topic_peers < n {
+                    ready = false;
+                }
+            }
+            if ready {
+                // One heartbeat more for the meshes to form.
+                tokio::time::sleep(Duration::from_millis(600)).await;
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the gossip mesh did not form");
+    }
+
+    pub async fn deposit_of(&self, wallet_index: u32) -> U256 {
+        self.owner
+            .deposit_of(wallet(&self.anvil, wallet_index).address())
+            .await
+            .expect("deposit")
+    }
+}
+
+pub async fn start_node(config: &NodeConfig, keys: &Keys) -> NodeHandle {
+    std::fs::create_dir_all(&config.data_dir).expect("data dir");
+    // RocksDB releases its lock when the last handle drops; a restarted node may find it
+    // still held for a moment.
+    let mut store = None;
+    for _ in 0..50 {
+        match RocksStore::open(&config.data_dir.join("db")) {
+            Ok(s) => {
+                store = Some(s);
+                break;
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+    let store = Store::new(Arc::new(store.expect("database opens")));
+    service::start(Startup {
+        config: config.clone(),
+        keys: keys.clone(),
+        store,
+        engine: Some(engine()),
+    })
+    .await
+    .expect("node starts")
+}
+
+pub fn wallet(anvil: &AnvilInstance, index: u32) -> LocalWallet {
+    LocalWallet::from(anvil.keys()[index as usize].clone()).with_chain_id(anvil.chain_id())
+}
+
+pub fn market_for(anvil: &AnvilInstance, index: u32) -> Market<Client> {
+    let provider = Provider::<Http>::try_from(anvil.endpoint())
+        .expect("provider")
+        .interval(Duration::from_millis(50));
+    let client = Arc::new(SignerMiddleware::new(provider, wallet(anvil, index)));
+    Market::at(Address::zero(), client)
+}
+
+/// Polls `f` every 200 ms until it returns `Some`, for at most `secs`.
+pub async fn eventually<T, F, Fut>(secs: u64, what: &str, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let until = std::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(value) = f().await {
+            return value;
+        }
+        assert!(
+            std::time::Instant::now() < until,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// The state of a client job.
+pub fn state_of(node: &NodeHandle, id: &JobId) -> String {
+    node.job(id)
+        .expect("store")
+        .map(|s| s.state)
+        .unwrap_or_default()
+}
