@@ -6,7 +6,8 @@
 //! - [`auction`]: the client's choice of winner among valid bids (lowest price; ties by
 //!   earlier promised deadline, then larger stake, then lowest peer key) and the raised
 //!   maximum price of a re-auction.
-//! - [`pricing`]: the prover's price policy and the deadline it can promise.
+//! - [`pricing`]: the prover's price policy (the node works out the deadline it
+//!   promises from [`schedule`]).
 //! - [`schedule`]: the prover's commitments: it never takes a job it cannot prove by its
 //!   deadline given the jobs it already holds.
 //! - [`batch`]: the prover's open batch of leaves, sealed by size or by age.
@@ -14,7 +15,8 @@
 //! ```text
 //! JobRequest ──pricing::quote + schedule::admit──▶ Bid            (prover)
 //! Bids ────────auction::choose──────────────────▶ Award           (client)
-//! no bid / no acceptance / missed deadline ──auction::raised_price──▶ next round
+//! no bid ──auction::raised_price──▶ next round at a higher maximum
+//! no acceptance / missed deadline ──▶ next round at the same maximum
 //! proven leaf ─batch::Batcher::push──▶ sealed batch ─▶ commitBatch  (prover)
 //! ```
 //!

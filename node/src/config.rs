@@ -177,6 +177,9 @@ pub struct ClientSection {
     pub price_cap_bps: u32,
     /// How long a proof may be late before the client re-auctions, ms.
     pub deadline_grace_ms: u64,
+    /// After a round without bids, the next waits this long times the number of such
+    /// rounds so far (provers were busy; their capacity frees up as they prove), ms.
+    pub no_bid_backoff_ms: u64,
     /// Ether (wei) deposited into the market at start when the deposit is lower.
     #[serde(with = "provernet_market::pricing::wei_text")]
     pub min_deposit_wei: u128,
@@ -187,10 +190,11 @@ impl Default for ClientSection {
         Self {
             bid_window_ms: 300,
             accept_timeout_ms: 5_000,
-            max_rounds: 4,
+            max_rounds: 8,
             price_step_bps: 2_500,
             price_cap_bps: 20_000,
             deadline_grace_ms: 1_000,
+            no_bid_backoff_ms: 2_000,
             min_deposit_wei: 0,
         }
     }
@@ -200,14 +204,17 @@ impl Default for ClientSection {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ApiSection {
-    /// Where the HTTP API and `/metrics` are served; none to serve nothing.
-    pub listen: Option<SocketAddr>,
+    /// Whether the HTTP API and `/metrics` are served at all.
+    pub enabled: bool,
+    /// Where they are served.
+    pub listen: SocketAddr,
 }
 
 impl Default for ApiSection {
     fn default() -> Self {
         Self {
-            listen: Some(SocketAddr::from(([127, 0, 0, 1], 8_645))),
+            enabled: true,
+            listen: SocketAddr::from(([127, 0, 0, 1], 8_645)),
         }
     }
 }

@@ -58,7 +58,7 @@ struct NodeArgs {
     /// The node's TOML config file (see docs/operating.md); flags override it.
     #[arg(long, env = "PROVERNET_CONFIG")]
     config: Option<PathBuf>,
-    /// The data directory (keys, database, key cache).
+    /// The data directory (identity key, database).
     #[arg(long, env = "PROVERNET_DATA_DIR")]
     data_dir: Option<PathBuf>,
     /// Take the prover role.
@@ -158,10 +158,19 @@ struct EconomicsArgs {
 }
 
 fn main() -> ExitCode {
+    // PROVERNET_LOG=debug|info|warn|error (default info); targets are shown so a line
+    // says which subsystem wrote it (docs/operating.md lists them).
+    let level = match std::env::var("PROVERNET_LOG").as_deref() {
+        Ok("trace") => tracing::Level::TRACE,
+        Ok("debug") => tracing::Level::DEBUG,
+        Ok("warn") => tracing::Level::WARN,
+        Ok("error") => tracing::Level::ERROR,
+        _ => tracing::Level::INFO,
+    };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_target(false)
+        .with_max_level(level)
         .init();
     let cli = Cli::parse();
     let planned = match cli.command {

@@ -92,6 +92,17 @@ pub struct ChainMetrics {
     pub head: Gauge,
 }
 
+impl ChainMetrics {
+    /// Counts a mined transaction of `kind` and the gas it used.
+    pub fn mined(&self, kind: &str, gas: u64) {
+        let label = Kind {
+            kind: kind.to_owned(),
+        };
+        self.gas.get_or_create(&label).inc_by(gas);
+        self.transactions.get_or_create(&label).inc();
+    }
+}
+
 /// Every metric of the node.
 #[derive(Debug, Default)]
 pub struct Metrics {

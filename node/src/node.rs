@@ -36,7 +36,7 @@ fn configure(args: NodeArgs) -> anyhow::Result<NodeConfig> {
         config.chain.key_file = Some(file);
     }
     if let Some(api) = args.api {
-        config.api.listen = Some(api);
+        config.api.listen = api;
     }
     if !args.circuits.is_empty() {
         config.prover.circuits = args.circuits;
@@ -75,7 +75,8 @@ pub fn run_node(args: NodeArgs) -> anyhow::Result<()> {
             engine: None,
         })
         .await?;
-        if let Some(address) = config.api.listen {
+        if config.api.enabled {
+            let address = config.api.listen;
             let bound = provernet_node::api::serve(node.clone(), address)
                 .await
                 .with_context(|| format!("cannot serve the API on {address} (api.listen)"))?;
@@ -85,6 +86,11 @@ pub fn run_node(args: NodeArgs) -> anyhow::Result<()> {
             eprintln!("listening: {address}/p2p/{}", node.net.peer_id());
         }
         eprintln!("address: {:?}", node.address);
+        // What `register(peerKey)` on the market takes for a prover.
+        eprintln!(
+            "peer key: 0x{}",
+            provernet_protocol::primitives::to_hex(node.peer_key.as_bytes())
+        );
         wait_for_signal().await;
         eprintln!("shutting down");
         node.shutdown.cancel();
@@ -161,7 +167,7 @@ pub fn client(command: ClientCommand) -> anyhow::Result<()> {
 
 async fn call(request: reqwest::RequestBuilder, api: &str) -> anyhow::Result<serde_json::Value> {
     let response = request.send().await.with_context(|| {
-        format!("cannot reach the node's API at {api} (is the node running with api.listen set?)")
+        format!("cannot reach the node's API at {api} (is the node running, with api.enabled and this api.listen?)")
     })?;
     let status = response.status();
     let body: serde_json::Value = response

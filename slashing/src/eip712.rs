@@ -64,6 +64,25 @@ pub struct Acceptance {
     pub deadline: u64,
 }
 
+/// A client's request, signed so that only the key it names may gossip the job id. The
+/// contract never sees it: nodes check it (job ids derive from the client's address, so
+/// without it anyone could publish a client's next job id first).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Request {
+    /// The job.
+    pub job_id: [u8; 32],
+    /// The ed25519 key that signs the request's envelope and awards.
+    pub peer_key: [u8; 32],
+    /// The circuit.
+    pub circuit_id: [u8; 32],
+    /// keccak256 of the inputs.
+    pub input_hash: [u8; 32],
+    /// The most the client pays (wei).
+    pub max_price: U256,
+    /// The proving deadline (unix seconds).
+    pub deadline: u64,
+}
+
 fn type_hash(ty: &str) -> [u8; 32] {
     keccak256(ty.as_bytes())
 }
@@ -117,6 +136,24 @@ impl Domain {
             Token::Address(award.prover),
             Token::Uint(award.price),
             Token::Uint(award.deadline.into()),
+        ])))
+    }
+
+    /// The digest a client signs for a request.
+    pub fn request_digest(&self, request: &Request) -> H256 {
+        self.digest(keccak256(encode(&[
+            Token::FixedBytes(
+                type_hash(
+                    "Request(bytes32 jobId,bytes32 peerKey,bytes32 circuitId,bytes32 inputHash,uint256 maxPrice,uint64 deadline)",
+                )
+                .to_vec(),
+            ),
+            Token::FixedBytes(request.job_id.to_vec()),
+            Token::FixedBytes(request.peer_key.to_vec()),
+            Token::FixedBytes(request.circuit_id.to_vec()),
+            Token::FixedBytes(request.input_hash.to_vec()),
+            Token::Uint(request.max_price),
+            Token::Uint(request.deadline.into()),
         ])))
     }
 

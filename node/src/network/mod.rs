@@ -28,6 +28,11 @@ use tokio::sync::{mpsc, oneshot};
 use self::codec::FrameCodec;
 use self::scoring::{AppScores, BAN_THRESHOLD, PeerAction};
 
+/// How often kademlia looks for more peers.
+const DISCOVERY_INTERVAL: Duration = Duration::from_secs(30);
+/// Below this many connections the node dials peers kademlia discovers.
+const TARGET_PEERS: usize = 16;
+
 /// The gossip topic of the market on chain `chain_id`.
 pub fn market_topic(chain_id: u64) -> IdentTopic {
     IdentTopic::new(format!("/provernet/1/{chain_id}/market"))
@@ -414,6 +419,13 @@ struct Task {
 impl Task {
     async fn run(mut self) {
         let mut ban_check = tokio::time::interval(Duration::from_secs(1));
+        // Discovery: a kademlia bootstrap (a lookup of our own id, then of random ids
+        // per bucket) soon after start and then periodically; peers it finds are dialled
+        // while the node has few connections.
+        let mut discovery = tokio::time::interval_at(
+            tokio::time::Instant::now() + Duration::from_secs(2),
+            DISCOVERY_INTERVAL,
+        );
         loop {
             tokio::select! {
                 () = self.shutdown.cancelled() => break,
@@ -424,6 +436,10 @@ impl Task {
                 },
                 event = self.swarm.select_next_some() => self.swarm_event(event),
                 _ = ban_check.tick() => self.ban_low_scores(),
+                _ = discovery.tick() => {
+                    // Fails only while the routing table is empty (no bootstrap peer yet).
+                    let _ = self.swarm.behaviour_mut().kad.bootstrap();
+                }
             }
         }
         tracing::debug!(target: "net", "network task stopped");
@@ -553,6 +569,18 @@ impl Task {
                         .behaviour_mut()
                         .kad
                         .add_address(&peer_id, address);
+                }
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Kad(kad::Event::RoutingUpdated {
+                peer, ..
+            })) => {
+                let connected = self.swarm.connected_peers().count();
+                if !self.swarm.is_connected(&peer)
+                    && connected < TARGET_PEERS
+                    && !self.scores.is_banned(&peer)
+                {
+                    // Kademlia knows its addresses; the dial uses them.
+                    let _ = self.swarm.dial(peer);
                 }
             }
             SwarmEvent::ConnectionEstablished { peer_id, .. } => {

@@ -3,7 +3,8 @@
 //! Gossip: every message ends in Accept, Ignore or Reject. A Reject counts as an invalid
 //! message delivery in gossipsub's peer score (P4: weight [`INVALID_MESSAGE_WEIGHT`] per
 //! squared count, decaying), so one bad message costs 10 points, three cost 90, and a
-//! peer that keeps sending them falls below [`GRAYLIST_THRESHOLD`] (five bad messages),
+//! peer that keeps sending them reaches [`GRAYLIST_THRESHOLD`] (four bad messages, less
+//! what has decayed),
 //! after which gossipsub ignores it and the node disconnects it and refuses it for
 //! [`BAN_SECS`] ([`BAN_THRESHOLD`] is the graylist threshold: gossipsub stops counting a
 //! graylisted peer's messages, so a lower one would never be reached). Ignore costs nothing: it covers what an honest peer may

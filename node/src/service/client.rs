@@ -137,10 +137,14 @@ impl Core {
     pub(super) fn recover_client(&mut self) {
         let now = now_ms();
         for job in self.jobs.values_mut() {
-            // A round in progress restarts its clock: its bids were in memory only, and
-            // the winner (if any) gets its full time again.
+            // An awarded winner gets its full time to accept again.
             match job.state {
-                ClientState::Bidding => job.round_started_ms = now,
+                ClientState::Bidding => {
+                    // Its bids were in memory only and its request's bid window has
+                    // likely closed: the first tick starts a new round at the same price.
+                    self.restarted.push(job.id);
+                    job.round_started_ms = now;
+                }
                 ClientState::Awarded => job.awarded_ms = Some(now),
                 _ => {}
             }
@@ -157,6 +161,29 @@ impl Core {
                     job.request.0.clone(),
                     job.award.as_ref().map(|a| a.0.clone()),
                 );
+            }
+        }
+    }
+
+    /// The client's EIP-712 signature of `request` (with a placeholder signature) for
+    /// this node's key.
+    fn sign_request(&self, mut request: JobRequest) -> Option<JobRequest> {
+        let digest = self.s.domain.request_digest(&eip712::Request {
+            job_id: request.job_id().0,
+            peer_key: *self.s.peer_key.as_bytes(),
+            circuit_id: request.circuit_id.0,
+            input_hash: request.input_hash.0,
+            max_price: wei(request.max_price),
+            deadline: request.proving_deadline,
+        });
+        match eip712::sign(&self.s.wallet, digest) {
+            Ok(signature) => {
+                request.client_signature = EthSignature(signature);
+                Some(request)
+            }
+            Err(error) => {
+                tracing::error!(target: "market::client", %error, "cannot sign a request");
+                None
             }
         }
     }
@@ -236,6 +263,10 @@ impl Core {
             client: self.s.address,
             nonce,
             round: 0,
+            client_signature: EthSignature([0; 65]),
+        };
+        let Some(request) = self.sign_request(request) else {
+            return Err(SubmitError::Store("cannot sign the request".into()));
         };
         let id = request.job_id();
         let job = ClientJob {
@@ -254,6 +285,7 @@ impl Core {
             proof: None,
             verified_ms: None,
             history: Vec::new(),
+            next_max_price: None,
             error: None,
         };
         let mut batch = WriteBatch::default();
@@ -315,12 +347,18 @@ impl Core {
     }
 
     pub(super) async fn tick_client(&mut self, now: u64) {
+        for id in std::mem::take(&mut self.restarted) {
+            self.reauction(id, "restart").await;
+        }
         let config = self.s.config.client.clone();
         let mut due: Vec<(JobId, &'static str)> = Vec::new();
         for job in self.jobs.values() {
             match job.state {
                 ClientState::Bidding if now >= job.round_started_ms + config.bid_window_ms => {
                     due.push((job.id, "award"));
+                }
+                ClientState::Waiting if now >= job.round_started_ms => {
+                    due.push((job.id, "start"));
                 }
                 ClientState::Awarded
                     if now >= job.awarded_ms.unwrap_or(now) + config.accept_timeout_ms =>
@@ -337,10 +375,10 @@ impl Core {
             }
         }
         for (id, what) in due {
-            if what == "award" {
-                self.close_auction(id).await;
-            } else {
-                self.reauction(id, what).await;
+            match what {
+                "award" => self.close_auction(id).await,
+                "start" => self.start_round(id).await,
+                cause => self.reauction(id, cause).await,
             }
         }
         if now >= self.last_paid_check_ms + 2_000 && !self.paid_check_running {
@@ -407,10 +445,12 @@ impl Core {
         self.s.publish(&award).await;
     }
 
-    /// Starts the next round with a fresh nonce and a raised price, or gives up.
+    /// Ends a round that found no prover: gives up after `max_rounds`, else schedules the
+    /// next round — at once after a lost winner (same price: the market had a taker), or
+    /// after a back-off with a raised price (capped) when nobody bid.
     async fn reauction(&mut self, id: JobId, cause: &'static str) {
         let config = self.s.config.client.clone();
-        let Some(job) = self.jobs.get(&id) else {
+        let Some(job) = self.jobs.get_mut(&id) else {
             return;
         };
         let old = job.request.0.clone();
@@ -418,19 +458,63 @@ impl Core {
             .first_max_price
             .saturating_mul(u128::from(config.price_cap_bps))
             / 10_000;
-        let next_round = old.round + 1;
-        let price = if cause == "no_bids" {
-            auction::raised_price(old.max_price, config.price_step_bps, cap)
-        } else {
-            // The market had a taker at this price; a raise is not what was missing.
-            Some(old.max_price)
-        };
+        job.history.push(format!("round {}: {cause}", old.round));
         self.s
             .metrics
             .market
             .reauctions
             .get_or_create(&kind(cause))
             .inc();
+        let now = now_ms();
+        let mut immediate = false;
+        if old.round + 1 >= config.max_rounds {
+            job.state = ClientState::Failed;
+            job.error = Some(format!(
+                "no prover delivered in {} rounds (last: {cause})",
+                old.round + 1
+            ));
+        } else if cause == "no_bids" {
+            let quiet_rounds = job
+                .history
+                .iter()
+                .filter(|h| h.ends_with("no_bids"))
+                .count();
+            job.state = ClientState::Waiting;
+            job.next_max_price = Some(
+                auction::raised_price(old.max_price, config.price_step_bps, cap).unwrap_or(cap),
+            );
+            job.round_started_ms = now + config.no_bid_backoff_ms * quiet_rounds as u64;
+        } else {
+            job.state = ClientState::Waiting;
+            job.next_max_price = Some(old.max_price);
+            job.round_started_ms = now;
+            immediate = true;
+        }
+        job.award = None;
+        job.awarded_ms = None;
+        job.acceptance = None;
+        job.accepted_ms = None;
+        let failed = job.state == ClientState::Failed;
+        let mut batch = WriteBatch::default();
+        batch.client_job(job);
+        if !self.write(batch) {
+            return;
+        }
+        tracing::info!(target: "market::client", job = %id, cause, round = old.round, failed, "round ended without a proof");
+        if immediate {
+            self.start_round(id).await;
+        }
+    }
+
+    /// Publishes the next round's request: a fresh nonce, so its own job id.
+    async fn start_round(&mut self, id: JobId) {
+        let config = self.s.config.client.clone();
+        let Some(job) = self.jobs.get(&id) else {
+            return;
+        };
+        let old = job.request.0.clone();
+        let max_price = job.next_max_price.unwrap_or(old.max_price);
+        let deadline_secs = job.deadline_secs;
         let nonce = match self.s.store.next_nonce() {
             Ok(n) => n,
             Err(error) => {
@@ -439,51 +523,33 @@ impl Core {
             }
         };
         let now = now_ms();
+        let unsigned = JobRequest {
+            max_price,
+            bid_window_ends: (now + config.bid_window_ms).div_ceil(1_000),
+            proving_deadline: now / 1_000 + deadline_secs,
+            nonce,
+            round: old.round + 1,
+            ..old
+        };
+        let Some(request) = self.sign_request(unsigned) else {
+            return;
+        };
         let Some(job) = self.jobs.get_mut(&id) else {
             return;
         };
-        job.history.push(format!("round {}: {cause}", old.round));
-        let give_up = next_round >= config.max_rounds;
+        job.request = Stored(request.clone());
+        job.state = ClientState::Bidding;
+        job.round_started_ms = now;
+        job.next_max_price = None;
         let mut batch = WriteBatch::default();
-        let request = match price {
-            Some(max_price) if !give_up => {
-                let request = JobRequest {
-                    max_price,
-                    bid_window_ends: (now + config.bid_window_ms).div_ceil(1_000),
-                    proving_deadline: now / 1_000 + job.deadline_secs,
-                    nonce,
-                    round: next_round,
-                    ..old
-                };
-                job.request = Stored(request.clone());
-                job.state = ClientState::Bidding;
-                job.round_started_ms = now;
-                job.award = None;
-                job.awarded_ms = None;
-                job.acceptance = None;
-                job.accepted_ms = None;
-                batch.set_next_nonce(nonce + 1);
-                Some(request)
-            }
-            _ => {
-                job.state = ClientState::Failed;
-                job.error = Some(format!(
-                    "no prover delivered in {} rounds (last: {cause})",
-                    old.round + 1
-                ));
-                None
-            }
-        };
-        batch.client_job(job);
+        batch.client_job(job).set_next_nonce(nonce + 1);
         if !self.write(batch) {
             return;
         }
-        tracing::info!(target: "market::client", job = %id, cause, round = next_round, failed = request.is_none(), "re-auction");
-        if let Some(request) = request {
-            self.by_current.insert(request.job_id(), id);
-            self.remember_own_request(request.clone(), None);
-            self.s.publish(&request).await;
-        }
+        tracing::info!(target: "market::client", job = %id, round = request.round, max_price, "re-auction");
+        self.by_current.insert(request.job_id(), id);
+        self.remember_own_request(request.clone(), None);
+        self.s.publish(&request).await;
     }
 
     /// Asks the chain which verified jobs have been paid.
@@ -537,12 +603,12 @@ impl Core {
         let envelope = match self.validator.validate(&data, now_s()) {
             Ok(envelope) => envelope,
             Err(error) => {
-                super::gossip::count(
-                    &self.s.metrics,
-                    "exchange",
-                    &libp2p::gossipsub::MessageAcceptance::Reject,
-                    error.reason(),
-                );
+                let acceptance = if error.is_sender_fault() {
+                    libp2p::gossipsub::MessageAcceptance::Reject
+                } else {
+                    libp2p::gossipsub::MessageAcceptance::Ignore
+                };
+                super::gossip::count(&self.s.metrics, "exchange", &acceptance, error.reason());
                 if error.is_sender_fault() {
                     self.penalize(peer, PeerAction::MalformedExchange).await;
                 }

@@ -128,20 +128,33 @@ impl Core {
             // new requests until old ones expire.
             return Err(Verdict::Ignore("request_table_full"));
         }
-        if let Some(seen) = self.requests.get(&request.job_id()) {
-            if seen.client_key != *envelope.signer() {
-                // Another key already asked under this client's job id.
-                return Err(Verdict::Reject("job_id_taken"));
-            }
-            if seen.request != *request {
-                return Err(Verdict::Reject("request_changed"));
-            }
+        let digest = self.s.domain.request_digest(&eip712::Request {
+            job_id: request.job_id().0,
+            peer_key: *envelope.signer().as_bytes(),
+            circuit_id: request.circuit_id.0,
+            input_hash: request.input_hash.0,
+            max_price: wei(request.max_price),
+            deadline: request.proving_deadline,
+        });
+        if eip712::recover(digest, &request.client_signature.0) != Some(eth(&request.client)) {
+            // Only the client's own key may publish its job ids.
+            return Err(Verdict::Reject("bad_request_signature"));
+        }
+        let changed = self
+            .requests
+            .get(&request.job_id())
+            .is_some_and(|seen| seen.client_key != *envelope.signer() || seen.request != *request);
+        if changed {
+            // The client signed two requests for one job id; whoever forwards the second
+            // may not have seen the first, so this costs no one.
+            return Err(Verdict::Ignore("request_changed"));
         }
         Ok(())
     }
 
     async fn on_request_seen(&mut self, envelope: &VerifiedEnvelope, request: JobRequest) {
         let id = request.job_id();
+        tracing::debug!(target: "market", job = %id, round = request.round, "request seen");
         if self.requests.contains_key(&id) {
             return;
         }

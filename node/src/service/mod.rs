@@ -45,6 +45,7 @@ use provernet_slashing::eip712::Domain;
 use provernet_slashing::events::{EventFollower, EventKind};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use crate::config::NodeConfig;
 use crate::identity::Keys;
@@ -428,6 +429,9 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
         bootstrap: config.bootstrap_addrs()?,
         chain_id,
         max_connections: config.network.max_connections,
+        // Gossipsub applies this to a whole RPC frame, which can carry many messages and
+        // control entries: a bound near one message's size silently drops batches of
+        // them. Each message's own size is checked per kind by the dispatcher.
         max_gossip_bytes: provernet_protocol::MessageKind::max_envelope_len(),
         max_frame_bytes: provernet_protocol::MessageKind::max_envelope_len(),
         event_queue: config.network.event_queue,
@@ -464,32 +468,39 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
     let (internal_tx, internal_rx) = mpsc::channel(4_096);
     let (chain_tx, chain_rx) = mpsc::channel(1_024);
 
-    tokio::spawn(dispatch(
-        events,
-        net.clone(),
-        Validator::new(
-            context.clone(),
-            provernet_protocol::replay::SeenCache::DEFAULT_CAPACITY,
-        ),
-        internal_tx.clone(),
-        Arc::clone(&metrics),
-        shutdown.clone(),
-    ));
-    tokio::spawn(follow_chain(
-        Arc::clone(&shared),
-        internal_tx.clone(),
-        shutdown.clone(),
-    ));
-    tokio::spawn(chain_worker(
-        Arc::clone(&shared),
-        chain_rx,
-        internal_tx.clone(),
-        shutdown.clone(),
-    ));
+    // Every line a node's tasks log names the node (several run in one test process).
+    let span = tracing::info_span!("node", peer = %short_peer(&net.peer_id()));
+    tokio::spawn(
+        dispatch(
+            events,
+            net.clone(),
+            Validator::new(
+                context.clone(),
+                provernet_protocol::replay::SeenCache::DEFAULT_CAPACITY,
+            ),
+            internal_tx.clone(),
+            Arc::clone(&metrics),
+            shutdown.clone(),
+        )
+        .instrument(span.clone()),
+    );
+    tokio::spawn(
+        follow_chain(Arc::clone(&shared), internal_tx.clone(), shutdown.clone())
+            .instrument(span.clone()),
+    );
+    tokio::spawn(
+        chain_worker(
+            Arc::clone(&shared),
+            chain_rx,
+            internal_tx.clone(),
+            shutdown.clone(),
+        )
+        .instrument(span.clone()),
+    );
 
     let mut core = Core::new(Arc::clone(&shared), internal_tx.clone(), chain_tx, context);
     core.recover()?;
-    tokio::spawn(core.run(internal_rx, shutdown.clone()));
+    tokio::spawn(core.run(internal_rx, shutdown.clone()).instrument(span));
     tracing::info!(
         target: "node",
         peer = %net.peer_id(),
@@ -508,6 +519,12 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
         shutdown,
         roles: config.roles,
     })
+}
+
+/// The last characters of a peer id: enough to tell nodes apart in logs.
+fn short_peer(peer: &PeerId) -> String {
+    let text = peer.to_string();
+    text[text.len().saturating_sub(6)..].to_owned()
 }
 
 /// Most gossip messages verified in one batch.
@@ -741,6 +758,8 @@ pub(crate) struct Core {
     >,
     last_paid_check_ms: u64,
     paid_check_running: bool,
+    /// Jobs that were collecting bids when the node stopped.
+    restarted: Vec<JobId>,
     // prover
     works: HashMap<JobId, Work>,
     my_bids: HashMap<JobId, provernet_protocol::Bid>,
@@ -781,6 +800,7 @@ impl Core {
             bids: HashMap::new(),
             last_paid_check_ms: 0,
             paid_check_running: false,
+            restarted: Vec::new(),
             works: HashMap::new(),
             my_bids: HashMap::new(),
             bid_holds: HashMap::new(),
@@ -815,7 +835,9 @@ impl Core {
         }
         self.recover_client();
         for batch in batches {
-            self.batches.insert(batch.seq, batch);
+            if !matches!(batch.state, crate::store::BatchState::Claimed { .. }) {
+                self.batches.insert(batch.seq, batch);
+            }
         }
         for work in works {
             self.works.insert(work.job_id, work);

@@ -11,6 +11,7 @@ use provernet_protocol::{
     InputResponse, JobId, JobLeaf, JobRequest, PeerKey, ProofBody, ProofResponse, ProverAdvert,
     Response, SignedEnvelope, keccak256,
 };
+use provernet_slashing::bindings::ProverMarketErrors;
 use provernet_slashing::evidence::Inclusion;
 use provernet_slashing::{JobClaim, eip712};
 
@@ -27,7 +28,7 @@ const RETRY_MS: u64 = 3_000;
 /// award has been seen, ms.
 const BID_HOLD_GRACE_MS: u64 = 5_000;
 /// How often a prover advertises its circuits and load, ms.
-const ADVERT_INTERVAL_MS: u64 = 10_000;
+const ADVERT_INTERVAL_MS: u64 = 5_000;
 /// How many recent proving times the estimate looks at.
 pub(super) const ESTIMATE_WINDOW: usize = 8;
 /// Slack in a promised deadline for the time between a bid and its award, ms.
@@ -74,7 +75,7 @@ impl Core {
             .schedule
             .quote(now, self.estimate_ms(circuit), latest_ms)
         else {
-            tracing::debug!(target: "market::prover", job = %id, "not bidding: no capacity by the deadline");
+            tracing::debug!(target: "market::prover", job = %id, held = self.schedule.len(), "not bidding: no capacity by the deadline");
             return;
         };
         let promised = (finish + margin + DRIFT_MS).div_ceil(1_000);
@@ -208,13 +209,10 @@ impl Core {
             job_id: id,
             round: work.request.0.round,
         };
-        let Some(frame) = self.s.envelope(&request) else {
-            return;
-        };
         let shared = Arc::clone(&self.s);
         let internal = self.internal.clone();
         tokio::spawn(async move {
-            let result = fetch(&shared, peer, &client_key, frame).await;
+            let result = fetch(&shared, peer, &client_key, &request).await;
             let _ = internal.send(Internal::Inputs { job: id, result }).await;
         });
     }
@@ -475,19 +473,22 @@ impl Core {
                 proof: proof.proof.clone(),
             }),
         };
-        let Some(frame) = self.s.envelope(&delivery) else {
-            return;
-        };
-        let net = self.s.net.clone();
+        let shared = Arc::clone(&self.s);
         let internal = self.internal.clone();
         tokio::spawn(async move {
             let mut ok = false;
             for attempt in 0..5u64 {
-                if net.request(peer, frame.clone()).await.is_ok() {
+                // Signed afresh for every attempt: the client's replay cache refuses a
+                // frame it has seen, and an attempt may have arrived without its answer.
+                let Some(frame) = shared.envelope(&delivery) else {
+                    break;
+                };
+                if shared.net.request(peer, frame).await.is_ok() {
                     ok = true;
                     break;
                 }
-                tokio::time::sleep(std::time::Duration::from_millis(500 * (attempt + 1))).await;
+                // At least a second apart, so the next envelope's expiry (and id) differs.
+                tokio::time::sleep(std::time::Duration::from_millis(1_000 * (attempt + 1))).await;
             }
             let _ = internal.send(Internal::Delivered { job: id, ok }).await;
         });
@@ -547,6 +548,15 @@ impl Core {
         if now >= self.last_advert_ms + ADVERT_INTERVAL_MS {
             self.last_advert_ms = now;
             self.advertise().await;
+            tracing::debug!(
+                target: "market::prover",
+                held = self.schedule.len(),
+                bids = self.bid_holds.len(),
+                queued = self.ready.len(),
+                running = self.running,
+                works = self.works.len(),
+                "load"
+            );
         }
         let expired: Vec<JobId> = self
             .bid_holds
@@ -671,8 +681,12 @@ impl Core {
             record.state = BatchState::Claimed { id };
             let mut batch = WriteBatch::default();
             batch.batch(record);
-            self.write(batch);
-            tracing::info!(target: "market::prover", seq, batch_id = id, "fees claimed");
+            if self.write(batch) {
+                // Done: the store keeps it; the core stops looking at it.
+                self.batches.remove(&seq);
+                self.retry_at.remove(&seq);
+                tracing::info!(target: "market::prover", seq, batch_id = id, "fees claimed");
+            }
         }
     }
 
@@ -736,11 +750,15 @@ async fn fetch(
     shared: &Shared,
     peer: libp2p::PeerId,
     client: &PeerKey,
-    frame: Vec<u8>,
+    request: &InputRequest,
 ) -> Result<Vec<u8>, String> {
     let mut last = String::new();
     for attempt in 0..3u64 {
-        match shared.net.request(peer, frame.clone()).await {
+        // Signed afresh for every attempt (see `deliver`).
+        let frame = shared
+            .envelope(request)
+            .ok_or("cannot sign the input request")?;
+        match shared.net.request(peer, frame).await {
             Ok(bytes) => {
                 let envelope = SignedEnvelope::decode(&bytes, &shared.context, now_s())
                     .and_then(SignedEnvelope::verify)
@@ -754,9 +772,14 @@ async fn fetch(
             }
             Err(error) => last = error.to_string(),
         }
-        tokio::time::sleep(std::time::Duration::from_millis(300 * (attempt + 1))).await;
+        tokio::time::sleep(std::time::Duration::from_millis(1_000 * (attempt + 1))).await;
     }
     Err(last)
+}
+
+/// Gas a mined transaction used.
+fn gas_of(receipt: &ethers::types::TransactionReceipt) -> u64 {
+    u64::try_from(receipt.gas_used.unwrap_or_default()).unwrap_or(u64::MAX)
 }
 
 /// Posts a batch's root, unless a commitment of it by this prover is already on chain
@@ -790,19 +813,7 @@ pub(super) async fn commit(
         .commit_batch(leaves)
         .await
         .map_err(|e| e.to_string())?;
-    let gas = receipt.gas_used.unwrap_or_default();
-    shared
-        .metrics
-        .chain
-        .gas
-        .get_or_create(&kind("commit"))
-        .inc_by(u64::try_from(gas).unwrap_or(u64::MAX));
-    shared
-        .metrics
-        .chain
-        .transactions
-        .get_or_create(&kind("commit"))
-        .inc();
+    shared.metrics.chain.mined("commit", gas_of(&receipt));
     let block = receipt.block_number.map_or(0, |b| b.as_u64());
     Ok((id, block))
 }
@@ -836,31 +847,18 @@ pub(super) async fn claim(
         return Ok(());
     }
     let job_leaves: Vec<JobLeaf> = leaves.iter().map(|l| l.leaf.clone()).collect();
-    let gas_of = |receipt: &ethers::types::TransactionReceipt| {
-        u64::try_from(receipt.gas_used.unwrap_or_default()).unwrap_or(u64::MAX)
-    };
     match shared
         .market
         .claim_batch(batch_id, &job_leaves, &unpaid)
         .await
     {
         Ok(receipt) => {
-            shared
-                .metrics
-                .chain
-                .gas
-                .get_or_create(&kind("claim"))
-                .inc_by(gas_of(&receipt));
-            shared
-                .metrics
-                .chain
-                .transactions
-                .get_or_create(&kind("claim"))
-                .inc();
+            shared.metrics.chain.mined("claim", gas_of(&receipt));
             Ok(())
         }
         Err(provernet_slashing::ChainError::Refused(error)) => {
             tracing::warn!(target: "chain", batch_id, %error, "claimBatch refused; claiming job by job");
+            let mut pending = false;
             for job in &unpaid {
                 let inclusion = Inclusion::from_batch(batch_id, &job_leaves, job.index as usize)
                     .map_err(|e| e.to_string())?;
@@ -870,19 +868,27 @@ pub(super) async fn claim(
                     .await
                 {
                     Ok(receipt) => {
-                        shared
-                            .metrics
-                            .chain
-                            .gas
-                            .get_or_create(&kind("claim"))
-                            .inc_by(gas_of(&receipt));
+                        shared.metrics.chain.mined("claim", gas_of(&receipt));
                     }
                     Err(error) => {
-                        tracing::warn!(target: "chain", batch_id, job = %inclusion.leaf.job_id, %error, "job not claimable");
+                        // A job under challenge may become payable once the challenge is
+                        // answered: the batch is tried again. Every other refusal
+                        // (slashed, committed late, already paid) is final.
+                        let retry =
+                            matches!(
+                                error.market_error(),
+                                Some(ProverMarketErrors::ChallengePending(_))
+                            ) || !matches!(error, provernet_slashing::ChainError::Refused(_));
+                        pending |= retry;
+                        tracing::warn!(target: "chain", batch_id, job = %inclusion.leaf.job_id, %error, retry, "job not claimable");
                     }
                 }
             }
-            Ok(())
+            if pending {
+                Err("some jobs are not claimable yet".into())
+            } else {
+                Ok(())
+            }
         }
         Err(error) => Err(error.to_string()),
     }

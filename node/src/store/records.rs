@@ -113,6 +113,8 @@ impl ProofRecord {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ClientState {
+    /// Between rounds: no prover bid, and the next round waits for capacity to free up.
+    Waiting,
     /// The request is out; bids are being collected.
     Bidding,
     /// A winner was awarded; waiting for its acceptance.
@@ -129,7 +131,8 @@ pub enum ClientState {
 
 impl ClientState {
     /// Every state, for metrics.
-    pub const ALL: [ClientState; 6] = [
+    pub const ALL: [ClientState; 7] = [
+        Self::Waiting,
         Self::Bidding,
         Self::Awarded,
         Self::Accepted,
@@ -141,6 +144,7 @@ impl ClientState {
     /// The name used in the API and metrics.
     pub const fn name(self) -> &'static str {
         match self {
+            Self::Waiting => "waiting",
             Self::Bidding => "bidding",
             Self::Awarded => "awarded",
             Self::Accepted => "accepted",
@@ -193,6 +197,10 @@ pub struct ClientJob {
     pub verified_ms: Option<u64>,
     /// What happened in earlier rounds, oldest first.
     pub history: Vec<String>,
+    /// While waiting: the next round's maximum price; its request goes out at
+    /// `round_started_ms`.
+    #[serde(default)]
+    pub next_max_price: Option<u128>,
     /// Why it failed, when it did.
     pub error: Option<String>,
 }

@@ -159,7 +159,7 @@ impl Testnet {
         config.chain.market = format!("{:?}", self.owner.address());
         config.chain.poll_interval_ms = 200;
         config.proving.dev_srs = true;
-        config.api.listen = None;
+        config.api.enabled = false;
         config.network.request_timeout_ms = 10_000;
         config.prover.circuits = vec![
             Circuit::PoseidonChain12.name().into(),

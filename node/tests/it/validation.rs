@@ -83,7 +83,17 @@ async fn bad_messages_are_rejected_and_their_sender_is_scored_out() {
         .expect("sign")
         .to_bytes();
     rogue.net.publish(signed).await;
-    // 4. A request-response frame that is no envelope.
+    // 4. A request in the client's name (its next job id), which only the client's
+    //    Ethereum key can sign for this envelope key: refused, so the id stays the client's.
+    let squat = provernet_protocol::JobRequest {
+        nonce: 1,
+        ..job_request_of(&client, &current)
+    };
+    let signed = SignedEnvelope::sign(&squat, &context, expires, &key)
+        .expect("sign")
+        .to_bytes();
+    rogue.net.publish(signed).await;
+    // 5. A request-response frame that is no envelope.
     let _ = rogue
         .net
         .request(client.net.peer_id(), b"junk".to_vec())
@@ -94,7 +104,8 @@ async fn bad_messages_are_rejected_and_their_sender_is_scored_out() {
         async move {
             (count(&client, "envelope", "reject", "malformed") >= 1
                 && count(&client, "envelope", "reject", "bad_signature") >= 1
-                && count(&client, "bid", "reject", "signer_not_prover_key") >= 1)
+                && count(&client, "bid", "reject", "signer_not_prover_key") >= 1
+                && count(&client, "job_request", "reject", "bad_request_signature") >= 1)
                 .then_some(())
         }
     })
@@ -126,5 +137,17 @@ async fn bad_messages_are_rejected_and_their_sender_is_scored_out() {
         }
     })
     .await;
-    let _ = JobId([0; 32]);
+}
+
+/// The request the client node made for `current`, as stored.
+fn job_request_of(client: &NodeHandle, current: &JobId) -> provernet_protocol::JobRequest {
+    client
+        .store
+        .client_jobs()
+        .expect("store")
+        .into_iter()
+        .find(|j| j.current_id() == *current)
+        .expect("the job")
+        .request
+        .0
 }

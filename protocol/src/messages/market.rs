@@ -35,6 +35,9 @@ pub struct JobRequest {
     pub nonce: u64,
     /// Auction round, below [`MAX_AUCTION_ROUNDS`].
     pub round: u32,
+    /// The client's EIP-712 signature binding the job id to the envelope's signer (see
+    /// `provernet_slashing::eip712::Request`); nodes check it, as they know the domain.
+    pub client_signature: EthSignature,
 }
 
 impl JobRequest {
@@ -59,6 +62,7 @@ impl JobRequest {
             client: fixed("client_address", &wire.client_address)?,
             nonce: wire.nonce,
             round: wire.round,
+            client_signature: fixed("client_signature", &wire.client_signature)?,
         })
     }
 
@@ -99,6 +103,7 @@ impl From<&JobRequest> for v1::JobRequest {
             client_address: m.client.0.to_vec(),
             nonce: m.nonce,
             round: m.round,
+            client_signature: m.client_signature.0.to_vec(),
         }
     }
 }

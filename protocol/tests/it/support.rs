@@ -48,6 +48,7 @@ pub fn job_request() -> JobRequest {
         client: Address([7; 20]),
         nonce: 42,
         round: 0,
+        client_signature: EthSignature([4; 65]),
     }
 }
 
@@ -122,9 +123,14 @@ pub fn arb_job_request() -> impl Strategy<Value = JobRequest> {
             any::<u64>(),
             round(),
         ),
+        eth_signature(),
     )
         .prop_map(
-            |((circuit, input, input_size, max_price), (window, extra, client, nonce, round))| {
+            |(
+                (circuit, input, input_size, max_price),
+                (window, extra, client, nonce, round),
+                sig,
+            )| {
                 JobRequest {
                     circuit_id: CircuitId(circuit),
                     input_hash: Hash32(input),
@@ -135,6 +141,7 @@ pub fn arb_job_request() -> impl Strategy<Value = JobRequest> {
                     client,
                     nonce,
                     round,
+                    client_signature: sig,
                 }
             },
         )

@@ -317,6 +317,7 @@ pub fn job_id(client: Address, nonce: u64) -> JobId {
         client: PAddress(client.0),
         nonce,
         round: 0,
+        client_signature: provernet_protocol::EthSignature([0; 65]),
     }
     .job_id()
 }
