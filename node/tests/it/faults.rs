@@ -8,7 +8,7 @@ use provernet_market::pricing::PricePolicy;
 use provernet_node::store::{BatchState, WorkState};
 use provernet_slashing::bindings::ProverMarketEvents;
 
-use crate::support::{Testnet, eventually, state_of, submit};
+use crate::support::{Testnet, eventually, submit, wait_for_state};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_bids_raise_the_price_until_a_prover_bids() {
@@ -28,11 +28,7 @@ async fn no_bids_raise_the_price_until_a_prover_bids() {
         .submit(submit(Circuit::PoseidonChain12, 1, 1_000, 60))
         .await
         .expect("submitted");
-    eventually(60, "the job verified", || {
-        let client = client.clone();
-        async move { matches!(state_of(&client, &id).as_str(), "verified" | "paid").then_some(()) }
-    })
-    .await;
+    wait_for_state(&client, &id, &["verified", "paid"], 60).await;
     let status = client.job(&id).expect("store").expect("job");
     assert_eq!(status.round, 1);
     assert_eq!(status.history, vec!["round 0: no_bids".to_owned()]);
@@ -66,20 +62,12 @@ async fn a_winner_that_misses_its_deadline_is_replaced() {
         .await
         .expect("submitted");
     // The cheap prover wins and accepts, then vanishes before it can deliver.
-    eventually(30, "the cheap prover's acceptance", || {
-        let client = client.clone();
-        async move { (state_of(&client, &id) == "accepted").then_some(()) }
-    })
-    .await;
+    wait_for_state(&client, &id, &["accepted"], 30).await;
     cheap.shutdown.cancel();
     let first = client.job(&id).expect("store").expect("job");
     assert_eq!(first.price.as_deref(), Some("500"));
 
-    eventually(90, "the job verified after a re-auction", || {
-        let client = client.clone();
-        async move { matches!(state_of(&client, &id).as_str(), "verified" | "paid").then_some(()) }
-    })
-    .await;
+    wait_for_state(&client, &id, &["verified", "paid"], 90).await;
     let status = client.job(&id).expect("store").expect("job");
     assert_eq!(status.history, vec!["round 0: missed_deadline".to_owned()]);
     assert_eq!(
@@ -136,11 +124,7 @@ async fn a_prover_killed_mid_proof_resumes_from_its_database_and_commits_once() 
         "the restarted prover found its accepted job in its database"
     );
 
-    eventually(120, "the job paid", || {
-        let client = client.clone();
-        async move { (state_of(&client, &id) == "paid").then_some(()) }
-    })
-    .await;
+    wait_for_state(&client, &id, &["paid"], 120).await;
     let works = prover.store.works().expect("store");
     assert_eq!(works.len(), 1);
     assert_eq!(works[0].state, WorkState::Batched);
@@ -148,13 +132,8 @@ async fn a_prover_killed_mid_proof_resumes_from_its_database_and_commits_once() 
     assert_eq!(batches.len(), 1);
     assert!(matches!(batches[0].state, BatchState::Claimed { .. }));
     let commits = net
-        .owner
-        .contract()
         .events()
-        .from_block(0u64)
-        .query()
         .await
-        .expect("events")
         .into_iter()
         .filter(|e| matches!(e, ProverMarketEvents::BatchCommittedFilter(_)))
         .count();

@@ -122,14 +122,7 @@ async fn twenty_jobs_over_two_circuits_are_proven_verified_committed_and_paid() 
         );
     }
     // Provers were paid exactly what they were awarded, by the chain's own events.
-    let events = net
-        .owner
-        .contract()
-        .events()
-        .from_block(0u64)
-        .query()
-        .await
-        .expect("events");
+    let events = net.events().await;
     let mut paid: HashMap<Address, U256> = HashMap::new();
     let mut commits = 0;
     for event in events {

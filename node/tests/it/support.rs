@@ -16,6 +16,7 @@ use provernet_node::identity::Keys;
 use provernet_node::service::{self, NodeHandle, Startup, SubmitRequest};
 use provernet_node::store::{RocksStore, Store};
 use provernet_protocol::JobId;
+use provernet_slashing::bindings::ProverMarketEvents;
 use provernet_slashing::{Market, MarketParams, anvil};
 use tempfile::TempDir;
 
@@ -269,6 +270,17 @@ impl Testnet {
         panic!("the gossip mesh did not form");
     }
 
+    /// Every event the market emitted.
+    pub async fn events(&self) -> Vec<ProverMarketEvents> {
+        self.owner
+            .contract()
+            .events()
+            .from_block(0u64)
+            .query()
+            .await
+            .expect("events")
+    }
+
     pub async fn deposit_of(&self, wallet_index: u32) -> U256 {
         self.owner
             .deposit_of(wallet(&self.anvil, wallet_index).address())
@@ -339,4 +351,18 @@ pub fn state_of(node: &NodeHandle, id: &JobId) -> String {
         .expect("store")
         .map(|s| s.state)
         .unwrap_or_default()
+}
+
+/// Waits until a client job's state is one of `states`.
+pub async fn wait_for_state(node: &NodeHandle, id: &JobId, states: &[&str], secs: u64) {
+    let what = format!("job {id} {states:?}");
+    eventually(secs, &what, || {
+        let (node, id) = (node.clone(), *id);
+        async move {
+            states
+                .contains(&state_of(&node, &id).as_str())
+                .then_some(())
+        }
+    })
+    .await;
 }
