@@ -32,11 +32,7 @@ fn ok(api: &str, args: &[&str]) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_job_submitted_with_the_cli_is_proven_and_its_proof_verifies() {
-    let mut net = Testnet::new().await;
-    net.register_prover(3).await;
-    net.deposit(1, "1").await;
-    let config = net.config("client", false, true);
-    let client = net.start(config, 1).await;
+    let (mut net, client) = Testnet::with_client(&[3]).await;
     let config = net.config("prover", true, false);
     net.start(config, 3).await;
     net.wait_for_mesh(1).await;

@@ -12,11 +12,7 @@ use crate::support::{Testnet, eventually, submit, wait_for_state};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_bids_raise_the_price_until_a_prover_bids() {
-    let mut net = Testnet::new().await;
-    net.register_prover(3).await;
-    net.deposit(1, "1").await;
-    let config = net.config("client", false, true);
-    let client = net.start(config, 1).await;
+    let (mut net, client) = Testnet::with_client(&[3]).await;
     let mut config = net.config("prover", true, false);
     // Works for 1,200 wei at least: the first maximum (1,000) gets no bid, the raised
     // one (1,250 with the default 25 % step) does.
@@ -39,12 +35,7 @@ async fn no_bids_raise_the_price_until_a_prover_bids() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_winner_that_misses_its_deadline_is_replaced() {
-    let mut net = Testnet::new().await;
-    net.register_prover(3).await;
-    net.register_prover(4).await;
-    net.deposit(1, "1").await;
-    let config = net.config("client", false, true);
-    let client = net.start(config, 1).await;
+    let (mut net, client) = Testnet::with_client(&[3, 4]).await;
     let mut cheap = net.config("cheap", true, false);
     cheap.prover.price = PricePolicy::Fixed { wei: 500 };
     cheap.prover.circuits = vec![Circuit::PoseidonChain16.name().into()];
@@ -83,11 +74,7 @@ async fn a_winner_that_misses_its_deadline_is_replaced() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_prover_killed_mid_proof_resumes_from_its_database_and_commits_once() {
-    let mut net = Testnet::new().await;
-    net.register_prover(3).await;
-    net.deposit(1, "1").await;
-    let config = net.config("client", false, true);
-    let client = net.start(config, 1).await;
+    let (mut net, client) = Testnet::with_client(&[3]).await;
     let mut config = net.config("prover", true, false);
     config.prover.circuits = vec![Circuit::PoseidonChain16.name().into()];
     config.prover.estimate_ms = 6_000;

@@ -141,6 +141,19 @@ impl Testnet {
         }
     }
 
+    /// A testnet whose accounts `provers` are registered provers, and whose account 1 is a
+    /// client with a 1 ETH deposit, its node started.
+    pub async fn with_client(provers: &[u32]) -> (Self, NodeHandle) {
+        let mut net = Self::new().await;
+        for prover in provers {
+            net.register_prover(*prover).await;
+        }
+        net.deposit(1, "1").await;
+        let config = net.config("client", false, true);
+        let client = net.start(config, 1).await;
+        (net, client)
+    }
+
     pub fn market(&self, wallet_index: u32) -> Market<Client> {
         Market::at(
             self.owner.address(),

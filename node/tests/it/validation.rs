@@ -35,11 +35,7 @@ fn count(node: &NodeHandle, kind: &str, result: &str, reason: &str) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_messages_are_rejected_and_their_sender_is_scored_out() {
-    let mut net = Testnet::new().await;
-    net.register_prover(3).await;
-    net.deposit(1, "1").await;
-    let config = net.config("client", false, true);
-    let client = net.start(config, 1).await;
+    let (mut net, client) = Testnet::with_client(&[3]).await;
     // The rogue is a node like any other, whose network handle we use to send junk.
     let config = net.config("rogue", false, true);
     let rogue = net.start(config, 2).await;
