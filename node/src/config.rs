@@ -145,6 +145,104 @@ pub struct ProverSection {
     /// Time kept between the expected end of proving and the promised deadline, for
     /// batching and the commit transaction, ms.
     pub commit_margin_ms: u64,
+    /// Misbehave on purpose, for testnets and tests only (see [`Cheat`]).
+    pub cheat: Option<Cheat>,
+}
+
+/// `[prover.cheat]`: a prover that misbehaves at a given rate, so watchtowers and the
+/// testnet can show that cheating is caught. Refused unless the node uses the dev SRS on
+/// a local anvil chain (chain id 31337).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Cheat {
+    /// What it does wrong.
+    pub mode: CheatMode,
+    /// The share of its jobs it cheats on, 0..=1 (decided per job id, so a restart
+    /// cheats on the same jobs).
+    pub rate: f64,
+    /// Post roots without gossiping commitment notices (watchtowers must then ask it for
+    /// the batch's leaves).
+    #[serde(default)]
+    pub silent: bool,
+}
+
+/// How a cheating prover misbehaves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CheatMode {
+    /// Commit (and deliver, and serve) a corrupted proof.
+    InvalidProof,
+    /// Commit the proof's leaf but give the proof to no one, and never reveal it.
+    Withhold,
+    /// Accept the job, then never prove or commit it.
+    MissDeadline,
+    /// Commit a second, different leaf for the job.
+    Equivocate,
+}
+
+impl CheatMode {
+    /// The name used in config files and metrics.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::InvalidProof => "invalid-proof",
+            Self::Withhold => "withhold",
+            Self::MissDeadline => "miss-deadline",
+            Self::Equivocate => "equivocate",
+        }
+    }
+}
+
+impl Cheat {
+    /// Whether the prover cheats on job `id`: a hash of the id below `rate`.
+    pub fn applies(&self, id: &provernet_protocol::JobId) -> bool {
+        let mut tagged = b"provernet cheat".to_vec();
+        tagged.extend_from_slice(&id.0);
+        below(&provernet_protocol::keccak256(&tagged), self.rate)
+    }
+}
+
+/// Whether the first 8 bytes of `hash`, as a fraction of 2^64, are below `rate`.
+pub fn below(hash: &[u8; 32], rate: f64) -> bool {
+    if rate >= 1.0 {
+        return true;
+    }
+    let mut word = [0u8; 8];
+    word.copy_from_slice(&hash[..8]);
+    // 2^64 · rate, saturating; exact enough for rates given in config files.
+    let threshold = (rate.max(0.0) * 18_446_744_073_709_551_616.0) as u64;
+    u64::from_be_bytes(word) < threshold
+}
+
+/// `[watchtower]`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WatchtowerSection {
+    /// Probability that a committed job is sampled and its proof checked, 0..=1 (1 is a
+    /// full audit).
+    pub sample_rate: f64,
+    /// Attempts to fetch a sampled proof (each tries the prover, the client and every
+    /// provider) before it is treated as withheld.
+    pub fetch_attempts: u32,
+    /// Pause between fetch attempts, ms.
+    pub fetch_retry_ms: u64,
+    /// Time after a deadline before a missed deadline is challenged (notices and the
+    /// chain may lag), ms.
+    pub deadline_grace_ms: u64,
+    /// Time to wait for a batch's commitment notices before asking its prover for the
+    /// leaves, ms.
+    pub notice_wait_ms: u64,
+}
+
+impl Default for WatchtowerSection {
+    fn default() -> Self {
+        Self {
+            sample_rate: 0.1,
+            fetch_attempts: 3,
+            fetch_retry_ms: 1_000,
+            deadline_grace_ms: 3_000,
+            notice_wait_ms: 2_000,
+        }
+    }
 }
 
 impl Default for ProverSection {
@@ -157,6 +255,7 @@ impl Default for ProverSection {
             batch_size: 16,
             batch_max_age_ms: 2_000,
             commit_margin_ms: 4_000,
+            cheat: None,
         }
     }
 }
@@ -237,6 +336,8 @@ pub struct NodeConfig {
     pub prover: ProverSection,
     /// `[client]`.
     pub client: ClientSection,
+    /// `[watchtower]`.
+    pub watchtower: WatchtowerSection,
     /// `[api]`.
     pub api: ApiSection,
 }
@@ -376,6 +477,23 @@ impl NodeConfig {
             if self.prover.estimate_ms == 0 {
                 return Err(field("prover.estimate_ms", "must be above 0"));
             }
+            if let Some(cheat) = &self.prover.cheat {
+                if !self.proving.dev_srs {
+                    return Err(field("prover.cheat", CHEAT_REFUSED));
+                }
+                if !(0.0..=1.0).contains(&cheat.rate) {
+                    return Err(field("prover.cheat.rate", "must be in 0..=1"));
+                }
+            }
+        }
+        if self.roles.watchtower {
+            let w = &self.watchtower;
+            if !(0.0..=1.0).contains(&w.sample_rate) {
+                return Err(field("watchtower.sample_rate", "must be in 0..=1"));
+            }
+            if w.fetch_attempts == 0 {
+                return Err(field("watchtower.fetch_attempts", "must be above 0"));
+            }
         }
         if self.roles.client {
             let c = &self.client;
@@ -404,6 +522,13 @@ impl NodeConfig {
         Ok(())
     }
 }
+
+/// Why a cheating prover is refused outside a local testnet.
+pub const CHEAT_REFUSED: &str = "a cheating prover is for local testnets and tests only: it needs \
+     proving.dev_srs = true and a local anvil chain (chain id 31337)";
+
+/// The chain id of a local anvil chain, the only one a cheating prover runs on.
+pub const LOCAL_CHAIN_ID: u64 = 31_337;
 
 fn parse_addrs(name: &'static str, addrs: &[String]) -> Result<Vec<Multiaddr>, ConfigError> {
     addrs
@@ -462,6 +587,47 @@ mod tests {
         let mut c = good();
         c.prover.price = PricePolicy::FractionOfMax { bps: 0, floor: 1 };
         assert_eq!(field_of(&c), "prover.price");
+        // A cheating prover runs with the dev SRS only, at a rate that is a probability.
+        let cheat = Cheat {
+            mode: CheatMode::Withhold,
+            rate: 0.5,
+            silent: false,
+        };
+        let mut c = good();
+        c.prover.cheat = Some(cheat.clone());
+        assert!(c.check().is_ok());
+        c.proving.dev_srs = false;
+        c.proving.srs_file = Some("/srs/real.bin".into());
+        assert_eq!(field_of(&c), "prover.cheat");
+        let mut c = good();
+        c.prover.cheat = Some(Cheat { rate: 1.5, ..cheat });
+        assert_eq!(field_of(&c), "prover.cheat.rate");
+        let mut c = good();
+        c.roles.watchtower = true;
+        c.watchtower.sample_rate = -0.1;
+        assert_eq!(field_of(&c), "watchtower.sample_rate");
+    }
+
+    #[test]
+    fn a_cheat_section_reads_from_toml_and_picks_jobs_at_its_rate() {
+        let text = "[prover.cheat]\nmode = \"miss-deadline\"\nrate = 0.25\nsilent = true\n";
+        let c: NodeConfig = toml::from_str(text).expect("parses");
+        let cheat = c.prover.cheat.expect("cheat");
+        assert_eq!(cheat.mode, CheatMode::MissDeadline);
+        assert!(cheat.silent);
+        let hits = (0..4_000u32)
+            .filter(|i| {
+                let mut id = [0u8; 32];
+                id[..4].copy_from_slice(&i.to_be_bytes());
+                cheat.applies(&provernet_protocol::JobId(id))
+            })
+            .count();
+        // Binomial(4000, 0.25): mean 1000, sd about 27; the ids are fixed, so this
+        // cannot flake.
+        assert!((900..1_100).contains(&hits), "{hits}");
+        assert!(
+            toml::from_str::<NodeConfig>("[prover.cheat]\nmode = \"lie\"\nrate = 1\n").is_err()
+        );
     }
 
     #[test]

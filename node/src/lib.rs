@@ -7,7 +7,9 @@
 //!   connection limits) behind a [`network::NetworkHandle`]; [`network::scoring`] says
 //!   what misbehaviour costs.
 //! - [`store`]: the state a restart needs, in RocksDB (or memory for tests).
-//! - [`service`]: the node itself: the core actor and the client and prover roles.
+//! - [`service`]: the node itself: the core actor, the client and prover roles, and the
+//!   watchtower actor.
+//! - [`economics`]: whether cheating pays (`provernet economics`).
 //! - [`api`]: the HTTP JSON API and `/metrics`; [`metrics`]: what is measured.
 //!
 //! Data flow: gossip → `network` → envelope checks (batched, off the runtime) → the core's
@@ -16,6 +18,7 @@
 
 pub mod api;
 pub mod config;
+pub mod economics;
 pub mod identity;
 pub mod metrics;
 pub mod network;

@@ -16,7 +16,7 @@ mod node;
 mod proving;
 
 use cli::Planned;
-use node::{client, run_node};
+use node::{client, run_node, run_watchtower};
 use proving::{CircuitsCommand, ProveArgs, VerifyArgs};
 
 /// A decentralized market for Halo2 proofs: clients gossip proof requests, staked provers
@@ -147,6 +147,7 @@ enum TestnetCommand {
     Status,
 }
 
+/// Amounts are in any one unit (wei, gwei or ETH): only their ratios matter.
 #[derive(Debug, Args)]
 struct EconomicsArgs {
     /// Probability that one watchtower samples a job (0..=1).
@@ -155,6 +156,33 @@ struct EconomicsArgs {
     /// Number of independent watchtowers.
     #[arg(long)]
     watchtowers: u32,
+    /// The prover's stake.
+    #[arg(long)]
+    stake: f64,
+    /// The part of the stake one slash takes (0..=1; the contract's slashBps / 10000).
+    #[arg(long)]
+    slash_fraction: f64,
+    /// The job's price.
+    #[arg(long)]
+    price: f64,
+    /// What proving the job costs the prover.
+    #[arg(long)]
+    prove_cost: f64,
+}
+
+/// Prints whether cheating pays.
+fn economics(args: &EconomicsArgs) -> anyhow::Result<()> {
+    let assessment = provernet_node::economics::Market {
+        sample_rate: args.sample_rate,
+        watchtowers: args.watchtowers,
+        stake: args.stake,
+        slash_fraction: args.slash_fraction,
+        price: args.price,
+        prove_cost: args.prove_cost,
+    }
+    .assess()?;
+    println!("{assessment}");
+    Ok(())
 }
 
 fn main() -> ExitCode {
@@ -179,9 +207,9 @@ fn main() -> ExitCode {
         Command::Verify(args) => return report(proving::verify(args)),
         Command::Node(args) => return report(run_node(args)),
         Command::Client(command) => return report(client(command)),
-        Command::Watchtower(_) => Planned::new("watchtower", 6),
+        Command::Watchtower(args) => return report(run_watchtower(args)),
+        Command::Economics(args) => return report(economics(&args)),
         Command::Testnet(_) => Planned::new("testnet", 7),
-        Command::Economics(_) => Planned::new("economics", 6),
     };
     eprintln!("error: {planned}");
     ExitCode::from(2)

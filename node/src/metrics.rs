@@ -103,6 +103,39 @@ impl ChainMetrics {
     }
 }
 
+/// A challenge's kind and what became of it.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ChallengeOutcome {
+    /// `invalid_proof`, `withheld_proof`, `missed_deadline`, `equivocation`.
+    pub kind: String,
+    /// `opened`, `slashed`, `answered`, `void`, `false`, `taken`, `window_closed`,
+    /// `disagreement`.
+    pub outcome: String,
+}
+
+/// `provernet_watch_*`: the watchtower's work. Challenge outcomes, rewards and lost bonds
+/// are counted from the chain's events naming this node's account as challenger, so after
+/// a restart they cover the account's whole history again.
+#[derive(Debug, Default)]
+pub struct WatchMetrics {
+    /// Committed leaves seen (from notices or batch leaves fetched from provers).
+    pub jobs_seen: Counter,
+    /// Leaves sampled for an audit.
+    pub sampled: Counter,
+    /// Audits by result: `valid`, `invalid`, `unavailable`, `undecided`.
+    pub audits: Family<Kind, Counter>,
+    /// Challenges by kind and outcome.
+    pub challenges: Family<ChallengeOutcome, Counter>,
+    /// Rewards credited to this account by slashes it caused, gwei.
+    pub rewards_gwei: Counter,
+    /// Bonds this account lost to provers (answered or false challenges), gwei.
+    pub bonds_lost_gwei: Counter,
+    /// Batches whose leaves were asked of their prover: `served`, `refused`.
+    pub batch_fetches: Family<Kind, Counter>,
+    /// Where audited proofs came from: `prover`, `client`, `provider` (a DHT provider).
+    pub proof_sources: Family<Kind, Counter>,
+}
+
 /// Every metric of the node.
 #[derive(Debug, Default)]
 pub struct Metrics {
@@ -112,6 +145,8 @@ pub struct Metrics {
     pub market: MarketMetrics,
     /// `provernet_chain_*`.
     pub chain: ChainMetrics,
+    /// `provernet_watch_*`.
+    pub watch: WatchMetrics,
 }
 
 /// A label set with one value.
@@ -170,6 +205,43 @@ impl Metrics {
             self.chain.transactions.clone(),
         );
         chain.register("head", "Chain head block", self.chain.head.clone());
+        let watch = registry.sub_registry_with_prefix("watch");
+        watch.register(
+            "jobs_seen",
+            "Committed jobs seen",
+            self.watch.jobs_seen.clone(),
+        );
+        watch.register("sampled", "Jobs sampled", self.watch.sampled.clone());
+        watch.register(
+            "audits",
+            "Audits of sampled jobs by result",
+            self.watch.audits.clone(),
+        );
+        watch.register(
+            "challenges",
+            "Challenges by kind and outcome",
+            self.watch.challenges.clone(),
+        );
+        watch.register(
+            "rewards_gwei",
+            "Slash rewards earned, gwei",
+            self.watch.rewards_gwei.clone(),
+        );
+        watch.register(
+            "bonds_lost_gwei",
+            "Challenge bonds lost to provers, gwei",
+            self.watch.bonds_lost_gwei.clone(),
+        );
+        watch.register(
+            "batch_fetches",
+            "Batch leaves asked of provers, by result",
+            self.watch.batch_fetches.clone(),
+        );
+        watch.register(
+            "proof_sources",
+            "Where audited proofs came from",
+            self.watch.proof_sources.clone(),
+        );
         registry
     }
 

@@ -43,13 +43,13 @@ fn configure(args: NodeArgs) -> anyhow::Result<NodeConfig> {
     }
     config.proving.dev_srs |= args.dev_srs;
     config.check()?;
-    if config.roles.watchtower {
-        bail!(
-            "the watchtower role is not implemented in this version; it is planned in issue #6 \
-             (run with --prover and/or --client)"
-        );
-    }
     Ok(config)
+}
+
+/// Runs a node with the watchtower role until Ctrl-C (the file may add other roles).
+pub fn run_watchtower(mut args: NodeArgs) -> anyhow::Result<()> {
+    args.watchtower = true;
+    run_node(args)
 }
 
 /// Runs a node until Ctrl-C (or SIGTERM).

@@ -14,6 +14,13 @@ pub const MAX_PUBLIC_INPUTS: usize = 1024;
 pub const MAX_MERKLE_DEPTH: usize = 32;
 /// Most leaves a batch may have.
 pub const MAX_BATCH_SIZE: u32 = 1 << 16;
+/// Most leaves a prover sends in one [`crate::BatchResponse`] (a larger batch is audited
+/// from its commitment notices only).
+pub const MAX_BATCH_LEAVES_SERVED: usize = 4096;
+/// Bytes one leaf takes in a [`crate::BatchResponse`]: six fields of tag, length and
+/// value (four 32-byte hashes, a 20-byte address, a 32-byte amount), plus its own tag and
+/// two-byte length.
+const SERVED_LEAF_BYTES: usize = 4 * 34 + 22 + 34 + 3;
 /// Most circuits a prover may advertise.
 pub const MAX_ADVERTISED_CIRCUITS: usize = 64;
 /// Most auction rounds a job may go through (the first plus re-auctions).
@@ -44,11 +51,15 @@ pub enum MessageKind {
     ChallengeNotice,
     /// [`crate::ProverAdvert`], gossiped by a prover.
     ProverAdvert,
+    /// [`crate::BatchRequest`], sent by a watchtower to a prover.
+    BatchRequest,
+    /// [`crate::BatchResponse`], the prover's answer.
+    BatchResponse,
 }
 
 impl MessageKind {
     /// Every kind, in wire order.
-    pub const ALL: [MessageKind; 11] = [
+    pub const ALL: [MessageKind; 13] = [
         Self::JobRequest,
         Self::Bid,
         Self::Award,
@@ -60,6 +71,8 @@ impl MessageKind {
         Self::CommitmentNotice,
         Self::ChallengeNotice,
         Self::ProverAdvert,
+        Self::BatchRequest,
+        Self::BatchResponse,
     ];
 
     /// The largest payload (encoded message) this kind may have. Each bound is a little
@@ -69,6 +82,8 @@ impl MessageKind {
         match self {
             Self::JobRequest | Self::Bid | Self::Award | Self::Acceptance => 512,
             Self::InputRequest | Self::ProofRequest => 128,
+            Self::BatchRequest => 16,
+            Self::BatchResponse => MAX_BATCH_LEAVES_SERVED * SERVED_LEAF_BYTES + 64,
             Self::ChallengeNotice => 256,
             Self::CommitmentNotice => 2 << 10,
             Self::ProverAdvert => 4 << 10,
@@ -120,6 +135,8 @@ impl MessageKind {
             Self::CommitmentNotice => v1::MessageKind::CommitmentNotice,
             Self::ChallengeNotice => v1::MessageKind::ChallengeNotice,
             Self::ProverAdvert => v1::MessageKind::ProverAdvert,
+            Self::BatchRequest => v1::MessageKind::BatchRequest,
+            Self::BatchResponse => v1::MessageKind::BatchResponse,
         }
     }
 
@@ -138,6 +155,8 @@ impl MessageKind {
             v1::MessageKind::CommitmentNotice => Self::CommitmentNotice,
             v1::MessageKind::ChallengeNotice => Self::ChallengeNotice,
             v1::MessageKind::ProverAdvert => Self::ProverAdvert,
+            v1::MessageKind::BatchRequest => Self::BatchRequest,
+            v1::MessageKind::BatchResponse => Self::BatchResponse,
         };
         Some(kind)
     }
@@ -156,6 +175,8 @@ impl MessageKind {
             Self::CommitmentNotice => "commitment_notice",
             Self::ChallengeNotice => "challenge_notice",
             Self::ProverAdvert => "prover_advert",
+            Self::BatchRequest => "batch_request",
+            Self::BatchResponse => "batch_response",
         }
     }
 }
@@ -180,7 +201,7 @@ mod tests {
             assert_eq!(MessageKind::from_wire(kind.to_wire() as i32), Some(kind));
         }
         assert_eq!(MessageKind::from_wire(0), None);
-        assert_eq!(MessageKind::from_wire(12), None);
+        assert_eq!(MessageKind::from_wire(14), None);
         assert_eq!(MessageKind::from_wire(-1), None);
     }
 }

@@ -18,7 +18,8 @@
 //!   domain-separated bytes the ed25519 signature covers.
 //! - [`messages`]: one domain type per wire message ([`JobRequest`], [`Bid`], [`Award`],
 //!   [`Acceptance`], [`InputRequest`], [`InputResponse`], [`ProofRequest`],
-//!   [`ProofResponse`], [`CommitmentNotice`], [`ChallengeNotice`], [`ProverAdvert`]),
+//!   [`ProofResponse`], [`BatchRequest`], [`BatchResponse`], [`CommitmentNotice`],
+//!   [`ChallengeNotice`], [`ProverAdvert`]),
 //!   each converted from `provernet_proto::v1` with `TryFrom` and back with `From`.
 //! - [`kind`]: [`MessageKind`] and the size bounds per kind.
 //! - [`replay`]: [`SeenCache`], the bounded replay cache.
@@ -47,9 +48,9 @@ pub use envelope::{
 };
 pub use kind::MessageKind;
 pub use messages::{
-    Acceptance, Award, Bid, ChallengeKind, ChallengeNotice, CommitmentNotice, InputRequest,
-    InputResponse, JobLeaf, JobRequest, Payload, PayloadError, ProofBody, ProofRequest,
-    ProofResponse, ProverAdvert, Refusal, Response,
+    Acceptance, Award, BatchRequest, BatchResponse, Bid, ChallengeKind, ChallengeNotice,
+    CommitmentNotice, InputRequest, InputResponse, JobLeaf, JobRequest, Payload, PayloadError,
+    ProofBody, ProofRequest, ProofResponse, ProverAdvert, Refusal, Response,
 };
 pub use primitives::{
     Address, CircuitId, EthSignature, FieldBytes, Hash32, JobId, MessageId, PeerKey, Wei, keccak256,

@@ -28,6 +28,9 @@ use tokio::sync::{mpsc, oneshot};
 use self::codec::FrameCodec;
 use self::scoring::{AppScores, BAN_THRESHOLD, PeerAction};
 
+/// Most keys this node announces in the DHT at once.
+const PROVIDED_KEYS: usize = 1 << 16;
+
 /// How often kademlia looks for more peers.
 const DISCOVERY_INTERVAL: Duration = Duration::from_secs(30);
 /// Below this many connections the node dials peers kademlia discovers.
@@ -138,6 +141,15 @@ pub enum Command {
     Dial(Multiaddr),
     /// The network's state.
     Info(oneshot::Sender<NetworkInfo>),
+    /// Announce in the DHT that this node holds what `key` names (a proof, by hash).
+    Provide(Vec<u8>),
+    /// Look up who announced `key`.
+    FindProviders {
+        /// The key.
+        key: Vec<u8>,
+        /// The providers found (this node excluded).
+        reply: oneshot::Sender<Vec<PeerId>>,
+    },
 }
 
 /// What the network tells the node.
@@ -236,6 +248,18 @@ impl NetworkHandle {
         self.send(Command::Dial(address)).await;
     }
 
+    /// Announces in the DHT that this node holds what `key` names.
+    pub async fn provide(&self, key: Vec<u8>) {
+        self.send(Command::Provide(key)).await;
+    }
+
+    /// The peers that announced `key` (empty if none, or when the task has stopped).
+    pub async fn find_providers(&self, key: Vec<u8>) -> Vec<PeerId> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::FindProviders { key, reply }).await;
+        answer.await.unwrap_or_default()
+    }
+
     /// The network's state (`None` when the task has stopped).
     pub async fn info(&self) -> Option<NetworkInfo> {
         let (reply, answer) = oneshot::channel();
@@ -297,7 +321,15 @@ fn build_swarm(config: &NetworkConfig, keypair: Keypair) -> Result<Swarm<Behavio
 
             let mut kad = kad::Behaviour::with_config(
                 peer_id,
-                kad::store::MemoryStore::new(peer_id),
+                kad::store::MemoryStore::with_config(
+                    peer_id,
+                    kad::store::MemoryStoreConfig {
+                        // A prover provides every proof it serves, a client every
+                        // proof it verified.
+                        max_provided_keys: PROVIDED_KEYS,
+                        ..kad::store::MemoryStoreConfig::default()
+                    },
+                ),
                 kad::Config::new(libp2p::StreamProtocol::new("/provernet/kad/1")),
             );
             kad.set_mode(Some(kad::Mode::Server));
@@ -391,6 +423,7 @@ pub async fn spawn(
         events: event_tx,
         topic,
         pending: HashMap::new(),
+        lookups: HashMap::new(),
         scores: AppScores::default(),
         shutdown: config.shutdown.clone(),
     };
@@ -412,6 +445,8 @@ struct Task {
     events: mpsc::Sender<Event>,
     topic: IdentTopic,
     pending: HashMap<OutboundRequestId, oneshot::Sender<Result<Vec<u8>, RequestError>>>,
+    /// Provider lookups under way, with what they found so far.
+    lookups: HashMap<kad::QueryId, (oneshot::Sender<Vec<PeerId>>, Vec<PeerId>)>,
     scores: AppScores,
     shutdown: tokio_util::sync::CancellationToken,
 }
@@ -480,6 +515,15 @@ impl Task {
                 if let Err(error) = self.swarm.dial(address.clone()) {
                     tracing::warn!(target: "net", %address, %error, "dial failed");
                 }
+            }
+            Command::Provide(key) => {
+                if let Err(error) = behaviour.kad.start_providing(kad::RecordKey::new(&key)) {
+                    tracing::debug!(target: "net", %error, "cannot announce a key");
+                }
+            }
+            Command::FindProviders { key, reply } => {
+                let id = behaviour.kad.get_providers(kad::RecordKey::new(&key));
+                self.lookups.insert(id, (reply, Vec::new()));
             }
             Command::Info(reply) => {
                 let peers = self
@@ -583,6 +627,12 @@ impl Task {
                     let _ = self.swarm.dial(peer);
                 }
             }
+            SwarmEvent::Behaviour(BehaviourEvent::Kad(kad::Event::OutboundQueryProgressed {
+                id,
+                result: kad::QueryResult::GetProviders(result),
+                step,
+                ..
+            })) => self.providers_found(id, result, step.last),
             SwarmEvent::ConnectionEstablished { peer_id, .. } => {
                 if self.scores.is_banned(&peer_id) {
                     let _ = self.swarm.disconnect_peer_id(peer_id);
@@ -594,6 +644,30 @@ impl Task {
                 tracing::debug!(target: "net", peer = %peer_id, "disconnected");
             }
             _ => {}
+        }
+    }
+
+    fn providers_found(&mut self, id: kad::QueryId, result: kad::GetProvidersResult, last: bool) {
+        let me = *self.swarm.local_peer_id();
+        let done = match result {
+            Ok(kad::GetProvidersOk::FoundProviders { providers, .. }) => {
+                // The first providers found are enough: the caller tries them in turn.
+                self.lookups.get_mut(&id).is_some_and(|(_, found)| {
+                    found.extend(providers.into_iter().filter(|p| *p != me));
+                    !found.is_empty()
+                })
+            }
+            Ok(kad::GetProvidersOk::FinishedWithNoAdditionalRecord { .. }) | Err(_) => true,
+        };
+        if done || last {
+            if let Some((reply, mut found)) = self.lookups.remove(&id) {
+                found.sort();
+                found.dedup();
+                let _ = reply.send(found);
+            }
+            if let Some(mut query) = self.swarm.behaviour_mut().kad.query_mut(&id) {
+                query.finish();
+            }
         }
     }
 

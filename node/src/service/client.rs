@@ -624,6 +624,12 @@ impl Core {
                 Ok(request) => Some(self.serve_proof(&request)),
                 Err(_) => None,
             },
+            MessageKind::BatchRequest => {
+                match envelope.open::<provernet_protocol::BatchRequest>() {
+                    Ok(request) => Some(self.serve_batch(&request)),
+                    Err(_) => None,
+                }
+            }
             MessageKind::ProofResponse => match envelope.open::<ProofResponse>() {
                 Ok(delivery) => {
                     // Answered once the proof is checked.
@@ -689,6 +695,9 @@ impl Core {
 
     /// A proof to anyone who asks: the prover's own, or one this client verified.
     fn serve_proof(&self, request: &ProofRequest) -> Option<Vec<u8>> {
+        let withheld = self
+            .s
+            .cheats(&request.job_id, crate::config::CheatMode::Withhold);
         let record = self
             .works
             .get(&request.job_id)
@@ -697,7 +706,7 @@ impl Core {
                 let job = self.jobs.get(self.by_current.get(&request.job_id)?)?;
                 job.proof.clone().map(|p| (job.request.0.circuit_id, p))
             });
-        let body = match record {
+        let body = match record.filter(|_| !withheld) {
             Some((circuit_id, proof)) => Response::Ok(ProofBody {
                 circuit_id,
                 public_inputs: proof.inputs(),
@@ -811,6 +820,7 @@ impl Core {
             return;
         }
         job.state = ClientState::Verified;
+        let proof_hash = keccak256(&proof.proof);
         job.proof = Some(proof);
         job.verified_ms = Some(now);
         let e2e = now.saturating_sub(job.submitted_ms);
@@ -830,6 +840,8 @@ impl Core {
                 .observe(e2e as f64 / 1_000.0);
             tracing::info!(target: "market::client", job = %user_id, e2e_ms = e2e, "proof verified");
             self.s.net.respond(channel, Vec::new()).await;
+            // Anyone may fetch it from here too (a watchtower, when the prover is gone).
+            self.s.net.provide(proof_hash.to_vec()).await;
         }
     }
 }

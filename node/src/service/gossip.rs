@@ -90,6 +90,7 @@ impl Core {
             MessageKind::Acceptance => {
                 let acceptance: Acceptance = envelope.open().map_err(bad)?;
                 self.check_acceptance(envelope, &acceptance)?;
+                self.watch_acceptance(&acceptance);
                 self.on_acceptance(acceptance);
             }
             MessageKind::ProverAdvert => {
@@ -97,8 +98,14 @@ impl Core {
                 self.check_staked_signer(&advert.stake_address, envelope)?;
             }
             MessageKind::CommitmentNotice => {
+                // The Merkle path to the root is checked when the payload is opened.
                 let notice: CommitmentNotice = envelope.open().map_err(bad)?;
                 self.check_staked_signer(&notice.prover, envelope)?;
+                if let Some(watch) = &self.watch {
+                    // A full queue loses a notice; the batch's leaves can still be asked
+                    // of its prover.
+                    let _ = watch.try_send(super::WatchInput::Notice(Box::new(notice)));
+                }
             }
             MessageKind::ChallengeNotice => {
                 let _: ChallengeNotice = envelope.open().map_err(bad)?;
@@ -106,9 +113,31 @@ impl Core {
             MessageKind::InputRequest
             | MessageKind::InputResponse
             | MessageKind::ProofRequest
-            | MessageKind::ProofResponse => return Err(Verdict::Reject("not_a_gossip_kind")),
+            | MessageKind::ProofResponse
+            | MessageKind::BatchRequest
+            | MessageKind::BatchResponse => return Err(Verdict::Reject("not_a_gossip_kind")),
         }
         Ok(())
+    }
+
+    /// Hands a checked acceptance, with its award, to the watchtower (a client's node
+    /// watches its own jobs' deadlines).
+    fn watch_acceptance(&self, acceptance: &Acceptance) {
+        let Some(watch) = &self.watch else { return };
+        let Some(seen) = self.requests.get(&acceptance.job_id) else {
+            return;
+        };
+        let Some(award) = seen.award.clone() else {
+            return;
+        };
+        let _ = watch.try_send(super::WatchInput::Accepted(Box::new(
+            super::watch::Accepted {
+                award,
+                acceptance: acceptance.clone(),
+                client: seen.request.client,
+                client_key: seen.client_key,
+            },
+        )));
     }
 
     fn check_request(

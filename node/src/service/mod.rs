@@ -10,7 +10,11 @@
 //!                                     │  spawns: input fetch, proving (bounded pool),
 //!                                     │  delivery, proof verification
 //!                                     ▼
-//!                   chain worker (one task: commits and claims, in order)
+//!                   chain worker (one task: commits, claims and answers to
+//!                   challenges, in order)
+//!
+//!  notices, acceptances, chain events ──▶ watchtower actor (watch.rs; a client runs it
+//!                                          for its own jobs' deadlines)
 //! ```
 //!
 //! The core never blocks: everything slow runs in a spawned task that reports back as
@@ -20,6 +24,7 @@
 mod client;
 mod gossip;
 mod prover;
+mod watch;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -55,6 +60,9 @@ use crate::store::records::{BatchLeaf, ProofRecord};
 use crate::store::{BatchRecord, ClientJob, Store, Work};
 
 pub use client::{JobStatus, SubmitError, SubmitRequest, proof_file as client_proof_file};
+pub use watch::sampled;
+
+use watch::{WatchInput, Watchtower};
 
 /// The signing chain client.
 pub type ChainClient = SignerMiddleware<Provider<Http>, LocalWallet>;
@@ -137,6 +145,8 @@ pub(crate) enum Internal {
         result: Result<(), String>,
     },
     Paid(Vec<JobId>),
+    /// Challenges opened against this prover: `(id, fault, job, client)`.
+    AgainstMe(Vec<(u64, u8, JobId, Address)>),
     Submit(SubmitRequest, oneshot::Sender<Result<JobId, SubmitError>>),
 }
 
@@ -151,6 +161,13 @@ enum ChainTask {
         seq: u64,
         batch_id: u64,
         leaves: Vec<BatchLeaf>,
+    },
+    /// Answers a withheld-proof challenge with the proof.
+    Reveal { challenge: u64, proof: ProofRecord },
+    /// Answers a missed-deadline challenge with the leaf's inclusion.
+    Answer {
+        challenge: u64,
+        at: provernet_slashing::evidence::Inclusion,
     },
 }
 
@@ -174,9 +191,27 @@ pub(crate) struct Shared {
     pub proves: HashSet<Circuit>,
     pub window_blocks: u64,
     pub min_stake: u128,
+    /// Held while one of this account's transactions is sent and mined: the chain worker
+    /// and the watchtower's challenges send from one account, and its nonce comes from
+    /// the chain's latest block, so two transactions in flight would collide.
+    pub transactions: tokio::sync::Mutex<()>,
 }
 
 impl Shared {
+    /// The node's Ethereum address.
+    pub fn wallet_address(&self) -> EthAddress {
+        EthAddress::from(self.address.0)
+    }
+
+    /// Whether the (test-only) cheating prover misbehaves in `mode` on job `id`.
+    pub fn cheats(&self, id: &JobId, mode: crate::config::CheatMode) -> bool {
+        self.config
+            .prover
+            .cheat
+            .as_ref()
+            .is_some_and(|c| c.mode == mode && c.applies(id))
+    }
+
     /// Signs `payload` in an envelope that lives [`MESSAGE_TTL_SECS`].
     fn envelope<P: Payload>(&self, payload: &P) -> Option<Vec<u8>> {
         match SignedEnvelope::sign(
@@ -338,6 +373,15 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
         .await
         .map_err(|e| chain_error(format!("cannot read the chain id: {e}")))?
         .as_u64();
+    if config.prover.cheat.is_some() && chain_id != crate::config::LOCAL_CHAIN_ID {
+        return Err(StartError::Config(crate::config::ConfigError::Field {
+            field: "prover.cheat",
+            reason: format!(
+                "{} (this chain's id is {chain_id})",
+                crate::config::CHEAT_REFUSED
+            ),
+        }));
+    }
     let wallet = keys.wallet.clone().with_chain_id(chain_id);
     let client = Arc::new(SignerMiddleware::new(provider, wallet.clone()));
     let market_address = config.market_address()?;
@@ -411,7 +455,7 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
     };
     let mut circuits = HashMap::new();
     for circuit in Circuit::ALL {
-        let needed = proves.contains(&circuit) || config.roles.client;
+        let needed = proves.contains(&circuit) || config.roles.client || config.roles.watchtower;
         if !needed {
             continue;
         }
@@ -463,10 +507,18 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
         proves,
         window_blocks,
         min_stake: u128::try_from(min_stake).unwrap_or(u128::MAX),
+        transactions: tokio::sync::Mutex::new(()),
         config: config.clone(),
     });
     let (internal_tx, internal_rx) = mpsc::channel(4_096);
     let (chain_tx, chain_rx) = mpsc::channel(1_024);
+    let watch = if config.roles.watchtower || config.roles.client {
+        let (watch_tx, watch_rx) = mpsc::channel(8_192);
+        Some((watch_tx, watch_rx))
+    } else {
+        None
+    };
+    let watch_tx = watch.as_ref().map(|(tx, _)| tx.clone());
 
     // Every line a node's tasks log names the node (several run in one test process).
     let span = tracing::info_span!("node", peer = %short_peer(&net.peer_id()));
@@ -485,9 +537,22 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
         .instrument(span.clone()),
     );
     tokio::spawn(
-        follow_chain(Arc::clone(&shared), internal_tx.clone(), shutdown.clone())
-            .instrument(span.clone()),
+        follow_chain(
+            Arc::clone(&shared),
+            internal_tx.clone(),
+            watch_tx.clone(),
+            shutdown.clone(),
+        )
+        .instrument(span.clone()),
     );
+    if let Some((_, watch_rx)) = watch {
+        let (tower, reports) = Watchtower::new(Arc::clone(&shared));
+        tokio::spawn(
+            tower
+                .run(watch_rx, reports, shutdown.clone())
+                .instrument(span.clone()),
+        );
+    }
     tokio::spawn(
         chain_worker(
             Arc::clone(&shared),
@@ -499,6 +564,7 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
     );
 
     let mut core = Core::new(Arc::clone(&shared), internal_tx.clone(), chain_tx, context);
+    core.watch = watch_tx;
     core.recover()?;
     tokio::spawn(core.run(internal_rx, shutdown.clone()).instrument(span));
     tracing::info!(
@@ -633,8 +699,11 @@ async fn dispatch(
 async fn follow_chain(
     shared: Arc<Shared>,
     core: mpsc::Sender<Internal>,
+    watch: Option<mpsc::Sender<WatchInput>>,
     shutdown: CancellationToken,
 ) {
+    use provernet_slashing::bindings::ProverMarketEvents as E;
+    let me = shared.wallet_address();
     let mut follower = EventFollower::new(
         Arc::clone(shared.market.client()),
         shared.market.address(),
@@ -666,10 +735,51 @@ async fn follow_chain(
                         }
                     }
                 }
+                if let Some(watch) = &watch
+                    && !stakes.is_empty()
+                {
+                    let keys = stakes.iter().map(|(a, s)| (*a, s.peer_key)).collect();
+                    let _ = watch.send(WatchInput::Keys(keys)).await;
+                }
                 if !stakes.is_empty() && core.send(Internal::Stakes(stakes)).await.is_err() {
                     return;
                 }
+                if shared.config.roles.prover {
+                    let against: Vec<(u64, u8, JobId, Address)> = events
+                        .iter()
+                        .filter_map(|e| match &e.event {
+                            E::ChallengeOpenedFilter(c) if c.prover == me => Some((
+                                u64::try_from(c.challenge_id).ok()?,
+                                c.fault,
+                                JobId(c.job_id),
+                                Address(c.client.0),
+                            )),
+                            _ => None,
+                        })
+                        .collect();
+                    if !against.is_empty() && core.send(Internal::AgainstMe(against)).await.is_err()
+                    {
+                        return;
+                    }
+                }
+                if let Some(watch) = &watch {
+                    let relevant: Vec<_> = events
+                        .into_iter()
+                        .filter(|e| {
+                            matches!(
+                                e.kind(),
+                                EventKind::Commitment | EventKind::Challenge | EventKind::Slash
+                            )
+                        })
+                        .collect();
+                    if !relevant.is_empty() {
+                        let _ = watch.send(WatchInput::Chain(relevant)).await;
+                    }
+                }
                 let head = follower.next_block().saturating_sub(1);
+                if let Some(watch) = &watch {
+                    let _ = watch.send(WatchInput::Head(head)).await;
+                }
                 shared
                     .metrics
                     .chain
@@ -712,6 +822,7 @@ async fn chain_worker(
             () = shutdown.cancelled() => return,
             task = tasks.recv() => match task { Some(t) => t, None => return },
         };
+        let turn = shared.transactions.lock().await;
         let report = match task {
             ChainTask::Commit {
                 seq,
@@ -729,7 +840,16 @@ async fn chain_worker(
                 seq,
                 result: prover::claim(&shared, batch_id, &leaves).await,
             },
+            ChainTask::Reveal { challenge, proof } => {
+                prover::reveal(&shared, challenge, &proof).await;
+                continue;
+            }
+            ChainTask::Answer { challenge, at } => {
+                prover::answer(&shared, challenge, &at).await;
+                continue;
+            }
         };
+        drop(turn);
         if core.send(report).await.is_err() {
             return;
         }
@@ -777,6 +897,10 @@ pub(crate) struct Core {
     ready: BTreeMap<(u64, JobId), Vec<u8>>,
     /// Proofs being generated now.
     running: usize,
+    /// Challenges against this prover already answered (or left unanswered on purpose).
+    answered: HashSet<u64>,
+    // watchtower
+    watch: Option<mpsc::Sender<WatchInput>>,
 }
 
 impl Core {
@@ -813,6 +937,8 @@ impl Core {
             estimates: HashMap::new(),
             ready: BTreeMap::new(),
             running: 0,
+            answered: HashSet::new(),
+            watch: None,
             s,
         }
     }
@@ -893,6 +1019,7 @@ impl Core {
             Internal::Committed { seq, result } => self.on_committed(seq, result).await,
             Internal::Claimed { seq, result } => self.on_claimed(seq, result),
             Internal::Paid(ids) => self.on_paid(ids),
+            Internal::AgainstMe(challenges) => self.on_challenged(challenges),
             Internal::Submit(request, reply) => {
                 let _ = reply.send(self.submit(request).await);
             }

@@ -5,17 +5,19 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use provernet_circuits::Circuit;
+use provernet_protocol::kind::MAX_BATCH_LEAVES_SERVED;
 use provernet_protocol::merkle::MerkleTree;
 use provernet_protocol::{
-    Acceptance, Award, Bid, CircuitId, CommitmentNotice, EthSignature, Hash32, InputRequest,
-    InputResponse, JobId, JobLeaf, JobRequest, PeerKey, ProofBody, ProofResponse, ProverAdvert,
-    Response, SignedEnvelope, keccak256,
+    Acceptance, Award, BatchRequest, BatchResponse, Bid, CircuitId, CommitmentNotice, EthSignature,
+    Hash32, InputRequest, InputResponse, JobId, JobLeaf, JobRequest, PeerKey, ProofBody,
+    ProofResponse, ProverAdvert, Response, SignedEnvelope, keccak256,
 };
 use provernet_slashing::bindings::ProverMarketErrors;
 use provernet_slashing::evidence::Inclusion;
 use provernet_slashing::{JobClaim, eip712};
 
 use super::{ChainTask, Core, Internal, Shared, eth, now_ms, now_s, wei};
+use crate::config::CheatMode;
 use crate::identity::peer_id_of;
 use crate::metrics::kind;
 use crate::network::scoring::PeerAction;
@@ -299,6 +301,11 @@ impl Core {
             return;
         }
         self.s.publish(&acceptance).await;
+        if self.s.cheats(&id, CheatMode::MissDeadline) {
+            tracing::warn!(target: "market::prover", job = %id, "cheating: accepted, and will never prove it");
+            self.schedule.release(&id);
+            return;
+        }
         self.start_proving(id, input);
     }
 
@@ -385,6 +392,17 @@ impl Core {
         let metrics = &self.s.metrics.market;
         metrics.proofs.get_or_create(&kind("generated")).inc();
         metrics.prove_seconds.observe(ms as f64 / 1_000.0);
+        let mut proof = proof;
+        if self.s.cheats(&id, CheatMode::InvalidProof) {
+            // Test-only misbehaviour: a flipped byte makes the proof fail verification.
+            let middle = proof.proof.len() / 2;
+            if let Some(byte) = proof.proof.get_mut(middle) {
+                *byte ^= 0x5a;
+            }
+            tracing::warn!(target: "market::prover", job = %id, "cheating: committing a corrupted proof");
+        }
+        let withheld = self.s.cheats(&id, CheatMode::Withhold);
+        let proof_hash = keccak256(&proof.proof);
         let Some(work) = self.works.get_mut(&id) else {
             return;
         };
@@ -397,7 +415,12 @@ impl Core {
         if !self.write(batch) {
             return;
         }
-        self.deliver(id);
+        if withheld {
+            tracing::warn!(target: "market::prover", job = %id, "cheating: withholding the proof");
+        } else {
+            self.s.net.provide(proof_hash.to_vec()).await;
+            self.deliver(id);
+        }
         self.enqueue_leaf(id).await;
     }
 
@@ -449,12 +472,27 @@ impl Core {
         let Some(leaf) = self.works.get(&id).and_then(Self::leaf_of) else {
             return;
         };
+        let twin = self.s.cheats(&id, CheatMode::Equivocate).then(|| {
+            // Test-only misbehaviour: a second leaf for the job, with another proof hash.
+            let mut twin = leaf.clone();
+            twin.leaf.proof_hash = Hash32(keccak256(&twin.leaf.proof_hash.0));
+            tracing::warn!(target: "market::prover", job = %id, "cheating: committing two leaves for one job");
+            twin
+        });
         if let Some(sealed) = self.batcher.push(now_ms(), (id, leaf)) {
+            self.seal(sealed);
+        }
+        if let Some(twin) = twin
+            && let Some(sealed) = self.batcher.push(now_ms(), (id, twin))
+        {
             self.seal(sealed);
         }
     }
 
     fn deliver(&self, id: JobId) {
+        if self.s.cheats(&id, CheatMode::Withhold) {
+            return;
+        }
         let Some(work) = self.works.get(&id) else {
             return;
         };
@@ -609,6 +647,7 @@ impl Core {
         for task in tasks {
             let seq = match &task {
                 ChainTask::Commit { seq, .. } | ChainTask::Claim { seq, .. } => *seq,
+                ChainTask::Reveal { .. } | ChainTask::Answer { .. } => continue,
             };
             if self.chain.try_send(task).is_ok() {
                 self.in_flight.insert(seq);
@@ -646,6 +685,17 @@ impl Core {
         let Some(tree) = MerkleTree::new(leaves.iter().map(JobLeaf::hash).collect()) else {
             return;
         };
+        if self
+            .s
+            .config
+            .prover
+            .cheat
+            .as_ref()
+            .is_some_and(|c| c.silent)
+        {
+            tracing::warn!(target: "market::prover", batch_id = id, "cheating: no commitment notices");
+            return;
+        }
         let size = u32::try_from(leaves.len()).unwrap_or(u32::MAX);
         for (index, leaf) in leaves.into_iter().enumerate() {
             let notice = CommitmentNotice {
@@ -688,6 +738,83 @@ impl Core {
                 tracing::info!(target: "market::prover", seq, batch_id = id, "fees claimed");
             }
         }
+    }
+
+    /// Answers challenges against this prover: a withheld proof with the proof, a missed
+    /// deadline with the leaf's inclusion in a batch posted in time.
+    pub(super) fn on_challenged(
+        &mut self,
+        challenges: Vec<(u64, u8, JobId, provernet_protocol::Address)>,
+    ) {
+        for (challenge, fault, id, client) in challenges {
+            if !self.answered.insert(challenge) {
+                continue;
+            }
+            let Some(work) = self.works.get(&id).filter(|w| w.request.0.client == client) else {
+                tracing::warn!(target: "market::prover", %challenge, job = %id, "challenged over a job this prover does not know");
+                continue;
+            };
+            tracing::warn!(target: "market::prover", %challenge, job = %id, fault, "challenged");
+            match fault {
+                2 => {
+                    if self.s.cheats(&id, CheatMode::Withhold) {
+                        tracing::warn!(target: "market::prover", %challenge, "cheating: not revealing the proof");
+                        continue;
+                    }
+                    if let Some(proof) = work.proof.clone() {
+                        let _ = self.chain.try_send(ChainTask::Reveal { challenge, proof });
+                    }
+                }
+                3 => match self.inclusion_of(&id, work.batch) {
+                    Some(at) => {
+                        let _ = self.chain.try_send(ChainTask::Answer { challenge, at });
+                    }
+                    None => {
+                        tracing::warn!(target: "market::prover", %challenge, job = %id, "no commitment to answer a missed deadline with");
+                    }
+                },
+                _ => {}
+            }
+        }
+    }
+
+    /// Where job `id` was committed, from the batch `seq` holding it.
+    fn inclusion_of(&self, id: &JobId, seq: Option<u64>) -> Option<Inclusion> {
+        let seq = seq?;
+        let record = match self.batches.get(&seq) {
+            Some(record) => record.clone(),
+            None => self
+                .s
+                .store
+                .batches()
+                .ok()?
+                .into_iter()
+                .find(|b| b.seq == seq)?,
+        };
+        let batch_id = match record.state {
+            BatchState::Committed { id, .. } | BatchState::Claimed { id } => id,
+            BatchState::Sealed => return None,
+        };
+        let leaves = record.job_leaves();
+        let index = leaves.iter().position(|l| l.job_id == *id)?;
+        Inclusion::from_batch(batch_id, &leaves, index).ok()
+    }
+
+    /// The leaves of one of this prover's batches, to a watchtower that asks.
+    pub(super) fn serve_batch(&self, request: &BatchRequest) -> Option<Vec<u8>> {
+        let leaves = self
+            .batches
+            .values()
+            .find(|b| matches!(b.state, BatchState::Committed { id, .. } if id == request.batch_id))
+            .map(BatchRecord::job_leaves)
+            .filter(|l| !l.is_empty() && l.len() <= MAX_BATCH_LEAVES_SERVED);
+        self.s.envelope(&BatchResponse {
+            batch_id: request.batch_id,
+            leaves: match leaves {
+                Some(leaves) => Response::Ok(leaves),
+                None => Response::Refused(provernet_protocol::Refusal::Unavailable),
+            },
+        })
     }
 
     pub(super) fn recover_prover(&mut self) {
@@ -775,6 +902,51 @@ async fn fetch(
         tokio::time::sleep(std::time::Duration::from_millis(1_000 * (attempt + 1))).await;
     }
     Err(last)
+}
+
+/// Reveals a withheld proof.
+pub(super) async fn reveal(shared: &Shared, challenge: u64, proof: &ProofRecord) {
+    match shared
+        .market
+        .reveal_proof(challenge, &proof.inputs(), &proof.proof)
+        .await
+    {
+        Ok(receipt) => {
+            shared.metrics.chain.mined("reveal", gas_of(&receipt));
+            tracing::info!(target: "chain", challenge, "proof revealed: challenge answered");
+        }
+        Err(error) if settled(&error) => {
+            tracing::debug!(target: "chain", challenge, "challenge already settled");
+        }
+        Err(error) => {
+            tracing::error!(target: "chain", challenge, %error, "cannot reveal the proof")
+        }
+    }
+}
+
+/// Answers a missed-deadline challenge.
+pub(super) async fn answer(shared: &Shared, challenge: u64, at: &Inclusion) {
+    match shared.market.answer_missed_deadline(challenge, at).await {
+        Ok(receipt) => {
+            shared.metrics.chain.mined("answer", gas_of(&receipt));
+            tracing::info!(target: "chain", challenge, "commitment shown: challenge answered");
+        }
+        Err(error) if settled(&error) => {
+            tracing::debug!(target: "chain", challenge, "challenge already settled");
+        }
+        Err(error) => {
+            tracing::error!(target: "chain", challenge, %error, "cannot answer the challenge")
+        }
+    }
+}
+
+/// Whether a refused answer is to a challenge that is no longer open (answered before a
+/// restart, or settled): the chain follower replays every challenge from the start.
+fn settled(error: &provernet_slashing::ChainError) -> bool {
+    matches!(
+        error.market_error(),
+        Some(ProverMarketErrors::ChallengeNotOpen(_))
+    )
 }
 
 /// Gas a mined transaction used.

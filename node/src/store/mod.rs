@@ -18,7 +18,10 @@ mod rocks;
 use std::sync::Arc;
 
 pub use memory::MemoryStore;
-pub use records::{BatchRecord, BatchState, ClientJob, ClientState, Work, WorkState};
+pub use records::{
+    BatchRecord, BatchState, ClientJob, ClientState, DeadlineState, LeafState, WatchedDeadline,
+    WatchedLeaf, Work, WorkState,
+};
 pub use rocks::RocksStore;
 
 use provernet_protocol::JobId;
@@ -39,16 +42,23 @@ pub enum Column {
     Inputs,
     /// Counters: the next nonce, the next batch sequence number.
     Meta,
+    /// A watchtower's committed leaves, by batch id and index (big-endian).
+    WatchLeaves,
+    /// The accepted jobs whose deadline a watchtower (or the job's client) watches, by
+    /// prover, client and job id.
+    WatchDeadlines,
 }
 
 impl Column {
     /// Every column.
-    pub const ALL: [Column; 5] = [
+    pub const ALL: [Column; 7] = [
         Self::ClientJobs,
         Self::Work,
         Self::Batches,
         Self::Inputs,
         Self::Meta,
+        Self::WatchLeaves,
+        Self::WatchDeadlines,
     ];
 
     /// The column family's name in RocksDB.
@@ -59,6 +69,8 @@ impl Column {
             Self::Batches => "batches",
             Self::Inputs => "inputs",
             Self::Meta => "meta",
+            Self::WatchLeaves => "watch_leaves",
+            Self::WatchDeadlines => "watch_deadlines",
         }
     }
 }
@@ -247,6 +259,22 @@ impl Store {
         self.all(Column::Batches)
     }
 
+    /// Every leaf a watchtower keeps.
+    ///
+    /// # Errors
+    /// The database's, or a record that does not decode.
+    pub fn watched_leaves(&self) -> Result<Vec<WatchedLeaf>, StoreError> {
+        self.all(Column::WatchLeaves)
+    }
+
+    /// Every deadline a watchtower (or client) keeps.
+    ///
+    /// # Errors
+    /// The database's, or a record that does not decode.
+    pub fn watched_deadlines(&self) -> Result<Vec<WatchedDeadline>, StoreError> {
+        self.all(Column::WatchDeadlines)
+    }
+
     /// A job's inputs.
     ///
     /// # Errors
@@ -301,6 +329,16 @@ impl WriteBatch {
     /// Stores a job's inputs.
     pub fn input(&mut self, id: &JobId, input: &[u8]) -> &mut Self {
         self.put_raw(Column::Inputs, &id.0, input.to_vec())
+    }
+
+    /// Writes a watched leaf.
+    pub fn watched_leaf(&mut self, leaf: &WatchedLeaf) -> &mut Self {
+        self.put(Column::WatchLeaves, &leaf.key(), leaf)
+    }
+
+    /// Writes a watched deadline.
+    pub fn watched_deadline(&mut self, watch: &WatchedDeadline) -> &mut Self {
+        self.put(Column::WatchDeadlines, &watch.key(), watch)
     }
 
     /// Moves the nonce counter past `used`.

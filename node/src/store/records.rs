@@ -336,6 +336,113 @@ impl BatchRecord {
 }
 
 /// A job leaf as its six fields in hex.
+/// What a watchtower holds of one committed leaf: where it is, whether it was sampled,
+/// and how far its audit went.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct WatchedLeaf {
+    /// The batch on chain.
+    pub batch_id: u64,
+    /// The leaf's position in the batch.
+    pub index: u32,
+    /// The batch's prover.
+    #[serde(with = "hex_array")]
+    pub prover: [u8; 20],
+    /// The leaf.
+    #[serde(with = "leaf_serde")]
+    pub leaf: JobLeaf,
+    /// Its Merkle path to the batch root.
+    pub path: Vec<Hex32>,
+    /// Whether this watchtower checks its proof.
+    pub sampled: bool,
+    /// How far the audit went.
+    pub state: LeafState,
+}
+
+impl WatchedLeaf {
+    /// Its key: batch id and index, big-endian.
+    pub fn key(&self) -> Vec<u8> {
+        let mut key = self.batch_id.to_be_bytes().to_vec();
+        key.extend_from_slice(&self.index.to_be_bytes());
+        key
+    }
+}
+
+/// The audit of a leaf.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LeafState {
+    /// Not sampled: kept to spot equivocation and to know what was committed.
+    Unsampled,
+    /// Sampled; its proof is to be fetched and verified.
+    Pending,
+    /// Its proof was fetched, matches the leaf and verifies.
+    Valid,
+    /// A challenge of this kind is being sent.
+    Challenging {
+        /// `invalid_proof`, `withheld_proof` or `equivocation`.
+        kind: String,
+    },
+    /// A withheld-proof challenge is open, answerable until block `respond_by`.
+    Challenged {
+        /// The challenge id.
+        id: u64,
+        /// The last block the prover may answer in.
+        respond_by: u64,
+    },
+    /// Settled: `slashed` (by this watchtower), `answered` (the prover showed the proof;
+    /// the bond went to it), `taken` (another challenger came first), `window_closed`,
+    /// `failed` (the chain refused the challenge).
+    Done {
+        /// How.
+        outcome: String,
+    },
+}
+
+/// A job whose acceptance and award a watchtower (or the job's client) holds: if the
+/// prover does not commit it by the deadline, the two are the evidence.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct WatchedDeadline {
+    /// The client that awarded the job.
+    #[serde(with = "hex_array")]
+    pub client: [u8; 20],
+    /// The client's signed award.
+    pub award: Stored<Award>,
+    /// The prover's signed acceptance.
+    pub acceptance: Stored<Acceptance>,
+    /// What became of it.
+    pub state: DeadlineState,
+}
+
+impl WatchedDeadline {
+    /// Its key: prover, client, job id.
+    pub fn key(&self) -> Vec<u8> {
+        let mut key = self.award.0.prover.0.to_vec();
+        key.extend_from_slice(&self.client);
+        key.extend_from_slice(&self.award.0.job_id.0);
+        key
+    }
+}
+
+/// A watched deadline's progress.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeadlineState {
+    /// The deadline has not passed, or the commitment is still being looked for.
+    Waiting,
+    /// A missed-deadline challenge is open until block `respond_by`.
+    Challenged {
+        /// The challenge id.
+        id: u64,
+        /// The last block the prover may answer in.
+        respond_by: u64,
+    },
+    /// Settled (as [`LeafState::Done`], plus `met`: committed in time).
+    Done {
+        /// How.
+        outcome: String,
+    },
+}
+
 mod leaf_serde {
     use provernet_protocol::{Address, CircuitId, Hash32, JobId, JobLeaf};
     use serde::{Deserialize, Deserializer, Serialize, Serializer};

@@ -45,6 +45,48 @@ fn a_planned_command_fails_and_names_its_issue() {
 }
 
 #[test]
+fn economics_says_whether_cheating_pays() {
+    let args = |rate: &str| {
+        provernet(&[
+            "economics",
+            "--sample-rate",
+            rate,
+            "--watchtowers",
+            "3",
+            "--stake",
+            "2",
+            "--slash-fraction",
+            "0.5",
+            "--price",
+            "0.001",
+            "--prove-cost",
+            "0.0005",
+        ])
+    };
+    let output = args("0.1");
+    assert!(output.status.success());
+    let stdout = String::from_utf8(output.stdout).expect("utf-8");
+    assert!(
+        stdout.contains("detection probability 1-(1-p)^w   0.271000"),
+        "{stdout}"
+    );
+    assert!(stdout.trim_end().ends_with("cheating pays: no"), "{stdout}");
+    let output = args("0");
+    let stdout = String::from_utf8(output.stdout).expect("utf-8");
+    assert!(
+        stdout.trim_end().ends_with("cheating pays: yes"),
+        "{stdout}"
+    );
+    let output = args("1.5");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8(output.stderr).expect("utf-8");
+    assert!(
+        stderr.contains("--sample-rate must be between 0 and 1"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn bad_arguments_are_usage_errors() {
     let output = provernet(&["client", "submit", "--circuit", "x"]);
     assert!(!output.status.success());

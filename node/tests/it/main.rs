@@ -7,3 +7,4 @@ mod market;
 mod proving;
 mod support;
 mod validation;
+mod watch;

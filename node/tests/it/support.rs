@@ -29,6 +29,48 @@ pub fn eth(amount: &str) -> U256 {
     parse_ether(amount).expect("amount")
 }
 
+/// Gas given to a verifier: a poseidon-chain-12 proof takes 285,512 gas to verify on
+/// chain (the same for every proof), plus 5 %.
+pub const VERIFIER_GAS: u64 = 300_000;
+
+/// Parameters for watchtower tests: a window long enough to audit in, a response window
+/// long enough to answer in, on 1-second blocks.
+pub fn watch_params() -> MarketParams {
+    MarketParams {
+        challenge_window: 15,
+        response_window: 5,
+        unbonding_delay: 40,
+        deposit_withdrawal_delay: 40,
+        ..params()
+    }
+}
+
+/// A circuit's verifier creation code and proof length, built once per process.
+pub fn verifier(circuit: Circuit) -> (Vec<u8>, usize) {
+    type Verifiers = std::sync::Mutex<std::collections::HashMap<Circuit, (Vec<u8>, usize)>>;
+    static VERIFIERS: OnceLock<Verifiers> = OnceLock::new();
+    let verifiers = VERIFIERS.get_or_init(Default::default);
+    let mut verifiers = verifiers.lock().expect("lock");
+    verifiers
+        .entry(circuit)
+        .or_insert_with(|| {
+            let engine = engine();
+            let witness = circuit
+                .parse_witness(&circuit.example_witness())
+                .expect("example witness");
+            let proof = engine.prove(&witness).expect("proves");
+            let keys = engine.keys(circuit).expect("keys");
+            let (_, _, solc) = provernet_slashing::compile::repo_paths();
+            let compiled = provernet_circuits::evm::compile_verifier(
+                &provernet_circuits::evm::solidity_verifier(&keys),
+                &solc,
+            )
+            .expect("verifier compiles");
+            (compiled.creation, proof.proof.len())
+        })
+        .clone()
+}
+
 pub fn params() -> MarketParams {
     MarketParams {
         min_stake: eth("1"),
@@ -117,6 +159,11 @@ impl Testnet {
     /// Anvil mining a block every second (so challenge windows pass on their own), and a
     /// deployed market.
     pub async fn new() -> Self {
+        Self::with_params(params()).await
+    }
+
+    /// As [`Testnet::new`], with the market deployed with `params`.
+    pub async fn with_params(params: MarketParams) -> Self {
         init_logs();
         static SERIAL: OnceLock<Arc<tokio::sync::Mutex<()>>> = OnceLock::new();
         let serial = Arc::clone(SERIAL.get_or_init(Arc::default))
@@ -129,7 +176,7 @@ impl Testnet {
             .spawn();
         let owner = market_for(&anvil, 0);
         let address = owner.client().address();
-        let owner = Market::deploy(Arc::clone(owner.client()), address, params())
+        let owner = Market::deploy(Arc::clone(owner.client()), address, params)
             .await
             .expect("deploy");
         Self {
@@ -152,6 +199,29 @@ impl Testnet {
         let config = net.config("client", false, true);
         let client = net.start(config, 1).await;
         (net, client)
+    }
+
+    /// Deploys `circuit`'s EVM verifier and registers it, so its proofs can be challenged.
+    pub async fn register_verifier(&self, circuit: Circuit) {
+        let (creation, proof_len) = verifier(circuit);
+        let verifier = self
+            .owner
+            .deploy_code(creation)
+            .await
+            .expect("verifier deploys");
+        let id = engine().circuit_id(circuit).expect("circuit id");
+        self.owner
+            .register_circuit(id.0, verifier, proof_len, VERIFIER_GAS)
+            .await
+            .expect("circuit registers");
+    }
+
+    /// A watchtower's configuration, sampling at `rate`.
+    pub fn watchtower_config(&self, name: &str, rate: f64) -> NodeConfig {
+        let mut config = self.config(name, false, false);
+        config.roles.watchtower = true;
+        config.watchtower.sample_rate = rate;
+        config
     }
 
     pub fn market(&self, wallet_index: u32) -> Market<Client> {

@@ -46,7 +46,7 @@ impl JobLeaf {
         Hash32(keccak256(&words))
     }
 
-    fn parse(wire: v1::JobLeaf) -> Result<Self, PayloadError> {
+    pub(crate) fn parse(wire: v1::JobLeaf) -> Result<Self, PayloadError> {
         Ok(Self {
             job_id: fixed("leaf.job_id", &wire.job_id)?,
             circuit_id: fixed("leaf.circuit_id", &wire.circuit_id)?,

@@ -1,10 +1,14 @@
-//! Request-response messages: input fetch and proof delivery.
+//! Request-response messages: input fetch, proof delivery and batch leaves.
 
 use provernet_proto::v1;
 
+use super::chain::JobLeaf;
 use super::wire::{fixed, fixed_list, in_range};
 use super::{PayloadError, payload};
-use crate::kind::{MAX_AUCTION_ROUNDS, MAX_INPUT_BYTES, MAX_PROOF_BYTES, MAX_PUBLIC_INPUTS};
+use crate::kind::{
+    MAX_AUCTION_ROUNDS, MAX_BATCH_LEAVES_SERVED, MAX_INPUT_BYTES, MAX_PROOF_BYTES,
+    MAX_PUBLIC_INPUTS,
+};
 use crate::primitives::{CircuitId, FieldBytes, JobId};
 
 /// Why a responder sent no body.
@@ -246,3 +250,97 @@ impl From<&ProofResponse> for v1::ProofResponse {
 }
 
 payload!(ProofResponse, v1::ProofResponse, ProofResponse);
+
+/// A watchtower asks a prover for the leaves of one of its batches.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BatchRequest {
+    /// The batch id on chain.
+    pub batch_id: u64,
+}
+
+impl BatchRequest {
+    fn parse(wire: v1::BatchRequest) -> Result<Self, PayloadError> {
+        Ok(Self {
+            batch_id: wire.batch_id,
+        })
+    }
+
+    fn check_rules(&self) -> Result<(), PayloadError> {
+        Ok(())
+    }
+}
+
+impl From<&BatchRequest> for v1::BatchRequest {
+    fn from(m: &BatchRequest) -> Self {
+        Self {
+            batch_id: m.batch_id,
+        }
+    }
+}
+
+payload!(BatchRequest, v1::BatchRequest, BatchRequest);
+
+/// The leaves of a batch in order (1..=[`MAX_BATCH_LEAVES_SERVED`]), or a refusal. The
+/// requester checks them against the root on chain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BatchResponse {
+    /// The batch id on chain.
+    pub batch_id: u64,
+    /// The leaves, or a refusal.
+    pub leaves: Response<Vec<JobLeaf>>,
+}
+
+impl BatchResponse {
+    fn parse(wire: v1::BatchResponse) -> Result<Self, PayloadError> {
+        let leaves = match parse_status(wire.status)? {
+            None => {
+                if wire.leaves.len() > MAX_BATCH_LEAVES_SERVED {
+                    return Err(PayloadError::TooLong {
+                        field: "leaves",
+                        max: MAX_BATCH_LEAVES_SERVED,
+                        got: wire.leaves.len(),
+                    });
+                }
+                Response::Ok(
+                    wire.leaves
+                        .into_iter()
+                        .map(JobLeaf::parse)
+                        .collect::<Result<Vec<_>, _>>()?,
+                )
+            }
+            Some(refusal) if wire.leaves.is_empty() => Response::Refused(refusal),
+            Some(_) => return Err(PayloadError::Inconsistent("a refusal carries no leaves")),
+        };
+        Ok(Self {
+            batch_id: wire.batch_id,
+            leaves,
+        })
+    }
+
+    fn check_rules(&self) -> Result<(), PayloadError> {
+        if let Response::Ok(leaves) = &self.leaves {
+            in_range(
+                "leaves",
+                leaves.len() as u64,
+                1,
+                MAX_BATCH_LEAVES_SERVED as u64,
+            )?;
+        }
+        Ok(())
+    }
+}
+
+impl From<&BatchResponse> for v1::BatchResponse {
+    fn from(m: &BatchResponse) -> Self {
+        Self {
+            batch_id: m.batch_id,
+            status: status_to_wire(&m.leaves).into(),
+            leaves: match &m.leaves {
+                Response::Ok(leaves) => leaves.iter().map(v1::JobLeaf::from).collect(),
+                Response::Refused(_) => Vec::new(),
+            },
+        }
+    }
+}
+
+payload!(BatchResponse, v1::BatchResponse, BatchResponse);

@@ -11,7 +11,8 @@ mod market;
 
 pub use chain::{ChallengeKind, ChallengeNotice, CommitmentNotice, JobLeaf};
 pub use exchange::{
-    InputRequest, InputResponse, ProofBody, ProofRequest, ProofResponse, Refusal, Response,
+    BatchRequest, BatchResponse, InputRequest, InputResponse, ProofBody, ProofRequest,
+    ProofResponse, Refusal, Response,
 };
 pub use market::{Acceptance, Award, Bid, JobRequest, ProverAdvert};
 

@@ -2,13 +2,14 @@
 //! are never refused for size, and every bound is tight enough to matter.
 
 use provernet_protocol::kind::{
-    MAX_ADVERTISED_CIRCUITS, MAX_INPUT_BYTES, MAX_PROOF_BYTES, MAX_PUBLIC_INPUTS,
+    MAX_ADVERTISED_CIRCUITS, MAX_BATCH_LEAVES_SERVED, MAX_INPUT_BYTES, MAX_PROOF_BYTES,
+    MAX_PUBLIC_INPUTS,
 };
 use provernet_protocol::merkle::MerkleTree;
 use provernet_protocol::{
-    Acceptance, Award, Bid, ChallengeKind, ChallengeNotice, CircuitId, FieldBytes, Hash32,
-    InputRequest, InputResponse, JobId, JobLeaf, MessageKind, Payload, ProofBody, ProofRequest,
-    ProofResponse, ProverAdvert, Response, SignedEnvelope,
+    Acceptance, Award, BatchRequest, BatchResponse, Bid, ChallengeKind, ChallengeNotice, CircuitId,
+    FieldBytes, Hash32, InputRequest, InputResponse, JobId, JobLeaf, MessageKind, Payload,
+    ProofBody, ProofRequest, ProofResponse, ProverAdvert, Response, SignedEnvelope,
 };
 
 use crate::support::*;
@@ -98,7 +99,7 @@ fn largest_messages_fit() {
         .map(|i| Hash32(provernet_protocol::keccak256(&i.to_be_bytes())))
         .collect();
     let tree = MerkleTree::new(leaves).expect("non-empty");
-    let mut notice = commitment(leaf, &[], 0);
+    let mut notice = commitment(leaf.clone(), &[], 0);
     notice.merkle_path = tree.path(0).expect("in range");
     notice.merkle_path.extend(notice.merkle_path.clone());
     notice.batch_root =
@@ -114,6 +115,11 @@ fn largest_messages_fit() {
         challenger: bid().prover,
         tx_hash: Hash32([0xff; 32]),
         block: max,
+    });
+    fits(&BatchRequest { batch_id: max });
+    fits(&BatchResponse {
+        batch_id: max,
+        leaves: Response::Ok(vec![leaf.clone(); MAX_BATCH_LEAVES_SERVED]),
     });
     fits(&ProverAdvert {
         stake_address: bid().prover,
