@@ -88,6 +88,8 @@ pub struct EventFollower<M> {
     market: Address,
     next_block: u64,
     confirmations: u64,
+    /// The last block a poll could read (head minus confirmations).
+    readable: u64,
 }
 
 impl<M: Middleware + 'static> EventFollower<M> {
@@ -99,7 +101,14 @@ impl<M: Middleware + 'static> EventFollower<M> {
             market,
             next_block: from_block,
             confirmations,
+            readable: 0,
         }
+    }
+
+    /// Whether the last poll read every block the chain had (with its confirmations):
+    /// what the follower has reported is then all there was, up to that block.
+    pub fn caught_up(&self) -> bool {
+        self.next_block > self.readable
     }
 
     /// The first block not read yet.
@@ -124,6 +133,7 @@ impl<M: Middleware + 'static> EventFollower<M> {
         let Some(last) = head.checked_sub(self.confirmations) else {
             return Ok(Vec::new());
         };
+        self.readable = last;
         let mut out = Vec::new();
         while self.next_block <= last {
             let to = last.min(self.next_block.saturating_add(MAX_RANGE - 1));

@@ -145,9 +145,26 @@ pub(crate) enum Internal {
         result: Result<(), String>,
     },
     Paid(Vec<JobId>),
-    /// Challenges opened against this prover: `(id, fault, job, client)`.
-    AgainstMe(Vec<(u64, u8, JobId, Address)>),
+    /// Challenges opened against this prover.
+    AgainstMe(Vec<Against>),
+    /// An answer to challenge `challenge` was sent: `done` unless it is to be tried again.
+    Answered {
+        challenge: u64,
+        done: bool,
+    },
     Submit(SubmitRequest, oneshot::Sender<Result<JobId, SubmitError>>),
+}
+
+/// A challenge opened against this prover.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Against {
+    pub id: u64,
+    /// The contract's `Fault`.
+    pub fault: u8,
+    pub job: JobId,
+    pub client: Address,
+    /// The last block an answer may be mined in.
+    pub respond_by: u64,
 }
 
 /// Work for the chain worker, done one at a time in order.
@@ -512,6 +529,7 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
     });
     let (internal_tx, internal_rx) = mpsc::channel(4_096);
     let (chain_tx, chain_rx) = mpsc::channel(1_024);
+    let (answers_tx, answers_rx) = mpsc::channel(1_024);
     let watch = if config.roles.watchtower || config.roles.client {
         let (watch_tx, watch_rx) = mpsc::channel(8_192);
         Some((watch_tx, watch_rx))
@@ -557,6 +575,7 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
         chain_worker(
             Arc::clone(&shared),
             chain_rx,
+            answers_rx,
             internal_tx.clone(),
             shutdown.clone(),
         )
@@ -564,6 +583,7 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
     );
 
     let mut core = Core::new(Arc::clone(&shared), internal_tx.clone(), chain_tx, context);
+    core.answers = Some(answers_tx);
     core.watch = watch_tx;
     core.recover()?;
     tokio::spawn(core.run(internal_rx, shutdown.clone()).instrument(span));
@@ -745,15 +765,16 @@ async fn follow_chain(
                     return;
                 }
                 if shared.config.roles.prover {
-                    let against: Vec<(u64, u8, JobId, Address)> = events
+                    let against: Vec<Against> = events
                         .iter()
                         .filter_map(|e| match &e.event {
-                            E::ChallengeOpenedFilter(c) if c.prover == me => Some((
-                                u64::try_from(c.challenge_id).ok()?,
-                                c.fault,
-                                JobId(c.job_id),
-                                Address(c.client.0),
-                            )),
+                            E::ChallengeOpenedFilter(c) if c.prover == me => Some(Against {
+                                id: u64::try_from(c.challenge_id).ok()?,
+                                fault: c.fault,
+                                job: JobId(c.job_id),
+                                client: Address(c.client.0),
+                                respond_by: c.respond_by,
+                            }),
                             _ => None,
                         })
                         .collect();
@@ -778,7 +799,12 @@ async fn follow_chain(
                 }
                 let head = follower.next_block().saturating_sub(1);
                 if let Some(watch) = &watch {
-                    let _ = watch.send(WatchInput::Head(head)).await;
+                    let _ = watch
+                        .send(WatchInput::Head {
+                            block: head,
+                            caught_up: follower.caught_up(),
+                        })
+                        .await;
                 }
                 shared
                     .metrics
@@ -814,12 +840,16 @@ fn prover_of(event: &provernet_slashing::bindings::ProverMarketEvents) -> Option
 async fn chain_worker(
     shared: Arc<Shared>,
     mut tasks: mpsc::Receiver<ChainTask>,
+    mut answers: mpsc::Receiver<ChainTask>,
     core: mpsc::Sender<Internal>,
     shutdown: CancellationToken,
 ) {
     loop {
+        // Answers to challenges first: their response window is short.
         let task = tokio::select! {
+            biased;
             () = shutdown.cancelled() => return,
+            task = answers.recv() => match task { Some(t) => t, None => return },
             task = tasks.recv() => match task { Some(t) => t, None => return },
         };
         let turn = shared.transactions.lock().await;
@@ -840,14 +870,14 @@ async fn chain_worker(
                 seq,
                 result: prover::claim(&shared, batch_id, &leaves).await,
             },
-            ChainTask::Reveal { challenge, proof } => {
-                prover::reveal(&shared, challenge, &proof).await;
-                continue;
-            }
-            ChainTask::Answer { challenge, at } => {
-                prover::answer(&shared, challenge, &at).await;
-                continue;
-            }
+            ChainTask::Reveal { challenge, proof } => Internal::Answered {
+                challenge,
+                done: prover::reveal(&shared, challenge, &proof).await,
+            },
+            ChainTask::Answer { challenge, at } => Internal::Answered {
+                challenge,
+                done: prover::answer(&shared, challenge, &at).await,
+            },
         };
         drop(turn);
         if core.send(report).await.is_err() {
@@ -897,8 +927,13 @@ pub(crate) struct Core {
     ready: BTreeMap<(u64, JobId), Vec<u8>>,
     /// Proofs being generated now.
     running: usize,
-    /// Challenges against this prover already answered (or left unanswered on purpose).
-    answered: HashSet<u64>,
+    /// Challenges against this prover still to answer, by id.
+    against: HashMap<u64, Against>,
+    /// Answers being sent, and when failed ones may be tried again (ms).
+    answering: HashSet<u64>,
+    answer_retry_at: HashMap<u64, u64>,
+    /// Where answers go (the chain worker, ahead of its other work).
+    answers: Option<mpsc::Sender<ChainTask>>,
     // watchtower
     watch: Option<mpsc::Sender<WatchInput>>,
 }
@@ -937,7 +972,10 @@ impl Core {
             estimates: HashMap::new(),
             ready: BTreeMap::new(),
             running: 0,
-            answered: HashSet::new(),
+            against: HashMap::new(),
+            answering: HashSet::new(),
+            answer_retry_at: HashMap::new(),
+            answers: None,
             watch: None,
             s,
         }
@@ -1020,6 +1058,7 @@ impl Core {
             Internal::Claimed { seq, result } => self.on_claimed(seq, result),
             Internal::Paid(ids) => self.on_paid(ids),
             Internal::AgainstMe(challenges) => self.on_challenged(challenges),
+            Internal::Answered { challenge, done } => self.on_answered(challenge, done),
             Internal::Submit(request, reply) => {
                 let _ = reply.send(self.submit(request).await);
             }

@@ -16,7 +16,7 @@ use provernet_slashing::bindings::ProverMarketErrors;
 use provernet_slashing::evidence::Inclusion;
 use provernet_slashing::{JobClaim, eip712};
 
-use super::{ChainTask, Core, Internal, Shared, eth, now_ms, now_s, wei};
+use super::{Against, ChainTask, Core, Internal, Shared, eth, now_ms, now_s, wei};
 use crate::config::CheatMode;
 use crate::identity::peer_id_of;
 use crate::metrics::kind;
@@ -24,6 +24,8 @@ use crate::network::scoring::PeerAction;
 use crate::store::records::{BatchLeaf, Hex32, ProofRecord, Stored};
 use crate::store::{BatchRecord, BatchState, Work, WorkState, WriteBatch};
 
+/// How long an answer to a challenge waits before it is tried again, ms.
+const ANSWER_RETRY_MS: u64 = 1_000;
 /// How long a failed chain action waits before it is tried again, ms.
 const RETRY_MS: u64 = 3_000;
 /// How long after a request's bid window the capacity held for a bid is kept while no
@@ -583,6 +585,7 @@ impl Core {
     }
 
     pub(super) async fn tick_prover(&mut self, now: u64) {
+        self.answer_challenges(now);
         if now >= self.last_advert_ms + ADVERT_INTERVAL_MS {
             self.last_advert_ms = now;
             self.advertise().await;
@@ -740,41 +743,101 @@ impl Core {
         }
     }
 
-    /// Answers challenges against this prover: a withheld proof with the proof, a missed
-    /// deadline with the leaf's inclusion in a batch posted in time.
-    pub(super) fn on_challenged(
-        &mut self,
-        challenges: Vec<(u64, u8, JobId, provernet_protocol::Address)>,
-    ) {
-        for (challenge, fault, id, client) in challenges {
-            if !self.answered.insert(challenge) {
+    /// Records challenges against this prover; [`Core::answer_challenges`] answers them.
+    pub(super) fn on_challenged(&mut self, challenges: Vec<Against>) {
+        for challenge in challenges {
+            if !matches!(challenge.fault, 2 | 3) || self.against.contains_key(&challenge.id) {
+                // Invalid proofs and equivocation have no answer.
                 continue;
             }
-            let Some(work) = self.works.get(&id).filter(|w| w.request.0.client == client) else {
-                tracing::warn!(target: "market::prover", %challenge, job = %id, "challenged over a job this prover does not know");
+            if self.head > challenge.respond_by {
+                // Replayed after a restart: long settled.
+                continue;
+            }
+            tracing::warn!(target: "market::prover", challenge = challenge.id, job = %challenge.job, fault = challenge.fault, "challenged");
+            if challenge.fault == 2 && self.s.cheats(&challenge.job, CheatMode::Withhold) {
+                tracing::warn!(target: "market::prover", challenge = challenge.id, "cheating: not revealing the proof");
+                continue;
+            }
+            self.against.insert(challenge.id, challenge);
+        }
+    }
+
+    /// Sends the answers due: a withheld proof with the proof, a missed deadline with the
+    /// leaf's inclusion in a batch posted in time. Each is tried until the chain has it or
+    /// its response window has passed.
+    pub(super) fn answer_challenges(&mut self, now: u64) {
+        let head = self.head;
+        let expired: Vec<u64> = self
+            .against
+            .values()
+            .filter(|c| head > c.respond_by)
+            .map(|c| c.id)
+            .collect();
+        for id in expired {
+            if let Some(c) = self.against.remove(&id)
+                && !self.answering.contains(&id)
+            {
+                tracing::error!(target: "market::prover", challenge = id, job = %c.job, "the response window passed without an answer");
+            }
+            self.answer_retry_at.remove(&id);
+        }
+        let due: Vec<Against> = self
+            .against
+            .values()
+            .filter(|c| {
+                !self.answering.contains(&c.id)
+                    && self.answer_retry_at.get(&c.id).is_none_or(|t| *t <= now)
+            })
+            .copied()
+            .collect();
+        for c in due {
+            let Some(work) = self
+                .works
+                .get(&c.job)
+                .filter(|w| w.request.0.client == c.client)
+            else {
+                tracing::warn!(target: "market::prover", challenge = c.id, job = %c.job, "challenged over a job this prover does not know");
+                self.against.remove(&c.id);
                 continue;
             };
-            tracing::warn!(target: "market::prover", %challenge, job = %id, fault, "challenged");
-            match fault {
-                2 => {
-                    if self.s.cheats(&id, CheatMode::Withhold) {
-                        tracing::warn!(target: "market::prover", %challenge, "cheating: not revealing the proof");
-                        continue;
-                    }
-                    if let Some(proof) = work.proof.clone() {
-                        let _ = self.chain.try_send(ChainTask::Reveal { challenge, proof });
-                    }
-                }
-                3 => match self.inclusion_of(&id, work.batch) {
-                    Some(at) => {
-                        let _ = self.chain.try_send(ChainTask::Answer { challenge, at });
-                    }
-                    None => {
-                        tracing::warn!(target: "market::prover", %challenge, job = %id, "no commitment to answer a missed deadline with");
-                    }
-                },
-                _ => {}
+            let task = match c.fault {
+                2 => work.proof.clone().map(|proof| ChainTask::Reveal {
+                    challenge: c.id,
+                    proof,
+                }),
+                _ => self
+                    .inclusion_of(&c.job, work.batch)
+                    .map(|at| ChainTask::Answer {
+                        challenge: c.id,
+                        at,
+                    }),
+            };
+            let Some(task) = task else {
+                // Not proven or not committed (yet: a commit may be on its way).
+                self.answer_retry_at.insert(c.id, now + ANSWER_RETRY_MS);
+                continue;
+            };
+            if self
+                .answers
+                .as_ref()
+                .is_some_and(|a| a.try_send(task).is_ok())
+            {
+                self.answering.insert(c.id);
+            } else {
+                self.answer_retry_at.insert(c.id, now + ANSWER_RETRY_MS);
             }
+        }
+    }
+
+    pub(super) fn on_answered(&mut self, challenge: u64, done: bool) {
+        self.answering.remove(&challenge);
+        if done {
+            self.against.remove(&challenge);
+            self.answer_retry_at.remove(&challenge);
+        } else {
+            self.answer_retry_at
+                .insert(challenge, now_ms() + ANSWER_RETRY_MS);
         }
     }
 
@@ -802,11 +865,18 @@ impl Core {
 
     /// The leaves of one of this prover's batches, to a watchtower that asks.
     pub(super) fn serve_batch(&self, request: &BatchRequest) -> Option<Vec<u8>> {
+        let committed = |b: &BatchRecord| {
+            matches!(b.state, BatchState::Committed { id, .. } | BatchState::Claimed { id }
+                if id == request.batch_id)
+        };
+        // Unclaimed batches are in memory; claimed ones only in the store.
         let leaves = self
             .batches
             .values()
-            .find(|b| matches!(b.state, BatchState::Committed { id, .. } if id == request.batch_id))
-            .map(BatchRecord::job_leaves)
+            .find(|b| committed(b))
+            .cloned()
+            .or_else(|| self.s.store.batches().ok()?.into_iter().find(committed))
+            .map(|b| b.job_leaves())
             .filter(|l| !l.is_empty() && l.len() <= MAX_BATCH_LEAVES_SERVED);
         self.s.envelope(&BatchResponse {
             batch_id: request.batch_id,
@@ -904,49 +974,53 @@ async fn fetch(
     Err(last)
 }
 
-/// Reveals a withheld proof.
-pub(super) async fn reveal(shared: &Shared, challenge: u64, proof: &ProofRecord) {
-    match shared
+/// Reveals a withheld proof; returns whether the challenge needs no more answers.
+pub(super) async fn reveal(shared: &Shared, challenge: u64, proof: &ProofRecord) -> bool {
+    let result = shared
         .market
         .reveal_proof(challenge, &proof.inputs(), &proof.proof)
-        .await
-    {
-        Ok(receipt) => {
-            shared.metrics.chain.mined("reveal", gas_of(&receipt));
-            tracing::info!(target: "chain", challenge, "proof revealed: challenge answered");
-        }
-        Err(error) if settled(&error) => {
-            tracing::debug!(target: "chain", challenge, "challenge already settled");
-        }
-        Err(error) => {
-            tracing::error!(target: "chain", challenge, %error, "cannot reveal the proof")
-        }
-    }
+        .await;
+    answered(shared, challenge, "reveal", result)
 }
 
-/// Answers a missed-deadline challenge.
-pub(super) async fn answer(shared: &Shared, challenge: u64, at: &Inclusion) {
-    match shared.market.answer_missed_deadline(challenge, at).await {
-        Ok(receipt) => {
-            shared.metrics.chain.mined("answer", gas_of(&receipt));
-            tracing::info!(target: "chain", challenge, "commitment shown: challenge answered");
-        }
-        Err(error) if settled(&error) => {
-            tracing::debug!(target: "chain", challenge, "challenge already settled");
-        }
-        Err(error) => {
-            tracing::error!(target: "chain", challenge, %error, "cannot answer the challenge")
-        }
-    }
+/// Answers a missed-deadline challenge; returns whether it needs no more answers.
+pub(super) async fn answer(shared: &Shared, challenge: u64, at: &Inclusion) -> bool {
+    let result = shared.market.answer_missed_deadline(challenge, at).await;
+    answered(shared, challenge, "answer", result)
 }
 
-/// Whether a refused answer is to a challenge that is no longer open (answered before a
-/// restart, or settled): the chain follower replays every challenge from the start.
-fn settled(error: &provernet_slashing::ChainError) -> bool {
-    matches!(
-        error.market_error(),
-        Some(ProverMarketErrors::ChallengeNotOpen(_))
-    )
+/// Logs an answer's result; whether the challenge needs no more answers: answered now,
+/// already settled (the follower replays every challenge after a restart) or past its
+/// window. Any other failure is tried again.
+fn answered(
+    shared: &Shared,
+    challenge: u64,
+    kind: &str,
+    result: Result<ethers::types::TransactionReceipt, provernet_slashing::ChainError>,
+) -> bool {
+    match result {
+        Ok(receipt) => {
+            shared.metrics.chain.mined(kind, gas_of(&receipt));
+            tracing::info!(target: "chain", challenge, kind, "challenge answered");
+            true
+        }
+        Err(error)
+            if matches!(
+                error.market_error(),
+                Some(
+                    ProverMarketErrors::ChallengeNotOpen(_)
+                        | ProverMarketErrors::ResponseWindowClosed(_)
+                )
+            ) =>
+        {
+            tracing::debug!(target: "chain", challenge, %error, "challenge no longer open");
+            true
+        }
+        Err(error) => {
+            tracing::error!(target: "chain", challenge, kind, %error, "cannot answer the challenge; will retry");
+            false
+        }
+    }
 }
 
 /// Gas a mined transaction used.

@@ -61,6 +61,14 @@ const MAX_AUDITS: usize = 8;
 const RETAIN_BLOCKS: u64 = 7_200;
 /// Seconds a settled deadline is kept after the deadline.
 const RETAIN_DEADLINE_SECS: u64 = 86_400;
+/// How often a prover may fail to serve a batch's leaves before the watchtower stops
+/// asking.
+const MAX_REFUSALS: u32 = 3;
+/// Pause before asking again for leaves a prover did not serve, ms.
+const REFUSED_RETRY_MS: u64 = 5_000;
+/// Audits a leaf may end undecided (the chain's verifier could not be asked) before it
+/// is given up.
+const MAX_UNDECIDED: u32 = 5;
 /// How many recent events are remembered to apply each once.
 const RECENT_EVENTS: usize = 4_096;
 /// How long a notice waits for its batch's event, ms.
@@ -88,8 +96,8 @@ pub(crate) enum WatchInput {
     Chain(Vec<MarketEvent>),
     /// Provers' registered ed25519 keys.
     Keys(Vec<(EthAddress, [u8; 32])>),
-    /// The chain head.
-    Head(u64),
+    /// The last block the follower read, and whether that was the chain's head.
+    Head { block: u64, caught_up: bool },
 }
 
 /// A job's award and the winner's acceptance, both checked, with the job's client.
@@ -192,6 +200,9 @@ struct ChainBatch {
     /// Which indices are known (from notices or the prover).
     known: Vec<bool>,
     leaves: Leaves,
+    /// How often the prover did not serve the leaves, and when it last did not (ms).
+    refusals: u32,
+    refused_ms: u64,
 }
 
 /// The watchtower actor.
@@ -204,6 +215,9 @@ pub(crate) struct Watchtower {
     secret: [u8; 32],
     reports: mpsc::Sender<Report>,
     head: u64,
+    /// Whether the follower has read every event up to the chain's head: until then a
+    /// missing commitment may only not be read yet.
+    caught_up: bool,
     keys: HashMap<EthAddress, [u8; 32]>,
     batches: BTreeMap<u64, ChainBatch>,
     by_root: HashMap<Root, u64>,
@@ -225,6 +239,8 @@ pub(crate) struct Watchtower {
     /// Jobs whose leaves disagree, still to be challenged.
     equivocations: HashSet<JobKey>,
     last_prune_ms: u64,
+    /// Audits of a leaf that ended undecided.
+    undecided: HashMap<LeafKey, u32>,
     /// The last events applied, to apply each once.
     recent_events: HashSet<(ethers::types::H256, u64)>,
     recent_order: std::collections::VecDeque<(ethers::types::H256, u64)>,
@@ -242,6 +258,7 @@ impl Watchtower {
             secret: keccak256(&keyed),
             reports,
             head: 0,
+            caught_up: false,
             keys: HashMap::new(),
             batches: BTreeMap::new(),
             by_root: HashMap::new(),
@@ -259,6 +276,7 @@ impl Watchtower {
             retry_at: HashMap::new(),
             equivocations: HashSet::new(),
             last_prune_ms: 0,
+            undecided: HashMap::new(),
             recent_events: HashSet::new(),
             recent_order: std::collections::VecDeque::new(),
             s,
@@ -317,7 +335,12 @@ impl Watchtower {
             // Two leaves of one job found before the stop and not yet challenged: the
             // challenge's own eth_call says whether it already landed.
             for (job, keys) in &self.by_job {
-                if keys.len() > 1 && !self.slashed.contains(job) {
+                let hashes: HashSet<Hash32> = keys
+                    .iter()
+                    .filter_map(|k| self.leaves.get(k))
+                    .map(|l| l.leaf.hash())
+                    .collect();
+                if hashes.len() > 1 {
                     self.equivocations.insert(*job);
                 }
             }
@@ -365,7 +388,10 @@ impl Watchtower {
                 }
             }
             WatchInput::Keys(keys) => self.keys.extend(keys),
-            WatchInput::Head(head) => self.head = head,
+            WatchInput::Head { block, caught_up } => {
+                self.head = block;
+                self.caught_up = caught_up;
+            }
         }
     }
 
@@ -461,7 +487,8 @@ impl Watchtower {
             return;
         }
         *known = true;
-        if batch.known.iter().all(|k| *k) {
+        let complete = batch.known.iter().all(|k| *k);
+        if complete {
             batch.leaves = Leaves::Complete;
         }
         let prover = batch.prover;
@@ -498,8 +525,41 @@ impl Watchtower {
         self.save_leaf(key);
         let keys = self.by_job.entry(job).or_default();
         keys.push(key);
-        if self.audit && keys.len() > 1 {
+        let first = keys[0];
+        if self.audit
+            && first != key
+            && self.leaves.get(&first).map(|l| l.leaf.hash())
+                != self.leaves.get(&key).map(|l| l.leaf.hash())
+        {
             self.equivocations.insert(job);
+        }
+        if complete && self.audit {
+            self.check_root(batch_id);
+        }
+    }
+
+    /// Notices' paths do not fix the index of their leaf (the tree hashes sorted pairs):
+    /// once every index is known, the leaves in index order must give the root, or the
+    /// batch is asked of its prover, whose answer replaces them.
+    fn check_root(&mut self, batch_id: u64) {
+        let Some(batch) = self.batches.get(&batch_id) else {
+            return;
+        };
+        let hashes: Vec<Hash32> = self
+            .leaves
+            .range((batch_id, 0)..=(batch_id, u32::MAX))
+            .map(|(_, l)| l.leaf.hash())
+            .collect();
+        let root = (hashes.len() == batch.count as usize)
+            .then(|| MerkleTree::new(hashes))
+            .flatten()
+            .map(|t| t.root());
+        if root != Some(Hash32(batch.root)) {
+            tracing::warn!(target: "watch", batch_id, "the notices' leaves do not give the root: asking the prover");
+            if let Some(batch) = self.batches.get_mut(&batch_id) {
+                batch.leaves = Leaves::Partial;
+                batch.seen_ms = 0;
+            }
         }
     }
 
@@ -545,6 +605,8 @@ impl Watchtower {
                             Leaves::Partial
                         },
                         known,
+                        refusals: 0,
+                        refused_ms: 0,
                     },
                 );
                 self.by_root.insert((prover, b.root), batch_id);
@@ -607,7 +669,7 @@ impl Watchtower {
                 if challenger == self.me {
                     self.count(fault_name(fault), "answered");
                     self.s.metrics.watch.bonds_lost_gwei.inc_by(gwei(a.bond));
-                    if self.settle_own(&job, Some(id), "answered") {
+                    if self.settle_challenge(&job, id, "answered") {
                         tracing::warn!(target: "watch", job = %job.2, challenge = id, "the prover answered our challenge: bond lost");
                     }
                 }
@@ -620,7 +682,7 @@ impl Watchtower {
                     self.pending_other.remove(&job);
                     if v.challenger == self.me {
                         self.count(fault_name(fault), "void");
-                        self.settle_own(&job, Some(id), "void");
+                        self.settle_challenge(&job, id, "void");
                     }
                 }
             }
@@ -638,7 +700,7 @@ impl Watchtower {
                     .copied()
                     .collect();
                 for job in jobs {
-                    self.settle_own(&job, None, "false");
+                    self.settle_open(&job, "false", false);
                 }
             }
             E::SlashedFilter(x) => {
@@ -650,9 +712,23 @@ impl Watchtower {
                     self.count(fault_name(x.fault), "slashed");
                     self.s.metrics.watch.rewards_gwei.inc_by(gwei(x.reward));
                     tracing::info!(target: "watch", job = %job.2, fault = fault_name(x.fault), reward = %x.reward, "prover slashed on our challenge");
-                    self.settle_own(&job, None, "slashed");
+                    self.settle_open(&job, "slashed", true);
+                    // The challenge of ours this slash settled, if it was a bonded one; any
+                    // other open challenge of ours on the job is finalized (void) to get
+                    // its bond back.
+                    let ours: Vec<u64> = self
+                        .challenges
+                        .iter()
+                        .filter(|(_, (j, fault, by))| {
+                            *j == job && *fault == x.fault && *by == self.me
+                        })
+                        .map(|(id, _)| *id)
+                        .collect();
+                    for id in ours {
+                        self.settle_challenge(&job, id, "slashed");
+                    }
                 } else {
-                    self.settle_own(&job, None, "taken");
+                    self.settle_open(&job, "taken", true);
                 }
             }
             _ => {}
@@ -671,22 +747,17 @@ impl Watchtower {
             .inc();
     }
 
-    /// Settles this node's open records of `job` (those of challenge `id` if given):
-    /// returns whether any was.
-    fn settle_own(&mut self, job: &JobKey, id: Option<u64>, outcome: &str) -> bool {
+    /// Settles this node's records of `job` that no challenge of its own holds open (a
+    /// leaf pending or being challenged; with `deadlines`, a deadline waiting): returns
+    /// whether any was.
+    fn settle_open(&mut self, job: &JobKey, outcome: &str, deadlines: bool) -> bool {
         let mut settled = false;
-        let matches = |open: Option<u64>| id.is_none() || open == id;
         for key in self.by_job.get(job).cloned().unwrap_or_default() {
-            let Some(leaf) = self.leaves.get_mut(&key) else {
-                continue;
-            };
-            let open = match &leaf.state {
-                LeafState::Challenged { id, .. } => Some(Some(*id)),
-                LeafState::Pending | LeafState::Challenging { .. } => Some(None),
-                _ => None,
-            };
-            if let Some(open) = open
-                && matches(open)
+            if let Some(leaf) = self.leaves.get_mut(&key)
+                && matches!(
+                    leaf.state,
+                    LeafState::Pending | LeafState::Challenging { .. }
+                )
             {
                 leaf.state = LeafState::Done {
                     outcome: outcome.to_owned(),
@@ -695,21 +766,41 @@ impl Watchtower {
                 self.save_leaf(key);
             }
         }
-        if let Some(watch) = self.deadlines.get_mut(job) {
-            let open = match &watch.state {
-                DeadlineState::Challenged { id, .. } => Some(Some(*id)),
-                DeadlineState::Waiting => Some(None),
-                DeadlineState::Done { .. } => None,
+        if deadlines
+            && let Some(watch) = self.deadlines.get_mut(job)
+            && watch.state == DeadlineState::Waiting
+        {
+            watch.state = DeadlineState::Done {
+                outcome: outcome.to_owned(),
             };
-            if let Some(open) = open
-                && matches(open)
+            settled = true;
+            self.save_deadline(job);
+        }
+        settled
+    }
+
+    /// Settles this node's records of `job` held open by its challenge `id`.
+    fn settle_challenge(&mut self, job: &JobKey, id: u64, outcome: &str) -> bool {
+        let mut settled = false;
+        for key in self.by_job.get(job).cloned().unwrap_or_default() {
+            if let Some(leaf) = self.leaves.get_mut(&key)
+                && matches!(leaf.state, LeafState::Challenged { id: open, .. } if open == id)
             {
-                watch.state = DeadlineState::Done {
+                leaf.state = LeafState::Done {
                     outcome: outcome.to_owned(),
                 };
                 settled = true;
-                self.save_deadline(job);
+                self.save_leaf(key);
             }
+        }
+        if let Some(watch) = self.deadlines.get_mut(job)
+            && matches!(watch.state, DeadlineState::Challenged { id: open, .. } if open == id)
+        {
+            watch.state = DeadlineState::Done {
+                outcome: outcome.to_owned(),
+            };
+            settled = true;
+            self.save_deadline(job);
         }
         settled
     }
@@ -745,7 +836,12 @@ impl Watchtower {
             .leaves
             .iter()
             .filter(|(key, leaf)| {
-                settled(&leaf.state) && self.batches.get(&key.0).is_some_and(old_batch)
+                let job = (leaf.prover, leaf.leaf.client.0, leaf.leaf.job_id);
+                let watched = self
+                    .deadlines
+                    .get(&job)
+                    .is_some_and(|w| !matches!(w.state, DeadlineState::Done { .. }));
+                settled(&leaf.state) && !watched && self.batches.get(&key.0).is_some_and(old_batch)
             })
             .map(|(key, _)| *key)
             .collect();
@@ -803,6 +899,15 @@ impl Watchtower {
 
     /// Asks silent provers for the leaves of batches whose notices did not come.
     fn ask_for_leaves(&mut self, now: u64) {
+        for batch in self.batches.values_mut() {
+            // A refusal may be a passing failure: ask again a little later, a few times.
+            if batch.leaves == Leaves::Refused
+                && batch.refusals < MAX_REFUSALS
+                && now >= batch.refused_ms + REFUSED_RETRY_MS
+            {
+                batch.leaves = Leaves::Partial;
+            }
+        }
         let wait = self.s.config.watchtower.notice_wait_ms;
         let wanted: Vec<u64> = self
             .batches
@@ -845,7 +950,7 @@ impl Watchtower {
             }
             let leaf = &self.leaves[&key];
             let job = (leaf.prover, leaf.leaf.client.0, leaf.leaf.job_id);
-            if self.slashed.contains(&job) || self.pending_other.contains(&job) {
+            if self.slashed.contains(&job) {
                 self.set_leaf(key, done("taken"));
                 continue;
             }
@@ -875,18 +980,16 @@ impl Watchtower {
                 self.equivocations.remove(&job);
                 continue;
             }
+            // The first leaf and the first that differs from it: one pass.
             let keys = self.by_job.get(&job).cloned().unwrap_or_default();
             let mut pair = None;
-            'outer: for (i, a) in keys.iter().enumerate() {
-                for b in &keys[i + 1..] {
-                    let (Some(la), Some(lb)) = (self.leaves.get(a), self.leaves.get(b)) else {
-                        continue;
-                    };
-                    if la.leaf.hash() != lb.leaf.hash() {
-                        pair = Some((inclusion(la), inclusion(lb), a.0.max(b.0)));
-                        break 'outer;
-                    }
-                }
+            if let Some(la) = keys.first().and_then(|a| self.leaves.get(a)) {
+                let first = la.leaf.hash();
+                pair = keys[1..].iter().find_map(|b| {
+                    let lb = self.leaves.get(b)?;
+                    (lb.leaf.hash() != first)
+                        .then(|| (inclusion(la), inclusion(lb), la.batch_id.max(b.0)))
+                });
             }
             let Some((a, b, later)) = pair else {
                 self.equivocations.remove(&job);
@@ -919,13 +1022,17 @@ impl Watchtower {
             })
             .map(|(k, _)| *k)
             .collect();
+        if !self.caught_up {
+            // A commitment in a block not read yet would make the challenge false.
+            return;
+        }
         for job in due {
             let target = Target::Deadline(job);
             if !self.due(&target, now) {
                 continue;
             }
             if self.slashed.contains(&job) || self.pending_other.contains(&job) {
-                self.settle_own(&job, None, "taken");
+                self.settle_open(&job, "taken", true);
                 continue;
             }
             let deadline = self.deadlines[&job].award.0.deadline;
@@ -948,21 +1055,35 @@ impl Watchtower {
                 self.save_deadline(&job);
                 continue;
             }
-            // Batches of the prover posted by the deadline whose leaves we lack: ask.
-            let lacking: Vec<u64> = self
+            // Batches of the prover posted by the deadline whose leaves we lack: ask, and
+            // decide once they are known.
+            let lacking: Vec<(u64, bool)> = self
                 .batches
                 .iter()
                 .filter(|(_, b)| {
                     b.prover == job.0
                         && b.timestamp.is_none_or(|t| t <= deadline)
-                        && matches!(b.leaves, Leaves::Partial | Leaves::Asking)
+                        && b.leaves != Leaves::Complete
                 })
-                .map(|(id, _)| *id)
+                .map(|(id, b)| {
+                    (
+                        *id,
+                        b.leaves == Leaves::Refused && b.refusals >= MAX_REFUSALS,
+                    )
+                })
                 .collect();
-            if unsure || !lacking.is_empty() {
-                for batch_id in lacking {
+            let given_up = lacking.iter().any(|(_, gave_up)| *gave_up);
+            if unsure || lacking.iter().any(|(_, gave_up)| !gave_up) {
+                for (batch_id, _) in lacking {
                     self.fetch_leaves(batch_id);
                 }
+                continue;
+            }
+            if given_up {
+                // The job may be in a batch whose leaves its prover keeps to itself: a
+                // challenge could be answered and lose the bond.
+                tracing::warn!(target: "watch", job = %job.2, "the prover did not serve batches posted by the deadline: not challenging");
+                self.settle_open(&job, "undecidable", true);
                 continue;
             }
             self.challenge_deadline(job);
@@ -1004,7 +1125,7 @@ impl Watchtower {
             }
             Err(error) => {
                 tracing::error!(target: "watch", job = %job.2, %error, "missed-deadline evidence is not valid");
-                self.settle_own(&job, None, "failed");
+                self.settle_open(&job, "failed", true);
                 return;
             }
         };
@@ -1186,6 +1307,8 @@ impl Watchtower {
         };
         let Some(leaves) = leaves else {
             batch.leaves = Leaves::Refused;
+            batch.refusals += 1;
+            batch.refused_ms = now_ms();
             self.s
                 .metrics
                 .watch
@@ -1206,6 +1329,28 @@ impl Watchtower {
         };
         for (index, leaf) in leaves.into_iter().enumerate() {
             let path = tree.path(index).unwrap_or_default();
+            let key = (batch_id, u32::try_from(index).unwrap_or(u32::MAX));
+            if self
+                .leaves
+                .get(&key)
+                .is_some_and(|l| l.leaf.hash() != leaf.hash())
+            {
+                // A notice put another leaf at this index: the prover's answer, which
+                // gives the root, replaces it.
+                if let Some(old) = self.leaves.remove(&key) {
+                    let job = (old.prover, old.leaf.client.0, old.leaf.job_id);
+                    if let Some(keys) = self.by_job.get_mut(&job) {
+                        keys.retain(|k| *k != key);
+                    }
+                }
+                if let Some(known) = self
+                    .batches
+                    .get_mut(&batch_id)
+                    .and_then(|b| b.known.get_mut(index))
+                {
+                    *known = false;
+                }
+            }
             self.add_leaf(
                 batch_id,
                 u32::try_from(index).unwrap_or(u32::MAX),
@@ -1247,8 +1392,15 @@ impl Watchtower {
         match audit {
             Audit::Valid => self.set_leaf(key, LeafState::Valid),
             Audit::Undecided => {
-                self.retry_at
-                    .insert(Target::Invalid(key), now_ms() + RETRY_MS);
+                let tries = self.undecided.entry(key).or_default();
+                *tries += 1;
+                if *tries >= MAX_UNDECIDED {
+                    self.undecided.remove(&key);
+                    self.set_leaf(key, done("undecided"));
+                } else {
+                    self.retry_at
+                        .insert(Target::Invalid(key), now_ms() + RETRY_MS);
+                }
             }
             Audit::Invalid { inputs, proof } => {
                 let evidence = match InvalidProof::new(at, inputs, proof) {
@@ -1267,6 +1419,12 @@ impl Watchtower {
                 self.send(Target::Invalid(key), jitter, move |market| async move {
                     market.challenge_invalid_proof(&evidence).await
                 });
+            }
+            Audit::Unavailable if self.pending_other.contains(&job) => {
+                // Another challenge of the job is open (a withheld one would be refused):
+                // audit again once it is settled.
+                self.retry_at
+                    .insert(Target::Invalid(key), now_ms() + RETRY_MS);
             }
             Audit::Unavailable => {
                 self.set_leaf(
@@ -1338,6 +1496,10 @@ impl Watchtower {
             error.market_error(),
             Some(ProverMarketErrors::WindowClosed(_))
         );
+        let unknown_circuit = matches!(
+            error.market_error(),
+            Some(ProverMarketErrors::UnknownCircuit(_))
+        );
         let verifies = matches!(error, ChainError::Evidence(EvidenceError::ProofVerifies));
         let not_yet = matches!(
             error.market_error(),
@@ -1349,6 +1511,8 @@ impl Watchtower {
             Some("window_closed")
         } else if verifies {
             Some("disagreement")
+        } else if unknown_circuit {
+            Some("unknown_circuit")
         } else {
             None
         };
@@ -1360,13 +1524,23 @@ impl Watchtower {
                 self.retry_at.insert(target, now_ms() + RETRY_MS);
             }
             Target::Invalid(key) | Target::Withheld(key) => {
-                if let Some(outcome) = outcome {
+                let challenging = self
+                    .leaves
+                    .get(&key)
+                    .is_some_and(|l| matches!(l.state, LeafState::Challenging { .. }));
+                if let Some(outcome) = outcome.filter(|_| challenging) {
                     if verifies {
                         tracing::error!(target: "watch", batch_id = key.0, "the native verifier rejects a proof the chain's accepts: not challenging");
                     }
                     self.count(kind, outcome);
                     self.set_leaf(key, done(outcome));
-                } else {
+                } else if self
+                    .leaves
+                    .get(&key)
+                    .is_some_and(|l| matches!(l.state, LeafState::Challenging { .. }))
+                {
+                    // Not when the events already recorded the challenge as open (a
+                    // receipt lost after the transaction was mined).
                     tracing::warn!(target: "watch", kind, %error, "challenge not sent; will audit again");
                     self.set_leaf(key, LeafState::Pending);
                     self.retry_at
@@ -1376,7 +1550,7 @@ impl Watchtower {
             Target::Deadline(job) => {
                 if let Some(outcome) = outcome.filter(|_| !not_yet) {
                     self.count(kind, outcome);
-                    self.settle_own(&job, None, outcome);
+                    self.settle_open(&job, outcome, true);
                 } else {
                     tracing::warn!(target: "watch", kind, %error, "challenge not sent; will retry");
                     self.retry_at.insert(target, now_ms() + RETRY_MS);

@@ -5,7 +5,7 @@
 
 use ethers::types::{Address, U256};
 use provernet_circuits::Circuit;
-use provernet_node::config::{Cheat, CheatMode};
+use provernet_node::config::{Cheat, CheatMode, NodeConfig};
 use provernet_node::metrics::{ChallengeOutcome, kind};
 use provernet_node::service::{NodeHandle, sampled};
 use provernet_node::store::{BatchState, LeafState};
@@ -29,25 +29,41 @@ const PROVER: u32 = 3;
 const TOWERS: [u32; 2] = [5, 6];
 const BY_HAND: u32 = 7;
 
-/// A market with verifiers registered, a client (one auction round per job, so a
-/// cheated job is not re-auctioned), a prover that cheats on every job in `mode`, and
-/// two watchtowers auditing every job.
-async fn cheating_market(mode: CheatMode, silent: bool) -> (Testnet, Vec<NodeHandle>) {
+/// A market on 1-second blocks with the poseidon-chain-12 verifier registered, a client
+/// with a 1 ETH deposit, and one prover proving `circuit`, configured further by
+/// `prover`; the client and prover nodes are started and meshed.
+async fn one_prover_market(
+    circuit: Circuit,
+    client_rounds: u32,
+    prover: impl FnOnce(&mut NodeConfig),
+) -> (Testnet, NodeHandle, NodeHandle) {
     let mut net = Testnet::with_params(watch_params()).await;
     net.register_verifier(Circuit::PoseidonChain12).await;
     net.register_prover(PROVER).await;
     net.deposit(CLIENT, "1").await;
     let mut config = net.config("client", false, true);
-    config.client.max_rounds = 1;
+    config.client.max_rounds = client_rounds;
     let client = net.start(config, CLIENT).await;
-    let mut config = net.config("cheater", true, false);
-    config.prover.circuits = vec![Circuit::PoseidonChain12.name().into()];
-    config.prover.cheat = Some(Cheat {
-        mode,
-        rate: 1.0,
-        silent,
-    });
+    let mut config = net.config("prover", true, false);
+    config.prover.circuits = vec![circuit.name().into()];
+    prover(&mut config);
     let prover = net.start(config, PROVER).await;
+    net.wait_for_mesh(1).await;
+    (net, client, prover)
+}
+
+/// [`one_prover_market`] whose client runs one auction round per job (a cheated job is
+/// not re-auctioned) and whose prover cheats on every job in `mode`, with two
+/// watchtowers auditing every job.
+async fn cheating_market(mode: CheatMode, silent: bool) -> (Testnet, Vec<NodeHandle>) {
+    let (mut net, client, prover) = one_prover_market(Circuit::PoseidonChain12, 1, |c| {
+        c.prover.cheat = Some(Cheat {
+            mode,
+            rate: 1.0,
+            silent,
+        });
+    })
+    .await;
     let mut nodes = vec![client, prover];
     for (i, wallet) in TOWERS.iter().enumerate() {
         let config = net.watchtower_config(&format!("tower-{i}"), 1.0);
@@ -57,6 +73,7 @@ async fn cheating_market(mode: CheatMode, silent: bool) -> (Testnet, Vec<NodeHan
     (net, nodes)
 }
 
+/// A watchtower's count of its challenges of `kind_label` that ended in `outcome`.
 fn counter(node: &NodeHandle, kind_label: &str, outcome: &str) -> u64 {
     node.metrics
         .watch
@@ -396,16 +413,7 @@ async fn honest_provers_are_never_challenged_over_a_hundred_fully_audited_jobs()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_false_challenge_loses_its_bond_to_the_prover() {
-    let mut net = Testnet::with_params(watch_params()).await;
-    net.register_verifier(Circuit::PoseidonChain12).await;
-    net.register_prover(PROVER).await;
-    net.deposit(CLIENT, "1").await;
-    let config = net.config("client", false, true);
-    let client = net.start(config, CLIENT).await;
-    let mut config = net.config("prover", true, false);
-    config.prover.circuits = vec![Circuit::PoseidonChain12.name().into()];
-    let prover = net.start(config, PROVER).await;
-    net.wait_for_mesh(1).await;
+    let (net, client, prover) = one_prover_market(Circuit::PoseidonChain12, 8, |_| {}).await;
     let id = client
         .submit(submit(Circuit::PoseidonChain12, 5, 1_000_000, 25))
         .await
@@ -558,7 +566,12 @@ async fn a_false_challenge_loses_its_bond_to_the_prover() {
         before + bond * 3
     );
     eventually(10, "the answer's receipt", || async {
-        let gas = prover.metrics.chain.gas.get_or_create(&kind("answer")).get();
+        let gas = prover
+            .metrics
+            .chain
+            .gas
+            .get_or_create(&kind("answer"))
+            .get();
         (gas > 0).then_some(())
     })
     .await;
@@ -580,17 +593,10 @@ fn print_gas(nodes: &[NodeHandle]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_proof_its_prover_will_not_serve_is_fetched_from_a_dht_provider() {
-    let mut net = Testnet::with_params(watch_params()).await;
-    net.register_verifier(Circuit::PoseidonChain12).await;
-    net.register_prover(PROVER).await;
-    net.deposit(CLIENT, "1").await;
-    let config = net.config("client", false, true);
-    let client = net.start(config, CLIENT).await;
-    let mut config = net.config("prover", true, false);
-    config.prover.circuits = vec![Circuit::PoseidonChain16.name().into()];
-    config.prover.estimate_ms = 6_000;
-    let prover = net.start(config, PROVER).await;
-    net.wait_for_mesh(1).await;
+    let (mut net, client, prover) = one_prover_market(Circuit::PoseidonChain16, 8, |c| {
+        c.prover.estimate_ms = 6_000;
+    })
+    .await;
     let id = client
         .submit(submit(Circuit::PoseidonChain16, 6, 1_000_000, 90))
         .await
