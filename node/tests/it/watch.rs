@@ -280,15 +280,25 @@ async fn a_withheld_proof_is_challenged_and_slashed_even_across_a_watchtower_res
         opened, 1,
         "challenge {challenge} was neither repeated nor dropped"
     );
-    let leaves = restarted.store.watched_leaves().expect("store");
-    assert!(
-        leaves.iter().any(|l| l.leaf.job_id.0 == slash.job_id
-            && l.state
-                == LeafState::Done {
-                    outcome: "slashed".into()
-                }),
-        "the restarted watchtower recorded the outcome: {leaves:?}"
-    );
+    // It reads the slash from the chain a moment after the test does.
+    eventually(
+        10,
+        "the restarted watchtower recorded the outcome",
+        || async {
+            let leaves = restarted.store.watched_leaves().expect("store");
+            leaves
+                .iter()
+                .any(|l| {
+                    l.leaf.job_id.0 == slash.job_id
+                        && l.state
+                            == LeafState::Done {
+                                outcome: "slashed".into(),
+                            }
+                })
+                .then_some(())
+        },
+    )
+    .await;
     check_slashes(&net, &nodes, &[slash], &[index], "withheld_proof").await;
 }
 
