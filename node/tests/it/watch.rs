@@ -713,3 +713,54 @@ fn detection_rate_matches_one_minus_the_miss_probability() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cheating_prover_is_refused_on_any_chain_but_a_local_anvil() {
+    crate::support::init_logs();
+    // A chain that is not the local anvil's 31337, with a market on it.
+    let anvil = ethers::utils::Anvil::at(provernet_slashing::anvil::binary())
+        .arg("--host")
+        .arg("127.0.0.1")
+        .chain_id(1_337u64)
+        .spawn();
+    let owner = crate::support::market_for(&anvil, 0);
+    let address = owner.client().address();
+    let market = Market::deploy(
+        std::sync::Arc::clone(owner.client()),
+        address,
+        crate::support::params(),
+    )
+    .await
+    .expect("deploy");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = NodeConfig {
+        data_dir: dir.path().join("cheater"),
+        ..NodeConfig::default()
+    };
+    config.roles.prover = true;
+    config.prover.circuits = vec![Circuit::PoseidonChain12.name().into()];
+    config.proving.dev_srs = true;
+    config.api.enabled = false;
+    config.chain.rpc_url = anvil.endpoint();
+    config.chain.market = format!("{:?}", market.address());
+    config.prover.cheat = Some(Cheat {
+        mode: CheatMode::Withhold,
+        rate: 1.0,
+        silent: false,
+    });
+    let keys = provernet_node::identity::Keys {
+        identity: ed25519_dalek::SigningKey::from_bytes(&[9; 32]),
+        wallet: crate::support::wallet(&anvil, 3),
+    };
+    let error = provernet_node::service::start(provernet_node::service::Startup {
+        config,
+        keys,
+        store: provernet_node::store::Store::memory(),
+        engine: Some(crate::support::engine()),
+    })
+    .await
+    .expect_err("refused");
+    let text = error.to_string();
+    assert!(text.contains("prover.cheat"), "{text}");
+    assert!(text.contains("this chain's id is 1337"), "{text}");
+}
