@@ -666,6 +666,7 @@ impl Watchtower {
                     return;
                 };
                 self.pending_other.remove(&job);
+                self.challenges.remove(&id);
                 if challenger == self.me {
                     self.count(fault_name(fault), "answered");
                     self.s.metrics.watch.bonds_lost_gwei.inc_by(gwei(a.bond));
@@ -678,7 +679,7 @@ impl Watchtower {
                 let Ok(id) = u64::try_from(v.challenge_id) else {
                     return;
                 };
-                if let Some((job, fault, _)) = self.challenges.get(&id).copied() {
+                if let Some((job, fault, _)) = self.challenges.remove(&id) {
                     self.pending_other.remove(&job);
                     if v.challenger == self.me {
                         self.count(fault_name(fault), "void");
@@ -703,10 +704,41 @@ impl Watchtower {
                     self.settle_open(&job, "false", false);
                 }
             }
+            E::ProofRevealedFilter(r) => {
+                // The proof is now public, and the chain checked that it matches the leaf
+                // and verifies: a pending audit of the job needs no fetch.
+                let Some((job, _, _)) = u64::try_from(r.challenge_id)
+                    .ok()
+                    .and_then(|id| self.challenges.get(&id).copied())
+                else {
+                    return;
+                };
+                let hash = Hash32(keccak256(&r.proof));
+                for key in self.by_job.get(&job).cloned().unwrap_or_default() {
+                    if self
+                        .leaves
+                        .get(&key)
+                        .is_some_and(|l| l.state == LeafState::Pending && l.leaf.proof_hash == hash)
+                    {
+                        self.set_leaf(key, LeafState::Valid);
+                    }
+                }
+            }
             E::SlashedFilter(x) => {
                 let job = (x.prover.0, x.client.0, JobId(x.job_id));
                 self.slashed.insert(job);
                 self.pending_other.remove(&job);
+                // Challenges of the job with this fault are settled by this slash.
+                let fault = x.fault;
+                let settled_ids: Vec<u64> = self
+                    .challenges
+                    .iter()
+                    .filter(|(_, (j, f, by))| *j == job && *f == fault && *by != self.me)
+                    .map(|(id, _)| *id)
+                    .collect();
+                for id in settled_ids {
+                    self.challenges.remove(&id);
+                }
                 self.equivocations.remove(&job);
                 if x.challenger == self.me {
                     self.count(fault_name(x.fault), "slashed");
@@ -726,6 +758,7 @@ impl Watchtower {
                         .collect();
                     for id in ours {
                         self.settle_challenge(&job, id, "slashed");
+                        self.challenges.remove(&id);
                     }
                 } else {
                     self.settle_open(&job, "taken", true);
