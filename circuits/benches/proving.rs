@@ -76,7 +76,9 @@ fn main() {
     };
     let cache = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("provernet-circuits-cache");
     let srs = Srs::load(&SrsSource::DevInsecure, &cache).expect("dev SRS");
-    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let repo = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from)
+        .join("..");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

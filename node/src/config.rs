@@ -180,18 +180,6 @@ pub enum CheatMode {
     Equivocate,
 }
 
-impl CheatMode {
-    /// The name used in config files and metrics.
-    pub const fn name(self) -> &'static str {
-        match self {
-            Self::InvalidProof => "invalid-proof",
-            Self::Withhold => "withhold",
-            Self::MissDeadline => "miss-deadline",
-            Self::Equivocate => "equivocate",
-        }
-    }
-}
-
 impl Cheat {
     /// Whether the prover cheats on job `id`: a hash of the id below `rate`.
     pub fn applies(&self, id: &provernet_protocol::JobId) -> bool {

@@ -7,8 +7,7 @@ use ethers::utils::{Anvil, AnvilInstance};
 
 /// Where `scripts/setup.sh` puts anvil in a checkout.
 pub fn binary() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil")
+    crate::compile::checkout().join("node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil")
 }
 
 /// Starts anvil on 127.0.0.1 with its ten funded dev accounts; it stops when the

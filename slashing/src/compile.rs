@@ -113,10 +113,19 @@ pub fn forge_build(
         .ok_or_else(|| bad("no abi, bytecode.object or deployedBytecode.object".into()))
 }
 
-/// The repository's `contracts/`, forge and `scripts/solc`, found from this crate's
-/// manifest directory (for tests and benches in a checkout).
+/// The checkout this code runs from (for tests and benches): the parent of the running
+/// crate's manifest directory, which cargo sets at run time. The compile-time value is
+/// only a fallback, since one target directory serves several checkouts and a test binary
+/// built for one is reused by the others.
+pub fn checkout() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from)
+        .join("..")
+}
+
+/// The repository's `contracts/`, forge and `scripts/solc` in [`checkout`].
 pub fn repo_paths() -> (PathBuf, PathBuf, PathBuf) {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let root = checkout();
     (
         root.join("contracts"),
         root.join("node_modules/@foundry-rs/forge-linux-amd64/bin/forge"),

@@ -100,6 +100,25 @@ impl Circuit {
         }
     }
 
+    /// A valid witness that differs with `n`, for workloads that want distinct jobs:
+    /// the Poseidon chains start from seed `1000 + n`, the MLP's last input is
+    /// `8·(n mod 4096) − 16384` (inside its range). `merkle-membership`'s is the example
+    /// for every `n`.
+    pub fn numbered_witness(self, n: u64) -> serde_json::Value {
+        let mut json = self.example_witness();
+        match self {
+            Self::PoseidonChain12 | Self::PoseidonChain16 => {
+                json["seed"] = serde_json::json!(n.saturating_add(1_000).to_string());
+            }
+            Self::MlpInference => {
+                let last = i64::try_from(n % 4_096).unwrap_or(0) * 8 - 16_384;
+                json["input"] = serde_json::json!([256, -128, 512, last]);
+            }
+            Self::MerkleMembership => {}
+        }
+        json
+    }
+
     /// Parses and range-checks a witness.
     pub fn parse_witness(self, json: &serde_json::Value) -> Result<Witness, CircuitError> {
         let inner = match self {

@@ -12,9 +12,7 @@ use provernet_circuits::{Circuit, Proof};
 use crate::support::{example_proof, prover};
 
 fn repo_path(relative: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join(relative)
+    crate::support::checkout().join(relative)
 }
 
 /// anvil from the npm package scripts/setup.sh installs, on 127.0.0.1 and a free port.

@@ -3,14 +3,12 @@
 //! tested against what the circuits really produce. Regenerate with
 //! `scripts/regen-fixtures.sh`.
 
-use std::path::PathBuf;
-
 use provernet_circuits::prover::prove_with_keys;
 use provernet_circuits::{Circuit, evm};
 use provernet_protocol::FieldBytes;
 use provernet_protocol::primitives::{from_hex, to_hex};
 
-use crate::support::prover;
+use crate::support::{checkout, prover};
 
 fn hex(bytes: &[u8]) -> String {
     format!("\"0x{}\"", to_hex(bytes))
@@ -21,7 +19,7 @@ fn hex(bytes: &[u8]) -> String {
 fn verifier_fixture() -> String {
     let circuit = Circuit::PoseidonChain12;
     let keys = prover().keys(circuit).expect("keys");
-    let solc = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scripts/solc");
+    let solc = checkout().join("scripts/solc");
     let compiled = evm::compile_verifier(&evm::solidity_verifier(&keys), &solc).expect("solc");
     let witness = circuit
         .parse_witness(&circuit.example_witness())
@@ -43,8 +41,7 @@ fn verifier_fixture() -> String {
 #[test]
 fn evm_verifier_fixture_is_current() {
     let expected = verifier_fixture();
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../contracts/test/fixtures/poseidon-chain-12-verifier.json");
+    let path = checkout().join("contracts/test/fixtures/poseidon-chain-12-verifier.json");
     if std::env::var_os("PROVERNET_UPDATE_FIXTURES").is_some() {
         std::fs::write(&path, &expected).expect("write fixture");
         return;

@@ -5,6 +5,15 @@ use std::sync::{Arc, OnceLock};
 
 use provernet_circuits::{Circuit, Proof, Prover, ProverConfig, SrsSource};
 
+/// The checkout the tests run from. Cargo sets `CARGO_MANIFEST_DIR` at run time too; the
+/// run-time value is right even when this binary was built from another checkout sharing
+/// the target directory.
+pub fn checkout() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from)
+        .join("..")
+}
+
 pub fn cache_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("provernet-circuits-cache")
 }

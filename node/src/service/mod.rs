@@ -919,6 +919,8 @@ pub(crate) struct Core {
     schedule: Schedule<JobId>,
     batcher: Batcher<(JobId, BatchLeaf)>,
     batches: BTreeMap<u64, BatchRecord>,
+    /// Claimed batches (kept only in the store): batch id on chain → sequence number.
+    claimed: HashMap<u64, u64>,
     in_flight: HashSet<u64>,
     retry_at: HashMap<u64, u64>,
     /// The last proving times per circuit, ms (at most [`prover::ESTIMATE_WINDOW`]).
@@ -967,6 +969,7 @@ impl Core {
             schedule: Schedule::new(workers, s.config.prover.commit_margin_ms),
             batcher,
             batches: BTreeMap::new(),
+            claimed: HashMap::new(),
             in_flight: HashSet::new(),
             retry_at: HashMap::new(),
             estimates: HashMap::new(),
@@ -999,7 +1002,9 @@ impl Core {
         }
         self.recover_client();
         for batch in batches {
-            if !matches!(batch.state, crate::store::BatchState::Claimed { .. }) {
+            if let crate::store::BatchState::Claimed { id } = batch.state {
+                self.claimed.insert(id, batch.seq);
+            } else {
                 self.batches.insert(batch.seq, batch);
             }
         }
@@ -1134,6 +1139,11 @@ pub fn default_cache_dir() -> std::path::PathBuf {
         || std::path::PathBuf::from(".provernet-cache"),
         |home| std::path::PathBuf::from(home).join(".cache/provernet/circuits"),
     )
+}
+
+/// Gas a mined transaction used.
+pub(crate) fn gas_of(receipt: &ethers::types::TransactionReceipt) -> u64 {
+    u64::try_from(receipt.gas_used.unwrap_or_default()).unwrap_or(u64::MAX)
 }
 
 /// An amount as a U256.

@@ -16,7 +16,7 @@ use provernet_slashing::bindings::ProverMarketErrors;
 use provernet_slashing::evidence::Inclusion;
 use provernet_slashing::{JobClaim, eip712};
 
-use super::{Against, ChainTask, Core, Internal, Shared, eth, now_ms, now_s, wei};
+use super::{Against, ChainTask, Core, Internal, Shared, eth, gas_of, now_ms, now_s, wei};
 use crate::config::CheatMode;
 use crate::identity::peer_id_of;
 use crate::metrics::kind;
@@ -737,6 +737,7 @@ impl Core {
             if self.write(batch) {
                 // Done: the store keeps it; the core stops looking at it.
                 self.batches.remove(&seq);
+                self.claimed.insert(id, seq);
                 self.retry_at.remove(&seq);
                 tracing::info!(target: "market::prover", seq, batch_id = id, "fees claimed");
             }
@@ -846,13 +847,7 @@ impl Core {
         let seq = seq?;
         let record = match self.batches.get(&seq) {
             Some(record) => record.clone(),
-            None => self
-                .s
-                .store
-                .batches()
-                .ok()?
-                .into_iter()
-                .find(|b| b.seq == seq)?,
+            None => self.s.store.batch(seq).ok()??,
         };
         let batch_id = match record.state {
             BatchState::Committed { id, .. } | BatchState::Claimed { id } => id,
@@ -869,13 +864,17 @@ impl Core {
             matches!(b.state, BatchState::Committed { id, .. } | BatchState::Claimed { id }
                 if id == request.batch_id)
         };
-        // Unclaimed batches are in memory; claimed ones only in the store.
+        // Unclaimed batches are in memory; claimed ones are read by key from the store
+        // (any peer may ask: never a scan).
         let leaves = self
             .batches
             .values()
             .find(|b| committed(b))
             .cloned()
-            .or_else(|| self.s.store.batches().ok()?.into_iter().find(committed))
+            .or_else(|| {
+                let seq = self.claimed.get(&request.batch_id)?;
+                self.s.store.batch(*seq).ok()?.filter(committed)
+            })
             .map(|b| b.job_leaves())
             .filter(|l| !l.is_empty() && l.len() <= MAX_BATCH_LEAVES_SERVED);
         self.s.envelope(&BatchResponse {
@@ -1021,11 +1020,6 @@ fn answered(
             false
         }
     }
-}
-
-/// Gas a mined transaction used.
-fn gas_of(receipt: &ethers::types::TransactionReceipt) -> u64 {
-    u64::try_from(receipt.gas_used.unwrap_or_default()).unwrap_or(u64::MAX)
 }
 
 /// Posts a batch's root, unless a commitment of it by this prover is already on chain

@@ -40,7 +40,7 @@ use provernet_slashing::{ChainError, Market};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::{ChainClient, Shared, eth, now_ms, now_s, wei};
+use super::{ChainClient, Shared, eth, gas_of, now_ms, now_s, wei};
 use crate::identity::peer_id_of;
 use crate::metrics::{ChallengeOutcome, kind};
 use crate::store::records::{Hex32, Stored};
@@ -59,8 +59,9 @@ const MAX_AUDITS: usize = 8;
 /// prover that commits a second leaf for the job later (equivocation), bounded so a
 /// long-running watchtower's memory and database stay bounded.
 const RETAIN_BLOCKS: u64 = 7_200;
-/// Seconds a settled deadline is kept after the deadline.
-const RETAIN_DEADLINE_SECS: u64 = 86_400;
+/// Seconds a settled deadline is kept after the deadline: as long as the core remembers
+/// its request, so a replayed acceptance cannot add it again.
+const RETAIN_DEADLINE_SECS: u64 = 600;
 /// How often a prover may fail to serve a batch's leaves before the watchtower stops
 /// asking.
 const MAX_REFUSALS: u32 = 3;
@@ -197,8 +198,9 @@ struct ChainBatch {
     block: u64,
     timestamp: Option<u64>,
     seen_ms: u64,
-    /// Which indices are known (from notices or the prover).
-    known: Vec<bool>,
+    /// Which indices are known (from notices or the prover); a set, so a batch whose
+    /// leaves never come costs nothing however large its count.
+    known: HashSet<u32>,
     leaves: Leaves,
     /// How often the prover did not serve the leaves, and when it last did not (ms).
     refusals: u32,
@@ -462,6 +464,12 @@ impl Watchtower {
         if self.deadlines.contains_key(&key) {
             return;
         }
+        if self.deadlines.len() >= super::gossip::MAX_REQUESTS {
+            // As many as the core remembers requests: anyone can sign acceptances for
+            // its own jobs, so the table is bounded like the request table.
+            tracing::debug!(target: "watch", job = %award.job_id, "deadline table full");
+            return;
+        }
         tracing::debug!(target: "watch", job = %award.job_id, deadline = award.deadline, "watching a deadline");
         self.deadlines.insert(
             key,
@@ -480,14 +488,10 @@ impl Watchtower {
         let Some(batch) = self.batches.get_mut(&batch_id) else {
             return;
         };
-        let Some(known) = batch.known.get_mut(index as usize) else {
-            return;
-        };
-        if *known {
+        if index >= batch.count || !batch.known.insert(index) {
             return;
         }
-        *known = true;
-        let complete = batch.known.iter().all(|k| *k);
+        let complete = batch.known.len() == batch.count as usize;
         if complete {
             batch.leaves = Leaves::Complete;
         }
@@ -514,7 +518,6 @@ impl Watchtower {
                 prover,
                 leaf,
                 path: path.iter().map(|h| Hex32(h.0)).collect(),
-                sampled,
                 state: if sampled {
                     LeafState::Pending
                 } else {
@@ -584,12 +587,12 @@ impl Watchtower {
                     return;
                 }
                 let prover = b.prover.0;
-                let mut known = vec![false; b.count as usize];
-                for (key, _) in self.leaves.range((batch_id, 0)..=(batch_id, u32::MAX)) {
-                    if let Some(k) = known.get_mut(key.1 as usize) {
-                        *k = true;
-                    }
-                }
+                let known: HashSet<u32> = self
+                    .leaves
+                    .range((batch_id, 0)..=(batch_id, u32::MAX))
+                    .map(|(key, _)| key.1)
+                    .filter(|index| *index < b.count)
+                    .collect();
                 self.batches.insert(
                     batch_id,
                     ChainBatch {
@@ -599,7 +602,7 @@ impl Watchtower {
                         block: event.block,
                         timestamp: None,
                         seen_ms: now_ms(),
-                        leaves: if known.iter().all(|k| *k) {
+                        leaves: if known.len() == b.count as usize {
                             Leaves::Complete
                         } else {
                             Leaves::Partial
@@ -906,6 +909,12 @@ impl Watchtower {
                 self.client_keys.remove(&job.2);
             }
         }
+        // Retry times that have passed say nothing any more; undecided counts of leaves
+        // that are gone neither.
+        let now_ms = now_s * 1_000;
+        self.retry_at.retain(|_, at| *at > now_ms);
+        let leaves = &self.leaves;
+        self.undecided.retain(|key, _| leaves.contains_key(key));
         // A notice whose root never reached the chain is dropped after a minute.
         let cutoff = (now_s * 1_000).saturating_sub(EARLY_NOTICE_MS);
         for notices in self.early.values_mut() {
@@ -942,6 +951,16 @@ impl Watchtower {
             }
         }
         let wait = self.s.config.watchtower.notice_wait_ms;
+        // Without the watchtower role only provers of this node's waiting jobs matter.
+        let watched: HashSet<[u8; 20]> = if self.audit {
+            HashSet::new()
+        } else {
+            self.deadlines
+                .iter()
+                .filter(|(_, w)| w.state == DeadlineState::Waiting)
+                .map(|((prover, _, _), _)| *prover)
+                .collect()
+        };
         let wanted: Vec<u64> = self
             .batches
             .iter()
@@ -949,20 +968,13 @@ impl Watchtower {
                 b.leaves == Leaves::Partial
                     && now >= b.seen_ms + wait
                     && self.window_open(**id)
-                    && (self.audit || self.watches_prover(&b.prover))
+                    && (self.audit || watched.contains(&b.prover))
             })
             .map(|(id, _)| *id)
             .collect();
         for batch_id in wanted {
             self.fetch_leaves(batch_id);
         }
-    }
-
-    /// Whether an own job of `prover` is still waiting on its deadline.
-    fn watches_prover(&self, prover: &[u8; 20]) -> bool {
-        self.deadlines
-            .iter()
-            .any(|((p, _, _), w)| p == prover && w.state == DeadlineState::Waiting)
     }
 
     fn start_audits(&mut self, now: u64) {
@@ -1376,12 +1388,8 @@ impl Watchtower {
                         keys.retain(|k| *k != key);
                     }
                 }
-                if let Some(known) = self
-                    .batches
-                    .get_mut(&batch_id)
-                    .and_then(|b| b.known.get_mut(index))
-                {
-                    *known = false;
+                if let Some(batch) = self.batches.get_mut(&batch_id) {
+                    batch.known.remove(&key.1);
                 }
             }
             self.add_leaf(
@@ -1567,11 +1575,7 @@ impl Watchtower {
                     }
                     self.count(kind, outcome);
                     self.set_leaf(key, done(outcome));
-                } else if self
-                    .leaves
-                    .get(&key)
-                    .is_some_and(|l| matches!(l.state, LeafState::Challenging { .. }))
-                {
+                } else if challenging {
                     // Not when the events already recorded the challenge as open (a
                     // receipt lost after the transaction was mined).
                     tracing::warn!(target: "watch", kind, %error, "challenge not sent; will audit again");
@@ -1634,10 +1638,6 @@ fn inclusion(leaf: &WatchedLeaf) -> Inclusion {
         leaf: leaf.leaf.clone(),
         path: leaf.path.iter().map(|h| Hash32(h.0)).collect(),
     }
-}
-
-fn gas_of(receipt: &ethers::types::TransactionReceipt) -> u64 {
-    u64::try_from(receipt.gas_used.unwrap_or_default()).unwrap_or(u64::MAX)
 }
 
 fn gwei(wei: U256) -> u64 {

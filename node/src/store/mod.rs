@@ -259,6 +259,14 @@ impl Store {
         self.all(Column::Batches)
     }
 
+    /// One of the prover's batches, by sequence number.
+    ///
+    /// # Errors
+    /// The database's, or a record that does not decode.
+    pub fn batch(&self, seq: u64) -> Result<Option<BatchRecord>, StoreError> {
+        self.get(Column::Batches, &seq.to_be_bytes())
+    }
+
     /// Every leaf a watchtower keeps.
     ///
     /// # Errors

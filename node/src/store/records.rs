@@ -335,7 +335,6 @@ impl BatchRecord {
     }
 }
 
-/// A job leaf as its six fields in hex.
 /// What a watchtower holds of one committed leaf: where it is, whether it was sampled,
 /// and how far its audit went.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -352,8 +351,6 @@ pub struct WatchedLeaf {
     pub leaf: JobLeaf,
     /// Its Merkle path to the batch root.
     pub path: Vec<Hex32>,
-    /// Whether this watchtower checks its proof.
-    pub sampled: bool,
     /// How far the audit went.
     pub state: LeafState,
 }
@@ -443,6 +440,7 @@ pub enum DeadlineState {
     },
 }
 
+/// A job leaf as its six fields in hex.
 mod leaf_serde {
     use provernet_protocol::{Address, CircuitId, Hash32, JobId, JobLeaf};
     use serde::{Deserialize, Deserializer, Serialize, Serializer};

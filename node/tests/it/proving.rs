@@ -1,6 +1,6 @@
 //! The prover tools as a user runs them: example → prove → verify → calldata → export.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 
 fn provernet(args: &[&str]) -> Output {
@@ -11,7 +11,7 @@ fn provernet(args: &[&str]) -> Output {
         .env("PROVERNET_CACHE_DIR", cache)
         .env(
             "PROVERNET_SOLC",
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/solc"),
+            provernet_slashing::compile::checkout().join("scripts/solc"),
         )
         .output()
         .expect("binary runs")

@@ -116,17 +116,7 @@ pub fn engine() -> Arc<Prover> {
 
 /// A witness for `circuit` that differs with `n`.
 pub fn witness(circuit: Circuit, n: u64) -> String {
-    let mut json = circuit.example_witness();
-    match circuit {
-        Circuit::PoseidonChain12 | Circuit::PoseidonChain16 => {
-            json["seed"] = serde_json::json!((1_000 + n).to_string());
-        }
-        Circuit::MlpInference => {
-            json["input"] = serde_json::json!([256, -128, 512, i64::try_from(n).unwrap_or(0) * 8]);
-        }
-        Circuit::MerkleMembership => {}
-    }
-    json.to_string()
+    circuit.numbered_witness(n).to_string()
 }
 
 pub fn submit(circuit: Circuit, n: u64, max_price: u128, deadline_secs: u64) -> SubmitRequest {

@@ -10,7 +10,11 @@ use provernet_protocol::primitives::to_hex;
 use provernet_protocol::{Address, CircuitId, FieldBytes, Hash32, JobId, JobLeaf, keccak256};
 
 fn fixture_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../contracts/test/fixtures/batch-leaves.json")
+    // Cargo sets the variable at run time too, and that value names this checkout even
+    // when the binary was built from another one sharing the target directory.
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from)
+        .join("../contracts/test/fixtures/batch-leaves.json")
 }
 
 fn hex(bytes: &[u8]) -> String {
