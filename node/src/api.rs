@@ -8,6 +8,7 @@
 //! | `GET` | `/v1/jobs/{id}/proof` | the proof file (as `provernet prove` writes it) |
 //! | `GET` | `/v1/node` | peer id, address, roles, peers |
 //! | `GET` | `/metrics` | Prometheus text format |
+//! | `POST` | `/v1/dev/partition` | `{"secs": n}`: cut the node off from every peer for `n` s (only with `api.dev`) |
 //!
 //! Errors answer with a status code and `{"error": "…"}`. Bodies above 2 MiB are refused
 //! before they are read.
@@ -17,7 +18,7 @@ use std::net::SocketAddr;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use provernet_protocol::JobId;
 use provernet_protocol::primitives::from_hex;
@@ -40,13 +41,19 @@ pub fn parse_job_id(text: &str) -> Option<JobId> {
         .map(JobId)
 }
 
-async fn submit(
-    State(node): State<NodeHandle>,
-    body: Result<Json<SubmitRequest>, axum::extract::rejection::JsonRejection>,
-) -> Response {
-    let Json(request) = match body {
-        Ok(body) => body,
-        Err(rejection) => return error(rejection.status(), rejection.body_text()),
+/// A JSON body, or the answer to a body that is not one.
+type Body<T> = Result<Json<T>, axum::extract::rejection::JsonRejection>;
+
+/// The body's value, or the error answer for its rejection.
+fn body<T>(body: Body<T>) -> Result<T, Box<Response>> {
+    body.map(|Json(value)| value)
+        .map_err(|rejection| Box::new(error(rejection.status(), rejection.body_text())))
+}
+
+async fn submit(State(node): State<NodeHandle>, request: Body<SubmitRequest>) -> Response {
+    let request = match body(request) {
+        Ok(request) => request,
+        Err(answer) => return *answer,
     };
     match node.submit(request).await {
         Ok(id) => (
@@ -107,8 +114,35 @@ async fn node_info(State(node): State<NodeHandle>) -> Response {
         "peers": info.peers.len(),
         "topic_peers": info.topic_peers,
         "banned": info.banned,
+        "partitioned": info.isolated,
     }))
     .into_response()
+}
+
+/// The longest partition `/v1/dev/partition` accepts, s.
+pub const MAX_PARTITION_SECS: u64 = 3_600;
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PartitionRequest {
+    secs: u64,
+}
+
+async fn partition(State(node): State<NodeHandle>, request: Body<PartitionRequest>) -> Response {
+    let request = match body(request) {
+        Ok(request) => request,
+        Err(answer) => return *answer,
+    };
+    if request.secs == 0 || request.secs > MAX_PARTITION_SECS {
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!("secs must be within 1..={MAX_PARTITION_SECS}"),
+        );
+    }
+    node.net
+        .isolate(std::time::Duration::from_secs(request.secs))
+        .await;
+    Json(json!({ "partitioned_secs": request.secs })).into_response()
 }
 
 async fn metrics(State(node): State<NodeHandle>) -> Response {
@@ -128,27 +162,36 @@ async fn metrics(State(node): State<NodeHandle>) -> Response {
         .into_response()
 }
 
-/// The router.
-pub fn router(node: NodeHandle) -> Router {
-    Router::new()
+/// The router; `/v1/dev/*` only when `dev` (config `api.dev`).
+pub fn router(node: NodeHandle, dev: bool) -> Router {
+    let mut router = Router::new()
         .route("/v1/jobs", get(jobs).post(submit))
         .route("/v1/jobs/{id}", get(job))
         .route("/v1/jobs/{id}/proof", get(proof))
         .route("/v1/node", get(node_info))
-        .route("/metrics", get(metrics))
+        .route("/metrics", get(metrics));
+    if dev {
+        router = router.route("/v1/dev/partition", post(partition));
+    }
+    router
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(node)
 }
 
-/// Serves the API on `address` until the node shuts down; returns the bound address.
+/// Serves the API on `address` until the node shuts down, with `/v1/dev/*` when `dev`;
+/// returns the bound address.
 ///
 /// # Errors
 /// The address cannot be bound.
-pub async fn serve(node: NodeHandle, address: SocketAddr) -> std::io::Result<SocketAddr> {
+pub async fn serve(
+    node: NodeHandle,
+    address: SocketAddr,
+    dev: bool,
+) -> std::io::Result<SocketAddr> {
     let listener = tokio::net::TcpListener::bind(address).await?;
     let bound = listener.local_addr()?;
     let shutdown = node.shutdown.clone();
-    let app = router(node);
+    let app = router(node, dev);
     tokio::spawn(async move {
         let served = axum::serve(listener, app)
             .with_graceful_shutdown(async move { shutdown.cancelled().await })

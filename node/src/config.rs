@@ -295,6 +295,9 @@ pub struct ApiSection {
     pub enabled: bool,
     /// Where they are served.
     pub listen: SocketAddr,
+    /// Also serve `/v1/dev/*`, fault injection for local testnets (`POST
+    /// /v1/dev/partition`). Refused unless `proving.dev_srs = true` on chain id 31337.
+    pub dev: bool,
 }
 
 impl Default for ApiSection {
@@ -302,6 +305,7 @@ impl Default for ApiSection {
         Self {
             enabled: true,
             listen: SocketAddr::from(([127, 0, 0, 1], 8_645)),
+            dev: false,
         }
     }
 }
@@ -474,6 +478,9 @@ impl NodeConfig {
                 }
             }
         }
+        if self.api.dev && !self.proving.dev_srs {
+            return Err(field("api.dev", DEV_API_REFUSED));
+        }
         if self.roles.watchtower {
             let w = &self.watchtower;
             if !(0.0..=1.0).contains(&w.sample_rate) {
@@ -514,6 +521,10 @@ impl NodeConfig {
 /// Why a cheating prover is refused outside a local testnet.
 pub const CHEAT_REFUSED: &str = "a cheating prover is for local testnets and tests only: it needs \
      proving.dev_srs = true and a local anvil chain (chain id 31337)";
+
+/// Why the dev API is refused outside a local testnet.
+pub const DEV_API_REFUSED: &str = "the dev API (fault injection) is for local testnets only: it \
+     needs proving.dev_srs = true and a local anvil chain (chain id 31337)";
 
 /// The chain id of a local anvil chain, the only one a cheating prover runs on.
 pub const LOCAL_CHAIN_ID: u64 = 31_337;

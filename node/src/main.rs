@@ -1,21 +1,18 @@
 //! `provernet`: the node and its command-line tools.
 //!
 //! The binary is thin: it parses the command line and hands each subcommand to the crate
-//! that owns it. Subcommands whose crate is not built yet say so and which issue brings
-//! them, and exit with an error instead of pretending to work.
-//! The node itself lives in the library (`provernet_node`); `node.rs` turns flags into
-//! its configuration and runs it until Ctrl-C.
+//! that owns it. The node itself lives in the library (`provernet_node`); `node.rs` turns
+//! flags into its configuration and runs it until Ctrl-C. `provernet testnet` belongs to
+//! `provernet_testnet`, which starts this same binary once per node.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
-mod cli;
 mod node;
 mod proving;
 
-use cli::Planned;
 use node::{client, run_node, run_watchtower};
 use proving::{CircuitsCommand, ProveArgs, VerifyArgs};
 
@@ -47,7 +44,7 @@ enum Command {
     Verify(VerifyArgs),
     /// Bring up, inspect and tear down a local multi-node testnet on anvil.
     #[command(subcommand)]
-    Testnet(TestnetCommand),
+    Testnet(provernet_testnet::TestnetCommand),
     /// Whether cheating pays, given sampling rate, watchtowers, stake and prices.
     Economics(EconomicsArgs),
 }
@@ -137,16 +134,6 @@ enum ClientCommand {
     },
 }
 
-#[derive(Debug, Subcommand)]
-enum TestnetCommand {
-    /// Start anvil, deploy, start the nodes, drive a workload and write a report.
-    Up,
-    /// Stop everything `testnet up` started.
-    Down,
-    /// Show the running testnet's nodes and jobs.
-    Status,
-}
-
 /// Amounts are in any one unit (wei, gwei or ETH): only their ratios matter.
 #[derive(Debug, Args)]
 struct EconomicsArgs {
@@ -201,18 +188,24 @@ fn main() -> ExitCode {
         .with_max_level(level)
         .init();
     let cli = Cli::parse();
-    let planned = match cli.command {
-        Command::Circuits(command) => return report(proving::circuits(command)),
-        Command::Prove(args) => return report(proving::prove(args)),
-        Command::Verify(args) => return report(proving::verify(args)),
-        Command::Node(args) => return report(run_node(args)),
-        Command::Client(command) => return report(client(command)),
-        Command::Watchtower(args) => return report(run_watchtower(args)),
-        Command::Economics(args) => return report(economics(&args)),
-        Command::Testnet(_) => Planned::new("testnet", 7),
-    };
-    eprintln!("error: {planned}");
-    ExitCode::from(2)
+    report(match cli.command {
+        Command::Circuits(command) => proving::circuits(command),
+        Command::Prove(args) => proving::prove(args),
+        Command::Verify(args) => proving::verify(args),
+        Command::Node(args) => run_node(args),
+        Command::Client(command) => client(command),
+        Command::Watchtower(args) => run_watchtower(args),
+        Command::Economics(args) => economics(&args),
+        Command::Testnet(command) => testnet(command),
+    })
+}
+
+/// `provernet testnet …`, starting nodes with this binary.
+fn testnet(command: provernet_testnet::TestnetCommand) -> anyhow::Result<()> {
+    let exe = std::env::current_exe().map_err(|e| {
+        anyhow::anyhow!("cannot find the provernet binary to start nodes with: {e}")
+    })?;
+    provernet_testnet::main(command, &exe)
 }
 
 /// Prints an error with its causes and turns it into exit status 1.

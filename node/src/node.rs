@@ -77,7 +77,7 @@ pub fn run_node(args: NodeArgs) -> anyhow::Result<()> {
         .await?;
         if config.api.enabled {
             let address = config.api.listen;
-            let bound = provernet_node::api::serve(node.clone(), address)
+            let bound = provernet_node::api::serve(node.clone(), address, config.api.dev)
                 .await
                 .with_context(|| format!("cannot serve the API on {address} (api.listen)"))?;
             eprintln!("api: http://{bound}");

@@ -25,3 +25,14 @@ pub mod evidence;
 mod market;
 
 pub use market::{ChainError, JobClaim, Market, MarketError, MarketParams, events_of};
+
+/// The name of the contract's `Fault` value, as metrics and reports use it.
+pub fn fault_name(fault: u8) -> &'static str {
+    match fault {
+        1 => "invalid_proof",
+        2 => "withheld_proof",
+        3 => "missed_deadline",
+        4 => "equivocation",
+        _ => "unknown",
+    }
+}

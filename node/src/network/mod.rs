@@ -143,6 +143,10 @@ pub enum Command {
     Info(oneshot::Sender<NetworkInfo>),
     /// Announce in the DHT that this node holds what `key` names (a proof, by hash).
     Provide(Vec<u8>),
+    /// Cut this node off from every peer for a while (fault injection on testnets):
+    /// connections are closed, and refused both ways until the time is up; then the
+    /// bootstrap peers are dialled again.
+    Isolate(Duration),
     /// Look up who announced `key`.
     FindProviders {
         /// The key.
@@ -188,6 +192,8 @@ pub struct NetworkInfo {
     pub topic_peers: usize,
     /// Peers banned now.
     pub banned: usize,
+    /// Whether the node is cut off on purpose ([`Command::Isolate`]).
+    pub isolated: bool,
 }
 
 /// The node's side of the network task.
@@ -258,6 +264,11 @@ impl NetworkHandle {
         let (reply, answer) = oneshot::channel();
         self.send(Command::FindProviders { key, reply }).await;
         answer.await.unwrap_or_default()
+    }
+
+    /// Cuts the node off from every peer for `duration` (testnets' fault injection).
+    pub async fn isolate(&self, duration: Duration) {
+        self.send(Command::Isolate(duration)).await;
     }
 
     /// The network's state (`None` when the task has stopped).
@@ -426,6 +437,8 @@ pub async fn spawn(
         lookups: HashMap::new(),
         scores: AppScores::default(),
         shutdown: config.shutdown.clone(),
+        bootstrap: config.bootstrap.clone(),
+        isolated_until: None,
     };
     tokio::spawn(task.run());
     Ok((NetworkHandle { commands, peer_id }, events, listening))
@@ -449,6 +462,10 @@ struct Task {
     lookups: HashMap<kad::QueryId, (oneshot::Sender<Vec<PeerId>>, Vec<PeerId>)>,
     scores: AppScores,
     shutdown: tokio_util::sync::CancellationToken,
+    /// Dialled again after an isolation.
+    bootstrap: Vec<Multiaddr>,
+    /// Until when the node refuses every connection ([`Command::Isolate`]).
+    isolated_until: Option<tokio::time::Instant>,
 }
 
 impl Task {
@@ -470,10 +487,16 @@ impl Task {
                     None => break,
                 },
                 event = self.swarm.select_next_some() => self.swarm_event(event),
-                _ = ban_check.tick() => self.ban_low_scores(),
+                _ = ban_check.tick() => {
+                    self.ban_low_scores();
+                    self.end_isolation();
+                }
                 _ = discovery.tick() => {
-                    // Fails only while the routing table is empty (no bootstrap peer yet).
-                    let _ = self.swarm.behaviour_mut().kad.bootstrap();
+                    if self.isolated_until.is_none() {
+                        // Fails only while the routing table is empty (no bootstrap peer
+                        // yet).
+                        let _ = self.swarm.behaviour_mut().kad.bootstrap();
+                    }
                 }
             }
         }
@@ -511,9 +534,18 @@ impl Task {
                 behaviour.gossipsub.set_application_score(&peer, score);
                 tracing::debug!(target: "net::score", %peer, action = action.name(), score, "penalized");
             }
+            Command::Dial(_) if self.isolated_until.is_some() => {}
             Command::Dial(address) => {
                 if let Err(error) = self.swarm.dial(address.clone()) {
                     tracing::warn!(target: "net", %address, %error, "dial failed");
+                }
+            }
+            Command::Isolate(duration) => {
+                self.isolated_until = Some(tokio::time::Instant::now() + duration);
+                let peers: Vec<PeerId> = self.swarm.connected_peers().copied().collect();
+                tracing::warn!(target: "net", secs = duration.as_secs(), peers = peers.len(), "cut off from every peer on request");
+                for peer in peers {
+                    let _ = self.swarm.disconnect_peer_id(peer);
                 }
             }
             Command::Provide(key) => {
@@ -553,9 +585,45 @@ impl Task {
                     peers,
                     topic_peers,
                     banned: self.scores.banned(),
+                    isolated: self.isolated_until.is_some(),
                 });
             }
         }
+    }
+
+    /// Ends an isolation whose time is up, and dials the bootstrap peers again.
+    fn end_isolation(&mut self) {
+        if self
+            .isolated_until
+            .is_none_or(|until| tokio::time::Instant::now() < until)
+        {
+            return;
+        }
+        self.isolated_until = None;
+        tracing::warn!(target: "net", "isolation over: dialling the bootstrap peers again");
+        for address in self.bootstrap.clone() {
+            if let Err(error) = self.swarm.dial(address.clone()) {
+                tracing::warn!(target: "net", %address, %error, "cannot dial bootstrap peer");
+            }
+        }
+        // And the peers kademlia knows, as discovery would.
+        let known: Vec<PeerId> = self
+            .swarm
+            .behaviour_mut()
+            .kad
+            .kbuckets()
+            .flat_map(|bucket| {
+                bucket
+                    .iter()
+                    .map(|entry| *entry.node.key.preimage())
+                    .collect::<Vec<_>>()
+            })
+            .take(TARGET_PEERS)
+            .collect();
+        for peer in known {
+            let _ = self.swarm.dial(peer);
+        }
+        let _ = self.swarm.behaviour_mut().kad.bootstrap();
     }
 
     fn ban_low_scores(&mut self) {
@@ -620,6 +688,7 @@ impl Task {
             })) => {
                 let connected = self.swarm.connected_peers().count();
                 if !self.swarm.is_connected(&peer)
+                    && self.isolated_until.is_none()
                     && connected < TARGET_PEERS
                     && !self.scores.is_banned(&peer)
                 {
@@ -634,7 +703,7 @@ impl Task {
                 ..
             })) => self.providers_found(id, result, step.last),
             SwarmEvent::ConnectionEstablished { peer_id, .. } => {
-                if self.scores.is_banned(&peer_id) {
+                if self.scores.is_banned(&peer_id) || self.isolated_until.is_some() {
                     let _ = self.swarm.disconnect_peer_id(peer_id);
                 } else {
                     tracing::debug!(target: "net", peer = %peer_id, "connected");

@@ -287,6 +287,7 @@ impl Core {
             history: Vec::new(),
             next_max_price: None,
             error: None,
+            failed_provers: Vec::new(),
         };
         let mut batch = WriteBatch::default();
         batch
@@ -393,7 +394,16 @@ impl Core {
         };
         let current = job.current_id();
         let bids = self.bids.remove(&current).unwrap_or_default();
-        let candidates: Vec<auction::Candidate> = bids.iter().map(|(c, _)| c.clone()).collect();
+        // A prover that failed this job in an earlier round does not get it again while
+        // another bids; when only such provers bid, they may (a small market would
+        // otherwise run out of provers after a few transient failures).
+        let all: Vec<auction::Candidate> = bids.iter().map(|(c, _)| c.clone()).collect();
+        let fresh: Vec<auction::Candidate> = all
+            .iter()
+            .filter(|c| !job.failed_provers.contains(&c.prover.0))
+            .cloned()
+            .collect();
+        let candidates = if fresh.is_empty() { all } else { fresh };
         let Some(winner) = auction::choose(&candidates).cloned() else {
             self.reauction(id, "no_bids").await;
             return;
@@ -459,6 +469,11 @@ impl Core {
             .saturating_mul(u128::from(config.price_cap_bps))
             / 10_000;
         job.history.push(format!("round {}: {cause}", old.round));
+        if let Some(award) = &job.award
+            && !job.failed_provers.contains(&award.0.prover.0)
+        {
+            job.failed_provers.push(award.0.prover.0);
+        }
         self.s
             .metrics
             .market

@@ -188,6 +188,9 @@ enum ChainTask {
     },
 }
 
+/// The file in the data dir where a cheating prover records its faults.
+pub const CHEAT_LEDGER: &str = "cheats.jsonl";
+
 /// What stays the same for the node's lifetime.
 pub(crate) struct Shared {
     pub config: NodeConfig,
@@ -227,6 +230,31 @@ impl Shared {
             .cheat
             .as_ref()
             .is_some_and(|c| c.mode == mode && c.applies(id))
+    }
+
+    /// Records a fault this (test-only) cheating prover commits: one JSON line
+    /// `{"job", "mode", "at_ms"}` appended to [`CHEAT_LEDGER`] in the data dir, so a
+    /// testnet can tell the faults it injected from those it caught. A job may be
+    /// recorded more than once (after a restart); readers count each job and mode once.
+    pub fn record_cheat(&self, id: &JobId, mode: crate::config::CheatMode) {
+        use std::io::Write as _;
+        let line = serde_json::json!({
+            "job": format!("0x{}", provernet_protocol::primitives::to_hex(&id.0)),
+            "mode": mode,
+            "at_ms": now_ms(),
+        });
+        let path = self.config.data_dir.join(CHEAT_LEDGER);
+        let written = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .and_then(|mut file| {
+                writeln!(file, "{line}")?;
+                file.sync_data()
+            });
+        if let Err(error) = written {
+            tracing::error!(target: "market::prover", %error, path = %path.display(), "cannot record a cheat");
+        }
     }
 
     /// Signs `payload` in an envelope that lives [`MESSAGE_TTL_SECS`].
@@ -396,6 +424,15 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
             reason: format!(
                 "{} (this chain's id is {chain_id})",
                 crate::config::CHEAT_REFUSED
+            ),
+        }));
+    }
+    if config.api.dev && chain_id != crate::config::LOCAL_CHAIN_ID {
+        return Err(StartError::Config(crate::config::ConfigError::Field {
+            field: "api.dev",
+            reason: format!(
+                "{} (this chain's id is {chain_id})",
+                crate::config::DEV_API_REFUSED
             ),
         }));
     }

@@ -305,6 +305,7 @@ impl Core {
         self.s.publish(&acceptance).await;
         if self.s.cheats(&id, CheatMode::MissDeadline) {
             tracing::warn!(target: "market::prover", job = %id, "cheating: accepted, and will never prove it");
+            self.s.record_cheat(&id, CheatMode::MissDeadline);
             self.schedule.release(&id);
             return;
         }
@@ -685,6 +686,9 @@ impl Core {
             return;
         }
         tracing::info!(target: "market::prover", seq, batch_id = id, block, leaves = leaves.len(), "batch committed");
+        if self.s.config.prover.cheat.is_some() {
+            self.record_committed_cheats(&leaves);
+        }
         let Some(tree) = MerkleTree::new(leaves.iter().map(JobLeaf::hash).collect()) else {
             return;
         };
@@ -711,6 +715,32 @@ impl Core {
                 commit_block: block,
             };
             self.s.publish(&notice).await;
+        }
+    }
+
+    /// Records the faults a (test-only) cheating prover has just put on chain: a fault
+    /// is one only once its leaf is committed (a prover slashed below the minimum stake
+    /// proves on but can no longer commit).
+    fn record_committed_cheats(&self, leaves: &[JobLeaf]) {
+        for leaf in leaves {
+            let id = leaf.job_id;
+            for mode in [CheatMode::InvalidProof, CheatMode::Withhold] {
+                if self.s.cheats(&id, mode) {
+                    self.s.record_cheat(&id, mode);
+                }
+            }
+            // The second leaf of an equivocation carries another proof hash than the
+            // proof this prover holds.
+            let own = self
+                .works
+                .get(&id)
+                .and_then(|w| w.proof.as_ref())
+                .map(|p| keccak256(&p.proof));
+            if self.s.cheats(&id, CheatMode::Equivocate)
+                && own.is_some_and(|hash| hash != leaf.proof_hash.0)
+            {
+                self.s.record_cheat(&id, CheatMode::Equivocate);
+            }
         }
     }
 
@@ -899,12 +929,20 @@ impl Core {
                 WorkState::Awarded | WorkState::Accepted => {
                     let Some(circuit) = circuit else { continue };
                     let estimate = self.estimate_ms(circuit);
-                    if now + estimate + self.s.config.prover.commit_margin_ms / 2 > deadline_ms {
+                    let late =
+                        now + estimate + self.s.config.prover.commit_margin_ms / 2 > deadline_ms;
+                    if late && work.state == WorkState::Awarded {
+                        // Not accepted yet: letting it lapse costs nothing.
                         self.release(
                             &id,
                             "the deadline can no longer be met after a restart".into(),
                         );
                         continue;
+                    }
+                    if late {
+                        // Accepted: releasing it would make the slash certain, while proving
+                        // at once may still commit in time (the estimate is cautious).
+                        tracing::warn!(target: "market::prover", job = %id, deadline_ms, estimate, "resuming an accepted job that may miss its deadline after a restart");
                     }
                     self.schedule.force(id, estimate, deadline_ms);
                     if work.state == WorkState::Awarded {

@@ -19,6 +19,7 @@
 //! A client-only node runs the same actor for its own jobs: it holds their awards and
 //! acceptances and challenges a missed deadline.
 
+use provernet_slashing::fault_name;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
@@ -163,17 +164,6 @@ impl Target {
             Self::Equivocation(_) => "equivocation",
             Self::Finalize(_) => "finalize",
         }
-    }
-}
-
-/// The contract's `Fault` as a metrics label.
-fn fault_name(fault: u8) -> &'static str {
-    match fault {
-        1 => "invalid_proof",
-        2 => "withheld_proof",
-        3 => "missed_deadline",
-        4 => "equivocation",
-        _ => "unknown",
     }
 }
 

@@ -203,6 +203,10 @@ pub struct ClientJob {
     pub next_max_price: Option<u128>,
     /// Why it failed, when it did.
     pub error: Option<String>,
+    /// Provers (addresses) that won an earlier round of this job and did not deliver:
+    /// later rounds award to them only when no other prover bids.
+    #[serde(default)]
+    pub failed_provers: Vec<[u8; 20]>,
 }
 
 impl ClientJob {

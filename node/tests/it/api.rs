@@ -36,7 +36,8 @@ async fn a_job_submitted_with_the_cli_is_proven_and_its_proof_verifies() {
     let config = net.config("prover", true, false);
     net.start(config, 3).await;
     net.wait_for_mesh(1).await;
-    let bound = provernet_node::api::serve(client.clone(), SocketAddr::from(([127, 0, 0, 1], 0)))
+    let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
+    let bound = provernet_node::api::serve(client.clone(), loopback, false)
         .await
         .expect("api");
     let api = format!("http://{bound}");
@@ -169,4 +170,62 @@ async fn a_job_submitted_with_the_cli_is_proven_and_its_proof_verifies() {
         metrics.contains("provernet_market_e2e_seconds_count 1"),
         "{metrics}"
     );
+
+    // No fault injection unless the node runs with api.dev.
+    let refused = http
+        .post(format!("{api}/v1/dev/partition"))
+        .json(&serde_json::json!({ "secs": 2 }))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(refused.status(), 404);
+
+    // With it, a partition cuts the node off from every peer, and it comes back after.
+    let dev = provernet_node::api::serve(client.clone(), loopback, true)
+        .await
+        .expect("dev api");
+    let dev = format!("http://{dev}");
+    let info = || {
+        let (http, dev) = (http.clone(), dev.clone());
+        async move {
+            http.get(format!("{dev}/v1/node"))
+                .send()
+                .await
+                .expect("send")
+                .json::<serde_json::Value>()
+                .await
+                .expect("json")
+        }
+    };
+    assert!(info().await["peers"].as_u64() >= Some(1));
+    for secs in [0, 3_601] {
+        let bad = http
+            .post(format!("{dev}/v1/dev/partition"))
+            .json(&serde_json::json!({ "secs": secs }))
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(bad.status(), 400, "secs {secs}");
+    }
+    let cut = http
+        .post(format!("{dev}/v1/dev/partition"))
+        .json(&serde_json::json!({ "secs": 3 }))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(cut.status(), 200);
+    let during = info().await;
+    assert_eq!(during["partitioned"], true, "{during}");
+    eventually(5, "no peers while partitioned", || async {
+        (info().await["peers"] == 0).then_some(())
+    })
+    .await;
+    // The prover dials it from the DHT meanwhile; it must stay cut off.
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    assert_eq!(info().await["peers"], 0);
+    eventually(15, "peers back after the partition", || async {
+        let now = info().await;
+        (now["partitioned"] == false && now["peers"].as_u64() >= Some(1)).then_some(())
+    })
+    .await;
 }

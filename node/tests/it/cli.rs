@@ -32,16 +32,117 @@ fn help_lists_a_subcommand_for_every_role() {
     }
 }
 
-#[test]
-fn a_planned_command_fails_and_names_its_issue() {
-    let output = provernet(&["testnet", "up"]);
-    assert_eq!(output.status.code(), Some(2));
+fn fails_saying(args: &[&str], needle: &str) {
+    let output = provernet(args);
+    assert_eq!(output.status.code(), Some(1), "{args:?}");
     let stderr = String::from_utf8(output.stderr).expect("utf-8");
-    assert!(
-        stderr.contains("`provernet testnet` is not implemented"),
-        "{stderr}"
+    assert!(stderr.contains(needle), "{args:?}: {stderr}");
+}
+
+#[test]
+fn testnet_flags_that_cannot_make_a_testnet_are_refused_by_name() {
+    fails_saying(
+        &["testnet", "up", "--provers", "2", "--cheaters", "2"],
+        "--cheaters must leave at least one honest prover",
     );
-    assert!(stderr.contains("issue #7"), "{stderr}");
+    fails_saying(
+        &[
+            "testnet",
+            "up",
+            "--cheaters",
+            "1",
+            "--cheat",
+            "invalid,late",
+        ],
+        "--cheat lists 2 modes but --cheaters is 1",
+    );
+    fails_saying(
+        &["testnet", "up", "--circuits", "sha512"],
+        "--circuits: unknown circuit `sha512`",
+    );
+    fails_saying(
+        &[
+            "testnet",
+            "up",
+            "--provers",
+            "2",
+            "--crash-prover-after",
+            "3",
+        ],
+        "--crash-prover-after needs two honest provers",
+    );
+}
+
+#[test]
+fn testnet_problems_at_start_are_named_and_leave_nothing_running() {
+    let scratch = tempfile::tempdir().expect("tempdir");
+    let dir = scratch.path().join("net");
+    let dir_arg = dir.to_str().expect("utf-8 path");
+    // No anvil where it is looked for.
+    fails_saying(
+        &[
+            "testnet",
+            "up",
+            "--dir",
+            dir_arg,
+            "--anvil",
+            "/nonexistent/anvil",
+        ],
+        "anvil not found at /nonexistent/anvil: run scripts/setup.sh",
+    );
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("testnet.json")).expect("state file"))
+            .expect("json");
+    assert_eq!(state["processes"], serde_json::json!([]), "{state}");
+    // A port in use.
+    let held = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = held.local_addr().expect("addr").port().to_string();
+    fails_saying(
+        &["testnet", "up", "--dir", dir_arg, "--base-port", &port],
+        &format!("port {port} (anvil) is in use"),
+    );
+    // A failure once anvil runs (no usable key cache): named, and anvil is stopped.
+    let output = Command::new(env!("CARGO_BIN_EXE_provernet"))
+        .args([
+            "testnet",
+            "up",
+            "--dir",
+            dir_arg,
+            "--cache-dir",
+            "/dev/null/cache",
+        ])
+        .env("PROVERNET_ANVIL", provernet_slashing::anvil::binary())
+        .output()
+        .expect("binary runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("cannot load the dev SRS"), "{stderr}");
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("testnet.json")).expect("state file"))
+            .expect("json");
+    let processes = state["processes"].as_array().expect("processes");
+    assert_eq!(processes.len(), 1, "{state}");
+    assert_eq!(processes[0]["name"], "anvil");
+    let pid = processes[0]["pid"].as_u64().expect("pid");
+    assert!(
+        !std::path::Path::new(&format!("/proc/{pid}/cmdline")).exists()
+            || std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| c.is_empty()),
+        "anvil (pid {pid}) still runs"
+    );
+    // A directory that is not a testnet's is never emptied.
+    let other = scratch.path().join("photos");
+    std::fs::create_dir_all(&other).expect("dir");
+    std::fs::write(other.join("keep.jpg"), b"x").expect("file");
+    fails_saying(
+        &["testnet", "up", "--dir", other.to_str().expect("utf-8")],
+        "exists and is not a testnet directory",
+    );
+    assert!(other.join("keep.jpg").exists());
+    // Nothing to show or stop where no testnet was started.
+    let empty = scratch.path().join("empty");
+    let empty_arg = empty.to_str().expect("utf-8");
+    fails_saying(&["testnet", "status", "--dir", empty_arg], "no testnet in");
+    fails_saying(&["testnet", "down", "--dir", empty_arg], "no testnet in");
 }
 
 #[test]

@@ -6,5 +6,6 @@ mod faults;
 mod market;
 mod proving;
 mod support;
+mod testnet;
 mod validation;
 mod watch;

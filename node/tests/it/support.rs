@@ -135,6 +135,15 @@ pub struct TestNode {
     pub keys: Keys,
 }
 
+/// One market at a time in this process: each runs several provers that use every
+/// core, and deadlines are real time.
+pub async fn serial() -> tokio::sync::OwnedMutexGuard<()> {
+    static SERIAL: OnceLock<Arc<tokio::sync::Mutex<()>>> = OnceLock::new();
+    Arc::clone(SERIAL.get_or_init(Arc::default))
+        .lock_owned()
+        .await
+}
+
 pub struct Testnet {
     /// One testnet at a time: each runs several provers that use every core, and
     /// deadlines are real time.
@@ -155,10 +164,7 @@ impl Testnet {
     /// As [`Testnet::new`], with the market deployed with `params`.
     pub async fn with_params(params: MarketParams) -> Self {
         init_logs();
-        static SERIAL: OnceLock<Arc<tokio::sync::Mutex<()>>> = OnceLock::new();
-        let serial = Arc::clone(SERIAL.get_or_init(Arc::default))
-            .lock_owned()
-            .await;
+        let serial = serial().await;
         let anvil = Anvil::at(anvil::binary())
             .arg("--host")
             .arg("127.0.0.1")

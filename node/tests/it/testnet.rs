@@ -1,0 +1,124 @@
+//! `provernet testnet up` as a user runs it: separate node processes on a real anvil, a
+//! cheating prover, a prover killed with SIGKILL and restarted, the only watchtower cut
+//! off from its peers for a while; the report must show every fault caught, every honest
+//! job paid, and nothing may be left running.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use serde_json::Value;
+
+fn checkout() -> PathBuf {
+    provernet_slashing::compile::checkout()
+}
+
+/// Whether `pid` still runs (a zombie does not).
+fn running(pid: u64) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        stat.rsplit_once(')')
+            .is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z'))
+    })
+}
+
+#[tokio::test]
+async fn a_testnet_with_a_cheater_and_a_crash_slashes_every_fault_pays_every_honest_job_and_stops_cleanly()
+ {
+    // Not beside another market of this process: they would share the two cores.
+    let _serial = crate::support::serial().await;
+    let scratch = tempfile::tempdir().expect("tempdir");
+    let dir = scratch.path().join("net");
+    let output = Command::new(env!("CARGO_BIN_EXE_provernet"))
+        .args(["testnet", "up", "--dir"])
+        .arg(&dir)
+        .args(["--provers", "3", "--watchtowers", "1", "--clients", "1"])
+        .args(["--jobs", "12", "--rate", "1"])
+        .args(["--cheaters", "1", "--cheat", "invalid", "--cheat-rate", "1"])
+        .args(["--crash-prover-after", "3", "--timeout", "150"])
+        .args(["--partition", "5", "--partition-at", "3"])
+        .args(["--partition-node", "watchtower-1"])
+        .env(
+            "PROVERNET_CACHE_DIR",
+            PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("provernet-circuits-cache"),
+        )
+        .env("PROVERNET_SOLC", checkout().join("scripts/solc"))
+        .env("PROVERNET_ANVIL", provernet_slashing::anvil::binary())
+        .output()
+        .expect("provernet runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let report: Value = match std::fs::read_to_string(dir.join("report.json")) {
+        Ok(text) => serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("report.json is not JSON: {e}\n{stderr}")),
+        Err(e) => panic!("no report.json ({e}):\n{stderr}"),
+    };
+    let unpaid: Vec<&Value> = report["jobs_detail"]
+        .as_array()
+        .map(|jobs| jobs.iter().filter(|j| j["state"] != "paid").collect())
+        .unwrap_or_default();
+    assert!(
+        output.status.success(),
+        "testnet up failed:\n{stderr}\nunpaid jobs: {unpaid:#?}"
+    );
+    let jobs = &report["jobs"];
+    assert_eq!(report["verdict"], "ok", "{stderr}");
+    assert_eq!(jobs["submitted"], 12, "{jobs}");
+    // Every job ends with a verified proof at its client: a cheated round is re-auctioned.
+    assert_eq!(jobs["verified"], 12, "{jobs}");
+    assert_eq!(jobs["failed"], 0, "{jobs}");
+    assert_eq!(jobs["unsettled"], 0, "{jobs}");
+    // Every job an honest prover delivered was claimed on chain.
+    assert!(jobs["by_honest_provers"].as_u64() >= Some(1), "{jobs}");
+    assert_eq!(
+        jobs["by_honest_provers"], jobs["by_honest_provers_claimed"],
+        "{jobs}"
+    );
+    // The cheater cheated at least once, and every fault it committed was slashed.
+    let faults = &report["faults"];
+    assert!(
+        faults["invalid_proof"]["injected"].as_u64() >= Some(1),
+        "{faults}"
+    );
+    for kind in [
+        "invalid_proof",
+        "withheld_proof",
+        "missed_deadline",
+        "equivocation",
+    ] {
+        assert_eq!(
+            faults[kind]["injected"], faults[kind]["injected_slashed"],
+            "{kind}: {faults}"
+        );
+    }
+    assert_eq!(report["faults_missed"], serde_json::json!([]));
+    assert_eq!(report["honest_provers_slashed"], 0, "{}", report["slashes"]);
+    // The crash happened, to an honest prover, and it came back.
+    let crashes = report["crashes"].as_array().expect("crashes");
+    assert_eq!(crashes.len(), 1, "{crashes:?}");
+    assert_eq!(crashes[0]["node"], "prover-1");
+    // The watchtower cut off from its peers came back, and (above) still caught every
+    // fault.
+    let partitions = report["partitions"].as_array().expect("partitions");
+    assert_eq!(partitions.len(), 1, "{partitions:?}");
+    assert_eq!(partitions[0]["node"], "watchtower-1");
+    assert!(
+        partitions[0]["rejoined_ms"].as_u64().is_some(),
+        "{partitions:?}"
+    );
+    // At least five node processes and anvil were started, and none is left.
+    let state: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("testnet.json")).expect("state"))
+            .expect("json");
+    let processes = state["processes"].as_array().expect("processes");
+    assert!(processes.len() >= 6, "{processes:?}");
+    assert!(processes.iter().any(|p| p["name"] == "anvil"));
+    for process in processes {
+        let pid = process["pid"].as_u64().expect("pid");
+        assert!(!running(pid), "{} (pid {pid}) still runs", process["name"]);
+    }
+    // The report's other forms were written.
+    for file in ["report.txt", "latency.svg", "progress.svg"] {
+        let bytes = std::fs::read(dir.join(file)).expect(file);
+        assert!(bytes.len() > 500, "{file} is {} bytes", bytes.len());
+    }
+    let text = std::fs::read_to_string(dir.join("report.txt")).expect("report.txt");
+    assert!(text.contains("verdict: ok"), "{text}");
+}

@@ -1,0 +1,337 @@
+//! The command line of `provernet testnet`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand, ValueEnum};
+
+/// `provernet testnet …`.
+#[derive(Debug, Subcommand)]
+pub enum TestnetCommand {
+    /// Start anvil, deploy, start the nodes, drive a workload, write a report, and stop
+    /// everything again (unless --keep).
+    Up(Box<UpArgs>),
+    /// Stop every process a `testnet up` in DIR started (by the pids it recorded).
+    Down(DownArgs),
+    /// Show the nodes of the testnet in DIR and their jobs, from their HTTP APIs.
+    Status(StatusArgs),
+}
+
+/// The default testnet directory.
+pub const DEFAULT_DIR: &str = "testnet-run";
+
+/// `provernet testnet up`.
+#[derive(Debug, Clone, Args)]
+pub struct UpArgs {
+    /// The testnet's directory: configs, data, logs and the report go here. It is
+    /// emptied first if it holds an earlier testnet.
+    #[arg(long, default_value = DEFAULT_DIR)]
+    pub dir: PathBuf,
+    /// Prover nodes.
+    #[arg(long, default_value_t = 3)]
+    pub provers: usize,
+    /// Watchtower nodes.
+    #[arg(long, default_value_t = 2)]
+    pub watchtowers: usize,
+    /// Client nodes (jobs are spread over them in turn).
+    #[arg(long, default_value_t = 1)]
+    pub clients: usize,
+    /// Jobs to submit.
+    #[arg(long, default_value_t = 30)]
+    pub jobs: usize,
+    /// Submit for this many seconds instead of a fixed number of jobs.
+    #[arg(long)]
+    pub duration: Option<u64>,
+    /// Jobs submitted per second.
+    #[arg(long, default_value_t = 1.0)]
+    pub rate: f64,
+    /// The circuit mix, picked uniformly per job (comma-separated circuit names).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "poseidon-chain-12,mlp-inference"
+    )]
+    pub circuits: Vec<String>,
+    /// The lowest maximum price a job offers, wei.
+    #[arg(long, default_value_t = 1_000_000_000_000_000)]
+    pub price_min: u128,
+    /// The highest maximum price a job offers, wei (each job draws uniformly between).
+    #[arg(long, default_value_t = 2_000_000_000_000_000)]
+    pub price_max: u128,
+    /// Seconds from submission by which a job's proof must be committed.
+    #[arg(long, default_value_t = 60)]
+    pub deadline: u64,
+    /// How many provers cheat (the last ones started).
+    #[arg(long, default_value_t = 1)]
+    pub cheaters: usize,
+    /// How they cheat, one mode per cheater in turn: invalid (commit a corrupted
+    /// proof), withhold (commit, never show the proof), late (accept, never prove),
+    /// equivocate (commit two leaves for one job).
+    #[arg(long, value_delimiter = ',', default_value = "invalid")]
+    pub cheat: Vec<CheatKind>,
+    /// The share of its jobs a cheater cheats on (0..=1).
+    #[arg(long, default_value_t = 0.3)]
+    pub cheat_rate: f64,
+    /// Kill the first honest prover with SIGKILL once this many jobs are verified,
+    /// and start it again on the same data dir.
+    #[arg(long)]
+    pub crash_prover_after: Option<usize>,
+    /// Cut one node off from every peer for this many seconds (through its dev API's
+    /// connection filter: connections closed and refused both ways, the chain still
+    /// reachable), then let it rejoin.
+    #[arg(long)]
+    pub partition: Option<u64>,
+    /// Seconds into the workload when the partition starts.
+    #[arg(long, default_value_t = 10)]
+    pub partition_at: u64,
+    /// The node to cut off; by default the last honest prover that is not crashed.
+    #[arg(long)]
+    pub partition_node: Option<String>,
+    /// The probability that a watchtower audits a committed job (0..=1). The default
+    /// audits every job, so every injected fault is caught; lower it to watch sampling
+    /// miss some.
+    #[arg(long, default_value_t = 1.0)]
+    pub sample_rate: f64,
+    /// First TCP port to use (anvil; then each node's p2p and API ports in turn).
+    /// 0 picks free ports.
+    #[arg(long, default_value_t = 0)]
+    pub base_port: u16,
+    /// Seconds to wait, after the last job is submitted, for everything to settle
+    /// before the run is reported as timed out.
+    #[arg(long, default_value_t = 150)]
+    pub timeout: u64,
+    /// Leave anvil and the nodes running after the report (stop them with
+    /// `provernet testnet down`).
+    #[arg(long)]
+    pub keep: bool,
+    /// Seed of the workload's random choices (circuits, prices).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// The anvil binary; by default the one `scripts/setup.sh` installs under
+    /// node_modules/ of the checkout.
+    #[arg(long, env = "PROVERNET_ANVIL")]
+    pub anvil: Option<PathBuf>,
+    /// The solc used to compile verifiers; by default the checkout's `scripts/solc`.
+    #[arg(long, env = "PROVERNET_SOLC")]
+    pub solc: Option<PathBuf>,
+    /// Where proving keys, the dev SRS and compiled verifiers are cached.
+    #[arg(long, env = "PROVERNET_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
+}
+
+/// A way to cheat, as `--cheat` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, ValueEnum)]
+pub enum CheatKind {
+    /// Commit (and deliver) a corrupted proof: an invalid-proof slash.
+    Invalid,
+    /// Commit a leaf and never show its proof: a withheld-proof slash.
+    Withhold,
+    /// Accept a job and never prove it: a missed-deadline slash.
+    Late,
+    /// Commit two different leaves for one job: an equivocation slash.
+    Equivocate,
+}
+
+impl CheatKind {
+    /// The node's `[prover.cheat] mode`.
+    pub fn node_mode(self) -> &'static str {
+        match self {
+            Self::Invalid => "invalid-proof",
+            Self::Withhold => "withhold",
+            Self::Late => "miss-deadline",
+            Self::Equivocate => "equivocate",
+        }
+    }
+
+    /// The kind for a node's mode name (as its cheat ledger writes it).
+    pub fn from_node_mode(mode: &str) -> Option<Self> {
+        [Self::Invalid, Self::Withhold, Self::Late, Self::Equivocate]
+            .into_iter()
+            .find(|k| k.node_mode() == mode)
+    }
+
+    /// The contract's `Fault` a slash for this cheat carries.
+    pub fn fault(self) -> u8 {
+        match self {
+            Self::Invalid => 1,
+            Self::Withhold => 2,
+            Self::Late => 3,
+            Self::Equivocate => 4,
+        }
+    }
+
+    /// The report's name of the fault.
+    pub fn fault_name(self) -> &'static str {
+        provernet_slashing::fault_name(self.fault())
+    }
+}
+
+/// `provernet testnet down`.
+#[derive(Debug, Clone, Args)]
+pub struct DownArgs {
+    /// The testnet's directory.
+    #[arg(long, default_value = DEFAULT_DIR)]
+    pub dir: PathBuf,
+}
+
+/// `provernet testnet status`.
+#[derive(Debug, Clone, Args)]
+pub struct StatusArgs {
+    /// The testnet's directory.
+    #[arg(long, default_value = DEFAULT_DIR)]
+    pub dir: PathBuf,
+}
+
+impl UpArgs {
+    /// Refuses flags that cannot make a testnet, naming the flag.
+    ///
+    /// # Errors
+    /// The first flag that is wrong, and why.
+    pub fn check(&self) -> anyhow::Result<()> {
+        use anyhow::bail;
+        if self.provers == 0 {
+            bail!("--provers must be at least 1");
+        }
+        if self.clients == 0 {
+            bail!("--clients must be at least 1");
+        }
+        if self.cheaters > self.provers {
+            bail!(
+                "--cheaters {} is more than --provers {}",
+                self.cheaters,
+                self.provers
+            );
+        }
+        if self.cheaters > 0 && self.cheaters == self.provers {
+            bail!("--cheaters must leave at least one honest prover to finish the jobs");
+        }
+        if self.cheaters > 0 && self.cheat.is_empty() {
+            bail!("--cheat needs at least one mode");
+        }
+        if self.cheat.len() > self.cheaters.max(1) && self.cheaters > 0 {
+            bail!(
+                "--cheat lists {} modes but --cheaters is {}: each cheater takes one mode",
+                self.cheat.len(),
+                self.cheaters
+            );
+        }
+        if !(0.0..=1.0).contains(&self.cheat_rate) {
+            bail!("--cheat-rate must be within 0..=1");
+        }
+        if !(0.0..=1.0).contains(&self.sample_rate) {
+            bail!("--sample-rate must be within 0..=1");
+        }
+        if !(self.rate > 0.0 && self.rate <= 100.0) {
+            bail!("--rate must be above 0 and at most 100 jobs per second");
+        }
+        if self.duration.is_none() && self.jobs == 0 {
+            bail!("--jobs must be at least 1 (or give --duration)");
+        }
+        if self.duration == Some(0) {
+            bail!("--duration must be at least 1 second");
+        }
+        if self.price_min == 0 || self.price_min > self.price_max {
+            bail!("--price-min must be above 0 and at most --price-max");
+        }
+        if self.deadline < 10 {
+            bail!("--deadline must be at least 10 seconds");
+        }
+        if self.circuits.is_empty() {
+            bail!("--circuits needs at least one circuit");
+        }
+        for name in &self.circuits {
+            if name.parse::<provernet_circuits::Circuit>().is_err() {
+                bail!(
+                    "--circuits: unknown circuit `{name}`; known: {}",
+                    provernet_circuits::Circuit::ALL
+                        .map(provernet_circuits::Circuit::name)
+                        .join(", ")
+                );
+            }
+        }
+        if self.crash_prover_after.is_some() && self.provers - self.cheaters < 2 {
+            bail!(
+                "--crash-prover-after needs two honest provers (one keeps working while the \
+                 other restarts)"
+            );
+        }
+        if self.partition.is_some_and(|secs| secs == 0 || secs > 3_600) {
+            bail!("--partition must be within 1..=3600 seconds");
+        }
+        let nodes = self.provers + self.watchtowers + self.clients;
+        if self.base_port != 0 && usize::from(self.base_port) + 2 * nodes + 1 > 65_535 {
+            bail!("--base-port {} leaves too few ports", self.base_port);
+        }
+        Ok(())
+    }
+}
+
+/// `provernet testnet up` with `flags`, parsed (for tests).
+#[cfg(test)]
+pub(crate) fn up(flags: &[&str]) -> UpArgs {
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(subcommand)]
+        command: TestnetCommand,
+    }
+    let mut argv = vec!["provernet", "up"];
+    argv.extend_from_slice(flags);
+    match Cli::try_parse_from(argv).expect("parses").command {
+        TestnetCommand::Up(args) => *args,
+        other => panic!("{other:?}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_defaults_make_a_testnet_of_six_nodes_with_one_cheater() {
+        let args = up(&[]);
+        args.check().expect("defaults are valid");
+        assert_eq!(
+            (args.provers, args.watchtowers, args.clients, args.jobs),
+            (3, 2, 1, 30)
+        );
+        assert_eq!(
+            (args.cheaters, args.cheat.as_slice()),
+            (1, &[CheatKind::Invalid][..])
+        );
+    }
+
+    #[test]
+    fn each_cheat_mode_maps_to_the_node_mode_and_the_contract_fault() {
+        for (kind, mode, fault, name) in [
+            (CheatKind::Invalid, "invalid-proof", 1, "invalid_proof"),
+            (CheatKind::Withhold, "withhold", 2, "withheld_proof"),
+            (CheatKind::Late, "miss-deadline", 3, "missed_deadline"),
+            (CheatKind::Equivocate, "equivocate", 4, "equivocation"),
+        ] {
+            assert_eq!(kind.node_mode(), mode);
+            assert_eq!(CheatKind::from_node_mode(mode), Some(kind));
+            assert_eq!((kind.fault(), kind.fault_name()), (fault, name));
+        }
+        assert_eq!(CheatKind::from_node_mode("lazy"), None);
+    }
+
+    #[test]
+    fn flags_out_of_range_are_refused_by_name() {
+        for (flags, needle) in [
+            (&["--provers", "0"][..], "--provers"),
+            (&["--clients", "0"], "--clients"),
+            (&["--cheat-rate", "1.5"], "--cheat-rate"),
+            (&["--sample-rate=-0.1"], "--sample-rate"),
+            (&["--rate", "0"], "--rate"),
+            (&["--price-min", "5", "--price-max", "4"], "--price-min"),
+            (&["--deadline", "5"], "--deadline"),
+            (&["--partition", "0"], "--partition"),
+            (&["--jobs", "0"], "--jobs"),
+            (&["--base-port", "65530"], "--base-port"),
+        ] {
+            let error = up(flags).check().expect_err("refused").to_string();
+            assert!(error.contains(needle), "{flags:?}: {error}");
+        }
+    }
+}

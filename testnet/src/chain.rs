@@ -1,0 +1,488 @@
+//! The chain side: anvil as a child process, the market and verifiers deployed,
+//! provers staked and clients funded, and what the chain says afterwards (events and
+//! the gas of every transaction).
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, anyhow, bail};
+use ethers::middleware::SignerMiddleware;
+use ethers::providers::{Http, Middleware, Provider};
+use ethers::signers::{LocalWallet, Signer};
+use ethers::types::{Address, BlockNumber, Bytes, H256, TransactionRequest, U256};
+use provernet_circuits::{Circuit, Prover, ProverConfig, SrsSource, evm};
+use provernet_protocol::primitives::{from_hex, to_hex};
+use provernet_slashing::bindings::{PROVERMARKET_ABI, ProverMarketEvents};
+use provernet_slashing::{Market, MarketParams};
+
+/// The chain id anvil uses, and the only one cheating provers accept.
+pub const CHAIN_ID: u64 = 31_337;
+
+/// A signing chain client.
+pub type Client = SignerMiddleware<Provider<Http>, LocalWallet>;
+
+/// The market's parameters on a testnet: a 15-block challenge window and a 5-block
+/// response window on 1-second blocks, a 1 ETH minimum stake, half of it slashed.
+pub fn market_params() -> MarketParams {
+    let eth = |n: u64| U256::from(n) * U256::exp10(18);
+    MarketParams {
+        min_stake: eth(1),
+        challenge_window: 15,
+        response_window: 5,
+        unbonding_delay: 40,
+        deposit_withdrawal_delay: 40,
+        challenge_bond: eth(1) / 10,
+        slash_bps: 5_000,
+        reward_bps: 3_000,
+        refund_bps: 2_000,
+    }
+}
+
+/// What each prover stakes, wei (10 ETH: several slashes before it falls below the
+/// minimum).
+pub fn prover_stake() -> U256 {
+    U256::from(10u64) * U256::exp10(18)
+}
+
+/// What each client deposits, wei.
+pub fn client_deposit() -> U256 {
+    U256::from(10u64) * U256::exp10(18)
+}
+
+/// The anvil child process and its funded accounts.
+pub struct Anvil {
+    /// The process.
+    pub child: Child,
+    /// `http://127.0.0.1:<port>`.
+    pub endpoint: String,
+    /// Its port.
+    pub port: u16,
+    /// The dev accounts' private keys, in anvil's order.
+    pub keys: Vec<[u8; 32]>,
+}
+
+/// Starts anvil on 127.0.0.1:`port` with `accounts` funded accounts, logging to `log`,
+/// mining each transaction at once (setup is quick) until [`interval_mining`].
+///
+/// # Errors
+/// The binary is missing, or anvil exits or stays silent (its log's last lines are
+/// given: a port in use shows there).
+pub fn start_anvil(binary: &Path, port: u16, accounts: usize, log: &Path) -> anyhow::Result<Anvil> {
+    if !binary.is_file() {
+        bail!(
+            "anvil not found at {}: run scripts/setup.sh (or pass --anvil PATH)",
+            binary.display()
+        );
+    }
+    let out = File::create(log).with_context(|| format!("cannot create {}", log.display()))?;
+    let child = Command::new(binary)
+        .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+        .args(["--accounts", &accounts.to_string()])
+        .args(["--chain-id", &CHAIN_ID.to_string()])
+        .stdin(Stdio::null())
+        .stdout(out.try_clone()?)
+        .stderr(out)
+        .spawn()
+        .with_context(|| format!("cannot start {}", binary.display()))?;
+    let mut anvil = Anvil {
+        child,
+        endpoint: format!("http://127.0.0.1:{port}"),
+        port,
+        keys: Vec::new(),
+    };
+    let until = Instant::now() + Duration::from_secs(30);
+    loop {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        if text.contains("Listening on") {
+            anvil.keys = private_keys(&text);
+            if anvil.keys.len() < accounts {
+                bail!(
+                    "anvil listed {} private keys, {accounts} needed (see {})",
+                    anvil.keys.len(),
+                    log.display()
+                );
+            }
+            return Ok(anvil);
+        }
+        if let Some(status) = anvil.child.try_wait()? {
+            bail!(
+                "anvil exited ({status}) before listening on port {port}:\n{}",
+                tail(&text, 5)
+            );
+        }
+        if Instant::now() > until {
+            let _ = anvil.child.kill();
+            bail!("anvil did not start within 30 s:\n{}", tail(&text, 5));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The private keys anvil prints at start, `(i) 0x…` under "Private Keys".
+fn private_keys(log: &str) -> Vec<[u8; 32]> {
+    let Some(start) = log.find("Private Keys") else {
+        return Vec::new();
+    };
+    log[start..]
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let (_, key) = line.trim().split_once(") 0x")?;
+            from_hex(key.trim()).and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
+        })
+        .collect()
+}
+
+/// The last `n` lines of `text`, indented.
+pub fn tail(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..]
+        .iter()
+        .map(|l| format!("    {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A read-only provider polling every 100 ms.
+pub fn provider(endpoint: &str) -> anyhow::Result<Provider<Http>> {
+    Ok(Provider::<Http>::try_from(endpoint)?.interval(Duration::from_millis(100)))
+}
+
+/// A client signing with `key`.
+pub fn client(endpoint: &str, key: &[u8; 32]) -> anyhow::Result<Arc<Client>> {
+    let wallet = LocalWallet::from_bytes(key)
+        .map_err(|e| anyhow!("a dev key is not a key: {e}"))?
+        .with_chain_id(CHAIN_ID);
+    Ok(Arc::new(SignerMiddleware::new(provider(endpoint)?, wallet)))
+}
+
+/// From now on anvil mines a block every second, so challenge windows pass on their own.
+///
+/// # Errors
+/// The RPC call fails.
+pub async fn interval_mining(provider: &Provider<Http>) -> anyhow::Result<()> {
+    provider
+        .request::<_, ()>("evm_setIntervalMining", [1u64])
+        .await
+        .context("evm_setIntervalMining")
+}
+
+/// A circuit's verifier on chain.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Verifier {
+    /// The circuit's name.
+    pub circuit: String,
+    /// Its id (verifying-key hash), 0x-hex.
+    pub circuit_id: String,
+    /// The verifier contract.
+    pub address: String,
+    /// Gas a valid proof took to verify (execution only).
+    pub measured_gas: u64,
+    /// The cap registered: measured plus 5 %.
+    pub gas_limit: u64,
+    /// Proof length, bytes.
+    pub proof_len: usize,
+}
+
+/// Builds (or loads) each circuit's keys, compiles its verifier (cached by circuit id
+/// under `cache_dir/verifiers`), deploys it, measures the gas a valid proof takes and
+/// registers it with that plus 5 %.
+///
+/// # Errors
+/// Key generation, solc, a deployment, or a verifier that rejects a valid proof.
+pub async fn deploy_verifiers(
+    owner: &Market<Client>,
+    circuits: &[Circuit],
+    cache_dir: &Path,
+    solc: &Path,
+) -> anyhow::Result<Vec<Verifier>> {
+    let config = ProverConfig {
+        srs: SrsSource::DevInsecure,
+        cache_dir: cache_dir.to_owned(),
+    };
+    let engine = Arc::new(
+        tokio::task::spawn_blocking(move || Prover::new(&config))
+            .await?
+            .context("cannot load the dev SRS")?,
+    );
+    let mut verifiers = Vec::new();
+    for &circuit in circuits {
+        let engine = Arc::clone(&engine);
+        let cache = cache_dir.join("verifiers");
+        let solc = solc.to_owned();
+        let (id, creation, proof) =
+            tokio::task::spawn_blocking(move || build_verifier(&engine, circuit, &cache, &solc))
+                .await??;
+        let address = owner
+            .deploy_code(creation)
+            .await
+            .map_err(|e| anyhow!("deploying the {} verifier: {e}", circuit.name()))?;
+        let calldata = evm::encode_calldata(&proof.public_inputs, &proof.proof);
+        let intrinsic = 21_000
+            + calldata
+                .iter()
+                .map(|&b| if b == 0 { 4u64 } else { 16 })
+                .sum::<u64>();
+        let call = TransactionRequest::new()
+            .to(address)
+            .data(Bytes::from(calldata))
+            .into();
+        let estimate = owner
+            .client()
+            .estimate_gas(&call, None)
+            .await
+            .map_err(|e| {
+                anyhow!(
+                    "the deployed {} verifier rejects a valid proof: {e}",
+                    circuit.name()
+                )
+            })?;
+        let measured = estimate.as_u64().saturating_sub(intrinsic);
+        let gas_limit = measured + measured / 20;
+        owner
+            .register_circuit(id, address, proof.proof.len(), gas_limit)
+            .await
+            .map_err(|e| anyhow!("registering the {} verifier: {e}", circuit.name()))?;
+        verifiers.push(Verifier {
+            circuit: circuit.name().to_owned(),
+            circuit_id: format!("0x{}", to_hex(&id)),
+            address: format!("{address:?}"),
+            measured_gas: measured,
+            gas_limit,
+            proof_len: proof.proof.len(),
+        });
+    }
+    Ok(verifiers)
+}
+
+/// The circuit id, the verifier's creation code and a valid proof of the example.
+fn build_verifier(
+    engine: &Prover,
+    circuit: Circuit,
+    cache: &Path,
+    solc: &Path,
+) -> anyhow::Result<([u8; 32], Vec<u8>, provernet_circuits::Proof)> {
+    let keys = engine
+        .keys(circuit)
+        .with_context(|| format!("keys of {}", circuit.name()))?;
+    let id = keys.circuit_id.0;
+    let path = cache.join(format!("{}.hex", to_hex(&id)));
+    let cached = std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|text| from_hex(text.trim()));
+    let creation = match cached {
+        Some(code) if !code.is_empty() => code,
+        _ => {
+            let compiled = evm::compile_verifier(&evm::solidity_verifier(&keys), solc)
+                .with_context(|| format!("compiling the {} verifier", circuit.name()))?;
+            std::fs::create_dir_all(cache)?;
+            let partial = path.with_extension("partial");
+            std::fs::write(&partial, to_hex(&compiled.creation))?;
+            std::fs::rename(&partial, &path)?;
+            compiled.creation
+        }
+    };
+    let witness = circuit.parse_witness(&circuit.example_witness())?;
+    let proof = engine.prove(&witness)?;
+    Ok((id, creation, proof))
+}
+
+/// One transaction, as the report counts gas.
+#[derive(Clone, Debug)]
+pub struct Tx {
+    /// Its sender.
+    pub from: Address,
+    /// The market function called (`deploy` for a creation, `other` for anything else).
+    pub function: String,
+    /// Gas used.
+    pub gas: u64,
+    /// Whether it succeeded.
+    pub ok: bool,
+}
+
+/// A market event with where it was emitted.
+#[derive(Clone, Debug)]
+pub struct Logged {
+    /// The event.
+    pub event: ProverMarketEvents,
+    /// When the observer first saw it, ms since the run started.
+    pub seen_ms: u64,
+}
+
+/// Follows the chain from block 0: every market event and every transaction's gas.
+pub struct Observer {
+    market: Market<Client>,
+    provider: Provider<Http>,
+    selectors: HashMap<[u8; 4], String>,
+    next_block: u64,
+    /// Events so far.
+    pub events: Vec<Logged>,
+    /// Transactions so far.
+    pub txs: Vec<Tx>,
+}
+
+impl Observer {
+    /// An observer of `market`.
+    pub fn new(market: Market<Client>, provider: Provider<Http>) -> Self {
+        let selectors = PROVERMARKET_ABI
+            .functions()
+            .map(|f| (f.short_signature(), f.name.clone()))
+            .collect();
+        Self {
+            market,
+            provider,
+            selectors,
+            next_block: 0,
+            events: Vec::new(),
+            txs: Vec::new(),
+        }
+    }
+
+    /// Reads the blocks mined since the last call.
+    ///
+    /// # Errors
+    /// An RPC call fails.
+    pub async fn poll(&mut self, now_ms: u64) -> anyhow::Result<()> {
+        let head = self.provider.get_block_number().await?.as_u64();
+        if head < self.next_block {
+            return Ok(());
+        }
+        let events = self
+            .market
+            .contract()
+            .events()
+            .from_block(self.next_block)
+            .to_block(head)
+            .query()
+            .await
+            .map_err(|e| anyhow!("reading market events: {e}"))?;
+        for event in events {
+            self.events.push(Logged {
+                event,
+                seen_ms: now_ms,
+            });
+        }
+        for number in self.next_block..=head {
+            let Some(block) = self
+                .provider
+                .get_block_with_txs(BlockNumber::Number(number.into()))
+                .await?
+            else {
+                continue;
+            };
+            let receipts = self
+                .provider
+                .get_block_receipts(BlockNumber::Number(number.into()))
+                .await?;
+            let gas: HashMap<H256, (u64, bool)> = receipts
+                .iter()
+                .map(|r| {
+                    (
+                        r.transaction_hash,
+                        (
+                            r.gas_used.map_or(0, |g| g.as_u64()),
+                            r.status.is_some_and(|s| s.as_u64() == 1),
+                        ),
+                    )
+                })
+                .collect();
+            for tx in block.transactions {
+                let (used, ok) = gas.get(&tx.hash).copied().unwrap_or((0, false));
+                let function = match tx.to {
+                    None => "deploy".to_owned(),
+                    Some(to) if to == self.market.address() => tx
+                        .input
+                        .get(..4)
+                        .and_then(|s| <[u8; 4]>::try_from(s).ok())
+                        .and_then(|s| self.selectors.get(&s).cloned())
+                        .unwrap_or_else(|| "other".to_owned()),
+                    Some(_) => "other".to_owned(),
+                };
+                self.txs.push(Tx {
+                    from: tx.from,
+                    function,
+                    gas: used,
+                    ok,
+                });
+            }
+        }
+        self.next_block = head + 1;
+        Ok(())
+    }
+}
+
+/// An account's balances.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct Balances {
+    /// Ether, wei.
+    pub eth: String,
+    /// Stake, wei.
+    pub stake: String,
+    /// Credits (rewards, refunds, bonds), wei.
+    pub credits: String,
+    /// Client deposit, wei.
+    pub deposit: String,
+}
+
+/// `account`'s balances now.
+///
+/// # Errors
+/// An RPC call fails.
+pub async fn balances(market: &Market<Client>, account: Address) -> anyhow::Result<Balances> {
+    let eth = market.client().get_balance(account, None).await?;
+    let (stake, _, _) = market.stake_of(account).await.map_err(|e| anyhow!("{e}"))?;
+    let credits = market.credits(account).await.map_err(|e| anyhow!("{e}"))?;
+    let deposit = market
+        .deposit_of(account)
+        .await
+        .map_err(|e| anyhow!("{e}"))?;
+    Ok(Balances {
+        eth: eth.to_string(),
+        stake: stake.to_string(),
+        credits: credits.to_string(),
+        deposit: deposit.to_string(),
+    })
+}
+
+/// The checkout `provernet` runs from: the working directory or one above it that has
+/// `scripts/setup.sh`, else the directory this crate was built from.
+pub fn checkout() -> PathBuf {
+    if let Ok(cwd) = std::env::current_dir() {
+        for dir in cwd.ancestors() {
+            if dir.join("scripts/setup.sh").is_file() && dir.join("contracts").is_dir() {
+                return dir.to_owned();
+            }
+        }
+    }
+    provernet_slashing::compile::checkout()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_private_keys_anvil_prints_are_read_in_order() {
+        let log = "Available Accounts\n==================\n\n\
+                   (0) 0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266 (10000.000000000000000000 ETH)\n\n\
+                   Private Keys\n==================\n\n\
+                   (0) 0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80\n\
+                   (1) 0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d\n\n\
+                   Wallet\n==================\nListening on 127.0.0.1:8545\n";
+        let keys = private_keys(log);
+        assert_eq!(keys.len(), 2);
+        assert_eq!(keys[0][0], 0xac);
+        assert_eq!(keys[1][31], 0x0d);
+        assert!(private_keys("no keys here").is_empty());
+    }
+
+    #[test]
+    fn a_tail_keeps_the_last_lines() {
+        assert_eq!(tail("a\nb\nc", 2), "    b\n    c");
+        assert_eq!(tail("", 3), "");
+    }
+}

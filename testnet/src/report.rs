@@ -1,0 +1,728 @@
+//! The run's report: `report.txt`, `report.json` and the plots, from what the clients'
+//! APIs, the chain and the cheaters' own ledgers say.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use ethers::types::{Address, U256};
+use provernet_protocol::primitives::to_hex;
+use provernet_slashing::bindings::ProverMarketEvents;
+use serde_json::{Value, json};
+
+use provernet_slashing::fault_name;
+
+use crate::args::{CheatKind, UpArgs};
+use crate::chain::{Balances, Logged, Tx, Verifier};
+use crate::procs::Role;
+
+/// One job of the workload as the testnet followed it.
+#[derive(Clone, Debug, Default)]
+pub struct JobRecord {
+    /// The id the client gave it.
+    pub id: String,
+    /// The current round's id (on chain).
+    pub current_id: String,
+    /// Which client node.
+    pub client: String,
+    /// Its circuit.
+    pub circuit: String,
+    /// Its last state.
+    pub state: String,
+    /// Its auction round.
+    pub round: u32,
+    /// The winning prover's address.
+    pub prover: Option<String>,
+    /// The price, wei.
+    pub price: Option<String>,
+    /// Submission time, ms into the run.
+    pub submitted_ms: u64,
+    /// Submission to award, ms (the client's measure).
+    pub award_ms: Option<u64>,
+    /// Submission to verified proof, ms (the client's measure).
+    pub e2e_ms: Option<u64>,
+    /// When each state was first seen, ms into the run (polled every 0.5 s).
+    pub first_seen: BTreeMap<String, u64>,
+    /// Earlier rounds.
+    pub history: Vec<String>,
+    /// Why it failed.
+    pub error: Option<String>,
+}
+
+/// A fault a cheating prover recorded committing.
+#[derive(Clone, Debug)]
+pub struct Injected {
+    /// The cheater.
+    pub prover: String,
+    /// The on-chain job id, 0x-hex.
+    pub job: String,
+    /// How it cheated.
+    pub kind: CheatKind,
+}
+
+/// A prover killed and restarted.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Crash {
+    /// Which.
+    pub node: String,
+    /// When it was killed, ms into the run.
+    pub killed_ms: u64,
+    /// When it was started again.
+    pub restarted_ms: u64,
+    /// Verified jobs when it was killed.
+    pub after_verified: usize,
+}
+
+/// A node cut off from its peers for a while.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Partition {
+    /// Which.
+    pub node: String,
+    /// When it was cut off, ms into the run.
+    pub from_ms: u64,
+    /// For how long, s.
+    pub secs: u64,
+    /// When it was seen back on the market topic, ms into the run.
+    pub rejoined_ms: Option<u64>,
+}
+
+/// A node with its balances before and after the workload.
+#[derive(Clone, Debug)]
+pub struct NodeRecord {
+    /// Its name.
+    pub name: String,
+    /// Its role.
+    pub role: Role,
+    /// Its account.
+    pub address: Address,
+    /// How it cheats.
+    pub cheat: Option<CheatKind>,
+    /// Balances before the workload.
+    pub before: Balances,
+    /// Balances after.
+    pub after: Balances,
+}
+
+/// Everything the report is made from.
+pub struct RunData {
+    /// The flags.
+    pub args: UpArgs,
+    /// The testnet directory.
+    pub dir: PathBuf,
+    /// Verifiers deployed.
+    pub verifiers: Vec<Verifier>,
+    /// The nodes.
+    pub nodes: Vec<NodeRecord>,
+    /// The jobs.
+    pub jobs: Vec<JobRecord>,
+    /// Submissions the client refused.
+    pub submit_errors: Vec<String>,
+    /// Market events.
+    pub events: Vec<Logged>,
+    /// Every transaction.
+    pub txs: Vec<Tx>,
+    /// Faults the cheaters recorded.
+    pub injected: Vec<Injected>,
+    /// Crashes injected.
+    pub crashes: Vec<Crash>,
+    /// Partitions injected.
+    pub partitions: Vec<Partition>,
+    /// Nodes that died on their own.
+    pub unexpected_exits: Vec<String>,
+    /// Whether the run gave up waiting.
+    pub timed_out: bool,
+    /// Workload start to end of watching, ms.
+    pub duration_ms: u64,
+    /// Mean proving time per prover, from its metrics, ms.
+    pub prove_ms: Vec<(String, f64)>,
+}
+
+/// The written report.
+pub struct Written {
+    /// The text report.
+    pub text: String,
+    /// What went wrong (empty for a clean run).
+    pub problems: Vec<String>,
+}
+
+/// Whether a job has settled: paid, failed, or verified by a prover later slashed for
+/// it (the client has its proof and a refund; the fee is never paid).
+pub fn settled(job: &JobRecord, slashed: impl Fn(&str) -> bool) -> bool {
+    match job.state.as_str() {
+        "paid" | "failed" => true,
+        "verified" => slashed(&job.current_id),
+        _ => false,
+    }
+}
+
+/// p50, p99, max, mean and count of `values` (nearest rank).
+fn stats(values: &[u64]) -> Value {
+    if values.is_empty() {
+        return json!({ "n": 0 });
+    }
+    let mut sorted = values.to_vec();
+    sorted.sort_unstable();
+    let rank = |p: f64| {
+        let index = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1;
+        sorted[index]
+    };
+    json!({
+        "n": sorted.len(),
+        "p50": rank(0.50),
+        "p99": rank(0.99),
+        "max": sorted[sorted.len() - 1],
+        "mean": sorted.iter().sum::<u64>() / sorted.len() as u64,
+    })
+}
+
+fn eth(wei: &str) -> f64 {
+    U256::from_dec_str(wei).map_or(0.0, |w| {
+        // Two steps keep the precision an f64 can show.
+        let gwei = w / U256::exp10(9);
+        gwei.low_u128() as f64 / 1e9
+    })
+}
+
+fn delta(before: &str, after: &str) -> f64 {
+    eth(after) - eth(before)
+}
+
+fn hex32(bytes: &[u8; 32]) -> String {
+    format!("0x{}", to_hex(bytes))
+}
+
+/// Builds and writes the report, the JSON and the plots into the testnet directory.
+///
+/// # Errors
+/// A file cannot be written.
+#[allow(clippy::too_many_lines)]
+pub fn write(data: &RunData) -> anyhow::Result<Written> {
+    let args = &data.args;
+    let jobs = &data.jobs;
+    let count = |f: &dyn Fn(&JobRecord) -> bool| jobs.iter().filter(|j| f(j)).count();
+    let verified = count(&|j| j.state == "verified" || j.state == "paid");
+    let claimed = count(&|j| j.state == "paid");
+    let failed = count(&|j| j.state == "failed");
+    let awarded = count(&|j| j.prover.is_some());
+
+    // Chain events.
+    let mut slashes = Vec::new();
+    let mut opened = 0usize;
+    let mut false_challenges = 0usize;
+    let mut committed_leaves = 0u64;
+    let mut batches = 0usize;
+    for logged in &data.events {
+        match &logged.event {
+            ProverMarketEvents::SlashedFilter(s) => slashes.push((s.clone(), logged.seen_ms)),
+            ProverMarketEvents::ChallengeOpenedFilter(_) => opened += 1,
+            ProverMarketEvents::FalseChallengeFilter(_) => false_challenges += 1,
+            ProverMarketEvents::BatchCommittedFilter(b) => {
+                batches += 1;
+                committed_leaves += u64::from(b.count);
+            }
+            _ => {}
+        }
+    }
+    let slashed_ids: BTreeSet<String> = slashes.iter().map(|(s, _)| hex32(&s.job_id)).collect();
+    let slashed_pairs: HashSet<(String, u8)> = slashes
+        .iter()
+        .map(|(s, _)| (hex32(&s.job_id), s.fault))
+        .collect();
+    let verified_slashed = count(&|j| j.state == "verified" && slashed_ids.contains(&j.current_id));
+    let unsettled = count(&|j| !settled(j, |id| slashed_ids.contains(id)));
+    let name_of = |address: Address| {
+        data.nodes
+            .iter()
+            .find(|n| n.address == address)
+            .map_or_else(|| format!("{address:?}"), |n| n.name.clone())
+    };
+    let honest: HashSet<Address> = data
+        .nodes
+        .iter()
+        .filter(|n| n.role == Role::Prover && n.cheat.is_none())
+        .map(|n| n.address)
+        .collect();
+    let honest_names: HashSet<String> = honest.iter().map(|a| format!("{a:?}")).collect();
+    let by_honest = |j: &JobRecord| {
+        j.prover
+            .as_ref()
+            .is_some_and(|p| honest_names.contains(&p.to_lowercase()))
+    };
+    let honest_jobs = count(&by_honest);
+    let honest_claimed = count(&|j| by_honest(j) && j.state == "paid");
+    let honest_slashed: BTreeSet<String> = slashes
+        .iter()
+        .filter(|(s, _)| honest.contains(&s.prover))
+        .map(|(s, _)| name_of(s.prover))
+        .collect();
+
+    // Faults.
+    let kinds = [
+        CheatKind::Invalid,
+        CheatKind::Withhold,
+        CheatKind::Late,
+        CheatKind::Equivocate,
+    ];
+    let mut faults = serde_json::Map::new();
+    let mut missed = Vec::new();
+    for kind in kinds {
+        let injected: Vec<&Injected> = data.injected.iter().filter(|i| i.kind == kind).collect();
+        let caught = injected
+            .iter()
+            .filter(|i| slashed_pairs.contains(&(i.job.clone(), kind.fault())))
+            .count();
+        for i in &injected {
+            if !slashed_pairs.contains(&(i.job.clone(), kind.fault())) {
+                missed.push(format!(
+                    "{} {} on job {}",
+                    i.prover,
+                    kind.node_mode(),
+                    i.job
+                ));
+            }
+        }
+        let slashed_total = slashes
+            .iter()
+            .filter(|(s, _)| s.fault == kind.fault())
+            .count();
+        faults.insert(
+            kind.fault_name().to_owned(),
+            json!({
+                "injected": injected.len(),
+                "injected_slashed": caught,
+                "slashed": slashed_total,
+            }),
+        );
+    }
+
+    // Latency.
+    let e2e: Vec<u64> = jobs.iter().filter_map(|j| j.e2e_ms).collect();
+    let award: Vec<u64> = jobs.iter().filter_map(|j| j.award_ms).collect();
+    let deliver: Vec<u64> = jobs
+        .iter()
+        .filter_map(|j| Some(j.e2e_ms?.saturating_sub(j.award_ms?)))
+        .collect();
+    let settle: Vec<u64> = jobs
+        .iter()
+        .filter_map(|j| {
+            let paid = *j.first_seen.get("paid")?;
+            let verified = j.first_seen.get("verified").copied().unwrap_or(paid);
+            Some(paid.saturating_sub(verified))
+        })
+        .collect();
+
+    // Gas.
+    let mut by_function: BTreeMap<String, (u64, u64, u64)> = BTreeMap::new();
+    for tx in &data.txs {
+        let entry = by_function.entry(tx.function.clone()).or_default();
+        entry.0 += 1;
+        entry.1 += tx.gas;
+        if !tx.ok {
+            entry.2 += 1;
+        }
+    }
+    let prover_addresses: HashSet<Address> = data
+        .nodes
+        .iter()
+        .filter(|n| n.role == Role::Prover)
+        .map(|n| n.address)
+        .collect();
+    let settle_gas: u64 = data
+        .txs
+        .iter()
+        .filter(|t| {
+            t.ok && prover_addresses.contains(&t.from)
+                && matches!(t.function.as_str(), "commitBatch" | "claimBatch" | "claim")
+        })
+        .map(|t| t.gas)
+        .sum();
+    let per_settled_job = (claimed > 0).then(|| settle_gas / claimed as u64);
+    let challenge_functions = [
+        "challengeInvalidProof",
+        "challengeWithheldProof",
+        "challengeMissedDeadline",
+        "challengeEquivocation",
+        "finalizeChallenge",
+        "revealProof",
+        "answerMissedDeadline",
+    ];
+    let mut per_challenge = serde_json::Map::new();
+    for function in challenge_functions {
+        if let Some(&(n, total, _)) = by_function.get(function) {
+            per_challenge.insert(function.to_owned(), json!(total / n));
+        }
+    }
+
+    // Problems.
+    let mut problems = Vec::new();
+    if data.timed_out {
+        problems.push(format!("timed out with {unsettled} jobs unsettled"));
+    }
+    problems.extend(data.unexpected_exits.iter().cloned());
+    for p in &data.partitions {
+        if p.rejoined_ms.is_none() {
+            problems.push(format!("{} did not rejoin after its partition", p.node));
+        }
+    }
+    if failed > 0 {
+        problems.push(format!("{failed} jobs failed"));
+    }
+    if !data.submit_errors.is_empty() {
+        problems.push(format!(
+            "{} jobs were refused at submission",
+            data.submit_errors.len()
+        ));
+    }
+    if !honest_slashed.is_empty() {
+        problems.push(format!(
+            "honest provers slashed: {}",
+            honest_slashed
+                .iter()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    if !missed.is_empty() && args.sample_rate >= 1.0 {
+        problems.push(format!("{} injected faults not slashed", missed.len()));
+    }
+
+    let nodes: Vec<Value> = data
+        .nodes
+        .iter()
+        .map(|n| {
+            json!({
+                "name": n.name,
+                "role": n.role,
+                "address": format!("{:?}", n.address),
+                "cheat": n.cheat.map(CheatKind::node_mode),
+                "before": n.before,
+                "after": n.after,
+                "change_eth": {
+                    "eth": delta(&n.before.eth, &n.after.eth),
+                    "stake": delta(&n.before.stake, &n.after.stake),
+                    "credits": delta(&n.before.credits, &n.after.credits),
+                    "deposit": delta(&n.before.deposit, &n.after.deposit),
+                },
+            })
+        })
+        .collect();
+    let report = json!({
+        "verdict": if problems.is_empty() { "ok" } else { "problems" },
+        "problems": problems,
+        "duration_ms": data.duration_ms,
+        "config": {
+            "provers": args.provers,
+            "watchtowers": args.watchtowers,
+            "clients": args.clients,
+            "jobs": args.jobs,
+            "duration": args.duration,
+            "rate": args.rate,
+            "circuits": args.circuits,
+            "cheaters": args.cheaters,
+            "cheat": args.cheat.iter().map(|c| c.node_mode()).collect::<Vec<_>>(),
+            "cheat_rate": args.cheat_rate,
+            "crash_prover_after": args.crash_prover_after,
+            "sample_rate": args.sample_rate,
+            "deadline_secs": args.deadline,
+            "seed": args.seed,
+        },
+        "jobs": {
+            "submitted": jobs.len(),
+            "refused_at_submission": data.submit_errors.len(),
+            "awarded": awarded,
+            "verified": verified,
+            "claimed": claimed,
+            "verified_prover_slashed": verified_slashed,
+            "failed": failed,
+            "by_honest_provers": honest_jobs,
+            "by_honest_provers_claimed": honest_claimed,
+            "unsettled": unsettled,
+            "slashed": slashed_ids.len(),
+            "reauctioned": count(&|j| j.round > 0),
+        },
+        "chain": {
+            "batches_committed": batches,
+            "leaves_committed": committed_leaves,
+            "challenges_opened": opened,
+            "false_challenges": false_challenges,
+            "slashes": slashes.len(),
+        },
+        "faults": faults,
+        "faults_missed": missed,
+        "honest_provers_slashed": honest_slashed.len(),
+        "latency_ms": {
+            "e2e": stats(&e2e),
+            "award": stats(&award),
+            "prove_and_deliver": stats(&deliver),
+            "verified_to_claimed": stats(&settle),
+            "prove_mean_by_prover": data.prove_ms.iter().map(|(n, ms)| (n.clone(), json!(ms.round()))).collect::<serde_json::Map<_, _>>(),
+        },
+        "gas": {
+            "per_settled_job": per_settled_job,
+            "commit_and_claim_total": settle_gas,
+            "per_challenge": per_challenge,
+            "by_function": by_function.iter().map(|(f, (n, total, reverted))| {
+                (f.clone(), json!({ "count": n, "total": total, "mean": total / n, "reverted": reverted }))
+            }).collect::<serde_json::Map<_, _>>(),
+        },
+        "verifiers": data.verifiers,
+        "nodes": nodes,
+        "crashes": data.crashes,
+        "partitions": data.partitions,
+        "jobs_detail": jobs.iter().map(|j| json!({
+            "id": j.id,
+            "current_id": j.current_id,
+            "client": j.client,
+            "circuit": j.circuit,
+            "state": j.state,
+            "round": j.round,
+            "prover": j.prover.as_deref().and_then(|p| p.parse::<Address>().ok()).map(name_of),
+            "price": j.price,
+            "submitted_ms": j.submitted_ms,
+            "award_ms": j.award_ms,
+            "e2e_ms": j.e2e_ms,
+            "first_seen_ms": j.first_seen,
+            "history": j.history,
+            "error": j.error,
+        })).collect::<Vec<_>>(),
+        "slashes": slashes.iter().map(|(s, seen)| json!({
+            "prover": name_of(s.prover),
+            "job": hex32(&s.job_id),
+            "fault": fault_name(s.fault),
+            "challenger": name_of(s.challenger),
+            "amount_eth": eth(&s.amount.to_string()),
+            "seen_ms": seen,
+        })).collect::<Vec<_>>(),
+    });
+
+    let text = text_report(&report);
+    let dir = &data.dir;
+    std::fs::write(dir.join("report.json"), serde_json::to_vec_pretty(&report)?)
+        .context("cannot write report.json")?;
+    std::fs::write(dir.join("report.txt"), &text).context("cannot write report.txt")?;
+    crate::plot::latency(&dir.join("latency.svg"), jobs)?;
+    let slash_times: Vec<u64> = slashes.iter().map(|(_, seen)| *seen).collect();
+    crate::plot::progress(&dir.join("progress.svg"), jobs, &slash_times)?;
+    Ok(Written {
+        text,
+        problems: report["problems"]
+            .as_array()
+            .map(|p| {
+                p.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default(),
+    })
+}
+
+/// The report as text, from its JSON.
+fn text_report(r: &Value) -> String {
+    let mut t = String::new();
+    let c = &r["config"];
+    let _ = writeln!(t, "provernet testnet report");
+    let _ = writeln!(t, "========================");
+    let _ = writeln!(
+        t,
+        "{} provers ({} cheating: {} at rate {}), {} watchtowers (sample rate {}), {} clients; {} s",
+        c["provers"],
+        c["cheaters"],
+        c["cheat"],
+        c["cheat_rate"],
+        c["watchtowers"],
+        c["sample_rate"],
+        c["clients"],
+        r["duration_ms"].as_u64().unwrap_or(0) / 1_000
+    );
+    let j = &r["jobs"];
+    let _ = writeln!(t, "\njobs");
+    let _ = writeln!(
+        t,
+        "  submitted {}  awarded {}  verified {}  claimed {}  failed {}  unsettled {}  re-auctioned {}",
+        j["submitted"],
+        j["awarded"],
+        j["verified"],
+        j["claimed"],
+        j["failed"],
+        j["unsettled"],
+        j["reauctioned"]
+    );
+    let _ = writeln!(
+        t,
+        "  delivered by honest provers {}, of which claimed {}; verified but the prover slashed for it (refunded, unpaid) {}",
+        j["by_honest_provers"], j["by_honest_provers_claimed"], j["verified_prover_slashed"]
+    );
+    let _ = writeln!(
+        t,
+        "  on chain: {} batches, {} leaves; {} challenges opened, {} false; {} slashes on {} jobs",
+        r["chain"]["batches_committed"],
+        r["chain"]["leaves_committed"],
+        r["chain"]["challenges_opened"],
+        r["chain"]["false_challenges"],
+        r["chain"]["slashes"],
+        j["slashed"]
+    );
+    let _ = writeln!(
+        t,
+        "\nfaults (injected / injected and slashed / all slashes)"
+    );
+    if let Some(faults) = r["faults"].as_object() {
+        for (kind, f) in faults {
+            let _ = writeln!(
+                t,
+                "  {kind:<16} {:>3} / {:>3} / {:>3}",
+                f["injected"], f["injected_slashed"], f["slashed"]
+            );
+        }
+    }
+    let _ = writeln!(
+        t,
+        "  honest provers slashed: {}",
+        r["honest_provers_slashed"]
+    );
+    if let Some(missed) = r["faults_missed"].as_array()
+        && !missed.is_empty()
+    {
+        let _ = writeln!(t, "  not slashed:");
+        for m in missed {
+            let _ = writeln!(t, "    {}", m.as_str().unwrap_or_default());
+        }
+    }
+    let _ = writeln!(t, "\nlatency, ms (p50 / p99 / max, n)");
+    let l = &r["latency_ms"];
+    for (name, key) in [
+        ("request to verified proof", "e2e"),
+        ("request to award", "award"),
+        ("award to verified proof", "prove_and_deliver"),
+        ("verified to claimed", "verified_to_claimed"),
+    ] {
+        let s = &l[key];
+        let _ = writeln!(
+            t,
+            "  {name:<26} {} / {} / {}  (n={})",
+            s["p50"], s["p99"], s["max"], s["n"]
+        );
+    }
+    if let Some(provers) = l["prove_mean_by_prover"].as_object() {
+        let means: Vec<String> = provers.iter().map(|(n, ms)| format!("{n} {ms}")).collect();
+        let _ = writeln!(t, "  mean proving time: {}", means.join(", "));
+    }
+    let g = &r["gas"];
+    let _ = writeln!(t, "\ngas");
+    let _ = writeln!(
+        t,
+        "  per settled job (commit + claim): {}",
+        g["per_settled_job"]
+    );
+    if let Some(per) = g["per_challenge"].as_object() {
+        for (f, gas) in per {
+            let _ = writeln!(t, "  {f:<24} {gas} (mean)");
+        }
+    }
+    let _ = writeln!(
+        t,
+        "\nnodes (change in ETH: balance / stake / credits / deposit)"
+    );
+    if let Some(nodes) = r["nodes"].as_array() {
+        for n in nodes {
+            let d = &n["change_eth"];
+            let _ = writeln!(
+                t,
+                "  {:<14} {:<10} {:>10.4} / {:>8.4} / {:>7.4} / {:>8.4}{}",
+                n["name"].as_str().unwrap_or_default(),
+                n["role"].as_str().unwrap_or_default(),
+                d["eth"].as_f64().unwrap_or(0.0),
+                d["stake"].as_f64().unwrap_or(0.0),
+                d["credits"].as_f64().unwrap_or(0.0),
+                d["deposit"].as_f64().unwrap_or(0.0),
+                n["cheat"]
+                    .as_str()
+                    .map(|c| format!("  (cheats: {c})"))
+                    .unwrap_or_default()
+            );
+        }
+    }
+    if let Some(crashes) = r["crashes"].as_array()
+        && !crashes.is_empty()
+    {
+        let _ = writeln!(t, "\ncrashes");
+        for crash in crashes {
+            let _ = writeln!(
+                t,
+                "  {} killed (SIGKILL) at {} ms after {} verified jobs, restarted at {} ms",
+                crash["node"].as_str().unwrap_or_default(),
+                crash["killed_ms"],
+                crash["after_verified"],
+                crash["restarted_ms"]
+            );
+        }
+    }
+    if let Some(partitions) = r["partitions"].as_array()
+        && !partitions.is_empty()
+    {
+        let _ = writeln!(t, "\npartitions");
+        for p in partitions {
+            let _ = writeln!(
+                t,
+                "  {} cut off at {} ms for {} s; back on the market topic at {} ms",
+                p["node"].as_str().unwrap_or_default(),
+                p["from_ms"],
+                p["secs"],
+                p["rejoined_ms"]
+            );
+        }
+    }
+    let _ = writeln!(
+        t,
+        "\nverdict: {}",
+        r["verdict"].as_str().unwrap_or_default()
+    );
+    if let Some(problems) = r["problems"].as_array() {
+        for p in problems {
+            let _ = writeln!(t, "  {}", p.as_str().unwrap_or_default());
+        }
+    }
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_are_nearest_rank() {
+        let values: Vec<u64> = (1..=100).collect();
+        let s = stats(&values);
+        assert_eq!((s["p50"].as_u64(), s["p99"].as_u64()), (Some(50), Some(99)));
+        assert_eq!((s["max"].as_u64(), s["n"].as_u64()), (Some(100), Some(100)));
+        let one = stats(&[7]);
+        assert_eq!(
+            (one["p50"].as_u64(), one["p99"].as_u64()),
+            (Some(7), Some(7))
+        );
+        assert_eq!(stats(&[])["n"], 0);
+    }
+
+    #[test]
+    fn a_verified_job_is_settled_only_once_its_prover_is_slashed_for_it() {
+        let job = |state: &str| JobRecord {
+            state: state.into(),
+            current_id: "0xab".into(),
+            ..JobRecord::default()
+        };
+        assert!(settled(&job("paid"), |_| false));
+        assert!(settled(&job("failed"), |_| false));
+        assert!(!settled(&job("verified"), |_| false));
+        assert!(settled(&job("verified"), |id| id == "0xab"));
+        assert!(!settled(&job("accepted"), |_| true));
+    }
+
+    #[test]
+    fn ether_amounts_are_read_from_wei() {
+        assert!((eth("1500000000000000000") - 1.5).abs() < 1e-12);
+        assert!((delta("2000000000000000000", "500000000000000000") + 1.5).abs() < 1e-12);
+        assert_eq!(eth("not a number"), 0.0);
+    }
+}

@@ -1,0 +1,1093 @@
+//! `provernet testnet up`: bring everything up, drive the workload, inject faults, watch
+//! it settle, report, tear down.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::process::Child;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, anyhow, bail};
+use ethers::signers::{LocalWallet, Signer};
+use ethers::types::Address;
+use indicatif::{ProgressBar, ProgressStyle};
+use provernet_circuits::Circuit;
+use provernet_slashing::Market;
+use provernet_slashing::bindings::ProverMarketEvents;
+use rand_chacha::ChaCha8Rng;
+use rand_core::{RngCore, SeedableRng};
+use serde::Deserialize;
+
+use crate::args::{CheatKind, UpArgs};
+use crate::chain::{self, Observer};
+use crate::procs::{self, Common, NodeSpec, Role};
+use crate::report::{self, Crash, Injected, JobRecord, NodeRecord, Partition, RunData};
+use crate::state::{self, NodeEntry, Process, State};
+
+/// Prints progress: a live bar on a terminal, plain lines otherwise.
+struct Ui {
+    bar: Option<ProgressBar>,
+    started: Instant,
+}
+
+impl Ui {
+    fn new() -> Self {
+        let bar = std::io::IsTerminal::is_terminal(&std::io::stderr()).then(|| {
+            let bar = ProgressBar::new(0);
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{spinner} [{elapsed_precise}] {bar:24} {pos}/{len} settled  {msg}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            bar.enable_steady_tick(Duration::from_millis(200));
+            bar
+        });
+        Self {
+            bar,
+            started: Instant::now(),
+        }
+    }
+
+    fn line(&self, message: &str) {
+        let line = format!("[{:>6.1}s] {message}", self.started.elapsed().as_secs_f64());
+        match &self.bar {
+            Some(bar) => bar.println(line),
+            None => eprintln!("{line}"),
+        }
+    }
+
+    fn update(&self, settled: usize, total: usize, message: String) {
+        if let Some(bar) = &self.bar {
+            bar.set_length(total as u64);
+            bar.set_position(settled as u64);
+            bar.set_message(message);
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// A client job as its node's API shows it (`GET /v1/jobs`).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+struct ClientJob {
+    id: String,
+    current_id: String,
+    state: String,
+    round: u32,
+    prover: Option<String>,
+    price: Option<String>,
+    award_ms: Option<u64>,
+    e2e_ms: Option<u64>,
+    history: Vec<String>,
+    error: Option<String>,
+}
+
+/// Everything started, stopped on drop.
+struct Net {
+    dir: PathBuf,
+    anvil: Option<Child>,
+    nodes: Vec<(NodeSpec, Option<Child>)>,
+    state: State,
+}
+
+impl Net {
+    fn save(&self) {
+        if let Err(error) = self.state.save(&self.dir) {
+            eprintln!("warning: {error:#}");
+        }
+    }
+
+    fn record(&mut self, name: &str, pid: u32, marker: String) {
+        self.state.processes.retain(|p| p.name != name);
+        self.state.processes.push(Process {
+            name: name.to_owned(),
+            pid,
+            marker,
+        });
+        self.save();
+    }
+
+    /// Stops the nodes (SIGTERM, SIGKILL after 5 s), then anvil.
+    fn teardown(&mut self) {
+        for (_, child) in &mut self.nodes {
+            if let Some(child) = child
+                && matches!(child.try_wait(), Ok(None))
+            {
+                procs::terminate(child.id());
+            }
+        }
+        let until = Instant::now() + Duration::from_secs(5);
+        for (_, child) in &mut self.nodes {
+            if let Some(mut child) = child.take() {
+                procs::stop(&mut child, until.saturating_duration_since(Instant::now()));
+            }
+        }
+        if let Some(mut anvil) = self.anvil.take() {
+            procs::stop(&mut anvil, Duration::from_secs(3));
+        }
+    }
+
+    /// Lets everything run on after this process exits.
+    fn release(&mut self) {
+        self.anvil = None;
+        for (_, child) in &mut self.nodes {
+            *child = None;
+        }
+    }
+}
+
+impl Drop for Net {
+    fn drop(&mut self) {
+        self.teardown();
+    }
+}
+
+/// Waits for Ctrl-C or SIGTERM.
+async fn stop_signal() {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(term) => term,
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
+
+/// `provernet testnet up`.
+pub async fn up(args: UpArgs, exe: &Path) -> anyhow::Result<()> {
+    args.check()?;
+    let dir = prepare_dir(&args.dir)?;
+    let mut net = Net {
+        dir: dir.clone(),
+        anvil: None,
+        nodes: Vec::new(),
+        state: State {
+            owner_pid: std::process::id(),
+            ..State::default()
+        },
+    };
+    net.save();
+    let ui = Ui::new();
+    let outcome = tokio::select! {
+        outcome = run(&args, exe, &mut net, &ui) => Some(outcome),
+        () = stop_signal() => None,
+    };
+    ui.finish();
+    let Some(outcome) = outcome else {
+        eprintln!("interrupted: stopping every process the testnet started");
+        net.teardown();
+        bail!("interrupted; nothing is left running");
+    };
+    match outcome {
+        Ok(verdict) => {
+            if args.keep {
+                net.release();
+                eprintln!(
+                    "left running (--keep): `provernet testnet status --dir {0}`, stop with \
+                     `provernet testnet down --dir {0}`",
+                    args.dir.display()
+                );
+            } else {
+                net.teardown();
+            }
+            verdict
+        }
+        Err(error) => {
+            net.teardown();
+            Err(error)
+        }
+    }
+}
+
+/// Makes `dir` empty, refusing a directory that is not a testnet's or whose testnet
+/// still runs. Returns it absolute.
+fn prepare_dir(dir: &Path) -> anyhow::Result<PathBuf> {
+    if dir.exists() {
+        match State::load(dir)? {
+            Some(old) => {
+                let running = state::alive(&old);
+                if !running.is_empty() {
+                    bail!(
+                        "a testnet is running in {} ({} processes); stop it with `provernet \
+                         testnet down --dir {0}`",
+                        dir.display(),
+                        running.len()
+                    );
+                }
+            }
+            None => {
+                if std::fs::read_dir(dir)?.next().is_some() {
+                    bail!(
+                        "{} exists and is not a testnet directory; pass another --dir",
+                        dir.display()
+                    );
+                }
+            }
+        }
+        std::fs::remove_dir_all(dir).with_context(|| format!("cannot empty {}", dir.display()))?;
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    Ok(std::fs::canonicalize(dir)?)
+}
+
+/// The nodes to start, in start order: the first is every other node's bootstrap peer.
+fn layout(args: &UpArgs) -> Vec<(String, Role, Option<CheatKind>)> {
+    let mut nodes = Vec::new();
+    for i in 1..=args.watchtowers {
+        nodes.push((format!("watchtower-{i}"), Role::Watchtower, None));
+    }
+    let honest = args.provers - args.cheaters;
+    for i in 1..=args.provers {
+        let cheat = (i > honest).then(|| args.cheat[(i - honest - 1) % args.cheat.len()]);
+        nodes.push((format!("prover-{i}"), Role::Prover, cheat));
+    }
+    for i in 1..=args.clients {
+        nodes.push((format!("client-{i}"), Role::Client, None));
+    }
+    if args.watchtowers == 0 {
+        // A client is the hub then: never a prover, which may be crashed.
+        nodes.rotate_right(args.clients);
+    }
+    nodes
+}
+
+/// Everything between setup and the report. Returns the run's verdict (an error when
+/// the report shows a problem) once the report is written.
+async fn run(
+    args: &UpArgs,
+    exe: &Path,
+    net: &mut Net,
+    ui: &Ui,
+) -> anyhow::Result<anyhow::Result<()>> {
+    let dir = net.dir.clone();
+    let checkout = chain::checkout();
+    let anvil_bin = args
+        .anvil
+        .clone()
+        .unwrap_or_else(|| checkout.join("node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"));
+    let solc = args
+        .solc
+        .clone()
+        .unwrap_or_else(|| checkout.join("scripts/solc"));
+    let cache_dir = args.cache_dir.clone().unwrap_or_else(default_cache_dir);
+    let circuits: Vec<Circuit> = args
+        .circuits
+        .iter()
+        .map(|c| c.parse().map_err(|_| anyhow!("unknown circuit {c}")))
+        .collect::<anyhow::Result<_>>()?;
+
+    let layout = layout(args);
+    let mut port_names = vec!["anvil".to_owned()];
+    for (name, _, _) in &layout {
+        port_names.push(format!("{name} p2p"));
+        port_names.push(format!("{name} api"));
+    }
+    let ports = procs::ports(args.base_port, &port_names)?;
+
+    // The chain.
+    let anvil = chain::start_anvil(
+        &anvil_bin,
+        ports[0],
+        layout.len() + 1,
+        &dir.join("anvil.log"),
+    )?;
+    net.record("anvil", anvil.child.id(), format!("--port {}", anvil.port));
+    let endpoint = anvil.endpoint.clone();
+    let keys = anvil.keys.clone();
+    net.anvil = Some(anvil.child);
+    ui.line(&format!(
+        "anvil on {endpoint} (chain id {})",
+        chain::CHAIN_ID
+    ));
+    let provider = chain::provider(&endpoint)?;
+    let owner_client = chain::client(&endpoint, &keys[0])?;
+    let owner = Market::deploy(
+        std::sync::Arc::clone(&owner_client),
+        owner_client.address(),
+        chain::market_params(),
+    )
+    .await
+    .map_err(|e| anyhow!("deploying the market: {e}"))?;
+    let market_hex = format!("{:?}", owner.address());
+    net.state.rpc_url.clone_from(&endpoint);
+    net.state.market.clone_from(&market_hex);
+    net.save();
+    ui.line(&format!("market deployed at {market_hex}"));
+    let verifiers = chain::deploy_verifiers(&owner, &circuits, &cache_dir, &solc).await?;
+    for v in &verifiers {
+        ui.line(&format!(
+            "verifier for {} at {}: {} gas measured, capped at {}",
+            v.circuit, v.address, v.measured_gas, v.gas_limit
+        ));
+    }
+
+    // Node specs, accounts and on-chain setup.
+    let mut specs = Vec::new();
+    for (i, (name, role, cheat)) in layout.iter().enumerate() {
+        specs.push(NodeSpec {
+            name: name.clone(),
+            role: *role,
+            dir: dir.join(name),
+            eth_key: keys[i + 1],
+            identity: procs::new_identity(),
+            p2p_port: ports[1 + 2 * i],
+            api_port: ports[2 + 2 * i],
+            cheat: *cheat,
+        });
+    }
+    let mut setup = Vec::new();
+    for spec in &specs {
+        let market = Market::at(owner.address(), chain::client(&endpoint, &spec.eth_key)?);
+        let (role, peer_key, name) = (spec.role, spec.peer_key(), spec.name.clone());
+        setup.push(async move {
+            let result = match role {
+                Role::Prover => market.register(peer_key, chain::prover_stake()).await,
+                Role::Client => market.deposit(chain::client_deposit()).await,
+                Role::Watchtower => return Ok(()),
+            };
+            result
+                .map(|_| ())
+                .map_err(|e| anyhow!("setting up {name} on chain: {e}"))
+        });
+    }
+    futures_util::future::try_join_all(setup).await?;
+    chain::interval_mining(&provider).await?;
+    ui.line(&format!(
+        "{} provers staked {} ETH each; {} clients deposited {} ETH each; 1-second blocks",
+        args.provers,
+        chain::prover_stake() / ethers::types::U256::exp10(18),
+        args.clients,
+        chain::client_deposit() / ethers::types::U256::exp10(18)
+    ));
+
+    // The nodes.
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()?;
+    let mut bootstrap: Vec<String> = Vec::new();
+    for (i, spec) in specs.iter().enumerate() {
+        let common = Common {
+            rpc_url: &endpoint,
+            market: &market_hex,
+            circuits: &args.circuits,
+            cache_dir: &cache_dir,
+            sample_rate: args.sample_rate,
+            cheat_rate: args.cheat_rate,
+            bootstrap: &bootstrap,
+        };
+        procs::write_node_files(spec, &common)?;
+        let child = procs::spawn(exe, spec)?;
+        net.record(
+            &spec.name,
+            child.id(),
+            spec.config_path().display().to_string(),
+        );
+        net.state.nodes.push(NodeEntry {
+            name: spec.name.clone(),
+            role: spec.role,
+            api: spec.api(),
+            address: format!("{:?}", address_of(&spec.eth_key)?),
+            log: spec.log_path(),
+        });
+        net.nodes.push((spec.clone(), Some(child)));
+        net.save();
+        if i == 0 {
+            let info = wait_for_api(&http, net, 0).await?;
+            let peer = info["peer_id"].as_str().unwrap_or_default();
+            bootstrap.push(format!("/ip4/127.0.0.1/tcp/{}/p2p/{peer}", spec.p2p_port));
+        }
+    }
+    for index in 1..net.nodes.len() {
+        wait_for_api(&http, net, index).await?;
+    }
+    let want = (net.nodes.len() - 1).min(2);
+    wait_for_mesh(&http, net, want).await?;
+    ui.line(&format!(
+        "{} nodes up ({} provers, {} cheating: {}; {} watchtowers sampling {}; {} clients); logs in {}/<node>/node.log",
+        net.nodes.len(),
+        args.provers,
+        args.cheaters,
+        specs
+            .iter()
+            .filter_map(|s| s.cheat.map(|c| format!("{} {}", s.name, c.node_mode())))
+            .collect::<Vec<_>>()
+            .join(", "),
+        args.watchtowers,
+        args.sample_rate,
+        args.clients,
+        dir.display()
+    ));
+
+    let mut before = BTreeMap::new();
+    for spec in &specs {
+        before.insert(
+            spec.name.clone(),
+            chain::balances(&owner, address_of(&spec.eth_key)?).await?,
+        );
+    }
+
+    let watched = watch(args, exe, net, ui, &http, &owner, &provider, &circuits).await?;
+
+    let mut after = BTreeMap::new();
+    for spec in &specs {
+        after.insert(
+            spec.name.clone(),
+            chain::balances(&owner, address_of(&spec.eth_key)?).await?,
+        );
+    }
+    let mut prove_ms = Vec::new();
+    for (spec, _) in &net.nodes {
+        if spec.role == Role::Prover
+            && let Some(mean) = prove_mean_ms(&http, &spec.api()).await
+        {
+            prove_ms.push((spec.name.clone(), mean));
+        }
+    }
+    let nodes = specs
+        .iter()
+        .map(|spec| {
+            Ok(NodeRecord {
+                name: spec.name.clone(),
+                role: spec.role,
+                address: address_of(&spec.eth_key)?,
+                cheat: spec.cheat,
+                before: before.remove(&spec.name).unwrap_or_default(),
+                after: after.remove(&spec.name).unwrap_or_default(),
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let injected = read_ledgers(&specs);
+    let data = RunData {
+        args: args.clone(),
+        dir: dir.clone(),
+        verifiers,
+        nodes,
+        jobs: watched.jobs,
+        submit_errors: watched.submit_errors,
+        events: watched.observer.events,
+        txs: watched.observer.txs,
+        injected,
+        crashes: watched.crashes,
+        partitions: watched.partitions,
+        unexpected_exits: watched.unexpected_exits,
+        timed_out: watched.timed_out,
+        duration_ms: watched.duration_ms,
+        prove_ms,
+    };
+    let written = report::write(&data)?;
+    eprintln!("{}", written.text);
+    eprintln!(
+        "report: {} (also {}, {}, {})",
+        dir.join("report.txt").display(),
+        dir.join("report.json").display(),
+        dir.join("latency.svg").display(),
+        dir.join("progress.svg").display()
+    );
+    Ok(if written.problems.is_empty() {
+        Ok(())
+    } else {
+        Err(anyhow!(
+            "the run ended with problems: {}",
+            written.problems.join("; ")
+        ))
+    })
+}
+
+/// `$HOME/.cache/provernet/circuits`, as the node uses.
+fn default_cache_dir() -> PathBuf {
+    std::env::var_os("HOME")
+        .map_or_else(|| PathBuf::from("."), PathBuf::from)
+        .join(".cache/provernet/circuits")
+}
+
+fn address_of(key: &[u8; 32]) -> anyhow::Result<Address> {
+    Ok(LocalWallet::from_bytes(key)
+        .map_err(|e| anyhow!("{e}"))?
+        .address())
+}
+
+/// Fails if node `index` has exited, with its log's last lines.
+fn check_alive(net: &mut Net, index: usize) -> anyhow::Result<()> {
+    let (spec, child) = &mut net.nodes[index];
+    if let Some(child) = child
+        && let Some(status) = child.try_wait()?
+    {
+        let log = std::fs::read_to_string(spec.log_path()).unwrap_or_default();
+        bail!(
+            "{} exited ({status}) while starting; the end of {}:\n{}",
+            spec.name,
+            spec.log_path().display(),
+            chain::tail(&log, 8)
+        );
+    }
+    Ok(())
+}
+
+/// Waits (60 s at most) until node `index` answers `/v1/node`.
+async fn wait_for_api(
+    http: &reqwest::Client,
+    net: &mut Net,
+    index: usize,
+) -> anyhow::Result<serde_json::Value> {
+    let url = format!("{}/v1/node", net.nodes[index].0.api());
+    let until = Instant::now() + Duration::from_secs(60);
+    loop {
+        check_alive(net, index)?;
+        if let Ok(response) = http.get(&url).send().await
+            && let Ok(info) = response.json::<serde_json::Value>().await
+        {
+            return Ok(info);
+        }
+        if Instant::now() > until {
+            bail!(
+                "{} did not answer on {url} within 60 s; see {}",
+                net.nodes[index].0.name,
+                net.nodes[index].0.log_path().display()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Waits (60 s at most) until every node has `want` peers on the market topic.
+async fn wait_for_mesh(http: &reqwest::Client, net: &mut Net, want: usize) -> anyhow::Result<()> {
+    let until = Instant::now() + Duration::from_secs(60);
+    loop {
+        let mut lacking = Vec::new();
+        for index in 0..net.nodes.len() {
+            check_alive(net, index)?;
+            let url = format!("{}/v1/node", net.nodes[index].0.api());
+            let peers = match http.get(&url).send().await {
+                Ok(response) => response
+                    .json::<serde_json::Value>()
+                    .await
+                    .ok()
+                    .and_then(|i| i["topic_peers"].as_u64())
+                    .unwrap_or(0),
+                Err(_) => 0,
+            };
+            if peers < want as u64 {
+                lacking.push(net.nodes[index].0.name.clone());
+            }
+        }
+        if lacking.is_empty() {
+            // One gossip heartbeat more for the meshes to form.
+            tokio::time::sleep(Duration::from_millis(1_200)).await;
+            return Ok(());
+        }
+        if Instant::now() > until {
+            bail!(
+                "the gossip mesh did not form within 60 s: {} have fewer than {want} peers on \
+                 the market topic (see their node.log)",
+                lacking.join(", ")
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// The mean proving time a prover's `/metrics` reports, ms.
+async fn prove_mean_ms(http: &reqwest::Client, api: &str) -> Option<f64> {
+    let text = http
+        .get(format!("{api}/metrics"))
+        .send()
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()?;
+    let value = |name: &str| -> Option<f64> {
+        text.lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+    };
+    let sum = value("provernet_market_prove_seconds_sum")?;
+    let count = value("provernet_market_prove_seconds_count")?;
+    (count > 0.0).then(|| sum / count * 1_000.0)
+}
+
+/// The cheats the cheating provers recorded (`data/cheats.jsonl`), one per job and mode.
+fn read_ledgers(specs: &[NodeSpec]) -> Vec<Injected> {
+    let mut seen = HashSet::new();
+    let mut injected = Vec::new();
+    for spec in specs.iter().filter(|s| s.cheat.is_some()) {
+        let text =
+            std::fs::read_to_string(spec.data_dir().join("cheats.jsonl")).unwrap_or_default();
+        for line in text.lines() {
+            let Ok(entry) = serde_json::from_str::<serde_json::Value>(line) else {
+                // A line cut short by the kill of its writer.
+                continue;
+            };
+            let (Some(job), Some(kind)) = (
+                entry["job"].as_str(),
+                entry["mode"].as_str().and_then(CheatKind::from_node_mode),
+            ) else {
+                continue;
+            };
+            if seen.insert((job.to_owned(), kind)) {
+                injected.push(Injected {
+                    prover: spec.name.clone(),
+                    job: job.to_owned(),
+                    kind,
+                });
+            }
+        }
+    }
+    injected
+}
+
+/// What the workload and the chain did.
+struct Watched {
+    jobs: Vec<JobRecord>,
+    submit_errors: Vec<String>,
+    observer: Observer,
+    crashes: Vec<Crash>,
+    partitions: Vec<Partition>,
+    unexpected_exits: Vec<String>,
+    timed_out: bool,
+    duration_ms: u64,
+}
+
+/// Submits the workload, follows the jobs and the chain, injects the crash, and returns
+/// once every job and every injected fault has settled (or the timeout passes).
+#[allow(clippy::too_many_arguments)]
+async fn watch(
+    args: &UpArgs,
+    exe: &Path,
+    net: &mut Net,
+    ui: &Ui,
+    http: &reqwest::Client,
+    owner: &Market<chain::Client>,
+    provider: &ethers::providers::Provider<ethers::providers::Http>,
+    circuits: &[Circuit],
+) -> anyhow::Result<Watched> {
+    let started = Instant::now();
+    let ms = || u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
+    let mut observer = Observer::new(owner.clone(), provider.clone());
+    let clients: Vec<usize> = (0..net.nodes.len())
+        .filter(|&i| net.nodes[i].0.role == Role::Client)
+        .collect();
+    let cheaters: Vec<NodeSpec> = net
+        .nodes
+        .iter()
+        .filter(|(s, _)| s.cheat.is_some())
+        .map(|(s, _)| s.clone())
+        .collect();
+    let crash_target = net
+        .nodes
+        .iter()
+        .position(|(s, _)| s.role == Role::Prover && s.cheat.is_none());
+    let partition_target = match &args.partition_node {
+        Some(name) => Some(
+            net.nodes
+                .iter()
+                .position(|(s, _)| &s.name == name)
+                .ok_or_else(|| {
+                    anyhow!(
+                        "--partition-node {name} is not a node of this testnet (nodes: {})",
+                        net.nodes
+                            .iter()
+                            .map(|(s, _)| s.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                })?,
+        ),
+        None => net
+            .nodes
+            .iter()
+            .rposition(|(s, _)| s.role == Role::Prover && s.cheat.is_none())
+            .filter(|&i| Some(i) != crash_target || args.crash_prover_after.is_none()),
+    }
+    .or(crash_target);
+    let mut partitions: Vec<Partition> = Vec::new();
+    let interval = Duration::from_secs_f64(1.0 / args.rate);
+    let mut jobs: Vec<JobRecord> = Vec::new();
+    let mut by_id: HashMap<String, usize> = HashMap::new();
+    let mut submit_errors = Vec::new();
+    let mut crashes = Vec::new();
+    let mut unexpected_exits = Vec::new();
+    let mut next_submit = Instant::now();
+    let mut last_poll = Instant::now() - Duration::from_secs(1);
+    let mut submitted_all_at: Option<Instant> = None;
+    let mut slashes_reported = 0;
+    let mut timed_out = false;
+    let mut attempts = 0usize;
+    loop {
+        // Submit.
+        let more = match args.duration {
+            Some(secs) => started.elapsed() < Duration::from_secs(secs),
+            None => attempts < args.jobs,
+        };
+        if more && Instant::now() >= next_submit {
+            let n = attempts as u64;
+            attempts += 1;
+            next_submit += interval;
+            let circuit = circuits[(rng.next_u64() % circuits.len() as u64) as usize];
+            let span = args.price_max - args.price_min;
+            let price = args.price_min
+                + if span == 0 {
+                    0
+                } else {
+                    u128::from(rng.next_u64()) % (span + 1)
+                };
+            let client = clients[(n as usize) % clients.len()];
+            let body = serde_json::json!({
+                "circuit": circuit.name(),
+                "input": circuit.numbered_witness(n).to_string(),
+                "max_price": price.to_string(),
+                "deadline_secs": args.deadline,
+            });
+            let at = ms();
+            match submit(http, &net.nodes[client].0.api(), &body).await {
+                Ok(id) => {
+                    by_id.insert(id.clone(), jobs.len());
+                    jobs.push(JobRecord {
+                        id,
+                        client: net.nodes[client].0.name.clone(),
+                        circuit: circuit.name().to_owned(),
+                        submitted_ms: at,
+                        ..JobRecord::default()
+                    });
+                }
+                Err(error) => {
+                    ui.line(&format!("job {n} not submitted: {error:#}"));
+                    submit_errors.push(format!("{error:#}"));
+                }
+            }
+        } else if !more && submitted_all_at.is_none() {
+            submitted_all_at = Some(Instant::now());
+            ui.line(&format!("workload submitted: {} jobs", jobs.len()));
+        }
+
+        if last_poll.elapsed() >= Duration::from_millis(500) {
+            last_poll = Instant::now();
+            let now = ms();
+            // Processes.
+            for (spec, child) in &mut net.nodes {
+                if let Some(c) = child
+                    && let Some(status) = c.try_wait()?
+                {
+                    let what = format!(
+                        "{} exited unexpectedly ({status}); see {}",
+                        spec.name,
+                        spec.log_path().display()
+                    );
+                    ui.line(&what);
+                    unexpected_exits.push(what);
+                    *child = None;
+                }
+            }
+            if let Some(anvil) = &mut net.anvil
+                && let Some(status) = anvil.try_wait()?
+            {
+                let what = format!(
+                    "anvil exited unexpectedly ({status}); see {}",
+                    net.dir.join("anvil.log").display()
+                );
+                ui.line(&what);
+                unexpected_exits.push(what);
+                net.anvil = None;
+            }
+            // Jobs.
+            for &client in &clients {
+                let url = format!("{}/v1/jobs", net.nodes[client].0.api());
+                let Ok(response) = http.get(&url).send().await else {
+                    continue;
+                };
+                let Ok(list) = response.json::<Vec<ClientJob>>().await else {
+                    continue;
+                };
+                for job in list {
+                    let Some(&index) = by_id.get(&job.id) else {
+                        continue;
+                    };
+                    let record = &mut jobs[index];
+                    record.first_seen.entry(job.state.clone()).or_insert(now);
+                    record.state.clone_from(&job.state);
+                    record.current_id.clone_from(&job.current_id);
+                    record.round = job.round;
+                    record.prover.clone_from(&job.prover);
+                    record.price.clone_from(&job.price);
+                    record.award_ms = job.award_ms;
+                    record.e2e_ms = job.e2e_ms;
+                    record.history.clone_from(&job.history);
+                    record.error.clone_from(&job.error);
+                }
+            }
+            // Chain.
+            if let Err(error) = observer.poll(now).await {
+                ui.line(&format!("reading the chain: {error:#}"));
+            }
+            let slashes: Vec<String> = observer
+                .events
+                .iter()
+                .filter_map(|l| match &l.event {
+                    ProverMarketEvents::SlashedFilter(s) => Some(format!(
+                        "slashed {} for {} on job 0x{}",
+                        name_of(net, s.prover),
+                        provernet_slashing::fault_name(s.fault),
+                        provernet_protocol::primitives::to_hex(&s.job_id[..6])
+                    )),
+                    _ => None,
+                })
+                .collect();
+            for line in &slashes[slashes_reported..] {
+                ui.line(line);
+            }
+            slashes_reported = slashes.len();
+            // The crash.
+            let verified = jobs
+                .iter()
+                .filter(|j| j.first_seen.contains_key("verified") || j.state == "paid")
+                .count();
+            if let (Some(after), Some(target)) = (args.crash_prover_after, crash_target)
+                && crashes.is_empty()
+                && verified >= after
+            {
+                let (spec, child) = &mut net.nodes[target];
+                if let Some(c) = child.as_mut() {
+                    let pid = c.id();
+                    let _ = c.kill();
+                    let _ = c.wait();
+                    ui.line(&format!(
+                        "crash: killed {} (pid {pid}) with SIGKILL after {verified} verified jobs",
+                        spec.name
+                    ));
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    let restarted = procs::spawn(exe, spec)?;
+                    let (name, new_pid, marker) = (
+                        spec.name.clone(),
+                        restarted.id(),
+                        spec.config_path().display().to_string(),
+                    );
+                    *child = Some(restarted);
+                    crashes.push(Crash {
+                        node: name.clone(),
+                        killed_ms: now,
+                        restarted_ms: ms(),
+                        after_verified: verified,
+                    });
+                    net.record(&name, new_pid, marker);
+                    ui.line(&format!(
+                        "crash: restarted {name} (pid {new_pid}) on its data dir"
+                    ));
+                }
+            }
+            // The partition.
+            if let (Some(secs), Some(target)) = (args.partition, partition_target)
+                && partitions.is_empty()
+                && started.elapsed() >= Duration::from_secs(args.partition_at)
+            {
+                let spec = &net.nodes[target].0;
+                let url = format!("{}/v1/dev/partition", spec.api());
+                let answer = http
+                    .post(&url)
+                    .json(&serde_json::json!({ "secs": secs }))
+                    .send()
+                    .await
+                    .map_err(anyhow::Error::from)
+                    .and_then(|r| r.error_for_status().map_err(anyhow::Error::from));
+                if let Err(error) = answer {
+                    bail!("cannot partition {}: {error:#}", spec.name);
+                }
+                ui.line(&format!(
+                    "partition: {} cut off from every peer for {secs} s",
+                    spec.name
+                ));
+                partitions.push(Partition {
+                    node: spec.name.clone(),
+                    from_ms: now,
+                    secs,
+                    rejoined_ms: None,
+                });
+            }
+            if let Some(partition) = partitions.last_mut()
+                && partition.rejoined_ms.is_none()
+                && now > partition.from_ms + partition.secs * 1_000
+                && let Some(target) = partition_target
+            {
+                let url = format!("{}/v1/node", net.nodes[target].0.api());
+                if let Ok(response) = http.get(&url).send().await
+                    && let Ok(info) = response.json::<serde_json::Value>().await
+                    && info["partitioned"] == false
+                    && info["topic_peers"].as_u64() >= Some(1)
+                {
+                    partition.rejoined_ms = Some(now);
+                    ui.line(&format!(
+                        "partition: {} back on the market topic after {:.1} s",
+                        partition.node,
+                        (now - partition.from_ms) as f64 / 1_000.0
+                    ));
+                }
+            }
+            // Done?
+            let injected = read_ledgers(&cheaters);
+            let slashed: HashSet<(String, u8)> = observer
+                .events
+                .iter()
+                .filter_map(|l| match &l.event {
+                    ProverMarketEvents::SlashedFilter(s) => Some((
+                        format!("0x{}", provernet_protocol::primitives::to_hex(&s.job_id)),
+                        s.fault,
+                    )),
+                    _ => None,
+                })
+                .collect();
+            let unslashed = injected
+                .iter()
+                .filter(|i| !slashed.contains(&(i.job.clone(), i.kind.fault())))
+                .count();
+            let slashed_jobs: HashSet<&String> = slashed.iter().map(|(job, _)| job).collect();
+            let settled = jobs
+                .iter()
+                .filter(|j| report::settled(j, |id| slashed_jobs.contains(&id.to_owned())))
+                .count();
+            let total = if more {
+                jobs.len().max(args.jobs)
+            } else {
+                jobs.len()
+            };
+            let count = |state: &str| jobs.iter().filter(|j| j.state == state).count();
+            let gas: u64 = observer.txs.iter().map(|t| t.gas).sum();
+            ui.update(
+                settled,
+                total,
+                format!(
+                    "bidding {} awarded {} accepted {} verified {} paid {} failed {} · faults {} injected, {} slashed · {:.1}M gas",
+                    count("bidding"),
+                    count("awarded"),
+                    count("accepted"),
+                    count("verified"),
+                    count("paid"),
+                    count("failed"),
+                    injected.len(),
+                    injected.len() - unslashed,
+                    gas as f64 / 1e6
+                ),
+            );
+            let partition_over = partitions.iter().all(|p| p.rejoined_ms.is_some())
+                && (args.partition.is_none() || !partitions.is_empty());
+            if !more && settled == jobs.len() && unslashed == 0 && partition_over {
+                // Let the last claims' and slashes' blocks be read.
+                observer.poll(ms()).await.ok();
+                break;
+            }
+            if !unexpected_exits.is_empty() {
+                ui.line("stopping the run: a node died");
+                break;
+            }
+            if let Some(at) = submitted_all_at
+                && at.elapsed() > Duration::from_secs(args.timeout)
+            {
+                timed_out = true;
+                ui.line(&format!(
+                    "timed out {} s after the last submission: {} of {} jobs settled, {unslashed} injected faults not slashed",
+                    args.timeout,
+                    settled,
+                    jobs.len()
+                ));
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Ok(Watched {
+        jobs,
+        submit_errors,
+        observer,
+        crashes,
+        partitions,
+        unexpected_exits,
+        timed_out,
+        duration_ms: ms(),
+    })
+}
+
+/// The node name of an account, else its address.
+fn name_of(net: &Net, address: Address) -> String {
+    let text = format!("{address:?}");
+    net.state
+        .nodes
+        .iter()
+        .find(|n| n.address == text)
+        .map_or(text, |n| n.name.clone())
+}
+
+/// Submits one job; its id.
+async fn submit(
+    http: &reqwest::Client,
+    api: &str,
+    body: &serde_json::Value,
+) -> anyhow::Result<String> {
+    let response = http
+        .post(format!("{api}/v1/jobs"))
+        .json(body)
+        .send()
+        .await
+        .with_context(|| format!("POST {api}/v1/jobs"))?;
+    let status = response.status();
+    let answer: serde_json::Value = response.json().await.unwrap_or_default();
+    if !status.is_success() {
+        bail!(
+            "{status}: {}",
+            answer["error"].as_str().unwrap_or("no error message")
+        );
+    }
+    answer["id"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow!("the answer has no job id"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn layout_of(flags: &[&str]) -> Vec<(String, Role, Option<CheatKind>)> {
+        layout(&crate::args::up(flags))
+    }
+
+    #[test]
+    fn the_last_provers_cheat_one_mode_each_and_the_hub_is_never_a_prover() {
+        let nodes = layout_of(&[
+            "--provers",
+            "4",
+            "--cheaters",
+            "2",
+            "--cheat",
+            "withhold,late",
+        ]);
+        let names: Vec<&str> = nodes.iter().map(|(n, _, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "watchtower-1",
+                "watchtower-2",
+                "prover-1",
+                "prover-2",
+                "prover-3",
+                "prover-4",
+                "client-1"
+            ]
+        );
+        let cheats: Vec<Option<CheatKind>> = nodes.iter().map(|(_, _, c)| *c).collect();
+        assert_eq!(
+            cheats[2..6],
+            [None, None, Some(CheatKind::Withhold), Some(CheatKind::Late)]
+        );
+        let alone = layout_of(&["--watchtowers", "0"]);
+        assert_eq!(alone[0].1, Role::Client, "{alone:?}");
+    }
+}

@@ -1,0 +1,235 @@
+//! `testnet.json`: what a running testnet started, so `down` and `status` can find it
+//! from another process.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use serde::{Deserialize, Serialize};
+
+use crate::procs::{Role, kill, terminate};
+
+/// The state file's name in the testnet directory.
+pub const STATE_FILE: &str = "testnet.json";
+
+/// One process the testnet started.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Process {
+    /// `anvil`, `prover-1`, …
+    pub name: String,
+    /// Its pid (the latest, after restarts).
+    pub pid: u32,
+    /// A string its command line contains, so a pid the system reused for something
+    /// else is never signalled.
+    pub marker: String,
+}
+
+/// A node, for `status`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct NodeEntry {
+    /// Its name.
+    pub name: String,
+    /// Its role.
+    pub role: Role,
+    /// Its API.
+    pub api: String,
+    /// Its Ethereum address.
+    pub address: String,
+    /// Its log.
+    pub log: PathBuf,
+}
+
+/// The state file.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct State {
+    /// The `testnet up` process.
+    pub owner_pid: u32,
+    /// The chain's RPC URL.
+    pub rpc_url: String,
+    /// The market contract.
+    pub market: String,
+    /// Processes started, anvil first.
+    pub processes: Vec<Process>,
+    /// The nodes.
+    pub nodes: Vec<NodeEntry>,
+}
+
+impl State {
+    /// Writes the file (atomically).
+    ///
+    /// # Errors
+    /// It cannot be written.
+    pub fn save(&self, dir: &Path) -> anyhow::Result<()> {
+        let path = dir.join(STATE_FILE);
+        let partial = dir.join(format!("{STATE_FILE}.partial"));
+        std::fs::write(&partial, serde_json::to_vec_pretty(self)?)?;
+        std::fs::rename(&partial, &path).with_context(|| format!("cannot write {}", path.display()))
+    }
+
+    /// Reads the file, if there is one.
+    ///
+    /// # Errors
+    /// It exists but cannot be read or parsed.
+    pub fn load(dir: &Path) -> anyhow::Result<Option<Self>> {
+        let path = dir.join(STATE_FILE);
+        match std::fs::read(&path) {
+            Ok(bytes) => Ok(Some(serde_json::from_slice(&bytes).with_context(|| {
+                format!("{} is not a testnet state file", path.display())
+            })?)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+        }
+    }
+}
+
+/// Whether `pid` is alive and its command line contains `marker`.
+pub fn is_ours(pid: u32, marker: &str) -> bool {
+    std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|cmdline| {
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        cmdline.contains(marker)
+    }) && !is_zombie(pid)
+}
+
+fn is_zombie(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        stat.rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
+    })
+}
+
+/// The processes of `state` still running.
+pub fn alive(state: &State) -> Vec<&Process> {
+    state
+        .processes
+        .iter()
+        .filter(|p| is_ours(p.pid, &p.marker))
+        .collect()
+}
+
+/// `provernet testnet down`: stops the `up` process if it still runs (it tears down
+/// what it started), then every recorded process still running: SIGTERM, and SIGKILL
+/// after 5 s.
+///
+/// # Errors
+/// The state file cannot be read.
+pub async fn down(dir: &Path) -> anyhow::Result<()> {
+    let Some(state) = State::load(dir)? else {
+        bail!(
+            "no testnet in {} (no {STATE_FILE}); nothing to stop",
+            dir.display()
+        );
+    };
+    if state.owner_pid != std::process::id()
+        && is_ours(state.owner_pid, "testnet")
+        && terminate(state.owner_pid)
+    {
+        eprintln!("asked `testnet up` (pid {}) to stop", state.owner_pid);
+        wait_gone(&[state.owner_pid], Duration::from_secs(10)).await;
+    }
+    let running: Vec<Process> = alive(&state).into_iter().cloned().collect();
+    if running.is_empty() {
+        println!("nothing running in {}", dir.display());
+        return Ok(());
+    }
+    for process in &running {
+        terminate(process.pid);
+    }
+    let pids: Vec<u32> = running.iter().map(|p| p.pid).collect();
+    wait_gone(&pids, Duration::from_secs(5)).await;
+    for process in &running {
+        if is_ours(process.pid, &process.marker) {
+            kill(process.pid);
+            println!("killed {} (pid {})", process.name, process.pid);
+        } else {
+            println!("stopped {} (pid {})", process.name, process.pid);
+        }
+    }
+    Ok(())
+}
+
+async fn wait_gone(pids: &[u32], within: Duration) {
+    let until = Instant::now() + within;
+    while Instant::now() < until {
+        if pids
+            .iter()
+            .all(|&pid| !Path::new(&format!("/proc/{pid}")).exists() || is_zombie(pid))
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// `provernet testnet status`: each node's process, peers and (for clients) jobs by
+/// state, from its HTTP API.
+///
+/// # Errors
+/// The state file cannot be read.
+pub async fn status(dir: &Path) -> anyhow::Result<()> {
+    let Some(state) = State::load(dir)? else {
+        bail!(
+            "no testnet in {} (no {STATE_FILE}); start one with `provernet testnet up`",
+            dir.display()
+        );
+    };
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(3))
+        .build()?;
+    println!("chain: {}  market: {}", state.rpc_url, state.market);
+    let running = alive(&state);
+    let anvil_up = running.iter().any(|p| p.name == "anvil");
+    println!("anvil: {}", if anvil_up { "running" } else { "stopped" });
+    println!(
+        "{:<14} {:<11} {:<8} {:>6} {:>6}  {:<26}  address",
+        "node", "role", "process", "peers", "mesh", "jobs"
+    );
+    for node in &state.nodes {
+        let process = state.processes.iter().find(|p| p.name == node.name);
+        let up = process.is_some_and(|p| is_ours(p.pid, &p.marker));
+        let info: Option<serde_json::Value> =
+            match http.get(format!("{}/v1/node", node.api)).send().await {
+                Ok(response) => response.json().await.ok(),
+                Err(_) => None,
+            };
+        let (peers, mesh) = info.as_ref().map_or(("-".into(), "-".into()), |i| {
+            (i["peers"].to_string(), i["topic_peers"].to_string())
+        });
+        let jobs = if node.role == Role::Client {
+            match http.get(format!("{}/v1/jobs", node.api)).send().await {
+                Ok(response) => match response.json::<Vec<serde_json::Value>>().await {
+                    Ok(jobs) => count_states(&jobs),
+                    Err(_) => "-".into(),
+                },
+                Err(_) => "-".into(),
+            }
+        } else {
+            String::new()
+        };
+        println!(
+            "{:<14} {:<11} {:<8} {:>6} {:>6}  {:<26}  {}",
+            node.name,
+            format!("{:?}", node.role).to_lowercase(),
+            if up { "running" } else { "stopped" },
+            peers,
+            mesh,
+            jobs,
+            node.address
+        );
+    }
+    Ok(())
+}
+
+/// `paid 3 verified 1 …` for a client's jobs.
+fn count_states(jobs: &[serde_json::Value]) -> String {
+    let mut counts = std::collections::BTreeMap::<String, usize>::new();
+    for job in jobs {
+        *counts
+            .entry(job["state"].as_str().unwrap_or("?").to_owned())
+            .or_default() += 1;
+    }
+    counts
+        .iter()
+        .map(|(state, n)| format!("{state} {n}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
