@@ -605,6 +605,13 @@ mod tests {
         c.roles.watchtower = true;
         c.watchtower.sample_rate = -0.1;
         assert_eq!(field_of(&c), "watchtower.sample_rate");
+        // The dev API (fault injection) only with the dev SRS too.
+        let mut c = good();
+        c.api.dev = true;
+        assert!(c.check().is_ok());
+        c.proving.dev_srs = false;
+        c.proving.srs_file = Some("/srs/real.bin".into());
+        assert_eq!(field_of(&c), "api.dev");
     }
 
     #[test]

@@ -182,6 +182,19 @@ pub struct StatusArgs {
 }
 
 impl UpArgs {
+    /// The nodes' names, in start order's roles: `watchtower-1…`, `prover-1…`,
+    /// `client-1…`.
+    pub fn node_names(&self) -> Vec<String> {
+        [
+            ("watchtower", self.watchtowers),
+            ("prover", self.provers),
+            ("client", self.clients),
+        ]
+        .into_iter()
+        .flat_map(|(role, n)| (1..=n).map(move |i| format!("{role}-{i}")))
+        .collect()
+    }
+
     /// Refuses flags that cannot make a testnet, naming the flag.
     ///
     /// # Errors
@@ -257,6 +270,18 @@ impl UpArgs {
         if self.partition.is_some_and(|secs| secs == 0 || secs > 3_600) {
             bail!("--partition must be within 1..=3600 seconds");
         }
+        if let Some(name) = &self.partition_node {
+            if self.partition.is_none() {
+                bail!("--partition-node needs --partition");
+            }
+            let names = self.node_names();
+            if !names.contains(name) {
+                bail!(
+                    "--partition-node {name} is not a node of this testnet (nodes: {})",
+                    names.join(", ")
+                );
+            }
+        }
         let nodes = self.provers + self.watchtowers + self.clients;
         if self.base_port != 0 && usize::from(self.base_port) + 2 * nodes + 1 > 65_535 {
             bail!("--base-port {} leaves too few ports", self.base_port);
@@ -329,6 +354,14 @@ mod tests {
             (&["--partition", "0"], "--partition"),
             (&["--jobs", "0"], "--jobs"),
             (&["--base-port", "65530"], "--base-port"),
+            (
+                &["--partition-node", "prover-1"],
+                "--partition-node needs --partition",
+            ),
+            (
+                &["--partition", "5", "--partition-node", "prover-9"],
+                "--partition-node prover-9 is not a node",
+            ),
         ] {
             let error = up(flags).check().expect_err("refused").to_string();
             assert!(error.contains(needle), "{flags:?}: {error}");

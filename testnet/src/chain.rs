@@ -26,7 +26,8 @@ pub const CHAIN_ID: u64 = 31_337;
 pub type Client = SignerMiddleware<Provider<Http>, LocalWallet>;
 
 /// The market's parameters on a testnet: a 15-block challenge window and a 5-block
-/// response window on 1-second blocks, a 1 ETH minimum stake, half of it slashed.
+/// response window on 1-second blocks, a 1 ETH minimum stake, a 0.1 ETH bond; a slash
+/// takes half of the prover's stake (30 % of that to the challenger, 20 % to the client).
 pub fn market_params() -> MarketParams {
     let eth = |n: u64| U256::from(n) * U256::exp10(18);
     MarketParams {
@@ -100,6 +101,8 @@ pub fn start_anvil(binary: &Path, port: u16, accounts: usize, log: &Path) -> any
         if text.contains("Listening on") {
             anvil.keys = private_keys(&text);
             if anvil.keys.len() < accounts {
+                let _ = anvil.child.kill();
+                let _ = anvil.child.wait();
                 bail!(
                     "anvil listed {} private keys, {accounts} needed (see {})",
                     anvil.keys.len(),
@@ -108,7 +111,12 @@ pub fn start_anvil(binary: &Path, port: u16, accounts: usize, log: &Path) -> any
             }
             return Ok(anvil);
         }
-        if let Some(status) = anvil.child.try_wait()? {
+        let exited = anvil.child.try_wait().unwrap_or_else(|_| {
+            // Its state cannot be read: stop it rather than leave it behind.
+            let _ = anvil.child.kill();
+            anvil.child.wait().ok()
+        });
+        if let Some(status) = exited {
             bail!(
                 "anvil exited ({status}) before listening on port {port}:\n{}",
                 tail(&text, 5)
@@ -116,6 +124,7 @@ pub fn start_anvil(binary: &Path, port: u16, accounts: usize, log: &Path) -> any
         }
         if Instant::now() > until {
             let _ = anvil.child.kill();
+            let _ = anvil.child.wait();
             bail!("anvil did not start within 30 s:\n{}", tail(&text, 5));
         }
         std::thread::sleep(Duration::from_millis(100));
@@ -360,12 +369,16 @@ impl Observer {
             .query()
             .await
             .map_err(|e| anyhow!("reading market events: {e}"))?;
-        for event in events {
-            self.events.push(Logged {
+        // Kept only once every block has been read, so a failed call never counts an
+        // event or a transaction twice (the next poll reads the same blocks again).
+        let events: Vec<Logged> = events
+            .into_iter()
+            .map(|event| Logged {
                 event,
                 seen_ms: now_ms,
-            });
-        }
+            })
+            .collect();
+        let mut txs = Vec::new();
         for number in self.next_block..=head {
             let Some(block) = self
                 .provider
@@ -402,7 +415,7 @@ impl Observer {
                         .unwrap_or_else(|| "other".to_owned()),
                     Some(_) => "other".to_owned(),
                 };
-                self.txs.push(Tx {
+                txs.push(Tx {
                     from: tx.from,
                     function,
                     gas: used,
@@ -410,6 +423,8 @@ impl Observer {
                 });
             }
         }
+        self.events.extend(events);
+        self.txs.extend(txs);
         self.next_block = head + 1;
         Ok(())
     }

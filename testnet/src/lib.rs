@@ -35,9 +35,13 @@ pub fn main(command: TestnetCommand, exe: &std::path::Path) -> anyhow::Result<()
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    match command {
+    let result = match command {
         TestnetCommand::Up(args) => runtime.block_on(run::up(*args, exe)),
         TestnetCommand::Down(args) => runtime.block_on(state::down(&args.dir)),
         TestnetCommand::Status(args) => runtime.block_on(state::status(&args.dir)),
-    }
+    };
+    // An interrupted setup may leave key generation or solc running on a blocking
+    // thread; do not wait for it (every process is already stopped).
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    result
 }

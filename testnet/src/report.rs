@@ -384,7 +384,8 @@ pub fn write(data: &RunData) -> anyhow::Result<Written> {
                 .join(", ")
         ));
     }
-    if !missed.is_empty() && args.sample_rate >= 1.0 {
+    // Every fault must be caught only when every job is audited by someone.
+    if !missed.is_empty() && args.sample_rate >= 1.0 && args.watchtowers > 0 {
         problems.push(format!("{} injected faults not slashed", missed.len()));
     }
 

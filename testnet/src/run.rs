@@ -104,11 +104,7 @@ impl Net {
 
     fn record(&mut self, name: &str, pid: u32, marker: String) {
         self.state.processes.retain(|p| p.name != name);
-        self.state.processes.push(Process {
-            name: name.to_owned(),
-            pid,
-            marker,
-        });
+        self.state.processes.push(Process::new(name, pid, marker));
         self.save();
     }
 
@@ -172,6 +168,7 @@ pub async fn up(args: UpArgs, exe: &Path) -> anyhow::Result<()> {
         nodes: Vec::new(),
         state: State {
             owner_pid: std::process::id(),
+            owner_started: state::start_time(std::process::id()),
             ..State::default()
         },
     };
@@ -300,7 +297,7 @@ async fn run(
         layout.len() + 1,
         &dir.join("anvil.log"),
     )?;
-    net.record("anvil", anvil.child.id(), format!("--port {}", anvil.port));
+    net.record("anvil", anvil.child.id(), format!("--port {} ", anvil.port));
     let endpoint = anvil.endpoint.clone();
     let keys = anvil.keys.clone();
     net.anvil = Some(anvil.child);
@@ -385,6 +382,7 @@ async fn run(
             bootstrap: &bootstrap,
         };
         procs::write_node_files(spec, &common)?;
+        let address = format!("{:?}", address_of(&spec.eth_key)?);
         let child = procs::spawn(exe, spec)?;
         net.record(
             &spec.name,
@@ -395,7 +393,7 @@ async fn run(
             name: spec.name.clone(),
             role: spec.role,
             api: spec.api(),
-            address: format!("{:?}", address_of(&spec.eth_key)?),
+            address,
             log: spec.log_path(),
         });
         net.nodes.push((spec.clone(), Some(child)));
@@ -431,7 +429,7 @@ async fn run(
     for spec in &specs {
         before.insert(
             spec.name.clone(),
-            chain::balances(&owner, address_of(&spec.eth_key)?).await?,
+            balances_or_default(ui, &owner, &spec.name, address_of(&spec.eth_key)?).await,
         );
     }
 
@@ -441,7 +439,7 @@ async fn run(
     for spec in &specs {
         after.insert(
             spec.name.clone(),
-            chain::balances(&owner, address_of(&spec.eth_key)?).await?,
+            balances_or_default(ui, &owner, &spec.name, address_of(&spec.eth_key)?).await,
         );
     }
     let mut prove_ms = Vec::new();
@@ -500,6 +498,26 @@ async fn run(
             written.problems.join("; ")
         ))
     })
+}
+
+/// How long, once every job has settled, the run waits for injected faults still not
+/// slashed: a challenge window (15 blocks) and a response window (5) with room to spare.
+const FAULT_WAIT: Duration = Duration::from_secs(45);
+
+/// `name`'s balances, or zeros (said on the console) when the chain cannot be read: the
+/// report is still written.
+async fn balances_or_default(
+    ui: &Ui,
+    owner: &Market<chain::Client>,
+    name: &str,
+    address: Address,
+) -> chain::Balances {
+    chain::balances(owner, address)
+        .await
+        .unwrap_or_else(|error| {
+            ui.line(&format!("cannot read the balances of {name}: {error:#}"));
+            chain::Balances::default()
+        })
 }
 
 /// `$HOME/.cache/provernet/circuits`, as the node uses.
@@ -723,6 +741,7 @@ async fn watch(
     let mut submitted_all_at: Option<Instant> = None;
     let mut slashes_reported = 0;
     let mut timed_out = false;
+    let mut jobs_done_at: Option<Instant> = None;
     let mut attempts = 0usize;
     loop {
         // Submit.
@@ -866,7 +885,16 @@ async fn watch(
                         spec.name
                     ));
                     tokio::time::sleep(Duration::from_secs(1)).await;
-                    let restarted = procs::spawn(exe, spec)?;
+                    let restarted = match procs::spawn(exe, spec) {
+                        Ok(restarted) => restarted,
+                        Err(error) => {
+                            let what = format!("cannot restart {}: {error:#}", spec.name);
+                            ui.line(&what);
+                            unexpected_exits.push(what);
+                            *child = None;
+                            break;
+                        }
+                    };
                     let (name, new_pid, marker) = (
                         spec.name.clone(),
                         restarted.id(),
@@ -900,7 +928,10 @@ async fn watch(
                     .map_err(anyhow::Error::from)
                     .and_then(|r| r.error_for_status().map_err(anyhow::Error::from));
                 if let Err(error) = answer {
-                    bail!("cannot partition {}: {error:#}", spec.name);
+                    let what = format!("cannot partition {}: {error:#}", spec.name);
+                    ui.line(&what);
+                    unexpected_exits.push(what);
+                    break;
                 }
                 ui.line(&format!(
                     "partition: {} cut off from every peer for {secs} s",
@@ -979,13 +1010,21 @@ async fn watch(
             );
             let partition_over = partitions.iter().all(|p| p.rejoined_ms.is_some())
                 && (args.partition.is_none() || !partitions.is_empty());
-            if !more && settled == jobs.len() && unslashed == 0 && partition_over {
+            let jobs_done = !more && settled == jobs.len() && partition_over;
+            if !jobs_done {
+                jobs_done_at = None;
+            } else if jobs_done_at.is_none() {
+                jobs_done_at = Some(Instant::now());
+            }
+            // Faults not slashed by then never will be (unsampled, or no watchtower).
+            let faults_waited = jobs_done_at.is_some_and(|at| at.elapsed() > FAULT_WAIT);
+            if jobs_done && (unslashed == 0 || faults_waited) {
                 // Let the last claims' and slashes' blocks be read.
                 observer.poll(ms()).await.ok();
                 break;
             }
             if !unexpected_exits.is_empty() {
-                ui.line("stopping the run: a node died");
+                ui.line("stopping the run");
                 break;
             }
             if let Some(at) = submitted_all_at

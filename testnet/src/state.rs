@@ -19,9 +19,40 @@ pub struct Process {
     pub name: String,
     /// Its pid (the latest, after restarts).
     pub pid: u32,
-    /// A string its command line contains, so a pid the system reused for something
-    /// else is never signalled.
+    /// A string its command line contains …
     pub marker: String,
+    /// … and its start time (clock ticks after boot, `/proc/<pid>/stat` field 22): a pid
+    /// the system reused for another process is never signalled.
+    #[serde(default)]
+    pub started: Option<u64>,
+}
+
+impl Process {
+    /// A process just started.
+    pub fn new(name: &str, pid: u32, marker: String) -> Self {
+        Self {
+            name: name.to_owned(),
+            pid,
+            marker,
+            started: start_time(pid),
+        }
+    }
+
+    /// Whether it still runs (not the pid of another process since).
+    pub fn running(&self) -> bool {
+        is_ours(self.pid, &self.marker)
+            && self
+                .started
+                .is_none_or(|started| start_time(self.pid) == Some(started))
+    }
+}
+
+/// When `pid` started, in clock ticks after boot.
+pub fn start_time(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, rest) = stat.rsplit_once(')')?;
+    // `rest` starts at field 3 (the state); field 22 is the start time.
+    rest.split_whitespace().nth(19)?.parse().ok()
 }
 
 /// A node, for `status`.
@@ -44,6 +75,9 @@ pub struct NodeEntry {
 pub struct State {
     /// The `testnet up` process.
     pub owner_pid: u32,
+    /// Its start time ([`start_time`]).
+    #[serde(default)]
+    pub owner_started: Option<u64>,
     /// The chain's RPC URL.
     pub rpc_url: String,
     /// The market contract.
@@ -99,11 +133,7 @@ fn is_zombie(pid: u32) -> bool {
 
 /// The processes of `state` still running.
 pub fn alive(state: &State) -> Vec<&Process> {
-    state
-        .processes
-        .iter()
-        .filter(|p| is_ours(p.pid, &p.marker))
-        .collect()
+    state.processes.iter().filter(|p| p.running()).collect()
 }
 
 /// `provernet testnet down`: stops the `up` process if it still runs (it tears down
@@ -119,8 +149,15 @@ pub async fn down(dir: &Path) -> anyhow::Result<()> {
             dir.display()
         );
     };
+    let owner = Process {
+        name: "testnet up".into(),
+        pid: state.owner_pid,
+        marker: "testnet".into(),
+        started: state.owner_started,
+    };
     if state.owner_pid != std::process::id()
-        && is_ours(state.owner_pid, "testnet")
+        && state.owner_started.is_some()
+        && owner.running()
         && terminate(state.owner_pid)
     {
         eprintln!("asked `testnet up` (pid {}) to stop", state.owner_pid);
@@ -137,7 +174,7 @@ pub async fn down(dir: &Path) -> anyhow::Result<()> {
     let pids: Vec<u32> = running.iter().map(|p| p.pid).collect();
     wait_gone(&pids, Duration::from_secs(5)).await;
     for process in &running {
-        if is_ours(process.pid, &process.marker) {
+        if process.running() {
             kill(process.pid);
             println!("killed {} (pid {})", process.name, process.pid);
         } else {
@@ -185,7 +222,7 @@ pub async fn status(dir: &Path) -> anyhow::Result<()> {
     );
     for node in &state.nodes {
         let process = state.processes.iter().find(|p| p.name == node.name);
-        let up = process.is_some_and(|p| is_ours(p.pid, &p.marker));
+        let up = process.is_some_and(Process::running);
         let info: Option<serde_json::Value> =
             match http.get(format!("{}/v1/node", node.api)).send().await {
                 Ok(response) => response.json().await.ok(),

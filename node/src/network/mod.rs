@@ -12,6 +12,7 @@
 //!   full the task reports Ignore itself, so nothing waits unboundedly.
 
 pub mod codec;
+pub mod gate;
 pub mod scoring;
 
 use std::collections::HashMap;
@@ -74,10 +75,13 @@ mod behaviour {
     use libp2p::{connection_limits, gossipsub, identify, kad, request_response};
 
     use super::codec::FrameCodec;
+    use super::gate::Gate;
 
     /// The composed behaviour.
     #[derive(NetworkBehaviour)]
     pub struct Behaviour {
+        /// First, so a closed gate refuses a connection before the others see it.
+        pub(super) gate: Gate,
         pub(super) limits: connection_limits::Behaviour,
         pub(super) gossipsub: gossipsub::Behaviour,
         pub(super) kad: kad::Behaviour<kad::store::MemoryStore>,
@@ -360,6 +364,7 @@ fn build_swarm(config: &NetworkConfig, keypair: Keypair) -> Result<Swarm<Behavio
                     .with_max_pending_incoming(Some(max_connections)),
             );
             Ok(Behaviour {
+                gate: gate::Gate::default(),
                 limits,
                 gossipsub,
                 kad,
@@ -521,6 +526,11 @@ impl Task {
                     .gossipsub
                     .report_message_validation_result(&id, &source, acceptance);
             }
+            Command::Request { reply, .. } if self.isolated_until.is_some() => {
+                let _ = reply.send(Err(RequestError::Failed(
+                    "this node is cut off from every peer on purpose".into(),
+                )));
+            }
             Command::Request { peer, data, reply } => {
                 let id = behaviour.exchange.send_request(&peer, data);
                 self.pending.insert(id, reply);
@@ -542,6 +552,7 @@ impl Task {
             }
             Command::Isolate(duration) => {
                 self.isolated_until = Some(tokio::time::Instant::now() + duration);
+                self.swarm.behaviour_mut().gate.close();
                 let peers: Vec<PeerId> = self.swarm.connected_peers().copied().collect();
                 tracing::warn!(target: "net", secs = duration.as_secs(), peers = peers.len(), "cut off from every peer on request");
                 for peer in peers {
@@ -600,6 +611,7 @@ impl Task {
             return;
         }
         self.isolated_until = None;
+        self.swarm.behaviour_mut().gate.open();
         tracing::warn!(target: "net", "isolation over: dialling the bootstrap peers again");
         for address in self.bootstrap.clone() {
             if let Err(error) = self.swarm.dial(address.clone()) {

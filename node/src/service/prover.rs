@@ -939,6 +939,11 @@ impl Core {
                         );
                         continue;
                     }
+                    if now >= deadline_ms {
+                        // Past already: proving it would only hold up the other jobs.
+                        self.release(&id, "the deadline passed while the node was down".into());
+                        continue;
+                    }
                     if late {
                         // Accepted: releasing it would make the slash certain, while proving
                         // at once may still commit in time (the estimate is cautious).

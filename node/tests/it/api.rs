@@ -145,7 +145,9 @@ async fn a_job_submitted_with_the_cli_is_proven_and_its_proof_verifies() {
         .await
         .expect("send");
     assert_eq!(missing.status(), 404);
-    let huge = http
+    // On a connection of its own: the server answers 413 without reading the body and
+    // closes that connection, which a pooled client might otherwise reuse.
+    let huge = reqwest::Client::new()
         .post(format!("{api}/v1/jobs"))
         .header("content-type", "application/json")
         .body(vec![b' '; 3 << 20])

@@ -34,7 +34,9 @@ async fn a_testnet_with_a_cheater_and_a_crash_slashes_every_fault_pays_every_hon
         .args(["--jobs", "12", "--rate", "1"])
         .args(["--cheaters", "1", "--cheat", "invalid", "--cheat-rate", "1"])
         .args(["--crash-prover-after", "3", "--timeout", "150"])
-        .args(["--partition", "5", "--partition-at", "3"])
+        // From before the first commitment to after several: the watchtower must catch
+        // up on what it missed.
+        .args(["--partition", "8", "--partition-at", "6"])
         .args(["--partition-node", "watchtower-1"])
         .env(
             "PROVERNET_CACHE_DIR",
@@ -94,6 +96,8 @@ async fn a_testnet_with_a_cheater_and_a_crash_slashes_every_fault_pays_every_hon
     let crashes = report["crashes"].as_array().expect("crashes");
     assert_eq!(crashes.len(), 1, "{crashes:?}");
     assert_eq!(crashes[0]["node"], "prover-1");
+    let log = std::fs::read_to_string(dir.join("prover-1/node.log")).expect("log");
+    assert_eq!(log.matches("node started").count(), 2, "{log}");
     // The watchtower cut off from its peers came back, and (above) still caught every
     // fault.
     let partitions = report["partitions"].as_array().expect("partitions");

@@ -752,15 +752,23 @@ async fn a_cheating_prover_is_refused_on_any_chain_but_a_local_anvil() {
         identity: ed25519_dalek::SigningKey::from_bytes(&[9; 32]),
         wallet: crate::support::wallet(&anvil, 3),
     };
-    let error = provernet_node::service::start(provernet_node::service::Startup {
-        config,
-        keys,
-        store: provernet_node::store::Store::memory(),
-        engine: Some(crate::support::engine()),
-    })
-    .await
-    .expect_err("refused");
+    let start = |config: NodeConfig| {
+        provernet_node::service::start(provernet_node::service::Startup {
+            config,
+            keys: keys.clone(),
+            store: provernet_node::store::Store::memory(),
+            engine: Some(crate::support::engine()),
+        })
+    };
+    let error = start(config.clone()).await.expect_err("refused");
     let text = error.to_string();
     assert!(text.contains("prover.cheat"), "{text}");
+    assert!(text.contains("this chain's id is 1337"), "{text}");
+    // So is the dev API's fault injection.
+    config.prover.cheat = None;
+    config.api.dev = true;
+    let error = start(config).await.expect_err("refused");
+    let text = error.to_string();
+    assert!(text.contains("api.dev"), "{text}");
     assert!(text.contains("this chain's id is 1337"), "{text}");
 }
