@@ -9,6 +9,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::procs::{Role, kill, terminate};
 
+/// Prints a line to stdout; a closed pipe (`… | head`) ends nothing but the output.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
 /// The state file's name in the testnet directory.
 pub const STATE_FILE: &str = "testnet.json";
 
@@ -165,7 +173,7 @@ pub async fn down(dir: &Path) -> anyhow::Result<()> {
     }
     let running: Vec<Process> = alive(&state).into_iter().cloned().collect();
     if running.is_empty() {
-        println!("nothing running in {}", dir.display());
+        out!("nothing running in {}", dir.display());
         return Ok(());
     }
     for process in &running {
@@ -176,9 +184,9 @@ pub async fn down(dir: &Path) -> anyhow::Result<()> {
     for process in &running {
         if process.running() {
             kill(process.pid);
-            println!("killed {} (pid {})", process.name, process.pid);
+            out!("killed {} (pid {})", process.name, process.pid);
         } else {
-            println!("stopped {} (pid {})", process.name, process.pid);
+            out!("stopped {} (pid {})", process.name, process.pid);
         }
     }
     Ok(())
@@ -212,13 +220,18 @@ pub async fn status(dir: &Path) -> anyhow::Result<()> {
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(3))
         .build()?;
-    println!("chain: {}  market: {}", state.rpc_url, state.market);
+    out!("chain: {}  market: {}", state.rpc_url, state.market);
     let running = alive(&state);
     let anvil_up = running.iter().any(|p| p.name == "anvil");
-    println!("anvil: {}", if anvil_up { "running" } else { "stopped" });
-    println!(
+    out!("anvil: {}", if anvil_up { "running" } else { "stopped" });
+    out!(
         "{:<14} {:<11} {:<8} {:>6} {:>6}  {:<26}  address",
-        "node", "role", "process", "peers", "mesh", "jobs"
+        "node",
+        "role",
+        "process",
+        "peers",
+        "mesh",
+        "jobs"
     );
     for node in &state.nodes {
         let process = state.processes.iter().find(|p| p.name == node.name);
@@ -242,7 +255,7 @@ pub async fn status(dir: &Path) -> anyhow::Result<()> {
         } else {
             String::new()
         };
-        println!(
+        out!(
             "{:<14} {:<11} {:<8} {:>6} {:>6}  {:<26}  {}",
             node.name,
             format!("{:?}", node.role).to_lowercase(),
