@@ -35,6 +35,19 @@ pub mod prover;
 pub mod srs;
 
 pub use circuits::{Circuit, Witness};
+
+/// Where keys, the dev SRS and compiled verifiers are cached unless told otherwise:
+/// `$PROVERNET_CACHE_DIR`, else `~/.cache/provernet/circuits` (shared by the node,
+/// `provernet prove` and the testnet), else the working directory's `.provernet-cache`.
+pub fn default_cache_dir() -> std::path::PathBuf {
+    if let Some(dir) = std::env::var_os("PROVERNET_CACHE_DIR") {
+        return dir.into();
+    }
+    std::env::var_os("HOME").map_or_else(
+        || std::path::PathBuf::from(".provernet-cache"),
+        |home| std::path::PathBuf::from(home).join(".cache/provernet/circuits"),
+    )
+}
 pub use error::CircuitError;
 pub use prover::{Proof, Prover, ProverConfig};
 pub use srs::SrsSource;

@@ -54,25 +54,13 @@ pub fn client_deposit() -> U256 {
     U256::from(10u64) * U256::exp10(18)
 }
 
-/// The anvil child process and its funded accounts.
-pub struct Anvil {
-    /// The process.
-    pub child: Child,
-    /// `http://127.0.0.1:<port>`.
-    pub endpoint: String,
-    /// Its port.
-    pub port: u16,
-    /// The dev accounts' private keys, in anvil's order.
-    pub keys: Vec<[u8; 32]>,
-}
-
 /// Starts anvil on 127.0.0.1:`port` with `accounts` funded accounts, logging to `log`,
-/// mining each transaction at once (setup is quick) until [`interval_mining`].
+/// mining each transaction at once (setup is quick) until [`interval_mining`]. The
+/// caller owns the process from here on, so it is stopped whatever happens next.
 ///
 /// # Errors
-/// The binary is missing, or anvil exits or stays silent (its log's last lines are
-/// given: a port in use shows there).
-pub fn start_anvil(binary: &Path, port: u16, accounts: usize, log: &Path) -> anyhow::Result<Anvil> {
+/// The binary is missing or cannot be started.
+pub fn spawn_anvil(binary: &Path, port: u16, accounts: usize, log: &Path) -> anyhow::Result<Child> {
     if !binary.is_file() {
         bail!(
             "anvil not found at {}: run scripts/setup.sh (or pass --anvil PATH)",
@@ -80,7 +68,7 @@ pub fn start_anvil(binary: &Path, port: u16, accounts: usize, log: &Path) -> any
         );
     }
     let out = File::create(log).with_context(|| format!("cannot create {}", log.display()))?;
-    let child = Command::new(binary)
+    Command::new(binary)
         .args(["--host", "127.0.0.1", "--port", &port.to_string()])
         .args(["--accounts", &accounts.to_string()])
         .args(["--chain-id", &CHAIN_ID.to_string()])
@@ -88,46 +76,44 @@ pub fn start_anvil(binary: &Path, port: u16, accounts: usize, log: &Path) -> any
         .stdout(out.try_clone()?)
         .stderr(out)
         .spawn()
-        .with_context(|| format!("cannot start {}", binary.display()))?;
-    let mut anvil = Anvil {
-        child,
-        endpoint: format!("http://127.0.0.1:{port}"),
-        port,
-        keys: Vec::new(),
-    };
+        .with_context(|| format!("cannot start {}", binary.display()))
+}
+
+/// Waits (30 s at most) until `anvil` listens, and returns the private keys of its first
+/// `accounts` accounts, in its order.
+///
+/// # Errors
+/// Anvil exits or stays silent (its log's last lines are given: a port in use shows
+/// there), or lists too few keys.
+pub async fn anvil_keys(
+    anvil: &mut Child,
+    accounts: usize,
+    log: &Path,
+) -> anyhow::Result<Vec<[u8; 32]>> {
     let until = Instant::now() + Duration::from_secs(30);
     loop {
         let text = std::fs::read_to_string(log).unwrap_or_default();
         if text.contains("Listening on") {
-            anvil.keys = private_keys(&text);
-            if anvil.keys.len() < accounts {
-                let _ = anvil.child.kill();
-                let _ = anvil.child.wait();
+            let keys = private_keys(&text);
+            if keys.len() < accounts {
                 bail!(
                     "anvil listed {} private keys, {accounts} needed (see {})",
-                    anvil.keys.len(),
+                    keys.len(),
                     log.display()
                 );
             }
-            return Ok(anvil);
+            return Ok(keys);
         }
-        let exited = anvil.child.try_wait().unwrap_or_else(|_| {
-            // Its state cannot be read: stop it rather than leave it behind.
-            let _ = anvil.child.kill();
-            anvil.child.wait().ok()
-        });
-        if let Some(status) = exited {
+        if let Some(status) = anvil.try_wait()? {
             bail!(
-                "anvil exited ({status}) before listening on port {port}:\n{}",
+                "anvil exited ({status}) before listening:\n{}",
                 tail(&text, 5)
             );
         }
         if Instant::now() > until {
-            let _ = anvil.child.kill();
-            let _ = anvil.child.wait();
             bail!("anvil did not start within 30 s:\n{}", tail(&text, 5));
         }
-        std::thread::sleep(Duration::from_millis(100));
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 

@@ -64,11 +64,11 @@ pub fn latency(path: &Path, jobs: &[JobRecord]) -> anyhow::Result<()> {
     let secs = |ms: u64| ms as f64 / 1_000.0;
     let e2e: Vec<(f64, f64)> = jobs
         .iter()
-        .filter_map(|j| Some((secs(j.submitted_ms), secs(j.e2e_ms?))))
+        .filter_map(|j| Some((secs(j.submitted_ms), secs(j.status.e2e_ms?))))
         .collect();
     let award: Vec<(f64, f64)> = jobs
         .iter()
-        .filter_map(|j| Some((secs(j.submitted_ms), secs(j.award_ms?))))
+        .filter_map(|j| Some((secs(j.submitted_ms), secs(j.status.award_ms?))))
         .collect();
     let x_max = jobs
         .iter()

@@ -17,18 +17,16 @@ use crate::args::{CheatKind, UpArgs};
 use crate::chain::{Balances, Logged, Tx, Verifier};
 use crate::procs::Role;
 
-/// One job of the workload as the testnet followed it.
-#[derive(Clone, Debug, Default)]
-pub struct JobRecord {
-    /// The id the client gave it.
+/// A client job as its node's API shows it (`GET /v1/jobs`; the node's `JobStatus`,
+/// docs/operating.md). Fields this crate does not use are left out.
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct JobStatus {
+    /// The id given at submission.
     pub id: String,
     /// The current round's id (on chain).
     pub current_id: String,
-    /// Which client node.
-    pub client: String,
-    /// Its circuit.
-    pub circuit: String,
-    /// Its last state.
+    /// Its state.
     pub state: String,
     /// Its auction round.
     pub round: u32,
@@ -36,18 +34,31 @@ pub struct JobRecord {
     pub prover: Option<String>,
     /// The price, wei.
     pub price: Option<String>,
-    /// Submission time, ms into the run.
-    pub submitted_ms: u64,
     /// Submission to award, ms (the client's measure).
     pub award_ms: Option<u64>,
     /// Submission to verified proof, ms (the client's measure).
     pub e2e_ms: Option<u64>,
-    /// When each state was first seen, ms into the run (polled every 0.5 s).
-    pub first_seen: BTreeMap<String, u64>,
     /// Earlier rounds.
     pub history: Vec<String>,
     /// Why it failed.
     pub error: Option<String>,
+}
+
+/// One job of the workload as the testnet followed it.
+#[derive(Clone, Debug, Default)]
+pub struct JobRecord {
+    /// The id the client gave it.
+    pub id: String,
+    /// Which client node.
+    pub client: String,
+    /// Its circuit.
+    pub circuit: String,
+    /// Submission time, ms into the run.
+    pub submitted_ms: u64,
+    /// When each state was first seen, ms into the run (polled every 0.5 s).
+    pub first_seen: BTreeMap<String, u64>,
+    /// What its client said last.
+    pub status: JobStatus,
 }
 
 /// A fault a cheating prover recorded committing.
@@ -149,9 +160,9 @@ pub struct Written {
 /// Whether a job has settled: paid, failed, or verified by a prover later slashed for
 /// it (the client has its proof and a refund; the fee is never paid).
 pub fn settled(job: &JobRecord, slashed: impl Fn(&str) -> bool) -> bool {
-    match job.state.as_str() {
+    match job.status.state.as_str() {
         "paid" | "failed" => true,
-        "verified" => slashed(&job.current_id),
+        "verified" => slashed(&job.status.current_id),
         _ => false,
     }
 }
@@ -201,10 +212,10 @@ pub fn write(data: &RunData) -> anyhow::Result<Written> {
     let args = &data.args;
     let jobs = &data.jobs;
     let count = |f: &dyn Fn(&JobRecord) -> bool| jobs.iter().filter(|j| f(j)).count();
-    let verified = count(&|j| j.state == "verified" || j.state == "paid");
-    let claimed = count(&|j| j.state == "paid");
-    let failed = count(&|j| j.state == "failed");
-    let awarded = count(&|j| j.prover.is_some());
+    let verified = count(&|j| j.status.state == "verified" || j.status.state == "paid");
+    let claimed = count(&|j| j.status.state == "paid");
+    let failed = count(&|j| j.status.state == "failed");
+    let awarded = count(&|j| j.status.prover.is_some());
 
     // Chain events.
     let mut slashes = Vec::new();
@@ -225,11 +236,8 @@ pub fn write(data: &RunData) -> anyhow::Result<Written> {
         }
     }
     let slashed_ids: BTreeSet<String> = slashes.iter().map(|(s, _)| hex32(&s.job_id)).collect();
-    let slashed_pairs: HashSet<(String, u8)> = slashes
-        .iter()
-        .map(|(s, _)| (hex32(&s.job_id), s.fault))
-        .collect();
-    let verified_slashed = count(&|j| j.state == "verified" && slashed_ids.contains(&j.current_id));
+    let verified_slashed =
+        count(&|j| j.status.state == "verified" && slashed_ids.contains(&j.status.current_id));
     let unsettled = count(&|j| !settled(j, |id| slashed_ids.contains(id)));
     let name_of = |address: Address| {
         data.nodes
@@ -245,12 +253,13 @@ pub fn write(data: &RunData) -> anyhow::Result<Written> {
         .collect();
     let honest_names: HashSet<String> = honest.iter().map(|a| format!("{a:?}")).collect();
     let by_honest = |j: &JobRecord| {
-        j.prover
+        j.status
+            .prover
             .as_ref()
             .is_some_and(|p| honest_names.contains(&p.to_lowercase()))
     };
     let honest_jobs = count(&by_honest);
-    let honest_claimed = count(&|j| by_honest(j) && j.state == "paid");
+    let honest_claimed = count(&|j| by_honest(j) && j.status.state == "paid");
     let honest_slashed: BTreeSet<String> = slashes
         .iter()
         .filter(|(s, _)| honest.contains(&s.prover))
@@ -270,10 +279,10 @@ pub fn write(data: &RunData) -> anyhow::Result<Written> {
         let injected: Vec<&Injected> = data.injected.iter().filter(|i| i.kind == kind).collect();
         let caught = injected
             .iter()
-            .filter(|i| slashed_pairs.contains(&(i.job.clone(), kind.fault())))
+            .filter(|i| slashed_ids.contains(&i.job))
             .count();
         for i in &injected {
-            if !slashed_pairs.contains(&(i.job.clone(), kind.fault())) {
+            if !slashed_ids.contains(&i.job) {
                 missed.push(format!(
                     "{} {} on job {}",
                     i.prover,
@@ -297,11 +306,11 @@ pub fn write(data: &RunData) -> anyhow::Result<Written> {
     }
 
     // Latency.
-    let e2e: Vec<u64> = jobs.iter().filter_map(|j| j.e2e_ms).collect();
-    let award: Vec<u64> = jobs.iter().filter_map(|j| j.award_ms).collect();
+    let e2e: Vec<u64> = jobs.iter().filter_map(|j| j.status.e2e_ms).collect();
+    let award: Vec<u64> = jobs.iter().filter_map(|j| j.status.award_ms).collect();
     let deliver: Vec<u64> = jobs
         .iter()
-        .filter_map(|j| Some(j.e2e_ms?.saturating_sub(j.award_ms?)))
+        .filter_map(|j| Some(j.status.e2e_ms?.saturating_sub(j.status.award_ms?)))
         .collect();
     let settle: Vec<u64> = jobs
         .iter()
@@ -441,7 +450,7 @@ pub fn write(data: &RunData) -> anyhow::Result<Written> {
             "by_honest_provers_claimed": honest_claimed,
             "unsettled": unsettled,
             "slashed": slashed_ids.len(),
-            "reauctioned": count(&|j| j.round > 0),
+            "reauctioned": count(&|j| j.status.round > 0),
         },
         "chain": {
             "batches_committed": batches,
@@ -474,19 +483,19 @@ pub fn write(data: &RunData) -> anyhow::Result<Written> {
         "partitions": data.partitions,
         "jobs_detail": jobs.iter().map(|j| json!({
             "id": j.id,
-            "current_id": j.current_id,
+            "current_id": j.status.current_id,
             "client": j.client,
             "circuit": j.circuit,
-            "state": j.state,
-            "round": j.round,
-            "prover": j.prover.as_deref().and_then(|p| p.parse::<Address>().ok()).map(name_of),
-            "price": j.price,
+            "state": j.status.state,
+            "round": j.status.round,
+            "prover": j.status.prover.as_deref().and_then(|p| p.parse::<Address>().ok()).map(name_of),
+            "price": j.status.price,
             "submitted_ms": j.submitted_ms,
-            "award_ms": j.award_ms,
-            "e2e_ms": j.e2e_ms,
+            "award_ms": j.status.award_ms,
+            "e2e_ms": j.status.e2e_ms,
             "first_seen_ms": j.first_seen,
-            "history": j.history,
-            "error": j.error,
+            "history": j.status.history,
+            "error": j.status.error,
         })).collect::<Vec<_>>(),
         "slashes": slashes.iter().map(|(s, seen)| json!({
             "prover": name_of(s.prover),
@@ -709,8 +718,11 @@ mod tests {
     #[test]
     fn a_verified_job_is_settled_only_once_its_prover_is_slashed_for_it() {
         let job = |state: &str| JobRecord {
-            state: state.into(),
-            current_id: "0xab".into(),
+            status: JobStatus {
+                state: state.into(),
+                current_id: "0xab".into(),
+                ..JobStatus::default()
+            },
             ..JobRecord::default()
         };
         assert!(settled(&job("paid"), |_| false));

@@ -15,12 +15,11 @@ use provernet_slashing::Market;
 use provernet_slashing::bindings::ProverMarketEvents;
 use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
-use serde::Deserialize;
 
 use crate::args::{CheatKind, UpArgs};
 use crate::chain::{self, Observer};
 use crate::procs::{self, Common, NodeSpec, Role};
-use crate::report::{self, Crash, Injected, JobRecord, NodeRecord, Partition, RunData};
+use crate::report::{self, Crash, Injected, JobRecord, JobStatus, NodeRecord, Partition, RunData};
 use crate::state::{self, NodeEntry, Process, State};
 
 /// Prints progress: a live bar on a terminal, plain lines otherwise.
@@ -69,22 +68,6 @@ impl Ui {
             bar.finish_and_clear();
         }
     }
-}
-
-/// A client job as its node's API shows it (`GET /v1/jobs`).
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(default)]
-struct ClientJob {
-    id: String,
-    current_id: String,
-    state: String,
-    round: u32,
-    prover: Option<String>,
-    price: Option<String>,
-    award_ms: Option<u64>,
-    e2e_ms: Option<u64>,
-    history: Vec<String>,
-    error: Option<String>,
 }
 
 /// Everything started, stopped on drop.
@@ -275,7 +258,10 @@ async fn run(
         .solc
         .clone()
         .unwrap_or_else(|| checkout.join("scripts/solc"));
-    let cache_dir = args.cache_dir.clone().unwrap_or_else(default_cache_dir);
+    let cache_dir = args
+        .cache_dir
+        .clone()
+        .unwrap_or_else(provernet_circuits::default_cache_dir);
     let circuits: Vec<Circuit> = args
         .circuits
         .iter()
@@ -291,16 +277,14 @@ async fn run(
     let ports = procs::ports(args.base_port, &port_names)?;
 
     // The chain.
-    let anvil = chain::start_anvil(
-        &anvil_bin,
-        ports[0],
-        layout.len() + 1,
-        &dir.join("anvil.log"),
-    )?;
-    net.record("anvil", anvil.child.id(), format!("--port {} ", anvil.port));
-    let endpoint = anvil.endpoint.clone();
-    let keys = anvil.keys.clone();
-    net.anvil = Some(anvil.child);
+    let accounts = layout.len() + 1;
+    let anvil_log = dir.join("anvil.log");
+    let anvil = chain::spawn_anvil(&anvil_bin, ports[0], accounts, &anvil_log)?;
+    net.record("anvil", anvil.id(), format!("--port {} ", ports[0]));
+    // Held by `net` before anything can fail or be interrupted: it stops anvil then.
+    let anvil = net.anvil.insert(anvil);
+    let keys = chain::anvil_keys(anvil, accounts, &anvil_log).await?;
+    let endpoint = format!("http://127.0.0.1:{}", ports[0]);
     ui.line(&format!(
         "anvil on {endpoint} (chain id {})",
         chain::CHAIN_ID
@@ -520,13 +504,6 @@ async fn balances_or_default(
         })
 }
 
-/// `$HOME/.cache/provernet/circuits`, as the node uses.
-fn default_cache_dir() -> PathBuf {
-    std::env::var_os("HOME")
-        .map_or_else(|| PathBuf::from("."), PathBuf::from)
-        .join(".cache/provernet/circuits")
-}
-
 fn address_of(key: &[u8; 32]) -> anyhow::Result<Address> {
     Ok(LocalWallet::from_bytes(key)
         .map_err(|e| anyhow!("{e}"))?
@@ -739,7 +716,9 @@ async fn watch(
     let mut next_submit = Instant::now();
     let mut last_poll = Instant::now() - Duration::from_secs(1);
     let mut submitted_all_at: Option<Instant> = None;
-    let mut slashes_reported = 0;
+    // Market events already looked at, and the jobs slashed among them.
+    let mut events_read = 0;
+    let mut slashed: HashSet<String> = HashSet::new();
     let mut timed_out = false;
     let mut jobs_done_at: Option<Instant> = None;
     let mut attempts = 0usize;
@@ -825,7 +804,7 @@ async fn watch(
                 let Ok(response) = http.get(&url).send().await else {
                     continue;
                 };
-                let Ok(list) = response.json::<Vec<ClientJob>>().await else {
+                let Ok(list) = response.json::<Vec<JobStatus>>().await else {
                     continue;
                 };
                 for job in list {
@@ -834,42 +813,31 @@ async fn watch(
                     };
                     let record = &mut jobs[index];
                     record.first_seen.entry(job.state.clone()).or_insert(now);
-                    record.state.clone_from(&job.state);
-                    record.current_id.clone_from(&job.current_id);
-                    record.round = job.round;
-                    record.prover.clone_from(&job.prover);
-                    record.price.clone_from(&job.price);
-                    record.award_ms = job.award_ms;
-                    record.e2e_ms = job.e2e_ms;
-                    record.history.clone_from(&job.history);
-                    record.error.clone_from(&job.error);
+                    record.status = job;
                 }
             }
             // Chain.
             if let Err(error) = observer.poll(now).await {
                 ui.line(&format!("reading the chain: {error:#}"));
             }
-            let slashes: Vec<String> = observer
-                .events
-                .iter()
-                .filter_map(|l| match &l.event {
-                    ProverMarketEvents::SlashedFilter(s) => Some(format!(
+            // Only the events this poll added.
+            for logged in &observer.events[events_read..] {
+                if let ProverMarketEvents::SlashedFilter(s) = &logged.event {
+                    let job = provernet_protocol::primitives::to_hex(&s.job_id);
+                    ui.line(&format!(
                         "slashed {} for {} on job 0x{}",
                         name_of(net, s.prover),
                         provernet_slashing::fault_name(s.fault),
-                        provernet_protocol::primitives::to_hex(&s.job_id[..6])
-                    )),
-                    _ => None,
-                })
-                .collect();
-            for line in &slashes[slashes_reported..] {
-                ui.line(line);
+                        &job[..12]
+                    ));
+                    slashed.insert(format!("0x{job}"));
+                }
             }
-            slashes_reported = slashes.len();
+            events_read = observer.events.len();
             // The crash.
             let verified = jobs
                 .iter()
-                .filter(|j| j.first_seen.contains_key("verified") || j.state == "paid")
+                .filter(|j| j.first_seen.contains_key("verified") || j.status.state == "paid")
                 .count();
             if let (Some(after), Some(target)) = (args.crash_prover_after, crash_target)
                 && crashes.is_empty()
@@ -965,32 +933,20 @@ async fn watch(
             }
             // Done?
             let injected = read_ledgers(&cheaters);
-            let slashed: HashSet<(String, u8)> = observer
-                .events
-                .iter()
-                .filter_map(|l| match &l.event {
-                    ProverMarketEvents::SlashedFilter(s) => Some((
-                        format!("0x{}", provernet_protocol::primitives::to_hex(&s.job_id)),
-                        s.fault,
-                    )),
-                    _ => None,
-                })
-                .collect();
             let unslashed = injected
                 .iter()
-                .filter(|i| !slashed.contains(&(i.job.clone(), i.kind.fault())))
+                .filter(|i| !slashed.contains(&i.job))
                 .count();
-            let slashed_jobs: HashSet<&String> = slashed.iter().map(|(job, _)| job).collect();
             let settled = jobs
                 .iter()
-                .filter(|j| report::settled(j, |id| slashed_jobs.contains(&id.to_owned())))
+                .filter(|j| report::settled(j, |id| slashed.contains(id)))
                 .count();
             let total = if more {
                 jobs.len().max(args.jobs)
             } else {
                 jobs.len()
             };
-            let count = |state: &str| jobs.iter().filter(|j| j.state == state).count();
+            let count = |state: &str| jobs.iter().filter(|j| j.status.state == state).count();
             let gas: u64 = observer.txs.iter().map(|t| t.gas).sum();
             ui.update(
                 settled,

@@ -169,7 +169,7 @@ pub async fn down(dir: &Path) -> anyhow::Result<()> {
         && terminate(state.owner_pid)
     {
         eprintln!("asked `testnet up` (pid {}) to stop", state.owner_pid);
-        wait_gone(&[state.owner_pid], Duration::from_secs(10)).await;
+        wait_gone(std::slice::from_ref(&owner), Duration::from_secs(10)).await;
     }
     let running: Vec<Process> = alive(&state).into_iter().cloned().collect();
     if running.is_empty() {
@@ -179,8 +179,7 @@ pub async fn down(dir: &Path) -> anyhow::Result<()> {
     for process in &running {
         terminate(process.pid);
     }
-    let pids: Vec<u32> = running.iter().map(|p| p.pid).collect();
-    wait_gone(&pids, Duration::from_secs(5)).await;
+    wait_gone(&running, Duration::from_secs(5)).await;
     for process in &running {
         if process.running() {
             kill(process.pid);
@@ -192,13 +191,11 @@ pub async fn down(dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn wait_gone(pids: &[u32], within: Duration) {
+/// Waits (`within` at most) until none of `processes` runs.
+async fn wait_gone(processes: &[Process], within: Duration) {
     let until = Instant::now() + within;
     while Instant::now() < until {
-        if pids
-            .iter()
-            .all(|&pid| !Path::new(&format!("/proc/{pid}")).exists() || is_zombie(pid))
-        {
+        if !processes.iter().any(Process::running) {
             return;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;

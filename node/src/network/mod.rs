@@ -497,11 +497,8 @@ impl Task {
                     self.end_isolation();
                 }
                 _ = discovery.tick() => {
-                    if self.isolated_until.is_none() {
-                        // Fails only while the routing table is empty (no bootstrap peer
-                        // yet).
-                        let _ = self.swarm.behaviour_mut().kad.bootstrap();
-                    }
+                    // Fails only while the routing table is empty (no bootstrap peer yet).
+                    let _ = self.swarm.behaviour_mut().kad.bootstrap();
                 }
             }
         }
@@ -526,11 +523,6 @@ impl Task {
                     .gossipsub
                     .report_message_validation_result(&id, &source, acceptance);
             }
-            Command::Request { reply, .. } if self.isolated_until.is_some() => {
-                let _ = reply.send(Err(RequestError::Failed(
-                    "this node is cut off from every peer on purpose".into(),
-                )));
-            }
             Command::Request { peer, data, reply } => {
                 let id = behaviour.exchange.send_request(&peer, data);
                 self.pending.insert(id, reply);
@@ -544,7 +536,6 @@ impl Task {
                 behaviour.gossipsub.set_application_score(&peer, score);
                 tracing::debug!(target: "net::score", %peer, action = action.name(), score, "penalized");
             }
-            Command::Dial(_) if self.isolated_until.is_some() => {}
             Command::Dial(address) => {
                 if let Err(error) = self.swarm.dial(address.clone()) {
                     tracing::warn!(target: "net", %address, %error, "dial failed");
@@ -700,7 +691,6 @@ impl Task {
             })) => {
                 let connected = self.swarm.connected_peers().count();
                 if !self.swarm.is_connected(&peer)
-                    && self.isolated_until.is_none()
                     && connected < TARGET_PEERS
                     && !self.scores.is_banned(&peer)
                 {
@@ -715,7 +705,7 @@ impl Task {
                 ..
             })) => self.providers_found(id, result, step.last),
             SwarmEvent::ConnectionEstablished { peer_id, .. } => {
-                if self.scores.is_banned(&peer_id) || self.isolated_until.is_some() {
+                if self.scores.is_banned(&peer_id) {
                     let _ = self.swarm.disconnect_peer_id(peer_id);
                 } else {
                     tracing::debug!(target: "net", peer = %peer_id, "connected");

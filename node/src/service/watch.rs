@@ -19,7 +19,6 @@
 //! A client-only node runs the same actor for its own jobs: it holds their awards and
 //! acceptances and challenges a missed deadline.
 
-use provernet_slashing::fault_name;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,7 +36,7 @@ use provernet_slashing::events::MarketEvent;
 use provernet_slashing::evidence::{
     self, Equivocation, EvidenceError, Inclusion, InvalidProof, MissedDeadline, WithheldProof,
 };
-use provernet_slashing::{ChainError, Market};
+use provernet_slashing::{ChainError, Market, fault_name};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
