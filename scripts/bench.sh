@@ -1,29 +1,71 @@
 #!/usr/bin/env bash
-# Runs provernet's benchmarks in the same build profile as the tests (no second build).
-#   scripts/bench.sh            every benchmark
-#   scripts/bench.sh envelope   envelope validation throughput per core
-#   scripts/bench.sh proving    keygen, prove, verify, proof size, EVM gas per circuit
-#   scripts/bench.sh gas        market gas per job and per challenge, from anvil receipts
-#   scripts/bench.sh market     end-to-end latency vs raw proving, award latency
+# Every headline figure, measured and compared with its target, in the test build profile.
+#   scripts/bench.sh            every benchmark below, then the report
+#   scripts/bench.sh NAME...    only those, then the report (other figures keep their last
+#                               measurement; bench/results.json says when each was taken)
+# Benchmarks: envelope (validation throughput per core), proving (prove time by k, library
+# vs direct create_proof, EVM verify gas), gas (market gas by batch size and per challenge),
+# market (10-node testnet: e2e ÷ raw proving, award latency), scale10, scale20 (full
+# market, 10 and 20 nodes) and scale50 (the 20 + 30 networking-only nodes), one workload
+# for all three, crash (SIGKILLs of a prover and a watchtower, then the invariants). The report prints every figure with its target and
+# PASS/FAIL, and writes bench/results.json, the table in docs/benchmarks.md and
+# docs/cost-growth.svg; it exits 1 when a target is missed.
 set -euo pipefail
 source "$(dirname -- "${BASH_SOURCE[0]}")/common.sh"
 cd -- "$repo_root"
 
 scripts/setup.sh >/dev/null
+mkdir -p bench
+export PROVERNET_BENCH_FIGURES="$repo_root/bench/figures.jsonl"
+: >"$PROVERNET_BENCH_FIGURES"
+cargo build --locked --bin provernet
+provernet="$CARGO_TARGET_DIR/debug/provernet"
+
+testnet() {
+    local label=$1
+    shift
+    # A run with problems still records its figures, which say so; go on to the report.
+    "$provernet" testnet up --dir "bench/runs/$label" --bench "$label" "$@" ||
+        echo "bench: the $label testnet reported problems (bench/runs/$label/report.txt)" >&2
+}
+
 run() {
     case "$1" in
         envelope) cargo bench --locked --profile dev -p provernet-protocol --bench envelope ;;
         proving) cargo bench --locked --profile dev -p provernet-circuits --bench proving ;;
         gas) cargo bench --locked --profile dev -p provernet-slashing --bench gas ;;
-        market) cargo bench --locked --profile dev -p provernet-node --bench market ;;
-        *) echo "bench: unknown benchmark '$1' (known: envelope, proving, gas, market)" >&2; exit 2 ;;
+        market)
+            # 10 nodes; one poseidon-chain-16 job (the largest circuit) at a time, so the
+            # winner proves alone, as raw proving is timed afterwards.
+            testnet market --provers 4 --watchtowers 2 --clients 4 --cheaters 0 \
+                --circuits poseidon-chain-16 --jobs 8 --rate 0.1 --deadline 120 --raw-prove ;;
+        # One workload for the scale runs (mixed circuits, so jobs overlap and several
+        # provers win some), at 10, 20 and 50 nodes.
+        scale10)
+            testnet scale10 --provers 4 --watchtowers 2 --clients 4 --cheaters 1 \
+                --circuits poseidon-chain-12,mlp-inference --jobs 40 --rate 0.5 ;;
+        scale20)
+            testnet scale20 --provers 8 --watchtowers 4 --clients 8 --cheaters 1 \
+                --circuits poseidon-chain-12,mlp-inference --jobs 40 --rate 0.5 ;;
+        scale50)
+            testnet scale50 --provers 8 --watchtowers 4 --clients 8 --cheaters 1 --relays 30 \
+                --circuits poseidon-chain-12,mlp-inference --jobs 40 --rate 0.5 ;;
+        crash)
+            testnet crash --provers 3 --watchtowers 2 --clients 2 --cheaters 1 --cheat invalid \
+                --cheat-rate 0.5 --circuits poseidon-chain-12 --jobs 40 --rate 0.5 --kills 6 ;;
+        *)
+            echo "bench: unknown benchmark '$1' (known: envelope, proving, gas, market, scale10, scale20, scale50, crash)" >&2
+            exit 2
+            ;;
     esac
 }
+
 if (($# == 0)); then
-    run envelope
-    run proving
-    run gas
-    run market
-else
-    run "$1"
+    set -- envelope proving gas market scale10 scale20 scale50 crash
 fi
+for name in "$@"; do
+    echo "== bench: $name"
+    run "$name"
+done
+echo "== bench: report"
+exec "$provernet" bench report

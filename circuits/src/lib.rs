@@ -23,11 +23,13 @@
 //!   circuit ids. [`prover`]: [`Prover`], the API the node calls. [`evm`]: Solidity
 //!   verifiers, solc, calldata. [`poseidon`]: the hash used in-circuit and natively.
 //!   [`field`]: scalars in bytes and text. [`proof_file`]: the proof JSON of the CLI.
+//! - [`job`]: [`job::SubmitRequest`], a proving job as a user submits it, and its checks.
 
 pub mod circuits;
 pub mod error;
 pub mod evm;
 pub mod field;
+pub mod job;
 pub mod keys;
 pub mod poseidon;
 pub mod proof_file;

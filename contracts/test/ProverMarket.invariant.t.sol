@@ -22,10 +22,15 @@ contract InvariantStandInVerifier {
 /// Drives ProverMarket from three provers, three clients and two watchtowers with bounded
 /// random inputs: stakes, deposits, batches (with re-committed and equivocating leaves and
 /// invalid proofs), claims, batch claims, the four challenges and their answers,
-/// finalization and credit withdrawals. Every market call goes through try/catch, so the
-/// handler itself never reverts (its ghost variables would be rolled back with it): the
-/// handler predicts each outcome and counts any call that did not do what it predicted in
-/// `ghost_unexpected`, which an invariant keeps at zero.
+/// finalization and credit withdrawals. Each action starts at a random actor, batch or
+/// challenge and takes the first one it fits (a staked prover to commit, a client with a
+/// deposit to withdraw, an open challenge to answer), and returns without calling the
+/// market only when none fits; the calls the market must refuse (an unstaked prover
+/// committing, a closed window, a challenge no longer open) are still made a fixed share of
+/// the time. Every market call goes through try/catch, so the handler itself never reverts
+/// (its ghost variables would be rolled back with it): the handler predicts each outcome
+/// and counts any call that did not do what it predicted in `ghost_unexpected`, which an
+/// invariant keeps at zero.
 contract MarketHandler is Test {
     ProverMarket internal immutable market;
     uint64 internal immutable challengeWindow;
@@ -220,9 +225,8 @@ contract MarketHandler is Test {
     // ---- stake ---------------------------------------------------------------------------
 
     function register(uint256 who, uint256 amount) external {
-        address p = provers[who % provers.length];
-        (,,,,, bool registered) = market.provers(p);
-        if (registered) return;
+        (address p, bool found) = _first(provers, who, _unregistered);
+        if (!found) return;
         amount = _bound(amount, market.minStake(), 10 * market.minStake());
         vm.deal(p, amount);
         vm.prank(p);
@@ -235,9 +239,8 @@ contract MarketHandler is Test {
     }
 
     function addStake(uint256 who, uint256 amount) external {
-        address p = provers[who % provers.length];
-        (,,,,, bool registered) = market.provers(p);
-        if (!registered) return;
+        (address p, bool found) = _first(provers, who, _registered);
+        if (!found) return;
         amount = _bound(amount, 1, 5 ether);
         vm.deal(p, amount);
         vm.prank(p);
@@ -250,9 +253,9 @@ contract MarketHandler is Test {
     }
 
     function unbond(uint256 who, uint256 amount) external {
-        address p = provers[who % provers.length];
-        (uint256 stake,,,,, bool registered) = market.provers(p);
-        if (!registered || stake == 0) return;
+        (address p, bool found) = _first(provers, who, _bonded);
+        if (!found) return;
+        (uint256 stake,,,,,) = market.provers(p);
         amount = _bound(amount, 1, stake);
         vm.prank(p);
         try market.unbond(amount) {
@@ -263,9 +266,9 @@ contract MarketHandler is Test {
     }
 
     function withdrawStake(uint256 who) external {
-        address p = provers[who % provers.length];
+        (address p, bool found) = _first(provers, who, _unbonding);
+        if (!found) return;
         (,, uint256 unbonding, uint64 at,,) = market.provers(p);
-        if (unbonding == 0) return;
         if (block.number < at && (who >> 128) % 2 == 0) vm.roll(at); // else check the delay holds
         uint32 open = openChallengesOf(p);
         bytes memory expected;
@@ -293,9 +296,9 @@ contract MarketHandler is Test {
     }
 
     function requestDepositWithdrawal(uint256 who, uint256 amount) external {
-        address c = clients[who % clients.length];
+        (address c, bool found) = _first(clients, who, _hasDeposit);
+        if (!found) return;
         uint256 available = market.deposits(c);
-        if (available == 0) return;
         amount = _bound(amount, 1, available);
         vm.prank(c);
         try market.requestDepositWithdrawal(amount) {
@@ -306,9 +309,9 @@ contract MarketHandler is Test {
     }
 
     function withdrawDeposit(uint256 who) external {
-        address c = clients[who % clients.length];
+        (address c, bool found) = _first(clients, who, _requested);
+        if (!found) return;
         uint256 requested = market.withdrawalRequested(c);
-        if (requested == 0) return;
         uint64 at = market.withdrawableAt(c);
         if (block.number < at && (who >> 128) % 2 == 0) vm.roll(at); // else check the delay holds
         uint256 available = market.deposits(c);
@@ -328,8 +331,14 @@ contract MarketHandler is Test {
         }
     }
 
+    /// Withdraws the credits of the first account owed some from `who` on (one time in four,
+    /// or when none is owed any, of account `who`, which must fail unless it is owed some).
     function withdrawCredits(uint256 who) external {
         address a = accounts[who % accounts.length];
+        if ((who >> 128) % 4 != 0) {
+            (address creditor, bool found) = _first(accounts, who, _owed);
+            if (found) a = creditor;
+        }
         uint256 owed = ghost_credits[a];
         bytes memory expected = owed == 0 ? abi.encodeWithSelector(ProverMarket.NothingToWithdraw.selector) : bytes("");
         uint256 before = a.balance;
@@ -347,25 +356,34 @@ contract MarketHandler is Test {
 
     // ---- batches -------------------------------------------------------------------------
 
-    /// Commits 1-6 leaves. One leaf in four is a job committed before (by any prover): half
-    /// of those the same leaf again, half another leaf for that job (equivocation when the
-    /// prover is the same). One proof in eight is invalid. One batch in eight is committed
-    /// after its awards' deadline.
+    /// Commits 1-6 leaves from the first staked prover from `who` on (one time in eight, or
+    /// when none is staked, from prover `who` itself). Half of the time, that prover is first
+    /// registered or staked up if it is not staked (else check the commit fails). One leaf in
+    /// four is a job committed before (half of the time from a batch of this prover if it
+    /// has one, else from any batch): half of those the same leaf again, half another leaf
+    /// for that job (equivocation when the prover is the same). One proof in eight is
+    /// invalid. One batch in eight is committed after its awards' deadline.
     function commitBatch(uint256 who, uint256 size, uint256 seed) external {
         address p = provers[who % provers.length];
-        if (!market.isStaked(p)) return;
+        if ((who >> 128) % 8 != 0) {
+            (address staked, bool found) = _first(provers, who, _staked);
+            if (found) p = staked;
+        }
+        if ((who >> 136) % 2 == 0) _stakeUp(p);
+        bytes memory expected = _commitError(p);
         size = _bound(size, 1, 6);
         Job[] memory js = new Job[](size);
         uint256[] memory origin = new uint256[](size);
         ProverMarket.Leaf[] memory leaves = new ProverMarket.Leaf[](size);
         for (uint256 i = 0; i < size; i++) {
-            (js[i], origin[i]) = _newJob(uint256(keccak256(abi.encode(seed, i))));
+            (js[i], origin[i]) = _newJob(p, uint256(keccak256(abi.encode(seed, i))));
             leaves[i] = js[i].leaf;
         }
         uint64 deadline = seed % 8 == 0 ? uint64(block.timestamp - 1) : uint64(block.timestamp + (seed >> 8) % 1 days);
         vm.prank(p);
         // forge-lint: disable-next-line(unsafe-typecast)
         try market.commitBatch(MerkleBuilder.root(_hashes(leaves)), uint32(size)) returns (uint256 id) {
+            if (expected.length != 0) _unexpected("commitBatch succeeded where it should revert");
             if (id != committed.length) _unexpected("commitBatch id");
             committed.push(
                 Committed({
@@ -378,16 +396,27 @@ contract MarketHandler is Test {
                 if (origin[i] != 0) _recordEquivocation(p, id, i, origin[i]);
             }
             calls["commitBatch"]++;
-        } catch {
-            _unexpected("commitBatch reverted");
+        } catch (bytes memory reason) {
+            _expectRevert(reason, expected, "commitBatch");
         }
     }
 
-    /// A new job, or (one in four) a job committed before; `origin` is (batch id + 1) << 32
-    /// | index of the leaf it was taken from, or 0.
-    function _newJob(uint256 r) internal returns (Job memory j, uint256 origin) {
+    /// The error committing a batch from `p` meets, or "".
+    function _commitError(address p) internal view returns (bytes memory) {
+        (uint256 stake,,,,, bool registered) = market.provers(p);
+        if (!registered) return abi.encodeWithSelector(ProverMarket.NotRegistered.selector);
+        uint256 minStake = market.minStake();
+        if (stake < minStake) return abi.encodeWithSelector(ProverMarket.StakeTooLow.selector, stake, minStake);
+        return "";
+    }
+
+    /// A new job, or (one in four) a job committed before, half of the time from a batch of
+    /// `p` if it has one; `origin` is (batch id + 1) << 32 | index of the leaf it was taken
+    /// from, or 0.
+    function _newJob(address p, uint256 r) internal returns (Job memory j, uint256 origin) {
         if (committed.length != 0 && r % 4 == 0) {
             uint256 b = (r >> 8) % committed.length;
+            if ((r >> 56) % 2 == 0) b = _batchOf(p, b);
             uint256 index = (r >> 16) % jobsOf[b].length;
             j = jobsOf[b][index];
             origin = ((b + 1) << 32) | index;
@@ -413,6 +442,15 @@ contract MarketHandler is Test {
             client: c,
             price: _bound(r >> 32, 0, 1 ether)
         });
+    }
+
+    /// The first batch of `p` from batch `start` on (wrapping around), else `start`.
+    function _batchOf(address p, uint256 start) internal view returns (uint256) {
+        for (uint256 k = 0; k < committed.length; k++) {
+            uint256 b = (start + k) % committed.length;
+            if (committed[b].prover == p) return b;
+        }
+        return start;
     }
 
     /// A stand-in proof of `input` (see InvariantStandInVerifier).
@@ -946,7 +984,7 @@ contract MarketHandler is Test {
 
     function finalizeChallenge(uint256 seed) external {
         if (challenges.length == 0) return;
-        uint256 id = seed % challenges.length;
+        uint256 id = _pickOpen(seed);
         Ch memory c = challenges[id];
         if (c.status == ProverMarket.ChallengeStatus.Open && block.number <= c.respondBy && (seed >> 128) % 2 == 0) {
             vm.roll(c.respondBy + 1); // else check the response window holds
@@ -988,6 +1026,56 @@ contract MarketHandler is Test {
 
     // ---- internals -------------------------------------------------------------------------
 
+    /// The first account of `list` from index `who` on (wrapping around) that `fits`, and
+    /// whether there is one: handlers act on an account the action fits rather than return.
+    function _first(address[] storage list, uint256 who, function(address) internal view returns (bool) fits)
+        internal
+        view
+        returns (address, bool)
+    {
+        uint256 n = list.length;
+        for (uint256 k = 0; k < n; k++) {
+            address a = list[(who % n + k) % n];
+            if (fits(a)) return (a, true);
+        }
+        return (address(0), false);
+    }
+
+    function _unregistered(address p) internal view returns (bool) {
+        return !_registered(p);
+    }
+
+    function _registered(address p) internal view returns (bool registered) {
+        (,,,,, registered) = market.provers(p);
+    }
+
+    function _staked(address p) internal view returns (bool) {
+        return market.isStaked(p);
+    }
+
+    /// Registered with some bonded stake (what `unbond` needs).
+    function _bonded(address p) internal view returns (bool) {
+        (uint256 stake,,,,, bool registered) = market.provers(p);
+        return registered && stake != 0;
+    }
+
+    function _unbonding(address p) internal view returns (bool) {
+        (,, uint256 unbonding,,,) = market.provers(p);
+        return unbonding != 0;
+    }
+
+    function _hasDeposit(address c) internal view returns (bool) {
+        return market.deposits(c) != 0;
+    }
+
+    function _requested(address c) internal view returns (bool) {
+        return market.withdrawalRequested(c) != 0;
+    }
+
+    function _owed(address a) internal view returns (bool) {
+        return ghost_credits[a] != 0;
+    }
+
     /// A batch whose challenge window is still open, the newest first (else, or one time in
     /// four, any batch): challenges need open windows, and claims keep closing them.
     function _pickBatch(uint256 seed) internal view returns (uint256) {
@@ -996,7 +1084,7 @@ contract MarketHandler is Test {
                 if (block.number <= committed[k - 1].blockNumber + challengeWindow) return k - 1;
             }
         }
-        return seed % committed.length;
+        return (seed >> 8) % committed.length;
     }
 
     /// An equivocation whose later batch's window is open, the newest first (else, or one
@@ -1009,23 +1097,39 @@ contract MarketHandler is Test {
                 if (block.number <= later + challengeWindow) return k - 1;
             }
         }
-        return seed % equivocations.length;
+        return (seed >> 8) % equivocations.length;
     }
 
-    /// An open challenge of `fault` still in its response window if there is one (else, or
-    /// one time in four, any challenge).
+    /// An open challenge of `fault` still in its response window if there is one, else any
+    /// challenge of `fault` (one time in four, or if there is none, any challenge).
     function _pickChallenge(uint256 seed, ProverMarket.Fault fault) internal view returns (uint256) {
         uint256 n = challenges.length;
+        uint256 start = (seed >> 8) % n;
+        if (seed % 4 != 0) {
+            uint256 ofFault = n;
+            for (uint256 k = 0; k < n; k++) {
+                uint256 id = (start + k) % n;
+                Ch storage c = challenges[id];
+                if (c.fault != fault) continue;
+                if (c.status == ProverMarket.ChallengeStatus.Open && block.number <= c.respondBy) return id;
+                if (ofFault == n) ofFault = id;
+            }
+            if (ofFault != n) return ofFault;
+        }
+        return start;
+    }
+
+    /// An open challenge if there is one (one time in four, or if there is none, any).
+    function _pickOpen(uint256 seed) internal view returns (uint256) {
+        uint256 n = challenges.length;
+        uint256 start = (seed >> 8) % n;
         if (seed % 4 != 0) {
             for (uint256 k = 0; k < n; k++) {
-                uint256 id = (seed % n + k) % n;
-                Ch storage c = challenges[id];
-                if (c.fault == fault && c.status == ProverMarket.ChallengeStatus.Open && block.number <= c.respondBy) {
-                    return id;
-                }
+                uint256 id = (start + k) % n;
+                if (challenges[id].status == ProverMarket.ChallengeStatus.Open) return id;
             }
         }
-        return seed % n;
+        return start;
     }
 
     /// The error opening a challenge on `key` meets (slashed first, then pending), or "".
@@ -1087,6 +1191,29 @@ contract MarketHandler is Test {
         return ProverMarket.Inclusion({
             batchId: batchId, leaf: leaves[index], path: MerkleBuilder.proof(_hashes(leaves), index)
         });
+    }
+
+    /// Registers `p` with the minimum stake, or adds what it lacks of it, if it is not staked.
+    function _stakeUp(address p) internal {
+        (uint256 stake,,,,, bool registered) = market.provers(p);
+        uint256 minStake = market.minStake();
+        if (registered && stake >= minStake) return;
+        uint256 amount = registered ? minStake - stake : minStake;
+        vm.deal(p, amount);
+        vm.prank(p);
+        if (registered) {
+            try market.addStake{value: amount}() {
+                ghost_paidIn += amount;
+            } catch {
+                _unexpected("addStake reverted");
+            }
+        } else {
+            try market.register{value: amount}(keccak256(abi.encode(p))) {
+                ghost_paidIn += amount;
+            } catch {
+                _unexpected("register reverted");
+            }
+        }
     }
 
     function _topUp(address c, uint256 need) internal {

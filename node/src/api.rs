@@ -9,6 +9,7 @@
 //! | `GET` | `/v1/node` | peer id, address, roles, peers |
 //! | `GET` | `/metrics` | Prometheus text format |
 //! | `POST` | `/v1/dev/partition` | `{"secs": n}`: cut the node off from every peer for `n` s (only with `api.dev`) |
+//! | `GET` | `/v1/dev/arrivals` | the last 4,096 gossip messages received or published: `[{"id", "at_ms", "own"}]` (only with `api.dev`) |
 //!
 //! Errors answer with a status code and `{"error": "…"}`. Bodies above 2 MiB are refused
 //! before they are read.
@@ -21,7 +22,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use provernet_protocol::JobId;
-use provernet_protocol::primitives::from_hex;
 use serde_json::json;
 
 use crate::service::{NodeHandle, SubmitError, SubmitRequest};
@@ -35,10 +35,7 @@ fn error(status: StatusCode, message: impl Into<String>) -> Response {
 
 /// Parses a 0x-prefixed job id.
 pub fn parse_job_id(text: &str) -> Option<JobId> {
-    let digits = text.strip_prefix("0x").unwrap_or(text);
-    from_hex(digits)
-        .and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
-        .map(JobId)
+    JobId::parse_hex(text)
 }
 
 /// A JSON body, or the answer to a body that is not one.
@@ -145,6 +142,12 @@ async fn partition(State(node): State<NodeHandle>, request: Body<PartitionReques
     Json(json!({ "partitioned_secs": request.secs })).into_response()
 }
 
+/// The latest gossip arrivals at this node and its own publications (a testnet
+/// matches them across nodes to measure propagation).
+async fn arrivals(State(node): State<NodeHandle>) -> Response {
+    Json(node.net.arrivals().await).into_response()
+}
+
 async fn metrics(State(node): State<NodeHandle>) -> Response {
     if let Some(info) = node.net.info().await {
         node.metrics
@@ -171,7 +174,9 @@ pub fn router(node: NodeHandle, dev: bool) -> Router {
         .route("/v1/node", get(node_info))
         .route("/metrics", get(metrics));
     if dev {
-        router = router.route("/v1/dev/partition", post(partition));
+        router = router
+            .route("/v1/dev/partition", post(partition))
+            .route("/v1/dev/arrivals", get(arrivals));
     }
     router
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -53,8 +53,11 @@ pub struct Roles {
     pub prover: bool,
     /// Submit jobs, award, verify.
     pub client: bool,
-    /// Sample and challenge commitments (issue #6; accepted in config, not yet active).
+    /// Sample and challenge commitments.
     pub watchtower: bool,
+    /// Validate and forward market gossip, and nothing else. Needed only when no other
+    /// role is chosen (every node relays).
+    pub relay: bool,
 }
 
 /// `[network]`.
@@ -415,10 +418,10 @@ impl NodeConfig {
                 "must be set (flag --data-dir or `data_dir = \"…\"`)",
             ));
         }
-        if !(self.roles.prover || self.roles.client || self.roles.watchtower) {
+        if !(self.roles.prover || self.roles.client || self.roles.watchtower || self.roles.relay) {
             return Err(field(
                 "roles",
-                "no role chosen: set roles.prover, roles.client or roles.watchtower (or --prover, --client, --watchtower)",
+                "no role chosen: set roles.prover, roles.client, roles.watchtower or roles.relay (or --prover, --client, --watchtower, --relay)",
             ));
         }
         if self.listen_addrs()?.is_empty() {

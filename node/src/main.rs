@@ -47,6 +47,9 @@ enum Command {
     Testnet(provernet_testnet::TestnetCommand),
     /// Whether cheating pays, given sampling rate, watchtowers, stake and prices.
     Economics(EconomicsArgs),
+    /// Collect the benchmarks' figures (`scripts/bench.sh` runs the benchmarks, then this).
+    #[command(subcommand)]
+    Bench(provernet_testnet::BenchCommand),
 }
 
 /// Where a node keeps its state and how it is configured. Flags override the file.
@@ -67,6 +70,9 @@ struct NodeArgs {
     /// Take the watchtower role.
     #[arg(long)]
     watchtower: bool,
+    /// Only validate and forward market gossip (when no other role is taken).
+    #[arg(long)]
+    relay: bool,
     /// A listen multiaddr (repeatable), e.g. /ip4/127.0.0.1/tcp/9000.
     #[arg(long)]
     listen: Vec<String>,
@@ -197,6 +203,7 @@ fn main() -> ExitCode {
         Command::Watchtower(args) => run_watchtower(args),
         Command::Economics(args) => economics(&args),
         Command::Testnet(command) => testnet(command),
+        Command::Bench(command) => provernet_testnet::bench_main(command),
     })
 }
 

@@ -22,6 +22,7 @@ fn configure(args: NodeArgs) -> anyhow::Result<NodeConfig> {
     config.roles.prover |= args.prover;
     config.roles.client |= args.client;
     config.roles.watchtower |= args.watchtower;
+    config.roles.relay |= args.relay;
     if !args.listen.is_empty() {
         config.network.listen = args.listen;
     }

@@ -281,6 +281,18 @@ impl SignedEnvelope {
 
     /// Decodes `bytes` and checks everything but the signature, at time `now` (unix seconds).
     pub fn decode(bytes: &[u8], context: &Context, now: u64) -> Result<Self, EnvelopeError> {
+        Self::decode_with(bytes, context, now, PeerKey::from_bytes)
+    }
+
+    /// As [`SignedEnvelope::decode`], with the signer's key parsed by `parse_key`, which
+    /// must accept exactly what [`PeerKey::from_bytes`] accepts (a cache of keys already
+    /// parsed saves the point decompression).
+    pub fn decode_with(
+        bytes: &[u8],
+        context: &Context,
+        now: u64,
+        parse_key: impl FnOnce(&[u8; 32]) -> Option<PeerKey>,
+    ) -> Result<Self, EnvelopeError> {
         let max = MessageKind::max_envelope_len();
         if bytes.len() > max {
             return Err(EnvelopeError::Oversized {
@@ -309,7 +321,7 @@ impl SignedEnvelope {
         }
         let signer = <&[u8; 32]>::try_from(wire.signer.as_slice())
             .ok()
-            .and_then(PeerKey::from_bytes)
+            .and_then(parse_key)
             .ok_or(EnvelopeError::InvalidSignerKey)?;
         let signature = <&[u8; 64]>::try_from(wire.signature.as_slice())
             .map(Signature::from_bytes)

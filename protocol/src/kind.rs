@@ -107,6 +107,30 @@ impl MessageKind {
         max + ENVELOPE_OVERHEAD
     }
 
+    /// Whether this kind is sent as a request-response request: the asks, and a proof
+    /// pushed to its client.
+    pub const fn is_request(self) -> bool {
+        matches!(
+            self,
+            Self::InputRequest | Self::ProofRequest | Self::BatchRequest | Self::ProofResponse
+        )
+    }
+
+    /// The largest envelope a request may be ([`MessageKind::is_request`]): what a node
+    /// reads of a request frame at most, far below the largest response (an input).
+    pub const fn max_request_envelope_len() -> usize {
+        let mut max = 0;
+        let mut i = 0;
+        while i < Self::ALL.len() {
+            let len = Self::ALL[i].max_payload_len();
+            if Self::ALL[i].is_request() && len > max {
+                max = len;
+            }
+            i += 1;
+        }
+        max + ENVELOPE_OVERHEAD
+    }
+
     /// Whether this kind is gossiped (as opposed to sent by request-response).
     pub const fn is_gossip(self) -> bool {
         matches!(
@@ -194,6 +218,26 @@ pub(crate) const ENVELOPE_OVERHEAD: usize = 192;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn requests_are_bounded_far_below_responses() {
+        let request = MessageKind::max_request_envelope_len();
+        for kind in MessageKind::ALL {
+            if kind.is_request() {
+                assert!(
+                    kind.max_payload_len() + ENVELOPE_OVERHEAD <= request,
+                    "{kind}"
+                );
+            }
+            assert!(!(kind.is_request() && kind.is_gossip()), "{kind}");
+        }
+        // A pushed proof is the largest request; an input response is ten times larger.
+        assert_eq!(
+            request,
+            MessageKind::ProofResponse.max_payload_len() + ENVELOPE_OVERHEAD
+        );
+        assert!(request * 10 < MessageKind::max_envelope_len());
+    }
 
     #[test]
     fn wire_numbers_round_trip() {

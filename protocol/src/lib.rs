@@ -24,6 +24,7 @@
 //! - [`kind`]: [`MessageKind`] and the size bounds per kind.
 //! - [`replay`]: [`SeenCache`], the bounded replay cache.
 //! - [`validator`]: [`Validator`], the inbound pipeline in the right order.
+//! - [`frame`]: [`frame::LengthPrefix`], the length prefix of request-response frames.
 //! - [`merkle`]: batch trees in OpenZeppelin `MerkleProof` form, used by commitment
 //!   notices and, later, by provers building batches.
 //!
@@ -36,6 +37,7 @@
 //! check, so this node never signs what its peers would reject.
 
 pub mod envelope;
+pub mod frame;
 pub mod kind;
 pub mod merkle;
 pub mod messages;

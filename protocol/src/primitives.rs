@@ -90,6 +90,17 @@ fixed_bytes!(
     JobId,
     32
 );
+impl JobId {
+    /// A job id from hex text, as API paths carry it: 32 bytes of hex digits (either
+    /// case), with or without a `0x` prefix; `None` for anything else.
+    pub fn parse_hex(text: &str) -> Option<Self> {
+        let digits = text.strip_prefix("0x").unwrap_or(text);
+        from_hex(digits)
+            .and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
+            .map(Self)
+    }
+}
+
 fixed_bytes!(
     /// A circuit's id, derived from its verifying key by the circuits crate.
     CircuitId,
@@ -201,6 +212,22 @@ mod tests {
         assert_eq!(from_hex("abc"), None);
         assert_eq!(from_hex("zz"), None);
         assert_eq!(from_hex("+1"), None);
+    }
+
+    #[test]
+    fn job_ids_parse_from_hex() {
+        let id = JobId([0xab; 32]);
+        assert_eq!(JobId::parse_hex(&id.to_string()), Some(id));
+        assert_eq!(JobId::parse_hex(&to_hex(&id.0)), Some(id));
+        assert_eq!(JobId::parse_hex(&"AB".repeat(32)), Some(id));
+        assert_eq!(JobId::parse_hex(&"ab".repeat(31)), None);
+        assert_eq!(JobId::parse_hex(&"ab".repeat(33)), None);
+        assert_eq!(JobId::parse_hex(&format!("0x0x{}", "ab".repeat(31))), None);
+        assert_eq!(JobId::parse_hex(&format!("{}g", "a".repeat(63))), None);
+        assert_eq!(JobId::parse_hex(""), None);
+        assert_eq!(JobId::parse_hex("0x"), None);
+        // Multi-byte characters are refused, not split.
+        assert_eq!(JobId::parse_hex(&"é".repeat(32)), None);
     }
 
     #[test]

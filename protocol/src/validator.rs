@@ -1,7 +1,14 @@
 //! The whole inbound check of an envelope, in the order that wastes least work.
 
+use std::collections::HashMap;
+
 use crate::envelope::{Context, EnvelopeError, SignedEnvelope, VerifiedEnvelope, verify_batch};
+use crate::primitives::PeerKey;
 use crate::replay::SeenCache;
+
+/// How many signer keys the validator keeps decompressed. A market has a few hundred
+/// active signers; past this many the cache starts over.
+pub const KEYS_KEPT: usize = 4_096;
 
 /// Decodes, bounds-checks, verifies and deduplicates inbound envelopes.
 ///
@@ -13,6 +20,9 @@ use crate::replay::SeenCache;
 pub struct Validator {
     context: Context,
     seen: SeenCache,
+    /// Signer keys already decompressed and checked, by their bytes: decompressing a
+    /// point costs about a third of a signature check, and signers repeat.
+    keys: HashMap<[u8; 32], PeerKey>,
 }
 
 impl Validator {
@@ -21,6 +31,7 @@ impl Validator {
         Self {
             context,
             seen: SeenCache::new(seen_capacity),
+            keys: HashMap::new(),
         }
     }
 
@@ -72,8 +83,19 @@ impl Validator {
             .collect()
     }
 
-    fn precheck(&self, bytes: &[u8], now: u64) -> Result<SignedEnvelope, EnvelopeError> {
-        let envelope = SignedEnvelope::decode(bytes, &self.context, now)?;
+    fn precheck(&mut self, bytes: &[u8], now: u64) -> Result<SignedEnvelope, EnvelopeError> {
+        let keys = &mut self.keys;
+        let envelope = SignedEnvelope::decode_with(bytes, &self.context, now, |raw| {
+            if let Some(key) = keys.get(raw) {
+                return Some(*key);
+            }
+            let key = PeerKey::from_bytes(raw)?;
+            if keys.len() >= KEYS_KEPT {
+                keys.clear();
+            }
+            keys.insert(*raw, key);
+            Some(key)
+        })?;
         if self.seen.contains(&envelope.id()) {
             return Err(EnvelopeError::Replayed { id: envelope.id() });
         }

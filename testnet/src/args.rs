@@ -35,6 +35,9 @@ pub struct UpArgs {
     /// Client nodes (jobs are spread over them in turn).
     #[arg(long, default_value_t = 1)]
     pub clients: usize,
+    /// Networking-only nodes: they validate and forward gossip and take no other role.
+    #[arg(long, default_value_t = 0)]
+    pub relays: usize,
     /// Jobs to submit.
     #[arg(long, default_value_t = 30)]
     pub jobs: usize,
@@ -75,6 +78,12 @@ pub struct UpArgs {
     /// and start it again on the same data dir.
     #[arg(long)]
     pub crash_prover_after: Option<usize>,
+    /// Kill this many times with SIGKILL, at random moments of the workload, the first
+    /// honest prover and the first watchtower in turn, restarting each at once on its
+    /// data dir; the report then checks that nothing was committed twice, no claim was
+    /// lost and no challenge was lost or repeated.
+    #[arg(long, default_value_t = 0)]
+    pub kills: usize,
     /// Cut one node off from every peer for this many seconds (through its dev API's
     /// connection filter: connections closed and refused both ways, the chain still
     /// reachable), then let it rejoin.
@@ -103,6 +112,14 @@ pub struct UpArgs {
     /// `provernet testnet down`).
     #[arg(long)]
     pub keep: bool,
+    /// After the run, prove every verified job's witness again through the library alone
+    /// (no node, nothing else running) and report e2e ÷ that raw proving time per job.
+    #[arg(long)]
+    pub raw_prove: bool,
+    /// Record the run's figures for `provernet bench report` under this label (in the
+    /// file `PROVERNET_BENCH_FIGURES` names; printed either way).
+    #[arg(long)]
+    pub bench: Option<String>,
     /// Seed of the workload's random choices (circuits, prices).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -183,12 +200,13 @@ pub struct StatusArgs {
 
 impl UpArgs {
     /// The nodes' names, in start order's roles: `watchtower-1…`, `prover-1…`,
-    /// `client-1…`.
+    /// `client-1…`, `relay-1…`.
     pub fn node_names(&self) -> Vec<String> {
         [
             ("watchtower", self.watchtowers),
             ("prover", self.provers),
             ("client", self.clients),
+            ("relay", self.relays),
         ]
         .into_iter()
         .flat_map(|(role, n)| (1..=n).map(move |i| format!("{role}-{i}")))
@@ -282,7 +300,19 @@ impl UpArgs {
                 );
             }
         }
-        let nodes = self.provers + self.watchtowers + self.clients;
+        if self.kills > 0 && (self.provers - self.cheaters < 2 || self.watchtowers < 2) {
+            bail!(
+                "--kills needs two honest provers and two watchtowers (one of each is killed \
+                 in turn while the others keep working; the first watchtower is every node's \
+                 bootstrap peer)"
+            );
+        }
+        if self.bench.as_ref().is_some_and(|l| {
+            l.is_empty() || !l.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        }) {
+            bail!("--bench takes a label of letters, digits and _");
+        }
+        let nodes = self.provers + self.watchtowers + self.clients + self.relays;
         if self.base_port != 0 && usize::from(self.base_port) + 2 * nodes + 1 > 65_535 {
             bail!("--base-port {} leaves too few ports", self.base_port);
         }
@@ -361,6 +391,20 @@ mod tests {
             (
                 &["--partition", "5", "--partition-node", "prover-9"],
                 "--partition-node prover-9 is not a node",
+            ),
+            (&["--kills", "2", "--watchtowers", "1"], "--kills needs"),
+            (&["--kills", "2", "--provers", "2"], "--kills needs"),
+            (&["--bench", "a b"], "--bench takes a label"),
+            (
+                &[
+                    "--partition",
+                    "5",
+                    "--partition-node",
+                    "relay-2",
+                    "--relays",
+                    "1",
+                ],
+                "--partition-node relay-2 is not a node",
             ),
         ] {
             let error = up(flags).check().expect_err("refused").to_string();

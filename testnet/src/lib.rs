@@ -15,7 +15,9 @@
 //! what a deployment would see.
 
 mod args;
+mod bench;
 mod chain;
+pub mod figure;
 mod plot;
 mod procs;
 mod report;
@@ -23,6 +25,7 @@ mod run;
 mod state;
 
 pub use args::{CheatKind, DownArgs, StatusArgs, TestnetCommand, UpArgs};
+pub use bench::{BenchCommand, bench_main};
 
 /// Runs a `provernet testnet` subcommand; `exe` is the `provernet` binary to start nodes
 /// with.

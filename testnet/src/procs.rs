@@ -24,6 +24,8 @@ pub enum Role {
     Watchtower,
     /// Submits the workload's jobs.
     Client,
+    /// Validates and forwards gossip only.
+    Relay,
 }
 
 /// Everything needed to (re)start one node.
@@ -127,6 +129,7 @@ pub fn write_node_files(spec: &NodeSpec, common: &Common<'_>) -> anyhow::Result<
     let _ = writeln!(toml, "prover = {}", spec.role == Role::Prover);
     let _ = writeln!(toml, "client = {}", spec.role == Role::Client);
     let _ = writeln!(toml, "watchtower = {}", spec.role == Role::Watchtower);
+    let _ = writeln!(toml, "relay = {}", spec.role == Role::Relay);
     let _ = writeln!(toml, "\n[network]");
     let _ = writeln!(
         toml,

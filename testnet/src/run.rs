@@ -237,6 +237,9 @@ fn layout(args: &UpArgs) -> Vec<(String, Role, Option<CheatKind>)> {
         // A client is the hub then: never a prover, which may be crashed.
         nodes.rotate_right(args.clients);
     }
+    for i in 1..=args.relays {
+        nodes.push((format!("relay-{i}"), Role::Relay, None));
+    }
     nodes
 }
 
@@ -333,7 +336,7 @@ async fn run(
             let result = match role {
                 Role::Prover => market.register(peer_key, chain::prover_stake()).await,
                 Role::Client => market.deposit(chain::client_deposit()).await,
-                Role::Watchtower => return Ok(()),
+                Role::Watchtower | Role::Relay => return Ok(()),
             };
             result
                 .map(|_| ())
@@ -393,19 +396,23 @@ async fn run(
     }
     let want = (net.nodes.len() - 1).min(2);
     wait_for_mesh(&http, net, want).await?;
+    let cheaters: Vec<String> = specs
+        .iter()
+        .filter_map(|s| s.cheat.map(|c| format!("{} {}", s.name, c.node_mode())))
+        .collect();
+    let cheating = if cheaters.is_empty() {
+        String::from("none cheating")
+    } else {
+        format!("{} cheating: {}", cheaters.len(), cheaters.join(", "))
+    };
     ui.line(&format!(
-        "{} nodes up ({} provers, {} cheating: {}; {} watchtowers sampling {}; {} clients); logs in {}/<node>/node.log",
+        "{} nodes up ({} provers, {cheating}; {} watchtowers sampling {}; {} clients; {} networking-only); logs in {}/<node>/node.log",
         net.nodes.len(),
         args.provers,
-        args.cheaters,
-        specs
-            .iter()
-            .filter_map(|s| s.cheat.map(|c| format!("{} {}", s.name, c.node_mode())))
-            .collect::<Vec<_>>()
-            .join(", "),
         args.watchtowers,
         args.sample_rate,
         args.clients,
+        args.relays,
         dir.display()
     ));
 
@@ -417,7 +424,23 @@ async fn run(
         );
     }
 
+    let cpu_before = cpu_ticks(net);
     let watched = watch(args, exe, net, ui, &http, &owner, &provider, &circuits).await?;
+    let cpu_after = cpu_ticks(net);
+    let cpu_s: Vec<(String, f64)> = cpu_after
+        .iter()
+        .filter_map(|(name, (pid, ticks))| {
+            let (pid0, ticks0) = cpu_before.get(name)?;
+            (pid0 == pid).then(|| (name.clone(), (ticks - ticks0) as f64 / USER_HZ))
+        })
+        .collect();
+    let gossip = gossip(&http, net).await;
+    let raw_prove_ms = if args.raw_prove {
+        ui.line("proving every verified job's witness again through the library alone");
+        raw_prove(&watched.jobs, &cache_dir).await?
+    } else {
+        BTreeMap::new()
+    };
 
     let mut after = BTreeMap::new();
     for spec in &specs {
@@ -464,9 +487,18 @@ async fn run(
         timed_out: watched.timed_out,
         duration_ms: watched.duration_ms,
         prove_ms,
+        cpu_s,
+        gossip,
+        raw_prove_ms,
     };
     let written = report::write(&data)?;
     eprintln!("{}", written.text);
+    if let Some(label) = &args.bench {
+        let figures = report::figures(label, args, &written.json);
+        eprintln!("figures ({label})");
+        crate::figure::print(&figures);
+        crate::figure::record(&figures).context("cannot write the figures file")?;
+    }
     eprintln!(
         "report: {} (also {}, {}, {})",
         dir.join("report.txt").display(),
@@ -708,6 +740,8 @@ async fn watch(
     .or(crash_target);
     let mut partitions: Vec<Partition> = Vec::new();
     let interval = Duration::from_secs_f64(1.0 / args.rate);
+    let mut crashed_after_verified = false;
+    let mut kills = kill_schedule(args, net);
     let mut jobs: Vec<JobRecord> = Vec::new();
     let mut by_id: HashMap<String, usize> = HashMap::new();
     let mut submit_errors = Vec::new();
@@ -756,6 +790,7 @@ async fn watch(
                         client: net.nodes[client].0.name.clone(),
                         circuit: circuit.name().to_owned(),
                         submitted_ms: at,
+                        witness: n,
                         ..JobRecord::default()
                     });
                 }
@@ -839,46 +874,28 @@ async fn watch(
                 .iter()
                 .filter(|j| j.first_seen.contains_key("verified") || j.status.state == "paid")
                 .count();
+            // The crash after N verified jobs, or the next scheduled kill.
+            let mut due = None;
             if let (Some(after), Some(target)) = (args.crash_prover_after, crash_target)
-                && crashes.is_empty()
+                && !crashed_after_verified
                 && verified >= after
             {
-                let (spec, child) = &mut net.nodes[target];
-                if let Some(c) = child.as_mut() {
-                    let pid = c.id();
-                    let _ = c.kill();
-                    let _ = c.wait();
-                    ui.line(&format!(
-                        "crash: killed {} (pid {pid}) with SIGKILL after {verified} verified jobs",
-                        spec.name
-                    ));
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                    let restarted = match procs::spawn(exe, spec) {
-                        Ok(restarted) => restarted,
-                        Err(error) => {
-                            let what = format!("cannot restart {}: {error:#}", spec.name);
-                            ui.line(&what);
-                            unexpected_exits.push(what);
-                            *child = None;
-                            break;
-                        }
-                    };
-                    let (name, new_pid, marker) = (
-                        spec.name.clone(),
-                        restarted.id(),
-                        spec.config_path().display().to_string(),
-                    );
-                    *child = Some(restarted);
-                    crashes.push(Crash {
-                        node: name.clone(),
-                        killed_ms: now,
-                        restarted_ms: ms(),
-                        after_verified: verified,
-                    });
-                    net.record(&name, new_pid, marker);
-                    ui.line(&format!(
-                        "crash: restarted {name} (pid {new_pid}) on its data dir"
-                    ));
+                crashed_after_verified = true;
+                due = Some(target);
+            } else if let Some(&(at, target)) = kills.first()
+                && now >= at
+            {
+                kills.remove(0);
+                due = Some(target);
+            }
+            if let Some(target) = due {
+                match kill_and_restart(exe, net, ui, target, started, verified).await {
+                    Ok(Some(crash)) => crashes.push(crash),
+                    Ok(None) => {}
+                    Err(what) => {
+                        unexpected_exits.push(what);
+                        break;
+                    }
                 }
             }
             // The partition.
@@ -1018,6 +1035,205 @@ fn name_of(net: &Net, address: Address) -> String {
         .iter()
         .find(|n| n.address == text)
         .map_or(text, |n| n.name.clone())
+}
+
+/// Clock ticks per second of `/proc/<pid>/stat` (USER_HZ, 100 on Linux).
+const USER_HZ: f64 = 100.0;
+
+/// Each running node's pid and the CPU time (user + system) it has used, in ticks.
+fn cpu_ticks(net: &Net) -> BTreeMap<String, (u32, u64)> {
+    net.nodes
+        .iter()
+        .filter_map(|(spec, child)| {
+            let pid = child.as_ref()?.id();
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            // After the command name, which is in parentheses and may hold spaces:
+            // fields 3.. of proc(5); utime and stime are fields 14 and 15.
+            let rest = &stat[stat.rfind(')')? + 2..];
+            let fields: Vec<&str> = rest.split(' ').collect();
+            let utime: u64 = fields.get(11)?.parse().ok()?;
+            let stime: u64 = fields.get(12)?.parse().ok()?;
+            Some((spec.name.clone(), (pid, utime + stime)))
+        })
+        .collect()
+}
+
+/// Gossip propagation from the nodes' arrival logs (`/v1/dev/arrivals`): for every
+/// message whose publication one node logged, the delay to its first arrival at each
+/// other node. `None` when no node answered.
+async fn gossip(http: &reqwest::Client, net: &Net) -> Option<report::Gossip> {
+    #[derive(serde::Deserialize)]
+    struct Arrival {
+        id: String,
+        at_ms: u64,
+        own: bool,
+    }
+    let mut logs = Vec::new();
+    for (spec, child) in &net.nodes {
+        if child.is_none() {
+            continue;
+        }
+        let url = format!("{}/v1/dev/arrivals", spec.api());
+        if let Ok(response) = http.get(&url).send().await
+            && let Ok(log) = response.json::<Vec<Arrival>>().await
+        {
+            logs.push(log);
+        }
+    }
+    if logs.is_empty() {
+        return None;
+    }
+    let mut published: HashMap<&str, u64> = HashMap::new();
+    for log in &logs {
+        for a in log.iter().filter(|a| a.own) {
+            published.insert(&a.id, a.at_ms);
+        }
+    }
+    let mut delays = Vec::new();
+    let mut reached: HashMap<&str, usize> = HashMap::new();
+    for log in &logs {
+        for a in log.iter().filter(|a| !a.own) {
+            if let Some(&at) = published.get(a.id.as_str()) {
+                delays.push(a.at_ms.saturating_sub(at));
+                *reached.entry(&a.id).or_default() += 1;
+            }
+        }
+    }
+    let others = (logs.len() - 1).max(1) as f64;
+    let coverage = if published.is_empty() {
+        0.0
+    } else {
+        published
+            .keys()
+            .map(|id| reached.get(id).copied().unwrap_or(0) as f64 / others)
+            .sum::<f64>()
+            / published.len() as f64
+    };
+    Some(report::Gossip {
+        delays_ms: delays,
+        messages: published.len(),
+        coverage,
+    })
+}
+
+/// Proves each verified job's witness again through the library alone (the call a
+/// prover node makes, without the node), one at a time, three times: its raw proving
+/// time is the median, ms (a single proof on this kind of machine varies by ±20 %).
+async fn raw_prove(jobs: &[JobRecord], cache_dir: &Path) -> anyhow::Result<BTreeMap<String, u64>> {
+    let work: Vec<(String, Circuit, u64)> = jobs
+        .iter()
+        .filter(|j| j.status.e2e_ms.is_some())
+        .filter_map(|j| Some((j.id.clone(), j.circuit.parse().ok()?, j.witness)))
+        .collect();
+    let config = provernet_circuits::prover::ProverConfig {
+        srs: provernet_circuits::srs::SrsSource::DevInsecure,
+        cache_dir: cache_dir.to_owned(),
+    };
+    tokio::task::spawn_blocking(move || {
+        let prover =
+            provernet_circuits::prover::Prover::new(&config).context("cannot load the dev SRS")?;
+        let mut raw = BTreeMap::new();
+        for (id, circuit, n) in work {
+            // Keys are loaded (or built) before the clock starts, as a node holds them.
+            prover.keys(circuit)?;
+            let witness = circuit.parse_witness(&circuit.numbered_witness(n))?;
+            let mut times = Vec::new();
+            for _ in 0..3 {
+                let started = Instant::now();
+                prover.prove(&witness)?;
+                times.push(u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX));
+            }
+            times.sort_unstable();
+            raw.insert(id, times[1]);
+        }
+        anyhow::Ok(raw)
+    })
+    .await?
+}
+
+/// When (ms into the run) and which node `--kills` kills: the first honest prover and
+/// the last watchtower in turn (the first node is every node's bootstrap peer, so it is
+/// never killed), at moments drawn uniformly over the workload.
+fn kill_schedule(args: &UpArgs, net: &Net) -> Vec<(u64, usize)> {
+    let prover = net
+        .nodes
+        .iter()
+        .position(|(s, _)| s.role == Role::Prover && s.cheat.is_none());
+    let watchtower = net
+        .nodes
+        .iter()
+        .rposition(|(s, _)| s.role == Role::Watchtower);
+    let targets: Vec<usize> = [prover, watchtower].into_iter().flatten().collect();
+    if args.kills == 0 || targets.is_empty() {
+        return Vec::new();
+    }
+    let workload_ms = match args.duration {
+        Some(secs) => secs * 1_000,
+        None => (args.jobs as f64 / args.rate * 1_000.0) as u64,
+    }
+    .max(10_000);
+    let mut rng = ChaCha8Rng::seed_from_u64(args.seed ^ 0x6b69_6c6c);
+    let mut times: Vec<u64> = (0..args.kills)
+        .map(|_| 3_000 + rng.next_u64() % workload_ms)
+        .collect();
+    times.sort_unstable();
+    times
+        .into_iter()
+        .enumerate()
+        .map(|(i, at)| (at, targets[i % targets.len()]))
+        .collect()
+}
+
+/// Kills node `index` with SIGKILL and starts it again on its data dir; the crash, or
+/// `None` when the node was not running, or what went wrong restarting it.
+async fn kill_and_restart(
+    exe: &Path,
+    net: &mut Net,
+    ui: &Ui,
+    index: usize,
+    started: Instant,
+    verified: usize,
+) -> Result<Option<Crash>, String> {
+    let ms = || u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let now = ms();
+    let (spec, child) = &mut net.nodes[index];
+    let Some(c) = child.as_mut() else {
+        return Ok(None);
+    };
+    let pid = c.id();
+    let _ = c.kill();
+    let _ = c.wait();
+    ui.line(&format!(
+        "crash: killed {} (pid {pid}) with SIGKILL, {verified} jobs verified so far",
+        spec.name
+    ));
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let restarted = match procs::spawn(exe, spec) {
+        Ok(restarted) => restarted,
+        Err(error) => {
+            let what = format!("cannot restart {}: {error:#}", spec.name);
+            ui.line(&what);
+            *child = None;
+            return Err(what);
+        }
+    };
+    let (name, new_pid, marker) = (
+        spec.name.clone(),
+        restarted.id(),
+        spec.config_path().display().to_string(),
+    );
+    *child = Some(restarted);
+    let restarted_ms = ms();
+    net.record(&name, new_pid, marker);
+    ui.line(&format!(
+        "crash: restarted {name} (pid {new_pid}) on its data dir"
+    ));
+    Ok(Some(Crash {
+        node: name,
+        killed_ms: now,
+        restarted_ms,
+        after_verified: verified,
+    }))
 }
 
 /// Submits one job; its id.

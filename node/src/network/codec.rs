@@ -1,5 +1,7 @@
 //! Request-response framing: one unsigned-varint length prefix, then that many bytes,
 //! refused above a maximum before anything is read (as rust-libp2p's `prost-codec`).
+//! The prefix itself is [`provernet_protocol::frame`]'s; this module reads and writes it
+//! on a stream.
 //!
 //! Requests and responses are signed envelopes; an empty response frame acknowledges a
 //! pushed proof. What the bytes mean is the node's business, not the codec's.
@@ -9,6 +11,7 @@ use std::io;
 use libp2p::StreamProtocol;
 use libp2p::futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use libp2p::request_response::Codec;
+use provernet_protocol::frame::{self, LengthPrefix};
 
 /// The protocol name.
 pub const PROTOCOL: StreamProtocol = StreamProtocol::new("/provernet/exchange/1");
@@ -16,36 +19,29 @@ pub const PROTOCOL: StreamProtocol = StreamProtocol::new("/provernet/exchange/1"
 /// Length-limited frames of bytes.
 #[derive(Clone, Copy, Debug)]
 pub struct FrameCodec {
-    /// The longest frame read or written.
-    pub max_len: usize,
+    /// The longest request frame read or written.
+    pub max_request: usize,
+    /// The longest response frame read or written.
+    pub max_response: usize,
 }
 
 async fn read_frame<T: AsyncRead + Unpin + Send>(
     io: &mut T,
     max_len: usize,
 ) -> io::Result<Vec<u8>> {
-    let mut len: u64 = 0;
+    let mut prefix = LengthPrefix::new(max_len);
     let mut byte = [0u8; 1];
-    for i in 0..10 {
+    let len = loop {
         io.read_exact(&mut byte).await?;
-        len |= u64::from(byte[0] & 0x7f) << (7 * i);
-        if byte[0] & 0x80 == 0 {
-            let len = usize::try_from(len).unwrap_or(usize::MAX);
-            if len > max_len {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!("frame of {len} bytes exceeds the limit of {max_len}"),
-                ));
-            }
-            let mut buffer = vec![0u8; len];
-            io.read_exact(&mut buffer).await?;
-            return Ok(buffer);
+        match prefix.push(byte[0]) {
+            Ok(Some(len)) => break len,
+            Ok(None) => {}
+            Err(error) => return Err(io::Error::new(io::ErrorKind::InvalidData, error)),
         }
-    }
-    Err(io::Error::new(
-        io::ErrorKind::InvalidData,
-        "length prefix too long",
-    ))
+    };
+    let mut buffer = vec![0u8; len];
+    io.read_exact(&mut buffer).await?;
+    Ok(buffer)
 }
 
 async fn write_frame<T: AsyncWrite + Unpin + Send>(
@@ -53,27 +49,9 @@ async fn write_frame<T: AsyncWrite + Unpin + Send>(
     data: &[u8],
     max_len: usize,
 ) -> io::Result<()> {
-    if data.len() > max_len {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!(
-                "frame of {} bytes exceeds the limit of {max_len}",
-                data.len()
-            ),
-        ));
-    }
-    let mut len = data.len() as u64;
-    let mut prefix = Vec::with_capacity(10);
-    loop {
-        let byte = (len & 0x7f) as u8;
-        len >>= 7;
-        if len == 0 {
-            prefix.push(byte);
-            break;
-        }
-        prefix.push(byte | 0x80);
-    }
-    io.write_all(&prefix).await?;
+    frame::check_len(data.len(), max_len)
+        .map_err(|error| io::Error::new(io::ErrorKind::InvalidInput, error))?;
+    io.write_all(&frame::encode_prefix(data.len())).await?;
     io.write_all(data).await?;
     io.close().await
 }
@@ -87,14 +65,14 @@ impl Codec for FrameCodec {
     where
         T: AsyncRead + Unpin + Send,
     {
-        read_frame(io, self.max_len).await
+        read_frame(io, self.max_request).await
     }
 
     async fn read_response<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Vec<u8>>
     where
         T: AsyncRead + Unpin + Send,
     {
-        read_frame(io, self.max_len).await
+        read_frame(io, self.max_response).await
     }
 
     async fn write_request<T>(
@@ -106,7 +84,7 @@ impl Codec for FrameCodec {
     where
         T: AsyncWrite + Unpin + Send,
     {
-        write_frame(io, &req, self.max_len).await
+        write_frame(io, &req, self.max_request).await
     }
 
     async fn write_response<T>(
@@ -118,7 +96,7 @@ impl Codec for FrameCodec {
     where
         T: AsyncWrite + Unpin + Send,
     {
-        write_frame(io, &res, self.max_len).await
+        write_frame(io, &res, self.max_response).await
     }
 }
 

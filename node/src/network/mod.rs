@@ -15,7 +15,7 @@ pub mod codec;
 pub mod gate;
 pub mod scoring;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
 use libp2p::futures::StreamExt;
@@ -55,8 +55,10 @@ pub struct NetworkConfig {
     pub max_connections: u32,
     /// Longest gossip message.
     pub max_gossip_bytes: usize,
-    /// Longest request-response frame.
-    pub max_frame_bytes: usize,
+    /// Longest request frame.
+    pub max_request_bytes: usize,
+    /// Longest response frame.
+    pub max_response_bytes: usize,
     /// Depth of the queue of events to the node.
     pub event_queue: usize,
     /// Request-response timeout.
@@ -151,6 +153,8 @@ pub enum Command {
     /// connections are closed, and refused both ways until the time is up; then the
     /// bootstrap peers are dialled again.
     Isolate(Duration),
+    /// The latest gossip arrivals and publications ([`Arrival`]), oldest first.
+    Arrivals(oneshot::Sender<Vec<Arrival>>),
     /// Look up who announced `key`.
     FindProviders {
         /// The key.
@@ -181,6 +185,41 @@ pub enum Event {
         /// Where the answer goes.
         channel: ResponseChannel<Vec<u8>>,
     },
+}
+
+/// When a gossip message first reached this node (or left it, when published here):
+/// testnets measure propagation by matching these across nodes on one clock.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Arrival {
+    /// The gossipsub message id, hex.
+    pub id: String,
+    /// Unix time, ms.
+    pub at_ms: u64,
+    /// Published by this node rather than received.
+    pub own: bool,
+}
+
+/// How many arrivals the network task keeps (the oldest are dropped first).
+pub const ARRIVALS_KEPT: usize = 4_096;
+
+/// A bounded log of [`Arrival`]s.
+#[derive(Debug, Default)]
+struct Arrivals(VecDeque<Arrival>);
+
+impl Arrivals {
+    fn push(&mut self, id: &MessageId, own: bool) {
+        if self.0.len() == ARRIVALS_KEPT {
+            self.0.pop_front();
+        }
+        let at_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        self.0.push_back(Arrival {
+            id: provernet_protocol::primitives::to_hex(&id.0),
+            at_ms,
+            own,
+        });
+    }
 }
 
 /// A snapshot of the network.
@@ -275,6 +314,14 @@ impl NetworkHandle {
         self.send(Command::Isolate(duration)).await;
     }
 
+    /// The latest gossip arrivals and publications, oldest first (empty when the task
+    /// has stopped).
+    pub async fn arrivals(&self) -> Vec<Arrival> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::Arrivals(reply)).await;
+        answer.await.unwrap_or_default()
+    }
+
     /// The network's state (`None` when the task has stopped).
     pub async fn info(&self) -> Option<NetworkInfo> {
         let (reply, answer) = oneshot::channel();
@@ -302,7 +349,7 @@ pub enum NetworkError {
 fn build_swarm(config: &NetworkConfig, keypair: Keypair) -> Result<Swarm<Behaviour>, NetworkError> {
     let topic = market_topic(config.chain_id);
     let max_gossip = config.max_gossip_bytes;
-    let max_frame = config.max_frame_bytes;
+    let (max_request, max_response) = (config.max_request_bytes, config.max_response_bytes);
     let max_connections = config.max_connections;
     let timeout = config.request_timeout;
     let swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
@@ -353,7 +400,10 @@ fn build_swarm(config: &NetworkConfig, keypair: Keypair) -> Result<Swarm<Behavio
                 key.public(),
             ));
             let exchange = request_response::Behaviour::with_codec(
-                FrameCodec { max_len: max_frame },
+                FrameCodec {
+                    max_request,
+                    max_response,
+                },
                 [(codec::PROTOCOL, ProtocolSupport::Full)],
                 request_response::Config::default().with_request_timeout(timeout),
             );
@@ -444,6 +494,7 @@ pub async fn spawn(
         shutdown: config.shutdown.clone(),
         bootstrap: config.bootstrap.clone(),
         isolated_until: None,
+        arrivals: Arrivals::default(),
     };
     tokio::spawn(task.run());
     Ok((NetworkHandle { commands, peer_id }, events, listening))
@@ -471,6 +522,8 @@ struct Task {
     bootstrap: Vec<Multiaddr>,
     /// Until when the node refuses every connection ([`Command::Isolate`]).
     isolated_until: Option<tokio::time::Instant>,
+    /// Gossip arrivals and publications, for propagation measurements.
+    arrivals: Arrivals,
 }
 
 impl Task {
@@ -509,10 +562,14 @@ impl Task {
         let behaviour = self.swarm.behaviour_mut();
         match command {
             Command::Publish { data } => {
-                if let Err(error) = behaviour.gossipsub.publish(self.topic.clone(), data) {
+                match behaviour.gossipsub.publish(self.topic.clone(), data) {
+                    Ok(id) => self.arrivals.push(&id, true),
                     // No peers yet is normal at start; the node's timers retry what matters.
-                    tracing::debug!(target: "net::gossip", %error, "publish failed");
+                    Err(error) => tracing::debug!(target: "net::gossip", %error, "publish failed"),
                 }
+            }
+            Command::Arrivals(reply) => {
+                let _ = reply.send(self.arrivals.0.iter().cloned().collect());
             }
             Command::Validated {
                 id,
@@ -656,6 +713,7 @@ impl Task {
                 message_id,
                 message,
             })) => {
+                self.arrivals.push(&message_id, false);
                 let event = Event::Gossip {
                     id: message_id.clone(),
                     source: propagation_source,

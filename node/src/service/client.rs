@@ -6,6 +6,7 @@ use std::str::FromStr;
 use libp2p::PeerId;
 use libp2p::request_response::ResponseChannel;
 use provernet_circuits::Circuit;
+use provernet_circuits::job::{CheckedSubmission, SubmissionError, SubmitRequest};
 use provernet_market::auction;
 use provernet_protocol::primitives::to_hex;
 use provernet_protocol::{
@@ -21,39 +22,16 @@ use crate::network::scoring::PeerAction;
 use crate::store::records::{Hex32, ProofRecord, Stored};
 use crate::store::{ClientJob, ClientState, WriteBatch};
 
-/// A job to submit.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct SubmitRequest {
-    /// The circuit's name.
-    pub circuit: String,
-    /// The witness: the JSON bytes the circuit's `parse_witness` reads.
-    pub input: String,
-    /// The most to pay in the first round, wei (decimal string).
-    pub max_price: String,
-    /// Seconds from now by which the proof must be committed.
-    pub deadline_secs: u64,
-}
-
 /// Why a job was not submitted. Every variant is the caller's to fix.
 #[derive(Debug, thiserror::Error)]
 pub enum SubmitError {
     /// This node does not run the client role.
     #[error("this node does not run the client role (start it with --client)")]
     NotClient,
-    /// Unknown circuit.
-    #[error("unknown circuit `{0}`")]
-    UnknownCircuit(String),
-    /// The witness does not parse for the circuit.
-    #[error("the input is not a valid witness for {circuit}: {reason}")]
-    BadInput {
-        /// The circuit.
-        circuit: String,
-        /// Why.
-        reason: String,
-    },
-    /// A parameter is out of range.
-    #[error("{0}")]
-    BadParameter(String),
+    /// The submission is invalid, or names a circuit this node is not configured for
+    /// ([`SubmissionError::UnknownCircuit`]).
+    #[error(transparent)]
+    Invalid(#[from] SubmissionError),
     /// The store failed.
     #[error("cannot store the job: {0}")]
     Store(String),
@@ -204,49 +182,20 @@ impl Core {
         if !self.s.config.roles.client {
             return Err(SubmitError::NotClient);
         }
-        let circuit = Circuit::from_str(&submit.circuit)
-            .map_err(|_| SubmitError::UnknownCircuit(submit.circuit.clone()))?;
-        circuit
-            .parse_witness_str(&submit.input)
-            .map_err(|e| SubmitError::BadInput {
-                circuit: submit.circuit.clone(),
-                reason: e.to_string(),
-            })?;
-        let input = submit.input.into_bytes();
-        if input.len() > provernet_protocol::kind::MAX_INPUT_BYTES as usize {
-            return Err(SubmitError::BadParameter(format!(
-                "the input is {} bytes; at most {} are allowed",
-                input.len(),
-                provernet_protocol::kind::MAX_INPUT_BYTES
-            )));
-        }
-        let max_price: u128 = submit
-            .max_price
-            .parse()
-            .ok()
-            .filter(|p| *p > 0)
-            .ok_or_else(|| {
-                SubmitError::BadParameter(format!(
-                    "max_price `{}` is not a positive amount of wei",
-                    submit.max_price
-                ))
-            })?;
         let bid_window_secs = self.s.config.client.bid_window_ms.div_ceil(1_000);
-        if submit.deadline_secs <= bid_window_secs + 1
-            || submit.deadline_secs > super::gossip::MAX_DEADLINE_SECS
-        {
-            return Err(SubmitError::BadParameter(format!(
-                "deadline_secs must be in {}..=2592000",
-                bid_window_secs + 2
-            )));
-        }
+        let CheckedSubmission {
+            circuit,
+            input,
+            max_price,
+            deadline_secs,
+        } = submit.check(bid_window_secs + 2..=super::gossip::MAX_DEADLINE_SECS)?;
         let circuit_id = self
             .s
             .circuits
             .iter()
             .find(|(_, c)| **c == circuit)
             .map(|(id, _)| *id)
-            .ok_or_else(|| SubmitError::UnknownCircuit(submit.circuit.clone()))?;
+            .ok_or_else(|| SubmissionError::UnknownCircuit(submit.circuit.clone()))?;
         let nonce = self
             .s
             .store
@@ -259,7 +208,7 @@ impl Core {
             input_size: u32::try_from(input.len()).unwrap_or(u32::MAX),
             max_price,
             bid_window_ends: (now + self.s.config.client.bid_window_ms).div_ceil(1_000),
-            proving_deadline: now / 1_000 + submit.deadline_secs,
+            proving_deadline: now / 1_000 + deadline_secs,
             client: self.s.address,
             nonce,
             round: 0,
@@ -274,7 +223,7 @@ impl Core {
             circuit: circuit.name().to_owned(),
             request: Stored(request.clone()),
             first_max_price: max_price,
-            deadline_secs: submit.deadline_secs,
+            deadline_secs,
             state: ClientState::Bidding,
             submitted_ms: now,
             round_started_ms: now,

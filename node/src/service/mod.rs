@@ -59,7 +59,10 @@ use crate::network::{self, NetworkConfig, NetworkHandle};
 use crate::store::records::{BatchLeaf, ProofRecord};
 use crate::store::{BatchRecord, ClientJob, Store, Work};
 
-pub use client::{JobStatus, SubmitError, SubmitRequest, proof_file as client_proof_file};
+pub use client::{JobStatus, SubmitError, proof_file as client_proof_file};
+/// The body of `POST /v1/jobs` and its checks live in the circuits crate, so they can be
+/// tested and fuzzed without a node.
+pub use provernet_circuits::job::{SubmissionError, SubmitRequest};
 pub use watch::sampled;
 
 use watch::{WatchInput, Watchtower};
@@ -530,7 +533,10 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
         // control entries: a bound near one message's size silently drops batches of
         // them. Each message's own size is checked per kind by the dispatcher.
         max_gossip_bytes: provernet_protocol::MessageKind::max_envelope_len(),
-        max_frame_bytes: provernet_protocol::MessageKind::max_envelope_len(),
+        // Requests are small (the largest a pushed proof): a flood of them queues
+        // little; responses carry inputs up to 1 MiB.
+        max_request_bytes: provernet_protocol::MessageKind::max_request_envelope_len(),
+        max_response_bytes: provernet_protocol::MessageKind::max_envelope_len(),
         event_queue: config.network.event_queue,
         request_timeout: Duration::from_millis(config.network.request_timeout_ms),
         shutdown: shutdown.clone(),

@@ -3,6 +3,7 @@
 mod api;
 mod cli;
 mod faults;
+mod flood;
 mod market;
 mod proving;
 mod support;

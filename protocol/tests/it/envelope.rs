@@ -255,6 +255,45 @@ fn invalid_signer_key() {
 }
 
 #[test]
+fn keys_seen_before_are_checked_as_strictly_and_the_key_cache_starts_over_when_full() {
+    let mut validator = validator();
+    // A weak key is refused every time: it is never kept.
+    let mut weak = wire_bid();
+    weak.signer = {
+        let mut identity = vec![0u8; 32];
+        identity[0] = 1;
+        identity
+    };
+    for _ in 0..2 {
+        assert_eq!(
+            validator.validate(&weak.encode_to_vec(), NOW).map(|_| ()),
+            Err(EnvelopeError::InvalidSignerKey)
+        );
+    }
+    // A kept key still needs its own signature: a forged one under it is refused.
+    validator
+        .validate(&signed_bid().to_bytes(), NOW)
+        .expect("valid");
+    let mut forged = wire_bid();
+    forged.expires_at += 1;
+    assert_eq!(
+        validator.validate(&forged.encode_to_vec(), NOW).map(|_| ()),
+        Err(EnvelopeError::BadSignature)
+    );
+    // More signers than the cache keeps: every valid envelope is still accepted.
+    let signers = provernet_protocol::validator::KEYS_KEPT + 2;
+    for i in 0..signers {
+        let mut secret = [0u8; 32];
+        secret[..8].copy_from_slice(&(i as u64 + 10).to_le_bytes());
+        let key = ed25519_dalek::SigningKey::from_bytes(&secret);
+        let envelope = SignedEnvelope::sign(&bid(), &context(), NOW + 60, &key).expect("bid");
+        validator
+            .validate(&envelope.to_bytes(), NOW)
+            .unwrap_or_else(|e| panic!("signer {i}: {e}"));
+    }
+}
+
+#[test]
 fn malformed_signature() {
     let mut wire = wire_bid();
     wire.signature.truncate(63);

@@ -1,0 +1,240 @@
+//! A proving job as a user submits it: the JSON body of the node's `POST /v1/jobs`, and
+//! the checks it passes before the node turns it into a signed job request.
+//!
+//! The checks are pure, so the node and a fuzzer run the same code: [`SubmitRequest::check`]
+//! parses the circuit name and the witness, and range-checks the input size, the price and
+//! the deadline. Whether this node is configured for the circuit is the node's question.
+
+use std::ops::RangeInclusive;
+use std::str::FromStr;
+
+use provernet_protocol::kind::MAX_INPUT_BYTES;
+use serde::{Deserialize, Serialize};
+
+use crate::Circuit;
+
+/// A job to submit.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubmitRequest {
+    /// The circuit's name.
+    pub circuit: String,
+    /// The witness: the JSON bytes the circuit's `parse_witness` reads.
+    pub input: String,
+    /// The most to pay in the first round, wei (decimal string).
+    pub max_price: String,
+    /// Seconds from now by which the proof must be committed.
+    pub deadline_secs: u64,
+}
+
+/// A [`SubmitRequest`] that passed [`SubmitRequest::check`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckedSubmission {
+    /// The circuit.
+    pub circuit: Circuit,
+    /// The input (a valid witness of the circuit), at most [`MAX_INPUT_BYTES`].
+    pub input: Vec<u8>,
+    /// The most to pay in the first round, wei; above zero.
+    pub max_price: u128,
+    /// Seconds from now by which the proof must be committed; within the range checked.
+    pub deadline_secs: u64,
+}
+
+/// Why a submission was refused. Every variant is the submitter's to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum SubmissionError {
+    /// Unknown circuit.
+    #[error("unknown circuit `{0}`")]
+    UnknownCircuit(String),
+    /// The witness does not parse for the circuit.
+    #[error("the input is not a valid witness for {circuit}: {reason}")]
+    BadInput {
+        /// The circuit.
+        circuit: String,
+        /// Why.
+        reason: String,
+    },
+    /// A parameter is out of range.
+    #[error("{0}")]
+    BadParameter(String),
+}
+
+impl SubmitRequest {
+    /// The submission, checked: a known circuit, a witness that parses for it, an input
+    /// of at most [`MAX_INPUT_BYTES`], a positive decimal `max_price` below 2^128, and
+    /// `deadline_secs` within `deadline_secs` (the node's depends on its bid window).
+    pub fn check(
+        &self,
+        deadline_secs: RangeInclusive<u64>,
+    ) -> Result<CheckedSubmission, SubmissionError> {
+        let circuit = Circuit::from_str(&self.circuit)
+            .map_err(|_| SubmissionError::UnknownCircuit(self.circuit.clone()))?;
+        // The size first: an oversized input is refused before it is parsed.
+        if self.input.len() > MAX_INPUT_BYTES as usize {
+            return Err(SubmissionError::BadParameter(format!(
+                "the input is {} bytes; at most {MAX_INPUT_BYTES} are allowed",
+                self.input.len(),
+            )));
+        }
+        circuit
+            .parse_witness_str(&self.input)
+            .map_err(|e| SubmissionError::BadInput {
+                circuit: self.circuit.clone(),
+                reason: e.to_string(),
+            })?;
+        let max_price: u128 = self
+            .max_price
+            .parse()
+            .ok()
+            .filter(|p| *p > 0)
+            .ok_or_else(|| {
+                SubmissionError::BadParameter(format!(
+                    "max_price `{}` is not a positive amount of wei",
+                    self.max_price
+                ))
+            })?;
+        if !deadline_secs.contains(&self.deadline_secs) {
+            return Err(SubmissionError::BadParameter(format!(
+                "deadline_secs must be in {}..={}",
+                deadline_secs.start(),
+                deadline_secs.end()
+            )));
+        }
+        Ok(CheckedSubmission {
+            circuit,
+            input: self.input.clone().into_bytes(),
+            max_price,
+            deadline_secs: self.deadline_secs,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DEADLINES: RangeInclusive<u64> = 3..=2_592_000;
+
+    fn valid() -> SubmitRequest {
+        SubmitRequest {
+            circuit: Circuit::PoseidonChain12.name().to_owned(),
+            input: Circuit::PoseidonChain12.example_witness().to_string(),
+            max_price: "1000".to_owned(),
+            deadline_secs: 60,
+        }
+    }
+
+    fn refusal(request: &SubmitRequest) -> String {
+        request
+            .check(DEADLINES)
+            .expect_err("should be refused")
+            .to_string()
+    }
+
+    #[test]
+    fn a_valid_submission_passes() {
+        let request = valid();
+        let checked = request.check(DEADLINES).expect("valid");
+        assert_eq!(checked.circuit, Circuit::PoseidonChain12);
+        assert_eq!(checked.input, request.input.as_bytes());
+        assert_eq!(checked.max_price, 1_000);
+        assert_eq!(checked.deadline_secs, 60);
+        // The JSON body the API takes.
+        let json = serde_json::to_string(&request).expect("json");
+        assert_eq!(
+            serde_json::from_str::<SubmitRequest>(&json).expect("parse"),
+            request
+        );
+    }
+
+    #[test]
+    fn an_unknown_circuit_is_refused() {
+        let request = SubmitRequest {
+            circuit: "sha512".into(),
+            ..valid()
+        };
+        assert!(matches!(
+            request.check(DEADLINES),
+            Err(SubmissionError::UnknownCircuit(name)) if name == "sha512"
+        ));
+        assert_eq!(refusal(&request), "unknown circuit `sha512`");
+    }
+
+    #[test]
+    fn a_bad_witness_is_refused() {
+        for input in ["", "not json", "{}", r#"{"seed": "-1"}"#] {
+            let request = SubmitRequest {
+                input: input.into(),
+                ..valid()
+            };
+            assert!(
+                matches!(
+                    request.check(DEADLINES),
+                    Err(SubmissionError::BadInput { .. })
+                ),
+                "{input}"
+            );
+            assert!(
+                refusal(&request)
+                    .starts_with("the input is not a valid witness for poseidon-chain-12: "),
+                "{input}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_oversized_input_is_refused() {
+        // A valid witness padded with whitespace past the limit.
+        let mut input = valid().input;
+        input.push_str(&" ".repeat(MAX_INPUT_BYTES as usize));
+        let len = input.len();
+        let request = SubmitRequest { input, ..valid() };
+        assert_eq!(
+            refusal(&request),
+            format!("the input is {len} bytes; at most 1048576 are allowed")
+        );
+    }
+
+    #[test]
+    fn a_bad_price_is_refused() {
+        for price in [
+            "0",
+            "-1",
+            "",
+            "1.5",
+            "0x10",
+            "340282366920938463463374607431768211456",
+        ] {
+            let request = SubmitRequest {
+                max_price: price.into(),
+                ..valid()
+            };
+            assert_eq!(
+                refusal(&request),
+                format!("max_price `{price}` is not a positive amount of wei")
+            );
+        }
+        let request = SubmitRequest {
+            max_price: u128::MAX.to_string(),
+            ..valid()
+        };
+        assert_eq!(request.check(DEADLINES).expect("max").max_price, u128::MAX);
+    }
+
+    #[test]
+    fn a_deadline_out_of_range_is_refused() {
+        for deadline_secs in [0, 2, 2_592_001, u64::MAX] {
+            let request = SubmitRequest {
+                deadline_secs,
+                ..valid()
+            };
+            assert_eq!(refusal(&request), "deadline_secs must be in 3..=2592000");
+        }
+        for deadline_secs in [3, 2_592_000] {
+            let request = SubmitRequest {
+                deadline_secs,
+                ..valid()
+            };
+            assert!(request.check(DEADLINES).is_ok(), "{deadline_secs}");
+        }
+    }
+}

@@ -1,0 +1,148 @@
+//! Floods on loopback: a peer publishing 10,000 invalid messages a second is scored out
+//! while the market goes on, and a flood of requests costs the node bounded memory.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use provernet_circuits::Circuit;
+use provernet_node::service::NodeHandle;
+use provernet_protocol::{Context, JobId, ProofRequest, SignedEnvelope};
+
+use crate::support::{Testnet, eventually, submit, wait_for_state};
+
+/// This process's resident memory, bytes.
+fn rss_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").expect("statm");
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .expect("resident pages");
+    pages * 4096
+}
+
+async fn banned(node: &NodeHandle, rogue: libp2p::PeerId) -> bool {
+    let info = node.net.info().await.expect("info");
+    info.banned >= 1 && !info.peers.iter().any(|(p, _)| *p == rogue)
+}
+
+/// The market still works: a job is auctioned, proven, delivered and verified.
+async fn a_job_is_verified(client: &NodeHandle, n: u64) {
+    let id = client
+        .submit(submit(Circuit::PoseidonChain12, n, 1_000_000, 60))
+        .await
+        .expect("submitted");
+    wait_for_state(client, &id, &["verified", "paid"], 60).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_flooding_invalid_gossip_is_scored_out_and_the_market_goes_on() {
+    let (mut net, client) = Testnet::with_client(&[3]).await;
+    let prover = net.start(net.config("prover", true, false), 3).await;
+    let rogue = net.start(net.config("rogue", false, true), 2).await;
+    net.wait_for_mesh(2).await;
+    let rogue_peer = rogue.net.peer_id();
+    let rss_before = rss_bytes();
+
+    // 10,000 distinct junk messages a second, 100 every 10 ms, for 3 s.
+    let started = Instant::now();
+    let mut sent = 0u64;
+    let mut tick = tokio::time::interval(Duration::from_millis(10));
+    for _ in 0..300 {
+        tick.tick().await;
+        for _ in 0..100 {
+            rogue.net.publish(format!("junk {sent}").into_bytes()).await;
+            sent += 1;
+        }
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "flood: {sent} invalid messages in {secs:.2} s ({:.0}/s)",
+        sent as f64 / secs
+    );
+
+    for node in [&client, &prover] {
+        let node = node.clone();
+        eventually(20, "the flooder banned and disconnected", || {
+            let node = node.clone();
+            async move { banned(&node, rogue_peer).await.then_some(()) }
+        })
+        .await;
+    }
+    let grown = rss_bytes().saturating_sub(rss_before);
+    println!("flood: resident memory grew by {} KiB", grown / 1024);
+    assert!(
+        grown < 256 << 20,
+        "the flood cost {grown} bytes of memory, more than 256 MiB"
+    );
+    a_job_is_verified(&client, 1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_flood_is_bounded_in_memory_and_the_market_goes_on() {
+    let (mut net, client) = Testnet::with_client(&[3]).await;
+    net.start(net.config("prover", true, false), 3).await;
+    let rogue = net.start(net.config("rogue", false, true), 2).await;
+    net.wait_for_mesh(2).await;
+    let context = Context::new(net.anvil.chain_id());
+    let identity = net.keys(2).identity;
+    let expires = provernet_node::service::now_s() + 300;
+    let rss_before = rss_bytes();
+
+    // 20,000 well-formed, signed proof requests for jobs the client never had, 1,000 at a
+    // time: each costs the client a lookup and a refusal, none is an offence in itself.
+    let answered = Arc::new(AtomicU64::new(0));
+    let failed = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    for wave in 0..20u64 {
+        let mut tasks = Vec::new();
+        for i in 0..1_000u64 {
+            let n = wave * 1_000 + i;
+            let mut job = [0u8; 32];
+            job[..8].copy_from_slice(&n.to_be_bytes());
+            let frame = SignedEnvelope::sign(
+                &ProofRequest { job_id: JobId(job) },
+                &context,
+                expires,
+                &identity,
+            )
+            .expect("sign")
+            .to_bytes();
+            let (rogue, client, answered, failed) = (
+                rogue.clone(),
+                client.net.peer_id(),
+                Arc::clone(&answered),
+                Arc::clone(&failed),
+            );
+            tasks.push(tokio::spawn(async move {
+                match rogue.net.request(client, frame).await {
+                    Ok(_) => answered.fetch_add(1, Ordering::Relaxed),
+                    Err(_) => failed.fetch_add(1, Ordering::Relaxed),
+                };
+            }));
+        }
+        for task in tasks {
+            task.await.expect("request task");
+        }
+    }
+    let (answered, failed) = (
+        answered.load(Ordering::Relaxed),
+        failed.load(Ordering::Relaxed),
+    );
+    println!(
+        "request flood: {answered} answered, {failed} refused or failed in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    assert_eq!(answered + failed, 20_000, "every request came to an end");
+    let grown = rss_bytes().saturating_sub(rss_before);
+    println!(
+        "request flood: resident memory grew by {} KiB",
+        grown / 1024
+    );
+    assert!(
+        grown < 256 << 20,
+        "the flood cost {grown} bytes of memory, more than 256 MiB"
+    );
+    a_job_is_verified(&client, 1).await;
+}
