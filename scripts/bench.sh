@@ -51,8 +51,11 @@ run() {
             testnet scale50 --provers 8 --watchtowers 4 --clients 8 --cheaters 1 --relays 30 \
                 --circuits poseidon-chain-12,mlp-inference --jobs 40 --rate 0.5 ;;
         crash)
+            # Mixed circuits at one job a second: jobs overlap, so the cheater wins some
+            # and the watchtower has challenges to make while it is being killed.
             testnet crash --provers 3 --watchtowers 2 --clients 2 --cheaters 1 --cheat invalid \
-                --cheat-rate 0.5 --circuits poseidon-chain-12 --jobs 40 --rate 0.5 --kills 6 ;;
+                --cheat-rate 0.5 --circuits poseidon-chain-12,mlp-inference --jobs 40 --rate 1 \
+                --kills 6 ;;
         *)
             echo "bench: unknown benchmark '$1' (known: envelope, proving, gas, market, scale10, scale20, scale50, crash)" >&2
             exit 2

@@ -79,7 +79,7 @@ pub struct UpArgs {
     #[arg(long)]
     pub crash_prover_after: Option<usize>,
     /// Kill this many times with SIGKILL, at random moments of the workload, the first
-    /// honest prover and the first watchtower in turn, restarting each at once on its
+    /// honest prover and the last watchtower in turn, restarting each at once on its
     /// data dir; the report then checks that nothing was committed twice, no claim was
     /// lost and no challenge was lost or repeated.
     #[arg(long, default_value_t = 0)]
@@ -113,7 +113,8 @@ pub struct UpArgs {
     #[arg(long)]
     pub keep: bool,
     /// After the run, prove every verified job's witness again through the library alone
-    /// (no node, nothing else running) and report e2e ÷ that raw proving time per job.
+    /// (not through a node; the nodes are idle but still running), three times each, and
+    /// report e2e ÷ the median per job.
     #[arg(long)]
     pub raw_prove: bool,
     /// Record the run's figures for `provernet bench report` under this label (in the

@@ -463,6 +463,17 @@ pub fn write(data: &RunData) -> anyhow::Result<Written> {
     }
     let challenges_repeated = opened_per.values().filter(|&&n| n > 1).count()
         + slashed_per.values().filter(|&&n| n > 1).count();
+    // A job an honest prover was slashed for (a kill made it miss its deadline, say) may
+    // have a leaf committed too late to be paid: at most one per such job.
+    let honest_jobs_slashed = slashes
+        .iter()
+        .filter(|(s, _)| honest.contains(&s.prover))
+        .count() as u64;
+    let leaves_unaccounted =
+        !(honest_paid..=honest_paid + honest_jobs_slashed).contains(&honest_committed);
+    let invariant_violations = usize::from(!data.timed_out && leaves_unaccounted)
+        + challenges_repeated
+        + usize::from(args.sample_rate >= 1.0 && args.watchtowers > 0 && !missed.is_empty());
     let challenge_reverted: u64 = challenge_functions
         .iter()
         .filter_map(|f| by_function.get(*f))
@@ -471,10 +482,10 @@ pub fn write(data: &RunData) -> anyhow::Result<Written> {
 
     // Problems.
     let mut problems = Vec::new();
-    if !data.timed_out && honest_committed != honest_paid {
+    if !data.timed_out && leaves_unaccounted {
         problems.push(format!(
-            "honest provers committed {honest_committed} leaves but were paid for {honest_paid}: \
-             a job committed twice or a claim lost"
+            "honest provers committed {honest_committed} leaves, were paid for {honest_paid} \
+             and slashed on {honest_jobs_slashed} jobs: a job committed twice or a claim lost"
         ));
     }
     if challenges_repeated > 0 {
@@ -581,6 +592,8 @@ pub fn write(data: &RunData) -> anyhow::Result<Written> {
         "invariants": {
             "honest_leaves_committed": honest_committed,
             "honest_leaves_paid": honest_paid,
+            "honest_jobs_slashed": honest_jobs_slashed,
+            "violations": invariant_violations,
             "challenges_repeated": challenges_repeated,
             "challenge_txs_reverted": challenge_reverted,
         },
@@ -797,11 +810,13 @@ fn text_report(r: &Value) -> String {
     let inv = &r["invariants"];
     let _ = writeln!(
         t,
-        "invariants: honest leaves committed {} / paid {}; jobs challenged twice {}; challenge txs reverted {}",
+        "invariants: honest leaves committed {} / paid {} / jobs slashed {}; jobs challenged twice {}; challenge txs reverted {}; violations {}",
         inv["honest_leaves_committed"],
         inv["honest_leaves_paid"],
+        inv["honest_jobs_slashed"],
         inv["challenges_repeated"],
-        inv["challenge_txs_reverted"]
+        inv["challenge_txs_reverted"],
+        inv["violations"]
     );
     let g = &r["gas"];
     let _ = writeln!(t, "\ngas");
@@ -1091,23 +1106,53 @@ pub fn figures(label: &str, args: &UpArgs, r: &Value) -> Vec<crate::figure::Figu
             )
             .at_least(args.kills as f64)
             .note(format!(
-                "honest leaves committed {} / paid {}; jobs challenged twice {}; faults missed {}",
+                "honest leaves committed {} / paid {} / jobs slashed {}; jobs challenged twice {}; faults missed {}",
                 inv["honest_leaves_committed"],
                 inv["honest_leaves_paid"],
+                inv["honest_jobs_slashed"],
                 inv["challenges_repeated"],
                 r["faults_missed"].as_array().map_or(0, Vec::len)
             )),
         );
+        let injected: u64 = r["faults"]
+            .as_object()
+            .map(|f| f.values().filter_map(|v| v["injected"].as_u64()).sum())
+            .unwrap_or(0);
+        let caught: u64 = r["faults"]
+            .as_object()
+            .map(|f| {
+                f.values()
+                    .filter_map(|v| v["injected_slashed"].as_u64())
+                    .sum()
+            })
+            .unwrap_or(0);
+        if args.cheaters > 0 {
+            // Without a fault to challenge, the kills could not lose or repeat a challenge.
+            out.push(
+                Figure::new(
+                    name("faults_slashed"),
+                    format!("{label}: injected faults slashed across the kills"),
+                    caught as f64,
+                    "faults",
+                    &command,
+                )
+                .at_least(1.0)
+                .note(format!("{caught} of {injected} injected faults slashed")),
+            );
+        }
         out.push(
             Figure::new(
                 name("invariant_violations"),
                 format!("{label}: invariant violations after the kills"),
-                r["problems"].as_array().map_or(0, Vec::len) as f64,
-                "problems",
+                f(&inv["violations"]),
+                "violations",
                 &command,
             )
             .at_most(0.0)
-            .note(r["problems"].to_string()),
+            .note(format!(
+                "a job committed twice or a claim lost, a challenge repeated, a fault not slashed; the run's problems: {}",
+                r["problems"]
+            )),
         );
     }
     out
