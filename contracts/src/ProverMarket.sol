@@ -30,13 +30,20 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
         uint64 depositWithdrawalDelay;
         /// Bond of a challenge that needs an answer or a verifier call.
         uint256 challengeBond;
-        /// Part of the prover's stake (bonded and unbonding) taken per fault, in basis points.
-        uint16 slashBps;
+        /// Wei taken from the prover's stake (bonded first, then unbonding) per slashed job:
+        /// a fixed amount, so k faulty jobs cost k times as much, and `commitBatch` keeps
+        /// the leaves a prover holds inside open windows within what its stake covers.
+        uint256 slashPerJob;
         /// Part of a slash paid to the challenger, in basis points.
         uint16 rewardBps;
         /// Part of a slash refunded into the job's client's deposit (at most the job's
         /// price), in basis points. The rest of the slash is burned.
         uint16 refundBps;
+        /// Longest proving deadline, in seconds after the award, that provers accept:
+        /// unbonded stake stays until every deadline it can back has passed its period.
+        uint64 maxDeadline;
+        /// Seconds after a deadline during which a missed deadline can be challenged.
+        uint64 deadlineChallengePeriod;
     }
 
     /// @notice A prover's stake and identity.
@@ -44,11 +51,22 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
         uint256 stake;
         /// The node's ed25519 public key: the signer of its gossip envelopes.
         bytes32 peerKey;
-        /// Amount waiting to be withdrawn, and the block from which it may be.
+        /// Amount waiting to be withdrawn, the block from which it may be, and the time
+        /// (unix seconds) from which it may be: after every deadline it backed has passed
+        /// its challenge period.
         uint256 unbonding;
-        uint64 unbondableAt;
+        uint40 unbondableAt;
+        uint40 unbondableAfter;
         /// Challenges against this prover waiting for an answer or finalization.
         uint32 openChallenges;
+        /// Jobs this prover was slashed for: while 0 (and no challenge is open) claims and
+        /// `isFinal` skip the per-job lookups.
+        uint32 slashedJobs;
+        /// Leaves at risk (see `commitBatch`): those committed in epoch `riskEpoch` (of
+        /// `challengeWindow` blocks) and in the epoch before it.
+        uint40 riskEpoch;
+        uint32 riskCurrent;
+        uint32 riskPrevious;
         bool registered;
     }
 
@@ -165,12 +183,15 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
     /// (19 bytes, left-aligned in a word.)
     bytes32 internal constant JOB_ID_TAG_WORD = "provernet/job-id/v1";
 
-    /// Largest delay or window accepted, in blocks.
+    /// Largest delay or window accepted, in blocks (and largest deadline or period, in
+    /// seconds).
     uint64 public constant MAX_DELAY = type(uint32).max;
     /// Largest gas a verifier call may be given.
     uint64 public constant MAX_VERIFIER_GAS = 10_000_000;
-    /// Most leaves in a batch (the protocol's `MAX_BATCH_SIZE`).
-    uint32 public constant MAX_BATCH_SIZE = 65_536;
+    /// Most leaves in a batch (the protocol's `MAX_BATCH_SIZE`): a `claimBatch` of every
+    /// leaf of the largest batch takes about 18M gas, calldata included, for a prover under
+    /// challenge, so it fits a 30M-gas block (test_claimBatch_largestBatchFitsInABlock).
+    uint32 public constant MAX_BATCH_SIZE = 1_024;
     uint256 internal constant BPS = 10_000;
     /// Gas the verifier call itself may cost beyond what it forwards (cold account access
     /// and the call's own opcodes); part of the check that the full cap is forwarded.
@@ -182,9 +203,11 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
     uint64 public immutable unbondingDelay;
     uint64 public immutable depositWithdrawalDelay;
     uint256 public immutable challengeBond;
-    uint16 public immutable slashBps;
+    uint256 public immutable slashPerJob;
     uint16 public immutable rewardBps;
     uint16 public immutable refundBps;
+    uint64 public immutable maxDeadline;
+    uint64 public immutable deadlineChallengePeriod;
 
     // ---- state ------------------------------------------------------------------------
 
@@ -193,6 +216,8 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
     mapping(bytes32 => address) public proverOfPeerKey;
     mapping(address => uint256) public deposits;
     mapping(address => uint256) public withdrawalRequested;
+    /// First block of a withdrawal request's execution: it may run from there for
+    /// `depositWithdrawalDelay` blocks, and then lapses.
     mapping(address => uint64) public withdrawableAt;
     Batch[] public batches;
     /// Paid jobs: bit (nonce % 256) of word (nonce / 256) of the client. A job id derives
@@ -207,16 +232,13 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
     /// small margin; a rejected proof burns the whole cap.
     mapping(bytes32 => uint64) public verifierGas;
     Challenge[] public challenges;
-    /// Provers ever challenged (any challenge opened) or slashed: only their claims (and
-    /// `isFinal` on their batches) look up a job's challenge state, so claims of
-    /// unchallenged provers pay no storage read per job. Per prover, not per batch: a prover
-    /// may commit one job in several batches, and a missed-deadline challenge names no
-    /// batch; a slash or open challenge must hold for every copy of the job.
-    mapping(address => bool) public disputed;
     /// Jobs a prover was slashed for, keyed by `jobKey(prover, client, jobId)`.
     mapping(bytes32 => bool) public slashed;
     /// The challenge waiting for an answer on a job, plus one (0: none).
     mapping(bytes32 => uint256) public pendingChallenge;
+    /// Faults answered on a job key, one bit per `Fault`: an answered challenge cannot be
+    /// opened again (an honest prover answers each fault once, not once per challenger).
+    mapping(bytes32 => uint256) public answeredFaults;
     /// Ether owed to an account (challenge rewards and bonds), withdrawn with
     /// `withdrawCredits`: nothing a slash or an answer pays can be blocked by a recipient.
     mapping(address => uint256) public credits;
@@ -315,6 +337,10 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
     error SameLeaf();
     error BadBatchLeaves(uint256 expected, uint256 given);
     error BadIndex(uint256 index);
+    error ExposureTooHigh(uint256 leavesAtRisk, uint256 covered);
+    error ChallengePeriodOver(uint64 closedAt);
+    error AlreadyAnswered(bytes32 jobId);
+    error RequestLapsed(uint64 lapsedAt);
 
     constructor(address owner, Params memory p) EIP712("provernet", "1") Ownable(owner) {
         if (p.minStake == 0 || p.challengeWindow == 0 || p.responseWindow == 0) revert InvalidParameters();
@@ -328,17 +354,22 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
         // Awards must stay claimable after a withdrawal request for at least a window.
         if (p.depositWithdrawalDelay <= p.challengeWindow) revert InvalidParameters();
         if (p.challengeBond == 0) revert InvalidParameters();
-        if (p.slashBps == 0 || p.slashBps > BPS) revert InvalidParameters();
+        // A slash takes a fixed amount that the least stake covers at least once.
+        if (p.slashPerJob == 0 || p.slashPerJob > p.minStake) revert InvalidParameters();
         if (uint256(p.rewardBps) + p.refundBps > BPS) revert InvalidParameters();
+        if (p.maxDeadline == 0 || p.maxDeadline > MAX_DELAY) revert InvalidParameters();
+        if (p.deadlineChallengePeriod == 0 || p.deadlineChallengePeriod > MAX_DELAY) revert InvalidParameters();
         minStake = p.minStake;
         challengeWindow = p.challengeWindow;
         responseWindow = p.responseWindow;
         unbondingDelay = p.unbondingDelay;
         depositWithdrawalDelay = p.depositWithdrawalDelay;
         challengeBond = p.challengeBond;
-        slashBps = p.slashBps;
+        slashPerJob = p.slashPerJob;
         rewardBps = p.rewardBps;
         refundBps = p.refundBps;
+        maxDeadline = p.maxDeadline;
+        deadlineChallengePeriod = p.deadlineChallengePeriod;
     }
 
     // ---- circuits -------------------------------------------------------------------
@@ -386,7 +417,9 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
     }
 
     /// @notice Moves `amount` of stake to unbonding; it can be withdrawn after the
-    ///         unbonding delay. Starting again adds to the amount and restarts the delay.
+    ///         unbonding delay and once `maxDeadline + deadlineChallengePeriod` seconds
+    ///         have passed (so every deadline the prover accepted before has passed its
+    ///         challenge period). Starting again adds to the amount and restarts both.
     ///         Unbonding stake can still be slashed.
     function unbond(uint256 amount) external {
         Prover storage p = provers[msg.sender];
@@ -395,16 +428,23 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
         if (amount > p.stake) revert InsufficientStake(p.stake, amount);
         p.stake -= amount;
         p.unbonding += amount;
-        p.unbondableAt = uint64(block.number) + unbondingDelay;
+        // Both fit uint40 for ~10^12 blocks or seconds; the delays are at most 2^32 - 1.
+        // forge-lint: disable-next-line(unsafe-typecast)
+        p.unbondableAt = uint40(block.number + unbondingDelay);
+        // forge-lint: disable-next-line(unsafe-typecast,block-timestamp)
+        p.unbondableAfter = uint40(block.timestamp + maxDeadline + deadlineChallengePeriod);
         emit UnbondingStarted(msg.sender, amount, p.unbondableAt);
     }
 
-    /// @notice Withdraws unbonded stake once the delay has passed and no challenge is open.
+    /// @notice Withdraws unbonded stake once the delays have passed and no challenge is
+    ///         open.
     function withdrawStake() external nonReentrant {
         Prover storage p = provers[msg.sender];
         uint256 amount = p.unbonding;
         if (amount == 0) revert NothingToWithdraw();
         if (block.number < p.unbondableAt) revert TooEarly(p.unbondableAt);
+        // forge-lint: disable-next-line(block-timestamp)
+        if (block.timestamp < p.unbondableAfter) revert TooEarly(p.unbondableAfter);
         if (p.openChallenges != 0) revert ChallengeOpen(p.openChallenges);
         p.unbonding = 0;
         emit StakeWithdrawn(msg.sender, amount);
@@ -414,6 +454,26 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
     /// @notice Whether `prover` is registered with at least the minimum stake.
     function isStaked(address prover) external view returns (bool) {
         return provers[prover].registered && provers[prover].stake >= minStake;
+    }
+
+    /// @notice Whether claims of `prover` (and `isFinal` on its batches) must look up each
+    ///         job's state: while a challenge against it is open, or once it was slashed.
+    ///         A prover whose challenges were all answered is not disputed.
+    function isDisputed(address prover) public view returns (bool) {
+        Prover storage p = provers[prover];
+        return p.openChallenges != 0 || p.slashedJobs != 0;
+    }
+
+    /// @notice Leaves `prover` holds inside open challenge windows, as `commitBatch`
+    ///         counts them (a leaf counts from its batch until the end of the epoch of
+    ///         `challengeWindow` blocks after the one it was committed in), and the most
+    ///         its bonded stake covers at `slashPerJob` each.
+    function exposure(address prover) public view returns (uint256 leavesAtRisk, uint256 covered) {
+        Prover storage p = provers[prover];
+        uint256 epoch = block.number / challengeWindow;
+        if (p.riskEpoch == epoch) leavesAtRisk = uint256(p.riskCurrent) + p.riskPrevious;
+        else if (p.riskEpoch + 1 == epoch) leavesAtRisk = p.riskCurrent;
+        covered = p.stake / slashPerJob;
     }
 
     // ---- client deposits ------------------------------------------------------------
@@ -426,7 +486,10 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
     }
 
     /// @notice Announces a withdrawal. Awards the client signed stay claimable from the
-    ///         deposit until the delay has passed: that is what "promised" means here.
+    ///         deposit until the delay has passed: that is what "promised" means here. The
+    ///         request may then be carried out for `depositWithdrawalDelay` blocks, after
+    ///         which it lapses (a request cannot be held ready to empty the deposit in the
+    ///         block of a prover's claim). A new request replaces the previous one.
     function requestDepositWithdrawal(uint256 amount) external {
         if (amount == 0) revert ZeroAmount();
         if (amount > deposits[msg.sender]) revert InsufficientDeposit(deposits[msg.sender], amount);
@@ -435,18 +498,32 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
         emit DepositWithdrawalRequested(msg.sender, amount, withdrawableAt[msg.sender]);
     }
 
-    /// @notice Withdraws the requested amount after the delay, or what is left of it after
-    ///         claims paid in the meantime.
+    /// @notice Withdraws the requested amount after the delay and before the request
+    ///         lapses, or what is left of it after claims paid in the meantime.
     function withdrawDeposit() external nonReentrant {
         uint256 requested = withdrawalRequested[msg.sender];
         if (requested == 0) revert NothingToWithdraw();
-        if (block.number < withdrawableAt[msg.sender]) revert TooEarly(withdrawableAt[msg.sender]);
+        uint64 at = withdrawableAt[msg.sender];
+        if (block.number < at) revert TooEarly(at);
+        if (block.number >= uint256(at) + depositWithdrawalDelay) revert RequestLapsed(at + depositWithdrawalDelay);
         uint256 amount = requested < deposits[msg.sender] ? requested : deposits[msg.sender];
         if (amount == 0) revert NothingToWithdraw();
         withdrawalRequested[msg.sender] = 0;
         deposits[msg.sender] -= amount;
         emit DepositWithdrawn(msg.sender, amount);
         _send(msg.sender, amount);
+    }
+
+    /// @notice What a prover can count on from `client`'s deposit: the deposit less a
+    ///         withdrawal request that has not lapsed. Awards the client signed and that
+    ///         are not yet claimed come out of this too; a prover subtracts those it knows.
+    function freeDeposit(address client) external view returns (uint256) {
+        uint256 balance = deposits[client];
+        uint256 requested = withdrawalRequested[client];
+        if (requested == 0 || block.number >= uint256(withdrawableAt[client]) + depositWithdrawalDelay) {
+            return balance;
+        }
+        return requested >= balance ? 0 : balance - requested;
     }
 
     /// @notice Withdraws the caller's credits (challenge rewards and bonds).
@@ -460,13 +537,19 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
 
     // ---- commitments and claims -------------------------------------------------------
 
-    /// @notice Posts a batch root of `count` job leaves; the caller must be staked.
+    /// @notice Posts a batch root of `count` job leaves; the caller must be staked, and its
+    ///         bonded stake must cover `slashPerJob` for every leaf it then holds inside
+    ///         open challenge windows, this batch's included. Leaves are counted per epoch
+    ///         of `challengeWindow` blocks: a leaf counts in the epoch it was committed in
+    ///         and the next one, so for at least the window and at most twice it (one
+    ///         storage word per prover, whatever the number of batches).
     function commitBatch(bytes32 root, uint32 count) external returns (uint256 batchId) {
         Prover storage p = provers[msg.sender];
         if (!p.registered) revert NotRegistered();
         if (p.stake < minStake) revert StakeTooLow(p.stake, minStake);
         if (count == 0) revert EmptyBatch();
         if (count > MAX_BATCH_SIZE) revert BatchTooLarge(count, MAX_BATCH_SIZE);
+        _addRisk(p, count);
         batchId = batches.length;
         batches.push(
             Batch({
@@ -560,7 +643,9 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
         (address signer, ECDSA.RecoverError error,) = ECDSA.tryRecoverCalldata(awardDigest(award), clientSignature);
         if (error != ECDSA.RecoverError.NoError || signer != leaf.client) revert BadAwardSignature();
         if (jobIdOf(leaf.client, nonce) != leaf.jobId) revert JobIdMismatch(leaf.jobId);
-        _pay(Paying(batch.timestamp, disputed[msg.sender]), leaf.client, leaf.jobId, nonce, leaf.price, award.deadline);
+        _pay(
+            Paying(batch.timestamp, isDisputed(msg.sender)), leaf.client, leaf.jobId, nonce, leaf.price, award.deadline
+        );
         emit FeeClaimed(leaf.jobId, msg.sender, leaf.client, leaf.price);
         _send(msg.sender, leaf.price);
     }
@@ -578,7 +663,7 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
         _requireClosed(batch);
         if (leafHashes.length != batch.count) revert BadBatchLeaves(batch.count, leafHashes.length);
         bytes32[] memory level = leafHashes;
-        Paying memory paying = Paying(batch.timestamp, disputed[msg.sender]);
+        Paying memory paying = Paying(batch.timestamp, isDisputed(msg.sender));
         uint256 total;
         bytes memory indices = new bytes(jobs.length * 4);
         for (uint256 i = 0; i < jobs.length; i++) {
@@ -647,7 +732,7 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
         }
         if (block.number <= batch.blockNumber + challengeWindow) return false;
         if (!MerkleProof.verifyCalldata(path, batch.root, _leafHash(leaf))) return false;
-        if (disputed[batch.prover]) {
+        if (isDisputed(batch.prover)) {
             bytes32 key = jobKey(batch.prover, leaf.client, leaf.jobId);
             if (slashed[key] || pendingChallenge[key] != 0) return false;
         }
@@ -706,7 +791,7 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
         if (!MerkleProof.verifyCalldata(at.path, batch.root, _leafHash(leaf))) revert LeafNotInBatch();
         if (verifiers[leaf.circuitId] == address(0)) revert UnknownCircuit(leaf.circuitId);
         address prover = batch.prover;
-        bytes32 key = _openable(prover, leaf.client, leaf.jobId);
+        bytes32 key = _openable(prover, leaf.client, leaf.jobId, Fault.WithheldProof);
         challengeId = _open(
             Challenge({
                 fault: Fault.WithheldProof,
@@ -744,9 +829,11 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
     }
 
     /// @notice Challenges a missed deadline with the prover's signed acceptance and the
-    ///         client's signed award. The caller sends the bond; the prover has
-    ///         `responseWindow` blocks to show the job's leaf in a batch it posted by the
-    ///         deadline (`answerMissedDeadline`), or `finalizeChallenge` slashes it.
+    ///         client's signed award, within `deadlineChallengePeriod` seconds after the
+    ///         deadline and once per job (an answered one cannot be opened again). The
+    ///         caller sends the bond; the prover has `responseWindow` blocks to show the
+    ///         job's leaf in a batch it posted by the deadline (`answerMissedDeadline`),
+    ///         or `finalizeChallenge` slashes it.
     function challengeMissedDeadline(
         Acceptance calldata acceptance,
         bytes calldata proverSignature,
@@ -765,8 +852,11 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
         ) revert AcceptanceMismatch();
         // forge-lint: disable-next-line(block-timestamp)
         if (block.timestamp <= award.deadline) revert DeadlineNotPassed(award.deadline);
+        uint64 closesAt = award.deadline + deadlineChallengePeriod;
+        // forge-lint: disable-next-line(block-timestamp)
+        if (block.timestamp > closesAt) revert ChallengePeriodOver(closesAt);
         if (!provers[award.prover].registered) revert NotRegistered();
-        bytes32 key = _openable(award.prover, client, award.jobId);
+        bytes32 key = _openable(award.prover, client, award.jobId, Fault.MissedDeadline);
         challengeId = _open(
             Challenge({
                 fault: Fault.MissedDeadline,
@@ -938,12 +1028,38 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
         }
     }
 
-    /// The job key of a new challenge, which must not be slashed nor already challenged.
-    function _openable(address prover, address client, bytes32 jobId) internal view returns (bytes32 key) {
+    /// The job key of a new challenge, which must not be slashed, already challenged, nor
+    /// answered before for this fault.
+    function _openable(address prover, address client, bytes32 jobId, Fault fault) internal view returns (bytes32 key) {
         key = jobKey(prover, client, jobId);
         if (slashed[key]) revert AlreadySlashed(jobId);
         uint256 pending = pendingChallenge[key];
         if (pending != 0) revert ChallengePending(pending - 1);
+        // forge-lint: disable-next-line(incorrect-shift)
+        if (answeredFaults[key] & (1 << uint8(fault)) != 0) revert AlreadyAnswered(jobId);
+    }
+
+    /// Counts `count` new leaves at risk for `p` and refuses them beyond what its bonded
+    /// stake covers (see `commitBatch`).
+    function _addRisk(Prover storage p, uint32 count) internal {
+        uint256 epoch = block.number / challengeWindow;
+        uint256 current = p.riskCurrent;
+        uint256 previous = p.riskPrevious;
+        if (p.riskEpoch != epoch) {
+            previous = p.riskEpoch + 1 == epoch ? current : 0;
+            current = 0;
+        }
+        current += count;
+        uint256 covered = p.stake / slashPerJob;
+        if (current + previous > covered) revert ExposureTooHigh(current + previous, covered);
+        // Leaves at risk never exceed `covered` < 2^32 for any stake a chain holds at a
+        // sane `slashPerJob`; the check above bounds them first.
+        // forge-lint: disable-next-line(unsafe-typecast)
+        p.riskEpoch = uint40(epoch);
+        // forge-lint: disable-next-line(unsafe-typecast)
+        p.riskCurrent = uint32(current);
+        // forge-lint: disable-next-line(unsafe-typecast)
+        p.riskPrevious = uint32(previous);
     }
 
     function _open(Challenge memory c, bytes32 key) internal returns (uint256 challengeId) {
@@ -951,7 +1067,6 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
         challenges.push(c);
         pendingChallenge[key] = challengeId + 1;
         provers[c.prover].openChallenges += 1;
-        disputed[c.prover] = true;
         emit ChallengeOpened(challengeId, c.prover, c.jobId, c.fault, c.challenger, c.client, c.respondBy);
     }
 
@@ -970,22 +1085,26 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
     }
 
     function _answer(uint256 challengeId, Challenge storage c) internal {
-        _close(c);
+        bytes32 key = _close(c);
+        // forge-lint: disable-next-line(incorrect-shift)
+        answeredFaults[key] |= 1 << uint8(c.fault);
         c.status = ChallengeStatus.Answered;
         credits[c.prover] += c.bond;
         emit ChallengeAnswered(challengeId, c.prover, c.bond);
     }
 
-    /// Takes `slashBps` of the prover's stake (bonded first, then unbonding) and splits
-    /// it: the challenger's reward becomes its credit, the client's refund (at most
-    /// `price`) goes into its deposit (where its fees come from), and the rest is burned.
+    /// Takes `slashPerJob` from the prover's stake (bonded first, then unbonding; all that
+    /// is left if less) and splits it: the challenger's reward becomes its credit, the
+    /// client's refund (at most `price`) goes into its deposit (where its fees come from),
+    /// and the rest is burned.
     function _slash(address prover, address client, bytes32 jobId, uint256 price, Fault fault, address challenger)
         internal
     {
         slashed[jobKey(prover, client, jobId)] = true;
-        disputed[prover] = true;
         Prover storage p = provers[prover];
-        uint256 amount = (p.stake + p.unbonding) * slashBps / BPS;
+        p.slashedJobs += 1;
+        uint256 amount = slashPerJob;
+        if (amount > p.stake + p.unbonding) amount = p.stake + p.unbonding;
         if (amount <= p.stake) {
             p.stake -= amount;
         } else {

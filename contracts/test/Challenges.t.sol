@@ -26,14 +26,16 @@ contract EtherRefusingWatchtower {
 /// challenges run against the real poseidon-chain-12 EVM verifier and proof of
 /// test/fixtures/poseidon-chain-12-verifier.json.
 ///
-/// Figures used throughout: the prover stakes 4 ether, so one slash (50 %) is 2 ether, of
-/// which the challenger gets 30 % (0.6 ether) as credit, the client 20 % capped at the
-/// job's price (at most 0.4 ether) into its deposit, and the rest is burned.
+/// Figures used throughout: the prover stakes 4 ether; one slash takes the fixed
+/// `SLASH_PER_JOB` (0.01 ether), of which the challenger gets 30 % (0.003 ether) as credit,
+/// the client 20 % capped at the job's price (at most 0.002 ether) into its deposit, and
+/// the rest (0.005 ether with the full refund) is burned.
 contract ChallengesTest is MarketFixture {
     uint256 internal constant STAKE = 4 ether;
-    uint256 internal constant SLASH = 2 ether;
-    uint256 internal constant REWARD = 0.6 ether;
-    uint256 internal constant FULL_REFUND = 0.4 ether;
+    uint256 internal constant SLASH = SLASH_PER_JOB;
+    uint256 internal constant REWARD = SLASH * REWARD_BPS / 10_000;
+    uint256 internal constant FULL_REFUND = SLASH * REFUND_BPS / 10_000;
+    uint256 internal constant BURN = SLASH - REWARD - FULL_REFUND;
 
     address internal watchtower = makeAddr("watchtower");
     uint256 internal proverKey;
@@ -135,7 +137,7 @@ contract ChallengesTest is MarketFixture {
     }
 
     function _openChallenges(address who) internal view returns (uint32 open) {
-        (,,,, open,) = market.provers(who);
+        (,,,,, open,,,,,) = market.provers(who);
     }
 
     /// Splits `ret`, the revert data of InsufficientGas, into its arguments.
@@ -269,16 +271,19 @@ contract ChallengesTest is MarketFixture {
         );
         _challengeInvalid(1, badProof);
 
+        assertEq(SLASH, _slashOf(STAKE));
+        assertEq(SLASH, 0.01 ether);
+        assertEq(BURN, 0.005 ether);
         assertEq(_stakeOf(prover), STAKE - SLASH);
         assertEq(market.credits(watchtower), BOND + REWARD, "bond back plus reward");
         assertEq(market.deposits(client), FULL_REFUND, "the refund goes into the client's deposit");
         assertEq(market.credits(client), 0);
         assertEq(market.credits(prover), 0);
-        assertEq(market.totalBurned(), 1 ether);
-        assertEq(address(market).balance, marketBefore + BOND - 1 ether, "only the burn leaves");
-        assertEq(address(0).balance, burnBefore + 1 ether);
+        assertEq(market.totalBurned(), BURN);
+        assertEq(address(market).balance, marketBefore + BOND - BURN, "only the burn leaves");
+        assertEq(address(0).balance, burnBefore + BURN);
         assertTrue(market.slashed(_key(l)));
-        assertTrue(market.disputed(prover));
+        assertTrue(market.isDisputed(prover));
         assertEq(market.challengeCount(), 0, "decided at once, nothing stored");
     }
 
@@ -323,7 +328,7 @@ contract ChallengesTest is MarketFixture {
         assertEq(market.credits(watchtower), 0);
         assertEq(_stakeOf(prover), STAKE);
         assertFalse(market.slashed(_key(real[0])));
-        assertFalse(market.disputed(prover));
+        assertFalse(market.isDisputed(prover));
         assertEq(market.totalBurned(), 0);
         assertEq(address(market).balance, marketBefore + BOND);
     }
@@ -464,7 +469,7 @@ contract ChallengesTest is MarketFixture {
     function test_challengeInvalidProof_takesUnbondingStakeWhenBondedStakeIsTooSmall() public {
         _commitRealBatch();
         vm.prank(prover);
-        market.unbond(3.5 ether); // bonded 0.5 ether, unbonding 3.5 ether
+        market.unbond(STAKE - 0.004 ether); // bonded 0.004 ether: less than one slash
         vm.expectEmit(true, true, true, true, address(market));
         emit ProverMarket.Slashed(
             prover,
@@ -480,10 +485,11 @@ contract ChallengesTest is MarketFixture {
         _challengeInvalid(1, badProof);
         (uint256 unbonding,) = _unbondingOf(prover);
         assertEq(_stakeOf(prover), 0);
-        assertEq(unbonding, 3.5 ether - 1.5 ether);
+        assertEq(unbonding, STAKE - 0.004 ether - (SLASH - 0.004 ether));
     }
 
-    function test_challengeInvalidProof_secondJobIsSlashedAgainOnTheRemainingStake() public {
+    /// A slash is a fixed amount: k faulty jobs cost k times as much.
+    function test_challengeInvalidProof_eachJobIsSlashedTheFixedAmount() public {
         ProverMarket.Leaf[] memory leaves = new ProverMarket.Leaf[](2);
         leaves[0] = _realLeaf(0, 1 ether, badProof);
         leaves[1] = _realLeaf(1, 1 ether, longProof);
@@ -491,9 +497,11 @@ contract ChallengesTest is MarketFixture {
         real.push(leaves[1]);
         realBatch = _commit(prover, leaves);
         _challengeInvalid(0, badProof);
+        assertEq(_stakeOf(prover), STAKE - SLASH);
         _challengeInvalid(1, longProof);
-        assertEq(_stakeOf(prover), 1 ether, "4 -> 2 -> 1 ether");
-        assertEq(market.credits(watchtower), 2 * BOND + REWARD + REWARD / 2, "both bonds back, two rewards");
+        assertEq(_stakeOf(prover), STAKE - 2 * SLASH, "the second slash takes as much as the first");
+        assertEq(market.credits(watchtower), 2 * BOND + 2 * REWARD, "both bonds back, two rewards");
+        assertEq(market.totalBurned(), 2 * BURN);
     }
 
     // ================================================================================
@@ -514,7 +522,7 @@ contract ChallengesTest is MarketFixture {
         assertEq(market.challengeCount(), 1);
         assertEq(_openChallenges(prover), 1);
         assertEq(market.pendingChallenge(_key(real[3])), id + 1);
-        assertTrue(market.disputed(prover));
+        assertTrue(market.isDisputed(prover));
         assertEq(address(market).balance, marketBefore + BOND, "the bond is held");
         ProverMarket.Challenge memory c = _challenge(id);
         assertEq(uint8(c.fault), uint8(ProverMarket.Fault.WithheldProof));
@@ -599,6 +607,55 @@ contract ChallengesTest is MarketFixture {
         vm.deal(watchtower, BOND);
         vm.prank(watchtower);
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.AlreadySlashed.selector, real[1].jobId));
+        market.challengeWithheldProof{value: BOND}(at);
+    }
+
+    /// An answered withheld-proof challenge cannot be opened again on the job, by anyone:
+    /// the prover answers each fault once, not once per challenger.
+    function test_challengeWithheldProof_revertsAlreadyAnsweredOnceAnswered() public {
+        _commitRealBatch();
+        uint256 id = _challengeWithheld(watchtower, realBatch, _real(), 3);
+        market.revealProof(id, inputs, proof);
+        ProverMarket.Inclusion memory at = _at(realBatch, _real(), 3);
+        vm.deal(otherClient, BOND);
+        vm.prank(otherClient);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.AlreadyAnswered.selector, real[3].jobId));
+        market.challengeWithheldProof{value: BOND}(at);
+        // forge-lint: disable-next-line(incorrect-shift)
+        assertEq(market.answeredFaults(_key(real[3])), 1 << uint8(ProverMarket.Fault.WithheldProof));
+        assertEq(market.challengeCount(), 1);
+        // Other jobs of the batch can still be challenged.
+        _challengeWithheld(otherClient, realBatch, _real(), 0);
+        assertEq(market.challengeCount(), 2);
+    }
+
+    /// The answered bit is per fault, and AlreadySlashed and ChallengePending are checked
+    /// before it.
+    function test_challengeWithheldProof_answeredIsCheckedAfterSlashedAndPending() public {
+        _commitRealBatch();
+        uint256 withheld = _challengeWithheld(watchtower, realBatch, _real(), 3);
+        market.revealProof(withheld, inputs, proof);
+
+        // A missed-deadline challenge on the same job is another fault: it opens.
+        ProverMarket.Award memory award = ProverMarket.Award({
+            jobId: real[3].jobId, prover: prover, price: real[3].price, deadline: uint64(block.timestamp + 1 hours)
+        });
+        ProverMarket.Acceptance memory acc = _acceptanceOf(award);
+        bytes memory accSig = _signAcceptance(proverKey, acc);
+        bytes memory awardSig = _sign(clientKey, award);
+        vm.warp(award.deadline + 1);
+        uint256 missed = _challengeMissed(acc, accSig, award, awardSig);
+
+        ProverMarket.Inclusion memory at = _at(realBatch, _real(), 3);
+        vm.deal(otherClient, 2 * BOND);
+        vm.prank(otherClient);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.ChallengePending.selector, missed));
+        market.challengeWithheldProof{value: BOND}(at);
+
+        vm.roll(block.number + RESPONSE_WINDOW + 1); // still inside the batch's window
+        market.finalizeChallenge(missed);
+        vm.prank(otherClient);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.AlreadySlashed.selector, real[3].jobId));
         market.challengeWithheldProof{value: BOND}(at);
     }
 
@@ -733,7 +790,7 @@ contract ChallengesTest is MarketFixture {
         assertEq(_openChallenges(prover), 0);
 
         // With no challenge open, the unbonded stake can leave.
-        vm.roll(block.number + UNBONDING_DELAY);
+        _passUnbonding(prover);
         vm.prank(prover);
         market.withdrawStake();
         assertEq(prover.balance, 1 ether);
@@ -970,6 +1027,48 @@ contract ChallengesTest is MarketFixture {
         );
     }
 
+    function test_challengeMissedDeadline_revertsAlreadyAnsweredOnceAnswered() public {
+        ProverMarket.Award memory award = _mdAward();
+        ProverMarket.Acceptance memory acc = _acceptanceOf(award);
+        bytes memory accSig = _signAcceptance(proverKey, acc);
+        bytes memory awardSig = _sign(clientKey, award);
+        ProverMarket.Inclusion memory at = _commitOne(prover, _leaf(JOB, client, 1 ether));
+        vm.warp(award.deadline + 1);
+        uint256 id = _challengeMissed(acc, accSig, award, awardSig);
+        market.answerMissedDeadline(id, at);
+        _expectMissedRevert(
+            acc, accSig, award, awardSig, abi.encodeWithSelector(ProverMarket.AlreadyAnswered.selector, award.jobId)
+        );
+        assertEq(market.credits(prover), BOND);
+    }
+
+    /// A missed deadline can be challenged until `deadlineChallengePeriod` seconds after
+    /// it, inclusive.
+    function test_challengeMissedDeadline_acceptedAtTheEndOfTheChallengePeriod() public {
+        ProverMarket.Award memory award = _mdAward();
+        ProverMarket.Acceptance memory acc = _acceptanceOf(award);
+        bytes memory accSig = _signAcceptance(proverKey, acc);
+        bytes memory awardSig = _sign(clientKey, award);
+        vm.warp(award.deadline + DEADLINE_PERIOD);
+        uint256 id = _challengeMissed(acc, accSig, award, awardSig);
+        assertEq(_openChallenges(prover), 1);
+        assertEq(_challenge(id).deadline, award.deadline);
+    }
+
+    function test_challengeMissedDeadline_revertsOneSecondAfterTheChallengePeriod() public {
+        ProverMarket.Award memory award = _mdAward();
+        ProverMarket.Acceptance memory acc = _acceptanceOf(award);
+        bytes memory accSig = _signAcceptance(proverKey, acc);
+        bytes memory awardSig = _sign(clientKey, award);
+        vm.warp(award.deadline + DEADLINE_PERIOD + 1);
+        bytes memory err =
+            abi.encodeWithSelector(ProverMarket.ChallengePeriodOver.selector, award.deadline + DEADLINE_PERIOD);
+        _expectMissedRevert(acc, accSig, award, awardSig, err);
+        vm.warp(award.deadline + 30 days);
+        _expectMissedRevert(acc, accSig, award, awardSig, err);
+        assertEq(market.challengeCount(), 0);
+    }
+
     function test_answerMissedDeadline_leafInBatchPostedAtTheDeadline() public {
         ProverMarket.Award memory award = _mdAward();
         ProverMarket.Acceptance memory acc = _acceptanceOf(award);
@@ -1094,13 +1193,14 @@ contract ChallengesTest is MarketFixture {
         vm.warp(award.deadline + 1);
         _closeWindow(at.batchId);
         uint256 id = _challengeMissed(acc, accSig, award, awardSig);
-        assertTrue(market.disputed(prover));
+        assertTrue(market.isDisputed(prover));
         assertFalse(_isFinal(at.batchId, at.leaf, at.path));
         vm.prank(prover);
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.ChallengePending.selector, id));
         market.claim(at.batchId, at.leaf, JOB, at.path, award, awardSig);
 
         market.answerMissedDeadline(id, at);
+        assertFalse(market.isDisputed(prover), "answered: no longer disputed");
         assertTrue(_isFinal(at.batchId, at.leaf, at.path));
         vm.prank(prover);
         market.claim(at.batchId, at.leaf, JOB, at.path, award, awardSig);
@@ -1146,8 +1246,8 @@ contract ChallengesTest is MarketFixture {
         market.finalizeChallenge(id);
         assertEq(market.credits(watchtower), BOND + REWARD);
         assertEq(market.deposits(client), FULL_REFUND);
-        assertEq(market.totalBurned(), 1 ether);
-        assertEq(address(market).balance, marketBefore - 1 ether);
+        assertEq(market.totalBurned(), BURN);
+        assertEq(address(market).balance, marketBefore - BURN);
         assertEq(_stakeOf(prover), STAKE - SLASH);
         assertTrue(market.slashed(market.jobKey(prover, client, award.jobId)));
         assertEq(_openChallenges(prover), 0);
@@ -1186,7 +1286,7 @@ contract ChallengesTest is MarketFixture {
         assertEq(address(market).balance, marketBefore - (SLASH - REWARD - 2 gwei));
         assertEq(_stakeOf(prover), STAKE - SLASH);
         assertTrue(market.slashed(_key(a)));
-        assertTrue(market.disputed(prover));
+        assertTrue(market.isDisputed(prover));
     }
 
     function test_challengeEquivocation_bothLeavesInOneBatch() public {
@@ -1210,7 +1310,7 @@ contract ChallengesTest is MarketFixture {
         );
         vm.prank(watchtower);
         market.challengeEquivocation(_at(id, leaves, 2), _at(id, leaves, 0));
-        assertTrue(market.disputed(prover));
+        assertTrue(market.isDisputed(prover));
         assertEq(_stakeOf(prover), STAKE - SLASH);
     }
 
@@ -1304,17 +1404,39 @@ contract ChallengesTest is MarketFixture {
     // the split at its extremes
     // ================================================================================
 
-    /// slashBps = 100 %: the whole stake goes; reward + refund = 100 %: nothing burns.
-    function test_slash_wholeStakeSplitWithoutBurn() public {
+    /// Commits `a` and `b` as single-leaf batches of `prover` two epochs apart, so that at
+    /// most one leaf is at risk at a time (a stake covering one slash suffices), and the
+    /// second batch's window is open.
+    function _commitApart(ProverMarket.Leaf memory a, ProverMarket.Leaf memory b)
+        internal
+        returns (ProverMarket.Inclusion memory atA, ProverMarket.Inclusion memory atB)
+    {
+        ProverMarket.Leaf[] memory one = new ProverMarket.Leaf[](1);
+        one[0] = a;
+        atA = _at(_commit(prover, one), one, 0);
+        vm.roll(block.number + 2 * CHALLENGE_WINDOW);
+        one[0] = b;
+        atB = _at(_commit(prover, one), one, 0);
+    }
+
+    /// A market whose slash is the whole least stake (`slashPerJob` = `minStake` = STAKE),
+    /// split 75 % reward and 25 % refund; the prover registered with STAKE.
+    function _wholeStakeMarket() internal {
         ProverMarket.Params memory p = _params();
-        p.slashBps = 10_000;
+        p.minStake = STAKE;
+        p.slashPerJob = STAKE;
         p.rewardBps = 7_500;
         p.refundBps = 2_500;
         market = new ProverMarket(owner, p);
         _register(prover, STAKE);
+    }
+
+    /// slashPerJob = minStake: one slash takes the whole least stake; reward + refund =
+    /// 100 %: nothing burns.
+    function test_slash_slashPerJobOfMinStakeTakesTheWholeStakeWithoutBurn() public {
+        _wholeStakeMarket();
         (ProverMarket.Leaf memory a, ProverMarket.Leaf memory b) = _twins(5 ether, 5 ether);
-        ProverMarket.Inclusion memory atA = _commitOne(prover, a);
-        ProverMarket.Inclusion memory atB = _commitOne(prover, b);
+        (ProverMarket.Inclusion memory atA, ProverMarket.Inclusion memory atB) = _commitApart(a, b);
         uint256 burnBefore = address(0).balance;
 
         vm.expectEmit(true, true, true, true, address(market));
@@ -1340,15 +1462,9 @@ contract ChallengesTest is MarketFixture {
 
     /// The same split with a cheap job: what the refund cap keeps back is burned.
     function test_slash_refundCapBurnsTheRest() public {
-        ProverMarket.Params memory p = _params();
-        p.slashBps = 10_000;
-        p.rewardBps = 7_500;
-        p.refundBps = 2_500;
-        market = new ProverMarket(owner, p);
-        _register(prover, STAKE);
+        _wholeStakeMarket();
         (ProverMarket.Leaf memory a, ProverMarket.Leaf memory b) = _twins(0.25 ether, 0.75 ether);
-        ProverMarket.Inclusion memory atA = _commitOne(prover, a);
-        ProverMarket.Inclusion memory atB = _commitOne(prover, b);
+        (ProverMarket.Inclusion memory atA, ProverMarket.Inclusion memory atB) = _commitApart(a, b);
         vm.prank(watchtower);
         market.challengeEquivocation(atA, atB);
         assertEq(market.deposits(client), 0.25 ether);
@@ -1356,12 +1472,79 @@ contract ChallengesTest is MarketFixture {
         assertEq(address(market).balance, STAKE - 0.75 ether);
     }
 
-    /// A slash conserves value: the stake and unbonding stake lose exactly `amount`, and
-    /// reward + refund + burn = amount, for any stake, split and price.
+    /// Opens a missed-deadline challenge on job `nonce` of `client` (price 1 ether, due in
+    /// an hour), one second after its deadline.
+    function _openMissedJob(uint64 nonce) internal returns (uint256 id, bytes32 jobId) {
+        ProverMarket.Award memory award = _mdAward();
+        award.jobId = _jobId(client, nonce);
+        jobId = award.jobId;
+        ProverMarket.Acceptance memory acc = _acceptanceOf(award);
+        bytes memory accSig = _signAcceptance(proverKey, acc);
+        bytes memory awardSig = _sign(clientKey, award);
+        vm.warp(award.deadline + 1);
+        id = _challengeMissed(acc, accSig, award, awardSig);
+    }
+
+    /// A slash takes `slashPerJob` from bonded stake first, then unbonding stake, and all
+    /// that is left once less than `slashPerJob` remains. (Missed deadlines are jobs never
+    /// committed, so the exposure bound does not limit them.)
+    function test_slash_takesWhatIsLeftWhenLessThanSlashPerJob() public {
+        ProverMarket.Params memory p = _params();
+        p.slashPerJob = MIN_STAKE;
+        market = new ProverMarket(owner, p);
+        _register(prover, 1.5 ether);
+        vm.prank(prover);
+        market.unbond(1 ether); // bonded 0.5 ether, unbonding 1 ether
+        (uint256 first, bytes32 firstJob) = _openMissedJob(JOB);
+        (uint256 second, bytes32 secondJob) = _openMissedJob(JOB + 1);
+        vm.roll(block.number + RESPONSE_WINDOW + 1);
+
+        vm.expectEmit(true, true, true, true, address(market));
+        emit ProverMarket.Slashed(
+            prover,
+            firstJob,
+            client,
+            ProverMarket.Fault.MissedDeadline,
+            watchtower,
+            1 ether,
+            0.3 ether,
+            0.2 ether,
+            0.5 ether
+        );
+        market.finalizeChallenge(first);
+        (uint256 unbonding,) = _unbondingOf(prover);
+        assertEq(_stakeOf(prover), 0);
+        assertEq(unbonding, 0.5 ether, "0.5 ether bonded, then 0.5 ether unbonding");
+
+        vm.expectEmit(true, true, true, true, address(market));
+        emit ProverMarket.Slashed(
+            prover,
+            secondJob,
+            client,
+            ProverMarket.Fault.MissedDeadline,
+            watchtower,
+            0.5 ether,
+            0.15 ether,
+            0.1 ether,
+            0.25 ether
+        );
+        market.finalizeChallenge(second);
+        (unbonding,) = _unbondingOf(prover);
+        assertEq(_stakeOf(prover), 0);
+        assertEq(unbonding, 0);
+        assertEq(market.totalBurned(), 0.75 ether);
+        assertEq(market.credits(watchtower), 2 * BOND + 0.45 ether);
+        assertEq(market.deposits(client), 0.3 ether);
+        assertEq(address(market).balance, 2 * BOND + 0.45 ether + 0.3 ether, "credits and deposit only");
+    }
+
+    /// A slash conserves value: the stake and unbonding stake lose exactly `amount`
+    /// (`slashPerJob`), and reward + refund + burn = amount, for any fixed slash, stake,
+    /// split and price.
     function testFuzz_slash_splitConservesValue(
+        uint256 slashPerJob,
         uint256 stake,
         uint256 unbonding,
-        uint16 slashBps,
         uint16 rewardBps,
         uint16 refundBps,
         uint256 price
@@ -1370,18 +1553,19 @@ contract ChallengesTest is MarketFixture {
         unbonding = bound(unbonding, 0, stake);
         price = bound(price, 0, 1e30);
         ProverMarket.Params memory p = _params();
-        p.slashBps = uint16(bound(slashBps, 1, 10_000));
+        p.slashPerJob = bound(slashPerJob, 1, MIN_STAKE);
         p.rewardBps = uint16(bound(rewardBps, 0, 10_000));
         p.refundBps = uint16(bound(refundBps, 0, 10_000 - p.rewardBps));
         market = new ProverMarket(owner, p);
         _register(prover, stake);
 
-        uint256 amount = stake * p.slashBps / 10_000;
+        uint256 amount = _min(p.slashPerJob, stake);
         uint256 reward = amount * p.rewardBps / 10_000;
         uint256 refund = _min(amount * p.refundBps / 10_000, price);
         uint256 burned = amount - reward - refund;
         _equivocateAfterUnbonding(unbonding, price, amount, reward, refund, burned);
 
+        assertEq(amount, p.slashPerJob, "the least stake covers one slash");
         assertLe(reward + refund, amount);
         (uint256 unbondingAfter,) = _unbondingOf(prover);
         assertEq(_stakeOf(prover) + unbondingAfter, stake - amount);
@@ -1404,8 +1588,7 @@ contract ChallengesTest is MarketFixture {
         uint256 burned
     ) internal {
         (ProverMarket.Leaf memory a, ProverMarket.Leaf memory b) = _twins(price, price);
-        ProverMarket.Inclusion memory atA = _commitOne(prover, a);
-        ProverMarket.Inclusion memory atB = _commitOne(prover, b);
+        (ProverMarket.Inclusion memory atA, ProverMarket.Inclusion memory atB) = _commitApart(a, b);
         if (unbonding != 0) {
             vm.prank(prover);
             market.unbond(unbonding);
@@ -1471,6 +1654,32 @@ contract ChallengesTest is MarketFixture {
         market.withdrawCredits();
         assertEq(prover.balance, BOND);
         assertEq(address(market).balance, STAKE);
+    }
+
+    // ================================================================================
+    // isDisputed
+    // ================================================================================
+
+    /// Disputed while a challenge is open or once slashed: a prover whose challenges were
+    /// all answered is not, a slashed one stays disputed.
+    function test_isDisputed_falseOnceEveryChallengeIsAnsweredAndTrueAfterASlash() public {
+        _commitRealBatch();
+        assertFalse(market.isDisputed(prover));
+        uint256 first = _challengeWithheld(watchtower, realBatch, _real(), 3);
+        uint256 second = _challengeWithheld(otherClient, realBatch, _real(), 0);
+        assertTrue(market.isDisputed(prover));
+        market.revealProof(first, inputs, proof);
+        assertTrue(market.isDisputed(prover), "one challenge still open");
+        market.revealProof(second, inputs, proof);
+        assertFalse(market.isDisputed(prover), "all answered");
+
+        _challengeInvalid(1, badProof);
+        assertTrue(market.isDisputed(prover));
+        assertEq(_openChallenges(prover), 0);
+        _closeWindow(realBatch);
+        vm.roll(block.number + 10 * UNBONDING_DELAY);
+        assertTrue(market.isDisputed(prover), "a slashed prover stays disputed");
+        assertFalse(market.isDisputed(otherProver));
     }
 
     // ================================================================================

@@ -446,7 +446,7 @@ contract ClaimBatchTest is MarketFixture {
         twin[0].proofHash = keccak256("another proof");
         uint256 twinBatch = _commit(prover, twin);
         market.challengeEquivocation(_at(batchId, ls, 1), _at(twinBatch, twin, 0));
-        assertTrue(market.disputed(prover));
+        assertTrue(market.isDisputed(prover));
         _closeWindow(batchId);
 
         ProverMarket.BatchClaim[] memory jobs = _jobs(_indices(0, 1));
@@ -479,6 +479,69 @@ contract ClaimBatchTest is MarketFixture {
         );
         _claimBatch(_jobs(_indices(0, 1)));
         assertEq(prover.balance, 3 gwei);
+    }
+
+    // ---- the largest batch ---------------------------------------------------------------
+
+    /// Gas of a transaction with `data` as calldata whose execution takes `execution`: the
+    /// larger of the standard cost (EIP-2028 calldata) and the EIP-7623 calldata floor.
+    function _txGas(bytes memory data, uint256 execution) internal pure returns (uint256) {
+        uint256 zeros;
+        for (uint256 i = 0; i < data.length; i++) {
+            if (data[i] == 0) zeros++;
+        }
+        uint256 tokens = zeros + 4 * (data.length - zeros);
+        uint256 standard = 21_000 + 4 * tokens + execution;
+        uint256 floor = 21_000 + 10 * tokens;
+        return standard > floor ? standard : floor;
+    }
+
+    /// A committed batch of `n` leaves whose window has closed, and a prover under
+    /// challenge (another of its jobs, challenged at its window's last block, still open):
+    /// its claims read every job's slash and challenge state.
+    function _setUpLargestBatchUnderChallenge(uint256 n) internal {
+        _register(prover, (n + 1) * SLASH_PER_JOB); // covers the batch and one more leaf
+        _deposit(client, 1 ether);
+        ProverMarket.Leaf[] memory ls = _leaves(n, client);
+        for (uint256 i = 0; i < n; i++) {
+            leaves.push(ls[i]);
+        }
+        deadline = uint64(block.timestamp + 1 hours);
+        batchId = _commit(prover, ls);
+
+        address verifier = _deployVerifier();
+        vm.prank(owner);
+        market.registerCircuit(CIRCUIT, verifier, 1984, VERIFIER_GAS);
+        ProverMarket.Leaf[] memory other = new ProverMarket.Leaf[](1);
+        other[0] = _leaf(n, client, 1 gwei);
+        uint256 otherBatch = _commit(prover, other);
+        vm.roll(block.number + CHALLENGE_WINDOW);
+        _challengeWithheld(otherClient, otherBatch, other, 0);
+        _closeWindow(batchId);
+        assertTrue(market.isDisputed(prover));
+    }
+
+    /// A `claimBatch` of every leaf of a batch of `MAX_BATCH_SIZE` leaves, by a prover under
+    /// challenge, stays below two thirds of a 30M-gas block, calldata included (about
+    /// 17.8M gas when written).
+    function test_claimBatch_largestBatchFitsInABlock() public {
+        uint256 n = market.MAX_BATCH_SIZE();
+        _setUpLargestBatchUnderChallenge(n);
+        uint256[] memory all = new uint256[](n);
+        for (uint256 i = 0; i < n; i++) {
+            all[i] = i;
+        }
+        ProverMarket.BatchClaim[] memory jobs = _jobs(all);
+        bytes memory data = abi.encodeCall(market.claimBatch, (batchId, _hashesFor(jobs), jobs));
+        vm.prank(prover);
+        (bool ok,) = address(market).call(data);
+        assertTrue(ok);
+        // The gas of the call itself: a gasleft() difference here would also count copying
+        // the calldata within this test's (large) memory.
+        uint256 execution = vm.lastCallGas().gasTotalUsed;
+        uint256 total = _txGas(data, execution);
+        assertLt(total, 20_000_000, "a claim of the largest batch fits a block with room to spare");
+        assertEq(prover.balance, n * (n + 1) / 2 * 1 gwei);
     }
 
     // ================================================================================

@@ -2,6 +2,7 @@
 pragma solidity 0.8.28;
 
 import {Test} from "./utils/Test.sol";
+import {Vm} from "forge-std/Vm.sol";
 import {ProverMarket} from "../src/ProverMarket.sol";
 import {BatchLeaf} from "../src/BatchLeaf.sol";
 import {MarketFixture, MerkleBuilder} from "./utils/MarketFixture.sol";
@@ -19,6 +20,14 @@ contract InvariantStandInVerifier {
     }
 }
 
+/// A prover's state as the market's `provers` getter returns it (every field of the struct
+/// is a value type, so the getter's tuple encodes as the struct).
+function proverState(ProverMarket market, address p) view returns (ProverMarket.Prover memory) {
+    (bool ok, bytes memory ret) = address(market).staticcall(abi.encodeCall(market.provers, (p)));
+    require(ok, "provers getter reverted");
+    return abi.decode(ret, (ProverMarket.Prover));
+}
+
 /// Drives ProverMarket from three provers, three clients and two watchtowers with bounded
 /// random inputs: stakes, deposits, batches (with re-committed and equivocating leaves and
 /// invalid proofs), claims, batch claims, the four challenges and their answers,
@@ -29,20 +38,54 @@ contract InvariantStandInVerifier {
 /// committing, a closed window, a challenge no longer open) are still made a fixed share of
 /// the time. Every market call goes through try/catch, so the handler itself never reverts
 /// (its ghost variables would be rolled back with it): the handler predicts each outcome
-/// and counts any call that did not do what it predicted in `ghost_unexpected`, which an
-/// invariant keeps at zero.
+/// from its own model of the market (stakes, deposits, requests, challenges, leaves at
+/// risk) and counts any call that did not do what it predicted in `ghost_unexpected`, which
+/// an invariant keeps at zero.
+///
+/// Prover 0 is honest: it commits only proofs that verify, never two different leaves for
+/// one job, never a batch after its awards' deadline, accepts (signs) only deadlines it met,
+/// and answers every challenge against it within the response window (right after it is
+/// opened, or in the window's last block). Provers 1 and 2 do whatever the inputs say.
 contract MarketHandler is Test {
     ProverMarket internal immutable market;
     uint64 internal immutable challengeWindow;
     uint64 internal immutable responseWindow;
+    uint64 internal immutable unbondingDelay;
+    uint64 internal immutable depositDelay;
+    uint64 internal immutable maxDeadline;
+    uint64 internal immutable deadlinePeriod;
     uint256 internal immutable bond;
+    uint256 internal immutable minStake;
+    uint256 internal immutable slashPerJob;
+    uint256 internal immutable rewardBps;
+    uint256 internal immutable refundBps;
     bytes32 internal immutable circuit;
+    /// The honest prover (prover 0).
+    address public immutable honest;
 
     address[] internal provers;
     address[] internal clients;
     address[] internal watchtowers;
     address[] internal accounts; // all of the above
     mapping(address => uint256) internal keyOf;
+
+    // ---- the model -------------------------------------------------------------------
+
+    /// What the handler expects the market's `provers` entry to hold (the leaves at risk
+    /// are derived from the batches instead: `exposureModel`).
+    struct ProverModel {
+        uint256 stake;
+        uint256 unbonding;
+        uint64 unbondableAt;
+        uint64 unbondableAfter;
+        uint32 slashedJobs;
+        bool registered;
+    }
+
+    mapping(address => ProverModel) internal model;
+    mapping(address => uint256) public ghost_deposits;
+    mapping(address => uint256) public ghost_requested;
+    mapping(address => uint64) public ghost_withdrawableAt;
 
     // ---- ghosts ----------------------------------------------------------------------
     uint256 public ghost_paidIn;
@@ -51,16 +94,25 @@ contract MarketHandler is Test {
     uint256 public ghost_unexpected;
     string public ghost_lastUnexpected;
     mapping(address => uint256) public ghost_credits;
-    /// Provers ever challenged or slashed (the market's `disputed`).
-    mapping(address => bool) internal ghost_disputed;
-    /// Successful payments per job, keyed by `_jobRef(client, nonce)`.
+    /// Successful payments per job, and what they paid, keyed by `_jobRef(client, nonce)`.
     mapping(bytes32 => uint256) public ghost_paymentsOf;
+    mapping(bytes32 => uint256) public ghost_paidAmountOf;
+    /// The price the client awarded each job at (its only award price: the client signs no
+    /// other, so a leaf committed at another price cannot be claimed).
+    mapping(bytes32 => uint256) public ghost_awardedPrice;
     /// `Slashed` events per job key (prover, client, job id).
     mapping(bytes32 => uint256) public ghost_slashesOf;
     /// Open challenge per job key, plus one.
     mapping(bytes32 => uint256) public ghost_pendingOf;
-    /// Successful calls per handler function, and the expected reverts seen (coverage).
+    /// Faults answered per job key, one bit per `Fault` (the market's `answeredFaults`).
+    mapping(bytes32 => uint256) public ghost_answeredFaults;
+    /// Job keys for which their prover committed at least one leaf whose proof does not
+    /// verify.
+    mapping(bytes32 => bool) public ghost_hasInvalidLeaf;
+    /// Successful calls per handler function, the expected reverts seen per error, and a
+    /// few rare paths (coverage), with their names in the order first counted.
     mapping(string => uint256) public calls;
+    string[] public counterNames;
 
     struct JobRef {
         address client;
@@ -119,26 +171,72 @@ contract MarketHandler is Test {
 
     Ch[] internal challenges; // index = challenge id
 
-    /// A slash the handler expects, with the state it was predicted from.
+    /// A slash the handler expects, with the model's state it was predicted from.
     struct Slash {
         address prover;
         address client;
+        bytes32 jobId;
         bytes32 key;
+        ProverMarket.Fault fault;
         address challenger;
+        uint256 price;
         uint256 stake;
         uint256 unbonding;
-        uint256 deposit;
         uint256 amount;
         uint256 reward;
         uint256 refund;
         uint256 burned;
     }
 
+    /// A slash that happened, as measured: the market's state around the call and its
+    /// `Slashed` event, with what the handler knew of the job.
+    struct SlashRecord {
+        address prover;
+        bytes32 key;
+        ProverMarket.Fault fault;
+        /// InvalidProof: whether the challenged leaf's proof verifies.
+        bool leafValid;
+        /// Whether this fault had been answered on this job key before.
+        bool answeredBefore;
+        /// The prover's stake + unbonding just before the call, and how much less it held
+        /// just after.
+        uint256 available;
+        uint256 taken;
+        /// The price the refund is capped at.
+        uint256 price;
+        uint256 amount;
+        uint256 reward;
+        uint256 refund;
+        uint256 burned;
+    }
+
+    SlashRecord[] internal slashRecords;
+
+    /// A successful commit: the leaves at risk and cover the market reports just after it
+    /// (`exposure`), and the model's.
+    struct CommitRecord {
+        address prover;
+        uint256 atRisk;
+        uint256 covered;
+        uint256 modelAtRisk;
+        uint256 modelCovered;
+    }
+
+    CommitRecord[] internal commitRecords;
+
     constructor(ProverMarket market_, bytes32 circuit_) {
         market = market_;
         challengeWindow = market_.challengeWindow();
         responseWindow = market_.responseWindow();
+        unbondingDelay = market_.unbondingDelay();
+        depositDelay = market_.depositWithdrawalDelay();
+        maxDeadline = market_.maxDeadline();
+        deadlinePeriod = market_.deadlineChallengePeriod();
         bond = market_.challengeBond();
+        minStake = market_.minStake();
+        slashPerJob = market_.slashPerJob();
+        rewardBps = market_.rewardBps();
+        refundBps = market_.refundBps();
         circuit = circuit_;
         for (uint256 i = 0; i < 3; i++) {
             (address p, uint256 pk) = makeAddrAndKey(string.concat("prover", vm.toString(i)));
@@ -155,6 +253,7 @@ contract MarketHandler is Test {
             watchtowers.push(w);
             accounts.push(w);
         }
+        honest = provers[0];
     }
 
     // ---- views for the invariants -------------------------------------------------------
@@ -211,11 +310,57 @@ contract MarketHandler is Test {
         return (challenges[id].status, challenges[id].prover, bond);
     }
 
+    function modelOf(address p) external view returns (ProverModel memory) {
+        return model[p];
+    }
+
+    function slashCount() external view returns (uint256) {
+        return slashRecords.length;
+    }
+
+    function slashAt(uint256 i) external view returns (SlashRecord memory) {
+        return slashRecords[i];
+    }
+
+    function commitCount() external view returns (uint256) {
+        return commitRecords.length;
+    }
+
+    function commitAt(uint256 i) external view returns (CommitRecord memory) {
+        return commitRecords[i];
+    }
+
     /// Challenges against `p` that are open in the handler's model.
     function openChallengesOf(address p) public view returns (uint32 n) {
         for (uint256 i = 0; i < challenges.length; i++) {
             if (challenges[i].prover == p && challenges[i].status == ProverMarket.ChallengeStatus.Open) n++;
         }
+    }
+
+    /// Whether the market must look up `p`'s jobs on claims: a challenge against it is open,
+    /// or it was slashed.
+    function disputedModel(address p) public view returns (bool) {
+        return openChallengesOf(p) != 0 || model[p].slashedJobs != 0;
+    }
+
+    /// The leaves of `p` committed in the current epoch of `challengeWindow` blocks and in
+    /// the one before, counted from the batches, and what its bonded stake covers.
+    function exposureModel(address p) public view returns (uint256 atRisk, uint256 covered) {
+        uint256 epoch = block.number / challengeWindow;
+        for (uint256 k = committed.length; k > 0; k--) {
+            Committed storage b = committed[k - 1];
+            if (b.blockNumber / challengeWindow + 1 < epoch) break; // batches are in block order
+            if (b.prover == p) atRisk += jobsOf[k - 1].length;
+        }
+        covered = model[p].stake / slashPerJob;
+    }
+
+    /// The client's deposit less a withdrawal request that has not lapsed.
+    function freeDepositModel(address c) external view returns (uint256) {
+        uint256 balance = ghost_deposits[c];
+        uint256 requested = ghost_requested[c];
+        if (requested == 0 || block.number >= uint256(ghost_withdrawableAt[c]) + depositDelay) return balance;
+        return requested >= balance ? 0 : balance - requested;
     }
 
     function jobRef(address client, uint64 nonce) external pure returns (bytes32) {
@@ -227,62 +372,75 @@ contract MarketHandler is Test {
     function register(uint256 who, uint256 amount) external {
         (address p, bool found) = _first(provers, who, _unregistered);
         if (!found) return;
-        amount = _bound(amount, market.minStake(), 10 * market.minStake());
-        vm.deal(p, amount);
-        vm.prank(p);
-        try market.register{value: amount}(keccak256(abi.encode(p))) {
-            ghost_paidIn += amount;
-            calls["register"]++;
-        } catch {
-            _unexpected("register reverted");
-        }
+        amount = _bound(amount, minStake, 10 * minStake);
+        if (_register(p, amount)) _count("register");
     }
 
     function addStake(uint256 who, uint256 amount) external {
         (address p, bool found) = _first(provers, who, _registered);
         if (!found) return;
         amount = _bound(amount, 1, 5 ether);
-        vm.deal(p, amount);
-        vm.prank(p);
-        try market.addStake{value: amount}() {
-            ghost_paidIn += amount;
-            calls["addStake"]++;
-        } catch {
-            _unexpected("addStake reverted");
-        }
+        if (_addStake(p, amount)) _count("addStake");
     }
 
+    /// Unbonds part of a prover's stake; one time in four all of it but less than one slash
+    /// (so that what stays can be exhausted by slashes).
     function unbond(uint256 who, uint256 amount) external {
         (address p, bool found) = _first(provers, who, _bonded);
         if (!found) return;
-        (uint256 stake,,,,,) = market.provers(p);
-        amount = _bound(amount, 1, stake);
+        ProverModel storage m = model[p];
+        if ((who >> 128) % 4 == 0) amount = m.stake - amount % (m.stake < slashPerJob ? m.stake : slashPerJob);
+        else amount = _bound(amount, 1, m.stake);
         vm.prank(p);
         try market.unbond(amount) {
-            calls["unbond"]++;
+            m.stake -= amount;
+            m.unbonding += amount;
+            m.unbondableAt = uint64(block.number) + unbondingDelay;
+            m.unbondableAfter = uint64(block.timestamp) + maxDeadline + deadlinePeriod;
+            _count("unbond");
         } catch {
             _unexpected("unbond reverted");
         }
     }
 
+    /// Withdraws a prover's unbonded stake. Three times in four the chain first rolls to
+    /// the block it may be withdrawn from; of those, half of the time the clock also moves
+    /// on to the time it may be withdrawn from (`maxDeadline + deadlineChallengePeriod`
+    /// after the unbonding) and one time in six to one second before it. Else the delays
+    /// are checked as they stand.
     function withdrawStake(uint256 who) external {
         (address p, bool found) = _first(provers, who, _unbonding);
         if (!found) return;
-        (,, uint256 unbonding, uint64 at,,) = market.provers(p);
-        if (block.number < at && (who >> 128) % 2 == 0) vm.roll(at); // else check the delay holds
+        ProverModel storage m = model[p];
+        uint256 mode = (who >> 128) % 8;
+        if (mode < 6 && block.number < m.unbondableAt) vm.roll(m.unbondableAt);
+        // forge-lint: disable-next-line(block-timestamp)
+        if (mode < 3 && block.timestamp < m.unbondableAfter) vm.warp(m.unbondableAfter);
+        // forge-lint: disable-next-line(block-timestamp)
+        else if (mode == 3 && block.timestamp + 1 < m.unbondableAfter) vm.warp(m.unbondableAfter - 1);
         uint32 open = openChallengesOf(p);
+        uint256 amount = m.unbonding;
+        // forge-lint: disable-next-line(block-timestamp)
+        bool tooSoon = block.timestamp < m.unbondableAfter;
         bytes memory expected;
-        if (block.number < at) expected = abi.encodeWithSelector(ProverMarket.TooEarly.selector, at);
-        else if (open != 0) expected = abi.encodeWithSelector(ProverMarket.ChallengeOpen.selector, open);
+        if (block.number < m.unbondableAt) {
+            expected = abi.encodeWithSelector(ProverMarket.TooEarly.selector, m.unbondableAt);
+        } else if (tooSoon) {
+            expected = abi.encodeWithSelector(ProverMarket.TooEarly.selector, m.unbondableAfter);
+        } else if (open != 0) {
+            expected = abi.encodeWithSelector(ProverMarket.ChallengeOpen.selector, open);
+        }
         uint256 before = p.balance;
         vm.prank(p);
         try market.withdrawStake() {
             if (expected.length != 0) _unexpected("withdrawStake succeeded where it should revert");
-            if (p.balance != before + unbonding) _unexpected("withdrawStake paid a wrong amount");
-            ghost_paidOut += unbonding;
-            calls["withdrawStake"]++;
+            if (p.balance != before + amount) _unexpected("withdrawStake paid a wrong amount");
+            m.unbonding = 0;
+            ghost_paidOut += amount;
+            _count("withdrawStake");
         } catch (bytes memory reason) {
             _expectRevert(reason, expected, "withdrawStake");
+            if (block.number >= m.unbondableAt && tooSoon) _count("withdrawStake reverted TooEarly (time)");
         }
     }
 
@@ -292,40 +450,56 @@ contract MarketHandler is Test {
         address c = clients[who % clients.length];
         amount = _bound(amount, 1, 10 ether);
         _deposit(c, amount);
-        calls["deposit"]++;
+        _count("deposit");
     }
 
     function requestDepositWithdrawal(uint256 who, uint256 amount) external {
         (address c, bool found) = _first(clients, who, _hasDeposit);
         if (!found) return;
-        uint256 available = market.deposits(c);
-        amount = _bound(amount, 1, available);
+        amount = _bound(amount, 1, ghost_deposits[c]);
         vm.prank(c);
         try market.requestDepositWithdrawal(amount) {
-            calls["requestDepositWithdrawal"]++;
+            ghost_requested[c] = amount;
+            ghost_withdrawableAt[c] = uint64(block.number) + depositDelay;
+            _count("requestDepositWithdrawal");
         } catch {
             _unexpected("requestDepositWithdrawal reverted");
         }
     }
 
+    /// Withdraws a requested deposit, mostly of a client whose request has not lapsed. Three
+    /// times in eight the chain first rolls to the request's first block, one time in eight
+    /// to its last, one time in eight to the block it lapses at; else the window is checked.
     function withdrawDeposit(uint256 who) external {
-        (address c, bool found) = _first(clients, who, _requested);
+        (address c, bool found) = _first(clients, who, (who >> 136) % 4 == 0 ? _requested : _liveRequest);
+        if (!found) (c, found) = _first(clients, who, _requested);
         if (!found) return;
-        uint256 requested = market.withdrawalRequested(c);
-        uint64 at = market.withdrawableAt(c);
-        if (block.number < at && (who >> 128) % 2 == 0) vm.roll(at); // else check the delay holds
-        uint256 available = market.deposits(c);
-        uint256 expectedAmount = requested < available ? requested : available;
+        uint64 at = ghost_withdrawableAt[c];
+        uint64 lapsesAt = at + depositDelay;
+        uint256 mode = (who >> 128) % 8;
+        if (mode < 3 && block.number < at) vm.roll(at);
+        else if (mode == 3 && block.number + 1 < lapsesAt) vm.roll(lapsesAt - 1);
+        else if (mode == 4 && block.number < lapsesAt) vm.roll(lapsesAt);
+        uint256 requested = ghost_requested[c];
+        uint256 available = ghost_deposits[c];
+        uint256 amount = requested < available ? requested : available;
         bytes memory expected;
-        if (block.number < at) expected = abi.encodeWithSelector(ProverMarket.TooEarly.selector, at);
-        else if (expectedAmount == 0) expected = abi.encodeWithSelector(ProverMarket.NothingToWithdraw.selector);
+        if (block.number < at) {
+            expected = abi.encodeWithSelector(ProverMarket.TooEarly.selector, at);
+        } else if (block.number >= lapsesAt) {
+            expected = abi.encodeWithSelector(ProverMarket.RequestLapsed.selector, lapsesAt);
+        } else if (amount == 0) {
+            expected = abi.encodeWithSelector(ProverMarket.NothingToWithdraw.selector);
+        }
         uint256 before = c.balance;
         vm.prank(c);
         try market.withdrawDeposit() {
             if (expected.length != 0) _unexpected("withdrawDeposit succeeded where it should revert");
-            if (c.balance != before + expectedAmount) _unexpected("withdrawDeposit paid a wrong amount");
-            ghost_paidOut += expectedAmount;
-            calls["withdrawDeposit"]++;
+            if (c.balance != before + amount) _unexpected("withdrawDeposit paid a wrong amount");
+            ghost_requested[c] = 0;
+            ghost_deposits[c] -= amount;
+            ghost_paidOut += amount;
+            _count("withdrawDeposit");
         } catch (bytes memory reason) {
             _expectRevert(reason, expected, "withdrawDeposit");
         }
@@ -348,7 +522,7 @@ contract MarketHandler is Test {
             if (a.balance != before + owed) _unexpected("withdrawCredits paid a wrong amount");
             ghost_credits[a] = 0;
             ghost_paidOut += owed;
-            calls["withdrawCredits"]++;
+            _count("withdrawCredits");
         } catch (bytes memory reason) {
             _expectRevert(reason, expected, "withdrawCredits");
         }
@@ -356,13 +530,16 @@ contract MarketHandler is Test {
 
     // ---- batches -------------------------------------------------------------------------
 
-    /// Commits 1-6 leaves from the first staked prover from `who` on (one time in eight, or
-    /// when none is staked, from prover `who` itself). Half of the time, that prover is first
-    /// registered or staked up if it is not staked (else check the commit fails). One leaf in
-    /// four is a job committed before (half of the time from a batch of this prover if it
-    /// has one, else from any batch): half of those the same leaf again, half another leaf
-    /// for that job (equivocation when the prover is the same). One proof in eight is
-    /// invalid. One batch in eight is committed after its awards' deadline.
+    /// Commits from the first staked prover from `who` on (one time in eight, or when none is
+    /// staked, from prover `who` itself). Half of the time, that prover is first registered
+    /// or staked up if it is not staked (else check the commit fails). A batch holds 1-6
+    /// leaves, or (one time in eight) exactly as many as the prover's stake still covers,
+    /// or one more (at most 12): the exposure bound is checked at its edge. One leaf in four
+    /// is a job committed before (half of the time from a batch of this prover if it has
+    /// one, else from any batch): half of those the same leaf again, half another leaf for
+    /// that job (equivocation when the prover is the same). One proof in eight is invalid.
+    /// One batch in eight is committed after its awards' deadline. The honest prover only
+    /// commits new jobs with valid proofs, or copies of its own leaves, by the deadline.
     function commitBatch(uint256 who, uint256 size, uint256 seed) external {
         address p = provers[who % provers.length];
         if ((who >> 128) % 8 != 0) {
@@ -370,8 +547,9 @@ contract MarketHandler is Test {
             if (found) p = staked;
         }
         if ((who >> 136) % 2 == 0) _stakeUp(p);
-        bytes memory expected = _commitError(p);
-        size = _bound(size, 1, 6);
+        (uint256 atRisk, uint256 covered) = exposureModel(p);
+        size = _batchSize(who, size, atRisk, covered);
+        bytes memory expected = _commitError(p, atRisk + size, covered);
         Job[] memory js = new Job[](size);
         uint256[] memory origin = new uint256[](size);
         ProverMarket.Leaf[] memory leaves = new ProverMarket.Leaf[](size);
@@ -379,7 +557,8 @@ contract MarketHandler is Test {
             (js[i], origin[i]) = _newJob(p, uint256(keccak256(abi.encode(seed, i))));
             leaves[i] = js[i].leaf;
         }
-        uint64 deadline = seed % 8 == 0 ? uint64(block.timestamp - 1) : uint64(block.timestamp + (seed >> 8) % 1 days);
+        uint64 deadline =
+            seed % 8 == 0 && p != honest ? uint64(block.timestamp - 1) : uint64(block.timestamp + (seed >> 8) % 1 days);
         vm.prank(p);
         // forge-lint: disable-next-line(unsafe-typecast)
         try market.commitBatch(MerkleBuilder.root(_hashes(leaves)), uint32(size)) returns (uint256 id) {
@@ -395,44 +574,61 @@ contract MarketHandler is Test {
                 _know(p, js[i]);
                 if (origin[i] != 0) _recordEquivocation(p, id, i, origin[i]);
             }
-            calls["commitBatch"]++;
+            (uint256 riskNow, uint256 coveredNow) = market.exposure(p);
+            commitRecords.push(CommitRecord(p, riskNow, coveredNow, atRisk + size, covered));
+            _count("commitBatch");
         } catch (bytes memory reason) {
             _expectRevert(reason, expected, "commitBatch");
         }
     }
 
-    /// The error committing a batch from `p` meets, or "".
-    function _commitError(address p) internal view returns (bytes memory) {
-        (uint256 stake,,,,, bool registered) = market.provers(p);
-        if (!registered) return abi.encodeWithSelector(ProverMarket.NotRegistered.selector);
-        uint256 minStake = market.minStake();
-        if (stake < minStake) return abi.encodeWithSelector(ProverMarket.StakeTooLow.selector, stake, minStake);
+    /// 1-6 leaves, or (one time in eight) exactly as many as `covered` leaves at risk leave
+    /// room for, or one more (1-12).
+    function _batchSize(uint256 who, uint256 size, uint256 atRisk, uint256 covered) internal pure returns (uint256) {
+        // From a hash: the fuzzer's inputs are often small numbers, whose high bits are 0.
+        uint256 r = uint256(keccak256(abi.encode(who, size)));
+        if (r % 8 != 0) return _bound(size, 1, 6);
+        size = (covered > atRisk ? covered - atRisk : 0) + (r >> 8) % 2;
+        return size == 0 ? 1 : size > 12 ? 12 : size;
+    }
+
+    /// The error committing `atRisk` leaves at risk (this batch's included) from `p`
+    /// meets, or "".
+    function _commitError(address p, uint256 atRisk, uint256 covered) internal view returns (bytes memory) {
+        ProverModel storage m = model[p];
+        if (!m.registered) return abi.encodeWithSelector(ProverMarket.NotRegistered.selector);
+        if (m.stake < minStake) return abi.encodeWithSelector(ProverMarket.StakeTooLow.selector, m.stake, minStake);
+        if (atRisk > covered) return abi.encodeWithSelector(ProverMarket.ExposureTooHigh.selector, atRisk, covered);
         return "";
     }
 
     /// A new job, or (one in four) a job committed before, half of the time from a batch of
     /// `p` if it has one; `origin` is (batch id + 1) << 32 | index of the leaf it was taken
-    /// from, or 0.
+    /// from, or 0. The honest prover takes only its own leaves, unchanged, and new jobs with
+    /// valid proofs.
     function _newJob(address p, uint256 r) internal returns (Job memory j, uint256 origin) {
+        bool isHonest = p == honest;
         if (committed.length != 0 && r % 4 == 0) {
             uint256 b = (r >> 8) % committed.length;
-            if ((r >> 56) % 2 == 0) b = _batchOf(p, b);
-            uint256 index = (r >> 16) % jobsOf[b].length;
-            j = jobsOf[b][index];
-            origin = ((b + 1) << 32) | index;
-            if ((r >> 24) % 2 == 0) {
-                // Another leaf for the same job: another proof, maybe another price.
-                j.valid = (r >> 32) % 8 != 0;
-                j.proof = _proof(j.input, r, j.valid);
-                j.leaf.proofHash = keccak256(j.proof);
-                if ((r >> 40) % 2 == 0) j.leaf.price = _bound(r >> 48, 0, 1 ether);
+            if (isHonest || (r >> 56) % 2 == 0) b = _batchOf(p, b);
+            if (!isHonest || committed[b].prover == p) {
+                uint256 index = (r >> 16) % jobsOf[b].length;
+                j = jobsOf[b][index];
+                origin = ((b + 1) << 32) | index;
+                if (!isHonest && (r >> 24) % 2 == 0) {
+                    // Another leaf for the same job: another proof, maybe another price.
+                    j.valid = (r >> 32) % 8 != 0;
+                    j.proof = _proof(j.input, r, j.valid);
+                    j.leaf.proofHash = keccak256(j.proof);
+                    if ((r >> 40) % 2 == 0) j.leaf.price = _bound(r >> 48, 0, 1 ether);
+                }
+                return (j, origin);
             }
-            return (j, origin);
         }
         address c = clients[(r >> 8) % clients.length];
         j.nonce = nextNonce[c]++;
         j.input = uint256(keccak256(abi.encode(r, "input")));
-        j.valid = (r >> 16) % 8 != 0;
+        j.valid = isHonest || (r >> 16) % 8 != 0;
         j.proof = _proof(j.input, r, j.valid);
         j.leaf = ProverMarket.Leaf({
             jobId: market.jobIdOf(c, j.nonce),
@@ -442,6 +638,7 @@ contract MarketHandler is Test {
             client: c,
             price: _bound(r >> 32, 0, 1 ether)
         });
+        ghost_awardedPrice[_jobRef(c, j.nonce)] = j.leaf.price;
     }
 
     /// The first batch of `p` from batch `start` on (wrapping around), else `start`.
@@ -465,7 +662,9 @@ contract MarketHandler is Test {
             knownJob[ref] = true;
             jobRefs.push(JobRef(j.leaf.client, j.nonce));
         }
-        _knowKey(market.jobKey(p, j.leaf.client, j.leaf.jobId));
+        bytes32 key = market.jobKey(p, j.leaf.client, j.leaf.jobId);
+        _knowKey(key);
+        if (!j.valid) ghost_hasInvalidLeaf[key] = true;
     }
 
     function _knowKey(bytes32 key) internal {
@@ -504,28 +703,36 @@ contract MarketHandler is Test {
         }
         // Half of the time, top up a deposit that is too low (else check the claim fails).
         if ((leafSeed >> 128) % 2 == 0) _topUp(j.leaf.client, j.leaf.price);
-        _tryClaim(id, b, js, index, _payError(b, j, market.deposits(j.leaf.client), false));
+        bytes memory expected = j.leaf.price != ghost_awardedPrice[_jobRef(j.leaf.client, j.nonce)]
+            ? abi.encodeWithSelector(ProverMarket.AwardMismatch.selector)
+            : _payError(b, j, ghost_deposits[j.leaf.client], false);
+        _tryClaim(id, b, js, index, expected);
     }
 
+    /// Claims leaf `index` of batch `id` with the client's award (at the price it awarded).
     function _tryClaim(uint256 id, Committed memory b, Job[] memory js, uint256 index, bytes memory expected) internal {
         Job memory j = js[index];
-        ProverMarket.Award memory award =
-            ProverMarket.Award({jobId: j.leaf.jobId, prover: b.prover, price: j.leaf.price, deadline: b.deadline});
+        bytes32 ref = _jobRef(j.leaf.client, j.nonce);
+        ProverMarket.Award memory award = ProverMarket.Award({
+            jobId: j.leaf.jobId, prover: b.prover, price: ghost_awardedPrice[ref], deadline: b.deadline
+        });
         (uint8 v, bytes32 r, bytes32 s) = vm.sign(keyOf[j.leaf.client], market.awardDigest(award));
         bytes32[] memory path = MerkleBuilder.proof(_hashes(_leavesOf(js)), index);
         uint256 proverBefore = b.prover.balance;
-        uint256 depositBefore = market.deposits(j.leaf.client);
 
         vm.prank(b.prover);
         try market.claim(id, j.leaf, j.nonce, path, award, abi.encodePacked(r, s, v)) {
             if (expected.length != 0) _unexpected("claim succeeded where it should revert");
-            if (b.prover.balance != proverBefore + j.leaf.price) _unexpected("claim paid a wrong amount");
-            if (market.deposits(j.leaf.client) != depositBefore - j.leaf.price) {
+            uint256 paid = b.prover.balance - proverBefore;
+            if (paid != j.leaf.price) _unexpected("claim paid a wrong amount");
+            ghost_deposits[j.leaf.client] -= j.leaf.price;
+            if (market.deposits(j.leaf.client) != ghost_deposits[j.leaf.client]) {
                 _unexpected("claim took a wrong amount");
             }
-            ghost_paymentsOf[_jobRef(j.leaf.client, j.nonce)]++;
-            ghost_paidOut += j.leaf.price;
-            calls["claim"]++;
+            ghost_paymentsOf[ref]++;
+            ghost_paidAmountOf[ref] += paid;
+            ghost_paidOut += paid;
+            _count("claim");
         } catch (bytes memory reason) {
             _expectRevert(reason, expected, "claim");
         }
@@ -561,10 +768,19 @@ contract MarketHandler is Test {
             if (expected.length != 0) _unexpected("claimBatch succeeded where it should revert");
             if (b.prover.balance != proverBefore + total) _unexpected("claimBatch paid a wrong amount");
             for (uint256 k = 0; k < picked.length; k++) {
-                ghost_paymentsOf[_jobRef(js[picked[k]].leaf.client, js[picked[k]].nonce)]++;
+                Job memory j = js[picked[k]];
+                bytes32 ref = _jobRef(j.leaf.client, j.nonce);
+                ghost_paymentsOf[ref]++;
+                ghost_paidAmountOf[ref] += j.leaf.price;
+                ghost_deposits[j.leaf.client] -= j.leaf.price;
+            }
+            for (uint256 c = 0; c < clients.length; c++) {
+                if (market.deposits(clients[c]) != ghost_deposits[clients[c]]) {
+                    _unexpected("claimBatch took a wrong amount");
+                }
             }
             ghost_paidOut += total;
-            calls["claimBatch"]++;
+            _count("claimBatch");
         } catch (bytes memory reason) {
             _expectRevert(reason, expected, "claimBatch");
         }
@@ -591,6 +807,8 @@ contract MarketHandler is Test {
         }
     }
 
+    /// The claims of jobs `picked`, each with its client's award (at the price it awarded,
+    /// which the market checks against the leaf's through the signature).
     function _batchClaims(Committed memory b, Job[] memory js, uint256[] memory picked)
         internal
         view
@@ -599,25 +817,29 @@ contract MarketHandler is Test {
         hashes = _hashes(_leavesOf(js));
         cs = new ProverMarket.BatchClaim[](picked.length);
         for (uint256 k = 0; k < picked.length; k++) {
-            ProverMarket.Leaf memory l = js[picked[k]].leaf;
-            ProverMarket.Award memory award =
-                ProverMarket.Award({jobId: l.jobId, prover: b.prover, price: l.price, deadline: b.deadline});
-            (bytes32 r, bytes32 vs) = vm.signCompact(keyOf[l.client], market.awardDigest(award));
+            Job memory j = js[picked[k]];
+            ProverMarket.Award memory award = ProverMarket.Award({
+                jobId: j.leaf.jobId,
+                prover: b.prover,
+                price: ghost_awardedPrice[_jobRef(j.leaf.client, j.nonce)],
+                deadline: b.deadline
+            });
+            (bytes32 r, bytes32 vs) = vm.signCompact(keyOf[j.leaf.client], market.awardDigest(award));
             cs[k] = ProverMarket.BatchClaim({
                 // forge-lint: disable-next-line(unsafe-typecast)
-                index: uint32(picked[k]), // batches hold at most 6 leaves here
-                nonce: js[picked[k]].nonce,
+                index: uint32(picked[k]), // batches hold at most 12 leaves here
+                nonce: j.nonce,
                 deadline: b.deadline,
-                client: l.client,
-                price: l.price,
-                circuitId: l.circuitId,
-                publicInputsHash: l.publicInputsHash,
-                proofHash: l.proofHash,
+                client: j.leaf.client,
+                price: j.leaf.price,
+                circuitId: j.leaf.circuitId,
+                publicInputsHash: j.leaf.publicInputsHash,
+                proofHash: j.leaf.proofHash,
                 r: r,
                 vs: vs
             });
             hashes[picked[k]] = bytes32(0);
-            total += l.price;
+            total += j.leaf.price;
         }
     }
 
@@ -631,6 +853,10 @@ contract MarketHandler is Test {
         uint256[] memory spent = new uint256[](clients.length);
         for (uint256 k = 0; k < picked.length; k++) {
             Job memory j = js[picked[k]];
+            if (j.leaf.price != ghost_awardedPrice[_jobRef(j.leaf.client, j.nonce)]) {
+                // The client signed its award at another price than the leaf's.
+                return abi.encodeWithSelector(ProverMarket.BadAwardSignature.selector);
+            }
             uint256 c = _clientIndex(j.leaf.client);
             bool paidNow;
             for (uint256 e = 0; e < k; e++) {
@@ -638,7 +864,7 @@ contract MarketHandler is Test {
                 Job memory earlier = js[picked[e]];
                 if (earlier.leaf.client == j.leaf.client && earlier.nonce == j.nonce) paidNow = true;
             }
-            bytes memory err = _payError(b, j, market.deposits(j.leaf.client) - spent[c], paidNow);
+            bytes memory err = _payError(b, j, ghost_deposits[j.leaf.client] - spent[c], paidNow);
             if (err.length != 0) return err;
             spent[c] += j.leaf.price;
         }
@@ -655,7 +881,7 @@ contract MarketHandler is Test {
         if (b.timestamp > b.deadline) {
             return abi.encodeWithSelector(ProverMarket.CommittedAfterDeadline.selector, b.timestamp, b.deadline);
         }
-        if (ghost_disputed[b.prover]) {
+        if (disputedModel(b.prover)) {
             bytes32 key = market.jobKey(b.prover, j.leaf.client, j.leaf.jobId);
             if (ghost_slashesOf[key] != 0) {
                 return abi.encodeWithSelector(ProverMarket.JobSlashed.selector, j.leaf.jobId);
@@ -691,23 +917,26 @@ contract MarketHandler is Test {
         } else if (ghost_slashesOf[key] != 0) {
             expected = abi.encodeWithSelector(ProverMarket.AlreadySlashed.selector, j.leaf.jobId);
         }
-        Slash memory s = _predictSlash(b.prover, j.leaf.client, j.leaf.jobId, j.leaf.price, w);
+        Slash memory s =
+            _predictSlash(b.prover, j.leaf.client, j.leaf.jobId, j.leaf.price, ProverMarket.Fault.InvalidProof, w);
         ProverMarket.Inclusion memory at = _inclusion(id, index);
         uint256[] memory inputs = new uint256[](1);
         inputs[0] = j.input;
 
         vm.deal(w, bond);
+        uint256 available = _beforeSlash(b.prover);
         vm.prank(w);
         try market.challengeInvalidProof{value: bond}(at, inputs, j.proof) {
             if (expected.length != 0) _unexpected("challengeInvalidProof succeeded where it should revert");
             ghost_paidIn += bond;
+            // Whether it slashes is measured (the `Slashed` events); `j.valid` predicts it.
+            _afterSlash(s, !j.valid, available, j.valid);
             if (j.valid) {
                 ghost_credits[b.prover] += bond;
-                calls["challengeInvalidProof (false challenge)"]++;
+                _count("challengeInvalidProof (false challenge)");
             } else {
                 ghost_credits[w] += bond;
-                _applySlash(s);
-                calls["challengeInvalidProof (slash)"]++;
+                _count("challengeInvalidProof (slash)");
             }
         } catch (bytes memory reason) {
             _expectRevert(reason, expected, "challengeInvalidProof");
@@ -735,15 +964,17 @@ contract MarketHandler is Test {
         } else if (ghost_slashesOf[key] != 0) {
             expected = abi.encodeWithSelector(ProverMarket.AlreadySlashed.selector, la.jobId);
         }
-        Slash memory s = _predictSlash(a.prover, la.client, la.jobId, la.price < lb.price ? la.price : lb.price, w);
+        uint256 price = la.price < lb.price ? la.price : lb.price;
+        Slash memory s = _predictSlash(a.prover, la.client, la.jobId, price, ProverMarket.Fault.Equivocation, w);
         ProverMarket.Inclusion memory atA = _inclusion(e.batchA, e.indexA);
         ProverMarket.Inclusion memory atB = _inclusion(e.batchB, e.indexB);
 
+        uint256 available = _beforeSlash(a.prover);
         vm.prank(w);
         try market.challengeEquivocation(atA, atB) {
             if (expected.length != 0) _unexpected("challengeEquivocation succeeded where it should revert");
-            _applySlash(s);
-            calls["challengeEquivocation"]++;
+            _afterSlash(s, true, available, false);
+            _count("challengeEquivocation");
         } catch (bytes memory reason) {
             _expectRevert(reason, expected, "challengeEquivocation");
         }
@@ -751,17 +982,18 @@ contract MarketHandler is Test {
 
     // ---- challenges that wait for an answer ------------------------------------------------
 
+    /// Challenges a withheld proof: of a leaf of a batch whose window is open, mostly, or
+    /// (one time in eight) of the leaf of a withheld-proof challenge answered before.
     function challengeWithheldProof(uint256 batchSeed, uint256 leafSeed, uint256 who) external {
         if (committed.length == 0) return;
-        uint256 id = _pickBatch(batchSeed);
+        (uint256 id, uint256 index) = _withheldTarget(batchSeed, leafSeed);
         Committed memory b = committed[id];
-        uint256 index = leafSeed % jobsOf[id].length;
         ProverMarket.Leaf memory l = jobsOf[id][index].leaf;
         address w = watchtowers[who % watchtowers.length];
         bytes32 key = market.jobKey(b.prover, l.client, l.jobId);
 
         uint64 closesAt = b.blockNumber + challengeWindow;
-        bytes memory expected = _openError(key, l.jobId);
+        bytes memory expected = _openError(key, l.jobId, ProverMarket.Fault.WithheldProof);
         if (block.number > closesAt) {
             if (leafSeed % 4 != 0) return;
             expected = abi.encodeWithSelector(ProverMarket.WindowClosed.selector, closesAt);
@@ -789,10 +1021,18 @@ contract MarketHandler is Test {
                 }),
                 key
             );
-            calls["challengeWithheldProof"]++;
+            _count("challengeWithheldProof");
+            if (b.prover == honest) _honestReveal(challengeId, leafSeed >> 128);
         } catch (bytes memory reason) {
             _expectRevert(reason, expected, "challengeWithheldProof");
         }
+    }
+
+    function _withheldTarget(uint256 batchSeed, uint256 leafSeed) internal view returns (uint256 id, uint256 index) {
+        (bool again, uint256 answered) = _pickAnswered(batchSeed >> 128, ProverMarket.Fault.WithheldProof);
+        if (again) return (challenges[answered].batchId, challenges[answered].index);
+        id = _pickBatch(batchSeed);
+        index = leafSeed % jobsOf[id].length;
     }
 
     function revealProof(uint256 seed) external {
@@ -815,51 +1055,83 @@ contract MarketHandler is Test {
                 expected = abi.encodeWithSelector(ProverMarket.ProofRejected.selector);
             }
         }
+        _reveal(id, j, expected, "revealProof");
+    }
+
+    function _reveal(uint256 id, Job memory j, bytes memory expected, string memory what) internal {
         uint256[] memory inputs = new uint256[](1);
         inputs[0] = j.input;
         try market.revealProof(id, inputs, j.proof) {
-            if (expected.length != 0) _unexpected("revealProof succeeded where it should revert");
+            if (expected.length != 0) _unexpected(string.concat(what, " succeeded where it should revert"));
             _answered(id);
-            calls["revealProof"]++;
+            _count(what);
         } catch (bytes memory reason) {
-            _expectRevert(reason, expected, "revealProof");
+            _expectRevert(reason, expected, what);
         }
     }
 
-    /// Challenges a missed deadline of prover `p`: mostly for a job `p` committed
-    /// (deadline at, or one second before, its batch's time, or about now), else for a job
-    /// never committed.
+    /// The honest prover answers withheld-proof challenge `id` at once, or (one time in
+    /// four) in the last block of its response window.
+    function _honestReveal(uint256 id, uint256 seed) internal {
+        Ch memory c = challenges[id];
+        if (seed % 4 == 0) vm.roll(c.respondBy);
+        _reveal(id, jobsOf[c.batchId][c.index], "", "revealProof (honest)");
+    }
+
+    /// Challenges a missed deadline of prover `p`: mostly for a job `p` committed (deadline
+    /// at its batch's time, one second before or after it, the batch's award deadline, or
+    /// now; sometimes with the clock moved to the last second the challenge may be opened,
+    /// or one past it), else for a job never committed (deadline now, a few seconds ago,
+    /// `deadlineChallengePeriod` ago or one second more; half of the time of a prover
+    /// holding less than one slash if there is one). The honest prover signs only
+    /// deadlines it met: for it, only jobs it committed, and never one second before.
     function challengeMissedDeadline(uint256 proverSeed, uint256 jobSeed, uint256 who) external {
-        address p = provers[proverSeed % provers.length];
-        ProverMarket.Award memory award = _missedAward(p, jobSeed);
-        address c = _clientOfAward(p, jobSeed);
-        address w = watchtowers[who % watchtowers.length];
-        bytes32 key = market.jobKey(p, c, award.jobId);
-        _knowKey(key);
-
-        (,,,,, bool registered) = market.provers(p);
-        bytes memory expected;
-        // forge-lint: disable-next-line(block-timestamp)
-        if (block.timestamp <= award.deadline) {
-            expected = abi.encodeWithSelector(ProverMarket.DeadlineNotPassed.selector, award.deadline);
-        } else if (!registered) {
-            expected = abi.encodeWithSelector(ProverMarket.NotRegistered.selector);
-        } else {
-            expected = _openError(key, award.jobId);
+        {
+            (bool again, uint256 answered) = _pickAnswered(proverSeed >> 128, ProverMarket.Fault.MissedDeadline);
+            if (again) return _challengeMissedAgain(answered, watchtowers[who % watchtowers.length], jobSeed >> 128);
         }
-        (bytes memory awardSig, ProverMarket.Acceptance memory acc, bytes memory accSig) = _signMissed(award, c);
+        address p = provers[proverSeed % provers.length];
+        (bool found, uint256 batchId, uint256 index) = _missedLeaf(p, jobSeed);
+        if ((jobSeed >> 136) % 2 == 0) {
+            // A prover holding less than one slash, for a job never committed: its slash
+            // takes all it has left.
+            (address poor, bool any) = _first(provers, proverSeed, _belowOneSlash);
+            if (any) (p, found) = (poor, false);
+        }
+        if (p == honest && !found) return;
+        (ProverMarket.Award memory award, address c) = _missedAward(p, found, batchId, index, jobSeed);
+        (bool opened, uint256 challengeId) = _challengeMissed(award, c, watchtowers[who % watchtowers.length]);
+        if (opened && p == honest) _honestAnswer(challengeId, batchId, index, jobSeed >> 128);
+    }
 
+    /// Challenges the award of missed-deadline challenge `answered`, answered before, again.
+    function _challengeMissedAgain(uint256 answered, address w, uint256 seed) internal {
+        Ch memory a = challenges[answered];
+        (bool opened, uint256 id) =
+            _challengeMissed(ProverMarket.Award(a.jobId, a.prover, a.price, a.deadline), a.client, w);
+        if (opened && a.prover == honest) {
+            (uint256 batchId, uint256 index) = _metBy(a);
+            _honestAnswer(id, batchId, index, seed);
+        }
+    }
+
+    function _challengeMissed(ProverMarket.Award memory award, address c, address w)
+        internal
+        returns (bool opened, uint256 challengeId)
+    {
+        bytes memory expected = _missedError(award, c);
+        (bytes memory awardSig, ProverMarket.Acceptance memory acc, bytes memory accSig) = _signMissed(award, c);
         vm.deal(w, bond);
         vm.prank(w);
-        try market.challengeMissedDeadline{value: bond}(acc, accSig, award, awardSig) returns (uint256 challengeId) {
+        try market.challengeMissedDeadline{value: bond}(acc, accSig, award, awardSig) returns (uint256 id) {
             if (expected.length != 0) _unexpected("challengeMissedDeadline succeeded where it should revert");
-            if (challengeId != challenges.length) _unexpected("challenge id");
+            if (id != challenges.length) _unexpected("challenge id");
             ghost_paidIn += bond;
             _opened(
                 Ch({
                     fault: ProverMarket.Fault.MissedDeadline,
                     status: ProverMarket.ChallengeStatus.Open,
-                    prover: p,
+                    prover: award.prover,
                     client: c,
                     jobId: award.jobId,
                     challenger: w,
@@ -869,49 +1141,92 @@ contract MarketHandler is Test {
                     batchId: 0,
                     index: 0
                 }),
-                key
+                market.jobKey(award.prover, c, award.jobId)
             );
-            calls["challengeMissedDeadline"]++;
+            _count("challengeMissedDeadline");
+            return (true, id);
         } catch (bytes memory reason) {
             _expectRevert(reason, expected, "challengeMissedDeadline");
         }
     }
 
-    /// The batch of `p` that `jobSeed` picks, if `jobSeed` asks for a committed job and `p`
-    /// has a batch.
-    function _missedBatch(address p, uint256 jobSeed) internal view returns (bool found, uint256 id) {
-        if (jobSeed % 4 == 0 || committed.length == 0) return (false, 0);
-        uint256 start = (jobSeed >> 16) % committed.length;
-        for (uint256 k = 0; k < committed.length; k++) {
-            id = (start + k) % committed.length;
-            if (committed[id].prover == p) return (true, id);
+    /// The error a missed-deadline challenge with `award` of client `c` meets, in the
+    /// order the market checks, or "".
+    function _missedError(ProverMarket.Award memory award, address c) internal returns (bytes memory) {
+        bytes32 key = market.jobKey(award.prover, c, award.jobId);
+        _knowKey(key);
+        uint64 closesAt = award.deadline + deadlinePeriod;
+        // forge-lint: disable-next-line(block-timestamp)
+        if (block.timestamp <= award.deadline) {
+            return abi.encodeWithSelector(ProverMarket.DeadlineNotPassed.selector, award.deadline);
         }
-        return (false, 0);
+        // forge-lint: disable-next-line(block-timestamp)
+        if (block.timestamp > closesAt) {
+            return abi.encodeWithSelector(ProverMarket.ChallengePeriodOver.selector, closesAt);
+        }
+        if (!model[award.prover].registered) return abi.encodeWithSelector(ProverMarket.NotRegistered.selector);
+        return _openError(key, award.jobId, ProverMarket.Fault.MissedDeadline);
     }
 
-    function _clientOfAward(address p, uint256 jobSeed) internal view returns (address) {
-        (bool found, uint256 id) = _missedBatch(p, jobSeed);
-        if (found) return jobsOf[id][(jobSeed >> 32) % jobsOf[id].length].leaf.client;
-        return clients[(jobSeed >> 32) % clients.length];
+    /// A leaf of a batch of `p` that `jobSeed` picks, if `jobSeed` asks for a committed job
+    /// (three times in four) and `p` has a batch: mostly from a batch whose time is at most
+    /// `deadlineChallengePeriod` ago (its deadlines can still be challenged).
+    function _missedLeaf(address p, uint256 jobSeed) internal view returns (bool found, uint256 id, uint256 index) {
+        uint256 n = committed.length;
+        if (jobSeed % 4 == 0 || n == 0) return (false, 0, 0);
+        uint256 start = (jobSeed >> 16) % n;
+        bool anyAge = (jobSeed >> 24) % 4 == 0;
+        for (uint256 k = 0; k < n; k++) {
+            uint256 b = (start + k) % n;
+            if (committed[b].prover != p) continue;
+            if (!found) (found, id) = (true, b);
+            // forge-lint: disable-next-line(block-timestamp)
+            if (anyAge || committed[b].timestamp + deadlinePeriod >= block.timestamp) {
+                (found, id) = (true, b);
+                break;
+            }
+        }
+        if (found) index = (jobSeed >> 32) % jobsOf[id].length;
     }
 
-    function _missedAward(address p, uint256 jobSeed) internal returns (ProverMarket.Award memory award) {
-        (bool found, uint256 id) = _missedBatch(p, jobSeed);
-        uint256 option = (jobSeed >> 8) % 4;
+    /// The award (and its client) of a missed-deadline challenge (see
+    /// `challengeMissedDeadline`); moves the clock for the options that test the period's
+    /// end.
+    function _missedAward(address p, bool found, uint256 id, uint256 index, uint256 jobSeed)
+        internal
+        returns (ProverMarket.Award memory award, address c)
+    {
+        uint256 option = (jobSeed >> 8) % 8;
         award.prover = p;
         if (found) {
-            ProverMarket.Leaf memory l = jobsOf[id][(jobSeed >> 32) % jobsOf[id].length].leaf;
-            award.jobId = l.jobId;
-            award.price = l.price;
+            Job storage j = jobsOf[id][index];
+            c = j.leaf.client;
+            award.jobId = j.leaf.jobId;
+            award.price = ghost_awardedPrice[_jobRef(c, j.nonce)];
             uint64 t = committed[id].timestamp;
-            award.deadline = option == 0 ? t : option == 1 ? t - 1 : option == 2 ? uint64(block.timestamp) : t + 1;
+            if (option == 0 || option >= 5 || (option == 1 && p == honest)) award.deadline = t;
+            else if (option == 1) award.deadline = t - 1;
+            else if (option == 2) award.deadline = uint64(block.timestamp);
+            else if (option == 3) award.deadline = t + 1;
+            else award.deadline = committed[id].deadline;
+            // forge-lint: disable-next-line(block-timestamp)
+            if (option == 5 && block.timestamp < t + deadlinePeriod) vm.warp(t + deadlinePeriod);
+            // forge-lint: disable-next-line(block-timestamp)
+            if (option == 6 && block.timestamp <= t + deadlinePeriod) vm.warp(t + deadlinePeriod + 1);
         } else {
-            address c = clients[(jobSeed >> 32) % clients.length];
-            award.jobId = market.jobIdOf(c, nextNonce[c]++); // never to be committed
+            c = clients[(jobSeed >> 32) % clients.length];
+            uint64 nonce = nextNonce[c]++; // never to be committed
+            award.jobId = market.jobIdOf(c, nonce);
             award.price = _bound(jobSeed >> 64, 0, 1 ether);
+            ghost_awardedPrice[_jobRef(c, nonce)] = award.price;
             // casting to uint64 is safe because timestamps here are around 1.7e9
             // forge-lint: disable-next-line(unsafe-typecast)
-            award.deadline = option == 2 ? uint64(block.timestamp) : uint64(block.timestamp - 1 - option);
+            uint64 now_ = uint64(block.timestamp);
+            if (option == 0) award.deadline = now_;
+            else if (option == 1) award.deadline = now_ - deadlinePeriod;
+            else if (option == 2) award.deadline = now_ - deadlinePeriod - 1;
+            // forge-lint: disable-next-line(unsafe-typecast)
+            else award.deadline = now_ - uint64(option) + 2; // option < 8
         }
     }
 
@@ -954,14 +1269,41 @@ contract MarketHandler is Test {
         } else if (l.jobId != c.jobId || l.client != c.client) {
             expected = abi.encodeWithSelector(ProverMarket.LeafMismatch.selector);
         }
+        _answerMissed(id, batchId, index, expected, "answerMissedDeadline");
+    }
+
+    function _answerMissed(uint256 id, uint256 batchId, uint256 index, bytes memory expected, string memory what)
+        internal
+    {
         ProverMarket.Inclusion memory at = _inclusion(batchId, index);
         try market.answerMissedDeadline(id, at) {
-            if (expected.length != 0) _unexpected("answerMissedDeadline succeeded where it should revert");
+            if (expected.length != 0) _unexpected(string.concat(what, " succeeded where it should revert"));
             _answered(id);
-            calls["answerMissedDeadline"]++;
+            _count(what);
         } catch (bytes memory reason) {
-            _expectRevert(reason, expected, "answerMissedDeadline");
+            _expectRevert(reason, expected, what);
         }
+    }
+
+    /// The honest prover answers missed-deadline challenge `id` at once, or (one time in
+    /// four) in the last block of its response window, with the leaf the award was for (in
+    /// a batch it committed by that deadline).
+    function _honestAnswer(uint256 id, uint256 batchId, uint256 index, uint256 seed) internal {
+        if (seed % 4 == 0) vm.roll(challenges[id].respondBy);
+        _answerMissed(id, batchId, index, "", "answerMissedDeadline (honest)");
+    }
+
+    /// A leaf of missed-deadline challenge `c`'s job in a batch of its prover committed by
+    /// the deadline (the first such; the honest prover's challenges always have one).
+    function _metBy(Ch memory c) internal view returns (uint256 batchId, uint256 index) {
+        for (batchId = 0; batchId < committed.length; batchId++) {
+            if (committed[batchId].prover != c.prover || committed[batchId].timestamp > c.deadline) continue;
+            for (index = 0; index < jobsOf[batchId].length; index++) {
+                ProverMarket.Leaf memory l = jobsOf[batchId][index].leaf;
+                if (l.jobId == c.jobId && l.client == c.client) return (batchId, index);
+            }
+        }
+        revert("no batch met the deadline");
     }
 
     /// A leaf of challenge `c`'s job in a batch of its prover if any (one time in eight, any
@@ -997,19 +1339,15 @@ contract MarketHandler is Test {
         } else if (block.number <= c.respondBy) {
             expected = abi.encodeWithSelector(ProverMarket.ResponseWindowOpen.selector, c.respondBy);
         }
-        Slash memory s = _predictSlash(c.prover, c.client, c.jobId, c.price, c.challenger);
+        Slash memory s = _predictSlash(c.prover, c.client, c.jobId, c.price, c.fault, c.challenger);
+        uint256 available = _beforeSlash(c.prover);
         try market.finalizeChallenge(id) {
             if (expected.length != 0) _unexpected("finalizeChallenge succeeded where it should revert");
             ghost_credits[c.challenger] += bond;
             ghost_pendingOf[key] = 0;
-            if (void) {
-                challenges[id].status = ProverMarket.ChallengeStatus.Void;
-                calls["finalizeChallenge (void)"]++;
-            } else {
-                challenges[id].status = ProverMarket.ChallengeStatus.Slashed;
-                _applySlash(s);
-                calls["finalizeChallenge (slash)"]++;
-            }
+            challenges[id].status = void ? ProverMarket.ChallengeStatus.Void : ProverMarket.ChallengeStatus.Slashed;
+            _afterSlash(s, !void, available, false);
+            _count(void ? "finalizeChallenge (void)" : "finalizeChallenge (slash)");
         } catch (bytes memory reason) {
             _expectRevert(reason, expected, "finalizeChallenge");
         }
@@ -1021,7 +1359,7 @@ contract MarketHandler is Test {
         blocks = _bound(blocks, 1, 15);
         vm.roll(block.number + blocks);
         vm.warp(block.timestamp + 12 * blocks);
-        calls["roll"]++;
+        _count("roll");
     }
 
     // ---- internals -------------------------------------------------------------------------
@@ -1042,34 +1380,43 @@ contract MarketHandler is Test {
     }
 
     function _unregistered(address p) internal view returns (bool) {
-        return !_registered(p);
+        return !model[p].registered;
     }
 
-    function _registered(address p) internal view returns (bool registered) {
-        (,,,,, registered) = market.provers(p);
+    function _registered(address p) internal view returns (bool) {
+        return model[p].registered;
     }
 
     function _staked(address p) internal view returns (bool) {
-        return market.isStaked(p);
+        return model[p].registered && model[p].stake >= minStake;
     }
 
     /// Registered with some bonded stake (what `unbond` needs).
     function _bonded(address p) internal view returns (bool) {
-        (uint256 stake,,,,, bool registered) = market.provers(p);
-        return registered && stake != 0;
+        return model[p].registered && model[p].stake != 0;
     }
 
     function _unbonding(address p) internal view returns (bool) {
-        (,, uint256 unbonding,,,) = market.provers(p);
-        return unbonding != 0;
+        return model[p].unbonding != 0;
+    }
+
+    /// A registered dishonest prover holding (bonded and unbonding) less than one slash.
+    function _belowOneSlash(address p) internal view returns (bool) {
+        ProverModel storage m = model[p];
+        return p != honest && m.registered && m.stake + m.unbonding < slashPerJob;
     }
 
     function _hasDeposit(address c) internal view returns (bool) {
-        return market.deposits(c) != 0;
+        return ghost_deposits[c] != 0;
     }
 
     function _requested(address c) internal view returns (bool) {
-        return market.withdrawalRequested(c) != 0;
+        return ghost_requested[c] != 0;
+    }
+
+    /// A withdrawal request that has not lapsed.
+    function _liveRequest(address c) internal view returns (bool) {
+        return ghost_requested[c] != 0 && block.number < uint256(ghost_withdrawableAt[c]) + depositDelay;
     }
 
     function _owed(address a) internal view returns (bool) {
@@ -1119,6 +1466,15 @@ contract MarketHandler is Test {
         return start;
     }
 
+    /// One time in eight, the newest challenge of `fault` that was answered, if any.
+    function _pickAnswered(uint256 seed, ProverMarket.Fault fault) internal view returns (bool found, uint256 id) {
+        if (seed % 8 != 0) return (false, 0);
+        for (uint256 k = challenges.length; k > 0; k--) {
+            Ch storage c = challenges[k - 1];
+            if (c.fault == fault && c.status == ProverMarket.ChallengeStatus.Answered) return (true, k - 1);
+        }
+    }
+
     /// An open challenge if there is one (one time in four, or if there is none, any).
     function _pickOpen(uint256 seed) internal view returns (uint256) {
         uint256 n = challenges.length;
@@ -1132,58 +1488,122 @@ contract MarketHandler is Test {
         return start;
     }
 
-    /// The error opening a challenge on `key` meets (slashed first, then pending), or "".
-    function _openError(bytes32 key, bytes32 jobId) internal view returns (bytes memory) {
+    /// The error opening a challenge of `fault` on `key` meets (slashed first, then
+    /// pending, then answered before), or "".
+    function _openError(bytes32 key, bytes32 jobId, ProverMarket.Fault fault) internal view returns (bytes memory) {
         if (ghost_slashesOf[key] != 0) return abi.encodeWithSelector(ProverMarket.AlreadySlashed.selector, jobId);
         uint256 pending = ghost_pendingOf[key];
         if (pending != 0) return abi.encodeWithSelector(ProverMarket.ChallengePending.selector, pending - 1);
+        if (_answeredBefore(key, fault)) return abi.encodeWithSelector(ProverMarket.AlreadyAnswered.selector, jobId);
         return "";
+    }
+
+    function _answeredBefore(bytes32 key, ProverMarket.Fault fault) internal view returns (bool) {
+        // forge-lint: disable-next-line(incorrect-shift)
+        return ghost_answeredFaults[key] & (1 << uint8(fault)) != 0;
     }
 
     function _opened(Ch memory c, bytes32 key) internal {
         challenges.push(c);
         ghost_pendingOf[key] = challenges.length;
-        ghost_disputed[c.prover] = true;
     }
 
     function _answered(uint256 id) internal {
         Ch storage c = challenges[id];
         c.status = ProverMarket.ChallengeStatus.Answered;
-        ghost_pendingOf[market.jobKey(c.prover, c.client, c.jobId)] = 0;
+        bytes32 key = market.jobKey(c.prover, c.client, c.jobId);
+        ghost_pendingOf[key] = 0;
+        // forge-lint: disable-next-line(incorrect-shift)
+        ghost_answeredFaults[key] |= 1 << uint8(c.fault);
         ghost_credits[c.prover] += bond;
     }
 
-    /// The slash of `prover` for a job of `price`, as the market's state now implies it.
-    function _predictSlash(address prover, address client, bytes32 jobId, uint256 price, address challenger)
-        internal
-        view
-        returns (Slash memory s)
-    {
+    /// The slash of `prover` for a job of `price`, as the model implies it: `slashPerJob`,
+    /// or all the prover has left if less.
+    function _predictSlash(
+        address prover,
+        address client,
+        bytes32 jobId,
+        uint256 price,
+        ProverMarket.Fault fault,
+        address challenger
+    ) internal view returns (Slash memory s) {
         s.prover = prover;
         s.client = client;
+        s.jobId = jobId;
         s.key = market.jobKey(prover, client, jobId);
+        s.fault = fault;
         s.challenger = challenger;
-        (s.stake,, s.unbonding,,,) = market.provers(prover);
-        s.deposit = market.deposits(client);
-        s.amount = (s.stake + s.unbonding) * market.slashBps() / 10_000;
-        s.reward = s.amount * market.rewardBps() / 10_000;
-        s.refund = s.amount * market.refundBps() / 10_000;
+        s.price = price;
+        s.stake = model[prover].stake;
+        s.unbonding = model[prover].unbonding;
+        uint256 available = s.stake + s.unbonding;
+        s.amount = available < slashPerJob ? available : slashPerJob;
+        s.reward = s.amount * rewardBps / 10_000;
+        s.refund = s.amount * refundBps / 10_000;
         if (s.refund > price) s.refund = price;
         s.burned = s.amount - s.reward - s.refund;
     }
 
-    /// Checks the market took slash `s` (bonded stake first) and books it in the ghosts.
-    function _applySlash(Slash memory s) internal {
-        (uint256 stake,, uint256 unbonding,,,) = market.provers(s.prover);
-        uint256 fromStake = s.amount <= s.stake ? s.amount : s.stake;
-        if (stake != s.stake - fromStake || unbonding != s.unbonding - (s.amount - fromStake)) {
-            _unexpected("slash took a wrong amount");
+    /// Before a call that may slash `prover`: records the call's events and returns what
+    /// the prover holds (bonded and unbonding, as the market says).
+    function _beforeSlash(address prover) internal returns (uint256 available) {
+        vm.recordLogs();
+        ProverMarket.Prover memory p = proverState(market, prover);
+        return p.stake + p.unbonding;
+    }
+
+    /// After a successful call that slashes (`slashes`) or not: reads its `Slashed` events,
+    /// records each with what the prover held before and after, checks them against the
+    /// prediction `s` and books the predicted slash in the model.
+    function _afterSlash(Slash memory s, bool slashes, uint256 available, bool leafValid) internal {
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        ProverMarket.Prover memory after_ = proverState(market, s.prover);
+        uint256 n;
+        for (uint256 i = 0; i < logs.length; i++) {
+            if (logs[i].emitter != address(market) || logs[i].topics[0] != ProverMarket.Slashed.selector) continue;
+            n++;
+            SlashRecord memory r = _slashRecord(logs[i]);
+            r.leafValid = leafValid;
+            r.answeredBefore = _answeredBefore(r.key, r.fault);
+            r.available = available;
+            r.taken = available - (after_.stake + after_.unbonding);
+            r.price = s.price;
+            slashRecords.push(r);
+            if (r.key != s.key || r.fault != s.fault) _unexpected("slashed another job or for another fault");
+            if (r.amount != s.amount || r.reward != s.reward || r.refund != s.refund || r.burned != s.burned) {
+                _unexpected("Slashed event with a wrong split");
+            }
+            if (r.prover == honest) _count("honest prover slashed");
         }
-        if (market.deposits(s.client) != s.deposit + s.refund) _unexpected("slash refunded a wrong amount");
+        if (n != (slashes ? 1 : 0)) _unexpected(slashes ? "no slash" : "unexpected slash");
+        if (slashes) _applySlash(s);
+    }
+
+    function _slashRecord(Vm.Log memory log) internal view returns (SlashRecord memory r) {
+        r.prover = address(uint160(uint256(log.topics[1])));
+        address client = address(uint160(uint256(log.topics[3])));
+        r.key = market.jobKey(r.prover, client, log.topics[2]);
+        (r.fault,, r.amount, r.reward, r.refund, r.burned) =
+            abi.decode(log.data, (ProverMarket.Fault, address, uint256, uint256, uint256, uint256));
+    }
+
+    /// Books slash `s` in the model and checks the market took it (bonded stake first).
+    function _applySlash(Slash memory s) internal {
+        ProverModel storage m = model[s.prover];
+        uint256 fromStake = s.amount <= m.stake ? s.amount : m.stake;
+        m.stake -= fromStake;
+        m.unbonding -= s.amount - fromStake;
+        m.slashedJobs++;
+        ProverMarket.Prover memory p = proverState(market, s.prover);
+        if (p.stake != m.stake || p.unbonding != m.unbonding) _unexpected("slash took a wrong amount");
+        ghost_deposits[s.client] += s.refund;
+        if (market.deposits(s.client) != ghost_deposits[s.client]) _unexpected("slash refunded a wrong amount");
         ghost_slashesOf[s.key]++;
-        ghost_disputed[s.prover] = true;
         ghost_credits[s.challenger] += s.reward;
         ghost_burned += s.burned;
+        if (s.amount < slashPerJob) _count("slash (stake exhausted)");
+        if (s.amount > s.stake) _count("slash (from unbonding)");
     }
 
     function _inclusion(uint256 batchId, uint256 index) internal view returns (ProverMarket.Inclusion memory) {
@@ -1193,31 +1613,41 @@ contract MarketHandler is Test {
         });
     }
 
-    /// Registers `p` with the minimum stake, or adds what it lacks of it, if it is not staked.
-    function _stakeUp(address p) internal {
-        (uint256 stake,,,,, bool registered) = market.provers(p);
-        uint256 minStake = market.minStake();
-        if (registered && stake >= minStake) return;
-        uint256 amount = registered ? minStake - stake : minStake;
+    function _register(address p, uint256 amount) internal returns (bool ok) {
         vm.deal(p, amount);
         vm.prank(p);
-        if (registered) {
-            try market.addStake{value: amount}() {
-                ghost_paidIn += amount;
-            } catch {
-                _unexpected("addStake reverted");
-            }
-        } else {
-            try market.register{value: amount}(keccak256(abi.encode(p))) {
-                ghost_paidIn += amount;
-            } catch {
-                _unexpected("register reverted");
-            }
+        try market.register{value: amount}(keccak256(abi.encode(p))) {
+            ghost_paidIn += amount;
+            model[p].registered = true;
+            model[p].stake = amount;
+            return true;
+        } catch {
+            _unexpected("register reverted");
         }
     }
 
+    function _addStake(address p, uint256 amount) internal returns (bool ok) {
+        vm.deal(p, amount);
+        vm.prank(p);
+        try market.addStake{value: amount}() {
+            ghost_paidIn += amount;
+            model[p].stake += amount;
+            return true;
+        } catch {
+            _unexpected("addStake reverted");
+        }
+    }
+
+    /// Registers `p` with the minimum stake, or adds what it lacks of it, if it is not staked.
+    function _stakeUp(address p) internal {
+        ProverModel storage m = model[p];
+        if (m.registered && m.stake >= minStake) return;
+        if (m.registered) _addStake(p, minStake - m.stake);
+        else _register(p, minStake);
+    }
+
     function _topUp(address c, uint256 need) internal {
-        uint256 available = market.deposits(c);
+        uint256 available = ghost_deposits[c];
         if (available < need) _deposit(c, need - available);
     }
 
@@ -1226,6 +1656,7 @@ contract MarketHandler is Test {
         vm.prank(c);
         try market.deposit{value: amount}() {
             ghost_paidIn += amount;
+            ghost_deposits[c] += amount;
         } catch {
             _unexpected("deposit reverted");
         }
@@ -1266,8 +1697,83 @@ contract MarketHandler is Test {
         } else if (keccak256(reason) != keccak256(expected)) {
             _unexpected(string.concat(what, " reverted with another error"));
         } else {
-            calls[string.concat(what, " (expected revert)")]++;
+            // forge-lint: disable-next-line(unsafe-typecast)
+            _count(string.concat(what, " reverted ", _errorName(bytes4(expected)))); // its selector
         }
+    }
+
+    function _count(string memory what) internal {
+        if (calls[what]++ == 0) counterNames.push(what);
+    }
+
+    function counterCount() external view returns (uint256) {
+        return counterNames.length;
+    }
+
+    /// The name of an error the handler predicts (for the counters).
+    function _errorName(bytes4 selector) internal pure returns (string memory) {
+        bytes4[27] memory selectors = [
+            ProverMarket.NotRegistered.selector,
+            ProverMarket.StakeTooLow.selector,
+            ProverMarket.NothingToWithdraw.selector,
+            ProverMarket.TooEarly.selector,
+            ProverMarket.ChallengeOpen.selector,
+            ProverMarket.InsufficientDeposit.selector,
+            ProverMarket.WindowOpen.selector,
+            ProverMarket.WindowClosed.selector,
+            ProverMarket.AlreadyClaimed.selector,
+            ProverMarket.AwardMismatch.selector,
+            ProverMarket.CommittedAfterDeadline.selector,
+            ProverMarket.BadAwardSignature.selector,
+            ProverMarket.ProofRejected.selector,
+            ProverMarket.AlreadySlashed.selector,
+            ProverMarket.ChallengePending.selector,
+            ProverMarket.JobSlashed.selector,
+            ProverMarket.WrongChallenge.selector,
+            ProverMarket.ChallengeNotOpen.selector,
+            ProverMarket.ResponseWindowClosed.selector,
+            ProverMarket.ResponseWindowOpen.selector,
+            ProverMarket.DeadlineNotPassed.selector,
+            ProverMarket.LeafMismatch.selector,
+            ProverMarket.NotBatchProver.selector,
+            ProverMarket.ExposureTooHigh.selector,
+            ProverMarket.ChallengePeriodOver.selector,
+            ProverMarket.AlreadyAnswered.selector,
+            ProverMarket.RequestLapsed.selector
+        ];
+        string[27] memory names = [
+            "NotRegistered",
+            "StakeTooLow",
+            "NothingToWithdraw",
+            "TooEarly",
+            "ChallengeOpen",
+            "InsufficientDeposit",
+            "WindowOpen",
+            "WindowClosed",
+            "AlreadyClaimed",
+            "AwardMismatch",
+            "CommittedAfterDeadline",
+            "BadAwardSignature",
+            "ProofRejected",
+            "AlreadySlashed",
+            "ChallengePending",
+            "JobSlashed",
+            "WrongChallenge",
+            "ChallengeNotOpen",
+            "ResponseWindowClosed",
+            "ResponseWindowOpen",
+            "DeadlineNotPassed",
+            "LeafMismatch",
+            "NotBatchProver",
+            "ExposureTooHigh",
+            "ChallengePeriodOver",
+            "AlreadyAnswered",
+            "RequestLapsed"
+        ];
+        for (uint256 i = 0; i < selectors.length; i++) {
+            if (selectors[i] == selector) return names[i];
+        }
+        return vm.toString(abi.encodePacked(selector));
     }
 
     function _unexpected(string memory what) internal {
@@ -1279,9 +1785,16 @@ contract MarketHandler is Test {
 contract ProverMarketInvariantTest is MarketFixture {
     MarketHandler internal handler;
     bytes32 internal constant STAND_IN_CIRCUIT = keccak256("invariant-suite stand-in circuit");
+    /// The suite's slash per job: ten times the fixture's, so that a prover at the minimum
+    /// stake covers 10 leaves at risk and the handler's batches (1-12 leaves) reach the
+    /// exposure bound; at the fixture's 0.01 ether it covers 100, which they never reach.
+    uint256 internal constant SUITE_SLASH_PER_JOB = MIN_STAKE / 10;
 
     function setUp() public override {
         super.setUp();
+        ProverMarket.Params memory params = _params();
+        params.slashPerJob = SUITE_SLASH_PER_JOB;
+        market = new ProverMarket(owner, params);
         address standIn = address(new InvariantStandInVerifier());
         vm.prank(owner);
         market.registerCircuit(STAND_IN_CIRCUIT, standIn, 64, 50_000);
@@ -1312,13 +1825,24 @@ contract ProverMarketInvariantTest is MarketFixture {
     }
 
     /// The market holds exactly every stake, unbonding stake, deposit, open challenge's
-    /// bond and credit; exactly what was paid in minus what was paid out and burned; and
-    /// every account's credit is what the handler booked.
+    /// bond and credit; exactly what was paid in minus what was paid out and burned. Every
+    /// prover's stake, unbonding stake and its two release times, every client's deposit
+    /// and free deposit, and every account's credit are what the handler booked.
     function invariant_balanceIsAccountedFor() public view {
         uint256 total;
         for (uint256 i = 0; i < handler.actorCount(); i++) {
-            (uint256 stake,, uint256 unbonding,,,) = market.provers(handler.proverAt(i));
-            total += stake + unbonding + market.deposits(handler.clientAt(i));
+            address p = handler.proverAt(i);
+            ProverMarket.Prover memory s = proverState(market, p);
+            MarketHandler.ProverModel memory m = handler.modelOf(p);
+            assertEq(s.stake, m.stake, "stake");
+            assertEq(s.unbonding, m.unbonding, "unbonding");
+            assertEq(s.unbondableAt, m.unbondableAt, "unbondableAt");
+            assertEq(s.unbondableAfter, m.unbondableAfter, "unbondableAfter");
+            assertEq(s.registered, m.registered, "registered");
+            address c = handler.clientAt(i);
+            assertEq(market.deposits(c), handler.ghost_deposits(c), "deposit");
+            assertEq(market.freeDeposit(c), handler.freeDepositModel(c), "freeDeposit");
+            total += s.stake + s.unbonding + market.deposits(c);
         }
         for (uint256 i = 0; i < handler.accountCount(); i++) {
             address a = handler.accountAt(i);
@@ -1338,19 +1862,25 @@ contract ProverMarketInvariantTest is MarketFixture {
         );
     }
 
-    /// No job is paid twice, and `isPaid` says exactly which were paid.
-    function invariant_noJobPaidTwice() public view {
+    /// A job (client, nonce) is paid at most once, and at most the price its client
+    /// awarded (exactly that price once paid); `isPaid` says exactly which were paid.
+    function invariant_jobPaidAtMostOnceAtItsAwardedPrice() public view {
         for (uint256 i = 0; i < handler.jobCount(); i++) {
             (address client, uint64 nonce) = handler.jobAt(i);
-            uint256 payments = handler.ghost_paymentsOf(handler.jobRef(client, nonce));
+            bytes32 ref = handler.jobRef(client, nonce);
+            uint256 payments = handler.ghost_paymentsOf(ref);
+            uint256 paid = handler.ghost_paidAmountOf(ref);
             assertLe(payments, 1, "job paid twice");
+            assertLe(paid, handler.ghost_awardedPrice(ref), "job paid more than its awarded price");
+            assertEq(paid, payments == 1 ? handler.ghost_awardedPrice(ref) : 0, "job paid another price");
             assertEq(market.isPaid(client, nonce), payments == 1, "isPaid");
         }
     }
 
-    /// No prover is slashed twice for one job; `slashed` and `pendingChallenge` say exactly
-    /// what happened; each prover's open-challenge count is its open challenges, and every
-    /// challenge is in the state the handler expects.
+    /// No prover is slashed twice for one job; `slashed`, `pendingChallenge` and
+    /// `answeredFaults` say exactly what happened; each prover's open-challenge and slashed
+    /// job counts and `isDisputed` match its challenges and slashes, and every challenge is
+    /// in the state the handler expects.
     function invariant_slashesAndChallengesMatch() public view {
         for (uint256 i = 0; i < handler.jobKeyCount(); i++) {
             bytes32 key = handler.jobKeyAt(i);
@@ -1358,16 +1888,79 @@ contract ProverMarketInvariantTest is MarketFixture {
             assertLe(slashes, 1, "job slashed twice");
             assertEq(market.slashed(key), slashes == 1, "slashed flag");
             assertEq(market.pendingChallenge(key), handler.ghost_pendingOf(key), "pending challenge");
+            assertEq(market.answeredFaults(key), handler.ghost_answeredFaults(key), "answered faults");
         }
         for (uint256 i = 0; i < handler.actorCount(); i++) {
             address p = handler.proverAt(i);
-            (,,,, uint32 open,) = market.provers(p);
-            assertEq(open, handler.openChallengesOf(p), "openChallenges");
+            ProverMarket.Prover memory s = proverState(market, p);
+            assertEq(s.openChallenges, handler.openChallengesOf(p), "openChallenges");
+            assertEq(s.slashedJobs, handler.modelOf(p).slashedJobs, "slashedJobs");
+            assertEq(market.isDisputed(p), handler.disputedModel(p), "isDisputed");
         }
         assertEq(market.challengeCount(), handler.challengeCount(), "challenge ids");
         for (uint256 id = 0; id < handler.challengeCount(); id++) {
             (ProverMarket.ChallengeStatus status,,) = handler.challengeAt(id);
             assertEq(uint8(_statusOf(id)), uint8(status), "challenge status");
+        }
+    }
+
+    /// A leaf whose proof verifies is never slashed as invalid, a proof once revealed is
+    /// never slashed as withheld (nor a deadline once shown met as missed), and the honest
+    /// prover, which commits only proofs that verify and answers every challenge, is never
+    /// slashed at all. (Equivocation, and challenges left unanswered, are faults whatever
+    /// the proofs.)
+    function invariant_honestLeavesAreNeverSlashed() public view {
+        address honest = handler.honest();
+        assertEq(proverState(market, honest).slashedJobs, 0, "honest prover slashed");
+        for (uint256 i = 0; i < handler.slashCount(); i++) {
+            MarketHandler.SlashRecord memory r = handler.slashAt(i);
+            assertTrue(r.prover != honest, "honest prover slashed");
+            if (r.fault == ProverMarket.Fault.InvalidProof) {
+                assertFalse(r.leafValid, "leaf that verifies slashed as invalid");
+                assertTrue(handler.ghost_hasInvalidLeaf(r.key), "job with only valid leaves slashed as invalid");
+            }
+            if (r.fault == ProverMarket.Fault.WithheldProof || r.fault == ProverMarket.Fault.MissedDeadline) {
+                assertFalse(r.answeredBefore, "slashed for a fault it answered");
+            }
+        }
+    }
+
+    /// Every slash took exactly `slashPerJob` from its prover, or all it held (bonded and
+    /// unbonding) if that was less, as measured from the market's state around the call
+    /// and its `Slashed` event, split into reward, refund (at most the job's price) and burn.
+    function invariant_everySlashTakesThePerJobAmount() public view {
+        uint256 perJob = market.slashPerJob();
+        for (uint256 i = 0; i < handler.slashCount(); i++) {
+            MarketHandler.SlashRecord memory r = handler.slashAt(i);
+            uint256 expected = r.available < perJob ? r.available : perJob;
+            assertEq(r.taken, expected, "slash took another amount than min(slashPerJob, stake + unbonding)");
+            if (r.available >= perJob) assertGe(r.taken, perJob, "slashed job cost less than slashPerJob");
+            assertEq(r.amount, r.taken, "Slashed amount != stake taken");
+            assertEq(r.reward, r.amount * REWARD_BPS / 10_000, "reward");
+            uint256 refund = r.amount * REFUND_BPS / 10_000;
+            assertEq(r.refund, refund < r.price ? refund : r.price, "refund");
+            assertEq(r.reward + r.refund + r.burned, r.amount, "split");
+        }
+    }
+
+    /// No commit left its prover with more leaves at risk (committed in this epoch of
+    /// `challengeWindow` blocks or the one before, its batch's included) than its bonded
+    /// stake covers at `slashPerJob` each, as `exposure` reported right after it; and
+    /// `exposure` counts exactly those leaves now.
+    function invariant_exposureWithinStake() public view {
+        for (uint256 i = 0; i < handler.commitCount(); i++) {
+            MarketHandler.CommitRecord memory r = handler.commitAt(i);
+            assertLe(r.atRisk, r.covered, "commit beyond what the stake covers");
+            assertLe(r.modelAtRisk, r.modelCovered, "commit beyond what the stake covers (model)");
+            assertEq(r.atRisk, r.modelAtRisk, "leaves at risk after a commit");
+            assertEq(r.covered, r.modelCovered, "cover after a commit");
+        }
+        for (uint256 i = 0; i < handler.actorCount(); i++) {
+            address p = handler.proverAt(i);
+            (uint256 atRisk, uint256 covered) = market.exposure(p);
+            (uint256 modelAtRisk, uint256 modelCovered) = handler.exposureModel(p);
+            assertEq(atRisk, modelAtRisk, "leaves at risk");
+            assertEq(covered, modelCovered, "cover");
         }
     }
 

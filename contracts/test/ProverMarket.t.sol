@@ -21,9 +21,11 @@ contract ProverMarketTest is MarketFixture {
         assertEq(market.unbondingDelay(), UNBONDING_DELAY);
         assertEq(market.depositWithdrawalDelay(), DEPOSIT_DELAY);
         assertEq(market.challengeBond(), BOND);
-        assertEq(market.slashBps(), SLASH_BPS);
+        assertEq(market.slashPerJob(), SLASH_PER_JOB);
         assertEq(market.rewardBps(), REWARD_BPS);
         assertEq(market.refundBps(), REFUND_BPS);
+        assertEq(market.maxDeadline(), MAX_DEADLINE);
+        assertEq(market.deadlineChallengePeriod(), DEADLINE_PERIOD);
         assertEq(market.batchCount(), 0);
         assertEq(market.challengeCount(), 0);
         assertEq(market.totalBurned(), 0);
@@ -127,18 +129,53 @@ contract ProverMarketTest is MarketFixture {
         _expectInvalid(p);
     }
 
-    function test_constructor_revertsOnZeroSlashBps() public {
+    function test_constructor_revertsOnZeroSlashPerJob() public {
         ProverMarket.Params memory p = _params();
-        p.slashBps = 0;
+        p.slashPerJob = 0;
         _expectInvalid(p);
+        p.slashPerJob = 1;
+        assertEq(new ProverMarket(owner, p).slashPerJob(), 1);
     }
 
-    function test_constructor_revertsOnSlashBpsAboveWhole() public {
+    /// The least stake must cover at least one slash.
+    function test_constructor_revertsOnSlashPerJobAboveMinStake() public {
         ProverMarket.Params memory p = _params();
-        p.slashBps = 10_001;
+        p.slashPerJob = MIN_STAKE + 1;
         _expectInvalid(p);
-        p.slashBps = 10_000;
-        assertEq(new ProverMarket(owner, p).slashBps(), 10_000);
+        p.slashPerJob = MIN_STAKE;
+        assertEq(new ProverMarket(owner, p).slashPerJob(), MIN_STAKE);
+    }
+
+    function test_constructor_revertsOnZeroMaxDeadline() public {
+        ProverMarket.Params memory p = _params();
+        p.maxDeadline = 0;
+        _expectInvalid(p);
+        p.maxDeadline = 1;
+        assertEq(new ProverMarket(owner, p).maxDeadline(), 1);
+    }
+
+    function test_constructor_revertsOnMaxDeadlineAboveMaximum() public {
+        ProverMarket.Params memory p = _params();
+        p.maxDeadline = market.MAX_DELAY() + 1;
+        _expectInvalid(p);
+        p.maxDeadline = market.MAX_DELAY();
+        assertEq(new ProverMarket(owner, p).maxDeadline(), market.MAX_DELAY());
+    }
+
+    function test_constructor_revertsOnZeroDeadlineChallengePeriod() public {
+        ProverMarket.Params memory p = _params();
+        p.deadlineChallengePeriod = 0;
+        _expectInvalid(p);
+        p.deadlineChallengePeriod = 1;
+        assertEq(new ProverMarket(owner, p).deadlineChallengePeriod(), 1);
+    }
+
+    function test_constructor_revertsOnDeadlineChallengePeriodAboveMaximum() public {
+        ProverMarket.Params memory p = _params();
+        p.deadlineChallengePeriod = market.MAX_DELAY() + 1;
+        _expectInvalid(p);
+        p.deadlineChallengePeriod = market.MAX_DELAY();
+        assertEq(new ProverMarket(owner, p).deadlineChallengePeriod(), market.MAX_DELAY());
     }
 
     function test_constructor_revertsWhenRewardPlusRefundAboveWhole() public {
@@ -224,7 +261,7 @@ contract ProverMarketTest is MarketFixture {
         vm.prank(otherProver);
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.PeerKeyTaken.selector, prover));
         market.register{value: MIN_STAKE}(PEER_KEY);
-        (,,,,, bool registered) = market.provers(otherProver);
+        (,,,,,,,,,, bool registered) = market.provers(otherProver);
         assertFalse(registered);
         assertEq(market.proverOfPeerKey(PEER_KEY), prover);
     }
@@ -236,13 +273,29 @@ contract ProverMarketTest is MarketFixture {
         vm.prank(prover);
         market.register{value: MIN_STAKE}(PEER_KEY);
 
-        (uint256 stake, bytes32 peerKey, uint256 unbonding, uint64 at, uint32 open, bool registered) =
-            market.provers(prover);
+        (
+            uint256 stake,
+            bytes32 peerKey,
+            uint256 unbonding,
+            uint40 at,
+            uint40 after_,
+            uint32 open,
+            uint32 slashedJobs,
+            uint40 riskEpoch,
+            uint32 riskCurrent,
+            uint32 riskPrevious,
+            bool registered
+        ) = market.provers(prover);
         assertEq(stake, MIN_STAKE);
         assertEq(peerKey, PEER_KEY);
         assertEq(unbonding, 0);
         assertEq(at, 0);
+        assertEq(after_, 0);
         assertEq(open, 0);
+        assertEq(slashedJobs, 0);
+        assertEq(riskEpoch, 0);
+        assertEq(riskCurrent, 0);
+        assertEq(riskPrevious, 0);
         assertTrue(registered);
         assertEq(market.proverOfPeerKey(PEER_KEY), prover);
         assertEq(address(market).balance, MIN_STAKE);
@@ -321,6 +374,7 @@ contract ProverMarketTest is MarketFixture {
         assertEq(_stakeOf(prover), 2 ether);
         assertEq(unbonding, 1 ether);
         assertEq(unbondableAt, at);
+        assertEq(_unbondableAfter(prover), block.timestamp + MAX_DEADLINE + DEADLINE_PERIOD);
         assertEq(address(market).balance, 3 ether, "nothing leaves the contract");
     }
 
@@ -337,6 +391,7 @@ contract ProverMarketTest is MarketFixture {
         vm.prank(prover);
         market.unbond(1 ether);
         vm.roll(block.number + 7);
+        vm.warp(block.timestamp + 70);
         uint64 restarted = uint64(block.number) + UNBONDING_DELAY;
         vm.expectEmit(true, true, true, true, address(market));
         emit ProverMarket.UnbondingStarted(prover, 0.5 ether, restarted);
@@ -346,6 +401,7 @@ contract ProverMarketTest is MarketFixture {
         (uint256 unbonding, uint64 unbondableAt) = _unbondingOf(prover);
         assertEq(unbonding, 1.5 ether);
         assertEq(unbondableAt, restarted);
+        assertEq(_unbondableAfter(prover), block.timestamp + MAX_DEADLINE + DEADLINE_PERIOD, "time restarts too");
         assertEq(_stakeOf(prover), 1.5 ether);
     }
 
@@ -378,9 +434,47 @@ contract ProverMarketTest is MarketFixture {
         vm.prank(prover);
         market.unbond(1 ether);
         uint64 at = uint64(block.number) + UNBONDING_DELAY;
+        vm.warp(_unbondableAfter(prover)); // the time condition holds: only the blocks are missing
         vm.roll(at - 1);
         vm.prank(prover);
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.TooEarly.selector, at));
+        market.withdrawStake();
+    }
+
+    /// Blocks pass much faster than the deadline horizon: the unbonding delay alone is not
+    /// enough while a deadline the prover may have accepted can still be challenged.
+    function test_withdrawStake_revertsOneSecondBeforeTimeDelayEnds() public {
+        _register(prover, 2 ether);
+        vm.prank(prover);
+        market.unbond(1 ether);
+        uint64 unbondableAfter = uint64(block.timestamp) + MAX_DEADLINE + DEADLINE_PERIOD;
+        assertEq(_unbondableAfter(prover), unbondableAfter);
+        vm.roll(block.number + 100 * UNBONDING_DELAY);
+        vm.warp(unbondableAfter - 1);
+        vm.prank(prover);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.TooEarly.selector, unbondableAfter));
+        market.withdrawStake();
+
+        vm.warp(unbondableAfter);
+        vm.prank(prover);
+        market.withdrawStake();
+        assertEq(prover.balance, 1 ether);
+    }
+
+    function test_withdrawStake_revertsAtOldTimeBoundaryAfterRestart() public {
+        _register(prover, 3 ether);
+        vm.prank(prover);
+        market.unbond(1 ether);
+        uint64 first = _unbondableAfter(prover);
+        vm.warp(block.timestamp + 1 hours);
+        vm.prank(prover);
+        market.unbond(1 ether);
+        uint64 second = _unbondableAfter(prover);
+        assertEq(second, first + 1 hours);
+        vm.roll(block.number + UNBONDING_DELAY);
+        vm.warp(first);
+        vm.prank(prover);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.TooEarly.selector, second));
         market.withdrawStake();
     }
 
@@ -393,6 +487,7 @@ contract ProverMarketTest is MarketFixture {
         vm.prank(prover);
         market.unbond(1 ether);
         uint64 second = uint64(block.number) + UNBONDING_DELAY;
+        vm.warp(_unbondableAfter(prover));
         vm.roll(first);
         vm.prank(prover);
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.TooEarly.selector, second));
@@ -403,7 +498,9 @@ contract ProverMarketTest is MarketFixture {
         _register(prover, 3 ether);
         vm.prank(prover);
         market.unbond(1.25 ether);
+        // Exactly at both boundaries: the first block and the first second allowed.
         vm.roll(block.number + UNBONDING_DELAY);
+        vm.warp(block.timestamp + MAX_DEADLINE + DEADLINE_PERIOD);
 
         uint256 proverBefore = prover.balance;
         uint256 marketBefore = address(market).balance;
@@ -423,7 +520,7 @@ contract ProverMarketTest is MarketFixture {
         _register(prover, 3 ether);
         vm.prank(prover);
         market.unbond(1 ether);
-        vm.roll(block.number + UNBONDING_DELAY);
+        _passUnbonding(prover);
         vm.prank(prover);
         market.withdrawStake();
         vm.prank(prover);
@@ -441,8 +538,8 @@ contract ProverMarketTest is MarketFixture {
         vm.prank(prover);
         market.unbond(1 ether);
         _challengeWithheld(otherClient, id, leaves, 1);
-        vm.roll(block.number + UNBONDING_DELAY);
-        (,,,, uint32 open,) = market.provers(prover);
+        _passUnbonding(prover);
+        (,,,,, uint32 open,,,,,) = market.provers(prover);
         assertEq(open, 1);
 
         vm.prank(prover);
@@ -619,6 +716,119 @@ contract ProverMarketTest is MarketFixture {
         market.withdrawDeposit();
     }
 
+    function test_withdrawDeposit_paysAtTheLastBlockBeforeTheRequestLapses() public {
+        _deposit(client, 1 ether);
+        vm.prank(client);
+        market.requestDepositWithdrawal(0.4 ether);
+        uint64 at = uint64(block.number) + DEPOSIT_DELAY;
+        vm.roll(at + DEPOSIT_DELAY - 1);
+        vm.prank(client);
+        market.withdrawDeposit();
+        assertEq(client.balance, 0.4 ether);
+        assertEq(market.deposits(client), 0.6 ether);
+    }
+
+    /// A request runs for `depositWithdrawalDelay` blocks from `withdrawableAt` and then
+    /// lapses; a new request starts over.
+    function test_withdrawDeposit_revertsRequestLapsedAtTheFirstLapsedBlock() public {
+        _deposit(client, 1 ether);
+        vm.prank(client);
+        market.requestDepositWithdrawal(0.4 ether);
+        uint64 at = uint64(block.number) + DEPOSIT_DELAY;
+        uint64 lapsedAt = at + DEPOSIT_DELAY;
+        vm.roll(lapsedAt);
+        vm.prank(client);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.RequestLapsed.selector, lapsedAt));
+        market.withdrawDeposit();
+        vm.roll(lapsedAt + 1_000);
+        vm.prank(client);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.RequestLapsed.selector, lapsedAt));
+        market.withdrawDeposit();
+        assertEq(market.deposits(client), 1 ether);
+
+        vm.prank(client);
+        market.requestDepositWithdrawal(0.4 ether);
+        uint64 again = uint64(block.number) + DEPOSIT_DELAY;
+        vm.roll(again - 1);
+        vm.prank(client);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.TooEarly.selector, again));
+        market.withdrawDeposit();
+        vm.roll(again);
+        vm.prank(client);
+        market.withdrawDeposit();
+        assertEq(client.balance, 0.4 ether);
+    }
+
+    // ================================================================================
+    // freeDeposit
+    // ================================================================================
+
+    function test_freeDeposit_isTheDepositWithoutARequest() public {
+        assertEq(market.freeDeposit(client), 0);
+        _deposit(client, 1 ether);
+        assertEq(market.freeDeposit(client), 1 ether);
+    }
+
+    /// A pending request counts from the request until it lapses: through the delay and
+    /// through the blocks in which it may be carried out.
+    function test_freeDeposit_lessAPendingRequestUntilItLapses() public {
+        _deposit(client, 1 ether);
+        vm.prank(client);
+        market.requestDepositWithdrawal(0.4 ether);
+        uint64 at = uint64(block.number) + DEPOSIT_DELAY;
+        assertEq(market.freeDeposit(client), 0.6 ether);
+        vm.roll(at);
+        assertEq(market.freeDeposit(client), 0.6 ether);
+        vm.roll(at + DEPOSIT_DELAY - 1);
+        assertEq(market.freeDeposit(client), 0.6 ether, "last block the request may run");
+        vm.roll(at + DEPOSIT_DELAY);
+        assertEq(market.freeDeposit(client), 1 ether, "lapsed: the whole deposit again");
+    }
+
+    function test_freeDeposit_isZeroWhenTheRequestCoversTheDeposit() public {
+        _register(prover, MIN_STAKE);
+        _deposit(client, 1 ether);
+        vm.prank(client);
+        market.requestDepositWithdrawal(1 ether);
+        assertEq(market.freeDeposit(client), 0, "request == deposit");
+
+        // A claim paid meanwhile leaves the request above the deposit.
+        ProverMarket.Leaf[] memory leaves = new ProverMarket.Leaf[](1);
+        leaves[0] = _leaf(0, client, 0.3 ether);
+        ProverMarket.Award memory award = _award(leaves[0], prover);
+        bytes memory sig = _sign(clientKey, award);
+        uint256 id = _commit(prover, leaves);
+        _closeWindow(id);
+        vm.prank(prover);
+        market.claim(id, leaves[0], 0, new bytes32[](0), award, sig);
+        assertEq(market.deposits(client), 0.7 ether);
+        assertEq(market.freeDeposit(client), 0, "request > deposit");
+
+        _deposit(client, 0.5 ether);
+        assertEq(market.freeDeposit(client), 0.2 ether, "a top-up above the request is free");
+    }
+
+    function test_freeDeposit_ignoresALapsedRequestAndFollowsANewOne() public {
+        _deposit(client, 1 ether);
+        vm.prank(client);
+        market.requestDepositWithdrawal(1 ether);
+        vm.roll(block.number + 2 * DEPOSIT_DELAY);
+        assertEq(market.freeDeposit(client), 1 ether);
+        vm.prank(client);
+        market.requestDepositWithdrawal(0.25 ether);
+        assertEq(market.freeDeposit(client), 0.75 ether);
+    }
+
+    function test_freeDeposit_isTheDepositAfterTheWithdrawal() public {
+        _deposit(client, 1 ether);
+        vm.prank(client);
+        market.requestDepositWithdrawal(0.4 ether);
+        vm.roll(block.number + DEPOSIT_DELAY);
+        vm.prank(client);
+        market.withdrawDeposit();
+        assertEq(market.freeDeposit(client), 0.6 ether);
+    }
+
     // ================================================================================
     // registerCircuit
     // ================================================================================
@@ -725,9 +935,9 @@ contract ProverMarketTest is MarketFixture {
     }
 
     function test_commitBatch_revertsAboveMaximumBatchSize() public {
-        _register(prover, MIN_STAKE);
         uint32 max = market.MAX_BATCH_SIZE();
-        assertEq(max, 65_536);
+        assertEq(max, 1_024);
+        _register(prover, max * SLASH_PER_JOB); // a stake that covers the largest batch
         vm.prank(prover);
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.BatchTooLarge.selector, max + 1, max));
         market.commitBatch(keccak256("root"), max + 1);
@@ -768,6 +978,164 @@ contract ProverMarketTest is MarketFixture {
         assertEq(market.batchCount(), 3);
         (address p,,,,) = market.batches(1);
         assertEq(p, otherProver);
+    }
+
+    // ================================================================================
+    // commitBatch: the exposure bound / exposure
+    // ================================================================================
+
+    /// The prover's raw risk counters (epoch, leaves of that epoch, leaves of the one before).
+    function _risk(address who) internal view returns (uint40 epoch, uint32 current, uint32 previous) {
+        (,,,,,,, epoch, current, previous,) = market.provers(who);
+    }
+
+    function _expectExposureTooHigh(address who, uint32 count, uint256 atRisk, uint256 covered) internal {
+        vm.prank(who);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.ExposureTooHigh.selector, atRisk, covered));
+        market.commitBatch(keccak256("root"), count);
+    }
+
+    function _commitCount(address who, uint32 count) internal returns (uint256) {
+        vm.prank(who);
+        return market.commitBatch(keccak256("root"), count);
+    }
+
+    function test_commitBatch_revertsWhenLeavesAtRiskExceedWhatTheStakeCovers() public {
+        _register(prover, MIN_STAKE); // covers MIN_STAKE / SLASH_PER_JOB = 100 leaves
+        uint256 covered = MIN_STAKE / SLASH_PER_JOB;
+        assertEq(covered, 100);
+        _expectExposureTooHigh(prover, 101, 101, covered);
+        _commitCount(prover, 60);
+        _expectExposureTooHigh(prover, 41, 101, covered);
+        _commitCount(prover, 40); // exactly covered
+        _expectExposureTooHigh(prover, 1, 101, covered);
+        (uint256 atRisk, uint256 c) = market.exposure(prover);
+        assertEq(atRisk, 100);
+        assertEq(c, covered);
+        assertEq(market.batchCount(), 2);
+    }
+
+    /// Leaves count in the epoch (of `challengeWindow` blocks) they were committed in and
+    /// in the next one, then drop out.
+    function test_exposure_countsLeavesInTheirEpochAndTheNext() public {
+        _register(prover, MIN_STAKE);
+        vm.roll(10 * CHALLENGE_WINDOW); // block 100: first block of epoch 10
+        (uint256 atRisk, uint256 covered) = market.exposure(prover);
+        assertEq(atRisk, 0);
+        assertEq(covered, 100);
+
+        _commitCount(prover, 30);
+        vm.roll(11 * CHALLENGE_WINDOW - 1); // last block of epoch 10
+        _commitCount(prover, 20);
+        (atRisk,) = market.exposure(prover);
+        assertEq(atRisk, 50);
+        (uint40 epoch, uint32 current, uint32 previous) = _risk(prover);
+        assertEq(epoch, 10);
+        assertEq(current, 50);
+        assertEq(previous, 0);
+
+        vm.roll(11 * CHALLENGE_WINDOW); // epoch 11: epoch 10's leaves still count
+        (atRisk,) = market.exposure(prover);
+        assertEq(atRisk, 50);
+        _commitCount(prover, 30);
+        (atRisk,) = market.exposure(prover);
+        assertEq(atRisk, 80);
+        (epoch, current, previous) = _risk(prover);
+        assertEq(epoch, 11);
+        assertEq(current, 30);
+        assertEq(previous, 50);
+        _expectExposureTooHigh(prover, 21, 101, 100);
+
+        vm.roll(12 * CHALLENGE_WINDOW); // epoch 12: epoch 10's leaves are out
+        (atRisk,) = market.exposure(prover);
+        assertEq(atRisk, 30);
+        _commitCount(prover, 70);
+        (atRisk,) = market.exposure(prover);
+        assertEq(atRisk, 100);
+        _expectExposureTooHigh(prover, 1, 101, 100);
+
+        vm.roll(13 * CHALLENGE_WINDOW); // epoch 13: only epoch 12's 70
+        (atRisk,) = market.exposure(prover);
+        assertEq(atRisk, 70);
+
+        vm.roll(14 * CHALLENGE_WINDOW); // epoch 14: nothing left
+        (atRisk,) = market.exposure(prover);
+        assertEq(atRisk, 0);
+        _commitCount(prover, 100);
+        (epoch, current, previous) = _risk(prover);
+        assertEq(epoch, 14);
+        assertEq(current, 100);
+        assertEq(previous, 0, "epoch 12's leaves do not come back");
+    }
+
+    /// A leaf counts at least through the last block of its batch's challenge window,
+    /// whether it is posted in the last or the first block of an epoch.
+    function test_exposure_coversEveryBlockOfTheChallengeWindow() public {
+        _register(prover, MIN_STAKE);
+        _register(otherProver, MIN_STAKE);
+        vm.roll(11 * CHALLENGE_WINDOW - 1); // last block of epoch 10
+        _commitCount(prover, 7);
+        vm.roll(11 * CHALLENGE_WINDOW); // first block of epoch 11
+        _commitCount(otherProver, 9);
+
+        vm.roll(11 * CHALLENGE_WINDOW - 1 + CHALLENGE_WINDOW); // prover's window: last block
+        (uint256 atRisk,) = market.exposure(prover);
+        assertEq(atRisk, 7);
+        vm.roll(block.number + 1);
+        (atRisk,) = market.exposure(prover);
+        assertEq(atRisk, 0);
+
+        vm.roll(11 * CHALLENGE_WINDOW + CHALLENGE_WINDOW); // otherProver's window: last block
+        (atRisk,) = market.exposure(otherProver);
+        assertEq(atRisk, 9);
+        vm.roll(13 * CHALLENGE_WINDOW - 1); // ... and until the end of epoch 12
+        (atRisk,) = market.exposure(otherProver);
+        assertEq(atRisk, 9);
+        vm.roll(13 * CHALLENGE_WINDOW);
+        (atRisk,) = market.exposure(otherProver);
+        assertEq(atRisk, 0);
+    }
+
+    /// Only bonded stake covers new leaves: unbonding lowers the bound, adding stake raises it.
+    function test_exposure_coveredFollowsTheBondedStake() public {
+        _register(prover, 2 ether);
+        _commitCount(prover, 150);
+        vm.prank(prover);
+        market.unbond(1 ether);
+        (uint256 atRisk, uint256 covered) = market.exposure(prover);
+        assertEq(atRisk, 150);
+        assertEq(covered, 100);
+        _expectExposureTooHigh(prover, 1, 151, 100);
+
+        vm.deal(prover, 1.5 ether);
+        vm.prank(prover);
+        market.addStake{value: 1.5 ether}();
+        (, covered) = market.exposure(prover);
+        assertEq(covered, 250);
+        _commitCount(prover, 100);
+        (atRisk,) = market.exposure(prover);
+        assertEq(atRisk, 250);
+    }
+
+    function test_exposure_isPerProver() public {
+        _register(prover, MIN_STAKE);
+        _register(otherProver, 2 * MIN_STAKE);
+        _commitCount(prover, 100);
+        _commitCount(otherProver, 200);
+        (uint256 a, uint256 ca) = market.exposure(prover);
+        (uint256 b, uint256 cb) = market.exposure(otherProver);
+        assertEq(a, 100);
+        assertEq(ca, 100);
+        assertEq(b, 200);
+        assertEq(cb, 200);
+        _expectExposureTooHigh(prover, 1, 101, 100);
+        _expectExposureTooHigh(otherProver, 1, 201, 200);
+    }
+
+    function test_exposure_isZeroForAnUnknownProver() public view {
+        (uint256 atRisk, uint256 covered) = market.exposure(prover);
+        assertEq(atRisk, 0);
+        assertEq(covered, 0);
     }
 
     // ================================================================================
@@ -1514,20 +1882,29 @@ contract ProverMarketTest is MarketFixture {
         market.register{value: stake}(PEER_KEY);
     }
 
-    function testFuzz_stake_unbondAndWithdraw(uint256 stake, uint256 amount, uint256 wait) public {
+    function testFuzz_stake_unbondAndWithdraw(uint256 stake, uint256 amount, uint256 wait, uint256 waitTime) public {
         stake = bound(stake, MIN_STAKE, 1e30);
         amount = bound(amount, 1, stake);
         wait = bound(wait, 0, 3 * UNBONDING_DELAY);
+        waitTime = bound(waitTime, 0, 2 * (MAX_DEADLINE + DEADLINE_PERIOD));
         _register(prover, stake);
         vm.prank(prover);
         market.unbond(amount);
         uint64 at = uint64(block.number) + UNBONDING_DELAY;
+        uint64 afterTime = uint64(block.timestamp) + MAX_DEADLINE + DEADLINE_PERIOD;
         assertEq(market.isStaked(prover), stake - amount >= MIN_STAKE);
 
         vm.roll(block.number + wait);
+        vm.warp(block.timestamp + waitTime);
+        // forge-lint: disable-next-line(block-timestamp)
+        bool timePassed = block.timestamp >= afterTime;
         vm.prank(prover);
         if (block.number < at) {
             vm.expectRevert(abi.encodeWithSelector(ProverMarket.TooEarly.selector, at));
+            market.withdrawStake();
+            assertEq(prover.balance, 0);
+        } else if (!timePassed) {
+            vm.expectRevert(abi.encodeWithSelector(ProverMarket.TooEarly.selector, afterTime));
             market.withdrawStake();
             assertEq(prover.balance, 0);
         } else {
@@ -1656,5 +2033,37 @@ contract ProverMarketTest is MarketFixture {
             sig,
             abi.encodeWithSelector(ProverMarket.BadAwardSignature.selector)
         );
+    }
+
+    /// `exposure` and `commitBatch` agree with a model that keeps every batch: leaves at
+    /// risk are those committed in the current epoch or the one before.
+    function testFuzz_commitBatch_exposureMatchesModel(uint256 stake, uint256 seed) public {
+        stake = bound(stake, MIN_STAKE, 5 * MIN_STAKE);
+        _register(prover, stake);
+        uint256 covered = stake / SLASH_PER_JOB;
+        uint256[] memory blocks = new uint256[](12);
+        uint256[] memory counts = new uint256[](12);
+        uint256 n;
+        for (uint256 step = 0; step < 12; step++) {
+            uint256 r = uint256(keccak256(abi.encode(seed, step)));
+            vm.roll(block.number + r % (3 * CHALLENGE_WINDOW));
+            uint32 count = uint32(bound(r >> 64, 1, covered));
+            uint256 epoch = block.number / CHALLENGE_WINDOW;
+            uint256 atRisk;
+            for (uint256 k = 0; k < n; k++) {
+                uint256 e = blocks[k] / CHALLENGE_WINDOW;
+                if (e == epoch || e + 1 == epoch) atRisk += counts[k];
+            }
+            (uint256 viewRisk, uint256 viewCovered) = market.exposure(prover);
+            assertEq(viewRisk, atRisk);
+            assertEq(viewCovered, covered);
+            if (atRisk + count > covered) {
+                _expectExposureTooHigh(prover, count, atRisk + count, covered);
+            } else {
+                _commitCount(prover, count);
+                (blocks[n], counts[n]) = (block.number, count);
+                n++;
+            }
+        }
     }
 }

@@ -11,9 +11,11 @@
 //! - [`schedule`]: the prover's commitments: it never takes a job it cannot prove by its
 //!   deadline given the jobs it already holds.
 //! - [`batch`]: the prover's open batch of leaves, sealed by size or by age.
+//! - [`funds`]: whether the client's free deposit pays for a job and the prover's stake
+//!   covers one more leaf at risk.
 //!
 //! ```text
-//! JobRequest ──pricing::quote + schedule::admit──▶ Bid            (prover)
+//! JobRequest ──funds + pricing::quote + schedule::admit──▶ Bid    (prover)
 //! Bids ────────auction::choose──────────────────▶ Award           (client)
 //! no bid ──auction::raised_price──▶ next round at a higher maximum
 //! no acceptance / missed deadline ──▶ next round at the same maximum
@@ -24,5 +26,6 @@
 
 pub mod auction;
 pub mod batch;
+pub mod funds;
 pub mod pricing;
 pub mod schedule;

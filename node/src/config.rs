@@ -466,8 +466,12 @@ impl NodeConfig {
                 .price
                 .check()
                 .map_err(|reason| field("prover.price", reason))?;
-            if self.prover.batch_size == 0 || self.prover.batch_size > 65_536 {
-                return Err(field("prover.batch_size", "must be in 1..=65536"));
+            let max = provernet_protocol::kind::MAX_BATCH_SIZE as usize;
+            if self.prover.batch_size == 0 || self.prover.batch_size > max {
+                return Err(field(
+                    "prover.batch_size",
+                    "must be in 1..=1024 (the market's MAX_BATCH_SIZE)",
+                ));
             }
             if self.prover.estimate_ms == 0 {
                 return Err(field("prover.estimate_ms", "must be above 0"));

@@ -149,12 +149,12 @@ struct EconomicsArgs {
     /// Number of independent watchtowers.
     #[arg(long)]
     watchtowers: u32,
-    /// The prover's stake.
+    /// The prover's bonded stake.
     #[arg(long)]
     stake: f64,
-    /// The part of the stake one slash takes (0..=1; the contract's slashBps / 10000).
+    /// What one slashed job takes from the stake (the contract's slashPerJob).
     #[arg(long)]
-    slash_fraction: f64,
+    slash_per_job: f64,
     /// The job's price.
     #[arg(long)]
     price: f64,
@@ -169,7 +169,7 @@ fn economics(args: &EconomicsArgs) -> anyhow::Result<()> {
         sample_rate: args.sample_rate,
         watchtowers: args.watchtowers,
         stake: args.stake,
-        slash_fraction: args.slash_fraction,
+        slash_per_job: args.slash_per_job,
         price: args.price,
         prove_cost: args.prove_cost,
     }

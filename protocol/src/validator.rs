@@ -20,8 +20,8 @@ pub const KEYS_KEPT: usize = 4_096;
 pub struct Validator {
     context: Context,
     seen: SeenCache,
-    /// Signer keys already decompressed and checked, by their bytes: decompressing a
-    /// point costs about a third of a signature check, and signers repeat.
+    /// Keys that signed a valid envelope, by their bytes (kept after verification): a
+    /// point decompression costs about a third of a signature check, and signers repeat.
     keys: HashMap<[u8; 32], PeerKey>,
 }
 
@@ -33,6 +33,11 @@ impl Validator {
             seen: SeenCache::new(seen_capacity),
             keys: HashMap::new(),
         }
+    }
+
+    /// How many signer keys are kept decompressed (each signed a valid envelope).
+    pub fn keys_kept(&self) -> usize {
+        self.keys.len()
     }
 
     /// The context envelopes are checked against.
@@ -83,18 +88,12 @@ impl Validator {
             .collect()
     }
 
-    fn precheck(&mut self, bytes: &[u8], now: u64) -> Result<SignedEnvelope, EnvelopeError> {
-        let keys = &mut self.keys;
+    fn precheck(&self, bytes: &[u8], now: u64) -> Result<SignedEnvelope, EnvelopeError> {
         let envelope = SignedEnvelope::decode_with(bytes, &self.context, now, |raw| {
-            if let Some(key) = keys.get(raw) {
-                return Some(*key);
-            }
-            let key = PeerKey::from_bytes(raw)?;
-            if keys.len() >= KEYS_KEPT {
-                keys.clear();
-            }
-            keys.insert(*raw, key);
-            Some(key)
+            self.keys
+                .get(raw)
+                .copied()
+                .or_else(|| PeerKey::from_bytes(raw))
         })?;
         if self.seen.contains(&envelope.id()) {
             return Err(EnvelopeError::Replayed { id: envelope.id() });
@@ -102,7 +101,16 @@ impl Validator {
         Ok(envelope)
     }
 
+    /// Records a verified envelope's id, and keeps its signer's key: only keys that
+    /// signed something valid are kept, so junk signatures cannot churn the cache.
     fn remember(&mut self, envelope: &VerifiedEnvelope, now: u64) -> Result<(), EnvelopeError> {
+        let signer = *envelope.signer();
+        if !self.keys.contains_key(signer.as_bytes()) {
+            if self.keys.len() >= KEYS_KEPT {
+                self.keys.clear();
+            }
+            self.keys.insert(*signer.as_bytes(), signer);
+        }
         let forget_after = self.context.forget_after(envelope.expires_at());
         self.seen.insert(envelope.id(), forget_after, now)
     }

@@ -19,7 +19,7 @@ use provernet_slashing::JobClaim;
 use provernet_slashing::evidence::{
     Equivocation, Inclusion, InvalidProof, MissedDeadline, WithheldProof,
 };
-use support::{RESPONSE_WINDOW, World, corrupted, fixture};
+use support::{RESPONSE_WINDOW, World, corrupted, eth, fixture};
 
 const COMMAND: &str = "./scripts/bench.sh gas";
 
@@ -80,6 +80,14 @@ async fn main() {
 
     // Commitments and claims.
     let world = World::new().await;
+    // The batches below hold 341 leaves inside open windows at once: stake for them
+    // (the test market's slashPerJob covers 100 leaves per ETH).
+    world
+        .prover
+        .market
+        .add_stake(eth("10"))
+        .await
+        .expect("adds stake");
     let deadline = world.now().await + 86_400;
     let mut nonce = 0;
     let mut commits = Vec::new();

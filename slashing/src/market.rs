@@ -301,8 +301,27 @@ impl<M: Middleware + 'static> Market<M> {
     /// # Errors
     /// [`ChainError::Rpc`].
     pub async fn stake_of(&self, prover: Address) -> Result<(U256, U256, u32), ChainError> {
-        let (stake, _, unbonding, _, open, _) = self.view(self.contract.provers(prover)).await?;
+        let (stake, _, unbonding, _, _, open, ..) =
+            self.view(self.contract.provers(prover)).await?;
         Ok((stake, unbonding, open))
+    }
+
+    /// What `client`'s deposit can still pay: the deposit less a withdrawal request that
+    /// has not lapsed (`freeDeposit`).
+    ///
+    /// # Errors
+    /// [`ChainError::Rpc`].
+    pub async fn free_deposit(&self, client: Address) -> Result<U256, ChainError> {
+        self.view(self.contract.free_deposit(client)).await
+    }
+
+    /// `(leaves at risk, leaves covered)` of a prover, as `commitBatch` counts them
+    /// (`exposure`).
+    ///
+    /// # Errors
+    /// [`ChainError::Rpc`].
+    pub async fn exposure(&self, prover: Address) -> Result<(U256, U256), ChainError> {
+        self.view(self.contract.exposure(prover)).await
     }
 
     /// Credits owed to `account`.

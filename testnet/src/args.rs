@@ -264,8 +264,11 @@ impl UpArgs {
         if self.price_min == 0 || self.price_min > self.price_max {
             bail!("--price-min must be above 0 and at most --price-max");
         }
-        if self.deadline < 10 {
-            bail!("--deadline must be at least 10 seconds");
+        if self.deadline < 10 || self.deadline > crate::chain::MAX_DEADLINE_SECS {
+            bail!(
+                "--deadline must be between 10 and {} seconds (the testnet market's maxDeadline)",
+                crate::chain::MAX_DEADLINE_SECS
+            );
         }
         if self.circuits.is_empty() {
             bail!("--circuits needs at least one circuit");
@@ -382,6 +385,7 @@ mod tests {
             (&["--rate", "0"], "--rate"),
             (&["--price-min", "5", "--price-max", "4"], "--price-min"),
             (&["--deadline", "5"], "--deadline"),
+            (&["--deadline", "601"], "--deadline"),
             (&["--partition", "0"], "--partition"),
             (&["--jobs", "0"], "--jobs"),
             (&["--base-port", "65530"], "--base-port"),

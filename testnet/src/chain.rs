@@ -27,7 +27,14 @@ pub type Client = SignerMiddleware<Provider<Http>, LocalWallet>;
 
 /// The market's parameters on a testnet: a 15-block challenge window and a 5-block
 /// response window on 1-second blocks, a 1 ETH minimum stake, a 0.1 ETH bond; a slash
-/// takes half of the prover's stake (30 % of that to the challenger, 20 % to the client).
+/// takes 0.05 ETH per faulty job (30 % of that to the challenger, 20 % to the client), so
+/// a prover's stake of 10 ETH covers 200 leaves inside open windows; deadlines of up to
+/// 10 minutes, challengeable for 10 minutes after they pass; a deposit withdrawal waits
+/// longer than the longest deadline plus a window (700 blocks), so every award signed
+/// before it is paid first.
+/// The longest proving deadline on a testnet, seconds (`--deadline` is bounded by it).
+pub const MAX_DEADLINE_SECS: u64 = 600;
+
 pub fn market_params() -> MarketParams {
     let eth = |n: u64| U256::from(n) * U256::exp10(18);
     MarketParams {
@@ -35,11 +42,13 @@ pub fn market_params() -> MarketParams {
         challenge_window: 15,
         response_window: 5,
         unbonding_delay: 40,
-        deposit_withdrawal_delay: 40,
+        deposit_withdrawal_delay: 700,
         challenge_bond: eth(1) / 10,
-        slash_bps: 5_000,
+        slash_per_job: eth(1) / 20,
         reward_bps: 3_000,
         refund_bps: 2_000,
+        max_deadline: MAX_DEADLINE_SECS,
+        deadline_challenge_period: 600,
     }
 }
 

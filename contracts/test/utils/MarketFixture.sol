@@ -66,10 +66,12 @@ abstract contract MarketFixture is Test {
     uint64 internal constant UNBONDING_DELAY = 20;
     uint64 internal constant DEPOSIT_DELAY = 30;
     uint256 internal constant BOND = 0.1 ether;
-    uint16 internal constant SLASH_BPS = 5_000;
+    uint256 internal constant SLASH_PER_JOB = 0.01 ether;
     uint16 internal constant REWARD_BPS = 3_000;
     uint16 internal constant REFUND_BPS = 2_000;
     uint64 internal constant VERIFIER_GAS = 1_000_000;
+    uint64 internal constant MAX_DEADLINE = 1 days;
+    uint64 internal constant DEADLINE_PERIOD = 1 hours;
 
     bytes32 internal constant PEER_KEY = keccak256("prover ed25519 key");
     bytes32 internal constant CIRCUIT = keccak256("circuit");
@@ -101,9 +103,11 @@ abstract contract MarketFixture is Test {
             unbondingDelay: UNBONDING_DELAY,
             depositWithdrawalDelay: DEPOSIT_DELAY,
             challengeBond: BOND,
-            slashBps: SLASH_BPS,
+            slashPerJob: SLASH_PER_JOB,
             rewardBps: REWARD_BPS,
-            refundBps: REFUND_BPS
+            refundBps: REFUND_BPS,
+            maxDeadline: MAX_DEADLINE,
+            deadlineChallengePeriod: DEADLINE_PERIOD
         });
     }
 
@@ -138,11 +142,31 @@ abstract contract MarketFixture is Test {
     }
 
     function _stakeOf(address who) internal view returns (uint256 stake) {
-        (stake,,,,,) = market.provers(who);
+        (stake,,,,,,,,,,) = market.provers(who);
     }
 
+    /// Unbonding stake, and the block from which it may be withdrawn.
     function _unbondingOf(address who) internal view returns (uint256 unbonding, uint64 at) {
-        (,, unbonding, at,,) = market.provers(who);
+        (,, unbonding, at,,,,,,,) = market.provers(who);
+    }
+
+    /// The time (unix seconds) from which unbonding stake may be withdrawn.
+    function _unbondableAfter(address who) internal view returns (uint64 t) {
+        (,,,, t,,,,,,) = market.provers(who);
+    }
+
+    /// Rolls and warps to where `who`'s unbonding stake may be withdrawn.
+    function _passUnbonding(address who) internal {
+        (, uint64 at) = _unbondingOf(who);
+        if (block.number < at) vm.roll(at);
+        uint64 t = _unbondableAfter(who);
+        // forge-lint: disable-next-line(block-timestamp)
+        if (block.timestamp < t) vm.warp(t);
+    }
+
+    /// What one slash takes from a prover holding `available` (bonded + unbonding).
+    function _slashOf(uint256 available) internal pure returns (uint256) {
+        return available < SLASH_PER_JOB ? available : SLASH_PER_JOB;
     }
 
     // ---- leaves, batches, awards -------------------------------------------------------

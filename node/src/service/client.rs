@@ -188,7 +188,9 @@ impl Core {
             input,
             max_price,
             deadline_secs,
-        } = submit.check(bid_window_secs + 2..=super::gossip::MAX_DEADLINE_SECS)?;
+        } = submit.check(
+            bid_window_secs + 2..=super::gossip::MAX_DEADLINE_SECS.min(self.s.max_deadline_secs),
+        )?;
         let circuit_id = self
             .s
             .circuits

@@ -149,7 +149,9 @@ impl Core {
         if request.proving_deadline <= now {
             return Err(Verdict::Ignore("deadline_passed"));
         }
-        if request.proving_deadline > now + MAX_DEADLINE_SECS {
+        // The market's maxDeadline: stake may leave before a longer promise can be
+        // challenged, so no prover bids on one (docs/contracts.md).
+        if request.proving_deadline > now + self.s.max_deadline_secs.min(MAX_DEADLINE_SECS) {
             return Err(Verdict::Ignore("deadline_too_far"));
         }
         if self.requests.len() >= MAX_REQUESTS && !self.requests.contains_key(&request.job_id()) {

@@ -22,6 +22,7 @@
 //! before the action it enables is taken, so a restart resumes from the store.
 
 mod client;
+mod funds;
 mod gossip;
 mod prover;
 mod watch;
@@ -119,6 +120,13 @@ pub(crate) enum Internal {
     },
     Stakes(Vec<(EthAddress, StakeInfo)>),
     Head(u64),
+    /// A client's free deposit read from the chain (see `funds`).
+    Deposit {
+        client: EthAddress,
+        result: Result<u128, String>,
+    },
+    /// This prover's exposure read from the chain.
+    Exposure(provernet_market::funds::Exposure),
     Inputs {
         job: JobId,
         result: Result<Vec<u8>, String>,
@@ -214,6 +222,10 @@ pub(crate) struct Shared {
     pub proves: HashSet<Circuit>,
     pub window_blocks: u64,
     pub min_stake: u128,
+    /// The market's `maxDeadline`, seconds: a prover bids on no request whose proving
+    /// deadline is further away, since its stake may leave before a longer promise can be
+    /// challenged (docs/contracts.md).
+    pub max_deadline_secs: u64,
     /// Held while one of this account's transactions is sent and mined: the chain worker
     /// and the watchtower's challenges send from one account, and its nonce comes from
     /// the chain's latest block, so two transactions in flight would collide.
@@ -464,6 +476,12 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
         .call()
         .await
         .map_err(params_error)?;
+    let max_deadline_secs = market
+        .contract()
+        .max_deadline()
+        .call()
+        .await
+        .map_err(params_error)?;
 
     if config.roles.client && config.client.min_deposit_wei > 0 {
         let me = client.address();
@@ -566,6 +584,7 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
         proves,
         window_blocks,
         min_stake: u128::try_from(min_stake).unwrap_or(u128::MAX),
+        max_deadline_secs,
         transactions: tokio::sync::Mutex::new(()),
         config: config.clone(),
     });
@@ -628,6 +647,12 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
     core.answers = Some(answers_tx);
     core.watch = watch_tx;
     core.recover()?;
+    if config.roles.prover {
+        // Known before the first bid; the follower keeps it fresh from here.
+        core.funds.exposure = read_exposure(&shared, EthAddress::from(address.0))
+            .await
+            .ok();
+    }
     tokio::spawn(core.run(internal_rx, shutdown.clone()).instrument(span));
     tracing::info!(
         target: "node",
@@ -784,7 +809,7 @@ async fn follow_chain(
                 let mut stakes = Vec::new();
                 for prover in touched {
                     match shared.market.contract().provers(prover).call().await {
-                        Ok((stake, peer_key, _, _, _, registered)) if registered => stakes.push((
+                        Ok((stake, peer_key, .., registered)) if registered => stakes.push((
                             prover,
                             StakeInfo {
                                 peer_key,
@@ -856,6 +881,18 @@ async fn follow_chain(
                 if core.send(Internal::Head(head)).await.is_err() {
                     return;
                 }
+                if shared.config.roles.prover {
+                    match read_exposure(&shared, me).await {
+                        Ok(exposure) => {
+                            if core.send(Internal::Exposure(exposure)).await.is_err() {
+                                return;
+                            }
+                        }
+                        Err(error) => {
+                            tracing::warn!(target: "chain", %error, "cannot read this prover's exposure")
+                        }
+                    }
+                }
             }
             Err(error) => tracing::warn!(target: "chain", %error, "cannot follow the chain"),
         }
@@ -864,6 +901,20 @@ async fn follow_chain(
             () = tokio::time::sleep(interval) => {}
         }
     }
+}
+
+/// This prover's leaves at risk and the most its stake covers, as `commitBatch` counts
+/// them.
+async fn read_exposure(
+    shared: &Shared,
+    me: EthAddress,
+) -> Result<provernet_market::funds::Exposure, provernet_slashing::ChainError> {
+    let (at_risk, covered) = shared.market.exposure(me).await?;
+    let saturate = |v: U256| u64::try_from(v).unwrap_or(u64::MAX);
+    Ok(provernet_market::funds::Exposure {
+        at_risk: saturate(at_risk),
+        covered: saturate(covered),
+    })
 }
 
 fn prover_of(event: &provernet_slashing::bindings::ProverMarketEvents) -> Option<EthAddress> {
@@ -957,6 +1008,8 @@ pub(crate) struct Core {
     my_bids: HashMap<JobId, provernet_protocol::Bid>,
     /// Capacity held for standing bids, until the given unix ms.
     bid_holds: HashMap<JobId, u64>,
+    /// Clients' free deposits and this prover's exposure, as the chain shows them.
+    funds: funds::Funds,
     last_advert_ms: u64,
     schedule: Schedule<JobId>,
     batcher: Batcher<(JobId, BatchLeaf)>,
@@ -1007,6 +1060,7 @@ impl Core {
             works: HashMap::new(),
             my_bids: HashMap::new(),
             bid_holds: HashMap::new(),
+            funds: funds::Funds::default(),
             last_advert_ms: 0,
             schedule: Schedule::new(workers, s.config.prover.commit_margin_ms),
             batcher,
@@ -1087,6 +1141,8 @@ impl Core {
             } => self.on_request(peer, data, channel).await,
             Internal::Stakes(stakes) => self.stakes.extend(stakes),
             Internal::Head(head) => self.head = head,
+            Internal::Deposit { client, result } => self.on_deposit(client, result).await,
+            Internal::Exposure(exposure) => self.on_exposure(exposure),
             Internal::Inputs { job, result } => self.on_inputs(job, result).await,
             Internal::Proven { job, result } => self.on_proven(job, result).await,
             Internal::Delivered { job, ok } => self.on_delivered(job, ok),

@@ -66,10 +66,17 @@ impl Core {
             tracing::debug!(target: "market::prover", "not bidding: not staked under this key (yet)");
             return;
         }
+        let now = now_ms();
+        if request.proving_deadline > (now / 1_000).saturating_add(self.s.max_deadline_secs) {
+            tracing::debug!(target: "market::prover", job = %id, "not bidding: the deadline is beyond the market's maxDeadline");
+            return;
+        }
         let Some(price) = self.s.config.prover.price.quote(request.max_price) else {
             return;
         };
-        let now = now_ms();
+        if self.check_funds(id, &request.client, price, now).is_err() {
+            return;
+        }
         let margin = self.s.config.prover.commit_margin_ms;
         // The schedule keeps the commit margin between a proof's end and its deadline;
         // the promise adds [`DRIFT_MS`] more, for the time between this quote and the
@@ -179,7 +186,14 @@ impl Core {
             awarded_ms: now,
             error: None,
         };
-        if !admitted {
+        if admitted && !self.stake_covers_one_more() {
+            // Committing it would take more leaves at risk than the stake covers, and
+            // `commitBatch` would refuse the batch: let the award lapse.
+            tracing::warn!(target: "market::prover", job = %work.job_id, "award not taken: the stake covers no more leaves at risk");
+            self.schedule.release(&work.job_id);
+            work.state = WorkState::Released;
+            work.error = Some("the stake covers no more leaves at risk".into());
+        } else if !admitted {
             // Taking it would make this or another job late: let the award lapse.
             tracing::warn!(target: "market::prover", job = %work.job_id, held = self.schedule.len(), "award not taken: no capacity by its deadline");
             work.state = WorkState::Released;

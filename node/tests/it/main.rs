@@ -4,6 +4,7 @@ mod api;
 mod cli;
 mod faults;
 mod flood;
+mod funds;
 mod market;
 mod proving;
 mod support;

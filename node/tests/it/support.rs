@@ -79,9 +79,11 @@ pub fn params() -> MarketParams {
         unbonding_delay: 20,
         deposit_withdrawal_delay: 30,
         challenge_bond: eth("0.1"),
-        slash_bps: 5_000,
+        slash_per_job: eth("0.01"),
         reward_bps: 3_000,
         refund_bps: 2_000,
+        max_deadline: 3_600,
+        deadline_challenge_period: 600,
     }
 }
 

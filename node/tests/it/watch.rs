@@ -114,8 +114,10 @@ async fn check_slashes(
         );
         refunds += slash.refund;
     }
-    // The first slash takes half of the 2 ETH stake.
-    assert_eq!(slashes[0].amount, eth("1"));
+    // Every slash takes the fixed slash per job.
+    for slash in slashes {
+        assert_eq!(slash.amount, eth("0.01"));
+    }
     // The watchtowers read the events a moment after the test does.
     eventually(10, "the metrics count every slash", || async {
         let counted: u64 = challengers

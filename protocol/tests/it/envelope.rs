@@ -293,6 +293,30 @@ fn keys_seen_before_are_checked_as_strictly_and_the_key_cache_starts_over_when_f
     }
 }
 
+/// A peer sending envelopes under fresh keys with junk signatures cannot churn the key
+/// cache: a key is kept only once it signed a valid envelope.
+#[test]
+fn junk_signatures_under_fresh_keys_are_not_kept() {
+    let mut validator = validator();
+    for i in 0..64u64 {
+        let mut secret = [0u8; 32];
+        secret[..8].copy_from_slice(&(i + 1_000).to_le_bytes());
+        let key = ed25519_dalek::SigningKey::from_bytes(&secret);
+        let envelope = SignedEnvelope::sign(&bid(), &context(), NOW + 60, &key).expect("bid");
+        let mut wire = v1::Envelope::decode(envelope.to_bytes().as_slice()).expect("decodes");
+        wire.signature[0] ^= 1;
+        assert_eq!(
+            validator.validate(&wire.encode_to_vec(), NOW).map(|_| ()),
+            Err(EnvelopeError::BadSignature)
+        );
+    }
+    assert_eq!(validator.keys_kept(), 0, "no junk-signed key is kept");
+    validator
+        .validate(&signed_bid().to_bytes(), NOW)
+        .expect("valid");
+    assert_eq!(validator.keys_kept(), 1);
+}
+
 #[test]
 fn malformed_signature() {
     let mut wire = wire_bid();

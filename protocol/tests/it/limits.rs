@@ -2,8 +2,8 @@
 //! are never refused for size, and every bound is tight enough to matter.
 
 use provernet_protocol::kind::{
-    MAX_ADVERTISED_CIRCUITS, MAX_BATCH_LEAVES_SERVED, MAX_INPUT_BYTES, MAX_PROOF_BYTES,
-    MAX_PUBLIC_INPUTS,
+    MAX_ADVERTISED_CIRCUITS, MAX_BATCH_LEAVES_SERVED, MAX_BATCH_SIZE, MAX_INPUT_BYTES,
+    MAX_PROOF_BYTES, MAX_PUBLIC_INPUTS,
 };
 use provernet_protocol::merkle::MerkleTree;
 use provernet_protocol::{
@@ -104,8 +104,8 @@ fn largest_messages_fit() {
     notice.merkle_path.extend(notice.merkle_path.clone());
     notice.batch_root =
         provernet_protocol::merkle::process_path(&notice.leaf.hash(), &notice.merkle_path);
-    notice.batch_size = 1 << 16;
-    notice.leaf_index = (1 << 16) - 1;
+    notice.batch_size = MAX_BATCH_SIZE;
+    notice.leaf_index = MAX_BATCH_SIZE - 1;
     notice.commit_block = max;
     fits(&notice);
     fits(&ChallengeNotice {

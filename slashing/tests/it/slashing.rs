@@ -257,7 +257,9 @@ async fn a_withheld_proof_left_unanswered_is_slashed() {
         .unbond(eth("0.5"))
         .await
         .expect("unbonds");
+    // Past both unbonding delays (blocks, and maxDeadline + deadlineChallengePeriod).
     world.mine(30).await;
+    world.advance_time(86_400 + 3_600).await;
     assert!(matches!(
         refused(world.prover.market.withdraw_stake().await),
         ProverMarketErrors::ChallengeOpen(_)

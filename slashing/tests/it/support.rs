@@ -23,7 +23,8 @@ pub const MIN_STAKE_ETH: &str = "1";
 pub const CHALLENGE_WINDOW: u64 = 10;
 pub const RESPONSE_WINDOW: u64 = 5;
 pub const BOND_ETH: &str = "0.1";
-pub const SLASH_BPS: u64 = 5_000;
+/// What one slash takes, wei (0.01 ETH: the bonded minimum stake covers 100 leaves).
+pub const SLASH_PER_JOB_WEI: u64 = 10_000_000_000_000_000;
 pub const REWARD_BPS: u64 = 3_000;
 pub const REFUND_BPS: u64 = 2_000;
 /// Gas given to the verifier: verifying a poseidon-chain-12 proof takes 285,512 gas
@@ -42,9 +43,11 @@ pub fn params() -> MarketParams {
         unbonding_delay: 20,
         deposit_withdrawal_delay: 30,
         challenge_bond: eth(BOND_ETH),
-        slash_bps: SLASH_BPS as u16,
+        slash_per_job: U256::from(SLASH_PER_JOB_WEI),
         reward_bps: REWARD_BPS as u16,
         refund_bps: REFUND_BPS as u16,
+        max_deadline: 86_400,
+        deadline_challenge_period: 3_600,
     }
 }
 
@@ -329,10 +332,10 @@ pub fn corrupted(proof: &[u8]) -> Vec<u8> {
     bad
 }
 
-/// Slash of a stake, and its split, as the contract computes them with the test params:
-/// (amount, reward, refund, burned).
+/// A slash of a prover holding `stake` (bonded + unbonding), and its split, as the
+/// contract computes them with the test params: (amount, reward, refund, burned).
 pub fn split(stake: U256, price: u128) -> (U256, U256, U256, U256) {
-    let amount = stake * SLASH_BPS / 10_000;
+    let amount = stake.min(U256::from(SLASH_PER_JOB_WEI));
     let reward = amount * REWARD_BPS / 10_000;
     let refund = (amount * REFUND_BPS / 10_000).min(U256::from(price));
     (amount, reward, refund, amount - reward - refund)

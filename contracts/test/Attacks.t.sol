@@ -1,0 +1,355 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+pragma solidity 0.8.28;
+
+import {ProverMarket} from "../src/ProverMarket.sol";
+import {MarketFixture} from "./utils/MarketFixture.sol";
+
+/// Attacks on the mechanism, each written as its attacker would try it, asserting that it
+/// fails and that the attacker ends poorer (or no richer) than playing by the rules. One
+/// section per property of docs/contracts.md's threat model; the table there names each
+/// test.
+contract AttacksTest is MarketFixture {
+    address internal cheater;
+    uint256 internal cheaterKey;
+    address internal watchtower = makeAddr("watchtower");
+
+    function setUp() public override {
+        super.setUp();
+        (cheater, cheaterKey) = makeAddrAndKey("cheater");
+        // Leaves name a registered circuit, so any of them can be challenged as withheld.
+        address verifier = _deployVerifier();
+        string memory json = vm.readFile(string.concat(vm.projectRoot(), VERIFIER_FIXTURE));
+        uint256 proofLength = vm.parseJsonBytes(json, ".proof").length;
+        vm.prank(owner);
+        market.registerCircuit(CIRCUIT, verifier, proofLength, VERIFIER_GAS);
+    }
+
+    // ---- helpers -----------------------------------------------------------------------
+
+    /// `n` leaves of `client_` with nonces `from..from+n-1`, 1 gwei each.
+    function _leavesFrom(uint256 from, uint256 n, address client_)
+        internal
+        pure
+        returns (ProverMarket.Leaf[] memory leaves)
+    {
+        leaves = new ProverMarket.Leaf[](n);
+        for (uint256 i = 0; i < n; i++) {
+            leaves[i] = _leaf(from + i, client_, 1 gwei);
+        }
+    }
+
+    /// Challenges every leaf of `batchId` as withheld while its window is open, lets the
+    /// time to answer pass unanswered, and finalizes each challenge: the prover is slashed
+    /// once per leaf. Returns what each slash took.
+    function _slashAllWithheld(address who, uint256 batchId, ProverMarket.Leaf[] memory leaves)
+        internal
+        returns (uint256[] memory taken)
+    {
+        uint256[] memory ids = new uint256[](leaves.length);
+        for (uint256 i = 0; i < leaves.length; i++) {
+            ids[i] = _challengeWithheld(watchtower, batchId, leaves, i);
+        }
+        vm.roll(block.number + RESPONSE_WINDOW + 1);
+        taken = new uint256[](leaves.length);
+        for (uint256 i = 0; i < leaves.length; i++) {
+            (uint256 before,) = _available(who);
+            market.finalizeChallenge(ids[i]);
+            (uint256 afterwards,) = _available(who);
+            taken[i] = before - afterwards;
+        }
+    }
+
+    /// Stake + unbonding stake, and the unbonding part alone.
+    function _available(address who) internal view returns (uint256 all, uint256 unbonding) {
+        (unbonding,) = _unbondingOf(who);
+        all = _stakeOf(who) + unbonding;
+    }
+
+    function _award(bytes32 jobId, address to, uint256 price, uint64 deadline)
+        internal
+        pure
+        returns (ProverMarket.Award memory)
+    {
+        return ProverMarket.Award({jobId: jobId, prover: to, price: price, deadline: deadline});
+    }
+
+    function _acceptance(ProverMarket.Award memory a) internal view returns (ProverMarket.Acceptance memory) {
+        return ProverMarket.Acceptance({
+            jobId: a.jobId, client: client, inputHash: keccak256("inputs"), price: a.price, deadline: a.deadline
+        });
+    }
+
+    function _signAcceptance(ProverMarket.Acceptance memory a) internal view returns (bytes memory) {
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(cheaterKey, market.acceptanceDigest(a));
+        return abi.encodePacked(r, s, v);
+    }
+
+    function _challengeMissed(ProverMarket.Award memory award) internal returns (uint256 id) {
+        ProverMarket.Acceptance memory acc = _acceptance(award);
+        bytes memory accSig = _signAcceptance(acc);
+        bytes memory awardSig = _sign(clientKey, award);
+        vm.deal(watchtower, watchtower.balance + BOND);
+        vm.prank(watchtower);
+        id = market.challengeMissedDeadline{value: BOND}(acc, accSig, award, awardSig);
+    }
+
+    function _expectMissedRevert(ProverMarket.Award memory award, bytes memory err) internal {
+        ProverMarket.Acceptance memory acc = _acceptance(award);
+        bytes memory accSig = _signAcceptance(acc);
+        bytes memory awardSig = _sign(clientKey, award);
+        vm.deal(watchtower, watchtower.balance + BOND);
+        vm.prank(watchtower);
+        vm.expectRevert(err);
+        market.challengeMissedDeadline{value: BOND}(acc, accSig, award, awardSig);
+    }
+
+    // ---- stake covers exposure (property 6) ---------------------------------------------
+
+    /// A prover cheats on as many jobs at once as it can: a batch of self-dealt leaves
+    /// whose proofs it never reveals. Its stake covers exactly `stake / slashPerJob`
+    /// leaves; one more is refused, and every one of them that is challenged costs it the
+    /// full per-job slash, the last as much as the first (a fraction of what is left
+    /// would shrink to nothing).
+    function test_attack_cheatingOnEveryJobAtOnceCostsTheFullSlashOfEach() public {
+        uint256 covered = MIN_STAKE / SLASH_PER_JOB;
+        _register(cheater, MIN_STAKE);
+        ProverMarket.Leaf[] memory bad = _leavesFrom(0, covered, cheater);
+        ProverMarket.Leaf[] memory oneMore = _leavesFrom(covered, 1, cheater);
+        uint256 batchId = _commit(cheater, bad);
+        (uint256 atRisk, uint256 cap) = market.exposure(cheater);
+        assertEq(atRisk, covered);
+        assertEq(cap, covered);
+        bytes32 root = _hash(oneMore[0]);
+        vm.prank(cheater);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.ExposureTooHigh.selector, covered + 1, covered));
+        market.commitBatch(root, 1);
+
+        // Watchtowers challenge every leaf; each slash takes exactly slashPerJob.
+        uint256 rewardsBefore = market.credits(watchtower);
+        uint256[] memory taken = _slashAllWithheld(cheater, batchId, bad);
+        for (uint256 i = 0; i < covered; i++) {
+            assertEq(taken[i], SLASH_PER_JOB, "each slash takes the full amount");
+        }
+        (uint256 left,) = _available(cheater);
+        assertEq(left, 0, "cheating on every job it held lost the whole stake");
+        // Challengers got their bonds back and the full reward of every slash.
+        assertEq(
+            market.credits(watchtower) - rewardsBefore,
+            covered * (BOND + SLASH_PER_JOB * REWARD_BPS / 10_000),
+            "the last slash rewards as much as the first"
+        );
+        assertFalse(market.isStaked(cheater));
+    }
+
+    /// Splitting the leaves into many small batches in the same window changes nothing:
+    /// the bound counts leaves, not batches.
+    function test_attack_manySmallBatchesHitTheSameBound() public {
+        uint256 covered = MIN_STAKE / SLASH_PER_JOB;
+        _register(cheater, MIN_STAKE);
+        for (uint256 i = 0; i < covered; i++) {
+            _commit(cheater, _leavesFrom(i, 1, cheater));
+        }
+        ProverMarket.Leaf[] memory next = _leavesFrom(covered, 1, cheater);
+        bytes32 root = _hash(next[0]);
+        vm.prank(cheater);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.ExposureTooHigh.selector, covered + 1, covered));
+        market.commitBatch(root, 1);
+        // Once every window has closed (at most two epochs), the leaves no longer count.
+        vm.roll(block.number + 2 * CHALLENGE_WINDOW);
+        (uint256 atRisk,) = market.exposure(cheater);
+        assertEq(atRisk, 0);
+        _commit(cheater, next);
+    }
+
+    /// Unbonding right after committing does not take the stake out of reach: the
+    /// exposure was counted against bonded stake at commit, and slashes take unbonding
+    /// stake until it is withdrawn, which waits longer than any window.
+    function test_attack_unbondingAfterCommittingStillPaysEverySlash() public {
+        _register(cheater, MIN_STAKE);
+        ProverMarket.Leaf[] memory bad = _leavesFrom(0, 3, cheater);
+        uint256 batchId = _commit(cheater, bad);
+        vm.prank(cheater);
+        market.unbond(MIN_STAKE);
+        vm.prank(cheater);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.StakeTooLow.selector, 0, MIN_STAKE));
+        market.commitBatch(bytes32(uint256(1)), 1);
+        uint256[] memory taken = _slashAllWithheld(cheater, batchId, bad);
+        for (uint256 i = 0; i < 3; i++) {
+            assertEq(taken[i], SLASH_PER_JOB);
+        }
+        (uint256 unbonding,) = _unbondingOf(cheater);
+        assertEq(unbonding, MIN_STAKE - 3 * SLASH_PER_JOB, "the slashes came out of unbonding stake");
+    }
+
+    // ---- bounded challenges, no escape (property 8) --------------------------------------
+
+    /// A year after a deadline, a challenger tries to slash an honest prover that has
+    /// since gone offline (and so cannot answer): refused, the challenger keeps its bond.
+    function test_attack_missedDeadlineChallengeLongAfterTheDeadlineIsRefused() public {
+        _register(cheater, MIN_STAKE);
+        ProverMarket.Award memory award = _award(_jobId(client, 1), cheater, 1 gwei, uint64(block.timestamp + 1 hours));
+        uint64 closesAt = award.deadline + DEADLINE_PERIOD;
+        vm.warp(award.deadline + 365 days);
+        _expectMissedRevert(award, abi.encodeWithSelector(ProverMarket.ChallengePeriodOver.selector, closesAt));
+        // The last second of the period is still open.
+        vm.warp(closesAt);
+        _challengeMissed(award);
+    }
+
+    /// A challenger reopens a missed-deadline challenge after the prover answered it,
+    /// hoping to catch it offline the second time: refused.
+    function test_attack_reopeningAnAnsweredMissedDeadlineChallengeIsRefused() public {
+        _register(cheater, MIN_STAKE);
+        ProverMarket.Award memory award = _award(_jobId(client, 1), cheater, 1 gwei, uint64(block.timestamp + 1 hours));
+        ProverMarket.Leaf[] memory leaves = _leavesFrom(1, 1, client);
+        uint256 batchId = _commit(cheater, leaves);
+        vm.warp(award.deadline + 1);
+        uint256 id = _challengeMissed(award);
+        uint256 creditsBefore = market.credits(cheater);
+        market.answerMissedDeadline(id, _at(batchId, leaves, 0));
+        assertEq(market.credits(cheater) - creditsBefore, BOND, "the answer earned the bond");
+        _expectMissedRevert(award, abi.encodeWithSelector(ProverMarket.AlreadyAnswered.selector, award.jobId));
+        assertFalse(market.isDisputed(cheater));
+    }
+
+    /// The same for a withheld-proof challenge: once the proof was revealed, the leaf
+    /// cannot be challenged as withheld again.
+    function test_attack_rechallengingARevealedLeafAsWithheldIsRefused() public {
+        address verifier = _deployVerifier();
+        string memory json = vm.readFile(string.concat(vm.projectRoot(), VERIFIER_FIXTURE));
+        bytes memory proof = vm.parseJsonBytes(json, ".proof");
+        uint256[] memory inputs = vm.parseJsonUintArray(json, ".publicInputs");
+        vm.prank(owner);
+        market.registerCircuit(CIRCUIT, verifier, proof.length, VERIFIER_GAS);
+        _register(cheater, MIN_STAKE);
+        ProverMarket.Leaf[] memory leaves = new ProverMarket.Leaf[](1);
+        leaves[0] = ProverMarket.Leaf({
+            jobId: _jobId(client, 1),
+            circuitId: CIRCUIT,
+            publicInputsHash: keccak256(abi.encodePacked(inputs)),
+            proofHash: keccak256(proof),
+            client: client,
+            price: 1 gwei
+        });
+        uint256 batchId = _commit(cheater, leaves);
+        uint256 id = _challengeWithheld(watchtower, batchId, leaves, 0);
+        market.revealProof(id, inputs, proof);
+        vm.deal(watchtower, BOND);
+        vm.prank(watchtower);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.AlreadyAnswered.selector, leaves[0].jobId));
+        market.challengeWithheldProof{value: BOND}(_at(batchId, leaves, 0));
+    }
+
+    /// A prover accepts a job with the longest deadline the market allows and unbonds its
+    /// whole stake at once, planning to withdraw before the deadline so that a slash for
+    /// missing it finds nothing. The withdrawal waits until the deadline's challenge
+    /// period is over; the challenge comes first and the slash takes unbonding stake.
+    function test_attack_withdrawingStakeBeforeALongDeadlineFails() public {
+        _register(cheater, MIN_STAKE);
+        ProverMarket.Award memory award =
+            _award(_jobId(client, 1), cheater, 1 gwei, uint64(block.timestamp + MAX_DEADLINE));
+        vm.prank(cheater);
+        market.unbond(MIN_STAKE);
+        // The unbonding delay in blocks passes long before the deadline.
+        vm.roll(block.number + UNBONDING_DELAY + 1);
+        vm.warp(award.deadline - 1);
+        uint64 unbondableAfter = _unbondableAfter(cheater);
+        assertGe(unbondableAfter, uint256(award.deadline) + DEADLINE_PERIOD);
+        vm.prank(cheater);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.TooEarly.selector, unbondableAfter));
+        market.withdrawStake();
+        // The deadline passes unmet; a watchtower challenges; nobody can answer.
+        vm.warp(award.deadline + 1);
+        uint256 id = _challengeMissed(award);
+        vm.prank(cheater);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.TooEarly.selector, unbondableAfter));
+        market.withdrawStake();
+        vm.roll(block.number + RESPONSE_WINDOW + 1);
+        market.finalizeChallenge(id);
+        _passUnbonding(cheater);
+        uint256 balanceBefore = cheater.balance;
+        vm.prank(cheater);
+        market.withdrawStake();
+        assertEq(cheater.balance - balanceBefore, MIN_STAKE - SLASH_PER_JOB, "the slash was taken first");
+    }
+
+    // ---- claims stay cheap, and fit a block (property 9) ----------------------------------
+
+    /// A watchtower challenges an honest prover once (and loses its bond to the prover's
+    /// answer), hoping to make every later claim of that prover dearer for good. After the
+    /// answer, the prover's claims cost what an unchallenged prover's cost.
+    function test_attack_aFalseChallengeDoesNotMakeLaterClaimsDearer() public {
+        _register(cheater, MIN_STAKE);
+        _register(otherProver, MIN_STAKE);
+        _deposit(client, 1 ether);
+        // The challenged prover answers a missed-deadline challenge on job 1000.
+        ProverMarket.Award memory award =
+            _award(_jobId(client, 1000), cheater, 1 gwei, uint64(block.timestamp + 1 hours));
+        ProverMarket.Leaf[] memory answered = _leavesFrom(1000, 1, client);
+        uint256 answeredBatch = _commit(cheater, answered);
+        vm.warp(award.deadline + 1);
+        uint256 id = _challengeMissed(award);
+        market.answerMissedDeadline(id, _at(answeredBatch, answered, 0));
+        assertFalse(market.isDisputed(cheater));
+
+        // Both provers commit and claim one job each, the same shape, for two clients
+        // (so that neither claim finds the other's storage already warm).
+        _deposit(otherClient, 1 ether);
+        ProverMarket.Leaf[] memory mine = _leavesFrom(1, 1, client);
+        ProverMarket.Leaf[] memory theirs = _leavesFrom(1, 1, otherClient);
+        uint256 mineBatch = _commit(cheater, mine);
+        uint256 theirBatch = _commit(otherProver, theirs);
+        _closeWindow(theirBatch);
+        uint256 gasMine = _claimOne(cheater, clientKey, mineBatch, mine[0], 1);
+        uint256 gasTheirs = _claimOne(otherProver, otherClientKey, theirBatch, theirs[0], 1);
+        emit log_named_uint("claim gas, prover after an answered challenge", gasMine);
+        emit log_named_uint("claim gas, prover never challenged", gasTheirs);
+        // The per-job lookups of a disputed prover cost about 4,200 gas.
+        assertApproxEqAbs(gasMine, gasTheirs, 500, "an answered challenge leaves no lasting cost");
+    }
+
+    function _claimOne(address who, uint256 key, uint256 batchId, ProverMarket.Leaf memory l, uint64 nonce)
+        internal
+        returns (uint256 gasUsed)
+    {
+        ProverMarket.Award memory a = _award(l.jobId, who, l.price, uint64(block.timestamp + 1 hours));
+        bytes memory sig = _sign(key, a);
+        bytes32[] memory path = new bytes32[](0);
+        vm.prank(who);
+        uint256 before = gasleft();
+        market.claim(batchId, l, nonce, path, a, sig);
+        gasUsed = before - gasleft();
+    }
+
+    // ---- escrowed fees (property 4) ----------------------------------------------------
+
+    /// A client requests the withdrawal of its whole deposit, lets the request mature and
+    /// holds it, then awards jobs against the deposit, planning to empty it in the block of
+    /// the prover's claim. The chain shows the prover no free deposit while the request
+    /// stands (so a prover checking `freeDeposit` does not bid); a request held past its
+    /// execution period lapses, and the claim is paid.
+    function test_attack_aHeldWithdrawalRequestCannotEmptyTheDepositAtTheClaim() public {
+        _register(cheater, MIN_STAKE);
+        _deposit(client, 1 ether);
+        vm.prank(client);
+        market.requestDepositWithdrawal(1 ether);
+        assertEq(market.freeDeposit(client), 0, "a prover sees nothing it can count on");
+        uint64 at = market.withdrawableAt(client);
+        vm.roll(at + DEPOSIT_DELAY);
+        assertEq(market.freeDeposit(client), 1 ether, "a lapsed request frees the deposit");
+
+        // Awarded now against the free deposit, committed, window closed.
+        ProverMarket.Leaf[] memory leaves = _leavesFrom(0, 1, client);
+        leaves[0].price = 1 ether;
+        uint256 batchId = _commit(cheater, leaves);
+        _closeWindow(batchId);
+        vm.prank(client);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.RequestLapsed.selector, at + DEPOSIT_DELAY));
+        market.withdrawDeposit();
+        ProverMarket.Award memory a = _award(leaves[0].jobId, cheater, 1 ether, uint64(block.timestamp + 1 hours));
+        bytes memory sig = _sign(clientKey, a);
+        vm.prank(cheater);
+        market.claim(batchId, leaves[0], 0, new bytes32[](0), a, sig);
+        assertEq(market.deposits(client), 0, "the prover was paid in full");
+    }
+}

@@ -1,0 +1,72 @@
+//! Attacks on a prover's payment: a client that cannot pay gets no bid.
+
+use ethers::types::U256;
+use provernet_circuits::Circuit;
+use provernet_node::metrics::kind;
+use provernet_node::service::NodeHandle;
+
+use crate::support::{Testnet, eth, eventually, submit, wait_for_state};
+
+/// A client asks for the withdrawal of its whole deposit and then requests proofs,
+/// hoping provers will prove jobs it can empty the deposit under. While the request
+/// stands, the chain's free deposit is zero: the prover declines every round (and says so
+/// in its metrics), nothing is awarded, and nothing is proven for free. Once the client
+/// replaces the request with one of 1 wei, the deposit can pay again, and its job is
+/// proven and paid.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unfunded_client_gets_no_bid_until_its_deposit_can_pay() {
+    let (mut net, client) = Testnet::with_client(&[3]).await;
+    let market = net.market(1);
+    market
+        .contract()
+        .request_deposit_withdrawal(eth("1"))
+        .send()
+        .await
+        .expect("sent")
+        .await
+        .expect("mined");
+    let config = net.config("prover", true, false);
+    let prover = net.start(config, 3).await;
+    net.wait_for_mesh(1).await;
+
+    let id = client
+        .submit(submit(Circuit::PoseidonChain12, 1, 1_000, 120))
+        .await
+        .expect("submitted");
+    let declined = |node: &NodeHandle| {
+        node.metrics
+            .market
+            .bids
+            .get_or_create(&kind("declined_unfunded"))
+            .get()
+    };
+    eventually(30, "the prover declines the unfunded client", || async {
+        (declined(&prover) >= 2).then_some(())
+    })
+    .await;
+    let status = client.job(&id).expect("store").expect("job");
+    assert!(status.price.is_none(), "nothing was awarded: {status:?}");
+    assert_eq!(
+        prover
+            .metrics
+            .market
+            .bids
+            .get_or_create(&kind("sent"))
+            .get(),
+        0,
+        "no bid was sent"
+    );
+
+    // The client takes back its request (a new one of 1 wei replaces it): it can pay.
+    market
+        .contract()
+        .request_deposit_withdrawal(U256::one())
+        .send()
+        .await
+        .expect("sent")
+        .await
+        .expect("mined");
+    wait_for_state(&client, &id, &["verified", "paid"], 90).await;
+    let status = client.job(&id).expect("store").expect("job");
+    assert!(status.round >= 1, "the first rounds got no bid");
+}
