@@ -63,7 +63,7 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
         /// `isFinal` skip the per-job lookups.
         uint32 slashedJobs;
         /// Leaves at risk (see `commitBatch`): those committed in epoch `riskEpoch` (of
-        /// `challengeWindow` blocks) and in the epoch before it.
+        /// `challengeWindow + responseWindow` blocks) and in the epoch before it.
         uint40 riskEpoch;
         uint32 riskCurrent;
         uint32 riskPrevious;
@@ -224,9 +224,11 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
     /// from (client, nonce), so each job of a client has exactly one bit, and a batch of
     /// one client's jobs touches few storage words.
     mapping(address => mapping(uint256 => uint256)) public paidJobs;
-    /// circuit id → EVM verifier, and the exact length of its proofs.
+    /// circuit id → EVM verifier, the exact length of its proofs and the exact number of
+    /// its public inputs. Fixed at registration: nothing changes a live circuit's verdicts.
     mapping(bytes32 => address) public verifiers;
     mapping(bytes32 => uint256) public proofLengths;
+    mapping(bytes32 => uint256) public publicInputCounts;
     /// circuit id → gas given to each call of its verifier. A verifier's cost is fixed per
     /// circuit (the same curve operations for every proof), so the cap is that cost plus a
     /// small margin; a rejected proof burns the whole cap.
@@ -249,18 +251,22 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
 
     event ProverRegistered(address indexed prover, bytes32 peerKey, uint256 stake);
     event StakeAdded(address indexed prover, uint256 amount, uint256 stake);
-    event UnbondingStarted(address indexed prover, uint256 amount, uint64 withdrawableAt);
+    event UnbondingStarted(address indexed prover, uint256 amount, uint64 withdrawableAt, uint64 withdrawableAfter);
     event StakeWithdrawn(address indexed prover, uint256 amount);
     event Deposited(address indexed client, uint256 amount, uint256 balance);
     event DepositWithdrawalRequested(address indexed client, uint256 amount, uint64 withdrawableAt);
     event DepositWithdrawn(address indexed client, uint256 amount);
+    /// A batch committed by transaction: its leaves are that transaction's input (see
+    /// `commitBatch`).
     event BatchCommitted(uint256 indexed batchId, address indexed prover, bytes32 root, uint32 count);
     event FeeClaimed(bytes32 indexed jobId, address indexed prover, address indexed client, uint256 price);
     /// The jobs `claimBatch` paid, in the order claimed (one event per call rather than per
     /// job: a log per job would cost about 2,000 gas each).
     /// `indices` holds the batch index of each job paid, 4 bytes big-endian each.
     event BatchFeesClaimed(uint256 indexed batchId, address indexed prover, uint256 total, bytes indices);
-    event CircuitRegistered(bytes32 indexed circuitId, address verifier, uint256 proofLength, uint64 gasLimit);
+    event CircuitRegistered(
+        bytes32 indexed circuitId, address verifier, uint256 proofLength, uint256 publicInputs, uint64 gasLimit
+    );
     event ChallengeOpened(
         uint256 indexed challengeId,
         address indexed prover,
@@ -317,7 +323,6 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
     error InvalidParameters();
     error TransferFailed();
     error WrongBond(uint256 required, uint256 sent);
-    error UnknownCircuit(bytes32 circuitId);
     error PublicInputsMismatch();
     error ProofMismatch();
     error ProofRejected();
@@ -341,6 +346,11 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
     error ChallengePeriodOver(uint64 closedAt);
     error AlreadyAnswered(bytes32 jobId);
     error RequestLapsed(uint64 lapsedAt);
+    error CircuitExists(bytes32 circuitId);
+    error PriceTooLarge(uint256 index);
+    error NotDirectCall();
+    error SampleProofRejected();
+    error VerifierAcceptsCorruptedProof();
 
     constructor(address owner, Params memory p) EIP712("provernet", "1") Ownable(owner) {
         if (p.minStake == 0 || p.challengeWindow == 0 || p.responseWindow == 0) revert InvalidParameters();
@@ -374,19 +384,32 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
 
     // ---- circuits -------------------------------------------------------------------
 
-    /// @notice Sets the verifier of a circuit, the length of its proofs and the gas each
-    ///         verification is given (owner only in this version). The verifier must be a
-    ///         deployed contract; `gasLimit` must cover a valid proof's verification.
-    function registerCircuit(bytes32 circuitId, address verifier, uint256 proofLength, uint64 gasLimit)
-        external
-        onlyOwner
-    {
-        if (verifier.code.length == 0 || proofLength == 0) revert InvalidParameters();
+    /// @notice Registers a circuit once (owner only in this version): its verifier, the
+    ///         gas each verification is given, and, from a valid sample proof, the length
+    ///         of its proofs and the number of its public inputs. Nothing about a
+    ///         registered circuit can change afterwards. The sample must verify with
+    ///         exactly `gasLimit` (so the cap cannot starve valid proofs into slashes), and
+    ///         the sample with its first byte flipped must be rejected (so a verifier that
+    ///         accepts anything, or rejects nothing, is refused).
+    function registerCircuit(
+        bytes32 circuitId,
+        address verifier,
+        uint64 gasLimit,
+        uint256[] calldata sampleInputs,
+        bytes calldata sampleProof
+    ) external onlyOwner {
+        if (verifiers[circuitId] != address(0)) revert CircuitExists(circuitId);
+        if (verifier.code.length == 0 || sampleProof.length == 0) revert InvalidParameters();
         if (gasLimit == 0 || gasLimit > MAX_VERIFIER_GAS) revert InvalidParameters();
+        bytes memory input = abi.encodePacked(sampleInputs, sampleProof);
+        if (!_call(verifier, gasLimit, input)) revert SampleProofRejected();
+        input[sampleInputs.length * 32] ^= 0x01;
+        if (_call(verifier, gasLimit, input)) revert VerifierAcceptsCorruptedProof();
         verifiers[circuitId] = verifier;
-        proofLengths[circuitId] = proofLength;
+        proofLengths[circuitId] = sampleProof.length;
+        publicInputCounts[circuitId] = sampleInputs.length;
         verifierGas[circuitId] = gasLimit;
-        emit CircuitRegistered(circuitId, verifier, proofLength, gasLimit);
+        emit CircuitRegistered(circuitId, verifier, sampleProof.length, sampleInputs.length, gasLimit);
     }
 
     // ---- stake ----------------------------------------------------------------------
@@ -433,7 +456,7 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
         p.unbondableAt = uint40(block.number + unbondingDelay);
         // forge-lint: disable-next-line(unsafe-typecast,block-timestamp)
         p.unbondableAfter = uint40(block.timestamp + maxDeadline + deadlineChallengePeriod);
-        emit UnbondingStarted(msg.sender, amount, p.unbondableAt);
+        emit UnbondingStarted(msg.sender, amount, p.unbondableAt, p.unbondableAfter);
     }
 
     /// @notice Withdraws unbonded stake once the delays have passed and no challenge is
@@ -464,15 +487,18 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
         return p.openChallenges != 0 || p.slashedJobs != 0;
     }
 
-    /// @notice Leaves `prover` holds inside open challenge windows, as `commitBatch`
-    ///         counts them (a leaf counts from its batch until the end of the epoch of
-    ///         `challengeWindow` blocks after the one it was committed in), and the most
-    ///         its bonded stake covers at `slashPerJob` each.
+    /// @notice Leaves `prover` holds at risk, as `commitBatch` counts them, and the most
+    ///         its bonded stake covers at `slashPerJob` each. A leaf counts from its batch
+    ///         until the end of the epoch of `challengeWindow + responseWindow` blocks after
+    ///         the one it was committed in (so at least until a challenge opened at the end
+    ///         of its window could be answered); every open challenge counts as one more
+    ///         (its slash is not taken yet, whenever it is finalized).
     function exposure(address prover) public view returns (uint256 leavesAtRisk, uint256 covered) {
         Prover storage p = provers[prover];
-        uint256 epoch = block.number / challengeWindow;
+        uint256 epoch = block.number / (uint256(challengeWindow) + responseWindow);
         if (p.riskEpoch == epoch) leavesAtRisk = uint256(p.riskCurrent) + p.riskPrevious;
         else if (p.riskEpoch + 1 == epoch) leavesAtRisk = p.riskCurrent;
+        leavesAtRisk += p.openChallenges;
         covered = p.stake / slashPerJob;
     }
 
@@ -537,19 +563,37 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
 
     // ---- commitments and claims -------------------------------------------------------
 
-    /// @notice Posts a batch root of `count` job leaves; the caller must be staked, and its
-    ///         bonded stake must cover `slashPerJob` for every leaf it then holds inside
-    ///         open challenge windows, this batch's included. Leaves are counted per epoch
-    ///         of `challengeWindow` blocks: a leaf counts in the epoch it was committed in
-    ///         and the next one, so for at least the window and at most twice it (one
-    ///         storage word per prover, whatever the number of batches).
-    function commitBatch(bytes32 root, uint32 count) external returns (uint256 batchId) {
+    /// @notice Posts a batch of job leaves. The leaves are the call's input, which must be
+    ///         the transaction's own (a plain account calling directly), and the contract
+    ///         computes the root from them: no root can be posted without its leaves, and
+    ///         anyone learns every leaf, and can challenge any of them, from the chain alone
+    ///         (the input of the transaction that emitted `BatchCommitted`). Publishing
+    ///         them costs about 5,460 gas a leaf at batch 64: EIP-7623's calldata floor.
+    ///         The caller must be staked, and its bonded stake must cover `slashPerJob`
+    ///         for every leaf it then holds at risk (`exposure`), this batch's included.
+    ///         Leaves are counted per epoch of `challengeWindow + responseWindow` blocks: a
+    ///         leaf counts in the epoch it was committed in and the next one (one storage
+    ///         word per prover, whatever the number of batches).
+    function commitBatch(Leaf[] calldata leaves) external returns (uint256 batchId) {
+        // Only a plain account's own transaction: its input is then exactly this call, so
+        // the leaves are readable from the transaction a `BatchCommitted` log names, by
+        // anyone, with no trace (a contract or a delegated account could wrap the call in
+        // an input nobody knows how to read).
+        if (msg.sender != tx.origin || msg.sender.code.length != 0) revert NotDirectCall();
         Prover storage p = provers[msg.sender];
         if (!p.registered) revert NotRegistered();
         if (p.stake < minStake) revert StakeTooLow(p.stake, minStake);
-        if (count == 0) revert EmptyBatch();
-        if (count > MAX_BATCH_SIZE) revert BatchTooLarge(count, MAX_BATCH_SIZE);
+        if (leaves.length == 0) revert EmptyBatch();
+        if (leaves.length > MAX_BATCH_SIZE) {
+            // forge-lint: disable-next-line(unsafe-typecast)
+            revert BatchTooLarge(
+                uint32(leaves.length > type(uint32).max ? type(uint32).max : leaves.length), MAX_BATCH_SIZE
+            );
+        }
+        // forge-lint: disable-next-line(unsafe-typecast)
+        uint32 count = uint32(leaves.length); // <= MAX_BATCH_SIZE
         _addRisk(p, count);
+        bytes32 root = _publishedRoot(leaves);
         batchId = batches.length;
         batches.push(
             Batch({
@@ -564,6 +608,18 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
             })
         );
         emit BatchCommitted(batchId, msg.sender, root, count);
+    }
+
+    /// The root of `leaves` as `provernet_protocol::merkle` builds it.
+    function _publishedRoot(Leaf[] calldata leaves) internal pure returns (bytes32) {
+        bytes32[] memory level = new bytes32[](leaves.length);
+        for (uint256 i = 0; i < leaves.length; i++) {
+            // No deposit can pay more than 2^128 wei: a larger price names no payable
+            // job, and nodes keep prices in 128 bits, so none could audit such a leaf.
+            if (leaves[i].price > type(uint128).max) revert PriceTooLarge(i);
+            level[i] = _leafHash(leaves[i]);
+        }
+        return _root(level);
     }
 
     /// @notice Number of batches posted so far (ids are 0..batchCount-1).
@@ -714,9 +770,9 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
     }
 
     /// @notice Whether a consumer may rely on a proof without verifying it: the leaf with
-    ///         this circuit, public inputs hash and proof hash is in the batch, the batch's
-    ///         challenge window has closed, and the leaf is neither slashed nor under
-    ///         challenge.
+    ///         this circuit, public inputs hash and proof hash is in the batch (so it was
+    ///         published with it), the circuit is registered, the batch's challenge window
+    ///         has closed, and the leaf is neither slashed nor under challenge.
     function isFinal(
         bytes32 circuitId,
         bytes32 publicInputsHash,
@@ -731,6 +787,8 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
             return false;
         }
         if (block.number <= batch.blockNumber + challengeWindow) return false;
+        // A leaf of a circuit nobody registered proves nothing, challenged or not.
+        if (verifiers[circuitId] == address(0)) return false;
         if (!MerkleProof.verifyCalldata(path, batch.root, _leafHash(leaf))) return false;
         if (isDisputed(batch.prover)) {
             bytes32 key = jobKey(batch.prover, leaf.client, leaf.jobId);
@@ -754,8 +812,10 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
 
     /// @notice Challenges a committed proof as invalid. The caller sends the bond and the
     ///         leaf's public inputs and proof. If the circuit's verifier rejects them (a
-    ///         revert counts as a rejection, as does a proof of the wrong length) the prover
-    ///         is slashed and the bond returned; if it accepts, the bond goes to the prover.
+    ///         revert counts as a rejection, as do a proof of another length or another
+    ///         number of public inputs than the circuit's, and a circuit that is not
+    ///         registered) the prover is slashed and the bond returned; if it accepts, the
+    ///         bond goes to the prover.
     function challengeInvalidProof(Inclusion calldata at, uint256[] calldata publicInputs, bytes calldata proof)
         external
         payable
@@ -789,7 +849,6 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
         _requireOpen(batch);
         Leaf calldata leaf = at.leaf;
         if (!MerkleProof.verifyCalldata(at.path, batch.root, _leafHash(leaf))) revert LeafNotInBatch();
-        if (verifiers[leaf.circuitId] == address(0)) revert UnknownCircuit(leaf.circuitId);
         address prover = batch.prover;
         bytes32 key = _openable(prover, leaf.client, leaf.jobId, Fault.WithheldProof);
         challengeId = _open(
@@ -1014,13 +1073,21 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
     function _verifies(bytes32 circuitId, uint256[] calldata publicInputs, bytes calldata proof)
         internal
         view
-        returns (bool ok)
+        returns (bool)
     {
         address verifier = verifiers[circuitId];
-        if (verifier == address(0)) revert UnknownCircuit(circuitId);
+        // A leaf naming no registered circuit proves nothing: invalid, so slashable.
+        if (verifier == address(0)) return false;
         if (proof.length != proofLengths[circuitId]) return false;
-        bytes memory input = abi.encodePacked(publicInputs, proof);
-        uint256 cap = verifierGas[circuitId];
+        // N+1 inputs with the proof shifted by a word would pass the verifier, which
+        // ignores trailing bytes: the count is the circuit's, exactly.
+        if (publicInputs.length != publicInputCounts[circuitId]) return false;
+        return _call(verifier, verifierGas[circuitId], abi.encodePacked(publicInputs, proof));
+    }
+
+    /// Calls `verifier` with exactly `cap` gas; refused unless the whole cap can be
+    /// forwarded (EIP-150 keeps 1/64 back).
+    function _call(address verifier, uint256 cap, bytes memory input) internal view returns (bool ok) {
         uint256 required = cap + cap / 63 + CALL_OVERHEAD;
         if (gasleft() < required) revert InsufficientGas(gasleft(), required);
         assembly ("memory-safe") {
@@ -1042,7 +1109,7 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
     /// Counts `count` new leaves at risk for `p` and refuses them beyond what its bonded
     /// stake covers (see `commitBatch`).
     function _addRisk(Prover storage p, uint32 count) internal {
-        uint256 epoch = block.number / challengeWindow;
+        uint256 epoch = block.number / (uint256(challengeWindow) + responseWindow);
         uint256 current = p.riskCurrent;
         uint256 previous = p.riskPrevious;
         if (p.riskEpoch != epoch) {
@@ -1051,7 +1118,8 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
         }
         current += count;
         uint256 covered = p.stake / slashPerJob;
-        if (current + previous > covered) revert ExposureTooHigh(current + previous, covered);
+        uint256 atRisk = current + previous + p.openChallenges;
+        if (atRisk > covered) revert ExposureTooHigh(atRisk, covered);
         // Leaves at risk never exceed `covered` < 2^32 for any stake a chain holds at a
         // sane `slashPerJob`; the check above bounds them first.
         // forge-lint: disable-next-line(unsafe-typecast)

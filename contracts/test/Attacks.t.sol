@@ -2,7 +2,7 @@
 pragma solidity 0.8.28;
 
 import {ProverMarket} from "../src/ProverMarket.sol";
-import {MarketFixture} from "./utils/MarketFixture.sol";
+import {CommitRelay, MarketFixture, MerkleBuilder} from "./utils/MarketFixture.sol";
 
 /// Attacks on the mechanism, each written as its attacker would try it, asserting that it
 /// fails and that the attacker ends poorer (or no richer) than playing by the rules. One
@@ -16,13 +16,19 @@ contract AttacksTest is MarketFixture {
     function setUp() public override {
         super.setUp();
         (cheater, cheaterKey) = makeAddrAndKey("cheater");
-        // Leaves name a registered circuit, so any of them can be challenged as withheld.
-        address verifier = _deployVerifier();
+        // The real poseidon-chain-12 verifier, registered with its valid sample proof.
+        realVerifier = _deployVerifier();
         string memory json = vm.readFile(string.concat(vm.projectRoot(), VERIFIER_FIXTURE));
-        uint256 proofLength = vm.parseJsonBytes(json, ".proof").length;
+        proof = vm.parseJsonBytes(json, ".proof");
+        inputs = vm.parseJsonUintArray(json, ".publicInputs");
         vm.prank(owner);
-        market.registerCircuit(CIRCUIT, verifier, proofLength, VERIFIER_GAS);
+        market.registerCircuit(CIRCUIT, realVerifier, VERIFIER_GAS, inputs, proof);
     }
+
+    address internal realVerifier;
+    /// A valid proof of the registered circuit and its public inputs.
+    bytes internal proof;
+    uint256[] internal inputs;
 
     // ---- helpers -----------------------------------------------------------------------
 
@@ -119,10 +125,9 @@ contract AttacksTest is MarketFixture {
         (uint256 atRisk, uint256 cap) = market.exposure(cheater);
         assertEq(atRisk, covered);
         assertEq(cap, covered);
-        bytes32 root = _hash(oneMore[0]);
-        vm.prank(cheater);
+        vm.prank(cheater, cheater);
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.ExposureTooHigh.selector, covered + 1, covered));
-        market.commitBatch(root, 1);
+        market.commitBatch(oneMore);
 
         // Watchtowers challenge every leaf; each slash takes exactly slashPerJob.
         uint256 rewardsBefore = market.credits(watchtower);
@@ -150,12 +155,12 @@ contract AttacksTest is MarketFixture {
             _commit(cheater, _leavesFrom(i, 1, cheater));
         }
         ProverMarket.Leaf[] memory next = _leavesFrom(covered, 1, cheater);
-        bytes32 root = _hash(next[0]);
-        vm.prank(cheater);
+        vm.prank(cheater, cheater);
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.ExposureTooHigh.selector, covered + 1, covered));
-        market.commitBatch(root, 1);
-        // Once every window has closed (at most two epochs), the leaves no longer count.
-        vm.roll(block.number + 2 * CHALLENGE_WINDOW);
+        market.commitBatch(next);
+        // Once every window and its response time have passed (at most two epochs of
+        // W + R blocks), the leaves no longer count.
+        vm.roll(block.number + 2 * (CHALLENGE_WINDOW + RESPONSE_WINDOW));
         (uint256 atRisk,) = market.exposure(cheater);
         assertEq(atRisk, 0);
         _commit(cheater, next);
@@ -170,9 +175,10 @@ contract AttacksTest is MarketFixture {
         uint256 batchId = _commit(cheater, bad);
         vm.prank(cheater);
         market.unbond(MIN_STAKE);
-        vm.prank(cheater);
+        ProverMarket.Leaf[] memory more = _leavesFrom(3, 1, cheater);
+        vm.prank(cheater, cheater);
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.StakeTooLow.selector, 0, MIN_STAKE));
-        market.commitBatch(bytes32(uint256(1)), 1);
+        market.commitBatch(more);
         uint256[] memory taken = _slashAllWithheld(cheater, batchId, bad);
         for (uint256 i = 0; i < 3; i++) {
             assertEq(taken[i], SLASH_PER_JOB);
@@ -215,12 +221,6 @@ contract AttacksTest is MarketFixture {
     /// The same for a withheld-proof challenge: once the proof was revealed, the leaf
     /// cannot be challenged as withheld again.
     function test_attack_rechallengingARevealedLeafAsWithheldIsRefused() public {
-        address verifier = _deployVerifier();
-        string memory json = vm.readFile(string.concat(vm.projectRoot(), VERIFIER_FIXTURE));
-        bytes memory proof = vm.parseJsonBytes(json, ".proof");
-        uint256[] memory inputs = vm.parseJsonUintArray(json, ".publicInputs");
-        vm.prank(owner);
-        market.registerCircuit(CIRCUIT, verifier, proof.length, VERIFIER_GAS);
         _register(cheater, MIN_STAKE);
         ProverMarket.Leaf[] memory leaves = new ProverMarket.Leaf[](1);
         leaves[0] = ProverMarket.Leaf({
@@ -321,6 +321,153 @@ contract AttacksTest is MarketFixture {
         gasUsed = before - gasleft();
     }
 
+    // ---- paid only for a proven statement (property 1, in part) ------------------------------
+
+    /// A leaf for `client`'s job 1 with the given circuit and proof.
+    function _leafWith(bytes32 circuitId, uint256[] memory inputs_, bytes memory proof_)
+        internal
+        view
+        returns (ProverMarket.Leaf[] memory leaves)
+    {
+        leaves = _one(
+            ProverMarket.Leaf({
+                jobId: _jobId(client, 1),
+                circuitId: circuitId,
+                publicInputsHash: keccak256(abi.encodePacked(inputs_)),
+                proofHash: keccak256(proof_),
+                client: client,
+                price: 1 gwei
+            })
+        );
+    }
+
+    /// A prover commits a leaf naming a circuit nobody registered, with junk for a proof,
+    /// so that no verifier can be asked about it and it becomes final unchallenged.
+    /// Unregistered means invalid: the invalid-proof challenge slashes it.
+    function test_attack_aLeafOfAnUnregisteredCircuitIsSlashedAsInvalid() public {
+        _register(cheater, MIN_STAKE);
+        bytes32 nowhere = keccak256("a circuit nobody registered");
+        bytes memory junk = hex"00c0ffee";
+        ProverMarket.Leaf[] memory leaves = _leafWith(nowhere, inputs, junk);
+        uint256 batchId = _commit(cheater, leaves);
+        assertFalse(market.checkProof(nowhere, inputs, junk), "checkProof says invalid");
+        vm.deal(watchtower, BOND);
+        vm.prank(watchtower);
+        market.challengeInvalidProof{value: BOND}(_at(batchId, leaves, 0), inputs, junk);
+        assertTrue(market.slashed(market.jobKey(cheater, client, leaves[0].jobId)));
+        assertEq(_stakeOf(cheater), MIN_STAKE - SLASH_PER_JOB, "the cheater lost the slash");
+        assertEq(market.credits(watchtower), BOND + SLASH_PER_JOB * REWARD_BPS / 10_000);
+    }
+
+    /// The same leaf challenged as withheld (the watchtower could not get a proof): no
+    /// reveal can answer it, so finalizing slashes it.
+    function test_attack_aWithheldLeafOfAnUnregisteredCircuitCannotBeAnswered() public {
+        _register(cheater, MIN_STAKE);
+        bytes32 nowhere = keccak256("a circuit nobody registered");
+        ProverMarket.Leaf[] memory leaves = _leafWith(nowhere, inputs, proof);
+        uint256 batchId = _commit(cheater, leaves);
+        uint256 id = _challengeWithheld(watchtower, batchId, leaves, 0);
+        vm.expectRevert(ProverMarket.ProofRejected.selector);
+        market.revealProof(id, inputs, proof);
+        vm.roll(block.number + RESPONSE_WINDOW + 1);
+        market.finalizeChallenge(id);
+        assertEq(_stakeOf(cheater), MIN_STAKE - SLASH_PER_JOB);
+    }
+
+    /// A prover claims a statement with one public input more than the circuit has, the
+    /// proof shifted by a word: `inputs ‖ proof` is a valid call plus one trailing word,
+    /// which the verifier ignores. The circuit's input count is fixed at registration, so
+    /// the leaf is invalid and slashed.
+    function test_attack_anExtraPublicInputWithTheProofShiftedIsSlashed() public {
+        _register(cheater, MIN_STAKE);
+        uint256[] memory shiftedInputs = new uint256[](inputs.length + 1);
+        for (uint256 i = 0; i < inputs.length; i++) {
+            shiftedInputs[i] = inputs[i];
+        }
+        bytes memory shiftedProof = new bytes(proof.length);
+        uint256 firstWord;
+        for (uint256 i = 0; i < proof.length; i++) {
+            if (i < 32) firstWord = (firstWord << 8) | uint8(proof[i]);
+            if (i + 32 < proof.length) shiftedProof[i] = proof[i + 32];
+        }
+        shiftedInputs[inputs.length] = firstWord;
+        // The verifier itself accepts the call: the same bytes plus 32 zero bytes.
+        (bool accepted,) = realVerifier.staticcall(abi.encodePacked(shiftedInputs, shiftedProof));
+        assertTrue(accepted, "the raw verifier ignores the trailing word");
+        assertFalse(market.checkProof(CIRCUIT, shiftedInputs, shiftedProof), "the market does not");
+        ProverMarket.Leaf[] memory leaves = _leafWith(CIRCUIT, shiftedInputs, shiftedProof);
+        uint256 batchId = _commit(cheater, leaves);
+        vm.deal(watchtower, BOND);
+        vm.prank(watchtower);
+        market.challengeInvalidProof{value: BOND}(_at(batchId, leaves, 0), shiftedInputs, shiftedProof);
+        assertEq(_stakeOf(cheater), MIN_STAKE - SLASH_PER_JOB);
+    }
+
+    // ---- every committed leaf is public (property 2) ---------------------------------------
+
+    /// A prover would commit a root and keep its leaves to itself, so that nobody can
+    /// challenge a self-dealt leaf with an invalid proof before it becomes final. A batch
+    /// can only be committed with its leaves, in the prover's own transaction (whose input
+    /// anyone reads from the chain): the contract computes the root from them. Wrapping the
+    /// call in a contract, whose input nobody could decode, is refused. A watchtower that
+    /// reads the leaves from the chain has the bad one slashed; `isFinal` never holds for
+    /// it, while an unchallenged leaf of the batch becomes final.
+    function test_attack_aBatchCannotHideItsLeaves() public {
+        _register(cheater, MIN_STAKE);
+        ProverMarket.Leaf[] memory leaves = _leavesFrom(0, 5, cheater);
+        bytes memory bad = hex"0bad";
+        leaves[3] = _leafWith(CIRCUIT, inputs, bad)[0];
+        CommitRelay wrapper = new CommitRelay(market);
+        vm.prank(cheater, cheater);
+        vm.expectRevert(ProverMarket.NotDirectCall.selector);
+        wrapper.commit(leaves);
+        vm.prank(cheater); // a direct call, but not the account's own transaction
+        vm.expectRevert(ProverMarket.NotDirectCall.selector);
+        market.commitBatch(leaves);
+
+        uint256 batchId = _commit(cheater, leaves);
+        (,,,, bytes32 root) = market.batches(batchId);
+        assertEq(root, MerkleBuilder.root(_hashes(leaves)), "the stored root is the leaves'");
+        vm.deal(watchtower, BOND);
+        vm.prank(watchtower);
+        market.challengeInvalidProof{value: BOND}(_at(batchId, leaves, 3), inputs, bad);
+        _closeWindow(batchId);
+        assertFalse(
+            market.isFinal(
+                CIRCUIT, keccak256(abi.encodePacked(inputs)), keccak256(bad), batchId, leaves[3], _path(leaves, 3)
+            ),
+            "the bad leaf never becomes final"
+        );
+        assertTrue(
+            market.isFinal(
+                CIRCUIT, leaves[0].publicInputsHash, leaves[0].proofHash, batchId, leaves[0], _path(leaves, 0)
+            ),
+            "an unchallenged leaf does"
+        );
+    }
+
+    // ---- no owner power over verdicts (property 5, in part) ------------------------------
+
+    /// The owner overwrites a live circuit with an under-capped gas limit, or with a
+    /// verifier that accepts anything, to slash honest provers or protect cheating ones.
+    /// A registered circuit never changes; a new registration must verify a valid sample
+    /// with its own cap and reject a corrupted one.
+    function test_attack_theOwnerCannotChangeOrRigACircuit() public {
+        vm.startPrank(owner);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.CircuitExists.selector, CIRCUIT));
+        market.registerCircuit(CIRCUIT, realVerifier, 50_000, inputs, proof);
+        bytes32 other = keccak256("another circuit");
+        vm.expectRevert(ProverMarket.SampleProofRejected.selector);
+        market.registerCircuit(other, realVerifier, 50_000, inputs, proof);
+        address acceptAll = address(new AcceptsAnything());
+        vm.expectRevert(ProverMarket.VerifierAcceptsCorruptedProof.selector);
+        market.registerCircuit(other, acceptAll, VERIFIER_GAS, inputs, proof);
+        vm.stopPrank();
+        assertEq(market.verifiers(CIRCUIT), realVerifier);
+        assertEq(market.verifierGas(CIRCUIT), VERIFIER_GAS);
+        assertEq(market.verifiers(other), address(0));
+    }
+
     // ---- escrowed fees (property 4) ----------------------------------------------------
 
     /// A client requests the withdrawal of its whole deposit, lets the request mature and
@@ -352,4 +499,9 @@ contract AttacksTest is MarketFixture {
         market.claim(batchId, leaves[0], 0, new bytes32[](0), a, sig);
         assertEq(market.deposits(client), 0, "the prover was paid in full");
     }
+}
+
+/// A "verifier" that accepts every call.
+contract AcceptsAnything {
+    fallback() external {}
 }

@@ -73,7 +73,7 @@ contract ChallengesTest is MarketFixture {
         longProof = bytes.concat(proof, hex"00ff");
         verifier = _deployVerifier();
         vm.prank(owner);
-        market.registerCircuit(realCircuit, verifier, proofLength, VERIFIER_GAS);
+        market.registerCircuit(realCircuit, verifier, VERIFIER_GAS, inputs, proof);
         _register(prover, STAKE);
     }
 
@@ -148,6 +148,29 @@ contract ChallengesTest is MarketFixture {
         assembly ("memory-safe") {
             available := mload(add(ret, 0x24))
             required := mload(add(ret, 0x44))
+        }
+    }
+
+    /// `inputs` plus the valid proof's first word as one more public input, and the proof
+    /// shifted by that word with `extra` at its end (same length): together the valid call
+    /// data plus one word.
+    function _shiftedByOneWord(bytes32 extra) internal view returns (uint256[] memory more, bytes memory shifted) {
+        more = new uint256[](inputs.length + 1);
+        for (uint256 i = 0; i < inputs.length; i++) {
+            more[i] = inputs[i];
+        }
+        bytes memory valid = proof;
+        uint256 firstWord;
+        assembly ("memory-safe") {
+            firstWord := mload(add(valid, 0x20))
+        }
+        more[inputs.length] = firstWord;
+        shifted = new bytes(valid.length);
+        for (uint256 i = 32; i < valid.length; i++) {
+            shifted[i - 32] = valid[i];
+        }
+        for (uint256 i = 0; i < 32; i++) {
+            shifted[valid.length - 32 + i] = extra[i];
         }
     }
 
@@ -234,6 +257,8 @@ contract ChallengesTest is MarketFixture {
     // ================================================================================
 
     function test_checkProof_decidesAsTheChallengesDo() public view {
+        assertEq(market.proofLengths(realCircuit), proofLength);
+        assertEq(market.publicInputCounts(realCircuit), inputs.length);
         assertTrue(market.checkProof(realCircuit, inputs, proof));
         assertFalse(market.checkProof(realCircuit, inputs, badProof));
         assertFalse(market.checkProof(realCircuit, inputs, longProof), "wrong length");
@@ -242,9 +267,33 @@ contract ChallengesTest is MarketFixture {
         assertFalse(market.checkProof(realCircuit, other, proof));
     }
 
-    function test_checkProof_revertsOnUnknownCircuit() public {
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.UnknownCircuit.selector, CIRCUIT));
-        market.checkProof(CIRCUIT, inputs, proof);
+    /// A circuit that is not registered proves nothing: a proof of it is invalid, even one
+    /// that another circuit's verifier accepts.
+    function test_checkProof_falseForAnUnregisteredCircuit() public view {
+        assertEq(market.verifiers(CIRCUIT), address(0));
+        assertFalse(market.checkProof(CIRCUIT, inputs, proof));
+        assertFalse(market.checkProof(bytes32(0), inputs, proof));
+        assertTrue(market.checkProof(realCircuit, inputs, proof));
+    }
+
+    /// N+1 public inputs whose last one is the proof's first word, and the proof shifted by
+    /// that word with one more word at its end: the call data is the valid call's plus a
+    /// word, and the proof keeps its length. The EVM verifier ignores trailing bytes and
+    /// accepts it; the market must not, as the number of inputs is not the circuit's.
+    function test_checkProof_falseForOneMorePublicInputWithTheProofShiftedByOneWord() public view {
+        (uint256[] memory more, bytes memory shifted) = _shiftedByOneWord(keccak256("extra word"));
+        assertEq(more.length, inputs.length + 1);
+        assertEq(shifted.length, proofLength, "the registered length");
+        assertEq(
+            abi.encodePacked(more, shifted),
+            abi.encodePacked(inputs, proof, keccak256("extra word")),
+            "the valid call data plus one word"
+        );
+        (bool accepted,) = verifier.staticcall{gas: VERIFIER_GAS}(abi.encodePacked(more, shifted));
+        assertTrue(accepted, "the EVM verifier accepts it");
+        assertFalse(market.checkProof(realCircuit, more, shifted));
+        // Fewer inputs than the circuit's are refused too.
+        assertFalse(market.checkProof(realCircuit, new uint256[](0), proof));
     }
 
     // ================================================================================
@@ -395,16 +444,69 @@ contract ChallengesTest is MarketFixture {
         );
     }
 
-    function test_challengeInvalidProof_revertsOnUnknownCircuit() public {
+    /// A leaf naming a circuit that is not registered is invalid: the prover is slashed and
+    /// the bond returned, even when its proof is one another circuit's verifier accepts.
+    function test_challengeInvalidProof_slashesALeafOfAnUnregisteredCircuit() public {
         ProverMarket.Leaf[] memory leaves = new ProverMarket.Leaf[](1);
-        leaves[0] = _realLeaf(0, 1 gwei, badProof);
+        leaves[0] = _realLeaf(0, 1 ether, proof);
         leaves[0].circuitId = keccak256("unregistered circuit");
         uint256 id = _commit(prover, leaves);
-        _expectInvalidRevert(
-            _at(id, leaves, 0),
-            badProof,
-            abi.encodeWithSelector(ProverMarket.UnknownCircuit.selector, keccak256("unregistered circuit"))
+        vm.expectEmit(true, true, true, true, address(market));
+        emit ProverMarket.Slashed(
+            prover,
+            leaves[0].jobId,
+            client,
+            ProverMarket.Fault.InvalidProof,
+            watchtower,
+            SLASH,
+            REWARD,
+            FULL_REFUND,
+            SLASH - REWARD - FULL_REFUND
         );
+        uint256[] memory inputs_ = inputs;
+        vm.deal(watchtower, BOND);
+        vm.prank(watchtower);
+        market.challengeInvalidProof{value: BOND}(_at(id, leaves, 0), inputs_, proof);
+        assertTrue(market.slashed(_key(leaves[0])));
+        assertEq(_stakeOf(prover), STAKE - SLASH);
+        assertEq(market.credits(watchtower), BOND + REWARD, "bond back plus reward");
+        assertEq(market.credits(prover), 0);
+    }
+
+    /// A leaf committing one more public input and the proof shifted by a word (the valid
+    /// call data plus a word, which the EVM verifier accepts) is slashed.
+    function test_challengeInvalidProof_slashesOneMorePublicInputWithTheProofShiftedByOneWord() public {
+        (uint256[] memory more, bytes memory shifted) = _shiftedByOneWord(keccak256("extra word"));
+        ProverMarket.Leaf memory l = _realLeaf(0, 1 ether, shifted);
+        l.publicInputsHash = keccak256(abi.encodePacked(more));
+        ProverMarket.Leaf[] memory leaves = new ProverMarket.Leaf[](2);
+        leaves[0] = l;
+        leaves[1] = _realLeaf(1, 1 gwei, proof);
+        uint256 id = _commit(prover, leaves);
+
+        // Its withheld-proof challenge cannot be answered with it either.
+        uint256 withheld = _challengeWithheld(otherClient, id, leaves, 0);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.ProofRejected.selector));
+        market.revealProof(withheld, more, shifted);
+
+        vm.expectEmit(true, true, true, true, address(market));
+        emit ProverMarket.Slashed(
+            prover,
+            l.jobId,
+            client,
+            ProverMarket.Fault.InvalidProof,
+            watchtower,
+            SLASH,
+            REWARD,
+            FULL_REFUND,
+            SLASH - REWARD - FULL_REFUND
+        );
+        vm.deal(watchtower, BOND);
+        vm.prank(watchtower);
+        market.challengeInvalidProof{value: BOND}(_at(id, leaves, 0), more, shifted);
+        assertTrue(market.slashed(_key(l)));
+        assertEq(_stakeOf(prover), STAKE - SLASH);
+        assertEq(market.credits(watchtower), BOND + REWARD);
     }
 
     function test_challengeInvalidProof_revertsWhenAlreadySlashed() public {
@@ -579,15 +681,39 @@ contract ChallengesTest is MarketFixture {
         market.challengeWithheldProof{value: BOND}(at);
     }
 
-    function test_challengeWithheldProof_revertsOnUnknownCircuit() public {
-        // Placeholder leaves name CIRCUIT, which has no verifier here.
-        ProverMarket.Leaf[] memory leaves = _leaves(2, client);
+    /// A leaf naming a circuit that is not registered (CIRCUIT has no verifier here) can be
+    /// challenged as withheld; no proof answers it, not even one that another circuit's
+    /// verifier accepts, so finalizing slashes.
+    function test_challengeWithheldProof_opensOnAnUnregisteredCircuitAndFinalizeSlashes() public {
+        assertEq(market.verifiers(CIRCUIT), address(0));
+        ProverMarket.Leaf[] memory leaves = new ProverMarket.Leaf[](2);
+        leaves[0] = _leaf(0, client, 1 gwei);
+        leaves[1] = _realLeaf(1, 1 ether, proof);
+        leaves[1].circuitId = CIRCUIT;
         uint256 id = _commit(prover, leaves);
-        ProverMarket.Inclusion memory at = _at(id, leaves, 1);
-        vm.deal(watchtower, BOND);
-        vm.prank(watchtower);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.UnknownCircuit.selector, CIRCUIT));
-        market.challengeWithheldProof{value: BOND}(at);
+        uint256 challengeId = _challengeWithheld(watchtower, id, leaves, 1);
+        assertEq(_openChallenges(prover), 1);
+        assertEq(_challenge(challengeId).circuitId, CIRCUIT);
+
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.ProofRejected.selector));
+        market.revealProof(challengeId, inputs, proof);
+
+        vm.roll(block.number + RESPONSE_WINDOW + 1);
+        vm.expectEmit(true, true, true, true, address(market));
+        emit ProverMarket.Slashed(
+            prover,
+            leaves[1].jobId,
+            client,
+            ProverMarket.Fault.WithheldProof,
+            watchtower,
+            SLASH,
+            REWARD,
+            FULL_REFUND,
+            SLASH - REWARD - FULL_REFUND
+        );
+        market.finalizeChallenge(challengeId);
+        assertTrue(market.slashed(_key(leaves[1])));
+        assertEq(market.credits(watchtower), BOND + REWARD);
     }
 
     function test_challengeWithheldProof_revertsWhileAnotherIsPending() public {
@@ -820,8 +946,6 @@ contract ChallengesTest is MarketFixture {
         (ProverMarket.Leaf memory a, ProverMarket.Leaf memory b) = _twins(1 gwei, 1 gwei);
         ProverMarket.Inclusion memory atA = _commitOne(prover, a);
         ProverMarket.Inclusion memory atB = _commitOne(prover, b);
-        vm.prank(owner);
-        market.registerCircuit(CIRCUIT, verifier, proofLength, VERIFIER_GAS);
         vm.deal(watchtower, BOND);
         vm.prank(watchtower);
         uint256 id = market.challengeWithheldProof{value: BOND}(atA);
@@ -1184,6 +1308,8 @@ contract ChallengesTest is MarketFixture {
     /// A missed-deadline challenge names no batch: while it is open the job is neither
     /// payable nor final in any batch of the prover, and once answered it is both.
     function test_missedDeadline_openChallengeHoldsTheJobInEveryBatch() public {
+        // The leaf's circuit is registered: a leaf of an unregistered one is never final.
+        _registerFixtureVerifier(CIRCUIT);
         _deposit(client, 1 ether);
         ProverMarket.Award memory award = _mdAward();
         ProverMarket.Acceptance memory acc = _acceptanceOf(award);
@@ -1404,18 +1530,17 @@ contract ChallengesTest is MarketFixture {
     // the split at its extremes
     // ================================================================================
 
-    /// Commits `a` and `b` as single-leaf batches of `prover` two epochs apart, so that at
-    /// most one leaf is at risk at a time (a stake covering one slash suffices), and the
-    /// second batch's window is open.
+    /// Commits `a` and `b` as single-leaf batches of `prover` two epochs (of
+    /// `challengeWindow + responseWindow` blocks) apart, so that at most one leaf is at risk
+    /// at a time (a stake covering one slash suffices), and the second batch's window is open.
     function _commitApart(ProverMarket.Leaf memory a, ProverMarket.Leaf memory b)
         internal
         returns (ProverMarket.Inclusion memory atA, ProverMarket.Inclusion memory atB)
     {
-        ProverMarket.Leaf[] memory one = new ProverMarket.Leaf[](1);
-        one[0] = a;
+        ProverMarket.Leaf[] memory one = _one(a);
         atA = _at(_commit(prover, one), one, 0);
-        vm.roll(block.number + 2 * CHALLENGE_WINDOW);
-        one[0] = b;
+        vm.roll(block.number + 2 * (CHALLENGE_WINDOW + RESPONSE_WINDOW));
+        one = _one(b);
         atB = _at(_commit(prover, one), one, 0);
     }
 

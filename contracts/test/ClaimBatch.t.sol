@@ -460,9 +460,6 @@ contract ClaimBatchTest is MarketFixture {
     function test_claimBatch_revertsOnAJobUnderChallengeButPaysTheOthers() public {
         _register(prover, MIN_STAKE);
         _deposit(client, 1 ether);
-        address verifier = _deployVerifier();
-        vm.prank(owner);
-        market.registerCircuit(CIRCUIT, verifier, 1984, VERIFIER_GAS);
         ProverMarket.Leaf[] memory ls = _leaves(3, client);
         for (uint256 i = 0; i < 3; i++) {
             leaves.push(ls[i]);
@@ -509,9 +506,6 @@ contract ClaimBatchTest is MarketFixture {
         deadline = uint64(block.timestamp + 1 hours);
         batchId = _commit(prover, ls);
 
-        address verifier = _deployVerifier();
-        vm.prank(owner);
-        market.registerCircuit(CIRCUIT, verifier, 1984, VERIFIER_GAS);
         ProverMarket.Leaf[] memory other = new ProverMarket.Leaf[](1);
         other[0] = _leaf(n, client, 1 gwei);
         uint256 otherBatch = _commit(prover, other);

@@ -3,6 +3,7 @@ pragma solidity 0.8.28;
 
 import {Test} from "./utils/Test.sol";
 import {Vm} from "forge-std/Vm.sol";
+import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {ProverMarket} from "../src/ProverMarket.sol";
 import {BatchLeaf} from "../src/BatchLeaf.sol";
 import {MarketFixture, MerkleBuilder} from "./utils/MarketFixture.sol";
@@ -10,14 +11,22 @@ import {MarketFixture, MerkleBuilder} from "./utils/MarketFixture.sol";
 /// INVARIANT-SUITE STAND-IN — NOT A HALO2 VERIFIER. The invariant handler needs thousands
 /// of cheap proofs, valid and invalid, for arbitrary public inputs, which the real verifier
 /// fixture cannot provide (it holds one proof). This stand-in accepts
-/// `input ‖ proof` (one public input, a 64-byte proof) exactly when the proof's first word
-/// is keccak256 of the input, and reverts otherwise, as a Halo2 verifier does on a bad
-/// proof. The unit tests (test/Challenges.t.sol) run every verifier path against the real
-/// poseidon-chain-12 verifier.
+/// `input ‖ proof` (one public input, a 64-byte proof) when the proof's first word is
+/// keccak256 of the input, and reverts otherwise, as a Halo2 verifier does on a bad proof.
+/// Like a Halo2 verifier it reads only what it needs and ignores trailing bytes, so it also
+/// accepts a longer proof, and two public inputs `input, tag` followed by any 64 bytes (a
+/// valid proof shifted by a word): only the market's exact proof length and public-input
+/// count (fixed at registration) refuse those. The unit tests (test/Challenges.t.sol) run
+/// every verifier path against the real poseidon-chain-12 verifier.
 contract InvariantStandInVerifier {
     fallback() external {
-        if (msg.data.length != 96 || bytes32(msg.data[32:64]) != keccak256(msg.data[0:32])) revert();
+        if (msg.data.length < 96 || bytes32(msg.data[32:64]) != keccak256(msg.data[0:32])) revert();
     }
+}
+
+/// A verifier that accepts anything: `registerCircuit` must refuse it.
+contract AcceptingVerifier {
+    fallback() external {}
 }
 
 /// A prover's state as the market's `provers` getter returns it (every field of the struct
@@ -29,23 +38,32 @@ function proverState(ProverMarket market, address p) view returns (ProverMarket.
 }
 
 /// Drives ProverMarket from three provers, three clients and two watchtowers with bounded
-/// random inputs: stakes, deposits, batches (with re-committed and equivocating leaves and
-/// invalid proofs), claims, batch claims, the four challenges and their answers,
-/// finalization and credit withdrawals. Each action starts at a random actor, batch or
-/// challenge and takes the first one it fits (a staked prover to commit, a client with a
-/// deposit to withdraw, an open challenge to answer), and returns without calling the
-/// market only when none fits; the calls the market must refuse (an unstaked prover
-/// committing, a closed window, a challenge no longer open) are still made a fixed share of
-/// the time. Every market call goes through try/catch, so the handler itself never reverts
-/// (its ghost variables would be rolled back with it): the handler predicts each outcome
-/// from its own model of the market (stakes, deposits, requests, challenges, leaves at
-/// risk) and counts any call that did not do what it predicted in `ghost_unexpected`, which
-/// an invariant keeps at zero.
+/// random inputs: stakes, deposits, batches (with re-committed and equivocating leaves,
+/// invalid proofs, leaves naming an unregistered circuit, with one public input too many or
+/// a proof one byte too long, and refused batches: empty, or pricing a leaf beyond 2^128 - 1
+/// wei), claims, batch claims, the four challenges and their answers (some with one public
+/// input too many), finalization, credit withdrawals and circuit registrations the market
+/// must refuse. Each action starts at a random actor, batch or challenge and takes the
+/// first one it fits (a staked prover to commit, a client with a deposit to withdraw, an
+/// open challenge to answer), and returns without calling the market only when none fits;
+/// the calls the market must refuse (an unstaked prover committing, a closed window, a
+/// challenge no longer open) are still made a fixed share of the time. Every market call
+/// goes through try/catch (or a low-level call), so the handler itself never reverts (its
+/// ghost variables would be rolled back with it): the handler predicts each outcome from
+/// its own model of the market (stakes, deposits, requests, challenges, leaves at risk)
+/// and counts any call that did not do what it predicted in `ghost_unexpected`, which an
+/// invariant keeps at zero.
 ///
 /// Prover 0 is honest: it commits only proofs that verify, never two different leaves for
 /// one job, never a batch after its awards' deadline, accepts (signs) only deadlines it met,
 /// and answers every challenge against it within the response window (right after it is
 /// opened, or in the window's last block). Provers 1 and 2 do whatever the inputs say.
+///
+/// Every commit is a direct call of its prover (msg.sender = tx.origin; one dishonest
+/// commit in sixteen is not, and is refused), so its input is the transaction's: the
+/// handler keeps that input and reads the call's `BatchCommitted` event back
+/// (`published`), and the invariants check that each batch was published once, with the
+/// root of exactly the leaves of that input, and that `isFinal` holds only for those.
 contract MarketHandler is Test {
     ProverMarket internal immutable market;
     uint64 internal immutable challengeWindow;
@@ -60,8 +78,29 @@ contract MarketHandler is Test {
     uint256 internal immutable rewardBps;
     uint256 internal immutable refundBps;
     bytes32 internal immutable circuit;
+    /// The stand-in verifier of `circuit`, the market's owner (who registers circuits) and a
+    /// verifier that accepts anything.
+    address internal immutable standIn;
+    address internal immutable marketOwner;
+    address internal immutable acceptingVerifier;
     /// The honest prover (prover 0).
     address public immutable honest;
+
+    /// A circuit id never registered (every registration of it is refused): a leaf naming
+    /// it is invalid whatever its proof.
+    bytes32 internal constant UNREGISTERED_CIRCUIT = keccak256("invariant-suite unregistered circuit");
+    /// Gas the stand-in's circuit is registered with.
+    uint64 internal constant STAND_IN_GAS = 50_000;
+
+    /// Kinds of leaves. PLAIN: the stand-in's circuit, one public input, a 64-byte proof
+    /// (valid or not). The others are invalid although the stand-in accepts their
+    /// `inputs ‖ proof` (when built from a valid proof): UNREGISTERED names
+    /// `UNREGISTERED_CIRCUIT`; EXTRA_INPUT has two public inputs, `input, tag`, and the
+    /// valid proof shifted by a word; LONG_PROOF has the valid proof and one more byte.
+    uint8 internal constant PLAIN = 0;
+    uint8 internal constant UNREGISTERED = 1;
+    uint8 internal constant EXTRA_INPUT = 2;
+    uint8 internal constant LONG_PROOF = 3;
 
     address[] internal provers;
     address[] internal clients;
@@ -138,8 +177,12 @@ contract MarketHandler is Test {
         ProverMarket.Leaf leaf;
         uint64 nonce;
         uint256 input;
+        /// EXTRA_INPUT: the second public input (else 0, and none).
+        uint256 extraInput;
         bytes proof;
+        /// Whether the market accepts the leaf's public inputs and proof (`checkProof`).
         bool valid;
+        uint8 kind;
     }
 
     Committed[] internal committed; // index = batch id
@@ -224,7 +267,32 @@ contract MarketHandler is Test {
 
     CommitRecord[] internal commitRecords;
 
-    constructor(ProverMarket market_, bytes32 circuit_) {
+    /// A batch as its `BatchCommitted` events published it: how many there were, the last
+    /// one's fields, and the arguments of the call that emitted it (the input of its
+    /// transaction, less the selector).
+    struct Published {
+        uint256 events;
+        address prover;
+        bytes32 root;
+        uint32 count;
+        bytes input;
+    }
+
+    mapping(uint256 => Published) internal published;
+    /// `BatchCommitted` events seen, for any batch.
+    uint256 public ghost_batchEvents;
+
+    /// A leaf of a refused batch (never published, unless another batch holds it too), with
+    /// its path in the tree that batch would have had; the last two.
+    struct Phantom {
+        ProverMarket.Leaf leaf;
+        bytes32[] path;
+    }
+
+    Phantom[] internal phantoms;
+    uint256 internal phantomsSeen;
+
+    constructor(ProverMarket market_, bytes32 circuit_, address standIn_, address owner_) {
         market = market_;
         challengeWindow = market_.challengeWindow();
         responseWindow = market_.responseWindow();
@@ -238,6 +306,9 @@ contract MarketHandler is Test {
         rewardBps = market_.rewardBps();
         refundBps = market_.refundBps();
         circuit = circuit_;
+        standIn = standIn_;
+        marketOwner = owner_;
+        acceptingVerifier = address(new AcceptingVerifier());
         for (uint256 i = 0; i < 3; i++) {
             (address p, uint256 pk) = makeAddrAndKey(string.concat("prover", vm.toString(i)));
             provers.push(p);
@@ -343,16 +414,51 @@ contract MarketHandler is Test {
         return openChallengesOf(p) != 0 || model[p].slashedJobs != 0;
     }
 
-    /// The leaves of `p` committed in the current epoch of `challengeWindow` blocks and in
-    /// the one before, counted from the batches, and what its bonded stake covers.
+    /// The leaves of `p` committed in the current epoch of `challengeWindow +
+    /// responseWindow` blocks and in the one before, counted from the batches, plus its open
+    /// challenges (the model's), and what its bonded stake covers.
     function exposureModel(address p) public view returns (uint256 atRisk, uint256 covered) {
-        uint256 epoch = block.number / challengeWindow;
+        uint256 epochLength = uint256(challengeWindow) + responseWindow;
+        uint256 epoch = block.number / epochLength;
         for (uint256 k = committed.length; k > 0; k--) {
             Committed storage b = committed[k - 1];
-            if (b.blockNumber / challengeWindow + 1 < epoch) break; // batches are in block order
+            if (b.blockNumber / epochLength + 1 < epoch) break; // batches are in block order
             if (b.prover == p) atRisk += jobsOf[k - 1].length;
         }
+        atRisk += openChallengesOf(p);
         covered = model[p].stake / slashPerJob;
+    }
+
+    /// Batch `id` as it was published, the leaves its transaction's input holds, and for
+    /// each whether `isFinal` must hold for it now: its window has closed, its circuit is
+    /// registered, and its job is neither slashed nor under challenge (looked up only while
+    /// its prover is disputed, as the market does).
+    function publishedBatch(uint256 id)
+        external
+        view
+        returns (Published memory pub, ProverMarket.Leaf[] memory leaves, bool[] memory finals)
+    {
+        pub = published[id];
+        leaves = abi.decode(pub.input, (ProverMarket.Leaf[]));
+        finals = new bool[](leaves.length);
+        Committed storage b = committed[id];
+        if (block.number <= b.blockNumber + challengeWindow) return (pub, leaves, finals);
+        bool disputed = model[b.prover].slashedJobs != 0 || openChallengesOf(b.prover) != 0;
+        for (uint256 i = 0; i < leaves.length; i++) {
+            bytes32 key = disputed ? market.jobKey(b.prover, leaves[i].client, leaves[i].jobId) : bytes32(0);
+            // A leaf of a circuit nobody registered is never final.
+            bool registered = market.verifiers(leaves[i].circuitId) != address(0);
+            finals[i] = registered && (!disputed || (ghost_slashesOf[key] == 0 && ghost_pendingOf[key] == 0));
+        }
+    }
+
+    /// The leaves of refused batches kept, with their paths.
+    function refusedLeaves() external view returns (ProverMarket.Leaf[] memory leaves, bytes32[][] memory paths) {
+        leaves = new ProverMarket.Leaf[](phantoms.length);
+        paths = new bytes32[][](phantoms.length);
+        for (uint256 i = 0; i < phantoms.length; i++) {
+            (leaves[i], paths[i]) = (phantoms[i].leaf, phantoms[i].path);
+        }
     }
 
     /// The client's deposit less a withdrawal request that has not lapsed.
@@ -391,12 +497,19 @@ contract MarketHandler is Test {
         ProverModel storage m = model[p];
         if ((who >> 128) % 4 == 0) amount = m.stake - amount % (m.stake < slashPerJob ? m.stake : slashPerJob);
         else amount = _bound(amount, 1, m.stake);
+        vm.recordLogs();
         vm.prank(p);
         try market.unbond(amount) {
             m.stake -= amount;
             m.unbonding += amount;
             m.unbondableAt = uint64(block.number) + unbondingDelay;
             m.unbondableAfter = uint64(block.timestamp) + maxDeadline + deadlinePeriod;
+            Vm.Log[] memory logs = vm.getRecordedLogs();
+            if (
+                logs.length != 1 || logs[0].topics[0] != ProverMarket.UnbondingStarted.selector
+                    || logs[0].topics[1] != bytes32(uint256(uint160(p)))
+                    || keccak256(logs[0].data) != keccak256(abi.encode(amount, m.unbondableAt, m.unbondableAfter))
+            ) _unexpected("unbond: wrong UnbondingStarted event");
             _count("unbond");
         } catch {
             _unexpected("unbond reverted");
@@ -534,12 +647,16 @@ contract MarketHandler is Test {
     /// staked, from prover `who` itself). Half of the time, that prover is first registered
     /// or staked up if it is not staked (else check the commit fails). A batch holds 1-6
     /// leaves, or (one time in eight) exactly as many as the prover's stake still covers,
-    /// or one more (at most 12): the exposure bound is checked at its edge. One leaf in four
-    /// is a job committed before (half of the time from a batch of this prover if it has
-    /// one, else from any batch): half of those the same leaf again, half another leaf for
-    /// that job (equivocation when the prover is the same). One proof in eight is invalid.
-    /// One batch in eight is committed after its awards' deadline. The honest prover only
-    /// commits new jobs with valid proofs, or copies of its own leaves, by the deadline.
+    /// or one more (at most 12): the exposure bound is checked at its edge; one batch in 64
+    /// is empty. One leaf in four is a job committed before (half of the time from a batch
+    /// of this prover if it has one, else from any batch): half of those the same leaf
+    /// again, half another leaf for that job (equivocation when the prover is the same).
+    /// One plain proof in eight is invalid, and one leaf in 32 of each other kind (see
+    /// `_kindOf`). One batch in eight is committed after its awards' deadline, one in
+    /// sixteen prices a leaf beyond 2^128 - 1 wei, and one in sixteen is not the prover's
+    /// own transaction (`vm.prank(p)` alone: tx.origin is another account). The honest
+    /// prover only commits new plain jobs with valid proofs, or copies of its own leaves,
+    /// by the deadline, at sane prices, in its own transactions.
     function commitBatch(uint256 who, uint256 size, uint256 seed) external {
         address p = provers[who % provers.length];
         if ((who >> 128) % 8 != 0) {
@@ -549,37 +666,136 @@ contract MarketHandler is Test {
         if ((who >> 136) % 2 == 0) _stakeUp(p);
         (uint256 atRisk, uint256 covered) = exposureModel(p);
         size = _batchSize(who, size, atRisk, covered);
-        bytes memory expected = _commitError(p, atRisk + size, covered);
+        uint256 r = uint256(keccak256(abi.encode(seed, "batch")));
+        if (r % 64 == 0) size = 0;
         Job[] memory js = new Job[](size);
         uint256[] memory origin = new uint256[](size);
-        ProverMarket.Leaf[] memory leaves = new ProverMarket.Leaf[](size);
         for (uint256 i = 0; i < size; i++) {
             (js[i], origin[i]) = _newJob(p, uint256(keccak256(abi.encode(seed, i))));
-            leaves[i] = js[i].leaf;
+        }
+        if (size != 0 && p != honest && (r >> 8) % 16 == 0) {
+            js[(r >> 16) % size].leaf.price = uint256(type(uint128).max) + 1 + (r >> 128);
         }
         uint64 deadline =
             seed % 8 == 0 && p != honest ? uint64(block.timestamp - 1) : uint64(block.timestamp + (seed >> 8) % 1 days);
-        vm.prank(p);
-        // forge-lint: disable-next-line(unsafe-typecast)
-        try market.commitBatch(MerkleBuilder.root(_hashes(leaves)), uint32(size)) returns (uint256 id) {
-            if (expected.length != 0) _unexpected("commitBatch succeeded where it should revert");
-            if (id != committed.length) _unexpected("commitBatch id");
-            committed.push(
-                Committed({
-                    prover: p, blockNumber: uint64(block.number), timestamp: uint64(block.timestamp), deadline: deadline
-                })
-            );
-            for (uint256 i = 0; i < size; i++) {
-                jobsOf[id].push(js[i]);
-                _know(p, js[i]);
-                if (origin[i] != 0) _recordEquivocation(p, id, i, origin[i]);
-            }
-            (uint256 riskNow, uint256 coveredNow) = market.exposure(p);
-            commitRecords.push(CommitRecord(p, riskNow, coveredNow, atRisk + size, covered));
-            _count("commitBatch");
-        } catch (bytes memory reason) {
-            _expectRevert(reason, expected, "commitBatch");
+        _tryCommit(p, js, origin, deadline, p == honest || (r >> 24) % 16 != 0);
+    }
+
+    /// Commits a batch of 1-3 leaves of dishonest prover 1 or 2 (staked up first), one of
+    /// them a new job whose leaf the market must find invalid although the stand-in accepts
+    /// its inputs and proof three times in four (it names an unregistered circuit, has one
+    /// public input too many, or a proof one byte too long), and has a watchtower challenge
+    /// that leaf at once: half of the time as invalid (a slash), else as withheld, which the
+    /// prover cannot answer (its reveal is rejected, one time in two with one public input
+    /// too many) and which, half of the time, the watchtower then finalizes (a slash).
+    function commitBadLeaf(uint256 who, uint256 seed) external {
+        address p = provers[1 + who % 2];
+        _stakeUp(p);
+        uint256 size = 1 + seed % 3;
+        uint256 index = (seed >> 8) % size;
+        Job[] memory js = new Job[](size);
+        uint256[] memory origin = new uint256[](size);
+        for (uint256 i = 0; i < size; i++) {
+            uint256 r = uint256(keccak256(abi.encode(seed, i, "bad")));
+            // forge-lint: disable-next-line(unsafe-typecast)
+            if (i == index) js[i] = _freshJob(r, (seed >> 16) % 4 != 0, 1 + uint8((seed >> 24) % 3)); // 1-3
+            else (js[i], origin[i]) = _newJob(p, r);
         }
+        (bool ok, uint256 id) = _tryCommit(p, js, origin, uint64(block.timestamp + 1 hours), true);
+        if (!ok) return;
+        address w = watchtowers[(who >> 8) % watchtowers.length];
+        uint256 mode = (seed >> 32) % 4;
+        if (mode < 2) return _challengeInvalid(id, index, w, false);
+        (bool opened, uint256 challengeId) = _challengeWithheld(id, index, w, 0);
+        if (!opened) return;
+        bool extra = mode == 3;
+        bytes4 err = extra ? ProverMarket.PublicInputsMismatch.selector : ProverMarket.ProofRejected.selector;
+        _reveal(challengeId, js[index], extra, abi.encodeWithSelector(err), "revealProof (bad leaf)");
+        if ((seed >> 40) % 2 == 0) {
+            vm.roll(challenges[challengeId].respondBy + 1);
+            _finalize(challengeId);
+        }
+    }
+
+    /// Commits the leaves of `js` from `p` (their deadline `deadline`; `origin` as
+    /// `_newJob` returns it) in a direct call (msg.sender = tx.origin = `p`) if `direct`,
+    /// predicting the outcome from the model, and reads the call's `BatchCommitted` event
+    /// back.
+    function _tryCommit(address p, Job[] memory js, uint256[] memory origin, uint64 deadline, bool direct)
+        internal
+        returns (bool ok, uint256 id)
+    {
+        (uint256 atRisk, uint256 covered) = exposureModel(p);
+        bytes memory input = abi.encode(_leavesOf(js));
+        bytes memory expected = direct
+            ? _commitError(p, _leavesOf(js), atRisk + js.length, covered)
+            : abi.encodeWithSelector(ProverMarket.NotDirectCall.selector);
+        vm.recordLogs();
+        if (direct) vm.prank(p, p);
+        else vm.prank(p);
+        (bool success, bytes memory ret) = address(market).call(bytes.concat(ProverMarket.commitBatch.selector, input));
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        if (!success) {
+            _expectRevert(ret, expected, "commitBatch");
+            if (_readPublished(logs, "") != 0) _unexpected("a refused batch was published");
+            if (js.length != 0) _phantom(_leavesOf(js), uint256(keccak256(input)) % js.length);
+            return (false, 0);
+        }
+        (ok, id) = (true, abi.decode(ret, (uint256)));
+        if (expected.length != 0) _unexpected("commitBatch succeeded where it should revert");
+        if (id != committed.length) _unexpected("commitBatch id");
+        if (_readPublished(logs, input) != 1) _unexpected("commitBatch: not one BatchCommitted event");
+        _committed(p, js, origin, deadline);
+        _recordExposure(p, atRisk + js.length, covered);
+        _count("commitBatch");
+    }
+
+    /// Records the leaves at risk and cover `exposure` reports for `p` after a commit, with
+    /// the model's.
+    function _recordExposure(address p, uint256 atRisk, uint256 covered) internal {
+        (uint256 riskNow, uint256 coveredNow) = market.exposure(p);
+        commitRecords.push(CommitRecord(p, riskNow, coveredNow, atRisk, covered));
+    }
+
+    /// Books the batch of `js` just committed by `p`.
+    function _committed(address p, Job[] memory js, uint256[] memory origin, uint64 deadline) internal {
+        uint256 id = committed.length;
+        committed.push(
+            Committed({
+                prover: p, blockNumber: uint64(block.number), timestamp: uint64(block.timestamp), deadline: deadline
+            })
+        );
+        for (uint256 i = 0; i < js.length; i++) {
+            jobsOf[id].push(js[i]);
+            _know(p, js[i]);
+            if (origin[i] != 0) _recordEquivocation(p, id, i, origin[i]);
+            if (js[i].kind != PLAIN) _count(string.concat("commitBatch: leaf", _kindName(js[i].kind)));
+        }
+    }
+
+    /// Books the `BatchCommitted` events among `logs`, emitted by the call whose arguments
+    /// were `input`; returns how many there were.
+    function _readPublished(Vm.Log[] memory logs, bytes memory input) internal returns (uint256 n) {
+        for (uint256 i = 0; i < logs.length; i++) {
+            Vm.Log memory log = logs[i];
+            if (log.emitter != address(market) || log.topics[0] != ProverMarket.BatchCommitted.selector) continue;
+            n++;
+            Published storage pub = published[uint256(log.topics[1])];
+            pub.events++;
+            pub.prover = address(uint160(uint256(log.topics[2])));
+            (pub.root, pub.count) = abi.decode(log.data, (bytes32, uint32));
+            pub.input = input;
+        }
+        ghost_batchEvents += n;
+    }
+
+    /// Keeps leaf `index` of a refused batch, with its path in that batch's tree (the last
+    /// two such leaves).
+    function _phantom(ProverMarket.Leaf[] memory leaves, uint256 index) internal {
+        Phantom memory ph = Phantom(leaves[index], MerkleBuilder.proof(_hashes(leaves), index));
+        if (phantoms.length < 2) phantoms.push(ph);
+        else phantoms[phantomsSeen % 2] = ph;
+        phantomsSeen++;
     }
 
     /// 1-6 leaves, or (one time in eight) exactly as many as `covered` leaves at risk leave
@@ -592,20 +808,30 @@ contract MarketHandler is Test {
         return size == 0 ? 1 : size > 12 ? 12 : size;
     }
 
-    /// The error committing `atRisk` leaves at risk (this batch's included) from `p`
-    /// meets, or "".
-    function _commitError(address p, uint256 atRisk, uint256 covered) internal view returns (bytes memory) {
+    /// The error committing `leaves` from `p` meets (`atRisk`: its leaves at risk with
+    /// them), in the order the market checks, or "".
+    function _commitError(address p, ProverMarket.Leaf[] memory leaves, uint256 atRisk, uint256 covered)
+        internal
+        view
+        returns (bytes memory)
+    {
         ProverModel storage m = model[p];
         if (!m.registered) return abi.encodeWithSelector(ProverMarket.NotRegistered.selector);
         if (m.stake < minStake) return abi.encodeWithSelector(ProverMarket.StakeTooLow.selector, m.stake, minStake);
+        if (leaves.length == 0) return abi.encodeWithSelector(ProverMarket.EmptyBatch.selector);
         if (atRisk > covered) return abi.encodeWithSelector(ProverMarket.ExposureTooHigh.selector, atRisk, covered);
+        for (uint256 i = 0; i < leaves.length; i++) {
+            if (leaves[i].price > type(uint128).max) {
+                return abi.encodeWithSelector(ProverMarket.PriceTooLarge.selector, i);
+            }
+        }
         return "";
     }
 
     /// A new job, or (one in four) a job committed before, half of the time from a batch of
     /// `p` if it has one; `origin` is (batch id + 1) << 32 | index of the leaf it was taken
-    /// from, or 0. The honest prover takes only its own leaves, unchanged, and new jobs with
-    /// valid proofs.
+    /// from, or 0. The honest prover takes only its own leaves, unchanged, and new plain
+    /// jobs with valid proofs.
     function _newJob(address p, uint256 r) internal returns (Job memory j, uint256 origin) {
         bool isHonest = p == honest;
         if (committed.length != 0 && r % 4 == 0) {
@@ -616,29 +842,76 @@ contract MarketHandler is Test {
                 j = jobsOf[b][index];
                 origin = ((b + 1) << 32) | index;
                 if (!isHonest && (r >> 24) % 2 == 0) {
-                    // Another leaf for the same job: another proof, maybe another price.
-                    j.valid = (r >> 32) % 8 != 0;
-                    j.proof = _proof(j.input, r, j.valid);
-                    j.leaf.proofHash = keccak256(j.proof);
+                    // Another leaf for the same job: another proof (maybe of another kind),
+                    // maybe another price.
+                    _prove(j, r, (r >> 32) % 8 != 0, _kindOf(r >> 64));
                     if ((r >> 40) % 2 == 0) j.leaf.price = _bound(r >> 48, 0, 1 ether);
                 }
                 return (j, origin);
             }
         }
+        j = _freshJob(r, isHonest || (r >> 16) % 8 != 0, isHonest ? PLAIN : _kindOf(r >> 64));
+    }
+
+    /// A job never committed, of a client `r` picks, at a price it awards, with a leaf of
+    /// `kind` (whose proof, built valid or not, the stand-in accepts when valid).
+    function _freshJob(uint256 r, bool valid, uint8 kind) internal returns (Job memory j) {
         address c = clients[(r >> 8) % clients.length];
         j.nonce = nextNonce[c]++;
         j.input = uint256(keccak256(abi.encode(r, "input")));
-        j.valid = isHonest || (r >> 16) % 8 != 0;
-        j.proof = _proof(j.input, r, j.valid);
-        j.leaf = ProverMarket.Leaf({
-            jobId: market.jobIdOf(c, j.nonce),
-            circuitId: circuit,
-            publicInputsHash: keccak256(abi.encode(j.input)),
-            proofHash: keccak256(j.proof),
-            client: c,
-            price: _bound(r >> 32, 0, 1 ether)
-        });
+        j.leaf.jobId = market.jobIdOf(c, j.nonce);
+        j.leaf.client = c;
+        j.leaf.price = _bound(r >> 32, 0, 1 ether);
+        _prove(j, r, valid, kind);
         ghost_awardedPrice[_jobRef(c, j.nonce)] = j.leaf.price;
+    }
+
+    /// One leaf in 32 names an unregistered circuit, one in 32 has one public input too
+    /// many, one in 32 a proof one byte too long; the rest are plain.
+    function _kindOf(uint256 r) internal pure returns (uint8) {
+        r %= 32;
+        return r == 0 ? UNREGISTERED : r == 1 ? EXTRA_INPUT : r == 2 ? LONG_PROOF : PLAIN;
+    }
+
+    function _kindName(uint8 kind) internal pure returns (string memory) {
+        if (kind == UNREGISTERED) return " (unregistered circuit)";
+        if (kind == EXTRA_INPUT) return " (one input too many)";
+        if (kind == LONG_PROOF) return " (proof too long)";
+        return "";
+    }
+
+    /// Gives `j` (its input set) a leaf of `kind`: circuit, public inputs and a stand-in
+    /// proof (see InvariantStandInVerifier) built from the valid proof `tag ‖ salt` if
+    /// `valid`, else from `~tag ‖ salt`. Only a plain leaf built valid is valid.
+    function _prove(Job memory j, uint256 salt, bool valid, uint8 kind) internal view {
+        bytes32 tag = keccak256(abi.encode(j.input));
+        bytes32 first = valid ? tag : ~tag;
+        j.kind = kind;
+        j.leaf.circuitId = kind == UNREGISTERED ? UNREGISTERED_CIRCUIT : circuit;
+        j.extraInput = 0;
+        if (kind == EXTRA_INPUT) {
+            // `input, first` and `salt ‖ salt`: the proof shifted by a word.
+            j.extraInput = uint256(first);
+            j.proof = abi.encode(salt, salt);
+        } else if (kind == LONG_PROOF) {
+            j.proof = abi.encodePacked(first, salt, uint8(0));
+        } else {
+            j.proof = abi.encode(first, salt);
+        }
+        j.valid = valid && kind == PLAIN;
+        j.leaf.publicInputsHash = keccak256(abi.encodePacked(_inputsOf(j, false)));
+        j.leaf.proofHash = keccak256(j.proof);
+    }
+
+    /// The public inputs of `j`'s leaf, and if `extra` one more: `tag`, with which
+    /// `inputs ‖ proof` of a valid plain leaf starts as the stand-in accepts (`input ‖ tag
+    /// ‖ ...`), so only the market's input count refuses it.
+    function _inputsOf(Job memory j, bool extra) internal pure returns (uint256[] memory inputs) {
+        uint256 n = j.kind == EXTRA_INPUT ? 2 : 1;
+        inputs = new uint256[](extra ? n + 1 : n);
+        inputs[0] = j.input;
+        if (n == 2) inputs[1] = j.extraInput;
+        if (extra) inputs[n] = uint256(keccak256(abi.encode(j.input)));
     }
 
     /// The first batch of `p` from batch `start` on (wrapping around), else `start`.
@@ -648,12 +921,6 @@ contract MarketHandler is Test {
             if (committed[b].prover == p) return b;
         }
         return start;
-    }
-
-    /// A stand-in proof of `input` (see InvariantStandInVerifier).
-    function _proof(uint256 input, uint256 salt, bool valid) internal pure returns (bytes memory) {
-        bytes32 tag = keccak256(abi.encode(input));
-        return abi.encode(valid ? tag : ~tag, salt);
     }
 
     function _know(address p, Job memory j) internal {
@@ -900,28 +1167,46 @@ contract MarketHandler is Test {
 
     // ---- challenges decided at once --------------------------------------------------------
 
+    /// Challenges a leaf of a batch whose window is open, mostly, as invalid; one time in
+    /// four with one public input too many.
     function challengeInvalidProof(uint256 batchSeed, uint256 leafSeed, uint256 who) external {
         if (committed.length == 0) return;
         uint256 id = _pickBatch(batchSeed);
-        Committed memory b = committed[id];
-        uint256 index = leafSeed % jobsOf[id].length;
-        Job memory j = jobsOf[id][index];
+        if (block.number > committed[id].blockNumber + challengeWindow && leafSeed % 4 != 0) return; // mostly open
         address w = watchtowers[who % watchtowers.length];
+        bool extra = uint256(keccak256(abi.encode(leafSeed, "extra"))) % 4 == 0;
+        _challengeInvalid(id, leafSeed % jobsOf[id].length, w, extra);
+    }
+
+    /// Challenges leaf `index` of batch `id` as invalid, with its public inputs and proof
+    /// (and one public input too many if `extra`), after checking that `checkProof` decides
+    /// them as the challenge will, and refuses them with one public input too many.
+    function _challengeInvalid(uint256 id, uint256 index, address w, bool extra) internal {
+        Committed memory b = committed[id];
+        Job memory j = jobsOf[id][index];
         bytes32 key = market.jobKey(b.prover, j.leaf.client, j.leaf.jobId);
+        if (market.checkProof(j.leaf.circuitId, _inputsOf(j, false), j.proof) != j.valid) {
+            _unexpected("checkProof decided otherwise");
+        }
+        if (market.checkProof(j.leaf.circuitId, _inputsOf(j, true), j.proof)) {
+            _unexpected("checkProof accepted one public input too many");
+        } else if (j.valid) {
+            _count("checkProof refused one input too many");
+        }
+        uint256[] memory inputs = _inputsOf(j, extra);
 
         uint64 closesAt = b.blockNumber + challengeWindow;
         bytes memory expected;
         if (block.number > closesAt) {
-            if (leafSeed % 4 != 0) return; // mostly look for open windows
             expected = abi.encodeWithSelector(ProverMarket.WindowClosed.selector, closesAt);
+        } else if (extra) {
+            expected = abi.encodeWithSelector(ProverMarket.PublicInputsMismatch.selector);
         } else if (ghost_slashesOf[key] != 0) {
             expected = abi.encodeWithSelector(ProverMarket.AlreadySlashed.selector, j.leaf.jobId);
         }
         Slash memory s =
             _predictSlash(b.prover, j.leaf.client, j.leaf.jobId, j.leaf.price, ProverMarket.Fault.InvalidProof, w);
         ProverMarket.Inclusion memory at = _inclusion(id, index);
-        uint256[] memory inputs = new uint256[](1);
-        inputs[0] = j.input;
 
         vm.deal(w, bond);
         uint256 available = _beforeSlash(b.prover);
@@ -936,7 +1221,7 @@ contract MarketHandler is Test {
                 _count("challengeInvalidProof (false challenge)");
             } else {
                 ghost_credits[w] += bond;
-                _count("challengeInvalidProof (slash)");
+                _count(string.concat("challengeInvalidProof (slash)", _kindName(j.kind)));
             }
         } catch (bytes memory reason) {
             _expectRevert(reason, expected, "challengeInvalidProof");
@@ -987,45 +1272,57 @@ contract MarketHandler is Test {
     function challengeWithheldProof(uint256 batchSeed, uint256 leafSeed, uint256 who) external {
         if (committed.length == 0) return;
         (uint256 id, uint256 index) = _withheldTarget(batchSeed, leafSeed);
-        Committed memory b = committed[id];
-        ProverMarket.Leaf memory l = jobsOf[id][index].leaf;
-        address w = watchtowers[who % watchtowers.length];
-        bytes32 key = market.jobKey(b.prover, l.client, l.jobId);
+        if (block.number > committed[id].blockNumber + challengeWindow && leafSeed % 4 != 0) return;
+        _challengeWithheld(id, index, watchtowers[who % watchtowers.length], leafSeed >> 128);
+    }
 
-        uint64 closesAt = b.blockNumber + challengeWindow;
+    /// Challenges leaf `index` of batch `id` as withheld; the honest prover reveals its
+    /// proof at once (`_honestReveal`, with `seed`).
+    function _challengeWithheld(uint256 id, uint256 index, address w, uint256 seed)
+        internal
+        returns (bool opened, uint256 challengeId)
+    {
+        address p = committed[id].prover;
+        ProverMarket.Leaf memory l = jobsOf[id][index].leaf;
+        bytes32 key = market.jobKey(p, l.client, l.jobId);
         bytes memory expected = _openError(key, l.jobId, ProverMarket.Fault.WithheldProof);
-        if (block.number > closesAt) {
-            if (leafSeed % 4 != 0) return;
-            expected = abi.encodeWithSelector(ProverMarket.WindowClosed.selector, closesAt);
-        }
+        uint64 closesAt = committed[id].blockNumber + challengeWindow;
+        if (block.number > closesAt) expected = abi.encodeWithSelector(ProverMarket.WindowClosed.selector, closesAt);
         ProverMarket.Inclusion memory at = _inclusion(id, index);
         vm.deal(w, bond);
         vm.prank(w);
-        try market.challengeWithheldProof{value: bond}(at) returns (uint256 challengeId) {
+        try market.challengeWithheldProof{value: bond}(at) returns (uint256 id_) {
+            (opened, challengeId) = (true, id_);
             if (expected.length != 0) _unexpected("challengeWithheldProof succeeded where it should revert");
             if (challengeId != challenges.length) _unexpected("challenge id");
             ghost_paidIn += bond;
-            _opened(
-                Ch({
-                    fault: ProverMarket.Fault.WithheldProof,
-                    status: ProverMarket.ChallengeStatus.Open,
-                    prover: b.prover,
-                    client: l.client,
-                    jobId: l.jobId,
-                    challenger: w,
-                    respondBy: uint64(block.number) + responseWindow,
-                    deadline: 0,
-                    price: l.price,
-                    batchId: id,
-                    index: index
-                }),
-                key
-            );
-            _count("challengeWithheldProof");
-            if (b.prover == honest) _honestReveal(challengeId, leafSeed >> 128);
+            _openedWithheld(id, index, w, key);
+            if (p == honest) _honestReveal(challengeId, seed);
         } catch (bytes memory reason) {
             _expectRevert(reason, expected, "challengeWithheldProof");
         }
+    }
+
+    /// Books a withheld-proof challenge of `w` on leaf `index` of batch `id`.
+    function _openedWithheld(uint256 id, uint256 index, address w, bytes32 key) internal {
+        Job storage j = jobsOf[id][index];
+        _opened(
+            Ch({
+                fault: ProverMarket.Fault.WithheldProof,
+                status: ProverMarket.ChallengeStatus.Open,
+                prover: committed[id].prover,
+                client: j.leaf.client,
+                jobId: j.leaf.jobId,
+                challenger: w,
+                respondBy: uint64(block.number) + responseWindow,
+                deadline: 0,
+                price: j.leaf.price,
+                batchId: id,
+                index: index
+            }),
+            key
+        );
+        _count(string.concat("challengeWithheldProof", _kindName(j.kind)));
     }
 
     function _withheldTarget(uint256 batchSeed, uint256 leafSeed) internal view returns (uint256 id, uint256 index) {
@@ -1035,10 +1332,13 @@ contract MarketHandler is Test {
         index = leafSeed % jobsOf[id].length;
     }
 
+    /// Reveals the committed proof of a withheld-proof challenge (an open one in its window,
+    /// mostly); one time in four with one public input too many.
     function revealProof(uint256 seed) external {
         if (challenges.length == 0) return;
         uint256 id = _pickChallenge(seed, ProverMarket.Fault.WithheldProof);
         Ch memory c = challenges[id];
+        bool extra = uint256(keccak256(abi.encode(seed, "extra"))) % 4 == 0;
         Job memory j;
         bytes memory expected;
         if (c.fault != ProverMarket.Fault.WithheldProof) {
@@ -1051,17 +1351,17 @@ contract MarketHandler is Test {
                 expected = abi.encodeWithSelector(ProverMarket.ChallengeNotOpen.selector, id);
             } else if (block.number > c.respondBy) {
                 expected = abi.encodeWithSelector(ProverMarket.ResponseWindowClosed.selector, c.respondBy);
+            } else if (extra) {
+                expected = abi.encodeWithSelector(ProverMarket.PublicInputsMismatch.selector);
             } else if (!j.valid) {
                 expected = abi.encodeWithSelector(ProverMarket.ProofRejected.selector);
             }
         }
-        _reveal(id, j, expected, "revealProof");
+        _reveal(id, j, extra, expected, string.concat("revealProof", _kindName(j.kind)));
     }
 
-    function _reveal(uint256 id, Job memory j, bytes memory expected, string memory what) internal {
-        uint256[] memory inputs = new uint256[](1);
-        inputs[0] = j.input;
-        try market.revealProof(id, inputs, j.proof) {
+    function _reveal(uint256 id, Job memory j, bool extra, bytes memory expected, string memory what) internal {
+        try market.revealProof(id, _inputsOf(j, extra), j.proof) {
             if (expected.length != 0) _unexpected(string.concat(what, " succeeded where it should revert"));
             _answered(id);
             _count(what);
@@ -1075,7 +1375,7 @@ contract MarketHandler is Test {
     function _honestReveal(uint256 id, uint256 seed) internal {
         Ch memory c = challenges[id];
         if (seed % 4 == 0) vm.roll(c.respondBy);
-        _reveal(id, jobsOf[c.batchId][c.index], "", "revealProof (honest)");
+        _reveal(id, jobsOf[c.batchId][c.index], false, "", "revealProof (honest)");
     }
 
     /// Challenges a missed deadline of prover `p`: mostly for a job `p` committed (deadline
@@ -1324,13 +1624,20 @@ contract MarketHandler is Test {
         index = (pick >> 64) % jobsOf[batchId].length;
     }
 
+    /// Finalizes an open challenge, mostly; half of the time after rolling past its
+    /// response window (else check the window holds).
     function finalizeChallenge(uint256 seed) external {
         if (challenges.length == 0) return;
         uint256 id = _pickOpen(seed);
         Ch memory c = challenges[id];
         if (c.status == ProverMarket.ChallengeStatus.Open && block.number <= c.respondBy && (seed >> 128) % 2 == 0) {
-            vm.roll(c.respondBy + 1); // else check the response window holds
+            vm.roll(c.respondBy + 1);
         }
+        _finalize(id);
+    }
+
+    function _finalize(uint256 id) internal {
+        Ch memory c = challenges[id];
         bytes32 key = market.jobKey(c.prover, c.client, c.jobId);
         bool void = ghost_slashesOf[key] != 0;
         bytes memory expected;
@@ -1347,9 +1654,64 @@ contract MarketHandler is Test {
             ghost_pendingOf[key] = 0;
             challenges[id].status = void ? ProverMarket.ChallengeStatus.Void : ProverMarket.ChallengeStatus.Slashed;
             _afterSlash(s, !void, available, false);
-            _count(void ? "finalizeChallenge (void)" : "finalizeChallenge (slash)");
+            string memory kind =
+                c.fault == ProverMarket.Fault.WithheldProof ? _kindName(jobsOf[c.batchId][c.index].kind) : "";
+            _count(string.concat(void ? "finalizeChallenge (void)" : "finalizeChallenge (slash)", kind));
         } catch (bytes memory reason) {
             _expectRevert(reason, expected, "finalizeChallenge");
+        }
+    }
+
+    // ---- circuits --------------------------------------------------------------------------
+
+    /// The owner (one time in eight, another account) registers a circuit in a way the
+    /// market must refuse, so that none is ever registered but the stand-in's: its id again;
+    /// a verifier without code; an empty sample proof; no gas or more than the most; a
+    /// sample the stand-in rejects, or that it cannot verify within the gas given; a
+    /// verifier that accepts anything; and the stand-in's valid sample shifted by a word
+    /// (two public inputs), whose flipped byte the stand-in never reads.
+    function registerCircuit(uint256 seed) external {
+        uint256 mode = seed % 8;
+        uint256 x = uint256(keccak256(abi.encode(seed, "sample")));
+        bytes32 tag = keccak256(abi.encode(x));
+        uint256[] memory inputs = new uint256[](1);
+        inputs[0] = x;
+        bytes memory proof = abi.encode(tag, seed);
+        bytes32 id = UNREGISTERED_CIRCUIT;
+        address verifier = standIn;
+        uint64 gasLimit = STAND_IN_GAS;
+        address caller = marketOwner;
+        bytes memory expected = abi.encodeWithSelector(ProverMarket.InvalidParameters.selector);
+        if (mode == 0) {
+            id = circuit;
+            expected = abi.encodeWithSelector(ProverMarket.CircuitExists.selector, circuit);
+        } else if (mode == 1) {
+            caller = watchtowers[(seed >> 8) % watchtowers.length];
+            expected = abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, caller);
+        } else if (mode == 2) {
+            verifier = address(uint160(uint256(keccak256(abi.encode(seed, "no code")))));
+        } else if (mode == 3) {
+            proof = "";
+        } else if (mode == 4) {
+            gasLimit = (seed >> 8) % 2 == 0 ? 0 : market.MAX_VERIFIER_GAS() + 1;
+        } else if (mode == 5) {
+            if ((seed >> 8) % 2 == 0) proof = abi.encode(~tag, seed);
+            else gasLimit = 100; // too little for the stand-in
+            expected = abi.encodeWithSelector(ProverMarket.SampleProofRejected.selector);
+        } else if (mode == 6) {
+            verifier = acceptingVerifier;
+            expected = abi.encodeWithSelector(ProverMarket.VerifierAcceptsCorruptedProof.selector);
+        } else {
+            inputs = new uint256[](2);
+            (inputs[0], inputs[1]) = (x, uint256(tag));
+            proof = abi.encode(seed, seed);
+            expected = abi.encodeWithSelector(ProverMarket.VerifierAcceptsCorruptedProof.selector);
+        }
+        vm.prank(caller);
+        try market.registerCircuit(id, verifier, gasLimit, inputs, proof) {
+            _unexpected("registerCircuit succeeded where it should revert");
+        } catch (bytes memory reason) {
+            _expectRevert(reason, expected, "registerCircuit");
         }
     }
 
@@ -1712,7 +2074,7 @@ contract MarketHandler is Test {
 
     /// The name of an error the handler predicts (for the counters).
     function _errorName(bytes4 selector) internal pure returns (string memory) {
-        bytes4[27] memory selectors = [
+        bytes4[36] memory selectors = [
             ProverMarket.NotRegistered.selector,
             ProverMarket.StakeTooLow.selector,
             ProverMarket.NothingToWithdraw.selector,
@@ -1739,9 +2101,18 @@ contract MarketHandler is Test {
             ProverMarket.ExposureTooHigh.selector,
             ProverMarket.ChallengePeriodOver.selector,
             ProverMarket.AlreadyAnswered.selector,
-            ProverMarket.RequestLapsed.selector
+            ProverMarket.RequestLapsed.selector,
+            ProverMarket.NotDirectCall.selector,
+            ProverMarket.PublicInputsMismatch.selector,
+            ProverMarket.EmptyBatch.selector,
+            ProverMarket.PriceTooLarge.selector,
+            ProverMarket.CircuitExists.selector,
+            ProverMarket.InvalidParameters.selector,
+            ProverMarket.SampleProofRejected.selector,
+            ProverMarket.VerifierAcceptsCorruptedProof.selector,
+            Ownable.OwnableUnauthorizedAccount.selector
         ];
-        string[27] memory names = [
+        string[36] memory names = [
             "NotRegistered",
             "StakeTooLow",
             "NothingToWithdraw",
@@ -1768,7 +2139,16 @@ contract MarketHandler is Test {
             "ExposureTooHigh",
             "ChallengePeriodOver",
             "AlreadyAnswered",
-            "RequestLapsed"
+            "RequestLapsed",
+            "NotDirectCall",
+            "PublicInputsMismatch",
+            "EmptyBatch",
+            "PriceTooLarge",
+            "CircuitExists",
+            "InvalidParameters",
+            "SampleProofRejected",
+            "VerifierAcceptsCorruptedProof",
+            "OwnableUnauthorizedAccount"
         ];
         for (uint256 i = 0; i < selectors.length; i++) {
             if (selectors[i] == selector) return names[i];
@@ -1789,6 +2169,7 @@ contract ProverMarketInvariantTest is MarketFixture {
     /// stake covers 10 leaves at risk and the handler's batches (1-12 leaves) reach the
     /// exposure bound; at the fixture's 0.01 ether it covers 100, which they never reach.
     uint256 internal constant SUITE_SLASH_PER_JOB = MIN_STAKE / 10;
+    uint64 internal constant STAND_IN_GAS = 50_000;
 
     function setUp() public override {
         super.setUp();
@@ -1796,10 +2177,19 @@ contract ProverMarketInvariantTest is MarketFixture {
         params.slashPerJob = SUITE_SLASH_PER_JOB;
         market = new ProverMarket(owner, params);
         address standIn = address(new InvariantStandInVerifier());
+        // A sample the stand-in accepts: one public input, and a 64-byte proof whose first
+        // word is keccak256 of it (its first byte flipped, the stand-in rejects it).
+        uint256[] memory sampleInputs = new uint256[](1);
+        sampleInputs[0] = 7;
+        bytes memory sampleProof = abi.encode(keccak256(abi.encode(uint256(7))), uint256(0));
         vm.prank(owner);
-        market.registerCircuit(STAND_IN_CIRCUIT, standIn, 64, 50_000);
-        handler = new MarketHandler(market, STAND_IN_CIRCUIT);
-        bytes4[] memory selectors = new bytes4[](20);
+        market.registerCircuit(STAND_IN_CIRCUIT, standIn, STAND_IN_GAS, sampleInputs, sampleProof);
+        assertEq(market.verifiers(STAND_IN_CIRCUIT), standIn);
+        assertEq(market.proofLengths(STAND_IN_CIRCUIT), 64);
+        assertEq(market.publicInputCounts(STAND_IN_CIRCUIT), 1);
+        assertEq(market.verifierGas(STAND_IN_CIRCUIT), STAND_IN_GAS);
+        handler = new MarketHandler(market, STAND_IN_CIRCUIT, standIn, owner);
+        bytes4[] memory selectors = new bytes4[](22);
         selectors[0] = MarketHandler.register.selector;
         selectors[1] = MarketHandler.addStake.selector;
         selectors[2] = MarketHandler.unbond.selector;
@@ -1820,6 +2210,8 @@ contract ProverMarketInvariantTest is MarketFixture {
         selectors[17] = MarketHandler.finalizeChallenge.selector;
         selectors[18] = MarketHandler.roll.selector;
         selectors[19] = MarketHandler.commitBatch.selector; // batches twice as often
+        selectors[20] = MarketHandler.commitBadLeaf.selector;
+        selectors[21] = MarketHandler.registerCircuit.selector;
         targetSelector(FuzzSelector({addr: address(handler), selectors: selectors}));
         targetContract(address(handler));
     }
@@ -1944,9 +2336,10 @@ contract ProverMarketInvariantTest is MarketFixture {
     }
 
     /// No commit left its prover with more leaves at risk (committed in this epoch of
-    /// `challengeWindow` blocks or the one before, its batch's included) than its bonded
-    /// stake covers at `slashPerJob` each, as `exposure` reported right after it; and
-    /// `exposure` counts exactly those leaves now.
+    /// `challengeWindow + responseWindow` blocks or the one before, its batch's included,
+    /// plus one per open challenge against it) than its bonded stake covers at
+    /// `slashPerJob` each, as `exposure` reported right after it; and `exposure` counts
+    /// exactly those leaves and challenges now.
     function invariant_exposureWithinStake() public view {
         for (uint256 i = 0; i < handler.commitCount(); i++) {
             MarketHandler.CommitRecord memory r = handler.commitAt(i);
@@ -1962,6 +2355,136 @@ contract ProverMarketInvariantTest is MarketFixture {
             assertEq(atRisk, modelAtRisk, "leaves at risk");
             assertEq(covered, modelCovered, "cover");
         }
+    }
+
+    /// Data availability: every batch was published in exactly one `BatchCommitted` event,
+    /// with its prover, root and count, by a call whose input (its transaction's, as the
+    /// call must be the prover's own) holds the batch's leaves: the stored and published
+    /// root is the root of exactly those leaves, so no other leaf can be shown in the
+    /// batch, and anyone can learn every leaf from the chain. `isFinal` holds for a
+    /// published leaf exactly when the model says (window closed, job neither slashed nor
+    /// under challenge), and never for a leaf that was not published with the batch: a
+    /// published leaf with one field changed, a leaf of the batch before, a leaf of a
+    /// refused batch.
+    function invariant_everyLeafPublished() public view {
+        uint256 n = market.batchCount();
+        assertEq(handler.batchCount(), n, "batches");
+        assertEq(handler.ghost_batchEvents(), n, "BatchCommitted events != batches");
+        (ProverMarket.Leaf[] memory refused, bytes32[][] memory refusedPaths) = handler.refusedLeaves();
+        ProverMarket.Leaf memory before;
+        bytes32[] memory beforePath;
+        for (uint256 id = 0; id < n; id++) {
+            bytes32[] memory h;
+            (h, before, beforePath) = _checkPublished(id, before, beforePath);
+            for (uint256 k = 0; k < refused.length; k++) {
+                if (!_holds(h, _hash(refused[k]))) {
+                    assertFalse(_isFinal(id, refused[k], refusedPaths[k]), "isFinal for a refused leaf");
+                }
+            }
+        }
+    }
+
+    /// Checks batch `id` as `invariant_everyLeafPublished` says, and that `before` (a leaf
+    /// of the batch before, at `beforePath` in its tree) is not final in it unless
+    /// published with it; returns its leaf hashes, its first leaf and that leaf's path.
+    function _checkPublished(uint256 id, ProverMarket.Leaf memory before, bytes32[] memory beforePath)
+        internal
+        view
+        returns (bytes32[] memory h, ProverMarket.Leaf memory, bytes32[] memory)
+    {
+        (ProverMarket.Leaf[] memory leaves, bool[] memory finals) = _publishedAsStored(id);
+        h = _hashes(leaves);
+        bytes32[][] memory paths = _paths(h);
+        for (uint256 i = 0; i < leaves.length; i++) {
+            assertEq(_isFinal(id, leaves[i], paths[i]), finals[i], "isFinal");
+        }
+        uint256 f = id % leaves.length;
+        assertFalse(_isFinal(id, _forged(leaves[f], id), paths[f]), "isFinal for a leaf not published");
+        if (id != 0 && !_holds(h, _hash(before))) {
+            assertFalse(_isFinal(id, before, beforePath), "isFinal for a leaf of another batch");
+        }
+        return (h, leaves[0], paths[0]);
+    }
+
+    /// Batch `id` was published once, as stored, with the root of the leaves of its
+    /// transaction's input; those leaves, and whether each must be final now.
+    function _publishedAsStored(uint256 id)
+        internal
+        view
+        returns (ProverMarket.Leaf[] memory leaves, bool[] memory finals)
+    {
+        (address prover, uint24 count,,, bytes32 root) = market.batches(id);
+        MarketHandler.Published memory pub;
+        (pub, leaves, finals) = handler.publishedBatch(id);
+        assertEq(pub.events, 1, "batch not published exactly once");
+        assertEq(pub.prover, prover, "published prover");
+        assertEq(pub.root, root, "published root");
+        assertEq(pub.count, count, "published count");
+        assertEq(leaves.length, count, "published leaves");
+        assertEq(MerkleBuilder.root(_hashes(leaves)), root, "stored root is not the root of the published leaves");
+    }
+
+    /// The Merkle path of every leaf of the tree of `hashes` (as MerkleBuilder.proof).
+    function _paths(bytes32[] memory hashes) internal pure returns (bytes32[][] memory paths) {
+        uint256 n = hashes.length;
+        uint256 depth;
+        for (uint256 m = n; m > 1; m = (m + 1) / 2) {
+            depth++;
+        }
+        paths = new bytes32[][](n);
+        uint256[] memory lengths = new uint256[](n);
+        for (uint256 i = 0; i < n; i++) {
+            paths[i] = new bytes32[](depth);
+        }
+        bytes32[] memory level = new bytes32[](n);
+        for (uint256 i = 0; i < n; i++) {
+            level[i] = hashes[i];
+        }
+        uint256 shift;
+        for (uint256 m = n; m > 1; shift++) {
+            for (uint256 i = 0; i < n; i++) {
+                uint256 sibling = (i >> shift) ^ 1;
+                if (sibling < m) paths[i][lengths[i]++] = level[sibling];
+            }
+            uint256 half = m / 2;
+            for (uint256 k = 0; k < half; k++) {
+                level[k] = MerkleBuilder.hashPair(level[2 * k], level[2 * k + 1]);
+            }
+            if (m % 2 == 1) level[half] = level[m - 1];
+            m = half + m % 2;
+        }
+        for (uint256 i = 0; i < n; i++) {
+            bytes32[] memory path = paths[i];
+            uint256 len = lengths[i];
+            assembly ("memory-safe") {
+                mstore(path, len)
+            }
+        }
+    }
+
+    function _isFinal(uint256 id, ProverMarket.Leaf memory leaf, bytes32[] memory path) internal view returns (bool) {
+        return market.isFinal(leaf.circuitId, leaf.publicInputsHash, leaf.proofHash, id, leaf, path);
+    }
+
+    /// A copy of `leaf` with one field (picked by `seed`) changed.
+    function _forged(ProverMarket.Leaf memory leaf, uint256 seed) internal pure returns (ProverMarket.Leaf memory f) {
+        f = ProverMarket.Leaf(
+            leaf.jobId, leaf.circuitId, leaf.publicInputsHash, leaf.proofHash, leaf.client, leaf.price
+        );
+        uint256 field = seed % 6;
+        if (field == 0) f.jobId = ~f.jobId;
+        else if (field == 1) f.circuitId = ~f.circuitId;
+        else if (field == 2) f.publicInputsHash = ~f.publicInputsHash;
+        else if (field == 3) f.proofHash = ~f.proofHash;
+        else if (field == 4) f.client = address(~uint160(f.client));
+        else f.price = f.price + 1;
+    }
+
+    function _holds(bytes32[] memory hashes, bytes32 h) internal pure returns (bool) {
+        for (uint256 i = 0; i < hashes.length; i++) {
+            if (hashes[i] == h) return true;
+        }
+        return false;
     }
 
     /// The status of challenge `id` (its getter returns the struct's fields as a tuple,

@@ -1,10 +1,45 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 pragma solidity 0.8.28;
 
+import {Vm} from "forge-std/Vm.sol";
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {ProverMarket} from "../src/ProverMarket.sol";
-import {MarketFixture, MerkleBuilder} from "./utils/MarketFixture.sol";
+import {CommitRelay, MarketFixture, MerkleBuilder} from "./utils/MarketFixture.sol";
+
+/// A "verifier" that accepts every call: `registerCircuit` must refuse it.
+contract AcceptEverythingVerifier {
+    fallback() external {}
+}
+
+/// A verifier that checks the public inputs and ignores the proof: it accepts the sample
+/// with its first proof byte flipped, so `registerCircuit` refuses it.
+contract InputsOnlyVerifier {
+    bytes32 internal immutable inputsHash;
+    uint256 internal immutable inputsLength;
+
+    constructor(uint256[] memory inputs) {
+        inputsHash = keccak256(abi.encodePacked(inputs));
+        inputsLength = inputs.length * 32;
+    }
+
+    fallback() external {
+        require(msg.data.length > inputsLength && keccak256(msg.data[:inputsLength]) == inputsHash, "rejected");
+    }
+}
+
+/// A verifier that accepts exactly one call data (inputs ‖ proof) and rejects every other.
+contract ExactInputVerifier {
+    bytes32 internal immutable accepted;
+
+    constructor(bytes memory input) {
+        accepted = keccak256(input);
+    }
+
+    fallback() external {
+        require(keccak256(msg.data) == accepted, "rejected");
+    }
+}
 
 /// One test per rule and per revert reason of ProverMarket (docs/contracts.md), plus fuzz
 /// tests. The invariant suite is in ProverMarket.invariant.t.sol.
@@ -365,8 +400,9 @@ contract ProverMarketTest is MarketFixture {
     function test_unbond_movesStakeAsideAndEmits() public {
         _register(prover, 3 ether);
         uint64 at = uint64(block.number) + UNBONDING_DELAY;
+        uint64 afterTime = uint64(block.timestamp) + MAX_DEADLINE + DEADLINE_PERIOD;
         vm.expectEmit(true, true, true, true, address(market));
-        emit ProverMarket.UnbondingStarted(prover, 1 ether, at);
+        emit ProverMarket.UnbondingStarted(prover, 1 ether, at, afterTime);
         vm.prank(prover);
         market.unbond(1 ether);
 
@@ -374,7 +410,7 @@ contract ProverMarketTest is MarketFixture {
         assertEq(_stakeOf(prover), 2 ether);
         assertEq(unbonding, 1 ether);
         assertEq(unbondableAt, at);
-        assertEq(_unbondableAfter(prover), block.timestamp + MAX_DEADLINE + DEADLINE_PERIOD);
+        assertEq(_unbondableAfter(prover), afterTime);
         assertEq(address(market).balance, 3 ether, "nothing leaves the contract");
     }
 
@@ -393,15 +429,16 @@ contract ProverMarketTest is MarketFixture {
         vm.roll(block.number + 7);
         vm.warp(block.timestamp + 70);
         uint64 restarted = uint64(block.number) + UNBONDING_DELAY;
+        uint64 restartedTime = uint64(block.timestamp) + MAX_DEADLINE + DEADLINE_PERIOD;
         vm.expectEmit(true, true, true, true, address(market));
-        emit ProverMarket.UnbondingStarted(prover, 0.5 ether, restarted);
+        emit ProverMarket.UnbondingStarted(prover, 0.5 ether, restarted, restartedTime);
         vm.prank(prover);
         market.unbond(0.5 ether);
 
         (uint256 unbonding, uint64 unbondableAt) = _unbondingOf(prover);
         assertEq(unbonding, 1.5 ether);
         assertEq(unbondableAt, restarted);
-        assertEq(_unbondableAfter(prover), block.timestamp + MAX_DEADLINE + DEADLINE_PERIOD, "time restarts too");
+        assertEq(_unbondableAfter(prover), restartedTime, "time restarts too");
         assertEq(_stakeOf(prover), 1.5 ether);
     }
 
@@ -530,9 +567,6 @@ contract ProverMarketTest is MarketFixture {
 
     function test_withdrawStake_revertsWhileChallengeOpen() public {
         _register(prover, 3 ether);
-        address verifier = _deployVerifier();
-        vm.prank(owner);
-        market.registerCircuit(CIRCUIT, verifier, 1984, VERIFIER_GAS);
         ProverMarket.Leaf[] memory leaves = _leaves(2, client);
         uint256 id = _commit(prover, leaves);
         vm.prank(prover);
@@ -833,71 +867,247 @@ contract ProverMarketTest is MarketFixture {
     // registerCircuit
     // ================================================================================
 
+    /// Registers `circuitId` as the owner, expecting `err` unless it is empty.
+    function _registerWith(
+        bytes32 circuitId,
+        address verifier,
+        uint64 gasLimit,
+        uint256[] memory sampleInputs,
+        bytes memory sampleProof,
+        bytes memory err
+    ) internal {
+        vm.prank(owner);
+        if (err.length != 0) vm.expectRevert(err);
+        market.registerCircuit(circuitId, verifier, gasLimit, sampleInputs, sampleProof);
+    }
+
+    function _invalidParameters() internal pure returns (bytes memory) {
+        return abi.encodeWithSelector(ProverMarket.InvalidParameters.selector);
+    }
+
+    /// Nothing is stored for `circuitId`.
+    function _assertUnregistered(bytes32 circuitId) internal view {
+        assertEq(market.verifiers(circuitId), address(0));
+        assertEq(market.proofLengths(circuitId), 0);
+        assertEq(market.publicInputCounts(circuitId), 0);
+        assertEq(market.verifierGas(circuitId), 0);
+    }
+
+    /// `sampleProof` with its first byte flipped (what `registerCircuit` checks is rejected).
+    function _flipped(bytes memory sampleProof) internal pure returns (bytes memory corrupted) {
+        corrupted = bytes.concat(sampleProof);
+        corrupted[0] ^= 0x01;
+    }
+
+    /// The same call data as `(sampleInputs, sampleProof)` plus one word, split as one more
+    /// public input: the proof's first word moves into the inputs and `extra` ends the proof,
+    /// which keeps its length.
+    function _shiftedByOneWord(uint256[] memory sampleInputs, bytes memory sampleProof, bytes32 extra)
+        internal
+        pure
+        returns (uint256[] memory moreInputs, bytes memory shiftedProof)
+    {
+        moreInputs = new uint256[](sampleInputs.length + 1);
+        for (uint256 i = 0; i < sampleInputs.length; i++) {
+            moreInputs[i] = sampleInputs[i];
+        }
+        uint256 firstWord;
+        assembly ("memory-safe") {
+            firstWord := mload(add(sampleProof, 0x20))
+        }
+        moreInputs[sampleInputs.length] = firstWord;
+        shiftedProof = new bytes(sampleProof.length);
+        for (uint256 i = 32; i < sampleProof.length; i++) {
+            shiftedProof[i - 32] = sampleProof[i];
+        }
+        for (uint256 i = 0; i < 32; i++) {
+            shiftedProof[sampleProof.length - 32 + i] = extra[i];
+        }
+    }
+
+    /// The least gas with which `verifier` accepts `input`, by binary search over direct
+    /// calls (a verifier's cost is the same for every call of the same input).
+    function _leastGas(address verifier, bytes memory input) internal view returns (uint64 lo) {
+        uint64 hi = VERIFIER_GAS;
+        (bool ok,) = verifier.staticcall{gas: hi}(input);
+        require(ok, "the sample verifies with VERIFIER_GAS");
+        lo = 1;
+        while (lo < hi) {
+            uint64 mid = (lo + hi) / 2;
+            (ok,) = verifier.staticcall{gas: mid}(input);
+            if (ok) hi = mid;
+            else lo = mid + 1;
+        }
+    }
+
     function test_registerCircuit_revertsForNonOwner() public {
         address verifier = _deployVerifier();
+        (uint256[] memory ins, bytes memory prf) = _verifierSample();
         vm.prank(prover);
         vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, prover));
-        market.registerCircuit(CIRCUIT, verifier, 1984, VERIFIER_GAS);
+        market.registerCircuit(CIRCUIT, verifier, VERIFIER_GAS, ins, prf);
+        _assertUnregistered(CIRCUIT);
     }
 
     function test_registerCircuit_revertsOnZeroVerifier() public {
-        vm.prank(owner);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.InvalidParameters.selector));
-        market.registerCircuit(CIRCUIT, address(0), 1984, VERIFIER_GAS);
+        (uint256[] memory ins, bytes memory prf) = _verifierSample();
+        _registerWith(CIRCUIT, address(0), VERIFIER_GAS, ins, prf, _invalidParameters());
     }
 
     function test_registerCircuit_revertsOnVerifierWithoutCode() public {
-        vm.prank(owner);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.InvalidParameters.selector));
-        market.registerCircuit(CIRCUIT, makeAddr("an EOA"), 1984, VERIFIER_GAS);
+        (uint256[] memory ins, bytes memory prf) = _verifierSample();
+        _registerWith(CIRCUIT, makeAddr("an EOA"), VERIFIER_GAS, ins, prf, _invalidParameters());
     }
 
-    function test_registerCircuit_revertsOnZeroProofLength() public {
-        address verifier = _deployVerifier();
-        vm.prank(owner);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.InvalidParameters.selector));
-        market.registerCircuit(CIRCUIT, verifier, 0, VERIFIER_GAS);
+    /// The sample sets the length of the circuit's proofs: an empty one is refused, even by
+    /// a verifier that accepts the inputs alone.
+    function test_registerCircuit_revertsOnEmptySampleProof() public {
+        (uint256[] memory ins,) = _verifierSample();
+        address inputsAlone = address(new ExactInputVerifier(abi.encodePacked(ins)));
+        _registerWith(CIRCUIT, inputsAlone, VERIFIER_GAS, ins, "", _invalidParameters());
+        _registerWith(CIRCUIT, _deployVerifier(), VERIFIER_GAS, ins, "", _invalidParameters());
+        _assertUnregistered(CIRCUIT);
     }
 
     function test_registerCircuit_revertsOnZeroGasLimit() public {
         address verifier = _deployVerifier();
-        vm.prank(owner);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.InvalidParameters.selector));
-        market.registerCircuit(CIRCUIT, verifier, 1984, 0);
+        (uint256[] memory ins, bytes memory prf) = _verifierSample();
+        _registerWith(CIRCUIT, verifier, 0, ins, prf, _invalidParameters());
     }
 
     function test_registerCircuit_revertsOnGasLimitAboveMaximum() public {
         address verifier = _deployVerifier();
+        (uint256[] memory ins, bytes memory prf) = _verifierSample();
         uint64 max = market.MAX_VERIFIER_GAS();
-        vm.prank(owner);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.InvalidParameters.selector));
-        market.registerCircuit(CIRCUIT, verifier, 1984, max + 1);
-        vm.prank(owner);
-        market.registerCircuit(CIRCUIT, verifier, 1984, max);
+        _registerWith(CIRCUIT, verifier, max + 1, ins, prf, _invalidParameters());
+        _registerWith(CIRCUIT, verifier, max, ins, prf, "");
         assertEq(market.verifierGas(CIRCUIT), max);
     }
 
     function test_registerCircuit_storesAndEmits() public {
         address verifier = _deployVerifier();
+        (uint256[] memory ins, bytes memory prf) = _verifierSample();
+        assertEq(prf.length, 1984);
+        assertEq(ins.length, 1);
         vm.expectEmit(true, true, true, true, address(market));
-        emit ProverMarket.CircuitRegistered(CIRCUIT, verifier, 1984, VERIFIER_GAS);
-        vm.prank(owner);
-        market.registerCircuit(CIRCUIT, verifier, 1984, VERIFIER_GAS);
+        emit ProverMarket.CircuitRegistered(CIRCUIT, verifier, 1984, 1, VERIFIER_GAS);
+        _registerWith(CIRCUIT, verifier, VERIFIER_GAS, ins, prf, "");
         assertEq(market.verifiers(CIRCUIT), verifier);
-        assertEq(market.proofLengths(CIRCUIT), 1984);
+        assertEq(market.proofLengths(CIRCUIT), 1984, "the sample's length");
+        assertEq(market.publicInputCounts(CIRCUIT), 1, "the sample's number of inputs");
         assertEq(market.verifierGas(CIRCUIT), VERIFIER_GAS);
+        assertTrue(market.checkProof(CIRCUIT, ins, prf));
+        assertFalse(market.checkProof(CIRCUIT, ins, _flipped(prf)));
     }
 
-    function test_registerCircuit_ownerCanReplace() public {
-        address first = _deployVerifier();
-        address second = _deployVerifier();
-        vm.startPrank(owner);
-        market.registerCircuit(CIRCUIT, first, 1984, VERIFIER_GAS);
-        market.registerCircuit(CIRCUIT, second, 2048, 2 * VERIFIER_GAS);
-        vm.stopPrank();
-        assertEq(market.verifiers(CIRCUIT), second);
-        assertEq(market.proofLengths(CIRCUIT), 2048);
-        assertEq(market.verifierGas(CIRCUIT), 2 * VERIFIER_GAS);
+    /// A circuit is registered once: the owner cannot change a live circuit's verifier,
+    /// proof length, number of public inputs or gas cap (each would change the verdicts on
+    /// leaves already committed), nor register it again with the same values.
+    function test_registerCircuit_revertsCircuitExistsOnASecondRegistration() public {
+        address verifier = _registerFixtureVerifier(CIRCUIT);
+        (uint256[] memory ins, bytes memory prf) = _verifierSample();
+        bytes memory err = abi.encodeWithSelector(ProverMarket.CircuitExists.selector, CIRCUIT);
+        address otherVerifier = _deployVerifier();
+        // A longer proof (the verifier ignores trailing bytes, so it accepts this sample).
+        bytes memory longer = bytes.concat(prf, hex"00ff");
+        // One more public input: the same call data plus a word.
+        (uint256[] memory more, bytes memory shifted) = _shiftedByOneWord(ins, prf, keccak256("extra"));
+
+        _registerWith(CIRCUIT, verifier, VERIFIER_GAS, ins, prf, err);
+        _registerWith(CIRCUIT, otherVerifier, VERIFIER_GAS, ins, prf, err);
+        _registerWith(CIRCUIT, verifier, 2 * VERIFIER_GAS, ins, prf, err);
+        _registerWith(CIRCUIT, verifier, VERIFIER_GAS, ins, longer, err);
+        _registerWith(CIRCUIT, verifier, VERIFIER_GAS, more, shifted, err);
+        // Checked first: even an invalid registration of a live id reverts CircuitExists.
+        _registerWith(CIRCUIT, address(0), 0, ins, "", err);
+
+        assertEq(market.verifiers(CIRCUIT), verifier);
+        assertEq(market.proofLengths(CIRCUIT), 1984);
+        assertEq(market.publicInputCounts(CIRCUIT), 1);
+        assertEq(market.verifierGas(CIRCUIT), VERIFIER_GAS);
+
+        // Only CircuitExists stopped them: under fresh ids each registers (the sample decides
+        // the length and the number of inputs, whatever the owner gives).
+        _registerWith(keccak256("other verifier"), otherVerifier, 2 * VERIFIER_GAS, ins, prf, "");
+        _registerWith(keccak256("longer"), verifier, VERIFIER_GAS, ins, longer, "");
+        assertEq(market.proofLengths(keccak256("longer")), 1986);
+        _registerWith(keccak256("shifted"), verifier, VERIFIER_GAS, more, shifted, "");
+        assertEq(market.publicInputCounts(keccak256("shifted")), 2);
+    }
+
+    /// The sample must verify with exactly the gas cap: a cap below the verifier's cost
+    /// (about 285k gas for the real verifier) would reject every valid proof, and so slash
+    /// honest provers.
+    function test_registerCircuit_revertsSampleProofRejectedWithAGasCapBelowTheVerifiersCost() public {
+        address verifier = _deployVerifier();
+        (uint256[] memory ins, bytes memory prf) = _verifierSample();
+        uint64 cost = _leastGas(verifier, abi.encodePacked(ins, prf));
+        emit log_named_uint("verifier cost of the sample (gas)", cost);
+        assertGt(cost, 250_000);
+        assertLt(cost, 360_000);
+        bytes memory err = abi.encodeWithSelector(ProverMarket.SampleProofRejected.selector);
+        _registerWith(CIRCUIT, verifier, 1, ins, prf, err);
+        _registerWith(CIRCUIT, verifier, 250_000, ins, prf, err);
+        _registerWith(CIRCUIT, verifier, cost - 1, ins, prf, err);
+        _assertUnregistered(CIRCUIT);
+
+        _registerWith(CIRCUIT, verifier, cost, ins, prf, "");
+        assertEq(market.verifierGas(CIRCUIT), cost);
+        assertTrue(market.checkProof(CIRCUIT, ins, prf), "a valid proof verifies with the exact cost");
+    }
+
+    function test_registerCircuit_revertsSampleProofRejectedOnACorruptedSample() public {
+        address verifier = _deployVerifier();
+        (uint256[] memory ins, bytes memory prf) = _verifierSample();
+        bytes memory err = abi.encodeWithSelector(ProverMarket.SampleProofRejected.selector);
+        _registerWith(CIRCUIT, verifier, VERIFIER_GAS, ins, _flipped(prf), err);
+        bytes memory lastFlipped = bytes.concat(prf);
+        lastFlipped[prf.length - 1] ^= 0x01;
+        _registerWith(CIRCUIT, verifier, VERIFIER_GAS, ins, lastFlipped, err);
+        uint256[] memory otherInputs = new uint256[](1);
+        otherInputs[0] = ins[0] ^ 1;
+        _registerWith(CIRCUIT, verifier, VERIFIER_GAS, otherInputs, prf, err);
+        _registerWith(CIRCUIT, verifier, VERIFIER_GAS, new uint256[](0), prf, err);
+        _assertUnregistered(CIRCUIT);
+    }
+
+    function test_registerCircuit_revertsVerifierAcceptsCorruptedProofForAnAcceptEverythingVerifier() public {
+        address anything = address(new AcceptEverythingVerifier());
+        (uint256[] memory ins, bytes memory prf) = _verifierSample();
+        bytes memory err = abi.encodeWithSelector(ProverMarket.VerifierAcceptsCorruptedProof.selector);
+        _registerWith(CIRCUIT, anything, VERIFIER_GAS, ins, prf, err);
+        _registerWith(CIRCUIT, anything, 100_000, new uint256[](0), hex"00", err);
+        _assertUnregistered(CIRCUIT);
+    }
+
+    /// The corrupted copy flips the first byte of the proof, not of the inputs: a verifier
+    /// that checks the inputs and ignores the proof is refused too.
+    function test_registerCircuit_revertsVerifierAcceptsCorruptedProofForAVerifierIgnoringTheProof() public {
+        (uint256[] memory ins, bytes memory prf) = _verifierSample();
+        address inputsOnly = address(new InputsOnlyVerifier(ins));
+        _registerWith(
+            CIRCUIT,
+            inputsOnly,
+            VERIFIER_GAS,
+            ins,
+            prf,
+            abi.encodeWithSelector(ProverMarket.VerifierAcceptsCorruptedProof.selector)
+        );
+        _assertUnregistered(CIRCUIT);
+    }
+
+    /// A circuit without public inputs: the corrupted copy flips byte 0 of the call data.
+    function test_registerCircuit_circuitWithoutPublicInputs() public {
+        bytes memory sample = abi.encodePacked(keccak256("a proof"), hex"c0ffee");
+        address exact = address(new ExactInputVerifier(sample));
+        uint256[] memory none = new uint256[](0);
+        vm.expectEmit(true, true, true, true, address(market));
+        emit ProverMarket.CircuitRegistered(CIRCUIT, exact, 35, 0, 100_000);
+        _registerWith(CIRCUIT, exact, 100_000, none, sample, "");
+        assertEq(market.publicInputCounts(CIRCUIT), 0);
+        assertEq(market.proofLengths(CIRCUIT), 35);
+        assertTrue(market.checkProof(CIRCUIT, none, sample));
+        assertFalse(market.checkProof(CIRCUIT, none, _flipped(sample)));
     }
 
     // ================================================================================
@@ -905,76 +1115,236 @@ contract ProverMarketTest is MarketFixture {
     // ================================================================================
 
     function test_commitBatch_revertsWhenNotRegistered() public {
-        vm.prank(prover);
+        ProverMarket.Leaf[] memory leaves = _leaves(1, client);
+        vm.prank(prover, prover);
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.NotRegistered.selector));
-        market.commitBatch(keccak256("root"), 1);
+        market.commitBatch(leaves);
     }
 
     function test_commitBatch_revertsWhenUnbondedBelowMinimum() public {
         _register(prover, 1.5 ether);
         vm.prank(prover);
         market.unbond(0.5 ether + 1);
-        vm.prank(prover);
+        ProverMarket.Leaf[] memory leaves = _leaves(1, client);
+        vm.prank(prover, prover);
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.StakeTooLow.selector, MIN_STAKE - 1, MIN_STAKE));
-        market.commitBatch(keccak256("root"), 1);
+        market.commitBatch(leaves);
     }
 
     function test_commitBatch_acceptsExactlyMinimumAfterUnbonding() public {
         _register(prover, 1.5 ether);
         vm.prank(prover);
         market.unbond(0.5 ether);
-        vm.prank(prover);
-        assertEq(market.commitBatch(keccak256("root"), 1), 0);
+        assertEq(_commit(prover, _leaves(1, client)), 0);
     }
 
     function test_commitBatch_revertsOnEmptyBatch() public {
         _register(prover, MIN_STAKE);
-        vm.prank(prover);
+        ProverMarket.Leaf[] memory none = new ProverMarket.Leaf[](0);
+        vm.prank(prover, prover);
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.EmptyBatch.selector));
-        market.commitBatch(keccak256("root"), 0);
+        market.commitBatch(none);
     }
 
     function test_commitBatch_revertsAboveMaximumBatchSize() public {
         uint32 max = market.MAX_BATCH_SIZE();
         assertEq(max, 1_024);
         _register(prover, max * SLASH_PER_JOB); // a stake that covers the largest batch
-        vm.prank(prover);
+        ProverMarket.Leaf[] memory leaves = _leaves(max + 1, client);
+        vm.prank(prover, prover);
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.BatchTooLarge.selector, max + 1, max));
-        market.commitBatch(keccak256("root"), max + 1);
-        vm.prank(prover);
-        uint256 id = market.commitBatch(keccak256("root"), max);
-        (, uint24 count,,,) = market.batches(id);
+        market.commitBatch(leaves);
+        assembly ("memory-safe") {
+            mstore(leaves, max) // the first 1,024 leaves
+        }
+        uint256 id = _commit(prover, leaves);
+        (, uint24 count,,, bytes32 root) = market.batches(id);
         assertEq(count, max);
+        assertEq(root, MerkleBuilder.root(_hashes(leaves)));
+    }
+
+    /// No deposit pays more than 2^128 wei, and nodes keep prices in 128 bits: a leaf priced
+    /// above that is refused, by its index in the batch (the first such leaf).
+    function test_commitBatch_revertsPriceTooLarge() public {
+        _register(prover, MIN_STAKE);
+        ProverMarket.Leaf[] memory leaves = _leaves(4, client);
+        leaves[2].price = uint256(type(uint128).max) + 1;
+        leaves[3].price = type(uint256).max;
+        vm.prank(prover, prover);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.PriceTooLarge.selector, 2));
+        market.commitBatch(leaves);
+        leaves[2].price = type(uint128).max;
+        vm.prank(prover, prover);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.PriceTooLarge.selector, 3));
+        market.commitBatch(leaves);
+        assertEq(market.batchCount(), 0);
+
+        leaves[3].price = type(uint128).max; // the largest price accepted
+        uint256 id = _commit(prover, leaves);
+        (,,,, bytes32 root) = market.batches(id);
+        assertEq(root, MerkleBuilder.root(_hashes(leaves)));
+    }
+
+    /// NotDirectCall, NotRegistered, StakeTooLow, EmptyBatch, BatchTooLarge,
+    /// ExposureTooHigh, then PriceTooLarge: each is reported only once every earlier check
+    /// passes.
+    function test_commitBatch_revertsInOrder() public {
+        ProverMarket.Leaf[] memory none = new ProverMarket.Leaf[](0);
+        ProverMarket.Leaf[] memory tooMany = _leaves(1_025, client);
+        tooMany[0].price = uint256(type(uint128).max) + 1;
+        vm.prank(prover); // not the account's own transaction
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.NotDirectCall.selector));
+        market.commitBatch(none);
+        vm.prank(prover, prover);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.NotRegistered.selector));
+        market.commitBatch(none);
+
+        _register(prover, MIN_STAKE);
+        vm.prank(prover);
+        market.unbond(1);
+        vm.prank(prover, prover);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.StakeTooLow.selector, MIN_STAKE - 1, MIN_STAKE));
+        market.commitBatch(none);
+
+        vm.deal(prover, 1);
+        vm.prank(prover);
+        market.addStake{value: 1}();
+        vm.prank(prover, prover);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.EmptyBatch.selector));
+        market.commitBatch(none);
+
+        vm.prank(prover, prover);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.BatchTooLarge.selector, 1_025, 1_024));
+        market.commitBatch(tooMany);
+
+        assembly ("memory-safe") {
+            mstore(tooMany, 101) // one leaf more than the stake covers
+        }
+        vm.prank(prover, prover);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.ExposureTooHigh.selector, 101, 100));
+        market.commitBatch(tooMany);
+
+        assembly ("memory-safe") {
+            mstore(tooMany, 100)
+        }
+        vm.prank(prover, prover);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.PriceTooLarge.selector, 0));
+        market.commitBatch(tooMany);
+        assertEq(market.batchCount(), 0);
     }
 
     function test_commitBatch_storesBatchAndEmits() public {
         _register(prover, MIN_STAKE);
+        ProverMarket.Leaf[] memory leaves = _leaves(7, client);
+        bytes32 expectedRoot = MerkleBuilder.root(_hashes(leaves));
         vm.expectEmit(true, true, true, true, address(market));
-        emit ProverMarket.BatchCommitted(0, prover, keccak256("root"), 7);
-        vm.prank(prover);
-        uint256 id = market.commitBatch(keccak256("root"), 7);
+        emit ProverMarket.BatchCommitted(0, prover, expectedRoot, 7);
+        uint256 id = _commit(prover, leaves);
 
         assertEq(id, 0);
         assertEq(market.batchCount(), 1);
         (address p, uint24 count, uint40 blockNumber, uint32 timestamp, bytes32 root) = market.batches(0);
         assertEq(p, prover);
-        assertEq(root, keccak256("root"));
+        assertEq(root, expectedRoot);
         assertEq(count, 7);
         assertEq(blockNumber, block.number);
         assertEq(timestamp, block.timestamp);
     }
 
+    /// The leaves are the input of the prover's own transaction, which the
+    /// `BatchCommitted` log names: decoding that input gives every leaf, in tree order,
+    /// with every field, and from it anyone rebuilds the tree, finds each leaf's path and
+    /// can challenge it. A contract or a delegated account cannot commit (its input would
+    /// wrap the call in an encoding only it knows).
+    function test_commitBatch_theLeavesAreTheTransactionsInput() public {
+        _register(prover, MIN_STAKE);
+        ProverMarket.Leaf[] memory leaves = _leaves(5, client);
+        leaves[1].client = otherClient;
+        leaves[3].price = type(uint128).max;
+        bytes memory input = abi.encodeCall(market.commitBatch, (leaves));
+        vm.recordLogs();
+        vm.prank(prover, prover);
+        (bool ok,) = address(market).call(input);
+        assertTrue(ok);
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        assertEq(logs.length, 1);
+        assertEq(logs[0].topics[0], ProverMarket.BatchCommitted.selector);
+        uint256 id = uint256(logs[0].topics[1]);
+
+        // A watchtower's view: the transaction's input, decoded as `commitBatch`.
+        bytes memory args = new bytes(input.length - 4);
+        for (uint256 i = 0; i < args.length; i++) {
+            args[i] = input[i + 4];
+        }
+        ProverMarket.Leaf[] memory published = abi.decode(args, (ProverMarket.Leaf[]));
+        assertEq(published.length, 5);
+        for (uint256 i = 0; i < 5; i++) {
+            assertEq(keccak256(abi.encode(published[i])), keccak256(abi.encode(leaves[i])), "leaf i, every field");
+        }
+        (,,,, bytes32 stored) = market.batches(id);
+        assertEq(MerkleBuilder.root(_hashes(published)), stored, "the input's leaves make the root");
+        vm.deal(otherClient, BOND);
+        vm.prank(otherClient);
+        uint256 challengeId = market.challengeWithheldProof{value: BOND}(_at(id, published, 4));
+        assertEq(market.pendingChallenge(market.jobKey(prover, client, leaves[4].jobId)), challengeId + 1);
+
+        // A contract in between is refused, even in the account's own transaction.
+        CommitRelay relay = new CommitRelay(market);
+        vm.prank(prover, prover);
+        vm.expectRevert(ProverMarket.NotDirectCall.selector);
+        relay.commit(leaves);
+    }
+
+    /// The contract computes the root from the leaves, as `provernet_protocol::merkle`
+    /// builds it. A root without its leaves cannot be posted: the entry point that took a
+    /// bare root and a count, `commitBatch(bytes32,uint32)`, is gone.
+    function test_commitBatch_aRootWithoutItsLeavesCannotBePosted() public {
+        _register(prover, MIN_STAKE);
+        vm.prank(prover);
+        (bool ok, bytes memory ret) =
+            address(market).call(abi.encodeWithSignature("commitBatch(bytes32,uint32)", keccak256("root"), uint32(7)));
+        assertFalse(ok);
+        assertEq(ret.length, 0, "no such function");
+        assertEq(market.batchCount(), 0);
+
+        // The Rust crate's vectors: the stored root is the root Rust computed.
+        string memory json = vm.readFile(string.concat(vm.projectRoot(), "/test/fixtures/batch-leaves.json"));
+        uint256 n = vm.parseJsonUint(json, ".count");
+        ProverMarket.Leaf[] memory leaves = new ProverMarket.Leaf[](n);
+        for (uint256 i = 0; i < n; i++) {
+            string memory at = string.concat(".cases[", vm.toString(i), "].");
+            leaves[i] = ProverMarket.Leaf({
+                jobId: vm.parseJsonBytes32(json, string.concat(at, "jobId")),
+                circuitId: vm.parseJsonBytes32(json, string.concat(at, "circuitId")),
+                publicInputsHash: vm.parseJsonBytes32(json, string.concat(at, "publicInputsHash")),
+                proofHash: vm.parseJsonBytes32(json, string.concat(at, "proofHash")),
+                client: vm.parseJsonAddress(json, string.concat(at, "client")),
+                price: vm.parseJsonUint(json, string.concat(at, "price"))
+            });
+        }
+        uint256 id = _commit(prover, leaves);
+        (,,,, bytes32 root) = market.batches(id);
+        assertEq(root, vm.parseJsonBytes32(json, ".root"));
+
+        // A single leaf is its own root; other sizes follow the same tree.
+        for (uint256 size = 1; size <= 9; size++) {
+            ProverMarket.Leaf[] memory batch = _leaves(size, otherClient);
+            id = _commit(prover, batch);
+            (,,,, root) = market.batches(id);
+            assertEq(root, MerkleBuilder.root(_hashes(batch)));
+            if (size == 1) assertEq(root, _hash(batch[0]));
+        }
+    }
+
     function test_commitBatch_idsIncreaseAcrossProvers() public {
         _register(prover, MIN_STAKE);
         _register(otherProver, MIN_STAKE);
-        vm.prank(prover);
-        assertEq(market.commitBatch(keccak256("a"), 1), 0);
+        assertEq(_commit(prover, _leaves(1, client)), 0);
+        ProverMarket.Leaf[] memory two = _leaves(2, otherClient);
         vm.expectEmit(true, true, true, true, address(market));
-        emit ProverMarket.BatchCommitted(1, otherProver, keccak256("b"), 2);
-        vm.prank(otherProver);
-        assertEq(market.commitBatch(keccak256("b"), 2), 1);
-        vm.prank(prover);
-        assertEq(market.commitBatch(keccak256("c"), 3), 2);
+        emit ProverMarket.BatchCommitted(1, otherProver, MerkleBuilder.root(_hashes(two)), 2);
+        assertEq(_commit(otherProver, two), 1);
+        assertEq(_commit(prover, _leaves(3, client)), 2);
         assertEq(market.batchCount(), 3);
         (address p,,,,) = market.batches(1);
         assertEq(p, otherProver);
@@ -984,20 +1354,27 @@ contract ProverMarketTest is MarketFixture {
     // commitBatch: the exposure bound / exposure
     // ================================================================================
 
+    /// Blocks per risk epoch: a challenge window and the response window after it.
+    uint256 internal constant EPOCH = CHALLENGE_WINDOW + RESPONSE_WINDOW;
+
     /// The prover's raw risk counters (epoch, leaves of that epoch, leaves of the one before).
     function _risk(address who) internal view returns (uint40 epoch, uint32 current, uint32 previous) {
         (,,,,,,, epoch, current, previous,) = market.provers(who);
     }
 
     function _expectExposureTooHigh(address who, uint32 count, uint256 atRisk, uint256 covered) internal {
-        vm.prank(who);
+        ProverMarket.Leaf[] memory leaves = _leaves(count, client);
+        vm.prank(who, who);
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.ExposureTooHigh.selector, atRisk, covered));
-        market.commitBatch(keccak256("root"), count);
+        market.commitBatch(leaves);
     }
 
     function _commitCount(address who, uint32 count) internal returns (uint256) {
-        vm.prank(who);
-        return market.commitBatch(keccak256("root"), count);
+        return _commit(who, _leaves(count, client));
+    }
+
+    function _atRisk(address who) internal view returns (uint256 atRisk) {
+        (atRisk,) = market.exposure(who);
     }
 
     function test_commitBatch_revertsWhenLeavesAtRiskExceedWhatTheStakeCovers() public {
@@ -1015,52 +1392,46 @@ contract ProverMarketTest is MarketFixture {
         assertEq(market.batchCount(), 2);
     }
 
-    /// Leaves count in the epoch (of `challengeWindow` blocks) they were committed in and
-    /// in the next one, then drop out.
+    /// Leaves count in the epoch (of `challengeWindow + responseWindow` blocks) they were
+    /// committed in and in the next one, then drop out.
     function test_exposure_countsLeavesInTheirEpochAndTheNext() public {
+        assertEq(EPOCH, 15);
         _register(prover, MIN_STAKE);
-        vm.roll(10 * CHALLENGE_WINDOW); // block 100: first block of epoch 10
+        vm.roll(10 * EPOCH); // first block of epoch 10
         (uint256 atRisk, uint256 covered) = market.exposure(prover);
         assertEq(atRisk, 0);
         assertEq(covered, 100);
 
         _commitCount(prover, 30);
-        vm.roll(11 * CHALLENGE_WINDOW - 1); // last block of epoch 10
+        vm.roll(11 * EPOCH - 1); // last block of epoch 10
         _commitCount(prover, 20);
-        (atRisk,) = market.exposure(prover);
-        assertEq(atRisk, 50);
+        assertEq(_atRisk(prover), 50);
         (uint40 epoch, uint32 current, uint32 previous) = _risk(prover);
         assertEq(epoch, 10);
         assertEq(current, 50);
         assertEq(previous, 0);
 
-        vm.roll(11 * CHALLENGE_WINDOW); // epoch 11: epoch 10's leaves still count
-        (atRisk,) = market.exposure(prover);
-        assertEq(atRisk, 50);
+        vm.roll(11 * EPOCH); // epoch 11: epoch 10's leaves still count
+        assertEq(_atRisk(prover), 50);
         _commitCount(prover, 30);
-        (atRisk,) = market.exposure(prover);
-        assertEq(atRisk, 80);
+        assertEq(_atRisk(prover), 80);
         (epoch, current, previous) = _risk(prover);
         assertEq(epoch, 11);
         assertEq(current, 30);
         assertEq(previous, 50);
         _expectExposureTooHigh(prover, 21, 101, 100);
 
-        vm.roll(12 * CHALLENGE_WINDOW); // epoch 12: epoch 10's leaves are out
-        (atRisk,) = market.exposure(prover);
-        assertEq(atRisk, 30);
+        vm.roll(12 * EPOCH); // epoch 12: epoch 10's leaves are out
+        assertEq(_atRisk(prover), 30);
         _commitCount(prover, 70);
-        (atRisk,) = market.exposure(prover);
-        assertEq(atRisk, 100);
+        assertEq(_atRisk(prover), 100);
         _expectExposureTooHigh(prover, 1, 101, 100);
 
-        vm.roll(13 * CHALLENGE_WINDOW); // epoch 13: only epoch 12's 70
-        (atRisk,) = market.exposure(prover);
-        assertEq(atRisk, 70);
+        vm.roll(13 * EPOCH); // epoch 13: only epoch 12's 70
+        assertEq(_atRisk(prover), 70);
 
-        vm.roll(14 * CHALLENGE_WINDOW); // epoch 14: nothing left
-        (atRisk,) = market.exposure(prover);
-        assertEq(atRisk, 0);
+        vm.roll(14 * EPOCH); // epoch 14: nothing left
+        assertEq(_atRisk(prover), 0);
         _commitCount(prover, 100);
         (epoch, current, previous) = _risk(prover);
         assertEq(epoch, 14);
@@ -1068,32 +1439,75 @@ contract ProverMarketTest is MarketFixture {
         assertEq(previous, 0, "epoch 12's leaves do not come back");
     }
 
-    /// A leaf counts at least through the last block of its batch's challenge window,
-    /// whether it is posted in the last or the first block of an epoch.
-    function test_exposure_coversEveryBlockOfTheChallengeWindow() public {
+    /// A leaf counts at least through the last block of its batch's challenge window and
+    /// the response window of a challenge opened then, whether it is posted in the last or
+    /// the first block of an epoch; an open challenge counts on its own after that.
+    function test_exposure_coversTheWindowAndTheResponseToAChallengeAtItsEnd() public {
         _register(prover, MIN_STAKE);
         _register(otherProver, MIN_STAKE);
-        vm.roll(11 * CHALLENGE_WINDOW - 1); // last block of epoch 10
-        _commitCount(prover, 7);
-        vm.roll(11 * CHALLENGE_WINDOW); // first block of epoch 11
+        vm.roll(11 * EPOCH - 1); // last block of epoch 10
+        uint256 committedAt = block.number;
+        ProverMarket.Leaf[] memory leaves = _leaves(7, client);
+        uint256 id = _commit(prover, leaves);
+        vm.roll(11 * EPOCH); // first block of epoch 11
         _commitCount(otherProver, 9);
 
-        vm.roll(11 * CHALLENGE_WINDOW - 1 + CHALLENGE_WINDOW); // prover's window: last block
-        (uint256 atRisk,) = market.exposure(prover);
-        assertEq(atRisk, 7);
-        vm.roll(block.number + 1);
-        (atRisk,) = market.exposure(prover);
-        assertEq(atRisk, 0);
+        vm.roll(committedAt + CHALLENGE_WINDOW); // prover's window: last block
+        assertEq(_atRisk(prover), 7);
+        uint256 challengeId = _challengeWithheld(otherClient, id, leaves, 0);
+        assertEq(_atRisk(prover), 8, "7 leaves and the open challenge");
+        uint256 respondBy = committedAt + CHALLENGE_WINDOW + RESPONSE_WINDOW;
+        vm.roll(respondBy); // the last block to answer that challenge
+        assertEq(_atRisk(prover), 8);
+        vm.roll(respondBy + 1);
+        assertEq(_atRisk(prover), 1, "the leaves are out, the unanswered challenge is not");
+        market.finalizeChallenge(challengeId);
+        assertEq(_atRisk(prover), 0);
 
-        vm.roll(11 * CHALLENGE_WINDOW + CHALLENGE_WINDOW); // otherProver's window: last block
-        (atRisk,) = market.exposure(otherProver);
-        assertEq(atRisk, 9);
-        vm.roll(13 * CHALLENGE_WINDOW - 1); // ... and until the end of epoch 12
-        (atRisk,) = market.exposure(otherProver);
-        assertEq(atRisk, 9);
-        vm.roll(13 * CHALLENGE_WINDOW);
-        (atRisk,) = market.exposure(otherProver);
-        assertEq(atRisk, 0);
+        vm.roll(11 * EPOCH + CHALLENGE_WINDOW + RESPONSE_WINDOW); // otherProver's leaves
+        assertEq(_atRisk(otherProver), 9);
+        vm.roll(13 * EPOCH - 1); // ... and until the end of epoch 12
+        assertEq(_atRisk(otherProver), 9);
+        vm.roll(13 * EPOCH);
+        assertEq(_atRisk(otherProver), 0);
+    }
+
+    /// Every open challenge counts as one more leaf at risk, in `exposure` and in the bound
+    /// `commitBatch` enforces, until it is answered or finalized, however old its leaf.
+    function test_exposure_countsEveryOpenChallenge() public {
+        _register(prover, MIN_STAKE); // covers 100
+        (uint256[] memory ins, bytes memory prf) = _verifierSample();
+        _registerFixtureVerifier(CIRCUIT);
+        ProverMarket.Leaf[] memory leaves = _leaves(60, client);
+        leaves[0].publicInputsHash = keccak256(abi.encodePacked(ins)); // a valid proof
+        leaves[0].proofHash = keccak256(prf);
+        uint256 id = _commit(prover, leaves);
+        uint256 answered = _challengeWithheld(otherClient, id, leaves, 0);
+        uint256 unanswered = _challengeWithheld(otherClient, id, leaves, 1);
+        (uint256 atRisk, uint256 covered) = market.exposure(prover);
+        assertEq(atRisk, 62, "60 leaves and 2 open challenges");
+        assertEq(covered, 100);
+        _expectExposureTooHigh(prover, 39, 101, 100);
+        _commitCount(prover, 38);
+        assertEq(_atRisk(prover), 100);
+
+        // An answered challenge stops counting.
+        market.revealProof(answered, ins, prf);
+        assertEq(_atRisk(prover), 99);
+        _expectExposureTooHigh(prover, 2, 101, 100);
+
+        // Two epochs on, every leaf is out; the unanswered challenge, still open, counts.
+        vm.roll((block.number / EPOCH + 2) * EPOCH);
+        assertEq(_atRisk(prover), 1);
+        _expectExposureTooHigh(prover, 100, 101, 100);
+        _commitCount(prover, 99);
+        assertEq(_atRisk(prover), 100);
+
+        // Once finalized it stops counting, and its slash lowers what the stake covers.
+        market.finalizeChallenge(unanswered);
+        (atRisk, covered) = market.exposure(prover);
+        assertEq(atRisk, 99);
+        assertEq(covered, 99);
     }
 
     /// Only bonded stake covers new leaves: unbonding lowers the bound, adding stake raises it.
@@ -2046,12 +2460,12 @@ contract ProverMarketTest is MarketFixture {
         uint256 n;
         for (uint256 step = 0; step < 12; step++) {
             uint256 r = uint256(keccak256(abi.encode(seed, step)));
-            vm.roll(block.number + r % (3 * CHALLENGE_WINDOW));
+            vm.roll(block.number + r % (3 * EPOCH));
             uint32 count = uint32(bound(r >> 64, 1, covered));
-            uint256 epoch = block.number / CHALLENGE_WINDOW;
+            uint256 epoch = block.number / EPOCH;
             uint256 atRisk;
             for (uint256 k = 0; k < n; k++) {
-                uint256 e = blocks[k] / CHALLENGE_WINDOW;
+                uint256 e = blocks[k] / EPOCH;
                 if (e == epoch || e + 1 == epoch) atRisk += counts[k];
             }
             (uint256 viewRisk, uint256 viewCovered) = market.exposure(prover);

@@ -153,7 +153,11 @@ async fn main() {
         )
         .series("gas_vs_batch", *n as f64);
         if *n == 64 {
-            settled = settled.at_most(15_000.0);
+            // Every leaf is in the commit's calldata (data availability): the target is
+            // 20,000 with it, from 15,000 without (docs/contracts.md).
+            settled = settled
+                .at_most(20_000.0)
+                .note("every leaf in the commit's calldata: +5,458 gas a job over a root alone, the calldata floor of EIP-7623 (40 gas a non-zero byte)");
         }
         figures.push(settled);
     }

@@ -9,7 +9,7 @@
 
 use ethers::types::{Address as EthAddress, Bytes, U256};
 use provernet_protocol::merkle::{MerkleTree, verify_path};
-use provernet_protocol::{FieldBytes, Hash32, JobLeaf};
+use provernet_protocol::{Address, CircuitId, FieldBytes, Hash32, JobId, JobLeaf};
 
 use crate::bindings;
 use crate::eip712::{self, Domain};
@@ -134,6 +134,19 @@ pub fn leaf_to_abi(leaf: &JobLeaf) -> bindings::Leaf {
         client: EthAddress::from(leaf.client.0),
         price: U256::from(leaf.price),
     }
+}
+
+/// A leaf as the contract published it in `BatchCommitted`; `None` if its price does
+/// not fit 128 bits (the contract refuses such a leaf at commit).
+pub fn leaf_from_abi(leaf: &bindings::Leaf) -> Option<JobLeaf> {
+    Some(JobLeaf {
+        job_id: JobId(leaf.job_id),
+        circuit_id: CircuitId(leaf.circuit_id),
+        public_inputs_hash: Hash32(leaf.public_inputs_hash),
+        proof_hash: Hash32(leaf.proof_hash),
+        client: Address(leaf.client.0),
+        price: u128::try_from(leaf.price).ok()?,
+    })
 }
 
 /// Public inputs as the contract takes them (`uint256[]`, 32-byte big-endian words).

@@ -250,24 +250,30 @@ impl<M: Middleware + 'static> Market<M> {
         self.submit(self.contract.withdraw_credits()).await
     }
 
-    /// Registers a circuit's verifier, its proof length and the gas each verification is
-    /// given (owner only). `gas_limit` must cover a valid proof: a verifier's cost is
-    /// the same for every proof of a circuit, so measure it once and add a small margin.
+    /// Registers a circuit once (owner only): its verifier and the gas each verification
+    /// is given, with a valid sample proof from which the contract takes the proof length
+    /// and the number of public inputs. `gas_limit` must cover a valid proof: a verifier's
+    /// cost is the same for every proof of a circuit, so measure it once and add a small
+    /// margin. The contract runs the sample with exactly that gas, and the sample with its
+    /// first proof byte flipped, which must be rejected.
     ///
     /// # Errors
-    /// As the contract refuses.
+    /// As the contract refuses (`CircuitExists`, `SampleProofRejected`,
+    /// `VerifierAcceptsCorruptedProof`, `InvalidParameters`).
     pub async fn register_circuit(
         &self,
         circuit_id: [u8; 32],
         verifier: Address,
-        proof_length: usize,
         gas_limit: u64,
+        sample_inputs: &[FieldBytes],
+        sample_proof: &[u8],
     ) -> Result<TransactionReceipt, ChainError> {
         self.submit(self.contract.register_circuit(
             circuit_id,
             verifier,
-            proof_length.into(),
             gas_limit,
+            evidence::inputs_to_abi(sample_inputs),
+            Bytes::from(sample_proof.to_vec()),
         ))
         .await
     }
@@ -378,10 +384,12 @@ impl<M: Middleware + 'static> Market<M> {
         .await
     }
 
-    /// Whether the circuit's on-chain verifier accepts the proof, as a challenge decides it.
+    /// Whether the circuit's on-chain verifier accepts the proof, as a challenge decides it
+    /// (false for a circuit that is not registered, a proof of another length or another
+    /// number of public inputs than the circuit's).
     ///
     /// # Errors
-    /// `UnknownCircuit` if no verifier is registered.
+    /// [`ChainError::Rpc`]; `InsufficientGas` if the call cannot forward the cap.
     pub async fn check_proof(
         &self,
         circuit_id: [u8; 32],
@@ -406,15 +414,13 @@ impl<M: Middleware + 'static> Market<M> {
         &self,
         leaves: &[JobLeaf],
     ) -> Result<(u64, TransactionReceipt), ChainError> {
-        let tree =
-            provernet_protocol::merkle::MerkleTree::new(leaves.iter().map(JobLeaf::hash).collect())
-                .ok_or(ChainError::Refused(MarketError(
-                    ProverMarketErrors::EmptyBatch(bindings::EmptyBatch),
-                )))?;
-        let count = u32::try_from(leaves.len()).unwrap_or(u32::MAX);
-        let receipt = self
-            .submit(self.contract.commit_batch(tree.root().0, count))
-            .await?;
+        if leaves.is_empty() {
+            return Err(ChainError::Refused(MarketError(
+                ProverMarketErrors::EmptyBatch(bindings::EmptyBatch),
+            )));
+        }
+        let leaves = leaves.iter().map(evidence::leaf_to_abi).collect();
+        let receipt = self.submit(self.contract.commit_batch(leaves)).await?;
         let id = events_of(&receipt)
             .into_iter()
             .find_map(|e| match e {
@@ -426,6 +432,36 @@ impl<M: Middleware + 'static> Market<M> {
                 event: "BatchCommitted",
             })?;
         Ok((id, receipt))
+    }
+
+    /// The leaves of a batch, read from the input of the transaction that committed it
+    /// (the `BatchCommitted` log's transaction): `commitBatch` takes only a plain
+    /// account's own transaction, so that input is the call, whoever sent it.
+    ///
+    /// # Errors
+    /// [`ChainError::Rpc`] if the transaction cannot be read, is not a call of the
+    /// market's `commitBatch`, or holds a leaf no node can represent.
+    pub async fn published_leaves(&self, tx: H256) -> Result<Vec<JobLeaf>, ChainError> {
+        use ethers::abi::AbiDecode;
+        let transaction = self
+            .client
+            .get_transaction(tx)
+            .await
+            .map_err(|e| ChainError::Rpc(e.to_string()))?
+            .ok_or_else(|| ChainError::Rpc(format!("transaction {tx:?} not found")))?;
+        if transaction.to != Some(self.address()) {
+            return Err(ChainError::Rpc(format!(
+                "transaction {tx:?} is not a call to the market"
+            )));
+        }
+        let call = bindings::CommitBatchCall::decode(&transaction.input).map_err(|e| {
+            ChainError::Rpc(format!("transaction {tx:?} is not a commitBatch: {e}"))
+        })?;
+        call.leaves
+            .iter()
+            .map(evidence::leaf_from_abi)
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| ChainError::Rpc(format!("transaction {tx:?} holds a price above 2^128")))
     }
 
     /// Claims the fee of one job with its Merkle path and the client's award.

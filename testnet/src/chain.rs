@@ -248,7 +248,7 @@ pub async fn deploy_verifiers(
         let measured = estimate.as_u64().saturating_sub(intrinsic);
         let gas_limit = measured + measured / 20;
         owner
-            .register_circuit(id, address, proof.proof.len(), gas_limit)
+            .register_circuit(id, address, gas_limit, &proof.public_inputs, &proof.proof)
             .await
             .map_err(|e| anyhow!("registering the {} verifier: {e}", circuit.name()))?;
         verifiers.push(Verifier {

@@ -216,10 +216,17 @@ abstract contract MarketFixture is Test {
         }
     }
 
+    /// Commits `leaves` as `who`, in its own transaction (`commitBatch` takes only a plain
+    /// account's direct call: tx.origin is the caller).
     function _commit(address who, ProverMarket.Leaf[] memory leaves) internal returns (uint256 batchId) {
-        bytes32 root = MerkleBuilder.root(_hashes(leaves));
-        vm.prank(who);
-        batchId = market.commitBatch(root, uint32(leaves.length));
+        vm.prank(who, who);
+        batchId = market.commitBatch(leaves);
+    }
+
+    /// One leaf as a batch.
+    function _one(ProverMarket.Leaf memory leaf) internal pure returns (ProverMarket.Leaf[] memory leaves) {
+        leaves = new ProverMarket.Leaf[](1);
+        leaves[0] = leaf;
     }
 
     function _path(ProverMarket.Leaf[] memory leaves, uint256 index) internal pure returns (bytes32[] memory) {
@@ -262,5 +269,37 @@ abstract contract MarketFixture is Test {
     function _closeWindow(uint256 batchId) internal {
         (,, uint40 blockNumber,,) = market.batches(batchId);
         vm.roll(blockNumber + CHALLENGE_WINDOW + 1);
+    }
+
+    // ---- circuits ----------------------------------------------------------------------
+
+    /// The fixture's sample: the public inputs and the valid proof of its verifier.
+    function _verifierSample() internal view returns (uint256[] memory sampleInputs, bytes memory sampleProof) {
+        string memory json = vm.readFile(string.concat(vm.projectRoot(), VERIFIER_FIXTURE));
+        sampleInputs = vm.parseJsonUintArray(json, ".publicInputs");
+        sampleProof = vm.parseJsonBytes(json, ".proof");
+    }
+
+    /// Deploys the fixture's verifier and registers it (as the owner) as `circuitId`, with
+    /// `VERIFIER_GAS` and the fixture's sample; returns its address.
+    function _registerFixtureVerifier(bytes32 circuitId) internal returns (address verifier) {
+        verifier = _deployVerifier();
+        (uint256[] memory sampleInputs, bytes memory sampleProof) = _verifierSample();
+        vm.prank(owner);
+        market.registerCircuit(circuitId, verifier, VERIFIER_GAS, sampleInputs, sampleProof);
+    }
+}
+
+/// A contract that commits batches for whoever calls it: the leaves would be inside its
+/// caller's input, in an encoding only it knows (`commitBatch` refuses it).
+contract CommitRelay {
+    ProverMarket internal immutable market;
+
+    constructor(ProverMarket market_) {
+        market = market_;
+    }
+
+    function commit(ProverMarket.Leaf[] calldata leaves) external returns (uint256) {
+        return market.commitBatch(leaves);
     }
 }

@@ -119,6 +119,11 @@ pub(crate) enum Report {
         batch_id: u64,
         leaves: Option<Vec<JobLeaf>>,
     },
+    /// A batch's leaves read from its committing transaction.
+    Published {
+        batch_id: u64,
+        leaves: Option<Vec<JobLeaf>>,
+    },
     Audited {
         key: LeafKey,
         audit: Audit,
@@ -609,6 +614,9 @@ impl Watchtower {
                         self.add_leaf(batch_id, n.leaf_index, n.leaf, n.merkle_path);
                     }
                 }
+                // Every leaf is the input of the committing transaction: learned from the
+                // chain alone, whatever the prover gossips or serves.
+                self.fetch_published(batch_id, event.tx);
             }
             E::ChallengeOpenedFilter(c) => {
                 let Ok(id) = u64::try_from(c.challenge_id) else {
@@ -1224,6 +1232,28 @@ impl Watchtower {
         });
     }
 
+    /// Reads a batch's leaves from the input of the transaction that committed it.
+    fn fetch_published(&self, batch_id: u64, tx: ethers::types::H256) {
+        let shared = Arc::clone(&self.s);
+        let reports = self.reports.clone();
+        tokio::spawn(async move {
+            let mut leaves = None;
+            for _ in 0..5 {
+                match shared.market.published_leaves(tx).await {
+                    Ok(found) => {
+                        leaves = Some(found);
+                        break;
+                    }
+                    Err(error) => {
+                        tracing::debug!(target: "watch", batch_id, %error, "cannot read a batch's leaves from its transaction yet");
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            let _ = reports.send(Report::Published { batch_id, leaves }).await;
+        });
+    }
+
     fn fetch_leaves(&mut self, batch_id: u64) {
         let Some(batch) = self.batches.get_mut(&batch_id) else {
             return;
@@ -1330,8 +1360,36 @@ impl Watchtower {
                 }
             }
             Report::BatchLeaves { batch_id, leaves } => self.on_leaves(batch_id, leaves),
+            Report::Published { batch_id, leaves } => self.on_published(batch_id, leaves),
             Report::Audited { key, audit } => self.on_audited(key, audit),
             Report::Sent { target, result } => self.on_sent(target, result),
+        }
+    }
+
+    /// A batch's leaves from the chain: taken when they hash to its root (they always do:
+    /// the contract computed the root from them), else the notices and the prover's
+    /// answers remain the way to learn them.
+    fn on_published(&mut self, batch_id: u64, leaves: Option<Vec<JobLeaf>>) {
+        let Some(batch) = self.batches.get(&batch_id) else {
+            return;
+        };
+        let root = leaves
+            .as_ref()
+            .and_then(|l| MerkleTree::new(l.iter().map(JobLeaf::hash).collect()))
+            .map(|tree| tree.root().0);
+        match leaves {
+            Some(leaves) if root == Some(batch.root) && leaves.len() == batch.count as usize => {
+                self.s
+                    .metrics
+                    .watch
+                    .batch_fetches
+                    .get_or_create(&kind("published"))
+                    .inc();
+                self.take_leaves(batch_id, leaves);
+            }
+            _ => {
+                tracing::warn!(target: "watch", batch_id, "cannot read the batch's leaves from the chain")
+            }
         }
     }
 
@@ -1358,6 +1416,12 @@ impl Watchtower {
             .batch_fetches
             .get_or_create(&kind("served"))
             .inc();
+        self.take_leaves(batch_id, leaves);
+    }
+
+    /// Learns every leaf of a batch, in tree order (from the chain, or served by its
+    /// prover): a leaf a notice put at an index is replaced by the one given here.
+    fn take_leaves(&mut self, batch_id: u64, leaves: Vec<JobLeaf>) {
         let Some(tree) = MerkleTree::new(leaves.iter().map(JobLeaf::hash).collect()) else {
             return;
         };
@@ -1526,10 +1590,6 @@ impl Watchtower {
             error.market_error(),
             Some(ProverMarketErrors::WindowClosed(_))
         );
-        let unknown_circuit = matches!(
-            error.market_error(),
-            Some(ProverMarketErrors::UnknownCircuit(_))
-        );
         let verifies = matches!(error, ChainError::Evidence(EvidenceError::ProofVerifies));
         let not_yet = matches!(
             error.market_error(),
@@ -1541,8 +1601,6 @@ impl Watchtower {
             Some("window_closed")
         } else if verifies {
             Some("disagreement")
-        } else if unknown_circuit {
-            Some("unknown_circuit")
         } else {
             None
         };

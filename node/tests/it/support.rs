@@ -15,7 +15,7 @@ use provernet_node::config::NodeConfig;
 use provernet_node::identity::Keys;
 use provernet_node::service::{self, NodeHandle, Startup, SubmitRequest};
 use provernet_node::store::{RocksStore, Store};
-use provernet_protocol::JobId;
+use provernet_protocol::{FieldBytes, JobId};
 use provernet_slashing::bindings::ProverMarketEvents;
 use provernet_slashing::{Market, MarketParams, anvil};
 use tempfile::TempDir;
@@ -45,9 +45,11 @@ pub fn watch_params() -> MarketParams {
     }
 }
 
-/// A circuit's verifier creation code and proof length, built once per process.
-pub fn verifier(circuit: Circuit) -> (Vec<u8>, usize) {
-    type Verifiers = std::sync::Mutex<std::collections::HashMap<Circuit, (Vec<u8>, usize)>>;
+/// A circuit's verifier creation code and a valid proof of it (public inputs and proof
+/// bytes), built once per process.
+pub fn verifier(circuit: Circuit) -> (Vec<u8>, Vec<FieldBytes>, Vec<u8>) {
+    type Verifiers =
+        std::sync::Mutex<std::collections::HashMap<Circuit, (Vec<u8>, Vec<FieldBytes>, Vec<u8>)>>;
     static VERIFIERS: OnceLock<Verifiers> = OnceLock::new();
     let verifiers = VERIFIERS.get_or_init(Default::default);
     let mut verifiers = verifiers.lock().expect("lock");
@@ -66,7 +68,7 @@ pub fn verifier(circuit: Circuit) -> (Vec<u8>, usize) {
                 &solc,
             )
             .expect("verifier compiles");
-            (compiled.creation, proof.proof.len())
+            (compiled.creation, proof.public_inputs, proof.proof)
         })
         .clone()
 }
@@ -201,7 +203,7 @@ impl Testnet {
 
     /// Deploys `circuit`'s EVM verifier and registers it, so its proofs can be challenged.
     pub async fn register_verifier(&self, circuit: Circuit) {
-        let (creation, proof_len) = verifier(circuit);
+        let (creation, inputs, proof) = verifier(circuit);
         let verifier = self
             .owner
             .deploy_code(creation)
@@ -209,7 +211,7 @@ impl Testnet {
             .expect("verifier deploys");
         let id = engine().circuit_id(circuit).expect("circuit id");
         self.owner
-            .register_circuit(id.0, verifier, proof_len, VERIFIER_GAS)
+            .register_circuit(id.0, verifier, VERIFIER_GAS, &inputs, &proof)
             .await
             .expect("circuit registers");
     }

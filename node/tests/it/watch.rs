@@ -206,8 +206,8 @@ async fn nonce_of(net: &Testnet, id: &JobId) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_silent_prover_committing_an_invalid_proof_is_slashed() {
-    // Silent: no commitment notices, so the watchtowers find the leaves through the
-    // chain's BatchCommitted event and the prover's batch exchange.
+    // Silent: no commitment notices. The watchtowers learn every leaf from the chain's
+    // BatchCommitted event alone (the contract publishes them), never asking the prover.
     let (net, nodes) = cheating_market(CheatMode::InvalidProof, true).await;
     // Three jobs in one batch: each watchtower has several challenges to send at once
     // from one account.
@@ -235,9 +235,23 @@ async fn a_silent_prover_committing_an_invalid_proof_is_slashed() {
                 .get()
         })
         .sum();
+    assert_eq!(
+        fetched, 0,
+        "no watchtower needed the prover to serve the batch's leaves"
+    );
+    let published: u64 = nodes[2..]
+        .iter()
+        .map(|t| {
+            t.metrics
+                .watch
+                .batch_fetches
+                .get_or_create(&kind("published"))
+                .get()
+        })
+        .sum();
     assert!(
-        fetched >= 2,
-        "both watchtowers asked for the batch's leaves"
+        published >= 2,
+        "both watchtowers read the leaves from the committing transaction"
     );
 }
 

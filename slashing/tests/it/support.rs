@@ -171,8 +171,9 @@ impl World {
             .register_circuit(
                 world.circuit_id.0,
                 verifier,
-                fixture.proof.proof.len(),
                 VERIFIER_GAS,
+                &fixture.proof.public_inputs,
+                &fixture.proof.proof,
             )
             .await
             .expect("circuit registers");
