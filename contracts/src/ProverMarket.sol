@@ -233,6 +233,9 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
     /// circuit (the same curve operations for every proof), so the cap is that cost plus a
     /// small margin; a rejected proof burns the whole cap.
     mapping(bytes32 => uint64) public verifierGas;
+    /// circuit id → the verifier's code hash at registration: a verifier whose code changed
+    /// since (an EIP-7702 delegation moved or cleared, code destroyed) decides nothing.
+    mapping(bytes32 => bytes32) public verifierCodeHashes;
     Challenge[] public challenges;
     /// Jobs a prover was slashed for, keyed by `jobKey(prover, client, jobId)`.
     mapping(bytes32 => bool) public slashed;
@@ -349,6 +352,7 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
     error CircuitExists(bytes32 circuitId);
     error PriceTooLarge(uint256 index);
     error NotDirectCall();
+    error VerifierChanged(bytes32 circuitId);
     error SampleProofRejected();
     error VerifierAcceptsCorruptedProof();
 
@@ -409,6 +413,7 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
         proofLengths[circuitId] = sampleProof.length;
         publicInputCounts[circuitId] = sampleInputs.length;
         verifierGas[circuitId] = gasLimit;
+        verifierCodeHashes[circuitId] = verifier.codehash;
         emit CircuitRegistered(circuitId, verifier, sampleProof.length, sampleInputs.length, gasLimit);
     }
 
@@ -490,15 +495,14 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
     /// @notice Leaves `prover` holds at risk, as `commitBatch` counts them, and the most
     ///         its bonded stake covers at `slashPerJob` each. A leaf counts from its batch
     ///         until the end of the epoch of `challengeWindow + responseWindow` blocks after
-    ///         the one it was committed in (so at least until a challenge opened at the end
-    ///         of its window could be answered); every open challenge counts as one more
-    ///         (its slash is not taken yet, whenever it is finalized).
+    ///         the one it was committed in: at least until a challenge opened at the end of
+    ///         its window must be answered. Open challenges do not count again: one bond
+    ///         could otherwise make an honest prover's commit revert at its deadline.
     function exposure(address prover) public view returns (uint256 leavesAtRisk, uint256 covered) {
         Prover storage p = provers[prover];
         uint256 epoch = block.number / (uint256(challengeWindow) + responseWindow);
         if (p.riskEpoch == epoch) leavesAtRisk = uint256(p.riskCurrent) + p.riskPrevious;
         else if (p.riskEpoch + 1 == epoch) leavesAtRisk = p.riskCurrent;
-        leavesAtRisk += p.openChallenges;
         covered = p.stake / slashPerJob;
     }
 
@@ -1082,6 +1086,8 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
         // N+1 inputs with the proof shifted by a word would pass the verifier, which
         // ignores trailing bytes: the count is the circuit's, exactly.
         if (publicInputs.length != publicInputCounts[circuitId]) return false;
+        // Code that is not the registered code gives no verdict, either way.
+        if (verifier.codehash != verifierCodeHashes[circuitId]) revert VerifierChanged(circuitId);
         return _call(verifier, verifierGas[circuitId], abi.encodePacked(publicInputs, proof));
     }
 
@@ -1118,7 +1124,7 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
         }
         current += count;
         uint256 covered = p.stake / slashPerJob;
-        uint256 atRisk = current + previous + p.openChallenges;
+        uint256 atRisk = current + previous;
         if (atRisk > covered) revert ExposureTooHigh(atRisk, covered);
         // Leaves at risk never exceed `covered` < 2^32 for any stake a chain holds at a
         // sane `slashPerJob`; the check above bounds them first.

@@ -187,6 +187,29 @@ contract AttacksTest is MarketFixture {
         assertEq(unbonding, MIN_STAKE - 3 * SLASH_PER_JOB, "the slashes came out of unbonding stake");
     }
 
+    /// A client (or anyone) waits until an honest prover holds exactly the leaves its stake
+    /// covers, then opens one withheld-proof challenge just before the prover commits its
+    /// next urgent batch, hoping the commit reverts, the deadlines pass and the whole batch
+    /// is slashed for missed deadlines. Open challenges do not count against the bound:
+    /// the commit goes through, and the prover's answer takes the bond.
+    function test_attack_oneBondCannotBlockAnHonestProversCommit() public {
+        _register(cheater, MIN_STAKE);
+        uint256 covered = MIN_STAKE / SLASH_PER_JOB;
+        ProverMarket.Leaf[] memory first = _leavesFrom(0, covered - 10, client);
+        first[0].publicInputsHash = keccak256(abi.encodePacked(inputs));
+        first[0].proofHash = keccak256(proof);
+        uint256 firstBatch = _commit(cheater, first);
+        uint256 id = _challengeWithheld(watchtower, firstBatch, first, 0);
+        // The urgent batch fills the cover exactly: it is committed all the same.
+        _commit(cheater, _leavesFrom(covered, 10, client));
+        (uint256 atRisk, uint256 cap) = market.exposure(cheater);
+        assertEq(atRisk, covered);
+        assertEq(cap, covered);
+        uint256 before = market.credits(cheater);
+        market.revealProof(id, inputs, proof);
+        assertEq(market.credits(cheater) - before, BOND, "the griefer's bond went to the prover");
+    }
+
     // ---- bounded challenges, no escape (property 8) --------------------------------------
 
     /// A year after a deadline, a challenger tries to slash an honest prover that has
@@ -466,6 +489,36 @@ contract AttacksTest is MarketFixture {
         assertEq(market.verifiers(CIRCUIT), realVerifier);
         assertEq(market.verifierGas(CIRCUIT), VERIFIER_GAS);
         assertEq(market.verifiers(other), address(0));
+    }
+
+    /// The owner registers a verifier and later changes the code at its address (an
+    /// EIP-7702 delegation moved or cleared, a self-destruct and redeploy) to one that
+    /// accepts anything, so that invalid proofs are not slashed and challengers lose their
+    /// bonds. The code hash is pinned at registration: changed code gives no verdict, so no
+    /// bond is lost to it and no proof is called valid by it.
+    function test_attack_changingAVerifiersCodeAfterRegistrationDecidesNothing() public {
+        _register(cheater, MIN_STAKE);
+        bytes memory bad = new bytes(proof.length);
+        ProverMarket.Leaf[] memory leaves = _leafWith(CIRCUIT, inputs, bad);
+        uint256 batchId = _commit(cheater, leaves);
+        vm.etch(realVerifier, address(new AcceptsAnything()).code);
+        assertTrue(_rawAccepts(realVerifier, inputs, bad), "the new code accepts the bad proof");
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.VerifierChanged.selector, CIRCUIT));
+        market.checkProof(CIRCUIT, inputs, bad);
+        ProverMarket.Inclusion memory at = _at(batchId, leaves, 0);
+        vm.deal(watchtower, BOND);
+        vm.prank(watchtower);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.VerifierChanged.selector, CIRCUIT));
+        market.challengeInvalidProof{value: BOND}(at, inputs, bad);
+        assertEq(watchtower.balance, BOND, "the challenger kept its bond");
+    }
+
+    function _rawAccepts(address verifier, uint256[] memory inputs_, bytes memory proof_)
+        internal
+        view
+        returns (bool ok)
+    {
+        (ok,) = verifier.staticcall(abi.encodePacked(inputs_, proof_));
     }
 
     // ---- escrowed fees (property 4) ----------------------------------------------------

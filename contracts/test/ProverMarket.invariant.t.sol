@@ -415,8 +415,8 @@ contract MarketHandler is Test {
     }
 
     /// The leaves of `p` committed in the current epoch of `challengeWindow +
-    /// responseWindow` blocks and in the one before, counted from the batches, plus its open
-    /// challenges (the model's), and what its bonded stake covers.
+    /// responseWindow` blocks and in the one before, counted from the batches (open
+    /// challenges do not count again), and what its bonded stake covers.
     function exposureModel(address p) public view returns (uint256 atRisk, uint256 covered) {
         uint256 epochLength = uint256(challengeWindow) + responseWindow;
         uint256 epoch = block.number / epochLength;
@@ -425,7 +425,6 @@ contract MarketHandler is Test {
             if (b.blockNumber / epochLength + 1 < epoch) break; // batches are in block order
             if (b.prover == p) atRisk += jobsOf[k - 1].length;
         }
-        atRisk += openChallengesOf(p);
         covered = model[p].stake / slashPerJob;
     }
 
