@@ -188,10 +188,11 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
     uint64 public constant MAX_DELAY = type(uint32).max;
     /// Largest gas a verifier call may be given.
     uint64 public constant MAX_VERIFIER_GAS = 10_000_000;
-    /// Most leaves in a batch (the protocol's `MAX_BATCH_SIZE`): a `claimBatch` of every
-    /// leaf of the largest batch takes about 18M gas, calldata included, for a prover under
-    /// challenge, so it fits a 30M-gas block (test_claimBatch_largestBatchFitsInABlock).
-    uint32 public constant MAX_BATCH_SIZE = 1_024;
+    /// Most leaves in a batch (the protocol's `MAX_BATCH_SIZE`): the commit's input is
+    /// about 98 KB (under the 128 KiB a node's mempool takes), and a `claimBatch` of every
+    /// leaf takes about 9M gas, calldata included, for a prover under challenge (under
+    /// EIP-7825's 16.7M cap per transaction; test_claimBatch_largestBatchFitsInABlock).
+    uint32 public constant MAX_BATCH_SIZE = 512;
     uint256 internal constant BPS = 10_000;
     /// Gas the verifier call itself may cost beyond what it forwards (cold account access
     /// and the call's own opcodes); part of the check that the full cap is forwarded.

@@ -1148,14 +1148,14 @@ contract ProverMarketTest is MarketFixture {
 
     function test_commitBatch_revertsAboveMaximumBatchSize() public {
         uint32 max = market.MAX_BATCH_SIZE();
-        assertEq(max, 1_024);
+        assertEq(max, 512);
         _register(prover, max * SLASH_PER_JOB); // a stake that covers the largest batch
         ProverMarket.Leaf[] memory leaves = _leaves(max + 1, client);
         vm.prank(prover, prover);
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.BatchTooLarge.selector, max + 1, max));
         market.commitBatch(leaves);
         assembly ("memory-safe") {
-            mstore(leaves, max) // the first 1,024 leaves
+            mstore(leaves, max) // the first 512 leaves
         }
         uint256 id = _commit(prover, leaves);
         (, uint24 count,,, bytes32 root) = market.batches(id);
@@ -1190,7 +1190,7 @@ contract ProverMarketTest is MarketFixture {
     /// passes.
     function test_commitBatch_revertsInOrder() public {
         ProverMarket.Leaf[] memory none = new ProverMarket.Leaf[](0);
-        ProverMarket.Leaf[] memory tooMany = _leaves(1_025, client);
+        ProverMarket.Leaf[] memory tooMany = _leaves(513, client);
         tooMany[0].price = uint256(type(uint128).max) + 1;
         vm.prank(prover); // not the account's own transaction
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.NotDirectCall.selector));
@@ -1214,7 +1214,7 @@ contract ProverMarketTest is MarketFixture {
         market.commitBatch(none);
 
         vm.prank(prover, prover);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.BatchTooLarge.selector, 1_025, 1_024));
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.BatchTooLarge.selector, 513, 512));
         market.commitBatch(tooMany);
 
         assembly ("memory-safe") {

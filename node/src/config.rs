@@ -470,7 +470,7 @@ impl NodeConfig {
             if self.prover.batch_size == 0 || self.prover.batch_size > max {
                 return Err(field(
                     "prover.batch_size",
-                    "must be in 1..=1024 (the market's MAX_BATCH_SIZE)",
+                    "must be in 1..=512 (the market's MAX_BATCH_SIZE)",
                 ));
             }
             if self.prover.estimate_ms == 0 {

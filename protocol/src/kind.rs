@@ -13,7 +13,7 @@ pub const MAX_PUBLIC_INPUTS: usize = 1024;
 /// Deepest Merkle path a commitment notice may carry.
 pub const MAX_MERKLE_DEPTH: usize = 32;
 /// Most leaves a batch may have.
-pub const MAX_BATCH_SIZE: u32 = 1 << 10;
+pub const MAX_BATCH_SIZE: u32 = 1 << 9;
 /// Most leaves a prover sends in one [`crate::BatchResponse`] (a larger batch is audited
 /// from its commitment notices only).
 pub const MAX_BATCH_LEAVES_SERVED: usize = 4096;
