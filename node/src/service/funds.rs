@@ -95,8 +95,7 @@ impl Core {
         price: u128,
         now: u64,
     ) -> Result<(), Decline> {
-        let exposure = self.funds.exposure.ok_or(Decline::Exposure)?;
-        if !exposure.can_take(self.uncommitted()) {
+        if !self.stake_covers_one_more() {
             return Err(Decline::Exposure);
         }
         let client = eth(client);

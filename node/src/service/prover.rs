@@ -66,11 +66,9 @@ impl Core {
             tracing::debug!(target: "market::prover", "not bidding: not staked under this key (yet)");
             return;
         }
+        // A deadline beyond the market's maxDeadline never gets here: the gossip rule
+        // (`check_request`) ignores such requests before they are remembered.
         let now = now_ms();
-        if request.proving_deadline > (now / 1_000).saturating_add(self.s.max_deadline_secs) {
-            tracing::debug!(target: "market::prover", job = %id, "not bidding: the deadline is beyond the market's maxDeadline");
-            return;
-        }
         let Some(price) = self.s.config.prover.price.quote(request.max_price) else {
             return;
         };
