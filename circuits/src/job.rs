@@ -8,6 +8,7 @@
 use std::ops::RangeInclusive;
 use std::str::FromStr;
 
+use provernet_protocol::{Hash32, JobRequest, keccak256};
 use provernet_protocol::kind::MAX_INPUT_BYTES;
 use serde::{Deserialize, Serialize};
 
@@ -33,6 +34,9 @@ pub struct CheckedSubmission {
     pub circuit: Circuit,
     /// The input (a valid witness of the circuit), at most [`MAX_INPUT_BYTES`].
     pub input: Vec<u8>,
+    /// The statement: keccak256 of the public inputs the witness gives (the leaf's
+    /// `publicInputsHash`), which the request announces and the award binds.
+    pub public_inputs_hash: Hash32,
     /// The most to pay in the first round, wei; above zero.
     pub max_price: u128,
     /// Seconds from now by which the proof must be committed; within the range checked.
@@ -75,12 +79,13 @@ impl SubmitRequest {
                 self.input.len(),
             )));
         }
-        circuit
+        let public_inputs_hash = circuit
             .parse_witness_str(&self.input)
             .map_err(|e| SubmissionError::BadInput {
                 circuit: self.circuit.clone(),
                 reason: e.to_string(),
-            })?;
+            })?
+            .public_inputs_hash();
         let max_price: u128 = self
             .max_price
             .parse()
@@ -102,10 +107,50 @@ impl SubmitRequest {
         Ok(CheckedSubmission {
             circuit,
             input: self.input.clone().into_bytes(),
+            public_inputs_hash,
             max_price,
             deadline_secs: self.deadline_secs,
         })
     }
+}
+
+/// Why a winner refuses the input it fetched for a job. Each is the client's doing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum InputRefusal {
+    /// The bytes do not hash to the request's `input_hash`, or have another length.
+    #[error("inputs do not match the request's hash")]
+    Hash,
+    /// The bytes are not a witness of the circuit.
+    #[error("inputs are not a witness of the circuit")]
+    NotWitness,
+    /// A witness, of another statement than the one the request announced (and the award
+    /// binds): its proof would never be paid.
+    #[error("inputs give another statement than the request's")]
+    OtherStatement,
+}
+
+/// What the winner checks of the input it fetched before it signs an acceptance: the
+/// request's hash and size, a witness of `circuit`, and the announced statement.
+///
+/// # Errors
+/// The first check that fails.
+pub fn check_fetched_input(
+    circuit: Circuit,
+    request: &JobRequest,
+    input: &[u8],
+) -> Result<(), InputRefusal> {
+    if Hash32(keccak256(input)) != request.input_hash
+        || input.len() != request.input_size as usize
+    {
+        return Err(InputRefusal::Hash);
+    }
+    let statement = circuit
+        .statement_of(input)
+        .map_err(|_| InputRefusal::NotWitness)?;
+    if statement != request.public_inputs_hash {
+        return Err(InputRefusal::OtherStatement);
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -130,6 +175,54 @@ mod tests {
             .to_string()
     }
 
+    /// A request announcing the statement of `announced` for the input bytes `sent`.
+    fn request_for(announced: &str, sent: &str) -> JobRequest {
+        let checked = SubmitRequest {
+            input: announced.to_owned(),
+            ..valid()
+        }
+        .check(DEADLINES)
+        .expect("valid");
+        JobRequest {
+            circuit_id: provernet_protocol::CircuitId([1; 32]),
+            input_hash: Hash32(keccak256(sent.as_bytes())),
+            public_inputs_hash: checked.public_inputs_hash,
+            input_size: u32::try_from(sent.len()).expect("small"),
+            max_price: 1,
+            bid_window_ends: 1,
+            proving_deadline: 2,
+            client: provernet_protocol::Address([2; 20]),
+            nonce: 0,
+            round: 0,
+            client_signature: provernet_protocol::EthSignature([0; 65]),
+        }
+    }
+
+    #[test]
+    fn a_winner_accepts_only_the_input_of_the_announced_statement() {
+        let c = Circuit::PoseidonChain12;
+        let mine = c.numbered_witness(1).to_string();
+        let other = c.numbered_witness(2).to_string();
+        let honest = request_for(&mine, &mine);
+        assert_eq!(check_fetched_input(c, &honest, mine.as_bytes()), Ok(()));
+        // The client announces one statement and sends (with a matching input hash) the
+        // witness of another: the winner's proof would never be paid, so it refuses.
+        let lying = request_for(&mine, &other);
+        assert_eq!(
+            check_fetched_input(c, &lying, other.as_bytes()),
+            Err(InputRefusal::OtherStatement)
+        );
+        assert_eq!(
+            check_fetched_input(c, &honest, other.as_bytes()),
+            Err(InputRefusal::Hash)
+        );
+        let junk = request_for(&mine, "not json");
+        assert_eq!(
+            check_fetched_input(c, &junk, b"not json"),
+            Err(InputRefusal::NotWitness)
+        );
+    }
+
     #[test]
     fn a_valid_submission_passes() {
         let request = valid();
@@ -138,6 +231,18 @@ mod tests {
         assert_eq!(checked.input, request.input.as_bytes());
         assert_eq!(checked.max_price, 1_000);
         assert_eq!(checked.deadline_secs, 60);
+        assert_eq!(
+            Some(checked.public_inputs_hash),
+            Circuit::PoseidonChain12
+                .statement_of(request.input.as_bytes())
+                .ok()
+        );
+        // Another witness is another statement: the award binds which one is paid.
+        let other = Circuit::PoseidonChain12.numbered_witness(7).to_string();
+        assert_ne!(
+            Circuit::PoseidonChain12.statement_of(other.as_bytes()).ok(),
+            Some(checked.public_inputs_hash)
+        );
         // The JSON body the API takes.
         let json = serde_json::to_string(&request).expect("json");
         assert_eq!(

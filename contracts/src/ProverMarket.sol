@@ -98,12 +98,17 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
         bytes32[] path;
     }
 
-    /// @notice A client's signed award of a job to a prover.
+    /// @notice A client's signed award of a job to a prover: the job, and the statement
+    ///         it pays a proof of (the circuit and the hash of its public inputs, which the
+    ///         client computes from the inputs it submits). Only a leaf of that statement
+    ///         can be claimed with it or answer a missed deadline.
     struct Award {
         bytes32 jobId;
         address prover;
         uint256 price;
         uint64 deadline;
+        bytes32 circuitId;
+        bytes32 publicInputsHash;
     }
 
     /// @notice A prover's signed promise to prove a job by a deadline, made after it
@@ -115,6 +120,8 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
         bytes32 inputHash;
         uint256 price;
         uint64 deadline;
+        bytes32 circuitId;
+        bytes32 publicInputsHash;
     }
 
     /// @notice One job of a `claimBatch`: the leaf at `index` without its job id, which
@@ -165,7 +172,8 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
         uint256 bond;
         uint256 price;
         bytes32 jobId;
-        /// WithheldProof: what a revealed proof must match.
+        /// WithheldProof: what a revealed proof must match. MissedDeadline: the awarded
+        /// statement (circuit, public-inputs hash) the answering leaf must carry.
         bytes32 circuitId;
         bytes32 publicInputsHash;
         bytes32 proofHash;
@@ -173,11 +181,12 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
 
     // ---- constants and parameters -----------------------------------------------------
 
-    bytes32 public constant AWARD_TYPEHASH =
-        keccak256("Award(bytes32 jobId,address prover,uint256 price,uint64 deadline)");
-    bytes32 public constant ACCEPTANCE_TYPEHASH =
-        keccak256("Acceptance(bytes32 jobId,address client,bytes32 inputHash,uint256 price,uint64 deadline)");
-    bytes32 public constant BID_TYPEHASH = keccak256("Bid(bytes32 jobId,uint256 price,uint64 deadline)");
+    bytes32 public constant AWARD_TYPEHASH = keccak256(
+        "Award(bytes32 jobId,address prover,uint256 price,uint64 deadline,bytes32 circuitId,bytes32 publicInputsHash)"
+    );
+    bytes32 public constant ACCEPTANCE_TYPEHASH = keccak256(
+        "Acceptance(bytes32 jobId,address client,bytes32 inputHash,uint256 price,uint64 deadline,bytes32 circuitId,bytes32 publicInputsHash)"
+    );
 
     /// Domain tag of job ids: jobId = keccak256(tag ‖ client ‖ nonce as 8 bytes big-endian).
     /// (19 bytes, left-aligned in a word.)
@@ -664,23 +673,14 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
 
     /// @notice The EIP-712 digest a client signs to award `award`.
     function awardDigest(Award memory award) public view returns (bytes32) {
-        return
-            _hashTypedDataV4(
-                keccak256(abi.encode(AWARD_TYPEHASH, award.jobId, award.prover, award.price, award.deadline))
-            );
+        return _hashTypedDataV4(
+            _awardHash(award.jobId, award.prover, award.price, award.deadline, award.circuitId, award.publicInputsHash)
+        );
     }
 
     /// @notice The EIP-712 digest a prover signs to accept a job.
     function acceptanceDigest(Acceptance memory a) public view returns (bytes32) {
-        return _hashTypedDataV4(
-            keccak256(abi.encode(ACCEPTANCE_TYPEHASH, a.jobId, a.client, a.inputHash, a.price, a.deadline))
-        );
-    }
-
-    /// @notice The EIP-712 digest a prover signs to bid (not used on chain; here so every
-    ///         peer can check its own encoding against the contract's).
-    function bidDigest(bytes32 jobId, uint256 price, uint64 deadline) external view returns (bytes32) {
-        return _hashTypedDataV4(keccak256(abi.encode(BID_TYPEHASH, jobId, price, deadline)));
+        return _hashTypedDataV4(keccak256(abi.encode(ACCEPTANCE_TYPEHASH, a)));
     }
 
     /// @notice Claims the fee of one job from a batch whose challenge window has closed,
@@ -697,9 +697,10 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
         Batch storage batch = _batch(batchId);
         if (batch.prover != msg.sender) revert NotBatchProver(batch.prover, msg.sender);
         _requireClosed(batch);
-        if (award.jobId != leaf.jobId || award.prover != msg.sender || award.price != leaf.price) {
-            revert AwardMismatch();
-        }
+        if (
+            award.jobId != leaf.jobId || award.prover != msg.sender || award.price != leaf.price
+                || award.circuitId != leaf.circuitId || award.publicInputsHash != leaf.publicInputsHash
+        ) revert AwardMismatch();
         if (!MerkleProof.verifyCalldata(path, batch.root, _leafHash(leaf))) revert LeafNotInBatch();
         (address signer, ECDSA.RecoverError error,) = ECDSA.tryRecoverCalldata(awardDigest(award), clientSignature);
         if (error != ECDSA.RecoverError.NoError || signer != leaf.client) revert BadAwardSignature();
@@ -750,18 +751,23 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
         bytes32 given = level[c.index];
         if (given == bytes32(0)) level[c.index] = leaf;
         else if (given != leaf) revert LeafNotInBatch();
-        bytes32 digest = _hashTypedDataV4(_awardHash(jobId, msg.sender, c.price, c.deadline));
+        bytes32 digest =
+            _hashTypedDataV4(_awardHash(jobId, msg.sender, c.price, c.deadline, c.circuitId, c.publicInputsHash));
         (address signer, ECDSA.RecoverError error,) = ECDSA.tryRecover(digest, c.r, c.vs);
         if (error != ECDSA.RecoverError.NoError || signer != c.client) revert BadAwardSignature();
         _pay(paying, c.client, jobId, c.nonce, c.price, c.deadline);
     }
 
-    /// keccak256(abi.encode(AWARD_TYPEHASH, jobId, prover, price, deadline)) in scratch memory.
-    function _awardHash(bytes32 jobId, address prover, uint256 price, uint64 deadline)
-        private
-        pure
-        returns (bytes32 h)
-    {
+    /// keccak256(abi.encode(AWARD_TYPEHASH, jobId, prover, price, deadline, circuitId,
+    /// publicInputsHash)) in scratch memory.
+    function _awardHash(
+        bytes32 jobId,
+        address prover,
+        uint256 price,
+        uint64 deadline,
+        bytes32 circuitId,
+        bytes32 publicInputsHash
+    ) private pure returns (bytes32 h) {
         bytes32 typeHash = AWARD_TYPEHASH;
         assembly ("memory-safe") {
             let m := mload(0x40)
@@ -770,7 +776,9 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
             mstore(add(m, 0x40), prover)
             mstore(add(m, 0x60), price)
             mstore(add(m, 0x80), deadline)
-            h := keccak256(m, 0xa0)
+            mstore(add(m, 0xa0), circuitId)
+            mstore(add(m, 0xc0), publicInputsHash)
+            h := keccak256(m, 0xe0)
         }
     }
 
@@ -912,7 +920,8 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
         if (e2 != ECDSA.RecoverError.NoError || signer != award.prover) revert BadAcceptanceSignature();
         if (
             acceptance.jobId != award.jobId || acceptance.client != client || acceptance.price != award.price
-                || acceptance.deadline != award.deadline
+                || acceptance.deadline != award.deadline || acceptance.circuitId != award.circuitId
+                || acceptance.publicInputsHash != award.publicInputsHash
         ) revert AcceptanceMismatch();
         // forge-lint: disable-next-line(block-timestamp)
         if (block.timestamp <= award.deadline) revert DeadlineNotPassed(award.deadline);
@@ -933,8 +942,8 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
                 bond: msg.value,
                 price: award.price,
                 jobId: award.jobId,
-                circuitId: bytes32(0),
-                publicInputsHash: bytes32(0),
+                circuitId: award.circuitId,
+                publicInputsHash: award.publicInputsHash,
                 proofHash: bytes32(0)
             }),
             key
@@ -949,7 +958,12 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
         Batch storage batch = _batch(at.batchId);
         if (batch.prover != c.prover) revert NotBatchProver(batch.prover, c.prover);
         if (batch.timestamp > c.deadline) revert CommittedAfterDeadline(batch.timestamp, c.deadline);
-        if (at.leaf.jobId != c.jobId || at.leaf.client != c.client) revert LeafMismatch();
+        // The leaf of the awarded statement: a leaf of another circuit or other public
+        // inputs (a valid proof of some other statement) is no delivery.
+        if (
+            at.leaf.jobId != c.jobId || at.leaf.client != c.client || at.leaf.circuitId != c.circuitId
+                || at.leaf.publicInputsHash != c.publicInputsHash
+        ) revert LeafMismatch();
         if (!MerkleProof.verifyCalldata(at.path, batch.root, _leafHash(at.leaf))) revert LeafNotInBatch();
         _answer(challengeId, c);
     }

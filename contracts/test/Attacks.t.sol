@@ -71,37 +71,24 @@ contract AttacksTest is MarketFixture {
         all = _stakeOf(who) + unbonding;
     }
 
-    function _award(bytes32 jobId, address to, uint256 price, uint64 deadline)
-        internal
-        pure
-        returns (ProverMarket.Award memory)
-    {
-        return ProverMarket.Award({jobId: jobId, prover: to, price: price, deadline: deadline});
-    }
-
-    function _acceptance(ProverMarket.Award memory a) internal view returns (ProverMarket.Acceptance memory) {
-        return ProverMarket.Acceptance({
-            jobId: a.jobId, client: client, inputHash: keccak256("inputs"), price: a.price, deadline: a.deadline
-        });
-    }
-
-    function _signAcceptance(ProverMarket.Acceptance memory a) internal view returns (bytes memory) {
-        (uint8 v, bytes32 r, bytes32 s) = vm.sign(cheaterKey, market.acceptanceDigest(a));
-        return abi.encodePacked(r, s, v);
-    }
-
+    /// Opens a missed-deadline challenge, as the watchtower, on `award` of `client`'s job to
+    /// the cheater, with the cheater's acceptance.
     function _challengeMissed(ProverMarket.Award memory award) internal returns (uint256 id) {
-        ProverMarket.Acceptance memory acc = _acceptance(award);
-        bytes memory accSig = _signAcceptance(acc);
+        return _challengeMissedAs(watchtower, award);
+    }
+
+    function _challengeMissedAs(address challenger, ProverMarket.Award memory award) internal returns (uint256 id) {
+        ProverMarket.Acceptance memory acc = _acceptance(award, client);
+        bytes memory accSig = _signAcceptance(cheaterKey, acc);
         bytes memory awardSig = _sign(clientKey, award);
-        vm.deal(watchtower, watchtower.balance + BOND);
-        vm.prank(watchtower);
+        vm.deal(challenger, challenger.balance + BOND);
+        vm.prank(challenger);
         id = market.challengeMissedDeadline{value: BOND}(acc, accSig, award, awardSig);
     }
 
     function _expectMissedRevert(ProverMarket.Award memory award, bytes memory err) internal {
-        ProverMarket.Acceptance memory acc = _acceptance(award);
-        bytes memory accSig = _signAcceptance(acc);
+        ProverMarket.Acceptance memory acc = _acceptance(award, client);
+        bytes memory accSig = _signAcceptance(cheaterKey, acc);
         bytes memory awardSig = _sign(clientKey, award);
         vm.deal(watchtower, watchtower.balance + BOND);
         vm.prank(watchtower);
@@ -216,7 +203,7 @@ contract AttacksTest is MarketFixture {
     /// since gone offline (and so cannot answer): refused, the challenger keeps its bond.
     function test_attack_missedDeadlineChallengeLongAfterTheDeadlineIsRefused() public {
         _register(cheater, MIN_STAKE);
-        ProverMarket.Award memory award = _award(_jobId(client, 1), cheater, 1 gwei, uint64(block.timestamp + 1 hours));
+        ProverMarket.Award memory award = _award(_leaf(1, client, 1 gwei), cheater);
         uint64 closesAt = award.deadline + DEADLINE_PERIOD;
         vm.warp(award.deadline + 365 days);
         _expectMissedRevert(award, abi.encodeWithSelector(ProverMarket.ChallengePeriodOver.selector, closesAt));
@@ -229,7 +216,7 @@ contract AttacksTest is MarketFixture {
     /// hoping to catch it offline the second time: refused.
     function test_attack_reopeningAnAnsweredMissedDeadlineChallengeIsRefused() public {
         _register(cheater, MIN_STAKE);
-        ProverMarket.Award memory award = _award(_jobId(client, 1), cheater, 1 gwei, uint64(block.timestamp + 1 hours));
+        ProverMarket.Award memory award = _award(_leaf(1, client, 1 gwei), cheater);
         ProverMarket.Leaf[] memory leaves = _leavesFrom(1, 1, client);
         uint256 batchId = _commit(cheater, leaves);
         vm.warp(award.deadline + 1);
@@ -270,7 +257,7 @@ contract AttacksTest is MarketFixture {
     function test_attack_withdrawingStakeBeforeALongDeadlineFails() public {
         _register(cheater, MIN_STAKE);
         ProverMarket.Award memory award =
-            _award(_jobId(client, 1), cheater, 1 gwei, uint64(block.timestamp + MAX_DEADLINE));
+            _award(_leaf(1, client, 1 gwei), cheater, uint64(block.timestamp + MAX_DEADLINE));
         vm.prank(cheater);
         market.unbond(MIN_STAKE);
         // The unbonding delay in blocks passes long before the deadline.
@@ -306,9 +293,8 @@ contract AttacksTest is MarketFixture {
         _register(otherProver, MIN_STAKE);
         _deposit(client, 1 ether);
         // The challenged prover answers a missed-deadline challenge on job 1000.
-        ProverMarket.Award memory award =
-            _award(_jobId(client, 1000), cheater, 1 gwei, uint64(block.timestamp + 1 hours));
         ProverMarket.Leaf[] memory answered = _leavesFrom(1000, 1, client);
+        ProverMarket.Award memory award = _award(answered[0], cheater);
         uint256 answeredBatch = _commit(cheater, answered);
         vm.warp(award.deadline + 1);
         uint256 id = _challengeMissed(award);
@@ -335,7 +321,7 @@ contract AttacksTest is MarketFixture {
         internal
         returns (uint256 gasUsed)
     {
-        ProverMarket.Award memory a = _award(l.jobId, who, l.price, uint64(block.timestamp + 1 hours));
+        ProverMarket.Award memory a = _award(l, who);
         bytes memory sig = _sign(key, a);
         bytes32[] memory path = new bytes32[](0);
         vm.prank(who);
@@ -424,6 +410,175 @@ contract AttacksTest is MarketFixture {
         vm.prank(watchtower);
         market.challengeInvalidProof{value: BOND}(_at(batchId, leaves, 0), shiftedInputs, shiftedProof);
         assertEq(_stakeOf(cheater), MIN_STAKE - SLASH_PER_JOB);
+    }
+
+    // ---- paid only for the awarded statement (property 1, in part) -------------------------
+
+    /// Public inputs of the registered circuit other than its registration sample's: what
+    /// a client computes from a witness of its own.
+    function _clientInputs() internal view returns (uint256[] memory asked) {
+        asked = new uint256[](inputs.length);
+        for (uint256 i = 0; i < inputs.length; i++) {
+            asked[i] = inputs[i];
+        }
+        asked[0] = inputs[0] + 1;
+    }
+
+    /// The batch claim of leaf `l` (alone in its batch), job `nonce`, with `key`'s compact
+    /// signature of `award`.
+    function _batchClaimOf(ProverMarket.Leaf memory l, uint64 nonce, ProverMarket.Award memory award, uint256 key)
+        internal
+        view
+        returns (ProverMarket.BatchClaim[] memory jobs)
+    {
+        (bytes32 r, bytes32 vs) = vm.signCompact(key, market.awardDigest(award));
+        jobs = new ProverMarket.BatchClaim[](1);
+        jobs[0] = ProverMarket.BatchClaim({
+            index: 0,
+            nonce: nonce,
+            deadline: award.deadline,
+            client: l.client,
+            price: l.price,
+            circuitId: l.circuitId,
+            publicInputsHash: l.publicInputsHash,
+            proofHash: l.proofHash,
+            r: r,
+            vs: vs
+        });
+    }
+
+    /// The client awards job 1 for its own statement; the cheater skips the proving and
+    /// commits, by the deadline, the circuit's public registration sample as the job's leaf,
+    /// hoping that a proof which verifies (of another statement) passes for delivery. No
+    /// invalid-proof challenge can catch it, but the award binds the statement: neither
+    /// claim path pays the leaf, it does not answer the missed deadline, and the cheater is
+    /// slashed while the client pays nothing.
+    function test_attack_aValidProofOfAnotherStatementIsNotPaid() public {
+        _register(cheater, MIN_STAKE);
+        _deposit(client, 1 ether);
+        ProverMarket.Leaf[] memory leaves = _one(
+            ProverMarket.Leaf({
+                jobId: _jobId(client, 1),
+                circuitId: CIRCUIT,
+                publicInputsHash: keccak256(abi.encodePacked(inputs)),
+                proofHash: keccak256(proof),
+                client: client,
+                price: 0.1 ether
+            })
+        );
+        ProverMarket.Award memory award = _award(leaves[0], cheater);
+        award.publicInputsHash = keccak256(abi.encodePacked(_clientInputs()));
+        uint256 stakeBefore = _stakeOf(cheater);
+        uint256 balanceBefore = cheater.balance;
+        uint256 depositBefore = market.deposits(client);
+
+        uint256 batchId = _commit(cheater, leaves);
+        // The proof verifies: a watchtower challenging it as invalid would lose its bond to
+        // the cheater (tried, then undone).
+        assertTrue(market.checkProof(CIRCUIT, inputs, proof), "a valid proof, of the sample's statement");
+        uint256 snapshot = vm.snapshotState();
+        vm.deal(watchtower, BOND);
+        vm.prank(watchtower);
+        vm.expectEmit(true, true, true, true, address(market));
+        emit ProverMarket.FalseChallenge(cheater, leaves[0].jobId, ProverMarket.Fault.InvalidProof, watchtower, BOND);
+        market.challengeInvalidProof{value: BOND}(_at(batchId, leaves, 0), inputs, proof);
+        vm.revertToState(snapshot);
+
+        // After the window the cheater claims its fee, one job or as a batch claim.
+        _closeWindow(batchId);
+        bytes memory awardSig = _sign(clientKey, award);
+        vm.prank(cheater);
+        vm.expectRevert(ProverMarket.AwardMismatch.selector);
+        market.claim(batchId, leaves[0], 1, new bytes32[](0), award, awardSig);
+        ProverMarket.BatchClaim[] memory jobs = _batchClaimOf(leaves[0], 1, award, clientKey);
+        vm.prank(cheater);
+        vm.expectRevert(ProverMarket.BadAwardSignature.selector);
+        market.claimBatch(batchId, new bytes32[](1), jobs);
+
+        // The deadline passes; the client challenges with the cheater's acceptance and its
+        // award. The cheater's leaf is no answer.
+        vm.warp(award.deadline + 1);
+        uint256 id = _challengeMissedAs(client, award);
+        vm.prank(cheater);
+        vm.expectRevert(ProverMarket.LeafMismatch.selector);
+        market.answerMissedDeadline(id, _at(batchId, leaves, 0));
+        vm.roll(block.number + RESPONSE_WINDOW + 1);
+        market.finalizeChallenge(id);
+
+        assertEq(_stakeOf(cheater), stakeBefore - SLASH_PER_JOB, "the cheater was slashed");
+        assertEq(cheater.balance, balanceBefore, "and never paid");
+        assertEq(market.credits(cheater), 0);
+        assertFalse(market.isPaid(client, 1));
+        assertEq(
+            market.deposits(client),
+            depositBefore + SLASH_PER_JOB * REFUND_BPS / 10_000,
+            "the client paid nothing, and got the refund"
+        );
+        assertEq(market.credits(client), BOND + SLASH_PER_JOB * REWARD_BPS / 10_000, "its bond back, and the reward");
+    }
+
+    /// A client holding the prover's acceptance of its job for statement S1 signs a second
+    /// award of that job, to that prover, for statement S2 (which the prover never took,
+    /// so never proved), hoping to slash the prover for missing it and lose nothing. The
+    /// acceptance must name the award's statement; with the honest award, the prover, who
+    /// committed the S1 leaf by the deadline, answers and takes the client's bond.
+    function test_attack_aClientCannotPairAnAcceptanceWithAnotherStatement() public {
+        (address greedy, uint256 greedyKey) = makeAddrAndKey("greedy client");
+        (, uint256 proverKey) = makeAddrAndKey("prover");
+        _register(prover, MIN_STAKE);
+        _deposit(greedy, 1 ether);
+        ProverMarket.Leaf[] memory s1 = _leavesFrom(1, 1, greedy);
+        ProverMarket.Award memory award1 = _award(s1[0], prover);
+        bytes memory sig1 = _sign(greedyKey, award1);
+        ProverMarket.Acceptance memory acc = _acceptance(award1, greedy);
+        bytes memory accSig = _signAcceptance(proverKey, acc);
+        uint256 batchId = _commit(prover, s1);
+
+        vm.deal(greedy, 1 ether);
+        uint256 balanceBefore = greedy.balance;
+        uint256 depositBefore = market.deposits(greedy);
+        uint256 stakeBefore = _stakeOf(prover);
+        vm.warp(award1.deadline + 1);
+        _expectRefusedWithAnotherStatement(acc, accSig, award1, greedy, greedyKey);
+        assertEq(market.challengeCount(), 0);
+
+        // With the award the prover accepted, the challenge opens, and the S1 leaf answers.
+        vm.prank(greedy);
+        uint256 id = market.challengeMissedDeadline{value: BOND}(acc, accSig, award1, sig1);
+        market.answerMissedDeadline(id, _at(batchId, s1, 0));
+
+        assertEq(greedy.balance, balanceBefore - BOND, "the client lost its bond");
+        assertEq(market.credits(greedy), 0);
+        assertEq(market.deposits(greedy), depositBefore);
+        assertEq(market.credits(prover), BOND, "to the prover");
+        assertEq(_stakeOf(prover), stakeBefore, "which was never slashed");
+        assertFalse(market.isDisputed(prover));
+    }
+
+    /// `challenger` (key `key`) signs `award` again for another statement S2 (other public
+    /// inputs, then another circuit) and challenges its missed deadline with `acc`, the
+    /// prover's acceptance of `award`: refused both times.
+    function _expectRefusedWithAnotherStatement(
+        ProverMarket.Acceptance memory acc,
+        bytes memory accSig,
+        ProverMarket.Award memory award,
+        address challenger,
+        uint256 key
+    ) internal {
+        for (uint256 field = 0; field < 2; field++) {
+            ProverMarket.Award memory s2 = ProverMarket.Award({
+                jobId: award.jobId,
+                prover: award.prover,
+                price: award.price,
+                deadline: award.deadline,
+                circuitId: field == 1 ? keccak256("S2: another circuit") : award.circuitId,
+                publicInputsHash: field == 0 ? keccak256("S2: other public inputs") : award.publicInputsHash
+            });
+            bytes memory sig = _sign(key, s2);
+            vm.prank(challenger);
+            vm.expectRevert(ProverMarket.AcceptanceMismatch.selector);
+            market.challengeMissedDeadline{value: BOND}(acc, accSig, s2, sig);
+        }
     }
 
     // ---- every committed leaf is public (property 2) ---------------------------------------
@@ -546,7 +701,7 @@ contract AttacksTest is MarketFixture {
         vm.prank(client);
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.RequestLapsed.selector, at + DEPOSIT_DELAY));
         market.withdrawDeposit();
-        ProverMarket.Award memory a = _award(leaves[0].jobId, cheater, 1 ether, uint64(block.timestamp + 1 hours));
+        ProverMarket.Award memory a = _award(leaves[0], cheater);
         bytes memory sig = _sign(clientKey, a);
         vm.prank(cheater);
         market.claim(batchId, leaves[0], 0, new bytes32[](0), a, sig);

@@ -178,22 +178,15 @@ contract ChallengesTest is MarketFixture {
 
     uint64 internal constant JOB = 7;
 
-    /// The award of job 7 of `client` to `prover` for 1 ether, due in one hour.
+    /// The award of job 7 of `client` to `prover` for 1 ether, due in one hour, for the
+    /// statement of `_leaf(JOB, client, 1 ether)` (the leaf that answers it).
     function _mdAward() internal view returns (ProverMarket.Award memory) {
-        return ProverMarket.Award({
-            jobId: _jobId(client, JOB), prover: prover, price: 1 ether, deadline: uint64(block.timestamp + 1 hours)
-        });
+        return _award(_leaf(JOB, client, 1 ether), prover);
     }
 
+    /// The prover's acceptance of award `a` of `client`.
     function _acceptanceOf(ProverMarket.Award memory a) internal view returns (ProverMarket.Acceptance memory) {
-        return ProverMarket.Acceptance({
-            jobId: a.jobId, client: client, inputHash: keccak256("job 7 inputs"), price: a.price, deadline: a.deadline
-        });
-    }
-
-    function _signAcceptance(uint256 key, ProverMarket.Acceptance memory a) internal view returns (bytes memory) {
-        (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, market.acceptanceDigest(a));
-        return abi.encodePacked(r, s, v);
+        return _acceptance(a, client);
     }
 
     function _challengeMissed(
@@ -763,9 +756,7 @@ contract ChallengesTest is MarketFixture {
         market.revealProof(withheld, inputs, proof);
 
         // A missed-deadline challenge on the same job is another fault: it opens.
-        ProverMarket.Award memory award = ProverMarket.Award({
-            jobId: real[3].jobId, prover: prover, price: real[3].price, deadline: uint64(block.timestamp + 1 hours)
-        });
+        ProverMarket.Award memory award = _award(real[3], prover);
         ProverMarket.Acceptance memory acc = _acceptanceOf(award);
         bytes memory accSig = _signAcceptance(proverKey, acc);
         bytes memory awardSig = _sign(clientKey, award);
@@ -996,6 +987,9 @@ contract ChallengesTest is MarketFixture {
         assertEq(c.bond, BOND);
         assertEq(c.price, 1 ether);
         assertEq(c.jobId, award.jobId);
+        assertEq(c.circuitId, award.circuitId, "the awarded statement: what an answer must show");
+        assertEq(c.publicInputsHash, award.publicInputsHash);
+        assertEq(c.proofHash, bytes32(0));
         assertEq(_openChallenges(prover), 1);
         assertEq(market.pendingChallenge(market.jobKey(prover, client, award.jobId)), id + 1);
     }
@@ -1011,10 +1005,13 @@ contract ChallengesTest is MarketFixture {
                 address(market)
             )
         );
-        bytes32 typeHash =
-            keccak256("Acceptance(bytes32 jobId,address client,bytes32 inputHash,uint256 price,uint64 deadline)");
+        bytes32 typeHash = keccak256(
+            "Acceptance(bytes32 jobId,address client,bytes32 inputHash,uint256 price,uint64 deadline,bytes32 circuitId,bytes32 publicInputsHash)"
+        );
         assertEq(market.ACCEPTANCE_TYPEHASH(), typeHash);
-        bytes32 structHash = keccak256(abi.encode(typeHash, a.jobId, a.client, a.inputHash, a.price, a.deadline));
+        bytes32 structHash = keccak256(
+            abi.encode(typeHash, a.jobId, a.client, a.inputHash, a.price, a.deadline, a.circuitId, a.publicInputsHash)
+        );
         assertEq(market.acceptanceDigest(a), keccak256(abi.encodePacked("\x19\x01", domain, structHash)));
     }
 
@@ -1093,12 +1090,14 @@ contract ChallengesTest is MarketFixture {
         bytes memory awardSig = _sign(clientKey, award);
         vm.warp(award.deadline + 1);
         bytes memory err = abi.encodeWithSelector(ProverMarket.AcceptanceMismatch.selector);
-        for (uint256 field = 0; field < 4; field++) {
+        for (uint256 field = 0; field < 6; field++) {
             ProverMarket.Acceptance memory acc = _acceptanceOf(award);
             if (field == 0) acc.jobId = _jobId(client, JOB + 1);
             if (field == 1) acc.client = otherClient;
             if (field == 2) acc.price = award.price - 1;
             if (field == 3) acc.deadline = award.deadline + 1;
+            if (field == 4) acc.circuitId = keccak256("another circuit");
+            if (field == 5) acc.publicInputsHash = keccak256("other public inputs");
             _expectMissedRevert(acc, _signAcceptance(proverKey, acc), award, awardSig, err);
         }
     }
@@ -1250,6 +1249,24 @@ contract ChallengesTest is MarketFixture {
         (uint256 id,) = _openMissed();
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.LeafMismatch.selector));
         market.answerMissedDeadline(id, at);
+    }
+
+    /// The job's own leaf, for another circuit or other public inputs than the awarded
+    /// ones: a proof of another statement is no delivery of this one.
+    function test_answerMissedDeadline_revertsOnLeafOfAnotherStatement() public {
+        ProverMarket.Leaf memory otherCircuit = _leaf(JOB, client, 1 ether);
+        otherCircuit.circuitId = keccak256("another circuit");
+        ProverMarket.Inclusion memory atCircuit = _commitOne(prover, otherCircuit);
+        ProverMarket.Leaf memory otherInputs = _leaf(JOB, client, 1 ether);
+        otherInputs.publicInputsHash = keccak256("other public inputs");
+        ProverMarket.Inclusion memory atInputs = _commitOne(prover, otherInputs);
+        (uint256 id,) = _openMissed();
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.LeafMismatch.selector));
+        market.answerMissedDeadline(id, atCircuit);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.LeafMismatch.selector));
+        market.answerMissedDeadline(id, atInputs);
+        assertEq(uint8(_challenge(id).status), uint8(ProverMarket.ChallengeStatus.Open));
+        assertEq(market.credits(prover), 0);
     }
 
     function test_answerMissedDeadline_revertsWhenLeafNotInBatch() public {
@@ -1600,8 +1617,7 @@ contract ChallengesTest is MarketFixture {
     /// Opens a missed-deadline challenge on job `nonce` of `client` (price 1 ether, due in
     /// an hour), one second after its deadline.
     function _openMissedJob(uint64 nonce) internal returns (uint256 id, bytes32 jobId) {
-        ProverMarket.Award memory award = _mdAward();
-        award.jobId = _jobId(client, nonce);
+        ProverMarket.Award memory award = _award(_leaf(nonce, client, 1 ether), prover);
         jobId = award.jobId;
         ProverMarket.Acceptance memory acc = _acceptanceOf(award);
         bytes memory accSig = _signAcceptance(proverKey, acc);

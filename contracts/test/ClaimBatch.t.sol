@@ -36,8 +36,7 @@ contract ClaimBatchTest is MarketFixture {
         view
         returns (ProverMarket.BatchClaim memory c)
     {
-        ProverMarket.Award memory a =
-            ProverMarket.Award({jobId: l.jobId, prover: to, price: l.price, deadline: deadline});
+        ProverMarket.Award memory a = _award(l, to, deadline);
         (bytes32 r, bytes32 vs) = vm.signCompact(key, market.awardDigest(a));
         c = ProverMarket.BatchClaim({
             // forge-lint: disable-next-line(unsafe-typecast)
@@ -280,10 +279,13 @@ contract ClaimBatchTest is MarketFixture {
         _setUpBatch(5);
         bytes memory err = abi.encodeWithSelector(ProverMarket.LeafNotInBatch.selector);
         for (uint256 field = 0; field < 3; field++) {
-            ProverMarket.BatchClaim[] memory jobs = _jobs(_indices(2));
-            if (field == 0) jobs[0].circuitId = keccak256("other circuit");
-            if (field == 1) jobs[0].publicInputsHash = keccak256("other inputs");
-            if (field == 2) jobs[0].proofHash = keccak256("other proof");
+            ProverMarket.Leaf memory l = leaves[2];
+            if (field == 0) l.circuitId = keccak256("other circuit");
+            if (field == 1) l.publicInputsHash = keccak256("other inputs");
+            if (field == 2) l.proofHash = keccak256("other proof");
+            // Signed for the altered leaf's statement, so the leaf itself is what fails.
+            ProverMarket.BatchClaim[] memory jobs = new ProverMarket.BatchClaim[](1);
+            jobs[0] = _claimOf(l, 2, 2, clientKey, prover);
             _expectClaimBatchRevert(_hashesFor(jobs), jobs, err);
         }
     }
@@ -378,7 +380,7 @@ contract ClaimBatchTest is MarketFixture {
 
     function test_claimBatch_revertsOnJobPaidByClaim() public {
         _setUpBatch(3);
-        ProverMarket.Award memory a = ProverMarket.Award(leaves[1].jobId, prover, leaves[1].price, deadline);
+        ProverMarket.Award memory a = _award(leaves[1], prover, deadline);
         bytes memory sig = _sign(clientKey, a);
         vm.prank(prover);
         market.claim(batchId, leaves[1], 1, _path(_leavesMem(), 1), a, sig);
@@ -392,7 +394,7 @@ contract ClaimBatchTest is MarketFixture {
     function test_claim_revertsOnJobPaidByClaimBatch() public {
         _setUpBatch(3);
         _claimBatch(_jobs(_indices(1)));
-        ProverMarket.Award memory a = ProverMarket.Award(leaves[1].jobId, prover, leaves[1].price, deadline);
+        ProverMarket.Award memory a = _award(leaves[1], prover, deadline);
         bytes memory sig = _sign(clientKey, a);
         bytes32[] memory path = _path(_leavesMem(), 1);
         vm.prank(prover);
@@ -537,6 +539,62 @@ contract ClaimBatchTest is MarketFixture {
         emit log_named_uint("claimBatch of the largest batch, gas", total);
         assertLt(total, 1 << 24, "a claim of the largest batch fits one transaction");
         assertEq(prover.balance, n * (n + 1) / 2 * 1 gwei);
+    }
+
+    // ================================================================================
+    // the awarded statement (claim and claimBatch alike)
+    // ================================================================================
+
+    /// A leaf of the statement the client awarded (its circuit and public inputs hash) is
+    /// paid through either path.
+    function test_claimAndClaimBatch_payALeafOfTheAwardedStatement() public {
+        _setUpBatch(3);
+        ProverMarket.Award memory a = _award(leaves[0], prover, deadline);
+        assertEq(a.circuitId, leaves[0].circuitId);
+        assertEq(a.publicInputsHash, leaves[0].publicInputsHash);
+        bytes memory sig = _sign(clientKey, a);
+        vm.prank(prover);
+        market.claim(batchId, leaves[0], 0, _path(_leavesMem(), 0), a, sig);
+        _claimBatch(_jobs(_indices(2)));
+        assertTrue(market.isPaid(client, 0));
+        assertTrue(market.isPaid(client, 2));
+        assertEq(prover.balance, 1 gwei + 3 gwei);
+        assertEq(market.deposits(client), 1 ether - 4 gwei);
+    }
+
+    /// The client awarded job 1 for other public inputs of the same circuit than the leaf
+    /// the prover committed: neither path pays it, with the leaf as committed (the award
+    /// does not match it) nor with the awarded statement put in its place (then it is not
+    /// the committed leaf).
+    function test_claimAndClaimBatch_refuseALeafOfOtherPublicInputs() public {
+        _setUpBatch(3);
+        ProverMarket.Award memory a = _award(leaves[1], prover, deadline);
+        a.publicInputsHash = keccak256(abi.encodePacked(uint256(7), uint256(11))); // what the client sent
+        bytes memory sig = _sign(clientKey, a);
+        bytes32[] memory path = _path(_leavesMem(), 1);
+
+        vm.prank(prover);
+        vm.expectRevert(ProverMarket.AwardMismatch.selector);
+        market.claim(batchId, leaves[1], 1, path, a, sig);
+
+        (bytes32 r, bytes32 vs) = vm.signCompact(clientKey, market.awardDigest(a));
+        ProverMarket.BatchClaim[] memory jobs = _jobs(_indices(1));
+        (jobs[0].r, jobs[0].vs) = (r, vs);
+        _expectClaimBatchRevert(_hashesFor(jobs), jobs, abi.encodeWithSelector(ProverMarket.BadAwardSignature.selector));
+
+        // The awarded statement in the claim: the signature holds, the leaf is not the
+        // committed one.
+        ProverMarket.Leaf memory awarded = leaves[1];
+        awarded.publicInputsHash = a.publicInputsHash;
+        vm.prank(prover);
+        vm.expectRevert(ProverMarket.LeafNotInBatch.selector);
+        market.claim(batchId, awarded, 1, path, a, sig);
+        jobs[0].publicInputsHash = a.publicInputsHash;
+        _expectClaimBatchRevert(_hashesFor(jobs), jobs, abi.encodeWithSelector(ProverMarket.LeafNotInBatch.selector));
+
+        assertFalse(market.isPaid(client, 1));
+        assertEq(prover.balance, 0);
+        assertEq(market.deposits(client), 1 ether);
     }
 
     // ================================================================================

@@ -139,6 +139,12 @@ contract MarketHandler is Test {
     /// The price the client awarded each job at (its only award price: the client signs no
     /// other, so a leaf committed at another price cannot be claimed).
     mapping(bytes32 => uint256) public ghost_awardedPrice;
+    /// The statement each job was awarded for: the public inputs hash of the client's
+    /// inputs, under the stand-in's `circuit` (clients award only a registered circuit),
+    /// keyed by `_statementRef(client, job id)`. The client signs no other, so a leaf of
+    /// another circuit or other public inputs is neither paid nor an answer to a missed
+    /// deadline.
+    mapping(bytes32 => bytes32) internal awardedInputsHash;
     /// `Slashed` events per job key (prover, client, job id).
     mapping(bytes32 => uint256) public ghost_slashesOf;
     /// Open challenge per job key, plus one.
@@ -686,7 +692,8 @@ contract MarketHandler is Test {
     /// public input too many, or a proof one byte too long), and has a watchtower challenge
     /// that leaf at once: half of the time as invalid (a slash), else as withheld, which the
     /// prover cannot answer (its reveal is rejected, one time in two with one public input
-    /// too many) and which, half of the time, the watchtower then finalizes (a slash).
+    /// too many) and which, half of the time, the watchtower then finalizes (a slash). One
+    /// time in four the watchtower challenges the job's deadline instead (`_missBadLeaf`).
     function commitBadLeaf(uint256 who, uint256 seed) external {
         address p = provers[1 + who % 2];
         _stakeUp(p);
@@ -703,6 +710,7 @@ contract MarketHandler is Test {
         (bool ok, uint256 id) = _tryCommit(p, js, origin, uint64(block.timestamp + 1 hours), true);
         if (!ok) return;
         address w = watchtowers[(who >> 8) % watchtowers.length];
+        if ((seed >> 48) % 4 == 0) return _missBadLeaf(id, index, w, seed >> 56);
         uint256 mode = (seed >> 32) % 4;
         if (mode < 2) return _challengeInvalid(id, index, w, false);
         (bool opened, uint256 challengeId) = _challengeWithheld(id, index, w, 0);
@@ -711,6 +719,33 @@ contract MarketHandler is Test {
         bytes4 err = extra ? ProverMarket.PublicInputsMismatch.selector : ProverMarket.ProofRejected.selector;
         _reveal(challengeId, js[index], extra, abi.encodeWithSelector(err), "revealProof (bad leaf)");
         if ((seed >> 40) % 2 == 0) {
+            vm.roll(challenges[challengeId].respondBy + 1);
+            _finalize(challengeId);
+        }
+    }
+
+    /// The deadline of the job of leaf `index` of batch `id` (a bad leaf) passes and `w`
+    /// challenges it as missed, with the client's award of the job's own statement. The
+    /// prover answers with the leaf it committed in time: a leaf of another statement (an
+    /// unregistered circuit, one public input too many) is refused, and half of the time
+    /// the watchtower then finalizes (a slash); a leaf of that statement with a proof one
+    /// byte too long answers (the deadline was met; the proof is another fault).
+    function _missBadLeaf(uint256 id, uint256 index, address w, uint256 seed) internal {
+        Committed memory b = committed[id];
+        Job memory j = jobsOf[id][index];
+        vm.warp(b.deadline + 1);
+        (bool opened, uint256 challengeId) = _challengeMissed(
+            _awardOf(
+                j.leaf.client, j.leaf.jobId, b.prover, ghost_awardedPrice[_jobRef(j.leaf.client, j.nonce)], b.deadline
+            ),
+            j.leaf.client,
+            w
+        );
+        if (!opened) return;
+        bool ofAwarded = _ofAwardedStatement(j.leaf);
+        bytes memory expected = ofAwarded ? bytes("") : abi.encodeWithSelector(ProverMarket.LeafMismatch.selector);
+        _answerMissed(challengeId, id, index, expected, "answerMissedDeadline (bad leaf)");
+        if (!ofAwarded && seed % 2 == 0) {
             vm.roll(challenges[challengeId].respondBy + 1);
             _finalize(challengeId);
         }
@@ -863,6 +898,40 @@ contract MarketHandler is Test {
         j.leaf.price = _bound(r >> 32, 0, 1 ether);
         _prove(j, r, valid, kind);
         ghost_awardedPrice[_jobRef(c, j.nonce)] = j.leaf.price;
+        // The client's statement: its one input under the registered circuit. A leaf of
+        // another kind than PLAIN or LONG_PROOF names another statement.
+        awardedInputsHash[_statementRef(c, j.leaf.jobId)] = _inputsHashOf(j.input);
+    }
+
+    /// The public inputs hash of the statement with the one public input `input`.
+    function _inputsHashOf(uint256 input) internal pure returns (bytes32) {
+        return keccak256(abi.encodePacked(input));
+    }
+
+    function _statementRef(address c, bytes32 jobId) internal pure returns (bytes32) {
+        return keccak256(abi.encode(c, jobId));
+    }
+
+    /// Whether `l` is a leaf of the statement its job was awarded for.
+    function _ofAwardedStatement(ProverMarket.Leaf memory l) internal view returns (bool) {
+        return l.circuitId == circuit && l.publicInputsHash == awardedInputsHash[_statementRef(l.client, l.jobId)];
+    }
+
+    /// The award of job `jobId` of client `c` to `p` at `price`, due at `deadline`, for the
+    /// statement the client awarded the job for.
+    function _awardOf(address c, bytes32 jobId, address p, uint256 price, uint64 deadline)
+        internal
+        view
+        returns (ProverMarket.Award memory)
+    {
+        return ProverMarket.Award({
+            jobId: jobId,
+            prover: p,
+            price: price,
+            deadline: deadline,
+            circuitId: circuit,
+            publicInputsHash: awardedInputsHash[_statementRef(c, jobId)]
+        });
     }
 
     /// One leaf in 32 names an unregistered circuit, one in 32 has one public input too
@@ -969,19 +1038,21 @@ contract MarketHandler is Test {
         }
         // Half of the time, top up a deposit that is too low (else check the claim fails).
         if ((leafSeed >> 128) % 2 == 0) _topUp(j.leaf.client, j.leaf.price);
-        bytes memory expected = j.leaf.price != ghost_awardedPrice[_jobRef(j.leaf.client, j.nonce)]
+        bool statementMatches = _ofAwardedStatement(j.leaf);
+        if (!statementMatches) _count("claim: leaf of another statement");
+        bytes memory expected = j.leaf.price != ghost_awardedPrice[_jobRef(j.leaf.client, j.nonce)] || !statementMatches
             ? abi.encodeWithSelector(ProverMarket.AwardMismatch.selector)
             : _payError(b, j, ghost_deposits[j.leaf.client], false);
         _tryClaim(id, b, js, index, expected);
     }
 
-    /// Claims leaf `index` of batch `id` with the client's award (at the price it awarded).
+    /// Claims leaf `index` of batch `id` with the client's award (at the price and for the
+    /// statement it awarded).
     function _tryClaim(uint256 id, Committed memory b, Job[] memory js, uint256 index, bytes memory expected) internal {
         Job memory j = js[index];
         bytes32 ref = _jobRef(j.leaf.client, j.nonce);
-        ProverMarket.Award memory award = ProverMarket.Award({
-            jobId: j.leaf.jobId, prover: b.prover, price: ghost_awardedPrice[ref], deadline: b.deadline
-        });
+        ProverMarket.Award memory award =
+            _awardOf(j.leaf.client, j.leaf.jobId, b.prover, ghost_awardedPrice[ref], b.deadline);
         (uint8 v, bytes32 r, bytes32 s) = vm.sign(keyOf[j.leaf.client], market.awardDigest(award));
         bytes32[] memory path = MerkleBuilder.proof(_hashes(_leavesOf(js)), index);
         uint256 proverBefore = b.prover.balance;
@@ -989,6 +1060,7 @@ contract MarketHandler is Test {
         vm.prank(b.prover);
         try market.claim(id, j.leaf, j.nonce, path, award, abi.encodePacked(r, s, v)) {
             if (expected.length != 0) _unexpected("claim succeeded where it should revert");
+            if (!_ofAwardedStatement(j.leaf)) _unexpected("claim paid a leaf of another statement");
             uint256 paid = b.prover.balance - proverBefore;
             if (paid != j.leaf.price) _unexpected("claim paid a wrong amount");
             ghost_deposits[j.leaf.client] -= j.leaf.price;
@@ -1036,6 +1108,7 @@ contract MarketHandler is Test {
             for (uint256 k = 0; k < picked.length; k++) {
                 Job memory j = js[picked[k]];
                 bytes32 ref = _jobRef(j.leaf.client, j.nonce);
+                if (!_ofAwardedStatement(j.leaf)) _unexpected("claimBatch paid a leaf of another statement");
                 ghost_paymentsOf[ref]++;
                 ghost_paidAmountOf[ref] += j.leaf.price;
                 ghost_deposits[j.leaf.client] -= j.leaf.price;
@@ -1073,8 +1146,9 @@ contract MarketHandler is Test {
         }
     }
 
-    /// The claims of jobs `picked`, each with its client's award (at the price it awarded,
-    /// which the market checks against the leaf's through the signature).
+    /// The claims of jobs `picked`, each with its client's award (at the price and for the
+    /// statement it awarded, which the market checks against the leaf's through the
+    /// signature).
     function _batchClaims(Committed memory b, Job[] memory js, uint256[] memory picked)
         internal
         view
@@ -1084,12 +1158,9 @@ contract MarketHandler is Test {
         cs = new ProverMarket.BatchClaim[](picked.length);
         for (uint256 k = 0; k < picked.length; k++) {
             Job memory j = js[picked[k]];
-            ProverMarket.Award memory award = ProverMarket.Award({
-                jobId: j.leaf.jobId,
-                prover: b.prover,
-                price: ghost_awardedPrice[_jobRef(j.leaf.client, j.nonce)],
-                deadline: b.deadline
-            });
+            ProverMarket.Award memory award = _awardOf(
+                j.leaf.client, j.leaf.jobId, b.prover, ghost_awardedPrice[_jobRef(j.leaf.client, j.nonce)], b.deadline
+            );
             (bytes32 r, bytes32 vs) = vm.signCompact(keyOf[j.leaf.client], market.awardDigest(award));
             cs[k] = ProverMarket.BatchClaim({
                 // forge-lint: disable-next-line(unsafe-typecast)
@@ -1119,8 +1190,9 @@ contract MarketHandler is Test {
         uint256[] memory spent = new uint256[](clients.length);
         for (uint256 k = 0; k < picked.length; k++) {
             Job memory j = js[picked[k]];
-            if (j.leaf.price != ghost_awardedPrice[_jobRef(j.leaf.client, j.nonce)]) {
-                // The client signed its award at another price than the leaf's.
+            if (j.leaf.price != ghost_awardedPrice[_jobRef(j.leaf.client, j.nonce)] || !_ofAwardedStatement(j.leaf)) {
+                // The client signed its award at another price, or for another statement,
+                // than the leaf's.
                 return abi.encodeWithSelector(ProverMarket.BadAwardSignature.selector);
             }
             uint256 c = _clientIndex(j.leaf.client);
@@ -1407,7 +1479,7 @@ contract MarketHandler is Test {
     function _challengeMissedAgain(uint256 answered, address w, uint256 seed) internal {
         Ch memory a = challenges[answered];
         (bool opened, uint256 id) =
-            _challengeMissed(ProverMarket.Award(a.jobId, a.prover, a.price, a.deadline), a.client, w);
+            _challengeMissed(_awardOf(a.client, a.jobId, a.prover, a.price, a.deadline), a.client, w);
         if (opened && a.prover == honest) {
             (uint256 batchId, uint256 index) = _metBy(a);
             _honestAnswer(id, batchId, index, seed);
@@ -1497,6 +1569,7 @@ contract MarketHandler is Test {
     {
         uint256 option = (jobSeed >> 8) % 8;
         award.prover = p;
+        award.circuitId = circuit;
         if (found) {
             Job storage j = jobsOf[id][index];
             c = j.leaf.client;
@@ -1508,6 +1581,7 @@ contract MarketHandler is Test {
             else if (option == 2) award.deadline = uint64(block.timestamp);
             else if (option == 3) award.deadline = t + 1;
             else award.deadline = committed[id].deadline;
+            award.publicInputsHash = awardedInputsHash[_statementRef(c, award.jobId)];
             // forge-lint: disable-next-line(block-timestamp)
             if (option == 5 && block.timestamp < t + deadlinePeriod) vm.warp(t + deadlinePeriod);
             // forge-lint: disable-next-line(block-timestamp)
@@ -1518,6 +1592,8 @@ contract MarketHandler is Test {
             award.jobId = market.jobIdOf(c, nonce);
             award.price = _bound(jobSeed >> 64, 0, 1 ether);
             ghost_awardedPrice[_jobRef(c, nonce)] = award.price;
+            award.publicInputsHash = _inputsHashOf(uint256(keccak256(abi.encode(jobSeed, "input"))));
+            awardedInputsHash[_statementRef(c, award.jobId)] = award.publicInputsHash;
             // casting to uint64 is safe because timestamps here are around 1.7e9
             // forge-lint: disable-next-line(unsafe-typecast)
             uint64 now_ = uint64(block.timestamp);
@@ -1537,7 +1613,13 @@ contract MarketHandler is Test {
         (uint8 v, bytes32 r, bytes32 s) = vm.sign(keyOf[c], market.awardDigest(award));
         awardSig = abi.encodePacked(r, s, v);
         acc = ProverMarket.Acceptance({
-            jobId: award.jobId, client: c, inputHash: keccak256("inputs"), price: award.price, deadline: award.deadline
+            jobId: award.jobId,
+            client: c,
+            inputHash: keccak256("inputs"),
+            price: award.price,
+            deadline: award.deadline,
+            circuitId: award.circuitId,
+            publicInputsHash: award.publicInputsHash
         });
         (v, r, s) = vm.sign(keyOf[award.prover], market.acceptanceDigest(acc));
         accSig = abi.encodePacked(r, s, v);
@@ -1567,6 +1649,10 @@ contract MarketHandler is Test {
             expected = abi.encodeWithSelector(ProverMarket.CommittedAfterDeadline.selector, b.timestamp, c.deadline);
         } else if (l.jobId != c.jobId || l.client != c.client) {
             expected = abi.encodeWithSelector(ProverMarket.LeafMismatch.selector);
+        } else if (!_ofAwardedStatement(l)) {
+            // The job's leaf, of another statement than the awarded one: no delivery.
+            expected = abi.encodeWithSelector(ProverMarket.LeafMismatch.selector);
+            _count("answerMissedDeadline: leaf of another statement");
         }
         _answerMissed(id, batchId, index, expected, "answerMissedDeadline");
     }
@@ -1592,14 +1678,15 @@ contract MarketHandler is Test {
         _answerMissed(id, batchId, index, "", "answerMissedDeadline (honest)");
     }
 
-    /// A leaf of missed-deadline challenge `c`'s job in a batch of its prover committed by
-    /// the deadline (the first such; the honest prover's challenges always have one).
+    /// A leaf of missed-deadline challenge `c`'s job and awarded statement in a batch of its
+    /// prover committed by the deadline (the first such; the honest prover's challenges
+    /// always have one).
     function _metBy(Ch memory c) internal view returns (uint256 batchId, uint256 index) {
         for (batchId = 0; batchId < committed.length; batchId++) {
             if (committed[batchId].prover != c.prover || committed[batchId].timestamp > c.deadline) continue;
             for (index = 0; index < jobsOf[batchId].length; index++) {
                 ProverMarket.Leaf memory l = jobsOf[batchId][index].leaf;
-                if (l.jobId == c.jobId && l.client == c.client) return (batchId, index);
+                if (l.jobId == c.jobId && l.client == c.client && _ofAwardedStatement(l)) return (batchId, index);
             }
         }
         revert("no batch met the deadline");

@@ -230,8 +230,14 @@ contract ProverMarketTest is MarketFixture {
     }
 
     function test_awardDigest_isEip712WithProvernetDomain() public view {
-        ProverMarket.Award memory a =
-            ProverMarket.Award({jobId: keccak256("job"), prover: prover, price: 3 gwei, deadline: 1234});
+        ProverMarket.Award memory a = ProverMarket.Award({
+            jobId: keccak256("job"),
+            prover: prover,
+            price: 3 gwei,
+            deadline: 1234,
+            circuitId: CIRCUIT,
+            publicInputsHash: keccak256("public inputs")
+        });
         bytes32 domain = keccak256(
             abi.encode(
                 keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"),
@@ -241,18 +247,12 @@ contract ProverMarketTest is MarketFixture {
                 address(market)
             )
         );
-        bytes32 structHash = keccak256(
-            abi.encode(
-                keccak256("Award(bytes32 jobId,address prover,uint256 price,uint64 deadline)"),
-                a.jobId,
-                a.prover,
-                a.price,
-                a.deadline
-            )
+        bytes32 typeHash = keccak256(
+            "Award(bytes32 jobId,address prover,uint256 price,uint64 deadline,bytes32 circuitId,bytes32 publicInputsHash)"
         );
-        assertEq(
-            market.AWARD_TYPEHASH(), keccak256("Award(bytes32 jobId,address prover,uint256 price,uint64 deadline)")
-        );
+        bytes32 structHash =
+            keccak256(abi.encode(typeHash, a.jobId, a.prover, a.price, a.deadline, a.circuitId, a.publicInputsHash));
+        assertEq(market.AWARD_TYPEHASH(), typeHash);
         assertEq(market.awardDigest(a), keccak256(abi.encodePacked("\x19\x01", domain, structHash)));
     }
 
@@ -1849,6 +1849,22 @@ contract ProverMarketTest is MarketFixture {
         );
     }
 
+    /// The award names the statement it pays a proof of: a leaf of the same job for
+    /// another circuit or other public inputs is not claimable with it.
+    function test_claim_revertsOnAwardOfAnotherStatement() public {
+        _setUpBatch();
+        bytes32[] memory path = _path(_leavesMem(), 0);
+        bytes memory err = abi.encodeWithSelector(ProverMarket.AwardMismatch.selector);
+        for (uint256 field = 0; field < 2; field++) {
+            ProverMarket.Award memory a = awards[0];
+            if (field == 0) a.circuitId = keccak256("another circuit");
+            if (field == 1) a.publicInputsHash = keccak256("other public inputs");
+            bytes memory sig = _sign(clientKey, a);
+            _expectClaimRevert(prover, batchId, batchLeaves[0], 0, path, a, sig, err);
+        }
+        assertFalse(market.isPaid(client, 0));
+    }
+
     function test_claim_revertsWhenCommittedAfterDeadline() public {
         _register(prover, MIN_STAKE);
         _deposit(client, 1 ether);
@@ -1899,7 +1915,9 @@ contract ProverMarketTest is MarketFixture {
             if (field == 1) l.publicInputsHash = keccak256("other inputs");
             if (field == 2) l.proofHash = keccak256("other proof");
             if (field == 3) l.client = otherClient;
-            _expectClaimRevert(prover, batchId, l, 3, path, awards[3], sigs[3], err);
+            // An award of the altered leaf's statement, so the leaf itself is what fails.
+            ProverMarket.Award memory a = _award(l, prover, awards[3].deadline);
+            _expectClaimRevert(prover, batchId, l, 3, path, a, _sign(clientKey, a), err);
         }
     }
 

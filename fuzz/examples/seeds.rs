@@ -49,6 +49,7 @@ fn payloads() -> Vec<(MessageKind, Vec<u8>)> {
         encode(JobRequest {
             circuit_id: CircuitId([9; 32]),
             input_hash: Hash32([8; 32]),
+            public_inputs_hash: Hash32([6; 32]),
             input_size: 1024,
             max_price: 10_000,
             bid_window_ends: NOW + 5,

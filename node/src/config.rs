@@ -181,6 +181,9 @@ pub enum CheatMode {
     MissDeadline,
     /// Commit a second, different leaf for the job.
     Equivocate,
+    /// Prove the circuit's example witness instead of the job's input, and deliver and
+    /// commit that: a valid proof, of another statement than the awarded one.
+    OtherStatement,
 }
 
 impl Cheat {

@@ -23,6 +23,7 @@ use ed25519_dalek::{Signature, Signer, SigningKey};
 use prost::Message as _;
 use provernet_proto::v1;
 
+use crate::ed25519;
 use crate::kind::MessageKind;
 use crate::messages::{Payload, PayloadError};
 use crate::primitives::{MessageId, PeerKey, keccak256};
@@ -357,12 +358,15 @@ impl SignedEnvelope {
         })
     }
 
-    /// Checks the signature (strict verification: no small-order keys or nonces).
+    /// Checks the signature, by the one rule every path uses ([`crate::ed25519`]).
     pub fn verify(self) -> Result<VerifiedEnvelope, EnvelopeError> {
-        self.signer
-            .verifying_key()
-            .verify_strict(&self.signed_bytes, &self.signature)
-            .map_err(|_| EnvelopeError::BadSignature)?;
+        if !ed25519::verify(
+            self.signer.verifying_key(),
+            &self.signed_bytes,
+            &self.signature,
+        ) {
+            return Err(EnvelopeError::BadSignature);
+        }
         Ok(VerifiedEnvelope(self))
     }
 
@@ -400,35 +404,38 @@ impl SignedEnvelope {
         self.expires_at
     }
 
+    /// The bytes the signature covers: header, signer and payload.
+    pub fn signed_bytes(&self) -> &[u8] {
+        &self.signed_bytes
+    }
+
     /// The payload bytes, exactly as signed.
     pub fn payload(&self) -> &[u8] {
         &self.signed_bytes[HEADER_LEN..]
     }
 }
 
-/// Verifies many envelopes at once with ed25519 batch verification. When the batch fails
-/// as a whole, each envelope is verified alone, so one bad signature costs only its own
-/// envelope. Results are in input order.
-///
-/// Batch verification is not strict: it may accept a signature with a small-order nonce
-/// that [`SignedEnvelope::verify`] rejects. Only the holder of the signing key can make
-/// such a signature; see docs/protocol.md.
+/// Verifies many envelopes at once with one batch equation. When the batch fails as a
+/// whole, each envelope is verified alone, so one bad signature costs only its own
+/// envelope. Results are in input order, and each is what [`SignedEnvelope::verify`] says
+/// of that envelope: both use the same rule ([`crate::ed25519`]).
 pub fn verify_batch(
     envelopes: Vec<SignedEnvelope>,
 ) -> Vec<Result<VerifiedEnvelope, EnvelopeError>> {
     if envelopes.len() < 2 {
         return envelopes.into_iter().map(SignedEnvelope::verify).collect();
     }
-    let messages: Vec<&[u8]> = envelopes
+    let items: Vec<ed25519::Item<'_>> = envelopes
         .iter()
-        .map(|e| e.signed_bytes.as_slice())
+        .map(|e| {
+            (
+                e.signer.verifying_key(),
+                e.signed_bytes.as_slice(),
+                &e.signature,
+            )
+        })
         .collect();
-    let signatures: Vec<Signature> = envelopes.iter().map(|e| e.signature).collect();
-    let keys: Vec<_> = envelopes
-        .iter()
-        .map(|e| *e.signer.verifying_key())
-        .collect();
-    if ed25519_dalek::verify_batch(&messages, &signatures, &keys).is_ok() {
+    if ed25519::verify_all(&items) {
         envelopes
             .into_iter()
             .map(|e| Ok(VerifiedEnvelope(e)))

@@ -36,6 +36,7 @@
 //! the network has passed [`Payload::check`], and [`SignedEnvelope::sign`] runs the same
 //! check, so this node never signs what its peers would reject.
 
+pub mod ed25519;
 pub mod envelope;
 pub mod frame;
 pub mod kind;

@@ -1,12 +1,16 @@
 //! EIP-712 typed data of the promises the chain enforces, exactly as `ProverMarket`
 //! hashes them (domain "provernet", version "1", the chain id and the market's address).
 //!
-//! - `Bid(bytes32 jobId,uint256 price,uint64 deadline)`, signed by the prover;
-//! - `Award(bytes32 jobId,address prover,uint256 price,uint64 deadline)`, signed by the client;
-//! - `Acceptance(bytes32 jobId,address client,bytes32 inputHash,uint256 price,uint64 deadline)`,
-//!   signed by the prover once it holds the inputs. It names the client because a job id
-//!   is only unique per client: without it, an acceptance could be replayed against another
-//!   client's job with the same id.
+//! - `Bid(bytes32 jobId,uint256 price,uint64 deadline)`, signed by the prover (checked by
+//!   nodes only: the contract never sees a bid);
+//! - `Award(bytes32 jobId,address prover,uint256 price,uint64 deadline,bytes32 circuitId,bytes32 publicInputsHash)`,
+//!   signed by the client. It binds the statement paid for: the circuit and the hash of
+//!   the public inputs the client computed from its witness, so only a leaf of that
+//!   statement can be claimed with it;
+//! - `Acceptance(bytes32 jobId,address client,bytes32 inputHash,uint256 price,uint64 deadline,bytes32 circuitId,bytes32 publicInputsHash)`,
+//!   signed by the prover once it holds the inputs and computed the same statement from
+//!   them. It names the client because a job id is only unique per client: without it, an
+//!   acceptance could be replayed against another client's job with the same id.
 //!
 //! Signatures are 65 bytes `r ‖ s ‖ v` with v = 27 or 28, as OpenZeppelin's ECDSA takes
 //! them; [`compact`] turns one into ERC-2098's `(r, vs)` for `claimBatch`.
@@ -47,6 +51,10 @@ pub struct Award {
     pub price: U256,
     /// The deadline (unix seconds).
     pub deadline: u64,
+    /// The statement's circuit.
+    pub circuit_id: [u8; 32],
+    /// keccak256 of the statement's public inputs (32-byte words).
+    pub public_inputs_hash: [u8; 32],
 }
 
 /// A prover's acceptance.
@@ -62,6 +70,10 @@ pub struct Acceptance {
     pub price: U256,
     /// The deadline (unix seconds).
     pub deadline: u64,
+    /// The statement's circuit, as awarded.
+    pub circuit_id: [u8; 32],
+    /// keccak256 of the statement's public inputs, as awarded.
+    pub public_inputs_hash: [u8; 32],
 }
 
 /// A client's request, signed so that only the key it names may gossip the job id. The
@@ -129,13 +141,17 @@ impl Domain {
     pub fn award_digest(&self, award: &Award) -> H256 {
         self.digest(keccak256(encode(&[
             Token::FixedBytes(
-                type_hash("Award(bytes32 jobId,address prover,uint256 price,uint64 deadline)")
-                    .to_vec(),
+                type_hash(
+                    "Award(bytes32 jobId,address prover,uint256 price,uint64 deadline,bytes32 circuitId,bytes32 publicInputsHash)",
+                )
+                .to_vec(),
             ),
             Token::FixedBytes(award.job_id.to_vec()),
             Token::Address(award.prover),
             Token::Uint(award.price),
             Token::Uint(award.deadline.into()),
+            Token::FixedBytes(award.circuit_id.to_vec()),
+            Token::FixedBytes(award.public_inputs_hash.to_vec()),
         ])))
     }
 
@@ -162,7 +178,7 @@ impl Domain {
         self.digest(keccak256(encode(&[
             Token::FixedBytes(
                 type_hash(
-                    "Acceptance(bytes32 jobId,address client,bytes32 inputHash,uint256 price,uint64 deadline)",
+                    "Acceptance(bytes32 jobId,address client,bytes32 inputHash,uint256 price,uint64 deadline,bytes32 circuitId,bytes32 publicInputsHash)",
                 )
                 .to_vec(),
             ),
@@ -171,6 +187,8 @@ impl Domain {
             Token::FixedBytes(acceptance.input_hash.to_vec()),
             Token::Uint(acceptance.price),
             Token::Uint(acceptance.deadline.into()),
+            Token::FixedBytes(acceptance.circuit_id.to_vec()),
+            Token::FixedBytes(acceptance.public_inputs_hash.to_vec()),
         ])))
     }
 }
@@ -257,6 +275,8 @@ mod tests {
             prover: Address::repeat_byte(2),
             price: 5u64.into(),
             deadline: 1_700_000_000,
+            circuit_id: [8; 32],
+            public_inputs_hash: [9; 32],
         };
         let digest = domain().award_digest(&award);
         let signature = sign(&wallet(), digest).expect("signs");
@@ -266,6 +286,12 @@ mod tests {
             ..award
         });
         assert_ne!(recover(other, &signature), Some(wallet().address()));
+        // Another statement is another award.
+        let other_statement = domain().award_digest(&Award {
+            public_inputs_hash: [10; 32],
+            ..award
+        });
+        assert_ne!(recover(other_statement, &signature), Some(wallet().address()));
         assert_eq!(recover(digest, &signature[..64]), None);
         let mut bad_v = signature;
         bad_v[64] = 1;
@@ -298,6 +324,8 @@ mod tests {
             input_hash: [4; 32],
             price: 9u64.into(),
             deadline: 3,
+            circuit_id: [5; 32],
+            public_inputs_hash: [6; 32],
         };
         assert_ne!(d.bid_digest(&bid), d.acceptance_digest(&acceptance));
     }

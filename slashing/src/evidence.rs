@@ -230,7 +230,7 @@ pub struct MissedDeadline {
 
 impl MissedDeadline {
     /// Checks both signatures against `domain`, that the acceptance and the award are of
-    /// the same job, client, price and deadline, and that the deadline is before `now`.
+    /// the same job, client, price, deadline and statement, and that the deadline is before `now`.
     ///
     /// # Errors
     /// [`EvidenceError::BadSignature`], [`EvidenceError::AcceptanceMismatch`],
@@ -267,6 +267,11 @@ impl MissedDeadline {
         }
         if acceptance.deadline != award.deadline {
             return mismatch("deadline");
+        }
+        if (acceptance.circuit_id, acceptance.public_inputs_hash)
+            != (award.circuit_id, award.public_inputs_hash)
+        {
+            return mismatch("statement");
         }
         if now <= award.deadline {
             return Err(EvidenceError::DeadlineNotPassed {

@@ -481,6 +481,8 @@ impl<M: Middleware + 'static> Market<M> {
             prover: self.client.default_sender().unwrap_or_default(),
             price: U256::from(leaf.price),
             deadline,
+            circuit_id: leaf.circuit_id.0,
+            public_inputs_hash: leaf.public_inputs_hash.0,
         };
         self.submit(self.contract.claim(
             at.batch_id.into(),
@@ -659,6 +661,8 @@ impl<M: Middleware + 'static> Market<M> {
                     input_hash: a.input_hash,
                     price: a.price,
                     deadline: a.deadline,
+                    circuit_id: a.circuit_id,
+                    public_inputs_hash: a.public_inputs_hash,
                 },
                 Bytes::from(evidence.prover_signature.clone()),
                 bindings::Award {
@@ -666,6 +670,8 @@ impl<M: Middleware + 'static> Market<M> {
                     prover: w.prover,
                     price: w.price,
                     deadline: w.deadline,
+                    circuit_id: w.circuit_id,
+                    public_inputs_hash: w.public_inputs_hash,
                 },
                 Bytes::from(evidence.client_signature.clone()),
             )

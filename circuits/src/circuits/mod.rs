@@ -13,7 +13,10 @@ use halo2_base::gates::circuit::builder::BaseCircuitBuilder;
 use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
 use serde::de::DeserializeOwned;
 
+use provernet_protocol::{Hash32, JobLeaf};
+
 use crate::error::CircuitError;
+use crate::field;
 
 /// One of the circuits this build can prove.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -136,6 +139,20 @@ impl Circuit {
         })
     }
 
+    /// The statement a job's input asks this circuit to prove: the hash of the public
+    /// inputs its witness gives ([`Witness::public_inputs_hash`]). The client computes it
+    /// when it submits, the winner again from the input it fetched before it accepts.
+    ///
+    /// # Errors
+    /// If the input is not UTF-8 JSON that parses as a witness of this circuit.
+    pub fn statement_of(self, input: &[u8]) -> Result<Hash32, CircuitError> {
+        let text = std::str::from_utf8(input).map_err(|_| CircuitError::WitnessShape {
+            circuit: self.name(),
+            reason: "not UTF-8".into(),
+        })?;
+        Ok(self.parse_witness_str(text)?.public_inputs_hash())
+    }
+
     /// Parses a witness from JSON text.
     pub fn parse_witness_str(self, text: &str) -> Result<Witness, CircuitError> {
         let json = serde_json::from_str(text).map_err(|e| CircuitError::WitnessShape {
@@ -202,6 +219,13 @@ impl Witness {
         }
     }
 
+    /// keccak256 of [`Self::public_inputs`] as 32-byte big-endian words: the `publicInputsHash`
+    /// of the leaf of a proof of this witness, which the award binds.
+    pub fn public_inputs_hash(&self) -> Hash32 {
+        let words: Vec<_> = self.public_inputs().iter().map(field::to_bytes).collect();
+        JobLeaf::public_inputs_hash(&words)
+    }
+
     /// Lays the circuit out on `builder`, assigning this witness and the public inputs.
     pub(crate) fn synthesize(&self, builder: &mut BaseCircuitBuilder<Fr>) {
         match &self.inner {
@@ -227,7 +251,7 @@ fn json_shape<T: DeserializeOwned>(
 
 /// Parses a scalar field of a witness.
 fn scalar(circuit: &'static str, field: &str, text: &str) -> Result<Fr, CircuitError> {
-    crate::field::parse(text).map_err(|reason| CircuitError::WitnessRange {
+    field::parse(text).map_err(|reason| CircuitError::WitnessRange {
         circuit,
         field: field.to_owned(),
         reason,

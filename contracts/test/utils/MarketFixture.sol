@@ -233,16 +233,56 @@ abstract contract MarketFixture is Test {
         return MerkleBuilder.proof(_hashes(leaves), index);
     }
 
-    /// The award the client of `l` gives `to`, due one hour from now.
+    /// The award the client of `l` gives `to` for `l`'s job at `l`'s price, due one hour
+    /// from now.
     function _award(ProverMarket.Leaf memory l, address to) internal view returns (ProverMarket.Award memory) {
-        return
-            ProverMarket.Award({
-                jobId: l.jobId, prover: to, price: l.price, deadline: uint64(block.timestamp + 1 hours)
-            });
+        return _award(l, to, uint64(block.timestamp + 1 hours));
+    }
+
+    /// The award the client of `l` gives `to` for `l`'s job at `l`'s price, due at
+    /// `deadline`, for the statement `l` names: its circuit and public inputs hash (what
+    /// the client computes from the inputs it submits). Only a leaf of that statement can
+    /// be paid with it or answer a missed deadline.
+    function _award(ProverMarket.Leaf memory l, address to, uint64 deadline)
+        internal
+        pure
+        returns (ProverMarket.Award memory)
+    {
+        return ProverMarket.Award({
+            jobId: l.jobId,
+            prover: to,
+            price: l.price,
+            deadline: deadline,
+            circuitId: l.circuitId,
+            publicInputsHash: l.publicInputsHash
+        });
     }
 
     function _sign(uint256 key, ProverMarket.Award memory a) internal view returns (bytes memory) {
         (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, market.awardDigest(a));
+        return abi.encodePacked(r, s, v);
+    }
+
+    /// The acceptance `a.prover` signs for award `a` of `client_`'s job, after receiving
+    /// the job's inputs: the same job, price, deadline and statement.
+    function _acceptance(ProverMarket.Award memory a, address client_)
+        internal
+        pure
+        returns (ProverMarket.Acceptance memory)
+    {
+        return ProverMarket.Acceptance({
+            jobId: a.jobId,
+            client: client_,
+            inputHash: keccak256(abi.encode("inputs of", a.jobId)),
+            price: a.price,
+            deadline: a.deadline,
+            circuitId: a.circuitId,
+            publicInputsHash: a.publicInputsHash
+        });
+    }
+
+    function _signAcceptance(uint256 key, ProverMarket.Acceptance memory a) internal view returns (bytes memory) {
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, market.acceptanceDigest(a));
         return abi.encodePacked(r, s, v);
     }
 

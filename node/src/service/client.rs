@@ -10,7 +10,7 @@ use provernet_circuits::job::{CheckedSubmission, SubmissionError, SubmitRequest}
 use provernet_market::auction;
 use provernet_protocol::primitives::to_hex;
 use provernet_protocol::{
-    Acceptance, Award, Bid, EthSignature, Hash32, InputRequest, InputResponse, JobId, JobRequest,
+    Acceptance, Award, Bid, EthSignature, Hash32, InputRequest, InputResponse, JobId, JobLeaf, JobRequest,
     MessageKind, ProofBody, ProofRequest, ProofResponse, Refusal, Response, keccak256,
 };
 use provernet_slashing::eip712;
@@ -186,6 +186,7 @@ impl Core {
         let CheckedSubmission {
             circuit,
             input,
+            public_inputs_hash,
             max_price,
             deadline_secs,
         } = submit.check(
@@ -207,6 +208,7 @@ impl Core {
         let request = JobRequest {
             circuit_id,
             input_hash: Hash32(keccak256(&input)),
+            public_inputs_hash,
             input_size: u32::try_from(input.len()).unwrap_or(u32::MAX),
             max_price,
             bid_window_ends: (now + self.s.config.client.bid_window_ms).div_ceil(1_000),
@@ -364,6 +366,8 @@ impl Core {
             prover: eth(&winner.prover),
             price: wei(winner.price),
             deadline: winner.deadline,
+            circuit_id: job.request.0.circuit_id.0,
+            public_inputs_hash: job.request.0.public_inputs_hash.0,
         });
         let signature = match eip712::sign(&self.s.wallet, digest) {
             Ok(signature) => signature,
@@ -724,7 +728,10 @@ impl Core {
             self.s.net.respond(channel, Vec::new()).await;
             return;
         }
-        if body.circuit_id != job.request.0.circuit_id {
+        // A proof of another circuit or another statement (valid or not) is not this job's.
+        if body.circuit_id != job.request.0.circuit_id
+            || JobLeaf::public_inputs_hash(&body.public_inputs) != job.request.0.public_inputs_hash
+        {
             self.penalize(peer, PeerAction::BadContent).await;
             return;
         }

@@ -136,6 +136,8 @@ impl Core {
                 acceptance: acceptance.clone(),
                 client: seen.request.client,
                 client_key: seen.client_key,
+                circuit_id: seen.request.circuit_id,
+                public_inputs_hash: seen.request.public_inputs_hash,
             },
         )));
     }
@@ -290,6 +292,8 @@ impl Core {
             prover: eth(&award.prover),
             price: wei(award.price),
             deadline: award.deadline,
+            circuit_id: seen.request.circuit_id.0,
+            public_inputs_hash: seen.request.public_inputs_hash.0,
         });
         if eip712::recover(digest, &award.signature.0) != Some(eth(&seen.request.client)) {
             return Err(Verdict::Reject("bad_award_signature"));
@@ -332,6 +336,8 @@ impl Core {
             input_hash: acceptance.input_hash.0,
             price: wei(acceptance.price),
             deadline: acceptance.deadline,
+            circuit_id: seen.request.circuit_id.0,
+            public_inputs_hash: seen.request.public_inputs_hash.0,
         });
         if eip712::recover(digest, &acceptance.signature.0) != Some(eth(&award.prover)) {
             return Err(Verdict::Reject("bad_acceptance_signature"));

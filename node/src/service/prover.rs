@@ -5,6 +5,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use provernet_circuits::Circuit;
+use provernet_circuits::job::{InputRefusal, check_fetched_input};
 use provernet_protocol::kind::MAX_BATCH_LEAVES_SERVED;
 use provernet_protocol::merkle::MerkleTree;
 use provernet_protocol::{
@@ -262,25 +263,15 @@ impl Core {
         };
         let request = work.request.0.clone();
         let award = work.award.0.clone();
-        let hash_ok = Hash32(keccak256(&input)) == request.input_hash
-            && input.len() == request.input_size as usize;
-        let circuit = self.s.circuits.get(&request.circuit_id).copied();
-        let parses = hash_ok
-            && circuit.is_some_and(|c| {
-                std::str::from_utf8(&input)
-                    .ok()
-                    .is_some_and(|text| c.parse_witness_str(text).is_ok())
-            });
-        if !parses {
+        // The statement the inputs give must be the one the request announced (and the
+        // award binds): a proof of any other is neither paid nor a delivery.
+        let checked = match self.s.circuits.get(&request.circuit_id).copied() {
+            Some(circuit) => check_fetched_input(circuit, &request, &input),
+            None => Err(InputRefusal::NotWitness),
+        };
+        if let Err(refusal) = checked {
             let client = PeerKey::from_bytes(&work.client_key.0).and_then(|k| peer_id_of(&k));
-            self.release(
-                &id,
-                if hash_ok {
-                    "inputs are not a witness of the circuit".into()
-                } else {
-                    "inputs do not match the request's hash".into()
-                },
-            );
+            self.release(&id, refusal.to_string());
             if let Some(peer) = client {
                 self.penalize(peer, PeerAction::BadContent).await;
             }
@@ -292,6 +283,8 @@ impl Core {
             input_hash: request.input_hash.0,
             price: wei(award.price),
             deadline: award.deadline,
+            circuit_id: request.circuit_id.0,
+            public_inputs_hash: request.public_inputs_hash.0,
         });
         let Ok(signature) = eip712::sign(&self.s.wallet, digest) else {
             return;
@@ -345,6 +338,13 @@ impl Core {
             };
             let Some(circuit) = self.s.circuits.get(&work.request.0.circuit_id).copied() else {
                 continue;
+            };
+            let input = if self.s.cheats(&id, CheatMode::OtherStatement) {
+                // Test-only misbehaviour: a valid proof, of a statement nobody awarded.
+                tracing::warn!(target: "market::prover", job = %id, "cheating: proving the circuit's example instead of the job");
+                circuit.example_witness().to_string().into_bytes()
+            } else {
+                input
             };
             self.running += 1;
             let engine = Arc::clone(&self.s.engine);

@@ -27,7 +27,7 @@ use ethers::types::{Address as EthAddress, U256};
 use libp2p::PeerId;
 use provernet_protocol::merkle::MerkleTree;
 use provernet_protocol::{
-    Acceptance, Address, Award, BatchRequest, BatchResponse, CommitmentNotice, FieldBytes, Hash32,
+    Acceptance, Address, Award, BatchRequest, BatchResponse, CircuitId, CommitmentNotice, FieldBytes, Hash32,
     JobId, JobLeaf, PeerKey, ProofRequest, ProofResponse, Response, SignedEnvelope, keccak256,
 };
 use provernet_slashing::bindings::{ProverMarketErrors, ProverMarketEvents as E};
@@ -107,6 +107,10 @@ pub(crate) struct Accepted {
     pub acceptance: Acceptance,
     pub client: Address,
     pub client_key: PeerKey,
+    /// The statement the award binds (from the request): only a leaf of it meets the
+    /// deadline.
+    pub circuit_id: CircuitId,
+    pub public_inputs_hash: Hash32,
 }
 
 /// What the watchtower's own tasks report.
@@ -370,13 +374,7 @@ impl Watchtower {
         match input {
             WatchInput::Notice(notice) => self.on_notice(*notice),
             WatchInput::Accepted(accepted) => {
-                let Accepted {
-                    award,
-                    acceptance,
-                    client,
-                    client_key,
-                } = *accepted;
-                self.on_accepted(award, acceptance, client, client_key);
+                self.on_accepted(*accepted);
             }
             WatchInput::Chain(events) => {
                 for event in events {
@@ -443,13 +441,15 @@ impl Watchtower {
         }
     }
 
-    fn on_accepted(
-        &mut self,
-        award: Award,
-        acceptance: Acceptance,
-        client: Address,
-        client_key: PeerKey,
-    ) {
+    fn on_accepted(&mut self, accepted: Accepted) {
+        let Accepted {
+            award,
+            acceptance,
+            client,
+            client_key,
+            circuit_id,
+            public_inputs_hash,
+        } = accepted;
         if !self.audit && !self.is_own(&client) {
             return;
         }
@@ -471,6 +471,8 @@ impl Watchtower {
                 client: client.0,
                 award: Stored(award),
                 acceptance: Stored(acceptance),
+                circuit_id: circuit_id.0,
+                public_inputs_hash: public_inputs_hash.0,
                 state: DeadlineState::Waiting,
             },
         );
@@ -1077,11 +1079,20 @@ impl Watchtower {
                 self.settle_open(&job, "taken", true);
                 continue;
             }
-            let deadline = self.deadlines[&job].award.0.deadline;
-            // Committed in time, as far as we know?
+            let watched = &self.deadlines[&job];
+            let deadline = watched.award.0.deadline;
+            let statement = (watched.circuit_id, watched.public_inputs_hash);
+            // Committed in time, as far as we know? Only a leaf of the awarded statement
+            // counts: one carrying a proof of anything else is no delivery.
             let mut unsure = false;
             let mut met = false;
             for key in self.by_job.get(&job).cloned().unwrap_or_default() {
+                let of_statement = self.leaves.get(&key).is_some_and(|l| {
+                    (l.leaf.circuit_id.0, l.leaf.public_inputs_hash.0) == statement
+                });
+                if !of_statement {
+                    continue;
+                }
                 match self.batches.get(&key.0).and_then(|b| b.timestamp) {
                     Some(t) if t <= deadline => met = true,
                     Some(_) => {}
@@ -1147,6 +1158,8 @@ impl Watchtower {
                 input_hash: acceptance.input_hash.0,
                 price: wei(acceptance.price),
                 deadline: acceptance.deadline,
+                circuit_id: watch.circuit_id,
+                public_inputs_hash: watch.public_inputs_hash,
             },
             acceptance.signature.0.to_vec(),
             eip712::Award {
@@ -1154,6 +1167,8 @@ impl Watchtower {
                 prover: eth(&award.prover),
                 price: wei(award.price),
                 deadline: award.deadline,
+                circuit_id: watch.circuit_id,
+                public_inputs_hash: watch.public_inputs_hash,
             },
             award.signature.0.to_vec(),
             now_s(),

@@ -410,6 +410,12 @@ pub struct WatchedDeadline {
     pub award: Stored<Award>,
     /// The prover's signed acceptance.
     pub acceptance: Stored<Acceptance>,
+    /// The awarded statement's circuit (from the request).
+    #[serde(with = "hex_array")]
+    pub circuit_id: [u8; 32],
+    /// The awarded statement's public-inputs hash (from the request).
+    #[serde(with = "hex_array")]
+    pub public_inputs_hash: [u8; 32],
     /// What became of it.
     pub state: DeadlineState,
 }

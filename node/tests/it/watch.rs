@@ -333,6 +333,34 @@ async fn a_missed_deadline_is_challenged_with_the_acceptance_and_slashed() {
     wait_for_state(&nodes[0], &id, &["failed"], 30).await;
 }
 
+/// Issue "Sound mechanism", property 1: the winner delivers and commits a valid proof of
+/// another statement (the circuit's example) for the awarded job. The client refuses the
+/// delivery, no watchtower can call the proof invalid, the claim is refused (the award
+/// binds the statement), and the leaf answers no missed-deadline challenge: the prover is
+/// slashed and paid nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_valid_proof_of_another_statement_is_not_paid_and_is_slashed() {
+    let (net, nodes) = cheating_market(CheatMode::OtherStatement, false).await;
+    let id = nodes[0]
+        .submit(submit(Circuit::PoseidonChain12, 6, 1_000_000, 25))
+        .await
+        .expect("submitted");
+    wait_for_state(&nodes[0], &id, &["accepted"], 30).await;
+    let slash = slashes_of(&net, nodes[1].address, 3, 1, 90).await.remove(0);
+    assert_eq!(JobId(slash.job_id), current_id(&nodes[0], &id));
+    // The prover did commit a leaf for the job, before its deadline: only its statement
+    // was wrong.
+    let committed = nodes[1].store.batches().expect("store");
+    assert!(
+        committed
+            .iter()
+            .any(|b| b.leaves.iter().any(|l| l.leaf.job_id.0 == slash.job_id)),
+        "the cheater committed the job's leaf"
+    );
+    check_slashes(&net, &nodes, &[slash], &[0, 2, 3], "missed_deadline").await;
+    wait_for_state(&nodes[0], &id, &["failed"], 30).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_leaves_for_one_job_are_slashed_as_equivocation() {
     let (net, nodes) = cheating_market(CheatMode::Equivocate, false).await;
@@ -543,6 +571,11 @@ async fn a_false_challenge_loses_its_bond_to_the_prover() {
         record.award.expect("award").0,
         record.acceptance.expect("acceptance").0,
     );
+    // The statement the award bound: the request's, which the honest leaf carries.
+    let (circuit_id, public_inputs_hash) = (
+        record.request.0.circuit_id.0,
+        record.request.0.public_inputs_hash.0,
+    );
     let domain = net.owner.domain().await.expect("domain");
     let client_address = client.address;
     let evidence = eventually(40, "the deadline passed", || {
@@ -556,6 +589,8 @@ async fn a_false_challenge_loses_its_bond_to_the_prover() {
                     input_hash: acceptance.input_hash.0,
                     price: U256::from(acceptance.price),
                     deadline: acceptance.deadline,
+                    circuit_id,
+                    public_inputs_hash,
                 },
                 acceptance.signature.0.to_vec(),
                 eip712::Award {
@@ -563,6 +598,8 @@ async fn a_false_challenge_loses_its_bond_to_the_prover() {
                     prover: Address::from(award.prover.0),
                     price: U256::from(award.price),
                     deadline: award.deadline,
+                    circuit_id,
+                    public_inputs_hash,
                 },
                 award.signature.0.to_vec(),
                 // A second of slack for the chain's clock.

@@ -21,6 +21,10 @@ pub struct JobRequest {
     pub circuit_id: CircuitId,
     /// keccak256 of the input bytes.
     pub input_hash: Hash32,
+    /// keccak256 of the public inputs (32-byte words) of the statement to prove, computed by
+    /// the client from its input: the award binds it (with the circuit), so a proof of any
+    /// other statement is neither paid nor an answer to a missed deadline.
+    pub public_inputs_hash: Hash32,
     /// Length of the input bytes, 1..=[`MAX_INPUT_BYTES`].
     pub input_size: u32,
     /// The most the client pays, non-zero.
@@ -55,6 +59,7 @@ impl JobRequest {
         Ok(Self {
             circuit_id: fixed("circuit_id", &wire.circuit_id)?,
             input_hash: fixed("input_hash", &wire.input_hash)?,
+            public_inputs_hash: fixed("public_inputs_hash", &wire.public_inputs_hash)?,
             input_size: wire.input_size,
             max_price: amount("max_price", &wire.max_price)?,
             bid_window_ends: wire.bid_window_ends,
@@ -104,6 +109,7 @@ impl From<&JobRequest> for v1::JobRequest {
             nonce: m.nonce,
             round: m.round,
             client_signature: m.client_signature.0.to_vec(),
+            public_inputs_hash: m.public_inputs_hash.0.to_vec(),
         }
     }
 }

@@ -467,3 +467,51 @@ fn an_all_valid_batch_is_accepted_whole() {
     other_client.client.0[0] ^= 1;
     assert_ne!(other_client.job_id(), job_request().job_id());
 }
+
+/// Issue "hostile peers", item 2: a signature whose nonce carries a point of order 8 (only
+/// the key's holder can make one) gets one verdict on every path. Nodes that verify it
+/// alone and nodes that verify it in a batch, with honest envelopes or with invalid ones,
+/// must agree, or the nodes that refused it penalize the honest peers that forwarded it.
+#[test]
+fn a_signature_with_a_small_order_component_gets_one_verdict_alone_and_in_any_batch() {
+    let mut crafted = wire_bid();
+    let signed = SignedEnvelope::decode(&crafted.encode_to_vec(), &context(), NOW)
+        .expect("decodes")
+        .signed_bytes()
+        .to_vec();
+    crafted.signature =
+        provernet_protocol::ed25519::sign_with_small_order_nonce(&[1; 32], &signed)
+            .to_bytes()
+            .to_vec();
+    let crafted = crafted.encode_to_vec();
+    let alone = validator().validate(&crafted, NOW).map(|_| ());
+    let honest = SignedEnvelope::sign(&bid(), &context(), NOW + 61, &key(2))
+        .expect("valid")
+        .to_bytes();
+    let mut forged = wire_bid();
+    forged.expires_at += 2;
+    let forged = forged.encode_to_vec();
+    for batch in [
+        vec![crafted.as_slice(), honest.as_slice()],
+        vec![honest.as_slice(), crafted.as_slice(), forged.as_slice()],
+    ] {
+        let results = validator().validate_batch(&batch, NOW);
+        let position = batch
+            .iter()
+            .position(|b| *b == crafted.as_slice())
+            .expect("in the batch");
+        assert_eq!(results[position].is_ok(), alone.is_ok());
+        // The honest envelope passes and the forged one fails, whatever their company.
+        let honest_at = batch.iter().position(|b| *b == honest.as_slice());
+        assert!(honest_at.is_some_and(|i| results[i].is_ok()));
+        if let Some(i) = batch.iter().position(|b| *b == forged.as_slice()) {
+            assert_eq!(
+                results[i].as_ref().map(|_| ()),
+                Err(&EnvelopeError::BadSignature)
+            );
+        }
+    }
+    // Under ZIP-215 it is valid (the cofactored equation holds); a cofactorless strict
+    // check would refuse it while a cofactorless batch accepted it.
+    assert_eq!(alone, Ok(()));
+}

@@ -41,6 +41,7 @@ pub fn job_request() -> JobRequest {
     JobRequest {
         circuit_id: CircuitId([9; 32]),
         input_hash: Hash32([8; 32]),
+        public_inputs_hash: Hash32([6; 32]),
         input_size: 1024,
         max_price: 10_000,
         bid_window_ends: NOW + 5,
@@ -113,6 +114,7 @@ pub fn arb_job_request() -> impl Strategy<Value = JobRequest> {
         (
             bytes32(),
             bytes32(),
+            bytes32(),
             1..=provernet_protocol::kind::MAX_INPUT_BYTES,
             wei(),
         ),
@@ -127,13 +129,14 @@ pub fn arb_job_request() -> impl Strategy<Value = JobRequest> {
     )
         .prop_map(
             |(
-                (circuit, input, input_size, max_price),
+                (circuit, input, statement, input_size, max_price),
                 (window, extra, client, nonce, round),
                 sig,
             )| {
                 JobRequest {
                     circuit_id: CircuitId(circuit),
                     input_hash: Hash32(input),
+                    public_inputs_hash: Hash32(statement),
                     input_size,
                     max_price,
                     bid_window_ends: window,

@@ -280,6 +280,8 @@ impl World {
             prover: self.prover.address(),
             price: U256::from(leaf.price),
             deadline,
+            circuit_id: leaf.circuit_id.0,
+            public_inputs_hash: leaf.public_inputs_hash.0,
         };
         let signature =
             eip712::sign(&client.wallet, self.domain.award_digest(&award)).expect("signs");
@@ -294,6 +296,8 @@ impl World {
             input_hash: [0x42; 32],
             price: award.price,
             deadline: award.deadline,
+            circuit_id: award.circuit_id,
+            public_inputs_hash: award.public_inputs_hash,
         };
         let signature = eip712::sign(
             &self.prover.wallet,
@@ -314,6 +318,7 @@ pub fn job_id(client: Address, nonce: u64) -> JobId {
     provernet_protocol::JobRequest {
         circuit_id: CircuitId([0; 32]),
         input_hash: Hash32([0; 32]),
+        public_inputs_hash: Hash32([0; 32]),
         input_size: 1,
         max_price: 1,
         bid_window_ends: 1,
