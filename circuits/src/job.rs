@@ -8,8 +8,8 @@
 use std::ops::RangeInclusive;
 use std::str::FromStr;
 
-use provernet_protocol::{Hash32, JobRequest, keccak256};
 use provernet_protocol::kind::MAX_INPUT_BYTES;
+use provernet_protocol::{Hash32, JobRequest, keccak256};
 use serde::{Deserialize, Serialize};
 
 use crate::Circuit;
@@ -139,8 +139,7 @@ pub fn check_fetched_input(
     request: &JobRequest,
     input: &[u8],
 ) -> Result<(), InputRefusal> {
-    if Hash32(keccak256(input)) != request.input_hash
-        || input.len() != request.input_size as usize
+    if Hash32(keccak256(input)) != request.input_hash || input.len() != request.input_size as usize
     {
         return Err(InputRefusal::Hash);
     }

@@ -705,9 +705,9 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
         (address signer, ECDSA.RecoverError error,) = ECDSA.tryRecoverCalldata(awardDigest(award), clientSignature);
         if (error != ECDSA.RecoverError.NoError || signer != leaf.client) revert BadAwardSignature();
         if (jobIdOf(leaf.client, nonce) != leaf.jobId) revert JobIdMismatch(leaf.jobId);
-        _pay(
-            Paying(batch.timestamp, isDisputed(msg.sender)), leaf.client, leaf.jobId, nonce, leaf.price, award.deadline
-        );
+        Paying memory paying = Paying(batch.timestamp, isDisputed(msg.sender), address(0), 0, 0, 0);
+        _pay(paying, leaf.client, leaf.jobId, nonce, leaf.price, award.deadline);
+        _settle(paying);
         emit FeeClaimed(leaf.jobId, msg.sender, leaf.client, leaf.price);
         _send(msg.sender, leaf.price);
     }
@@ -725,7 +725,7 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
         _requireClosed(batch);
         if (leafHashes.length != batch.count) revert BadBatchLeaves(batch.count, leafHashes.length);
         bytes32[] memory level = leafHashes;
-        Paying memory paying = Paying(batch.timestamp, isDisputed(msg.sender));
+        Paying memory paying = Paying(batch.timestamp, isDisputed(msg.sender), address(0), 0, 0, 0);
         uint256 total;
         bytes memory indices = new bytes(jobs.length * 4);
         for (uint256 i = 0; i < jobs.length; i++) {
@@ -737,6 +737,7 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
                 mstore(add(add(indices, 0x20), mul(i, 4)), shl(224, index))
             }
         }
+        _settle(paying);
         if (_root(level) != batch.root) revert LeafNotInBatch();
         emit BatchFeesClaimed(batchId, msg.sender, total, indices);
         if (total != 0) _send(msg.sender, total);
@@ -1024,15 +1025,24 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
         if (block.number <= closesAt) revert WindowOpen(closesAt);
     }
 
-    /// What every claim of a batch needs to know about it, read from storage once.
+    /// What every claim of a batch needs to know about it, read from storage once, and
+    /// the storage a run of claims of one client touches, held in memory until the client
+    /// (or its paid-jobs word) changes: a batch of one client's jobs reads and writes its
+    /// deposit and each paid-jobs word once, not once per job.
     struct Paying {
         uint64 committedAt;
         bool isDisputed;
+        /// The client held (zero: none yet), its deposit less what this call paid, the
+        /// index of its paid-jobs word held and that word with this call's bits set.
+        address client;
+        uint256 available;
+        uint256 word;
+        uint256 paid;
     }
 
     /// Checks a job is payable (batch posted by the deadline, not slashed or under
     /// challenge, not paid before, deposit enough), marks it paid and takes its price from
-    /// the client's deposit.
+    /// the client's deposit, in `paying` (`_settle` writes it back).
     function _pay(Paying memory paying, address client, bytes32 jobId, uint64 nonce, uint256 price, uint64 deadline)
         internal
     {
@@ -1044,14 +1054,28 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
             if (pending != 0) revert ChallengePending(pending - 1);
         }
         uint256 word = nonce >> 8;
+        if (client != paying.client || word != paying.word) {
+            _settle(paying);
+            if (client != paying.client) {
+                paying.client = client;
+                paying.available = deposits[client];
+            }
+            paying.word = word;
+            paying.paid = paidJobs[client][word];
+        }
         // forge-lint: disable-next-line(incorrect-shift)
         uint256 bit = 1 << (nonce & 0xff);
-        uint256 paid = paidJobs[client][word];
-        if (paid & bit != 0) revert AlreadyClaimed(jobId);
-        paidJobs[client][word] = paid | bit;
-        uint256 available = deposits[client];
-        if (available < price) revert InsufficientDeposit(available, price);
-        deposits[client] = available - price;
+        if (paying.paid & bit != 0) revert AlreadyClaimed(jobId);
+        paying.paid |= bit;
+        if (paying.available < price) revert InsufficientDeposit(paying.available, price);
+        paying.available -= price;
+    }
+
+    /// Writes back the client's deposit and paid-jobs word that `paying` holds.
+    function _settle(Paying memory paying) internal {
+        if (paying.client == address(0)) return;
+        paidJobs[paying.client][paying.word] = paying.paid;
+        deposits[paying.client] = paying.available;
     }
 
     function _leafHash(Leaf calldata leaf) internal pure returns (bytes32) {

@@ -156,6 +156,70 @@ contract ClaimBatchTest is MarketFixture {
         assertFalse(market.isPaid(otherClient, 1));
     }
 
+    /// A call holds a client's deposit and paid-jobs word in memory while consecutive
+    /// claims are that client's: jobs in several paid words, and a client coming back
+    /// after another, are paid and recorded exactly as one claim each would.
+    function test_claimBatch_paysAcrossPaidWordsAndInterleavedClients() public {
+        _register(prover, MIN_STAKE);
+        _deposit(client, 1 ether);
+        _deposit(otherClient, 1 ether);
+        leaves.push(_leaf(0, client, 3 gwei));
+        leaves.push(_leaf(300, client, 5 gwei)); // another paid-jobs word
+        leaves.push(_leaf(1, client, 7 gwei)); // back to the first word
+        leaves.push(_leaf(0, otherClient, 11 gwei));
+        leaves.push(_leaf(2, client, 13 gwei)); // back to the first client
+        deadline = uint64(block.timestamp + 1 hours);
+        batchId = _commit(prover, _leavesMem());
+        _closeWindow(batchId);
+        ProverMarket.BatchClaim[] memory jobs = new ProverMarket.BatchClaim[](5);
+        jobs[0] = _claimOf(leaves[0], 0, 0, clientKey, prover);
+        jobs[1] = _claimOf(leaves[1], 1, 300, clientKey, prover);
+        jobs[2] = _claimOf(leaves[2], 2, 1, clientKey, prover);
+        jobs[3] = _claimOf(leaves[3], 3, 0, otherClientKey, prover);
+        jobs[4] = _claimOf(leaves[4], 4, 2, clientKey, prover);
+        _claimBatch(jobs);
+        assertEq(prover.balance, 39 gwei);
+        assertEq(market.deposits(client), 1 ether - 28 gwei);
+        assertEq(market.deposits(otherClient), 1 ether - 11 gwei);
+        for (uint64 n = 0; n < 3; n++) {
+            assertTrue(market.isPaid(client, n));
+        }
+        assertTrue(market.isPaid(client, 300));
+        assertFalse(market.isPaid(client, 3));
+        assertTrue(market.isPaid(otherClient, 0));
+        assertFalse(market.isPaid(otherClient, 1));
+        // Every one of them is paid for good: claiming any again fails.
+        for (uint256 k = 0; k < 5; k++) {
+            ProverMarket.BatchClaim[] memory again = new ProverMarket.BatchClaim[](1);
+            again[0] = jobs[k];
+            _expectClaimBatchRevert(
+                _hashesFor(again), again, abi.encodeWithSelector(ProverMarket.AlreadyClaimed.selector, leaves[k].jobId)
+            );
+        }
+    }
+
+    /// The same job claimed twice with another client's claim between them: the first
+    /// claim's record, written back when the client changed, still stops the second.
+    function test_claimBatch_revertsOnTheSameJobTwiceAroundAnotherClient() public {
+        _register(prover, MIN_STAKE);
+        _deposit(client, 1 ether);
+        _deposit(otherClient, 1 ether);
+        leaves.push(_leaf(0, client, 3 gwei));
+        leaves.push(_leaf(0, otherClient, 5 gwei));
+        deadline = uint64(block.timestamp + 1 hours);
+        batchId = _commit(prover, _leavesMem());
+        _closeWindow(batchId);
+        ProverMarket.BatchClaim[] memory jobs = new ProverMarket.BatchClaim[](3);
+        jobs[0] = _claimOf(leaves[0], 0, 0, clientKey, prover);
+        jobs[1] = _claimOf(leaves[1], 1, 0, otherClientKey, prover);
+        jobs[2] = jobs[0];
+        _expectClaimBatchRevert(
+            _hashesFor(jobs), jobs, abi.encodeWithSelector(ProverMarket.AlreadyClaimed.selector, leaves[0].jobId)
+        );
+        assertEq(market.deposits(client), 1 ether);
+        assertFalse(market.isPaid(client, 0));
+    }
+
     function test_claimBatch_partialClaimsThenTheRest() public {
         _setUpBatch(5);
         _claimBatch(_jobs(_indices(1, 3)));

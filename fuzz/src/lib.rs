@@ -142,9 +142,8 @@ pub fn envelope(data: &[u8]) {
         }
         _ => panic!("verify and validate disagree: {verified:?} / {validated:?}"),
     }
-    // Batch verification is not strict (see `verify_batch`): it may accept what
-    // `verify` refuses, never the other way round.
-    assert!(verified.is_err() || batch[0].is_ok());
+    // One rule on both paths (`provernet_protocol::ed25519`): the same verdict.
+    assert_eq!(verified.is_ok(), batch[0].is_ok());
     match &batch[1] {
         Err(EnvelopeError::Replayed { id }) => assert!(batch[0].is_ok() && *id == envelope.id()),
         Err(EnvelopeError::BadSignature) => assert!(batch[0].is_err()),

@@ -184,6 +184,9 @@ pub enum CheatMode {
     /// Prove the circuit's example witness instead of the job's input, and deliver and
     /// commit that: a valid proof, of another statement than the awarded one.
     OtherStatement,
+    /// Never publish the acceptance nor deliver the proof to the client (so the client
+    /// re-auctions), but prove and commit the job anyway, hoping to be paid for it too.
+    SkipAcceptance,
 }
 
 impl Cheat {

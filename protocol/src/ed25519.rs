@@ -119,7 +119,11 @@ pub fn sign_with_small_order_nonce(seed: &[u8; 32], message: &[u8]) -> Signature
     secret[31] |= 64;
     let a = Scalar::from_bytes_mod_order(secret);
     let public = (ED25519_BASEPOINT_POINT * a).compress();
-    let r = Scalar::from_hash(Sha512::new().chain_update(&hashed[32..]).chain_update(message));
+    let r = Scalar::from_hash(
+        Sha512::new()
+            .chain_update(&hashed[32..])
+            .chain_update(message),
+    );
     let nonce = (ED25519_BASEPOINT_POINT * r + EIGHT_TORSION[1]).compress();
     let k = Scalar::from_hash(
         Sha512::new()
@@ -143,11 +147,8 @@ mod tests {
     fn valid_signatures_pass_alone_and_together() {
         let keys: Vec<SigningKey> = (1..=5).map(key).collect();
         let messages: Vec<Vec<u8>> = (0..5u8).map(|i| vec![i; 40]).collect();
-        let signatures: Vec<Signature> = keys
-            .iter()
-            .zip(&messages)
-            .map(|(k, m)| k.sign(m))
-            .collect();
+        let signatures: Vec<Signature> =
+            keys.iter().zip(&messages).map(|(k, m)| k.sign(m)).collect();
         let verifying: Vec<VerifyingKey> = keys.iter().map(SigningKey::verifying_key).collect();
         let items: Vec<Item<'_>> = verifying
             .iter()
@@ -210,6 +211,9 @@ mod tests {
         // The crafted signature of one key is none of another's.
         let crafted = sign_with_small_order_nonce(&[9; 32], &message);
         assert!(!verify(&public, &message, &crafted));
-        assert!(!verify_all(&[(&public, &message, &crafted), (&public, &message, &good)]));
+        assert!(!verify_all(&[
+            (&public, &message, &crafted),
+            (&public, &message, &good)
+        ]));
     }
 }

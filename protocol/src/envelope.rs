@@ -28,8 +28,10 @@ use crate::kind::MessageKind;
 use crate::messages::{Payload, PayloadError};
 use crate::primitives::{MessageId, PeerKey, keccak256};
 
-/// The protocol version this crate speaks.
-pub const PROTOCOL_VERSION: u32 = 1;
+/// The protocol version this crate speaks. 2: requests announce the statement, awards
+/// are gossiped as a selection then signed, and one ed25519 rule (ZIP-215) decides every
+/// signature; a version-1 node would judge these messages differently, so it is refused.
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// Domain separation tag: no other protocol signs bytes starting with it.
 const SIGNING_TAG: &[u8; 22] = b"provernet/envelope/v1\0";

@@ -89,6 +89,8 @@ pub struct Request {
     pub circuit_id: [u8; 32],
     /// keccak256 of the inputs.
     pub input_hash: [u8; 32],
+    /// The statement: keccak256 of the public inputs the inputs give.
+    pub public_inputs_hash: [u8; 32],
     /// The most the client pays (wei).
     pub max_price: U256,
     /// The proving deadline (unix seconds).
@@ -160,7 +162,7 @@ impl Domain {
         self.digest(keccak256(encode(&[
             Token::FixedBytes(
                 type_hash(
-                    "Request(bytes32 jobId,bytes32 peerKey,bytes32 circuitId,bytes32 inputHash,uint256 maxPrice,uint64 deadline)",
+                    "Request(bytes32 jobId,bytes32 peerKey,bytes32 circuitId,bytes32 inputHash,bytes32 publicInputsHash,uint256 maxPrice,uint64 deadline)",
                 )
                 .to_vec(),
             ),
@@ -168,6 +170,7 @@ impl Domain {
             Token::FixedBytes(request.peer_key.to_vec()),
             Token::FixedBytes(request.circuit_id.to_vec()),
             Token::FixedBytes(request.input_hash.to_vec()),
+            Token::FixedBytes(request.public_inputs_hash.to_vec()),
             Token::Uint(request.max_price),
             Token::Uint(request.deadline.into()),
         ])))
@@ -291,7 +294,10 @@ mod tests {
             public_inputs_hash: [10; 32],
             ..award
         });
-        assert_ne!(recover(other_statement, &signature), Some(wallet().address()));
+        assert_ne!(
+            recover(other_statement, &signature),
+            Some(wallet().address())
+        );
         assert_eq!(recover(digest, &signature[..64]), None);
         let mut bad_v = signature;
         bad_v[64] = 1;

@@ -497,7 +497,8 @@ impl<M: Middleware + 'static> Market<M> {
 
     /// Claims several jobs of batch `batch_id`, whose leaves are `leaves` (all of them, in
     /// order), in one transaction. The leaves of the claimed jobs are sent as their parts
-    /// (the contract rebuilds them), the others as hashes.
+    /// (the contract rebuilds them), the others as hashes. The claims are sent ordered by
+    /// client and nonce, the order the contract pays cheapest.
     ///
     /// # Errors
     /// [`ChainError::Evidence`] for an index outside the batch or a malformed signature;
@@ -534,6 +535,9 @@ impl<M: Middleware + 'static> Market<M> {
                 vs,
             });
         }
+        // By client, then nonce: the contract holds one client's deposit and paid-jobs
+        // word while its claims follow each other and writes them back once.
+        claims.sort_by_key(|c| (c.client, c.nonce));
         self.submit(self.contract.claim_batch(batch_id.into(), hashes, claims))
             .await
     }

@@ -257,3 +257,77 @@ fn scalar(circuit: &'static str, field: &str, text: &str) -> Result<Fr, CircuitE
         reason,
     })
 }
+
+#[cfg(test)]
+mod statement_tests {
+    //! The winner accepts a job only if the statement computed natively from the input is
+    //! the one announced, and commits the statement the circuit itself outputs: the two
+    //! must agree on every valid witness, or a client could craft an input that gets an
+    //! honest winner slashed. Checked here on spread and extreme witnesses, by laying the
+    //! circuit out (mock stage, no proving).
+
+    use halo2_base::gates::circuit::CircuitBuilderStage;
+
+    use super::*;
+
+    fn circuit_outputs(witness: &Witness) -> Vec<Fr> {
+        let mut builder = BaseCircuitBuilder::from_stage(CircuitBuilderStage::Mock)
+            .use_k(witness.circuit().k() as usize)
+            .use_instance_columns(1);
+        witness.synthesize(&mut builder);
+        builder.assigned_instances[0]
+            .iter()
+            .map(|a| *a.value())
+            .collect()
+    }
+
+    fn agree(circuit: Circuit, json: &serde_json::Value) {
+        let witness = circuit.parse_witness(json).expect("a valid witness");
+        assert_eq!(
+            witness.public_inputs(),
+            circuit_outputs(&witness),
+            "{circuit}: native and circuit statements differ for {json}"
+        );
+    }
+
+    #[test]
+    fn the_native_statement_is_the_circuits_on_spread_witnesses() {
+        for circuit in [Circuit::PoseidonChain12, Circuit::MerkleMembership] {
+            for n in [0, 1, 7, 1_000, u64::MAX - 1_000] {
+                agree(circuit, &circuit.numbered_witness(n));
+            }
+        }
+        for n in (0..4_096).step_by(257) {
+            agree(
+                Circuit::MlpInference,
+                &Circuit::MlpInference.numbered_witness(n),
+            );
+        }
+    }
+
+    #[test]
+    fn the_native_statement_is_the_circuits_at_the_mlps_extremes() {
+        // Every weight, bias and input at ±(2^15 − 1), in the sign patterns that make
+        // the accumulators largest in either direction, and mixed.
+        let max = (1i64 << mlp::VALUE_BITS) - 1;
+        for (w, b, x) in [
+            (max, max, max),
+            (-max, -max, max),
+            (max, -max, -max),
+            (-max, max, -max),
+            (max, 0, 1),
+            (-1, max, 0),
+        ] {
+            let json = serde_json::json!({
+                "model": {
+                    "w1": vec![vec![w; mlp::INPUTS]; mlp::HIDDEN],
+                    "b1": vec![b; mlp::HIDDEN],
+                    "w2": vec![vec![-w; mlp::HIDDEN]; mlp::OUTPUTS],
+                    "b2": vec![-b; mlp::OUTPUTS],
+                },
+                "input": vec![x; mlp::INPUTS],
+            });
+            agree(Circuit::MlpInference, &json);
+        }
+    }
+}

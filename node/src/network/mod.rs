@@ -39,7 +39,7 @@ const TARGET_PEERS: usize = 16;
 
 /// The gossip topic of the market on chain `chain_id`.
 pub fn market_topic(chain_id: u64) -> IdentTopic {
-    IdentTopic::new(format!("/provernet/1/{chain_id}/market"))
+    IdentTopic::new(format!("/provernet/2/{chain_id}/market"))
 }
 
 /// How the network is set up.
@@ -396,7 +396,7 @@ fn build_swarm(config: &NetworkConfig, keypair: Keypair) -> Result<Swarm<Behavio
             );
             kad.set_mode(Some(kad::Mode::Server));
             let identify = identify::Behaviour::new(identify::Config::new(
-                "/provernet/1".to_owned(),
+                "/provernet/2".to_owned(),
                 key.public(),
             ));
             let exchange = request_response::Behaviour::with_codec(

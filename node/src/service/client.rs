@@ -10,8 +10,8 @@ use provernet_circuits::job::{CheckedSubmission, SubmissionError, SubmitRequest}
 use provernet_market::auction;
 use provernet_protocol::primitives::to_hex;
 use provernet_protocol::{
-    Acceptance, Award, Bid, EthSignature, Hash32, InputRequest, InputResponse, JobId, JobLeaf, JobRequest,
-    MessageKind, ProofBody, ProofRequest, ProofResponse, Refusal, Response, keccak256,
+    Acceptance, Award, Bid, EthSignature, Hash32, InputRequest, InputResponse, JobId, JobLeaf,
+    JobRequest, MessageKind, ProofBody, ProofRequest, ProofResponse, Refusal, Response, keccak256,
 };
 use provernet_slashing::eip712;
 use serde::{Deserialize, Serialize};
@@ -151,6 +151,7 @@ impl Core {
             peer_key: *self.s.peer_key.as_bytes(),
             circuit_id: request.circuit_id.0,
             input_hash: request.input_hash.0,
+            public_inputs_hash: request.public_inputs_hash.0,
             max_price: wei(request.max_price),
             deadline: request.proving_deadline,
         });
@@ -174,6 +175,7 @@ impl Core {
                 client_key: self.s.peer_key,
                 request,
                 award,
+                acceptance: None,
             },
         );
     }
@@ -282,22 +284,78 @@ impl Core {
         }
     }
 
-    pub(super) fn on_acceptance(&mut self, acceptance: Acceptance) {
+    /// The winner accepted the current round in time: signs the award (the promise the
+    /// contract pays) and gossips it. An acceptance of a round already given up is
+    /// ignored, so that round's winner never holds a signed award.
+    pub(super) async fn on_acceptance(&mut self, acceptance: Acceptance) {
         let Some(user_id) = self.by_current.get(&acceptance.job_id).copied() else {
+            return;
+        };
+        let Some(job) = self.jobs.get(&user_id) else {
+            return;
+        };
+        if job.state != ClientState::Awarded || job.current_id() != acceptance.job_id {
+            return;
+        }
+        let Some(signed) = self.sign_award(job) else {
             return;
         };
         let Some(job) = self.jobs.get_mut(&user_id) else {
             return;
         };
-        if job.state != ClientState::Awarded {
-            return;
-        }
         job.state = ClientState::Accepted;
-        job.acceptance = Some(Stored(acceptance));
+        job.award = Some(Stored(signed.clone()));
+        job.acceptance = Some(Stored(acceptance.clone()));
         job.accepted_ms = Some(now_ms());
         let mut batch = WriteBatch::default();
         batch.client_job(job);
-        self.write(batch);
+        if !self.write(batch) {
+            return;
+        }
+        if let Some(seen) = self.requests.get_mut(&acceptance.job_id) {
+            seen.acceptance = Some(acceptance);
+        }
+        self.publish_signed_award(signed).await;
+    }
+
+    /// The current round's award signed: the EIP-712 promise the contract pays. Signed
+    /// once per round, when the winner's acceptance arrives in time or, if that was lost,
+    /// when its proof arrives and verifies while the round is still current: either way
+    /// before the round is given up, never after.
+    fn sign_award(&self, job: &ClientJob) -> Option<Award> {
+        let selection = job.award.as_ref().map(|a| a.0.clone())?;
+        if selection.is_signed() {
+            return None;
+        }
+        let request = &job.request.0;
+        let digest = self.s.domain.award_digest(&eip712::Award {
+            job_id: selection.job_id.0,
+            prover: eth(&selection.prover),
+            price: wei(selection.price),
+            deadline: selection.deadline,
+            circuit_id: request.circuit_id.0,
+            public_inputs_hash: request.public_inputs_hash.0,
+        });
+        match eip712::sign(&self.s.wallet, digest) {
+            Ok(signature) => Some(Award {
+                signature: EthSignature(signature),
+                ..selection
+            }),
+            Err(error) => {
+                tracing::error!(target: "market::client", %error, "cannot sign an award");
+                None
+            }
+        }
+    }
+
+    /// Remembers and gossips a just-signed award (its winner commits with it; watchtowers
+    /// need it for a missed-deadline challenge).
+    async fn publish_signed_award(&mut self, signed: Award) {
+        if let Some(seen) = self.requests.get_mut(&signed.job_id) {
+            seen.award = Some(signed.clone());
+        }
+        self.watch_if_complete(&signed.job_id);
+        self.s.publish(&signed).await;
     }
 
     pub(super) async fn tick_client(&mut self, now: u64) {
@@ -361,21 +419,9 @@ impl Core {
             self.reauction(id, "no_bids").await;
             return;
         };
-        let digest = self.s.domain.award_digest(&eip712::Award {
-            job_id: current.0,
-            prover: eth(&winner.prover),
-            price: wei(winner.price),
-            deadline: winner.deadline,
-            circuit_id: job.request.0.circuit_id.0,
-            public_inputs_hash: job.request.0.public_inputs_hash.0,
-        });
-        let signature = match eip712::sign(&self.s.wallet, digest) {
-            Ok(signature) => signature,
-            Err(error) => {
-                tracing::error!(target: "market::client", %error, "cannot sign an award");
-                return;
-            }
-        };
+        // The selection: the EIP-712 award is signed only once the winner's acceptance
+        // arrives in time (`on_acceptance`), so a winner that never accepted can claim
+        // nothing for this round, whatever it commits.
         let award = Award {
             job_id: current,
             round: job.request.0.round,
@@ -383,7 +429,7 @@ impl Core {
             prover_key: winner.peer,
             price: winner.price,
             deadline: winner.deadline,
-            signature: EthSignature(signature),
+            signature: EthSignature([0; 65]),
         };
         let now = now_ms();
         let Some(job) = self.jobs.get_mut(&id) else {
@@ -785,12 +831,21 @@ impl Core {
             return;
         }
         let now = now_ms();
-        let Some(job) = self.jobs.get_mut(&user_id) else {
+        let Some(job) = self.jobs.get(&user_id) else {
             return;
         };
         if job.current_id() != current || job.state.is_done() {
             self.s.net.respond(channel, Vec::new()).await;
             return;
+        }
+        // The winner delivered in this round although its acceptance never reached us: it
+        // did the job, so it gets the signed award it needs to be paid.
+        let signed = self.sign_award(job);
+        let Some(job) = self.jobs.get_mut(&user_id) else {
+            return;
+        };
+        if let Some(signed) = &signed {
+            job.award = Some(Stored(signed.clone()));
         }
         job.state = ClientState::Verified;
         let proof_hash = keccak256(&proof.proof);
@@ -800,6 +855,9 @@ impl Core {
         let mut batch = WriteBatch::default();
         batch.client_job(job);
         if self.write(batch) {
+            if let Some(signed) = signed {
+                self.publish_signed_award(signed).await;
+            }
             self.s
                 .metrics
                 .market

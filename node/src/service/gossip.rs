@@ -7,7 +7,7 @@
 use libp2p::PeerId;
 use libp2p::gossipsub::{MessageAcceptance, MessageId};
 use provernet_protocol::{
-    Acceptance, Award, Bid, ChallengeNotice, CommitmentNotice, JobRequest, MessageKind,
+    Acceptance, Award, Bid, ChallengeNotice, CommitmentNotice, JobId, JobRequest, MessageKind,
     ProverAdvert, VerifiedEnvelope,
 };
 use provernet_slashing::eip712;
@@ -90,8 +90,11 @@ impl Core {
             MessageKind::Acceptance => {
                 let acceptance: Acceptance = envelope.open().map_err(bad)?;
                 self.check_acceptance(envelope, &acceptance)?;
-                self.watch_acceptance(&acceptance);
-                self.on_acceptance(acceptance);
+                if let Some(seen) = self.requests.get_mut(&acceptance.job_id) {
+                    seen.acceptance = Some(acceptance.clone());
+                }
+                self.watch_if_complete(&acceptance.job_id);
+                self.on_acceptance(acceptance).await;
             }
             MessageKind::ProverAdvert => {
                 let advert: ProverAdvert = envelope.open().map_err(bad)?;
@@ -120,16 +123,19 @@ impl Core {
         Ok(())
     }
 
-    /// Hands a checked acceptance, with its award, to the watchtower (a client's node
-    /// watches its own jobs' deadlines).
-    fn watch_acceptance(&self, acceptance: &Acceptance) {
+    /// Hands a job's signed award and the winner's acceptance, once both are known (in
+    /// either order), to the watchtower (a client's node watches its own jobs' deadlines).
+    pub(super) fn watch_if_complete(&self, job_id: &JobId) {
         let Some(watch) = &self.watch else { return };
-        let Some(seen) = self.requests.get(&acceptance.job_id) else {
+        let Some(seen) = self.requests.get(job_id) else {
             return;
         };
-        let Some(award) = seen.award.clone() else {
+        let (Some(award), Some(acceptance)) = (seen.award.clone(), seen.acceptance.as_ref()) else {
             return;
         };
+        if !award.is_signed() {
+            return;
+        }
         let _ = watch.try_send(super::WatchInput::Accepted(Box::new(
             super::watch::Accepted {
                 award,
@@ -166,6 +172,7 @@ impl Core {
             peer_key: *envelope.signer().as_bytes(),
             circuit_id: request.circuit_id.0,
             input_hash: request.input_hash.0,
+            public_inputs_hash: request.public_inputs_hash.0,
             max_price: wei(request.max_price),
             deadline: request.proving_deadline,
         });
@@ -198,6 +205,7 @@ impl Core {
                 client_key: *envelope.signer(),
                 request: request.clone(),
                 award: None,
+                acceptance: None,
             },
         );
         if self.s.config.roles.prover {
@@ -280,12 +288,18 @@ impl Core {
         if award.deadline > seen.request.proving_deadline {
             return Err(Verdict::Reject("deadline_after_request"));
         }
+        // One award per round: its selection and its signed form, in either order. What a
+        // node saw first depends on its view, so a conflicting one is ignored, not
+        // rejected (a forwarder may have seen only the other).
         if seen
             .award
             .as_ref()
-            .is_some_and(|previous| previous != award)
+            .is_some_and(|previous| previous.selection() != award.selection())
         {
-            return Err(Verdict::Reject("second_award"));
+            return Err(Verdict::Ignore("second_award"));
+        }
+        if !award.is_signed() {
+            return self.check_award_winner(award);
         }
         let digest = self.s.domain.award_digest(&eip712::Award {
             job_id: award.job_id.0,
@@ -298,6 +312,11 @@ impl Core {
         if eip712::recover(digest, &award.signature.0) != Some(eth(&seen.request.client)) {
             return Err(Verdict::Reject("bad_award_signature"));
         }
+        self.check_award_winner(award)
+    }
+
+    /// The award names a registered prover under the key that won.
+    fn check_award_winner(&self, award: &Award) -> Result<(), Verdict> {
         let stake = self
             .stake_of(&award.prover)
             .ok_or(Verdict::Ignore("prover_not_registered"))?;

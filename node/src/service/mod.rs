@@ -43,8 +43,8 @@ use provernet_circuits::{Circuit, Prover as Engine};
 use provernet_market::batch::Batcher;
 use provernet_market::schedule::Schedule;
 use provernet_protocol::{
-    Address, Award, CircuitId, Context, JobId, JobRequest, Payload, PeerKey, SignedEnvelope,
-    Validator, VerifiedEnvelope,
+    Acceptance, Address, Award, CircuitId, Context, JobId, JobRequest, Payload, PeerKey,
+    SignedEnvelope, Validator, VerifiedEnvelope,
 };
 use provernet_slashing::Market;
 use provernet_slashing::eip712::Domain;
@@ -105,7 +105,10 @@ pub struct StakeInfo {
 struct SeenRequest {
     request: JobRequest,
     client_key: PeerKey,
+    /// The round's award: the selection until the signed award is seen.
     award: Option<Award>,
+    /// The winner's acceptance.
+    acceptance: Option<Acceptance>,
     /// Unix seconds after which it is forgotten.
     forget_after: u64,
 }

@@ -132,7 +132,17 @@ impl Core {
         let Some(seen) = self.requests.get_mut(&award.job_id) else {
             return;
         };
-        seen.award = Some(award.clone());
+        // The signed award replaces the selection, never the other way round.
+        if seen.award.as_ref().is_none_or(|a| !a.is_signed()) {
+            seen.award = Some(award.clone());
+        }
+        if award.is_signed() {
+            self.watch_if_complete(&award.job_id);
+            self.take_signed_award(&award);
+        }
+        let Some(seen) = self.requests.get(&award.job_id) else {
+            return;
+        };
         if self.bid_holds.remove(&award.job_id).is_some()
             && (award.prover != self.s.address || award.prover_key != self.s.peer_key)
         {
@@ -210,6 +220,23 @@ impl Core {
         if fetch {
             self.fetch_inputs(id);
         }
+    }
+
+    /// Keeps the client's signature of an award this node holds as a selection: the leaf
+    /// is claimable with it. Without it (the client never saw the acceptance in time, or a
+    /// restart lost the gossip) the job is still proven and committed, so that a
+    /// missed-deadline challenge can be answered, but it cannot be claimed.
+    fn take_signed_award(&mut self, award: &Award) {
+        let Some(work) = self.works.get_mut(&award.job_id) else {
+            return;
+        };
+        if work.award.0.is_signed() || work.award.0 != award.selection() {
+            return;
+        }
+        work.award = Stored(award.clone());
+        let mut batch = WriteBatch::default();
+        batch.work(work);
+        self.write(batch);
     }
 
     fn fetch_inputs(&self, id: JobId) {
@@ -307,7 +334,13 @@ impl Core {
         if !self.write(batch) {
             return;
         }
-        self.s.publish(&acceptance).await;
+        if self.s.cheats(&id, CheatMode::SkipAcceptance) {
+            // Test-only misbehaviour: never tell the client, prove and commit anyway.
+            tracing::warn!(target: "market::prover", job = %id, "cheating: proving without publishing the acceptance");
+            self.s.record_cheat(&id, CheatMode::SkipAcceptance);
+        } else {
+            self.s.publish(&acceptance).await;
+        }
         if self.s.cheats(&id, CheatMode::MissDeadline) {
             tracing::warn!(target: "market::prover", job = %id, "cheating: accepted, and will never prove it");
             self.s.record_cheat(&id, CheatMode::MissDeadline);
@@ -505,7 +538,8 @@ impl Core {
     }
 
     fn deliver(&self, id: JobId) {
-        if self.s.cheats(&id, CheatMode::Withhold) {
+        if self.s.cheats(&id, CheatMode::Withhold) || self.s.cheats(&id, CheatMode::SkipAcceptance)
+        {
             return;
         }
         let Some(work) = self.works.get(&id) else {
@@ -1124,6 +1158,12 @@ pub(super) async fn claim(
     let contract = shared.market.contract();
     let mut unpaid = Vec::new();
     for (index, leaf) in leaves.iter().enumerate() {
+        if leaf.award_signature.iter().all(|b| *b == 0) {
+            // The client never signed the award (it did not see our acceptance in time):
+            // nothing to claim with, and no missed deadline to answer either.
+            tracing::warn!(target: "chain", batch_id, job = %leaf.leaf.job_id, "job not claimable: the award was never signed");
+            continue;
+        }
         let paid = contract
             .is_paid(eth(&leaf.leaf.client), leaf.nonce)
             .call()

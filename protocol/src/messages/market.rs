@@ -175,7 +175,11 @@ impl From<&Bid> for v1::Bid {
 
 payload!(Bid, v1::Bid, Bid);
 
-/// The client's choice of winner for one round.
+/// The client's choice of winner for one round, gossiped twice: first as the **selection**
+/// (`signature` all zero), which lets the winner fetch the input and accept; then, once the
+/// client has the winner's acceptance in time, **signed** (the EIP-712 award the contract
+/// pays). A winner that never accepted holds no signed award, so it can claim nothing,
+/// whatever it commits (issue "Sound mechanism", property 3).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Award {
     /// The job.
@@ -190,11 +194,25 @@ pub struct Award {
     pub price: Wei,
     /// The winning bid's promised deadline (unix seconds), non-zero.
     pub deadline: u64,
-    /// EIP-712 signature of (job, prover, price, deadline) by the client.
+    /// The client's EIP-712 award signature (job, prover, price, deadline and the
+    /// request's statement), or 65 zero bytes in the selection.
     pub signature: EthSignature,
 }
 
 impl Award {
+    /// Whether this is the signed award rather than the selection.
+    pub fn is_signed(&self) -> bool {
+        self.signature.0 != [0; 65]
+    }
+
+    /// The selection this award is, or was before it was signed.
+    pub fn selection(&self) -> Self {
+        Self {
+            signature: EthSignature([0; 65]),
+            ..self.clone()
+        }
+    }
+
     fn parse(wire: v1::Award) -> Result<Self, PayloadError> {
         let key: [u8; 32] = fixed("prover_key", &wire.prover_key)?;
         Ok(Self {

@@ -3,8 +3,8 @@
 use prost::Message as _;
 use provernet_proto::v1;
 use provernet_protocol::{
-    Award, Bid, Context, EnvelopeError, JobRequest, MessageKind, PayloadError, SeenCache,
-    SignedEnvelope, Validator,
+    Award, Bid, Context, EnvelopeError, JobRequest, MessageKind, PROTOCOL_VERSION, PayloadError,
+    SeenCache, SignedEnvelope, Validator,
 };
 
 use crate::support::*;
@@ -94,11 +94,14 @@ fn unknown_kind() {
 
 #[test]
 fn unsupported_version() {
-    let mut wire = wire_bid();
-    wire.version = 2;
-    let error = validate_wire(&wire).expect_err("version 2");
-    assert_eq!(error, EnvelopeError::UnsupportedVersion { got: 2 });
-    assert!(error.is_sender_fault());
+    // Version 1 (before the statement, the two-phase award and ZIP-215) and the next one.
+    for version in [1, PROTOCOL_VERSION + 1] {
+        let mut wire = wire_bid();
+        wire.version = version;
+        let error = validate_wire(&wire).expect_err("another version");
+        assert_eq!(error, EnvelopeError::UnsupportedVersion { got: version });
+        assert!(error.is_sender_fault());
+    }
 }
 
 #[test]
@@ -479,10 +482,9 @@ fn a_signature_with_a_small_order_component_gets_one_verdict_alone_and_in_any_ba
         .expect("decodes")
         .signed_bytes()
         .to_vec();
-    crafted.signature =
-        provernet_protocol::ed25519::sign_with_small_order_nonce(&[1; 32], &signed)
-            .to_bytes()
-            .to_vec();
+    crafted.signature = provernet_protocol::ed25519::sign_with_small_order_nonce(&[1; 32], &signed)
+        .to_bytes()
+        .to_vec();
     let crafted = crafted.encode_to_vec();
     let alone = validator().validate(&crafted, NOW).map(|_| ());
     let honest = SignedEnvelope::sign(&bid(), &context(), NOW + 61, &key(2))

@@ -1,0 +1,105 @@
+//! Issue "Sound mechanism", property 3: whatever the auction rounds, a client pays a job
+//! at most once, and the winner that accepted in time and delivered is the one paid.
+
+use ethers::types::{Address, U256};
+use provernet_circuits::Circuit;
+use provernet_market::pricing::PricePolicy;
+use provernet_node::config::{Cheat, CheatMode};
+use provernet_node::store::{BatchState, ClientState};
+use provernet_slashing::bindings::ProverMarketEvents;
+
+use crate::support::{Testnet, eventually, submit};
+
+const CLIENT: u32 = 1;
+const CHEATER: u32 = 3;
+const HONEST: u32 = 4;
+
+/// The attack: the cheaper prover wins round 0, never publishes its acceptance (so the
+/// client re-auctions), proves and commits the round-0 job anyway and claims it. It never
+/// got a signed award, so it is paid nothing; the honest winner of round 1 is paid; the
+/// client's deposit goes down by one price.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_winner_that_skipped_its_acceptance_is_never_paid_and_the_client_pays_once() {
+    let mut net = Testnet::new().await;
+    net.register_prover(CHEATER).await;
+    net.register_prover(HONEST).await;
+    net.deposit(CLIENT, "1").await;
+    let before = net.deposit_of(CLIENT).await;
+    let mut config = net.config("client", false, true);
+    config.client.accept_timeout_ms = 2_000;
+    let client = net.start(config, CLIENT).await;
+    let mut config = net.config("cheater", true, false);
+    config.prover.price = PricePolicy::FractionOfMax {
+        bps: 5_000,
+        floor: 1,
+    };
+    config.prover.cheat = Some(Cheat {
+        mode: CheatMode::SkipAcceptance,
+        rate: 1.0,
+        silent: false,
+    });
+    let cheater = net.start(config, CHEATER).await;
+    let mut config = net.config("honest", true, false);
+    config.prover.price = PricePolicy::FractionOfMax {
+        bps: 9_000,
+        floor: 1,
+    };
+    let honest = net.start(config, HONEST).await;
+    net.wait_for_mesh(2).await;
+
+    let id = client
+        .submit(submit(Circuit::PoseidonChain12, 11, 1_000_000_000, 60))
+        .await
+        .expect("submitted");
+    eventually(120, "the job paid", || async {
+        client
+            .job(&id)
+            .expect("store")
+            .is_some_and(|j| j.state == "paid")
+            .then_some(())
+    })
+    .await;
+    let job = client.store.client_job(&id).expect("store").expect("job");
+    assert_eq!(job.state, ClientState::Paid);
+    let award = job.award.clone().expect("awarded").0;
+    assert_eq!(award.prover.0, honest.address.0, "round 1's honest winner");
+    assert_ne!(job.current_id(), id, "round 0 was re-auctioned");
+    assert!(
+        job.history.iter().any(|h| h.contains("no_acceptance")),
+        "{:?}",
+        job.history
+    );
+
+    // The cheater did prove and commit round 0's job, and tried to claim it.
+    eventually(60, "the cheater settled its batch", || async {
+        let batches = cheater.store.batches().expect("store");
+        batches
+            .iter()
+            .any(|b| {
+                matches!(b.state, BatchState::Claimed { .. })
+                    && b.leaves.iter().any(|l| l.leaf.job_id == id)
+            })
+            .then_some(())
+    })
+    .await;
+    // It was paid nothing; the honest winner was paid the award; the client paid once.
+    let cheater_address = Address::from(cheater.address.0);
+    let mut paid_to_cheater = U256::zero();
+    for event in net.events().await {
+        match event {
+            ProverMarketEvents::FeeClaimedFilter(e) if e.prover == cheater_address => {
+                paid_to_cheater += e.price;
+            }
+            ProverMarketEvents::BatchFeesClaimedFilter(e) if e.prover == cheater_address => {
+                paid_to_cheater += e.total;
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(paid_to_cheater, U256::zero(), "the cheater is paid nothing");
+    assert_eq!(
+        before - net.deposit_of(CLIENT).await,
+        U256::from(award.price),
+        "the client paid exactly one award"
+    );
+}
