@@ -130,6 +130,8 @@ pub(crate) enum Internal {
     },
     /// This prover's exposure read from the chain.
     Exposure(provernet_market::funds::Exposure),
+    /// Circuits this prover proves that the chain shows registered as this build's.
+    Registered(Vec<CircuitId>),
     Inputs {
         job: JobId,
         result: Result<Vec<u8>, String>,
@@ -655,6 +657,10 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
         core.funds.exposure = read_exposure(&shared, EthAddress::from(address.0))
             .await
             .ok();
+        core.registered = read_registrations(&shared, &HashSet::new())
+            .await
+            .into_iter()
+            .collect();
     }
     tokio::spawn(core.run(internal_rx, shutdown.clone()).instrument(span));
     tracing::info!(
@@ -801,6 +807,8 @@ async fn follow_chain(
         0,
     );
     let interval = Duration::from_millis(shared.config.chain.poll_interval_ms);
+    // Registrations never change once made: each circuit is read until it is found.
+    let mut registered: HashSet<CircuitId> = HashSet::new();
     loop {
         match follower.poll().await {
             Ok(events) => {
@@ -884,6 +892,15 @@ async fn follow_chain(
                 if core.send(Internal::Head(head)).await.is_err() {
                     return;
                 }
+                if shared.config.roles.prover && registered.len() < shared.proves.len() {
+                    let found = read_registrations(&shared, &registered).await;
+                    if !found.is_empty() {
+                        registered.extend(found.iter().copied());
+                        if core.send(Internal::Registered(found)).await.is_err() {
+                            return;
+                        }
+                    }
+                }
                 if shared.config.roles.prover {
                     match read_exposure(&shared, me).await {
                         Ok(exposure) => {
@@ -904,6 +921,42 @@ async fn follow_chain(
             () = tokio::time::sleep(interval) => {}
         }
     }
+}
+
+/// The circuits this prover proves, beyond `known`, that the market has registered with
+/// this build's number of public inputs. A leaf of a circuit the market does not know is
+/// slashable as invalid whatever its proof (anyone's invalid-proof challenge wins), and a
+/// registration of another shape rejects this build's proofs: the prover bids on neither.
+async fn read_registrations(shared: &Shared, known: &HashSet<CircuitId>) -> Vec<CircuitId> {
+    let contract = shared.market.contract();
+    let mut found = Vec::new();
+    for (id, circuit) in &shared.circuits {
+        if !shared.proves.contains(circuit) || known.contains(id) {
+            continue;
+        }
+        let registered = async {
+            let verifier = contract.verifiers(id.0).call().await?;
+            let inputs = contract.public_input_counts(id.0).call().await?;
+            Ok::<_, ethers::contract::ContractError<_>>((verifier, inputs))
+        }
+        .await;
+        match registered {
+            Ok((verifier, _)) if verifier.is_zero() => {
+                tracing::warn!(target: "chain", circuit = circuit.name(), "circuit not registered on this market: not bidding on it");
+            }
+            Ok((_, inputs)) if inputs == U256::from(circuit.num_public_inputs()) => {
+                tracing::info!(target: "chain", circuit = circuit.name(), "circuit registered on this market");
+                found.push(*id);
+            }
+            Ok((_, inputs)) => {
+                tracing::error!(target: "chain", circuit = circuit.name(), %inputs, expected = circuit.num_public_inputs(), "the market registered this circuit id with another number of public inputs: not bidding on it");
+            }
+            Err(error) => {
+                tracing::warn!(target: "chain", circuit = circuit.name(), %error, "cannot read the circuit's registration");
+            }
+        }
+    }
+    found
 }
 
 /// This prover's leaves at risk and the most its stake covers, as `commitBatch` counts
@@ -1013,6 +1066,8 @@ pub(crate) struct Core {
     bid_holds: HashMap<JobId, u64>,
     /// Clients' free deposits and this prover's exposure, as the chain shows them.
     funds: funds::Funds,
+    /// Circuits the prover bids on: registered on the market as this build's.
+    registered: HashSet<CircuitId>,
     last_advert_ms: u64,
     schedule: Schedule<JobId>,
     batcher: Batcher<(JobId, BatchLeaf)>,
@@ -1064,6 +1119,7 @@ impl Core {
             my_bids: HashMap::new(),
             bid_holds: HashMap::new(),
             funds: funds::Funds::default(),
+            registered: HashSet::new(),
             last_advert_ms: 0,
             schedule: Schedule::new(workers, s.config.prover.commit_margin_ms),
             batcher,
@@ -1146,6 +1202,7 @@ impl Core {
             Internal::Head(head) => self.head = head,
             Internal::Deposit { client, result } => self.on_deposit(client, result).await,
             Internal::Exposure(exposure) => self.on_exposure(exposure),
+            Internal::Registered(ids) => self.registered.extend(ids),
             Internal::Inputs { job, result } => self.on_inputs(job, result).await,
             Internal::Proven { job, result } => self.on_proven(job, result).await,
             Internal::Delivered { job, ok } => self.on_delivered(job, ok),

@@ -60,6 +60,16 @@ impl Core {
         if !self.s.proves.contains(&circuit) || self.my_bids.contains_key(&id) {
             return;
         }
+        if !self.registered.contains(&request.circuit_id) {
+            // Its leaf would be slashable whatever the proof (`read_registrations`).
+            self.s
+                .metrics
+                .market
+                .bids
+                .get_or_create(&kind("declined_unregistered"))
+                .inc();
+            return;
+        }
         let me = self.stake_of(&self.s.address);
         if me
             .is_none_or(|s| s.stake < self.s.min_stake || s.peer_key != *self.s.peer_key.as_bytes())

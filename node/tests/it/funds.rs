@@ -70,3 +70,44 @@ async fn an_unfunded_client_gets_no_bid_until_its_deposit_can_pay() {
     let status = client.job(&id).expect("store").expect("job");
     assert!(status.round >= 1, "the first rounds got no bid");
 }
+
+/// A prover's leaf of a circuit the market has not registered is slashable whatever its
+/// proof (anyone's invalid-proof challenge wins), so an honest prover must not take such
+/// a job: it declines (and says so) until the circuit is registered, then bids.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_prover_bids_on_no_circuit_the_market_has_not_registered() {
+    let (mut net, client) = Testnet::with_client(&[3]).await;
+    let config = net.config("prover", true, false);
+    let prover = net.start_unregistered(config, 3).await;
+    net.wait_for_mesh(1).await;
+    let id = client
+        .submit(submit(Circuit::PoseidonChain12, 2, 1_000, 120))
+        .await
+        .expect("submitted");
+    let declined = |node: &NodeHandle| {
+        node.metrics
+            .market
+            .bids
+            .get_or_create(&kind("declined_unregistered"))
+            .get()
+    };
+    eventually(
+        30,
+        "the prover declines the unregistered circuit",
+        || async { (declined(&prover) >= 1).then_some(()) },
+    )
+    .await;
+    assert_eq!(
+        prover
+            .metrics
+            .market
+            .bids
+            .get_or_create(&kind("sent"))
+            .get(),
+        0,
+        "no bid was sent"
+    );
+    // Once the market registers the circuit, the prover's chain follower sees it.
+    net.register_verifier(Circuit::PoseidonChain12).await;
+    wait_for_state(&client, &id, &["verified", "paid"], 120).await;
+}

@@ -201,15 +201,26 @@ impl Testnet {
         (net, client)
     }
 
-    /// Deploys `circuit`'s EVM verifier and registers it, so its proofs can be challenged.
+    /// Deploys `circuit`'s EVM verifier and registers it, so its proofs can be challenged
+    /// (and provers bid on its jobs); nothing when it is registered already.
     pub async fn register_verifier(&self, circuit: Circuit) {
+        let id = engine().circuit_id(circuit).expect("circuit id");
+        let known = self
+            .owner
+            .contract()
+            .verifiers(id.0)
+            .call()
+            .await
+            .expect("verifiers");
+        if !known.is_zero() {
+            return;
+        }
         let (creation, inputs, proof) = verifier(circuit);
         let verifier = self
             .owner
             .deploy_code(creation)
             .await
             .expect("verifier deploys");
-        let id = engine().circuit_id(circuit).expect("circuit id");
         self.owner
             .register_circuit(id.0, verifier, VERIFIER_GAS, &inputs, &proof)
             .await
@@ -288,8 +299,23 @@ impl Testnet {
             .expect("deposit");
     }
 
-    /// Starts a node with its RocksDB store in its data dir.
+    /// Starts a node with its RocksDB store in its data dir; a prover's circuits are
+    /// registered on the market first (a prover bids on no other).
     pub async fn start(&mut self, config: NodeConfig, wallet_index: u32) -> NodeHandle {
+        if config.roles.prover {
+            for circuit in config.prover_circuits().expect("prover circuits") {
+                self.register_verifier(circuit).await;
+            }
+        }
+        self.start_unregistered(config, wallet_index).await
+    }
+
+    /// [`Self::start`] without registering anything.
+    pub async fn start_unregistered(
+        &mut self,
+        config: NodeConfig,
+        wallet_index: u32,
+    ) -> NodeHandle {
         let keys = self.keys(wallet_index);
         let handle = start_node(&config, &keys).await;
         self.nodes.push(TestNode {
