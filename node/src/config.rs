@@ -279,6 +279,9 @@ pub struct ClientSection {
     /// Ether (wei) deposited into the market at start when the deposit is lower.
     #[serde(with = "provernet_market::pricing::wei_text")]
     pub min_deposit_wei: u128,
+    /// Misbehave on purpose, for tests only (refused as `prover.cheat` is): never sign
+    /// an award, hoping to get proofs without being bound to pay for them.
+    pub cheat_never_sign: bool,
 }
 
 impl Default for ClientSection {
@@ -292,6 +295,7 @@ impl Default for ClientSection {
             deadline_grace_ms: 1_000,
             no_bid_backoff_ms: 2_000,
             min_deposit_wei: 0,
+            cheat_never_sign: false,
         }
     }
 }
@@ -457,6 +461,9 @@ impl NodeConfig {
                 "proving.srs_file",
                 "set an SRS file, or proving.dev_srs = true on a local testnet",
             ));
+        }
+        if self.client.cheat_never_sign && !self.proving.dev_srs {
+            return Err(field("client.cheat_never_sign", CHEAT_REFUSED));
         }
         if self.roles.prover {
             if self.prover_circuits()?.is_empty() {

@@ -324,7 +324,7 @@ impl Core {
     /// before the round is given up, never after.
     fn sign_award(&self, job: &ClientJob) -> Option<Award> {
         let selection = job.award.as_ref().map(|a| a.0.clone())?;
-        if selection.is_signed() {
+        if selection.is_signed() || self.s.config.client.cheat_never_sign {
             return None;
         }
         let request = &job.request.0;
@@ -714,9 +714,12 @@ impl Core {
         let withheld = self
             .s
             .cheats(&request.job_id, crate::config::CheatMode::Withhold);
+        // Not a proof of a job whose award the client has not signed: that proof is the
+        // prover's only leverage to be paid.
         let record = self
             .works
             .get(&request.job_id)
+            .filter(|w| w.award.0.is_signed())
             .and_then(|w| w.proof.clone().map(|p| (w.request.0.circuit_id, p)))
             .or_else(|| {
                 let job = self.jobs.get(self.by_current.get(&request.job_id)?)?;

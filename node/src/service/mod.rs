@@ -437,9 +437,16 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
         .await
         .map_err(|e| chain_error(format!("cannot read the chain id: {e}")))?
         .as_u64();
-    if config.prover.cheat.is_some() && chain_id != crate::config::LOCAL_CHAIN_ID {
+    let cheats = [
+        ("prover.cheat", config.prover.cheat.is_some()),
+        ("client.cheat_never_sign", config.client.cheat_never_sign),
+    ];
+    if let Some((field, _)) = cheats
+        .iter()
+        .find(|(_, on)| *on && chain_id != crate::config::LOCAL_CHAIN_ID)
+    {
         return Err(StartError::Config(crate::config::ConfigError::Field {
-            field: "prover.cheat",
+            field,
             reason: format!(
                 "{} (this chain's id is {chain_id})",
                 crate::config::CHEAT_REFUSED
@@ -1080,6 +1087,9 @@ pub(crate) struct Core {
     estimates: HashMap<Circuit, std::collections::VecDeque<u64>>,
     /// Accepted jobs waiting for a proving worker, earliest deadline first.
     ready: BTreeMap<(u64, JobId), Vec<u8>>,
+    /// Proven jobs whose award the client has not signed yet, by awarded deadline (ms):
+    /// their proofs go to nobody until it does (`prover::take_signed_award`).
+    unsigned: BTreeMap<(u64, JobId), ()>,
     /// Proofs being generated now.
     running: usize,
     /// Challenges against this prover still to answer, by id.
@@ -1129,6 +1139,7 @@ impl Core {
             retry_at: HashMap::new(),
             estimates: HashMap::new(),
             ready: BTreeMap::new(),
+            unsigned: BTreeMap::new(),
             running: 0,
             against: HashMap::new(),
             answering: HashSet::new(),

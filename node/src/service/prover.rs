@@ -148,7 +148,7 @@ impl Core {
         }
         if award.is_signed() {
             self.watch_if_complete(&award.job_id);
-            self.take_signed_award(&award);
+            self.take_signed_award(&award).await;
         }
         let Some(seen) = self.requests.get(&award.job_id) else {
             return;
@@ -236,7 +236,7 @@ impl Core {
     /// is claimable with it. Without it (the client never saw the acceptance in time, or a
     /// restart lost the gossip) the job is still proven and committed, so that a
     /// missed-deadline challenge can be answered, but it cannot be claimed.
-    fn take_signed_award(&mut self, award: &Award) {
+    async fn take_signed_award(&mut self, award: &Award) {
         let Some(work) = self.works.get_mut(&award.job_id) else {
             return;
         };
@@ -244,9 +244,15 @@ impl Core {
             return;
         }
         work.award = Stored(award.clone());
+        let deadline_ms = work.award.0.deadline * 1_000;
         let mut batch = WriteBatch::default();
         batch.work(work);
-        self.write(batch);
+        if !self.write(batch) {
+            return;
+        }
+        if self.unsigned.remove(&(deadline_ms, award.job_id)).is_some() {
+            self.release_signed(award.job_id).await;
+        }
     }
 
     fn fetch_inputs(&self, id: JobId) {
@@ -468,9 +474,19 @@ impl Core {
         work.state = WorkState::Proven;
         work.proof = Some(proof);
         work.prove_ms = Some(ms);
+        let signed = work.award.0.is_signed();
+        let deadline_ms = work.award.0.deadline * 1_000;
         let mut batch = WriteBatch::default();
         batch.work(work);
         if !self.write(batch) {
+            return;
+        }
+        if !signed && !self.s.cheats(&id, CheatMode::SkipAcceptance) {
+            // The client has not signed the award yet (it comes right after our
+            // acceptance): the proof goes to nobody before it does, or a client could take
+            // the work without ever being bound to pay. The tick commits it anyway when
+            // the deadline nears.
+            self.unsigned.insert((deadline_ms, id), ());
             return;
         }
         if withheld {
@@ -480,6 +496,35 @@ impl Core {
             self.deliver(id);
         }
         self.enqueue_leaf(id).await;
+    }
+
+    /// A proven job whose award just got signed: delivered, announced and batched as any.
+    async fn release_signed(&mut self, id: JobId) {
+        let Some(work) = self.works.get(&id) else {
+            return;
+        };
+        let Some(proof) = &work.proof else { return };
+        let proof_hash = keccak256(&proof.proof);
+        if !self.s.cheats(&id, CheatMode::Withhold) {
+            self.s.net.provide(proof_hash.to_vec()).await;
+            self.deliver(id);
+        }
+        self.enqueue_leaf(id).await;
+    }
+
+    /// Proven jobs still without a signed award whose deadline nears: committed unsigned
+    /// (not delivered), since a client that signed without gossiping could otherwise win a
+    /// missed-deadline challenge. They can never be claimed.
+    async fn commit_unsigned_due(&mut self, now: u64) {
+        let margin = self.s.config.prover.commit_margin_ms;
+        while let Some((&(deadline_ms, id), ())) = self.unsigned.first_key_value() {
+            if now + margin < deadline_ms {
+                return;
+            }
+            self.unsigned.remove(&(deadline_ms, id));
+            tracing::warn!(target: "market::prover", job = %id, "the client never signed the award: committing the proof unsigned, unclaimable");
+            self.enqueue_leaf(id).await;
+        }
     }
 
     /// Tells the market which circuits this prover proves and how busy it is.
@@ -555,6 +600,10 @@ impl Core {
         let Some(work) = self.works.get(&id) else {
             return;
         };
+        if !work.award.0.is_signed() {
+            // Not before the client is bound to pay (see `on_proven`).
+            return;
+        }
         let Some(proof) = &work.proof else { return };
         let Some(client_key) = PeerKey::from_bytes(&work.client_key.0) else {
             return;
@@ -643,6 +692,7 @@ impl Core {
 
     pub(super) async fn tick_prover(&mut self, now: u64) {
         self.answer_challenges(now);
+        self.commit_unsigned_due(now).await;
         if now >= self.last_advert_ms + ADVERT_INTERVAL_MS {
             self.last_advert_ms = now;
             self.advertise().await;
@@ -1018,6 +1068,10 @@ impl Core {
                         }
                     }
                 }
+                WorkState::Proven if !work.award.0.is_signed() => {
+                    // Still waiting for the client's signature (see `on_proven`).
+                    self.unsigned.insert((deadline_ms, id), ());
+                }
                 WorkState::Proven => {
                     if let Some(leaf) = Self::leaf_of(work) {
                         let delivered = work.delivered;
@@ -1169,8 +1223,8 @@ pub(super) async fn claim(
     let mut unpaid = Vec::new();
     for (index, leaf) in leaves.iter().enumerate() {
         if leaf.award_signature.iter().all(|b| *b == 0) {
-            // The client never signed the award (it did not see our acceptance in time):
-            // nothing to claim with, and no missed deadline to answer either.
+            // The client never signed the award to us (it did not see our acceptance in
+            // time, or kept its signature to itself): nothing to claim with.
             tracing::warn!(target: "chain", batch_id, job = %leaf.leaf.job_id, "job not claimable: the award was never signed");
             continue;
         }

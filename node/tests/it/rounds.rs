@@ -103,3 +103,70 @@ async fn a_winner_that_skipped_its_acceptance_is_never_paid_and_the_client_pays_
         "the client paid exactly one award"
     );
 }
+
+/// The other side: a client that never signs the award (it hopes to get the winner's
+/// proof without being bound to pay). The winner accepts and proves, but its proof goes
+/// to nobody (not pushed, not served, not announced) until the award is signed; as the
+/// deadline nears it
+/// commits the proof unsigned, which it can never claim and nobody can challenge as
+/// missed. The client never holds a verified proof, and pays nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_never_signs_the_award_never_gets_the_proof() {
+    let mut net = Testnet::new().await;
+    net.register_prover(HONEST).await;
+    net.deposit(CLIENT, "1").await;
+    let before = net.deposit_of(CLIENT).await;
+    let mut config = net.config("client", false, true);
+    config.client.cheat_never_sign = true;
+    config.client.max_rounds = 1;
+    let client = net.start(config, CLIENT).await;
+    let config = net.config("honest", true, false);
+    let prover = net.start(config, HONEST).await;
+    net.wait_for_mesh(1).await;
+
+    let id = client
+        .submit(submit(Circuit::PoseidonChain12, 12, 1_000_000_000, 20))
+        .await
+        .expect("submitted");
+    // The prover proves the job, then holds the proof.
+    eventually(60, "the prover proved the job", || async {
+        prover
+            .metrics
+            .market
+            .proofs
+            .get_or_create(&provernet_node::metrics::kind("generated"))
+            .get()
+            .ge(&1)
+            .then_some(())
+    })
+    .await;
+    // Near the deadline the prover commits it anyway; the batch never pays.
+    eventually(60, "the prover committed the unsigned job", || async {
+        prover
+            .store
+            .batches()
+            .expect("store")
+            .iter()
+            .any(|b| {
+                matches!(b.state, BatchState::Claimed { .. })
+                    && b.leaves.iter().any(|l| l.leaf.job_id == id)
+            })
+            .then_some(())
+    })
+    .await;
+    let job = client.store.client_job(&id).expect("store").expect("job");
+    assert!(job.proof.is_none(), "the client never got the proof");
+    assert_ne!(job.state, ClientState::Paid);
+    assert_eq!(
+        net.deposit_of(CLIENT).await,
+        before,
+        "the client paid nothing"
+    );
+    // Nothing could be challenged: no signed award exists for a missed deadline.
+    let slashed = net
+        .events()
+        .await
+        .into_iter()
+        .any(|e| matches!(e, ProverMarketEvents::SlashedFilter(_)));
+    assert!(!slashed, "the honest prover is not slashed");
+}
