@@ -25,6 +25,7 @@ mod client;
 mod funds;
 mod gossip;
 mod prover;
+mod settle;
 mod watch;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -1016,7 +1017,7 @@ async fn chain_worker(
                 sealed_at_block,
             } => Internal::Committed {
                 seq,
-                result: prover::commit(&shared, &leaves, sealed_at_block).await,
+                result: settle::commit(&shared, &leaves, sealed_at_block).await,
             },
             ChainTask::Claim {
                 seq,
@@ -1024,15 +1025,15 @@ async fn chain_worker(
                 leaves,
             } => Internal::Claimed {
                 seq,
-                result: prover::claim(&shared, batch_id, &leaves).await,
+                result: settle::claim(&shared, batch_id, &leaves).await,
             },
             ChainTask::Reveal { challenge, proof } => Internal::Answered {
                 challenge,
-                done: prover::reveal(&shared, challenge, &proof).await,
+                done: settle::reveal(&shared, challenge, &proof).await,
             },
             ChainTask::Answer { challenge, at } => Internal::Answered {
                 challenge,
-                done: prover::answer(&shared, challenge, &at).await,
+                done: settle::answer(&shared, challenge, &at).await,
             },
         };
         drop(turn);
