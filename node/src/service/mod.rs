@@ -135,7 +135,7 @@ pub(crate) enum Internal {
     Registered(Vec<CircuitId>),
     Inputs {
         job: JobId,
-        result: Result<Vec<u8>, String>,
+        result: Result<Vec<u8>, prover::InputsError>,
     },
     Proven {
         job: JobId,

@@ -268,10 +268,23 @@ impl Core {
             job_id: id,
             round: work.request.0.round,
         };
+        let job = work.request.0.clone();
+        let circuit = self.s.circuits.get(&job.circuit_id).copied();
         let shared = Arc::clone(&self.s);
         let internal = self.internal.clone();
         tokio::spawn(async move {
-            let result = fetch(&shared, peer, &client_key, &request).await;
+            let result = match fetch(&shared, peer, &client_key, &request).await {
+                Err(reason) => Err(InputsError::NotReceived(reason)),
+                // Parsing up to 1 MiB and computing the statement: on the blocking pool,
+                // never on the core.
+                Ok(input) => tokio::task::spawn_blocking(move || {
+                    let circuit = circuit.ok_or(InputRefusal::NotWitness)?;
+                    check_fetched_input(circuit, &job, &input).map(|()| input)
+                })
+                .await
+                .unwrap_or(Err(InputRefusal::NotWitness))
+                .map_err(InputsError::Refused),
+            };
             let _ = internal.send(Internal::Inputs { job: id, result }).await;
         });
     }
@@ -289,7 +302,11 @@ impl Core {
         self.write(batch);
     }
 
-    pub(super) async fn on_inputs(&mut self, id: JobId, result: Result<Vec<u8>, String>) {
+    /// The input fetched for an awarded job, already checked off the core
+    /// (`check_fetched_input`: hash, size, a witness, and the statement the request
+    /// announced, which the award binds: a proof of any other is neither paid nor a
+    /// delivery).
+    pub(super) async fn on_inputs(&mut self, id: JobId, result: Result<Vec<u8>, InputsError>) {
         let Some(work) = self.works.get(&id) else {
             return;
         };
@@ -298,27 +315,21 @@ impl Core {
         }
         let input = match result {
             Ok(input) => input,
-            Err(reason) => {
+            Err(InputsError::NotReceived(reason)) => {
                 self.release(&id, format!("inputs not received: {reason}"));
+                return;
+            }
+            Err(InputsError::Refused(refusal)) => {
+                let client = PeerKey::from_bytes(&work.client_key.0).and_then(|k| peer_id_of(&k));
+                self.release(&id, refusal.to_string());
+                if let Some(peer) = client {
+                    self.penalize(peer, PeerAction::BadContent).await;
+                }
                 return;
             }
         };
         let request = work.request.0.clone();
         let award = work.award.0.clone();
-        // The statement the inputs give must be the one the request announced (and the
-        // award binds): a proof of any other is neither paid nor a delivery.
-        let checked = match self.s.circuits.get(&request.circuit_id).copied() {
-            Some(circuit) => check_fetched_input(circuit, &request, &input),
-            None => Err(InputRefusal::NotWitness),
-        };
-        if let Err(refusal) = checked {
-            let client = PeerKey::from_bytes(&work.client_key.0).and_then(|k| peer_id_of(&k));
-            self.release(&id, refusal.to_string());
-            if let Some(peer) = client {
-                self.penalize(peer, PeerAction::BadContent).await;
-            }
-            return;
-        }
         let digest = self.s.domain.acceptance_digest(&eip712::Acceptance {
             job_id: id.0,
             client: eth(&request.client),
@@ -1091,6 +1102,14 @@ impl Core {
             }
         }
     }
+}
+
+/// Why an awarded job's input is not there to accept.
+pub(crate) enum InputsError {
+    /// The client did not send it (no answer, a refusal, a transport error).
+    NotReceived(String),
+    /// It came, and fails the checks: the client's fault.
+    Refused(InputRefusal),
 }
 
 /// Fetches a job's inputs from its client.
