@@ -111,3 +111,51 @@ async fn a_prover_bids_on_no_circuit_the_market_has_not_registered() {
     net.register_verifier(Circuit::PoseidonChain12).await;
     wait_for_state(&client, &id, &["verified", "paid"], 120).await;
 }
+
+/// The owner registers this circuit's id with another circuit's verifier of the same
+/// number of public inputs (its valid sample passes registration). Every leaf the prover
+/// commits for the id would then be slashable as invalid: its first proof is checked
+/// against the market's `checkProof`, the rejection stops its bids on the circuit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_prover_stops_bidding_when_the_registration_rejects_its_proofs() {
+    let (mut net, client) = Testnet::with_client(&[3]).await;
+    let (creation, inputs, proof) = crate::support::verifier(Circuit::PoseidonChain16);
+    let other = net
+        .owner
+        .deploy_code(creation)
+        .await
+        .expect("verifier deploys");
+    let id = crate::support::engine()
+        .circuit_id(Circuit::PoseidonChain12)
+        .expect("circuit id");
+    net.owner
+        .register_circuit(id.0, other, crate::support::VERIFIER_GAS, &inputs, &proof)
+        .await
+        .expect("a registration of the right shape");
+    let config = net.config("prover", true, false);
+    let prover = net.start(config, 3).await;
+    net.wait_for_mesh(1).await;
+    let count =
+        |node: &NodeHandle, label: &str| node.metrics.market.bids.get_or_create(&kind(label)).get();
+    client
+        .submit(submit(Circuit::PoseidonChain12, 3, 1_000, 120))
+        .await
+        .expect("submitted");
+    eventually(
+        90,
+        "the prover's proof is rejected by the registration",
+        || async { (count(&prover, "circuit_rejected") == 1).then_some(()) },
+    )
+    .await;
+    // No more bids on the circuit.
+    let sent = count(&prover, "sent");
+    client
+        .submit(submit(Circuit::PoseidonChain12, 4, 1_000, 120))
+        .await
+        .expect("submitted");
+    eventually(30, "the next request is declined", || async {
+        (count(&prover, "declined_unregistered") >= 1).then_some(())
+    })
+    .await;
+    assert_eq!(count(&prover, "sent"), sent, "no bid after the rejection");
+}
