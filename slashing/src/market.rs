@@ -330,6 +330,19 @@ impl<M: Middleware + 'static> Market<M> {
         self.view(self.contract.exposure(prover)).await
     }
 
+    /// A circuit's registration: its verifier (zero when it is not registered) and its
+    /// number of public inputs.
+    ///
+    /// # Errors
+    /// [`ChainError::Rpc`].
+    pub async fn registration(&self, circuit_id: [u8; 32]) -> Result<(Address, U256), ChainError> {
+        let verifier = self.view(self.contract.verifiers(circuit_id)).await?;
+        let inputs = self
+            .view(self.contract.public_input_counts(circuit_id))
+            .await?;
+        Ok((verifier, inputs))
+    }
+
     /// Credits owed to `account`.
     ///
     /// # Errors

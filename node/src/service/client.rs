@@ -16,7 +16,7 @@ use provernet_protocol::{
 use provernet_slashing::eip712;
 use serde::{Deserialize, Serialize};
 
-use super::{Core, Internal, SeenRequest, eth, now_ms, now_s, wei};
+use super::{Core, Internal, SeenRequest, award_terms, eth, now_ms, now_s, wei};
 use crate::metrics::kind;
 use crate::network::scoring::PeerAction;
 use crate::store::records::{Hex32, ProofRecord, Stored};
@@ -328,14 +328,11 @@ impl Core {
             return None;
         }
         let request = &job.request.0;
-        let digest = self.s.domain.award_digest(&eip712::Award {
-            job_id: selection.job_id.0,
-            prover: eth(&selection.prover),
-            price: wei(selection.price),
-            deadline: selection.deadline,
-            circuit_id: request.circuit_id.0,
-            public_inputs_hash: request.public_inputs_hash.0,
-        });
+        let digest = self.s.domain.award_digest(&award_terms(
+            &selection,
+            request.circuit_id,
+            request.public_inputs_hash,
+        ));
         match eip712::sign(&self.s.wallet, digest) {
             Ok(signature) => Some(Award {
                 signature: EthSignature(signature),

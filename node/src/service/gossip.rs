@@ -12,7 +12,7 @@ use provernet_protocol::{
 };
 use provernet_slashing::eip712;
 
-use super::{Core, SeenRequest, eth, now_s, wei};
+use super::{Core, SeenRequest, acceptance_terms, award_terms, eth, now_s, wei};
 use crate::metrics::{Metrics, Validation};
 
 /// Most requests remembered at once.
@@ -301,14 +301,11 @@ impl Core {
         if !award.is_signed() {
             return self.check_award_winner(award);
         }
-        let digest = self.s.domain.award_digest(&eip712::Award {
-            job_id: award.job_id.0,
-            prover: eth(&award.prover),
-            price: wei(award.price),
-            deadline: award.deadline,
-            circuit_id: seen.request.circuit_id.0,
-            public_inputs_hash: seen.request.public_inputs_hash.0,
-        });
+        let digest = self.s.domain.award_digest(&award_terms(
+            award,
+            seen.request.circuit_id,
+            seen.request.public_inputs_hash,
+        ));
         if eip712::recover(digest, &award.signature.0) != Some(eth(&seen.request.client)) {
             return Err(Verdict::Reject("bad_award_signature"));
         }
@@ -349,15 +346,12 @@ impl Core {
         {
             return Err(Verdict::Reject("acceptance_differs_from_award"));
         }
-        let digest = self.s.domain.acceptance_digest(&eip712::Acceptance {
-            job_id: acceptance.job_id.0,
-            client: eth(&seen.request.client),
-            input_hash: acceptance.input_hash.0,
-            price: wei(acceptance.price),
-            deadline: acceptance.deadline,
-            circuit_id: seen.request.circuit_id.0,
-            public_inputs_hash: seen.request.public_inputs_hash.0,
-        });
+        let digest = self.s.domain.acceptance_digest(&acceptance_terms(
+            acceptance,
+            eth(&seen.request.client),
+            seen.request.circuit_id,
+            seen.request.public_inputs_hash,
+        ));
         if eip712::recover(digest, &acceptance.signature.0) != Some(eth(&award.prover)) {
             return Err(Verdict::Reject("bad_acceptance_signature"));
         }

@@ -28,7 +28,7 @@ mod prover;
 mod settle;
 mod watch;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -44,7 +44,7 @@ use provernet_circuits::{Circuit, Prover as Engine};
 use provernet_market::batch::Batcher;
 use provernet_market::schedule::Schedule;
 use provernet_protocol::{
-    Acceptance, Address, Award, CircuitId, Context, JobId, JobRequest, Payload, PeerKey,
+    Acceptance, Address, Award, CircuitId, Context, Hash32, JobId, JobRequest, Payload, PeerKey,
     SignedEnvelope, Validator, VerifiedEnvelope,
 };
 use provernet_slashing::Market;
@@ -943,19 +943,12 @@ async fn follow_chain(
 /// slashable as invalid whatever its proof (anyone's invalid-proof challenge wins), and a
 /// registration of another shape rejects this build's proofs: the prover bids on neither.
 async fn read_registrations(shared: &Shared, known: &HashSet<CircuitId>) -> Vec<CircuitId> {
-    let contract = shared.market.contract();
     let mut found = Vec::new();
     for (id, circuit) in &shared.circuits {
         if !shared.proves.contains(circuit) || known.contains(id) {
             continue;
         }
-        let registered = async {
-            let verifier = contract.verifiers(id.0).call().await?;
-            let inputs = contract.public_input_counts(id.0).call().await?;
-            Ok::<_, ethers::contract::ContractError<_>>((verifier, inputs))
-        }
-        .await;
-        match registered {
+        match shared.market.registration(id.0).await {
             Ok((verifier, _)) if verifier.is_zero() => {
                 tracing::warn!(target: "chain", circuit = circuit.name(), "circuit not registered on this market: not bidding on it");
             }
@@ -1101,7 +1094,7 @@ pub(crate) struct Core {
     ready: BTreeMap<(u64, JobId), Vec<u8>>,
     /// Proven jobs whose award the client has not signed yet, by awarded deadline (ms):
     /// their proofs go to nobody until it does (`prover::take_signed_award`).
-    unsigned: BTreeMap<(u64, JobId), ()>,
+    unsigned: BTreeSet<(u64, JobId)>,
     /// Proofs being generated now.
     running: usize,
     /// Challenges against this prover still to answer, by id.
@@ -1153,7 +1146,7 @@ impl Core {
             retry_at: HashMap::new(),
             estimates: HashMap::new(),
             ready: BTreeMap::new(),
-            unsigned: BTreeMap::new(),
+            unsigned: BTreeSet::new(),
             running: 0,
             against: HashMap::new(),
             answering: HashSet::new(),
@@ -1326,6 +1319,43 @@ pub use provernet_circuits::default_cache_dir;
 /// Gas a mined transaction used.
 pub(crate) fn gas_of(receipt: &ethers::types::TransactionReceipt) -> u64 {
     u64::try_from(receipt.gas_used.unwrap_or_default()).unwrap_or(u64::MAX)
+}
+
+/// The EIP-712 award `award` stands for: its job, winner, price and deadline, and the
+/// statement of its request (`circuit_id`, `public_inputs_hash`), which the gossip
+/// message does not carry.
+pub(crate) fn award_terms(
+    award: &Award,
+    circuit_id: CircuitId,
+    public_inputs_hash: Hash32,
+) -> provernet_slashing::eip712::Award {
+    provernet_slashing::eip712::Award {
+        job_id: award.job_id.0,
+        prover: eth(&award.prover),
+        price: wei(award.price),
+        deadline: award.deadline,
+        circuit_id: circuit_id.0,
+        public_inputs_hash: public_inputs_hash.0,
+    }
+}
+
+/// The EIP-712 acceptance `acceptance` stands for, of `client`'s job and its request's
+/// statement (neither is in the gossip message).
+pub(crate) fn acceptance_terms(
+    acceptance: &Acceptance,
+    client: EthAddress,
+    circuit_id: CircuitId,
+    public_inputs_hash: Hash32,
+) -> provernet_slashing::eip712::Acceptance {
+    provernet_slashing::eip712::Acceptance {
+        job_id: acceptance.job_id.0,
+        client,
+        input_hash: acceptance.input_hash.0,
+        price: wei(acceptance.price),
+        deadline: acceptance.deadline,
+        circuit_id: circuit_id.0,
+        public_inputs_hash: public_inputs_hash.0,
+    }
 }
 
 /// An amount as a U256.

@@ -16,7 +16,9 @@ use provernet_protocol::{
 use provernet_slashing::eip712;
 use provernet_slashing::evidence::Inclusion;
 
-use super::{Against, ChainTask, Core, Internal, Shared, eth, now_ms, now_s, wei};
+use super::{
+    Against, ChainTask, Core, Internal, Shared, acceptance_terms, eth, now_ms, now_s, wei,
+};
 use crate::config::CheatMode;
 use crate::identity::peer_id_of;
 use crate::metrics::kind;
@@ -249,7 +251,7 @@ impl Core {
         if !self.write(batch) {
             return;
         }
-        if self.unsigned.remove(&(deadline_ms, award.job_id)).is_some() {
+        if self.unsigned.remove(&(deadline_ms, award.job_id)) {
             self.release_signed(award.job_id).await;
         }
     }
@@ -277,13 +279,16 @@ impl Core {
                 Err(reason) => Err(InputsError::NotReceived(reason)),
                 // Parsing up to 1 MiB and computing the statement: on the blocking pool,
                 // never on the core.
-                Ok(input) => tokio::task::spawn_blocking(move || {
+                Ok(input) => match tokio::task::spawn_blocking(move || {
                     let circuit = circuit.ok_or(InputRefusal::NotWitness)?;
                     check_fetched_input(circuit, &job, &input).map(|()| input)
                 })
                 .await
-                .unwrap_or(Err(InputRefusal::NotWitness))
-                .map_err(InputsError::Refused),
+                {
+                    Ok(checked) => checked.map_err(InputsError::Refused),
+                    // Our own check failing to run is not the client's fault.
+                    Err(error) => Err(InputsError::NotReceived(error.to_string())),
+                },
             };
             let _ = internal.send(Internal::Inputs { job: id, result }).await;
         });
@@ -330,26 +335,24 @@ impl Core {
         };
         let request = work.request.0.clone();
         let award = work.award.0.clone();
-        let digest = self.s.domain.acceptance_digest(&eip712::Acceptance {
-            job_id: id.0,
-            client: eth(&request.client),
-            input_hash: request.input_hash.0,
-            price: wei(award.price),
-            deadline: award.deadline,
-            circuit_id: request.circuit_id.0,
-            public_inputs_hash: request.public_inputs_hash.0,
-        });
-        let Ok(signature) = eip712::sign(&self.s.wallet, digest) else {
-            return;
-        };
-        let acceptance = Acceptance {
+        let mut acceptance = Acceptance {
             job_id: id,
             round: award.round,
             input_hash: request.input_hash,
             price: award.price,
             deadline: award.deadline,
-            signature: EthSignature(signature),
+            signature: EthSignature([0; 65]),
         };
+        let digest = self.s.domain.acceptance_digest(&acceptance_terms(
+            &acceptance,
+            eth(&request.client),
+            request.circuit_id,
+            request.public_inputs_hash,
+        ));
+        let Ok(signature) = eip712::sign(&self.s.wallet, digest) else {
+            return;
+        };
+        acceptance.signature = EthSignature(signature);
         let Some(work) = self.works.get_mut(&id) else {
             return;
         };
@@ -499,7 +502,7 @@ impl Core {
             // acceptance): the proof goes to nobody before it does, or a client could take
             // the work without ever being bound to pay. The tick commits it anyway when
             // the deadline nears.
-            self.unsigned.insert((deadline_ms, id), ());
+            self.unsigned.insert((deadline_ms, id));
             return;
         }
         if withheld {
@@ -581,7 +584,7 @@ impl Core {
     /// missed-deadline challenge. They can never be claimed.
     async fn commit_unsigned_due(&mut self, now: u64) {
         let margin = self.s.config.prover.commit_margin_ms;
-        while let Some((&(deadline_ms, id), ())) = self.unsigned.first_key_value() {
+        while let Some(&(deadline_ms, id)) = self.unsigned.first() {
             if now + margin < deadline_ms {
                 return;
             }
@@ -1134,7 +1137,7 @@ impl Core {
                 }
                 WorkState::Proven if !work.award.0.is_signed() => {
                     // Still waiting for the client's signature (see `on_proven`).
-                    self.unsigned.insert((deadline_ms, id), ());
+                    self.unsigned.insert((deadline_ms, id));
                 }
                 WorkState::Proven => {
                     if let Some(leaf) = Self::leaf_of(work) {

@@ -32,7 +32,6 @@ use provernet_protocol::{
     SignedEnvelope, keccak256,
 };
 use provernet_slashing::bindings::{ProverMarketErrors, ProverMarketEvents as E};
-use provernet_slashing::eip712;
 use provernet_slashing::events::MarketEvent;
 use provernet_slashing::evidence::{
     self, Equivocation, EvidenceError, Inclusion, InvalidProof, MissedDeadline, WithheldProof,
@@ -41,7 +40,7 @@ use provernet_slashing::{ChainError, Market, fault_name};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::{ChainClient, Shared, eth, gas_of, now_ms, now_s, wei};
+use super::{ChainClient, Shared, acceptance_terms, award_terms, gas_of, now_ms, now_s};
 use crate::identity::peer_id_of;
 use crate::metrics::{ChallengeOutcome, kind};
 use crate::store::records::{Hex32, Stored};
@@ -1151,26 +1150,15 @@ impl Watchtower {
         let award = &watch.award.0;
         let acceptance = &watch.acceptance.0;
         let client = EthAddress::from(watch.client);
+        let statement = (
+            CircuitId(watch.circuit_id),
+            Hash32(watch.public_inputs_hash),
+        );
         let evidence = MissedDeadline::new(
             &self.s.domain,
-            eip712::Acceptance {
-                job_id: acceptance.job_id.0,
-                client,
-                input_hash: acceptance.input_hash.0,
-                price: wei(acceptance.price),
-                deadline: acceptance.deadline,
-                circuit_id: watch.circuit_id,
-                public_inputs_hash: watch.public_inputs_hash,
-            },
+            acceptance_terms(acceptance, client, statement.0, statement.1),
             acceptance.signature.0.to_vec(),
-            eip712::Award {
-                job_id: award.job_id.0,
-                prover: eth(&award.prover),
-                price: wei(award.price),
-                deadline: award.deadline,
-                circuit_id: watch.circuit_id,
-                public_inputs_hash: watch.public_inputs_hash,
-            },
+            award_terms(award, statement.0, statement.1),
             award.signature.0.to_vec(),
             now_s(),
         );

@@ -7,6 +7,11 @@ use provernet_node::service::NodeHandle;
 
 use crate::support::{Testnet, eth, eventually, submit, wait_for_state};
 
+/// The prover's `provernet_bids_total{kind}` count.
+fn bids(node: &NodeHandle, label: &str) -> u64 {
+    node.metrics.market.bids.get_or_create(&kind(label)).get()
+}
+
 /// A client asks for the withdrawal of its whole deposit and then requests proofs,
 /// hoping provers will prove jobs it can empty the deposit under. While the request
 /// stands, the chain's free deposit is zero: the prover declines every round (and says so
@@ -33,29 +38,14 @@ async fn an_unfunded_client_gets_no_bid_until_its_deposit_can_pay() {
         .submit(submit(Circuit::PoseidonChain12, 1, 1_000, 120))
         .await
         .expect("submitted");
-    let declined = |node: &NodeHandle| {
-        node.metrics
-            .market
-            .bids
-            .get_or_create(&kind("declined_unfunded"))
-            .get()
-    };
+    let declined = |node: &NodeHandle| bids(node, "declined_unfunded");
     eventually(30, "the prover declines the unfunded client", || async {
         (declined(&prover) >= 2).then_some(())
     })
     .await;
     let status = client.job(&id).expect("store").expect("job");
     assert!(status.price.is_none(), "nothing was awarded: {status:?}");
-    assert_eq!(
-        prover
-            .metrics
-            .market
-            .bids
-            .get_or_create(&kind("sent"))
-            .get(),
-        0,
-        "no bid was sent"
-    );
+    assert_eq!(bids(&prover, "sent"), 0, "no bid was sent");
 
     // The client takes back its request (a new one of 1 wei replaces it): it can pay.
     market
@@ -84,29 +74,14 @@ async fn a_prover_bids_on_no_circuit_the_market_has_not_registered() {
         .submit(submit(Circuit::PoseidonChain12, 2, 1_000, 120))
         .await
         .expect("submitted");
-    let declined = |node: &NodeHandle| {
-        node.metrics
-            .market
-            .bids
-            .get_or_create(&kind("declined_unregistered"))
-            .get()
-    };
+    let declined = |node: &NodeHandle| bids(node, "declined_unregistered");
     eventually(
         30,
         "the prover declines the unregistered circuit",
         || async { (declined(&prover) >= 1).then_some(()) },
     )
     .await;
-    assert_eq!(
-        prover
-            .metrics
-            .market
-            .bids
-            .get_or_create(&kind("sent"))
-            .get(),
-        0,
-        "no bid was sent"
-    );
+    assert_eq!(bids(&prover, "sent"), 0, "no bid was sent");
     // Once the market registers the circuit, the prover's chain follower sees it.
     net.register_verifier(Circuit::PoseidonChain12).await;
     wait_for_state(&client, &id, &["verified", "paid"], 120).await;
@@ -135,8 +110,6 @@ async fn a_prover_stops_bidding_when_the_registration_rejects_its_proofs() {
     let config = net.config("prover", true, false);
     let prover = net.start(config, 3).await;
     net.wait_for_mesh(1).await;
-    let count =
-        |node: &NodeHandle, label: &str| node.metrics.market.bids.get_or_create(&kind(label)).get();
     client
         .submit(submit(Circuit::PoseidonChain12, 3, 1_000, 120))
         .await
@@ -144,18 +117,18 @@ async fn a_prover_stops_bidding_when_the_registration_rejects_its_proofs() {
     eventually(
         90,
         "the prover's proof is rejected by the registration",
-        || async { (count(&prover, "circuit_rejected") == 1).then_some(()) },
+        || async { (bids(&prover, "circuit_rejected") == 1).then_some(()) },
     )
     .await;
     // No more bids on the circuit.
-    let sent = count(&prover, "sent");
+    let sent = bids(&prover, "sent");
     client
         .submit(submit(Circuit::PoseidonChain12, 4, 1_000, 120))
         .await
         .expect("submitted");
     eventually(30, "the next request is declined", || async {
-        (count(&prover, "declined_unregistered") >= 1).then_some(())
+        (bids(&prover, "declined_unregistered") >= 1).then_some(())
     })
     .await;
-    assert_eq!(count(&prover, "sent"), sent, "no bid after the rejection");
+    assert_eq!(bids(&prover, "sent"), sent, "no bid after the rejection");
 }
