@@ -46,6 +46,23 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
         uint64 deadlineChallengePeriod;
     }
 
+    /// @notice A registered circuit: two storage words, the first holding everything but
+    ///         the code hash.
+    struct Circuit {
+        address verifier;
+        /// Gas given to each call of the verifier (at most `MAX_VERIFIER_GAS`). A
+        /// verifier's cost is fixed per circuit (the same curve operations for every
+        /// proof), so the cap is that cost plus a small margin; a rejected proof burns
+        /// the whole cap.
+        uint32 gasLimit;
+        /// Exact length of its proofs and exact number of its public inputs.
+        uint16 publicInputs;
+        uint32 proofLength;
+        /// The verifier's code hash at registration: a verifier whose code changed since
+        /// (an EIP-7702 delegation moved or cleared, code destroyed) decides nothing.
+        bytes32 codeHash;
+    }
+
     /// @notice A prover's stake and identity.
     struct Prover {
         uint256 stake;
@@ -234,19 +251,12 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
     /// from (client, nonce), so each job of a client has exactly one bit, and a batch of
     /// one client's jobs touches few storage words.
     mapping(address => mapping(uint256 => uint256)) public paidJobs;
-    /// circuit id → EVM verifier, the exact length of its proofs and the exact number of
-    /// its public inputs. Fixed at registration: nothing changes a live circuit's verdicts.
-    mapping(bytes32 => address) public verifiers;
-    mapping(bytes32 => uint256) public proofLengths;
-    mapping(bytes32 => uint256) public publicInputCounts;
-    /// circuit id → gas given to each call of its verifier. A verifier's cost is fixed per
-    /// circuit (the same curve operations for every proof), so the cap is that cost plus a
-    /// small margin; a rejected proof burns the whole cap.
-    mapping(bytes32 => uint64) public verifierGas;
-    /// circuit id → the verifier's code hash at registration: a verifier whose code changed
-    /// since (an EIP-7702 delegation moved or cleared, code destroyed) decides nothing.
-    mapping(bytes32 => bytes32) public verifierCodeHashes;
-    Challenge[] public challenges;
+    /// circuit id → its registration: the EVM verifier, the exact length of its proofs,
+    /// the exact number of its public inputs, the gas given to each verifier call, and the
+    /// verifier's code hash at registration. Fixed at registration: nothing changes a live
+    /// circuit's verdicts.
+    mapping(bytes32 => Circuit) public circuits;
+    Challenge[] internal challenges;
     /// Jobs a prover was slashed for, keyed by `jobKey(prover, client, jobId)`.
     mapping(bytes32 => bool) public slashed;
     /// The challenge waiting for an answer on a job, plus one (0: none).
@@ -257,6 +267,11 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
     /// Ether owed to an account (challenge rewards and bonds), withdrawn with
     /// `withdrawCredits`: nothing a slash or an answer pays can be blocked by a recipient.
     mapping(address => uint256) public credits;
+    /// Challenger → keccak256 of a challenge call's whole input → the block in which the
+    /// challenger committed to it (`commitEvidence`). A challenge is taken only from the
+    /// account that committed to its exact input in an earlier block, so a copy of a
+    /// challenge seen in the mempool, sent from another account, is refused.
+    mapping(address => mapping(bytes32 => uint256)) public evidenceCommitments;
     /// Total ether burned by slashes.
     uint256 public totalBurned;
 
@@ -320,7 +335,7 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
     error ChallengeOpen(uint32 openChallenges);
     error InsufficientDeposit(uint256 available, uint256 requested);
     error EmptyBatch();
-    error BatchTooLarge(uint32 count, uint32 max);
+    error BatchTooLarge(uint256 count, uint256 max);
     error UnknownBatch(uint256 batchId);
     error NotBatchProver(address prover, address caller);
     error LeafNotInBatch();
@@ -365,6 +380,7 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
     error VerifierChanged(bytes32 circuitId);
     error SampleProofRejected();
     error VerifierAcceptsCorruptedProof();
+    error EvidenceNotCommitted(uint256 committedAt);
 
     constructor(address owner, Params memory p) EIP712("provernet", "1") Ownable(owner) {
         if (p.minStake == 0 || p.challengeWindow == 0 || p.responseWindow == 0) revert InvalidParameters();
@@ -412,18 +428,30 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
         uint256[] calldata sampleInputs,
         bytes calldata sampleProof
     ) external onlyOwner {
-        if (verifiers[circuitId] != address(0)) revert CircuitExists(circuitId);
+        if (circuits[circuitId].verifier != address(0)) {
+            revert CircuitExists(circuitId);
+        }
         if (verifier.code.length == 0 || sampleProof.length == 0) revert InvalidParameters();
+        if (sampleProof.length > type(uint32).max || sampleInputs.length > type(uint16).max) {
+            revert InvalidParameters();
+        }
         if (gasLimit == 0 || gasLimit > MAX_VERIFIER_GAS) revert InvalidParameters();
         bytes memory input = abi.encodePacked(sampleInputs, sampleProof);
         if (!_call(verifier, gasLimit, input)) revert SampleProofRejected();
         input[sampleInputs.length * 32] ^= 0x01;
         if (_call(verifier, gasLimit, input)) revert VerifierAcceptsCorruptedProof();
-        verifiers[circuitId] = verifier;
-        proofLengths[circuitId] = sampleProof.length;
-        publicInputCounts[circuitId] = sampleInputs.length;
-        verifierGas[circuitId] = gasLimit;
-        verifierCodeHashes[circuitId] = verifier.codehash;
+        circuits[circuitId] = Circuit({
+            verifier: verifier,
+            // At most MAX_VERIFIER_GAS, checked above.
+            // forge-lint: disable-next-line(unsafe-typecast)
+            gasLimit: uint32(gasLimit),
+            // Both checked to fit above.
+            // forge-lint: disable-next-line(unsafe-typecast)
+            publicInputs: uint16(sampleInputs.length),
+            // forge-lint: disable-next-line(unsafe-typecast)
+            proofLength: uint32(sampleProof.length),
+            codeHash: verifier.codehash
+        });
         emit CircuitRegistered(circuitId, verifier, sampleProof.length, sampleInputs.length, gasLimit);
     }
 
@@ -510,9 +538,8 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
     ///         could otherwise make an honest prover's commit revert at its deadline.
     function exposure(address prover) public view returns (uint256 leavesAtRisk, uint256 covered) {
         Prover storage p = provers[prover];
-        uint256 epoch = block.number / (uint256(challengeWindow) + responseWindow);
-        if (p.riskEpoch == epoch) leavesAtRisk = uint256(p.riskCurrent) + p.riskPrevious;
-        else if (p.riskEpoch + 1 == epoch) leavesAtRisk = p.riskCurrent;
+        (, uint256 current, uint256 previous) = _risk(p);
+        leavesAtRisk = current + previous;
         covered = p.stake / slashPerJob;
     }
 
@@ -598,12 +625,7 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
         if (!p.registered) revert NotRegistered();
         if (p.stake < minStake) revert StakeTooLow(p.stake, minStake);
         if (leaves.length == 0) revert EmptyBatch();
-        if (leaves.length > MAX_BATCH_SIZE) {
-            // forge-lint: disable-next-line(unsafe-typecast)
-            revert BatchTooLarge(
-                uint32(leaves.length > type(uint32).max ? type(uint32).max : leaves.length), MAX_BATCH_SIZE
-            );
-        }
+        if (leaves.length > MAX_BATCH_SIZE) revert BatchTooLarge(leaves.length, MAX_BATCH_SIZE);
         // forge-lint: disable-next-line(unsafe-typecast)
         uint32 count = uint32(leaves.length); // <= MAX_BATCH_SIZE
         _addRisk(p, count);
@@ -802,7 +824,7 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
         }
         if (block.number <= batch.blockNumber + challengeWindow) return false;
         // A leaf of a circuit nobody registered proves nothing, challenged or not.
-        if (verifiers[circuitId] == address(0)) return false;
+        if (circuits[circuitId].verifier == address(0)) return false;
         if (!MerkleProof.verifyCalldata(path, batch.root, _leafHash(leaf))) return false;
         if (isDisputed(batch.prover)) {
             bytes32 key = jobKey(batch.prover, leaf.client, leaf.jobId);
@@ -812,6 +834,16 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
     }
 
     // ---- challenges -------------------------------------------------------------------
+
+    /// @notice Commits the caller to a challenge before sending it: `digest` is keccak256
+    ///         of the challenge call's whole input (selector and arguments). The challenge
+    ///         is then accepted from the caller, with exactly that input, from the next
+    ///         block on; whoever copies it from the mempool has no earlier commitment and
+    ///         is refused. The first commitment of a digest stays (a later one would only
+    ///         delay the caller's own challenge).
+    function commitEvidence(bytes32 digest) external {
+        if (evidenceCommitments[msg.sender][digest] == 0) evidenceCommitments[msg.sender][digest] = block.number;
+    }
 
     /// @notice Whether the circuit's verifier accepts the proof, exactly as the invalid-proof
     ///         challenge and `revealProof` decide it. A challenger calls this first: a proof
@@ -845,6 +877,7 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
         address prover = batch.prover;
         bytes32 key = jobKey(prover, leaf.client, leaf.jobId);
         if (slashed[key]) revert AlreadySlashed(leaf.jobId);
+        _takeEvidence();
         if (_verifies(leaf.circuitId, publicInputs, proof)) {
             credits[prover] += msg.value;
             emit FalseChallenge(prover, leaf.jobId, Fault.InvalidProof, msg.sender, msg.value);
@@ -865,6 +898,7 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
         if (!MerkleProof.verifyCalldata(at.path, batch.root, _leafHash(leaf))) revert LeafNotInBatch();
         address prover = batch.prover;
         bytes32 key = _openable(prover, leaf.client, leaf.jobId, Fault.WithheldProof);
+        _takeEvidence();
         challengeId = _open(
             Challenge({
                 fault: Fault.WithheldProof,
@@ -915,7 +949,8 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
     ) external payable nonReentrant returns (uint256 challengeId) {
         if (msg.value != challengeBond) revert WrongBond(challengeBond, msg.value);
         (address client, ECDSA.RecoverError e1,) = ECDSA.tryRecoverCalldata(awardDigest(award), clientSignature);
-        if (e1 != ECDSA.RecoverError.NoError || client == address(0)) revert BadAwardSignature();
+        // A recovered signer is never zero: OpenZeppelin reports that as an error.
+        if (e1 != ECDSA.RecoverError.NoError) revert BadAwardSignature();
         (address signer, ECDSA.RecoverError e2,) =
             ECDSA.tryRecoverCalldata(acceptanceDigest(acceptance), proverSignature);
         if (e2 != ECDSA.RecoverError.NoError || signer != award.prover) revert BadAcceptanceSignature();
@@ -931,6 +966,7 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
         if (block.timestamp > closesAt) revert ChallengePeriodOver(closesAt);
         if (!provers[award.prover].registered) revert NotRegistered();
         bytes32 key = _openable(award.prover, client, award.jobId, Fault.MissedDeadline);
+        _takeEvidence();
         challengeId = _open(
             Challenge({
                 fault: Fault.MissedDeadline,
@@ -1004,6 +1040,7 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
         if (!MerkleProof.verifyCalldata(b.path, batchB.root, hashB)) revert LeafNotInBatch();
         address prover = batchA.prover;
         if (slashed[jobKey(prover, a.leaf.client, a.leaf.jobId)]) revert AlreadySlashed(a.leaf.jobId);
+        _takeEvidence();
         uint256 price = a.leaf.price < b.leaf.price ? a.leaf.price : b.leaf.price;
         _slash(prover, a.leaf.client, a.leaf.jobId, price, Fault.Equivocation, msg.sender);
     }
@@ -1118,16 +1155,16 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
         view
         returns (bool)
     {
-        address verifier = verifiers[circuitId];
+        Circuit memory c = circuits[circuitId];
         // A leaf naming no registered circuit proves nothing: invalid, so slashable.
-        if (verifier == address(0)) return false;
-        if (proof.length != proofLengths[circuitId]) return false;
+        if (c.verifier == address(0)) return false;
+        if (proof.length != c.proofLength) return false;
         // N+1 inputs with the proof shifted by a word would pass the verifier, which
         // ignores trailing bytes: the count is the circuit's, exactly.
-        if (publicInputs.length != publicInputCounts[circuitId]) return false;
+        if (publicInputs.length != c.publicInputs) return false;
         // Code that is not the registered code gives no verdict, either way.
-        if (verifier.codehash != verifierCodeHashes[circuitId]) revert VerifierChanged(circuitId);
-        return _call(verifier, verifierGas[circuitId], abi.encodePacked(publicInputs, proof));
+        if (c.verifier.codehash != c.codeHash) revert VerifierChanged(circuitId);
+        return _call(c.verifier, c.gasLimit, abi.encodePacked(publicInputs, proof));
     }
 
     /// Calls `verifier` with exactly `cap` gas; refused unless the whole cap can be
@@ -1138,6 +1175,15 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
         assembly ("memory-safe") {
             ok := staticcall(cap, verifier, add(input, 0x20), mload(input), 0, 0)
         }
+    }
+
+    /// Consumes the caller's commitment to this call's input, made in an earlier block
+    /// (see `commitEvidence`).
+    function _takeEvidence() internal {
+        bytes32 digest = keccak256(msg.data);
+        uint256 at = evidenceCommitments[msg.sender][digest];
+        if (at == 0 || at >= block.number) revert EvidenceNotCommitted(at);
+        delete evidenceCommitments[msg.sender][digest];
     }
 
     /// The job key of a new challenge, which must not be slashed, already challenged, nor
@@ -1154,13 +1200,7 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
     /// Counts `count` new leaves at risk for `p` and refuses them beyond what its bonded
     /// stake covers (see `commitBatch`).
     function _addRisk(Prover storage p, uint32 count) internal {
-        uint256 epoch = block.number / (uint256(challengeWindow) + responseWindow);
-        uint256 current = p.riskCurrent;
-        uint256 previous = p.riskPrevious;
-        if (p.riskEpoch != epoch) {
-            previous = p.riskEpoch + 1 == epoch ? current : 0;
-            current = 0;
-        }
+        (uint256 epoch, uint256 current, uint256 previous) = _risk(p);
         current += count;
         uint256 covered = p.stake / slashPerJob;
         uint256 atRisk = current + previous;
@@ -1173,6 +1213,17 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
         p.riskCurrent = uint32(current);
         // forge-lint: disable-next-line(unsafe-typecast)
         p.riskPrevious = uint32(previous);
+    }
+
+    /// The current epoch and `p`'s leaves at risk committed in it and in the one before.
+    function _risk(Prover storage p) internal view returns (uint256 epoch, uint256 current, uint256 previous) {
+        epoch = block.number / (uint256(challengeWindow) + responseWindow);
+        if (p.riskEpoch == epoch) {
+            current = p.riskCurrent;
+            previous = p.riskPrevious;
+        } else if (p.riskEpoch + 1 == epoch) {
+            previous = p.riskCurrent;
+        }
     }
 
     function _open(Challenge memory c, bytes32 key) internal returns (uint256 challengeId) {

@@ -81,6 +81,7 @@ contract AttacksTest is MarketFixture {
         ProverMarket.Acceptance memory acc = _acceptance(award, client);
         bytes memory accSig = _signAcceptance(cheaterKey, acc);
         bytes memory awardSig = _sign(clientKey, award);
+        _evidence(challenger, abi.encodeCall(market.challengeMissedDeadline, (acc, accSig, award, awardSig)));
         vm.deal(challenger, challenger.balance + BOND);
         vm.prank(challenger);
         id = market.challengeMissedDeadline{value: BOND}(acc, accSig, award, awardSig);
@@ -360,6 +361,7 @@ contract AttacksTest is MarketFixture {
         ProverMarket.Leaf[] memory leaves = _leafWith(nowhere, inputs, junk);
         uint256 batchId = _commit(cheater, leaves);
         assertFalse(market.checkProof(nowhere, inputs, junk), "checkProof says invalid");
+        _evidence(watchtower, abi.encodeCall(market.challengeInvalidProof, (_at(batchId, leaves, 0), inputs, junk)));
         vm.deal(watchtower, BOND);
         vm.prank(watchtower);
         market.challengeInvalidProof{value: BOND}(_at(batchId, leaves, 0), inputs, junk);
@@ -406,6 +408,10 @@ contract AttacksTest is MarketFixture {
         assertFalse(market.checkProof(CIRCUIT, shiftedInputs, shiftedProof), "the market does not");
         ProverMarket.Leaf[] memory leaves = _leafWith(CIRCUIT, shiftedInputs, shiftedProof);
         uint256 batchId = _commit(cheater, leaves);
+        _evidence(
+            watchtower,
+            abi.encodeCall(market.challengeInvalidProof, (_at(batchId, leaves, 0), shiftedInputs, shiftedProof))
+        );
         vm.deal(watchtower, BOND);
         vm.prank(watchtower);
         market.challengeInvalidProof{value: BOND}(_at(batchId, leaves, 0), shiftedInputs, shiftedProof);
@@ -477,6 +483,7 @@ contract AttacksTest is MarketFixture {
         // the cheater (tried, then undone).
         assertTrue(market.checkProof(CIRCUIT, inputs, proof), "a valid proof, of the sample's statement");
         uint256 snapshot = vm.snapshotState();
+        _evidence(watchtower, abi.encodeCall(market.challengeInvalidProof, (_at(batchId, leaves, 0), inputs, proof)));
         vm.deal(watchtower, BOND);
         vm.prank(watchtower);
         vm.expectEmit(true, true, true, true, address(market));
@@ -543,6 +550,7 @@ contract AttacksTest is MarketFixture {
         assertEq(market.challengeCount(), 0);
 
         // With the award the prover accepted, the challenge opens, and the S1 leaf answers.
+        _evidence(greedy, abi.encodeCall(market.challengeMissedDeadline, (acc, accSig, award1, sig1)));
         vm.prank(greedy);
         uint256 id = market.challengeMissedDeadline{value: BOND}(acc, accSig, award1, sig1);
         market.answerMissedDeadline(id, _at(batchId, s1, 0));
@@ -606,6 +614,7 @@ contract AttacksTest is MarketFixture {
         uint256 batchId = _commit(cheater, leaves);
         (,,,, bytes32 root) = market.batches(batchId);
         assertEq(root, MerkleBuilder.root(_hashes(leaves)), "the stored root is the leaves'");
+        _evidence(watchtower, abi.encodeCall(market.challengeInvalidProof, (_at(batchId, leaves, 3), inputs, bad)));
         vm.deal(watchtower, BOND);
         vm.prank(watchtower);
         market.challengeInvalidProof{value: BOND}(_at(batchId, leaves, 3), inputs, bad);
@@ -641,9 +650,9 @@ contract AttacksTest is MarketFixture {
         vm.expectRevert(ProverMarket.VerifierAcceptsCorruptedProof.selector);
         market.registerCircuit(other, acceptAll, VERIFIER_GAS, inputs, proof);
         vm.stopPrank();
-        assertEq(market.verifiers(CIRCUIT), realVerifier);
-        assertEq(market.verifierGas(CIRCUIT), VERIFIER_GAS);
-        assertEq(market.verifiers(other), address(0));
+        assertEq(_circuit(CIRCUIT).verifier, realVerifier);
+        assertEq(_circuit(CIRCUIT).gasLimit, VERIFIER_GAS);
+        assertEq(_circuit(other).verifier, address(0));
     }
 
     /// The owner registers a verifier and later changes the code at its address (an
@@ -661,6 +670,7 @@ contract AttacksTest is MarketFixture {
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.VerifierChanged.selector, CIRCUIT));
         market.checkProof(CIRCUIT, inputs, bad);
         ProverMarket.Inclusion memory at = _at(batchId, leaves, 0);
+        _evidence(watchtower, abi.encodeCall(market.challengeInvalidProof, (at, inputs, bad)));
         vm.deal(watchtower, BOND);
         vm.prank(watchtower);
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.VerifierChanged.selector, CIRCUIT));
@@ -706,6 +716,234 @@ contract AttacksTest is MarketFixture {
         vm.prank(cheater);
         market.claim(batchId, leaves[0], 0, new bytes32[](0), a, sig);
         assertEq(market.deposits(client), 0, "the prover was paid in full");
+    }
+
+    // ---- a challenge cannot be copied (commit–reveal of evidence) ---------------------------
+
+    /// Anyone who copies challenges out of the mempool.
+    address internal copier = makeAddr("copier");
+
+    /// The reward of one full slash.
+    uint256 internal constant REWARD = SLASH_PER_JOB * REWARD_BPS / 10_000;
+
+    /// EvidenceNotCommitted(committedAt).
+    function _notCommitted(uint256 committedAt) internal pure returns (bytes memory) {
+        return abi.encodeWithSelector(ProverMarket.EvidenceNotCommitted.selector, committedAt);
+    }
+
+    /// `who` commits to the challenge input `call` in the current block.
+    function _commitTo(address who, bytes memory call) internal {
+        vm.prank(who);
+        market.commitEvidence(keccak256(call));
+    }
+
+    /// The cheater commits a leaf whose proof does not verify. A watchtower commits to its
+    /// invalid-proof challenge in block N and sends it in block N+1. The cheater sees it in
+    /// the mempool and sends the very same call first, from its own account, to take the
+    /// reward of its own slash back (any other copier would do the same, for the reward):
+    /// refused, it never committed. It commits at once and sends the copy again, still
+    /// ahead of the watchtower in that block (a builder could order them so): refused, a
+    /// commitment counts from the next block on. The watchtower's challenge slashes; in
+    /// block N+2 the cheater's aged commitment meets a slashed job. The watchtower has its
+    /// bond back and the reward; the cheater lost the full slash and recouped nothing.
+    function test_attack_aCopiedInvalidProofChallengeEarnsTheCopierNothing() public {
+        _register(cheater, MIN_STAKE);
+        bytes memory bad = new bytes(proof.length);
+        ProverMarket.Leaf[] memory leaves = _leafWith(CIRCUIT, inputs, bad);
+        uint256 batchId = _commit(cheater, leaves);
+        ProverMarket.Inclusion memory at = _at(batchId, leaves, 0);
+        bytes memory call = abi.encodeCall(market.challengeInvalidProof, (at, inputs, bad));
+        vm.deal(watchtower, BOND);
+        vm.deal(cheater, BOND);
+
+        // Block N: the watchtower commits to its challenge.
+        _commitTo(watchtower, call);
+        assertEq(market.evidenceCommitments(watchtower, keccak256(call)), block.number);
+        vm.roll(block.number + 1);
+
+        // Block N+1: the watchtower's challenge is in the mempool; the copy goes first.
+        vm.prank(cheater);
+        vm.expectRevert(_notCommitted(0));
+        market.challengeInvalidProof{value: BOND}(at, inputs, bad);
+        _commitTo(cheater, call);
+        vm.prank(cheater);
+        vm.expectRevert(_notCommitted(block.number));
+        market.challengeInvalidProof{value: BOND}(at, inputs, bad);
+        // Then the watchtower's own.
+        vm.prank(watchtower);
+        market.challengeInvalidProof{value: BOND}(at, inputs, bad);
+        assertTrue(market.slashed(market.jobKey(cheater, client, leaves[0].jobId)));
+
+        // Block N+2: the copy, with a commitment from an earlier block, comes too late.
+        vm.roll(block.number + 1);
+        vm.prank(cheater);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.AlreadySlashed.selector, leaves[0].jobId));
+        market.challengeInvalidProof{value: BOND}(at, inputs, bad);
+
+        assertEq(market.credits(watchtower), BOND + REWARD, "the watchtower: its bond back and the reward");
+        assertEq(market.credits(cheater), 0, "the copier: nothing");
+        assertEq(cheater.balance, BOND, "its bond never left");
+        assertEq(_stakeOf(cheater), MIN_STAKE - SLASH_PER_JOB, "the full slash, none of it recouped");
+    }
+
+    /// The cheater accepts a job and misses its deadline. A watchtower commits to the
+    /// missed-deadline challenge in block N and sends it in block N+1; a copier sends the
+    /// same call first, to be the challenger of record and collect the reward when the
+    /// challenge is finalized: refused, then refused again with a commitment of the same
+    /// block. The watchtower's challenge opens; in block N+2 the copier's aged commitment
+    /// meets the pending challenge, and after the slash the slashed job. Finalizing it
+    /// itself, the copier only pays the watchtower.
+    function test_attack_aCopiedMissedDeadlineChallengeEarnsTheCopierNothing() public {
+        _register(cheater, MIN_STAKE);
+        ProverMarket.Award memory award = _award(_leaf(1, client, 1 gwei), cheater);
+        ProverMarket.Acceptance memory acc = _acceptance(award, client);
+        bytes memory accSig = _signAcceptance(cheaterKey, acc);
+        bytes memory awardSig = _sign(clientKey, award);
+        bytes memory call = abi.encodeCall(market.challengeMissedDeadline, (acc, accSig, award, awardSig));
+        vm.deal(watchtower, BOND);
+        vm.deal(copier, BOND);
+        vm.warp(award.deadline + 1);
+
+        // Block N: the watchtower commits to its challenge.
+        _commitTo(watchtower, call);
+        vm.roll(block.number + 1);
+
+        // Block N+1: the copy goes first, without a commitment, then with one of this block.
+        vm.prank(copier);
+        vm.expectRevert(_notCommitted(0));
+        market.challengeMissedDeadline{value: BOND}(acc, accSig, award, awardSig);
+        _commitTo(copier, call);
+        vm.prank(copier);
+        vm.expectRevert(_notCommitted(block.number));
+        market.challengeMissedDeadline{value: BOND}(acc, accSig, award, awardSig);
+        vm.prank(watchtower);
+        uint256 id = market.challengeMissedDeadline{value: BOND}(acc, accSig, award, awardSig);
+
+        // Block N+2: the job's challenge is the watchtower's.
+        vm.roll(block.number + 1);
+        vm.prank(copier);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.ChallengePending.selector, id));
+        market.challengeMissedDeadline{value: BOND}(acc, accSig, award, awardSig);
+
+        // Nobody answers; the copier finalizes, and the reward goes to the challenger.
+        vm.roll(block.number + RESPONSE_WINDOW + 1);
+        vm.prank(copier);
+        market.finalizeChallenge(id);
+        vm.prank(copier);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.AlreadySlashed.selector, award.jobId));
+        market.challengeMissedDeadline{value: BOND}(acc, accSig, award, awardSig);
+
+        assertEq(market.credits(watchtower), BOND + REWARD, "the watchtower: its bond back and the reward");
+        assertEq(market.credits(copier), 0, "the copier: nothing");
+        assertEq(copier.balance, BOND, "its bond never left");
+        assertEq(_stakeOf(cheater), MIN_STAKE - SLASH_PER_JOB);
+    }
+
+    /// The cheater commits two different leaves for one job. A watchtower commits to the
+    /// equivocation challenge (no bond) in block N and sends it in block N+1; a copier
+    /// sends the same call first, to take the reward: refused, then refused again with a
+    /// commitment of the same block; in block N+2 the job is slashed. The reward is the
+    /// watchtower's.
+    function test_attack_aCopiedEquivocationChallengeEarnsTheCopierNothing() public {
+        _register(cheater, MIN_STAKE);
+        ProverMarket.Leaf[] memory one = _leavesFrom(1, 1, client);
+        ProverMarket.Leaf[] memory twin = _leavesFrom(1, 1, client);
+        twin[0].proofHash = keccak256("another proof");
+        ProverMarket.Inclusion memory atA = _at(_commit(cheater, one), one, 0);
+        ProverMarket.Inclusion memory atB = _at(_commit(cheater, twin), twin, 0);
+        bytes memory call = abi.encodeCall(market.challengeEquivocation, (atA, atB));
+
+        // Block N: the watchtower commits to its challenge.
+        _commitTo(watchtower, call);
+        vm.roll(block.number + 1);
+
+        // Block N+1: the copy goes first, without a commitment, then with one of this block.
+        vm.prank(copier);
+        vm.expectRevert(_notCommitted(0));
+        market.challengeEquivocation(atA, atB);
+        _commitTo(copier, call);
+        vm.prank(copier);
+        vm.expectRevert(_notCommitted(block.number));
+        market.challengeEquivocation(atA, atB);
+        vm.prank(watchtower);
+        market.challengeEquivocation(atA, atB);
+
+        // Block N+2: too late.
+        vm.roll(block.number + 1);
+        vm.prank(copier);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.AlreadySlashed.selector, one[0].jobId));
+        market.challengeEquivocation(atA, atB);
+
+        assertEq(market.credits(watchtower), REWARD, "the watchtower: the reward (no bond)");
+        assertEq(market.credits(copier), 0, "the copier: nothing");
+        assertEq(_stakeOf(cheater), MIN_STAKE - SLASH_PER_JOB);
+    }
+
+    /// A griefer tries to undo a watchtower's commitment: it commits to the same input
+    /// from its own account (commitments are per account: the watchtower's stays), and no
+    /// call commits for another account. A commitment cannot be refreshed either, not even
+    /// by its owner: the first one stays, so a later one never delays a challenge. A
+    /// commitment serves one challenge: taken, it is gone, and the same input again is
+    /// refused until committed again. Shown with the griefer's false invalid-proof
+    /// challenge of an honest prover's valid proof, an input that stays acceptable: its
+    /// commitment of the same block is refused, the one of the block before is taken (the
+    /// bond goes to the prover), and the replay finds none. The griefer ends one bond
+    /// poorer; the watchtower is paid.
+    function test_attack_aCommitmentCannotBeRefreshedNorReused() public {
+        address griefer = makeAddr("griefer");
+        _register(cheater, MIN_STAKE);
+        _register(prover, MIN_STAKE);
+        bytes memory bad = new bytes(proof.length);
+        ProverMarket.Leaf[] memory badLeaf = _leafWith(CIRCUIT, inputs, bad);
+        ProverMarket.Inclusion memory atBad = _at(_commit(cheater, badLeaf), badLeaf, 0);
+        ProverMarket.Leaf[] memory goodLeaf = _leafWith(CIRCUIT, inputs, proof);
+        ProverMarket.Inclusion memory atGood = _at(_commit(prover, goodLeaf), goodLeaf, 0);
+        bytes32 watched = keccak256(abi.encodeCall(market.challengeInvalidProof, (atBad, inputs, bad)));
+        bytes32 falseOne = keccak256(abi.encodeCall(market.challengeInvalidProof, (atGood, inputs, proof)));
+        vm.deal(watchtower, BOND);
+        vm.deal(griefer, 3 * BOND);
+
+        // Block N: the watchtower commits.
+        uint256 n = block.number;
+        vm.prank(watchtower);
+        market.commitEvidence(watched);
+
+        // Block N+1: the griefer commits to the same input, and the watchtower commits
+        // again: the watchtower's commitment is still the one of block N.
+        vm.roll(n + 1);
+        vm.prank(griefer);
+        market.commitEvidence(watched);
+        vm.prank(watchtower);
+        market.commitEvidence(watched);
+        assertEq(market.evidenceCommitments(watchtower, watched), n, "neither overwritten nor refreshed");
+        assertEq(market.evidenceCommitments(griefer, watched), n + 1, "the griefer's is its own");
+
+        // The griefer's false challenge, committed in its own block: refused.
+        vm.prank(griefer);
+        market.commitEvidence(falseOne);
+        vm.prank(griefer);
+        vm.expectRevert(_notCommitted(n + 1));
+        market.challengeInvalidProof{value: BOND}(atGood, inputs, proof);
+
+        // The watchtower's challenge is taken, and so is its commitment.
+        vm.prank(watchtower);
+        market.challengeInvalidProof{value: BOND}(atBad, inputs, bad);
+        assertEq(market.evidenceCommitments(watchtower, watched), 0, "consumed");
+
+        // Block N+2: the griefer's false challenge is taken once; the replay is refused.
+        vm.roll(n + 2);
+        vm.prank(griefer);
+        market.challengeInvalidProof{value: BOND}(atGood, inputs, proof);
+        assertEq(market.evidenceCommitments(griefer, falseOne), 0, "consumed");
+        vm.prank(griefer);
+        vm.expectRevert(_notCommitted(0));
+        market.challengeInvalidProof{value: BOND}(atGood, inputs, proof);
+
+        assertEq(market.credits(watchtower), BOND + REWARD, "the watchtower is paid");
+        assertEq(market.credits(prover), BOND, "the honest prover has the one bond of the false challenge");
+        assertEq(griefer.balance, 2 * BOND, "the griefer lost one bond");
+        assertEq(market.credits(griefer), 0);
+        assertEq(_stakeOf(prover), MIN_STAKE, "the honest prover was never slashed");
     }
 }
 

@@ -112,7 +112,23 @@ contract ChallengesTest is MarketFixture {
         return market.jobKey(prover, l.client, l.jobId);
     }
 
+    /// The watchtower challenges leaf `i` of the real batch as invalid with `proof_`,
+    /// committing its evidence first.
     function _challengeInvalid(uint256 i, bytes memory proof_) internal {
+        _evidenceInvalid(i, proof_);
+        _sendInvalid(i, proof_);
+    }
+
+    /// The watchtower's commitment to the challenge of `_challengeInvalid`, in the block
+    /// before (apart, so that a test can expect the challenge's own events).
+    function _evidenceInvalid(uint256 i, bytes memory proof_) internal {
+        _evidence(
+            watchtower, abi.encodeCall(market.challengeInvalidProof, (_at(realBatch, _real(), i), inputs, proof_))
+        );
+    }
+
+    /// The challenge of `_challengeInvalid` alone.
+    function _sendInvalid(uint256 i, bytes memory proof_) internal {
         ProverMarket.Inclusion memory at = _at(realBatch, _real(), i);
         uint256[] memory inputs_ = inputs;
         vm.deal(watchtower, BOND);
@@ -126,14 +142,6 @@ contract ChallengesTest is MarketFixture {
         vm.prank(watchtower);
         vm.expectRevert(err);
         market.challengeInvalidProof{value: BOND}(at, inputs_, proof_);
-    }
-
-    /// The stored challenge (its getter returns the struct's fields as a tuple, whose ABI
-    /// encoding is the struct's).
-    function _challenge(uint256 id) internal view returns (ProverMarket.Challenge memory) {
-        (bool ok, bytes memory ret) = address(market).staticcall(abi.encodeCall(market.challenges, (id)));
-        require(ok, "challenges getter reverted");
-        return abi.decode(ret, (ProverMarket.Challenge));
     }
 
     function _openChallenges(address who) internal view returns (uint32 open) {
@@ -189,7 +197,31 @@ contract ChallengesTest is MarketFixture {
         return _acceptance(a, client);
     }
 
+    /// The watchtower challenges the missed deadline of `award`, committing its evidence
+    /// first.
     function _challengeMissed(
+        ProverMarket.Acceptance memory acc,
+        bytes memory accSig,
+        ProverMarket.Award memory award,
+        bytes memory awardSig
+    ) internal returns (uint256 id) {
+        _evidenceMissed(acc, accSig, award, awardSig);
+        id = _sendMissed(acc, accSig, award, awardSig);
+    }
+
+    /// The watchtower's commitment to the challenge of `_challengeMissed`, in the block
+    /// before.
+    function _evidenceMissed(
+        ProverMarket.Acceptance memory acc,
+        bytes memory accSig,
+        ProverMarket.Award memory award,
+        bytes memory awardSig
+    ) internal {
+        _evidence(watchtower, abi.encodeCall(market.challengeMissedDeadline, (acc, accSig, award, awardSig)));
+    }
+
+    /// The challenge of `_challengeMissed` alone.
+    function _sendMissed(
         ProverMarket.Acceptance memory acc,
         bytes memory accSig,
         ProverMarket.Award memory award,
@@ -246,12 +278,75 @@ contract ChallengesTest is MarketFixture {
     }
 
     // ================================================================================
+    // commitEvidence
+    // ================================================================================
+
+    /// A commitment records the block it was made in, per account and digest; the first one
+    /// stays (committing again, in any later block, changes nothing), and another account's
+    /// commitment to the same digest is its own.
+    function test_commitEvidence_recordsTheFirstBlockPerAccountAndDigest() public {
+        bytes32 digest = keccak256("a challenge's input");
+        bytes32 other = keccak256("another challenge's input");
+        uint256 n = block.number;
+        assertEq(market.evidenceCommitments(watchtower, digest), 0);
+        vm.prank(watchtower);
+        market.commitEvidence(digest);
+        assertEq(market.evidenceCommitments(watchtower, digest), n);
+
+        vm.roll(n + 3);
+        vm.prank(watchtower);
+        market.commitEvidence(digest);
+        assertEq(market.evidenceCommitments(watchtower, digest), n, "the first commitment stays");
+        vm.prank(otherClient);
+        market.commitEvidence(digest);
+        assertEq(market.evidenceCommitments(otherClient, digest), n + 3, "per account");
+        assertEq(market.evidenceCommitments(watchtower, digest), n);
+        vm.prank(watchtower);
+        market.commitEvidence(other);
+        assertEq(market.evidenceCommitments(watchtower, other), n + 3, "per digest");
+        assertEq(market.evidenceCommitments(otherClient, other), 0);
+    }
+
+    /// A challenge is taken only with its challenger's commitment to its exact input from
+    /// an earlier block, checked after the challenge's own checks: none gives
+    /// EvidenceNotCommitted(0), one of this block EvidenceNotCommitted(block.number), and
+    /// a refused challenge leaves the commitment in place. Taken, it consumes it.
+    function test_challengeWithheldProof_takesOnlyACommitmentFromAnEarlierBlock() public {
+        _commitRealBatch();
+        ProverMarket.Inclusion memory at = _at(realBatch, _real(), 3);
+        bytes32 digest = keccak256(abi.encodeCall(market.challengeWithheldProof, (at)));
+        vm.deal(watchtower, BOND);
+        vm.prank(watchtower);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.EvidenceNotCommitted.selector, 0));
+        market.challengeWithheldProof{value: BOND}(at);
+
+        uint256 n = block.number;
+        vm.prank(watchtower);
+        market.commitEvidence(digest);
+        vm.prank(watchtower);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.EvidenceNotCommitted.selector, n));
+        market.challengeWithheldProof{value: BOND}(at);
+        // Another input (another leaf) is not covered by it.
+        vm.roll(n + 1);
+        vm.prank(watchtower);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.EvidenceNotCommitted.selector, 0));
+        market.challengeWithheldProof{value: BOND}(_at(realBatch, _real(), 0));
+        assertEq(market.evidenceCommitments(watchtower, digest), n, "kept through the refusals");
+
+        vm.prank(watchtower);
+        uint256 id = market.challengeWithheldProof{value: BOND}(at);
+        assertEq(id, 0);
+        assertEq(market.evidenceCommitments(watchtower, digest), 0, "consumed");
+        assertEq(_openChallenges(prover), 1);
+    }
+
+    // ================================================================================
     // checkProof (real verifier)
     // ================================================================================
 
     function test_checkProof_decidesAsTheChallengesDo() public view {
-        assertEq(market.proofLengths(realCircuit), proofLength);
-        assertEq(market.publicInputCounts(realCircuit), inputs.length);
+        assertEq(_circuit(realCircuit).proofLength, proofLength);
+        assertEq(_circuit(realCircuit).publicInputs, inputs.length);
         assertTrue(market.checkProof(realCircuit, inputs, proof));
         assertFalse(market.checkProof(realCircuit, inputs, badProof));
         assertFalse(market.checkProof(realCircuit, inputs, longProof), "wrong length");
@@ -263,7 +358,7 @@ contract ChallengesTest is MarketFixture {
     /// A circuit that is not registered proves nothing: a proof of it is invalid, even one
     /// that another circuit's verifier accepts.
     function test_checkProof_falseForAnUnregisteredCircuit() public view {
-        assertEq(market.verifiers(CIRCUIT), address(0));
+        assertEq(_circuit(CIRCUIT).verifier, address(0));
         assertFalse(market.checkProof(CIRCUIT, inputs, proof));
         assertFalse(market.checkProof(bytes32(0), inputs, proof));
         assertTrue(market.checkProof(realCircuit, inputs, proof));
@@ -298,6 +393,7 @@ contract ChallengesTest is MarketFixture {
         ProverMarket.Leaf memory l = real[1]; // price 1 ether: refund not capped
         uint256 marketBefore = address(market).balance;
         uint256 burnBefore = address(0).balance;
+        _evidenceInvalid(1, badProof);
 
         vm.expectEmit(true, true, true, true, address(market));
         emit ProverMarket.Slashed(
@@ -311,7 +407,7 @@ contract ChallengesTest is MarketFixture {
             FULL_REFUND,
             SLASH - REWARD - FULL_REFUND
         );
-        _challengeInvalid(1, badProof);
+        _sendInvalid(1, badProof);
 
         assertEq(SLASH, _slashOf(STAKE));
         assertEq(SLASH, 0.01 ether);
@@ -333,6 +429,7 @@ contract ChallengesTest is MarketFixture {
         _commitRealBatch();
         // Leaf 2 costs 1 gwei; its proof has bytes appended (wrong length: invalid).
         ProverMarket.Leaf memory l = real[2];
+        _evidenceInvalid(2, longProof);
         vm.expectEmit(true, true, true, true, address(market));
         emit ProverMarket.Slashed(
             prover,
@@ -345,7 +442,7 @@ contract ChallengesTest is MarketFixture {
             1 gwei,
             SLASH - REWARD - 1 gwei
         );
-        _challengeInvalid(2, longProof);
+        _sendInvalid(2, longProof);
         assertEq(market.deposits(client), 1 gwei);
         assertEq(market.totalBurned(), SLASH - REWARD - 1 gwei);
     }
@@ -362,9 +459,10 @@ contract ChallengesTest is MarketFixture {
     function test_challengeInvalidProof_validProofIsAFalseChallenge() public {
         _commitRealBatch();
         uint256 marketBefore = address(market).balance;
+        _evidenceInvalid(0, proof);
         vm.expectEmit(true, true, true, true, address(market));
         emit ProverMarket.FalseChallenge(prover, real[0].jobId, ProverMarket.Fault.InvalidProof, watchtower, BOND);
-        _challengeInvalid(0, proof);
+        _sendInvalid(0, proof);
 
         assertEq(market.credits(prover), BOND, "the bond goes to the prover");
         assertEq(market.credits(watchtower), 0);
@@ -444,6 +542,8 @@ contract ChallengesTest is MarketFixture {
         leaves[0] = _realLeaf(0, 1 ether, proof);
         leaves[0].circuitId = keccak256("unregistered circuit");
         uint256 id = _commit(prover, leaves);
+        uint256[] memory inputs_ = inputs;
+        _evidence(watchtower, abi.encodeCall(market.challengeInvalidProof, (_at(id, leaves, 0), inputs_, proof)));
         vm.expectEmit(true, true, true, true, address(market));
         emit ProverMarket.Slashed(
             prover,
@@ -456,7 +556,6 @@ contract ChallengesTest is MarketFixture {
             FULL_REFUND,
             SLASH - REWARD - FULL_REFUND
         );
-        uint256[] memory inputs_ = inputs;
         vm.deal(watchtower, BOND);
         vm.prank(watchtower);
         market.challengeInvalidProof{value: BOND}(_at(id, leaves, 0), inputs_, proof);
@@ -482,6 +581,7 @@ contract ChallengesTest is MarketFixture {
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.ProofRejected.selector));
         market.revealProof(withheld, more, shifted);
 
+        _evidence(watchtower, abi.encodeCall(market.challengeInvalidProof, (_at(id, leaves, 0), more, shifted)));
         vm.expectEmit(true, true, true, true, address(market));
         emit ProverMarket.Slashed(
             prover,
@@ -517,6 +617,7 @@ contract ChallengesTest is MarketFixture {
         _commitRealBatch();
         ProverMarket.Inclusion memory at = _at(realBatch, _real(), 0); // the valid proof
         uint256[] memory inputs_ = inputs;
+        _evidenceInvalid(0, proof);
         vm.deal(watchtower, BOND);
         vm.prank(watchtower);
         // 600k would be plenty to run the checks and more than the valid proof needs
@@ -543,6 +644,9 @@ contract ChallengesTest is MarketFixture {
         uint256 accepted;
         // Coarse steps over the whole range, then 500-gas steps around the threshold.
         for (uint256 g = 100_000; g <= 1_200_000; g += (g >= 1_000_000 && g < 1_100_000) ? 500 : 50_000) {
+            // An accepted call consumes the commitment; a refused one leaves it (committing
+            // again is then a no-op: the first commitment stays).
+            _evidence(watchtower, data);
             vm.deal(watchtower, BOND);
             vm.prank(watchtower);
             (bool ok, bytes memory ret) = address(market).call{value: BOND, gas: g}(data);
@@ -565,6 +669,7 @@ contract ChallengesTest is MarketFixture {
         _commitRealBatch();
         vm.prank(prover);
         market.unbond(STAKE - 0.004 ether); // bonded 0.004 ether: less than one slash
+        _evidenceInvalid(1, badProof);
         vm.expectEmit(true, true, true, true, address(market));
         emit ProverMarket.Slashed(
             prover,
@@ -577,7 +682,7 @@ contract ChallengesTest is MarketFixture {
             FULL_REFUND,
             SLASH - REWARD - FULL_REFUND
         );
-        _challengeInvalid(1, badProof);
+        _sendInvalid(1, badProof);
         (uint256 unbonding,) = _unbondingOf(prover);
         assertEq(_stakeOf(prover), 0);
         assertEq(unbonding, STAKE - 0.004 ether - (SLASH - 0.004 ether));
@@ -607,11 +712,12 @@ contract ChallengesTest is MarketFixture {
         _commitRealBatch();
         uint64 respondBy = uint64(block.number) + RESPONSE_WINDOW;
         uint256 marketBefore = address(market).balance;
+        _evidenceWithheld(watchtower, realBatch, _real(), 3);
         vm.expectEmit(true, true, true, true, address(market));
         emit ProverMarket.ChallengeOpened(
             0, prover, real[3].jobId, ProverMarket.Fault.WithheldProof, watchtower, client, respondBy
         );
-        uint256 id = _challengeWithheld(watchtower, realBatch, _real(), 3);
+        uint256 id = _sendWithheld(watchtower, realBatch, _real(), 3);
 
         assertEq(id, 0);
         assertEq(market.challengeCount(), 1);
@@ -678,7 +784,7 @@ contract ChallengesTest is MarketFixture {
     /// challenged as withheld; no proof answers it, not even one that another circuit's
     /// verifier accepts, so finalizing slashes.
     function test_challengeWithheldProof_opensOnAnUnregisteredCircuitAndFinalizeSlashes() public {
-        assertEq(market.verifiers(CIRCUIT), address(0));
+        assertEq(_circuit(CIRCUIT).verifier, address(0));
         ProverMarket.Leaf[] memory leaves = new ProverMarket.Leaf[](2);
         leaves[0] = _leaf(0, client, 1 gwei);
         leaves[1] = _realLeaf(1, 1 ether, proof);
@@ -937,9 +1043,11 @@ contract ChallengesTest is MarketFixture {
         (ProverMarket.Leaf memory a, ProverMarket.Leaf memory b) = _twins(1 gwei, 1 gwei);
         ProverMarket.Inclusion memory atA = _commitOne(prover, a);
         ProverMarket.Inclusion memory atB = _commitOne(prover, b);
+        _evidence(watchtower, abi.encodeCall(market.challengeWithheldProof, (atA)));
         vm.deal(watchtower, BOND);
         vm.prank(watchtower);
         uint256 id = market.challengeWithheldProof{value: BOND}(atA);
+        _evidence(otherClient, abi.encodeCall(market.challengeEquivocation, (atA, atB)));
         vm.prank(otherClient);
         market.challengeEquivocation(atA, atB);
         assertEq(_stakeOf(prover), STAKE - SLASH);
@@ -970,11 +1078,12 @@ contract ChallengesTest is MarketFixture {
         bytes memory awardSig = _sign(clientKey, award);
         vm.warp(award.deadline + 1);
         uint64 respondBy = uint64(block.number) + RESPONSE_WINDOW;
+        _evidenceMissed(acc, accSig, award, awardSig);
         vm.expectEmit(true, true, true, true, address(market));
         emit ProverMarket.ChallengeOpened(
             0, prover, award.jobId, ProverMarket.Fault.MissedDeadline, watchtower, client, respondBy
         );
-        uint256 id = _challengeMissed(acc, accSig, award, awardSig);
+        uint256 id = _sendMissed(acc, accSig, award, awardSig);
 
         ProverMarket.Challenge memory c = _challenge(id);
         assertEq(uint8(c.fault), uint8(ProverMarket.Fault.MissedDeadline));
@@ -1407,6 +1516,7 @@ contract ChallengesTest is MarketFixture {
         vm.roll(block.number + CHALLENGE_WINDOW + 2);
         ProverMarket.Inclusion memory atB = _commitOne(prover, b);
         uint256 marketBefore = address(market).balance;
+        _evidence(watchtower, abi.encodeCall(market.challengeEquivocation, (atA, atB)));
 
         vm.expectEmit(true, true, true, true, address(market));
         emit ProverMarket.Slashed(
@@ -1439,6 +1549,7 @@ contract ChallengesTest is MarketFixture {
         leaves[1] = _leaf(1, client, 1 gwei);
         leaves[2] = b;
         uint256 id = _commit(prover, leaves);
+        _evidence(watchtower, abi.encodeCall(market.challengeEquivocation, (_at(id, leaves, 2), _at(id, leaves, 0))));
         vm.expectEmit(true, true, true, true, address(market));
         emit ProverMarket.Slashed(
             prover,
@@ -1537,6 +1648,7 @@ contract ChallengesTest is MarketFixture {
         (ProverMarket.Leaf memory a, ProverMarket.Leaf memory b) = _twins(1 gwei, 1 gwei);
         ProverMarket.Inclusion memory atA = _commitOne(prover, a);
         ProverMarket.Inclusion memory atB = _commitOne(prover, b);
+        _evidence(address(this), abi.encodeCall(market.challengeEquivocation, (atA, atB)));
         market.challengeEquivocation(atA, atB);
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.AlreadySlashed.selector, a.jobId));
         market.challengeEquivocation(atB, atA);
@@ -1580,6 +1692,7 @@ contract ChallengesTest is MarketFixture {
         (ProverMarket.Leaf memory a, ProverMarket.Leaf memory b) = _twins(5 ether, 5 ether);
         (ProverMarket.Inclusion memory atA, ProverMarket.Inclusion memory atB) = _commitApart(a, b);
         uint256 burnBefore = address(0).balance;
+        _evidence(watchtower, abi.encodeCall(market.challengeEquivocation, (atA, atB)));
 
         vm.expectEmit(true, true, true, true, address(market));
         emit ProverMarket.Slashed(
@@ -1607,6 +1720,7 @@ contract ChallengesTest is MarketFixture {
         _wholeStakeMarket();
         (ProverMarket.Leaf memory a, ProverMarket.Leaf memory b) = _twins(0.25 ether, 0.75 ether);
         (ProverMarket.Inclusion memory atA, ProverMarket.Inclusion memory atB) = _commitApart(a, b);
+        _evidence(watchtower, abi.encodeCall(market.challengeEquivocation, (atA, atB)));
         vm.prank(watchtower);
         market.challengeEquivocation(atA, atB);
         assertEq(market.deposits(client), 0.25 ether);
@@ -1734,6 +1848,7 @@ contract ChallengesTest is MarketFixture {
             vm.prank(prover);
             market.unbond(unbonding);
         }
+        _evidence(watchtower, abi.encodeCall(market.challengeEquivocation, (atA, atB)));
         vm.expectEmit(true, true, true, true, address(market));
         emit ProverMarket.Slashed(
             prover, a.jobId, client, ProverMarket.Fault.Equivocation, watchtower, amount, reward, refund, burned
@@ -1781,6 +1896,8 @@ contract ChallengesTest is MarketFixture {
         (ProverMarket.Leaf memory a, ProverMarket.Leaf memory b) = _twins(1 gwei, 1 gwei);
         ProverMarket.Inclusion memory atA = _commitOne(prover, a);
         ProverMarket.Inclusion memory atB = _commitOne(prover, b);
+        // The market sees the refuser as the challenger: it commits from its address.
+        _evidence(address(refuser), abi.encodeCall(market.challengeEquivocation, (atA, atB)));
         refuser.challengeEquivocation(atA, atB);
         assertEq(market.credits(address(refuser)), REWARD);
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.TransferFailed.selector));

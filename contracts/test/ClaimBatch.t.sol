@@ -511,7 +511,10 @@ contract ClaimBatchTest is MarketFixture {
         twin[0] = _leaf(1, client, ls[1].price);
         twin[0].proofHash = keccak256("another proof");
         uint256 twinBatch = _commit(prover, twin);
-        market.challengeEquivocation(_at(batchId, ls, 1), _at(twinBatch, twin, 0));
+        ProverMarket.Inclusion memory atA = _at(batchId, ls, 1);
+        ProverMarket.Inclusion memory atB = _at(twinBatch, twin, 0);
+        _evidence(address(this), abi.encodeCall(market.challengeEquivocation, (atA, atB)));
+        market.challengeEquivocation(atA, atB);
         assertTrue(market.isDisputed(prover));
         _closeWindow(batchId);
 

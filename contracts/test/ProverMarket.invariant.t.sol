@@ -147,6 +147,10 @@ contract MarketHandler is Test {
     mapping(bytes32 => bytes32) internal awardedInputsHash;
     /// `Slashed` events per job key (prover, client, job id).
     mapping(bytes32 => uint256) public ghost_slashesOf;
+    /// The block of each challenger's standing commitment to a challenge input (digest),
+    /// as the market's `evidenceCommitments` must hold it: the first commitment stays
+    /// until the challenge it commits to is taken.
+    mapping(address => mapping(bytes32 => uint256)) internal ghost_evidenceAt;
     /// Open challenge per job key, plus one.
     mapping(bytes32 => uint256) public ghost_pendingOf;
     /// Faults answered per job key, one bit per `Fault` (the market's `answeredFaults`).
@@ -452,7 +456,8 @@ contract MarketHandler is Test {
         for (uint256 i = 0; i < leaves.length; i++) {
             bytes32 key = disputed ? market.jobKey(b.prover, leaves[i].client, leaves[i].jobId) : bytes32(0);
             // A leaf of a circuit nobody registered is never final.
-            bool registered = market.verifiers(leaves[i].circuitId) != address(0);
+            (address verifier,,,,) = market.circuits(leaves[i].circuitId);
+            bool registered = verifier != address(0);
             finals[i] = registered && (!disputed || (ghost_slashesOf[key] == 0 && ghost_pendingOf[key] == 0));
         }
     }
@@ -712,8 +717,8 @@ contract MarketHandler is Test {
         address w = watchtowers[(who >> 8) % watchtowers.length];
         if ((seed >> 48) % 4 == 0) return _missBadLeaf(id, index, w, seed >> 56);
         uint256 mode = (seed >> 32) % 4;
-        if (mode < 2) return _challengeInvalid(id, index, w, false);
-        (bool opened, uint256 challengeId) = _challengeWithheld(id, index, w, 0);
+        if (mode < 2) return _challengeInvalid(id, index, w, false, EARLIER);
+        (bool opened, uint256 challengeId) = _challengeWithheld(id, index, w, 0, EARLIER);
         if (!opened) return;
         bool extra = mode == 3;
         bytes4 err = extra ? ProverMarket.PublicInputsMismatch.selector : ProverMarket.ProofRejected.selector;
@@ -739,7 +744,8 @@ contract MarketHandler is Test {
                 j.leaf.client, j.leaf.jobId, b.prover, ghost_awardedPrice[_jobRef(j.leaf.client, j.nonce)], b.deadline
             ),
             j.leaf.client,
-            w
+            w,
+            EARLIER
         );
         if (!opened) return;
         bool ofAwarded = _ofAwardedStatement(j.leaf);
@@ -766,7 +772,9 @@ contract MarketHandler is Test {
             : abi.encodeWithSelector(ProverMarket.NotDirectCall.selector);
         vm.recordLogs();
         if (direct) vm.prank(p, p);
-        else vm.prank(p);
+        // Not `p`'s own transaction: the origin is pinned to the handler, since the fuzzer's
+        // sender (the default origin) may be `p` itself.
+        else vm.prank(p, address(this));
         (bool success, bytes memory ret) = address(market).call(bytes.concat(ProverMarket.commitBatch.selector, input));
         Vm.Log[] memory logs = vm.getRecordedLogs();
         if (!success) {
@@ -1246,13 +1254,14 @@ contract MarketHandler is Test {
         if (block.number > committed[id].blockNumber + challengeWindow && leafSeed % 4 != 0) return; // mostly open
         address w = watchtowers[who % watchtowers.length];
         bool extra = uint256(keccak256(abi.encode(leafSeed, "extra"))) % 4 == 0;
-        _challengeInvalid(id, leafSeed % jobsOf[id].length, w, extra);
+        _challengeInvalid(id, leafSeed % jobsOf[id].length, w, extra, _evidenceMode(who));
     }
 
     /// Challenges leaf `index` of batch `id` as invalid, with its public inputs and proof
     /// (and one public input too many if `extra`), after checking that `checkProof` decides
-    /// them as the challenge will, and refuses them with one public input too many.
-    function _challengeInvalid(uint256 id, uint256 index, address w, bool extra) internal {
+    /// them as the challenge will, and refuses them with one public input too many. `w`
+    /// commits to the challenge's input as `evidence` says (`_evidence`).
+    function _challengeInvalid(uint256 id, uint256 index, address w, bool extra, uint8 evidence) internal {
         Committed memory b = committed[id];
         Job memory j = jobsOf[id][index];
         bytes32 key = market.jobKey(b.prover, j.leaf.client, j.leaf.jobId);
@@ -1278,12 +1287,16 @@ contract MarketHandler is Test {
         Slash memory s =
             _predictSlash(b.prover, j.leaf.client, j.leaf.jobId, j.leaf.price, ProverMarket.Fault.InvalidProof, w);
         ProverMarket.Inclusion memory at = _inclusion(id, index);
+        bytes32 digest;
+        (expected, digest) =
+            _evidence(w, abi.encodeCall(market.challengeInvalidProof, (at, inputs, j.proof)), evidence, expected);
 
         vm.deal(w, bond);
         uint256 available = _beforeSlash(b.prover);
         vm.prank(w);
         try market.challengeInvalidProof{value: bond}(at, inputs, j.proof) {
             if (expected.length != 0) _unexpected("challengeInvalidProof succeeded where it should revert");
+            _evidenceTaken(w, digest);
             ghost_paidIn += bond;
             // Whether it slashes is measured (the `Slashed` events); `j.valid` predicts it.
             _afterSlash(s, !j.valid, available, j.valid);
@@ -1305,30 +1318,44 @@ contract MarketHandler is Test {
         if ((seed >> 128) % 2 == 0) {
             (e.batchA, e.indexA, e.batchB, e.indexB) = (e.batchB, e.indexB, e.batchA, e.indexA);
         }
-        Committed memory a = committed[e.batchA];
-        Committed memory b = committed[e.batchB];
-        ProverMarket.Leaf memory la = jobsOf[e.batchA][e.indexA].leaf;
-        ProverMarket.Leaf memory lb = jobsOf[e.batchB][e.indexB].leaf;
         address w = watchtowers[who % watchtowers.length];
-        bytes32 key = market.jobKey(a.prover, la.client, la.jobId);
-
-        uint64 closesAt = (a.blockNumber > b.blockNumber ? a.blockNumber : b.blockNumber) + challengeWindow;
         bytes memory expected;
-        if (block.number > closesAt) {
-            if (seed % 4 != 0) return;
-            expected = abi.encodeWithSelector(ProverMarket.WindowClosed.selector, closesAt);
-        } else if (ghost_slashesOf[key] != 0) {
-            expected = abi.encodeWithSelector(ProverMarket.AlreadySlashed.selector, la.jobId);
+        Slash memory s;
+        {
+            Committed memory a = committed[e.batchA];
+            Committed memory b = committed[e.batchB];
+            ProverMarket.Leaf memory la = jobsOf[e.batchA][e.indexA].leaf;
+            ProverMarket.Leaf memory lb = jobsOf[e.batchB][e.indexB].leaf;
+            bytes32 key = market.jobKey(a.prover, la.client, la.jobId);
+
+            uint64 closesAt = (a.blockNumber > b.blockNumber ? a.blockNumber : b.blockNumber) + challengeWindow;
+            if (block.number > closesAt) {
+                if (seed % 4 != 0) return;
+                expected = abi.encodeWithSelector(ProverMarket.WindowClosed.selector, closesAt);
+            } else if (ghost_slashesOf[key] != 0) {
+                expected = abi.encodeWithSelector(ProverMarket.AlreadySlashed.selector, la.jobId);
+            }
+            uint256 price = la.price < lb.price ? la.price : lb.price;
+            s = _predictSlash(a.prover, la.client, la.jobId, price, ProverMarket.Fault.Equivocation, w);
         }
-        uint256 price = la.price < lb.price ? la.price : lb.price;
-        Slash memory s = _predictSlash(a.prover, la.client, la.jobId, price, ProverMarket.Fault.Equivocation, w);
+        _challengeEquivocation(e, w, expected, s, _evidenceMode(who));
+    }
+
+    /// `w` proves the equivocation `e`, committing to the challenge's input as `evidence`
+    /// says (`_evidence`), and expects `expected`, or else the slash `s`.
+    function _challengeEquivocation(Pair memory e, address w, bytes memory expected, Slash memory s, uint8 evidence)
+        internal
+    {
         ProverMarket.Inclusion memory atA = _inclusion(e.batchA, e.indexA);
         ProverMarket.Inclusion memory atB = _inclusion(e.batchB, e.indexB);
+        bytes32 digest;
+        (expected, digest) = _evidence(w, abi.encodeCall(market.challengeEquivocation, (atA, atB)), evidence, expected);
 
-        uint256 available = _beforeSlash(a.prover);
+        uint256 available = _beforeSlash(s.prover);
         vm.prank(w);
         try market.challengeEquivocation(atA, atB) {
             if (expected.length != 0) _unexpected("challengeEquivocation succeeded where it should revert");
+            _evidenceTaken(w, digest);
             _afterSlash(s, true, available, false);
             _count("challengeEquivocation");
         } catch (bytes memory reason) {
@@ -1344,12 +1371,13 @@ contract MarketHandler is Test {
         if (committed.length == 0) return;
         (uint256 id, uint256 index) = _withheldTarget(batchSeed, leafSeed);
         if (block.number > committed[id].blockNumber + challengeWindow && leafSeed % 4 != 0) return;
-        _challengeWithheld(id, index, watchtowers[who % watchtowers.length], leafSeed >> 128);
+        _challengeWithheld(id, index, watchtowers[who % watchtowers.length], leafSeed >> 128, _evidenceMode(who));
     }
 
     /// Challenges leaf `index` of batch `id` as withheld; the honest prover reveals its
-    /// proof at once (`_honestReveal`, with `seed`).
-    function _challengeWithheld(uint256 id, uint256 index, address w, uint256 seed)
+    /// proof at once (`_honestReveal`, with `seed`). `w` commits to the challenge's input
+    /// as `evidence` says (`_evidence`).
+    function _challengeWithheld(uint256 id, uint256 index, address w, uint256 seed, uint8 evidence)
         internal
         returns (bool opened, uint256 challengeId)
     {
@@ -1360,11 +1388,14 @@ contract MarketHandler is Test {
         uint64 closesAt = committed[id].blockNumber + challengeWindow;
         if (block.number > closesAt) expected = abi.encodeWithSelector(ProverMarket.WindowClosed.selector, closesAt);
         ProverMarket.Inclusion memory at = _inclusion(id, index);
+        bytes32 digest;
+        (expected, digest) = _evidence(w, abi.encodeCall(market.challengeWithheldProof, (at)), evidence, expected);
         vm.deal(w, bond);
         vm.prank(w);
         try market.challengeWithheldProof{value: bond}(at) returns (uint256 id_) {
             (opened, challengeId) = (true, id_);
             if (expected.length != 0) _unexpected("challengeWithheldProof succeeded where it should revert");
+            _evidenceTaken(w, digest);
             if (challengeId != challenges.length) _unexpected("challenge id");
             ghost_paidIn += bond;
             _openedWithheld(id, index, w, key);
@@ -1459,7 +1490,11 @@ contract MarketHandler is Test {
     function challengeMissedDeadline(uint256 proverSeed, uint256 jobSeed, uint256 who) external {
         {
             (bool again, uint256 answered) = _pickAnswered(proverSeed >> 128, ProverMarket.Fault.MissedDeadline);
-            if (again) return _challengeMissedAgain(answered, watchtowers[who % watchtowers.length], jobSeed >> 128);
+            if (again) {
+                return _challengeMissedAgain(
+                    answered, watchtowers[who % watchtowers.length], jobSeed >> 128, _evidenceMode(who)
+                );
+            }
         }
         address p = provers[proverSeed % provers.length];
         (bool found, uint256 batchId, uint256 index) = _missedLeaf(p, jobSeed);
@@ -1471,54 +1506,75 @@ contract MarketHandler is Test {
         }
         if (p == honest && !found) return;
         (ProverMarket.Award memory award, address c) = _missedAward(p, found, batchId, index, jobSeed);
-        (bool opened, uint256 challengeId) = _challengeMissed(award, c, watchtowers[who % watchtowers.length]);
+        (bool opened, uint256 challengeId) =
+            _challengeMissed(award, c, watchtowers[who % watchtowers.length], _evidenceMode(who));
         if (opened && p == honest) _honestAnswer(challengeId, batchId, index, jobSeed >> 128);
     }
 
     /// Challenges the award of missed-deadline challenge `answered`, answered before, again.
-    function _challengeMissedAgain(uint256 answered, address w, uint256 seed) internal {
+    function _challengeMissedAgain(uint256 answered, address w, uint256 seed, uint8 evidence) internal {
         Ch memory a = challenges[answered];
         (bool opened, uint256 id) =
-            _challengeMissed(_awardOf(a.client, a.jobId, a.prover, a.price, a.deadline), a.client, w);
+            _challengeMissed(_awardOf(a.client, a.jobId, a.prover, a.price, a.deadline), a.client, w, evidence);
         if (opened && a.prover == honest) {
             (uint256 batchId, uint256 index) = _metBy(a);
             _honestAnswer(id, batchId, index, seed);
         }
     }
 
-    function _challengeMissed(ProverMarket.Award memory award, address c, address w)
+    /// `w` challenges the missed deadline of `award` of client `c`, committing to the
+    /// challenge's input as `evidence` says (`_evidence`).
+    function _challengeMissed(ProverMarket.Award memory award, address c, address w, uint8 evidence)
         internal
         returns (bool opened, uint256 challengeId)
     {
         bytes memory expected = _missedError(award, c);
         (bytes memory awardSig, ProverMarket.Acceptance memory acc, bytes memory accSig) = _signMissed(award, c);
+        bytes32 digest;
+        (expected, digest) = _evidence(w, _missedCall(acc, accSig, award, awardSig), evidence, expected);
         vm.deal(w, bond);
         vm.prank(w);
         try market.challengeMissedDeadline{value: bond}(acc, accSig, award, awardSig) returns (uint256 id) {
             if (expected.length != 0) _unexpected("challengeMissedDeadline succeeded where it should revert");
+            _evidenceTaken(w, digest);
             if (id != challenges.length) _unexpected("challenge id");
             ghost_paidIn += bond;
-            _opened(
-                Ch({
-                    fault: ProverMarket.Fault.MissedDeadline,
-                    status: ProverMarket.ChallengeStatus.Open,
-                    prover: award.prover,
-                    client: c,
-                    jobId: award.jobId,
-                    challenger: w,
-                    respondBy: uint64(block.number) + responseWindow,
-                    deadline: award.deadline,
-                    price: award.price,
-                    batchId: 0,
-                    index: 0
-                }),
-                market.jobKey(award.prover, c, award.jobId)
-            );
-            _count("challengeMissedDeadline");
+            _openedMissed(award, c, w);
             return (true, id);
         } catch (bytes memory reason) {
             _expectRevert(reason, expected, "challengeMissedDeadline");
         }
+    }
+
+    /// Books a missed-deadline challenge of `w` on `award` of client `c`.
+    function _openedMissed(ProverMarket.Award memory award, address c, address w) internal {
+        _opened(
+            Ch({
+                fault: ProverMarket.Fault.MissedDeadline,
+                status: ProverMarket.ChallengeStatus.Open,
+                prover: award.prover,
+                client: c,
+                jobId: award.jobId,
+                challenger: w,
+                respondBy: uint64(block.number) + responseWindow,
+                deadline: award.deadline,
+                price: award.price,
+                batchId: 0,
+                index: 0
+            }),
+            market.jobKey(award.prover, c, award.jobId)
+        );
+        _count("challengeMissedDeadline");
+    }
+
+    /// The input of the missed-deadline challenge with these arguments.
+    function _missedCall(
+        ProverMarket.Acceptance memory acc,
+        bytes memory accSig,
+        ProverMarket.Award memory award,
+        bytes memory awardSig
+    ) internal view returns (bytes memory) {
+        return abi.encodeCall(market.challengeMissedDeadline, (acc, accSig, award, awardSig));
     }
 
     /// The error a missed-deadline challenge with `award` of client `c` meets, in the
@@ -1799,6 +1855,61 @@ contract MarketHandler is Test {
         } catch (bytes memory reason) {
             _expectRevert(reason, expected, "registerCircuit");
         }
+    }
+
+    // ---- evidence commitments ----------------------------------------------------------------
+
+    /// How a challenger commits to a challenge's input (`commitEvidence`) before sending
+    /// it: in the block before (EARLIER, as a watchtower does), not at all (NO_COMMITMENT),
+    /// or in the challenge's own block (SAME_BLOCK). The last two are refused, unless a
+    /// standing commitment to the same input from an earlier block is left over.
+    uint8 internal constant EARLIER = 0;
+    uint8 internal constant NO_COMMITMENT = 1;
+    uint8 internal constant SAME_BLOCK = 2;
+
+    /// Mostly EARLIER; one time in sixteen NO_COMMITMENT, one in sixteen SAME_BLOCK.
+    function _evidenceMode(uint256 seed) internal pure returns (uint8) {
+        uint256 r = uint256(keccak256(abi.encode(seed, "evidence"))) % 16;
+        return r == 0 ? NO_COMMITMENT : r == 1 ? SAME_BLOCK : EARLIER;
+    }
+
+    /// `w` commits to the challenge call `call` (its whole input) as `mode` says. Returns
+    /// the error the challenge meets: `expected`, the error of its earlier checks, if any
+    /// (the market checks the evidence after everything else, just before the verdict);
+    /// else EvidenceNotCommitted unless `w` holds a commitment from an earlier block; and
+    /// the commitment's digest.
+    function _evidence(address w, bytes memory call, uint8 mode, bytes memory expected)
+        internal
+        returns (bytes memory, bytes32 digest)
+    {
+        digest = keccak256(call);
+        uint256 n = block.number;
+        if (mode == EARLIER && n >= 2) {
+            vm.roll(n - 1);
+            _commitEvidence(w, digest);
+            vm.roll(n);
+        } else if (mode != NO_COMMITMENT) {
+            _commitEvidence(w, digest);
+        }
+        uint256 at = ghost_evidenceAt[w][digest];
+        if (market.evidenceCommitments(w, digest) != at) _unexpected("evidence commitment not as booked");
+        if (expected.length == 0 && (at == 0 || at >= n)) {
+            expected = abi.encodeWithSelector(ProverMarket.EvidenceNotCommitted.selector, at);
+        }
+        return (expected, digest);
+    }
+
+    function _commitEvidence(address w, bytes32 digest) internal {
+        if (ghost_evidenceAt[w][digest] != 0) _count("commitEvidence (first commitment stays)");
+        vm.prank(w);
+        market.commitEvidence(digest);
+        if (ghost_evidenceAt[w][digest] == 0) ghost_evidenceAt[w][digest] = block.number;
+    }
+
+    /// After a challenge of `w` was taken: its commitment is consumed.
+    function _evidenceTaken(address w, bytes32 digest) internal {
+        delete ghost_evidenceAt[w][digest];
+        if (market.evidenceCommitments(w, digest) != 0) _unexpected("evidence commitment not consumed");
     }
 
     // ---- time ----------------------------------------------------------------------------
@@ -2160,7 +2271,7 @@ contract MarketHandler is Test {
 
     /// The name of an error the handler predicts (for the counters).
     function _errorName(bytes4 selector) internal pure returns (string memory) {
-        bytes4[36] memory selectors = [
+        bytes4[37] memory selectors = [
             ProverMarket.NotRegistered.selector,
             ProverMarket.StakeTooLow.selector,
             ProverMarket.NothingToWithdraw.selector,
@@ -2196,9 +2307,10 @@ contract MarketHandler is Test {
             ProverMarket.InvalidParameters.selector,
             ProverMarket.SampleProofRejected.selector,
             ProverMarket.VerifierAcceptsCorruptedProof.selector,
+            ProverMarket.EvidenceNotCommitted.selector,
             Ownable.OwnableUnauthorizedAccount.selector
         ];
-        string[36] memory names = [
+        string[37] memory names = [
             "NotRegistered",
             "StakeTooLow",
             "NothingToWithdraw",
@@ -2234,6 +2346,7 @@ contract MarketHandler is Test {
             "InvalidParameters",
             "SampleProofRejected",
             "VerifierAcceptsCorruptedProof",
+            "EvidenceNotCommitted",
             "OwnableUnauthorizedAccount"
         ];
         for (uint256 i = 0; i < selectors.length; i++) {
@@ -2270,10 +2383,10 @@ contract ProverMarketInvariantTest is MarketFixture {
         bytes memory sampleProof = abi.encode(keccak256(abi.encode(uint256(7))), uint256(0));
         vm.prank(owner);
         market.registerCircuit(STAND_IN_CIRCUIT, standIn, STAND_IN_GAS, sampleInputs, sampleProof);
-        assertEq(market.verifiers(STAND_IN_CIRCUIT), standIn);
-        assertEq(market.proofLengths(STAND_IN_CIRCUIT), 64);
-        assertEq(market.publicInputCounts(STAND_IN_CIRCUIT), 1);
-        assertEq(market.verifierGas(STAND_IN_CIRCUIT), STAND_IN_GAS);
+        assertEq(_circuit(STAND_IN_CIRCUIT).verifier, standIn);
+        assertEq(_circuit(STAND_IN_CIRCUIT).proofLength, 64);
+        assertEq(_circuit(STAND_IN_CIRCUIT).publicInputs, 1);
+        assertEq(_circuit(STAND_IN_CIRCUIT).gasLimit, STAND_IN_GAS);
         handler = new MarketHandler(market, STAND_IN_CIRCUIT, standIn, owner);
         bytes4[] memory selectors = new bytes4[](22);
         selectors[0] = MarketHandler.register.selector;
@@ -2573,12 +2686,9 @@ contract ProverMarketInvariantTest is MarketFixture {
         return false;
     }
 
-    /// The status of challenge `id` (its getter returns the struct's fields as a tuple,
-    /// whose ABI encoding is the struct's).
+    /// The status of challenge `id`, read from the market's storage (see `_challenge`).
     function _statusOf(uint256 id) internal view returns (ProverMarket.ChallengeStatus) {
-        (bool ok, bytes memory ret) = address(market).staticcall(abi.encodeCall(market.challenges, (id)));
-        require(ok, "challenges getter reverted");
-        return abi.decode(ret, (ProverMarket.Challenge)).status;
+        return _challenge(id).status;
     }
 
     /// Every market call did what the handler predicted (success, or the exact error), and

@@ -887,10 +887,10 @@ contract ProverMarketTest is MarketFixture {
 
     /// Nothing is stored for `circuitId`.
     function _assertUnregistered(bytes32 circuitId) internal view {
-        assertEq(market.verifiers(circuitId), address(0));
-        assertEq(market.proofLengths(circuitId), 0);
-        assertEq(market.publicInputCounts(circuitId), 0);
-        assertEq(market.verifierGas(circuitId), 0);
+        assertEq(_circuit(circuitId).verifier, address(0));
+        assertEq(_circuit(circuitId).proofLength, 0);
+        assertEq(_circuit(circuitId).publicInputs, 0);
+        assertEq(_circuit(circuitId).gasLimit, 0);
     }
 
     /// `sampleProof` with its first byte flipped (what `registerCircuit` checks is rejected).
@@ -981,7 +981,7 @@ contract ProverMarketTest is MarketFixture {
         uint64 max = market.MAX_VERIFIER_GAS();
         _registerWith(CIRCUIT, verifier, max + 1, ins, prf, _invalidParameters());
         _registerWith(CIRCUIT, verifier, max, ins, prf, "");
-        assertEq(market.verifierGas(CIRCUIT), max);
+        assertEq(_circuit(CIRCUIT).gasLimit, max);
     }
 
     function test_registerCircuit_storesAndEmits() public {
@@ -992,10 +992,10 @@ contract ProverMarketTest is MarketFixture {
         vm.expectEmit(true, true, true, true, address(market));
         emit ProverMarket.CircuitRegistered(CIRCUIT, verifier, 1984, 1, VERIFIER_GAS);
         _registerWith(CIRCUIT, verifier, VERIFIER_GAS, ins, prf, "");
-        assertEq(market.verifiers(CIRCUIT), verifier);
-        assertEq(market.proofLengths(CIRCUIT), 1984, "the sample's length");
-        assertEq(market.publicInputCounts(CIRCUIT), 1, "the sample's number of inputs");
-        assertEq(market.verifierGas(CIRCUIT), VERIFIER_GAS);
+        assertEq(_circuit(CIRCUIT).verifier, verifier);
+        assertEq(_circuit(CIRCUIT).proofLength, 1984, "the sample's length");
+        assertEq(_circuit(CIRCUIT).publicInputs, 1, "the sample's number of inputs");
+        assertEq(_circuit(CIRCUIT).gasLimit, VERIFIER_GAS);
         assertTrue(market.checkProof(CIRCUIT, ins, prf));
         assertFalse(market.checkProof(CIRCUIT, ins, _flipped(prf)));
     }
@@ -1021,18 +1021,18 @@ contract ProverMarketTest is MarketFixture {
         // Checked first: even an invalid registration of a live id reverts CircuitExists.
         _registerWith(CIRCUIT, address(0), 0, ins, "", err);
 
-        assertEq(market.verifiers(CIRCUIT), verifier);
-        assertEq(market.proofLengths(CIRCUIT), 1984);
-        assertEq(market.publicInputCounts(CIRCUIT), 1);
-        assertEq(market.verifierGas(CIRCUIT), VERIFIER_GAS);
+        assertEq(_circuit(CIRCUIT).verifier, verifier);
+        assertEq(_circuit(CIRCUIT).proofLength, 1984);
+        assertEq(_circuit(CIRCUIT).publicInputs, 1);
+        assertEq(_circuit(CIRCUIT).gasLimit, VERIFIER_GAS);
 
         // Only CircuitExists stopped them: under fresh ids each registers (the sample decides
         // the length and the number of inputs, whatever the owner gives).
         _registerWith(keccak256("other verifier"), otherVerifier, 2 * VERIFIER_GAS, ins, prf, "");
         _registerWith(keccak256("longer"), verifier, VERIFIER_GAS, ins, longer, "");
-        assertEq(market.proofLengths(keccak256("longer")), 1986);
+        assertEq(_circuit(keccak256("longer")).proofLength, 1986);
         _registerWith(keccak256("shifted"), verifier, VERIFIER_GAS, more, shifted, "");
-        assertEq(market.publicInputCounts(keccak256("shifted")), 2);
+        assertEq(_circuit(keccak256("shifted")).publicInputs, 2);
     }
 
     /// The sample must verify with exactly the gas cap: a cap below the verifier's cost
@@ -1052,7 +1052,7 @@ contract ProverMarketTest is MarketFixture {
         _assertUnregistered(CIRCUIT);
 
         _registerWith(CIRCUIT, verifier, cost, ins, prf, "");
-        assertEq(market.verifierGas(CIRCUIT), cost);
+        assertEq(_circuit(CIRCUIT).gasLimit, cost);
         assertTrue(market.checkProof(CIRCUIT, ins, prf), "a valid proof verifies with the exact cost");
     }
 
@@ -1104,8 +1104,8 @@ contract ProverMarketTest is MarketFixture {
         vm.expectEmit(true, true, true, true, address(market));
         emit ProverMarket.CircuitRegistered(CIRCUIT, exact, 35, 0, 100_000);
         _registerWith(CIRCUIT, exact, 100_000, none, sample, "");
-        assertEq(market.publicInputCounts(CIRCUIT), 0);
-        assertEq(market.proofLengths(CIRCUIT), 35);
+        assertEq(_circuit(CIRCUIT).publicInputs, 0);
+        assertEq(_circuit(CIRCUIT).proofLength, 35);
         assertTrue(market.checkProof(CIRCUIT, none, sample));
         assertFalse(market.checkProof(CIRCUIT, none, _flipped(sample)));
     }
@@ -1152,7 +1152,7 @@ contract ProverMarketTest is MarketFixture {
         _register(prover, max * SLASH_PER_JOB); // a stake that covers the largest batch
         ProverMarket.Leaf[] memory leaves = _leaves(max + 1, client);
         vm.prank(prover, prover);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.BatchTooLarge.selector, max + 1, max));
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.BatchTooLarge.selector, uint256(max) + 1, uint256(max)));
         market.commitBatch(leaves);
         assembly ("memory-safe") {
             mstore(leaves, max) // the first 512 leaves
@@ -1214,7 +1214,7 @@ contract ProverMarketTest is MarketFixture {
         market.commitBatch(none);
 
         vm.prank(prover, prover);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.BatchTooLarge.selector, 513, 512));
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.BatchTooLarge.selector, uint256(513), uint256(512)));
         market.commitBatch(tooMany);
 
         assembly ("memory-safe") {
@@ -1283,6 +1283,7 @@ contract ProverMarketTest is MarketFixture {
         }
         (,,,, bytes32 stored) = market.batches(id);
         assertEq(MerkleBuilder.root(_hashes(published)), stored, "the input's leaves make the root");
+        _evidence(otherClient, abi.encodeCall(market.challengeWithheldProof, (_at(id, published, 4))));
         vm.deal(otherClient, BOND);
         vm.prank(otherClient);
         uint256 challengeId = market.challengeWithheldProof{value: BOND}(_at(id, published, 4));

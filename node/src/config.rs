@@ -187,6 +187,10 @@ pub enum CheatMode {
     /// Never publish the acceptance nor deliver the proof to the client (so the client
     /// re-auctions), but prove and commit the job anyway, hoping to be paid for it too.
     SkipAcceptance,
+    /// Accept, prove and commit the job, but never push the proof to the client (serve
+    /// it when asked, reveal it when challenged), hoping the client re-auctions and pays
+    /// the job twice.
+    SkipDelivery,
 }
 
 impl Cheat {

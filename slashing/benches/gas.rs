@@ -257,7 +257,20 @@ async fn main() {
             COMMAND,
         )
         .at_most(450_000.0)
-        .note("the second slash of the run: the first pays once for storage any later chain has"),
+        .note("the second slash of the run: the first pays once for storage any later chain has; the commitment to its evidence is a transaction of its own, before it"),
+    );
+    let commitment = world.watchtower.commitment_of(&second).await;
+    add(
+        &mut figures,
+        "challenge.commitment",
+        "commitment to a challenge's evidence (commit–reveal: one transaction before each challenge)",
+        gas(&commitment),
+    );
+    add(
+        &mut figures,
+        "challenge.invalid_proof.with_commitment",
+        "invalid-proof slash and its commitment, together",
+        gas(&second) + gas(&commitment),
     );
     let false_challenge = world
         .watchtower

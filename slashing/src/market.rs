@@ -5,7 +5,7 @@ use std::sync::Arc;
 use ethers::abi::{Detokenize, RawLog};
 use ethers::contract::{ContractCall, ContractError, EthLogDecode};
 use ethers::providers::Middleware;
-use ethers::types::{Address, Bytes, H256, TransactionReceipt, U256};
+use ethers::types::{Address, BlockNumber, Bytes, H256, TransactionReceipt, U256};
 use provernet_protocol::{FieldBytes, Hash32, JobLeaf};
 
 use crate::bindings::{self, ProverMarket, ProverMarketErrors, ProverMarketEvents};
@@ -82,6 +82,15 @@ fn contract_error<M: Middleware>(error: ContractError<M>) -> ChainError {
     match error.decode_contract_revert::<ProverMarketErrors>() {
         Some(decoded) => ChainError::Refused(MarketError(decoded)),
         None => ChainError::Rpc(error.to_string()),
+    }
+}
+
+/// The block of the caller's commitment (0: none) if the market refused a challenge for
+/// lack of an earlier commitment to its input.
+fn not_committed(error: &ChainError) -> Option<u64> {
+    match error.market_error() {
+        Some(ProverMarketErrors::EvidenceNotCommitted(e)) => Some(e.committed_at.low_u64()),
+        _ => None,
     }
 }
 
@@ -179,6 +188,14 @@ impl<M: Middleware + 'static> Market<M> {
         call: ContractCall<M, D>,
     ) -> Result<TransactionReceipt, ChainError> {
         call.call().await.map_err(contract_error)?;
+        self.send_checked(call).await
+    }
+
+    /// Sends `call` and waits for its receipt, which must report success.
+    async fn send_checked<D: Detokenize>(
+        &self,
+        call: ContractCall<M, D>,
+    ) -> Result<TransactionReceipt, ChainError> {
         let pending = call.send().await.map_err(contract_error)?;
         let tx = pending.tx_hash();
         let receipt = pending
@@ -189,6 +206,49 @@ impl<M: Middleware + 'static> Market<M> {
             return Err(ChainError::Reverted { tx });
         }
         Ok(receipt)
+    }
+
+    /// Sends a challenge by commit–reveal: first a commitment to the call's exact input
+    /// (`commitEvidence`), then, from the next block, the challenge itself, which the
+    /// market takes only from the account that committed to it earlier. A copy of the
+    /// challenge sent from another account while it waits in the mempool is refused.
+    /// Every other check of the challenge runs (`eth_call` on the pending block) before
+    /// the commitment is sent, so a challenge the market would refuse costs nothing.
+    async fn submit_challenge<D: Detokenize>(
+        &self,
+        call: ContractCall<M, D>,
+    ) -> Result<TransactionReceipt, ChainError> {
+        let data = call
+            .calldata()
+            .ok_or_else(|| ChainError::Rpc("a challenge without calldata".into()))?;
+        let digest = ethers::utils::keccak256(&data);
+        let pending = || call.clone().block(BlockNumber::Pending);
+        match pending().call().await.map_err(contract_error) {
+            Ok(_) => {} // committed earlier (a retry after a restart)
+            Err(e) if not_committed(&e).is_some() => {
+                self.submit(self.contract.commit_evidence(digest)).await?;
+            }
+            Err(e) => return Err(e),
+        }
+        // The commitment counts from the block after its own: the pending block, unless
+        // the node evaluates "pending" as the latest block, then the next one mined.
+        let mut attempts = 0;
+        loop {
+            match pending().call().await.map_err(contract_error) {
+                Ok(_) => break,
+                Err(e) if not_committed(&e).is_some_and(|at| at != 0) && attempts < 60 => {
+                    attempts += 1;
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let gas = self
+            .client
+            .estimate_gas(&pending().tx, Some(BlockNumber::Pending.into()))
+            .await
+            .map_err(|e| ChainError::Rpc(e.to_string()))?;
+        self.send_checked(pending().gas(gas + gas / 5)).await
     }
 
     async fn view<D: Detokenize>(&self, call: ContractCall<M, D>) -> Result<D, ChainError> {
@@ -336,11 +396,8 @@ impl<M: Middleware + 'static> Market<M> {
     /// # Errors
     /// [`ChainError::Rpc`].
     pub async fn registration(&self, circuit_id: [u8; 32]) -> Result<(Address, U256), ChainError> {
-        let verifier = self.view(self.contract.verifiers(circuit_id)).await?;
-        let inputs = self
-            .view(self.contract.public_input_counts(circuit_id))
-            .await?;
-        Ok((verifier, inputs))
+        let (verifier, _, inputs, ..) = self.view(self.contract.circuits(circuit_id)).await?;
+        Ok((verifier, U256::from(inputs)))
     }
 
     /// Credits owed to `account`.
@@ -608,7 +665,7 @@ impl<M: Middleware + 'static> Market<M> {
         evidence: &InvalidProof,
     ) -> Result<TransactionReceipt, ChainError> {
         let bond = self.bond().await?;
-        self.submit(
+        self.submit_challenge(
             self.contract
                 .challenge_invalid_proof(
                     evidence.at.to_abi(),
@@ -631,7 +688,7 @@ impl<M: Middleware + 'static> Market<M> {
         self.check_inclusion(&evidence.at).await?;
         let bond = self.bond().await?;
         let receipt = self
-            .submit(
+            .submit_challenge(
                 self.contract
                     .challenge_withheld_proof(evidence.at.to_abi())
                     .value(bond),
@@ -693,7 +750,7 @@ impl<M: Middleware + 'static> Market<M> {
                 Bytes::from(evidence.client_signature.clone()),
             )
             .value(bond);
-        let receipt = self.submit(call).await?;
+        let receipt = self.submit_challenge(call).await?;
         Ok((opened_id(&receipt)?, receipt))
     }
 
@@ -738,7 +795,7 @@ impl<M: Middleware + 'static> Market<M> {
         if prover_a != prover_b {
             return Err(EvidenceError::NotSameProver.into());
         }
-        self.submit(
+        self.submit_challenge(
             self.contract
                 .challenge_equivocation(evidence.a.to_abi(), evidence.b.to_abi()),
         )

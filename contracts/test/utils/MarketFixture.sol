@@ -295,14 +295,98 @@ abstract contract MarketFixture is Test {
         return ProverMarket.Inclusion({batchId: batchId, leaf: leaves[i], path: _path(leaves, i)});
     }
 
-    /// Opens a withheld-proof challenge on leaf `i` of batch `batchId` as `challenger`.
+    /// Opens a withheld-proof challenge on leaf `i` of batch `batchId` as `challenger`,
+    /// committing its evidence first (`_evidenceWithheld`, then `_sendWithheld`).
     function _challengeWithheld(address challenger, uint256 batchId, ProverMarket.Leaf[] memory leaves, uint256 i)
+        internal
+        returns (uint256 challengeId)
+    {
+        _evidenceWithheld(challenger, batchId, leaves, i);
+        challengeId = _sendWithheld(challenger, batchId, leaves, i);
+    }
+
+    /// Commits `challenger` to the withheld-proof challenge of `_challengeWithheld` (a
+    /// separate step so that a test can expect an event or a revert of the challenge
+    /// itself, which `vm.expectEmit` and `vm.expectRevert` match against the next call).
+    function _evidenceWithheld(address challenger, uint256 batchId, ProverMarket.Leaf[] memory leaves, uint256 i)
+        internal
+    {
+        _evidence(challenger, abi.encodeCall(market.challengeWithheldProof, (_at(batchId, leaves, i))));
+    }
+
+    /// Sends the withheld-proof challenge of `_challengeWithheld`, without committing to it.
+    function _sendWithheld(address challenger, uint256 batchId, ProverMarket.Leaf[] memory leaves, uint256 i)
         internal
         returns (uint256 challengeId)
     {
         vm.deal(challenger, challenger.balance + BOND);
         vm.prank(challenger);
         challengeId = market.challengeWithheldProof{value: BOND}(_at(batchId, leaves, i));
+    }
+
+    // ---- evidence commitments ------------------------------------------------------------
+
+    /// Commits `who` to the challenge call `call` (its whole calldata: selector and
+    /// arguments, byte for byte what the real call sends) in the block before this one, so
+    /// that `who` may send it now: a challenge is taken only from the account that
+    /// committed to its exact input in an earlier block. Rolls back to the current block
+    /// after, so no test's timing changes (only the block number moves; the timestamp
+    /// stays). A block number of 0 stores no commitment, so the current block must be 2 or
+    /// later (the fixture starts at 100).
+    function _evidence(address who, bytes memory call) internal {
+        uint256 n = block.number;
+        require(n >= 2, "_evidence: no earlier block to commit in");
+        vm.roll(n - 1);
+        vm.prank(who);
+        market.commitEvidence(keccak256(call));
+        vm.roll(n);
+    }
+
+    // ---- challenges (no getter) ----------------------------------------------------------
+
+    /// Storage slot of the market's `challenges` array (internal: it has no getter). From
+    /// `forge inspect ProverMarket storageLayout`; `_challenge` checks it against
+    /// `challengeCount()`, so a layout change fails loudly instead of reading garbage.
+    uint256 internal constant CHALLENGES_SLOT = 11;
+    /// Storage words per `Challenge`: fault, status, respondBy and deadline share the
+    /// first; challenger, prover, client, bond, price, jobId, circuitId, publicInputsHash
+    /// and proofHash take one each.
+    uint256 internal constant CHALLENGE_WORDS = 10;
+
+    /// The stored challenge, read from the market's storage.
+    function _challenge(uint256 id) internal view returns (ProverMarket.Challenge memory c) {
+        uint256 count = uint256(vm.load(address(market), bytes32(CHALLENGES_SLOT)));
+        require(count == market.challengeCount(), "CHALLENGES_SLOT is not the challenges array");
+        require(id < count, "no such challenge");
+        uint256 base = uint256(keccak256(abi.encode(CHALLENGES_SLOT))) + id * CHALLENGE_WORDS;
+        uint256 w0 = uint256(vm.load(address(market), bytes32(base)));
+        // The first word packs fault, status, respondBy and deadline from its low end; each
+        // cast keeps exactly its field's bytes.
+        // forge-lint: disable-next-line(unsafe-typecast)
+        c.fault = ProverMarket.Fault(uint8(w0));
+        // forge-lint: disable-next-line(unsafe-typecast)
+        c.status = ProverMarket.ChallengeStatus(uint8(w0 >> 8));
+        // forge-lint: disable-next-line(unsafe-typecast)
+        c.respondBy = uint64(w0 >> 16);
+        // forge-lint: disable-next-line(unsafe-typecast)
+        c.deadline = uint64(w0 >> 80);
+        c.challenger = address(uint160(uint256(vm.load(address(market), bytes32(base + 1)))));
+        c.prover = address(uint160(uint256(vm.load(address(market), bytes32(base + 2)))));
+        c.client = address(uint160(uint256(vm.load(address(market), bytes32(base + 3)))));
+        c.bond = uint256(vm.load(address(market), bytes32(base + 4)));
+        c.price = uint256(vm.load(address(market), bytes32(base + 5)));
+        c.jobId = vm.load(address(market), bytes32(base + 6));
+        c.circuitId = vm.load(address(market), bytes32(base + 7));
+        c.publicInputsHash = vm.load(address(market), bytes32(base + 8));
+        c.proofHash = vm.load(address(market), bytes32(base + 9));
+        require(c.challenger != address(0) && c.prover != address(0), "CHALLENGE_WORDS: not a challenge");
+    }
+
+    // ---- circuits (getter) -------------------------------------------------------------
+
+    /// The registration of `circuitId` (all zero if none).
+    function _circuit(bytes32 circuitId) internal view returns (ProverMarket.Circuit memory c) {
+        (c.verifier, c.gasLimit, c.publicInputs, c.proofLength, c.codeHash) = market.circuits(circuitId);
     }
 
     /// Rolls past the challenge window of `batchId`.

@@ -1,5 +1,6 @@
 //! The client role: submit, auction, award, serve inputs, take delivery, verify, and
-//! re-auction when no bid comes, the winner does not accept, or the proof is late.
+//! re-auction when no bid comes, the winner does not accept, or (`overdue`) the round
+//! can no longer be paid.
 
 use std::str::FromStr;
 
@@ -374,10 +375,13 @@ impl Core {
                 {
                     due.push((job.id, "no_acceptance"));
                 }
+                // Past its deadline, an accepted round waits for the chain's word before it
+                // is re-auctioned (`overdue`), up to a limit.
                 ClientState::Accepted => {
-                    let deadline_ms = job.award.as_ref().map_or(0, |a| a.0.deadline) * 1_000;
-                    if now >= deadline_ms + config.deadline_grace_ms {
-                        due.push((job.id, "missed_deadline"));
+                    let deadline = job.award.as_ref().map_or(0, |a| a.0.deadline);
+                    if super::overdue::overdue_past_limit(deadline, config.deadline_grace_ms, now) {
+                        tracing::warn!(target: "market::client", job = %job.id, "no word from the chain on an overdue round: re-auctioning (its winner may still be paid)");
+                        due.push((job.id, "unsettled"));
                     }
                 }
                 _ => {}
@@ -456,7 +460,7 @@ impl Core {
     /// Ends a round that found no prover: gives up after `max_rounds`, else schedules the
     /// next round — at once after a lost winner (same price: the market had a taker), or
     /// after a back-off with a raised price (capped) when nobody bid.
-    async fn reauction(&mut self, id: JobId, cause: &'static str) {
+    pub(super) async fn reauction(&mut self, id: JobId, cause: &'static str) {
         let config = self.s.config.client.clone();
         let Some(job) = self.jobs.get_mut(&id) else {
             return;
@@ -830,19 +834,38 @@ impl Core {
             self.penalize(peer, PeerAction::BadContent).await;
             return;
         }
+        // Answered once taken, or at once if the round moved on or the job is done (a
+        // retry); not when the store failed.
+        let stale = self
+            .jobs
+            .get(&user_id)
+            .is_some_and(|j| j.current_id() != current || j.state.is_done());
+        if stale || self.take_proof(user_id, current, proof).await {
+            self.s.net.respond(channel, Vec::new()).await;
+        }
+    }
+
+    /// The current round's proof, verified (delivered by the winner, fetched by this
+    /// node's watchtower from the committed leaf, or revealed on chain): the job is done.
+    /// Returns whether it was taken (the round is current and the job was waiting).
+    pub(super) async fn take_proof(
+        &mut self,
+        user_id: JobId,
+        current: JobId,
+        proof: ProofRecord,
+    ) -> bool {
         let now = now_ms();
         let Some(job) = self.jobs.get(&user_id) else {
-            return;
+            return false;
         };
         if job.current_id() != current || job.state.is_done() {
-            self.s.net.respond(channel, Vec::new()).await;
-            return;
+            return false;
         }
         // The winner delivered in this round although its acceptance never reached us: it
         // did the job, so it gets the signed award it needs to be paid.
         let signed = self.sign_award(job);
         let Some(job) = self.jobs.get_mut(&user_id) else {
-            return;
+            return false;
         };
         if let Some(signed) = &signed {
             job.award = Some(Stored(signed.clone()));
@@ -854,25 +877,22 @@ impl Core {
         let e2e = now.saturating_sub(job.submitted_ms);
         let mut batch = WriteBatch::default();
         batch.client_job(job);
-        if self.write(batch) {
-            if let Some(signed) = signed {
-                self.publish_signed_award(signed).await;
-            }
-            self.s
-                .metrics
-                .market
-                .proofs
-                .get_or_create(&kind("verified"))
-                .inc();
-            self.s
-                .metrics
-                .market
-                .e2e_seconds
-                .observe(e2e as f64 / 1_000.0);
-            tracing::info!(target: "market::client", job = %user_id, e2e_ms = e2e, "proof verified");
-            self.s.net.respond(channel, Vec::new()).await;
-            // Anyone may fetch it from here too (a watchtower, when the prover is gone).
-            self.s.net.provide(proof_hash.to_vec()).await;
+        if !self.write(batch) {
+            return false;
         }
+        if let Some(signed) = signed {
+            self.publish_signed_award(signed).await;
+        }
+        let metrics = &self.s.metrics.market;
+        metrics.proofs.get_or_create(&kind("verified")).inc();
+        metrics.e2e_seconds.observe(e2e as f64 / 1_000.0);
+        tracing::info!(target: "market::client", job = %user_id, e2e_ms = e2e, "proof verified");
+        // Its leaves need no audit by this node's watchtower any more.
+        if let Some(watch) = &self.watch {
+            let _ = watch.try_send(super::WatchInput::Delivered(current));
+        }
+        // Anyone may fetch it from here too (a watchtower, when the prover is gone).
+        self.s.net.provide(proof_hash.to_vec()).await;
+        true
     }
 }

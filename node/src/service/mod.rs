@@ -24,6 +24,7 @@
 mod client;
 mod funds;
 mod gossip;
+mod overdue;
 mod prover;
 mod settle;
 mod watch;
@@ -177,6 +178,11 @@ pub(crate) enum Internal {
         done: bool,
     },
     Submit(SubmitRequest, oneshot::Sender<Result<JobId, SubmitError>>),
+    /// The watchtower's word on one of this client's rounds (`watch::own`).
+    OwnRound {
+        job: JobId,
+        outcome: watch::OwnRound,
+    },
 }
 
 /// A challenge opened against this prover.
@@ -645,7 +651,7 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
         .instrument(span.clone()),
     );
     if let Some((_, watch_rx)) = watch {
-        let (tower, reports) = Watchtower::new(Arc::clone(&shared));
+        let (tower, reports) = Watchtower::new(Arc::clone(&shared), internal_tx.clone());
         tokio::spawn(
             tower
                 .run(watch_rx, reports, shutdown.clone())
@@ -1253,6 +1259,7 @@ impl Core {
             Internal::Submit(request, reply) => {
                 let _ = reply.send(self.submit(request).await);
             }
+            Internal::OwnRound { job, outcome } => self.on_own_round(job, outcome).await,
         }
     }
 

@@ -664,6 +664,10 @@ impl Core {
         {
             return;
         }
+        if self.s.cheats(&id, CheatMode::SkipDelivery) {
+            self.s.record_cheat(&id, CheatMode::SkipDelivery);
+            return;
+        }
         let Some(work) = self.works.get(&id) else {
             return;
         };

@@ -19,7 +19,9 @@
 //! A client-only node runs the same actor for its own jobs: it holds their awards and
 //! acceptances and challenges a missed deadline.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+mod own;
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -40,7 +42,9 @@ use provernet_slashing::{ChainError, Market, fault_name};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::{ChainClient, Shared, acceptance_terms, award_terms, gas_of, now_ms, now_s};
+pub(crate) use own::OwnRound;
+
+use super::{ChainClient, Internal, Shared, acceptance_terms, award_terms, gas_of, now_ms, now_s};
 use crate::identity::peer_id_of;
 use crate::metrics::{ChallengeOutcome, kind};
 use crate::store::records::{Hex32, Stored};
@@ -99,6 +103,8 @@ pub(crate) enum WatchInput {
     Keys(Vec<(EthAddress, [u8; 32])>),
     /// The last block the follower read, and whether that was the chain's head.
     Head { block: u64, caught_up: bool },
+    /// The client holds the verified proof of its job (this round's id).
+    Delivered(JobId),
 }
 
 /// A job's award and the winner's acceptance, both checked, with the job's client.
@@ -141,7 +147,10 @@ pub(crate) enum Report {
 /// What an audit found.
 pub(crate) enum Audit {
     /// The proof matches the leaf and verifies.
-    Valid,
+    Valid {
+        inputs: Vec<FieldBytes>,
+        proof: Vec<u8>,
+    },
     /// The proof matches the leaf and does not verify.
     Invalid {
         inputs: Vec<FieldBytes>,
@@ -214,6 +223,11 @@ pub(crate) struct Watchtower {
     me: EthAddress,
     secret: [u8; 32],
     reports: mpsc::Sender<Report>,
+    /// The core: a client's own rounds settled on chain (see `own`).
+    core: mpsc::Sender<Internal>,
+    /// Own jobs whose verified proof the core holds, oldest first.
+    delivered: HashSet<JobId>,
+    delivered_order: VecDeque<JobId>,
     head: u64,
     /// Whether the follower has read every event up to the chain's head: until then a
     /// missing commitment may only not be read yet.
@@ -243,12 +257,15 @@ pub(crate) struct Watchtower {
     undecided: HashMap<LeafKey, u32>,
     /// The last events applied, to apply each once.
     recent_events: HashSet<(ethers::types::H256, u64)>,
-    recent_order: std::collections::VecDeque<(ethers::types::H256, u64)>,
+    recent_order: VecDeque<(ethers::types::H256, u64)>,
 }
 
 impl Watchtower {
     /// A watchtower for the node; its reports come back on the returned receiver.
-    pub(crate) fn new(s: Arc<Shared>) -> (Self, mpsc::Receiver<Report>) {
+    pub(crate) fn new(
+        s: Arc<Shared>,
+        core: mpsc::Sender<Internal>,
+    ) -> (Self, mpsc::Receiver<Report>) {
         let (reports, rx) = mpsc::channel(1_024);
         let mut keyed = b"provernet watchtower sampling".to_vec();
         keyed.extend_from_slice(&s.identity.to_bytes());
@@ -257,6 +274,9 @@ impl Watchtower {
             me: s.wallet_address(),
             secret: keccak256(&keyed),
             reports,
+            core,
+            delivered: HashSet::new(),
+            delivered_order: VecDeque::new(),
             head: 0,
             caught_up: false,
             keys: HashMap::new(),
@@ -278,7 +298,7 @@ impl Watchtower {
             last_prune_ms: 0,
             undecided: HashMap::new(),
             recent_events: HashSet::new(),
-            recent_order: std::collections::VecDeque::new(),
+            recent_order: VecDeque::new(),
             s,
         };
         (watch, rx)
@@ -288,6 +308,11 @@ impl Watchtower {
     /// below the sample rate.
     fn sampled(&self, leaf: &JobLeaf) -> bool {
         sampled(&self.secret, leaf, self.s.config.watchtower.sample_rate)
+    }
+
+    /// Whether this node audits `leaf` as a watchtower (it has the role and samples it).
+    fn samples(&self, leaf: &JobLeaf) -> bool {
+        self.audit && self.sampled(leaf)
     }
 
     fn jitter_ms(&self, job: &JobKey) -> u64 {
@@ -386,6 +411,7 @@ impl Watchtower {
                 self.head = block;
                 self.caught_up = caught_up;
             }
+            WatchInput::Delivered(job) => self.on_delivered(job),
         }
     }
 
@@ -500,8 +526,11 @@ impl Watchtower {
             return;
         }
         self.s.metrics.watch.jobs_seen.inc();
-        let sampled = self.audit && self.sampled(&leaf) && self.window_open(batch_id);
-        if sampled {
+        let as_tower = self.samples(&leaf);
+        // A client audits its own leaves whose proof it lacks: the winner may have
+        // committed the job without delivering it (see `own`).
+        let sampled = (as_tower || self.undelivered(&leaf)) && self.window_open(batch_id);
+        if sampled && as_tower {
             self.s.metrics.watch.sampled.inc();
         }
         let job = (prover, leaf.client.0, leaf.job_id);
@@ -716,6 +745,27 @@ impl Watchtower {
                     return;
                 };
                 let hash = Hash32(keccak256(&r.proof));
+                if let Some(leaf) = self
+                    .by_job
+                    .get(&job)
+                    .and_then(|keys| {
+                        keys.iter()
+                            .filter_map(|k| self.leaves.get(k))
+                            .find(|l| l.leaf.proof_hash == hash)
+                    })
+                    .map(|l| l.leaf.clone())
+                {
+                    let inputs = r
+                        .public_inputs
+                        .iter()
+                        .map(|x| {
+                            let mut word = [0u8; 32];
+                            x.to_big_endian(&mut word);
+                            FieldBytes(word)
+                        })
+                        .collect();
+                    self.report_own_proof(&leaf, inputs, r.proof.to_vec());
+                }
                 for key in self.by_job.get(&job).cloned().unwrap_or_default() {
                     if self
                         .leaves
@@ -729,6 +779,7 @@ impl Watchtower {
             E::SlashedFilter(x) => {
                 let job = (x.prover.0, x.client.0, JobId(x.job_id));
                 self.slashed.insert(job);
+                self.report_own_lost(&job, "slashed");
                 self.pending_other.remove(&job);
                 // Challenges of the job with this fault are settled by this slash.
                 let fault = x.fault;
@@ -1076,6 +1127,8 @@ impl Watchtower {
                 continue;
             }
             if self.slashed.contains(&job) || self.pending_other.contains(&job) {
+                // A slash of an own job was reported with its event; a challenge by
+                // someone else reports when it is decided.
                 self.settle_open(&job, "taken", true);
                 continue;
             }
@@ -1137,8 +1190,12 @@ impl Watchtower {
                 // challenge could be answered and lose the bond.
                 tracing::warn!(target: "watch", job = %job.2, "the prover did not serve batches posted by the deadline: not challenging");
                 self.settle_open(&job, "undecidable", true);
+                self.report_own_lost(&job, "undecidable");
                 continue;
             }
+            // No leaf of the statement in a batch posted by the deadline: nothing can pay
+            // this round any more (a later batch is `CommittedAfterDeadline`).
+            self.report_own_lost(&job, "missed_deadline");
             self.challenge_deadline(job);
         }
     }
@@ -1474,7 +1531,7 @@ impl Watchtower {
         let job = (leaf.prover, leaf.leaf.client.0, leaf.leaf.job_id);
         let at = inclusion(leaf);
         let result = match &audit {
-            Audit::Valid => "valid",
+            Audit::Valid { .. } => "valid",
             Audit::Invalid { .. } => "invalid",
             Audit::Unavailable => "unavailable",
             Audit::Undecided => "undecided",
@@ -1487,8 +1544,25 @@ impl Watchtower {
             .inc();
         tracing::info!(target: "watch", job = %job.2, batch_id = key.0, result, "audited");
         let jitter = self.jitter_ms(&job);
+        let leaf = leaf.leaf.clone();
+        if self.audits_as_owner(&leaf)
+            && matches!(audit, Audit::Invalid { .. } | Audit::Unavailable)
+            && !self
+                .batches
+                .get(&key.0)
+                .is_some_and(|b| own::own_challenge_due(self.head, b.block, self.s.window_blocks))
+        {
+            // The client's own challenge is the last resort: the watchtowers act first,
+            // and the winner may still deliver. Audit again later.
+            self.retry_at
+                .insert(Target::Invalid(key), now_ms() + RETRY_MS);
+            return;
+        }
         match audit {
-            Audit::Valid => self.set_leaf(key, LeafState::Valid),
+            Audit::Valid { inputs, proof } => {
+                self.set_leaf(key, LeafState::Valid);
+                self.report_own_proof(&leaf, inputs, proof);
+            }
             Audit::Undecided => {
                 let tries = self.undecided.entry(key).or_default();
                 *tries += 1;
@@ -1831,7 +1905,7 @@ async fn judge(s: &Shared, leaf: &JobLeaf, inputs: Vec<FieldBytes>, proof: Vec<u
         },
     };
     if valid {
-        Audit::Valid
+        Audit::Valid { inputs, proof }
     } else {
         Audit::Invalid { inputs, proof }
     }

@@ -5,21 +5,28 @@ use ethers::types::{Address, U256};
 use provernet_circuits::Circuit;
 use provernet_market::pricing::PricePolicy;
 use provernet_node::config::{Cheat, CheatMode};
-use provernet_node::store::{BatchState, ClientState};
+use provernet_node::store::{BatchState, ClientJob, ClientState};
 use provernet_slashing::bindings::ProverMarketEvents;
 
 use crate::support::{Testnet, eventually, submit};
+use provernet_node::service::NodeHandle;
+use provernet_protocol::JobId;
 
 const CLIENT: u32 = 1;
 const CHEATER: u32 = 3;
 const HONEST: u32 = 4;
 
-/// The attack: the cheaper prover wins round 0, never publishes its acceptance (so the
-/// client re-auctions), proves and commits the round-0 job anyway and claims it. It never
-/// got a signed award, so it is paid nothing; the honest winner of round 1 is paid; the
-/// client's deposit goes down by one price.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_winner_that_skipped_its_acceptance_is_never_paid_and_the_client_pays_once() {
+/// A client with a 1 ETH deposit (`before`), a cheaper prover cheating in `mode` on every
+/// job and a dearer honest one, meshed.
+struct Market {
+    net: Testnet,
+    client: NodeHandle,
+    cheater: NodeHandle,
+    honest: NodeHandle,
+    before: U256,
+}
+
+async fn market(mode: CheatMode) -> Market {
     let mut net = Testnet::new().await;
     net.register_prover(CHEATER).await;
     net.register_prover(HONEST).await;
@@ -34,7 +41,7 @@ async fn a_winner_that_skipped_its_acceptance_is_never_paid_and_the_client_pays_
         floor: 1,
     };
     config.prover.cheat = Some(Cheat {
-        mode: CheatMode::SkipAcceptance,
+        mode,
         rate: 1.0,
         silent: false,
     });
@@ -46,23 +53,61 @@ async fn a_winner_that_skipped_its_acceptance_is_never_paid_and_the_client_pays_
     };
     let honest = net.start(config, HONEST).await;
     net.wait_for_mesh(2).await;
+    Market {
+        net,
+        client,
+        cheater,
+        honest,
+        before,
+    }
+}
 
-    let id = client
-        .submit(submit(Circuit::PoseidonChain12, 11, 1_000_000_000, 60))
-        .await
-        .expect("submitted");
-    eventually(120, "the job paid", || async {
-        client
-            .job(&id)
+impl Market {
+    /// Submits a poseidon-chain-12 job (`seed`, `deadline_secs`), waits until it is paid
+    /// and returns its id and record.
+    async fn submit_and_wait_paid(&self, seed: u64, deadline_secs: u64) -> (JobId, ClientJob) {
+        let id = self
+            .client
+            .submit(submit(
+                Circuit::PoseidonChain12,
+                seed,
+                1_000_000_000,
+                deadline_secs,
+            ))
+            .await
+            .expect("submitted");
+        eventually(150, "the job paid", || async {
+            self.client
+                .job(&id)
+                .expect("store")
+                .is_some_and(|j| j.state == "paid")
+                .then_some(())
+        })
+        .await;
+        let job = self
+            .client
+            .store
+            .client_job(&id)
             .expect("store")
-            .is_some_and(|j| j.state == "paid")
-            .then_some(())
-    })
-    .await;
-    let job = client.store.client_job(&id).expect("store").expect("job");
+            .expect("job");
+        (id, job)
+    }
+}
+
+/// The attack: the cheaper prover wins round 0, never publishes its acceptance (so the
+/// client re-auctions), proves and commits the round-0 job anyway and claims it. It never
+/// got a signed award, so it is paid nothing; the honest winner of round 1 is paid; the
+/// client's deposit goes down by one price.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_winner_that_skipped_its_acceptance_is_never_paid_and_the_client_pays_once() {
+    let m = market(CheatMode::SkipAcceptance).await;
+    let (id, job) = m.submit_and_wait_paid(11, 60).await;
     assert_eq!(job.state, ClientState::Paid);
     let award = job.award.clone().expect("awarded").0;
-    assert_eq!(award.prover.0, honest.address.0, "round 1's honest winner");
+    assert_eq!(
+        award.prover.0, m.honest.address.0,
+        "round 1's honest winner"
+    );
     assert_ne!(job.current_id(), id, "round 0 was re-auctioned");
     assert!(
         job.history.iter().any(|h| h.contains("no_acceptance")),
@@ -72,7 +117,7 @@ async fn a_winner_that_skipped_its_acceptance_is_never_paid_and_the_client_pays_
 
     // The cheater did prove and commit round 0's job, and tried to claim it.
     eventually(60, "the cheater settled its batch", || async {
-        let batches = cheater.store.batches().expect("store");
+        let batches = m.cheater.store.batches().expect("store");
         batches
             .iter()
             .any(|b| {
@@ -83,9 +128,9 @@ async fn a_winner_that_skipped_its_acceptance_is_never_paid_and_the_client_pays_
     })
     .await;
     // It was paid nothing; the honest winner was paid the award; the client paid once.
-    let cheater_address = Address::from(cheater.address.0);
+    let cheater_address = Address::from(m.cheater.address.0);
     let mut paid_to_cheater = U256::zero();
-    for event in net.events().await {
+    for event in m.net.events().await {
         match event {
             ProverMarketEvents::FeeClaimedFilter(e) if e.prover == cheater_address => {
                 paid_to_cheater += e.price;
@@ -98,7 +143,7 @@ async fn a_winner_that_skipped_its_acceptance_is_never_paid_and_the_client_pays_
     }
     assert_eq!(paid_to_cheater, U256::zero(), "the cheater is paid nothing");
     assert_eq!(
-        before - net.deposit_of(CLIENT).await,
+        m.before - m.net.deposit_of(CLIENT).await,
         U256::from(award.price),
         "the client paid exactly one award"
     );
@@ -107,9 +152,9 @@ async fn a_winner_that_skipped_its_acceptance_is_never_paid_and_the_client_pays_
 /// The other side: a client that never signs the award (it hopes to get the winner's
 /// proof without being bound to pay). The winner accepts and proves, but its proof goes
 /// to nobody (not pushed, not served, not announced) until the award is signed; as the
-/// deadline nears it
-/// commits the proof unsigned, which it can never claim and nobody can challenge as
-/// missed. The client never holds a verified proof, and pays nothing.
+/// deadline nears it commits the proof unsigned, which it can never claim and nobody can
+/// challenge as missed. The client pays nothing, and holds the proof only if it took it
+/// from the chain with a withheld-proof challenge, whose bond goes to the prover.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_never_signs_the_award_never_gets_the_proof() {
     let mut net = Testnet::new().await;
@@ -155,8 +200,24 @@ async fn a_client_that_never_signs_the_award_never_gets_the_proof() {
     })
     .await;
     let job = client.store.client_job(&id).expect("store").expect("job");
-    assert!(job.proof.is_none(), "the client never got the proof");
     assert_ne!(job.state, ClientState::Paid);
+    // The client gets the proof only from the chain, by a withheld-proof challenge of
+    // the committed leaf whose bond the prover's reveal earns.
+    let client_address = Address::from(client.address.0);
+    let prover_address = Address::from(prover.address.0);
+    let events = net.events().await;
+    let challenged = events.iter().any(|e| {
+        matches!(e, ProverMarketEvents::ChallengeOpenedFilter(c)
+            if c.challenger == client_address && c.fault == 2)
+    });
+    let answered = events.iter().any(|e| {
+        matches!(e, ProverMarketEvents::ChallengeAnsweredFilter(a) if a.prover == prover_address)
+    });
+    assert_eq!(
+        job.proof.is_some(),
+        challenged && answered,
+        "the proof only through a withheld-proof challenge, answered"
+    );
     assert_eq!(
         net.deposit_of(CLIENT).await,
         before,
@@ -169,4 +230,52 @@ async fn a_client_that_never_signs_the_award_never_gets_the_proof() {
         .into_iter()
         .any(|e| matches!(e, ProverMarketEvents::SlashedFilter(_)));
     assert!(!slashed, "the honest prover is not slashed");
+}
+
+/// The attack: the cheaper prover wins, accepts (so its award is signed), proves and
+/// commits the job in time, but never pushes the proof to the client, hoping the client
+/// re-auctions after the deadline and pays the job twice (the committed leaf is paid
+/// whether delivered or not). The client re-auctions an accepted round only once the
+/// chain shows it can never be paid; this one's leaf is on chain, so the client's node
+/// audits it, fetches the committed proof from the winner, and the job is paid once, to
+/// the winner that proved it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_winner_that_commits_without_delivering_is_paid_once_and_the_client_takes_the_proof() {
+    let m = market(CheatMode::SkipDelivery).await;
+    let (id, job) = m.submit_and_wait_paid(13, 30).await;
+    let award = job.award.clone().expect("awarded").0;
+    assert_eq!(award.prover.0, m.cheater.address.0, "round 0's winner");
+    assert_eq!(
+        job.current_id(),
+        id,
+        "never re-auctioned: {:?}",
+        job.history
+    );
+    assert!(job.proof.is_some(), "the client holds the proof");
+    let from_commitment = m
+        .client
+        .metrics
+        .market
+        .proofs
+        .get_or_create(&provernet_node::metrics::kind("from_commitment"))
+        .get();
+    assert_eq!(
+        from_commitment, 1,
+        "taken from the winner's commitment: it was never pushed"
+    );
+    // One payment, of the award, to the winner; the other prover has nothing to claim.
+    assert_eq!(
+        m.before - m.net.deposit_of(CLIENT).await,
+        U256::from(award.price),
+        "the client paid exactly one award"
+    );
+    let honest_address = Address::from(m.honest.address.0);
+    for event in m.net.events().await {
+        match event {
+            ProverMarketEvents::FeeClaimedFilter(e) => assert_ne!(e.prover, honest_address),
+            ProverMarketEvents::BatchFeesClaimedFilter(e) => assert_ne!(e.prover, honest_address),
+            ProverMarketEvents::SlashedFilter(e) => panic!("nobody is slashed: {e:?}"),
+            _ => {}
+        }
+    }
 }

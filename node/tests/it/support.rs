@@ -205,13 +205,7 @@ impl Testnet {
     /// (and provers bid on its jobs); nothing when it is registered already.
     pub async fn register_verifier(&self, circuit: Circuit) {
         let id = engine().circuit_id(circuit).expect("circuit id");
-        let known = self
-            .owner
-            .contract()
-            .verifiers(id.0)
-            .call()
-            .await
-            .expect("verifiers");
+        let (known, _) = self.owner.registration(id.0).await.expect("registration");
         if !known.is_zero() {
             return;
         }

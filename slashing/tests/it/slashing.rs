@@ -205,7 +205,7 @@ async fn a_false_invalid_proof_challenge_pays_its_bond_to_the_prover() {
     );
     assert_eq!(
         world.watchtower.balance().await,
-        before - eth(BOND_ETH) - gas_cost(&receipt)
+        before - eth(BOND_ETH) - world.watchtower.challenge_fees(&receipt).await
     );
     assert_eq!(
         world
@@ -376,7 +376,7 @@ async fn a_withheld_proof_challenge_answered_with_the_proof_pays_the_prover() {
     );
     assert_eq!(
         world.watchtower.balance().await,
-        before - eth(BOND_ETH) - gas_cost(&open_receipt)
+        before - eth(BOND_ETH) - world.watchtower.challenge_fees(&open_receipt).await
     );
     let (stake, _, open) = world
         .prover

@@ -100,6 +100,43 @@ impl Actor {
             .expect("balance")
     }
 
+    /// What `receipt`'s challenge cost in fees: its own transaction and the commitment to
+    /// its evidence that this actor sent just before it (commit–reveal).
+    pub async fn challenge_fees(&self, receipt: &TransactionReceipt) -> U256 {
+        gas_cost(&self.commitment_of(receipt).await) + gas_cost(receipt)
+    }
+
+    /// The receipt of the commitment to the evidence of the challenge `receipt` is of: the
+    /// transaction this actor sent just before it.
+    pub async fn commitment_of(&self, receipt: &TransactionReceipt) -> TransactionReceipt {
+        let client = self.market.client();
+        let tx = client
+            .get_transaction(receipt.transaction_hash)
+            .await
+            .expect("transaction")
+            .expect("known");
+        let last = receipt.block_number.expect("mined").as_u64();
+        for number in (last.saturating_sub(8)..last).rev() {
+            let block = client
+                .get_block_with_txs(number)
+                .await
+                .expect("block")
+                .expect("known");
+            if let Some(commit) = block
+                .transactions
+                .iter()
+                .find(|t| t.from == self.address() && t.nonce + 1 == tx.nonce)
+            {
+                return client
+                    .get_transaction_receipt(commit.hash)
+                    .await
+                    .expect("receipt")
+                    .expect("mined");
+            }
+        }
+        panic!("no commitment sent before the challenge");
+    }
+
     pub async fn nonce(&self) -> U256 {
         self.market
             .client()

@@ -1,0 +1,100 @@
+//! A client's accepted round after its deadline: re-auctioned only once the chain shows
+//! it can never be paid, so that a client pays each job at most once.
+//!
+//! The winner of an accepted round holds a signed award: any leaf of the awarded
+//! statement it commits by the deadline is paid, delivered to the client or not. So when
+//! the proof has not arrived by the deadline, the client does not re-auction at once (a
+//! winner that committed and kept the proof would then be paid beside the next round's
+//! winner): it waits for this node's watchtower (`watch::own`) to say either that no such
+//! leaf was committed by the deadline, or that the job was slashed (the round is lost:
+//! re-auction), or to hand over the committed proof, fetched from wherever it is served
+//! or revealed on chain after a withheld-proof challenge (the job is done, paid once).
+
+use provernet_protocol::JobId;
+
+use super::Core;
+use super::watch::OwnRound;
+use crate::metrics::kind;
+use crate::store::ClientState;
+use crate::store::records::{Hex32, ProofRecord};
+
+/// How long after its deadline (and grace) an accepted round may wait for the chain's
+/// word before it is re-auctioned anyway, ms: a watchtower that cannot decide (the chain
+/// unreachable) must not hold the job forever. Beyond this, a late winner's leaf could be
+/// paid beside the next round's: logged as such.
+pub(super) const OVERDUE_LIMIT_MS: u64 = 300_000;
+
+/// Whether the accepted round with `deadline_s` is to be re-auctioned at `now_ms` without
+/// the chain's word (see [`OVERDUE_LIMIT_MS`]).
+pub(super) fn overdue_past_limit(deadline_s: u64, grace_ms: u64, now_ms: u64) -> bool {
+    now_ms
+        >= deadline_s
+            .saturating_mul(1_000)
+            .saturating_add(grace_ms)
+            .saturating_add(OVERDUE_LIMIT_MS)
+}
+
+impl Core {
+    /// The watchtower's word on round `job` of one of this client's jobs.
+    pub(super) async fn on_own_round(&mut self, job: JobId, outcome: OwnRound) {
+        let Some(user_id) = self.by_current.get(&job).copied() else {
+            return;
+        };
+        let Some(record) = self.jobs.get(&user_id) else {
+            return;
+        };
+        if record.current_id() != job
+            || !matches!(record.state, ClientState::Awarded | ClientState::Accepted)
+        {
+            return;
+        }
+        match outcome {
+            OwnRound::Lost { why } => {
+                tracing::info!(target: "market::client", job = %user_id, why, "the round cannot be paid: re-auction");
+                self.reauction(user_id, "missed_deadline").await;
+            }
+            OwnRound::Proof { inputs, proof } => {
+                let request = &record.request.0;
+                // The committed leaf is of the job; its statement must be the awarded one
+                // (a valid proof of another statement is not this job's proof).
+                if provernet_protocol::JobLeaf::public_inputs_hash(&inputs)
+                    != request.public_inputs_hash
+                {
+                    return;
+                }
+                let Some(circuit) = self.s.circuits.get(&request.circuit_id).copied() else {
+                    return;
+                };
+                let record = ProofRecord {
+                    circuit: circuit.name().to_owned(),
+                    public_inputs: inputs.iter().map(|x| Hex32(x.0)).collect(),
+                    proof,
+                };
+                if self.take_proof(user_id, job, record).await {
+                    self.s
+                        .metrics
+                        .market
+                        .proofs
+                        .get_or_create(&kind("from_commitment"))
+                        .inc();
+                    tracing::info!(target: "market::client", job = %user_id, "proof taken from the winner's commitment");
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_overdue_round_waits_for_the_chain_up_to_the_limit() {
+        let deadline = 1_000;
+        let grace = 2_000;
+        let due = 1_000_000 + grace + OVERDUE_LIMIT_MS;
+        assert!(!overdue_past_limit(deadline, grace, due - 1));
+        assert!(overdue_past_limit(deadline, grace, due));
+        assert!(!overdue_past_limit(u64::MAX, grace, u64::MAX - 1));
+    }
+}
