@@ -267,10 +267,11 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
     /// Ether owed to an account (challenge rewards and bonds), withdrawn with
     /// `withdrawCredits`: nothing a slash or an answer pays can be blocked by a recipient.
     mapping(address => uint256) public credits;
-    /// Challenger → keccak256 of a challenge call's whole input → the block in which the
-    /// challenger committed to it (`commitEvidence`). A challenge is taken only from the
-    /// account that committed to its exact input in an earlier block, so a copy of a
-    /// challenge seen in the mempool, sent from another account, is refused.
+    /// Challenger → keccak256 of its address and a challenge call's whole input → the
+    /// block in which it committed to them (`commitEvidence`). A challenge is taken only
+    /// from the account that committed to itself sending that exact input, in an earlier
+    /// block: a copy of a challenge, or of its commitment, sent from another account, is
+    /// refused.
     mapping(address => mapping(bytes32 => uint256)) public evidenceCommitments;
     /// Total ether burned by slashes.
     uint256 public totalBurned;
@@ -432,6 +433,14 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
             revert CircuitExists(circuitId);
         }
         if (verifier.code.length == 0 || sampleProof.length == 0) revert InvalidParameters();
+        // No code starts with 0xEF (EIP-3541) but an EIP-7702 delegation, which its
+        // account can move at any time: such a verifier could change its verdicts.
+        bytes1 first;
+        assembly ("memory-safe") {
+            extcodecopy(verifier, 0, 0, 1)
+            first := mload(0)
+        }
+        if (first == 0xef) revert InvalidParameters();
         if (sampleProof.length > type(uint32).max || sampleInputs.length > type(uint16).max) {
             revert InvalidParameters();
         }
@@ -483,9 +492,9 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
     }
 
     /// @notice Moves `amount` of stake to unbonding; it can be withdrawn after the
-    ///         unbonding delay and once `maxDeadline + deadlineChallengePeriod` seconds
-    ///         have passed (so every deadline the prover accepted before has passed its
-    ///         challenge period). Starting again adds to the amount and restarts both.
+    ///         unbonding delay and once more than `maxDeadline + deadlineChallengePeriod`
+    ///         seconds have passed (so every deadline the prover accepted before has
+    ///         passed its challenge period, its last second included). Starting again adds to the amount and restarts both.
     ///         Unbonding stake can still be slashed.
     function unbond(uint256 amount) external {
         Prover storage p = provers[msg.sender];
@@ -498,7 +507,7 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
         // forge-lint: disable-next-line(unsafe-typecast)
         p.unbondableAt = uint40(block.number + unbondingDelay);
         // forge-lint: disable-next-line(unsafe-typecast,block-timestamp)
-        p.unbondableAfter = uint40(block.timestamp + maxDeadline + deadlineChallengePeriod);
+        p.unbondableAfter = uint40(block.timestamp + maxDeadline + deadlineChallengePeriod + 1);
         emit UnbondingStarted(msg.sender, amount, p.unbondableAt, p.unbondableAfter);
     }
 
@@ -824,7 +833,7 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
         }
         if (block.number <= batch.blockNumber + challengeWindow) return false;
         // A leaf of a circuit nobody registered proves nothing, challenged or not.
-        if (circuits[circuitId].verifier == address(0)) return false;
+        if (circuits[circuitId].verifier == address(0) || _verifierChanged(circuitId)) return false;
         if (!MerkleProof.verifyCalldata(path, batch.root, _leafHash(leaf))) return false;
         if (isDisputed(batch.prover)) {
             bytes32 key = jobKey(batch.prover, leaf.client, leaf.jobId);
@@ -835,12 +844,14 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
 
     // ---- challenges -------------------------------------------------------------------
 
-    /// @notice Commits the caller to a challenge before sending it: `digest` is keccak256
-    ///         of the challenge call's whole input (selector and arguments). The challenge
-    ///         is then accepted from the caller, with exactly that input, from the next
-    ///         block on; whoever copies it from the mempool has no earlier commitment and
-    ///         is refused. The first commitment of a digest stays (a later one would only
-    ///         delay the caller's own challenge).
+    /// @notice Commits the caller to a challenge before sending it: `digest` is
+    ///         keccak256(caller's address ‖ the challenge call's whole input: selector and
+    ///         arguments). The challenge is then accepted from the caller, with exactly that
+    ///         input, from the next block on. A digest names its sender and hides the
+    ///         input: copying a commitment from the mempool commits the copier to nothing it
+    ///         could send, and copying the challenge itself finds no earlier commitment.
+    ///         The first commitment of a digest stays (a later one would only delay the
+    ///         caller's own challenge).
     function commitEvidence(bytes32 digest) external {
         if (evidenceCommitments[msg.sender][digest] == 0) evidenceCommitments[msg.sender][digest] = block.number;
     }
@@ -884,7 +895,7 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
             return;
         }
         credits[msg.sender] += msg.value;
-        _slash(prover, leaf.client, leaf.jobId, leaf.price, Fault.InvalidProof, msg.sender);
+        _slash(key, prover, leaf.client, leaf.jobId, leaf.price, Fault.InvalidProof, msg.sender);
     }
 
     /// @notice Challenges a committed leaf whose proof was not delivered. The caller sends
@@ -1009,19 +1020,18 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
     ///         slashed and the bond returned to the challenger. If the job was slashed
     ///         meanwhile by another challenge, this one is void and only the bond returns.
     function finalizeChallenge(uint256 challengeId) external nonReentrant {
-        if (challengeId >= challenges.length) revert UnknownChallenge(challengeId);
-        Challenge storage c = challenges[challengeId];
-        if (c.status != ChallengeStatus.Open) revert ChallengeNotOpen(challengeId);
+        Challenge storage c = _openChallenge(challengeId, Fault.None);
         if (block.number <= c.respondBy) revert ResponseWindowOpen(c.respondBy);
         bytes32 key = _close(c);
         credits[c.challenger] += c.bond;
-        if (slashed[key]) {
+        // A changed verifier could not take the prover's reveal: no slash for it.
+        if (slashed[key] || (c.fault == Fault.WithheldProof && _verifierChanged(c.circuitId))) {
             c.status = ChallengeStatus.Void;
             emit ChallengeVoided(challengeId, c.challenger, c.bond);
             return;
         }
         c.status = ChallengeStatus.Slashed;
-        _slash(c.prover, c.client, c.jobId, c.price, c.fault, c.challenger);
+        _slash(key, c.prover, c.client, c.jobId, c.price, c.fault, c.challenger);
     }
 
     /// @notice Proves that a prover committed two different leaves for one job: both must
@@ -1039,10 +1049,11 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
         if (!MerkleProof.verifyCalldata(a.path, batchA.root, hashA)) revert LeafNotInBatch();
         if (!MerkleProof.verifyCalldata(b.path, batchB.root, hashB)) revert LeafNotInBatch();
         address prover = batchA.prover;
-        if (slashed[jobKey(prover, a.leaf.client, a.leaf.jobId)]) revert AlreadySlashed(a.leaf.jobId);
+        bytes32 key = jobKey(prover, a.leaf.client, a.leaf.jobId);
+        if (slashed[key]) revert AlreadySlashed(a.leaf.jobId);
         _takeEvidence();
         uint256 price = a.leaf.price < b.leaf.price ? a.leaf.price : b.leaf.price;
-        _slash(prover, a.leaf.client, a.leaf.jobId, price, Fault.Equivocation, msg.sender);
+        _slash(key, prover, a.leaf.client, a.leaf.jobId, price, Fault.Equivocation, msg.sender);
     }
 
     // ---- internals ------------------------------------------------------------------
@@ -1163,8 +1174,16 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
         // ignores trailing bytes: the count is the circuit's, exactly.
         if (publicInputs.length != c.publicInputs) return false;
         // Code that is not the registered code gives no verdict, either way.
-        if (c.verifier.codehash != c.codeHash) revert VerifierChanged(circuitId);
+        if (_verifierChanged(circuitId)) revert VerifierChanged(circuitId);
         return _call(c.verifier, c.gasLimit, abi.encodePacked(publicInputs, proof));
+    }
+
+    /// Whether the code at a registered circuit's verifier is no longer the registered code
+    /// (never for a circuit that is not registered: address(0)'s code hash is not zero
+    /// once it holds ether, which every burn sends it).
+    function _verifierChanged(bytes32 circuitId) internal view returns (bool) {
+        Circuit storage c = circuits[circuitId];
+        return c.verifier != address(0) && c.verifier.codehash != c.codeHash;
     }
 
     /// Calls `verifier` with exactly `cap` gas; refused unless the whole cap can be
@@ -1177,10 +1196,10 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
         }
     }
 
-    /// Consumes the caller's commitment to this call's input, made in an earlier block
-    /// (see `commitEvidence`).
+    /// Consumes the caller's commitment to sending this call's input, made in an earlier
+    /// block (see `commitEvidence`).
     function _takeEvidence() internal {
-        bytes32 digest = keccak256(msg.data);
+        bytes32 digest = keccak256(abi.encodePacked(msg.sender, msg.data));
         uint256 at = evidenceCommitments[msg.sender][digest];
         if (at == 0 || at >= block.number) revert EvidenceNotCommitted(at);
         delete evidenceCommitments[msg.sender][digest];
@@ -1234,10 +1253,11 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
         emit ChallengeOpened(challengeId, c.prover, c.jobId, c.fault, c.challenger, c.client, c.respondBy);
     }
 
+    /// The open challenge `challengeId`, of `fault` (`Fault.None`: of any).
     function _openChallenge(uint256 challengeId, Fault fault) internal view returns (Challenge storage c) {
         if (challengeId >= challenges.length) revert UnknownChallenge(challengeId);
         c = challenges[challengeId];
-        if (c.fault != fault) revert WrongChallenge(challengeId);
+        if (fault != Fault.None && c.fault != fault) revert WrongChallenge(challengeId);
         if (c.status != ChallengeStatus.Open) revert ChallengeNotOpen(challengeId);
     }
 
@@ -1257,14 +1277,20 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
         emit ChallengeAnswered(challengeId, c.prover, c.bond);
     }
 
-    /// Takes `slashPerJob` from the prover's stake (bonded first, then unbonding; all that
-    /// is left if less) and splits it: the challenger's reward becomes its credit, the
+    /// Marks job key `key` slashed and takes `slashPerJob` from the prover's stake (bonded
+    /// first, then unbonding; all that is left if less) and splits it: the challenger's reward becomes its credit, the
     /// client's refund (at most `price`) goes into its deposit (where its fees come from),
     /// and the rest is burned.
-    function _slash(address prover, address client, bytes32 jobId, uint256 price, Fault fault, address challenger)
-        internal
-    {
-        slashed[jobKey(prover, client, jobId)] = true;
+    function _slash(
+        bytes32 key,
+        address prover,
+        address client,
+        bytes32 jobId,
+        uint256 price,
+        Fault fault,
+        address challenger
+    ) internal {
+        slashed[key] = true;
         Prover storage p = provers[prover];
         p.slashedJobs += 1;
         uint256 amount = slashPerJob;

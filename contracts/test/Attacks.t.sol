@@ -251,16 +251,33 @@ contract AttacksTest is MarketFixture {
         market.challengeWithheldProof{value: BOND}(_at(batchId, leaves, 0));
     }
 
+    /// The cheater registers, wins an award with the longest deadline and unbonds its whole
+    /// stake at once.
+    function _unbondAfterALongAward() internal returns (ProverMarket.Award memory award) {
+        _register(cheater, MIN_STAKE);
+        award = _award(_leaf(1, client, 1 gwei), cheater, uint64(block.timestamp + MAX_DEADLINE));
+        vm.prank(cheater);
+        market.unbond(MIN_STAKE);
+    }
+
+    /// Finalizes challenge `id` after its response window, then withdraws the cheater's
+    /// unbonded stake: the slash was taken first.
+    function _finalizeThenWithdraw(uint256 id) internal {
+        vm.roll(block.number + RESPONSE_WINDOW + 1);
+        market.finalizeChallenge(id);
+        _passUnbonding(cheater);
+        uint256 balanceBefore = cheater.balance;
+        vm.prank(cheater);
+        market.withdrawStake();
+        assertEq(cheater.balance - balanceBefore, MIN_STAKE - SLASH_PER_JOB, "the slash was taken first");
+    }
+
     /// A prover accepts a job with the longest deadline the market allows and unbonds its
     /// whole stake at once, planning to withdraw before the deadline so that a slash for
     /// missing it finds nothing. The withdrawal waits until the deadline's challenge
     /// period is over; the challenge comes first and the slash takes unbonding stake.
     function test_attack_withdrawingStakeBeforeALongDeadlineFails() public {
-        _register(cheater, MIN_STAKE);
-        ProverMarket.Award memory award =
-            _award(_leaf(1, client, 1 gwei), cheater, uint64(block.timestamp + MAX_DEADLINE));
-        vm.prank(cheater);
-        market.unbond(MIN_STAKE);
+        ProverMarket.Award memory award = _unbondAfterALongAward();
         // The unbonding delay in blocks passes long before the deadline.
         vm.roll(block.number + UNBONDING_DELAY + 1);
         vm.warp(award.deadline - 1);
@@ -275,13 +292,23 @@ contract AttacksTest is MarketFixture {
         vm.prank(cheater);
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.TooEarly.selector, unbondableAfter));
         market.withdrawStake();
-        vm.roll(block.number + RESPONSE_WINDOW + 1);
-        market.finalizeChallenge(id);
-        _passUnbonding(cheater);
-        uint256 balanceBefore = cheater.balance;
+        _finalizeThenWithdraw(id);
+    }
+
+    /// The same cheater times its withdrawal for the last second in which its missed
+    /// deadline can still be challenged (the deadline plus the period, where the deadline
+    /// is as late as `maxDeadline` allows after its `unbond`). The stake stays until the
+    /// second after: the challenge of that last second still finds it.
+    function test_attack_withdrawingInTheLastSecondOfTheChallengePeriodFails() public {
+        ProverMarket.Award memory award = _unbondAfterALongAward();
+        uint64 lastSecond = award.deadline + DEADLINE_PERIOD;
+        assertEq(_unbondableAfter(cheater), lastSecond + 1);
+        vm.roll(block.number + UNBONDING_DELAY + 1);
+        vm.warp(lastSecond);
         vm.prank(cheater);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.TooEarly.selector, lastSecond + 1));
         market.withdrawStake();
-        assertEq(cheater.balance - balanceBefore, MIN_STAKE - SLASH_PER_JOB, "the slash was taken first");
+        _finalizeThenWithdraw(_challengeMissed(award));
     }
 
     // ---- claims stay cheap, and fit a block (property 9) ----------------------------------
@@ -373,6 +400,10 @@ contract AttacksTest is MarketFixture {
     /// The same leaf challenged as withheld (the watchtower could not get a proof): no
     /// reveal can answer it, so finalizing slashes it.
     function test_attack_aWithheldLeafOfAnUnregisteredCircuitCannotBeAnswered() public {
+        // As on any live chain, address(0) holds ether (every slash burns some there), so
+        // its code hash is keccak256("") and not zero: no reason to think an unregistered
+        // circuit's verifier "changed", which would void the challenge.
+        vm.deal(address(0), 1 wei);
         _register(cheater, MIN_STAKE);
         bytes32 nowhere = keccak256("a circuit nobody registered");
         ProverMarket.Leaf[] memory leaves = _leafWith(nowhere, inputs, proof);
@@ -678,6 +709,47 @@ contract AttacksTest is MarketFixture {
         assertEq(watchtower.balance, BOND, "the challenger kept its bond");
     }
 
+    /// The deployer registers as a verifier an account delegated under EIP-7702 to the real
+    /// verifier, planning to re-delegate it later to code that decides otherwise. No code
+    /// but a delegation starts with 0xEF (EIP-3541): such a registration is refused.
+    function test_attack_aDelegatedAccountCannotBeRegisteredAsAVerifier() public {
+        address delegated = makeAddr("delegated");
+        vm.etch(delegated, abi.encodePacked(hex"ef0100", realVerifier));
+        bytes32 id = keccak256("delegated circuit");
+        vm.prank(owner);
+        vm.expectRevert(ProverMarket.InvalidParameters.selector);
+        market.registerCircuit(id, delegated, VERIFIER_GAS, inputs, proof);
+        assertEq(_circuit(id).verifier, address(0), "not registered");
+    }
+
+    /// An honest prover's valid leaf is challenged as withheld; then the code at its
+    /// circuit's verifier changes (on a chain where code still can), so no reveal can be
+    /// verified. The challenge is voided when finalized: the challenger gets its bond
+    /// back, the honest prover is not slashed, and the leaf is never final.
+    function test_attack_aChangedVerifierCannotGetAnHonestProverSlashedForWithholding() public {
+        _register(prover, MIN_STAKE);
+        ProverMarket.Leaf[] memory leaves = _leafWith(CIRCUIT, inputs, proof);
+        uint256 batchId = _commit(prover, leaves);
+        uint256 id = _challengeWithheld(watchtower, batchId, leaves, 0);
+        vm.etch(realVerifier, address(new AcceptsAnything()).code);
+        vm.prank(prover);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.VerifierChanged.selector, CIRCUIT));
+        market.revealProof(id, inputs, proof);
+        vm.roll(block.number + RESPONSE_WINDOW + 1);
+        uint256 stakeBefore = _stakeOf(prover);
+        vm.expectEmit(address(market));
+        emit ProverMarket.ChallengeVoided(id, watchtower, BOND);
+        market.finalizeChallenge(id);
+        assertEq(_stakeOf(prover), stakeBefore, "the honest prover is not slashed");
+        assertEq(market.credits(watchtower), BOND, "the challenger's bond is back");
+        _closeWindow(batchId);
+        ProverMarket.Leaf memory l = leaves[0];
+        assertFalse(
+            market.isFinal(l.circuitId, l.publicInputsHash, l.proofHash, batchId, l, new bytes32[](0)),
+            "a leaf of a changed verifier is never final"
+        );
+    }
+
     function _rawAccepts(address verifier, uint256[] memory inputs_, bytes memory proof_)
         internal
         view
@@ -731,10 +803,29 @@ contract AttacksTest is MarketFixture {
         return abi.encodeWithSelector(ProverMarket.EvidenceNotCommitted.selector, committedAt);
     }
 
-    /// `who` commits to the challenge input `call` in the current block.
+    /// `who` commits to itself sending the challenge input `call` (`_evidenceDigest`) in
+    /// the current block.
     function _commitTo(address who, bytes memory call) internal {
         vm.prank(who);
-        market.commitEvidence(keccak256(call));
+        market.commitEvidence(_evidenceDigest(who, call));
+    }
+
+    /// The cheater, registered, commits one leaf whose proof (all zero) does not verify;
+    /// returns it, its inclusion, the proof and the input of its invalid-proof challenge.
+    function _invalidLeafAndItsChallenge()
+        internal
+        returns (
+            ProverMarket.Leaf[] memory leaves,
+            ProverMarket.Inclusion memory at,
+            bytes memory bad,
+            bytes memory call
+        )
+    {
+        _register(cheater, MIN_STAKE);
+        bad = new bytes(proof.length);
+        leaves = _leafWith(CIRCUIT, inputs, bad);
+        at = _at(_commit(cheater, leaves), leaves, 0);
+        call = abi.encodeCall(market.challengeInvalidProof, (at, inputs, bad));
     }
 
     /// The cheater commits a leaf whose proof does not verify. A watchtower commits to its
@@ -747,18 +838,14 @@ contract AttacksTest is MarketFixture {
     /// block N+2 the cheater's aged commitment meets a slashed job. The watchtower has its
     /// bond back and the reward; the cheater lost the full slash and recouped nothing.
     function test_attack_aCopiedInvalidProofChallengeEarnsTheCopierNothing() public {
-        _register(cheater, MIN_STAKE);
-        bytes memory bad = new bytes(proof.length);
-        ProverMarket.Leaf[] memory leaves = _leafWith(CIRCUIT, inputs, bad);
-        uint256 batchId = _commit(cheater, leaves);
-        ProverMarket.Inclusion memory at = _at(batchId, leaves, 0);
-        bytes memory call = abi.encodeCall(market.challengeInvalidProof, (at, inputs, bad));
+        (ProverMarket.Leaf[] memory leaves, ProverMarket.Inclusion memory at, bytes memory bad, bytes memory call) =
+            _invalidLeafAndItsChallenge();
         vm.deal(watchtower, BOND);
         vm.deal(cheater, BOND);
 
         // Block N: the watchtower commits to its challenge.
         _commitTo(watchtower, call);
-        assertEq(market.evidenceCommitments(watchtower, keccak256(call)), block.number);
+        assertEq(market.evidenceCommitments(watchtower, _evidenceDigest(watchtower, call)), block.number);
         vm.roll(block.number + 1);
 
         // Block N+1: the watchtower's challenge is in the mempool; the copy goes first.
@@ -784,6 +871,47 @@ contract AttacksTest is MarketFixture {
         assertEq(market.credits(cheater), 0, "the copier: nothing");
         assertEq(cheater.balance, BOND, "its bond never left");
         assertEq(_stakeOf(cheater), MIN_STAKE - SLASH_PER_JOB, "the full slash, none of it recouped");
+    }
+
+    /// The copier watches commitments instead of challenges: it sees the watchtower's
+    /// `commitEvidence(d)` in the mempool in block N and sends the same `commitEvidence(d)`
+    /// from its own account in that block, then, in block N+1, copies the watchtower's
+    /// invalid-proof challenge (the very same input) and sends it first. The digest names
+    /// its sender: `d` commits the copier to the watchtower sending that input, never to
+    /// itself sending it, so the copy finds no commitment (EvidenceNotCommitted(0)) although
+    /// the copier committed to `d` in an earlier block. The watchtower's challenge slashes
+    /// and is rewarded; the copier gets nothing, and its copied commitment stays unusable.
+    function test_attack_aCopiedCommitmentCommitsTheCopierToNothing() public {
+        (ProverMarket.Leaf[] memory leaves, ProverMarket.Inclusion memory at, bytes memory bad, bytes memory call) =
+            _invalidLeafAndItsChallenge();
+        bytes32 d = _evidenceDigest(watchtower, call);
+        vm.deal(watchtower, BOND);
+        vm.deal(copier, BOND);
+
+        // Block N: the watchtower commits, and the copier sends the same commitment.
+        uint256 n = block.number;
+        vm.prank(watchtower);
+        market.commitEvidence(d);
+        vm.prank(copier);
+        market.commitEvidence(d);
+        assertEq(market.evidenceCommitments(copier, d), n, "the copier holds the same digest, of block N");
+        vm.roll(n + 1);
+
+        // Block N+1: the copy of the watchtower's challenge goes first.
+        vm.prank(copier);
+        vm.expectRevert(_notCommitted(0));
+        market.challengeInvalidProof{value: BOND}(at, inputs, bad);
+        // Then the watchtower's own.
+        vm.prank(watchtower);
+        market.challengeInvalidProof{value: BOND}(at, inputs, bad);
+        assertTrue(market.slashed(market.jobKey(cheater, client, leaves[0].jobId)));
+        assertEq(market.evidenceCommitments(watchtower, d), 0, "the watchtower's commitment is consumed");
+        assertEq(market.evidenceCommitments(copier, d), n, "the copier's is left, to nothing it can send");
+
+        assertEq(market.credits(watchtower), BOND + REWARD, "the watchtower: its bond back and the reward");
+        assertEq(market.credits(copier), 0, "the copier: nothing");
+        assertEq(copier.balance, BOND, "its bond never left");
+        assertEq(_stakeOf(cheater), MIN_STAKE - SLASH_PER_JOB);
     }
 
     /// The cheater accepts a job and misses its deadline. A watchtower commits to the
@@ -879,16 +1007,16 @@ contract AttacksTest is MarketFixture {
         assertEq(_stakeOf(cheater), MIN_STAKE - SLASH_PER_JOB);
     }
 
-    /// A griefer tries to undo a watchtower's commitment: it commits to the same input
-    /// from its own account (commitments are per account: the watchtower's stays), and no
-    /// call commits for another account. A commitment cannot be refreshed either, not even
-    /// by its owner: the first one stays, so a later one never delays a challenge. A
-    /// commitment serves one challenge: taken, it is gone, and the same input again is
-    /// refused until committed again. Shown with the griefer's false invalid-proof
-    /// challenge of an honest prover's valid proof, an input that stays acceptable: its
-    /// commitment of the same block is refused, the one of the block before is taken (the
-    /// bond goes to the prover), and the replay finds none. The griefer ends one bond
-    /// poorer; the watchtower is paid.
+    /// A griefer tries to undo a watchtower's commitment: it sends the watchtower's very
+    /// digest, seen in the mempool, from its own account (commitments are per account: the
+    /// watchtower's stays), and no call commits for another account. A commitment cannot
+    /// be refreshed either, not even by its owner: the first one stays, so a later one
+    /// never delays a challenge. A commitment serves one challenge: taken, it is gone, and
+    /// the same input again is refused until committed again. Shown with the griefer's
+    /// false invalid-proof challenge of an honest prover's valid proof, an input that stays
+    /// acceptable: its commitment of the same block is refused, the one of the block
+    /// before is taken (the bond goes to the prover), and the replay finds none. The
+    /// griefer ends one bond poorer; the watchtower is paid.
     function test_attack_aCommitmentCannotBeRefreshedNorReused() public {
         address griefer = makeAddr("griefer");
         _register(cheater, MIN_STAKE);
@@ -898,8 +1026,10 @@ contract AttacksTest is MarketFixture {
         ProverMarket.Inclusion memory atBad = _at(_commit(cheater, badLeaf), badLeaf, 0);
         ProverMarket.Leaf[] memory goodLeaf = _leafWith(CIRCUIT, inputs, proof);
         ProverMarket.Inclusion memory atGood = _at(_commit(prover, goodLeaf), goodLeaf, 0);
-        bytes32 watched = keccak256(abi.encodeCall(market.challengeInvalidProof, (atBad, inputs, bad)));
-        bytes32 falseOne = keccak256(abi.encodeCall(market.challengeInvalidProof, (atGood, inputs, proof)));
+        bytes32 watched =
+            _evidenceDigest(watchtower, abi.encodeCall(market.challengeInvalidProof, (atBad, inputs, bad)));
+        bytes32 falseOne =
+            _evidenceDigest(griefer, abi.encodeCall(market.challengeInvalidProof, (atGood, inputs, proof)));
         vm.deal(watchtower, BOND);
         vm.deal(griefer, 3 * BOND);
 
@@ -908,7 +1038,7 @@ contract AttacksTest is MarketFixture {
         vm.prank(watchtower);
         market.commitEvidence(watched);
 
-        // Block N+1: the griefer commits to the same input, and the watchtower commits
+        // Block N+1: the griefer commits to the same digest, and the watchtower commits
         // again: the watchtower's commitment is still the one of block N.
         vm.roll(n + 1);
         vm.prank(griefer);

@@ -314,7 +314,7 @@ contract ChallengesTest is MarketFixture {
     function test_challengeWithheldProof_takesOnlyACommitmentFromAnEarlierBlock() public {
         _commitRealBatch();
         ProverMarket.Inclusion memory at = _at(realBatch, _real(), 3);
-        bytes32 digest = keccak256(abi.encodeCall(market.challengeWithheldProof, (at)));
+        bytes32 digest = _evidenceDigest(watchtower, abi.encodeCall(market.challengeWithheldProof, (at)));
         vm.deal(watchtower, BOND);
         vm.prank(watchtower);
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.EvidenceNotCommitted.selector, 0));

@@ -513,7 +513,7 @@ contract MarketHandler is Test {
             m.stake -= amount;
             m.unbonding += amount;
             m.unbondableAt = uint64(block.number) + unbondingDelay;
-            m.unbondableAfter = uint64(block.timestamp) + maxDeadline + deadlinePeriod;
+            m.unbondableAfter = uint64(block.timestamp) + maxDeadline + deadlinePeriod + 1;
             Vm.Log[] memory logs = vm.getRecordedLogs();
             if (
                 logs.length != 1 || logs[0].topics[0] != ProverMarket.UnbondingStarted.selector
@@ -1882,7 +1882,8 @@ contract MarketHandler is Test {
         internal
         returns (bytes memory, bytes32 digest)
     {
-        digest = keccak256(call);
+        // What `w` commits to: itself sending `call` (`ProverMarket._takeEvidence`).
+        digest = keccak256(abi.encodePacked(w, call));
         uint256 n = block.number;
         if (mode == EARLIER && n >= 2) {
             vm.roll(n - 1);

@@ -400,7 +400,7 @@ contract ProverMarketTest is MarketFixture {
     function test_unbond_movesStakeAsideAndEmits() public {
         _register(prover, 3 ether);
         uint64 at = uint64(block.number) + UNBONDING_DELAY;
-        uint64 afterTime = uint64(block.timestamp) + MAX_DEADLINE + DEADLINE_PERIOD;
+        uint64 afterTime = uint64(block.timestamp) + MAX_DEADLINE + DEADLINE_PERIOD + 1;
         vm.expectEmit(true, true, true, true, address(market));
         emit ProverMarket.UnbondingStarted(prover, 1 ether, at, afterTime);
         vm.prank(prover);
@@ -429,7 +429,7 @@ contract ProverMarketTest is MarketFixture {
         vm.roll(block.number + 7);
         vm.warp(block.timestamp + 70);
         uint64 restarted = uint64(block.number) + UNBONDING_DELAY;
-        uint64 restartedTime = uint64(block.timestamp) + MAX_DEADLINE + DEADLINE_PERIOD;
+        uint64 restartedTime = uint64(block.timestamp) + MAX_DEADLINE + DEADLINE_PERIOD + 1;
         vm.expectEmit(true, true, true, true, address(market));
         emit ProverMarket.UnbondingStarted(prover, 0.5 ether, restarted, restartedTime);
         vm.prank(prover);
@@ -484,7 +484,7 @@ contract ProverMarketTest is MarketFixture {
         _register(prover, 2 ether);
         vm.prank(prover);
         market.unbond(1 ether);
-        uint64 unbondableAfter = uint64(block.timestamp) + MAX_DEADLINE + DEADLINE_PERIOD;
+        uint64 unbondableAfter = uint64(block.timestamp) + MAX_DEADLINE + DEADLINE_PERIOD + 1;
         assertEq(_unbondableAfter(prover), unbondableAfter);
         vm.roll(block.number + 100 * UNBONDING_DELAY);
         vm.warp(unbondableAfter - 1);
@@ -537,7 +537,7 @@ contract ProverMarketTest is MarketFixture {
         market.unbond(1.25 ether);
         // Exactly at both boundaries: the first block and the first second allowed.
         vm.roll(block.number + UNBONDING_DELAY);
-        vm.warp(block.timestamp + MAX_DEADLINE + DEADLINE_PERIOD);
+        vm.warp(block.timestamp + MAX_DEADLINE + DEADLINE_PERIOD + 1);
 
         uint256 proverBefore = prover.balance;
         uint256 marketBefore = address(market).balance;
@@ -2311,7 +2311,7 @@ contract ProverMarketTest is MarketFixture {
         vm.prank(prover);
         market.unbond(amount);
         uint64 at = uint64(block.number) + UNBONDING_DELAY;
-        uint64 afterTime = uint64(block.timestamp) + MAX_DEADLINE + DEADLINE_PERIOD;
+        uint64 afterTime = uint64(block.timestamp) + MAX_DEADLINE + DEADLINE_PERIOD + 1;
         assertEq(market.isStaked(prover), stake - amount >= MIN_STAKE);
 
         vm.roll(block.number + wait);

@@ -113,6 +113,9 @@ pub struct JobClaim {
 pub struct Market<M> {
     contract: ProverMarket<M>,
     client: Arc<M>,
+    /// Held while a challenge's transaction is sent and mined, if the account sends others
+    /// too (see [`Market::with_turn`]).
+    turn: Option<Arc<tokio::sync::Mutex<()>>>,
 }
 
 impl<M> Clone for Market<M> {
@@ -120,6 +123,7 @@ impl<M> Clone for Market<M> {
         Self {
             contract: self.contract.clone(),
             client: Arc::clone(&self.client),
+            turn: self.turn.clone(),
         }
     }
 }
@@ -130,6 +134,25 @@ impl<M: Middleware + 'static> Market<M> {
         Self {
             contract: ProverMarket::new(address, Arc::clone(&client)),
             client,
+            turn: None,
+        }
+    }
+
+    /// The same market, whose challenges take `turn` for each of their two transactions
+    /// (the commitment to the evidence, then the challenge) and release it while they wait
+    /// for the block in between: an account that sends other transactions holds the same
+    /// lock for each, so one transaction is in flight at a time and none waits behind a
+    /// challenge's wait.
+    #[must_use]
+    pub fn with_turn(mut self, turn: Arc<tokio::sync::Mutex<()>>) -> Self {
+        self.turn = Some(turn);
+        self
+    }
+
+    async fn take_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match &self.turn {
+            Some(turn) => Some(turn.lock().await),
+            None => None,
         }
     }
 
@@ -221,11 +244,18 @@ impl<M: Middleware + 'static> Market<M> {
         let data = call
             .calldata()
             .ok_or_else(|| ChainError::Rpc("a challenge without calldata".into()))?;
-        let digest = ethers::utils::keccak256(&data);
+        // The digest names the sender: a copy of the commitment commits its copier to
+        // nothing it could send.
+        let sender = self
+            .client
+            .default_sender()
+            .ok_or_else(|| ChainError::Rpc("no sender to commit a challenge from".into()))?;
+        let digest = ethers::utils::keccak256([sender.as_bytes(), data.as_ref()].concat());
         let pending = || call.clone().block(BlockNumber::Pending);
         match pending().call().await.map_err(contract_error) {
             Ok(_) => {} // committed earlier (a retry after a restart)
             Err(e) if not_committed(&e).is_some() => {
+                let _turn = self.take_turn().await;
                 self.submit(self.contract.commit_evidence(digest)).await?;
             }
             Err(e) => return Err(e),
@@ -243,11 +273,12 @@ impl<M: Middleware + 'static> Market<M> {
                 Err(e) => return Err(e),
             }
         }
+        let _turn = self.take_turn().await;
         let gas = self
             .client
             .estimate_gas(&pending().tx, Some(BlockNumber::Pending.into()))
             .await
-            .map_err(|e| ChainError::Rpc(e.to_string()))?;
+            .map_err(|e| contract_error(ContractError::<M>::MiddlewareError { e }))?;
         self.send_checked(pending().gas(gas + gas / 5)).await
     }
 

@@ -326,19 +326,26 @@ abstract contract MarketFixture is Test {
 
     // ---- evidence commitments ------------------------------------------------------------
 
-    /// Commits `who` to the challenge call `call` (its whole calldata: selector and
-    /// arguments, byte for byte what the real call sends) in the block before this one, so
-    /// that `who` may send it now: a challenge is taken only from the account that
-    /// committed to its exact input in an earlier block. Rolls back to the current block
-    /// after, so no test's timing changes (only the block number moves; the timestamp
-    /// stays). A block number of 0 stores no commitment, so the current block must be 2 or
-    /// later (the fixture starts at 100).
+    /// The digest `who` commits to before sending the challenge call `call` (its whole
+    /// calldata: selector and arguments, byte for byte what the real call sends):
+    /// keccak256(who ‖ call), as `ProverMarket._takeEvidence` computes it from msg.sender
+    /// and msg.data (spelled out here so a change on either side shows).
+    function _evidenceDigest(address who, bytes memory call) internal pure returns (bytes32) {
+        return keccak256(abi.encodePacked(who, call));
+    }
+
+    /// Commits `who` to sending the challenge call `call` (`_evidenceDigest`) in the block
+    /// before this one, so that `who` may send it now: a challenge is taken only from the
+    /// account that committed to itself sending its exact input in an earlier block.
+    /// Rolls back to the current block after, so no test's timing changes (only the block
+    /// number moves; the timestamp stays). A block number of 0 stores no commitment, so
+    /// the current block must be 2 or later (the fixture starts at 100).
     function _evidence(address who, bytes memory call) internal {
         uint256 n = block.number;
         require(n >= 2, "_evidence: no earlier block to commit in");
         vm.roll(n - 1);
         vm.prank(who);
-        market.commitEvidence(keccak256(call));
+        market.commitEvidence(_evidenceDigest(who, call));
         vm.roll(n);
     }
 

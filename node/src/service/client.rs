@@ -377,7 +377,7 @@ impl Core {
                 }
                 // Past its deadline, an accepted round waits for the chain's word before it
                 // is re-auctioned (`overdue`), up to a limit.
-                ClientState::Accepted => {
+                ClientState::Accepted if !self.committed_rounds.contains(&job.current_id()) => {
                     let deadline = job.award.as_ref().map_or(0, |a| a.0.deadline);
                     if super::overdue::overdue_past_limit(deadline, config.deadline_grace_ms, now) {
                         tracing::warn!(target: "market::client", job = %job.id, "no word from the chain on an overdue round: re-auctioning (its winner may still be paid)");
@@ -887,6 +887,7 @@ impl Core {
         metrics.proofs.get_or_create(&kind("verified")).inc();
         metrics.e2e_seconds.observe(e2e as f64 / 1_000.0);
         tracing::info!(target: "market::client", job = %user_id, e2e_ms = e2e, "proof verified");
+        self.committed_rounds.remove(&current);
         // Its leaves need no audit by this node's watchtower any more.
         if let Some(watch) = &self.watch {
             let _ = watch.try_send(super::WatchInput::Delivered(current));

@@ -247,8 +247,9 @@ pub(crate) struct Shared {
     pub max_deadline_secs: u64,
     /// Held while one of this account's transactions is sent and mined: the chain worker
     /// and the watchtower's challenges send from one account, and its nonce comes from
-    /// the chain's latest block, so two transactions in flight would collide.
-    pub transactions: tokio::sync::Mutex<()>,
+    /// the chain's latest block, so two transactions in flight would collide. `market`'s
+    /// challenges take it for each of their two transactions (`Market::with_turn`).
+    pub transactions: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Shared {
@@ -591,6 +592,7 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
     let context = Context::new(chain_id);
     let peer_key = PeerKey::from(keys.identity.verifying_key());
     let address = Address(wallet.address().0);
+    let transactions = Arc::new(tokio::sync::Mutex::new(()));
     let shared = Arc::new(Shared {
         domain: Domain {
             chain_id,
@@ -601,7 +603,7 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
         wallet,
         address,
         context: context.clone(),
-        market: market.clone(),
+        market: market.clone().with_turn(Arc::clone(&transactions)),
         store: store.clone(),
         metrics: Arc::clone(&metrics),
         engine,
@@ -611,7 +613,7 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
         window_blocks,
         min_stake: u128::try_from(min_stake).unwrap_or(u128::MAX),
         max_deadline_secs,
-        transactions: tokio::sync::Mutex::new(()),
+        transactions,
         config: config.clone(),
     });
     let (internal_tx, internal_rx) = mpsc::channel(4_096);
@@ -1073,6 +1075,9 @@ pub(crate) struct Core {
     paid_check_running: bool,
     /// Jobs that were collecting bids when the node stopped.
     restarted: Vec<JobId>,
+    /// The client's accepted rounds whose winner the chain shows committed in time: paid
+    /// in the end, so never re-auctioned (`overdue`).
+    committed_rounds: HashSet<JobId>,
     // prover
     works: HashMap<JobId, Work>,
     my_bids: HashMap<JobId, provernet_protocol::Bid>,
@@ -1136,6 +1141,7 @@ impl Core {
             last_paid_check_ms: 0,
             paid_check_running: false,
             restarted: Vec::new(),
+            committed_rounds: HashSet::new(),
             works: HashMap::new(),
             my_bids: HashMap::new(),
             bid_holds: HashMap::new(),

@@ -5,10 +5,12 @@
 //! statement it commits by the deadline is paid, delivered to the client or not. So when
 //! the proof has not arrived by the deadline, the client does not re-auction at once (a
 //! winner that committed and kept the proof would then be paid beside the next round's
-//! winner): it waits for this node's watchtower (`watch::own`) to say either that no such
-//! leaf was committed by the deadline, or that the job was slashed (the round is lost:
-//! re-auction), or to hand over the committed proof, fetched from wherever it is served
-//! or revealed on chain after a withheld-proof challenge (the job is done, paid once).
+//! winner). It waits for this node's watchtower (`watch::own`): the awarded prover
+//! slashed for the job (a missed deadline challenged and finalized, a withheld or invalid
+//! proof) — the round is lost, re-auction; the awarded prover's leaf committed in time —
+//! the round will be paid, never re-auctioned, and its proof follows: fetched from
+//! wherever it is served, or revealed on chain after a withheld-proof challenge (whose
+//! failure to answer is a slash, so a lost round after all).
 
 use provernet_protocol::JobId;
 
@@ -18,10 +20,11 @@ use crate::metrics::kind;
 use crate::store::ClientState;
 use crate::store::records::{Hex32, ProofRecord};
 
-/// How long after its deadline (and grace) an accepted round may wait for the chain's
-/// word before it is re-auctioned anyway, ms: a watchtower that cannot decide (the chain
-/// unreachable) must not hold the job forever. Beyond this, a late winner's leaf could be
-/// paid beside the next round's: logged as such.
+/// How long after its deadline (and grace) an accepted round that the chain has not shown
+/// committed may wait for the chain's word before it is re-auctioned anyway, ms: a
+/// watchtower that cannot decide (the chain unreachable, a batch whose leaves nobody
+/// serves) must not hold the job forever. Beyond this, a late-found leaf of the winner
+/// could be paid beside the next round's: logged as such.
 pub(super) const OVERDUE_LIMIT_MS: u64 = 300_000;
 
 /// Whether the accepted round with `deadline_s` is to be re-auctioned at `now_ms` without
@@ -49,17 +52,28 @@ impl Core {
             return;
         }
         match outcome {
-            OwnRound::Lost { why } => {
-                tracing::info!(target: "market::client", job = %user_id, why, "the round cannot be paid: re-auction");
+            OwnRound::Lost => {
+                tracing::info!(target: "market::client", job = %user_id, "the round's winner was slashed: re-auction");
+                self.committed_rounds.remove(&job);
                 self.reauction(user_id, "missed_deadline").await;
             }
-            OwnRound::Proof { inputs, proof } => {
+            OwnRound::Committed => {
+                tracing::info!(target: "market::client", job = %user_id, "the round's winner committed in time: waiting for its proof, not re-auctioning");
+                self.committed_rounds.insert(job);
+            }
+            OwnRound::Proof {
+                circuit_id,
+                inputs,
+                proof,
+            } => {
                 let request = &record.request.0;
-                // The committed leaf is of the job; its statement must be the awarded one
-                // (a valid proof of another statement is not this job's proof).
-                if provernet_protocol::JobLeaf::public_inputs_hash(&inputs)
-                    != request.public_inputs_hash
+                // Of the awarded statement only (the watchtower audits only the awarded
+                // prover's leaf of it; checked again here).
+                if circuit_id != request.circuit_id
+                    || provernet_protocol::JobLeaf::public_inputs_hash(&inputs)
+                        != request.public_inputs_hash
                 {
+                    tracing::warn!(target: "market::client", job = %user_id, "a proof of another statement: ignored");
                     return;
                 }
                 let Some(circuit) = self.s.circuits.get(&request.circuit_id).copied() else {

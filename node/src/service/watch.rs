@@ -223,11 +223,8 @@ pub(crate) struct Watchtower {
     me: EthAddress,
     secret: [u8; 32],
     reports: mpsc::Sender<Report>,
-    /// The core: a client's own rounds settled on chain (see `own`).
+    /// The core: what the chain shows of the client's own rounds (see `own`).
     core: mpsc::Sender<Internal>,
-    /// Own jobs whose verified proof the core holds, oldest first.
-    delivered: HashSet<JobId>,
-    delivered_order: VecDeque<JobId>,
     head: u64,
     /// Whether the follower has read every event up to the chain's head: until then a
     /// missing commitment may only not be read yet.
@@ -275,8 +272,6 @@ impl Watchtower {
             secret: keccak256(&keyed),
             reports,
             core,
-            delivered: HashSet::new(),
-            delivered_order: VecDeque::new(),
             head: 0,
             caught_up: false,
             keys: HashMap::new(),
@@ -356,6 +351,7 @@ impl Watchtower {
             let key = (watch.award.0.prover.0, watch.client, watch.award.0.job_id);
             self.deadlines.insert(key, watch);
         }
+        self.recover_own();
         if self.audit {
             // Two leaves of one job found before the stop and not yet challenged: the
             // challenge's own eth_call says whether it already landed.
@@ -437,11 +433,12 @@ impl Watchtower {
         }
     }
 
-    /// Whether batch `batch_id`'s challenge window still leaves a block for a challenge.
+    /// Whether batch `batch_id`'s challenge window still leaves two blocks for a
+    /// challenge: one for the commitment to its evidence, one for itself.
     fn window_open(&self, batch_id: u64) -> bool {
-        self.batches
-            .get(&batch_id)
-            .is_some_and(|b| self.head < b.block.saturating_add(self.s.window_blocks))
+        self.batches.get(&batch_id).is_some_and(|b| {
+            self.head.saturating_add(1) < b.block.saturating_add(self.s.window_blocks)
+        })
     }
 
     fn is_own(&self, client: &Address) -> bool {
@@ -500,9 +497,11 @@ impl Watchtower {
                 circuit_id: circuit_id.0,
                 public_inputs_hash: public_inputs_hash.0,
                 state: DeadlineState::Waiting,
+                delivered: false,
             },
         );
         self.save_deadline(&key);
+        self.audit_own_leaves(&key);
     }
 
     /// Records a committed leaf, samples it and looks for a second leaf of its job.
@@ -529,7 +528,8 @@ impl Watchtower {
         let as_tower = self.samples(&leaf);
         // A client audits its own leaves whose proof it lacks: the winner may have
         // committed the job without delivering it (see `own`).
-        let sampled = (as_tower || self.undelivered(&leaf)) && self.window_open(batch_id);
+        let sampled =
+            (as_tower || self.own_round(prover, &leaf).is_some()) && self.window_open(batch_id);
         if sampled && as_tower {
             self.s.metrics.watch.sampled.inc();
         }
@@ -698,6 +698,11 @@ impl Watchtower {
                 };
                 self.pending_other.remove(&job);
                 self.challenges.remove(&id);
+                if fault == 3 {
+                    // A missed deadline answered: the prover's leaf is in a batch posted by
+                    // the deadline, whoever challenged (a client's round will be paid).
+                    self.report_own_committed(&job);
+                }
                 if challenger == self.me {
                     self.count(fault_name(fault), "answered");
                     self.s.metrics.watch.bonds_lost_gwei.inc_by(gwei(a.bond));
@@ -745,7 +750,7 @@ impl Watchtower {
                     return;
                 };
                 let hash = Hash32(keccak256(&r.proof));
-                if let Some(leaf) = self
+                if let Some((prover, leaf)) = self
                     .by_job
                     .get(&job)
                     .and_then(|keys| {
@@ -753,7 +758,7 @@ impl Watchtower {
                             .filter_map(|k| self.leaves.get(k))
                             .find(|l| l.leaf.proof_hash == hash)
                     })
-                    .map(|l| l.leaf.clone())
+                    .map(|l| (l.prover, l.leaf.clone()))
                 {
                     let inputs = r
                         .public_inputs
@@ -764,7 +769,7 @@ impl Watchtower {
                             FieldBytes(word)
                         })
                         .collect();
-                    self.report_own_proof(&leaf, inputs, r.proof.to_vec());
+                    self.report_own_proof(prover, &leaf, inputs, r.proof.to_vec());
                 }
                 for key in self.by_job.get(&job).cloned().unwrap_or_default() {
                     if self
@@ -779,7 +784,7 @@ impl Watchtower {
             E::SlashedFilter(x) => {
                 let job = (x.prover.0, x.client.0, JobId(x.job_id));
                 self.slashed.insert(job);
-                self.report_own_lost(&job, "slashed");
+                self.report_own_lost(&job);
                 self.pending_other.remove(&job);
                 // Challenges of the job with this fault are settled by this slash.
                 let fault = x.fault;
@@ -1159,6 +1164,7 @@ impl Watchtower {
                     };
                 }
                 self.save_deadline(&job);
+                self.report_own_committed(&job);
                 continue;
             }
             // Batches of the prover posted by the deadline whose leaves we lack: ask, and
@@ -1190,12 +1196,10 @@ impl Watchtower {
                 // challenge could be answered and lose the bond.
                 tracing::warn!(target: "watch", job = %job.2, "the prover did not serve batches posted by the deadline: not challenging");
                 self.settle_open(&job, "undecidable", true);
-                self.report_own_lost(&job, "undecidable");
                 continue;
             }
-            // No leaf of the statement in a batch posted by the deadline: nothing can pay
-            // this round any more (a later batch is `CommittedAfterDeadline`).
-            self.report_own_lost(&job, "missed_deadline");
+            // No leaf of the statement in a batch posted by the deadline: the challenge's
+            // slash tells a client its round is lost (`own`).
             self.challenge_deadline(job);
         }
     }
@@ -1399,9 +1403,12 @@ impl Watchtower {
         let shared = Arc::clone(&self.s);
         tokio::spawn(async move {
             tokio::time::sleep(Duration::from_millis(delay_ms)).await;
-            // One transaction of this account at a time (see `Shared::transactions`).
-            let result = {
+            // One transaction of this account at a time (see `Shared::transactions`): a
+            // challenge takes the turn itself for each of its two transactions.
+            let result = if matches!(target, Target::Finalize(_)) {
                 let _turn = shared.transactions.lock().await;
+                action(market).await.map(Box::new)
+            } else {
                 action(market).await.map(Box::new)
             };
             let _ = reports.send(Report::Sent { target, result }).await;
@@ -1544,13 +1551,11 @@ impl Watchtower {
             .inc();
         tracing::info!(target: "watch", job = %job.2, batch_id = key.0, result, "audited");
         let jitter = self.jitter_ms(&job);
+        let prover = leaf.prover;
         let leaf = leaf.leaf.clone();
-        if self.audits_as_owner(&leaf)
+        if self.audits_as_owner(prover, &leaf)
             && matches!(audit, Audit::Invalid { .. } | Audit::Unavailable)
-            && !self
-                .batches
-                .get(&key.0)
-                .is_some_and(|b| own::own_challenge_due(self.head, b.block, self.s.window_blocks))
+            && !self.own_challenge_due(key)
         {
             // The client's own challenge is the last resort: the watchtowers act first,
             // and the winner may still deliver. Audit again later.
@@ -1561,7 +1566,7 @@ impl Watchtower {
         match audit {
             Audit::Valid { inputs, proof } => {
                 self.set_leaf(key, LeafState::Valid);
-                self.report_own_proof(&leaf, inputs, proof);
+                self.report_own_proof(prover, &leaf, inputs, proof);
             }
             Audit::Undecided => {
                 let tries = self.undecided.entry(key).or_default();

@@ -418,6 +418,10 @@ pub struct WatchedDeadline {
     pub public_inputs_hash: [u8; 32],
     /// What became of it.
     pub state: DeadlineState,
+    /// The client holds the job's verified proof (a client's own job): its leaves need no
+    /// audit by its owner. Absent in records written before it existed.
+    #[serde(default)]
+    pub delivered: bool,
 }
 
 impl WatchedDeadline {

@@ -8,9 +8,10 @@ use provernet_node::config::{Cheat, CheatMode};
 use provernet_node::store::{BatchState, ClientJob, ClientState};
 use provernet_slashing::bindings::ProverMarketEvents;
 
-use crate::support::{Testnet, eventually, submit};
+use crate::support::{CHALLENGE_WINDOW, Testnet, eventually, submit};
+use ethers::providers::Middleware as _;
 use provernet_node::service::NodeHandle;
-use provernet_protocol::JobId;
+use provernet_protocol::{Hash32, JobId, JobLeaf};
 
 const CLIENT: u32 = 1;
 const CHEATER: u32 = 3;
@@ -76,21 +77,25 @@ impl Market {
             ))
             .await
             .expect("submitted");
+        let job = self.wait_paid(&id).await;
+        (id, job)
+    }
+
+    /// Waits until the client's job `id` is paid and returns its record.
+    async fn wait_paid(&self, id: &JobId) -> ClientJob {
         eventually(150, "the job paid", || async {
             self.client
-                .job(&id)
+                .job(id)
                 .expect("store")
                 .is_some_and(|j| j.state == "paid")
                 .then_some(())
         })
         .await;
-        let job = self
-            .client
+        self.client
             .store
-            .client_job(&id)
+            .client_job(id)
             .expect("store")
-            .expect("job");
-        (id, job)
+            .expect("job")
     }
 }
 
@@ -276,6 +281,81 @@ async fn a_winner_that_commits_without_delivering_is_paid_once_and_the_client_ta
             ProverMarketEvents::BatchFeesClaimedFilter(e) => assert_ne!(e.prover, honest_address),
             ProverMarketEvents::SlashedFilter(e) => panic!("nobody is slashed: {e:?}"),
             _ => {}
+        }
+    }
+}
+
+/// The bait: a staked prover that won nothing commits leaves naming the client while its
+/// round waits for a proof — one under the round's own job id (public in the request) with
+/// a made-up statement, one under a made-up job id — and serves none of them, hoping the
+/// client's node audits them and sends withheld-proof challenges whose bonds its reveals
+/// would collect (or gets its leaf slashed, so the client re-auctions a round its winner
+/// can still claim). The client audits only the awarded prover's leaf of the awarded
+/// statement: it challenges none of the bait, and its job is paid once, to its winner.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leaves_of_another_prover_naming_the_client_draw_no_challenge_from_it() {
+    const BAIT: u32 = 5;
+    let m = market(CheatMode::SkipDelivery).await;
+    m.net.register_prover(BAIT).await;
+    let id = m
+        .client
+        .submit(submit(Circuit::PoseidonChain12, 14, 1_000_000_000, 30))
+        .await
+        .expect("submitted");
+    eventually(60, "the round accepted", || async {
+        m.client
+            .job(&id)
+            .expect("store")
+            .is_some_and(|j| j.state == "accepted")
+            .then_some(())
+    })
+    .await;
+    let request = m
+        .client
+        .store
+        .client_job(&id)
+        .expect("store")
+        .expect("job")
+        .request
+        .0;
+    let client = provernet_protocol::Address(m.client.address.0);
+    let bait = |job_id: JobId, n: u8| JobLeaf {
+        job_id,
+        circuit_id: request.circuit_id,
+        public_inputs_hash: Hash32([n; 32]),
+        proof_hash: Hash32([n + 1; 32]),
+        client,
+        price: 1,
+    };
+    let (batch, _) = m
+        .net
+        .market(BAIT)
+        .commit_batch(&[bait(id, 7), bait(JobId([9; 32]), 9)])
+        .await
+        .expect("the bait is committed");
+    let (paid_id, job) = (id, m.wait_paid(&id).await);
+    assert_eq!(
+        job.current_id(),
+        paid_id,
+        "never re-auctioned: {:?}",
+        job.history
+    );
+    assert_eq!(
+        job.award.expect("awarded").0.prover.0,
+        m.cheater.address.0,
+        "paid to its winner"
+    );
+    // The bait's window has long closed (the job's own batch was claimed after its own).
+    let (_, _, _, bait_block, _) = m.net.owner.batch(batch).await.expect("batch");
+    let head = m.net.owner.client().get_block_number().await.expect("head");
+    assert!(
+        head.as_u64() > bait_block + CHALLENGE_WINDOW,
+        "the bait's window closed"
+    );
+    let client_address = Address::from(m.client.address.0);
+    for event in m.net.events().await {
+        if let ProverMarketEvents::ChallengeOpenedFilter(c) = event {
+            assert_ne!(c.challenger, client_address, "the client challenged {c:?}");
         }
     }
 }

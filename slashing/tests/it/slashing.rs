@@ -257,9 +257,9 @@ async fn a_withheld_proof_left_unanswered_is_slashed() {
         .unbond(eth("0.5"))
         .await
         .expect("unbonds");
-    // Past both unbonding delays (blocks, and maxDeadline + deadlineChallengePeriod).
+    // Past both unbonding delays (blocks, and maxDeadline + deadlineChallengePeriod + 1).
     world.mine(30).await;
-    world.advance_time(86_400 + 3_600).await;
+    world.advance_time(86_400 + 3_600 + 1).await;
     assert!(matches!(
         refused(world.prover.market.withdraw_stake().await),
         ProverMarketErrors::ChallengeOpen(_)

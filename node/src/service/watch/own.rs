@@ -2,39 +2,46 @@
 //! of a job whose winner committed it without delivering it.
 //!
 //! A client re-auctions an accepted round only once the chain shows that round can never
-//! be paid (no leaf of the awarded statement in a batch of the winner posted by the
-//! deadline, or the job slashed): otherwise a winner that commits in time and keeps the
-//! proof to itself would be paid beside the next round's winner, and the client would pay
-//! the job twice. Until then the client's own leaves are audited like a watchtower's
-//! sampled ones, so a proof its winner committed but never pushed is fetched (from the
-//! winner, or any DHT provider) or forced onto the chain by a withheld-proof challenge.
-//! The client's own challenges are a backstop: it sends them only in the second half of
-//! its leaf's window, so the watchtowers, who are paid for it, act first.
+//! be paid: otherwise a winner that commits in time and keeps the proof to itself would
+//! be paid beside the next round's winner, and the client would pay the job twice. This
+//! node's watchtower tells the core (`overdue.rs`) what it learns of the client's accepted
+//! rounds: the awarded prover committed a leaf of the awarded statement by the deadline
+//! (the round will be paid: wait for its proof); the leaf's proof, fetched and verified,
+//! or revealed on chain; the awarded prover slashed for the job (the round is lost).
+//!
+//! The client audits only the leaves of its accepted rounds whose proof it does not hold
+//! (the awarded prover's leaf of the awarded statement and price: any other leaf naming
+//! the client is no concern of its rounds, and auditing it would let any prover make the
+//! client send challenges). Its own challenges are a backstop: it sends them in the
+//! second half of the leaf's window, or once the deadline has passed, so the watchtowers,
+//! who are paid for it, act first.
 
 use provernet_protocol::{FieldBytes, JobId, JobLeaf};
 
-use super::{JobKey, Watchtower};
+use super::{JobKey, LeafKey, Watchtower};
 use crate::service::Internal;
+use crate::store::records::WatchedDeadline;
+use crate::store::{DeadlineState, LeafState};
 
 /// Fewest blocks before a leaf's window closes at which the client challenges its own
 /// leaf: an audit (fetch attempts, a DHT lookup) and a challenge (a block for the
 /// commitment to its evidence, one for itself) must fit in them.
 const OWN_CHALLENGE_MARGIN: u64 = 8;
 
-/// Most delivered job ids remembered (own jobs whose proof the core holds).
-const MAX_DELIVERED: usize = 4_096;
-
-/// What the watchtower tells the client's core about one of its rounds.
+/// What the watchtower tells the client's core about one of its accepted rounds.
 #[derive(Debug)]
 pub(crate) enum OwnRound {
-    /// The committed proof of the job, fetched and verified, or revealed on chain.
+    /// A leaf of the awarded statement is in a batch of the awarded prover posted by the
+    /// deadline: the round will be paid, so it is not re-auctioned; its proof follows.
+    Committed,
+    /// The proof of the awarded prover's leaf, fetched and verified, or revealed on chain.
     Proof {
+        circuit_id: provernet_protocol::CircuitId,
         inputs: Vec<FieldBytes>,
         proof: Vec<u8>,
     },
-    /// The round can never be paid: no leaf of its statement was committed by the
-    /// deadline, or the job was slashed. The client may re-auction.
-    Lost { why: &'static str },
+    /// The awarded prover was slashed for the job: the round can never be paid.
+    Lost,
 }
 
 /// Whether the client should challenge its own leaf now, committed in block
@@ -47,45 +54,109 @@ pub(crate) fn own_challenge_due(head: u64, batch_block: u64, window: u64) -> boo
 }
 
 impl Watchtower {
-    /// The core holds the job's verified proof: its own leaves need no audit.
-    pub(super) fn on_delivered(&mut self, job: JobId) {
-        if self.delivered.insert(job) {
-            self.delivered_order.push_back(job);
-            if self.delivered_order.len() > MAX_DELIVERED
-                && let Some(old) = self.delivered_order.pop_front()
-            {
-                self.delivered.remove(&old);
-            }
+    /// The accepted round of the client whose proof it lacks that `leaf`, committed by
+    /// `prover`, belongs to: the round's awarded prover, statement and price.
+    pub(super) fn own_round(&self, prover: [u8; 20], leaf: &JobLeaf) -> Option<&WatchedDeadline> {
+        if !self.is_own(&leaf.client) {
+            return None;
         }
-        let keys: Vec<_> = self
-            .leaves
-            .iter()
-            .filter(|(_, l)| {
-                l.leaf.job_id == job
-                    && self.is_own(&l.leaf.client)
-                    && l.state == crate::store::LeafState::Pending
-                    && !self.samples(&l.leaf)
+        self.deadlines
+            .get(&(prover, leaf.client.0, leaf.job_id))
+            .filter(|w| {
+                !w.delivered
+                    && w.circuit_id == leaf.circuit_id.0
+                    && w.public_inputs_hash == leaf.public_inputs_hash.0
+                    && w.award.0.price == leaf.price
             })
-            .map(|(k, _)| *k)
+    }
+
+    /// Whether this node audits `leaf` (committed by `prover`) only as its client, not as
+    /// a watchtower sampling it.
+    pub(super) fn audits_as_owner(&self, prover: [u8; 20], leaf: &JobLeaf) -> bool {
+        !self.samples(leaf) && self.own_round(prover, leaf).is_some()
+    }
+
+    /// Whether the client's own challenge of the leaf at `key` is due (see the module).
+    pub(super) fn own_challenge_due(&self, key: LeafKey) -> bool {
+        let Some(leaf) = self.leaves.get(&key) else {
+            return false;
+        };
+        let late_in_window = self
+            .batches
+            .get(&key.0)
+            .is_some_and(|b| own_challenge_due(self.head, b.block, self.s.window_blocks));
+        let past_deadline = self.own_round(leaf.prover, &leaf.leaf).is_some_and(|w| {
+            crate::service::now_ms()
+                >= w.award.0.deadline.saturating_mul(1_000)
+                    + self.s.config.watchtower.deadline_grace_ms
+        });
+        late_in_window || past_deadline
+    }
+
+    /// A deadline of the client's was just recorded: its leaves already known are now
+    /// its to audit.
+    pub(super) fn audit_own_leaves(&mut self, job: &JobKey) {
+        let keys: Vec<LeafKey> = self
+            .by_job
+            .get(job)
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(|key| {
+                self.leaves.get(key).is_some_and(|l| {
+                    l.state == LeafState::Unsampled && self.own_round(l.prover, &l.leaf).is_some()
+                }) && self.window_open(key.0)
+            })
             .collect();
         for key in keys {
-            self.set_leaf(key, crate::store::LeafState::Valid);
+            self.set_leaf(key, LeafState::Pending);
         }
     }
 
-    /// Whether this node audits `leaf` only because it is one of its own jobs whose proof
-    /// it lacks (not as a watchtower sampling it).
-    pub(super) fn audits_as_owner(&self, leaf: &JobLeaf) -> bool {
-        self.is_own(&leaf.client) && !self.samples(leaf)
+    /// The core holds the verified proof of its round `job`: no audit of its leaves.
+    pub(super) fn on_delivered(&mut self, job: JobId) {
+        let me = self.me.0;
+        let rounds: Vec<JobKey> = self
+            .deadlines
+            .keys()
+            .filter(|k| k.1 == me && k.2 == job)
+            .copied()
+            .collect();
+        for round in rounds {
+            if let Some(w) = self.deadlines.get_mut(&round) {
+                w.delivered = true;
+            }
+            self.save_deadline(&round);
+            let keys: Vec<LeafKey> = self.by_job.get(&round).cloned().unwrap_or_default();
+            for key in keys {
+                let owned = self
+                    .leaves
+                    .get(&key)
+                    .is_some_and(|l| l.state == LeafState::Pending && !self.samples(&l.leaf));
+                if owned {
+                    self.set_leaf(key, LeafState::Valid);
+                }
+            }
+        }
     }
 
-    /// Whether an own leaf still needs its proof.
-    pub(super) fn undelivered(&self, leaf: &JobLeaf) -> bool {
-        self.is_own(&leaf.client) && !self.delivered.contains(&leaf.job_id)
+    /// After a restart: the rounds found committed before it are told again (the core
+    /// keeps that in memory only).
+    pub(super) fn recover_own(&self) {
+        for (job, w) in &self.deadlines {
+            if job.1 == self.me.0
+                && !w.delivered
+                && w.state
+                    == (DeadlineState::Done {
+                        outcome: "met".into(),
+                    })
+            {
+                self.report_own(job.2, OwnRound::Committed);
+            }
+        }
     }
 
-    /// Tells the core about its round `job`.
-    pub(super) fn report_own(&self, job: JobId, outcome: OwnRound) {
+    fn report_own(&self, job: JobId, outcome: OwnRound) {
         tracing::info!(target: "watch", %job, ?outcome, "own round settled on chain");
         let core = self.core.clone();
         tokio::spawn(async move {
@@ -93,17 +164,39 @@ impl Watchtower {
         });
     }
 
-    /// As [`Self::report_own`] for a job key, if the job is this node's own.
-    pub(super) fn report_own_lost(&self, job: &JobKey, why: &'static str) {
-        if job.1 == self.me.0 {
-            self.report_own(job.2, OwnRound::Lost { why });
+    /// `job` was slashed: if it is an accepted round of this client and its awarded
+    /// prover the one slashed, the round can never be paid.
+    pub(super) fn report_own_lost(&self, job: &JobKey) {
+        if job.1 == self.me.0 && self.deadlines.contains_key(job) {
+            self.report_own(job.2, OwnRound::Lost);
         }
     }
 
-    /// A proof of an own job that the chain or an audit vouches for.
-    pub(super) fn report_own_proof(&self, leaf: &JobLeaf, inputs: Vec<FieldBytes>, proof: Vec<u8>) {
-        if self.undelivered(leaf) {
-            self.report_own(leaf.job_id, OwnRound::Proof { inputs, proof });
+    /// `job`'s awarded prover committed a leaf of the statement by the deadline.
+    pub(super) fn report_own_committed(&self, job: &JobKey) {
+        if job.1 == self.me.0 && self.deadlines.get(job).is_some_and(|w| !w.delivered) {
+            self.report_own(job.2, OwnRound::Committed);
+        }
+    }
+
+    /// A proof of `leaf` (committed by `prover`) that verifies, or that the chain took in
+    /// a reveal: the client's, if the leaf is its accepted round's.
+    pub(super) fn report_own_proof(
+        &self,
+        prover: [u8; 20],
+        leaf: &JobLeaf,
+        inputs: Vec<FieldBytes>,
+        proof: Vec<u8>,
+    ) {
+        if self.own_round(prover, leaf).is_some() {
+            self.report_own(
+                leaf.job_id,
+                OwnRound::Proof {
+                    circuit_id: leaf.circuit_id,
+                    inputs,
+                    proof,
+                },
+            );
         }
     }
 }
