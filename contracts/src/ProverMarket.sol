@@ -526,11 +526,6 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
         _send(msg.sender, amount);
     }
 
-    /// @notice Whether `prover` is registered with at least the minimum stake.
-    function isStaked(address prover) external view returns (bool) {
-        return provers[prover].registered && provers[prover].stake >= minStake;
-    }
-
     /// @notice Whether claims of `prover` (and `isFinal` on its batches) must look up each
     ///         job's state: while a challenge against it is open, or once it was slashed.
     ///         A prover whose challenges were all answered is not disputed.
@@ -1010,7 +1005,7 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
         // inputs (a valid proof of some other statement) is no delivery.
         if (
             at.leaf.jobId != c.jobId || at.leaf.client != c.client || at.leaf.circuitId != c.circuitId
-                || at.leaf.publicInputsHash != c.publicInputsHash
+                || at.leaf.publicInputsHash != c.publicInputsHash || at.leaf.price != c.price
         ) revert LeafMismatch();
         if (!MerkleProof.verifyCalldata(at.path, batch.root, _leafHash(at.leaf))) revert LeafNotInBatch();
         _answer(challengeId, c);
@@ -1273,7 +1268,9 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
         // forge-lint: disable-next-line(incorrect-shift)
         answeredFaults[key] |= 1 << uint8(c.fault);
         c.status = ChallengeStatus.Answered;
-        credits[c.prover] += c.bond;
+        // The job's own client is owed the proof: forcing it out of a prover that kept it
+        // costs the client nothing (else withholding from clients would earn bonds).
+        credits[c.challenger == c.client && c.fault == Fault.WithheldProof ? c.challenger : c.prover] += c.bond;
         emit ChallengeAnswered(challengeId, c.prover, c.bond);
     }
 

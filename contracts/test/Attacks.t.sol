@@ -131,7 +131,7 @@ contract AttacksTest is MarketFixture {
             covered * (BOND + SLASH_PER_JOB * REWARD_BPS / 10_000),
             "the last slash rewards as much as the first"
         );
-        assertFalse(market.isStaked(cheater));
+        assertFalse(_isStaked(cheater));
     }
 
     /// Splitting the leaves into many small batches in the same window changes nothing:
@@ -808,6 +808,44 @@ contract AttacksTest is MarketFixture {
     function _commitTo(address who, bytes memory call) internal {
         vm.prank(who);
         market.commitEvidence(_evidenceDigest(who, call));
+    }
+
+    /// The winner commits its leaf in time but keeps the proof from its client, hoping the
+    /// client's withheld-proof challenge (its only way to the proof) pays it the bond when
+    /// it reveals. The client is owed the proof: its bond comes back, and the prover earns
+    /// nothing but its reveal's gas bill. A watchtower's answered challenge still pays the
+    /// prover (a false alarm about a proof that was there).
+    function test_attack_withholdingFromItsClientEarnsTheProverNoBond() public {
+        _register(cheater, MIN_STAKE);
+        ProverMarket.Leaf[] memory leaves = _leafWith(CIRCUIT, inputs, proof);
+        uint256 batchId = _commit(cheater, leaves);
+        uint256 id = _challengeWithheld(client, batchId, leaves, 0);
+        vm.prank(cheater);
+        market.revealProof(id, inputs, proof);
+        assertEq(market.credits(cheater), 0, "the withholding prover earned no bond");
+        assertEq(market.credits(client), BOND, "the client's bond is back");
+    }
+
+    /// The winner commits, by the deadline, a leaf of the awarded statement at another price
+    /// than the award's: no claim can pay it (`AwardMismatch`), and the winner hopes it still
+    /// answers a missed-deadline challenge so the client's round neither pays nor ends. Only
+    /// a leaf of the award's price answers: the winner is slashed.
+    function test_attack_aLeafAtAnotherPriceDoesNotAnswerAMissedDeadline() public {
+        _register(cheater, MIN_STAKE);
+        ProverMarket.Leaf[] memory leaves = _leafWith(CIRCUIT, inputs, proof);
+        ProverMarket.Award memory award = _award(leaves[0], cheater);
+        leaves[0].price = award.price + 1;
+        uint256 batchId = _commit(cheater, leaves);
+        vm.warp(award.deadline + 1);
+        uint256 id = _challengeMissed(award);
+        ProverMarket.Inclusion memory at = _at(batchId, leaves, 0);
+        vm.prank(cheater);
+        vm.expectRevert(ProverMarket.LeafMismatch.selector);
+        market.answerMissedDeadline(id, at);
+        uint256 stakeBefore = _stakeOf(cheater);
+        vm.roll(block.number + RESPONSE_WINDOW + 1);
+        market.finalizeChallenge(id);
+        assertEq(stakeBefore - _stakeOf(cheater), SLASH_PER_JOB, "slashed");
     }
 
     /// The cheater, registered, commits one leaf whose proof (all zero) does not verify;

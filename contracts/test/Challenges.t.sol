@@ -1380,7 +1380,8 @@ contract ChallengesTest is MarketFixture {
 
     function test_answerMissedDeadline_revertsWhenLeafNotInBatch() public {
         ProverMarket.Inclusion memory at = _commitOne(prover, _leaf(JOB, client, 1 ether));
-        at.leaf.price = 2 ether;
+        // The awarded job and statement at the awarded price, but not the committed leaf.
+        at.leaf.proofHash = keccak256("a proof never committed");
         (uint256 id,) = _openMissed();
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.LeafNotInBatch.selector));
         market.answerMissedDeadline(id, at);
@@ -1707,7 +1708,7 @@ contract ChallengesTest is MarketFixture {
         assertEq(market.totalBurned(), 0);
         assertEq(address(0).balance, burnBefore);
         assertEq(address(market).balance, STAKE, "everything stays: credit and deposit");
-        assertFalse(market.isStaked(prover));
+        assertFalse(_isStaked(prover));
 
         vm.prank(watchtower);
         market.withdrawCredits();

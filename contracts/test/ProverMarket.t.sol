@@ -257,7 +257,7 @@ contract ProverMarketTest is MarketFixture {
     }
 
     // ================================================================================
-    // register / isStaked
+    // register
     // ================================================================================
 
     function test_register_revertsWhenStakeBelowMinimum() public {
@@ -337,13 +337,6 @@ contract ProverMarketTest is MarketFixture {
         assertEq(prover.balance, 0);
     }
 
-    function test_isStaked_trueOnlyForRegisteredProverAtMinimum() public {
-        assertFalse(market.isStaked(prover));
-        _register(prover, MIN_STAKE);
-        assertTrue(market.isStaked(prover));
-        assertFalse(market.isStaked(otherProver));
-    }
-
     // ================================================================================
     // addStake
     // ================================================================================
@@ -419,7 +412,7 @@ contract ProverMarketTest is MarketFixture {
         vm.prank(prover);
         market.unbond(2 ether);
         assertEq(_stakeOf(prover), 0);
-        assertFalse(market.isStaked(prover));
+        assertFalse(_isStaked(prover));
     }
 
     function test_unbond_againAccumulatesAndRestartsDelay() public {
@@ -446,7 +439,7 @@ contract ProverMarketTest is MarketFixture {
         _register(prover, MIN_STAKE);
         vm.prank(prover);
         market.unbond(1);
-        assertFalse(market.isStaked(prover));
+        assertFalse(_isStaked(prover));
     }
 
     // ================================================================================
@@ -2312,7 +2305,7 @@ contract ProverMarketTest is MarketFixture {
         market.unbond(amount);
         uint64 at = uint64(block.number) + UNBONDING_DELAY;
         uint64 afterTime = uint64(block.timestamp) + MAX_DEADLINE + DEADLINE_PERIOD + 1;
-        assertEq(market.isStaked(prover), stake - amount >= MIN_STAKE);
+        assertEq(_isStaked(prover), stake - amount >= MIN_STAKE);
 
         vm.roll(block.number + wait);
         vm.warp(block.timestamp + waitTime);

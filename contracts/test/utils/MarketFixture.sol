@@ -145,6 +145,12 @@ abstract contract MarketFixture is Test {
         (stake,,,,,,,,,,) = market.provers(who);
     }
 
+    /// Whether `who` is registered with at least the minimum stake (it may commit).
+    function _isStaked(address who) internal view returns (bool) {
+        (uint256 stake,,,,,,,,,, bool registered) = market.provers(who);
+        return registered && stake >= MIN_STAKE;
+    }
+
     /// Unbonding stake, and the block from which it may be withdrawn.
     function _unbondingOf(address who) internal view returns (uint256 unbonding, uint64 at) {
         (,, unbonding, at,,,,,,,) = market.provers(who);

@@ -244,6 +244,7 @@ impl Core {
             next_max_price: None,
             error: None,
             failed_provers: Vec::new(),
+            committed_in_time: false,
         };
         let mut batch = WriteBatch::default();
         batch
@@ -377,9 +378,10 @@ impl Core {
                 }
                 // Past its deadline, an accepted round waits for the chain's word before it
                 // is re-auctioned (`overdue`), up to a limit.
-                ClientState::Accepted if !self.committed_rounds.contains(&job.current_id()) => {
+                ClientState::Accepted if !job.committed_in_time => {
                     let deadline = job.award.as_ref().map_or(0, |a| a.0.deadline);
-                    if super::overdue::overdue_past_limit(deadline, config.deadline_grace_ms, now) {
+                    let grace = config.deadline_grace_ms;
+                    if super::overdue::overdue_past_limit(deadline, grace, self.started_ms, now) {
                         tracing::warn!(target: "market::client", job = %job.id, "no word from the chain on an overdue round: re-auctioning (its winner may still be paid)");
                         due.push((job.id, "unsettled"));
                     }
@@ -511,6 +513,7 @@ impl Core {
         job.awarded_ms = None;
         job.acceptance = None;
         job.accepted_ms = None;
+        job.committed_in_time = false;
         let failed = job.state == ClientState::Failed;
         let mut batch = WriteBatch::default();
         batch.client_job(job);
@@ -887,10 +890,11 @@ impl Core {
         metrics.proofs.get_or_create(&kind("verified")).inc();
         metrics.e2e_seconds.observe(e2e as f64 / 1_000.0);
         tracing::info!(target: "market::client", job = %user_id, e2e_ms = e2e, "proof verified");
-        self.committed_rounds.remove(&current);
         // Its leaves need no audit by this node's watchtower any more.
-        if let Some(watch) = &self.watch {
-            let _ = watch.try_send(super::WatchInput::Delivered(current));
+        if let Some(watch) = self.watch.clone() {
+            tokio::spawn(async move {
+                let _ = watch.send(super::WatchInput::Delivered(current)).await;
+            });
         }
         // Anyone may fetch it from here too (a watchtower, when the prover is gone).
         self.s.net.provide(proof_hash.to_vec()).await;

@@ -136,16 +136,24 @@ impl Core {
         if !award.is_signed() {
             return;
         }
-        let _ = watch.try_send(super::WatchInput::Accepted(Box::new(
-            super::watch::Accepted {
-                award,
-                acceptance: acceptance.clone(),
-                client: seen.request.client,
-                client_key: seen.client_key,
-                circuit_id: seen.request.circuit_id,
-                public_inputs_hash: seen.request.public_inputs_hash,
-            },
-        )));
+        let input = super::WatchInput::Accepted(Box::new(super::watch::Accepted {
+            award,
+            acceptance: acceptance.clone(),
+            client: seen.request.client,
+            client_key: seen.client_key,
+            circuit_id: seen.request.circuit_id,
+            public_inputs_hash: seen.request.public_inputs_hash,
+        }));
+        if seen.request.client == self.s.address {
+            // The client's own round: its watchtower must know it (it decides whether the
+            // round may be re-auctioned), however full the queue is with gossip.
+            let watch = watch.clone();
+            tokio::spawn(async move {
+                let _ = watch.send(input).await;
+            });
+        } else {
+            let _ = watch.try_send(input);
+        }
     }
 
     fn check_request(

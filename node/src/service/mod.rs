@@ -1075,9 +1075,9 @@ pub(crate) struct Core {
     paid_check_running: bool,
     /// Jobs that were collecting bids when the node stopped.
     restarted: Vec<JobId>,
-    /// The client's accepted rounds whose winner the chain shows committed in time: paid
-    /// in the end, so never re-auctioned (`overdue`).
-    committed_rounds: HashSet<JobId>,
+    /// When this node started, ms: an overdue round waits for the chain's word at least
+    /// `overdue::OVERDUE_LIMIT_MS` after it (the watchtower replays the chain first).
+    started_ms: u64,
     // prover
     works: HashMap<JobId, Work>,
     my_bids: HashMap<JobId, provernet_protocol::Bid>,
@@ -1141,7 +1141,7 @@ impl Core {
             last_paid_check_ms: 0,
             paid_check_running: false,
             restarted: Vec::new(),
-            committed_rounds: HashSet::new(),
+            started_ms: now_ms(),
             works: HashMap::new(),
             my_bids: HashMap::new(),
             bid_holds: HashMap::new(),

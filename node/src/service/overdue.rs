@@ -28,13 +28,20 @@ use crate::store::records::{Hex32, ProofRecord};
 pub(super) const OVERDUE_LIMIT_MS: u64 = 300_000;
 
 /// Whether the accepted round with `deadline_s` is to be re-auctioned at `now_ms` without
-/// the chain's word (see [`OVERDUE_LIMIT_MS`]).
-pub(super) fn overdue_past_limit(deadline_s: u64, grace_ms: u64, now_ms: u64) -> bool {
-    now_ms
-        >= deadline_s
-            .saturating_mul(1_000)
-            .saturating_add(grace_ms)
-            .saturating_add(OVERDUE_LIMIT_MS)
+/// the chain's word (see [`OVERDUE_LIMIT_MS`]), on a node started at `started_ms`: the
+/// limit counts from the deadline and grace, and from the start (after which the
+/// watchtower first replays the chain).
+pub(super) fn overdue_past_limit(
+    deadline_s: u64,
+    grace_ms: u64,
+    started_ms: u64,
+    now_ms: u64,
+) -> bool {
+    let from = deadline_s
+        .saturating_mul(1_000)
+        .saturating_add(grace_ms)
+        .max(started_ms);
+    now_ms >= from.saturating_add(OVERDUE_LIMIT_MS)
 }
 
 impl Core {
@@ -54,12 +61,19 @@ impl Core {
         match outcome {
             OwnRound::Lost => {
                 tracing::info!(target: "market::client", job = %user_id, "the round's winner was slashed: re-auction");
-                self.committed_rounds.remove(&job);
                 self.reauction(user_id, "missed_deadline").await;
+            }
+            OwnRound::Unobtainable => {
+                // Not final: a proof served or revealed later, or a slash, still counts.
+                tracing::error!(target: "market::client", job = %user_id, "the winner committed the proof in time but served it to no one, and the window to force it out passed: the round is paid without it");
+                self.mark_round(
+                    user_id,
+                    Some("the winner committed the proof in time but served it to no one, and no challenge could force it out before the challenge window closed: the round is paid without it"),
+                );
             }
             OwnRound::Committed => {
                 tracing::info!(target: "market::client", job = %user_id, "the round's winner committed in time: waiting for its proof, not re-auctioning");
-                self.committed_rounds.insert(job);
+                self.mark_round(user_id, None);
             }
             OwnRound::Proof {
                 circuit_id,
@@ -98,6 +112,23 @@ impl Core {
     }
 }
 
+impl Core {
+    /// Records that client job `user_id`'s current round was committed in time (so it is
+    /// never re-auctioned), with `note` as its error if its proof is out of reach.
+    fn mark_round(&mut self, user_id: JobId, note: Option<&str>) {
+        let Some(job) = self.jobs.get_mut(&user_id) else {
+            return;
+        };
+        job.committed_in_time = true;
+        if let Some(note) = note {
+            job.error = Some(note.to_owned());
+        }
+        let mut batch = crate::store::WriteBatch::default();
+        batch.client_job(job);
+        self.write(batch);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,8 +138,22 @@ mod tests {
         let deadline = 1_000;
         let grace = 2_000;
         let due = 1_000_000 + grace + OVERDUE_LIMIT_MS;
-        assert!(!overdue_past_limit(deadline, grace, due - 1));
-        assert!(overdue_past_limit(deadline, grace, due));
-        assert!(!overdue_past_limit(u64::MAX, grace, u64::MAX - 1));
+        assert!(!overdue_past_limit(deadline, grace, 0, due - 1));
+        assert!(overdue_past_limit(deadline, grace, 0, due));
+        assert!(!overdue_past_limit(u64::MAX, grace, 0, u64::MAX - 1));
+        // A node started after the deadline waits the limit from its start.
+        let started = 5_000_000;
+        assert!(!overdue_past_limit(
+            deadline,
+            grace,
+            started,
+            started + OVERDUE_LIMIT_MS - 1
+        ));
+        assert!(overdue_past_limit(
+            deadline,
+            grace,
+            started,
+            started + OVERDUE_LIMIT_MS
+        ));
     }
 }

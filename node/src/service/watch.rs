@@ -212,6 +212,8 @@ struct ChainBatch {
     /// How often the prover did not serve the leaves, and when it last did not (ms).
     refusals: u32,
     refused_ms: u64,
+    /// When to read the block's time again after a failed read (ms; 0: not failed).
+    time_retry_ms: u64,
 }
 
 /// The watchtower actor.
@@ -481,7 +483,7 @@ impl Watchtower {
         if self.deadlines.contains_key(&key) {
             return;
         }
-        if self.deadlines.len() >= super::gossip::MAX_REQUESTS {
+        if self.deadlines.len() >= super::gossip::MAX_REQUESTS && !self.is_own(&client) {
             // As many as the core remembers requests: anyone can sign acceptances for
             // its own jobs, so the table is bounded like the request table.
             tracing::debug!(target: "watch", job = %award.job_id, "deadline table full");
@@ -497,7 +499,7 @@ impl Watchtower {
                 circuit_id: circuit_id.0,
                 public_inputs_hash: public_inputs_hash.0,
                 state: DeadlineState::Waiting,
-                delivered: false,
+                owner_done: false,
             },
         );
         self.save_deadline(&key);
@@ -528,8 +530,8 @@ impl Watchtower {
         let as_tower = self.samples(&leaf);
         // A client audits its own leaves whose proof it lacks: the winner may have
         // committed the job without delivering it (see `own`).
-        let sampled =
-            (as_tower || self.own_round(prover, &leaf).is_some()) && self.window_open(batch_id);
+        let own = self.own_round(prover, &leaf).is_some();
+        let sampled = (as_tower || own) && self.window_open(batch_id);
         if sampled && as_tower {
             self.s.metrics.watch.sampled.inc();
         }
@@ -563,6 +565,10 @@ impl Watchtower {
         }
         if complete && self.audit {
             self.check_root(batch_id);
+        }
+        if own && !sampled {
+            // Seen only after its window (this node was down): out of reach.
+            self.report_own_unobtainable(key);
         }
     }
 
@@ -635,6 +641,7 @@ impl Watchtower {
                         known,
                         refusals: 0,
                         refused_ms: 0,
+                        time_retry_ms: 0,
                     },
                 );
                 self.by_root.insert((prover, b.root), batch_id);
@@ -705,7 +712,11 @@ impl Watchtower {
                 }
                 if challenger == self.me {
                     self.count(fault_name(fault), "answered");
-                    self.s.metrics.watch.bonds_lost_gwei.inc_by(gwei(a.bond));
+                    // A client's withheld-proof challenge of its own job gets its bond back.
+                    let refunded = fault == 2 && job.1 == self.me.0;
+                    if !refunded {
+                        self.s.metrics.watch.bonds_lost_gwei.inc_by(gwei(a.bond));
+                    }
                     if self.settle_challenge(&job, id, "answered") {
                         tracing::warn!(target: "watch", job = %job.2, challenge = id, "the prover answered our challenge: bond lost");
                     }
@@ -952,9 +963,11 @@ impl Watchtower {
         let done: Vec<JobKey> = self
             .deadlines
             .iter()
-            .filter(|(_, w)| {
+            .filter(|(k, w)| {
                 matches!(w.state, DeadlineState::Done { .. })
                     && now_s > w.award.0.deadline.saturating_add(RETAIN_DEADLINE_SECS)
+                    // A client's own round stays until it needs nothing more (`own`).
+                    && (k.1 != self.me.0 || w.owner_done)
             })
             .map(|(k, _)| *k)
             .collect();
@@ -1045,6 +1058,7 @@ impl Watchtower {
                 continue;
             }
             if !self.window_open(key.0) {
+                self.report_own_unobtainable(key);
                 self.set_leaf(key, done("window_closed"));
                 continue;
             }
@@ -1140,6 +1154,9 @@ impl Watchtower {
             let watched = &self.deadlines[&job];
             let deadline = watched.award.0.deadline;
             let statement = (watched.circuit_id, watched.public_inputs_hash);
+            // And at the awarded price: a leaf at another one is never paid (the claim's
+            // `AwardMismatch`) nor answers the deadline (`LeafMismatch`).
+            let price = watched.award.0.price;
             // Committed in time, as far as we know? Only a leaf of the awarded statement
             // counts: one carrying a proof of anything else is no delivery.
             let mut unsure = false;
@@ -1147,6 +1164,7 @@ impl Watchtower {
             for key in self.by_job.get(&job).cloned().unwrap_or_default() {
                 let of_statement = self.leaves.get(&key).is_some_and(|l| {
                     (l.leaf.circuit_id.0, l.leaf.public_inputs_hash.0) == statement
+                        && l.leaf.price == price
                 });
                 if !of_statement {
                     continue;
@@ -1189,6 +1207,7 @@ impl Watchtower {
                 for (batch_id, _) in lacking {
                     self.fetch_leaves(batch_id);
                 }
+                self.refetch_times(now);
                 continue;
             }
             if given_up {
@@ -1274,6 +1293,24 @@ impl Watchtower {
     }
 
     // ---- tasks ------------------------------------------------------------------------
+
+    /// Reads again the times of batches whose read failed, once their pause is over.
+    fn refetch_times(&mut self, now: u64) {
+        let due: Vec<(u64, u64)> = self
+            .batches
+            .iter()
+            .filter(|(_, b)| {
+                b.timestamp.is_none() && b.time_retry_ms != 0 && now >= b.time_retry_ms
+            })
+            .map(|(id, b)| (*id, b.block))
+            .collect();
+        for (batch_id, block) in due {
+            if let Some(b) = self.batches.get_mut(&batch_id) {
+                b.time_retry_ms = 0;
+            }
+            self.fetch_time(batch_id, block);
+        }
+    }
 
     fn fetch_time(&self, batch_id: u64, block: u64) {
         let client = Arc::clone(self.s.market.client());
@@ -1425,6 +1462,10 @@ impl Watchtower {
             } => {
                 if let Some(b) = self.batches.get_mut(&batch_id) {
                     b.timestamp = timestamp;
+                    if timestamp.is_none() {
+                        // Asked again a little later (a deadline may wait on it).
+                        b.time_retry_ms = now_ms() + RETRY_MS;
+                    }
                 }
             }
             Report::BatchLeaves { batch_id, leaves } => self.on_leaves(batch_id, leaves),
@@ -1584,6 +1625,8 @@ impl Watchtower {
                     Ok(evidence) => evidence,
                     Err(error) => {
                         tracing::error!(target: "watch", %error, "audited proof does not match its leaf");
+                        self.retry_at
+                            .insert(Target::Invalid(key), now_ms() + RETRY_MS);
                         return;
                     }
                 };
@@ -1704,6 +1747,9 @@ impl Watchtower {
                         tracing::error!(target: "watch", batch_id = key.0, "the native verifier rejects a proof the chain's accepts: not challenging");
                     }
                     self.count(kind, outcome);
+                    if closed {
+                        self.report_own_unobtainable(key);
+                    }
                     self.set_leaf(key, done(outcome));
                 } else if challenging {
                     // Not when the events already recorded the challenge as open (a

@@ -207,6 +207,11 @@ pub struct ClientJob {
     /// later rounds award to them only when no other prover bids.
     #[serde(default)]
     pub failed_provers: Vec<[u8; 20]>,
+    /// The chain showed the current round's winner committed a leaf of the awarded
+    /// statement and price by the deadline: the round will be paid, so it is never
+    /// re-auctioned (`service/overdue.rs`).
+    #[serde(default)]
+    pub committed_in_time: bool,
 }
 
 impl ClientJob {
@@ -418,10 +423,11 @@ pub struct WatchedDeadline {
     pub public_inputs_hash: [u8; 32],
     /// What became of it.
     pub state: DeadlineState,
-    /// The client holds the job's verified proof (a client's own job): its leaves need no
-    /// audit by its owner. Absent in records written before it existed.
+    /// A client's own round needs nothing more from its leaves: the client holds its
+    /// verified proof, or the round was lost or its proof is out of reach. Absent in
+    /// records written before it existed.
     #[serde(default)]
-    pub delivered: bool,
+    pub owner_done: bool,
 }
 
 impl WatchedDeadline {

@@ -42,6 +42,10 @@ pub(crate) enum OwnRound {
     },
     /// The awarded prover was slashed for the job: the round can never be paid.
     Lost,
+    /// The awarded prover's leaf went through its whole window unaudited to the end (its
+    /// proof never obtained, no challenge possible any more): the round is paid, and the
+    /// client will not get the proof from the chain.
+    Unobtainable,
 }
 
 /// Whether the client should challenge its own leaf now, committed in block
@@ -63,7 +67,7 @@ impl Watchtower {
         self.deadlines
             .get(&(prover, leaf.client.0, leaf.job_id))
             .filter(|w| {
-                !w.delivered
+                !w.owner_done
                     && w.circuit_id == leaf.circuit_id.0
                     && w.public_inputs_hash == leaf.public_inputs_hash.0
                     && w.award.0.price == leaf.price
@@ -124,7 +128,7 @@ impl Watchtower {
             .collect();
         for round in rounds {
             if let Some(w) = self.deadlines.get_mut(&round) {
-                w.delivered = true;
+                w.owner_done = true;
             }
             self.save_deadline(&round);
             let keys: Vec<LeafKey> = self.by_job.get(&round).cloned().unwrap_or_default();
@@ -145,7 +149,7 @@ impl Watchtower {
     pub(super) fn recover_own(&self) {
         for (job, w) in &self.deadlines {
             if job.1 == self.me.0
-                && !w.delivered
+                && !w.owner_done
                 && w.state
                     == (DeadlineState::Done {
                         outcome: "met".into(),
@@ -166,15 +170,42 @@ impl Watchtower {
 
     /// `job` was slashed: if it is an accepted round of this client and its awarded
     /// prover the one slashed, the round can never be paid.
-    pub(super) fn report_own_lost(&self, job: &JobKey) {
+    pub(super) fn report_own_lost(&mut self, job: &JobKey) {
         if job.1 == self.me.0 && self.deadlines.contains_key(job) {
+            self.end_own_round(job);
             self.report_own(job.2, OwnRound::Lost);
+        }
+    }
+
+    /// The client needs nothing more from round `job`'s leaves.
+    fn end_own_round(&mut self, job: &JobKey) {
+        if let Some(w) = self.deadlines.get_mut(job) {
+            w.owner_done = true;
+        }
+        self.save_deadline(job);
+    }
+
+    /// The leaf at `key`, still to be audited, leaves its window: if it is the client's
+    /// accepted round's, its proof can no longer be forced out.
+    pub(super) fn report_own_unobtainable(&mut self, key: LeafKey) {
+        let Some(l) = self.leaves.get(&key) else {
+            return;
+        };
+        let job = (l.prover, l.leaf.client.0, l.leaf.job_id);
+        // Not while an audit or a challenge of the job may still give the proof or a slash.
+        let busy = self.in_flight.contains(&super::Target::Invalid(key))
+            || self.in_flight.contains(&super::Target::Withheld(key))
+            || self.pending_other.contains(&job)
+            || self.slashed.contains(&job);
+        if !busy && self.own_round(l.prover, &l.leaf).is_some() {
+            self.end_own_round(&job);
+            self.report_own(job.2, OwnRound::Unobtainable);
         }
     }
 
     /// `job`'s awarded prover committed a leaf of the statement by the deadline.
     pub(super) fn report_own_committed(&self, job: &JobKey) {
-        if job.1 == self.me.0 && self.deadlines.get(job).is_some_and(|w| !w.delivered) {
+        if job.1 == self.me.0 && self.deadlines.get(job).is_some_and(|w| !w.owner_done) {
             self.report_own(job.2, OwnRound::Committed);
         }
     }
