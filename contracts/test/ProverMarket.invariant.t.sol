@@ -748,7 +748,8 @@ contract MarketHandler is Test {
             EARLIER
         );
         if (!opened) return;
-        bool ofAwarded = _ofAwardedStatement(j.leaf);
+        bool ofAwarded =
+            _ofAwardedStatement(j.leaf) && j.leaf.price == ghost_awardedPrice[_jobRef(j.leaf.client, j.nonce)];
         bytes memory expected = ofAwarded ? bytes("") : abi.encodeWithSelector(ProverMarket.LeafMismatch.selector);
         _answerMissed(challengeId, id, index, expected, "answerMissedDeadline (bad leaf)");
         if (!ofAwarded && seed % 2 == 0) {
@@ -1709,6 +1710,10 @@ contract MarketHandler is Test {
             // The job's leaf, of another statement than the awarded one: no delivery.
             expected = abi.encodeWithSelector(ProverMarket.LeafMismatch.selector);
             _count("answerMissedDeadline: leaf of another statement");
+        } else if (l.price != c.price) {
+            // At another price than the award's: no claim could pay it, no delivery.
+            expected = abi.encodeWithSelector(ProverMarket.LeafMismatch.selector);
+            _count("answerMissedDeadline: leaf at another price");
         }
         _answerMissed(id, batchId, index, expected, "answerMissedDeadline");
     }
@@ -1742,7 +1747,9 @@ contract MarketHandler is Test {
             if (committed[batchId].prover != c.prover || committed[batchId].timestamp > c.deadline) continue;
             for (index = 0; index < jobsOf[batchId].length; index++) {
                 ProverMarket.Leaf memory l = jobsOf[batchId][index].leaf;
-                if (l.jobId == c.jobId && l.client == c.client && _ofAwardedStatement(l)) return (batchId, index);
+                if (l.jobId == c.jobId && l.client == c.client && _ofAwardedStatement(l) && l.price == c.price) {
+                    return (batchId, index);
+                }
             }
         }
         revert("no batch met the deadline");

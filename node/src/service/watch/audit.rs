@@ -1,0 +1,285 @@
+//! Audits: which leaves are audited when, fetching a committed proof from the prover, the
+//! client or any DHT provider, judging it, and the challenge an audit leads to.
+
+use super::*;
+
+impl Watchtower {
+    pub(super) fn start_audits(&mut self, now: u64) {
+        let pending: Vec<LeafKey> = self
+            .leaves
+            .iter()
+            .filter(|(_, l)| l.state == LeafState::Pending)
+            .map(|(k, _)| *k)
+            .collect();
+        for key in pending {
+            if !self.batches.contains_key(&key.0) {
+                // Recovered from the store; its batch's event is not replayed yet.
+                continue;
+            }
+            if !self.window_open(key.0) {
+                self.report_own_unobtainable(key);
+                self.set_leaf(key, done("window_closed"));
+                continue;
+            }
+            let leaf = &self.leaves[&key];
+            let job = (leaf.prover, leaf.leaf.client.0, leaf.leaf.job_id);
+            if self.slashed.contains(&job) {
+                self.set_leaf(key, done("taken"));
+                continue;
+            }
+            let target = Target::Invalid(key);
+            if self.audits >= MAX_AUDITS || !self.due(&target, now) {
+                continue;
+            }
+            self.audit(key);
+        }
+    }
+
+    pub(super) fn audit(&mut self, key: LeafKey) {
+        let Some(leaf) = self.leaves.get(&key) else {
+            return;
+        };
+        let leaf = leaf.leaf.clone();
+        let me = self.s.net.peer_id();
+        let mut sources: Vec<Source> = Vec::new();
+        if let Some(peer_key) = self
+            .batches
+            .get(&key.0)
+            .and_then(|b| self.keys.get(&EthAddress::from(b.prover)))
+            .and_then(PeerKey::from_bytes)
+            && let Some(peer) = peer_id_of(&peer_key)
+        {
+            sources.push((peer, Some(peer_key), "prover"));
+        }
+        if let Some(peer_key) = self.client_keys.get(&leaf.job_id).copied()
+            && let Some(peer) = peer_id_of(&peer_key)
+            && peer != me
+        {
+            sources.push((peer, Some(peer_key), "client"));
+        }
+        let config = &self.s.config.watchtower;
+        let (attempts, retry_ms) = (config.fetch_attempts, config.fetch_retry_ms);
+        self.in_flight.insert(Target::Invalid(key));
+        self.audits += 1;
+        let shared = Arc::clone(&self.s);
+        let reports = self.reports.clone();
+        tokio::spawn(async move {
+            let audit = run_audit(&shared, &leaf, &sources, attempts, retry_ms).await;
+            let _ = reports.send(Report::Audited { key, audit }).await;
+        });
+    }
+
+    pub(super) fn on_audited(&mut self, key: LeafKey, audit: Audit) {
+        self.in_flight.remove(&Target::Invalid(key));
+        self.audits = self.audits.saturating_sub(1);
+        let Some(leaf) = self.leaves.get(&key) else {
+            return;
+        };
+        if leaf.state != LeafState::Pending {
+            // Settled meanwhile (another challenger, or events after a restart).
+            return;
+        }
+        let job = (leaf.prover, leaf.leaf.client.0, leaf.leaf.job_id);
+        let at = inclusion(leaf);
+        let result = match &audit {
+            Audit::Valid { .. } => "valid",
+            Audit::Invalid { .. } => "invalid",
+            Audit::Unavailable => "unavailable",
+            Audit::Undecided => "undecided",
+        };
+        self.s
+            .metrics
+            .watch
+            .audits
+            .get_or_create(&kind(result))
+            .inc();
+        tracing::info!(target: "watch", job = %job.2, batch_id = key.0, result, "audited");
+        let jitter = self.jitter_ms(&job);
+        let prover = leaf.prover;
+        let leaf = leaf.leaf.clone();
+        if self.audits_as_owner(prover, &leaf)
+            && matches!(audit, Audit::Invalid { .. } | Audit::Unavailable)
+            && !self.own_challenge_due(key)
+        {
+            // The client's own challenge is the last resort: the watchtowers act first,
+            // and the winner may still deliver. Audit again later.
+            self.retry_at
+                .insert(Target::Invalid(key), now_ms() + RETRY_MS);
+            return;
+        }
+        match audit {
+            Audit::Valid { inputs, proof } => {
+                self.set_leaf(key, LeafState::Valid);
+                self.report_own_proof(prover, &leaf, inputs, proof);
+            }
+            Audit::Undecided => {
+                let tries = self.undecided.entry(key).or_default();
+                *tries += 1;
+                if *tries >= MAX_UNDECIDED {
+                    self.undecided.remove(&key);
+                    self.set_leaf(key, done("undecided"));
+                } else {
+                    self.retry_at
+                        .insert(Target::Invalid(key), now_ms() + RETRY_MS);
+                }
+            }
+            Audit::Invalid { inputs, proof } => {
+                let evidence = match InvalidProof::new(at, inputs, proof) {
+                    Ok(evidence) => evidence,
+                    Err(error) => {
+                        tracing::error!(target: "watch", %error, "audited proof does not match its leaf");
+                        self.retry_at
+                            .insert(Target::Invalid(key), now_ms() + RETRY_MS);
+                        return;
+                    }
+                };
+                self.set_leaf(
+                    key,
+                    LeafState::Challenging {
+                        kind: "invalid_proof".into(),
+                    },
+                );
+                self.send(Target::Invalid(key), jitter, move |market| async move {
+                    market.challenge_invalid_proof(&evidence).await
+                });
+            }
+            Audit::Unavailable if self.pending_other.contains(&job) => {
+                // Another challenge of the job is open (a withheld one would be refused):
+                // audit again once it is settled.
+                self.retry_at
+                    .insert(Target::Invalid(key), now_ms() + RETRY_MS);
+            }
+            Audit::Unavailable => {
+                self.set_leaf(
+                    key,
+                    LeafState::Challenging {
+                        kind: "withheld_proof".into(),
+                    },
+                );
+                let evidence = WithheldProof { at };
+                self.send(Target::Withheld(key), jitter, move |market| async move {
+                    market
+                        .challenge_withheld_proof(&evidence)
+                        .await
+                        .map(|(_, r)| r)
+                });
+            }
+        }
+    }
+}
+
+/// Where a proof may be fetched: the peer, the key it must sign with (none for a DHT
+/// provider: the proof is checked against the leaf anyway), and a label for metrics.
+pub(super) type Source = (PeerId, Option<PeerKey>, &'static str);
+
+/// Fetches a leaf's proof (the prover, the client, then every DHT provider of its hash),
+/// checks it is the committed one and verifies it.
+pub(super) async fn run_audit(
+    s: &Shared,
+    leaf: &JobLeaf,
+    sources: &[Source],
+    attempts: u32,
+    retry_ms: u64,
+) -> Audit {
+    let me = s.net.peer_id();
+    for attempt in 0..attempts {
+        // The prover and the client first; DHT providers only if neither answers.
+        if let Some(audit) = try_sources(s, leaf, sources).await {
+            return audit;
+        }
+        let lookup = s.net.find_providers(leaf.proof_hash.0.to_vec());
+        let providers: Vec<Source> = tokio::time::timeout(PROVIDER_LOOKUP, lookup)
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|p| *p != me && !sources.iter().any(|(q, _, _)| q == p))
+            .map(|p| (p, None, "provider"))
+            .collect();
+        if let Some(audit) = try_sources(s, leaf, &providers).await {
+            return audit;
+        }
+        if attempt + 1 < attempts {
+            tokio::time::sleep(Duration::from_millis(retry_ms)).await;
+        }
+    }
+    Audit::Unavailable
+}
+
+/// Asks each source in turn; the first proof that is the committed one is judged.
+pub(super) async fn try_sources(s: &Shared, leaf: &JobLeaf, sources: &[Source]) -> Option<Audit> {
+    for (peer, key, source) in sources {
+        let Some(body) = request_proof(s, *peer, key.as_ref(), leaf.job_id).await else {
+            continue;
+        };
+        if body.circuit_id != leaf.circuit_id
+            || evidence::check_matches(leaf, &body.public_inputs, &body.proof).is_err()
+        {
+            tracing::debug!(target: "watch", %peer, job = %leaf.job_id, "a proof that is not the committed one");
+            continue;
+        }
+        s.metrics
+            .watch
+            .proof_sources
+            .get_or_create(&kind(source))
+            .inc();
+        return Some(judge(s, leaf, body.public_inputs, body.proof).await);
+    }
+    None
+}
+
+/// Verifies natively when this build knows the circuit, else asks the chain's verifier.
+pub(super) async fn judge(
+    s: &Shared,
+    leaf: &JobLeaf,
+    inputs: Vec<FieldBytes>,
+    proof: Vec<u8>,
+) -> Audit {
+    let valid = match s.circuits.get(&leaf.circuit_id).copied() {
+        Some(circuit) => s
+            .engine
+            .verify_async(circuit, inputs.clone(), proof.clone())
+            .await
+            .is_ok(),
+        None => match s
+            .market
+            .check_proof(leaf.circuit_id.0, &inputs, &proof)
+            .await
+        {
+            Ok(valid) => valid,
+            Err(error) => {
+                tracing::warn!(target: "watch", %error, "cannot ask the chain's verifier");
+                return Audit::Undecided;
+            }
+        },
+    };
+    if valid {
+        Audit::Valid { inputs, proof }
+    } else {
+        Audit::Invalid { inputs, proof }
+    }
+}
+
+/// Asks `peer` for job `id`'s proof; `None` if it has none or answers wrongly.
+pub(super) async fn request_proof(
+    s: &Shared,
+    peer: PeerId,
+    expect: Option<&PeerKey>,
+    id: JobId,
+) -> Option<provernet_protocol::ProofBody> {
+    let frame = s.envelope(&ProofRequest { job_id: id })?;
+    let bytes = s.net.request(peer, frame).await.ok()?;
+    let envelope = SignedEnvelope::decode(&bytes, &s.context, now_s())
+        .and_then(SignedEnvelope::verify)
+        .ok()?;
+    if let Some(key) = expect {
+        envelope.expect_signer(key).ok()?;
+    }
+    let response: ProofResponse = envelope.open().ok()?;
+    if response.job_id != id {
+        return None;
+    }
+    match response.body {
+        Response::Ok(body) => Some(body),
+        Response::Refused(_) => None,
+    }
+}
