@@ -848,6 +848,15 @@ contract AttacksTest is MarketFixture {
         assertEq(stakeBefore - _stakeOf(cheater), SLASH_PER_JOB, "slashed");
     }
 
+    /// After a copied bonded challenge: the watchtower has its bond back and the reward, the
+    /// copier has no credit and its bond never left, the cheater lost the full slash.
+    function _assertOnlyTheWatchtowerWasPaid(address copier_) internal view {
+        assertEq(market.credits(watchtower), BOND + REWARD, "the watchtower: its bond back and the reward");
+        assertEq(market.credits(copier_), 0, "the copier: nothing");
+        assertEq(copier_.balance, BOND, "its bond never left");
+        assertEq(_stakeOf(cheater), MIN_STAKE - SLASH_PER_JOB, "the full slash, none of it recouped");
+    }
+
     /// The cheater, registered, commits one leaf whose proof (all zero) does not verify;
     /// returns it, its inclusion, the proof and the input of its invalid-proof challenge.
     function _invalidLeafAndItsChallenge()
@@ -905,10 +914,7 @@ contract AttacksTest is MarketFixture {
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.AlreadySlashed.selector, leaves[0].jobId));
         market.challengeInvalidProof{value: BOND}(at, inputs, bad);
 
-        assertEq(market.credits(watchtower), BOND + REWARD, "the watchtower: its bond back and the reward");
-        assertEq(market.credits(cheater), 0, "the copier: nothing");
-        assertEq(cheater.balance, BOND, "its bond never left");
-        assertEq(_stakeOf(cheater), MIN_STAKE - SLASH_PER_JOB, "the full slash, none of it recouped");
+        _assertOnlyTheWatchtowerWasPaid(cheater);
     }
 
     /// The copier watches commitments instead of challenges: it sees the watchtower's
@@ -946,10 +952,7 @@ contract AttacksTest is MarketFixture {
         assertEq(market.evidenceCommitments(watchtower, d), 0, "the watchtower's commitment is consumed");
         assertEq(market.evidenceCommitments(copier, d), n, "the copier's is left, to nothing it can send");
 
-        assertEq(market.credits(watchtower), BOND + REWARD, "the watchtower: its bond back and the reward");
-        assertEq(market.credits(copier), 0, "the copier: nothing");
-        assertEq(copier.balance, BOND, "its bond never left");
-        assertEq(_stakeOf(cheater), MIN_STAKE - SLASH_PER_JOB);
+        _assertOnlyTheWatchtowerWasPaid(copier);
     }
 
     /// The cheater accepts a job and misses its deadline. A watchtower commits to the
@@ -999,10 +1002,7 @@ contract AttacksTest is MarketFixture {
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.AlreadySlashed.selector, award.jobId));
         market.challengeMissedDeadline{value: BOND}(acc, accSig, award, awardSig);
 
-        assertEq(market.credits(watchtower), BOND + REWARD, "the watchtower: its bond back and the reward");
-        assertEq(market.credits(copier), 0, "the copier: nothing");
-        assertEq(copier.balance, BOND, "its bond never left");
-        assertEq(_stakeOf(cheater), MIN_STAKE - SLASH_PER_JOB);
+        _assertOnlyTheWatchtowerWasPaid(copier);
     }
 
     /// The cheater commits two different leaves for one job. A watchtower commits to the
