@@ -24,6 +24,7 @@ use provernet_circuits::keys::{self, CircuitKeys};
 use provernet_circuits::prover::{prove_with_keys, prover_builder, verify_with_keys};
 use provernet_circuits::srs::{Srs, SrsSource};
 use provernet_circuits::{Circuit, Witness, evm};
+use provernet_protocol::CircuitId;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use snark_verifier::loader::native::NativeLoader;
@@ -195,7 +196,13 @@ fn main() {
         if benchmarking {
             std::hint::black_box(prove_direct(&keys, &witness, 0));
             std::hint::black_box(
-                prove_with_keys(&keys, &witness, ChaCha20Rng::seed_from_u64(0)).expect("prove"),
+                prove_with_keys(
+                    &keys,
+                    CircuitId([0; 32]),
+                    &witness,
+                    ChaCha20Rng::seed_from_u64(0),
+                )
+                .expect("prove"),
             );
         }
         let (mut ours, mut direct, mut verify) = (Vec::new(), Vec::new(), Vec::new());
@@ -204,8 +211,13 @@ fn main() {
         for run in 0..runs {
             let time_ours = || {
                 timed(|| {
-                    prove_with_keys(&keys, &witness, ChaCha20Rng::seed_from_u64(run))
-                        .expect("prove")
+                    prove_with_keys(
+                        &keys,
+                        CircuitId([0; 32]),
+                        &witness,
+                        ChaCha20Rng::seed_from_u64(run),
+                    )
+                    .expect("prove")
                 })
             };
             let time_direct = || timed(|| std::hint::black_box(prove_direct(&keys, &witness, run)));

@@ -90,6 +90,35 @@ pub fn default_solc() -> PathBuf {
     }
 }
 
+/// What `solc --version` prints (its last non-empty line, e.g.
+/// `Version: 0.8.28+commit.7893614a.Linux.g++`): a verifier's code, so a circuit's id,
+/// depends on it.
+pub fn solc_version(solc: &Path) -> Result<String, CircuitError> {
+    let fail = |reason: String| CircuitError::Solc {
+        solc: solc.display().to_string(),
+        reason,
+    };
+    let output = Command::new(solc)
+        .arg("--version")
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| {
+            fail(format!(
+                "cannot run it ({e}); run scripts/setup.sh or set PROVERNET_SOLC"
+            ))
+        })?;
+    if !output.status.success() {
+        return Err(fail(format!("`--version` exit status {}", output.status)));
+    }
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|line| !line.is_empty())
+        .map(str::to_owned)
+        .ok_or_else(|| fail("`--version` printed nothing".into()))
+}
+
 /// Compiles `source` (contract `Halo2Verifier`) with `solc --standard-json`, optimizer off.
 pub fn compile_verifier(source: &str, solc: &Path) -> Result<CompiledVerifier, CircuitError> {
     let fail = |reason: String| CircuitError::Solc {

@@ -1,10 +1,10 @@
 //! Proving and verifying keys, derived deterministically and cached on disk.
 //!
 //! Keygen runs the circuit's layout on its example witness. The verifying key is always
-//! recomputed (it is cheap next to the proving key) and names the circuit: the
-//! [circuit id](circuit_id) hashes it, so two nodes with the same code and SRS agree on
-//! ids without talking. A cached proving key is used only when its file's checksum and the
-//! circuit id it was made for both match; anything else — a truncated file, flipped bits,
+//! recomputed (it is cheap next to the proving key) and names the keys: the
+//! [key id](key_id) hashes it. (The market's circuit id is derived from the EVM verifier
+//! compiled from this key: see [`crate::verifier`].) A cached proving key is used only
+//! when its file's checksum and the key id it was made for both match; anything else — a truncated file, flipped bits,
 //! a key from another version of the circuit — is rebuilt, never trusted.
 //!
 //! Layout: `cache_dir/keys/<srs fingerprint>/<circuit>/{pk.bin, meta.json}`.
@@ -23,7 +23,7 @@ use halo2_base::halo2_proofs::halo2curves::ff::PrimeField;
 use halo2_base::halo2_proofs::plonk::{ProvingKey, VerifyingKey, keygen_pk, keygen_vk};
 use halo2_base::halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use provernet_protocol::primitives::keccak256_concat;
-use provernet_protocol::{CircuitId, Hash32, keccak256};
+use provernet_protocol::{Hash32, keccak256};
 use serde::{Deserialize, Serialize};
 
 use crate::circuits::Circuit;
@@ -32,14 +32,15 @@ use crate::error::CircuitError;
 /// Rows halo2 reserves at the bottom of every column (blinding and the last-row gate).
 const MINIMUM_ROWS: usize = 9;
 
-/// Domain tag of circuit ids.
+/// Domain tag of key ids (its text predates the name, and stays: caches are keyed by it).
 const CIRCUIT_ID_TAG: &[u8] = b"provernet/circuit-id/v1";
 
-/// The circuit id: keccak256 of a tag and the verifying key's transcript representation
+/// The key id: keccak256 of a tag and the verifying key's transcript representation
 /// (a hash of the pinned key: domain, constraint system, fixed and permutation
-/// commitments).
-pub fn circuit_id(vk: &VerifyingKey<G1Affine>) -> CircuitId {
-    CircuitId(keccak256_concat(&[
+/// commitments). It names the keys and their caches; the market's circuit id is
+/// [`crate::verifier::Verifier::circuit_id`].
+pub fn key_id(vk: &VerifyingKey<G1Affine>) -> Hash32 {
+    Hash32(keccak256_concat(&[
         CIRCUIT_ID_TAG,
         vk.transcript_repr().to_repr().as_ref(),
     ]))
@@ -50,8 +51,8 @@ pub fn circuit_id(vk: &VerifyingKey<G1Affine>) -> CircuitId {
 pub struct CircuitKeys {
     /// The circuit.
     pub circuit: Circuit,
-    /// Its id.
-    pub circuit_id: CircuitId,
+    /// The id of its verifying key ([`key_id`]).
+    pub key_id: Hash32,
     /// The SRS downsized to the circuit's k.
     pub params: ParamsKZG<Bn256>,
     /// The proving key (it holds the verifying key).
@@ -72,7 +73,8 @@ impl CircuitKeys {
 #[derive(Serialize, Deserialize)]
 struct Meta {
     circuit: String,
-    circuit_id: String,
+    #[serde(rename = "circuit_id")]
+    key_id: String,
     pk_keccak: String,
 }
 
@@ -102,20 +104,20 @@ struct Layout {
     builder: BaseCircuitBuilder<Fr>,
     config: BaseCircuitParams,
     vk: VerifyingKey<G1Affine>,
-    circuit_id: CircuitId,
+    key_id: Hash32,
     break_points: MultiPhaseThreadBreakPoints,
 }
 
 fn layout(circuit: Circuit, params: &ParamsKZG<Bn256>) -> Result<Layout, CircuitError> {
     let (builder, config) = keygen_builder(circuit);
     let vk = keygen_vk(params, &builder).map_err(halo2(circuit, "generate the verifying key"))?;
-    let circuit_id = circuit_id(&vk);
+    let key_id = key_id(&vk);
     let break_points = builder.break_points();
     Ok(Layout {
         builder,
         config,
         vk,
-        circuit_id,
+        key_id,
         break_points,
     })
 }
@@ -129,13 +131,13 @@ impl Layout {
     ) -> CircuitKeys {
         let Self {
             config,
-            circuit_id,
+            key_id,
             break_points,
             ..
         } = self;
         CircuitKeys {
             circuit,
-            circuit_id,
+            key_id,
             params,
             pk,
             config,
@@ -168,11 +170,11 @@ pub fn load_or_build(
 ) -> Result<CircuitKeys, CircuitError> {
     let layout = layout(circuit, &params)?;
     let dir = dir.join(circuit.name());
-    let pk = match load_cached_pk(&dir, &layout.circuit_id, &layout.config) {
+    let pk = match load_cached_pk(&dir, &layout.key_id, &layout.config) {
         Some(pk) => pk,
         None => {
             let pk = layout.keygen_pk(circuit, &params)?;
-            store_pk(&dir, circuit, &layout.circuit_id, &pk)?;
+            store_pk(&dir, circuit, &layout.key_id, &pk)?;
             pk
         }
     };
@@ -181,11 +183,11 @@ pub fn load_or_build(
 
 fn load_cached_pk(
     dir: &Path,
-    id: &CircuitId,
+    id: &Hash32,
     config: &BaseCircuitParams,
 ) -> Option<ProvingKey<G1Affine>> {
     let meta: Meta = serde_json::from_slice(&fs::read(dir.join("meta.json")).ok()?).ok()?;
-    if meta.circuit_id != id.to_string() {
+    if meta.key_id != id.to_string() {
         tracing::info!(target: "circuits::keys", dir = %dir.display(), "cached keys are for another circuit version; rebuilding");
         return None;
     }
@@ -200,19 +202,19 @@ fn load_cached_pk(
         config.clone(),
     )
     .ok()?;
-    (circuit_id(pk.get_vk()) == *id).then_some(pk)
+    (key_id(pk.get_vk()) == *id).then_some(pk)
 }
 
 fn store_pk(
     dir: &Path,
     circuit: Circuit,
-    id: &CircuitId,
+    id: &Hash32,
     pk: &ProvingKey<G1Affine>,
 ) -> Result<(), CircuitError> {
     let bytes = pk.to_bytes(SerdeFormat::RawBytes);
     let meta = Meta {
         circuit: circuit.name().to_owned(),
-        circuit_id: id.to_string(),
+        key_id: id.to_string(),
         pk_keccak: Hash32(keccak256(&bytes)).to_string(),
     };
     write_atomic(&dir.join("pk.bin"), &bytes)?;

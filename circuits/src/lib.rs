@@ -13,14 +13,15 @@
 //!               Proof { circuit_id, public_inputs, proof } ──▶ Prover::verify (native)
 //!                                                          └──▶ evm::encode_calldata ─▶ Halo2Verifier (EVM)
 //! SrsSource ─▶ Srs (dev: fixed public seed, INSECURE; or a file) ─▶ keys::load_or_build
-//!          └─▶ circuit id = keccak(tag ‖ vk transcript hash)
+//!          keys ─evm::solidity_verifier, solc─▶ verifier::load_or_build
+//!               └─▶ circuit id = keccak(verifier code hash, public inputs, proof length)
 //! ```
 //!
 //! - [`circuits`]: [`Circuit`] (`poseidon-chain-12`, `poseidon-chain-16`,
 //!   `merkle-membership`, `mlp-inference`), their JSON witness formats, layouts and native
 //!   reference computations.
-//! - [`srs`]: the dev SRS and real SRS files. [`keys`]: deterministic, cached keys and
-//!   circuit ids. [`prover`]: [`Prover`], the API the node calls. [`evm`]: Solidity
+//! - [`srs`]: the dev SRS and real SRS files. [`keys`]: deterministic, cached keys.
+//!   [`verifier`]: the compiled EVM verifier and the market's circuit id. [`prover`]: [`Prover`], the API the node calls. [`evm`]: Solidity
 //!   verifiers, solc, calldata. [`poseidon`]: the hash used in-circuit and natively.
 //!   [`field`]: scalars in bytes and text. [`proof_file`]: the proof JSON of the CLI.
 //! - [`job`]: [`job::SubmitRequest`], a proving job as a user submits it, and its checks.
@@ -35,6 +36,7 @@ pub mod poseidon;
 pub mod proof_file;
 pub mod prover;
 pub mod srs;
+pub mod verifier;
 
 pub use circuits::{Circuit, Witness};
 

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use halo2_base::gates::circuit::builder::BaseCircuitBuilder;
 use halo2_base::halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
@@ -19,9 +19,11 @@ use snark_verifier::system::halo2::transcript::evm::{ChallengeEvm, EvmTranscript
 
 use crate::circuits::{Circuit, Witness};
 use crate::error::CircuitError;
+use crate::evm;
 use crate::field;
 use crate::keys::{self, CircuitKeys};
 use crate::srs::{Srs, SrsSource};
+use crate::verifier::{self, Verifier};
 
 type WriteTranscript = EvmTranscript<G1Affine, NativeLoader, Vec<u8>, Vec<u8>>;
 type ReadTranscript<'a, 'b> = EvmTranscript<G1Affine, NativeLoader, &'a mut &'b [u8], Vec<u8>>;
@@ -33,6 +35,20 @@ pub struct ProverConfig {
     pub srs: SrsSource,
     /// Directory for the dev SRS and key caches.
     pub cache_dir: PathBuf,
+    /// The solc that compiles EVM verifiers, from which circuit ids derive
+    /// ([`crate::verifier`]); [`evm::default_solc`] unless told otherwise.
+    pub solc: PathBuf,
+}
+
+impl ProverConfig {
+    /// `srs` and `cache_dir`, with [`evm::default_solc`].
+    pub fn new(srs: SrsSource, cache_dir: PathBuf) -> Self {
+        Self {
+            srs,
+            cache_dir,
+            solc: evm::default_solc(),
+        }
+    }
 }
 
 /// A proof with what it proves.
@@ -40,7 +56,7 @@ pub struct ProverConfig {
 pub struct Proof {
     /// The circuit.
     pub circuit: Circuit,
-    /// The circuit's id (from its verifying key).
+    /// The market's id of the circuit ([`Prover::circuit_id`]).
     pub circuit_id: CircuitId,
     /// Public inputs, 32 bytes big-endian each.
     pub public_inputs: Vec<FieldBytes>,
@@ -56,9 +72,15 @@ pub struct Prover {
     keys_dir: PathBuf,
     /// One slot per circuit, each filled once.
     keys: Mutex<HashMap<Circuit, KeySlot>>,
+    solc: PathBuf,
+    /// `solc --version`, read once.
+    solc_version: OnceLock<String>,
+    /// One slot per circuit, each filled once.
+    verifiers: Mutex<HashMap<Circuit, VerifierSlot>>,
 }
 
 type KeySlot = Arc<Mutex<Option<Arc<CircuitKeys>>>>;
+type VerifierSlot = Arc<Mutex<Option<Arc<Verifier>>>>;
 
 impl Prover {
     /// Loads the SRS; keys are made lazily.
@@ -72,6 +94,9 @@ impl Prover {
             srs,
             keys_dir,
             keys: Mutex::new(HashMap::new()),
+            solc: config.solc.clone(),
+            solc_version: OnceLock::new(),
+            verifiers: Mutex::new(HashMap::new()),
         })
     }
 
@@ -103,15 +128,55 @@ impl Prover {
         Ok(built)
     }
 
-    /// The id of `circuit` under this SRS.
+    /// The market's id of `circuit` under this SRS and compiler: derived from the EVM
+    /// verifier of its keys, as the market derives it at registration
+    /// ([`crate::verifier`]).
     pub fn circuit_id(&self, circuit: Circuit) -> Result<CircuitId, CircuitError> {
-        Ok(self.keys(circuit)?.circuit_id)
+        Ok(self.verifier(circuit)?.circuit_id)
+    }
+
+    /// The EVM verifier of `circuit`, compiled (or loaded from the cache beside its keys)
+    /// on first use, with a valid sample proof. Two threads asking at once compile once.
+    pub fn verifier(&self, circuit: Circuit) -> Result<Arc<Verifier>, CircuitError> {
+        let slot = {
+            let mut slots = self
+                .verifiers
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            Arc::clone(slots.entry(circuit).or_default())
+        };
+        let mut found = slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(found) = found.as_ref() {
+            return Ok(Arc::clone(found));
+        }
+        let keys = self.keys(circuit)?;
+        let version = match self.solc_version.get() {
+            Some(version) => version.clone(),
+            None => {
+                let version = evm::solc_version(&self.solc)?;
+                self.solc_version.get_or_init(|| version).clone()
+            }
+        };
+        let built = Arc::new(verifier::load_or_build(
+            &keys,
+            &self.solc,
+            &version,
+            &self.keys_dir,
+            || {
+                let witness = circuit.example();
+                let proof = prove_with_keys(&keys, CircuitId([0; 32]), &witness, OsRng)?;
+                Ok((proof.public_inputs, proof.proof))
+            },
+        )?);
+        *found = Some(Arc::clone(&built));
+        Ok(built)
     }
 
     /// Proves `witness`. CPU-heavy and blocking: from async code use [`Prover::prove_async`].
     pub fn prove(&self, witness: &Witness) -> Result<Proof, CircuitError> {
+        let circuit_id = self.circuit_id(witness.circuit())?;
         let keys = self.keys(witness.circuit())?;
-        prove_with_keys(&keys, witness, OsRng)
+        prove_with_keys(&keys, circuit_id, witness, OsRng)
     }
 
     /// Verifies `proof` of `circuit` for `public_inputs`. Truncated, altered or foreign
@@ -156,9 +221,11 @@ pub fn prover_builder(keys: &CircuitKeys, witness: &Witness) -> BaseCircuitBuild
 }
 
 /// Proves, drawing the blinding factors from `rng` (the operating system's in
-/// [`Prover::prove`]: zero knowledge rests on them).
+/// [`Prover::prove`]: zero knowledge rests on them). `circuit_id` is written into the
+/// proof as is.
 pub fn prove_with_keys(
     keys: &CircuitKeys,
+    circuit_id: CircuitId,
     witness: &Witness,
     rng: impl RngCore,
 ) -> Result<Proof, CircuitError> {
@@ -197,7 +264,7 @@ pub fn prove_with_keys(
     })?;
     Ok(Proof {
         circuit,
-        circuit_id: keys.circuit_id,
+        circuit_id,
         public_inputs: instances.iter().map(field::to_bytes).collect(),
         proof: transcript.finalize(),
     })

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 pragma solidity 0.8.28;
 
-import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
@@ -12,7 +11,7 @@ import {BatchLeaf} from "./BatchLeaf.sol";
 /// @notice Stakes, client deposits, batched commitments, fee claims, challenges and
 ///         slashing of the provernet prover market. docs/contracts.md lists every rule,
 ///         revert and event.
-contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
+contract ProverMarket is EIP712, ReentrancyGuardTransient {
     // ---- types ------------------------------------------------------------------------
 
     /// @notice Parameters fixed at deployment.
@@ -383,7 +382,7 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
     error VerifierAcceptsCorruptedProof();
     error EvidenceNotCommitted(uint256 committedAt);
 
-    constructor(address owner, Params memory p) EIP712("provernet", "1") Ownable(owner) {
+    constructor(Params memory p) EIP712("provernet", "1") {
         if (p.minStake == 0 || p.challengeWindow == 0 || p.responseWindow == 0) revert InvalidParameters();
         // Windows are bounded so block arithmetic on them can never overflow.
         if (
@@ -392,6 +391,10 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
         ) revert InvalidParameters();
         // A prover cannot run from a challenge: stake stays slashable for both windows.
         if (p.unbondingDelay <= uint256(p.challengeWindow) + p.responseWindow) revert InvalidParameters();
+        // A window outlasts an answer period by more than the block commit–reveal adds, so
+        // a pending challenge (one per job) cannot shelter a leaf until its window ends:
+        // whoever opens one, another challenge of that leaf can still be committed and sent.
+        if (p.challengeWindow <= uint256(p.responseWindow) + 2) revert InvalidParameters();
         // Awards must stay claimable after a withdrawal request for at least a window.
         if (p.depositWithdrawalDelay <= p.challengeWindow) revert InvalidParameters();
         if (p.challengeBond == 0) revert InvalidParameters();
@@ -415,23 +418,20 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
 
     // ---- circuits -------------------------------------------------------------------
 
-    /// @notice Registers a circuit once (owner only in this version): its verifier, the
-    ///         gas each verification is given, and, from a valid sample proof, the length
-    ///         of its proofs and the number of its public inputs. Nothing about a
-    ///         registered circuit can change afterwards. The sample must verify with
-    ///         exactly `gasLimit` (so the cap cannot starve valid proofs into slashes), and
-    ///         the sample with its first byte flipped must be rejected (so a verifier that
-    ///         accepts anything, or rejects nothing, is refused).
-    function registerCircuit(
-        bytes32 circuitId,
-        address verifier,
-        uint64 gasLimit,
-        uint256[] calldata sampleInputs,
-        bytes calldata sampleProof
-    ) external onlyOwner {
-        if (circuits[circuitId].verifier != address(0)) {
-            revert CircuitExists(circuitId);
-        }
+    /// @notice Registers a circuit, by anyone, once. Its id is derived from what decides
+    ///         its verdicts: `circuitIdOf(verifier's code hash, number of public inputs,
+    ///         proof length)`, the two counts taken from a valid sample proof, so nobody
+    ///         can register another verifier or another shape under an id in use, and the
+    ///         same verifier code of the same shape has one id wherever it is deployed.
+    ///         The gas each verification is given is measured here on the sample (what the
+    ///         call took, plus a 32nd), so no registrant chooses it: it cannot starve
+    ///         valid proofs into slashes nor make challenges dearer. The sample with its
+    ///         first proof byte flipped must be rejected, so a verifier that accepts
+    ///         anything is refused. Nothing about a registered circuit changes afterwards.
+    function registerCircuit(address verifier, uint256[] calldata sampleInputs, bytes calldata sampleProof)
+        external
+        returns (bytes32 circuitId)
+    {
         if (verifier.code.length == 0 || sampleProof.length == 0) revert InvalidParameters();
         // No code starts with 0xEF (EIP-3541) but an EIP-7702 delegation, which its
         // account can move at any time: such a verifier could change its verdicts.
@@ -444,9 +444,21 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
         if (sampleProof.length > type(uint32).max || sampleInputs.length > type(uint16).max) {
             revert InvalidParameters();
         }
-        if (gasLimit == 0 || gasLimit > MAX_VERIFIER_GAS) revert InvalidParameters();
+        circuitId = circuitIdOf(verifier.codehash, sampleInputs.length, sampleProof.length);
+        if (circuits[circuitId].verifier != address(0)) revert CircuitExists(circuitId);
         bytes memory input = abi.encodePacked(sampleInputs, sampleProof);
-        if (!_call(verifier, gasLimit, input)) revert SampleProofRejected();
+        uint256 before = gasleft();
+        if (!_call(verifier, MAX_VERIFIER_GAS, input)) revert SampleProofRejected();
+        // What the call took (the verifier's run and the call's own cost), and a 32nd: a
+        // verifier needs a little more than it uses, since each precompile call it makes
+        // keeps 1/64 of what it forwards (the real verifier: 282.7k used, 284.0k needed,
+        // a cap of 291.5k). A rejected proof burns the whole cap, so the margin is what
+        // every invalid-proof slash pays beyond the verifier's cost. Verifier code that reads accounts or storage could be
+        // measured warm here and run cold later: no node serves such code (ids name the
+        // code, and nodes serve only the verifiers they compile).
+        uint256 used = before - gasleft();
+        uint256 gasLimit = used + used / 32;
+        if (gasLimit > MAX_VERIFIER_GAS) gasLimit = MAX_VERIFIER_GAS;
         input[sampleInputs.length * 32] ^= 0x01;
         if (_call(verifier, gasLimit, input)) revert VerifierAcceptsCorruptedProof();
         circuits[circuitId] = Circuit({
@@ -461,7 +473,17 @@ contract ProverMarket is EIP712, Ownable, ReentrancyGuardTransient {
             proofLength: uint32(sampleProof.length),
             codeHash: verifier.codehash
         });
-        emit CircuitRegistered(circuitId, verifier, sampleProof.length, sampleInputs.length, gasLimit);
+        // At most MAX_VERIFIER_GAS.
+        // forge-lint: disable-next-line(unsafe-typecast)
+        emit CircuitRegistered(circuitId, verifier, sampleProof.length, sampleInputs.length, uint64(gasLimit));
+    }
+
+    /// @notice The id of a circuit whose verifier has code hash `codeHash` and whose proofs
+    ///         have `publicInputs` public inputs and `proofLength` bytes:
+    ///         keccak256(abi.encode(codeHash, publicInputs, proofLength)). Nodes derive it
+    ///         from the verifier they compile from their own keys.
+    function circuitIdOf(bytes32 codeHash, uint256 publicInputs, uint256 proofLength) public pure returns (bytes32) {
+        return keccak256(abi.encode(codeHash, publicInputs, proofLength));
     }
 
     // ---- stake ----------------------------------------------------------------------

@@ -17,15 +17,13 @@ contract AttacksTest is MarketFixture {
         super.setUp();
         (cheater, cheaterKey) = makeAddrAndKey("cheater");
         // The real poseidon-chain-12 verifier, registered with its valid sample proof.
-        realVerifier = _deployVerifier();
-        string memory json = vm.readFile(string.concat(vm.projectRoot(), VERIFIER_FIXTURE));
-        proof = vm.parseJsonBytes(json, ".proof");
-        inputs = vm.parseJsonUintArray(json, ".publicInputs");
-        vm.prank(owner);
-        market.registerCircuit(CIRCUIT, realVerifier, VERIFIER_GAS, inputs, proof);
+        (realVerifier, circuit) = _registerFixtureVerifier();
+        (inputs, proof) = _verifierSample();
     }
 
     address internal realVerifier;
+    /// The id the market derived for it.
+    bytes32 internal circuit;
     /// A valid proof of the registered circuit and its public inputs.
     bytes internal proof;
     uint256[] internal inputs;
@@ -184,6 +182,7 @@ contract AttacksTest is MarketFixture {
         _register(cheater, MIN_STAKE);
         uint256 covered = MIN_STAKE / SLASH_PER_JOB;
         ProverMarket.Leaf[] memory first = _leavesFrom(0, covered - 10, client);
+        first[0].circuitId = circuit;
         first[0].publicInputsHash = keccak256(abi.encodePacked(inputs));
         first[0].proofHash = keccak256(proof);
         uint256 firstBatch = _commit(cheater, first);
@@ -236,7 +235,7 @@ contract AttacksTest is MarketFixture {
         ProverMarket.Leaf[] memory leaves = new ProverMarket.Leaf[](1);
         leaves[0] = ProverMarket.Leaf({
             jobId: _jobId(client, 1),
-            circuitId: CIRCUIT,
+            circuitId: circuit,
             publicInputsHash: keccak256(abi.encodePacked(inputs)),
             proofHash: keccak256(proof),
             client: client,
@@ -388,10 +387,7 @@ contract AttacksTest is MarketFixture {
         ProverMarket.Leaf[] memory leaves = _leafWith(nowhere, inputs, junk);
         uint256 batchId = _commit(cheater, leaves);
         assertFalse(market.checkProof(nowhere, inputs, junk), "checkProof says invalid");
-        _evidence(watchtower, abi.encodeCall(market.challengeInvalidProof, (_at(batchId, leaves, 0), inputs, junk)));
-        vm.deal(watchtower, BOND);
-        vm.prank(watchtower);
-        market.challengeInvalidProof{value: BOND}(_at(batchId, leaves, 0), inputs, junk);
+        _challengeInvalidAs(watchtower, batchId, leaves, junk);
         assertTrue(market.slashed(market.jobKey(cheater, client, leaves[0].jobId)));
         assertEq(_stakeOf(cheater), MIN_STAKE - SLASH_PER_JOB, "the cheater lost the slash");
         assertEq(market.credits(watchtower), BOND + SLASH_PER_JOB * REWARD_BPS / 10_000);
@@ -436,8 +432,8 @@ contract AttacksTest is MarketFixture {
         // The verifier itself accepts the call: the same bytes plus 32 zero bytes.
         (bool accepted,) = realVerifier.staticcall(abi.encodePacked(shiftedInputs, shiftedProof));
         assertTrue(accepted, "the raw verifier ignores the trailing word");
-        assertFalse(market.checkProof(CIRCUIT, shiftedInputs, shiftedProof), "the market does not");
-        ProverMarket.Leaf[] memory leaves = _leafWith(CIRCUIT, shiftedInputs, shiftedProof);
+        assertFalse(market.checkProof(circuit, shiftedInputs, shiftedProof), "the market does not");
+        ProverMarket.Leaf[] memory leaves = _leafWith(circuit, shiftedInputs, shiftedProof);
         uint256 batchId = _commit(cheater, leaves);
         _evidence(
             watchtower,
@@ -496,7 +492,7 @@ contract AttacksTest is MarketFixture {
         ProverMarket.Leaf[] memory leaves = _one(
             ProverMarket.Leaf({
                 jobId: _jobId(client, 1),
-                circuitId: CIRCUIT,
+                circuitId: circuit,
                 publicInputsHash: keccak256(abi.encodePacked(inputs)),
                 proofHash: keccak256(proof),
                 client: client,
@@ -512,7 +508,7 @@ contract AttacksTest is MarketFixture {
         uint256 batchId = _commit(cheater, leaves);
         // The proof verifies: a watchtower challenging it as invalid would lose its bond to
         // the cheater (tried, then undone).
-        assertTrue(market.checkProof(CIRCUIT, inputs, proof), "a valid proof, of the sample's statement");
+        assertTrue(market.checkProof(circuit, inputs, proof), "a valid proof, of the sample's statement");
         uint256 snapshot = vm.snapshotState();
         _evidence(watchtower, abi.encodeCall(market.challengeInvalidProof, (_at(batchId, leaves, 0), inputs, proof)));
         vm.deal(watchtower, BOND);
@@ -632,8 +628,10 @@ contract AttacksTest is MarketFixture {
     function test_attack_aBatchCannotHideItsLeaves() public {
         _register(cheater, MIN_STAKE);
         ProverMarket.Leaf[] memory leaves = _leavesFrom(0, 5, cheater);
+        // Of the registered circuit: a leaf of an unregistered one is never final.
+        leaves[0].circuitId = circuit;
         bytes memory bad = hex"0bad";
-        leaves[3] = _leafWith(CIRCUIT, inputs, bad)[0];
+        leaves[3] = _leafWith(circuit, inputs, bad)[0];
         CommitRelay wrapper = new CommitRelay(market);
         vm.prank(cheater, cheater);
         vm.expectRevert(ProverMarket.NotDirectCall.selector);
@@ -652,41 +650,186 @@ contract AttacksTest is MarketFixture {
         _closeWindow(batchId);
         assertFalse(
             market.isFinal(
-                CIRCUIT, keccak256(abi.encodePacked(inputs)), keccak256(bad), batchId, leaves[3], _path(leaves, 3)
+                circuit, keccak256(abi.encodePacked(inputs)), keccak256(bad), batchId, leaves[3], _path(leaves, 3)
             ),
             "the bad leaf never becomes final"
         );
         assertTrue(
             market.isFinal(
-                CIRCUIT, leaves[0].publicInputsHash, leaves[0].proofHash, batchId, leaves[0], _path(leaves, 0)
+                circuit, leaves[0].publicInputsHash, leaves[0].proofHash, batchId, leaves[0], _path(leaves, 0)
             ),
             "an unchallenged leaf does"
         );
     }
 
-    // ---- no owner power over verdicts (property 5, in part) ------------------------------
+    // ---- circuits immutable, registration permissionless, no owner (property 5) -------------
 
-    /// The owner overwrites a live circuit with an under-capped gas limit, or with a
-    /// verifier that accepts anything, to slash honest provers or protect cheating ones.
-    /// A registered circuit never changes; a new registration must verify a valid sample
-    /// with its own cap and reject a corrupted one.
-    function test_attack_theOwnerCannotChangeOrRigACircuit() public {
-        vm.startPrank(owner);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.CircuitExists.selector, CIRCUIT));
-        market.registerCircuit(CIRCUIT, realVerifier, 50_000, inputs, proof);
-        bytes32 other = keccak256("another circuit");
-        vm.expectRevert(ProverMarket.SampleProofRejected.selector);
-        market.registerCircuit(other, realVerifier, 50_000, inputs, proof);
-        address acceptAll = address(new AcceptsAnything());
-        vm.expectRevert(ProverMarket.VerifierAcceptsCorruptedProof.selector);
-        market.registerCircuit(other, acceptAll, VERIFIER_GAS, inputs, proof);
-        vm.stopPrank();
-        assertEq(_circuit(CIRCUIT).verifier, realVerifier);
-        assertEq(_circuit(CIRCUIT).gasLimit, VERIFIER_GAS);
-        assertEq(_circuit(other).verifier, address(0));
+    /// An all-zero proof of the registered circuit's length: rejected by its verifier.
+    function _badProof() internal view returns (bytes memory) {
+        return new bytes(proof.length);
     }
 
-    /// The owner registers a verifier and later changes the code at its address (an
+    /// `challenger` challenges leaf 0 of `batchId` (`leaves`) as invalid with `inputs` and
+    /// `proof_`, committing its evidence first.
+    function _challengeInvalidAs(
+        address challenger,
+        uint256 batchId,
+        ProverMarket.Leaf[] memory leaves,
+        bytes memory proof_
+    ) internal {
+        ProverMarket.Inclusion memory at = _at(batchId, leaves, 0);
+        _evidence(challenger, abi.encodeCall(market.challengeInvalidProof, (at, inputs, proof_)));
+        vm.deal(challenger, challenger.balance + BOND);
+        vm.prank(challenger);
+        market.challengeInvalidProof{value: BOND}(at, inputs, proof_);
+    }
+
+    /// An attacker races the honest registrant of the circuit nodes use, to own its id and
+    /// its verdicts: on a market where nothing is registered yet, it registers first the
+    /// real verifier's code at its own deployment. The id derives from the code and the
+    /// shape, so it gets exactly the honest id (and the honest registration then reverts
+    /// `CircuitExists`), but the verdicts are the real verifier's: the valid proof verifies,
+    /// a corrupted one fails, and the attacker's own bad leaf of it is slashed. Any other
+    /// verifier (one accepting all, one rejecting all, or the real one with a sample of
+    /// another proof length, 32 bytes more that it ignores) gets another id, never the
+    /// honest one.
+    function test_attack_squattingACircuitIdIsImpossible() public {
+        market = new ProverMarket(_params());
+        bytes32 honestId = market.circuitIdOf(realVerifier.codehash, inputs.length, proof.length);
+        assertEq(honestId, circuit, "ids do not depend on the market nor on the deployment");
+        address squatted = _deployVerifier();
+        vm.prank(cheater);
+        assertEq(market.registerCircuit(squatted, inputs, proof), honestId, "the squatter gets the honest id");
+        vm.prank(makeAddr("honest registrant"));
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.CircuitExists.selector, honestId));
+        market.registerCircuit(realVerifier, inputs, proof);
+        assertEq(_circuit(honestId).verifier, squatted);
+        assertEq(_circuit(honestId).codeHash, realVerifier.codehash, "the real verifier's code");
+        assertTrue(market.checkProof(honestId, inputs, proof), "the valid proof verifies");
+        assertFalse(market.checkProof(honestId, inputs, _badProof()), "a corrupted one does not");
+
+        // Its own bad leaf of the id is slashed as on the honest registration.
+        _register(cheater, MIN_STAKE);
+        ProverMarket.Leaf[] memory leaves = _leafWith(honestId, inputs, _badProof());
+        _challengeInvalidAs(watchtower, _commit(cheater, leaves), leaves, _badProof());
+        assertEq(_stakeOf(cheater), MIN_STAKE - SLASH_PER_JOB, "the squatter is slashed");
+
+        // Any other verifier has another id.
+        address acceptAll = address(new AcceptsAnything());
+        address rejectAll = address(new RejectsEverything());
+        bytes memory longer = bytes.concat(proof, bytes32(0));
+        vm.startPrank(cheater);
+        vm.expectRevert(ProverMarket.VerifierAcceptsCorruptedProof.selector);
+        market.registerCircuit(acceptAll, inputs, proof);
+        vm.expectRevert(ProverMarket.SampleProofRejected.selector);
+        market.registerCircuit(rejectAll, inputs, proof);
+        bytes32 longId = market.registerCircuit(squatted, inputs, longer);
+        vm.stopPrank();
+        assertNotEq(market.circuitIdOf(acceptAll.codehash, inputs.length, proof.length), honestId);
+        assertNotEq(market.circuitIdOf(rejectAll.codehash, inputs.length, proof.length), honestId);
+        assertNotEq(longId, honestId, "another proof length, another id");
+        assertEq(_circuit(honestId).proofLength, proof.length, "the honest id keeps its shape");
+        assertFalse(market.checkProof(honestId, inputs, longer));
+    }
+
+    /// A registrant would give the circuit a gas cap below the verifier's cost, so that
+    /// every valid proof is rejected and every honest prover's leaf slashable (or one far
+    /// above it, so that rejected proofs make challenges dearer). The cap is no parameter:
+    /// the market measures it on the sample, the same whatever gas the registration is sent
+    /// with (too little to run the sample with the most a verifier may take is refused).
+    /// The valid proof verifies with it: challenged as invalid with any gas, it is never
+    /// slashed, and each challenge the market takes costs the challenger its bond.
+    function test_attack_anUnderCappedVerifierCannotBeRegistered() public {
+        uint256 cap = _circuit(circuit).gasLimit;
+        uint256[3] memory gasSent = [uint256(10_400_000), 12_000_000, 30_000_000];
+        for (uint256 i = 0; i < gasSent.length; i++) {
+            ProverMarket fresh = new ProverMarket(_params());
+            vm.prank(cheater);
+            bytes32 id = fresh.registerCircuit{gas: gasSent[i]}(realVerifier, inputs, proof);
+            (, uint32 measured,,,) = fresh.circuits(id);
+            assertEq(measured, cap, "the same cap whatever gas was sent");
+        }
+        ProverMarket starved = new ProverMarket(_params());
+        vm.prank(cheater);
+        try starved.registerCircuit{gas: 9_000_000}(realVerifier, inputs, proof) {
+            revert("a registration that cannot run the sample with the most gas must revert");
+        } catch (bytes memory ret) {
+            // casting to 'bytes4' keeps the first four bytes: the selector
+            // forge-lint: disable-next-line(unsafe-typecast)
+            assertEq(bytes4(ret), ProverMarket.InsufficientGas.selector);
+        }
+        (bool ok,) = realVerifier.staticcall{gas: cap}(abi.encodePacked(inputs, proof));
+        assertTrue(ok, "the valid proof verifies within the cap");
+        assertTrue(market.checkProof(circuit, inputs, proof));
+
+        // An honest prover's valid leaf, challenged as invalid with gas from below the cap
+        // to well above it: each call is refused (InsufficientGas, or out of gas after the
+        // verdict) or a false challenge.
+        _register(prover, MIN_STAKE);
+        ProverMarket.Leaf[] memory leaves = _leafWith(circuit, inputs, proof);
+        ProverMarket.Inclusion memory at = _at(_commit(prover, leaves), leaves, 0);
+        bytes memory call = abi.encodeCall(market.challengeInvalidProof, (at, inputs, proof));
+        uint256 accepted;
+        for (uint256 g = cap / 2; g <= 2 * cap; g += cap / 32) {
+            _evidence(watchtower, call);
+            vm.deal(watchtower, BOND);
+            vm.prank(watchtower);
+            (bool taken, bytes memory ret) = address(market).call{value: BOND, gas: g}(call);
+            if (taken) accepted++;
+            else _assertRefusedForGas(ret);
+        }
+        assertGt(accepted, 0);
+        assertEq(market.credits(prover), accepted * BOND, "every challenge taken was false: its bond to the prover");
+        assertEq(market.credits(watchtower), 0, "the challenger got nothing back");
+        assertEq(_stakeOf(prover), MIN_STAKE, "the honest prover was never slashed");
+        assertFalse(market.slashed(market.jobKey(prover, client, leaves[0].jobId)));
+    }
+
+    /// A prover would register a verifier that accepts anything, then commit junk under
+    /// its id that no invalid-proof challenge can slash (and take the bond of every
+    /// watchtower that tries). Registration runs the sample with its first proof byte
+    /// flipped: a verifier that accepts it is refused, from any account. Its id stays
+    /// unregistered, so the junk leaf is slashed as invalid.
+    function test_attack_anAcceptAllVerifierCannotBeRegistered() public {
+        address acceptAll = address(new AcceptsAnything());
+        bytes32 id = market.circuitIdOf(acceptAll.codehash, inputs.length, proof.length);
+        vm.prank(cheater);
+        vm.expectRevert(ProverMarket.VerifierAcceptsCorruptedProof.selector);
+        market.registerCircuit(acceptAll, inputs, proof);
+        assertEq(_circuit(id).verifier, address(0), "not registered");
+
+        _register(cheater, MIN_STAKE);
+        ProverMarket.Leaf[] memory leaves = _leafWith(id, inputs, _badProof());
+        _challengeInvalidAs(watchtower, _commit(cheater, leaves), leaves, _badProof());
+        assertEq(_stakeOf(cheater), MIN_STAKE - SLASH_PER_JOB, "the cheater lost the slash");
+        assertEq(market.credits(watchtower), BOND + REWARD, "the watchtower: its bond back and the reward");
+    }
+
+    /// Anyone (the first registrant included: there is no owner) would re-register the live
+    /// circuit to change its verdicts: with the same deployment or another of the same code,
+    /// with a corrupted sample of the same shape. Each derives the live id and reverts
+    /// `CircuitExists`; the registration stays exactly as it was, and so do its verdicts.
+    function test_attack_noAccountCanChangeARegisteredCircuit() public {
+        ProverMarket.Circuit memory before = _circuit(circuit);
+        address copy = _deployVerifier();
+        address[3] memory accounts = [makeAddr("registrant"), cheater, client];
+        bytes memory err = abi.encodeWithSelector(ProverMarket.CircuitExists.selector, circuit);
+        for (uint256 i = 0; i < accounts.length; i++) {
+            vm.startPrank(accounts[i]);
+            vm.expectRevert(err);
+            market.registerCircuit(realVerifier, inputs, proof);
+            vm.expectRevert(err);
+            market.registerCircuit(copy, inputs, proof);
+            vm.expectRevert(err);
+            market.registerCircuit(copy, inputs, _badProof());
+            vm.stopPrank();
+        }
+        _assertUnchanged(circuit, before);
+        assertTrue(market.checkProof(circuit, inputs, proof));
+        assertFalse(market.checkProof(circuit, inputs, _badProof()));
+    }
+
+    /// A registrant registers a verifier and later changes the code at its address (an
     /// EIP-7702 delegation moved or cleared, a self-destruct and redeploy) to one that
     /// accepts anything, so that invalid proofs are not slashed and challengers lose their
     /// bonds. The code hash is pinned at registration: changed code gives no verdict, so no
@@ -694,31 +837,31 @@ contract AttacksTest is MarketFixture {
     function test_attack_changingAVerifiersCodeAfterRegistrationDecidesNothing() public {
         _register(cheater, MIN_STAKE);
         bytes memory bad = new bytes(proof.length);
-        ProverMarket.Leaf[] memory leaves = _leafWith(CIRCUIT, inputs, bad);
+        ProverMarket.Leaf[] memory leaves = _leafWith(circuit, inputs, bad);
         uint256 batchId = _commit(cheater, leaves);
         vm.etch(realVerifier, address(new AcceptsAnything()).code);
         assertTrue(_rawAccepts(realVerifier, inputs, bad), "the new code accepts the bad proof");
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.VerifierChanged.selector, CIRCUIT));
-        market.checkProof(CIRCUIT, inputs, bad);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.VerifierChanged.selector, circuit));
+        market.checkProof(circuit, inputs, bad);
         ProverMarket.Inclusion memory at = _at(batchId, leaves, 0);
         _evidence(watchtower, abi.encodeCall(market.challengeInvalidProof, (at, inputs, bad)));
         vm.deal(watchtower, BOND);
         vm.prank(watchtower);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.VerifierChanged.selector, CIRCUIT));
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.VerifierChanged.selector, circuit));
         market.challengeInvalidProof{value: BOND}(at, inputs, bad);
         assertEq(watchtower.balance, BOND, "the challenger kept its bond");
     }
 
-    /// The deployer registers as a verifier an account delegated under EIP-7702 to the real
+    /// An attacker registers as a verifier its account delegated under EIP-7702 to the real
     /// verifier, planning to re-delegate it later to code that decides otherwise. No code
     /// but a delegation starts with 0xEF (EIP-3541): such a registration is refused.
     function test_attack_aDelegatedAccountCannotBeRegisteredAsAVerifier() public {
         address delegated = makeAddr("delegated");
         vm.etch(delegated, abi.encodePacked(hex"ef0100", realVerifier));
-        bytes32 id = keccak256("delegated circuit");
-        vm.prank(owner);
+        bytes32 id = market.circuitIdOf(delegated.codehash, inputs.length, proof.length);
+        vm.prank(delegated);
         vm.expectRevert(ProverMarket.InvalidParameters.selector);
-        market.registerCircuit(id, delegated, VERIFIER_GAS, inputs, proof);
+        market.registerCircuit(delegated, inputs, proof);
         assertEq(_circuit(id).verifier, address(0), "not registered");
     }
 
@@ -728,12 +871,12 @@ contract AttacksTest is MarketFixture {
     /// back, the honest prover is not slashed, and the leaf is never final.
     function test_attack_aChangedVerifierCannotGetAnHonestProverSlashedForWithholding() public {
         _register(prover, MIN_STAKE);
-        ProverMarket.Leaf[] memory leaves = _leafWith(CIRCUIT, inputs, proof);
+        ProverMarket.Leaf[] memory leaves = _leafWith(circuit, inputs, proof);
         uint256 batchId = _commit(prover, leaves);
         uint256 id = _challengeWithheld(watchtower, batchId, leaves, 0);
         vm.etch(realVerifier, address(new AcceptsAnything()).code);
         vm.prank(prover);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.VerifierChanged.selector, CIRCUIT));
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.VerifierChanged.selector, circuit));
         market.revealProof(id, inputs, proof);
         vm.roll(block.number + RESPONSE_WINDOW + 1);
         uint256 stakeBefore = _stakeOf(prover);
@@ -817,7 +960,7 @@ contract AttacksTest is MarketFixture {
     /// prover (a false alarm about a proof that was there).
     function test_attack_withholdingFromItsClientEarnsTheProverNoBond() public {
         _register(cheater, MIN_STAKE);
-        ProverMarket.Leaf[] memory leaves = _leafWith(CIRCUIT, inputs, proof);
+        ProverMarket.Leaf[] memory leaves = _leafWith(circuit, inputs, proof);
         uint256 batchId = _commit(cheater, leaves);
         uint256 id = _challengeWithheld(client, batchId, leaves, 0);
         vm.prank(cheater);
@@ -832,7 +975,7 @@ contract AttacksTest is MarketFixture {
     /// a leaf of the award's price answers: the winner is slashed.
     function test_attack_aLeafAtAnotherPriceDoesNotAnswerAMissedDeadline() public {
         _register(cheater, MIN_STAKE);
-        ProverMarket.Leaf[] memory leaves = _leafWith(CIRCUIT, inputs, proof);
+        ProverMarket.Leaf[] memory leaves = _leafWith(circuit, inputs, proof);
         ProverMarket.Award memory award = _award(leaves[0], cheater);
         leaves[0].price = award.price + 1;
         uint256 batchId = _commit(cheater, leaves);
@@ -870,7 +1013,7 @@ contract AttacksTest is MarketFixture {
     {
         _register(cheater, MIN_STAKE);
         bad = new bytes(proof.length);
-        leaves = _leafWith(CIRCUIT, inputs, bad);
+        leaves = _leafWith(circuit, inputs, bad);
         at = _at(_commit(cheater, leaves), leaves, 0);
         call = abi.encodeCall(market.challengeInvalidProof, (at, inputs, bad));
     }
@@ -1060,9 +1203,9 @@ contract AttacksTest is MarketFixture {
         _register(cheater, MIN_STAKE);
         _register(prover, MIN_STAKE);
         bytes memory bad = new bytes(proof.length);
-        ProverMarket.Leaf[] memory badLeaf = _leafWith(CIRCUIT, inputs, bad);
+        ProverMarket.Leaf[] memory badLeaf = _leafWith(circuit, inputs, bad);
         ProverMarket.Inclusion memory atBad = _at(_commit(cheater, badLeaf), badLeaf, 0);
-        ProverMarket.Leaf[] memory goodLeaf = _leafWith(CIRCUIT, inputs, proof);
+        ProverMarket.Leaf[] memory goodLeaf = _leafWith(circuit, inputs, proof);
         ProverMarket.Inclusion memory atGood = _at(_commit(prover, goodLeaf), goodLeaf, 0);
         bytes32 watched =
             _evidenceDigest(watchtower, abi.encodeCall(market.challengeInvalidProof, (atBad, inputs, bad)));
@@ -1118,4 +1261,11 @@ contract AttacksTest is MarketFixture {
 /// A "verifier" that accepts every call.
 contract AcceptsAnything {
     fallback() external {}
+}
+
+/// A "verifier" that rejects every call.
+contract RejectsEverything {
+    fallback() external {
+        revert();
+    }
 }

@@ -43,7 +43,9 @@ contract ChallengesTest is MarketFixture {
 
     // The real verifier fixture.
     address internal verifier;
+    /// The id the market derived for it, and the gas cap it measured.
     bytes32 internal realCircuit;
+    uint256 internal cap;
     uint256 internal proofLength;
     uint256[] internal inputs;
     /// The valid proof of `inputs`.
@@ -64,16 +66,13 @@ contract ChallengesTest is MarketFixture {
         (, proverKey) = makeAddrAndKey("prover");
         (, otherProverKey) = makeAddrAndKey("otherProver");
         string memory json = vm.readFile(string.concat(vm.projectRoot(), VERIFIER_FIXTURE));
-        realCircuit = vm.parseJsonBytes32(json, ".circuitId");
         proofLength = vm.parseJsonUint(json, ".proofLength");
-        inputs = vm.parseJsonUintArray(json, ".publicInputs");
-        proof = vm.parseJsonBytes(json, ".proof");
+        (inputs, proof) = _verifierSample();
         badProof = bytes.concat(proof);
         badProof[0] = badProof[0] ^ 0x01;
         longProof = bytes.concat(proof, hex"00ff");
-        verifier = _deployVerifier();
-        vm.prank(owner);
-        market.registerCircuit(realCircuit, verifier, VERIFIER_GAS, inputs, proof);
+        (verifier, realCircuit) = _registerFixtureVerifier();
+        cap = _circuit(realCircuit).gasLimit;
         _register(prover, STAKE);
     }
 
@@ -620,15 +619,16 @@ contract ChallengesTest is MarketFixture {
         _evidenceInvalid(0, proof);
         vm.deal(watchtower, BOND);
         vm.prank(watchtower);
-        // 600k would be plenty to run the checks and more than the valid proof needs
-        // (~286k), but not enough to forward the whole cap.
-        try market.challengeInvalidProof{value: BOND, gas: 600_000}(at, inputs_, proof) {
+        // Exactly what forwarding the cap requires: enough to run the checks, and more
+        // than the valid proof needs, but not enough to forward the whole cap once the
+        // checks ran.
+        try market.challengeInvalidProof{value: BOND, gas: cap + cap / 63 + 5_000}(at, inputs_, proof) {
             revert("a call that cannot forward the verifier gas must revert");
         } catch (bytes memory ret) {
             (uint256 available, uint256 required) = _insufficientGas(ret);
-            assertEq(required, VERIFIER_GAS + VERIFIER_GAS / 63 + 5_000);
+            assertEq(required, cap + cap / 63 + 5_000);
             assertLt(available, required);
-            assertGt(available, 500_000);
+            assertGt(available, cap * 32 / 33, "more than the verifier took on the sample");
         }
         assertEq(_stakeOf(prover), STAKE);
         assertFalse(market.slashed(_key(real[0])));
@@ -642,8 +642,9 @@ contract ChallengesTest is MarketFixture {
         bytes memory data = abi.encodeCall(market.challengeInvalidProof, (_at(realBatch, _real(), 0), inputs, proof));
         uint256 refused;
         uint256 accepted;
-        // Coarse steps over the whole range, then 500-gas steps around the threshold.
-        for (uint256 g = 100_000; g <= 1_200_000; g += (g >= 1_000_000 && g < 1_100_000) ? 500 : 50_000) {
+        // Coarse steps over the whole range, then 500-gas steps around the threshold (the
+        // cap, what forwarding it costs and the checks before the call).
+        for (uint256 g = 100_000; g <= 1_200_000; g += (g >= cap && g < cap + 100_000) ? 500 : 50_000) {
             // An accepted call consumes the commitment; a refused one leaves it (committing
             // again is then a no-op: the first commitment stays).
             _evidence(watchtower, data);
@@ -655,8 +656,7 @@ contract ChallengesTest is MarketFixture {
                 assertEq(market.credits(prover), accepted * BOND, "every accepted call is a false challenge");
             } else {
                 refused++;
-                (uint256 available, uint256 required) = _insufficientGas(ret);
-                assertLt(available, required);
+                _assertRefusedForGas(ret);
             }
             assertEq(_stakeOf(prover), STAKE);
             assertFalse(market.slashed(_key(real[0])));
@@ -1436,13 +1436,14 @@ contract ChallengesTest is MarketFixture {
     /// payable nor final in any batch of the prover, and once answered it is both.
     function test_missedDeadline_openChallengeHoldsTheJobInEveryBatch() public {
         // The leaf's circuit is registered: a leaf of an unregistered one is never final.
-        _registerFixtureVerifier(CIRCUIT);
+        ProverMarket.Leaf memory l = _leaf(JOB, client, 1 ether);
+        l.circuitId = realCircuit;
         _deposit(client, 1 ether);
-        ProverMarket.Award memory award = _mdAward();
+        ProverMarket.Award memory award = _award(l, prover);
         ProverMarket.Acceptance memory acc = _acceptanceOf(award);
         bytes memory accSig = _signAcceptance(proverKey, acc);
         bytes memory awardSig = _sign(clientKey, award);
-        ProverMarket.Inclusion memory at = _commitOne(prover, _leaf(JOB, client, 1 ether));
+        ProverMarket.Inclusion memory at = _commitOne(prover, l);
         vm.warp(award.deadline + 1);
         _closeWindow(at.batchId);
         uint256 id = _challengeMissed(acc, accSig, award, awardSig);
@@ -1682,7 +1683,7 @@ contract ChallengesTest is MarketFixture {
         p.slashPerJob = STAKE;
         p.rewardBps = 7_500;
         p.refundBps = 2_500;
-        market = new ProverMarket(owner, p);
+        market = new ProverMarket(p);
         _register(prover, STAKE);
     }
 
@@ -1747,7 +1748,7 @@ contract ChallengesTest is MarketFixture {
     function test_slash_takesWhatIsLeftWhenLessThanSlashPerJob() public {
         ProverMarket.Params memory p = _params();
         p.slashPerJob = MIN_STAKE;
-        market = new ProverMarket(owner, p);
+        market = new ProverMarket(p);
         _register(prover, 1.5 ether);
         vm.prank(prover);
         market.unbond(1 ether); // bonded 0.5 ether, unbonding 1 ether
@@ -1812,7 +1813,7 @@ contract ChallengesTest is MarketFixture {
         p.slashPerJob = bound(slashPerJob, 1, MIN_STAKE);
         p.rewardBps = uint16(bound(rewardBps, 0, 10_000));
         p.refundBps = uint16(bound(refundBps, 0, 10_000 - p.rewardBps));
-        market = new ProverMarket(owner, p);
+        market = new ProverMarket(p);
         _register(prover, stake);
 
         uint256 amount = _min(p.slashPerJob, stake);

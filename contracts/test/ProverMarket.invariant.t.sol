@@ -3,7 +3,6 @@ pragma solidity 0.8.28;
 
 import {Test} from "./utils/Test.sol";
 import {Vm} from "forge-std/Vm.sol";
-import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {ProverMarket} from "../src/ProverMarket.sol";
 import {BatchLeaf} from "../src/BatchLeaf.sol";
 import {MarketFixture, MerkleBuilder} from "./utils/MarketFixture.sol";
@@ -78,19 +77,21 @@ contract MarketHandler is Test {
     uint256 internal immutable rewardBps;
     uint256 internal immutable refundBps;
     bytes32 internal immutable circuit;
-    /// The stand-in verifier of `circuit`, the market's owner (who registers circuits) and a
-    /// verifier that accepts anything.
+    /// The stand-in verifier of `circuit`, another deployment of its code, an account
+    /// delegated to it (EIP-7702) and a verifier that accepts anything.
     address internal immutable standIn;
-    address internal immutable marketOwner;
+    address internal immutable standInCopy;
+    address internal immutable delegatedStandIn;
     address internal immutable acceptingVerifier;
     /// The honest prover (prover 0).
     address public immutable honest;
 
-    /// A circuit id never registered (every registration of it is refused): a leaf naming
-    /// it is invalid whatever its proof.
+    /// A circuit id never registered (no registration derives it: ids are keccak256 of a
+    /// code hash and two counts): a leaf naming it is invalid whatever its proof.
     bytes32 internal constant UNREGISTERED_CIRCUIT = keccak256("invariant-suite unregistered circuit");
-    /// Gas the stand-in's circuit is registered with.
-    uint64 internal constant STAND_IN_GAS = 50_000;
+    /// Circuits the handler registered (the stand-in's code with longer samples): their
+    /// second registration is refused.
+    mapping(bytes32 => bool) internal registeredByHandler;
 
     /// Kinds of leaves. PLAIN: the stand-in's circuit, one public input, a 64-byte proof
     /// (valid or not). The others are invalid although the stand-in accepts their
@@ -302,7 +303,7 @@ contract MarketHandler is Test {
     Phantom[] internal phantoms;
     uint256 internal phantomsSeen;
 
-    constructor(ProverMarket market_, bytes32 circuit_, address standIn_, address owner_) {
+    constructor(ProverMarket market_, bytes32 circuit_, address standIn_) {
         market = market_;
         challengeWindow = market_.challengeWindow();
         responseWindow = market_.responseWindow();
@@ -317,7 +318,9 @@ contract MarketHandler is Test {
         refundBps = market_.refundBps();
         circuit = circuit_;
         standIn = standIn_;
-        marketOwner = owner_;
+        standInCopy = address(new InvariantStandInVerifier());
+        delegatedStandIn = makeAddr("delegated stand-in");
+        vm.etch(delegatedStandIn, abi.encodePacked(hex"ef0100", standIn_));
         acceptingVerifier = address(new AcceptingVerifier());
         for (uint256 i = 0; i < 3; i++) {
             (address p, uint256 pk) = makeAddrAndKey(string.concat("prover", vm.toString(i)));
@@ -1813,12 +1816,16 @@ contract MarketHandler is Test {
 
     // ---- circuits --------------------------------------------------------------------------
 
-    /// The owner (one time in eight, another account) registers a circuit in a way the
-    /// market must refuse, so that none is ever registered but the stand-in's: its id again;
-    /// a verifier without code; an empty sample proof; no gas or more than the most; a
-    /// sample the stand-in rejects, or that it cannot verify within the gas given; a
-    /// verifier that accepts anything; and the stand-in's valid sample shifted by a word
-    /// (two public inputs), whose flipped byte the stand-in never reads.
+    /// Any account registers a circuit. Refused: the stand-in's code with a sample of its
+    /// circuit's shape, from its own deployment or another, even a sample it rejects (the
+    /// live id: `CircuitExists`); an account delegated to the stand-in, a verifier without
+    /// code, an empty sample proof (`InvalidParameters`); a sample the stand-in rejects, of
+    /// another shape (`SampleProofRejected`); a verifier that accepts anything, and the
+    /// stand-in's valid sample shifted by a word (two public inputs), whose flipped byte
+    /// the stand-in never reads (`VerifierAcceptsCorruptedProof`). Registered: the
+    /// stand-in's valid sample with 1 to 4 bytes more (which it ignores), once per length,
+    /// under an id of its own that no leaf of the handler names, so no verdict changes
+    /// (`invariant_theStandInsCircuitNeverChanges`).
     function registerCircuit(uint256 seed) external {
         uint256 mode = seed % 8;
         uint256 x = uint256(keccak256(abi.encode(seed, "sample")));
@@ -1826,39 +1833,44 @@ contract MarketHandler is Test {
         uint256[] memory inputs = new uint256[](1);
         inputs[0] = x;
         bytes memory proof = abi.encode(tag, seed);
-        bytes32 id = UNREGISTERED_CIRCUIT;
         address verifier = standIn;
-        uint64 gasLimit = STAND_IN_GAS;
-        address caller = marketOwner;
+        address caller = accounts[(seed >> 8) % accounts.length];
+        bytes32 newId;
         bytes memory expected = abi.encodeWithSelector(ProverMarket.InvalidParameters.selector);
         if (mode == 0) {
-            id = circuit;
+            if ((seed >> 16) % 2 == 0) verifier = standInCopy;
+            if ((seed >> 17) % 2 == 0) proof = abi.encode(~tag, seed);
             expected = abi.encodeWithSelector(ProverMarket.CircuitExists.selector, circuit);
         } else if (mode == 1) {
-            caller = watchtowers[(seed >> 8) % watchtowers.length];
-            expected = abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, caller);
+            verifier = delegatedStandIn;
         } else if (mode == 2) {
             verifier = address(uint160(uint256(keccak256(abi.encode(seed, "no code")))));
         } else if (mode == 3) {
             proof = "";
         } else if (mode == 4) {
-            gasLimit = (seed >> 8) % 2 == 0 ? 0 : market.MAX_VERIFIER_GAS() + 1;
-        } else if (mode == 5) {
-            if ((seed >> 8) % 2 == 0) proof = abi.encode(~tag, seed);
-            else gasLimit = 100; // too little for the stand-in
+            proof = abi.encode(~tag, seed, seed);
             expected = abi.encodeWithSelector(ProverMarket.SampleProofRejected.selector);
-        } else if (mode == 6) {
-            verifier = acceptingVerifier;
+        } else if (mode == 5) {
+            verifier = (seed >> 16) % 2 == 0 ? acceptingVerifier : standIn;
+            if (verifier == standIn) {
+                inputs = new uint256[](2);
+                (inputs[0], inputs[1]) = (x, uint256(tag));
+                proof = abi.encode(seed, seed);
+            }
             expected = abi.encodeWithSelector(ProverMarket.VerifierAcceptsCorruptedProof.selector);
         } else {
-            inputs = new uint256[](2);
-            (inputs[0], inputs[1]) = (x, uint256(tag));
-            proof = abi.encode(seed, seed);
-            expected = abi.encodeWithSelector(ProverMarket.VerifierAcceptsCorruptedProof.selector);
+            proof = bytes.concat(proof, new bytes(1 + (seed >> 16) % 4));
+            newId = market.circuitIdOf(standIn.codehash, 1, proof.length);
+            expected = registeredByHandler[newId]
+                ? abi.encodeWithSelector(ProverMarket.CircuitExists.selector, newId)
+                : bytes("");
         }
         vm.prank(caller);
-        try market.registerCircuit(id, verifier, gasLimit, inputs, proof) {
-            _unexpected("registerCircuit succeeded where it should revert");
+        try market.registerCircuit(verifier, inputs, proof) returns (bytes32 id) {
+            if (expected.length != 0) _unexpected("registerCircuit succeeded where it should revert");
+            else if (id != newId) _unexpected("registerCircuit returned another id");
+            registeredByHandler[id] = true;
+            _count("registerCircuit (a longer sample, its own id)");
         } catch (bytes memory reason) {
             _expectRevert(reason, expected, "registerCircuit");
         }
@@ -2279,7 +2291,7 @@ contract MarketHandler is Test {
 
     /// The name of an error the handler predicts (for the counters).
     function _errorName(bytes4 selector) internal pure returns (string memory) {
-        bytes4[37] memory selectors = [
+        bytes4[36] memory selectors = [
             ProverMarket.NotRegistered.selector,
             ProverMarket.StakeTooLow.selector,
             ProverMarket.NothingToWithdraw.selector,
@@ -2315,10 +2327,9 @@ contract MarketHandler is Test {
             ProverMarket.InvalidParameters.selector,
             ProverMarket.SampleProofRejected.selector,
             ProverMarket.VerifierAcceptsCorruptedProof.selector,
-            ProverMarket.EvidenceNotCommitted.selector,
-            Ownable.OwnableUnauthorizedAccount.selector
+            ProverMarket.EvidenceNotCommitted.selector
         ];
-        string[37] memory names = [
+        string[36] memory names = [
             "NotRegistered",
             "StakeTooLow",
             "NothingToWithdraw",
@@ -2354,8 +2365,7 @@ contract MarketHandler is Test {
             "InvalidParameters",
             "SampleProofRejected",
             "VerifierAcceptsCorruptedProof",
-            "EvidenceNotCommitted",
-            "OwnableUnauthorizedAccount"
+            "EvidenceNotCommitted"
         ];
         for (uint256 i = 0; i < selectors.length; i++) {
             if (selectors[i] == selector) return names[i];
@@ -2371,31 +2381,33 @@ contract MarketHandler is Test {
 
 contract ProverMarketInvariantTest is MarketFixture {
     MarketHandler internal handler;
-    bytes32 internal constant STAND_IN_CIRCUIT = keccak256("invariant-suite stand-in circuit");
+    /// The stand-in's circuit: the id the market derived, and its registration.
+    bytes32 internal standInCircuit;
+    ProverMarket.Circuit internal standInRegistration;
     /// The suite's slash per job: ten times the fixture's, so that a prover at the minimum
     /// stake covers 10 leaves at risk and the handler's batches (1-12 leaves) reach the
     /// exposure bound; at the fixture's 0.01 ether it covers 100, which they never reach.
     uint256 internal constant SUITE_SLASH_PER_JOB = MIN_STAKE / 10;
-    uint64 internal constant STAND_IN_GAS = 50_000;
 
     function setUp() public override {
         super.setUp();
         ProverMarket.Params memory params = _params();
         params.slashPerJob = SUITE_SLASH_PER_JOB;
-        market = new ProverMarket(owner, params);
+        market = new ProverMarket(params);
         address standIn = address(new InvariantStandInVerifier());
         // A sample the stand-in accepts: one public input, and a 64-byte proof whose first
         // word is keccak256 of it (its first byte flipped, the stand-in rejects it).
         uint256[] memory sampleInputs = new uint256[](1);
         sampleInputs[0] = 7;
         bytes memory sampleProof = abi.encode(keccak256(abi.encode(uint256(7))), uint256(0));
-        vm.prank(owner);
-        market.registerCircuit(STAND_IN_CIRCUIT, standIn, STAND_IN_GAS, sampleInputs, sampleProof);
-        assertEq(_circuit(STAND_IN_CIRCUIT).verifier, standIn);
-        assertEq(_circuit(STAND_IN_CIRCUIT).proofLength, 64);
-        assertEq(_circuit(STAND_IN_CIRCUIT).publicInputs, 1);
-        assertEq(_circuit(STAND_IN_CIRCUIT).gasLimit, STAND_IN_GAS);
-        handler = new MarketHandler(market, STAND_IN_CIRCUIT, standIn, owner);
+        standInCircuit = market.registerCircuit(standIn, sampleInputs, sampleProof);
+        standInRegistration = _circuit(standInCircuit);
+        assertEq(standInCircuit, market.circuitIdOf(standIn.codehash, 1, 64));
+        assertEq(standInRegistration.verifier, standIn);
+        assertEq(standInRegistration.proofLength, 64);
+        assertEq(standInRegistration.publicInputs, 1);
+        assertGt(standInRegistration.gasLimit, 0);
+        handler = new MarketHandler(market, standInCircuit, standIn);
         bytes4[] memory selectors = new bytes4[](22);
         selectors[0] = MarketHandler.register.selector;
         selectors[1] = MarketHandler.addStake.selector;
@@ -2697,6 +2709,18 @@ contract ProverMarketInvariantTest is MarketFixture {
     /// The status of challenge `id`, read from the market's storage (see `_challenge`).
     function _statusOf(uint256 id) internal view returns (ProverMarket.ChallengeStatus) {
         return _challenge(id).status;
+    }
+
+    /// The stand-in's circuit is as it was registered, whoever registered what since (the
+    /// handler's registrations of other shapes got other ids), and still gives the stand-in's
+    /// verdicts.
+    function invariant_theStandInsCircuitNeverChanges() public view {
+        _assertUnchanged(standInCircuit, standInRegistration);
+        uint256[] memory input = new uint256[](1);
+        input[0] = 7;
+        bytes memory valid = abi.encode(keccak256(abi.encode(uint256(7))), uint256(0));
+        assertTrue(market.checkProof(standInCircuit, input, valid));
+        assertFalse(market.checkProof(standInCircuit, input, bytes.concat(valid, hex"00")));
     }
 
     /// Every market call did what the handler predicted (success, or the exact error), and

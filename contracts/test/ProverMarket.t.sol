@@ -2,7 +2,6 @@
 pragma solidity 0.8.28;
 
 import {Vm} from "forge-std/Vm.sol";
-import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {ProverMarket} from "../src/ProverMarket.sol";
 import {CommitRelay, MarketFixture, MerkleBuilder} from "./utils/MarketFixture.sol";
@@ -41,6 +40,24 @@ contract ExactInputVerifier {
     }
 }
 
+/// A verifier that accepts exactly one call data, and costs about `burn` gas whatever the
+/// call: what it spends before looking at the input.
+contract CostlyExactInputVerifier {
+    bytes32 internal immutable accepted;
+    uint256 internal immutable burn;
+
+    constructor(bytes memory input, uint256 burn_) {
+        accepted = keccak256(input);
+        burn = burn_;
+    }
+
+    fallback() external {
+        uint256 start = gasleft();
+        while (start - gasleft() < burn) {}
+        require(keccak256(msg.data) == accepted, "rejected");
+    }
+}
+
 /// One test per rule and per revert reason of ProverMarket (docs/contracts.md), plus fuzz
 /// tests. The invariant suite is in ProverMarket.invariant.t.sol.
 contract ProverMarketTest is MarketFixture {
@@ -49,7 +66,6 @@ contract ProverMarketTest is MarketFixture {
     // ================================================================================
 
     function test_constructor_storesParameters() public view {
-        assertEq(market.owner(), owner);
         assertEq(market.minStake(), MIN_STAKE);
         assertEq(market.challengeWindow(), CHALLENGE_WINDOW);
         assertEq(market.responseWindow(), RESPONSE_WINDOW);
@@ -69,7 +85,7 @@ contract ProverMarketTest is MarketFixture {
     /// Deploys with `p` and expects InvalidParameters.
     function _expectInvalid(ProverMarket.Params memory p) internal {
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.InvalidParameters.selector));
-        new ProverMarket(owner, p);
+        new ProverMarket(p);
     }
 
     function test_constructor_revertsOnZeroMinStake() public {
@@ -105,7 +121,7 @@ contract ProverMarketTest is MarketFixture {
     function test_constructor_acceptsUnbondingDelayOneAboveBothWindows() public {
         ProverMarket.Params memory p = _params();
         p.unbondingDelay = CHALLENGE_WINDOW + RESPONSE_WINDOW + 1;
-        ProverMarket m = new ProverMarket(owner, p);
+        ProverMarket m = new ProverMarket(p);
         assertEq(m.unbondingDelay(), CHALLENGE_WINDOW + RESPONSE_WINDOW + 1);
     }
 
@@ -114,7 +130,7 @@ contract ProverMarketTest is MarketFixture {
         p.depositWithdrawalDelay = CHALLENGE_WINDOW;
         _expectInvalid(p);
         p.depositWithdrawalDelay = CHALLENGE_WINDOW + 1;
-        assertEq(new ProverMarket(owner, p).depositWithdrawalDelay(), CHALLENGE_WINDOW + 1);
+        assertEq(new ProverMarket(p).depositWithdrawalDelay(), CHALLENGE_WINDOW + 1);
     }
 
     function test_constructor_revertsOnChallengeWindowAboveMaximum() public {
@@ -145,7 +161,7 @@ contract ProverMarketTest is MarketFixture {
         ProverMarket.Params memory p = _params();
         p.unbondingDelay = market.MAX_DELAY();
         p.depositWithdrawalDelay = market.MAX_DELAY();
-        ProverMarket m = new ProverMarket(owner, p);
+        ProverMarket m = new ProverMarket(p);
         assertEq(m.unbondingDelay(), market.MAX_DELAY());
         assertEq(m.depositWithdrawalDelay(), market.MAX_DELAY());
     }
@@ -169,7 +185,7 @@ contract ProverMarketTest is MarketFixture {
         p.slashPerJob = 0;
         _expectInvalid(p);
         p.slashPerJob = 1;
-        assertEq(new ProverMarket(owner, p).slashPerJob(), 1);
+        assertEq(new ProverMarket(p).slashPerJob(), 1);
     }
 
     /// The least stake must cover at least one slash.
@@ -178,7 +194,7 @@ contract ProverMarketTest is MarketFixture {
         p.slashPerJob = MIN_STAKE + 1;
         _expectInvalid(p);
         p.slashPerJob = MIN_STAKE;
-        assertEq(new ProverMarket(owner, p).slashPerJob(), MIN_STAKE);
+        assertEq(new ProverMarket(p).slashPerJob(), MIN_STAKE);
     }
 
     function test_constructor_revertsOnZeroMaxDeadline() public {
@@ -186,7 +202,7 @@ contract ProverMarketTest is MarketFixture {
         p.maxDeadline = 0;
         _expectInvalid(p);
         p.maxDeadline = 1;
-        assertEq(new ProverMarket(owner, p).maxDeadline(), 1);
+        assertEq(new ProverMarket(p).maxDeadline(), 1);
     }
 
     function test_constructor_revertsOnMaxDeadlineAboveMaximum() public {
@@ -194,7 +210,7 @@ contract ProverMarketTest is MarketFixture {
         p.maxDeadline = market.MAX_DELAY() + 1;
         _expectInvalid(p);
         p.maxDeadline = market.MAX_DELAY();
-        assertEq(new ProverMarket(owner, p).maxDeadline(), market.MAX_DELAY());
+        assertEq(new ProverMarket(p).maxDeadline(), market.MAX_DELAY());
     }
 
     function test_constructor_revertsOnZeroDeadlineChallengePeriod() public {
@@ -202,7 +218,7 @@ contract ProverMarketTest is MarketFixture {
         p.deadlineChallengePeriod = 0;
         _expectInvalid(p);
         p.deadlineChallengePeriod = 1;
-        assertEq(new ProverMarket(owner, p).deadlineChallengePeriod(), 1);
+        assertEq(new ProverMarket(p).deadlineChallengePeriod(), 1);
     }
 
     function test_constructor_revertsOnDeadlineChallengePeriodAboveMaximum() public {
@@ -210,7 +226,7 @@ contract ProverMarketTest is MarketFixture {
         p.deadlineChallengePeriod = market.MAX_DELAY() + 1;
         _expectInvalid(p);
         p.deadlineChallengePeriod = market.MAX_DELAY();
-        assertEq(new ProverMarket(owner, p).deadlineChallengePeriod(), market.MAX_DELAY());
+        assertEq(new ProverMarket(p).deadlineChallengePeriod(), market.MAX_DELAY());
     }
 
     function test_constructor_revertsWhenRewardPlusRefundAboveWhole() public {
@@ -219,14 +235,39 @@ contract ProverMarketTest is MarketFixture {
         p.refundBps = 4_001;
         _expectInvalid(p);
         p.refundBps = 4_000;
-        ProverMarket m = new ProverMarket(owner, p);
+        ProverMarket m = new ProverMarket(p);
         assertEq(m.rewardBps(), 6_000);
         assertEq(m.refundBps(), 4_000);
     }
 
-    function test_constructor_revertsOnZeroOwner() public {
-        vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableInvalidOwner.selector, address(0)));
-        new ProverMarket(address(0), _params());
+    /// No account holds any power over the market: it has no owner, and no function of
+    /// `Ownable` answers.
+    function test_constructor_takesNoOwner() public {
+        bytes[3] memory calls = [
+            abi.encodeWithSignature("owner()"),
+            abi.encodeWithSignature("transferOwnership(address)", prover),
+            abi.encodeWithSignature("renounceOwnership()")
+        ];
+        for (uint256 i = 0; i < calls.length; i++) {
+            (bool ok,) = address(market).call(calls[i]);
+            assertFalse(ok);
+        }
+    }
+
+    /// A challenge window must outlast the response window by more than the block that
+    /// commit–reveal adds: W = R + 2 is refused, W = R + 3 is accepted.
+    function test_constructor_revertsWhenChallengeWindowNotAboveResponseWindowPlusTwo() public {
+        ProverMarket.Params memory p = _params();
+        p.challengeWindow = RESPONSE_WINDOW + 2;
+        _expectInvalid(p);
+        p.challengeWindow = RESPONSE_WINDOW + 1;
+        _expectInvalid(p);
+        p.challengeWindow = RESPONSE_WINDOW;
+        _expectInvalid(p);
+        p.challengeWindow = RESPONSE_WINDOW + 3;
+        ProverMarket m = new ProverMarket(p);
+        assertEq(m.challengeWindow(), RESPONSE_WINDOW + 3);
+        assertEq(m.responseWindow(), RESPONSE_WINDOW);
     }
 
     function test_awardDigest_isEip712WithProvernetDomain() public view {
@@ -857,21 +898,27 @@ contract ProverMarketTest is MarketFixture {
     }
 
     // ================================================================================
-    // registerCircuit
+    // registerCircuit / circuitIdOf
     // ================================================================================
 
-    /// Registers `circuitId` as the owner, expecting `err` unless it is empty.
-    function _registerWith(
-        bytes32 circuitId,
-        address verifier,
-        uint64 gasLimit,
-        uint256[] memory sampleInputs,
-        bytes memory sampleProof,
-        bytes memory err
-    ) internal {
-        vm.prank(owner);
+    /// Registers `verifier` with the sample from an account of no standing (registration
+    /// is permissionless), expecting `err` unless it is empty; returns the id it got.
+    function _registerWith(address verifier, uint256[] memory sampleInputs, bytes memory sampleProof, bytes memory err)
+        internal
+        returns (bytes32 circuitId)
+    {
+        vm.prank(makeAddr("anyone"));
         if (err.length != 0) vm.expectRevert(err);
-        market.registerCircuit(circuitId, verifier, gasLimit, sampleInputs, sampleProof);
+        circuitId = market.registerCircuit(verifier, sampleInputs, sampleProof);
+    }
+
+    /// The id a registration of `verifier`'s code with a sample of this shape gets.
+    function _idOf(address verifier, uint256[] memory sampleInputs, bytes memory sampleProof)
+        internal
+        view
+        returns (bytes32)
+    {
+        return market.circuitIdOf(verifier.codehash, sampleInputs.length, sampleProof.length);
     }
 
     function _invalidParameters() internal pure returns (bytes memory) {
@@ -884,6 +931,18 @@ contract ProverMarketTest is MarketFixture {
         assertEq(_circuit(circuitId).proofLength, 0);
         assertEq(_circuit(circuitId).publicInputs, 0);
         assertEq(_circuit(circuitId).gasLimit, 0);
+    }
+
+    /// `logs` hold exactly one event of the market, `CircuitRegistered` of `circuitId`,
+    /// naming what the registration stored (the gas cap it measured included).
+    function _assertRegisteredEvent(Vm.Log[] memory logs, bytes32 circuitId) internal view {
+        assertEq(logs.length, 1, "one event");
+        assertEq(logs[0].emitter, address(market));
+        assertEq(logs[0].topics.length, 2);
+        assertEq(logs[0].topics[0], ProverMarket.CircuitRegistered.selector);
+        assertEq(logs[0].topics[1], circuitId);
+        ProverMarket.Circuit memory c = _circuit(circuitId);
+        assertEq(logs[0].data, abi.encode(c.verifier, c.proofLength, c.publicInputs, c.gasLimit));
     }
 
     /// `sampleProof` with its first byte flipped (what `registerCircuit` checks is rejected).
@@ -933,23 +992,41 @@ contract ProverMarketTest is MarketFixture {
         }
     }
 
-    function test_registerCircuit_revertsForNonOwner() public {
+    /// The id is keccak256(abi.encode(codeHash, publicInputs, proofLength)): the literal
+    /// is the one the nodes' `circuit_id_of` is tested against (circuits/src/verifier.rs).
+    function test_circuitIdOf_matchesTheNodes() public view {
+        bytes32 codeHash = bytes32(type(uint256).max / 0xff * 0x11); // 0x1111…11
+        bytes32 id = market.circuitIdOf(codeHash, 1, 1984);
+        assertEq(id, 0x1a2a439528bfa793d49ebc3b3725f639ebf7166bb1bb59d2886995c15bb4a981);
+        assertEq(id, keccak256(abi.encode(codeHash, uint256(1), uint256(1984))));
+        assertNotEq(id, market.circuitIdOf(codeHash, 2, 1952), "another number of public inputs");
+        assertNotEq(id, market.circuitIdOf(codeHash, 1, 2016), "another proof length");
+        assertNotEq(id, market.circuitIdOf(~codeHash, 1, 1984), "another verifier");
+    }
+
+    /// Any account registers a circuit, and gets the id derived from its verifier's code
+    /// and its sample's shape.
+    function test_registerCircuit_isPermissionless() public {
         address verifier = _deployVerifier();
         (uint256[] memory ins, bytes memory prf) = _verifierSample();
-        vm.prank(prover);
-        vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, prover));
-        market.registerCircuit(CIRCUIT, verifier, VERIFIER_GAS, ins, prf);
-        _assertUnregistered(CIRCUIT);
+        vm.prank(client);
+        bytes32 id = market.registerCircuit(verifier, ins, prf);
+        assertEq(id, _idOf(verifier, ins, prf));
+        assertEq(_circuit(id).verifier, verifier);
+        assertTrue(market.checkProof(id, ins, prf));
     }
 
     function test_registerCircuit_revertsOnZeroVerifier() public {
         (uint256[] memory ins, bytes memory prf) = _verifierSample();
-        _registerWith(CIRCUIT, address(0), VERIFIER_GAS, ins, prf, _invalidParameters());
+        _registerWith(address(0), ins, prf, _invalidParameters());
+        _assertUnregistered(_idOf(address(0), ins, prf));
     }
 
     function test_registerCircuit_revertsOnVerifierWithoutCode() public {
         (uint256[] memory ins, bytes memory prf) = _verifierSample();
-        _registerWith(CIRCUIT, makeAddr("an EOA"), VERIFIER_GAS, ins, prf, _invalidParameters());
+        address eoa = makeAddr("an EOA");
+        _registerWith(eoa, ins, prf, _invalidParameters());
+        _assertUnregistered(_idOf(eoa, ins, prf));
     }
 
     /// The sample sets the length of the circuit's proofs: an empty one is refused, even by
@@ -957,24 +1034,11 @@ contract ProverMarketTest is MarketFixture {
     function test_registerCircuit_revertsOnEmptySampleProof() public {
         (uint256[] memory ins,) = _verifierSample();
         address inputsAlone = address(new ExactInputVerifier(abi.encodePacked(ins)));
-        _registerWith(CIRCUIT, inputsAlone, VERIFIER_GAS, ins, "", _invalidParameters());
-        _registerWith(CIRCUIT, _deployVerifier(), VERIFIER_GAS, ins, "", _invalidParameters());
-        _assertUnregistered(CIRCUIT);
-    }
-
-    function test_registerCircuit_revertsOnZeroGasLimit() public {
         address verifier = _deployVerifier();
-        (uint256[] memory ins, bytes memory prf) = _verifierSample();
-        _registerWith(CIRCUIT, verifier, 0, ins, prf, _invalidParameters());
-    }
-
-    function test_registerCircuit_revertsOnGasLimitAboveMaximum() public {
-        address verifier = _deployVerifier();
-        (uint256[] memory ins, bytes memory prf) = _verifierSample();
-        uint64 max = market.MAX_VERIFIER_GAS();
-        _registerWith(CIRCUIT, verifier, max + 1, ins, prf, _invalidParameters());
-        _registerWith(CIRCUIT, verifier, max, ins, prf, "");
-        assertEq(_circuit(CIRCUIT).gasLimit, max);
+        _registerWith(inputsAlone, ins, "", _invalidParameters());
+        _registerWith(verifier, ins, "", _invalidParameters());
+        _assertUnregistered(_idOf(inputsAlone, ins, ""));
+        _assertUnregistered(_idOf(verifier, ins, ""));
     }
 
     function test_registerCircuit_storesAndEmits() public {
@@ -982,95 +1046,150 @@ contract ProverMarketTest is MarketFixture {
         (uint256[] memory ins, bytes memory prf) = _verifierSample();
         assertEq(prf.length, 1984);
         assertEq(ins.length, 1);
-        vm.expectEmit(true, true, true, true, address(market));
-        emit ProverMarket.CircuitRegistered(CIRCUIT, verifier, 1984, 1, VERIFIER_GAS);
-        _registerWith(CIRCUIT, verifier, VERIFIER_GAS, ins, prf, "");
-        assertEq(_circuit(CIRCUIT).verifier, verifier);
-        assertEq(_circuit(CIRCUIT).proofLength, 1984, "the sample's length");
-        assertEq(_circuit(CIRCUIT).publicInputs, 1, "the sample's number of inputs");
-        assertEq(_circuit(CIRCUIT).gasLimit, VERIFIER_GAS);
-        assertTrue(market.checkProof(CIRCUIT, ins, prf));
-        assertFalse(market.checkProof(CIRCUIT, ins, _flipped(prf)));
+        vm.recordLogs();
+        bytes32 id = _registerWith(verifier, ins, prf, "");
+        assertEq(id, market.circuitIdOf(verifier.codehash, 1, 1984), "the derived id");
+        _assertRegisteredEvent(vm.getRecordedLogs(), id);
+        assertEq(_circuit(id).verifier, verifier);
+        assertEq(_circuit(id).proofLength, 1984, "the sample's length");
+        assertEq(_circuit(id).publicInputs, 1, "the sample's number of inputs");
+        assertEq(_circuit(id).codeHash, verifier.codehash);
+        assertGt(_circuit(id).gasLimit, 0);
+        assertTrue(market.checkProof(id, ins, prf));
+        assertFalse(market.checkProof(id, ins, _flipped(prf)));
     }
 
-    /// A circuit is registered once: the owner cannot change a live circuit's verifier,
-    /// proof length, number of public inputs or gas cap (each would change the verdicts on
-    /// leaves already committed), nor register it again with the same values.
-    function test_registerCircuit_revertsCircuitExistsOnASecondRegistration() public {
-        address verifier = _registerFixtureVerifier(CIRCUIT);
-        (uint256[] memory ins, bytes memory prf) = _verifierSample();
-        bytes memory err = abi.encodeWithSelector(ProverMarket.CircuitExists.selector, CIRCUIT);
-        address otherVerifier = _deployVerifier();
-        // A longer proof (the verifier ignores trailing bytes, so it accepts this sample).
-        bytes memory longer = bytes.concat(prf, hex"00ff");
-        // One more public input: the same call data plus a word.
-        (uint256[] memory more, bytes memory shifted) = _shiftedByOneWord(ins, prf, keccak256("extra"));
-
-        _registerWith(CIRCUIT, verifier, VERIFIER_GAS, ins, prf, err);
-        _registerWith(CIRCUIT, otherVerifier, VERIFIER_GAS, ins, prf, err);
-        _registerWith(CIRCUIT, verifier, 2 * VERIFIER_GAS, ins, prf, err);
-        _registerWith(CIRCUIT, verifier, VERIFIER_GAS, ins, longer, err);
-        _registerWith(CIRCUIT, verifier, VERIFIER_GAS, more, shifted, err);
-        // Checked first: even an invalid registration of a live id reverts CircuitExists.
-        _registerWith(CIRCUIT, address(0), 0, ins, "", err);
-
-        assertEq(_circuit(CIRCUIT).verifier, verifier);
-        assertEq(_circuit(CIRCUIT).proofLength, 1984);
-        assertEq(_circuit(CIRCUIT).publicInputs, 1);
-        assertEq(_circuit(CIRCUIT).gasLimit, VERIFIER_GAS);
-
-        // Only CircuitExists stopped them: under fresh ids each registers (the sample decides
-        // the length and the number of inputs, whatever the owner gives).
-        _registerWith(keccak256("other verifier"), otherVerifier, 2 * VERIFIER_GAS, ins, prf, "");
-        _registerWith(keccak256("longer"), verifier, VERIFIER_GAS, ins, longer, "");
-        assertEq(_circuit(keccak256("longer")).proofLength, 1986);
-        _registerWith(keccak256("shifted"), verifier, VERIFIER_GAS, more, shifted, "");
-        assertEq(_circuit(keccak256("shifted")).publicInputs, 2);
+    /// The fixture's verifier registers under the id the circuits crate derived for it
+    /// (`circuit_id_of`, written into the fixture): a node finds the registration of the
+    /// verifier it compiled from its own keys, whoever registered it.
+    function test_registerCircuit_derivesTheIdTheNodesDo() public {
+        (, bytes32 id) = _registerFixtureVerifier();
+        string memory json = vm.readFile(string.concat(vm.projectRoot(), VERIFIER_FIXTURE));
+        assertEq(id, vm.parseJsonBytes32(json, ".circuitId"));
     }
 
-    /// The sample must verify with exactly the gas cap: a cap below the verifier's cost
-    /// (about 285k gas for the real verifier) would reject every valid proof, and so slash
-    /// honest provers.
-    function test_registerCircuit_revertsSampleProofRejectedWithAGasCapBelowTheVerifiersCost() public {
+    /// The gas each verification is given is measured on the sample: the verifier's cost
+    /// (about 284k gas for the real verifier), plus a 32nd. Nobody chooses it, and it
+    /// verifies the valid proof.
+    function test_registerCircuit_measuresTheGasCapOnTheSample() public {
         address verifier = _deployVerifier();
         (uint256[] memory ins, bytes memory prf) = _verifierSample();
         uint64 cost = _leastGas(verifier, abi.encodePacked(ins, prf));
         emit log_named_uint("verifier cost of the sample (gas)", cost);
         assertGt(cost, 250_000);
         assertLt(cost, 360_000);
-        bytes memory err = abi.encodeWithSelector(ProverMarket.SampleProofRejected.selector);
-        _registerWith(CIRCUIT, verifier, 1, ins, prf, err);
-        _registerWith(CIRCUIT, verifier, 250_000, ins, prf, err);
-        _registerWith(CIRCUIT, verifier, cost - 1, ins, prf, err);
-        _assertUnregistered(CIRCUIT);
+        bytes32 id = _registerWith(verifier, ins, prf, "");
+        uint256 cap = _circuit(id).gasLimit;
+        emit log_named_uint("gas cap measured at registration", cap);
+        assertGe(cap, cost + cost / 50, "the cost and a margin");
+        assertLe(cap, cost + cost / 32 + 1_000, "the cost, a 32nd and the call's own cost");
+        (bool ok,) = verifier.staticcall{gas: cap}(abi.encodePacked(ins, prf));
+        assertTrue(ok, "the valid proof verifies within the cap");
+        assertTrue(market.checkProof(id, ins, prf));
+    }
 
-        _registerWith(CIRCUIT, verifier, cost, ins, prf, "");
-        assertEq(_circuit(CIRCUIT).gasLimit, cost);
-        assertTrue(market.checkProof(CIRCUIT, ins, prf), "a valid proof verifies with the exact cost");
+    /// A verifier whose cost comes near the most a call may be given gets that most (the
+    /// margin is cut, never the cost); one that needs more cannot verify its sample.
+    function test_registerCircuit_capsTheGasAtTheMaximum() public {
+        bytes memory sample = abi.encodePacked(keccak256("a proof"));
+        uint256[] memory none = new uint256[](0);
+        uint64 max = market.MAX_VERIFIER_GAS();
+        address costly = address(new CostlyExactInputVerifier(sample, max - max / 40));
+        bytes32 id = _registerWith(costly, none, sample, "");
+        assertEq(_circuit(id).gasLimit, max, "the cost and a 32nd, cut at the maximum");
+        assertTrue(market.checkProof(id, none, sample));
+        address tooCostly = address(new CostlyExactInputVerifier(sample, max));
+        _registerWith(tooCostly, none, sample, abi.encodeWithSelector(ProverMarket.SampleProofRejected.selector));
+        _assertUnregistered(_idOf(tooCostly, none, sample));
+    }
+
+    /// The sample is run with the most gas a call may be given: a registration sent with
+    /// too little gas to forward all of it is refused, so no registrant can starve the
+    /// sample's run.
+    function test_registerCircuit_revertsInsufficientGasWhenTheMaximumCannotBeForwarded() public {
+        address verifier = _deployVerifier();
+        (uint256[] memory ins, bytes memory prf) = _verifierSample();
+        vm.prank(prover);
+        try market.registerCircuit{gas: 5_000_000}(verifier, ins, prf) {
+            revert("a registration that cannot forward the maximum must revert");
+        } catch (bytes memory ret) {
+            // casting to 'bytes4' keeps the first four bytes: the selector
+            // forge-lint: disable-next-line(unsafe-typecast)
+            assertEq(bytes4(ret), ProverMarket.InsufficientGas.selector);
+        }
+        _assertUnregistered(_idOf(verifier, ins, prf));
+    }
+
+    /// A circuit is registered once: nobody can register its id again, whether with the
+    /// same deployment, another deployment of the same code (the same id) or a sample of
+    /// the same shape that does not even verify (`CircuitExists` is checked before the
+    /// sample), and nothing about it changes.
+    function test_registerCircuit_revertsCircuitExistsOnASecondRegistration() public {
+        (address verifier, bytes32 id) = _registerFixtureVerifier();
+        (uint256[] memory ins, bytes memory prf) = _verifierSample();
+        ProverMarket.Circuit memory before = _circuit(id);
+        bytes memory err = abi.encodeWithSelector(ProverMarket.CircuitExists.selector, id);
+        address otherDeployment = _deployVerifier();
+        assertEq(_idOf(otherDeployment, ins, prf), id, "the same code has the same id anywhere");
+        uint256[] memory otherInputs = new uint256[](1);
+        otherInputs[0] = ins[0] ^ 1;
+
+        _registerWith(verifier, ins, prf, err);
+        _registerWith(otherDeployment, ins, prf, err);
+        _registerWith(verifier, ins, _flipped(prf), err);
+        _registerWith(otherDeployment, otherInputs, prf, err);
+        _assertUnchanged(id, before);
+        assertEq(_circuit(id).verifier, verifier, "the first registration's");
+    }
+
+    /// The same verifier with a sample of another shape (a longer proof, which it accepts
+    /// since it ignores trailing bytes; one more public input, the proof shifted by a word)
+    /// registers under another id: a circuit of another shape can never stand for the one
+    /// registered, whose verdicts do not change.
+    function test_registerCircuit_anotherShapeGetsAnotherId() public {
+        (address verifier, bytes32 id) = _registerFixtureVerifier();
+        (uint256[] memory ins, bytes memory prf) = _verifierSample();
+        ProverMarket.Circuit memory before = _circuit(id);
+        bytes memory longer = bytes.concat(prf, hex"00ff");
+        (uint256[] memory more, bytes memory shifted) = _shiftedByOneWord(ins, prf, keccak256("extra"));
+
+        bytes32 longId = _registerWith(verifier, ins, longer, "");
+        bytes32 shiftedId = _registerWith(verifier, more, shifted, "");
+        assertNotEq(longId, id);
+        assertNotEq(shiftedId, id);
+        assertNotEq(longId, shiftedId);
+        assertEq(_circuit(longId).proofLength, 1986);
+        assertEq(_circuit(shiftedId).publicInputs, 2);
+        _assertUnchanged(id, before);
+        assertTrue(market.checkProof(id, ins, prf));
+        assertFalse(market.checkProof(id, ins, longer), "not a proof of the registered shape");
+        assertFalse(market.checkProof(id, more, shifted), "not a proof of the registered shape");
     }
 
     function test_registerCircuit_revertsSampleProofRejectedOnACorruptedSample() public {
         address verifier = _deployVerifier();
         (uint256[] memory ins, bytes memory prf) = _verifierSample();
         bytes memory err = abi.encodeWithSelector(ProverMarket.SampleProofRejected.selector);
-        _registerWith(CIRCUIT, verifier, VERIFIER_GAS, ins, _flipped(prf), err);
+        _registerWith(verifier, ins, _flipped(prf), err);
         bytes memory lastFlipped = bytes.concat(prf);
         lastFlipped[prf.length - 1] ^= 0x01;
-        _registerWith(CIRCUIT, verifier, VERIFIER_GAS, ins, lastFlipped, err);
+        _registerWith(verifier, ins, lastFlipped, err);
         uint256[] memory otherInputs = new uint256[](1);
         otherInputs[0] = ins[0] ^ 1;
-        _registerWith(CIRCUIT, verifier, VERIFIER_GAS, otherInputs, prf, err);
-        _registerWith(CIRCUIT, verifier, VERIFIER_GAS, new uint256[](0), prf, err);
-        _assertUnregistered(CIRCUIT);
+        _registerWith(verifier, otherInputs, prf, err);
+        _registerWith(verifier, new uint256[](0), prf, err);
+        _assertUnregistered(_idOf(verifier, ins, prf));
+        _assertUnregistered(_idOf(verifier, new uint256[](0), prf));
     }
 
     function test_registerCircuit_revertsVerifierAcceptsCorruptedProofForAnAcceptEverythingVerifier() public {
         address anything = address(new AcceptEverythingVerifier());
         (uint256[] memory ins, bytes memory prf) = _verifierSample();
         bytes memory err = abi.encodeWithSelector(ProverMarket.VerifierAcceptsCorruptedProof.selector);
-        _registerWith(CIRCUIT, anything, VERIFIER_GAS, ins, prf, err);
-        _registerWith(CIRCUIT, anything, 100_000, new uint256[](0), hex"00", err);
-        _assertUnregistered(CIRCUIT);
+        _registerWith(anything, ins, prf, err);
+        _registerWith(anything, new uint256[](0), hex"00", err);
+        _assertUnregistered(_idOf(anything, ins, prf));
+        _assertUnregistered(_idOf(anything, new uint256[](0), hex"00"));
     }
 
     /// The corrupted copy flips the first byte of the proof, not of the inputs: a verifier
@@ -1078,15 +1197,8 @@ contract ProverMarketTest is MarketFixture {
     function test_registerCircuit_revertsVerifierAcceptsCorruptedProofForAVerifierIgnoringTheProof() public {
         (uint256[] memory ins, bytes memory prf) = _verifierSample();
         address inputsOnly = address(new InputsOnlyVerifier(ins));
-        _registerWith(
-            CIRCUIT,
-            inputsOnly,
-            VERIFIER_GAS,
-            ins,
-            prf,
-            abi.encodeWithSelector(ProverMarket.VerifierAcceptsCorruptedProof.selector)
-        );
-        _assertUnregistered(CIRCUIT);
+        _registerWith(inputsOnly, ins, prf, abi.encodeWithSelector(ProverMarket.VerifierAcceptsCorruptedProof.selector));
+        _assertUnregistered(_idOf(inputsOnly, ins, prf));
     }
 
     /// A circuit without public inputs: the corrupted copy flips byte 0 of the call data.
@@ -1094,13 +1206,14 @@ contract ProverMarketTest is MarketFixture {
         bytes memory sample = abi.encodePacked(keccak256("a proof"), hex"c0ffee");
         address exact = address(new ExactInputVerifier(sample));
         uint256[] memory none = new uint256[](0);
-        vm.expectEmit(true, true, true, true, address(market));
-        emit ProverMarket.CircuitRegistered(CIRCUIT, exact, 35, 0, 100_000);
-        _registerWith(CIRCUIT, exact, 100_000, none, sample, "");
-        assertEq(_circuit(CIRCUIT).publicInputs, 0);
-        assertEq(_circuit(CIRCUIT).proofLength, 35);
-        assertTrue(market.checkProof(CIRCUIT, none, sample));
-        assertFalse(market.checkProof(CIRCUIT, none, _flipped(sample)));
+        vm.recordLogs();
+        bytes32 id = _registerWith(exact, none, sample, "");
+        assertEq(id, market.circuitIdOf(exact.codehash, 0, 35));
+        _assertRegisteredEvent(vm.getRecordedLogs(), id);
+        assertEq(_circuit(id).publicInputs, 0);
+        assertEq(_circuit(id).proofLength, 35);
+        assertTrue(market.checkProof(id, none, sample));
+        assertFalse(market.checkProof(id, none, _flipped(sample)));
     }
 
     // ================================================================================

@@ -127,6 +127,11 @@ pub struct ProvingSection {
     /// Where the SRS and keys are cached; defaults to `$PROVERNET_CACHE_DIR`, else
     /// `~/.cache/provernet/circuits`.
     pub cache_dir: Option<PathBuf>,
+    /// The solc that compiles the circuits' EVM verifiers, from which the market's
+    /// circuit ids derive (solc 0.8.28 as pinned in `package.json`: another compiler
+    /// makes other code, so other ids); defaults to `$PROVERNET_SOLC`, else
+    /// `scripts/solc` under the working directory, else `solc` on the PATH.
+    pub solc: Option<PathBuf>,
 }
 
 /// `[prover]`.

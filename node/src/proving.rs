@@ -21,6 +21,10 @@ pub struct SrsArgs {
     /// Cache for the dev SRS and the proving keys [default: ~/.cache/provernet/circuits].
     #[arg(long, env = "PROVERNET_CACHE_DIR")]
     cache_dir: Option<PathBuf>,
+    /// The solc that compiles EVM verifiers (circuit ids derive from their code)
+    /// [default: scripts/solc under the working directory, else solc on the PATH].
+    #[arg(long, env = "PROVERNET_SOLC")]
+    solc: Option<PathBuf>,
 }
 
 impl SrsArgs {
@@ -30,7 +34,11 @@ impl SrsArgs {
             Some(dir) => dir.clone(),
             None => home_cache()?,
         };
-        Ok(Prover::new(&ProverConfig { srs, cache_dir })?)
+        let mut config = ProverConfig::new(srs, cache_dir);
+        if let Some(solc) = &self.solc {
+            config.solc = solc.clone();
+        }
+        Ok(Prover::new(&config)?)
     }
 }
 
@@ -90,9 +98,6 @@ pub enum CircuitsCommand {
         /// Output directory (created if missing).
         #[arg(long)]
         out: PathBuf,
-        /// The solc to compile with [default: $PROVERNET_SOLC, ./scripts/solc, or solc on PATH].
-        #[arg(long)]
-        solc: Option<PathBuf>,
         #[command(flatten)]
         srs: SrsArgs,
     },
@@ -160,21 +165,15 @@ pub fn circuits(command: CircuitsCommand) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        CircuitsCommand::ExportVerifier {
-            circuit,
-            out,
-            solc,
-            srs,
-        } => {
+        CircuitsCommand::ExportVerifier { circuit, out, srs } => {
             let prover = srs.prover()?;
             let keys = prover.keys(circuit)?;
             let source = evm::solidity_verifier(&keys);
-            let solc = solc.unwrap_or_else(evm::default_solc);
-            let compiled = evm::compile_verifier(&source, &solc)?;
-            if compiled.runtime.len() > evm::MAX_CODE_SIZE {
+            let verifier = prover.verifier(circuit)?;
+            if verifier.runtime.len() > evm::MAX_CODE_SIZE {
                 bail!(
                     "the verifier's runtime code is {} bytes, above the EVM limit of {}",
-                    compiled.runtime.len(),
+                    verifier.runtime.len(),
                     evm::MAX_CODE_SIZE
                 );
             }
@@ -184,10 +183,10 @@ pub fn circuits(command: CircuitsCommand) -> anyhow::Result<()> {
             let hex =
                 |bytes: &[u8]| format!("0x{}\n", provernet_protocol::primitives::to_hex(bytes));
             write(&out.join("Halo2Verifier.sol"), &source)?;
-            write(&out.join("Halo2Verifier.bin"), hex(&compiled.creation))?;
+            write(&out.join("Halo2Verifier.bin"), hex(&verifier.creation))?;
             write(
                 &out.join("Halo2Verifier.runtime.bin"),
-                hex(&compiled.runtime),
+                hex(&verifier.runtime),
             )?;
             write(&out.join("example-proof.json"), proof_file::to_json(&proof))?;
             write(
@@ -195,9 +194,10 @@ pub fn circuits(command: CircuitsCommand) -> anyhow::Result<()> {
                 hex(&evm::encode_calldata(&proof.public_inputs, &proof.proof)),
             )?;
             println!(
-                "{circuit}: id {}, runtime code {} bytes, proof {} bytes; wrote {}",
-                keys.circuit_id,
-                compiled.runtime.len(),
+                "{circuit}: id {} (code hash {}), runtime code {} bytes, proof {} bytes; wrote {}",
+                verifier.circuit_id,
+                verifier.code_hash(),
+                verifier.runtime.len(),
                 proof.proof.len(),
                 out.display()
             );

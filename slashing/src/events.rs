@@ -37,7 +37,7 @@ pub enum EventKind {
     Slash,
     /// A circuit registered.
     Circuit,
-    /// Ownership moved (OpenZeppelin `Ownable`), or the EIP-712 domain changed.
+    /// The EIP-712 domain changed (OpenZeppelin `EIP712`; this market never emits it).
     Admin,
 }
 
@@ -76,7 +76,7 @@ impl MarketEvent {
             | E::ProofRevealedFilter(_) => EventKind::Challenge,
             E::SlashedFilter(_) => EventKind::Slash,
             E::CircuitRegisteredFilter(_) => EventKind::Circuit,
-            E::OwnershipTransferredFilter(_) | E::Eip712DomainChangedFilter(_) => EventKind::Admin,
+            E::Eip712DomainChangedFilter(_) => EventKind::Admin,
         }
     }
 }

@@ -156,17 +156,13 @@ impl<M: Middleware + 'static> Market<M> {
         }
     }
 
-    /// Deploys a market owned by `owner`.
+    /// Deploys a market (it has no owner: nobody holds a power over it).
     ///
     /// # Errors
     /// [`ChainError::Refused`] for parameters the constructor refuses.
-    pub async fn deploy(
-        client: Arc<M>,
-        owner: Address,
-        params: MarketParams,
-    ) -> Result<Self, ChainError> {
-        let deployer = ProverMarket::deploy(Arc::clone(&client), (owner, params))
-            .map_err(|e| contract_error(e))?;
+    pub async fn deploy(client: Arc<M>, params: MarketParams) -> Result<Self, ChainError> {
+        let deployer =
+            ProverMarket::deploy(Arc::clone(&client), (params,)).map_err(|e| contract_error(e))?;
         let contract = deployer.send().await.map_err(|e| contract_error(e))?;
         Ok(Self::at(contract.address(), client))
     }
@@ -341,32 +337,31 @@ impl<M: Middleware + 'static> Market<M> {
         self.submit(self.contract.withdraw_credits()).await
     }
 
-    /// Registers a circuit once (owner only): its verifier and the gas each verification
-    /// is given, with a valid sample proof from which the contract takes the proof length
-    /// and the number of public inputs. `gas_limit` must cover a valid proof: a verifier's
-    /// cost is the same for every proof of a circuit, so measure it once and add a small
-    /// margin. The contract runs the sample with exactly that gas, and the sample with its
-    /// first proof byte flipped, which must be rejected.
+    /// Registers a circuit (anyone may, once per id) and returns its id, which the
+    /// contract derives from the verifier's code hash and the sample's shape (number of
+    /// public inputs, proof length): `provernet_circuits::verifier::circuit_id_of`. The
+    /// contract measures the gas the sample takes and gives every later verification
+    /// that plus an eighth; it runs the sample with its first proof byte flipped, which
+    /// must be rejected.
     ///
     /// # Errors
     /// As the contract refuses (`CircuitExists`, `SampleProofRejected`,
     /// `VerifierAcceptsCorruptedProof`, `InvalidParameters`).
     pub async fn register_circuit(
         &self,
-        circuit_id: [u8; 32],
         verifier: Address,
-        gas_limit: u64,
         sample_inputs: &[FieldBytes],
         sample_proof: &[u8],
-    ) -> Result<TransactionReceipt, ChainError> {
-        self.submit(self.contract.register_circuit(
-            circuit_id,
+    ) -> Result<[u8; 32], ChainError> {
+        let call = self.contract.register_circuit(
             verifier,
-            gas_limit,
             evidence::inputs_to_abi(sample_inputs),
             Bytes::from(sample_proof.to_vec()),
-        ))
-        .await
+        );
+        // The id is the call's result: read it first (the same state decides both).
+        let id = self.view(call.clone()).await?;
+        self.submit(call).await?;
+        Ok(id)
     }
 
     /// Deploys contract creation code (an EVM verifier) from the sender.
@@ -429,6 +424,16 @@ impl<M: Middleware + 'static> Market<M> {
     pub async fn registration(&self, circuit_id: [u8; 32]) -> Result<(Address, U256), ChainError> {
         let (verifier, _, inputs, ..) = self.view(self.contract.circuits(circuit_id)).await?;
         Ok((verifier, U256::from(inputs)))
+    }
+
+    /// The gas the market gives each verification of a circuit (0 when it is not
+    /// registered): measured by the contract at registration.
+    ///
+    /// # Errors
+    /// [`ChainError::Rpc`].
+    pub async fn verifier_gas(&self, circuit_id: [u8; 32]) -> Result<u64, ChainError> {
+        let (_, gas, ..) = self.view(self.contract.circuits(circuit_id)).await?;
+        Ok(u64::from(gas))
     }
 
     /// Credits owed to `account`.

@@ -180,24 +180,25 @@ pub async fn interval_mining(provider: &Provider<Http>) -> anyhow::Result<()> {
 pub struct Verifier {
     /// The circuit's name.
     pub circuit: String,
-    /// Its id (verifying-key hash), 0x-hex.
+    /// Its id as the market derived it (verifier code hash and proof shape), 0x-hex.
     pub circuit_id: String,
     /// The verifier contract.
     pub address: String,
-    /// Gas a valid proof took to verify (execution only).
+    /// Gas a valid proof took to verify (execution only, `eth_estimateGas`).
     pub measured_gas: u64,
-    /// The cap registered: measured plus 5 %.
+    /// The cap the market measured and registered.
     pub gas_limit: u64,
     /// Proof length, bytes.
     pub proof_len: usize,
 }
 
-/// Builds (or loads) each circuit's keys, compiles its verifier (cached by circuit id
-/// under `cache_dir/verifiers`), deploys it, measures the gas a valid proof takes and
-/// registers it with that plus 5 %.
+/// Compiles (or loads from the key cache) each circuit's verifier, deploys it, measures
+/// the gas a valid proof takes, and registers it; the market's id must be the one the
+/// nodes derive.
 ///
 /// # Errors
-/// Key generation, solc, a deployment, or a verifier that rejects a valid proof.
+/// Key generation, solc, a deployment, a verifier that rejects a valid proof, or a
+/// registration under another id than the nodes compute.
 pub async fn deploy_verifiers(
     owner: &Market<Client>,
     circuits: &[Circuit],
@@ -205,8 +206,8 @@ pub async fn deploy_verifiers(
     solc: &Path,
 ) -> anyhow::Result<Vec<Verifier>> {
     let config = ProverConfig {
-        srs: SrsSource::DevInsecure,
-        cache_dir: cache_dir.to_owned(),
+        solc: solc.to_owned(),
+        ..ProverConfig::new(SrsSource::DevInsecure, cache_dir.to_owned())
     };
     let engine = Arc::new(
         tokio::task::spawn_blocking(move || Prover::new(&config))
@@ -216,16 +217,14 @@ pub async fn deploy_verifiers(
     let mut verifiers = Vec::new();
     for &circuit in circuits {
         let engine = Arc::clone(&engine);
-        let cache = cache_dir.join("verifiers");
-        let solc = solc.to_owned();
-        let (id, creation, proof) =
-            tokio::task::spawn_blocking(move || build_verifier(&engine, circuit, &cache, &solc))
-                .await??;
+        let compiled = tokio::task::spawn_blocking(move || engine.verifier(circuit))
+            .await?
+            .with_context(|| format!("the {} verifier", circuit.name()))?;
         let address = owner
-            .deploy_code(creation)
+            .deploy_code(compiled.creation.clone())
             .await
             .map_err(|e| anyhow!("deploying the {} verifier: {e}", circuit.name()))?;
-        let calldata = evm::encode_calldata(&proof.public_inputs, &proof.proof);
+        let calldata = evm::encode_calldata(&compiled.sample_inputs, &compiled.sample_proof);
         let intrinsic = 21_000
             + calldata
                 .iter()
@@ -246,53 +245,32 @@ pub async fn deploy_verifiers(
                 )
             })?;
         let measured = estimate.as_u64().saturating_sub(intrinsic);
-        let gas_limit = measured + measured / 20;
-        owner
-            .register_circuit(id, address, gas_limit, &proof.public_inputs, &proof.proof)
+        let id = owner
+            .register_circuit(address, &compiled.sample_inputs, &compiled.sample_proof)
             .await
             .map_err(|e| anyhow!("registering the {} verifier: {e}", circuit.name()))?;
+        if id != compiled.circuit_id.0 {
+            bail!(
+                "the market registered the {} verifier as 0x{}, nodes derive {}",
+                circuit.name(),
+                to_hex(&id),
+                compiled.circuit_id
+            );
+        }
+        let gas_limit = owner
+            .verifier_gas(id)
+            .await
+            .map_err(|e| anyhow!("reading the {} registration: {e}", circuit.name()))?;
         verifiers.push(Verifier {
             circuit: circuit.name().to_owned(),
             circuit_id: format!("0x{}", to_hex(&id)),
             address: format!("{address:?}"),
             measured_gas: measured,
             gas_limit,
-            proof_len: proof.proof.len(),
+            proof_len: compiled.sample_proof.len(),
         });
     }
     Ok(verifiers)
-}
-
-/// The circuit id, the verifier's creation code and a valid proof of the example.
-fn build_verifier(
-    engine: &Prover,
-    circuit: Circuit,
-    cache: &Path,
-    solc: &Path,
-) -> anyhow::Result<([u8; 32], Vec<u8>, provernet_circuits::Proof)> {
-    let keys = engine
-        .keys(circuit)
-        .with_context(|| format!("keys of {}", circuit.name()))?;
-    let id = keys.circuit_id.0;
-    let path = cache.join(format!("{}.hex", to_hex(&id)));
-    let cached = std::fs::read_to_string(&path)
-        .ok()
-        .and_then(|text| from_hex(text.trim()));
-    let creation = match cached {
-        Some(code) if !code.is_empty() => code,
-        _ => {
-            let compiled = evm::compile_verifier(&evm::solidity_verifier(&keys), solc)
-                .with_context(|| format!("compiling the {} verifier", circuit.name()))?;
-            std::fs::create_dir_all(cache)?;
-            let partial = path.with_extension("partial");
-            std::fs::write(&partial, to_hex(&compiled.creation))?;
-            std::fs::rename(&partial, &path)?;
-            compiled.creation
-        }
-    };
-    let witness = circuit.parse_witness(&circuit.example_witness())?;
-    let proof = engine.prove(&witness)?;
-    Ok((id, creation, proof))
 }
 
 /// One transaction, as the report counts gas.

@@ -93,6 +93,8 @@ pub struct Common<'a> {
     pub circuits: &'a [String],
     /// The key cache.
     pub cache_dir: &'a Path,
+    /// The solc the nodes compile verifiers with (circuit ids derive from their code).
+    pub solc: &'a Path,
     /// Watchtowers' sample rate.
     pub sample_rate: f64,
     /// Cheaters' rate.
@@ -150,6 +152,7 @@ pub fn write_node_files(spec: &NodeSpec, common: &Common<'_>) -> anyhow::Result<
         "cache_dir = {}",
         text(&common.cache_dir.display().to_string())
     );
+    let _ = writeln!(toml, "solc = {}", text(&common.solc.display().to_string()));
     let _ = writeln!(toml, "\n[api]");
     let _ = writeln!(toml, "enabled = true");
     // Fault injection (`--partition`); the node refuses it off a local anvil.

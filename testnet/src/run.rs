@@ -294,13 +294,9 @@ async fn run(
     ));
     let provider = chain::provider(&endpoint)?;
     let owner_client = chain::client(&endpoint, &keys[0])?;
-    let owner = Market::deploy(
-        std::sync::Arc::clone(&owner_client),
-        owner_client.address(),
-        chain::market_params(),
-    )
-    .await
-    .map_err(|e| anyhow!("deploying the market: {e}"))?;
+    let owner = Market::deploy(std::sync::Arc::clone(&owner_client), chain::market_params())
+        .await
+        .map_err(|e| anyhow!("deploying the market: {e}"))?;
     let market_hex = format!("{:?}", owner.address());
     net.state.rpc_url.clone_from(&endpoint);
     net.state.market.clone_from(&market_hex);
@@ -364,6 +360,7 @@ async fn run(
             market: &market_hex,
             circuits: &args.circuits,
             cache_dir: &cache_dir,
+            solc: &solc,
             sample_rate: args.sample_rate,
             cheat_rate: args.cheat_rate,
             bootstrap: &bootstrap,
@@ -437,7 +434,7 @@ async fn run(
     let gossip = gossip(&http, net).await;
     let raw_prove_ms = if args.raw_prove {
         ui.line("proving every verified job's witness again through the library alone");
-        raw_prove(&watched.jobs, &cache_dir).await?
+        raw_prove(&watched.jobs, &cache_dir, &solc).await?
     } else {
         BTreeMap::new()
     };
@@ -1119,15 +1116,22 @@ async fn gossip(http: &reqwest::Client, net: &Net) -> Option<report::Gossip> {
 /// Proves each verified job's witness again through the library alone (the call a
 /// prover node makes, without the node), one at a time, three times: its raw proving
 /// time is the median, ms (a single proof on this kind of machine varies by ±20 %).
-async fn raw_prove(jobs: &[JobRecord], cache_dir: &Path) -> anyhow::Result<BTreeMap<String, u64>> {
+async fn raw_prove(
+    jobs: &[JobRecord],
+    cache_dir: &Path,
+    solc: &Path,
+) -> anyhow::Result<BTreeMap<String, u64>> {
     let work: Vec<(String, Circuit, u64)> = jobs
         .iter()
         .filter(|j| j.status.e2e_ms.is_some())
         .filter_map(|j| Some((j.id.clone(), j.circuit.parse().ok()?, j.witness)))
         .collect();
     let config = provernet_circuits::prover::ProverConfig {
-        srs: provernet_circuits::srs::SrsSource::DevInsecure,
-        cache_dir: cache_dir.to_owned(),
+        solc: solc.to_owned(),
+        ..provernet_circuits::prover::ProverConfig::new(
+            provernet_circuits::srs::SrsSource::DevInsecure,
+            cache_dir.to_owned(),
+        )
     };
     tokio::task::spawn_blocking(move || {
         let prover =

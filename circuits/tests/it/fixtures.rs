@@ -3,8 +3,7 @@
 //! tested against what the circuits really produce. Regenerate with
 //! `scripts/regen-fixtures.sh`.
 
-use provernet_circuits::prover::prove_with_keys;
-use provernet_circuits::{Circuit, evm};
+use provernet_circuits::Circuit;
 use provernet_protocol::FieldBytes;
 use provernet_protocol::primitives::{from_hex, to_hex};
 
@@ -18,13 +17,11 @@ fn hex(bytes: &[u8]) -> String {
 /// bytes differ on every run (halo2 draws randomness of its own beside the blinding rng).
 fn verifier_fixture() -> String {
     let circuit = Circuit::PoseidonChain12;
-    let keys = prover().keys(circuit).expect("keys");
-    let solc = checkout().join("scripts/solc");
-    let compiled = evm::compile_verifier(&evm::solidity_verifier(&keys), &solc).expect("solc");
+    let verifier = prover().verifier(circuit).expect("verifier");
     let witness = circuit
         .parse_witness(&circuit.example_witness())
         .expect("example");
-    let proof = prove_with_keys(&keys, &witness, rand_core::OsRng).expect("proof");
+    let proof = prover().prove(&witness).expect("proof");
     let inputs: Vec<String> = proof.public_inputs.iter().map(|x| hex(&x.0)).collect();
     format!(
         "{{\n  \"circuit\": \"{}\",\n  \"circuitId\": {},\n  \"proofLength\": {},\n  \
@@ -34,7 +31,7 @@ fn verifier_fixture() -> String {
         proof.proof.len(),
         inputs.join(", "),
         hex(&proof.proof),
-        hex(&compiled.creation),
+        hex(&verifier.creation),
     )
 }
 

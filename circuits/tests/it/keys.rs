@@ -1,52 +1,73 @@
-//! Keys and circuit ids: deterministic, cached, and rebuilt when the cache is corrupt.
+//! Keys, verifiers and circuit ids: deterministic, cached, and rebuilt when the cache is
+//! corrupt or made by another compiler.
 
 use std::collections::HashSet;
 
-use provernet_circuits::{Circuit, CircuitError, Prover, ProverConfig, SrsSource};
+use provernet_circuits::{Circuit, CircuitError, Prover, SrsSource};
 
-use crate::support::{cache_dir, example_proof, prover};
+use crate::support::{cache_dir, config, example_proof, prover};
 
 #[test]
 fn circuit_ids_are_distinct_and_reproducible_from_a_fresh_cache() {
-    let ids: HashSet<_> = Circuit::ALL
+    let key_ids: HashSet<_> = Circuit::ALL
         .iter()
-        .map(|c| prover().circuit_id(*c).expect("keys"))
+        .map(|c| prover().keys(*c).expect("keys").key_id)
         .collect();
-    assert_eq!(ids.len(), Circuit::ALL.len());
+    assert_eq!(key_ids.len(), Circuit::ALL.len());
 
-    // Another node with an empty cache derives the same SRS, keys and ids.
+    // Another node with an empty cache derives the same SRS, keys, verifier and id.
     let fresh = tempdir("fresh");
-    let other = Prover::new(&ProverConfig {
-        srs: SrsSource::DevInsecure,
-        cache_dir: fresh.clone(),
-    })
-    .expect("dev SRS");
+    let other = Prover::new(&config(SrsSource::DevInsecure, fresh.clone())).expect("dev SRS");
     assert_eq!(other.srs().fingerprint(), prover().srs().fingerprint());
     let circuit = Circuit::PoseidonChain12;
+    let mine = prover().verifier(circuit).expect("verifier");
+    let theirs = other.verifier(circuit).expect("verifier");
+    assert_eq!(theirs.runtime, mine.runtime, "the same verifier code");
+    assert_eq!(theirs.circuit_id, mine.circuit_id);
+    // The id is the market's: the verifier's code hash and the proof's shape.
     assert_eq!(
-        other.circuit_id(circuit).expect("keys"),
-        prover().circuit_id(circuit).expect("keys")
+        mine.circuit_id,
+        provernet_circuits::verifier::circuit_id_of(
+            &mine.code_hash(),
+            circuit.num_public_inputs(),
+            mine.sample_proof.len()
+        )
     );
-    // And proofs made by one verify with the other's keys.
+    // And proofs made by one verify with the other's keys, and carry that id.
     let proof = example_proof(circuit);
+    assert_eq!(proof.circuit_id, mine.circuit_id);
     other
         .verify(circuit, &proof.public_inputs, &proof.proof)
         .expect("cross-node verification");
+
+    // A verifier cached by another compiler is rebuilt, not trusted: its code (so its id)
+    // would differ from what this compiler makes.
+    let cached = std::fs::read_dir(fresh.join("keys"))
+        .expect("keys dir")
+        .flatten()
+        .map(|e| e.path().join(circuit.name()).join("verifier.json"))
+        .find(|p| p.exists())
+        .expect("cached verifier");
+    let text = std::fs::read_to_string(&cached).expect("read");
+    let mut json: serde_json::Value = serde_json::from_str(&text).expect("json");
+    json["solc_version"] = "Version: 0.8.19+commit.7dd6d404".into();
+    json["runtime"] = "6000".into();
+    std::fs::write(&cached, json.to_string()).expect("write");
+    let again = Prover::new(&config(SrsSource::DevInsecure, fresh.clone())).expect("dev SRS");
+    assert_eq!(again.circuit_id(circuit).expect("rebuilt"), mine.circuit_id);
     let _ = std::fs::remove_dir_all(fresh);
 }
 
 #[test]
 fn a_corrupt_cache_is_rebuilt_not_trusted() {
     let dir = tempdir("corrupt");
-    let config = ProverConfig {
-        srs: SrsSource::DevInsecure,
-        cache_dir: dir.clone(),
-    };
+    let config = config(SrsSource::DevInsecure, dir.clone());
     let circuit = Circuit::PoseidonChain12;
     let id = Prover::new(&config)
         .expect("srs")
-        .circuit_id(circuit)
-        .expect("keys");
+        .keys(circuit)
+        .expect("keys")
+        .key_id;
 
     let pk = std::fs::read_dir(dir.join("keys"))
         .expect("keys dir")
@@ -65,7 +86,7 @@ fn a_corrupt_cache_is_rebuilt_not_trusted() {
     std::fs::write(&srs, &srs_bytes).expect("truncate srs");
 
     let reloaded = Prover::new(&config).expect("srs regenerated");
-    assert_eq!(reloaded.circuit_id(circuit).expect("keys rebuilt"), id);
+    assert_eq!(reloaded.keys(circuit).expect("keys rebuilt").key_id, id);
     assert_ne!(
         std::fs::read(&pk).expect("rewritten"),
         bytes,
@@ -93,19 +114,11 @@ fn the_dev_srs_must_be_asked_for() {
     );
     assert!(prover().srs().is_insecure());
     let missing = SrsSource::choose(Some("/nonexistent/params.srs".into()), false).expect("file");
-    let error = Prover::new(&ProverConfig {
-        srs: missing,
-        cache_dir: cache_dir(),
-    })
-    .expect_err("missing");
+    let error = Prover::new(&config(missing, cache_dir())).expect_err("missing");
     assert!(matches!(error, CircuitError::Io { .. }), "{error}");
     let garbage = tempdir("garbage").join("params.srs");
     std::fs::write(&garbage, b"not an srs").expect("write");
-    let error = Prover::new(&ProverConfig {
-        srs: SrsSource::File(garbage),
-        cache_dir: cache_dir(),
-    })
-    .expect_err("garbage");
+    let error = Prover::new(&config(SrsSource::File(garbage), cache_dir())).expect_err("garbage");
     assert!(matches!(error, CircuitError::Srs { .. }), "{error}");
 }
 
@@ -119,21 +132,14 @@ fn an_srs_file_is_read_and_checked() {
         .expect("keys; writes the k = 12 parameters");
     let dev_file = srs_dir.join("dev-INSECURE-k16.srs");
     let dir = tempdir("file");
-    let from_file = Prover::new(&ProverConfig {
-        srs: SrsSource::File(dev_file),
-        cache_dir: dir.clone(),
-    })
-    .expect("a valid SRS file");
+    let from_file =
+        Prover::new(&config(SrsSource::File(dev_file), dir.clone())).expect("a valid SRS file");
     assert!(!from_file.srs().is_insecure());
     assert_eq!(from_file.srs().fingerprint(), prover().srs().fingerprint());
 
     // A valid file with too few points is refused with the reason.
     let small = srs_dir.join(format!("{}-k12.srs", prover().srs().fingerprint()));
-    let error = Prover::new(&ProverConfig {
-        srs: SrsSource::File(small),
-        cache_dir: dir.clone(),
-    })
-    .expect_err("2^12 points");
+    let error = Prover::new(&config(SrsSource::File(small), dir.clone())).expect_err("2^12 points");
     assert!(error.to_string().contains("need 2^16"), "{error}");
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -18,13 +18,18 @@ pub fn cache_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("provernet-circuits-cache")
 }
 
+/// A prover configuration with this checkout's solc (`scripts/solc`).
+pub fn config(srs: SrsSource, cache_dir: PathBuf) -> ProverConfig {
+    ProverConfig {
+        solc: checkout().join("scripts/solc"),
+        ..ProverConfig::new(srs, cache_dir)
+    }
+}
+
 pub fn prover() -> Arc<Prover> {
     static PROVER: OnceLock<Arc<Prover>> = OnceLock::new();
     Arc::clone(PROVER.get_or_init(|| {
-        let config = ProverConfig {
-            srs: SrsSource::DevInsecure,
-            cache_dir: cache_dir(),
-        };
+        let config = config(SrsSource::DevInsecure, cache_dir());
         Arc::new(Prover::new(&config).expect("dev SRS loads"))
     }))
 }

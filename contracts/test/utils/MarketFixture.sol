@@ -69,15 +69,20 @@ abstract contract MarketFixture is Test {
     uint256 internal constant SLASH_PER_JOB = 0.01 ether;
     uint16 internal constant REWARD_BPS = 3_000;
     uint16 internal constant REFUND_BPS = 2_000;
+    /// Gas tests give the raw verifier in direct calls: plenty (the real one needs about
+    /// 284k). The market gives it the cap it measured at registration instead.
     uint64 internal constant VERIFIER_GAS = 1_000_000;
     uint64 internal constant MAX_DEADLINE = 1 days;
     uint64 internal constant DEADLINE_PERIOD = 1 hours;
 
     bytes32 internal constant PEER_KEY = keccak256("prover ed25519 key");
+    /// The circuit `_leaf` names: a placeholder that no registration can have (a circuit's
+    /// id is derived from its verifier's code hash and its proofs' shape, `circuitIdOf`), so
+    /// a leaf of it is a leaf of an unregistered circuit. Suites that need a registered
+    /// circuit hold the id `registerCircuit` returned (`_registerFixtureVerifier`).
     bytes32 internal constant CIRCUIT = keccak256("circuit");
 
     ProverMarket internal market;
-    address internal owner = makeAddr("owner");
     address internal prover = makeAddr("prover");
     address internal otherProver = makeAddr("otherProver");
     address internal client;
@@ -88,7 +93,7 @@ abstract contract MarketFixture is Test {
     function setUp() public virtual {
         (client, clientKey) = makeAddrAndKey("client");
         (otherClient, otherClientKey) = makeAddrAndKey("otherClient");
-        market = new ProverMarket(owner, _params());
+        market = new ProverMarket(_params());
         // Start away from block 0 / timestamp 0 so "block.number - x" arithmetic in tests is safe.
         vm.roll(100);
         vm.warp(1_700_000_000);
@@ -360,7 +365,7 @@ abstract contract MarketFixture is Test {
     /// Storage slot of the market's `challenges` array (internal: it has no getter). From
     /// `forge inspect ProverMarket storageLayout`; `_challenge` checks it against
     /// `challengeCount()`, so a layout change fails loudly instead of reading garbage.
-    uint256 internal constant CHALLENGES_SLOT = 11;
+    uint256 internal constant CHALLENGES_SLOT = 10;
     /// Storage words per `Challenge`: fault, status, respondBy and deadline share the
     /// first; challenger, prover, client, bond, price, jobId, circuitId, publicInputsHash
     /// and proofHash take one each.
@@ -397,9 +402,29 @@ abstract contract MarketFixture is Test {
 
     // ---- circuits (getter) -------------------------------------------------------------
 
+    /// A challenge refused for want of gas: `InsufficientGas` before the verifier runs, or
+    /// out of gas (no revert data) after its verdict, when the cap left too little for
+    /// the rest of the call. Either way the whole call reverts and nothing changes.
+    function _assertRefusedForGas(bytes memory ret) internal pure {
+        if (ret.length == 0) return;
+        // casting to 'bytes4' keeps the first four bytes: the selector
+        // forge-lint: disable-next-line(unsafe-typecast)
+        require(ret.length == 68 && bytes4(ret) == ProverMarket.InsufficientGas.selector, "not refused for gas");
+    }
+
     /// The registration of `circuitId` (all zero if none).
     function _circuit(bytes32 circuitId) internal view returns (ProverMarket.Circuit memory c) {
         (c.verifier, c.gasLimit, c.publicInputs, c.proofLength, c.codeHash) = market.circuits(circuitId);
+    }
+
+    /// The registration of `circuitId` is still `before`, field by field.
+    function _assertUnchanged(bytes32 circuitId, ProverMarket.Circuit memory before) internal view {
+        ProverMarket.Circuit memory c = _circuit(circuitId);
+        assertEq(c.verifier, before.verifier, "verifier");
+        assertEq(c.gasLimit, before.gasLimit, "gas cap");
+        assertEq(c.publicInputs, before.publicInputs, "public inputs");
+        assertEq(c.proofLength, before.proofLength, "proof length");
+        assertEq(c.codeHash, before.codeHash, "code hash");
     }
 
     /// Rolls past the challenge window of `batchId`.
@@ -417,13 +442,14 @@ abstract contract MarketFixture is Test {
         sampleProof = vm.parseJsonBytes(json, ".proof");
     }
 
-    /// Deploys the fixture's verifier and registers it (as the owner) as `circuitId`, with
-    /// `VERIFIER_GAS` and the fixture's sample; returns its address.
-    function _registerFixtureVerifier(bytes32 circuitId) internal returns (address verifier) {
+    /// Deploys the fixture's verifier and registers it with the fixture's sample, from an
+    /// account of no standing (registration is permissionless); returns its address and the
+    /// circuit id the market derived from its code and the sample's shape.
+    function _registerFixtureVerifier() internal returns (address verifier, bytes32 circuitId) {
         verifier = _deployVerifier();
         (uint256[] memory sampleInputs, bytes memory sampleProof) = _verifierSample();
-        vm.prank(owner);
-        market.registerCircuit(circuitId, verifier, VERIFIER_GAS, sampleInputs, sampleProof);
+        vm.prank(makeAddr("registrant"));
+        circuitId = market.registerCircuit(verifier, sampleInputs, sampleProof);
     }
 }
 

@@ -134,13 +134,6 @@ pub(crate) enum Internal {
     Exposure(provernet_market::funds::Exposure),
     /// Circuits this prover proves that the chain shows registered as this build's.
     Registered(Vec<CircuitId>),
-    /// Whether the market's verifier accepted this build's first proof of a circuit.
-    RegistrationChecked {
-        circuit: CircuitId,
-        accepted: bool,
-    },
-    /// That check could not be made (RPC): the next proof tries again.
-    RegistrationUnchecked(CircuitId),
     Inputs {
         job: JobId,
         result: Result<Vec<u8>, prover::InputsError>,
@@ -539,12 +532,14 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
                 .cache_dir
                 .clone()
                 .unwrap_or_else(default_cache_dir);
-            let engine = tokio::task::spawn_blocking(move || {
-                Engine::new(&provernet_circuits::prover::ProverConfig { srs, cache_dir })
-            })
-            .await
-            .map_err(|e| StartError::Engine(e.to_string()))?
-            .map_err(|e| StartError::Engine(e.to_string()))?;
+            let mut engine_config = provernet_circuits::prover::ProverConfig::new(srs, cache_dir);
+            if let Some(solc) = &config.proving.solc {
+                engine_config.solc = solc.clone();
+            }
+            let engine = tokio::task::spawn_blocking(move || Engine::new(&engine_config))
+                .await
+                .map_err(|e| StartError::Engine(e.to_string()))?
+                .map_err(|e| StartError::Engine(e.to_string()))?;
             Arc::new(engine)
         }
     };
@@ -946,10 +941,11 @@ async fn follow_chain(
     }
 }
 
-/// The circuits this prover proves, beyond `known`, that the market has registered with
-/// this build's number of public inputs. A leaf of a circuit the market does not know is
-/// slashable as invalid whatever its proof (anyone's invalid-proof challenge wins), and a
-/// registration of another shape rejects this build's proofs: the prover bids on neither.
+/// The circuits this prover proves, beyond `known`, that the market has registered. Their
+/// ids derive from the verifiers this node compiled from its own keys, as the market
+/// derives them, so a registration under one of them is of this build's verifier and
+/// shape. A leaf of a circuit the market does not know is slashable as invalid whatever
+/// its proof (anyone's invalid-proof challenge wins): the prover does not bid on one.
 async fn read_registrations(shared: &Shared, known: &HashSet<CircuitId>) -> Vec<CircuitId> {
     let mut found = Vec::new();
     for (id, circuit) in &shared.circuits {
@@ -958,14 +954,11 @@ async fn read_registrations(shared: &Shared, known: &HashSet<CircuitId>) -> Vec<
         }
         match shared.market.registration(id.0).await {
             Ok((verifier, _)) if verifier.is_zero() => {
-                tracing::warn!(target: "chain", circuit = circuit.name(), "circuit not registered on this market: not bidding on it");
+                tracing::warn!(target: "chain", circuit = circuit.name(), %id, "circuit not registered on this market: not bidding on it");
             }
-            Ok((_, inputs)) if inputs == U256::from(circuit.num_public_inputs()) => {
-                tracing::info!(target: "chain", circuit = circuit.name(), "circuit registered on this market");
+            Ok(_) => {
+                tracing::info!(target: "chain", circuit = circuit.name(), %id, "circuit registered on this market");
                 found.push(*id);
-            }
-            Ok((_, inputs)) => {
-                tracing::error!(target: "chain", circuit = circuit.name(), %inputs, expected = circuit.num_public_inputs(), "the market registered this circuit id with another number of public inputs: not bidding on it");
             }
             Err(error) => {
                 tracing::warn!(target: "chain", circuit = circuit.name(), %error, "cannot read the circuit's registration");
@@ -1087,10 +1080,6 @@ pub(crate) struct Core {
     funds: funds::Funds,
     /// Circuits the prover bids on: registered on the market as this build's.
     registered: HashSet<CircuitId>,
-    /// Circuits whose registration was checked against a proof of this build.
-    checked_on_chain: HashSet<CircuitId>,
-    /// Circuits whose registration rejected this build's proof: never bid on again.
-    rejected: HashSet<CircuitId>,
     last_advert_ms: u64,
     schedule: Schedule<JobId>,
     batcher: Batcher<(JobId, BatchLeaf)>,
@@ -1147,8 +1136,6 @@ impl Core {
             bid_holds: HashMap::new(),
             funds: funds::Funds::default(),
             registered: HashSet::new(),
-            checked_on_chain: HashSet::new(),
-            rejected: HashSet::new(),
             last_advert_ms: 0,
             schedule: Schedule::new(workers, s.config.prover.commit_margin_ms),
             batcher,
@@ -1232,17 +1219,7 @@ impl Core {
             Internal::Head(head) => self.head = head,
             Internal::Deposit { client, result } => self.on_deposit(client, result).await,
             Internal::Exposure(exposure) => self.on_exposure(exposure),
-            Internal::Registered(ids) => {
-                let rejected = &self.rejected;
-                self.registered
-                    .extend(ids.into_iter().filter(|id| !rejected.contains(id)));
-            }
-            Internal::RegistrationChecked { circuit, accepted } => {
-                self.on_registration_checked(circuit, accepted);
-            }
-            Internal::RegistrationUnchecked(circuit) => {
-                self.checked_on_chain.remove(&circuit);
-            }
+            Internal::Registered(ids) => self.registered.extend(ids),
             Internal::Inputs { job, result } => self.on_inputs(job, result).await,
             Internal::Proven { job, result } => self.on_proven(job, result).await,
             Internal::Delivered { job, ok } => self.on_delivered(job, ok),

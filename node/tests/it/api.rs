@@ -16,6 +16,10 @@ fn provernet(api: &str, args: &[&str]) -> Output {
             "PROVERNET_CACHE_DIR",
             PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("provernet-circuits-cache"),
         )
+        .env(
+            "PROVERNET_SOLC",
+            provernet_slashing::compile::checkout().join("scripts/solc"),
+        )
         .output()
         .expect("binary runs")
 }

@@ -87,48 +87,65 @@ async fn a_prover_bids_on_no_circuit_the_market_has_not_registered() {
     wait_for_state(&client, &id, &["verified", "paid"], 120).await;
 }
 
-/// The owner registers this circuit's id with another circuit's verifier of the same
-/// number of public inputs (its valid sample passes registration). Every leaf the prover
-/// commits for the id would then be slashable as invalid: its first proof is checked
-/// against the market's `checkProof`, the rejection stops its bids on the circuit.
+/// Anyone registers circuits, so an attacker tries to take the circuit's id before the
+/// honest registration: with another circuit's verifier of the same number of public
+/// inputs (its valid sample passes registration), and with the circuit's own verifier and
+/// a sample padded by a word (the verifier ignores trailing bytes), which would make
+/// every honest proof of the id "of another length", so slashable. The market derives
+/// each id from the verifier's code and the sample's shape: both registrations get other
+/// ids, the circuit's id stays free, the prover declines its jobs until the honest
+/// registration (which gets exactly the id the node computed), and then proves and is
+/// paid.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_prover_stops_bidding_when_the_registration_rejects_its_proofs() {
+async fn nobody_can_register_another_verifier_under_a_circuits_id() {
     let (mut net, client) = Testnet::with_client(&[3]).await;
-    let (creation, inputs, proof) = crate::support::verifier(Circuit::PoseidonChain16);
-    let other = net
-        .owner
-        .deploy_code(creation)
-        .await
-        .expect("verifier deploys");
+    let attacker = net.market(4);
     let id = crate::support::engine()
         .circuit_id(Circuit::PoseidonChain12)
         .expect("circuit id");
-    net.owner
-        .register_circuit(id.0, other, crate::support::VERIFIER_GAS, &inputs, &proof)
+    let (creation, inputs, proof) = crate::support::verifier(Circuit::PoseidonChain16);
+    let other = attacker
+        .deploy_code(creation)
         .await
-        .expect("a registration of the right shape");
+        .expect("verifier deploys");
+    let taken = attacker
+        .register_circuit(other, &inputs, &proof)
+        .await
+        .expect("anyone registers a circuit");
+    assert_ne!(taken, id.0, "another verifier has another id");
+    let (creation, inputs, mut proof) = crate::support::verifier(Circuit::PoseidonChain12);
+    let own = attacker
+        .deploy_code(creation)
+        .await
+        .expect("verifier deploys");
+    proof.extend_from_slice(&[0; 32]);
+    let padded = attacker
+        .register_circuit(own, &inputs, &proof)
+        .await
+        .expect("the verifier ignores the padding");
+    assert_ne!(padded, id.0, "another proof length has another id");
+    let (verifier, _) = net.owner.registration(id.0).await.expect("registration");
+    assert!(verifier.is_zero(), "the circuit's id is still free");
+
     let config = net.config("prover", true, false);
-    let prover = net.start(config, 3).await;
+    let prover = net.start_unregistered(config, 3).await;
     net.wait_for_mesh(1).await;
-    client
+    let job = client
         .submit(submit(Circuit::PoseidonChain12, 3, 1_000, 120))
         .await
         .expect("submitted");
     eventually(
-        90,
-        "the prover's proof is rejected by the registration",
-        || async { (bids(&prover, "circuit_rejected") == 1).then_some(()) },
+        60,
+        "the prover declines the unregistered circuit",
+        || async { (bids(&prover, "declined_unregistered") >= 1).then_some(()) },
     )
     .await;
-    // No more bids on the circuit.
-    let sent = bids(&prover, "sent");
-    client
-        .submit(submit(Circuit::PoseidonChain12, 4, 1_000, 120))
-        .await
-        .expect("submitted");
-    eventually(30, "the next request is declined", || async {
-        (bids(&prover, "declined_unregistered") >= 1).then_some(())
-    })
-    .await;
-    assert_eq!(bids(&prover, "sent"), sent, "no bid after the rejection");
+    assert_eq!(
+        bids(&prover, "sent"),
+        0,
+        "no bid on an unregistered circuit"
+    );
+    // The honest registration: the same code, the sample's true shape, the node's id.
+    net.register_verifier(Circuit::PoseidonChain12).await;
+    wait_for_state(&client, &job, &["verified", "paid"], 120).await;
 }

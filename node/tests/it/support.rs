@@ -22,16 +22,13 @@ use tempfile::TempDir;
 
 pub type Client = SignerMiddleware<Provider<Http>, LocalWallet>;
 
-/// Blocks between a commitment and its claim.
-pub const CHALLENGE_WINDOW: u64 = 3;
+/// Blocks between a commitment and its claim (the market requires more than the
+/// response window plus two).
+pub const CHALLENGE_WINDOW: u64 = 6;
 
 pub fn eth(amount: &str) -> U256 {
     parse_ether(amount).expect("amount")
 }
-
-/// Gas given to a verifier: a poseidon-chain-12 proof takes 285,512 gas to verify on
-/// chain (the same for every proof), plus 5 %.
-pub const VERIFIER_GAS: u64 = 300_000;
 
 /// Parameters for watchtower tests: a window long enough to audit in, a response window
 /// long enough to answer in, on 1-second blocks.
@@ -61,14 +58,8 @@ pub fn verifier(circuit: Circuit) -> (Vec<u8>, Vec<FieldBytes>, Vec<u8>) {
                 .parse_witness(&circuit.example_witness())
                 .expect("example witness");
             let proof = engine.prove(&witness).expect("proves");
-            let keys = engine.keys(circuit).expect("keys");
-            let (_, _, solc) = provernet_slashing::compile::repo_paths();
-            let compiled = provernet_circuits::evm::compile_verifier(
-                &provernet_circuits::evm::solidity_verifier(&keys),
-                &solc,
-            )
-            .expect("verifier compiles");
-            (compiled.creation, proof.public_inputs, proof.proof)
+            let compiled = engine.verifier(circuit).expect("verifier compiles");
+            (compiled.creation.clone(), proof.public_inputs, proof.proof)
         })
         .clone()
 }
@@ -109,10 +100,14 @@ pub fn init_logs() {
 pub fn engine() -> Arc<Prover> {
     static ENGINE: OnceLock<Arc<Prover>> = OnceLock::new();
     Arc::clone(ENGINE.get_or_init(|| {
+        let (_, _, solc) = provernet_slashing::compile::repo_paths();
         let config = ProverConfig {
-            srs: SrsSource::DevInsecure,
-            cache_dir: std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-                .join("provernet-circuits-cache"),
+            solc,
+            ..ProverConfig::new(
+                SrsSource::DevInsecure,
+                std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+                    .join("provernet-circuits-cache"),
+            )
         };
         Arc::new(Prover::new(&config).expect("dev SRS"))
     }))
@@ -175,8 +170,7 @@ impl Testnet {
             .block_time(1u64)
             .spawn();
         let owner = market_for(&anvil, 0);
-        let address = owner.client().address();
-        let owner = Market::deploy(Arc::clone(owner.client()), address, params)
+        let owner = Market::deploy(Arc::clone(owner.client()), params)
             .await
             .expect("deploy");
         Self {
@@ -202,7 +196,8 @@ impl Testnet {
     }
 
     /// Deploys `circuit`'s EVM verifier and registers it, so its proofs can be challenged
-    /// (and provers bid on its jobs); nothing when it is registered already.
+    /// (and provers bid on its jobs); nothing when it is registered already. The market
+    /// derives the same id as the node.
     pub async fn register_verifier(&self, circuit: Circuit) {
         let id = engine().circuit_id(circuit).expect("circuit id");
         let (known, _) = self.owner.registration(id.0).await.expect("registration");
@@ -215,10 +210,12 @@ impl Testnet {
             .deploy_code(creation)
             .await
             .expect("verifier deploys");
-        self.owner
-            .register_circuit(id.0, verifier, VERIFIER_GAS, &inputs, &proof)
+        let registered = self
+            .owner
+            .register_circuit(verifier, &inputs, &proof)
             .await
             .expect("circuit registers");
+        assert_eq!(registered, id.0, "the market derives the node's circuit id");
     }
 
     /// A watchtower's configuration, sampling at `rate`.

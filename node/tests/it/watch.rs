@@ -777,10 +777,8 @@ async fn a_cheating_prover_is_refused_on_any_chain_but_a_local_anvil() {
         .chain_id(1_337u64)
         .spawn();
     let owner = crate::support::market_for(&anvil, 0);
-    let address = owner.client().address();
     let market = Market::deploy(
         std::sync::Arc::clone(owner.client()),
-        address,
         crate::support::params(),
     )
     .await

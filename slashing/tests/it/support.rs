@@ -9,7 +9,6 @@ use ethers::providers::{Http, Middleware, Provider};
 use ethers::signers::{LocalWallet, Signer};
 use ethers::types::{Address, TransactionReceipt, U256};
 use ethers::utils::{AnvilInstance, parse_ether};
-use provernet_circuits::evm;
 use provernet_circuits::{Circuit, Proof, Prover, ProverConfig, SrsSource};
 use provernet_protocol::{
     Address as PAddress, CircuitId, FieldBytes, Hash32, JobId, JobLeaf, keccak256,
@@ -27,9 +26,6 @@ pub const BOND_ETH: &str = "0.1";
 pub const SLASH_PER_JOB_WEI: u64 = 10_000_000_000_000_000;
 pub const REWARD_BPS: u64 = 3_000;
 pub const REFUND_BPS: u64 = 2_000;
-/// Gas given to the verifier: verifying a poseidon-chain-12 proof takes 285,512 gas
-/// (the same for every proof: a fixed sequence of curve operations), plus 5 %.
-pub const VERIFIER_GAS: u64 = 300_000;
 
 pub fn eth(amount: &str) -> U256 {
     parse_ether(amount).expect("amount")
@@ -60,10 +56,14 @@ pub struct Fixture {
 pub fn fixture() -> &'static Fixture {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
     FIXTURE.get_or_init(|| {
+        let (_, _, solc) = compile::repo_paths();
         let config = ProverConfig {
-            srs: SrsSource::DevInsecure,
-            cache_dir: std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-                .join("provernet-circuits-cache"),
+            solc,
+            ..ProverConfig::new(
+                SrsSource::DevInsecure,
+                std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+                    .join("provernet-circuits-cache"),
+            )
         };
         let prover = Prover::new(&config).expect("dev SRS");
         let circuit = Circuit::PoseidonChain12;
@@ -71,13 +71,10 @@ pub fn fixture() -> &'static Fixture {
             .parse_witness(&circuit.example_witness())
             .expect("example witness");
         let proof = prover.prove(&witness).expect("proves");
-        let keys = prover.keys(circuit).expect("keys");
-        let (_, _, solc) = compile::repo_paths();
-        let compiled = evm::compile_verifier(&evm::solidity_verifier(&keys), &solc)
-            .expect("verifier compiles");
+        let verifier = prover.verifier(circuit).expect("verifier compiles");
         Fixture {
             proof,
-            verifier_creation: compiled.creation,
+            verifier_creation: verifier.creation.clone(),
         }
     })
 }
@@ -173,8 +170,8 @@ impl World {
             let client = Arc::new(SignerMiddleware::new(provider.clone(), wallet.clone()));
             (wallet, client)
         };
-        let (owner_wallet, owner_client) = actor(0);
-        let market = Market::deploy(owner_client, owner_wallet.address(), params())
+        let (_, owner_client) = actor(0);
+        let market = Market::deploy(owner_client, params())
             .await
             .expect("market deploys");
         let at = |i: usize| {
@@ -202,18 +199,16 @@ impl World {
             .deploy_code(fixture.verifier_creation.clone())
             .await
             .expect("verifier deploys");
-        world
+        let registered = world
             .owner
             .market
-            .register_circuit(
-                world.circuit_id.0,
-                verifier,
-                VERIFIER_GAS,
-                &fixture.proof.public_inputs,
-                &fixture.proof.proof,
-            )
+            .register_circuit(verifier, &fixture.proof.public_inputs, &fixture.proof.proof)
             .await
             .expect("circuit registers");
+        assert_eq!(
+            registered, world.circuit_id.0,
+            "the market derives the id the node computes"
+        );
         world
             .prover
             .market
