@@ -11,8 +11,10 @@
 //!
 //! Compiling takes seconds, and the proof length is read from one proof of the example
 //! witness, so both are cached beside the keys, in `<keys dir>/<circuit>/verifier.json`,
-//! keyed by the key id, the Solidity source's hash and the compiler's version: a cache
-//! made by another compiler or for other keys is rebuilt, never trusted.
+//! keyed by the key id, the Solidity source's hash and the compiler's version, and
+//! holding the id it derived: a cache made by another compiler or for other keys, or
+//! whose code or sample no longer derives its id, is rebuilt, never trusted. (The
+//! compiler settings are fixed in [`evm::compile_verifier`]; changing them changes ids.)
 
 use std::fs;
 use std::path::Path;
@@ -69,6 +71,9 @@ pub fn circuit_id_of(code_hash: &Hash32, public_inputs: usize, proof_length: usi
 #[derive(Serialize, Deserialize)]
 struct Cached {
     key_id: String,
+    /// The id derived when it was written: a cache whose code or sample was altered
+    /// since derives another, and is rebuilt.
+    circuit_id: String,
     source_keccak: String,
     solc_version: String,
     creation: String,
@@ -119,6 +124,7 @@ pub fn load_or_build(
     };
     let record = Cached {
         key_id: keys.key_id.to_string(),
+        circuit_id: verifier.circuit_id.to_string(),
         source_keccak,
         solc_version: solc_version.to_owned(),
         creation: to_hex(&verifier.creation),
@@ -147,13 +153,18 @@ fn from_cache(circuit: Circuit, c: &Cached) -> Option<Verifier> {
         })
         .collect::<Option<Vec<_>>>()?;
     let sample_proof = from_hex(&c.sample_proof)?;
+    let circuit_id = circuit_id_of(
+        &Hash32(keccak256(&runtime)),
+        sample_inputs.len(),
+        sample_proof.len(),
+    );
+    if circuit_id.to_string() != c.circuit_id {
+        tracing::warn!(target: "circuits::verifier", circuit = circuit.name(), "cached verifier fails its id check; rebuilding");
+        return None;
+    }
     Some(Verifier {
         circuit,
-        circuit_id: circuit_id_of(
-            &Hash32(keccak256(&runtime)),
-            sample_inputs.len(),
-            sample_proof.len(),
-        ),
+        circuit_id,
         creation: from_hex(&c.creation)?,
         runtime,
         sample_inputs,

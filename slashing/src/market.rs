@@ -341,7 +341,7 @@ impl<M: Middleware + 'static> Market<M> {
     /// contract derives from the verifier's code hash and the sample's shape (number of
     /// public inputs, proof length): `provernet_circuits::verifier::circuit_id_of`. The
     /// contract measures the gas the sample takes and gives every later verification
-    /// that plus an eighth; it runs the sample with its first proof byte flipped, which
+    /// that plus a 32nd; it runs the sample with its first proof byte flipped, which
     /// must be rejected.
     ///
     /// # Errors

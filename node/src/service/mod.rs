@@ -134,6 +134,13 @@ pub(crate) enum Internal {
     Exposure(provernet_market::funds::Exposure),
     /// Circuits this prover proves that the chain shows registered as this build's.
     Registered(Vec<CircuitId>),
+    /// Whether the market's verifier accepted this build's first proof of a circuit.
+    RegistrationChecked {
+        circuit: CircuitId,
+        accepted: bool,
+    },
+    /// That check could not be made (RPC): the next proof tries again.
+    RegistrationUnchecked(CircuitId),
     Inputs {
         job: JobId,
         result: Result<Vec<u8>, prover::InputsError>,
@@ -1080,6 +1087,10 @@ pub(crate) struct Core {
     funds: funds::Funds,
     /// Circuits the prover bids on: registered on the market as this build's.
     registered: HashSet<CircuitId>,
+    /// Circuits whose registration was checked against a proof of this build.
+    checked_on_chain: HashSet<CircuitId>,
+    /// Circuits whose registration rejected this build's proof: never bid on again.
+    rejected: HashSet<CircuitId>,
     last_advert_ms: u64,
     schedule: Schedule<JobId>,
     batcher: Batcher<(JobId, BatchLeaf)>,
@@ -1136,6 +1147,8 @@ impl Core {
             bid_holds: HashMap::new(),
             funds: funds::Funds::default(),
             registered: HashSet::new(),
+            checked_on_chain: HashSet::new(),
+            rejected: HashSet::new(),
             last_advert_ms: 0,
             schedule: Schedule::new(workers, s.config.prover.commit_margin_ms),
             batcher,
@@ -1219,7 +1232,17 @@ impl Core {
             Internal::Head(head) => self.head = head,
             Internal::Deposit { client, result } => self.on_deposit(client, result).await,
             Internal::Exposure(exposure) => self.on_exposure(exposure),
-            Internal::Registered(ids) => self.registered.extend(ids),
+            Internal::Registered(ids) => {
+                let rejected = &self.rejected;
+                self.registered
+                    .extend(ids.into_iter().filter(|id| !rejected.contains(id)));
+            }
+            Internal::RegistrationChecked { circuit, accepted } => {
+                self.on_registration_checked(circuit, accepted);
+            }
+            Internal::RegistrationUnchecked(circuit) => {
+                self.checked_on_chain.remove(&circuit);
+            }
             Internal::Inputs { job, result } => self.on_inputs(job, result).await,
             Internal::Proven { job, result } => self.on_proven(job, result).await,
             Internal::Delivered { job, ok } => self.on_delivered(job, ok),

@@ -469,6 +469,9 @@ impl Core {
         let metrics = &self.s.metrics.market;
         metrics.proofs.get_or_create(&kind("generated")).inc();
         metrics.prove_seconds.observe(ms as f64 / 1_000.0);
+        if let Some(work) = self.works.get(&id) {
+            self.check_registration(work.request.0.circuit_id, &proof);
+        }
         let mut proof = proof;
         if self.s.cheats(&id, CheatMode::InvalidProof) {
             // Test-only misbehaviour: a flipped byte makes the proof fail verification.
@@ -509,6 +512,60 @@ impl Core {
             self.deliver(id);
         }
         self.enqueue_leaf(id).await;
+    }
+
+    /// The first proof of each circuit after a start goes through the market's own
+    /// `checkProof` (off the core). The registration under this id is of this build's
+    /// verifier code and shape (ids are derived), but its gas cap was measured once, at
+    /// registration: a repricing of the EVM since (a fork raising a precompile's cost
+    /// beyond the cap's margin) makes the market reject every valid proof, so every leaf
+    /// would be slashable. A rejection stops the bids on that circuit
+    /// (`circuit_rejected`).
+    fn check_registration(&mut self, circuit_id: CircuitId, proof: &ProofRecord) {
+        if !self.checked_on_chain.insert(circuit_id) {
+            return;
+        }
+        let shared = Arc::clone(&self.s);
+        let internal = self.internal.clone();
+        let (inputs, bytes) = (proof.inputs(), proof.proof.clone());
+        tokio::spawn(async move {
+            match shared
+                .market
+                .check_proof(circuit_id.0, &inputs, &bytes)
+                .await
+            {
+                Ok(accepted) => {
+                    let _ = internal
+                        .send(Internal::RegistrationChecked {
+                            circuit: circuit_id,
+                            accepted,
+                        })
+                        .await;
+                }
+                Err(error) => {
+                    tracing::warn!(target: "chain", %error, "cannot check this build's proof against the registration");
+                    let _ = internal
+                        .send(Internal::RegistrationUnchecked(circuit_id))
+                        .await;
+                }
+            }
+        });
+    }
+
+    pub(super) fn on_registration_checked(&mut self, circuit: CircuitId, accepted: bool) {
+        if accepted {
+            return;
+        }
+        let name = self.s.circuits.get(&circuit).map_or("?", |c| c.name());
+        tracing::error!(target: "market::prover", circuit = name, "the market's verifier rejects this build's proof of the circuit: no more bids on it");
+        self.registered.remove(&circuit);
+        self.rejected.insert(circuit);
+        self.s
+            .metrics
+            .market
+            .bids
+            .get_or_create(&kind("circuit_rejected"))
+            .inc();
     }
 
     /// A proven job whose award just got signed: delivered, announced and batched as any.

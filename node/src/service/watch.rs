@@ -313,8 +313,14 @@ impl Watchtower {
     }
 
     /// Whether this node audits `leaf` as a watchtower (it has the role and samples it).
+    /// Whether this watchtower audits the leaf: sampled, and of a circuit whose id this
+    /// node derived from its own verifier. Anyone registers circuits, at any time, so a
+    /// leaf under any other id is bait: its verdict on chain can change between the
+    /// audit and the challenge (registered in the meantime, or a verifier that reads
+    /// state), and the challenge's bond would go to the prover. Honest clients and
+    /// provers use only ids they derive, so nothing they rely on goes unaudited.
     fn samples(&self, leaf: &JobLeaf) -> bool {
-        self.audit && self.sampled(leaf)
+        self.audit && self.s.circuits.contains_key(&leaf.circuit_id) && self.sampled(leaf)
     }
 
     fn jitter_ms(&self, job: &JobKey) -> u64 {

@@ -7,6 +7,7 @@ mod flood;
 mod funds;
 mod market;
 mod proving;
+mod registry;
 mod rounds;
 mod support;
 mod testnet;

@@ -466,3 +466,12 @@ pub async fn wait_for_state(node: &NodeHandle, id: &JobId, states: &[&str], secs
     })
     .await;
 }
+
+/// A prover's `provernet_bids_total{kind}` count.
+pub fn bids(node: &NodeHandle, label: &str) -> u64 {
+    node.metrics
+        .market
+        .bids
+        .get_or_create(&provernet_node::metrics::kind(label))
+        .get()
+}

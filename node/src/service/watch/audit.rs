@@ -227,31 +227,24 @@ pub(super) async fn try_sources(s: &Shared, leaf: &JobLeaf, sources: &[Source]) 
     None
 }
 
-/// Verifies natively when this build knows the circuit, else asks the chain's verifier.
+/// Verifies natively; only circuits whose ids this node derived are judged (see
+/// `Watcher::samples`): under any other id the chain's verdict may change before a
+/// challenge lands.
 pub(super) async fn judge(
     s: &Shared,
     leaf: &JobLeaf,
     inputs: Vec<FieldBytes>,
     proof: Vec<u8>,
 ) -> Audit {
-    let valid = match s.circuits.get(&leaf.circuit_id).copied() {
-        Some(circuit) => s
-            .engine
-            .verify_async(circuit, inputs.clone(), proof.clone())
-            .await
-            .is_ok(),
-        None => match s
-            .market
-            .check_proof(leaf.circuit_id.0, &inputs, &proof)
-            .await
-        {
-            Ok(valid) => valid,
-            Err(error) => {
-                tracing::warn!(target: "watch", %error, "cannot ask the chain's verifier");
-                return Audit::Undecided;
-            }
-        },
+    let Some(circuit) = s.circuits.get(&leaf.circuit_id).copied() else {
+        tracing::debug!(target: "watch", circuit = %leaf.circuit_id, "not a circuit this node derived: not judged");
+        return Audit::Undecided;
     };
+    let valid = s
+        .engine
+        .verify_async(circuit, inputs.clone(), proof.clone())
+        .await
+        .is_ok();
     if valid {
         Audit::Valid { inputs, proof }
     } else {
