@@ -274,6 +274,10 @@ contract ProverMarket is EIP712, ReentrancyGuardTransient {
     mapping(address => mapping(bytes32 => uint256)) public evidenceCommitments;
     /// Total ether burned by slashes.
     uint256 public totalBurned;
+    /// circuit id → the block of its registration. A leaf's circuit counts as registered
+    /// only if it was registered by the block of the leaf's batch: a verdict on a leaf
+    /// never changes after the leaf is committed (anyone registers circuits, at any time).
+    mapping(bytes32 => uint256) internal registeredAt;
 
     // ---- events -----------------------------------------------------------------------
 
@@ -473,6 +477,7 @@ contract ProverMarket is EIP712, ReentrancyGuardTransient {
             proofLength: uint32(sampleProof.length),
             codeHash: verifier.codehash
         });
+        registeredAt[circuitId] = block.number;
         // At most MAX_VERIFIER_GAS.
         // forge-lint: disable-next-line(unsafe-typecast)
         emit CircuitRegistered(circuitId, verifier, sampleProof.length, sampleInputs.length, uint64(gasLimit));
@@ -849,8 +854,9 @@ contract ProverMarket is EIP712, ReentrancyGuardTransient {
             return false;
         }
         if (block.number <= batch.blockNumber + challengeWindow) return false;
-        // A leaf of a circuit nobody registered proves nothing, challenged or not.
-        if (circuits[circuitId].verifier == address(0) || _verifierChanged(circuitId)) return false;
+        // A leaf of a circuit nobody registered by its batch's block proves nothing,
+        // challenged or not.
+        if (!_registeredBy(circuitId, batch.blockNumber) || _verifierChanged(circuitId)) return false;
         if (!MerkleProof.verifyCalldata(path, batch.root, _leafHash(leaf))) return false;
         if (isDisputed(batch.prover)) {
             bytes32 key = jobKey(batch.prover, leaf.client, leaf.jobId);
@@ -881,7 +887,7 @@ contract ProverMarket is EIP712, ReentrancyGuardTransient {
         view
         returns (bool)
     {
-        return _verifies(circuitId, publicInputs, proof);
+        return _verifies(circuitId, block.number, publicInputs, proof);
     }
 
     /// @notice Challenges a committed proof as invalid. The caller sends the bond and the
@@ -906,7 +912,7 @@ contract ProverMarket is EIP712, ReentrancyGuardTransient {
         bytes32 key = jobKey(prover, leaf.client, leaf.jobId);
         if (slashed[key]) revert AlreadySlashed(leaf.jobId);
         _takeEvidence();
-        if (_verifies(leaf.circuitId, publicInputs, proof)) {
+        if (_verifies(leaf.circuitId, batch.blockNumber, publicInputs, proof)) {
             credits[prover] += msg.value;
             emit FalseChallenge(prover, leaf.jobId, Fault.InvalidProof, msg.sender, msg.value);
             return;
@@ -939,7 +945,9 @@ contract ProverMarket is EIP712, ReentrancyGuardTransient {
                 bond: msg.value,
                 price: leaf.price,
                 jobId: leaf.jobId,
-                circuitId: leaf.circuitId,
+                // The circuit whose verifier can answer: none if the leaf's was not
+                // registered by its batch's block (see `registeredAt`).
+                circuitId: _registeredBy(leaf.circuitId, batch.blockNumber) ? leaf.circuitId : bytes32(0),
                 publicInputsHash: leaf.publicInputsHash,
                 proofHash: leaf.proofHash
             }),
@@ -958,7 +966,7 @@ contract ProverMarket is EIP712, ReentrancyGuardTransient {
         if (block.number > c.respondBy) revert ResponseWindowClosed(c.respondBy);
         if (keccak256(abi.encodePacked(publicInputs)) != c.publicInputsHash) revert PublicInputsMismatch();
         if (keccak256(proof) != c.proofHash) revert ProofMismatch();
-        if (!_verifies(c.circuitId, publicInputs, proof)) revert ProofRejected();
+        if (!_verifies(c.circuitId, block.number, publicInputs, proof)) revert ProofRejected();
         emit ProofRevealed(challengeId, c.jobId, publicInputs, proof);
         _answer(challengeId, c);
     }
@@ -1178,14 +1186,15 @@ contract ProverMarket is EIP712, ReentrancyGuardTransient {
     /// exactly its circuit's `verifierGas`: a rejected proof burns all the gas it is given, so an
     /// uncapped call could be starved into failing on a valid proof; the call is refused
     /// unless the whole cap can be forwarded (EIP-150 keeps 1/64 back).
-    function _verifies(bytes32 circuitId, uint256[] calldata publicInputs, bytes calldata proof)
+    function _verifies(bytes32 circuitId, uint256 committedAt, uint256[] calldata publicInputs, bytes calldata proof)
         internal
         view
         returns (bool)
     {
         Circuit memory c = circuits[circuitId];
-        // A leaf naming no registered circuit proves nothing: invalid, so slashable.
-        if (c.verifier == address(0)) return false;
+        // A leaf naming no circuit registered by its batch's block (`committedAt`) proves
+        // nothing: invalid, so slashable, whenever the challenge lands.
+        if (c.verifier == address(0) || registeredAt[circuitId] > committedAt) return false;
         if (proof.length != c.proofLength) return false;
         // N+1 inputs with the proof shifted by a word would pass the verifier, which
         // ignores trailing bytes: the count is the circuit's, exactly.
@@ -1193,6 +1202,12 @@ contract ProverMarket is EIP712, ReentrancyGuardTransient {
         // Code that is not the registered code gives no verdict, either way.
         if (_verifierChanged(circuitId)) revert VerifierChanged(circuitId);
         return _call(c.verifier, c.gasLimit, abi.encodePacked(publicInputs, proof));
+    }
+
+    /// Whether `circuitId` was registered by block `blockNumber`.
+    function _registeredBy(bytes32 circuitId, uint256 blockNumber) internal view returns (bool) {
+        uint256 at = registeredAt[circuitId];
+        return at != 0 && at <= blockNumber;
     }
 
     /// Whether the code at a registered circuit's verifier is no longer the registered code

@@ -732,6 +732,65 @@ contract AttacksTest is MarketFixture {
         assertFalse(market.checkProof(honestId, inputs, longer));
     }
 
+    /// A prover baits watchtowers: it commits a leaf under an id nobody registered (its own
+    /// copy of the real verifier with a proof padded by a word, which the verifier
+    /// ignores), waits for a watchtower to commit to its invalid-proof challenge, then
+    /// registers the id before the challenge lands, hoping the verifier now accepts the
+    /// proof so the challenge is false and the bond its own. A circuit counts for a leaf
+    /// only if registered by the leaf's batch's block: the challenge still slashes, the
+    /// watchtower is paid, and the leaf is never final.
+    function test_attack_registeringABaitCircuitAfterTheCommitDoesNotSaveTheLeaf() public {
+        bytes memory padded = bytes.concat(proof, bytes32(0));
+        bytes32 bait = market.circuitIdOf(realVerifier.codehash, inputs.length, padded.length);
+        _register(cheater, MIN_STAKE);
+        ProverMarket.Leaf[] memory leaves = _leafWith(bait, inputs, padded);
+        uint256 batchId = _commit(cheater, leaves);
+        ProverMarket.Inclusion memory at = _at(batchId, leaves, 0);
+        bytes memory call = abi.encodeCall(market.challengeInvalidProof, (at, inputs, padded));
+        _evidence(watchtower, call);
+        // Seen the commitment: the cheater registers the bait id in the next block.
+        vm.roll(block.number + 1);
+        address copy = _deployVerifier();
+        vm.prank(cheater);
+        assertEq(market.registerCircuit(copy, inputs, padded), bait);
+        assertTrue(market.checkProof(bait, inputs, padded), "the id verifies the proof from now on");
+        vm.roll(block.number + 1);
+        vm.deal(watchtower, BOND);
+        vm.prank(watchtower);
+        market.challengeInvalidProof{value: BOND}(at, inputs, padded);
+        assertTrue(market.slashed(market.jobKey(cheater, client, leaves[0].jobId)), "slashed all the same");
+        assertEq(_stakeOf(cheater), MIN_STAKE - SLASH_PER_JOB, "the cheater is poorer");
+        assertEq(market.credits(watchtower), BOND + REWARD, "the watchtower gets its bond and reward");
+        assertEq(market.credits(cheater), 0, "no bond for the cheater");
+        _closeWindow(batchId);
+        ProverMarket.Leaf memory l = leaves[0];
+        assertFalse(market.isFinal(l.circuitId, l.publicInputsHash, l.proofHash, batchId, l, new bytes32[](0)));
+    }
+
+    /// The same bait against a withheld-proof challenge: the cheater registers the id inside
+    /// the response window and reveals the padded proof, which the copy accepts. The
+    /// challenge records that no circuit can answer it (the leaf's was not registered by
+    /// its batch's block): the reveal is rejected and finalization slashes.
+    function test_attack_registeringABaitCircuitCannotAnswerAWithheldChallenge() public {
+        bytes memory padded = bytes.concat(proof, bytes32(0));
+        bytes32 bait = market.circuitIdOf(realVerifier.codehash, inputs.length, padded.length);
+        _register(cheater, MIN_STAKE);
+        ProverMarket.Leaf[] memory leaves = _leafWith(bait, inputs, padded);
+        uint256 batchId = _commit(cheater, leaves);
+        uint256 challengeId = _challengeWithheld(watchtower, batchId, leaves, 0);
+        address copy = _deployVerifier();
+        vm.prank(cheater);
+        market.registerCircuit(copy, inputs, padded);
+        vm.prank(cheater);
+        vm.expectRevert(ProverMarket.ProofRejected.selector);
+        market.revealProof(challengeId, inputs, padded);
+        vm.roll(block.number + RESPONSE_WINDOW + 1);
+        market.finalizeChallenge(challengeId);
+        assertEq(_stakeOf(cheater), MIN_STAKE - SLASH_PER_JOB, "the cheater is slashed");
+        assertEq(market.credits(watchtower), BOND + REWARD, "the watchtower gets its bond and reward");
+        assertEq(market.credits(cheater), 0, "no bond for the cheater");
+    }
+
     /// A registrant would give the circuit a gas cap below the verifier's cost, so that
     /// every valid proof is rejected and every honest prover's leaf slashable (or one far
     /// above it, so that rejected proofs make challenges dearer). The cap is no parameter:
