@@ -2,7 +2,9 @@
 //! dispatcher checked): the request it refers to is known, the bidder is staked under the
 //! key that signed, EIP-712 signatures recover to the right accounts, prices and
 //! deadlines are within the request. Each failure is Reject (the sender broke a rule
-//! every honest node checks) or Ignore (we may lack state an honest sender had).
+//! every honest node checks the same way), Ignore (we may lack state an honest sender
+//! had), or Charge: ignored and charged to the signer on that client's jobs, when the rule
+//! depends on the version of the job this node saw (`rules`).
 
 use libp2p::PeerId;
 use libp2p::gossipsub::{MessageAcceptance, MessageId};
@@ -12,6 +14,7 @@ use provernet_protocol::{
 };
 use provernet_slashing::eip712;
 
+use super::rules::{Verdict, acceptance_within_award, award_within_request, bid_within_request};
 use super::{Core, SeenRequest, acceptance_terms, award_terms, eth, now_s, wei};
 use crate::metrics::{Metrics, Validation};
 
@@ -19,15 +22,6 @@ use crate::metrics::{Metrics, Validation};
 pub(crate) const MAX_REQUESTS: usize = 65_536;
 /// Requests with a deadline further out are ignored (and never remembered).
 pub(crate) const MAX_DEADLINE_SECS: u64 = 30 * 86_400;
-
-/// Why a message failed the market rules.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Verdict {
-    /// Reject: the sender broke a rule.
-    Reject(&'static str),
-    /// Ignore: not provably the sender's fault.
-    Ignore(&'static str),
-}
 
 /// Counts a validation result.
 pub(crate) fn count(metrics: &Metrics, kind: &str, acceptance: &MessageAcceptance, reason: &str) {
@@ -60,6 +54,11 @@ impl Core {
             Ok(()) => (MessageAcceptance::Accept, "ok"),
             Err(Verdict::Reject(reason)) => (MessageAcceptance::Reject, reason),
             Err(Verdict::Ignore(reason)) => (MessageAcceptance::Ignore, reason),
+            Err(Verdict::Charge(reason, client)) => {
+                self.charges
+                    .charge(*envelope.signer().as_bytes(), client, now_s());
+                (MessageAcceptance::Ignore, reason)
+            }
         };
         if acceptance != MessageAcceptance::Accept {
             tracing::debug!(target: "net::gossip", %source, kind = kind.name(), reason, "message refused");
@@ -71,6 +70,9 @@ impl Core {
     /// Checks a message and, when it passes, acts on it.
     async fn check_gossip(&mut self, envelope: &VerifiedEnvelope) -> Result<(), Verdict> {
         let bad = |_| Verdict::Reject("invalid_payload");
+        if envelope.kind() == MessageKind::JobRequest {
+            self.check_heard(envelope, envelope.signer())?;
+        }
         match envelope.kind() {
             MessageKind::JobRequest => {
                 let request: JobRequest = envelope.open().map_err(bad)?;
@@ -194,8 +196,12 @@ impl Core {
             .is_some_and(|seen| seen.client_key != *envelope.signer() || seen.request != *request);
         if changed {
             // The client signed two requests for one job id; whoever forwards the second
-            // may not have seen the first, so this costs no one.
-            return Err(Verdict::Ignore("request_changed"));
+            // may not have seen the first, so this costs the forwarder nothing: it is
+            // charged to the signer, which the client's own signature authorized.
+            return Err(Verdict::Charge(
+                "request_changed",
+                *envelope.signer().as_bytes(),
+            ));
         }
         Ok(())
     }
@@ -221,6 +227,18 @@ impl Core {
         }
     }
 
+    /// The signer is heard on `client`'s jobs: not over its quota of charges (`rules`).
+    fn check_heard(
+        &self,
+        envelope: &VerifiedEnvelope,
+        client: &provernet_protocol::PeerKey,
+    ) -> Result<(), Verdict> {
+        if self.charges.over_quota(envelope.signer(), client, now_s()) {
+            return Err(Verdict::Ignore("signer_over_quota"));
+        }
+        Ok(())
+    }
+
     /// The signer must be the key `prover` registered, with at least the minimum stake.
     fn check_staked_signer(
         &self,
@@ -234,8 +252,10 @@ impl Core {
         if stake.peer_key != *envelope.signer().as_bytes() {
             return Err(Verdict::Reject("signer_not_prover_key"));
         }
+        // The stake moves (slashes, unbonding, top-ups) and our view of it lags or leads
+        // a forwarder's: Ignore.
         if stake.stake < self.s.min_stake {
-            return Err(Verdict::Reject("stake_below_minimum"));
+            return Err(Verdict::Ignore("stake_below_minimum"));
         }
         Ok(stake)
     }
@@ -249,15 +269,8 @@ impl Core {
             .requests
             .get(&bid.job_id)
             .ok_or(Verdict::Ignore("unknown_request"))?;
-        if bid.round != seen.request.round {
-            return Err(Verdict::Reject("wrong_round"));
-        }
-        if bid.price > seen.request.max_price {
-            return Err(Verdict::Reject("price_above_max"));
-        }
-        if bid.promised_deadline > seen.request.proving_deadline {
-            return Err(Verdict::Reject("deadline_after_request"));
-        }
+        self.check_heard(envelope, &seen.client_key)?;
+        bid_within_request(&seen.request, seen.client_key, bid)?;
         if now_s() > seen.request.bid_window_ends {
             return Err(Verdict::Ignore("bid_window_closed"));
         }
@@ -284,28 +297,14 @@ impl Core {
             .requests
             .get(&award.job_id)
             .ok_or(Verdict::Ignore("unknown_request"))?;
-        if *envelope.signer() != seen.client_key {
-            return Err(Verdict::Reject("award_not_from_client"));
-        }
-        if award.round != seen.request.round {
-            return Err(Verdict::Reject("wrong_round"));
-        }
-        if award.price > seen.request.max_price {
-            return Err(Verdict::Reject("price_above_max"));
-        }
-        if award.deadline > seen.request.proving_deadline {
-            return Err(Verdict::Reject("deadline_after_request"));
-        }
-        // One award per round: its selection and its signed form, in either order. What a
-        // node saw first depends on its view, so a conflicting one is ignored, not
-        // rejected (a forwarder may have seen only the other).
-        if seen
-            .award
-            .as_ref()
-            .is_some_and(|previous| previous.selection() != award.selection())
-        {
-            return Err(Verdict::Ignore("second_award"));
-        }
+        self.check_heard(envelope, &seen.client_key)?;
+        award_within_request(
+            &seen.request,
+            seen.client_key,
+            seen.award.as_ref(),
+            envelope.signer(),
+            award,
+        )?;
         if !award.is_signed() {
             return self.check_award_winner(award);
         }
@@ -314,8 +313,12 @@ impl Core {
             seen.request.circuit_id,
             seen.request.public_inputs_hash,
         ));
+        // The digest binds the statement of the request version this node holds.
         if eip712::recover(digest, &award.signature.0) != Some(eth(&seen.request.client)) {
-            return Err(Verdict::Reject("bad_award_signature"));
+            return Err(Verdict::Charge(
+                "bad_award_signature",
+                *seen.client_key.as_bytes(),
+            ));
         }
         self.check_award_winner(award)
     }
@@ -344,24 +347,26 @@ impl Core {
             .award
             .as_ref()
             .ok_or(Verdict::Ignore("unknown_award"))?;
-        if *envelope.signer() != award.prover_key {
-            return Err(Verdict::Reject("acceptance_not_from_winner"));
-        }
-        if acceptance.price != award.price
-            || acceptance.deadline != award.deadline
-            || acceptance.input_hash != seen.request.input_hash
-            || acceptance.round != award.round
-        {
-            return Err(Verdict::Reject("acceptance_differs_from_award"));
-        }
+        self.check_heard(envelope, &seen.client_key)?;
+        acceptance_within_award(
+            &seen.request,
+            seen.client_key,
+            award,
+            envelope.signer(),
+            acceptance,
+        )?;
         let digest = self.s.domain.acceptance_digest(&acceptance_terms(
             acceptance,
             eth(&seen.request.client),
             seen.request.circuit_id,
             seen.request.public_inputs_hash,
         ));
+        // The digest binds the award and request versions this node holds.
         if eip712::recover(digest, &acceptance.signature.0) != Some(eth(&award.prover)) {
-            return Err(Verdict::Reject("bad_acceptance_signature"));
+            return Err(Verdict::Charge(
+                "bad_acceptance_signature",
+                *seen.client_key.as_bytes(),
+            ));
         }
         Ok(())
     }

@@ -26,6 +26,7 @@ mod funds;
 mod gossip;
 mod overdue;
 mod prover;
+mod rules;
 mod settle;
 mod watch;
 
@@ -1059,6 +1060,10 @@ pub(crate) struct Core {
     /// Request-response envelopes are checked here (their own replay cache).
     validator: Validator,
     requests: HashMap<JobId, SeenRequest>,
+    /// Charges of signers whose messages broke a rule that depends on our view of a
+    /// client's jobs (`rules`): over the quota, a signer is not heard on that client's
+    /// jobs for a while.
+    charges: rules::Charges,
     stakes: HashMap<EthAddress, StakeInfo>,
     head: u64,
     // client
@@ -1133,6 +1138,7 @@ impl Core {
             chain,
             validator: Validator::new(context, 1 << 16),
             requests: HashMap::new(),
+            charges: rules::Charges::default(),
             stakes: HashMap::new(),
             head: 0,
             jobs: HashMap::new(),

@@ -1,0 +1,304 @@
+//! The gossip rules that depend on what this node saw of a job: the version of the
+//! client's request it holds and the award it saw first. Pure functions over that
+//! read-only view, so they unit-test without a network or a chain.
+//!
+//! A client may sign two versions of one job's request, or two awards, and send one to
+//! each half of the mesh; a node then judges a bid, an award or an acceptance against its
+//! own version, and an honest forwarder may have seen the other. So a message that breaks
+//! one of these rules is never a Reject (which would penalize the forwarder): it is
+//! ignored and charged to its signer *for that client's jobs* ([`Verdict::Charge`],
+//! [`Charges`]). A signer charged beyond a quota is not heard on that client's jobs for a
+//! while: a client that equivocates mutes itself (and at worst the bidders on its own
+//! jobs, for its jobs only), and a peer flooding bad bids on a client's jobs mutes only
+//! itself, never the client.
+
+use std::collections::HashMap;
+
+use provernet_protocol::{Acceptance, Award, Bid, JobRequest, PeerKey};
+
+/// Why a message failed the market rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// Reject: the sender broke a rule every honest node checks the same way.
+    Reject(&'static str),
+    /// Ignore: not provably the sender's fault.
+    Ignore(&'static str),
+    /// Ignore, and charge the signer for the jobs of this client (its key's bytes): the
+    /// rule depends on the version of the job this node saw.
+    Charge(&'static str, [u8; 32]),
+}
+
+/// A bid against the request as this node saw it: its round, price cap and deadline.
+pub(crate) fn bid_within_request(
+    request: &JobRequest,
+    client_key: PeerKey,
+    bid: &Bid,
+) -> Result<(), Verdict> {
+    let charge = |reason| Err(Verdict::Charge(reason, *client_key.as_bytes()));
+    if bid.round != request.round {
+        return charge("wrong_round");
+    }
+    if bid.price > request.max_price {
+        return charge("price_above_max");
+    }
+    if bid.promised_deadline > request.proving_deadline {
+        return charge("deadline_after_request");
+    }
+    Ok(())
+}
+
+/// An award against the request and the award this node saw: from the request's client
+/// key, of its round, within its price and deadline, and the round's only selection.
+pub(crate) fn award_within_request(
+    request: &JobRequest,
+    client_key: PeerKey,
+    previous: Option<&Award>,
+    signer: &PeerKey,
+    award: &Award,
+) -> Result<(), Verdict> {
+    let charge = |reason| Err(Verdict::Charge(reason, *client_key.as_bytes()));
+    if *signer != client_key {
+        return charge("award_not_from_client");
+    }
+    if award.round != request.round {
+        return charge("wrong_round");
+    }
+    if award.price > request.max_price {
+        return charge("price_above_max");
+    }
+    if award.deadline > request.proving_deadline {
+        return charge("deadline_after_request");
+    }
+    // One award per round: its selection and its signed form, in either order.
+    if previous.is_some_and(|previous| previous.selection() != award.selection()) {
+        return charge("second_award");
+    }
+    Ok(())
+}
+
+/// An acceptance against the award and request this node saw: from the winner's key, on
+/// the award's terms and the request's input.
+pub(crate) fn acceptance_within_award(
+    request: &JobRequest,
+    client_key: PeerKey,
+    award: &Award,
+    signer: &PeerKey,
+    acceptance: &Acceptance,
+) -> Result<(), Verdict> {
+    let charge = |reason| Err(Verdict::Charge(reason, *client_key.as_bytes()));
+    if *signer != award.prover_key {
+        return charge("acceptance_not_from_winner");
+    }
+    if acceptance.price != award.price
+        || acceptance.deadline != award.deadline
+        || acceptance.input_hash != request.input_hash
+        || acceptance.round != award.round
+    {
+        return charge("acceptance_differs_from_award");
+    }
+    Ok(())
+}
+
+/// Charges per (signer, client) within a window.
+const CHARGE_WINDOW_S: u64 = 60;
+/// Charges a signer may take on one client's jobs within a window before it is not heard
+/// on them until the window ends: an honest client signs one version of each request and
+/// one award per round, so neither it nor the bidders on its jobs are ever charged.
+pub(crate) const CHARGE_QUOTA: u32 = 16;
+/// Most (signer, client) pairs tracked at once: beyond it, a new pair is not tracked (its
+/// messages that break these rules are ignored all the same, one at a time).
+const MAX_CHARGED: usize = 4_096;
+
+/// The charges of each (signer, client) pair in its current window. Bounded: expired
+/// windows make room, and a full table tracks no new pair rather than forget one over its
+/// quota.
+#[derive(Debug, Default)]
+pub(crate) struct Charges {
+    windows: HashMap<([u8; 32], [u8; 32]), (u64, u32)>,
+}
+
+impl Charges {
+    /// Charges `signer` once at `now` (unix seconds) on the jobs of `client`.
+    pub(crate) fn charge(&mut self, signer: [u8; 32], client: [u8; 32], now: u64) {
+        let key = (signer, client);
+        if !self.windows.contains_key(&key) && self.windows.len() >= MAX_CHARGED {
+            self.windows
+                .retain(|_, (start, _)| now < start.saturating_add(CHARGE_WINDOW_S));
+            if self.windows.len() >= MAX_CHARGED {
+                return;
+            }
+        }
+        let window = self.windows.entry(key).or_insert((now, 0));
+        if now >= window.0.saturating_add(CHARGE_WINDOW_S) {
+            *window = (now, 0);
+        }
+        window.1 = window.1.saturating_add(1);
+    }
+
+    /// Whether `signer` took more than [`CHARGE_QUOTA`] charges on `client`'s jobs in its
+    /// current window.
+    pub(crate) fn over_quota(&self, signer: &PeerKey, client: &PeerKey, now: u64) -> bool {
+        self.over(signer.as_bytes(), client.as_bytes(), now)
+    }
+
+    fn over(&self, signer: &[u8; 32], client: &[u8; 32], now: u64) -> bool {
+        self.windows
+            .get(&(*signer, *client))
+            .is_some_and(|(start, count)| {
+                now < start.saturating_add(CHARGE_WINDOW_S) && *count > CHARGE_QUOTA
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use provernet_protocol::{Address, CircuitId, EthSignature, Hash32, JobId, Wei};
+
+    /// A valid key from `seed` (a `PeerKey` is only ever a valid point).
+    fn key_from(seed: [u8; 32]) -> PeerKey {
+        PeerKey::from(ed25519_dalek::SigningKey::from_bytes(&seed).verifying_key())
+    }
+
+    fn request(max_price: Wei) -> JobRequest {
+        JobRequest {
+            client: Address([1; 20]),
+            nonce: 7,
+            round: 0,
+            circuit_id: CircuitId([2; 32]),
+            input_hash: Hash32([3; 32]),
+            public_inputs_hash: Hash32([4; 32]),
+            input_size: 100,
+            max_price,
+            bid_window_ends: 1_000,
+            proving_deadline: 2_000,
+            client_signature: EthSignature([0; 65]),
+        }
+    }
+
+    fn bid(price: Wei) -> Bid {
+        Bid {
+            job_id: JobId([5; 32]),
+            round: 0,
+            prover: Address([6; 20]),
+            price,
+            promised_deadline: 1_500,
+            signature: EthSignature([0; 65]),
+        }
+    }
+
+    /// A client signs two versions of a request (max price 10 and 20) and sends one to
+    /// each half of the mesh. A bid at 15 is valid under the second; a node holding the
+    /// first must not reject it (its forwarder saw the second): it ignores it, charged to
+    /// the bidder on this client's jobs only.
+    #[test]
+    fn a_bid_judged_against_another_version_of_the_request_is_ignored_not_rejected() {
+        let client = key_from([9; 32]);
+        assert_eq!(bid_within_request(&request(20), client, &bid(15)), Ok(()));
+        assert_eq!(
+            bid_within_request(&request(10), client, &bid(15)),
+            Err(Verdict::Charge("price_above_max", *client.as_bytes()))
+        );
+    }
+
+    /// The same client sends two different awards for one round to two halves of the mesh:
+    /// a node that saw the first charges the client for the second, whoever forwarded it.
+    #[test]
+    fn a_second_award_charges_the_client_not_the_forwarder() {
+        let client = key_from([9; 32]);
+        let award = |prover: u8| Award {
+            job_id: JobId([5; 32]),
+            round: 0,
+            prover: Address([prover; 20]),
+            prover_key: key_from([prover; 32]),
+            price: 10,
+            deadline: 1_500,
+            signature: EthSignature([0; 65]),
+        };
+        let first = award(6);
+        assert_eq!(
+            award_within_request(&request(20), client, Some(&first), &client, &first),
+            Ok(())
+        );
+        assert_eq!(
+            award_within_request(&request(20), client, Some(&first), &client, &award(8)),
+            Err(Verdict::Charge("second_award", *client.as_bytes()))
+        );
+        // An award signed by anyone but the client of the request this node holds.
+        assert_eq!(
+            award_within_request(&request(20), client, None, &key_from([1; 32]), &first),
+            Err(Verdict::Charge("award_not_from_client", *client.as_bytes()))
+        );
+    }
+
+    /// A signer over its quota on a client's jobs is not heard on them until the window
+    /// ends; the client itself, and the signer on other clients' jobs, still are. So a
+    /// peer flooding bad bids on an honest client's jobs mutes only itself.
+    #[test]
+    fn a_signer_over_its_quota_is_not_heard_on_that_clients_jobs_until_its_window_ends() {
+        let mut charges = Charges::default();
+        let (flooder, client, other) = (key_from([7; 32]), key_from([9; 32]), key_from([8; 32]));
+        for _ in 0..CHARGE_QUOTA {
+            charges.charge(*flooder.as_bytes(), *client.as_bytes(), 100);
+        }
+        assert!(
+            !charges.over_quota(&flooder, &client, 100),
+            "the quota itself is allowed"
+        );
+        charges.charge(*flooder.as_bytes(), *client.as_bytes(), 110);
+        assert!(charges.over_quota(&flooder, &client, 110));
+        assert!(
+            !charges.over_quota(&client, &client, 110),
+            "the client is still heard"
+        );
+        assert!(
+            !charges.over_quota(&flooder, &other, 110),
+            "on other clients' jobs too"
+        );
+        assert!(
+            !charges.over_quota(&flooder, &client, 100 + CHARGE_WINDOW_S),
+            "the window ends"
+        );
+        charges.charge(
+            *flooder.as_bytes(),
+            *client.as_bytes(),
+            100 + CHARGE_WINDOW_S,
+        );
+        assert!(
+            !charges.over_quota(&flooder, &client, 100 + CHARGE_WINDOW_S),
+            "a new window"
+        );
+    }
+
+    /// Fresh keys cannot grow the table beyond its bound, nor push out a signer over its
+    /// quota while its window lasts.
+    #[test]
+    fn the_table_is_bounded_and_keeps_signers_over_quota() {
+        let mut charges = Charges::default();
+        let key = |i: usize| {
+            let mut k = [0u8; 32];
+            k[..8].copy_from_slice(&(i as u64).to_be_bytes());
+            key_from(k)
+        };
+        let client = key_from([9; 32]);
+        for _ in 0..=CHARGE_QUOTA {
+            charges.charge(*key(0).as_bytes(), *client.as_bytes(), 100);
+        }
+        for i in 1..3 * MAX_CHARGED {
+            charges.charge(*key(i).as_bytes(), *client.as_bytes(), 100);
+        }
+        assert!(charges.windows.len() <= MAX_CHARGED);
+        assert!(charges.over_quota(&key(0), &client, 100));
+        // Once windows expire, new pairs are tracked again.
+        charges.charge(
+            *key(10 * MAX_CHARGED).as_bytes(),
+            *client.as_bytes(),
+            100 + CHARGE_WINDOW_S,
+        );
+        assert!(
+            charges
+                .windows
+                .contains_key(&(*key(10 * MAX_CHARGED).as_bytes(), *client.as_bytes()))
+        );
+    }
+}
