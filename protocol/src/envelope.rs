@@ -186,11 +186,15 @@ pub enum EnvelopeError {
 
 impl EnvelopeError {
     /// Whether the peer that sent the envelope is at fault (Reject and penalize) or not
-    /// (Ignore).
+    /// (Ignore). Expiry, in either direction, is judged by this node's clock, which a
+    /// forwarder's may differ from: neither is the sender's fault.
     pub fn is_sender_fault(&self) -> bool {
         !matches!(
             self,
-            Self::Expired { .. } | Self::Replayed { .. } | Self::SeenCacheFull { .. }
+            Self::Expired { .. }
+                | Self::ExpiryTooFar { .. }
+                | Self::Replayed { .. }
+                | Self::SeenCacheFull { .. }
         )
     }
 

@@ -70,12 +70,10 @@ impl Core {
     /// Checks a message and, when it passes, acts on it.
     async fn check_gossip(&mut self, envelope: &VerifiedEnvelope) -> Result<(), Verdict> {
         let bad = |_| Verdict::Reject("invalid_payload");
-        if envelope.kind() == MessageKind::JobRequest {
-            self.check_heard(envelope, envelope.signer())?;
-        }
         match envelope.kind() {
             MessageKind::JobRequest => {
                 let request: JobRequest = envelope.open().map_err(bad)?;
+                self.check_heard(envelope, envelope.signer())?;
                 self.check_request(envelope, &request)?;
                 self.on_request_seen(envelope, request).await;
             }
@@ -269,12 +267,13 @@ impl Core {
             .requests
             .get(&bid.job_id)
             .ok_or(Verdict::Ignore("unknown_request"))?;
-        self.check_heard(envelope, &seen.client_key)?;
-        bid_within_request(&seen.request, seen.client_key, bid)?;
         if now_s() > seen.request.bid_window_ends {
             return Err(Verdict::Ignore("bid_window_closed"));
         }
+        // A bidder has standing to be charged only once it is a registered prover.
         let stake = self.check_staked_signer(&bid.prover, envelope)?;
+        self.check_heard(envelope, &seen.client_key)?;
+        bid_within_request(&seen.request, seen.client_key, bid)?;
         let digest = self.s.domain.bid_digest(&eip712::Bid {
             job_id: bid.job_id.0,
             price: wei(bid.price),

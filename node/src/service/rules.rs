@@ -7,10 +7,14 @@
 //! own version, and an honest forwarder may have seen the other. So a message that breaks
 //! one of these rules is never a Reject (which would penalize the forwarder): it is
 //! ignored and charged to its signer *for that client's jobs* ([`Verdict::Charge`],
-//! [`Charges`]). A signer charged beyond a quota is not heard on that client's jobs for a
-//! while: a client that equivocates mutes itself (and at worst the bidders on its own
-//! jobs, for its jobs only), and a peer flooding bad bids on a client's jobs mutes only
-//! itself, never the client.
+//! [`Charges`]), but only a signer with standing: the client (its requests and awards) or
+//! a registered prover (its bids, and the winner's acceptance); a message of any other
+//! key is a plain Ignore. A signer charged beyond a quota within a fixed 60 s window is
+//! not heard on that client's jobs until the window ends: a client that equivocates mutes
+//! itself (and at worst the bidders on its own jobs, for its jobs only), and a prover
+//! flooding bad bids on a client's jobs mutes only itself, never the client. The
+//! signature checks whose digests bind the request version (awards, acceptances) and
+//! `request_changed` are charged the same way in `gossip.rs`.
 
 use std::collections::HashMap;
 
@@ -57,8 +61,10 @@ pub(crate) fn award_within_request(
     award: &Award,
 ) -> Result<(), Verdict> {
     let charge = |reason| Err(Verdict::Charge(reason, *client_key.as_bytes()));
+    // Any key can sign an award: one that is not the client's has no standing to be
+    // charged (charging it would only fill the table).
     if *signer != client_key {
-        return charge("award_not_from_client");
+        return Err(Verdict::Ignore("award_not_from_client"));
     }
     if award.round != request.round {
         return charge("wrong_round");
@@ -86,8 +92,9 @@ pub(crate) fn acceptance_within_award(
     acceptance: &Acceptance,
 ) -> Result<(), Verdict> {
     let charge = |reason| Err(Verdict::Charge(reason, *client_key.as_bytes()));
+    // Likewise, only the winner's key has standing here.
     if *signer != award.prover_key {
-        return charge("acceptance_not_from_winner");
+        return Err(Verdict::Ignore("acceptance_not_from_winner"));
     }
     if acceptance.price != award.price
         || acceptance.deadline != award.deadline
@@ -115,6 +122,9 @@ const MAX_CHARGED: usize = 4_096;
 #[derive(Debug, Default)]
 pub(crate) struct Charges {
     windows: HashMap<([u8; 32], [u8; 32]), (u64, u32)>,
+    /// No window in the table ends before this: a full table is swept only from then
+    /// on, so a flood of new pairs costs one lookup each, not a sweep each.
+    next_expiry: u64,
 }
 
 impl Charges {
@@ -122,8 +132,17 @@ impl Charges {
     pub(crate) fn charge(&mut self, signer: [u8; 32], client: [u8; 32], now: u64) {
         let key = (signer, client);
         if !self.windows.contains_key(&key) && self.windows.len() >= MAX_CHARGED {
+            if now < self.next_expiry {
+                return;
+            }
             self.windows
                 .retain(|_, (start, _)| now < start.saturating_add(CHARGE_WINDOW_S));
+            self.next_expiry = self
+                .windows
+                .values()
+                .map(|(start, _)| start.saturating_add(CHARGE_WINDOW_S))
+                .min()
+                .unwrap_or(0);
             if self.windows.len() >= MAX_CHARGED {
                 return;
             }
@@ -224,10 +243,11 @@ mod tests {
             award_within_request(&request(20), client, Some(&first), &client, &award(8)),
             Err(Verdict::Charge("second_award", *client.as_bytes()))
         );
-        // An award signed by anyone but the client of the request this node holds.
+        // An award signed by anyone but the client of the request this node holds: any
+        // key can sign one, so it is ignored and nobody is charged.
         assert_eq!(
             award_within_request(&request(20), client, None, &key_from([1; 32]), &first),
-            Err(Verdict::Charge("award_not_from_client", *client.as_bytes()))
+            Err(Verdict::Ignore("award_not_from_client"))
         );
     }
 

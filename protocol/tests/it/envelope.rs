@@ -161,7 +161,8 @@ fn expiry_too_far_ahead() {
             max: furthest
         }
     );
-    assert!(error.is_sender_fault());
+    // Judged by this node's clock: a forwarder whose clock runs ahead accepted it.
+    assert!(!error.is_sender_fault());
 }
 
 #[test]
