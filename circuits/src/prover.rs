@@ -71,16 +71,39 @@ pub struct Prover {
     srs: Srs,
     keys_dir: PathBuf,
     /// One slot per circuit, each filled once.
-    keys: Mutex<HashMap<Circuit, KeySlot>>,
+    keys: Slots<CircuitKeys>,
     solc: PathBuf,
     /// `solc --version`, read once.
     solc_version: OnceLock<String>,
     /// One slot per circuit, each filled once.
-    verifiers: Mutex<HashMap<Circuit, VerifierSlot>>,
+    verifiers: Slots<Verifier>,
 }
 
-type KeySlot = Arc<Mutex<Option<Arc<CircuitKeys>>>>;
-type VerifierSlot = Arc<Mutex<Option<Arc<Verifier>>>>;
+/// One lazily built value per circuit: the map's lock is held only to find the slot, the
+/// slot's while building, so two threads asking for one circuit build it once and other
+/// circuits are not held up.
+type Slots<T> = Mutex<HashMap<Circuit, Arc<Mutex<Option<Arc<T>>>>>>;
+
+/// The value of `circuit` in `slots`, built by `build` on first use.
+fn once_per_circuit<T>(
+    slots: &Slots<T>,
+    circuit: Circuit,
+    build: impl FnOnce() -> Result<T, CircuitError>,
+) -> Result<Arc<T>, CircuitError> {
+    let slot = {
+        let mut slots = slots
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        Arc::clone(slots.entry(circuit).or_default())
+    };
+    let mut value = slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(found) = value.as_ref() {
+        return Ok(Arc::clone(found));
+    }
+    let built = Arc::new(build()?);
+    *value = Some(Arc::clone(&built));
+    Ok(built)
+}
 
 impl Prover {
     /// Loads the SRS; keys are made lazily.
@@ -108,24 +131,9 @@ impl Prover {
     /// The keys of `circuit`, built or loaded on first use. Two threads asking for the
     /// same circuit at once build it once; other circuits are not held up meanwhile.
     pub fn keys(&self, circuit: Circuit) -> Result<Arc<CircuitKeys>, CircuitError> {
-        let slot = {
-            let mut slots = self
-                .keys
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            Arc::clone(slots.entry(circuit).or_default())
-        };
-        let mut keys = slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(found) = keys.as_ref() {
-            return Ok(Arc::clone(found));
-        }
-        let built = Arc::new(keys::load_or_build(
-            circuit,
-            self.srs.for_k(circuit.k())?,
-            &self.keys_dir,
-        )?);
-        *keys = Some(Arc::clone(&built));
-        Ok(built)
+        once_per_circuit(&self.keys, circuit, || {
+            keys::load_or_build(circuit, self.srs.for_k(circuit.k())?, &self.keys_dir)
+        })
     }
 
     /// The market's id of `circuit` under this SRS and compiler: derived from the EVM
@@ -138,38 +146,21 @@ impl Prover {
     /// The EVM verifier of `circuit`, compiled (or loaded from the cache beside its keys)
     /// on first use, with a valid sample proof. Two threads asking at once compile once.
     pub fn verifier(&self, circuit: Circuit) -> Result<Arc<Verifier>, CircuitError> {
-        let slot = {
-            let mut slots = self
-                .verifiers
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            Arc::clone(slots.entry(circuit).or_default())
-        };
-        let mut found = slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(found) = found.as_ref() {
-            return Ok(Arc::clone(found));
-        }
-        let keys = self.keys(circuit)?;
-        let version = match self.solc_version.get() {
-            Some(version) => version.clone(),
-            None => {
-                let version = evm::solc_version(&self.solc)?;
-                self.solc_version.get_or_init(|| version).clone()
-            }
-        };
-        let built = Arc::new(verifier::load_or_build(
-            &keys,
-            &self.solc,
-            &version,
-            &self.keys_dir,
-            || {
+        once_per_circuit(&self.verifiers, circuit, || {
+            let keys = self.keys(circuit)?;
+            let version = match self.solc_version.get() {
+                Some(version) => version.clone(),
+                None => {
+                    let version = evm::solc_version(&self.solc)?;
+                    self.solc_version.get_or_init(|| version).clone()
+                }
+            };
+            verifier::load_or_build(&keys, &self.solc, &version, &self.keys_dir, || {
                 let witness = circuit.example();
                 let proof = prove_with_keys(&keys, CircuitId([0; 32]), &witness, OsRng)?;
                 Ok((proof.public_inputs, proof.proof))
-            },
-        )?);
-        *found = Some(Arc::clone(&built));
-        Ok(built)
+            })
+        })
     }
 
     /// Proves `witness`. CPU-heavy and blocking: from async code use [`Prover::prove_async`].

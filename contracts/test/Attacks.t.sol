@@ -732,6 +732,27 @@ contract AttacksTest is MarketFixture {
         assertFalse(market.checkProof(honestId, inputs, longer));
     }
 
+    /// The cheater, staked, commits a leaf under an id nobody registered: the real
+    /// verifier's code with the proof padded by a word (which the verifier ignores).
+    function _commitBait()
+        internal
+        returns (bytes memory padded, bytes32 bait, ProverMarket.Leaf[] memory leaves, uint256 batchId)
+    {
+        padded = bytes.concat(proof, bytes32(0));
+        bait = market.circuitIdOf(realVerifier.codehash, inputs.length, padded.length);
+        _register(cheater, MIN_STAKE);
+        leaves = _leafWith(bait, inputs, padded);
+        batchId = _commit(cheater, leaves);
+    }
+
+    /// The bait was slashed: the cheater is poorer, the watchtower has its bond and reward,
+    /// the cheater no bond.
+    function _assertTheBaitPaidTheWatchtower() internal view {
+        assertEq(_stakeOf(cheater), MIN_STAKE - SLASH_PER_JOB, "the cheater is poorer");
+        assertEq(market.credits(watchtower), BOND + REWARD, "the watchtower gets its bond and reward");
+        assertEq(market.credits(cheater), 0, "no bond for the cheater");
+    }
+
     /// A prover baits watchtowers: it commits a leaf under an id nobody registered (its own
     /// copy of the real verifier with a proof padded by a word, which the verifier
     /// ignores), waits for a watchtower to commit to its invalid-proof challenge, then
@@ -740,11 +761,7 @@ contract AttacksTest is MarketFixture {
     /// only if registered by the leaf's batch's block: the challenge still slashes, the
     /// watchtower is paid, and the leaf is never final.
     function test_attack_registeringABaitCircuitAfterTheCommitDoesNotSaveTheLeaf() public {
-        bytes memory padded = bytes.concat(proof, bytes32(0));
-        bytes32 bait = market.circuitIdOf(realVerifier.codehash, inputs.length, padded.length);
-        _register(cheater, MIN_STAKE);
-        ProverMarket.Leaf[] memory leaves = _leafWith(bait, inputs, padded);
-        uint256 batchId = _commit(cheater, leaves);
+        (bytes memory padded, bytes32 bait, ProverMarket.Leaf[] memory leaves, uint256 batchId) = _commitBait();
         ProverMarket.Inclusion memory at = _at(batchId, leaves, 0);
         bytes memory call = abi.encodeCall(market.challengeInvalidProof, (at, inputs, padded));
         _evidence(watchtower, call);
@@ -759,9 +776,7 @@ contract AttacksTest is MarketFixture {
         vm.prank(watchtower);
         market.challengeInvalidProof{value: BOND}(at, inputs, padded);
         assertTrue(market.slashed(market.jobKey(cheater, client, leaves[0].jobId)), "slashed all the same");
-        assertEq(_stakeOf(cheater), MIN_STAKE - SLASH_PER_JOB, "the cheater is poorer");
-        assertEq(market.credits(watchtower), BOND + REWARD, "the watchtower gets its bond and reward");
-        assertEq(market.credits(cheater), 0, "no bond for the cheater");
+        _assertTheBaitPaidTheWatchtower();
         _closeWindow(batchId);
         ProverMarket.Leaf memory l = leaves[0];
         assertFalse(market.isFinal(l.circuitId, l.publicInputsHash, l.proofHash, batchId, l, new bytes32[](0)));
@@ -772,11 +787,7 @@ contract AttacksTest is MarketFixture {
     /// challenge records that no circuit can answer it (the leaf's was not registered by
     /// its batch's block): the reveal is rejected and finalization slashes.
     function test_attack_registeringABaitCircuitCannotAnswerAWithheldChallenge() public {
-        bytes memory padded = bytes.concat(proof, bytes32(0));
-        bytes32 bait = market.circuitIdOf(realVerifier.codehash, inputs.length, padded.length);
-        _register(cheater, MIN_STAKE);
-        ProverMarket.Leaf[] memory leaves = _leafWith(bait, inputs, padded);
-        uint256 batchId = _commit(cheater, leaves);
+        (bytes memory padded,, ProverMarket.Leaf[] memory leaves, uint256 batchId) = _commitBait();
         uint256 challengeId = _challengeWithheld(watchtower, batchId, leaves, 0);
         address copy = _deployVerifier();
         vm.prank(cheater);
@@ -786,9 +797,7 @@ contract AttacksTest is MarketFixture {
         market.revealProof(challengeId, inputs, padded);
         vm.roll(block.number + RESPONSE_WINDOW + 1);
         market.finalizeChallenge(challengeId);
-        assertEq(_stakeOf(cheater), MIN_STAKE - SLASH_PER_JOB, "the cheater is slashed");
-        assertEq(market.credits(watchtower), BOND + REWARD, "the watchtower gets its bond and reward");
-        assertEq(market.credits(cheater), 0, "no bond for the cheater");
+        _assertTheBaitPaidTheWatchtower();
     }
 
     /// A registrant would give the circuit a gas cap below the verifier's cost, so that
