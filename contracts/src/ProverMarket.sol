@@ -86,6 +86,16 @@ contract ProverMarket is EIP712, ReentrancyGuardTransient {
         bool registered;
     }
 
+    /// @notice Part of a client's deposit set aside for one prover until a time: only
+    ///         that prover's claims take from it, and they take from it first (the rest
+    ///         of a price from the deposit); the client can add to it and push `until`
+    ///         later, and takes what is left back (`release`) only after `until`. One
+    ///         storage word.
+    struct Reservation {
+        uint128 amount;
+        uint64 until;
+    }
+
     /// @notice A committed batch root.
     /// @dev Two storage slots: a commitment writes two new words, not three. Timestamps
     ///      fit uint32 until 2106, block numbers uint40 for ~10^12 blocks.
@@ -278,6 +288,10 @@ contract ProverMarket is EIP712, ReentrancyGuardTransient {
     /// only if it was registered by the block of the leaf's batch: a verdict on a leaf
     /// never changes after the leaf is committed (anyone registers circuits, at any time).
     mapping(bytes32 => uint256) internal registeredAt;
+    /// client → prover → the part of the client's deposit set aside for that prover
+    /// (`reserve`): what lets a prover count on being paid whatever awards the client
+    /// signs to others.
+    mapping(address => mapping(address => Reservation)) public reservations;
 
     // ---- events -----------------------------------------------------------------------
 
@@ -288,10 +302,11 @@ contract ProverMarket is EIP712, ReentrancyGuardTransient {
     event Deposited(address indexed client, uint256 amount, uint256 balance);
     event DepositWithdrawalRequested(address indexed client, uint256 amount, uint64 withdrawableAt);
     event DepositWithdrawn(address indexed client, uint256 amount);
+    event Reserved(address indexed client, address indexed prover, uint256 amount, uint256 reserved, uint64 until);
+    event ReservationReleased(address indexed client, address indexed prover, uint256 amount);
     /// A batch committed by transaction: its leaves are that transaction's input (see
     /// `commitBatch`).
     event BatchCommitted(uint256 indexed batchId, address indexed prover, bytes32 root, uint32 count);
-    event FeeClaimed(bytes32 indexed jobId, address indexed prover, address indexed client, uint256 price);
     /// The jobs `claimBatch` paid, in the order claimed (one event per call rather than per
     /// job: a log per job would cost about 2,000 gas each).
     /// `indices` holds the batch index of each job paid, 4 bytes big-endian each.
@@ -346,8 +361,6 @@ contract ProverMarket is EIP712, ReentrancyGuardTransient {
     error WindowOpen(uint64 closesAt);
     error WindowClosed(uint64 closedAt);
     error AlreadyClaimed(bytes32 jobId);
-    error AwardMismatch();
-    error JobIdMismatch(bytes32 jobId);
     error CommittedAfterDeadline(uint64 committedAt, uint64 deadline);
     error BadAwardSignature();
     error BadAcceptanceSignature();
@@ -385,6 +398,7 @@ contract ProverMarket is EIP712, ReentrancyGuardTransient {
     error SampleProofRejected();
     error VerifierAcceptsCorruptedProof();
     error EvidenceNotCommitted(uint256 committedAt);
+    error ReservationShortened(uint64 until);
 
     constructor(Params memory p) EIP712("provernet", "1") {
         if (p.minStake == 0 || p.challengeWindow == 0 || p.responseWindow == 0) revert InvalidParameters();
@@ -624,6 +638,42 @@ contract ProverMarket is EIP712, ReentrancyGuardTransient {
         return requested >= balance ? 0 : balance - requested;
     }
 
+    /// @notice Moves `amount` (possibly 0) of the caller's deposit into its reservation
+    ///         for `prover`, which then lasts until `until` (unix seconds; never earlier
+    ///         than it already did). Until then the client cannot take it back and no
+    ///         other prover's claim can: a prover that bids only while the reservation,
+    ///         less what the client owes it, pays the price, and claims before `until`,
+    ///         is not left unpaid by awards the client signs to others for other jobs.
+    ///         (A second award of the same job to another prover is another matter: each
+    ///         job is paid once, to the first claim; docs/contracts.md, threat model.)
+    function reserve(address prover, uint256 amount, uint64 until) external {
+        Reservation storage r = reservations[msg.sender][prover];
+        if (until < r.until) revert ReservationShortened(r.until);
+        uint256 balance = deposits[msg.sender];
+        if (amount > balance) revert InsufficientDeposit(balance, amount);
+        deposits[msg.sender] = balance - amount;
+        uint256 reserved = r.amount + amount;
+        // casting to 'uint128' is safe because a reservation never holds more than every
+        // deposit ever made, and the ether supply is far below 2^128.
+        // forge-lint: disable-next-line(unsafe-typecast)
+        r.amount = uint128(reserved);
+        r.until = until;
+        emit Reserved(msg.sender, prover, amount, reserved, until);
+    }
+
+    /// @notice Returns what is left of the caller's reservation for `prover` to its
+    ///         deposit, once the reservation's `until` has passed.
+    function release(address prover) external {
+        Reservation storage r = reservations[msg.sender][prover];
+        // forge-lint: disable-next-line(block-timestamp)
+        if (block.timestamp <= r.until) revert TooEarly(r.until);
+        uint256 amount = r.amount;
+        if (amount == 0) revert NothingToWithdraw();
+        r.amount = 0;
+        deposits[msg.sender] += amount;
+        emit ReservationReleased(msg.sender, prover, amount);
+    }
+
     /// @notice Withdraws the caller's credits (challenge rewards and bonds).
     function withdrawCredits() external nonReentrant {
         uint256 amount = credits[msg.sender];
@@ -736,35 +786,6 @@ contract ProverMarket is EIP712, ReentrancyGuardTransient {
         return _hashTypedDataV4(keccak256(abi.encode(ACCEPTANCE_TYPEHASH, a)));
     }
 
-    /// @notice Claims the fee of one job from a batch whose challenge window has closed,
-    ///         with the client's signed award. The batch must have been posted by the
-    ///         award's deadline, the leaf must be unchallenged, and each job is paid once.
-    function claim(
-        uint256 batchId,
-        Leaf calldata leaf,
-        uint64 nonce,
-        bytes32[] calldata path,
-        Award calldata award,
-        bytes calldata clientSignature
-    ) external nonReentrant {
-        Batch storage batch = _batch(batchId);
-        if (batch.prover != msg.sender) revert NotBatchProver(batch.prover, msg.sender);
-        _requireClosed(batch);
-        if (
-            award.jobId != leaf.jobId || award.prover != msg.sender || award.price != leaf.price
-                || award.circuitId != leaf.circuitId || award.publicInputsHash != leaf.publicInputsHash
-        ) revert AwardMismatch();
-        if (!MerkleProof.verifyCalldata(path, batch.root, _leafHash(leaf))) revert LeafNotInBatch();
-        (address signer, ECDSA.RecoverError error,) = ECDSA.tryRecoverCalldata(awardDigest(award), clientSignature);
-        if (error != ECDSA.RecoverError.NoError || signer != leaf.client) revert BadAwardSignature();
-        if (jobIdOf(leaf.client, nonce) != leaf.jobId) revert JobIdMismatch(leaf.jobId);
-        Paying memory paying = Paying(batch.timestamp, isDisputed(msg.sender), address(0), 0, 0, 0);
-        _pay(paying, leaf.client, leaf.jobId, nonce, leaf.price, award.deadline);
-        _settle(paying);
-        emit FeeClaimed(leaf.jobId, msg.sender, leaf.client, leaf.price);
-        _send(msg.sender, leaf.price);
-    }
-
     /// @notice Claims the fees of several jobs of one batch at once. `leafHashes` are the
     ///         batch's leaves in order, with zero where a claim supplies the leaf: the
     ///         contract fills those in, recomputes the root and compares it with the batch's,
@@ -778,7 +799,7 @@ contract ProverMarket is EIP712, ReentrancyGuardTransient {
         _requireClosed(batch);
         if (leafHashes.length != batch.count) revert BadBatchLeaves(batch.count, leafHashes.length);
         bytes32[] memory level = leafHashes;
-        Paying memory paying = Paying(batch.timestamp, isDisputed(msg.sender), address(0), 0, 0, 0);
+        Paying memory paying = Paying(batch.timestamp, isDisputed(msg.sender), address(0), 0, 0, 0, 0, false);
         uint256 total;
         bytes memory indices = new bytes(jobs.length * 4);
         for (uint256 i = 0; i < jobs.length; i++) {
@@ -1111,11 +1132,16 @@ contract ProverMarket is EIP712, ReentrancyGuardTransient {
         uint256 available;
         uint256 word;
         uint256 paid;
+        /// The client's reservation for the caller less what this call took from it, and
+        /// whether it took anything since the last write-back.
+        uint256 reserved;
+        bool reservationUsed;
     }
 
     /// Checks a job is payable (batch posted by the deadline, not slashed or under
     /// challenge, not paid before, deposit enough), marks it paid and takes its price from
-    /// the client's deposit, in `paying` (`_settle` writes it back).
+    /// the client's reservation for the caller first and the rest from the client's
+    /// deposit, in `paying` (`_settle` writes it back).
     function _pay(Paying memory paying, address client, bytes32 jobId, uint64 nonce, uint256 price, uint64 deadline)
         internal
     {
@@ -1132,6 +1158,7 @@ contract ProverMarket is EIP712, ReentrancyGuardTransient {
             if (client != paying.client) {
                 paying.client = client;
                 paying.available = deposits[client];
+                paying.reserved = reservations[client][msg.sender].amount;
             }
             paying.word = word;
             paying.paid = paidJobs[client][word];
@@ -1140,8 +1167,14 @@ contract ProverMarket is EIP712, ReentrancyGuardTransient {
         uint256 bit = 1 << (nonce & 0xff);
         if (paying.paid & bit != 0) revert AlreadyClaimed(jobId);
         paying.paid |= bit;
-        if (paying.available < price) revert InsufficientDeposit(paying.available, price);
-        paying.available -= price;
+        uint256 reserved = paying.reserved < price ? paying.reserved : price;
+        uint256 rest = price - reserved;
+        if (paying.available < rest) revert InsufficientDeposit(paying.available + paying.reserved, price);
+        if (reserved != 0) {
+            paying.reserved -= reserved;
+            paying.reservationUsed = true;
+        }
+        paying.available -= rest;
     }
 
     /// Writes back the client's deposit and paid-jobs word that `paying` holds.
@@ -1149,6 +1182,12 @@ contract ProverMarket is EIP712, ReentrancyGuardTransient {
         if (paying.client == address(0)) return;
         paidJobs[paying.client][paying.word] = paying.paid;
         deposits[paying.client] = paying.available;
+        if (paying.reservationUsed) {
+            // casting to 'uint128' is safe because it only went down from a uint128.
+            // forge-lint: disable-next-line(unsafe-typecast)
+            reservations[paying.client][msg.sender].amount = uint128(paying.reserved);
+            paying.reservationUsed = false;
+        }
     }
 
     function _leafHash(Leaf calldata leaf) internal pure returns (bytes32) {

@@ -76,9 +76,20 @@ contract AttacksTest is MarketFixture {
     }
 
     function _challengeMissedAs(address challenger, ProverMarket.Award memory award) internal returns (uint256 id) {
-        ProverMarket.Acceptance memory acc = _acceptance(award, client);
+        return _challengeMissedOf(challenger, client, clientKey, award);
+    }
+
+    /// Opens a missed-deadline challenge, as `challenger`, on `award` of `client_`'s job
+    /// (signed with `clientKey_`) to the cheater, with the cheater's acceptance.
+    function _challengeMissedOf(
+        address challenger,
+        address client_,
+        uint256 clientKey_,
+        ProverMarket.Award memory award
+    ) internal returns (uint256 id) {
+        ProverMarket.Acceptance memory acc = _acceptance(award, client_);
         bytes memory accSig = _signAcceptance(cheaterKey, acc);
-        bytes memory awardSig = _sign(clientKey, award);
+        bytes memory awardSig = _sign(clientKey_, award);
         _evidence(challenger, abi.encodeCall(market.challengeMissedDeadline, (acc, accSig, award, awardSig)));
         vm.deal(challenger, challenger.balance + BOND);
         vm.prank(challenger);
@@ -195,6 +206,183 @@ contract AttacksTest is MarketFixture {
         uint256 before = market.credits(cheater);
         market.revealProof(id, inputs, proof);
         assertEq(market.credits(cheater) - before, BOND, "the griefer's bond went to the prover");
+    }
+
+    /// The cheater's sybil client, and what the sybil prices its jobs at: enough for the
+    /// full refund of a slash.
+    address internal sybil;
+    uint256 internal sybilKey;
+    uint256 internal constant SYBIL_PRICE = 0.01 ether;
+    /// The leaves a minimum stake covers, and half a slash.
+    uint256 internal constant COVERED = MIN_STAKE / SLASH_PER_JOB;
+    uint256 internal constant HALF_SLASH = SLASH_PER_JOB / 2;
+    /// The price of each of the client's jobs the cheater commits an invalid leaf for.
+    uint256 internal constant BAD_PRICE = 0.002 ether;
+    /// The refund of a full slash and of half a slash: every job here is priced at least
+    /// that, so a slash refunds its client in full.
+    uint256 internal constant REFUND = SLASH_PER_JOB * REFUND_BPS / 10_000;
+    uint256 internal constant HALF_REFUND = HALF_SLASH * REFUND_BPS / 10_000;
+
+    /// A cheater staked for `COVERED` leaves and half a slash more, with a sybil client
+    /// that awarded it `COVERED` jobs, due in an hour, that it never proves (the cheater
+    /// signed acceptances). It commits `COVERED` leaves of an honest client's jobs with
+    /// invalid proofs (its whole cover), timed so that it can first empty its own stake
+    /// with the sybil's missed-deadline challenges: the sybil opens them the response
+    /// window before the commit (open challenges do not count against the cover), and
+    /// finalizes them in the block after it, ahead of any watchtower's challenge of the
+    /// leaves (a challenge needs its evidence committed in an earlier block, so none can
+    /// land before that block; the test gives the cheater the race within it).
+    /// The sybil gets each slash's reward and refund back, so half of each missed-deadline
+    /// slash returns to the pair, where a watchtower's invalid-proof slash would have
+    /// taken the whole of it. The watchtower's slashes then find half a slash: the first
+    /// takes it, every later one takes nothing (the residual: a slash takes at most what
+    /// is left, here half a slash for `COVERED` invalid leaves instead of `COVERED` full
+    /// slashes, and the watchtower's reward is that of half a slash). Every invalid leaf
+    /// is still slashed, so none is ever paid; the cheater and its sybil end poorer by
+    /// exactly what was burned plus the watchtower's reward and the client's refund of
+    /// that half slash: the cheating never paid.
+    function test_attack_drainingItsOwnStakeWithSybilMissedDeadlinesDoesNotPayForBadLeaves() public {
+        (sybil, sybilKey) = makeAddrAndKey("sybil");
+        uint256 stake = MIN_STAKE + HALF_SLASH;
+        _register(cheater, stake);
+        _deposit(client, COVERED * BAD_PRICE);
+        (uint256 batchId, ProverMarket.Leaf[] memory bad, ProverMarket.Award[] memory awards) = _drainAroundTheCommit();
+
+        // The watchtower challenges every invalid leaf within the window: every one is
+        // slashed, the first taking the half slash left and the others nothing.
+        vm.roll(block.number + 1);
+        uint256[] memory taken = _challengeAllInvalid(batchId, bad);
+        assertEq(taken[0], HALF_SLASH, "the first invalid-proof slash takes what is left");
+        uint256 total = taken[0];
+        for (uint256 i = 1; i < COVERED; i++) {
+            assertEq(taken[i], 0, "the later invalid-proof slashes take nothing");
+            total += taken[i];
+        }
+        assertEq(total, HALF_SLASH, "the invalid leaves cost the stake half a slash in all");
+        assertEq(market.credits(watchtower), COVERED * BOND + REWARD / 2, "the watchtower's reward: of half a slash");
+
+        // No invalid leaf is ever paid.
+        _closeWindow(batchId);
+        _assertNoneIsPaid(batchId, bad, awards);
+        assertEq(market.deposits(client), COVERED * BAD_PRICE + HALF_REFUND, "the client paid nothing");
+        (uint256 left,) = _available(cheater);
+        assertEq(left, 0);
+        assertEq(cheater.balance + market.credits(cheater), 0, "the cheater was paid nothing");
+        _assertThePairLostWhatWasBurned(stake);
+    }
+
+    /// The sybil's missed-deadline challenges opened, the cheater's whole cover of invalid
+    /// leaves committed in the last block it could answer them (one more refused), and
+    /// the challenges finalized in the block after: the stake is down to half a slash.
+    function _drainAroundTheCommit()
+        internal
+        returns (uint256 batchId, ProverMarket.Leaf[] memory bad, ProverMarket.Award[] memory awards)
+    {
+        (bad, awards) = _badLeavesOfClient(COVERED, BAD_PRICE);
+        uint256[] memory drains = _sybilChallenges(COVERED);
+        (,,,,, uint32 openChallenges,,,,,) = market.provers(cheater);
+        assertEq(openChallenges, COVERED);
+
+        vm.roll(block.number + RESPONSE_WINDOW);
+        batchId = _commit(cheater, bad);
+        (uint256 atRisk, uint256 cap) = market.exposure(cheater);
+        assertEq(atRisk, COVERED);
+        assertEq(cap, COVERED, "the stake was intact at the commit");
+        vm.prank(cheater, cheater);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.ExposureTooHigh.selector, COVERED + 1, COVERED));
+        market.commitBatch(_leavesFrom(COVERED, 1, client));
+
+        vm.roll(block.number + 1);
+        for (uint256 i = 0; i < COVERED; i++) {
+            vm.prank(sybil);
+            market.finalizeChallenge(drains[i]);
+        }
+        assertEq(_stakeOf(cheater), HALF_SLASH, "each missed deadline took a full slash");
+        vm.prank(cheater, cheater);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.StakeTooLow.selector, HALF_SLASH, MIN_STAKE));
+        market.commitBatch(_leavesFrom(COVERED, 1, client));
+        assertEq(market.credits(sybil), COVERED * (BOND + REWARD), "the sybil got its bonds and every reward");
+        assertEq(market.deposits(sybil), COVERED * REFUND, "and every refund");
+    }
+
+    /// The cheater and its sybil paid in the cheater's `stake` and the sybil's bonds; they
+    /// hold the sybil's credits and deposit. They lost exactly what was burned, the
+    /// watchtower's reward and the client's refund of the half slash.
+    function _assertThePairLostWhatWasBurned(uint256 stake) internal view {
+        uint256 held = market.credits(sybil) + market.deposits(sybil) + sybil.balance + _stakeOf(cheater)
+            + market.credits(cheater) + cheater.balance;
+        uint256 lost = stake + COVERED * BOND - held;
+        uint256 burned = COVERED * (SLASH_PER_JOB - REWARD - REFUND) + (HALF_SLASH - REWARD / 2 - HALF_REFUND);
+        assertEq(market.totalBurned(), burned, "burned");
+        assertGe(lost, market.totalBurned(), "the pair lost at least what was burned");
+        assertEq(lost, market.totalBurned() + REWARD / 2 + HALF_REFUND, "and the watchtower's reward and the refund");
+    }
+
+    /// `n` leaves of `client`'s jobs 0..n-1 at `price`, of the registered circuit with the
+    /// fixture's public inputs and a proof its verifier rejects, and the client's awards
+    /// of them to the cheater, due in two hours.
+    function _badLeavesOfClient(uint256 n, uint256 price)
+        internal
+        view
+        returns (ProverMarket.Leaf[] memory leaves, ProverMarket.Award[] memory awards)
+    {
+        leaves = new ProverMarket.Leaf[](n);
+        awards = new ProverMarket.Award[](n);
+        for (uint256 i = 0; i < n; i++) {
+            leaves[i] = ProverMarket.Leaf({
+                jobId: _jobId(client, _nonce(i)),
+                circuitId: circuit,
+                publicInputsHash: keccak256(abi.encodePacked(inputs)),
+                proofHash: keccak256(_badProof()),
+                client: client,
+                price: price
+            });
+            awards[i] = _award(leaves[i], cheater, uint64(block.timestamp + 2 hours));
+        }
+    }
+
+    /// The sybil awards the cheater `n` jobs due in an hour, which the cheater accepts and
+    /// never proves; an hour and a second later the sybil opens a missed-deadline
+    /// challenge on each. Returns their ids.
+    function _sybilChallenges(uint256 n) internal returns (uint256[] memory ids) {
+        ProverMarket.Award[] memory awards = new ProverMarket.Award[](n);
+        for (uint256 i = 0; i < n; i++) {
+            awards[i] = _award(_leaf(i, sybil, SYBIL_PRICE), cheater, uint64(block.timestamp + 1 hours));
+        }
+        vm.warp(block.timestamp + 1 hours + 1);
+        ids = new uint256[](n);
+        for (uint256 i = 0; i < n; i++) {
+            ids[i] = _challengeMissedOf(sybil, sybil, sybilKey, awards[i]);
+        }
+    }
+
+    /// The watchtower challenges every leaf of `batchId` as invalid with the rejected
+    /// proof; returns what each slash took from the cheater.
+    function _challengeAllInvalid(uint256 batchId, ProverMarket.Leaf[] memory leaves)
+        internal
+        returns (uint256[] memory taken)
+    {
+        taken = new uint256[](leaves.length);
+        bytes memory badProof = _badProof();
+        for (uint256 i = 0; i < leaves.length; i++) {
+            (uint256 before,) = _available(cheater);
+            _challengeInvalidAt(watchtower, batchId, leaves, i, badProof);
+            (uint256 afterwards,) = _available(cheater);
+            taken[i] = before - afterwards;
+            assertTrue(market.slashed(market.jobKey(cheater, client, leaves[i].jobId)), "every invalid leaf slashed");
+        }
+    }
+
+    /// Each of `leaves` (batch `batchId`), claimed alone with its award, reverts JobSlashed.
+    function _assertNoneIsPaid(uint256 batchId, ProverMarket.Leaf[] memory leaves, ProverMarket.Award[] memory awards)
+        internal
+    {
+        for (uint256 i = 0; i < leaves.length; i++) {
+            bytes memory sig = _sign(clientKey, awards[i]);
+            vm.expectRevert(abi.encodeWithSelector(ProverMarket.JobSlashed.selector, leaves[i].jobId));
+            _claimJob(cheater, batchId, leaves, i, _nonce(i), awards[i], sig);
+            assertFalse(market.isPaid(client, _nonce(i)));
+        }
     }
 
     // ---- bounded challenges, no escape (property 8) --------------------------------------
@@ -349,11 +537,12 @@ contract AttacksTest is MarketFixture {
         returns (uint256 gasUsed)
     {
         ProverMarket.Award memory a = _award(l, who);
-        bytes memory sig = _sign(key, a);
-        bytes32[] memory path = new bytes32[](0);
+        ProverMarket.BatchClaim[] memory jobs = new ProverMarket.BatchClaim[](1);
+        jobs[0] = _batchJob(l, 0, nonce, a.deadline, _sign(key, a));
+        bytes32[] memory hashes = new bytes32[](1); // the batch's only leaf, given by the claim
         vm.prank(who);
         uint256 before = gasleft();
-        market.claim(batchId, l, nonce, path, a, sig);
+        market.claimBatch(batchId, hashes, jobs);
         gasUsed = before - gasleft();
     }
 
@@ -464,28 +653,16 @@ contract AttacksTest is MarketFixture {
         view
         returns (ProverMarket.BatchClaim[] memory jobs)
     {
-        (bytes32 r, bytes32 vs) = vm.signCompact(key, market.awardDigest(award));
         jobs = new ProverMarket.BatchClaim[](1);
-        jobs[0] = ProverMarket.BatchClaim({
-            index: 0,
-            nonce: nonce,
-            deadline: award.deadline,
-            client: l.client,
-            price: l.price,
-            circuitId: l.circuitId,
-            publicInputsHash: l.publicInputsHash,
-            proofHash: l.proofHash,
-            r: r,
-            vs: vs
-        });
+        jobs[0] = _batchJob(l, 0, nonce, award.deadline, _sign(key, award));
     }
 
     /// The client awards job 1 for its own statement; the cheater skips the proving and
     /// commits, by the deadline, the circuit's public registration sample as the job's leaf,
     /// hoping that a proof which verifies (of another statement) passes for delivery. No
-    /// invalid-proof challenge can catch it, but the award binds the statement: neither
-    /// claim path pays the leaf, it does not answer the missed deadline, and the cheater is
-    /// slashed while the client pays nothing.
+    /// invalid-proof challenge can catch it, but the award binds the statement: no claim
+    /// pays the leaf, it does not answer the missed deadline, and the cheater is slashed
+    /// while the client pays nothing.
     function test_attack_aValidProofOfAnotherStatementIsNotPaid() public {
         _register(cheater, MIN_STAKE);
         _deposit(client, 1 ether);
@@ -518,12 +695,8 @@ contract AttacksTest is MarketFixture {
         market.challengeInvalidProof{value: BOND}(_at(batchId, leaves, 0), inputs, proof);
         vm.revertToState(snapshot);
 
-        // After the window the cheater claims its fee, one job or as a batch claim.
+        // After the window the cheater claims its fee with the client's award.
         _closeWindow(batchId);
-        bytes memory awardSig = _sign(clientKey, award);
-        vm.prank(cheater);
-        vm.expectRevert(ProverMarket.AwardMismatch.selector);
-        market.claim(batchId, leaves[0], 1, new bytes32[](0), award, awardSig);
         ProverMarket.BatchClaim[] memory jobs = _batchClaimOf(leaves[0], 1, award, clientKey);
         vm.prank(cheater);
         vm.expectRevert(ProverMarket.BadAwardSignature.selector);
@@ -677,7 +850,19 @@ contract AttacksTest is MarketFixture {
         ProverMarket.Leaf[] memory leaves,
         bytes memory proof_
     ) internal {
-        ProverMarket.Inclusion memory at = _at(batchId, leaves, 0);
+        _challengeInvalidAt(challenger, batchId, leaves, 0, proof_);
+    }
+
+    /// `challenger` challenges leaf `i` of `batchId` (`leaves`) as invalid with `inputs`
+    /// and `proof_`, committing its evidence first.
+    function _challengeInvalidAt(
+        address challenger,
+        uint256 batchId,
+        ProverMarket.Leaf[] memory leaves,
+        uint256 i,
+        bytes memory proof_
+    ) internal {
+        ProverMarket.Inclusion memory at = _at(batchId, leaves, i);
         _evidence(challenger, abi.encodeCall(market.challengeInvalidProof, (at, inputs, proof_)));
         vm.deal(challenger, challenger.balance + BOND);
         vm.prank(challenger);
@@ -996,9 +1181,211 @@ contract AttacksTest is MarketFixture {
         market.withdrawDeposit();
         ProverMarket.Award memory a = _award(leaves[0], cheater);
         bytes memory sig = _sign(clientKey, a);
-        vm.prank(cheater);
-        market.claim(batchId, leaves[0], 0, new bytes32[](0), a, sig);
+        _claimJob(cheater, batchId, leaves, 0, 0, a, sig);
         assertEq(market.deposits(client), 0, "the prover was paid in full");
+    }
+
+    // ---- reserved fees (property 4, with reservations) ------------------------------------
+
+    /// `client` deposits `deposited` and reserves `reserved` of it for `p` until a day from
+    /// now; returns that `until`.
+    function _reservedFor(address p, uint256 deposited, uint256 reserved) internal returns (uint64 until) {
+        until = uint64(block.timestamp + 1 days);
+        _deposit(client, deposited);
+        vm.prank(client);
+        market.reserve(p, reserved, until);
+    }
+
+    /// `client`'s job `nonce` at `price`, alone in a batch `p` commits; window closed.
+    function _pricedJob(address p, uint64 nonce, uint256 price)
+        internal
+        returns (uint256 batchId, ProverMarket.Leaf[] memory leaves, ProverMarket.Award memory award)
+    {
+        leaves = _leavesFrom(nonce, 1, client);
+        leaves[0].price = price;
+        award = _award(leaves[0], p);
+        batchId = _commit(p, leaves);
+        _closeWindow(batchId);
+    }
+
+    function _reservedAmount(address c, address p) internal view returns (uint256 amount) {
+        (amount,) = market.reservations(c, p);
+    }
+
+    /// The client's deposit D and its reservation R for `prover`: the client signs awards
+    /// to `otherProver` at price D (what the chain shows it as free) and to `prover` at R
+    /// (what `prover` bid on), hoping that whichever claims second finds the funds gone.
+    /// `otherProver` claims first and empties the deposit; `prover`'s claim is still paid
+    /// in full, from its reservation. The client paid exactly the two prices and has
+    /// nothing left to take back.
+    function test_attack_overAwardingCannotShortchangeAReservedProver() public {
+        uint256 d = 1 ether;
+        uint256 r = 0.5 ether;
+        _register(prover, MIN_STAKE);
+        _register(otherProver, MIN_STAKE);
+        uint64 until = _reservedFor(prover, d + r, r);
+        assertEq(market.freeDeposit(client), d);
+
+        (uint256 first, ProverMarket.Leaf[] memory toOther, ProverMarket.Award memory a2) =
+            _pricedJob(otherProver, 0, d);
+        (uint256 second, ProverMarket.Leaf[] memory toReserved, ProverMarket.Award memory a1) = _pricedJob(prover, 1, r);
+        _claimJob(otherProver, first, toOther, 0, 0, a2, _sign(clientKey, a2));
+        assertEq(market.deposits(client), 0, "the first claim emptied the deposit");
+        _claimJob(prover, second, toReserved, 0, 1, a1, _sign(clientKey, a1));
+
+        assertEq(prover.balance, r, "the reserved prover was paid in full");
+        assertEq(otherProver.balance, d);
+        assertEq(_reservedAmount(client, prover), 0);
+        vm.warp(until + 1);
+        vm.prank(client);
+        vm.expectRevert(ProverMarket.NothingToWithdraw.selector);
+        market.release(prover);
+        assertEq(client.balance + market.deposits(client), 0, "the client got nothing back");
+    }
+
+    /// The client's deposit D and its reservation R for `prover`. `otherProver` bids on the
+    /// free deposit D and is awarded a job at D; `prover` is awarded jobs totalling R.
+    /// `prover` claims first, hoping to be paid out of the shared deposit and keep its
+    /// reservation for later: its claims take only its reservation, the deposit that
+    /// `otherProver` counted on is intact, and `otherProver` is then paid in full. The
+    /// client paid exactly the prices and has nothing left to take back.
+    function test_attack_aReservedProverCannotDrainTheDepositOthersCountOn() public {
+        uint256 d = 1 ether;
+        uint256 r = 0.5 ether;
+        _register(prover, MIN_STAKE);
+        _register(otherProver, MIN_STAKE);
+        uint64 until = _reservedFor(prover, d + r, r);
+        assertEq(market.freeDeposit(client), d, "what otherProver bids on");
+        (uint256 theirs, ProverMarket.Leaf[] memory toOther, ProverMarket.Award memory a2) =
+            _pricedJob(otherProver, 0, d);
+
+        // `prover`'s jobs 1 and 2, at 0.2 and 0.3 ether, claimed first, in one call.
+        ProverMarket.Leaf[] memory mine = _leavesFrom(1, 2, client);
+        mine[0].price = 0.2 ether;
+        mine[1].price = 0.3 ether;
+        uint256 myBatch = _commit(prover, mine);
+        _closeWindow(myBatch);
+        ProverMarket.BatchClaim[] memory jobs = new ProverMarket.BatchClaim[](2);
+        for (uint256 i = 0; i < 2; i++) {
+            ProverMarket.Award memory a = _award(mine[i], prover);
+            jobs[i] = _batchJob(mine[i], i, _nonce(i + 1), a.deadline, _sign(clientKey, a));
+        }
+        vm.prank(prover);
+        market.claimBatch(myBatch, new bytes32[](2), jobs);
+        assertEq(prover.balance, r);
+        assertEq(_reservedAmount(client, prover), 0, "the reservation paid");
+        assertEq(market.deposits(client), d, "the deposit otherProver counts on is intact");
+        assertEq(market.freeDeposit(client), d);
+
+        _claimJob(otherProver, theirs, toOther, 0, 0, a2, _sign(clientKey, a2));
+        assertEq(otherProver.balance, d, "otherProver was paid in full");
+        assertEq(market.deposits(client), 0);
+        vm.warp(until + 1);
+        vm.prank(client);
+        vm.expectRevert(ProverMarket.NothingToWithdraw.selector);
+        market.release(prover);
+        assertEq(client.balance + market.deposits(client), 0, "the client got nothing back");
+    }
+
+    /// The client reserves R for `prover`, which bids on it; the job is awarded at R. The
+    /// client then tries to take the funds back before `prover` claims: a withdrawal
+    /// request reaches only the deposit (refused beyond it; an extra deposit withdrawn
+    /// comes out alone), and `release` is refused up to the reservation's last second.
+    /// `prover` claims in that second and is paid in full; the client ends with only its
+    /// extra deposit.
+    function test_attack_withdrawingReservedFundsBeforeUntilFails() public {
+        uint256 r = 0.5 ether;
+        _register(prover, MIN_STAKE);
+        uint64 until = _reservedFor(prover, r, r);
+        (uint256 batchId, ProverMarket.Leaf[] memory leaves, ProverMarket.Award memory award) = _pricedJob(prover, 0, r);
+
+        vm.prank(client);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.InsufficientDeposit.selector, 0, r));
+        market.requestDepositWithdrawal(r);
+        _deposit(client, 0.1 ether);
+        vm.prank(client);
+        market.requestDepositWithdrawal(0.1 ether);
+        vm.roll(block.number + DEPOSIT_DELAY);
+        vm.prank(client);
+        market.withdrawDeposit();
+        assertEq(client.balance, 0.1 ether, "only the extra deposit came out");
+        vm.prank(client);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.TooEarly.selector, until));
+        market.release(prover);
+        vm.warp(until);
+        vm.prank(client);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.TooEarly.selector, until));
+        market.release(prover);
+
+        _claimJob(prover, batchId, leaves, 0, 0, award, _sign(clientKey, award));
+        assertEq(prover.balance, r, "paid in full");
+        assertEq(_reservedAmount(client, prover), 0);
+        assertEq(client.balance + market.deposits(client), 0.1 ether, "the client is no richer");
+    }
+
+    /// The cheater holds a genuine award of the client's, whose deposit is empty: all of it
+    /// is reserved for `prover`. The cheater claims anyway, hoping to be paid out of
+    /// `prover`'s reservation, then tries to move the reservation itself (`release` and
+    /// `reserve` act on the caller's own funds only). Everything is refused; `prover` is
+    /// then paid from its reservation.
+    function test_attack_anotherProverCannotBePaidFromAReservation() public {
+        uint256 r = 0.5 ether;
+        _register(prover, MIN_STAKE);
+        _register(cheater, MIN_STAKE);
+        uint64 until = _reservedFor(prover, r, r);
+        (uint256 theirs, ProverMarket.Leaf[] memory stolen, ProverMarket.Award memory a2) =
+            _pricedJob(cheater, 0, 0.2 ether);
+        bytes memory sig2 = _sign(clientKey, a2);
+
+        // The deposit is empty and the cheater has no reservation: 0 + 0.
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.InsufficientDeposit.selector, 0, 0.2 ether));
+        _claimJob(cheater, theirs, stolen, 0, 0, a2, sig2);
+        vm.prank(cheater);
+        vm.expectRevert(ProverMarket.NothingToWithdraw.selector);
+        market.release(prover);
+        vm.prank(cheater);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.InsufficientDeposit.selector, 0, r));
+        market.reserve(cheater, r, until);
+        vm.warp(until + 1); // even after `until`
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.InsufficientDeposit.selector, 0, 0.2 ether));
+        _claimJob(cheater, theirs, stolen, 0, 0, a2, sig2);
+
+        assertEq(cheater.balance, 0, "the cheater got nothing");
+        assertEq(_reservedAmount(client, prover), r, "the reservation is intact");
+        (uint256 mine, ProverMarket.Leaf[] memory leaves, ProverMarket.Award memory a1) = _pricedJob(prover, 1, r);
+        _claimJob(prover, mine, leaves, 0, 1, a1, _sign(clientKey, a1));
+        assertEq(prover.balance, r);
+    }
+
+    /// The client reserves R for `prover` until a day from now and, before `prover` claims,
+    /// tries to bring `until` forward (to now, to 0, to a second earlier, adding funds) so
+    /// that it can release the reservation at once. Every shortening is refused, `release`
+    /// stays too early, and `prover` is paid in full.
+    function test_attack_shorteningAReservationCannotTakeItBack() public {
+        uint256 r = 0.5 ether;
+        _register(prover, MIN_STAKE);
+        uint64 until = _reservedFor(prover, r + 0.1 ether, r);
+        (uint256 batchId, ProverMarket.Leaf[] memory leaves, ProverMarket.Award memory award) = _pricedJob(prover, 0, r);
+
+        bytes memory err = abi.encodeWithSelector(ProverMarket.ReservationShortened.selector, until);
+        uint64[3] memory earlier = [uint64(block.timestamp), 0, until - 1];
+        for (uint256 i = 0; i < earlier.length; i++) {
+            vm.prank(client);
+            vm.expectRevert(err);
+            market.reserve(prover, 0, earlier[i]);
+        }
+        vm.prank(client);
+        vm.expectRevert(err);
+        market.reserve(prover, 0.1 ether, uint64(block.timestamp));
+        vm.prank(client);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.TooEarly.selector, until));
+        market.release(prover);
+        (, uint64 stillUntil) = market.reservations(client, prover);
+        assertEq(stillUntil, until);
+
+        _claimJob(prover, batchId, leaves, 0, 0, award, _sign(clientKey, award));
+        assertEq(prover.balance, r, "paid in full");
+        assertEq(market.deposits(client), 0.1 ether, "the deposit was not touched");
     }
 
     // ---- a challenge cannot be copied (commit–reveal of evidence) ---------------------------
@@ -1038,7 +1425,7 @@ contract AttacksTest is MarketFixture {
     }
 
     /// The winner commits, by the deadline, a leaf of the awarded statement at another price
-    /// than the award's: no claim can pay it (`AwardMismatch`), and the winner hopes it still
+    /// than the award's: no claim can pay it (`BadAwardSignature`), and the winner hopes it still
     /// answers a missed-deadline challenge so the client's round neither pays nor ends. Only
     /// a leaf of the award's price answers: the winner is slashed.
     function test_attack_aLeafAtAnotherPriceDoesNotAnswerAMissedDeadline() public {

@@ -276,6 +276,18 @@ contract ChallengesTest is MarketFixture {
         return _at(id, leaves, 1);
     }
 
+    /// The prover claims the leaf of `at`, a batch of `_commitOne` (whose other leaf is the
+    /// leaf's only sibling, its path), alone: job `nonce`, with `award`'s deadline and the
+    /// client's signature `sig`.
+    function _claimAt(ProverMarket.Inclusion memory at, uint64 nonce, ProverMarket.Award memory award, bytes memory sig)
+        internal
+    {
+        require(at.path.length == 1, "_claimAt: not a batch of _commitOne");
+        bytes32[] memory hashes = new bytes32[](2);
+        hashes[0] = at.path[0];
+        _claimSingle(prover, at.batchId, hashes, _batchJob(at.leaf, 1, nonce, award.deadline, sig));
+    }
+
     // ================================================================================
     // commitEvidence
     // ================================================================================
@@ -1453,15 +1465,13 @@ contract ChallengesTest is MarketFixture {
         uint256 id = _challengeMissed(acc, accSig, award, awardSig);
         assertTrue(market.isDisputed(prover));
         assertFalse(_isFinal(at.batchId, at.leaf, at.path));
-        vm.prank(prover);
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.ChallengePending.selector, id));
-        market.claim(at.batchId, at.leaf, JOB, at.path, award, awardSig);
+        _claimAt(at, JOB, award, awardSig);
 
         market.answerMissedDeadline(id, at);
         assertFalse(market.isDisputed(prover), "answered: no longer disputed");
         assertTrue(_isFinal(at.batchId, at.leaf, at.path));
-        vm.prank(prover);
-        market.claim(at.batchId, at.leaf, JOB, at.path, award, awardSig);
+        _claimAt(at, JOB, award, awardSig);
         assertEq(prover.balance, 1 ether);
     }
 
@@ -1480,9 +1490,8 @@ contract ChallengesTest is MarketFixture {
         market.finalizeChallenge(id);
         _closeWindow(at.batchId);
         assertFalse(_isFinal(at.batchId, at.leaf, at.path));
-        vm.prank(prover);
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.JobSlashed.selector, award.jobId));
-        market.claim(at.batchId, at.leaf, JOB, at.path, award, awardSig);
+        _claimAt(at, JOB, award, awardSig);
     }
 
     function test_finalizeChallenge_slashesAnUnansweredMissedDeadline() public {
@@ -2017,9 +2026,8 @@ contract ChallengesTest is MarketFixture {
         _deposit(client, 1 ether);
         ProverMarket.Award memory a = _award(real[1], prover);
         bytes memory sig = _sign(clientKey, a);
-        vm.prank(prover);
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.JobSlashed.selector, real[1].jobId));
-        market.claim(copy.batchId, copy.leaf, 1, copy.path, a, sig);
+        _claimAt(copy, 1, a, sig);
     }
 
     /// ... and while one copy is under challenge, the other is neither final nor payable.
@@ -2032,9 +2040,8 @@ contract ChallengesTest is MarketFixture {
         _deposit(client, 1 ether);
         ProverMarket.Award memory a = _award(real[3], prover);
         bytes memory sig = _sign(clientKey, a);
-        vm.prank(prover);
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.ChallengePending.selector, id));
-        market.claim(copy.batchId, copy.leaf, 3, copy.path, a, sig);
+        _claimAt(copy, 3, a, sig);
     }
 
     function test_isFinal_falseWhileChallengedAndTrueOnceAnswered() public {

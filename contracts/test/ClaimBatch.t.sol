@@ -36,21 +36,7 @@ contract ClaimBatchTest is MarketFixture {
         view
         returns (ProverMarket.BatchClaim memory c)
     {
-        ProverMarket.Award memory a = _award(l, to, deadline);
-        (bytes32 r, bytes32 vs) = vm.signCompact(key, market.awardDigest(a));
-        c = ProverMarket.BatchClaim({
-            // forge-lint: disable-next-line(unsafe-typecast)
-            index: uint32(index), // tests use small batches
-            nonce: nonce,
-            deadline: deadline,
-            client: l.client,
-            price: l.price,
-            circuitId: l.circuitId,
-            publicInputsHash: l.publicInputsHash,
-            proofHash: l.proofHash,
-            r: r,
-            vs: vs
-        });
+        c = _batchJob(l, index, nonce, deadline, _sign(key, _award(l, to, deadline)));
     }
 
     /// The client's claim of leaf `i` of the batch.
@@ -442,28 +428,19 @@ contract ClaimBatchTest is MarketFixture {
         assertFalse(market.isPaid(client, 2));
     }
 
-    function test_claimBatch_revertsOnJobPaidByClaim() public {
+    /// A job paid alone (`_claimJob`) fails a later claim of several jobs that holds it:
+    /// the whole call reverts, the other job stays unpaid.
+    function test_claimBatch_revertsOnJobPaidByAnEarlierClaim() public {
         _setUpBatch(3);
         ProverMarket.Award memory a = _award(leaves[1], prover, deadline);
         bytes memory sig = _sign(clientKey, a);
-        vm.prank(prover);
-        market.claim(batchId, leaves[1], 1, _path(_leavesMem(), 1), a, sig);
+        _claimJob(prover, batchId, _leavesMem(), 1, 1, a, sig);
         ProverMarket.BatchClaim[] memory jobs = _jobs(_indices(0, 1));
         _expectClaimBatchRevert(
             _hashesFor(jobs), jobs, abi.encodeWithSelector(ProverMarket.AlreadyClaimed.selector, leaves[1].jobId)
         );
         assertEq(prover.balance, 2 gwei, "paid once");
-    }
-
-    function test_claim_revertsOnJobPaidByClaimBatch() public {
-        _setUpBatch(3);
-        _claimBatch(_jobs(_indices(1)));
-        ProverMarket.Award memory a = _award(leaves[1], prover, deadline);
-        bytes memory sig = _sign(clientKey, a);
-        bytes32[] memory path = _path(_leavesMem(), 1);
-        vm.prank(prover);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.AlreadyClaimed.selector, leaves[1].jobId));
-        market.claim(batchId, leaves[1], 1, path, a, sig);
+        assertFalse(market.isPaid(client, 0));
     }
 
     function test_claimBatch_revertsWhenCommittedAfterTheDeadline() public {
@@ -609,53 +586,42 @@ contract ClaimBatchTest is MarketFixture {
     }
 
     // ================================================================================
-    // the awarded statement (claim and claimBatch alike)
+    // the awarded statement (one job or several alike)
     // ================================================================================
 
     /// A leaf of the statement the client awarded (its circuit and public inputs hash) is
-    /// paid through either path.
+    /// paid, claimed alone or with others.
     function test_claimAndClaimBatch_payALeafOfTheAwardedStatement() public {
         _setUpBatch(3);
         ProverMarket.Award memory a = _award(leaves[0], prover, deadline);
         assertEq(a.circuitId, leaves[0].circuitId);
         assertEq(a.publicInputsHash, leaves[0].publicInputsHash);
         bytes memory sig = _sign(clientKey, a);
-        vm.prank(prover);
-        market.claim(batchId, leaves[0], 0, _path(_leavesMem(), 0), a, sig);
-        _claimBatch(_jobs(_indices(2)));
+        _claimJob(prover, batchId, _leavesMem(), 0, 0, a, sig);
+        _claimBatch(_jobs(_indices(1, 2)));
         assertTrue(market.isPaid(client, 0));
+        assertTrue(market.isPaid(client, 1));
         assertTrue(market.isPaid(client, 2));
-        assertEq(prover.balance, 1 gwei + 3 gwei);
-        assertEq(market.deposits(client), 1 ether - 4 gwei);
+        assertEq(prover.balance, 1 gwei + 2 gwei + 3 gwei);
+        assertEq(market.deposits(client), 1 ether - 6 gwei);
     }
 
     /// The client awarded job 1 for other public inputs of the same circuit than the leaf
-    /// the prover committed: neither path pays it, with the leaf as committed (the award
-    /// does not match it) nor with the awarded statement put in its place (then it is not
-    /// the committed leaf).
+    /// the prover committed: no claim pays it, with the leaf as committed (the award does
+    /// not match it) nor with the awarded statement put in its place (then it is not the
+    /// committed leaf).
     function test_claimAndClaimBatch_refuseALeafOfOtherPublicInputs() public {
         _setUpBatch(3);
         ProverMarket.Award memory a = _award(leaves[1], prover, deadline);
         a.publicInputsHash = keccak256(abi.encodePacked(uint256(7), uint256(11))); // what the client sent
-        bytes memory sig = _sign(clientKey, a);
-        bytes32[] memory path = _path(_leavesMem(), 1);
 
-        vm.prank(prover);
-        vm.expectRevert(ProverMarket.AwardMismatch.selector);
-        market.claim(batchId, leaves[1], 1, path, a, sig);
-
-        (bytes32 r, bytes32 vs) = vm.signCompact(clientKey, market.awardDigest(a));
+        (bytes32 r, bytes32 vs) = _compact(_sign(clientKey, a));
         ProverMarket.BatchClaim[] memory jobs = _jobs(_indices(1));
         (jobs[0].r, jobs[0].vs) = (r, vs);
         _expectClaimBatchRevert(_hashesFor(jobs), jobs, abi.encodeWithSelector(ProverMarket.BadAwardSignature.selector));
 
         // The awarded statement in the claim: the signature holds, the leaf is not the
         // committed one.
-        ProverMarket.Leaf memory awarded = leaves[1];
-        awarded.publicInputsHash = a.publicInputsHash;
-        vm.prank(prover);
-        vm.expectRevert(ProverMarket.LeafNotInBatch.selector);
-        market.claim(batchId, awarded, 1, path, a, sig);
         jobs[0].publicInputsHash = a.publicInputsHash;
         _expectClaimBatchRevert(_hashesFor(jobs), jobs, abi.encodeWithSelector(ProverMarket.LeafNotInBatch.selector));
 

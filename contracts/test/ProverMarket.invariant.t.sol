@@ -40,7 +40,8 @@ function proverState(ProverMarket market, address p) view returns (ProverMarket.
 /// random inputs: stakes, deposits, batches (with re-committed and equivocating leaves,
 /// invalid proofs, leaves naming an unregistered circuit, with one public input too many or
 /// a proof one byte too long, and refused batches: empty, or pricing a leaf beyond 2^128 - 1
-/// wei), claims, batch claims, the four challenges and their answers (some with one public
+/// wei), clients' reservations for provers (reserved and released), claims (one job or
+/// several, paid from deposits and reservations), the four challenges and their answers (some with one public
 /// input too many), finalization, credit withdrawals and circuit registrations the market
 /// must refuse. Each action starts at a random actor, batch or challenge and takes the
 /// first one it fits (a staked prover to commit, a client with a deposit to withdraw, an
@@ -126,6 +127,11 @@ contract MarketHandler is Test {
     mapping(address => uint256) public ghost_deposits;
     mapping(address => uint256) public ghost_requested;
     mapping(address => uint64) public ghost_withdrawableAt;
+    /// Each client's reservation for each prover, and its `until` (the market's
+    /// `reservations`): only `reserve` adds to it, only claims of that prover (before the
+    /// deposit, as much as it holds) and `release` after `until` take from it.
+    mapping(address => mapping(address => uint256)) public ghost_reserved;
+    mapping(address => mapping(address => uint64)) public ghost_reservedUntil;
 
     // ---- ghosts ----------------------------------------------------------------------
     uint256 public ghost_paidIn;
@@ -1031,70 +1037,59 @@ contract MarketHandler is Test {
 
     // ---- claims --------------------------------------------------------------------------
 
+    /// Claims one job of a batch alone: `claimBatch` with one job, the only way to claim.
+    /// One time in four, an unpaid job whose client holds a reservation for the batch's
+    /// prover, if there is one.
     function claim(uint256 batchSeed, uint256 leafSeed) external {
         if (committed.length == 0) return;
         uint256 id = batchSeed % committed.length;
+        uint256[] memory picked = new uint256[](1);
+        picked[0] = leafSeed % jobsOf[id].length;
+        uint256 r = uint256(keccak256(abi.encode(leafSeed, "claim")));
+        if (r % 4 == 0) (id, picked[0],) = _reservedJob(id, picked[0]);
         Committed memory b = committed[id];
         Job[] memory js = jobsOf[id];
-        uint256 index = leafSeed % js.length;
-        Job memory j = js[index];
+        Job memory j = js[picked[0]];
 
         uint64 closesAt = b.blockNumber + challengeWindow;
         if (block.number <= closesAt) {
             // A quarter of the time, check the window is enforced; else wait for it to close.
             if (leafSeed % 4 == 0) {
-                _tryClaim(id, b, js, index, abi.encodeWithSelector(ProverMarket.WindowOpen.selector, closesAt));
+                _tryClaim(
+                    id, b, js, picked, abi.encodeWithSelector(ProverMarket.WindowOpen.selector, closesAt), "claim"
+                );
                 return;
             }
             vm.roll(closesAt + 1);
         }
-        // Half of the time, top up a deposit that is too low (else check the claim fails).
-        if ((leafSeed >> 128) % 2 == 0) _topUp(j.leaf.client, j.leaf.price);
-        bool statementMatches = _ofAwardedStatement(j.leaf);
-        if (!statementMatches) _count("claim: leaf of another statement");
-        bytes memory expected = j.leaf.price != ghost_awardedPrice[_jobRef(j.leaf.client, j.nonce)] || !statementMatches
-            ? abi.encodeWithSelector(ProverMarket.AwardMismatch.selector)
-            : _payError(b, j, ghost_deposits[j.leaf.client], false);
-        _tryClaim(id, b, js, index, expected);
+        // A quarter of the time, top up the deposit to the whole price; a quarter of the
+        // time to exactly what the client's reservation for the prover leaves of it (the
+        // price split, the deposit emptied); else leave it (the claim may fail).
+        uint256 topUp = (r >> 8) % 4;
+        if (topUp == 0) _topUp(j.leaf.client, j.leaf.price);
+        else if (topUp == 1) _topUp(j.leaf.client, _beyondReserved(j.leaf.client, b.prover, j.leaf.price));
+        if (!_ofAwardedStatement(j.leaf)) _count("claim: leaf of another statement");
+        _tryClaim(id, b, js, picked, _batchPayError(b, js, picked), "claim");
     }
 
-    /// Claims leaf `index` of batch `id` with the client's award (at the price and for the
-    /// statement it awarded).
-    function _tryClaim(uint256 id, Committed memory b, Job[] memory js, uint256 index, bytes memory expected) internal {
-        Job memory j = js[index];
-        bytes32 ref = _jobRef(j.leaf.client, j.nonce);
-        ProverMarket.Award memory award =
-            _awardOf(j.leaf.client, j.leaf.jobId, b.prover, ghost_awardedPrice[ref], b.deadline);
-        (uint8 v, bytes32 r, bytes32 s) = vm.sign(keyOf[j.leaf.client], market.awardDigest(award));
-        bytes32[] memory path = MerkleBuilder.proof(_hashes(_leavesOf(js)), index);
-        uint256 proverBefore = b.prover.balance;
-
-        vm.prank(b.prover);
-        try market.claim(id, j.leaf, j.nonce, path, award, abi.encodePacked(r, s, v)) {
-            if (expected.length != 0) _unexpected("claim succeeded where it should revert");
-            if (!_ofAwardedStatement(j.leaf)) _unexpected("claim paid a leaf of another statement");
-            uint256 paid = b.prover.balance - proverBefore;
-            if (paid != j.leaf.price) _unexpected("claim paid a wrong amount");
-            ghost_deposits[j.leaf.client] -= j.leaf.price;
-            if (market.deposits(j.leaf.client) != ghost_deposits[j.leaf.client]) {
-                _unexpected("claim took a wrong amount");
-            }
-            ghost_paymentsOf[ref]++;
-            ghost_paidAmountOf[ref] += paid;
-            ghost_paidOut += paid;
-            _count("claim");
-        } catch (bytes memory reason) {
-            _expectRevert(reason, expected, "claim");
-        }
-    }
-
-    /// Claims a random subset of a batch's jobs (sometimes one twice) in one call.
+    /// Claims a random subset of a batch's jobs (sometimes one twice) in one call; one time
+    /// in four, if there is one, every unpaid job of a batch of one client that holds a
+    /// reservation for the batch's prover (so that the reservation pays the first jobs and
+    /// the deposit, if need be, the rest).
     function claimBatch(uint256 batchSeed, uint256 mask) external {
         if (committed.length == 0) return;
         uint256 id = batchSeed % committed.length;
+        uint256 r = uint256(keccak256(abi.encode(mask, "claimBatch")));
+        uint256[] memory picked;
+        bool found;
+        if (r % 4 == 0) {
+            uint256 index;
+            (id, index, found) = _reservedJob(id, 0);
+            if (found) picked = _unpaidOf(id, jobsOf[id][index].leaf.client);
+        }
         Committed memory b = committed[id];
         Job[] memory js = jobsOf[id];
-        uint256[] memory picked = _subset(js.length, mask);
+        if (!found) picked = _subset(js.length, mask);
 
         uint64 closesAt = b.blockNumber + challengeWindow;
         bytes memory expected;
@@ -1103,38 +1098,149 @@ contract MarketHandler is Test {
             else vm.roll(closesAt + 1);
         }
         if (expected.length == 0) {
-            if ((mask >> 128) % 2 == 0) {
-                for (uint256 k = 0; k < picked.length; k++) {
-                    _topUp(js[picked[k]].leaf.client, _sumFor(js, picked, js[picked[k]].leaf.client));
-                }
-            }
+            // One time in four, top up each client's deposit to what its jobs cost; one time
+            // in four to exactly what its reservation for the prover leaves of that (the
+            // reservation pays the first jobs, the deposit the rest, and both end empty);
+            // one time in four to half of what its jobs cost; else leave it.
+            _topUpFor(b.prover, js, picked, (r >> 8) % 4);
             expected = _batchPayError(b, js, picked);
         }
+        _tryClaim(id, b, js, picked, expected, "claimBatch");
+    }
 
+    /// Tops up the deposit of each client of jobs `picked` (claimed by `p`) as `claimBatch`
+    /// says: `mode` 0 to what its jobs cost, 1 to what its reservation for `p` leaves of
+    /// that, 2 to half of what they cost, 3 not at all.
+    function _topUpFor(address p, Job[] memory js, uint256[] memory picked, uint256 mode) internal {
+        if (mode == 3) return;
+        for (uint256 k = 0; k < picked.length; k++) {
+            address c = js[picked[k]].leaf.client;
+            uint256 sum = _sumFor(js, picked, c);
+            if (mode == 0) _topUp(c, sum);
+            else if (mode == 1) _topUp(c, _beyondReserved(c, p, sum));
+            else _topUp(c, sum / 2);
+        }
+    }
+
+    /// Claims jobs `picked` of batch `id` in one call as its prover, each with its client's
+    /// award (at the price and for the statement it awarded), expecting `expected` (""
+    /// for success). On success books each price, in order, as the market must take it:
+    /// from the client's reservation for the batch's prover first, as much as it holds,
+    /// and the rest from the client's deposit; and checks every deposit and every
+    /// reservation for that prover.
+    function _tryClaim(
+        uint256 id,
+        Committed memory b,
+        Job[] memory js,
+        uint256[] memory picked,
+        bytes memory expected,
+        string memory what
+    ) internal {
         (ProverMarket.BatchClaim[] memory cs, bytes32[] memory hashes, uint256 total) = _batchClaims(b, js, picked);
         uint256 proverBefore = b.prover.balance;
         vm.prank(b.prover);
         try market.claimBatch(id, hashes, cs) {
-            if (expected.length != 0) _unexpected("claimBatch succeeded where it should revert");
-            if (b.prover.balance != proverBefore + total) _unexpected("claimBatch paid a wrong amount");
-            for (uint256 k = 0; k < picked.length; k++) {
-                Job memory j = js[picked[k]];
-                bytes32 ref = _jobRef(j.leaf.client, j.nonce);
-                if (!_ofAwardedStatement(j.leaf)) _unexpected("claimBatch paid a leaf of another statement");
-                ghost_paymentsOf[ref]++;
-                ghost_paidAmountOf[ref] += j.leaf.price;
-                ghost_deposits[j.leaf.client] -= j.leaf.price;
-            }
+            if (expected.length != 0) _unexpected(string.concat(what, " succeeded where it should revert"));
+            if (b.prover.balance != proverBefore + total) _unexpected(string.concat(what, " paid a wrong amount"));
+            (uint256 fromReservation, uint256 split) = _bookPaid(b.prover, js, picked, what);
             for (uint256 c = 0; c < clients.length; c++) {
                 if (market.deposits(clients[c]) != ghost_deposits[clients[c]]) {
-                    _unexpected("claimBatch took a wrong amount");
+                    _unexpected(string.concat(what, " took a wrong amount"));
+                }
+                (uint128 reserved,) = market.reservations(clients[c], b.prover);
+                if (reserved != ghost_reserved[clients[c]][b.prover]) {
+                    _unexpected(string.concat(what, " took a wrong amount from a reservation"));
                 }
             }
             ghost_paidOut += total;
-            _count("claimBatch");
+            _count(what);
+            if (fromReservation != 0) _count(string.concat(what, ": paid from a reservation"));
+            if (fromReservation != 0 && fromReservation != picked.length) {
+                _count(string.concat(what, ": paid from a deposit and a reservation"));
+            }
+            if (split != 0) _count(string.concat(what, ": a price split between a reservation and a deposit"));
         } catch (bytes memory reason) {
-            _expectRevert(reason, expected, "claimBatch");
+            _expectRevert(reason, expected, what);
         }
+    }
+
+    /// Books jobs `picked`, paid to `p`, in order (`_book`); returns how many the
+    /// reservation paid (part of), and how many it and the deposit split.
+    function _bookPaid(address p, Job[] memory js, uint256[] memory picked, string memory what)
+        internal
+        returns (uint256 fromReservation, uint256 split)
+    {
+        for (uint256 k = 0; k < picked.length; k++) {
+            Job memory j = js[picked[k]];
+            bytes32 ref = _jobRef(j.leaf.client, j.nonce);
+            if (!_ofAwardedStatement(j.leaf)) {
+                _unexpected(string.concat(what, " paid a leaf of another statement"));
+            }
+            ghost_paymentsOf[ref]++;
+            ghost_paidAmountOf[ref] += j.leaf.price;
+            (bool reserved, bool deposited) = _book(j.leaf.client, p, j.leaf.price, what);
+            if (reserved) fromReservation++;
+            if (reserved && deposited) split++;
+        }
+    }
+
+    /// The first unpaid job, from batch `id` on, whose client holds a reservation for its
+    /// batch's prover, or (`id`, `index`) if there is none.
+    function _reservedJob(uint256 id, uint256 index) internal view returns (uint256, uint256, bool) {
+        uint256 n = committed.length;
+        for (uint256 k = 0; k < n; k++) {
+            uint256 b = (id + k) % n;
+            Job[] storage js = jobsOf[b];
+            for (uint256 i = 0; i < js.length; i++) {
+                address c = js[i].leaf.client;
+                if (ghost_reserved[c][committed[b].prover] != 0 && ghost_paymentsOf[_jobRef(c, js[i].nonce)] == 0) {
+                    return (b, i, true);
+                }
+            }
+        }
+        return (id, index, false);
+    }
+
+    /// The indices of the unpaid jobs of client `c` in batch `id`.
+    function _unpaidOf(uint256 id, address c) internal view returns (uint256[] memory picked) {
+        Job[] storage js = jobsOf[id];
+        picked = new uint256[](js.length);
+        uint256 n;
+        for (uint256 i = 0; i < js.length; i++) {
+            if (js[i].leaf.client == c && ghost_paymentsOf[_jobRef(c, js[i].nonce)] == 0) picked[n++] = i;
+        }
+        assembly ("memory-safe") {
+            mstore(picked, n)
+        }
+    }
+
+    /// Books the price of a job of client `c` paid to prover `p` as the market takes it:
+    /// from the reservation for `p` first, as much as it holds, and the rest from the
+    /// deposit; returns whether the reservation paid part of it and whether the deposit
+    /// did.
+    function _book(address c, address p, uint256 price, string memory what)
+        internal
+        returns (bool reserved, bool deposited)
+    {
+        uint256 fromReservation = _min(ghost_reserved[c][p], price);
+        uint256 rest = price - fromReservation;
+        if (ghost_deposits[c] < rest) {
+            _unexpected(string.concat(what, " paid a job that the reservation and the deposit do not cover"));
+            return (false, false);
+        }
+        ghost_reserved[c][p] -= fromReservation;
+        ghost_deposits[c] -= rest;
+        return (fromReservation != 0, rest != 0);
+    }
+
+    /// What of `amount` the client `c`'s reservation for `p` does not cover.
+    function _beyondReserved(address c, address p, uint256 amount) internal view returns (uint256) {
+        uint256 reserved = ghost_reserved[c][p];
+        return amount > reserved ? amount - reserved : 0;
+    }
+
+    function _min(uint256 a, uint256 b) internal pure returns (uint256) {
+        return a < b ? a : b;
     }
 
     /// The indices whose bit is set in `mask`; one time in eight the first one twice.
@@ -1193,13 +1299,16 @@ contract MarketHandler is Test {
     }
 
     /// The first error the jobs `picked` of a batch meet, in the order the market checks
-    /// them, or "".
+    /// them, or "". Each price comes from what is left of its client's reservation for the
+    /// batch's prover first, as much as that holds, and the rest from what is left of its
+    /// client's deposit.
     function _batchPayError(Committed memory b, Job[] memory js, uint256[] memory picked)
         internal
         view
         returns (bytes memory)
     {
         uint256[] memory spent = new uint256[](clients.length);
+        uint256[] memory spentReserved = new uint256[](clients.length);
         for (uint256 k = 0; k < picked.length; k++) {
             Job memory j = js[picked[k]];
             if (j.leaf.price != ghost_awardedPrice[_jobRef(j.leaf.client, j.nonce)] || !_ofAwardedStatement(j.leaf)) {
@@ -1214,16 +1323,21 @@ contract MarketHandler is Test {
                 Job memory earlier = js[picked[e]];
                 if (earlier.leaf.client == j.leaf.client && earlier.nonce == j.nonce) paidNow = true;
             }
-            bytes memory err = _payError(b, j, ghost_deposits[j.leaf.client] - spent[c], paidNow);
+            uint256 available = ghost_deposits[j.leaf.client] - spent[c];
+            uint256 reserved = ghost_reserved[j.leaf.client][b.prover] - spentReserved[c];
+            bytes memory err = _payError(b, j, available, reserved, paidNow);
             if (err.length != 0) return err;
-            spent[c] += j.leaf.price;
+            uint256 fromReservation = _min(reserved, j.leaf.price);
+            spentReserved[c] += fromReservation;
+            spent[c] += j.leaf.price - fromReservation;
         }
         return "";
     }
 
     /// The first error paying job `j` of batch `b` meets (`available`: the client's deposit
-    /// left), in the order the market checks, or "".
-    function _payError(Committed memory b, Job memory j, uint256 available, bool paidNow)
+    /// left; `reserved`: its reservation for the batch's prover left), in the order the
+    /// market checks, or "".
+    function _payError(Committed memory b, Job memory j, uint256 available, uint256 reserved, bool paidNow)
         internal
         view
         returns (bytes memory)
@@ -1242,10 +1356,143 @@ contract MarketHandler is Test {
         if (paidNow || ghost_paymentsOf[_jobRef(j.leaf.client, j.nonce)] != 0) {
             return abi.encodeWithSelector(ProverMarket.AlreadyClaimed.selector, j.leaf.jobId);
         }
-        if (available < j.leaf.price) {
-            return abi.encodeWithSelector(ProverMarket.InsufficientDeposit.selector, available, j.leaf.price);
+        if (available < j.leaf.price - _min(reserved, j.leaf.price)) {
+            return abi.encodeWithSelector(ProverMarket.InsufficientDeposit.selector, available + reserved, j.leaf.price);
         }
         return "";
+    }
+
+    // ---- reservations ----------------------------------------------------------------------
+
+    /// A client reserves part of its deposit for a prover, until a time from now to four
+    /// hours on, or the reservation's current `until` if that is later. Three times in four
+    /// the pair is one that claims meet: the prover of a committed batch and the client of
+    /// one of its leaves. One time in eight it reserves nothing (only the time may move),
+    /// one time in four all of its deposit (so that later claims fall to the reservation),
+    /// one time in eight it keeps exactly the current `until`; one time in eight it asks
+    /// for more than its deposit, and one time in eight for an `until` earlier than a
+    /// reservation's (the first one from this pair on that has one): both refused.
+    function reserve(uint256 who, uint256 amount, uint256 until) external {
+        uint256 r = uint256(keccak256(abi.encode(who, "reserve")));
+        uint256 mode = (r >> 128) % 8;
+        (address c, address p) = _reservationPair(r, mode == 3);
+        uint256 balance = ghost_deposits[c];
+        uint64 current = ghost_reservedUntil[c][p];
+        if (mode == 0) amount = 0;
+        else if (mode == 1) amount = balance + _bound(amount, 1, 1 ether);
+        else if (mode == 4 || mode == 5) amount = balance;
+        else amount = _bound(amount, 0, balance);
+        uint64 u = uint64(block.timestamp + _bound(until, 0, 4 hours));
+        if (u < current) u = current;
+        if (mode == 2) u = current;
+        else if (mode == 3 && current != 0) u = uint64(_bound(until, 0, current - 1));
+        bytes memory expected;
+        if (u < current) {
+            expected = abi.encodeWithSelector(ProverMarket.ReservationShortened.selector, current);
+        } else if (amount > balance) {
+            expected = abi.encodeWithSelector(ProverMarket.InsufficientDeposit.selector, balance, amount);
+        }
+        vm.recordLogs();
+        vm.prank(c);
+        try market.reserve(p, amount, u) {
+            if (expected.length != 0) _unexpected("reserve succeeded where it should revert");
+            ghost_deposits[c] -= amount;
+            ghost_reserved[c][p] += amount;
+            ghost_reservedUntil[c][p] = u;
+            Vm.Log[] memory logs = vm.getRecordedLogs();
+            if (
+                logs.length != 1 || logs[0].topics[0] != ProverMarket.Reserved.selector
+                    || logs[0].topics[1] != bytes32(uint256(uint160(c)))
+                    || logs[0].topics[2] != bytes32(uint256(uint160(p)))
+                    || keccak256(logs[0].data) != keccak256(abi.encode(amount, ghost_reserved[c][p], u))
+            ) _unexpected("reserve: wrong Reserved event");
+            if (market.deposits(c) != ghost_deposits[c]) _unexpected("reserve took a wrong amount");
+            _count(amount == 0 ? "reserve (nothing)" : "reserve");
+        } catch (bytes memory reason) {
+            _expectRevert(reason, expected, "reserve");
+        }
+    }
+
+    /// The (client, prover) pair `reserve` acts on (see there); with `dated`, the first
+    /// pair from it on whose reservation has an `until`, if any.
+    function _reservationPair(uint256 r, bool dated) internal view returns (address c, address p) {
+        c = clients[r % clients.length];
+        p = provers[(r >> 64) % provers.length];
+        if (committed.length != 0 && (r >> 192) % 4 != 0) {
+            uint256 id = (r >> 8) % committed.length;
+            p = committed[id].prover;
+            c = jobsOf[id][(r >> 16) % jobsOf[id].length].leaf.client;
+        }
+        if (!dated || ghost_reservedUntil[c][p] != 0) return (c, p);
+        uint256 n = clients.length * provers.length;
+        uint256 from = _clientIndex(c) * provers.length + _proverIndex(p);
+        for (uint256 k = 1; k < n; k++) {
+            uint256 i = (from + k) % n;
+            (address c2, address p2) = (clients[i / provers.length], provers[i % provers.length]);
+            if (ghost_reservedUntil[c2][p2] != 0) return (c2, p2);
+        }
+    }
+
+    function _proverIndex(address p) internal view returns (uint256) {
+        for (uint256 i = 0; i < provers.length; i++) {
+            if (provers[i] == p) return i;
+        }
+        revert("unknown prover");
+    }
+
+    /// A client takes back its reservation for a prover: the first reservation, from `who`
+    /// on, that holds something (one time in eight, or when none does, any). Three times in
+    /// eight the clock first moves past its `until`, one time in eight exactly to it (too
+    /// early); else the time is checked as it stands.
+    function release(uint256 who) external {
+        uint256 r = uint256(keccak256(abi.encode(who, "release")));
+        uint256 n = clients.length * provers.length;
+        uint256 pick = r % n;
+        if ((r >> 136) % 8 != 0) {
+            for (uint256 k = 0; k < n; k++) {
+                uint256 i = (r % n + k) % n;
+                if (ghost_reserved[clients[i / provers.length]][provers[i % provers.length]] != 0) {
+                    pick = i;
+                    break;
+                }
+            }
+        }
+        address c = clients[pick / provers.length];
+        address p = provers[pick % provers.length];
+        uint64 until = ghost_reservedUntil[c][p];
+        uint256 mode = (r >> 128) % 8;
+        // forge-lint: disable-next-line(block-timestamp)
+        if (mode < 3 && block.timestamp <= until) vm.warp(uint256(until) + 1);
+        // forge-lint: disable-next-line(block-timestamp)
+        else if (mode == 3 && block.timestamp < until) vm.warp(until);
+        uint256 amount = ghost_reserved[c][p];
+        bytes memory expected;
+        // forge-lint: disable-next-line(block-timestamp)
+        if (block.timestamp <= until) {
+            expected = abi.encodeWithSelector(ProverMarket.TooEarly.selector, until);
+        } else if (amount == 0) {
+            expected = abi.encodeWithSelector(ProverMarket.NothingToWithdraw.selector);
+        }
+        uint256 before = c.balance;
+        vm.recordLogs();
+        vm.prank(c);
+        try market.release(p) {
+            if (expected.length != 0) _unexpected("release succeeded where it should revert");
+            ghost_reserved[c][p] = 0;
+            ghost_deposits[c] += amount;
+            Vm.Log[] memory logs = vm.getRecordedLogs();
+            if (
+                logs.length != 1 || logs[0].topics[0] != ProverMarket.ReservationReleased.selector
+                    || logs[0].topics[1] != bytes32(uint256(uint160(c)))
+                    || logs[0].topics[2] != bytes32(uint256(uint160(p)))
+                    || keccak256(logs[0].data) != keccak256(abi.encode(amount))
+            ) _unexpected("release: wrong ReservationReleased event");
+            if (c.balance != before) _unexpected("release sent ether");
+            if (market.deposits(c) != ghost_deposits[c]) _unexpected("release returned a wrong amount");
+            _count("release");
+        } catch (bytes memory reason) {
+            _expectRevert(reason, expected, "release");
+        }
     }
 
     // ---- challenges decided at once --------------------------------------------------------
@@ -2301,7 +2548,6 @@ contract MarketHandler is Test {
             ProverMarket.WindowOpen.selector,
             ProverMarket.WindowClosed.selector,
             ProverMarket.AlreadyClaimed.selector,
-            ProverMarket.AwardMismatch.selector,
             ProverMarket.CommittedAfterDeadline.selector,
             ProverMarket.BadAwardSignature.selector,
             ProverMarket.ProofRejected.selector,
@@ -2327,7 +2573,8 @@ contract MarketHandler is Test {
             ProverMarket.InvalidParameters.selector,
             ProverMarket.SampleProofRejected.selector,
             ProverMarket.VerifierAcceptsCorruptedProof.selector,
-            ProverMarket.EvidenceNotCommitted.selector
+            ProverMarket.EvidenceNotCommitted.selector,
+            ProverMarket.ReservationShortened.selector
         ];
         string[36] memory names = [
             "NotRegistered",
@@ -2339,7 +2586,6 @@ contract MarketHandler is Test {
             "WindowOpen",
             "WindowClosed",
             "AlreadyClaimed",
-            "AwardMismatch",
             "CommittedAfterDeadline",
             "BadAwardSignature",
             "ProofRejected",
@@ -2365,7 +2611,8 @@ contract MarketHandler is Test {
             "InvalidParameters",
             "SampleProofRejected",
             "VerifierAcceptsCorruptedProof",
-            "EvidenceNotCommitted"
+            "EvidenceNotCommitted",
+            "ReservationShortened"
         ];
         for (uint256 i = 0; i < selectors.length; i++) {
             if (selectors[i] == selector) return names[i];
@@ -2408,7 +2655,7 @@ contract ProverMarketInvariantTest is MarketFixture {
         assertEq(standInRegistration.publicInputs, 1);
         assertGt(standInRegistration.gasLimit, 0);
         handler = new MarketHandler(market, standInCircuit, standIn);
-        bytes4[] memory selectors = new bytes4[](22);
+        bytes4[] memory selectors = new bytes4[](24);
         selectors[0] = MarketHandler.register.selector;
         selectors[1] = MarketHandler.addStake.selector;
         selectors[2] = MarketHandler.unbond.selector;
@@ -2431,14 +2678,17 @@ contract ProverMarketInvariantTest is MarketFixture {
         selectors[19] = MarketHandler.commitBatch.selector; // batches twice as often
         selectors[20] = MarketHandler.commitBadLeaf.selector;
         selectors[21] = MarketHandler.registerCircuit.selector;
+        selectors[22] = MarketHandler.reserve.selector;
+        selectors[23] = MarketHandler.release.selector;
         targetSelector(FuzzSelector({addr: address(handler), selectors: selectors}));
         targetContract(address(handler));
     }
 
-    /// The market holds exactly every stake, unbonding stake, deposit, open challenge's
-    /// bond and credit; exactly what was paid in minus what was paid out and burned. Every
-    /// prover's stake, unbonding stake and its two release times, every client's deposit
-    /// and free deposit, and every account's credit are what the handler booked.
+    /// The market holds exactly every stake, unbonding stake, deposit, reservation, open
+    /// challenge's bond and credit; exactly what was paid in minus what was paid out and
+    /// burned. Every prover's stake, unbonding stake and its two release times, every
+    /// client's deposit and free deposit, every client's reservation for every prover and
+    /// its `until`, and every account's credit are what the handler booked.
     function invariant_balanceIsAccountedFor() public view {
         uint256 total;
         for (uint256 i = 0; i < handler.actorCount(); i++) {
@@ -2453,7 +2703,7 @@ contract ProverMarketInvariantTest is MarketFixture {
             address c = handler.clientAt(i);
             assertEq(market.deposits(c), handler.ghost_deposits(c), "deposit");
             assertEq(market.freeDeposit(c), handler.freeDepositModel(c), "freeDeposit");
-            total += s.stake + s.unbonding + market.deposits(c);
+            total += s.stake + s.unbonding + market.deposits(c) + _reservationsOf(c);
         }
         for (uint256 i = 0; i < handler.accountCount(); i++) {
             address a = handler.accountAt(i);
@@ -2464,13 +2714,24 @@ contract ProverMarketInvariantTest is MarketFixture {
             (ProverMarket.ChallengeStatus status,, uint256 bond) = handler.challengeAt(id);
             if (status == ProverMarket.ChallengeStatus.Open) total += bond;
         }
-        assertEq(address(market).balance, total, "balance != stakes + deposits + open bonds + credits");
+        assertEq(address(market).balance, total, "balance != stakes + deposits + reservations + open bonds + credits");
         assertEq(market.totalBurned(), handler.ghost_burned(), "burned");
         assertEq(
             address(market).balance,
             handler.ghost_paidIn() - handler.ghost_paidOut() - market.totalBurned(),
             "balance != in - out - burned"
         );
+    }
+
+    /// The sum of client `c`'s reservations, each checked against the handler's booking.
+    function _reservationsOf(address c) internal view returns (uint256 sum) {
+        for (uint256 k = 0; k < handler.actorCount(); k++) {
+            address p = handler.proverAt(k);
+            (uint128 amount, uint64 until) = market.reservations(c, p);
+            assertEq(amount, handler.ghost_reserved(c, p), "reservation");
+            assertEq(until, handler.ghost_reservedUntil(c, p), "reservation until");
+            sum += amount;
+        }
     }
 
     /// A job (client, nonce) is paid at most once, and at most the price its client

@@ -748,8 +748,7 @@ contract ProverMarketTest is MarketFixture {
         bytes memory sig = _sign(clientKey, award);
         uint256 id = _commit(prover, leaves);
         _closeWindow(id);
-        vm.prank(prover);
-        market.claim(id, leaves[0], 0, new bytes32[](0), award, sig);
+        _claimJob(prover, id, leaves, 0, 0, award, sig);
         assertEq(market.deposits(client), 2 ether);
 
         vm.roll(block.number + DEPOSIT_DELAY);
@@ -775,8 +774,7 @@ contract ProverMarketTest is MarketFixture {
         bytes memory sig = _sign(clientKey, award);
         uint256 id = _commit(prover, leaves);
         _closeWindow(id);
-        vm.prank(prover);
-        market.claim(id, leaves[0], 0, new bytes32[](0), award, sig);
+        _claimJob(prover, id, leaves, 0, 0, award, sig);
 
         vm.roll(block.number + DEPOSIT_DELAY);
         vm.prank(client);
@@ -867,8 +865,7 @@ contract ProverMarketTest is MarketFixture {
         bytes memory sig = _sign(clientKey, award);
         uint256 id = _commit(prover, leaves);
         _closeWindow(id);
-        vm.prank(prover);
-        market.claim(id, leaves[0], 0, new bytes32[](0), award, sig);
+        _claimJob(prover, id, leaves, 0, 0, award, sig);
         assertEq(market.deposits(client), 0.7 ether);
         assertEq(market.freeDeposit(client), 0, "request > deposit");
 
@@ -1647,7 +1644,7 @@ contract ProverMarketTest is MarketFixture {
     }
 
     // ================================================================================
-    // claim
+    // claim: a single job, claimed with `claimBatch` and one job (`_claimJob`)
     // ================================================================================
 
     /// A committed batch of 5 leaves of `client` (prices 1..5 gwei), awards and signatures
@@ -1676,24 +1673,26 @@ contract ProverMarketTest is MarketFixture {
     }
 
     function _claim(uint256 i) internal {
-        bytes32[] memory path = _path(_leavesMem(), i);
-        vm.prank(prover);
-        market.claim(batchId, batchLeaves[i], _nonce(i), path, awards[i], sigs[i]);
+        _claimJob(prover, batchId, _leavesMem(), i, _nonce(i), awards[i], sigs[i]);
     }
 
+    /// Expects `caller`'s claim of `leaf` alone, put at `index` of batch `id` (whose
+    /// committed leaves are `leaves`), as job `nonce` with `award`'s deadline and `sig`, to
+    /// revert with `err`.
     function _expectClaimRevert(
         address caller,
         uint256 id,
+        ProverMarket.Leaf[] memory leaves,
         ProverMarket.Leaf memory leaf,
+        uint256 index,
         uint64 nonce,
-        bytes32[] memory path,
         ProverMarket.Award memory award,
         bytes memory sig,
         bytes memory err
     ) internal {
-        vm.prank(caller);
+        ProverMarket.BatchClaim memory job = _batchJob(leaf, index, nonce, award.deadline, sig);
         vm.expectRevert(err);
-        market.claim(id, leaf, nonce, path, award, sig);
+        _claimSingle(caller, id, _hashes(leaves), job);
     }
 
     function test_claim_revertsOnUnknownBatch() public {
@@ -1701,19 +1700,20 @@ contract ProverMarketTest is MarketFixture {
         ProverMarket.Leaf memory l = _leaf(0, client, 1);
         ProverMarket.Award memory a = _award(l, prover);
         bytes memory sig = _sign(clientKey, a);
-        bytes32[] memory path = new bytes32[](0);
-        _expectClaimRevert(prover, 0, l, 0, path, a, sig, abi.encodeWithSelector(ProverMarket.UnknownBatch.selector, 0));
+        _expectClaimRevert(
+            prover, 0, _one(l), l, 0, 0, a, sig, abi.encodeWithSelector(ProverMarket.UnknownBatch.selector, 0)
+        );
     }
 
     function test_claim_revertsOnBatchIdEqualToCount() public {
         _setUpBatch();
-        bytes32[] memory path = _path(_leavesMem(), 0);
         _expectClaimRevert(
             prover,
             1,
+            _leavesMem(),
             batchLeaves[0],
             0,
-            path,
+            0,
             awards[0],
             sigs[0],
             abi.encodeWithSelector(ProverMarket.UnknownBatch.selector, 1)
@@ -1725,13 +1725,13 @@ contract ProverMarketTest is MarketFixture {
         _register(otherProver, MIN_STAKE);
         ProverMarket.Award memory a = _award(batchLeaves[0], otherProver);
         bytes memory sig = _sign(clientKey, a);
-        bytes32[] memory path = _path(_leavesMem(), 0);
         _expectClaimRevert(
             otherProver,
             batchId,
+            _leavesMem(),
             batchLeaves[0],
             0,
-            path,
+            0,
             a,
             sig,
             abi.encodeWithSelector(ProverMarket.NotBatchProver.selector, prover, otherProver)
@@ -1745,10 +1745,17 @@ contract ProverMarketTest is MarketFixture {
         ProverMarket.Award memory a = _award(leaves[0], prover);
         bytes memory sig = _sign(clientKey, a);
         uint256 id = _commit(prover, leaves);
-        bytes32[] memory path = _path(leaves, 0);
         uint64 closesAt = uint64(block.number) + CHALLENGE_WINDOW;
         _expectClaimRevert(
-            prover, id, leaves[0], 0, path, a, sig, abi.encodeWithSelector(ProverMarket.WindowOpen.selector, closesAt)
+            prover,
+            id,
+            leaves,
+            leaves[0],
+            0,
+            0,
+            a,
+            sig,
+            abi.encodeWithSelector(ProverMarket.WindowOpen.selector, closesAt)
         );
     }
 
@@ -1759,11 +1766,18 @@ contract ProverMarketTest is MarketFixture {
         ProverMarket.Award memory a = _award(leaves[0], prover);
         bytes memory sig = _sign(clientKey, a);
         uint256 id = _commit(prover, leaves);
-        bytes32[] memory path = _path(leaves, 0);
         uint64 closesAt = uint64(block.number) + CHALLENGE_WINDOW;
         vm.roll(closesAt);
         _expectClaimRevert(
-            prover, id, leaves[0], 0, path, a, sig, abi.encodeWithSelector(ProverMarket.WindowOpen.selector, closesAt)
+            prover,
+            id,
+            leaves,
+            leaves[0],
+            0,
+            0,
+            a,
+            sig,
+            abi.encodeWithSelector(ProverMarket.WindowOpen.selector, closesAt)
         );
     }
 
@@ -1774,10 +1788,8 @@ contract ProverMarketTest is MarketFixture {
         ProverMarket.Award memory a = _award(leaves[0], prover);
         bytes memory sig = _sign(clientKey, a);
         uint256 id = _commit(prover, leaves);
-        bytes32[] memory path = _path(leaves, 0);
         vm.roll(block.number + CHALLENGE_WINDOW + 1);
-        vm.prank(prover);
-        market.claim(id, leaves[0], 0, path, a, sig);
+        _claimJob(prover, id, leaves, 0, 0, a, sig);
         assertTrue(market.isPaid(leaves[0].client, 0));
     }
 
@@ -1789,7 +1801,7 @@ contract ProverMarketTest is MarketFixture {
         uint256 depositBefore = market.deposits(client);
 
         vm.expectEmit(true, true, true, true, address(market));
-        emit ProverMarket.FeeClaimed(batchLeaves[2].jobId, prover, client, price);
+        emit ProverMarket.BatchFeesClaimed(batchId, prover, price, abi.encodePacked(uint32(2)));
         _claim(2);
 
         assertEq(prover.balance, proverBefore + price);
@@ -1804,7 +1816,7 @@ contract ProverMarketTest is MarketFixture {
         _setUpBatch();
         uint256 total;
         uint256 before = prover.balance;
-        // Out of order, to use every shape of path in a 5-leaf tree (incl. the promoted leaf).
+        // Out of order, at every index of a 5-leaf tree (incl. the promoted last leaf).
         uint256[5] memory order = [uint256(4), 1, 3, 0, 2];
         for (uint256 k = 0; k < 5; k++) {
             uint256 i = order[k];
@@ -1814,13 +1826,13 @@ contract ProverMarketTest is MarketFixture {
         }
         assertEq(market.deposits(client), 1 ether - total);
         for (uint256 i = 0; i < 5; i++) {
-            bytes32[] memory path = _path(_leavesMem(), i);
             _expectClaimRevert(
                 prover,
                 batchId,
+                _leavesMem(),
                 batchLeaves[i],
+                i,
                 _nonce(i),
-                path,
                 awards[i],
                 sigs[i],
                 abi.encodeWithSelector(ProverMarket.AlreadyClaimed.selector, batchLeaves[i].jobId)
@@ -1828,7 +1840,7 @@ contract ProverMarketTest is MarketFixture {
         }
     }
 
-    function test_claim_singleLeafBatchWithEmptyPath() public {
+    function test_claim_singleLeafBatch() public {
         _register(prover, MIN_STAKE);
         _deposit(client, 1 ether);
         ProverMarket.Leaf[] memory leaves = _leaves(1, client);
@@ -1836,21 +1848,20 @@ contract ProverMarketTest is MarketFixture {
         bytes memory sig = _sign(clientKey, a);
         uint256 id = _commit(prover, leaves);
         _closeWindow(id);
-        vm.prank(prover);
-        market.claim(id, leaves[0], 0, new bytes32[](0), a, sig);
+        _claimJob(prover, id, leaves, 0, 0, a, sig);
         assertEq(prover.balance, leaves[0].price);
     }
 
     function test_claim_revertsWhenClaimedTwice() public {
         _setUpBatch();
         _claim(1);
-        bytes32[] memory path = _path(_leavesMem(), 1);
         _expectClaimRevert(
             prover,
             batchId,
+            _leavesMem(),
             batchLeaves[1],
             1,
-            path,
+            1,
             awards[1],
             sigs[1],
             abi.encodeWithSelector(ProverMarket.AlreadyClaimed.selector, batchLeaves[1].jobId)
@@ -1866,13 +1877,13 @@ contract ProverMarketTest is MarketFixture {
         again[1] = batchLeaves[1];
         uint256 second = _commit(prover, again);
         _closeWindow(second);
-        bytes32[] memory path = _path(again, 1);
         _expectClaimRevert(
             prover,
             second,
+            again,
             again[1],
             1,
-            path,
+            1,
             awards[1],
             sigs[1],
             abi.encodeWithSelector(ProverMarket.AlreadyClaimed.selector, batchLeaves[1].jobId)
@@ -1893,30 +1904,34 @@ contract ProverMarketTest is MarketFixture {
         _expectClaimRevert(
             otherProver,
             second,
+            again,
             again[0],
+            0,
             1,
-            new bytes32[](0),
             a,
             sig,
             abi.encodeWithSelector(ProverMarket.AlreadyClaimed.selector, again[0].jobId)
         );
     }
 
+    /// The claim carries no award: the market rebuilds it from the claimed leaf, the
+    /// caller and the deadline, so the client's signature of an award that differs from
+    /// the leaf (here: another job) verifies nothing.
     function test_claim_revertsOnAwardForAnotherJob() public {
         _setUpBatch();
         ProverMarket.Award memory a = awards[0];
         a.jobId = batchLeaves[1].jobId;
         bytes memory sig = _sign(clientKey, a);
-        bytes32[] memory path = _path(_leavesMem(), 0);
         _expectClaimRevert(
             prover,
             batchId,
+            _leavesMem(),
             batchLeaves[0],
             0,
-            path,
+            0,
             a,
             sig,
-            abi.encodeWithSelector(ProverMarket.AwardMismatch.selector)
+            abi.encodeWithSelector(ProverMarket.BadAwardSignature.selector)
         );
     }
 
@@ -1925,16 +1940,16 @@ contract ProverMarketTest is MarketFixture {
         ProverMarket.Award memory a = awards[0];
         a.prover = otherProver;
         bytes memory sig = _sign(clientKey, a);
-        bytes32[] memory path = _path(_leavesMem(), 0);
         _expectClaimRevert(
             prover,
             batchId,
+            _leavesMem(),
             batchLeaves[0],
             0,
-            path,
+            0,
             a,
             sig,
-            abi.encodeWithSelector(ProverMarket.AwardMismatch.selector)
+            abi.encodeWithSelector(ProverMarket.BadAwardSignature.selector)
         );
     }
 
@@ -1943,16 +1958,16 @@ contract ProverMarketTest is MarketFixture {
         ProverMarket.Award memory a = awards[0];
         a.price = batchLeaves[0].price + 1;
         bytes memory sig = _sign(clientKey, a);
-        bytes32[] memory path = _path(_leavesMem(), 0);
         _expectClaimRevert(
             prover,
             batchId,
+            _leavesMem(),
             batchLeaves[0],
             0,
-            path,
+            0,
             a,
             sig,
-            abi.encodeWithSelector(ProverMarket.AwardMismatch.selector)
+            abi.encodeWithSelector(ProverMarket.BadAwardSignature.selector)
         );
     }
 
@@ -1960,14 +1975,13 @@ contract ProverMarketTest is MarketFixture {
     /// another circuit or other public inputs is not claimable with it.
     function test_claim_revertsOnAwardOfAnotherStatement() public {
         _setUpBatch();
-        bytes32[] memory path = _path(_leavesMem(), 0);
-        bytes memory err = abi.encodeWithSelector(ProverMarket.AwardMismatch.selector);
+        bytes memory err = abi.encodeWithSelector(ProverMarket.BadAwardSignature.selector);
         for (uint256 field = 0; field < 2; field++) {
             ProverMarket.Award memory a = awards[0];
             if (field == 0) a.circuitId = keccak256("another circuit");
             if (field == 1) a.publicInputsHash = keccak256("other public inputs");
             bytes memory sig = _sign(clientKey, a);
-            _expectClaimRevert(prover, batchId, batchLeaves[0], 0, path, a, sig, err);
+            _expectClaimRevert(prover, batchId, _leavesMem(), batchLeaves[0], 0, 0, a, sig, err);
         }
         assertFalse(market.isPaid(client, 0));
     }
@@ -1982,13 +1996,13 @@ contract ProverMarketTest is MarketFixture {
         vm.warp(block.timestamp + 61);
         uint256 id = _commit(prover, leaves);
         _closeWindow(id);
-        bytes32[] memory path = _path(leaves, 1);
         _expectClaimRevert(
             prover,
             id,
+            leaves,
             leaves[1],
             1,
-            path,
+            1,
             a,
             sig,
             abi.encodeWithSelector(ProverMarket.CommittedAfterDeadline.selector, uint64(block.timestamp), a.deadline)
@@ -2006,72 +2020,41 @@ contract ProverMarketTest is MarketFixture {
         uint256 id = _commit(prover, leaves);
         _closeWindow(id);
         vm.warp(block.timestamp + 1 days); // claiming late is fine: only the commit time counts
-        bytes32[] memory path = _path(leaves, 1);
-        vm.prank(prover);
-        market.claim(id, leaves[1], 1, path, a, sig);
+        _claimJob(prover, id, leaves, 1, 1, a, sig);
         assertTrue(market.isPaid(leaves[1].client, 1));
     }
 
+    /// A committed leaf with one field changed, with an award of the changed leaf (so the
+    /// leaf itself is what fails): not the batch's leaf. The client's field is changed
+    /// with the job id it derives (another client's job of the same nonce), signed by that
+    /// client (which has a deposit: the root is checked after the payment).
     function test_claim_revertsWhenLeafFieldAltered() public {
         _setUpBatch();
-        bytes32[] memory path = _path(_leavesMem(), 3);
+        _deposit(otherClient, 1 ether);
         bytes memory err = abi.encodeWithSelector(ProverMarket.LeafNotInBatch.selector);
         for (uint256 field = 0; field < 4; field++) {
             ProverMarket.Leaf memory l = batchLeaves[3];
             if (field == 0) l.circuitId = keccak256("other circuit");
             if (field == 1) l.publicInputsHash = keccak256("other inputs");
             if (field == 2) l.proofHash = keccak256("other proof");
-            if (field == 3) l.client = otherClient;
-            // An award of the altered leaf's statement, so the leaf itself is what fails.
+            if (field == 3) (l.client, l.jobId) = (otherClient, _jobId(otherClient, 3));
             ProverMarket.Award memory a = _award(l, prover, awards[3].deadline);
-            _expectClaimRevert(prover, batchId, l, 3, path, a, _sign(clientKey, a), err);
+            bytes memory sig = _sign(field == 3 ? otherClientKey : clientKey, a);
+            _expectClaimRevert(prover, batchId, _leavesMem(), l, 3, 3, a, sig, err);
         }
     }
 
+    /// Leaf 3 claimed as another job (nonce 7, the job id it derives) at another price,
+    /// with the client's award of exactly that: not the batch's leaf.
     function test_claim_revertsWhenJobIdAndPriceAlteredWithMatchingAward() public {
         _setUpBatch();
-        bytes32[] memory path = _path(_leavesMem(), 3);
         ProverMarket.Leaf memory l = batchLeaves[3];
         l.price += 1;
-        l.jobId = keccak256("another job");
+        l.jobId = _jobId(client, 7);
         ProverMarket.Award memory a = _award(l, prover);
         bytes memory sig = _sign(clientKey, a);
         _expectClaimRevert(
-            prover, batchId, l, 3, path, a, sig, abi.encodeWithSelector(ProverMarket.LeafNotInBatch.selector)
-        );
-    }
-
-    function test_claim_revertsOnPathOfAnotherLeaf() public {
-        _setUpBatch();
-        bytes32[] memory path = _path(_leavesMem(), 1);
-        _expectClaimRevert(
-            prover,
-            batchId,
-            batchLeaves[0],
-            0,
-            path,
-            awards[0],
-            sigs[0],
-            abi.encodeWithSelector(ProverMarket.LeafNotInBatch.selector)
-        );
-    }
-
-    function test_claim_revertsOnTruncatedPath() public {
-        _setUpBatch();
-        bytes32[] memory path = _path(_leavesMem(), 0);
-        assertEq(path.length, 3);
-        assembly ("memory-safe") {
-            mstore(path, 2)
-        }
-        _expectClaimRevert(
-            prover,
-            batchId,
-            batchLeaves[0],
-            0,
-            path,
-            awards[0],
-            sigs[0],
-            abi.encodeWithSelector(ProverMarket.LeafNotInBatch.selector)
+            prover, batchId, _leavesMem(), l, 3, 7, a, sig, abi.encodeWithSelector(ProverMarket.LeafNotInBatch.selector)
         );
     }
 
@@ -2084,23 +2067,30 @@ contract ProverMarketTest is MarketFixture {
         _closeWindow(second);
         ProverMarket.Award memory a = _award(others[0], prover);
         bytes memory sig = _sign(clientKey, a);
-        bytes32[] memory path = _path(others, 0);
-        // Right leaf and path, wrong batch.
+        // Right leaf and award, wrong batch.
         _expectClaimRevert(
-            prover, batchId, others[0], 50, path, a, sig, abi.encodeWithSelector(ProverMarket.LeafNotInBatch.selector)
+            prover,
+            batchId,
+            _leavesMem(),
+            others[0],
+            0,
+            50,
+            a,
+            sig,
+            abi.encodeWithSelector(ProverMarket.LeafNotInBatch.selector)
         );
     }
 
     function test_claim_revertsOnAwardSignedBySomeoneElse() public {
         _setUpBatch();
         bytes memory sig = _sign(otherClientKey, awards[0]);
-        bytes32[] memory path = _path(_leavesMem(), 0);
         _expectClaimRevert(
             prover,
             batchId,
+            _leavesMem(),
             batchLeaves[0],
             0,
-            path,
+            0,
             awards[0],
             sig,
             abi.encodeWithSelector(ProverMarket.BadAwardSignature.selector)
@@ -2111,79 +2101,49 @@ contract ProverMarketTest is MarketFixture {
         _setUpBatch();
         ProverMarket.Award memory a = awards[0];
         a.deadline += 1; // the signature covers the original deadline
-        bytes32[] memory path = _path(_leavesMem(), 0);
         _expectClaimRevert(
             prover,
             batchId,
+            _leavesMem(),
             batchLeaves[0],
             0,
-            path,
+            0,
             a,
             sigs[0],
             abi.encodeWithSelector(ProverMarket.BadAwardSignature.selector)
         );
     }
 
-    function test_claim_revertsOnCompact64ByteSignature() public {
-        _setUpBatch();
-        // EIP-2098 short form of a valid signature: rejected, only 65-byte signatures count.
-        (bytes32 r, bytes32 vs) = vm.signCompact(clientKey, market.awardDigest(awards[0]));
-        bytes memory sig = abi.encodePacked(r, vs);
-        assertEq(sig.length, 64);
-        bytes32[] memory path = _path(_leavesMem(), 0);
-        _expectClaimRevert(
-            prover,
-            batchId,
-            batchLeaves[0],
-            0,
-            path,
-            awards[0],
-            sig,
-            abi.encodeWithSelector(ProverMarket.BadAwardSignature.selector)
-        );
-    }
-
+    /// Compact signatures (r, vs) that are no signature of the award.
     function test_claim_revertsOnGarbageSignatures() public {
         _setUpBatch();
-        bytes32[] memory path = _path(_leavesMem(), 0);
-        bytes memory err = abi.encodeWithSelector(ProverMarket.BadAwardSignature.selector);
-        bytes[] memory bad = new bytes[](5);
-        bad[0] = "";
-        bad[1] = abi.encodePacked(keccak256("r"), keccak256("s"), uint8(27)); // random r, s
-        bad[2] = abi.encodePacked(bytes32(0), bytes32(0), uint8(0)); // all zero
-        bad[3] = abi.encodePacked(sigs[0], uint8(0)); // 66 bytes
-        bytes memory wrongV = bytes.concat(sigs[0]);
-        wrongV[64] = bytes1(uint8(29));
-        bad[4] = wrongV;
+        (bytes32 r, bytes32 vs) = _compact(sigs[0]);
+        bytes32[2][4] memory bad = [
+            [keccak256("r"), keccak256("s")], // random r, s
+            [bytes32(0), bytes32(0)], // all zero
+            [bytes32(0), vs], // no r
+            [r, keccak256("s")] // r with a random s
+        ];
         for (uint256 i = 0; i < bad.length; i++) {
-            _expectClaimRevert(prover, batchId, batchLeaves[0], 0, path, awards[0], bad[i], err);
+            ProverMarket.BatchClaim memory job = _batchJob(batchLeaves[0], 0, 0, awards[0].deadline, sigs[0]);
+            (job.r, job.vs) = (bad[i][0], bad[i][1]);
+            vm.expectRevert(ProverMarket.BadAwardSignature.selector);
+            _claimSingle(prover, batchId, _hashes(_leavesMem()), job);
         }
+        assertFalse(market.isPaid(client, 0));
     }
 
+    /// The malleated twin (r, n - s, the other parity) of a valid signature.
     function test_claim_revertsOnMalleatedHighSSignature() public {
         _setUpBatch();
-        bytes memory sig = sigs[0];
-        bytes32 r;
-        bytes32 s;
-        uint8 v;
-        assembly ("memory-safe") {
-            r := mload(add(sig, 0x20))
-            s := mload(add(sig, 0x40))
-            v := byte(0, mload(add(sig, 0x60)))
-        }
+        ProverMarket.BatchClaim memory job = _batchJob(batchLeaves[0], 0, 0, awards[0].deadline, sigs[0]);
         uint256 n = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141;
-        bytes memory flipped = abi.encodePacked(r, bytes32(n - uint256(s)), v == 27 ? uint8(28) : uint8(27));
-        bytes32[] memory path = _path(_leavesMem(), 0);
-        _expectClaimRevert(
-            prover,
-            batchId,
-            batchLeaves[0],
-            0,
-            path,
-            awards[0],
-            flipped,
-            abi.encodeWithSelector(ProverMarket.BadAwardSignature.selector)
-        );
+        uint256 parity = uint256(job.vs) >> 255;
+        uint256 s = uint256(job.vs) & ((uint256(1) << 255) - 1);
+        job.vs = bytes32(((1 - parity) << 255) | (n - s));
+        vm.expectRevert(ProverMarket.BadAwardSignature.selector);
+        _claimSingle(prover, batchId, _hashes(_leavesMem()), job);
+        assertFalse(market.isPaid(client, 0));
     }
 
     function test_claim_revertsWhenDepositTooLow() public {
@@ -2196,21 +2156,20 @@ contract ProverMarketTest is MarketFixture {
         bytes memory sig = _sign(clientKey, a);
         uint256 id = _commit(prover, leaves);
         _closeWindow(id);
-        bytes32[] memory path = _path(leaves, 0);
         _expectClaimRevert(
             prover,
             id,
+            leaves,
             leaves[0],
             0,
-            path,
+            0,
             a,
             sig,
             abi.encodeWithSelector(ProverMarket.InsufficientDeposit.selector, 1 ether - 1, 1 ether)
         );
         assertFalse(market.isPaid(leaves[0].client, 0), "job stays claimable once the client tops up");
         _deposit(client, 1);
-        vm.prank(prover);
-        market.claim(id, leaves[0], 0, path, a, sig);
+        _claimJob(prover, id, leaves, 0, 0, a, sig);
         assertEq(market.deposits(client), 0);
     }
 
@@ -2226,16 +2185,14 @@ contract ProverMarketTest is MarketFixture {
         bytes memory s1 = _sign(clientKey, a1);
         uint256 id = _commit(prover, leaves);
         _closeWindow(id);
-        bytes32[] memory p0 = _path(leaves, 0);
-        bytes32[] memory p1 = _path(leaves, 1);
-        vm.prank(prover);
-        market.claim(id, leaves[0], 0, p0, a0, s0);
+        _claimJob(prover, id, leaves, 0, 0, a0, s0);
         _expectClaimRevert(
             prover,
             id,
+            leaves,
             leaves[1],
             1,
-            p1,
+            1,
             a1,
             s1,
             abi.encodeWithSelector(ProverMarket.InsufficientDeposit.selector, 0.5 ether, 1 ether)
@@ -2260,9 +2217,8 @@ contract ProverMarketTest is MarketFixture {
         uint256 id = _commit(prover, leaves);
         _closeWindow(id);
         vm.expectEmit(true, true, true, true, address(market));
-        emit ProverMarket.FeeClaimed(leaves[0].jobId, prover, client, 0);
-        vm.prank(prover);
-        market.claim(id, leaves[0], 0, new bytes32[](0), a, sig);
+        emit ProverMarket.BatchFeesClaimed(id, prover, 0, abi.encodePacked(uint32(0)));
+        _claimJob(prover, id, leaves, 0, 0, a, sig);
         assertTrue(market.isPaid(leaves[0].client, 0));
     }
 
@@ -2275,8 +2231,9 @@ contract ProverMarketTest is MarketFixture {
     }
 
     /// Job ids derive from (client, nonce) and paid jobs are recorded per client, so a
-    /// leaf that borrows another client's job id cannot be claimed, and a client's own job
-    /// with the same nonce does not block the victim's.
+    /// leaf that borrows another client's job id cannot be claimed (the claim's client and
+    /// nonce derive another job, whose award nobody signed), and a client's own job with
+    /// the same nonce does not block the victim's.
     function test_claim_anotherClientsAwardForSameJobIdDoesNotBlockTheJob() public {
         _setUpBatch();
         bytes32 victimJob = batchLeaves[0].jobId;
@@ -2294,16 +2251,16 @@ contract ProverMarketTest is MarketFixture {
         _expectClaimRevert(
             otherProver,
             forgedId,
+            forged,
             forged[0],
             0,
-            _path(forged, 0),
+            0,
             fa,
             _sign(otherClientKey, fa),
-            abi.encodeWithSelector(ProverMarket.JobIdMismatch.selector, victimJob)
+            abi.encodeWithSelector(ProverMarket.BadAwardSignature.selector)
         );
         bytes memory os = _sign(otherClientKey, oa);
-        vm.prank(otherProver);
-        market.claim(forgedId, forged[1], 0, _path(forged, 1), oa, os);
+        _claimJob(otherProver, forgedId, forged, 1, 0, oa, os);
         assertTrue(market.isPaid(otherClient, 0));
         assertFalse(market.isPaid(client, 0));
 
@@ -2313,18 +2270,20 @@ contract ProverMarketTest is MarketFixture {
         assertTrue(market.isPaid(client, 0));
     }
 
+    /// A claim's job id is derived from its client and nonce: a wrong nonce names another
+    /// job, whose award the client did not sign.
     function test_claim_revertsWhenNonceDoesNotDeriveJobId() public {
         _setUpBatch();
-        bytes32[] memory path = _path(_leavesMem(), 2);
         _expectClaimRevert(
             prover,
             batchId,
+            _leavesMem(),
             batchLeaves[2],
+            2,
             3,
-            path,
             awards[2],
             sigs[2],
-            abi.encodeWithSelector(ProverMarket.JobIdMismatch.selector, batchLeaves[2].jobId)
+            abi.encodeWithSelector(ProverMarket.BadAwardSignature.selector)
         );
         assertFalse(market.isPaid(client, 2));
         assertFalse(market.isPaid(client, 3));
@@ -2351,8 +2310,7 @@ contract ProverMarketTest is MarketFixture {
         for (uint256 i = 0; i < 2; i++) {
             ProverMarket.Award memory a = _award(leaves[i], prover);
             bytes memory sig = _sign(clientKey, a);
-            vm.prank(prover);
-            market.claim(id, leaves[i], _nonce(255 + i), _path(leaves, i), a, sig);
+            _claimJob(prover, id, leaves, i, _nonce(255 + i), a, sig);
         }
         assertEq(market.paidJobs(client, 0), uint256(1) << 255);
         assertEq(market.paidJobs(client, 1), 1);
@@ -2466,8 +2424,7 @@ contract ProverMarketTest is MarketFixture {
         bytes memory sig = _sign(clientKey, a);
         uint256 id = _commit(prover, leaves);
         _closeWindow(id);
-        vm.prank(prover);
-        market.claim(id, leaves[0], 0, new bytes32[](0), a, sig);
+        _claimJob(prover, id, leaves, 0, 0, a, sig);
 
         vm.roll(block.number + DEPOSIT_DELAY);
         uint256 left = deposited - price;
@@ -2515,10 +2472,8 @@ contract ProverMarketTest is MarketFixture {
     function _claimOf(uint256 id, ProverMarket.Leaf[] memory leaves, uint256 i, bytes memory err) internal {
         ProverMarket.Award memory a = _award(leaves[i], prover);
         bytes memory sig = _sign(clientKey, a);
-        bytes32[] memory path = _path(leaves, i);
-        vm.prank(prover);
         if (err.length != 0) vm.expectRevert(err);
-        market.claim(id, leaves[i], _nonce(i), path, a, sig);
+        _claimJob(prover, id, leaves, i, _nonce(i), a, sig);
     }
 
     function testFuzz_claim_windowBoundary(uint256 wait) public {
@@ -2530,15 +2485,13 @@ contract ProverMarketTest is MarketFixture {
         bytes memory sig = _sign(clientKey, a);
         uint256 id = _commit(prover, leaves);
         uint64 closesAt = uint64(block.number) + CHALLENGE_WINDOW;
-        bytes32[] memory path = _path(leaves, 2);
         vm.roll(block.number + wait);
-        vm.prank(prover);
         if (block.number <= closesAt) {
             vm.expectRevert(abi.encodeWithSelector(ProverMarket.WindowOpen.selector, closesAt));
-            market.claim(id, leaves[2], 2, path, a, sig);
+            _claimJob(prover, id, leaves, 2, 2, a, sig);
             assertEq(prover.balance, 0);
         } else {
-            market.claim(id, leaves[2], 2, path, a, sig);
+            _claimJob(prover, id, leaves, 2, 2, a, sig);
             assertEq(prover.balance, leaves[2].price);
         }
     }
@@ -2548,13 +2501,13 @@ contract ProverMarketTest is MarketFixture {
         vm.assume(key != clientKey);
         _setUpBatch();
         bytes memory sig = _sign(key, awards[0]);
-        bytes32[] memory path = _path(_leavesMem(), 0);
         _expectClaimRevert(
             prover,
             batchId,
+            _leavesMem(),
             batchLeaves[0],
             0,
-            path,
+            0,
             awards[0],
             sig,
             abi.encodeWithSelector(ProverMarket.BadAwardSignature.selector)

@@ -74,6 +74,10 @@ pub struct NetworkSection {
     pub event_queue: usize,
     /// Request-response timeout, ms.
     pub request_timeout_ms: u64,
+    /// Gossip envelopes the replay cache holds, unexpired: only envelopes the market
+    /// accepted enter it, and a full cache makes room by the soonest expiring one, so no
+    /// flood fills it against honest traffic.
+    pub replay_capacity: usize,
 }
 
 impl Default for NetworkSection {
@@ -84,6 +88,7 @@ impl Default for NetworkSection {
             max_connections: 64,
             event_queue: 4_096,
             request_timeout_ms: 30_000,
+            replay_capacity: provernet_protocol::replay::SeenCache::DEFAULT_CAPACITY,
         }
     }
 }
@@ -153,6 +158,15 @@ pub struct ProverSection {
     /// Time kept between the expected end of proving and the promised deadline, for
     /// batching and the commit transaction, ms.
     pub commit_margin_ms: u64,
+    /// Bid only on jobs that the client's reservation for this prover pays (the
+    /// market's `reserve`): no award the client signs to other provers can then leave
+    /// this prover unpaid. Off, the client's free deposit is enough, and awards to
+    /// others may empty it first.
+    pub require_reservation: bool,
+    /// Seconds from a job's deadline to the claim of its fee: the reservation that pays
+    /// the job must last this long after the deadline. It must exceed the challenge
+    /// window (in seconds at the chain's block time) plus the time a claim takes.
+    pub claim_margin_secs: u64,
     /// Misbehave on purpose, for testnets and tests only (see [`Cheat`]).
     pub cheat: Option<Cheat>,
 }
@@ -261,6 +275,8 @@ impl Default for ProverSection {
             batch_size: 16,
             batch_max_age_ms: 2_000,
             commit_margin_ms: 4_000,
+            require_reservation: false,
+            claim_margin_secs: 3_600,
             cheat: None,
         }
     }
@@ -452,6 +468,9 @@ impl NodeConfig {
         }
         if self.network.event_queue == 0 {
             return Err(field("network.event_queue", "must be above 0"));
+        }
+        if self.network.replay_capacity == 0 {
+            return Err(field("network.replay_capacity", "must be above 0"));
         }
         if !(self.chain.rpc_url.starts_with("http://")
             || self.chain.rpc_url.starts_with("https://"))

@@ -59,4 +59,4 @@ pub use primitives::{
     Address, CircuitId, EthSignature, FieldBytes, Hash32, JobId, MessageId, PeerKey, Wei, keccak256,
 };
 pub use replay::SeenCache;
-pub use validator::Validator;
+pub use validator::{SharedSeen, Validator, lock_seen};

@@ -42,20 +42,56 @@ impl SeenCache {
         forget_after: u64,
         now: u64,
     ) -> Result<(), EnvelopeError> {
-        if self.contains(&id) {
-            return Err(EnvelopeError::Replayed { id });
+        self.fresh(&id)?;
+        if self.is_full(now) {
+            return Err(EnvelopeError::SeenCacheFull {
+                capacity: self.capacity,
+            });
         }
-        if self.forget_after.len() >= self.capacity {
-            self.purge(now);
-            if self.forget_after.len() >= self.capacity {
-                return Err(EnvelopeError::SeenCacheFull {
-                    capacity: self.capacity,
-                });
-            }
+        self.put(id, forget_after);
+        Ok(())
+    }
+
+    /// Records `id` as [`SeenCache::insert`] does, but never refuses for lack of room:
+    /// when the cache is full of unexpired ids, the one to be forgotten soonest goes.
+    /// For envelopes already accepted by every rule (gossip the market accepted), which a
+    /// full cache must never turn away; only what was accepted enters it, so a flood of
+    /// valid but useless envelopes cannot fill it. Fails only if `id` is already there.
+    pub fn record(
+        &mut self,
+        id: MessageId,
+        forget_after: u64,
+        now: u64,
+    ) -> Result<(), EnvelopeError> {
+        self.fresh(&id)?;
+        if self.is_full(now)
+            && let Some((_, soonest)) = self.by_time.pop_first()
+        {
+            self.forget_after.remove(&soonest);
         }
+        self.put(id, forget_after);
+        Ok(())
+    }
+
+    fn fresh(&self, id: &MessageId) -> Result<(), EnvelopeError> {
+        if self.contains(id) {
+            return Err(EnvelopeError::Replayed { id: *id });
+        }
+        Ok(())
+    }
+
+    /// Whether it is full of ids unexpired at `now` (expired ones are purged first).
+    fn is_full(&mut self, now: u64) -> bool {
+        if self.forget_after.len() < self.capacity {
+            return false;
+        }
+        self.purge(now);
+        self.forget_after.len() >= self.capacity
+    }
+
+    fn put(&mut self, id: MessageId, forget_after: u64) {
         self.forget_after.insert(id, forget_after);
         self.by_time.insert((forget_after, id));
-        Ok(())
     }
 
     /// Forgets every id whose time has passed at `now`.
@@ -113,6 +149,23 @@ mod tests {
         cache.insert(id(3), 300, 101).expect("room after expiry");
         assert!(!cache.contains(&id(1)));
         assert_eq!(cache.len(), 2);
+    }
+
+    #[test]
+    fn recording_into_a_full_cache_makes_room_by_the_soonest_forgotten() {
+        let mut cache = SeenCache::new(2);
+        cache.record(id(1), 300, 10).expect("fresh");
+        cache.record(id(2), 100, 10).expect("fresh");
+        cache
+            .record(id(3), 200, 50)
+            .expect("never refused for room");
+        assert_eq!(cache.len(), 2);
+        assert!(!cache.contains(&id(2)), "the soonest forgotten went");
+        assert!(cache.contains(&id(1)) && cache.contains(&id(3)));
+        assert_eq!(
+            cache.record(id(3), 200, 51),
+            Err(EnvelopeError::Replayed { id: id(3) })
+        );
     }
 
     #[test]

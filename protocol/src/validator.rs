@@ -1,6 +1,7 @@
 //! The whole inbound check of an envelope, in the order that wastes least work.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use crate::envelope::{Context, EnvelopeError, SignedEnvelope, VerifiedEnvelope, verify_batch};
 use crate::primitives::PeerKey;
@@ -10,16 +11,29 @@ use crate::replay::SeenCache;
 /// active signers; past this many the cache starts over.
 pub const KEYS_KEPT: usize = 4_096;
 
+/// A replay cache shared between the validator (which looks envelopes up before their
+/// signature check) and whoever decides which envelopes are accepted and records them.
+pub type SharedSeen = Arc<Mutex<SeenCache>>;
+
+/// Locks a shared replay cache (a panic while it was held left it consistent: every
+/// operation on it is a few map updates).
+pub fn lock_seen(seen: &SharedSeen) -> MutexGuard<'_, SeenCache> {
+    seen.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 /// Decodes, bounds-checks, verifies and deduplicates inbound envelopes.
 ///
 /// The order is: decode and bounds (cheap), replay lookup (cheap: a replay costs no
-/// signature check), signature, then replay insertion — only after the signature holds,
-/// so a forged envelope cannot claim the id of a genuine one. Opening the payload is
-/// left to the caller ([`VerifiedEnvelope::open`]), which knows the kind it expects.
+/// signature check), signature, then — for [`Validator::validate`] — replay insertion,
+/// only after the signature holds, so a forged envelope cannot claim the id of a genuine
+/// one. [`Validator::validate_batch`] records nothing: the caller records, in
+/// [`Validator::seen`], the envelopes it accepts, so envelopes that no rule accepts never
+/// take room in the cache. Opening the payload is left to the caller
+/// ([`VerifiedEnvelope::open`]), which knows the kind it expects.
 #[derive(Debug)]
 pub struct Validator {
     context: Context,
-    seen: SeenCache,
+    seen: SharedSeen,
     /// Keys that signed a valid envelope, by their bytes (kept after verification): a
     /// point decompression costs about a third of a signature check, and signers repeat.
     keys: HashMap<[u8; 32], PeerKey>,
@@ -30,9 +44,14 @@ impl Validator {
     pub fn new(context: Context, seen_capacity: usize) -> Self {
         Self {
             context,
-            seen: SeenCache::new(seen_capacity),
+            seen: Arc::new(Mutex::new(SeenCache::new(seen_capacity))),
             keys: HashMap::new(),
         }
+    }
+
+    /// The replay cache, for the caller to record what it accepts.
+    pub fn seen(&self) -> SharedSeen {
+        Arc::clone(&self.seen)
     }
 
     /// How many signer keys are kept decompressed (each signed a valid envelope).
@@ -53,8 +72,10 @@ impl Validator {
         Ok(verified)
     }
 
-    /// Checks many envelopes at time `now`, verifying their signatures as one batch.
-    /// Results are in input order; a duplicate within the batch is a replay of the first.
+    /// Checks many envelopes at time `now`, verifying their signatures as one batch, and
+    /// refuses those already recorded as seen; records none (the caller records what it
+    /// accepts: a copy of an envelope within one batch passes here and is the caller's
+    /// replay). Results are in input order.
     pub fn validate_batch(
         &mut self,
         messages: &[&[u8]],
@@ -83,7 +104,7 @@ impl Validator {
                 None => verified
                     .next()
                     .unwrap_or(Err(EnvelopeError::BadSignature))
-                    .and_then(|envelope| self.remember(&envelope, now).map(|()| envelope)),
+                    .inspect(|envelope| self.keep_key(envelope)),
             })
             .collect()
     }
@@ -95,15 +116,22 @@ impl Validator {
                 .copied()
                 .or_else(|| PeerKey::from_bytes(raw))
         })?;
-        if self.seen.contains(&envelope.id()) {
+        if lock_seen(&self.seen).contains(&envelope.id()) {
             return Err(EnvelopeError::Replayed { id: envelope.id() });
         }
         Ok(envelope)
     }
 
-    /// Records a verified envelope's id, and keeps its signer's key: only keys that
-    /// signed something valid are kept, so junk signatures cannot churn the cache.
+    /// Records a verified envelope's id, and keeps its signer's key.
     fn remember(&mut self, envelope: &VerifiedEnvelope, now: u64) -> Result<(), EnvelopeError> {
+        self.keep_key(envelope);
+        let forget_after = self.context.forget_after(envelope.expires_at());
+        lock_seen(&self.seen).insert(envelope.id(), forget_after, now)
+    }
+
+    /// Keeps a verified envelope's signer's key: only keys that signed something valid
+    /// are kept, so junk signatures cannot churn the cache.
+    fn keep_key(&mut self, envelope: &VerifiedEnvelope) {
         let signer = *envelope.signer();
         if !self.keys.contains_key(signer.as_bytes()) {
             if self.keys.len() >= KEYS_KEPT {
@@ -111,7 +139,5 @@ impl Validator {
             }
             self.keys.insert(*signer.as_bytes(), signer);
         }
-        let forget_after = self.context.forget_after(envelope.expires_at());
-        self.seen.insert(envelope.id(), forget_after, now)
     }
 }

@@ -109,7 +109,7 @@ async fn main() {
         commits.push((n, id, batch, nonce));
         nonce += n;
     }
-    // One more single-job batch, claimed alone with its Merkle path (`claim`). Its nonce
+    // One more single-job batch, claimed alone (`claimBatch` of one job). Its nonce
     // is one the batches above skipped (each client's run from 0 to 212 has a gap at
     // 3..=4), so its paid-job bitmap word exists, as for the batch figures.
     let single_first = 3;
@@ -161,20 +161,24 @@ async fn main() {
         }
         figures.push(settled);
     }
-    let single = Inclusion::from_batch(single_id, &single_batch, 0).expect("leaf");
-    let signature = world
-        .award(world.alternating_client(0), &single_batch[0], deadline)
-        .1;
+    let single = JobClaim {
+        index: 0,
+        nonce: single_first,
+        deadline,
+        signature: world
+            .award(world.alternating_client(0), &single_batch[0], deadline)
+            .1,
+    };
     let receipt = world
         .prover
         .market
-        .claim(&single, single_first, deadline, &signature)
+        .claim_batch(single_id, &single_batch, std::slice::from_ref(&single))
         .await
         .expect("claims");
     add(
         &mut figures,
         "claim.single",
-        "claim, one job with its Merkle path",
+        "claimBatch, the one job of a batch of one",
         gas(&receipt),
     );
     let at64 = figures

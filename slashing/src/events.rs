@@ -66,9 +66,11 @@ impl MarketEvent {
             E::DepositedFilter(_)
             | E::DepositWithdrawalRequestedFilter(_)
             | E::DepositWithdrawnFilter(_)
+            | E::ReservedFilter(_)
+            | E::ReservationReleasedFilter(_)
             | E::CreditsWithdrawnFilter(_) => EventKind::Funds,
             E::BatchCommittedFilter(_) => EventKind::Commitment,
-            E::FeeClaimedFilter(_) | E::BatchFeesClaimedFilter(_) => EventKind::Claim,
+            E::BatchFeesClaimedFilter(_) => EventKind::Claim,
             E::ChallengeOpenedFilter(_)
             | E::ChallengeAnsweredFilter(_)
             | E::ChallengeVoidedFilter(_)

@@ -329,6 +329,31 @@ impl<M: Middleware + 'static> Market<M> {
         self.submit(self.contract.deposit().value(amount)).await
     }
 
+    /// Sets `amount` wei of the sender's deposit aside for `prover` until `until` (unix
+    /// seconds): only that prover's claims take from it, before the deposit, and the
+    /// sender takes what is left back only with [`Market::release`] after `until`.
+    ///
+    /// # Errors
+    /// As the contract refuses (`InsufficientDeposit`, `ReservationShortened`).
+    pub async fn reserve(
+        &self,
+        prover: Address,
+        amount: U256,
+        until: u64,
+    ) -> Result<TransactionReceipt, ChainError> {
+        self.submit(self.contract.reserve(prover, amount, until))
+            .await
+    }
+
+    /// Returns what is left of the sender's reservation for `prover` to its deposit.
+    ///
+    /// # Errors
+    /// As the contract refuses (`TooEarly` before the reservation's end,
+    /// `NothingToWithdraw`).
+    pub async fn release(&self, prover: Address) -> Result<TransactionReceipt, ChainError> {
+        self.submit(self.contract.release(prover)).await
+    }
+
     /// Withdraws the sender's credits (rewards, refunds, bonds).
     ///
     /// # Errors
@@ -405,6 +430,20 @@ impl<M: Middleware + 'static> Market<M> {
     /// [`ChainError::Rpc`].
     pub async fn free_deposit(&self, client: Address) -> Result<U256, ChainError> {
         self.view(self.contract.free_deposit(client)).await
+    }
+
+    /// `(amount, until)` of `client`'s reservation for `prover` (`reservations`):
+    /// wei set aside for that prover's claims, and the unix second after which the
+    /// client may take it back.
+    ///
+    /// # Errors
+    /// [`ChainError::Rpc`].
+    pub async fn reservation(
+        &self,
+        client: Address,
+        prover: Address,
+    ) -> Result<(u128, u64), ChainError> {
+        self.view(self.contract.reservations(client, prover)).await
     }
 
     /// `(leaves at risk, leaves covered)` of a prover, as `commitBatch` counts them
@@ -570,37 +609,6 @@ impl<M: Middleware + 'static> Market<M> {
             .ok_or_else(|| ChainError::Rpc(format!("transaction {tx:?} holds a price above 2^128")))
     }
 
-    /// Claims the fee of one job with its Merkle path and the client's award.
-    ///
-    /// # Errors
-    /// As the contract refuses (`WindowOpen`, `AlreadyClaimed`, `BadAwardSignature`, …).
-    pub async fn claim(
-        &self,
-        at: &Inclusion,
-        nonce: u64,
-        deadline: u64,
-        client_signature: &[u8],
-    ) -> Result<TransactionReceipt, ChainError> {
-        let leaf = &at.leaf;
-        let award = bindings::Award {
-            job_id: leaf.job_id.0,
-            prover: self.client.default_sender().unwrap_or_default(),
-            price: U256::from(leaf.price),
-            deadline,
-            circuit_id: leaf.circuit_id.0,
-            public_inputs_hash: leaf.public_inputs_hash.0,
-        };
-        self.submit(self.contract.claim(
-            at.batch_id.into(),
-            evidence::leaf_to_abi(leaf),
-            nonce,
-            at.path.iter().map(|h| h.0).collect(),
-            award,
-            Bytes::from(client_signature.to_vec()),
-        ))
-        .await
-    }
-
     /// Claims several jobs of batch `batch_id`, whose leaves are `leaves` (all of them, in
     /// order), in one transaction. The leaves of the claimed jobs are sent as their parts
     /// (the contract rebuilds them), the others as hashes. The claims are sent ordered by
@@ -615,6 +623,32 @@ impl<M: Middleware + 'static> Market<M> {
         leaves: &[JobLeaf],
         jobs: &[JobClaim],
     ) -> Result<TransactionReceipt, ChainError> {
+        self.submit(self.claim_batch_call(batch_id, leaves, jobs)?)
+            .await
+    }
+
+    /// Whether [`Market::claim_batch`] with these jobs would pay now (`eth_call`, nothing
+    /// sent): a node that meets a refused batch tries each job this way, then claims the
+    /// payable ones in one transaction.
+    ///
+    /// # Errors
+    /// As [`Market::claim_batch`].
+    pub async fn check_claim_batch(
+        &self,
+        batch_id: u64,
+        leaves: &[JobLeaf],
+        jobs: &[JobClaim],
+    ) -> Result<(), ChainError> {
+        self.view(self.claim_batch_call(batch_id, leaves, jobs)?)
+            .await
+    }
+
+    fn claim_batch_call(
+        &self,
+        batch_id: u64,
+        leaves: &[JobLeaf],
+        jobs: &[JobClaim],
+    ) -> Result<ContractCall<M, ()>, ChainError> {
         let mut hashes: Vec<[u8; 32]> = leaves.iter().map(|l| l.hash().0).collect();
         let mut claims = Vec::with_capacity(jobs.len());
         for job in jobs {
@@ -644,8 +678,7 @@ impl<M: Middleware + 'static> Market<M> {
         // By client, then nonce: the contract holds one client's deposit and paid-jobs
         // word while its claims follow each other and writes them back once.
         claims.sort_by_key(|c| (c.client, c.nonce));
-        self.submit(self.contract.claim_batch(batch_id.into(), hashes, claims))
-            .await
+        Ok(self.contract.claim_batch(batch_id.into(), hashes, claims))
     }
 
     // ---- challenges -------------------------------------------------------------------

@@ -63,6 +63,46 @@ pub fn client_deposit() -> U256 {
     U256::from(10u64) * U256::exp10(18)
 }
 
+/// How long a client's reservations last, seconds: longer than any run.
+pub const RESERVATION_SECS: u64 = 7 * 24 * 3_600;
+
+/// What each client reserves for each of `provers` provers, wei: an equal share of its
+/// deposit, one share left unreserved.
+pub fn client_reservation(provers: usize) -> U256 {
+    client_deposit() / U256::from(provers + 1)
+}
+
+/// Deposits [`client_deposit`] from `market`'s sender and reserves
+/// [`client_reservation`] of it for each of `provers` until `until` (unix seconds).
+///
+/// # Errors
+/// As the market refuses.
+pub async fn fund_client(
+    market: &Market<Client>,
+    provers: &[Address],
+    until: u64,
+) -> Result<(), provernet_slashing::ChainError> {
+    market.deposit(client_deposit()).await?;
+    for prover in provers {
+        market
+            .reserve(*prover, client_reservation(provers.len()), until)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The latest block's timestamp, unix seconds.
+///
+/// # Errors
+/// When the node cannot be read.
+pub async fn now(provider: &Provider<Http>) -> anyhow::Result<u64> {
+    let block = provider
+        .get_block(BlockNumber::Latest)
+        .await?
+        .context("no latest block")?;
+    Ok(block.timestamp.as_u64())
+}
+
 /// Starts anvil on 127.0.0.1:`port` with `accounts` funded accounts, logging to `log`,
 /// mining each transaction at once (setup is quick) until [`interval_mining`]. The
 /// caller owns the process from here on, so it is stopped whatever happens next.

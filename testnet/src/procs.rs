@@ -182,6 +182,10 @@ pub fn write_node_files(spec: &NodeSpec, common: &Common<'_>) -> anyhow::Result<
     // batching and the commit, and for a crash and restart (`--crash-prover-after`)
     // without breaking a promise.
     let _ = writeln!(toml, "commit_margin_ms = 15000");
+    // Every client reserves part of its deposit for every prover (`run.rs`): provers
+    // bid only on what a reservation pays, so no award to another prover can leave them
+    // unpaid, and every run pays its fees that way.
+    let _ = writeln!(toml, "require_reservation = true");
     if let Some(cheat) = spec.cheat {
         let _ = writeln!(toml, "\n[prover.cheat]");
         let _ = writeln!(toml, "mode = {}", text(cheat.node_mode()));

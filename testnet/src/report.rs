@@ -446,9 +446,6 @@ pub fn write(data: &RunData) -> anyhow::Result<Written> {
             ProverMarketEvents::BatchCommittedFilter(b) if honest.contains(&b.prover) => {
                 honest_committed += u64::from(b.count);
             }
-            ProverMarketEvents::FeeClaimedFilter(f) if honest.contains(&f.prover) => {
-                honest_paid += 1;
-            }
             ProverMarketEvents::BatchFeesClaimedFilter(f) if honest.contains(&f.prover) => {
                 honest_paid += (f.indices.len() / 4) as u64;
             }

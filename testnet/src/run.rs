@@ -324,29 +324,38 @@ async fn run(
             cheat: *cheat,
         });
     }
+    let provers = specs
+        .iter()
+        .filter(|s| s.role == Role::Prover)
+        .map(|s| address_of(&s.eth_key))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let reserved_until = chain::now(&provider).await? + chain::RESERVATION_SECS;
     let mut setup = Vec::new();
     for spec in &specs {
         let market = Market::at(owner.address(), chain::client(&endpoint, &spec.eth_key)?);
         let (role, peer_key, name) = (spec.role, spec.peer_key(), spec.name.clone());
+        let provers = &provers;
         setup.push(async move {
             let result = match role {
-                Role::Prover => market.register(peer_key, chain::prover_stake()).await,
-                Role::Client => market.deposit(chain::client_deposit()).await,
+                Role::Prover => market
+                    .register(peer_key, chain::prover_stake())
+                    .await
+                    .map(|_| ()),
+                Role::Client => chain::fund_client(&market, provers, reserved_until).await,
                 Role::Watchtower | Role::Relay => return Ok(()),
             };
-            result
-                .map(|_| ())
-                .map_err(|e| anyhow!("setting up {name} on chain: {e}"))
+            result.map_err(|e| anyhow!("setting up {name} on chain: {e}"))
         });
     }
     futures_util::future::try_join_all(setup).await?;
     chain::interval_mining(&provider).await?;
     ui.line(&format!(
-        "{} provers staked {} ETH each; {} clients deposited {} ETH each; 1-second blocks",
+        "{} provers staked {} ETH each; {} clients deposited {} ETH each and reserved {:.2} ETH of it for each prover; 1-second blocks",
         args.provers,
         chain::prover_stake() / ethers::types::U256::exp10(18),
         args.clients,
-        chain::client_deposit() / ethers::types::U256::exp10(18)
+        chain::client_deposit() / ethers::types::U256::exp10(18),
+        chain::client_reservation(provers.len()).as_u128() as f64 / 1e18
     ));
 
     // The nodes.

@@ -274,6 +274,78 @@ abstract contract MarketFixture is Test {
         return abi.encodePacked(r, s, v);
     }
 
+    // ---- claims ------------------------------------------------------------------------
+
+    /// The ERC-2098 compact form (r, vs) of a signature r ‖ s ‖ v as `_sign` gives it (65
+    /// bytes, v 27 or 28, low s): the only form `claimBatch` takes.
+    function _compact(bytes memory sig) internal pure returns (bytes32 r, bytes32 vs) {
+        require(sig.length == 65, "_compact: not a 65-byte signature");
+        bytes32 s;
+        uint8 v;
+        assembly ("memory-safe") {
+            r := mload(add(sig, 0x20))
+            s := mload(add(sig, 0x40))
+            v := byte(0, mload(add(sig, 0x60)))
+        }
+        require((v == 27 || v == 28) && uint256(s) >> 255 == 0, "_compact: no compact form");
+        vs = v == 28 ? bytes32(uint256(s) | (uint256(1) << 255)) : s;
+    }
+
+    /// The `claimBatch` job of leaf `l` at `index` of its batch: job `nonce` of `l.client`,
+    /// awarded with `deadline`, with the client's signature `sig` of its award (`_sign`).
+    /// The market rebuilds the award from the job (its id from the client and nonce), the
+    /// caller and `deadline`: a signature of any other award (another job, prover, price,
+    /// deadline or statement) is refused, `BadAwardSignature`.
+    function _batchJob(ProverMarket.Leaf memory l, uint256 index, uint64 nonce, uint64 deadline, bytes memory sig)
+        internal
+        pure
+        returns (ProverMarket.BatchClaim memory)
+    {
+        (bytes32 r, bytes32 vs) = _compact(sig);
+        return ProverMarket.BatchClaim({
+            // forge-lint: disable-next-line(unsafe-typecast)
+            index: uint32(index), // tests use small batches
+            nonce: nonce,
+            deadline: deadline,
+            client: l.client,
+            price: l.price,
+            circuitId: l.circuitId,
+            publicInputsHash: l.publicInputsHash,
+            proofHash: l.proofHash,
+            r: r,
+            vs: vs
+        });
+    }
+
+    /// Claims `job` alone, as `who`, from batch `batchId` whose leaf hashes are `hashes`
+    /// (overwritten: zero at the job's index, where the market puts the leaf the job
+    /// describes, so a leaf that is not the batch's there fails the root check,
+    /// `LeafNotInBatch`). `claimBatch` is the only claim: a single job is claimed this way.
+    /// Makes no call before the claim, so a `vm.expectRevert` before it applies to the claim.
+    function _claimSingle(address who, uint256 batchId, bytes32[] memory hashes, ProverMarket.BatchClaim memory job)
+        internal
+    {
+        if (job.index < hashes.length) hashes[job.index] = bytes32(0);
+        ProverMarket.BatchClaim[] memory jobs = new ProverMarket.BatchClaim[](1);
+        jobs[0] = job;
+        vm.prank(who);
+        market.claimBatch(batchId, hashes, jobs);
+    }
+
+    /// Claims leaf `index` of `leaves`, committed as batch `batchId`, alone, as `who`: job
+    /// `nonce`, with `award`'s deadline and the client's signature `sig` of `award`.
+    function _claimJob(
+        address who,
+        uint256 batchId,
+        ProverMarket.Leaf[] memory leaves,
+        uint256 index,
+        uint64 nonce,
+        ProverMarket.Award memory award,
+        bytes memory sig
+    ) internal {
+        _claimSingle(who, batchId, _hashes(leaves), _batchJob(leaves[index], index, nonce, award.deadline, sig));
+    }
+
     /// The acceptance `a.prover` signs for award `a` of `client_`'s job, after receiving
     /// the job's inputs: the same job, price, deadline and statement.
     function _acceptance(ProverMarket.Award memory a, address client_)

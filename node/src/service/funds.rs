@@ -1,13 +1,18 @@
 //! The prover's view of who can pay and how much more its stake covers.
 //!
-//! Before bidding, a prover checks that the client's free deposit on chain
-//! (`freeDeposit`: the deposit less a withdrawal request that has not lapsed), less the
-//! prices of this client's jobs it already holds, pays the price; and that its own stake
-//! covers one more leaf at risk (`exposure`, counted as `commitBatch` counts it, plus the
-//! jobs it holds that are not committed yet). The rules are
-//! [`provernet_market::funds`]; this module reads the chain for them, off the core.
+//! Before bidding, a prover checks that the client can pay the price on top of the
+//! prices of this client's jobs it already holds: out of the client's reservation for
+//! this prover (`reservations`, lasting until the job's deadline plus
+//! `prover.claim_margin_secs`), which nobody else can draw; or, unless
+//! `prover.require_reservation`, out of its free deposit (`freeDeposit`: the deposit
+//! less a withdrawal request that has not lapsed), which awards to others may empty
+//! first. It checks again when it wins the award, against the jobs it holds then (two
+//! bids on one client's jobs may both win). And its own stake must cover one more leaf at
+//! risk (`exposure`, counted as `commitBatch` counts it, plus the jobs it holds that are
+//! not committed yet). The rules are [`provernet_market::funds`]; this module reads the
+//! chain for them, off the core.
 //!
-//! Free deposits are read when a request arrives from a client not read in the last
+//! A client's funds are read when a request arrives from a client not read in the last
 //! [`FUNDS_TTL_MS`], by a bounded number of concurrent reads; the requests that wait for
 //! a read are considered again when it returns. The prover's own exposure is read by the
 //! chain follower at every poll.
@@ -15,30 +20,44 @@
 use std::collections::HashMap;
 
 use ethers::types::Address as EthAddress;
-use provernet_market::funds::{ClientFunds, Exposure};
+use provernet_market::funds::{ClientFunds, Exposure, Funding};
 use provernet_protocol::{Address, JobId};
 
 use super::{Core, Internal, eth};
 use crate::metrics::kind;
 use crate::store::{BatchState, WorkState};
 
-/// How long a client's free deposit, once read, is trusted, ms.
+/// How long a client's funds, once read, are trusted for a bid, ms.
 pub(super) const FUNDS_TTL_MS: u64 = 2_000;
-/// Most reads of free deposits in flight at once.
+/// Most reads of client funds in flight at once.
 const MAX_READS: usize = 32;
 /// Most requests waiting for a read of their client's deposit.
 const MAX_WAITING: usize = 4_096;
-/// Most clients whose free deposit is kept.
+/// Most clients whose funds are kept.
 const MAX_KEPT: usize = 16_384;
 
-/// Free deposits read from the chain, and the requests waiting for one.
+/// What the chain shows a client can pay this prover.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct ChainFunds {
+    /// `freeDeposit(client)`, wei.
+    pub(crate) free: u128,
+    /// `reservations(client, this prover)`: wei, and the unix second it lasts until.
+    pub(crate) reserved: u128,
+    pub(crate) reserved_until: u64,
+}
+
+/// Client funds read from the chain, and the requests waiting for a read.
 #[derive(Debug, Default)]
 pub(super) struct Funds {
-    /// Free deposit by client, wei, and when it was read (unix ms).
-    free: HashMap<EthAddress, (u128, u64)>,
+    /// Funds by client, and when they were read (unix ms).
+    free: HashMap<EthAddress, (ChainFunds, u64)>,
     /// Clients being read, with the requests waiting for the answer.
     reading: HashMap<EthAddress, Vec<JobId>>,
     waiting: usize,
+    /// Bumped by every claim this prover makes: a read started before a claim shows a
+    /// reservation the claim has since drawn on, against owed prices that no longer
+    /// count it, so it is read again.
+    generation: u64,
     /// This prover's exposure, as the chain last showed it.
     pub(super) exposure: Option<Exposure>,
 }
@@ -46,8 +65,11 @@ pub(super) struct Funds {
 /// Why a prover does not bid on a request it could prove.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Decline {
-    /// The client's free deposit does not pay the price on top of what it owes us.
+    /// Neither the client's reservation for us nor its free deposit pays the price on
+    /// top of what it owes us.
     Unfunded,
+    /// Only the client's free deposit pays it, and this prover requires a reservation.
+    Unreserved,
     /// Our stake covers no more leaves at risk.
     Exposure,
     /// The client's deposit is being read; the request is considered again then.
@@ -58,6 +80,7 @@ impl Decline {
     fn metric(self) -> &'static str {
         match self {
             Self::Unfunded => "declined_unfunded",
+            Self::Unreserved => "declined_unreserved",
             Self::Exposure => "declined_exposure",
             Self::Reading => "waiting_deposit",
         }
@@ -65,17 +88,18 @@ impl Decline {
 }
 
 impl Core {
-    /// Whether the prover can take `job` of `client` at `price` by what the chain shows;
-    /// starts a read of the client's deposit when it is not known, and counts every
-    /// decline in `provernet_bids_total{kind}`.
+    /// Whether the prover can bid on `job` of `client` at `price`, due by `deadline`
+    /// (unix seconds), by what the chain shows; starts a read of the client's funds when
+    /// they are not known, and counts every decline in `provernet_bids_total{kind}`.
     pub(super) fn check_funds(
         &mut self,
         job: JobId,
         client: &Address,
         price: u128,
+        deadline: u64,
         now: u64,
     ) -> Result<(), Decline> {
-        let verdict = self.funds_verdict(job, client, price, now);
+        let verdict = self.funds_verdict(job, client, price, deadline, now);
         if let Err(decline) = verdict {
             tracing::debug!(target: "market::prover", %job, ?decline, "not bidding");
             self.s
@@ -93,6 +117,7 @@ impl Core {
         job: JobId,
         client: &Address,
         price: u128,
+        deadline: u64,
         now: u64,
     ) -> Result<(), Decline> {
         if !self.stake_covers_one_more() {
@@ -100,21 +125,60 @@ impl Core {
         }
         let client = eth(client);
         match self.funds.free.get(&client) {
-            Some(&(free, read_at)) if now.saturating_sub(read_at) <= FUNDS_TTL_MS => {
-                let funds = ClientFunds {
-                    free,
-                    owed: self.owed_by(&client),
-                };
-                if funds.can_pay(price) {
-                    Ok(())
-                } else {
-                    Err(Decline::Unfunded)
-                }
+            Some(&(read, read_at)) if now.saturating_sub(read_at) <= FUNDS_TTL_MS => {
+                self.funded(&client, read, price, deadline)
             }
             _ => {
                 self.read_deposit(client, job);
                 Err(Decline::Reading)
             }
+        }
+    }
+
+    /// Whether a won award of `client` at `price`, due by `deadline`, is still paid on
+    /// top of the jobs this prover holds now and its other standing bids, by the
+    /// client's funds as last read (a reservation cannot shrink before it ends but by
+    /// this prover's own claims, which [`Core::funds_claimed`] takes off the figures
+    /// read). Funds not known (a restart, or an eviction, since the bid) decline it: the
+    /// client re-auctions, and a read starts for the next request.
+    pub(super) fn award_funded(
+        &mut self,
+        job: JobId,
+        client: &Address,
+        price: u128,
+        deadline: u64,
+    ) -> Result<(), Decline> {
+        let client = eth(client);
+        match self.funds.free.get(&client) {
+            Some(&(read, _)) => self.funded(&client, read, price, deadline),
+            None => {
+                self.read_deposit(client, job);
+                Err(Decline::Reading)
+            }
+        }
+    }
+
+    fn funded(
+        &self,
+        client: &EthAddress,
+        read: ChainFunds,
+        price: u128,
+        deadline: u64,
+    ) -> Result<(), Decline> {
+        let funds = ClientFunds {
+            free: read.free,
+            reserved: read.reserved,
+            reserved_until: read.reserved_until,
+            owed: self
+                .owed_by(client)
+                .saturating_add(self.standing_bids_on(client)),
+        };
+        let claim_by = deadline.saturating_add(self.s.config.prover.claim_margin_secs);
+        match funds.funding(price, claim_by) {
+            Some(Funding::Reserved) => Ok(()),
+            Some(Funding::Deposit) if !self.s.config.prover.require_reservation => Ok(()),
+            Some(Funding::Deposit) => Err(Decline::Unreserved),
+            None => Err(Decline::Unfunded),
         }
     }
 
@@ -146,20 +210,48 @@ impl Core {
         u64::try_from(works + sealed).unwrap_or(u64::MAX)
     }
 
-    /// Prices of `client`'s jobs this prover holds and has not been paid for.
+    /// Prices of `client`'s jobs this prover holds and has not been paid for: jobs not
+    /// released, and not in a batch already claimed (a claimed batch leaves
+    /// `self.batches`).
     fn owed_by(&self, client: &EthAddress) -> u128 {
         self.works
             .values()
             .filter(|w| w.state != WorkState::Released && eth(&w.request.0.client) == *client)
-            .filter(|w| !w.batch.is_some_and(|seq| self.is_claimed(seq)))
+            .filter(|w| w.batch.is_none_or(|seq| self.is_unclaimed(seq)))
             .map(|w| w.award.0.price)
             .fold(0u128, u128::saturating_add)
     }
 
-    fn is_claimed(&self, seq: u64) -> bool {
+    /// Prices of this prover's bids on `client`'s jobs that still stand (their window
+    /// has not ended, no award came): each may yet be won, so each is counted as owed.
+    fn standing_bids_on(&self, client: &EthAddress) -> u128 {
+        self.bid_holds
+            .keys()
+            .filter_map(|id| Some((self.my_bids.get(id)?, self.requests.get(id)?)))
+            .filter(|(_, seen)| eth(&seen.request.client) == *client)
+            .map(|(bid, _)| bid.price)
+            .fold(0u128, u128::saturating_add)
+    }
+
+    fn is_unclaimed(&self, seq: u64) -> bool {
         self.batches
             .get(&seq)
-            .is_some_and(|b| matches!(b.state, BatchState::Claimed { .. }))
+            .is_some_and(|b| !matches!(b.state, BatchState::Claimed { .. }))
+    }
+
+    /// A claim of this prover paying `paid` (client, wei) was mined: the jobs it paid no
+    /// longer count as owed, so what it drew on comes off the funds as read (the
+    /// client's reservation for this prover first, the rest from the deposit, as the
+    /// contract pays), and reads in flight are read again.
+    pub(super) fn funds_claimed(&mut self, paid: &[(EthAddress, u128)]) {
+        self.funds.generation = self.funds.generation.wrapping_add(1);
+        for (client, amount) in paid {
+            if let Some((read, _)) = self.funds.free.get_mut(client) {
+                let reserved = read.reserved.min(*amount);
+                read.reserved -= reserved;
+                read.free = read.free.saturating_sub(amount - reserved);
+            }
+        }
     }
 
     fn read_deposit(&mut self, client: EthAddress, job: JobId) {
@@ -177,29 +269,54 @@ impl Core {
         self.funds.waiting += 1;
         let shared = std::sync::Arc::clone(&self.s);
         let internal = self.internal.clone();
+        let generation = self.funds.generation;
         tokio::spawn(async move {
-            let result = shared
-                .market
-                .free_deposit(client)
-                .await
-                .map(|free| u128::try_from(free).unwrap_or(u128::MAX))
-                .map_err(|e| e.to_string());
-            let _ = internal.send(Internal::Deposit { client, result }).await;
+            let me = eth(&shared.address);
+            let result = futures_util::future::try_join(
+                shared.market.free_deposit(client),
+                shared.market.reservation(client, me),
+            )
+            .await
+            .map(|(free, (reserved, reserved_until))| ChainFunds {
+                free: u128::try_from(free).unwrap_or(u128::MAX),
+                reserved,
+                reserved_until,
+            })
+            .map_err(|e| e.to_string());
+            let _ = internal
+                .send(Internal::Deposit {
+                    client,
+                    generation,
+                    result,
+                })
+                .await;
         });
     }
 
-    /// A read of `client`'s free deposit came back: the requests that waited for it are
+    /// A read of `client`'s funds came back: the requests that waited for it are
     /// considered again.
-    pub(super) async fn on_deposit(&mut self, client: EthAddress, result: Result<u128, String>) {
+    pub(super) async fn on_deposit(
+        &mut self,
+        client: EthAddress,
+        generation: u64,
+        result: Result<ChainFunds, String>,
+    ) {
         let waiting = self.funds.reading.remove(&client).unwrap_or_default();
         self.funds.waiting = self.funds.waiting.saturating_sub(waiting.len());
-        let free = match result {
-            Ok(free) => free,
+        let read = match result {
+            Ok(read) => read,
             Err(error) => {
                 tracing::warn!(target: "chain", %error, ?client, "cannot read a client's deposit");
                 return;
             }
         };
+        if generation != self.funds.generation {
+            // A claim was mined while it was read: read again for those waiting.
+            for job in waiting {
+                self.read_deposit(client, job);
+            }
+            return;
+        }
         if self.funds.free.len() >= MAX_KEPT {
             let now = super::now_ms();
             self.funds
@@ -209,7 +326,7 @@ impl Core {
                 self.funds.free.clear();
             }
         }
-        self.funds.free.insert(client, (free, super::now_ms()));
+        self.funds.free.insert(client, (read, super::now_ms()));
         for job in waiting {
             let Some(seen) = self.requests.get(&job) else {
                 continue;

@@ -49,7 +49,17 @@ impl Core {
         envelope: VerifiedEnvelope,
     ) {
         let kind = envelope.kind();
-        let verdict = self.check_gossip(&envelope).await;
+        // A copy the market accepted already (one within the dispatcher's batch, or one
+        // recorded while this was queued): nobody's fault.
+        let replayed = self
+            .seen
+            .as_ref()
+            .is_some_and(|seen| provernet_protocol::lock_seen(seen).contains(&envelope.id()));
+        let verdict = if replayed {
+            Err(Verdict::Ignore("replayed"))
+        } else {
+            self.check_gossip(&envelope).await
+        };
         let (acceptance, reason) = match verdict {
             Ok(()) => (MessageAcceptance::Accept, "ok"),
             Err(Verdict::Reject(reason)) => (MessageAcceptance::Reject, reason),
@@ -60,7 +70,19 @@ impl Core {
                 (MessageAcceptance::Ignore, reason)
             }
         };
-        if acceptance != MessageAcceptance::Accept {
+        if acceptance == MessageAcceptance::Accept {
+            // Only what the market accepted takes room in the replay cache, which makes
+            // room by the soonest expiring entry when full: no flood of envelopes the
+            // market does not want can fill it against honest traffic.
+            if let Some(seen) = &self.seen {
+                let forget_after = self.s.context.forget_after(envelope.expires_at());
+                let _ = provernet_protocol::lock_seen(seen).record(
+                    envelope.id(),
+                    forget_after,
+                    now_s(),
+                );
+            }
+        } else {
             tracing::debug!(target: "net::gossip", %source, kind = kind.name(), reason, "message refused");
         }
         count(&self.s.metrics, kind.name(), &acceptance, reason);
@@ -111,7 +133,11 @@ impl Core {
                 }
             }
             MessageKind::ChallengeNotice => {
+                // Challenges are on chain, and every node learns them from the chain's
+                // events: no node publishes or needs this notice, so none is forwarded
+                // (any key could otherwise flood the topic with valid ones).
                 let _: ChallengeNotice = envelope.open().map_err(bad)?;
+                return Err(Verdict::Ignore("not_used"));
             }
             MessageKind::InputRequest
             | MessageKind::InputResponse

@@ -126,10 +126,13 @@ pub(crate) enum Internal {
     },
     Stakes(Vec<(EthAddress, StakeInfo)>),
     Head(u64),
-    /// A client's free deposit read from the chain (see `funds`).
+    /// A client's free deposit and reservation for this prover read from the chain
+    /// (see `funds`).
     Deposit {
         client: EthAddress,
-        result: Result<u128, String>,
+        /// `funds`' claim generation when the read started.
+        generation: u64,
+        result: Result<funds::ChainFunds, String>,
     },
     /// This prover's exposure read from the chain.
     Exposure(provernet_market::funds::Exposure),
@@ -632,14 +635,13 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
 
     // Every line a node's tasks log names the node (several run in one test process).
     let span = tracing::info_span!("node", peer = %short_peer(&net.peer_id()));
+    let validator = Validator::new(context.clone(), config.network.replay_capacity);
+    let seen = validator.seen();
     tokio::spawn(
         dispatch(
             events,
             net.clone(),
-            Validator::new(
-                context.clone(),
-                provernet_protocol::replay::SeenCache::DEFAULT_CAPACITY,
-            ),
+            validator,
             internal_tx.clone(),
             Arc::clone(&metrics),
             shutdown.clone(),
@@ -677,6 +679,7 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
     let mut core = Core::new(Arc::clone(&shared), internal_tx.clone(), chain_tx, context);
     core.answers = Some(answers_tx);
     core.watch = watch_tx;
+    core.seen = Some(seen);
     core.recover()?;
     if config.roles.prover {
         // Known before the first bid; the follower keeps it fresh from here.
@@ -1120,6 +1123,9 @@ pub(crate) struct Core {
     answer_retry_at: HashMap<u64, u64>,
     /// Where answers go (the chain worker, ahead of its other work).
     answers: Option<mpsc::Sender<ChainTask>>,
+    /// The gossip replay cache the dispatcher looks envelopes up in: the core records
+    /// only the envelopes the market rules accept (`gossip::on_gossip`).
+    seen: Option<provernet_protocol::SharedSeen>,
     // watchtower
     watch: Option<mpsc::Sender<WatchInput>>,
 }
@@ -1170,6 +1176,7 @@ impl Core {
             answering: HashSet::new(),
             answer_retry_at: HashMap::new(),
             answers: None,
+            seen: None,
             watch: None,
             s,
         }
@@ -1236,7 +1243,11 @@ impl Core {
             } => self.on_request(peer, data, channel).await,
             Internal::Stakes(stakes) => self.stakes.extend(stakes),
             Internal::Head(head) => self.head = head,
-            Internal::Deposit { client, result } => self.on_deposit(client, result).await,
+            Internal::Deposit {
+                client,
+                generation,
+                result,
+            } => self.on_deposit(client, generation, result).await,
             Internal::Exposure(exposure) => self.on_exposure(exposure),
             Internal::Registered(ids) => {
                 let rejected = &self.rejected;

@@ -84,7 +84,10 @@ impl Core {
         let Some(price) = self.s.config.prover.price.quote(request.max_price) else {
             return;
         };
-        if self.check_funds(id, &request.client, price, now).is_err() {
+        if self
+            .check_funds(id, &request.client, price, request.proving_deadline, now)
+            .is_err()
+        {
             return;
         }
         let margin = self.s.config.prover.commit_margin_ms;
@@ -206,6 +209,12 @@ impl Core {
             awarded_ms: now,
             error: None,
         };
+        let funded = self.award_funded(
+            work.job_id,
+            &work.request.0.client,
+            work.award.0.price,
+            work.award.0.deadline,
+        );
         if admitted && !self.stake_covers_one_more() {
             // Committing it would take more leaves at risk than the stake covers, and
             // `commitBatch` would refuse the batch: let the award lapse.
@@ -213,6 +222,12 @@ impl Core {
             self.schedule.release(&work.job_id);
             work.state = WorkState::Released;
             work.error = Some("the stake covers no more leaves at risk".into());
+        } else if let (true, Err(decline)) = (admitted, funded) {
+            // Another bid on this client's jobs won first and took what paid this one.
+            tracing::warn!(target: "market::prover", job = %work.job_id, ?decline, "award not taken: the client's funds do not pay it on top of its other jobs");
+            self.schedule.release(&work.job_id);
+            work.state = WorkState::Released;
+            work.error = Some("the client's funds do not pay it on top of its other jobs".into());
         } else if !admitted {
             // Taking it would make this or another job late: let the award lapse.
             tracing::warn!(target: "market::prover", job = %work.job_id, held = self.schedule.len(), "award not taken: no capacity by its deadline");
@@ -937,6 +952,17 @@ impl Core {
             self.retry_at.insert(seq, now_ms() + RETRY_MS);
             return;
         }
+        let paid: Vec<(ethers::types::Address, u128)> = self
+            .batches
+            .get(&seq)
+            .map(|b| {
+                b.leaves
+                    .iter()
+                    .map(|l| (eth(&l.leaf.client), l.leaf.price))
+                    .collect()
+            })
+            .unwrap_or_default();
+        self.funds_claimed(&paid);
         let Some(record) = self.batches.get_mut(&seq) else {
             return;
         };

@@ -97,8 +97,8 @@ pub(super) async fn commit(
 }
 
 /// Claims the unpaid jobs of a batch: all in one `claimBatch`; if the contract refuses it
-/// (a job slashed or under challenge), one `claim` per job, so one bad job does not
-/// block the others.
+/// (a job slashed or under challenge), each job is checked alone and the payable ones are
+/// claimed together, so one bad job does not block the others.
 pub(super) async fn claim(
     shared: &Shared,
     batch_id: u64,
@@ -141,19 +141,23 @@ pub(super) async fn claim(
             Ok(())
         }
         Err(provernet_slashing::ChainError::Refused(error)) => {
-            tracing::warn!(target: "chain", batch_id, %error, "claimBatch refused; claiming job by job");
+            tracing::warn!(target: "chain", batch_id, %error, "claimBatch refused; checking job by job");
+            // Each job alone by `eth_call` (a claim of one job still carries every leaf
+            // hash of the batch: sending one per job would cost the whole batch's
+            // calldata each time), then one claim of the payable ones.
             let mut pending = false;
+            let mut payable = Vec::new();
             for job in &unpaid {
-                let inclusion = Inclusion::from_batch(batch_id, &job_leaves, job.index as usize)
-                    .map_err(|e| e.to_string())?;
+                let job_id = job_leaves
+                    .get(job.index as usize)
+                    .map(|leaf| leaf.job_id)
+                    .ok_or("claim of a leaf outside its batch")?;
                 match shared
                     .market
-                    .claim(&inclusion, job.nonce, job.deadline, &job.signature)
+                    .check_claim_batch(batch_id, &job_leaves, std::slice::from_ref(job))
                     .await
                 {
-                    Ok(receipt) => {
-                        shared.metrics.chain.mined("claim", gas_of(&receipt));
-                    }
+                    Ok(()) => payable.push(job.clone()),
                     Err(error) => {
                         // A job under challenge may become payable once the challenge is
                         // answered: the batch is tried again. Every other refusal
@@ -164,7 +168,20 @@ pub(super) async fn claim(
                                 Some(ProverMarketErrors::ChallengePending(_))
                             ) || !matches!(error, provernet_slashing::ChainError::Refused(_));
                         pending |= retry;
-                        tracing::warn!(target: "chain", batch_id, job = %inclusion.leaf.job_id, %error, retry, "job not claimable");
+                        tracing::warn!(target: "chain", batch_id, job = %job_id, %error, retry, "job not claimable");
+                    }
+                }
+            }
+            if !payable.is_empty() {
+                match shared
+                    .market
+                    .claim_batch(batch_id, &job_leaves, &payable)
+                    .await
+                {
+                    Ok(receipt) => shared.metrics.chain.mined("claim", gas_of(&receipt)),
+                    Err(error) => {
+                        tracing::warn!(target: "chain", batch_id, %error, "claim of the payable jobs failed; will retry");
+                        pending = true;
                     }
                 }
             }

@@ -7,9 +7,12 @@ use std::time::{Duration, Instant};
 
 use provernet_circuits::Circuit;
 use provernet_node::service::NodeHandle;
-use provernet_protocol::{Context, JobId, ProofRequest, SignedEnvelope};
+use provernet_protocol::{
+    Address, Bid, ChallengeKind, ChallengeNotice, CircuitId, Context, Hash32, JobId, ProofRequest,
+    ProverAdvert, SignedEnvelope,
+};
 
-use crate::support::{Testnet, eventually, submit, wait_for_state};
+use crate::support::{Testnet, eventually, submit, validations, wait_for_state};
 
 /// This process's resident memory, bytes.
 fn rss_bytes() -> u64 {
@@ -149,4 +152,87 @@ async fn a_request_flood_is_bounded_in_memory_and_the_market_goes_on() {
         "the flood cost {grown} bytes of memory, more than 256 MiB"
     );
     a_job_is_verified(&client, 1).await;
+}
+
+/// One key floods the topic with valid, signed messages that the market has no use for:
+/// challenge notices (no node needs one: challenges are on chain), and bids and prover
+/// adverts from a key with no stake, each signed to live as long as an envelope may. They
+/// used to enter every node's replay cache, which then refused every new envelope, honest
+/// ones included, network-wide. Only envelopes the market accepts are recorded now: with
+/// every node's cache cut to 500 entries, 6,000 such messages fill nothing, none is
+/// forwarded, and an honest job is auctioned, proven and verified after the flood.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_valid_but_useless_gossip_cannot_fill_the_replay_cache() {
+    let mut net = Testnet::new().await;
+    net.register_prover(3).await;
+    net.deposit(1, "1").await;
+    let small = |mut config: provernet_node::config::NodeConfig| {
+        config.network.replay_capacity = 500;
+        config
+    };
+    let client = net.start(small(net.config("client", false, true)), 1).await;
+    let prover = net.start(small(net.config("prover", true, false)), 3).await;
+    let rogue = net.start(net.config("rogue", false, true), 2).await;
+    net.wait_for_mesh(2).await;
+
+    let context = Context::new(net.anvil.chain_id());
+    let flooder = ed25519_dalek::SigningKey::from_bytes(&[0x66; 32]);
+    let expires = provernet_node::service::now_s() + 240;
+    let circuit = CircuitId([7; 32]);
+    let mut sent = 0u64;
+    for i in 0..2_000u64 {
+        let mut job = [0u8; 32];
+        job[..8].copy_from_slice(&i.to_be_bytes());
+        let notice = ChallengeNotice {
+            job_id: JobId(job),
+            kind: ChallengeKind::InvalidProof,
+            prover: Address([1; 20]),
+            challenger: Address([2; 20]),
+            tx_hash: Hash32(job),
+            block: i + 1,
+        };
+        let bid = Bid {
+            job_id: JobId(job),
+            round: 0,
+            price: 1,
+            promised_deadline: expires,
+            prover: Address([3; 20]),
+            signature: provernet_protocol::EthSignature([1; 65]),
+        };
+        let advert = ProverAdvert {
+            stake_address: Address([3; 20]),
+            circuits: vec![circuit],
+            capacity: 1,
+            queued: u32::try_from(i).expect("small"),
+        };
+        for frame in [
+            SignedEnvelope::sign(&notice, &context, expires, &flooder),
+            SignedEnvelope::sign(&bid, &context, expires, &flooder),
+            SignedEnvelope::sign(&advert, &context, expires, &flooder),
+        ] {
+            rogue.net.publish(frame.expect("signs").to_bytes()).await;
+            sent += 1;
+        }
+        if i % 100 == 99 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    eventually(30, "the flood reaches the client", || async {
+        (validations(&client, "challenge_notice", "ignore", "not_used") >= 1_000).then_some(())
+    })
+    .await;
+    println!(
+        "valid flood: {sent} sent; the client ignored {} notices, {} bids, {} adverts",
+        validations(&client, "challenge_notice", "ignore", "not_used"),
+        validations(&client, "bid", "ignore", "unknown_request"),
+        validations(&client, "prover_advert", "ignore", "prover_not_registered"),
+    );
+    a_job_is_verified(&client, 7).await;
+    for node in [&client, &prover] {
+        assert_eq!(
+            validations(node, "envelope", "ignore", "seen_cache_full"),
+            0,
+            "no envelope was turned away for a full replay cache"
+        );
+    }
 }

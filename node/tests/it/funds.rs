@@ -1,10 +1,11 @@
 //! Attacks on a prover's payment: a client that cannot pay gets no bid.
 
+use ethers::signers::Signer as _;
 use ethers::types::U256;
 use provernet_circuits::Circuit;
 use provernet_node::service::NodeHandle;
 
-use crate::support::{Testnet, bids, eth, eventually, submit, wait_for_state};
+use crate::support::{Testnet, bids, eth, eventually, submit, wait_for_state, wallet};
 
 /// A client asks for the withdrawal of its whole deposit and then requests proofs,
 /// hoping provers will prove jobs it can empty the deposit under. While the request
@@ -79,4 +80,82 @@ async fn a_prover_bids_on_no_circuit_the_market_has_not_registered() {
     // Once the market registers the circuit, the prover's chain follower sees it.
     net.register_verifier(Circuit::PoseidonChain12).await;
     wait_for_state(&client, &id, &["verified", "paid"], 120).await;
+}
+
+/// A client that signs awards beyond its deposit (to other provers, in other halves of
+/// the mesh) can leave a prover that counted on its deposit unpaid; a prover that
+/// requires a reservation cannot be. It declines the client's job (and says so) while
+/// the client has set nothing aside for it, bids once the client reserves exactly two of
+/// its prices for it, and is paid both jobs out of that reservation, leaving the deposit
+/// that other provers count on untouched; a paid job no longer counts against the
+/// reservation, so the second one is bid on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_prover_that_requires_a_reservation_bids_only_on_one_and_is_paid_out_of_it() {
+    let mut net = Testnet::new().await;
+    net.register_prover(3).await;
+    net.deposit(1, "1").await;
+    let mut config = net.config("client", false, true);
+    // Re-auctions keep the maximum price, so every job is priced alike.
+    config.client.price_cap_bps = 10_000;
+    let client = net.start(config, 1).await;
+    let mut config = net.config("prover", true, false);
+    config.prover.require_reservation = true;
+    let price = config.prover.price.quote(1_000).expect("a price");
+    let prover = net.start(config, 3).await;
+    net.wait_for_mesh(1).await;
+    let first = client
+        .submit(submit(Circuit::PoseidonChain12, 3, 1_000, 120))
+        .await
+        .expect("submitted");
+    eventually(
+        30,
+        "the prover declines a client without a reservation",
+        || async { (bids(&prover, "declined_unreserved") >= 2).then_some(()) },
+    )
+    .await;
+    assert_eq!(bids(&prover, "sent"), 0, "no bid was sent");
+
+    let me = wallet(&net.anvil, 1).address();
+    let prover_address = wallet(&net.anvil, 3).address();
+    let until = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs()
+        + 86_400;
+    let two = U256::from(2 * price);
+    net.market(1)
+        .reserve(prover_address, two, until)
+        .await
+        .expect("reserves");
+    let deposit = net.deposit_of(1).await;
+    assert_eq!(deposit, eth("1") - two);
+    let reserved = || async {
+        net.owner
+            .reservation(me, prover_address)
+            .await
+            .expect("reservation")
+            .0
+    };
+
+    wait_for_state(&client, &first, &["paid"], 150).await;
+    assert_eq!(
+        reserved().await,
+        price,
+        "the first fee came out of the reservation"
+    );
+    let second = client
+        .submit(submit(Circuit::PoseidonChain12, 4, 1_000, 120))
+        .await
+        .expect("submitted");
+    wait_for_state(&client, &second, &["paid"], 150).await;
+    assert_eq!(reserved().await, 0, "so did the second");
+    assert_eq!(
+        net.deposit_of(1).await,
+        deposit,
+        "the deposit other provers count on is untouched"
+    );
+    for id in [first, second] {
+        let status = client.job(&id).expect("store").expect("job");
+        assert_eq!(status.price, Some(price.to_string()), "{status:?}");
+    }
 }

@@ -130,9 +130,6 @@ async fn twenty_jobs_over_two_circuits_are_proven_verified_committed_and_paid() 
             ProverMarketEvents::BatchFeesClaimedFilter(e) => {
                 *paid.entry(e.prover).or_default() += e.total
             }
-            ProverMarketEvents::FeeClaimedFilter(e) => {
-                *paid.entry(e.prover).or_default() += e.price
-            }
             ProverMarketEvents::BatchCommittedFilter(_) => commits += 1,
             _ => {}
         }

@@ -475,3 +475,16 @@ pub fn bids(node: &NodeHandle, label: &str) -> u64 {
         .get_or_create(&provernet_node::metrics::kind(label))
         .get()
 }
+
+/// A node's `provernet_net_validation_total{kind, result, reason}` count.
+pub fn validations(node: &NodeHandle, kind: &str, result: &str, reason: &str) -> u64 {
+    node.metrics
+        .net
+        .validation
+        .get_or_create(&provernet_node::metrics::Validation {
+            kind: kind.to_owned(),
+            result: result.to_owned(),
+            reason: reason.to_owned(),
+        })
+        .get()
+}

@@ -600,12 +600,18 @@ async fn equivocation_is_slashed_and_blocks_the_fee() {
     world.close_window().await;
     let deadline = world.now().await + 3_600;
     let (_, signature) = world.award(&world.client, &at_a.leaf, deadline);
+    let job = JobClaim {
+        index: 0,
+        nonce: 3,
+        deadline,
+        signature,
+    };
     assert!(matches!(
         refused(
             world
                 .prover
                 .market
-                .claim(&at_a, 3, deadline, &signature)
+                .claim_batch(a, &first, std::slice::from_ref(&job))
                 .await
         ),
         ProverMarketErrors::JobSlashed(_)
@@ -692,13 +698,12 @@ async fn fees_are_claimed_once_per_job_after_the_window() {
         ),
         ProverMarketErrors::AlreadyClaimed(_)
     ));
-    let at = Inclusion::from_batch(batch, &leaves, 1).expect("leaf");
     assert!(matches!(
         refused(
             world
                 .prover
                 .market
-                .claim(&at, 1, deadline, &jobs[1].signature)
+                .claim_batch(batch, &leaves, &jobs[1..2])
                 .await
         ),
         ProverMarketErrors::AlreadyClaimed(_)

@@ -33,7 +33,7 @@ impl Watchtower {
             let deadline = watched.award.0.deadline;
             let statement = (watched.circuit_id, watched.public_inputs_hash);
             // And at the awarded price: a leaf at another one is never paid (the claim's
-            // `AwardMismatch`) nor answers the deadline (`LeafMismatch`).
+            // award signature does not match it) nor answers the deadline (`LeafMismatch`).
             let price = watched.award.0.price;
             // Committed in time, as far as we know? Only a leaf of the awarded statement
             // counts: one carrying a proof of anything else is no delivery.
