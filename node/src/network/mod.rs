@@ -546,6 +546,9 @@ impl Task {
                 },
                 event = self.swarm.select_next_some() => self.swarm_event(event),
                 _ = ban_check.tick() => {
+                    for (peer, score) in self.scores.decay(std::time::Instant::now()) {
+                        self.swarm.behaviour_mut().gossipsub.set_application_score(&peer, score);
+                    }
                     self.ban_low_scores();
                     self.end_isolation();
                 }
@@ -589,7 +592,7 @@ impl Task {
                 let _ = behaviour.exchange.send_response(channel, data);
             }
             Command::Penalize { peer, action } => {
-                let score = self.scores.report(peer, action);
+                let score = self.scores.report(peer, action, std::time::Instant::now());
                 behaviour.gossipsub.set_application_score(&peer, score);
                 tracing::debug!(target: "net::score", %peer, action = action.name(), score, "penalized");
             }

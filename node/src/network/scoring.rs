@@ -11,10 +11,18 @@
 //! send (a bid for a request we have not seen, an expired message, a full queue).
 //!
 //! Request-response: misbehaviour there is reported as a [`PeerAction`] and lowers the
-//! peer's application-specific score (P5), which gossipsub adds with weight 1.
+//! peer's application-specific score (P5), which gossipsub adds with weight 1. It decays
+//! like the invalid-message count ([`APP_SCORE_DECAY`] a second), so an honest peer that
+//! once sent something bad is not held to it for ever.
+//!
+//! Colocation (P6): peers beyond [`COLOCATION_THRESHOLD`] behind one IP address cost each
+//! of them [`COLOCATION_WEIGHT`] per squared surplus, so a farm of identities on one host
+//! cannot take a ban and come back under new peer ids at no cost. Loopback addresses are
+//! exempt (local testnets run every node on one).
 
-use std::collections::HashMap;
-use std::time::Duration;
+use std::collections::{HashMap, HashSet};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::time::{Duration, Instant};
 
 use libp2p::PeerId;
 use libp2p::gossipsub::{PeerScoreParams, PeerScoreThresholds, TopicHash, TopicScoreParams};
@@ -31,6 +39,17 @@ pub const GRAYLIST_THRESHOLD: f64 = -160.0;
 pub const BAN_THRESHOLD: f64 = GRAYLIST_THRESHOLD;
 /// How long a banned peer is refused.
 pub const BAN_SECS: u64 = 600;
+/// What is left of an application score after a second: a penalty halves in about 69 s.
+pub const APP_SCORE_DECAY: f64 = 0.99;
+/// Application scores closer to 0 than this are forgotten.
+const FORGET_BELOW: f64 = 0.5;
+/// Most peers whose application score is kept.
+pub const MAX_SCORED: usize = 16_384;
+/// Peers allowed behind one IP address before colocation costs them.
+pub const COLOCATION_THRESHOLD: f64 = 3.0;
+/// Cost per squared peer beyond the threshold: 10 peers on one address cost each of them
+/// 5 · 7² = 245, below the graylist threshold.
+pub const COLOCATION_WEIGHT: f64 = -5.0;
 
 /// Misbehaviour outside gossip, as the node saw it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -67,8 +86,13 @@ impl PeerAction {
 pub fn params(topics: &[TopicHash]) -> (PeerScoreParams, PeerScoreThresholds) {
     let mut params = PeerScoreParams {
         app_specific_weight: 1.0,
-        // One IP per node on loopback testnets: do not punish colocation.
-        ip_colocation_factor_weight: 0.0,
+        ip_colocation_factor_weight: COLOCATION_WEIGHT,
+        ip_colocation_factor_threshold: COLOCATION_THRESHOLD,
+        // Every node of a local testnet shares one loopback address.
+        ip_colocation_factor_whitelist: HashSet::from([
+            IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ]),
         ..PeerScoreParams::default()
     };
     for topic in topics {
@@ -101,33 +125,64 @@ pub fn params(topics: &[TopicHash]) -> (PeerScoreParams, PeerScoreThresholds) {
     (params, thresholds)
 }
 
+/// `score` after `elapsed` of decay.
+pub fn decayed(score: f64, elapsed: Duration) -> f64 {
+    score * APP_SCORE_DECAY.powf(elapsed.as_secs_f64())
+}
+
 /// Application-specific scores from request-response misbehaviour, with bans.
 #[derive(Debug, Default)]
 pub struct AppScores {
-    scores: HashMap<PeerId, f64>,
-    banned: HashMap<PeerId, std::time::Instant>,
+    /// Score and when it was last decayed.
+    scores: HashMap<PeerId, (f64, Instant)>,
+    banned: HashMap<PeerId, Instant>,
 }
 
 impl AppScores {
-    /// Applies `action`; returns the peer's new application score.
-    pub fn report(&mut self, peer: PeerId, action: PeerAction) -> f64 {
-        let score = self.scores.entry(peer).or_default();
-        *score += action.cost();
+    /// Applies `action` at `now`; returns the peer's new application score.
+    pub fn report(&mut self, peer: PeerId, action: PeerAction, now: Instant) -> f64 {
+        if !self.scores.contains_key(&peer) && self.scores.len() >= MAX_SCORED {
+            self.decay(now);
+            if self.scores.len() >= MAX_SCORED
+                && let Some(mildest) = self
+                    .scores
+                    .iter()
+                    .max_by(|a, b| a.1.0.total_cmp(&b.1.0))
+                    .map(|(p, _)| *p)
+            {
+                self.scores.remove(&mildest);
+            }
+        }
+        let (score, at) = self.scores.entry(peer).or_insert((0.0, now));
+        *score = decayed(*score, now.saturating_duration_since(*at)) + action.cost();
+        *at = now;
         *score
+    }
+
+    /// Decays every score to `now`; returns each peer's new score (0 for those
+    /// forgotten, which leave the table), for gossipsub.
+    pub fn decay(&mut self, now: Instant) -> Vec<(PeerId, f64)> {
+        let mut updated = Vec::with_capacity(self.scores.len());
+        self.scores.retain(|peer, (score, at)| {
+            *score = decayed(*score, now.saturating_duration_since(*at));
+            *at = now;
+            let keep = score.abs() >= FORGET_BELOW;
+            updated.push((*peer, if keep { *score } else { 0.0 }));
+            keep
+        });
+        updated
     }
 
     /// Bans `peer` for [`BAN_SECS`].
     pub fn ban(&mut self, peer: PeerId) {
-        self.banned.insert(
-            peer,
-            std::time::Instant::now() + Duration::from_secs(BAN_SECS),
-        );
+        self.banned
+            .insert(peer, Instant::now() + Duration::from_secs(BAN_SECS));
     }
 
     /// Whether `peer` is banned now (forgetting expired bans).
     pub fn is_banned(&mut self, peer: &PeerId) -> bool {
         match self.banned.get(peer) {
-            Some(until) if *until > std::time::Instant::now() => true,
+            Some(until) if *until > Instant::now() => true,
             Some(_) => {
                 self.banned.remove(peer);
                 self.scores.remove(peer);
@@ -155,10 +210,48 @@ mod tests {
         assert!(thresholds.validate().is_ok());
         let mut scores = AppScores::default();
         let peer = PeerId::random();
-        assert_eq!(scores.report(peer, PeerAction::BadContent), -100.0);
+        assert_eq!(
+            scores.report(peer, PeerAction::BadContent, Instant::now()),
+            -100.0
+        );
         assert!(!scores.is_banned(&peer));
         scores.ban(peer);
         assert!(scores.is_banned(&peer));
         assert_eq!(scores.banned(), 1);
+    }
+
+    #[test]
+    fn application_scores_decay_and_are_forgotten_near_zero() {
+        let mut scores = AppScores::default();
+        let (peer, start) = (PeerId::random(), Instant::now());
+        scores.report(peer, PeerAction::BadContent, start);
+        // Half is left after about 69 s; a second report adds to what is left.
+        let later = start + Duration::from_secs(69);
+        let left = scores.decay(later)[0].1;
+        assert!((left + 50.0).abs() < 0.5, "{left}");
+        let again = scores.report(peer, PeerAction::BadContent, later);
+        assert!((again - (left - 100.0)).abs() < 1e-9);
+        // Ten minutes on it is forgotten, and gossipsub is told 0.
+        assert_eq!(
+            scores.decay(later + Duration::from_secs(600)),
+            vec![(peer, 0.0)]
+        );
+        assert!(scores.decay(later + Duration::from_secs(601)).is_empty());
+    }
+
+    #[test]
+    fn the_score_table_stays_bounded_dropping_the_mildest() {
+        let mut scores = AppScores::default();
+        let now = Instant::now();
+        let mild = PeerId::random();
+        scores.report(mild, PeerAction::Unauthorized, now);
+        for _ in 1..MAX_SCORED {
+            scores.report(PeerId::random(), PeerAction::BadContent, now);
+        }
+        let newcomer = PeerId::random();
+        scores.report(newcomer, PeerAction::BadContent, now);
+        assert_eq!(scores.scores.len(), MAX_SCORED);
+        assert!(!scores.scores.contains_key(&mild), "the mildest went");
+        assert!(scores.scores.contains_key(&newcomer));
     }
 }

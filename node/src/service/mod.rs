@@ -21,11 +21,15 @@
 //! an [`Internal`] message. Every state change of a job is written to the [`Store`]
 //! before the action it enables is taken, so a restart resumes from the store.
 
+mod answers;
+mod batches;
 mod client;
+mod delivery;
 mod funds;
 mod gossip;
 mod overdue;
 mod prover;
+mod registry;
 mod rules;
 mod settle;
 mod watch;

@@ -9,6 +9,7 @@ mod market;
 mod proving;
 mod registry;
 mod rounds;
+mod scoring;
 mod support;
 mod testnet;
 mod validation;

@@ -1,0 +1,109 @@
+//! A prover's answers to the challenges against it: withheld-proof challenges answered
+//! with the proof, missed-deadline ones with the leaf's inclusion, each sent ahead of the
+//! chain worker's other work and tried again while its response window lasts.
+
+use super::{Against, ChainTask, Core, now_ms};
+use crate::config::CheatMode;
+
+/// How long an answer to a challenge waits before it is tried again, ms.
+const ANSWER_RETRY_MS: u64 = 1_000;
+
+impl Core {
+    /// Records challenges against this prover; [`Core::answer_challenges`] answers them.
+    pub(super) fn on_challenged(&mut self, challenges: Vec<Against>) {
+        for challenge in challenges {
+            if !matches!(challenge.fault, 2 | 3) || self.against.contains_key(&challenge.id) {
+                // Invalid proofs and equivocation have no answer.
+                continue;
+            }
+            if self.head > challenge.respond_by {
+                // Replayed after a restart: long settled.
+                continue;
+            }
+            tracing::warn!(target: "market::prover", challenge = challenge.id, job = %challenge.job, fault = challenge.fault, "challenged");
+            if challenge.fault == 2 && self.s.cheats(&challenge.job, CheatMode::Withhold) {
+                tracing::warn!(target: "market::prover", challenge = challenge.id, "cheating: not revealing the proof");
+                continue;
+            }
+            self.against.insert(challenge.id, challenge);
+        }
+    }
+
+    /// Sends the answers due: a withheld proof with the proof, a missed deadline with the
+    /// leaf's inclusion in a batch posted in time. Each is tried until the chain has it or
+    /// its response window has passed.
+    pub(super) fn answer_challenges(&mut self, now: u64) {
+        let head = self.head;
+        let expired: Vec<u64> = self
+            .against
+            .values()
+            .filter(|c| head > c.respond_by)
+            .map(|c| c.id)
+            .collect();
+        for id in expired {
+            if let Some(c) = self.against.remove(&id)
+                && !self.answering.contains(&id)
+            {
+                tracing::error!(target: "market::prover", challenge = id, job = %c.job, "the response window passed without an answer");
+            }
+            self.answer_retry_at.remove(&id);
+        }
+        let due: Vec<Against> = self
+            .against
+            .values()
+            .filter(|c| {
+                !self.answering.contains(&c.id)
+                    && self.answer_retry_at.get(&c.id).is_none_or(|t| *t <= now)
+            })
+            .copied()
+            .collect();
+        for c in due {
+            let Some(work) = self
+                .works
+                .get(&c.job)
+                .filter(|w| w.request.0.client == c.client)
+            else {
+                tracing::warn!(target: "market::prover", challenge = c.id, job = %c.job, "challenged over a job this prover does not know");
+                self.against.remove(&c.id);
+                continue;
+            };
+            let task = match c.fault {
+                2 => work.proof.clone().map(|proof| ChainTask::Reveal {
+                    challenge: c.id,
+                    proof,
+                }),
+                _ => self
+                    .inclusion_of(&c.job, work.batch)
+                    .map(|at| ChainTask::Answer {
+                        challenge: c.id,
+                        at,
+                    }),
+            };
+            let Some(task) = task else {
+                // Not proven or not committed (yet: a commit may be on its way).
+                self.answer_retry_at.insert(c.id, now + ANSWER_RETRY_MS);
+                continue;
+            };
+            if self
+                .answers
+                .as_ref()
+                .is_some_and(|a| a.try_send(task).is_ok())
+            {
+                self.answering.insert(c.id);
+            } else {
+                self.answer_retry_at.insert(c.id, now + ANSWER_RETRY_MS);
+            }
+        }
+    }
+
+    pub(super) fn on_answered(&mut self, challenge: u64, done: bool) {
+        self.answering.remove(&challenge);
+        if done {
+            self.against.remove(&challenge);
+            self.answer_retry_at.remove(&challenge);
+        } else {
+            self.answer_retry_at
+                .insert(challenge, now_ms() + ANSWER_RETRY_MS);
+        }
+    }
+}
