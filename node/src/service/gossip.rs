@@ -201,6 +201,16 @@ impl Core {
             // new requests until old ones expire.
             return Err(Verdict::Ignore("request_table_full"));
         }
+        if self
+            .requests
+            .get(&request.job_id())
+            .is_some_and(|seen| seen.client_key == *envelope.signer() && seen.request == *request)
+        {
+            // The same request in a new envelope: an honest client publishes each round's
+            // request once (a re-auction is a new job id), so there is nothing new to
+            // forward and no signature to check again.
+            return Err(Verdict::Ignore("duplicate_request"));
+        }
         let digest = self.s.domain.request_digest(&eip712::Request {
             job_id: request.job_id().0,
             peer_key: *envelope.signer().as_bytes(),

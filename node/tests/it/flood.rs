@@ -236,3 +236,51 @@ async fn a_flood_of_valid_but_useless_gossip_cannot_fill_the_replay_cache() {
         );
     }
 }
+
+/// A client re-signs its own request in fresh envelopes (each a new envelope id, so no
+/// replay cache catches it) and floods them: every node used to check the request's
+/// secp256k1 signature again and forward each copy network-wide. A copy of a request a
+/// node already holds, from the same signer, is now ignored before any signature work
+/// and forwarded by nobody, and the job goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_re_signed_in_fresh_envelopes_is_not_forwarded_again() {
+    let (mut net, client) = Testnet::with_client(&[3]).await;
+    let prover = net.start(net.config("prover", true, false), 3).await;
+    let rogue = net.start(net.config("rogue", false, true), 2).await;
+    net.wait_for_mesh(2).await;
+    let id = client
+        .submit(submit(Circuit::PoseidonChain12, 5, 1_000_000, 60))
+        .await
+        .expect("submitted");
+    let request = eventually(30, "the request is stored", || async {
+        client
+            .store
+            .client_job(&id)
+            .expect("store")
+            .map(|job| job.request.0)
+    })
+    .await;
+    // The client's own ed25519 key, which the request's EIP-712 signature names: only it
+    // can publish the request at all.
+    let identity = net.keys(1).identity;
+    let context = Context::new(net.anvil.chain_id());
+    let expires = provernet_node::service::now_s() + 120;
+    for i in 0..300u64 {
+        let frame = SignedEnvelope::sign(&request, &context, expires + i, &identity)
+            .expect("signs")
+            .to_bytes();
+        rogue.net.publish(frame).await;
+    }
+    let duplicates =
+        |node: &NodeHandle| validations(node, "job_request", "ignore", "duplicate_request");
+    eventually(30, "the copies reach the prover", || async {
+        (duplicates(&prover) >= 250).then_some(())
+    })
+    .await;
+    wait_for_state(&client, &id, &["verified", "paid"], 90).await;
+    assert_eq!(
+        validations(&prover, "job_request", "accept", "ok"),
+        1,
+        "the prover accepted (and forwarded) the request once"
+    );
+}
