@@ -25,6 +25,9 @@ pub(super) const RETRY_MS: u64 = 3_000;
 /// How long after a request's bid window the capacity held for a bid is kept while no
 /// award has been seen, ms.
 const BID_HOLD_GRACE_MS: u64 = 5_000;
+/// The longest bid window a client node opens (`client.bid_window_ms`), ms: the longest
+/// a bid holds capacity, whatever the request says.
+const MAX_BID_WINDOW_MS: u64 = 60_000;
 /// How often a prover advertises its circuits and load, ms.
 const ADVERT_INTERVAL_MS: u64 = 5_000;
 /// How many recent proving times the estimate looks at.
@@ -106,8 +109,13 @@ impl Core {
         {
             return;
         }
+        // Held until the bid window ends, but never longer than any honest client's window
+        // (`client.bid_window_ms` ≤ 60 s): the request, which anyone can sign, does not
+        // decide how long this prover's capacity stays taken. An award that comes later
+        // is admitted again against the schedule then.
+        let window_ends_ms = (request.bid_window_ends * 1_000).min(now + MAX_BID_WINDOW_MS);
         self.bid_holds
-            .insert(id, request.bid_window_ends * 1_000 + BID_HOLD_GRACE_MS);
+            .insert(id, window_ends_ms + BID_HOLD_GRACE_MS);
         let digest = self.s.domain.bid_digest(&eip712::Bid {
             job_id: id.0,
             price: wei(price),
