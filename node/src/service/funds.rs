@@ -77,6 +77,19 @@ pub(super) enum Decline {
 }
 
 impl Decline {
+    /// Why an award was not taken, for the job's record.
+    pub(super) fn award_refusal(self) -> &'static str {
+        match self {
+            Self::Unfunded | Self::Unreserved => {
+                "the client's funds do not pay it on top of its other jobs and standing bids"
+            }
+            Self::Exposure => "the stake covers no more leaves at risk",
+            Self::Reading => {
+                "the client's funds are not known here (read again for its next request)"
+            }
+        }
+    }
+
     fn metric(self) -> &'static str {
         match self {
             Self::Unfunded => "declined_unfunded",

@@ -223,11 +223,13 @@ impl Core {
             work.state = WorkState::Released;
             work.error = Some("the stake covers no more leaves at risk".into());
         } else if let (true, Err(decline)) = (admitted, funded) {
-            // Another bid on this client's jobs won first and took what paid this one.
-            tracing::warn!(target: "market::prover", job = %work.job_id, ?decline, "award not taken: the client's funds do not pay it on top of its other jobs");
+            // Another bid on this client's jobs won first and took what paid this one, or
+            // this node no longer knows the client's funds (a restart since the bid).
+            let why = decline.award_refusal();
+            tracing::warn!(target: "market::prover", job = %work.job_id, ?decline, "award not taken: {why}");
             self.schedule.release(&work.job_id);
             work.state = WorkState::Released;
-            work.error = Some("the client's funds do not pay it on top of its other jobs".into());
+            work.error = Some(why.into());
         } else if !admitted {
             // Taking it would make this or another job late: let the award lapse.
             tracing::warn!(target: "market::prover", job = %work.job_id, held = self.schedule.len(), "award not taken: no capacity by its deadline");
