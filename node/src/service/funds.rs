@@ -50,7 +50,7 @@ pub(crate) struct ChainFunds {
 #[derive(Debug, Default)]
 pub(super) struct Funds {
     /// Funds by client, and when they were read (unix ms).
-    free: HashMap<EthAddress, (ChainFunds, u64)>,
+    known: HashMap<EthAddress, (ChainFunds, u64)>,
     /// Clients being read, with the requests waiting for the answer.
     reading: HashMap<EthAddress, Vec<JobId>>,
     waiting: usize,
@@ -137,7 +137,7 @@ impl Core {
             return Err(Decline::Exposure);
         }
         let client = eth(client);
-        match self.funds.free.get(&client) {
+        match self.funds.known.get(&client) {
             Some(&(read, read_at)) if now.saturating_sub(read_at) <= FUNDS_TTL_MS => {
                 self.funded(&client, read, price, deadline)
             }
@@ -162,7 +162,7 @@ impl Core {
         deadline: u64,
     ) -> Result<(), Decline> {
         let client = eth(client);
-        match self.funds.free.get(&client) {
+        match self.funds.known.get(&client) {
             Some(&(read, _)) => self.funded(&client, read, price, deadline),
             None => {
                 self.read_deposit(client, job);
@@ -246,6 +246,22 @@ impl Core {
             .fold(0u128, u128::saturating_add)
     }
 
+    /// Clients of the jobs this prover holds unpaid or has standing bids on.
+    fn clients_held(&self) -> std::collections::HashSet<EthAddress> {
+        let works = self
+            .works
+            .values()
+            .filter(|w| w.state != WorkState::Released)
+            .filter(|w| w.batch.is_none_or(|seq| self.is_unclaimed(seq)))
+            .map(|w| eth(&w.request.0.client));
+        let bids = self
+            .bid_holds
+            .keys()
+            .filter_map(|id| self.requests.get(id))
+            .map(|seen| eth(&seen.request.client));
+        works.chain(bids).collect()
+    }
+
     fn is_unclaimed(&self, seq: u64) -> bool {
         self.batches
             .get(&seq)
@@ -259,7 +275,7 @@ impl Core {
     pub(super) fn funds_claimed(&mut self, paid: &[(EthAddress, u128)]) {
         self.funds.generation = self.funds.generation.wrapping_add(1);
         for (client, amount) in paid {
-            if let Some((read, _)) = self.funds.free.get_mut(client) {
+            if let Some((read, _)) = self.funds.known.get_mut(client) {
                 let reserved = read.reserved.min(*amount);
                 read.reserved -= reserved;
                 read.free = read.free.saturating_sub(amount - reserved);
@@ -330,16 +346,25 @@ impl Core {
             }
             return;
         }
-        if self.funds.free.len() >= MAX_KEPT {
+        if self.funds.known.len() >= MAX_KEPT {
+            // Requests from fresh client keys cost nothing to sign, so a flood of them
+            // fills this table: keep the clients whose jobs or standing bids this prover
+            // holds (an award is checked against their funds, and an award whose client
+            // is not known here is declined), and any read that is still fresh.
             let now = super::now_ms();
-            self.funds
-                .free
-                .retain(|_, (_, read_at)| now.saturating_sub(*read_at) <= FUNDS_TTL_MS);
-            if self.funds.free.len() >= MAX_KEPT {
-                self.funds.free.clear();
+            let needed = self.clients_held();
+            self.funds.known.retain(|client, (_, read_at)| {
+                needed.contains(client) || now.saturating_sub(*read_at) <= FUNDS_TTL_MS
+            });
+            if self.funds.known.len() >= MAX_KEPT {
+                self.funds.known.retain(|client, _| needed.contains(client));
+            }
+            if self.funds.known.len() >= MAX_KEPT {
+                // More clients held than the table keeps: it stays bounded all the same.
+                self.funds.known.clear();
             }
         }
-        self.funds.free.insert(client, (read, super::now_ms()));
+        self.funds.known.insert(client, (read, super::now_ms()));
         for job in waiting {
             let Some(seen) = self.requests.get(&job) else {
                 continue;
