@@ -6,12 +6,14 @@ import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {BatchLeaf} from "./BatchLeaf.sol";
+import {CircuitStore} from "./CircuitStore.sol";
+import {CircuitRegistrar} from "./CircuitRegistrar.sol";
 
 /// @title ProverMarket
 /// @notice Stakes, client deposits, batched commitments, fee claims, challenges and
 ///         slashing of the provernet prover market. docs/contracts.md lists every rule,
 ///         revert and event.
-contract ProverMarket is EIP712, ReentrancyGuardTransient {
+contract ProverMarket is CircuitStore, EIP712, ReentrancyGuardTransient {
     // ---- types ------------------------------------------------------------------------
 
     /// @notice Parameters fixed at deployment.
@@ -45,26 +47,13 @@ contract ProverMarket is EIP712, ReentrancyGuardTransient {
         uint64 deadlineChallengePeriod;
     }
 
-    /// @notice A registered circuit: two storage words, the first holding everything but
-    ///         the code hash.
-    struct Circuit {
-        address verifier;
-        /// Gas given to each call of the verifier (at most `MAX_VERIFIER_GAS`). A
-        /// verifier's cost is fixed per circuit (the same curve operations for every
-        /// proof), so the cap is that cost plus a small margin; a rejected proof burns
-        /// the whole cap.
-        uint32 gasLimit;
-        /// Exact length of its proofs and exact number of its public inputs.
-        uint16 publicInputs;
-        uint32 proofLength;
-        /// The verifier's code hash at registration: a verifier whose code changed since
-        /// (an EIP-7702 delegation moved or cleared, code destroyed) decides nothing.
-        bytes32 codeHash;
-    }
-
     /// @notice A prover's stake and identity.
     struct Prover {
         uint256 stake;
+        /// Slashes that could not be taken when they came without taking the stake that
+        /// backs the leaves the prover holds at risk (see `_slash`): part of `stake` that
+        /// covers no leaf (`exposure`), burned when stake is withdrawn.
+        uint256 debt;
         /// The node's ed25519 public key: the signer of its gossip envelopes.
         bytes32 peerKey;
         /// Amount waiting to be withdrawn, the block from which it may be, and the time
@@ -79,7 +68,7 @@ contract ProverMarket is EIP712, ReentrancyGuardTransient {
         /// `isFinal` skip the per-job lookups.
         uint32 slashedJobs;
         /// Leaves at risk (see `commitBatch`): those committed in epoch `riskEpoch` (of
-        /// `challengeWindow + responseWindow` blocks) and in the epoch before it.
+        /// `challengeWindow + responseWindow + 1` blocks) and in the epoch before it.
         uint40 riskEpoch;
         uint32 riskCurrent;
         uint32 riskPrevious;
@@ -190,8 +179,12 @@ contract ProverMarket is EIP712, ReentrancyGuardTransient {
         ChallengeStatus status;
         /// Last block at which the prover may answer.
         uint64 respondBy;
-        /// MissedDeadline: the accepted deadline (unix seconds).
+        /// MissedDeadline: the accepted deadline (unix seconds). WithheldProof: the block
+        /// of the leaf's batch.
         uint64 deadline;
+        /// WithheldProof: opened by the job's client with its signed award of the leaf,
+        /// so its bond comes back when the proof is revealed.
+        bool clientAward;
         address challenger;
         address prover;
         address client;
@@ -207,10 +200,10 @@ contract ProverMarket is EIP712, ReentrancyGuardTransient {
 
     // ---- constants and parameters -----------------------------------------------------
 
-    bytes32 public constant AWARD_TYPEHASH = keccak256(
+    bytes32 internal constant AWARD_TYPEHASH = keccak256(
         "Award(bytes32 jobId,address prover,uint256 price,uint64 deadline,bytes32 circuitId,bytes32 publicInputsHash)"
     );
-    bytes32 public constant ACCEPTANCE_TYPEHASH = keccak256(
+    bytes32 internal constant ACCEPTANCE_TYPEHASH = keccak256(
         "Acceptance(bytes32 jobId,address client,bytes32 inputHash,uint256 price,uint64 deadline,bytes32 circuitId,bytes32 publicInputsHash)"
     );
 
@@ -221,17 +214,12 @@ contract ProverMarket is EIP712, ReentrancyGuardTransient {
     /// Largest delay or window accepted, in blocks (and largest deadline or period, in
     /// seconds).
     uint64 public constant MAX_DELAY = type(uint32).max;
-    /// Largest gas a verifier call may be given.
-    uint64 public constant MAX_VERIFIER_GAS = 10_000_000;
     /// Most leaves in a batch (the protocol's `MAX_BATCH_SIZE`): the commit's input is
     /// about 98 KB (under the 128 KiB a node's mempool takes), and a `claimBatch` of every
     /// leaf takes about 9M gas, calldata included, for a prover under challenge (under
     /// EIP-7825's 16.7M cap per transaction; test_claimBatch_largestBatchFitsInABlock).
-    uint32 public constant MAX_BATCH_SIZE = 512;
+    uint32 internal constant MAX_BATCH_SIZE = 512;
     uint256 internal constant BPS = 10_000;
-    /// Gas the verifier call itself may cost beyond what it forwards (cold account access
-    /// and the call's own opcodes); part of the check that the full cap is forwarded.
-    uint256 internal constant CALL_OVERHEAD = 5_000;
 
     uint256 public immutable minStake;
     uint64 public immutable challengeWindow;
@@ -244,6 +232,8 @@ contract ProverMarket is EIP712, ReentrancyGuardTransient {
     uint16 public immutable refundBps;
     uint64 public immutable maxDeadline;
     uint64 public immutable deadlineChallengePeriod;
+    /// Runs `registerCircuit` (see `CircuitRegistrar`); created by the constructor.
+    address internal immutable registrar;
 
     // ---- state ------------------------------------------------------------------------
 
@@ -260,11 +250,6 @@ contract ProverMarket is EIP712, ReentrancyGuardTransient {
     /// from (client, nonce), so each job of a client has exactly one bit, and a batch of
     /// one client's jobs touches few storage words.
     mapping(address => mapping(uint256 => uint256)) public paidJobs;
-    /// circuit id → its registration: the EVM verifier, the exact length of its proofs,
-    /// the exact number of its public inputs, the gas given to each verifier call, and the
-    /// verifier's code hash at registration. Fixed at registration: nothing changes a live
-    /// circuit's verdicts.
-    mapping(bytes32 => Circuit) public circuits;
     Challenge[] internal challenges;
     /// Jobs a prover was slashed for, keyed by `jobKey(prover, client, jobId)`.
     mapping(bytes32 => bool) public slashed;
@@ -284,10 +269,6 @@ contract ProverMarket is EIP712, ReentrancyGuardTransient {
     mapping(address => mapping(bytes32 => uint256)) public evidenceCommitments;
     /// Total ether burned by slashes.
     uint256 public totalBurned;
-    /// circuit id → the block of its registration. A leaf's circuit counts as registered
-    /// only if it was registered by the block of the leaf's batch: a verdict on a leaf
-    /// never changes after the leaf is committed (anyone registers circuits, at any time).
-    mapping(bytes32 => uint256) internal registeredAt;
     /// client → prover → the part of the client's deposit set aside for that prover
     /// (`reserve`): what lets a prover count on being paid whatever awards the client
     /// signs to others.
@@ -298,7 +279,8 @@ contract ProverMarket is EIP712, ReentrancyGuardTransient {
     event ProverRegistered(address indexed prover, bytes32 peerKey, uint256 stake);
     event StakeAdded(address indexed prover, uint256 amount, uint256 stake);
     event UnbondingStarted(address indexed prover, uint256 amount, uint64 withdrawableAt, uint64 withdrawableAfter);
-    event StakeWithdrawn(address indexed prover, uint256 amount);
+    /// `amount` paid out, `debtBurned` burned for the prover's debt.
+    event StakeWithdrawn(address indexed prover, uint256 amount, uint256 debtBurned);
     event Deposited(address indexed client, uint256 amount, uint256 balance);
     event DepositWithdrawalRequested(address indexed client, uint256 amount, uint64 withdrawableAt);
     event DepositWithdrawn(address indexed client, uint256 amount);
@@ -311,9 +293,6 @@ contract ProverMarket is EIP712, ReentrancyGuardTransient {
     /// job: a log per job would cost about 2,000 gas each).
     /// `indices` holds the batch index of each job paid, 4 bytes big-endian each.
     event BatchFeesClaimed(uint256 indexed batchId, address indexed prover, uint256 total, bytes indices);
-    event CircuitRegistered(
-        bytes32 indexed circuitId, address verifier, uint256 proofLength, uint256 publicInputs, uint64 gasLimit
-    );
     event ChallengeOpened(
         uint256 indexed challengeId,
         address indexed prover,
@@ -324,6 +303,9 @@ contract ProverMarket is EIP712, ReentrancyGuardTransient {
         uint64 respondBy
     );
     event ProofRevealed(uint256 indexed challengeId, bytes32 indexed jobId, uint256[] publicInputs, bytes proof);
+    /// The job's client showed its signed award of a challenged leaf (`challengeWithheldProof`):
+    /// the prover can claim the leaf's fee with it.
+    event AwardShown(uint256 indexed challengeId, uint64 deadline, bytes32 r, bytes32 vs);
     event ChallengeAnswered(uint256 indexed challengeId, address indexed prover, uint256 bond);
     event ChallengeVoided(uint256 indexed challengeId, address indexed challenger, uint256 bond);
     /// A challenge whose evidence shows the prover right: its bond went to the prover.
@@ -365,13 +347,11 @@ contract ProverMarket is EIP712, ReentrancyGuardTransient {
     error BadAwardSignature();
     error BadAcceptanceSignature();
     error AcceptanceMismatch();
-    error InvalidParameters();
     error TransferFailed();
     error WrongBond(uint256 required, uint256 sent);
     error PublicInputsMismatch();
     error ProofMismatch();
     error ProofRejected();
-    error InsufficientGas(uint256 available, uint256 required);
     error AlreadySlashed(bytes32 jobId);
     error ChallengePending(uint256 challengeId);
     error JobSlashed(bytes32 jobId);
@@ -391,12 +371,8 @@ contract ProverMarket is EIP712, ReentrancyGuardTransient {
     error ChallengePeriodOver(uint64 closedAt);
     error AlreadyAnswered(bytes32 jobId);
     error RequestLapsed(uint64 lapsedAt);
-    error CircuitExists(bytes32 circuitId);
     error PriceTooLarge(uint256 index);
     error NotDirectCall();
-    error VerifierChanged(bytes32 circuitId);
-    error SampleProofRejected();
-    error VerifierAcceptsCorruptedProof();
     error EvidenceNotCommitted(uint256 committedAt);
     error ReservationShortened(uint64 until);
 
@@ -432,6 +408,7 @@ contract ProverMarket is EIP712, ReentrancyGuardTransient {
         refundBps = p.refundBps;
         maxDeadline = p.maxDeadline;
         deadlineChallengePeriod = p.deadlineChallengePeriod;
+        registrar = address(new CircuitRegistrar());
     }
 
     // ---- circuits -------------------------------------------------------------------
@@ -439,70 +416,32 @@ contract ProverMarket is EIP712, ReentrancyGuardTransient {
     /// @notice Registers a circuit, by anyone, once. Its id is derived from what decides
     ///         its verdicts: `circuitIdOf(verifier's code hash, number of public inputs,
     ///         proof length)`, the two counts taken from a valid sample proof, so nobody
-    ///         can register another verifier or another shape under an id in use, and the
-    ///         same verifier code of the same shape has one id wherever it is deployed.
-    ///         The gas each verification is given is measured here on the sample (what the
-    ///         call took, plus a 32nd), so no registrant chooses it: it cannot starve
-    ///         valid proofs into slashes nor make challenges dearer. The sample with its
-    ///         first proof byte flipped must be rejected, so a verifier that accepts
-    ///         anything is refused. Nothing about a registered circuit changes afterwards.
-    function registerCircuit(address verifier, uint256[] calldata sampleInputs, bytes calldata sampleProof)
-        external
-        returns (bytes32 circuitId)
-    {
-        if (verifier.code.length == 0 || sampleProof.length == 0) revert InvalidParameters();
-        // No code starts with 0xEF (EIP-3541) but an EIP-7702 delegation, which its
-        // account can move at any time: such a verifier could change its verdicts.
-        bytes1 first;
-        assembly ("memory-safe") {
-            extcodecopy(verifier, 0, 0, 1)
-            first := mload(0)
+    ///         can register another verifier or another shape under an id in use. The gas
+    ///         each verification is given is measured on the sample, and the sample with
+    ///         its first proof byte flipped must be rejected. Nothing about a registered
+    ///         circuit changes afterwards. Run by `CircuitRegistrar` on this contract's
+    ///         storage (DELEGATECALL), whose result or revert is this call's.
+    function registerCircuit(address, uint256[] calldata, bytes calldata) external returns (bytes32) {
+        address target = registrar;
+        assembly {
+            calldatacopy(0, 0, calldatasize())
+            let ok := delegatecall(gas(), target, 0, calldatasize(), 0, 0)
+            returndatacopy(0, 0, returndatasize())
+            if iszero(ok) { revert(0, returndatasize()) }
+            return(0, returndatasize())
         }
-        if (first == 0xef) revert InvalidParameters();
-        if (sampleProof.length > type(uint32).max || sampleInputs.length > type(uint16).max) {
-            revert InvalidParameters();
-        }
-        circuitId = circuitIdOf(verifier.codehash, sampleInputs.length, sampleProof.length);
-        if (circuits[circuitId].verifier != address(0)) revert CircuitExists(circuitId);
-        bytes memory input = abi.encodePacked(sampleInputs, sampleProof);
-        uint256 before = gasleft();
-        if (!_call(verifier, MAX_VERIFIER_GAS, input)) revert SampleProofRejected();
-        // What the call took (the verifier's run and the call's own cost), and a 32nd: a
-        // verifier needs a little more than it uses, since each precompile call it makes
-        // keeps 1/64 of what it forwards (the real verifier: 282.7k used, 284.0k needed,
-        // a cap of 291.5k). A rejected proof burns the whole cap, so the margin is what
-        // every invalid-proof slash pays beyond the verifier's cost. Verifier code that reads accounts or storage could be
-        // measured warm here and run cold later: no node serves such code (ids name the
-        // code, and nodes serve only the verifiers they compile).
-        uint256 used = before - gasleft();
-        uint256 gasLimit = used + used / 32;
-        if (gasLimit > MAX_VERIFIER_GAS) gasLimit = MAX_VERIFIER_GAS;
-        input[sampleInputs.length * 32] ^= 0x01;
-        if (_call(verifier, gasLimit, input)) revert VerifierAcceptsCorruptedProof();
-        circuits[circuitId] = Circuit({
-            verifier: verifier,
-            // At most MAX_VERIFIER_GAS, checked above.
-            // forge-lint: disable-next-line(unsafe-typecast)
-            gasLimit: uint32(gasLimit),
-            // Both checked to fit above.
-            // forge-lint: disable-next-line(unsafe-typecast)
-            publicInputs: uint16(sampleInputs.length),
-            // forge-lint: disable-next-line(unsafe-typecast)
-            proofLength: uint32(sampleProof.length),
-            codeHash: verifier.codehash
-        });
-        registeredAt[circuitId] = block.number;
-        // At most MAX_VERIFIER_GAS.
-        // forge-lint: disable-next-line(unsafe-typecast)
-        emit CircuitRegistered(circuitId, verifier, sampleProof.length, sampleInputs.length, uint64(gasLimit));
     }
 
-    /// @notice The id of a circuit whose verifier has code hash `codeHash` and whose proofs
-    ///         have `publicInputs` public inputs and `proofLength` bytes:
-    ///         keccak256(abi.encode(codeHash, publicInputs, proofLength)). Nodes derive it
-    ///         from the verifier they compile from their own keys.
-    function circuitIdOf(bytes32 codeHash, uint256 publicInputs, uint256 proofLength) public pure returns (bytes32) {
-        return keccak256(abi.encode(codeHash, publicInputs, proofLength));
+    /// @notice A registered circuit (all zero if none): its verifier, the gas each call of
+    ///         it is given, its number of public inputs, its proof length and its
+    ///         verifier's code hash at registration.
+    function circuits(bytes32 circuitId)
+        external
+        view
+        returns (address verifier, uint32 gasLimit, uint16 publicInputs, uint32 proofLength, bytes32 codeHash)
+    {
+        Circuit storage c = _circuits().circuits[circuitId];
+        return (c.verifier, c.gasLimit, c.publicInputs, c.proofLength, c.codeHash);
     }
 
     // ---- stake ----------------------------------------------------------------------
@@ -563,8 +502,14 @@ contract ProverMarket is EIP712, ReentrancyGuardTransient {
         if (block.timestamp < p.unbondableAfter) revert TooEarly(p.unbondableAfter);
         if (p.openChallenges != 0) revert ChallengeOpen(p.openChallenges);
         p.unbonding = 0;
-        emit StakeWithdrawn(msg.sender, amount);
-        _send(msg.sender, amount);
+        // Debt is paid first, by burning.
+        uint256 owed = p.debt < amount ? p.debt : amount;
+        p.debt -= owed;
+        amount -= owed;
+        totalBurned += owed;
+        emit StakeWithdrawn(msg.sender, amount, owed);
+        if (owed != 0) _send(address(0), owed);
+        if (amount != 0) _send(msg.sender, amount);
     }
 
     /// @notice Whether claims of `prover` (and `isFinal` on its batches) must look up each
@@ -577,15 +522,15 @@ contract ProverMarket is EIP712, ReentrancyGuardTransient {
 
     /// @notice Leaves `prover` holds at risk, as `commitBatch` counts them, and the most
     ///         its bonded stake covers at `slashPerJob` each. A leaf counts from its batch
-    ///         until the end of the epoch of `challengeWindow + responseWindow` blocks after
-    ///         the one it was committed in: at least until a challenge opened at the end of
-    ///         its window must be answered. Open challenges do not count again: one bond
+    ///         until the end of the epoch of `challengeWindow + responseWindow + 1` blocks
+    ///         after the one it was committed in: at least until a challenge opened at the
+    ///         end of its window can be finalized. Open challenges do not count again: one bond
     ///         could otherwise make an honest prover's commit revert at its deadline.
     function exposure(address prover) public view returns (uint256 leavesAtRisk, uint256 covered) {
         Prover storage p = provers[prover];
         (, uint256 current, uint256 previous) = _risk(p);
         leavesAtRisk = current + previous;
-        covered = p.stake / slashPerJob;
+        covered = _covered(p);
     }
 
     // ---- client deposits ------------------------------------------------------------
@@ -693,7 +638,7 @@ contract ProverMarket is EIP712, ReentrancyGuardTransient {
     ///         them costs about 5,460 gas a leaf at batch 64: EIP-7623's calldata floor.
     ///         The caller must be staked, and its bonded stake must cover `slashPerJob`
     ///         for every leaf it then holds at risk (`exposure`), this batch's included.
-    ///         Leaves are counted per epoch of `challengeWindow + responseWindow` blocks: a
+    ///         Leaves are counted per epoch of `challengeWindow + responseWindow + 1` blocks: a
     ///         leaf counts in the epoch it was committed in and the next one (one storage
     ///         word per prover, whatever the number of batches).
     function commitBatch(Leaf[] calldata leaves) external returns (uint256 batchId) {
@@ -939,19 +884,39 @@ contract ProverMarket is EIP712, ReentrancyGuardTransient {
             return;
         }
         credits[msg.sender] += msg.value;
-        _slash(key, prover, leaf.client, leaf.jobId, leaf.price, Fault.InvalidProof, msg.sender);
+        _slash(key, prover, leaf.client, leaf.jobId, leaf.price, Fault.InvalidProof, msg.sender, true);
     }
 
-    /// @notice Challenges a committed leaf whose proof was not delivered. The caller sends
-    ///         the bond; the prover has `responseWindow` blocks to reveal a matching proof
-    ///         that verifies (`revealProof`), or `finalizeChallenge` slashes it.
-    function challengeWithheldProof(Inclusion calldata at) external payable nonReentrant returns (uint256 challengeId) {
-        if (msg.value != challengeBond) revert WrongBond(challengeBond, msg.value);
+    /// @notice Challenges a committed leaf whose proof was not delivered. The prover has
+    ///         `responseWindow` blocks to reveal a matching proof that verifies
+    ///         (`revealProof`), or `finalizeChallenge` slashes it. The bond is
+    ///         `challengeBond`, or the leaf's price if that is more: a reveal pays it to the
+    ///         prover, so forcing a proof out costs at least its price. The job's client may
+    ///         instead show its award of the leaf (the awarded `deadline` and its ERC-2098
+    ///         signature `r`, `vs`; `r` zero: none): its bond is then `challengeBond` and
+    ///         comes back on a reveal (the client is owed the proof), and `AwardShown`
+    ///         publishes the signature, with which the prover claims the fee.
+    function challengeWithheldProof(Inclusion calldata at, uint64 deadline, bytes32 r, bytes32 vs)
+        external
+        payable
+        nonReentrant
+        returns (uint256 challengeId)
+    {
         Batch storage batch = _batch(at.batchId);
         _requireOpen(batch);
         Leaf calldata leaf = at.leaf;
         if (!MerkleProof.verifyCalldata(at.path, batch.root, _leafHash(leaf))) revert LeafNotInBatch();
         address prover = batch.prover;
+        bool clientAward = r != 0 && msg.sender == leaf.client;
+        if (clientAward) {
+            bytes32 digest = _hashTypedDataV4(
+                _awardHash(leaf.jobId, prover, leaf.price, deadline, leaf.circuitId, leaf.publicInputsHash)
+            );
+            (address signer, ECDSA.RecoverError error,) = ECDSA.tryRecover(digest, r, vs);
+            if (error != ECDSA.RecoverError.NoError || signer != leaf.client) revert BadAwardSignature();
+        }
+        uint256 bond = clientAward || leaf.price < challengeBond ? challengeBond : leaf.price;
+        if (msg.value != bond) revert WrongBond(bond, msg.value);
         bytes32 key = _openable(prover, leaf.client, leaf.jobId, Fault.WithheldProof);
         _takeEvidence();
         challengeId = _open(
@@ -959,7 +924,8 @@ contract ProverMarket is EIP712, ReentrancyGuardTransient {
                 fault: Fault.WithheldProof,
                 status: ChallengeStatus.Open,
                 respondBy: uint64(block.number) + responseWindow,
-                deadline: 0,
+                deadline: batch.blockNumber,
+                clientAward: clientAward,
                 challenger: msg.sender,
                 prover: prover,
                 client: leaf.client,
@@ -974,6 +940,7 @@ contract ProverMarket is EIP712, ReentrancyGuardTransient {
             }),
             key
         );
+        if (clientAward) emit AwardShown(challengeId, deadline, r, vs);
     }
 
     /// @notice Answers a withheld-proof challenge with the proof: it must match the leaf
@@ -1030,6 +997,7 @@ contract ProverMarket is EIP712, ReentrancyGuardTransient {
                 status: ChallengeStatus.Open,
                 respondBy: uint64(block.number) + responseWindow,
                 deadline: award.deadline,
+                clientAward: false,
                 challenger: msg.sender,
                 prover: award.prover,
                 client: client,
@@ -1077,7 +1045,18 @@ contract ProverMarket is EIP712, ReentrancyGuardTransient {
             return;
         }
         c.status = ChallengeStatus.Slashed;
-        _slash(key, c.prover, c.client, c.jobId, c.price, c.fault, c.challenger);
+        // A withheld proof's leaf is at risk until its finalization is due; a missed
+        // deadline's job has no leaf.
+        _slash(
+            key,
+            c.prover,
+            c.client,
+            c.jobId,
+            c.price,
+            c.fault,
+            c.challenger,
+            c.fault == Fault.WithheldProof && _stillAtRisk(c.deadline)
+        );
     }
 
     /// @notice Proves that a prover committed two different leaves for one job: both must
@@ -1099,7 +1078,7 @@ contract ProverMarket is EIP712, ReentrancyGuardTransient {
         if (slashed[key]) revert AlreadySlashed(a.leaf.jobId);
         _takeEvidence();
         uint256 price = a.leaf.price < b.leaf.price ? a.leaf.price : b.leaf.price;
-        _slash(key, prover, a.leaf.client, a.leaf.jobId, price, Fault.Equivocation, msg.sender);
+        _slash(key, prover, a.leaf.client, a.leaf.jobId, price, Fault.Equivocation, msg.sender, true);
     }
 
     // ---- internals ------------------------------------------------------------------
@@ -1220,53 +1199,6 @@ contract ProverMarket is EIP712, ReentrancyGuardTransient {
         }
     }
 
-    /// Whether the circuit's verifier accepts the proof. A proof of the wrong length is
-    /// rejected without a call (the verifier ignores trailing bytes). The verifier gets
-    /// exactly its circuit's `verifierGas`: a rejected proof burns all the gas it is given, so an
-    /// uncapped call could be starved into failing on a valid proof; the call is refused
-    /// unless the whole cap can be forwarded (EIP-150 keeps 1/64 back).
-    function _verifies(bytes32 circuitId, uint256 committedAt, uint256[] calldata publicInputs, bytes calldata proof)
-        internal
-        view
-        returns (bool)
-    {
-        Circuit memory c = circuits[circuitId];
-        // A leaf naming no circuit registered by its batch's block (`committedAt`) proves
-        // nothing: invalid, so slashable, whenever the challenge lands.
-        if (c.verifier == address(0) || registeredAt[circuitId] > committedAt) return false;
-        if (proof.length != c.proofLength) return false;
-        // N+1 inputs with the proof shifted by a word would pass the verifier, which
-        // ignores trailing bytes: the count is the circuit's, exactly.
-        if (publicInputs.length != c.publicInputs) return false;
-        // Code that is not the registered code gives no verdict, either way.
-        if (_verifierChanged(circuitId)) revert VerifierChanged(circuitId);
-        return _call(c.verifier, c.gasLimit, abi.encodePacked(publicInputs, proof));
-    }
-
-    /// Whether `circuitId` was registered by block `blockNumber`.
-    function _registeredBy(bytes32 circuitId, uint256 blockNumber) internal view returns (bool) {
-        uint256 at = registeredAt[circuitId];
-        return at != 0 && at <= blockNumber;
-    }
-
-    /// Whether the code at a registered circuit's verifier is no longer the registered code
-    /// (never for a circuit that is not registered: address(0)'s code hash is not zero
-    /// once it holds ether, which every burn sends it).
-    function _verifierChanged(bytes32 circuitId) internal view returns (bool) {
-        Circuit storage c = circuits[circuitId];
-        return c.verifier != address(0) && c.verifier.codehash != c.codeHash;
-    }
-
-    /// Calls `verifier` with exactly `cap` gas; refused unless the whole cap can be
-    /// forwarded (EIP-150 keeps 1/64 back).
-    function _call(address verifier, uint256 cap, bytes memory input) internal view returns (bool ok) {
-        uint256 required = cap + cap / 63 + CALL_OVERHEAD;
-        if (gasleft() < required) revert InsufficientGas(gasleft(), required);
-        assembly ("memory-safe") {
-            ok := staticcall(cap, verifier, add(input, 0x20), mload(input), 0, 0)
-        }
-    }
-
     /// Consumes the caller's commitment to sending this call's input, made in an earlier
     /// block (see `commitEvidence`).
     function _takeEvidence() internal {
@@ -1292,7 +1224,7 @@ contract ProverMarket is EIP712, ReentrancyGuardTransient {
     function _addRisk(Prover storage p, uint32 count) internal {
         (uint256 epoch, uint256 current, uint256 previous) = _risk(p);
         current += count;
-        uint256 covered = p.stake / slashPerJob;
+        uint256 covered = _covered(p);
         uint256 atRisk = current + previous;
         if (atRisk > covered) revert ExposureTooHigh(atRisk, covered);
         // Leaves at risk never exceed `covered` < 2^32 for any stake a chain holds at a
@@ -1307,7 +1239,7 @@ contract ProverMarket is EIP712, ReentrancyGuardTransient {
 
     /// The current epoch and `p`'s leaves at risk committed in it and in the one before.
     function _risk(Prover storage p) internal view returns (uint256 epoch, uint256 current, uint256 previous) {
-        epoch = block.number / (uint256(challengeWindow) + responseWindow);
+        epoch = block.number / _epochLength();
         if (p.riskEpoch == epoch) {
             current = p.riskCurrent;
             previous = p.riskPrevious;
@@ -1344,16 +1276,24 @@ contract ProverMarket is EIP712, ReentrancyGuardTransient {
         // forge-lint: disable-next-line(incorrect-shift)
         answeredFaults[key] |= 1 << uint8(c.fault);
         c.status = ChallengeStatus.Answered;
-        // The job's own client is owed the proof: forcing it out of a prover that kept it
-        // costs the client nothing (else withholding from clients would earn bonds).
-        credits[c.challenger == c.client && c.fault == Fault.WithheldProof ? c.challenger : c.prover] += c.bond;
+        // The job's client that showed its award is owed the proof: forcing it out of a
+        // prover that kept it costs that client nothing (else withholding from clients
+        // would earn bonds), and the prover claims the fee with the award it showed.
+        credits[c.clientAward ? c.challenger : c.prover] += c.bond;
         emit ChallengeAnswered(challengeId, c.prover, c.bond);
     }
 
     /// Marks job key `key` slashed and takes `slashPerJob` from the prover's stake (bonded
-    /// first, then unbonding; all that is left if less) and splits it: the challenger's reward becomes its credit, the
-    /// client's refund (at most `price`) goes into its deposit (where its fees come from),
-    /// and the rest is burned.
+    /// first, then unbonding, for a leaf at risk; unbonding first otherwise; all that is
+    /// left if less) and splits it: the challenger's
+    /// reward becomes its credit, the client's refund (at most `price`) goes into its
+    /// deposit (where its fees come from), and the rest is burned. A slash of a job whose
+    /// leaf is not among the leaves the prover holds at risk (`atRisk` false: a missed
+    /// deadline, a withheld proof finalized after its leaf left the count) takes only what
+    /// the stake holds beyond its debt and `slashPerJob` for each leaf at risk; the rest
+    /// becomes debt. So no such slash, whoever opens it and whenever it is finalized, takes
+    /// the stake that pays for slashing the leaves at risk, and the prover still loses the
+    /// whole `slashPerJob` (the debt is burned when its stake is withdrawn).
     function _slash(
         bytes32 key,
         address prover,
@@ -1361,19 +1301,33 @@ contract ProverMarket is EIP712, ReentrancyGuardTransient {
         bytes32 jobId,
         uint256 price,
         Fault fault,
-        address challenger
+        address challenger,
+        bool atRisk
     ) internal {
         slashed[key] = true;
         Prover storage p = provers[prover];
         p.slashedJobs += 1;
+        uint256 total = p.stake + p.unbonding;
         uint256 amount = slashPerJob;
-        if (amount > p.stake + p.unbonding) amount = p.stake + p.unbonding;
-        if (amount <= p.stake) {
-            p.stake -= amount;
-        } else {
-            p.unbonding -= amount - p.stake;
-            p.stake = 0;
+        if (!atRisk) {
+            (, uint256 current, uint256 previous) = _risk(p);
+            uint256 held = p.debt + (current + previous) * slashPerJob;
+            uint256 free = total > held ? total - held : 0;
+            if (amount > free) {
+                p.debt += amount - free;
+                amount = free;
+            }
         }
+        if (amount > total) amount = total;
+        // A leaf at risk's slash takes bonded stake first, which covers it; any other
+        // takes unbonding stake first, so bonded stake never falls below its debt and the
+        // cover of the leaves at risk (what `commitBatch` checked), nor does unbonding
+        // stake leave untouched by it.
+        uint256 fromStake;
+        if (atRisk) fromStake = amount < p.stake ? amount : p.stake;
+        else if (amount > p.unbonding) fromStake = amount - p.unbonding;
+        p.stake -= fromStake;
+        p.unbonding -= amount - fromStake;
         uint256 reward = amount * rewardBps / BPS;
         uint256 refund = amount * refundBps / BPS;
         if (refund > price) refund = price;
@@ -1383,6 +1337,24 @@ contract ProverMarket is EIP712, ReentrancyGuardTransient {
         totalBurned += burned;
         emit Slashed(prover, jobId, client, fault, challenger, amount, reward, refund, burned);
         if (burned != 0) _send(address(0), burned);
+    }
+
+    /// Leaves `p`'s bonded stake covers beyond its debt.
+    function _covered(Prover storage p) internal view returns (uint256) {
+        return p.stake > p.debt ? (p.stake - p.debt) / slashPerJob : 0;
+    }
+
+    /// Whether a leaf of a batch posted at block `committedAt` still counts at risk.
+    function _stillAtRisk(uint256 committedAt) internal view returns (bool) {
+        uint256 epoch = _epochLength();
+        return committedAt / epoch + 1 >= block.number / epoch;
+    }
+
+    /// Blocks of an epoch of leaves at risk: `W + R + 1`, so a leaf counts at least until
+    /// a challenge opened in the last block of its window can be finalized (`W + R + 1`
+    /// blocks after its batch).
+    function _epochLength() internal view returns (uint256) {
+        return uint256(challengeWindow) + responseWindow + 1;
     }
 
     function _send(address to, uint256 amount) internal {

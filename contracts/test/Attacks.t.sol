@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 pragma solidity 0.8.28;
 
+import {Vm} from "forge-std/Vm.sol";
 import {ProverMarket} from "../src/ProverMarket.sol";
+import {CircuitStore} from "../src/CircuitStore.sol";
 import {CommitRelay, MarketFixture, MerkleBuilder} from "./utils/MarketFixture.sol";
 
 /// Attacks on the mechanism, each written as its attacker would try it, asserting that it
@@ -156,8 +158,8 @@ contract AttacksTest is MarketFixture {
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.ExposureTooHigh.selector, covered + 1, covered));
         market.commitBatch(next);
         // Once every window and its response time have passed (at most two epochs of
-        // W + R blocks), the leaves no longer count.
-        vm.roll(block.number + 2 * (CHALLENGE_WINDOW + RESPONSE_WINDOW));
+        // W + R + 1 blocks), the leaves no longer count.
+        vm.roll(block.number + 2 * EPOCH);
         (uint256 atRisk,) = market.exposure(cheater);
         assertEq(atRisk, 0);
         _commit(cheater, next);
@@ -222,25 +224,32 @@ contract AttacksTest is MarketFixture {
     /// that, so a slash refunds its client in full.
     uint256 internal constant REFUND = SLASH_PER_JOB * REFUND_BPS / 10_000;
     uint256 internal constant HALF_REFUND = HALF_SLASH * REFUND_BPS / 10_000;
+    /// What `COVERED` missed deadlines leave owed by a stake of `COVERED` leaves and half a
+    /// slash that holds `COVERED` leaves at risk: the first takes the half slash, and every
+    /// slash but that half becomes debt.
+    uint256 internal constant DRAIN_DEBT = COVERED * SLASH_PER_JOB - HALF_SLASH;
 
     /// A cheater staked for `COVERED` leaves and half a slash more, with a sybil client
     /// that awarded it `COVERED` jobs, due in an hour, that it never proves (the cheater
     /// signed acceptances). It commits `COVERED` leaves of an honest client's jobs with
-    /// invalid proofs (its whole cover), timed so that it can first empty its own stake
+    /// invalid proofs (its whole cover), timed so that it can then empty its own stake
     /// with the sybil's missed-deadline challenges: the sybil opens them the response
     /// window before the commit (open challenges do not count against the cover), and
     /// finalizes them in the block after it, ahead of any watchtower's challenge of the
     /// leaves (a challenge needs its evidence committed in an earlier block, so none can
-    /// land before that block; the test gives the cheater the race within it).
-    /// The sybil gets each slash's reward and refund back, so half of each missed-deadline
-    /// slash returns to the pair, where a watchtower's invalid-proof slash would have
-    /// taken the whole of it. The watchtower's slashes then find half a slash: the first
-    /// takes it, every later one takes nothing (the residual: a slash takes at most what
-    /// is left, here half a slash for `COVERED` invalid leaves instead of `COVERED` full
-    /// slashes, and the watchtower's reward is that of half a slash). Every invalid leaf
-    /// is still slashed, so none is ever paid; the cheater and its sybil end poorer by
-    /// exactly what was burned plus the watchtower's reward and the client's refund of
-    /// that half slash: the cheating never paid.
+    /// land before that block; the test gives the cheater the race within it). The plan:
+    /// the sybil gets each slash's reward and refund back, and the watchtowers' slashes
+    /// of the invalid leaves find nothing left.
+    /// A missed deadline's job holds no leaf at risk: its slash takes only what the stake
+    /// holds beyond `slashPerJob` for each leaf at risk (the half slash, which the first
+    /// takes), and the rest of every one becomes the cheater's debt. Every invalid leaf's
+    /// slash then takes the full `slashPerJob`, pays the watchtower the full reward and
+    /// refunds the client in full; none is ever paid. The cheater tops its stake up to go
+    /// on proving: the debt takes the top-up first, which covers no leaf, and when the
+    /// cheater gives up, unbonds and withdraws, the debt is burned out of what it takes
+    /// back. The pair ends poorer by the full slash of every slashed job, invalid leaves
+    /// and missed deadlines alike, less only the sybil's reward and refund of the half
+    /// slash.
     function test_attack_drainingItsOwnStakeWithSybilMissedDeadlinesDoesNotPayForBadLeaves() public {
         (sybil, sybilKey) = makeAddrAndKey("sybil");
         uint256 stake = MIN_STAKE + HALF_SLASH;
@@ -249,38 +258,38 @@ contract AttacksTest is MarketFixture {
         (uint256 batchId, ProverMarket.Leaf[] memory bad, ProverMarket.Award[] memory awards) = _drainAroundTheCommit();
 
         // The watchtower challenges every invalid leaf within the window: every one is
-        // slashed, the first taking the half slash left and the others nothing.
+        // slashed in full, out of the stake the missed deadlines could not take.
         vm.roll(block.number + 1);
         uint256[] memory taken = _challengeAllInvalid(batchId, bad);
-        assertEq(taken[0], HALF_SLASH, "the first invalid-proof slash takes what is left");
-        uint256 total = taken[0];
-        for (uint256 i = 1; i < COVERED; i++) {
-            assertEq(taken[i], 0, "the later invalid-proof slashes take nothing");
-            total += taken[i];
+        for (uint256 i = 0; i < COVERED; i++) {
+            assertEq(taken[i], SLASH_PER_JOB, "every invalid-proof slash takes the full amount");
         }
-        assertEq(total, HALF_SLASH, "the invalid leaves cost the stake half a slash in all");
-        assertEq(market.credits(watchtower), COVERED * BOND + REWARD / 2, "the watchtower's reward: of half a slash");
+        assertEq(market.credits(watchtower), COVERED * (BOND + REWARD), "the watchtower: every bond, every full reward");
+        (uint256 left,) = _available(cheater);
+        assertEq(left, 0, "the invalid leaves took the whole stake");
+        assertEq(_debtOf(cheater), DRAIN_DEBT, "the missed deadlines are still owed");
 
-        // No invalid leaf is ever paid.
+        // No invalid leaf is ever paid; the client got the full refund of each.
         _closeWindow(batchId);
         _assertNoneIsPaid(batchId, bad, awards);
-        assertEq(market.deposits(client), COVERED * BAD_PRICE + HALF_REFUND, "the client paid nothing");
-        (uint256 left,) = _available(cheater);
-        assertEq(left, 0);
+        assertEq(market.deposits(client), COVERED * (BAD_PRICE + REFUND), "the client paid nothing, refunded in full");
         assertEq(cheater.balance + market.credits(cheater), 0, "the cheater was paid nothing");
-        _assertThePairLostWhatWasBurned(stake);
+
+        _topUpAndGiveUp();
+        _assertThePairPaidEverySlash(stake);
     }
 
     /// The sybil's missed-deadline challenges opened, the cheater's whole cover of invalid
     /// leaves committed in the last block it could answer them (one more refused), and
-    /// the challenges finalized in the block after: the stake is down to half a slash.
+    /// the challenges finalized in the block after: they took the half slash beyond the
+    /// leaves at risk and left the rest as debt, which covers nothing.
     function _drainAroundTheCommit()
         internal
         returns (uint256 batchId, ProverMarket.Leaf[] memory bad, ProverMarket.Award[] memory awards)
     {
         (bad, awards) = _badLeavesOfClient(COVERED, BAD_PRICE);
         uint256[] memory drains = _sybilChallenges(COVERED);
-        (,,,,, uint32 openChallenges,,,,,) = market.provers(cheater);
+        (,,,,,, uint32 openChallenges,,,,,) = market.provers(cheater);
         assertEq(openChallenges, COVERED);
 
         vm.roll(block.number + RESPONSE_WINDOW);
@@ -294,28 +303,253 @@ contract AttacksTest is MarketFixture {
 
         vm.roll(block.number + 1);
         for (uint256 i = 0; i < COVERED; i++) {
+            (uint256 before,) = _available(cheater);
+            vm.prank(sybil);
+            market.finalizeChallenge(drains[i]);
+            (uint256 afterwards,) = _available(cheater);
+            assertEq(before - afterwards, i == 0 ? HALF_SLASH : 0, "a missed deadline takes only the surplus");
+            assertTrue(market.slashed(market.jobKey(cheater, sybil, _jobId(sybil, _nonce(i)))), "yet it is slashed");
+        }
+        assertEq(_stakeOf(cheater), MIN_STAKE, "the stake behind the leaves at risk is intact");
+        assertEq(_debtOf(cheater), DRAIN_DEBT, "the rest of every missed deadline's slash is debt");
+        (atRisk, cap) = market.exposure(cheater);
+        assertEq(cap, 0, "stake that owes the debt covers no leaf");
+        vm.prank(cheater, cheater);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.ExposureTooHigh.selector, COVERED + 1, 0));
+        market.commitBatch(_leavesFrom(COVERED, 1, client));
+        assertEq(market.credits(sybil), COVERED * BOND + REWARD / 2, "the sybil: its bonds, the reward of half a slash");
+        assertEq(market.deposits(sybil), HALF_REFUND, "and the refund of half a slash");
+    }
+
+    /// The cheater tops its stake up by the minimum once the invalid leaves no longer
+    /// count, to go on proving: the debt comes out of the top-up first, which covers no
+    /// leaf. It gives up, unbonds everything and withdraws: the debt is burned first.
+    function _topUpAndGiveUp() internal {
+        vm.roll(block.number + 2 * EPOCH);
+        vm.deal(cheater, MIN_STAKE);
+        vm.prank(cheater);
+        market.addStake{value: MIN_STAKE}();
+        (uint256 atRisk, uint256 cap) = market.exposure(cheater);
+        assertEq(atRisk, 0);
+        assertEq(cap, (MIN_STAKE - DRAIN_DEBT) / SLASH_PER_JOB, "the debt takes the top-up first");
+        assertEq(cap, 0);
+        vm.prank(cheater, cheater);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.ExposureTooHigh.selector, 1, 0));
+        market.commitBatch(_leavesFrom(COVERED, 1, client));
+
+        vm.prank(cheater);
+        market.unbond(MIN_STAKE);
+        _passUnbonding(cheater);
+        uint256 burnedBefore = market.totalBurned();
+        vm.expectEmit(true, true, true, true, address(market));
+        emit ProverMarket.StakeWithdrawn(cheater, MIN_STAKE - DRAIN_DEBT, DRAIN_DEBT);
+        vm.prank(cheater);
+        market.withdrawStake();
+        assertEq(cheater.balance, MIN_STAKE - DRAIN_DEBT, "only what the debt left");
+        assertEq(market.totalBurned() - burnedBefore, DRAIN_DEBT, "the debt is burned");
+        assertEq(_debtOf(cheater), 0);
+    }
+
+    /// The cheater and its sybil paid in the cheater's `stake` and top-up and the sybil's
+    /// bonds; they hold the sybil's credits and deposit and what the cheater withdrew.
+    /// They lost the full slash of every slashed job (the invalid leaves and the missed
+    /// deadlines) less the sybil's reward and refund of the half slash the first missed
+    /// deadline took.
+    function _assertThePairPaidEverySlash(uint256 stake) internal view {
+        (uint256 stillHeld,) = _available(cheater);
+        uint256 held = market.credits(sybil) + market.deposits(sybil) + sybil.balance + stillHeld
+            + market.credits(cheater) + cheater.balance;
+        uint256 lost = stake + MIN_STAKE + COVERED * BOND - held;
+        uint256 slashedJobs = 2 * COVERED;
+        uint256 sybilGotBack = REWARD / 2 + HALF_REFUND;
+        assertGe(lost + sybilGotBack, slashedJobs * SLASH_PER_JOB, "the pair paid every slashed job in full");
+        assertEq(lost, slashedJobs * SLASH_PER_JOB - sybilGotBack, "less only the sybil's reward and refund");
+        uint256 burned =
+            COVERED * (SLASH_PER_JOB - REWARD - REFUND) + (HALF_SLASH - REWARD / 2 - HALF_REFUND) + DRAIN_DEBT;
+        assertEq(market.totalBurned(), burned, "burned: the slashes' burns and the debt");
+    }
+
+    /// The cheater's sybil client awards it a job, which the cheater commits and the sybil
+    /// challenges as withheld; the cheater leaves it unanswered. A challenge may be
+    /// finalized any time after its response window: the sybil holds it until the leaf has
+    /// left the count of leaves at risk (two epochs of W + R + 1 blocks), the cheater then
+    /// commits invalid leaves of an honest client's jobs up to its whole cover, and the
+    /// sybil finalizes in the block after, hoping the late slash takes stake that backs the
+    /// invalid leaves while its reward and refund come back to the pair. A withheld proof
+    /// finalized once its leaf left the count takes only what the stake holds beyond the
+    /// leaves at risk (the half slash) and leaves the rest as debt; every invalid leaf is
+    /// then slashed in full and pays the watchtower. The pair lost more than the full
+    /// slash of every invalid leaf.
+    function test_attack_aLateWithheldSlashOfItsOwnLeafCannotDrainTheCoverOfBadLeaves() public {
+        (sybil, sybilKey) = makeAddrAndKey("sybil");
+        uint256 stake = MIN_STAKE + HALF_SLASH;
+        _register(cheater, stake);
+        _deposit(client, COVERED * BAD_PRICE);
+        ProverMarket.Leaf[] memory own = _leavesFrom(0, 1, sybil);
+        own[0].price = SYBIL_PRICE;
+        uint256 pending = _challengeWithheld(sybil, _commit(cheater, own), own, 0);
+
+        // Held past the response window until the leaf no longer counts.
+        vm.roll(block.number + 2 * EPOCH);
+        (uint256 atRisk, uint256 cap) = market.exposure(cheater);
+        assertEq(atRisk, 0, "the withheld leaf left the count");
+        assertEq(cap, COVERED);
+        (ProverMarket.Leaf[] memory bad, ProverMarket.Award[] memory awards) = _badLeavesOfClient(COVERED, BAD_PRICE);
+        uint256 batchId = _commit(cheater, bad);
+        vm.prank(cheater, cheater);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.ExposureTooHigh.selector, COVERED + 1, COVERED));
+        market.commitBatch(_leavesFrom(COVERED, 1, client));
+
+        vm.roll(block.number + 1);
+        vm.prank(sybil);
+        market.finalizeChallenge(pending);
+        assertTrue(market.slashed(market.jobKey(cheater, sybil, own[0].jobId)), "the withheld leaf is slashed");
+        assertEq(_stakeOf(cheater), MIN_STAKE, "the late slash took only the half slash beyond the leaves at risk");
+        assertEq(_debtOf(cheater), HALF_SLASH, "the rest is debt");
+        assertEq(market.credits(sybil), BOND + REWARD / 2, "the sybil: its bond, the reward of half a slash");
+        assertEq(market.deposits(sybil), HALF_REFUND, "and the refund of half a slash");
+
+        // Every invalid leaf is slashed in full.
+        vm.roll(block.number + 1);
+        uint256[] memory taken = _challengeAllInvalid(batchId, bad);
+        for (uint256 i = 0; i < COVERED; i++) {
+            assertEq(taken[i], SLASH_PER_JOB, "every invalid-proof slash takes the full amount");
+        }
+        assertEq(market.credits(watchtower), COVERED * (BOND + REWARD), "the watchtower: every full reward");
+        _closeWindow(batchId);
+        _assertNoneIsPaid(batchId, bad, awards);
+
+        uint256 held = market.credits(sybil) + market.deposits(sybil) + sybil.balance + _stakeOf(cheater)
+            + market.credits(cheater) + cheater.balance;
+        uint256 lost = stake + BOND - held;
+        assertGe(lost, COVERED * SLASH_PER_JOB, "the pair paid every invalid leaf's slash in full");
+        assertEq(lost, stake - REWARD / 2 - HALF_REFUND, "the whole stake, less the sybil's half reward and refund");
+        assertEq(_debtOf(cheater), HALF_SLASH, "and still owes the rest of the late slash");
+    }
+
+    /// A cheater whose sybil's missed deadlines left it in debt would go on committing as
+    /// if its bonded stake were whole (the debt is only burned when stake is withdrawn),
+    /// then move the stake to unbonding and top it up by less than the debt. The debt
+    /// covers no leaf: once its leaves no longer count, a batch the stake alone would
+    /// cover is refused; a top-up goes to the debt first and covers leaves only beyond it;
+    /// and the withdrawal burns the debt. The pair lost the full slash of every missed
+    /// deadline, of which the sybil got nothing back.
+    function test_attack_debtCoversNoLeafAndEatsATopUpFirst() public {
+        (sybil, sybilKey) = makeAddrAndKey("sybil");
+        uint256 k = 10;
+        _register(cheater, MIN_STAKE);
+        uint256[] memory drains = _sybilChallenges(k);
+        _commit(cheater, _leavesFrom(0, COVERED, client));
+        vm.roll(block.number + RESPONSE_WINDOW + 1);
+        for (uint256 i = 0; i < k; i++) {
             vm.prank(sybil);
             market.finalizeChallenge(drains[i]);
         }
-        assertEq(_stakeOf(cheater), HALF_SLASH, "each missed deadline took a full slash");
+        assertEq(_stakeOf(cheater), MIN_STAKE, "no stake beyond the leaves at risk: none taken");
+        assertEq(_debtOf(cheater), k * SLASH_PER_JOB, "every missed deadline owed in full");
+        (uint256 atRisk, uint256 cap) = market.exposure(cheater);
+        assertEq(atRisk, COVERED);
+        assertEq(cap, COVERED - k);
+
+        // Two epochs later no leaf counts: the stake alone would cover COVERED leaves.
+        vm.roll(block.number + 2 * EPOCH);
+        (atRisk, cap) = market.exposure(cheater);
+        assertEq(atRisk, 0);
+        assertEq(cap, COVERED - k, "the debt covers nothing");
         vm.prank(cheater, cheater);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.StakeTooLow.selector, HALF_SLASH, MIN_STAKE));
-        market.commitBatch(_leavesFrom(COVERED, 1, client));
-        assertEq(market.credits(sybil), COVERED * (BOND + REWARD), "the sybil got its bonds and every reward");
-        assertEq(market.deposits(sybil), COVERED * REFUND, "and every refund");
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.ExposureTooHigh.selector, COVERED - k + 1, COVERED - k));
+        market.commitBatch(_leavesFrom(COVERED, COVERED - k + 1, client));
+
+        // Most of the stake to unbonding, less than the debt left bonded: covers nothing;
+        // a top-up goes to the debt first.
+        vm.prank(cheater);
+        market.unbond(MIN_STAKE - 5 * SLASH_PER_JOB);
+        (, cap) = market.exposure(cheater);
+        assertEq(cap, 0, "bonded stake below the debt covers nothing");
+        _addStakeOf(cheater, 4 * SLASH_PER_JOB);
+        (, cap) = market.exposure(cheater);
+        assertEq(cap, 0, "a top-up that does not clear the debt covers nothing");
+        _addStakeOf(cheater, 3 * SLASH_PER_JOB);
+        (, cap) = market.exposure(cheater);
+        assertEq(cap, 2, "only what the stake holds beyond the debt covers leaves");
+
+        // The withdrawal burns the debt.
+        _passUnbonding(cheater);
+        vm.expectEmit(true, true, true, true, address(market));
+        emit ProverMarket.StakeWithdrawn(cheater, MIN_STAKE - 5 * SLASH_PER_JOB - k * SLASH_PER_JOB, k * SLASH_PER_JOB);
+        vm.prank(cheater);
+        market.withdrawStake();
+        assertEq(_debtOf(cheater), 0);
+        (, cap) = market.exposure(cheater);
+        assertEq(cap, 12, "the debt paid, the whole stake covers leaves again");
+        assertEq(market.totalBurned(), k * SLASH_PER_JOB, "the debt was burned");
+
+        uint256 held = market.credits(sybil) + market.deposits(sybil) + _stakeOf(cheater) + cheater.balance;
+        uint256 paidIn = MIN_STAKE + 7 * SLASH_PER_JOB + k * BOND;
+        assertEq(paidIn - held, k * SLASH_PER_JOB, "the pair lost every missed deadline's full slash");
+        assertEq(market.credits(sybil), k * BOND, "the sybil got its bonds back and nothing more");
+        assertEq(market.deposits(sybil), 0);
     }
 
-    /// The cheater and its sybil paid in the cheater's `stake` and the sybil's bonds; they
-    /// hold the sybil's credits and deposit. They lost exactly what was burned, the
-    /// watchtower's reward and the client's refund of the half slash.
-    function _assertThePairLostWhatWasBurned(uint256 stake) internal view {
-        uint256 held = market.credits(sybil) + market.deposits(sybil) + sybil.balance + _stakeOf(cheater)
-            + market.credits(cheater) + cheater.balance;
-        uint256 lost = stake + COVERED * BOND - held;
-        uint256 burned = COVERED * (SLASH_PER_JOB - REWARD - REFUND) + (HALF_SLASH - REWARD / 2 - HALF_REFUND);
-        assertEq(market.totalBurned(), burned, "burned");
-        assertGe(lost, market.totalBurned(), "the pair lost at least what was burned");
-        assertEq(lost, market.totalBurned() + REWARD / 2 + HALF_REFUND, "and the watchtower's reward and the refund");
+    function _addStakeOf(address who, uint256 amount) internal {
+        vm.deal(who, who.balance + amount);
+        vm.prank(who);
+        market.addStake{value: amount}();
+    }
+
+    /// The cheater registers with twice the minimum, unbonds half at once, and waits out
+    /// the unbonding delay in blocks and time. Its sybil client's missed deadlines are
+    /// opened; the cheater commits its whole cover (bonded stake only) of invalid leaves;
+    /// the sybil finalizes in the block after. A missed deadline may take what stake and
+    /// unbonding stake hold beyond the leaves at risk, and the unbonding half is exactly
+    /// that surplus, so each takes the full slash. Had a slash of no leaf at risk taken
+    /// bonded stake first, the missed deadlines would have emptied the bonded stake that
+    /// backs the invalid leaves, and the cheater would have withdrawn the untouched
+    /// unbonding half in the same block, with no debt to burn (the invalid leaves' slashes
+    /// then finding nothing). Such a slash takes unbonding stake first: the missed
+    /// deadlines take the unbonding half, and every invalid leaf is slashed in full.
+    function test_attack_withdrawingUnbondedStakeAfterSybilMissedDeadlinesStillPaysForBadLeaves() public {
+        (sybil, sybilKey) = makeAddrAndKey("sybil");
+        _register(cheater, 2 * MIN_STAKE);
+        _deposit(client, COVERED * BAD_PRICE);
+        vm.prank(cheater);
+        market.unbond(MIN_STAKE);
+        // The delays pass (a day and an hour in time, UNBONDING_DELAY in blocks).
+        vm.roll(block.number + UNBONDING_DELAY);
+        vm.warp(_unbondableAfter(cheater) - 1 hours - 2);
+        (ProverMarket.Leaf[] memory bad,) = _badLeavesOfClient(COVERED, BAD_PRICE);
+        uint256[] memory drains = _sybilChallenges(COVERED);
+        vm.roll(block.number + RESPONSE_WINDOW);
+        uint256 batchId = _commit(cheater, bad);
+        (uint256 atRisk, uint256 cap) = market.exposure(cheater);
+        assertEq(atRisk, COVERED);
+        assertEq(cap, COVERED, "the bonded stake covers the invalid leaves");
+
+        vm.roll(block.number + 1);
+        for (uint256 i = 0; i < COVERED; i++) {
+            vm.prank(sybil);
+            market.finalizeChallenge(drains[i]);
+        }
+        // The cheater withdraws the unbonding half at once (whatever is left of it: a fix
+        // may leave nothing to withdraw).
+        _passUnbonding(cheater);
+        uint256 before = cheater.balance;
+        vm.prank(cheater);
+        (bool withdrawn,) = address(market).call(abi.encodeCall(market.withdrawStake, ()));
+        emit log_named_uint("withdrawal went through", withdrawn ? 1 : 0);
+        emit log_named_uint("withdrawn after the missed deadlines", cheater.balance - before);
+        emit log_named_uint("bonded stake left behind the invalid leaves", _stakeOf(cheater));
+        emit log_named_uint("debt", _debtOf(cheater));
+
+        // The watchtower challenges every invalid leaf within its window.
+        vm.roll(block.number + 1);
+        uint256[] memory taken = _challengeAllInvalid(batchId, bad);
+        uint256 total;
+        for (uint256 i = 0; i < COVERED; i++) {
+            total += taken[i];
+        }
+        emit log_named_uint("the invalid leaves' slashes took", total);
+        assertEq(total, COVERED * SLASH_PER_JOB, "every invalid leaf is slashed in full");
     }
 
     /// `n` leaves of `client`'s jobs 0..n-1 at `price`, of the registered circuit with the
@@ -435,7 +669,7 @@ contract AttacksTest is MarketFixture {
         vm.deal(watchtower, BOND);
         vm.prank(watchtower);
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.AlreadyAnswered.selector, leaves[0].jobId));
-        market.challengeWithheldProof{value: BOND}(_at(batchId, leaves, 0));
+        market.challengeWithheldProof{value: BOND}(_at(batchId, leaves, 0), 0, bytes32(0), bytes32(0));
     }
 
     /// The cheater registers, wins an award with the longest deadline and unbonds its whole
@@ -886,7 +1120,7 @@ contract AttacksTest is MarketFixture {
         vm.prank(cheater);
         assertEq(market.registerCircuit(squatted, inputs, proof), honestId, "the squatter gets the honest id");
         vm.prank(makeAddr("honest registrant"));
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.CircuitExists.selector, honestId));
+        vm.expectRevert(abi.encodeWithSelector(CircuitStore.CircuitExists.selector, honestId));
         market.registerCircuit(realVerifier, inputs, proof);
         assertEq(_circuit(honestId).verifier, squatted);
         assertEq(_circuit(honestId).codeHash, realVerifier.codehash, "the real verifier's code");
@@ -904,9 +1138,9 @@ contract AttacksTest is MarketFixture {
         address rejectAll = address(new RejectsEverything());
         bytes memory longer = bytes.concat(proof, bytes32(0));
         vm.startPrank(cheater);
-        vm.expectRevert(ProverMarket.VerifierAcceptsCorruptedProof.selector);
+        vm.expectRevert(CircuitStore.VerifierAcceptsCorruptedProof.selector);
         market.registerCircuit(acceptAll, inputs, proof);
-        vm.expectRevert(ProverMarket.SampleProofRejected.selector);
+        vm.expectRevert(CircuitStore.SampleProofRejected.selector);
         market.registerCircuit(rejectAll, inputs, proof);
         bytes32 longId = market.registerCircuit(squatted, inputs, longer);
         vm.stopPrank();
@@ -1009,7 +1243,7 @@ contract AttacksTest is MarketFixture {
         } catch (bytes memory ret) {
             // casting to 'bytes4' keeps the first four bytes: the selector
             // forge-lint: disable-next-line(unsafe-typecast)
-            assertEq(bytes4(ret), ProverMarket.InsufficientGas.selector);
+            assertEq(bytes4(ret), CircuitStore.InsufficientGas.selector);
         }
         (bool ok,) = realVerifier.staticcall{gas: cap}(abi.encodePacked(inputs, proof));
         assertTrue(ok, "the valid proof verifies within the cap");
@@ -1047,7 +1281,7 @@ contract AttacksTest is MarketFixture {
         address acceptAll = address(new AcceptsAnything());
         bytes32 id = market.circuitIdOf(acceptAll.codehash, inputs.length, proof.length);
         vm.prank(cheater);
-        vm.expectRevert(ProverMarket.VerifierAcceptsCorruptedProof.selector);
+        vm.expectRevert(CircuitStore.VerifierAcceptsCorruptedProof.selector);
         market.registerCircuit(acceptAll, inputs, proof);
         assertEq(_circuit(id).verifier, address(0), "not registered");
 
@@ -1063,10 +1297,10 @@ contract AttacksTest is MarketFixture {
     /// with a corrupted sample of the same shape. Each derives the live id and reverts
     /// `CircuitExists`; the registration stays exactly as it was, and so do its verdicts.
     function test_attack_noAccountCanChangeARegisteredCircuit() public {
-        ProverMarket.Circuit memory before = _circuit(circuit);
+        CircuitStore.Circuit memory before = _circuit(circuit);
         address copy = _deployVerifier();
         address[3] memory accounts = [makeAddr("registrant"), cheater, client];
-        bytes memory err = abi.encodeWithSelector(ProverMarket.CircuitExists.selector, circuit);
+        bytes memory err = abi.encodeWithSelector(CircuitStore.CircuitExists.selector, circuit);
         for (uint256 i = 0; i < accounts.length; i++) {
             vm.startPrank(accounts[i]);
             vm.expectRevert(err);
@@ -1094,13 +1328,13 @@ contract AttacksTest is MarketFixture {
         uint256 batchId = _commit(cheater, leaves);
         vm.etch(realVerifier, address(new AcceptsAnything()).code);
         assertTrue(_rawAccepts(realVerifier, inputs, bad), "the new code accepts the bad proof");
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.VerifierChanged.selector, circuit));
+        vm.expectRevert(abi.encodeWithSelector(CircuitStore.VerifierChanged.selector, circuit));
         market.checkProof(circuit, inputs, bad);
         ProverMarket.Inclusion memory at = _at(batchId, leaves, 0);
         _evidence(watchtower, abi.encodeCall(market.challengeInvalidProof, (at, inputs, bad)));
         vm.deal(watchtower, BOND);
         vm.prank(watchtower);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.VerifierChanged.selector, circuit));
+        vm.expectRevert(abi.encodeWithSelector(CircuitStore.VerifierChanged.selector, circuit));
         market.challengeInvalidProof{value: BOND}(at, inputs, bad);
         assertEq(watchtower.balance, BOND, "the challenger kept its bond");
     }
@@ -1113,7 +1347,7 @@ contract AttacksTest is MarketFixture {
         vm.etch(delegated, abi.encodePacked(hex"ef0100", realVerifier));
         bytes32 id = market.circuitIdOf(delegated.codehash, inputs.length, proof.length);
         vm.prank(delegated);
-        vm.expectRevert(ProverMarket.InvalidParameters.selector);
+        vm.expectRevert(CircuitStore.InvalidParameters.selector);
         market.registerCircuit(delegated, inputs, proof);
         assertEq(_circuit(id).verifier, address(0), "not registered");
     }
@@ -1129,7 +1363,7 @@ contract AttacksTest is MarketFixture {
         uint256 id = _challengeWithheld(watchtower, batchId, leaves, 0);
         vm.etch(realVerifier, address(new AcceptsAnything()).code);
         vm.prank(prover);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.VerifierChanged.selector, circuit));
+        vm.expectRevert(abi.encodeWithSelector(CircuitStore.VerifierChanged.selector, circuit));
         market.revealProof(id, inputs, proof);
         vm.roll(block.number + RESPONSE_WINDOW + 1);
         uint256 stakeBefore = _stakeOf(prover);
@@ -1410,18 +1644,230 @@ contract AttacksTest is MarketFixture {
 
     /// The winner commits its leaf in time but keeps the proof from its client, hoping the
     /// client's withheld-proof challenge (its only way to the proof) pays it the bond when
-    /// it reveals. The client is owed the proof: its bond comes back, and the prover earns
-    /// nothing but its reveal's gas bill. A watchtower's answered challenge still pays the
-    /// prover (a false alarm about a proof that was there).
+    /// it reveals. The client shows its signed award in the challenge: it is owed the
+    /// proof, its bond comes back, and the prover earns nothing but its reveal's gas bill
+    /// (and the fee, which it could claim anyway). A watchtower's answered challenge still
+    /// pays the prover (a false alarm about a proof that was there).
     function test_attack_withholdingFromItsClientEarnsTheProverNoBond() public {
         _register(cheater, MIN_STAKE);
         ProverMarket.Leaf[] memory leaves = _leafWith(circuit, inputs, proof);
         uint256 batchId = _commit(cheater, leaves);
-        uint256 id = _challengeWithheld(client, batchId, leaves, 0);
+        uint64 deadline = uint64(block.timestamp + 1 hours);
+        (bytes32 r, bytes32 vs) = _compactAward(clientKey, leaves[0], cheater, deadline);
+        uint256 id = _challengeWithheldAward(client, batchId, leaves, 0, deadline, r, vs, BOND);
         vm.prank(cheater);
         market.revealProof(id, inputs, proof);
         assertEq(market.credits(cheater), 0, "the withholding prover earned no bond");
         assertEq(market.credits(client), BOND, "the client's bond is back");
+    }
+
+    // ---- a proof forced out is paid for (issue 16) -----------------------------------------
+
+    /// The price of the jobs below: more than `challengeBond`.
+    uint256 internal constant PRICE = 0.5 ether;
+
+    /// `n` leaves of `client`'s jobs 1..n at `PRICE`, of the registered circuit with its
+    /// valid proof, committed by `prover`; returns the batch.
+    function _pricedValidLeaves(uint256 n) internal returns (uint256 batchId, ProverMarket.Leaf[] memory leaves) {
+        leaves = new ProverMarket.Leaf[](n);
+        for (uint256 i = 0; i < n; i++) {
+            leaves[i] = _leafWith(circuit, inputs, proof)[0];
+            leaves[i].jobId = _jobId(client, _nonce(i + 1));
+            leaves[i].price = PRICE;
+        }
+        batchId = _commit(prover, leaves);
+    }
+
+    /// `challenger` sends the withheld-proof challenge of leaf `i` with `value`, showing
+    /// `(deadline, r, vs)`, committed to in the block before, and expects `err`.
+    function _expectWithheldRevert(
+        address challenger,
+        uint256 batchId,
+        ProverMarket.Leaf[] memory leaves,
+        uint256 i,
+        uint64 deadline,
+        bytes32 r,
+        bytes32 vs,
+        uint256 value,
+        bytes memory err
+    ) internal {
+        _evidenceWithheldAward(challenger, batchId, leaves, i, deadline, r, vs);
+        vm.deal(challenger, challenger.balance + value);
+        vm.prank(challenger);
+        vm.expectRevert(err);
+        market.challengeWithheldProof{value: value}(_at(batchId, leaves, i), deadline, r, vs);
+        vm.deal(challenger, challenger.balance - value);
+    }
+
+    /// A client bids, lets an honest prover commit the leaf of its job, and never signs the
+    /// award, so that nothing lets the prover claim the fee; it then forces the proof out
+    /// with a withheld-proof challenge, from its own address without an award and from
+    /// another account of its own, counting on `challengeBond` (less than the price) and
+    /// the old refund of a client's bond. Without an award the bond is the price when that
+    /// is more than `challengeBond` (sending `challengeBond` is refused, `WrongBond`), and
+    /// the reveal pays it to the prover: the client paid at least the price for each proof,
+    /// and the prover is no poorer than if it had been paid.
+    function test_attack_aClientThatNeverSignedTheAwardPaysThePriceToForceTheProofOut() public {
+        address clientsOther = makeAddr("client's other account");
+        _register(prover, MIN_STAKE);
+        (uint256 batchId, ProverMarket.Leaf[] memory leaves) = _pricedValidLeaves(2);
+        address[2] memory as_ = [client, clientsOther];
+        for (uint256 i = 0; i < 2; i++) {
+            bytes memory err = abi.encodeWithSelector(ProverMarket.WrongBond.selector, PRICE, BOND);
+            _expectWithheldRevert(as_[i], batchId, leaves, i, 0, bytes32(0), bytes32(0), BOND, err);
+            uint256 marketBefore = address(market).balance;
+            uint256 id = _challengeWithheld(as_[i], batchId, leaves, i);
+            assertEq(address(market).balance - marketBefore, PRICE, "the bond was the price");
+            ProverMarket.Challenge memory c = _challenge(id);
+            assertEq(c.bond, PRICE);
+            assertFalse(c.clientAward, "no award shown");
+            vm.prank(prover);
+            market.revealProof(id, inputs, proof);
+        }
+        assertEq(client.balance + clientsOther.balance, 0, "each account paid the price as its bond");
+        assertEq(market.credits(client) + market.credits(clientsOther), 0, "and got nothing back");
+        assertEq(market.deposits(client), 0);
+        assertEq(market.credits(prover), 2 * PRICE, "the prover got the price of each proof");
+        assertEq(_stakeOf(prover), MIN_STAKE);
+    }
+
+    /// An honest client shows its signed award in the withheld-proof challenge: its bond is
+    /// `challengeBond` (the price is refused, `WrongBond`), `AwardShown` publishes the
+    /// signature, and the reveal gives the bond back. The client then asks for its whole
+    /// deposit back, hoping to have the proof for the bond alone; the withdrawal waits
+    /// longer than the window, and the prover claims the fee with exactly the signature
+    /// the event published. The client paid the price once; the prover was paid once.
+    function test_attack_showingItsAwardGetsTheClientTheProofButNotForFree() public {
+        _register(prover, MIN_STAKE);
+        _deposit(client, PRICE);
+        (uint256 batchId, ProverMarket.Leaf[] memory leaves) = _pricedValidLeaves(1);
+        uint64 deadline = uint64(block.timestamp + 1 hours);
+        (bytes32 r, bytes32 vs) = _compactAward(clientKey, leaves[0], prover, deadline);
+        _expectWithheldRevert(
+            client,
+            batchId,
+            leaves,
+            0,
+            deadline,
+            r,
+            vs,
+            PRICE,
+            abi.encodeWithSelector(ProverMarket.WrongBond.selector, BOND, PRICE)
+        );
+
+        vm.recordLogs();
+        uint256 id = _challengeWithheldAward(client, batchId, leaves, 0, deadline, r, vs, BOND);
+        (uint256 shownId, uint64 shownDeadline, bytes32 shownR, bytes32 shownVs) = _awardShown(vm.getRecordedLogs());
+        assertEq(shownId, id);
+        assertEq(shownDeadline, deadline);
+        assertEq(shownR, r);
+        assertEq(shownVs, vs);
+        assertTrue(_challenge(id).clientAward);
+        vm.prank(prover);
+        market.revealProof(id, inputs, proof);
+        assertEq(market.credits(client), BOND, "the client's bond is back");
+        assertEq(market.credits(prover), 0, "no bond for the prover");
+
+        vm.prank(client);
+        market.requestDepositWithdrawal(PRICE);
+        _closeWindow(batchId);
+        ProverMarket.BatchClaim memory job = ProverMarket.BatchClaim({
+            index: 0,
+            nonce: 1,
+            deadline: shownDeadline,
+            client: client,
+            price: PRICE,
+            circuitId: leaves[0].circuitId,
+            publicInputsHash: leaves[0].publicInputsHash,
+            proofHash: leaves[0].proofHash,
+            r: shownR,
+            vs: shownVs
+        });
+        _claimSingle(prover, batchId, _hashes(leaves), job);
+        assertEq(prover.balance, PRICE, "the prover was paid with the published award");
+        assertTrue(market.isPaid(client, 1));
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.AlreadyClaimed.selector, leaves[0].jobId));
+        _claimSingle(prover, batchId, _hashes(leaves), job);
+
+        vm.roll(market.withdrawableAt(client));
+        vm.prank(client);
+        vm.expectRevert(ProverMarket.NothingToWithdraw.selector);
+        market.withdrawDeposit();
+        vm.prank(client);
+        market.withdrawCredits();
+        assertEq(client.balance + market.deposits(client), BOND, "the client paid the price, once");
+        assertEq(prover.balance, PRICE, "and the prover was paid once");
+    }
+
+    /// The `AwardShown` event among `logs`.
+    function _awardShown(Vm.Log[] memory logs)
+        internal
+        view
+        returns (uint256 challengeId, uint64 deadline, bytes32 r, bytes32 vs)
+    {
+        uint256 n;
+        for (uint256 i = 0; i < logs.length; i++) {
+            if (logs[i].emitter != address(market) || logs[i].topics[0] != ProverMarket.AwardShown.selector) continue;
+            n++;
+            challengeId = uint256(logs[i].topics[1]);
+            (deadline, r, vs) = abi.decode(logs[i].data, (uint64, bytes32, bytes32));
+        }
+        require(n == 1, "not one AwardShown event");
+    }
+
+    /// Another account holding the client's signed award (given to it, or read from an
+    /// `AwardShown` event) shows it in a withheld-proof challenge, hoping for the client's
+    /// terms: a bond of `challengeBond`, back on the reveal. Only the job's client shows an
+    /// award: from anyone else it is ignored, so the bond is the price (`challengeBond` is
+    /// refused), no `AwardShown` is emitted and the reveal pays the bond to the prover. And
+    /// a client that never signed the award cannot make one up: a signature by another key,
+    /// its own signature of another deadline, of an award to another prover, or garbage,
+    /// are refused (`BadAwardSignature`), whatever the bond.
+    function test_attack_theClientsAwardGivesNoOtherAccountTheClientsBond() public {
+        (address stranger, uint256 strangerKey) = makeAddrAndKey("stranger");
+        _register(prover, MIN_STAKE);
+        (uint256 batchId, ProverMarket.Leaf[] memory leaves) = _pricedValidLeaves(1);
+        uint64 deadline = uint64(block.timestamp + 1 hours);
+        _expectMadeUpAwardsRefused(batchId, leaves, deadline, strangerKey);
+
+        // The stranger, with the client's genuine award.
+        (bytes32 r, bytes32 vs) = _compactAward(clientKey, leaves[0], prover, deadline);
+        bytes memory wrongBond = abi.encodeWithSelector(ProverMarket.WrongBond.selector, PRICE, BOND);
+        _expectWithheldRevert(stranger, batchId, leaves, 0, deadline, r, vs, BOND, wrongBond);
+        vm.recordLogs();
+        uint256 id = _challengeWithheldAward(stranger, batchId, leaves, 0, deadline, r, vs, PRICE);
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        for (uint256 i = 0; i < logs.length; i++) {
+            assertTrue(logs[i].topics[0] != ProverMarket.AwardShown.selector, "no award shown");
+        }
+        assertFalse(_challenge(id).clientAward);
+        assertEq(_challenge(id).bond, PRICE);
+        vm.prank(prover);
+        market.revealProof(id, inputs, proof);
+        assertEq(market.credits(stranger), 0, "the stranger got nothing back");
+        assertEq(stranger.balance, 0, "and paid the price");
+        assertEq(market.credits(prover), PRICE, "to the prover");
+        assertEq(market.credits(client), 0);
+    }
+
+    /// The client shows awards it never signed of leaf 0 of `batchId`, due at `deadline`:
+    /// one signed by `otherKey`, its own of another deadline, its own of an award to
+    /// another prover, and garbage. Each is refused, with either bond.
+    function _expectMadeUpAwardsRefused(
+        uint256 batchId,
+        ProverMarket.Leaf[] memory leaves,
+        uint64 deadline,
+        uint256 otherKey
+    ) internal {
+        bytes memory bad = abi.encodeWithSelector(ProverMarket.BadAwardSignature.selector);
+        (bytes32 r, bytes32 vs) = _compactAward(otherKey, leaves[0], prover, deadline);
+        _expectWithheldRevert(client, batchId, leaves, 0, deadline, r, vs, BOND, bad);
+        (r, vs) = _compactAward(clientKey, leaves[0], prover, deadline);
+        _expectWithheldRevert(client, batchId, leaves, 0, deadline + 1, r, vs, BOND, bad);
+        (r, vs) = _compactAward(clientKey, leaves[0], otherProver, deadline);
+        _expectWithheldRevert(client, batchId, leaves, 0, deadline, r, vs, PRICE, bad);
+        _expectWithheldRevert(client, batchId, leaves, 0, deadline, keccak256("r"), keccak256("vs"), BOND, bad);
+        assertEq(market.challengeCount(), 0);
     }
 
     /// The winner commits, by the deadline, a leaf of the awarded statement at another price
@@ -1601,6 +2047,67 @@ contract AttacksTest is MarketFixture {
         market.challengeMissedDeadline{value: BOND}(acc, accSig, award, awardSig);
 
         _assertOnlyTheWatchtowerWasPaid(copier);
+    }
+
+    /// The cheater withholds the proof of a job priced above `challengeBond`. Its client
+    /// commits to its withheld-proof challenge showing its award (bond `challengeBond`) in
+    /// block N and sends it in block N+1. A copier sends the very same call first, hoping to
+    /// be the challenger of record on the client's terms, and collect the reward when the
+    /// cheater is slashed: from another account the award is ignored, so the copy's bond is
+    /// short (`WrongBond`); with the price it still finds no commitment, then one of its
+    /// own block. The client's challenge opens; in block N+2 the copier's aged commitment
+    /// meets the pending challenge, and after the slash the slashed job. The client gets
+    /// its bond back, the reward and the refund; the copier nothing.
+    function test_attack_aCopiedAwardBearingChallengeEarnsTheCopierNothing() public {
+        _register(cheater, MIN_STAKE);
+        ProverMarket.Leaf[] memory leaves = _leafWith(circuit, inputs, proof);
+        leaves[0].price = PRICE;
+        ProverMarket.Inclusion memory at = _at(_commit(cheater, leaves), leaves, 0);
+        uint64 deadline = uint64(block.timestamp + 1 hours);
+        (bytes32 r, bytes32 vs) = _compactAward(clientKey, leaves[0], cheater, deadline);
+        bytes memory call = _withheldCall(at, deadline, r, vs);
+        vm.deal(client, BOND);
+        vm.deal(copier, PRICE);
+
+        // Block N: the client commits to its challenge.
+        _commitTo(client, call);
+        vm.roll(block.number + 1);
+
+        // Block N+1: the copy goes first: the client's bond is refused to it, then no
+        // commitment, then one of this block.
+        vm.prank(copier);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.WrongBond.selector, PRICE, BOND));
+        market.challengeWithheldProof{value: BOND}(at, deadline, r, vs);
+        vm.prank(copier);
+        vm.expectRevert(_notCommitted(0));
+        market.challengeWithheldProof{value: PRICE}(at, deadline, r, vs);
+        _commitTo(copier, call);
+        vm.prank(copier);
+        vm.expectRevert(_notCommitted(block.number));
+        market.challengeWithheldProof{value: PRICE}(at, deadline, r, vs);
+        vm.prank(client);
+        uint256 id = market.challengeWithheldProof{value: BOND}(at, deadline, r, vs);
+        assertTrue(_challenge(id).clientAward);
+
+        // Block N+2: the job's challenge is the client's.
+        vm.roll(block.number + 1);
+        vm.prank(copier);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.ChallengePending.selector, id));
+        market.challengeWithheldProof{value: PRICE}(at, deadline, r, vs);
+
+        // The cheater never reveals; the copier finalizes, and the reward is the client's.
+        vm.roll(block.number + RESPONSE_WINDOW + 1);
+        vm.prank(copier);
+        market.finalizeChallenge(id);
+        vm.prank(copier);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.AlreadySlashed.selector, leaves[0].jobId));
+        market.challengeWithheldProof{value: PRICE}(at, deadline, r, vs);
+
+        assertEq(market.credits(client), BOND + REWARD, "the client: its bond back and the reward");
+        assertEq(market.deposits(client), REFUND, "and the refund");
+        assertEq(market.credits(copier), 0, "the copier: nothing");
+        assertEq(copier.balance, PRICE, "its bond never left");
+        assertEq(_stakeOf(cheater), MIN_STAKE - SLASH_PER_JOB, "the full slash");
     }
 
     /// The cheater commits two different leaves for one job. A watchtower commits to the

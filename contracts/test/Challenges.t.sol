@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 pragma solidity 0.8.28;
 
+import {Vm} from "forge-std/Vm.sol";
 import {ProverMarket} from "../src/ProverMarket.sol";
+import {CircuitStore} from "../src/CircuitStore.sol";
 import {MarketFixture} from "./utils/MarketFixture.sol";
 
 /// A watchtower contract that refuses ether: what a slash owes it stays in its credits.
@@ -144,14 +146,14 @@ contract ChallengesTest is MarketFixture {
     }
 
     function _openChallenges(address who) internal view returns (uint32 open) {
-        (,,,,, open,,,,,) = market.provers(who);
+        (,,,,,, open,,,,,) = market.provers(who);
     }
 
     /// Splits `ret`, the revert data of InsufficientGas, into its arguments.
     function _insufficientGas(bytes memory ret) internal pure returns (uint256 available, uint256 required) {
         // casting to 'bytes4' is safe because it keeps the first four bytes: the selector
         // forge-lint: disable-next-line(unsafe-typecast)
-        require(ret.length == 68 && bytes4(ret) == ProverMarket.InsufficientGas.selector, "not InsufficientGas");
+        require(ret.length == 68 && bytes4(ret) == CircuitStore.InsufficientGas.selector, "not InsufficientGas");
         assembly ("memory-safe") {
             available := mload(add(ret, 0x24))
             required := mload(add(ret, 0x44))
@@ -325,27 +327,28 @@ contract ChallengesTest is MarketFixture {
     function test_challengeWithheldProof_takesOnlyACommitmentFromAnEarlierBlock() public {
         _commitRealBatch();
         ProverMarket.Inclusion memory at = _at(realBatch, _real(), 3);
-        bytes32 digest = _evidenceDigest(watchtower, abi.encodeCall(market.challengeWithheldProof, (at)));
+        bytes32 digest =
+            _evidenceDigest(watchtower, abi.encodeCall(market.challengeWithheldProof, (at, 0, bytes32(0), bytes32(0))));
         vm.deal(watchtower, BOND);
         vm.prank(watchtower);
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.EvidenceNotCommitted.selector, 0));
-        market.challengeWithheldProof{value: BOND}(at);
+        market.challengeWithheldProof{value: BOND}(at, 0, bytes32(0), bytes32(0));
 
         uint256 n = block.number;
         vm.prank(watchtower);
         market.commitEvidence(digest);
         vm.prank(watchtower);
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.EvidenceNotCommitted.selector, n));
-        market.challengeWithheldProof{value: BOND}(at);
+        market.challengeWithheldProof{value: BOND}(at, 0, bytes32(0), bytes32(0));
         // Another input (another leaf) is not covered by it.
         vm.roll(n + 1);
         vm.prank(watchtower);
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.EvidenceNotCommitted.selector, 0));
-        market.challengeWithheldProof{value: BOND}(_at(realBatch, _real(), 0));
+        market.challengeWithheldProof{value: BOND}(_at(realBatch, _real(), 0), 0, bytes32(0), bytes32(0));
         assertEq(market.evidenceCommitments(watchtower, digest), n, "kept through the refusals");
 
         vm.prank(watchtower);
-        uint256 id = market.challengeWithheldProof{value: BOND}(at);
+        uint256 id = market.challengeWithheldProof{value: BOND}(at, 0, bytes32(0), bytes32(0));
         assertEq(id, 0);
         assertEq(market.evidenceCommitments(watchtower, digest), 0, "consumed");
         assertEq(_openChallenges(prover), 1);
@@ -741,6 +744,9 @@ contract ChallengesTest is MarketFixture {
         assertEq(uint8(c.fault), uint8(ProverMarket.Fault.WithheldProof));
         assertEq(uint8(c.status), uint8(ProverMarket.ChallengeStatus.Open));
         assertEq(c.respondBy, respondBy);
+        (,, uint40 committedAt,,) = market.batches(realBatch);
+        assertEq(c.deadline, committedAt, "a withheld-proof challenge holds its batch's block");
+        assertFalse(c.clientAward, "no award shown");
         assertEq(c.challenger, watchtower);
         assertEq(c.prover, prover);
         assertEq(c.client, client);
@@ -759,7 +765,7 @@ contract ChallengesTest is MarketFixture {
         vm.deal(watchtower, BOND);
         vm.prank(watchtower);
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.UnknownBatch.selector, realBatch + 1));
-        market.challengeWithheldProof{value: BOND}(at);
+        market.challengeWithheldProof{value: BOND}(at, 0, bytes32(0), bytes32(0));
     }
 
     function test_challengeWithheldProof_revertsOnWrongBond() public {
@@ -768,7 +774,7 @@ contract ChallengesTest is MarketFixture {
         vm.deal(watchtower, 1 ether);
         vm.prank(watchtower);
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.WrongBond.selector, BOND, BOND - 1));
-        market.challengeWithheldProof{value: BOND - 1}(at);
+        market.challengeWithheldProof{value: BOND - 1}(at, 0, bytes32(0), bytes32(0));
     }
 
     function test_challengeWithheldProof_revertsOneBlockAfterWindow() public {
@@ -779,7 +785,7 @@ contract ChallengesTest is MarketFixture {
         vm.deal(watchtower, BOND);
         vm.prank(watchtower);
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.WindowClosed.selector, closesAt));
-        market.challengeWithheldProof{value: BOND}(at);
+        market.challengeWithheldProof{value: BOND}(at, 0, bytes32(0), bytes32(0));
     }
 
     function test_challengeWithheldProof_revertsWhenLeafNotInBatch() public {
@@ -789,7 +795,7 @@ contract ChallengesTest is MarketFixture {
         vm.deal(watchtower, BOND);
         vm.prank(watchtower);
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.LeafNotInBatch.selector));
-        market.challengeWithheldProof{value: BOND}(at);
+        market.challengeWithheldProof{value: BOND}(at, 0, bytes32(0), bytes32(0));
     }
 
     /// A leaf naming a circuit that is not registered (CIRCUIT has no verifier here) can be
@@ -828,7 +834,8 @@ contract ChallengesTest is MarketFixture {
         );
         market.finalizeChallenge(challengeId);
         assertTrue(market.slashed(_key(leaves[1])));
-        assertEq(market.credits(watchtower), BOND + REWARD);
+        // The leaf is priced at 1 ether, above `challengeBond`: its bond was the price.
+        assertEq(market.credits(watchtower), 1 ether + REWARD, "the bond back, and the reward");
     }
 
     function test_challengeWithheldProof_revertsWhileAnotherIsPending() public {
@@ -838,17 +845,18 @@ contract ChallengesTest is MarketFixture {
         vm.deal(otherClient, BOND);
         vm.prank(otherClient);
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.ChallengePending.selector, id));
-        market.challengeWithheldProof{value: BOND}(at);
+        market.challengeWithheldProof{value: BOND}(at, 0, bytes32(0), bytes32(0));
     }
 
     function test_challengeWithheldProof_revertsWhenAlreadySlashed() public {
         _commitRealBatch();
         _challengeInvalid(1, badProof);
         ProverMarket.Inclusion memory at = _at(realBatch, _real(), 1);
-        vm.deal(watchtower, BOND);
+        // Leaf 1 is priced at 1 ether: the bond without an award is its price.
+        vm.deal(watchtower, 1 ether);
         vm.prank(watchtower);
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.AlreadySlashed.selector, real[1].jobId));
-        market.challengeWithheldProof{value: BOND}(at);
+        market.challengeWithheldProof{value: 1 ether}(at, 0, bytes32(0), bytes32(0));
     }
 
     /// An answered withheld-proof challenge cannot be opened again on the job, by anyone:
@@ -861,7 +869,7 @@ contract ChallengesTest is MarketFixture {
         vm.deal(otherClient, BOND);
         vm.prank(otherClient);
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.AlreadyAnswered.selector, real[3].jobId));
-        market.challengeWithheldProof{value: BOND}(at);
+        market.challengeWithheldProof{value: BOND}(at, 0, bytes32(0), bytes32(0));
         // forge-lint: disable-next-line(incorrect-shift)
         assertEq(market.answeredFaults(_key(real[3])), 1 << uint8(ProverMarket.Fault.WithheldProof));
         assertEq(market.challengeCount(), 1);
@@ -889,13 +897,13 @@ contract ChallengesTest is MarketFixture {
         vm.deal(otherClient, 2 * BOND);
         vm.prank(otherClient);
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.ChallengePending.selector, missed));
-        market.challengeWithheldProof{value: BOND}(at);
+        market.challengeWithheldProof{value: BOND}(at, 0, bytes32(0), bytes32(0));
 
         vm.roll(block.number + RESPONSE_WINDOW + 1); // still inside the batch's window
         market.finalizeChallenge(missed);
         vm.prank(otherClient);
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.AlreadySlashed.selector, real[3].jobId));
-        market.challengeWithheldProof{value: BOND}(at);
+        market.challengeWithheldProof{value: BOND}(at, 0, bytes32(0), bytes32(0));
     }
 
     function test_revealProof_realProofAnswersAndPaysTheBondToTheProver() public {
@@ -976,6 +984,125 @@ contract ChallengesTest is MarketFixture {
         uint256 id = _challengeWithheld(watchtower, realBatch, _real(), 2);
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.ProofRejected.selector));
         market.revealProof(id, inputs, longProof);
+    }
+
+    // ---- the bond of a withheld-proof challenge, and the client's award -----------------------
+
+    /// The client's compact signature of its award of leaf `i` of the real batch to the
+    /// prover, due in an hour, and that deadline.
+    function _realAward(uint256 i) internal view returns (uint64 deadline, bytes32 r, bytes32 vs) {
+        deadline = uint64(block.timestamp + 1 hours);
+        (r, vs) = _compactAward(clientKey, real[i], prover, deadline);
+    }
+
+    /// Without an award the bond is `challengeBond`, or the leaf's price if that is more
+    /// (leaf 1 is priced at 1 ether): anything else is refused.
+    function test_challengeWithheldProof_bondIsThePriceWhenItIsMore() public {
+        _commitRealBatch();
+        ProverMarket.Inclusion memory at = _at(realBatch, _real(), 1);
+        _evidenceWithheld(watchtower, realBatch, _real(), 1);
+        vm.deal(watchtower, 2 ether);
+        vm.startPrank(watchtower);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.WrongBond.selector, 1 ether, BOND));
+        market.challengeWithheldProof{value: BOND}(at, 0, bytes32(0), bytes32(0));
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.WrongBond.selector, 1 ether, 1 ether + 1));
+        market.challengeWithheldProof{value: 1 ether + 1}(at, 0, bytes32(0), bytes32(0));
+        uint256 id = market.challengeWithheldProof{value: 1 ether}(at, 0, bytes32(0), bytes32(0));
+        vm.stopPrank();
+        assertEq(_challenge(id).bond, 1 ether);
+        assertFalse(_challenge(id).clientAward);
+        // A leaf priced below the bond: `challengeBond`.
+        assertEq(_challenge(_challengeWithheld(watchtower, realBatch, _real(), 3)).bond, BOND);
+    }
+
+    /// The job's client showing its signed award: the bond is `challengeBond` whatever the
+    /// price (the price is refused), the challenge is marked, and `AwardShown` publishes the
+    /// award's deadline and signature after `ChallengeOpened`.
+    function test_challengeWithheldProof_clientShowingItsAwardBondsTheBondAndEmitsAwardShown() public {
+        _commitRealBatch();
+        (uint64 deadline, bytes32 r, bytes32 vs) = _realAward(1);
+        ProverMarket.Inclusion memory at = _at(realBatch, _real(), 1);
+        _evidenceWithheldAward(client, realBatch, _real(), 1, deadline, r, vs);
+        vm.deal(client, 2 ether);
+        vm.prank(client);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.WrongBond.selector, BOND, 1 ether));
+        market.challengeWithheldProof{value: 1 ether}(at, deadline, r, vs);
+        uint64 respondBy = uint64(block.number) + RESPONSE_WINDOW;
+        vm.expectEmit(true, true, true, true, address(market));
+        emit ProverMarket.ChallengeOpened(
+            0, prover, real[1].jobId, ProverMarket.Fault.WithheldProof, client, client, respondBy
+        );
+        vm.expectEmit(true, true, true, true, address(market));
+        emit ProverMarket.AwardShown(0, deadline, r, vs);
+        vm.prank(client);
+        uint256 id = market.challengeWithheldProof{value: BOND}(at, deadline, r, vs);
+        ProverMarket.Challenge memory c = _challenge(id);
+        assertTrue(c.clientAward);
+        assertEq(c.bond, BOND);
+        assertEq(c.challenger, client);
+    }
+
+    /// Only a signature of the client's award of exactly that leaf to the batch's prover
+    /// is an award: another deadline, another prover, another signer, or garbage is
+    /// refused, before the bond is looked at.
+    function test_challengeWithheldProof_revertsBadAwardSignatureFromTheClient() public {
+        _commitRealBatch();
+        (uint64 deadline, bytes32 r, bytes32 vs) = _realAward(3);
+        ProverMarket.Inclusion memory at = _at(realBatch, _real(), 3);
+        (bytes32 rOther, bytes32 vsOther) = _compactAward(clientKey, real[3], otherProver, deadline);
+        (bytes32 rKey, bytes32 vsKey) = _compactAward(otherClientKey, real[3], prover, deadline);
+        vm.deal(client, 1 ether);
+        vm.startPrank(client);
+        vm.expectRevert(ProverMarket.BadAwardSignature.selector);
+        market.challengeWithheldProof{value: BOND}(at, deadline + 1, r, vs);
+        vm.expectRevert(ProverMarket.BadAwardSignature.selector);
+        market.challengeWithheldProof{value: BOND}(at, deadline, rOther, vsOther);
+        vm.expectRevert(ProverMarket.BadAwardSignature.selector);
+        market.challengeWithheldProof{value: BOND}(at, deadline, rKey, vsKey);
+        vm.expectRevert(ProverMarket.BadAwardSignature.selector);
+        market.challengeWithheldProof{value: 0}(at, deadline, keccak256("r"), bytes32(0));
+        vm.stopPrank();
+    }
+
+    /// Anyone but the job's client showing an award (even the client's genuine one, or
+    /// garbage) shows nothing: the bond is the price's, no `AwardShown`, no mark.
+    function test_challengeWithheldProof_ignoresAnAwardFromAnotherAccount() public {
+        _commitRealBatch();
+        (uint64 deadline, bytes32 r, bytes32 vs) = _realAward(1);
+        vm.recordLogs();
+        uint256 id = _challengeWithheldAward(watchtower, realBatch, _real(), 1, deadline, r, vs, 1 ether);
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        for (uint256 i = 0; i < logs.length; i++) {
+            assertTrue(logs[i].topics[0] != ProverMarket.AwardShown.selector, "no AwardShown");
+        }
+        assertFalse(_challenge(id).clientAward);
+        assertEq(_challenge(id).bond, 1 ether);
+        id = _challengeWithheldAward(otherClient, realBatch, _real(), 3, 0, keccak256("junk"), bytes32(0), BOND);
+        assertFalse(_challenge(id).clientAward, "garbage from another account is ignored");
+    }
+
+    /// The client that showed its award gets its bond back on the reveal; the prover gets
+    /// none.
+    function test_revealProof_returnsTheBondOfAClientThatShowedItsAward() public {
+        _commitRealBatch();
+        (uint64 deadline, bytes32 r, bytes32 vs) = _realAward(3);
+        uint256 id = _challengeWithheldAward(client, realBatch, _real(), 3, deadline, r, vs, BOND);
+        vm.expectEmit(true, true, true, true, address(market));
+        emit ProverMarket.ChallengeAnswered(id, prover, BOND);
+        market.revealProof(id, inputs, proof);
+        assertEq(market.credits(client), BOND, "the client's bond is back");
+        assertEq(market.credits(prover), 0);
+        assertEq(uint8(_challenge(id).status), uint8(ProverMarket.ChallengeStatus.Answered));
+    }
+
+    /// The job's client without an award is any challenger: the reveal pays its bond to the
+    /// prover.
+    function test_revealProof_paysTheProverTheBondOfAClientWithoutAnAward() public {
+        _commitRealBatch();
+        uint256 id = _challengeWithheld(client, realBatch, _real(), 3);
+        market.revealProof(id, inputs, proof);
+        assertEq(market.credits(prover), BOND, "the bond to the prover");
+        assertEq(market.credits(client), 0);
     }
 
     // ================================================================================
@@ -1059,10 +1186,10 @@ contract ChallengesTest is MarketFixture {
         (ProverMarket.Leaf memory a, ProverMarket.Leaf memory b) = _twins(1 gwei, 1 gwei);
         ProverMarket.Inclusion memory atA = _commitOne(prover, a);
         ProverMarket.Inclusion memory atB = _commitOne(prover, b);
-        _evidence(watchtower, abi.encodeCall(market.challengeWithheldProof, (atA)));
+        _evidence(watchtower, abi.encodeCall(market.challengeWithheldProof, (atA, 0, bytes32(0), bytes32(0))));
         vm.deal(watchtower, BOND);
         vm.prank(watchtower);
-        uint256 id = market.challengeWithheldProof{value: BOND}(atA);
+        uint256 id = market.challengeWithheldProof{value: BOND}(atA, 0, bytes32(0), bytes32(0));
         _evidence(otherClient, abi.encodeCall(market.challengeEquivocation, (atA, atB)));
         vm.prank(otherClient);
         market.challengeEquivocation(atA, atB);
@@ -1133,7 +1260,6 @@ contract ChallengesTest is MarketFixture {
         bytes32 typeHash = keccak256(
             "Acceptance(bytes32 jobId,address client,bytes32 inputHash,uint256 price,uint64 deadline,bytes32 circuitId,bytes32 publicInputsHash)"
         );
-        assertEq(market.ACCEPTANCE_TYPEHASH(), typeHash);
         bytes32 structHash = keccak256(
             abi.encode(typeHash, a.jobId, a.client, a.inputHash, a.price, a.deadline, a.circuitId, a.publicInputsHash)
         );
@@ -1675,7 +1801,7 @@ contract ChallengesTest is MarketFixture {
     // ================================================================================
 
     /// Commits `a` and `b` as single-leaf batches of `prover` two epochs (of
-    /// `challengeWindow + responseWindow` blocks) apart, so that at most one leaf is at risk
+    /// `challengeWindow + responseWindow + 1` blocks) apart, so that at most one leaf is at risk
     /// at a time (a stake covering one slash suffices), and the second batch's window is open.
     function _commitApart(ProverMarket.Leaf memory a, ProverMarket.Leaf memory b)
         internal
@@ -1683,7 +1809,7 @@ contract ChallengesTest is MarketFixture {
     {
         ProverMarket.Leaf[] memory one = _one(a);
         atA = _at(_commit(prover, one), one, 0);
-        vm.roll(block.number + 2 * (CHALLENGE_WINDOW + RESPONSE_WINDOW));
+        vm.roll(block.number + 2 * EPOCH);
         one = _one(b);
         atB = _at(_commit(prover, one), one, 0);
     }
@@ -1755,16 +1881,17 @@ contract ChallengesTest is MarketFixture {
         id = _challengeMissed(acc, accSig, award, awardSig);
     }
 
-    /// A slash takes `slashPerJob` from bonded stake first, then unbonding stake, and all
-    /// that is left once less than `slashPerJob` remains. (Missed deadlines are jobs never
-    /// committed, so the exposure bound does not limit them.)
+    /// A missed deadline's slash (no leaf at risk, none held here) takes `slashPerJob` from
+    /// unbonding stake first, then bonded stake, and all that is left once less than
+    /// `slashPerJob` remains, owing the rest. (Missed deadlines are jobs never committed,
+    /// so the exposure bound does not limit them.)
     function test_slash_takesWhatIsLeftWhenLessThanSlashPerJob() public {
         ProverMarket.Params memory p = _params();
         p.slashPerJob = MIN_STAKE;
         market = new ProverMarket(p);
         _register(prover, 1.5 ether);
         vm.prank(prover);
-        market.unbond(1 ether); // bonded 0.5 ether, unbonding 1 ether
+        market.unbond(0.75 ether); // bonded 0.75 ether, unbonding 0.75 ether
         (uint256 first, bytes32 firstJob) = _openMissedJob(JOB);
         (uint256 second, bytes32 secondJob) = _openMissedJob(JOB + 1);
         vm.roll(block.number + RESPONSE_WINDOW + 1);
@@ -1783,8 +1910,9 @@ contract ChallengesTest is MarketFixture {
         );
         market.finalizeChallenge(first);
         (uint256 unbonding,) = _unbondingOf(prover);
-        assertEq(_stakeOf(prover), 0);
-        assertEq(unbonding, 0.5 ether, "0.5 ether bonded, then 0.5 ether unbonding");
+        assertEq(unbonding, 0, "0.75 ether unbonding first");
+        assertEq(_stakeOf(prover), 0.5 ether, "then 0.25 ether bonded");
+        assertEq(_debtOf(prover), 0);
 
         vm.expectEmit(true, true, true, true, address(market));
         emit ProverMarket.Slashed(
@@ -1802,6 +1930,7 @@ contract ChallengesTest is MarketFixture {
         (unbonding,) = _unbondingOf(prover);
         assertEq(_stakeOf(prover), 0);
         assertEq(unbonding, 0);
+        assertEq(_debtOf(prover), 0.5 ether, "the rest of the second slash owed");
         assertEq(market.totalBurned(), 0.75 ether);
         assertEq(market.credits(watchtower), 2 * BOND + 0.45 ether);
         assertEq(market.deposits(client), 0.3 ether);
@@ -1874,6 +2003,392 @@ contract ChallengesTest is MarketFixture {
 
     function _min(uint256 x, uint256 y) internal pure returns (uint256) {
         return x < y ? x : y;
+    }
+
+    // ================================================================================
+    // slash debt
+    // ================================================================================
+
+    /// A market at the fixture's parameters with `prover` registered with `stake`.
+    function _freshMarket(uint256 stake) internal {
+        market = new ProverMarket(_params());
+        _register(prover, stake);
+    }
+
+    function _debt() internal view returns (uint256) {
+        return _debtOf(prover);
+    }
+
+    /// Opens missed-deadline challenges on `n` jobs of `client` (from nonce `from`), lets
+    /// them go unanswered and finalizes them; returns what each took from the prover.
+    function _missedSlashes(uint64 from, uint256 n) internal returns (uint256[] memory taken) {
+        uint256[] memory ids = new uint256[](n);
+        for (uint256 i = 0; i < n; i++) {
+            // forge-lint: disable-next-line(unsafe-typecast)
+            (ids[i],) = _openMissedJob(from + uint64(i));
+        }
+        vm.roll(block.number + RESPONSE_WINDOW + 1);
+        taken = new uint256[](n);
+        for (uint256 i = 0; i < n; i++) {
+            (uint256 unbonding,) = _unbondingOf(prover);
+            uint256 before = _stakeOf(prover) + unbonding;
+            market.finalizeChallenge(ids[i]);
+            (unbonding,) = _unbondingOf(prover);
+            taken[i] = before - _stakeOf(prover) - unbonding;
+        }
+    }
+
+    /// A missed deadline's slash takes only what the stake holds beyond the leaves at risk
+    /// (`slashPerJob` each), at most `slashPerJob`; the rest of `slashPerJob` is debt. The
+    /// `Slashed` event's split is that of what was taken (nothing: all zero).
+    function test_slash_missedDeadlineTakesOnlyTheSurplusAndOwesTheRest() public {
+        _freshMarket(MIN_STAKE + SLASH / 2);
+        _commit(prover, _leaves(MIN_STAKE / SLASH, client)); // the whole cover
+        (uint256 first, bytes32 firstJob) = _openMissedJob(JOB);
+        (uint256 second, bytes32 secondJob) = _openMissedJob(JOB + 1);
+        vm.roll(block.number + RESPONSE_WINDOW + 1);
+        uint256 half = SLASH / 2;
+        vm.expectEmit(true, true, true, true, address(market));
+        emit ProverMarket.Slashed(
+            prover,
+            firstJob,
+            client,
+            ProverMarket.Fault.MissedDeadline,
+            watchtower,
+            half,
+            half * REWARD_BPS / 10_000,
+            half * REFUND_BPS / 10_000,
+            half - half * REWARD_BPS / 10_000 - half * REFUND_BPS / 10_000
+        );
+        market.finalizeChallenge(first);
+        assertEq(_stakeOf(prover), MIN_STAKE);
+        assertEq(_debt(), half, "the rest of the slash");
+        vm.expectEmit(true, true, true, true, address(market));
+        emit ProverMarket.Slashed(prover, secondJob, client, ProverMarket.Fault.MissedDeadline, watchtower, 0, 0, 0, 0);
+        market.finalizeChallenge(second);
+        assertEq(_stakeOf(prover), MIN_STAKE, "nothing beyond the leaves at risk is left");
+        assertEq(_debt(), half + SLASH, "the whole slash owed");
+        assertTrue(market.slashed(market.jobKey(prover, client, secondJob)), "slashed all the same");
+        (uint256 atRisk, uint256 covered) = market.exposure(prover);
+        assertEq(atRisk, MIN_STAKE / SLASH);
+        assertEq(covered, (MIN_STAKE - half - SLASH) / SLASH, "the debt covers no leaf");
+    }
+
+    /// With no leaf at risk, a missed deadline takes the full slash and owes nothing.
+    function test_slash_missedDeadlineWithNoLeafAtRiskTakesTheFullSlash() public {
+        _freshMarket(MIN_STAKE);
+        uint256[] memory taken = _missedSlashes(JOB, 2);
+        assertEq(taken[0], SLASH);
+        assertEq(taken[1], SLASH);
+        assertEq(_debt(), 0);
+    }
+
+    /// Unbonding stake counts: a missed deadline takes the surplus of stake and unbonding
+    /// stake together beyond the leaves at risk (all of it unbonding here: unbonding stake
+    /// goes first in any case).
+    function test_slash_missedDeadlineTakesTheSurplusOfUnbondingStakeToo() public {
+        _freshMarket(MIN_STAKE);
+        _commit(prover, _leaves(MIN_STAKE / SLASH - 3, client));
+        vm.prank(prover);
+        market.unbond(MIN_STAKE);
+        uint256[] memory taken = _missedSlashes(JOB, 4);
+        assertEq(taken[0] + taken[1] + taken[2], 3 * SLASH, "three slashes of surplus, from unbonding");
+        assertEq(taken[3], 0);
+        assertEq(_debt(), SLASH);
+        (uint256 unbonding,) = _unbondingOf(prover);
+        assertEq(unbonding, MIN_STAKE - 3 * SLASH, "what backs the leaves at risk stays");
+    }
+
+    /// A missed deadline's slash is of no leaf at risk: it takes unbonding stake first, so
+    /// while the unbonding stake covers it the bonded stake, which backs the leaves at
+    /// risk, is untouched (and cannot be emptied for a withdrawal of the untouched
+    /// unbonding stake); only once the unbonding stake is gone does it take bonded stake
+    /// beyond the cover of the leaves at risk, then owe the rest.
+    function test_slash_missedDeadlineTakesUnbondingStakeFirst() public {
+        _freshMarket(MIN_STAKE + 3 * SLASH + SLASH / 2);
+        uint256 n = MIN_STAKE / SLASH;
+        _commit(prover, _leaves(n, client)); // what MIN_STAKE covers
+        vm.prank(prover);
+        market.unbond(3 * SLASH); // bonded MIN_STAKE + SLASH / 2: half a slash of surplus
+        uint256[] memory taken = _missedSlashes(JOB + 1000, 2);
+        assertEq(taken[0], SLASH);
+        assertEq(taken[1], SLASH);
+        assertEq(_stakeOf(prover), MIN_STAKE + SLASH / 2, "bonded stake untouched");
+        (uint256 unbonding,) = _unbondingOf(prover);
+        assertEq(unbonding, SLASH, "both slashes from unbonding stake");
+        assertEq(_debt(), 0);
+
+        // Then the rest of the unbonding stake, the bonded surplus, and the rest is owed.
+        taken = _missedSlashes(JOB + 2000, 3);
+        assertEq(taken[0], SLASH, "the last of the unbonding stake");
+        assertEq(taken[1], SLASH / 2, "the bonded surplus");
+        assertEq(taken[2], 0, "nothing beyond the leaves at risk");
+        (unbonding,) = _unbondingOf(prover);
+        assertEq(unbonding, 0);
+        assertEq(_stakeOf(prover), MIN_STAKE, "the cover of the leaves at risk stays bonded");
+        assertEq(_debt(), SLASH / 2 + SLASH, "the rest owed");
+        (uint256 atRisk,) = market.exposure(prover);
+        assertEq(atRisk, n, "the leaves still count at risk");
+    }
+
+    /// Commits one leaf of `client` (an unregistered circuit: nobody can reveal it) as a
+    /// batch of `prover`, has the watchtower challenge it as withheld; returns the
+    /// challenge and the batch's block.
+    function _withheldLeaf() internal returns (uint256 id, uint256 committedAt) {
+        ProverMarket.Leaf[] memory leaves = _one(_leaf(JOB, client, 1 gwei));
+        committedAt = block.number;
+        id = _challengeWithheld(watchtower, _commit(prover, leaves), leaves, 0);
+    }
+
+    /// The first block from which a leaf of a batch of block `committedAt` no longer counts
+    /// at risk: the start of the second epoch (of `challengeWindow + responseWindow + 1`
+    /// blocks) after its own.
+    function _leftTheCountAt(uint256 committedAt) internal pure returns (uint256) {
+        return (committedAt / EPOCH + 2) * EPOCH;
+    }
+
+    /// A withheld proof finalized while its leaf still counts at risk (the last block it
+    /// does) takes the full slash, even out of stake that backs other leaves at risk: its
+    /// leaf is among them.
+    function test_slash_withheldProofStillAtRiskTakesTheFullSlash() public {
+        _freshMarket(MIN_STAKE);
+        (uint256 id, uint256 committedAt) = _withheldLeaf();
+        vm.roll(_leftTheCountAt(committedAt) - 1);
+        _commit(prover, _leaves(MIN_STAKE / SLASH - 1, client)); // the rest of the cover
+        (uint256 atRisk, uint256 covered) = market.exposure(prover);
+        assertEq(atRisk, covered, "the whole cover, the withheld leaf included");
+        market.finalizeChallenge(id);
+        assertEq(_stakeOf(prover), MIN_STAKE - SLASH, "the full slash");
+        assertEq(_debt(), 0);
+    }
+
+    /// Regression (a review found it with epochs of `challengeWindow + responseWindow`
+    /// blocks): a withheld-proof challenge opened in the last block of its window, on a batch
+    /// committed in the last block of an epoch, is first finalizable at `respondBy + 1` =
+    /// batch + W + R + 1, the very block its leaf used to leave the count. The prover then
+    /// refilled the freed cover, and even a prompt finalization was a slash of no leaf at
+    /// risk: nothing taken, all owed (no reward, no refund). With epochs of W + R + 1 blocks
+    /// that block is the last the leaf counts in: the cover is not free (the refill is
+    /// refused) and the prompt finalization takes the full `slashPerJob`, reward and refund
+    /// paid. The leaf leaves the count one block later (batch + W + R + 2), where a second
+    /// challenge opened with the first, finalized a block late, is a slash of no leaf at
+    /// risk, as docs/contracts.md says (only a finalization after the leaf left the count,
+    /// which a prompt finalization never is).
+    function test_slash_promptFinalizationOfAWithheldChallengeOpenedAtTheEndOfItsWindowIsAtRisk() public {
+        _freshMarket(MIN_STAKE + SLASH); // may still commit after one slash
+        uint256 cover = MIN_STAKE / SLASH + 1;
+        vm.roll((block.number / EPOCH + 1) * EPOCH - 1); // the last block of an epoch
+        ProverMarket.Leaf[] memory leaves = _leaves(cover, client); // the whole cover, unrevealable
+        uint256 committedAt = block.number;
+        uint256 batchId = _commit(prover, leaves);
+        vm.roll(committedAt + CHALLENGE_WINDOW); // the window's last block
+        uint256 prompt = _challengeWithheld(watchtower, batchId, leaves, 0);
+        uint256 late = _challengeWithheld(watchtower, batchId, leaves, 1);
+        vm.roll(block.number + RESPONSE_WINDOW + 1); // the first block finalization is possible
+        assertEq(block.number, committedAt + CHALLENGE_WINDOW + RESPONSE_WINDOW + 1);
+        assertEq(block.number, _leftTheCountAt(committedAt) - 1, "the last block the leaf counts in");
+        (uint256 atRisk, uint256 covered) = market.exposure(prover);
+        assertEq(atRisk, cover, "the challenged leaves still count");
+        assertEq(covered, cover);
+
+        // The prover would refill its cover: none is free.
+        ProverMarket.Leaf[] memory next = new ProverMarket.Leaf[](1);
+        next[0] = _leaf(1000, client, 1 gwei);
+        vm.prank(prover, prover);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.ExposureTooHigh.selector, cover + 1, cover));
+        market.commitBatch(next);
+
+        // As prompt as it can be: the full slash, reward and refund (capped at the price).
+        _finalizedInFull(prompt, leaves[0]);
+
+        // One block later the leaves leave the count: the cover left is free, the prover
+        // refills it, and the other challenge, finalized a block late, takes nothing.
+        vm.roll(block.number + 1);
+        assertEq(block.number, _leftTheCountAt(committedAt), "the leaf leaves the count here");
+        (atRisk, covered) = market.exposure(prover);
+        assertEq(atRisk, 0, "the leaves left the count");
+        assertEq(covered, cover - 1);
+        next = new ProverMarket.Leaf[](cover - 1);
+        for (uint256 i = 0; i < next.length; i++) {
+            next[i] = _leaf(1000 + i, client, 1 gwei);
+        }
+        _commit(prover, next); // the freed cover, refilled
+        market.finalizeChallenge(late);
+        assertEq(_stakeOf(prover), MIN_STAKE, "a late finalization takes none of the cover");
+        assertEq(_debt(), SLASH, "and is owed in full");
+    }
+
+    /// The rule the regression above checks at its edge, wherever the batch falls in its
+    /// epoch and whenever in its window the challenge is opened: the prover refills all the
+    /// cover it can in the first block a withheld-proof challenge can be finalized, and a
+    /// finalization in that block still takes the full `slashPerJob`.
+    function testFuzz_slash_promptFinalizationOfAWithheldChallengeIsAtRisk(uint256 offset, uint256 opened) public {
+        _freshMarket(MIN_STAKE);
+        vm.roll(block.number + bound(offset, 0, 2 * EPOCH));
+        ProverMarket.Leaf[] memory leaves = _leaves(MIN_STAKE / SLASH, client); // the whole cover
+        uint256 committedAt = block.number;
+        uint256 batchId = _commit(prover, leaves);
+        vm.roll(committedAt + bound(opened, 1, CHALLENGE_WINDOW));
+        uint256 id = _challengeWithheld(watchtower, batchId, leaves, 0);
+        vm.roll(block.number + RESPONSE_WINDOW + 1); // the first block finalization is possible
+        assertLt(block.number, _leftTheCountAt(committedAt), "the leaf still counts");
+        (uint256 atRisk, uint256 covered) = market.exposure(prover);
+        if (covered > atRisk) {
+            ProverMarket.Leaf[] memory next = new ProverMarket.Leaf[](covered - atRisk);
+            for (uint256 i = 0; i < next.length; i++) {
+                next[i] = _leaf(1000 + i, client, 1 gwei);
+            }
+            _commit(prover, next); // the freed cover, refilled
+        }
+        market.finalizeChallenge(id);
+        assertEq(_stakeOf(prover), MIN_STAKE - SLASH, "a prompt finalization is slashed in full");
+        assertEq(_debt(), 0, "nothing owed");
+    }
+
+    /// Finalizes withheld-proof challenge `id` (by `watchtower`, of `leaf`, whose price is
+    /// below the refund) and checks it took the full slash: the reward credited with the
+    /// bond, the refund (the price) into the client's deposit, the rest burned, no debt.
+    function _finalizedInFull(uint256 id, ProverMarket.Leaf memory leaf) internal {
+        uint256 reward = SLASH * REWARD_BPS / 10_000;
+        assertLt(leaf.price, SLASH * REFUND_BPS / 10_000);
+        uint256 stake = _stakeOf(prover);
+        uint256 credits = market.credits(watchtower);
+        uint256 deposit = market.deposits(leaf.client);
+        vm.expectEmit(true, true, true, true, address(market));
+        emit ProverMarket.Slashed(
+            prover,
+            leaf.jobId,
+            leaf.client,
+            ProverMarket.Fault.WithheldProof,
+            watchtower,
+            SLASH,
+            reward,
+            leaf.price,
+            SLASH - reward - leaf.price
+        );
+        market.finalizeChallenge(id);
+        assertEq(_stakeOf(prover), stake - SLASH, "a promptly finalized withheld proof is slashed in full");
+        assertEq(_debt(), 0, "nothing owed");
+        assertEq(market.credits(watchtower), credits + _withheldBond(leaf.price) + reward, "bond and reward");
+        assertEq(market.deposits(leaf.client), deposit + leaf.price, "the refund");
+    }
+
+    /// Finalized from the block its leaf left the count, it is a slash of no leaf at risk:
+    /// it takes only the surplus beyond the leaves at risk (none here) and owes the rest.
+    function test_slash_withheldProofFinalizedAfterItsLeafLeftTheCountOwesTheRest() public {
+        _freshMarket(MIN_STAKE);
+        (uint256 id, uint256 committedAt) = _withheldLeaf();
+        vm.roll(_leftTheCountAt(committedAt));
+        _commit(prover, _leaves(MIN_STAKE / SLASH, client)); // the whole cover
+        vm.expectEmit(true, true, true, true, address(market));
+        emit ProverMarket.Slashed(
+            prover, _jobId(client, JOB), client, ProverMarket.Fault.WithheldProof, watchtower, 0, 0, 0, 0
+        );
+        market.finalizeChallenge(id);
+        assertEq(_stakeOf(prover), MIN_STAKE, "nothing taken");
+        assertEq(_debt(), SLASH, "all owed");
+        assertEq(market.credits(watchtower), BOND, "the bond back, no reward");
+    }
+
+    /// An invalid-proof slash is of a leaf at risk: it takes the full slash whatever the
+    /// debt (out of the stake that covers that leaf).
+    function test_slash_invalidProofTakesTheFullSlashWhateverTheDebt() public {
+        _freshMarket(MIN_STAKE);
+        ProverMarket.Leaf[] memory leaves = _leaves(MIN_STAKE / SLASH, client);
+        // Of a circuit the fresh market never registered: invalid whatever the proof.
+        leaves[0] = _realLeaf(JOB, 1 gwei, badProof);
+        uint256 batchId = _commit(prover, leaves);
+        _missedSlashes(100, 2);
+        assertEq(_debt(), 2 * SLASH);
+        ProverMarket.Inclusion memory at = _at(batchId, leaves, 0);
+        _evidence(watchtower, abi.encodeCall(market.challengeInvalidProof, (at, inputs, badProof)));
+        vm.deal(watchtower, BOND);
+        vm.prank(watchtower);
+        market.challengeInvalidProof{value: BOND}(at, inputs, badProof);
+        assertEq(_stakeOf(prover), MIN_STAKE - SLASH, "the full slash");
+        assertEq(_debt(), 2 * SLASH, "the debt unchanged");
+    }
+
+    /// The withdrawal burns the debt first (to address(0), counted in `totalBurned`) and
+    /// pays the rest.
+    function test_withdrawStake_burnsTheDebtFirst() public {
+        _freshMarket(MIN_STAKE);
+        _commit(prover, _leaves(MIN_STAKE / SLASH, client));
+        _missedSlashes(JOB + 1000, 3);
+        assertEq(_debt(), 3 * SLASH);
+        vm.prank(prover);
+        market.unbond(0.5 ether);
+        _passUnbonding(prover);
+        uint256 burnedBefore = market.totalBurned();
+        uint256 zeroBefore = address(0).balance;
+        vm.expectEmit(true, true, true, true, address(market));
+        emit ProverMarket.StakeWithdrawn(prover, 0.5 ether - 3 * SLASH, 3 * SLASH);
+        vm.prank(prover);
+        market.withdrawStake();
+        assertEq(prover.balance, 0.5 ether - 3 * SLASH, "the rest paid");
+        assertEq(market.totalBurned() - burnedBefore, 3 * SLASH);
+        assertEq(address(0).balance - zeroBefore, 3 * SLASH, "burned");
+        assertEq(_debt(), 0);
+        (, uint256 covered) = market.exposure(prover);
+        assertEq(covered, 0.5 ether / SLASH, "the stake left covers leaves again in full");
+    }
+
+    /// A debt larger than the unbonding stake takes all of it; the rest stays owed.
+    function test_withdrawStake_burnsAllOfASmallerUnbondingAndKeepsTheRestOwed() public {
+        _freshMarket(MIN_STAKE);
+        _commit(prover, _leaves(MIN_STAKE / SLASH, client));
+        _missedSlashes(JOB + 1000, 3);
+        vm.prank(prover);
+        market.unbond(SLASH);
+        _passUnbonding(prover);
+        vm.expectEmit(true, true, true, true, address(market));
+        emit ProverMarket.StakeWithdrawn(prover, 0, SLASH);
+        vm.prank(prover);
+        market.withdrawStake();
+        assertEq(prover.balance, 0, "nothing paid");
+        assertEq(_debt(), 2 * SLASH, "the rest still owed");
+        (uint256 unbonding,) = _unbondingOf(prover);
+        assertEq(unbonding, 0);
+    }
+
+    /// Whatever the stake, unbonding stake, leaves at risk and number of missed
+    /// deadlines, each slash takes `min(slashPerJob, free)` where free is what stake and
+    /// unbonding hold beyond the debt and the leaves at risk, and owes the rest: taken +
+    /// debt added is exactly `slashPerJob`, and nothing the leaves at risk need is taken;
+    /// the slashes take unbonding stake first, then bonded.
+    function testFuzz_slash_missedDeadlinesNeverTakeTheCoverOfLeavesAtRisk(
+        uint256 stake,
+        uint256 unbonding,
+        uint256 gap,
+        uint256 n
+    ) public {
+        stake = bound(stake, MIN_STAKE, MIN_STAKE + 5 * SLASH);
+        unbonding = bound(unbonding, 0, stake - MIN_STAKE);
+        uint256 leaves = stake / SLASH - bound(gap, 0, 3);
+        n = bound(n, 1, 5);
+        _freshMarket(stake);
+        _commit(prover, _leaves(leaves, client));
+        if (unbonding != 0) {
+            vm.prank(prover);
+            market.unbond(unbonding);
+        }
+        uint256 total = stake;
+        uint256 debt;
+        uint256[] memory taken = _missedSlashes(JOB + 1000, n);
+        for (uint256 i = 0; i < n; i++) {
+            uint256 held = debt + leaves * SLASH;
+            uint256 free = total > held ? total - held : 0;
+            uint256 expected = _min(SLASH, free);
+            assertEq(taken[i], expected, "took the surplus, at most a slash");
+            total -= expected;
+            debt += SLASH - expected;
+        }
+        assertEq(_debt(), debt, "owes the rest of each slash");
+        (uint256 left,) = _unbondingOf(prover);
+        assertGe(_stakeOf(prover) + left, leaves * SLASH, "the leaves at risk are still covered");
+        uint256 sum = stake - total;
+        uint256 fromStake = sum > unbonding ? sum - unbonding : 0;
+        assertEq(_stakeOf(prover), stake - unbonding - fromStake, "unbonding stake first, then bonded");
     }
 
     // ================================================================================

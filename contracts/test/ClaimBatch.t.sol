@@ -565,7 +565,7 @@ contract ClaimBatchTest is MarketFixture {
     /// challenge, stays below EIP-7825's cap of 2^24 gas per transaction, calldata
     /// included.
     function test_claimBatch_largestBatchFitsInABlock() public {
-        uint256 n = market.MAX_BATCH_SIZE();
+        uint256 n = MAX_BATCH_SIZE;
         _setUpLargestBatchUnderChallenge(n);
         uint256[] memory all = new uint256[](n);
         for (uint256 i = 0; i < n; i++) {

@@ -4,6 +4,7 @@ pragma solidity 0.8.28;
 import {Test} from "./utils/Test.sol";
 import {Vm} from "forge-std/Vm.sol";
 import {ProverMarket} from "../src/ProverMarket.sol";
+import {CircuitStore} from "../src/CircuitStore.sol";
 import {BatchLeaf} from "../src/BatchLeaf.sol";
 import {MarketFixture, MerkleBuilder} from "./utils/MarketFixture.sol";
 
@@ -116,6 +117,9 @@ contract MarketHandler is Test {
     /// are derived from the batches instead: `exposureModel`).
     struct ProverModel {
         uint256 stake;
+        /// Slashes owed beyond what they could take (`_predictSlash`), burned first from
+        /// the unbonding stake a withdrawal takes out.
+        uint256 debt;
         uint256 unbonding;
         uint64 unbondableAt;
         uint64 unbondableAfter;
@@ -223,10 +227,18 @@ contract MarketHandler is Test {
         bytes32 jobId;
         address challenger;
         uint64 respondBy;
+        /// MissedDeadline: the awarded deadline. WithheldProof: the block of the leaf's
+        /// batch (as the market keeps it).
         uint64 deadline;
         uint256 price;
         uint256 batchId;
         uint256 index;
+        /// What the challenger sent: `challengeBond`, or for a withheld proof without the
+        /// client's award, the leaf's price if that is more.
+        uint256 bond;
+        /// WithheldProof: opened by the job's client showing its award (the bond comes
+        /// back to it on a reveal).
+        bool clientAward;
     }
 
     Ch[] internal challenges; // index = challenge id
@@ -242,7 +254,13 @@ contract MarketHandler is Test {
         uint256 price;
         uint256 stake;
         uint256 unbonding;
+        /// Whether the job's leaf counts among the prover's leaves at risk (invalid proof,
+        /// equivocation, a withheld proof finalized while its leaf still counts): the slash
+        /// takes `slashPerJob` (all that is left if less); else it takes only what stake
+        /// and unbonding hold beyond the debt and the leaves at risk, and owes the rest.
+        bool atRisk;
         uint256 amount;
+        uint256 debtAdded;
         uint256 reward;
         uint256 refund;
         uint256 burned;
@@ -262,6 +280,18 @@ contract MarketHandler is Test {
         /// just after.
         uint256 available;
         uint256 taken;
+        /// The prover's bonded stake and unbonding stake just before the call, and its
+        /// bonded stake just after: which of the two the slash took from.
+        uint256 stakeBefore;
+        uint256 unbondingBefore;
+        uint256 stakeAfter;
+        /// Whether the slash was of a leaf at risk (as the handler predicted it), the
+        /// prover's debt and leaves at risk (`exposure`) just before the call, and how much
+        /// its debt grew.
+        bool atRisk;
+        uint256 debtBefore;
+        uint256 leavesAtRisk;
+        uint256 debtAdded;
         /// The price the refund is capped at.
         uint256 price;
         uint256 amount;
@@ -397,7 +427,7 @@ contract MarketHandler is Test {
         view
         returns (ProverMarket.ChallengeStatus status, address prover, uint256 bond_)
     {
-        return (challenges[id].status, challenges[id].prover, bond);
+        return (challenges[id].status, challenges[id].prover, challenges[id].bond);
     }
 
     function modelOf(address p) external view returns (ProverModel memory) {
@@ -434,17 +464,18 @@ contract MarketHandler is Test {
     }
 
     /// The leaves of `p` committed in the current epoch of `challengeWindow +
-    /// responseWindow` blocks and in the one before, counted from the batches (open
-    /// challenges do not count again), and what its bonded stake covers.
+    /// responseWindow + 1` blocks and in the one before, counted from the batches (open
+    /// challenges do not count again), and what its bonded stake covers beyond its debt.
     function exposureModel(address p) public view returns (uint256 atRisk, uint256 covered) {
-        uint256 epochLength = uint256(challengeWindow) + responseWindow;
+        uint256 epochLength = uint256(challengeWindow) + responseWindow + 1;
         uint256 epoch = block.number / epochLength;
         for (uint256 k = committed.length; k > 0; k--) {
             Committed storage b = committed[k - 1];
             if (b.blockNumber / epochLength + 1 < epoch) break; // batches are in block order
             if (b.prover == p) atRisk += jobsOf[k - 1].length;
         }
-        covered = model[p].stake / slashPerJob;
+        ProverModel storage m = model[p];
+        covered = m.stake > m.debt ? (m.stake - m.debt) / slashPerJob : 0;
     }
 
     /// Batch `id` as it was published, the leaves its transaction's input holds, and for
@@ -562,18 +593,42 @@ contract MarketHandler is Test {
         } else if (open != 0) {
             expected = abi.encodeWithSelector(ProverMarket.ChallengeOpen.selector, open);
         }
+        // The debt is burned first, out of the unbonding stake.
+        uint256 owed = m.debt < amount ? m.debt : amount;
         uint256 before = p.balance;
+        vm.recordLogs();
         vm.prank(p);
         try market.withdrawStake() {
             if (expected.length != 0) _unexpected("withdrawStake succeeded where it should revert");
-            if (p.balance != before + amount) _unexpected("withdrawStake paid a wrong amount");
+            if (p.balance != before + amount - owed) _unexpected("withdrawStake paid a wrong amount");
+            _checkWithdrawn(p, amount - owed, owed);
             m.unbonding = 0;
-            ghost_paidOut += amount;
-            _count("withdrawStake");
+            m.debt -= owed;
+            ghost_paidOut += amount - owed;
+            ghost_burned += owed;
+            if (proverState(market, p).debt != m.debt) _unexpected("withdrawStake left a wrong debt");
+            _count(owed == 0 ? "withdrawStake" : "withdrawStake (debt burned)");
         } catch (bytes memory reason) {
             _expectRevert(reason, expected, "withdrawStake");
             if (block.number >= m.unbondableAt && tooSoon) _count("withdrawStake reverted TooEarly (time)");
         }
+    }
+
+    /// The call just made emitted exactly `StakeWithdrawn(p, paid, burned)` of the market.
+    function _checkWithdrawn(address p, uint256 paid, uint256 burned) internal {
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        uint256 n;
+        for (uint256 i = 0; i < logs.length; i++) {
+            if (logs[i].emitter != address(market) || logs[i].topics[0] != ProverMarket.StakeWithdrawn.selector) {
+                continue;
+            }
+            n++;
+            if (
+                logs[i].topics[1] != bytes32(uint256(uint160(p)))
+                    || keccak256(logs[i].data) != keccak256(abi.encode(paid, burned))
+            ) _unexpected("withdrawStake: wrong StakeWithdrawn event");
+        }
+        if (n != 1) _unexpected("withdrawStake: not one StakeWithdrawn event");
     }
 
     // ---- deposits and credits ------------------------------------------------------------
@@ -727,7 +782,7 @@ contract MarketHandler is Test {
         if ((seed >> 48) % 4 == 0) return _missBadLeaf(id, index, w, seed >> 56);
         uint256 mode = (seed >> 32) % 4;
         if (mode < 2) return _challengeInvalid(id, index, w, false, EARLIER);
-        (bool opened, uint256 challengeId) = _challengeWithheld(id, index, w, 0, EARLIER);
+        (bool opened, uint256 challengeId) = _challengeWithheld(id, index, w, 0, EARLIER, BY_WATCHTOWER);
         if (!opened) return;
         bool extra = mode == 3;
         bytes4 err = extra ? ProverMarket.PublicInputsMismatch.selector : ProverMarket.ProofRejected.selector;
@@ -736,6 +791,54 @@ contract MarketHandler is Test {
             vm.roll(challenges[challengeId].respondBy + 1);
             _finalize(challengeId);
         }
+    }
+
+    /// A dishonest prover (1 or 2, staked up first) fills what its stake covers beyond
+    /// its debt with a batch (at most 12 leaves), and a watchtower challenges the missed
+    /// deadline of a job it accepted and never committed, due a second ago; nobody answers
+    /// and the watchtower finalizes: a slash of a job with no leaf at risk, which takes only
+    /// what stake and unbonding hold beyond the debt and the leaves at risk and owes the
+    /// rest (what a sybil client draining its prover's stake before its bad leaves are
+    /// slashed meets).
+    function missedDeadlineAtFullCover(uint256 who, uint256 seed) external {
+        address p = provers[1 + who % 2];
+        _stakeUp(p);
+        _fillCover(p, seed);
+        (ProverMarket.Award memory award, address c) = _neverCommitted(p, seed);
+        (bool opened, uint256 id) = _challengeMissed(award, c, watchtowers[(who >> 8) % watchtowers.length], EARLIER);
+        if (!opened) return;
+        vm.roll(challenges[id].respondBy + 1);
+        _finalize(id);
+        _count("missedDeadlineAtFullCover");
+    }
+
+    /// Commits as many new leaves from `p` as its stake still covers (at most 12).
+    function _fillCover(address p, uint256 seed) internal {
+        (uint256 atRisk, uint256 covered) = exposureModel(p);
+        uint256 size = covered > atRisk ? covered - atRisk : 0;
+        if (size > 12) size = 12;
+        if (size == 0) return;
+        Job[] memory js = new Job[](size);
+        uint256[] memory origin = new uint256[](size);
+        for (uint256 i = 0; i < size; i++) {
+            (js[i], origin[i]) = _newJob(p, uint256(keccak256(abi.encode(seed, i, "full"))));
+        }
+        _tryCommit(p, js, origin, uint64(block.timestamp + 1 hours), true);
+    }
+
+    /// An award to `p` of a job never to be committed, due a second ago, and its client.
+    function _neverCommitted(address p, uint256 seed) internal returns (ProverMarket.Award memory award, address c) {
+        c = clients[(seed >> 8) % clients.length];
+        uint64 nonce = nextNonce[c]++;
+        award.jobId = market.jobIdOf(c, nonce);
+        award.prover = p;
+        award.price = _bound(seed >> 64, 0, 1 ether);
+        // forge-lint: disable-next-line(unsafe-typecast)
+        award.deadline = uint64(block.timestamp) - 1; // timestamps here are around 1.7e9
+        award.circuitId = circuit;
+        award.publicInputsHash = _inputsHashOf(uint256(keccak256(abi.encode(seed, "full input"))));
+        ghost_awardedPrice[_jobRef(c, nonce)] = award.price;
+        awardedInputsHash[_statementRef(c, award.jobId)] = award.publicInputsHash;
     }
 
     /// The deadline of the job of leaf `index` of batch `id` (a bad leaf) passes and `w`
@@ -1535,8 +1638,9 @@ contract MarketHandler is Test {
         } else if (ghost_slashesOf[key] != 0) {
             expected = abi.encodeWithSelector(ProverMarket.AlreadySlashed.selector, j.leaf.jobId);
         }
-        Slash memory s =
-            _predictSlash(b.prover, j.leaf.client, j.leaf.jobId, j.leaf.price, ProverMarket.Fault.InvalidProof, w);
+        Slash memory s = _predictSlash(
+            b.prover, j.leaf.client, j.leaf.jobId, j.leaf.price, ProverMarket.Fault.InvalidProof, w, true
+        );
         ProverMarket.Inclusion memory at = _inclusion(id, index);
         bytes32 digest;
         (expected, digest) =
@@ -1587,7 +1691,7 @@ contract MarketHandler is Test {
                 expected = abi.encodeWithSelector(ProverMarket.AlreadySlashed.selector, la.jobId);
             }
             uint256 price = la.price < lb.price ? la.price : lb.price;
-            s = _predictSlash(a.prover, la.client, la.jobId, price, ProverMarket.Fault.Equivocation, w);
+            s = _predictSlash(a.prover, la.client, la.jobId, price, ProverMarket.Fault.Equivocation, w, true);
         }
         _challengeEquivocation(e, w, expected, s, _evidenceMode(who));
     }
@@ -1617,47 +1721,173 @@ contract MarketHandler is Test {
     // ---- challenges that wait for an answer ------------------------------------------------
 
     /// Challenges a withheld proof: of a leaf of a batch whose window is open, mostly, or
-    /// (one time in eight) of the leaf of a withheld-proof challenge answered before.
+    /// (one time in eight) of the leaf of a withheld-proof challenge answered before; as
+    /// `_withheldMode` picks the challenger, the award it shows and its bond.
     function challengeWithheldProof(uint256 batchSeed, uint256 leafSeed, uint256 who) external {
         if (committed.length == 0) return;
         (uint256 id, uint256 index) = _withheldTarget(batchSeed, leafSeed);
         if (block.number > committed[id].blockNumber + challengeWindow && leafSeed % 4 != 0) return;
-        _challengeWithheld(id, index, watchtowers[who % watchtowers.length], leafSeed >> 128, _evidenceMode(who));
+        _challengeWithheld(
+            id,
+            index,
+            watchtowers[who % watchtowers.length],
+            leafSeed >> 128,
+            _evidenceMode(who),
+            _withheldMode(uint256(keccak256(abi.encode(who, "withheld"))))
+        );
     }
 
-    /// Challenges leaf `index` of batch `id` as withheld; the honest prover reveals its
-    /// proof at once (`_honestReveal`, with `seed`). `w` commits to the challenge's input
-    /// as `evidence` says (`_evidence`).
-    function _challengeWithheld(uint256 id, uint256 index, address w, uint256 seed, uint8 evidence)
+    /// Who challenges a withheld proof, with what: a watchtower without an award (bond: the
+    /// price if more than `challengeBond`), mostly; the job's client showing its award of
+    /// the job (bond `challengeBond`, back on a reveal; refused, `BadAwardSignature`, when
+    /// the leaf is not what it awarded: another price or statement); the job's client
+    /// without an award; a watchtower showing the client's award (ignored: the price's
+    /// bond); a watchtower sending a wrong bond (`WrongBond`).
+    uint8 internal constant BY_WATCHTOWER = 0;
+    uint8 internal constant BY_CLIENT_WITH_AWARD = 1;
+    uint8 internal constant BY_CLIENT_WITHOUT_AWARD = 2;
+    uint8 internal constant BY_WATCHTOWER_WITH_AWARD = 3;
+    uint8 internal constant WITH_A_WRONG_BOND = 4;
+
+    /// Half of the time BY_WATCHTOWER; else one of the others, BY_CLIENT_WITH_AWARD twice
+    /// as often as each of them.
+    function _withheldMode(uint256 r) internal pure returns (uint8) {
+        r %= 12;
+        if (r < 6) return BY_WATCHTOWER;
+        if (r < 8) return BY_CLIENT_WITH_AWARD;
+        if (r < 9) return BY_CLIENT_WITHOUT_AWARD;
+        if (r < 10) return BY_WATCHTOWER_WITH_AWARD;
+        return r < 11 ? WITH_A_WRONG_BOND : BY_CLIENT_WITH_AWARD;
+    }
+
+    /// The arguments of a withheld-proof challenge of leaf `index` of batch `id` in `mode`
+    /// (`w`: the watchtower): its sender, the award it shows (deadline, r, vs; r zero:
+    /// none), the bond it sends, whether the market must take the award as the client's,
+    /// and the error the award and bond meet ("" if none).
+    struct WithheldCall {
+        address from;
+        uint64 deadline;
+        bytes32 r;
+        bytes32 vs;
+        uint256 value;
+        bool clientAward;
+        bytes err;
+    }
+
+    function _withheldCall(uint256 id, uint256 index, address w, uint8 mode)
+        internal
+        view
+        returns (WithheldCall memory call)
+    {
+        Job memory j = jobsOf[id][index];
+        uint256 required = j.leaf.price > bond ? j.leaf.price : bond;
+        bool byClient = mode == BY_CLIENT_WITH_AWARD || mode == BY_CLIENT_WITHOUT_AWARD;
+        call.from = byClient ? j.leaf.client : w;
+        call.value = required;
+        if (mode == BY_CLIENT_WITH_AWARD || mode == BY_WATCHTOWER_WITH_AWARD) {
+            bool matches;
+            (call.deadline, call.r, call.vs, matches) = _clientsAward(committed[id], j);
+            if (mode == BY_CLIENT_WITH_AWARD) {
+                call.clientAward = true;
+                required = bond;
+                call.value = bond;
+                if (!matches) call.err = abi.encodeWithSelector(ProverMarket.BadAwardSignature.selector);
+            }
+        } else if (mode == WITH_A_WRONG_BOND) {
+            call.value = required == bond ? bond + 1 : bond;
+        }
+        if (call.err.length == 0 && call.value != required) {
+            call.err = abi.encodeWithSelector(ProverMarket.WrongBond.selector, required, call.value);
+        }
+    }
+
+    /// The client's award of job `j` (committed in batch `b`) to `b`'s prover: the price
+    /// and statement it awarded, due at the batch's deadline; its compact signature, and
+    /// whether the leaf is what it awarded (else the signature is no award of the leaf).
+    function _clientsAward(Committed memory b, Job memory j)
+        internal
+        view
+        returns (uint64 deadline, bytes32 r, bytes32 vs, bool matches)
+    {
+        uint256 awarded = ghost_awardedPrice[_jobRef(j.leaf.client, j.nonce)];
+        deadline = b.deadline;
+        ProverMarket.Award memory award = _awardOf(j.leaf.client, j.leaf.jobId, b.prover, awarded, deadline);
+        (uint8 v, bytes32 r_, bytes32 sig) = vm.sign(keyOf[j.leaf.client], market.awardDigest(award));
+        r = r_;
+        vs = v == 28 ? bytes32(uint256(sig) | (uint256(1) << 255)) : sig;
+        matches = j.leaf.price == awarded && _ofAwardedStatement(j.leaf);
+    }
+
+    /// Challenges leaf `index` of batch `id` as withheld, as `mode` says (`_withheldCall`;
+    /// `w` the watchtower); the honest prover reveals its proof at once (`_honestReveal`,
+    /// with `seed`). The challenger commits to the challenge's input as `evidence` says
+    /// (`_evidence`).
+    function _challengeWithheld(uint256 id, uint256 index, address w, uint256 seed, uint8 evidence, uint8 mode)
         internal
         returns (bool opened, uint256 challengeId)
     {
-        address p = committed[id].prover;
-        ProverMarket.Leaf memory l = jobsOf[id][index].leaf;
-        bytes32 key = market.jobKey(p, l.client, l.jobId);
-        bytes memory expected = _openError(key, l.jobId, ProverMarket.Fault.WithheldProof);
-        uint64 closesAt = committed[id].blockNumber + challengeWindow;
-        if (block.number > closesAt) expected = abi.encodeWithSelector(ProverMarket.WindowClosed.selector, closesAt);
+        WithheldCall memory call = _withheldCall(id, index, w, mode);
         ProverMarket.Inclusion memory at = _inclusion(id, index);
+        bytes32 key = market.jobKey(committed[id].prover, at.leaf.client, at.leaf.jobId);
+        bytes memory expected = _withheldError(id, key, at.leaf.jobId, call.err);
         bytes32 digest;
-        (expected, digest) = _evidence(w, abi.encodeCall(market.challengeWithheldProof, (at)), evidence, expected);
-        vm.deal(w, bond);
-        vm.prank(w);
-        try market.challengeWithheldProof{value: bond}(at) returns (uint256 id_) {
+        (expected, digest) = _evidence(
+            call.from,
+            abi.encodeCall(market.challengeWithheldProof, (at, call.deadline, call.r, call.vs)),
+            evidence,
+            expected
+        );
+        vm.deal(call.from, call.value);
+        vm.recordLogs();
+        vm.prank(call.from);
+        try market.challengeWithheldProof{value: call.value}(at, call.deadline, call.r, call.vs) returns (uint256 id_) {
             (opened, challengeId) = (true, id_);
             if (expected.length != 0) _unexpected("challengeWithheldProof succeeded where it should revert");
-            _evidenceTaken(w, digest);
+            _evidenceTaken(call.from, digest);
             if (challengeId != challenges.length) _unexpected("challenge id");
-            ghost_paidIn += bond;
-            _openedWithheld(id, index, w, key);
-            if (p == honest) _honestReveal(challengeId, seed);
+            _checkAwardShown(challengeId, call);
+            ghost_paidIn += call.value;
+            _openedWithheld(id, index, call, key);
+            if (committed[id].prover == honest) _honestReveal(challengeId, seed);
         } catch (bytes memory reason) {
             _expectRevert(reason, expected, "challengeWithheldProof");
         }
     }
 
-    /// Books a withheld-proof challenge of `w` on leaf `index` of batch `id`.
-    function _openedWithheld(uint256 id, uint256 index, address w, bytes32 key) internal {
+    /// The error a withheld-proof challenge of a leaf of batch `id` (job key `key`) meets,
+    /// in the order the market checks (the window, then the award and bond, `err`, then
+    /// the job's state), before its evidence.
+    function _withheldError(uint256 id, bytes32 key, bytes32 jobId, bytes memory err)
+        internal
+        view
+        returns (bytes memory)
+    {
+        uint64 closesAt = committed[id].blockNumber + challengeWindow;
+        if (block.number > closesAt) return abi.encodeWithSelector(ProverMarket.WindowClosed.selector, closesAt);
+        if (err.length != 0) return err;
+        return _openError(key, jobId, ProverMarket.Fault.WithheldProof);
+    }
+
+    /// The challenge just opened emitted `AwardShown(challengeId, deadline, r, vs)` if it
+    /// was opened with the client's award, and none otherwise.
+    function _checkAwardShown(uint256 challengeId, WithheldCall memory call) internal {
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        uint256 n;
+        for (uint256 i = 0; i < logs.length; i++) {
+            if (logs[i].emitter != address(market) || logs[i].topics[0] != ProverMarket.AwardShown.selector) continue;
+            n++;
+            if (
+                logs[i].topics[1] != bytes32(challengeId)
+                    || keccak256(logs[i].data) != keccak256(abi.encode(call.deadline, call.r, call.vs))
+            ) _unexpected("AwardShown: wrong event");
+        }
+        if (n != (call.clientAward ? 1 : 0)) {
+            _unexpected(call.clientAward ? "no AwardShown" : "AwardShown without an award");
+        }
+    }
+
+    /// Books the withheld-proof challenge `call` opened on leaf `index` of batch `id`.
+    function _openedWithheld(uint256 id, uint256 index, WithheldCall memory call, bytes32 key) internal {
         Job storage j = jobsOf[id][index];
         _opened(
             Ch({
@@ -1666,16 +1896,20 @@ contract MarketHandler is Test {
                 prover: committed[id].prover,
                 client: j.leaf.client,
                 jobId: j.leaf.jobId,
-                challenger: w,
+                challenger: call.from,
                 respondBy: uint64(block.number) + responseWindow,
-                deadline: 0,
+                deadline: committed[id].blockNumber,
                 price: j.leaf.price,
                 batchId: id,
-                index: index
+                index: index,
+                bond: call.value,
+                clientAward: call.clientAward
             }),
             key
         );
         _count(string.concat("challengeWithheldProof", _kindName(j.kind)));
+        if (call.clientAward) _count("challengeWithheldProof (the client's award shown)");
+        else if (call.value > bond) _count("challengeWithheldProof (the price as the bond)");
     }
 
     function _withheldTarget(uint256 batchSeed, uint256 leafSeed) internal view returns (uint256 id, uint256 index) {
@@ -1811,7 +2045,9 @@ contract MarketHandler is Test {
                 deadline: award.deadline,
                 price: award.price,
                 batchId: 0,
-                index: 0
+                index: 0,
+                bond: bond,
+                clientAward: false
             }),
             market.jobKey(award.prover, c, award.jobId)
         );
@@ -2045,11 +2281,23 @@ contract MarketHandler is Test {
         } else if (block.number <= c.respondBy) {
             expected = abi.encodeWithSelector(ProverMarket.ResponseWindowOpen.selector, c.respondBy);
         }
-        Slash memory s = _predictSlash(c.prover, c.client, c.jobId, c.price, c.fault, c.challenger);
+        // A withheld proof's leaf counts at risk until the end of the epoch after its
+        // batch's; a missed deadline's job has no leaf.
+        bool atRisk = c.fault == ProverMarket.Fault.WithheldProof && _stillAtRisk(c.deadline);
+        // The rule the epochs of `challengeWindow + responseWindow + 1` blocks keep: a
+        // withheld proof finalized as soon as it can be (opened at the latest in the last
+        // block of its window) is of a leaf still at risk.
+        if (c.fault == ProverMarket.Fault.WithheldProof && block.number == c.respondBy + 1 && !atRisk) {
+            _unexpected("a prompt finalization of a withheld proof is of a leaf no longer at risk");
+        }
+        Slash memory s = _predictSlash(c.prover, c.client, c.jobId, c.price, c.fault, c.challenger, atRisk);
         uint256 available = _beforeSlash(c.prover);
         try market.finalizeChallenge(id) {
             if (expected.length != 0) _unexpected("finalizeChallenge succeeded where it should revert");
-            ghost_credits[c.challenger] += bond;
+            ghost_credits[c.challenger] += c.bond;
+            if (!void && c.fault == ProverMarket.Fault.WithheldProof) {
+                _count(atRisk ? "finalizeChallenge (withheld, leaf at risk)" : "finalizeChallenge (withheld, late)");
+            }
             ghost_pendingOf[key] = 0;
             challenges[id].status = void ? ProverMarket.ChallengeStatus.Void : ProverMarket.ChallengeStatus.Slashed;
             _afterSlash(s, !void, available, false);
@@ -2083,11 +2331,11 @@ contract MarketHandler is Test {
         address verifier = standIn;
         address caller = accounts[(seed >> 8) % accounts.length];
         bytes32 newId;
-        bytes memory expected = abi.encodeWithSelector(ProverMarket.InvalidParameters.selector);
+        bytes memory expected = abi.encodeWithSelector(CircuitStore.InvalidParameters.selector);
         if (mode == 0) {
             if ((seed >> 16) % 2 == 0) verifier = standInCopy;
             if ((seed >> 17) % 2 == 0) proof = abi.encode(~tag, seed);
-            expected = abi.encodeWithSelector(ProverMarket.CircuitExists.selector, circuit);
+            expected = abi.encodeWithSelector(CircuitStore.CircuitExists.selector, circuit);
         } else if (mode == 1) {
             verifier = delegatedStandIn;
         } else if (mode == 2) {
@@ -2096,7 +2344,7 @@ contract MarketHandler is Test {
             proof = "";
         } else if (mode == 4) {
             proof = abi.encode(~tag, seed, seed);
-            expected = abi.encodeWithSelector(ProverMarket.SampleProofRejected.selector);
+            expected = abi.encodeWithSelector(CircuitStore.SampleProofRejected.selector);
         } else if (mode == 5) {
             verifier = (seed >> 16) % 2 == 0 ? acceptingVerifier : standIn;
             if (verifier == standIn) {
@@ -2104,12 +2352,12 @@ contract MarketHandler is Test {
                 (inputs[0], inputs[1]) = (x, uint256(tag));
                 proof = abi.encode(seed, seed);
             }
-            expected = abi.encodeWithSelector(ProverMarket.VerifierAcceptsCorruptedProof.selector);
+            expected = abi.encodeWithSelector(CircuitStore.VerifierAcceptsCorruptedProof.selector);
         } else {
             proof = bytes.concat(proof, new bytes(1 + (seed >> 16) % 4));
             newId = market.circuitIdOf(standIn.codehash, 1, proof.length);
             expected = registeredByHandler[newId]
-                ? abi.encodeWithSelector(ProverMarket.CircuitExists.selector, newId)
+                ? abi.encodeWithSelector(CircuitStore.CircuitExists.selector, newId)
                 : bytes("");
         }
         vm.prank(caller);
@@ -2341,18 +2589,29 @@ contract MarketHandler is Test {
         ghost_pendingOf[key] = 0;
         // forge-lint: disable-next-line(incorrect-shift)
         ghost_answeredFaults[key] |= 1 << uint8(c.fault);
-        ghost_credits[c.prover] += bond;
+        // The client that showed its award gets its bond back; else the prover takes it.
+        ghost_credits[c.clientAward ? c.challenger : c.prover] += c.bond;
+        if (c.clientAward) _count("answered: bond back to the client that showed its award");
     }
 
-    /// The slash of `prover` for a job of `price`, as the model implies it: `slashPerJob`,
-    /// or all the prover has left if less.
+    /// Whether a leaf of a batch of block `committedAt` still counts at risk.
+    function _stillAtRisk(uint256 committedAt) internal view returns (bool) {
+        uint256 epochLength = uint256(challengeWindow) + responseWindow + 1;
+        return committedAt / epochLength + 1 >= block.number / epochLength;
+    }
+
+    /// The slash of `prover` for a job of `price`, as the model implies it. Of a leaf at
+    /// risk (`atRisk`): `slashPerJob`, or all the prover has left if less. Of a job whose
+    /// leaf is not at risk: only what stake and unbonding hold beyond the debt and
+    /// `slashPerJob` for each leaf at risk, at most `slashPerJob`; the rest is owed.
     function _predictSlash(
         address prover,
         address client,
         bytes32 jobId,
         uint256 price,
         ProverMarket.Fault fault,
-        address challenger
+        address challenger,
+        bool atRisk
     ) internal view returns (Slash memory s) {
         s.prover = prover;
         s.client = client;
@@ -2363,8 +2622,19 @@ contract MarketHandler is Test {
         s.price = price;
         s.stake = model[prover].stake;
         s.unbonding = model[prover].unbonding;
+        s.atRisk = atRisk;
         uint256 available = s.stake + s.unbonding;
-        s.amount = available < slashPerJob ? available : slashPerJob;
+        s.amount = slashPerJob;
+        if (!atRisk) {
+            (uint256 leavesAtRisk,) = exposureModel(prover);
+            uint256 held = model[prover].debt + leavesAtRisk * slashPerJob;
+            uint256 free = available > held ? available - held : 0;
+            if (s.amount > free) {
+                s.debtAdded = s.amount - free;
+                s.amount = free;
+            }
+        }
+        if (s.amount > available) s.amount = available;
         s.reward = s.amount * rewardBps / 10_000;
         s.refund = s.amount * refundBps / 10_000;
         if (s.refund > price) s.refund = price;
@@ -2376,8 +2646,19 @@ contract MarketHandler is Test {
     function _beforeSlash(address prover) internal returns (uint256 available) {
         vm.recordLogs();
         ProverMarket.Prover memory p = proverState(market, prover);
+        debtBeforeSlash = p.debt;
+        stakeBeforeSlash = p.stake;
+        unbondingBeforeSlash = p.unbonding;
+        (leavesAtRiskBeforeSlash,) = market.exposure(prover);
         return p.stake + p.unbonding;
     }
+
+    /// The prover's debt, bonded and unbonding stake and leaves at risk as the market held
+    /// them before the call `_beforeSlash` prepared.
+    uint256 internal debtBeforeSlash;
+    uint256 internal stakeBeforeSlash;
+    uint256 internal unbondingBeforeSlash;
+    uint256 internal leavesAtRiskBeforeSlash;
 
     /// After a successful call that slashes (`slashes`) or not: reads its `Slashed` events,
     /// records each with what the prover held before and after, checks them against the
@@ -2394,6 +2675,13 @@ contract MarketHandler is Test {
             r.answeredBefore = _answeredBefore(r.key, r.fault);
             r.available = available;
             r.taken = available - (after_.stake + after_.unbonding);
+            r.stakeBefore = stakeBeforeSlash;
+            r.unbondingBefore = unbondingBeforeSlash;
+            r.stakeAfter = after_.stake;
+            r.atRisk = s.atRisk;
+            r.debtBefore = debtBeforeSlash;
+            r.leavesAtRisk = leavesAtRiskBeforeSlash;
+            r.debtAdded = after_.debt - debtBeforeSlash;
             r.price = s.price;
             slashRecords.push(r);
             if (r.key != s.key || r.fault != s.fault) _unexpected("slashed another job or for another fault");
@@ -2414,22 +2702,37 @@ contract MarketHandler is Test {
             abi.decode(log.data, (ProverMarket.Fault, address, uint256, uint256, uint256, uint256));
     }
 
-    /// Books slash `s` in the model and checks the market took it (bonded stake first).
+    /// Books slash `s` in the model and checks the market took it: bonded stake first,
+    /// then unbonding, for a leaf at risk (the bonded stake covers it); unbonding stake
+    /// first, then bonded, for any other (so it never takes the bonded cover of the leaves
+    /// at risk, nor leaves unbonding stake to be withdrawn while it does).
     function _applySlash(Slash memory s) internal {
         ProverModel storage m = model[s.prover];
-        uint256 fromStake = s.amount <= m.stake ? s.amount : m.stake;
+        uint256 fromStake;
+        if (s.atRisk) fromStake = s.amount <= m.stake ? s.amount : m.stake;
+        else if (s.amount > m.unbonding) fromStake = s.amount - m.unbonding;
         m.stake -= fromStake;
         m.unbonding -= s.amount - fromStake;
+        m.debt += s.debtAdded;
         m.slashedJobs++;
         ProverMarket.Prover memory p = proverState(market, s.prover);
         if (p.stake != m.stake || p.unbonding != m.unbonding) _unexpected("slash took a wrong amount");
+        if (p.debt != m.debt) _unexpected("slash left a wrong debt");
         ghost_deposits[s.client] += s.refund;
         if (market.deposits(s.client) != ghost_deposits[s.client]) _unexpected("slash refunded a wrong amount");
         ghost_slashesOf[s.key]++;
         ghost_credits[s.challenger] += s.reward;
         ghost_burned += s.burned;
-        if (s.amount < slashPerJob) _count("slash (stake exhausted)");
-        if (s.amount > s.stake) _count("slash (from unbonding)");
+        if (s.atRisk && s.amount < slashPerJob) _count("slash (stake exhausted)");
+        if (s.debtAdded != 0) _count(s.amount == 0 ? "slash (all owed)" : "slash (surplus taken, rest owed)");
+        if (s.atRisk && s.amount > s.stake) _count("slash (at risk, bonded then unbonding)");
+        if (!s.atRisk && s.amount != 0 && s.unbonding != 0) {
+            _count(
+                fromStake == 0
+                    ? "slash (no leaf at risk, from unbonding)"
+                    : "slash (no leaf at risk, unbonding then bonded)"
+            );
+        }
     }
 
     function _inclusion(uint256 batchId, uint256 index) internal view returns (ProverMarket.Inclusion memory) {
@@ -2464,12 +2767,12 @@ contract MarketHandler is Test {
         }
     }
 
-    /// Registers `p` with the minimum stake, or adds what it lacks of it, if it is not staked.
+    /// Registers `p` with the minimum stake, or adds what it lacks of it beyond its debt
+    /// (a prover in debt tops up to go on committing), if it has not that much.
     function _stakeUp(address p) internal {
         ProverModel storage m = model[p];
-        if (m.registered && m.stake >= minStake) return;
-        if (m.registered) _addStake(p, minStake - m.stake);
-        else _register(p, minStake);
+        if (!m.registered) _register(p, minStake);
+        else if (m.stake < minStake + m.debt) _addStake(p, minStake + m.debt - m.stake);
     }
 
     function _topUp(address c, uint256 need) internal {
@@ -2538,7 +2841,7 @@ contract MarketHandler is Test {
 
     /// The name of an error the handler predicts (for the counters).
     function _errorName(bytes4 selector) internal pure returns (string memory) {
-        bytes4[36] memory selectors = [
+        bytes4[37] memory selectors = [
             ProverMarket.NotRegistered.selector,
             ProverMarket.StakeTooLow.selector,
             ProverMarket.NothingToWithdraw.selector,
@@ -2569,14 +2872,15 @@ contract MarketHandler is Test {
             ProverMarket.PublicInputsMismatch.selector,
             ProverMarket.EmptyBatch.selector,
             ProverMarket.PriceTooLarge.selector,
-            ProverMarket.CircuitExists.selector,
-            ProverMarket.InvalidParameters.selector,
-            ProverMarket.SampleProofRejected.selector,
-            ProverMarket.VerifierAcceptsCorruptedProof.selector,
+            CircuitStore.CircuitExists.selector,
+            CircuitStore.InvalidParameters.selector,
+            CircuitStore.SampleProofRejected.selector,
+            CircuitStore.VerifierAcceptsCorruptedProof.selector,
             ProverMarket.EvidenceNotCommitted.selector,
-            ProverMarket.ReservationShortened.selector
+            ProverMarket.ReservationShortened.selector,
+            ProverMarket.WrongBond.selector
         ];
-        string[36] memory names = [
+        string[37] memory names = [
             "NotRegistered",
             "StakeTooLow",
             "NothingToWithdraw",
@@ -2612,7 +2916,8 @@ contract MarketHandler is Test {
             "SampleProofRejected",
             "VerifierAcceptsCorruptedProof",
             "EvidenceNotCommitted",
-            "ReservationShortened"
+            "ReservationShortened",
+            "WrongBond"
         ];
         for (uint256 i = 0; i < selectors.length; i++) {
             if (selectors[i] == selector) return names[i];
@@ -2630,7 +2935,7 @@ contract ProverMarketInvariantTest is MarketFixture {
     MarketHandler internal handler;
     /// The stand-in's circuit: the id the market derived, and its registration.
     bytes32 internal standInCircuit;
-    ProverMarket.Circuit internal standInRegistration;
+    CircuitStore.Circuit internal standInRegistration;
     /// The suite's slash per job: ten times the fixture's, so that a prover at the minimum
     /// stake covers 10 leaves at risk and the handler's batches (1-12 leaves) reach the
     /// exposure bound; at the fixture's 0.01 ether it covers 100, which they never reach.
@@ -2655,7 +2960,7 @@ contract ProverMarketInvariantTest is MarketFixture {
         assertEq(standInRegistration.publicInputs, 1);
         assertGt(standInRegistration.gasLimit, 0);
         handler = new MarketHandler(market, standInCircuit, standIn);
-        bytes4[] memory selectors = new bytes4[](24);
+        bytes4[] memory selectors = new bytes4[](25);
         selectors[0] = MarketHandler.register.selector;
         selectors[1] = MarketHandler.addStake.selector;
         selectors[2] = MarketHandler.unbond.selector;
@@ -2680,13 +2985,16 @@ contract ProverMarketInvariantTest is MarketFixture {
         selectors[21] = MarketHandler.registerCircuit.selector;
         selectors[22] = MarketHandler.reserve.selector;
         selectors[23] = MarketHandler.release.selector;
+        selectors[24] = MarketHandler.missedDeadlineAtFullCover.selector;
         targetSelector(FuzzSelector({addr: address(handler), selectors: selectors}));
         targetContract(address(handler));
     }
 
     /// The market holds exactly every stake, unbonding stake, deposit, reservation, open
-    /// challenge's bond and credit; exactly what was paid in minus what was paid out and
-    /// burned. Every prover's stake, unbonding stake and its two release times, every
+    /// challenge's bond (each as sent: `challengeBond`, or a withheld leaf's price) and
+    /// credit; exactly what was paid in minus what was paid out and burned (by slashes, and
+    /// debt burned at withdrawals). Every prover's stake, debt, unbonding stake and its two
+    /// release times, every
     /// client's deposit and free deposit, every client's reservation for every prover and
     /// its `until`, and every account's credit are what the handler booked.
     function invariant_balanceIsAccountedFor() public view {
@@ -2696,6 +3004,7 @@ contract ProverMarketInvariantTest is MarketFixture {
             ProverMarket.Prover memory s = proverState(market, p);
             MarketHandler.ProverModel memory m = handler.modelOf(p);
             assertEq(s.stake, m.stake, "stake");
+            assertEq(s.debt, m.debt, "debt");
             assertEq(s.unbonding, m.unbonding, "unbonding");
             assertEq(s.unbondableAt, m.unbondableAt, "unbondableAt");
             assertEq(s.unbondableAfter, m.unbondableAfter, "unbondableAfter");
@@ -2797,16 +3106,48 @@ contract ProverMarketInvariantTest is MarketFixture {
         }
     }
 
-    /// Every slash took exactly `slashPerJob` from its prover, or all it held (bonded and
-    /// unbonding) if that was less, as measured from the market's state around the call
-    /// and its `Slashed` event, split into reward, refund (at most the job's price) and burn.
+    /// Every slashed job cost its prover exactly `slashPerJob`: what the slash took (as
+    /// measured from the market's state around the call and its `Slashed` event) plus the
+    /// debt it added, unless the prover's stake and unbonding stake ran out first (then it
+    /// took all of it). A slash of a leaf at risk (invalid proof, equivocation, a withheld
+    /// proof finalized while its leaf still counts) takes the whole of it, or all that is
+    /// left, and adds no debt; a slash of a job whose leaf is not at risk (a missed
+    /// deadline, a withheld proof finalized late) takes only what stake and unbonding held
+    /// beyond the debt and the leaves at risk, at most `slashPerJob`, and owes the rest:
+    /// it never takes the cover of a leaf at risk. A slash of a leaf at risk takes bonded
+    /// stake first, then unbonding; any other takes unbonding stake first, then bonded, so
+    /// that a prover whose bonded stake held its debt and `slashPerJob` per leaf at risk
+    /// before such a slash still holds them after it (the debt as it was before the slash:
+    /// the part of `slashPerJob` the slash could not take is owed, not taken). The split
+    /// into reward, refund (at most the job's price) and burn is of what was taken.
     function invariant_everySlashTakesThePerJobAmount() public view {
         uint256 perJob = market.slashPerJob();
         for (uint256 i = 0; i < handler.slashCount(); i++) {
             MarketHandler.SlashRecord memory r = handler.slashAt(i);
-            uint256 expected = r.available < perJob ? r.available : perJob;
-            assertEq(r.taken, expected, "slash took another amount than min(slashPerJob, stake + unbonding)");
-            if (r.available >= perJob) assertGe(r.taken, perJob, "slashed job cost less than slashPerJob");
+            if (r.atRisk) {
+                uint256 expected = r.available < perJob ? r.available : perJob;
+                assertEq(
+                    r.taken, expected, "slash of a leaf at risk took other than min(slashPerJob, stake + unbonding)"
+                );
+                assertEq(r.debtAdded, 0, "slash of a leaf at risk added debt");
+                uint256 fromStake = r.taken < r.stakeBefore ? r.taken : r.stakeBefore;
+                assertEq(r.stakeBefore - r.stakeAfter, fromStake, "slash of a leaf at risk took unbonding stake first");
+            } else {
+                uint256 held = r.debtBefore + r.leavesAtRisk * perJob;
+                uint256 free = r.available > held ? r.available - held : 0;
+                assertLe(r.taken, free, "slash of no leaf at risk took the cover of leaves at risk");
+                assertEq(r.taken, free < perJob ? free : perJob, "slash of no leaf at risk took other than the surplus");
+                if (r.stakeBefore >= held) {
+                    assertGe(r.stakeAfter, held, "slash of no leaf at risk took the bonded cover of leaves at risk");
+                }
+                uint256 fromStake = r.taken > r.unbondingBefore ? r.taken - r.unbondingBefore : 0;
+                assertEq(r.stakeBefore - r.stakeAfter, fromStake, "slash of no leaf at risk took bonded stake first");
+            }
+            uint256 cost = r.atRisk && r.available < perJob ? r.available : perJob;
+            assertEq(r.taken + r.debtAdded, cost, "slashed job cost its prover other than slashPerJob (taken + debt)");
+            if (!r.atRisk || r.available >= perJob) {
+                assertGe(r.taken + r.debtAdded, perJob, "slashed job cost less than slashPerJob");
+            }
             assertEq(r.amount, r.taken, "Slashed amount != stake taken");
             assertEq(r.reward, r.amount * REWARD_BPS / 10_000, "reward");
             uint256 refund = r.amount * REFUND_BPS / 10_000;
@@ -2816,10 +3157,10 @@ contract ProverMarketInvariantTest is MarketFixture {
     }
 
     /// No commit left its prover with more leaves at risk (committed in this epoch of
-    /// `challengeWindow + responseWindow` blocks or the one before, its batch's included,
-    /// plus one per open challenge against it) than its bonded stake covers at
-    /// `slashPerJob` each, as `exposure` reported right after it; and `exposure` counts
-    /// exactly those leaves and challenges now.
+    /// `challengeWindow + responseWindow + 1` blocks or the one before, its batch's included;
+    /// open challenges do not count again) than its bonded stake covers at `slashPerJob`
+    /// each beyond its debt, as `exposure` reported right after it; and `exposure` counts
+    /// exactly those leaves now.
     function invariant_exposureWithinStake() public view {
         for (uint256 i = 0; i < handler.commitCount(); i++) {
             MarketHandler.CommitRecord memory r = handler.commitAt(i);

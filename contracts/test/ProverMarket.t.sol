@@ -4,6 +4,8 @@ pragma solidity 0.8.28;
 import {Vm} from "forge-std/Vm.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {ProverMarket} from "../src/ProverMarket.sol";
+import {CircuitStore} from "../src/CircuitStore.sol";
+import {CircuitRegistrar} from "../src/CircuitRegistrar.sol";
 import {CommitRelay, MarketFixture, MerkleBuilder} from "./utils/MarketFixture.sol";
 
 /// A "verifier" that accepts every call: `registerCircuit` must refuse it.
@@ -84,7 +86,7 @@ contract ProverMarketTest is MarketFixture {
 
     /// Deploys with `p` and expects InvalidParameters.
     function _expectInvalid(ProverMarket.Params memory p) internal {
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.InvalidParameters.selector));
+        vm.expectRevert(abi.encodeWithSelector(CircuitStore.InvalidParameters.selector));
         new ProverMarket(p);
     }
 
@@ -293,7 +295,6 @@ contract ProverMarketTest is MarketFixture {
         );
         bytes32 structHash =
             keccak256(abi.encode(typeHash, a.jobId, a.prover, a.price, a.deadline, a.circuitId, a.publicInputsHash));
-        assertEq(market.AWARD_TYPEHASH(), typeHash);
         assertEq(market.awardDigest(a), keccak256(abi.encodePacked("\x19\x01", domain, structHash)));
     }
 
@@ -325,7 +326,7 @@ contract ProverMarketTest is MarketFixture {
     function test_register_revertsOnZeroPeerKey() public {
         vm.deal(prover, MIN_STAKE);
         vm.prank(prover);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.InvalidParameters.selector));
+        vm.expectRevert(abi.encodeWithSelector(CircuitStore.InvalidParameters.selector));
         market.register{value: MIN_STAKE}(bytes32(0));
     }
 
@@ -337,7 +338,7 @@ contract ProverMarketTest is MarketFixture {
         vm.prank(otherProver);
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.PeerKeyTaken.selector, prover));
         market.register{value: MIN_STAKE}(PEER_KEY);
-        (,,,,,,,,,, bool registered) = market.provers(otherProver);
+        (,,,,,,,,,,, bool registered) = market.provers(otherProver);
         assertFalse(registered);
         assertEq(market.proverOfPeerKey(PEER_KEY), prover);
     }
@@ -351,6 +352,7 @@ contract ProverMarketTest is MarketFixture {
 
         (
             uint256 stake,
+            uint256 debt,
             bytes32 peerKey,
             uint256 unbonding,
             uint40 at,
@@ -363,6 +365,7 @@ contract ProverMarketTest is MarketFixture {
             bool registered
         ) = market.provers(prover);
         assertEq(stake, MIN_STAKE);
+        assertEq(debt, 0);
         assertEq(peerKey, PEER_KEY);
         assertEq(unbonding, 0);
         assertEq(at, 0);
@@ -576,7 +579,7 @@ contract ProverMarketTest is MarketFixture {
         uint256 proverBefore = prover.balance;
         uint256 marketBefore = address(market).balance;
         vm.expectEmit(true, true, true, true, address(market));
-        emit ProverMarket.StakeWithdrawn(prover, 1.25 ether);
+        emit ProverMarket.StakeWithdrawn(prover, 1.25 ether, 0);
         vm.prank(prover);
         market.withdrawStake();
 
@@ -607,7 +610,7 @@ contract ProverMarketTest is MarketFixture {
         market.unbond(1 ether);
         _challengeWithheld(otherClient, id, leaves, 1);
         _passUnbonding(prover);
-        (,,,,, uint32 open,,,,,) = market.provers(prover);
+        (,,,,,, uint32 open,,,,,) = market.provers(prover);
         assertEq(open, 1);
 
         vm.prank(prover);
@@ -919,7 +922,7 @@ contract ProverMarketTest is MarketFixture {
     }
 
     function _invalidParameters() internal pure returns (bytes memory) {
-        return abi.encodeWithSelector(ProverMarket.InvalidParameters.selector);
+        return abi.encodeWithSelector(CircuitStore.InvalidParameters.selector);
     }
 
     /// Nothing is stored for `circuitId`.
@@ -936,9 +939,9 @@ contract ProverMarketTest is MarketFixture {
         assertEq(logs.length, 1, "one event");
         assertEq(logs[0].emitter, address(market));
         assertEq(logs[0].topics.length, 2);
-        assertEq(logs[0].topics[0], ProverMarket.CircuitRegistered.selector);
+        assertEq(logs[0].topics[0], CircuitStore.CircuitRegistered.selector);
         assertEq(logs[0].topics[1], circuitId);
-        ProverMarket.Circuit memory c = _circuit(circuitId);
+        CircuitStore.Circuit memory c = _circuit(circuitId);
         assertEq(logs[0].data, abi.encode(c.verifier, c.proofLength, c.publicInputs, c.gasLimit));
     }
 
@@ -1090,13 +1093,13 @@ contract ProverMarketTest is MarketFixture {
     function test_registerCircuit_capsTheGasAtTheMaximum() public {
         bytes memory sample = abi.encodePacked(keccak256("a proof"));
         uint256[] memory none = new uint256[](0);
-        uint64 max = market.MAX_VERIFIER_GAS();
+        uint64 max = MAX_VERIFIER_GAS;
         address costly = address(new CostlyExactInputVerifier(sample, max - max / 40));
         bytes32 id = _registerWith(costly, none, sample, "");
         assertEq(_circuit(id).gasLimit, max, "the cost and a 32nd, cut at the maximum");
         assertTrue(market.checkProof(id, none, sample));
         address tooCostly = address(new CostlyExactInputVerifier(sample, max));
-        _registerWith(tooCostly, none, sample, abi.encodeWithSelector(ProverMarket.SampleProofRejected.selector));
+        _registerWith(tooCostly, none, sample, abi.encodeWithSelector(CircuitStore.SampleProofRejected.selector));
         _assertUnregistered(_idOf(tooCostly, none, sample));
     }
 
@@ -1112,7 +1115,7 @@ contract ProverMarketTest is MarketFixture {
         } catch (bytes memory ret) {
             // casting to 'bytes4' keeps the first four bytes: the selector
             // forge-lint: disable-next-line(unsafe-typecast)
-            assertEq(bytes4(ret), ProverMarket.InsufficientGas.selector);
+            assertEq(bytes4(ret), CircuitStore.InsufficientGas.selector);
         }
         _assertUnregistered(_idOf(verifier, ins, prf));
     }
@@ -1124,8 +1127,8 @@ contract ProverMarketTest is MarketFixture {
     function test_registerCircuit_revertsCircuitExistsOnASecondRegistration() public {
         (address verifier, bytes32 id) = _registerFixtureVerifier();
         (uint256[] memory ins, bytes memory prf) = _verifierSample();
-        ProverMarket.Circuit memory before = _circuit(id);
-        bytes memory err = abi.encodeWithSelector(ProverMarket.CircuitExists.selector, id);
+        CircuitStore.Circuit memory before = _circuit(id);
+        bytes memory err = abi.encodeWithSelector(CircuitStore.CircuitExists.selector, id);
         address otherDeployment = _deployVerifier();
         assertEq(_idOf(otherDeployment, ins, prf), id, "the same code has the same id anywhere");
         uint256[] memory otherInputs = new uint256[](1);
@@ -1146,7 +1149,7 @@ contract ProverMarketTest is MarketFixture {
     function test_registerCircuit_anotherShapeGetsAnotherId() public {
         (address verifier, bytes32 id) = _registerFixtureVerifier();
         (uint256[] memory ins, bytes memory prf) = _verifierSample();
-        ProverMarket.Circuit memory before = _circuit(id);
+        CircuitStore.Circuit memory before = _circuit(id);
         bytes memory longer = bytes.concat(prf, hex"00ff");
         (uint256[] memory more, bytes memory shifted) = _shiftedByOneWord(ins, prf, keccak256("extra"));
 
@@ -1166,7 +1169,7 @@ contract ProverMarketTest is MarketFixture {
     function test_registerCircuit_revertsSampleProofRejectedOnACorruptedSample() public {
         address verifier = _deployVerifier();
         (uint256[] memory ins, bytes memory prf) = _verifierSample();
-        bytes memory err = abi.encodeWithSelector(ProverMarket.SampleProofRejected.selector);
+        bytes memory err = abi.encodeWithSelector(CircuitStore.SampleProofRejected.selector);
         _registerWith(verifier, ins, _flipped(prf), err);
         bytes memory lastFlipped = bytes.concat(prf);
         lastFlipped[prf.length - 1] ^= 0x01;
@@ -1182,7 +1185,7 @@ contract ProverMarketTest is MarketFixture {
     function test_registerCircuit_revertsVerifierAcceptsCorruptedProofForAnAcceptEverythingVerifier() public {
         address anything = address(new AcceptEverythingVerifier());
         (uint256[] memory ins, bytes memory prf) = _verifierSample();
-        bytes memory err = abi.encodeWithSelector(ProverMarket.VerifierAcceptsCorruptedProof.selector);
+        bytes memory err = abi.encodeWithSelector(CircuitStore.VerifierAcceptsCorruptedProof.selector);
         _registerWith(anything, ins, prf, err);
         _registerWith(anything, new uint256[](0), hex"00", err);
         _assertUnregistered(_idOf(anything, ins, prf));
@@ -1194,7 +1197,7 @@ contract ProverMarketTest is MarketFixture {
     function test_registerCircuit_revertsVerifierAcceptsCorruptedProofForAVerifierIgnoringTheProof() public {
         (uint256[] memory ins, bytes memory prf) = _verifierSample();
         address inputsOnly = address(new InputsOnlyVerifier(ins));
-        _registerWith(inputsOnly, ins, prf, abi.encodeWithSelector(ProverMarket.VerifierAcceptsCorruptedProof.selector));
+        _registerWith(inputsOnly, ins, prf, abi.encodeWithSelector(CircuitStore.VerifierAcceptsCorruptedProof.selector));
         _assertUnregistered(_idOf(inputsOnly, ins, prf));
     }
 
@@ -1211,6 +1214,71 @@ contract ProverMarketTest is MarketFixture {
         assertEq(_circuit(id).proofLength, 35);
         assertTrue(market.checkProof(id, none, sample));
         assertFalse(market.checkProof(id, none, _flipped(sample)));
+    }
+
+    /// ERC-7201's location of namespace "provernet.circuits", from the formula:
+    /// keccak256(abi.encode(uint256(keccak256(id)) - 1)) & ~0xff.
+    function _circuitNamespace() internal pure returns (bytes32) {
+        return keccak256(abi.encode(uint256(keccak256("provernet.circuits")) - 1)) & ~bytes32(uint256(0xff));
+    }
+
+    /// The circuits live at the ERC-7201 namespace "provernet.circuits" (the location
+    /// computed here from the formula, the constant the source states): the registrar,
+    /// run by DELEGATECALL, and the market agree on it whatever either's other storage,
+    /// and none of the market's own variables (slots 0 to 16) comes near it. A registration
+    /// writes the verifier, its gas cap and its circuit's shape in the first word of
+    /// `circuits[id]` (the mapping at the namespace's first slot), the code hash in the
+    /// second, and its block in `registeredAt[id]` (the mapping at the second slot).
+    function test_circuitStorageSlotIsTheNamespacedOne() public {
+        bytes32 ns = _circuitNamespace();
+        assertEq(ns, 0x4555de6335fd977d385d80f23ac08d4ab1e38357c0a8774f767c3a6cc897bd00, "CIRCUIT_STORAGE");
+        (address verifier, bytes32 id) = _registerFixtureVerifier();
+        CircuitStore.Circuit memory c = _circuit(id);
+        bytes32 slot = keccak256(abi.encode(id, ns));
+        uint256 w0 = uint256(vm.load(address(market), slot));
+        // Each cast keeps exactly its field's bytes.
+        // forge-lint: disable-next-line(unsafe-typecast)
+        assertEq(address(uint160(w0)), verifier, "the verifier, at circuits[id] in the namespace");
+        // forge-lint: disable-next-line(unsafe-typecast)
+        assertEq(uint32(w0 >> 160), c.gasLimit, "its gas cap");
+        // forge-lint: disable-next-line(unsafe-typecast)
+        assertEq(uint16(w0 >> 192), c.publicInputs, "its number of public inputs");
+        // forge-lint: disable-next-line(unsafe-typecast)
+        assertEq(uint32(w0 >> 208), c.proofLength, "its proof length");
+        assertEq(w0 >> 240, 0, "nothing else in the word");
+        assertEq(vm.load(address(market), bytes32(uint256(slot) + 1)), verifier.codehash, "the code hash, next");
+        bytes32 at = keccak256(abi.encode(id, uint256(ns) + 1));
+        assertEq(uint256(vm.load(address(market), at)), block.number, "registeredAt[id], at the second slot");
+    }
+
+    /// The market's registrar is the contract its constructor created (its first CREATE,
+    /// at nonce 1). Called directly, by anyone, it runs on its own storage: the
+    /// registration succeeds there, with the registrar's own event, and the market knows
+    /// nothing of it (no circuit, no verdict); the same registration through the market is
+    /// then a first registration.
+    function test_registerCircuit_directlyAtTheRegistrarRegistersNothingInTheMarket() public {
+        address registrar = vm.computeCreateAddress(address(market), 1);
+        assertGt(registrar.code.length, 0, "the market's registrar");
+        address verifier = _deployVerifier();
+        (uint256[] memory ins, bytes memory prf) = _verifierSample();
+        vm.recordLogs();
+        vm.prank(makeAddr("anyone"));
+        bytes32 id = CircuitRegistrar(registrar).registerCircuit(verifier, ins, prf);
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        assertEq(logs.length, 1);
+        assertEq(logs[0].emitter, registrar, "the registrar's own event, not the market's");
+        assertEq(id, market.circuitIdOf(verifier.codehash, ins.length, prf.length));
+        bytes32 slot = keccak256(abi.encode(id, _circuitNamespace()));
+        assertEq(address(uint160(uint256(vm.load(registrar, slot)))), verifier, "stored in the registrar's storage");
+        _assertUnregistered(id);
+        assertEq(vm.load(address(market), slot), bytes32(0), "nothing in the market's");
+        assertFalse(market.checkProof(id, ins, prf), "no verdict in the market");
+
+        vm.recordLogs();
+        assertEq(_registerWith(verifier, ins, prf, ""), id, "through the market: a first registration");
+        _assertRegisteredEvent(vm.getRecordedLogs(), id);
+        assertEq(_circuit(id).verifier, verifier);
+        assertTrue(market.checkProof(id, ins, prf));
     }
 
     // ================================================================================
@@ -1250,8 +1318,7 @@ contract ProverMarketTest is MarketFixture {
     }
 
     function test_commitBatch_revertsAboveMaximumBatchSize() public {
-        uint32 max = market.MAX_BATCH_SIZE();
-        assertEq(max, 512);
+        uint32 max = MAX_BATCH_SIZE;
         _register(prover, max * SLASH_PER_JOB); // a stake that covers the largest batch
         ProverMarket.Leaf[] memory leaves = _leaves(max + 1, client);
         vm.prank(prover, prover);
@@ -1386,10 +1453,14 @@ contract ProverMarketTest is MarketFixture {
         }
         (,,,, bytes32 stored) = market.batches(id);
         assertEq(MerkleBuilder.root(_hashes(published)), stored, "the input's leaves make the root");
-        _evidence(otherClient, abi.encodeCall(market.challengeWithheldProof, (_at(id, published, 4))));
+        _evidence(
+            otherClient,
+            abi.encodeCall(market.challengeWithheldProof, (_at(id, published, 4), 0, bytes32(0), bytes32(0)))
+        );
         vm.deal(otherClient, BOND);
         vm.prank(otherClient);
-        uint256 challengeId = market.challengeWithheldProof{value: BOND}(_at(id, published, 4));
+        uint256 challengeId =
+            market.challengeWithheldProof{value: BOND}(_at(id, published, 4), 0, bytes32(0), bytes32(0));
         assertEq(market.pendingChallenge(market.jobKey(prover, client, leaves[4].jobId)), challengeId + 1);
 
         // A contract in between is refused, even in the account's own transaction.
@@ -1458,12 +1529,9 @@ contract ProverMarketTest is MarketFixture {
     // commitBatch: the exposure bound / exposure
     // ================================================================================
 
-    /// Blocks per risk epoch: a challenge window and the response window after it.
-    uint256 internal constant EPOCH = CHALLENGE_WINDOW + RESPONSE_WINDOW;
-
     /// The prover's raw risk counters (epoch, leaves of that epoch, leaves of the one before).
     function _risk(address who) internal view returns (uint40 epoch, uint32 current, uint32 previous) {
-        (,,,,,,, epoch, current, previous,) = market.provers(who);
+        (,,,,,,,, epoch, current, previous,) = market.provers(who);
     }
 
     function _expectExposureTooHigh(address who, uint32 count, uint256 atRisk, uint256 covered) internal {
@@ -1496,10 +1564,10 @@ contract ProverMarketTest is MarketFixture {
         assertEq(market.batchCount(), 2);
     }
 
-    /// Leaves count in the epoch (of `challengeWindow + responseWindow` blocks) they were
-    /// committed in and in the next one, then drop out.
+    /// Leaves count in the epoch (of `challengeWindow + responseWindow + 1` blocks) they
+    /// were committed in and in the next one, then drop out.
     function test_exposure_countsLeavesInTheirEpochAndTheNext() public {
-        assertEq(EPOCH, 15);
+        assertEq(EPOCH, 16);
         _register(prover, MIN_STAKE);
         vm.roll(10 * EPOCH); // first block of epoch 10
         (uint256 atRisk, uint256 covered) = market.exposure(prover);
@@ -1525,6 +1593,8 @@ contract ProverMarketTest is MarketFixture {
         assertEq(previous, 50);
         _expectExposureTooHigh(prover, 21, 101, 100);
 
+        vm.roll(12 * EPOCH - 1); // last block of epoch 11: epoch 10's leaves still count
+        assertEq(_atRisk(prover), 80);
         vm.roll(12 * EPOCH); // epoch 12: epoch 10's leaves are out
         assertEq(_atRisk(prover), 30);
         _commitCount(prover, 70);
@@ -1543,9 +1613,11 @@ contract ProverMarketTest is MarketFixture {
         assertEq(previous, 0, "epoch 12's leaves do not come back");
     }
 
-    /// A leaf counts at least through the last block of its batch's challenge window and
-    /// the response window of a challenge opened then, whether it is posted in the last or
-    /// the first block of an epoch; an open challenge does not count again.
+    /// A leaf counts at least through the last block of its batch's challenge window, the
+    /// response window of a challenge opened then and the first block that challenge can be
+    /// finalized in, whether it is posted in the last or the first block of an epoch: posted
+    /// in the last, it leaves the count the block after (`respondBy + 2`); an open
+    /// challenge does not count again.
     function test_exposure_coversTheWindowAndTheResponseToAChallengeAtItsEnd() public {
         _register(prover, MIN_STAKE);
         _register(otherProver, MIN_STAKE);
@@ -1563,12 +1635,16 @@ contract ProverMarketTest is MarketFixture {
         uint256 respondBy = committedAt + CHALLENGE_WINDOW + RESPONSE_WINDOW;
         vm.roll(respondBy); // the last block to answer that challenge
         assertEq(_atRisk(prover), 7);
-        vm.roll(respondBy + 1);
-        assertEq(_atRisk(prover), 0, "the leaves are out");
+        vm.roll(respondBy + 1); // the first block to finalize it: the last of epoch 11
+        assertEq(respondBy + 1, 12 * EPOCH - 1);
+        assertEq(_atRisk(prover), 7, "the leaves count until the challenge can be finalized");
         market.finalizeChallenge(challengeId);
-        assertEq(_atRisk(prover), 0);
+        assertEq(_stakeOf(prover), MIN_STAKE - SLASH_PER_JOB, "a slash of a leaf at risk, in full");
+        assertEq(_atRisk(prover), 7, "a slash does not take the leaf out of the count");
+        vm.roll(respondBy + 2); // the first block of epoch 12
+        assertEq(_atRisk(prover), 0, "the leaves are out");
 
-        vm.roll(11 * EPOCH + CHALLENGE_WINDOW + RESPONSE_WINDOW); // otherProver's leaves
+        vm.roll(11 * EPOCH + CHALLENGE_WINDOW + RESPONSE_WINDOW + 1); // otherProver's leaves
         assertEq(_atRisk(otherProver), 9);
         vm.roll(13 * EPOCH - 1); // ... and until the end of epoch 12
         assertEq(_atRisk(otherProver), 9);

@@ -111,6 +111,7 @@ async fn node_info(State(node): State<NodeHandle>) -> Response {
         "peers": info.peers.len(),
         "topic_peers": info.topic_peers,
         "banned": info.banned,
+        "requests_over_budget": info.requests_over_budget,
         "partitioned": info.isolated,
     }))
     .into_response()

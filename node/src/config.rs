@@ -78,6 +78,11 @@ pub struct NetworkSection {
     /// accepted enter it, and a full cache makes room by the soonest expiring one, so no
     /// flood fills it against honest traffic.
     pub replay_capacity: usize,
+    /// Inbound request-response requests each peer may send per second (twice as many
+    /// at once); more are dropped before the node sees them.
+    pub inbound_requests_per_s: u32,
+    /// Bytes of inbound requests each peer may send per second (twice as many at once).
+    pub inbound_bytes_per_s: u64,
 }
 
 impl Default for NetworkSection {
@@ -89,6 +94,8 @@ impl Default for NetworkSection {
             event_queue: 4_096,
             request_timeout_ms: 30_000,
             replay_capacity: provernet_protocol::replay::SeenCache::DEFAULT_CAPACITY,
+            inbound_requests_per_s: 100,
+            inbound_bytes_per_s: 4 << 20,
         }
     }
 }
@@ -307,6 +314,13 @@ pub struct ClientSection {
     /// Misbehave on purpose, for tests only (refused as `prover.cheat` is): never sign
     /// an award, hoping to get proofs without being bound to pay for them.
     pub cheat_never_sign: bool,
+    /// Test only, likewise: sign awards but never gossip them, as if every signed award
+    /// were lost on the way (the winner commits unsigned; the client shows its award on
+    /// chain in a withheld-proof challenge).
+    pub cheat_drop_signed_award: bool,
+    /// Test only, likewise: act on no acceptance that comes by gossip, as if each were
+    /// lost on the way (only the one the winner sends directly counts).
+    pub cheat_drop_gossiped_acceptances: bool,
 }
 
 impl Default for ClientSection {
@@ -321,6 +335,8 @@ impl Default for ClientSection {
             no_bid_backoff_ms: 2_000,
             min_deposit_wei: 0,
             cheat_never_sign: false,
+            cheat_drop_signed_award: false,
+            cheat_drop_gossiped_acceptances: false,
         }
     }
 }
@@ -472,6 +488,18 @@ impl NodeConfig {
         if self.network.replay_capacity == 0 {
             return Err(field("network.replay_capacity", "must be above 0"));
         }
+        if self.network.inbound_requests_per_s == 0 {
+            return Err(field("network.inbound_requests_per_s", "must be above 0"));
+        }
+        // A burst must take the largest request (a pushed proof).
+        if self.network.inbound_bytes_per_s * 2
+            < provernet_protocol::MessageKind::max_request_envelope_len() as u64
+        {
+            return Err(field(
+                "network.inbound_bytes_per_s",
+                "must allow the largest request (a pushed proof) in a two-second burst",
+            ));
+        }
         if !(self.chain.rpc_url.starts_with("http://")
             || self.chain.rpc_url.starts_with("https://"))
         {
@@ -492,6 +520,15 @@ impl NodeConfig {
         }
         if self.client.cheat_never_sign && !self.proving.dev_srs {
             return Err(field("client.cheat_never_sign", CHEAT_REFUSED));
+        }
+        if self.client.cheat_drop_signed_award && !self.proving.dev_srs {
+            return Err(field("client.cheat_drop_signed_award", CHEAT_REFUSED));
+        }
+        if self.client.cheat_drop_gossiped_acceptances && !self.proving.dev_srs {
+            return Err(field(
+                "client.cheat_drop_gossiped_acceptances",
+                CHEAT_REFUSED,
+            ));
         }
         if self.roles.prover {
             if self.prover_circuits()?.is_empty() {

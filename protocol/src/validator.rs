@@ -64,7 +64,10 @@ impl Validator {
         &self.context
     }
 
-    /// Checks one envelope at time `now` (unix seconds).
+    /// Checks one envelope at time `now` (unix seconds) and records it as seen. A full
+    /// cache makes room by forgetting the soonest expiring envelope, never by refusing
+    /// this one: no peer can fill it against honest traffic (a forgotten envelope could be
+    /// replayed, which the callers' budgets and idempotent handling bound).
     pub fn validate(&mut self, bytes: &[u8], now: u64) -> Result<VerifiedEnvelope, EnvelopeError> {
         let envelope = self.precheck(bytes, now)?;
         let verified = envelope.verify()?;
@@ -126,7 +129,7 @@ impl Validator {
     fn remember(&mut self, envelope: &VerifiedEnvelope, now: u64) -> Result<(), EnvelopeError> {
         self.keep_key(envelope);
         let forget_after = self.context.forget_after(envelope.expires_at());
-        lock_seen(&self.seen).insert(envelope.id(), forget_after, now)
+        lock_seen(&self.seen).record(envelope.id(), forget_after, now)
     }
 
     /// Keeps a verified envelope's signer's key: only keys that signed something valid

@@ -253,6 +253,17 @@ pub fn compact(signature: &[u8]) -> Option<([u8; 32], [u8; 32])> {
     Some((r, vs))
 }
 
+/// The 65-byte signature `(r, s, v)` of ERC-2098's compact form `(r, vs)`: the inverse
+/// of [`compact`].
+pub fn expand(r: [u8; 32], vs: [u8; 32]) -> [u8; 65] {
+    let mut signature = [0u8; 65];
+    signature[..32].copy_from_slice(&r);
+    signature[32..64].copy_from_slice(&vs);
+    signature[32] &= 0x7f;
+    signature[64] = 27 + (vs[0] >> 7);
+    signature
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -345,6 +356,11 @@ mod tests {
         });
         let signature = sign(&wallet(), digest).expect("signs");
         let (r, vs) = compact(&signature).expect("65 bytes");
+        assert_eq!(
+            expand(r, vs).to_vec(),
+            signature.to_vec(),
+            "expand inverts compact"
+        );
         assert_eq!(r[..], signature[..32]);
         assert_eq!(vs[0] >> 7, signature[64] - 27);
         assert_eq!(vs[0] & 0x7f, signature[32] & 0x7f);

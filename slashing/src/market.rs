@@ -418,7 +418,7 @@ impl<M: Middleware + 'static> Market<M> {
     /// # Errors
     /// [`ChainError::Rpc`].
     pub async fn stake_of(&self, prover: Address) -> Result<(U256, U256, u32), ChainError> {
-        let (stake, _, unbonding, _, _, open, ..) =
+        let (stake, _, _, unbonding, _, _, open, ..) =
             self.view(self.contract.provers(prover)).await?;
         Ok((stake, unbonding, open))
     }
@@ -755,11 +755,22 @@ impl<M: Middleware + 'static> Market<M> {
         evidence: &WithheldProof,
     ) -> Result<(u64, TransactionReceipt), ChainError> {
         self.check_inclusion(&evidence.at).await?;
-        let bond = self.bond().await?;
+        let bond = evidence.bond(self.bond().await?);
+        let (deadline, r, vs) = match &evidence.award {
+            Some(award) => {
+                let (r, vs) =
+                    eip712::compact(&award.signature).ok_or(EvidenceError::BadSignature {
+                        which: "award",
+                        expected: Address::from(evidence.at.leaf.client.0),
+                    })?;
+                (award.deadline, r, vs)
+            }
+            None => (0, [0; 32], [0; 32]),
+        };
         let receipt = self
             .submit_challenge(
                 self.contract
-                    .challenge_withheld_proof(evidence.at.to_abi())
+                    .challenge_withheld_proof(evidence.at.to_abi(), deadline, r, vs)
                     .value(bond),
             )
             .await?;

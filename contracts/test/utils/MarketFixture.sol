@@ -3,6 +3,7 @@ pragma solidity 0.8.28;
 
 import {Test} from "./Test.sol";
 import {ProverMarket} from "../../src/ProverMarket.sol";
+import {CircuitStore} from "../../src/CircuitStore.sol";
 import {BatchLeaf} from "../../src/BatchLeaf.sol";
 
 /// A batch tree as OpenZeppelin's MerkleProof checks it and `provernet_protocol::merkle`
@@ -63,6 +64,10 @@ abstract contract MarketFixture is Test {
     uint256 internal constant MIN_STAKE = 1 ether;
     uint64 internal constant CHALLENGE_WINDOW = 10;
     uint64 internal constant RESPONSE_WINDOW = 5;
+    /// Blocks of an epoch of leaves at risk (`ProverMarket._epochLength`): a challenge
+    /// window, the response window after it and one block, so a leaf counts at least until
+    /// a challenge opened in the last block of its window can be finalized.
+    uint256 internal constant EPOCH = uint256(CHALLENGE_WINDOW) + RESPONSE_WINDOW + 1;
     uint64 internal constant UNBONDING_DELAY = 20;
     uint64 internal constant DEPOSIT_DELAY = 30;
     uint256 internal constant BOND = 0.1 ether;
@@ -74,6 +79,10 @@ abstract contract MarketFixture is Test {
     uint64 internal constant VERIFIER_GAS = 1_000_000;
     uint64 internal constant MAX_DEADLINE = 1 days;
     uint64 internal constant DEADLINE_PERIOD = 1 hours;
+    /// The market's internal constants (ProverMarket.sol, CircuitStore.sol): the most
+    /// leaves a batch holds, and the most gas a verifier call may be given.
+    uint32 internal constant MAX_BATCH_SIZE = 512;
+    uint64 internal constant MAX_VERIFIER_GAS = 10_000_000;
 
     bytes32 internal constant PEER_KEY = keccak256("prover ed25519 key");
     /// The circuit `_leaf` names: a placeholder that no registration can have (a circuit's
@@ -147,23 +156,29 @@ abstract contract MarketFixture is Test {
     }
 
     function _stakeOf(address who) internal view returns (uint256 stake) {
-        (stake,,,,,,,,,,) = market.provers(who);
+        (stake,,,,,,,,,,,) = market.provers(who);
+    }
+
+    /// What `who` owes of slashes that could not be taken when they came (burned out of
+    /// its unbonding stake when it withdraws).
+    function _debtOf(address who) internal view returns (uint256 debt) {
+        (, debt,,,,,,,,,,) = market.provers(who);
     }
 
     /// Whether `who` is registered with at least the minimum stake (it may commit).
     function _isStaked(address who) internal view returns (bool) {
-        (uint256 stake,,,,,,,,,, bool registered) = market.provers(who);
+        (uint256 stake,,,,,,,,,,, bool registered) = market.provers(who);
         return registered && stake >= MIN_STAKE;
     }
 
     /// Unbonding stake, and the block from which it may be withdrawn.
     function _unbondingOf(address who) internal view returns (uint256 unbonding, uint64 at) {
-        (,, unbonding, at,,,,,,,) = market.provers(who);
+        (,,, unbonding, at,,,,,,,) = market.provers(who);
     }
 
     /// The time (unix seconds) from which unbonding stake may be withdrawn.
     function _unbondableAfter(address who) internal view returns (uint64 t) {
-        (,,,, t,,,,,,) = market.provers(who);
+        (,,,,, t,,,,,,) = market.provers(who);
     }
 
     /// Rolls and warps to where `who`'s unbonding stake may be withdrawn.
@@ -175,9 +190,16 @@ abstract contract MarketFixture is Test {
         if (block.timestamp < t) vm.warp(t);
     }
 
-    /// What one slash takes from a prover holding `available` (bonded + unbonding).
+    /// What one slash of a leaf at risk takes from a prover holding `available` (bonded +
+    /// unbonding).
     function _slashOf(uint256 available) internal pure returns (uint256) {
         return available < SLASH_PER_JOB ? available : SLASH_PER_JOB;
+    }
+
+    /// The bond of a withheld-proof challenge without the client's award: `challengeBond`,
+    /// or the leaf's price if that is more (a reveal pays it to the prover).
+    function _withheldBond(uint256 price) internal pure returns (uint256) {
+        return price > BOND ? price : BOND;
     }
 
     // ---- leaves, batches, awards -------------------------------------------------------
@@ -379,7 +401,8 @@ abstract contract MarketFixture is Test {
     }
 
     /// Opens a withheld-proof challenge on leaf `i` of batch `batchId` as `challenger`,
-    /// committing its evidence first (`_evidenceWithheld`, then `_sendWithheld`).
+    /// without an award (bond `_withheldBond` of the leaf's price), committing its evidence
+    /// first (`_evidenceWithheld`, then `_sendWithheld`).
     function _challengeWithheld(address challenger, uint256 batchId, ProverMarket.Leaf[] memory leaves, uint256 i)
         internal
         returns (uint256 challengeId)
@@ -394,7 +417,7 @@ abstract contract MarketFixture is Test {
     function _evidenceWithheld(address challenger, uint256 batchId, ProverMarket.Leaf[] memory leaves, uint256 i)
         internal
     {
-        _evidence(challenger, abi.encodeCall(market.challengeWithheldProof, (_at(batchId, leaves, i))));
+        _evidenceWithheldAward(challenger, batchId, leaves, i, 0, bytes32(0), bytes32(0));
     }
 
     /// Sends the withheld-proof challenge of `_challengeWithheld`, without committing to it.
@@ -402,9 +425,62 @@ abstract contract MarketFixture is Test {
         internal
         returns (uint256 challengeId)
     {
-        vm.deal(challenger, challenger.balance + BOND);
+        uint256 bond = _withheldBond(leaves[i].price);
+        vm.deal(challenger, challenger.balance + bond);
         vm.prank(challenger);
-        challengeId = market.challengeWithheldProof{value: BOND}(_at(batchId, leaves, i));
+        challengeId = market.challengeWithheldProof{value: bond}(_at(batchId, leaves, i), 0, bytes32(0), bytes32(0));
+    }
+
+    /// Opens a withheld-proof challenge on leaf `i` of batch `batchId` as `challenger`
+    /// showing the award `(deadline, r, vs)` (ERC-2098 compact signature), with bond
+    /// `bond`, committing its evidence first.
+    function _challengeWithheldAward(
+        address challenger,
+        uint256 batchId,
+        ProverMarket.Leaf[] memory leaves,
+        uint256 i,
+        uint64 deadline,
+        bytes32 r,
+        bytes32 vs,
+        uint256 bond
+    ) internal returns (uint256 challengeId) {
+        _evidenceWithheldAward(challenger, batchId, leaves, i, deadline, r, vs);
+        vm.deal(challenger, challenger.balance + bond);
+        vm.prank(challenger);
+        challengeId = market.challengeWithheldProof{value: bond}(_at(batchId, leaves, i), deadline, r, vs);
+    }
+
+    /// Commits `challenger` to the withheld-proof challenge of leaf `i` of `batchId` showing
+    /// the award `(deadline, r, vs)`.
+    function _evidenceWithheldAward(
+        address challenger,
+        uint256 batchId,
+        ProverMarket.Leaf[] memory leaves,
+        uint256 i,
+        uint64 deadline,
+        bytes32 r,
+        bytes32 vs
+    ) internal {
+        _evidence(challenger, _withheldCall(_at(batchId, leaves, i), deadline, r, vs));
+    }
+
+    /// The input of `challengeWithheldProof(at, deadline, r, vs)`.
+    function _withheldCall(ProverMarket.Inclusion memory at, uint64 deadline, bytes32 r, bytes32 vs)
+        internal
+        view
+        returns (bytes memory)
+    {
+        return abi.encodeCall(market.challengeWithheldProof, (at, deadline, r, vs));
+    }
+
+    /// The client's (key `key`) compact signature of its award of leaf `l` to `to`, due at
+    /// `deadline`: what `challengeWithheldProof` checks when the client shows it.
+    function _compactAward(uint256 key, ProverMarket.Leaf memory l, address to, uint64 deadline)
+        internal
+        view
+        returns (bytes32 r, bytes32 vs)
+    {
+        return _compact(_sign(key, _award(l, to, deadline)));
     }
 
     // ---- evidence commitments ------------------------------------------------------------
@@ -437,10 +513,10 @@ abstract contract MarketFixture is Test {
     /// Storage slot of the market's `challenges` array (internal: it has no getter). From
     /// `forge inspect ProverMarket storageLayout`; `_challenge` checks it against
     /// `challengeCount()`, so a layout change fails loudly instead of reading garbage.
-    uint256 internal constant CHALLENGES_SLOT = 10;
-    /// Storage words per `Challenge`: fault, status, respondBy and deadline share the
-    /// first; challenger, prover, client, bond, price, jobId, circuitId, publicInputsHash
-    /// and proofHash take one each.
+    uint256 internal constant CHALLENGES_SLOT = 9;
+    /// Storage words per `Challenge`: fault, status, respondBy, deadline and clientAward
+    /// share the first; challenger, prover, client, bond, price, jobId, circuitId,
+    /// publicInputsHash and proofHash take one each.
     uint256 internal constant CHALLENGE_WORDS = 10;
 
     /// The stored challenge, read from the market's storage.
@@ -450,8 +526,8 @@ abstract contract MarketFixture is Test {
         require(id < count, "no such challenge");
         uint256 base = uint256(keccak256(abi.encode(CHALLENGES_SLOT))) + id * CHALLENGE_WORDS;
         uint256 w0 = uint256(vm.load(address(market), bytes32(base)));
-        // The first word packs fault, status, respondBy and deadline from its low end; each
-        // cast keeps exactly its field's bytes.
+        // The first word packs fault, status, respondBy, deadline and clientAward from its
+        // low end; each cast keeps exactly its field's bytes.
         // forge-lint: disable-next-line(unsafe-typecast)
         c.fault = ProverMarket.Fault(uint8(w0));
         // forge-lint: disable-next-line(unsafe-typecast)
@@ -460,6 +536,8 @@ abstract contract MarketFixture is Test {
         c.respondBy = uint64(w0 >> 16);
         // forge-lint: disable-next-line(unsafe-typecast)
         c.deadline = uint64(w0 >> 80);
+        // forge-lint: disable-next-line(unsafe-typecast)
+        c.clientAward = uint8(w0 >> 144) != 0;
         c.challenger = address(uint160(uint256(vm.load(address(market), bytes32(base + 1)))));
         c.prover = address(uint160(uint256(vm.load(address(market), bytes32(base + 2)))));
         c.client = address(uint160(uint256(vm.load(address(market), bytes32(base + 3)))));
@@ -481,17 +559,17 @@ abstract contract MarketFixture is Test {
         if (ret.length == 0) return;
         // casting to 'bytes4' keeps the first four bytes: the selector
         // forge-lint: disable-next-line(unsafe-typecast)
-        require(ret.length == 68 && bytes4(ret) == ProverMarket.InsufficientGas.selector, "not refused for gas");
+        require(ret.length == 68 && bytes4(ret) == CircuitStore.InsufficientGas.selector, "not refused for gas");
     }
 
     /// The registration of `circuitId` (all zero if none).
-    function _circuit(bytes32 circuitId) internal view returns (ProverMarket.Circuit memory c) {
+    function _circuit(bytes32 circuitId) internal view returns (CircuitStore.Circuit memory c) {
         (c.verifier, c.gasLimit, c.publicInputs, c.proofLength, c.codeHash) = market.circuits(circuitId);
     }
 
     /// The registration of `circuitId` is still `before`, field by field.
-    function _assertUnchanged(bytes32 circuitId, ProverMarket.Circuit memory before) internal view {
-        ProverMarket.Circuit memory c = _circuit(circuitId);
+    function _assertUnchanged(bytes32 circuitId, CircuitStore.Circuit memory before) internal view {
+        CircuitStore.Circuit memory c = _circuit(circuitId);
         assertEq(c.verifier, before.verifier, "verifier");
         assertEq(c.gasLimit, before.gasLimit, "gas cap");
         assertEq(c.publicInputs, before.publicInputs, "public inputs");

@@ -11,8 +11,10 @@
 //!   Accept, Ignore or Reject for it ([`Command::Validated`]); when the node's queue is
 //!   full the task reports Ignore itself, so nothing waits unboundedly.
 
+pub mod budget;
 pub mod codec;
 pub mod gate;
+pub mod providers;
 pub mod scoring;
 
 use std::collections::{HashMap, VecDeque};
@@ -28,9 +30,6 @@ use tokio::sync::{mpsc, oneshot};
 
 use self::codec::FrameCodec;
 use self::scoring::{AppScores, BAN_THRESHOLD, PeerAction};
-
-/// Most keys this node announces in the DHT at once.
-const PROVIDED_KEYS: usize = 1 << 16;
 
 /// How often kademlia looks for more peers.
 const DISCOVERY_INTERVAL: Duration = Duration::from_secs(30);
@@ -63,6 +62,8 @@ pub struct NetworkConfig {
     pub event_queue: usize,
     /// Request-response timeout.
     pub request_timeout: Duration,
+    /// What each peer may send of inbound requests ([`budget`]).
+    pub inbound: budget::Limits,
     /// Stops the task (and closes every connection) when cancelled.
     pub shutdown: tokio_util::sync::CancellationToken,
 }
@@ -86,7 +87,7 @@ mod behaviour {
         pub(super) gate: Gate,
         pub(super) limits: connection_limits::Behaviour,
         pub(super) gossipsub: gossipsub::Behaviour,
-        pub(super) kad: kad::Behaviour<kad::store::MemoryStore>,
+        pub(super) kad: kad::Behaviour<super::providers::ProviderStore>,
         pub(super) identify: identify::Behaviour,
         pub(super) exchange: request_response::Behaviour<FrameCodec>,
     }
@@ -237,6 +238,8 @@ pub struct NetworkInfo {
     pub banned: usize,
     /// Whether the node is cut off on purpose ([`Command::Isolate`]).
     pub isolated: bool,
+    /// Inbound requests dropped since the start because their peer was over its budget.
+    pub requests_over_budget: u64,
 }
 
 /// The node's side of the network task.
@@ -383,15 +386,8 @@ fn build_swarm(config: &NetworkConfig, keypair: Keypair) -> Result<Swarm<Behavio
 
             let mut kad = kad::Behaviour::with_config(
                 peer_id,
-                kad::store::MemoryStore::with_config(
-                    peer_id,
-                    kad::store::MemoryStoreConfig {
-                        // A prover provides every proof it serves, a client every
-                        // proof it verified.
-                        max_provided_keys: PROVIDED_KEYS,
-                        ..kad::store::MemoryStoreConfig::default()
-                    },
-                ),
+                // Its own provider records apart from others' (see `providers`).
+                providers::ProviderStore::new(peer_id),
                 kad::Config::new(libp2p::StreamProtocol::new("/provernet/kad/1")),
             );
             kad.set_mode(Some(kad::Mode::Server));
@@ -495,6 +491,7 @@ pub async fn spawn(
         bootstrap: config.bootstrap.clone(),
         isolated_until: None,
         arrivals: Arrivals::default(),
+        inbound: budget::InboundBudget::new(config.inbound),
     };
     tokio::spawn(task.run());
     Ok((NetworkHandle { commands, peer_id }, events, listening))
@@ -524,6 +521,8 @@ struct Task {
     isolated_until: Option<tokio::time::Instant>,
     /// Gossip arrivals and publications, for propagation measurements.
     arrivals: Arrivals,
+    /// Per-peer budgets of inbound requests.
+    inbound: budget::InboundBudget,
 }
 
 impl Task {
@@ -647,6 +646,7 @@ impl Task {
                     peers,
                     topic_peers,
                     banned: self.scores.banned(),
+                    requests_over_budget: self.inbound.dropped(),
                     isolated: self.isolated_until.is_some(),
                 });
             }
@@ -772,7 +772,14 @@ impl Task {
                     tracing::debug!(target: "net", peer = %peer_id, "connected");
                 }
             }
-            SwarmEvent::ConnectionClosed { peer_id, .. } => {
+            SwarmEvent::ConnectionClosed {
+                peer_id,
+                num_established,
+                ..
+            } => {
+                if num_established == 0 {
+                    self.inbound.forget(&peer_id);
+                }
                 tracing::debug!(target: "net", peer = %peer_id, "disconnected");
             }
             _ => {}
@@ -810,6 +817,14 @@ impl Task {
                     request, channel, ..
                 } => {
                     if self.scores.is_banned(&peer) {
+                        return;
+                    }
+                    // Over its peer's budget: dropped before the node sees it.
+                    if !self
+                        .inbound
+                        .admit(peer, request.len(), std::time::Instant::now())
+                    {
+                        tracing::debug!(target: "net::exchange", %peer, "request over the peer's budget: dropped");
                         return;
                     }
                     // A full queue drops the channel: the requester sees a failure and

@@ -1,4 +1,5 @@
-//! The client role: submit, auction, award, serve inputs, take delivery, verify, and
+//! The client role: submit, auction, award, take delivery (inputs are served in
+//! `exchange.rs`), verify, and
 //! re-auction when no bid comes, the winner does not accept, or (`overdue`) the round
 //! can no longer be paid.
 
@@ -11,13 +12,13 @@ use provernet_circuits::job::{CheckedSubmission, SubmissionError, SubmitRequest}
 use provernet_market::auction;
 use provernet_protocol::primitives::to_hex;
 use provernet_protocol::{
-    Acceptance, Award, Bid, EthSignature, Hash32, InputRequest, InputResponse, JobId, JobLeaf,
-    JobRequest, MessageKind, ProofBody, ProofRequest, ProofResponse, Refusal, Response, keccak256,
+    Acceptance, Award, Bid, EthSignature, Hash32, JobId, JobLeaf, JobRequest, ProofResponse,
+    Response, keccak256,
 };
 use provernet_slashing::eip712;
 use serde::{Deserialize, Serialize};
 
-use super::{Core, Internal, SeenRequest, award_terms, eth, now_ms, now_s, wei};
+use super::{Core, Internal, SeenRequest, award_terms, eth, now_ms, wei};
 use crate::metrics::kind;
 use crate::network::scoring::PeerAction;
 use crate::store::records::{Hex32, ProofRecord, Stored};
@@ -354,6 +355,10 @@ impl Core {
             seen.award = Some(signed.clone());
         }
         self.watch_if_complete(&signed.job_id);
+        if self.s.config.client.cheat_drop_signed_award {
+            tracing::warn!(target: "market::client", job = %signed.job_id, "cheating: not gossiping the signed award");
+            return;
+        }
         self.s.publish(&signed).await;
     }
 
@@ -612,139 +617,8 @@ impl Core {
         }
     }
 
-    // ---- request-response ------------------------------------------------------------
-
-    pub(super) async fn on_request(
-        &mut self,
-        peer: PeerId,
-        data: Vec<u8>,
-        channel: ResponseChannel<Vec<u8>>,
-    ) {
-        let envelope = match self.validator.validate(&data, now_s()) {
-            Ok(envelope) => envelope,
-            Err(error) => {
-                let acceptance = if error.is_sender_fault() {
-                    libp2p::gossipsub::MessageAcceptance::Reject
-                } else {
-                    libp2p::gossipsub::MessageAcceptance::Ignore
-                };
-                super::gossip::count(&self.s.metrics, "exchange", &acceptance, error.reason());
-                if error.is_sender_fault() {
-                    self.penalize(peer, PeerAction::MalformedExchange).await;
-                }
-                return;
-            }
-        };
-        let response = match envelope.kind() {
-            MessageKind::InputRequest => match envelope.open::<InputRequest>() {
-                Ok(request) => Some(self.serve_input(&envelope, &request)),
-                Err(_) => None,
-            },
-            MessageKind::ProofRequest => match envelope.open::<ProofRequest>() {
-                Ok(request) => Some(self.serve_proof(&request)),
-                Err(_) => None,
-            },
-            MessageKind::BatchRequest => {
-                match envelope.open::<provernet_protocol::BatchRequest>() {
-                    Ok(request) => Some(self.serve_batch(&request)),
-                    Err(_) => None,
-                }
-            }
-            MessageKind::ProofResponse => match envelope.open::<ProofResponse>() {
-                Ok(delivery) => {
-                    // Answered once the proof is checked.
-                    self.take_delivery(peer, &envelope, delivery, channel).await;
-                    return;
-                }
-                Err(_) => None,
-            },
-            _ => None,
-        };
-        match response {
-            Some(Some(bytes)) => self.s.net.respond(channel, bytes).await,
-            Some(None) => {}
-            None => self.penalize(peer, PeerAction::MalformedExchange).await,
-        }
-    }
-
-    pub(super) async fn penalize(&self, peer: PeerId, action: PeerAction) {
-        self.s
-            .metrics
-            .net
-            .penalties
-            .get_or_create(&kind(action.name()))
-            .inc();
-        self.s.net.penalize(peer, action).await;
-    }
-
-    /// The inputs, to the awarded prover only.
-    fn serve_input(
-        &self,
-        envelope: &provernet_protocol::VerifiedEnvelope,
-        request: &InputRequest,
-    ) -> Option<Vec<u8>> {
-        let refusal = |why| InputResponse {
-            job_id: request.job_id,
-            input: Response::Refused(why),
-        };
-        let response = match self
-            .by_current
-            .get(&request.job_id)
-            .and_then(|id| self.jobs.get(id))
-        {
-            None => refusal(Refusal::UnknownJob),
-            Some(job) => match &job.award {
-                Some(award)
-                    if award.0.job_id == request.job_id
-                        && award.0.prover_key == *envelope.signer()
-                        && matches!(job.state, ClientState::Awarded | ClientState::Accepted) =>
-                {
-                    match self.s.store.input(&job.id) {
-                        Ok(Some(input)) => InputResponse {
-                            job_id: request.job_id,
-                            input: Response::Ok(input),
-                        },
-                        _ => refusal(Refusal::Unavailable),
-                    }
-                }
-                _ => refusal(Refusal::NotAuthorized),
-            },
-        };
-        self.s.envelope(&response)
-    }
-
-    /// A proof to anyone who asks: the prover's own, or one this client verified.
-    fn serve_proof(&self, request: &ProofRequest) -> Option<Vec<u8>> {
-        let withheld = self
-            .s
-            .cheats(&request.job_id, crate::config::CheatMode::Withhold);
-        // Not a proof of a job whose award the client has not signed: that proof is the
-        // prover's only leverage to be paid.
-        let record = self
-            .works
-            .get(&request.job_id)
-            .filter(|w| w.award.0.is_signed())
-            .and_then(|w| w.proof.clone().map(|p| (w.request.0.circuit_id, p)))
-            .or_else(|| {
-                let job = self.jobs.get(self.by_current.get(&request.job_id)?)?;
-                job.proof.clone().map(|p| (job.request.0.circuit_id, p))
-            });
-        let body = match record.filter(|_| !withheld) {
-            Some((circuit_id, proof)) => Response::Ok(ProofBody {
-                circuit_id,
-                public_inputs: proof.inputs(),
-                proof: proof.proof,
-            }),
-            None => Response::Refused(Refusal::UnknownJob),
-        };
-        self.s.envelope(&ProofResponse {
-            job_id: request.job_id,
-            body,
-        })
-    }
-
     /// A proof pushed by the winner: checked against the job and verified off the core.
-    async fn take_delivery(
+    pub(super) async fn take_delivery(
         &mut self,
         peer: PeerId,
         envelope: &provernet_protocol::VerifiedEnvelope,

@@ -116,7 +116,9 @@ impl Core {
                     seen.acceptance = Some(acceptance.clone());
                 }
                 self.watch_if_complete(&acceptance.job_id);
-                self.on_acceptance(acceptance).await;
+                if !self.s.config.client.cheat_drop_gossiped_acceptances {
+                    self.on_acceptance(acceptance).await;
+                }
             }
             MessageKind::ProverAdvert => {
                 let advert: ProverAdvert = envelope.open().map_err(bad)?;
@@ -369,7 +371,7 @@ impl Core {
         Ok(())
     }
 
-    fn check_acceptance(
+    pub(super) fn check_acceptance(
         &self,
         envelope: &VerifiedEnvelope,
         acceptance: &Acceptance,

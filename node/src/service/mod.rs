@@ -21,10 +21,14 @@
 //! an [`Internal`] message. Every state change of a job is written to the [`Store`]
 //! before the action it enables is taken, so a restart resumes from the store.
 
+mod acceptances;
 mod answers;
 mod batches;
 mod client;
 mod delivery;
+mod dispatch;
+mod exchange;
+mod follow;
 mod funds;
 mod gossip;
 mod overdue;
@@ -32,7 +36,11 @@ mod prover;
 mod registry;
 mod rules;
 mod settle;
+mod start;
 mod watch;
+mod worker;
+
+pub use start::{StartError, Startup, start};
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
@@ -123,6 +131,9 @@ struct SeenRequest {
 /// Messages to the core.
 pub(crate) enum Internal {
     Gossip(Vec<(MessageId, PeerId, VerifiedEnvelope)>),
+    /// A client's answer to this prover's acceptance sent to it directly: its signed
+    /// award, not checked yet (`acceptances.rs`).
+    AwardByExchange(Award),
     Request {
         peer: PeerId,
         data: Vec<u8>,
@@ -203,6 +214,9 @@ pub(crate) struct Against {
     pub client: Address,
     /// The last block an answer may be mined in.
     pub respond_by: u64,
+    /// A withheld-proof challenge by the job's client that showed its signed award
+    /// (`AwardShown`): the awarded deadline and the 65-byte signature, to claim with.
+    pub shown_award: Option<(u64, [u8; 65])>,
 }
 
 /// Work for the chain worker, done one at a time in order.
@@ -397,668 +411,6 @@ impl NodeHandle {
     }
 }
 
-/// Why a node could not start.
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    /// The configuration is wrong.
-    #[error(transparent)]
-    Config(#[from] crate::config::ConfigError),
-    /// The chain cannot be reached or the market read.
-    #[error("chain at {url}: {reason}")]
-    Chain {
-        /// The RPC URL.
-        url: String,
-        /// Why.
-        reason: String,
-    },
-    /// The database cannot be opened.
-    #[error("database: {0}")]
-    Store(#[from] crate::store::StoreError),
-    /// The network cannot start.
-    #[error(transparent)]
-    Network(#[from] network::NetworkError),
-    /// The proving engine cannot load.
-    #[error("proving engine: {0}")]
-    Engine(String),
-}
-
-/// Everything a node is started with.
-pub struct Startup {
-    /// The configuration (already checked by the caller or checked here).
-    pub config: NodeConfig,
-    /// Its keys.
-    pub keys: Keys,
-    /// The store.
-    pub store: Store,
-    /// A shared proving engine (tests share one between in-process nodes); else one is
-    /// built from `config.proving`.
-    pub engine: Option<Arc<Engine>>,
-}
-
-/// Starts a node: network, chain follower, chain worker, core. Returns once it listens.
-///
-/// # Errors
-/// [`StartError`].
-pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
-    let Startup {
-        config,
-        keys,
-        store,
-        engine,
-    } = startup;
-    config.check()?;
-    let url = config.chain.rpc_url.clone();
-    let chain_error = |reason: String| StartError::Chain {
-        url: url.clone(),
-        reason,
-    };
-    let provider = Provider::<Http>::try_from(config.chain.rpc_url.as_str())
-        .map_err(|e| chain_error(e.to_string()))?
-        .interval(Duration::from_millis(50));
-    let chain_id = provider
-        .get_chainid()
-        .await
-        .map_err(|e| chain_error(format!("cannot read the chain id: {e}")))?
-        .as_u64();
-    let cheats = [
-        ("prover.cheat", config.prover.cheat.is_some()),
-        ("client.cheat_never_sign", config.client.cheat_never_sign),
-    ];
-    if let Some((field, _)) = cheats
-        .iter()
-        .find(|(_, on)| *on && chain_id != crate::config::LOCAL_CHAIN_ID)
-    {
-        return Err(StartError::Config(crate::config::ConfigError::Field {
-            field,
-            reason: format!(
-                "{} (this chain's id is {chain_id})",
-                crate::config::CHEAT_REFUSED
-            ),
-        }));
-    }
-    if config.api.dev && chain_id != crate::config::LOCAL_CHAIN_ID {
-        return Err(StartError::Config(crate::config::ConfigError::Field {
-            field: "api.dev",
-            reason: format!(
-                "{} (this chain's id is {chain_id})",
-                crate::config::DEV_API_REFUSED
-            ),
-        }));
-    }
-    let wallet = keys.wallet.clone().with_chain_id(chain_id);
-    let client = Arc::new(SignerMiddleware::new(provider, wallet.clone()));
-    let market_address = config.market_address()?;
-    let code = client
-        .get_code(market_address, None)
-        .await
-        .map_err(|e| chain_error(e.to_string()))?;
-    if code.is_empty() {
-        return Err(chain_error(format!(
-            "no contract at chain.market = {market_address:?}"
-        )));
-    }
-    let market = Market::at(market_address, Arc::clone(&client));
-    let params_error = |e: ethers::contract::ContractError<ChainClient>| chain_error(e.to_string());
-    let window_blocks = market
-        .contract()
-        .challenge_window()
-        .call()
-        .await
-        .map_err(params_error)?;
-    let min_stake = market
-        .contract()
-        .min_stake()
-        .call()
-        .await
-        .map_err(params_error)?;
-    let max_deadline_secs = market
-        .contract()
-        .max_deadline()
-        .call()
-        .await
-        .map_err(params_error)?;
-
-    if config.roles.client && config.client.min_deposit_wei > 0 {
-        let me = client.address();
-        let have = market
-            .deposit_of(me)
-            .await
-            .map_err(|e| chain_error(e.to_string()))?;
-        let want = U256::from(config.client.min_deposit_wei);
-        if have < want {
-            market.deposit(want - have).await.map_err(|e| {
-                chain_error(format!(
-                    "cannot top up the deposit (client.min_deposit_wei): {e}"
-                ))
-            })?;
-            tracing::info!(target: "chain", deposited = %(want - have), "deposit topped up");
-        }
-    }
-    let engine = match engine {
-        Some(engine) => engine,
-        None => {
-            let srs = provernet_circuits::srs::SrsSource::choose(
-                config.proving.srs_file.clone(),
-                config.proving.dev_srs,
-            )
-            .map_err(|e| StartError::Engine(e.to_string()))?;
-            let cache_dir = config
-                .proving
-                .cache_dir
-                .clone()
-                .unwrap_or_else(default_cache_dir);
-            let mut engine_config = provernet_circuits::prover::ProverConfig::new(srs, cache_dir);
-            if let Some(solc) = &config.proving.solc {
-                engine_config.solc = solc.clone();
-            }
-            let engine = tokio::task::spawn_blocking(move || Engine::new(&engine_config))
-                .await
-                .map_err(|e| StartError::Engine(e.to_string()))?
-                .map_err(|e| StartError::Engine(e.to_string()))?;
-            Arc::new(engine)
-        }
-    };
-    // Keys of every circuit: the prover proves with them, the client verifies with them.
-    let proves: HashSet<Circuit> = if config.roles.prover {
-        config.prover_circuits()?.into_iter().collect()
-    } else {
-        HashSet::new()
-    };
-    let mut circuits = HashMap::new();
-    for circuit in Circuit::ALL {
-        let needed = proves.contains(&circuit) || config.roles.client || config.roles.watchtower;
-        if !needed {
-            continue;
-        }
-        let engine = Arc::clone(&engine);
-        let id = tokio::task::spawn_blocking(move || engine.circuit_id(circuit))
-            .await
-            .map_err(|e| StartError::Engine(e.to_string()))?
-            .map_err(|e| StartError::Engine(format!("{}: {e}", circuit.name())))?;
-        circuits.insert(id, circuit);
-    }
-
-    let shutdown = CancellationToken::new();
-    let network_config = NetworkConfig {
-        listen: config.listen_addrs()?,
-        bootstrap: config.bootstrap_addrs()?,
-        chain_id,
-        max_connections: config.network.max_connections,
-        // Gossipsub applies this to a whole RPC frame, which can carry many messages and
-        // control entries: a bound near one message's size silently drops batches of
-        // them. Each message's own size is checked per kind by the dispatcher.
-        max_gossip_bytes: provernet_protocol::MessageKind::max_envelope_len(),
-        // Requests are small (the largest a pushed proof): a flood of them queues
-        // little; responses carry inputs up to 1 MiB.
-        max_request_bytes: provernet_protocol::MessageKind::max_request_envelope_len(),
-        max_response_bytes: provernet_protocol::MessageKind::max_envelope_len(),
-        event_queue: config.network.event_queue,
-        request_timeout: Duration::from_millis(config.network.request_timeout_ms),
-        shutdown: shutdown.clone(),
-    };
-    let (net, events, listen_addrs) = network::spawn(network_config, keys.libp2p()).await?;
-
-    let metrics = Arc::new(Metrics::default());
-    let context = Context::new(chain_id);
-    let peer_key = PeerKey::from(keys.identity.verifying_key());
-    let address = Address(wallet.address().0);
-    let transactions = Arc::new(tokio::sync::Mutex::new(()));
-    let shared = Arc::new(Shared {
-        domain: Domain {
-            chain_id,
-            market: market_address,
-        },
-        identity: keys.identity.clone(),
-        peer_key,
-        wallet,
-        address,
-        context: context.clone(),
-        market: market.clone().with_turn(Arc::clone(&transactions)),
-        store: store.clone(),
-        metrics: Arc::clone(&metrics),
-        engine,
-        net: net.clone(),
-        circuits,
-        proves,
-        window_blocks,
-        min_stake: u128::try_from(min_stake).unwrap_or(u128::MAX),
-        max_deadline_secs,
-        transactions,
-        config: config.clone(),
-    });
-    let (internal_tx, internal_rx) = mpsc::channel(4_096);
-    let (chain_tx, chain_rx) = mpsc::channel(1_024);
-    let (answers_tx, answers_rx) = mpsc::channel(1_024);
-    let watch = if config.roles.watchtower || config.roles.client {
-        let (watch_tx, watch_rx) = mpsc::channel(8_192);
-        Some((watch_tx, watch_rx))
-    } else {
-        None
-    };
-    let watch_tx = watch.as_ref().map(|(tx, _)| tx.clone());
-
-    // Every line a node's tasks log names the node (several run in one test process).
-    let span = tracing::info_span!("node", peer = %short_peer(&net.peer_id()));
-    let validator = Validator::new(context.clone(), config.network.replay_capacity);
-    let seen = validator.seen();
-    tokio::spawn(
-        dispatch(
-            events,
-            net.clone(),
-            validator,
-            internal_tx.clone(),
-            Arc::clone(&metrics),
-            shutdown.clone(),
-        )
-        .instrument(span.clone()),
-    );
-    tokio::spawn(
-        follow_chain(
-            Arc::clone(&shared),
-            internal_tx.clone(),
-            watch_tx.clone(),
-            shutdown.clone(),
-        )
-        .instrument(span.clone()),
-    );
-    if let Some((_, watch_rx)) = watch {
-        let (tower, reports) = Watchtower::new(Arc::clone(&shared), internal_tx.clone());
-        tokio::spawn(
-            tower
-                .run(watch_rx, reports, shutdown.clone())
-                .instrument(span.clone()),
-        );
-    }
-    tokio::spawn(
-        chain_worker(
-            Arc::clone(&shared),
-            chain_rx,
-            answers_rx,
-            internal_tx.clone(),
-            shutdown.clone(),
-        )
-        .instrument(span.clone()),
-    );
-
-    let mut core = Core::new(Arc::clone(&shared), internal_tx.clone(), chain_tx, context);
-    core.answers = Some(answers_tx);
-    core.watch = watch_tx;
-    core.seen = Some(seen);
-    core.recover()?;
-    if config.roles.prover {
-        // Known before the first bid; the follower keeps it fresh from here.
-        core.funds.exposure = read_exposure(&shared, EthAddress::from(address.0))
-            .await
-            .ok();
-        core.registered = read_registrations(&shared, &HashSet::new())
-            .await
-            .into_iter()
-            .collect();
-    }
-    tokio::spawn(core.run(internal_rx, shutdown.clone()).instrument(span));
-    tracing::info!(
-        target: "node",
-        peer = %net.peer_id(),
-        address = ?EthAddress::from(address.0),
-        listen = ?listen_addrs,
-        "node started"
-    );
-    Ok(NodeHandle {
-        internal: internal_tx,
-        store,
-        net,
-        metrics,
-        address: EthAddress::from(address.0),
-        peer_key,
-        listen_addrs,
-        shutdown,
-        roles: config.roles,
-    })
-}
-
-/// The last characters of a peer id: enough to tell nodes apart in logs.
-fn short_peer(peer: &PeerId) -> String {
-    let text = peer.to_string();
-    text[text.len().saturating_sub(6)..].to_owned()
-}
-
-/// Most gossip messages verified in one batch.
-const VERIFY_BATCH: usize = 64;
-
-/// Takes network events: gossip envelopes are checked in batches off the runtime (size,
-/// expiry, replay, signatures); failures are reported to gossipsub here, and what passes
-/// goes to the core. Requests go to the core as they are.
-async fn dispatch(
-    mut events: mpsc::Receiver<network::Event>,
-    net: NetworkHandle,
-    validator: Validator,
-    core: mpsc::Sender<Internal>,
-    metrics: Arc<Metrics>,
-    shutdown: CancellationToken,
-) {
-    let mut validator = Some(validator);
-    loop {
-        let first = tokio::select! {
-            () = shutdown.cancelled() => return,
-            event = events.recv() => match event { Some(e) => e, None => return },
-        };
-        let mut gossip = Vec::new();
-        let mut pending = Some(first);
-        while let Some(event) = pending.take() {
-            match event {
-                network::Event::Gossip { id, source, data } => gossip.push((id, source, data)),
-                network::Event::Request {
-                    peer,
-                    data,
-                    channel,
-                } => {
-                    if core
-                        .try_send(Internal::Request {
-                            peer,
-                            data,
-                            channel,
-                        })
-                        .is_err()
-                    {
-                        tracing::debug!(target: "net::exchange", %peer, "core busy: request dropped");
-                    }
-                }
-            }
-            if gossip.len() < VERIFY_BATCH {
-                pending = events.try_recv().ok();
-            }
-        }
-        if gossip.is_empty() {
-            continue;
-        }
-        let Some(mut owned) = validator.take() else {
-            return;
-        };
-        let now = now_s();
-        let joined = tokio::task::spawn_blocking(move || {
-            let frames: Vec<&[u8]> = gossip.iter().map(|(_, _, d)| d.as_slice()).collect();
-            let results = owned.validate_batch(&frames, now);
-            let out: Vec<_> = gossip
-                .into_iter()
-                .zip(results)
-                .map(|((id, source, _), result)| (id, source, result))
-                .collect();
-            (owned, out)
-        })
-        .await;
-        let Ok((owned, results)) = joined else { return };
-        validator = Some(owned);
-        let mut verified = Vec::new();
-        for (id, source, result) in results {
-            match result {
-                Ok(envelope) => verified.push((id, source, envelope)),
-                Err(error) => {
-                    let acceptance = if error.is_sender_fault() {
-                        MessageAcceptance::Reject
-                    } else {
-                        MessageAcceptance::Ignore
-                    };
-                    gossip::count(&metrics, "envelope", &acceptance, error.reason());
-                    tracing::debug!(target: "net::gossip", %source, %error, "envelope refused");
-                    net.validated(id, source, acceptance).await;
-                }
-            }
-        }
-        if verified.is_empty() {
-            continue;
-        }
-        if let Err(mpsc::error::TrySendError::Full(Internal::Gossip(batch))) =
-            core.try_send(Internal::Gossip(verified))
-        {
-            for (id, source, envelope) in batch {
-                gossip::count(
-                    &metrics,
-                    envelope.kind().name(),
-                    &MessageAcceptance::Ignore,
-                    "queue_full",
-                );
-                net.validated(id, source, MessageAcceptance::Ignore).await;
-            }
-        }
-    }
-}
-
-/// Follows the chain: the head, and stakes from events (every registered prover's
-/// stake and key, refreshed whenever an event touches it).
-async fn follow_chain(
-    shared: Arc<Shared>,
-    core: mpsc::Sender<Internal>,
-    watch: Option<mpsc::Sender<WatchInput>>,
-    shutdown: CancellationToken,
-) {
-    use provernet_slashing::bindings::ProverMarketEvents as E;
-    let me = shared.wallet_address();
-    let mut follower = EventFollower::new(
-        Arc::clone(shared.market.client()),
-        shared.market.address(),
-        0,
-        0,
-    );
-    let interval = Duration::from_millis(shared.config.chain.poll_interval_ms);
-    // Registrations never change once made: each circuit is read until it is found.
-    let mut registered: HashSet<CircuitId> = HashSet::new();
-    loop {
-        match follower.poll().await {
-            Ok(events) => {
-                let touched: HashSet<EthAddress> = events
-                    .iter()
-                    .filter(|e| matches!(e.kind(), EventKind::Stake | EventKind::Slash))
-                    .filter_map(|e| prover_of(&e.event))
-                    .collect();
-                let mut stakes = Vec::new();
-                for prover in touched {
-                    match shared.market.contract().provers(prover).call().await {
-                        Ok((stake, peer_key, .., registered)) if registered => stakes.push((
-                            prover,
-                            StakeInfo {
-                                peer_key,
-                                stake: u128::try_from(stake).unwrap_or(u128::MAX),
-                            },
-                        )),
-                        Ok(_) => {}
-                        Err(error) => {
-                            tracing::warn!(target: "chain", %error, "cannot read a stake")
-                        }
-                    }
-                }
-                if let Some(watch) = &watch
-                    && !stakes.is_empty()
-                {
-                    let keys = stakes.iter().map(|(a, s)| (*a, s.peer_key)).collect();
-                    let _ = watch.send(WatchInput::Keys(keys)).await;
-                }
-                if !stakes.is_empty() && core.send(Internal::Stakes(stakes)).await.is_err() {
-                    return;
-                }
-                if shared.config.roles.prover {
-                    let against: Vec<Against> = events
-                        .iter()
-                        .filter_map(|e| match &e.event {
-                            E::ChallengeOpenedFilter(c) if c.prover == me => Some(Against {
-                                id: u64::try_from(c.challenge_id).ok()?,
-                                fault: c.fault,
-                                job: JobId(c.job_id),
-                                client: Address(c.client.0),
-                                respond_by: c.respond_by,
-                            }),
-                            _ => None,
-                        })
-                        .collect();
-                    if !against.is_empty() && core.send(Internal::AgainstMe(against)).await.is_err()
-                    {
-                        return;
-                    }
-                }
-                if let Some(watch) = &watch {
-                    let relevant: Vec<_> = events
-                        .into_iter()
-                        .filter(|e| {
-                            matches!(
-                                e.kind(),
-                                EventKind::Commitment | EventKind::Challenge | EventKind::Slash
-                            )
-                        })
-                        .collect();
-                    if !relevant.is_empty() {
-                        let _ = watch.send(WatchInput::Chain(relevant)).await;
-                    }
-                }
-                let head = follower.next_block().saturating_sub(1);
-                if let Some(watch) = &watch {
-                    let _ = watch
-                        .send(WatchInput::Head {
-                            block: head,
-                            caught_up: follower.caught_up(),
-                        })
-                        .await;
-                }
-                shared
-                    .metrics
-                    .chain
-                    .head
-                    .set(i64::try_from(head).unwrap_or(i64::MAX));
-                if core.send(Internal::Head(head)).await.is_err() {
-                    return;
-                }
-                if shared.config.roles.prover && registered.len() < shared.proves.len() {
-                    let found = read_registrations(&shared, &registered).await;
-                    if !found.is_empty() {
-                        registered.extend(found.iter().copied());
-                        if core.send(Internal::Registered(found)).await.is_err() {
-                            return;
-                        }
-                    }
-                }
-                if shared.config.roles.prover {
-                    match read_exposure(&shared, me).await {
-                        Ok(exposure) => {
-                            if core.send(Internal::Exposure(exposure)).await.is_err() {
-                                return;
-                            }
-                        }
-                        Err(error) => {
-                            tracing::warn!(target: "chain", %error, "cannot read this prover's exposure")
-                        }
-                    }
-                }
-            }
-            Err(error) => tracing::warn!(target: "chain", %error, "cannot follow the chain"),
-        }
-        tokio::select! {
-            () = shutdown.cancelled() => return,
-            () = tokio::time::sleep(interval) => {}
-        }
-    }
-}
-
-/// The circuits this prover proves, beyond `known`, that the market has registered. Their
-/// ids derive from the verifiers this node compiled from its own keys, as the market
-/// derives them, so a registration under one of them is of this build's verifier and
-/// shape. A leaf of a circuit the market does not know is slashable as invalid whatever
-/// its proof (anyone's invalid-proof challenge wins): the prover does not bid on one.
-async fn read_registrations(shared: &Shared, known: &HashSet<CircuitId>) -> Vec<CircuitId> {
-    let mut found = Vec::new();
-    for (id, circuit) in &shared.circuits {
-        if !shared.proves.contains(circuit) || known.contains(id) {
-            continue;
-        }
-        match shared.market.registration(id.0).await {
-            Ok((verifier, _)) if verifier.is_zero() => {
-                tracing::warn!(target: "chain", circuit = circuit.name(), %id, "circuit not registered on this market: not bidding on it");
-            }
-            Ok(_) => {
-                tracing::info!(target: "chain", circuit = circuit.name(), %id, "circuit registered on this market");
-                found.push(*id);
-            }
-            Err(error) => {
-                tracing::warn!(target: "chain", circuit = circuit.name(), %error, "cannot read the circuit's registration");
-            }
-        }
-    }
-    found
-}
-
-/// This prover's leaves at risk and the most its stake covers, as `commitBatch` counts
-/// them.
-async fn read_exposure(
-    shared: &Shared,
-    me: EthAddress,
-) -> Result<provernet_market::funds::Exposure, provernet_slashing::ChainError> {
-    let (at_risk, covered) = shared.market.exposure(me).await?;
-    let saturate = |v: U256| u64::try_from(v).unwrap_or(u64::MAX);
-    Ok(provernet_market::funds::Exposure {
-        at_risk: saturate(at_risk),
-        covered: saturate(covered),
-    })
-}
-
-fn prover_of(event: &provernet_slashing::bindings::ProverMarketEvents) -> Option<EthAddress> {
-    use provernet_slashing::bindings::ProverMarketEvents as E;
-    match event {
-        E::ProverRegisteredFilter(e) => Some(e.prover),
-        E::StakeAddedFilter(e) => Some(e.prover),
-        E::UnbondingStartedFilter(e) => Some(e.prover),
-        E::StakeWithdrawnFilter(e) => Some(e.prover),
-        E::SlashedFilter(e) => Some(e.prover),
-        _ => None,
-    }
-}
-
-/// Sends the node's transactions one at a time (one account, one nonce sequence).
-async fn chain_worker(
-    shared: Arc<Shared>,
-    mut tasks: mpsc::Receiver<ChainTask>,
-    mut answers: mpsc::Receiver<ChainTask>,
-    core: mpsc::Sender<Internal>,
-    shutdown: CancellationToken,
-) {
-    loop {
-        // Answers to challenges first: their response window is short.
-        let task = tokio::select! {
-            biased;
-            () = shutdown.cancelled() => return,
-            task = answers.recv() => match task { Some(t) => t, None => return },
-            task = tasks.recv() => match task { Some(t) => t, None => return },
-        };
-        let turn = shared.transactions.lock().await;
-        let report = match task {
-            ChainTask::Commit {
-                seq,
-                leaves,
-                sealed_at_block,
-            } => Internal::Committed {
-                seq,
-                result: settle::commit(&shared, &leaves, sealed_at_block).await,
-            },
-            ChainTask::Claim {
-                seq,
-                batch_id,
-                leaves,
-            } => Internal::Claimed {
-                seq,
-                result: settle::claim(&shared, batch_id, &leaves).await,
-            },
-            ChainTask::Reveal { challenge, proof } => Internal::Answered {
-                challenge,
-                done: settle::reveal(&shared, challenge, &proof).await,
-            },
-            ChainTask::Answer { challenge, at } => Internal::Answered {
-                challenge,
-                done: settle::answer(&shared, challenge, &at).await,
-            },
-        };
-        drop(turn);
-        if core.send(report).await.is_err() {
-            return;
-        }
-    }
-}
-
 /// The actor owning the market state.
 pub(crate) struct Core {
     s: Arc<Shared>,
@@ -1118,6 +470,9 @@ pub(crate) struct Core {
     /// Proven jobs whose award the client has not signed yet, by awarded deadline (ms):
     /// their proofs go to nobody until it does (`prover::take_signed_award`).
     unsigned: BTreeSet<(u64, JobId)>,
+    /// Accepted jobs whose award is unsigned: when their acceptance goes to the client
+    /// directly next (ms) and how many times it went (`acceptances.rs`).
+    resends: HashMap<JobId, (u64, u32)>,
     /// Proofs being generated now.
     running: usize,
     /// Challenges against this prover still to answer, by id.
@@ -1146,7 +501,7 @@ impl Core {
         Self {
             internal,
             chain,
-            validator: Validator::new(context, 1 << 16),
+            validator: Validator::new(context, s.config.network.replay_capacity),
             requests: HashMap::new(),
             charges: rules::Charges::default(),
             stakes: HashMap::new(),
@@ -1175,6 +530,7 @@ impl Core {
             estimates: HashMap::new(),
             ready: BTreeMap::new(),
             unsigned: BTreeSet::new(),
+            resends: HashMap::new(),
             running: 0,
             against: HashMap::new(),
             answering: HashSet::new(),
@@ -1281,7 +637,8 @@ impl Core {
             Internal::Committed { seq, result } => self.on_committed(seq, result).await,
             Internal::Claimed { seq, result } => self.on_claimed(seq, result),
             Internal::Paid(ids) => self.on_paid(ids),
-            Internal::AgainstMe(challenges) => self.on_challenged(challenges),
+            Internal::AwardByExchange(award) => self.take_award_by_exchange(award).await,
+            Internal::AgainstMe(challenges) => self.on_challenged(challenges).await,
             Internal::Answered { challenge, done } => self.on_answered(challenge, done),
             Internal::Submit(request, reply) => {
                 let _ = reply.send(self.submit(request).await);

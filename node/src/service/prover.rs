@@ -254,7 +254,7 @@ impl Core {
     /// is claimable with it. Without it (the client never saw the acceptance in time, or a
     /// restart lost the gossip) the job is still proven and committed, so that a
     /// missed-deadline challenge can be answered, but it cannot be claimed.
-    async fn take_signed_award(&mut self, award: &Award) {
+    pub(super) async fn take_signed_award(&mut self, award: &Award) {
         let Some(work) = self.works.get_mut(&award.job_id) else {
             return;
         };
@@ -263,10 +263,16 @@ impl Core {
         }
         work.award = Stored(award.clone());
         let deadline_ms = work.award.0.deadline * 1_000;
+        let batched = work.state == WorkState::Batched;
+        let client = work.request.0.client;
         let mut batch = WriteBatch::default();
         batch.work(work);
         if !self.write(batch) {
             return;
+        }
+        if batched {
+            // Committed unsigned already (`commit_unsigned_due`): claimable now.
+            self.sign_batched_leaf(award, client);
         }
         if self.unsigned.remove(&(deadline_ms, award.job_id)) {
             self.release_signed(award.job_id).await;
@@ -587,6 +593,7 @@ impl Core {
 
     pub(super) async fn tick_prover(&mut self, now: u64) {
         self.answer_challenges(now);
+        self.resend_acceptances(now);
         self.commit_unsigned_due(now).await;
         if now >= self.last_advert_ms + ADVERT_INTERVAL_MS {
             self.last_advert_ms = now;

@@ -17,6 +17,25 @@ const CLIENT: u32 = 1;
 const CHEATER: u32 = 3;
 const HONEST: u32 = 4;
 
+/// A client with a 1 ETH deposit (`before`), one round per job and `configure`d, and one
+/// honest prover, meshed.
+async fn one_round(
+    configure: impl FnOnce(&mut provernet_node::config::ClientSection),
+) -> (Testnet, NodeHandle, NodeHandle, U256) {
+    let mut net = Testnet::new().await;
+    net.register_prover(HONEST).await;
+    net.deposit(CLIENT, "1").await;
+    let before = net.deposit_of(CLIENT).await;
+    let mut config = net.config("client", false, true);
+    config.client.max_rounds = 1;
+    configure(&mut config.client);
+    let client = net.start(config, CLIENT).await;
+    let config = net.config("honest", true, false);
+    let prover = net.start(config, HONEST).await;
+    net.wait_for_mesh(1).await;
+    (net, client, prover, before)
+}
+
 /// A client with a 1 ETH deposit (`before`), a cheaper prover cheating in `mode` on every
 /// job and a dearer honest one, meshed.
 struct Market {
@@ -155,22 +174,12 @@ async fn a_winner_that_skipped_its_acceptance_is_never_paid_and_the_client_pays_
 /// proof without being bound to pay). The winner accepts and proves, but its proof goes
 /// to nobody (not pushed, not served, not announced) until the award is signed; as the
 /// deadline nears it commits the proof unsigned, which it can never claim and nobody can
-/// challenge as missed. The client pays nothing, and holds the proof only if it took it
-/// from the chain with a withheld-proof challenge (whose bond, for the job's own client,
-/// comes back to it when answered: an open attack, docs/contracts.md threat model).
+/// challenge as missed. The client pays nothing through its deposit, and holds the proof
+/// only if it took it from the chain with a withheld-proof challenge, whose bond (showing
+/// no award, at least the job's price) goes to the prover with the reveal.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_never_signs_the_award_never_gets_the_proof() {
-    let mut net = Testnet::new().await;
-    net.register_prover(HONEST).await;
-    net.deposit(CLIENT, "1").await;
-    let before = net.deposit_of(CLIENT).await;
-    let mut config = net.config("client", false, true);
-    config.client.cheat_never_sign = true;
-    config.client.max_rounds = 1;
-    let client = net.start(config, CLIENT).await;
-    let config = net.config("honest", true, false);
-    let prover = net.start(config, HONEST).await;
-    net.wait_for_mesh(1).await;
+    let (net, client, prover, before) = one_round(|c| c.cheat_never_sign = true).await;
 
     let id = client
         .submit(submit(Circuit::PoseidonChain12, 12, 1_000_000_000, 20))
@@ -221,6 +230,20 @@ async fn a_client_that_never_signs_the_award_never_gets_the_proof() {
         challenged && answered,
         "the proof only through a withheld-proof challenge, answered"
     );
+    // Such a challenge shows no award, so its bond, which the reveal pays the prover, is
+    // at least the job's price: the proof was never free.
+    if let Some(award) = &job.award {
+        for e in &events {
+            if let ProverMarketEvents::ChallengeAnsweredFilter(a) = e
+                && a.prover == prover_address
+            {
+                assert!(
+                    a.bond >= U256::from(award.0.price),
+                    "the reveal paid the prover at least the price"
+                );
+            }
+        }
+    }
     assert_eq!(
         net.deposit_of(CLIENT).await,
         before,
@@ -233,6 +256,115 @@ async fn a_client_that_never_signs_the_award_never_gets_the_proof() {
         .into_iter()
         .any(|e| matches!(e, ProverMarketEvents::SlashedFilter(_)));
     assert!(!slashed, "the honest prover is not slashed");
+}
+
+/// The signed award is gossiped once. Lost on the way (here the client never sends it),
+/// the winner holds a proof it may not hand out: near its deadline it commits it unsigned.
+/// The client's node sees a leaf of its accepted round on chain but no proof, and
+/// challenges it as withheld, showing its signed award: the prover reveals the proof, the
+/// client's bond comes back, the prover takes the award from the chain and claims the job,
+/// which the client pays once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signed_award_lost_on_the_way_is_shown_on_chain_and_the_winner_is_paid() {
+    let (net, client, prover, before) = one_round(|c| c.cheat_drop_signed_award = true).await;
+
+    let id = client
+        .submit(submit(Circuit::PoseidonChain12, 14, 1_000_000_000, 20))
+        .await
+        .expect("submitted");
+    let client_address = Address::from(client.address.0);
+    let prover_address = Address::from(prover.address.0);
+    eventually(240, "the prover paid for the job", || async {
+        net.events()
+            .await
+            .into_iter()
+            .any(|e| matches!(e, ProverMarketEvents::BatchFeesClaimedFilter(c) if c.prover == prover_address))
+            .then_some(())
+    })
+    .await;
+    let events = net.events().await;
+    let shown = events.iter().find_map(|e| match e {
+        ProverMarketEvents::AwardShownFilter(a) => Some(a.challenge_id),
+        _ => None,
+    });
+    let opened_by_client = events.iter().find_map(|e| match e {
+        ProverMarketEvents::ChallengeOpenedFilter(c)
+            if c.challenger == client_address && c.fault == 2 =>
+        {
+            Some(c.challenge_id)
+        }
+        _ => None,
+    });
+    assert!(
+        shown.is_some() && shown == opened_by_client,
+        "the client's withheld-proof challenge showed its award"
+    );
+    let bond = events
+        .iter()
+        .find_map(|e| match e {
+            ProverMarketEvents::ChallengeAnsweredFilter(a) if Some(a.challenge_id) == shown => {
+                Some(a.bond)
+            }
+            _ => None,
+        })
+        .expect("the prover revealed the proof");
+    assert_eq!(
+        net.owner.credits(client_address).await.expect("credits"),
+        bond,
+        "the client's bond came back"
+    );
+    let job = client.store.client_job(&id).expect("store").expect("job");
+    let price = job.award.as_ref().expect("awarded").0.price;
+    assert_eq!(
+        net.deposit_of(CLIENT).await,
+        before - U256::from(price),
+        "the client paid the job once, at its price"
+    );
+    let slashed = events
+        .iter()
+        .any(|e| matches!(e, ProverMarketEvents::SlashedFilter(_)));
+    assert!(!slashed, "nobody is slashed");
+    eventually(60, "the client holds the revealed proof", || async {
+        client
+            .store
+            .client_job(&id)
+            .expect("store")
+            .and_then(|j| j.proof)
+            .map(|_| ())
+    })
+    .await;
+}
+
+/// The acceptance is gossiped once; lost (here the client acts on none that comes by
+/// gossip), the client would give the round up after its acceptance timeout and, with no
+/// round left, fail the job. The winner sends its acceptance to the client directly while
+/// its award stays unsigned, and the client answers with the signed award: the round is
+/// kept, proven, delivered and paid once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_acceptance_reaches_the_client_directly_and_the_round_is_kept() {
+    let (net, client, _prover, before) =
+        one_round(|c| c.cheat_drop_gossiped_acceptances = true).await;
+
+    let id = client
+        .submit(submit(Circuit::PoseidonChain12, 15, 1_000_000_000, 30))
+        .await
+        .expect("submitted");
+    eventually(150, "the job paid", || async {
+        client
+            .job(&id)
+            .expect("store")
+            .is_some_and(|j| j.state == "paid")
+            .then_some(())
+    })
+    .await;
+    let job = client.store.client_job(&id).expect("store").expect("job");
+    assert_eq!(job.current_id(), id, "round 0 kept: no re-auction");
+    let price = job.award.as_ref().expect("awarded").0.price;
+    assert_eq!(
+        net.deposit_of(CLIENT).await,
+        before - U256::from(price),
+        "paid once"
+    );
 }
 
 /// The attack: the cheaper prover wins, accepts (so its award is signed), proves and

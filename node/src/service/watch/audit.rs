@@ -156,7 +156,16 @@ impl Watchtower {
                         kind: "withheld_proof".into(),
                     },
                 );
-                let evidence = WithheldProof { at };
+                // The client's own challenge shows its signed award: its bond comes back
+                // on a reveal and the prover can claim with it.
+                let award = self
+                    .own_round(prover, &leaf)
+                    .filter(|w| w.award.0.is_signed())
+                    .map(|w| ShownAward {
+                        deadline: w.award.0.deadline,
+                        signature: w.award.0.signature.0.to_vec(),
+                    });
+                let evidence = WithheldProof { at, award };
                 self.send(Target::Withheld(key), jitter, move |market| async move {
                     market
                         .challenge_withheld_proof(&evidence)

@@ -1,0 +1,140 @@
+//! Per-peer budgets on inbound request-response requests: each connected peer may send so
+//! many requests, and so many bytes of them, per second (with a burst of two seconds'
+//! worth). A request over its peer's budget is dropped before the node sees it (the
+//! requester sees a failure and may retry later), so no single peer can fill the node's
+//! queue of requests, its work on them, or any state they leave, however fast it sends.
+//! Honest traffic stays far below: a client serves one input fetch per awarded job, a
+//! prover pushes one proof per job, a watchtower asks for a batch's leaves once.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use libp2p::PeerId;
+
+/// How much a peer may send.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Requests per second.
+    pub requests_per_s: u32,
+    /// Request bytes per second.
+    pub bytes_per_s: u64,
+}
+
+/// Seconds of budget a peer may spend at once.
+const BURST_SECONDS: f64 = 2.0;
+
+#[derive(Clone, Copy, Debug)]
+struct Bucket {
+    requests: f64,
+    bytes: f64,
+    at: Instant,
+}
+
+/// The budgets of the connected peers.
+#[derive(Debug)]
+pub struct InboundBudget {
+    limits: Limits,
+    peers: HashMap<PeerId, Bucket>,
+    dropped: u64,
+}
+
+impl InboundBudget {
+    /// Budgets of `limits` for each peer.
+    pub fn new(limits: Limits) -> Self {
+        Self {
+            limits,
+            peers: HashMap::new(),
+            dropped: 0,
+        }
+    }
+
+    /// Whether `peer` may send a request of `bytes` at `now`; if so, it is charged for it.
+    /// A peer seen for the first time starts with a full burst.
+    pub fn admit(&mut self, peer: PeerId, bytes: usize, now: Instant) -> bool {
+        let rate_requests = f64::from(self.limits.requests_per_s);
+        // Rates far below 2^53: exact enough as floats.
+        #[allow(clippy::cast_precision_loss)]
+        let rate_bytes = self.limits.bytes_per_s as f64;
+        let bucket = self.peers.entry(peer).or_insert(Bucket {
+            requests: rate_requests * BURST_SECONDS,
+            bytes: rate_bytes * BURST_SECONDS,
+            at: now,
+        });
+        let elapsed = now.saturating_duration_since(bucket.at).as_secs_f64();
+        bucket.requests =
+            (bucket.requests + elapsed * rate_requests).min(rate_requests * BURST_SECONDS);
+        bucket.bytes = (bucket.bytes + elapsed * rate_bytes).min(rate_bytes * BURST_SECONDS);
+        bucket.at = now;
+        #[allow(clippy::cast_precision_loss)]
+        let size = bytes as f64;
+        if bucket.requests < 1.0 || bucket.bytes < size {
+            self.dropped += 1;
+            return false;
+        }
+        bucket.requests -= 1.0;
+        bucket.bytes -= size;
+        true
+    }
+
+    /// Forgets a peer that has no connection left: the map holds connected peers only.
+    pub fn forget(&mut self, peer: &PeerId) {
+        self.peers.remove(peer);
+    }
+
+    /// Requests dropped over budget since the start.
+    pub fn dropped(&self) -> u64 {
+        self.dropped
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    const LIMITS: Limits = Limits {
+        requests_per_s: 10,
+        bytes_per_s: 1_000,
+    };
+
+    #[test]
+    fn a_peer_gets_a_burst_then_its_rate_and_no_more() {
+        let mut budget = InboundBudget::new(LIMITS);
+        let peer = PeerId::random();
+        let start = Instant::now();
+        let admitted = (0..100).filter(|_| budget.admit(peer, 10, start)).count();
+        assert_eq!(admitted, 20, "a burst of two seconds' worth");
+        assert_eq!(budget.dropped(), 80);
+        // Half a second later: five more.
+        let later = start + Duration::from_millis(500);
+        let admitted = (0..100).filter(|_| budget.admit(peer, 10, later)).count();
+        assert_eq!(admitted, 5);
+    }
+
+    #[test]
+    fn bytes_are_budgeted_as_well_as_requests() {
+        let mut budget = InboundBudget::new(LIMITS);
+        let peer = PeerId::random();
+        let now = Instant::now();
+        assert!(budget.admit(peer, 1_500, now));
+        assert!(!budget.admit(peer, 600, now), "500 bytes left of the burst");
+        assert!(budget.admit(peer, 500, now));
+    }
+
+    #[test]
+    fn one_peer_over_its_budget_leaves_another_untouched() {
+        let mut budget = InboundBudget::new(LIMITS);
+        let (rogue, honest) = (PeerId::random(), PeerId::random());
+        let now = Instant::now();
+        for _ in 0..1_000 {
+            budget.admit(rogue, 1, now);
+        }
+        assert!(budget.admit(honest, 1, now));
+        budget.forget(&rogue);
+        assert!(
+            budget.admit(rogue, 1, now),
+            "a peer that reconnects starts afresh"
+        );
+    }
+}

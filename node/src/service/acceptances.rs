@@ -1,0 +1,118 @@
+//! The winner's acceptance, sent straight to its client while the award stays unsigned.
+//!
+//! The acceptance and the signed award it earns are gossiped once each. Either can be
+//! lost (a drop, the client down or restarting when the acceptance went out): the client
+//! then re-auctions a round its winner accepted (`no_acceptance`), or the winner holds a
+//! proof it can never claim. So a prover whose award is still unsigned
+//! [`RESEND_AFTER_MS`] after accepting sends its signed acceptance to the client over
+//! request-response, every [`RESEND_AFTER_MS`], at most [`RESENDS`] times and never past
+//! the deadline; the client treats it as the gossiped one (the same checks, the same
+//! rule: it signs only while the round is current) and answers with the round's signed
+//! award, which the prover checks against the request's statement before taking it.
+//! What is still lost after that (the client down for longer) comes back through the
+//! chain: the proof committed unsigned, the client's withheld-proof challenge showing its
+//! award (`answers.rs`).
+
+use std::sync::Arc;
+
+use provernet_protocol::{Award, JobId, SignedEnvelope};
+use provernet_slashing::eip712;
+
+use super::{Core, Internal, award_terms, eth, now_s};
+use crate::config::CheatMode;
+use crate::identity::peer_id_of;
+use crate::store::WorkState;
+
+/// How long after accepting (and between tries) the acceptance goes to the client
+/// directly, ms: well within the client's default acceptance timeout (5 s).
+pub const RESEND_AFTER_MS: u64 = 1_500;
+/// Most tries per job.
+pub const RESENDS: u32 = 10;
+
+impl Core {
+    /// Sends the acceptances due (see the module).
+    pub(super) fn resend_acceptances(&mut self, now: u64) {
+        let waiting: Vec<JobId> = self
+            .works
+            .values()
+            .filter(|w| {
+                matches!(
+                    w.state,
+                    WorkState::Accepted | WorkState::Proven | WorkState::Batched
+                ) && !w.award.0.is_signed()
+                    && w.acceptance.is_some()
+                    && now < w.award.0.deadline.saturating_mul(1_000)
+            })
+            .map(|w| w.job_id)
+            .collect();
+        self.resends.retain(|id, _| waiting.contains(id));
+        for id in waiting {
+            if self.s.cheats(&id, CheatMode::SkipAcceptance) {
+                continue;
+            }
+            let (next, sent) = *self.resends.entry(id).or_insert((now + RESEND_AFTER_MS, 0));
+            if now < next || sent >= RESENDS {
+                continue;
+            }
+            self.resends.insert(id, (now + RESEND_AFTER_MS, sent + 1));
+            self.send_acceptance(id);
+        }
+    }
+
+    fn send_acceptance(&self, id: JobId) {
+        let Some(work) = self.works.get(&id) else {
+            return;
+        };
+        let Some(acceptance) = work.acceptance.as_ref().map(|a| a.0.clone()) else {
+            return;
+        };
+        let Some(client) = provernet_protocol::PeerKey::from_bytes(&work.client_key.0) else {
+            return;
+        };
+        let Some(peer) = peer_id_of(&client) else {
+            return;
+        };
+        let shared = Arc::clone(&self.s);
+        let internal = self.internal.clone();
+        tokio::spawn(async move {
+            let Some(frame) = shared.envelope(&acceptance) else {
+                return;
+            };
+            let Ok(bytes) = shared.net.request(peer, frame).await else {
+                return;
+            };
+            let award = SignedEnvelope::decode(&bytes, &shared.context, now_s())
+                .and_then(SignedEnvelope::verify)
+                .ok()
+                .filter(|e| e.expect_signer(&client).is_ok())
+                .and_then(|e| e.open::<Award>().ok());
+            if let Some(award) = award {
+                let _ = internal.send(Internal::AwardByExchange(award)).await;
+            }
+        });
+    }
+
+    /// The client's answer to an acceptance sent to it directly: taken when it is the
+    /// client's EIP-712 signature of this prover's award of the request's statement.
+    pub(super) async fn take_award_by_exchange(&mut self, award: Award) {
+        let Some(work) = self.works.get(&award.job_id) else {
+            return;
+        };
+        if !award.is_signed() || award.selection() != work.award.0.selection() {
+            return;
+        }
+        let request = &work.request.0;
+        let digest = self.s.domain.award_digest(&award_terms(
+            &award,
+            request.circuit_id,
+            request.public_inputs_hash,
+        ));
+        if eip712::recover(digest, &award.signature.0) != Some(eth(&request.client)) {
+            tracing::warn!(target: "market::prover", job = %award.job_id, "the client answered the acceptance with a bad award signature");
+            return;
+        }
+        tracing::info!(target: "market::prover", job = %award.job_id, "signed award received from the client directly");
+        self.resends.remove(&award.job_id);
+        self.take_signed_award(&award).await;
+    }
+}

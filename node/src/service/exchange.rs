@@ -1,0 +1,209 @@
+//! The request-response exchange as the client serves it: every inbound request checked
+//! (signature, expiry, replay) and routed, inputs served to the awarded winner, proofs
+//! served to anyone once their award is signed, and penalties for malformed requests.
+
+use libp2p::PeerId;
+use libp2p::request_response::ResponseChannel;
+use provernet_protocol::{
+    Acceptance, InputRequest, InputResponse, MessageKind, ProofBody, ProofRequest, ProofResponse,
+    Refusal, Response,
+};
+
+use super::{Core, now_s};
+use crate::config::CheatMode;
+use crate::metrics::kind;
+use crate::network::scoring::PeerAction;
+use crate::store::ClientState;
+use provernet_protocol::keccak256;
+
+impl Core {
+    pub(super) async fn on_request(
+        &mut self,
+        peer: PeerId,
+        data: Vec<u8>,
+        channel: ResponseChannel<Vec<u8>>,
+    ) {
+        let envelope = match self.validator.validate(&data, now_s()) {
+            Ok(envelope) => envelope,
+            Err(error) => {
+                let acceptance = if error.is_sender_fault() {
+                    libp2p::gossipsub::MessageAcceptance::Reject
+                } else {
+                    libp2p::gossipsub::MessageAcceptance::Ignore
+                };
+                super::gossip::count(&self.s.metrics, "exchange", &acceptance, error.reason());
+                if error.is_sender_fault() {
+                    self.penalize(peer, PeerAction::MalformedExchange).await;
+                }
+                return;
+            }
+        };
+        let response = match envelope.kind() {
+            MessageKind::InputRequest => match envelope.open::<InputRequest>() {
+                Ok(request) => Some(self.serve_input(&envelope, &request)),
+                Err(_) => None,
+            },
+            MessageKind::ProofRequest => match envelope.open::<ProofRequest>() {
+                Ok(request) => Some(self.serve_proof(&request)),
+                Err(_) => None,
+            },
+            MessageKind::BatchRequest => {
+                match envelope.open::<provernet_protocol::BatchRequest>() {
+                    Ok(request) => Some(self.serve_batch(&request)),
+                    Err(_) => None,
+                }
+            }
+            MessageKind::Acceptance => match envelope.open::<Acceptance>() {
+                Ok(acceptance) => Some(self.answer_acceptance(&envelope, acceptance).await),
+                Err(_) => None,
+            },
+            MessageKind::ProofResponse => match envelope.open::<ProofResponse>() {
+                Ok(delivery) => {
+                    // Answered once the proof is checked.
+                    self.take_delivery(peer, &envelope, delivery, channel).await;
+                    return;
+                }
+                Err(_) => None,
+            },
+            _ => None,
+        };
+        match response {
+            Some(Some(bytes)) => self.s.net.respond(channel, bytes).await,
+            Some(None) => {}
+            None => self.penalize(peer, PeerAction::MalformedExchange).await,
+        }
+    }
+
+    /// A winner's acceptance sent to this client directly (`acceptances.rs`: the prover
+    /// sends it while its award is unsigned, the gossiped acceptance or signed award may
+    /// have been lost): checked as a gossiped one is, taken under the same rule (a round
+    /// still current gets its award signed), and answered with the round's signed award
+    /// if it has one; otherwise unanswered.
+    async fn answer_acceptance(
+        &mut self,
+        envelope: &provernet_protocol::VerifiedEnvelope,
+        acceptance: Acceptance,
+    ) -> Option<Vec<u8>> {
+        let user_id = *self.by_current.get(&acceptance.job_id)?;
+        if let Err(verdict) = self.check_acceptance(envelope, &acceptance) {
+            tracing::debug!(target: "market::client", job = %acceptance.job_id, ?verdict, "acceptance sent directly refused");
+            return None;
+        }
+        if let Some(seen) = self.requests.get_mut(&acceptance.job_id) {
+            seen.acceptance = Some(acceptance.clone());
+        }
+        self.watch_if_complete(&acceptance.job_id);
+        self.on_acceptance(acceptance.clone()).await;
+        let job = self.jobs.get(&user_id)?;
+        let award = job.award.as_ref()?.0.clone();
+        (job.current_id() == acceptance.job_id && award.is_signed())
+            .then(|| self.s.envelope(&award))
+            .flatten()
+    }
+
+    pub(super) async fn penalize(&self, peer: PeerId, action: PeerAction) {
+        self.s
+            .metrics
+            .net
+            .penalties
+            .get_or_create(&kind(action.name()))
+            .inc();
+        self.s.net.penalize(peer, action).await;
+    }
+
+    /// The inputs, to the awarded prover only.
+    fn serve_input(
+        &self,
+        envelope: &provernet_protocol::VerifiedEnvelope,
+        request: &InputRequest,
+    ) -> Option<Vec<u8>> {
+        let refusal = |why| InputResponse {
+            job_id: request.job_id,
+            input: Response::Refused(why),
+        };
+        let response = match self
+            .by_current
+            .get(&request.job_id)
+            .and_then(|id| self.jobs.get(id))
+        {
+            None => refusal(Refusal::UnknownJob),
+            Some(job) => match &job.award {
+                Some(award)
+                    if award.0.job_id == request.job_id
+                        && award.0.prover_key == *envelope.signer()
+                        && matches!(job.state, ClientState::Awarded | ClientState::Accepted) =>
+                {
+                    match self.s.store.input(&job.id) {
+                        Ok(Some(input)) => InputResponse {
+                            job_id: request.job_id,
+                            input: Response::Ok(input),
+                        },
+                        _ => refusal(Refusal::Unavailable),
+                    }
+                }
+                _ => refusal(Refusal::NotAuthorized),
+            },
+        };
+        self.s.envelope(&response)
+    }
+
+    /// A proof to anyone who asks: the prover's own, or one this client verified.
+    fn serve_proof(&self, request: &ProofRequest) -> Option<Vec<u8>> {
+        let withheld = self.s.cheats(&request.job_id, CheatMode::Withhold);
+        // Not a proof of a job whose award the client has not signed: that proof is the
+        // prover's only leverage to be paid.
+        let record = self
+            .works
+            .get(&request.job_id)
+            .filter(|w| w.award.0.is_signed())
+            .and_then(|w| w.proof.clone().map(|p| (w.request.0.circuit_id, p)))
+            .or_else(|| {
+                let job = self.jobs.get(self.by_current.get(&request.job_id)?)?;
+                job.proof.clone().map(|p| (job.request.0.circuit_id, p))
+            });
+        let body = match record.filter(|_| !withheld) {
+            Some((circuit_id, proof)) => Response::Ok(ProofBody {
+                circuit_id,
+                public_inputs: proof.inputs(),
+                proof: proof.proof,
+            }),
+            None => Response::Refused(Refusal::UnknownJob),
+        };
+        self.s.envelope(&ProofResponse {
+            job_id: request.job_id,
+            body,
+        })
+    }
+
+    /// The hashes of the proofs this node serves (a prover's, once their award is signed;
+    /// a client's, once verified) whose deadline is at most [`REANNOUNCE_SECS`] old, to
+    /// announce again in the DHT after a restart: the records lived in the network task's
+    /// memory only, and audits fall back on them.
+    pub(super) fn proofs_to_announce(&self, now_s: u64) -> Vec<Vec<u8>> {
+        let recent = |deadline: u64| deadline.saturating_add(REANNOUNCE_SECS) >= now_s;
+        let served = self
+            .works
+            .values()
+            .filter(|w| {
+                w.award.0.is_signed()
+                    && recent(w.award.0.deadline)
+                    && !self.s.cheats(&w.job_id, CheatMode::Withhold)
+            })
+            .filter_map(|w| w.proof.as_ref())
+            .map(|p| keccak256(&p.proof).to_vec());
+        let verified = self
+            .jobs
+            .values()
+            .filter(|j| j.award.as_ref().is_some_and(|a| recent(a.0.deadline)))
+            .filter_map(|j| j.proof.as_ref())
+            .map(|p| keccak256(&p.proof).to_vec());
+        let mut keys: Vec<Vec<u8>> = served.chain(verified).collect();
+        keys.sort();
+        keys.dedup();
+        keys
+    }
+}
+
+/// How long after a job's deadline its proof is announced again after a restart: well
+/// past any challenge window a watchtower audits in.
+const REANNOUNCE_SECS: u64 = 24 * 3_600;

@@ -1,0 +1,347 @@
+//! Starting a node: the configuration checked, the chain reached, the store, network,
+//! dispatcher, chain follower, chain worker and core spawned.
+
+use super::*;
+
+/// Why a node could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The configuration is wrong.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// The chain cannot be reached or the market read.
+    #[error("chain at {url}: {reason}")]
+    Chain {
+        /// The RPC URL.
+        url: String,
+        /// Why.
+        reason: String,
+    },
+    /// The database cannot be opened.
+    #[error("database: {0}")]
+    Store(#[from] crate::store::StoreError),
+    /// The network cannot start.
+    #[error(transparent)]
+    Network(#[from] network::NetworkError),
+    /// The proving engine cannot load.
+    #[error("proving engine: {0}")]
+    Engine(String),
+}
+
+/// Everything a node is started with.
+pub struct Startup {
+    /// The configuration (already checked by the caller or checked here).
+    pub config: NodeConfig,
+    /// Its keys.
+    pub keys: Keys,
+    /// The store.
+    pub store: Store,
+    /// A shared proving engine (tests share one between in-process nodes); else one is
+    /// built from `config.proving`.
+    pub engine: Option<Arc<Engine>>,
+}
+
+/// Starts a node: network, chain follower, chain worker, core. Returns once it listens.
+///
+/// # Errors
+/// [`StartError`].
+pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
+    let Startup {
+        config,
+        keys,
+        store,
+        engine,
+    } = startup;
+    config.check()?;
+    let url = config.chain.rpc_url.clone();
+    let chain_error = |reason: String| StartError::Chain {
+        url: url.clone(),
+        reason,
+    };
+    let provider = Provider::<Http>::try_from(config.chain.rpc_url.as_str())
+        .map_err(|e| chain_error(e.to_string()))?
+        .interval(Duration::from_millis(50));
+    let chain_id = provider
+        .get_chainid()
+        .await
+        .map_err(|e| chain_error(format!("cannot read the chain id: {e}")))?
+        .as_u64();
+    let cheats = [
+        ("prover.cheat", config.prover.cheat.is_some()),
+        ("client.cheat_never_sign", config.client.cheat_never_sign),
+        (
+            "client.cheat_drop_signed_award",
+            config.client.cheat_drop_signed_award,
+        ),
+        (
+            "client.cheat_drop_gossiped_acceptances",
+            config.client.cheat_drop_gossiped_acceptances,
+        ),
+    ];
+    if let Some((field, _)) = cheats
+        .iter()
+        .find(|(_, on)| *on && chain_id != crate::config::LOCAL_CHAIN_ID)
+    {
+        return Err(StartError::Config(crate::config::ConfigError::Field {
+            field,
+            reason: format!(
+                "{} (this chain's id is {chain_id})",
+                crate::config::CHEAT_REFUSED
+            ),
+        }));
+    }
+    if config.api.dev && chain_id != crate::config::LOCAL_CHAIN_ID {
+        return Err(StartError::Config(crate::config::ConfigError::Field {
+            field: "api.dev",
+            reason: format!(
+                "{} (this chain's id is {chain_id})",
+                crate::config::DEV_API_REFUSED
+            ),
+        }));
+    }
+    let wallet = keys.wallet.clone().with_chain_id(chain_id);
+    let client = Arc::new(SignerMiddleware::new(provider, wallet.clone()));
+    let market_address = config.market_address()?;
+    let code = client
+        .get_code(market_address, None)
+        .await
+        .map_err(|e| chain_error(e.to_string()))?;
+    if code.is_empty() {
+        return Err(chain_error(format!(
+            "no contract at chain.market = {market_address:?}"
+        )));
+    }
+    let market = Market::at(market_address, Arc::clone(&client));
+    let params_error = |e: ethers::contract::ContractError<ChainClient>| chain_error(e.to_string());
+    let window_blocks = market
+        .contract()
+        .challenge_window()
+        .call()
+        .await
+        .map_err(params_error)?;
+    let min_stake = market
+        .contract()
+        .min_stake()
+        .call()
+        .await
+        .map_err(params_error)?;
+    let max_deadline_secs = market
+        .contract()
+        .max_deadline()
+        .call()
+        .await
+        .map_err(params_error)?;
+
+    if config.roles.client && config.client.min_deposit_wei > 0 {
+        let me = client.address();
+        let have = market
+            .deposit_of(me)
+            .await
+            .map_err(|e| chain_error(e.to_string()))?;
+        let want = U256::from(config.client.min_deposit_wei);
+        if have < want {
+            market.deposit(want - have).await.map_err(|e| {
+                chain_error(format!(
+                    "cannot top up the deposit (client.min_deposit_wei): {e}"
+                ))
+            })?;
+            tracing::info!(target: "chain", deposited = %(want - have), "deposit topped up");
+        }
+    }
+    let engine = match engine {
+        Some(engine) => engine,
+        None => {
+            let srs = provernet_circuits::srs::SrsSource::choose(
+                config.proving.srs_file.clone(),
+                config.proving.dev_srs,
+            )
+            .map_err(|e| StartError::Engine(e.to_string()))?;
+            let cache_dir = config
+                .proving
+                .cache_dir
+                .clone()
+                .unwrap_or_else(default_cache_dir);
+            let mut engine_config = provernet_circuits::prover::ProverConfig::new(srs, cache_dir);
+            if let Some(solc) = &config.proving.solc {
+                engine_config.solc = solc.clone();
+            }
+            let engine = tokio::task::spawn_blocking(move || Engine::new(&engine_config))
+                .await
+                .map_err(|e| StartError::Engine(e.to_string()))?
+                .map_err(|e| StartError::Engine(e.to_string()))?;
+            Arc::new(engine)
+        }
+    };
+    // Keys of every circuit: the prover proves with them, the client verifies with them.
+    let proves: HashSet<Circuit> = if config.roles.prover {
+        config.prover_circuits()?.into_iter().collect()
+    } else {
+        HashSet::new()
+    };
+    let mut circuits = HashMap::new();
+    for circuit in Circuit::ALL {
+        let needed = proves.contains(&circuit) || config.roles.client || config.roles.watchtower;
+        if !needed {
+            continue;
+        }
+        let engine = Arc::clone(&engine);
+        let id = tokio::task::spawn_blocking(move || engine.circuit_id(circuit))
+            .await
+            .map_err(|e| StartError::Engine(e.to_string()))?
+            .map_err(|e| StartError::Engine(format!("{}: {e}", circuit.name())))?;
+        circuits.insert(id, circuit);
+    }
+
+    let shutdown = CancellationToken::new();
+    let network_config = NetworkConfig {
+        listen: config.listen_addrs()?,
+        bootstrap: config.bootstrap_addrs()?,
+        chain_id,
+        max_connections: config.network.max_connections,
+        // Gossipsub applies this to a whole RPC frame, which can carry many messages and
+        // control entries: a bound near one message's size silently drops batches of
+        // them. Each message's own size is checked per kind by the dispatcher.
+        max_gossip_bytes: provernet_protocol::MessageKind::max_envelope_len(),
+        // Requests are small (the largest a pushed proof): a flood of them queues
+        // little; responses carry inputs up to 1 MiB.
+        max_request_bytes: provernet_protocol::MessageKind::max_request_envelope_len(),
+        max_response_bytes: provernet_protocol::MessageKind::max_envelope_len(),
+        event_queue: config.network.event_queue,
+        request_timeout: Duration::from_millis(config.network.request_timeout_ms),
+        inbound: network::budget::Limits {
+            requests_per_s: config.network.inbound_requests_per_s,
+            bytes_per_s: config.network.inbound_bytes_per_s,
+        },
+        shutdown: shutdown.clone(),
+    };
+    let (net, events, listen_addrs) = network::spawn(network_config, keys.libp2p()).await?;
+
+    let metrics = Arc::new(Metrics::default());
+    let context = Context::new(chain_id);
+    let peer_key = PeerKey::from(keys.identity.verifying_key());
+    let address = Address(wallet.address().0);
+    let transactions = Arc::new(tokio::sync::Mutex::new(()));
+    let shared = Arc::new(Shared {
+        domain: Domain {
+            chain_id,
+            market: market_address,
+        },
+        identity: keys.identity.clone(),
+        peer_key,
+        wallet,
+        address,
+        context: context.clone(),
+        market: market.clone().with_turn(Arc::clone(&transactions)),
+        store: store.clone(),
+        metrics: Arc::clone(&metrics),
+        engine,
+        net: net.clone(),
+        circuits,
+        proves,
+        window_blocks,
+        min_stake: u128::try_from(min_stake).unwrap_or(u128::MAX),
+        max_deadline_secs,
+        transactions,
+        config: config.clone(),
+    });
+    let (internal_tx, internal_rx) = mpsc::channel(4_096);
+    let (chain_tx, chain_rx) = mpsc::channel(1_024);
+    let (answers_tx, answers_rx) = mpsc::channel(1_024);
+    let watch = if config.roles.watchtower || config.roles.client {
+        let (watch_tx, watch_rx) = mpsc::channel(8_192);
+        Some((watch_tx, watch_rx))
+    } else {
+        None
+    };
+    let watch_tx = watch.as_ref().map(|(tx, _)| tx.clone());
+
+    // Every line a node's tasks log names the node (several run in one test process).
+    let span = tracing::info_span!("node", peer = %dispatch::short_peer(&net.peer_id()));
+    let validator = Validator::new(context.clone(), config.network.replay_capacity);
+    let seen = validator.seen();
+    tokio::spawn(
+        dispatch::dispatch(
+            events,
+            net.clone(),
+            validator,
+            internal_tx.clone(),
+            Arc::clone(&metrics),
+            shutdown.clone(),
+        )
+        .instrument(span.clone()),
+    );
+    tokio::spawn(
+        follow::follow_chain(
+            Arc::clone(&shared),
+            internal_tx.clone(),
+            watch_tx.clone(),
+            shutdown.clone(),
+        )
+        .instrument(span.clone()),
+    );
+    if let Some((_, watch_rx)) = watch {
+        let (tower, reports) = Watchtower::new(Arc::clone(&shared), internal_tx.clone());
+        tokio::spawn(
+            tower
+                .run(watch_rx, reports, shutdown.clone())
+                .instrument(span.clone()),
+        );
+    }
+    tokio::spawn(
+        worker::chain_worker(
+            Arc::clone(&shared),
+            chain_rx,
+            answers_rx,
+            internal_tx.clone(),
+            shutdown.clone(),
+        )
+        .instrument(span.clone()),
+    );
+
+    let mut core = Core::new(Arc::clone(&shared), internal_tx.clone(), chain_tx, context);
+    core.answers = Some(answers_tx);
+    core.watch = watch_tx;
+    core.seen = Some(seen);
+    core.recover()?;
+    // The DHT records of the proofs this node serves lived in memory: announce the recent
+    // ones again.
+    let announce = core.proofs_to_announce(now_s());
+    if !announce.is_empty() {
+        tracing::info!(target: "node", proofs = announce.len(), "announcing recent proofs again in the DHT");
+        let net = net.clone();
+        tokio::spawn(async move {
+            for key in announce {
+                net.provide(key).await;
+            }
+        });
+    }
+    if config.roles.prover {
+        // Known before the first bid; the follower keeps it fresh from here.
+        core.funds.exposure = follow::read_exposure(&shared, EthAddress::from(address.0))
+            .await
+            .ok();
+        core.registered = follow::read_registrations(&shared, &HashSet::new())
+            .await
+            .into_iter()
+            .collect();
+    }
+    tokio::spawn(core.run(internal_rx, shutdown.clone()).instrument(span));
+    tracing::info!(
+        target: "node",
+        peer = %net.peer_id(),
+        address = ?EthAddress::from(address.0),
+        listen = ?listen_addrs,
+        "node started"
+    );
+    Ok(NodeHandle {
+        internal: internal_tx,
+        store,
+        net,
+        metrics,
+        address: EthAddress::from(address.0),
+        peer_key,
+        listen_addrs,
+        shutdown,
+        roles: config.roles,
+    })
+}
