@@ -182,9 +182,9 @@ contract ProverMarket is CircuitStore, EIP712, ReentrancyGuardTransient {
         /// MissedDeadline: the accepted deadline (unix seconds). WithheldProof: the block
         /// of the leaf's batch.
         uint64 deadline;
-        /// WithheldProof: opened by the job's client with its signed award of the leaf,
-        /// so its bond comes back when the proof is revealed.
-        bool clientAward;
+        /// WithheldProof: opened by the job's client buying the proof: `price` came out
+        /// of its deposit, for the prover on a reveal, back to the deposit otherwise.
+        bool bought;
         address challenger;
         address prover;
         address client;
@@ -303,9 +303,6 @@ contract ProverMarket is CircuitStore, EIP712, ReentrancyGuardTransient {
         uint64 respondBy
     );
     event ProofRevealed(uint256 indexed challengeId, bytes32 indexed jobId, uint256[] publicInputs, bytes proof);
-    /// The job's client showed its signed award of a challenged leaf (`challengeWithheldProof`):
-    /// the prover can claim the leaf's fee with it.
-    event AwardShown(uint256 indexed challengeId, uint64 deadline, bytes32 r, bytes32 vs);
     event ChallengeAnswered(uint256 indexed challengeId, address indexed prover, uint256 bond);
     event ChallengeVoided(uint256 indexed challengeId, address indexed challenger, uint256 bond);
     /// A challenge whose evidence shows the prover right: its bond went to the prover.
@@ -887,37 +884,41 @@ contract ProverMarket is CircuitStore, EIP712, ReentrancyGuardTransient {
         _slash(key, prover, leaf.client, leaf.jobId, leaf.price, Fault.InvalidProof, msg.sender, true);
     }
 
-    /// @notice Challenges a committed leaf whose proof was not delivered. The prover has
-    ///         `responseWindow` blocks to reveal a matching proof that verifies
-    ///         (`revealProof`), or `finalizeChallenge` slashes it. The bond is
-    ///         `challengeBond`, or the leaf's price if that is more: a reveal pays it to the
-    ///         prover, so forcing a proof out costs at least its price. The job's client may
-    ///         instead show its award of the leaf (the awarded `deadline` and its ERC-2098
-    ///         signature `r`, `vs`; `r` zero: none): its bond is then `challengeBond` and
-    ///         comes back on a reveal (the client is owed the proof), and `AwardShown`
-    ///         publishes the signature, with which the prover claims the fee.
-    function challengeWithheldProof(Inclusion calldata at, uint64 deadline, bytes32 r, bytes32 vs)
+    /// @notice Challenges a committed leaf whose proof was not delivered. The caller sends
+    ///         the bond; the prover has `responseWindow` blocks to reveal a matching proof
+    ///         that verifies (`revealProof`), or `finalizeChallenge` slashes it. The job's
+    ///         client may **buy** the proof this way: it names the job's `nonce` (ignored
+    ///         from anyone else), the job is marked paid and the leaf's price moves from
+    ///         its deposit into the challenge; a reveal pays that price to the prover (and
+    ///         the bond back to the client), a slash or a void gives it back to the
+    ///         deposit. So a client cannot force a proof out of its own job for less than
+    ///         the price, and an honest prover whose signed award never reached it is paid
+    ///         by its reveal.
+    function challengeWithheldProof(Inclusion calldata at, uint64 nonce)
         external
         payable
         nonReentrant
         returns (uint256 challengeId)
     {
+        if (msg.value != challengeBond) revert WrongBond(challengeBond, msg.value);
         Batch storage batch = _batch(at.batchId);
         _requireOpen(batch);
         Leaf calldata leaf = at.leaf;
         if (!MerkleProof.verifyCalldata(at.path, batch.root, _leafHash(leaf))) revert LeafNotInBatch();
         address prover = batch.prover;
-        bool clientAward = r != 0 && msg.sender == leaf.client;
-        if (clientAward) {
-            bytes32 digest = _hashTypedDataV4(
-                _awardHash(leaf.jobId, prover, leaf.price, deadline, leaf.circuitId, leaf.publicInputsHash)
-            );
-            (address signer, ECDSA.RecoverError error,) = ECDSA.tryRecover(digest, r, vs);
-            if (error != ECDSA.RecoverError.NoError || signer != leaf.client) revert BadAwardSignature();
-        }
-        uint256 bond = clientAward || leaf.price < challengeBond ? challengeBond : leaf.price;
-        if (msg.value != bond) revert WrongBond(bond, msg.value);
         bytes32 key = _openable(prover, leaf.client, leaf.jobId, Fault.WithheldProof);
+        bool bought = msg.sender == leaf.client && jobIdOf(msg.sender, nonce) == leaf.jobId;
+        if (bought) {
+            uint256 word = nonce >> 8;
+            // forge-lint: disable-next-line(incorrect-shift)
+            uint256 bit = 1 << (nonce & 0xff);
+            uint256 paid = paidJobs[msg.sender][word];
+            if (paid & bit != 0) revert AlreadyClaimed(leaf.jobId);
+            paidJobs[msg.sender][word] = paid | bit;
+            uint256 available = deposits[msg.sender];
+            if (available < leaf.price) revert InsufficientDeposit(available, leaf.price);
+            deposits[msg.sender] = available - leaf.price;
+        }
         _takeEvidence();
         challengeId = _open(
             Challenge({
@@ -925,7 +926,7 @@ contract ProverMarket is CircuitStore, EIP712, ReentrancyGuardTransient {
                 status: ChallengeStatus.Open,
                 respondBy: uint64(block.number) + responseWindow,
                 deadline: batch.blockNumber,
-                clientAward: clientAward,
+                bought: bought,
                 challenger: msg.sender,
                 prover: prover,
                 client: leaf.client,
@@ -940,7 +941,6 @@ contract ProverMarket is CircuitStore, EIP712, ReentrancyGuardTransient {
             }),
             key
         );
-        if (clientAward) emit AwardShown(challengeId, deadline, r, vs);
     }
 
     /// @notice Answers a withheld-proof challenge with the proof: it must match the leaf
@@ -997,7 +997,7 @@ contract ProverMarket is CircuitStore, EIP712, ReentrancyGuardTransient {
                 status: ChallengeStatus.Open,
                 respondBy: uint64(block.number) + responseWindow,
                 deadline: award.deadline,
-                clientAward: false,
+                bought: false,
                 challenger: msg.sender,
                 prover: award.prover,
                 client: client,
@@ -1038,6 +1038,8 @@ contract ProverMarket is CircuitStore, EIP712, ReentrancyGuardTransient {
         if (block.number <= c.respondBy) revert ResponseWindowOpen(c.respondBy);
         bytes32 key = _close(c);
         credits[c.challenger] += c.bond;
+        // A proof bought and not revealed costs the client nothing.
+        if (c.bought) deposits[c.client] += c.price;
         // A changed verifier could not take the prover's reveal: no slash for it.
         if (slashed[key] || (c.fault == Fault.WithheldProof && _verifierChanged(c.circuitId))) {
             c.status = ChallengeStatus.Void;
@@ -1276,10 +1278,14 @@ contract ProverMarket is CircuitStore, EIP712, ReentrancyGuardTransient {
         // forge-lint: disable-next-line(incorrect-shift)
         answeredFaults[key] |= 1 << uint8(c.fault);
         c.status = ChallengeStatus.Answered;
-        // The job's client that showed its award is owed the proof: forcing it out of a
-        // prover that kept it costs that client nothing (else withholding from clients
-        // would earn bonds), and the prover claims the fee with the award it showed.
-        credits[c.clientAward ? c.challenger : c.prover] += c.bond;
+        // A client that bought the proof pays its price, not the bond: the bond comes back
+        // (else withholding from clients would earn bonds).
+        if (c.bought) {
+            credits[c.challenger] += c.bond;
+            credits[c.prover] += c.price;
+        } else {
+            credits[c.prover] += c.bond;
+        }
         emit ChallengeAnswered(challengeId, c.prover, c.bond);
     }
 

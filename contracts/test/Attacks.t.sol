@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 pragma solidity 0.8.28;
 
-import {Vm} from "forge-std/Vm.sol";
 import {ProverMarket} from "../src/ProverMarket.sol";
 import {CircuitStore} from "../src/CircuitStore.sol";
 import {CommitRelay, MarketFixture, MerkleBuilder} from "./utils/MarketFixture.sol";
@@ -669,7 +668,7 @@ contract AttacksTest is MarketFixture {
         vm.deal(watchtower, BOND);
         vm.prank(watchtower);
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.AlreadyAnswered.selector, leaves[0].jobId));
-        market.challengeWithheldProof{value: BOND}(_at(batchId, leaves, 0), 0, bytes32(0), bytes32(0));
+        market.challengeWithheldProof{value: BOND}(_at(batchId, leaves, 0), NO_NONCE);
     }
 
     /// The cheater registers, wins an award with the longest deadline and unbonds its whole
@@ -1642,232 +1641,322 @@ contract AttacksTest is MarketFixture {
         market.commitEvidence(_evidenceDigest(who, call));
     }
 
-    /// The winner commits its leaf in time but keeps the proof from its client, hoping the
-    /// client's withheld-proof challenge (its only way to the proof) pays it the bond when
-    /// it reveals. The client shows its signed award in the challenge: it is owed the
-    /// proof, its bond comes back, and the prover earns nothing but its reveal's gas bill
-    /// (and the fee, which it could claim anyway). A watchtower's answered challenge still
-    /// pays the prover (a false alarm about a proof that was there).
-    function test_attack_withholdingFromItsClientEarnsTheProverNoBond() public {
-        _register(cheater, MIN_STAKE);
-        ProverMarket.Leaf[] memory leaves = _leafWith(circuit, inputs, proof);
-        uint256 batchId = _commit(cheater, leaves);
-        uint64 deadline = uint64(block.timestamp + 1 hours);
-        (bytes32 r, bytes32 vs) = _compactAward(clientKey, leaves[0], cheater, deadline);
-        uint256 id = _challengeWithheldAward(client, batchId, leaves, 0, deadline, r, vs, BOND);
-        vm.prank(cheater);
-        market.revealProof(id, inputs, proof);
-        assertEq(market.credits(cheater), 0, "the withholding prover earned no bond");
-        assertEq(market.credits(client), BOND, "the client's bond is back");
-    }
-
     // ---- a proof forced out is paid for (issue 16) -----------------------------------------
 
-    /// The price of the jobs below: more than `challengeBond`.
-    uint256 internal constant PRICE = 0.5 ether;
+    /// The price of the jobs below: at or below `challengeBond`, as a deployment sets the bond
+    /// (at or above the prices its provers take).
+    uint256 internal constant PRICE = 0.05 ether;
+    /// The largest price a leaf may carry (`commitBatch` refuses more: `PriceTooLarge`).
+    uint256 internal constant HUGE_PRICE = type(uint128).max;
 
-    /// `n` leaves of `client`'s jobs 1..n at `PRICE`, of the registered circuit with its
+    /// `n` leaves of `client`'s jobs 1..n at `price`, of the registered circuit with its
     /// valid proof, committed by `prover`; returns the batch.
-    function _pricedValidLeaves(uint256 n) internal returns (uint256 batchId, ProverMarket.Leaf[] memory leaves) {
+    function _pricedValidLeaves(uint256 n, uint256 price)
+        internal
+        returns (uint256 batchId, ProverMarket.Leaf[] memory leaves)
+    {
         leaves = new ProverMarket.Leaf[](n);
         for (uint256 i = 0; i < n; i++) {
             leaves[i] = _leafWith(circuit, inputs, proof)[0];
             leaves[i].jobId = _jobId(client, _nonce(i + 1));
-            leaves[i].price = PRICE;
+            leaves[i].price = price;
         }
         batchId = _commit(prover, leaves);
     }
 
-    /// `challenger` sends the withheld-proof challenge of leaf `i` with `value`, showing
-    /// `(deadline, r, vs)`, committed to in the block before, and expects `err`.
+    /// `challenger` sends the withheld-proof challenge of leaf `i` naming `nonce` with
+    /// `value`, committed to in the block before, and expects `err`.
     function _expectWithheldRevert(
         address challenger,
         uint256 batchId,
         ProverMarket.Leaf[] memory leaves,
         uint256 i,
-        uint64 deadline,
-        bytes32 r,
-        bytes32 vs,
+        uint64 nonce,
         uint256 value,
         bytes memory err
     ) internal {
-        _evidenceWithheldAward(challenger, batchId, leaves, i, deadline, r, vs);
+        _evidenceWithheldNaming(challenger, batchId, leaves, i, nonce);
         vm.deal(challenger, challenger.balance + value);
         vm.prank(challenger);
         vm.expectRevert(err);
-        market.challengeWithheldProof{value: value}(_at(batchId, leaves, i), deadline, r, vs);
+        market.challengeWithheldProof{value: value}(_at(batchId, leaves, i), nonce);
         vm.deal(challenger, challenger.balance - value);
     }
 
-    /// A client bids, lets an honest prover commit the leaf of its job, and never signs the
-    /// award, so that nothing lets the prover claim the fee; it then forces the proof out
-    /// with a withheld-proof challenge, from its own address without an award and from
-    /// another account of its own, counting on `challengeBond` (less than the price) and
-    /// the old refund of a client's bond. Without an award the bond is the price when that
-    /// is more than `challengeBond` (sending `challengeBond` is refused, `WrongBond`), and
-    /// the reveal pays it to the prover: the client paid at least the price for each proof,
-    /// and the prover is no poorer than if it had been paid.
+    /// `who` claims leaf 0 of `leaves` (job `nonce` of `client`), alone in batch `batchId`,
+    /// with the client's signed award, and expects `err`.
+    function _expectClaimRevert(
+        address who,
+        uint256 batchId,
+        ProverMarket.Leaf[] memory leaves,
+        uint64 nonce,
+        bytes memory err
+    ) internal {
+        ProverMarket.Award memory award = _award(leaves[0], who);
+        bytes memory sig = _sign(clientKey, award);
+        vm.expectRevert(err);
+        _claimJob(who, batchId, leaves, 0, nonce, award, sig);
+    }
+
+    /// The winner commits its leaf in time but keeps the proof from its client, hoping the
+    /// client's withheld-proof challenge (its only way to the proof) pays it the bond when
+    /// it reveals. The client's own challenge buys the proof instead (naming the job's
+    /// nonce): the reveal gives the client its bond back and credits the prover the price,
+    /// what a claim would have paid it (the job is then paid: a claim of it is
+    /// `AlreadyClaimed`). Withholding earned the prover nothing but its reveal's gas bill.
+    function test_attack_withholdingFromItsClientEarnsTheProverNoBond() public {
+        _register(cheater, MIN_STAKE);
+        _deposit(client, PRICE);
+        ProverMarket.Leaf[] memory leaves = _leafWith(circuit, inputs, proof);
+        leaves[0].price = PRICE;
+        uint256 batchId = _commit(cheater, leaves);
+        uint256 id = _buyWithheld(batchId, leaves, 0, 1);
+        vm.prank(cheater);
+        market.revealProof(id, inputs, proof);
+        assertEq(market.credits(cheater), PRICE, "the withholding prover earned the price, not the bond");
+        assertEq(market.credits(client), BOND, "the client's bond is back");
+        assertEq(market.deposits(client), 0, "the client paid the price");
+        assertTrue(market.isPaid(client, 1));
+
+        _closeWindow(batchId);
+        _expectClaimRevert(cheater, batchId, leaves, 1, _alreadyClaimed(leaves[0].jobId));
+        assertEq(cheater.balance, 0, "and no fee on top");
+    }
+
+    /// AlreadyClaimed(jobId).
+    function _alreadyClaimed(bytes32 jobId) internal pure returns (bytes memory) {
+        return abi.encodeWithSelector(ProverMarket.AlreadyClaimed.selector, jobId);
+    }
+
+    /// A client bids, lets an honest prover commit the leaves of its jobs, and never signs
+    /// the awards, so that nothing lets the prover claim the fees; it then forces the
+    /// proofs out with withheld-proof challenges, counting on getting the bond back. From
+    /// its own account a challenge naming the job's nonce buys the proof: the price leaves
+    /// its deposit (sending the price as the bond is refused: the bond is `challengeBond`
+    /// whoever sends it), the reveal credits it to the prover and returns the bond. From
+    /// another account of its own, even naming the job's nonce, the challenge is a plain
+    /// one and the reveal pays the bond to the prover. Residual: through another account a
+    /// proof costs `challengeBond` whatever its price, so the prover is paid at least its
+    /// price only where `challengeBond` is at or above the prices it takes, which a
+    /// deployment sees to (here `PRICE` <= `BOND`); a job priced above the bond would be
+    /// forced out for the bond alone.
     function test_attack_aClientThatNeverSignedTheAwardPaysThePriceToForceTheProofOut() public {
         address clientsOther = makeAddr("client's other account");
         _register(prover, MIN_STAKE);
-        (uint256 batchId, ProverMarket.Leaf[] memory leaves) = _pricedValidLeaves(2);
-        address[2] memory as_ = [client, clientsOther];
-        for (uint256 i = 0; i < 2; i++) {
-            bytes memory err = abi.encodeWithSelector(ProverMarket.WrongBond.selector, PRICE, BOND);
-            _expectWithheldRevert(as_[i], batchId, leaves, i, 0, bytes32(0), bytes32(0), BOND, err);
-            uint256 marketBefore = address(market).balance;
-            uint256 id = _challengeWithheld(as_[i], batchId, leaves, i);
-            assertEq(address(market).balance - marketBefore, PRICE, "the bond was the price");
-            ProverMarket.Challenge memory c = _challenge(id);
-            assertEq(c.bond, PRICE);
-            assertFalse(c.clientAward, "no award shown");
-            vm.prank(prover);
-            market.revealProof(id, inputs, proof);
-        }
-        assertEq(client.balance + clientsOther.balance, 0, "each account paid the price as its bond");
-        assertEq(market.credits(client) + market.credits(clientsOther), 0, "and got nothing back");
-        assertEq(market.deposits(client), 0);
-        assertEq(market.credits(prover), 2 * PRICE, "the prover got the price of each proof");
+        _deposit(client, PRICE);
+        (uint256 batchId, ProverMarket.Leaf[] memory leaves) = _pricedValidLeaves(2, PRICE);
+        _expectWithheldRevert(
+            client, batchId, leaves, 0, 1, PRICE, abi.encodeWithSelector(ProverMarket.WrongBond.selector, BOND, PRICE)
+        );
+        uint256 bought = _buyWithheld(batchId, leaves, 0, 1);
+        assertTrue(_challenge(bought).bought);
+        assertEq(market.deposits(client), 0, "the price left the client's deposit");
+        uint256 plain = _challengeWithheldNaming(clientsOther, batchId, leaves, 1, 2);
+        assertFalse(_challenge(plain).bought, "another account buys nothing");
+        assertEq(_challenge(plain).bond, BOND);
+        vm.startPrank(prover);
+        market.revealProof(bought, inputs, proof);
+        market.revealProof(plain, inputs, proof);
+        vm.stopPrank();
+
+        assertEq(market.credits(client), BOND, "the buyer's bond came back");
+        assertEq(market.credits(clientsOther), 0, "the other account's did not");
+        assertEq(market.credits(prover), PRICE + BOND, "the prover: the price of one proof, the bond of the other");
+        // What the two accounts put in (the deposit and two bonds) less what they hold.
+        uint256 held = client.balance + clientsOther.balance + market.credits(client) + market.credits(clientsOther)
+            + market.deposits(client);
+        uint256 paid = PRICE + 2 * BOND - held;
+        assertEq(paid, PRICE + BOND, "the pair paid the price and the bond");
+        assertGe(BOND, PRICE, "the residual: the bond is at or above the price");
+        assertGe(paid, 2 * PRICE, "at least the price of each proof");
+        assertTrue(market.isPaid(client, 1), "the bought job is paid");
+        assertFalse(market.isPaid(client, 2), "the other is not: nothing was bought");
         assertEq(_stakeOf(prover), MIN_STAKE);
     }
 
-    /// An honest client shows its signed award in the withheld-proof challenge: its bond is
-    /// `challengeBond` (the price is refused, `WrongBond`), `AwardShown` publishes the
-    /// signature, and the reveal gives the bond back. The client then asks for its whole
-    /// deposit back, hoping to have the proof for the bond alone; the withdrawal waits
-    /// longer than the window, and the prover claims the fee with exactly the signature
-    /// the event published. The client paid the price once; the prover was paid once.
-    function test_attack_showingItsAwardGetsTheClientTheProofButNotForFree() public {
-        _register(prover, MIN_STAKE);
-        _deposit(client, PRICE);
-        (uint256 batchId, ProverMarket.Leaf[] memory leaves) = _pricedValidLeaves(1);
-        uint64 deadline = uint64(block.timestamp + 1 hours);
-        (bytes32 r, bytes32 vs) = _compactAward(clientKey, leaves[0], prover, deadline);
-        _expectWithheldRevert(
-            client,
-            batchId,
-            leaves,
-            0,
-            deadline,
-            r,
-            vs,
-            PRICE,
-            abi.encodeWithSelector(ProverMarket.WrongBond.selector, BOND, PRICE)
-        );
+    /// A prover commits a leaf at the largest price a leaf may carry (2^128 - 1 wei),
+    /// hoping no watchtower can afford the bond of a withheld-proof challenge, and keeps
+    /// its proof. The bond is `challengeBond` whatever the price (the price is refused,
+    /// `WrongBond`): a watchtower challenges for exactly that, nobody answers, and the
+    /// prover is slashed in full; the watchtower has its bond back and the reward, the
+    /// client the refund (the price caps it only above the refund).
+    function test_attack_aHugePriceDoesNotMakeALeafUnchallengeable() public {
+        _register(cheater, MIN_STAKE);
+        ProverMarket.Leaf[] memory leaves = _leafWith(circuit, inputs, proof);
+        leaves[0].price = HUGE_PRICE;
+        uint256 batchId = _commit(cheater, leaves);
+        bytes memory wrongBond = abi.encodeWithSelector(ProverMarket.WrongBond.selector, BOND, HUGE_PRICE);
+        _expectWithheldRevert(watchtower, batchId, leaves, 0, NO_NONCE, HUGE_PRICE, wrongBond);
+        uint256 marketBefore = address(market).balance;
+        uint256 id = _challengeWithheld(watchtower, batchId, leaves, 0);
+        assertEq(address(market).balance - marketBefore, BOND, "the bond was challengeBond");
+        assertEq(_challenge(id).bond, BOND);
+        assertEq(_challenge(id).price, HUGE_PRICE);
 
-        vm.recordLogs();
-        uint256 id = _challengeWithheldAward(client, batchId, leaves, 0, deadline, r, vs, BOND);
-        (uint256 shownId, uint64 shownDeadline, bytes32 shownR, bytes32 shownVs) = _awardShown(vm.getRecordedLogs());
-        assertEq(shownId, id);
-        assertEq(shownDeadline, deadline);
-        assertEq(shownR, r);
-        assertEq(shownVs, vs);
-        assertTrue(_challenge(id).clientAward);
+        vm.roll(block.number + RESPONSE_WINDOW + 1);
+        market.finalizeChallenge(id);
+        assertTrue(market.slashed(market.jobKey(cheater, client, leaves[0].jobId)), "slashed");
+        assertEq(_stakeOf(cheater), MIN_STAKE - SLASH_PER_JOB, "the full slash");
+        assertEq(market.credits(watchtower), BOND + REWARD, "the watchtower: its bond back and the reward");
+        assertEq(market.deposits(client), REFUND, "the client: the refund");
+        assertEq(market.credits(cheater), 0);
+    }
+
+    /// A prover inflates a leaf's price (here to 2^128 - 1 wei) hoping a watchtower's
+    /// withheld-proof challenge, which its reveal answers, pays it that much. The bond is
+    /// `challengeBond`, and a reveal of a challenge that bought nothing pays the prover the
+    /// bond alone: the watchtower lost exactly `challengeBond`, and the client's deposit
+    /// was never touched (only the client buys).
+    function test_attack_inflatingALeafsPriceTakesNoMoreThanTheBondFromAWatchtower() public {
+        _register(cheater, MIN_STAKE);
+        _deposit(client, 1 ether);
+        ProverMarket.Leaf[] memory leaves = _leafWith(circuit, inputs, proof);
+        leaves[0].price = HUGE_PRICE;
+        uint256 batchId = _commit(cheater, leaves);
+        // The watchtower even names the job's nonce: it buys nothing.
+        uint256 id = _challengeWithheldNaming(watchtower, batchId, leaves, 0, 1);
+        assertFalse(_challenge(id).bought);
+        vm.prank(cheater);
+        market.revealProof(id, inputs, proof);
+        assertEq(market.credits(cheater), BOND, "the prover: the bond, nothing more");
+        assertEq(watchtower.balance + market.credits(watchtower), 0, "the watchtower lost exactly the bond");
+        assertEq(market.deposits(client), 1 ether, "the client paid nothing");
+        assertFalse(market.isPaid(client, 1));
+        assertEq(address(market).balance, MIN_STAKE + 1 ether + BOND, "nothing else moved");
+    }
+
+    /// A client buys the proof of its job (the price leaves its deposit, which it asked to
+    /// withdraw in full first, hoping the proof comes for the bond alone) and then tries to
+    /// have it paid, or bought, again. A second purchase is refused while the first is
+    /// pending (`ChallengePending`), once it is answered (`AlreadyAnswered`), and of a copy
+    /// of the leaf another prover committed (`AlreadyClaimed`: the job is paid); nor can
+    /// the client take the price back by finalizing the answered challenge. The prover,
+    /// credited the price by its reveal, claims the job with the client's signed award:
+    /// `AlreadyClaimed`. The withdrawal gets what is left. The client paid the price once;
+    /// the prover was paid once.
+    function test_attack_aBoughtProofIsPaidOnce() public {
+        _register(prover, MIN_STAKE);
+        _register(otherProver, MIN_STAKE);
+        _deposit(client, 2 * PRICE);
+        vm.prank(client);
+        market.requestDepositWithdrawal(2 * PRICE);
+        (uint256 batchId, ProverMarket.Leaf[] memory leaves) = _pricedValidLeaves(1, PRICE);
+        bytes32 jobId = leaves[0].jobId;
+        uint256 id = _buyWithheld(batchId, leaves, 0, 1);
+        assertEq(market.deposits(client), PRICE, "the price left the deposit at once");
+        bytes memory pending = abi.encodeWithSelector(ProverMarket.ChallengePending.selector, id);
+        _expectWithheldRevert(client, batchId, leaves, 0, 1, BOND, pending);
+
         vm.prank(prover);
         market.revealProof(id, inputs, proof);
+        assertEq(market.credits(prover), PRICE, "the prover was paid by its reveal");
         assertEq(market.credits(client), BOND, "the client's bond is back");
-        assertEq(market.credits(prover), 0, "no bond for the prover");
-
         vm.prank(client);
-        market.requestDepositWithdrawal(PRICE);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.ChallengeNotOpen.selector, id));
+        market.finalizeChallenge(id);
+        bytes memory answered = abi.encodeWithSelector(ProverMarket.AlreadyAnswered.selector, jobId);
+        _expectWithheldRevert(client, batchId, leaves, 0, 1, BOND, answered);
+        uint256 copy = _commit(otherProver, leaves);
+        _expectWithheldRevert(client, copy, leaves, 0, 1, BOND, _alreadyClaimed(jobId));
+
         _closeWindow(batchId);
-        ProverMarket.BatchClaim memory job = ProverMarket.BatchClaim({
-            index: 0,
-            nonce: 1,
-            deadline: shownDeadline,
-            client: client,
-            price: PRICE,
-            circuitId: leaves[0].circuitId,
-            publicInputsHash: leaves[0].publicInputsHash,
-            proofHash: leaves[0].proofHash,
-            r: shownR,
-            vs: shownVs
-        });
-        _claimSingle(prover, batchId, _hashes(leaves), job);
-        assertEq(prover.balance, PRICE, "the prover was paid with the published award");
-        assertTrue(market.isPaid(client, 1));
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.AlreadyClaimed.selector, leaves[0].jobId));
-        _claimSingle(prover, batchId, _hashes(leaves), job);
+        _expectClaimRevert(prover, batchId, leaves, 1, _alreadyClaimed(jobId));
+        _closeWindow(copy);
+        _expectClaimRevert(otherProver, copy, leaves, 1, _alreadyClaimed(jobId));
 
         vm.roll(market.withdrawableAt(client));
         vm.prank(client);
-        vm.expectRevert(ProverMarket.NothingToWithdraw.selector);
         market.withdrawDeposit();
         vm.prank(client);
         market.withdrawCredits();
-        assertEq(client.balance + market.deposits(client), BOND, "the client paid the price, once");
-        assertEq(prover.balance, PRICE, "and the prover was paid once");
+        assertEq(client.balance, PRICE + BOND, "the client got back all but the price");
+        assertEq(market.deposits(client), 0);
+        assertEq(prover.balance + otherProver.balance, 0, "no claim paid");
+        assertEq(market.credits(prover), PRICE, "the prover was paid once");
+        assertEq(market.credits(otherProver), 0);
     }
 
-    /// The `AwardShown` event among `logs`.
-    function _awardShown(Vm.Log[] memory logs)
-        internal
-        view
-        returns (uint256 challengeId, uint64 deadline, bytes32 r, bytes32 vs)
-    {
-        uint256 n;
-        for (uint256 i = 0; i < logs.length; i++) {
-            if (logs[i].emitter != address(market) || logs[i].topics[0] != ProverMarket.AwardShown.selector) continue;
-            n++;
-            challengeId = uint256(logs[i].topics[1]);
-            (deadline, r, vs) = abi.decode(logs[i].data, (uint64, bytes32, bytes32));
-        }
-        require(n == 1, "not one AwardShown event");
-    }
-
-    /// Another account holding the client's signed award (given to it, or read from an
-    /// `AwardShown` event) shows it in a withheld-proof challenge, hoping for the client's
-    /// terms: a bond of `challengeBond`, back on the reveal. Only the job's client shows an
-    /// award: from anyone else it is ignored, so the bond is the price (`challengeBond` is
-    /// refused), no `AwardShown` is emitted and the reveal pays the bond to the prover. And
-    /// a client that never signed the award cannot make one up: a signature by another key,
-    /// its own signature of another deadline, of an award to another prover, or garbage,
-    /// are refused (`BadAwardSignature`), whatever the bond.
-    function test_attack_theClientsAwardGivesNoOtherAccountTheClientsBond() public {
-        (address stranger, uint256 strangerKey) = makeAddrAndKey("stranger");
+    /// The client tries to have the bond back without paying: it challenges its job's leaf
+    /// naming another job's nonce (a plain challenge), and a watchtower names the job's
+    /// right nonce (only the client buys). Neither buys: no price moves, no job is marked
+    /// paid, and each reveal pays the bond to the prover. Both jobs stay the prover's to
+    /// claim with the client's awards.
+    function test_attack_aWrongNonceOrAnotherAccountBuysNothing() public {
         _register(prover, MIN_STAKE);
-        (uint256 batchId, ProverMarket.Leaf[] memory leaves) = _pricedValidLeaves(1);
-        uint64 deadline = uint64(block.timestamp + 1 hours);
-        _expectMadeUpAwardsRefused(batchId, leaves, deadline, strangerKey);
+        _deposit(client, 2 * PRICE);
+        (uint256 batchId, ProverMarket.Leaf[] memory leaves) = _pricedValidLeaves(2, PRICE);
+        uint256 wrongNonce = _challengeWithheldNaming(client, batchId, leaves, 0, 2);
+        uint256 notTheClient = _challengeWithheldNaming(watchtower, batchId, leaves, 1, 2);
+        assertFalse(_challenge(wrongNonce).bought, "another job's nonce buys nothing");
+        assertFalse(_challenge(notTheClient).bought, "nor does another account");
+        assertEq(market.deposits(client), 2 * PRICE, "no price moved");
+        assertFalse(market.isPaid(client, 1));
+        assertFalse(market.isPaid(client, 2));
+        vm.startPrank(prover);
+        market.revealProof(wrongNonce, inputs, proof);
+        market.revealProof(notTheClient, inputs, proof);
+        vm.stopPrank();
+        assertEq(market.credits(prover), 2 * BOND, "each bond to the prover");
+        assertEq(market.credits(client) + market.credits(watchtower), 0, "no bond back");
+        assertEq(market.deposits(client), 2 * PRICE);
 
-        // The stranger, with the client's genuine award.
-        (bytes32 r, bytes32 vs) = _compactAward(clientKey, leaves[0], prover, deadline);
-        bytes memory wrongBond = abi.encodeWithSelector(ProverMarket.WrongBond.selector, PRICE, BOND);
-        _expectWithheldRevert(stranger, batchId, leaves, 0, deadline, r, vs, BOND, wrongBond);
-        vm.recordLogs();
-        uint256 id = _challengeWithheldAward(stranger, batchId, leaves, 0, deadline, r, vs, PRICE);
-        Vm.Log[] memory logs = vm.getRecordedLogs();
-        for (uint256 i = 0; i < logs.length; i++) {
-            assertTrue(logs[i].topics[0] != ProverMarket.AwardShown.selector, "no award shown");
+        _closeWindow(batchId);
+        for (uint256 i = 0; i < 2; i++) {
+            ProverMarket.Award memory award = _award(leaves[i], prover);
+            _claimJob(prover, batchId, leaves, i, _nonce(i + 1), award, _sign(clientKey, award));
         }
-        assertFalse(_challenge(id).clientAward);
-        assertEq(_challenge(id).bond, PRICE);
+        assertEq(prover.balance, 2 * PRICE, "both jobs claimed, once");
+        assertEq(market.deposits(client), 0);
+    }
+
+    /// A client buys the proof without the deposit to pay it, hoping the challenge opens
+    /// anyway and the reveal returns its bond: `InsufficientDeposit(deposit, price)`, and
+    /// nothing changed (no challenge, the job not marked paid). Its plain challenge instead
+    /// (another job's nonce) pays the bond to the prover on the reveal.
+    function test_attack_buyingWithoutTheDepositIsRefused() public {
+        _register(prover, MIN_STAKE);
+        _deposit(client, PRICE - 1);
+        (uint256 batchId, ProverMarket.Leaf[] memory leaves) = _pricedValidLeaves(1, PRICE);
+        bytes memory short = abi.encodeWithSelector(ProverMarket.InsufficientDeposit.selector, PRICE - 1, PRICE);
+        _expectWithheldRevert(client, batchId, leaves, 0, 1, BOND, short);
+        assertEq(market.challengeCount(), 0);
+        assertFalse(market.isPaid(client, 1), "not marked paid");
+        assertEq(market.deposits(client), PRICE - 1);
+
+        uint256 id = _challengeWithheldNaming(client, batchId, leaves, 0, 0);
         vm.prank(prover);
         market.revealProof(id, inputs, proof);
-        assertEq(market.credits(stranger), 0, "the stranger got nothing back");
-        assertEq(stranger.balance, 0, "and paid the price");
-        assertEq(market.credits(prover), PRICE, "to the prover");
+        assertEq(market.credits(prover), BOND, "the plain challenge's bond went to the prover");
         assertEq(market.credits(client), 0);
+        assertEq(market.deposits(client), PRICE - 1);
     }
 
-    /// The client shows awards it never signed of leaf 0 of `batchId`, due at `deadline`:
-    /// one signed by `otherKey`, its own of another deadline, its own of an award to
-    /// another prover, and garbage. Each is refused, with either bond.
-    function _expectMadeUpAwardsRefused(
-        uint256 batchId,
-        ProverMarket.Leaf[] memory leaves,
-        uint64 deadline,
-        uint256 otherKey
-    ) internal {
-        bytes memory bad = abi.encodeWithSelector(ProverMarket.BadAwardSignature.selector);
-        (bytes32 r, bytes32 vs) = _compactAward(otherKey, leaves[0], prover, deadline);
-        _expectWithheldRevert(client, batchId, leaves, 0, deadline, r, vs, BOND, bad);
-        (r, vs) = _compactAward(clientKey, leaves[0], prover, deadline);
-        _expectWithheldRevert(client, batchId, leaves, 0, deadline + 1, r, vs, BOND, bad);
-        (r, vs) = _compactAward(clientKey, leaves[0], otherProver, deadline);
-        _expectWithheldRevert(client, batchId, leaves, 0, deadline, r, vs, PRICE, bad);
-        _expectWithheldRevert(client, batchId, leaves, 0, deadline, keccak256("r"), keccak256("vs"), BOND, bad);
-        assertEq(market.challengeCount(), 0);
+    /// A prover takes the client's price into a bought challenge and keeps the proof,
+    /// hoping to keep the price or have it stuck. Unanswered, the challenge slashes the
+    /// prover in full; the client's deposit gets the price back and the refund, its
+    /// credits the bond and the reward. The job stays marked paid, and the prover's claim
+    /// of it with the client's award is refused (`JobSlashed`).
+    function test_attack_aBoughtProofNotRevealedSlashesTheProverAndRefundsThePrice() public {
+        _register(cheater, MIN_STAKE);
+        _deposit(client, PRICE);
+        ProverMarket.Leaf[] memory leaves = _leafWith(circuit, inputs, proof);
+        leaves[0].price = PRICE;
+        uint256 batchId = _commit(cheater, leaves);
+        uint256 id = _buyWithheld(batchId, leaves, 0, 1);
+        assertEq(market.deposits(client), 0);
+
+        vm.roll(block.number + RESPONSE_WINDOW + 1);
+        market.finalizeChallenge(id);
+        assertEq(uint8(_challenge(id).status), uint8(ProverMarket.ChallengeStatus.Slashed));
+        assertEq(_stakeOf(cheater), MIN_STAKE - SLASH_PER_JOB, "the full slash");
+        assertEq(market.deposits(client), PRICE + REFUND, "the price back, and the refund");
+        assertEq(market.credits(client), BOND + REWARD, "the bond back, and the reward");
+        assertEq(market.credits(cheater), 0, "the prover kept nothing");
+        assertTrue(market.isPaid(client, 1), "the job stays marked paid");
+        _closeWindow(batchId);
+        _expectClaimRevert(
+            cheater, batchId, leaves, 1, abi.encodeWithSelector(ProverMarket.JobSlashed.selector, leaves[0].jobId)
+        );
     }
 
     /// The winner commits, by the deadline, a leaf of the awarded statement at another price
@@ -2049,51 +2138,45 @@ contract AttacksTest is MarketFixture {
         _assertOnlyTheWatchtowerWasPaid(copier);
     }
 
-    /// The cheater withholds the proof of a job priced above `challengeBond`. Its client
-    /// commits to its withheld-proof challenge showing its award (bond `challengeBond`) in
-    /// block N and sends it in block N+1. A copier sends the very same call first, hoping to
-    /// be the challenger of record on the client's terms, and collect the reward when the
-    /// cheater is slashed: from another account the award is ignored, so the copy's bond is
-    /// short (`WrongBond`); with the price it still finds no commitment, then one of its
-    /// own block. The client's challenge opens; in block N+2 the copier's aged commitment
-    /// meets the pending challenge, and after the slash the slashed job. The client gets
-    /// its bond back, the reward and the refund; the copier nothing.
-    function test_attack_aCopiedAwardBearingChallengeEarnsTheCopierNothing() public {
+    /// The cheater withholds the proof of a job. Its client commits to its withheld-proof
+    /// challenge buying the proof (naming the job's nonce) in block N and sends it in block
+    /// N+1. A copier sends the very same call first, hoping to be the challenger of record
+    /// and collect the reward when the cheater is slashed (from another account the call
+    /// buys nothing, but a reward is a reward): it finds no commitment, then one of its own
+    /// block. The client's challenge opens; in block N+2 the copier's aged commitment meets
+    /// the pending challenge, and after the slash the slashed job. The client gets its bond
+    /// back, the reward, and into its deposit the price and the refund; the copier nothing.
+    function test_attack_aCopiedBuyingChallengeEarnsTheCopierNothing() public {
         _register(cheater, MIN_STAKE);
+        _deposit(client, PRICE);
         ProverMarket.Leaf[] memory leaves = _leafWith(circuit, inputs, proof);
         leaves[0].price = PRICE;
         ProverMarket.Inclusion memory at = _at(_commit(cheater, leaves), leaves, 0);
-        uint64 deadline = uint64(block.timestamp + 1 hours);
-        (bytes32 r, bytes32 vs) = _compactAward(clientKey, leaves[0], cheater, deadline);
-        bytes memory call = _withheldCall(at, deadline, r, vs);
+        bytes memory call = _withheldCall(at, 1);
         vm.deal(client, BOND);
-        vm.deal(copier, PRICE);
+        vm.deal(copier, BOND);
 
         // Block N: the client commits to its challenge.
         _commitTo(client, call);
         vm.roll(block.number + 1);
 
-        // Block N+1: the copy goes first: the client's bond is refused to it, then no
-        // commitment, then one of this block.
-        vm.prank(copier);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.WrongBond.selector, PRICE, BOND));
-        market.challengeWithheldProof{value: BOND}(at, deadline, r, vs);
+        // Block N+1: the copy goes first, without a commitment, then with one of this block.
         vm.prank(copier);
         vm.expectRevert(_notCommitted(0));
-        market.challengeWithheldProof{value: PRICE}(at, deadline, r, vs);
+        market.challengeWithheldProof{value: BOND}(at, 1);
         _commitTo(copier, call);
         vm.prank(copier);
         vm.expectRevert(_notCommitted(block.number));
-        market.challengeWithheldProof{value: PRICE}(at, deadline, r, vs);
+        market.challengeWithheldProof{value: BOND}(at, 1);
         vm.prank(client);
-        uint256 id = market.challengeWithheldProof{value: BOND}(at, deadline, r, vs);
-        assertTrue(_challenge(id).clientAward);
+        uint256 id = market.challengeWithheldProof{value: BOND}(at, 1);
+        assertTrue(_challenge(id).bought);
 
         // Block N+2: the job's challenge is the client's.
         vm.roll(block.number + 1);
         vm.prank(copier);
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.ChallengePending.selector, id));
-        market.challengeWithheldProof{value: PRICE}(at, deadline, r, vs);
+        market.challengeWithheldProof{value: BOND}(at, 1);
 
         // The cheater never reveals; the copier finalizes, and the reward is the client's.
         vm.roll(block.number + RESPONSE_WINDOW + 1);
@@ -2101,12 +2184,12 @@ contract AttacksTest is MarketFixture {
         market.finalizeChallenge(id);
         vm.prank(copier);
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.AlreadySlashed.selector, leaves[0].jobId));
-        market.challengeWithheldProof{value: PRICE}(at, deadline, r, vs);
+        market.challengeWithheldProof{value: BOND}(at, 1);
 
         assertEq(market.credits(client), BOND + REWARD, "the client: its bond back and the reward");
-        assertEq(market.deposits(client), REFUND, "and the refund");
+        assertEq(market.deposits(client), PRICE + REFUND, "and the price back, and the refund");
         assertEq(market.credits(copier), 0, "the copier: nothing");
-        assertEq(copier.balance, PRICE, "its bond never left");
+        assertEq(copier.balance, BOND, "its bond never left");
         assertEq(_stakeOf(cheater), MIN_STAKE - SLASH_PER_JOB, "the full slash");
     }
 

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 pragma solidity 0.8.28;
 
-import {Vm} from "forge-std/Vm.sol";
 import {ProverMarket} from "../src/ProverMarket.sol";
 import {CircuitStore} from "../src/CircuitStore.sol";
 import {MarketFixture} from "./utils/MarketFixture.sol";
@@ -327,28 +326,27 @@ contract ChallengesTest is MarketFixture {
     function test_challengeWithheldProof_takesOnlyACommitmentFromAnEarlierBlock() public {
         _commitRealBatch();
         ProverMarket.Inclusion memory at = _at(realBatch, _real(), 3);
-        bytes32 digest =
-            _evidenceDigest(watchtower, abi.encodeCall(market.challengeWithheldProof, (at, 0, bytes32(0), bytes32(0))));
+        bytes32 digest = _evidenceDigest(watchtower, abi.encodeCall(market.challengeWithheldProof, (at, NO_NONCE)));
         vm.deal(watchtower, BOND);
         vm.prank(watchtower);
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.EvidenceNotCommitted.selector, 0));
-        market.challengeWithheldProof{value: BOND}(at, 0, bytes32(0), bytes32(0));
+        market.challengeWithheldProof{value: BOND}(at, NO_NONCE);
 
         uint256 n = block.number;
         vm.prank(watchtower);
         market.commitEvidence(digest);
         vm.prank(watchtower);
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.EvidenceNotCommitted.selector, n));
-        market.challengeWithheldProof{value: BOND}(at, 0, bytes32(0), bytes32(0));
+        market.challengeWithheldProof{value: BOND}(at, NO_NONCE);
         // Another input (another leaf) is not covered by it.
         vm.roll(n + 1);
         vm.prank(watchtower);
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.EvidenceNotCommitted.selector, 0));
-        market.challengeWithheldProof{value: BOND}(_at(realBatch, _real(), 0), 0, bytes32(0), bytes32(0));
+        market.challengeWithheldProof{value: BOND}(_at(realBatch, _real(), 0), NO_NONCE);
         assertEq(market.evidenceCommitments(watchtower, digest), n, "kept through the refusals");
 
         vm.prank(watchtower);
-        uint256 id = market.challengeWithheldProof{value: BOND}(at, 0, bytes32(0), bytes32(0));
+        uint256 id = market.challengeWithheldProof{value: BOND}(at, NO_NONCE);
         assertEq(id, 0);
         assertEq(market.evidenceCommitments(watchtower, digest), 0, "consumed");
         assertEq(_openChallenges(prover), 1);
@@ -746,7 +744,7 @@ contract ChallengesTest is MarketFixture {
         assertEq(c.respondBy, respondBy);
         (,, uint40 committedAt,,) = market.batches(realBatch);
         assertEq(c.deadline, committedAt, "a withheld-proof challenge holds its batch's block");
-        assertFalse(c.clientAward, "no award shown");
+        assertFalse(c.bought, "nothing bought");
         assertEq(c.challenger, watchtower);
         assertEq(c.prover, prover);
         assertEq(c.client, client);
@@ -765,7 +763,7 @@ contract ChallengesTest is MarketFixture {
         vm.deal(watchtower, BOND);
         vm.prank(watchtower);
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.UnknownBatch.selector, realBatch + 1));
-        market.challengeWithheldProof{value: BOND}(at, 0, bytes32(0), bytes32(0));
+        market.challengeWithheldProof{value: BOND}(at, NO_NONCE);
     }
 
     function test_challengeWithheldProof_revertsOnWrongBond() public {
@@ -774,7 +772,7 @@ contract ChallengesTest is MarketFixture {
         vm.deal(watchtower, 1 ether);
         vm.prank(watchtower);
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.WrongBond.selector, BOND, BOND - 1));
-        market.challengeWithheldProof{value: BOND - 1}(at, 0, bytes32(0), bytes32(0));
+        market.challengeWithheldProof{value: BOND - 1}(at, NO_NONCE);
     }
 
     function test_challengeWithheldProof_revertsOneBlockAfterWindow() public {
@@ -785,7 +783,7 @@ contract ChallengesTest is MarketFixture {
         vm.deal(watchtower, BOND);
         vm.prank(watchtower);
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.WindowClosed.selector, closesAt));
-        market.challengeWithheldProof{value: BOND}(at, 0, bytes32(0), bytes32(0));
+        market.challengeWithheldProof{value: BOND}(at, NO_NONCE);
     }
 
     function test_challengeWithheldProof_revertsWhenLeafNotInBatch() public {
@@ -795,7 +793,7 @@ contract ChallengesTest is MarketFixture {
         vm.deal(watchtower, BOND);
         vm.prank(watchtower);
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.LeafNotInBatch.selector));
-        market.challengeWithheldProof{value: BOND}(at, 0, bytes32(0), bytes32(0));
+        market.challengeWithheldProof{value: BOND}(at, NO_NONCE);
     }
 
     /// A leaf naming a circuit that is not registered (CIRCUIT has no verifier here) can be
@@ -834,8 +832,8 @@ contract ChallengesTest is MarketFixture {
         );
         market.finalizeChallenge(challengeId);
         assertTrue(market.slashed(_key(leaves[1])));
-        // The leaf is priced at 1 ether, above `challengeBond`: its bond was the price.
-        assertEq(market.credits(watchtower), 1 ether + REWARD, "the bond back, and the reward");
+        // The leaf is priced at 1 ether, above `challengeBond`: the bond is `challengeBond`.
+        assertEq(market.credits(watchtower), BOND + REWARD, "the bond back, and the reward");
     }
 
     function test_challengeWithheldProof_revertsWhileAnotherIsPending() public {
@@ -845,18 +843,17 @@ contract ChallengesTest is MarketFixture {
         vm.deal(otherClient, BOND);
         vm.prank(otherClient);
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.ChallengePending.selector, id));
-        market.challengeWithheldProof{value: BOND}(at, 0, bytes32(0), bytes32(0));
+        market.challengeWithheldProof{value: BOND}(at, NO_NONCE);
     }
 
     function test_challengeWithheldProof_revertsWhenAlreadySlashed() public {
         _commitRealBatch();
         _challengeInvalid(1, badProof);
         ProverMarket.Inclusion memory at = _at(realBatch, _real(), 1);
-        // Leaf 1 is priced at 1 ether: the bond without an award is its price.
-        vm.deal(watchtower, 1 ether);
+        vm.deal(watchtower, BOND);
         vm.prank(watchtower);
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.AlreadySlashed.selector, real[1].jobId));
-        market.challengeWithheldProof{value: 1 ether}(at, 0, bytes32(0), bytes32(0));
+        market.challengeWithheldProof{value: BOND}(at, NO_NONCE);
     }
 
     /// An answered withheld-proof challenge cannot be opened again on the job, by anyone:
@@ -869,7 +866,7 @@ contract ChallengesTest is MarketFixture {
         vm.deal(otherClient, BOND);
         vm.prank(otherClient);
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.AlreadyAnswered.selector, real[3].jobId));
-        market.challengeWithheldProof{value: BOND}(at, 0, bytes32(0), bytes32(0));
+        market.challengeWithheldProof{value: BOND}(at, NO_NONCE);
         // forge-lint: disable-next-line(incorrect-shift)
         assertEq(market.answeredFaults(_key(real[3])), 1 << uint8(ProverMarket.Fault.WithheldProof));
         assertEq(market.challengeCount(), 1);
@@ -897,13 +894,13 @@ contract ChallengesTest is MarketFixture {
         vm.deal(otherClient, 2 * BOND);
         vm.prank(otherClient);
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.ChallengePending.selector, missed));
-        market.challengeWithheldProof{value: BOND}(at, 0, bytes32(0), bytes32(0));
+        market.challengeWithheldProof{value: BOND}(at, NO_NONCE);
 
         vm.roll(block.number + RESPONSE_WINDOW + 1); // still inside the batch's window
         market.finalizeChallenge(missed);
         vm.prank(otherClient);
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.AlreadySlashed.selector, real[3].jobId));
-        market.challengeWithheldProof{value: BOND}(at, 0, bytes32(0), bytes32(0));
+        market.challengeWithheldProof{value: BOND}(at, NO_NONCE);
     }
 
     function test_revealProof_realProofAnswersAndPaysTheBondToTheProver() public {
@@ -986,123 +983,236 @@ contract ChallengesTest is MarketFixture {
         market.revealProof(id, inputs, longProof);
     }
 
-    // ---- the bond of a withheld-proof challenge, and the client's award -----------------------
+    // ---- the bond of a withheld-proof challenge, and the client buying the proof ---------------
 
-    /// The client's compact signature of its award of leaf `i` of the real batch to the
-    /// prover, due in an hour, and that deadline.
-    function _realAward(uint256 i) internal view returns (uint64 deadline, bytes32 r, bytes32 vs) {
-        deadline = uint64(block.timestamp + 1 hours);
-        (r, vs) = _compactAward(clientKey, real[i], prover, deadline);
+    /// The client buys the proof of leaf `i` of the real batch (job `i`), naming its nonce,
+    /// committing its evidence first.
+    function _buy(uint256 i) internal returns (uint256 id) {
+        return _buyWithheld(realBatch, _real(), i, _nonce(i));
     }
 
-    /// Without an award the bond is `challengeBond`, or the leaf's price if that is more
-    /// (leaf 1 is priced at 1 ether): anything else is refused.
-    function test_challengeWithheldProof_bondIsThePriceWhenItIsMore() public {
-        _commitRealBatch();
-        ProverMarket.Inclusion memory at = _at(realBatch, _real(), 1);
-        _evidenceWithheld(watchtower, realBatch, _real(), 1);
-        vm.deal(watchtower, 2 ether);
-        vm.startPrank(watchtower);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.WrongBond.selector, 1 ether, BOND));
-        market.challengeWithheldProof{value: BOND}(at, 0, bytes32(0), bytes32(0));
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.WrongBond.selector, 1 ether, 1 ether + 1));
-        market.challengeWithheldProof{value: 1 ether + 1}(at, 0, bytes32(0), bytes32(0));
-        uint256 id = market.challengeWithheldProof{value: 1 ether}(at, 0, bytes32(0), bytes32(0));
-        vm.stopPrank();
-        assertEq(_challenge(id).bond, 1 ether);
-        assertFalse(_challenge(id).clientAward);
-        // A leaf priced below the bond: `challengeBond`.
-        assertEq(_challenge(_challengeWithheld(watchtower, realBatch, _real(), 3)).bond, BOND);
+    /// The prover claims leaf `i` of the real batch (job `i`) alone with the client's award
+    /// of it, expecting `err` ("" for success).
+    function _claimReal(uint256 i, bytes memory err) internal {
+        ProverMarket.Award memory award = _award(real[i], prover);
+        bytes memory sig = _sign(clientKey, award);
+        if (err.length != 0) vm.expectRevert(err);
+        _claimJob(prover, realBatch, _real(), i, _nonce(i), award, sig);
     }
 
-    /// The job's client showing its signed award: the bond is `challengeBond` whatever the
-    /// price (the price is refused), the challenge is marked, and `AwardShown` publishes the
-    /// award's deadline and signature after `ChallengeOpened`.
-    function test_challengeWithheldProof_clientShowingItsAwardBondsTheBondAndEmitsAwardShown() public {
+    /// The bond is `challengeBond` whatever the leaf's price (leaf 1 is priced at 1 ether,
+    /// ten bonds) and whoever sends it: the price is refused from a watchtower and from the
+    /// client buying the proof alike, and the bond is checked first, before the batch.
+    function test_challengeWithheldProof_bondIsChallengeBondWhateverThePrice() public {
         _commitRealBatch();
-        (uint64 deadline, bytes32 r, bytes32 vs) = _realAward(1);
+        _deposit(client, 1 ether);
         ProverMarket.Inclusion memory at = _at(realBatch, _real(), 1);
-        _evidenceWithheldAward(client, realBatch, _real(), 1, deadline, r, vs);
-        vm.deal(client, 2 ether);
+        bytes memory wrong = abi.encodeWithSelector(ProverMarket.WrongBond.selector, BOND, 1 ether);
+        vm.deal(watchtower, 1 ether);
+        vm.prank(watchtower);
+        vm.expectRevert(wrong);
+        market.challengeWithheldProof{value: 1 ether}(at, NO_NONCE);
+        vm.deal(client, 1 ether);
         vm.prank(client);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.WrongBond.selector, BOND, 1 ether));
-        market.challengeWithheldProof{value: 1 ether}(at, deadline, r, vs);
+        vm.expectRevert(wrong);
+        market.challengeWithheldProof{value: 1 ether}(at, 1);
+        at.batchId = realBatch + 1;
+        vm.prank(client);
+        vm.expectRevert(wrong);
+        market.challengeWithheldProof{value: 1 ether}(at, 1);
+
+        uint256 id = _challengeWithheld(watchtower, realBatch, _real(), 1);
+        assertEq(_challenge(id).bond, BOND);
+        assertEq(_challenge(id).price, 1 ether);
+        assertEq(market.deposits(client), 1 ether);
+    }
+
+    /// The job's client naming the job's nonce buys the proof: the challenge opens marked
+    /// `bought` with bond `challengeBond`, the job's bit in `paidJobs` is set (and only
+    /// its), and the leaf's price moves from the client's deposit into the challenge (the
+    /// market's balance grows by the bond alone).
+    function test_challengeWithheldProof_clientNamingItsNonceBuysTheProof() public {
+        _commitRealBatch();
+        _deposit(client, 1 ether);
         uint64 respondBy = uint64(block.number) + RESPONSE_WINDOW;
+        uint256 marketBefore = address(market).balance;
+        _evidenceWithheldNaming(client, realBatch, _real(), 3, 3);
         vm.expectEmit(true, true, true, true, address(market));
         emit ProverMarket.ChallengeOpened(
-            0, prover, real[1].jobId, ProverMarket.Fault.WithheldProof, client, client, respondBy
+            0, prover, real[3].jobId, ProverMarket.Fault.WithheldProof, client, client, respondBy
         );
-        vm.expectEmit(true, true, true, true, address(market));
-        emit ProverMarket.AwardShown(0, deadline, r, vs);
-        vm.prank(client);
-        uint256 id = market.challengeWithheldProof{value: BOND}(at, deadline, r, vs);
+        uint256 id = _sendWithheldNaming(client, realBatch, _real(), 3, 3);
+
         ProverMarket.Challenge memory c = _challenge(id);
-        assertTrue(c.clientAward);
-        assertEq(c.bond, BOND);
+        assertTrue(c.bought, "bought");
         assertEq(c.challenger, client);
+        assertEq(c.client, client);
+        assertEq(c.bond, BOND);
+        assertEq(c.price, 2 gwei);
+        assertEq(uint8(c.status), uint8(ProverMarket.ChallengeStatus.Open));
+        assertEq(market.deposits(client), 1 ether - 2 gwei, "the price left the deposit");
+        assertEq(address(market).balance, marketBefore + BOND, "the price stays in the market");
+        assertEq(market.paidJobs(client, 0), 1 << 3, "job 3's bit, and only it");
+        assertTrue(market.isPaid(client, 3));
+        assertEq(market.pendingChallenge(_key(real[3])), id + 1);
+        assertEq(_openChallenges(prover), 1);
     }
 
-    /// Only a signature of the client's award of exactly that leaf to the batch's prover
-    /// is an award: another deadline, another prover, another signer, or garbage is
-    /// refused, before the bond is looked at.
-    function test_challengeWithheldProof_revertsBadAwardSignatureFromTheClient() public {
+    /// The bit set is the named job's: nonce 300 is bit 44 of word 1.
+    function test_challengeWithheldProof_buyingMarksTheNamedJobsBit() public {
+        _deposit(client, 1 ether);
+        ProverMarket.Leaf[] memory leaves = new ProverMarket.Leaf[](1);
+        leaves[0] = _realLeaf(300, 1 gwei, proof);
+        uint256 batchId = _commit(prover, leaves);
+        uint256 id = _buyWithheld(batchId, leaves, 0, 300);
+        assertTrue(_challenge(id).bought);
+        assertEq(market.paidJobs(client, 1), 1 << 44);
+        assertEq(market.paidJobs(client, 0), 0);
+        assertTrue(market.isPaid(client, 300));
+        assertFalse(market.isPaid(client, 44));
+        assertFalse(market.isPaid(client, 299));
+        assertFalse(market.isPaid(client, 301));
+        assertEq(market.deposits(client), 1 ether - 1 gwei);
+    }
+
+    /// A purchase needs the price in the client's deposit: one wei short is
+    /// `InsufficientDeposit(deposit, price)`, checked before the evidence (an uncommitted
+    /// purchase meets it too), and changes nothing. With exactly the price it goes through
+    /// and empties the deposit.
+    function test_challengeWithheldProof_buyingRevertsInsufficientDeposit() public {
         _commitRealBatch();
-        (uint64 deadline, bytes32 r, bytes32 vs) = _realAward(3);
+        _deposit(client, 2 gwei - 1);
         ProverMarket.Inclusion memory at = _at(realBatch, _real(), 3);
-        (bytes32 rOther, bytes32 vsOther) = _compactAward(clientKey, real[3], otherProver, deadline);
-        (bytes32 rKey, bytes32 vsKey) = _compactAward(otherClientKey, real[3], prover, deadline);
-        vm.deal(client, 1 ether);
+        bytes memory short = abi.encodeWithSelector(ProverMarket.InsufficientDeposit.selector, 2 gwei - 1, 2 gwei);
+        vm.deal(client, BOND);
+        vm.prank(client);
+        vm.expectRevert(short);
+        market.challengeWithheldProof{value: BOND}(at, 3);
+        _evidenceWithheldNaming(client, realBatch, _real(), 3, 3);
+        vm.prank(client);
+        vm.expectRevert(short);
+        market.challengeWithheldProof{value: BOND}(at, 3);
+        assertFalse(market.isPaid(client, 3), "not marked paid");
+        assertEq(market.deposits(client), 2 gwei - 1);
+        assertEq(market.challengeCount(), 0);
+
+        _deposit(client, 1);
+        vm.deal(client, BOND);
+        vm.prank(client);
+        uint256 id = market.challengeWithheldProof{value: BOND}(at, 3);
+        assertTrue(_challenge(id).bought);
+        assertEq(market.deposits(client), 0);
+    }
+
+    /// A job already paid (claimed from an earlier batch, here the same leaf committed
+    /// again) cannot be bought: `AlreadyClaimed`, and nothing is taken. The client's plain
+    /// challenge of it still opens.
+    function test_challengeWithheldProof_buyingRevertsAlreadyClaimedForAPaidJob() public {
+        _commitRealBatch();
+        _deposit(client, 1 ether);
+        _closeWindow(realBatch);
+        _claimReal(3, "");
+        assertTrue(market.isPaid(client, 3));
+        uint256 again = _commit(prover, _real());
+        _evidenceWithheldNaming(client, again, _real(), 3, 3);
+        vm.deal(client, BOND);
+        vm.prank(client);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.AlreadyClaimed.selector, real[3].jobId));
+        market.challengeWithheldProof{value: BOND}(_at(again, _real(), 3), 3);
+        assertEq(market.deposits(client), 1 ether - 2 gwei, "nothing more taken");
+
+        uint256 id = _challengeWithheld(client, again, _real(), 3);
+        assertFalse(_challenge(id).bought);
+    }
+
+    /// The job's state is checked before the purchase: a pending challenge, an answered
+    /// one and a slashed job are refused as for anyone (`ChallengePending`,
+    /// `AlreadyAnswered`, `AlreadySlashed`), though the client has no deposit to pay with.
+    function test_challengeWithheldProof_buyingChecksTheJobBeforeThePurchase() public {
+        _commitRealBatch();
+        ProverMarket.Inclusion memory at3 = _at(realBatch, _real(), 3);
+        ProverMarket.Inclusion memory at1 = _at(realBatch, _real(), 1);
+        uint256 id = _challengeWithheld(watchtower, realBatch, _real(), 3);
+        _challengeInvalid(1, badProof);
+        vm.deal(client, BOND);
         vm.startPrank(client);
-        vm.expectRevert(ProverMarket.BadAwardSignature.selector);
-        market.challengeWithheldProof{value: BOND}(at, deadline + 1, r, vs);
-        vm.expectRevert(ProverMarket.BadAwardSignature.selector);
-        market.challengeWithheldProof{value: BOND}(at, deadline, rOther, vsOther);
-        vm.expectRevert(ProverMarket.BadAwardSignature.selector);
-        market.challengeWithheldProof{value: BOND}(at, deadline, rKey, vsKey);
-        vm.expectRevert(ProverMarket.BadAwardSignature.selector);
-        market.challengeWithheldProof{value: 0}(at, deadline, keccak256("r"), bytes32(0));
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.ChallengePending.selector, id));
+        market.challengeWithheldProof{value: BOND}(at3, 3);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.AlreadySlashed.selector, real[1].jobId));
+        market.challengeWithheldProof{value: BOND}(at1, 1);
         vm.stopPrank();
+        market.revealProof(id, inputs, proof);
+        vm.prank(client);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.AlreadyAnswered.selector, real[3].jobId));
+        market.challengeWithheldProof{value: BOND}(at3, 3);
+        assertFalse(market.isPaid(client, 3));
+        assertFalse(market.isPaid(client, 1));
     }
 
-    /// Anyone but the job's client showing an award (even the client's genuine one, or
-    /// garbage) shows nothing: the bond is the price's, no `AwardShown`, no mark.
-    function test_challengeWithheldProof_ignoresAnAwardFromAnotherAccount() public {
+    /// The client naming another job's nonce buys nothing: a plain challenge, no price
+    /// taken, no job marked paid.
+    function test_challengeWithheldProof_aWrongNonceFromTheClientBuysNothing() public {
         _commitRealBatch();
-        (uint64 deadline, bytes32 r, bytes32 vs) = _realAward(1);
-        vm.recordLogs();
-        uint256 id = _challengeWithheldAward(watchtower, realBatch, _real(), 1, deadline, r, vs, 1 ether);
-        Vm.Log[] memory logs = vm.getRecordedLogs();
-        for (uint256 i = 0; i < logs.length; i++) {
-            assertTrue(logs[i].topics[0] != ProverMarket.AwardShown.selector, "no AwardShown");
-        }
-        assertFalse(_challenge(id).clientAward);
-        assertEq(_challenge(id).bond, 1 ether);
-        id = _challengeWithheldAward(otherClient, realBatch, _real(), 3, 0, keccak256("junk"), bytes32(0), BOND);
-        assertFalse(_challenge(id).clientAward, "garbage from another account is ignored");
+        _deposit(client, 1 ether);
+        uint256 id = _challengeWithheldNaming(client, realBatch, _real(), 3, 0);
+        assertFalse(_challenge(id).bought);
+        assertEq(market.deposits(client), 1 ether);
+        assertFalse(market.isPaid(client, 3));
+        assertFalse(market.isPaid(client, 0));
     }
 
-    /// The client that showed its award gets its bond back on the reveal; the prover gets
-    /// none.
-    function test_revealProof_returnsTheBondOfAClientThatShowedItsAward() public {
+    /// Another account naming the job's nonce buys nothing: a plain challenge, and neither
+    /// its deposit nor the client's is touched.
+    function test_challengeWithheldProof_theJobsNonceFromAnotherAccountBuysNothing() public {
         _commitRealBatch();
-        (uint64 deadline, bytes32 r, bytes32 vs) = _realAward(3);
-        uint256 id = _challengeWithheldAward(client, realBatch, _real(), 3, deadline, r, vs, BOND);
+        _deposit(client, 1 ether);
+        _deposit(otherClient, 1 ether);
+        uint256 id = _challengeWithheldNaming(otherClient, realBatch, _real(), 3, 3);
+        assertFalse(_challenge(id).bought);
+        assertEq(_challenge(id).challenger, otherClient);
+        assertEq(market.deposits(client), 1 ether);
+        assertEq(market.deposits(otherClient), 1 ether);
+        assertFalse(market.isPaid(client, 3));
+        assertFalse(market.isPaid(otherClient, 3));
+    }
+
+    /// A bought proof revealed: the bond back to the client, the price credited to the
+    /// prover (what was taken from the deposit; the market's balance does not move). The
+    /// job stays paid: the prover's claim of it is `AlreadyClaimed`.
+    function test_revealProof_ofABoughtProofCreditsThePriceToTheProverAndReturnsTheBond() public {
+        _commitRealBatch();
+        _deposit(client, 2 gwei);
+        uint256 id = _buy(3);
+        uint256 marketBefore = address(market).balance;
         vm.expectEmit(true, true, true, true, address(market));
         emit ProverMarket.ChallengeAnswered(id, prover, BOND);
         market.revealProof(id, inputs, proof);
-        assertEq(market.credits(client), BOND, "the client's bond is back");
-        assertEq(market.credits(prover), 0);
+        assertEq(market.credits(prover), 2 gwei, "the price to the prover");
+        assertEq(market.credits(client), BOND, "the bond back to the client");
+        assertEq(market.deposits(client), 0, "the price is spent");
+        assertEq(address(market).balance, marketBefore);
         assertEq(uint8(_challenge(id).status), uint8(ProverMarket.ChallengeStatus.Answered));
+        assertTrue(market.isPaid(client, 3));
+        assertFalse(market.isDisputed(prover));
+
+        _deposit(client, 1 ether);
+        _closeWindow(realBatch);
+        _claimReal(3, abi.encodeWithSelector(ProverMarket.AlreadyClaimed.selector, real[3].jobId));
+        _claimReal(0, "");
+        assertEq(prover.balance, 1 gwei, "other jobs are claimed as before");
     }
 
-    /// The job's client without an award is any challenger: the reveal pays its bond to the
-    /// prover.
-    function test_revealProof_paysTheProverTheBondOfAClientWithoutAnAward() public {
+    /// The job's client without its nonce is any challenger: the reveal pays its bond to
+    /// the prover, and its deposit is not touched.
+    function test_revealProof_paysTheProverTheBondOfAPlainChallengeByTheClient() public {
         _commitRealBatch();
+        _deposit(client, 1 ether);
         uint256 id = _challengeWithheld(client, realBatch, _real(), 3);
         market.revealProof(id, inputs, proof);
         assertEq(market.credits(prover), BOND, "the bond to the prover");
         assertEq(market.credits(client), 0);
+        assertEq(market.deposits(client), 1 ether);
+        assertFalse(market.isPaid(client, 3));
     }
 
     // ================================================================================
@@ -1186,10 +1296,10 @@ contract ChallengesTest is MarketFixture {
         (ProverMarket.Leaf memory a, ProverMarket.Leaf memory b) = _twins(1 gwei, 1 gwei);
         ProverMarket.Inclusion memory atA = _commitOne(prover, a);
         ProverMarket.Inclusion memory atB = _commitOne(prover, b);
-        _evidence(watchtower, abi.encodeCall(market.challengeWithheldProof, (atA, 0, bytes32(0), bytes32(0))));
+        _evidence(watchtower, abi.encodeCall(market.challengeWithheldProof, (atA, NO_NONCE)));
         vm.deal(watchtower, BOND);
         vm.prank(watchtower);
-        uint256 id = market.challengeWithheldProof{value: BOND}(atA, 0, bytes32(0), bytes32(0));
+        uint256 id = market.challengeWithheldProof{value: BOND}(atA, NO_NONCE);
         _evidence(otherClient, abi.encodeCall(market.challengeEquivocation, (atA, atB)));
         vm.prank(otherClient);
         market.challengeEquivocation(atA, atB);
@@ -1208,6 +1318,86 @@ contract ChallengesTest is MarketFixture {
         assertEq(_stakeOf(prover), STAKE - SLASH);
         assertEq(_openChallenges(prover), 0);
         assertEq(market.pendingChallenge(_key(a)), 0);
+    }
+
+    /// A bought proof not revealed (leaf 1's committed proof does not verify, so no reveal
+    /// can answer): the slash as for any challenger, the bond and the reward to the client,
+    /// and the price back into its deposit with the refund. The job stays marked paid; the
+    /// prover's claim of it is `JobSlashed`.
+    function test_finalizeChallenge_slashOfABoughtProofReturnsThePriceToTheDeposit() public {
+        _commitRealBatch();
+        _deposit(client, 1 ether);
+        uint256 id = _buy(1);
+        assertEq(market.deposits(client), 0);
+        uint256 marketBefore = address(market).balance;
+        vm.roll(block.number + RESPONSE_WINDOW + 1);
+        vm.expectEmit(true, true, true, true, address(market));
+        emit ProverMarket.Slashed(
+            prover, real[1].jobId, client, ProverMarket.Fault.WithheldProof, client, SLASH, REWARD, FULL_REFUND, BURN
+        );
+        market.finalizeChallenge(id);
+        assertEq(uint8(_challenge(id).status), uint8(ProverMarket.ChallengeStatus.Slashed));
+        assertEq(market.deposits(client), 1 ether + FULL_REFUND, "the price back, and the refund");
+        assertEq(market.credits(client), BOND + REWARD, "the bond back, and the reward");
+        assertEq(market.credits(prover), 0);
+        assertEq(_stakeOf(prover), STAKE - SLASH);
+        assertEq(address(market).balance, marketBefore - BURN, "only the burn left the market");
+        assertTrue(market.isPaid(client, 1), "the paid bit stays");
+
+        _closeWindow(realBatch);
+        _claimReal(1, abi.encodeWithSelector(ProverMarket.JobSlashed.selector, real[1].jobId));
+    }
+
+    /// A bought proof whose job was slashed meanwhile (equivocation): void, the bond and the
+    /// price come back (the equivocation's refund went into the deposit already), no slash.
+    function test_finalizeChallenge_voidOfABoughtProofReturnsThePrice() public {
+        (ProverMarket.Leaf memory a, ProverMarket.Leaf memory b) = _twins(0.5 ether, 1 ether);
+        ProverMarket.Inclusion memory atA = _commitOne(prover, a);
+        ProverMarket.Inclusion memory atB = _commitOne(prover, b);
+        _deposit(client, 1 ether);
+        _evidence(client, _withheldCall(atA, JOB));
+        vm.deal(client, BOND);
+        vm.prank(client);
+        uint256 id = market.challengeWithheldProof{value: BOND}(atA, JOB);
+        assertTrue(_challenge(id).bought);
+        assertEq(market.deposits(client), 0.5 ether);
+        _evidence(otherClient, abi.encodeCall(market.challengeEquivocation, (atA, atB)));
+        vm.prank(otherClient);
+        market.challengeEquivocation(atA, atB);
+        assertEq(market.deposits(client), 0.5 ether + FULL_REFUND, "the equivocation's refund");
+
+        vm.roll(block.number + RESPONSE_WINDOW + 1);
+        vm.expectEmit(true, true, true, true, address(market));
+        emit ProverMarket.ChallengeVoided(id, client, BOND);
+        market.finalizeChallenge(id);
+        assertEq(uint8(_challenge(id).status), uint8(ProverMarket.ChallengeStatus.Void));
+        assertEq(market.deposits(client), 1 ether + FULL_REFUND, "the price back");
+        assertEq(market.credits(client), BOND, "the bond back, no reward");
+        assertEq(_stakeOf(prover), STAKE - SLASH, "the one slash");
+        assertTrue(market.isPaid(client, JOB), "the paid bit stays");
+    }
+
+    /// A bought proof that no reveal could answer because its circuit's verifier changed:
+    /// void, no slash, the bond and the price back. The paid bit stays: the prover's claim
+    /// of the job is `AlreadyClaimed`.
+    function test_finalizeChallenge_voidForAChangedVerifierReturnsABoughtProofsPrice() public {
+        _commitRealBatch();
+        _deposit(client, 2 gwei);
+        uint256 id = _buy(3);
+        vm.etch(verifier, address(new EtherRefusingWatchtower(market)).code);
+        vm.roll(block.number + RESPONSE_WINDOW + 1);
+        vm.expectEmit(true, true, true, true, address(market));
+        emit ProverMarket.ChallengeVoided(id, client, BOND);
+        market.finalizeChallenge(id);
+        assertEq(uint8(_challenge(id).status), uint8(ProverMarket.ChallengeStatus.Void));
+        assertEq(market.deposits(client), 2 gwei, "the price back");
+        assertEq(market.credits(client), BOND, "the bond back");
+        assertEq(market.credits(prover), 0);
+        assertEq(_stakeOf(prover), STAKE, "no slash");
+        assertTrue(market.isPaid(client, 3), "the paid bit stays");
+
+        _closeWindow(realBatch);
+        _claimReal(3, abi.encodeWithSelector(ProverMarket.AlreadyClaimed.selector, real[3].jobId));
     }
 
     // ================================================================================
@@ -2269,7 +2459,7 @@ contract ChallengesTest is MarketFixture {
         market.finalizeChallenge(id);
         assertEq(_stakeOf(prover), stake - SLASH, "a promptly finalized withheld proof is slashed in full");
         assertEq(_debt(), 0, "nothing owed");
-        assertEq(market.credits(watchtower), credits + _withheldBond(leaf.price) + reward, "bond and reward");
+        assertEq(market.credits(watchtower), credits + BOND + reward, "bond and reward");
         assertEq(market.deposits(leaf.client), deposit + leaf.price, "the refund");
     }
 

@@ -43,7 +43,7 @@ function proverState(ProverMarket market, address p) view returns (ProverMarket.
 /// a proof one byte too long, and refused batches: empty, or pricing a leaf beyond 2^128 - 1
 /// wei), clients' reservations for provers (reserved and released), claims (one job or
 /// several, paid from deposits and reservations), the four challenges and their answers (some with one public
-/// input too many), finalization, credit withdrawals and circuit registrations the market
+/// input too many; clients buying their jobs' proofs with withheld-proof challenges), finalization, credit withdrawals and circuit registrations the market
 /// must refuse. Each action starts at a random actor, batch or challenge and takes the
 /// first one it fits (a staked prover to commit, a client with a deposit to withdraw, an
 /// open challenge to answer), and returns without calling the market only when none fits;
@@ -144,9 +144,16 @@ contract MarketHandler is Test {
     uint256 public ghost_unexpected;
     string public ghost_lastUnexpected;
     mapping(address => uint256) public ghost_credits;
-    /// Successful payments per job, and what they paid, keyed by `_jobRef(client, nonce)`.
+    /// Times each job was marked paid (a claim, or its client buying the proof with a
+    /// withheld-proof challenge), and what its provers were paid for it (a claim: the
+    /// awarded price; a purchase: the leaf's price, on the reveal), keyed by
+    /// `_jobRef(client, nonce)`.
     mapping(bytes32 => uint256) public ghost_paymentsOf;
     mapping(bytes32 => uint256) public ghost_paidAmountOf;
+    /// Jobs whose client bought the proof, and the price it bought it at (the leaf's, which
+    /// the client saw: it may differ from the awarded price).
+    mapping(bytes32 => bool) public ghost_boughtJob;
+    mapping(bytes32 => uint256) public ghost_boughtPriceOf;
     /// The price the client awarded each job at (its only award price: the client signs no
     /// other, so a leaf committed at another price cannot be claimed).
     mapping(bytes32 => uint256) public ghost_awardedPrice;
@@ -233,12 +240,12 @@ contract MarketHandler is Test {
         uint256 price;
         uint256 batchId;
         uint256 index;
-        /// What the challenger sent: `challengeBond`, or for a withheld proof without the
-        /// client's award, the leaf's price if that is more.
+        /// What the challenger sent: `challengeBond`.
         uint256 bond;
-        /// WithheldProof: opened by the job's client showing its award (the bond comes
-        /// back to it on a reveal).
-        bool clientAward;
+        /// WithheldProof: opened by the job's client buying the proof: `price` left its
+        /// deposit, for the prover on a reveal (with the bond back to the client), back to
+        /// the deposit on a slash or a void.
+        bool bought;
     }
 
     Ch[] internal challenges; // index = challenge id
@@ -422,12 +429,15 @@ contract MarketHandler is Test {
         return challenges.length;
     }
 
+    /// Challenge `id`'s status, whether it bought the proof, and what the market holds for
+    /// it while it is open: its bond, and a bought proof's price.
     function challengeAt(uint256 id)
         external
         view
-        returns (ProverMarket.ChallengeStatus status, address prover, uint256 bond_)
+        returns (ProverMarket.ChallengeStatus status, bool bought, uint256 held)
     {
-        return (challenges[id].status, challenges[id].prover, challenges[id].bond);
+        Ch storage c = challenges[id];
+        return (c.status, c.bought, c.bond + (c.bought ? c.price : 0));
     }
 
     function modelOf(address p) external view returns (ProverModel memory) {
@@ -1722,7 +1732,7 @@ contract MarketHandler is Test {
 
     /// Challenges a withheld proof: of a leaf of a batch whose window is open, mostly, or
     /// (one time in eight) of the leaf of a withheld-proof challenge answered before; as
-    /// `_withheldMode` picks the challenger, the award it shows and its bond.
+    /// `_withheldMode` picks the challenger, the nonce it names and its bond.
     function challengeWithheldProof(uint256 batchSeed, uint256 leafSeed, uint256 who) external {
         if (committed.length == 0) return;
         (uint256 id, uint256 index) = _withheldTarget(batchSeed, leafSeed);
@@ -1737,153 +1747,169 @@ contract MarketHandler is Test {
         );
     }
 
-    /// Who challenges a withheld proof, with what: a watchtower without an award (bond: the
-    /// price if more than `challengeBond`), mostly; the job's client showing its award of
-    /// the job (bond `challengeBond`, back on a reveal; refused, `BadAwardSignature`, when
-    /// the leaf is not what it awarded: another price or statement); the job's client
-    /// without an award; a watchtower showing the client's award (ignored: the price's
-    /// bond); a watchtower sending a wrong bond (`WrongBond`).
+    /// Who challenges a withheld proof, naming which nonce, with what bond (always
+    /// `challengeBond` but for WITH_A_WRONG_BOND): a watchtower naming any nonce (a plain
+    /// challenge), mostly; the job's client naming the job's nonce, which buys the proof
+    /// (the leaf's price from its deposit; refused, `AlreadyClaimed`, once the job is paid,
+    /// `InsufficientDeposit` when the deposit is short); the job's client naming another
+    /// job's nonce (plain); a watchtower naming the job's nonce (plain: only the client
+    /// buys); the job's client naming the job's nonce with another bond than
+    /// `challengeBond` (the leaf's price, or one wei more than the bond: `WrongBond`).
     uint8 internal constant BY_WATCHTOWER = 0;
-    uint8 internal constant BY_CLIENT_WITH_AWARD = 1;
-    uint8 internal constant BY_CLIENT_WITHOUT_AWARD = 2;
-    uint8 internal constant BY_WATCHTOWER_WITH_AWARD = 3;
+    uint8 internal constant BY_CLIENT_BUYING = 1;
+    uint8 internal constant BY_CLIENT_WITH_ANOTHER_NONCE = 2;
+    uint8 internal constant BY_WATCHTOWER_WITH_THE_NONCE = 3;
     uint8 internal constant WITH_A_WRONG_BOND = 4;
 
-    /// Half of the time BY_WATCHTOWER; else one of the others, BY_CLIENT_WITH_AWARD twice
+    /// Half of the time BY_WATCHTOWER; else one of the others, BY_CLIENT_BUYING three times
     /// as often as each of them.
     function _withheldMode(uint256 r) internal pure returns (uint8) {
         r %= 12;
         if (r < 6) return BY_WATCHTOWER;
-        if (r < 8) return BY_CLIENT_WITH_AWARD;
-        if (r < 9) return BY_CLIENT_WITHOUT_AWARD;
-        if (r < 10) return BY_WATCHTOWER_WITH_AWARD;
-        return r < 11 ? WITH_A_WRONG_BOND : BY_CLIENT_WITH_AWARD;
+        if (r < 9) return BY_CLIENT_BUYING;
+        if (r < 10) return BY_CLIENT_WITH_ANOTHER_NONCE;
+        if (r < 11) return BY_WATCHTOWER_WITH_THE_NONCE;
+        return WITH_A_WRONG_BOND;
     }
 
     /// The arguments of a withheld-proof challenge of leaf `index` of batch `id` in `mode`
-    /// (`w`: the watchtower): its sender, the award it shows (deadline, r, vs; r zero:
-    /// none), the bond it sends, whether the market must take the award as the client's,
-    /// and the error the award and bond meet ("" if none).
+    /// (`w`: the watchtower; `seed` picks a watchtower's nonce): its sender, the nonce it
+    /// names, the bond it sends, whether it buys the proof (its sender is the job's client
+    /// and the nonce the job's), and the error the bond meets ("" if none).
     struct WithheldCall {
         address from;
-        uint64 deadline;
-        bytes32 r;
-        bytes32 vs;
+        uint64 nonce;
         uint256 value;
-        bool clientAward;
+        bool buys;
         bytes err;
     }
 
-    function _withheldCall(uint256 id, uint256 index, address w, uint8 mode)
+    function _withheldCall(uint256 id, uint256 index, address w, uint8 mode, uint256 seed)
         internal
         view
         returns (WithheldCall memory call)
     {
         Job memory j = jobsOf[id][index];
-        uint256 required = j.leaf.price > bond ? j.leaf.price : bond;
-        bool byClient = mode == BY_CLIENT_WITH_AWARD || mode == BY_CLIENT_WITHOUT_AWARD;
-        call.from = byClient ? j.leaf.client : w;
-        call.value = required;
-        if (mode == BY_CLIENT_WITH_AWARD || mode == BY_WATCHTOWER_WITH_AWARD) {
-            bool matches;
-            (call.deadline, call.r, call.vs, matches) = _clientsAward(committed[id], j);
-            if (mode == BY_CLIENT_WITH_AWARD) {
-                call.clientAward = true;
-                required = bond;
-                call.value = bond;
-                if (!matches) call.err = abi.encodeWithSelector(ProverMarket.BadAwardSignature.selector);
+        call.value = bond;
+        if (mode == BY_WATCHTOWER) {
+            // forge-lint: disable-next-line(unsafe-typecast)
+            (call.from, call.nonce) = (w, uint64(seed >> 64)); // any nonce
+        } else if (mode == BY_WATCHTOWER_WITH_THE_NONCE) {
+            (call.from, call.nonce) = (w, j.nonce);
+        } else if (mode == BY_CLIENT_WITH_ANOTHER_NONCE) {
+            // Nonces here stay far below 2^64 - 1.
+            (call.from, call.nonce) = (j.leaf.client, j.nonce + 1);
+        } else {
+            (call.from, call.nonce, call.buys) = (j.leaf.client, j.nonce, true);
+            if (mode == WITH_A_WRONG_BOND) {
+                call.value = j.leaf.price != bond ? j.leaf.price : bond + 1;
+                call.err = abi.encodeWithSelector(ProverMarket.WrongBond.selector, bond, call.value);
             }
-        } else if (mode == WITH_A_WRONG_BOND) {
-            call.value = required == bond ? bond + 1 : bond;
         }
-        if (call.err.length == 0 && call.value != required) {
-            call.err = abi.encodeWithSelector(ProverMarket.WrongBond.selector, required, call.value);
-        }
-    }
-
-    /// The client's award of job `j` (committed in batch `b`) to `b`'s prover: the price
-    /// and statement it awarded, due at the batch's deadline; its compact signature, and
-    /// whether the leaf is what it awarded (else the signature is no award of the leaf).
-    function _clientsAward(Committed memory b, Job memory j)
-        internal
-        view
-        returns (uint64 deadline, bytes32 r, bytes32 vs, bool matches)
-    {
-        uint256 awarded = ghost_awardedPrice[_jobRef(j.leaf.client, j.nonce)];
-        deadline = b.deadline;
-        ProverMarket.Award memory award = _awardOf(j.leaf.client, j.leaf.jobId, b.prover, awarded, deadline);
-        (uint8 v, bytes32 r_, bytes32 sig) = vm.sign(keyOf[j.leaf.client], market.awardDigest(award));
-        r = r_;
-        vs = v == 28 ? bytes32(uint256(sig) | (uint256(1) << 255)) : sig;
-        matches = j.leaf.price == awarded && _ofAwardedStatement(j.leaf);
     }
 
     /// Challenges leaf `index` of batch `id` as withheld, as `mode` says (`_withheldCall`;
     /// `w` the watchtower); the honest prover reveals its proof at once (`_honestReveal`,
     /// with `seed`). The challenger commits to the challenge's input as `evidence` says
-    /// (`_evidence`).
+    /// (`_evidence`). A client buying the proof has its deposit first topped up to the price
+    /// half of the time, one time in four moved whole into its reservation for the batch's
+    /// prover (which pays no purchase: the deposit is short unless the price is 0), else
+    /// left as it is (it may be short).
     function _challengeWithheld(uint256 id, uint256 index, address w, uint256 seed, uint8 evidence, uint8 mode)
         internal
         returns (bool opened, uint256 challengeId)
     {
-        WithheldCall memory call = _withheldCall(id, index, w, mode);
+        WithheldCall memory call = _withheldCall(id, index, w, mode, seed);
         ProverMarket.Inclusion memory at = _inclusion(id, index);
+        // A call buys exactly when its sender is the job's client and names the job's own
+        // nonce.
+        if (call.buys != (call.from == at.leaf.client && market.jobIdOf(call.from, call.nonce) == at.leaf.jobId)) {
+            _unexpected("handler: a purchase mispredicted");
+        }
+        if (mode == BY_CLIENT_BUYING) {
+            uint256 deposit = (seed >> 8) % 4;
+            if (deposit < 2) _topUp(at.leaf.client, at.leaf.price);
+            else if (deposit == 2) _reserveAll(at.leaf.client, committed[id].prover);
+        }
         bytes32 key = market.jobKey(committed[id].prover, at.leaf.client, at.leaf.jobId);
-        bytes memory expected = _withheldError(id, key, at.leaf.jobId, call.err);
+        bytes memory expected = _withheldError(id, key, at.leaf, call);
         bytes32 digest;
-        (expected, digest) = _evidence(
-            call.from,
-            abi.encodeCall(market.challengeWithheldProof, (at, call.deadline, call.r, call.vs)),
-            evidence,
-            expected
-        );
+        (expected, digest) =
+            _evidence(call.from, abi.encodeCall(market.challengeWithheldProof, (at, call.nonce)), evidence, expected);
         vm.deal(call.from, call.value);
-        vm.recordLogs();
         vm.prank(call.from);
-        try market.challengeWithheldProof{value: call.value}(at, call.deadline, call.r, call.vs) returns (uint256 id_) {
+        try market.challengeWithheldProof{value: call.value}(at, call.nonce) returns (uint256 id_) {
             (opened, challengeId) = (true, id_);
             if (expected.length != 0) _unexpected("challengeWithheldProof succeeded where it should revert");
             _evidenceTaken(call.from, digest);
             if (challengeId != challenges.length) _unexpected("challenge id");
-            _checkAwardShown(challengeId, call);
             ghost_paidIn += call.value;
+            if (call.buys) _bought(id, index);
             _openedWithheld(id, index, call, key);
             if (committed[id].prover == honest) _honestReveal(challengeId, seed);
         } catch (bytes memory reason) {
             _expectRevert(reason, expected, "challengeWithheldProof");
+            if (call.buys && market.deposits(at.leaf.client) != ghost_deposits[at.leaf.client]) {
+                _unexpected("a refused purchase took a price");
+            }
         }
     }
 
-    /// The error a withheld-proof challenge of a leaf of batch `id` (job key `key`) meets,
-    /// in the order the market checks (the window, then the award and bond, `err`, then
-    /// the job's state), before its evidence.
-    function _withheldError(uint256 id, bytes32 key, bytes32 jobId, bytes memory err)
+    /// Client `c` moves its whole deposit into its reservation for `p` (a reservation pays
+    /// `p`'s claims, never a purchase), keeping the reservation's `until` or making it now.
+    function _reserveAll(address c, address p) internal {
+        uint256 amount = ghost_deposits[c];
+        uint64 until = ghost_reservedUntil[c][p];
+        // forge-lint: disable-next-line(block-timestamp)
+        if (until < block.timestamp) until = uint64(block.timestamp);
+        vm.prank(c);
+        try market.reserve(p, amount, until) {
+            ghost_deposits[c] = 0;
+            ghost_reserved[c][p] += amount;
+            ghost_reservedUntil[c][p] = until;
+            _count("reserve (the whole deposit, before a purchase)");
+        } catch {
+            _unexpected("reserve reverted");
+        }
+    }
+
+    /// Books the purchase of the proof of leaf `index` of batch `id` just opened: the job is
+    /// marked paid and its price left the client's deposit.
+    function _bought(uint256 id, uint256 index) internal {
+        Job storage j = jobsOf[id][index];
+        bytes32 ref = _jobRef(j.leaf.client, j.nonce);
+        ghost_deposits[j.leaf.client] -= j.leaf.price;
+        ghost_paymentsOf[ref]++;
+        ghost_boughtPriceOf[ref] = j.leaf.price;
+        ghost_boughtJob[ref] = true;
+        if (market.deposits(j.leaf.client) != ghost_deposits[j.leaf.client]) {
+            _unexpected("challengeWithheldProof took a wrong price");
+        }
+        if (!market.isPaid(j.leaf.client, j.nonce)) _unexpected("a bought job not marked paid");
+    }
+
+    /// The error a withheld-proof challenge `call` of `leaf`, of batch `id` (job key `key`),
+    /// meets, in the order the market checks (the bond, the window, the job's state, then
+    /// the purchase: the job already paid, the deposit short of the price), before its
+    /// evidence.
+    function _withheldError(uint256 id, bytes32 key, ProverMarket.Leaf memory leaf, WithheldCall memory call)
         internal
         view
         returns (bytes memory)
     {
+        if (call.err.length != 0) return call.err;
         uint64 closesAt = committed[id].blockNumber + challengeWindow;
         if (block.number > closesAt) return abi.encodeWithSelector(ProverMarket.WindowClosed.selector, closesAt);
-        if (err.length != 0) return err;
-        return _openError(key, jobId, ProverMarket.Fault.WithheldProof);
-    }
-
-    /// The challenge just opened emitted `AwardShown(challengeId, deadline, r, vs)` if it
-    /// was opened with the client's award, and none otherwise.
-    function _checkAwardShown(uint256 challengeId, WithheldCall memory call) internal {
-        Vm.Log[] memory logs = vm.getRecordedLogs();
-        uint256 n;
-        for (uint256 i = 0; i < logs.length; i++) {
-            if (logs[i].emitter != address(market) || logs[i].topics[0] != ProverMarket.AwardShown.selector) continue;
-            n++;
-            if (
-                logs[i].topics[1] != bytes32(challengeId)
-                    || keccak256(logs[i].data) != keccak256(abi.encode(call.deadline, call.r, call.vs))
-            ) _unexpected("AwardShown: wrong event");
+        bytes memory err = _openError(key, leaf.jobId, ProverMarket.Fault.WithheldProof);
+        if (err.length != 0 || !call.buys) return err;
+        if (ghost_paymentsOf[_jobRef(leaf.client, call.nonce)] != 0) {
+            return abi.encodeWithSelector(ProverMarket.AlreadyClaimed.selector, leaf.jobId);
         }
-        if (n != (call.clientAward ? 1 : 0)) {
-            _unexpected(call.clientAward ? "no AwardShown" : "AwardShown without an award");
+        uint256 available = ghost_deposits[leaf.client];
+        if (available < leaf.price) {
+            return abi.encodeWithSelector(ProverMarket.InsufficientDeposit.selector, available, leaf.price);
         }
+        return "";
     }
 
     /// Books the withheld-proof challenge `call` opened on leaf `index` of batch `id`.
@@ -1903,13 +1929,14 @@ contract MarketHandler is Test {
                 batchId: id,
                 index: index,
                 bond: call.value,
-                clientAward: call.clientAward
+                bought: call.buys
             }),
             key
         );
         _count(string.concat("challengeWithheldProof", _kindName(j.kind)));
-        if (call.clientAward) _count("challengeWithheldProof (the client's award shown)");
-        else if (call.value > bond) _count("challengeWithheldProof (the price as the bond)");
+        if (call.buys) _count("challengeWithheldProof (the client buying the proof)");
+        else if (call.from == j.leaf.client) _count("challengeWithheldProof (the client naming another nonce)");
+        else if (call.nonce == j.nonce) _count("challengeWithheldProof (another account naming the job's nonce)");
     }
 
     function _withheldTarget(uint256 batchSeed, uint256 leafSeed) internal view returns (uint256 id, uint256 index) {
@@ -2047,7 +2074,7 @@ contract MarketHandler is Test {
                 batchId: 0,
                 index: 0,
                 bond: bond,
-                clientAward: false
+                bought: false
             }),
             market.jobKey(award.prover, c, award.jobId)
         );
@@ -2295,12 +2322,21 @@ contract MarketHandler is Test {
         try market.finalizeChallenge(id) {
             if (expected.length != 0) _unexpected("finalizeChallenge succeeded where it should revert");
             ghost_credits[c.challenger] += c.bond;
+            // A bought proof not revealed: its price goes back into the client's deposit
+            // (before the slash's refund, which `_afterSlash` checks the deposit against).
+            if (c.bought) {
+                ghost_deposits[c.client] += c.price;
+                _count(void ? "finalizeChallenge (void, a bought proof)" : "finalizeChallenge (slash, a bought proof)");
+            }
             if (!void && c.fault == ProverMarket.Fault.WithheldProof) {
                 _count(atRisk ? "finalizeChallenge (withheld, leaf at risk)" : "finalizeChallenge (withheld, late)");
             }
             ghost_pendingOf[key] = 0;
             challenges[id].status = void ? ProverMarket.ChallengeStatus.Void : ProverMarket.ChallengeStatus.Slashed;
             _afterSlash(s, !void, available, false);
+            if (market.deposits(c.client) != ghost_deposits[c.client]) {
+                _unexpected("finalizeChallenge left a wrong deposit");
+            }
             string memory kind =
                 c.fault == ProverMarket.Fault.WithheldProof ? _kindName(jobsOf[c.batchId][c.index].kind) : "";
             _count(string.concat(void ? "finalizeChallenge (void)" : "finalizeChallenge (slash)", kind));
@@ -2589,9 +2625,16 @@ contract MarketHandler is Test {
         ghost_pendingOf[key] = 0;
         // forge-lint: disable-next-line(incorrect-shift)
         ghost_answeredFaults[key] |= 1 << uint8(c.fault);
-        // The client that showed its award gets its bond back; else the prover takes it.
-        ghost_credits[c.clientAward ? c.challenger : c.prover] += c.bond;
-        if (c.clientAward) _count("answered: bond back to the client that showed its award");
+        // A client that bought the proof gets its bond back and the prover the price (what
+        // a claim would have paid it); else the prover takes the bond.
+        if (c.bought) {
+            ghost_credits[c.challenger] += c.bond;
+            ghost_credits[c.prover] += c.price;
+            ghost_paidAmountOf[_jobRef(c.client, jobsOf[c.batchId][c.index].nonce)] += c.price;
+            _count("answered: a bought proof (the price to the prover, the bond back)");
+        } else {
+            ghost_credits[c.prover] += c.bond;
+        }
     }
 
     /// Whether a leaf of a batch of block `committedAt` still counts at risk.
@@ -2991,8 +3034,9 @@ contract ProverMarketInvariantTest is MarketFixture {
     }
 
     /// The market holds exactly every stake, unbonding stake, deposit, reservation, open
-    /// challenge's bond (each as sent: `challengeBond`, or a withheld leaf's price) and
-    /// credit; exactly what was paid in minus what was paid out and burned (by slashes, and
+    /// challenge's bond (`challengeBond`) and, for an open challenge that bought a proof,
+    /// its price (taken from the client's deposit until the reveal credits it to the prover
+    /// or the finalization returns it to the deposit), and credit; exactly what was paid in minus what was paid out and burned (by slashes, and
     /// debt burned at withdrawals). Every prover's stake, debt, unbonding stake and its two
     /// release times, every
     /// client's deposit and free deposit, every client's reservation for every prover and
@@ -3020,10 +3064,14 @@ contract ProverMarketInvariantTest is MarketFixture {
             total += market.credits(a);
         }
         for (uint256 id = 0; id < handler.challengeCount(); id++) {
-            (ProverMarket.ChallengeStatus status,, uint256 bond) = handler.challengeAt(id);
-            if (status == ProverMarket.ChallengeStatus.Open) total += bond;
+            (ProverMarket.ChallengeStatus status,, uint256 held) = handler.challengeAt(id);
+            if (status == ProverMarket.ChallengeStatus.Open) total += held;
         }
-        assertEq(address(market).balance, total, "balance != stakes + deposits + reservations + open bonds + credits");
+        assertEq(
+            address(market).balance,
+            total,
+            "balance != stakes + deposits + reservations + open bonds and bought prices + credits"
+        );
         assertEq(market.totalBurned(), handler.ghost_burned(), "burned");
         assertEq(
             address(market).balance,
@@ -3043,8 +3091,12 @@ contract ProverMarketInvariantTest is MarketFixture {
         }
     }
 
-    /// A job (client, nonce) is paid at most once, and at most the price its client
-    /// awarded (exactly that price once paid); `isPaid` says exactly which were paid.
+    /// A job (client, nonce) is marked paid at most once, by a claim or by its client
+    /// buying the proof, and `isPaid` says exactly which were (a purchase sets it when the
+    /// challenge opens, and it stays set whatever the challenge's end). A claim pays exactly
+    /// the price its client awarded; a purchase pays the prover the leaf's price (which the
+    /// client chose to buy at) on the reveal, or nothing (the price goes back to the
+    /// deposit): never both, never more.
     function invariant_jobPaidAtMostOnceAtItsAwardedPrice() public view {
         for (uint256 i = 0; i < handler.jobCount(); i++) {
             (address client, uint64 nonce) = handler.jobAt(i);
@@ -3052,9 +3104,15 @@ contract ProverMarketInvariantTest is MarketFixture {
             uint256 payments = handler.ghost_paymentsOf(ref);
             uint256 paid = handler.ghost_paidAmountOf(ref);
             assertLe(payments, 1, "job paid twice");
-            assertLe(paid, handler.ghost_awardedPrice(ref), "job paid more than its awarded price");
-            assertEq(paid, payments == 1 ? handler.ghost_awardedPrice(ref) : 0, "job paid another price");
             assertEq(market.isPaid(client, nonce), payments == 1, "isPaid");
+            if (handler.ghost_boughtJob(ref)) {
+                assertEq(payments, 1, "a bought job is marked paid");
+                uint256 price = handler.ghost_boughtPriceOf(ref);
+                assertTrue(paid == 0 || paid == price, "bought job paid another price");
+            } else {
+                assertLe(paid, handler.ghost_awardedPrice(ref), "job paid more than its awarded price");
+                assertEq(paid, payments == 1 ? handler.ghost_awardedPrice(ref) : 0, "job paid another price");
+            }
         }
     }
 
@@ -3080,8 +3138,10 @@ contract ProverMarketInvariantTest is MarketFixture {
         }
         assertEq(market.challengeCount(), handler.challengeCount(), "challenge ids");
         for (uint256 id = 0; id < handler.challengeCount(); id++) {
-            (ProverMarket.ChallengeStatus status,,) = handler.challengeAt(id);
-            assertEq(uint8(_statusOf(id)), uint8(status), "challenge status");
+            (ProverMarket.ChallengeStatus status, bool bought,) = handler.challengeAt(id);
+            ProverMarket.Challenge memory c = _challenge(id);
+            assertEq(uint8(c.status), uint8(status), "challenge status");
+            assertEq(c.bought, bought, "challenge bought");
         }
     }
 
@@ -3306,11 +3366,6 @@ contract ProverMarketInvariantTest is MarketFixture {
             if (hashes[i] == h) return true;
         }
         return false;
-    }
-
-    /// The status of challenge `id`, read from the market's storage (see `_challenge`).
-    function _statusOf(uint256 id) internal view returns (ProverMarket.ChallengeStatus) {
-        return _challenge(id).status;
     }
 
     /// The stand-in's circuit is as it was registered, whoever registered what since (the

@@ -1453,14 +1453,10 @@ contract ProverMarketTest is MarketFixture {
         }
         (,,,, bytes32 stored) = market.batches(id);
         assertEq(MerkleBuilder.root(_hashes(published)), stored, "the input's leaves make the root");
-        _evidence(
-            otherClient,
-            abi.encodeCall(market.challengeWithheldProof, (_at(id, published, 4), 0, bytes32(0), bytes32(0)))
-        );
+        _evidence(otherClient, _withheldCall(_at(id, published, 4), NO_NONCE));
         vm.deal(otherClient, BOND);
         vm.prank(otherClient);
-        uint256 challengeId =
-            market.challengeWithheldProof{value: BOND}(_at(id, published, 4), 0, bytes32(0), bytes32(0));
+        uint256 challengeId = market.challengeWithheldProof{value: BOND}(_at(id, published, 4), NO_NONCE);
         assertEq(market.pendingChallenge(market.jobKey(prover, client, leaves[4].jobId)), challengeId + 1);
 
         // A contract in between is refused, even in the account's own transaction.

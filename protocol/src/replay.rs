@@ -54,9 +54,11 @@ impl SeenCache {
 
     /// Records `id` as [`SeenCache::insert`] does, but never refuses for lack of room:
     /// when the cache is full of unexpired ids, the one to be forgotten soonest goes.
-    /// For envelopes already accepted by every rule (gossip the market accepted), which a
-    /// full cache must never turn away; only what was accepted enters it, so a flood of
-    /// valid but useless envelopes cannot fill it. Fails only if `id` is already there.
+    /// For envelopes a full cache must never turn away: gossip the market accepted (only
+    /// what was accepted enters that cache, so a flood of valid but useless envelopes
+    /// cannot fill it), and request-response requests, which any key can sign but which
+    /// per-peer budgets bound and whose handlers are idempotent, so an envelope evicted
+    /// and replayed costs a repeated answer at most. Fails only if `id` is already there.
     pub fn record(
         &mut self,
         id: MessageId,

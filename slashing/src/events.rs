@@ -75,8 +75,7 @@ impl MarketEvent {
             | E::ChallengeAnsweredFilter(_)
             | E::ChallengeVoidedFilter(_)
             | E::FalseChallengeFilter(_)
-            | E::ProofRevealedFilter(_)
-            | E::AwardShownFilter(_) => EventKind::Challenge,
+            | E::ProofRevealedFilter(_) => EventKind::Challenge,
             E::SlashedFilter(_) => EventKind::Slash,
             E::CircuitRegisteredFilter(_) => EventKind::Circuit,
             E::Eip712DomainChangedFilter(_) => EventKind::Admin,

@@ -213,34 +213,10 @@ pub fn check_matches(
 pub struct WithheldProof {
     /// Where the leaf was committed.
     pub at: Inclusion,
-    /// The job's client's signed award of the leaf, shown when the client itself
-    /// challenges: its bond is then the plain challenge bond and comes back when the proof
-    /// is revealed, and the prover can claim the fee with the award (`AwardShown`).
-    /// Anyone else shows none.
-    pub award: Option<ShownAward>,
-}
-
-/// A client's award of a leaf, as a withheld-proof challenge shows it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ShownAward {
-    /// The awarded deadline (unix seconds): the one field of the award the leaf lacks.
-    pub deadline: u64,
-    /// The client's 65-byte EIP-712 signature of the award.
-    pub signature: Vec<u8>,
-}
-
-impl WithheldProof {
-    /// The bond the market takes for this challenge, given its `challengeBond`: that bond
-    /// with the client's award shown, otherwise the leaf's price if that is more (a reveal
-    /// pays the bond to the prover, so forcing a proof out costs at least its price).
-    pub fn bond(&self, challenge_bond: U256) -> U256 {
-        let price = U256::from(self.at.leaf.price);
-        if self.award.is_some() || price < challenge_bond {
-            challenge_bond
-        } else {
-            price
-        }
-    }
+    /// The job's nonce, when the job's client itself challenges to buy the proof: the
+    /// leaf's price then moves from its deposit into the challenge, for the prover on a
+    /// reveal, and its bond comes back. Anyone else names none.
+    pub nonce: Option<u64>,
 }
 
 /// A prover that accepted a job and did not commit it by the deadline.

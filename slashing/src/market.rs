@@ -755,22 +755,11 @@ impl<M: Middleware + 'static> Market<M> {
         evidence: &WithheldProof,
     ) -> Result<(u64, TransactionReceipt), ChainError> {
         self.check_inclusion(&evidence.at).await?;
-        let bond = evidence.bond(self.bond().await?);
-        let (deadline, r, vs) = match &evidence.award {
-            Some(award) => {
-                let (r, vs) =
-                    eip712::compact(&award.signature).ok_or(EvidenceError::BadSignature {
-                        which: "award",
-                        expected: Address::from(evidence.at.leaf.client.0),
-                    })?;
-                (award.deadline, r, vs)
-            }
-            None => (0, [0; 32], [0; 32]),
-        };
+        let bond = self.bond().await?;
         let receipt = self
             .submit_challenge(
                 self.contract
-                    .challenge_withheld_proof(evidence.at.to_abi(), deadline, r, vs)
+                    .challenge_withheld_proof(evidence.at.to_abi(), evidence.nonce.unwrap_or(0))
                     .value(bond),
             )
             .await?;

@@ -196,11 +196,9 @@ abstract contract MarketFixture is Test {
         return available < SLASH_PER_JOB ? available : SLASH_PER_JOB;
     }
 
-    /// The bond of a withheld-proof challenge without the client's award: `challengeBond`,
-    /// or the leaf's price if that is more (a reveal pays it to the prover).
-    function _withheldBond(uint256 price) internal pure returns (uint256) {
-        return price > BOND ? price : BOND;
-    }
+    /// A nonce no job of the suites has (they number their jobs from 0 up): a withheld-proof
+    /// challenge naming it buys nothing, even from the job's client (a plain challenge).
+    uint64 internal constant NO_NONCE = type(uint64).max;
 
     // ---- leaves, batches, awards -------------------------------------------------------
 
@@ -400,15 +398,14 @@ abstract contract MarketFixture is Test {
         return ProverMarket.Inclusion({batchId: batchId, leaf: leaves[i], path: _path(leaves, i)});
     }
 
-    /// Opens a withheld-proof challenge on leaf `i` of batch `batchId` as `challenger`,
-    /// without an award (bond `_withheldBond` of the leaf's price), committing its evidence
-    /// first (`_evidenceWithheld`, then `_sendWithheld`).
+    /// Opens a plain withheld-proof challenge on leaf `i` of batch `batchId` as
+    /// `challenger` (bond `challengeBond`, naming `NO_NONCE`: nothing bought, whoever sends
+    /// it), committing its evidence first (`_evidenceWithheld`, then `_sendWithheld`).
     function _challengeWithheld(address challenger, uint256 batchId, ProverMarket.Leaf[] memory leaves, uint256 i)
         internal
         returns (uint256 challengeId)
     {
-        _evidenceWithheld(challenger, batchId, leaves, i);
-        challengeId = _sendWithheld(challenger, batchId, leaves, i);
+        return _challengeWithheldNaming(challenger, batchId, leaves, i, NO_NONCE);
     }
 
     /// Commits `challenger` to the withheld-proof challenge of `_challengeWithheld` (a
@@ -417,7 +414,7 @@ abstract contract MarketFixture is Test {
     function _evidenceWithheld(address challenger, uint256 batchId, ProverMarket.Leaf[] memory leaves, uint256 i)
         internal
     {
-        _evidenceWithheldAward(challenger, batchId, leaves, i, 0, bytes32(0), bytes32(0));
+        _evidenceWithheldNaming(challenger, batchId, leaves, i, NO_NONCE);
     }
 
     /// Sends the withheld-proof challenge of `_challengeWithheld`, without committing to it.
@@ -425,62 +422,63 @@ abstract contract MarketFixture is Test {
         internal
         returns (uint256 challengeId)
     {
-        uint256 bond = _withheldBond(leaves[i].price);
-        vm.deal(challenger, challenger.balance + bond);
-        vm.prank(challenger);
-        challengeId = market.challengeWithheldProof{value: bond}(_at(batchId, leaves, i), 0, bytes32(0), bytes32(0));
+        return _sendWithheldNaming(challenger, batchId, leaves, i, NO_NONCE);
+    }
+
+    /// The job's client (`leaves[i].client`) buys the proof of leaf `i` of batch `batchId`
+    /// with a withheld-proof challenge naming the job's `nonce` (bond `challengeBond`; the
+    /// leaf's price leaves its deposit), committing its evidence first.
+    function _buyWithheld(uint256 batchId, ProverMarket.Leaf[] memory leaves, uint256 i, uint64 nonce)
+        internal
+        returns (uint256 challengeId)
+    {
+        return _challengeWithheldNaming(leaves[i].client, batchId, leaves, i, nonce);
     }
 
     /// Opens a withheld-proof challenge on leaf `i` of batch `batchId` as `challenger`
-    /// showing the award `(deadline, r, vs)` (ERC-2098 compact signature), with bond
-    /// `bond`, committing its evidence first.
-    function _challengeWithheldAward(
+    /// naming `nonce` (a purchase when `challenger` is the leaf's client and `nonce` its
+    /// job's; else a plain challenge), with bond `challengeBond`, committing its evidence
+    /// first.
+    function _challengeWithheldNaming(
         address challenger,
         uint256 batchId,
         ProverMarket.Leaf[] memory leaves,
         uint256 i,
-        uint64 deadline,
-        bytes32 r,
-        bytes32 vs,
-        uint256 bond
+        uint64 nonce
     ) internal returns (uint256 challengeId) {
-        _evidenceWithheldAward(challenger, batchId, leaves, i, deadline, r, vs);
-        vm.deal(challenger, challenger.balance + bond);
-        vm.prank(challenger);
-        challengeId = market.challengeWithheldProof{value: bond}(_at(batchId, leaves, i), deadline, r, vs);
+        _evidenceWithheldNaming(challenger, batchId, leaves, i, nonce);
+        challengeId = _sendWithheldNaming(challenger, batchId, leaves, i, nonce);
     }
 
-    /// Commits `challenger` to the withheld-proof challenge of leaf `i` of `batchId` showing
-    /// the award `(deadline, r, vs)`.
-    function _evidenceWithheldAward(
+    /// Commits `challenger` to the withheld-proof challenge of leaf `i` of `batchId` naming
+    /// `nonce`.
+    function _evidenceWithheldNaming(
         address challenger,
         uint256 batchId,
         ProverMarket.Leaf[] memory leaves,
         uint256 i,
-        uint64 deadline,
-        bytes32 r,
-        bytes32 vs
+        uint64 nonce
     ) internal {
-        _evidence(challenger, _withheldCall(_at(batchId, leaves, i), deadline, r, vs));
+        _evidence(challenger, _withheldCall(_at(batchId, leaves, i), nonce));
     }
 
-    /// The input of `challengeWithheldProof(at, deadline, r, vs)`.
-    function _withheldCall(ProverMarket.Inclusion memory at, uint64 deadline, bytes32 r, bytes32 vs)
-        internal
-        view
-        returns (bytes memory)
-    {
-        return abi.encodeCall(market.challengeWithheldProof, (at, deadline, r, vs));
+    /// Sends the withheld-proof challenge of leaf `i` of `batchId` naming `nonce` as
+    /// `challenger`, with bond `challengeBond`, without committing to it.
+    function _sendWithheldNaming(
+        address challenger,
+        uint256 batchId,
+        ProverMarket.Leaf[] memory leaves,
+        uint256 i,
+        uint64 nonce
+    ) internal returns (uint256 challengeId) {
+        vm.deal(challenger, challenger.balance + BOND);
+        vm.prank(challenger);
+        challengeId = market.challengeWithheldProof{value: BOND}(_at(batchId, leaves, i), nonce);
     }
 
-    /// The client's (key `key`) compact signature of its award of leaf `l` to `to`, due at
-    /// `deadline`: what `challengeWithheldProof` checks when the client shows it.
-    function _compactAward(uint256 key, ProverMarket.Leaf memory l, address to, uint64 deadline)
-        internal
-        view
-        returns (bytes32 r, bytes32 vs)
-    {
-        return _compact(_sign(key, _award(l, to, deadline)));
+    /// The input of `challengeWithheldProof(at, nonce)`.
+    function _withheldCall(ProverMarket.Inclusion memory at, uint64 nonce) internal view returns (bytes memory) {
+        return abi.encodeCall(market.challengeWithheldProof, (at, nonce));
     }
 
     // ---- evidence commitments ------------------------------------------------------------
@@ -514,8 +512,8 @@ abstract contract MarketFixture is Test {
     /// `forge inspect ProverMarket storageLayout`; `_challenge` checks it against
     /// `challengeCount()`, so a layout change fails loudly instead of reading garbage.
     uint256 internal constant CHALLENGES_SLOT = 9;
-    /// Storage words per `Challenge`: fault, status, respondBy, deadline and clientAward
-    /// share the first; challenger, prover, client, bond, price, jobId, circuitId,
+    /// Storage words per `Challenge`: fault, status, respondBy, deadline and bought share
+    /// the first; challenger, prover, client, bond, price, jobId, circuitId,
     /// publicInputsHash and proofHash take one each.
     uint256 internal constant CHALLENGE_WORDS = 10;
 
@@ -526,8 +524,8 @@ abstract contract MarketFixture is Test {
         require(id < count, "no such challenge");
         uint256 base = uint256(keccak256(abi.encode(CHALLENGES_SLOT))) + id * CHALLENGE_WORDS;
         uint256 w0 = uint256(vm.load(address(market), bytes32(base)));
-        // The first word packs fault, status, respondBy, deadline and clientAward from its
-        // low end; each cast keeps exactly its field's bytes.
+        // The first word packs fault, status, respondBy, deadline and bought from its low
+        // end; each cast keeps exactly its field's bytes.
         // forge-lint: disable-next-line(unsafe-typecast)
         c.fault = ProverMarket.Fault(uint8(w0));
         // forge-lint: disable-next-line(unsafe-typecast)
@@ -537,7 +535,7 @@ abstract contract MarketFixture is Test {
         // forge-lint: disable-next-line(unsafe-typecast)
         c.deadline = uint64(w0 >> 80);
         // forge-lint: disable-next-line(unsafe-typecast)
-        c.clientAward = uint8(w0 >> 144) != 0;
+        c.bought = uint8(w0 >> 144) != 0;
         c.challenger = address(uint160(uint256(vm.load(address(market), bytes32(base + 1)))));
         c.prover = address(uint160(uint256(vm.load(address(market), bytes32(base + 2)))));
         c.client = address(uint160(uint256(vm.load(address(market), bytes32(base + 3)))));

@@ -1,4 +1,4 @@
-//! Per-peer budgets on inbound request-response requests: each connected peer may send so
+//! Per-peer budgets on inbound request-response requests: each peer may send so
 //! many requests, and so many bytes of them, per second (with a burst of two seconds'
 //! worth). A request over its peer's budget is dropped before the node sees it (the
 //! requester sees a failure and may retry later), so no single peer can fill the node's
@@ -22,6 +22,10 @@ pub struct Limits {
 
 /// Seconds of budget a peer may spend at once.
 const BURST_SECONDS: f64 = 2.0;
+/// Peers whose budgets are kept (connected or not): a peer that disconnects and
+/// reconnects finds its budget as it left it, not a fresh burst. Past this many, the
+/// buckets that have refilled (nothing left to remember) go first.
+const PEERS_KEPT: usize = 4_096;
 
 #[derive(Clone, Copy, Debug)]
 struct Bucket {
@@ -55,6 +59,9 @@ impl InboundBudget {
         // Rates far below 2^53: exact enough as floats.
         #[allow(clippy::cast_precision_loss)]
         let rate_bytes = self.limits.bytes_per_s as f64;
+        if self.peers.len() >= PEERS_KEPT && !self.peers.contains_key(&peer) {
+            self.forget_refilled(now);
+        }
         let bucket = self.peers.entry(peer).or_insert(Bucket {
             requests: rate_requests * BURST_SECONDS,
             bytes: rate_bytes * BURST_SECONDS,
@@ -76,9 +83,17 @@ impl InboundBudget {
         true
     }
 
-    /// Forgets a peer that has no connection left: the map holds connected peers only.
-    pub fn forget(&mut self, peer: &PeerId) {
-        self.peers.remove(peer);
+    /// Forgets the buckets that would be full again by `now` (a peer quiet for two
+    /// seconds or more); if none, the one least recently charged.
+    fn forget_refilled(&mut self, now: Instant) {
+        let before = self.peers.len();
+        self.peers
+            .retain(|_, b| now.saturating_duration_since(b.at).as_secs_f64() < BURST_SECONDS);
+        if self.peers.len() == before
+            && let Some(oldest) = self.peers.iter().min_by_key(|(_, b)| b.at).map(|(p, _)| *p)
+        {
+            self.peers.remove(&oldest);
+        }
     }
 
     /// Requests dropped over budget since the start.
@@ -131,10 +146,26 @@ mod tests {
             budget.admit(rogue, 1, now);
         }
         assert!(budget.admit(honest, 1, now));
-        budget.forget(&rogue);
-        assert!(
-            budget.admit(rogue, 1, now),
-            "a peer that reconnects starts afresh"
-        );
+    }
+
+    #[test]
+    fn many_peers_keep_the_table_bounded_and_a_busy_peer_keeps_its_spent_budget() {
+        let mut budget = InboundBudget::new(LIMITS);
+        let rogue = PeerId::random();
+        let now = Instant::now();
+        while budget.admit(rogue, 1, now) {}
+        for _ in 0..PEERS_KEPT * 2 {
+            budget.admit(PeerId::random(), 1, now);
+        }
+        assert!(budget.peers.len() <= PEERS_KEPT);
+        // The rogue's bucket may have gone as the least recently charged; if it is still
+        // there it is still empty.
+        if budget.peers.contains_key(&rogue) {
+            assert!(!budget.admit(rogue, 1, now));
+        }
+        // Quiet buckets go first: after two seconds every one has refilled.
+        let later = now + Duration::from_secs(3);
+        budget.admit(PeerId::random(), 1, later);
+        assert_eq!(budget.peers.len(), 1);
     }
 }

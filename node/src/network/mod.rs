@@ -772,14 +772,8 @@ impl Task {
                     tracing::debug!(target: "net", peer = %peer_id, "connected");
                 }
             }
-            SwarmEvent::ConnectionClosed {
-                peer_id,
-                num_established,
-                ..
-            } => {
-                if num_established == 0 {
-                    self.inbound.forget(&peer_id);
-                }
+            SwarmEvent::ConnectionClosed { peer_id, .. } => {
+                // Its request budget stays (`budget`): reconnecting buys no fresh burst.
                 tracing::debug!(target: "net", peer = %peer_id, "disconnected");
             }
             _ => {}

@@ -8,9 +8,11 @@
 //! - the node's own records have a bound of their own ([`OWN_KEYS`]): nothing another peer
 //!   sends takes their room;
 //! - others' records are bounded in all ([`REMOTE_KEYS`] keys) and per announcing peer
-//!   ([`PER_PEER`]): one peer fills at most its share; expired records are swept when the
-//!   bound is reached (at most once a second), so a flood's records leave with their TTL;
-//!   past the bound a new key is ignored (as kad ignores a key's 21st provider);
+//!   ([`PER_PEER`]): one peer fills at most its share; when the bound is reached (at most
+//!   once a second) expired records are swept and, if that frees nothing, every record of
+//!   the peer holding the most goes, so a flood from many identities cannot keep honest
+//!   records out for a record's whole TTL; otherwise a new key is ignored (as kad ignores
+//!   a key's 21st provider);
 //! - value records (which provernet does not use) stay in a `MemoryStore` with its
 //!   default bounds.
 
@@ -104,6 +106,22 @@ impl ProviderStore {
                 }
                 keep
             });
+            !providers.is_empty()
+        });
+        if self.remote.len() < REMOTE_KEYS {
+            return;
+        }
+        let Some(largest) = self
+            .per_peer
+            .iter()
+            .max_by_key(|(_, n)| **n)
+            .map(|(p, _)| *p)
+        else {
+            return;
+        };
+        self.per_peer.remove(&largest);
+        self.remote.retain(|_, providers| {
+            providers.retain(|p| p.provider != largest);
             !providers.is_empty()
         });
     }
@@ -247,6 +265,24 @@ mod tests {
         store
             .add_provider(record(n + 1, me, None))
             .expect("own records are never crowded out");
+    }
+
+    #[test]
+    fn a_store_full_of_unexpired_records_makes_room_by_the_largest_holder() {
+        let me = PeerId::random();
+        let mut store = ProviderStore::new(me);
+        let mut n = 0u64;
+        while store.remote_keys() < REMOTE_KEYS {
+            let peer = PeerId::random();
+            for _ in 0..PER_PEER {
+                store.add_provider(record(n, peer, None)).expect("stored");
+                n += 1;
+            }
+        }
+        let honest = PeerId::random();
+        store.add_provider(record(n, honest, None)).expect("stored");
+        assert_eq!(store.providers(&RecordKey::new(&n.to_be_bytes())).len(), 1);
+        assert_eq!(store.remote_keys(), REMOTE_KEYS - PER_PEER + 1);
     }
 
     #[test]

@@ -2,12 +2,11 @@
 //! with the proof, missed-deadline ones with the leaf's inclusion, each sent ahead of the
 //! chain worker's other work and tried again while its response window lasts.
 
-use super::{Against, ChainTask, Core, award_terms, eth, now_ms};
+use super::{Against, ChainTask, Core, now_ms};
 use crate::config::CheatMode;
 use crate::store::WriteBatch;
 use provernet_protocol::Award;
-use provernet_protocol::primitives::{Address, EthSignature, JobId};
-use provernet_slashing::eip712;
+use provernet_protocol::primitives::Address;
 
 /// How long an answer to a challenge waits before it is tried again, ms.
 const ANSWER_RETRY_MS: u64 = 1_000;
@@ -16,10 +15,6 @@ impl Core {
     /// Records challenges against this prover; [`Core::answer_challenges`] answers them.
     pub(super) async fn on_challenged(&mut self, challenges: Vec<Against>) {
         for challenge in challenges {
-            if let Some((deadline, signature)) = challenge.shown_award {
-                self.take_shown_award(challenge.job, deadline, signature)
-                    .await;
-            }
             if !matches!(challenge.fault, 2 | 3) || self.against.contains_key(&challenge.id) {
                 // Invalid proofs and equivocation have no answer.
                 continue;
@@ -113,36 +108,6 @@ impl Core {
             self.answer_retry_at
                 .insert(challenge, now_ms() + ANSWER_RETRY_MS);
         }
-    }
-
-    /// The job's client showed its signed award of our leaf on chain, in a withheld-proof
-    /// challenge (`AwardShown`): a leaf committed unsigned, whose award the gossip never
-    /// brought, becomes claimable. The award is taken as a gossiped one would be, once it
-    /// is checked to be the client's signature of this prover's award, and written into
-    /// the committed batch's leaf, which the claim after the window reads.
-    async fn take_shown_award(&mut self, job: JobId, deadline: u64, signature: [u8; 65]) {
-        let Some(work) = self.works.get(&job) else {
-            return;
-        };
-        if work.award.0.is_signed() {
-            return;
-        }
-        let mut award = work.award.0.selection();
-        award.signature = EthSignature(signature);
-        let request = &work.request.0;
-        let digest = self.s.domain.award_digest(&award_terms(
-            &award,
-            request.circuit_id,
-            request.public_inputs_hash,
-        ));
-        if award.deadline != deadline
-            || eip712::recover(digest, &signature) != Some(eth(&request.client))
-        {
-            tracing::warn!(target: "market::prover", %job, "an award shown on chain is not the client's award of this job to us");
-            return;
-        }
-        tracing::info!(target: "market::prover", %job, "the client showed its signed award on chain: the job is claimable");
-        self.take_signed_award(&award).await;
     }
 
     /// A signed award that came after its job was committed unsigned: written into the

@@ -58,17 +58,6 @@ pub(super) async fn follow_chain(
                     return;
                 }
                 if shared.config.roles.prover {
-                    // Logged by the same call as its challenge's opening.
-                    let shown: HashMap<U256, (u64, [u8; 65])> = events
-                        .iter()
-                        .filter_map(|e| match &e.event {
-                            E::AwardShownFilter(a) => Some((
-                                a.challenge_id,
-                                (a.deadline, provernet_slashing::eip712::expand(a.r, a.vs)),
-                            )),
-                            _ => None,
-                        })
-                        .collect();
                     let against: Vec<Against> = events
                         .iter()
                         .filter_map(|e| match &e.event {
@@ -78,7 +67,6 @@ pub(super) async fn follow_chain(
                                 job: JobId(c.job_id),
                                 client: Address(c.client.0),
                                 respond_by: c.respond_by,
-                                shown_award: shown.get(&c.challenge_id).copied(),
                             }),
                             _ => None,
                         })

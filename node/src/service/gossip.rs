@@ -168,6 +168,7 @@ impl Core {
             award,
             acceptance: acceptance.clone(),
             client: seen.request.client,
+            nonce: seen.request.nonce,
             client_key: seen.client_key,
             circuit_id: seen.request.circuit_id,
             public_inputs_hash: seen.request.public_inputs_hash,

@@ -214,9 +214,6 @@ pub(crate) struct Against {
     pub client: Address,
     /// The last block an answer may be mined in.
     pub respond_by: u64,
-    /// A withheld-proof challenge by the job's client that showed its signed award
-    /// (`AwardShown`): the awarded deadline and the 65-byte signature, to claim with.
-    pub shown_award: Option<(u64, [u8; 65])>,
 }
 
 /// Work for the chain worker, done one at a time in order.

@@ -42,8 +42,7 @@ use provernet_protocol::{
 use provernet_slashing::bindings::{ProverMarketErrors, ProverMarketEvents as E};
 use provernet_slashing::events::MarketEvent;
 use provernet_slashing::evidence::{
-    self, Equivocation, EvidenceError, Inclusion, InvalidProof, MissedDeadline, ShownAward,
-    WithheldProof,
+    self, Equivocation, EvidenceError, Inclusion, InvalidProof, MissedDeadline, WithheldProof,
 };
 use provernet_slashing::{ChainError, Market, fault_name};
 use tokio::sync::mpsc;
@@ -119,6 +118,8 @@ pub(crate) struct Accepted {
     pub award: Award,
     pub acceptance: Acceptance,
     pub client: Address,
+    /// The client's nonce of the job (its id derives from it).
+    pub nonce: u64,
     pub client_key: PeerKey,
     /// The statement the award binds (from the request): only a leaf of it meets the
     /// deadline.
@@ -484,6 +485,7 @@ impl Watchtower {
             award,
             acceptance,
             client,
+            nonce,
             client_key,
             circuit_id,
             public_inputs_hash,
@@ -507,6 +509,7 @@ impl Watchtower {
             key,
             WatchedDeadline {
                 client: client.0,
+                nonce,
                 award: Stored(award),
                 acceptance: Stored(acceptance),
                 circuit_id: circuit_id.0,

@@ -411,6 +411,10 @@ pub struct WatchedDeadline {
     /// The client that awarded the job.
     #[serde(with = "hex_array")]
     pub client: [u8; 20],
+    /// The client's nonce of the job: the client's node names it to buy the proof with a
+    /// withheld-proof challenge. Absent (0) in records written before it existed.
+    #[serde(default)]
+    pub nonce: u64,
     /// The client's signed award.
     pub award: Stored<Award>,
     /// The prover's signed acceptance.

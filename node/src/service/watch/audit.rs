@@ -156,16 +156,10 @@ impl Watchtower {
                         kind: "withheld_proof".into(),
                     },
                 );
-                // The client's own challenge shows its signed award: its bond comes back
-                // on a reveal and the prover can claim with it.
-                let award = self
-                    .own_round(prover, &leaf)
-                    .filter(|w| w.award.0.is_signed())
-                    .map(|w| ShownAward {
-                        deadline: w.award.0.deadline,
-                        signature: w.award.0.signature.0.to_vec(),
-                    });
-                let evidence = WithheldProof { at, award };
+                // The client's own challenge buys the proof: the price goes to the prover
+                // with the reveal and the bond comes back.
+                let nonce = self.own_round(prover, &leaf).map(|w| w.nonce);
+                let evidence = WithheldProof { at, nonce };
                 self.send(Target::Withheld(key), jitter, move |market| async move {
                     market
                         .challenge_withheld_proof(&evidence)
