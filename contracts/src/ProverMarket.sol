@@ -213,7 +213,7 @@ contract ProverMarket is CircuitStore, EIP712, ReentrancyGuardTransient {
 
     /// Largest delay or window accepted, in blocks (and largest deadline or period, in
     /// seconds).
-    uint64 public constant MAX_DELAY = type(uint32).max;
+    uint64 internal constant MAX_DELAY = type(uint32).max;
     /// Most leaves in a batch (the protocol's `MAX_BATCH_SIZE`): the commit's input is
     /// about 98 KB (under the 128 KiB a node's mempool takes), and a `claimBatch` of every
     /// leaf takes about 9M gas, calldata included, for a prover under challenge (under
@@ -512,7 +512,7 @@ contract ProverMarket is CircuitStore, EIP712, ReentrancyGuardTransient {
     /// @notice Whether claims of `prover` (and `isFinal` on its batches) must look up each
     ///         job's state: while a challenge against it is open, or once it was slashed.
     ///         A prover whose challenges were all answered is not disputed.
-    function isDisputed(address prover) public view returns (bool) {
+    function isDisputed(address prover) internal view returns (bool) {
         Prover storage p = provers[prover];
         return p.openChallenges != 0 || p.slashedJobs != 0;
     }
@@ -712,7 +712,7 @@ contract ProverMarket is CircuitStore, EIP712, ReentrancyGuardTransient {
     }
 
     /// @notice The key under which a prover's faults and challenges on a job are recorded.
-    function jobKey(address prover, address client, bytes32 jobId) public pure returns (bytes32) {
+    function jobKey(address prover, address client, bytes32 jobId) internal pure returns (bytes32) {
         return keccak256(abi.encode(prover, client, jobId));
     }
 
@@ -887,14 +887,16 @@ contract ProverMarket is CircuitStore, EIP712, ReentrancyGuardTransient {
     /// @notice Challenges a committed leaf whose proof was not delivered. The caller sends
     ///         the bond; the prover has `responseWindow` blocks to reveal a matching proof
     ///         that verifies (`revealProof`), or `finalizeChallenge` slashes it. The job's
-    ///         client may **buy** the proof this way: it names the job's `nonce` (ignored
-    ///         from anyone else), the job is marked paid and the leaf's price moves from
-    ///         its deposit into the challenge; a reveal pays that price to the prover (and
-    ///         the bond back to the client), a slash or a void gives it back to the
-    ///         deposit. So a client cannot force a proof out of its own job for less than
-    ///         the price, and an honest prover whose signed award never reached it is paid
-    ///         by its reveal.
-    function challengeWithheldProof(Inclusion calldata at, uint64 nonce)
+    ///         client may **buy** the proof this way, explicitly: it shows its award of the
+    ///         leaf to the batch's prover (the job's `nonce`, the awarded `deadline` and its
+    ///         ERC-2098 signature `r`, `vs`; `r` zero: a plain challenge, whoever sends it;
+    ///         shown by anyone but the client, it is ignored); the job is marked paid and
+    ///         the leaf's price moves from its deposit into the challenge; a reveal pays
+    ///         that price to the prover (and the bond back to the client), a slash or a
+    ///         void gives it back to the deposit. So a client buys only from a prover it
+    ///         awarded, and an honest prover whose signed award never reached it is paid by
+    ///         its reveal.
+    function challengeWithheldProof(Inclusion calldata at, uint64 nonce, uint64 deadline, bytes32 r, bytes32 vs)
         external
         payable
         nonReentrant
@@ -907,8 +909,9 @@ contract ProverMarket is CircuitStore, EIP712, ReentrancyGuardTransient {
         if (!MerkleProof.verifyCalldata(at.path, batch.root, _leafHash(leaf))) revert LeafNotInBatch();
         address prover = batch.prover;
         bytes32 key = _openable(prover, leaf.client, leaf.jobId, Fault.WithheldProof);
-        bool bought = msg.sender == leaf.client && jobIdOf(msg.sender, nonce) == leaf.jobId;
+        bool bought = r != 0 && msg.sender == leaf.client;
         if (bought) {
+            _checkAward(leaf, prover, nonce, deadline, r, vs);
             uint256 word = nonce >> 8;
             // forge-lint: disable-next-line(incorrect-shift)
             uint256 bit = 1 << (nonce & 0xff);
@@ -1343,6 +1346,24 @@ contract ProverMarket is CircuitStore, EIP712, ReentrancyGuardTransient {
         totalBurned += burned;
         emit Slashed(prover, jobId, client, fault, challenger, amount, reward, refund, burned);
         if (burned != 0) _send(address(0), burned);
+    }
+
+    /// Reverts `BadAwardSignature` unless the caller, the leaf's client, signed the award
+    /// of the leaf to `prover` with `deadline`, and `nonce` is the leaf's job's.
+    function _checkAward(Leaf calldata leaf, address prover, uint64 nonce, uint64 deadline, bytes32 r, bytes32 vs)
+        internal
+        view
+    {
+        (address signer, ECDSA.RecoverError error,) = ECDSA.tryRecover(
+            _hashTypedDataV4(
+                _awardHash(leaf.jobId, prover, leaf.price, deadline, leaf.circuitId, leaf.publicInputsHash)
+            ),
+            r,
+            vs
+        );
+        if (error != ECDSA.RecoverError.NoError || signer != msg.sender || jobIdOf(msg.sender, nonce) != leaf.jobId) {
+            revert BadAwardSignature();
+        }
     }
 
     /// Leaves `p`'s bonded stake covers beyond its debt.

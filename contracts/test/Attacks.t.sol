@@ -307,7 +307,7 @@ contract AttacksTest is MarketFixture {
             market.finalizeChallenge(drains[i]);
             (uint256 afterwards,) = _available(cheater);
             assertEq(before - afterwards, i == 0 ? HALF_SLASH : 0, "a missed deadline takes only the surplus");
-            assertTrue(market.slashed(market.jobKey(cheater, sybil, _jobId(sybil, _nonce(i)))), "yet it is slashed");
+            assertTrue(market.slashed(_jobKey(cheater, sybil, _jobId(sybil, _nonce(i)))), "yet it is slashed");
         }
         assertEq(_stakeOf(cheater), MIN_STAKE, "the stake behind the leaves at risk is intact");
         assertEq(_debtOf(cheater), DRAIN_DEBT, "the rest of every missed deadline's slash is debt");
@@ -402,7 +402,7 @@ contract AttacksTest is MarketFixture {
         vm.roll(block.number + 1);
         vm.prank(sybil);
         market.finalizeChallenge(pending);
-        assertTrue(market.slashed(market.jobKey(cheater, sybil, own[0].jobId)), "the withheld leaf is slashed");
+        assertTrue(market.slashed(_jobKey(cheater, sybil, own[0].jobId)), "the withheld leaf is slashed");
         assertEq(_stakeOf(cheater), MIN_STAKE, "the late slash took only the half slash beyond the leaves at risk");
         assertEq(_debtOf(cheater), HALF_SLASH, "the rest is debt");
         assertEq(market.credits(sybil), BOND + REWARD / 2, "the sybil: its bond, the reward of half a slash");
@@ -602,7 +602,7 @@ contract AttacksTest is MarketFixture {
             _challengeInvalidAt(watchtower, batchId, leaves, i, badProof);
             (uint256 afterwards,) = _available(cheater);
             taken[i] = before - afterwards;
-            assertTrue(market.slashed(market.jobKey(cheater, client, leaves[i].jobId)), "every invalid leaf slashed");
+            assertTrue(market.slashed(_jobKey(cheater, client, leaves[i].jobId)), "every invalid leaf slashed");
         }
     }
 
@@ -646,7 +646,7 @@ contract AttacksTest is MarketFixture {
         market.answerMissedDeadline(id, _at(batchId, leaves, 0));
         assertEq(market.credits(cheater) - creditsBefore, BOND, "the answer earned the bond");
         _expectMissedRevert(award, abi.encodeWithSelector(ProverMarket.AlreadyAnswered.selector, award.jobId));
-        assertFalse(market.isDisputed(cheater));
+        assertFalse(_isDisputed(cheater));
     }
 
     /// The same for a withheld-proof challenge: once the proof was revealed, the leaf
@@ -668,7 +668,7 @@ contract AttacksTest is MarketFixture {
         vm.deal(watchtower, BOND);
         vm.prank(watchtower);
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.AlreadyAnswered.selector, leaves[0].jobId));
-        market.challengeWithheldProof{value: BOND}(_at(batchId, leaves, 0), NO_NONCE);
+        market.challengeWithheldProof{value: BOND}(_at(batchId, leaves, 0), NO_NONCE, 0, bytes32(0), bytes32(0));
     }
 
     /// The cheater registers, wins an award with the longest deadline and unbonds its whole
@@ -747,7 +747,7 @@ contract AttacksTest is MarketFixture {
         vm.warp(award.deadline + 1);
         uint256 id = _challengeMissed(award);
         market.answerMissedDeadline(id, _at(answeredBatch, answered, 0));
-        assertFalse(market.isDisputed(cheater));
+        assertFalse(_isDisputed(cheater));
 
         // Both provers commit and claim one job each, the same shape, for two clients
         // (so that neither claim finds the other's storage already warm).
@@ -810,7 +810,7 @@ contract AttacksTest is MarketFixture {
         uint256 batchId = _commit(cheater, leaves);
         assertFalse(market.checkProof(nowhere, inputs, junk), "checkProof says invalid");
         _challengeInvalidAs(watchtower, batchId, leaves, junk);
-        assertTrue(market.slashed(market.jobKey(cheater, client, leaves[0].jobId)));
+        assertTrue(market.slashed(_jobKey(cheater, client, leaves[0].jobId)));
         assertEq(_stakeOf(cheater), MIN_STAKE - SLASH_PER_JOB, "the cheater lost the slash");
         assertEq(market.credits(watchtower), BOND + SLASH_PER_JOB * REWARD_BPS / 10_000);
     }
@@ -993,7 +993,7 @@ contract AttacksTest is MarketFixture {
         assertEq(market.deposits(greedy), depositBefore);
         assertEq(market.credits(prover), BOND, "to the prover");
         assertEq(_stakeOf(prover), stakeBefore, "which was never slashed");
-        assertFalse(market.isDisputed(prover));
+        assertFalse(_isDisputed(prover));
     }
 
     /// `challenger` (key `key`) signs `award` again for another statement S2 (other public
@@ -1193,7 +1193,7 @@ contract AttacksTest is MarketFixture {
         vm.deal(watchtower, BOND);
         vm.prank(watchtower);
         market.challengeInvalidProof{value: BOND}(at, inputs, padded);
-        assertTrue(market.slashed(market.jobKey(cheater, client, leaves[0].jobId)), "slashed all the same");
+        assertTrue(market.slashed(_jobKey(cheater, client, leaves[0].jobId)), "slashed all the same");
         _assertTheBaitPaidTheWatchtower();
         _closeWindow(batchId);
         ProverMarket.Leaf memory l = leaves[0];
@@ -1268,7 +1268,7 @@ contract AttacksTest is MarketFixture {
         assertEq(market.credits(prover), accepted * BOND, "every challenge taken was false: its bond to the prover");
         assertEq(market.credits(watchtower), 0, "the challenger got nothing back");
         assertEq(_stakeOf(prover), MIN_STAKE, "the honest prover was never slashed");
-        assertFalse(market.slashed(market.jobKey(prover, client, leaves[0].jobId)));
+        assertFalse(market.slashed(_jobKey(prover, client, leaves[0].jobId)));
     }
 
     /// A prover would register a verifier that accepts anything, then commit junk under
@@ -1664,23 +1664,29 @@ contract AttacksTest is MarketFixture {
         batchId = _commit(prover, leaves);
     }
 
-    /// `challenger` sends the withheld-proof challenge of leaf `i` naming `nonce` with
-    /// `value`, committed to in the block before, and expects `err`.
+    /// `challenger` sends the withheld-proof challenge of leaf `i` showing `b` (a nonce,
+    /// and an award's deadline and signature, or none) with `value`, committed to in the
+    /// block before, and expects `err`.
     function _expectWithheldRevert(
         address challenger,
         uint256 batchId,
         ProverMarket.Leaf[] memory leaves,
         uint256 i,
-        uint64 nonce,
+        Purchase memory b,
         uint256 value,
         bytes memory err
     ) internal {
-        _evidenceWithheldNaming(challenger, batchId, leaves, i, nonce);
+        _evidenceWithheldWith(challenger, batchId, leaves, i, b);
         vm.deal(challenger, challenger.balance + value);
         vm.prank(challenger);
         vm.expectRevert(err);
-        market.challengeWithheldProof{value: value}(_at(batchId, leaves, i), nonce);
+        _withheld(_at(batchId, leaves, i), b, value);
         vm.deal(challenger, challenger.balance - value);
+    }
+
+    /// BadAwardSignature().
+    function _badAward() internal pure returns (bytes memory) {
+        return abi.encodeWithSelector(ProverMarket.BadAwardSignature.selector);
     }
 
     /// `who` claims leaf 0 of `leaves` (job `nonce` of `client`), alone in batch `batchId`,
@@ -1730,47 +1736,57 @@ contract AttacksTest is MarketFixture {
 
     /// A client bids, lets an honest prover commit the leaves of its jobs, and never signs
     /// the awards, so that nothing lets the prover claim the fees; it then forces the
-    /// proofs out with withheld-proof challenges, counting on getting the bond back. From
-    /// its own account a challenge naming the job's nonce buys the proof: the price leaves
-    /// its deposit (sending the price as the bond is refused: the bond is `challengeBond`
-    /// whoever sends it), the reveal credits it to the prover and returns the bond. From
-    /// another account of its own, even naming the job's nonce, the challenge is a plain
-    /// one and the reveal pays the bond to the prover. Residual: through another account a
-    /// proof costs `challengeBond` whatever its price, so the prover is paid at least its
-    /// price only where `challengeBond` is at or above the prices it takes, which a
-    /// deployment sees to (here `PRICE` <= `BOND`); a job priced above the bond would be
-    /// forced out for the bond alone.
+    /// proofs out with withheld-proof challenges, counting on getting the bond back. It
+    /// cannot buy without signing: from its own account, naming the job's nonce but with
+    /// no signature, its challenge is a plain one (the reveal pays the bond to the prover).
+    /// To buy, it must sign the award of the leaf to the prover after all, and then the
+    /// price leaves its deposit (sending the price as the bond is refused: the bond is
+    /// `challengeBond` whoever sends it), the reveal credits it to the prover and returns
+    /// the bond. From another account of its own, even naming the job's nonce and showing
+    /// the signed award, the challenge is a plain one and the reveal pays the bond to the
+    /// prover. Residual: through a plain challenge a proof costs `challengeBond` whatever
+    /// its price, so the prover is paid at least its price only where `challengeBond` is
+    /// at or above the prices it takes, which a deployment sees to (here `PRICE` <=
+    /// `BOND`); a job priced above the bond would be forced out for the bond alone.
     function test_attack_aClientThatNeverSignedTheAwardPaysThePriceToForceTheProofOut() public {
         address clientsOther = makeAddr("client's other account");
         _register(prover, MIN_STAKE);
         _deposit(client, PRICE);
-        (uint256 batchId, ProverMarket.Leaf[] memory leaves) = _pricedValidLeaves(2, PRICE);
+        (uint256 batchId, ProverMarket.Leaf[] memory leaves) = _pricedValidLeaves(3, PRICE);
+        // Unsigned, with the job's own nonce: a plain challenge.
+        uint256 unsigned = _challengeWithheldNaming(client, batchId, leaves, 2, 3);
+        assertFalse(_challenge(unsigned).bought, "no signature, no purchase");
+        assertEq(market.deposits(client), PRICE, "no price moved");
+        // Signed: a purchase (and the bond is challengeBond, not the price).
+        Purchase memory buy = _purchase(batchId, leaves, 0, 1);
         _expectWithheldRevert(
-            client, batchId, leaves, 0, 1, PRICE, abi.encodeWithSelector(ProverMarket.WrongBond.selector, BOND, PRICE)
+            client, batchId, leaves, 0, buy, PRICE, abi.encodeWithSelector(ProverMarket.WrongBond.selector, BOND, PRICE)
         );
         uint256 bought = _buyWithheld(batchId, leaves, 0, 1);
         assertTrue(_challenge(bought).bought);
         assertEq(market.deposits(client), 0, "the price left the client's deposit");
-        uint256 plain = _challengeWithheldNaming(clientsOther, batchId, leaves, 1, 2);
-        assertFalse(_challenge(plain).bought, "another account buys nothing");
+        uint256 plain = _challengeWithheldWith(clientsOther, batchId, leaves, 1, _purchase(batchId, leaves, 1, 2));
+        assertFalse(_challenge(plain).bought, "another account showing the award buys nothing");
         assertEq(_challenge(plain).bond, BOND);
         vm.startPrank(prover);
         market.revealProof(bought, inputs, proof);
         market.revealProof(plain, inputs, proof);
+        market.revealProof(unsigned, inputs, proof);
         vm.stopPrank();
 
-        assertEq(market.credits(client), BOND, "the buyer's bond came back");
+        assertEq(market.credits(client), BOND, "the buyer's bond came back, not the unsigned challenge's");
         assertEq(market.credits(clientsOther), 0, "the other account's did not");
-        assertEq(market.credits(prover), PRICE + BOND, "the prover: the price of one proof, the bond of the other");
-        // What the two accounts put in (the deposit and two bonds) less what they hold.
+        assertEq(market.credits(prover), PRICE + 2 * BOND, "the prover: the price of one proof, the bond of the others");
+        // What the two accounts put in (the deposit and three bonds) less what they hold.
         uint256 held = client.balance + clientsOther.balance + market.credits(client) + market.credits(clientsOther)
             + market.deposits(client);
-        uint256 paid = PRICE + 2 * BOND - held;
-        assertEq(paid, PRICE + BOND, "the pair paid the price and the bond");
+        uint256 paid = PRICE + 3 * BOND - held;
+        assertEq(paid, PRICE + 2 * BOND, "the pair paid the price and two bonds");
         assertGe(BOND, PRICE, "the residual: the bond is at or above the price");
-        assertGe(paid, 2 * PRICE, "at least the price of each proof");
+        assertGe(paid, 3 * PRICE, "at least the price of each proof");
         assertTrue(market.isPaid(client, 1), "the bought job is paid");
-        assertFalse(market.isPaid(client, 2), "the other is not: nothing was bought");
+        assertFalse(market.isPaid(client, 2), "the others are not: nothing was bought");
+        assertFalse(market.isPaid(client, 3));
         assertEq(_stakeOf(prover), MIN_STAKE);
     }
 
@@ -1786,7 +1802,7 @@ contract AttacksTest is MarketFixture {
         leaves[0].price = HUGE_PRICE;
         uint256 batchId = _commit(cheater, leaves);
         bytes memory wrongBond = abi.encodeWithSelector(ProverMarket.WrongBond.selector, BOND, HUGE_PRICE);
-        _expectWithheldRevert(watchtower, batchId, leaves, 0, NO_NONCE, HUGE_PRICE, wrongBond);
+        _expectWithheldRevert(watchtower, batchId, leaves, 0, _plain(NO_NONCE), HUGE_PRICE, wrongBond);
         uint256 marketBefore = address(market).balance;
         uint256 id = _challengeWithheld(watchtower, batchId, leaves, 0);
         assertEq(address(market).balance - marketBefore, BOND, "the bond was challengeBond");
@@ -1795,7 +1811,7 @@ contract AttacksTest is MarketFixture {
 
         vm.roll(block.number + RESPONSE_WINDOW + 1);
         market.finalizeChallenge(id);
-        assertTrue(market.slashed(market.jobKey(cheater, client, leaves[0].jobId)), "slashed");
+        assertTrue(market.slashed(_jobKey(cheater, client, leaves[0].jobId)), "slashed");
         assertEq(_stakeOf(cheater), MIN_STAKE - SLASH_PER_JOB, "the full slash");
         assertEq(market.credits(watchtower), BOND + REWARD, "the watchtower: its bond back and the reward");
         assertEq(market.deposits(client), REFUND, "the client: the refund");
@@ -1813,8 +1829,9 @@ contract AttacksTest is MarketFixture {
         ProverMarket.Leaf[] memory leaves = _leafWith(circuit, inputs, proof);
         leaves[0].price = HUGE_PRICE;
         uint256 batchId = _commit(cheater, leaves);
-        // The watchtower even names the job's nonce: it buys nothing.
-        uint256 id = _challengeWithheldNaming(watchtower, batchId, leaves, 0, 1);
+        // The watchtower even names the job's nonce and shows the client's award: it buys
+        // nothing.
+        uint256 id = _challengeWithheldWith(watchtower, batchId, leaves, 0, _purchase(batchId, leaves, 0, 1));
         assertFalse(_challenge(id).bought);
         vm.prank(cheater);
         market.revealProof(id, inputs, proof);
@@ -1829,8 +1846,10 @@ contract AttacksTest is MarketFixture {
     /// withdraw in full first, hoping the proof comes for the bond alone) and then tries to
     /// have it paid, or bought, again. A second purchase is refused while the first is
     /// pending (`ChallengePending`), once it is answered (`AlreadyAnswered`), and of a copy
-    /// of the leaf another prover committed (`AlreadyClaimed`: the job is paid); nor can
-    /// the client take the price back by finalizing the answered challenge. The prover,
+    /// of the leaf another prover committed (with the award to the winner,
+    /// `BadAwardSignature`; with a second award signed to the other prover,
+    /// `AlreadyClaimed`: the job is paid); nor can the client take the price back by
+    /// finalizing the answered challenge. The prover,
     /// credited the price by its reveal, claims the job with the client's signed award:
     /// `AlreadyClaimed`. The withdrawal gets what is left. The client paid the price once;
     /// the prover was paid once.
@@ -1842,10 +1861,11 @@ contract AttacksTest is MarketFixture {
         market.requestDepositWithdrawal(2 * PRICE);
         (uint256 batchId, ProverMarket.Leaf[] memory leaves) = _pricedValidLeaves(1, PRICE);
         bytes32 jobId = leaves[0].jobId;
+        Purchase memory buy = _purchase(batchId, leaves, 0, 1);
         uint256 id = _buyWithheld(batchId, leaves, 0, 1);
         assertEq(market.deposits(client), PRICE, "the price left the deposit at once");
         bytes memory pending = abi.encodeWithSelector(ProverMarket.ChallengePending.selector, id);
-        _expectWithheldRevert(client, batchId, leaves, 0, 1, BOND, pending);
+        _expectWithheldRevert(client, batchId, leaves, 0, buy, BOND, pending);
 
         vm.prank(prover);
         market.revealProof(id, inputs, proof);
@@ -1855,9 +1875,11 @@ contract AttacksTest is MarketFixture {
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.ChallengeNotOpen.selector, id));
         market.finalizeChallenge(id);
         bytes memory answered = abi.encodeWithSelector(ProverMarket.AlreadyAnswered.selector, jobId);
-        _expectWithheldRevert(client, batchId, leaves, 0, 1, BOND, answered);
+        _expectWithheldRevert(client, batchId, leaves, 0, buy, BOND, answered);
         uint256 copy = _commit(otherProver, leaves);
-        _expectWithheldRevert(client, copy, leaves, 0, 1, BOND, _alreadyClaimed(jobId));
+        _expectWithheldRevert(client, copy, leaves, 0, buy, BOND, _badAward());
+        Purchase memory second = _purchase(copy, leaves, 0, 1); // an award signed to otherProver
+        _expectWithheldRevert(client, copy, leaves, 0, second, BOND, _alreadyClaimed(jobId));
 
         _closeWindow(batchId);
         _expectClaimRevert(prover, batchId, leaves, 1, _alreadyClaimed(jobId));
@@ -1876,17 +1898,22 @@ contract AttacksTest is MarketFixture {
         assertEq(market.credits(otherProver), 0);
     }
 
-    /// The client tries to have the bond back without paying: it challenges its job's leaf
-    /// naming another job's nonce (a plain challenge), and a watchtower names the job's
-    /// right nonce (only the client buys). Neither buys: no price moves, no job is marked
-    /// paid, and each reveal pays the bond to the prover. Both jobs stay the prover's to
-    /// claim with the client's awards.
+    /// The client tries to have the bond back without paying: it shows its valid award of
+    /// its job's leaf with another job's nonce (refused, `BadAwardSignature`: the nonce is
+    /// checked against the leaf's job, so no other job's bit is set), then challenges the
+    /// leaf naming another job's nonce without a signature (a plain challenge), and a
+    /// watchtower shows the client's signed award with the job's right nonce (only the
+    /// client buys). None buys: no price moves, no job is marked paid, and each reveal pays
+    /// the bond to the prover. Both jobs stay the prover's to claim with the client's
+    /// awards.
     function test_attack_aWrongNonceOrAnotherAccountBuysNothing() public {
         _register(prover, MIN_STAKE);
         _deposit(client, 2 * PRICE);
         (uint256 batchId, ProverMarket.Leaf[] memory leaves) = _pricedValidLeaves(2, PRICE);
+        _expectWithheldRevert(client, batchId, leaves, 0, _purchase(batchId, leaves, 0, 2), BOND, _badAward());
+        assertEq(market.challengeCount(), 0);
         uint256 wrongNonce = _challengeWithheldNaming(client, batchId, leaves, 0, 2);
-        uint256 notTheClient = _challengeWithheldNaming(watchtower, batchId, leaves, 1, 2);
+        uint256 notTheClient = _challengeWithheldWith(watchtower, batchId, leaves, 1, _purchase(batchId, leaves, 1, 2));
         assertFalse(_challenge(wrongNonce).bought, "another job's nonce buys nothing");
         assertFalse(_challenge(notTheClient).bought, "nor does another account");
         assertEq(market.deposits(client), 2 * PRICE, "no price moved");
@@ -1909,16 +1936,171 @@ contract AttacksTest is MarketFixture {
         assertEq(market.deposits(client), 0);
     }
 
+    /// A prover (the cheater) commits leaves naming client C's jobs 0 and 1 at a price,
+    /// hoping C's plain withheld-proof challenges buy them: nodes sent nonce 0 for "none",
+    /// and naming the job's nonce used to be enough. A challenge without a signature (`r`
+    /// zero) buys nothing whoever sends it, C included, whatever nonce it names (0, or the
+    /// job's own): no price moves, no job is marked paid, and the reveals pay the cheater
+    /// the bonds alone, as any plain challenge. C's jobs stay unpaid, so the prover C
+    /// awarded them to claims them with its awards.
+    function test_attack_aPlainChallengeFromTheClientNeverBuys() public {
+        _register(cheater, MIN_STAKE);
+        _register(prover, MIN_STAKE);
+        _deposit(client, 2 * PRICE);
+        ProverMarket.Leaf[] memory leaves = new ProverMarket.Leaf[](2);
+        for (uint256 i = 0; i < 2; i++) {
+            leaves[i] = _leafWith(circuit, inputs, proof)[0];
+            leaves[i].jobId = market.jobIdOf(client, _nonce(i));
+            leaves[i].price = PRICE;
+        }
+        uint256 batchId = _commit(cheater, leaves);
+        uint256 nonceZero = _challengeWithheldNaming(client, batchId, leaves, 0, 0);
+        uint256 rightNonce = _challengeWithheldNaming(client, batchId, leaves, 1, 1);
+        assertFalse(_challenge(nonceZero).bought, "nonce 0 without a signature buys nothing");
+        assertFalse(_challenge(rightNonce).bought, "nor the job's nonce without a signature");
+        assertEq(market.deposits(client), 2 * PRICE, "no price moved");
+        assertEq(market.paidJobs(client, 0), 0, "no job marked paid");
+        vm.startPrank(cheater);
+        market.revealProof(nonceZero, inputs, proof);
+        market.revealProof(rightNonce, inputs, proof);
+        vm.stopPrank();
+        assertEq(market.credits(cheater), 2 * BOND, "the bonds to the prover, no price");
+        assertEq(market.credits(client), 0);
+        assertEq(market.deposits(client), 2 * PRICE);
+        assertFalse(market.isPaid(client, 0));
+        assertFalse(market.isPaid(client, 1));
+
+        // The prover C awarded the jobs to is paid for them.
+        uint256 winners = _commit(prover, leaves);
+        _closeWindow(winners);
+        for (uint256 i = 0; i < 2; i++) {
+            ProverMarket.Award memory award = _award(leaves[i], prover);
+            _claimJob(prover, winners, leaves, i, _nonce(i), award, _sign(clientKey, award));
+        }
+        assertEq(prover.balance, 2 * PRICE, "the winner claimed both jobs");
+        assertEq(market.deposits(client), 0);
+    }
+
+    /// Client C awarded its job to an honest winner, then has its sybil prover S commit a
+    /// copy of the winner's leaf (same job, statement and proof hash) at price 0, and at
+    /// the award's price, and tries to buy the proof on S's leaf, to set the job's paid bit
+    /// for nothing and block the winner's claim. It shows its award to the winner: that
+    /// signature is over the winner, not S (and over the award's price, not 0), so the
+    /// purchase is refused, `BadAwardSignature`, and nothing moves. The winner's claim goes
+    /// through; C pays the price as awarded. (A second award signed to S is the open
+    /// double-award attack, `test_knownOpenAttack_aSecondAwardToASybilBlocksTheWinnersClaim`.)
+    function test_attack_aClientCannotBuyFromAProverItNeverAwarded() public {
+        address sybilProver = otherProver;
+        _register(prover, MIN_STAKE);
+        _register(sybilProver, MIN_STAKE);
+        _deposit(client, PRICE);
+        ProverMarket.Leaf[] memory leaves = _leafWith(circuit, inputs, proof);
+        leaves[0].price = PRICE;
+        uint256 winners = _commit(prover, leaves);
+        ProverMarket.Award memory award = _award(leaves[0], prover, _buyDeadline());
+        Purchase memory toTheWinner = _signedPurchase(clientKey, award, 1);
+
+        ProverMarket.Leaf[] memory free = _leafWith(circuit, inputs, proof);
+        free[0].price = 0;
+        uint256 freeCopy = _commit(sybilProver, free);
+        _expectWithheldRevert(client, freeCopy, free, 0, toTheWinner, BOND, _badAward());
+        uint256 pricedCopy = _commit(sybilProver, leaves);
+        _expectWithheldRevert(client, pricedCopy, leaves, 0, toTheWinner, BOND, _badAward());
+        assertEq(market.challengeCount(), 0);
+        assertFalse(market.isPaid(client, 1), "the job is not marked paid");
+        assertEq(market.deposits(client), PRICE, "no price moved");
+
+        _closeWindow(winners);
+        _claimJob(prover, winners, leaves, 0, 1, award, _sign(clientKey, award));
+        assertEq(prover.balance, PRICE, "the winner is paid");
+        assertEq(market.deposits(client), 0, "the client paid the price as awarded");
+        assertEq(market.credits(sybilProver), 0);
+        assertEq(_stakeOf(sybilProver), MIN_STAKE);
+    }
+
+    /// KNOWN OPEN ATTACK (double award), recorded as it stands, NOT a property the market
+    /// holds: client C signs a second award of its job, to its sybil prover S at price 0,
+    /// and buys the proof on S's copy of the honest winner's leaf. The purchase is valid
+    /// (C did award the leaf to S), so it sets the job's paid bit at price 0; with the
+    /// proof public, anyone reveals and C has its bond back. The honest winner's claim is
+    /// then `AlreadyClaimed`: it proved the job and is paid nothing, and C got the proof
+    /// for gas. The market cannot tell the two awards apart; only off-chain evidence of
+    /// the second award (signed after the first) shows it. If this test starts failing,
+    /// the attack was closed: turn it into a `test_attack_` asserting the refusal.
+    function test_knownOpenAttack_aSecondAwardToASybilBlocksTheWinnersClaim() public {
+        address sybilProver = otherProver;
+        _register(prover, MIN_STAKE);
+        _register(sybilProver, MIN_STAKE);
+        _deposit(client, PRICE);
+        ProverMarket.Leaf[] memory leaves = _leafWith(circuit, inputs, proof);
+        leaves[0].price = PRICE;
+        uint256 winners = _commit(prover, leaves);
+        ProverMarket.Award memory award = _award(leaves[0], prover, _buyDeadline());
+
+        ProverMarket.Leaf[] memory free = _leafWith(circuit, inputs, proof);
+        free[0].price = 0;
+        uint256 freeCopy = _commit(sybilProver, free);
+        uint256 id = _buyWithheld(freeCopy, free, 0, 1); // signs an award to the sybil, at 0
+        assertTrue(_challenge(id).bought, "as it stands: the second award buys");
+        assertTrue(market.isPaid(client, 1));
+        market.revealProof(id, inputs, proof);
+        assertEq(market.credits(client), BOND, "the client's bond is back");
+
+        _closeWindow(winners);
+        bytes memory sig = _sign(clientKey, award);
+        vm.expectRevert(_alreadyClaimed(leaves[0].jobId));
+        _claimJob(prover, winners, leaves, 0, 1, award, sig);
+        assertEq(prover.balance + market.credits(prover), 0, "as it stands: the winner is paid nothing");
+        assertEq(market.deposits(client), PRICE, "the client kept the price");
+    }
+
+    /// The client buys with a signature that is not its award of the leaf to the batch's
+    /// prover: signed by another account, with another deadline than the one it signed,
+    /// over another price than the leaf's, to another prover, over another statement, or
+    /// not a signature at all. Each is refused, `BadAwardSignature`, and nothing moves; the
+    /// valid award then buys.
+    function test_attack_aBuyWithABadAwardSignatureIsRefused() public {
+        _register(prover, MIN_STAKE);
+        _deposit(client, PRICE);
+        (uint256 batchId, ProverMarket.Leaf[] memory leaves) = _pricedValidLeaves(1, PRICE);
+        ProverMarket.Award memory award = _award(leaves[0], prover, _buyDeadline());
+
+        Purchase[] memory bad = new Purchase[](6);
+        bad[0] = _signedPurchase(otherClientKey, award, 1);
+        bad[1] = _signedPurchase(clientKey, award, 1);
+        bad[1].deadline += 1;
+        ProverMarket.Award memory other = _award(leaves[0], prover, _buyDeadline());
+        other.price = 0;
+        bad[2] = _signedPurchase(clientKey, other, 1);
+        other = _award(leaves[0], otherProver, _buyDeadline());
+        bad[3] = _signedPurchase(clientKey, other, 1);
+        other = _award(leaves[0], prover, _buyDeadline());
+        other.publicInputsHash = keccak256("other inputs");
+        bad[4] = _signedPurchase(clientKey, other, 1);
+        bad[5] = _signedPurchase(clientKey, award, 1);
+        bad[5].r = keccak256("not a signature");
+        for (uint256 k = 0; k < bad.length; k++) {
+            _expectWithheldRevert(client, batchId, leaves, 0, bad[k], BOND, _badAward());
+        }
+        assertEq(market.challengeCount(), 0);
+        assertFalse(market.isPaid(client, 1));
+        assertEq(market.deposits(client), PRICE);
+
+        uint256 id = _challengeWithheldWith(client, batchId, leaves, 0, _signedPurchase(clientKey, award, 1));
+        assertTrue(_challenge(id).bought, "the valid award buys");
+        assertEq(market.deposits(client), 0);
+    }
+
     /// A client buys the proof without the deposit to pay it, hoping the challenge opens
     /// anyway and the reveal returns its bond: `InsufficientDeposit(deposit, price)`, and
     /// nothing changed (no challenge, the job not marked paid). Its plain challenge instead
-    /// (another job's nonce) pays the bond to the prover on the reveal.
+    /// (no signature) pays the bond to the prover on the reveal.
     function test_attack_buyingWithoutTheDepositIsRefused() public {
         _register(prover, MIN_STAKE);
         _deposit(client, PRICE - 1);
         (uint256 batchId, ProverMarket.Leaf[] memory leaves) = _pricedValidLeaves(1, PRICE);
         bytes memory short = abi.encodeWithSelector(ProverMarket.InsufficientDeposit.selector, PRICE - 1, PRICE);
-        _expectWithheldRevert(client, batchId, leaves, 0, 1, BOND, short);
+        _expectWithheldRevert(client, batchId, leaves, 0, _purchase(batchId, leaves, 0, 1), BOND, short);
         assertEq(market.challengeCount(), 0);
         assertFalse(market.isPaid(client, 1), "not marked paid");
         assertEq(market.deposits(client), PRICE - 1);
@@ -2039,7 +2221,7 @@ contract AttacksTest is MarketFixture {
         // Then the watchtower's own.
         vm.prank(watchtower);
         market.challengeInvalidProof{value: BOND}(at, inputs, bad);
-        assertTrue(market.slashed(market.jobKey(cheater, client, leaves[0].jobId)));
+        assertTrue(market.slashed(_jobKey(cheater, client, leaves[0].jobId)));
 
         // Block N+2: the copy, with a commitment from an earlier block, comes too late.
         vm.roll(block.number + 1);
@@ -2081,7 +2263,7 @@ contract AttacksTest is MarketFixture {
         // Then the watchtower's own.
         vm.prank(watchtower);
         market.challengeInvalidProof{value: BOND}(at, inputs, bad);
-        assertTrue(market.slashed(market.jobKey(cheater, client, leaves[0].jobId)));
+        assertTrue(market.slashed(_jobKey(cheater, client, leaves[0].jobId)));
         assertEq(market.evidenceCommitments(watchtower, d), 0, "the watchtower's commitment is consumed");
         assertEq(market.evidenceCommitments(copier, d), n, "the copier's is left, to nothing it can send");
 
@@ -2139,10 +2321,10 @@ contract AttacksTest is MarketFixture {
     }
 
     /// The cheater withholds the proof of a job. Its client commits to its withheld-proof
-    /// challenge buying the proof (naming the job's nonce) in block N and sends it in block
-    /// N+1. A copier sends the very same call first, hoping to be the challenger of record
-    /// and collect the reward when the cheater is slashed (from another account the call
-    /// buys nothing, but a reward is a reward): it finds no commitment, then one of its own
+    /// challenge buying the proof (naming the job's nonce, showing its signed award) in
+    /// block N and sends it in block N+1. A copier sends the very same call first, hoping
+    /// to be the challenger of record and collect the reward when the cheater is slashed
+    /// (from another account the call buys nothing, but a reward is a reward): it finds no commitment, then one of its own
     /// block. The client's challenge opens; in block N+2 the copier's aged commitment meets
     /// the pending challenge, and after the slash the slashed job. The client gets its bond
     /// back, the reward, and into its deposit the price and the refund; the copier nothing.
@@ -2152,7 +2334,8 @@ contract AttacksTest is MarketFixture {
         ProverMarket.Leaf[] memory leaves = _leafWith(circuit, inputs, proof);
         leaves[0].price = PRICE;
         ProverMarket.Inclusion memory at = _at(_commit(cheater, leaves), leaves, 0);
-        bytes memory call = _withheldCall(at, 1);
+        Purchase memory buy = _signedPurchase(clientKey, _award(leaves[0], cheater, _buyDeadline()), 1);
+        bytes memory call = _withheldCall(at, buy);
         vm.deal(client, BOND);
         vm.deal(copier, BOND);
 
@@ -2163,20 +2346,20 @@ contract AttacksTest is MarketFixture {
         // Block N+1: the copy goes first, without a commitment, then with one of this block.
         vm.prank(copier);
         vm.expectRevert(_notCommitted(0));
-        market.challengeWithheldProof{value: BOND}(at, 1);
+        _withheld(at, buy, BOND);
         _commitTo(copier, call);
         vm.prank(copier);
         vm.expectRevert(_notCommitted(block.number));
-        market.challengeWithheldProof{value: BOND}(at, 1);
+        _withheld(at, buy, BOND);
         vm.prank(client);
-        uint256 id = market.challengeWithheldProof{value: BOND}(at, 1);
+        uint256 id = _withheld(at, buy, BOND);
         assertTrue(_challenge(id).bought);
 
         // Block N+2: the job's challenge is the client's.
         vm.roll(block.number + 1);
         vm.prank(copier);
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.ChallengePending.selector, id));
-        market.challengeWithheldProof{value: BOND}(at, 1);
+        _withheld(at, buy, BOND);
 
         // The cheater never reveals; the copier finalizes, and the reward is the client's.
         vm.roll(block.number + RESPONSE_WINDOW + 1);
@@ -2184,7 +2367,7 @@ contract AttacksTest is MarketFixture {
         market.finalizeChallenge(id);
         vm.prank(copier);
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.AlreadySlashed.selector, leaves[0].jobId));
-        market.challengeWithheldProof{value: BOND}(at, 1);
+        _withheld(at, buy, BOND);
 
         assertEq(market.credits(client), BOND + REWARD, "the client: its bond back and the reward");
         assertEq(market.deposits(client), PRICE + REFUND, "and the price back, and the refund");

@@ -109,7 +109,7 @@ contract ChallengesTest is MarketFixture {
     }
 
     function _key(ProverMarket.Leaf memory l) internal view returns (bytes32) {
-        return market.jobKey(prover, l.client, l.jobId);
+        return _jobKey(prover, l.client, l.jobId);
     }
 
     /// The watchtower challenges leaf `i` of the real batch as invalid with `proof_`,
@@ -326,27 +326,29 @@ contract ChallengesTest is MarketFixture {
     function test_challengeWithheldProof_takesOnlyACommitmentFromAnEarlierBlock() public {
         _commitRealBatch();
         ProverMarket.Inclusion memory at = _at(realBatch, _real(), 3);
-        bytes32 digest = _evidenceDigest(watchtower, abi.encodeCall(market.challengeWithheldProof, (at, NO_NONCE)));
+        bytes32 digest = _evidenceDigest(
+            watchtower, abi.encodeCall(market.challengeWithheldProof, (at, NO_NONCE, 0, bytes32(0), bytes32(0)))
+        );
         vm.deal(watchtower, BOND);
         vm.prank(watchtower);
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.EvidenceNotCommitted.selector, 0));
-        market.challengeWithheldProof{value: BOND}(at, NO_NONCE);
+        market.challengeWithheldProof{value: BOND}(at, NO_NONCE, 0, bytes32(0), bytes32(0));
 
         uint256 n = block.number;
         vm.prank(watchtower);
         market.commitEvidence(digest);
         vm.prank(watchtower);
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.EvidenceNotCommitted.selector, n));
-        market.challengeWithheldProof{value: BOND}(at, NO_NONCE);
+        market.challengeWithheldProof{value: BOND}(at, NO_NONCE, 0, bytes32(0), bytes32(0));
         // Another input (another leaf) is not covered by it.
         vm.roll(n + 1);
         vm.prank(watchtower);
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.EvidenceNotCommitted.selector, 0));
-        market.challengeWithheldProof{value: BOND}(_at(realBatch, _real(), 0), NO_NONCE);
+        market.challengeWithheldProof{value: BOND}(_at(realBatch, _real(), 0), NO_NONCE, 0, bytes32(0), bytes32(0));
         assertEq(market.evidenceCommitments(watchtower, digest), n, "kept through the refusals");
 
         vm.prank(watchtower);
-        uint256 id = market.challengeWithheldProof{value: BOND}(at, NO_NONCE);
+        uint256 id = market.challengeWithheldProof{value: BOND}(at, NO_NONCE, 0, bytes32(0), bytes32(0));
         assertEq(id, 0);
         assertEq(market.evidenceCommitments(watchtower, digest), 0, "consumed");
         assertEq(_openChallenges(prover), 1);
@@ -433,7 +435,7 @@ contract ChallengesTest is MarketFixture {
         assertEq(address(market).balance, marketBefore + BOND - BURN, "only the burn leaves");
         assertEq(address(0).balance, burnBefore + BURN);
         assertTrue(market.slashed(_key(l)));
-        assertTrue(market.isDisputed(prover));
+        assertTrue(_isDisputed(prover));
         assertEq(market.challengeCount(), 0, "decided at once, nothing stored");
     }
 
@@ -480,7 +482,7 @@ contract ChallengesTest is MarketFixture {
         assertEq(market.credits(watchtower), 0);
         assertEq(_stakeOf(prover), STAKE);
         assertFalse(market.slashed(_key(real[0])));
-        assertFalse(market.isDisputed(prover));
+        assertFalse(_isDisputed(prover));
         assertEq(market.totalBurned(), 0);
         assertEq(address(market).balance, marketBefore + BOND);
     }
@@ -736,7 +738,7 @@ contract ChallengesTest is MarketFixture {
         assertEq(market.challengeCount(), 1);
         assertEq(_openChallenges(prover), 1);
         assertEq(market.pendingChallenge(_key(real[3])), id + 1);
-        assertTrue(market.isDisputed(prover));
+        assertTrue(_isDisputed(prover));
         assertEq(address(market).balance, marketBefore + BOND, "the bond is held");
         ProverMarket.Challenge memory c = _challenge(id);
         assertEq(uint8(c.fault), uint8(ProverMarket.Fault.WithheldProof));
@@ -763,7 +765,7 @@ contract ChallengesTest is MarketFixture {
         vm.deal(watchtower, BOND);
         vm.prank(watchtower);
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.UnknownBatch.selector, realBatch + 1));
-        market.challengeWithheldProof{value: BOND}(at, NO_NONCE);
+        market.challengeWithheldProof{value: BOND}(at, NO_NONCE, 0, bytes32(0), bytes32(0));
     }
 
     function test_challengeWithheldProof_revertsOnWrongBond() public {
@@ -772,7 +774,7 @@ contract ChallengesTest is MarketFixture {
         vm.deal(watchtower, 1 ether);
         vm.prank(watchtower);
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.WrongBond.selector, BOND, BOND - 1));
-        market.challengeWithheldProof{value: BOND - 1}(at, NO_NONCE);
+        market.challengeWithheldProof{value: BOND - 1}(at, NO_NONCE, 0, bytes32(0), bytes32(0));
     }
 
     function test_challengeWithheldProof_revertsOneBlockAfterWindow() public {
@@ -783,7 +785,7 @@ contract ChallengesTest is MarketFixture {
         vm.deal(watchtower, BOND);
         vm.prank(watchtower);
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.WindowClosed.selector, closesAt));
-        market.challengeWithheldProof{value: BOND}(at, NO_NONCE);
+        market.challengeWithheldProof{value: BOND}(at, NO_NONCE, 0, bytes32(0), bytes32(0));
     }
 
     function test_challengeWithheldProof_revertsWhenLeafNotInBatch() public {
@@ -793,7 +795,7 @@ contract ChallengesTest is MarketFixture {
         vm.deal(watchtower, BOND);
         vm.prank(watchtower);
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.LeafNotInBatch.selector));
-        market.challengeWithheldProof{value: BOND}(at, NO_NONCE);
+        market.challengeWithheldProof{value: BOND}(at, NO_NONCE, 0, bytes32(0), bytes32(0));
     }
 
     /// A leaf naming a circuit that is not registered (CIRCUIT has no verifier here) can be
@@ -843,7 +845,7 @@ contract ChallengesTest is MarketFixture {
         vm.deal(otherClient, BOND);
         vm.prank(otherClient);
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.ChallengePending.selector, id));
-        market.challengeWithheldProof{value: BOND}(at, NO_NONCE);
+        market.challengeWithheldProof{value: BOND}(at, NO_NONCE, 0, bytes32(0), bytes32(0));
     }
 
     function test_challengeWithheldProof_revertsWhenAlreadySlashed() public {
@@ -853,7 +855,7 @@ contract ChallengesTest is MarketFixture {
         vm.deal(watchtower, BOND);
         vm.prank(watchtower);
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.AlreadySlashed.selector, real[1].jobId));
-        market.challengeWithheldProof{value: BOND}(at, NO_NONCE);
+        market.challengeWithheldProof{value: BOND}(at, NO_NONCE, 0, bytes32(0), bytes32(0));
     }
 
     /// An answered withheld-proof challenge cannot be opened again on the job, by anyone:
@@ -866,7 +868,7 @@ contract ChallengesTest is MarketFixture {
         vm.deal(otherClient, BOND);
         vm.prank(otherClient);
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.AlreadyAnswered.selector, real[3].jobId));
-        market.challengeWithheldProof{value: BOND}(at, NO_NONCE);
+        market.challengeWithheldProof{value: BOND}(at, NO_NONCE, 0, bytes32(0), bytes32(0));
         // forge-lint: disable-next-line(incorrect-shift)
         assertEq(market.answeredFaults(_key(real[3])), 1 << uint8(ProverMarket.Fault.WithheldProof));
         assertEq(market.challengeCount(), 1);
@@ -894,13 +896,13 @@ contract ChallengesTest is MarketFixture {
         vm.deal(otherClient, 2 * BOND);
         vm.prank(otherClient);
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.ChallengePending.selector, missed));
-        market.challengeWithheldProof{value: BOND}(at, NO_NONCE);
+        market.challengeWithheldProof{value: BOND}(at, NO_NONCE, 0, bytes32(0), bytes32(0));
 
         vm.roll(block.number + RESPONSE_WINDOW + 1); // still inside the batch's window
         market.finalizeChallenge(missed);
         vm.prank(otherClient);
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.AlreadySlashed.selector, real[3].jobId));
-        market.challengeWithheldProof{value: BOND}(at, NO_NONCE);
+        market.challengeWithheldProof{value: BOND}(at, NO_NONCE, 0, bytes32(0), bytes32(0));
     }
 
     function test_revealProof_realProofAnswersAndPaysTheBondToTheProver() public {
@@ -1011,15 +1013,16 @@ contract ChallengesTest is MarketFixture {
         vm.deal(watchtower, 1 ether);
         vm.prank(watchtower);
         vm.expectRevert(wrong);
-        market.challengeWithheldProof{value: 1 ether}(at, NO_NONCE);
+        market.challengeWithheldProof{value: 1 ether}(at, NO_NONCE, 0, bytes32(0), bytes32(0));
+        Purchase memory buy = _purchase(realBatch, _real(), 1, 1);
         vm.deal(client, 1 ether);
         vm.prank(client);
         vm.expectRevert(wrong);
-        market.challengeWithheldProof{value: 1 ether}(at, 1);
+        _withheld(at, buy, 1 ether);
         at.batchId = realBatch + 1;
         vm.prank(client);
         vm.expectRevert(wrong);
-        market.challengeWithheldProof{value: 1 ether}(at, 1);
+        _withheld(at, buy, 1 ether);
 
         uint256 id = _challengeWithheld(watchtower, realBatch, _real(), 1);
         assertEq(_challenge(id).bond, BOND);
@@ -1027,21 +1030,23 @@ contract ChallengesTest is MarketFixture {
         assertEq(market.deposits(client), 1 ether);
     }
 
-    /// The job's client naming the job's nonce buys the proof: the challenge opens marked
-    /// `bought` with bond `challengeBond`, the job's bit in `paidJobs` is set (and only
-    /// its), and the leaf's price moves from the client's deposit into the challenge (the
-    /// market's balance grows by the bond alone).
-    function test_challengeWithheldProof_clientNamingItsNonceBuysTheProof() public {
+    /// The job's client showing its signed award of the leaf to the batch's prover, with
+    /// the job's nonce, buys the proof: the challenge opens marked `bought` with bond
+    /// `challengeBond`, the job's bit in `paidJobs` is set (and only its), and the leaf's
+    /// price moves from the client's deposit into the challenge (the market's balance grows
+    /// by the bond alone).
+    function test_challengeWithheldProof_clientShowingItsAwardBuysTheProof() public {
         _commitRealBatch();
         _deposit(client, 1 ether);
         uint64 respondBy = uint64(block.number) + RESPONSE_WINDOW;
         uint256 marketBefore = address(market).balance;
-        _evidenceWithheldNaming(client, realBatch, _real(), 3, 3);
+        Purchase memory buy = _purchase(realBatch, _real(), 3, 3);
+        _evidenceWithheldWith(client, realBatch, _real(), 3, buy);
         vm.expectEmit(true, true, true, true, address(market));
         emit ProverMarket.ChallengeOpened(
             0, prover, real[3].jobId, ProverMarket.Fault.WithheldProof, client, client, respondBy
         );
-        uint256 id = _sendWithheldNaming(client, realBatch, _real(), 3, 3);
+        uint256 id = _sendWithheldWith(client, realBatch, _real(), 3, buy);
 
         ProverMarket.Challenge memory c = _challenge(id);
         assertTrue(c.bought, "bought");
@@ -1083,15 +1088,16 @@ contract ChallengesTest is MarketFixture {
         _commitRealBatch();
         _deposit(client, 2 gwei - 1);
         ProverMarket.Inclusion memory at = _at(realBatch, _real(), 3);
+        Purchase memory buy = _purchase(realBatch, _real(), 3, 3);
         bytes memory short = abi.encodeWithSelector(ProverMarket.InsufficientDeposit.selector, 2 gwei - 1, 2 gwei);
         vm.deal(client, BOND);
         vm.prank(client);
         vm.expectRevert(short);
-        market.challengeWithheldProof{value: BOND}(at, 3);
-        _evidenceWithheldNaming(client, realBatch, _real(), 3, 3);
+        _withheld(at, buy, BOND);
+        _evidenceWithheldWith(client, realBatch, _real(), 3, buy);
         vm.prank(client);
         vm.expectRevert(short);
-        market.challengeWithheldProof{value: BOND}(at, 3);
+        _withheld(at, buy, BOND);
         assertFalse(market.isPaid(client, 3), "not marked paid");
         assertEq(market.deposits(client), 2 gwei - 1);
         assertEq(market.challengeCount(), 0);
@@ -1099,7 +1105,7 @@ contract ChallengesTest is MarketFixture {
         _deposit(client, 1);
         vm.deal(client, BOND);
         vm.prank(client);
-        uint256 id = market.challengeWithheldProof{value: BOND}(at, 3);
+        uint256 id = _withheld(at, buy, BOND);
         assertTrue(_challenge(id).bought);
         assertEq(market.deposits(client), 0);
     }
@@ -1114,11 +1120,12 @@ contract ChallengesTest is MarketFixture {
         _claimReal(3, "");
         assertTrue(market.isPaid(client, 3));
         uint256 again = _commit(prover, _real());
-        _evidenceWithheldNaming(client, again, _real(), 3, 3);
+        Purchase memory buy = _purchase(again, _real(), 3, 3);
+        _evidenceWithheldWith(client, again, _real(), 3, buy);
         vm.deal(client, BOND);
         vm.prank(client);
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.AlreadyClaimed.selector, real[3].jobId));
-        market.challengeWithheldProof{value: BOND}(_at(again, _real(), 3), 3);
+        _withheld(_at(again, _real(), 3), buy, BOND);
         assertEq(market.deposits(client), 1 ether - 2 gwei, "nothing more taken");
 
         uint256 id = _challengeWithheld(client, again, _real(), 3);
@@ -1132,28 +1139,38 @@ contract ChallengesTest is MarketFixture {
         _commitRealBatch();
         ProverMarket.Inclusion memory at3 = _at(realBatch, _real(), 3);
         ProverMarket.Inclusion memory at1 = _at(realBatch, _real(), 1);
+        Purchase memory buy3 = _purchase(realBatch, _real(), 3, 3);
+        Purchase memory buy1 = _purchase(realBatch, _real(), 1, 1);
         uint256 id = _challengeWithheld(watchtower, realBatch, _real(), 3);
         _challengeInvalid(1, badProof);
         vm.deal(client, BOND);
         vm.startPrank(client);
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.ChallengePending.selector, id));
-        market.challengeWithheldProof{value: BOND}(at3, 3);
+        _withheld(at3, buy3, BOND);
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.AlreadySlashed.selector, real[1].jobId));
-        market.challengeWithheldProof{value: BOND}(at1, 1);
+        _withheld(at1, buy1, BOND);
         vm.stopPrank();
         market.revealProof(id, inputs, proof);
         vm.prank(client);
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.AlreadyAnswered.selector, real[3].jobId));
-        market.challengeWithheldProof{value: BOND}(at3, 3);
+        _withheld(at3, buy3, BOND);
         assertFalse(market.isPaid(client, 3));
         assertFalse(market.isPaid(client, 1));
     }
 
-    /// The client naming another job's nonce buys nothing: a plain challenge, no price
-    /// taken, no job marked paid.
+    /// The client showing its valid award of the leaf with another job's nonce is refused,
+    /// `BadAwardSignature` (the nonce is checked against the leaf's job), and changes
+    /// nothing; without a signature, whatever nonce it names, it buys nothing: a plain
+    /// challenge, no price taken, no job marked paid.
     function test_challengeWithheldProof_aWrongNonceFromTheClientBuysNothing() public {
         _commitRealBatch();
         _deposit(client, 1 ether);
+        Purchase memory wrong = _purchase(realBatch, _real(), 3, 0);
+        _evidenceWithheldWith(client, realBatch, _real(), 3, wrong);
+        vm.expectRevert(ProverMarket.BadAwardSignature.selector);
+        _sendWithheldWith(client, realBatch, _real(), 3, wrong);
+        assertEq(market.challengeCount(), 0);
+
         uint256 id = _challengeWithheldNaming(client, realBatch, _real(), 3, 0);
         assertFalse(_challenge(id).bought);
         assertEq(market.deposits(client), 1 ether);
@@ -1161,19 +1178,231 @@ contract ChallengesTest is MarketFixture {
         assertFalse(market.isPaid(client, 0));
     }
 
-    /// Another account naming the job's nonce buys nothing: a plain challenge, and neither
-    /// its deposit nor the client's is touched.
+    /// The client naming the job's own nonce without a signature (`r` zero, whatever `vs`
+    /// and deadline) buys nothing: a plain challenge.
+    function test_challengeWithheldProof_theClientWithoutASignatureBuysNothing() public {
+        _commitRealBatch();
+        _deposit(client, 1 ether);
+        Purchase memory buy = _purchase(realBatch, _real(), 3, 3);
+        buy.r = bytes32(0);
+        uint256 id = _challengeWithheldWith(client, realBatch, _real(), 3, buy);
+        assertFalse(_challenge(id).bought);
+        assertEq(_challenge(id).challenger, client);
+        assertEq(market.deposits(client), 1 ether);
+        assertFalse(market.isPaid(client, 3));
+    }
+
+    /// Another account naming the job's nonce and showing the client's valid award buys
+    /// nothing: a plain challenge, and neither its deposit nor the client's is touched.
     function test_challengeWithheldProof_theJobsNonceFromAnotherAccountBuysNothing() public {
         _commitRealBatch();
         _deposit(client, 1 ether);
         _deposit(otherClient, 1 ether);
-        uint256 id = _challengeWithheldNaming(otherClient, realBatch, _real(), 3, 3);
+        uint256 id = _challengeWithheldWith(otherClient, realBatch, _real(), 3, _purchase(realBatch, _real(), 3, 3));
         assertFalse(_challenge(id).bought);
         assertEq(_challenge(id).challenger, otherClient);
         assertEq(market.deposits(client), 1 ether);
         assertEq(market.deposits(otherClient), 1 ether);
         assertFalse(market.isPaid(client, 3));
         assertFalse(market.isPaid(otherClient, 3));
+    }
+
+    /// The award the client shows to buy leaf `i` of the real batch: of the leaf to the
+    /// prover, due `_buyDeadline()`.
+    function _realAward(uint256 i) internal view returns (ProverMarket.Award memory) {
+        return _award(real[i], prover, _buyDeadline());
+    }
+
+    /// `from` sends the withheld-proof challenge of leaf `i` of batch `batchId` of the real
+    /// leaves showing `b` with `value`, committed to in the block before, expecting `err`.
+    function _expectWithheld(
+        address from,
+        uint256 batchId,
+        uint256 i,
+        Purchase memory b,
+        uint256 value,
+        bytes memory err
+    ) internal {
+        _evidenceWithheldWith(from, batchId, _real(), i, b);
+        ProverMarket.Inclusion memory at = _at(batchId, _real(), i);
+        vm.deal(from, value);
+        vm.prank(from);
+        vm.expectRevert(err);
+        _withheld(at, b, value);
+    }
+
+    /// A purchase shows the client's signature of its award of the leaf to the batch's
+    /// prover (the leaf's job, price and statement, the shown deadline) with the job's
+    /// nonce; anything else is `BadAwardSignature` and changes nothing: a signature by
+    /// another account, another deadline than the signed one, an award at another price,
+    /// to another prover, of another job, of another circuit or public inputs, bytes that
+    /// are no signature, the job's signature with another job's nonce.
+    function test_challengeWithheldProof_buyingRevertsBadAwardSignature() public {
+        _commitRealBatch();
+        _deposit(client, 1 ether);
+        ProverMarket.Award memory award = _realAward(3);
+        Purchase[] memory bad = new Purchase[](10);
+        bad[0] = _signedPurchase(otherClientKey, award, 3);
+        bad[1] = _signedPurchase(clientKey, award, 3);
+        bad[1].deadline -= 1;
+        ProverMarket.Award memory other = _realAward(3);
+        other.price = 1 gwei;
+        bad[2] = _signedPurchase(clientKey, other, 3);
+        other = _realAward(3);
+        other.prover = otherProver;
+        bad[3] = _signedPurchase(clientKey, other, 3);
+        bad[4] = _signedPurchase(clientKey, _realAward(0), 3); // job 0's award
+        other = _realAward(3);
+        other.circuitId = CIRCUIT;
+        bad[5] = _signedPurchase(clientKey, other, 3);
+        other = _realAward(3);
+        other.publicInputsHash = keccak256("other inputs");
+        bad[6] = _signedPurchase(clientKey, other, 3);
+        bad[7] = _signedPurchase(clientKey, award, 3);
+        bad[7].vs = bytes32(0);
+        bad[8] = _signedPurchase(clientKey, award, 3);
+        bad[8].r = bytes32(type(uint256).max);
+        bad[9] = _signedPurchase(clientKey, award, 0); // job 0's nonce
+        for (uint256 k = 0; k < bad.length; k++) {
+            _expectWithheld(
+                client, realBatch, 3, bad[k], BOND, abi.encodeWithSelector(ProverMarket.BadAwardSignature.selector)
+            );
+        }
+        assertEq(market.challengeCount(), 0);
+        assertEq(market.paidJobs(client, 0), 0, "no job marked paid");
+        assertEq(market.deposits(client), 1 ether, "no price taken");
+
+        uint256 id = _challengeWithheldWith(client, realBatch, _real(), 3, _signedPurchase(clientKey, award, 3));
+        assertTrue(_challenge(id).bought, "the award as signed buys");
+    }
+
+    /// The award is checked after the bond, the batch, its window, the leaf and the job's
+    /// state: a purchase with a bad signature meets `WrongBond`, `UnknownBatch`,
+    /// `WindowClosed`, `LeafNotInBatch`, `ChallengePending` and `AlreadySlashed` first.
+    function test_challengeWithheldProof_buyingChecksTheAwardAfterTheJobsState() public {
+        _commitRealBatch();
+        _deposit(client, 1 ether);
+        Purchase memory bad = _signedPurchase(otherClientKey, _realAward(0), 0);
+        ProverMarket.Inclusion memory at = _at(realBatch, _real(), 0);
+        vm.deal(client, 10 * BOND);
+        vm.startPrank(client);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.WrongBond.selector, BOND, BOND + 1));
+        _withheld(at, bad, BOND + 1);
+        at.batchId = realBatch + 1;
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.UnknownBatch.selector, realBatch + 1));
+        _withheld(at, bad, BOND);
+        at.batchId = realBatch;
+        at.leaf.price += 1;
+        vm.expectRevert(ProverMarket.LeafNotInBatch.selector);
+        _withheld(at, bad, BOND);
+        vm.stopPrank();
+
+        uint256 pending = _challengeWithheld(watchtower, realBatch, _real(), 0);
+        _expectWithheld(
+            client, realBatch, 0, bad, BOND, abi.encodeWithSelector(ProverMarket.ChallengePending.selector, pending)
+        );
+        _challengeInvalid(1, badProof);
+        Purchase memory bad1 = _signedPurchase(otherClientKey, _realAward(1), 1);
+        _expectWithheld(
+            client,
+            realBatch,
+            1,
+            bad1,
+            BOND,
+            abi.encodeWithSelector(ProverMarket.AlreadySlashed.selector, real[1].jobId)
+        );
+        market.revealProof(pending, inputs, proof);
+        _expectWithheld(
+            client,
+            realBatch,
+            0,
+            bad,
+            BOND,
+            abi.encodeWithSelector(ProverMarket.AlreadyAnswered.selector, real[0].jobId)
+        );
+
+        (,, uint40 committedIn,,) = market.batches(realBatch);
+        uint64 closedAt = uint64(committedIn) + CHALLENGE_WINDOW;
+        _closeWindow(realBatch);
+        _expectWithheld(
+            client, realBatch, 3, bad, BOND, abi.encodeWithSelector(ProverMarket.WindowClosed.selector, closedAt)
+        );
+        assertEq(market.paidJobs(client, 0), 0, "no job marked paid");
+    }
+
+    /// The award is checked before the payment and the evidence: a bad signature on a job
+    /// already paid, from an empty deposit, or without a commitment is `BadAwardSignature`
+    /// (not `AlreadyClaimed`, `InsufficientDeposit`, `EvidenceNotCommitted`); a valid one
+    /// then meets those, in that order.
+    function test_challengeWithheldProof_buyingChecksTheAwardBeforeThePayment() public {
+        _commitRealBatch();
+        bytes memory badAward = abi.encodeWithSelector(ProverMarket.BadAwardSignature.selector);
+        Purchase memory bad = _signedPurchase(otherClientKey, _realAward(0), 0);
+        Purchase memory good = _signedPurchase(clientKey, _realAward(0), 0);
+        ProverMarket.Inclusion memory at = _at(realBatch, _real(), 0);
+        // No deposit, no commitment.
+        vm.deal(client, 2 * BOND);
+        vm.prank(client);
+        vm.expectRevert(badAward);
+        _withheld(at, bad, BOND);
+        vm.prank(client);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.InsufficientDeposit.selector, 0, 1 gwei));
+        _withheld(at, good, BOND);
+        _deposit(client, 1 ether);
+        vm.deal(client, BOND);
+        vm.prank(client);
+        vm.expectRevert(abi.encodeWithSelector(ProverMarket.EvidenceNotCommitted.selector, 0));
+        _withheld(at, good, BOND);
+
+        // Job 0 paid by a claim; the same leaf committed again.
+        _closeWindow(realBatch);
+        _claimReal(0, "");
+        uint256 again = _commit(prover, _real());
+        Purchase memory badAgain = _signedPurchase(otherClientKey, _award(real[0], prover, _buyDeadline()), 0);
+        _expectWithheld(client, again, 0, badAgain, BOND, badAward);
+        Purchase memory goodAgain = _signedPurchase(clientKey, _award(real[0], prover, _buyDeadline()), 0);
+        _expectWithheld(
+            client,
+            again,
+            0,
+            goodAgain,
+            BOND,
+            abi.encodeWithSelector(ProverMarket.AlreadyClaimed.selector, real[0].jobId)
+        );
+    }
+
+    /// Only the leaf's client buys: another account showing a signature, valid or not, its
+    /// own or the client's, opens a plain challenge (the signature is not even checked),
+    /// and so does the client showing none (`r` zero, whatever `vs`).
+    function test_challengeWithheldProof_aSignatureFromAnotherAccountIsIgnored() public {
+        _commitRealBatch();
+        _deposit(client, 1 ether);
+        _deposit(otherClient, 1 ether);
+        Purchase memory garbage = Purchase({nonce: 0, deadline: 1, r: keccak256("r"), vs: keccak256("vs")});
+        uint256 a = _challengeWithheldWith(otherClient, realBatch, _real(), 0, garbage);
+        uint256 b =
+            _challengeWithheldWith(watchtower, realBatch, _real(), 3, _signedPurchase(clientKey, _realAward(3), 3));
+        garbage.r = bytes32(0);
+        garbage.nonce = 2;
+        uint256 c = _challengeWithheldWith(client, realBatch, _real(), 2, garbage);
+        assertFalse(_challenge(a).bought);
+        assertFalse(_challenge(b).bought);
+        assertFalse(_challenge(c).bought);
+        assertEq(market.deposits(client), 1 ether);
+        assertEq(market.deposits(otherClient), 1 ether);
+        assertEq(market.paidJobs(client, 0), 0);
+        assertEq(market.paidJobs(otherClient, 0), 0);
+    }
+
+    /// The deadline shown is only what the client signed: an award due in the past buys
+    /// too (a purchase is not a claim, and the window bounds it).
+    function test_challengeWithheldProof_buyingTakesTheSignedDeadlineWhateverItIs() public {
+        _commitRealBatch();
+        _deposit(client, 1 ether);
+        ProverMarket.Award memory award = _award(real[3], prover, uint64(block.timestamp - 1));
+        uint256 id = _challengeWithheldWith(client, realBatch, _real(), 3, _signedPurchase(clientKey, award, 3));
+        assertTrue(_challenge(id).bought);
+        assertTrue(market.isPaid(client, 3));
     }
 
     /// A bought proof revealed: the bond back to the client, the price credited to the
@@ -1193,7 +1422,7 @@ contract ChallengesTest is MarketFixture {
         assertEq(address(market).balance, marketBefore);
         assertEq(uint8(_challenge(id).status), uint8(ProverMarket.ChallengeStatus.Answered));
         assertTrue(market.isPaid(client, 3));
-        assertFalse(market.isDisputed(prover));
+        assertFalse(_isDisputed(prover));
 
         _deposit(client, 1 ether);
         _closeWindow(realBatch);
@@ -1296,10 +1525,10 @@ contract ChallengesTest is MarketFixture {
         (ProverMarket.Leaf memory a, ProverMarket.Leaf memory b) = _twins(1 gwei, 1 gwei);
         ProverMarket.Inclusion memory atA = _commitOne(prover, a);
         ProverMarket.Inclusion memory atB = _commitOne(prover, b);
-        _evidence(watchtower, abi.encodeCall(market.challengeWithheldProof, (atA, NO_NONCE)));
+        _evidence(watchtower, abi.encodeCall(market.challengeWithheldProof, (atA, NO_NONCE, 0, bytes32(0), bytes32(0))));
         vm.deal(watchtower, BOND);
         vm.prank(watchtower);
-        uint256 id = market.challengeWithheldProof{value: BOND}(atA, NO_NONCE);
+        uint256 id = market.challengeWithheldProof{value: BOND}(atA, NO_NONCE, 0, bytes32(0), bytes32(0));
         _evidence(otherClient, abi.encodeCall(market.challengeEquivocation, (atA, atB)));
         vm.prank(otherClient);
         market.challengeEquivocation(atA, atB);
@@ -1355,10 +1584,11 @@ contract ChallengesTest is MarketFixture {
         ProverMarket.Inclusion memory atA = _commitOne(prover, a);
         ProverMarket.Inclusion memory atB = _commitOne(prover, b);
         _deposit(client, 1 ether);
-        _evidence(client, _withheldCall(atA, JOB));
+        Purchase memory buy = _signedPurchase(clientKey, _award(a, prover), JOB);
+        _evidence(client, _withheldCall(atA, buy));
         vm.deal(client, BOND);
         vm.prank(client);
-        uint256 id = market.challengeWithheldProof{value: BOND}(atA, JOB);
+        uint256 id = _withheld(atA, buy, BOND);
         assertTrue(_challenge(id).bought);
         assertEq(market.deposits(client), 0.5 ether);
         _evidence(otherClient, abi.encodeCall(market.challengeEquivocation, (atA, atB)));
@@ -1433,7 +1663,7 @@ contract ChallengesTest is MarketFixture {
         assertEq(c.publicInputsHash, award.publicInputsHash);
         assertEq(c.proofHash, bytes32(0));
         assertEq(_openChallenges(prover), 1);
-        assertEq(market.pendingChallenge(market.jobKey(prover, client, award.jobId)), id + 1);
+        assertEq(market.pendingChallenge(_jobKey(prover, client, award.jobId)), id + 1);
     }
 
     function test_acceptanceDigest_isEip712() public view {
@@ -1650,7 +1880,7 @@ contract ChallengesTest is MarketFixture {
         assertEq(uint8(_challenge(id).status), uint8(ProverMarket.ChallengeStatus.Answered));
         assertEq(market.credits(prover), BOND);
         assertEq(_openChallenges(prover), 0);
-        assertEq(market.pendingChallenge(market.jobKey(prover, client, award.jobId)), 0);
+        assertEq(market.pendingChallenge(_jobKey(prover, client, award.jobId)), 0);
         assertEq(_stakeOf(prover), STAKE);
     }
 
@@ -1779,13 +2009,13 @@ contract ChallengesTest is MarketFixture {
         vm.warp(award.deadline + 1);
         _closeWindow(at.batchId);
         uint256 id = _challengeMissed(acc, accSig, award, awardSig);
-        assertTrue(market.isDisputed(prover));
+        assertTrue(_isDisputed(prover));
         assertFalse(_isFinal(at.batchId, at.leaf, at.path));
         vm.expectRevert(abi.encodeWithSelector(ProverMarket.ChallengePending.selector, id));
         _claimAt(at, JOB, award, awardSig);
 
         market.answerMissedDeadline(id, at);
-        assertFalse(market.isDisputed(prover), "answered: no longer disputed");
+        assertFalse(_isDisputed(prover), "answered: no longer disputed");
         assertTrue(_isFinal(at.batchId, at.leaf, at.path));
         _claimAt(at, JOB, award, awardSig);
         assertEq(prover.balance, 1 ether);
@@ -1832,7 +2062,7 @@ contract ChallengesTest is MarketFixture {
         assertEq(market.totalBurned(), BURN);
         assertEq(address(market).balance, marketBefore - BURN);
         assertEq(_stakeOf(prover), STAKE - SLASH);
-        assertTrue(market.slashed(market.jobKey(prover, client, award.jobId)));
+        assertTrue(market.slashed(_jobKey(prover, client, award.jobId)));
         assertEq(_openChallenges(prover), 0);
     }
 
@@ -1870,7 +2100,7 @@ contract ChallengesTest is MarketFixture {
         assertEq(address(market).balance, marketBefore - (SLASH - REWARD - 2 gwei));
         assertEq(_stakeOf(prover), STAKE - SLASH);
         assertTrue(market.slashed(_key(a)));
-        assertTrue(market.isDisputed(prover));
+        assertTrue(_isDisputed(prover));
     }
 
     function test_challengeEquivocation_bothLeavesInOneBatch() public {
@@ -1895,7 +2125,7 @@ contract ChallengesTest is MarketFixture {
         );
         vm.prank(watchtower);
         market.challengeEquivocation(_at(id, leaves, 2), _at(id, leaves, 0));
-        assertTrue(market.isDisputed(prover));
+        assertTrue(_isDisputed(prover));
         assertEq(_stakeOf(prover), STAKE - SLASH);
     }
 
@@ -2258,7 +2488,7 @@ contract ChallengesTest is MarketFixture {
         market.finalizeChallenge(second);
         assertEq(_stakeOf(prover), MIN_STAKE, "nothing beyond the leaves at risk is left");
         assertEq(_debt(), half + SLASH, "the whole slash owed");
-        assertTrue(market.slashed(market.jobKey(prover, client, secondJob)), "slashed all the same");
+        assertTrue(market.slashed(_jobKey(prover, client, secondJob)), "slashed all the same");
         (uint256 atRisk, uint256 covered) = market.exposure(prover);
         assertEq(atRisk, MIN_STAKE / SLASH);
         assertEq(covered, (MIN_STAKE - half - SLASH) / SLASH, "the debt covers no leaf");
@@ -2642,22 +2872,22 @@ contract ChallengesTest is MarketFixture {
     /// all answered is not, a slashed one stays disputed.
     function test_isDisputed_falseOnceEveryChallengeIsAnsweredAndTrueAfterASlash() public {
         _commitRealBatch();
-        assertFalse(market.isDisputed(prover));
+        assertFalse(_isDisputed(prover));
         uint256 first = _challengeWithheld(watchtower, realBatch, _real(), 3);
         uint256 second = _challengeWithheld(otherClient, realBatch, _real(), 0);
-        assertTrue(market.isDisputed(prover));
+        assertTrue(_isDisputed(prover));
         market.revealProof(first, inputs, proof);
-        assertTrue(market.isDisputed(prover), "one challenge still open");
+        assertTrue(_isDisputed(prover), "one challenge still open");
         market.revealProof(second, inputs, proof);
-        assertFalse(market.isDisputed(prover), "all answered");
+        assertFalse(_isDisputed(prover), "all answered");
 
         _challengeInvalid(1, badProof);
-        assertTrue(market.isDisputed(prover));
+        assertTrue(_isDisputed(prover));
         assertEq(_openChallenges(prover), 0);
         _closeWindow(realBatch);
         vm.roll(block.number + 10 * UNBONDING_DELAY);
-        assertTrue(market.isDisputed(prover), "a slashed prover stays disputed");
-        assertFalse(market.isDisputed(otherProver));
+        assertTrue(_isDisputed(prover), "a slashed prover stays disputed");
+        assertFalse(_isDisputed(otherProver));
     }
 
     // ================================================================================

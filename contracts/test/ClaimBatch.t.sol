@@ -492,7 +492,7 @@ contract ClaimBatchTest is MarketFixture {
         ProverMarket.Inclusion memory atB = _at(twinBatch, twin, 0);
         _evidence(address(this), abi.encodeCall(market.challengeEquivocation, (atA, atB)));
         market.challengeEquivocation(atA, atB);
-        assertTrue(market.isDisputed(prover));
+        assertTrue(_isDisputed(prover));
         _closeWindow(batchId);
 
         ProverMarket.BatchClaim[] memory jobs = _jobs(_indices(0, 1));
@@ -558,7 +558,7 @@ contract ClaimBatchTest is MarketFixture {
         vm.roll(block.number + CHALLENGE_WINDOW);
         _challengeWithheld(otherClient, otherBatch, other, 0);
         _closeWindow(batchId);
-        assertTrue(market.isDisputed(prover));
+        assertTrue(_isDisputed(prover));
     }
 
     /// A `claimBatch` of every leaf of a batch of `MAX_BATCH_SIZE` leaves, by a prover under

@@ -111,6 +111,11 @@ contract MarketHandler is Test {
     address[] internal accounts; // all of the above
     mapping(address => uint256) internal keyOf;
 
+    /// The market's `jobKey` (internal: no getter), spelled out.
+    function _jobKey(address p, address c, bytes32 jobId) internal pure returns (bytes32) {
+        return keccak256(abi.encode(p, c, jobId));
+    }
+
     // ---- the model -------------------------------------------------------------------
 
     /// What the handler expects the market's `provers` entry to hold (the leaves at risk
@@ -504,7 +509,7 @@ contract MarketHandler is Test {
         if (block.number <= b.blockNumber + challengeWindow) return (pub, leaves, finals);
         bool disputed = model[b.prover].slashedJobs != 0 || openChallengesOf(b.prover) != 0;
         for (uint256 i = 0; i < leaves.length; i++) {
-            bytes32 key = disputed ? market.jobKey(b.prover, leaves[i].client, leaves[i].jobId) : bytes32(0);
+            bytes32 key = disputed ? _jobKey(b.prover, leaves[i].client, leaves[i].jobId) : bytes32(0);
             // A leaf of a circuit nobody registered is never final.
             (address verifier,,,,) = market.circuits(leaves[i].circuitId);
             bool registered = verifier != address(0);
@@ -1128,7 +1133,7 @@ contract MarketHandler is Test {
             knownJob[ref] = true;
             jobRefs.push(JobRef(j.leaf.client, j.nonce));
         }
-        bytes32 key = market.jobKey(p, j.leaf.client, j.leaf.jobId);
+        bytes32 key = _jobKey(p, j.leaf.client, j.leaf.jobId);
         _knowKey(key);
         if (!j.valid) ghost_hasInvalidLeaf[key] = true;
     }
@@ -1459,7 +1464,7 @@ contract MarketHandler is Test {
             return abi.encodeWithSelector(ProverMarket.CommittedAfterDeadline.selector, b.timestamp, b.deadline);
         }
         if (disputedModel(b.prover)) {
-            bytes32 key = market.jobKey(b.prover, j.leaf.client, j.leaf.jobId);
+            bytes32 key = _jobKey(b.prover, j.leaf.client, j.leaf.jobId);
             if (ghost_slashesOf[key] != 0) {
                 return abi.encodeWithSelector(ProverMarket.JobSlashed.selector, j.leaf.jobId);
             }
@@ -1628,7 +1633,7 @@ contract MarketHandler is Test {
     function _challengeInvalid(uint256 id, uint256 index, address w, bool extra, uint8 evidence) internal {
         Committed memory b = committed[id];
         Job memory j = jobsOf[id][index];
-        bytes32 key = market.jobKey(b.prover, j.leaf.client, j.leaf.jobId);
+        bytes32 key = _jobKey(b.prover, j.leaf.client, j.leaf.jobId);
         if (market.checkProof(j.leaf.circuitId, _inputsOf(j, false), j.proof) != j.valid) {
             _unexpected("checkProof decided otherwise");
         }
@@ -1691,7 +1696,7 @@ contract MarketHandler is Test {
             Committed memory b = committed[e.batchB];
             ProverMarket.Leaf memory la = jobsOf[e.batchA][e.indexA].leaf;
             ProverMarket.Leaf memory lb = jobsOf[e.batchB][e.indexB].leaf;
-            bytes32 key = market.jobKey(a.prover, la.client, la.jobId);
+            bytes32 key = _jobKey(a.prover, la.client, la.jobId);
 
             uint64 closesAt = (a.blockNumber > b.blockNumber ? a.blockNumber : b.blockNumber) + challengeWindow;
             if (block.number > closesAt) {
@@ -1747,18 +1752,21 @@ contract MarketHandler is Test {
         );
     }
 
-    /// Who challenges a withheld proof, naming which nonce, with what bond (always
-    /// `challengeBond` but for WITH_A_WRONG_BOND): a watchtower naming any nonce (a plain
-    /// challenge), mostly; the job's client naming the job's nonce, which buys the proof
-    /// (the leaf's price from its deposit; refused, `AlreadyClaimed`, once the job is paid,
-    /// `InsufficientDeposit` when the deposit is short); the job's client naming another
-    /// job's nonce (plain); a watchtower naming the job's nonce (plain: only the client
-    /// buys); the job's client naming the job's nonce with another bond than
+    /// Who challenges a withheld proof, naming which nonce and showing which award, with
+    /// what bond (always `challengeBond` but for WITH_A_WRONG_BOND): a watchtower naming
+    /// any nonce, no signature (a plain challenge), mostly; the job's client naming the
+    /// job's nonce and showing its signed award of the leaf to the batch's prover, which
+    /// buys the proof (the leaf's price from its deposit; refused, `AlreadyClaimed`, once
+    /// the job is paid, `InsufficientDeposit` when the deposit is short); the job's client
+    /// not buying (BY_CLIENT_NOT_BUYING: its valid award with another job's nonce, or a
+    /// signature of its award to another prover, `BadAwardSignature`; or no signature,
+    /// plain); a watchtower naming the job's nonce and showing the client's valid award
+    /// (plain: only the client buys); the job's client buying with another bond than
     /// `challengeBond` (the leaf's price, or one wei more than the bond: `WrongBond`).
     uint8 internal constant BY_WATCHTOWER = 0;
     uint8 internal constant BY_CLIENT_BUYING = 1;
-    uint8 internal constant BY_CLIENT_WITH_ANOTHER_NONCE = 2;
-    uint8 internal constant BY_WATCHTOWER_WITH_THE_NONCE = 3;
+    uint8 internal constant BY_CLIENT_NOT_BUYING = 2;
+    uint8 internal constant BY_WATCHTOWER_WITH_THE_AWARD = 3;
     uint8 internal constant WITH_A_WRONG_BOND = 4;
 
     /// Half of the time BY_WATCHTOWER; else one of the others, BY_CLIENT_BUYING three times
@@ -1767,20 +1775,28 @@ contract MarketHandler is Test {
         r %= 12;
         if (r < 6) return BY_WATCHTOWER;
         if (r < 9) return BY_CLIENT_BUYING;
-        if (r < 10) return BY_CLIENT_WITH_ANOTHER_NONCE;
-        if (r < 11) return BY_WATCHTOWER_WITH_THE_NONCE;
+        if (r < 10) return BY_CLIENT_NOT_BUYING;
+        if (r < 11) return BY_WATCHTOWER_WITH_THE_AWARD;
         return WITH_A_WRONG_BOND;
     }
 
     /// The arguments of a withheld-proof challenge of leaf `index` of batch `id` in `mode`
-    /// (`w`: the watchtower; `seed` picks a watchtower's nonce): its sender, the nonce it
-    /// names, the bond it sends, whether it buys the proof (its sender is the job's client
-    /// and the nonce the job's), and the error the bond meets ("" if none).
+    /// (`w`: the watchtower; `seed` picks a watchtower's nonce and how the client does not
+    /// buy): its sender, the nonce it names, the award deadline and ERC-2098 signature it
+    /// shows (`r` zero: none), the bond it sends, whether it buys the proof (its sender is
+    /// the job's client showing its valid award of the leaf to the batch's prover with the
+    /// job's nonce), whether the award it shows is refused (`BadAwardSignature`: the client
+    /// showing a signature of another award or another job's nonce), and the error the
+    /// bond meets ("" if none).
     struct WithheldCall {
         address from;
         uint64 nonce;
+        uint64 deadline;
+        bytes32 r;
+        bytes32 vs;
         uint256 value;
         bool buys;
+        bool badAward;
         bytes err;
     }
 
@@ -1794,18 +1810,38 @@ contract MarketHandler is Test {
         if (mode == BY_WATCHTOWER) {
             // forge-lint: disable-next-line(unsafe-typecast)
             (call.from, call.nonce) = (w, uint64(seed >> 64)); // any nonce
-        } else if (mode == BY_WATCHTOWER_WITH_THE_NONCE) {
-            (call.from, call.nonce) = (w, j.nonce);
-        } else if (mode == BY_CLIENT_WITH_ANOTHER_NONCE) {
+            return call;
+        }
+        // The client's award of the leaf to the batch's prover, as it signs it.
+        call.deadline = uint64(block.timestamp + 1 hours);
+        address awardedTo = committed[id].prover;
+        call.nonce = j.nonce;
+        if (mode == BY_WATCHTOWER_WITH_THE_AWARD) {
+            call.from = w;
+        } else if (mode == BY_CLIENT_NOT_BUYING) {
+            call.from = j.leaf.client;
+            uint256 how = (seed >> 32) % 3;
             // Nonces here stay far below 2^64 - 1.
-            (call.from, call.nonce) = (j.leaf.client, j.nonce + 1);
+            if (how == 0) (call.nonce, call.badAward) = (j.nonce + 1, true);
+            else if (how == 1) (awardedTo, call.badAward) = (w, true);
+            else return call; // no signature: plain
         } else {
-            (call.from, call.nonce, call.buys) = (j.leaf.client, j.nonce, true);
+            (call.from, call.buys) = (j.leaf.client, true);
             if (mode == WITH_A_WRONG_BOND) {
                 call.value = j.leaf.price != bond ? j.leaf.price : bond + 1;
                 call.err = abi.encodeWithSelector(ProverMarket.WrongBond.selector, bond, call.value);
             }
         }
+        ProverMarket.Leaf memory l = j.leaf;
+        ProverMarket.Award memory award = ProverMarket.Award({
+            jobId: l.jobId,
+            prover: awardedTo,
+            price: l.price,
+            deadline: call.deadline,
+            circuitId: l.circuitId,
+            publicInputsHash: l.publicInputsHash
+        });
+        (call.r, call.vs) = vm.signCompact(keyOf[l.client], market.awardDigest(award));
     }
 
     /// Challenges leaf `index` of batch `id` as withheld, as `mode` says (`_withheldCall`;
@@ -1821,9 +1857,9 @@ contract MarketHandler is Test {
     {
         WithheldCall memory call = _withheldCall(id, index, w, mode, seed);
         ProverMarket.Inclusion memory at = _inclusion(id, index);
-        // A call buys exactly when its sender is the job's client and names the job's own
-        // nonce.
-        if (call.buys != (call.from == at.leaf.client && market.jobIdOf(call.from, call.nonce) == at.leaf.jobId)) {
+        // A call buys exactly when its sender is the job's client showing a signature
+        // (checked: its award of the leaf to the batch's prover, with the job's own nonce).
+        if (call.buys != (call.from == at.leaf.client && call.r != 0 && !call.badAward)) {
             _unexpected("handler: a purchase mispredicted");
         }
         if (mode == BY_CLIENT_BUYING) {
@@ -1831,14 +1867,20 @@ contract MarketHandler is Test {
             if (deposit < 2) _topUp(at.leaf.client, at.leaf.price);
             else if (deposit == 2) _reserveAll(at.leaf.client, committed[id].prover);
         }
-        bytes32 key = market.jobKey(committed[id].prover, at.leaf.client, at.leaf.jobId);
+        bytes32 key = _jobKey(committed[id].prover, at.leaf.client, at.leaf.jobId);
         bytes memory expected = _withheldError(id, key, at.leaf, call);
         bytes32 digest;
-        (expected, digest) =
-            _evidence(call.from, abi.encodeCall(market.challengeWithheldProof, (at, call.nonce)), evidence, expected);
+        (expected, digest) = _evidence(
+            call.from,
+            abi.encodeCall(market.challengeWithheldProof, (at, call.nonce, call.deadline, call.r, call.vs)),
+            evidence,
+            expected
+        );
         vm.deal(call.from, call.value);
         vm.prank(call.from);
-        try market.challengeWithheldProof{value: call.value}(at, call.nonce) returns (uint256 id_) {
+        try market.challengeWithheldProof{value: call.value}(at, call.nonce, call.deadline, call.r, call.vs) returns (
+            uint256 id_
+        ) {
             (opened, challengeId) = (true, id_);
             if (expected.length != 0) _unexpected("challengeWithheldProof succeeded where it should revert");
             _evidenceTaken(call.from, digest);
@@ -1849,7 +1891,7 @@ contract MarketHandler is Test {
             if (committed[id].prover == honest) _honestReveal(challengeId, seed);
         } catch (bytes memory reason) {
             _expectRevert(reason, expected, "challengeWithheldProof");
-            if (call.buys && market.deposits(at.leaf.client) != ghost_deposits[at.leaf.client]) {
+            if ((call.buys || call.badAward) && market.deposits(at.leaf.client) != ghost_deposits[at.leaf.client]) {
                 _unexpected("a refused purchase took a price");
             }
         }
@@ -1890,8 +1932,8 @@ contract MarketHandler is Test {
 
     /// The error a withheld-proof challenge `call` of `leaf`, of batch `id` (job key `key`),
     /// meets, in the order the market checks (the bond, the window, the job's state, then
-    /// the purchase: the job already paid, the deposit short of the price), before its
-    /// evidence.
+    /// the purchase: the award refused, the job already paid, the deposit short of the
+    /// price), before its evidence.
     function _withheldError(uint256 id, bytes32 key, ProverMarket.Leaf memory leaf, WithheldCall memory call)
         internal
         view
@@ -1901,7 +1943,9 @@ contract MarketHandler is Test {
         uint64 closesAt = committed[id].blockNumber + challengeWindow;
         if (block.number > closesAt) return abi.encodeWithSelector(ProverMarket.WindowClosed.selector, closesAt);
         bytes memory err = _openError(key, leaf.jobId, ProverMarket.Fault.WithheldProof);
-        if (err.length != 0 || !call.buys) return err;
+        if (err.length != 0) return err;
+        if (call.badAward) return abi.encodeWithSelector(ProverMarket.BadAwardSignature.selector);
+        if (!call.buys) return err;
         if (ghost_paymentsOf[_jobRef(leaf.client, call.nonce)] != 0) {
             return abi.encodeWithSelector(ProverMarket.AlreadyClaimed.selector, leaf.jobId);
         }
@@ -1935,8 +1979,8 @@ contract MarketHandler is Test {
         );
         _count(string.concat("challengeWithheldProof", _kindName(j.kind)));
         if (call.buys) _count("challengeWithheldProof (the client buying the proof)");
-        else if (call.from == j.leaf.client) _count("challengeWithheldProof (the client naming another nonce)");
-        else if (call.nonce == j.nonce) _count("challengeWithheldProof (another account naming the job's nonce)");
+        else if (call.from == j.leaf.client) _count("challengeWithheldProof (the client, no signature: plain)");
+        else if (call.r != 0) _count("challengeWithheldProof (another account showing the client's award)");
     }
 
     function _withheldTarget(uint256 batchSeed, uint256 leafSeed) internal view returns (uint256 id, uint256 index) {
@@ -2076,7 +2120,7 @@ contract MarketHandler is Test {
                 bond: bond,
                 bought: false
             }),
-            market.jobKey(award.prover, c, award.jobId)
+            _jobKey(award.prover, c, award.jobId)
         );
         _count("challengeMissedDeadline");
     }
@@ -2094,7 +2138,7 @@ contract MarketHandler is Test {
     /// The error a missed-deadline challenge with `award` of client `c` meets, in the
     /// order the market checks, or "".
     function _missedError(ProverMarket.Award memory award, address c) internal returns (bytes memory) {
-        bytes32 key = market.jobKey(award.prover, c, award.jobId);
+        bytes32 key = _jobKey(award.prover, c, award.jobId);
         _knowKey(key);
         uint64 closesAt = award.deadline + deadlinePeriod;
         // forge-lint: disable-next-line(block-timestamp)
@@ -2300,7 +2344,7 @@ contract MarketHandler is Test {
 
     function _finalize(uint256 id) internal {
         Ch memory c = challenges[id];
-        bytes32 key = market.jobKey(c.prover, c.client, c.jobId);
+        bytes32 key = _jobKey(c.prover, c.client, c.jobId);
         bool void = ghost_slashesOf[key] != 0;
         bytes memory expected;
         if (c.status != ProverMarket.ChallengeStatus.Open) {
@@ -2621,7 +2665,7 @@ contract MarketHandler is Test {
     function _answered(uint256 id) internal {
         Ch storage c = challenges[id];
         c.status = ProverMarket.ChallengeStatus.Answered;
-        bytes32 key = market.jobKey(c.prover, c.client, c.jobId);
+        bytes32 key = _jobKey(c.prover, c.client, c.jobId);
         ghost_pendingOf[key] = 0;
         // forge-lint: disable-next-line(incorrect-shift)
         ghost_answeredFaults[key] |= 1 << uint8(c.fault);
@@ -2659,7 +2703,7 @@ contract MarketHandler is Test {
         s.prover = prover;
         s.client = client;
         s.jobId = jobId;
-        s.key = market.jobKey(prover, client, jobId);
+        s.key = _jobKey(prover, client, jobId);
         s.fault = fault;
         s.challenger = challenger;
         s.price = price;
@@ -2740,7 +2784,7 @@ contract MarketHandler is Test {
     function _slashRecord(Vm.Log memory log) internal view returns (SlashRecord memory r) {
         r.prover = address(uint160(uint256(log.topics[1])));
         address client = address(uint160(uint256(log.topics[3])));
-        r.key = market.jobKey(r.prover, client, log.topics[2]);
+        r.key = _jobKey(r.prover, client, log.topics[2]);
         (r.fault,, r.amount, r.reward, r.refund, r.burned) =
             abi.decode(log.data, (ProverMarket.Fault, address, uint256, uint256, uint256, uint256));
     }
@@ -3134,7 +3178,7 @@ contract ProverMarketInvariantTest is MarketFixture {
             ProverMarket.Prover memory s = proverState(market, p);
             assertEq(s.openChallenges, handler.openChallengesOf(p), "openChallenges");
             assertEq(s.slashedJobs, handler.modelOf(p).slashedJobs, "slashedJobs");
-            assertEq(market.isDisputed(p), handler.disputedModel(p), "isDisputed");
+            assertEq(_isDisputed(p), handler.disputedModel(p), "isDisputed");
         }
         assertEq(market.challengeCount(), handler.challengeCount(), "challenge ids");
         for (uint256 id = 0; id < handler.challengeCount(); id++) {

@@ -137,35 +137,35 @@ contract ProverMarketTest is MarketFixture {
 
     function test_constructor_revertsOnChallengeWindowAboveMaximum() public {
         ProverMarket.Params memory p = _params();
-        p.challengeWindow = market.MAX_DELAY() + 1;
+        p.challengeWindow = MAX_DELAY + 1;
         _expectInvalid(p);
     }
 
     function test_constructor_revertsOnResponseWindowAboveMaximum() public {
         ProverMarket.Params memory p = _params();
-        p.responseWindow = market.MAX_DELAY() + 1;
+        p.responseWindow = MAX_DELAY + 1;
         _expectInvalid(p);
     }
 
     function test_constructor_revertsOnUnbondingDelayAboveMaximum() public {
         ProverMarket.Params memory p = _params();
-        p.unbondingDelay = market.MAX_DELAY() + 1;
+        p.unbondingDelay = MAX_DELAY + 1;
         _expectInvalid(p);
     }
 
     function test_constructor_revertsOnDepositDelayAboveMaximum() public {
         ProverMarket.Params memory p = _params();
-        p.depositWithdrawalDelay = market.MAX_DELAY() + 1;
+        p.depositWithdrawalDelay = MAX_DELAY + 1;
         _expectInvalid(p);
     }
 
     function test_constructor_acceptsDelaysAtMaximum() public {
         ProverMarket.Params memory p = _params();
-        p.unbondingDelay = market.MAX_DELAY();
-        p.depositWithdrawalDelay = market.MAX_DELAY();
+        p.unbondingDelay = MAX_DELAY;
+        p.depositWithdrawalDelay = MAX_DELAY;
         ProverMarket m = new ProverMarket(p);
-        assertEq(m.unbondingDelay(), market.MAX_DELAY());
-        assertEq(m.depositWithdrawalDelay(), market.MAX_DELAY());
+        assertEq(m.unbondingDelay(), MAX_DELAY);
+        assertEq(m.depositWithdrawalDelay(), MAX_DELAY);
     }
 
     /// Windows whose sum would overflow uint64 revert InvalidParameters, not a panic.
@@ -209,10 +209,10 @@ contract ProverMarketTest is MarketFixture {
 
     function test_constructor_revertsOnMaxDeadlineAboveMaximum() public {
         ProverMarket.Params memory p = _params();
-        p.maxDeadline = market.MAX_DELAY() + 1;
+        p.maxDeadline = MAX_DELAY + 1;
         _expectInvalid(p);
-        p.maxDeadline = market.MAX_DELAY();
-        assertEq(new ProverMarket(p).maxDeadline(), market.MAX_DELAY());
+        p.maxDeadline = MAX_DELAY;
+        assertEq(new ProverMarket(p).maxDeadline(), MAX_DELAY);
     }
 
     function test_constructor_revertsOnZeroDeadlineChallengePeriod() public {
@@ -225,10 +225,10 @@ contract ProverMarketTest is MarketFixture {
 
     function test_constructor_revertsOnDeadlineChallengePeriodAboveMaximum() public {
         ProverMarket.Params memory p = _params();
-        p.deadlineChallengePeriod = market.MAX_DELAY() + 1;
+        p.deadlineChallengePeriod = MAX_DELAY + 1;
         _expectInvalid(p);
-        p.deadlineChallengePeriod = market.MAX_DELAY();
-        assertEq(new ProverMarket(p).deadlineChallengePeriod(), market.MAX_DELAY());
+        p.deadlineChallengePeriod = MAX_DELAY;
+        assertEq(new ProverMarket(p).deadlineChallengePeriod(), MAX_DELAY);
     }
 
     function test_constructor_revertsWhenRewardPlusRefundAboveWhole() public {
@@ -1456,8 +1456,9 @@ contract ProverMarketTest is MarketFixture {
         _evidence(otherClient, _withheldCall(_at(id, published, 4), NO_NONCE));
         vm.deal(otherClient, BOND);
         vm.prank(otherClient);
-        uint256 challengeId = market.challengeWithheldProof{value: BOND}(_at(id, published, 4), NO_NONCE);
-        assertEq(market.pendingChallenge(market.jobKey(prover, client, leaves[4].jobId)), challengeId + 1);
+        uint256 challengeId =
+            market.challengeWithheldProof{value: BOND}(_at(id, published, 4), NO_NONCE, 0, bytes32(0), bytes32(0));
+        assertEq(market.pendingChallenge(_jobKey(prover, client, leaves[4].jobId)), challengeId + 1);
 
         // A contract in between is refused, even in the account's own transaction.
         CommitRelay relay = new CommitRelay(market);

@@ -314,9 +314,9 @@ pub struct ClientSection {
     /// Misbehave on purpose, for tests only (refused as `prover.cheat` is): never sign
     /// an award, hoping to get proofs without being bound to pay for them.
     pub cheat_never_sign: bool,
-    /// Test only, likewise: sign awards but never gossip them, as if every signed award
-    /// were lost on the way (the winner commits unsigned; the client shows its award on
-    /// chain in a withheld-proof challenge).
+    /// Test only, likewise: sign awards but neither gossip them nor answer the winner's
+    /// acceptance sent directly, as if every signed award were lost on the way (the winner
+    /// commits unsigned; the client's node buys the proof with a withheld-proof challenge).
     pub cheat_drop_signed_award: bool,
     /// Test only, likewise: act on no acceptance that comes by gossip, as if each were
     /// lost on the way (only the one the winner sends directly counts).

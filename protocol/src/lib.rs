@@ -53,7 +53,7 @@ pub use kind::MessageKind;
 pub use messages::{
     Acceptance, Award, BatchRequest, BatchResponse, Bid, ChallengeKind, ChallengeNotice,
     CommitmentNotice, InputRequest, InputResponse, JobLeaf, JobRequest, Payload, PayloadError,
-    ProofBody, ProofRequest, ProofResponse, ProverAdvert, Refusal, Response,
+    ProofBody, ProofRequest, ProofResponse, ProverAdvert, Refusal, Response, job_id_of,
 };
 pub use primitives::{
     Address, CircuitId, EthSignature, FieldBytes, Hash32, JobId, MessageId, PeerKey, Wei, keccak256,

@@ -302,7 +302,7 @@ async fn main() {
         .expect("commits");
     let withheld = |i| WithheldProof {
         at: Inclusion::from_batch(id, &batch, i).expect("leaf"),
-        nonce: None,
+        purchase: None,
     };
     let (answered, open) = world
         .watchtower

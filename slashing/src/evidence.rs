@@ -213,10 +213,22 @@ pub fn check_matches(
 pub struct WithheldProof {
     /// Where the leaf was committed.
     pub at: Inclusion,
-    /// The job's nonce, when the job's client itself challenges to buy the proof: the
-    /// leaf's price then moves from its deposit into the challenge, for the prover on a
-    /// reveal, and its bond comes back. Anyone else names none.
-    pub nonce: Option<u64>,
+    /// The job's client buying the proof: its award of the leaf, shown (the leaf's price
+    /// then moves from its deposit into the challenge, for the prover on a reveal, and its
+    /// bond comes back). Anyone else shows none: a plain challenge.
+    pub purchase: Option<Purchase>,
+}
+
+/// What a client shows to buy the proof of its job's leaf: its award of the leaf to the
+/// batch's prover.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Purchase {
+    /// The client's nonce of the job (the job id derives from it).
+    pub nonce: u64,
+    /// The awarded deadline (unix seconds).
+    pub deadline: u64,
+    /// The client's 65-byte EIP-712 signature of the award.
+    pub signature: Vec<u8>,
 }
 
 /// A prover that accepted a job and did not commit it by the deadline.

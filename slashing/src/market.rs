@@ -756,10 +756,22 @@ impl<M: Middleware + 'static> Market<M> {
     ) -> Result<(u64, TransactionReceipt), ChainError> {
         self.check_inclusion(&evidence.at).await?;
         let bond = self.bond().await?;
+        // A plain challenge shows no award (`r` zero): nothing is bought.
+        let (nonce, deadline, r, vs) = match &evidence.purchase {
+            Some(purchase) => {
+                let (r, vs) =
+                    eip712::compact(&purchase.signature).ok_or(EvidenceError::BadSignature {
+                        which: "award",
+                        expected: Address::from(evidence.at.leaf.client.0),
+                    })?;
+                (purchase.nonce, purchase.deadline, r, vs)
+            }
+            None => (0, 0, [0; 32], [0; 32]),
+        };
         let receipt = self
             .submit_challenge(
                 self.contract
-                    .challenge_withheld_proof(evidence.at.to_abi(), evidence.nonce.unwrap_or(0))
+                    .challenge_withheld_proof(evidence.at.to_abi(), nonce, deadline, r, vs)
                     .value(bond),
             )
             .await?;

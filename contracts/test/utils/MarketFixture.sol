@@ -155,6 +155,23 @@ abstract contract MarketFixture is Test {
         market.deposit{value: amount}();
     }
 
+    /// The market's `MAX_DELAY` (internal: no getter): the largest delay or window it
+    /// accepts, in blocks (and largest deadline or period, in seconds).
+    uint64 internal constant MAX_DELAY = type(uint32).max;
+
+    /// The market's `jobKey` (internal: no getter), spelled out: the key under which a
+    /// prover's faults and challenges on a job are recorded.
+    function _jobKey(address prover_, address client_, bytes32 jobId) internal pure returns (bytes32) {
+        return keccak256(abi.encode(prover_, client_, jobId));
+    }
+
+    /// The market's `isDisputed` (internal: no getter), from the `provers` getter: a
+    /// challenge against `who` is open, or it was slashed.
+    function _isDisputed(address who) internal view returns (bool) {
+        (,,,,,, uint32 open, uint32 slashedJobs,,,,) = market.provers(who);
+        return open != 0 || slashedJobs != 0;
+    }
+
     function _stakeOf(address who) internal view returns (uint256 stake) {
         (stake,,,,,,,,,,,) = market.provers(who);
     }
@@ -398,9 +415,70 @@ abstract contract MarketFixture is Test {
         return ProverMarket.Inclusion({batchId: batchId, leaf: leaves[i], path: _path(leaves, i)});
     }
 
+    /// What a withheld-proof challenge shows besides the leaf: the job's `nonce`, and the
+    /// client's award of the leaf to the batch's prover (its `deadline` and ERC-2098
+    /// signature `r`, `vs`). `r` zero: a plain challenge, whoever sends it.
+    struct Purchase {
+        uint64 nonce;
+        uint64 deadline;
+        bytes32 r;
+        bytes32 vs;
+    }
+
+    /// A plain challenge naming `nonce` (no signature: nothing bought, whoever sends it).
+    function _plain(uint64 nonce) internal pure returns (Purchase memory) {
+        return Purchase({nonce: nonce, deadline: 0, r: bytes32(0), vs: bytes32(0)});
+    }
+
+    /// The private key of the suites' clients that sign awards (`client`, `otherClient`,
+    /// or one `_signer` made).
+    mapping(address => uint256) internal signerKeys;
+
+    /// An account made with a known key (`makeAddrAndKey`), so that it can sign awards.
+    function _signer(string memory name) internal returns (address who) {
+        uint256 key;
+        (who, key) = makeAddrAndKey(name);
+        signerKeys[who] = key;
+    }
+
+    function _keyOf(address who) internal view returns (uint256 key) {
+        if (who == client) return clientKey;
+        if (who == otherClient) return otherClientKey;
+        key = signerKeys[who];
+        require(key != 0, "_keyOf: no key for this account");
+    }
+
+    /// The deadline `_purchase` signs: one hour from now.
+    function _buyDeadline() internal view returns (uint64) {
+        return uint64(block.timestamp + 1 hours);
+    }
+
+    /// The purchase of leaf `i` of batch `batchId` by its client: job `nonce`, with the
+    /// client's signature of its award of the leaf to the batch's prover (`_buyDeadline`).
+    function _purchase(uint256 batchId, ProverMarket.Leaf[] memory leaves, uint256 i, uint64 nonce)
+        internal
+        view
+        returns (Purchase memory)
+    {
+        (address batchProver,,,,) = market.batches(batchId);
+        return _signedPurchase(_keyOf(leaves[i].client), _award(leaves[i], batchProver, _buyDeadline()), nonce);
+    }
+
+    /// Job `nonce` shown with `award`, signed with `key`.
+    function _signedPurchase(uint256 key, ProverMarket.Award memory award, uint64 nonce)
+        internal
+        view
+        returns (Purchase memory b)
+    {
+        (b.r, b.vs) = _compact(_sign(key, award));
+        b.nonce = nonce;
+        b.deadline = award.deadline;
+    }
+
     /// Opens a plain withheld-proof challenge on leaf `i` of batch `batchId` as
-    /// `challenger` (bond `challengeBond`, naming `NO_NONCE`: nothing bought, whoever sends
-    /// it), committing its evidence first (`_evidenceWithheld`, then `_sendWithheld`).
+    /// `challenger` (bond `challengeBond`, naming `NO_NONCE` and no signature: nothing
+    /// bought, whoever sends it), committing its evidence first (`_evidenceWithheld`, then
+    /// `_sendWithheld`).
     function _challengeWithheld(address challenger, uint256 batchId, ProverMarket.Leaf[] memory leaves, uint256 i)
         internal
         returns (uint256 challengeId)
@@ -425,20 +503,20 @@ abstract contract MarketFixture is Test {
         return _sendWithheldNaming(challenger, batchId, leaves, i, NO_NONCE);
     }
 
-    /// The job's client (`leaves[i].client`) buys the proof of leaf `i` of batch `batchId`
-    /// with a withheld-proof challenge naming the job's `nonce` (bond `challengeBond`; the
-    /// leaf's price leaves its deposit), committing its evidence first.
+    /// The job's client (`leaves[i].client`) buys the proof of leaf `i` of batch `batchId`:
+    /// a withheld-proof challenge naming the job's `nonce` with its signed award of the
+    /// leaf to the batch's prover (`_purchase`; bond `challengeBond`; the leaf's price
+    /// leaves its deposit), committing its evidence first.
     function _buyWithheld(uint256 batchId, ProverMarket.Leaf[] memory leaves, uint256 i, uint64 nonce)
         internal
         returns (uint256 challengeId)
     {
-        return _challengeWithheldNaming(leaves[i].client, batchId, leaves, i, nonce);
+        return _challengeWithheldWith(leaves[i].client, batchId, leaves, i, _purchase(batchId, leaves, i, nonce));
     }
 
-    /// Opens a withheld-proof challenge on leaf `i` of batch `batchId` as `challenger`
-    /// naming `nonce` (a purchase when `challenger` is the leaf's client and `nonce` its
-    /// job's; else a plain challenge), with bond `challengeBond`, committing its evidence
-    /// first.
+    /// Opens a plain withheld-proof challenge (no signature) on leaf `i` of batch
+    /// `batchId` as `challenger` naming `nonce`: nothing is bought, whoever sends it. Bond
+    /// `challengeBond`; commits its evidence first.
     function _challengeWithheldNaming(
         address challenger,
         uint256 batchId,
@@ -446,12 +524,11 @@ abstract contract MarketFixture is Test {
         uint256 i,
         uint64 nonce
     ) internal returns (uint256 challengeId) {
-        _evidenceWithheldNaming(challenger, batchId, leaves, i, nonce);
-        challengeId = _sendWithheldNaming(challenger, batchId, leaves, i, nonce);
+        return _challengeWithheldWith(challenger, batchId, leaves, i, _plain(nonce));
     }
 
-    /// Commits `challenger` to the withheld-proof challenge of leaf `i` of `batchId` naming
-    /// `nonce`.
+    /// Commits `challenger` to the plain withheld-proof challenge of leaf `i` of `batchId`
+    /// naming `nonce`.
     function _evidenceWithheldNaming(
         address challenger,
         uint256 batchId,
@@ -459,10 +536,10 @@ abstract contract MarketFixture is Test {
         uint256 i,
         uint64 nonce
     ) internal {
-        _evidence(challenger, _withheldCall(_at(batchId, leaves, i), nonce));
+        _evidenceWithheldWith(challenger, batchId, leaves, i, _plain(nonce));
     }
 
-    /// Sends the withheld-proof challenge of leaf `i` of `batchId` naming `nonce` as
+    /// Sends the plain withheld-proof challenge of leaf `i` of `batchId` naming `nonce` as
     /// `challenger`, with bond `challengeBond`, without committing to it.
     function _sendWithheldNaming(
         address challenger,
@@ -471,14 +548,64 @@ abstract contract MarketFixture is Test {
         uint256 i,
         uint64 nonce
     ) internal returns (uint256 challengeId) {
-        vm.deal(challenger, challenger.balance + BOND);
-        vm.prank(challenger);
-        challengeId = market.challengeWithheldProof{value: BOND}(_at(batchId, leaves, i), nonce);
+        return _sendWithheldWith(challenger, batchId, leaves, i, _plain(nonce));
     }
 
-    /// The input of `challengeWithheldProof(at, nonce)`.
+    /// Opens a withheld-proof challenge on leaf `i` of batch `batchId` as `challenger`
+    /// showing `b` (a purchase when `challenger` is the leaf's client and `b` its valid
+    /// signed award; a plain challenge when `b.r` is zero or `challenger` is not the
+    /// client), with bond `challengeBond`, committing its evidence first.
+    function _challengeWithheldWith(
+        address challenger,
+        uint256 batchId,
+        ProverMarket.Leaf[] memory leaves,
+        uint256 i,
+        Purchase memory b
+    ) internal returns (uint256 challengeId) {
+        _evidenceWithheldWith(challenger, batchId, leaves, i, b);
+        challengeId = _sendWithheldWith(challenger, batchId, leaves, i, b);
+    }
+
+    /// Commits `challenger` to the withheld-proof challenge of leaf `i` of `batchId`
+    /// showing `b`.
+    function _evidenceWithheldWith(
+        address challenger,
+        uint256 batchId,
+        ProverMarket.Leaf[] memory leaves,
+        uint256 i,
+        Purchase memory b
+    ) internal {
+        _evidence(challenger, _withheldCall(_at(batchId, leaves, i), b));
+    }
+
+    /// Sends the withheld-proof challenge of leaf `i` of `batchId` showing `b` as
+    /// `challenger`, with bond `challengeBond`, without committing to it.
+    function _sendWithheldWith(
+        address challenger,
+        uint256 batchId,
+        ProverMarket.Leaf[] memory leaves,
+        uint256 i,
+        Purchase memory b
+    ) internal returns (uint256 challengeId) {
+        vm.deal(challenger, challenger.balance + BOND);
+        vm.prank(challenger);
+        challengeId = _withheld(_at(batchId, leaves, i), b, BOND);
+    }
+
+    /// Calls `challengeWithheldProof` with `at` and `b`, sending `value` (no prank: the
+    /// caller sets it).
+    function _withheld(ProverMarket.Inclusion memory at, Purchase memory b, uint256 value) internal returns (uint256) {
+        return market.challengeWithheldProof{value: value}(at, b.nonce, b.deadline, b.r, b.vs);
+    }
+
+    /// The input of a plain `challengeWithheldProof(at, nonce, 0, 0, 0)`.
     function _withheldCall(ProverMarket.Inclusion memory at, uint64 nonce) internal view returns (bytes memory) {
-        return abi.encodeCall(market.challengeWithheldProof, (at, nonce));
+        return _withheldCall(at, _plain(nonce));
+    }
+
+    /// The input of `challengeWithheldProof(at, b.nonce, b.deadline, b.r, b.vs)`.
+    function _withheldCall(ProverMarket.Inclusion memory at, Purchase memory b) internal view returns (bytes memory) {
+        return abi.encodeCall(market.challengeWithheldProof, (at, b.nonce, b.deadline, b.r, b.vs));
     }
 
     // ---- evidence commitments ------------------------------------------------------------

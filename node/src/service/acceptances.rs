@@ -5,13 +5,15 @@
 //! then re-auctions a round its winner accepted (`no_acceptance`), or the winner holds a
 //! proof it can never claim. So a prover whose award is still unsigned
 //! [`RESEND_AFTER_MS`] after accepting sends its signed acceptance to the client over
-//! request-response, every [`RESEND_AFTER_MS`], at most [`RESENDS`] times and never past
-//! the deadline; the client treats it as the gossiped one (the same checks, the same
+//! request-response, then again after twice as long each time (at most 96 s apart), at
+//! most [`RESENDS`] times and until [`RESEND_HORIZON_MS`] past the deadline (a signed
+//! award that turns up after the job was committed unsigned still lets the prover claim
+//! it, even after a watchtower's plain challenge was answered); the client treats it as the gossiped one (the same checks, the same
 //! rule: it signs only while the round is current) and answers with the round's signed
 //! award, which the prover checks against the request's statement before taking it.
-//! What is still lost after that (the client down for longer) comes back through the
-//! chain: the proof committed unsigned, the client's withheld-proof challenge showing its
-//! award (`answers.rs`).
+//! What is still lost after that (the client down for longer) is paid through the chain:
+//! the proof committed unsigned, the client's node buys it with a withheld-proof challenge
+//! showing its award (`watch/audit.rs`), and the reveal pays the prover the price.
 
 use std::sync::Arc;
 
@@ -27,7 +29,9 @@ use crate::store::WorkState;
 /// directly, ms: well within the client's default acceptance timeout (5 s).
 pub const RESEND_AFTER_MS: u64 = 1_500;
 /// Most tries per job.
-pub const RESENDS: u32 = 10;
+pub const RESENDS: u32 = 20;
+/// How long after the deadline the tries go on, ms.
+pub const RESEND_HORIZON_MS: u64 = 3_600_000;
 
 impl Core {
     /// Sends the acceptances due (see the module).
@@ -41,7 +45,7 @@ impl Core {
                     WorkState::Accepted | WorkState::Proven | WorkState::Batched
                 ) && !w.award.0.is_signed()
                     && w.acceptance.is_some()
-                    && now < w.award.0.deadline.saturating_mul(1_000)
+                    && now < w.award.0.deadline.saturating_mul(1_000) + RESEND_HORIZON_MS
             })
             .map(|w| w.job_id)
             .collect();
@@ -54,7 +58,8 @@ impl Core {
             if now < next || sent >= RESENDS {
                 continue;
             }
-            self.resends.insert(id, (now + RESEND_AFTER_MS, sent + 1));
+            let backoff = RESEND_AFTER_MS << sent.min(6);
+            self.resends.insert(id, (now + backoff, sent + 1));
             self.send_acceptance(id);
         }
     }

@@ -42,7 +42,8 @@ use provernet_protocol::{
 use provernet_slashing::bindings::{ProverMarketErrors, ProverMarketEvents as E};
 use provernet_slashing::events::MarketEvent;
 use provernet_slashing::evidence::{
-    self, Equivocation, EvidenceError, Inclusion, InvalidProof, MissedDeadline, WithheldProof,
+    self, Equivocation, EvidenceError, Inclusion, InvalidProof, MissedDeadline, Purchase,
+    WithheldProof,
 };
 use provernet_slashing::{ChainError, Market, fault_name};
 use tokio::sync::mpsc;

@@ -544,7 +544,7 @@ async fn a_false_challenge_loses_its_bond_to_the_prover() {
     let (challenge, _) = challenger
         .challenge_withheld_proof(&WithheldProof {
             at: evidence.at.clone(),
-            nonce: None,
+            purchase: None,
         })
         .await
         .expect("opened");

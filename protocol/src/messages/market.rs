@@ -44,15 +44,21 @@ pub struct JobRequest {
     pub client_signature: EthSignature,
 }
 
+/// A job's id: keccak256(tag ‖ client ‖ nonce as 8 bytes big-endian), as the market's
+/// `jobIdOf` derives it.
+pub fn job_id_of(client: &Address, nonce: u64) -> JobId {
+    JobId(keccak256_concat(&[
+        JOB_ID_TAG,
+        client.as_bytes(),
+        &nonce.to_be_bytes(),
+    ]))
+}
+
 impl JobRequest {
-    /// The job's id: keccak256(tag ‖ client ‖ nonce as 8 bytes big-endian). Every peer
-    /// derives it, so it is never sent and no client can claim another's job id.
+    /// The job's id ([`job_id_of`] its client and nonce). Every peer derives it, so it is
+    /// never sent and no client can claim another's job id.
     pub fn job_id(&self) -> JobId {
-        JobId(keccak256_concat(&[
-            JOB_ID_TAG,
-            self.client.as_bytes(),
-            &self.nonce.to_be_bytes(),
-        ]))
+        job_id_of(&self.client, self.nonce)
     }
 
     fn parse(wire: v1::JobRequest) -> Result<Self, PayloadError> {

@@ -232,7 +232,7 @@ async fn a_withheld_proof_left_unanswered_is_slashed() {
     let batch = world.commit(&leaves).await;
     let evidence = WithheldProof {
         at: Inclusion::from_batch(batch, &leaves, 0).expect("leaf"),
-        nonce: None,
+        purchase: None,
     };
     let (id, receipt) = world
         .watchtower
@@ -326,7 +326,7 @@ async fn a_withheld_proof_challenge_answered_with_the_proof_pays_the_prover() {
     let batch = world.commit(&leaves).await;
     let evidence = WithheldProof {
         at: Inclusion::from_batch(batch, &leaves, 0).expect("leaf"),
-        nonce: None,
+        purchase: None,
     };
     let at = evidence.at.clone();
     let before = world.watchtower.balance().await;

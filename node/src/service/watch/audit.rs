@@ -156,10 +156,23 @@ impl Watchtower {
                         kind: "withheld_proof".into(),
                     },
                 );
-                // The client's own challenge buys the proof: the price goes to the prover
-                // with the reveal and the bond comes back.
-                let nonce = self.own_round(prover, &leaf).map(|w| w.nonce);
-                let evidence = WithheldProof { at, nonce };
+                // The client's own challenge buys the proof, showing its award: the price
+                // goes to the prover with the reveal and the bond comes back. Only the
+                // awarded prover's leaf of its round, whose job id is the one its nonce
+                // derives (a record written before nonces were kept has none to show).
+                let me = self.s.address;
+                let purchase = self
+                    .own_round(prover, &leaf)
+                    .filter(|w| {
+                        w.award.0.is_signed()
+                            && provernet_protocol::job_id_of(&me, w.nonce) == leaf.job_id
+                    })
+                    .map(|w| Purchase {
+                        nonce: w.nonce,
+                        deadline: w.award.0.deadline,
+                        signature: w.award.0.signature.0.to_vec(),
+                    });
+                let evidence = WithheldProof { at, purchase };
                 self.send(Target::Withheld(key), jitter, move |market| async move {
                     market
                         .challenge_withheld_proof(&evidence)
