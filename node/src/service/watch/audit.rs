@@ -160,12 +160,22 @@ impl Watchtower {
                 // goes to the prover with the reveal and the bond comes back. Only the
                 // awarded prover's leaf of its round, whose job id is the one its nonce
                 // derives (a record written before nonces were kept has none to show).
+                // And only a leaf posted by the award's deadline, which a claim would have
+                // paid (the contract takes the award's word for it): a late leaf is the
+                // missed deadline's to settle, not the client's to buy.
                 let me = self.s.address;
+                let posted_in_time = |deadline: u64| {
+                    self.batches
+                        .get(&key.0)
+                        .and_then(|b| b.timestamp)
+                        .is_some_and(|t| t <= deadline)
+                };
                 let purchase = self
                     .own_round(prover, &leaf)
                     .filter(|w| {
                         w.award.0.is_signed()
                             && provernet_protocol::job_id_of(&me, w.nonce) == leaf.job_id
+                            && posted_in_time(w.award.0.deadline)
                     })
                     .map(|w| Purchase {
                         nonce: w.nonce,
