@@ -92,10 +92,7 @@ impl Core {
             tracing::debug!(target: "market::client", job = %acceptance.job_id, ?verdict, "acceptance sent directly refused");
             return None;
         }
-        if let Some(seen) = self.requests.get_mut(&acceptance.job_id) {
-            seen.acceptance = Some(acceptance.clone());
-        }
-        self.watch_if_complete(&acceptance.job_id);
+        self.record_acceptance(&acceptance);
         self.on_acceptance(acceptance.clone()).await;
         let job = self.jobs.get(&user_id)?;
         let award = job.award.as_ref()?.0.clone();

@@ -112,10 +112,7 @@ impl Core {
             MessageKind::Acceptance => {
                 let acceptance: Acceptance = envelope.open().map_err(bad)?;
                 self.check_acceptance(envelope, &acceptance)?;
-                if let Some(seen) = self.requests.get_mut(&acceptance.job_id) {
-                    seen.acceptance = Some(acceptance.clone());
-                }
-                self.watch_if_complete(&acceptance.job_id);
+                self.record_acceptance(&acceptance);
                 if !self.s.config.client.cheat_drop_gossiped_acceptances {
                     self.on_acceptance(acceptance).await;
                 }
@@ -149,6 +146,15 @@ impl Core {
             | MessageKind::BatchResponse => return Err(Verdict::Reject("not_a_gossip_kind")),
         }
         Ok(())
+    }
+
+    /// A checked acceptance, however it came (gossip, or sent directly by its winner):
+    /// kept with its request, and its deadline watched once the award is signed too.
+    pub(super) fn record_acceptance(&mut self, acceptance: &Acceptance) {
+        if let Some(seen) = self.requests.get_mut(&acceptance.job_id) {
+            seen.acceptance = Some(acceptance.clone());
+        }
+        self.watch_if_complete(&acceptance.job_id);
     }
 
     /// Hands a job's signed award and the winner's acceptance, once both are known (in
