@@ -2,6 +2,7 @@
 pragma solidity 0.8.28;
 
 import {ProverMarket} from "../src/ProverMarket.sol";
+import {MarketTypes} from "../src/MarketTypes.sol";
 import {CircuitStore} from "../src/CircuitStore.sol";
 import {CommitRelay, MarketFixture, MerkleBuilder} from "./utils/MarketFixture.sol";
 
@@ -35,9 +36,9 @@ contract AttacksTest is MarketFixture {
     function _leavesFrom(uint256 from, uint256 n, address client_)
         internal
         pure
-        returns (ProverMarket.Leaf[] memory leaves)
+        returns (MarketTypes.Leaf[] memory leaves)
     {
-        leaves = new ProverMarket.Leaf[](n);
+        leaves = new MarketTypes.Leaf[](n);
         for (uint256 i = 0; i < n; i++) {
             leaves[i] = _leaf(from + i, client_, 1 gwei);
         }
@@ -46,7 +47,7 @@ contract AttacksTest is MarketFixture {
     /// Challenges every leaf of `batchId` as withheld while its window is open, lets the
     /// time to answer pass unanswered, and finalizes each challenge: the prover is slashed
     /// once per leaf. Returns what each slash took.
-    function _slashAllWithheld(address who, uint256 batchId, ProverMarket.Leaf[] memory leaves)
+    function _slashAllWithheld(address who, uint256 batchId, MarketTypes.Leaf[] memory leaves)
         internal
         returns (uint256[] memory taken)
     {
@@ -72,23 +73,21 @@ contract AttacksTest is MarketFixture {
 
     /// Opens a missed-deadline challenge, as the watchtower, on `award` of `client`'s job to
     /// the cheater, with the cheater's acceptance.
-    function _challengeMissed(ProverMarket.Award memory award) internal returns (uint256 id) {
+    function _challengeMissed(MarketTypes.Award memory award) internal returns (uint256 id) {
         return _challengeMissedAs(watchtower, award);
     }
 
-    function _challengeMissedAs(address challenger, ProverMarket.Award memory award) internal returns (uint256 id) {
+    function _challengeMissedAs(address challenger, MarketTypes.Award memory award) internal returns (uint256 id) {
         return _challengeMissedOf(challenger, client, clientKey, award);
     }
 
     /// Opens a missed-deadline challenge, as `challenger`, on `award` of `client_`'s job
     /// (signed with `clientKey_`) to the cheater, with the cheater's acceptance.
-    function _challengeMissedOf(
-        address challenger,
-        address client_,
-        uint256 clientKey_,
-        ProverMarket.Award memory award
-    ) internal returns (uint256 id) {
-        ProverMarket.Acceptance memory acc = _acceptance(award, client_);
+    function _challengeMissedOf(address challenger, address client_, uint256 clientKey_, MarketTypes.Award memory award)
+        internal
+        returns (uint256 id)
+    {
+        MarketTypes.Acceptance memory acc = _acceptance(award, client_);
         bytes memory accSig = _signAcceptance(cheaterKey, acc);
         bytes memory awardSig = _sign(clientKey_, award);
         _evidence(challenger, abi.encodeCall(market.challengeMissedDeadline, (acc, accSig, award, awardSig)));
@@ -97,8 +96,8 @@ contract AttacksTest is MarketFixture {
         id = market.challengeMissedDeadline{value: BOND}(acc, accSig, award, awardSig);
     }
 
-    function _expectMissedRevert(ProverMarket.Award memory award, bytes memory err) internal {
-        ProverMarket.Acceptance memory acc = _acceptance(award, client);
+    function _expectMissedRevert(MarketTypes.Award memory award, bytes memory err) internal {
+        MarketTypes.Acceptance memory acc = _acceptance(award, client);
         bytes memory accSig = _signAcceptance(cheaterKey, acc);
         bytes memory awardSig = _sign(clientKey, award);
         vm.deal(watchtower, watchtower.balance + BOND);
@@ -117,14 +116,14 @@ contract AttacksTest is MarketFixture {
     function test_attack_cheatingOnEveryJobAtOnceCostsTheFullSlashOfEach() public {
         uint256 covered = MIN_STAKE / SLASH_PER_JOB;
         _register(cheater, MIN_STAKE);
-        ProverMarket.Leaf[] memory bad = _leavesFrom(0, covered, cheater);
-        ProverMarket.Leaf[] memory oneMore = _leavesFrom(covered, 1, cheater);
+        MarketTypes.Leaf[] memory bad = _leavesFrom(0, covered, cheater);
+        MarketTypes.Leaf[] memory oneMore = _leavesFrom(covered, 1, cheater);
         uint256 batchId = _commit(cheater, bad);
         (uint256 atRisk, uint256 cap) = market.exposure(cheater);
         assertEq(atRisk, covered);
         assertEq(cap, covered);
         vm.prank(cheater, cheater);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.ExposureTooHigh.selector, covered + 1, covered));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.ExposureTooHigh.selector, covered + 1, covered));
         market.commitBatch(oneMore);
 
         // Watchtowers challenge every leaf; each slash takes exactly slashPerJob.
@@ -152,9 +151,9 @@ contract AttacksTest is MarketFixture {
         for (uint256 i = 0; i < covered; i++) {
             _commit(cheater, _leavesFrom(i, 1, cheater));
         }
-        ProverMarket.Leaf[] memory next = _leavesFrom(covered, 1, cheater);
+        MarketTypes.Leaf[] memory next = _leavesFrom(covered, 1, cheater);
         vm.prank(cheater, cheater);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.ExposureTooHigh.selector, covered + 1, covered));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.ExposureTooHigh.selector, covered + 1, covered));
         market.commitBatch(next);
         // Once every window and its response time have passed (at most two epochs of
         // W + R + 1 blocks), the leaves no longer count.
@@ -169,13 +168,13 @@ contract AttacksTest is MarketFixture {
     /// stake until it is withdrawn, which waits longer than any window.
     function test_attack_unbondingAfterCommittingStillPaysEverySlash() public {
         _register(cheater, MIN_STAKE);
-        ProverMarket.Leaf[] memory bad = _leavesFrom(0, 3, cheater);
+        MarketTypes.Leaf[] memory bad = _leavesFrom(0, 3, cheater);
         uint256 batchId = _commit(cheater, bad);
         vm.prank(cheater);
         market.unbond(MIN_STAKE);
-        ProverMarket.Leaf[] memory more = _leavesFrom(3, 1, cheater);
+        MarketTypes.Leaf[] memory more = _leavesFrom(3, 1, cheater);
         vm.prank(cheater, cheater);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.StakeTooLow.selector, 0, MIN_STAKE));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.StakeTooLow.selector, 0, MIN_STAKE));
         market.commitBatch(more);
         uint256[] memory taken = _slashAllWithheld(cheater, batchId, bad);
         for (uint256 i = 0; i < 3; i++) {
@@ -193,7 +192,7 @@ contract AttacksTest is MarketFixture {
     function test_attack_oneBondCannotBlockAnHonestProversCommit() public {
         _register(cheater, MIN_STAKE);
         uint256 covered = MIN_STAKE / SLASH_PER_JOB;
-        ProverMarket.Leaf[] memory first = _leavesFrom(0, covered - 10, client);
+        MarketTypes.Leaf[] memory first = _leavesFrom(0, covered - 10, client);
         first[0].circuitId = circuit;
         first[0].publicInputsHash = keccak256(abi.encodePacked(inputs));
         first[0].proofHash = keccak256(proof);
@@ -254,7 +253,7 @@ contract AttacksTest is MarketFixture {
         uint256 stake = MIN_STAKE + HALF_SLASH;
         _register(cheater, stake);
         _deposit(client, COVERED * BAD_PRICE);
-        (uint256 batchId, ProverMarket.Leaf[] memory bad, ProverMarket.Award[] memory awards) = _drainAroundTheCommit();
+        (uint256 batchId, MarketTypes.Leaf[] memory bad, MarketTypes.Award[] memory awards) = _drainAroundTheCommit();
 
         // The watchtower challenges every invalid leaf within the window: every one is
         // slashed in full, out of the stake the missed deadlines could not take.
@@ -284,7 +283,7 @@ contract AttacksTest is MarketFixture {
     /// leaves at risk and left the rest as debt, which covers nothing.
     function _drainAroundTheCommit()
         internal
-        returns (uint256 batchId, ProverMarket.Leaf[] memory bad, ProverMarket.Award[] memory awards)
+        returns (uint256 batchId, MarketTypes.Leaf[] memory bad, MarketTypes.Award[] memory awards)
     {
         (bad, awards) = _badLeavesOfClient(COVERED, BAD_PRICE);
         uint256[] memory drains = _sybilChallenges(COVERED);
@@ -297,7 +296,7 @@ contract AttacksTest is MarketFixture {
         assertEq(atRisk, COVERED);
         assertEq(cap, COVERED, "the stake was intact at the commit");
         vm.prank(cheater, cheater);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.ExposureTooHigh.selector, COVERED + 1, COVERED));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.ExposureTooHigh.selector, COVERED + 1, COVERED));
         market.commitBatch(_leavesFrom(COVERED, 1, client));
 
         vm.roll(block.number + 1);
@@ -314,7 +313,7 @@ contract AttacksTest is MarketFixture {
         (atRisk, cap) = market.exposure(cheater);
         assertEq(cap, 0, "stake that owes the debt covers no leaf");
         vm.prank(cheater, cheater);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.ExposureTooHigh.selector, COVERED + 1, 0));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.ExposureTooHigh.selector, COVERED + 1, 0));
         market.commitBatch(_leavesFrom(COVERED, 1, client));
         assertEq(market.credits(sybil), COVERED * BOND + REWARD / 2, "the sybil: its bonds, the reward of half a slash");
         assertEq(market.deposits(sybil), HALF_REFUND, "and the refund of half a slash");
@@ -333,7 +332,7 @@ contract AttacksTest is MarketFixture {
         assertEq(cap, (MIN_STAKE - DRAIN_DEBT) / SLASH_PER_JOB, "the debt takes the top-up first");
         assertEq(cap, 0);
         vm.prank(cheater, cheater);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.ExposureTooHigh.selector, 1, 0));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.ExposureTooHigh.selector, 1, 0));
         market.commitBatch(_leavesFrom(COVERED, 1, client));
 
         vm.prank(cheater);
@@ -341,7 +340,7 @@ contract AttacksTest is MarketFixture {
         _passUnbonding(cheater);
         uint256 burnedBefore = market.totalBurned();
         vm.expectEmit(true, true, true, true, address(market));
-        emit ProverMarket.StakeWithdrawn(cheater, MIN_STAKE - DRAIN_DEBT, DRAIN_DEBT);
+        emit MarketTypes.StakeWithdrawn(cheater, MIN_STAKE - DRAIN_DEBT, DRAIN_DEBT);
         vm.prank(cheater);
         market.withdrawStake();
         assertEq(cheater.balance, MIN_STAKE - DRAIN_DEBT, "only what the debt left");
@@ -384,7 +383,7 @@ contract AttacksTest is MarketFixture {
         uint256 stake = MIN_STAKE + HALF_SLASH;
         _register(cheater, stake);
         _deposit(client, COVERED * BAD_PRICE);
-        ProverMarket.Leaf[] memory own = _leavesFrom(0, 1, sybil);
+        MarketTypes.Leaf[] memory own = _leavesFrom(0, 1, sybil);
         own[0].price = SYBIL_PRICE;
         uint256 pending = _challengeWithheld(sybil, _commit(cheater, own), own, 0);
 
@@ -393,10 +392,10 @@ contract AttacksTest is MarketFixture {
         (uint256 atRisk, uint256 cap) = market.exposure(cheater);
         assertEq(atRisk, 0, "the withheld leaf left the count");
         assertEq(cap, COVERED);
-        (ProverMarket.Leaf[] memory bad, ProverMarket.Award[] memory awards) = _badLeavesOfClient(COVERED, BAD_PRICE);
+        (MarketTypes.Leaf[] memory bad, MarketTypes.Award[] memory awards) = _badLeavesOfClient(COVERED, BAD_PRICE);
         uint256 batchId = _commit(cheater, bad);
         vm.prank(cheater, cheater);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.ExposureTooHigh.selector, COVERED + 1, COVERED));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.ExposureTooHigh.selector, COVERED + 1, COVERED));
         market.commitBatch(_leavesFrom(COVERED, 1, client));
 
         vm.roll(block.number + 1);
@@ -456,7 +455,7 @@ contract AttacksTest is MarketFixture {
         assertEq(atRisk, 0);
         assertEq(cap, COVERED - k, "the debt covers nothing");
         vm.prank(cheater, cheater);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.ExposureTooHigh.selector, COVERED - k + 1, COVERED - k));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.ExposureTooHigh.selector, COVERED - k + 1, COVERED - k));
         market.commitBatch(_leavesFrom(COVERED, COVERED - k + 1, client));
 
         // Most of the stake to unbonding, less than the debt left bonded: covers nothing;
@@ -475,7 +474,7 @@ contract AttacksTest is MarketFixture {
         // The withdrawal burns the debt.
         _passUnbonding(cheater);
         vm.expectEmit(true, true, true, true, address(market));
-        emit ProverMarket.StakeWithdrawn(cheater, MIN_STAKE - 5 * SLASH_PER_JOB - k * SLASH_PER_JOB, k * SLASH_PER_JOB);
+        emit MarketTypes.StakeWithdrawn(cheater, MIN_STAKE - 5 * SLASH_PER_JOB - k * SLASH_PER_JOB, k * SLASH_PER_JOB);
         vm.prank(cheater);
         market.withdrawStake();
         assertEq(_debtOf(cheater), 0);
@@ -516,7 +515,7 @@ contract AttacksTest is MarketFixture {
         // The delays pass (a day and an hour in time, UNBONDING_DELAY in blocks).
         vm.roll(block.number + UNBONDING_DELAY);
         vm.warp(_unbondableAfter(cheater) - 1 hours - 2);
-        (ProverMarket.Leaf[] memory bad,) = _badLeavesOfClient(COVERED, BAD_PRICE);
+        (MarketTypes.Leaf[] memory bad,) = _badLeavesOfClient(COVERED, BAD_PRICE);
         uint256[] memory drains = _sybilChallenges(COVERED);
         vm.roll(block.number + RESPONSE_WINDOW);
         uint256 batchId = _commit(cheater, bad);
@@ -557,12 +556,12 @@ contract AttacksTest is MarketFixture {
     function _badLeavesOfClient(uint256 n, uint256 price)
         internal
         view
-        returns (ProverMarket.Leaf[] memory leaves, ProverMarket.Award[] memory awards)
+        returns (MarketTypes.Leaf[] memory leaves, MarketTypes.Award[] memory awards)
     {
-        leaves = new ProverMarket.Leaf[](n);
-        awards = new ProverMarket.Award[](n);
+        leaves = new MarketTypes.Leaf[](n);
+        awards = new MarketTypes.Award[](n);
         for (uint256 i = 0; i < n; i++) {
-            leaves[i] = ProverMarket.Leaf({
+            leaves[i] = MarketTypes.Leaf({
                 jobId: _jobId(client, _nonce(i)),
                 circuitId: circuit,
                 publicInputsHash: keccak256(abi.encodePacked(inputs)),
@@ -578,7 +577,7 @@ contract AttacksTest is MarketFixture {
     /// never proves; an hour and a second later the sybil opens a missed-deadline
     /// challenge on each. Returns their ids.
     function _sybilChallenges(uint256 n) internal returns (uint256[] memory ids) {
-        ProverMarket.Award[] memory awards = new ProverMarket.Award[](n);
+        MarketTypes.Award[] memory awards = new MarketTypes.Award[](n);
         for (uint256 i = 0; i < n; i++) {
             awards[i] = _award(_leaf(i, sybil, SYBIL_PRICE), cheater, uint64(block.timestamp + 1 hours));
         }
@@ -591,7 +590,7 @@ contract AttacksTest is MarketFixture {
 
     /// The watchtower challenges every leaf of `batchId` as invalid with the rejected
     /// proof; returns what each slash took from the cheater.
-    function _challengeAllInvalid(uint256 batchId, ProverMarket.Leaf[] memory leaves)
+    function _challengeAllInvalid(uint256 batchId, MarketTypes.Leaf[] memory leaves)
         internal
         returns (uint256[] memory taken)
     {
@@ -607,14 +606,14 @@ contract AttacksTest is MarketFixture {
     }
 
     /// Each of `leaves` (batch `batchId`), claimed alone with its award, reverts JobSlashed.
-    function _assertNoneIsPaid(uint256 batchId, ProverMarket.Leaf[] memory leaves, ProverMarket.Award[] memory awards)
+    function _assertNoneIsPaid(uint256 batchId, MarketTypes.Leaf[] memory leaves, MarketTypes.Award[] memory awards)
         internal
     {
         for (uint256 i = 0; i < leaves.length; i++) {
             bytes memory sig = _sign(clientKey, awards[i]);
-            vm.expectRevert(abi.encodeWithSelector(ProverMarket.JobSlashed.selector, leaves[i].jobId));
+            vm.expectRevert(abi.encodeWithSelector(MarketTypes.JobSlashed.selector, leaves[i].jobId));
             _claimJob(cheater, batchId, leaves, i, _nonce(i), awards[i], sig);
-            assertFalse(market.isPaid(client, _nonce(i)));
+            assertFalse(market.isPaid(client, cheater, _nonce(i)));
         }
     }
 
@@ -624,10 +623,10 @@ contract AttacksTest is MarketFixture {
     /// since gone offline (and so cannot answer): refused, the challenger keeps its bond.
     function test_attack_missedDeadlineChallengeLongAfterTheDeadlineIsRefused() public {
         _register(cheater, MIN_STAKE);
-        ProverMarket.Award memory award = _award(_leaf(1, client, 1 gwei), cheater);
+        MarketTypes.Award memory award = _award(_leaf(1, client, 1 gwei), cheater);
         uint64 closesAt = award.deadline + DEADLINE_PERIOD;
         vm.warp(award.deadline + 365 days);
-        _expectMissedRevert(award, abi.encodeWithSelector(ProverMarket.ChallengePeriodOver.selector, closesAt));
+        _expectMissedRevert(award, abi.encodeWithSelector(MarketTypes.ChallengePeriodOver.selector, closesAt));
         // The last second of the period is still open.
         vm.warp(closesAt);
         _challengeMissed(award);
@@ -637,15 +636,15 @@ contract AttacksTest is MarketFixture {
     /// hoping to catch it offline the second time: refused.
     function test_attack_reopeningAnAnsweredMissedDeadlineChallengeIsRefused() public {
         _register(cheater, MIN_STAKE);
-        ProverMarket.Award memory award = _award(_leaf(1, client, 1 gwei), cheater);
-        ProverMarket.Leaf[] memory leaves = _leavesFrom(1, 1, client);
+        MarketTypes.Award memory award = _award(_leaf(1, client, 1 gwei), cheater);
+        MarketTypes.Leaf[] memory leaves = _leavesFrom(1, 1, client);
         uint256 batchId = _commit(cheater, leaves);
         vm.warp(award.deadline + 1);
         uint256 id = _challengeMissed(award);
         uint256 creditsBefore = market.credits(cheater);
         market.answerMissedDeadline(id, _at(batchId, leaves, 0));
         assertEq(market.credits(cheater) - creditsBefore, BOND, "the answer earned the bond");
-        _expectMissedRevert(award, abi.encodeWithSelector(ProverMarket.AlreadyAnswered.selector, award.jobId));
+        _expectMissedRevert(award, abi.encodeWithSelector(MarketTypes.AlreadyAnswered.selector, award.jobId));
         assertFalse(_isDisputed(cheater));
     }
 
@@ -653,8 +652,8 @@ contract AttacksTest is MarketFixture {
     /// cannot be challenged as withheld again.
     function test_attack_rechallengingARevealedLeafAsWithheldIsRefused() public {
         _register(cheater, MIN_STAKE);
-        ProverMarket.Leaf[] memory leaves = new ProverMarket.Leaf[](1);
-        leaves[0] = ProverMarket.Leaf({
+        MarketTypes.Leaf[] memory leaves = new MarketTypes.Leaf[](1);
+        leaves[0] = MarketTypes.Leaf({
             jobId: _jobId(client, 1),
             circuitId: circuit,
             publicInputsHash: keccak256(abi.encodePacked(inputs)),
@@ -667,13 +666,13 @@ contract AttacksTest is MarketFixture {
         market.revealProof(id, inputs, proof);
         vm.deal(watchtower, BOND);
         vm.prank(watchtower);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.AlreadyAnswered.selector, leaves[0].jobId));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.AlreadyAnswered.selector, leaves[0].jobId));
         market.challengeWithheldProof{value: BOND}(_at(batchId, leaves, 0), NO_NONCE, 0, bytes32(0), bytes32(0));
     }
 
     /// The cheater registers, wins an award with the longest deadline and unbonds its whole
     /// stake at once.
-    function _unbondAfterALongAward() internal returns (ProverMarket.Award memory award) {
+    function _unbondAfterALongAward() internal returns (MarketTypes.Award memory award) {
         _register(cheater, MIN_STAKE);
         award = _award(_leaf(1, client, 1 gwei), cheater, uint64(block.timestamp + MAX_DEADLINE));
         vm.prank(cheater);
@@ -697,20 +696,20 @@ contract AttacksTest is MarketFixture {
     /// missing it finds nothing. The withdrawal waits until the deadline's challenge
     /// period is over; the challenge comes first and the slash takes unbonding stake.
     function test_attack_withdrawingStakeBeforeALongDeadlineFails() public {
-        ProverMarket.Award memory award = _unbondAfterALongAward();
+        MarketTypes.Award memory award = _unbondAfterALongAward();
         // The unbonding delay in blocks passes long before the deadline.
         vm.roll(block.number + UNBONDING_DELAY + 1);
         vm.warp(award.deadline - 1);
         uint64 unbondableAfter = _unbondableAfter(cheater);
         assertGe(unbondableAfter, uint256(award.deadline) + DEADLINE_PERIOD);
         vm.prank(cheater);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.TooEarly.selector, unbondableAfter));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.TooEarly.selector, unbondableAfter));
         market.withdrawStake();
         // The deadline passes unmet; a watchtower challenges; nobody can answer.
         vm.warp(award.deadline + 1);
         uint256 id = _challengeMissed(award);
         vm.prank(cheater);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.TooEarly.selector, unbondableAfter));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.TooEarly.selector, unbondableAfter));
         market.withdrawStake();
         _finalizeThenWithdraw(id);
     }
@@ -720,13 +719,13 @@ contract AttacksTest is MarketFixture {
     /// is as late as `maxDeadline` allows after its `unbond`). The stake stays until the
     /// second after: the challenge of that last second still finds it.
     function test_attack_withdrawingInTheLastSecondOfTheChallengePeriodFails() public {
-        ProverMarket.Award memory award = _unbondAfterALongAward();
+        MarketTypes.Award memory award = _unbondAfterALongAward();
         uint64 lastSecond = award.deadline + DEADLINE_PERIOD;
         assertEq(_unbondableAfter(cheater), lastSecond + 1);
         vm.roll(block.number + UNBONDING_DELAY + 1);
         vm.warp(lastSecond);
         vm.prank(cheater);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.TooEarly.selector, lastSecond + 1));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.TooEarly.selector, lastSecond + 1));
         market.withdrawStake();
         _finalizeThenWithdraw(_challengeMissed(award));
     }
@@ -741,8 +740,8 @@ contract AttacksTest is MarketFixture {
         _register(otherProver, MIN_STAKE);
         _deposit(client, 1 ether);
         // The challenged prover answers a missed-deadline challenge on job 1000.
-        ProverMarket.Leaf[] memory answered = _leavesFrom(1000, 1, client);
-        ProverMarket.Award memory award = _award(answered[0], cheater);
+        MarketTypes.Leaf[] memory answered = _leavesFrom(1000, 1, client);
+        MarketTypes.Award memory award = _award(answered[0], cheater);
         uint256 answeredBatch = _commit(cheater, answered);
         vm.warp(award.deadline + 1);
         uint256 id = _challengeMissed(award);
@@ -752,8 +751,8 @@ contract AttacksTest is MarketFixture {
         // Both provers commit and claim one job each, the same shape, for two clients
         // (so that neither claim finds the other's storage already warm).
         _deposit(otherClient, 1 ether);
-        ProverMarket.Leaf[] memory mine = _leavesFrom(1, 1, client);
-        ProverMarket.Leaf[] memory theirs = _leavesFrom(1, 1, otherClient);
+        MarketTypes.Leaf[] memory mine = _leavesFrom(1, 1, client);
+        MarketTypes.Leaf[] memory theirs = _leavesFrom(1, 1, otherClient);
         uint256 mineBatch = _commit(cheater, mine);
         uint256 theirBatch = _commit(otherProver, theirs);
         _closeWindow(theirBatch);
@@ -765,12 +764,12 @@ contract AttacksTest is MarketFixture {
         assertApproxEqAbs(gasMine, gasTheirs, 500, "an answered challenge leaves no lasting cost");
     }
 
-    function _claimOne(address who, uint256 key, uint256 batchId, ProverMarket.Leaf memory l, uint64 nonce)
+    function _claimOne(address who, uint256 key, uint256 batchId, MarketTypes.Leaf memory l, uint64 nonce)
         internal
         returns (uint256 gasUsed)
     {
-        ProverMarket.Award memory a = _award(l, who);
-        ProverMarket.BatchClaim[] memory jobs = new ProverMarket.BatchClaim[](1);
+        MarketTypes.Award memory a = _award(l, who);
+        MarketTypes.BatchClaim[] memory jobs = new MarketTypes.BatchClaim[](1);
         jobs[0] = _batchJob(l, 0, nonce, a.deadline, _sign(key, a));
         bytes32[] memory hashes = new bytes32[](1); // the batch's only leaf, given by the claim
         vm.prank(who);
@@ -785,10 +784,10 @@ contract AttacksTest is MarketFixture {
     function _leafWith(bytes32 circuitId, uint256[] memory inputs_, bytes memory proof_)
         internal
         view
-        returns (ProverMarket.Leaf[] memory leaves)
+        returns (MarketTypes.Leaf[] memory leaves)
     {
         leaves = _one(
-            ProverMarket.Leaf({
+            MarketTypes.Leaf({
                 jobId: _jobId(client, 1),
                 circuitId: circuitId,
                 publicInputsHash: keccak256(abi.encodePacked(inputs_)),
@@ -806,7 +805,7 @@ contract AttacksTest is MarketFixture {
         _register(cheater, MIN_STAKE);
         bytes32 nowhere = keccak256("a circuit nobody registered");
         bytes memory junk = hex"00c0ffee";
-        ProverMarket.Leaf[] memory leaves = _leafWith(nowhere, inputs, junk);
+        MarketTypes.Leaf[] memory leaves = _leafWith(nowhere, inputs, junk);
         uint256 batchId = _commit(cheater, leaves);
         assertFalse(market.checkProof(nowhere, inputs, junk), "checkProof says invalid");
         _challengeInvalidAs(watchtower, batchId, leaves, junk);
@@ -824,10 +823,10 @@ contract AttacksTest is MarketFixture {
         vm.deal(address(0), 1 wei);
         _register(cheater, MIN_STAKE);
         bytes32 nowhere = keccak256("a circuit nobody registered");
-        ProverMarket.Leaf[] memory leaves = _leafWith(nowhere, inputs, proof);
+        MarketTypes.Leaf[] memory leaves = _leafWith(nowhere, inputs, proof);
         uint256 batchId = _commit(cheater, leaves);
         uint256 id = _challengeWithheld(watchtower, batchId, leaves, 0);
-        vm.expectRevert(ProverMarket.ProofRejected.selector);
+        vm.expectRevert(MarketTypes.ProofRejected.selector);
         market.revealProof(id, inputs, proof);
         vm.roll(block.number + RESPONSE_WINDOW + 1);
         market.finalizeChallenge(id);
@@ -855,7 +854,7 @@ contract AttacksTest is MarketFixture {
         (bool accepted,) = realVerifier.staticcall(abi.encodePacked(shiftedInputs, shiftedProof));
         assertTrue(accepted, "the raw verifier ignores the trailing word");
         assertFalse(market.checkProof(circuit, shiftedInputs, shiftedProof), "the market does not");
-        ProverMarket.Leaf[] memory leaves = _leafWith(circuit, shiftedInputs, shiftedProof);
+        MarketTypes.Leaf[] memory leaves = _leafWith(circuit, shiftedInputs, shiftedProof);
         uint256 batchId = _commit(cheater, leaves);
         _evidence(
             watchtower,
@@ -881,12 +880,12 @@ contract AttacksTest is MarketFixture {
 
     /// The batch claim of leaf `l` (alone in its batch), job `nonce`, with `key`'s compact
     /// signature of `award`.
-    function _batchClaimOf(ProverMarket.Leaf memory l, uint64 nonce, ProverMarket.Award memory award, uint256 key)
+    function _batchClaimOf(MarketTypes.Leaf memory l, uint64 nonce, MarketTypes.Award memory award, uint256 key)
         internal
         view
-        returns (ProverMarket.BatchClaim[] memory jobs)
+        returns (MarketTypes.BatchClaim[] memory jobs)
     {
-        jobs = new ProverMarket.BatchClaim[](1);
+        jobs = new MarketTypes.BatchClaim[](1);
         jobs[0] = _batchJob(l, 0, nonce, award.deadline, _sign(key, award));
     }
 
@@ -899,8 +898,8 @@ contract AttacksTest is MarketFixture {
     function test_attack_aValidProofOfAnotherStatementIsNotPaid() public {
         _register(cheater, MIN_STAKE);
         _deposit(client, 1 ether);
-        ProverMarket.Leaf[] memory leaves = _one(
-            ProverMarket.Leaf({
+        MarketTypes.Leaf[] memory leaves = _one(
+            MarketTypes.Leaf({
                 jobId: _jobId(client, 1),
                 circuitId: circuit,
                 publicInputsHash: keccak256(abi.encodePacked(inputs)),
@@ -909,7 +908,7 @@ contract AttacksTest is MarketFixture {
                 price: 0.1 ether
             })
         );
-        ProverMarket.Award memory award = _award(leaves[0], cheater);
+        MarketTypes.Award memory award = _award(leaves[0], cheater);
         award.publicInputsHash = keccak256(abi.encodePacked(_clientInputs()));
         uint256 stakeBefore = _stakeOf(cheater);
         uint256 balanceBefore = cheater.balance;
@@ -924,15 +923,15 @@ contract AttacksTest is MarketFixture {
         vm.deal(watchtower, BOND);
         vm.prank(watchtower);
         vm.expectEmit(true, true, true, true, address(market));
-        emit ProverMarket.FalseChallenge(cheater, leaves[0].jobId, ProverMarket.Fault.InvalidProof, watchtower, BOND);
+        emit MarketTypes.FalseChallenge(cheater, leaves[0].jobId, MarketTypes.Fault.InvalidProof, watchtower, BOND);
         market.challengeInvalidProof{value: BOND}(_at(batchId, leaves, 0), inputs, proof);
         vm.revertToState(snapshot);
 
         // After the window the cheater claims its fee with the client's award.
         _closeWindow(batchId);
-        ProverMarket.BatchClaim[] memory jobs = _batchClaimOf(leaves[0], 1, award, clientKey);
+        MarketTypes.BatchClaim[] memory jobs = _batchClaimOf(leaves[0], 1, award, clientKey);
         vm.prank(cheater);
-        vm.expectRevert(ProverMarket.BadAwardSignature.selector);
+        vm.expectRevert(MarketTypes.BadAwardSignature.selector);
         market.claimBatch(batchId, new bytes32[](1), jobs);
 
         // The deadline passes; the client challenges with the cheater's acceptance and its
@@ -940,7 +939,7 @@ contract AttacksTest is MarketFixture {
         vm.warp(award.deadline + 1);
         uint256 id = _challengeMissedAs(client, award);
         vm.prank(cheater);
-        vm.expectRevert(ProverMarket.LeafMismatch.selector);
+        vm.expectRevert(MarketTypes.LeafMismatch.selector);
         market.answerMissedDeadline(id, _at(batchId, leaves, 0));
         vm.roll(block.number + RESPONSE_WINDOW + 1);
         market.finalizeChallenge(id);
@@ -948,7 +947,7 @@ contract AttacksTest is MarketFixture {
         assertEq(_stakeOf(cheater), stakeBefore - SLASH_PER_JOB, "the cheater was slashed");
         assertEq(cheater.balance, balanceBefore, "and never paid");
         assertEq(market.credits(cheater), 0);
-        assertFalse(market.isPaid(client, 1));
+        assertFalse(market.isPaid(client, cheater, 1));
         assertEq(
             market.deposits(client),
             depositBefore + SLASH_PER_JOB * REFUND_BPS / 10_000,
@@ -967,10 +966,10 @@ contract AttacksTest is MarketFixture {
         (, uint256 proverKey) = makeAddrAndKey("prover");
         _register(prover, MIN_STAKE);
         _deposit(greedy, 1 ether);
-        ProverMarket.Leaf[] memory s1 = _leavesFrom(1, 1, greedy);
-        ProverMarket.Award memory award1 = _award(s1[0], prover);
+        MarketTypes.Leaf[] memory s1 = _leavesFrom(1, 1, greedy);
+        MarketTypes.Award memory award1 = _award(s1[0], prover);
         bytes memory sig1 = _sign(greedyKey, award1);
-        ProverMarket.Acceptance memory acc = _acceptance(award1, greedy);
+        MarketTypes.Acceptance memory acc = _acceptance(award1, greedy);
         bytes memory accSig = _signAcceptance(proverKey, acc);
         uint256 batchId = _commit(prover, s1);
 
@@ -1000,14 +999,14 @@ contract AttacksTest is MarketFixture {
     /// inputs, then another circuit) and challenges its missed deadline with `acc`, the
     /// prover's acceptance of `award`: refused both times.
     function _expectRefusedWithAnotherStatement(
-        ProverMarket.Acceptance memory acc,
+        MarketTypes.Acceptance memory acc,
         bytes memory accSig,
-        ProverMarket.Award memory award,
+        MarketTypes.Award memory award,
         address challenger,
         uint256 key
     ) internal {
         for (uint256 field = 0; field < 2; field++) {
-            ProverMarket.Award memory s2 = ProverMarket.Award({
+            MarketTypes.Award memory s2 = MarketTypes.Award({
                 jobId: award.jobId,
                 prover: award.prover,
                 price: award.price,
@@ -1017,7 +1016,7 @@ contract AttacksTest is MarketFixture {
             });
             bytes memory sig = _sign(key, s2);
             vm.prank(challenger);
-            vm.expectRevert(ProverMarket.AcceptanceMismatch.selector);
+            vm.expectRevert(MarketTypes.AcceptanceMismatch.selector);
             market.challengeMissedDeadline{value: BOND}(acc, accSig, s2, sig);
         }
     }
@@ -1033,17 +1032,17 @@ contract AttacksTest is MarketFixture {
     /// it, while an unchallenged leaf of the batch becomes final.
     function test_attack_aBatchCannotHideItsLeaves() public {
         _register(cheater, MIN_STAKE);
-        ProverMarket.Leaf[] memory leaves = _leavesFrom(0, 5, cheater);
+        MarketTypes.Leaf[] memory leaves = _leavesFrom(0, 5, cheater);
         // Of the registered circuit: a leaf of an unregistered one is never final.
         leaves[0].circuitId = circuit;
         bytes memory bad = hex"0bad";
         leaves[3] = _leafWith(circuit, inputs, bad)[0];
         CommitRelay wrapper = new CommitRelay(market);
         vm.prank(cheater, cheater);
-        vm.expectRevert(ProverMarket.NotDirectCall.selector);
+        vm.expectRevert(MarketTypes.NotDirectCall.selector);
         wrapper.commit(leaves);
         vm.prank(cheater); // a direct call, but not the account's own transaction
-        vm.expectRevert(ProverMarket.NotDirectCall.selector);
+        vm.expectRevert(MarketTypes.NotDirectCall.selector);
         market.commitBatch(leaves);
 
         uint256 batchId = _commit(cheater, leaves);
@@ -1080,7 +1079,7 @@ contract AttacksTest is MarketFixture {
     function _challengeInvalidAs(
         address challenger,
         uint256 batchId,
-        ProverMarket.Leaf[] memory leaves,
+        MarketTypes.Leaf[] memory leaves,
         bytes memory proof_
     ) internal {
         _challengeInvalidAt(challenger, batchId, leaves, 0, proof_);
@@ -1091,11 +1090,11 @@ contract AttacksTest is MarketFixture {
     function _challengeInvalidAt(
         address challenger,
         uint256 batchId,
-        ProverMarket.Leaf[] memory leaves,
+        MarketTypes.Leaf[] memory leaves,
         uint256 i,
         bytes memory proof_
     ) internal {
-        ProverMarket.Inclusion memory at = _at(batchId, leaves, i);
+        MarketTypes.Inclusion memory at = _at(batchId, leaves, i);
         _evidence(challenger, abi.encodeCall(market.challengeInvalidProof, (at, inputs, proof_)));
         vm.deal(challenger, challenger.balance + BOND);
         vm.prank(challenger);
@@ -1128,7 +1127,7 @@ contract AttacksTest is MarketFixture {
 
         // Its own bad leaf of the id is slashed as on the honest registration.
         _register(cheater, MIN_STAKE);
-        ProverMarket.Leaf[] memory leaves = _leafWith(honestId, inputs, _badProof());
+        MarketTypes.Leaf[] memory leaves = _leafWith(honestId, inputs, _badProof());
         _challengeInvalidAs(watchtower, _commit(cheater, leaves), leaves, _badProof());
         assertEq(_stakeOf(cheater), MIN_STAKE - SLASH_PER_JOB, "the squatter is slashed");
 
@@ -1154,7 +1153,7 @@ contract AttacksTest is MarketFixture {
     /// verifier's code with the proof padded by a word (which the verifier ignores).
     function _commitBait()
         internal
-        returns (bytes memory padded, bytes32 bait, ProverMarket.Leaf[] memory leaves, uint256 batchId)
+        returns (bytes memory padded, bytes32 bait, MarketTypes.Leaf[] memory leaves, uint256 batchId)
     {
         padded = bytes.concat(proof, bytes32(0));
         bait = market.circuitIdOf(realVerifier.codehash, inputs.length, padded.length);
@@ -1179,8 +1178,8 @@ contract AttacksTest is MarketFixture {
     /// only if registered by the leaf's batch's block: the challenge still slashes, the
     /// watchtower is paid, and the leaf is never final.
     function test_attack_registeringABaitCircuitAfterTheCommitDoesNotSaveTheLeaf() public {
-        (bytes memory padded, bytes32 bait, ProverMarket.Leaf[] memory leaves, uint256 batchId) = _commitBait();
-        ProverMarket.Inclusion memory at = _at(batchId, leaves, 0);
+        (bytes memory padded, bytes32 bait, MarketTypes.Leaf[] memory leaves, uint256 batchId) = _commitBait();
+        MarketTypes.Inclusion memory at = _at(batchId, leaves, 0);
         bytes memory call = abi.encodeCall(market.challengeInvalidProof, (at, inputs, padded));
         _evidence(watchtower, call);
         // Seen the commitment: the cheater registers the bait id in the next block.
@@ -1196,7 +1195,7 @@ contract AttacksTest is MarketFixture {
         assertTrue(market.slashed(_jobKey(cheater, client, leaves[0].jobId)), "slashed all the same");
         _assertTheBaitPaidTheWatchtower();
         _closeWindow(batchId);
-        ProverMarket.Leaf memory l = leaves[0];
+        MarketTypes.Leaf memory l = leaves[0];
         assertFalse(market.isFinal(l.circuitId, l.publicInputsHash, l.proofHash, batchId, l, new bytes32[](0)));
     }
 
@@ -1205,13 +1204,13 @@ contract AttacksTest is MarketFixture {
     /// challenge records that no circuit can answer it (the leaf's was not registered by
     /// its batch's block): the reveal is rejected and finalization slashes.
     function test_attack_registeringABaitCircuitCannotAnswerAWithheldChallenge() public {
-        (bytes memory padded,, ProverMarket.Leaf[] memory leaves, uint256 batchId) = _commitBait();
+        (bytes memory padded,, MarketTypes.Leaf[] memory leaves, uint256 batchId) = _commitBait();
         uint256 challengeId = _challengeWithheld(watchtower, batchId, leaves, 0);
         address copy = _deployVerifier();
         vm.prank(cheater);
         market.registerCircuit(copy, inputs, padded);
         vm.prank(cheater);
-        vm.expectRevert(ProverMarket.ProofRejected.selector);
+        vm.expectRevert(MarketTypes.ProofRejected.selector);
         market.revealProof(challengeId, inputs, padded);
         vm.roll(block.number + RESPONSE_WINDOW + 1);
         market.finalizeChallenge(challengeId);
@@ -1252,8 +1251,8 @@ contract AttacksTest is MarketFixture {
         // to well above it: each call is refused (InsufficientGas, or out of gas after the
         // verdict) or a false challenge.
         _register(prover, MIN_STAKE);
-        ProverMarket.Leaf[] memory leaves = _leafWith(circuit, inputs, proof);
-        ProverMarket.Inclusion memory at = _at(_commit(prover, leaves), leaves, 0);
+        MarketTypes.Leaf[] memory leaves = _leafWith(circuit, inputs, proof);
+        MarketTypes.Inclusion memory at = _at(_commit(prover, leaves), leaves, 0);
         bytes memory call = abi.encodeCall(market.challengeInvalidProof, (at, inputs, proof));
         uint256 accepted;
         for (uint256 g = cap / 2; g <= 2 * cap; g += cap / 32) {
@@ -1285,7 +1284,7 @@ contract AttacksTest is MarketFixture {
         assertEq(_circuit(id).verifier, address(0), "not registered");
 
         _register(cheater, MIN_STAKE);
-        ProverMarket.Leaf[] memory leaves = _leafWith(id, inputs, _badProof());
+        MarketTypes.Leaf[] memory leaves = _leafWith(id, inputs, _badProof());
         _challengeInvalidAs(watchtower, _commit(cheater, leaves), leaves, _badProof());
         assertEq(_stakeOf(cheater), MIN_STAKE - SLASH_PER_JOB, "the cheater lost the slash");
         assertEq(market.credits(watchtower), BOND + REWARD, "the watchtower: its bond back and the reward");
@@ -1323,13 +1322,13 @@ contract AttacksTest is MarketFixture {
     function test_attack_changingAVerifiersCodeAfterRegistrationDecidesNothing() public {
         _register(cheater, MIN_STAKE);
         bytes memory bad = new bytes(proof.length);
-        ProverMarket.Leaf[] memory leaves = _leafWith(circuit, inputs, bad);
+        MarketTypes.Leaf[] memory leaves = _leafWith(circuit, inputs, bad);
         uint256 batchId = _commit(cheater, leaves);
         vm.etch(realVerifier, address(new AcceptsAnything()).code);
         assertTrue(_rawAccepts(realVerifier, inputs, bad), "the new code accepts the bad proof");
         vm.expectRevert(abi.encodeWithSelector(CircuitStore.VerifierChanged.selector, circuit));
         market.checkProof(circuit, inputs, bad);
-        ProverMarket.Inclusion memory at = _at(batchId, leaves, 0);
+        MarketTypes.Inclusion memory at = _at(batchId, leaves, 0);
         _evidence(watchtower, abi.encodeCall(market.challengeInvalidProof, (at, inputs, bad)));
         vm.deal(watchtower, BOND);
         vm.prank(watchtower);
@@ -1357,7 +1356,7 @@ contract AttacksTest is MarketFixture {
     /// back, the honest prover is not slashed, and the leaf is never final.
     function test_attack_aChangedVerifierCannotGetAnHonestProverSlashedForWithholding() public {
         _register(prover, MIN_STAKE);
-        ProverMarket.Leaf[] memory leaves = _leafWith(circuit, inputs, proof);
+        MarketTypes.Leaf[] memory leaves = _leafWith(circuit, inputs, proof);
         uint256 batchId = _commit(prover, leaves);
         uint256 id = _challengeWithheld(watchtower, batchId, leaves, 0);
         vm.etch(realVerifier, address(new AcceptsAnything()).code);
@@ -1367,12 +1366,12 @@ contract AttacksTest is MarketFixture {
         vm.roll(block.number + RESPONSE_WINDOW + 1);
         uint256 stakeBefore = _stakeOf(prover);
         vm.expectEmit(address(market));
-        emit ProverMarket.ChallengeVoided(id, watchtower, BOND);
+        emit MarketTypes.ChallengeVoided(id, watchtower, BOND);
         market.finalizeChallenge(id);
         assertEq(_stakeOf(prover), stakeBefore, "the honest prover is not slashed");
         assertEq(market.credits(watchtower), BOND, "the challenger's bond is back");
         _closeWindow(batchId);
-        ProverMarket.Leaf memory l = leaves[0];
+        MarketTypes.Leaf memory l = leaves[0];
         assertFalse(
             market.isFinal(l.circuitId, l.publicInputsHash, l.proofHash, batchId, l, new bytes32[](0)),
             "a leaf of a changed verifier is never final"
@@ -1405,14 +1404,14 @@ contract AttacksTest is MarketFixture {
         assertEq(market.freeDeposit(client), 1 ether, "a lapsed request frees the deposit");
 
         // Awarded now against the free deposit, committed, window closed.
-        ProverMarket.Leaf[] memory leaves = _leavesFrom(0, 1, client);
+        MarketTypes.Leaf[] memory leaves = _leavesFrom(0, 1, client);
         leaves[0].price = 1 ether;
         uint256 batchId = _commit(cheater, leaves);
         _closeWindow(batchId);
         vm.prank(client);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.RequestLapsed.selector, at + DEPOSIT_DELAY));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.RequestLapsed.selector, at + DEPOSIT_DELAY));
         market.withdrawDeposit();
-        ProverMarket.Award memory a = _award(leaves[0], cheater);
+        MarketTypes.Award memory a = _award(leaves[0], cheater);
         bytes memory sig = _sign(clientKey, a);
         _claimJob(cheater, batchId, leaves, 0, 0, a, sig);
         assertEq(market.deposits(client), 0, "the prover was paid in full");
@@ -1432,7 +1431,7 @@ contract AttacksTest is MarketFixture {
     /// `client`'s job `nonce` at `price`, alone in a batch `p` commits; window closed.
     function _pricedJob(address p, uint64 nonce, uint256 price)
         internal
-        returns (uint256 batchId, ProverMarket.Leaf[] memory leaves, ProverMarket.Award memory award)
+        returns (uint256 batchId, MarketTypes.Leaf[] memory leaves, MarketTypes.Award memory award)
     {
         leaves = _leavesFrom(nonce, 1, client);
         leaves[0].price = price;
@@ -1459,9 +1458,8 @@ contract AttacksTest is MarketFixture {
         uint64 until = _reservedFor(prover, d + r, r);
         assertEq(market.freeDeposit(client), d);
 
-        (uint256 first, ProverMarket.Leaf[] memory toOther, ProverMarket.Award memory a2) =
-            _pricedJob(otherProver, 0, d);
-        (uint256 second, ProverMarket.Leaf[] memory toReserved, ProverMarket.Award memory a1) = _pricedJob(prover, 1, r);
+        (uint256 first, MarketTypes.Leaf[] memory toOther, MarketTypes.Award memory a2) = _pricedJob(otherProver, 0, d);
+        (uint256 second, MarketTypes.Leaf[] memory toReserved, MarketTypes.Award memory a1) = _pricedJob(prover, 1, r);
         _claimJob(otherProver, first, toOther, 0, 0, a2, _sign(clientKey, a2));
         assertEq(market.deposits(client), 0, "the first claim emptied the deposit");
         _claimJob(prover, second, toReserved, 0, 1, a1, _sign(clientKey, a1));
@@ -1471,7 +1469,7 @@ contract AttacksTest is MarketFixture {
         assertEq(_reservedAmount(client, prover), 0);
         vm.warp(until + 1);
         vm.prank(client);
-        vm.expectRevert(ProverMarket.NothingToWithdraw.selector);
+        vm.expectRevert(MarketTypes.NothingToWithdraw.selector);
         market.release(prover);
         assertEq(client.balance + market.deposits(client), 0, "the client got nothing back");
     }
@@ -1489,18 +1487,17 @@ contract AttacksTest is MarketFixture {
         _register(otherProver, MIN_STAKE);
         uint64 until = _reservedFor(prover, d + r, r);
         assertEq(market.freeDeposit(client), d, "what otherProver bids on");
-        (uint256 theirs, ProverMarket.Leaf[] memory toOther, ProverMarket.Award memory a2) =
-            _pricedJob(otherProver, 0, d);
+        (uint256 theirs, MarketTypes.Leaf[] memory toOther, MarketTypes.Award memory a2) = _pricedJob(otherProver, 0, d);
 
         // `prover`'s jobs 1 and 2, at 0.2 and 0.3 ether, claimed first, in one call.
-        ProverMarket.Leaf[] memory mine = _leavesFrom(1, 2, client);
+        MarketTypes.Leaf[] memory mine = _leavesFrom(1, 2, client);
         mine[0].price = 0.2 ether;
         mine[1].price = 0.3 ether;
         uint256 myBatch = _commit(prover, mine);
         _closeWindow(myBatch);
-        ProverMarket.BatchClaim[] memory jobs = new ProverMarket.BatchClaim[](2);
+        MarketTypes.BatchClaim[] memory jobs = new MarketTypes.BatchClaim[](2);
         for (uint256 i = 0; i < 2; i++) {
-            ProverMarket.Award memory a = _award(mine[i], prover);
+            MarketTypes.Award memory a = _award(mine[i], prover);
             jobs[i] = _batchJob(mine[i], i, _nonce(i + 1), a.deadline, _sign(clientKey, a));
         }
         vm.prank(prover);
@@ -1515,7 +1512,7 @@ contract AttacksTest is MarketFixture {
         assertEq(market.deposits(client), 0);
         vm.warp(until + 1);
         vm.prank(client);
-        vm.expectRevert(ProverMarket.NothingToWithdraw.selector);
+        vm.expectRevert(MarketTypes.NothingToWithdraw.selector);
         market.release(prover);
         assertEq(client.balance + market.deposits(client), 0, "the client got nothing back");
     }
@@ -1530,10 +1527,10 @@ contract AttacksTest is MarketFixture {
         uint256 r = 0.5 ether;
         _register(prover, MIN_STAKE);
         uint64 until = _reservedFor(prover, r, r);
-        (uint256 batchId, ProverMarket.Leaf[] memory leaves, ProverMarket.Award memory award) = _pricedJob(prover, 0, r);
+        (uint256 batchId, MarketTypes.Leaf[] memory leaves, MarketTypes.Award memory award) = _pricedJob(prover, 0, r);
 
         vm.prank(client);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.InsufficientDeposit.selector, 0, r));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.InsufficientDeposit.selector, 0, r));
         market.requestDepositWithdrawal(r);
         _deposit(client, 0.1 ether);
         vm.prank(client);
@@ -1543,11 +1540,11 @@ contract AttacksTest is MarketFixture {
         market.withdrawDeposit();
         assertEq(client.balance, 0.1 ether, "only the extra deposit came out");
         vm.prank(client);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.TooEarly.selector, until));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.TooEarly.selector, until));
         market.release(prover);
         vm.warp(until);
         vm.prank(client);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.TooEarly.selector, until));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.TooEarly.selector, until));
         market.release(prover);
 
         _claimJob(prover, batchId, leaves, 0, 0, award, _sign(clientKey, award));
@@ -1566,26 +1563,26 @@ contract AttacksTest is MarketFixture {
         _register(prover, MIN_STAKE);
         _register(cheater, MIN_STAKE);
         uint64 until = _reservedFor(prover, r, r);
-        (uint256 theirs, ProverMarket.Leaf[] memory stolen, ProverMarket.Award memory a2) =
+        (uint256 theirs, MarketTypes.Leaf[] memory stolen, MarketTypes.Award memory a2) =
             _pricedJob(cheater, 0, 0.2 ether);
         bytes memory sig2 = _sign(clientKey, a2);
 
         // The deposit is empty and the cheater has no reservation: 0 + 0.
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.InsufficientDeposit.selector, 0, 0.2 ether));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.InsufficientDeposit.selector, 0, 0.2 ether));
         _claimJob(cheater, theirs, stolen, 0, 0, a2, sig2);
         vm.prank(cheater);
-        vm.expectRevert(ProverMarket.NothingToWithdraw.selector);
+        vm.expectRevert(MarketTypes.NothingToWithdraw.selector);
         market.release(prover);
         vm.prank(cheater);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.InsufficientDeposit.selector, 0, r));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.InsufficientDeposit.selector, 0, r));
         market.reserve(cheater, r, until);
         vm.warp(until + 1); // even after `until`
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.InsufficientDeposit.selector, 0, 0.2 ether));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.InsufficientDeposit.selector, 0, 0.2 ether));
         _claimJob(cheater, theirs, stolen, 0, 0, a2, sig2);
 
         assertEq(cheater.balance, 0, "the cheater got nothing");
         assertEq(_reservedAmount(client, prover), r, "the reservation is intact");
-        (uint256 mine, ProverMarket.Leaf[] memory leaves, ProverMarket.Award memory a1) = _pricedJob(prover, 1, r);
+        (uint256 mine, MarketTypes.Leaf[] memory leaves, MarketTypes.Award memory a1) = _pricedJob(prover, 1, r);
         _claimJob(prover, mine, leaves, 0, 1, a1, _sign(clientKey, a1));
         assertEq(prover.balance, r);
     }
@@ -1598,9 +1595,9 @@ contract AttacksTest is MarketFixture {
         uint256 r = 0.5 ether;
         _register(prover, MIN_STAKE);
         uint64 until = _reservedFor(prover, r + 0.1 ether, r);
-        (uint256 batchId, ProverMarket.Leaf[] memory leaves, ProverMarket.Award memory award) = _pricedJob(prover, 0, r);
+        (uint256 batchId, MarketTypes.Leaf[] memory leaves, MarketTypes.Award memory award) = _pricedJob(prover, 0, r);
 
-        bytes memory err = abi.encodeWithSelector(ProverMarket.ReservationShortened.selector, until);
+        bytes memory err = abi.encodeWithSelector(MarketTypes.ReservationShortened.selector, until);
         uint64[3] memory earlier = [uint64(block.timestamp), 0, until - 1];
         for (uint256 i = 0; i < earlier.length; i++) {
             vm.prank(client);
@@ -1611,7 +1608,7 @@ contract AttacksTest is MarketFixture {
         vm.expectRevert(err);
         market.reserve(prover, 0.1 ether, uint64(block.timestamp));
         vm.prank(client);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.TooEarly.selector, until));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.TooEarly.selector, until));
         market.release(prover);
         (, uint64 stillUntil) = market.reservations(client, prover);
         assertEq(stillUntil, until);
@@ -1631,7 +1628,7 @@ contract AttacksTest is MarketFixture {
 
     /// EvidenceNotCommitted(committedAt).
     function _notCommitted(uint256 committedAt) internal pure returns (bytes memory) {
-        return abi.encodeWithSelector(ProverMarket.EvidenceNotCommitted.selector, committedAt);
+        return abi.encodeWithSelector(MarketTypes.EvidenceNotCommitted.selector, committedAt);
     }
 
     /// `who` commits to itself sending the challenge input `call` (`_evidenceDigest`) in
@@ -1653,9 +1650,9 @@ contract AttacksTest is MarketFixture {
     /// valid proof, committed by `prover`; returns the batch.
     function _pricedValidLeaves(uint256 n, uint256 price)
         internal
-        returns (uint256 batchId, ProverMarket.Leaf[] memory leaves)
+        returns (uint256 batchId, MarketTypes.Leaf[] memory leaves)
     {
-        leaves = new ProverMarket.Leaf[](n);
+        leaves = new MarketTypes.Leaf[](n);
         for (uint256 i = 0; i < n; i++) {
             leaves[i] = _leafWith(circuit, inputs, proof)[0];
             leaves[i].jobId = _jobId(client, _nonce(i + 1));
@@ -1670,7 +1667,7 @@ contract AttacksTest is MarketFixture {
     function _expectWithheldRevert(
         address challenger,
         uint256 batchId,
-        ProverMarket.Leaf[] memory leaves,
+        MarketTypes.Leaf[] memory leaves,
         uint256 i,
         Purchase memory b,
         uint256 value,
@@ -1686,7 +1683,7 @@ contract AttacksTest is MarketFixture {
 
     /// BadAwardSignature().
     function _badAward() internal pure returns (bytes memory) {
-        return abi.encodeWithSelector(ProverMarket.BadAwardSignature.selector);
+        return abi.encodeWithSelector(MarketTypes.BadAwardSignature.selector);
     }
 
     /// `who` claims leaf 0 of `leaves` (job `nonce` of `client`), alone in batch `batchId`,
@@ -1694,11 +1691,11 @@ contract AttacksTest is MarketFixture {
     function _expectClaimRevert(
         address who,
         uint256 batchId,
-        ProverMarket.Leaf[] memory leaves,
+        MarketTypes.Leaf[] memory leaves,
         uint64 nonce,
         bytes memory err
     ) internal {
-        ProverMarket.Award memory award = _award(leaves[0], who);
+        MarketTypes.Award memory award = _award(leaves[0], who);
         bytes memory sig = _sign(clientKey, award);
         vm.expectRevert(err);
         _claimJob(who, batchId, leaves, 0, nonce, award, sig);
@@ -1713,7 +1710,7 @@ contract AttacksTest is MarketFixture {
     function test_attack_withholdingFromItsClientEarnsTheProverNoBond() public {
         _register(cheater, MIN_STAKE);
         _deposit(client, PRICE);
-        ProverMarket.Leaf[] memory leaves = _leafWith(circuit, inputs, proof);
+        MarketTypes.Leaf[] memory leaves = _leafWith(circuit, inputs, proof);
         leaves[0].price = PRICE;
         uint256 batchId = _commit(cheater, leaves);
         uint256 id = _buyWithheld(batchId, leaves, 0, 1);
@@ -1722,16 +1719,50 @@ contract AttacksTest is MarketFixture {
         assertEq(market.credits(cheater), PRICE, "the withholding prover earned the price, not the bond");
         assertEq(market.credits(client), BOND, "the client's bond is back");
         assertEq(market.deposits(client), 0, "the client paid the price");
-        assertTrue(market.isPaid(client, 1));
+        assertTrue(market.isPaid(client, cheater, 1));
 
         _closeWindow(batchId);
         _expectClaimRevert(cheater, batchId, leaves, 1, _alreadyClaimed(leaves[0].jobId));
         assertEq(cheater.balance, 0, "and no fee on top");
     }
 
+    /// A withholding prover that required its client to reserve everything for it: the
+    /// client's deposit is all reserved for the prover (`freeDeposit` 0, exactly what the
+    /// prover's bid asked), the prover commits in time and never serves the proof, hoping
+    /// the client's purchase fails for want of a free deposit and the reservation then
+    /// pays its claim after the window, proof never shown. The purchase takes the price
+    /// as a claim would, out of the reservation first: it opens; unrevealed, it slashes
+    /// the prover, the price goes back to the client's deposit, and the prover's claim
+    /// after the window is refused. The prover ends poorer by the slash and is paid
+    /// nothing; the client has its bond and its price back.
+    function test_attack_aReservedWinnerThatWithholdsTheProofIsBoughtOutOfTheReservation() public {
+        _register(cheater, MIN_STAKE);
+        _reservedFor(cheater, PRICE, PRICE);
+        assertEq(market.freeDeposit(client), 0, "nothing free: all reserved for the prover");
+        MarketTypes.Leaf[] memory leaves = _leafWith(circuit, inputs, proof);
+        leaves[0].price = PRICE;
+        uint256 batchId = _commit(cheater, leaves);
+        uint256 id = _buyWithheld(batchId, leaves, 0, 1);
+        assertTrue(_challenge(id).bought, "the purchase opened");
+        assertEq(_reservedAmount(client, cheater), 0, "the price came out of the reservation");
+        assertEq(market.deposits(client), 0);
+        assertTrue(market.isPaid(client, cheater, 1));
+
+        vm.roll(block.number + RESPONSE_WINDOW + 1);
+        market.finalizeChallenge(id);
+        assertLt(_stakeOf(cheater), MIN_STAKE, "the withholding prover is slashed");
+        assertGe(market.deposits(client), PRICE, "the price is back in the client's deposit");
+        assertEq(market.credits(client), BOND + SLASH_PER_JOB * REWARD_BPS / 10_000, "the bond back, and the reward");
+        _closeWindow(batchId);
+        _expectClaimRevert(
+            cheater, batchId, leaves, 1, abi.encodeWithSelector(MarketTypes.JobSlashed.selector, leaves[0].jobId)
+        );
+        assertEq(cheater.balance + market.credits(cheater), 0, "the prover is paid nothing");
+    }
+
     /// AlreadyClaimed(jobId).
     function _alreadyClaimed(bytes32 jobId) internal pure returns (bytes memory) {
-        return abi.encodeWithSelector(ProverMarket.AlreadyClaimed.selector, jobId);
+        return abi.encodeWithSelector(MarketTypes.AlreadyClaimed.selector, jobId);
     }
 
     /// A client bids, lets an honest prover commit the leaves of its jobs, and never signs
@@ -1744,15 +1775,14 @@ contract AttacksTest is MarketFixture {
     /// `challengeBond` whoever sends it), the reveal credits it to the prover and returns
     /// the bond. From another account of its own, even naming the job's nonce and showing
     /// the signed award, the challenge is a plain one and the reveal pays the bond to the
-    /// prover. Residual: through a plain challenge a proof costs `challengeBond` whatever
-    /// its price, so the prover is paid at least its price only where `challengeBond` is
-    /// at or above the prices it takes, which a deployment sees to (here `PRICE` <=
-    /// `BOND`); a job priced above the bond would be forced out for the bond alone.
+    /// prover. Through a plain challenge a proof costs `challengeBond` whatever its price,
+    /// so a prover node never bids above `challengeBond` (here `PRICE` <= `BOND`;
+    /// `market::funds::price_within_bond`): it is paid at least its price either way.
     function test_attack_aClientThatNeverSignedTheAwardPaysThePriceToForceTheProofOut() public {
         address clientsOther = makeAddr("client's other account");
         _register(prover, MIN_STAKE);
         _deposit(client, PRICE);
-        (uint256 batchId, ProverMarket.Leaf[] memory leaves) = _pricedValidLeaves(3, PRICE);
+        (uint256 batchId, MarketTypes.Leaf[] memory leaves) = _pricedValidLeaves(3, PRICE);
         // Unsigned, with the job's own nonce: a plain challenge.
         uint256 unsigned = _challengeWithheldNaming(client, batchId, leaves, 2, 3);
         assertFalse(_challenge(unsigned).bought, "no signature, no purchase");
@@ -1760,7 +1790,7 @@ contract AttacksTest is MarketFixture {
         // Signed: a purchase (and the bond is challengeBond, not the price).
         Purchase memory buy = _purchase(batchId, leaves, 0, 1);
         _expectWithheldRevert(
-            client, batchId, leaves, 0, buy, PRICE, abi.encodeWithSelector(ProverMarket.WrongBond.selector, BOND, PRICE)
+            client, batchId, leaves, 0, buy, PRICE, abi.encodeWithSelector(MarketTypes.WrongBond.selector, BOND, PRICE)
         );
         uint256 bought = _buyWithheld(batchId, leaves, 0, 1);
         assertTrue(_challenge(bought).bought);
@@ -1784,9 +1814,9 @@ contract AttacksTest is MarketFixture {
         assertEq(paid, PRICE + 2 * BOND, "the pair paid the price and two bonds");
         assertGe(BOND, PRICE, "the residual: the bond is at or above the price");
         assertGe(paid, 3 * PRICE, "at least the price of each proof");
-        assertTrue(market.isPaid(client, 1), "the bought job is paid");
-        assertFalse(market.isPaid(client, 2), "the others are not: nothing was bought");
-        assertFalse(market.isPaid(client, 3));
+        assertTrue(market.isPaid(client, prover, 1), "the bought job is paid");
+        assertFalse(market.isPaid(client, prover, 2), "the others are not: nothing was bought");
+        assertFalse(market.isPaid(client, prover, 3));
         assertEq(_stakeOf(prover), MIN_STAKE);
     }
 
@@ -1798,10 +1828,10 @@ contract AttacksTest is MarketFixture {
     /// client the refund (the price caps it only above the refund).
     function test_attack_aHugePriceDoesNotMakeALeafUnchallengeable() public {
         _register(cheater, MIN_STAKE);
-        ProverMarket.Leaf[] memory leaves = _leafWith(circuit, inputs, proof);
+        MarketTypes.Leaf[] memory leaves = _leafWith(circuit, inputs, proof);
         leaves[0].price = HUGE_PRICE;
         uint256 batchId = _commit(cheater, leaves);
-        bytes memory wrongBond = abi.encodeWithSelector(ProverMarket.WrongBond.selector, BOND, HUGE_PRICE);
+        bytes memory wrongBond = abi.encodeWithSelector(MarketTypes.WrongBond.selector, BOND, HUGE_PRICE);
         _expectWithheldRevert(watchtower, batchId, leaves, 0, _plain(NO_NONCE), HUGE_PRICE, wrongBond);
         uint256 marketBefore = address(market).balance;
         uint256 id = _challengeWithheld(watchtower, batchId, leaves, 0);
@@ -1826,7 +1856,7 @@ contract AttacksTest is MarketFixture {
     function test_attack_inflatingALeafsPriceTakesNoMoreThanTheBondFromAWatchtower() public {
         _register(cheater, MIN_STAKE);
         _deposit(client, 1 ether);
-        ProverMarket.Leaf[] memory leaves = _leafWith(circuit, inputs, proof);
+        MarketTypes.Leaf[] memory leaves = _leafWith(circuit, inputs, proof);
         leaves[0].price = HUGE_PRICE;
         uint256 batchId = _commit(cheater, leaves);
         // The watchtower even names the job's nonce and shows the client's award: it buys
@@ -1838,33 +1868,37 @@ contract AttacksTest is MarketFixture {
         assertEq(market.credits(cheater), BOND, "the prover: the bond, nothing more");
         assertEq(watchtower.balance + market.credits(watchtower), 0, "the watchtower lost exactly the bond");
         assertEq(market.deposits(client), 1 ether, "the client paid nothing");
-        assertFalse(market.isPaid(client, 1));
+        assertFalse(market.isPaid(client, cheater, 1));
         assertEq(address(market).balance, MIN_STAKE + 1 ether + BOND, "nothing else moved");
     }
 
     /// A client buys the proof of its job (the price leaves its deposit, which it asked to
     /// withdraw in full first, hoping the proof comes for the bond alone) and then tries to
-    /// have it paid, or bought, again. A second purchase is refused while the first is
-    /// pending (`ChallengePending`), once it is answered (`AlreadyAnswered`), and of a copy
-    /// of the leaf another prover committed (with the award to the winner,
-    /// `BadAwardSignature`; with a second award signed to the other prover,
-    /// `AlreadyClaimed`: the job is paid); nor can the client take the price back by
-    /// finalizing the answered challenge. The prover,
-    /// credited the price by its reveal, claims the job with the client's signed award:
-    /// `AlreadyClaimed`. The withdrawal gets what is left. The client paid the price once;
-    /// the prover was paid once.
+    /// have the same award paid, or bought, again. A second purchase is refused while the
+    /// first is pending (`ChallengePending`) and once it is answered (`AlreadyAnswered`);
+    /// on a copy of the leaf another prover committed, its award to the winner buys
+    /// nothing (`BadAwardSignature`: it names the winner); nor can the client take the
+    /// price back by finalizing the answered challenge. The prover, credited the price by
+    /// its reveal, claims the job with the client's signed award: `AlreadyClaimed`.
+    /// Paid is recorded per award (client, prover, nonce), so a second award of the job,
+    /// signed to the other prover, is another award: it buys the other prover's copy and
+    /// takes the price a second time (under the old per-job rule it was refused
+    /// `AlreadyClaimed`; the client that signs two awards of a job pays both), and that
+    /// award too is then paid once: the other prover's claim of it is `AlreadyClaimed`.
+    /// The withdrawal gets what is left. The client paid each award's price once; each
+    /// prover was paid once.
     function test_attack_aBoughtProofIsPaidOnce() public {
         _register(prover, MIN_STAKE);
         _register(otherProver, MIN_STAKE);
-        _deposit(client, 2 * PRICE);
+        _deposit(client, 3 * PRICE);
         vm.prank(client);
-        market.requestDepositWithdrawal(2 * PRICE);
-        (uint256 batchId, ProverMarket.Leaf[] memory leaves) = _pricedValidLeaves(1, PRICE);
+        market.requestDepositWithdrawal(3 * PRICE);
+        (uint256 batchId, MarketTypes.Leaf[] memory leaves) = _pricedValidLeaves(1, PRICE);
         bytes32 jobId = leaves[0].jobId;
         Purchase memory buy = _purchase(batchId, leaves, 0, 1);
         uint256 id = _buyWithheld(batchId, leaves, 0, 1);
-        assertEq(market.deposits(client), PRICE, "the price left the deposit at once");
-        bytes memory pending = abi.encodeWithSelector(ProverMarket.ChallengePending.selector, id);
+        assertEq(market.deposits(client), 2 * PRICE, "the price left the deposit at once");
+        bytes memory pending = abi.encodeWithSelector(MarketTypes.ChallengePending.selector, id);
         _expectWithheldRevert(client, batchId, leaves, 0, buy, BOND, pending);
 
         vm.prank(prover);
@@ -1872,14 +1906,24 @@ contract AttacksTest is MarketFixture {
         assertEq(market.credits(prover), PRICE, "the prover was paid by its reveal");
         assertEq(market.credits(client), BOND, "the client's bond is back");
         vm.prank(client);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.ChallengeNotOpen.selector, id));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.ChallengeNotOpen.selector, id));
         market.finalizeChallenge(id);
-        bytes memory answered = abi.encodeWithSelector(ProverMarket.AlreadyAnswered.selector, jobId);
+        bytes memory answered = abi.encodeWithSelector(MarketTypes.AlreadyAnswered.selector, jobId);
         _expectWithheldRevert(client, batchId, leaves, 0, buy, BOND, answered);
         uint256 copy = _commit(otherProver, leaves);
         _expectWithheldRevert(client, copy, leaves, 0, buy, BOND, _badAward());
-        Purchase memory second = _purchase(copy, leaves, 0, 1); // an award signed to otherProver
-        _expectWithheldRevert(client, copy, leaves, 0, second, BOND, _alreadyClaimed(jobId));
+        assertEq(market.deposits(client), 2 * PRICE, "nothing more taken");
+
+        // A second award of the job, signed to otherProver: another award, bought and paid.
+        uint256 second = _buyWithheld(copy, leaves, 0, 1);
+        assertTrue(_challenge(second).bought, "the second award buys");
+        assertEq(market.deposits(client), PRICE, "and takes its price");
+        assertTrue(market.isPaid(client, prover, 1));
+        assertTrue(market.isPaid(client, otherProver, 1));
+        vm.prank(otherProver);
+        market.revealProof(second, inputs, proof);
+        assertEq(market.credits(otherProver), PRICE, "the other prover was paid its award's price");
+        assertEq(market.credits(client), 2 * BOND, "both bonds back");
 
         _closeWindow(batchId);
         _expectClaimRevert(prover, batchId, leaves, 1, _alreadyClaimed(jobId));
@@ -1891,11 +1935,11 @@ contract AttacksTest is MarketFixture {
         market.withdrawDeposit();
         vm.prank(client);
         market.withdrawCredits();
-        assertEq(client.balance, PRICE + BOND, "the client got back all but the price");
+        assertEq(client.balance, PRICE + 2 * BOND, "the client got back all but the two awards' prices");
         assertEq(market.deposits(client), 0);
         assertEq(prover.balance + otherProver.balance, 0, "no claim paid");
         assertEq(market.credits(prover), PRICE, "the prover was paid once");
-        assertEq(market.credits(otherProver), 0);
+        assertEq(market.credits(otherProver), PRICE, "and so was the other prover");
     }
 
     /// The client tries to have the bond back without paying: it shows its valid award of
@@ -1909,7 +1953,7 @@ contract AttacksTest is MarketFixture {
     function test_attack_aWrongNonceOrAnotherAccountBuysNothing() public {
         _register(prover, MIN_STAKE);
         _deposit(client, 2 * PRICE);
-        (uint256 batchId, ProverMarket.Leaf[] memory leaves) = _pricedValidLeaves(2, PRICE);
+        (uint256 batchId, MarketTypes.Leaf[] memory leaves) = _pricedValidLeaves(2, PRICE);
         _expectWithheldRevert(client, batchId, leaves, 0, _purchase(batchId, leaves, 0, 2), BOND, _badAward());
         assertEq(market.challengeCount(), 0);
         uint256 wrongNonce = _challengeWithheldNaming(client, batchId, leaves, 0, 2);
@@ -1917,8 +1961,8 @@ contract AttacksTest is MarketFixture {
         assertFalse(_challenge(wrongNonce).bought, "another job's nonce buys nothing");
         assertFalse(_challenge(notTheClient).bought, "nor does another account");
         assertEq(market.deposits(client), 2 * PRICE, "no price moved");
-        assertFalse(market.isPaid(client, 1));
-        assertFalse(market.isPaid(client, 2));
+        assertFalse(market.isPaid(client, prover, 1));
+        assertFalse(market.isPaid(client, prover, 2));
         vm.startPrank(prover);
         market.revealProof(wrongNonce, inputs, proof);
         market.revealProof(notTheClient, inputs, proof);
@@ -1929,7 +1973,7 @@ contract AttacksTest is MarketFixture {
 
         _closeWindow(batchId);
         for (uint256 i = 0; i < 2; i++) {
-            ProverMarket.Award memory award = _award(leaves[i], prover);
+            MarketTypes.Award memory award = _award(leaves[i], prover);
             _claimJob(prover, batchId, leaves, i, _nonce(i + 1), award, _sign(clientKey, award));
         }
         assertEq(prover.balance, 2 * PRICE, "both jobs claimed, once");
@@ -1947,7 +1991,7 @@ contract AttacksTest is MarketFixture {
         _register(cheater, MIN_STAKE);
         _register(prover, MIN_STAKE);
         _deposit(client, 2 * PRICE);
-        ProverMarket.Leaf[] memory leaves = new ProverMarket.Leaf[](2);
+        MarketTypes.Leaf[] memory leaves = new MarketTypes.Leaf[](2);
         for (uint256 i = 0; i < 2; i++) {
             leaves[i] = _leafWith(circuit, inputs, proof)[0];
             leaves[i].jobId = market.jobIdOf(client, _nonce(i));
@@ -1959,7 +2003,7 @@ contract AttacksTest is MarketFixture {
         assertFalse(_challenge(nonceZero).bought, "nonce 0 without a signature buys nothing");
         assertFalse(_challenge(rightNonce).bought, "nor the job's nonce without a signature");
         assertEq(market.deposits(client), 2 * PRICE, "no price moved");
-        assertEq(market.paidJobs(client, 0), 0, "no job marked paid");
+        assertEq(_paidWord(client, cheater, 0), 0, "no job marked paid");
         vm.startPrank(cheater);
         market.revealProof(nonceZero, inputs, proof);
         market.revealProof(rightNonce, inputs, proof);
@@ -1967,14 +2011,14 @@ contract AttacksTest is MarketFixture {
         assertEq(market.credits(cheater), 2 * BOND, "the bonds to the prover, no price");
         assertEq(market.credits(client), 0);
         assertEq(market.deposits(client), 2 * PRICE);
-        assertFalse(market.isPaid(client, 0));
-        assertFalse(market.isPaid(client, 1));
+        assertFalse(market.isPaid(client, cheater, 0));
+        assertFalse(market.isPaid(client, cheater, 1));
 
         // The prover C awarded the jobs to is paid for them.
         uint256 winners = _commit(prover, leaves);
         _closeWindow(winners);
         for (uint256 i = 0; i < 2; i++) {
-            ProverMarket.Award memory award = _award(leaves[i], prover);
+            MarketTypes.Award memory award = _award(leaves[i], prover);
             _claimJob(prover, winners, leaves, i, _nonce(i), award, _sign(clientKey, award));
         }
         assertEq(prover.balance, 2 * PRICE, "the winner claimed both jobs");
@@ -1987,27 +2031,29 @@ contract AttacksTest is MarketFixture {
     /// for nothing and block the winner's claim. It shows its award to the winner: that
     /// signature is over the winner, not S (and over the award's price, not 0), so the
     /// purchase is refused, `BadAwardSignature`, and nothing moves. The winner's claim goes
-    /// through; C pays the price as awarded. (A second award signed to S is the open
-    /// double-award attack, `test_knownOpenAttack_aSecondAwardToASybilBlocksTheWinnersClaim`.)
+    /// through; C pays the price as awarded. (A second award signed to S buys, but it is
+    /// S's award that is then paid, not the winner's, whose claim still goes through:
+    /// `test_attack_aSecondAwardToASybilThatBuysCannotBlockTheWinnersClaim`.)
     function test_attack_aClientCannotBuyFromAProverItNeverAwarded() public {
         address sybilProver = otherProver;
         _register(prover, MIN_STAKE);
         _register(sybilProver, MIN_STAKE);
         _deposit(client, PRICE);
-        ProverMarket.Leaf[] memory leaves = _leafWith(circuit, inputs, proof);
+        MarketTypes.Leaf[] memory leaves = _leafWith(circuit, inputs, proof);
         leaves[0].price = PRICE;
         uint256 winners = _commit(prover, leaves);
-        ProverMarket.Award memory award = _award(leaves[0], prover, _buyDeadline());
+        MarketTypes.Award memory award = _award(leaves[0], prover, _buyDeadline());
         Purchase memory toTheWinner = _signedPurchase(clientKey, award, 1);
 
-        ProverMarket.Leaf[] memory free = _leafWith(circuit, inputs, proof);
+        MarketTypes.Leaf[] memory free = _leafWith(circuit, inputs, proof);
         free[0].price = 0;
         uint256 freeCopy = _commit(sybilProver, free);
         _expectWithheldRevert(client, freeCopy, free, 0, toTheWinner, BOND, _badAward());
         uint256 pricedCopy = _commit(sybilProver, leaves);
         _expectWithheldRevert(client, pricedCopy, leaves, 0, toTheWinner, BOND, _badAward());
         assertEq(market.challengeCount(), 0);
-        assertFalse(market.isPaid(client, 1), "the job is not marked paid");
+        assertFalse(market.isPaid(client, prover, 1), "the winner's award is not marked paid");
+        assertFalse(market.isPaid(client, sybilProver, 1), "nor any award to the sybil");
         assertEq(market.deposits(client), PRICE, "no price moved");
 
         _closeWindow(winners);
@@ -2018,40 +2064,174 @@ contract AttacksTest is MarketFixture {
         assertEq(_stakeOf(sybilProver), MIN_STAKE);
     }
 
-    /// KNOWN OPEN ATTACK (double award), recorded as it stands, NOT a property the market
-    /// holds: client C signs a second award of its job, to its sybil prover S at price 0,
-    /// and buys the proof on S's copy of the honest winner's leaf. The purchase is valid
-    /// (C did award the leaf to S), so it sets the job's paid bit at price 0; with the
-    /// proof public, anyone reveals and C has its bond back. The honest winner's claim is
-    /// then `AlreadyClaimed`: it proved the job and is paid nothing, and C got the proof
-    /// for gas. The market cannot tell the two awards apart; only off-chain evidence of
-    /// the second award (signed after the first) shows it. If this test starts failing,
-    /// the attack was closed: turn it into a `test_attack_` asserting the refusal.
-    function test_knownOpenAttack_aSecondAwardToASybilBlocksTheWinnersClaim() public {
+    /// Client C awarded its job to an honest winner at `PRICE`, then signs a second award
+    /// of the same job to its sybil prover S at price 0 and buys the proof on S's copy of
+    /// the winner's leaf, hoping the purchase marks the job paid for nothing and blocks the
+    /// winner's claim (it did when paid was recorded per job). The purchase is valid (C
+    /// did award the leaf to S), but it marks paid only S's award (client, S, nonce), at
+    /// price 0; with the proof public, anyone reveals and C has its bond back. The
+    /// winner's award is another award: its claim goes through and is paid `PRICE` in
+    /// full, and S's award is paid once (S's own claim of it is `AlreadyClaimed`). C and S
+    /// together end where an honest C does, down the price, and paid the purchase's gas
+    /// besides: nothing back beyond the bond.
+    function test_attack_aSecondAwardToASybilThatBuysCannotBlockTheWinnersClaim() public {
         address sybilProver = otherProver;
         _register(prover, MIN_STAKE);
         _register(sybilProver, MIN_STAKE);
         _deposit(client, PRICE);
-        ProverMarket.Leaf[] memory leaves = _leafWith(circuit, inputs, proof);
+        MarketTypes.Leaf[] memory leaves = _leafWith(circuit, inputs, proof);
         leaves[0].price = PRICE;
         uint256 winners = _commit(prover, leaves);
-        ProverMarket.Award memory award = _award(leaves[0], prover, _buyDeadline());
+        MarketTypes.Award memory award = _award(leaves[0], prover, _buyDeadline());
 
-        ProverMarket.Leaf[] memory free = _leafWith(circuit, inputs, proof);
+        MarketTypes.Leaf[] memory free = _leafWith(circuit, inputs, proof);
         free[0].price = 0;
         uint256 freeCopy = _commit(sybilProver, free);
         uint256 id = _buyWithheld(freeCopy, free, 0, 1); // signs an award to the sybil, at 0
-        assertTrue(_challenge(id).bought, "as it stands: the second award buys");
-        assertTrue(market.isPaid(client, 1));
+        assertTrue(_challenge(id).bought, "the second award buys: C did sign it");
+        assertTrue(market.isPaid(client, sybilProver, 1), "the sybil's award is paid");
+        assertFalse(market.isPaid(client, prover, 1), "the winner's award is not");
+        assertEq(market.deposits(client), PRICE, "at its price, 0");
         market.revealProof(id, inputs, proof);
         assertEq(market.credits(client), BOND, "the client's bond is back");
+        assertEq(market.credits(sybilProver), 0, "the sybil was paid its award's price, 0");
+
+        _closeWindow(freeCopy);
+        _expectClaimRevert(sybilProver, freeCopy, free, 1, _alreadyClaimed(free[0].jobId));
+        _closeWindow(winners);
+        _claimJob(prover, winners, leaves, 0, 1, award, _sign(clientKey, award));
+        assertTrue(market.isPaid(client, prover, 1));
+        assertEq(prover.balance, PRICE, "the winner is paid in full");
+        assertEq(market.deposits(client), 0, "the client paid the price");
+
+        // C and S put in the deposit and the bond (S's stake is intact); what they hold
+        // now is the bond alone: they paid the price, as an honest client would.
+        assertEq(_stakeOf(sybilProver), MIN_STAKE);
+        uint256 held = client.balance + market.credits(client) + market.deposits(client) + sybilProver.balance
+            + market.credits(sybilProver);
+        assertEq(held, BOND, "nothing back beyond the bond");
+        assertEq(PRICE + BOND - held, PRICE, "the pair paid the price, as an honest client");
+    }
+
+    /// Client C awarded its job to an honest winner at `PRICE`, then signs a second award
+    /// of the same job, at the same price, to its sybil prover S, which commits a copy of
+    /// the winner's leaf and claims it first (as soon as its window closes), hoping the
+    /// job is then paid and the winner's claim refused (it was, when paid was recorded
+    /// per job). S's claim pays S's award only; the winner's claim goes through and is
+    /// paid in full. C paid both awards (its deposit is down by the sum); C and S together
+    /// are down the price, as an honest C is, plus the gas of S's commit and claim. The
+    /// attack cost money and blocked nothing. (A deposit that covered the winner's price
+    /// alone, with no reservation, would have been emptied by S's claim: that is
+    /// over-awarding, as with an award of any other job, and a reservation for the winner
+    /// protects it: `test_attack_aSecondAwardOfTheSameJobCannotTakeTheReservedWinnersPay`.)
+    function test_attack_aSecondAwardToASybilThatClaimsFirstCannotBlockTheWinnersClaim() public {
+        address sybilProver = otherProver;
+        _register(prover, MIN_STAKE);
+        _register(sybilProver, MIN_STAKE);
+        _deposit(client, 2 * PRICE);
+        MarketTypes.Leaf[] memory leaves = _leafWith(circuit, inputs, proof);
+        leaves[0].price = PRICE;
+        uint256 winners = _commit(prover, leaves);
+        MarketTypes.Award memory award = _award(leaves[0], prover);
+
+        uint256 copy = _commit(sybilProver, leaves);
+        MarketTypes.Award memory second = _award(leaves[0], sybilProver);
+        _closeWindow(copy);
+        _claimJob(sybilProver, copy, leaves, 0, 1, second, _sign(clientKey, second));
+        assertTrue(market.isPaid(client, sybilProver, 1), "the sybil's award is paid");
+        assertFalse(market.isPaid(client, prover, 1), "the winner's is not");
+        _expectClaimRevert(sybilProver, copy, leaves, 1, _alreadyClaimed(leaves[0].jobId));
 
         _closeWindow(winners);
+        _claimJob(prover, winners, leaves, 0, 1, award, _sign(clientKey, award));
+        assertTrue(market.isPaid(client, prover, 1));
+        assertEq(prover.balance, PRICE, "the winner is paid in full");
+        assertEq(sybilProver.balance, PRICE, "the sybil was paid its award");
+        assertEq(market.deposits(client), 0, "the client paid both awards");
+
+        uint256 held = client.balance + market.credits(client) + market.deposits(client) + sybilProver.balance
+            + market.credits(sybilProver);
+        assertEq(2 * PRICE - held, PRICE, "the pair paid the price, as an honest client, and the gas");
+        assertEq(_stakeOf(sybilProver), MIN_STAKE);
+    }
+
+    /// The winner of client C's job holds a reservation of `PRICE`, which is all C has.
+    /// C signs a second award of the same job, at the same price, to its sybil prover S,
+    /// which claims first, hoping to take the winner's pay. S has no reservation and the
+    /// free deposit is empty: `InsufficientDeposit`. The winner is then paid in full from
+    /// its reservation.
+    function test_attack_aSecondAwardOfTheSameJobCannotTakeTheReservedWinnersPay() public {
+        address sybilProver = otherProver;
+        _register(prover, MIN_STAKE);
+        _register(sybilProver, MIN_STAKE);
+        _reservedFor(prover, PRICE, PRICE);
+        assertEq(market.freeDeposit(client), 0);
+        MarketTypes.Leaf[] memory leaves = _leafWith(circuit, inputs, proof);
+        leaves[0].price = PRICE;
+        uint256 winners = _commit(prover, leaves);
+        uint256 copy = _commit(sybilProver, leaves);
+        _closeWindow(copy);
+        _expectClaimRevert(
+            sybilProver, copy, leaves, 1, abi.encodeWithSelector(MarketTypes.InsufficientDeposit.selector, 0, PRICE)
+        );
+        assertFalse(market.isPaid(client, sybilProver, 1));
+
+        _closeWindow(winners);
+        MarketTypes.Award memory award = _award(leaves[0], prover);
+        _claimJob(prover, winners, leaves, 0, 1, award, _sign(clientKey, award));
+        assertEq(prover.balance, PRICE, "the winner is paid in full");
+        assertEq(_reservedAmount(client, prover), 0);
+        assertEq(sybilProver.balance, 0);
+    }
+
+    /// A prover claims its award, then commits the same leaf again in a second batch and
+    /// claims the same award from it, hoping to be paid twice: `AlreadyClaimed`. Nor can
+    /// the client, meanwhile, buy the proof from the second batch with that award (it is
+    /// paid: `AlreadyClaimed`, nothing taken). Paid once, at its price.
+    function test_attack_aClaimedAwardCannotBeClaimedOrBoughtAgainFromAnotherBatch() public {
+        _register(prover, MIN_STAKE);
+        _deposit(client, 2 * PRICE);
+        (uint256 first, MarketTypes.Leaf[] memory leaves) = _pricedValidLeaves(1, PRICE);
+        bytes32 jobId = leaves[0].jobId;
+        MarketTypes.Award memory award = _award(leaves[0], prover);
         bytes memory sig = _sign(clientKey, award);
-        vm.expectRevert(_alreadyClaimed(leaves[0].jobId));
-        _claimJob(prover, winners, leaves, 0, 1, award, sig);
-        assertEq(prover.balance + market.credits(prover), 0, "as it stands: the winner is paid nothing");
-        assertEq(market.deposits(client), PRICE, "the client kept the price");
+        _closeWindow(first);
+        _claimJob(prover, first, leaves, 0, 1, award, sig);
+        assertEq(prover.balance, PRICE);
+
+        uint256 again = _commit(prover, leaves);
+        _expectWithheldRevert(client, again, leaves, 0, _purchase(again, leaves, 0, 1), BOND, _alreadyClaimed(jobId));
+        assertEq(market.challengeCount(), 0);
+        _closeWindow(again);
+        vm.expectRevert(_alreadyClaimed(jobId));
+        _claimJob(prover, again, leaves, 0, 1, award, sig);
+        assertEq(prover.balance, PRICE, "paid once");
+        assertEq(market.deposits(client), PRICE, "the client paid the price once");
+    }
+
+    /// A client buys the proof of its award to prover P, P reveals and is credited the
+    /// price; P then claims the same award with the client's signature, from its batch
+    /// and from a second batch carrying the same leaf, hoping for the fee on top:
+    /// `AlreadyClaimed` both times. Paid once, at its price.
+    function test_attack_aBoughtAwardCannotAlsoBeClaimed() public {
+        _register(prover, MIN_STAKE);
+        _deposit(client, 2 * PRICE);
+        (uint256 batchId, MarketTypes.Leaf[] memory leaves) = _pricedValidLeaves(1, PRICE);
+        bytes32 jobId = leaves[0].jobId;
+        uint256 id = _buyWithheld(batchId, leaves, 0, 1);
+        vm.prank(prover);
+        market.revealProof(id, inputs, proof);
+        assertEq(market.credits(prover), PRICE, "the reveal paid the price");
+        assertTrue(market.isPaid(client, prover, 1));
+
+        uint256 again = _commit(prover, leaves);
+        _closeWindow(batchId);
+        _expectClaimRevert(prover, batchId, leaves, 1, _alreadyClaimed(jobId));
+        _closeWindow(again);
+        _expectClaimRevert(prover, again, leaves, 1, _alreadyClaimed(jobId));
+        assertEq(prover.balance, 0, "no fee on top");
+        assertEq(market.credits(prover), PRICE, "paid once");
+        assertEq(market.deposits(client), PRICE, "the client paid the price once");
     }
 
     /// The client buys with a signature that is not its award of the leaf to the batch's
@@ -2062,14 +2242,14 @@ contract AttacksTest is MarketFixture {
     function test_attack_aBuyWithABadAwardSignatureIsRefused() public {
         _register(prover, MIN_STAKE);
         _deposit(client, PRICE);
-        (uint256 batchId, ProverMarket.Leaf[] memory leaves) = _pricedValidLeaves(1, PRICE);
-        ProverMarket.Award memory award = _award(leaves[0], prover, _buyDeadline());
+        (uint256 batchId, MarketTypes.Leaf[] memory leaves) = _pricedValidLeaves(1, PRICE);
+        MarketTypes.Award memory award = _award(leaves[0], prover, _buyDeadline());
 
         Purchase[] memory bad = new Purchase[](6);
         bad[0] = _signedPurchase(otherClientKey, award, 1);
         bad[1] = _signedPurchase(clientKey, award, 1);
         bad[1].deadline += 1;
-        ProverMarket.Award memory other = _award(leaves[0], prover, _buyDeadline());
+        MarketTypes.Award memory other = _award(leaves[0], prover, _buyDeadline());
         other.price = 0;
         bad[2] = _signedPurchase(clientKey, other, 1);
         other = _award(leaves[0], otherProver, _buyDeadline());
@@ -2083,7 +2263,8 @@ contract AttacksTest is MarketFixture {
             _expectWithheldRevert(client, batchId, leaves, 0, bad[k], BOND, _badAward());
         }
         assertEq(market.challengeCount(), 0);
-        assertFalse(market.isPaid(client, 1));
+        assertFalse(market.isPaid(client, prover, 1));
+        assertFalse(market.isPaid(client, otherProver, 1), "nor the award to another prover");
         assertEq(market.deposits(client), PRICE);
 
         uint256 id = _challengeWithheldWith(client, batchId, leaves, 0, _signedPurchase(clientKey, award, 1));
@@ -2098,11 +2279,11 @@ contract AttacksTest is MarketFixture {
     function test_attack_buyingWithoutTheDepositIsRefused() public {
         _register(prover, MIN_STAKE);
         _deposit(client, PRICE - 1);
-        (uint256 batchId, ProverMarket.Leaf[] memory leaves) = _pricedValidLeaves(1, PRICE);
-        bytes memory short = abi.encodeWithSelector(ProverMarket.InsufficientDeposit.selector, PRICE - 1, PRICE);
+        (uint256 batchId, MarketTypes.Leaf[] memory leaves) = _pricedValidLeaves(1, PRICE);
+        bytes memory short = abi.encodeWithSelector(MarketTypes.InsufficientDeposit.selector, PRICE - 1, PRICE);
         _expectWithheldRevert(client, batchId, leaves, 0, _purchase(batchId, leaves, 0, 1), BOND, short);
         assertEq(market.challengeCount(), 0);
-        assertFalse(market.isPaid(client, 1), "not marked paid");
+        assertFalse(market.isPaid(client, prover, 1), "not marked paid");
         assertEq(market.deposits(client), PRICE - 1);
 
         uint256 id = _challengeWithheldNaming(client, batchId, leaves, 0, 0);
@@ -2121,7 +2302,7 @@ contract AttacksTest is MarketFixture {
     function test_attack_aBoughtProofNotRevealedSlashesTheProverAndRefundsThePrice() public {
         _register(cheater, MIN_STAKE);
         _deposit(client, PRICE);
-        ProverMarket.Leaf[] memory leaves = _leafWith(circuit, inputs, proof);
+        MarketTypes.Leaf[] memory leaves = _leafWith(circuit, inputs, proof);
         leaves[0].price = PRICE;
         uint256 batchId = _commit(cheater, leaves);
         uint256 id = _buyWithheld(batchId, leaves, 0, 1);
@@ -2129,15 +2310,15 @@ contract AttacksTest is MarketFixture {
 
         vm.roll(block.number + RESPONSE_WINDOW + 1);
         market.finalizeChallenge(id);
-        assertEq(uint8(_challenge(id).status), uint8(ProverMarket.ChallengeStatus.Slashed));
+        assertEq(uint8(_challenge(id).status), uint8(MarketTypes.ChallengeStatus.Slashed));
         assertEq(_stakeOf(cheater), MIN_STAKE - SLASH_PER_JOB, "the full slash");
         assertEq(market.deposits(client), PRICE + REFUND, "the price back, and the refund");
         assertEq(market.credits(client), BOND + REWARD, "the bond back, and the reward");
         assertEq(market.credits(cheater), 0, "the prover kept nothing");
-        assertTrue(market.isPaid(client, 1), "the job stays marked paid");
+        assertTrue(market.isPaid(client, cheater, 1), "the job stays marked paid");
         _closeWindow(batchId);
         _expectClaimRevert(
-            cheater, batchId, leaves, 1, abi.encodeWithSelector(ProverMarket.JobSlashed.selector, leaves[0].jobId)
+            cheater, batchId, leaves, 1, abi.encodeWithSelector(MarketTypes.JobSlashed.selector, leaves[0].jobId)
         );
     }
 
@@ -2147,15 +2328,15 @@ contract AttacksTest is MarketFixture {
     /// a leaf of the award's price answers: the winner is slashed.
     function test_attack_aLeafAtAnotherPriceDoesNotAnswerAMissedDeadline() public {
         _register(cheater, MIN_STAKE);
-        ProverMarket.Leaf[] memory leaves = _leafWith(circuit, inputs, proof);
-        ProverMarket.Award memory award = _award(leaves[0], cheater);
+        MarketTypes.Leaf[] memory leaves = _leafWith(circuit, inputs, proof);
+        MarketTypes.Award memory award = _award(leaves[0], cheater);
         leaves[0].price = award.price + 1;
         uint256 batchId = _commit(cheater, leaves);
         vm.warp(award.deadline + 1);
         uint256 id = _challengeMissed(award);
-        ProverMarket.Inclusion memory at = _at(batchId, leaves, 0);
+        MarketTypes.Inclusion memory at = _at(batchId, leaves, 0);
         vm.prank(cheater);
-        vm.expectRevert(ProverMarket.LeafMismatch.selector);
+        vm.expectRevert(MarketTypes.LeafMismatch.selector);
         market.answerMissedDeadline(id, at);
         uint256 stakeBefore = _stakeOf(cheater);
         vm.roll(block.number + RESPONSE_WINDOW + 1);
@@ -2176,12 +2357,7 @@ contract AttacksTest is MarketFixture {
     /// returns it, its inclusion, the proof and the input of its invalid-proof challenge.
     function _invalidLeafAndItsChallenge()
         internal
-        returns (
-            ProverMarket.Leaf[] memory leaves,
-            ProverMarket.Inclusion memory at,
-            bytes memory bad,
-            bytes memory call
-        )
+        returns (MarketTypes.Leaf[] memory leaves, MarketTypes.Inclusion memory at, bytes memory bad, bytes memory call)
     {
         _register(cheater, MIN_STAKE);
         bad = new bytes(proof.length);
@@ -2200,7 +2376,7 @@ contract AttacksTest is MarketFixture {
     /// block N+2 the cheater's aged commitment meets a slashed job. The watchtower has its
     /// bond back and the reward; the cheater lost the full slash and recouped nothing.
     function test_attack_aCopiedInvalidProofChallengeEarnsTheCopierNothing() public {
-        (ProverMarket.Leaf[] memory leaves, ProverMarket.Inclusion memory at, bytes memory bad, bytes memory call) =
+        (MarketTypes.Leaf[] memory leaves, MarketTypes.Inclusion memory at, bytes memory bad, bytes memory call) =
             _invalidLeafAndItsChallenge();
         vm.deal(watchtower, BOND);
         vm.deal(cheater, BOND);
@@ -2226,7 +2402,7 @@ contract AttacksTest is MarketFixture {
         // Block N+2: the copy, with a commitment from an earlier block, comes too late.
         vm.roll(block.number + 1);
         vm.prank(cheater);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.AlreadySlashed.selector, leaves[0].jobId));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.AlreadySlashed.selector, leaves[0].jobId));
         market.challengeInvalidProof{value: BOND}(at, inputs, bad);
 
         _assertOnlyTheWatchtowerWasPaid(cheater);
@@ -2241,7 +2417,7 @@ contract AttacksTest is MarketFixture {
     /// the copier committed to `d` in an earlier block. The watchtower's challenge slashes
     /// and is rewarded; the copier gets nothing, and its copied commitment stays unusable.
     function test_attack_aCopiedCommitmentCommitsTheCopierToNothing() public {
-        (ProverMarket.Leaf[] memory leaves, ProverMarket.Inclusion memory at, bytes memory bad, bytes memory call) =
+        (MarketTypes.Leaf[] memory leaves, MarketTypes.Inclusion memory at, bytes memory bad, bytes memory call) =
             _invalidLeafAndItsChallenge();
         bytes32 d = _evidenceDigest(watchtower, call);
         vm.deal(watchtower, BOND);
@@ -2279,8 +2455,8 @@ contract AttacksTest is MarketFixture {
     /// itself, the copier only pays the watchtower.
     function test_attack_aCopiedMissedDeadlineChallengeEarnsTheCopierNothing() public {
         _register(cheater, MIN_STAKE);
-        ProverMarket.Award memory award = _award(_leaf(1, client, 1 gwei), cheater);
-        ProverMarket.Acceptance memory acc = _acceptance(award, client);
+        MarketTypes.Award memory award = _award(_leaf(1, client, 1 gwei), cheater);
+        MarketTypes.Acceptance memory acc = _acceptance(award, client);
         bytes memory accSig = _signAcceptance(cheaterKey, acc);
         bytes memory awardSig = _sign(clientKey, award);
         bytes memory call = abi.encodeCall(market.challengeMissedDeadline, (acc, accSig, award, awardSig));
@@ -2306,7 +2482,7 @@ contract AttacksTest is MarketFixture {
         // Block N+2: the job's challenge is the watchtower's.
         vm.roll(block.number + 1);
         vm.prank(copier);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.ChallengePending.selector, id));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.ChallengePending.selector, id));
         market.challengeMissedDeadline{value: BOND}(acc, accSig, award, awardSig);
 
         // Nobody answers; the copier finalizes, and the reward goes to the challenger.
@@ -2314,7 +2490,7 @@ contract AttacksTest is MarketFixture {
         vm.prank(copier);
         market.finalizeChallenge(id);
         vm.prank(copier);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.AlreadySlashed.selector, award.jobId));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.AlreadySlashed.selector, award.jobId));
         market.challengeMissedDeadline{value: BOND}(acc, accSig, award, awardSig);
 
         _assertOnlyTheWatchtowerWasPaid(copier);
@@ -2331,9 +2507,9 @@ contract AttacksTest is MarketFixture {
     function test_attack_aCopiedBuyingChallengeEarnsTheCopierNothing() public {
         _register(cheater, MIN_STAKE);
         _deposit(client, PRICE);
-        ProverMarket.Leaf[] memory leaves = _leafWith(circuit, inputs, proof);
+        MarketTypes.Leaf[] memory leaves = _leafWith(circuit, inputs, proof);
         leaves[0].price = PRICE;
-        ProverMarket.Inclusion memory at = _at(_commit(cheater, leaves), leaves, 0);
+        MarketTypes.Inclusion memory at = _at(_commit(cheater, leaves), leaves, 0);
         Purchase memory buy = _signedPurchase(clientKey, _award(leaves[0], cheater, _buyDeadline()), 1);
         bytes memory call = _withheldCall(at, buy);
         vm.deal(client, BOND);
@@ -2358,7 +2534,7 @@ contract AttacksTest is MarketFixture {
         // Block N+2: the job's challenge is the client's.
         vm.roll(block.number + 1);
         vm.prank(copier);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.ChallengePending.selector, id));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.ChallengePending.selector, id));
         _withheld(at, buy, BOND);
 
         // The cheater never reveals; the copier finalizes, and the reward is the client's.
@@ -2366,7 +2542,7 @@ contract AttacksTest is MarketFixture {
         vm.prank(copier);
         market.finalizeChallenge(id);
         vm.prank(copier);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.AlreadySlashed.selector, leaves[0].jobId));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.AlreadySlashed.selector, leaves[0].jobId));
         _withheld(at, buy, BOND);
 
         assertEq(market.credits(client), BOND + REWARD, "the client: its bond back and the reward");
@@ -2383,11 +2559,11 @@ contract AttacksTest is MarketFixture {
     /// watchtower's.
     function test_attack_aCopiedEquivocationChallengeEarnsTheCopierNothing() public {
         _register(cheater, MIN_STAKE);
-        ProverMarket.Leaf[] memory one = _leavesFrom(1, 1, client);
-        ProverMarket.Leaf[] memory twin = _leavesFrom(1, 1, client);
+        MarketTypes.Leaf[] memory one = _leavesFrom(1, 1, client);
+        MarketTypes.Leaf[] memory twin = _leavesFrom(1, 1, client);
         twin[0].proofHash = keccak256("another proof");
-        ProverMarket.Inclusion memory atA = _at(_commit(cheater, one), one, 0);
-        ProverMarket.Inclusion memory atB = _at(_commit(cheater, twin), twin, 0);
+        MarketTypes.Inclusion memory atA = _at(_commit(cheater, one), one, 0);
+        MarketTypes.Inclusion memory atB = _at(_commit(cheater, twin), twin, 0);
         bytes memory call = abi.encodeCall(market.challengeEquivocation, (atA, atB));
 
         // Block N: the watchtower commits to its challenge.
@@ -2408,7 +2584,7 @@ contract AttacksTest is MarketFixture {
         // Block N+2: too late.
         vm.roll(block.number + 1);
         vm.prank(copier);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.AlreadySlashed.selector, one[0].jobId));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.AlreadySlashed.selector, one[0].jobId));
         market.challengeEquivocation(atA, atB);
 
         assertEq(market.credits(watchtower), REWARD, "the watchtower: the reward (no bond)");
@@ -2431,10 +2607,10 @@ contract AttacksTest is MarketFixture {
         _register(cheater, MIN_STAKE);
         _register(prover, MIN_STAKE);
         bytes memory bad = new bytes(proof.length);
-        ProverMarket.Leaf[] memory badLeaf = _leafWith(circuit, inputs, bad);
-        ProverMarket.Inclusion memory atBad = _at(_commit(cheater, badLeaf), badLeaf, 0);
-        ProverMarket.Leaf[] memory goodLeaf = _leafWith(circuit, inputs, proof);
-        ProverMarket.Inclusion memory atGood = _at(_commit(prover, goodLeaf), goodLeaf, 0);
+        MarketTypes.Leaf[] memory badLeaf = _leafWith(circuit, inputs, bad);
+        MarketTypes.Inclusion memory atBad = _at(_commit(cheater, badLeaf), badLeaf, 0);
+        MarketTypes.Leaf[] memory goodLeaf = _leafWith(circuit, inputs, proof);
+        MarketTypes.Inclusion memory atGood = _at(_commit(prover, goodLeaf), goodLeaf, 0);
         bytes32 watched =
             _evidenceDigest(watchtower, abi.encodeCall(market.challengeInvalidProof, (atBad, inputs, bad)));
         bytes32 falseOne =

@@ -2,6 +2,7 @@
 pragma solidity 0.8.28;
 
 import {ProverMarket} from "../src/ProverMarket.sol";
+import {MarketTypes} from "../src/MarketTypes.sol";
 import {CircuitStore} from "../src/CircuitStore.sol";
 import {MarketFixture} from "./utils/MarketFixture.sol";
 
@@ -13,7 +14,7 @@ contract EtherRefusingWatchtower {
         market = market_;
     }
 
-    function challengeEquivocation(ProverMarket.Inclusion calldata a, ProverMarket.Inclusion calldata b) external {
+    function challengeEquivocation(MarketTypes.Inclusion calldata a, MarketTypes.Inclusion calldata b) external {
         market.challengeEquivocation(a, b);
     }
 
@@ -59,7 +60,7 @@ contract ChallengesTest is MarketFixture {
     /// The batch of `_commitRealBatch`: a valid proof (nonce 0, 1 gwei), a corrupted proof
     /// (nonce 1, 1 ether), an over-long proof (nonce 2, 1 gwei) and a valid proof (nonce 3,
     /// 2 gwei), all of `client`.
-    ProverMarket.Leaf[] internal real;
+    MarketTypes.Leaf[] internal real;
     uint256 internal realBatch;
 
     function setUp() public override {
@@ -84,9 +85,9 @@ contract ChallengesTest is MarketFixture {
     function _realLeaf(uint256 nonce, uint256 price, bytes memory proof_)
         internal
         view
-        returns (ProverMarket.Leaf memory)
+        returns (MarketTypes.Leaf memory)
     {
-        return ProverMarket.Leaf({
+        return MarketTypes.Leaf({
             jobId: _jobId(client, _nonce(nonce)),
             circuitId: realCircuit,
             publicInputsHash: keccak256(abi.encodePacked(inputs)),
@@ -104,11 +105,11 @@ contract ChallengesTest is MarketFixture {
         realBatch = _commit(prover, _real());
     }
 
-    function _real() internal view returns (ProverMarket.Leaf[] memory) {
+    function _real() internal view returns (MarketTypes.Leaf[] memory) {
         return real;
     }
 
-    function _key(ProverMarket.Leaf memory l) internal view returns (bytes32) {
+    function _key(MarketTypes.Leaf memory l) internal view returns (bytes32) {
         return _jobKey(prover, l.client, l.jobId);
     }
 
@@ -129,14 +130,14 @@ contract ChallengesTest is MarketFixture {
 
     /// The challenge of `_challengeInvalid` alone.
     function _sendInvalid(uint256 i, bytes memory proof_) internal {
-        ProverMarket.Inclusion memory at = _at(realBatch, _real(), i);
+        MarketTypes.Inclusion memory at = _at(realBatch, _real(), i);
         uint256[] memory inputs_ = inputs;
         vm.deal(watchtower, BOND);
         vm.prank(watchtower);
         market.challengeInvalidProof{value: BOND}(at, inputs_, proof_);
     }
 
-    function _expectInvalidRevert(ProverMarket.Inclusion memory at, bytes memory proof_, bytes memory err) internal {
+    function _expectInvalidRevert(MarketTypes.Inclusion memory at, bytes memory proof_, bytes memory err) internal {
         uint256[] memory inputs_ = inputs;
         vm.deal(watchtower, BOND);
         vm.prank(watchtower);
@@ -188,21 +189,21 @@ contract ChallengesTest is MarketFixture {
 
     /// The award of job 7 of `client` to `prover` for 1 ether, due in one hour, for the
     /// statement of `_leaf(JOB, client, 1 ether)` (the leaf that answers it).
-    function _mdAward() internal view returns (ProverMarket.Award memory) {
+    function _mdAward() internal view returns (MarketTypes.Award memory) {
         return _award(_leaf(JOB, client, 1 ether), prover);
     }
 
     /// The prover's acceptance of award `a` of `client`.
-    function _acceptanceOf(ProverMarket.Award memory a) internal view returns (ProverMarket.Acceptance memory) {
+    function _acceptanceOf(MarketTypes.Award memory a) internal view returns (MarketTypes.Acceptance memory) {
         return _acceptance(a, client);
     }
 
     /// The watchtower challenges the missed deadline of `award`, committing its evidence
     /// first.
     function _challengeMissed(
-        ProverMarket.Acceptance memory acc,
+        MarketTypes.Acceptance memory acc,
         bytes memory accSig,
-        ProverMarket.Award memory award,
+        MarketTypes.Award memory award,
         bytes memory awardSig
     ) internal returns (uint256 id) {
         _evidenceMissed(acc, accSig, award, awardSig);
@@ -212,9 +213,9 @@ contract ChallengesTest is MarketFixture {
     /// The watchtower's commitment to the challenge of `_challengeMissed`, in the block
     /// before.
     function _evidenceMissed(
-        ProverMarket.Acceptance memory acc,
+        MarketTypes.Acceptance memory acc,
         bytes memory accSig,
-        ProverMarket.Award memory award,
+        MarketTypes.Award memory award,
         bytes memory awardSig
     ) internal {
         _evidence(watchtower, abi.encodeCall(market.challengeMissedDeadline, (acc, accSig, award, awardSig)));
@@ -222,9 +223,9 @@ contract ChallengesTest is MarketFixture {
 
     /// The challenge of `_challengeMissed` alone.
     function _sendMissed(
-        ProverMarket.Acceptance memory acc,
+        MarketTypes.Acceptance memory acc,
         bytes memory accSig,
-        ProverMarket.Award memory award,
+        MarketTypes.Award memory award,
         bytes memory awardSig
     ) internal returns (uint256 id) {
         vm.deal(watchtower, BOND);
@@ -233,9 +234,9 @@ contract ChallengesTest is MarketFixture {
     }
 
     function _expectMissedRevert(
-        ProverMarket.Acceptance memory acc,
+        MarketTypes.Acceptance memory acc,
         bytes memory accSig,
-        ProverMarket.Award memory award,
+        MarketTypes.Award memory award,
         bytes memory awardSig,
         bytes memory err
     ) internal {
@@ -246,9 +247,9 @@ contract ChallengesTest is MarketFixture {
     }
 
     /// Opens a missed-deadline challenge on `_mdAward()` one second after its deadline.
-    function _openMissed() internal returns (uint256 id, ProverMarket.Award memory award) {
+    function _openMissed() internal returns (uint256 id, MarketTypes.Award memory award) {
         award = _mdAward();
-        ProverMarket.Acceptance memory acc = _acceptanceOf(award);
+        MarketTypes.Acceptance memory acc = _acceptanceOf(award);
         bytes memory accSig = _signAcceptance(proverKey, acc);
         bytes memory awardSig = _sign(clientKey, award);
         vm.warp(award.deadline + 1);
@@ -261,7 +262,7 @@ contract ChallengesTest is MarketFixture {
     function _twins(uint256 priceA, uint256 priceB)
         internal
         view
-        returns (ProverMarket.Leaf memory a, ProverMarket.Leaf memory b)
+        returns (MarketTypes.Leaf memory a, MarketTypes.Leaf memory b)
     {
         a = _leaf(JOB, client, priceA);
         b = _leaf(JOB, client, priceB);
@@ -269,8 +270,8 @@ contract ChallengesTest is MarketFixture {
     }
 
     /// Commits `l` (with a filler leaf before it) as a batch of `who`; returns the inclusion.
-    function _commitOne(address who, ProverMarket.Leaf memory l) internal returns (ProverMarket.Inclusion memory) {
-        ProverMarket.Leaf[] memory leaves = new ProverMarket.Leaf[](2);
+    function _commitOne(address who, MarketTypes.Leaf memory l) internal returns (MarketTypes.Inclusion memory) {
+        MarketTypes.Leaf[] memory leaves = new MarketTypes.Leaf[](2);
         leaves[0] = _leaf(100 + block.number, client, 1 gwei);
         leaves[1] = l;
         uint256 id = _commit(who, leaves);
@@ -280,7 +281,7 @@ contract ChallengesTest is MarketFixture {
     /// The prover claims the leaf of `at`, a batch of `_commitOne` (whose other leaf is the
     /// leaf's only sibling, its path), alone: job `nonce`, with `award`'s deadline and the
     /// client's signature `sig`.
-    function _claimAt(ProverMarket.Inclusion memory at, uint64 nonce, ProverMarket.Award memory award, bytes memory sig)
+    function _claimAt(MarketTypes.Inclusion memory at, uint64 nonce, MarketTypes.Award memory award, bytes memory sig)
         internal
     {
         require(at.path.length == 1, "_claimAt: not a batch of _commitOne");
@@ -325,25 +326,25 @@ contract ChallengesTest is MarketFixture {
     /// a refused challenge leaves the commitment in place. Taken, it consumes it.
     function test_challengeWithheldProof_takesOnlyACommitmentFromAnEarlierBlock() public {
         _commitRealBatch();
-        ProverMarket.Inclusion memory at = _at(realBatch, _real(), 3);
+        MarketTypes.Inclusion memory at = _at(realBatch, _real(), 3);
         bytes32 digest = _evidenceDigest(
             watchtower, abi.encodeCall(market.challengeWithheldProof, (at, NO_NONCE, 0, bytes32(0), bytes32(0)))
         );
         vm.deal(watchtower, BOND);
         vm.prank(watchtower);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.EvidenceNotCommitted.selector, 0));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.EvidenceNotCommitted.selector, 0));
         market.challengeWithheldProof{value: BOND}(at, NO_NONCE, 0, bytes32(0), bytes32(0));
 
         uint256 n = block.number;
         vm.prank(watchtower);
         market.commitEvidence(digest);
         vm.prank(watchtower);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.EvidenceNotCommitted.selector, n));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.EvidenceNotCommitted.selector, n));
         market.challengeWithheldProof{value: BOND}(at, NO_NONCE, 0, bytes32(0), bytes32(0));
         // Another input (another leaf) is not covered by it.
         vm.roll(n + 1);
         vm.prank(watchtower);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.EvidenceNotCommitted.selector, 0));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.EvidenceNotCommitted.selector, 0));
         market.challengeWithheldProof{value: BOND}(_at(realBatch, _real(), 0), NO_NONCE, 0, bytes32(0), bytes32(0));
         assertEq(market.evidenceCommitments(watchtower, digest), n, "kept through the refusals");
 
@@ -404,17 +405,17 @@ contract ChallengesTest is MarketFixture {
 
     function test_challengeInvalidProof_corruptedProofSlashesWithExactSplit() public {
         _commitRealBatch();
-        ProverMarket.Leaf memory l = real[1]; // price 1 ether: refund not capped
+        MarketTypes.Leaf memory l = real[1]; // price 1 ether: refund not capped
         uint256 marketBefore = address(market).balance;
         uint256 burnBefore = address(0).balance;
         _evidenceInvalid(1, badProof);
 
         vm.expectEmit(true, true, true, true, address(market));
-        emit ProverMarket.Slashed(
+        emit MarketTypes.Slashed(
             prover,
             l.jobId,
             client,
-            ProverMarket.Fault.InvalidProof,
+            MarketTypes.Fault.InvalidProof,
             watchtower,
             SLASH,
             REWARD,
@@ -442,14 +443,14 @@ contract ChallengesTest is MarketFixture {
     function test_challengeInvalidProof_refundIsCappedAtThePrice() public {
         _commitRealBatch();
         // Leaf 2 costs 1 gwei; its proof has bytes appended (wrong length: invalid).
-        ProverMarket.Leaf memory l = real[2];
+        MarketTypes.Leaf memory l = real[2];
         _evidenceInvalid(2, longProof);
         vm.expectEmit(true, true, true, true, address(market));
-        emit ProverMarket.Slashed(
+        emit MarketTypes.Slashed(
             prover,
             l.jobId,
             client,
-            ProverMarket.Fault.InvalidProof,
+            MarketTypes.Fault.InvalidProof,
             watchtower,
             SLASH,
             REWARD,
@@ -475,7 +476,7 @@ contract ChallengesTest is MarketFixture {
         uint256 marketBefore = address(market).balance;
         _evidenceInvalid(0, proof);
         vm.expectEmit(true, true, true, true, address(market));
-        emit ProverMarket.FalseChallenge(prover, real[0].jobId, ProverMarket.Fault.InvalidProof, watchtower, BOND);
+        emit MarketTypes.FalseChallenge(prover, real[0].jobId, MarketTypes.Fault.InvalidProof, watchtower, BOND);
         _sendInvalid(0, proof);
 
         assertEq(market.credits(prover), BOND, "the bond goes to the prover");
@@ -489,22 +490,22 @@ contract ChallengesTest is MarketFixture {
 
     function test_challengeInvalidProof_revertsOnWrongBond() public {
         _commitRealBatch();
-        ProverMarket.Inclusion memory at = _at(realBatch, _real(), 1);
+        MarketTypes.Inclusion memory at = _at(realBatch, _real(), 1);
         uint256[] memory inputs_ = inputs;
         vm.deal(watchtower, 1 ether);
         vm.prank(watchtower);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.WrongBond.selector, BOND, 0));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.WrongBond.selector, BOND, 0));
         market.challengeInvalidProof(at, inputs_, badProof);
         vm.prank(watchtower);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.WrongBond.selector, BOND, BOND + 1));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.WrongBond.selector, BOND, BOND + 1));
         market.challengeInvalidProof{value: BOND + 1}(at, inputs_, badProof);
     }
 
     function test_challengeInvalidProof_revertsOnUnknownBatch() public {
         _commitRealBatch();
-        ProverMarket.Inclusion memory at = _at(realBatch, _real(), 1);
+        MarketTypes.Inclusion memory at = _at(realBatch, _real(), 1);
         at.batchId = 1;
-        _expectInvalidRevert(at, badProof, abi.encodeWithSelector(ProverMarket.UnknownBatch.selector, 1));
+        _expectInvalidRevert(at, badProof, abi.encodeWithSelector(MarketTypes.UnknownBatch.selector, 1));
     }
 
     function test_challengeInvalidProof_acceptedAtLastBlockOfWindow() public {
@@ -519,25 +520,25 @@ contract ChallengesTest is MarketFixture {
         uint64 closesAt = uint64(block.number) + CHALLENGE_WINDOW;
         vm.roll(closesAt + 1);
         _expectInvalidRevert(
-            _at(realBatch, _real(), 1), badProof, abi.encodeWithSelector(ProverMarket.WindowClosed.selector, closesAt)
+            _at(realBatch, _real(), 1), badProof, abi.encodeWithSelector(MarketTypes.WindowClosed.selector, closesAt)
         );
     }
 
     function test_challengeInvalidProof_revertsWhenLeafNotInBatch() public {
         _commitRealBatch();
-        ProverMarket.Inclusion memory at = _at(realBatch, _real(), 1);
+        MarketTypes.Inclusion memory at = _at(realBatch, _real(), 1);
         at.path = _path(_real(), 0);
-        _expectInvalidRevert(at, badProof, abi.encodeWithSelector(ProverMarket.LeafNotInBatch.selector));
+        _expectInvalidRevert(at, badProof, abi.encodeWithSelector(MarketTypes.LeafNotInBatch.selector));
     }
 
     function test_challengeInvalidProof_revertsOnOtherPublicInputs() public {
         _commitRealBatch();
-        ProverMarket.Inclusion memory at = _at(realBatch, _real(), 1);
+        MarketTypes.Inclusion memory at = _at(realBatch, _real(), 1);
         uint256[] memory other = new uint256[](1);
         other[0] = inputs[0] ^ 1;
         vm.deal(watchtower, BOND);
         vm.prank(watchtower);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.PublicInputsMismatch.selector));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.PublicInputsMismatch.selector));
         market.challengeInvalidProof{value: BOND}(at, other, badProof);
     }
 
@@ -545,25 +546,25 @@ contract ChallengesTest is MarketFixture {
         _commitRealBatch();
         // Leaf 0 committed the valid proof; a challenger cannot swap in a bad one.
         _expectInvalidRevert(
-            _at(realBatch, _real(), 0), badProof, abi.encodeWithSelector(ProverMarket.ProofMismatch.selector)
+            _at(realBatch, _real(), 0), badProof, abi.encodeWithSelector(MarketTypes.ProofMismatch.selector)
         );
     }
 
     /// A leaf naming a circuit that is not registered is invalid: the prover is slashed and
     /// the bond returned, even when its proof is one another circuit's verifier accepts.
     function test_challengeInvalidProof_slashesALeafOfAnUnregisteredCircuit() public {
-        ProverMarket.Leaf[] memory leaves = new ProverMarket.Leaf[](1);
+        MarketTypes.Leaf[] memory leaves = new MarketTypes.Leaf[](1);
         leaves[0] = _realLeaf(0, 1 ether, proof);
         leaves[0].circuitId = keccak256("unregistered circuit");
         uint256 id = _commit(prover, leaves);
         uint256[] memory inputs_ = inputs;
         _evidence(watchtower, abi.encodeCall(market.challengeInvalidProof, (_at(id, leaves, 0), inputs_, proof)));
         vm.expectEmit(true, true, true, true, address(market));
-        emit ProverMarket.Slashed(
+        emit MarketTypes.Slashed(
             prover,
             leaves[0].jobId,
             client,
-            ProverMarket.Fault.InvalidProof,
+            MarketTypes.Fault.InvalidProof,
             watchtower,
             SLASH,
             REWARD,
@@ -583,25 +584,25 @@ contract ChallengesTest is MarketFixture {
     /// call data plus a word, which the EVM verifier accepts) is slashed.
     function test_challengeInvalidProof_slashesOneMorePublicInputWithTheProofShiftedByOneWord() public {
         (uint256[] memory more, bytes memory shifted) = _shiftedByOneWord(keccak256("extra word"));
-        ProverMarket.Leaf memory l = _realLeaf(0, 1 ether, shifted);
+        MarketTypes.Leaf memory l = _realLeaf(0, 1 ether, shifted);
         l.publicInputsHash = keccak256(abi.encodePacked(more));
-        ProverMarket.Leaf[] memory leaves = new ProverMarket.Leaf[](2);
+        MarketTypes.Leaf[] memory leaves = new MarketTypes.Leaf[](2);
         leaves[0] = l;
         leaves[1] = _realLeaf(1, 1 gwei, proof);
         uint256 id = _commit(prover, leaves);
 
         // Its withheld-proof challenge cannot be answered with it either.
         uint256 withheld = _challengeWithheld(otherClient, id, leaves, 0);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.ProofRejected.selector));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.ProofRejected.selector));
         market.revealProof(withheld, more, shifted);
 
         _evidence(watchtower, abi.encodeCall(market.challengeInvalidProof, (_at(id, leaves, 0), more, shifted)));
         vm.expectEmit(true, true, true, true, address(market));
-        emit ProverMarket.Slashed(
+        emit MarketTypes.Slashed(
             prover,
             l.jobId,
             client,
-            ProverMarket.Fault.InvalidProof,
+            MarketTypes.Fault.InvalidProof,
             watchtower,
             SLASH,
             REWARD,
@@ -622,14 +623,14 @@ contract ChallengesTest is MarketFixture {
         _expectInvalidRevert(
             _at(realBatch, _real(), 1),
             badProof,
-            abi.encodeWithSelector(ProverMarket.AlreadySlashed.selector, real[1].jobId)
+            abi.encodeWithSelector(MarketTypes.AlreadySlashed.selector, real[1].jobId)
         );
         assertEq(_stakeOf(prover), STAKE - SLASH, "one slash per job");
     }
 
     function test_challengeInvalidProof_revertsInsufficientGasInsteadOfFailingTheVerifier() public {
         _commitRealBatch();
-        ProverMarket.Inclusion memory at = _at(realBatch, _real(), 0); // the valid proof
+        MarketTypes.Inclusion memory at = _at(realBatch, _real(), 0); // the valid proof
         uint256[] memory inputs_ = inputs;
         _evidenceInvalid(0, proof);
         vm.deal(watchtower, BOND);
@@ -686,11 +687,11 @@ contract ChallengesTest is MarketFixture {
         market.unbond(STAKE - 0.004 ether); // bonded 0.004 ether: less than one slash
         _evidenceInvalid(1, badProof);
         vm.expectEmit(true, true, true, true, address(market));
-        emit ProverMarket.Slashed(
+        emit MarketTypes.Slashed(
             prover,
             real[1].jobId,
             client,
-            ProverMarket.Fault.InvalidProof,
+            MarketTypes.Fault.InvalidProof,
             watchtower,
             SLASH,
             REWARD,
@@ -705,7 +706,7 @@ contract ChallengesTest is MarketFixture {
 
     /// A slash is a fixed amount: k faulty jobs cost k times as much.
     function test_challengeInvalidProof_eachJobIsSlashedTheFixedAmount() public {
-        ProverMarket.Leaf[] memory leaves = new ProverMarket.Leaf[](2);
+        MarketTypes.Leaf[] memory leaves = new MarketTypes.Leaf[](2);
         leaves[0] = _realLeaf(0, 1 ether, badProof);
         leaves[1] = _realLeaf(1, 1 ether, longProof);
         real.push(leaves[0]);
@@ -729,8 +730,8 @@ contract ChallengesTest is MarketFixture {
         uint256 marketBefore = address(market).balance;
         _evidenceWithheld(watchtower, realBatch, _real(), 3);
         vm.expectEmit(true, true, true, true, address(market));
-        emit ProverMarket.ChallengeOpened(
-            0, prover, real[3].jobId, ProverMarket.Fault.WithheldProof, watchtower, client, respondBy
+        emit MarketTypes.ChallengeOpened(
+            0, prover, real[3].jobId, MarketTypes.Fault.WithheldProof, watchtower, client, respondBy
         );
         uint256 id = _sendWithheld(watchtower, realBatch, _real(), 3);
 
@@ -740,9 +741,9 @@ contract ChallengesTest is MarketFixture {
         assertEq(market.pendingChallenge(_key(real[3])), id + 1);
         assertTrue(_isDisputed(prover));
         assertEq(address(market).balance, marketBefore + BOND, "the bond is held");
-        ProverMarket.Challenge memory c = _challenge(id);
-        assertEq(uint8(c.fault), uint8(ProverMarket.Fault.WithheldProof));
-        assertEq(uint8(c.status), uint8(ProverMarket.ChallengeStatus.Open));
+        MarketTypes.Challenge memory c = _challenge(id);
+        assertEq(uint8(c.fault), uint8(MarketTypes.Fault.WithheldProof));
+        assertEq(uint8(c.status), uint8(MarketTypes.ChallengeStatus.Open));
         assertEq(c.respondBy, respondBy);
         (,, uint40 committedAt,,) = market.batches(realBatch);
         assertEq(c.deadline, committedAt, "a withheld-proof challenge holds its batch's block");
@@ -760,20 +761,20 @@ contract ChallengesTest is MarketFixture {
 
     function test_challengeWithheldProof_revertsOnUnknownBatch() public {
         _commitRealBatch();
-        ProverMarket.Inclusion memory at = _at(realBatch, _real(), 3);
+        MarketTypes.Inclusion memory at = _at(realBatch, _real(), 3);
         at.batchId = realBatch + 1;
         vm.deal(watchtower, BOND);
         vm.prank(watchtower);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.UnknownBatch.selector, realBatch + 1));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.UnknownBatch.selector, realBatch + 1));
         market.challengeWithheldProof{value: BOND}(at, NO_NONCE, 0, bytes32(0), bytes32(0));
     }
 
     function test_challengeWithheldProof_revertsOnWrongBond() public {
         _commitRealBatch();
-        ProverMarket.Inclusion memory at = _at(realBatch, _real(), 3);
+        MarketTypes.Inclusion memory at = _at(realBatch, _real(), 3);
         vm.deal(watchtower, 1 ether);
         vm.prank(watchtower);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.WrongBond.selector, BOND, BOND - 1));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.WrongBond.selector, BOND, BOND - 1));
         market.challengeWithheldProof{value: BOND - 1}(at, NO_NONCE, 0, bytes32(0), bytes32(0));
     }
 
@@ -781,20 +782,20 @@ contract ChallengesTest is MarketFixture {
         _commitRealBatch();
         uint64 closesAt = uint64(block.number) + CHALLENGE_WINDOW;
         vm.roll(closesAt + 1);
-        ProverMarket.Inclusion memory at = _at(realBatch, _real(), 3);
+        MarketTypes.Inclusion memory at = _at(realBatch, _real(), 3);
         vm.deal(watchtower, BOND);
         vm.prank(watchtower);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.WindowClosed.selector, closesAt));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.WindowClosed.selector, closesAt));
         market.challengeWithheldProof{value: BOND}(at, NO_NONCE, 0, bytes32(0), bytes32(0));
     }
 
     function test_challengeWithheldProof_revertsWhenLeafNotInBatch() public {
         _commitRealBatch();
-        ProverMarket.Inclusion memory at = _at(realBatch, _real(), 3);
+        MarketTypes.Inclusion memory at = _at(realBatch, _real(), 3);
         at.leaf.price += 1;
         vm.deal(watchtower, BOND);
         vm.prank(watchtower);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.LeafNotInBatch.selector));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.LeafNotInBatch.selector));
         market.challengeWithheldProof{value: BOND}(at, NO_NONCE, 0, bytes32(0), bytes32(0));
     }
 
@@ -803,7 +804,7 @@ contract ChallengesTest is MarketFixture {
     /// verifier accepts, so finalizing slashes.
     function test_challengeWithheldProof_opensOnAnUnregisteredCircuitAndFinalizeSlashes() public {
         assertEq(_circuit(CIRCUIT).verifier, address(0));
-        ProverMarket.Leaf[] memory leaves = new ProverMarket.Leaf[](2);
+        MarketTypes.Leaf[] memory leaves = new MarketTypes.Leaf[](2);
         leaves[0] = _leaf(0, client, 1 gwei);
         leaves[1] = _realLeaf(1, 1 ether, proof);
         leaves[1].circuitId = CIRCUIT;
@@ -816,16 +817,16 @@ contract ChallengesTest is MarketFixture {
             "no circuit can answer: the leaf's was not registered by its batch"
         );
 
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.ProofRejected.selector));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.ProofRejected.selector));
         market.revealProof(challengeId, inputs, proof);
 
         vm.roll(block.number + RESPONSE_WINDOW + 1);
         vm.expectEmit(true, true, true, true, address(market));
-        emit ProverMarket.Slashed(
+        emit MarketTypes.Slashed(
             prover,
             leaves[1].jobId,
             client,
-            ProverMarket.Fault.WithheldProof,
+            MarketTypes.Fault.WithheldProof,
             watchtower,
             SLASH,
             REWARD,
@@ -841,20 +842,20 @@ contract ChallengesTest is MarketFixture {
     function test_challengeWithheldProof_revertsWhileAnotherIsPending() public {
         _commitRealBatch();
         uint256 id = _challengeWithheld(watchtower, realBatch, _real(), 3);
-        ProverMarket.Inclusion memory at = _at(realBatch, _real(), 3);
+        MarketTypes.Inclusion memory at = _at(realBatch, _real(), 3);
         vm.deal(otherClient, BOND);
         vm.prank(otherClient);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.ChallengePending.selector, id));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.ChallengePending.selector, id));
         market.challengeWithheldProof{value: BOND}(at, NO_NONCE, 0, bytes32(0), bytes32(0));
     }
 
     function test_challengeWithheldProof_revertsWhenAlreadySlashed() public {
         _commitRealBatch();
         _challengeInvalid(1, badProof);
-        ProverMarket.Inclusion memory at = _at(realBatch, _real(), 1);
+        MarketTypes.Inclusion memory at = _at(realBatch, _real(), 1);
         vm.deal(watchtower, BOND);
         vm.prank(watchtower);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.AlreadySlashed.selector, real[1].jobId));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.AlreadySlashed.selector, real[1].jobId));
         market.challengeWithheldProof{value: BOND}(at, NO_NONCE, 0, bytes32(0), bytes32(0));
     }
 
@@ -864,13 +865,13 @@ contract ChallengesTest is MarketFixture {
         _commitRealBatch();
         uint256 id = _challengeWithheld(watchtower, realBatch, _real(), 3);
         market.revealProof(id, inputs, proof);
-        ProverMarket.Inclusion memory at = _at(realBatch, _real(), 3);
+        MarketTypes.Inclusion memory at = _at(realBatch, _real(), 3);
         vm.deal(otherClient, BOND);
         vm.prank(otherClient);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.AlreadyAnswered.selector, real[3].jobId));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.AlreadyAnswered.selector, real[3].jobId));
         market.challengeWithheldProof{value: BOND}(at, NO_NONCE, 0, bytes32(0), bytes32(0));
         // forge-lint: disable-next-line(incorrect-shift)
-        assertEq(market.answeredFaults(_key(real[3])), 1 << uint8(ProverMarket.Fault.WithheldProof));
+        assertEq(market.answeredFaults(_key(real[3])), 1 << uint8(MarketTypes.Fault.WithheldProof));
         assertEq(market.challengeCount(), 1);
         // Other jobs of the batch can still be challenged.
         _challengeWithheld(otherClient, realBatch, _real(), 0);
@@ -885,23 +886,23 @@ contract ChallengesTest is MarketFixture {
         market.revealProof(withheld, inputs, proof);
 
         // A missed-deadline challenge on the same job is another fault: it opens.
-        ProverMarket.Award memory award = _award(real[3], prover);
-        ProverMarket.Acceptance memory acc = _acceptanceOf(award);
+        MarketTypes.Award memory award = _award(real[3], prover);
+        MarketTypes.Acceptance memory acc = _acceptanceOf(award);
         bytes memory accSig = _signAcceptance(proverKey, acc);
         bytes memory awardSig = _sign(clientKey, award);
         vm.warp(award.deadline + 1);
         uint256 missed = _challengeMissed(acc, accSig, award, awardSig);
 
-        ProverMarket.Inclusion memory at = _at(realBatch, _real(), 3);
+        MarketTypes.Inclusion memory at = _at(realBatch, _real(), 3);
         vm.deal(otherClient, 2 * BOND);
         vm.prank(otherClient);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.ChallengePending.selector, missed));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.ChallengePending.selector, missed));
         market.challengeWithheldProof{value: BOND}(at, NO_NONCE, 0, bytes32(0), bytes32(0));
 
         vm.roll(block.number + RESPONSE_WINDOW + 1); // still inside the batch's window
         market.finalizeChallenge(missed);
         vm.prank(otherClient);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.AlreadySlashed.selector, real[3].jobId));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.AlreadySlashed.selector, real[3].jobId));
         market.challengeWithheldProof{value: BOND}(at, NO_NONCE, 0, bytes32(0), bytes32(0));
     }
 
@@ -910,16 +911,16 @@ contract ChallengesTest is MarketFixture {
         uint256 id = _challengeWithheld(watchtower, realBatch, _real(), 3);
         vm.roll(block.number + RESPONSE_WINDOW); // the last block to answer
         vm.expectEmit(true, true, true, true, address(market));
-        emit ProverMarket.ProofRevealed(id, real[3].jobId, inputs, proof);
+        emit MarketTypes.ProofRevealed(id, real[3].jobId, inputs, proof);
         vm.expectEmit(true, true, true, true, address(market));
-        emit ProverMarket.ChallengeAnswered(id, prover, BOND);
+        emit MarketTypes.ChallengeAnswered(id, prover, BOND);
         // Anyone holding the proof may reveal it: here the client.
         vm.prank(client);
         market.revealProof(id, inputs, proof);
 
         assertEq(market.credits(prover), BOND);
         assertEq(market.credits(watchtower), 0);
-        assertEq(uint8(_challenge(id).status), uint8(ProverMarket.ChallengeStatus.Answered));
+        assertEq(uint8(_challenge(id).status), uint8(MarketTypes.ChallengeStatus.Answered));
         assertEq(_openChallenges(prover), 0);
         assertEq(market.pendingChallenge(_key(real[3])), 0);
         assertEq(_stakeOf(prover), STAKE);
@@ -927,13 +928,13 @@ contract ChallengesTest is MarketFixture {
     }
 
     function test_revealProof_revertsOnUnknownChallenge() public {
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.UnknownChallenge.selector, 0));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.UnknownChallenge.selector, 0));
         market.revealProof(0, inputs, proof);
     }
 
     function test_revealProof_revertsOnMissedDeadlineChallenge() public {
         (uint256 id,) = _openMissed();
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.WrongChallenge.selector, id));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.WrongChallenge.selector, id));
         market.revealProof(id, inputs, proof);
     }
 
@@ -941,7 +942,7 @@ contract ChallengesTest is MarketFixture {
         _commitRealBatch();
         uint256 id = _challengeWithheld(watchtower, realBatch, _real(), 3);
         market.revealProof(id, inputs, proof);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.ChallengeNotOpen.selector, id));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.ChallengeNotOpen.selector, id));
         market.revealProof(id, inputs, proof);
         assertEq(market.credits(prover), BOND, "paid once");
     }
@@ -951,7 +952,7 @@ contract ChallengesTest is MarketFixture {
         uint256 id = _challengeWithheld(watchtower, realBatch, _real(), 3);
         uint64 respondBy = uint64(block.number) + RESPONSE_WINDOW;
         vm.roll(respondBy + 1);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.ResponseWindowClosed.selector, respondBy));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.ResponseWindowClosed.selector, respondBy));
         market.revealProof(id, inputs, proof);
     }
 
@@ -960,28 +961,28 @@ contract ChallengesTest is MarketFixture {
         uint256 id = _challengeWithheld(watchtower, realBatch, _real(), 3);
         uint256[] memory other = new uint256[](1);
         other[0] = inputs[0] ^ 1;
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.PublicInputsMismatch.selector));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.PublicInputsMismatch.selector));
         market.revealProof(id, other, proof);
     }
 
     function test_revealProof_revertsOnProofOtherThanCommitted() public {
         _commitRealBatch();
         uint256 id = _challengeWithheld(watchtower, realBatch, _real(), 3);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.ProofMismatch.selector));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.ProofMismatch.selector));
         market.revealProof(id, inputs, longProof);
     }
 
     function test_revealProof_revertsWhenTheCommittedProofDoesNotVerify() public {
         _commitRealBatch();
         uint256 id = _challengeWithheld(watchtower, realBatch, _real(), 1);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.ProofRejected.selector));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.ProofRejected.selector));
         market.revealProof(id, inputs, badProof);
     }
 
     function test_revealProof_revertsWhenTheCommittedProofHasAppendedBytes() public {
         _commitRealBatch();
         uint256 id = _challengeWithheld(watchtower, realBatch, _real(), 2);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.ProofRejected.selector));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.ProofRejected.selector));
         market.revealProof(id, inputs, longProof);
     }
 
@@ -996,7 +997,7 @@ contract ChallengesTest is MarketFixture {
     /// The prover claims leaf `i` of the real batch (job `i`) alone with the client's award
     /// of it, expecting `err` ("" for success).
     function _claimReal(uint256 i, bytes memory err) internal {
-        ProverMarket.Award memory award = _award(real[i], prover);
+        MarketTypes.Award memory award = _award(real[i], prover);
         bytes memory sig = _sign(clientKey, award);
         if (err.length != 0) vm.expectRevert(err);
         _claimJob(prover, realBatch, _real(), i, _nonce(i), award, sig);
@@ -1008,8 +1009,8 @@ contract ChallengesTest is MarketFixture {
     function test_challengeWithheldProof_bondIsChallengeBondWhateverThePrice() public {
         _commitRealBatch();
         _deposit(client, 1 ether);
-        ProverMarket.Inclusion memory at = _at(realBatch, _real(), 1);
-        bytes memory wrong = abi.encodeWithSelector(ProverMarket.WrongBond.selector, BOND, 1 ether);
+        MarketTypes.Inclusion memory at = _at(realBatch, _real(), 1);
+        bytes memory wrong = abi.encodeWithSelector(MarketTypes.WrongBond.selector, BOND, 1 ether);
         vm.deal(watchtower, 1 ether);
         vm.prank(watchtower);
         vm.expectRevert(wrong);
@@ -1032,7 +1033,7 @@ contract ChallengesTest is MarketFixture {
 
     /// The job's client showing its signed award of the leaf to the batch's prover, with
     /// the job's nonce, buys the proof: the challenge opens marked `bought` with bond
-    /// `challengeBond`, the job's bit in `paidJobs` is set (and only its), and the leaf's
+    /// `challengeBond`, the award's paid bit is set (and only its), and the leaf's
     /// price moves from the client's deposit into the challenge (the market's balance grows
     /// by the bond alone).
     function test_challengeWithheldProof_clientShowingItsAwardBuysTheProof() public {
@@ -1043,22 +1044,22 @@ contract ChallengesTest is MarketFixture {
         Purchase memory buy = _purchase(realBatch, _real(), 3, 3);
         _evidenceWithheldWith(client, realBatch, _real(), 3, buy);
         vm.expectEmit(true, true, true, true, address(market));
-        emit ProverMarket.ChallengeOpened(
-            0, prover, real[3].jobId, ProverMarket.Fault.WithheldProof, client, client, respondBy
+        emit MarketTypes.ChallengeOpened(
+            0, prover, real[3].jobId, MarketTypes.Fault.WithheldProof, client, client, respondBy
         );
         uint256 id = _sendWithheldWith(client, realBatch, _real(), 3, buy);
 
-        ProverMarket.Challenge memory c = _challenge(id);
+        MarketTypes.Challenge memory c = _challenge(id);
         assertTrue(c.bought, "bought");
         assertEq(c.challenger, client);
         assertEq(c.client, client);
         assertEq(c.bond, BOND);
         assertEq(c.price, 2 gwei);
-        assertEq(uint8(c.status), uint8(ProverMarket.ChallengeStatus.Open));
+        assertEq(uint8(c.status), uint8(MarketTypes.ChallengeStatus.Open));
         assertEq(market.deposits(client), 1 ether - 2 gwei, "the price left the deposit");
         assertEq(address(market).balance, marketBefore + BOND, "the price stays in the market");
-        assertEq(market.paidJobs(client, 0), 1 << 3, "job 3's bit, and only it");
-        assertTrue(market.isPaid(client, 3));
+        assertEq(_paidWord(client, prover, 0), 1 << 3, "job 3's bit, and only it");
+        assertTrue(market.isPaid(client, prover, 3));
         assertEq(market.pendingChallenge(_key(real[3])), id + 1);
         assertEq(_openChallenges(prover), 1);
     }
@@ -1066,17 +1067,17 @@ contract ChallengesTest is MarketFixture {
     /// The bit set is the named job's: nonce 300 is bit 44 of word 1.
     function test_challengeWithheldProof_buyingMarksTheNamedJobsBit() public {
         _deposit(client, 1 ether);
-        ProverMarket.Leaf[] memory leaves = new ProverMarket.Leaf[](1);
+        MarketTypes.Leaf[] memory leaves = new MarketTypes.Leaf[](1);
         leaves[0] = _realLeaf(300, 1 gwei, proof);
         uint256 batchId = _commit(prover, leaves);
         uint256 id = _buyWithheld(batchId, leaves, 0, 300);
         assertTrue(_challenge(id).bought);
-        assertEq(market.paidJobs(client, 1), 1 << 44);
-        assertEq(market.paidJobs(client, 0), 0);
-        assertTrue(market.isPaid(client, 300));
-        assertFalse(market.isPaid(client, 44));
-        assertFalse(market.isPaid(client, 299));
-        assertFalse(market.isPaid(client, 301));
+        assertEq(_paidWord(client, prover, 1), 1 << 44);
+        assertEq(_paidWord(client, prover, 0), 0);
+        assertTrue(market.isPaid(client, prover, 300));
+        assertFalse(market.isPaid(client, prover, 44));
+        assertFalse(market.isPaid(client, prover, 299));
+        assertFalse(market.isPaid(client, prover, 301));
         assertEq(market.deposits(client), 1 ether - 1 gwei);
     }
 
@@ -1087,9 +1088,9 @@ contract ChallengesTest is MarketFixture {
     function test_challengeWithheldProof_buyingRevertsInsufficientDeposit() public {
         _commitRealBatch();
         _deposit(client, 2 gwei - 1);
-        ProverMarket.Inclusion memory at = _at(realBatch, _real(), 3);
+        MarketTypes.Inclusion memory at = _at(realBatch, _real(), 3);
         Purchase memory buy = _purchase(realBatch, _real(), 3, 3);
-        bytes memory short = abi.encodeWithSelector(ProverMarket.InsufficientDeposit.selector, 2 gwei - 1, 2 gwei);
+        bytes memory short = abi.encodeWithSelector(MarketTypes.InsufficientDeposit.selector, 2 gwei - 1, 2 gwei);
         vm.deal(client, BOND);
         vm.prank(client);
         vm.expectRevert(short);
@@ -1098,7 +1099,7 @@ contract ChallengesTest is MarketFixture {
         vm.prank(client);
         vm.expectRevert(short);
         _withheld(at, buy, BOND);
-        assertFalse(market.isPaid(client, 3), "not marked paid");
+        assertFalse(market.isPaid(client, prover, 3), "not marked paid");
         assertEq(market.deposits(client), 2 gwei - 1);
         assertEq(market.challengeCount(), 0);
 
@@ -1110,21 +1111,21 @@ contract ChallengesTest is MarketFixture {
         assertEq(market.deposits(client), 0);
     }
 
-    /// A job already paid (claimed from an earlier batch, here the same leaf committed
-    /// again) cannot be bought: `AlreadyClaimed`, and nothing is taken. The client's plain
-    /// challenge of it still opens.
+    /// An award already paid (claimed by its prover from an earlier batch, here the same
+    /// leaf committed again by the same prover) cannot be bought: `AlreadyClaimed`, and
+    /// nothing is taken. The client's plain challenge of it still opens.
     function test_challengeWithheldProof_buyingRevertsAlreadyClaimedForAPaidJob() public {
         _commitRealBatch();
         _deposit(client, 1 ether);
         _closeWindow(realBatch);
         _claimReal(3, "");
-        assertTrue(market.isPaid(client, 3));
+        assertTrue(market.isPaid(client, prover, 3));
         uint256 again = _commit(prover, _real());
         Purchase memory buy = _purchase(again, _real(), 3, 3);
         _evidenceWithheldWith(client, again, _real(), 3, buy);
         vm.deal(client, BOND);
         vm.prank(client);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.AlreadyClaimed.selector, real[3].jobId));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.AlreadyClaimed.selector, real[3].jobId));
         _withheld(_at(again, _real(), 3), buy, BOND);
         assertEq(market.deposits(client), 1 ether - 2 gwei, "nothing more taken");
 
@@ -1137,25 +1138,25 @@ contract ChallengesTest is MarketFixture {
     /// `AlreadyAnswered`, `AlreadySlashed`), though the client has no deposit to pay with.
     function test_challengeWithheldProof_buyingChecksTheJobBeforeThePurchase() public {
         _commitRealBatch();
-        ProverMarket.Inclusion memory at3 = _at(realBatch, _real(), 3);
-        ProverMarket.Inclusion memory at1 = _at(realBatch, _real(), 1);
+        MarketTypes.Inclusion memory at3 = _at(realBatch, _real(), 3);
+        MarketTypes.Inclusion memory at1 = _at(realBatch, _real(), 1);
         Purchase memory buy3 = _purchase(realBatch, _real(), 3, 3);
         Purchase memory buy1 = _purchase(realBatch, _real(), 1, 1);
         uint256 id = _challengeWithheld(watchtower, realBatch, _real(), 3);
         _challengeInvalid(1, badProof);
         vm.deal(client, BOND);
         vm.startPrank(client);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.ChallengePending.selector, id));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.ChallengePending.selector, id));
         _withheld(at3, buy3, BOND);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.AlreadySlashed.selector, real[1].jobId));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.AlreadySlashed.selector, real[1].jobId));
         _withheld(at1, buy1, BOND);
         vm.stopPrank();
         market.revealProof(id, inputs, proof);
         vm.prank(client);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.AlreadyAnswered.selector, real[3].jobId));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.AlreadyAnswered.selector, real[3].jobId));
         _withheld(at3, buy3, BOND);
-        assertFalse(market.isPaid(client, 3));
-        assertFalse(market.isPaid(client, 1));
+        assertFalse(market.isPaid(client, prover, 3));
+        assertFalse(market.isPaid(client, prover, 1));
     }
 
     /// The client showing its valid award of the leaf with another job's nonce is refused,
@@ -1167,15 +1168,15 @@ contract ChallengesTest is MarketFixture {
         _deposit(client, 1 ether);
         Purchase memory wrong = _purchase(realBatch, _real(), 3, 0);
         _evidenceWithheldWith(client, realBatch, _real(), 3, wrong);
-        vm.expectRevert(ProverMarket.BadAwardSignature.selector);
+        vm.expectRevert(MarketTypes.BadAwardSignature.selector);
         _sendWithheldWith(client, realBatch, _real(), 3, wrong);
         assertEq(market.challengeCount(), 0);
 
         uint256 id = _challengeWithheldNaming(client, realBatch, _real(), 3, 0);
         assertFalse(_challenge(id).bought);
         assertEq(market.deposits(client), 1 ether);
-        assertFalse(market.isPaid(client, 3));
-        assertFalse(market.isPaid(client, 0));
+        assertFalse(market.isPaid(client, prover, 3));
+        assertFalse(market.isPaid(client, prover, 0));
     }
 
     /// The client naming the job's own nonce without a signature (`r` zero, whatever `vs`
@@ -1189,7 +1190,7 @@ contract ChallengesTest is MarketFixture {
         assertFalse(_challenge(id).bought);
         assertEq(_challenge(id).challenger, client);
         assertEq(market.deposits(client), 1 ether);
-        assertFalse(market.isPaid(client, 3));
+        assertFalse(market.isPaid(client, prover, 3));
     }
 
     /// Another account naming the job's nonce and showing the client's valid award buys
@@ -1203,13 +1204,13 @@ contract ChallengesTest is MarketFixture {
         assertEq(_challenge(id).challenger, otherClient);
         assertEq(market.deposits(client), 1 ether);
         assertEq(market.deposits(otherClient), 1 ether);
-        assertFalse(market.isPaid(client, 3));
-        assertFalse(market.isPaid(otherClient, 3));
+        assertFalse(market.isPaid(client, prover, 3));
+        assertFalse(market.isPaid(otherClient, prover, 3));
     }
 
     /// The award the client shows to buy leaf `i` of the real batch: of the leaf to the
     /// prover, due `_buyDeadline()`.
-    function _realAward(uint256 i) internal view returns (ProverMarket.Award memory) {
+    function _realAward(uint256 i) internal view returns (MarketTypes.Award memory) {
         return _award(real[i], prover, _buyDeadline());
     }
 
@@ -1224,7 +1225,7 @@ contract ChallengesTest is MarketFixture {
         bytes memory err
     ) internal {
         _evidenceWithheldWith(from, batchId, _real(), i, b);
-        ProverMarket.Inclusion memory at = _at(batchId, _real(), i);
+        MarketTypes.Inclusion memory at = _at(batchId, _real(), i);
         vm.deal(from, value);
         vm.prank(from);
         vm.expectRevert(err);
@@ -1240,12 +1241,12 @@ contract ChallengesTest is MarketFixture {
     function test_challengeWithheldProof_buyingRevertsBadAwardSignature() public {
         _commitRealBatch();
         _deposit(client, 1 ether);
-        ProverMarket.Award memory award = _realAward(3);
+        MarketTypes.Award memory award = _realAward(3);
         Purchase[] memory bad = new Purchase[](10);
         bad[0] = _signedPurchase(otherClientKey, award, 3);
         bad[1] = _signedPurchase(clientKey, award, 3);
         bad[1].deadline -= 1;
-        ProverMarket.Award memory other = _realAward(3);
+        MarketTypes.Award memory other = _realAward(3);
         other.price = 1 gwei;
         bad[2] = _signedPurchase(clientKey, other, 3);
         other = _realAward(3);
@@ -1265,11 +1266,12 @@ contract ChallengesTest is MarketFixture {
         bad[9] = _signedPurchase(clientKey, award, 0); // job 0's nonce
         for (uint256 k = 0; k < bad.length; k++) {
             _expectWithheld(
-                client, realBatch, 3, bad[k], BOND, abi.encodeWithSelector(ProverMarket.BadAwardSignature.selector)
+                client, realBatch, 3, bad[k], BOND, abi.encodeWithSelector(MarketTypes.BadAwardSignature.selector)
             );
         }
         assertEq(market.challengeCount(), 0);
-        assertEq(market.paidJobs(client, 0), 0, "no job marked paid");
+        assertEq(_paidWord(client, prover, 0), 0, "no award marked paid");
+        assertEq(_paidWord(client, otherProver, 0), 0, "not even the other prover's");
         assertEq(market.deposits(client), 1 ether, "no price taken");
 
         uint256 id = _challengeWithheldWith(client, realBatch, _real(), 3, _signedPurchase(clientKey, award, 3));
@@ -1283,51 +1285,41 @@ contract ChallengesTest is MarketFixture {
         _commitRealBatch();
         _deposit(client, 1 ether);
         Purchase memory bad = _signedPurchase(otherClientKey, _realAward(0), 0);
-        ProverMarket.Inclusion memory at = _at(realBatch, _real(), 0);
+        MarketTypes.Inclusion memory at = _at(realBatch, _real(), 0);
         vm.deal(client, 10 * BOND);
         vm.startPrank(client);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.WrongBond.selector, BOND, BOND + 1));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.WrongBond.selector, BOND, BOND + 1));
         _withheld(at, bad, BOND + 1);
         at.batchId = realBatch + 1;
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.UnknownBatch.selector, realBatch + 1));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.UnknownBatch.selector, realBatch + 1));
         _withheld(at, bad, BOND);
         at.batchId = realBatch;
         at.leaf.price += 1;
-        vm.expectRevert(ProverMarket.LeafNotInBatch.selector);
+        vm.expectRevert(MarketTypes.LeafNotInBatch.selector);
         _withheld(at, bad, BOND);
         vm.stopPrank();
 
         uint256 pending = _challengeWithheld(watchtower, realBatch, _real(), 0);
         _expectWithheld(
-            client, realBatch, 0, bad, BOND, abi.encodeWithSelector(ProverMarket.ChallengePending.selector, pending)
+            client, realBatch, 0, bad, BOND, abi.encodeWithSelector(MarketTypes.ChallengePending.selector, pending)
         );
         _challengeInvalid(1, badProof);
         Purchase memory bad1 = _signedPurchase(otherClientKey, _realAward(1), 1);
         _expectWithheld(
-            client,
-            realBatch,
-            1,
-            bad1,
-            BOND,
-            abi.encodeWithSelector(ProverMarket.AlreadySlashed.selector, real[1].jobId)
+            client, realBatch, 1, bad1, BOND, abi.encodeWithSelector(MarketTypes.AlreadySlashed.selector, real[1].jobId)
         );
         market.revealProof(pending, inputs, proof);
         _expectWithheld(
-            client,
-            realBatch,
-            0,
-            bad,
-            BOND,
-            abi.encodeWithSelector(ProverMarket.AlreadyAnswered.selector, real[0].jobId)
+            client, realBatch, 0, bad, BOND, abi.encodeWithSelector(MarketTypes.AlreadyAnswered.selector, real[0].jobId)
         );
 
         (,, uint40 committedIn,,) = market.batches(realBatch);
         uint64 closedAt = uint64(committedIn) + CHALLENGE_WINDOW;
         _closeWindow(realBatch);
         _expectWithheld(
-            client, realBatch, 3, bad, BOND, abi.encodeWithSelector(ProverMarket.WindowClosed.selector, closedAt)
+            client, realBatch, 3, bad, BOND, abi.encodeWithSelector(MarketTypes.WindowClosed.selector, closedAt)
         );
-        assertEq(market.paidJobs(client, 0), 0, "no job marked paid");
+        assertEq(_paidWord(client, prover, 0), 0, "no job marked paid");
     }
 
     /// The award is checked before the payment and the evidence: a bad signature on a job
@@ -1336,22 +1328,22 @@ contract ChallengesTest is MarketFixture {
     /// then meets those, in that order.
     function test_challengeWithheldProof_buyingChecksTheAwardBeforeThePayment() public {
         _commitRealBatch();
-        bytes memory badAward = abi.encodeWithSelector(ProverMarket.BadAwardSignature.selector);
+        bytes memory badAward = abi.encodeWithSelector(MarketTypes.BadAwardSignature.selector);
         Purchase memory bad = _signedPurchase(otherClientKey, _realAward(0), 0);
         Purchase memory good = _signedPurchase(clientKey, _realAward(0), 0);
-        ProverMarket.Inclusion memory at = _at(realBatch, _real(), 0);
+        MarketTypes.Inclusion memory at = _at(realBatch, _real(), 0);
         // No deposit, no commitment.
         vm.deal(client, 2 * BOND);
         vm.prank(client);
         vm.expectRevert(badAward);
         _withheld(at, bad, BOND);
         vm.prank(client);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.InsufficientDeposit.selector, 0, 1 gwei));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.InsufficientDeposit.selector, 0, 1 gwei));
         _withheld(at, good, BOND);
         _deposit(client, 1 ether);
         vm.deal(client, BOND);
         vm.prank(client);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.EvidenceNotCommitted.selector, 0));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.EvidenceNotCommitted.selector, 0));
         _withheld(at, good, BOND);
 
         // Job 0 paid by a claim; the same leaf committed again.
@@ -1367,7 +1359,7 @@ contract ChallengesTest is MarketFixture {
             0,
             goodAgain,
             BOND,
-            abi.encodeWithSelector(ProverMarket.AlreadyClaimed.selector, real[0].jobId)
+            abi.encodeWithSelector(MarketTypes.AlreadyClaimed.selector, real[0].jobId)
         );
     }
 
@@ -1390,19 +1382,35 @@ contract ChallengesTest is MarketFixture {
         assertFalse(_challenge(c).bought);
         assertEq(market.deposits(client), 1 ether);
         assertEq(market.deposits(otherClient), 1 ether);
-        assertEq(market.paidJobs(client, 0), 0);
-        assertEq(market.paidJobs(otherClient, 0), 0);
+        assertEq(_paidWord(client, prover, 0), 0);
+        assertEq(_paidWord(otherClient, prover, 0), 0);
     }
 
-    /// The deadline shown is only what the client signed: an award due in the past buys
-    /// too (a purchase is not a claim, and the window bounds it).
-    function test_challengeWithheldProof_buyingTakesTheSignedDeadlineWhateverItIs() public {
+    /// A purchase checks the shown award as a claim would: an award due before the batch
+    /// was committed is `CommittedAfterDeadline` (nothing taken), and one due at the
+    /// commit buys, though that deadline is past by now (the window bounds a purchase).
+    function test_challengeWithheldProof_buyingTakesAnAwardDueByTheCommit() public {
+        uint64 committedAt = uint64(block.timestamp);
         _commitRealBatch();
         _deposit(client, 1 ether);
-        ProverMarket.Award memory award = _award(real[3], prover, uint64(block.timestamp - 1));
+        vm.warp(committedAt + 1 hours);
+        MarketTypes.Award memory late = _award(real[3], prover, committedAt - 1);
+        _expectWithheld(
+            client,
+            realBatch,
+            3,
+            _signedPurchase(clientKey, late, 3),
+            BOND,
+            abi.encodeWithSelector(MarketTypes.CommittedAfterDeadline.selector, committedAt, committedAt - 1)
+        );
+        assertFalse(market.isPaid(client, prover, 3));
+        assertEq(market.deposits(client), 1 ether, "nothing taken");
+
+        MarketTypes.Award memory award = _award(real[3], prover, committedAt);
         uint256 id = _challengeWithheldWith(client, realBatch, _real(), 3, _signedPurchase(clientKey, award, 3));
         assertTrue(_challenge(id).bought);
-        assertTrue(market.isPaid(client, 3));
+        assertTrue(market.isPaid(client, prover, 3));
+        assertEq(market.deposits(client), 1 ether - real[3].price);
     }
 
     /// A bought proof revealed: the bond back to the client, the price credited to the
@@ -1414,19 +1422,19 @@ contract ChallengesTest is MarketFixture {
         uint256 id = _buy(3);
         uint256 marketBefore = address(market).balance;
         vm.expectEmit(true, true, true, true, address(market));
-        emit ProverMarket.ChallengeAnswered(id, prover, BOND);
+        emit MarketTypes.ChallengeAnswered(id, prover, BOND);
         market.revealProof(id, inputs, proof);
         assertEq(market.credits(prover), 2 gwei, "the price to the prover");
         assertEq(market.credits(client), BOND, "the bond back to the client");
         assertEq(market.deposits(client), 0, "the price is spent");
         assertEq(address(market).balance, marketBefore);
-        assertEq(uint8(_challenge(id).status), uint8(ProverMarket.ChallengeStatus.Answered));
-        assertTrue(market.isPaid(client, 3));
+        assertEq(uint8(_challenge(id).status), uint8(MarketTypes.ChallengeStatus.Answered));
+        assertTrue(market.isPaid(client, prover, 3));
         assertFalse(_isDisputed(prover));
 
         _deposit(client, 1 ether);
         _closeWindow(realBatch);
-        _claimReal(3, abi.encodeWithSelector(ProverMarket.AlreadyClaimed.selector, real[3].jobId));
+        _claimReal(3, abi.encodeWithSelector(MarketTypes.AlreadyClaimed.selector, real[3].jobId));
         _claimReal(0, "");
         assertEq(prover.balance, 1 gwei, "other jobs are claimed as before");
     }
@@ -1441,7 +1449,7 @@ contract ChallengesTest is MarketFixture {
         assertEq(market.credits(prover), BOND, "the bond to the prover");
         assertEq(market.credits(client), 0);
         assertEq(market.deposits(client), 1 ether);
-        assertFalse(market.isPaid(client, 3));
+        assertFalse(market.isPaid(client, prover, 3));
     }
 
     // ================================================================================
@@ -1449,7 +1457,7 @@ contract ChallengesTest is MarketFixture {
     // ================================================================================
 
     function test_finalizeChallenge_revertsOnUnknownChallenge() public {
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.UnknownChallenge.selector, 3));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.UnknownChallenge.selector, 3));
         market.finalizeChallenge(3);
     }
 
@@ -1458,7 +1466,7 @@ contract ChallengesTest is MarketFixture {
         uint256 id = _challengeWithheld(watchtower, realBatch, _real(), 3);
         uint64 respondBy = uint64(block.number) + RESPONSE_WINDOW;
         vm.roll(respondBy);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.ResponseWindowOpen.selector, respondBy));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.ResponseWindowOpen.selector, respondBy));
         market.finalizeChallenge(id);
     }
 
@@ -1471,11 +1479,11 @@ contract ChallengesTest is MarketFixture {
         vm.roll(block.number + RESPONSE_WINDOW + 1);
 
         vm.expectEmit(true, true, true, true, address(market));
-        emit ProverMarket.Slashed(
+        emit MarketTypes.Slashed(
             prover,
             real[3].jobId,
             client,
-            ProverMarket.Fault.WithheldProof,
+            MarketTypes.Fault.WithheldProof,
             watchtower,
             SLASH,
             REWARD,
@@ -1484,7 +1492,7 @@ contract ChallengesTest is MarketFixture {
         );
         market.finalizeChallenge(id); // anyone may finalize
 
-        assertEq(uint8(_challenge(id).status), uint8(ProverMarket.ChallengeStatus.Slashed));
+        assertEq(uint8(_challenge(id).status), uint8(MarketTypes.ChallengeStatus.Slashed));
         assertEq(market.credits(watchtower), BOND + REWARD);
         assertEq(market.deposits(client), 2 gwei);
         assertEq(market.totalBurned(), SLASH - REWARD - 2 gwei);
@@ -1506,7 +1514,7 @@ contract ChallengesTest is MarketFixture {
         uint256 id = _challengeWithheld(watchtower, realBatch, _real(), 3);
         vm.roll(block.number + RESPONSE_WINDOW + 1);
         market.finalizeChallenge(id);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.ChallengeNotOpen.selector, id));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.ChallengeNotOpen.selector, id));
         market.finalizeChallenge(id);
         assertEq(_stakeOf(prover), STAKE - SLASH);
     }
@@ -1516,15 +1524,15 @@ contract ChallengesTest is MarketFixture {
         uint256 id = _challengeWithheld(watchtower, realBatch, _real(), 3);
         market.revealProof(id, inputs, proof);
         vm.roll(block.number + RESPONSE_WINDOW + 1);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.ChallengeNotOpen.selector, id));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.ChallengeNotOpen.selector, id));
         market.finalizeChallenge(id);
     }
 
     function test_finalizeChallenge_isVoidWhenTheJobWasSlashedMeanwhile() public {
         // Job 7 withheld in one batch, and equivocated in a second one.
-        (ProverMarket.Leaf memory a, ProverMarket.Leaf memory b) = _twins(1 gwei, 1 gwei);
-        ProverMarket.Inclusion memory atA = _commitOne(prover, a);
-        ProverMarket.Inclusion memory atB = _commitOne(prover, b);
+        (MarketTypes.Leaf memory a, MarketTypes.Leaf memory b) = _twins(1 gwei, 1 gwei);
+        MarketTypes.Inclusion memory atA = _commitOne(prover, a);
+        MarketTypes.Inclusion memory atB = _commitOne(prover, b);
         _evidence(watchtower, abi.encodeCall(market.challengeWithheldProof, (atA, NO_NONCE, 0, bytes32(0), bytes32(0))));
         vm.deal(watchtower, BOND);
         vm.prank(watchtower);
@@ -1537,12 +1545,12 @@ contract ChallengesTest is MarketFixture {
 
         vm.roll(block.number + RESPONSE_WINDOW + 1);
         vm.expectEmit(true, true, true, true, address(market));
-        emit ProverMarket.ChallengeVoided(id, watchtower, BOND);
+        emit MarketTypes.ChallengeVoided(id, watchtower, BOND);
         // No Slashed event at all (count 0, matched on the event signature alone).
         vm.expectEmit(false, false, false, false, address(market), 0);
-        emit ProverMarket.Slashed(address(0), 0, address(0), ProverMarket.Fault.None, address(0), 0, 0, 0, 0);
+        emit MarketTypes.Slashed(address(0), 0, address(0), MarketTypes.Fault.None, address(0), 0, 0, 0, 0);
         market.finalizeChallenge(id);
-        assertEq(uint8(_challenge(id).status), uint8(ProverMarket.ChallengeStatus.Void));
+        assertEq(uint8(_challenge(id).status), uint8(MarketTypes.ChallengeStatus.Void));
         assertEq(market.credits(watchtower), BOND, "only the bond back");
         assertEq(_stakeOf(prover), STAKE - SLASH);
         assertEq(_openChallenges(prover), 0);
@@ -1561,28 +1569,28 @@ contract ChallengesTest is MarketFixture {
         uint256 marketBefore = address(market).balance;
         vm.roll(block.number + RESPONSE_WINDOW + 1);
         vm.expectEmit(true, true, true, true, address(market));
-        emit ProverMarket.Slashed(
-            prover, real[1].jobId, client, ProverMarket.Fault.WithheldProof, client, SLASH, REWARD, FULL_REFUND, BURN
+        emit MarketTypes.Slashed(
+            prover, real[1].jobId, client, MarketTypes.Fault.WithheldProof, client, SLASH, REWARD, FULL_REFUND, BURN
         );
         market.finalizeChallenge(id);
-        assertEq(uint8(_challenge(id).status), uint8(ProverMarket.ChallengeStatus.Slashed));
+        assertEq(uint8(_challenge(id).status), uint8(MarketTypes.ChallengeStatus.Slashed));
         assertEq(market.deposits(client), 1 ether + FULL_REFUND, "the price back, and the refund");
         assertEq(market.credits(client), BOND + REWARD, "the bond back, and the reward");
         assertEq(market.credits(prover), 0);
         assertEq(_stakeOf(prover), STAKE - SLASH);
         assertEq(address(market).balance, marketBefore - BURN, "only the burn left the market");
-        assertTrue(market.isPaid(client, 1), "the paid bit stays");
+        assertTrue(market.isPaid(client, prover, 1), "the paid bit stays");
 
         _closeWindow(realBatch);
-        _claimReal(1, abi.encodeWithSelector(ProverMarket.JobSlashed.selector, real[1].jobId));
+        _claimReal(1, abi.encodeWithSelector(MarketTypes.JobSlashed.selector, real[1].jobId));
     }
 
     /// A bought proof whose job was slashed meanwhile (equivocation): void, the bond and the
     /// price come back (the equivocation's refund went into the deposit already), no slash.
     function test_finalizeChallenge_voidOfABoughtProofReturnsThePrice() public {
-        (ProverMarket.Leaf memory a, ProverMarket.Leaf memory b) = _twins(0.5 ether, 1 ether);
-        ProverMarket.Inclusion memory atA = _commitOne(prover, a);
-        ProverMarket.Inclusion memory atB = _commitOne(prover, b);
+        (MarketTypes.Leaf memory a, MarketTypes.Leaf memory b) = _twins(0.5 ether, 1 ether);
+        MarketTypes.Inclusion memory atA = _commitOne(prover, a);
+        MarketTypes.Inclusion memory atB = _commitOne(prover, b);
         _deposit(client, 1 ether);
         Purchase memory buy = _signedPurchase(clientKey, _award(a, prover), JOB);
         _evidence(client, _withheldCall(atA, buy));
@@ -1598,13 +1606,13 @@ contract ChallengesTest is MarketFixture {
 
         vm.roll(block.number + RESPONSE_WINDOW + 1);
         vm.expectEmit(true, true, true, true, address(market));
-        emit ProverMarket.ChallengeVoided(id, client, BOND);
+        emit MarketTypes.ChallengeVoided(id, client, BOND);
         market.finalizeChallenge(id);
-        assertEq(uint8(_challenge(id).status), uint8(ProverMarket.ChallengeStatus.Void));
+        assertEq(uint8(_challenge(id).status), uint8(MarketTypes.ChallengeStatus.Void));
         assertEq(market.deposits(client), 1 ether + FULL_REFUND, "the price back");
         assertEq(market.credits(client), BOND, "the bond back, no reward");
         assertEq(_stakeOf(prover), STAKE - SLASH, "the one slash");
-        assertTrue(market.isPaid(client, JOB), "the paid bit stays");
+        assertTrue(market.isPaid(client, prover, JOB), "the paid bit stays");
     }
 
     /// A bought proof that no reveal could answer because its circuit's verifier changed:
@@ -1617,17 +1625,17 @@ contract ChallengesTest is MarketFixture {
         vm.etch(verifier, address(new EtherRefusingWatchtower(market)).code);
         vm.roll(block.number + RESPONSE_WINDOW + 1);
         vm.expectEmit(true, true, true, true, address(market));
-        emit ProverMarket.ChallengeVoided(id, client, BOND);
+        emit MarketTypes.ChallengeVoided(id, client, BOND);
         market.finalizeChallenge(id);
-        assertEq(uint8(_challenge(id).status), uint8(ProverMarket.ChallengeStatus.Void));
+        assertEq(uint8(_challenge(id).status), uint8(MarketTypes.ChallengeStatus.Void));
         assertEq(market.deposits(client), 2 gwei, "the price back");
         assertEq(market.credits(client), BOND, "the bond back");
         assertEq(market.credits(prover), 0);
         assertEq(_stakeOf(prover), STAKE, "no slash");
-        assertTrue(market.isPaid(client, 3), "the paid bit stays");
+        assertTrue(market.isPaid(client, prover, 3), "the paid bit stays");
 
         _closeWindow(realBatch);
-        _claimReal(3, abi.encodeWithSelector(ProverMarket.AlreadyClaimed.selector, real[3].jobId));
+        _claimReal(3, abi.encodeWithSelector(MarketTypes.AlreadyClaimed.selector, real[3].jobId));
     }
 
     // ================================================================================
@@ -1635,22 +1643,22 @@ contract ChallengesTest is MarketFixture {
     // ================================================================================
 
     function test_challengeMissedDeadline_opensAChallenge() public {
-        ProverMarket.Award memory award = _mdAward();
-        ProverMarket.Acceptance memory acc = _acceptanceOf(award);
+        MarketTypes.Award memory award = _mdAward();
+        MarketTypes.Acceptance memory acc = _acceptanceOf(award);
         bytes memory accSig = _signAcceptance(proverKey, acc);
         bytes memory awardSig = _sign(clientKey, award);
         vm.warp(award.deadline + 1);
         uint64 respondBy = uint64(block.number) + RESPONSE_WINDOW;
         _evidenceMissed(acc, accSig, award, awardSig);
         vm.expectEmit(true, true, true, true, address(market));
-        emit ProverMarket.ChallengeOpened(
-            0, prover, award.jobId, ProverMarket.Fault.MissedDeadline, watchtower, client, respondBy
+        emit MarketTypes.ChallengeOpened(
+            0, prover, award.jobId, MarketTypes.Fault.MissedDeadline, watchtower, client, respondBy
         );
         uint256 id = _sendMissed(acc, accSig, award, awardSig);
 
-        ProverMarket.Challenge memory c = _challenge(id);
-        assertEq(uint8(c.fault), uint8(ProverMarket.Fault.MissedDeadline));
-        assertEq(uint8(c.status), uint8(ProverMarket.ChallengeStatus.Open));
+        MarketTypes.Challenge memory c = _challenge(id);
+        assertEq(uint8(c.fault), uint8(MarketTypes.Fault.MissedDeadline));
+        assertEq(uint8(c.status), uint8(MarketTypes.ChallengeStatus.Open));
         assertEq(c.respondBy, respondBy);
         assertEq(c.deadline, award.deadline);
         assertEq(c.challenger, watchtower);
@@ -1667,7 +1675,7 @@ contract ChallengesTest is MarketFixture {
     }
 
     function test_acceptanceDigest_isEip712() public view {
-        ProverMarket.Acceptance memory a = _acceptanceOf(_mdAward());
+        MarketTypes.Acceptance memory a = _acceptanceOf(_mdAward());
         bytes32 domain = keccak256(
             abi.encode(
                 keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"),
@@ -1687,82 +1695,82 @@ contract ChallengesTest is MarketFixture {
     }
 
     function test_challengeMissedDeadline_revertsOnWrongBond() public {
-        ProverMarket.Award memory award = _mdAward();
-        ProverMarket.Acceptance memory acc = _acceptanceOf(award);
+        MarketTypes.Award memory award = _mdAward();
+        MarketTypes.Acceptance memory acc = _acceptanceOf(award);
         bytes memory accSig = _signAcceptance(proverKey, acc);
         bytes memory awardSig = _sign(clientKey, award);
         vm.warp(award.deadline + 1);
         vm.prank(watchtower);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.WrongBond.selector, BOND, 0));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.WrongBond.selector, BOND, 0));
         market.challengeMissedDeadline(acc, accSig, award, awardSig);
     }
 
     function test_challengeMissedDeadline_revertsOnMalformedAwardSignature() public {
-        ProverMarket.Award memory award = _mdAward();
-        ProverMarket.Acceptance memory acc = _acceptanceOf(award);
+        MarketTypes.Award memory award = _mdAward();
+        MarketTypes.Acceptance memory acc = _acceptanceOf(award);
         bytes memory accSig = _signAcceptance(proverKey, acc);
         vm.warp(award.deadline + 1);
-        bytes memory err = abi.encodeWithSelector(ProverMarket.BadAwardSignature.selector);
+        bytes memory err = abi.encodeWithSelector(MarketTypes.BadAwardSignature.selector);
         _expectMissedRevert(acc, accSig, award, "", err);
         _expectMissedRevert(acc, accSig, award, abi.encodePacked(bytes32(0), bytes32(0), uint8(27)), err);
     }
 
     /// An award signed by someone else names another client than the acceptance does.
     function test_challengeMissedDeadline_revertsOnAwardSignedBySomeoneElse() public {
-        ProverMarket.Award memory award = _mdAward();
-        ProverMarket.Acceptance memory acc = _acceptanceOf(award);
+        MarketTypes.Award memory award = _mdAward();
+        MarketTypes.Acceptance memory acc = _acceptanceOf(award);
         bytes memory accSig = _signAcceptance(proverKey, acc);
         bytes memory awardSig = _sign(otherClientKey, award);
         vm.warp(award.deadline + 1);
         _expectMissedRevert(
-            acc, accSig, award, awardSig, abi.encodeWithSelector(ProverMarket.AcceptanceMismatch.selector)
+            acc, accSig, award, awardSig, abi.encodeWithSelector(MarketTypes.AcceptanceMismatch.selector)
         );
     }
 
     function test_challengeMissedDeadline_revertsOnAcceptanceSignedBySomeoneElse() public {
-        ProverMarket.Award memory award = _mdAward();
-        ProverMarket.Acceptance memory acc = _acceptanceOf(award);
+        MarketTypes.Award memory award = _mdAward();
+        MarketTypes.Acceptance memory acc = _acceptanceOf(award);
         bytes memory accSig = _signAcceptance(otherProverKey, acc);
         bytes memory awardSig = _sign(clientKey, award);
         vm.warp(award.deadline + 1);
         _expectMissedRevert(
-            acc, accSig, award, awardSig, abi.encodeWithSelector(ProverMarket.BadAcceptanceSignature.selector)
+            acc, accSig, award, awardSig, abi.encodeWithSelector(MarketTypes.BadAcceptanceSignature.selector)
         );
     }
 
     /// The prover accepted; the award names another prover, whose acceptance is missing.
     function test_challengeMissedDeadline_revertsOnAcceptanceForAnotherProversAward() public {
         _register(otherProver, MIN_STAKE);
-        ProverMarket.Award memory award = _mdAward();
+        MarketTypes.Award memory award = _mdAward();
         award.prover = otherProver;
-        ProverMarket.Acceptance memory acc = _acceptanceOf(award);
+        MarketTypes.Acceptance memory acc = _acceptanceOf(award);
         bytes memory accSig = _signAcceptance(proverKey, acc);
         bytes memory awardSig = _sign(clientKey, award);
         vm.warp(award.deadline + 1);
         _expectMissedRevert(
-            acc, accSig, award, awardSig, abi.encodeWithSelector(ProverMarket.BadAcceptanceSignature.selector)
+            acc, accSig, award, awardSig, abi.encodeWithSelector(MarketTypes.BadAcceptanceSignature.selector)
         );
     }
 
     function test_challengeMissedDeadline_revertsOnMalformedAcceptanceSignature() public {
-        ProverMarket.Award memory award = _mdAward();
-        ProverMarket.Acceptance memory acc = _acceptanceOf(award);
+        MarketTypes.Award memory award = _mdAward();
+        MarketTypes.Acceptance memory acc = _acceptanceOf(award);
         bytes memory awardSig = _sign(clientKey, award);
         vm.warp(award.deadline + 1);
         _expectMissedRevert(
-            acc, hex"1234", award, awardSig, abi.encodeWithSelector(ProverMarket.BadAcceptanceSignature.selector)
+            acc, hex"1234", award, awardSig, abi.encodeWithSelector(MarketTypes.BadAcceptanceSignature.selector)
         );
     }
 
     /// Each field of the acceptance must equal the award's (the prover signs what it
     /// signs; the mismatch is caught, not a bad signature).
     function test_challengeMissedDeadline_revertsOnEachAcceptanceFieldMismatch() public {
-        ProverMarket.Award memory award = _mdAward();
+        MarketTypes.Award memory award = _mdAward();
         bytes memory awardSig = _sign(clientKey, award);
         vm.warp(award.deadline + 1);
-        bytes memory err = abi.encodeWithSelector(ProverMarket.AcceptanceMismatch.selector);
+        bytes memory err = abi.encodeWithSelector(MarketTypes.AcceptanceMismatch.selector);
         for (uint256 field = 0; field < 6; field++) {
-            ProverMarket.Acceptance memory acc = _acceptanceOf(award);
+            MarketTypes.Acceptance memory acc = _acceptanceOf(award);
             if (field == 0) acc.jobId = _jobId(client, JOB + 1);
             if (field == 1) acc.client = otherClient;
             if (field == 2) acc.price = award.price - 1;
@@ -1774,64 +1782,60 @@ contract ChallengesTest is MarketFixture {
     }
 
     function test_challengeMissedDeadline_revertsAtTheDeadline() public {
-        ProverMarket.Award memory award = _mdAward();
-        ProverMarket.Acceptance memory acc = _acceptanceOf(award);
+        MarketTypes.Award memory award = _mdAward();
+        MarketTypes.Acceptance memory acc = _acceptanceOf(award);
         bytes memory accSig = _signAcceptance(proverKey, acc);
         bytes memory awardSig = _sign(clientKey, award);
         vm.warp(award.deadline);
         _expectMissedRevert(
-            acc,
-            accSig,
-            award,
-            awardSig,
-            abi.encodeWithSelector(ProverMarket.DeadlineNotPassed.selector, award.deadline)
+            acc, accSig, award, awardSig, abi.encodeWithSelector(MarketTypes.DeadlineNotPassed.selector, award.deadline)
         );
     }
 
     function test_challengeMissedDeadline_revertsForUnregisteredProver() public {
         (address stranger, uint256 strangerKey) = makeAddrAndKey("unregistered prover");
-        ProverMarket.Award memory award = _mdAward();
+        MarketTypes.Award memory award = _mdAward();
         award.prover = stranger;
-        ProverMarket.Acceptance memory acc = _acceptanceOf(award);
+        MarketTypes.Acceptance memory acc = _acceptanceOf(award);
         bytes memory accSig = _signAcceptance(strangerKey, acc);
         bytes memory awardSig = _sign(clientKey, award);
         vm.warp(award.deadline + 1);
-        _expectMissedRevert(acc, accSig, award, awardSig, abi.encodeWithSelector(ProverMarket.NotRegistered.selector));
+        _expectMissedRevert(acc, accSig, award, awardSig, abi.encodeWithSelector(MarketTypes.NotRegistered.selector));
     }
 
     function test_challengeMissedDeadline_revertsWhileAnotherIsPending() public {
-        (uint256 id, ProverMarket.Award memory award) = _openMissed();
-        ProverMarket.Acceptance memory acc = _acceptanceOf(award);
+        (uint256 id, MarketTypes.Award memory award) = _openMissed();
+        MarketTypes.Acceptance memory acc = _acceptanceOf(award);
         bytes memory accSig = _signAcceptance(proverKey, acc);
         bytes memory awardSig = _sign(clientKey, award);
         _expectMissedRevert(
-            acc, accSig, award, awardSig, abi.encodeWithSelector(ProverMarket.ChallengePending.selector, id)
+            acc, accSig, award, awardSig, abi.encodeWithSelector(MarketTypes.ChallengePending.selector, id)
         );
     }
 
     function test_challengeMissedDeadline_revertsWhenAlreadySlashed() public {
-        (uint256 id, ProverMarket.Award memory award) = _openMissed();
+        (uint256 id, MarketTypes.Award memory award) = _openMissed();
         vm.roll(block.number + RESPONSE_WINDOW + 1);
         market.finalizeChallenge(id);
-        ProverMarket.Acceptance memory acc = _acceptanceOf(award);
+        MarketTypes.Acceptance memory acc = _acceptanceOf(award);
         bytes memory accSig = _signAcceptance(proverKey, acc);
         bytes memory awardSig = _sign(clientKey, award);
         _expectMissedRevert(
-            acc, accSig, award, awardSig, abi.encodeWithSelector(ProverMarket.AlreadySlashed.selector, award.jobId)
+            acc, accSig, award, awardSig, abi.encodeWithSelector(MarketTypes.AlreadySlashed.selector, award.jobId)
         );
     }
 
     function test_challengeMissedDeadline_revertsAlreadyAnsweredOnceAnswered() public {
-        ProverMarket.Award memory award = _mdAward();
-        ProverMarket.Acceptance memory acc = _acceptanceOf(award);
+        MarketTypes.Award memory award = _mdAward();
+        MarketTypes.Acceptance memory acc = _acceptanceOf(award);
         bytes memory accSig = _signAcceptance(proverKey, acc);
         bytes memory awardSig = _sign(clientKey, award);
-        ProverMarket.Inclusion memory at = _commitOne(prover, _leaf(JOB, client, 1 ether));
+        MarketTypes.Inclusion memory at = _commitOne(prover, _leaf(JOB, client, 1 ether));
         vm.warp(award.deadline + 1);
         uint256 id = _challengeMissed(acc, accSig, award, awardSig);
         market.answerMissedDeadline(id, at);
         _expectMissedRevert(
-            acc, accSig, award, awardSig, abi.encodeWithSelector(ProverMarket.AlreadyAnswered.selector, award.jobId)
+            acc, accSig, award, awardSig, abi.encodeWithSelector(MarketTypes.AlreadyAnswered.selector, award.jobId)
         );
         assertEq(market.credits(prover), BOND);
     }
@@ -1839,8 +1843,8 @@ contract ChallengesTest is MarketFixture {
     /// A missed deadline can be challenged until `deadlineChallengePeriod` seconds after
     /// it, inclusive.
     function test_challengeMissedDeadline_acceptedAtTheEndOfTheChallengePeriod() public {
-        ProverMarket.Award memory award = _mdAward();
-        ProverMarket.Acceptance memory acc = _acceptanceOf(award);
+        MarketTypes.Award memory award = _mdAward();
+        MarketTypes.Acceptance memory acc = _acceptanceOf(award);
         bytes memory accSig = _signAcceptance(proverKey, acc);
         bytes memory awardSig = _sign(clientKey, award);
         vm.warp(award.deadline + DEADLINE_PERIOD);
@@ -1850,13 +1854,13 @@ contract ChallengesTest is MarketFixture {
     }
 
     function test_challengeMissedDeadline_revertsOneSecondAfterTheChallengePeriod() public {
-        ProverMarket.Award memory award = _mdAward();
-        ProverMarket.Acceptance memory acc = _acceptanceOf(award);
+        MarketTypes.Award memory award = _mdAward();
+        MarketTypes.Acceptance memory acc = _acceptanceOf(award);
         bytes memory accSig = _signAcceptance(proverKey, acc);
         bytes memory awardSig = _sign(clientKey, award);
         vm.warp(award.deadline + DEADLINE_PERIOD + 1);
         bytes memory err =
-            abi.encodeWithSelector(ProverMarket.ChallengePeriodOver.selector, award.deadline + DEADLINE_PERIOD);
+            abi.encodeWithSelector(MarketTypes.ChallengePeriodOver.selector, award.deadline + DEADLINE_PERIOD);
         _expectMissedRevert(acc, accSig, award, awardSig, err);
         vm.warp(award.deadline + 30 days);
         _expectMissedRevert(acc, accSig, award, awardSig, err);
@@ -1864,20 +1868,20 @@ contract ChallengesTest is MarketFixture {
     }
 
     function test_answerMissedDeadline_leafInBatchPostedAtTheDeadline() public {
-        ProverMarket.Award memory award = _mdAward();
-        ProverMarket.Acceptance memory acc = _acceptanceOf(award);
+        MarketTypes.Award memory award = _mdAward();
+        MarketTypes.Acceptance memory acc = _acceptanceOf(award);
         bytes memory accSig = _signAcceptance(proverKey, acc);
         bytes memory awardSig = _sign(clientKey, award);
         vm.warp(award.deadline);
-        ProverMarket.Inclusion memory at = _commitOne(prover, _leaf(JOB, client, 1 ether));
+        MarketTypes.Inclusion memory at = _commitOne(prover, _leaf(JOB, client, 1 ether));
         vm.warp(award.deadline + 1);
         uint256 id = _challengeMissed(acc, accSig, award, awardSig);
         vm.roll(block.number + RESPONSE_WINDOW);
 
         vm.expectEmit(true, true, true, true, address(market));
-        emit ProverMarket.ChallengeAnswered(id, prover, BOND);
+        emit MarketTypes.ChallengeAnswered(id, prover, BOND);
         market.answerMissedDeadline(id, at);
-        assertEq(uint8(_challenge(id).status), uint8(ProverMarket.ChallengeStatus.Answered));
+        assertEq(uint8(_challenge(id).status), uint8(MarketTypes.ChallengeStatus.Answered));
         assertEq(market.credits(prover), BOND);
         assertEq(_openChallenges(prover), 0);
         assertEq(market.pendingChallenge(_jobKey(prover, client, award.jobId)), 0);
@@ -1885,111 +1889,111 @@ contract ChallengesTest is MarketFixture {
     }
 
     function test_answerMissedDeadline_revertsWhenBatchPostedAfterTheDeadline() public {
-        ProverMarket.Award memory award = _mdAward();
-        ProverMarket.Acceptance memory acc = _acceptanceOf(award);
+        MarketTypes.Award memory award = _mdAward();
+        MarketTypes.Acceptance memory acc = _acceptanceOf(award);
         bytes memory accSig = _signAcceptance(proverKey, acc);
         bytes memory awardSig = _sign(clientKey, award);
         vm.warp(award.deadline + 1);
-        ProverMarket.Inclusion memory at = _commitOne(prover, _leaf(JOB, client, 1 ether));
+        MarketTypes.Inclusion memory at = _commitOne(prover, _leaf(JOB, client, 1 ether));
         uint256 id = _challengeMissed(acc, accSig, award, awardSig);
         vm.expectRevert(
-            abi.encodeWithSelector(ProverMarket.CommittedAfterDeadline.selector, award.deadline + 1, award.deadline)
+            abi.encodeWithSelector(MarketTypes.CommittedAfterDeadline.selector, award.deadline + 1, award.deadline)
         );
         market.answerMissedDeadline(id, at);
     }
 
     function test_answerMissedDeadline_revertsOnBatchOfAnotherProver() public {
         _register(otherProver, MIN_STAKE);
-        ProverMarket.Inclusion memory at = _commitOne(otherProver, _leaf(JOB, client, 1 ether));
+        MarketTypes.Inclusion memory at = _commitOne(otherProver, _leaf(JOB, client, 1 ether));
         (uint256 id,) = _openMissed();
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.NotBatchProver.selector, otherProver, prover));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.NotBatchProver.selector, otherProver, prover));
         market.answerMissedDeadline(id, at);
     }
 
     function test_answerMissedDeadline_revertsOnLeafOfAnotherJob() public {
-        ProverMarket.Inclusion memory at = _commitOne(prover, _leaf(JOB + 1, client, 1 ether));
+        MarketTypes.Inclusion memory at = _commitOne(prover, _leaf(JOB + 1, client, 1 ether));
         (uint256 id,) = _openMissed();
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.LeafMismatch.selector));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.LeafMismatch.selector));
         market.answerMissedDeadline(id, at);
     }
 
     function test_answerMissedDeadline_revertsOnLeafOfAnotherClient() public {
-        ProverMarket.Leaf memory l = _leaf(JOB, otherClient, 1 ether);
+        MarketTypes.Leaf memory l = _leaf(JOB, otherClient, 1 ether);
         l.jobId = _jobId(client, JOB); // the right id, under another client
-        ProverMarket.Inclusion memory at = _commitOne(prover, l);
+        MarketTypes.Inclusion memory at = _commitOne(prover, l);
         (uint256 id,) = _openMissed();
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.LeafMismatch.selector));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.LeafMismatch.selector));
         market.answerMissedDeadline(id, at);
     }
 
     /// The job's own leaf, for another circuit or other public inputs than the awarded
     /// ones: a proof of another statement is no delivery of this one.
     function test_answerMissedDeadline_revertsOnLeafOfAnotherStatement() public {
-        ProverMarket.Leaf memory otherCircuit = _leaf(JOB, client, 1 ether);
+        MarketTypes.Leaf memory otherCircuit = _leaf(JOB, client, 1 ether);
         otherCircuit.circuitId = keccak256("another circuit");
-        ProverMarket.Inclusion memory atCircuit = _commitOne(prover, otherCircuit);
-        ProverMarket.Leaf memory otherInputs = _leaf(JOB, client, 1 ether);
+        MarketTypes.Inclusion memory atCircuit = _commitOne(prover, otherCircuit);
+        MarketTypes.Leaf memory otherInputs = _leaf(JOB, client, 1 ether);
         otherInputs.publicInputsHash = keccak256("other public inputs");
-        ProverMarket.Inclusion memory atInputs = _commitOne(prover, otherInputs);
+        MarketTypes.Inclusion memory atInputs = _commitOne(prover, otherInputs);
         (uint256 id,) = _openMissed();
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.LeafMismatch.selector));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.LeafMismatch.selector));
         market.answerMissedDeadline(id, atCircuit);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.LeafMismatch.selector));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.LeafMismatch.selector));
         market.answerMissedDeadline(id, atInputs);
-        assertEq(uint8(_challenge(id).status), uint8(ProverMarket.ChallengeStatus.Open));
+        assertEq(uint8(_challenge(id).status), uint8(MarketTypes.ChallengeStatus.Open));
         assertEq(market.credits(prover), 0);
     }
 
     function test_answerMissedDeadline_revertsWhenLeafNotInBatch() public {
-        ProverMarket.Inclusion memory at = _commitOne(prover, _leaf(JOB, client, 1 ether));
+        MarketTypes.Inclusion memory at = _commitOne(prover, _leaf(JOB, client, 1 ether));
         // The awarded job and statement at the awarded price, but not the committed leaf.
         at.leaf.proofHash = keccak256("a proof never committed");
         (uint256 id,) = _openMissed();
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.LeafNotInBatch.selector));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.LeafNotInBatch.selector));
         market.answerMissedDeadline(id, at);
     }
 
     function test_answerMissedDeadline_revertsOnUnknownBatch() public {
-        ProverMarket.Inclusion memory at = _commitOne(prover, _leaf(JOB, client, 1 ether));
+        MarketTypes.Inclusion memory at = _commitOne(prover, _leaf(JOB, client, 1 ether));
         at.batchId = 9;
         (uint256 id,) = _openMissed();
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.UnknownBatch.selector, 9));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.UnknownBatch.selector, 9));
         market.answerMissedDeadline(id, at);
     }
 
     function test_answerMissedDeadline_revertsAfterResponseWindow() public {
-        ProverMarket.Inclusion memory at = _commitOne(prover, _leaf(JOB, client, 1 ether));
+        MarketTypes.Inclusion memory at = _commitOne(prover, _leaf(JOB, client, 1 ether));
         (uint256 id,) = _openMissed();
         uint64 respondBy = uint64(block.number) + RESPONSE_WINDOW;
         vm.roll(respondBy + 1);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.ResponseWindowClosed.selector, respondBy));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.ResponseWindowClosed.selector, respondBy));
         market.answerMissedDeadline(id, at);
     }
 
     function test_answerMissedDeadline_revertsOnWithheldProofChallenge() public {
         _commitRealBatch();
         uint256 id = _challengeWithheld(watchtower, realBatch, _real(), 3);
-        ProverMarket.Inclusion memory at = _at(realBatch, _real(), 3);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.WrongChallenge.selector, id));
+        MarketTypes.Inclusion memory at = _at(realBatch, _real(), 3);
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.WrongChallenge.selector, id));
         market.answerMissedDeadline(id, at);
     }
 
     function test_answerMissedDeadline_revertsOnUnknownChallenge() public {
-        ProverMarket.Inclusion memory at = _commitOne(prover, _leaf(JOB, client, 1 ether));
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.UnknownChallenge.selector, 0));
+        MarketTypes.Inclusion memory at = _commitOne(prover, _leaf(JOB, client, 1 ether));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.UnknownChallenge.selector, 0));
         market.answerMissedDeadline(0, at);
     }
 
     function test_answerMissedDeadline_revertsWhenAlreadyAnswered() public {
-        ProverMarket.Award memory award = _mdAward();
-        ProverMarket.Acceptance memory acc = _acceptanceOf(award);
+        MarketTypes.Award memory award = _mdAward();
+        MarketTypes.Acceptance memory acc = _acceptanceOf(award);
         bytes memory accSig = _signAcceptance(proverKey, acc);
         bytes memory awardSig = _sign(clientKey, award);
-        ProverMarket.Inclusion memory at = _commitOne(prover, _leaf(JOB, client, 1 ether));
+        MarketTypes.Inclusion memory at = _commitOne(prover, _leaf(JOB, client, 1 ether));
         vm.warp(award.deadline + 1);
         uint256 id = _challengeMissed(acc, accSig, award, awardSig);
         market.answerMissedDeadline(id, at);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.ChallengeNotOpen.selector, id));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.ChallengeNotOpen.selector, id));
         market.answerMissedDeadline(id, at);
         assertEq(market.credits(prover), BOND, "paid once");
     }
@@ -1998,20 +2002,20 @@ contract ChallengesTest is MarketFixture {
     /// payable nor final in any batch of the prover, and once answered it is both.
     function test_missedDeadline_openChallengeHoldsTheJobInEveryBatch() public {
         // The leaf's circuit is registered: a leaf of an unregistered one is never final.
-        ProverMarket.Leaf memory l = _leaf(JOB, client, 1 ether);
+        MarketTypes.Leaf memory l = _leaf(JOB, client, 1 ether);
         l.circuitId = realCircuit;
         _deposit(client, 1 ether);
-        ProverMarket.Award memory award = _award(l, prover);
-        ProverMarket.Acceptance memory acc = _acceptanceOf(award);
+        MarketTypes.Award memory award = _award(l, prover);
+        MarketTypes.Acceptance memory acc = _acceptanceOf(award);
         bytes memory accSig = _signAcceptance(proverKey, acc);
         bytes memory awardSig = _sign(clientKey, award);
-        ProverMarket.Inclusion memory at = _commitOne(prover, l);
+        MarketTypes.Inclusion memory at = _commitOne(prover, l);
         vm.warp(award.deadline + 1);
         _closeWindow(at.batchId);
         uint256 id = _challengeMissed(acc, accSig, award, awardSig);
         assertTrue(_isDisputed(prover));
         assertFalse(_isFinal(at.batchId, at.leaf, at.path));
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.ChallengePending.selector, id));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.ChallengePending.selector, id));
         _claimAt(at, JOB, award, awardSig);
 
         market.answerMissedDeadline(id, at);
@@ -2025,31 +2029,31 @@ contract ChallengesTest is MarketFixture {
     /// (the prover did not answer).
     function test_missedDeadline_slashedJobIsNotPaid() public {
         _deposit(client, 1 ether);
-        ProverMarket.Award memory award = _mdAward();
-        ProverMarket.Acceptance memory acc = _acceptanceOf(award);
+        MarketTypes.Award memory award = _mdAward();
+        MarketTypes.Acceptance memory acc = _acceptanceOf(award);
         bytes memory accSig = _signAcceptance(proverKey, acc);
         bytes memory awardSig = _sign(clientKey, award);
-        ProverMarket.Inclusion memory at = _commitOne(prover, _leaf(JOB, client, 1 ether));
+        MarketTypes.Inclusion memory at = _commitOne(prover, _leaf(JOB, client, 1 ether));
         vm.warp(award.deadline + 1);
         uint256 id = _challengeMissed(acc, accSig, award, awardSig);
         vm.roll(block.number + RESPONSE_WINDOW + 1);
         market.finalizeChallenge(id);
         _closeWindow(at.batchId);
         assertFalse(_isFinal(at.batchId, at.leaf, at.path));
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.JobSlashed.selector, award.jobId));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.JobSlashed.selector, award.jobId));
         _claimAt(at, JOB, award, awardSig);
     }
 
     function test_finalizeChallenge_slashesAnUnansweredMissedDeadline() public {
-        (uint256 id, ProverMarket.Award memory award) = _openMissed();
+        (uint256 id, MarketTypes.Award memory award) = _openMissed();
         uint256 marketBefore = address(market).balance;
         vm.roll(block.number + RESPONSE_WINDOW + 1);
         vm.expectEmit(true, true, true, true, address(market));
-        emit ProverMarket.Slashed(
+        emit MarketTypes.Slashed(
             prover,
             award.jobId,
             client,
-            ProverMarket.Fault.MissedDeadline,
+            MarketTypes.Fault.MissedDeadline,
             watchtower,
             SLASH,
             REWARD,
@@ -2071,20 +2075,20 @@ contract ChallengesTest is MarketFixture {
     // ================================================================================
 
     function test_challengeEquivocation_twoBatchesSlashWithRefundCappedAtTheLowerPrice() public {
-        (ProverMarket.Leaf memory a, ProverMarket.Leaf memory b) = _twins(3 gwei, 2 gwei);
-        ProverMarket.Inclusion memory atA = _commitOne(prover, a);
+        (MarketTypes.Leaf memory a, MarketTypes.Leaf memory b) = _twins(3 gwei, 2 gwei);
+        MarketTypes.Inclusion memory atA = _commitOne(prover, a);
         // The first batch's window has closed; the later one's is open: still caught.
         vm.roll(block.number + CHALLENGE_WINDOW + 2);
-        ProverMarket.Inclusion memory atB = _commitOne(prover, b);
+        MarketTypes.Inclusion memory atB = _commitOne(prover, b);
         uint256 marketBefore = address(market).balance;
         _evidence(watchtower, abi.encodeCall(market.challengeEquivocation, (atA, atB)));
 
         vm.expectEmit(true, true, true, true, address(market));
-        emit ProverMarket.Slashed(
+        emit MarketTypes.Slashed(
             prover,
             a.jobId,
             client,
-            ProverMarket.Fault.Equivocation,
+            MarketTypes.Fault.Equivocation,
             watchtower,
             SLASH,
             REWARD,
@@ -2104,19 +2108,19 @@ contract ChallengesTest is MarketFixture {
     }
 
     function test_challengeEquivocation_bothLeavesInOneBatch() public {
-        (ProverMarket.Leaf memory a, ProverMarket.Leaf memory b) = _twins(5 gwei, 9 gwei);
-        ProverMarket.Leaf[] memory leaves = new ProverMarket.Leaf[](3);
+        (MarketTypes.Leaf memory a, MarketTypes.Leaf memory b) = _twins(5 gwei, 9 gwei);
+        MarketTypes.Leaf[] memory leaves = new MarketTypes.Leaf[](3);
         leaves[0] = a;
         leaves[1] = _leaf(1, client, 1 gwei);
         leaves[2] = b;
         uint256 id = _commit(prover, leaves);
         _evidence(watchtower, abi.encodeCall(market.challengeEquivocation, (_at(id, leaves, 2), _at(id, leaves, 0))));
         vm.expectEmit(true, true, true, true, address(market));
-        emit ProverMarket.Slashed(
+        emit MarketTypes.Slashed(
             prover,
             a.jobId,
             client,
-            ProverMarket.Fault.Equivocation,
+            MarketTypes.Fault.Equivocation,
             watchtower,
             SLASH,
             REWARD,
@@ -2131,87 +2135,87 @@ contract ChallengesTest is MarketFixture {
 
     function test_challengeEquivocation_revertsOnBatchesOfTwoProvers() public {
         _register(otherProver, MIN_STAKE);
-        (ProverMarket.Leaf memory a, ProverMarket.Leaf memory b) = _twins(1 gwei, 1 gwei);
-        ProverMarket.Inclusion memory atA = _commitOne(prover, a);
-        ProverMarket.Inclusion memory atB = _commitOne(otherProver, b);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.NotSameProver.selector));
+        (MarketTypes.Leaf memory a, MarketTypes.Leaf memory b) = _twins(1 gwei, 1 gwei);
+        MarketTypes.Inclusion memory atA = _commitOne(prover, a);
+        MarketTypes.Inclusion memory atB = _commitOne(otherProver, b);
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.NotSameProver.selector));
         market.challengeEquivocation(atA, atB);
     }
 
     function test_challengeEquivocation_revertsOnAnotherJobId() public {
-        (ProverMarket.Leaf memory a,) = _twins(1 gwei, 1 gwei);
-        ProverMarket.Inclusion memory atA = _commitOne(prover, a);
-        ProverMarket.Inclusion memory atB = _commitOne(prover, _leaf(JOB + 1, client, 1 gwei));
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.NotSameJob.selector));
+        (MarketTypes.Leaf memory a,) = _twins(1 gwei, 1 gwei);
+        MarketTypes.Inclusion memory atA = _commitOne(prover, a);
+        MarketTypes.Inclusion memory atB = _commitOne(prover, _leaf(JOB + 1, client, 1 gwei));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.NotSameJob.selector));
         market.challengeEquivocation(atA, atB);
     }
 
     function test_challengeEquivocation_revertsOnSameJobIdOfAnotherClient() public {
-        (ProverMarket.Leaf memory a, ProverMarket.Leaf memory b) = _twins(1 gwei, 1 gwei);
+        (MarketTypes.Leaf memory a, MarketTypes.Leaf memory b) = _twins(1 gwei, 1 gwei);
         b.client = otherClient;
-        ProverMarket.Inclusion memory atA = _commitOne(prover, a);
-        ProverMarket.Inclusion memory atB = _commitOne(prover, b);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.NotSameJob.selector));
+        MarketTypes.Inclusion memory atA = _commitOne(prover, a);
+        MarketTypes.Inclusion memory atB = _commitOne(prover, b);
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.NotSameJob.selector));
         market.challengeEquivocation(atA, atB);
     }
 
     function test_challengeEquivocation_revertsOnTheSameLeafTwice() public {
-        ProverMarket.Leaf memory a = _leaf(JOB, client, 1 gwei);
-        ProverMarket.Inclusion memory atA = _commitOne(prover, a);
-        ProverMarket.Inclusion memory atB = _commitOne(prover, a); // recommitted, same content
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.SameLeaf.selector));
+        MarketTypes.Leaf memory a = _leaf(JOB, client, 1 gwei);
+        MarketTypes.Inclusion memory atA = _commitOne(prover, a);
+        MarketTypes.Inclusion memory atB = _commitOne(prover, a); // recommitted, same content
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.SameLeaf.selector));
         market.challengeEquivocation(atA, atB);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.SameLeaf.selector));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.SameLeaf.selector));
         market.challengeEquivocation(atA, atA);
     }
 
     function test_challengeEquivocation_revertsWhenFirstLeafNotInBatch() public {
-        (ProverMarket.Leaf memory a, ProverMarket.Leaf memory b) = _twins(1 gwei, 1 gwei);
-        ProverMarket.Inclusion memory atA = _commitOne(prover, a);
-        ProverMarket.Inclusion memory atB = _commitOne(prover, b);
+        (MarketTypes.Leaf memory a, MarketTypes.Leaf memory b) = _twins(1 gwei, 1 gwei);
+        MarketTypes.Inclusion memory atA = _commitOne(prover, a);
+        MarketTypes.Inclusion memory atB = _commitOne(prover, b);
         atA.leaf.publicInputsHash = keccak256("not committed");
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.LeafNotInBatch.selector));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.LeafNotInBatch.selector));
         market.challengeEquivocation(atA, atB);
     }
 
     function test_challengeEquivocation_revertsWhenSecondLeafNotInBatch() public {
-        (ProverMarket.Leaf memory a, ProverMarket.Leaf memory b) = _twins(1 gwei, 1 gwei);
-        ProverMarket.Inclusion memory atA = _commitOne(prover, a);
-        ProverMarket.Inclusion memory atB = _commitOne(prover, b);
+        (MarketTypes.Leaf memory a, MarketTypes.Leaf memory b) = _twins(1 gwei, 1 gwei);
+        MarketTypes.Inclusion memory atA = _commitOne(prover, a);
+        MarketTypes.Inclusion memory atB = _commitOne(prover, b);
         atB.path = new bytes32[](0);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.LeafNotInBatch.selector));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.LeafNotInBatch.selector));
         market.challengeEquivocation(atA, atB);
     }
 
     function test_challengeEquivocation_revertsWhenTheLaterWindowClosed() public {
-        (ProverMarket.Leaf memory a, ProverMarket.Leaf memory b) = _twins(1 gwei, 1 gwei);
-        ProverMarket.Inclusion memory atA = _commitOne(prover, a);
+        (MarketTypes.Leaf memory a, MarketTypes.Leaf memory b) = _twins(1 gwei, 1 gwei);
+        MarketTypes.Inclusion memory atA = _commitOne(prover, a);
         vm.roll(block.number + 3);
-        ProverMarket.Inclusion memory atB = _commitOne(prover, b);
+        MarketTypes.Inclusion memory atB = _commitOne(prover, b);
         uint64 closesAt = uint64(block.number) + CHALLENGE_WINDOW;
         vm.roll(closesAt + 1);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.WindowClosed.selector, closesAt));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.WindowClosed.selector, closesAt));
         market.challengeEquivocation(atA, atB);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.WindowClosed.selector, closesAt));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.WindowClosed.selector, closesAt));
         market.challengeEquivocation(atB, atA);
     }
 
     function test_challengeEquivocation_revertsOnUnknownBatch() public {
-        (ProverMarket.Leaf memory a, ProverMarket.Leaf memory b) = _twins(1 gwei, 1 gwei);
-        ProverMarket.Inclusion memory atA = _commitOne(prover, a);
-        ProverMarket.Inclusion memory atB = _commitOne(prover, b);
+        (MarketTypes.Leaf memory a, MarketTypes.Leaf memory b) = _twins(1 gwei, 1 gwei);
+        MarketTypes.Inclusion memory atA = _commitOne(prover, a);
+        MarketTypes.Inclusion memory atB = _commitOne(prover, b);
         atB.batchId = 2;
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.UnknownBatch.selector, 2));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.UnknownBatch.selector, 2));
         market.challengeEquivocation(atA, atB);
     }
 
     function test_challengeEquivocation_revertsWhenAlreadySlashed() public {
-        (ProverMarket.Leaf memory a, ProverMarket.Leaf memory b) = _twins(1 gwei, 1 gwei);
-        ProverMarket.Inclusion memory atA = _commitOne(prover, a);
-        ProverMarket.Inclusion memory atB = _commitOne(prover, b);
+        (MarketTypes.Leaf memory a, MarketTypes.Leaf memory b) = _twins(1 gwei, 1 gwei);
+        MarketTypes.Inclusion memory atA = _commitOne(prover, a);
+        MarketTypes.Inclusion memory atB = _commitOne(prover, b);
         _evidence(address(this), abi.encodeCall(market.challengeEquivocation, (atA, atB)));
         market.challengeEquivocation(atA, atB);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.AlreadySlashed.selector, a.jobId));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.AlreadySlashed.selector, a.jobId));
         market.challengeEquivocation(atB, atA);
         assertEq(_stakeOf(prover), STAKE - SLASH);
     }
@@ -2223,11 +2227,11 @@ contract ChallengesTest is MarketFixture {
     /// Commits `a` and `b` as single-leaf batches of `prover` two epochs (of
     /// `challengeWindow + responseWindow + 1` blocks) apart, so that at most one leaf is at risk
     /// at a time (a stake covering one slash suffices), and the second batch's window is open.
-    function _commitApart(ProverMarket.Leaf memory a, ProverMarket.Leaf memory b)
+    function _commitApart(MarketTypes.Leaf memory a, MarketTypes.Leaf memory b)
         internal
-        returns (ProverMarket.Inclusion memory atA, ProverMarket.Inclusion memory atB)
+        returns (MarketTypes.Inclusion memory atA, MarketTypes.Inclusion memory atB)
     {
-        ProverMarket.Leaf[] memory one = _one(a);
+        MarketTypes.Leaf[] memory one = _one(a);
         atA = _at(_commit(prover, one), one, 0);
         vm.roll(block.number + 2 * EPOCH);
         one = _one(b);
@@ -2237,7 +2241,7 @@ contract ChallengesTest is MarketFixture {
     /// A market whose slash is the whole least stake (`slashPerJob` = `minStake` = STAKE),
     /// split 75 % reward and 25 % refund; the prover registered with STAKE.
     function _wholeStakeMarket() internal {
-        ProverMarket.Params memory p = _params();
+        MarketTypes.Params memory p = _params();
         p.minStake = STAKE;
         p.slashPerJob = STAKE;
         p.rewardBps = 7_500;
@@ -2250,14 +2254,14 @@ contract ChallengesTest is MarketFixture {
     /// 100 %: nothing burns.
     function test_slash_slashPerJobOfMinStakeTakesTheWholeStakeWithoutBurn() public {
         _wholeStakeMarket();
-        (ProverMarket.Leaf memory a, ProverMarket.Leaf memory b) = _twins(5 ether, 5 ether);
-        (ProverMarket.Inclusion memory atA, ProverMarket.Inclusion memory atB) = _commitApart(a, b);
+        (MarketTypes.Leaf memory a, MarketTypes.Leaf memory b) = _twins(5 ether, 5 ether);
+        (MarketTypes.Inclusion memory atA, MarketTypes.Inclusion memory atB) = _commitApart(a, b);
         uint256 burnBefore = address(0).balance;
         _evidence(watchtower, abi.encodeCall(market.challengeEquivocation, (atA, atB)));
 
         vm.expectEmit(true, true, true, true, address(market));
-        emit ProverMarket.Slashed(
-            prover, a.jobId, client, ProverMarket.Fault.Equivocation, watchtower, STAKE, 3 ether, 1 ether, 0
+        emit MarketTypes.Slashed(
+            prover, a.jobId, client, MarketTypes.Fault.Equivocation, watchtower, STAKE, 3 ether, 1 ether, 0
         );
         vm.prank(watchtower);
         market.challengeEquivocation(atA, atB);
@@ -2279,8 +2283,8 @@ contract ChallengesTest is MarketFixture {
     /// The same split with a cheap job: what the refund cap keeps back is burned.
     function test_slash_refundCapBurnsTheRest() public {
         _wholeStakeMarket();
-        (ProverMarket.Leaf memory a, ProverMarket.Leaf memory b) = _twins(0.25 ether, 0.75 ether);
-        (ProverMarket.Inclusion memory atA, ProverMarket.Inclusion memory atB) = _commitApart(a, b);
+        (MarketTypes.Leaf memory a, MarketTypes.Leaf memory b) = _twins(0.25 ether, 0.75 ether);
+        (MarketTypes.Inclusion memory atA, MarketTypes.Inclusion memory atB) = _commitApart(a, b);
         _evidence(watchtower, abi.encodeCall(market.challengeEquivocation, (atA, atB)));
         vm.prank(watchtower);
         market.challengeEquivocation(atA, atB);
@@ -2292,9 +2296,9 @@ contract ChallengesTest is MarketFixture {
     /// Opens a missed-deadline challenge on job `nonce` of `client` (price 1 ether, due in
     /// an hour), one second after its deadline.
     function _openMissedJob(uint64 nonce) internal returns (uint256 id, bytes32 jobId) {
-        ProverMarket.Award memory award = _award(_leaf(nonce, client, 1 ether), prover);
+        MarketTypes.Award memory award = _award(_leaf(nonce, client, 1 ether), prover);
         jobId = award.jobId;
-        ProverMarket.Acceptance memory acc = _acceptanceOf(award);
+        MarketTypes.Acceptance memory acc = _acceptanceOf(award);
         bytes memory accSig = _signAcceptance(proverKey, acc);
         bytes memory awardSig = _sign(clientKey, award);
         vm.warp(award.deadline + 1);
@@ -2306,7 +2310,7 @@ contract ChallengesTest is MarketFixture {
     /// `slashPerJob` remains, owing the rest. (Missed deadlines are jobs never committed,
     /// so the exposure bound does not limit them.)
     function test_slash_takesWhatIsLeftWhenLessThanSlashPerJob() public {
-        ProverMarket.Params memory p = _params();
+        MarketTypes.Params memory p = _params();
         p.slashPerJob = MIN_STAKE;
         market = new ProverMarket(p);
         _register(prover, 1.5 ether);
@@ -2317,11 +2321,11 @@ contract ChallengesTest is MarketFixture {
         vm.roll(block.number + RESPONSE_WINDOW + 1);
 
         vm.expectEmit(true, true, true, true, address(market));
-        emit ProverMarket.Slashed(
+        emit MarketTypes.Slashed(
             prover,
             firstJob,
             client,
-            ProverMarket.Fault.MissedDeadline,
+            MarketTypes.Fault.MissedDeadline,
             watchtower,
             1 ether,
             0.3 ether,
@@ -2335,11 +2339,11 @@ contract ChallengesTest is MarketFixture {
         assertEq(_debtOf(prover), 0);
 
         vm.expectEmit(true, true, true, true, address(market));
-        emit ProverMarket.Slashed(
+        emit MarketTypes.Slashed(
             prover,
             secondJob,
             client,
-            ProverMarket.Fault.MissedDeadline,
+            MarketTypes.Fault.MissedDeadline,
             watchtower,
             0.5 ether,
             0.15 ether,
@@ -2371,7 +2375,7 @@ contract ChallengesTest is MarketFixture {
         stake = bound(stake, MIN_STAKE, 1e30);
         unbonding = bound(unbonding, 0, stake);
         price = bound(price, 0, 1e30);
-        ProverMarket.Params memory p = _params();
+        MarketTypes.Params memory p = _params();
         p.slashPerJob = bound(slashPerJob, 1, MIN_STAKE);
         p.rewardBps = uint16(bound(rewardBps, 0, 10_000));
         p.refundBps = uint16(bound(refundBps, 0, 10_000 - p.rewardBps));
@@ -2406,16 +2410,16 @@ contract ChallengesTest is MarketFixture {
         uint256 refund,
         uint256 burned
     ) internal {
-        (ProverMarket.Leaf memory a, ProverMarket.Leaf memory b) = _twins(price, price);
-        (ProverMarket.Inclusion memory atA, ProverMarket.Inclusion memory atB) = _commitApart(a, b);
+        (MarketTypes.Leaf memory a, MarketTypes.Leaf memory b) = _twins(price, price);
+        (MarketTypes.Inclusion memory atA, MarketTypes.Inclusion memory atB) = _commitApart(a, b);
         if (unbonding != 0) {
             vm.prank(prover);
             market.unbond(unbonding);
         }
         _evidence(watchtower, abi.encodeCall(market.challengeEquivocation, (atA, atB)));
         vm.expectEmit(true, true, true, true, address(market));
-        emit ProverMarket.Slashed(
-            prover, a.jobId, client, ProverMarket.Fault.Equivocation, watchtower, amount, reward, refund, burned
+        emit MarketTypes.Slashed(
+            prover, a.jobId, client, MarketTypes.Fault.Equivocation, watchtower, amount, reward, refund, burned
         );
         vm.prank(watchtower);
         market.challengeEquivocation(atA, atB);
@@ -2469,11 +2473,11 @@ contract ChallengesTest is MarketFixture {
         vm.roll(block.number + RESPONSE_WINDOW + 1);
         uint256 half = SLASH / 2;
         vm.expectEmit(true, true, true, true, address(market));
-        emit ProverMarket.Slashed(
+        emit MarketTypes.Slashed(
             prover,
             firstJob,
             client,
-            ProverMarket.Fault.MissedDeadline,
+            MarketTypes.Fault.MissedDeadline,
             watchtower,
             half,
             half * REWARD_BPS / 10_000,
@@ -2484,7 +2488,7 @@ contract ChallengesTest is MarketFixture {
         assertEq(_stakeOf(prover), MIN_STAKE);
         assertEq(_debt(), half, "the rest of the slash");
         vm.expectEmit(true, true, true, true, address(market));
-        emit ProverMarket.Slashed(prover, secondJob, client, ProverMarket.Fault.MissedDeadline, watchtower, 0, 0, 0, 0);
+        emit MarketTypes.Slashed(prover, secondJob, client, MarketTypes.Fault.MissedDeadline, watchtower, 0, 0, 0, 0);
         market.finalizeChallenge(second);
         assertEq(_stakeOf(prover), MIN_STAKE, "nothing beyond the leaves at risk is left");
         assertEq(_debt(), half + SLASH, "the whole slash owed");
@@ -2555,7 +2559,7 @@ contract ChallengesTest is MarketFixture {
     /// batch of `prover`, has the watchtower challenge it as withheld; returns the
     /// challenge and the batch's block.
     function _withheldLeaf() internal returns (uint256 id, uint256 committedAt) {
-        ProverMarket.Leaf[] memory leaves = _one(_leaf(JOB, client, 1 gwei));
+        MarketTypes.Leaf[] memory leaves = _one(_leaf(JOB, client, 1 gwei));
         committedAt = block.number;
         id = _challengeWithheld(watchtower, _commit(prover, leaves), leaves, 0);
     }
@@ -2598,7 +2602,7 @@ contract ChallengesTest is MarketFixture {
         _freshMarket(MIN_STAKE + SLASH); // may still commit after one slash
         uint256 cover = MIN_STAKE / SLASH + 1;
         vm.roll((block.number / EPOCH + 1) * EPOCH - 1); // the last block of an epoch
-        ProverMarket.Leaf[] memory leaves = _leaves(cover, client); // the whole cover, unrevealable
+        MarketTypes.Leaf[] memory leaves = _leaves(cover, client); // the whole cover, unrevealable
         uint256 committedAt = block.number;
         uint256 batchId = _commit(prover, leaves);
         vm.roll(committedAt + CHALLENGE_WINDOW); // the window's last block
@@ -2612,10 +2616,10 @@ contract ChallengesTest is MarketFixture {
         assertEq(covered, cover);
 
         // The prover would refill its cover: none is free.
-        ProverMarket.Leaf[] memory next = new ProverMarket.Leaf[](1);
+        MarketTypes.Leaf[] memory next = new MarketTypes.Leaf[](1);
         next[0] = _leaf(1000, client, 1 gwei);
         vm.prank(prover, prover);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.ExposureTooHigh.selector, cover + 1, cover));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.ExposureTooHigh.selector, cover + 1, cover));
         market.commitBatch(next);
 
         // As prompt as it can be: the full slash, reward and refund (capped at the price).
@@ -2628,7 +2632,7 @@ contract ChallengesTest is MarketFixture {
         (atRisk, covered) = market.exposure(prover);
         assertEq(atRisk, 0, "the leaves left the count");
         assertEq(covered, cover - 1);
-        next = new ProverMarket.Leaf[](cover - 1);
+        next = new MarketTypes.Leaf[](cover - 1);
         for (uint256 i = 0; i < next.length; i++) {
             next[i] = _leaf(1000 + i, client, 1 gwei);
         }
@@ -2645,7 +2649,7 @@ contract ChallengesTest is MarketFixture {
     function testFuzz_slash_promptFinalizationOfAWithheldChallengeIsAtRisk(uint256 offset, uint256 opened) public {
         _freshMarket(MIN_STAKE);
         vm.roll(block.number + bound(offset, 0, 2 * EPOCH));
-        ProverMarket.Leaf[] memory leaves = _leaves(MIN_STAKE / SLASH, client); // the whole cover
+        MarketTypes.Leaf[] memory leaves = _leaves(MIN_STAKE / SLASH, client); // the whole cover
         uint256 committedAt = block.number;
         uint256 batchId = _commit(prover, leaves);
         vm.roll(committedAt + bound(opened, 1, CHALLENGE_WINDOW));
@@ -2654,7 +2658,7 @@ contract ChallengesTest is MarketFixture {
         assertLt(block.number, _leftTheCountAt(committedAt), "the leaf still counts");
         (uint256 atRisk, uint256 covered) = market.exposure(prover);
         if (covered > atRisk) {
-            ProverMarket.Leaf[] memory next = new ProverMarket.Leaf[](covered - atRisk);
+            MarketTypes.Leaf[] memory next = new MarketTypes.Leaf[](covered - atRisk);
             for (uint256 i = 0; i < next.length; i++) {
                 next[i] = _leaf(1000 + i, client, 1 gwei);
             }
@@ -2668,18 +2672,18 @@ contract ChallengesTest is MarketFixture {
     /// Finalizes withheld-proof challenge `id` (by `watchtower`, of `leaf`, whose price is
     /// below the refund) and checks it took the full slash: the reward credited with the
     /// bond, the refund (the price) into the client's deposit, the rest burned, no debt.
-    function _finalizedInFull(uint256 id, ProverMarket.Leaf memory leaf) internal {
+    function _finalizedInFull(uint256 id, MarketTypes.Leaf memory leaf) internal {
         uint256 reward = SLASH * REWARD_BPS / 10_000;
         assertLt(leaf.price, SLASH * REFUND_BPS / 10_000);
         uint256 stake = _stakeOf(prover);
         uint256 credits = market.credits(watchtower);
         uint256 deposit = market.deposits(leaf.client);
         vm.expectEmit(true, true, true, true, address(market));
-        emit ProverMarket.Slashed(
+        emit MarketTypes.Slashed(
             prover,
             leaf.jobId,
             leaf.client,
-            ProverMarket.Fault.WithheldProof,
+            MarketTypes.Fault.WithheldProof,
             watchtower,
             SLASH,
             reward,
@@ -2701,8 +2705,8 @@ contract ChallengesTest is MarketFixture {
         vm.roll(_leftTheCountAt(committedAt));
         _commit(prover, _leaves(MIN_STAKE / SLASH, client)); // the whole cover
         vm.expectEmit(true, true, true, true, address(market));
-        emit ProverMarket.Slashed(
-            prover, _jobId(client, JOB), client, ProverMarket.Fault.WithheldProof, watchtower, 0, 0, 0, 0
+        emit MarketTypes.Slashed(
+            prover, _jobId(client, JOB), client, MarketTypes.Fault.WithheldProof, watchtower, 0, 0, 0, 0
         );
         market.finalizeChallenge(id);
         assertEq(_stakeOf(prover), MIN_STAKE, "nothing taken");
@@ -2714,13 +2718,13 @@ contract ChallengesTest is MarketFixture {
     /// debt (out of the stake that covers that leaf).
     function test_slash_invalidProofTakesTheFullSlashWhateverTheDebt() public {
         _freshMarket(MIN_STAKE);
-        ProverMarket.Leaf[] memory leaves = _leaves(MIN_STAKE / SLASH, client);
+        MarketTypes.Leaf[] memory leaves = _leaves(MIN_STAKE / SLASH, client);
         // Of a circuit the fresh market never registered: invalid whatever the proof.
         leaves[0] = _realLeaf(JOB, 1 gwei, badProof);
         uint256 batchId = _commit(prover, leaves);
         _missedSlashes(100, 2);
         assertEq(_debt(), 2 * SLASH);
-        ProverMarket.Inclusion memory at = _at(batchId, leaves, 0);
+        MarketTypes.Inclusion memory at = _at(batchId, leaves, 0);
         _evidence(watchtower, abi.encodeCall(market.challengeInvalidProof, (at, inputs, badProof)));
         vm.deal(watchtower, BOND);
         vm.prank(watchtower);
@@ -2742,7 +2746,7 @@ contract ChallengesTest is MarketFixture {
         uint256 burnedBefore = market.totalBurned();
         uint256 zeroBefore = address(0).balance;
         vm.expectEmit(true, true, true, true, address(market));
-        emit ProverMarket.StakeWithdrawn(prover, 0.5 ether - 3 * SLASH, 3 * SLASH);
+        emit MarketTypes.StakeWithdrawn(prover, 0.5 ether - 3 * SLASH, 3 * SLASH);
         vm.prank(prover);
         market.withdrawStake();
         assertEq(prover.balance, 0.5 ether - 3 * SLASH, "the rest paid");
@@ -2762,7 +2766,7 @@ contract ChallengesTest is MarketFixture {
         market.unbond(SLASH);
         _passUnbonding(prover);
         vm.expectEmit(true, true, true, true, address(market));
-        emit ProverMarket.StakeWithdrawn(prover, 0, SLASH);
+        emit MarketTypes.StakeWithdrawn(prover, 0, SLASH);
         vm.prank(prover);
         market.withdrawStake();
         assertEq(prover.balance, 0, "nothing paid");
@@ -2817,7 +2821,7 @@ contract ChallengesTest is MarketFixture {
 
     function test_withdrawCredits_revertsWithNothingOwed() public {
         vm.prank(watchtower);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.NothingToWithdraw.selector));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.NothingToWithdraw.selector));
         market.withdrawCredits();
     }
 
@@ -2828,14 +2832,14 @@ contract ChallengesTest is MarketFixture {
         uint256 before = watchtower.balance;
         uint256 marketBefore = address(market).balance;
         vm.expectEmit(true, true, true, true, address(market));
-        emit ProverMarket.CreditsWithdrawn(watchtower, owed);
+        emit MarketTypes.CreditsWithdrawn(watchtower, owed);
         vm.prank(watchtower);
         market.withdrawCredits();
         assertEq(watchtower.balance, before + owed);
         assertEq(market.credits(watchtower), 0);
         assertEq(address(market).balance, marketBefore - owed);
         vm.prank(watchtower);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.NothingToWithdraw.selector));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.NothingToWithdraw.selector));
         market.withdrawCredits();
     }
 
@@ -2843,14 +2847,14 @@ contract ChallengesTest is MarketFixture {
     /// withdrawal fails, and its credits stay.
     function test_withdrawCredits_revertsWhenTheRecipientRefusesEther() public {
         EtherRefusingWatchtower refuser = new EtherRefusingWatchtower(market);
-        (ProverMarket.Leaf memory a, ProverMarket.Leaf memory b) = _twins(1 gwei, 1 gwei);
-        ProverMarket.Inclusion memory atA = _commitOne(prover, a);
-        ProverMarket.Inclusion memory atB = _commitOne(prover, b);
+        (MarketTypes.Leaf memory a, MarketTypes.Leaf memory b) = _twins(1 gwei, 1 gwei);
+        MarketTypes.Inclusion memory atA = _commitOne(prover, a);
+        MarketTypes.Inclusion memory atB = _commitOne(prover, b);
         // The market sees the refuser as the challenger: it commits from its address.
         _evidence(address(refuser), abi.encodeCall(market.challengeEquivocation, (atA, atB)));
         refuser.challengeEquivocation(atA, atB);
         assertEq(market.credits(address(refuser)), REWARD);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.TransferFailed.selector));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.TransferFailed.selector));
         refuser.withdrawCredits();
         assertEq(market.credits(address(refuser)), REWARD);
     }
@@ -2894,7 +2898,7 @@ contract ChallengesTest is MarketFixture {
     // isFinal
     // ================================================================================
 
-    function _isFinal(uint256 batchId, ProverMarket.Leaf memory l, bytes32[] memory path) internal view returns (bool) {
+    function _isFinal(uint256 batchId, MarketTypes.Leaf memory l, bytes32[] memory path) internal view returns (bool) {
         return market.isFinal(l.circuitId, l.publicInputsHash, l.proofHash, batchId, l, path);
     }
 
@@ -2911,7 +2915,7 @@ contract ChallengesTest is MarketFixture {
     function test_isFinal_falseForAnotherCircuitInputsOrProof() public {
         _commitRealBatch();
         _closeWindow(realBatch);
-        ProverMarket.Leaf memory l = real[0];
+        MarketTypes.Leaf memory l = real[0];
         bytes32[] memory path = _path(_real(), 0);
         bytes32 other = keccak256("other");
         assertFalse(market.isFinal(other, l.publicInputsHash, l.proofHash, realBatch, l, path));
@@ -2925,7 +2929,7 @@ contract ChallengesTest is MarketFixture {
         _closeWindow(realBatch);
         assertFalse(_isFinal(realBatch, real[0], _path(_real(), 1)));
         assertFalse(_isFinal(realBatch + 1, real[0], _path(_real(), 0)));
-        ProverMarket.Leaf memory altered = real[0];
+        MarketTypes.Leaf memory altered = real[0];
         altered.price += 1;
         assertFalse(_isFinal(realBatch, altered, _path(_real(), 0)));
     }
@@ -2943,11 +2947,9 @@ contract ChallengesTest is MarketFixture {
     /// again: AlreadySlashed).
     function test_isFinal_falseForASlashedJobRecommittedInAnotherBatch() public {
         _commitRealBatch();
-        ProverMarket.Inclusion memory copy = _commitOne(prover, real[1]);
+        MarketTypes.Inclusion memory copy = _commitOne(prover, real[1]);
         _challengeInvalid(1, badProof);
-        _expectInvalidRevert(
-            copy, badProof, abi.encodeWithSelector(ProverMarket.AlreadySlashed.selector, real[1].jobId)
-        );
+        _expectInvalidRevert(copy, badProof, abi.encodeWithSelector(MarketTypes.AlreadySlashed.selector, real[1].jobId));
         _closeWindow(copy.batchId);
         assertFalse(_isFinal(copy.batchId, copy.leaf, copy.path));
     }
@@ -2955,27 +2957,27 @@ contract ChallengesTest is MarketFixture {
     /// ... nor payable from the second batch.
     function test_claim_revertsForASlashedJobRecommittedInAnotherBatch() public {
         _commitRealBatch();
-        ProverMarket.Inclusion memory copy = _commitOne(prover, real[1]);
+        MarketTypes.Inclusion memory copy = _commitOne(prover, real[1]);
         _challengeInvalid(1, badProof);
         _closeWindow(copy.batchId);
         _deposit(client, 1 ether);
-        ProverMarket.Award memory a = _award(real[1], prover);
+        MarketTypes.Award memory a = _award(real[1], prover);
         bytes memory sig = _sign(clientKey, a);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.JobSlashed.selector, real[1].jobId));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.JobSlashed.selector, real[1].jobId));
         _claimAt(copy, 1, a, sig);
     }
 
     /// ... and while one copy is under challenge, the other is neither final nor payable.
     function test_isFinal_falseWhileAnotherCopyOfTheLeafIsChallenged() public {
         _commitRealBatch();
-        ProverMarket.Inclusion memory copy = _commitOne(prover, real[3]);
+        MarketTypes.Inclusion memory copy = _commitOne(prover, real[3]);
         uint256 id = _challengeWithheld(watchtower, realBatch, _real(), 3);
         _closeWindow(copy.batchId);
         assertFalse(_isFinal(copy.batchId, copy.leaf, copy.path));
         _deposit(client, 1 ether);
-        ProverMarket.Award memory a = _award(real[3], prover);
+        MarketTypes.Award memory a = _award(real[3], prover);
         bytes memory sig = _sign(clientKey, a);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.ChallengePending.selector, id));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.ChallengePending.selector, id));
         _claimAt(copy, 3, a, sig);
     }
 

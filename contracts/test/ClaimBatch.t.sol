@@ -2,6 +2,7 @@
 pragma solidity 0.8.28;
 
 import {ProverMarket} from "../src/ProverMarket.sol";
+import {MarketTypes} from "../src/MarketTypes.sol";
 import {MarketFixture} from "./utils/MarketFixture.sol";
 
 /// `claimBatch`: several jobs of one batch paid in one call with one transfer, from the
@@ -10,14 +11,14 @@ import {MarketFixture} from "./utils/MarketFixture.sol";
 contract ClaimBatchTest is MarketFixture {
     /// The batch of `_setUpBatch`: leaves of `client` with nonces 0..n-1 and prices
     /// 1 gwei, 2 gwei, ..., awarded with `deadline`, committed by `prover`, window closed.
-    ProverMarket.Leaf[] internal leaves;
+    MarketTypes.Leaf[] internal leaves;
     uint256 internal batchId;
     uint64 internal deadline;
 
     function _setUpBatch(uint256 n) internal {
         _register(prover, MIN_STAKE);
         _deposit(client, 1 ether);
-        ProverMarket.Leaf[] memory ls = _leaves(n, client);
+        MarketTypes.Leaf[] memory ls = _leaves(n, client);
         for (uint256 i = 0; i < n; i++) {
             leaves.push(ls[i]);
         }
@@ -26,33 +27,33 @@ contract ClaimBatchTest is MarketFixture {
         _closeWindow(batchId);
     }
 
-    function _leavesMem() internal view returns (ProverMarket.Leaf[] memory) {
+    function _leavesMem() internal view returns (MarketTypes.Leaf[] memory) {
         return leaves;
     }
 
     /// The claim of leaf `l` at `index`, with nonce `nonce`, signed with `key` for `to`.
-    function _claimOf(ProverMarket.Leaf memory l, uint256 index, uint64 nonce, uint256 key, address to)
+    function _claimOf(MarketTypes.Leaf memory l, uint256 index, uint64 nonce, uint256 key, address to)
         internal
         view
-        returns (ProverMarket.BatchClaim memory c)
+        returns (MarketTypes.BatchClaim memory c)
     {
         c = _batchJob(l, index, nonce, deadline, _sign(key, _award(l, to, deadline)));
     }
 
     /// The client's claim of leaf `i` of the batch.
-    function _job(uint256 i) internal view returns (ProverMarket.BatchClaim memory) {
+    function _job(uint256 i) internal view returns (MarketTypes.BatchClaim memory) {
         return _claimOf(leaves[i], i, _nonce(i), clientKey, prover);
     }
 
-    function _jobs(uint256[] memory indices) internal view returns (ProverMarket.BatchClaim[] memory jobs) {
-        jobs = new ProverMarket.BatchClaim[](indices.length);
+    function _jobs(uint256[] memory indices) internal view returns (MarketTypes.BatchClaim[] memory jobs) {
+        jobs = new MarketTypes.BatchClaim[](indices.length);
         for (uint256 k = 0; k < indices.length; k++) {
             jobs[k] = _job(indices[k]);
         }
     }
 
     /// The batch's leaf hashes with zero at every index a claim in `jobs` supplies.
-    function _hashesFor(ProverMarket.BatchClaim[] memory jobs) internal view returns (bytes32[] memory h) {
+    function _hashesFor(MarketTypes.BatchClaim[] memory jobs) internal view returns (bytes32[] memory h) {
         h = _hashes(_leavesMem());
         for (uint256 k = 0; k < jobs.length; k++) {
             h[jobs[k].index] = bytes32(0);
@@ -74,13 +75,13 @@ contract ClaimBatchTest is MarketFixture {
         (x[0], x[1], x[2]) = (a, b, c);
     }
 
-    function _claimBatch(ProverMarket.BatchClaim[] memory jobs) internal {
+    function _claimBatch(MarketTypes.BatchClaim[] memory jobs) internal {
         bytes32[] memory h = _hashesFor(jobs);
         vm.prank(prover);
         market.claimBatch(batchId, h, jobs);
     }
 
-    function _expectClaimBatchRevert(bytes32[] memory h, ProverMarket.BatchClaim[] memory jobs, bytes memory err)
+    function _expectClaimBatchRevert(bytes32[] memory h, MarketTypes.BatchClaim[] memory jobs, bytes memory err)
         internal
     {
         vm.prank(prover);
@@ -103,20 +104,20 @@ contract ClaimBatchTest is MarketFixture {
         _setUpBatch(5);
         uint256[] memory order = new uint256[](5);
         (order[0], order[1], order[2], order[3], order[4]) = (4, 1, 3, 0, 2);
-        ProverMarket.BatchClaim[] memory jobs = _jobs(order);
+        MarketTypes.BatchClaim[] memory jobs = _jobs(order);
         uint256 total = 15 gwei;
         uint256 marketBefore = address(market).balance;
 
         vm.expectCall(prover, "", 1); // one transfer for all the jobs
         vm.expectEmit(true, true, true, true, address(market));
-        emit ProverMarket.BatchFeesClaimed(batchId, prover, total, _packed(order));
+        emit MarketTypes.BatchFeesClaimed(batchId, prover, total, _packed(order));
         _claimBatch(jobs);
 
         assertEq(prover.balance, total);
         assertEq(market.deposits(client), 1 ether - total);
         assertEq(address(market).balance, marketBefore - total);
         for (uint256 i = 0; i < 5; i++) {
-            assertTrue(market.isPaid(client, _nonce(i)));
+            assertTrue(market.isPaid(client, prover, _nonce(i)));
         }
     }
 
@@ -130,7 +131,7 @@ contract ClaimBatchTest is MarketFixture {
         deadline = uint64(block.timestamp + 1 hours);
         batchId = _commit(prover, _leavesMem());
         _closeWindow(batchId);
-        ProverMarket.BatchClaim[] memory jobs = new ProverMarket.BatchClaim[](3);
+        MarketTypes.BatchClaim[] memory jobs = new MarketTypes.BatchClaim[](3);
         jobs[0] = _claimOf(leaves[0], 0, 0, clientKey, prover);
         jobs[1] = _claimOf(leaves[1], 1, 0, otherClientKey, prover);
         jobs[2] = _claimOf(leaves[2], 2, 1, clientKey, prover);
@@ -138,8 +139,8 @@ contract ClaimBatchTest is MarketFixture {
         assertEq(prover.balance, 15 gwei);
         assertEq(market.deposits(client), 1 ether - 10 gwei);
         assertEq(market.deposits(otherClient), 1 ether - 5 gwei);
-        assertTrue(market.isPaid(otherClient, 0));
-        assertFalse(market.isPaid(otherClient, 1));
+        assertTrue(market.isPaid(otherClient, prover, 0));
+        assertFalse(market.isPaid(otherClient, prover, 1));
     }
 
     /// A call holds a client's deposit and paid-jobs word in memory while consecutive
@@ -157,7 +158,7 @@ contract ClaimBatchTest is MarketFixture {
         deadline = uint64(block.timestamp + 1 hours);
         batchId = _commit(prover, _leavesMem());
         _closeWindow(batchId);
-        ProverMarket.BatchClaim[] memory jobs = new ProverMarket.BatchClaim[](5);
+        MarketTypes.BatchClaim[] memory jobs = new MarketTypes.BatchClaim[](5);
         jobs[0] = _claimOf(leaves[0], 0, 0, clientKey, prover);
         jobs[1] = _claimOf(leaves[1], 1, 300, clientKey, prover);
         jobs[2] = _claimOf(leaves[2], 2, 1, clientKey, prover);
@@ -168,18 +169,18 @@ contract ClaimBatchTest is MarketFixture {
         assertEq(market.deposits(client), 1 ether - 28 gwei);
         assertEq(market.deposits(otherClient), 1 ether - 11 gwei);
         for (uint64 n = 0; n < 3; n++) {
-            assertTrue(market.isPaid(client, n));
+            assertTrue(market.isPaid(client, prover, n));
         }
-        assertTrue(market.isPaid(client, 300));
-        assertFalse(market.isPaid(client, 3));
-        assertTrue(market.isPaid(otherClient, 0));
-        assertFalse(market.isPaid(otherClient, 1));
+        assertTrue(market.isPaid(client, prover, 300));
+        assertFalse(market.isPaid(client, prover, 3));
+        assertTrue(market.isPaid(otherClient, prover, 0));
+        assertFalse(market.isPaid(otherClient, prover, 1));
         // Every one of them is paid for good: claiming any again fails.
         for (uint256 k = 0; k < 5; k++) {
-            ProverMarket.BatchClaim[] memory again = new ProverMarket.BatchClaim[](1);
+            MarketTypes.BatchClaim[] memory again = new MarketTypes.BatchClaim[](1);
             again[0] = jobs[k];
             _expectClaimBatchRevert(
-                _hashesFor(again), again, abi.encodeWithSelector(ProverMarket.AlreadyClaimed.selector, leaves[k].jobId)
+                _hashesFor(again), again, abi.encodeWithSelector(MarketTypes.AlreadyClaimed.selector, leaves[k].jobId)
             );
         }
     }
@@ -195,26 +196,26 @@ contract ClaimBatchTest is MarketFixture {
         deadline = uint64(block.timestamp + 1 hours);
         batchId = _commit(prover, _leavesMem());
         _closeWindow(batchId);
-        ProverMarket.BatchClaim[] memory jobs = new ProverMarket.BatchClaim[](3);
+        MarketTypes.BatchClaim[] memory jobs = new MarketTypes.BatchClaim[](3);
         jobs[0] = _claimOf(leaves[0], 0, 0, clientKey, prover);
         jobs[1] = _claimOf(leaves[1], 1, 0, otherClientKey, prover);
         jobs[2] = jobs[0];
         _expectClaimBatchRevert(
-            _hashesFor(jobs), jobs, abi.encodeWithSelector(ProverMarket.AlreadyClaimed.selector, leaves[0].jobId)
+            _hashesFor(jobs), jobs, abi.encodeWithSelector(MarketTypes.AlreadyClaimed.selector, leaves[0].jobId)
         );
         assertEq(market.deposits(client), 1 ether);
-        assertFalse(market.isPaid(client, 0));
+        assertFalse(market.isPaid(client, prover, 0));
     }
 
     function test_claimBatch_partialClaimsThenTheRest() public {
         _setUpBatch(5);
         _claimBatch(_jobs(_indices(1, 3)));
         assertEq(prover.balance, 6 gwei);
-        assertFalse(market.isPaid(client, 0));
-        assertTrue(market.isPaid(client, 1));
-        assertFalse(market.isPaid(client, 2));
-        assertTrue(market.isPaid(client, 3));
-        assertFalse(market.isPaid(client, 4));
+        assertFalse(market.isPaid(client, prover, 0));
+        assertTrue(market.isPaid(client, prover, 1));
+        assertFalse(market.isPaid(client, prover, 2));
+        assertTrue(market.isPaid(client, prover, 3));
+        assertFalse(market.isPaid(client, prover, 4));
 
         _claimBatch(_jobs(_indices(0, 2, 4)));
         assertEq(prover.balance, 15 gwei);
@@ -223,7 +224,7 @@ contract ClaimBatchTest is MarketFixture {
 
     function test_claimBatch_acceptsTheClaimedLeafGivenInFull() public {
         _setUpBatch(4);
-        ProverMarket.BatchClaim[] memory jobs = _jobs(_indices(2));
+        MarketTypes.BatchClaim[] memory jobs = _jobs(_indices(2));
         vm.prank(prover);
         market.claimBatch(batchId, _hashes(_leavesMem()), jobs); // no zero placeholder
         assertEq(prover.balance, 3 gwei);
@@ -231,10 +232,10 @@ contract ClaimBatchTest is MarketFixture {
 
     function test_claimBatch_withNoJobsPaysNothing() public {
         _setUpBatch(3);
-        ProverMarket.BatchClaim[] memory none = new ProverMarket.BatchClaim[](0);
+        MarketTypes.BatchClaim[] memory none = new MarketTypes.BatchClaim[](0);
         vm.expectCall(prover, "", 0);
         vm.expectEmit(true, true, true, true, address(market));
-        emit ProverMarket.BatchFeesClaimed(batchId, prover, 0, "");
+        emit MarketTypes.BatchFeesClaimed(batchId, prover, 0, "");
         _claimBatch(none);
         assertEq(market.deposits(client), 1 ether);
     }
@@ -251,21 +252,21 @@ contract ClaimBatchTest is MarketFixture {
 
     function test_claimBatch_revertsOnUnknownBatch() public {
         _setUpBatch(2);
-        ProverMarket.BatchClaim[] memory jobs = _jobs(_indices(0));
+        MarketTypes.BatchClaim[] memory jobs = _jobs(_indices(0));
         bytes32[] memory h = _hashesFor(jobs);
         vm.prank(prover);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.UnknownBatch.selector, batchId + 1));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.UnknownBatch.selector, batchId + 1));
         market.claimBatch(batchId + 1, h, jobs);
     }
 
     function test_claimBatch_revertsWhenCallerIsNotBatchProver() public {
         _setUpBatch(2);
         _register(otherProver, MIN_STAKE);
-        ProverMarket.BatchClaim[] memory jobs = new ProverMarket.BatchClaim[](1);
+        MarketTypes.BatchClaim[] memory jobs = new MarketTypes.BatchClaim[](1);
         jobs[0] = _claimOf(leaves[0], 0, 0, clientKey, otherProver);
         bytes32[] memory h = _hashesFor(jobs);
         vm.prank(otherProver);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.NotBatchProver.selector, prover, otherProver));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.NotBatchProver.selector, prover, otherProver));
         market.claimBatch(batchId, h, jobs);
     }
 
@@ -278,15 +279,15 @@ contract ClaimBatchTest is MarketFixture {
         batchId = _commit(prover, _leavesMem());
         uint64 closesAt = uint64(block.number) + CHALLENGE_WINDOW;
         vm.roll(closesAt);
-        ProverMarket.BatchClaim[] memory jobs = _jobs(_indices(0));
+        MarketTypes.BatchClaim[] memory jobs = _jobs(_indices(0));
         _expectClaimBatchRevert(
-            _hashesFor(jobs), jobs, abi.encodeWithSelector(ProverMarket.WindowOpen.selector, closesAt)
+            _hashesFor(jobs), jobs, abi.encodeWithSelector(MarketTypes.WindowOpen.selector, closesAt)
         );
     }
 
     function test_claimBatch_revertsOnWrongNumberOfLeaves() public {
         _setUpBatch(5);
-        ProverMarket.BatchClaim[] memory jobs = _jobs(_indices(0));
+        MarketTypes.BatchClaim[] memory jobs = _jobs(_indices(0));
         bytes32[] memory h = _hashesFor(jobs);
         bytes32[] memory fewer = new bytes32[](4);
         bytes32[] memory more = new bytes32[](6);
@@ -296,104 +297,105 @@ contract ClaimBatchTest is MarketFixture {
         for (uint256 i = 0; i < 5; i++) {
             more[i] = h[i];
         }
-        _expectClaimBatchRevert(fewer, jobs, abi.encodeWithSelector(ProverMarket.BadBatchLeaves.selector, 5, 4));
-        _expectClaimBatchRevert(more, jobs, abi.encodeWithSelector(ProverMarket.BadBatchLeaves.selector, 5, 6));
+        _expectClaimBatchRevert(fewer, jobs, abi.encodeWithSelector(MarketTypes.BadBatchLeaves.selector, 5, 4));
+        _expectClaimBatchRevert(more, jobs, abi.encodeWithSelector(MarketTypes.BadBatchLeaves.selector, 5, 6));
     }
 
     function test_claimBatch_revertsWhenLeavesDoNotMakeTheRoot() public {
         _setUpBatch(5);
-        ProverMarket.BatchClaim[] memory jobs = _jobs(_indices(0));
+        MarketTypes.BatchClaim[] memory jobs = _jobs(_indices(0));
         bytes32[] memory h = _hashesFor(jobs);
         h[3] = keccak256("not leaf 3");
-        _expectClaimBatchRevert(h, jobs, abi.encodeWithSelector(ProverMarket.LeafNotInBatch.selector));
+        _expectClaimBatchRevert(h, jobs, abi.encodeWithSelector(MarketTypes.LeafNotInBatch.selector));
     }
 
     function test_claimBatch_revertsWhenClaimedLeafDiffersFromTheGivenHash() public {
         _setUpBatch(5);
-        ProverMarket.BatchClaim[] memory jobs = _jobs(_indices(0));
+        MarketTypes.BatchClaim[] memory jobs = _jobs(_indices(0));
         jobs[0].index = 1; // leaf 0's content at index 1, whose hash is given
         bytes32[] memory h = _hashes(_leavesMem());
-        _expectClaimBatchRevert(h, jobs, abi.encodeWithSelector(ProverMarket.LeafNotInBatch.selector));
+        _expectClaimBatchRevert(h, jobs, abi.encodeWithSelector(MarketTypes.LeafNotInBatch.selector));
     }
 
     function test_claimBatch_revertsWhenClaimedLeafIsPutAtAnotherIndex() public {
         _setUpBatch(5);
-        ProverMarket.BatchClaim[] memory jobs = _jobs(_indices(0));
+        MarketTypes.BatchClaim[] memory jobs = _jobs(_indices(0));
         jobs[0].index = 4; // the placeholder is at 4, leaf 0 stays in place: no root
         bytes32[] memory h = _hashes(_leavesMem());
         h[4] = bytes32(0);
-        _expectClaimBatchRevert(h, jobs, abi.encodeWithSelector(ProverMarket.LeafNotInBatch.selector));
+        _expectClaimBatchRevert(h, jobs, abi.encodeWithSelector(MarketTypes.LeafNotInBatch.selector));
     }
 
     function test_claimBatch_revertsOnAlteredLeafField() public {
         _setUpBatch(5);
-        bytes memory err = abi.encodeWithSelector(ProverMarket.LeafNotInBatch.selector);
+        bytes memory err = abi.encodeWithSelector(MarketTypes.LeafNotInBatch.selector);
         for (uint256 field = 0; field < 3; field++) {
-            ProverMarket.Leaf memory l = leaves[2];
+            MarketTypes.Leaf memory l = leaves[2];
             if (field == 0) l.circuitId = keccak256("other circuit");
             if (field == 1) l.publicInputsHash = keccak256("other inputs");
             if (field == 2) l.proofHash = keccak256("other proof");
             // Signed for the altered leaf's statement, so the leaf itself is what fails.
-            ProverMarket.BatchClaim[] memory jobs = new ProverMarket.BatchClaim[](1);
+            MarketTypes.BatchClaim[] memory jobs = new MarketTypes.BatchClaim[](1);
             jobs[0] = _claimOf(l, 2, 2, clientKey, prover);
             _expectClaimBatchRevert(_hashesFor(jobs), jobs, err);
         }
     }
 
     /// The tree hashes sorted pairs, so swapping a leaf with its sibling keeps the root: a
-    /// claim may name its sibling's index. It is still paid once, as (client, nonce) says.
+    /// claim may name its sibling's index. It is still paid once, as its award (client,
+    /// prover, nonce) says.
     function test_claimBatch_indexIsCheckedOnlyUpToSiblingOrder() public {
         _setUpBatch(2);
-        ProverMarket.BatchClaim[] memory jobs = _jobs(_indices(0));
+        MarketTypes.BatchClaim[] memory jobs = _jobs(_indices(0));
         jobs[0].index = 1;
         bytes32[] memory h = new bytes32[](2);
         h[0] = _hash(leaves[1]); // the sibling moved to index 0
         vm.prank(prover);
         market.claimBatch(batchId, h, jobs);
-        assertTrue(market.isPaid(client, 0));
+        assertTrue(market.isPaid(client, prover, 0));
         assertEq(prover.balance, 1 gwei);
         _expectClaimBatchRevert(
             _hashesFor(_jobs(_indices(0))),
             _jobs(_indices(0)),
-            abi.encodeWithSelector(ProverMarket.AlreadyClaimed.selector, leaves[0].jobId)
+            abi.encodeWithSelector(MarketTypes.AlreadyClaimed.selector, leaves[0].jobId)
         );
     }
 
     function test_claimBatch_revertsOnIndexOutOfRange() public {
         _setUpBatch(5);
-        ProverMarket.BatchClaim[] memory jobs = _jobs(_indices(0));
+        MarketTypes.BatchClaim[] memory jobs = _jobs(_indices(0));
         bytes32[] memory h = _hashesFor(jobs);
         jobs[0].index = 5;
-        _expectClaimBatchRevert(h, jobs, abi.encodeWithSelector(ProverMarket.BadIndex.selector, 5));
+        _expectClaimBatchRevert(h, jobs, abi.encodeWithSelector(MarketTypes.BadIndex.selector, 5));
     }
 
     function test_claimBatch_revertsOnAwardSignedBySomeoneElse() public {
         _setUpBatch(3);
-        ProverMarket.BatchClaim[] memory jobs = new ProverMarket.BatchClaim[](1);
+        MarketTypes.BatchClaim[] memory jobs = new MarketTypes.BatchClaim[](1);
         jobs[0] = _claimOf(leaves[1], 1, 1, otherClientKey, prover);
-        _expectClaimBatchRevert(_hashesFor(jobs), jobs, abi.encodeWithSelector(ProverMarket.BadAwardSignature.selector));
+        _expectClaimBatchRevert(_hashesFor(jobs), jobs, abi.encodeWithSelector(MarketTypes.BadAwardSignature.selector));
     }
 
     function test_claimBatch_revertsOnAwardForAnotherProver() public {
         _setUpBatch(3);
-        ProverMarket.BatchClaim[] memory jobs = new ProverMarket.BatchClaim[](1);
+        MarketTypes.BatchClaim[] memory jobs = new MarketTypes.BatchClaim[](1);
         jobs[0] = _claimOf(leaves[1], 1, 1, clientKey, otherProver);
-        _expectClaimBatchRevert(_hashesFor(jobs), jobs, abi.encodeWithSelector(ProverMarket.BadAwardSignature.selector));
+        _expectClaimBatchRevert(_hashesFor(jobs), jobs, abi.encodeWithSelector(MarketTypes.BadAwardSignature.selector));
     }
 
     function test_claimBatch_revertsOnSignatureOfAnotherDeadline() public {
         _setUpBatch(3);
-        ProverMarket.BatchClaim[] memory jobs = _jobs(_indices(1));
+        MarketTypes.BatchClaim[] memory jobs = _jobs(_indices(1));
         jobs[0].deadline += 1;
-        _expectClaimBatchRevert(_hashesFor(jobs), jobs, abi.encodeWithSelector(ProverMarket.BadAwardSignature.selector));
+        _expectClaimBatchRevert(_hashesFor(jobs), jobs, abi.encodeWithSelector(MarketTypes.BadAwardSignature.selector));
     }
 
     function test_claimBatch_revertsOnBadVs() public {
         _setUpBatch(3);
-        bytes memory err = abi.encodeWithSelector(ProverMarket.BadAwardSignature.selector);
+        bytes memory err = abi.encodeWithSelector(MarketTypes.BadAwardSignature.selector);
         uint256 n = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141;
         for (uint256 k = 0; k < 3; k++) {
-            ProverMarket.BatchClaim[] memory jobs = _jobs(_indices(1));
+            MarketTypes.BatchClaim[] memory jobs = _jobs(_indices(1));
             uint256 vs = uint256(jobs[0].vs);
             uint256 parity = vs >> 255;
             uint256 s = vs & ((uint256(1) << 255) - 1);
@@ -409,49 +411,49 @@ contract ClaimBatchTest is MarketFixture {
     /// the one given).
     function test_claimBatch_revertsOnWrongNonce() public {
         _setUpBatch(3);
-        ProverMarket.BatchClaim[] memory jobs = _jobs(_indices(1));
+        MarketTypes.BatchClaim[] memory jobs = _jobs(_indices(1));
         jobs[0].nonce = 2;
-        _expectClaimBatchRevert(_hashesFor(jobs), jobs, abi.encodeWithSelector(ProverMarket.BadAwardSignature.selector));
+        _expectClaimBatchRevert(_hashesFor(jobs), jobs, abi.encodeWithSelector(MarketTypes.BadAwardSignature.selector));
         _expectClaimBatchRevert(
-            _hashes(_leavesMem()), jobs, abi.encodeWithSelector(ProverMarket.LeafNotInBatch.selector)
+            _hashes(_leavesMem()), jobs, abi.encodeWithSelector(MarketTypes.LeafNotInBatch.selector)
         );
-        assertFalse(market.isPaid(client, 1));
-        assertFalse(market.isPaid(client, 2));
+        assertFalse(market.isPaid(client, prover, 1));
+        assertFalse(market.isPaid(client, prover, 2));
     }
 
     function test_claimBatch_revertsOnTheSameJobTwiceInOneCall() public {
         _setUpBatch(3);
-        ProverMarket.BatchClaim[] memory jobs = _jobs(_indices(2, 2));
+        MarketTypes.BatchClaim[] memory jobs = _jobs(_indices(2, 2));
         _expectClaimBatchRevert(
-            _hashesFor(jobs), jobs, abi.encodeWithSelector(ProverMarket.AlreadyClaimed.selector, leaves[2].jobId)
+            _hashesFor(jobs), jobs, abi.encodeWithSelector(MarketTypes.AlreadyClaimed.selector, leaves[2].jobId)
         );
-        assertFalse(market.isPaid(client, 2));
+        assertFalse(market.isPaid(client, prover, 2));
     }
 
     /// A job paid alone (`_claimJob`) fails a later claim of several jobs that holds it:
     /// the whole call reverts, the other job stays unpaid.
     function test_claimBatch_revertsOnJobPaidByAnEarlierClaim() public {
         _setUpBatch(3);
-        ProverMarket.Award memory a = _award(leaves[1], prover, deadline);
+        MarketTypes.Award memory a = _award(leaves[1], prover, deadline);
         bytes memory sig = _sign(clientKey, a);
         _claimJob(prover, batchId, _leavesMem(), 1, 1, a, sig);
-        ProverMarket.BatchClaim[] memory jobs = _jobs(_indices(0, 1));
+        MarketTypes.BatchClaim[] memory jobs = _jobs(_indices(0, 1));
         _expectClaimBatchRevert(
-            _hashesFor(jobs), jobs, abi.encodeWithSelector(ProverMarket.AlreadyClaimed.selector, leaves[1].jobId)
+            _hashesFor(jobs), jobs, abi.encodeWithSelector(MarketTypes.AlreadyClaimed.selector, leaves[1].jobId)
         );
         assertEq(prover.balance, 2 gwei, "paid once");
-        assertFalse(market.isPaid(client, 0));
+        assertFalse(market.isPaid(client, prover, 0));
     }
 
     function test_claimBatch_revertsWhenCommittedAfterTheDeadline() public {
         _setUpBatch(3);
         (,,, uint32 committedAt,) = market.batches(batchId);
         deadline = committedAt - 1;
-        ProverMarket.BatchClaim[] memory jobs = _jobs(_indices(0));
+        MarketTypes.BatchClaim[] memory jobs = _jobs(_indices(0));
         _expectClaimBatchRevert(
             _hashesFor(jobs),
             jobs,
-            abi.encodeWithSelector(ProverMarket.CommittedAfterDeadline.selector, uint64(committedAt), deadline)
+            abi.encodeWithSelector(MarketTypes.CommittedAfterDeadline.selector, uint64(committedAt), deadline)
         );
     }
 
@@ -462,12 +464,12 @@ contract ClaimBatchTest is MarketFixture {
         vm.roll(block.number + DEPOSIT_DELAY);
         vm.prank(client);
         market.withdrawDeposit(); // 4 gwei left: jobs 0 (1 gwei) and 2 (3 gwei) but not 1 too
-        ProverMarket.BatchClaim[] memory jobs = _jobs(_indices(0, 2, 1));
+        MarketTypes.BatchClaim[] memory jobs = _jobs(_indices(0, 2, 1));
         _expectClaimBatchRevert(
-            _hashesFor(jobs), jobs, abi.encodeWithSelector(ProverMarket.InsufficientDeposit.selector, 0, 2 gwei)
+            _hashesFor(jobs), jobs, abi.encodeWithSelector(MarketTypes.InsufficientDeposit.selector, 0, 2 gwei)
         );
         assertEq(market.deposits(client), 4 gwei);
-        assertFalse(market.isPaid(client, 0));
+        assertFalse(market.isPaid(client, prover, 0));
         _claimBatch(_jobs(_indices(0, 2)));
         assertEq(prover.balance, 4 gwei);
     }
@@ -477,27 +479,27 @@ contract ClaimBatchTest is MarketFixture {
     function test_claimBatch_revertsOnASlashedJobButPaysTheOthers() public {
         _register(prover, MIN_STAKE);
         _deposit(client, 1 ether);
-        ProverMarket.Leaf[] memory ls = _leaves(3, client);
+        MarketTypes.Leaf[] memory ls = _leaves(3, client);
         for (uint256 i = 0; i < 3; i++) {
             leaves.push(ls[i]);
         }
         deadline = uint64(block.timestamp + 1 hours);
         batchId = _commit(prover, ls);
         // The prover commits job 1 again with another proof: equivocation.
-        ProverMarket.Leaf[] memory twin = new ProverMarket.Leaf[](1);
+        MarketTypes.Leaf[] memory twin = new MarketTypes.Leaf[](1);
         twin[0] = _leaf(1, client, ls[1].price);
         twin[0].proofHash = keccak256("another proof");
         uint256 twinBatch = _commit(prover, twin);
-        ProverMarket.Inclusion memory atA = _at(batchId, ls, 1);
-        ProverMarket.Inclusion memory atB = _at(twinBatch, twin, 0);
+        MarketTypes.Inclusion memory atA = _at(batchId, ls, 1);
+        MarketTypes.Inclusion memory atB = _at(twinBatch, twin, 0);
         _evidence(address(this), abi.encodeCall(market.challengeEquivocation, (atA, atB)));
         market.challengeEquivocation(atA, atB);
         assertTrue(_isDisputed(prover));
         _closeWindow(batchId);
 
-        ProverMarket.BatchClaim[] memory jobs = _jobs(_indices(0, 1));
+        MarketTypes.BatchClaim[] memory jobs = _jobs(_indices(0, 1));
         _expectClaimBatchRevert(
-            _hashesFor(jobs), jobs, abi.encodeWithSelector(ProverMarket.JobSlashed.selector, ls[1].jobId)
+            _hashesFor(jobs), jobs, abi.encodeWithSelector(MarketTypes.JobSlashed.selector, ls[1].jobId)
         );
         _claimBatch(_jobs(_indices(0, 2)));
         assertEq(prover.balance, 4 gwei);
@@ -506,7 +508,7 @@ contract ClaimBatchTest is MarketFixture {
     function test_claimBatch_revertsOnAJobUnderChallengeButPaysTheOthers() public {
         _register(prover, MIN_STAKE);
         _deposit(client, 1 ether);
-        ProverMarket.Leaf[] memory ls = _leaves(3, client);
+        MarketTypes.Leaf[] memory ls = _leaves(3, client);
         for (uint256 i = 0; i < 3; i++) {
             leaves.push(ls[i]);
         }
@@ -516,9 +518,9 @@ contract ClaimBatchTest is MarketFixture {
         uint256 id = _challengeWithheld(otherClient, batchId, ls, 2);
         vm.roll(block.number + 1);
 
-        ProverMarket.BatchClaim[] memory jobs = _jobs(_indices(2));
+        MarketTypes.BatchClaim[] memory jobs = _jobs(_indices(2));
         _expectClaimBatchRevert(
-            _hashesFor(jobs), jobs, abi.encodeWithSelector(ProverMarket.ChallengePending.selector, id)
+            _hashesFor(jobs), jobs, abi.encodeWithSelector(MarketTypes.ChallengePending.selector, id)
         );
         _claimBatch(_jobs(_indices(0, 1)));
         assertEq(prover.balance, 3 gwei);
@@ -545,14 +547,14 @@ contract ClaimBatchTest is MarketFixture {
     function _setUpLargestBatchUnderChallenge(uint256 n) internal {
         _register(prover, (n + 1) * SLASH_PER_JOB); // covers the batch and one more leaf
         _deposit(client, 1 ether);
-        ProverMarket.Leaf[] memory ls = _leaves(n, client);
+        MarketTypes.Leaf[] memory ls = _leaves(n, client);
         for (uint256 i = 0; i < n; i++) {
             leaves.push(ls[i]);
         }
         deadline = uint64(block.timestamp + 1 hours);
         batchId = _commit(prover, ls);
 
-        ProverMarket.Leaf[] memory other = new ProverMarket.Leaf[](1);
+        MarketTypes.Leaf[] memory other = new MarketTypes.Leaf[](1);
         other[0] = _leaf(n, client, 1 gwei);
         uint256 otherBatch = _commit(prover, other);
         vm.roll(block.number + CHALLENGE_WINDOW);
@@ -571,7 +573,7 @@ contract ClaimBatchTest is MarketFixture {
         for (uint256 i = 0; i < n; i++) {
             all[i] = i;
         }
-        ProverMarket.BatchClaim[] memory jobs = _jobs(all);
+        MarketTypes.BatchClaim[] memory jobs = _jobs(all);
         bytes memory data = abi.encodeCall(market.claimBatch, (batchId, _hashesFor(jobs), jobs));
         vm.prank(prover);
         (bool ok,) = address(market).call(data);
@@ -593,15 +595,15 @@ contract ClaimBatchTest is MarketFixture {
     /// paid, claimed alone or with others.
     function test_claimAndClaimBatch_payALeafOfTheAwardedStatement() public {
         _setUpBatch(3);
-        ProverMarket.Award memory a = _award(leaves[0], prover, deadline);
+        MarketTypes.Award memory a = _award(leaves[0], prover, deadline);
         assertEq(a.circuitId, leaves[0].circuitId);
         assertEq(a.publicInputsHash, leaves[0].publicInputsHash);
         bytes memory sig = _sign(clientKey, a);
         _claimJob(prover, batchId, _leavesMem(), 0, 0, a, sig);
         _claimBatch(_jobs(_indices(1, 2)));
-        assertTrue(market.isPaid(client, 0));
-        assertTrue(market.isPaid(client, 1));
-        assertTrue(market.isPaid(client, 2));
+        assertTrue(market.isPaid(client, prover, 0));
+        assertTrue(market.isPaid(client, prover, 1));
+        assertTrue(market.isPaid(client, prover, 2));
         assertEq(prover.balance, 1 gwei + 2 gwei + 3 gwei);
         assertEq(market.deposits(client), 1 ether - 6 gwei);
     }
@@ -612,20 +614,20 @@ contract ClaimBatchTest is MarketFixture {
     /// committed leaf).
     function test_claimAndClaimBatch_refuseALeafOfOtherPublicInputs() public {
         _setUpBatch(3);
-        ProverMarket.Award memory a = _award(leaves[1], prover, deadline);
+        MarketTypes.Award memory a = _award(leaves[1], prover, deadline);
         a.publicInputsHash = keccak256(abi.encodePacked(uint256(7), uint256(11))); // what the client sent
 
         (bytes32 r, bytes32 vs) = _compact(_sign(clientKey, a));
-        ProverMarket.BatchClaim[] memory jobs = _jobs(_indices(1));
+        MarketTypes.BatchClaim[] memory jobs = _jobs(_indices(1));
         (jobs[0].r, jobs[0].vs) = (r, vs);
-        _expectClaimBatchRevert(_hashesFor(jobs), jobs, abi.encodeWithSelector(ProverMarket.BadAwardSignature.selector));
+        _expectClaimBatchRevert(_hashesFor(jobs), jobs, abi.encodeWithSelector(MarketTypes.BadAwardSignature.selector));
 
         // The awarded statement in the claim: the signature holds, the leaf is not the
         // committed one.
         jobs[0].publicInputsHash = a.publicInputsHash;
-        _expectClaimBatchRevert(_hashesFor(jobs), jobs, abi.encodeWithSelector(ProverMarket.LeafNotInBatch.selector));
+        _expectClaimBatchRevert(_hashesFor(jobs), jobs, abi.encodeWithSelector(MarketTypes.LeafNotInBatch.selector));
 
-        assertFalse(market.isPaid(client, 1));
+        assertFalse(market.isPaid(client, prover, 1));
         assertEq(prover.balance, 0);
         assertEq(market.deposits(client), 1 ether);
     }
@@ -659,7 +661,7 @@ contract ClaimBatchTest is MarketFixture {
         assertEq(prover.balance, firstTotal);
         assertEq(market.deposits(client), 1 ether - firstTotal);
         for (uint256 i = 0; i < n; i++) {
-            assertEq(market.isPaid(client, _nonce(i)), (mask >> i) & 1 == 1);
+            assertEq(market.isPaid(client, prover, _nonce(i)), (mask >> i) & 1 == 1);
         }
 
         _claimBatch(_jobs(rest));
@@ -668,9 +670,9 @@ contract ClaimBatchTest is MarketFixture {
         assertEq(market.deposits(client), 1 ether - total);
         assertEq(address(market).balance, MIN_STAKE + 1 ether - total);
         uint256 again = (mask >> 64) % n;
-        ProverMarket.BatchClaim[] memory jobs = _jobs(_indices(again));
+        MarketTypes.BatchClaim[] memory jobs = _jobs(_indices(again));
         _expectClaimBatchRevert(
-            _hashesFor(jobs), jobs, abi.encodeWithSelector(ProverMarket.AlreadyClaimed.selector, leaves[again].jobId)
+            _hashesFor(jobs), jobs, abi.encodeWithSelector(MarketTypes.AlreadyClaimed.selector, leaves[again].jobId)
         );
     }
 }

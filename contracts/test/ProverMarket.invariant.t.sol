@@ -2,8 +2,10 @@
 pragma solidity 0.8.28;
 
 import {Test} from "./utils/Test.sol";
-import {Vm} from "forge-std/Vm.sol";
+import {Vm} from "./utils/Test.sol";
 import {ProverMarket} from "../src/ProverMarket.sol";
+import {MarketClaims} from "../src/MarketClaims.sol";
+import {MarketTypes} from "../src/MarketTypes.sol";
 import {CircuitStore} from "../src/CircuitStore.sol";
 import {BatchLeaf} from "../src/BatchLeaf.sol";
 import {MarketFixture, MerkleBuilder} from "./utils/MarketFixture.sol";
@@ -31,10 +33,10 @@ contract AcceptingVerifier {
 
 /// A prover's state as the market's `provers` getter returns it (every field of the struct
 /// is a value type, so the getter's tuple encodes as the struct).
-function proverState(ProverMarket market, address p) view returns (ProverMarket.Prover memory) {
+function proverState(ProverMarket market, address p) view returns (MarketTypes.Prover memory) {
     (bool ok, bytes memory ret) = address(market).staticcall(abi.encodeCall(market.provers, (p)));
     require(ok, "provers getter reverted");
-    return abi.decode(ret, (ProverMarket.Prover));
+    return abi.decode(ret, (MarketTypes.Prover));
 }
 
 /// Drives ProverMarket from three provers, three clients and two watchtowers with bounded
@@ -42,7 +44,7 @@ function proverState(ProverMarket market, address p) view returns (ProverMarket.
 /// invalid proofs, leaves naming an unregistered circuit, with one public input too many or
 /// a proof one byte too long, and refused batches: empty, or pricing a leaf beyond 2^128 - 1
 /// wei), clients' reservations for provers (reserved and released), claims (one job or
-/// several, paid from deposits and reservations), the four challenges and their answers (some with one public
+/// several, paid from deposits and reservations; second awards of a job, to another prover), the four challenges and their answers (some with one public
 /// input too many; clients buying their jobs' proofs with withheld-proof challenges), finalization, credit withdrawals and circuit registrations the market
 /// must refuse. Each action starts at a random actor, batch or challenge and takes the
 /// first one it fits (a staked prover to commit, a client with a deposit to withdraw, an
@@ -149,18 +151,25 @@ contract MarketHandler is Test {
     uint256 public ghost_unexpected;
     string public ghost_lastUnexpected;
     mapping(address => uint256) public ghost_credits;
-    /// Times each job was marked paid (a claim, or its client buying the proof with a
-    /// withheld-proof challenge), and what its provers were paid for it (a claim: the
-    /// awarded price; a purchase: the leaf's price, on the reveal), keyed by
-    /// `_jobRef(client, nonce)`.
+    /// Times each award was marked paid (a claim by its prover, or its client buying the
+    /// proof from its prover with a withheld-proof challenge), and what its prover was
+    /// paid for it (a claim: the awarded price; a purchase: the leaf's price, on the
+    /// reveal), keyed by `_awardRef(client, prover, nonce)`. The market records paid per
+    /// award: the clients here sign an award of a job to every prover that commits a leaf
+    /// of it (one price per job), so a job committed by two provers may be paid to each,
+    /// once.
     mapping(bytes32 => uint256) public ghost_paymentsOf;
     mapping(bytes32 => uint256) public ghost_paidAmountOf;
-    /// Jobs whose client bought the proof, and the price it bought it at (the leaf's, which
-    /// the client saw: it may differ from the awarded price).
-    mapping(bytes32 => bool) public ghost_boughtJob;
+    /// Awards whose client bought the proof, and the price it bought it at (the leaf's,
+    /// which the client saw: it may differ from the awarded price).
+    mapping(bytes32 => bool) public ghost_boughtAward;
     mapping(bytes32 => uint256) public ghost_boughtPriceOf;
-    /// The price the client awarded each job at (its only award price: the client signs no
-    /// other, so a leaf committed at another price cannot be claimed).
+    /// Awards of each job paid, to any prover, keyed by `_jobRef(client, nonce)` (to count
+    /// how often a job is paid to a second prover).
+    mapping(bytes32 => uint256) internal awardsPaidOf;
+    /// The price the client awarded each job at, keyed by `_jobRef(client, nonce)` (its
+    /// only award price, whichever prover it awards the job to: the client signs no other,
+    /// so a leaf committed at another price cannot be claimed).
     mapping(bytes32 => uint256) public ghost_awardedPrice;
     /// The statement each job was awarded for: the public inputs hash of the client's
     /// inputs, under the stand-in's `circuit` (clients award only a registered circuit),
@@ -207,7 +216,7 @@ contract MarketHandler is Test {
 
     /// A committed leaf with what the handler knows about it.
     struct Job {
-        ProverMarket.Leaf leaf;
+        MarketTypes.Leaf leaf;
         uint64 nonce;
         uint256 input;
         /// EXTRA_INPUT: the second public input (else 0, and none).
@@ -232,8 +241,8 @@ contract MarketHandler is Test {
     Pair[] internal equivocations;
 
     struct Ch {
-        ProverMarket.Fault fault;
-        ProverMarket.ChallengeStatus status;
+        MarketTypes.Fault fault;
+        MarketTypes.ChallengeStatus status;
         address prover;
         address client;
         bytes32 jobId;
@@ -261,7 +270,7 @@ contract MarketHandler is Test {
         address client;
         bytes32 jobId;
         bytes32 key;
-        ProverMarket.Fault fault;
+        MarketTypes.Fault fault;
         address challenger;
         uint256 price;
         uint256 stake;
@@ -283,7 +292,7 @@ contract MarketHandler is Test {
     struct SlashRecord {
         address prover;
         bytes32 key;
-        ProverMarket.Fault fault;
+        MarketTypes.Fault fault;
         /// InvalidProof: whether the challenged leaf's proof verifies.
         bool leafValid;
         /// Whether this fault had been answered on this job key before.
@@ -344,7 +353,7 @@ contract MarketHandler is Test {
     /// A leaf of a refused batch (never published, unless another batch holds it too), with
     /// its path in the tree that batch would have had; the last two.
     struct Phantom {
-        ProverMarket.Leaf leaf;
+        MarketTypes.Leaf leaf;
         bytes32[] path;
     }
 
@@ -439,7 +448,7 @@ contract MarketHandler is Test {
     function challengeAt(uint256 id)
         external
         view
-        returns (ProverMarket.ChallengeStatus status, bool bought, uint256 held)
+        returns (MarketTypes.ChallengeStatus status, bool bought, uint256 held)
     {
         Ch storage c = challenges[id];
         return (c.status, c.bought, c.bond + (c.bought ? c.price : 0));
@@ -468,7 +477,7 @@ contract MarketHandler is Test {
     /// Challenges against `p` that are open in the handler's model.
     function openChallengesOf(address p) public view returns (uint32 n) {
         for (uint256 i = 0; i < challenges.length; i++) {
-            if (challenges[i].prover == p && challenges[i].status == ProverMarket.ChallengeStatus.Open) n++;
+            if (challenges[i].prover == p && challenges[i].status == MarketTypes.ChallengeStatus.Open) n++;
         }
     }
 
@@ -500,10 +509,10 @@ contract MarketHandler is Test {
     function publishedBatch(uint256 id)
         external
         view
-        returns (Published memory pub, ProverMarket.Leaf[] memory leaves, bool[] memory finals)
+        returns (Published memory pub, MarketTypes.Leaf[] memory leaves, bool[] memory finals)
     {
         pub = published[id];
-        leaves = abi.decode(pub.input, (ProverMarket.Leaf[]));
+        leaves = abi.decode(pub.input, (MarketTypes.Leaf[]));
         finals = new bool[](leaves.length);
         Committed storage b = committed[id];
         if (block.number <= b.blockNumber + challengeWindow) return (pub, leaves, finals);
@@ -518,8 +527,8 @@ contract MarketHandler is Test {
     }
 
     /// The leaves of refused batches kept, with their paths.
-    function refusedLeaves() external view returns (ProverMarket.Leaf[] memory leaves, bytes32[][] memory paths) {
-        leaves = new ProverMarket.Leaf[](phantoms.length);
+    function refusedLeaves() external view returns (MarketTypes.Leaf[] memory leaves, bytes32[][] memory paths) {
+        leaves = new MarketTypes.Leaf[](phantoms.length);
         paths = new bytes32[][](phantoms.length);
         for (uint256 i = 0; i < phantoms.length; i++) {
             (leaves[i], paths[i]) = (phantoms[i].leaf, phantoms[i].path);
@@ -536,6 +545,10 @@ contract MarketHandler is Test {
 
     function jobRef(address client, uint64 nonce) external pure returns (bytes32) {
         return _jobRef(client, nonce);
+    }
+
+    function awardRef(address client, address prover, uint64 nonce) external pure returns (bytes32) {
+        return _awardRef(client, prover, nonce);
     }
 
     // ---- stake ---------------------------------------------------------------------------
@@ -571,7 +584,7 @@ contract MarketHandler is Test {
             m.unbondableAfter = uint64(block.timestamp) + maxDeadline + deadlinePeriod + 1;
             Vm.Log[] memory logs = vm.getRecordedLogs();
             if (
-                logs.length != 1 || logs[0].topics[0] != ProverMarket.UnbondingStarted.selector
+                logs.length != 1 || logs[0].topics[0] != MarketTypes.UnbondingStarted.selector
                     || logs[0].topics[1] != bytes32(uint256(uint160(p)))
                     || keccak256(logs[0].data) != keccak256(abi.encode(amount, m.unbondableAt, m.unbondableAfter))
             ) _unexpected("unbond: wrong UnbondingStarted event");
@@ -602,11 +615,11 @@ contract MarketHandler is Test {
         bool tooSoon = block.timestamp < m.unbondableAfter;
         bytes memory expected;
         if (block.number < m.unbondableAt) {
-            expected = abi.encodeWithSelector(ProverMarket.TooEarly.selector, m.unbondableAt);
+            expected = abi.encodeWithSelector(MarketTypes.TooEarly.selector, m.unbondableAt);
         } else if (tooSoon) {
-            expected = abi.encodeWithSelector(ProverMarket.TooEarly.selector, m.unbondableAfter);
+            expected = abi.encodeWithSelector(MarketTypes.TooEarly.selector, m.unbondableAfter);
         } else if (open != 0) {
-            expected = abi.encodeWithSelector(ProverMarket.ChallengeOpen.selector, open);
+            expected = abi.encodeWithSelector(MarketTypes.ChallengeOpen.selector, open);
         }
         // The debt is burned first, out of the unbonding stake.
         uint256 owed = m.debt < amount ? m.debt : amount;
@@ -634,7 +647,7 @@ contract MarketHandler is Test {
         Vm.Log[] memory logs = vm.getRecordedLogs();
         uint256 n;
         for (uint256 i = 0; i < logs.length; i++) {
-            if (logs[i].emitter != address(market) || logs[i].topics[0] != ProverMarket.StakeWithdrawn.selector) {
+            if (logs[i].emitter != address(market) || logs[i].topics[0] != MarketTypes.StakeWithdrawn.selector) {
                 continue;
             }
             n++;
@@ -687,11 +700,11 @@ contract MarketHandler is Test {
         uint256 amount = requested < available ? requested : available;
         bytes memory expected;
         if (block.number < at) {
-            expected = abi.encodeWithSelector(ProverMarket.TooEarly.selector, at);
+            expected = abi.encodeWithSelector(MarketTypes.TooEarly.selector, at);
         } else if (block.number >= lapsesAt) {
-            expected = abi.encodeWithSelector(ProverMarket.RequestLapsed.selector, lapsesAt);
+            expected = abi.encodeWithSelector(MarketTypes.RequestLapsed.selector, lapsesAt);
         } else if (amount == 0) {
-            expected = abi.encodeWithSelector(ProverMarket.NothingToWithdraw.selector);
+            expected = abi.encodeWithSelector(MarketTypes.NothingToWithdraw.selector);
         }
         uint256 before = c.balance;
         vm.prank(c);
@@ -716,7 +729,7 @@ contract MarketHandler is Test {
             if (found) a = creditor;
         }
         uint256 owed = ghost_credits[a];
-        bytes memory expected = owed == 0 ? abi.encodeWithSelector(ProverMarket.NothingToWithdraw.selector) : bytes("");
+        bytes memory expected = owed == 0 ? abi.encodeWithSelector(MarketTypes.NothingToWithdraw.selector) : bytes("");
         uint256 before = a.balance;
         vm.prank(a);
         try market.withdrawCredits() {
@@ -800,7 +813,7 @@ contract MarketHandler is Test {
         (bool opened, uint256 challengeId) = _challengeWithheld(id, index, w, 0, EARLIER, BY_WATCHTOWER);
         if (!opened) return;
         bool extra = mode == 3;
-        bytes4 err = extra ? ProverMarket.PublicInputsMismatch.selector : ProverMarket.ProofRejected.selector;
+        bytes4 err = extra ? MarketTypes.PublicInputsMismatch.selector : MarketTypes.ProofRejected.selector;
         _reveal(challengeId, js[index], extra, abi.encodeWithSelector(err), "revealProof (bad leaf)");
         if ((seed >> 40) % 2 == 0) {
             vm.roll(challenges[challengeId].respondBy + 1);
@@ -819,7 +832,7 @@ contract MarketHandler is Test {
         address p = provers[1 + who % 2];
         _stakeUp(p);
         _fillCover(p, seed);
-        (ProverMarket.Award memory award, address c) = _neverCommitted(p, seed);
+        (MarketTypes.Award memory award, address c) = _neverCommitted(p, seed);
         (bool opened, uint256 id) = _challengeMissed(award, c, watchtowers[(who >> 8) % watchtowers.length], EARLIER);
         if (!opened) return;
         vm.roll(challenges[id].respondBy + 1);
@@ -842,7 +855,7 @@ contract MarketHandler is Test {
     }
 
     /// An award to `p` of a job never to be committed, due a second ago, and its client.
-    function _neverCommitted(address p, uint256 seed) internal returns (ProverMarket.Award memory award, address c) {
+    function _neverCommitted(address p, uint256 seed) internal returns (MarketTypes.Award memory award, address c) {
         c = clients[(seed >> 8) % clients.length];
         uint64 nonce = nextNonce[c]++;
         award.jobId = market.jobIdOf(c, nonce);
@@ -877,7 +890,7 @@ contract MarketHandler is Test {
         if (!opened) return;
         bool ofAwarded =
             _ofAwardedStatement(j.leaf) && j.leaf.price == ghost_awardedPrice[_jobRef(j.leaf.client, j.nonce)];
-        bytes memory expected = ofAwarded ? bytes("") : abi.encodeWithSelector(ProverMarket.LeafMismatch.selector);
+        bytes memory expected = ofAwarded ? bytes("") : abi.encodeWithSelector(MarketTypes.LeafMismatch.selector);
         _answerMissed(challengeId, id, index, expected, "answerMissedDeadline (bad leaf)");
         if (!ofAwarded && seed % 2 == 0) {
             vm.roll(challenges[challengeId].respondBy + 1);
@@ -897,13 +910,13 @@ contract MarketHandler is Test {
         bytes memory input = abi.encode(_leavesOf(js));
         bytes memory expected = direct
             ? _commitError(p, _leavesOf(js), atRisk + js.length, covered)
-            : abi.encodeWithSelector(ProverMarket.NotDirectCall.selector);
+            : abi.encodeWithSelector(MarketTypes.NotDirectCall.selector);
         vm.recordLogs();
         if (direct) vm.prank(p, p);
         // Not `p`'s own transaction: the origin is pinned to the handler, since the fuzzer's
         // sender (the default origin) may be `p` itself.
         else vm.prank(p, address(this));
-        (bool success, bytes memory ret) = address(market).call(bytes.concat(ProverMarket.commitBatch.selector, input));
+        (bool success, bytes memory ret) = address(market).call(bytes.concat(MarketClaims.commitBatch.selector, input));
         Vm.Log[] memory logs = vm.getRecordedLogs();
         if (!success) {
             _expectRevert(ret, expected, "commitBatch");
@@ -948,7 +961,7 @@ contract MarketHandler is Test {
     function _readPublished(Vm.Log[] memory logs, bytes memory input) internal returns (uint256 n) {
         for (uint256 i = 0; i < logs.length; i++) {
             Vm.Log memory log = logs[i];
-            if (log.emitter != address(market) || log.topics[0] != ProverMarket.BatchCommitted.selector) continue;
+            if (log.emitter != address(market) || log.topics[0] != MarketTypes.BatchCommitted.selector) continue;
             n++;
             Published storage pub = published[uint256(log.topics[1])];
             pub.events++;
@@ -961,7 +974,7 @@ contract MarketHandler is Test {
 
     /// Keeps leaf `index` of a refused batch, with its path in that batch's tree (the last
     /// two such leaves).
-    function _phantom(ProverMarket.Leaf[] memory leaves, uint256 index) internal {
+    function _phantom(MarketTypes.Leaf[] memory leaves, uint256 index) internal {
         Phantom memory ph = Phantom(leaves[index], MerkleBuilder.proof(_hashes(leaves), index));
         if (phantoms.length < 2) phantoms.push(ph);
         else phantoms[phantomsSeen % 2] = ph;
@@ -980,19 +993,19 @@ contract MarketHandler is Test {
 
     /// The error committing `leaves` from `p` meets (`atRisk`: its leaves at risk with
     /// them), in the order the market checks, or "".
-    function _commitError(address p, ProverMarket.Leaf[] memory leaves, uint256 atRisk, uint256 covered)
+    function _commitError(address p, MarketTypes.Leaf[] memory leaves, uint256 atRisk, uint256 covered)
         internal
         view
         returns (bytes memory)
     {
         ProverModel storage m = model[p];
-        if (!m.registered) return abi.encodeWithSelector(ProverMarket.NotRegistered.selector);
-        if (m.stake < minStake) return abi.encodeWithSelector(ProverMarket.StakeTooLow.selector, m.stake, minStake);
-        if (leaves.length == 0) return abi.encodeWithSelector(ProverMarket.EmptyBatch.selector);
-        if (atRisk > covered) return abi.encodeWithSelector(ProverMarket.ExposureTooHigh.selector, atRisk, covered);
+        if (!m.registered) return abi.encodeWithSelector(MarketTypes.NotRegistered.selector);
+        if (m.stake < minStake) return abi.encodeWithSelector(MarketTypes.StakeTooLow.selector, m.stake, minStake);
+        if (leaves.length == 0) return abi.encodeWithSelector(MarketTypes.EmptyBatch.selector);
+        if (atRisk > covered) return abi.encodeWithSelector(MarketTypes.ExposureTooHigh.selector, atRisk, covered);
         for (uint256 i = 0; i < leaves.length; i++) {
             if (leaves[i].price > type(uint128).max) {
-                return abi.encodeWithSelector(ProverMarket.PriceTooLarge.selector, i);
+                return abi.encodeWithSelector(MarketTypes.PriceTooLarge.selector, i);
             }
         }
         return "";
@@ -1049,7 +1062,7 @@ contract MarketHandler is Test {
     }
 
     /// Whether `l` is a leaf of the statement its job was awarded for.
-    function _ofAwardedStatement(ProverMarket.Leaf memory l) internal view returns (bool) {
+    function _ofAwardedStatement(MarketTypes.Leaf memory l) internal view returns (bool) {
         return l.circuitId == circuit && l.publicInputsHash == awardedInputsHash[_statementRef(l.client, l.jobId)];
     }
 
@@ -1058,9 +1071,9 @@ contract MarketHandler is Test {
     function _awardOf(address c, bytes32 jobId, address p, uint256 price, uint64 deadline)
         internal
         view
-        returns (ProverMarket.Award memory)
+        returns (MarketTypes.Award memory)
     {
-        return ProverMarket.Award({
+        return MarketTypes.Award({
             jobId: jobId,
             prover: p,
             price: price,
@@ -1156,8 +1169,10 @@ contract MarketHandler is Test {
     // ---- claims --------------------------------------------------------------------------
 
     /// Claims one job of a batch alone: `claimBatch` with one job, the only way to claim.
-    /// One time in four, an unpaid job whose client holds a reservation for the batch's
-    /// prover, if there is one.
+    /// One time in four, a job whose award to the batch's prover is unpaid and whose client
+    /// holds a reservation for that prover, if there is one; one time in eight, a job
+    /// whose award to the batch's prover is unpaid while its award to another prover was
+    /// paid (a second award of the job, paid too), if there is one.
     function claim(uint256 batchSeed, uint256 leafSeed) external {
         if (committed.length == 0) return;
         uint256 id = batchSeed % committed.length;
@@ -1165,6 +1180,7 @@ contract MarketHandler is Test {
         picked[0] = leafSeed % jobsOf[id].length;
         uint256 r = uint256(keccak256(abi.encode(leafSeed, "claim")));
         if (r % 4 == 0) (id, picked[0],) = _reservedJob(id, picked[0]);
+        else if (r % 8 == 1) (id, picked[0]) = _secondAward(id, picked[0]);
         Committed memory b = committed[id];
         Job[] memory js = jobsOf[id];
         Job memory j = js[picked[0]];
@@ -1173,9 +1189,7 @@ contract MarketHandler is Test {
         if (block.number <= closesAt) {
             // A quarter of the time, check the window is enforced; else wait for it to close.
             if (leafSeed % 4 == 0) {
-                _tryClaim(
-                    id, b, js, picked, abi.encodeWithSelector(ProverMarket.WindowOpen.selector, closesAt), "claim"
-                );
+                _tryClaim(id, b, js, picked, abi.encodeWithSelector(MarketTypes.WindowOpen.selector, closesAt), "claim");
                 return;
             }
             vm.roll(closesAt + 1);
@@ -1212,7 +1226,7 @@ contract MarketHandler is Test {
         uint64 closesAt = b.blockNumber + challengeWindow;
         bytes memory expected;
         if (block.number <= closesAt) {
-            if (mask % 4 == 0) expected = abi.encodeWithSelector(ProverMarket.WindowOpen.selector, closesAt);
+            if (mask % 4 == 0) expected = abi.encodeWithSelector(MarketTypes.WindowOpen.selector, closesAt);
             else vm.roll(closesAt + 1);
         }
         if (expected.length == 0) {
@@ -1224,6 +1238,65 @@ contract MarketHandler is Test {
             expected = _batchPayError(b, js, picked);
         }
         _tryClaim(id, b, js, picked, expected, "claimBatch");
+    }
+
+    /// A client's second award of a job, to another prover: dishonest prover 1 or 2 (staked
+    /// up first) commits a copy of a leaf of another prover's batch (of a job whose award
+    /// to another prover was paid, if there is one), which its client awarded it too. One
+    /// time in four the client buys the proof from it at once; else, after its window, the
+    /// prover claims it with the client's award (the deposit topped up to the price), and
+    /// half of the time claims it again. Paid is recorded per award (client, prover,
+    /// nonce): the second award is paid as the first was, once (`AlreadyClaimed` again).
+    function secondAward(uint256 who, uint256 seed) external {
+        if (committed.length == 0) return;
+        address p = provers[1 + who % 2];
+        // From a hash: the fuzzer's inputs are often small numbers, whose high bits are 0.
+        seed = uint256(keccak256(abi.encode(seed, "secondAward")));
+        (uint256 from, uint256 index, bool found) = _copyFor(p, seed);
+        if (!found) return;
+        _stakeUp(p);
+        Job[] memory js = new Job[](1);
+        js[0] = jobsOf[from][index];
+        (bool ok, uint256 id) = _tryCommit(p, js, new uint256[](1), uint64(block.timestamp + 1 hours), true);
+        if (!ok) return;
+        if ((seed >> 8) % 4 == 0) {
+            _challengeWithheld(id, 0, watchtowers[who % watchtowers.length], seed >> 16, EARLIER, BY_CLIENT_BUYING);
+            return;
+        }
+        Committed memory b = committed[id];
+        vm.roll(b.blockNumber + challengeWindow + 1);
+        _topUp(js[0].leaf.client, js[0].leaf.price);
+        uint256[] memory picked = new uint256[](1);
+        _tryClaim(id, b, js, picked, _batchPayError(b, js, picked), "claim (a second award)");
+        if ((seed >> 12) % 2 == 0) {
+            _tryClaim(id, b, js, picked, _batchPayError(b, js, picked), "claim (a second award, again)");
+        }
+    }
+
+    /// A leaf, from batch `seed % batches` on, of a batch of another prover than `p`: the
+    /// first of a job whose award to that prover was paid and whose award to `p` was not,
+    /// else the first of a job whose award to `p` was not paid, else the first found; none
+    /// if every batch is `p`'s.
+    function _copyFor(address p, uint256 seed) internal view returns (uint256 id, uint256 index, bool found) {
+        uint256 n = committed.length;
+        bool unpaid;
+        for (uint256 k = 0; k < n; k++) {
+            uint256 b = (seed % n + k) % n;
+            if (committed[b].prover == p) continue;
+            for (uint256 i = 0; i < jobsOf[b].length; i++) {
+                (bool paidToIts, bool paidToP) = _paidTo(b, i, p);
+                if (paidToIts && !paidToP) return (b, i, true);
+                if (!found || (!paidToP && !unpaid)) (id, index, found, unpaid) = (b, i, true, !paidToP);
+            }
+        }
+    }
+
+    /// Whether the award of the job of leaf `i` of batch `b` to the batch's prover was
+    /// paid, and whether its award to `p` was.
+    function _paidTo(uint256 b, uint256 i, address p) internal view returns (bool paidToIts, bool paidToP) {
+        Job storage j = jobsOf[b][i];
+        paidToIts = ghost_paymentsOf[_awardRef(j.leaf.client, committed[b].prover, j.nonce)] != 0;
+        paidToP = ghost_paymentsOf[_awardRef(j.leaf.client, p, j.nonce)] != 0;
     }
 
     /// Tops up the deposit of each client of jobs `picked` (claimed by `p`) as `claimBatch`
@@ -1254,7 +1327,7 @@ contract MarketHandler is Test {
         bytes memory expected,
         string memory what
     ) internal {
-        (ProverMarket.BatchClaim[] memory cs, bytes32[] memory hashes, uint256 total) = _batchClaims(b, js, picked);
+        (MarketTypes.BatchClaim[] memory cs, bytes32[] memory hashes, uint256 total) = _batchClaims(b, js, picked);
         uint256 proverBefore = b.prover.balance;
         vm.prank(b.prover);
         try market.claimBatch(id, hashes, cs) {
@@ -1290,20 +1363,22 @@ contract MarketHandler is Test {
     {
         for (uint256 k = 0; k < picked.length; k++) {
             Job memory j = js[picked[k]];
-            bytes32 ref = _jobRef(j.leaf.client, j.nonce);
+            bytes32 ref = _awardRef(j.leaf.client, p, j.nonce);
             if (!_ofAwardedStatement(j.leaf)) {
                 _unexpected(string.concat(what, " paid a leaf of another statement"));
             }
             ghost_paymentsOf[ref]++;
             ghost_paidAmountOf[ref] += j.leaf.price;
+            _paidAward(j.leaf.client, j.nonce, what);
             (bool reserved, bool deposited) = _book(j.leaf.client, p, j.leaf.price, what);
             if (reserved) fromReservation++;
             if (reserved && deposited) split++;
         }
     }
 
-    /// The first unpaid job, from batch `id` on, whose client holds a reservation for its
-    /// batch's prover, or (`id`, `index`) if there is none.
+    /// The first job, from batch `id` on, whose award to its batch's prover is unpaid and
+    /// whose client holds a reservation for that prover, or (`id`, `index`) if there is
+    /// none.
     function _reservedJob(uint256 id, uint256 index) internal view returns (uint256, uint256, bool) {
         uint256 n = committed.length;
         for (uint256 k = 0; k < n; k++) {
@@ -1311,7 +1386,8 @@ contract MarketHandler is Test {
             Job[] storage js = jobsOf[b];
             for (uint256 i = 0; i < js.length; i++) {
                 address c = js[i].leaf.client;
-                if (ghost_reserved[c][committed[b].prover] != 0 && ghost_paymentsOf[_jobRef(c, js[i].nonce)] == 0) {
+                address p = committed[b].prover;
+                if (ghost_reserved[c][p] != 0 && ghost_paymentsOf[_awardRef(c, p, js[i].nonce)] == 0) {
                     return (b, i, true);
                 }
             }
@@ -1319,13 +1395,37 @@ contract MarketHandler is Test {
         return (id, index, false);
     }
 
-    /// The indices of the unpaid jobs of client `c` in batch `id`.
+    /// The first job, from batch `id` on, whose award to its batch's prover is unpaid while
+    /// an award of it to another prover was paid, or (`id`, `index`) if there is none.
+    function _secondAward(uint256 id, uint256 index) internal returns (uint256, uint256) {
+        uint256 n = committed.length;
+        for (uint256 k = 0; k < n; k++) {
+            uint256 b = (id + k) % n;
+            Job[] storage js = jobsOf[b];
+            for (uint256 i = 0; i < js.length; i++) {
+                address c = js[i].leaf.client;
+                uint64 nonce = js[i].nonce;
+                if (
+                    awardsPaidOf[_jobRef(c, nonce)] != 0
+                        && ghost_paymentsOf[_awardRef(c, committed[b].prover, nonce)] == 0
+                ) {
+                    _count("claim: the second award of a job, paid to another prover before");
+                    return (b, i);
+                }
+            }
+        }
+        return (id, index);
+    }
+
+    /// The indices of the jobs of client `c` in batch `id` whose award to the batch's
+    /// prover is unpaid.
     function _unpaidOf(uint256 id, address c) internal view returns (uint256[] memory picked) {
         Job[] storage js = jobsOf[id];
+        address p = committed[id].prover;
         picked = new uint256[](js.length);
         uint256 n;
         for (uint256 i = 0; i < js.length; i++) {
-            if (js[i].leaf.client == c && ghost_paymentsOf[_jobRef(c, js[i].nonce)] == 0) picked[n++] = i;
+            if (js[i].leaf.client == c && ghost_paymentsOf[_awardRef(c, p, js[i].nonce)] == 0) picked[n++] = i;
         }
         assembly ("memory-safe") {
             mstore(picked, n)
@@ -1388,17 +1488,17 @@ contract MarketHandler is Test {
     function _batchClaims(Committed memory b, Job[] memory js, uint256[] memory picked)
         internal
         view
-        returns (ProverMarket.BatchClaim[] memory cs, bytes32[] memory hashes, uint256 total)
+        returns (MarketTypes.BatchClaim[] memory cs, bytes32[] memory hashes, uint256 total)
     {
         hashes = _hashes(_leavesOf(js));
-        cs = new ProverMarket.BatchClaim[](picked.length);
+        cs = new MarketTypes.BatchClaim[](picked.length);
         for (uint256 k = 0; k < picked.length; k++) {
             Job memory j = js[picked[k]];
-            ProverMarket.Award memory award = _awardOf(
+            MarketTypes.Award memory award = _awardOf(
                 j.leaf.client, j.leaf.jobId, b.prover, ghost_awardedPrice[_jobRef(j.leaf.client, j.nonce)], b.deadline
             );
             (bytes32 r, bytes32 vs) = vm.signCompact(keyOf[j.leaf.client], market.awardDigest(award));
-            cs[k] = ProverMarket.BatchClaim({
+            cs[k] = MarketTypes.BatchClaim({
                 // forge-lint: disable-next-line(unsafe-typecast)
                 index: uint32(picked[k]), // batches hold at most 12 leaves here
                 nonce: j.nonce,
@@ -1432,12 +1532,13 @@ contract MarketHandler is Test {
             if (j.leaf.price != ghost_awardedPrice[_jobRef(j.leaf.client, j.nonce)] || !_ofAwardedStatement(j.leaf)) {
                 // The client signed its award at another price, or for another statement,
                 // than the leaf's.
-                return abi.encodeWithSelector(ProverMarket.BadAwardSignature.selector);
+                return abi.encodeWithSelector(MarketTypes.BadAwardSignature.selector);
             }
             uint256 c = _clientIndex(j.leaf.client);
             bool paidNow;
             for (uint256 e = 0; e < k; e++) {
-                // The same job earlier in this call (the same leaf, or another leaf for it).
+                // The same job earlier in this call (the same leaf, or another leaf for it):
+                // the same award, to the batch's prover.
                 Job memory earlier = js[picked[e]];
                 if (earlier.leaf.client == j.leaf.client && earlier.nonce == j.nonce) paidNow = true;
             }
@@ -1461,21 +1562,21 @@ contract MarketHandler is Test {
         returns (bytes memory)
     {
         if (b.timestamp > b.deadline) {
-            return abi.encodeWithSelector(ProverMarket.CommittedAfterDeadline.selector, b.timestamp, b.deadline);
+            return abi.encodeWithSelector(MarketTypes.CommittedAfterDeadline.selector, b.timestamp, b.deadline);
         }
         if (disputedModel(b.prover)) {
             bytes32 key = _jobKey(b.prover, j.leaf.client, j.leaf.jobId);
             if (ghost_slashesOf[key] != 0) {
-                return abi.encodeWithSelector(ProverMarket.JobSlashed.selector, j.leaf.jobId);
+                return abi.encodeWithSelector(MarketTypes.JobSlashed.selector, j.leaf.jobId);
             }
             uint256 pending = ghost_pendingOf[key];
-            if (pending != 0) return abi.encodeWithSelector(ProverMarket.ChallengePending.selector, pending - 1);
+            if (pending != 0) return abi.encodeWithSelector(MarketTypes.ChallengePending.selector, pending - 1);
         }
-        if (paidNow || ghost_paymentsOf[_jobRef(j.leaf.client, j.nonce)] != 0) {
-            return abi.encodeWithSelector(ProverMarket.AlreadyClaimed.selector, j.leaf.jobId);
+        if (paidNow || ghost_paymentsOf[_awardRef(j.leaf.client, b.prover, j.nonce)] != 0) {
+            return abi.encodeWithSelector(MarketTypes.AlreadyClaimed.selector, j.leaf.jobId);
         }
         if (available < j.leaf.price - _min(reserved, j.leaf.price)) {
-            return abi.encodeWithSelector(ProverMarket.InsufficientDeposit.selector, available + reserved, j.leaf.price);
+            return abi.encodeWithSelector(MarketTypes.InsufficientDeposit.selector, available + reserved, j.leaf.price);
         }
         return "";
     }
@@ -1506,9 +1607,9 @@ contract MarketHandler is Test {
         else if (mode == 3 && current != 0) u = uint64(_bound(until, 0, current - 1));
         bytes memory expected;
         if (u < current) {
-            expected = abi.encodeWithSelector(ProverMarket.ReservationShortened.selector, current);
+            expected = abi.encodeWithSelector(MarketTypes.ReservationShortened.selector, current);
         } else if (amount > balance) {
-            expected = abi.encodeWithSelector(ProverMarket.InsufficientDeposit.selector, balance, amount);
+            expected = abi.encodeWithSelector(MarketTypes.InsufficientDeposit.selector, balance, amount);
         }
         vm.recordLogs();
         vm.prank(c);
@@ -1519,7 +1620,7 @@ contract MarketHandler is Test {
             ghost_reservedUntil[c][p] = u;
             Vm.Log[] memory logs = vm.getRecordedLogs();
             if (
-                logs.length != 1 || logs[0].topics[0] != ProverMarket.Reserved.selector
+                logs.length != 1 || logs[0].topics[0] != MarketTypes.Reserved.selector
                     || logs[0].topics[1] != bytes32(uint256(uint160(c)))
                     || logs[0].topics[2] != bytes32(uint256(uint160(p)))
                     || keccak256(logs[0].data) != keccak256(abi.encode(amount, ghost_reserved[c][p], u))
@@ -1587,9 +1688,9 @@ contract MarketHandler is Test {
         bytes memory expected;
         // forge-lint: disable-next-line(block-timestamp)
         if (block.timestamp <= until) {
-            expected = abi.encodeWithSelector(ProverMarket.TooEarly.selector, until);
+            expected = abi.encodeWithSelector(MarketTypes.TooEarly.selector, until);
         } else if (amount == 0) {
-            expected = abi.encodeWithSelector(ProverMarket.NothingToWithdraw.selector);
+            expected = abi.encodeWithSelector(MarketTypes.NothingToWithdraw.selector);
         }
         uint256 before = c.balance;
         vm.recordLogs();
@@ -1600,7 +1701,7 @@ contract MarketHandler is Test {
             ghost_deposits[c] += amount;
             Vm.Log[] memory logs = vm.getRecordedLogs();
             if (
-                logs.length != 1 || logs[0].topics[0] != ProverMarket.ReservationReleased.selector
+                logs.length != 1 || logs[0].topics[0] != MarketTypes.ReservationReleased.selector
                     || logs[0].topics[1] != bytes32(uint256(uint160(c)))
                     || logs[0].topics[2] != bytes32(uint256(uint160(p)))
                     || keccak256(logs[0].data) != keccak256(abi.encode(amount))
@@ -1647,16 +1748,15 @@ contract MarketHandler is Test {
         uint64 closesAt = b.blockNumber + challengeWindow;
         bytes memory expected;
         if (block.number > closesAt) {
-            expected = abi.encodeWithSelector(ProverMarket.WindowClosed.selector, closesAt);
+            expected = abi.encodeWithSelector(MarketTypes.WindowClosed.selector, closesAt);
         } else if (extra) {
-            expected = abi.encodeWithSelector(ProverMarket.PublicInputsMismatch.selector);
+            expected = abi.encodeWithSelector(MarketTypes.PublicInputsMismatch.selector);
         } else if (ghost_slashesOf[key] != 0) {
-            expected = abi.encodeWithSelector(ProverMarket.AlreadySlashed.selector, j.leaf.jobId);
+            expected = abi.encodeWithSelector(MarketTypes.AlreadySlashed.selector, j.leaf.jobId);
         }
-        Slash memory s = _predictSlash(
-            b.prover, j.leaf.client, j.leaf.jobId, j.leaf.price, ProverMarket.Fault.InvalidProof, w, true
-        );
-        ProverMarket.Inclusion memory at = _inclusion(id, index);
+        Slash memory s =
+            _predictSlash(b.prover, j.leaf.client, j.leaf.jobId, j.leaf.price, MarketTypes.Fault.InvalidProof, w, true);
+        MarketTypes.Inclusion memory at = _inclusion(id, index);
         bytes32 digest;
         (expected, digest) =
             _evidence(w, abi.encodeCall(market.challengeInvalidProof, (at, inputs, j.proof)), evidence, expected);
@@ -1694,19 +1794,19 @@ contract MarketHandler is Test {
         {
             Committed memory a = committed[e.batchA];
             Committed memory b = committed[e.batchB];
-            ProverMarket.Leaf memory la = jobsOf[e.batchA][e.indexA].leaf;
-            ProverMarket.Leaf memory lb = jobsOf[e.batchB][e.indexB].leaf;
+            MarketTypes.Leaf memory la = jobsOf[e.batchA][e.indexA].leaf;
+            MarketTypes.Leaf memory lb = jobsOf[e.batchB][e.indexB].leaf;
             bytes32 key = _jobKey(a.prover, la.client, la.jobId);
 
             uint64 closesAt = (a.blockNumber > b.blockNumber ? a.blockNumber : b.blockNumber) + challengeWindow;
             if (block.number > closesAt) {
                 if (seed % 4 != 0) return;
-                expected = abi.encodeWithSelector(ProverMarket.WindowClosed.selector, closesAt);
+                expected = abi.encodeWithSelector(MarketTypes.WindowClosed.selector, closesAt);
             } else if (ghost_slashesOf[key] != 0) {
-                expected = abi.encodeWithSelector(ProverMarket.AlreadySlashed.selector, la.jobId);
+                expected = abi.encodeWithSelector(MarketTypes.AlreadySlashed.selector, la.jobId);
             }
             uint256 price = la.price < lb.price ? la.price : lb.price;
-            s = _predictSlash(a.prover, la.client, la.jobId, price, ProverMarket.Fault.Equivocation, w, true);
+            s = _predictSlash(a.prover, la.client, la.jobId, price, MarketTypes.Fault.Equivocation, w, true);
         }
         _challengeEquivocation(e, w, expected, s, _evidenceMode(who));
     }
@@ -1716,8 +1816,8 @@ contract MarketHandler is Test {
     function _challengeEquivocation(Pair memory e, address w, bytes memory expected, Slash memory s, uint8 evidence)
         internal
     {
-        ProverMarket.Inclusion memory atA = _inclusion(e.batchA, e.indexA);
-        ProverMarket.Inclusion memory atB = _inclusion(e.batchB, e.indexB);
+        MarketTypes.Inclusion memory atA = _inclusion(e.batchA, e.indexA);
+        MarketTypes.Inclusion memory atB = _inclusion(e.batchB, e.indexB);
         bytes32 digest;
         (expected, digest) = _evidence(w, abi.encodeCall(market.challengeEquivocation, (atA, atB)), evidence, expected);
 
@@ -1756,8 +1856,9 @@ contract MarketHandler is Test {
     /// what bond (always `challengeBond` but for WITH_A_WRONG_BOND): a watchtower naming
     /// any nonce, no signature (a plain challenge), mostly; the job's client naming the
     /// job's nonce and showing its signed award of the leaf to the batch's prover, which
-    /// buys the proof (the leaf's price from its deposit; refused, `AlreadyClaimed`, once
-    /// the job is paid, `InsufficientDeposit` when the deposit is short); the job's client
+    /// buys the proof (the leaf's price from its reservation for the batch's prover first,
+    /// then its deposit, as a claim would take it; refused, `AlreadyClaimed`, once that
+    /// award is paid, `InsufficientDeposit` when the two fall short); the job's client
     /// not buying (BY_CLIENT_NOT_BUYING: its valid award with another job's nonce, or a
     /// signature of its award to another prover, `BadAwardSignature`; or no signature,
     /// plain); a watchtower naming the job's nonce and showing the client's valid award
@@ -1829,11 +1930,11 @@ contract MarketHandler is Test {
             (call.from, call.buys) = (j.leaf.client, true);
             if (mode == WITH_A_WRONG_BOND) {
                 call.value = j.leaf.price != bond ? j.leaf.price : bond + 1;
-                call.err = abi.encodeWithSelector(ProverMarket.WrongBond.selector, bond, call.value);
+                call.err = abi.encodeWithSelector(MarketTypes.WrongBond.selector, bond, call.value);
             }
         }
-        ProverMarket.Leaf memory l = j.leaf;
-        ProverMarket.Award memory award = ProverMarket.Award({
+        MarketTypes.Leaf memory l = j.leaf;
+        MarketTypes.Award memory award = MarketTypes.Award({
             jobId: l.jobId,
             prover: awardedTo,
             price: l.price,
@@ -1849,23 +1950,23 @@ contract MarketHandler is Test {
     /// with `seed`). The challenger commits to the challenge's input as `evidence` says
     /// (`_evidence`). A client buying the proof has its deposit first topped up to the price
     /// half of the time, one time in four moved whole into its reservation for the batch's
-    /// prover (which pays no purchase: the deposit is short unless the price is 0), else
+    /// prover (which pays the purchase first, as it would that prover's claim), else
     /// left as it is (it may be short).
     function _challengeWithheld(uint256 id, uint256 index, address w, uint256 seed, uint8 evidence, uint8 mode)
         internal
         returns (bool opened, uint256 challengeId)
     {
         WithheldCall memory call = _withheldCall(id, index, w, mode, seed);
-        ProverMarket.Inclusion memory at = _inclusion(id, index);
+        MarketTypes.Inclusion memory at = _inclusion(id, index);
         // A call buys exactly when its sender is the job's client showing a signature
         // (checked: its award of the leaf to the batch's prover, with the job's own nonce).
         if (call.buys != (call.from == at.leaf.client && call.r != 0 && !call.badAward)) {
             _unexpected("handler: a purchase mispredicted");
         }
         if (mode == BY_CLIENT_BUYING) {
-            uint256 deposit = (seed >> 8) % 4;
-            if (deposit < 2) _topUp(at.leaf.client, at.leaf.price);
-            else if (deposit == 2) _reserveAll(at.leaf.client, committed[id].prover);
+            uint256 funding = (seed >> 8) % 4;
+            if (funding < 2) _topUp(at.leaf.client, at.leaf.price);
+            else if (funding == 2) _reserveAll(at.leaf.client, committed[id].prover);
         }
         bytes32 key = _jobKey(committed[id].prover, at.leaf.client, at.leaf.jobId);
         bytes memory expected = _withheldError(id, key, at.leaf, call);
@@ -1891,14 +1992,15 @@ contract MarketHandler is Test {
             if (committed[id].prover == honest) _honestReveal(challengeId, seed);
         } catch (bytes memory reason) {
             _expectRevert(reason, expected, "challengeWithheldProof");
-            if ((call.buys || call.badAward) && market.deposits(at.leaf.client) != ghost_deposits[at.leaf.client]) {
+            if ((call.buys || call.badAward) && !_fundsOfJobAsBooked(id, index)) {
                 _unexpected("a refused purchase took a price");
             }
         }
     }
 
     /// Client `c` moves its whole deposit into its reservation for `p` (a reservation pays
-    /// `p`'s claims, never a purchase), keeping the reservation's `until` or making it now.
+    /// `p`'s claims, and the client's purchases from `p`, before the deposit), keeping the
+    /// reservation's `until` or making it now.
     function _reserveAll(address c, address p) internal {
         uint256 amount = ghost_deposits[c];
         uint64 until = ghost_reservedUntil[c][p];
@@ -1915,43 +2017,83 @@ contract MarketHandler is Test {
         }
     }
 
-    /// Books the purchase of the proof of leaf `index` of batch `id` just opened: the job is
-    /// marked paid and its price left the client's deposit.
+    /// Books the purchase of the proof of leaf `index` of batch `id` just opened: the award
+    /// of the job to the batch's prover is marked paid and its price left the client's
+    /// reservation for that prover first, as much as it holds, and the rest its deposit
+    /// (`_book`, as for a claim).
     function _bought(uint256 id, uint256 index) internal {
         Job storage j = jobsOf[id][index];
-        bytes32 ref = _jobRef(j.leaf.client, j.nonce);
-        ghost_deposits[j.leaf.client] -= j.leaf.price;
+        address p = committed[id].prover;
+        bytes32 ref = _awardRef(j.leaf.client, p, j.nonce);
+        (bool fromReservation,) = _book(j.leaf.client, p, j.leaf.price, "challengeWithheldProof (buying)");
+        if (fromReservation) _count("challengeWithheldProof (buying): paid from a reservation");
         ghost_paymentsOf[ref]++;
         ghost_boughtPriceOf[ref] = j.leaf.price;
-        ghost_boughtJob[ref] = true;
-        if (market.deposits(j.leaf.client) != ghost_deposits[j.leaf.client]) {
-            _unexpected("challengeWithheldProof took a wrong price");
+        ghost_boughtAward[ref] = true;
+        _paidAward(j.leaf.client, j.nonce, "challengeWithheldProof (buying)");
+        if (!_fundsAsBooked(j.leaf.client, p)) _unexpected("challengeWithheldProof took a wrong price");
+        if (!market.isPaid(j.leaf.client, p, j.nonce)) _unexpected("a bought award not marked paid");
+    }
+
+    /// Whether the deposit of the client of leaf `index` of batch `id`, and its reservation
+    /// for the batch's prover, are what the handler booked.
+    function _fundsOfJobAsBooked(uint256 id, uint256 index) internal view returns (bool) {
+        return _fundsAsBooked(jobsOf[id][index].leaf.client, committed[id].prover);
+    }
+
+    /// Whether client `c`'s deposit and its reservation for `p` are what the handler booked.
+    function _fundsAsBooked(address c, address p) internal view returns (bool) {
+        (uint128 reserved,) = market.reservations(c, p);
+        return market.deposits(c) == ghost_deposits[c] && reserved == ghost_reserved[c][p];
+    }
+
+    /// Counts an award of job `nonce` of client `c` just paid (`what` paid it), and when
+    /// another award of the job, to another prover, was paid before.
+    function _paidAward(address c, uint64 nonce, string memory what) internal {
+        if (awardsPaidOf[_jobRef(c, nonce)]++ != 0) {
+            _count(string.concat(what, ": a job paid before to another prover"));
         }
-        if (!market.isPaid(j.leaf.client, j.nonce)) _unexpected("a bought job not marked paid");
     }
 
     /// The error a withheld-proof challenge `call` of `leaf`, of batch `id` (job key `key`),
     /// meets, in the order the market checks (the bond, the window, the job's state, then
-    /// the purchase: the award refused, the job already paid, the deposit short of the
-    /// price), before its evidence.
-    function _withheldError(uint256 id, bytes32 key, ProverMarket.Leaf memory leaf, WithheldCall memory call)
+    /// the purchase: the award refused, the batch committed after its deadline, the award
+    /// already paid, the reservation for the prover and the deposit short of the price),
+    /// before its evidence.
+    function _withheldError(uint256 id, bytes32 key, MarketTypes.Leaf memory leaf, WithheldCall memory call)
         internal
         view
         returns (bytes memory)
     {
         if (call.err.length != 0) return call.err;
         uint64 closesAt = committed[id].blockNumber + challengeWindow;
-        if (block.number > closesAt) return abi.encodeWithSelector(ProverMarket.WindowClosed.selector, closesAt);
-        bytes memory err = _openError(key, leaf.jobId, ProverMarket.Fault.WithheldProof);
+        if (block.number > closesAt) return abi.encodeWithSelector(MarketTypes.WindowClosed.selector, closesAt);
+        bytes memory err = _openError(key, leaf.jobId, MarketTypes.Fault.WithheldProof);
         if (err.length != 0) return err;
-        if (call.badAward) return abi.encodeWithSelector(ProverMarket.BadAwardSignature.selector);
+        if (call.badAward) return abi.encodeWithSelector(MarketTypes.BadAwardSignature.selector);
         if (!call.buys) return err;
-        if (ghost_paymentsOf[_jobRef(leaf.client, call.nonce)] != 0) {
-            return abi.encodeWithSelector(ProverMarket.AlreadyClaimed.selector, leaf.jobId);
+        return _purchaseError(committed[id], leaf, call);
+    }
+
+    /// The error the purchase `call` of `leaf`, of batch `b`, meets once its award is
+    /// checked, or "": it is paid as a claim would be (posted by the award's deadline, the
+    /// award not paid yet, the price from the reservation for the prover first, then the
+    /// deposit).
+    function _purchaseError(Committed memory b, MarketTypes.Leaf memory leaf, WithheldCall memory call)
+        internal
+        view
+        returns (bytes memory)
+    {
+        if (b.timestamp > call.deadline) {
+            return abi.encodeWithSelector(MarketTypes.CommittedAfterDeadline.selector, b.timestamp, call.deadline);
+        }
+        if (ghost_paymentsOf[_awardRef(leaf.client, b.prover, call.nonce)] != 0) {
+            return abi.encodeWithSelector(MarketTypes.AlreadyClaimed.selector, leaf.jobId);
         }
         uint256 available = ghost_deposits[leaf.client];
-        if (available < leaf.price) {
-            return abi.encodeWithSelector(ProverMarket.InsufficientDeposit.selector, available, leaf.price);
+        uint256 reserved = ghost_reserved[leaf.client][b.prover];
+        if (available < leaf.price - _min(reserved, leaf.price)) {
+            return abi.encodeWithSelector(MarketTypes.InsufficientDeposit.selector, available + reserved, leaf.price);
         }
         return "";
     }
@@ -1961,8 +2103,8 @@ contract MarketHandler is Test {
         Job storage j = jobsOf[id][index];
         _opened(
             Ch({
-                fault: ProverMarket.Fault.WithheldProof,
-                status: ProverMarket.ChallengeStatus.Open,
+                fault: MarketTypes.Fault.WithheldProof,
+                status: MarketTypes.ChallengeStatus.Open,
                 prover: committed[id].prover,
                 client: j.leaf.client,
                 jobId: j.leaf.jobId,
@@ -1984,7 +2126,7 @@ contract MarketHandler is Test {
     }
 
     function _withheldTarget(uint256 batchSeed, uint256 leafSeed) internal view returns (uint256 id, uint256 index) {
-        (bool again, uint256 answered) = _pickAnswered(batchSeed >> 128, ProverMarket.Fault.WithheldProof);
+        (bool again, uint256 answered) = _pickAnswered(batchSeed >> 128, MarketTypes.Fault.WithheldProof);
         if (again) return (challenges[answered].batchId, challenges[answered].index);
         id = _pickBatch(batchSeed);
         index = leafSeed % jobsOf[id].length;
@@ -1994,25 +2136,25 @@ contract MarketHandler is Test {
     /// mostly); one time in four with one public input too many.
     function revealProof(uint256 seed) external {
         if (challenges.length == 0) return;
-        uint256 id = _pickChallenge(seed, ProverMarket.Fault.WithheldProof);
+        uint256 id = _pickChallenge(seed, MarketTypes.Fault.WithheldProof);
         Ch memory c = challenges[id];
         bool extra = uint256(keccak256(abi.encode(seed, "extra"))) % 4 == 0;
         Job memory j;
         bytes memory expected;
-        if (c.fault != ProverMarket.Fault.WithheldProof) {
+        if (c.fault != MarketTypes.Fault.WithheldProof) {
             if (seed % 4 != 0) return;
-            expected = abi.encodeWithSelector(ProverMarket.WrongChallenge.selector, id);
+            expected = abi.encodeWithSelector(MarketTypes.WrongChallenge.selector, id);
             j.proof = new bytes(64);
         } else {
             j = jobsOf[c.batchId][c.index];
-            if (c.status != ProverMarket.ChallengeStatus.Open) {
-                expected = abi.encodeWithSelector(ProverMarket.ChallengeNotOpen.selector, id);
+            if (c.status != MarketTypes.ChallengeStatus.Open) {
+                expected = abi.encodeWithSelector(MarketTypes.ChallengeNotOpen.selector, id);
             } else if (block.number > c.respondBy) {
-                expected = abi.encodeWithSelector(ProverMarket.ResponseWindowClosed.selector, c.respondBy);
+                expected = abi.encodeWithSelector(MarketTypes.ResponseWindowClosed.selector, c.respondBy);
             } else if (extra) {
-                expected = abi.encodeWithSelector(ProverMarket.PublicInputsMismatch.selector);
+                expected = abi.encodeWithSelector(MarketTypes.PublicInputsMismatch.selector);
             } else if (!j.valid) {
-                expected = abi.encodeWithSelector(ProverMarket.ProofRejected.selector);
+                expected = abi.encodeWithSelector(MarketTypes.ProofRejected.selector);
             }
         }
         _reveal(id, j, extra, expected, string.concat("revealProof", _kindName(j.kind)));
@@ -2045,7 +2187,7 @@ contract MarketHandler is Test {
     /// deadlines it met: for it, only jobs it committed, and never one second before.
     function challengeMissedDeadline(uint256 proverSeed, uint256 jobSeed, uint256 who) external {
         {
-            (bool again, uint256 answered) = _pickAnswered(proverSeed >> 128, ProverMarket.Fault.MissedDeadline);
+            (bool again, uint256 answered) = _pickAnswered(proverSeed >> 128, MarketTypes.Fault.MissedDeadline);
             if (again) {
                 return _challengeMissedAgain(
                     answered, watchtowers[who % watchtowers.length], jobSeed >> 128, _evidenceMode(who)
@@ -2061,7 +2203,7 @@ contract MarketHandler is Test {
             if (any) (p, found) = (poor, false);
         }
         if (p == honest && !found) return;
-        (ProverMarket.Award memory award, address c) = _missedAward(p, found, batchId, index, jobSeed);
+        (MarketTypes.Award memory award, address c) = _missedAward(p, found, batchId, index, jobSeed);
         (bool opened, uint256 challengeId) =
             _challengeMissed(award, c, watchtowers[who % watchtowers.length], _evidenceMode(who));
         if (opened && p == honest) _honestAnswer(challengeId, batchId, index, jobSeed >> 128);
@@ -2080,12 +2222,12 @@ contract MarketHandler is Test {
 
     /// `w` challenges the missed deadline of `award` of client `c`, committing to the
     /// challenge's input as `evidence` says (`_evidence`).
-    function _challengeMissed(ProverMarket.Award memory award, address c, address w, uint8 evidence)
+    function _challengeMissed(MarketTypes.Award memory award, address c, address w, uint8 evidence)
         internal
         returns (bool opened, uint256 challengeId)
     {
         bytes memory expected = _missedError(award, c);
-        (bytes memory awardSig, ProverMarket.Acceptance memory acc, bytes memory accSig) = _signMissed(award, c);
+        (bytes memory awardSig, MarketTypes.Acceptance memory acc, bytes memory accSig) = _signMissed(award, c);
         bytes32 digest;
         (expected, digest) = _evidence(w, _missedCall(acc, accSig, award, awardSig), evidence, expected);
         vm.deal(w, bond);
@@ -2103,11 +2245,11 @@ contract MarketHandler is Test {
     }
 
     /// Books a missed-deadline challenge of `w` on `award` of client `c`.
-    function _openedMissed(ProverMarket.Award memory award, address c, address w) internal {
+    function _openedMissed(MarketTypes.Award memory award, address c, address w) internal {
         _opened(
             Ch({
-                fault: ProverMarket.Fault.MissedDeadline,
-                status: ProverMarket.ChallengeStatus.Open,
+                fault: MarketTypes.Fault.MissedDeadline,
+                status: MarketTypes.ChallengeStatus.Open,
                 prover: award.prover,
                 client: c,
                 jobId: award.jobId,
@@ -2127,9 +2269,9 @@ contract MarketHandler is Test {
 
     /// The input of the missed-deadline challenge with these arguments.
     function _missedCall(
-        ProverMarket.Acceptance memory acc,
+        MarketTypes.Acceptance memory acc,
         bytes memory accSig,
-        ProverMarket.Award memory award,
+        MarketTypes.Award memory award,
         bytes memory awardSig
     ) internal view returns (bytes memory) {
         return abi.encodeCall(market.challengeMissedDeadline, (acc, accSig, award, awardSig));
@@ -2137,20 +2279,20 @@ contract MarketHandler is Test {
 
     /// The error a missed-deadline challenge with `award` of client `c` meets, in the
     /// order the market checks, or "".
-    function _missedError(ProverMarket.Award memory award, address c) internal returns (bytes memory) {
+    function _missedError(MarketTypes.Award memory award, address c) internal returns (bytes memory) {
         bytes32 key = _jobKey(award.prover, c, award.jobId);
         _knowKey(key);
         uint64 closesAt = award.deadline + deadlinePeriod;
         // forge-lint: disable-next-line(block-timestamp)
         if (block.timestamp <= award.deadline) {
-            return abi.encodeWithSelector(ProverMarket.DeadlineNotPassed.selector, award.deadline);
+            return abi.encodeWithSelector(MarketTypes.DeadlineNotPassed.selector, award.deadline);
         }
         // forge-lint: disable-next-line(block-timestamp)
         if (block.timestamp > closesAt) {
-            return abi.encodeWithSelector(ProverMarket.ChallengePeriodOver.selector, closesAt);
+            return abi.encodeWithSelector(MarketTypes.ChallengePeriodOver.selector, closesAt);
         }
-        if (!model[award.prover].registered) return abi.encodeWithSelector(ProverMarket.NotRegistered.selector);
-        return _openError(key, award.jobId, ProverMarket.Fault.MissedDeadline);
+        if (!model[award.prover].registered) return abi.encodeWithSelector(MarketTypes.NotRegistered.selector);
+        return _openError(key, award.jobId, MarketTypes.Fault.MissedDeadline);
     }
 
     /// A leaf of a batch of `p` that `jobSeed` picks, if `jobSeed` asks for a committed job
@@ -2179,7 +2321,7 @@ contract MarketHandler is Test {
     /// end.
     function _missedAward(address p, bool found, uint256 id, uint256 index, uint256 jobSeed)
         internal
-        returns (ProverMarket.Award memory award, address c)
+        returns (MarketTypes.Award memory award, address c)
     {
         uint256 option = (jobSeed >> 8) % 8;
         award.prover = p;
@@ -2219,14 +2361,14 @@ contract MarketHandler is Test {
         }
     }
 
-    function _signMissed(ProverMarket.Award memory award, address c)
+    function _signMissed(MarketTypes.Award memory award, address c)
         internal
         view
-        returns (bytes memory awardSig, ProverMarket.Acceptance memory acc, bytes memory accSig)
+        returns (bytes memory awardSig, MarketTypes.Acceptance memory acc, bytes memory accSig)
     {
         (uint8 v, bytes32 r, bytes32 s) = vm.sign(keyOf[c], market.awardDigest(award));
         awardSig = abi.encodePacked(r, s, v);
-        acc = ProverMarket.Acceptance({
+        acc = MarketTypes.Acceptance({
             jobId: award.jobId,
             client: c,
             inputHash: keccak256("inputs"),
@@ -2243,33 +2385,33 @@ contract MarketHandler is Test {
     /// leaf if there is one, else with another leaf or another prover's batch.
     function answerMissedDeadline(uint256 seed, uint256 pick) external {
         if (challenges.length == 0 || committed.length == 0) return;
-        uint256 id = _pickChallenge(seed, ProverMarket.Fault.MissedDeadline);
+        uint256 id = _pickChallenge(seed, MarketTypes.Fault.MissedDeadline);
         Ch memory c = challenges[id];
         (uint256 batchId, uint256 index) = _answerFor(c, pick);
         Committed memory b = committed[batchId];
-        ProverMarket.Leaf memory l = jobsOf[batchId][index].leaf;
+        MarketTypes.Leaf memory l = jobsOf[batchId][index].leaf;
 
         bytes memory expected;
-        if (c.fault != ProverMarket.Fault.MissedDeadline) {
+        if (c.fault != MarketTypes.Fault.MissedDeadline) {
             if (seed % 4 != 0) return;
-            expected = abi.encodeWithSelector(ProverMarket.WrongChallenge.selector, id);
-        } else if (c.status != ProverMarket.ChallengeStatus.Open) {
-            expected = abi.encodeWithSelector(ProverMarket.ChallengeNotOpen.selector, id);
+            expected = abi.encodeWithSelector(MarketTypes.WrongChallenge.selector, id);
+        } else if (c.status != MarketTypes.ChallengeStatus.Open) {
+            expected = abi.encodeWithSelector(MarketTypes.ChallengeNotOpen.selector, id);
         } else if (block.number > c.respondBy) {
-            expected = abi.encodeWithSelector(ProverMarket.ResponseWindowClosed.selector, c.respondBy);
+            expected = abi.encodeWithSelector(MarketTypes.ResponseWindowClosed.selector, c.respondBy);
         } else if (b.prover != c.prover) {
-            expected = abi.encodeWithSelector(ProverMarket.NotBatchProver.selector, b.prover, c.prover);
+            expected = abi.encodeWithSelector(MarketTypes.NotBatchProver.selector, b.prover, c.prover);
         } else if (b.timestamp > c.deadline) {
-            expected = abi.encodeWithSelector(ProverMarket.CommittedAfterDeadline.selector, b.timestamp, c.deadline);
+            expected = abi.encodeWithSelector(MarketTypes.CommittedAfterDeadline.selector, b.timestamp, c.deadline);
         } else if (l.jobId != c.jobId || l.client != c.client) {
-            expected = abi.encodeWithSelector(ProverMarket.LeafMismatch.selector);
+            expected = abi.encodeWithSelector(MarketTypes.LeafMismatch.selector);
         } else if (!_ofAwardedStatement(l)) {
             // The job's leaf, of another statement than the awarded one: no delivery.
-            expected = abi.encodeWithSelector(ProverMarket.LeafMismatch.selector);
+            expected = abi.encodeWithSelector(MarketTypes.LeafMismatch.selector);
             _count("answerMissedDeadline: leaf of another statement");
         } else if (l.price != c.price) {
             // At another price than the award's: no claim could pay it, no delivery.
-            expected = abi.encodeWithSelector(ProverMarket.LeafMismatch.selector);
+            expected = abi.encodeWithSelector(MarketTypes.LeafMismatch.selector);
             _count("answerMissedDeadline: leaf at another price");
         }
         _answerMissed(id, batchId, index, expected, "answerMissedDeadline");
@@ -2278,7 +2420,7 @@ contract MarketHandler is Test {
     function _answerMissed(uint256 id, uint256 batchId, uint256 index, bytes memory expected, string memory what)
         internal
     {
-        ProverMarket.Inclusion memory at = _inclusion(batchId, index);
+        MarketTypes.Inclusion memory at = _inclusion(batchId, index);
         try market.answerMissedDeadline(id, at) {
             if (expected.length != 0) _unexpected(string.concat(what, " succeeded where it should revert"));
             _answered(id);
@@ -2303,7 +2445,7 @@ contract MarketHandler is Test {
         for (batchId = 0; batchId < committed.length; batchId++) {
             if (committed[batchId].prover != c.prover || committed[batchId].timestamp > c.deadline) continue;
             for (index = 0; index < jobsOf[batchId].length; index++) {
-                ProverMarket.Leaf memory l = jobsOf[batchId][index].leaf;
+                MarketTypes.Leaf memory l = jobsOf[batchId][index].leaf;
                 if (l.jobId == c.jobId && l.client == c.client && _ofAwardedStatement(l) && l.price == c.price) {
                     return (batchId, index);
                 }
@@ -2321,7 +2463,7 @@ contract MarketHandler is Test {
                 batchId = (start + k) % committed.length;
                 if (committed[batchId].prover != c.prover) continue;
                 for (index = 0; index < jobsOf[batchId].length; index++) {
-                    ProverMarket.Leaf memory l = jobsOf[batchId][index].leaf;
+                    MarketTypes.Leaf memory l = jobsOf[batchId][index].leaf;
                     if (l.jobId == c.jobId && l.client == c.client) return (batchId, index);
                 }
             }
@@ -2336,7 +2478,7 @@ contract MarketHandler is Test {
         if (challenges.length == 0) return;
         uint256 id = _pickOpen(seed);
         Ch memory c = challenges[id];
-        if (c.status == ProverMarket.ChallengeStatus.Open && block.number <= c.respondBy && (seed >> 128) % 2 == 0) {
+        if (c.status == MarketTypes.ChallengeStatus.Open && block.number <= c.respondBy && (seed >> 128) % 2 == 0) {
             vm.roll(c.respondBy + 1);
         }
         _finalize(id);
@@ -2347,18 +2489,18 @@ contract MarketHandler is Test {
         bytes32 key = _jobKey(c.prover, c.client, c.jobId);
         bool void = ghost_slashesOf[key] != 0;
         bytes memory expected;
-        if (c.status != ProverMarket.ChallengeStatus.Open) {
-            expected = abi.encodeWithSelector(ProverMarket.ChallengeNotOpen.selector, id);
+        if (c.status != MarketTypes.ChallengeStatus.Open) {
+            expected = abi.encodeWithSelector(MarketTypes.ChallengeNotOpen.selector, id);
         } else if (block.number <= c.respondBy) {
-            expected = abi.encodeWithSelector(ProverMarket.ResponseWindowOpen.selector, c.respondBy);
+            expected = abi.encodeWithSelector(MarketTypes.ResponseWindowOpen.selector, c.respondBy);
         }
         // A withheld proof's leaf counts at risk until the end of the epoch after its
         // batch's; a missed deadline's job has no leaf.
-        bool atRisk = c.fault == ProverMarket.Fault.WithheldProof && _stillAtRisk(c.deadline);
+        bool atRisk = c.fault == MarketTypes.Fault.WithheldProof && _stillAtRisk(c.deadline);
         // The rule the epochs of `challengeWindow + responseWindow + 1` blocks keep: a
         // withheld proof finalized as soon as it can be (opened at the latest in the last
         // block of its window) is of a leaf still at risk.
-        if (c.fault == ProverMarket.Fault.WithheldProof && block.number == c.respondBy + 1 && !atRisk) {
+        if (c.fault == MarketTypes.Fault.WithheldProof && block.number == c.respondBy + 1 && !atRisk) {
             _unexpected("a prompt finalization of a withheld proof is of a leaf no longer at risk");
         }
         Slash memory s = _predictSlash(c.prover, c.client, c.jobId, c.price, c.fault, c.challenger, atRisk);
@@ -2372,17 +2514,17 @@ contract MarketHandler is Test {
                 ghost_deposits[c.client] += c.price;
                 _count(void ? "finalizeChallenge (void, a bought proof)" : "finalizeChallenge (slash, a bought proof)");
             }
-            if (!void && c.fault == ProverMarket.Fault.WithheldProof) {
+            if (!void && c.fault == MarketTypes.Fault.WithheldProof) {
                 _count(atRisk ? "finalizeChallenge (withheld, leaf at risk)" : "finalizeChallenge (withheld, late)");
             }
             ghost_pendingOf[key] = 0;
-            challenges[id].status = void ? ProverMarket.ChallengeStatus.Void : ProverMarket.ChallengeStatus.Slashed;
+            challenges[id].status = void ? MarketTypes.ChallengeStatus.Void : MarketTypes.ChallengeStatus.Slashed;
             _afterSlash(s, !void, available, false);
             if (market.deposits(c.client) != ghost_deposits[c.client]) {
                 _unexpected("finalizeChallenge left a wrong deposit");
             }
             string memory kind =
-                c.fault == ProverMarket.Fault.WithheldProof ? _kindName(jobsOf[c.batchId][c.index].kind) : "";
+                c.fault == MarketTypes.Fault.WithheldProof ? _kindName(jobsOf[c.batchId][c.index].kind) : "";
             _count(string.concat(void ? "finalizeChallenge (void)" : "finalizeChallenge (slash)", kind));
         } catch (bytes memory reason) {
             _expectRevert(reason, expected, "finalizeChallenge");
@@ -2476,7 +2618,7 @@ contract MarketHandler is Test {
         internal
         returns (bytes memory, bytes32 digest)
     {
-        // What `w` commits to: itself sending `call` (`ProverMarket._takeEvidence`).
+        // What `w` commits to: itself sending `call` (`MarketChallenges._takeEvidence`).
         digest = keccak256(abi.encodePacked(w, call));
         uint256 n = block.number;
         if (mode == EARLIER && n >= 2) {
@@ -2489,7 +2631,7 @@ contract MarketHandler is Test {
         uint256 at = ghost_evidenceAt[w][digest];
         if (market.evidenceCommitments(w, digest) != at) _unexpected("evidence commitment not as booked");
         if (expected.length == 0 && (at == 0 || at >= n)) {
-            expected = abi.encodeWithSelector(ProverMarket.EvidenceNotCommitted.selector, at);
+            expected = abi.encodeWithSelector(MarketTypes.EvidenceNotCommitted.selector, at);
         }
         return (expected, digest);
     }
@@ -2603,7 +2745,7 @@ contract MarketHandler is Test {
 
     /// An open challenge of `fault` still in its response window if there is one, else any
     /// challenge of `fault` (one time in four, or if there is none, any challenge).
-    function _pickChallenge(uint256 seed, ProverMarket.Fault fault) internal view returns (uint256) {
+    function _pickChallenge(uint256 seed, MarketTypes.Fault fault) internal view returns (uint256) {
         uint256 n = challenges.length;
         uint256 start = (seed >> 8) % n;
         if (seed % 4 != 0) {
@@ -2612,7 +2754,7 @@ contract MarketHandler is Test {
                 uint256 id = (start + k) % n;
                 Ch storage c = challenges[id];
                 if (c.fault != fault) continue;
-                if (c.status == ProverMarket.ChallengeStatus.Open && block.number <= c.respondBy) return id;
+                if (c.status == MarketTypes.ChallengeStatus.Open && block.number <= c.respondBy) return id;
                 if (ofFault == n) ofFault = id;
             }
             if (ofFault != n) return ofFault;
@@ -2621,11 +2763,11 @@ contract MarketHandler is Test {
     }
 
     /// One time in eight, the newest challenge of `fault` that was answered, if any.
-    function _pickAnswered(uint256 seed, ProverMarket.Fault fault) internal view returns (bool found, uint256 id) {
+    function _pickAnswered(uint256 seed, MarketTypes.Fault fault) internal view returns (bool found, uint256 id) {
         if (seed % 8 != 0) return (false, 0);
         for (uint256 k = challenges.length; k > 0; k--) {
             Ch storage c = challenges[k - 1];
-            if (c.fault == fault && c.status == ProverMarket.ChallengeStatus.Answered) return (true, k - 1);
+            if (c.fault == fault && c.status == MarketTypes.ChallengeStatus.Answered) return (true, k - 1);
         }
     }
 
@@ -2636,7 +2778,7 @@ contract MarketHandler is Test {
         if (seed % 4 != 0) {
             for (uint256 k = 0; k < n; k++) {
                 uint256 id = (start + k) % n;
-                if (challenges[id].status == ProverMarket.ChallengeStatus.Open) return id;
+                if (challenges[id].status == MarketTypes.ChallengeStatus.Open) return id;
             }
         }
         return start;
@@ -2644,15 +2786,15 @@ contract MarketHandler is Test {
 
     /// The error opening a challenge of `fault` on `key` meets (slashed first, then
     /// pending, then answered before), or "".
-    function _openError(bytes32 key, bytes32 jobId, ProverMarket.Fault fault) internal view returns (bytes memory) {
-        if (ghost_slashesOf[key] != 0) return abi.encodeWithSelector(ProverMarket.AlreadySlashed.selector, jobId);
+    function _openError(bytes32 key, bytes32 jobId, MarketTypes.Fault fault) internal view returns (bytes memory) {
+        if (ghost_slashesOf[key] != 0) return abi.encodeWithSelector(MarketTypes.AlreadySlashed.selector, jobId);
         uint256 pending = ghost_pendingOf[key];
-        if (pending != 0) return abi.encodeWithSelector(ProverMarket.ChallengePending.selector, pending - 1);
-        if (_answeredBefore(key, fault)) return abi.encodeWithSelector(ProverMarket.AlreadyAnswered.selector, jobId);
+        if (pending != 0) return abi.encodeWithSelector(MarketTypes.ChallengePending.selector, pending - 1);
+        if (_answeredBefore(key, fault)) return abi.encodeWithSelector(MarketTypes.AlreadyAnswered.selector, jobId);
         return "";
     }
 
-    function _answeredBefore(bytes32 key, ProverMarket.Fault fault) internal view returns (bool) {
+    function _answeredBefore(bytes32 key, MarketTypes.Fault fault) internal view returns (bool) {
         // forge-lint: disable-next-line(incorrect-shift)
         return ghost_answeredFaults[key] & (1 << uint8(fault)) != 0;
     }
@@ -2664,7 +2806,7 @@ contract MarketHandler is Test {
 
     function _answered(uint256 id) internal {
         Ch storage c = challenges[id];
-        c.status = ProverMarket.ChallengeStatus.Answered;
+        c.status = MarketTypes.ChallengeStatus.Answered;
         bytes32 key = _jobKey(c.prover, c.client, c.jobId);
         ghost_pendingOf[key] = 0;
         // forge-lint: disable-next-line(incorrect-shift)
@@ -2674,7 +2816,7 @@ contract MarketHandler is Test {
         if (c.bought) {
             ghost_credits[c.challenger] += c.bond;
             ghost_credits[c.prover] += c.price;
-            ghost_paidAmountOf[_jobRef(c.client, jobsOf[c.batchId][c.index].nonce)] += c.price;
+            ghost_paidAmountOf[_awardRef(c.client, c.prover, jobsOf[c.batchId][c.index].nonce)] += c.price;
             _count("answered: a bought proof (the price to the prover, the bond back)");
         } else {
             ghost_credits[c.prover] += c.bond;
@@ -2696,7 +2838,7 @@ contract MarketHandler is Test {
         address client,
         bytes32 jobId,
         uint256 price,
-        ProverMarket.Fault fault,
+        MarketTypes.Fault fault,
         address challenger,
         bool atRisk
     ) internal view returns (Slash memory s) {
@@ -2732,7 +2874,7 @@ contract MarketHandler is Test {
     /// the prover holds (bonded and unbonding, as the market says).
     function _beforeSlash(address prover) internal returns (uint256 available) {
         vm.recordLogs();
-        ProverMarket.Prover memory p = proverState(market, prover);
+        MarketTypes.Prover memory p = proverState(market, prover);
         debtBeforeSlash = p.debt;
         stakeBeforeSlash = p.stake;
         unbondingBeforeSlash = p.unbonding;
@@ -2752,10 +2894,10 @@ contract MarketHandler is Test {
     /// prediction `s` and books the predicted slash in the model.
     function _afterSlash(Slash memory s, bool slashes, uint256 available, bool leafValid) internal {
         Vm.Log[] memory logs = vm.getRecordedLogs();
-        ProverMarket.Prover memory after_ = proverState(market, s.prover);
+        MarketTypes.Prover memory after_ = proverState(market, s.prover);
         uint256 n;
         for (uint256 i = 0; i < logs.length; i++) {
-            if (logs[i].emitter != address(market) || logs[i].topics[0] != ProverMarket.Slashed.selector) continue;
+            if (logs[i].emitter != address(market) || logs[i].topics[0] != MarketTypes.Slashed.selector) continue;
             n++;
             SlashRecord memory r = _slashRecord(logs[i]);
             r.leafValid = leafValid;
@@ -2781,12 +2923,12 @@ contract MarketHandler is Test {
         if (slashes) _applySlash(s);
     }
 
-    function _slashRecord(Vm.Log memory log) internal view returns (SlashRecord memory r) {
+    function _slashRecord(Vm.Log memory log) internal pure returns (SlashRecord memory r) {
         r.prover = address(uint160(uint256(log.topics[1])));
         address client = address(uint160(uint256(log.topics[3])));
         r.key = _jobKey(r.prover, client, log.topics[2]);
         (r.fault,, r.amount, r.reward, r.refund, r.burned) =
-            abi.decode(log.data, (ProverMarket.Fault, address, uint256, uint256, uint256, uint256));
+            abi.decode(log.data, (MarketTypes.Fault, address, uint256, uint256, uint256, uint256));
     }
 
     /// Books slash `s` in the model and checks the market took it: bonded stake first,
@@ -2802,7 +2944,7 @@ contract MarketHandler is Test {
         m.unbonding -= s.amount - fromStake;
         m.debt += s.debtAdded;
         m.slashedJobs++;
-        ProverMarket.Prover memory p = proverState(market, s.prover);
+        MarketTypes.Prover memory p = proverState(market, s.prover);
         if (p.stake != m.stake || p.unbonding != m.unbonding) _unexpected("slash took a wrong amount");
         if (p.debt != m.debt) _unexpected("slash left a wrong debt");
         ghost_deposits[s.client] += s.refund;
@@ -2822,9 +2964,9 @@ contract MarketHandler is Test {
         }
     }
 
-    function _inclusion(uint256 batchId, uint256 index) internal view returns (ProverMarket.Inclusion memory) {
-        ProverMarket.Leaf[] memory leaves = _leavesOf(jobsOf[batchId]);
-        return ProverMarket.Inclusion({
+    function _inclusion(uint256 batchId, uint256 index) internal view returns (MarketTypes.Inclusion memory) {
+        MarketTypes.Leaf[] memory leaves = _leavesOf(jobsOf[batchId]);
+        return MarketTypes.Inclusion({
             batchId: batchId, leaf: leaves[index], path: MerkleBuilder.proof(_hashes(leaves), index)
         });
     }
@@ -2889,18 +3031,23 @@ contract MarketHandler is Test {
         return keccak256(abi.encode(client, nonce));
     }
 
-    function _leavesOf(Job[] memory js) internal pure returns (ProverMarket.Leaf[] memory leaves) {
-        leaves = new ProverMarket.Leaf[](js.length);
+    /// The key of `client`'s award of its job `nonce` to `prover`.
+    function _awardRef(address client, address prover, uint64 nonce) internal pure returns (bytes32) {
+        return keccak256(abi.encode(client, prover, nonce));
+    }
+
+    function _leavesOf(Job[] memory js) internal pure returns (MarketTypes.Leaf[] memory leaves) {
+        leaves = new MarketTypes.Leaf[](js.length);
         for (uint256 i = 0; i < js.length; i++) {
             leaves[i] = js[i].leaf;
         }
     }
 
-    function _leafHash(ProverMarket.Leaf memory l) internal pure returns (bytes32) {
+    function _leafHash(MarketTypes.Leaf memory l) internal pure returns (bytes32) {
         return BatchLeaf.hash(l.jobId, l.circuitId, l.publicInputsHash, l.proofHash, l.client, l.price);
     }
 
-    function _hashes(ProverMarket.Leaf[] memory leaves) internal pure returns (bytes32[] memory h) {
+    function _hashes(MarketTypes.Leaf[] memory leaves) internal pure returns (bytes32[] memory h) {
         h = new bytes32[](leaves.length);
         for (uint256 i = 0; i < leaves.length; i++) {
             h[i] = _leafHash(leaves[i]);
@@ -2929,43 +3076,43 @@ contract MarketHandler is Test {
     /// The name of an error the handler predicts (for the counters).
     function _errorName(bytes4 selector) internal pure returns (string memory) {
         bytes4[37] memory selectors = [
-            ProverMarket.NotRegistered.selector,
-            ProverMarket.StakeTooLow.selector,
-            ProverMarket.NothingToWithdraw.selector,
-            ProverMarket.TooEarly.selector,
-            ProverMarket.ChallengeOpen.selector,
-            ProverMarket.InsufficientDeposit.selector,
-            ProverMarket.WindowOpen.selector,
-            ProverMarket.WindowClosed.selector,
-            ProverMarket.AlreadyClaimed.selector,
-            ProverMarket.CommittedAfterDeadline.selector,
-            ProverMarket.BadAwardSignature.selector,
-            ProverMarket.ProofRejected.selector,
-            ProverMarket.AlreadySlashed.selector,
-            ProverMarket.ChallengePending.selector,
-            ProverMarket.JobSlashed.selector,
-            ProverMarket.WrongChallenge.selector,
-            ProverMarket.ChallengeNotOpen.selector,
-            ProverMarket.ResponseWindowClosed.selector,
-            ProverMarket.ResponseWindowOpen.selector,
-            ProverMarket.DeadlineNotPassed.selector,
-            ProverMarket.LeafMismatch.selector,
-            ProverMarket.NotBatchProver.selector,
-            ProverMarket.ExposureTooHigh.selector,
-            ProverMarket.ChallengePeriodOver.selector,
-            ProverMarket.AlreadyAnswered.selector,
-            ProverMarket.RequestLapsed.selector,
-            ProverMarket.NotDirectCall.selector,
-            ProverMarket.PublicInputsMismatch.selector,
-            ProverMarket.EmptyBatch.selector,
-            ProverMarket.PriceTooLarge.selector,
+            MarketTypes.NotRegistered.selector,
+            MarketTypes.StakeTooLow.selector,
+            MarketTypes.NothingToWithdraw.selector,
+            MarketTypes.TooEarly.selector,
+            MarketTypes.ChallengeOpen.selector,
+            MarketTypes.InsufficientDeposit.selector,
+            MarketTypes.WindowOpen.selector,
+            MarketTypes.WindowClosed.selector,
+            MarketTypes.AlreadyClaimed.selector,
+            MarketTypes.CommittedAfterDeadline.selector,
+            MarketTypes.BadAwardSignature.selector,
+            MarketTypes.ProofRejected.selector,
+            MarketTypes.AlreadySlashed.selector,
+            MarketTypes.ChallengePending.selector,
+            MarketTypes.JobSlashed.selector,
+            MarketTypes.WrongChallenge.selector,
+            MarketTypes.ChallengeNotOpen.selector,
+            MarketTypes.ResponseWindowClosed.selector,
+            MarketTypes.ResponseWindowOpen.selector,
+            MarketTypes.DeadlineNotPassed.selector,
+            MarketTypes.LeafMismatch.selector,
+            MarketTypes.NotBatchProver.selector,
+            MarketTypes.ExposureTooHigh.selector,
+            MarketTypes.ChallengePeriodOver.selector,
+            MarketTypes.AlreadyAnswered.selector,
+            MarketTypes.RequestLapsed.selector,
+            MarketTypes.NotDirectCall.selector,
+            MarketTypes.PublicInputsMismatch.selector,
+            MarketTypes.EmptyBatch.selector,
+            MarketTypes.PriceTooLarge.selector,
             CircuitStore.CircuitExists.selector,
             CircuitStore.InvalidParameters.selector,
             CircuitStore.SampleProofRejected.selector,
             CircuitStore.VerifierAcceptsCorruptedProof.selector,
-            ProverMarket.EvidenceNotCommitted.selector,
-            ProverMarket.ReservationShortened.selector,
-            ProverMarket.WrongBond.selector
+            MarketTypes.EvidenceNotCommitted.selector,
+            MarketTypes.ReservationShortened.selector,
+            MarketTypes.WrongBond.selector
         ];
         string[37] memory names = [
             "NotRegistered",
@@ -3030,7 +3177,7 @@ contract ProverMarketInvariantTest is MarketFixture {
 
     function setUp() public override {
         super.setUp();
-        ProverMarket.Params memory params = _params();
+        MarketTypes.Params memory params = _params();
         params.slashPerJob = SUITE_SLASH_PER_JOB;
         market = new ProverMarket(params);
         address standIn = address(new InvariantStandInVerifier());
@@ -3047,7 +3194,7 @@ contract ProverMarketInvariantTest is MarketFixture {
         assertEq(standInRegistration.publicInputs, 1);
         assertGt(standInRegistration.gasLimit, 0);
         handler = new MarketHandler(market, standInCircuit, standIn);
-        bytes4[] memory selectors = new bytes4[](25);
+        bytes4[] memory selectors = new bytes4[](26);
         selectors[0] = MarketHandler.register.selector;
         selectors[1] = MarketHandler.addStake.selector;
         selectors[2] = MarketHandler.unbond.selector;
@@ -3073,6 +3220,7 @@ contract ProverMarketInvariantTest is MarketFixture {
         selectors[22] = MarketHandler.reserve.selector;
         selectors[23] = MarketHandler.release.selector;
         selectors[24] = MarketHandler.missedDeadlineAtFullCover.selector;
+        selectors[25] = MarketHandler.secondAward.selector;
         targetSelector(FuzzSelector({addr: address(handler), selectors: selectors}));
         targetContract(address(handler));
     }
@@ -3089,7 +3237,7 @@ contract ProverMarketInvariantTest is MarketFixture {
         uint256 total;
         for (uint256 i = 0; i < handler.actorCount(); i++) {
             address p = handler.proverAt(i);
-            ProverMarket.Prover memory s = proverState(market, p);
+            MarketTypes.Prover memory s = proverState(market, p);
             MarketHandler.ProverModel memory m = handler.modelOf(p);
             assertEq(s.stake, m.stake, "stake");
             assertEq(s.debt, m.debt, "debt");
@@ -3108,8 +3256,8 @@ contract ProverMarketInvariantTest is MarketFixture {
             total += market.credits(a);
         }
         for (uint256 id = 0; id < handler.challengeCount(); id++) {
-            (ProverMarket.ChallengeStatus status,, uint256 held) = handler.challengeAt(id);
-            if (status == ProverMarket.ChallengeStatus.Open) total += held;
+            (MarketTypes.ChallengeStatus status,, uint256 held) = handler.challengeAt(id);
+            if (status == MarketTypes.ChallengeStatus.Open) total += held;
         }
         assertEq(
             address(market).balance,
@@ -3135,27 +3283,34 @@ contract ProverMarketInvariantTest is MarketFixture {
         }
     }
 
-    /// A job (client, nonce) is marked paid at most once, by a claim or by its client
-    /// buying the proof, and `isPaid` says exactly which were (a purchase sets it when the
-    /// challenge opens, and it stays set whatever the challenge's end). A claim pays exactly
-    /// the price its client awarded; a purchase pays the prover the leaf's price (which the
-    /// client chose to buy at) on the reveal, or nothing (the price goes back to the
-    /// deposit): never both, never more.
-    function invariant_jobPaidAtMostOnceAtItsAwardedPrice() public view {
+    /// An award (client, prover, nonce) is marked paid at most once, by its prover's claim
+    /// or by its client buying the proof from its prover, and `isPaid` says exactly which
+    /// were, for every job and every prover (a purchase sets it when the challenge opens,
+    /// and it stays set whatever the challenge's end; paying one prover's award marks no
+    /// other prover's). A claim pays exactly the price its client awarded; a purchase pays
+    /// the prover the leaf's price (which the client chose to buy at) on the reveal, or
+    /// nothing (the price goes back to the deposit): never both, never more. A job whose
+    /// client signed awards of it to several provers (as the handler's clients do to every
+    /// prover committing a leaf of it) may be paid to each of them, once.
+    function invariant_awardPaidAtMostOnceAtItsPrice() public view {
         for (uint256 i = 0; i < handler.jobCount(); i++) {
             (address client, uint64 nonce) = handler.jobAt(i);
-            bytes32 ref = handler.jobRef(client, nonce);
-            uint256 payments = handler.ghost_paymentsOf(ref);
-            uint256 paid = handler.ghost_paidAmountOf(ref);
-            assertLe(payments, 1, "job paid twice");
-            assertEq(market.isPaid(client, nonce), payments == 1, "isPaid");
-            if (handler.ghost_boughtJob(ref)) {
-                assertEq(payments, 1, "a bought job is marked paid");
-                uint256 price = handler.ghost_boughtPriceOf(ref);
-                assertTrue(paid == 0 || paid == price, "bought job paid another price");
-            } else {
-                assertLe(paid, handler.ghost_awardedPrice(ref), "job paid more than its awarded price");
-                assertEq(paid, payments == 1 ? handler.ghost_awardedPrice(ref) : 0, "job paid another price");
+            uint256 awarded = handler.ghost_awardedPrice(handler.jobRef(client, nonce));
+            for (uint256 k = 0; k < handler.actorCount(); k++) {
+                address p = handler.proverAt(k);
+                bytes32 ref = handler.awardRef(client, p, nonce);
+                uint256 payments = handler.ghost_paymentsOf(ref);
+                uint256 paid = handler.ghost_paidAmountOf(ref);
+                assertLe(payments, 1, "award paid twice");
+                assertEq(market.isPaid(client, p, nonce), payments == 1, "isPaid");
+                if (handler.ghost_boughtAward(ref)) {
+                    assertEq(payments, 1, "a bought award is marked paid");
+                    uint256 price = handler.ghost_boughtPriceOf(ref);
+                    assertTrue(paid == 0 || paid == price, "bought award paid another price");
+                } else {
+                    assertLe(paid, awarded, "award paid more than its price");
+                    assertEq(paid, payments == 1 ? awarded : 0, "award paid another price");
+                }
             }
         }
     }
@@ -3175,15 +3330,15 @@ contract ProverMarketInvariantTest is MarketFixture {
         }
         for (uint256 i = 0; i < handler.actorCount(); i++) {
             address p = handler.proverAt(i);
-            ProverMarket.Prover memory s = proverState(market, p);
+            MarketTypes.Prover memory s = proverState(market, p);
             assertEq(s.openChallenges, handler.openChallengesOf(p), "openChallenges");
             assertEq(s.slashedJobs, handler.modelOf(p).slashedJobs, "slashedJobs");
             assertEq(_isDisputed(p), handler.disputedModel(p), "isDisputed");
         }
         assertEq(market.challengeCount(), handler.challengeCount(), "challenge ids");
         for (uint256 id = 0; id < handler.challengeCount(); id++) {
-            (ProverMarket.ChallengeStatus status, bool bought,) = handler.challengeAt(id);
-            ProverMarket.Challenge memory c = _challenge(id);
+            (MarketTypes.ChallengeStatus status, bool bought,) = handler.challengeAt(id);
+            MarketTypes.Challenge memory c = _challenge(id);
             assertEq(uint8(c.status), uint8(status), "challenge status");
             assertEq(c.bought, bought, "challenge bought");
         }
@@ -3200,11 +3355,11 @@ contract ProverMarketInvariantTest is MarketFixture {
         for (uint256 i = 0; i < handler.slashCount(); i++) {
             MarketHandler.SlashRecord memory r = handler.slashAt(i);
             assertTrue(r.prover != honest, "honest prover slashed");
-            if (r.fault == ProverMarket.Fault.InvalidProof) {
+            if (r.fault == MarketTypes.Fault.InvalidProof) {
                 assertFalse(r.leafValid, "leaf that verifies slashed as invalid");
                 assertTrue(handler.ghost_hasInvalidLeaf(r.key), "job with only valid leaves slashed as invalid");
             }
-            if (r.fault == ProverMarket.Fault.WithheldProof || r.fault == ProverMarket.Fault.MissedDeadline) {
+            if (r.fault == MarketTypes.Fault.WithheldProof || r.fault == MarketTypes.Fault.MissedDeadline) {
                 assertFalse(r.answeredBefore, "slashed for a fault it answered");
             }
         }
@@ -3295,8 +3450,8 @@ contract ProverMarketInvariantTest is MarketFixture {
         uint256 n = market.batchCount();
         assertEq(handler.batchCount(), n, "batches");
         assertEq(handler.ghost_batchEvents(), n, "BatchCommitted events != batches");
-        (ProverMarket.Leaf[] memory refused, bytes32[][] memory refusedPaths) = handler.refusedLeaves();
-        ProverMarket.Leaf memory before;
+        (MarketTypes.Leaf[] memory refused, bytes32[][] memory refusedPaths) = handler.refusedLeaves();
+        MarketTypes.Leaf memory before;
         bytes32[] memory beforePath;
         for (uint256 id = 0; id < n; id++) {
             bytes32[] memory h;
@@ -3312,12 +3467,12 @@ contract ProverMarketInvariantTest is MarketFixture {
     /// Checks batch `id` as `invariant_everyLeafPublished` says, and that `before` (a leaf
     /// of the batch before, at `beforePath` in its tree) is not final in it unless
     /// published with it; returns its leaf hashes, its first leaf and that leaf's path.
-    function _checkPublished(uint256 id, ProverMarket.Leaf memory before, bytes32[] memory beforePath)
+    function _checkPublished(uint256 id, MarketTypes.Leaf memory before, bytes32[] memory beforePath)
         internal
         view
-        returns (bytes32[] memory h, ProverMarket.Leaf memory, bytes32[] memory)
+        returns (bytes32[] memory h, MarketTypes.Leaf memory, bytes32[] memory)
     {
-        (ProverMarket.Leaf[] memory leaves, bool[] memory finals) = _publishedAsStored(id);
+        (MarketTypes.Leaf[] memory leaves, bool[] memory finals) = _publishedAsStored(id);
         h = _hashes(leaves);
         bytes32[][] memory paths = _paths(h);
         for (uint256 i = 0; i < leaves.length; i++) {
@@ -3336,7 +3491,7 @@ contract ProverMarketInvariantTest is MarketFixture {
     function _publishedAsStored(uint256 id)
         internal
         view
-        returns (ProverMarket.Leaf[] memory leaves, bool[] memory finals)
+        returns (MarketTypes.Leaf[] memory leaves, bool[] memory finals)
     {
         (address prover, uint24 count,,, bytes32 root) = market.batches(id);
         MarketHandler.Published memory pub;
@@ -3387,15 +3542,13 @@ contract ProverMarketInvariantTest is MarketFixture {
         }
     }
 
-    function _isFinal(uint256 id, ProverMarket.Leaf memory leaf, bytes32[] memory path) internal view returns (bool) {
+    function _isFinal(uint256 id, MarketTypes.Leaf memory leaf, bytes32[] memory path) internal view returns (bool) {
         return market.isFinal(leaf.circuitId, leaf.publicInputsHash, leaf.proofHash, id, leaf, path);
     }
 
     /// A copy of `leaf` with one field (picked by `seed`) changed.
-    function _forged(ProverMarket.Leaf memory leaf, uint256 seed) internal pure returns (ProverMarket.Leaf memory f) {
-        f = ProverMarket.Leaf(
-            leaf.jobId, leaf.circuitId, leaf.publicInputsHash, leaf.proofHash, leaf.client, leaf.price
-        );
+    function _forged(MarketTypes.Leaf memory leaf, uint256 seed) internal pure returns (MarketTypes.Leaf memory f) {
+        f = MarketTypes.Leaf(leaf.jobId, leaf.circuitId, leaf.publicInputsHash, leaf.proofHash, leaf.client, leaf.price);
         uint256 field = seed % 6;
         if (field == 0) f.jobId = ~f.jobId;
         else if (field == 1) f.circuitId = ~f.circuitId;

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 pragma solidity 0.8.28;
 
-import {Vm} from "forge-std/Vm.sol";
+import {Vm} from "./utils/Test.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {ProverMarket} from "../src/ProverMarket.sol";
+import {MarketTypes} from "../src/MarketTypes.sol";
 import {CircuitStore} from "../src/CircuitStore.sol";
 import {CircuitRegistrar} from "../src/CircuitRegistrar.sol";
 import {CommitRelay, MarketFixture, MerkleBuilder} from "./utils/MarketFixture.sol";
@@ -85,50 +86,50 @@ contract ProverMarketTest is MarketFixture {
     }
 
     /// Deploys with `p` and expects InvalidParameters.
-    function _expectInvalid(ProverMarket.Params memory p) internal {
+    function _expectInvalid(MarketTypes.Params memory p) internal {
         vm.expectRevert(abi.encodeWithSelector(CircuitStore.InvalidParameters.selector));
         new ProverMarket(p);
     }
 
     function test_constructor_revertsOnZeroMinStake() public {
-        ProverMarket.Params memory p = _params();
+        MarketTypes.Params memory p = _params();
         p.minStake = 0;
         _expectInvalid(p);
     }
 
     function test_constructor_revertsOnZeroChallengeWindow() public {
-        ProverMarket.Params memory p = _params();
+        MarketTypes.Params memory p = _params();
         p.challengeWindow = 0;
         _expectInvalid(p);
     }
 
     function test_constructor_revertsOnZeroResponseWindow() public {
-        ProverMarket.Params memory p = _params();
+        MarketTypes.Params memory p = _params();
         p.responseWindow = 0;
         _expectInvalid(p);
     }
 
     function test_constructor_revertsWhenUnbondingDelayEqualsBothWindows() public {
-        ProverMarket.Params memory p = _params();
+        MarketTypes.Params memory p = _params();
         p.unbondingDelay = CHALLENGE_WINDOW + RESPONSE_WINDOW;
         _expectInvalid(p);
     }
 
     function test_constructor_revertsWhenUnbondingDelayBelowBothWindows() public {
-        ProverMarket.Params memory p = _params();
+        MarketTypes.Params memory p = _params();
         p.unbondingDelay = CHALLENGE_WINDOW + RESPONSE_WINDOW - 1;
         _expectInvalid(p);
     }
 
     function test_constructor_acceptsUnbondingDelayOneAboveBothWindows() public {
-        ProverMarket.Params memory p = _params();
+        MarketTypes.Params memory p = _params();
         p.unbondingDelay = CHALLENGE_WINDOW + RESPONSE_WINDOW + 1;
         ProverMarket m = new ProverMarket(p);
         assertEq(m.unbondingDelay(), CHALLENGE_WINDOW + RESPONSE_WINDOW + 1);
     }
 
     function test_constructor_revertsWhenDepositDelayNotAboveChallengeWindow() public {
-        ProverMarket.Params memory p = _params();
+        MarketTypes.Params memory p = _params();
         p.depositWithdrawalDelay = CHALLENGE_WINDOW;
         _expectInvalid(p);
         p.depositWithdrawalDelay = CHALLENGE_WINDOW + 1;
@@ -136,31 +137,31 @@ contract ProverMarketTest is MarketFixture {
     }
 
     function test_constructor_revertsOnChallengeWindowAboveMaximum() public {
-        ProverMarket.Params memory p = _params();
+        MarketTypes.Params memory p = _params();
         p.challengeWindow = MAX_DELAY + 1;
         _expectInvalid(p);
     }
 
     function test_constructor_revertsOnResponseWindowAboveMaximum() public {
-        ProverMarket.Params memory p = _params();
+        MarketTypes.Params memory p = _params();
         p.responseWindow = MAX_DELAY + 1;
         _expectInvalid(p);
     }
 
     function test_constructor_revertsOnUnbondingDelayAboveMaximum() public {
-        ProverMarket.Params memory p = _params();
+        MarketTypes.Params memory p = _params();
         p.unbondingDelay = MAX_DELAY + 1;
         _expectInvalid(p);
     }
 
     function test_constructor_revertsOnDepositDelayAboveMaximum() public {
-        ProverMarket.Params memory p = _params();
+        MarketTypes.Params memory p = _params();
         p.depositWithdrawalDelay = MAX_DELAY + 1;
         _expectInvalid(p);
     }
 
     function test_constructor_acceptsDelaysAtMaximum() public {
-        ProverMarket.Params memory p = _params();
+        MarketTypes.Params memory p = _params();
         p.unbondingDelay = MAX_DELAY;
         p.depositWithdrawalDelay = MAX_DELAY;
         ProverMarket m = new ProverMarket(p);
@@ -170,20 +171,20 @@ contract ProverMarketTest is MarketFixture {
 
     /// Windows whose sum would overflow uint64 revert InvalidParameters, not a panic.
     function test_constructor_revertsInvalidParametersWhenWindowsOverflow() public {
-        ProverMarket.Params memory p = _params();
+        MarketTypes.Params memory p = _params();
         p.challengeWindow = type(uint64).max;
         p.unbondingDelay = type(uint64).max;
         _expectInvalid(p);
     }
 
     function test_constructor_revertsOnZeroBond() public {
-        ProverMarket.Params memory p = _params();
+        MarketTypes.Params memory p = _params();
         p.challengeBond = 0;
         _expectInvalid(p);
     }
 
     function test_constructor_revertsOnZeroSlashPerJob() public {
-        ProverMarket.Params memory p = _params();
+        MarketTypes.Params memory p = _params();
         p.slashPerJob = 0;
         _expectInvalid(p);
         p.slashPerJob = 1;
@@ -192,7 +193,7 @@ contract ProverMarketTest is MarketFixture {
 
     /// The least stake must cover at least one slash.
     function test_constructor_revertsOnSlashPerJobAboveMinStake() public {
-        ProverMarket.Params memory p = _params();
+        MarketTypes.Params memory p = _params();
         p.slashPerJob = MIN_STAKE + 1;
         _expectInvalid(p);
         p.slashPerJob = MIN_STAKE;
@@ -200,7 +201,7 @@ contract ProverMarketTest is MarketFixture {
     }
 
     function test_constructor_revertsOnZeroMaxDeadline() public {
-        ProverMarket.Params memory p = _params();
+        MarketTypes.Params memory p = _params();
         p.maxDeadline = 0;
         _expectInvalid(p);
         p.maxDeadline = 1;
@@ -208,7 +209,7 @@ contract ProverMarketTest is MarketFixture {
     }
 
     function test_constructor_revertsOnMaxDeadlineAboveMaximum() public {
-        ProverMarket.Params memory p = _params();
+        MarketTypes.Params memory p = _params();
         p.maxDeadline = MAX_DELAY + 1;
         _expectInvalid(p);
         p.maxDeadline = MAX_DELAY;
@@ -216,7 +217,7 @@ contract ProverMarketTest is MarketFixture {
     }
 
     function test_constructor_revertsOnZeroDeadlineChallengePeriod() public {
-        ProverMarket.Params memory p = _params();
+        MarketTypes.Params memory p = _params();
         p.deadlineChallengePeriod = 0;
         _expectInvalid(p);
         p.deadlineChallengePeriod = 1;
@@ -224,7 +225,7 @@ contract ProverMarketTest is MarketFixture {
     }
 
     function test_constructor_revertsOnDeadlineChallengePeriodAboveMaximum() public {
-        ProverMarket.Params memory p = _params();
+        MarketTypes.Params memory p = _params();
         p.deadlineChallengePeriod = MAX_DELAY + 1;
         _expectInvalid(p);
         p.deadlineChallengePeriod = MAX_DELAY;
@@ -232,7 +233,7 @@ contract ProverMarketTest is MarketFixture {
     }
 
     function test_constructor_revertsWhenRewardPlusRefundAboveWhole() public {
-        ProverMarket.Params memory p = _params();
+        MarketTypes.Params memory p = _params();
         p.rewardBps = 6_000;
         p.refundBps = 4_001;
         _expectInvalid(p);
@@ -259,7 +260,7 @@ contract ProverMarketTest is MarketFixture {
     /// A challenge window must outlast the response window by more than the block that
     /// commit–reveal adds: W = R + 2 is refused, W = R + 3 is accepted.
     function test_constructor_revertsWhenChallengeWindowNotAboveResponseWindowPlusTwo() public {
-        ProverMarket.Params memory p = _params();
+        MarketTypes.Params memory p = _params();
         p.challengeWindow = RESPONSE_WINDOW + 2;
         _expectInvalid(p);
         p.challengeWindow = RESPONSE_WINDOW + 1;
@@ -273,7 +274,7 @@ contract ProverMarketTest is MarketFixture {
     }
 
     function test_awardDigest_isEip712WithProvernetDomain() public view {
-        ProverMarket.Award memory a = ProverMarket.Award({
+        MarketTypes.Award memory a = MarketTypes.Award({
             jobId: keccak256("job"),
             prover: prover,
             price: 3 gwei,
@@ -305,13 +306,13 @@ contract ProverMarketTest is MarketFixture {
     function test_register_revertsWhenStakeBelowMinimum() public {
         vm.deal(prover, MIN_STAKE);
         vm.prank(prover);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.StakeTooLow.selector, MIN_STAKE - 1, MIN_STAKE));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.StakeTooLow.selector, MIN_STAKE - 1, MIN_STAKE));
         market.register{value: MIN_STAKE - 1}(PEER_KEY);
     }
 
     function test_register_revertsWithoutValue() public {
         vm.prank(prover);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.StakeTooLow.selector, 0, MIN_STAKE));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.StakeTooLow.selector, 0, MIN_STAKE));
         market.register(PEER_KEY);
     }
 
@@ -319,7 +320,7 @@ contract ProverMarketTest is MarketFixture {
         _register(prover, MIN_STAKE);
         vm.deal(prover, 2 * MIN_STAKE);
         vm.prank(prover);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.AlreadyRegistered.selector));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.AlreadyRegistered.selector));
         market.register{value: 2 * MIN_STAKE}(PEER_KEY);
     }
 
@@ -336,7 +337,7 @@ contract ProverMarketTest is MarketFixture {
         market.register{value: MIN_STAKE}(PEER_KEY);
         vm.deal(otherProver, MIN_STAKE);
         vm.prank(otherProver);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.PeerKeyTaken.selector, prover));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.PeerKeyTaken.selector, prover));
         market.register{value: MIN_STAKE}(PEER_KEY);
         (,,,,,,,,,,, bool registered) = market.provers(otherProver);
         assertFalse(registered);
@@ -346,7 +347,7 @@ contract ProverMarketTest is MarketFixture {
     function test_register_storesProverAndEmits() public {
         vm.deal(prover, MIN_STAKE);
         vm.expectEmit(true, true, true, true, address(market));
-        emit ProverMarket.ProverRegistered(prover, PEER_KEY, MIN_STAKE);
+        emit MarketTypes.ProverRegistered(prover, PEER_KEY, MIN_STAKE);
         vm.prank(prover);
         market.register{value: MIN_STAKE}(PEER_KEY);
 
@@ -388,14 +389,14 @@ contract ProverMarketTest is MarketFixture {
     function test_addStake_revertsWhenNotRegistered() public {
         vm.deal(prover, 1 ether);
         vm.prank(prover);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.NotRegistered.selector));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.NotRegistered.selector));
         market.addStake{value: 1 ether}();
     }
 
     function test_addStake_revertsOnZeroAmount() public {
         _register(prover, MIN_STAKE);
         vm.prank(prover);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.ZeroAmount.selector));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.ZeroAmount.selector));
         market.addStake();
     }
 
@@ -403,7 +404,7 @@ contract ProverMarketTest is MarketFixture {
         _register(prover, MIN_STAKE);
         vm.deal(prover, 3 ether);
         vm.expectEmit(true, true, true, true, address(market));
-        emit ProverMarket.StakeAdded(prover, 3 ether, MIN_STAKE + 3 ether);
+        emit MarketTypes.StakeAdded(prover, 3 ether, MIN_STAKE + 3 ether);
         vm.prank(prover);
         market.addStake{value: 3 ether}();
         assertEq(_stakeOf(prover), MIN_STAKE + 3 ether);
@@ -416,21 +417,21 @@ contract ProverMarketTest is MarketFixture {
 
     function test_unbond_revertsWhenNotRegistered() public {
         vm.prank(prover);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.NotRegistered.selector));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.NotRegistered.selector));
         market.unbond(1);
     }
 
     function test_unbond_revertsOnZeroAmount() public {
         _register(prover, MIN_STAKE);
         vm.prank(prover);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.ZeroAmount.selector));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.ZeroAmount.selector));
         market.unbond(0);
     }
 
     function test_unbond_revertsAboveStake() public {
         _register(prover, 2 ether);
         vm.prank(prover);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.InsufficientStake.selector, 2 ether, 2 ether + 1));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.InsufficientStake.selector, 2 ether, 2 ether + 1));
         market.unbond(2 ether + 1);
     }
 
@@ -439,7 +440,7 @@ contract ProverMarketTest is MarketFixture {
         uint64 at = uint64(block.number) + UNBONDING_DELAY;
         uint64 afterTime = uint64(block.timestamp) + MAX_DEADLINE + DEADLINE_PERIOD + 1;
         vm.expectEmit(true, true, true, true, address(market));
-        emit ProverMarket.UnbondingStarted(prover, 1 ether, at, afterTime);
+        emit MarketTypes.UnbondingStarted(prover, 1 ether, at, afterTime);
         vm.prank(prover);
         market.unbond(1 ether);
 
@@ -468,7 +469,7 @@ contract ProverMarketTest is MarketFixture {
         uint64 restarted = uint64(block.number) + UNBONDING_DELAY;
         uint64 restartedTime = uint64(block.timestamp) + MAX_DEADLINE + DEADLINE_PERIOD + 1;
         vm.expectEmit(true, true, true, true, address(market));
-        emit ProverMarket.UnbondingStarted(prover, 0.5 ether, restarted, restartedTime);
+        emit MarketTypes.UnbondingStarted(prover, 0.5 ether, restarted, restartedTime);
         vm.prank(prover);
         market.unbond(0.5 ether);
 
@@ -493,13 +494,13 @@ contract ProverMarketTest is MarketFixture {
     function test_withdrawStake_revertsWhenNothingUnbonding() public {
         _register(prover, MIN_STAKE);
         vm.prank(prover);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.NothingToWithdraw.selector));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.NothingToWithdraw.selector));
         market.withdrawStake();
     }
 
     function test_withdrawStake_revertsForUnknownProver() public {
         vm.prank(prover);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.NothingToWithdraw.selector));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.NothingToWithdraw.selector));
         market.withdrawStake();
     }
 
@@ -511,7 +512,7 @@ contract ProverMarketTest is MarketFixture {
         vm.warp(_unbondableAfter(prover)); // the time condition holds: only the blocks are missing
         vm.roll(at - 1);
         vm.prank(prover);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.TooEarly.selector, at));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.TooEarly.selector, at));
         market.withdrawStake();
     }
 
@@ -526,7 +527,7 @@ contract ProverMarketTest is MarketFixture {
         vm.roll(block.number + 100 * UNBONDING_DELAY);
         vm.warp(unbondableAfter - 1);
         vm.prank(prover);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.TooEarly.selector, unbondableAfter));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.TooEarly.selector, unbondableAfter));
         market.withdrawStake();
 
         vm.warp(unbondableAfter);
@@ -548,7 +549,7 @@ contract ProverMarketTest is MarketFixture {
         vm.roll(block.number + UNBONDING_DELAY);
         vm.warp(first);
         vm.prank(prover);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.TooEarly.selector, second));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.TooEarly.selector, second));
         market.withdrawStake();
     }
 
@@ -564,7 +565,7 @@ contract ProverMarketTest is MarketFixture {
         vm.warp(_unbondableAfter(prover));
         vm.roll(first);
         vm.prank(prover);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.TooEarly.selector, second));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.TooEarly.selector, second));
         market.withdrawStake();
     }
 
@@ -579,7 +580,7 @@ contract ProverMarketTest is MarketFixture {
         uint256 proverBefore = prover.balance;
         uint256 marketBefore = address(market).balance;
         vm.expectEmit(true, true, true, true, address(market));
-        emit ProverMarket.StakeWithdrawn(prover, 1.25 ether, 0);
+        emit MarketTypes.StakeWithdrawn(prover, 1.25 ether, 0);
         vm.prank(prover);
         market.withdrawStake();
 
@@ -598,13 +599,13 @@ contract ProverMarketTest is MarketFixture {
         vm.prank(prover);
         market.withdrawStake();
         vm.prank(prover);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.NothingToWithdraw.selector));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.NothingToWithdraw.selector));
         market.withdrawStake();
     }
 
     function test_withdrawStake_revertsWhileChallengeOpen() public {
         _register(prover, 3 ether);
-        ProverMarket.Leaf[] memory leaves = _leaves(2, client);
+        MarketTypes.Leaf[] memory leaves = _leaves(2, client);
         uint256 id = _commit(prover, leaves);
         vm.prank(prover);
         market.unbond(1 ether);
@@ -614,7 +615,7 @@ contract ProverMarketTest is MarketFixture {
         assertEq(open, 1);
 
         vm.prank(prover);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.ChallengeOpen.selector, uint32(1)));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.ChallengeOpen.selector, uint32(1)));
         market.withdrawStake();
     }
 
@@ -624,7 +625,7 @@ contract ProverMarketTest is MarketFixture {
 
     function test_deposit_revertsOnZeroAmount() public {
         vm.prank(client);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.ZeroAmount.selector));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.ZeroAmount.selector));
         market.deposit();
     }
 
@@ -632,7 +633,7 @@ contract ProverMarketTest is MarketFixture {
         _deposit(client, 1 ether);
         vm.deal(client, 2 ether);
         vm.expectEmit(true, true, true, true, address(market));
-        emit ProverMarket.Deposited(client, 2 ether, 3 ether);
+        emit MarketTypes.Deposited(client, 2 ether, 3 ether);
         vm.prank(client);
         market.deposit{value: 2 ether}();
         assertEq(market.deposits(client), 3 ether);
@@ -646,20 +647,20 @@ contract ProverMarketTest is MarketFixture {
     function test_requestDepositWithdrawal_revertsOnZeroAmount() public {
         _deposit(client, 1 ether);
         vm.prank(client);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.ZeroAmount.selector));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.ZeroAmount.selector));
         market.requestDepositWithdrawal(0);
     }
 
     function test_requestDepositWithdrawal_revertsAboveDeposit() public {
         _deposit(client, 1 ether);
         vm.prank(client);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.InsufficientDeposit.selector, 1 ether, 1 ether + 1));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.InsufficientDeposit.selector, 1 ether, 1 ether + 1));
         market.requestDepositWithdrawal(1 ether + 1);
     }
 
     function test_requestDepositWithdrawal_revertsWithoutDeposit() public {
         vm.prank(client);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.InsufficientDeposit.selector, 0, 1));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.InsufficientDeposit.selector, 0, 1));
         market.requestDepositWithdrawal(1);
     }
 
@@ -667,7 +668,7 @@ contract ProverMarketTest is MarketFixture {
         _deposit(client, 1 ether);
         uint64 at = uint64(block.number) + DEPOSIT_DELAY;
         vm.expectEmit(true, true, true, true, address(market));
-        emit ProverMarket.DepositWithdrawalRequested(client, 0.4 ether, at);
+        emit MarketTypes.DepositWithdrawalRequested(client, 0.4 ether, at);
         vm.prank(client);
         market.requestDepositWithdrawal(0.4 ether);
         assertEq(market.withdrawalRequested(client), 0.4 ether);
@@ -693,7 +694,7 @@ contract ProverMarketTest is MarketFixture {
     function test_withdrawDeposit_revertsWithoutRequest() public {
         _deposit(client, 1 ether);
         vm.prank(client);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.NothingToWithdraw.selector));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.NothingToWithdraw.selector));
         market.withdrawDeposit();
     }
 
@@ -704,7 +705,7 @@ contract ProverMarketTest is MarketFixture {
         uint64 at = uint64(block.number) + DEPOSIT_DELAY;
         vm.roll(at - 1);
         vm.prank(client);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.TooEarly.selector, at));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.TooEarly.selector, at));
         market.withdrawDeposit();
     }
 
@@ -716,7 +717,7 @@ contract ProverMarketTest is MarketFixture {
 
         uint256 before = client.balance;
         vm.expectEmit(true, true, true, true, address(market));
-        emit ProverMarket.DepositWithdrawn(client, 0.4 ether);
+        emit MarketTypes.DepositWithdrawn(client, 0.4 ether);
         vm.prank(client);
         market.withdrawDeposit();
 
@@ -734,7 +735,7 @@ contract ProverMarketTest is MarketFixture {
         vm.prank(client);
         market.withdrawDeposit();
         vm.prank(client);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.NothingToWithdraw.selector));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.NothingToWithdraw.selector));
         market.withdrawDeposit();
     }
 
@@ -745,9 +746,9 @@ contract ProverMarketTest is MarketFixture {
         market.requestDepositWithdrawal(4 ether);
 
         // A job awarded for 3 ether is claimed while the withdrawal waits.
-        ProverMarket.Leaf[] memory leaves = new ProverMarket.Leaf[](1);
+        MarketTypes.Leaf[] memory leaves = new MarketTypes.Leaf[](1);
         leaves[0] = _leaf(0, client, 3 ether);
-        ProverMarket.Award memory award = _award(leaves[0], prover);
+        MarketTypes.Award memory award = _award(leaves[0], prover);
         bytes memory sig = _sign(clientKey, award);
         uint256 id = _commit(prover, leaves);
         _closeWindow(id);
@@ -757,7 +758,7 @@ contract ProverMarketTest is MarketFixture {
         vm.roll(block.number + DEPOSIT_DELAY);
         uint256 before = client.balance;
         vm.expectEmit(true, true, true, true, address(market));
-        emit ProverMarket.DepositWithdrawn(client, 2 ether);
+        emit MarketTypes.DepositWithdrawn(client, 2 ether);
         vm.prank(client);
         market.withdrawDeposit();
         assertEq(client.balance, before + 2 ether);
@@ -771,9 +772,9 @@ contract ProverMarketTest is MarketFixture {
         vm.prank(client);
         market.requestDepositWithdrawal(1 ether);
 
-        ProverMarket.Leaf[] memory leaves = new ProverMarket.Leaf[](1);
+        MarketTypes.Leaf[] memory leaves = new MarketTypes.Leaf[](1);
         leaves[0] = _leaf(0, client, 1 ether);
-        ProverMarket.Award memory award = _award(leaves[0], prover);
+        MarketTypes.Award memory award = _award(leaves[0], prover);
         bytes memory sig = _sign(clientKey, award);
         uint256 id = _commit(prover, leaves);
         _closeWindow(id);
@@ -781,7 +782,7 @@ contract ProverMarketTest is MarketFixture {
 
         vm.roll(block.number + DEPOSIT_DELAY);
         vm.prank(client);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.NothingToWithdraw.selector));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.NothingToWithdraw.selector));
         market.withdrawDeposit();
     }
 
@@ -807,11 +808,11 @@ contract ProverMarketTest is MarketFixture {
         uint64 lapsedAt = at + DEPOSIT_DELAY;
         vm.roll(lapsedAt);
         vm.prank(client);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.RequestLapsed.selector, lapsedAt));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.RequestLapsed.selector, lapsedAt));
         market.withdrawDeposit();
         vm.roll(lapsedAt + 1_000);
         vm.prank(client);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.RequestLapsed.selector, lapsedAt));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.RequestLapsed.selector, lapsedAt));
         market.withdrawDeposit();
         assertEq(market.deposits(client), 1 ether);
 
@@ -820,7 +821,7 @@ contract ProverMarketTest is MarketFixture {
         uint64 again = uint64(block.number) + DEPOSIT_DELAY;
         vm.roll(again - 1);
         vm.prank(client);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.TooEarly.selector, again));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.TooEarly.selector, again));
         market.withdrawDeposit();
         vm.roll(again);
         vm.prank(client);
@@ -862,9 +863,9 @@ contract ProverMarketTest is MarketFixture {
         assertEq(market.freeDeposit(client), 0, "request == deposit");
 
         // A claim paid meanwhile leaves the request above the deposit.
-        ProverMarket.Leaf[] memory leaves = new ProverMarket.Leaf[](1);
+        MarketTypes.Leaf[] memory leaves = new MarketTypes.Leaf[](1);
         leaves[0] = _leaf(0, client, 0.3 ether);
-        ProverMarket.Award memory award = _award(leaves[0], prover);
+        MarketTypes.Award memory award = _award(leaves[0], prover);
         bytes memory sig = _sign(clientKey, award);
         uint256 id = _commit(prover, leaves);
         _closeWindow(id);
@@ -1286,9 +1287,9 @@ contract ProverMarketTest is MarketFixture {
     // ================================================================================
 
     function test_commitBatch_revertsWhenNotRegistered() public {
-        ProverMarket.Leaf[] memory leaves = _leaves(1, client);
+        MarketTypes.Leaf[] memory leaves = _leaves(1, client);
         vm.prank(prover, prover);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.NotRegistered.selector));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.NotRegistered.selector));
         market.commitBatch(leaves);
     }
 
@@ -1296,9 +1297,9 @@ contract ProverMarketTest is MarketFixture {
         _register(prover, 1.5 ether);
         vm.prank(prover);
         market.unbond(0.5 ether + 1);
-        ProverMarket.Leaf[] memory leaves = _leaves(1, client);
+        MarketTypes.Leaf[] memory leaves = _leaves(1, client);
         vm.prank(prover, prover);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.StakeTooLow.selector, MIN_STAKE - 1, MIN_STAKE));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.StakeTooLow.selector, MIN_STAKE - 1, MIN_STAKE));
         market.commitBatch(leaves);
     }
 
@@ -1311,18 +1312,18 @@ contract ProverMarketTest is MarketFixture {
 
     function test_commitBatch_revertsOnEmptyBatch() public {
         _register(prover, MIN_STAKE);
-        ProverMarket.Leaf[] memory none = new ProverMarket.Leaf[](0);
+        MarketTypes.Leaf[] memory none = new MarketTypes.Leaf[](0);
         vm.prank(prover, prover);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.EmptyBatch.selector));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.EmptyBatch.selector));
         market.commitBatch(none);
     }
 
     function test_commitBatch_revertsAboveMaximumBatchSize() public {
         uint32 max = MAX_BATCH_SIZE;
         _register(prover, max * SLASH_PER_JOB); // a stake that covers the largest batch
-        ProverMarket.Leaf[] memory leaves = _leaves(max + 1, client);
+        MarketTypes.Leaf[] memory leaves = _leaves(max + 1, client);
         vm.prank(prover, prover);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.BatchTooLarge.selector, uint256(max) + 1, uint256(max)));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.BatchTooLarge.selector, uint256(max) + 1, uint256(max)));
         market.commitBatch(leaves);
         assembly ("memory-safe") {
             mstore(leaves, max) // the first 512 leaves
@@ -1337,15 +1338,15 @@ contract ProverMarketTest is MarketFixture {
     /// above that is refused, by its index in the batch (the first such leaf).
     function test_commitBatch_revertsPriceTooLarge() public {
         _register(prover, MIN_STAKE);
-        ProverMarket.Leaf[] memory leaves = _leaves(4, client);
+        MarketTypes.Leaf[] memory leaves = _leaves(4, client);
         leaves[2].price = uint256(type(uint128).max) + 1;
         leaves[3].price = type(uint256).max;
         vm.prank(prover, prover);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.PriceTooLarge.selector, 2));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.PriceTooLarge.selector, 2));
         market.commitBatch(leaves);
         leaves[2].price = type(uint128).max;
         vm.prank(prover, prover);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.PriceTooLarge.selector, 3));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.PriceTooLarge.selector, 3));
         market.commitBatch(leaves);
         assertEq(market.batchCount(), 0);
 
@@ -1359,56 +1360,56 @@ contract ProverMarketTest is MarketFixture {
     /// ExposureTooHigh, then PriceTooLarge: each is reported only once every earlier check
     /// passes.
     function test_commitBatch_revertsInOrder() public {
-        ProverMarket.Leaf[] memory none = new ProverMarket.Leaf[](0);
-        ProverMarket.Leaf[] memory tooMany = _leaves(513, client);
+        MarketTypes.Leaf[] memory none = new MarketTypes.Leaf[](0);
+        MarketTypes.Leaf[] memory tooMany = _leaves(513, client);
         tooMany[0].price = uint256(type(uint128).max) + 1;
         vm.prank(prover); // not the account's own transaction
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.NotDirectCall.selector));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.NotDirectCall.selector));
         market.commitBatch(none);
         vm.prank(prover, prover);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.NotRegistered.selector));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.NotRegistered.selector));
         market.commitBatch(none);
 
         _register(prover, MIN_STAKE);
         vm.prank(prover);
         market.unbond(1);
         vm.prank(prover, prover);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.StakeTooLow.selector, MIN_STAKE - 1, MIN_STAKE));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.StakeTooLow.selector, MIN_STAKE - 1, MIN_STAKE));
         market.commitBatch(none);
 
         vm.deal(prover, 1);
         vm.prank(prover);
         market.addStake{value: 1}();
         vm.prank(prover, prover);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.EmptyBatch.selector));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.EmptyBatch.selector));
         market.commitBatch(none);
 
         vm.prank(prover, prover);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.BatchTooLarge.selector, uint256(513), uint256(512)));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.BatchTooLarge.selector, uint256(513), uint256(512)));
         market.commitBatch(tooMany);
 
         assembly ("memory-safe") {
             mstore(tooMany, 101) // one leaf more than the stake covers
         }
         vm.prank(prover, prover);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.ExposureTooHigh.selector, 101, 100));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.ExposureTooHigh.selector, 101, 100));
         market.commitBatch(tooMany);
 
         assembly ("memory-safe") {
             mstore(tooMany, 100)
         }
         vm.prank(prover, prover);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.PriceTooLarge.selector, 0));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.PriceTooLarge.selector, 0));
         market.commitBatch(tooMany);
         assertEq(market.batchCount(), 0);
     }
 
     function test_commitBatch_storesBatchAndEmits() public {
         _register(prover, MIN_STAKE);
-        ProverMarket.Leaf[] memory leaves = _leaves(7, client);
+        MarketTypes.Leaf[] memory leaves = _leaves(7, client);
         bytes32 expectedRoot = MerkleBuilder.root(_hashes(leaves));
         vm.expectEmit(true, true, true, true, address(market));
-        emit ProverMarket.BatchCommitted(0, prover, expectedRoot, 7);
+        emit MarketTypes.BatchCommitted(0, prover, expectedRoot, 7);
         uint256 id = _commit(prover, leaves);
 
         assertEq(id, 0);
@@ -1428,7 +1429,7 @@ contract ProverMarketTest is MarketFixture {
     /// wrap the call in an encoding only it knows).
     function test_commitBatch_theLeavesAreTheTransactionsInput() public {
         _register(prover, MIN_STAKE);
-        ProverMarket.Leaf[] memory leaves = _leaves(5, client);
+        MarketTypes.Leaf[] memory leaves = _leaves(5, client);
         leaves[1].client = otherClient;
         leaves[3].price = type(uint128).max;
         bytes memory input = abi.encodeCall(market.commitBatch, (leaves));
@@ -1438,7 +1439,7 @@ contract ProverMarketTest is MarketFixture {
         assertTrue(ok);
         Vm.Log[] memory logs = vm.getRecordedLogs();
         assertEq(logs.length, 1);
-        assertEq(logs[0].topics[0], ProverMarket.BatchCommitted.selector);
+        assertEq(logs[0].topics[0], MarketTypes.BatchCommitted.selector);
         uint256 id = uint256(logs[0].topics[1]);
 
         // A watchtower's view: the transaction's input, decoded as `commitBatch`.
@@ -1446,7 +1447,7 @@ contract ProverMarketTest is MarketFixture {
         for (uint256 i = 0; i < args.length; i++) {
             args[i] = input[i + 4];
         }
-        ProverMarket.Leaf[] memory published = abi.decode(args, (ProverMarket.Leaf[]));
+        MarketTypes.Leaf[] memory published = abi.decode(args, (MarketTypes.Leaf[]));
         assertEq(published.length, 5);
         for (uint256 i = 0; i < 5; i++) {
             assertEq(keccak256(abi.encode(published[i])), keccak256(abi.encode(leaves[i])), "leaf i, every field");
@@ -1463,7 +1464,7 @@ contract ProverMarketTest is MarketFixture {
         // A contract in between is refused, even in the account's own transaction.
         CommitRelay relay = new CommitRelay(market);
         vm.prank(prover, prover);
-        vm.expectRevert(ProverMarket.NotDirectCall.selector);
+        vm.expectRevert(MarketTypes.NotDirectCall.selector);
         relay.commit(leaves);
     }
 
@@ -1482,10 +1483,10 @@ contract ProverMarketTest is MarketFixture {
         // The Rust crate's vectors: the stored root is the root Rust computed.
         string memory json = vm.readFile(string.concat(vm.projectRoot(), "/test/fixtures/batch-leaves.json"));
         uint256 n = vm.parseJsonUint(json, ".count");
-        ProverMarket.Leaf[] memory leaves = new ProverMarket.Leaf[](n);
+        MarketTypes.Leaf[] memory leaves = new MarketTypes.Leaf[](n);
         for (uint256 i = 0; i < n; i++) {
             string memory at = string.concat(".cases[", vm.toString(i), "].");
-            leaves[i] = ProverMarket.Leaf({
+            leaves[i] = MarketTypes.Leaf({
                 jobId: vm.parseJsonBytes32(json, string.concat(at, "jobId")),
                 circuitId: vm.parseJsonBytes32(json, string.concat(at, "circuitId")),
                 publicInputsHash: vm.parseJsonBytes32(json, string.concat(at, "publicInputsHash")),
@@ -1500,7 +1501,7 @@ contract ProverMarketTest is MarketFixture {
 
         // A single leaf is its own root; other sizes follow the same tree.
         for (uint256 size = 1; size <= 9; size++) {
-            ProverMarket.Leaf[] memory batch = _leaves(size, otherClient);
+            MarketTypes.Leaf[] memory batch = _leaves(size, otherClient);
             id = _commit(prover, batch);
             (,,,, root) = market.batches(id);
             assertEq(root, MerkleBuilder.root(_hashes(batch)));
@@ -1512,9 +1513,9 @@ contract ProverMarketTest is MarketFixture {
         _register(prover, MIN_STAKE);
         _register(otherProver, MIN_STAKE);
         assertEq(_commit(prover, _leaves(1, client)), 0);
-        ProverMarket.Leaf[] memory two = _leaves(2, otherClient);
+        MarketTypes.Leaf[] memory two = _leaves(2, otherClient);
         vm.expectEmit(true, true, true, true, address(market));
-        emit ProverMarket.BatchCommitted(1, otherProver, MerkleBuilder.root(_hashes(two)), 2);
+        emit MarketTypes.BatchCommitted(1, otherProver, MerkleBuilder.root(_hashes(two)), 2);
         assertEq(_commit(otherProver, two), 1);
         assertEq(_commit(prover, _leaves(3, client)), 2);
         assertEq(market.batchCount(), 3);
@@ -1532,9 +1533,9 @@ contract ProverMarketTest is MarketFixture {
     }
 
     function _expectExposureTooHigh(address who, uint32 count, uint256 atRisk, uint256 covered) internal {
-        ProverMarket.Leaf[] memory leaves = _leaves(count, client);
+        MarketTypes.Leaf[] memory leaves = _leaves(count, client);
         vm.prank(who, who);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.ExposureTooHigh.selector, atRisk, covered));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.ExposureTooHigh.selector, atRisk, covered));
         market.commitBatch(leaves);
     }
 
@@ -1620,7 +1621,7 @@ contract ProverMarketTest is MarketFixture {
         _register(otherProver, MIN_STAKE);
         vm.roll(11 * EPOCH - 1); // last block of epoch 10
         uint256 committedAt = block.number;
-        ProverMarket.Leaf[] memory leaves = _leaves(7, client);
+        MarketTypes.Leaf[] memory leaves = _leaves(7, client);
         uint256 id = _commit(prover, leaves);
         vm.roll(11 * EPOCH); // first block of epoch 11
         _commitCount(otherProver, 9);
@@ -1655,7 +1656,7 @@ contract ProverMarketTest is MarketFixture {
     /// leaf; a slash lowers what the stake covers.
     function test_exposure_anOpenChallengeDoesNotBlockAnHonestCommit() public {
         _register(prover, MIN_STAKE); // covers 100
-        ProverMarket.Leaf[] memory leaves = _leaves(60, client);
+        MarketTypes.Leaf[] memory leaves = _leaves(60, client);
         uint256 id = _commit(prover, leaves);
         uint256 unanswered = _challengeWithheld(otherClient, id, leaves, 0);
         _challengeWithheld(otherClient, id, leaves, 1);
@@ -1722,18 +1723,18 @@ contract ProverMarketTest is MarketFixture {
 
     /// A committed batch of 5 leaves of `client` (prices 1..5 gwei), awards and signatures
     /// for each, a deposit of 1 ether, and the window closed.
-    ProverMarket.Leaf[] internal batchLeaves;
-    ProverMarket.Award[] internal awards;
+    MarketTypes.Leaf[] internal batchLeaves;
+    MarketTypes.Award[] internal awards;
     bytes[] internal sigs;
     uint256 internal batchId;
 
     function _setUpBatch() internal {
         _register(prover, MIN_STAKE);
         _deposit(client, 1 ether);
-        ProverMarket.Leaf[] memory leaves = _leaves(5, client);
+        MarketTypes.Leaf[] memory leaves = _leaves(5, client);
         for (uint256 i = 0; i < leaves.length; i++) {
             batchLeaves.push(leaves[i]);
-            ProverMarket.Award memory a = _award(leaves[i], prover);
+            MarketTypes.Award memory a = _award(leaves[i], prover);
             awards.push(a);
             sigs.push(_sign(clientKey, a));
         }
@@ -1741,7 +1742,7 @@ contract ProverMarketTest is MarketFixture {
         _closeWindow(batchId);
     }
 
-    function _leavesMem() internal view returns (ProverMarket.Leaf[] memory) {
+    function _leavesMem() internal view returns (MarketTypes.Leaf[] memory) {
         return batchLeaves;
     }
 
@@ -1755,26 +1756,26 @@ contract ProverMarketTest is MarketFixture {
     function _expectClaimRevert(
         address caller,
         uint256 id,
-        ProverMarket.Leaf[] memory leaves,
-        ProverMarket.Leaf memory leaf,
+        MarketTypes.Leaf[] memory leaves,
+        MarketTypes.Leaf memory leaf,
         uint256 index,
         uint64 nonce,
-        ProverMarket.Award memory award,
+        MarketTypes.Award memory award,
         bytes memory sig,
         bytes memory err
     ) internal {
-        ProverMarket.BatchClaim memory job = _batchJob(leaf, index, nonce, award.deadline, sig);
+        MarketTypes.BatchClaim memory job = _batchJob(leaf, index, nonce, award.deadline, sig);
         vm.expectRevert(err);
         _claimSingle(caller, id, _hashes(leaves), job);
     }
 
     function test_claim_revertsOnUnknownBatch() public {
         _register(prover, MIN_STAKE);
-        ProverMarket.Leaf memory l = _leaf(0, client, 1);
-        ProverMarket.Award memory a = _award(l, prover);
+        MarketTypes.Leaf memory l = _leaf(0, client, 1);
+        MarketTypes.Award memory a = _award(l, prover);
         bytes memory sig = _sign(clientKey, a);
         _expectClaimRevert(
-            prover, 0, _one(l), l, 0, 0, a, sig, abi.encodeWithSelector(ProverMarket.UnknownBatch.selector, 0)
+            prover, 0, _one(l), l, 0, 0, a, sig, abi.encodeWithSelector(MarketTypes.UnknownBatch.selector, 0)
         );
     }
 
@@ -1789,14 +1790,14 @@ contract ProverMarketTest is MarketFixture {
             0,
             awards[0],
             sigs[0],
-            abi.encodeWithSelector(ProverMarket.UnknownBatch.selector, 1)
+            abi.encodeWithSelector(MarketTypes.UnknownBatch.selector, 1)
         );
     }
 
     function test_claim_revertsWhenCallerIsNotBatchProver() public {
         _setUpBatch();
         _register(otherProver, MIN_STAKE);
-        ProverMarket.Award memory a = _award(batchLeaves[0], otherProver);
+        MarketTypes.Award memory a = _award(batchLeaves[0], otherProver);
         bytes memory sig = _sign(clientKey, a);
         _expectClaimRevert(
             otherProver,
@@ -1807,15 +1808,15 @@ contract ProverMarketTest is MarketFixture {
             0,
             a,
             sig,
-            abi.encodeWithSelector(ProverMarket.NotBatchProver.selector, prover, otherProver)
+            abi.encodeWithSelector(MarketTypes.NotBatchProver.selector, prover, otherProver)
         );
     }
 
     function test_claim_revertsWhenWindowOpenAtCommitBlock() public {
         _register(prover, MIN_STAKE);
         _deposit(client, 1 ether);
-        ProverMarket.Leaf[] memory leaves = _leaves(2, client);
-        ProverMarket.Award memory a = _award(leaves[0], prover);
+        MarketTypes.Leaf[] memory leaves = _leaves(2, client);
+        MarketTypes.Award memory a = _award(leaves[0], prover);
         bytes memory sig = _sign(clientKey, a);
         uint256 id = _commit(prover, leaves);
         uint64 closesAt = uint64(block.number) + CHALLENGE_WINDOW;
@@ -1828,15 +1829,15 @@ contract ProverMarketTest is MarketFixture {
             0,
             a,
             sig,
-            abi.encodeWithSelector(ProverMarket.WindowOpen.selector, closesAt)
+            abi.encodeWithSelector(MarketTypes.WindowOpen.selector, closesAt)
         );
     }
 
     function test_claim_revertsWhenWindowOpenAtLastBlockOfWindow() public {
         _register(prover, MIN_STAKE);
         _deposit(client, 1 ether);
-        ProverMarket.Leaf[] memory leaves = _leaves(2, client);
-        ProverMarket.Award memory a = _award(leaves[0], prover);
+        MarketTypes.Leaf[] memory leaves = _leaves(2, client);
+        MarketTypes.Award memory a = _award(leaves[0], prover);
         bytes memory sig = _sign(clientKey, a);
         uint256 id = _commit(prover, leaves);
         uint64 closesAt = uint64(block.number) + CHALLENGE_WINDOW;
@@ -1850,20 +1851,20 @@ contract ProverMarketTest is MarketFixture {
             0,
             a,
             sig,
-            abi.encodeWithSelector(ProverMarket.WindowOpen.selector, closesAt)
+            abi.encodeWithSelector(MarketTypes.WindowOpen.selector, closesAt)
         );
     }
 
     function test_claim_succeedsOneBlockAfterWindow() public {
         _register(prover, MIN_STAKE);
         _deposit(client, 1 ether);
-        ProverMarket.Leaf[] memory leaves = _leaves(2, client);
-        ProverMarket.Award memory a = _award(leaves[0], prover);
+        MarketTypes.Leaf[] memory leaves = _leaves(2, client);
+        MarketTypes.Award memory a = _award(leaves[0], prover);
         bytes memory sig = _sign(clientKey, a);
         uint256 id = _commit(prover, leaves);
         vm.roll(block.number + CHALLENGE_WINDOW + 1);
         _claimJob(prover, id, leaves, 0, 0, a, sig);
-        assertTrue(market.isPaid(leaves[0].client, 0));
+        assertTrue(market.isPaid(leaves[0].client, prover, 0));
     }
 
     function test_claim_paysExactPriceFromDepositAndEmits() public {
@@ -1874,14 +1875,14 @@ contract ProverMarketTest is MarketFixture {
         uint256 depositBefore = market.deposits(client);
 
         vm.expectEmit(true, true, true, true, address(market));
-        emit ProverMarket.BatchFeesClaimed(batchId, prover, price, abi.encodePacked(uint32(2)));
+        emit MarketTypes.BatchFeesClaimed(batchId, prover, price, abi.encodePacked(uint32(2)));
         _claim(2);
 
         assertEq(prover.balance, proverBefore + price);
         assertEq(address(market).balance, marketBefore - price);
         assertEq(market.deposits(client), depositBefore - price);
-        assertTrue(market.isPaid(batchLeaves[2].client, 2));
-        assertFalse(market.isPaid(batchLeaves[1].client, 1));
+        assertTrue(market.isPaid(batchLeaves[2].client, prover, 2));
+        assertFalse(market.isPaid(batchLeaves[1].client, prover, 1));
         assertEq(_stakeOf(prover), MIN_STAKE, "stake untouched");
     }
 
@@ -1908,7 +1909,7 @@ contract ProverMarketTest is MarketFixture {
                 _nonce(i),
                 awards[i],
                 sigs[i],
-                abi.encodeWithSelector(ProverMarket.AlreadyClaimed.selector, batchLeaves[i].jobId)
+                abi.encodeWithSelector(MarketTypes.AlreadyClaimed.selector, batchLeaves[i].jobId)
             );
         }
     }
@@ -1916,8 +1917,8 @@ contract ProverMarketTest is MarketFixture {
     function test_claim_singleLeafBatch() public {
         _register(prover, MIN_STAKE);
         _deposit(client, 1 ether);
-        ProverMarket.Leaf[] memory leaves = _leaves(1, client);
-        ProverMarket.Award memory a = _award(leaves[0], prover);
+        MarketTypes.Leaf[] memory leaves = _leaves(1, client);
+        MarketTypes.Award memory a = _award(leaves[0], prover);
         bytes memory sig = _sign(clientKey, a);
         uint256 id = _commit(prover, leaves);
         _closeWindow(id);
@@ -1937,7 +1938,7 @@ contract ProverMarketTest is MarketFixture {
             1,
             awards[1],
             sigs[1],
-            abi.encodeWithSelector(ProverMarket.AlreadyClaimed.selector, batchLeaves[1].jobId)
+            abi.encodeWithSelector(MarketTypes.AlreadyClaimed.selector, batchLeaves[1].jobId)
         );
     }
 
@@ -1945,7 +1946,7 @@ contract ProverMarketTest is MarketFixture {
         _setUpBatch();
         _claim(1);
         // The prover commits the same leaf again in a second batch.
-        ProverMarket.Leaf[] memory again = new ProverMarket.Leaf[](2);
+        MarketTypes.Leaf[] memory again = new MarketTypes.Leaf[](2);
         again[0] = _leaf(99, client, 1);
         again[1] = batchLeaves[1];
         uint256 second = _commit(prover, again);
@@ -1959,21 +1960,33 @@ contract ProverMarketTest is MarketFixture {
             1,
             awards[1],
             sigs[1],
-            abi.encodeWithSelector(ProverMarket.AlreadyClaimed.selector, batchLeaves[1].jobId)
+            abi.encodeWithSelector(MarketTypes.AlreadyClaimed.selector, batchLeaves[1].jobId)
         );
     }
 
-    function test_claim_revertsWhenClaimedAgainByAnotherProver() public {
+    /// The client (mistakenly, or to cheat) awarded the same job to a second prover too.
+    /// Paid is recorded per award (client, prover, nonce): the second award is paid to the
+    /// prover it names, and the client pays both (it used to be `AlreadyClaimed`, when paid
+    /// was recorded per job, which let a second award block the first's claim). Each award
+    /// is still paid once: claiming either again is `AlreadyClaimed`.
+    function test_claim_aSecondAwardOfTheJobToAnotherProverIsPaidOnceToo() public {
         _setUpBatch();
         _claim(1);
-        // The client (mistakenly) awarded the same job to a second prover too.
+        uint256 price = batchLeaves[1].price;
         _register(otherProver, MIN_STAKE);
-        ProverMarket.Leaf[] memory again = new ProverMarket.Leaf[](1);
+        MarketTypes.Leaf[] memory again = new MarketTypes.Leaf[](1);
         again[0] = batchLeaves[1];
-        ProverMarket.Award memory a = _award(again[0], otherProver);
+        MarketTypes.Award memory a = _award(again[0], otherProver);
         bytes memory sig = _sign(clientKey, a);
         uint256 second = _commit(otherProver, again);
         _closeWindow(second);
+        assertFalse(market.isPaid(client, otherProver, 1));
+        _claimJob(otherProver, second, again, 0, 1, a, sig);
+        assertTrue(market.isPaid(client, otherProver, 1));
+        assertEq(otherProver.balance, price, "the second award is paid to its prover");
+        assertEq(prover.balance, price, "the first award was paid to its own");
+        assertEq(market.deposits(client), 1 ether - 2 * price, "the client paid both awards");
+
         _expectClaimRevert(
             otherProver,
             second,
@@ -1983,8 +1996,20 @@ contract ProverMarketTest is MarketFixture {
             1,
             a,
             sig,
-            abi.encodeWithSelector(ProverMarket.AlreadyClaimed.selector, again[0].jobId)
+            abi.encodeWithSelector(MarketTypes.AlreadyClaimed.selector, again[0].jobId)
         );
+        _expectClaimRevert(
+            prover,
+            batchId,
+            _leavesMem(),
+            batchLeaves[1],
+            1,
+            1,
+            awards[1],
+            sigs[1],
+            abi.encodeWithSelector(MarketTypes.AlreadyClaimed.selector, batchLeaves[1].jobId)
+        );
+        assertEq(otherProver.balance + prover.balance, 2 * price, "each once");
     }
 
     /// The claim carries no award: the market rebuilds it from the claimed leaf, the
@@ -1992,7 +2017,7 @@ contract ProverMarketTest is MarketFixture {
     /// the leaf (here: another job) verifies nothing.
     function test_claim_revertsOnAwardForAnotherJob() public {
         _setUpBatch();
-        ProverMarket.Award memory a = awards[0];
+        MarketTypes.Award memory a = awards[0];
         a.jobId = batchLeaves[1].jobId;
         bytes memory sig = _sign(clientKey, a);
         _expectClaimRevert(
@@ -2004,13 +2029,13 @@ contract ProverMarketTest is MarketFixture {
             0,
             a,
             sig,
-            abi.encodeWithSelector(ProverMarket.BadAwardSignature.selector)
+            abi.encodeWithSelector(MarketTypes.BadAwardSignature.selector)
         );
     }
 
     function test_claim_revertsOnAwardToAnotherProver() public {
         _setUpBatch();
-        ProverMarket.Award memory a = awards[0];
+        MarketTypes.Award memory a = awards[0];
         a.prover = otherProver;
         bytes memory sig = _sign(clientKey, a);
         _expectClaimRevert(
@@ -2022,13 +2047,13 @@ contract ProverMarketTest is MarketFixture {
             0,
             a,
             sig,
-            abi.encodeWithSelector(ProverMarket.BadAwardSignature.selector)
+            abi.encodeWithSelector(MarketTypes.BadAwardSignature.selector)
         );
     }
 
     function test_claim_revertsOnAwardWithAnotherPrice() public {
         _setUpBatch();
-        ProverMarket.Award memory a = awards[0];
+        MarketTypes.Award memory a = awards[0];
         a.price = batchLeaves[0].price + 1;
         bytes memory sig = _sign(clientKey, a);
         _expectClaimRevert(
@@ -2040,7 +2065,7 @@ contract ProverMarketTest is MarketFixture {
             0,
             a,
             sig,
-            abi.encodeWithSelector(ProverMarket.BadAwardSignature.selector)
+            abi.encodeWithSelector(MarketTypes.BadAwardSignature.selector)
         );
     }
 
@@ -2048,22 +2073,22 @@ contract ProverMarketTest is MarketFixture {
     /// another circuit or other public inputs is not claimable with it.
     function test_claim_revertsOnAwardOfAnotherStatement() public {
         _setUpBatch();
-        bytes memory err = abi.encodeWithSelector(ProverMarket.BadAwardSignature.selector);
+        bytes memory err = abi.encodeWithSelector(MarketTypes.BadAwardSignature.selector);
         for (uint256 field = 0; field < 2; field++) {
-            ProverMarket.Award memory a = awards[0];
+            MarketTypes.Award memory a = awards[0];
             if (field == 0) a.circuitId = keccak256("another circuit");
             if (field == 1) a.publicInputsHash = keccak256("other public inputs");
             bytes memory sig = _sign(clientKey, a);
             _expectClaimRevert(prover, batchId, _leavesMem(), batchLeaves[0], 0, 0, a, sig, err);
         }
-        assertFalse(market.isPaid(client, 0));
+        assertFalse(market.isPaid(client, prover, 0));
     }
 
     function test_claim_revertsWhenCommittedAfterDeadline() public {
         _register(prover, MIN_STAKE);
         _deposit(client, 1 ether);
-        ProverMarket.Leaf[] memory leaves = _leaves(3, client);
-        ProverMarket.Award memory a = _award(leaves[1], prover);
+        MarketTypes.Leaf[] memory leaves = _leaves(3, client);
+        MarketTypes.Award memory a = _award(leaves[1], prover);
         a.deadline = uint64(block.timestamp + 60);
         bytes memory sig = _sign(clientKey, a);
         vm.warp(block.timestamp + 61);
@@ -2078,15 +2103,15 @@ contract ProverMarketTest is MarketFixture {
             1,
             a,
             sig,
-            abi.encodeWithSelector(ProverMarket.CommittedAfterDeadline.selector, uint64(block.timestamp), a.deadline)
+            abi.encodeWithSelector(MarketTypes.CommittedAfterDeadline.selector, uint64(block.timestamp), a.deadline)
         );
     }
 
     function test_claim_succeedsWhenCommittedAtDeadline() public {
         _register(prover, MIN_STAKE);
         _deposit(client, 1 ether);
-        ProverMarket.Leaf[] memory leaves = _leaves(3, client);
-        ProverMarket.Award memory a = _award(leaves[1], prover);
+        MarketTypes.Leaf[] memory leaves = _leaves(3, client);
+        MarketTypes.Award memory a = _award(leaves[1], prover);
         a.deadline = uint64(block.timestamp + 60);
         bytes memory sig = _sign(clientKey, a);
         vm.warp(block.timestamp + 60);
@@ -2094,7 +2119,7 @@ contract ProverMarketTest is MarketFixture {
         _closeWindow(id);
         vm.warp(block.timestamp + 1 days); // claiming late is fine: only the commit time counts
         _claimJob(prover, id, leaves, 1, 1, a, sig);
-        assertTrue(market.isPaid(leaves[1].client, 1));
+        assertTrue(market.isPaid(leaves[1].client, prover, 1));
     }
 
     /// A committed leaf with one field changed, with an award of the changed leaf (so the
@@ -2104,14 +2129,14 @@ contract ProverMarketTest is MarketFixture {
     function test_claim_revertsWhenLeafFieldAltered() public {
         _setUpBatch();
         _deposit(otherClient, 1 ether);
-        bytes memory err = abi.encodeWithSelector(ProverMarket.LeafNotInBatch.selector);
+        bytes memory err = abi.encodeWithSelector(MarketTypes.LeafNotInBatch.selector);
         for (uint256 field = 0; field < 4; field++) {
-            ProverMarket.Leaf memory l = batchLeaves[3];
+            MarketTypes.Leaf memory l = batchLeaves[3];
             if (field == 0) l.circuitId = keccak256("other circuit");
             if (field == 1) l.publicInputsHash = keccak256("other inputs");
             if (field == 2) l.proofHash = keccak256("other proof");
             if (field == 3) (l.client, l.jobId) = (otherClient, _jobId(otherClient, 3));
-            ProverMarket.Award memory a = _award(l, prover, awards[3].deadline);
+            MarketTypes.Award memory a = _award(l, prover, awards[3].deadline);
             bytes memory sig = _sign(field == 3 ? otherClientKey : clientKey, a);
             _expectClaimRevert(prover, batchId, _leavesMem(), l, 3, 3, a, sig, err);
         }
@@ -2121,24 +2146,24 @@ contract ProverMarketTest is MarketFixture {
     /// with the client's award of exactly that: not the batch's leaf.
     function test_claim_revertsWhenJobIdAndPriceAlteredWithMatchingAward() public {
         _setUpBatch();
-        ProverMarket.Leaf memory l = batchLeaves[3];
+        MarketTypes.Leaf memory l = batchLeaves[3];
         l.price += 1;
         l.jobId = _jobId(client, 7);
-        ProverMarket.Award memory a = _award(l, prover);
+        MarketTypes.Award memory a = _award(l, prover);
         bytes memory sig = _sign(clientKey, a);
         _expectClaimRevert(
-            prover, batchId, _leavesMem(), l, 3, 7, a, sig, abi.encodeWithSelector(ProverMarket.LeafNotInBatch.selector)
+            prover, batchId, _leavesMem(), l, 3, 7, a, sig, abi.encodeWithSelector(MarketTypes.LeafNotInBatch.selector)
         );
     }
 
     function test_claim_revertsOnLeafOfAnotherBatch() public {
         _setUpBatch();
-        ProverMarket.Leaf[] memory others = new ProverMarket.Leaf[](2);
+        MarketTypes.Leaf[] memory others = new MarketTypes.Leaf[](2);
         others[0] = _leaf(50, client, 1 gwei);
         others[1] = _leaf(51, client, 1 gwei);
         uint256 second = _commit(prover, others);
         _closeWindow(second);
-        ProverMarket.Award memory a = _award(others[0], prover);
+        MarketTypes.Award memory a = _award(others[0], prover);
         bytes memory sig = _sign(clientKey, a);
         // Right leaf and award, wrong batch.
         _expectClaimRevert(
@@ -2150,7 +2175,7 @@ contract ProverMarketTest is MarketFixture {
             50,
             a,
             sig,
-            abi.encodeWithSelector(ProverMarket.LeafNotInBatch.selector)
+            abi.encodeWithSelector(MarketTypes.LeafNotInBatch.selector)
         );
     }
 
@@ -2166,13 +2191,13 @@ contract ProverMarketTest is MarketFixture {
             0,
             awards[0],
             sig,
-            abi.encodeWithSelector(ProverMarket.BadAwardSignature.selector)
+            abi.encodeWithSelector(MarketTypes.BadAwardSignature.selector)
         );
     }
 
     function test_claim_revertsOnSignatureOfAnotherDeadline() public {
         _setUpBatch();
-        ProverMarket.Award memory a = awards[0];
+        MarketTypes.Award memory a = awards[0];
         a.deadline += 1; // the signature covers the original deadline
         _expectClaimRevert(
             prover,
@@ -2183,7 +2208,7 @@ contract ProverMarketTest is MarketFixture {
             0,
             a,
             sigs[0],
-            abi.encodeWithSelector(ProverMarket.BadAwardSignature.selector)
+            abi.encodeWithSelector(MarketTypes.BadAwardSignature.selector)
         );
     }
 
@@ -2198,34 +2223,34 @@ contract ProverMarketTest is MarketFixture {
             [r, keccak256("s")] // r with a random s
         ];
         for (uint256 i = 0; i < bad.length; i++) {
-            ProverMarket.BatchClaim memory job = _batchJob(batchLeaves[0], 0, 0, awards[0].deadline, sigs[0]);
+            MarketTypes.BatchClaim memory job = _batchJob(batchLeaves[0], 0, 0, awards[0].deadline, sigs[0]);
             (job.r, job.vs) = (bad[i][0], bad[i][1]);
-            vm.expectRevert(ProverMarket.BadAwardSignature.selector);
+            vm.expectRevert(MarketTypes.BadAwardSignature.selector);
             _claimSingle(prover, batchId, _hashes(_leavesMem()), job);
         }
-        assertFalse(market.isPaid(client, 0));
+        assertFalse(market.isPaid(client, prover, 0));
     }
 
     /// The malleated twin (r, n - s, the other parity) of a valid signature.
     function test_claim_revertsOnMalleatedHighSSignature() public {
         _setUpBatch();
-        ProverMarket.BatchClaim memory job = _batchJob(batchLeaves[0], 0, 0, awards[0].deadline, sigs[0]);
+        MarketTypes.BatchClaim memory job = _batchJob(batchLeaves[0], 0, 0, awards[0].deadline, sigs[0]);
         uint256 n = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141;
         uint256 parity = uint256(job.vs) >> 255;
         uint256 s = uint256(job.vs) & ((uint256(1) << 255) - 1);
         job.vs = bytes32(((1 - parity) << 255) | (n - s));
-        vm.expectRevert(ProverMarket.BadAwardSignature.selector);
+        vm.expectRevert(MarketTypes.BadAwardSignature.selector);
         _claimSingle(prover, batchId, _hashes(_leavesMem()), job);
-        assertFalse(market.isPaid(client, 0));
+        assertFalse(market.isPaid(client, prover, 0));
     }
 
     function test_claim_revertsWhenDepositTooLow() public {
         _register(prover, MIN_STAKE);
         _deposit(client, 1 ether - 1);
-        ProverMarket.Leaf[] memory leaves = new ProverMarket.Leaf[](2);
+        MarketTypes.Leaf[] memory leaves = new MarketTypes.Leaf[](2);
         leaves[0] = _leaf(0, client, 1 ether);
         leaves[1] = _leaf(1, client, 1);
-        ProverMarket.Award memory a = _award(leaves[0], prover);
+        MarketTypes.Award memory a = _award(leaves[0], prover);
         bytes memory sig = _sign(clientKey, a);
         uint256 id = _commit(prover, leaves);
         _closeWindow(id);
@@ -2238,9 +2263,9 @@ contract ProverMarketTest is MarketFixture {
             0,
             a,
             sig,
-            abi.encodeWithSelector(ProverMarket.InsufficientDeposit.selector, 1 ether - 1, 1 ether)
+            abi.encodeWithSelector(MarketTypes.InsufficientDeposit.selector, 1 ether - 1, 1 ether)
         );
-        assertFalse(market.isPaid(leaves[0].client, 0), "job stays claimable once the client tops up");
+        assertFalse(market.isPaid(leaves[0].client, prover, 0), "job stays claimable once the client tops up");
         _deposit(client, 1);
         _claimJob(prover, id, leaves, 0, 0, a, sig);
         assertEq(market.deposits(client), 0);
@@ -2249,11 +2274,11 @@ contract ProverMarketTest is MarketFixture {
     function test_claim_revertsWhenDepositDrainedByEarlierClaims() public {
         _register(prover, MIN_STAKE);
         _deposit(client, 1.5 ether);
-        ProverMarket.Leaf[] memory leaves = new ProverMarket.Leaf[](2);
+        MarketTypes.Leaf[] memory leaves = new MarketTypes.Leaf[](2);
         leaves[0] = _leaf(0, client, 1 ether);
         leaves[1] = _leaf(1, client, 1 ether);
-        ProverMarket.Award memory a0 = _award(leaves[0], prover);
-        ProverMarket.Award memory a1 = _award(leaves[1], prover);
+        MarketTypes.Award memory a0 = _award(leaves[0], prover);
+        MarketTypes.Award memory a1 = _award(leaves[1], prover);
         bytes memory s0 = _sign(clientKey, a0);
         bytes memory s1 = _sign(clientKey, a1);
         uint256 id = _commit(prover, leaves);
@@ -2268,7 +2293,7 @@ contract ProverMarketTest is MarketFixture {
             1,
             a1,
             s1,
-            abi.encodeWithSelector(ProverMarket.InsufficientDeposit.selector, 0.5 ether, 1 ether)
+            abi.encodeWithSelector(MarketTypes.InsufficientDeposit.selector, 0.5 ether, 1 ether)
         );
     }
 
@@ -2283,16 +2308,16 @@ contract ProverMarketTest is MarketFixture {
 
     function test_claim_zeroPriceJob() public {
         _register(prover, MIN_STAKE);
-        ProverMarket.Leaf[] memory leaves = new ProverMarket.Leaf[](1);
+        MarketTypes.Leaf[] memory leaves = new MarketTypes.Leaf[](1);
         leaves[0] = _leaf(0, client, 0);
-        ProverMarket.Award memory a = _award(leaves[0], prover);
+        MarketTypes.Award memory a = _award(leaves[0], prover);
         bytes memory sig = _sign(clientKey, a);
         uint256 id = _commit(prover, leaves);
         _closeWindow(id);
         vm.expectEmit(true, true, true, true, address(market));
-        emit ProverMarket.BatchFeesClaimed(id, prover, 0, abi.encodePacked(uint32(0)));
+        emit MarketTypes.BatchFeesClaimed(id, prover, 0, abi.encodePacked(uint32(0)));
         _claimJob(prover, id, leaves, 0, 0, a, sig);
-        assertTrue(market.isPaid(leaves[0].client, 0));
+        assertTrue(market.isPaid(leaves[0].client, prover, 0));
     }
 
     function test_claim_worksAfterProverUnbondedEverything() public {
@@ -2303,22 +2328,22 @@ contract ProverMarketTest is MarketFixture {
         assertEq(prover.balance, batchLeaves[0].price);
     }
 
-    /// Job ids derive from (client, nonce) and paid jobs are recorded per client, so a
-    /// leaf that borrows another client's job id cannot be claimed (the claim's client and
-    /// nonce derive another job, whose award nobody signed), and a client's own job with
-    /// the same nonce does not block the victim's.
+    /// Job ids derive from (client, nonce) and paid awards are recorded per client (and
+    /// prover), so a leaf that borrows another client's job id cannot be claimed (the
+    /// claim's client and nonce derive another job, whose award nobody signed), and a
+    /// client's own job with the same nonce does not block the victim's.
     function test_claim_anotherClientsAwardForSameJobIdDoesNotBlockTheJob() public {
         _setUpBatch();
         bytes32 victimJob = batchLeaves[0].jobId;
 
         // The attacker is both a prover and a client (otherClientKey), price 0, no deposit.
         _register(otherProver, MIN_STAKE);
-        ProverMarket.Leaf[] memory forged = new ProverMarket.Leaf[](2);
+        MarketTypes.Leaf[] memory forged = new MarketTypes.Leaf[](2);
         forged[0] = _leaf(0, otherClient, 0);
         forged[0].jobId = victimJob;
         forged[1] = _leaf(0, otherClient, 0); // its own job with the victim's nonce
-        ProverMarket.Award memory fa = _award(forged[0], otherProver);
-        ProverMarket.Award memory oa = _award(forged[1], otherProver);
+        MarketTypes.Award memory fa = _award(forged[0], otherProver);
+        MarketTypes.Award memory oa = _award(forged[1], otherProver);
         uint256 forgedId = _commit(otherProver, forged);
         _closeWindow(forgedId);
         _expectClaimRevert(
@@ -2330,17 +2355,18 @@ contract ProverMarketTest is MarketFixture {
             0,
             fa,
             _sign(otherClientKey, fa),
-            abi.encodeWithSelector(ProverMarket.BadAwardSignature.selector)
+            abi.encodeWithSelector(MarketTypes.BadAwardSignature.selector)
         );
         bytes memory os = _sign(otherClientKey, oa);
         _claimJob(otherProver, forgedId, forged, 1, 0, oa, os);
-        assertTrue(market.isPaid(otherClient, 0));
-        assertFalse(market.isPaid(client, 0));
+        assertTrue(market.isPaid(otherClient, otherProver, 0));
+        assertFalse(market.isPaid(client, otherProver, 0));
+        assertFalse(market.isPaid(client, prover, 0));
 
         uint256 before = prover.balance;
         _claim(0);
         assertEq(prover.balance, before + batchLeaves[0].price);
-        assertTrue(market.isPaid(client, 0));
+        assertTrue(market.isPaid(client, prover, 0));
     }
 
     /// A claim's job id is derived from its client and nonce: a wrong nonce names another
@@ -2356,10 +2382,10 @@ contract ProverMarketTest is MarketFixture {
             3,
             awards[2],
             sigs[2],
-            abi.encodeWithSelector(ProverMarket.BadAwardSignature.selector)
+            abi.encodeWithSelector(MarketTypes.BadAwardSignature.selector)
         );
-        assertFalse(market.isPaid(client, 2));
-        assertFalse(market.isPaid(client, 3));
+        assertFalse(market.isPaid(client, prover, 2));
+        assertFalse(market.isPaid(client, prover, 3));
     }
 
     function test_jobIdOf_isTaggedClientAndBigEndianNonce() public view {
@@ -2374,23 +2400,27 @@ contract ProverMarketTest is MarketFixture {
         _register(prover, MIN_STAKE);
         _deposit(client, 1 ether);
         // Nonces 255 and 256 sit in two storage words; 257 shares 256's word.
-        ProverMarket.Leaf[] memory leaves = new ProverMarket.Leaf[](3);
+        MarketTypes.Leaf[] memory leaves = new MarketTypes.Leaf[](3);
         leaves[0] = _leaf(255, client, 1);
         leaves[1] = _leaf(256, client, 1);
         leaves[2] = _leaf(257, client, 1);
         uint256 id = _commit(prover, leaves);
         _closeWindow(id);
         for (uint256 i = 0; i < 2; i++) {
-            ProverMarket.Award memory a = _award(leaves[i], prover);
+            MarketTypes.Award memory a = _award(leaves[i], prover);
             bytes memory sig = _sign(clientKey, a);
             _claimJob(prover, id, leaves, i, _nonce(255 + i), a, sig);
         }
-        assertEq(market.paidJobs(client, 0), uint256(1) << 255);
-        assertEq(market.paidJobs(client, 1), 1);
-        assertTrue(market.isPaid(client, 255));
-        assertTrue(market.isPaid(client, 256));
-        assertFalse(market.isPaid(client, 257));
-        assertFalse(market.isPaid(client, 254));
+        assertEq(_paidWord(client, prover, 0), uint256(1) << 255);
+        assertEq(_paidWord(client, prover, 1), 1);
+        assertTrue(market.isPaid(client, prover, 255));
+        assertTrue(market.isPaid(client, prover, 256));
+        assertFalse(market.isPaid(client, prover, 257));
+        assertFalse(market.isPaid(client, prover, 254));
+        // The bits are the awards to `prover`: another prover's awards of the same jobs
+        // are not paid.
+        assertEq(_paidWord(client, otherProver, 0), 0);
+        assertEq(_paidWord(client, otherProver, 1), 0);
     }
 
     // ================================================================================
@@ -2435,7 +2465,7 @@ contract ProverMarketTest is MarketFixture {
         stake = bound(stake, 0, MIN_STAKE - 1);
         vm.deal(prover, stake);
         vm.prank(prover);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.StakeTooLow.selector, stake, MIN_STAKE));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.StakeTooLow.selector, stake, MIN_STAKE));
         market.register{value: stake}(PEER_KEY);
     }
 
@@ -2457,11 +2487,11 @@ contract ProverMarketTest is MarketFixture {
         bool timePassed = block.timestamp >= afterTime;
         vm.prank(prover);
         if (block.number < at) {
-            vm.expectRevert(abi.encodeWithSelector(ProverMarket.TooEarly.selector, at));
+            vm.expectRevert(abi.encodeWithSelector(MarketTypes.TooEarly.selector, at));
             market.withdrawStake();
             assertEq(prover.balance, 0);
         } else if (!timePassed) {
-            vm.expectRevert(abi.encodeWithSelector(ProverMarket.TooEarly.selector, afterTime));
+            vm.expectRevert(abi.encodeWithSelector(MarketTypes.TooEarly.selector, afterTime));
             market.withdrawStake();
             assertEq(prover.balance, 0);
         } else {
@@ -2478,7 +2508,7 @@ contract ProverMarketTest is MarketFixture {
         amount = bound(amount, stake + 1, type(uint256).max);
         _register(prover, stake);
         vm.prank(prover);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.InsufficientStake.selector, stake, amount));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.InsufficientStake.selector, stake, amount));
         market.unbond(amount);
     }
 
@@ -2491,9 +2521,9 @@ contract ProverMarketTest is MarketFixture {
         vm.prank(client);
         market.requestDepositWithdrawal(requested);
 
-        ProverMarket.Leaf[] memory leaves = new ProverMarket.Leaf[](1);
+        MarketTypes.Leaf[] memory leaves = new MarketTypes.Leaf[](1);
         leaves[0] = _leaf(0, client, price);
-        ProverMarket.Award memory a = _award(leaves[0], prover);
+        MarketTypes.Award memory a = _award(leaves[0], prover);
         bytes memory sig = _sign(clientKey, a);
         uint256 id = _commit(prover, leaves);
         _closeWindow(id);
@@ -2504,7 +2534,7 @@ contract ProverMarketTest is MarketFixture {
         uint256 expected = requested < left ? requested : left;
         vm.prank(client);
         if (expected == 0) {
-            vm.expectRevert(abi.encodeWithSelector(ProverMarket.NothingToWithdraw.selector));
+            vm.expectRevert(abi.encodeWithSelector(MarketTypes.NothingToWithdraw.selector));
             market.withdrawDeposit();
         } else {
             market.withdrawDeposit();
@@ -2519,7 +2549,7 @@ contract ProverMarketTest is MarketFixture {
         n = bound(n, 1, 64);
         first = bound(first, 0, n - 1);
         _register(prover, MIN_STAKE);
-        ProverMarket.Leaf[] memory leaves = new ProverMarket.Leaf[](n);
+        MarketTypes.Leaf[] memory leaves = new MarketTypes.Leaf[](n);
         uint256 total;
         for (uint256 i = 0; i < n; i++) {
             leaves[i] = _leaf(i, client, bound(uint256(keccak256(abi.encode(seed, i))), 0, 1e24));
@@ -2537,13 +2567,13 @@ contract ProverMarketTest is MarketFixture {
         assertEq(market.deposits(client), 0);
         assertEq(address(market).balance, MIN_STAKE);
 
-        _claimOf(id, leaves, first, abi.encodeWithSelector(ProverMarket.AlreadyClaimed.selector, leaves[first].jobId));
+        _claimOf(id, leaves, first, abi.encodeWithSelector(MarketTypes.AlreadyClaimed.selector, leaves[first].jobId));
     }
 
     /// Claims leaf `i` of batch `id` (all leaves of `client`) as `prover`, with a fresh
     /// award; expects `err` unless it is empty.
-    function _claimOf(uint256 id, ProverMarket.Leaf[] memory leaves, uint256 i, bytes memory err) internal {
-        ProverMarket.Award memory a = _award(leaves[i], prover);
+    function _claimOf(uint256 id, MarketTypes.Leaf[] memory leaves, uint256 i, bytes memory err) internal {
+        MarketTypes.Award memory a = _award(leaves[i], prover);
         bytes memory sig = _sign(clientKey, a);
         if (err.length != 0) vm.expectRevert(err);
         _claimJob(prover, id, leaves, i, _nonce(i), a, sig);
@@ -2553,14 +2583,14 @@ contract ProverMarketTest is MarketFixture {
         wait = bound(wait, 0, 3 * CHALLENGE_WINDOW);
         _register(prover, MIN_STAKE);
         _deposit(client, 1 ether);
-        ProverMarket.Leaf[] memory leaves = _leaves(3, client);
-        ProverMarket.Award memory a = _award(leaves[2], prover);
+        MarketTypes.Leaf[] memory leaves = _leaves(3, client);
+        MarketTypes.Award memory a = _award(leaves[2], prover);
         bytes memory sig = _sign(clientKey, a);
         uint256 id = _commit(prover, leaves);
         uint64 closesAt = uint64(block.number) + CHALLENGE_WINDOW;
         vm.roll(block.number + wait);
         if (block.number <= closesAt) {
-            vm.expectRevert(abi.encodeWithSelector(ProverMarket.WindowOpen.selector, closesAt));
+            vm.expectRevert(abi.encodeWithSelector(MarketTypes.WindowOpen.selector, closesAt));
             _claimJob(prover, id, leaves, 2, 2, a, sig);
             assertEq(prover.balance, 0);
         } else {
@@ -2583,7 +2613,7 @@ contract ProverMarketTest is MarketFixture {
             0,
             awards[0],
             sig,
-            abi.encodeWithSelector(ProverMarket.BadAwardSignature.selector)
+            abi.encodeWithSelector(MarketTypes.BadAwardSignature.selector)
         );
     }
 

@@ -2,6 +2,7 @@
 pragma solidity 0.8.28;
 
 import {ProverMarket} from "../src/ProverMarket.sol";
+import {MarketTypes} from "../src/MarketTypes.sol";
 import {MarketFixture} from "./utils/MarketFixture.sol";
 
 /// Client reservations: `reserve` moves part of a client's deposit into a reservation for
@@ -46,34 +47,34 @@ contract ReservationsTest is MarketFixture {
     }
 
     /// Commits `leaves` as `prover` and closes the window.
-    function _committed(ProverMarket.Leaf[] memory leaves) internal returns (uint256 id) {
+    function _committed(MarketTypes.Leaf[] memory leaves) internal returns (uint256 id) {
         id = _commit(prover, leaves);
         _closeWindow(id);
     }
 
     /// The `prover`'s claim of leaf `index` (job `nonce`), signed with `key`.
-    function _job(ProverMarket.Leaf memory l, uint256 index, uint64 nonce, uint256 key)
+    function _job(MarketTypes.Leaf memory l, uint256 index, uint64 nonce, uint256 key)
         internal
         view
-        returns (ProverMarket.BatchClaim memory)
+        returns (MarketTypes.BatchClaim memory)
     {
         return _batchJob(l, index, nonce, deadline, _sign(key, _award(l, prover, deadline)));
     }
 
     /// The `prover`'s claims of leaves `indices` of `leaves` (all of `client`, leaf i job i).
-    function _jobs(ProverMarket.Leaf[] memory leaves, uint256[] memory indices)
+    function _jobs(MarketTypes.Leaf[] memory leaves, uint256[] memory indices)
         internal
         view
-        returns (ProverMarket.BatchClaim[] memory jobs)
+        returns (MarketTypes.BatchClaim[] memory jobs)
     {
-        jobs = new ProverMarket.BatchClaim[](indices.length);
+        jobs = new MarketTypes.BatchClaim[](indices.length);
         for (uint256 k = 0; k < indices.length; k++) {
             jobs[k] = _job(leaves[indices[k]], indices[k], _nonce(indices[k]), clientKey);
         }
     }
 
     /// Claims `jobs` of batch `id` (of `leaves`) in one call as `prover`.
-    function _claimAll(uint256 id, ProverMarket.Leaf[] memory leaves, ProverMarket.BatchClaim[] memory jobs) internal {
+    function _claimAll(uint256 id, MarketTypes.Leaf[] memory leaves, MarketTypes.BatchClaim[] memory jobs) internal {
         bytes32[] memory h = _hashes(leaves);
         for (uint256 k = 0; k < jobs.length; k++) {
             h[jobs[k].index] = bytes32(0);
@@ -85,9 +86,9 @@ contract ReservationsTest is MarketFixture {
     /// One leaf of `client`, job 0, at `price`, committed by `prover`, window closed;
     /// claimed alone by `prover` with the client's award.
     function _claimOneAt(uint256 price) internal {
-        ProverMarket.Leaf[] memory leaves = _one(_leaf(0, client, price));
+        MarketTypes.Leaf[] memory leaves = _one(_leaf(0, client, price));
         uint256 id = _committed(leaves);
-        ProverMarket.Award memory a = _award(leaves[0], prover, deadline);
+        MarketTypes.Award memory a = _award(leaves[0], prover, deadline);
         _claimJob(prover, id, leaves, 0, 0, a, _sign(clientKey, a));
     }
 
@@ -103,7 +104,7 @@ contract ReservationsTest is MarketFixture {
     function test_reserve_movesDepositIntoTheReservationAndEmits() public {
         _deposit(client, 1 ether);
         vm.expectEmit(true, true, true, true, address(market));
-        emit ProverMarket.Reserved(client, prover, 0.4 ether, 0.4 ether, until);
+        emit MarketTypes.Reserved(client, prover, 0.4 ether, 0.4 ether, until);
         _reserve(client, prover, 0.4 ether, until);
         assertEq(market.deposits(client), 0.6 ether);
         assertEq(market.freeDeposit(client), 0.6 ether, "a reservation is no free deposit");
@@ -116,7 +117,7 @@ contract ReservationsTest is MarketFixture {
         _deposit(client, 1 ether);
         _reserve(client, prover, 0.4 ether, until);
         vm.expectEmit(true, true, true, true, address(market));
-        emit ProverMarket.Reserved(client, prover, 0.1 ether, 0.5 ether, until + 1 hours);
+        emit MarketTypes.Reserved(client, prover, 0.1 ether, 0.5 ether, until + 1 hours);
         _reserve(client, prover, 0.1 ether, until + 1 hours);
         _assertReservation(client, prover, 0.5 ether, until + 1 hours);
         assertEq(market.deposits(client), 0.5 ether);
@@ -136,7 +137,7 @@ contract ReservationsTest is MarketFixture {
     function test_reserve_revertsWhenShortened() public {
         _deposit(client, 1 ether);
         _reserve(client, prover, 0.4 ether, until);
-        bytes memory err = abi.encodeWithSelector(ProverMarket.ReservationShortened.selector, until);
+        bytes memory err = abi.encodeWithSelector(MarketTypes.ReservationShortened.selector, until);
         vm.prank(client);
         vm.expectRevert(err);
         market.reserve(prover, 0, until - 1);
@@ -152,18 +153,18 @@ contract ReservationsTest is MarketFixture {
 
     function test_reserve_revertsBeyondTheDeposit() public {
         vm.prank(client);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.InsufficientDeposit.selector, 0, 1));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.InsufficientDeposit.selector, 0, 1));
         market.reserve(prover, 1, until);
 
         _deposit(client, 1 ether);
         vm.prank(client);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.InsufficientDeposit.selector, 1 ether, 1 ether + 1));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.InsufficientDeposit.selector, 1 ether, 1 ether + 1));
         market.reserve(prover, 1 ether + 1, until);
         _assertReservation(client, prover, 0, 0);
 
         _reserve(client, prover, 1 ether, until); // all of it
         vm.prank(client);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.InsufficientDeposit.selector, 0, 1));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.InsufficientDeposit.selector, 0, 1));
         market.reserve(prover, 1, until);
         _assertReservation(client, prover, 1 ether, until);
         assertEq(market.deposits(client), 0);
@@ -192,7 +193,7 @@ contract ReservationsTest is MarketFixture {
     function test_release_revertsBeforeAndAtUntil() public {
         _deposit(client, 1 ether);
         _reserve(client, prover, 0.4 ether, until);
-        bytes memory err = abi.encodeWithSelector(ProverMarket.TooEarly.selector, until);
+        bytes memory err = abi.encodeWithSelector(MarketTypes.TooEarly.selector, until);
         vm.prank(client);
         vm.expectRevert(err);
         market.release(prover);
@@ -213,7 +214,7 @@ contract ReservationsTest is MarketFixture {
         _reserve(client, prover, 0.4 ether, until);
         vm.warp(until + 1);
         vm.expectEmit(true, true, true, true, address(market));
-        emit ProverMarket.ReservationReleased(client, prover, 0.4 ether);
+        emit MarketTypes.ReservationReleased(client, prover, 0.4 ether);
         vm.prank(client);
         market.release(prover);
         assertEq(market.deposits(client), 1 ether);
@@ -222,14 +223,14 @@ contract ReservationsTest is MarketFixture {
         assertEq(address(market).balance, 1 ether);
 
         vm.prank(client);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.ReservationShortened.selector, until));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.ReservationShortened.selector, until));
         market.reserve(prover, 0.1 ether, until - 1);
         _reserve(client, prover, 0.1 ether, until + 1 days);
         _assertReservation(client, prover, 0.1 ether, until + 1 days);
     }
 
     function test_release_revertsWhenNothingIsReserved() public {
-        bytes memory err = abi.encodeWithSelector(ProverMarket.NothingToWithdraw.selector);
+        bytes memory err = abi.encodeWithSelector(MarketTypes.NothingToWithdraw.selector);
         // Never reserved (`until` is 0, long past).
         vm.prank(client);
         vm.expectRevert(err);
@@ -260,7 +261,7 @@ contract ReservationsTest is MarketFixture {
         _assertReservation(client, prover, 0.2 ether, until);
         vm.warp(until + 1);
         vm.expectEmit(true, true, true, true, address(market));
-        emit ProverMarket.ReservationReleased(client, prover, 0.2 ether);
+        emit MarketTypes.ReservationReleased(client, prover, 0.2 ether);
         vm.prank(client);
         market.release(prover);
         assertEq(market.deposits(client), 0.2 ether);
@@ -299,7 +300,7 @@ contract ReservationsTest is MarketFixture {
         assertEq(prover.balance, 0.3 ether, "paid in full, in one transfer");
         _assertReservation(client, prover, 0, until);
         assertEq(market.deposits(client), 0.1 ether, "the rest, 0.1, from the deposit");
-        assertTrue(market.isPaid(client, 0));
+        assertTrue(market.isPaid(client, prover, 0));
         assertEq(address(market).balance, MIN_STAKE + 0.1 ether);
     }
 
@@ -307,15 +308,15 @@ contract ReservationsTest is MarketFixture {
     /// and the error names both together (0.05 + 0.2) and the price.
     function test_claim_revertsWhenTheReservationAndTheDepositTogetherFallShort() public {
         _setUpFunds(0.25 ether, 0.2 ether);
-        ProverMarket.Leaf[] memory leaves = _one(_leaf(0, client, 0.3 ether));
+        MarketTypes.Leaf[] memory leaves = _one(_leaf(0, client, 0.3 ether));
         uint256 id = _committed(leaves);
-        ProverMarket.Award memory a = _award(leaves[0], prover, deadline);
+        MarketTypes.Award memory a = _award(leaves[0], prover, deadline);
         bytes memory sig = _sign(clientKey, a);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.InsufficientDeposit.selector, 0.25 ether, 0.3 ether));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.InsufficientDeposit.selector, 0.25 ether, 0.3 ether));
         _claimJob(prover, id, leaves, 0, 0, a, sig);
         assertEq(market.deposits(client), 0.05 ether);
         _assertReservation(client, prover, 0.2 ether, until);
-        assertFalse(market.isPaid(client, 0));
+        assertFalse(market.isPaid(client, prover, 0));
         assertEq(prover.balance, 0);
     }
 
@@ -324,20 +325,20 @@ contract ReservationsTest is MarketFixture {
     function test_claim_anotherProversClaimTakesOnlyTheDeposit() public {
         _setUpFunds(0.8 ether, 0.5 ether); // deposit 0.3
         _register(otherProver, MIN_STAKE);
-        ProverMarket.Leaf[] memory leaves = new ProverMarket.Leaf[](2);
+        MarketTypes.Leaf[] memory leaves = new MarketTypes.Leaf[](2);
         leaves[0] = _leaf(0, client, 0.2 ether);
         leaves[1] = _leaf(1, client, 0.2 ether);
         uint256 id = _commit(otherProver, leaves);
         _closeWindow(id);
-        ProverMarket.Award memory a0 = _award(leaves[0], otherProver, deadline);
-        ProverMarket.Award memory a1 = _award(leaves[1], otherProver, deadline);
+        MarketTypes.Award memory a0 = _award(leaves[0], otherProver, deadline);
+        MarketTypes.Award memory a1 = _award(leaves[1], otherProver, deadline);
         _claimJob(otherProver, id, leaves, 0, 0, a0, _sign(clientKey, a0));
         assertEq(otherProver.balance, 0.2 ether);
         assertEq(market.deposits(client), 0.1 ether);
         _assertReservation(client, prover, 0.5 ether, until);
 
         bytes memory sig1 = _sign(clientKey, a1);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.InsufficientDeposit.selector, 0.1 ether, 0.2 ether));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.InsufficientDeposit.selector, 0.1 ether, 0.2 ether));
         _claimJob(otherProver, id, leaves, 1, 1, a1, sig1);
         _assertReservation(client, prover, 0.5 ether, until);
     }
@@ -357,19 +358,19 @@ contract ReservationsTest is MarketFixture {
     /// other 2 gwei of job 3 and job 4. One transfer of 15 gwei.
     function test_claimBatch_reservationPaysTheFirstJobsAndTheDepositTheRest() public {
         _setUpFunds(16 gwei, 8 gwei);
-        ProverMarket.Leaf[] memory leaves = _leaves(5, client);
+        MarketTypes.Leaf[] memory leaves = _leaves(5, client);
         uint256 id = _committed(leaves);
         uint256[] memory order = _order(0, 1, 2, 3, 4);
-        ProverMarket.BatchClaim[] memory jobs = _jobs(leaves, order);
+        MarketTypes.BatchClaim[] memory jobs = _jobs(leaves, order);
         vm.expectCall(prover, "", 1);
         vm.expectEmit(true, true, true, true, address(market));
-        emit ProverMarket.BatchFeesClaimed(id, prover, 15 gwei, hex"0000000000000001000000020000000300000004");
+        emit MarketTypes.BatchFeesClaimed(id, prover, 15 gwei, hex"0000000000000001000000020000000300000004");
         _claimAll(id, leaves, jobs);
         assertEq(prover.balance, 15 gwei);
         _assertReservation(client, prover, 0, until);
         assertEq(market.deposits(client), 1 gwei);
         for (uint256 i = 0; i < 5; i++) {
-            assertTrue(market.isPaid(client, _nonce(i)));
+            assertTrue(market.isPaid(client, prover, _nonce(i)));
         }
         assertEq(address(market).balance, MIN_STAKE + 1 gwei);
     }
@@ -380,7 +381,7 @@ contract ReservationsTest is MarketFixture {
     /// 3, 4, then 2 of job 4 from the reservation and 3 from the deposit).
     function test_claimBatch_anyOrderTakesTheReservationFirst() public {
         _setUpFunds(18 gwei, 12 gwei);
-        ProverMarket.Leaf[] memory leaves = _leaves(5, client);
+        MarketTypes.Leaf[] memory leaves = _leaves(5, client);
         uint256 id = _committed(leaves);
         _claimAll(id, leaves, _jobs(leaves, _order(3, 4, 0, 1, 2)));
         assertEq(prover.balance, 15 gwei);
@@ -398,13 +399,13 @@ contract ReservationsTest is MarketFixture {
         _setUpFunds(10 gwei, 7 gwei); // deposit 3
         _deposit(otherClient, 1 ether);
         _reserve(otherClient, prover, 1 gwei, until);
-        ProverMarket.Leaf[] memory leaves = new ProverMarket.Leaf[](4);
+        MarketTypes.Leaf[] memory leaves = new MarketTypes.Leaf[](4);
         leaves[0] = _leaf(0, client, 3 gwei);
         leaves[1] = _leaf(300, client, 4 gwei); // another paid-jobs word
         leaves[2] = _leaf(0, otherClient, 2 gwei);
         leaves[3] = _leaf(1, client, 1 gwei); // back to the first word, after another client
         uint256 id = _committed(leaves);
-        ProverMarket.BatchClaim[] memory jobs = new ProverMarket.BatchClaim[](4);
+        MarketTypes.BatchClaim[] memory jobs = new MarketTypes.BatchClaim[](4);
         jobs[0] = _job(leaves[0], 0, 0, clientKey);
         jobs[1] = _job(leaves[1], 1, 300, clientKey);
         jobs[2] = _job(leaves[2], 2, 0, otherClientKey);
@@ -415,9 +416,9 @@ contract ReservationsTest is MarketFixture {
         assertEq(market.deposits(client), 2 gwei);
         _assertReservation(otherClient, prover, 0, until);
         assertEq(market.deposits(otherClient), 1 ether - 2 gwei);
-        assertTrue(market.isPaid(client, 300));
-        assertTrue(market.isPaid(client, 1));
-        assertTrue(market.isPaid(otherClient, 0));
+        assertTrue(market.isPaid(client, prover, 300));
+        assertTrue(market.isPaid(client, prover, 1));
+        assertTrue(market.isPaid(otherClient, prover, 0));
     }
 
     /// The funds run out in the middle of a call: the whole call reverts, the reservation
@@ -426,16 +427,16 @@ contract ReservationsTest is MarketFixture {
     /// error names what the call still held, 2 + 1, and the price.
     function test_claimBatch_revertsWholeCallWhenTheFundsRunOut() public {
         _setUpFunds(6 gwei, 5 gwei); // deposit 1
-        ProverMarket.Leaf[] memory leaves = _leaves(5, client);
+        MarketTypes.Leaf[] memory leaves = _leaves(5, client);
         uint256 id = _committed(leaves);
         uint256[] memory order = new uint256[](2);
         (order[0], order[1]) = (2, 3);
-        ProverMarket.BatchClaim[] memory jobs = _jobs(leaves, order);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.InsufficientDeposit.selector, 3 gwei, 4 gwei));
+        MarketTypes.BatchClaim[] memory jobs = _jobs(leaves, order);
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.InsufficientDeposit.selector, 3 gwei, 4 gwei));
         _claimAll(id, leaves, jobs);
         _assertReservation(client, prover, 5 gwei, until);
         assertEq(market.deposits(client), 1 gwei);
-        assertFalse(market.isPaid(client, 2));
+        assertFalse(market.isPaid(client, prover, 2));
         assertEq(prover.balance, 0);
     }
 
@@ -444,12 +445,12 @@ contract ReservationsTest is MarketFixture {
     /// deposit; job 3 (4 gwei) then finds 0 + 2: `InsufficientDeposit(2 gwei, 4 gwei)`.
     function test_claimBatch_errorNamesWhatTheCallStillHeld() public {
         _setUpFunds(7 gwei, 3 gwei); // deposit 4
-        ProverMarket.Leaf[] memory leaves = _leaves(5, client);
+        MarketTypes.Leaf[] memory leaves = _leaves(5, client);
         uint256 id = _committed(leaves);
         uint256[] memory order = new uint256[](2);
         (order[0], order[1]) = (4, 3);
-        ProverMarket.BatchClaim[] memory jobs = _jobs(leaves, order);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.InsufficientDeposit.selector, 2 gwei, 4 gwei));
+        MarketTypes.BatchClaim[] memory jobs = _jobs(leaves, order);
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.InsufficientDeposit.selector, 2 gwei, 4 gwei));
         _claimAll(id, leaves, jobs);
         _assertReservation(client, prover, 3 gwei, until);
         assertEq(market.deposits(client), 4 gwei);
@@ -468,7 +469,7 @@ contract ReservationsTest is MarketFixture {
     function test_withdrawDeposit_neverReachesTheReservation() public {
         _setUpFunds(1 ether, 0.6 ether);
         vm.prank(client);
-        vm.expectRevert(abi.encodeWithSelector(ProverMarket.InsufficientDeposit.selector, 0.4 ether, 1 ether));
+        vm.expectRevert(abi.encodeWithSelector(MarketTypes.InsufficientDeposit.selector, 0.4 ether, 1 ether));
         market.requestDepositWithdrawal(1 ether);
         vm.prank(client);
         market.requestDepositWithdrawal(0.4 ether);

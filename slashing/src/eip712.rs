@@ -253,21 +253,21 @@ pub fn compact(signature: &[u8]) -> Option<([u8; 32], [u8; 32])> {
     Some((r, vs))
 }
 
-/// The 65-byte signature `(r, s, v)` of ERC-2098's compact form `(r, vs)`: the inverse
-/// of [`compact`].
-pub fn expand(r: [u8; 32], vs: [u8; 32]) -> [u8; 65] {
-    let mut signature = [0u8; 65];
-    signature[..32].copy_from_slice(&r);
-    signature[32..64].copy_from_slice(&vs);
-    signature[32] &= 0x7f;
-    signature[64] = 27 + (vs[0] >> 7);
-    signature
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use ethers::signers::Signer;
+
+    /// The 65-byte signature `(r, s, v)` of ERC-2098's compact form `(r, vs)`: the
+    /// inverse of [`compact`], which the contract applies.
+    fn expand(r: [u8; 32], vs: [u8; 32]) -> [u8; 65] {
+        let mut signature = [0u8; 65];
+        signature[..32].copy_from_slice(&r);
+        signature[32..64].copy_from_slice(&vs);
+        signature[32] &= 0x7f;
+        signature[64] = 27 + (vs[0] >> 7);
+        signature
+    }
 
     fn wallet() -> LocalWallet {
         "4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318"

@@ -3,6 +3,7 @@ pragma solidity 0.8.28;
 
 import {Test} from "./Test.sol";
 import {ProverMarket} from "../../src/ProverMarket.sol";
+import {MarketTypes} from "../../src/MarketTypes.sol";
 import {CircuitStore} from "../../src/CircuitStore.sol";
 import {BatchLeaf} from "../../src/BatchLeaf.sol";
 
@@ -64,7 +65,7 @@ abstract contract MarketFixture is Test {
     uint256 internal constant MIN_STAKE = 1 ether;
     uint64 internal constant CHALLENGE_WINDOW = 10;
     uint64 internal constant RESPONSE_WINDOW = 5;
-    /// Blocks of an epoch of leaves at risk (`ProverMarket._epochLength`): a challenge
+    /// Blocks of an epoch of leaves at risk (`MarketStakes._epochLength`): a challenge
     /// window, the response window after it and one block, so a leaf counts at least until
     /// a challenge opened in the last block of its window can be finalized.
     uint256 internal constant EPOCH = uint256(CHALLENGE_WINDOW) + RESPONSE_WINDOW + 1;
@@ -109,8 +110,8 @@ abstract contract MarketFixture is Test {
     }
 
     /// The parameters every suite deploys with.
-    function _params() internal pure returns (ProverMarket.Params memory) {
-        return ProverMarket.Params({
+    function _params() internal pure returns (MarketTypes.Params memory) {
+        return MarketTypes.Params({
             minStake: MIN_STAKE,
             challengeWindow: CHALLENGE_WINDOW,
             responseWindow: RESPONSE_WINDOW,
@@ -172,6 +173,16 @@ abstract contract MarketFixture is Test {
         return open != 0 || slashedJobs != 0;
     }
 
+    /// Word `word` of the market's paid awards of `client_` to `prover_` (internal: no
+    /// getter), rebuilt from `isPaid`: bit b is set when the award of job `word * 256 + b`
+    /// to `prover_` has been paid (claimed, or bought by a withheld-proof challenge).
+    function _paidWord(address client_, address prover_, uint256 word) internal view returns (uint256 bits) {
+        require(word < 1 << 56, "_paidWord: no such word");
+        for (uint256 b = 0; b < 256; b++) {
+            if (market.isPaid(client_, prover_, _nonce(word * 256 + b))) bits |= uint256(1) << b;
+        }
+    }
+
     function _stakeOf(address who) internal view returns (uint256 stake) {
         (stake,,,,,,,,,,,) = market.provers(who);
     }
@@ -221,8 +232,8 @@ abstract contract MarketFixture is Test {
 
     /// Leaf of job `i` (the client's nonce) of `client_`; circuit, inputs and proof hashes
     /// are placeholders unique to `i`.
-    function _leaf(uint256 i, address client_, uint256 price) internal pure returns (ProverMarket.Leaf memory) {
-        return ProverMarket.Leaf({
+    function _leaf(uint256 i, address client_, uint256 price) internal pure returns (MarketTypes.Leaf memory) {
+        return MarketTypes.Leaf({
             jobId: _jobId(client_, _nonce(i)),
             circuitId: CIRCUIT,
             publicInputsHash: keccak256(abi.encode("inputs", i)),
@@ -232,7 +243,7 @@ abstract contract MarketFixture is Test {
         });
     }
 
-    /// The id of job `nonce` of `client_`, derived as `ProverMarket.jobIdOf` and the Rust
+    /// The id of job `nonce` of `client_`, derived as `MarketClaims.jobIdOf` and the Rust
     /// protocol crate do (spelled out here so a change on either side shows).
     function _jobId(address client_, uint64 nonce) internal pure returns (bytes32) {
         return keccak256(abi.encodePacked("provernet/job-id/v1", client_, nonce));
@@ -245,11 +256,11 @@ abstract contract MarketFixture is Test {
         return uint64(i);
     }
 
-    function _hash(ProverMarket.Leaf memory l) internal pure returns (bytes32) {
+    function _hash(MarketTypes.Leaf memory l) internal pure returns (bytes32) {
         return BatchLeaf.hash(l.jobId, l.circuitId, l.publicInputsHash, l.proofHash, l.client, l.price);
     }
 
-    function _hashes(ProverMarket.Leaf[] memory leaves) internal pure returns (bytes32[] memory h) {
+    function _hashes(MarketTypes.Leaf[] memory leaves) internal pure returns (bytes32[] memory h) {
         h = new bytes32[](leaves.length);
         for (uint256 i = 0; i < leaves.length; i++) {
             h[i] = _hash(leaves[i]);
@@ -257,8 +268,8 @@ abstract contract MarketFixture is Test {
     }
 
     /// `n` leaves of `client_` (nonces 0..n-1) with prices 1 gwei, 2 gwei, ...
-    function _leaves(uint256 n, address client_) internal pure returns (ProverMarket.Leaf[] memory leaves) {
-        leaves = new ProverMarket.Leaf[](n);
+    function _leaves(uint256 n, address client_) internal pure returns (MarketTypes.Leaf[] memory leaves) {
+        leaves = new MarketTypes.Leaf[](n);
         for (uint256 i = 0; i < n; i++) {
             leaves[i] = _leaf(i, client_, (i + 1) * 1 gwei);
         }
@@ -266,24 +277,24 @@ abstract contract MarketFixture is Test {
 
     /// Commits `leaves` as `who`, in its own transaction (`commitBatch` takes only a plain
     /// account's direct call: tx.origin is the caller).
-    function _commit(address who, ProverMarket.Leaf[] memory leaves) internal returns (uint256 batchId) {
+    function _commit(address who, MarketTypes.Leaf[] memory leaves) internal returns (uint256 batchId) {
         vm.prank(who, who);
         batchId = market.commitBatch(leaves);
     }
 
     /// One leaf as a batch.
-    function _one(ProverMarket.Leaf memory leaf) internal pure returns (ProverMarket.Leaf[] memory leaves) {
-        leaves = new ProverMarket.Leaf[](1);
+    function _one(MarketTypes.Leaf memory leaf) internal pure returns (MarketTypes.Leaf[] memory leaves) {
+        leaves = new MarketTypes.Leaf[](1);
         leaves[0] = leaf;
     }
 
-    function _path(ProverMarket.Leaf[] memory leaves, uint256 index) internal pure returns (bytes32[] memory) {
+    function _path(MarketTypes.Leaf[] memory leaves, uint256 index) internal pure returns (bytes32[] memory) {
         return MerkleBuilder.proof(_hashes(leaves), index);
     }
 
     /// The award the client of `l` gives `to` for `l`'s job at `l`'s price, due one hour
     /// from now.
-    function _award(ProverMarket.Leaf memory l, address to) internal view returns (ProverMarket.Award memory) {
+    function _award(MarketTypes.Leaf memory l, address to) internal view returns (MarketTypes.Award memory) {
         return _award(l, to, uint64(block.timestamp + 1 hours));
     }
 
@@ -291,12 +302,12 @@ abstract contract MarketFixture is Test {
     /// `deadline`, for the statement `l` names: its circuit and public inputs hash (what
     /// the client computes from the inputs it submits). Only a leaf of that statement can
     /// be paid with it or answer a missed deadline.
-    function _award(ProverMarket.Leaf memory l, address to, uint64 deadline)
+    function _award(MarketTypes.Leaf memory l, address to, uint64 deadline)
         internal
         pure
-        returns (ProverMarket.Award memory)
+        returns (MarketTypes.Award memory)
     {
-        return ProverMarket.Award({
+        return MarketTypes.Award({
             jobId: l.jobId,
             prover: to,
             price: l.price,
@@ -306,7 +317,7 @@ abstract contract MarketFixture is Test {
         });
     }
 
-    function _sign(uint256 key, ProverMarket.Award memory a) internal view returns (bytes memory) {
+    function _sign(uint256 key, MarketTypes.Award memory a) internal view returns (bytes memory) {
         (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, market.awardDigest(a));
         return abi.encodePacked(r, s, v);
     }
@@ -333,13 +344,13 @@ abstract contract MarketFixture is Test {
     /// The market rebuilds the award from the job (its id from the client and nonce), the
     /// caller and `deadline`: a signature of any other award (another job, prover, price,
     /// deadline or statement) is refused, `BadAwardSignature`.
-    function _batchJob(ProverMarket.Leaf memory l, uint256 index, uint64 nonce, uint64 deadline, bytes memory sig)
+    function _batchJob(MarketTypes.Leaf memory l, uint256 index, uint64 nonce, uint64 deadline, bytes memory sig)
         internal
         pure
-        returns (ProverMarket.BatchClaim memory)
+        returns (MarketTypes.BatchClaim memory)
     {
         (bytes32 r, bytes32 vs) = _compact(sig);
-        return ProverMarket.BatchClaim({
+        return MarketTypes.BatchClaim({
             // forge-lint: disable-next-line(unsafe-typecast)
             index: uint32(index), // tests use small batches
             nonce: nonce,
@@ -359,11 +370,11 @@ abstract contract MarketFixture is Test {
     /// describes, so a leaf that is not the batch's there fails the root check,
     /// `LeafNotInBatch`). `claimBatch` is the only claim: a single job is claimed this way.
     /// Makes no call before the claim, so a `vm.expectRevert` before it applies to the claim.
-    function _claimSingle(address who, uint256 batchId, bytes32[] memory hashes, ProverMarket.BatchClaim memory job)
+    function _claimSingle(address who, uint256 batchId, bytes32[] memory hashes, MarketTypes.BatchClaim memory job)
         internal
     {
         if (job.index < hashes.length) hashes[job.index] = bytes32(0);
-        ProverMarket.BatchClaim[] memory jobs = new ProverMarket.BatchClaim[](1);
+        MarketTypes.BatchClaim[] memory jobs = new MarketTypes.BatchClaim[](1);
         jobs[0] = job;
         vm.prank(who);
         market.claimBatch(batchId, hashes, jobs);
@@ -374,10 +385,10 @@ abstract contract MarketFixture is Test {
     function _claimJob(
         address who,
         uint256 batchId,
-        ProverMarket.Leaf[] memory leaves,
+        MarketTypes.Leaf[] memory leaves,
         uint256 index,
         uint64 nonce,
-        ProverMarket.Award memory award,
+        MarketTypes.Award memory award,
         bytes memory sig
     ) internal {
         _claimSingle(who, batchId, _hashes(leaves), _batchJob(leaves[index], index, nonce, award.deadline, sig));
@@ -385,12 +396,12 @@ abstract contract MarketFixture is Test {
 
     /// The acceptance `a.prover` signs for award `a` of `client_`'s job, after receiving
     /// the job's inputs: the same job, price, deadline and statement.
-    function _acceptance(ProverMarket.Award memory a, address client_)
+    function _acceptance(MarketTypes.Award memory a, address client_)
         internal
         pure
-        returns (ProverMarket.Acceptance memory)
+        returns (MarketTypes.Acceptance memory)
     {
-        return ProverMarket.Acceptance({
+        return MarketTypes.Acceptance({
             jobId: a.jobId,
             client: client_,
             inputHash: keccak256(abi.encode("inputs of", a.jobId)),
@@ -401,18 +412,18 @@ abstract contract MarketFixture is Test {
         });
     }
 
-    function _signAcceptance(uint256 key, ProverMarket.Acceptance memory a) internal view returns (bytes memory) {
+    function _signAcceptance(uint256 key, MarketTypes.Acceptance memory a) internal view returns (bytes memory) {
         (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, market.acceptanceDigest(a));
         return abi.encodePacked(r, s, v);
     }
 
     /// Leaf `i` of `leaves`, committed as batch `batchId`, with its Merkle path.
-    function _at(uint256 batchId, ProverMarket.Leaf[] memory leaves, uint256 i)
+    function _at(uint256 batchId, MarketTypes.Leaf[] memory leaves, uint256 i)
         internal
         pure
-        returns (ProverMarket.Inclusion memory)
+        returns (MarketTypes.Inclusion memory)
     {
-        return ProverMarket.Inclusion({batchId: batchId, leaf: leaves[i], path: _path(leaves, i)});
+        return MarketTypes.Inclusion({batchId: batchId, leaf: leaves[i], path: _path(leaves, i)});
     }
 
     /// What a withheld-proof challenge shows besides the leaf: the job's `nonce`, and the
@@ -455,7 +466,7 @@ abstract contract MarketFixture is Test {
 
     /// The purchase of leaf `i` of batch `batchId` by its client: job `nonce`, with the
     /// client's signature of its award of the leaf to the batch's prover (`_buyDeadline`).
-    function _purchase(uint256 batchId, ProverMarket.Leaf[] memory leaves, uint256 i, uint64 nonce)
+    function _purchase(uint256 batchId, MarketTypes.Leaf[] memory leaves, uint256 i, uint64 nonce)
         internal
         view
         returns (Purchase memory)
@@ -465,7 +476,7 @@ abstract contract MarketFixture is Test {
     }
 
     /// Job `nonce` shown with `award`, signed with `key`.
-    function _signedPurchase(uint256 key, ProverMarket.Award memory award, uint64 nonce)
+    function _signedPurchase(uint256 key, MarketTypes.Award memory award, uint64 nonce)
         internal
         view
         returns (Purchase memory b)
@@ -479,7 +490,7 @@ abstract contract MarketFixture is Test {
     /// `challenger` (bond `challengeBond`, naming `NO_NONCE` and no signature: nothing
     /// bought, whoever sends it), committing its evidence first (`_evidenceWithheld`, then
     /// `_sendWithheld`).
-    function _challengeWithheld(address challenger, uint256 batchId, ProverMarket.Leaf[] memory leaves, uint256 i)
+    function _challengeWithheld(address challenger, uint256 batchId, MarketTypes.Leaf[] memory leaves, uint256 i)
         internal
         returns (uint256 challengeId)
     {
@@ -489,14 +500,14 @@ abstract contract MarketFixture is Test {
     /// Commits `challenger` to the withheld-proof challenge of `_challengeWithheld` (a
     /// separate step so that a test can expect an event or a revert of the challenge
     /// itself, which `vm.expectEmit` and `vm.expectRevert` match against the next call).
-    function _evidenceWithheld(address challenger, uint256 batchId, ProverMarket.Leaf[] memory leaves, uint256 i)
+    function _evidenceWithheld(address challenger, uint256 batchId, MarketTypes.Leaf[] memory leaves, uint256 i)
         internal
     {
         _evidenceWithheldNaming(challenger, batchId, leaves, i, NO_NONCE);
     }
 
     /// Sends the withheld-proof challenge of `_challengeWithheld`, without committing to it.
-    function _sendWithheld(address challenger, uint256 batchId, ProverMarket.Leaf[] memory leaves, uint256 i)
+    function _sendWithheld(address challenger, uint256 batchId, MarketTypes.Leaf[] memory leaves, uint256 i)
         internal
         returns (uint256 challengeId)
     {
@@ -507,7 +518,7 @@ abstract contract MarketFixture is Test {
     /// a withheld-proof challenge naming the job's `nonce` with its signed award of the
     /// leaf to the batch's prover (`_purchase`; bond `challengeBond`; the leaf's price
     /// leaves its deposit), committing its evidence first.
-    function _buyWithheld(uint256 batchId, ProverMarket.Leaf[] memory leaves, uint256 i, uint64 nonce)
+    function _buyWithheld(uint256 batchId, MarketTypes.Leaf[] memory leaves, uint256 i, uint64 nonce)
         internal
         returns (uint256 challengeId)
     {
@@ -520,7 +531,7 @@ abstract contract MarketFixture is Test {
     function _challengeWithheldNaming(
         address challenger,
         uint256 batchId,
-        ProverMarket.Leaf[] memory leaves,
+        MarketTypes.Leaf[] memory leaves,
         uint256 i,
         uint64 nonce
     ) internal returns (uint256 challengeId) {
@@ -532,7 +543,7 @@ abstract contract MarketFixture is Test {
     function _evidenceWithheldNaming(
         address challenger,
         uint256 batchId,
-        ProverMarket.Leaf[] memory leaves,
+        MarketTypes.Leaf[] memory leaves,
         uint256 i,
         uint64 nonce
     ) internal {
@@ -544,7 +555,7 @@ abstract contract MarketFixture is Test {
     function _sendWithheldNaming(
         address challenger,
         uint256 batchId,
-        ProverMarket.Leaf[] memory leaves,
+        MarketTypes.Leaf[] memory leaves,
         uint256 i,
         uint64 nonce
     ) internal returns (uint256 challengeId) {
@@ -558,7 +569,7 @@ abstract contract MarketFixture is Test {
     function _challengeWithheldWith(
         address challenger,
         uint256 batchId,
-        ProverMarket.Leaf[] memory leaves,
+        MarketTypes.Leaf[] memory leaves,
         uint256 i,
         Purchase memory b
     ) internal returns (uint256 challengeId) {
@@ -571,7 +582,7 @@ abstract contract MarketFixture is Test {
     function _evidenceWithheldWith(
         address challenger,
         uint256 batchId,
-        ProverMarket.Leaf[] memory leaves,
+        MarketTypes.Leaf[] memory leaves,
         uint256 i,
         Purchase memory b
     ) internal {
@@ -583,7 +594,7 @@ abstract contract MarketFixture is Test {
     function _sendWithheldWith(
         address challenger,
         uint256 batchId,
-        ProverMarket.Leaf[] memory leaves,
+        MarketTypes.Leaf[] memory leaves,
         uint256 i,
         Purchase memory b
     ) internal returns (uint256 challengeId) {
@@ -594,17 +605,17 @@ abstract contract MarketFixture is Test {
 
     /// Calls `challengeWithheldProof` with `at` and `b`, sending `value` (no prank: the
     /// caller sets it).
-    function _withheld(ProverMarket.Inclusion memory at, Purchase memory b, uint256 value) internal returns (uint256) {
+    function _withheld(MarketTypes.Inclusion memory at, Purchase memory b, uint256 value) internal returns (uint256) {
         return market.challengeWithheldProof{value: value}(at, b.nonce, b.deadline, b.r, b.vs);
     }
 
     /// The input of a plain `challengeWithheldProof(at, nonce, 0, 0, 0)`.
-    function _withheldCall(ProverMarket.Inclusion memory at, uint64 nonce) internal view returns (bytes memory) {
+    function _withheldCall(MarketTypes.Inclusion memory at, uint64 nonce) internal view returns (bytes memory) {
         return _withheldCall(at, _plain(nonce));
     }
 
     /// The input of `challengeWithheldProof(at, b.nonce, b.deadline, b.r, b.vs)`.
-    function _withheldCall(ProverMarket.Inclusion memory at, Purchase memory b) internal view returns (bytes memory) {
+    function _withheldCall(MarketTypes.Inclusion memory at, Purchase memory b) internal view returns (bytes memory) {
         return abi.encodeCall(market.challengeWithheldProof, (at, b.nonce, b.deadline, b.r, b.vs));
     }
 
@@ -612,7 +623,7 @@ abstract contract MarketFixture is Test {
 
     /// The digest `who` commits to before sending the challenge call `call` (its whole
     /// calldata: selector and arguments, byte for byte what the real call sends):
-    /// keccak256(who ‖ call), as `ProverMarket._takeEvidence` computes it from msg.sender
+    /// keccak256(who ‖ call), as `MarketChallenges._takeEvidence` computes it from msg.sender
     /// and msg.data (spelled out here so a change on either side shows).
     function _evidenceDigest(address who, bytes memory call) internal pure returns (bytes32) {
         return keccak256(abi.encodePacked(who, call));
@@ -645,7 +656,7 @@ abstract contract MarketFixture is Test {
     uint256 internal constant CHALLENGE_WORDS = 10;
 
     /// The stored challenge, read from the market's storage.
-    function _challenge(uint256 id) internal view returns (ProverMarket.Challenge memory c) {
+    function _challenge(uint256 id) internal view returns (MarketTypes.Challenge memory c) {
         uint256 count = uint256(vm.load(address(market), bytes32(CHALLENGES_SLOT)));
         require(count == market.challengeCount(), "CHALLENGES_SLOT is not the challenges array");
         require(id < count, "no such challenge");
@@ -654,9 +665,9 @@ abstract contract MarketFixture is Test {
         // The first word packs fault, status, respondBy, deadline and bought from its low
         // end; each cast keeps exactly its field's bytes.
         // forge-lint: disable-next-line(unsafe-typecast)
-        c.fault = ProverMarket.Fault(uint8(w0));
+        c.fault = MarketTypes.Fault(uint8(w0));
         // forge-lint: disable-next-line(unsafe-typecast)
-        c.status = ProverMarket.ChallengeStatus(uint8(w0 >> 8));
+        c.status = MarketTypes.ChallengeStatus(uint8(w0 >> 8));
         // forge-lint: disable-next-line(unsafe-typecast)
         c.respondBy = uint64(w0 >> 16);
         // forge-lint: disable-next-line(unsafe-typecast)
@@ -737,7 +748,7 @@ contract CommitRelay {
         market = market_;
     }
 
-    function commit(ProverMarket.Leaf[] calldata leaves) external returns (uint256) {
+    function commit(MarketTypes.Leaf[] calldata leaves) external returns (uint256) {
         return market.commitBatch(leaves);
     }
 }

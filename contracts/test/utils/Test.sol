@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 pragma solidity 0.8.28;
 
-import {Vm} from "forge-std/Vm.sol";
+import {Vm} from "forge-std/StdAssertions.sol";
 import {StdAssertions} from "forge-std/StdAssertions.sol";
 import {StdChains} from "forge-std/StdChains.sol";
 import {StdInvariant} from "forge-std/StdInvariant.sol";
@@ -19,6 +19,10 @@ import {StdUtils} from "forge-std/StdUtils.sol";
 /// `console.sol` (69 kB) and, through `StdStorage.sol`, a second copy of `Vm.sol` (129 kB,
 /// keyed by its absolute path). Every suite imports this file instead; importing
 /// `forge-std/Test.sol`, `Base.sol` or `StdCheats.sol` anywhere brings that code back.
+/// `Vm` is imported through `StdAssertions.sol` (which imports it by a relative path), and
+/// the suites import it from here: forge keys a direct `forge-std/Vm.sol` import by
+/// another path than forge-std's own relative imports, so importing it directly puts its
+/// 129 kB into the input twice.
 /// `console2` is still available (`forge-std/console2.sol`).
 abstract contract Test is StdAssertions, StdChains, StdInvariant, StdUtils {
     /// The cheat code address: `address(uint160(uint256(keccak256("hevm cheat code"))))`.

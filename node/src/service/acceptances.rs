@@ -34,32 +34,46 @@ pub const RESENDS: u32 = 20;
 pub const RESEND_HORIZON_MS: u64 = 3_600_000;
 
 impl Core {
-    /// Sends the acceptances due (see the module).
+    /// Starts the resends of `id`'s acceptance if its award is still unsigned (called when
+    /// the prover accepts, and for every job after a restart): the tick then looks at
+    /// these jobs only, not at every job the node holds.
+    pub(super) fn expect_signed_award(&mut self, id: JobId, now: u64) {
+        if self.awaits_signed_award(&id, now) {
+            self.resends.entry(id).or_insert((now + RESEND_AFTER_MS, 0));
+        }
+    }
+
+    /// Whether `id` was accepted, its award is still unsigned, and its resends are not
+    /// over (by count or by time).
+    fn awaits_signed_award(&self, id: &JobId, now: u64) -> bool {
+        self.works.get(id).is_some_and(|w| {
+            matches!(
+                w.state,
+                WorkState::Accepted | WorkState::Proven | WorkState::Batched
+            ) && !w.award.0.is_signed()
+                && w.acceptance.is_some()
+                && now < w.award.0.deadline.saturating_mul(1_000) + RESEND_HORIZON_MS
+        })
+    }
+
+    /// Sends the acceptances due (see the module); forgets jobs no longer waiting.
     pub(super) fn resend_acceptances(&mut self, now: u64) {
-        let waiting: Vec<JobId> = self
-            .works
-            .values()
-            .filter(|w| {
-                matches!(
-                    w.state,
-                    WorkState::Accepted | WorkState::Proven | WorkState::Batched
-                ) && !w.award.0.is_signed()
-                    && w.acceptance.is_some()
-                    && now < w.award.0.deadline.saturating_mul(1_000) + RESEND_HORIZON_MS
-            })
-            .map(|w| w.job_id)
+        let due: Vec<(JobId, u32)> = self
+            .resends
+            .iter()
+            .filter(|(_, (next, _))| now >= *next)
+            .map(|(id, (_, sent))| (*id, *sent))
             .collect();
-        self.resends.retain(|id, _| waiting.contains(id));
-        for id in waiting {
-            if self.s.cheats(&id, CheatMode::SkipAcceptance) {
-                continue;
-            }
-            let (next, sent) = *self.resends.entry(id).or_insert((now + RESEND_AFTER_MS, 0));
-            if now < next || sent >= RESENDS {
+        for (id, sent) in due {
+            if !self.awaits_signed_award(&id, now) || sent >= RESENDS {
+                self.resends.remove(&id);
                 continue;
             }
             let backoff = RESEND_AFTER_MS << sent.min(6);
             self.resends.insert(id, (now + backoff, sent + 1));
+            if self.s.cheats(&id, CheatMode::SkipAcceptance) {
+                continue;
+            }
             self.send_acceptance(id);
         }
     }

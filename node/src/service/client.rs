@@ -12,8 +12,8 @@ use provernet_circuits::job::{CheckedSubmission, SubmissionError, SubmitRequest}
 use provernet_market::auction;
 use provernet_protocol::primitives::to_hex;
 use provernet_protocol::{
-    Acceptance, Award, Bid, EthSignature, Hash32, JobId, JobLeaf, JobRequest, ProofResponse,
-    Response, keccak256,
+    Acceptance, Address, Award, Bid, EthSignature, Hash32, JobId, JobLeaf, JobRequest,
+    ProofResponse, Response, keccak256,
 };
 use provernet_slashing::eip712;
 use serde::{Deserialize, Serialize};
@@ -579,11 +579,17 @@ impl Core {
 
     /// Asks the chain which verified jobs have been paid.
     fn check_paid(&mut self) {
-        let verified: Vec<(JobId, u64)> = self
+        // Each award is paid once, to the prover it names: ask about the signed one.
+        let verified: Vec<(JobId, u64, Address)> = self
             .jobs
             .values()
             .filter(|j| j.state == ClientState::Verified)
-            .map(|j| (j.id, j.request.0.nonce))
+            .filter_map(|j| {
+                let award = &j.award.as_ref()?.0;
+                award
+                    .is_signed()
+                    .then_some((j.id, j.request.0.nonce, award.prover))
+            })
             .collect();
         if verified.is_empty() {
             return;
@@ -594,8 +600,9 @@ impl Core {
         let internal = self.internal.clone();
         tokio::spawn(async move {
             let mut paid = Vec::new();
-            for (id, nonce) in verified {
-                if let Ok(true) = market.contract().is_paid(me, nonce).call().await {
+            for (id, nonce, prover) in verified {
+                let call = market.contract().is_paid(me, eth(&prover), nonce);
+                if let Ok(true) = call.call().await {
                     paid.push(id);
                 }
             }

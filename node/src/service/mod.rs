@@ -260,6 +260,10 @@ pub(crate) struct Shared {
     pub proves: HashSet<Circuit>,
     pub window_blocks: u64,
     pub min_stake: u128,
+    /// The market's `challengeBond`, wei: the most a prover bids (a client that never
+    /// signs the award forces the proof out with a plain withheld-proof challenge, whose
+    /// bond is then all the prover is paid).
+    pub challenge_bond: u128,
     /// The market's `maxDeadline`, seconds: a prover bids on no request whose proving
     /// deadline is further away, since its stake may leave before a longer promise can be
     /// challenged (docs/contracts.md).

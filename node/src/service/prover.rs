@@ -79,6 +79,15 @@ impl Core {
         let Some(price) = self.s.config.prover.price.quote(request.max_price) else {
             return;
         };
+        if !provernet_market::funds::price_within_bond(price, self.s.challenge_bond) {
+            self.s
+                .metrics
+                .market
+                .bids
+                .get_or_create(&kind("declined_above_bond"))
+                .inc();
+            return;
+        }
         if self
             .check_funds(id, &request.client, price, request.proving_deadline, now)
             .is_err()
@@ -386,6 +395,7 @@ impl Core {
         if !self.write(batch) {
             return;
         }
+        self.expect_signed_award(id, now_ms());
         if self.s.cheats(&id, CheatMode::SkipAcceptance) {
             // Test-only misbehaviour: never tell the client, prove and commit anyway.
             tracing::warn!(target: "market::prover", job = %id, "cheating: proving without publishing the acceptance");
@@ -671,6 +681,7 @@ impl Core {
         let now = now_ms();
         let ids: Vec<JobId> = self.works.keys().copied().collect();
         for id in ids {
+            self.expect_signed_award(id, now);
             let Some(work) = self.works.get(&id) else {
                 continue;
             };

@@ -114,7 +114,7 @@ pub(super) async fn claim(
             continue;
         }
         let paid = contract
-            .is_paid(eth(&leaf.leaf.client), leaf.nonce)
+            .is_paid(eth(&leaf.leaf.client), eth(&shared.address), leaf.nonce)
             .call()
             .await
             .map_err(|e| e.to_string())?;

@@ -125,6 +125,12 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
         .call()
         .await
         .map_err(params_error)?;
+    let challenge_bond = market
+        .contract()
+        .challenge_bond()
+        .call()
+        .await
+        .map_err(params_error)?;
     let max_deadline_secs = market
         .contract()
         .max_deadline()
@@ -240,6 +246,7 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
         proves,
         window_blocks,
         min_stake: u128::try_from(min_stake).unwrap_or(u128::MAX),
+        challenge_bond: u128::try_from(challenge_bond).unwrap_or(u128::MAX),
         max_deadline_secs,
         transactions,
         config: config.clone(),

@@ -159,3 +159,47 @@ async fn a_prover_that_requires_a_reservation_bids_only_on_one_and_is_paid_out_o
         assert_eq!(status.price, Some(price.to_string()), "{status:?}");
     }
 }
+
+/// A client can let the winner prove, never sign the award, and force the proof out with
+/// a plain withheld-proof challenge from another account: the reveal pays the prover the
+/// market's `challengeBond` (0.1 ETH here) and nothing more. So a prover never bids above
+/// that bond: with a price of 0.4 ETH it declines (and says so), while a prover asking
+/// 0.05 ETH takes the job, which is proven and paid.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_prover_bids_no_price_above_the_bond_that_forces_a_proof_out() {
+    use provernet_market::pricing::PricePolicy;
+    let (mut net, client) = Testnet::with_client(&[3, 4]).await;
+    let mut config = net.config("dear", true, false);
+    config.prover.price = PricePolicy::Fixed {
+        wei: eth_u128("0.4"),
+    };
+    let dear = net.start(config, 3).await;
+    net.wait_for_mesh(1).await;
+    let id = client
+        .submit(submit(Circuit::PoseidonChain12, 3, eth_u128("0.5"), 120))
+        .await
+        .expect("submitted");
+    eventually(30, "the dear prover declines", || async {
+        (bids(&dear, "declined_above_bond") >= 1).then_some(())
+    })
+    .await;
+    assert_eq!(bids(&dear, "sent"), 0, "no bid above the bond was sent");
+
+    let mut config = net.config("cheap", true, false);
+    config.prover.price = PricePolicy::Fixed {
+        wei: eth_u128("0.05"),
+    };
+    net.start(config, 4).await;
+    wait_for_state(&client, &id, &["verified", "paid"], 120).await;
+    let status = client.job(&id).expect("store").expect("job");
+    assert_eq!(
+        status.price,
+        Some(eth_u128("0.05").to_string()),
+        "{status:?}"
+    );
+    assert_eq!(bids(&dear, "sent"), 0);
+}
+
+fn eth_u128(amount: &str) -> u128 {
+    eth(amount).as_u128()
+}

@@ -2,6 +2,7 @@
 
 mod api;
 mod cli;
+mod false_challenge;
 mod faults;
 mod flood;
 mod funds;

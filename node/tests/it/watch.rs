@@ -1,7 +1,7 @@
 //! Watchtowers on a real anvil with real proofs: each way a prover can cheat is caught
 //! and slashed within the window, the challenger paid and the client refunded; an honest
-//! prover is never challenged; a false challenge loses its bond; and sampling catches a
-//! cheater as often as `1 − (1 − p)^w` says.
+//! prover is never challenged; and sampling catches a cheater as often as
+//! `1 − (1 − p)^w` says. (A false challenge losing its bond: `false_challenge.rs`.)
 
 use ethers::types::{Address, U256};
 use provernet_circuits::Circuit;
@@ -10,29 +10,23 @@ use provernet_node::metrics::{ChallengeOutcome, kind};
 use provernet_node::service::{NodeHandle, sampled};
 use provernet_node::store::{BatchState, LeafState};
 use provernet_protocol::{Address as ProtocolAddress, CircuitId, Hash32, JobId, JobLeaf};
+use provernet_slashing::Market;
 use provernet_slashing::bindings::{ProverMarketEvents, SlashedFilter};
-use provernet_slashing::eip712;
-use provernet_slashing::evidence::{
-    EvidenceError, Inclusion, InvalidProof, MissedDeadline, WithheldProof,
-};
-use provernet_slashing::{ChainError, Market};
 
 use provernet_node::network::scoring::PeerAction;
 
-use crate::support::{
-    Client, Testnet, eth, eventually, state_of, submit, wait_for_state, watch_params,
-};
+use crate::support::{Testnet, eth, eventually, state_of, submit, wait_for_state, watch_params};
 
 /// Wallets: the client, the prover, two watchtowers, a challenger acting by hand.
 const CLIENT: u32 = 1;
 const PROVER: u32 = 3;
 const TOWERS: [u32; 2] = [5, 6];
-const BY_HAND: u32 = 7;
+pub(crate) const BY_HAND: u32 = 7;
 
 /// A market on 1-second blocks with the poseidon-chain-12 verifier registered, a client
 /// with a 1 ETH deposit, and one prover proving `circuit`, configured further by
 /// `prover`; the client and prover nodes are started and meshed.
-async fn one_prover_market(
+pub(crate) async fn one_prover_market(
     circuit: Circuit,
     client_rounds: u32,
     prover: impl FnOnce(&mut NodeConfig),
@@ -153,7 +147,7 @@ async fn check_slashes(
         let paid = net
             .owner
             .contract()
-            .is_paid(slash.client, nonce)
+            .is_paid(slash.client, slash.prover, nonce)
             .call()
             .await
             .expect("isPaid");
@@ -375,7 +369,7 @@ async fn two_leaves_for_one_job_are_slashed_as_equivocation() {
     check_slashes(&net, &nodes, &[slash], &[2, 3], "equivocation").await;
 }
 
-fn current_id(client: &NodeHandle, id: &JobId) -> JobId {
+pub(crate) fn current_id(client: &NodeHandle, id: &JobId) -> JobId {
     let job = client.store.client_job(id).expect("store").expect("job");
     job.current_id()
 }
@@ -465,185 +459,8 @@ async fn honest_provers_are_never_challenged_over_a_hundred_fully_audited_jobs()
     assert!(challenges.is_empty(), "{challenges:?}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_false_challenge_loses_its_bond_to_the_prover() {
-    let (net, client, prover) = one_prover_market(Circuit::PoseidonChain12, 8, |_| {}).await;
-    let id = client
-        .submit(submit(Circuit::PoseidonChain12, 5, 1_000_000, 25))
-        .await
-        .expect("submitted");
-    wait_for_state(&client, &id, &["verified"], 60).await;
-    let job = current_id(&client, &id);
-    // The valid proof as committed, with its place in the batch.
-    let (at, inputs, proof) = eventually(30, "the job committed", || async {
-        let work = prover
-            .store
-            .works()
-            .expect("store")
-            .into_iter()
-            .find(|w| w.job_id == job)?;
-        let record = work.proof.clone()?;
-        let batch = prover
-            .store
-            .batches()
-            .expect("store")
-            .into_iter()
-            .find(|b| b.leaves.iter().any(|l| l.leaf.job_id == job))?;
-        let BatchState::Committed { id, .. } = batch.state else {
-            return None;
-        };
-        let leaves: Vec<JobLeaf> = batch.job_leaves();
-        let index = leaves.iter().position(|l| l.job_id == job)?;
-        Some((
-            Inclusion::from_batch(id, &leaves, index).expect("in batch"),
-            record.inputs(),
-            record.proof,
-        ))
-    })
-    .await;
-    let evidence = InvalidProof::new(at, inputs, proof).expect("matches the leaf");
-    let challenger: Market<Client> = net.market(BY_HAND);
-    let me = challenger.client().address();
-    // The checked path refuses to send it: the chain's verifier accepts the proof.
-    let refused = challenger.challenge_invalid_proof(&evidence).await;
-    assert!(
-        matches!(
-            refused,
-            Err(ChainError::Evidence(EvidenceError::ProofVerifies))
-        ),
-        "{refused:?}"
-    );
-    // Sent anyway, the challenge is false: the bond goes to the prover.
-    let bond = net
-        .owner
-        .contract()
-        .challenge_bond()
-        .call()
-        .await
-        .expect("bond");
-    let before = net.owner.credits(prover.address).await.expect("credits");
-    let receipt = challenger
-        .submit_invalid_proof_unchecked(&evidence)
-        .await
-        .expect("sent");
-    let events = provernet_slashing::events_of(&receipt);
-    assert!(
-        events.iter().any(|e| matches!(
-            e,
-            ProverMarketEvents::FalseChallengeFilter(f) if f.challenger == me && f.bond == bond
-        )),
-        "{events:?}"
-    );
-    assert_eq!(
-        net.owner.credits(prover.address).await.expect("credits"),
-        before + bond
-    );
-    assert_eq!(net.owner.credits(me).await.expect("credits"), U256::zero());
-    // A withheld-proof challenge of the same leaf: the honest prover's node reveals the
-    // proof on chain within the response window, and the bond goes to it as well.
-    let (challenge, _) = challenger
-        .challenge_withheld_proof(&WithheldProof {
-            at: evidence.at.clone(),
-            purchase: None,
-        })
-        .await
-        .expect("opened");
-    eventually(30, "the prover's answer", || async {
-        net.events().await.into_iter().find_map(|e| match e {
-            ProverMarketEvents::ChallengeAnsweredFilter(a)
-                if a.challenge_id == U256::from(challenge) && a.prover == prover.address =>
-            {
-                Some(())
-            }
-            _ => None,
-        })
-    })
-    .await;
-    assert_eq!(
-        net.owner.credits(prover.address).await.expect("credits"),
-        before + bond + bond
-    );
-    // The job is not slashed and is paid as usual after the window.
-    wait_for_state(&client, &id, &["paid"], 60).await;
-    // After the deadline, a missed-deadline challenge with the client's award and the
-    // prover's acceptance: the prover's node shows the leaf in a batch posted in time.
-    let record = client.store.client_job(&id).expect("store").expect("job");
-    let (award, acceptance) = (
-        record.award.expect("award").0,
-        record.acceptance.expect("acceptance").0,
-    );
-    // The statement the award bound: the request's, which the honest leaf carries.
-    let (circuit_id, public_inputs_hash) = (
-        record.request.0.circuit_id.0,
-        record.request.0.public_inputs_hash.0,
-    );
-    let domain = net.owner.domain().await.expect("domain");
-    let client_address = client.address;
-    let evidence = eventually(40, "the deadline passed", || {
-        let (award, acceptance) = (award.clone(), acceptance.clone());
-        async move {
-            MissedDeadline::new(
-                &domain,
-                eip712::Acceptance {
-                    job_id: acceptance.job_id.0,
-                    client: client_address,
-                    input_hash: acceptance.input_hash.0,
-                    price: U256::from(acceptance.price),
-                    deadline: acceptance.deadline,
-                    circuit_id,
-                    public_inputs_hash,
-                },
-                acceptance.signature.0.to_vec(),
-                eip712::Award {
-                    job_id: award.job_id.0,
-                    prover: Address::from(award.prover.0),
-                    price: U256::from(award.price),
-                    deadline: award.deadline,
-                    circuit_id,
-                    public_inputs_hash,
-                },
-                award.signature.0.to_vec(),
-                // A second of slack for the chain's clock.
-                provernet_node::service::now_s().saturating_sub(1),
-            )
-            .ok()
-        }
-    })
-    .await;
-    let (challenge, _) = challenger
-        .challenge_missed_deadline(&evidence)
-        .await
-        .expect("opened");
-    eventually(30, "the prover's answer", || async {
-        net.events().await.into_iter().find_map(|e| match e {
-            ProverMarketEvents::ChallengeAnsweredFilter(a)
-                if a.challenge_id == U256::from(challenge) =>
-            {
-                Some(())
-            }
-            _ => None,
-        })
-    })
-    .await;
-    assert_eq!(
-        net.owner.credits(prover.address).await.expect("credits"),
-        before + bond * 3
-    );
-    eventually(10, "the answer's receipt", || async {
-        let gas = prover
-            .metrics
-            .chain
-            .gas
-            .get_or_create(&kind("answer"))
-            .get();
-        (gas > 0).then_some(())
-    })
-    .await;
-    print_gas(std::slice::from_ref(&prover));
-}
-
 /// Prints the gas each node's transactions used, by kind (the closing figures).
-fn print_gas(nodes: &[NodeHandle]) {
+pub(crate) fn print_gas(nodes: &[NodeHandle]) {
     for node in nodes {
         let text = node.metrics.encode();
         for line in text
