@@ -139,7 +139,8 @@ abstract contract MarketClaims is MarketStakes {
     }
 
     /// One job of `claimBatch`: puts its leaf at its index (or checks the one given there),
-    /// checks the award and pays from the client's deposit.
+    /// checks the award and pays from the client's reservation for the prover, then its
+    /// deposit.
     function _claimOne(Paying memory paying, BatchClaim calldata c, bytes32[] memory level) internal {
         if (c.index >= level.length) revert BadIndex(c.index);
         bytes32 jobId = jobIdOf(c.client, c.nonce);

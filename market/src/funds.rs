@@ -80,15 +80,6 @@ impl Exposure {
     }
 }
 
-/// Whether a prover may bid `price` on a market whose withheld-proof bond is `bond`: not
-/// above it. A client that lets the winner prove and never signs the award forces the
-/// proof out with a plain withheld-proof challenge from any account; the reveal then pays
-/// the prover that bond and nothing else, so a price above it would leave an honest
-/// prover paid less than it bid (docs/contracts.md, threat model).
-pub fn price_within_bond(price: u128, bond: u128) -> bool {
-    price <= bond
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,15 +91,6 @@ mod tests {
             reserved_until,
             owed,
         }
-    }
-
-    #[test]
-    fn a_prover_bids_no_more_than_the_bond_that_forces_a_proof_out() {
-        assert!(price_within_bond(1, 100));
-        assert!(price_within_bond(100, 100));
-        assert!(!price_within_bond(101, 100));
-        assert!(!price_within_bond(u128::MAX, u128::MAX - 1));
-        assert!(!price_within_bond(1, 0));
     }
 
     #[test]

@@ -84,6 +84,22 @@ impl PricePolicy {
         (price > 0 && price <= max_price).then_some(price)
     }
 
+    /// The price to ask, as [`PricePolicy::quote`], but never above `cap`: the market's
+    /// `challengeBond`. A client that lets the winner prove and never signs the award
+    /// forces the proof out with a plain withheld-proof challenge from any account, and
+    /// the reveal then pays the prover that bond and nothing else, so a price above it
+    /// could leave an honest prover paid less than it bid (docs/contracts.md, threat
+    /// model). A fraction of the maximum is lowered to the cap while that is still at
+    /// least the floor; a fixed price above the cap, or a floor above it, bids nothing.
+    pub fn quote_capped(&self, max_price: Wei, cap: Wei) -> Option<Wei> {
+        let least = match *self {
+            Self::Fixed { wei } => wei,
+            Self::FractionOfMax { floor, .. } => floor,
+        };
+        let price = self.quote(max_price)?.min(cap);
+        (price > 0 && price >= least).then_some(price)
+    }
+
     /// Whether the parameters make sense; the error names what is wrong.
     ///
     /// # Errors
@@ -102,6 +118,31 @@ impl PricePolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_quote_never_exceeds_the_bond_that_forces_a_proof_out() {
+        let fixed = PricePolicy::Fixed { wei: 100 };
+        assert_eq!(fixed.quote_capped(1_000, 100), Some(100));
+        assert_eq!(
+            fixed.quote_capped(1_000, 99),
+            None,
+            "a fixed price above the bond"
+        );
+        let share = PricePolicy::FractionOfMax {
+            bps: 8_000,
+            floor: 50,
+        };
+        assert_eq!(share.quote_capped(1_000, 10_000), Some(800));
+        assert_eq!(
+            share.quote_capped(1_000, 600),
+            Some(600),
+            "lowered to the bond"
+        );
+        assert_eq!(share.quote_capped(1_000, 50), Some(50), "down to the floor");
+        assert_eq!(share.quote_capped(1_000, 49), None, "never below the floor");
+        assert_eq!(share.quote_capped(40, 1_000), None, "nor above the maximum");
+        assert_eq!(share.quote_capped(Wei::MAX, 0), None);
+    }
 
     #[test]
     fn quotes_follow_the_policy() {

@@ -214,8 +214,8 @@ pub struct WithheldProof {
     /// Where the leaf was committed.
     pub at: Inclusion,
     /// The job's client buying the proof: its award of the leaf, shown (the leaf's price
-    /// then moves from its deposit into the challenge, for the prover on a reveal, and its
-    /// bond comes back). Anyone else shows none: a plain challenge.
+    /// then moves from its reservation for the prover, then its deposit, into the
+    /// challenge, for the prover on a reveal, and its bond comes back). Anyone else shows none: a plain challenge.
     pub purchase: Option<Purchase>,
 }
 

@@ -76,10 +76,11 @@ impl Core {
         // A deadline beyond the market's maxDeadline never gets here: the gossip rule
         // (`check_request`) ignores such requests before they are remembered.
         let now = now_ms();
-        let Some(price) = self.s.config.prover.price.quote(request.max_price) else {
+        let policy = self.s.config.prover.price;
+        if policy.quote(request.max_price).is_none() {
             return;
-        };
-        if !provernet_market::funds::price_within_bond(price, self.s.challenge_bond) {
+        }
+        let Some(price) = policy.quote_capped(request.max_price, self.s.challenge_bond) else {
             self.s
                 .metrics
                 .market
@@ -87,7 +88,7 @@ impl Core {
                 .get_or_create(&kind("declined_above_bond"))
                 .inc();
             return;
-        }
+        };
         if self
             .check_funds(id, &request.client, price, request.proving_deadline, now)
             .is_err()

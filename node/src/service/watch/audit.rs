@@ -161,8 +161,8 @@ impl Watchtower {
                 // awarded prover's leaf of its round, whose job id is the one its nonce
                 // derives (a record written before nonces were kept has none to show).
                 // And only a leaf posted by the award's deadline, which a claim would have
-                // paid (the contract takes the award's word for it): a late leaf is the
-                // missed deadline's to settle, not the client's to buy.
+                // paid (the contract refuses it too: `CommittedAfterDeadline`): a late leaf
+                // is the missed deadline's to settle, not the client's to buy.
                 let me = self.s.address;
                 let posted_in_time = |deadline: u64| {
                     self.batches
