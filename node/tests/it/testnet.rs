@@ -56,10 +56,14 @@ async fn a_testnet_with_a_cheater_and_a_crash_slashes_every_fault_pays_every_hon
         .as_array()
         .map(|jobs| jobs.iter().filter(|j| j["state"] != "paid").collect())
         .unwrap_or_default();
-    assert!(
-        output.status.success(),
-        "testnet up failed:\n{stderr}\nunpaid jobs: {unpaid:#?}"
-    );
+    if !output.status.success() {
+        // Keep the testnet directory (every node's log) for whoever reads the failure.
+        let kept = scratch.keep();
+        panic!(
+            "testnet up failed (its directory, with every node's log, is kept at {}):\n{stderr}\nunpaid jobs: {unpaid:#?}",
+            kept.display()
+        );
+    }
     let jobs = &report["jobs"];
     assert_eq!(report["verdict"], "ok", "{stderr}");
     assert_eq!(jobs["submitted"], 12, "{jobs}");
