@@ -58,10 +58,11 @@ async fn submit(State(node): State<NodeHandle>, request: Body<SubmitRequest>) ->
             Json(json!({ "id": format!("0x{}", provernet_protocol::primitives::to_hex(&id.0)) })),
         )
             .into_response(),
-        Err(e @ (SubmitError::Store(_) | SubmitError::Stopped)) => {
+        Err(e @ (SubmitError::Store(_) | SubmitError::Stopped | SubmitError::Chain(_))) => {
             error(StatusCode::SERVICE_UNAVAILABLE, e.to_string())
         }
         Err(e @ SubmitError::NotClient) => error(StatusCode::CONFLICT, e.to_string()),
+        Err(e @ SubmitError::Unfunded { .. }) => error(StatusCode::PAYMENT_REQUIRED, e.to_string()),
         Err(e) => error(StatusCode::BAD_REQUEST, e.to_string()),
     }
 }

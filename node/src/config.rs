@@ -83,6 +83,9 @@ pub struct NetworkSection {
     pub inbound_requests_per_s: u32,
     /// Bytes of inbound requests each peer may send per second (twice as many at once).
     pub inbound_bytes_per_s: u64,
+    /// Job requests remembered at once (at least 16); one client may hold a sixteenth,
+    /// and a full table makes room for a client holding fewer than the heaviest.
+    pub request_capacity: usize,
 }
 
 impl Default for NetworkSection {
@@ -96,6 +99,7 @@ impl Default for NetworkSection {
             replay_capacity: provernet_protocol::replay::SeenCache::DEFAULT_CAPACITY,
             inbound_requests_per_s: 100,
             inbound_bytes_per_s: 4 << 20,
+            request_capacity: 65_536,
         }
     }
 }
@@ -484,6 +488,9 @@ impl NodeConfig {
         }
         if self.network.event_queue == 0 {
             return Err(field("network.event_queue", "must be above 0"));
+        }
+        if self.network.request_capacity < 16 {
+            return Err(field("network.request_capacity", "must be at least 16"));
         }
         if self.network.replay_capacity == 0 {
             return Err(field("network.replay_capacity", "must be above 0"));

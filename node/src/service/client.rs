@@ -40,6 +40,20 @@ pub enum SubmitError {
     /// The node is shutting down.
     #[error("the node is shutting down")]
     Stopped,
+    /// The client's free deposit does not pay the first round's maximum price, so no node
+    /// would hear the request.
+    #[error(
+        "the client's free deposit on chain ({free} wei) does not pay the maximum price ({max_price} wei): no node forwards such a request; add to the deposit (`deposit()` on the market) or lower the price"
+    )]
+    Unfunded {
+        /// `freeDeposit(client)`, wei.
+        free: ethers::types::U256,
+        /// The maximum price asked, wei.
+        max_price: u128,
+    },
+    /// The client's deposit cannot be read.
+    #[error("cannot read the client's deposit from the chain: {0}")]
+    Chain(String),
 }
 
 /// A job's status as the API shows it.

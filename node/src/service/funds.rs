@@ -36,6 +36,15 @@ const MAX_WAITING: usize = 4_096;
 /// Most clients whose funds are kept.
 const MAX_KEPT: usize = 16_384;
 
+/// What waits for a read of one client's funds.
+#[derive(Debug, Default)]
+pub(super) struct Reading {
+    /// Requests to consider bidding on again.
+    jobs: Vec<JobId>,
+    /// Request gossip to judge again (`admission`).
+    pub(super) messages: Vec<super::admission::Parked>,
+}
+
 /// What the chain shows a client can pay this prover.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct ChainFunds {
@@ -51,9 +60,12 @@ pub(crate) struct ChainFunds {
 pub(super) struct Funds {
     /// Funds by client, and when they were read (unix ms).
     known: HashMap<EthAddress, (ChainFunds, u64)>,
-    /// Clients being read, with the requests waiting for the answer.
-    reading: HashMap<EthAddress, Vec<JobId>>,
+    /// Clients being read, with the requests and the gossip waiting for the answer.
+    pub(super) reading: HashMap<EthAddress, Reading>,
     waiting: usize,
+    /// Gossip messages waiting for a read, in all, and by the peer they came from.
+    pub(super) parked: usize,
+    pub(super) parked_by_peer: HashMap<libp2p::PeerId, usize>,
     /// Bumped by every claim this prover makes: a read started before a claim shows a
     /// reservation the claim has since drawn on, against owed prices that no longer
     /// count it, so it is read again.
@@ -284,18 +296,24 @@ impl Core {
     }
 
     fn read_deposit(&mut self, client: EthAddress, job: JobId) {
-        if let Some(waiting) = self.funds.reading.get_mut(&client) {
-            if self.funds.waiting < MAX_WAITING {
-                waiting.push(job);
-                self.funds.waiting += 1;
-            }
+        if self.funds.waiting >= MAX_WAITING || !self.start_read(client) {
             return;
         }
-        if self.funds.reading.len() >= MAX_READS || self.funds.waiting >= MAX_WAITING {
-            return;
+        if let Some(reading) = self.funds.reading.get_mut(&client) {
+            reading.jobs.push(job);
+            self.funds.waiting += 1;
         }
-        self.funds.reading.insert(client, vec![job]);
-        self.funds.waiting += 1;
+    }
+
+    /// Whether a read of `client`'s funds is in flight, starting one if there is room.
+    pub(super) fn start_read(&mut self, client: EthAddress) -> bool {
+        if self.funds.reading.contains_key(&client) {
+            return true;
+        }
+        if self.funds.reading.len() >= MAX_READS {
+            return false;
+        }
+        self.funds.reading.insert(client, Reading::default());
         let shared = std::sync::Arc::clone(&self.s);
         let internal = self.internal.clone();
         let generation = self.funds.generation;
@@ -320,6 +338,16 @@ impl Core {
                 })
                 .await;
         });
+        true
+    }
+
+    /// `client`'s funds as read within `ttl_ms`, if they were.
+    pub(super) fn funds_read_within(&self, client: &EthAddress, ttl_ms: u64) -> Option<ChainFunds> {
+        self.funds
+            .known
+            .get(client)
+            .filter(|(_, read_at)| super::now_ms().saturating_sub(*read_at) <= ttl_ms)
+            .map(|(read, _)| *read)
     }
 
     /// A read of `client`'s funds came back: the requests that waited for it are
@@ -330,18 +358,26 @@ impl Core {
         generation: u64,
         result: Result<ChainFunds, String>,
     ) {
-        let waiting = self.funds.reading.remove(&client).unwrap_or_default();
-        self.funds.waiting = self.funds.waiting.saturating_sub(waiting.len());
+        let Reading { jobs, messages } = self.funds.reading.remove(&client).unwrap_or_default();
+        self.funds.waiting = self.funds.waiting.saturating_sub(jobs.len());
         let read = match result {
             Ok(read) => read,
             Err(error) => {
                 tracing::warn!(target: "chain", %error, ?client, "cannot read a client's deposit");
+                self.judge_parked(messages).await;
                 return;
             }
         };
         if generation != self.funds.generation {
             // A claim was mined while it was read: read again for those waiting.
-            for job in waiting {
+            if self.start_read(client) {
+                if let Some(reading) = self.funds.reading.get_mut(&client) {
+                    reading.messages = messages;
+                }
+            } else {
+                self.judge_parked(messages).await;
+            }
+            for job in jobs {
                 self.read_deposit(client, job);
             }
             return;
@@ -365,7 +401,8 @@ impl Core {
             }
         }
         self.funds.known.insert(client, (read, super::now_ms()));
-        for job in waiting {
+        self.judge_parked(messages).await;
+        for job in jobs {
             let Some(seen) = self.requests.get(&job) else {
                 continue;
             };

@@ -18,8 +18,6 @@ use super::rules::{Verdict, acceptance_within_award, award_within_request, bid_w
 use super::{Core, SeenRequest, acceptance_terms, award_terms, eth, now_s, wei};
 use crate::metrics::{Metrics, Validation};
 
-/// Most requests remembered at once.
-pub(crate) const MAX_REQUESTS: usize = 65_536;
 /// Requests with a deadline further out are ignored (and never remembered).
 pub(crate) const MAX_DEADLINE_SECS: u64 = 30 * 86_400;
 
@@ -48,6 +46,18 @@ impl Core {
         source: PeerId,
         envelope: VerifiedEnvelope,
     ) {
+        self.judge_gossip(id, source, envelope, false).await;
+    }
+
+    /// Judges a message; `rechecked` when it waited for a read of its client's deposit
+    /// already (it does not wait twice).
+    pub(super) async fn judge_gossip(
+        &mut self,
+        id: MessageId,
+        source: PeerId,
+        envelope: VerifiedEnvelope,
+        rechecked: bool,
+    ) {
         let kind = envelope.kind();
         // A copy the market accepted already (one within the dispatcher's batch, or one
         // recorded while this was queued): nobody's fault.
@@ -69,6 +79,23 @@ impl Core {
                     .charge(*envelope.signer().as_bytes(), client, now_s());
                 (MessageAcceptance::Ignore, reason)
             }
+            Err(Verdict::Wait) if rechecked => (MessageAcceptance::Ignore, "deposit_unknown"),
+            Err(Verdict::Wait) => match self.park(id, source, envelope) {
+                Ok(()) => return,
+                Err((id, reason)) => {
+                    count(
+                        &self.s.metrics,
+                        kind.name(),
+                        &MessageAcceptance::Ignore,
+                        reason,
+                    );
+                    self.s
+                        .net
+                        .validated(id, source, MessageAcceptance::Ignore)
+                        .await;
+                    return;
+                }
+            },
         };
         if acceptance == MessageAcceptance::Accept {
             // Only what the market accepted takes room in the replay cache, which makes
@@ -97,6 +124,7 @@ impl Core {
                 let request: JobRequest = envelope.open().map_err(bad)?;
                 self.check_heard(envelope, envelope.signer())?;
                 self.check_request(envelope, &request)?;
+                self.admit_request(&request)?;
                 self.on_request_seen(envelope, request).await;
             }
             MessageKind::Bid => {
@@ -204,11 +232,6 @@ impl Core {
         // challenged, so no prover bids on one (docs/contracts.md).
         if request.proving_deadline > now + self.s.max_deadline_secs.min(MAX_DEADLINE_SECS) {
             return Err(Verdict::Ignore("deadline_too_far"));
-        }
-        if self.requests.len() >= MAX_REQUESTS && !self.requests.contains_key(&request.job_id()) {
-            // Anyone can sign requests: the table is bounded, and a full one ignores
-            // new requests until old ones expire.
-            return Err(Verdict::Ignore("request_table_full"));
         }
         if self
             .requests

@@ -22,6 +22,7 @@
 //! before the action it enables is taken, so a restart resumes from the store.
 
 mod acceptances;
+mod admission;
 mod answers;
 mod batches;
 mod client;
@@ -34,6 +35,7 @@ mod gossip;
 mod overdue;
 mod prover;
 mod registry;
+mod requests;
 mod rules;
 mod settle;
 mod start;
@@ -357,6 +359,8 @@ pub struct NodeHandle {
     pub shutdown: CancellationToken,
     /// The roles it runs.
     pub roles: crate::config::Roles,
+    /// The market contract, read-only use (the client's deposit before a submission).
+    market: Market<ChainClient>,
 }
 
 impl std::fmt::Debug for NodeHandle {
@@ -374,6 +378,19 @@ impl NodeHandle {
     /// # Errors
     /// [`SubmitError`].
     pub async fn submit(&self, request: SubmitRequest) -> Result<JobId, SubmitError> {
+        // Nodes hear a request only while the client's free deposit pays its maximum
+        // price (`admission`): say so now rather than auction in vain. A price that does
+        // not parse is refused by the core with the other checks.
+        if let (Ok(max_price), true) = (request.max_price.parse::<u128>(), self.roles.client) {
+            let free = self
+                .market
+                .free_deposit(self.address)
+                .await
+                .map_err(|e| SubmitError::Chain(e.to_string()))?;
+            if free < U256::from(max_price) {
+                return Err(SubmitError::Unfunded { free, max_price });
+            }
+        }
         let (reply, answer) = oneshot::channel();
         self.internal
             .send(Internal::Submit(request, reply))
@@ -419,7 +436,7 @@ pub(crate) struct Core {
     chain: mpsc::Sender<ChainTask>,
     /// Request-response envelopes are checked here (their own replay cache).
     validator: Validator,
-    requests: HashMap<JobId, SeenRequest>,
+    requests: requests::RequestTable,
     /// Charges of signers whose messages broke a rule that depends on our view of a
     /// client's jobs (`rules`): over the quota, a signer is not heard on that client's
     /// jobs for a while.
@@ -503,7 +520,7 @@ impl Core {
             internal,
             chain,
             validator: Validator::new(context, s.config.network.replay_capacity),
-            requests: HashMap::new(),
+            requests: requests::RequestTable::new(s.config.network.request_capacity),
             charges: rules::Charges::default(),
             stakes: HashMap::new(),
             head: 0,
@@ -662,9 +679,10 @@ impl Core {
 
     /// Forgets requests past their deadline: the map cannot grow without bound.
     fn forget_requests(&mut self, now: u64) {
-        self.requests.retain(|_, seen| seen.forget_after > now);
-        let requests = &self.requests;
-        self.my_bids.retain(|id, _| requests.contains_key(id));
+        if self.requests.forget_expired(now) > 0 {
+            let requests = &self.requests;
+            self.my_bids.retain(|id, _| requests.contains_key(id));
+        }
     }
 
     fn update_gauges(&self) {

@@ -30,6 +30,9 @@ pub(crate) enum Verdict {
     /// Ignore, and charge the signer for the jobs of this client (its key's bytes): the
     /// rule depends on the version of the job this node saw.
     Charge(&'static str, [u8; 32]),
+    /// Not decided yet: the request's client's deposit is being read, and the message is
+    /// judged again when the read returns (`admission`).
+    Wait,
 }
 
 /// A bid against the request as this node saw it: its round, price cap and deadline.

@@ -350,5 +350,6 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
         listen_addrs,
         shutdown,
         roles: config.roles,
+        market: shared.market.clone(),
     })
 }

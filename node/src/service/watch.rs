@@ -499,7 +499,7 @@ impl Watchtower {
         if self.deadlines.contains_key(&key) {
             return;
         }
-        if self.deadlines.len() >= super::gossip::MAX_REQUESTS && !self.is_own(&client) {
+        if self.deadlines.len() >= self.s.config.network.request_capacity && !self.is_own(&client) {
             // As many as the core remembers requests: anyone can sign acceptances for
             // its own jobs, so the table is bounded like the request table.
             tracing::debug!(target: "watch", job = %award.job_id, "deadline table full");

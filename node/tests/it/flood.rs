@@ -31,7 +31,7 @@ async fn banned(node: &NodeHandle, rogue: libp2p::PeerId) -> bool {
 }
 
 /// The market still works: a job is auctioned, proven, delivered and verified.
-async fn a_job_is_verified(client: &NodeHandle, n: u64) {
+pub(crate) async fn a_job_is_verified(client: &NodeHandle, n: u64) {
     let id = client
         .submit(submit(Circuit::PoseidonChain12, n, 1_000_000, 60))
         .await

@@ -3,16 +3,17 @@
 use ethers::signers::Signer as _;
 use ethers::types::U256;
 use provernet_circuits::Circuit;
-use provernet_node::service::NodeHandle;
+use provernet_node::service::{NodeHandle, SubmitError};
 
-use crate::support::{Testnet, bids, eth, eventually, submit, wait_for_state, wallet};
+use crate::support::{Testnet, bids, eth, eventually, submit, validations, wait_for_state, wallet};
 
 /// A client asks for the withdrawal of its whole deposit and then requests proofs,
 /// hoping provers will prove jobs it can empty the deposit under. While the request
-/// stands, the chain's free deposit is zero: the prover declines every round (and says so
-/// in its metrics), nothing is awarded, and nothing is proven for free. Once the client
-/// replaces the request with one of 1 wei, the deposit can pay again, and its job is
-/// proven and paid.
+/// stands, the chain's free deposit is zero: its node refuses the submission and says
+/// why, and a request it publishes anyway (signed as the client signs them) is ignored by
+/// every node (so forwarded by none, and the prover says why in its metrics); nothing is
+/// awarded, and nothing is proven for free. Once the client replaces the withdrawal
+/// request with one of 1 wei, the deposit can pay again, and its job is proven and paid.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unfunded_client_gets_no_bid_until_its_deposit_can_pay() {
     let (mut net, client) = Testnet::with_client(&[3]).await;
@@ -27,22 +28,44 @@ async fn an_unfunded_client_gets_no_bid_until_its_deposit_can_pay() {
         .expect("mined");
     let config = net.config("prover", true, false);
     let prover = net.start(config, 3).await;
-    net.wait_for_mesh(1).await;
+    let rogue = net.start(net.config("rogue", false, true), 2).await;
+    net.wait_for_mesh(2).await;
 
-    let id = client
+    let refused = client
         .submit(submit(Circuit::PoseidonChain12, 1, 1_000, 120))
         .await
-        .expect("submitted");
-    let declined = |node: &NodeHandle| bids(node, "declined_unfunded");
-    eventually(30, "the prover declines the unfunded client", || async {
-        (declined(&prover) >= 2).then_some(())
-    })
+        .expect_err("an unfunded submission is refused");
+    assert!(
+        matches!(refused, SubmitError::Unfunded { free, max_price: 1_000 } if free.is_zero()),
+        "{refused}"
+    );
+    // The client's own keys sign a request anyway, and another peer publishes it.
+    let frame = crate::admission::signed_request(
+        &net,
+        &wallet(&net.anvil, 1),
+        &net.keys(1).identity,
+        77,
+        1_000,
+        120,
+    );
+    rogue.net.publish(frame).await;
+    let declined =
+        |node: &NodeHandle| validations(node, "job_request", "ignore", "client_unfunded");
+    eventually(
+        30,
+        "the nodes ignore the unfunded client's request",
+        || async { (declined(&prover) >= 1 && declined(&client) >= 1).then_some(()) },
+    )
     .await;
-    let status = client.job(&id).expect("store").expect("job");
-    assert!(status.price.is_none(), "nothing was awarded: {status:?}");
+    assert_eq!(
+        validations(&prover, "job_request", "accept", "ok"),
+        0,
+        "no request of the unfunded client was accepted, so none was forwarded"
+    );
     assert_eq!(bids(&prover, "sent"), 0, "no bid was sent");
 
-    // The client takes back its request (a new one of 1 wei replaces it): it can pay.
+    // The client takes back its withdrawal request (a new one of 1 wei replaces it): it
+    // can pay.
     market
         .contract()
         .request_deposit_withdrawal(U256::one())
@@ -51,9 +74,11 @@ async fn an_unfunded_client_gets_no_bid_until_its_deposit_can_pay() {
         .expect("sent")
         .await
         .expect("mined");
+    let id = client
+        .submit(submit(Circuit::PoseidonChain12, 1, 1_000, 120))
+        .await
+        .expect("submitted");
     wait_for_state(&client, &id, &["verified", "paid"], 90).await;
-    let status = client.job(&id).expect("store").expect("job");
-    assert!(status.round >= 1, "the first rounds got no bid");
 }
 
 /// A prover's leaf of a circuit the market has not registered is slashable whatever its

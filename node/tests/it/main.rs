@@ -1,5 +1,6 @@
 //! Integration tests of the `provernet` binary and the node.
 
+mod admission;
 mod api;
 mod cli;
 mod false_challenge;

@@ -1,0 +1,117 @@
+//! Which job requests this node hears and forwards: those whose client's free deposit on
+//! chain pays their maximum price on top of its other auctions, within the client's share
+//! of the request table (the rule is [`super::requests::RequestTable::admit`]).
+//!
+//! A client's funds read in the last [`FUNDS_TTL_MS`] decide at once; an older read (up
+//! to [`ADMIT_TTL_MS`]) only admits, since the client may have deposited since a
+//! refusal. Otherwise the request waits, unforwarded, for a read of the client's funds
+//! and is judged again when it returns, once (gossipsub holds an unvalidated message
+//! for a few heartbeats). Anyone can sign requests from fresh accounts, each needing a
+//! read: a peer may have at most [`MAX_PARKED_PER_PEER`] requests waiting, and all
+//! peers [`MAX_PARKED`], so a flood through one connection takes a bounded share of
+//! the reads and honest peers' requests still get theirs.
+
+use libp2p::PeerId;
+use libp2p::gossipsub::MessageId;
+use provernet_protocol::{JobRequest, VerifiedEnvelope};
+
+use super::funds::FUNDS_TTL_MS;
+use super::requests::Admission;
+use super::rules::Verdict;
+use super::{Core, eth, now_s};
+
+/// How long a read that admits a client's requests is trusted, ms.
+const ADMIT_TTL_MS: u64 = 30_000;
+/// Most request messages waiting for reads, from all peers.
+const MAX_PARKED: usize = 1_024;
+/// Most request messages from one peer waiting for reads.
+const MAX_PARKED_PER_PEER: usize = 8;
+
+/// A request message waiting for a read of its client's funds.
+#[derive(Debug)]
+pub(super) struct Parked {
+    id: MessageId,
+    source: PeerId,
+    envelope: VerifiedEnvelope,
+}
+
+impl Core {
+    /// Admits `request` to the request table, making room when the rule says so, or
+    /// says why not; [`Verdict::Wait`] when its client's funds must be read first.
+    pub(super) fn admit_request(&mut self, request: &JobRequest) -> Result<(), Verdict> {
+        let client = eth(&request.client);
+        let now = now_s();
+        let admission = if let Some(read) = self.funds_read_within(&client, FUNDS_TTL_MS) {
+            self.requests.admit(request, read.free, now)?
+        } else {
+            let read = self
+                .funds_read_within(&client, ADMIT_TTL_MS)
+                .ok_or(Verdict::Wait)?;
+            match self.requests.admit(request, read.free, now) {
+                Ok(admission) => admission,
+                // The client may have deposited since: read again.
+                Err(Verdict::Ignore("client_unfunded" | "client_auctions_exceed_deposit")) => {
+                    return Err(Verdict::Wait);
+                }
+                Err(verdict) => return Err(verdict),
+            }
+        };
+        if let Admission::Evict(id) = admission {
+            tracing::debug!(target: "market", evicted = %id, for_client = ?client, "request table full: the heaviest client's latest request makes room");
+            self.requests.remove(&id);
+            self.my_bids.remove(&id);
+        }
+        Ok(())
+    }
+
+    /// Holds a request message until its client's funds are read, or says why it cannot
+    /// wait (its message id back, and the reason it is ignored).
+    pub(super) fn park(
+        &mut self,
+        id: MessageId,
+        source: PeerId,
+        envelope: VerifiedEnvelope,
+    ) -> Result<(), (MessageId, &'static str)> {
+        let Ok(request) = envelope.open::<JobRequest>() else {
+            return Err((id, "invalid_payload"));
+        };
+        let by_peer = self.funds.parked_by_peer.get(&source).copied().unwrap_or(0);
+        if self.funds.parked >= MAX_PARKED || by_peer >= MAX_PARKED_PER_PEER {
+            return Err((id, "deposit_reads_busy"));
+        }
+        let client = eth(&request.client);
+        if !self.start_read(client) {
+            return Err((id, "deposit_reads_busy"));
+        }
+        let Some(reading) = self.funds.reading.get_mut(&client) else {
+            return Err((id, "deposit_reads_busy"));
+        };
+        reading.messages.push(Parked {
+            id,
+            source,
+            envelope,
+        });
+        self.funds.parked += 1;
+        *self.funds.parked_by_peer.entry(source).or_default() += 1;
+        Ok(())
+    }
+
+    /// Judges again the messages that waited for a read (which came back, or failed).
+    pub(super) async fn judge_parked(&mut self, messages: Vec<Parked>) {
+        for Parked {
+            id,
+            source,
+            envelope,
+        } in messages
+        {
+            self.funds.parked = self.funds.parked.saturating_sub(1);
+            if let Some(n) = self.funds.parked_by_peer.get_mut(&source) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    self.funds.parked_by_peer.remove(&source);
+                }
+            }
+            self.judge_gossip(id, source, envelope, true).await;
+        }
+    }
+}

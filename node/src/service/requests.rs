@@ -1,0 +1,319 @@
+//! The requests this node has heard, and who may add more.
+//!
+//! Anyone can sign a request, so the table is bounded, and no client may fill it against
+//! the others (#17, "unfunded clients grief provers"):
+//! - a request is admitted only while its client's free deposit, as the chain last showed
+//!   it, pays its maximum price on top of the maximum prices of the client's requests
+//!   still in their bid windows here: an unfunded client is not forwarded at all, and a
+//!   funded one runs no more auctions at once than it could pay for;
+//! - a client holds at most a sixteenth of the table;
+//! - a full table makes room for a client that holds fewer requests than the heaviest
+//!   one by forgetting the heaviest client's request whose bid window ends last: a flood
+//!   from any number of clients cannot turn away a client that asks for its fair share.
+//!
+//! [`RequestTable::admit`] is a pure rule over the table and the client's funds, so it
+//! unit-tests without a network or a chain. Each refusal depends on this node's view (its
+//! chain reads, what it heard first), so it is an Ignore: the forwarder is never
+//! penalized.
+
+use std::collections::{BTreeSet, HashMap};
+
+use provernet_protocol::{Address, JobId, JobRequest};
+
+use super::SeenRequest;
+use super::rules::Verdict;
+
+/// How a request may enter the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Admission {
+    /// There is room.
+    Fits,
+    /// The table is full: this request of the heaviest client makes room.
+    Evict(JobId),
+}
+
+/// The requests heard, indexed by expiry and by client.
+#[derive(Default)]
+pub(crate) struct RequestTable {
+    by_id: HashMap<JobId, SeenRequest>,
+    /// (forget after, job): expired requests leave from the front.
+    by_expiry: BTreeSet<(u64, JobId)>,
+    /// Each client's requests by (bid window end, job).
+    by_client: HashMap<Address, BTreeSet<(u64, JobId)>>,
+    capacity: usize,
+}
+
+impl RequestTable {
+    pub(crate) fn new(capacity: usize) -> Self {
+        Self {
+            capacity: capacity.max(16),
+            ..Self::default()
+        }
+    }
+
+    /// Most requests one client may hold.
+    pub(crate) fn per_client(&self) -> usize {
+        self.capacity / 16
+    }
+
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.by_id.len()
+    }
+
+    pub(crate) fn get(&self, id: &JobId) -> Option<&SeenRequest> {
+        self.by_id.get(id)
+    }
+
+    /// The request itself and its expiry stay as inserted: only its award and acceptance
+    /// change.
+    pub(crate) fn get_mut(&mut self, id: &JobId) -> Option<&mut SeenRequest> {
+        self.by_id.get_mut(id)
+    }
+
+    pub(crate) fn contains_key(&self, id: &JobId) -> bool {
+        self.by_id.contains_key(id)
+    }
+
+    /// Requests of `client` held here.
+    #[cfg(test)]
+    pub(crate) fn of_client(&self, client: &Address) -> usize {
+        self.by_client.get(client).map_or(0, BTreeSet::len)
+    }
+
+    /// Whether `request` may enter, given that its client's free deposit is `free` wei
+    /// and the time is `now` (unix seconds).
+    pub(crate) fn admit(
+        &self,
+        request: &JobRequest,
+        free: u128,
+        now: u64,
+    ) -> Result<Admission, Verdict> {
+        if request.max_price > free {
+            return Err(Verdict::Ignore("client_unfunded"));
+        }
+        let held = self.by_client.get(&request.client);
+        let count = held.map_or(0, BTreeSet::len);
+        if count >= self.per_client() {
+            return Err(Verdict::Ignore("client_quota"));
+        }
+        let open = held
+            .into_iter()
+            .flat_map(|held| held.range((now.saturating_add(1), JobId([0; 32]))..))
+            .filter_map(|(_, id)| self.by_id.get(id))
+            .map(|seen| seen.request.max_price)
+            .fold(request.max_price, u128::saturating_add);
+        if open > free {
+            return Err(Verdict::Ignore("client_auctions_exceed_deposit"));
+        }
+        if self.by_id.len() < self.capacity {
+            return Ok(Admission::Fits);
+        }
+        let heaviest = self
+            .by_client
+            .iter()
+            .max_by_key(|(_, held)| held.len())
+            .filter(|(_, held)| held.len() > count + 1)
+            .and_then(|(_, held)| held.last());
+        match heaviest {
+            Some((_, id)) => Ok(Admission::Evict(*id)),
+            None => Err(Verdict::Ignore("request_table_full")),
+        }
+    }
+
+    /// Adds a request (a client's own requests enter without [`Self::admit`]).
+    pub(crate) fn insert(&mut self, id: JobId, seen: SeenRequest) {
+        self.remove(&id);
+        self.by_expiry.insert((seen.forget_after, id));
+        self.by_client
+            .entry(seen.request.client)
+            .or_default()
+            .insert((seen.request.bid_window_ends, id));
+        self.by_id.insert(id, seen);
+    }
+
+    pub(crate) fn remove(&mut self, id: &JobId) -> Option<SeenRequest> {
+        let seen = self.by_id.remove(id)?;
+        self.by_expiry.remove(&(seen.forget_after, *id));
+        if let Some(held) = self.by_client.get_mut(&seen.request.client) {
+            held.remove(&(seen.request.bid_window_ends, *id));
+            if held.is_empty() {
+                self.by_client.remove(&seen.request.client);
+            }
+        }
+        Some(seen)
+    }
+
+    /// Forgets the requests whose time ran out by `now` (unix seconds), oldest first;
+    /// returns how many.
+    pub(crate) fn forget_expired(&mut self, now: u64) -> usize {
+        let mut forgotten = 0;
+        while let Some(&(forget_after, id)) = self.by_expiry.first() {
+            if forget_after > now {
+                break;
+            }
+            self.remove(&id);
+            forgotten += 1;
+        }
+        forgotten
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use provernet_protocol::{CircuitId, EthSignature, Hash32, PeerKey};
+
+    fn key() -> PeerKey {
+        PeerKey::from(ed25519_dalek::SigningKey::from_bytes(&[9; 32]).verifying_key())
+    }
+
+    fn request(client: u8, nonce: u64, max_price: u128, bid_window_ends: u64) -> JobRequest {
+        JobRequest {
+            client: Address([client; 20]),
+            nonce,
+            round: 0,
+            circuit_id: CircuitId([2; 32]),
+            input_hash: Hash32([3; 32]),
+            public_inputs_hash: Hash32([4; 32]),
+            input_size: 100,
+            max_price,
+            bid_window_ends,
+            proving_deadline: bid_window_ends + 1_000,
+            client_signature: EthSignature([0; 65]),
+        }
+    }
+
+    fn seen(request: JobRequest) -> SeenRequest {
+        SeenRequest {
+            forget_after: request.proving_deadline + 600,
+            client_key: key(),
+            request,
+            award: None,
+            acceptance: None,
+        }
+    }
+
+    fn add(table: &mut RequestTable, request: JobRequest) {
+        table.insert(request.job_id(), seen(request));
+    }
+
+    /// A client whose free deposit does not pay the price is not heard; one that pays it
+    /// runs no more auctions at once than its deposit pays at their maximum prices, and
+    /// runs more once their bid windows end.
+    #[test]
+    fn a_client_is_heard_only_for_the_auctions_its_deposit_pays() {
+        let mut table = RequestTable::new(1_024);
+        let now = 100;
+        assert_eq!(
+            table.admit(&request(1, 0, 10, now + 5), 9, now),
+            Err(Verdict::Ignore("client_unfunded"))
+        );
+        for nonce in 0..3 {
+            let r = request(1, nonce, 10, now + 5);
+            assert_eq!(table.admit(&r, 30, now), Ok(Admission::Fits));
+            add(&mut table, r);
+        }
+        assert_eq!(
+            table.admit(&request(1, 3, 10, now + 5), 30, now),
+            Err(Verdict::Ignore("client_auctions_exceed_deposit"))
+        );
+        // Another client is not affected.
+        assert_eq!(
+            table.admit(&request(2, 0, 10, now + 5), 10, now),
+            Ok(Admission::Fits)
+        );
+        // Once the three windows end, the deposit pays a new auction again.
+        assert_eq!(
+            table.admit(&request(1, 3, 10, now + 20), 30, now + 5),
+            Ok(Admission::Fits)
+        );
+    }
+
+    /// One client, however funded, holds at most a sixteenth of the table; a full table
+    /// makes room for a lighter client by forgetting the heaviest client's latest
+    /// request, and turns a request away only when no client holds more than its sender.
+    #[test]
+    fn a_flood_of_funded_clients_cannot_turn_away_a_client_with_fewer_requests() {
+        let mut table = RequestTable::new(64);
+        let (now, rich) = (100, u128::MAX);
+        for nonce in 0..100 {
+            let r = request(1, nonce, 1, now + 1 + nonce);
+            match table.admit(&r, rich, now) {
+                Ok(Admission::Fits) => add(&mut table, r),
+                Err(Verdict::Ignore("client_quota")) => break,
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(table.of_client(&Address([1; 20])), table.per_client());
+        // Sybil clients, three requests each, fill the rest of the table.
+        let mut sybil = 2u8;
+        while table.len() < 64 {
+            for nonce in 0..3 {
+                let r = request(sybil, nonce, 1, now + 10);
+                if table.admit(&r, rich, now) == Ok(Admission::Fits) {
+                    add(&mut table, r);
+                }
+            }
+            sybil += 1;
+        }
+        // An honest client with nothing in the table gets in: the heaviest client's
+        // request whose window ends last gives way.
+        let honest = request(200, 0, 1, now + 3);
+        let Ok(Admission::Evict(evicted)) = table.admit(&honest, rich, now) else {
+            panic!("a full table makes room for a light client");
+        };
+        assert_eq!(
+            table.get(&evicted).map(|s| s.request.client),
+            Some(Address([1; 20]))
+        );
+        assert_eq!(evicted, request(1, 3, 1, now + 4).job_id());
+        table.remove(&evicted);
+        add(&mut table, honest);
+        assert_eq!(table.len(), 64);
+        // A sybil with as many as everyone else is turned away, not the other way round.
+        let mut even = RequestTable::new(16);
+        for client in 1..=16 {
+            add(&mut even, request(client, 0, 1, now + 10));
+        }
+        assert_eq!(
+            even.admit(&request(1, 1, 1, now + 10), rich, now),
+            Err(Verdict::Ignore("client_quota")),
+            "a table of 16 allows one request per client"
+        );
+        let mut even = RequestTable::new(32);
+        for client in 1..=16 {
+            add(&mut even, request(client, 0, 1, now + 10));
+            add(&mut even, request(client, 1, 1, now + 10));
+        }
+        assert!(
+            matches!(
+                even.admit(&request(17, 0, 1, now + 10), rich, now),
+                Ok(Admission::Evict(_))
+            ),
+            "a newcomer still gets one place among clients holding two"
+        );
+        let mut flat = RequestTable::new(16);
+        for client in 1..=16 {
+            add(&mut flat, request(client, 0, 1, now + 10));
+        }
+        assert_eq!(
+            flat.admit(&request(17, 0, 1, now + 10), rich, now),
+            Err(Verdict::Ignore("request_table_full")),
+            "with every client at one request, a newcomer waits for an expiry"
+        );
+    }
+
+    /// Expired requests leave the table and every index.
+    #[test]
+    fn expired_requests_leave_every_index() {
+        let mut table = RequestTable::new(64);
+        add(&mut table, request(1, 0, 1, 10));
+        add(&mut table, request(1, 1, 1, 1_000));
+        assert_eq!(table.forget_expired(10 + 1_000 + 600), 1);
+        assert_eq!(table.len(), 1);
+        assert_eq!(table.of_client(&Address([1; 20])), 1);
+        assert_eq!(table.forget_expired(u64::MAX), 1);
+        assert!(table.by_client.is_empty() && table.by_expiry.is_empty());
+    }
+}

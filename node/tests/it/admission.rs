@@ -1,0 +1,158 @@
+//! Attacks on the request table: requests from clients that cannot pay, and from a
+//! funded client that signs far more than it means to buy.
+
+use ethers::signers::{LocalWallet, Signer};
+use ethers::types::U256;
+use provernet_node::service::{NodeHandle, now_s};
+use provernet_protocol::{
+    Address, CircuitId, Context, EthSignature, Hash32, JobRequest, PeerKey, SignedEnvelope,
+};
+use provernet_slashing::eip712::{self, Domain};
+
+use crate::support::{Testnet, bids, eventually, validations, wallet};
+
+/// A request of `client` (its Ethereum key) for job `nonce`, signed as a client node signs
+/// it, in an envelope of `key`, with a maximum price of `max_price` wei and a deadline
+/// `deadline_secs` from now.
+pub(crate) fn signed_request(
+    net: &Testnet,
+    client: &LocalWallet,
+    key: &ed25519_dalek::SigningKey,
+    nonce: u64,
+    max_price: u128,
+    deadline_secs: u64,
+) -> Vec<u8> {
+    let now = now_s();
+    let mut request = JobRequest {
+        client: Address(client.address().0),
+        nonce,
+        round: 0,
+        circuit_id: CircuitId([7; 32]),
+        input_hash: Hash32([3; 32]),
+        public_inputs_hash: Hash32([4; 32]),
+        input_size: 64,
+        max_price,
+        bid_window_ends: now + deadline_secs / 2,
+        proving_deadline: now + deadline_secs,
+        client_signature: EthSignature([0; 65]),
+    };
+    let domain = Domain {
+        chain_id: net.anvil.chain_id(),
+        market: net.owner.address(),
+    };
+    let digest = domain.request_digest(&eip712::Request {
+        job_id: request.job_id().0,
+        peer_key: *PeerKey::from(key.verifying_key()).as_bytes(),
+        circuit_id: request.circuit_id.0,
+        input_hash: request.input_hash.0,
+        public_inputs_hash: request.public_inputs_hash.0,
+        max_price: U256::from(max_price),
+        deadline: request.proving_deadline,
+    });
+    request.client_signature = EthSignature(eip712::sign(client, digest).expect("signs"));
+    let context = Context::new(net.anvil.chain_id());
+    SignedEnvelope::sign(&request, &context, now + 120, key)
+        .expect("signs")
+        .to_bytes()
+}
+
+fn requests(node: &NodeHandle, result: &str, reason: &str) -> u64 {
+    validations(node, "job_request", result, reason)
+}
+
+/// Requests from fresh Ethereum accounts with no deposit cost nothing to sign, and each
+/// used to enter every node's request table (65,536 of them filled it for 30 days) and
+/// hold provers' attention. Now a node hears a request only while its client's free
+/// deposit pays its maximum price: 200 such requests, each from its own account, are
+/// ignored by every node (never forwarded, no bid, no room taken), a client with a
+/// deposit is heard, and its job is proven and paid.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_of_clients_without_a_deposit_are_not_forwarded_and_take_no_room() {
+    let (mut net, client) = Testnet::with_client(&[3]).await;
+    let prover = net.start(net.config("prover", true, false), 3).await;
+    let rogue = net.start(net.config("rogue", false, true), 2).await;
+    net.wait_for_mesh(2).await;
+    let key = ed25519_dalek::SigningKey::from_bytes(&[0x42; 32]);
+    for i in 0..200u64 {
+        let mut secret = [0x11u8; 32];
+        secret[..8].copy_from_slice(&(i + 1).to_be_bytes());
+        let account = LocalWallet::from_bytes(&secret).expect("a key");
+        let frame = signed_request(&net, &account, &key, 0, 1_000_000, 600);
+        rogue.net.publish(frame).await;
+    }
+    let refused = |node: &NodeHandle| {
+        requests(node, "ignore", "client_unfunded") + requests(node, "ignore", "deposit_reads_busy")
+    };
+    eventually(60, "every node refuses the unfunded requests", || async {
+        (refused(&prover) >= 200 && refused(&client) >= 200).then_some(())
+    })
+    .await;
+    println!(
+        "unfunded flood: the prover refused {} as unfunded, {} for busy reads",
+        requests(&prover, "ignore", "client_unfunded"),
+        requests(&prover, "ignore", "deposit_reads_busy"),
+    );
+    for node in [&prover, &client] {
+        assert_eq!(
+            requests(node, "accept", "ok"),
+            0,
+            "no unfunded request was accepted (so none was forwarded)"
+        );
+    }
+    assert_eq!(bids(&prover, "sent"), 0, "and none was bid on");
+    crate::flood::a_job_is_verified(&client, 9).await;
+}
+
+/// A client with a deposit signs requests by the hundred with far deadlines, priced
+/// below any prover's floor, to fill every node's request table (and so turn away other
+/// clients' requests). It holds at most its share (a sixteenth of the table, here 16 of
+/// 256); another client's job is still heard, proven and paid, and the flooder is no
+/// richer: nothing was bid, awarded or paid.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_funded_client_holds_only_its_share_of_the_request_table() {
+    let mut net = Testnet::new().await;
+    net.register_prover(3).await;
+    net.deposit(1, "1").await;
+    net.deposit(4, "1").await;
+    let small = |mut config: provernet_node::config::NodeConfig| {
+        config.network.request_capacity = 256;
+        config
+    };
+    let client = net.start(small(net.config("client", false, true)), 1).await;
+    let prover = net.start(small(net.config("prover", true, false)), 3).await;
+    let rogue = net.start(net.config("rogue", false, true), 2).await;
+    net.wait_for_mesh(2).await;
+    let flooder = wallet(&net.anvil, 4);
+    let key = ed25519_dalek::SigningKey::from_bytes(&[0x43; 32]);
+    let deposit_before = net.deposit_of(4).await;
+    for nonce in 0..300u64 {
+        rogue
+            .net
+            .publish(signed_request(&net, &flooder, &key, nonce, 1, 3_000))
+            .await;
+        if nonce == 0 {
+            // Once its funds are read, the flooder is judged by its share alone.
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        }
+    }
+    eventually(60, "the prover judges the flood", || async {
+        (requests(&prover, "ignore", "client_quota") >= 250).then_some(())
+    })
+    .await;
+    let accepted = requests(&prover, "accept", "ok");
+    println!(
+        "funded flood: the prover accepted {accepted}, refused {} over the client's share",
+        requests(&prover, "ignore", "client_quota")
+    );
+    assert!(
+        accepted <= 16,
+        "the flooder holds at most a sixteenth of the table, not {accepted}"
+    );
+    crate::flood::a_job_is_verified(&client, 10).await;
+    assert_eq!(bids(&prover, "sent"), 1, "only the honest job was bid on");
+    assert_eq!(
+        net.deposit_of(4).await,
+        deposit_before,
+        "nothing was paid from or to the flooder's deposit"
+    );
+}
