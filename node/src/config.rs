@@ -83,6 +83,11 @@ pub struct NetworkSection {
     pub inbound_requests_per_s: u32,
     /// Bytes of inbound requests each peer may send per second (twice as many at once).
     pub inbound_bytes_per_s: u64,
+    /// Gossip messages each peer may deliver per second (twice as many at once); more
+    /// are ignored before any signature is checked. Honest forwarders stay far below.
+    pub gossip_per_peer_per_s: u32,
+    /// Gossip bytes each peer may deliver per second (twice as many at once).
+    pub gossip_bytes_per_peer_per_s: u64,
     /// Job requests remembered at once (at least 16); one client may hold a sixteenth,
     /// and a full table makes room for a client holding fewer than the heaviest.
     pub request_capacity: usize,
@@ -100,6 +105,8 @@ impl Default for NetworkSection {
             inbound_requests_per_s: 100,
             inbound_bytes_per_s: 4 << 20,
             request_capacity: 65_536,
+            gossip_per_peer_per_s: 5_000,
+            gossip_bytes_per_peer_per_s: 8 << 20,
         }
     }
 }
@@ -494,6 +501,18 @@ impl NodeConfig {
         }
         if self.network.replay_capacity == 0 {
             return Err(field("network.replay_capacity", "must be above 0"));
+        }
+        if self.network.gossip_per_peer_per_s == 0 {
+            return Err(field("network.gossip_per_peer_per_s", "must be above 0"));
+        }
+        // A burst must take the largest gossip message.
+        if self.network.gossip_bytes_per_peer_per_s * 2
+            < provernet_protocol::MessageKind::max_envelope_len() as u64
+        {
+            return Err(field(
+                "network.gossip_bytes_per_peer_per_s",
+                "must allow the largest gossip message in a two-second burst",
+            ));
         }
         if self.network.inbound_requests_per_s == 0 {
             return Err(field("network.inbound_requests_per_s", "must be above 0"));

@@ -5,8 +5,13 @@
 //! queue of requests, its work on them, or any state they leave, however fast it sends.
 //! Honest traffic stays far below: a client serves one input fetch per awarded job, a
 //! prover pushes one proof per job, a watchtower asks for a batch's leaves once.
+//!
+//! The same budgets hold gossip per peer that delivers it (before any signature check)
+//! and some gossip kinds per key that signs them (`service::gossip`): the key is any
+//! small copyable id.
 
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::time::Instant;
 
 use libp2p::PeerId;
@@ -34,15 +39,15 @@ struct Bucket {
     at: Instant,
 }
 
-/// The budgets of the connected peers.
+/// The budgets of the connected peers (or of other keys).
 #[derive(Debug)]
-pub struct InboundBudget {
+pub struct InboundBudget<K = PeerId> {
     limits: Limits,
-    peers: HashMap<PeerId, Bucket>,
+    peers: HashMap<K, Bucket>,
     dropped: u64,
 }
 
-impl InboundBudget {
+impl<K: Copy + Eq + Hash> InboundBudget<K> {
     /// Budgets of `limits` for each peer.
     pub fn new(limits: Limits) -> Self {
         Self {
@@ -54,7 +59,7 @@ impl InboundBudget {
 
     /// Whether `peer` may send a request of `bytes` at `now`; if so, it is charged for it.
     /// A peer seen for the first time starts with a full burst.
-    pub fn admit(&mut self, peer: PeerId, bytes: usize, now: Instant) -> bool {
+    pub fn admit(&mut self, peer: K, bytes: usize, now: Instant) -> bool {
         let rate_requests = f64::from(self.limits.requests_per_s);
         // Rates far below 2^53: exact enough as floats.
         #[allow(clippy::cast_precision_loss)]

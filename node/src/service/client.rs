@@ -192,6 +192,7 @@ impl Core {
                 request,
                 award,
                 acceptance: None,
+                heard: Vec::new(),
             },
         );
     }

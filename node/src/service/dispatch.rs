@@ -14,11 +14,15 @@ const VERIFY_BATCH: usize = 64;
 
 /// Takes network events: gossip envelopes are checked in batches off the runtime (size,
 /// expiry, replay, signatures); failures are reported to gossipsub here, and what passes
-/// goes to the core. Requests go to the core as they are.
+/// goes to the core. Requests go to the core as they are. A peer delivering gossip beyond
+/// its budget (`budget`) has the excess ignored before any signature work, so no single
+/// connection can take the verifiers from the others.
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn dispatch(
     mut events: mpsc::Receiver<network::Event>,
     net: NetworkHandle,
     validator: Validator,
+    mut budget: network::budget::InboundBudget,
     core: mpsc::Sender<Internal>,
     metrics: Arc<Metrics>,
     shutdown: CancellationToken,
@@ -33,7 +37,19 @@ pub(super) async fn dispatch(
         let mut pending = Some(first);
         while let Some(event) = pending.take() {
             match event {
-                network::Event::Gossip { id, source, data } => gossip.push((id, source, data)),
+                network::Event::Gossip { id, source, data } => {
+                    if budget.admit(source, data.len(), std::time::Instant::now()) {
+                        gossip.push((id, source, data));
+                    } else {
+                        gossip::count(
+                            &metrics,
+                            "envelope",
+                            &MessageAcceptance::Ignore,
+                            "peer_budget",
+                        );
+                        net.validated(id, source, MessageAcceptance::Ignore).await;
+                    }
+                }
                 network::Event::Request {
                     peer,
                     data,

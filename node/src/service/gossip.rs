@@ -14,7 +14,10 @@ use provernet_protocol::{
 };
 use provernet_slashing::eip712;
 
-use super::rules::{Verdict, acceptance_within_award, award_within_request, bid_within_request};
+use super::rules::{
+    OnJob, Verdict, acceptance_within_award, award_within_request, bid_within_request,
+    record_heard, within_job_quota,
+};
 use super::{Core, SeenRequest, acceptance_terms, award_terms, eth, now_s, wei};
 use crate::metrics::{Metrics, Validation};
 
@@ -130,16 +133,19 @@ impl Core {
             MessageKind::Bid => {
                 let bid: Bid = envelope.open().map_err(bad)?;
                 let candidate = self.check_bid(envelope, &bid)?;
+                self.check_job_quota(&bid.job_id, envelope, OnJob::Bid)?;
                 self.on_bid(bid, candidate);
             }
             MessageKind::Award => {
                 let award: Award = envelope.open().map_err(bad)?;
                 self.check_award(envelope, &award)?;
+                self.check_job_quota(&award.job_id, envelope, OnJob::Award)?;
                 self.on_award(award).await;
             }
             MessageKind::Acceptance => {
                 let acceptance: Acceptance = envelope.open().map_err(bad)?;
                 self.check_acceptance(envelope, &acceptance)?;
+                self.check_job_quota(&acceptance.job_id, envelope, OnJob::Acceptance)?;
                 self.record_acceptance(&acceptance);
                 if !self.s.config.client.cheat_drop_gossiped_acceptances {
                     self.on_acceptance(acceptance).await;
@@ -148,11 +154,13 @@ impl Core {
             MessageKind::ProverAdvert => {
                 let advert: ProverAdvert = envelope.open().map_err(bad)?;
                 self.check_staked_signer(&advert.stake_address, envelope)?;
+                self.check_signer_budget(envelope)?;
             }
             MessageKind::CommitmentNotice => {
                 // The Merkle path to the root is checked when the payload is opened.
                 let notice: CommitmentNotice = envelope.open().map_err(bad)?;
                 self.check_staked_signer(&notice.prover, envelope)?;
+                self.check_signer_budget(envelope)?;
                 if let Some(watch) = &self.watch {
                     // A full queue loses a notice; the batch's leaves can still be asked
                     // of its prover.
@@ -286,6 +294,7 @@ impl Core {
                 request: request.clone(),
                 award: None,
                 acceptance: None,
+                heard: Vec::new(),
             },
         );
         if self.s.config.roles.prover {
@@ -303,6 +312,38 @@ impl Core {
             return Err(Verdict::Ignore("signer_over_quota"));
         }
         Ok(())
+    }
+
+    /// The signer may have one more message of `kind` accepted on `job` (the rule is
+    /// [`within_job_quota`]); if so, it is counted as accepted, since every check of the
+    /// message has passed by then.
+    fn check_job_quota(
+        &mut self,
+        job: &JobId,
+        envelope: &VerifiedEnvelope,
+        kind: OnJob,
+    ) -> Result<(), Verdict> {
+        let seen = self
+            .requests
+            .get_mut(job)
+            .ok_or(Verdict::Ignore("unknown_request"))?;
+        within_job_quota(&seen.heard, envelope.signer(), seen.client_key, kind)?;
+        record_heard(&mut seen.heard, envelope.signer(), kind);
+        Ok(())
+    }
+
+    /// A staked signer's adverts and notices are held to its budget (`SignerBudgets`):
+    /// over it they are ignored, not forwarded; the budget refills with time, and which
+    /// copies a node heard first depends on its view, so nobody is charged.
+    fn check_signer_budget(&mut self, envelope: &VerifiedEnvelope) -> Result<(), Verdict> {
+        if self
+            .signer_budgets
+            .admit(envelope.kind(), envelope.signer())
+        {
+            Ok(())
+        } else {
+            Err(Verdict::Ignore("signer_budget"))
+        }
     }
 
     /// The signer must be the key `prover` registered, with at least the minimum stake.

@@ -128,6 +128,45 @@ struct SeenRequest {
     acceptance: Option<Acceptance>,
     /// Unix seconds after which it is forgotten.
     forget_after: u64,
+    /// The messages on this job each key had accepted (`rules::within_job_quota`).
+    heard: rules::Heard,
+}
+
+/// Per-signer budgets of the gossip kinds that name no job (those that do are held to
+/// `rules::within_job_quota`).
+pub(crate) struct SignerBudgets {
+    /// A prover adverts every few seconds: one a second, two at once.
+    adverts: network::budget::InboundBudget<[u8; 32]>,
+    /// A prover publishes one notice per leaf of each batch it commits: 256 a second, a
+    /// full batch ([`provernet_protocol::kind::MAX_BATCH_SIZE`]) at once.
+    notices: network::budget::InboundBudget<[u8; 32]>,
+}
+
+impl Default for SignerBudgets {
+    fn default() -> Self {
+        let limits = |requests_per_s| network::budget::Limits {
+            requests_per_s,
+            bytes_per_s: 1 << 40,
+        };
+        Self {
+            adverts: network::budget::InboundBudget::new(limits(1)),
+            notices: network::budget::InboundBudget::new(limits(
+                provernet_protocol::kind::MAX_BATCH_SIZE / 2,
+            )),
+        }
+    }
+}
+
+impl SignerBudgets {
+    /// Whether `signer` may have one more advert (or notice) accepted now.
+    fn admit(&mut self, kind: provernet_protocol::MessageKind, signer: &PeerKey) -> bool {
+        let budget = match kind {
+            provernet_protocol::MessageKind::ProverAdvert => &mut self.adverts,
+            provernet_protocol::MessageKind::CommitmentNotice => &mut self.notices,
+            _ => return true,
+        };
+        budget.admit(*signer.as_bytes(), 0, std::time::Instant::now())
+    }
 }
 
 /// Messages to the core.
@@ -441,6 +480,9 @@ pub(crate) struct Core {
     /// client's jobs (`rules`): over the quota, a signer is not heard on that client's
     /// jobs for a while.
     charges: rules::Charges,
+    /// Budgets of the gossip kinds that name no job, per signing key: prover adverts and
+    /// commitment notices (`gossip`).
+    signer_budgets: SignerBudgets,
     stakes: HashMap<EthAddress, StakeInfo>,
     head: u64,
     // client
@@ -522,6 +564,7 @@ impl Core {
             validator: Validator::new(context, s.config.network.replay_capacity),
             requests: requests::RequestTable::new(s.config.network.request_capacity),
             charges: rules::Charges::default(),
+            signer_budgets: SignerBudgets::default(),
             stakes: HashMap::new(),
             head: 0,
             jobs: HashMap::new(),

@@ -191,6 +191,7 @@ mod tests {
             request,
             award: None,
             acceptance: None,
+            heard: Vec::new(),
         }
     }
 

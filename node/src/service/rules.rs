@@ -109,6 +109,66 @@ pub(crate) fn acceptance_within_award(
     Ok(())
 }
 
+/// The messages on one job that one key may have accepted, and so forwarded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OnJob {
+    /// A prover's bid: one.
+    Bid = 0,
+    /// The client's award: its selection, then the signed award.
+    Award = 1,
+    /// The winner's acceptance: one.
+    Acceptance = 2,
+}
+
+impl OnJob {
+    const fn limit(self) -> u8 {
+        match self {
+            Self::Bid | Self::Acceptance => 1,
+            Self::Award => 2,
+        }
+    }
+}
+
+/// Most keys heard on one job (its bidders, mostly).
+pub(crate) const SIGNERS_PER_JOB: usize = 256;
+
+/// What each key had accepted on one job, by [`OnJob`].
+pub(crate) type Heard = Vec<([u8; 32], [u8; 3])>;
+
+/// Whether `signer` may have one more message of `kind` accepted on the job of
+/// `client_key`, given what it had (`heard`). An honest node publishes each once (twice
+/// for an award), so a key that sends more, re-signed copies or variants (a second bid at
+/// another price), is not forwarded again, and is charged on that client's jobs: which of
+/// its variants came first depends on this node's view.
+pub(crate) fn within_job_quota(
+    heard: &Heard,
+    signer: &PeerKey,
+    client_key: PeerKey,
+    kind: OnJob,
+) -> Result<(), Verdict> {
+    match heard.iter().find(|(key, _)| key == signer.as_bytes()) {
+        Some((_, counts)) if counts[kind as usize] >= kind.limit() => {
+            Err(Verdict::Charge("signer_job_quota", *client_key.as_bytes()))
+        }
+        Some(_) => Ok(()),
+        None if heard.len() >= SIGNERS_PER_JOB => Err(Verdict::Ignore("job_signers_full")),
+        None => Ok(()),
+    }
+}
+
+/// Records one accepted message of `kind` from `signer` on a job.
+pub(crate) fn record_heard(heard: &mut Heard, signer: &PeerKey, kind: OnJob) {
+    let index = match heard.iter().position(|(key, _)| key == signer.as_bytes()) {
+        Some(index) => index,
+        None => {
+            heard.push((*signer.as_bytes(), [0; 3]));
+            heard.len() - 1
+        }
+    };
+    let count = &mut heard[index].1[kind as usize];
+    *count = count.saturating_add(1);
+}
+
 /// Charges per (signer, client) within a window.
 const CHARGE_WINDOW_S: u64 = 60;
 /// Charges a signer may take on one client's jobs within a window before it is not heard
@@ -290,6 +350,47 @@ mod tests {
         assert!(
             !charges.over_quota(&flooder, &client, 100 + CHARGE_WINDOW_S),
             "a new window"
+        );
+    }
+
+    /// A prover that bids twice on one job (another price, or the same bid re-signed in a
+    /// fresh envelope) has its second bid ignored and is charged on the client's jobs; the
+    /// client's award and signed award both pass, a third does not; a job heard from
+    /// [`SIGNERS_PER_JOB`] keys hears no new one.
+    #[test]
+    fn a_key_is_forwarded_once_per_job_and_kind() {
+        let (client, prover) = (key_from([9; 32]), key_from([6; 32]));
+        let mut heard = Heard::new();
+        assert_eq!(
+            within_job_quota(&heard, &prover, client, OnJob::Bid),
+            Ok(())
+        );
+        record_heard(&mut heard, &prover, OnJob::Bid);
+        assert_eq!(
+            within_job_quota(&heard, &prover, client, OnJob::Bid),
+            Err(Verdict::Charge("signer_job_quota", *client.as_bytes()))
+        );
+        assert_eq!(
+            within_job_quota(&heard, &prover, client, OnJob::Acceptance),
+            Ok(()),
+            "the winner's acceptance still passes"
+        );
+        for _ in 0..2 {
+            assert_eq!(
+                within_job_quota(&heard, &client, client, OnJob::Award),
+                Ok(())
+            );
+            record_heard(&mut heard, &client, OnJob::Award);
+        }
+        assert!(within_job_quota(&heard, &client, client, OnJob::Award).is_err());
+        for i in 0..SIGNERS_PER_JOB {
+            let mut seed = [1u8; 32];
+            seed[..8].copy_from_slice(&(i as u64).to_be_bytes());
+            record_heard(&mut heard, &key_from(seed), OnJob::Bid);
+        }
+        assert_eq!(
+            within_job_quota(&heard, &key_from([2; 32]), client, OnJob::Bid),
+            Err(Verdict::Ignore("job_signers_full"))
         );
     }
 

@@ -271,6 +271,10 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
             events,
             net.clone(),
             validator,
+            network::budget::InboundBudget::new(network::budget::Limits {
+                requests_per_s: config.network.gossip_per_peer_per_s,
+                bytes_per_s: config.network.gossip_bytes_per_peer_per_s,
+            }),
             internal_tx.clone(),
             Arc::clone(&metrics),
             shutdown.clone(),

@@ -12,6 +12,7 @@ mod proving;
 mod registry;
 mod rounds;
 mod scoring;
+mod signers;
 mod support;
 mod testnet;
 mod validation;
