@@ -77,6 +77,9 @@ pub struct Prover {
     solc_version: OnceLock<String>,
     /// One slot per circuit, each filled once.
     verifiers: Slots<Verifier>,
+    /// Verifications run at once by [`Prover::verify_async`], one per core: proofs that
+    /// peers push or serve wait their turn instead of taking every blocking thread.
+    verifications: Arc<tokio::sync::Semaphore>,
 }
 
 /// One lazily built value per circuit: the map's lock is held only to find the slot, the
@@ -120,6 +123,9 @@ impl Prover {
             solc: config.solc.clone(),
             solc_version: OnceLock::new(),
             verifiers: Mutex::new(HashMap::new()),
+            verifications: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
+            )),
         })
     }
 
@@ -190,13 +196,18 @@ impl Prover {
             .map_err(|e| CircuitError::Task(e.to_string()))?
     }
 
-    /// [`Prover::verify`] on tokio's blocking pool.
+    /// [`Prover::verify`] on tokio's blocking pool, at most one per core at once (the
+    /// others wait for a turn).
     pub async fn verify_async(
         self: &Arc<Self>,
         circuit: Circuit,
         public_inputs: Vec<FieldBytes>,
         proof: Vec<u8>,
     ) -> Result<(), CircuitError> {
+        let _turn = Arc::clone(&self.verifications)
+            .acquire_owned()
+            .await
+            .map_err(|e| CircuitError::Task(e.to_string()))?;
         let prover = Arc::clone(self);
         tokio::task::spawn_blocking(move || prover.verify(circuit, &public_inputs, &proof))
             .await

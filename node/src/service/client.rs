@@ -692,9 +692,15 @@ impl Core {
             public_inputs: body.public_inputs.iter().map(|x| Hex32(x.0)).collect(),
             proof: body.proof.clone(),
         };
+        let current = delivery.job_id;
+        if !self.verifying.insert(current) {
+            // The winner pushed it again while its first copy is being verified: one
+            // verification per job at a time, however often it pushes.
+            self.s.net.respond(channel, Vec::new()).await;
+            return;
+        }
         let engine = std::sync::Arc::clone(&self.s.engine);
         let internal = self.internal.clone();
-        let current = delivery.job_id;
         tokio::spawn(async move {
             let ok = engine
                 .verify_async(circuit, body.public_inputs, body.proof)
@@ -722,6 +728,7 @@ impl Core {
         ok: Result<(), String>,
         channel: ResponseChannel<Vec<u8>>,
     ) {
+        self.verifying.remove(&current);
         if let Err(reason) = ok {
             tracing::warn!(target: "market::client", job = %user_id, %peer, reason, "delivered proof does not verify");
             self.s

@@ -496,6 +496,8 @@ pub(crate) struct Core {
         )>,
     >,
     last_paid_check_ms: u64,
+    /// Rounds whose pushed proof is being verified (one verification each at a time).
+    verifying: HashSet<JobId>,
     paid_check_running: bool,
     /// Jobs that were collecting bids when the node stopped.
     restarted: Vec<JobId>,
@@ -571,6 +573,7 @@ impl Core {
             by_current: HashMap::new(),
             bids: HashMap::new(),
             last_paid_check_ms: 0,
+            verifying: HashSet::new(),
             paid_check_running: false,
             restarted: Vec::new(),
             started_ms: now_ms(),
