@@ -58,8 +58,12 @@ pub(super) fn build_swarm(
                 })
                 .max_transmit_size(max_gossip)
                 .heartbeat_interval(Duration::from_millis(500))
-                // Longer than any envelope may live, so a replay is a duplicate.
-                .duplicate_cache_time(Duration::from_secs(700))
+                // Every message id received, wanted or not, stays this long: a peer
+                // flooding at its budget (`network.gossip_per_peer_per_s`) costs this many
+                // seconds of its ids in memory. A replay after it is judged again: the
+                // envelope replay cache still holds every envelope the market accepted
+                // until it expires, and anything else costs the replaying peer its budget.
+                .duplicate_cache_time(Duration::from_secs(60))
                 .build()
                 .map_err(|e| e.to_string())?;
             let mut gossipsub =

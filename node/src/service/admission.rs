@@ -15,13 +15,13 @@ use libp2p::PeerId;
 use libp2p::gossipsub::MessageId;
 use provernet_protocol::{JobRequest, VerifiedEnvelope};
 
-use super::funds::FUNDS_TTL_MS;
+use super::funds::{FUNDS_TTL_MS, MAX_READS};
 use super::requests::Admission;
 use super::rules::Verdict;
 use super::{Core, eth, now_s};
 
 /// How long a read that admits a client's requests is trusted, ms.
-const ADMIT_TTL_MS: u64 = 30_000;
+const ADMIT_TTL_MS: u64 = 300_000;
 /// Most request messages waiting for reads, from all peers.
 const MAX_PARKED: usize = 1_024;
 /// Most request messages from one peer waiting for reads.
@@ -36,6 +36,37 @@ pub(super) struct Parked {
 }
 
 impl Core {
+    /// What the admission rule decides of `request` before its client's signature is
+    /// checked, so that a flood of requests no node will hear costs no secp256k1 work: a
+    /// client that a fresh read shows unable to pay, or over its share of the table, is
+    /// not heard (a forged request in its name no more than a real one); a request that
+    /// would wait for a read of its client's funds and cannot (`source` has its share of
+    /// waiting requests, or every read is taken) is ignored now.
+    pub(super) fn precheck_admission(
+        &self,
+        request: &JobRequest,
+        source: PeerId,
+    ) -> Result<(), Verdict> {
+        let client = eth(&request.client);
+        if let Some(read) = self.funds_read_within(&client, FUNDS_TTL_MS) {
+            return self.requests.admit(request, read.free, now_s()).map(|_| ());
+        }
+        if self.funds_read_within(&client, ADMIT_TTL_MS).is_some() || self.can_park(source, &client)
+        {
+            Ok(())
+        } else {
+            Err(Verdict::Ignore("deposit_reads_busy"))
+        }
+    }
+
+    /// Whether a request from `source` could wait for a read of `client`'s funds.
+    fn can_park(&self, source: PeerId, client: &ethers::types::Address) -> bool {
+        let by_peer = self.funds.parked_by_peer.get(&source).copied().unwrap_or(0);
+        self.funds.parked < MAX_PARKED
+            && by_peer < MAX_PARKED_PER_PEER
+            && (self.funds.reading.contains_key(client) || self.funds.reading.len() < MAX_READS)
+    }
+
     /// Admits `request` to the request table, making room when the rule says so, or
     /// says why not; [`Verdict::Wait`] when its client's funds must be read first.
     pub(super) fn admit_request(&mut self, request: &JobRequest) -> Result<(), Verdict> {
@@ -75,12 +106,8 @@ impl Core {
         let Ok(request) = envelope.open::<JobRequest>() else {
             return Err((id, "invalid_payload"));
         };
-        let by_peer = self.funds.parked_by_peer.get(&source).copied().unwrap_or(0);
-        if self.funds.parked >= MAX_PARKED || by_peer >= MAX_PARKED_PER_PEER {
-            return Err((id, "deposit_reads_busy"));
-        }
         let client = eth(&request.client);
-        if !self.start_read(client) {
+        if !self.can_park(source, &client) || !self.start_read(client) {
             return Err((id, "deposit_reads_busy"));
         }
         let Some(reading) = self.funds.reading.get_mut(&client) else {

@@ -30,7 +30,7 @@ use crate::store::{BatchState, WorkState};
 /// How long a client's funds, once read, are trusted for a bid, ms.
 pub(super) const FUNDS_TTL_MS: u64 = 2_000;
 /// Most reads of client funds in flight at once.
-const MAX_READS: usize = 32;
+pub(super) const MAX_READS: usize = 32;
 /// Most requests waiting for a read of their client's deposit.
 const MAX_WAITING: usize = 4_096;
 /// Most clients whose funds are kept.

@@ -71,7 +71,7 @@ impl Core {
         let verdict = if replayed {
             Err(Verdict::Ignore("replayed"))
         } else {
-            self.check_gossip(&envelope).await
+            self.check_gossip(&envelope, source).await
         };
         let (acceptance, reason) = match verdict {
             Ok(()) => (MessageAcceptance::Accept, "ok"),
@@ -120,13 +120,17 @@ impl Core {
     }
 
     /// Checks a message and, when it passes, acts on it.
-    async fn check_gossip(&mut self, envelope: &VerifiedEnvelope) -> Result<(), Verdict> {
+    async fn check_gossip(
+        &mut self,
+        envelope: &VerifiedEnvelope,
+        source: PeerId,
+    ) -> Result<(), Verdict> {
         let bad = |_| Verdict::Reject("invalid_payload");
         match envelope.kind() {
             MessageKind::JobRequest => {
                 let request: JobRequest = envelope.open().map_err(bad)?;
                 self.check_heard(envelope, envelope.signer())?;
-                self.check_request(envelope, &request)?;
+                self.check_request(envelope, &request, source)?;
                 self.admit_request(&request)?;
                 self.on_request_seen(envelope, request).await;
             }
@@ -231,6 +235,7 @@ impl Core {
         &self,
         envelope: &VerifiedEnvelope,
         request: &JobRequest,
+        source: PeerId,
     ) -> Result<(), Verdict> {
         let now = now_s();
         if request.proving_deadline <= now {
@@ -251,6 +256,9 @@ impl Core {
             // forward and no signature to check again.
             return Err(Verdict::Ignore("duplicate_request"));
         }
+        // Whatever the admission rule decides without the signature, before the
+        // signature's secp256k1 work (`admission`).
+        self.precheck_admission(request, source)?;
         let digest = self.s.domain.request_digest(&eip712::Request {
             job_id: request.job_id().0,
             peer_key: *envelope.signer().as_bytes(),

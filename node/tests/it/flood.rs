@@ -295,6 +295,11 @@ async fn a_request_re_signed_in_fresh_envelopes_is_not_forwarded_again() {
             .map(|job| job.request.0)
     })
     .await;
+    // The prover holds the request (once it has read the client's deposit).
+    eventually(30, "the prover hears the request", || async {
+        (validations(&prover, "job_request", "accept", "ok") >= 1).then_some(())
+    })
+    .await;
     // The client's own ed25519 key, which the request's EIP-712 signature names: only it
     // can publish the request at all.
     let identity = net.keys(1).identity;

@@ -48,6 +48,11 @@ async fn a_staked_key_flooding_valid_messages_is_forwarded_only_within_its_quota
             .map(|job| job.request.0)
     })
     .await;
+    // The prover holds the request (once it has read the client's deposit).
+    eventually(30, "the prover hears the request", || async {
+        (validations(&prover, "job_request", "accept", "ok") >= 1).then_some(())
+    })
+    .await;
     let key = net.keys(ROGUE).identity;
     let stake_wallet = wallet(&net.anvil, ROGUE);
     let stake_address = Address(stake_wallet.address().0);
