@@ -3,7 +3,8 @@
 #   scripts/bench.sh            every benchmark below, then the report
 #   scripts/bench.sh NAME...    only those, then the report (other figures keep their last
 #                               measurement; bench/results.json says when each was taken)
-# Benchmarks: envelope (validation throughput per core), proving (prove time by k, library
+# Benchmarks: envelope (validation throughput per core), adversary (honest e2e and memory
+# under a flood), proving (prove time by k, library
 # vs direct create_proof, EVM verify gas), gas (market gas by batch size and per challenge),
 # market (10-node testnet: e2e ÷ raw proving, award latency), scale10, scale20 (full
 # market, 10 and 20 nodes) and scale50 (the 20 + 30 networking-only nodes), one workload
@@ -34,6 +35,8 @@ run() {
         envelope) cargo bench --locked --profile dev -p provernet-protocol --bench envelope ;;
         proving) cargo bench --locked --profile dev -p provernet-circuits --bench proving ;;
         gas) cargo bench --locked --profile dev -p provernet-slashing --bench gas ;;
+        # Honest jobs without and with one peer flooding valid, useless gossip.
+        adversary) cargo bench --locked --profile dev -p provernet-node --bench adversary ;;
         market)
             # 10 nodes; one poseidon-chain-16 job (the largest circuit) at a time, so the
             # winner proves alone, as raw proving is timed afterwards.
@@ -57,14 +60,14 @@ run() {
                 --cheat-rate 0.5 --circuits poseidon-chain-12,mlp-inference --jobs 40 --rate 1 \
                 --kills 6 ;;
         *)
-            echo "bench: unknown benchmark '$1' (known: envelope, proving, gas, market, scale10, scale20, scale50, crash)" >&2
+            echo "bench: unknown benchmark '$1' (known: envelope, adversary, proving, gas, market, scale10, scale20, scale50, crash)" >&2
             exit 2
             ;;
     esac
 }
 
 if (($# == 0)); then
-    set -- envelope proving gas market scale10 scale20 scale50 crash
+    set -- envelope adversary proving gas market scale10 scale20 scale50 crash
 fi
 for name in "$@"; do
     echo "== bench: $name"

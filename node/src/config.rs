@@ -105,7 +105,7 @@ impl Default for NetworkSection {
             inbound_requests_per_s: 100,
             inbound_bytes_per_s: 4 << 20,
             request_capacity: 65_536,
-            gossip_per_peer_per_s: 2_000,
+            gossip_per_peer_per_s: 500,
             gossip_bytes_per_peer_per_s: 8 << 20,
         }
     }

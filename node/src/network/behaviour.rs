@@ -58,12 +58,13 @@ pub(super) fn build_swarm(
                 })
                 .max_transmit_size(max_gossip)
                 .heartbeat_interval(Duration::from_millis(500))
-                // Every message id received, wanted or not, stays this long: a peer
-                // flooding at its budget (`network.gossip_per_peer_per_s`) costs this many
-                // seconds of its ids in memory. A replay after it is judged again: the
-                // envelope replay cache still holds every envelope the market accepted
-                // until it expires, and anything else costs the replaying peer its budget.
-                .duplicate_cache_time(Duration::from_secs(60))
+                // Every message id received, wanted or not, stays this long (about 170
+                // bytes each), so a peer flooding costs this many seconds of its ids in
+                // memory: long enough for a message's copies from every mesh peer and
+                // gossip's IHAVE rounds. A replay after it is judged again: the envelope
+                // replay cache holds every envelope the market accepted until it
+                // expires, and anything else costs the replaying peer its budget.
+                .duplicate_cache_time(Duration::from_secs(15))
                 .build()
                 .map_err(|e| e.to_string())?;
             let mut gossipsub =

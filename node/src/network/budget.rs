@@ -101,9 +101,58 @@ impl<K: Copy + Eq + Hash> InboundBudget<K> {
         }
     }
 
+    /// The limits it holds peers to.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
     /// Requests dropped over budget since the start.
     pub fn dropped(&self) -> u64 {
         self.dropped
+    }
+}
+
+/// Counts the messages each peer had dropped over its budget, and says when they add up
+/// to a tenth of a second's budget: each such tenth costs the peer a penalty
+/// ([`super::scoring::PeerAction::OverBudget`]). gossipsub has already spent memory on
+/// every message a peer delivers before the budget drops it (its duplicate cache, and a
+/// delivery record of its score for two minutes): a peer flooding at ten times its budget
+/// reaches the graylist within two seconds, after which gossipsub ignores what it sends
+/// and the node bans it. Counts are forgotten every minute, so an honest peer's rare
+/// bursts over budget never add up.
+#[derive(Debug)]
+pub struct Overflow<K = PeerId> {
+    per_penalty: u32,
+    counts: HashMap<K, u32>,
+    since: Instant,
+}
+
+/// How often [`Overflow`] forgets its counts.
+const OVERFLOW_WINDOW_SECS: u64 = 60;
+
+impl<K: Copy + Eq + Hash> Overflow<K> {
+    /// For budgets of `limits`.
+    pub fn new(limits: Limits, now: Instant) -> Self {
+        Self {
+            per_penalty: (limits.requests_per_s / 10).max(1),
+            counts: HashMap::new(),
+            since: now,
+        }
+    }
+
+    /// One more message of `peer` dropped at `now`; whether it costs a penalty.
+    pub fn dropped(&mut self, peer: K, now: Instant) -> bool {
+        if now.saturating_duration_since(self.since).as_secs() >= OVERFLOW_WINDOW_SECS {
+            self.counts.clear();
+            self.since = now;
+        }
+        let count = self.counts.entry(peer).or_default();
+        *count += 1;
+        if *count >= self.per_penalty {
+            *count = 0;
+            return true;
+        }
+        false
     }
 }
 
@@ -130,6 +179,34 @@ mod tests {
         let later = start + Duration::from_millis(500);
         let admitted = (0..100).filter(|_| budget.admit(peer, 10, later)).count();
         assert_eq!(admitted, 5);
+    }
+
+    /// A peer flooding at ten times its budget is penalized 90 times a second (180
+    /// points: past the graylist); a few drops a minute are forgotten before they cost.
+    #[test]
+    fn a_peer_flooding_over_its_budget_is_penalized_in_proportion() {
+        let now = Instant::now();
+        let limits = Limits {
+            requests_per_s: 500,
+            bytes_per_s: 1 << 20,
+        };
+        let (mut budget, mut overflow) = (InboundBudget::new(limits), Overflow::new(limits, now));
+        let (rogue, honest) = (PeerId::random(), PeerId::random());
+        let mut penalties = 0;
+        for i in 0..5_000u32 {
+            let at = now + Duration::from_secs(2) + Duration::from_micros(u64::from(i) * 200);
+            if !budget.admit(rogue, 100, at) && overflow.dropped(rogue, at) {
+                penalties += 1;
+            }
+        }
+        // Its burst of 1,000, 500 more over the second; 3,500 dropped.
+        assert!((65..=75).contains(&penalties), "{penalties}");
+        for minute in 0..10u64 {
+            let at = now + Duration::from_secs(60 * minute);
+            for _ in 0..49 {
+                assert!(!overflow.dropped(honest, at));
+            }
+        }
     }
 
     #[test]

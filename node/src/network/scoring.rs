@@ -60,6 +60,9 @@ pub enum PeerAction {
     BadContent,
     /// A request it was not entitled to make.
     Unauthorized,
+    /// Gossip beyond its budget: one tenth of a second's budget dropped
+    /// ([`super::budget::Overflow`]).
+    OverBudget,
 }
 
 impl PeerAction {
@@ -69,6 +72,7 @@ impl PeerAction {
             Self::MalformedExchange => -20.0,
             Self::BadContent => -100.0,
             Self::Unauthorized => -5.0,
+            Self::OverBudget => -2.0,
         }
     }
 
@@ -78,6 +82,7 @@ impl PeerAction {
             Self::MalformedExchange => "malformed_exchange",
             Self::BadContent => "bad_content",
             Self::Unauthorized => "unauthorized",
+            Self::OverBudget => "over_budget",
         }
     }
 }

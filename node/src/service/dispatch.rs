@@ -2,6 +2,7 @@
 //! the runtime, requests passed on.
 
 use super::*;
+use crate::network::scoring::PeerAction;
 
 /// The last characters of a peer id: enough to tell nodes apart in logs.
 pub(super) fn short_peer(peer: &PeerId) -> String {
@@ -28,6 +29,7 @@ pub(super) async fn dispatch(
     shutdown: CancellationToken,
 ) {
     let mut validator = Some(validator);
+    let mut overflow = network::budget::Overflow::new(budget.limits(), std::time::Instant::now());
     loop {
         let first = tokio::select! {
             () = shutdown.cancelled() => return,
@@ -38,9 +40,18 @@ pub(super) async fn dispatch(
         while let Some(event) = pending.take() {
             match event {
                 network::Event::Gossip { id, source, data } => {
-                    if budget.admit(source, data.len(), std::time::Instant::now()) {
+                    let now = std::time::Instant::now();
+                    if budget.admit(source, data.len(), now) {
                         gossip.push((id, source, data));
                     } else {
+                        if overflow.dropped(source, now) {
+                            metrics
+                                .net
+                                .penalties
+                                .get_or_create(&crate::metrics::kind(PeerAction::OverBudget.name()))
+                                .inc();
+                            net.penalize(source, PeerAction::OverBudget).await;
+                        }
                         gossip::count(
                             &metrics,
                             "envelope",

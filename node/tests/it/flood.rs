@@ -12,7 +12,7 @@ use provernet_protocol::{
     ProverAdvert, SignedEnvelope,
 };
 
-use crate::support::{Testnet, eventually, submit, validations, wait_for_state};
+use crate::support::{Testnet, eventually, submit, unbudgeted, validations, wait_for_state};
 
 /// This process's resident memory, bytes.
 fn rss_bytes() -> u64 {
@@ -80,6 +80,69 @@ async fn a_peer_flooding_invalid_gossip_is_scored_out_and_the_market_goes_on() {
         "the flood cost {grown} bytes of memory, more than 256 MiB"
     );
     a_job_is_verified(&client, 1).await;
+}
+
+/// One peer delivers valid, useless gossip (challenge notices, each validly signed) far
+/// beyond its budget, as fast as it can. Each such message used to cost a signature check
+/// and, in gossipsub, two minutes of a delivery record in its score and 700 s of an id: a
+/// flood at the link's rate was memory without bound. The excess is now dropped before any
+/// signature work and every tenth of a second's budget dropped costs the peer a penalty,
+/// so both nodes graylist and ban it within seconds and the market goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_delivering_valid_gossip_beyond_its_budget_is_banned_and_the_market_goes_on() {
+    let (mut net, client) = Testnet::with_client(&[3]).await;
+    let prover = net.start(net.config("prover", true, false), 3).await;
+    let rogue = net.start(net.config("rogue", false, true), 2).await;
+    net.wait_for_mesh(2).await;
+    let rogue_peer = rogue.net.peer_id();
+    let context = Context::new(net.anvil.chain_id());
+    let key = ed25519_dalek::SigningKey::from_bytes(&[0x67; 32]);
+    let expires = provernet_node::service::now_s() + 240;
+    let frames: Vec<Vec<u8>> = (0..20_000u64)
+        .map(|i| {
+            let mut job = [0u8; 32];
+            job[..8].copy_from_slice(&i.to_be_bytes());
+            let notice = ChallengeNotice {
+                job_id: JobId(job),
+                kind: ChallengeKind::InvalidProof,
+                prover: Address([1; 20]),
+                challenger: Address([2; 20]),
+                tx_hash: Hash32(job),
+                block: i + 1,
+            };
+            SignedEnvelope::sign(&notice, &context, expires, &key)
+                .expect("signs")
+                .to_bytes()
+        })
+        .collect();
+    let started = Instant::now();
+    for frame in frames {
+        rogue.net.publish(frame).await;
+    }
+    println!(
+        "budget flood: 20,000 valid notices in {:.2} s",
+        started.elapsed().as_secs_f64()
+    );
+    for node in [&client, &prover] {
+        let node = node.clone();
+        eventually(20, "the flooder banned and disconnected", || {
+            let node = node.clone();
+            async move { banned(&node, rogue_peer).await.then_some(()) }
+        })
+        .await;
+    }
+    let dropped = validations(&client, "envelope", "ignore", "peer_budget");
+    let judged = validations(&client, "challenge_notice", "ignore", "not_used");
+    println!("budget flood: the client judged {judged} and dropped {dropped} unverified");
+    assert!(
+        dropped > 0,
+        "the excess was dropped before any signature work"
+    );
+    assert!(
+        judged <= 2_000,
+        "at most the budget's burst and a few seconds' rate were verified, not {judged}"
+    );
+    a_job_is_verified(&client, 12).await;
 }
 
 /// One peer floods the client with well-formed, signed proof requests for jobs it never
@@ -205,8 +268,12 @@ async fn a_flood_of_valid_but_useless_gossip_cannot_fill_the_replay_cache() {
         config.network.replay_capacity = 500;
         config
     };
-    let client = net.start(small(net.config("client", false, true)), 1).await;
-    let prover = net.start(small(net.config("prover", true, false)), 3).await;
+    let client = net
+        .start(unbudgeted(small(net.config("client", false, true))), 1)
+        .await;
+    let prover = net
+        .start(unbudgeted(small(net.config("prover", true, false))), 3)
+        .await;
     let rogue = net.start(net.config("rogue", false, true), 2).await;
     net.wait_for_mesh(2).await;
 

@@ -13,6 +13,7 @@ mod registry;
 mod rounds;
 mod scoring;
 mod signers;
+mod split;
 mod support;
 mod testnet;
 mod validation;

@@ -13,7 +13,9 @@ use provernet_protocol::{
 };
 use provernet_slashing::eip712::{self, Domain};
 
-use crate::support::{Testnet, eventually, submit, validations, wait_for_state, wallet};
+use crate::support::{
+    Testnet, eventually, submit, unbudgeted, validations, wait_for_state, wallet,
+};
 
 /// The staked attacker's wallet.
 const ROGUE: u32 = 4;
@@ -32,7 +34,9 @@ const ROGUE: u32 = 4;
 async fn a_staked_key_flooding_valid_messages_is_forwarded_only_within_its_quotas() {
     let (mut net, client) = Testnet::with_client(&[3]).await;
     net.register_prover(ROGUE).await;
-    let prover = net.start(net.config("prover", true, false), 3).await;
+    let prover = net
+        .start(unbudgeted(net.config("prover", true, false)), 3)
+        .await;
     let rogue = net.start(net.config("rogue", false, true), 2).await;
     net.wait_for_mesh(2).await;
 

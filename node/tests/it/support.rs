@@ -80,6 +80,13 @@ pub fn params() -> MarketParams {
     }
 }
 
+/// `config` with a gossip budget per peer no test floods through, for tests of the
+/// defences behind it (the budget itself: `flood.rs`).
+pub fn unbudgeted(mut config: NodeConfig) -> NodeConfig {
+    config.network.gossip_per_peer_per_s = 1_000_000;
+    config
+}
+
 /// Logs to stderr when `PROVERNET_TEST_LOG` is set (`debug` or `info`).
 pub fn init_logs() {
     static INIT: OnceLock<()> = OnceLock::new();

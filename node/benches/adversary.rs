@@ -1,0 +1,420 @@
+//! One peer floods the market's topic at its maximum rate while honest jobs run.
+//!
+//! Run: `./scripts/bench.sh adversary`. Under `cargo test` (no `--bench` flag) it only
+//! validates a small flood, as a smoke test.
+//!
+//! In one run, on a fresh anvil with in-process nodes on loopback (a client and a prover)
+//! and the flooding peer in a process of its own, all on this machine's cores: honest jobs
+//! one after another, first without and then with the flood; it prints the honest
+//! end-to-end p50 and p99 of each and their ratios, the resident memory growth of the
+//! process holding the two honest nodes while the flood lasts (the jobs, then a minute
+//! more: gossipsub keeps each id 15 s), and how fast one core validates the flood's
+//! envelopes.
+//!
+//! The flood is what a peer can send without being scored out: valid envelopes that no
+//! node wants, from 64 keys: job requests from fresh accounts with no deposit (each
+//! EIP-712 signed), bids and prover adverts from keys with no stake, and challenge
+//! notices. It is sent as fast as the flooder can, up to [`FLOOD_RATE`] a second, beyond
+//! the receivers' per-peer budget (2,000 a second), whose excess they drop before any
+//! signature work.
+
+#[path = "../../testnet/src/figure.rs"]
+#[allow(dead_code)]
+mod figure;
+#[path = "../tests/it/support.rs"]
+#[allow(dead_code)]
+mod support;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use ed25519_dalek::SigningKey;
+use ethers::signers::{LocalWallet, Signer};
+use ethers::types::U256;
+use figure::Figure;
+use provernet_circuits::Circuit;
+use provernet_node::service::{NodeHandle, now_s};
+use provernet_protocol::{
+    Address, Bid, ChallengeKind, ChallengeNotice, CircuitId, Context, EthSignature, Hash32, JobId,
+    JobRequest, PeerKey, ProverAdvert, SeenCache, SignedEnvelope, Validator,
+};
+use provernet_slashing::eip712::{self, Domain};
+use support::{Testnet, submit, wait_for_state};
+
+const COMMAND: &str = "./scripts/bench.sh adversary";
+/// Most flood messages sent a second.
+const FLOOD_RATE: u64 = 5_000;
+/// Honest jobs in each phase.
+const JOBS: u64 = 15;
+
+/// This process's resident memory, bytes.
+fn rss_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse::<u64>().ok())
+        .unwrap_or(0)
+        * 4096
+}
+
+/// `count` distinct flood envelopes, a tenth of them job requests from fresh accounts.
+fn flood(count: usize, chain_id: u64, market: ethers::types::Address) -> Vec<Vec<u8>> {
+    let keys: Vec<SigningKey> = (0..64u8)
+        .map(|i| SigningKey::from_bytes(&[i.wrapping_add(0x80); 32]))
+        .collect();
+    let context = Context::new(chain_id);
+    let domain = Domain { chain_id, market };
+    let now = now_s();
+    let expires = now + 590;
+    (0..count)
+        .map(|i| {
+            let key = &keys[i % keys.len()];
+            let n = i as u64;
+            let mut job = [0u8; 32];
+            job[..8].copy_from_slice(&n.to_be_bytes());
+            let signed = match i % 10 {
+                0 => {
+                    let mut secret = [0x5au8; 32];
+                    secret[..8].copy_from_slice(&(n + 1).to_be_bytes());
+                    let account = LocalWallet::from_bytes(&secret).expect("a key");
+                    let mut request = JobRequest {
+                        client: Address(account.address().0),
+                        nonce: n,
+                        round: 0,
+                        circuit_id: CircuitId([7; 32]),
+                        input_hash: Hash32([3; 32]),
+                        public_inputs_hash: Hash32([4; 32]),
+                        input_size: 64,
+                        max_price: 1_000_000,
+                        bid_window_ends: now + 300,
+                        proving_deadline: now + 600,
+                        client_signature: EthSignature([0; 65]),
+                    };
+                    let digest = domain.request_digest(&eip712::Request {
+                        job_id: request.job_id().0,
+                        peer_key: *PeerKey::from(key.verifying_key()).as_bytes(),
+                        circuit_id: request.circuit_id.0,
+                        input_hash: request.input_hash.0,
+                        public_inputs_hash: request.public_inputs_hash.0,
+                        max_price: U256::from(request.max_price),
+                        deadline: request.proving_deadline,
+                    });
+                    request.client_signature =
+                        EthSignature(eip712::sign(&account, digest).expect("signs"));
+                    SignedEnvelope::sign(&request, &context, expires, key)
+                }
+                1..=3 => SignedEnvelope::sign(
+                    &Bid {
+                        job_id: JobId(job),
+                        round: 0,
+                        price: 1,
+                        promised_deadline: expires,
+                        prover: Address([3; 20]),
+                        signature: EthSignature([1; 65]),
+                    },
+                    &context,
+                    expires,
+                    key,
+                ),
+                4..=6 => SignedEnvelope::sign(
+                    &ProverAdvert {
+                        stake_address: Address([3; 20]),
+                        circuits: vec![CircuitId([7; 32])],
+                        capacity: 1,
+                        queued: u32::try_from(i).unwrap_or(u32::MAX),
+                    },
+                    &context,
+                    expires,
+                    key,
+                ),
+                _ => SignedEnvelope::sign(
+                    &ChallengeNotice {
+                        job_id: JobId(job),
+                        kind: ChallengeKind::InvalidProof,
+                        prover: Address([1; 20]),
+                        challenger: Address([2; 20]),
+                        tx_hash: Hash32(job),
+                        block: n + 1,
+                    },
+                    &context,
+                    expires,
+                    key,
+                ),
+            };
+            signed.expect("signs").to_bytes()
+        })
+        .collect()
+}
+
+/// Envelopes of `messages` one core validates a second, in batches of 64, as the
+/// dispatcher does (decode, bounds, replay lookup, ed25519).
+fn validated_per_core(messages: &[Vec<u8>], chain_id: u64) -> f64 {
+    let mut validator = Validator::new(
+        Context::new(chain_id),
+        SeenCache::DEFAULT_CAPACITY.max(messages.len()),
+    );
+    let now = now_s();
+    let start = Instant::now();
+    let mut valid = 0usize;
+    for chunk in messages.chunks(64) {
+        let refs: Vec<&[u8]> = chunk.iter().map(Vec::as_slice).collect();
+        valid += validator
+            .validate_batch(&refs, now)
+            .iter()
+            .filter(|r| r.is_ok())
+            .count();
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    assert_eq!(valid, messages.len(), "every flood envelope is valid");
+    messages.len() as f64 / elapsed
+}
+
+/// Runs `JOBS` honest jobs one after another, numbered from `first`; their e2e, ms.
+async fn honest_jobs(client: &NodeHandle, first: u64) -> Vec<f64> {
+    let mut e2e = Vec::new();
+    for n in first..first + JOBS {
+        let id = client
+            .submit(submit(Circuit::PoseidonChain12, n, 1_000_000, 120))
+            .await
+            .expect("submitted");
+        wait_for_state(client, &id, &["verified", "paid"], 120).await;
+        let status = client.job(&id).expect("store").expect("job");
+        e2e.push(status.e2e_ms.expect("a verified job has its e2e") as f64);
+    }
+    e2e
+}
+
+fn percentile(values: &[f64], p: f64) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+/// The flooding peer, in a process of its own (so that the memory measured is the honest
+/// nodes'): joins the topic through `peers`, signs its pool, says `ready`, then publishes
+/// at most [`FLOOD_RATE`] a second until killed, printing how many it sent every second.
+fn flooder_main(peers: &str, chain_id: u64, market: ethers::types::Address) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(async move {
+        let bootstrap: Vec<libp2p::Multiaddr> = peers
+            .split(',')
+            .map(|a| a.parse().expect("a multiaddr"))
+            .collect();
+        let config = provernet_node::network::NetworkConfig {
+            listen: vec!["/ip4/127.0.0.1/tcp/0".parse().expect("an address")],
+            bootstrap,
+            chain_id,
+            max_connections: 16,
+            max_gossip_bytes: provernet_protocol::MessageKind::max_envelope_len(),
+            max_request_bytes: provernet_protocol::MessageKind::max_request_envelope_len(),
+            max_response_bytes: provernet_protocol::MessageKind::max_envelope_len(),
+            event_queue: 1_024,
+            request_timeout: Duration::from_secs(10),
+            inbound: provernet_node::network::budget::Limits {
+                requests_per_s: 10,
+                bytes_per_s: 1 << 20,
+            },
+            shutdown: tokio_util::sync::CancellationToken::new(),
+        };
+        let keypair = libp2p::identity::Keypair::generate_ed25519();
+        let (net, mut events, _) = provernet_node::network::spawn(config, keypair)
+            .await
+            .expect("the flooder's network starts");
+        tokio::spawn(async move { while events.recv().await.is_some() {} });
+        let pool = (FLOOD_RATE * 62) as usize;
+        let messages = flood(pool, chain_id, market);
+        // gossipsub grafts a new peer into the mesh at a heartbeat (every 500 ms).
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        println!("ready");
+        let start = Instant::now();
+        let mut reported = 0;
+        for i in 0u64.. {
+            net.publish(messages[(i as usize) % messages.len()].clone())
+                .await;
+            let due = Duration::from_secs_f64((i + 1) as f64 / FLOOD_RATE as f64);
+            if let Some(ahead) = due.checked_sub(start.elapsed()) {
+                tokio::time::sleep(ahead).await;
+            }
+            let elapsed = start.elapsed().as_secs();
+            if elapsed > reported {
+                reported = elapsed;
+                println!("sent {} in {:.1} s", i + 1, start.elapsed().as_secs_f64());
+            }
+        }
+    });
+}
+
+/// A process's resident memory, bytes.
+fn rss_of(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/statm"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse::<u64>().ok())
+        .unwrap_or(0)
+        * 4096
+}
+
+async fn network_phase(figures: &mut Vec<Figure>) {
+    let (mut net, client) = Testnet::with_client(&[3]).await;
+    let prover = net.start(net.config("prover", true, false), 3).await;
+    net.wait_for_mesh(1).await;
+    // Keys are built and caches warm before anything is timed.
+    honest_jobs(&client, 0).await;
+    let base = honest_jobs(&client, 100).await;
+
+    let peers = [&client, &prover]
+        .iter()
+        .filter_map(|node| node.dial_addr())
+        .map(|a| a.to_string())
+        .collect::<Vec<_>>()
+        .join(",");
+    println!("starting the flooder…");
+    let mut child = std::process::Command::new(std::env::current_exe().expect("this bench"))
+        .args([
+            "--flooder",
+            &peers,
+            &net.anvil.chain_id().to_string(),
+            &format!("{:?}", net.owner.address()),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("the flooder starts");
+    let flooder_pid = child.id();
+    let (lines_tx, mut lines) = tokio::sync::mpsc::unbounded_channel();
+    let stdout = child.stdout.take().expect("its stdout");
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if lines_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    while let Some(line) = lines.recv().await {
+        if line == "ready" {
+            break;
+        }
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let peak = Arc::new(AtomicU64::new(0));
+    let rss_before = rss_bytes();
+    let sampler = {
+        let (stop, peak) = (Arc::clone(&stop), Arc::clone(&peak));
+        tokio::spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                peak.fetch_max(rss_bytes(), Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        })
+    };
+    // The honest jobs run while the flood goes on; then it goes on for a minute more
+    // (as long as gossipsub remembers every id), so memory is measured at its steady
+    // state, not only while the first ids pile up.
+    let flooded = honest_jobs(&client, 200).await;
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    let flooder_rss = rss_of(flooder_pid);
+    let _ = child.kill();
+    let _ = child.wait();
+    stop.store(true, Ordering::Relaxed);
+    let _ = sampler.await;
+    let mut last = String::new();
+    while let Ok(line) = lines.try_recv() {
+        last = line;
+    }
+    let growth_mib = peak.load(Ordering::Relaxed).saturating_sub(rss_before) as f64 / 1048576.0;
+
+    let (p50_base, p99_base) = (percentile(&base, 50.0), percentile(&base, 99.0));
+    let (p50_flood, p99_flood) = (percentile(&flooded, 50.0), percentile(&flooded, 99.0));
+    println!("honest e2e, {JOBS} jobs one after another (ms):");
+    println!("  without the flood: p50 {p50_base:.0}, p99 {p99_base:.0}");
+    println!("  with the flood:    p50 {p50_flood:.0}, p99 {p99_flood:.0}");
+    println!(
+        "  ratios: p50 {:.2}, p99 {:.2} (target at most 1.5)",
+        p50_flood / p50_base,
+        p99_flood / p99_base
+    );
+    println!("flooder: {last} (its own memory {} MiB)", flooder_rss >> 20);
+    println!(
+        "resident memory growth of the client and the prover over the flood: {growth_mib:.1} MiB (target at most 64)"
+    );
+    let note = format!(
+        "{JOBS} poseidon-chain-12 jobs one after another, without then with one peer (another process) flooding up to {FLOOD_RATE} valid, useless envelopes a second ({last}); all on this machine's cores"
+    );
+    for (p, ratio) in [(50, p50_flood / p50_base), (99, p99_flood / p99_base)] {
+        figures.push(
+            Figure::new(
+                format!("adversary.e2e_p{p}_ratio"),
+                format!("honest e2e p{p} with a flood ÷ without"),
+                (ratio * 100.0).round() / 100.0,
+                "ratio",
+                COMMAND,
+            )
+            .at_most(1.5)
+            .note(note.clone()),
+        );
+    }
+    figures.push(
+        Figure::new(
+            "adversary.rss_growth",
+            "resident memory growth during a flood (the client and the prover, one process)",
+            (growth_mib * 10.0).round() / 10.0,
+            "MiB",
+            COMMAND,
+        )
+        .at_most(64.0)
+        .note(format!(
+            "{note}; the flood lasts the honest jobs and a minute more"
+        )),
+    );
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--flooder") {
+        let chain_id = args[i + 2].parse().expect("a chain id");
+        let market = args[i + 3].parse().expect("an address");
+        flooder_main(&args[i + 1], chain_id, market);
+        return;
+    }
+    let benchmarking = args.iter().any(|arg| arg == "--bench");
+    let chain_id = 31_337;
+    let market = ethers::types::Address::repeat_byte(0x11);
+    let count = if benchmarking { 30_000 } else { 200 };
+    let messages = flood(count, chain_id, market);
+    let per_core = validated_per_core(&messages, chain_id);
+    println!(
+        "flood envelopes validated on one core: {per_core:.0} a second (target at least 30000)"
+    );
+    if !benchmarking {
+        return;
+    }
+    let mut figures = vec![
+        Figure::new(
+            "adversary.validated_per_core",
+            "flood envelopes validated a second, one core, batch 64",
+            per_core.round(),
+            "msg/s",
+            COMMAND,
+        )
+        .at_least(30_000.0)
+        .note("the flood's mix: requests from fresh accounts, bids and adverts without stake, challenge notices; 64 signers"),
+    ];
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(network_phase(&mut figures));
+    figure::record(&figures).expect("the figures file can be written");
+}
