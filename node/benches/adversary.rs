@@ -14,9 +14,10 @@
 //! The flood is what a peer can send without being scored out: valid envelopes that no
 //! node wants, from 64 keys: job requests from fresh accounts with no deposit (each
 //! EIP-712 signed), bids and prover adverts from keys with no stake, and challenge
-//! notices. It is sent as fast as the flooder can, up to [`FLOOD_RATE`] a second, beyond
-//! the receivers' per-peer budget (2,000 a second), whose excess they drop before any
-//! signature work.
+//! notices. Two floods, each from a new peer: [`FLOOD_RATE`] a second, ten times the
+//! receivers' per-peer budget (they drop the excess before any signature work, and ban the
+//! peer within seconds), and nine tenths of the budget, which a peer may keep up for as
+//! long as it likes.
 
 #[path = "../../testnet/src/figure.rs"]
 #[allow(dead_code)]
@@ -195,8 +196,8 @@ fn percentile(values: &[f64], p: f64) -> f64 {
 
 /// The flooding peer, in a process of its own (so that the memory measured is the honest
 /// nodes'): joins the topic through `peers`, signs its pool, says `ready`, then publishes
-/// at most [`FLOOD_RATE`] a second until killed, printing how many it sent every second.
-fn flooder_main(peers: &str, chain_id: u64, market: ethers::types::Address) {
+/// at most `rate` a second until killed, printing how many it sent every second.
+fn flooder_main(peers: &str, chain_id: u64, market: ethers::types::Address, rate: u64) {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -228,7 +229,7 @@ fn flooder_main(peers: &str, chain_id: u64, market: ethers::types::Address) {
             .await
             .expect("the flooder's network starts");
         tokio::spawn(async move { while events.recv().await.is_some() {} });
-        let pool = (FLOOD_RATE * 62) as usize;
+        let pool = (rate * 62) as usize;
         let messages = flood(pool, chain_id, market);
         // gossipsub grafts a new peer into the mesh at a heartbeat (every 500 ms).
         tokio::time::sleep(Duration::from_secs(3)).await;
@@ -238,7 +239,7 @@ fn flooder_main(peers: &str, chain_id: u64, market: ethers::types::Address) {
         for i in 0u64.. {
             net.publish(messages[(i as usize) % messages.len()].clone())
                 .await;
-            let due = Duration::from_secs_f64((i + 1) as f64 / FLOOD_RATE as f64);
+            let due = Duration::from_secs_f64((i + 1) as f64 / rate as f64);
             if let Some(ahead) = due.checked_sub(start.elapsed()) {
                 tokio::time::sleep(ahead).await;
             }
@@ -251,43 +252,65 @@ fn flooder_main(peers: &str, chain_id: u64, market: ethers::types::Address) {
     });
 }
 
-/// A process's resident memory, bytes.
-fn rss_of(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/statm"))
-        .unwrap_or_default()
-        .split_whitespace()
-        .nth(1)
-        .and_then(|p| p.parse::<u64>().ok())
-        .unwrap_or(0)
-        * 4096
+/// Gossip messages `node` judged (every kind and verdict), those it dropped over a
+/// peer's budget before any signature work, and the penalties it gave for it.
+fn gossip_counts(node: &NodeHandle) -> (u64, u64, u64) {
+    let text = node.metrics.encode();
+    let sum = |f: &dyn Fn(&str) -> bool| -> u64 {
+        text.lines()
+            .filter(|l| !l.starts_with('#') && f(l))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum::<f64>() as u64
+    };
+    (
+        sum(&|l| l.starts_with("provernet_net_validation_total") && !l.contains("peer_budget")),
+        sum(&|l| l.starts_with("provernet_net_validation_total") && l.contains("peer_budget")),
+        sum(&|l| l.starts_with("provernet_net_penalties_total") && l.contains("over_budget")),
+    )
 }
 
-async fn network_phase(figures: &mut Vec<Figure>) {
-    let (mut net, client) = Testnet::with_client(&[3]).await;
-    let prover = net.start(net.config("prover", true, false), 3).await;
-    net.wait_for_mesh(1).await;
-    // Keys are built and caches warm before anything is timed.
-    honest_jobs(&client, 0).await;
-    let base = honest_jobs(&client, 100).await;
+/// What one flood did to the honest nodes.
+struct Flooded {
+    /// Honest e2e during it, ms.
+    e2e: Vec<f64>,
+    /// Resident memory growth of the honest nodes' process, MiB.
+    growth_mib: f64,
+    /// The flooder's last report.
+    sent: String,
+    /// Whether both honest nodes banned the flooder.
+    banned: bool,
+    /// On the client and the prover together: flood messages judged, dropped over the
+    /// flooder's budget, and penalties given for it.
+    counts: (u64, u64, u64),
+}
 
-    let peers = [&client, &prover]
+/// Floods the topic from another process at `rate` a second while `JOBS` honest jobs
+/// numbered from `first` run, and for a minute more.
+async fn flood_phase(
+    net: &Testnet,
+    client: &NodeHandle,
+    prover: &NodeHandle,
+    rate: u64,
+    first: u64,
+) -> Flooded {
+    let peers = [client, prover]
         .iter()
         .filter_map(|node| node.dial_addr())
         .map(|a| a.to_string())
         .collect::<Vec<_>>()
         .join(",");
-    println!("starting the flooder…");
+    println!("starting a flooder at {rate} envelopes a second…");
     let mut child = std::process::Command::new(std::env::current_exe().expect("this bench"))
         .args([
             "--flooder",
             &peers,
             &net.anvil.chain_id().to_string(),
             &format!("{:?}", net.owner.address()),
+            &rate.to_string(),
         ])
         .stdout(std::process::Stdio::piped())
         .spawn()
         .expect("the flooder starts");
-    let flooder_pid = child.id();
     let (lines_tx, mut lines) = tokio::sync::mpsc::unbounded_channel();
     let stdout = child.stdout.take().expect("its stdout");
     std::thread::spawn(move || {
@@ -306,6 +329,9 @@ async fn network_phase(figures: &mut Vec<Figure>) {
             break;
         }
     }
+    let banned_before = client.net.info().await.map_or(0, |i| i.banned)
+        + prover.net.info().await.map_or(0, |i| i.banned);
+    let counts_before = [gossip_counts(client), gossip_counts(prover)];
     let stop = Arc::new(AtomicBool::new(false));
     let peak = Arc::new(AtomicU64::new(0));
     let rss_before = rss_bytes();
@@ -319,64 +345,103 @@ async fn network_phase(figures: &mut Vec<Figure>) {
         })
     };
     // The honest jobs run while the flood goes on; then it goes on for a minute more
-    // (as long as gossipsub remembers every id), so memory is measured at its steady
-    // state, not only while the first ids pile up.
-    let flooded = honest_jobs(&client, 200).await;
+    // (gossipsub keeps a delivery record of each message two minutes), so memory is
+    // measured near its steady state, not only while the first records pile up.
+    let e2e = honest_jobs(client, first).await;
     tokio::time::sleep(Duration::from_secs(60)).await;
-    let flooder_rss = rss_of(flooder_pid);
+    let banned_after = client.net.info().await.map_or(0, |i| i.banned)
+        + prover.net.info().await.map_or(0, |i| i.banned);
+    let counts_after = [gossip_counts(client), gossip_counts(prover)];
+    let delta = |f: fn(&(u64, u64, u64)) -> u64| {
+        counts_after.iter().map(f).sum::<u64>() - counts_before.iter().map(f).sum::<u64>()
+    };
+    let counts = (delta(|c| c.0), delta(|c| c.1), delta(|c| c.2));
     let _ = child.kill();
     let _ = child.wait();
     stop.store(true, Ordering::Relaxed);
     let _ = sampler.await;
-    let mut last = String::new();
+    let mut sent = String::new();
     while let Ok(line) = lines.try_recv() {
-        last = line;
+        sent = line;
     }
-    let growth_mib = peak.load(Ordering::Relaxed).saturating_sub(rss_before) as f64 / 1048576.0;
+    Flooded {
+        e2e,
+        growth_mib: peak.load(Ordering::Relaxed).saturating_sub(rss_before) as f64 / 1048576.0,
+        sent,
+        banned: banned_after >= banned_before + 2,
+        counts,
+    }
+}
 
+async fn network_phase(figures: &mut Vec<Figure>) {
+    let (mut net, client) = Testnet::with_client(&[3]).await;
+    let prover = net.start(net.config("prover", true, false), 3).await;
+    net.wait_for_mesh(1).await;
+    // Keys are built and caches warm before anything is timed.
+    honest_jobs(&client, 0).await;
+    let base = honest_jobs(&client, 100).await;
     let (p50_base, p99_base) = (percentile(&base, 50.0), percentile(&base, 99.0));
-    let (p50_flood, p99_flood) = (percentile(&flooded, 50.0), percentile(&flooded, 99.0));
-    println!("honest e2e, {JOBS} jobs one after another (ms):");
-    println!("  without the flood: p50 {p50_base:.0}, p99 {p99_base:.0}");
-    println!("  with the flood:    p50 {p50_flood:.0}, p99 {p99_flood:.0}");
     println!(
-        "  ratios: p50 {:.2}, p99 {:.2} (target at most 1.5)",
-        p50_flood / p50_base,
-        p99_flood / p99_base
+        "honest e2e, {JOBS} jobs one after another, without a flood: p50 {p50_base:.0} ms, p99 {p99_base:.0} ms"
     );
-    println!("flooder: {last} (its own memory {} MiB)", flooder_rss >> 20);
-    println!(
-        "resident memory growth of the client and the prover over the flood: {growth_mib:.1} MiB (target at most 64)"
+    // Beyond the budget (a peer may deliver 500 a second), and just under it: the most a
+    // peer can send for as long as it likes without being banned.
+    let budget = u64::from(
+        provernet_node::config::NodeConfig::default()
+            .network
+            .gossip_per_peer_per_s,
     );
-    let note = format!(
-        "{JOBS} poseidon-chain-12 jobs one after another, without then with one peer (another process) flooding up to {FLOOD_RATE} valid, useless envelopes a second ({last}); all on this machine's cores"
-    );
-    for (p, ratio) in [(50, p50_flood / p50_base), (99, p99_flood / p99_base)] {
+    for (label, rate, first) in [("over", FLOOD_RATE, 200), ("under", budget * 9 / 10, 300)] {
+        let flooded = flood_phase(&net, &client, &prover, rate, first).await;
+        let (p50, p99) = (
+            percentile(&flooded.e2e, 50.0),
+            percentile(&flooded.e2e, 99.0),
+        );
+        let (judged, dropped, penalties) = flooded.counts;
+        let what = format!(
+            "{}; the honest nodes judged {judged}, dropped {dropped} over budget, gave {penalties} penalties",
+            if flooded.banned {
+                "banned by both honest nodes"
+            } else {
+                "not banned"
+            }
+        );
+        println!(
+            "flood at {rate}/s ({}; {what}): p50 {p50:.0} ms ({:.2}×), p99 {p99:.0} ms ({:.2}×); the honest nodes' memory grew {:.1} MiB",
+            flooded.sent,
+            p50 / p50_base,
+            p99 / p99_base,
+            flooded.growth_mib
+        );
+        let note = format!(
+            "{JOBS} poseidon-chain-12 jobs one after another, without then with one peer (another process) flooding {rate} valid, useless envelopes a second ({}, {what}); all on this machine's cores",
+            flooded.sent
+        );
+        for (p, ratio) in [(50, p50 / p50_base), (99, p99 / p99_base)] {
+            figures.push(
+                Figure::new(
+                    format!("adversary.{label}_budget.e2e_p{p}_ratio"),
+                    format!("honest e2e p{p} with a flood at {rate}/s ÷ without"),
+                    (ratio * 100.0).round() / 100.0,
+                    "ratio",
+                    COMMAND,
+                )
+                .at_most(1.5)
+                .note(note.clone()),
+            );
+        }
         figures.push(
             Figure::new(
-                format!("adversary.e2e_p{p}_ratio"),
-                format!("honest e2e p{p} with a flood ÷ without"),
-                (ratio * 100.0).round() / 100.0,
-                "ratio",
+                format!("adversary.{label}_budget.rss_growth"),
+                format!("resident memory growth during a flood at {rate}/s (the client and the prover, one process)"),
+                (flooded.growth_mib * 10.0).round() / 10.0,
+                "MiB",
                 COMMAND,
             )
-            .at_most(1.5)
-            .note(note.clone()),
+            .at_most(64.0)
+            .note(format!("{note}; the flood lasts the honest jobs and a minute more")),
         );
     }
-    figures.push(
-        Figure::new(
-            "adversary.rss_growth",
-            "resident memory growth during a flood (the client and the prover, one process)",
-            (growth_mib * 10.0).round() / 10.0,
-            "MiB",
-            COMMAND,
-        )
-        .at_most(64.0)
-        .note(format!(
-            "{note}; the flood lasts the honest jobs and a minute more"
-        )),
-    );
 }
 
 fn main() {
@@ -384,7 +449,8 @@ fn main() {
     if let Some(i) = args.iter().position(|a| a == "--flooder") {
         let chain_id = args[i + 2].parse().expect("a chain id");
         let market = args[i + 3].parse().expect("an address");
-        flooder_main(&args[i + 1], chain_id, market);
+        let rate = args[i + 4].parse().expect("a rate");
+        flooder_main(&args[i + 1], chain_id, market, rate);
         return;
     }
     let benchmarking = args.iter().any(|arg| arg == "--bench");

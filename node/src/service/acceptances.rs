@@ -17,10 +17,10 @@
 
 use std::sync::Arc;
 
-use provernet_protocol::{Award, JobId, SignedEnvelope};
+use provernet_protocol::{Award, JobId};
 use provernet_slashing::eip712;
 
-use super::{Core, Internal, award_terms, eth, now_s};
+use super::{Core, Internal, award_terms, eth};
 use crate::config::CheatMode;
 use crate::identity::peer_id_of;
 use crate::store::WorkState;
@@ -94,18 +94,10 @@ impl Core {
         let shared = Arc::clone(&self.s);
         let internal = self.internal.clone();
         tokio::spawn(async move {
-            let Some(frame) = shared.envelope(&acceptance) else {
-                return;
-            };
-            let Ok(bytes) = shared.net.request(peer, frame).await else {
-                return;
-            };
-            let award = SignedEnvelope::decode(&bytes, &shared.context, now_s())
-                .and_then(SignedEnvelope::verify)
-                .ok()
-                .filter(|e| e.expect_signer(&client).is_ok())
-                .and_then(|e| e.open::<Award>().ok());
-            if let Some(award) = award {
+            // One try: the resends are the retries.
+            if let Ok(award) =
+                super::ask::ask::<_, Award>(&shared, peer, &acceptance, Some(&client), 1).await
+            {
                 let _ = internal.send(Internal::AwardByExchange(award)).await;
             }
         });

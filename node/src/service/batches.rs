@@ -232,7 +232,7 @@ impl Core {
     }
 
     /// The leaves of one of this prover's batches, to a watchtower that asks.
-    pub(super) fn serve_batch(&self, request: &BatchRequest) -> Option<Vec<u8>> {
+    pub(super) fn serve_batch(&self, request: &BatchRequest) -> super::exchange::Answer {
         let committed = |b: &BatchRecord| {
             matches!(b.state, BatchState::Committed { id, .. } | BatchState::Claimed { id }
                 if id == request.batch_id)
@@ -250,12 +250,13 @@ impl Core {
             })
             .map(|b| b.job_leaves())
             .filter(|l| !l.is_empty() && l.len() <= MAX_BATCH_LEAVES_SERVED);
-        self.s.envelope(&BatchResponse {
+        let response = BatchResponse {
             batch_id: request.batch_id,
             leaves: match leaves {
                 Some(leaves) => Response::Ok(leaves),
                 None => Response::Refused(provernet_protocol::Refusal::Unavailable),
             },
-        })
+        };
+        Box::new(move |shared: &super::Shared| shared.envelope(&response))
     }
 }

@@ -9,12 +9,26 @@ use provernet_protocol::{
     Refusal, Response,
 };
 
-use super::{Core, now_s};
+use super::{Core, Shared, now_s};
 use crate::config::CheatMode;
 use crate::metrics::kind;
 use crate::network::scoring::PeerAction;
 use crate::store::ClientState;
 use provernet_protocol::keccak256;
+
+/// An answer made off the core: its store reads and its signature (an input is up to 1
+/// MiB, a batch's leaves up to 4,096), on the blocking pool.
+pub(super) type Answer = Box<dyn FnOnce(&Shared) -> Option<Vec<u8>> + Send>;
+
+/// What a request gets.
+enum Reply {
+    /// Nothing more: it was not a request the sender may make.
+    Malformed,
+    /// These bytes now (or no answer).
+    Now(Option<Vec<u8>>),
+    /// An answer made off the core.
+    Later(Answer),
+}
 
 impl Core {
     pub(super) async fn on_request(
@@ -40,22 +54,22 @@ impl Core {
         };
         let response = match envelope.kind() {
             MessageKind::InputRequest => match envelope.open::<InputRequest>() {
-                Ok(request) => Some(self.serve_input(&envelope, &request)),
-                Err(_) => None,
+                Ok(request) => Reply::Later(self.serve_input(&envelope, &request)),
+                Err(_) => Reply::Malformed,
             },
             MessageKind::ProofRequest => match envelope.open::<ProofRequest>() {
-                Ok(request) => Some(self.serve_proof(&request)),
-                Err(_) => None,
+                Ok(request) => Reply::Later(self.serve_proof(&request)),
+                Err(_) => Reply::Malformed,
             },
             MessageKind::BatchRequest => {
                 match envelope.open::<provernet_protocol::BatchRequest>() {
-                    Ok(request) => Some(self.serve_batch(&request)),
-                    Err(_) => None,
+                    Ok(request) => Reply::Later(self.serve_batch(&request)),
+                    Err(_) => Reply::Malformed,
                 }
             }
             MessageKind::Acceptance => match envelope.open::<Acceptance>() {
-                Ok(acceptance) => Some(self.answer_acceptance(&envelope, acceptance).await),
-                Err(_) => None,
+                Ok(acceptance) => Reply::Now(self.answer_acceptance(&envelope, acceptance).await),
+                Err(_) => Reply::Malformed,
             },
             MessageKind::ProofResponse => match envelope.open::<ProofResponse>() {
                 Ok(delivery) => {
@@ -63,14 +77,26 @@ impl Core {
                     self.take_delivery(peer, &envelope, delivery, channel).await;
                     return;
                 }
-                Err(_) => None,
+                Err(_) => Reply::Malformed,
             },
-            _ => None,
+            _ => Reply::Malformed,
         };
         match response {
-            Some(Some(bytes)) => self.s.net.respond(channel, bytes).await,
-            Some(None) => {}
-            None => self.penalize(peer, PeerAction::MalformedExchange).await,
+            Reply::Now(Some(bytes)) => self.s.net.respond(channel, bytes).await,
+            Reply::Now(None) => {}
+            Reply::Later(answer) => {
+                let shared = std::sync::Arc::clone(&self.s);
+                tokio::spawn(async move {
+                    let made = {
+                        let shared = std::sync::Arc::clone(&shared);
+                        tokio::task::spawn_blocking(move || answer(&shared)).await
+                    };
+                    if let Ok(Some(bytes)) = made {
+                        shared.net.respond(channel, bytes).await;
+                    }
+                });
+            }
+            Reply::Malformed => self.penalize(peer, PeerAction::MalformedExchange).await,
         }
     }
 
@@ -111,44 +137,51 @@ impl Core {
         self.s.net.penalize(peer, action).await;
     }
 
-    /// The inputs, to the awarded prover only.
+    /// The inputs, to the awarded prover only (read from the store off the core).
     fn serve_input(
         &self,
         envelope: &provernet_protocol::VerifiedEnvelope,
         request: &InputRequest,
-    ) -> Option<Vec<u8>> {
-        let refusal = |why| InputResponse {
-            job_id: request.job_id,
+    ) -> Answer {
+        let job_id = request.job_id;
+        let refusal = move |why| InputResponse {
+            job_id,
             input: Response::Refused(why),
         };
-        let response = match self
+        let stored = match self
             .by_current
             .get(&request.job_id)
             .and_then(|id| self.jobs.get(id))
         {
-            None => refusal(Refusal::UnknownJob),
+            None => Err(Refusal::UnknownJob),
             Some(job) => match &job.award {
                 Some(award)
                     if award.0.job_id == request.job_id
                         && award.0.prover_key == *envelope.signer()
                         && matches!(job.state, ClientState::Awarded | ClientState::Accepted) =>
                 {
-                    match self.s.store.input(&job.id) {
-                        Ok(Some(input)) => InputResponse {
-                            job_id: request.job_id,
-                            input: Response::Ok(input),
-                        },
-                        _ => refusal(Refusal::Unavailable),
-                    }
+                    Ok(job.id)
                 }
-                _ => refusal(Refusal::NotAuthorized),
+                _ => Err(Refusal::NotAuthorized),
             },
         };
-        self.s.envelope(&response)
+        Box::new(move |shared: &Shared| {
+            let response = match stored {
+                Ok(id) => match shared.store.input(&id) {
+                    Ok(Some(input)) => InputResponse {
+                        job_id,
+                        input: Response::Ok(input),
+                    },
+                    _ => refusal(Refusal::Unavailable),
+                },
+                Err(why) => refusal(why),
+            };
+            shared.envelope(&response)
+        })
     }
 
     /// A proof to anyone who asks: the prover's own, or one this client verified.
-    fn serve_proof(&self, request: &ProofRequest) -> Option<Vec<u8>> {
+    fn serve_proof(&self, request: &ProofRequest) -> Answer {
         let withheld = self.s.cheats(&request.job_id, CheatMode::Withhold);
         // Not a proof of a job whose award the client has not signed: that proof is the
         // prover's only leverage to be paid.
@@ -169,10 +202,11 @@ impl Core {
             }),
             None => Response::Refused(Refusal::UnknownJob),
         };
-        self.s.envelope(&ProofResponse {
+        let response = ProofResponse {
             job_id: request.job_id,
             body,
-        })
+        };
+        Box::new(move |shared: &Shared| shared.envelope(&response))
     }
 
     /// The hashes of the proofs this node serves (a prover's, once their award is signed;

@@ -24,6 +24,7 @@
 mod acceptances;
 mod admission;
 mod answers;
+mod ask;
 mod batches;
 mod client;
 mod delivery;

@@ -8,11 +8,11 @@ use provernet_circuits::Circuit;
 use provernet_circuits::job::{InputRefusal, check_fetched_input};
 use provernet_protocol::{
     Acceptance, Award, Bid, CircuitId, EthSignature, InputRequest, InputResponse, JobId,
-    JobRequest, PeerKey, ProverAdvert, Response, SignedEnvelope, keccak256,
+    JobRequest, PeerKey, ProverAdvert, Response, keccak256,
 };
 use provernet_slashing::eip712;
 
-use super::{ChainTask, Core, Internal, Shared, acceptance_terms, eth, now_ms, now_s, wei};
+use super::{ChainTask, Core, Internal, Shared, acceptance_terms, eth, now_ms, wei};
 use crate::config::CheatMode;
 use crate::identity::peer_id_of;
 use crate::metrics::kind;
@@ -766,27 +766,9 @@ async fn fetch(
     client: &PeerKey,
     request: &InputRequest,
 ) -> Result<Vec<u8>, String> {
-    let mut last = String::new();
-    for attempt in 0..3u64 {
-        // Signed afresh for every attempt (see `deliver`).
-        let frame = shared
-            .envelope(request)
-            .ok_or("cannot sign the input request")?;
-        match shared.net.request(peer, frame).await {
-            Ok(bytes) => {
-                let envelope = SignedEnvelope::decode(&bytes, &shared.context, now_s())
-                    .and_then(SignedEnvelope::verify)
-                    .map_err(|e| e.to_string())?;
-                envelope.expect_signer(client).map_err(|e| e.to_string())?;
-                let response: InputResponse = envelope.open().map_err(|e| e.to_string())?;
-                return match response.input {
-                    Response::Ok(input) => Ok(input),
-                    Response::Refused(why) => Err(format!("client refused: {why:?}")),
-                };
-            }
-            Err(error) => last = error.to_string(),
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(1_000 * (attempt + 1))).await;
+    let response: InputResponse = super::ask::ask(shared, peer, request, Some(client), 3).await?;
+    match response.input {
+        Response::Ok(input) => Ok(input),
+        Response::Refused(why) => Err(format!("client refused: {why:?}")),
     }
-    Err(last)
 }

@@ -36,8 +36,7 @@ use libp2p::PeerId;
 use provernet_protocol::merkle::MerkleTree;
 use provernet_protocol::{
     Acceptance, Address, Award, BatchRequest, BatchResponse, CircuitId, CommitmentNotice,
-    FieldBytes, Hash32, JobId, JobLeaf, PeerKey, ProofRequest, ProofResponse, Response,
-    SignedEnvelope, keccak256,
+    FieldBytes, Hash32, JobId, JobLeaf, PeerKey, ProofRequest, ProofResponse, Response, keccak256,
 };
 use provernet_slashing::bindings::{ProverMarketErrors, ProverMarketEvents as E};
 use provernet_slashing::events::MarketEvent;

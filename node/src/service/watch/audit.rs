@@ -285,15 +285,11 @@ pub(super) async fn request_proof(
     expect: Option<&PeerKey>,
     id: JobId,
 ) -> Option<provernet_protocol::ProofBody> {
-    let frame = s.envelope(&ProofRequest { job_id: id })?;
-    let bytes = s.net.request(peer, frame).await.ok()?;
-    let envelope = SignedEnvelope::decode(&bytes, &s.context, now_s())
-        .and_then(SignedEnvelope::verify)
-        .ok()?;
-    if let Some(key) = expect {
-        envelope.expect_signer(key).ok()?;
-    }
-    let response: ProofResponse = envelope.open().ok()?;
+    // One try: the audit asks every source, for `fetch_attempts` rounds.
+    let response: ProofResponse =
+        super::super::ask::ask(s, peer, &ProofRequest { job_id: id }, expect, 1)
+            .await
+            .ok()?;
     if response.job_id != id {
         return None;
     }

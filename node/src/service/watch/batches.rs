@@ -161,7 +161,10 @@ impl Watchtower {
                     leaves = Some(got);
                     break;
                 }
-                tokio::time::sleep(Duration::from_millis(500 * (attempt + 1))).await;
+                tokio::time::sleep(Duration::from_millis(
+                    super::super::ask::RETRY_MS * (attempt + 1),
+                ))
+                .await;
             }
             let _ = reports.send(Report::BatchLeaves { batch_id, leaves }).await;
         });
@@ -266,13 +269,11 @@ pub(super) async fn request_leaves(
     key: &PeerKey,
     batch_id: u64,
 ) -> Option<Vec<JobLeaf>> {
-    let frame = s.envelope(&BatchRequest { batch_id })?;
-    let bytes = s.net.request(peer, frame).await.ok()?;
-    let envelope = SignedEnvelope::decode(&bytes, &s.context, now_s())
-        .and_then(SignedEnvelope::verify)
-        .ok()?;
-    envelope.expect_signer(key).ok()?;
-    let response: BatchResponse = envelope.open().ok()?;
+    // One try: the caller tries again, the leaves' count and root included.
+    let response: BatchResponse =
+        super::super::ask::ask(s, peer, &BatchRequest { batch_id }, Some(key), 1)
+            .await
+            .ok()?;
     match response.leaves {
         Response::Ok(leaves) if response.batch_id == batch_id => Some(leaves),
         _ => None,
