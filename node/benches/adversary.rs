@@ -89,7 +89,7 @@ fn flood(count: usize, chain_id: u64, market: ethers::types::Address) -> Vec<Vec
                         public_inputs_hash: Hash32([4; 32]),
                         input_size: 64,
                         max_price: 1_000_000,
-                        bid_window_ends: now + 300,
+                        bid_window_ends: now + 30,
                         proving_deadline: now + 600,
                         client_signature: EthSignature([0; 65]),
                     };

@@ -101,6 +101,17 @@ impl<K: Copy + Eq + Hash> InboundBudget<K> {
         }
     }
 
+    /// Gives `peer` back one request (or message) it was charged for: what the node
+    /// wanted does not count against its sender (`service::gossip` refunds every message
+    /// the market accepted, so an honest relay forwarding a busy market is never held to
+    /// the budget, only a peer sending what nobody wants).
+    pub fn refund(&mut self, peer: K) {
+        let cap = f64::from(self.limits.requests_per_s) * BURST_SECONDS;
+        if let Some(bucket) = self.peers.get_mut(&peer) {
+            bucket.requests = (bucket.requests + 1.0).min(cap);
+        }
+    }
+
     /// The limits it holds peers to.
     pub fn limits(&self) -> Limits {
         self.limits
@@ -206,6 +217,18 @@ mod tests {
             for _ in 0..49 {
                 assert!(!overflow.dropped(honest, at));
             }
+        }
+    }
+
+    /// Messages refunded (the market wanted them) never exhaust a peer's budget.
+    #[test]
+    fn refunded_messages_do_not_count() {
+        let mut budget = InboundBudget::new(LIMITS);
+        let relay = PeerId::random();
+        let now = Instant::now();
+        for _ in 0..1_000 {
+            assert!(budget.admit(relay, 1, now));
+            budget.refund(relay);
         }
     }
 

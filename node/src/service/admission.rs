@@ -2,14 +2,16 @@
 //! chain pays their maximum price on top of its other auctions, within the client's share
 //! of the request table (the rule is [`super::requests::RequestTable::admit`]).
 //!
-//! A client's funds read in the last [`FUNDS_TTL_MS`] decide at once; an older read (up
-//! to [`ADMIT_TTL_MS`]) only admits, since the client may have deposited since a
-//! refusal. Otherwise the request waits, unforwarded, for a read of the client's funds
-//! and is judged again when it returns, once (gossipsub holds an unvalidated message
-//! for a few heartbeats). Anyone can sign requests from fresh accounts, each needing a
-//! read: a peer may have at most [`MAX_PARKED_PER_PEER`] requests waiting, and all
-//! peers [`MAX_PARKED`], so a flood through one connection takes a bounded share of
-//! the reads and honest peers' requests still get theirs.
+//! A client that never deposited (no `Deposited` event names it, as the chain follower
+//! saw) is not heard at all, without a read: requests from fresh accounts cost nothing to
+//! sign and nothing to refuse. For the others, a read of their funds in the last
+//! [`FUNDS_TTL_MS`] decides at once; an older read (up to [`ADMIT_TTL_MS`]) only admits,
+//! since the client may have deposited since a refusal. Otherwise the request waits,
+//! unforwarded, for a read of the client's funds (at most 2 s) and is judged again when
+//! it returns, once (gossipsub holds an unvalidated message for about 2.5 s). The reads
+//! are few (32 at once), so one peer's requests may have started at most
+//! [`MAX_READS_PER_PEER`] that are not answered yet, and all peers' requests wait at
+//! most [`MAX_PARKED`] at once; requests for a client being read join its read.
 
 use libp2p::PeerId;
 use libp2p::gossipsub::MessageId;
@@ -24,8 +26,8 @@ use super::{Core, eth, now_s};
 const ADMIT_TTL_MS: u64 = 300_000;
 /// Most request messages waiting for reads, from all peers.
 const MAX_PARKED: usize = 1_024;
-/// Most request messages from one peer waiting for reads.
-const MAX_PARKED_PER_PEER: usize = 8;
+/// Most reads that one peer's requests may have started and not seen answered.
+const MAX_READS_PER_PEER: usize = 8;
 
 /// A request message waiting for a read of its client's funds.
 #[derive(Debug)]
@@ -48,6 +50,13 @@ impl Core {
         source: PeerId,
     ) -> Result<(), Verdict> {
         let client = eth(&request.client);
+        if !self.depositors.contains(&client) {
+            // Never deposited: nothing to read, whoever signed it.
+            return Err(Verdict::Ignore("client_unfunded"));
+        }
+        if request.bid_window_ends > now_s().saturating_add(super::requests::MAX_BID_WINDOW_SECS) {
+            return Err(Verdict::Ignore("bid_window_too_long"));
+        }
         if let Some(read) = self.funds_read_within(&client, FUNDS_TTL_MS) {
             return self.requests.admit(request, read.free, now_s()).map(|_| ());
         }
@@ -59,18 +68,22 @@ impl Core {
         }
     }
 
-    /// Whether a request from `source` could wait for a read of `client`'s funds.
+    /// Whether a request from `source` could wait for a read of `client`'s funds: one
+    /// being read already, or a new read that `source` has room to start.
     fn can_park(&self, source: PeerId, client: &ethers::types::Address) -> bool {
-        let by_peer = self.funds.parked_by_peer.get(&source).copied().unwrap_or(0);
+        let started = self.funds.reads_by_peer.get(&source).copied().unwrap_or(0);
         self.funds.parked < MAX_PARKED
-            && by_peer < MAX_PARKED_PER_PEER
-            && (self.funds.reading.contains_key(client) || self.funds.reading.len() < MAX_READS)
+            && (self.funds.reading.contains_key(client)
+                || (self.funds.reading.len() < MAX_READS && started < MAX_READS_PER_PEER))
     }
 
     /// Admits `request` to the request table, making room when the rule says so, or
     /// says why not; [`Verdict::Wait`] when its client's funds must be read first.
     pub(super) fn admit_request(&mut self, request: &JobRequest) -> Result<(), Verdict> {
         let client = eth(&request.client);
+        if !self.depositors.contains(&client) {
+            return Err(Verdict::Ignore("client_unfunded"));
+        }
         let now = now_s();
         let admission = if let Some(read) = self.funds_read_within(&client, FUNDS_TTL_MS) {
             self.requests.admit(request, read.free, now)?
@@ -107,19 +120,26 @@ impl Core {
             return Err((id, "invalid_payload"));
         };
         let client = eth(&request.client);
-        if !self.can_park(source, &client) || !self.start_read(client) {
+        if !self.can_park(source, &client) {
+            return Err((id, "deposit_reads_busy"));
+        }
+        let new_read = !self.funds.reading.contains_key(&client);
+        if !self.start_read(client) {
             return Err((id, "deposit_reads_busy"));
         }
         let Some(reading) = self.funds.reading.get_mut(&client) else {
             return Err((id, "deposit_reads_busy"));
         };
+        if new_read {
+            reading.started_by = Some(source);
+            *self.funds.reads_by_peer.entry(source).or_default() += 1;
+        }
         reading.messages.push(Parked {
             id,
             source,
             envelope,
         });
         self.funds.parked += 1;
-        *self.funds.parked_by_peer.entry(source).or_default() += 1;
         Ok(())
     }
 
@@ -132,12 +152,6 @@ impl Core {
         } in messages
         {
             self.funds.parked = self.funds.parked.saturating_sub(1);
-            if let Some(n) = self.funds.parked_by_peer.get_mut(&source) {
-                *n = n.saturating_sub(1);
-                if *n == 0 {
-                    self.funds.parked_by_peer.remove(&source);
-                }
-            }
             self.judge_gossip(id, source, envelope, true).await;
         }
     }

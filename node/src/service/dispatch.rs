@@ -23,13 +23,17 @@ pub(super) async fn dispatch(
     mut events: mpsc::Receiver<network::Event>,
     net: NetworkHandle,
     validator: Validator,
-    mut budget: network::budget::InboundBudget,
+    budget: Arc<std::sync::Mutex<network::budget::InboundBudget>>,
     core: mpsc::Sender<Internal>,
     metrics: Arc<Metrics>,
     shutdown: CancellationToken,
 ) {
     let mut validator = Some(validator);
-    let mut overflow = network::budget::Overflow::new(budget.limits(), std::time::Instant::now());
+    let limits = budget
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .limits();
+    let mut overflow = network::budget::Overflow::new(limits, std::time::Instant::now());
     loop {
         let first = tokio::select! {
             () = shutdown.cancelled() => return,
@@ -41,7 +45,11 @@ pub(super) async fn dispatch(
             match event {
                 network::Event::Gossip { id, source, data } => {
                     let now = std::time::Instant::now();
-                    if budget.admit(source, data.len(), now) {
+                    let admitted = budget
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .admit(source, data.len(), now);
+                    if admitted {
                         gossip.push((id, source, data));
                     } else {
                         if overflow.dropped(source, now) {

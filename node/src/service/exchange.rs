@@ -20,6 +20,9 @@ use provernet_protocol::keccak256;
 /// MiB, a batch's leaves up to 4,096), on the blocking pool.
 pub(super) type Answer = Box<dyn FnOnce(&Shared) -> Option<Vec<u8>> + Send>;
 
+/// Most answers made off the core at once.
+pub(super) const MAX_ANSWERS: usize = 16;
+
 /// What a request gets.
 enum Reply {
     /// Nothing more: it was not a request the sender may make.
@@ -85,8 +88,15 @@ impl Core {
             Reply::Now(Some(bytes)) => self.s.net.respond(channel, bytes).await,
             Reply::Now(None) => {}
             Reply::Later(answer) => {
+                // At most `MAX_ANSWERS` made at once: beyond, the request is dropped (its
+                // sender sees a failure and may try again), so slow readers cannot pile
+                // up answers.
+                let Ok(turn) = std::sync::Arc::clone(&self.answer_turns).try_acquire_owned() else {
+                    return;
+                };
                 let shared = std::sync::Arc::clone(&self.s);
                 tokio::spawn(async move {
+                    let _turn = turn;
                     let made = {
                         let shared = std::sync::Arc::clone(&shared);
                         tokio::task::spawn_blocking(move || answer(&shared)).await

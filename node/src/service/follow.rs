@@ -57,6 +57,20 @@ pub(super) async fn follow_chain(
                 if !stakes.is_empty() && core.send(Internal::Stakes(stakes)).await.is_err() {
                     return;
                 }
+                // Every account that ever deposited (each one paid a transaction): only
+                // their requests are worth a read of the chain (`admission`).
+                let depositors: Vec<EthAddress> = events
+                    .iter()
+                    .filter_map(|e| match &e.event {
+                        E::DepositedFilter(d) => Some(d.client),
+                        _ => None,
+                    })
+                    .collect();
+                if !depositors.is_empty()
+                    && core.send(Internal::Depositors(depositors)).await.is_err()
+                {
+                    return;
+                }
                 if shared.config.roles.prover {
                     let against: Vec<Against> = events
                         .iter()

@@ -31,6 +31,9 @@ use crate::store::{BatchState, WorkState};
 pub(super) const FUNDS_TTL_MS: u64 = 2_000;
 /// Most reads of client funds in flight at once.
 pub(super) const MAX_READS: usize = 32;
+/// A read not answered by then failed: gossipsub holds a message waiting for its verdict
+/// for about 2.5 s (5 heartbeats), and a slot must never stay taken.
+const READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 /// Most requests waiting for a read of their client's deposit.
 const MAX_WAITING: usize = 4_096;
 /// Most clients whose funds are kept.
@@ -43,6 +46,8 @@ pub(super) struct Reading {
     jobs: Vec<JobId>,
     /// Request gossip to judge again (`admission`).
     pub(super) messages: Vec<super::admission::Parked>,
+    /// The peer whose request started the read, if a request did.
+    pub(super) started_by: Option<libp2p::PeerId>,
 }
 
 /// What the chain shows a client can pay this prover.
@@ -65,7 +70,8 @@ pub(super) struct Funds {
     waiting: usize,
     /// Gossip messages waiting for a read, in all, and by the peer they came from.
     pub(super) parked: usize,
-    pub(super) parked_by_peer: HashMap<libp2p::PeerId, usize>,
+    /// Reads in flight that each peer's requests started.
+    pub(super) reads_by_peer: HashMap<libp2p::PeerId, usize>,
     /// Bumped by every claim this prover makes: a read started before a claim shows a
     /// reservation the claim has since drawn on, against owed prices that no longer
     /// count it, so it is read again.
@@ -319,17 +325,20 @@ impl Core {
         let generation = self.funds.generation;
         tokio::spawn(async move {
             let me = eth(&shared.address);
-            let result = futures_util::future::try_join(
+            let read = futures_util::future::try_join(
                 shared.market.free_deposit(client),
                 shared.market.reservation(client, me),
-            )
-            .await
-            .map(|(free, (reserved, reserved_until))| ChainFunds {
-                free: u128::try_from(free).unwrap_or(u128::MAX),
-                reserved,
-                reserved_until,
-            })
-            .map_err(|e| e.to_string());
+            );
+            let result = match tokio::time::timeout(READ_TIMEOUT, read).await {
+                Ok(read) => read
+                    .map(|(free, (reserved, reserved_until))| ChainFunds {
+                        free: u128::try_from(free).unwrap_or(u128::MAX),
+                        reserved,
+                        reserved_until,
+                    })
+                    .map_err(|e| e.to_string()),
+                Err(_) => Err(format!("no answer within {READ_TIMEOUT:?}")),
+            };
             let _ = internal
                 .send(Internal::Deposit {
                     client,
@@ -358,7 +367,19 @@ impl Core {
         generation: u64,
         result: Result<ChainFunds, String>,
     ) {
-        let Reading { jobs, messages } = self.funds.reading.remove(&client).unwrap_or_default();
+        let Reading {
+            jobs,
+            messages,
+            started_by,
+        } = self.funds.reading.remove(&client).unwrap_or_default();
+        if let Some(peer) = started_by
+            && let Some(n) = self.funds.reads_by_peer.get_mut(&peer)
+        {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.funds.reads_by_peer.remove(&peer);
+            }
+        }
         self.funds.waiting = self.funds.waiting.saturating_sub(jobs.len());
         let read = match result {
             Ok(read) => read,
@@ -369,14 +390,11 @@ impl Core {
             }
         };
         if generation != self.funds.generation {
-            // A claim was mined while it was read: read again for those waiting.
-            if self.start_read(client) {
-                if let Some(reading) = self.funds.reading.get_mut(&client) {
-                    reading.messages = messages;
-                }
-            } else {
-                self.judge_parked(messages).await;
-            }
+            // A claim was mined while it was read: what it shows of a reservation for
+            // this prover may be spent, so bids wait for another read. The requests
+            // waiting cannot (gossipsub holds them only seconds): they are ignored
+            // (`deposit_unknown`), a rare loss the client's next round makes good.
+            self.judge_parked(messages).await;
             for job in jobs {
                 self.read_deposit(client, job);
             }

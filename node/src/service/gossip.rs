@@ -101,6 +101,12 @@ impl Core {
             },
         };
         if acceptance == MessageAcceptance::Accept {
+            if let Some(budget) = &self.gossip_budget {
+                budget
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .refund(source);
+            }
             // Only what the market accepted takes room in the replay cache, which makes
             // room by the soonest expiring entry when full: no flood of envelopes the
             // market does not want can fill it against honest traffic.

@@ -182,6 +182,8 @@ pub(crate) enum Internal {
         channel: ResponseChannel<Vec<u8>>,
     },
     Stakes(Vec<(EthAddress, StakeInfo)>),
+    /// Accounts that deposited, from the chain's events.
+    Depositors(Vec<EthAddress>),
     Head(u64),
     /// A client's free deposit and reservation for this prover read from the chain
     /// (see `funds`).
@@ -485,6 +487,9 @@ pub(crate) struct Core {
     /// commitment notices (`gossip`).
     signer_budgets: SignerBudgets,
     stakes: HashMap<EthAddress, StakeInfo>,
+    /// Every account a `Deposited` event named: a request of any other client is not
+    /// heard, without a read of the chain (`admission`).
+    depositors: HashSet<EthAddress>,
     head: u64,
     // client
     jobs: HashMap<JobId, ClientJob>,
@@ -499,6 +504,10 @@ pub(crate) struct Core {
     last_paid_check_ms: u64,
     /// Rounds whose pushed proof is being verified (one verification each at a time).
     verifying: HashSet<JobId>,
+    /// The dispatcher's gossip budgets per peer: what the market accepts is refunded.
+    gossip_budget: Option<Arc<std::sync::Mutex<network::budget::InboundBudget>>>,
+    /// Turns to make request-response answers off the core (`exchange`).
+    answer_turns: Arc<tokio::sync::Semaphore>,
     paid_check_running: bool,
     /// Jobs that were collecting bids when the node stopped.
     restarted: Vec<JobId>,
@@ -565,16 +574,22 @@ impl Core {
             internal,
             chain,
             validator: Validator::new(context, s.config.network.replay_capacity),
-            requests: requests::RequestTable::new(s.config.network.request_capacity),
+            requests: requests::RequestTable::new(
+                s.config.network.request_capacity,
+                s.config.roles.client.then_some(s.address),
+            ),
             charges: rules::Charges::default(),
             signer_budgets: SignerBudgets::default(),
             stakes: HashMap::new(),
+            depositors: HashSet::new(),
             head: 0,
             jobs: HashMap::new(),
             by_current: HashMap::new(),
             bids: HashMap::new(),
             last_paid_check_ms: 0,
             verifying: HashSet::new(),
+            gossip_budget: None,
+            answer_turns: Arc::new(tokio::sync::Semaphore::new(exchange::MAX_ANSWERS)),
             paid_check_running: false,
             restarted: Vec::new(),
             started_ms: now_ms(),
@@ -667,6 +682,7 @@ impl Core {
                 channel,
             } => self.on_request(peer, data, channel).await,
             Internal::Stakes(stakes) => self.stakes.extend(stakes),
+            Internal::Depositors(depositors) => self.depositors.extend(depositors),
             Internal::Head(head) => self.head = head,
             Internal::Deposit {
                 client,

@@ -40,13 +40,26 @@ pub(crate) struct RequestTable {
     by_expiry: BTreeSet<(u64, JobId)>,
     /// Each client's requests by (bid window end, job).
     by_client: HashMap<Address, BTreeSet<(u64, JobId)>>,
+    /// Every request by (bid window end, job), until its window ended
+    /// [`UNAWARDED_GRACE_SECS`] ago: then it leaves the table unless awarded.
+    by_window: BTreeSet<(u64, JobId)>,
     capacity: usize,
+    /// This node's own client address: its requests are never evicted.
+    own: Option<Address>,
 }
 
+/// Longest bid window a request may have, from when it is heard, seconds: an honest
+/// client's `client.bid_window_ms` is at most 60 s, and clocks may differ by a few.
+pub(crate) const MAX_BID_WINDOW_SECS: u64 = 65;
+/// How long a request nobody was awarded stays after its bid window, seconds: its award
+/// comes at once when it comes.
+pub(crate) const UNAWARDED_GRACE_SECS: u64 = 120;
+
 impl RequestTable {
-    pub(crate) fn new(capacity: usize) -> Self {
+    pub(crate) fn new(capacity: usize, own: Option<Address>) -> Self {
         Self {
             capacity: capacity.max(16),
+            own,
             ..Self::default()
         }
     }
@@ -89,6 +102,11 @@ impl RequestTable {
         free: u128,
         now: u64,
     ) -> Result<Admission, Verdict> {
+        // An honest client's bid window is at most a minute: a longer one would hold
+        // provers' attention (and dodge the rule below) for as long as its signer likes.
+        if request.bid_window_ends > now.saturating_add(MAX_BID_WINDOW_SECS) {
+            return Err(Verdict::Ignore("bid_window_too_long"));
+        }
         if request.max_price > free {
             return Err(Verdict::Ignore("client_unfunded"));
         }
@@ -97,26 +115,39 @@ impl RequestTable {
         if count >= self.per_client() {
             return Err(Verdict::Ignore("client_quota"));
         }
-        let open = held
+        // Every request of the client not awarded yet, its window open or not: each may
+        // still be awarded at its maximum price (they leave the table
+        // [`UNAWARDED_GRACE_SECS`] after their window).
+        let unawarded = held
             .into_iter()
-            .flat_map(|held| held.range((now.saturating_add(1), JobId([0; 32]))..))
+            .flatten()
             .filter_map(|(_, id)| self.by_id.get(id))
+            .filter(|seen| seen.award.is_none())
             .map(|seen| seen.request.max_price)
             .fold(request.max_price, u128::saturating_add);
-        if open > free {
+        if unawarded > free {
             return Err(Verdict::Ignore("client_auctions_exceed_deposit"));
         }
         if self.by_id.len() < self.capacity {
             return Ok(Admission::Fits);
         }
+        // Room is made from the heaviest client, never this node's own, and never with
+        // an awarded request (a job under way): its latest unawarded one.
+        let evictable = |held: &BTreeSet<(u64, JobId)>| {
+            held.iter()
+                .rev()
+                .find(|(_, id)| self.by_id.get(id).is_some_and(|s| s.award.is_none()))
+                .map(|(_, id)| *id)
+        };
         let heaviest = self
             .by_client
             .iter()
+            .filter(|(client, _)| Some(**client) != self.own)
             .max_by_key(|(_, held)| held.len())
             .filter(|(_, held)| held.len() > count + 1)
-            .and_then(|(_, held)| held.last());
+            .and_then(|(_, held)| evictable(held));
         match heaviest {
-            Some((_, id)) => Ok(Admission::Evict(*id)),
+            Some(id) => Ok(Admission::Evict(id)),
             None => Err(Verdict::Ignore("request_table_full")),
         }
     }
@@ -125,6 +156,7 @@ impl RequestTable {
     pub(crate) fn insert(&mut self, id: JobId, seen: SeenRequest) {
         self.remove(&id);
         self.by_expiry.insert((seen.forget_after, id));
+        self.by_window.insert((seen.request.bid_window_ends, id));
         self.by_client
             .entry(seen.request.client)
             .or_default()
@@ -135,6 +167,7 @@ impl RequestTable {
     pub(crate) fn remove(&mut self, id: &JobId) -> Option<SeenRequest> {
         let seen = self.by_id.remove(id)?;
         self.by_expiry.remove(&(seen.forget_after, *id));
+        self.by_window.remove(&(seen.request.bid_window_ends, *id));
         if let Some(held) = self.by_client.get_mut(&seen.request.client) {
             held.remove(&(seen.request.bid_window_ends, *id));
             if held.is_empty() {
@@ -144,10 +177,21 @@ impl RequestTable {
         Some(seen)
     }
 
-    /// Forgets the requests whose time ran out by `now` (unix seconds), oldest first;
+    /// Forgets the requests whose time ran out by `now` (unix seconds), oldest first, and
+    /// those nobody was awarded whose bid window ended [`UNAWARDED_GRACE_SECS`] ago;
     /// returns how many.
     pub(crate) fn forget_expired(&mut self, now: u64) -> usize {
         let mut forgotten = 0;
+        while let Some(&(window, id)) = self.by_window.first() {
+            if window.saturating_add(UNAWARDED_GRACE_SECS) > now {
+                break;
+            }
+            self.by_window.remove(&(window, id));
+            if self.by_id.get(&id).is_some_and(|s| s.award.is_none()) {
+                self.remove(&id);
+                forgotten += 1;
+            }
+        }
         while let Some(&(forget_after, id)) = self.by_expiry.first() {
             if forget_after > now {
                 break;
@@ -195,6 +239,18 @@ mod tests {
         }
     }
 
+    fn award(job_id: JobId) -> provernet_protocol::Award {
+        provernet_protocol::Award {
+            job_id,
+            round: 0,
+            prover: Address([6; 20]),
+            prover_key: key(),
+            price: 1,
+            deadline: 2_000,
+            signature: EthSignature([0; 65]),
+        }
+    }
+
     fn add(table: &mut RequestTable, request: JobRequest) {
         table.insert(request.job_id(), seen(request));
     }
@@ -204,7 +260,7 @@ mod tests {
     /// runs more once their bid windows end.
     #[test]
     fn a_client_is_heard_only_for_the_auctions_its_deposit_pays() {
-        let mut table = RequestTable::new(1_024);
+        let mut table = RequestTable::new(1_024, None);
         let now = 100;
         assert_eq!(
             table.admit(&request(1, 0, 10, now + 5), 9, now),
@@ -224,9 +280,31 @@ mod tests {
             table.admit(&request(2, 0, 10, now + 5), 10, now),
             Ok(Admission::Fits)
         );
-        // Once the three windows end, the deposit pays a new auction again.
+        // A request whose window ended still counts until it is awarded or forgotten:
+        // a client cannot dodge the rule with windows that end at once.
         assert_eq!(
-            table.admit(&request(1, 3, 10, now + 20), 30, now + 5),
+            table.admit(&request(1, 3, 10, now + 20), 30, now + 6),
+            Err(Verdict::Ignore("client_auctions_exceed_deposit"))
+        );
+        let awarded = request(1, 0, 10, now + 5).job_id();
+        if let Some(seen) = table.get_mut(&awarded) {
+            seen.award = Some(award(awarded));
+        }
+        assert_eq!(
+            table.admit(&request(1, 3, 10, now + 20), 30, now + 6),
+            Ok(Admission::Fits),
+            "an awarded request no longer counts"
+        );
+        // Nor can it hold provers with a window of more than a minute.
+        assert_eq!(
+            table.admit(&request(1, 4, 10, now + 6 + 66), u128::MAX, now + 6),
+            Err(Verdict::Ignore("bid_window_too_long"))
+        );
+        // Unawarded requests leave two minutes after their window; the deposit pays
+        // again.
+        assert_eq!(table.forget_expired(now + 5 + UNAWARDED_GRACE_SECS), 2);
+        assert_eq!(
+            table.admit(&request(1, 5, 10, now + 200), 30, now + 150),
             Ok(Admission::Fits)
         );
     }
@@ -236,10 +314,10 @@ mod tests {
     /// request, and turns a request away only when no client holds more than its sender.
     #[test]
     fn a_flood_of_funded_clients_cannot_turn_away_a_client_with_fewer_requests() {
-        let mut table = RequestTable::new(64);
+        let mut table = RequestTable::new(64, None);
         let (now, rich) = (100, u128::MAX);
         for nonce in 0..100 {
-            let r = request(1, nonce, 1, now + 1 + nonce);
+            let r = request(1, nonce, 1, now + 1 + nonce % 60);
             match table.admit(&r, rich, now) {
                 Ok(Admission::Fits) => add(&mut table, r),
                 Err(Verdict::Ignore("client_quota")) => break,
@@ -273,7 +351,7 @@ mod tests {
         add(&mut table, honest);
         assert_eq!(table.len(), 64);
         // A sybil with as many as everyone else is turned away, not the other way round.
-        let mut even = RequestTable::new(16);
+        let mut even = RequestTable::new(16, None);
         for client in 1..=16 {
             add(&mut even, request(client, 0, 1, now + 10));
         }
@@ -282,7 +360,7 @@ mod tests {
             Err(Verdict::Ignore("client_quota")),
             "a table of 16 allows one request per client"
         );
-        let mut even = RequestTable::new(32);
+        let mut even = RequestTable::new(32, None);
         for client in 1..=16 {
             add(&mut even, request(client, 0, 1, now + 10));
             add(&mut even, request(client, 1, 1, now + 10));
@@ -294,7 +372,7 @@ mod tests {
             ),
             "a newcomer still gets one place among clients holding two"
         );
-        let mut flat = RequestTable::new(16);
+        let mut flat = RequestTable::new(16, None);
         for client in 1..=16 {
             add(&mut flat, request(client, 0, 1, now + 10));
         }
@@ -305,16 +383,50 @@ mod tests {
         );
     }
 
-    /// Expired requests leave the table and every index.
+    /// Expired requests leave the table and every index; an awarded one stays until its
+    /// deadline has passed.
     #[test]
     fn expired_requests_leave_every_index() {
-        let mut table = RequestTable::new(64);
+        let mut table = RequestTable::new(64, None);
         add(&mut table, request(1, 0, 1, 10));
-        add(&mut table, request(1, 1, 1, 1_000));
-        assert_eq!(table.forget_expired(10 + 1_000 + 600), 1);
+        let kept = request(1, 1, 1, 1_000);
+        add(&mut table, kept.clone());
+        if let Some(seen) = table.get_mut(&kept.job_id()) {
+            seen.award = Some(award(kept.job_id()));
+        }
+        assert_eq!(table.forget_expired(10 + UNAWARDED_GRACE_SECS), 1);
+        assert_eq!(table.forget_expired(1_000 + UNAWARDED_GRACE_SECS), 0);
         assert_eq!(table.len(), 1);
         assert_eq!(table.of_client(&Address([1; 20])), 1);
         assert_eq!(table.forget_expired(u64::MAX), 1);
-        assert!(table.by_client.is_empty() && table.by_expiry.is_empty());
+        assert!(
+            table.by_client.is_empty() && table.by_expiry.is_empty() && table.by_window.is_empty()
+        );
+    }
+
+    /// A full table never makes room with this node's own requests, nor with a job under
+    /// way (an awarded request).
+    #[test]
+    fn eviction_spares_own_and_awarded_requests() {
+        let own = Address([1; 20]);
+        let mut table = RequestTable::new(16, Some(own));
+        for nonce in 0..8 {
+            add(&mut table, request(1, nonce, 1, 110));
+        }
+        for nonce in 0..4 {
+            let r = request(2, nonce, 1, 110);
+            add(&mut table, r.clone());
+            if let Some(seen) = table.get_mut(&r.job_id()) {
+                seen.award = Some(award(r.job_id()));
+            }
+        }
+        for client in 3..7 {
+            add(&mut table, request(client, 0, 1, 110));
+        }
+        assert_eq!(
+            table.admit(&request(9, 0, 1, 110), u128::MAX, 100),
+            Err(Verdict::Ignore("request_table_full")),
+            "the heaviest is this node's own, the next holds only awarded jobs"
+        );
     }
 }

@@ -129,7 +129,7 @@ impl OnJob {
     }
 }
 
-/// Most keys heard on one job (its bidders, mostly).
+/// Most bidders heard on one job.
 pub(crate) const SIGNERS_PER_JOB: usize = 256;
 
 /// What each key had accepted on one job, by [`OnJob`].
@@ -151,7 +151,11 @@ pub(crate) fn within_job_quota(
             Err(Verdict::Charge("signer_job_quota", *client_key.as_bytes()))
         }
         Some(_) => Ok(()),
-        None if heard.len() >= SIGNERS_PER_JOB => Err(Verdict::Ignore("job_signers_full")),
+        // Bids only: the client's award and the winner's acceptance always pass (only
+        // those two keys can sign them, checked before).
+        None if heard.len() >= SIGNERS_PER_JOB && kind == OnJob::Bid => {
+            Err(Verdict::Ignore("job_signers_full"))
+        }
         None => Ok(()),
     }
 }
@@ -391,6 +395,11 @@ mod tests {
         assert_eq!(
             within_job_quota(&heard, &key_from([2; 32]), client, OnJob::Bid),
             Err(Verdict::Ignore("job_signers_full"))
+        );
+        assert_eq!(
+            within_job_quota(&heard, &key_from([2; 32]), client, OnJob::Acceptance),
+            Ok(()),
+            "bidders cannot crowd out the winner's acceptance"
         );
     }
 

@@ -266,15 +266,20 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
     let span = tracing::info_span!("node", peer = %dispatch::short_peer(&net.peer_id()));
     let validator = Validator::new(context.clone(), config.network.replay_capacity);
     let seen = validator.seen();
+    // The dispatcher charges each peer's gossip to its budget; the core refunds what the
+    // market accepted.
+    let gossip_budget = Arc::new(std::sync::Mutex::new(network::budget::InboundBudget::new(
+        network::budget::Limits {
+            requests_per_s: config.network.gossip_per_peer_per_s,
+            bytes_per_s: config.network.gossip_bytes_per_peer_per_s,
+        },
+    )));
     tokio::spawn(
         dispatch::dispatch(
             events,
             net.clone(),
             validator,
-            network::budget::InboundBudget::new(network::budget::Limits {
-                requests_per_s: config.network.gossip_per_peer_per_s,
-                bytes_per_s: config.network.gossip_bytes_per_peer_per_s,
-            }),
+            Arc::clone(&gossip_budget),
             internal_tx.clone(),
             Arc::clone(&metrics),
             shutdown.clone(),
@@ -311,6 +316,7 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
 
     let mut core = Core::new(Arc::clone(&shared), internal_tx.clone(), chain_tx, context);
     core.answers = Some(answers_tx);
+    core.gossip_budget = Some(gossip_budget);
     core.watch = watch_tx;
     core.seen = Some(seen);
     core.recover()?;

@@ -47,6 +47,7 @@ async fn an_unfunded_client_gets_no_bid_until_its_deposit_can_pay() {
         77,
         1_000,
         120,
+        30,
     );
     rogue.net.publish(frame).await;
     let declined =
