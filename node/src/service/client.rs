@@ -3,20 +3,15 @@
 //! re-auction when no bid comes, the winner does not accept, or (`overdue`) the round
 //! can no longer be paid.
 
-use std::str::FromStr;
-
 use libp2p::PeerId;
 use libp2p::request_response::ResponseChannel;
-use provernet_circuits::Circuit;
 use provernet_circuits::job::{CheckedSubmission, SubmissionError, SubmitRequest};
 use provernet_market::auction;
-use provernet_protocol::primitives::to_hex;
 use provernet_protocol::{
     Acceptance, Address, Award, Bid, EthSignature, Hash32, JobId, JobLeaf, JobRequest,
     ProofResponse, Response, keccak256,
 };
 use provernet_slashing::eip712;
-use serde::{Deserialize, Serialize};
 
 use super::{Core, Internal, SeenRequest, award_terms, eth, now_ms, wei};
 use crate::metrics::kind;
@@ -24,108 +19,7 @@ use crate::network::scoring::PeerAction;
 use crate::store::records::{Hex32, ProofRecord, Stored};
 use crate::store::{ClientJob, ClientState, WriteBatch};
 
-/// Why a job was not submitted. Every variant is the caller's to fix.
-#[derive(Debug, thiserror::Error)]
-pub enum SubmitError {
-    /// This node does not run the client role.
-    #[error("this node does not run the client role (start it with --client)")]
-    NotClient,
-    /// The submission is invalid, or names a circuit this node is not configured for
-    /// ([`SubmissionError::UnknownCircuit`]).
-    #[error(transparent)]
-    Invalid(#[from] SubmissionError),
-    /// The store failed.
-    #[error("cannot store the job: {0}")]
-    Store(String),
-    /// The node is shutting down.
-    #[error("the node is shutting down")]
-    Stopped,
-    /// The client's free deposit does not pay the first round's maximum price, so no node
-    /// would hear the request.
-    #[error(
-        "the client's free deposit on chain ({free} wei) does not pay the maximum price ({max_price} wei): no node forwards such a request; add to the deposit (`deposit()` on the market) or lower the price"
-    )]
-    Unfunded {
-        /// `freeDeposit(client)`, wei.
-        free: ethers::types::U256,
-        /// The maximum price asked, wei.
-        max_price: u128,
-    },
-    /// The client's deposit cannot be read.
-    #[error("cannot read the client's deposit from the chain: {0}")]
-    Chain(String),
-}
-
-/// A job's status as the API shows it.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct JobStatus {
-    /// The id given at submission.
-    pub id: String,
-    /// The current round's job id (on chain).
-    pub current_id: String,
-    /// The circuit.
-    pub circuit: String,
-    /// `bidding`, `awarded`, `accepted`, `verified`, `paid` or `failed`.
-    pub state: String,
-    /// Auction round, from 0.
-    pub round: u32,
-    /// The current maximum price, wei.
-    pub max_price: String,
-    /// The winner's Ethereum address.
-    pub prover: Option<String>,
-    /// The awarded price, wei.
-    pub price: Option<String>,
-    /// The awarded deadline, unix seconds.
-    pub deadline: Option<u64>,
-    /// Submission time, unix ms.
-    pub submitted_ms: u64,
-    /// Milliseconds from submission to the (last) award.
-    pub award_ms: Option<u64>,
-    /// Milliseconds from submission to the verified proof.
-    pub e2e_ms: Option<u64>,
-    /// What happened in earlier rounds.
-    pub history: Vec<String>,
-    /// Why it failed.
-    pub error: Option<String>,
-}
-
-impl JobStatus {
-    /// The status of `job`.
-    pub fn of(job: &ClientJob) -> Self {
-        let request = &job.request.0;
-        let award = job.award.as_ref().map(|a| &a.0);
-        Self {
-            id: format!("0x{}", to_hex(&job.id.0)),
-            current_id: format!("0x{}", to_hex(&job.current_id().0)),
-            circuit: job.circuit.clone(),
-            state: job.state.name().to_owned(),
-            round: request.round,
-            max_price: request.max_price.to_string(),
-            prover: award.map(|a| format!("{:?}", eth(&a.prover))),
-            price: award.map(|a| a.price.to_string()),
-            deadline: award.map(|a| a.deadline),
-            submitted_ms: job.submitted_ms,
-            award_ms: job.awarded_ms.map(|t| t.saturating_sub(job.submitted_ms)),
-            e2e_ms: job.verified_ms.map(|t| t.saturating_sub(job.submitted_ms)),
-            history: job.history.clone(),
-            error: job.error.clone(),
-        }
-    }
-}
-
-/// A proof, as `provernet client proof` writes it.
-pub fn proof_file(job: &ClientJob) -> Option<String> {
-    let proof = job.proof.as_ref()?;
-    let circuit = Circuit::from_str(&job.circuit).ok()?;
-    Some(provernet_circuits::proof_file::to_json(
-        &provernet_circuits::prover::Proof {
-            circuit,
-            circuit_id: job.request.0.circuit_id,
-            public_inputs: proof.inputs(),
-            proof: proof.proof.clone(),
-        },
-    ))
-}
+pub use super::status::{JobStatus, SubmitError, proof_file};
 
 impl Core {
     pub(super) fn recover_client(&mut self) {

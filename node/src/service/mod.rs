@@ -40,6 +40,7 @@ mod requests;
 mod rules;
 mod settle;
 mod start;
+mod status;
 mod watch;
 mod worker;
 
@@ -131,43 +132,6 @@ struct SeenRequest {
     forget_after: u64,
     /// The messages on this job each key had accepted (`rules::within_job_quota`).
     heard: rules::Heard,
-}
-
-/// Per-signer budgets of the gossip kinds that name no job (those that do are held to
-/// `rules::within_job_quota`).
-pub(crate) struct SignerBudgets {
-    /// A prover adverts every few seconds: one a second, two at once.
-    adverts: network::budget::InboundBudget<[u8; 32]>,
-    /// A prover publishes one notice per leaf of each batch it commits: 256 a second, a
-    /// full batch ([`provernet_protocol::kind::MAX_BATCH_SIZE`]) at once.
-    notices: network::budget::InboundBudget<[u8; 32]>,
-}
-
-impl Default for SignerBudgets {
-    fn default() -> Self {
-        let limits = |requests_per_s| network::budget::Limits {
-            requests_per_s,
-            bytes_per_s: 1 << 40,
-        };
-        Self {
-            adverts: network::budget::InboundBudget::new(limits(1)),
-            notices: network::budget::InboundBudget::new(limits(
-                provernet_protocol::kind::MAX_BATCH_SIZE / 2,
-            )),
-        }
-    }
-}
-
-impl SignerBudgets {
-    /// Whether `signer` may have one more advert (or notice) accepted now.
-    fn admit(&mut self, kind: provernet_protocol::MessageKind, signer: &PeerKey) -> bool {
-        let budget = match kind {
-            provernet_protocol::MessageKind::ProverAdvert => &mut self.adverts,
-            provernet_protocol::MessageKind::CommitmentNotice => &mut self.notices,
-            _ => return true,
-        };
-        budget.admit(*signer.as_bytes(), 0, std::time::Instant::now())
-    }
 }
 
 /// Messages to the core.
@@ -485,7 +449,7 @@ pub(crate) struct Core {
     charges: rules::Charges,
     /// Budgets of the gossip kinds that name no job, per signing key: prover adverts and
     /// commitment notices (`gossip`).
-    signer_budgets: SignerBudgets,
+    signer_budgets: rules::SignerBudgets,
     stakes: HashMap<EthAddress, StakeInfo>,
     /// Every account a `Deposited` event named: a request of any other client is not
     /// heard, without a read of the chain (`admission`).
@@ -579,7 +543,7 @@ impl Core {
                 s.config.roles.client.then_some(s.address),
             ),
             charges: rules::Charges::default(),
-            signer_budgets: SignerBudgets::default(),
+            signer_budgets: rules::SignerBudgets::default(),
             stakes: HashMap::new(),
             depositors: HashSet::new(),
             head: 0,
@@ -745,28 +709,6 @@ impl Core {
         if self.requests.forget_expired(now) > 0 {
             let requests = &self.requests;
             self.my_bids.retain(|id, _| requests.contains_key(id));
-        }
-    }
-
-    fn update_gauges(&self) {
-        use crate::metrics::JobState;
-        use crate::store::{ClientState, WorkState};
-        let jobs = &self.s.metrics.market.jobs;
-        for state in ClientState::ALL {
-            let n = self.jobs.values().filter(|j| j.state == state).count();
-            jobs.get_or_create(&JobState {
-                role: "client".into(),
-                state: state.name().into(),
-            })
-            .set(i64::try_from(n).unwrap_or(i64::MAX));
-        }
-        for state in WorkState::ALL {
-            let n = self.works.values().filter(|w| w.state == state).count();
-            jobs.get_or_create(&JobState {
-                role: "prover".into(),
-                state: state.name().into(),
-            })
-            .set(i64::try_from(n).unwrap_or(i64::MAX));
         }
     }
 

@@ -173,6 +173,47 @@ pub(crate) fn record_heard(heard: &mut Heard, signer: &PeerKey, kind: OnJob) {
     *count = count.saturating_add(1);
 }
 
+/// Per-signer budgets of the gossip kinds that name no job (those that do are held to
+/// `rules::within_job_quota`).
+pub(crate) struct SignerBudgets {
+    /// A prover adverts every few seconds: one a second, two at once.
+    adverts: crate::network::budget::InboundBudget<[u8; 32]>,
+    /// A prover publishes one notice per leaf of each batch it commits: 256 a second, a
+    /// full batch ([`provernet_protocol::kind::MAX_BATCH_SIZE`]) at once.
+    notices: crate::network::budget::InboundBudget<[u8; 32]>,
+}
+
+impl Default for SignerBudgets {
+    fn default() -> Self {
+        let limits = |requests_per_s| crate::network::budget::Limits {
+            requests_per_s,
+            bytes_per_s: 1 << 40,
+        };
+        Self {
+            adverts: crate::network::budget::InboundBudget::new(limits(1)),
+            notices: crate::network::budget::InboundBudget::new(limits(
+                provernet_protocol::kind::MAX_BATCH_SIZE / 2,
+            )),
+        }
+    }
+}
+
+impl SignerBudgets {
+    /// Whether `signer` may have one more advert (or notice) accepted now.
+    pub(crate) fn admit(
+        &mut self,
+        kind: provernet_protocol::MessageKind,
+        signer: &PeerKey,
+    ) -> bool {
+        let budget = match kind {
+            provernet_protocol::MessageKind::ProverAdvert => &mut self.adverts,
+            provernet_protocol::MessageKind::CommitmentNotice => &mut self.notices,
+            _ => return true,
+        };
+        budget.admit(*signer.as_bytes(), 0, std::time::Instant::now())
+    }
+}
+
 /// Charges per (signer, client) within a window.
 const CHARGE_WINDOW_S: u64 = 60;
 /// Charges a signer may take on one client's jobs within a window before it is not heard
