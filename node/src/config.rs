@@ -621,8 +621,11 @@ impl NodeConfig {
                     "must be at least 10000 (the first maximum)",
                 ));
             }
-            if c.accept_timeout_ms == 0 {
-                return Err(field("client.accept_timeout_ms", "must be above 0"));
+            if c.accept_timeout_ms == 0 || c.accept_timeout_ms > 60_000 {
+                return Err(field(
+                    "client.accept_timeout_ms",
+                    "must be in 1..=60000 (nodes forget a request whose award is not signed two minutes after its bid window)",
+                ));
             }
         }
         Ok(())

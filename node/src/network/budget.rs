@@ -101,10 +101,11 @@ impl<K: Copy + Eq + Hash> InboundBudget<K> {
         }
     }
 
-    /// Gives `peer` back one request (or message) it was charged for: what the node
-    /// wanted does not count against its sender (`service::gossip` refunds every message
-    /// the market accepted, so an honest relay forwarding a busy market is never held to
-    /// the budget, only a peer sending what nobody wants).
+    /// Gives `peer` back one request (or message) it was charged for, not its bytes: what
+    /// the node wanted does not count against its sender's count (`service::gossip`
+    /// refunds every message the market accepted, once judged). A relay forwarding a
+    /// busy market is held to its count only for bursts larger than two seconds' budget
+    /// before the refunds come, and to its bytes.
     pub fn refund(&mut self, peer: K) {
         let cap = f64::from(self.limits.requests_per_s) * BURST_SECONDS;
         if let Some(bucket) = self.peers.get_mut(&peer) {

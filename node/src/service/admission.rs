@@ -10,8 +10,9 @@
 //! unforwarded, for a read of the client's funds (at most 2 s) and is judged again when
 //! it returns, once (gossipsub holds an unvalidated message for about 2.5 s). The reads
 //! are few (32 at once), so one peer's requests may have started at most
-//! [`MAX_READS_PER_PEER`] that are not answered yet, and all peers' requests wait at
-//! most [`MAX_PARKED`] at once; requests for a client being read join its read.
+//! [`MAX_READS_PER_PEER`] that are not answered yet; requests for a client being read join
+//! its read; one peer's requests wait at most [`MAX_PARKED_PER_PEER`] at once, all peers'
+//! [`MAX_PARKED`].
 
 use libp2p::PeerId;
 use libp2p::gossipsub::MessageId;
@@ -28,6 +29,8 @@ const ADMIT_TTL_MS: u64 = 300_000;
 const MAX_PARKED: usize = 1_024;
 /// Most reads that one peer's requests may have started and not seen answered.
 const MAX_READS_PER_PEER: usize = 8;
+/// Most request messages from one peer waiting for reads.
+const MAX_PARKED_PER_PEER: usize = 64;
 
 /// A request message waiting for a read of its client's funds.
 #[derive(Debug)]
@@ -72,7 +75,9 @@ impl Core {
     /// being read already, or a new read that `source` has room to start.
     fn can_park(&self, source: PeerId, client: &ethers::types::Address) -> bool {
         let started = self.funds.reads_by_peer.get(&source).copied().unwrap_or(0);
+        let parked = self.funds.parked_by_peer.get(&source).copied().unwrap_or(0);
         self.funds.parked < MAX_PARKED
+            && parked < MAX_PARKED_PER_PEER
             && (self.funds.reading.contains_key(client)
                 || (self.funds.reading.len() < MAX_READS && started < MAX_READS_PER_PEER))
     }
@@ -94,7 +99,7 @@ impl Core {
             match self.requests.admit(request, read.free, now) {
                 Ok(admission) => admission,
                 // The client may have deposited since: read again.
-                Err(Verdict::Ignore("client_unfunded" | "client_auctions_exceed_deposit")) => {
+                Err(Verdict::Ignore("client_unfunded" | "client_requests_exceed_deposit")) => {
                     return Err(Verdict::Wait);
                 }
                 Err(verdict) => return Err(verdict),
@@ -140,6 +145,7 @@ impl Core {
             envelope,
         });
         self.funds.parked += 1;
+        *self.funds.parked_by_peer.entry(source).or_default() += 1;
         Ok(())
     }
 
@@ -152,6 +158,12 @@ impl Core {
         } in messages
         {
             self.funds.parked = self.funds.parked.saturating_sub(1);
+            if let Some(n) = self.funds.parked_by_peer.get_mut(&source) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    self.funds.parked_by_peer.remove(&source);
+                }
+            }
             self.judge_gossip(id, source, envelope, true).await;
         }
     }

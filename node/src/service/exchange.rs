@@ -29,8 +29,9 @@ enum Reply {
     Malformed,
     /// These bytes now (or no answer).
     Now(Option<Vec<u8>>),
-    /// An answer made off the core.
-    Later(Answer),
+    /// An answer made off the core, within [`MAX_ANSWERS`] at once when the flag says so
+    /// (an input to its awarded winner is not: its number is that of the client's jobs).
+    Later(Answer, bool),
 }
 
 impl Core {
@@ -57,16 +58,16 @@ impl Core {
         };
         let response = match envelope.kind() {
             MessageKind::InputRequest => match envelope.open::<InputRequest>() {
-                Ok(request) => Reply::Later(self.serve_input(&envelope, &request)),
+                Ok(request) => self.serve_input(&envelope, &request),
                 Err(_) => Reply::Malformed,
             },
             MessageKind::ProofRequest => match envelope.open::<ProofRequest>() {
-                Ok(request) => Reply::Later(self.serve_proof(&request)),
+                Ok(request) => Reply::Later(self.serve_proof(&request), true),
                 Err(_) => Reply::Malformed,
             },
             MessageKind::BatchRequest => {
                 match envelope.open::<provernet_protocol::BatchRequest>() {
-                    Ok(request) => Reply::Later(self.serve_batch(&request)),
+                    Ok(request) => Reply::Later(self.serve_batch(&request), true),
                     Err(_) => Reply::Malformed,
                 }
             }
@@ -87,12 +88,17 @@ impl Core {
         match response {
             Reply::Now(Some(bytes)) => self.s.net.respond(channel, bytes).await,
             Reply::Now(None) => {}
-            Reply::Later(answer) => {
+            Reply::Later(answer, limited) => {
                 // At most `MAX_ANSWERS` made at once: beyond, the request is dropped (its
                 // sender sees a failure and may try again), so slow readers cannot pile
                 // up answers.
-                let Ok(turn) = std::sync::Arc::clone(&self.answer_turns).try_acquire_owned() else {
-                    return;
+                let turn = if limited {
+                    match std::sync::Arc::clone(&self.answer_turns).try_acquire_owned() {
+                        Ok(turn) => Some(turn),
+                        Err(_) => return,
+                    }
+                } else {
+                    None
                 };
                 let shared = std::sync::Arc::clone(&self.s);
                 tokio::spawn(async move {
@@ -147,12 +153,13 @@ impl Core {
         self.s.net.penalize(peer, action).await;
     }
 
-    /// The inputs, to the awarded prover only (read from the store off the core).
+    /// The inputs, to the awarded prover only (read from the store and signed off the
+    /// core); a refusal at once.
     fn serve_input(
         &self,
         envelope: &provernet_protocol::VerifiedEnvelope,
         request: &InputRequest,
-    ) -> Answer {
+    ) -> Reply {
         let job_id = request.job_id;
         let refusal = move |why| InputResponse {
             job_id,
@@ -175,19 +182,23 @@ impl Core {
                 _ => Err(Refusal::NotAuthorized),
             },
         };
-        Box::new(move |shared: &Shared| {
-            let response = match stored {
-                Ok(id) => match shared.store.input(&id) {
+        let id = match stored {
+            Ok(id) => id,
+            Err(why) => return Reply::Now(self.s.envelope(&refusal(why))),
+        };
+        Reply::Later(
+            Box::new(move |shared: &Shared| {
+                let response = match shared.store.input(&id) {
                     Ok(Some(input)) => InputResponse {
                         job_id,
                         input: Response::Ok(input),
                     },
                     _ => refusal(Refusal::Unavailable),
-                },
-                Err(why) => refusal(why),
-            };
-            shared.envelope(&response)
-        })
+                };
+                shared.envelope(&response)
+            }),
+            false,
+        )
     }
 
     /// A proof to anyone who asks: the prover's own, or one this client verified.

@@ -70,6 +70,8 @@ pub(super) struct Funds {
     waiting: usize,
     /// Gossip messages waiting for a read, in all, and by the peer they came from.
     pub(super) parked: usize,
+    /// Request messages waiting for reads, by the peer they came from.
+    pub(super) parked_by_peer: HashMap<libp2p::PeerId, usize>,
     /// Reads in flight that each peer's requests started.
     pub(super) reads_by_peer: HashMap<libp2p::PeerId, usize>,
     /// Bumped by every claim this prover makes: a read started before a claim shows a

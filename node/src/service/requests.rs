@@ -41,7 +41,7 @@ pub(crate) struct RequestTable {
     /// Each client's requests by (bid window end, job).
     by_client: HashMap<Address, BTreeSet<(u64, JobId)>>,
     /// Every request by (bid window end, job), until its window ended
-    /// [`UNAWARDED_GRACE_SECS`] ago: then it leaves the table unless awarded.
+    /// [`UNSIGNED_GRACE_SECS`] ago: then it leaves the table unless its award is signed.
     by_window: BTreeSet<(u64, JobId)>,
     capacity: usize,
     /// This node's own client address: its requests are never evicted.
@@ -51,9 +51,26 @@ pub(crate) struct RequestTable {
 /// Longest bid window a request may have, from when it is heard, seconds: an honest
 /// client's `client.bid_window_ms` is at most 60 s, and clocks may differ by a few.
 pub(crate) const MAX_BID_WINDOW_SECS: u64 = 65;
-/// How long a request nobody was awarded stays after its bid window, seconds: its award
-/// comes at once when it comes.
-pub(crate) const UNAWARDED_GRACE_SECS: u64 = 120;
+/// How long a request without a signed award stays after its bid window, seconds: the
+/// award comes at the window's end and is signed once the winner accepts, within
+/// `client.accept_timeout_ms` (at most 60 s).
+pub(crate) const UNSIGNED_GRACE_SECS: u64 = 120;
+
+/// Whether the request has the client's signed award (a job under way).
+fn signed(seen: &SeenRequest) -> bool {
+    seen.award
+        .as_ref()
+        .is_some_and(provernet_protocol::Award::is_signed)
+}
+
+/// What a held request may still cost its client: a signed award's price, else the
+/// request's maximum price.
+fn committed_price(seen: &SeenRequest) -> u128 {
+    match &seen.award {
+        Some(award) if award.is_signed() => award.price,
+        _ => seen.request.max_price,
+    }
+}
 
 impl RequestTable {
     pub(crate) fn new(capacity: usize, own: Option<Address>) -> Self {
@@ -115,39 +132,45 @@ impl RequestTable {
         if count >= self.per_client() {
             return Err(Verdict::Ignore("client_quota"));
         }
-        // Every request of the client not awarded yet, its window open or not: each may
-        // still be awarded at its maximum price (they leave the table
-        // [`UNAWARDED_GRACE_SECS`] after their window).
-        let unawarded = held
+        // Every request of the client held here: a signed award at its price (the client
+        // promised it), any other at its maximum price (it may yet be awarded at that).
+        // Those without a signed award leave [`UNSIGNED_GRACE_SECS`] after their window;
+        // a signed award stays until its deadline has passed, counted all the while, so
+        // holding places costs the client deposit (a paid job counts until it leaves too).
+        let committed = held
             .into_iter()
             .flatten()
             .filter_map(|(_, id)| self.by_id.get(id))
-            .filter(|seen| seen.award.is_none())
-            .map(|seen| seen.request.max_price)
+            .map(committed_price)
             .fold(request.max_price, u128::saturating_add);
-        if unawarded > free {
-            return Err(Verdict::Ignore("client_auctions_exceed_deposit"));
+        if committed > free {
+            return Err(Verdict::Ignore("client_requests_exceed_deposit"));
         }
         if self.by_id.len() < self.capacity {
             return Ok(Admission::Fits);
         }
-        // Room is made from the heaviest client, never this node's own, and never with
-        // an awarded request (a job under way): its latest unawarded one.
+        // Room is made from the heaviest client that has a request to give, never this
+        // node's own, and never a job under way (a signed award): its latest other one.
         let evictable = |held: &BTreeSet<(u64, JobId)>| {
             held.iter()
                 .rev()
-                .find(|(_, id)| self.by_id.get(id).is_some_and(|s| s.award.is_none()))
+                .find(|(_, id)| self.by_id.get(id).is_some_and(|s| !signed(s)))
                 .map(|(_, id)| *id)
         };
-        let heaviest = self
-            .by_client
-            .iter()
-            .filter(|(client, _)| Some(**client) != self.own)
-            .max_by_key(|(_, held)| held.len())
-            .filter(|(_, held)| held.len() > count + 1)
-            .and_then(|(_, held)| evictable(held));
+        let mut heaviest: Option<(usize, JobId)> = None;
+        for (client, held) in &self.by_client {
+            if Some(*client) == self.own
+                || held.len() <= count + 1
+                || heaviest.is_some_and(|(n, _)| n >= held.len())
+            {
+                continue;
+            }
+            if let Some(id) = evictable(held) {
+                heaviest = Some((held.len(), id));
+            }
+        }
         match heaviest {
-            Some(id) => Ok(Admission::Evict(id)),
+            Some((_, id)) => Ok(Admission::Evict(id)),
             None => Err(Verdict::Ignore("request_table_full")),
         }
     }
@@ -178,16 +201,16 @@ impl RequestTable {
     }
 
     /// Forgets the requests whose time ran out by `now` (unix seconds), oldest first, and
-    /// those nobody was awarded whose bid window ended [`UNAWARDED_GRACE_SECS`] ago;
+    /// those without a signed award whose bid window ended [`UNSIGNED_GRACE_SECS`] ago;
     /// returns how many.
     pub(crate) fn forget_expired(&mut self, now: u64) -> usize {
         let mut forgotten = 0;
         while let Some(&(window, id)) = self.by_window.first() {
-            if window.saturating_add(UNAWARDED_GRACE_SECS) > now {
+            if window.saturating_add(UNSIGNED_GRACE_SECS) > now {
                 break;
             }
             self.by_window.remove(&(window, id));
-            if self.by_id.get(&id).is_some_and(|s| s.award.is_none()) {
+            if self.by_id.get(&id).is_some_and(|s| !signed(s)) {
                 self.remove(&id);
                 forgotten += 1;
             }
@@ -239,7 +262,8 @@ mod tests {
         }
     }
 
-    fn award(job_id: JobId) -> provernet_protocol::Award {
+    /// The client's signed award of `job_id` at 1 wei (`signed = false`: its selection).
+    fn award(job_id: JobId, signed: bool) -> provernet_protocol::Award {
         provernet_protocol::Award {
             job_id,
             round: 0,
@@ -247,7 +271,7 @@ mod tests {
             prover_key: key(),
             price: 1,
             deadline: 2_000,
-            signature: EthSignature([0; 65]),
+            signature: EthSignature([u8::from(signed); 65]),
         }
     }
 
@@ -273,7 +297,7 @@ mod tests {
         }
         assert_eq!(
             table.admit(&request(1, 3, 10, now + 5), 30, now),
-            Err(Verdict::Ignore("client_auctions_exceed_deposit"))
+            Err(Verdict::Ignore("client_requests_exceed_deposit"))
         );
         // Another client is not affected.
         assert_eq!(
@@ -284,28 +308,45 @@ mod tests {
         // a client cannot dodge the rule with windows that end at once.
         assert_eq!(
             table.admit(&request(1, 3, 10, now + 20), 30, now + 6),
-            Err(Verdict::Ignore("client_auctions_exceed_deposit"))
+            Err(Verdict::Ignore("client_requests_exceed_deposit"))
         );
+        // Nor with a selection it never signs (a request so awarded would otherwise stay
+        // for its whole deadline).
         let awarded = request(1, 0, 10, now + 5).job_id();
         if let Some(seen) = table.get_mut(&awarded) {
-            seen.award = Some(award(awarded));
+            seen.award = Some(award(awarded, false));
         }
         assert_eq!(
             table.admit(&request(1, 3, 10, now + 20), 30, now + 6),
+            Err(Verdict::Ignore("client_requests_exceed_deposit"))
+        );
+        // A signed award counts at its price (1 wei): 1 + 10 + 10 + 10.
+        if let Some(seen) = table.get_mut(&awarded) {
+            seen.award = Some(award(awarded, true));
+        }
+        assert_eq!(
+            table.admit(&request(1, 3, 10, now + 20), 30, now + 6),
+            Err(Verdict::Ignore("client_requests_exceed_deposit"))
+        );
+        assert_eq!(
+            table.admit(&request(1, 3, 10, now + 20), 31, now + 6),
             Ok(Admission::Fits),
-            "an awarded request no longer counts"
         );
         // Nor can it hold provers with a window of more than a minute.
         assert_eq!(
             table.admit(&request(1, 4, 10, now + 6 + 66), u128::MAX, now + 6),
             Err(Verdict::Ignore("bid_window_too_long"))
         );
-        // Unawarded requests leave two minutes after their window; the deposit pays
-        // again.
-        assert_eq!(table.forget_expired(now + 5 + UNAWARDED_GRACE_SECS), 2);
+        // Requests without a signed award leave two minutes after their window; the
+        // deposit pays again (but for the signed award, 1 wei).
+        assert_eq!(table.forget_expired(now + 5 + UNSIGNED_GRACE_SECS), 2);
         assert_eq!(
-            table.admit(&request(1, 5, 10, now + 200), 30, now + 150),
+            table.admit(&request(1, 5, 29, now + 200), 30, now + 150),
             Ok(Admission::Fits)
+        );
+        assert_eq!(
+            table.admit(&request(1, 5, 30, now + 200), 30, now + 150),
+            Err(Verdict::Ignore("client_requests_exceed_deposit"))
         );
     }
 
@@ -392,10 +433,10 @@ mod tests {
         let kept = request(1, 1, 1, 1_000);
         add(&mut table, kept.clone());
         if let Some(seen) = table.get_mut(&kept.job_id()) {
-            seen.award = Some(award(kept.job_id()));
+            seen.award = Some(award(kept.job_id(), true));
         }
-        assert_eq!(table.forget_expired(10 + UNAWARDED_GRACE_SECS), 1);
-        assert_eq!(table.forget_expired(1_000 + UNAWARDED_GRACE_SECS), 0);
+        assert_eq!(table.forget_expired(10 + UNSIGNED_GRACE_SECS), 1);
+        assert_eq!(table.forget_expired(1_000 + UNSIGNED_GRACE_SECS), 0);
         assert_eq!(table.len(), 1);
         assert_eq!(table.of_client(&Address([1; 20])), 1);
         assert_eq!(table.forget_expired(u64::MAX), 1);
@@ -405,7 +446,7 @@ mod tests {
     }
 
     /// A full table never makes room with this node's own requests, nor with a job under
-    /// way (an awarded request).
+    /// way (a signed award); it takes from the heaviest client that has one to give.
     #[test]
     fn eviction_spares_own_and_awarded_requests() {
         let own = Address([1; 20]);
@@ -417,7 +458,7 @@ mod tests {
             let r = request(2, nonce, 1, 110);
             add(&mut table, r.clone());
             if let Some(seen) = table.get_mut(&r.job_id()) {
-                seen.award = Some(award(r.job_id()));
+                seen.award = Some(award(r.job_id(), true));
             }
         }
         for client in 3..7 {
@@ -426,7 +467,28 @@ mod tests {
         assert_eq!(
             table.admit(&request(9, 0, 1, 110), u128::MAX, 100),
             Err(Verdict::Ignore("request_table_full")),
-            "the heaviest is this node's own, the next holds only awarded jobs"
+            "the heaviest is this node's own, the next holds only jobs under way"
+        );
+        let mut bigger = RequestTable::new(18, Some(own));
+        for nonce in 0..8 {
+            add(&mut bigger, request(1, nonce, 1, 110));
+        }
+        for nonce in 0..5 {
+            let r = request(2, nonce, 1, 110);
+            add(&mut bigger, r.clone());
+            if let Some(seen) = bigger.get_mut(&r.job_id()) {
+                seen.award = Some(award(r.job_id(), true));
+            }
+        }
+        for nonce in 0..3 {
+            add(&mut bigger, request(3, nonce, 1, 110 + nonce));
+        }
+        add(&mut bigger, request(4, 0, 1, 110));
+        add(&mut bigger, request(5, 0, 1, 110));
+        assert_eq!(
+            bigger.admit(&request(9, 0, 1, 110), u128::MAX, 100),
+            Ok(Admission::Evict(request(3, 2, 1, 112).job_id())),
+            "the heaviest client with a request to give gives its latest"
         );
     }
 }

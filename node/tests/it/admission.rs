@@ -182,7 +182,7 @@ async fn a_one_wei_deposit_buys_one_request_at_a_time() {
             tokio::time::sleep(std::time::Duration::from_secs(2)).await;
         }
     }
-    let over = |node: &NodeHandle| requests(node, "ignore", "client_auctions_exceed_deposit");
+    let over = |node: &NodeHandle| requests(node, "ignore", "client_requests_exceed_deposit");
     eventually(60, "the prover judges the flood", || async {
         (over(&prover) >= 250).then_some(())
     })
