@@ -31,17 +31,15 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use ed25519_dalek::SigningKey;
-use ethers::signers::{LocalWallet, Signer};
-use ethers::types::U256;
+use ethers::signers::LocalWallet;
 use figure::Figure;
 use provernet_circuits::Circuit;
 use provernet_node::service::{NodeHandle, now_s};
 use provernet_protocol::{
     Address, Bid, ChallengeKind, ChallengeNotice, CircuitId, Context, EthSignature, Hash32, JobId,
-    JobRequest, PeerKey, ProverAdvert, SeenCache, SignedEnvelope, Validator,
+    ProverAdvert, SeenCache, SignedEnvelope, Validator,
 };
-use provernet_slashing::eip712::{self, Domain};
-use support::{Testnet, submit, wait_for_state};
+use support::{Testnet, metric_total, rss_bytes, submit, wait_for_state};
 
 const COMMAND: &str = "./scripts/bench.sh adversary";
 /// Most flood messages sent a second.
@@ -49,24 +47,12 @@ const FLOOD_RATE: u64 = 5_000;
 /// Honest jobs in each phase.
 const JOBS: u64 = 15;
 
-/// This process's resident memory, bytes.
-fn rss_bytes() -> u64 {
-    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    statm
-        .split_whitespace()
-        .nth(1)
-        .and_then(|p| p.parse::<u64>().ok())
-        .unwrap_or(0)
-        * 4096
-}
-
 /// `count` distinct flood envelopes, a tenth of them job requests from fresh accounts.
 fn flood(count: usize, chain_id: u64, market: ethers::types::Address) -> Vec<Vec<u8>> {
     let keys: Vec<SigningKey> = (0..64u8)
         .map(|i| SigningKey::from_bytes(&[i.wrapping_add(0x80); 32]))
         .collect();
     let context = Context::new(chain_id);
-    let domain = Domain { chain_id, market };
     let now = now_s();
     let expires = now + 590;
     (0..count)
@@ -80,31 +66,15 @@ fn flood(count: usize, chain_id: u64, market: ethers::types::Address) -> Vec<Vec
                     let mut secret = [0x5au8; 32];
                     secret[..8].copy_from_slice(&(n + 1).to_be_bytes());
                     let account = LocalWallet::from_bytes(&secret).expect("a key");
-                    let mut request = JobRequest {
-                        client: Address(account.address().0),
-                        nonce: n,
-                        round: 0,
-                        circuit_id: CircuitId([7; 32]),
-                        input_hash: Hash32([3; 32]),
-                        public_inputs_hash: Hash32([4; 32]),
-                        input_size: 64,
-                        max_price: 1_000_000,
-                        bid_window_ends: now + 30,
-                        proving_deadline: now + 600,
-                        client_signature: EthSignature([0; 65]),
-                    };
-                    let digest = domain.request_digest(&eip712::Request {
-                        job_id: request.job_id().0,
-                        peer_key: *PeerKey::from(key.verifying_key()).as_bytes(),
-                        circuit_id: request.circuit_id.0,
-                        input_hash: request.input_hash.0,
-                        public_inputs_hash: request.public_inputs_hash.0,
-                        max_price: U256::from(request.max_price),
-                        deadline: request.proving_deadline,
-                    });
-                    request.client_signature =
-                        EthSignature(eip712::sign(&account, digest).expect("signs"));
-                    SignedEnvelope::sign(&request, &context, expires, key)
+                    return support::sign_request(
+                        chain_id,
+                        market,
+                        &account,
+                        key,
+                        n,
+                        1_000_000,
+                        (600, 30, 590),
+                    );
                 }
                 1..=3 => SignedEnvelope::sign(
                     &Bid {
@@ -255,17 +225,13 @@ fn flooder_main(peers: &str, chain_id: u64, market: ethers::types::Address, rate
 /// Gossip messages `node` judged (every kind and verdict), those it dropped over a
 /// peer's budget before any signature work, and the penalties it gave for it.
 fn gossip_counts(node: &NodeHandle) -> (u64, u64, u64) {
-    let text = node.metrics.encode();
-    let sum = |f: &dyn Fn(&str) -> bool| -> u64 {
-        text.lines()
-            .filter(|l| !l.starts_with('#') && f(l))
-            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-            .sum::<f64>() as u64
-    };
+    let validations = |l: &str| l.starts_with("provernet_net_validation_total");
     (
-        sum(&|l| l.starts_with("provernet_net_validation_total") && !l.contains("peer_budget")),
-        sum(&|l| l.starts_with("provernet_net_validation_total") && l.contains("peer_budget")),
-        sum(&|l| l.starts_with("provernet_net_penalties_total") && l.contains("over_budget")),
+        metric_total(node, |l| validations(l) && !l.contains("peer_budget")),
+        metric_total(node, |l| validations(l) && l.contains("peer_budget")),
+        metric_total(node, |l| {
+            l.starts_with("provernet_net_penalties_total") && l.contains("over_budget")
+        }),
     )
 }
 

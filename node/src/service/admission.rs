@@ -84,11 +84,10 @@ impl Core {
 
     /// Admits `request` to the request table, making room when the rule says so, or
     /// says why not; [`Verdict::Wait`] when its client's funds must be read first.
+    /// Runs after [`Core::precheck_admission`] (every path to it checks the request
+    /// first), so the client deposited and the window is short.
     pub(super) fn admit_request(&mut self, request: &JobRequest) -> Result<(), Verdict> {
         let client = eth(&request.client);
-        if !self.depositors.contains(&client) {
-            return Err(Verdict::Ignore("client_unfunded"));
-        }
         let now = now_s();
         let admission = if let Some(read) = self.funds_read_within(&client, FUNDS_TTL_MS) {
             self.requests.admit(request, read.free, now)?

@@ -1,13 +1,9 @@
 //! Attacks on the request table: requests from clients that cannot pay, and from a
 //! funded client that signs far more than it means to buy.
 
-use ethers::signers::{LocalWallet, Signer};
+use ethers::signers::LocalWallet;
 use ethers::types::U256;
-use provernet_node::service::{NodeHandle, now_s};
-use provernet_protocol::{
-    Address, CircuitId, Context, EthSignature, Hash32, JobRequest, PeerKey, SignedEnvelope,
-};
-use provernet_slashing::eip712::{self, Domain};
+use provernet_node::service::NodeHandle;
 
 use crate::support::{Testnet, bids, eventually, validations, wallet};
 
@@ -23,38 +19,15 @@ pub(crate) fn signed_request(
     deadline_secs: u64,
     window_secs: u64,
 ) -> Vec<u8> {
-    let now = now_s();
-    let mut request = JobRequest {
-        client: Address(client.address().0),
+    crate::support::sign_request(
+        net.anvil.chain_id(),
+        net.owner.address(),
+        client,
+        key,
         nonce,
-        round: 0,
-        circuit_id: CircuitId([7; 32]),
-        input_hash: Hash32([3; 32]),
-        public_inputs_hash: Hash32([4; 32]),
-        input_size: 64,
         max_price,
-        bid_window_ends: now + window_secs,
-        proving_deadline: now + deadline_secs,
-        client_signature: EthSignature([0; 65]),
-    };
-    let domain = Domain {
-        chain_id: net.anvil.chain_id(),
-        market: net.owner.address(),
-    };
-    let digest = domain.request_digest(&eip712::Request {
-        job_id: request.job_id().0,
-        peer_key: *PeerKey::from(key.verifying_key()).as_bytes(),
-        circuit_id: request.circuit_id.0,
-        input_hash: request.input_hash.0,
-        public_inputs_hash: request.public_inputs_hash.0,
-        max_price: U256::from(max_price),
-        deadline: request.proving_deadline,
-    });
-    request.client_signature = EthSignature(eip712::sign(client, digest).expect("signs"));
-    let context = Context::new(net.anvil.chain_id());
-    SignedEnvelope::sign(&request, &context, now + 120, key)
-        .expect("signs")
-        .to_bytes()
+        (deadline_secs, window_secs, 120),
+    )
 }
 
 fn requests(node: &NodeHandle, result: &str, reason: &str) -> u64 {

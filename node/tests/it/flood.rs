@@ -12,18 +12,9 @@ use provernet_protocol::{
     ProverAdvert, SignedEnvelope,
 };
 
-use crate::support::{Testnet, eventually, submit, unbudgeted, validations, wait_for_state};
-
-/// This process's resident memory, bytes.
-fn rss_bytes() -> u64 {
-    let statm = std::fs::read_to_string("/proc/self/statm").expect("statm");
-    let pages: u64 = statm
-        .split_whitespace()
-        .nth(1)
-        .and_then(|p| p.parse().ok())
-        .expect("resident pages");
-    pages * 4096
-}
+use crate::support::{
+    Testnet, eventually, rss_bytes, stored_request, submit, unbudgeted, validations, wait_for_state,
+};
 
 async fn banned(node: &NodeHandle, rogue: libp2p::PeerId) -> bool {
     let info = node.net.info().await.expect("info");
@@ -354,14 +345,7 @@ async fn a_request_re_signed_in_fresh_envelopes_is_not_forwarded_again() {
         .submit(submit(Circuit::PoseidonChain12, 5, 1_000_000, 60))
         .await
         .expect("submitted");
-    let request = eventually(30, "the request is stored", || async {
-        client
-            .store
-            .client_job(&id)
-            .expect("store")
-            .map(|job| job.request.0)
-    })
-    .await;
+    let request = stored_request(&client, &id).await;
     // The prover holds the request (once it has read the client's deposit).
     eventually(30, "the prover hears the request", || async {
         (validations(&prover, "job_request", "accept", "ok") >= 1).then_some(())

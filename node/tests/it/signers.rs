@@ -14,7 +14,7 @@ use provernet_protocol::{
 use provernet_slashing::eip712::{self, Domain};
 
 use crate::support::{
-    Testnet, eventually, submit, unbudgeted, validations, wait_for_state, wallet,
+    Testnet, eventually, stored_request, submit, unbudgeted, validations, wait_for_state, wallet,
 };
 
 /// The staked attacker's wallet.
@@ -44,14 +44,7 @@ async fn a_staked_key_flooding_valid_messages_is_forwarded_only_within_its_quota
         .submit(submit(Circuit::PoseidonChain12, 11, 1_000_000, 120))
         .await
         .expect("submitted");
-    let request = eventually(30, "the request is stored", || async {
-        client
-            .store
-            .client_job(&id)
-            .expect("store")
-            .map(|job| job.request.0)
-    })
-    .await;
+    let request = stored_request(&client, &id).await;
     // The prover holds the request (once it has read the client's deposit).
     eventually(30, "the prover hears the request", || async {
         (validations(&prover, "job_request", "accept", "ok") >= 1).then_some(())

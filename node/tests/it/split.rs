@@ -5,17 +5,14 @@ use provernet_circuits::Circuit;
 use provernet_node::service::{NodeHandle, now_s};
 use provernet_protocol::{Address, Award, Context, EthSignature, PeerKey, SignedEnvelope};
 
-use crate::support::{Testnet, eventually, submit, validations, wallet};
+use crate::support::{
+    Testnet, eventually, metric_total, stored_request, submit, validations, wallet,
+};
 
 /// Rejects of `kind` this node reported, whatever the reason.
 fn rejects(node: &NodeHandle, kind: &str) -> u64 {
     let needle = format!("kind=\"{kind}\",result=\"reject\"");
-    node.metrics
-        .encode()
-        .lines()
-        .filter(|line| line.contains(&needle))
-        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum::<f64>() as u64
+    metric_total(node, |line| line.contains(&needle))
 }
 
 /// A client signs two awards of one round of its job, each to another registered prover,
@@ -43,14 +40,7 @@ async fn a_client_splitting_the_mesh_with_two_awards_gets_no_honest_forwarder_pe
         .submit(submit(Circuit::PoseidonChain12, 1, 1_000_000, 300))
         .await
         .expect("submitted");
-    let request = eventually(30, "the request is stored", || async {
-        client
-            .store
-            .client_job(&id)
-            .expect("store")
-            .map(|job| job.request.0)
-    })
-    .await;
+    let request = stored_request(&client, &id).await;
     eventually(30, "both relays hold the request", || async {
         [&relay_a, &relay_b]
             .iter()

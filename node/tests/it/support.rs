@@ -495,3 +495,87 @@ pub fn validations(node: &NodeHandle, kind: &str, result: &str, reason: &str) ->
         })
         .get()
 }
+
+/// This process's resident memory, bytes (0 where `/proc` cannot tell).
+pub fn rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .unwrap_or_default()
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse::<u64>().ok())
+        .unwrap_or(0)
+        * 4096
+}
+
+/// The sum of the samples of `node`'s metrics whose line `wanted` picks.
+pub fn metric_total(node: &NodeHandle, wanted: impl Fn(&str) -> bool) -> u64 {
+    node.metrics
+        .encode()
+        .lines()
+        .filter(|line| !line.starts_with('#') && wanted(line))
+        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum::<f64>() as u64
+}
+
+/// The request the client node stored for job `id` once it submitted it.
+pub async fn stored_request(client: &NodeHandle, id: &JobId) -> provernet_protocol::JobRequest {
+    eventually(30, "the request is stored", || async {
+        client
+            .store
+            .client_job(id)
+            .expect("store")
+            .map(|job| job.request.0)
+    })
+    .await
+}
+
+/// A request of `client` (its Ethereum key) for job `nonce` on chain `chain_id`'s market
+/// `market`, signed as a client node signs it, in an envelope of `key` that expires
+/// `expires_in` seconds from now, with a maximum price of `max_price` wei, a deadline
+/// `deadline_secs` from now and a bid window ending `window_secs` from now.
+#[allow(clippy::too_many_arguments)]
+pub fn sign_request(
+    chain_id: u64,
+    market: Address,
+    client: &LocalWallet,
+    key: &SigningKey,
+    nonce: u64,
+    max_price: u128,
+    (deadline_secs, window_secs, expires_in): (u64, u64, u64),
+) -> Vec<u8> {
+    use provernet_protocol::{CircuitId, Context, EthSignature, Hash32, JobRequest, PeerKey};
+    use provernet_slashing::eip712;
+    let now = service::now_s();
+    let mut request = JobRequest {
+        client: provernet_protocol::Address(client.address().0),
+        nonce,
+        round: 0,
+        circuit_id: CircuitId([7; 32]),
+        input_hash: Hash32([3; 32]),
+        public_inputs_hash: Hash32([4; 32]),
+        input_size: 64,
+        max_price,
+        bid_window_ends: now + window_secs,
+        proving_deadline: now + deadline_secs,
+        client_signature: EthSignature([0; 65]),
+    };
+    let domain = eip712::Domain { chain_id, market };
+    let digest = domain.request_digest(&eip712::Request {
+        job_id: request.job_id().0,
+        peer_key: *PeerKey::from(key.verifying_key()).as_bytes(),
+        circuit_id: request.circuit_id.0,
+        input_hash: request.input_hash.0,
+        public_inputs_hash: request.public_inputs_hash.0,
+        max_price: U256::from(max_price),
+        deadline: request.proving_deadline,
+    });
+    request.client_signature = EthSignature(eip712::sign(client, digest).expect("signs"));
+    provernet_protocol::SignedEnvelope::sign(
+        &request,
+        &Context::new(chain_id),
+        now + expires_in,
+        key,
+    )
+    .expect("signs")
+    .to_bytes()
+}
