@@ -101,6 +101,15 @@ pub enum CircuitError {
 }
 
 impl CircuitError {
+    /// Whether verifying failed through the proof itself (so whoever sent it is at
+    /// fault), not through this machine (keys, SRS, files, a task) or public inputs the
+    /// caller should have checked before.
+    pub fn is_proof_fault(&self) -> bool {
+        matches!(self, Self::InvalidProof { .. })
+    }
+}
+
+impl CircuitError {
     pub(crate) fn io(
         action: &'static str,
         path: impl Into<PathBuf>,

@@ -34,6 +34,29 @@ pub fn choose(bids: &[Candidate]) -> Option<&Candidate> {
     bids.iter().min_by(|a, b| preference(a, b))
 }
 
+/// The bids a later round of a job may award, given the provers that won an earlier round
+/// of it: those `at_fault` on it (that delivered a proof of it that does not verify,
+/// under their own key, or were slashed for an invalid proof or an equivocation) never
+/// again; those that merely `failed` it (no acceptance, no proof in time: perhaps a crash
+/// or a lost connection) only when no other prover bids, so a small market does not run
+/// out of provers after a few transient failures.
+pub fn eligible<'a>(
+    bids: &'a [Candidate],
+    failed: &[Address],
+    at_fault: &[Address],
+) -> Vec<&'a Candidate> {
+    let allowed: Vec<&Candidate> = bids
+        .iter()
+        .filter(|c| !at_fault.contains(&c.prover))
+        .collect();
+    let fresh: Vec<&Candidate> = allowed
+        .iter()
+        .copied()
+        .filter(|c| !failed.contains(&c.prover))
+        .collect();
+    if fresh.is_empty() { allowed } else { fresh }
+}
+
 /// The maximum price of the next round: raised by `step_bps` basis points of the current
 /// one (at least 1 wei), capped at `cap`. `None` when the current price is already the cap.
 pub fn raised_price(current: Wei, step_bps: u32, cap: Wei) -> Option<Wei> {
@@ -88,6 +111,39 @@ mod tests {
         };
         assert_eq!(choose(&[a.clone(), b.clone()]), Some(lower));
         assert_eq!(choose(&[b.clone(), a.clone()]), Some(lower));
+    }
+
+    #[test]
+    fn a_prover_at_fault_on_a_job_never_wins_it_again_and_one_that_failed_it_only_alone() {
+        let (cheater, flaky, other) = (bid(1, 90, 1, 1), bid(2, 90, 1, 2), bid(3, 90, 1, 3));
+        let failed = [flaky.prover];
+        let at_fault = [cheater.prover];
+        let all = [cheater.clone(), flaky.clone(), other.clone()];
+        // The cheapest is at fault, the next failed once: the third wins.
+        let pick = |bids: &[Candidate]| {
+            choose(
+                &eligible(bids, &failed, &at_fault)
+                    .into_iter()
+                    .cloned()
+                    .collect::<Vec<_>>(),
+            )
+            .cloned()
+        };
+        assert_eq!(pick(&all), Some(other.clone()));
+        // Alone with the prover at fault, the one that failed gets it again.
+        assert_eq!(pick(&[cheater.clone(), flaky.clone()]), Some(flaky.clone()));
+        // The prover at fault alone: no winner, the round has no bid.
+        assert_eq!(pick(std::slice::from_ref(&cheater)), None);
+        // Nobody failed: the cheapest wins.
+        assert_eq!(
+            choose(
+                &eligible(&all, &[], &[])
+                    .into_iter()
+                    .cloned()
+                    .collect::<Vec<_>>()
+            ),
+            Some(&cheater)
+        );
     }
 
     #[test]

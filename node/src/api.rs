@@ -12,7 +12,12 @@
 //! | `GET` | `/v1/dev/arrivals` | the last 4,096 gossip messages received or published: `[{"id", "at_ms", "own"}]` (only with `api.dev`) |
 //!
 //! Errors answer with a status code and `{"error": "…"}`. Bodies above 2 MiB are refused
-//! before they are read.
+//! before they are read. Every request passes [`guard`] first: a `Host` that is an IP
+//! address or `localhost`, and the node's token for anything but reads on loopback.
+
+mod guard;
+
+pub use guard::{Guard, host_allowed};
 
 use std::net::SocketAddr;
 
@@ -29,7 +34,7 @@ use crate::service::{NodeHandle, SubmitError, SubmitRequest};
 /// The longest request body.
 pub const MAX_BODY_BYTES: usize = 2 << 20;
 
-fn error(status: StatusCode, message: impl Into<String>) -> Response {
+pub(crate) fn error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(json!({ "error": message.into() }))).into_response()
 }
 
@@ -167,8 +172,8 @@ async fn metrics(State(node): State<NodeHandle>) -> Response {
         .into_response()
 }
 
-/// The router; `/v1/dev/*` only when `dev` (config `api.dev`).
-pub fn router(node: NodeHandle, dev: bool) -> Router {
+/// The router, behind `guard`; `/v1/dev/*` only when `dev` (config `api.dev`).
+pub fn router(node: NodeHandle, dev: bool, guard: Guard) -> Router {
     let mut router = Router::new()
         .route("/v1/jobs", get(jobs).post(submit))
         .route("/v1/jobs/{id}", get(job))
@@ -182,11 +187,13 @@ pub fn router(node: NodeHandle, dev: bool) -> Router {
     }
     router
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(guard, guard::check))
         .with_state(node)
 }
 
-/// Serves the API on `address` until the node shuts down, with `/v1/dev/*` when `dev`;
-/// returns the bound address.
+/// Serves the API on `address` until the node shuts down, with `/v1/dev/*` when `dev`,
+/// mutating requests (and reads, unless `address` is loopback) needing `token`; returns
+/// the bound address.
 ///
 /// # Errors
 /// The address cannot be bound.
@@ -194,11 +201,12 @@ pub async fn serve(
     node: NodeHandle,
     address: SocketAddr,
     dev: bool,
+    token: &str,
 ) -> std::io::Result<SocketAddr> {
     let listener = tokio::net::TcpListener::bind(address).await?;
     let bound = listener.local_addr()?;
     let shutdown = node.shutdown.clone();
-    let app = router(node, dev);
+    let app = router(node, dev, Guard::new(token, address.ip().is_loopback()));
     tokio::spawn(async move {
         let served = axum::serve(listener, app)
             .with_graceful_shutdown(async move { shutdown.cancelled().await })

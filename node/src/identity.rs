@@ -67,13 +67,30 @@ fn io_error(path: &Path, e: std::io::Error) -> KeyError {
 /// # Errors
 /// [`KeyError`].
 pub fn load_or_create_identity(data_dir: &Path) -> Result<SigningKey, KeyError> {
-    let path = data_dir.join(IDENTITY_FILE);
+    load_or_create_secret(data_dir, IDENTITY_FILE, "identity file")
+        .map(|secret| SigningKey::from_bytes(&secret))
+}
+
+/// The API's bearer token file's name in the data dir.
+pub const API_TOKEN_FILE: &str = "api-token";
+
+/// Loads the API's bearer token (64 hex characters) from `data_dir`, creating it (mode
+/// 0600) on first start: mutating endpoints require it (`api.rs`).
+///
+/// # Errors
+/// [`KeyError`].
+pub fn load_or_create_api_token(data_dir: &Path) -> Result<String, KeyError> {
+    load_or_create_secret(data_dir, API_TOKEN_FILE, "API token file").map(|secret| to_hex(&secret))
+}
+
+/// 32 secret bytes kept as hex in `data_dir/file`, which is created with fresh random
+/// bytes, readable by its owner only, when it does not exist.
+fn load_or_create_secret(data_dir: &Path, file: &str, what: &str) -> Result<[u8; 32], KeyError> {
+    let path = data_dir.join(file);
     match std::fs::read_to_string(&path) {
-        Ok(text) => parse_secret(text.trim())
-            .map(|b| SigningKey::from_bytes(&b))
-            .ok_or_else(|| KeyError::Malformed {
-                what: format!("identity file {}", path.display()),
-            }),
+        Ok(text) => parse_secret(text.trim()).ok_or_else(|| KeyError::Malformed {
+            what: format!("{what} {}", path.display()),
+        }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             std::fs::create_dir_all(data_dir).map_err(|e| io_error(data_dir, e))?;
             let mut secret = [0u8; 32];
@@ -86,7 +103,7 @@ pub fn load_or_create_identity(data_dir: &Path) -> Result<SigningKey, KeyError> 
             file.write_all(to_hex(&secret).as_bytes())
                 .and_then(|()| file.sync_all())
                 .map_err(|e| io_error(&path, e))?;
-            Ok(SigningKey::from_bytes(&secret))
+            Ok(secret)
         }
         Err(e) => Err(io_error(&path, e)),
     }
@@ -153,6 +170,29 @@ mod tests {
         };
         let key = provernet_protocol::PeerKey::from(first.verifying_key());
         assert_eq!(peer_id_of(&key), Some(keys.libp2p().public().to_peer_id()));
+    }
+
+    #[test]
+    fn the_api_token_is_created_once_readable_by_its_owner_only() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let token = load_or_create_api_token(dir.path()).expect("create");
+        assert_eq!(token.len(), 64);
+        assert_eq!(load_or_create_api_token(dir.path()).expect("load"), token);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join(API_TOKEN_FILE))
+                .expect("file")
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        // Another node's data dir, another token.
+        let other = tempfile::tempdir().expect("tempdir");
+        assert_ne!(
+            load_or_create_api_token(other.path()).expect("create"),
+            token
+        );
     }
 
     #[test]

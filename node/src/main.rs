@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+use tracing_subscriber::filter::Targets;
 
 mod node;
 mod proving;
@@ -99,13 +100,24 @@ struct NodeArgs {
     dev_srs: bool,
 }
 
+/// Where a node's API is, and its token.
+#[derive(Debug, Args)]
+struct ApiArgs {
+    /// The node's API.
+    #[arg(long, env = "PROVERNET_API", default_value = "http://127.0.0.1:8645")]
+    api: String,
+    /// The node's API token file (`<data_dir>/api-token`, which the node creates at first
+    /// start): needed to submit, and to read from an API that is not on loopback.
+    #[arg(long, env = "PROVERNET_API_TOKEN_FILE")]
+    token_file: Option<PathBuf>,
+}
+
 #[derive(Debug, Subcommand)]
 enum ClientCommand {
     /// Submit a job; prints its id.
     Submit {
-        /// The node's API.
-        #[arg(long, env = "PROVERNET_API", default_value = "http://127.0.0.1:8645")]
-        api: String,
+        #[command(flatten)]
+        api: ApiArgs,
         /// The circuit's name.
         #[arg(long)]
         circuit: String,
@@ -121,17 +133,15 @@ enum ClientCommand {
     },
     /// Show a job's state as JSON.
     Status {
-        /// The node's API.
-        #[arg(long, env = "PROVERNET_API", default_value = "http://127.0.0.1:8645")]
-        api: String,
+        #[command(flatten)]
+        api: ApiArgs,
         /// The job id (0x-prefixed hex).
         job: String,
     },
     /// Write a job's verified proof to a file.
     Proof {
-        /// The node's API.
-        #[arg(long, env = "PROVERNET_API", default_value = "http://127.0.0.1:8645")]
-        api: String,
+        #[command(flatten)]
+        api: ApiArgs,
         /// The job id (0x-prefixed hex).
         job: String,
         /// Output file.
@@ -179,19 +189,18 @@ fn economics(args: &EconomicsArgs) -> anyhow::Result<()> {
 }
 
 fn main() -> ExitCode {
-    // PROVERNET_LOG=debug|info|warn|error (default info); targets are shown so a line
-    // says which subsystem wrote it (docs/operating.md lists them).
-    let level = match std::env::var("PROVERNET_LOG").as_deref() {
-        Ok("trace") => tracing::Level::TRACE,
-        Ok("debug") => tracing::Level::DEBUG,
-        Ok("warn") => tracing::Level::WARN,
-        Ok("error") => tracing::Level::ERROR,
-        _ => tracing::Level::INFO,
-    };
+    // PROVERNET_LOG: a level (trace, debug, info — the default —, warn, error), or levels
+    // per target as `info,market::prover=debug`; targets are shown so a line says which
+    // subsystem wrote it (docs/operating.md lists them).
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let filter = log_filter(std::env::var("PROVERNET_LOG").ok().as_deref());
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_max_level(level)
+        .with_max_level(tracing::Level::TRACE)
+        .finish()
+        .with(filter)
         .init();
     let cli = Cli::parse();
     report(match cli.command {
@@ -216,6 +225,25 @@ fn testnet(command: provernet_testnet::TestnetCommand) -> anyhow::Result<()> {
 }
 
 /// Prints an error with its causes and turns it into exit status 1.
+/// The log filter `PROVERNET_LOG` names: unset or empty, INFO; levels per target keep
+/// INFO for the others unless a bare level says otherwise; what does not parse is said on
+/// stderr, and INFO stands.
+fn log_filter(directives: Option<&str>) -> Targets {
+    let info = || Targets::new().with_default(tracing::Level::INFO);
+    let Some(text) = directives.map(str::trim).filter(|t| !t.is_empty()) else {
+        return info();
+    };
+    let spaced: String = text.split(',').map(str::trim).collect::<Vec<_>>().join(",");
+    match spaced.parse::<Targets>() {
+        Ok(targets) if targets.default_level().is_some() => targets,
+        Ok(targets) => targets.with_default(tracing::Level::INFO),
+        Err(error) => {
+            eprintln!("PROVERNET_LOG={text}: {error}; logging at info");
+            info()
+        }
+    }
+}
+
 fn report(result: anyhow::Result<()>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -223,5 +251,32 @@ fn report(result: anyhow::Result<()>) -> ExitCode {
             eprintln!("error: {error:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tracing::Level;
+    use tracing_subscriber::filter::LevelFilter;
+
+    use super::log_filter;
+
+    #[test]
+    fn provernet_log_takes_a_level_or_levels_per_target_and_keeps_info_otherwise() {
+        for unset in [None, Some(""), Some("  ")] {
+            assert_eq!(log_filter(unset).default_level(), Some(LevelFilter::INFO));
+        }
+        assert_eq!(
+            log_filter(Some("debug")).default_level(),
+            Some(LevelFilter::DEBUG)
+        );
+        let per_target = log_filter(Some("info, market::prover=debug"));
+        assert!(per_target.would_enable("market::prover", &Level::DEBUG));
+        assert!(!per_target.would_enable("net", &Level::DEBUG));
+        assert!(per_target.would_enable("node", &Level::ERROR));
+        // A target alone keeps everything else at info.
+        let alone = log_filter(Some("market::prover=debug"));
+        assert!(alone.would_enable("node", &Level::INFO));
+        assert!(alone.would_enable("market::prover", &Level::DEBUG));
     }
 }

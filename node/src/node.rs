@@ -8,7 +8,7 @@ use provernet_node::identity::{Keys, load_eth_key, load_or_create_identity};
 use provernet_node::service::{self, Startup};
 use provernet_node::store::{RocksStore, Store};
 
-use crate::{ClientCommand, NodeArgs};
+use crate::{ApiArgs, ClientCommand, NodeArgs};
 
 /// The configuration from the file (if any) with the flags applied.
 fn configure(args: NodeArgs) -> anyhow::Result<NodeConfig> {
@@ -78,7 +78,8 @@ pub fn run_node(args: NodeArgs) -> anyhow::Result<()> {
         .await?;
         if config.api.enabled {
             let address = config.api.listen;
-            let bound = provernet_node::api::serve(node.clone(), address, config.api.dev)
+            let token = provernet_node::identity::load_or_create_api_token(&config.data_dir)?;
+            let bound = provernet_node::api::serve(node.clone(), address, config.api.dev, &token)
                 .await
                 .with_context(|| format!("cannot serve the API on {address} (api.listen)"))?;
             eprintln!("api: http://{bound}");
@@ -92,11 +93,17 @@ pub fn run_node(args: NodeArgs) -> anyhow::Result<()> {
             "peer key: 0x{}",
             provernet_protocol::primitives::to_hex(node.peer_key.as_bytes())
         );
-        wait_for_signal().await;
-        eprintln!("shutting down");
+        tokio::select! {
+            () = wait_for_signal() => eprintln!("shutting down"),
+            // A task of the node failed and stopped it (`service/supervise.rs`).
+            () = node.shutdown.cancelled() => {}
+        }
         node.shutdown.cancel();
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-        Ok(())
+        match node.failure.get() {
+            Some(why) => anyhow::bail!("the node stopped: {why}"),
+            None => Ok(()),
+        }
     })
 }
 
@@ -145,18 +152,21 @@ pub fn client(command: ClientCommand) -> anyhow::Result<()> {
                     "max_price": max_price.to_string(),
                     "deadline_secs": deadline,
                 });
-                let answer = call(http.post(format!("{api}/v1/jobs")).json(&body), &api).await?;
+                let request = http.post(format!("{}/v1/jobs", api.api)).json(&body);
+                let answer = call(with_token(request, &api)?, &api.api).await?;
                 let id = answer["id"]
                     .as_str()
                     .context("the node answered without an id")?;
                 println!("{id}");
             }
             ClientCommand::Status { api, job } => {
-                let answer = call(http.get(format!("{api}/v1/jobs/{job}")), &api).await?;
+                let request = http.get(format!("{}/v1/jobs/{job}", api.api));
+                let answer = call(with_token(request, &api)?, &api.api).await?;
                 println!("{}", serde_json::to_string_pretty(&answer)?);
             }
             ClientCommand::Proof { api, job, out } => {
-                let answer = call(http.get(format!("{api}/v1/jobs/{job}/proof")), &api).await?;
+                let request = http.get(format!("{}/v1/jobs/{job}/proof", api.api));
+                let answer = call(with_token(request, &api)?, &api.api).await?;
                 std::fs::write(&out, serde_json::to_string_pretty(&answer)? + "\n")
                     .with_context(|| format!("cannot write {}", out.display()))?;
                 eprintln!("proof written to {}", out.display());
@@ -164,6 +174,19 @@ pub fn client(command: ClientCommand) -> anyhow::Result<()> {
         }
         Ok(())
     })
+}
+
+/// `request` with the API token of `api.token_file`, if one is given.
+fn with_token(
+    request: reqwest::RequestBuilder,
+    api: &ApiArgs,
+) -> anyhow::Result<reqwest::RequestBuilder> {
+    let Some(file) = &api.token_file else {
+        return Ok(request);
+    };
+    let token = std::fs::read_to_string(file)
+        .with_context(|| format!("cannot read the API token file {}", file.display()))?;
+    Ok(request.bearer_auth(token.trim()))
 }
 
 async fn call(request: reqwest::RequestBuilder, api: &str) -> anyhow::Result<serde_json::Value> {

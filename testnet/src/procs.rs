@@ -65,6 +65,18 @@ impl NodeSpec {
         self.dir.join("data")
     }
 
+    /// The token the node's API asks of mutating requests, which the node writes to
+    /// `api-token` in its data dir at first start (`provernet_node::identity`).
+    ///
+    /// # Errors
+    /// The node has not written it (not started yet), or it cannot be read.
+    pub fn api_token(&self) -> anyhow::Result<String> {
+        let path = self.data_dir().join("api-token");
+        std::fs::read_to_string(&path)
+            .map(|token| token.trim().to_owned())
+            .with_context(|| format!("cannot read the API token {}", path.display()))
+    }
+
     /// The API's base URL.
     pub fn api(&self) -> String {
         format!("http://127.0.0.1:{}", self.api_port)
@@ -224,7 +236,8 @@ pub fn spawn(exe: &Path, spec: &NodeSpec) -> anyhow::Result<Child> {
         .arg("node")
         .arg("--config")
         .arg(spec.config_path())
-        .env("PROVERNET_LOG", "info")
+        // A prover's reasons for not bidding are at debug: a testnet's log shows them.
+        .env("PROVERNET_LOG", "info,market::prover=debug")
         .env_remove("PROVERNET_ETH_KEY")
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)

@@ -335,6 +335,28 @@ pub async fn spawn(
     config: NetworkConfig,
     keypair: Keypair,
 ) -> Result<(NetworkHandle, mpsc::Receiver<Event>, Vec<Multiaddr>), NetworkError> {
+    let (handle, events, listening, task) = start(config, keypair).await?;
+    tokio::spawn(task);
+    Ok((handle, events, listening))
+}
+
+/// The network handle, its events, the addresses it listens on and the network task,
+/// which the caller runs ([`spawn`] runs it on its own; the node under its supervisor).
+///
+/// # Errors
+/// As [`spawn`].
+pub(crate) async fn start(
+    config: NetworkConfig,
+    keypair: Keypair,
+) -> Result<
+    (
+        NetworkHandle,
+        mpsc::Receiver<Event>,
+        Vec<Multiaddr>,
+        impl Future<Output = ()> + Send + 'static,
+    ),
+    NetworkError,
+> {
     let peer_id = keypair.public().to_peer_id();
     let mut swarm = behaviour::build_swarm(&config, keypair)?;
     for address in &config.listen {
@@ -395,8 +417,12 @@ pub async fn spawn(
         arrivals: Arrivals::default(),
         inbound: budget::InboundBudget::new(config.inbound),
     };
-    tokio::spawn(task.run());
-    Ok((NetworkHandle { commands, peer_id }, events, listening))
+    Ok((
+        NetworkHandle { commands, peer_id },
+        events,
+        listening,
+        task.run(),
+    ))
 }
 
 /// The peer id at the end of a multiaddr, if any.

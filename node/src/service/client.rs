@@ -21,6 +21,16 @@ use crate::store::{ClientJob, ClientState, WriteBatch};
 
 pub use super::status::{JobStatus, SubmitError, proof_file};
 
+/// What verifying a pushed proof showed.
+pub(crate) enum Checked {
+    /// It verifies.
+    Valid,
+    /// It does not, through the proof or its public inputs: the pusher's fault.
+    Invalid(String),
+    /// This node could not verify it (its keys, a task): nobody's fault but its own.
+    Failed(String),
+}
+
 impl Core {
     pub(super) fn recover_client(&mut self) {
         let now = now_ms();
@@ -154,6 +164,7 @@ impl Core {
             next_max_price: None,
             error: None,
             failed_provers: Vec::new(),
+            faulty_provers: Vec::new(),
             committed_in_time: false,
         };
         let mut batch = WriteBatch::default();
@@ -322,16 +333,15 @@ impl Core {
         };
         let current = job.current_id();
         let bids = self.bids.remove(&current).unwrap_or_default();
-        // A prover that failed this job in an earlier round does not get it again while
-        // another bids; when only such provers bid, they may (a small market would
-        // otherwise run out of provers after a few transient failures).
+        // A prover proven at fault on this job never gets it again; one that failed it
+        // in an earlier round only when no other prover bids.
         let all: Vec<auction::Candidate> = bids.iter().map(|(c, _)| c.clone()).collect();
-        let fresh: Vec<auction::Candidate> = all
-            .iter()
-            .filter(|c| !job.failed_provers.contains(&c.prover.0))
+        let failed: Vec<Address> = job.failed_provers.iter().copied().map(Address).collect();
+        let at_fault: Vec<Address> = job.faulty_provers.iter().copied().map(Address).collect();
+        let candidates: Vec<auction::Candidate> = auction::eligible(&all, &failed, &at_fault)
+            .into_iter()
             .cloned()
             .collect();
-        let candidates = if fresh.is_empty() { all } else { fresh };
         let Some(winner) = auction::choose(&candidates).cloned() else {
             self.reauction(id, "no_bids").await;
             return;
@@ -566,8 +576,14 @@ impl Core {
             self.penalize(peer, PeerAction::Unauthorized).await;
             return;
         }
-        if !waiting {
-            // Already have it (a retry), or the round moved on.
+        let winner_at_fault = job
+            .award
+            .as_ref()
+            .is_some_and(|a| job.faulty_provers.contains(&a.0.prover.0));
+        if !waiting || winner_at_fault {
+            // Already have it (a retry), or the round moved on; or the winner already
+            // pushed a proof of it that does not verify: one verification of its pushes
+            // per round is all it gets (the proof may still come from its commitment).
             self.s.net.respond(channel, Vec::new()).await;
             return;
         }
@@ -596,10 +612,14 @@ impl Core {
         let engine = std::sync::Arc::clone(&self.s.engine);
         let internal = self.internal.clone();
         tokio::spawn(async move {
-            let ok = engine
+            let ok = match engine
                 .verify_async(circuit, body.public_inputs, body.proof)
                 .await
-                .map_err(|e| e.to_string());
+            {
+                Ok(()) => Checked::Valid,
+                Err(error) if error.is_proof_fault() => Checked::Invalid(error.to_string()),
+                Err(error) => Checked::Failed(error.to_string()),
+            };
             let _ = internal
                 .send(Internal::ProofChecked {
                     user_id,
@@ -619,12 +639,21 @@ impl Core {
         current: JobId,
         peer: PeerId,
         proof: ProofRecord,
-        ok: Result<(), String>,
+        ok: Checked,
         channel: ResponseChannel<Vec<u8>>,
     ) {
         self.verifying.remove(&current);
-        if let Err(reason) = ok {
+        if let Checked::Failed(reason) = ok {
+            // This node could not verify (keys, a task): not the pusher's fault. No
+            // answer, so the winner pushes it again.
+            tracing::error!(target: "market::client", job = %user_id, reason, "cannot verify a delivered proof");
+            return;
+        }
+        if let Checked::Invalid(reason) = ok {
             tracing::warn!(target: "market::client", job = %user_id, %peer, reason, "delivered proof does not verify");
+            // Signed by the winner's key: it is at fault on this job, whatever it does next
+            // (the round goes on: it may still commit a valid proof in time, and is paid then).
+            self.mark_at_fault(user_id, current);
             self.s
                 .metrics
                 .market
@@ -643,6 +672,26 @@ impl Core {
         if stale || self.take_proof(user_id, current, proof).await {
             self.s.net.respond(channel, Vec::new()).await;
         }
+    }
+
+    /// Records the winner of round `current` of job `user_id` as at fault on the job: no
+    /// later round awards it again (`auction::eligible`).
+    pub(super) fn mark_at_fault(&mut self, user_id: JobId, current: JobId) {
+        let Some(job) = self.jobs.get_mut(&user_id) else {
+            return;
+        };
+        let Some(award) = job.award.as_ref().filter(|a| a.0.job_id == current) else {
+            return;
+        };
+        let prover = award.0.prover.0;
+        if job.faulty_provers.contains(&prover) {
+            return;
+        }
+        job.faulty_provers.push(prover);
+        tracing::info!(target: "market::client", job = %user_id, prover = ?eth(&award.0.prover), "prover at fault on this job: never awarded it again");
+        let mut batch = WriteBatch::default();
+        batch.client_job(job);
+        self.write(batch);
     }
 
     /// The current round's proof, verified (delivered by the winner, fetched by this

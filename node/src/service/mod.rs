@@ -41,10 +41,12 @@ mod rules;
 mod settle;
 mod start;
 mod status;
+mod supervise;
 mod watch;
 mod worker;
 
 pub use start::{StartError, Startup, start};
+pub use supervise::Failure;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
@@ -70,7 +72,6 @@ use provernet_slashing::eip712::Domain;
 use provernet_slashing::events::{EventFollower, EventKind};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
-use tracing::Instrument;
 
 use crate::config::NodeConfig;
 use crate::identity::Keys;
@@ -185,7 +186,7 @@ pub(crate) enum Internal {
         current: JobId,
         peer: PeerId,
         proof: ProofRecord,
-        ok: Result<(), String>,
+        ok: client::Checked,
         channel: ResponseChannel<Vec<u8>>,
     },
     Committed {
@@ -363,6 +364,8 @@ pub struct NodeHandle {
     pub listen_addrs: Vec<Multiaddr>,
     /// Stops it.
     pub shutdown: CancellationToken,
+    /// Why it stopped on its own, if it did (`supervise.rs`).
+    pub failure: Failure,
     /// The roles it runs.
     pub roles: crate::config::Roles,
     /// The market contract, read-only use (the client's deposit before a submission).

@@ -44,6 +44,16 @@ pub(super) fn overdue_past_limit(
     now_ms >= from.saturating_add(OVERDUE_LIMIT_MS)
 }
 
+/// Whether a slash for `fault` shows its prover at fault on the job (an invalid proof, an
+/// equivocation: its own signed doing), rather than failing it (a missed deadline, a
+/// proof not revealed in time: perhaps a crash).
+pub(super) fn at_fault(fault: u8) -> bool {
+    matches!(
+        provernet_slashing::fault_name(fault),
+        "invalid_proof" | "equivocation"
+    )
+}
+
 impl Core {
     /// The watchtower's word on round `job` of one of this client's jobs.
     pub(super) async fn on_own_round(&mut self, job: JobId, outcome: OwnRound) {
@@ -59,8 +69,13 @@ impl Core {
             return;
         }
         match outcome {
-            OwnRound::Lost => {
-                tracing::info!(target: "market::client", job = %user_id, "the round's winner was slashed: re-auction");
+            OwnRound::Lost { fault } => {
+                tracing::info!(target: "market::client", job = %user_id, fault = provernet_slashing::fault_name(fault), "the round's winner was slashed: re-auction");
+                // An invalid proof or two leaves for one job are the prover's own doing; a
+                // missed deadline or an unanswered challenge may be a crash: only failed.
+                if at_fault(fault) {
+                    self.mark_at_fault(user_id, job);
+                }
                 self.reauction(user_id, "missed_deadline").await;
             }
             OwnRound::Unobtainable => {
@@ -132,6 +147,13 @@ impl Core {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_slash_for_the_provers_own_doing_puts_it_at_fault() {
+        // 1 invalid proof, 2 withheld proof, 3 missed deadline, 4 equivocation.
+        assert!(at_fault(1) && at_fault(4));
+        assert!(!at_fault(2) && !at_fault(3) && !at_fault(0) && !at_fault(9));
+    }
 
     #[test]
     fn an_overdue_round_waits_for_the_chain_up_to_the_limit() {

@@ -78,6 +78,7 @@ impl Core {
         let now = now_ms();
         let policy = self.s.config.prover.price;
         if policy.quote(request.max_price).is_none() {
+            tracing::debug!(target: "market::prover", job = %id, max_price = request.max_price, "not bidding: below this prover's floor");
             return;
         }
         let Some(price) = policy.quote_capped(request.max_price, self.s.challenge_bond) else {
@@ -109,6 +110,7 @@ impl Core {
         };
         let promised = (finish + margin + DRIFT_MS).div_ceil(1_000);
         if promised > request.proving_deadline {
+            tracing::debug!(target: "market::prover", job = %id, promised, "not bidding: cannot promise the deadline");
             return;
         }
         // Hold the capacity while the bid stands, so bids never promise more than the
@@ -117,6 +119,7 @@ impl Core {
             .schedule
             .admit(now, id, self.estimate_ms(circuit), promised * 1_000)
         {
+            tracing::debug!(target: "market::prover", job = %id, held = self.schedule.len(), "not bidding: no capacity for the promise");
             return;
         }
         // Held until the bid window ends, but never longer than any honest client's window
@@ -310,18 +313,29 @@ impl Core {
         tokio::spawn(async move {
             let result = match fetch(&shared, peer, &client_key, &request).await {
                 Err(reason) => Err(InputsError::NotReceived(reason)),
-                // Parsing up to 1 MiB and computing the statement: on the blocking pool,
-                // never on the core.
-                Ok(input) => match tokio::task::spawn_blocking(move || {
-                    let circuit = circuit.ok_or(InputRefusal::NotWitness)?;
-                    check_fetched_input(circuit, &job, &input).map(|()| input)
-                })
-                .await
-                {
-                    Ok(checked) => checked.map_err(InputsError::Refused),
-                    // Our own check failing to run is not the client's fault.
-                    Err(error) => Err(InputsError::NotReceived(error.to_string())),
-                },
+                // Parsing up to 1 MiB, computing the statement and writing the input to
+                // the store: on the blocking pool, never on the core. The input is stored
+                // before the core marks the job accepted, so a restart finds it.
+                Ok(input) => {
+                    let store = shared.store.clone();
+                    match tokio::task::spawn_blocking(move || {
+                        let circuit = circuit.ok_or(InputRefusal::NotWitness)?;
+                        check_fetched_input(circuit, &job, &input)?;
+                        let mut batch = WriteBatch::default();
+                        batch.input(&id, &input);
+                        Ok(store.write(batch).map(|()| input))
+                    })
+                    .await
+                    {
+                        Ok(Ok(Ok(input))) => Ok(input),
+                        Ok(Err(refusal)) => Err(InputsError::Refused(refusal)),
+                        // Our own store or check failing is not the client's fault.
+                        Ok(Ok(Err(error))) => Err(InputsError::NotReceived(format!(
+                            "the input could not be stored: {error}"
+                        ))),
+                        Err(error) => Err(InputsError::NotReceived(error.to_string())),
+                    }
+                }
             };
             let _ = internal.send(Internal::Inputs { job: id, result }).await;
         });
@@ -392,7 +406,7 @@ impl Core {
         work.state = WorkState::Accepted;
         work.acceptance = Some(Stored(acceptance.clone()));
         let mut batch = WriteBatch::default();
-        batch.work(work).input(&id, &input);
+        batch.work(work);
         if !self.write(batch) {
             return;
         }

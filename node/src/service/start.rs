@@ -1,6 +1,7 @@
 //! Starting a node: the configuration checked, the chain reached, the store, network,
 //! dispatcher, chain follower, chain worker and core spawned.
 
+use super::supervise::Supervisor;
 use super::*;
 
 /// Why a node could not start.
@@ -64,8 +65,9 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
     let chain_id = provider
         .get_chainid()
         .await
-        .map_err(|e| chain_error(format!("cannot read the chain id: {e}")))?
-        .as_u64();
+        .map_err(|e| chain_error(format!("cannot read the chain id: {e}")))?;
+    let chain_id = u64::try_from(chain_id)
+        .map_err(|_| chain_error(format!("the chain id {chain_id} does not fit 64 bits")))?;
     let cheats = [
         ("prover.cheat", config.prover.cheat.is_some()),
         ("client.cheat_never_sign", config.client.cheat_never_sign),
@@ -220,7 +222,8 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
         },
         shutdown: shutdown.clone(),
     };
-    let (net, events, listen_addrs) = network::spawn(network_config, keys.libp2p()).await?;
+    let (net, events, listen_addrs, network_task) =
+        network::start(network_config, keys.libp2p()).await?;
 
     let metrics = Arc::new(Metrics::default());
     let context = Context::new(chain_id);
@@ -274,7 +277,13 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
             bytes_per_s: config.network.gossip_bytes_per_peer_per_s,
         },
     )));
-    tokio::spawn(
+    // Every long-lived task runs under the supervisor: one that ends before the node is
+    // asked to stop stops the node.
+    let supervisor = Supervisor::new(shutdown.clone());
+    supervisor.spawn("network", span.clone(), network_task);
+    supervisor.spawn(
+        "dispatcher",
+        span.clone(),
         dispatch::dispatch(
             events,
             net.clone(),
@@ -283,35 +292,36 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
             internal_tx.clone(),
             Arc::clone(&metrics),
             shutdown.clone(),
-        )
-        .instrument(span.clone()),
+        ),
     );
-    tokio::spawn(
+    supervisor.spawn(
+        "chain follower",
+        span.clone(),
         follow::follow_chain(
             Arc::clone(&shared),
             internal_tx.clone(),
             watch_tx.clone(),
             shutdown.clone(),
-        )
-        .instrument(span.clone()),
+        ),
     );
     if let Some((_, watch_rx)) = watch {
         let (tower, reports) = Watchtower::new(Arc::clone(&shared), internal_tx.clone());
-        tokio::spawn(
-            tower
-                .run(watch_rx, reports, shutdown.clone())
-                .instrument(span.clone()),
+        supervisor.spawn(
+            "watchtower",
+            span.clone(),
+            tower.run(watch_rx, reports, shutdown.clone()),
         );
     }
-    tokio::spawn(
+    supervisor.spawn(
+        "chain worker",
+        span.clone(),
         worker::chain_worker(
             Arc::clone(&shared),
             chain_rx,
             answers_rx,
             internal_tx.clone(),
             shutdown.clone(),
-        )
-        .instrument(span.clone()),
+        ),
     );
 
     let mut core = Core::new(Arc::clone(&shared), internal_tx.clone(), chain_tx, context);
@@ -342,7 +352,7 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
             .into_iter()
             .collect();
     }
-    tokio::spawn(core.run(internal_rx, shutdown.clone()).instrument(span));
+    supervisor.spawn("core", span, core.run(internal_rx, shutdown.clone()));
     tracing::info!(
         target: "node",
         peer = %net.peer_id(),
@@ -359,6 +369,7 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
         peer_key,
         listen_addrs,
         shutdown,
+        failure: supervisor.failure(),
         roles: config.roles,
         market: shared.market.clone(),
     })

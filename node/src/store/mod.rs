@@ -5,8 +5,9 @@
 //! shape of Lighthouse's `KeyValueStore` and `memory_store.rs`). [`Store`] puts typed
 //! records on top, one concern per column: the client's jobs, the prover's work, the
 //! prover's batches, job inputs, and counters. Writes that belong together (a sealed
-//! batch and the jobs it holds; a job and its inputs) go in one [`WriteBatch`], which
-//! both implementations apply atomically.
+//! batch and the jobs it holds; a client's job and its input) go in one [`WriteBatch`],
+//! which both implementations apply atomically. A prover's fetched input is written
+//! before the record that marks its job accepted, by the fetch task off the core.
 //!
 //! Records are JSON (`serde`), with protocol messages kept as their protobuf bytes in
 //! hex, so a record decodes with the same checks as a message from the network.

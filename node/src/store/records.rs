@@ -207,6 +207,11 @@ pub struct ClientJob {
     /// later rounds award to them only when no other prover bids.
     #[serde(default)]
     pub failed_provers: Vec<[u8; 20]>,
+    /// Provers proven at fault on this job: a round's winner that pushed a proof of it,
+    /// under its own key, that does not verify, or was slashed for an invalid proof or an
+    /// equivocation of it. Never awarded it again (`provernet_market::auction::eligible`).
+    #[serde(default)]
+    pub faulty_provers: Vec<[u8; 20]>,
     /// The chain showed the current round's winner committed a leaf of the awarded
     /// statement and price by the deadline: the round will be paid, so it is never
     /// re-auctioned (`service/overdue.rs`).

@@ -41,23 +41,30 @@ async fn a_job_submitted_with_the_cli_is_proven_and_its_proof_verifies() {
     net.start(config, 3).await;
     net.wait_for_mesh(1).await;
     let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
-    let bound = provernet_node::api::serve(client.clone(), loopback, false)
+    let dir = net.dir.path().to_owned();
+    let token =
+        provernet_node::identity::load_or_create_api_token(&dir.join("api")).expect("api token");
+    let token_file = dir
+        .join("api")
+        .join(provernet_node::identity::API_TOKEN_FILE);
+    let bound = provernet_node::api::serve(client.clone(), loopback, false, &token)
         .await
         .expect("api");
     let api = format!("http://{bound}");
-    let dir = net.dir.path().to_owned();
     let input = dir.join("witness.json");
     std::fs::write(&input, witness(Circuit::PoseidonChain12, 5)).expect("write");
     let path = |p: &Path| p.to_str().expect("utf-8").to_owned();
 
     let id = {
-        let (api, input) = (api.clone(), path(&input));
+        let (api, input, token_file) = (api.clone(), path(&input), path(&token_file));
         tokio::task::spawn_blocking(move || {
             ok(
                 &api,
                 &[
                     "client",
                     "submit",
+                    "--token-file",
+                    &token_file,
                     "--circuit",
                     "poseidon-chain-12",
                     "--input",
@@ -115,6 +122,7 @@ async fn a_job_submitted_with_the_cli_is_proven_and_its_proof_verifies() {
     let http = reqwest::Client::new();
     let bad = http
         .post(format!("{api}/v1/jobs"))
+        .bearer_auth(&token)
         .json(&serde_json::json!({
             "circuit": "sha-9000", "input": "{}", "max_price": "1", "deadline_secs": 60
         }))
@@ -132,6 +140,7 @@ async fn a_job_submitted_with_the_cli_is_proven_and_its_proof_verifies() {
     );
     let bad = http
         .post(format!("{api}/v1/jobs"))
+        .bearer_auth(&token)
         .json(&serde_json::json!({
             "circuit": "poseidon-chain-12", "input": "{\"seed\": \"x\"}", "max_price": "1", "deadline_secs": 60
         }))
@@ -153,6 +162,7 @@ async fn a_job_submitted_with_the_cli_is_proven_and_its_proof_verifies() {
     // closes that connection, which a pooled client might otherwise reuse.
     let huge = reqwest::Client::new()
         .post(format!("{api}/v1/jobs"))
+        .bearer_auth(&token)
         .header("content-type", "application/json")
         .body(vec![b' '; 3 << 20])
         .send()
@@ -180,6 +190,7 @@ async fn a_job_submitted_with_the_cli_is_proven_and_its_proof_verifies() {
     // No fault injection unless the node runs with api.dev.
     let refused = http
         .post(format!("{api}/v1/dev/partition"))
+        .bearer_auth(&token)
         .json(&serde_json::json!({ "secs": 2 }))
         .send()
         .await
@@ -187,7 +198,7 @@ async fn a_job_submitted_with_the_cli_is_proven_and_its_proof_verifies() {
     assert_eq!(refused.status(), 404);
 
     // With it, a partition cuts the node off from every peer, and it comes back after.
-    let dev = provernet_node::api::serve(client.clone(), loopback, true)
+    let dev = provernet_node::api::serve(client.clone(), loopback, true, &token)
         .await
         .expect("dev api");
     let dev = format!("http://{dev}");
@@ -207,6 +218,7 @@ async fn a_job_submitted_with_the_cli_is_proven_and_its_proof_verifies() {
     for secs in [0, 3_601] {
         let bad = http
             .post(format!("{dev}/v1/dev/partition"))
+            .bearer_auth(&token)
             .json(&serde_json::json!({ "secs": secs }))
             .send()
             .await
@@ -215,6 +227,7 @@ async fn a_job_submitted_with_the_cli_is_proven_and_its_proof_verifies() {
     }
     let cut = http
         .post(format!("{dev}/v1/dev/partition"))
+        .bearer_auth(&token)
         .json(&serde_json::json!({ "secs": 3 }))
         .send()
         .await
@@ -234,4 +247,69 @@ async fn a_job_submitted_with_the_cli_is_proven_and_its_proof_verifies() {
         (now["partitioned"] == false && now["peers"].as_u64() >= Some(1)).then_some(())
     })
     .await;
+}
+
+/// A web page the operator opens attacks the node's API: a cross-site POST of a job (no
+/// token: a page cannot read the node's data dir), and DNS rebinding (the page's own name
+/// resolved to 127.0.0.1, so the browser sends that name as `Host`, with a token it might
+/// have guessed). Both are refused before any handler runs, and no job is created, so the
+/// deposit spends nothing. Reads stay open on loopback; an API listening elsewhere asks
+/// the token of reads too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_web_page_cannot_submit_jobs_through_the_api() {
+    let (net, client) = Testnet::with_client(&[]).await;
+    let token = provernet_node::identity::load_or_create_api_token(&net.dir.path().join("api"))
+        .expect("api token");
+    let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
+    let api = provernet_node::api::serve(client.clone(), loopback, false, &token)
+        .await
+        .expect("api");
+    let http = reqwest::Client::new();
+    let job = serde_json::json!({
+        "circuit": "poseidon-chain-12",
+        "input": witness(Circuit::PoseidonChain12, 1),
+        "max_price": "1000",
+        "deadline_secs": 60,
+    });
+    let url = format!("http://{api}/v1/jobs");
+    let status = |request: reqwest::RequestBuilder| async move {
+        request.send().await.expect("send").status().as_u16()
+    };
+    // Cross-site: no token, or a wrong one.
+    assert_eq!(status(http.post(&url).json(&job)).await, 401);
+    assert_eq!(
+        status(http.post(&url).bearer_auth("00".repeat(32)).json(&job)).await,
+        401
+    );
+    // DNS rebinding: the right token even, under the page's name.
+    let rebound = |request: reqwest::RequestBuilder| request.header("host", "evil.example:8645");
+    assert_eq!(
+        status(rebound(http.post(&url).bearer_auth(&token).json(&job))).await,
+        403
+    );
+    assert_eq!(status(rebound(http.get(&url))).await, 403, "reads too");
+    assert!(
+        client.jobs().expect("store").is_empty(),
+        "no job was created"
+    );
+    // Reads are open on loopback; with the token, the job goes in.
+    assert_eq!(status(http.get(&url)).await, 200);
+    assert_eq!(
+        status(http.post(&url).bearer_auth(&token).json(&job)).await,
+        201
+    );
+    assert_eq!(client.jobs().expect("store").len(), 1);
+
+    // Listening beyond loopback, reads need the token too.
+    let open = provernet_node::api::serve(
+        client.clone(),
+        SocketAddr::from(([0, 0, 0, 0], 0)),
+        false,
+        &token,
+    )
+    .await
+    .expect("api");
+    let url = format!("http://127.0.0.1:{}/v1/jobs", open.port());
+    assert_eq!(status(http.get(&url)).await, 401);
+    assert_eq!(status(http.get(&url).bearer_auth(&token)).await, 200);
 }

@@ -9,6 +9,7 @@ mod flood;
 mod funds;
 mod market;
 mod proving;
+mod push;
 mod registry;
 mod rounds;
 mod scoring;

@@ -47,13 +47,19 @@ struct Market {
 }
 
 async fn market(mode: CheatMode) -> Market {
+    market_with(mode, 1, 2_000).await
+}
+
+/// As [`market`], the honest prover asking at least `honest_floor` wei, and the client
+/// waiting `accept_timeout_ms` for an acceptance.
+async fn market_with(mode: CheatMode, honest_floor: u128, accept_timeout_ms: u64) -> Market {
     let mut net = Testnet::new().await;
     net.register_prover(CHEATER).await;
     net.register_prover(HONEST).await;
     net.deposit(CLIENT, "1").await;
     let before = net.deposit_of(CLIENT).await;
     let mut config = net.config("client", false, true);
-    config.client.accept_timeout_ms = 2_000;
+    config.client.accept_timeout_ms = accept_timeout_ms;
     let client = net.start(config, CLIENT).await;
     let mut config = net.config("cheater", true, false);
     config.prover.price = PricePolicy::FractionOfMax {
@@ -69,7 +75,7 @@ async fn market(mode: CheatMode) -> Market {
     let mut config = net.config("honest", true, false);
     config.prover.price = PricePolicy::FractionOfMax {
         bps: 9_000,
-        floor: 1,
+        floor: honest_floor,
     };
     let honest = net.start(config, HONEST).await;
     net.wait_for_mesh(2).await;
@@ -168,6 +174,43 @@ async fn a_winner_that_skipped_its_acceptance_is_never_paid_and_the_client_pays_
         U256::from(award.price),
         "the client paid exactly one award"
     );
+}
+
+/// A prover at fault on a job never wins it again, even as its only bidder. The cheaper
+/// prover wins round 0, pushes a proof that does not verify, commits it and is slashed
+/// for it. The honest prover asks more than the maximum of rounds 0 and 1 (a lost
+/// winner's round keeps its price), so round 1's only bid is the cheater's: it used to
+/// win again (a prover that had failed a job kept it when nobody else bid), and so round
+/// after round. Now round 1 awards nobody, the next round's price rises, and the honest
+/// prover wins it and is paid.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_prover_at_fault_on_a_job_is_never_awarded_it_again_even_alone() {
+    // A generous acceptance timeout: the cheater must accept (and so push its invalid
+    // proof) in round 0 however loaded the machine is.
+    let m = market_with(CheatMode::InvalidProof, 1_000_000_001, 20_000).await;
+    let (_, job) = m.submit_and_wait_paid(12, 60).await;
+    let award = job.award.clone().expect("awarded").0;
+    assert_eq!(award.prover.0, m.honest.address.0, "an honest winner");
+    assert!(
+        job.faulty_provers.contains(&m.cheater.address.0),
+        "the cheater is at fault on the job: {:?}",
+        job.history
+    );
+    assert!(
+        job.history.iter().any(|h| h.ends_with("no_bids")),
+        "a round with only the cheater bidding awarded nobody: {:?}",
+        job.history
+    );
+    // The cheater won one round of the job, and only one.
+    let won = m
+        .cheater
+        .store
+        .works()
+        .expect("store")
+        .iter()
+        .filter(|w| w.request.0.input_hash == job.request.0.input_hash)
+        .count();
+    assert_eq!(won, 1, "rounds of the job the cheater won");
 }
 
 /// The other side: a client that never signs the award (it hopes to get the winner's

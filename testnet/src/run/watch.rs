@@ -112,7 +112,7 @@ pub(super) async fn watch(
                 "deadline_secs": args.deadline,
             });
             let at = ms();
-            match submit(http, &net.nodes[client].0.api(), &body).await {
+            match submit(http, &net.nodes[client].0, &body).await {
                 Ok(id) => {
                     by_id.insert(id.clone(), jobs.len());
                     jobs.push(JobRecord {
@@ -235,13 +235,17 @@ pub(super) async fn watch(
             {
                 let spec = &net.nodes[target].0;
                 let url = format!("{}/v1/dev/partition", spec.api());
-                let answer = http
-                    .post(&url)
-                    .json(&serde_json::json!({ "secs": secs }))
-                    .send()
-                    .await
-                    .map_err(anyhow::Error::from)
-                    .and_then(|r| r.error_for_status().map_err(anyhow::Error::from));
+                let answer = match spec.api_token() {
+                    Ok(token) => http
+                        .post(&url)
+                        .bearer_auth(token)
+                        .json(&serde_json::json!({ "secs": secs }))
+                        .send()
+                        .await
+                        .map_err(anyhow::Error::from),
+                    Err(error) => Err(error),
+                }
+                .and_then(|r| r.error_for_status().map_err(anyhow::Error::from));
                 if let Err(error) = answer {
                     let what = format!("cannot partition {}: {error:#}", spec.name);
                     ui.line(&what);
@@ -455,11 +459,13 @@ async fn kill_and_restart(
 /// Submits one job; its id.
 async fn submit(
     http: &reqwest::Client,
-    api: &str,
+    node: &NodeSpec,
     body: &serde_json::Value,
 ) -> anyhow::Result<String> {
+    let api = node.api();
     let response = http
         .post(format!("{api}/v1/jobs"))
+        .bearer_auth(node.api_token()?)
         .json(body)
         .send()
         .await

@@ -202,7 +202,7 @@ impl Watchtower {
             E::SlashedFilter(x) => {
                 let job = (x.prover.0, x.client.0, JobId(x.job_id));
                 self.slashed.insert(job);
-                self.report_own_lost(&job);
+                self.report_own_lost(&job, x.fault);
                 self.pending_other.remove(&job);
                 // Challenges of the job with this fault are settled by this slash.
                 let fault = x.fault;

@@ -40,8 +40,9 @@ pub(crate) enum OwnRound {
         inputs: Vec<FieldBytes>,
         proof: Vec<u8>,
     },
-    /// The awarded prover was slashed for the job: the round can never be paid.
-    Lost,
+    /// The awarded prover was slashed for the job: the round can never be paid. `fault`
+    /// is the slash's (`provernet_slashing::fault_name`).
+    Lost { fault: u8 },
     /// The awarded prover's leaf went through its whole window unaudited to the end (its
     /// proof never obtained, no challenge possible any more): the round is paid, and the
     /// client will not get the proof from the chain.
@@ -170,10 +171,10 @@ impl Watchtower {
 
     /// `job` was slashed: if it is an accepted round of this client and its awarded
     /// prover the one slashed, the round can never be paid.
-    pub(super) fn report_own_lost(&mut self, job: &JobKey) {
+    pub(super) fn report_own_lost(&mut self, job: &JobKey, fault: u8) {
         if job.1 == self.me.0 && self.deadlines.contains_key(job) {
             self.end_own_round(job);
-            self.report_own(job.2, OwnRound::Lost);
+            self.report_own(job.2, OwnRound::Lost { fault });
         }
     }
 

@@ -1,0 +1,148 @@
+//! Supervision of the node's long-lived tasks: the network task, the dispatcher, the chain
+//! follower, the chain worker, the watchtower and the core. Each runs until the node is
+//! asked to stop, or it stops the node: a task that returns or panics before then is a
+//! failure, logged at ERROR with its reason, kept as the node's [`Failure`], and the node
+//! shuts down (the binary then exits with status 1). A node never runs half alive, still
+//! answering peers while nothing validates or commits.
+
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+/// Why the node stopped on its own, if it did: the first task that failed.
+#[derive(Clone, Debug, Default)]
+pub struct Failure(Arc<Mutex<Option<String>>>);
+
+impl Failure {
+    /// The first task failure, if any.
+    pub fn get(&self) -> Option<String> {
+        self.0.lock().ok().and_then(|failure| failure.clone())
+    }
+
+    fn record(&self, why: String) {
+        if let Ok(mut failure) = self.0.lock()
+            && failure.is_none()
+        {
+            *failure = Some(why);
+        }
+    }
+}
+
+/// Spawns the node's long-lived tasks and stops the node when one fails.
+#[derive(Clone, Debug)]
+pub(crate) struct Supervisor {
+    shutdown: CancellationToken,
+    failure: Failure,
+}
+
+impl Supervisor {
+    pub(crate) fn new(shutdown: CancellationToken) -> Self {
+        Self {
+            shutdown,
+            failure: Failure::default(),
+        }
+    }
+
+    pub(crate) fn failure(&self) -> Failure {
+        self.failure.clone()
+    }
+
+    /// Runs `task` (named `name` in the log) until the node stops; if it ends first, by
+    /// returning or by a panic, the node stops.
+    pub(crate) fn spawn<F>(&self, name: &'static str, span: tracing::Span, task: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        let handle = tokio::spawn(task.instrument(span.clone()));
+        let (shutdown, failure) = (self.shutdown.clone(), self.failure.clone());
+        tokio::spawn(
+            async move {
+                let outcome = handle.await;
+                if shutdown.is_cancelled() {
+                    // Asked to stop: every task ends, and that is no failure.
+                    return;
+                }
+                let why = match outcome {
+                    Ok(()) => format!("the {name} task stopped"),
+                    Err(error) if error.is_panic() => {
+                        format!("the {name} task panicked: {}", panic_text(error.into_panic()))
+                    }
+                    Err(error) => format!("the {name} task was cancelled: {error}"),
+                };
+                tracing::error!(target: "node", task = name, reason = %why, "a task of the node failed: the node stops");
+                failure.record(why);
+                shutdown.cancel();
+            }
+            .instrument(span),
+        );
+    }
+}
+
+fn panic_text(payload: Box<dyn std::any::Any + Send>) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(no message)".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    async fn stopped(shutdown: &CancellationToken) -> bool {
+        tokio::time::timeout(Duration::from_secs(5), shutdown.cancelled())
+            .await
+            .is_ok()
+    }
+
+    #[tokio::test]
+    async fn a_task_that_panics_stops_the_node_and_says_why() {
+        let shutdown = CancellationToken::new();
+        let supervisor = Supervisor::new(shutdown.clone());
+        let survivor = shutdown.clone();
+        supervisor.spawn("core", tracing::Span::none(), async move {
+            survivor.cancelled().await;
+        });
+        supervisor.spawn("follower", tracing::Span::none(), async {
+            panic!("a malformed block");
+        });
+        assert!(stopped(&shutdown).await, "the node stopped");
+        let failure = supervisor.failure().get().expect("a failure");
+        assert!(
+            failure.contains("follower") && failure.contains("a malformed block"),
+            "{failure}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_task_that_returns_early_stops_the_node() {
+        let shutdown = CancellationToken::new();
+        let supervisor = Supervisor::new(shutdown.clone());
+        supervisor.spawn("dispatcher", tracing::Span::none(), async {});
+        assert!(stopped(&shutdown).await, "the node stopped");
+        assert_eq!(
+            supervisor.failure().get().as_deref(),
+            Some("the dispatcher task stopped")
+        );
+    }
+
+    #[tokio::test]
+    async fn tasks_ending_because_the_node_stops_are_no_failure() {
+        let shutdown = CancellationToken::new();
+        let supervisor = Supervisor::new(shutdown.clone());
+        for name in ["core", "network"] {
+            let token = shutdown.clone();
+            supervisor.spawn(name, tracing::Span::none(), async move {
+                token.cancelled().await;
+            });
+        }
+        shutdown.cancel();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(supervisor.failure().get(), None);
+    }
+}
