@@ -3,7 +3,7 @@
 //! | method | path | body / answer |
 //! |---|---|---|
 //! | `POST` | `/v1/jobs` | [`SubmitRequest`] → `{"id": "0x…"}` |
-//! | `GET` | `/v1/jobs` | every job's [`JobStatus`] |
+//! | `GET` | `/v1/jobs?after=0x…&limit=N` | a page of jobs' [`JobStatus`] in id order: at most `limit` (default and most [`MAX_PAGE`]), from the first id after `after` |
 //! | `GET` | `/v1/jobs/{id}` | one [`JobStatus`] |
 //! | `GET` | `/v1/jobs/{id}/proof` | the proof file (as `provernet prove` writes it) |
 //! | `GET` | `/v1/node` | peer id, address, roles, peers |
@@ -72,8 +72,39 @@ async fn submit(State(node): State<NodeHandle>, request: Body<SubmitRequest>) ->
     }
 }
 
-async fn jobs(State(node): State<NodeHandle>) -> Response {
-    match node.jobs() {
+/// The most jobs `GET /v1/jobs` answers at once.
+pub const MAX_PAGE: usize = 1_000;
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Page {
+    after: Option<String>,
+    limit: Option<usize>,
+}
+
+async fn jobs(
+    State(node): State<NodeHandle>,
+    page: Result<axum::extract::Query<Page>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let Ok(axum::extract::Query(page)) = page else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "the query takes `after` (a job id) and `limit`",
+        );
+    };
+    let after = match page.after.as_deref().map(parse_job_id) {
+        None => None,
+        Some(Some(id)) => Some(id),
+        Some(None) => return error(StatusCode::BAD_REQUEST, "`after` is 32 bytes of hex"),
+    };
+    let limit = page.limit.unwrap_or(MAX_PAGE);
+    if limit == 0 || limit > MAX_PAGE {
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!("`limit` must be within 1..={MAX_PAGE}"),
+        );
+    }
+    match node.jobs_page(after.as_ref(), limit) {
         Ok(jobs) => Json(jobs).into_response(),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     }

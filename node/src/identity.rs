@@ -80,7 +80,13 @@ pub const API_TOKEN_FILE: &str = "api-token";
 /// # Errors
 /// [`KeyError`].
 pub fn load_or_create_api_token(data_dir: &Path) -> Result<String, KeyError> {
-    load_or_create_secret(data_dir, API_TOKEN_FILE, "API token file").map(|secret| to_hex(&secret))
+    load_or_create_secret(data_dir, API_TOKEN_FILE, "API token file")?;
+    // As the file holds it (an operator may have written it in capitals, or with 0x):
+    // clients send the file's text.
+    let path = data_dir.join(API_TOKEN_FILE);
+    std::fs::read_to_string(&path)
+        .map(|text| text.trim().to_owned())
+        .map_err(|e| io_error(&path, e))
 }
 
 /// 32 secret bytes kept as hex in `data_dir/file`, which is created with fresh random

@@ -69,6 +69,14 @@ pub fn run_node(args: NodeArgs) -> anyhow::Result<()> {
             Store::new(Arc::new(RocksStore::open(&db).with_context(|| {
                 format!("cannot open the database at {}", db.display())
             })?));
+        // Before the node starts: a token that cannot be read stops nothing half-started.
+        let token = if config.api.enabled {
+            Some(provernet_node::identity::load_or_create_api_token(
+                &config.data_dir,
+            )?)
+        } else {
+            None
+        };
         let node = service::start(Startup {
             config: config.clone(),
             keys: Keys { identity, wallet },
@@ -76,9 +84,8 @@ pub fn run_node(args: NodeArgs) -> anyhow::Result<()> {
             engine: None,
         })
         .await?;
-        if config.api.enabled {
+        if let Some(token) = token {
             let address = config.api.listen;
-            let token = provernet_node::identity::load_or_create_api_token(&config.data_dir)?;
             let bound = provernet_node::api::serve(node.clone(), address, config.api.dev, &token)
                 .await
                 .with_context(|| format!("cannot serve the API on {address} (api.listen)"))?;

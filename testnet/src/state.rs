@@ -17,6 +17,45 @@ macro_rules! out {
     }};
 }
 
+/// Every job of the client node whose API is `api`, as its pages show them
+/// (`GET /v1/jobs?after=…`, at most 1,000 a page).
+///
+/// # Errors
+/// The API cannot be reached or answers something else than a page of jobs.
+pub(crate) async fn client_jobs<T: serde::de::DeserializeOwned>(
+    http: &reqwest::Client,
+    api: &str,
+) -> anyhow::Result<Vec<T>> {
+    let mut jobs = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let mut url = format!("{api}/v1/jobs?limit=1000");
+        if let Some(id) = &after {
+            url.push_str("&after=");
+            url.push_str(id);
+        }
+        let page: Vec<serde_json::Value> = http
+            .get(&url)
+            .send()
+            .await
+            .with_context(|| format!("GET {url}"))?
+            .json()
+            .await
+            .with_context(|| format!("GET {url}: not a page of jobs"))?;
+        let full = page.len() == 1_000;
+        after = page
+            .last()
+            .and_then(|j| j["id"].as_str())
+            .map(str::to_owned);
+        for job in page {
+            jobs.push(serde_json::from_value(job).context("a job's status")?);
+        }
+        if !full || after.is_none() {
+            return Ok(jobs);
+        }
+    }
+}
+
 /// The state file's name in the testnet directory.
 pub const STATE_FILE: &str = "testnet.json";
 
@@ -242,11 +281,8 @@ pub async fn status(dir: &Path) -> anyhow::Result<()> {
             (i["peers"].to_string(), i["topic_peers"].to_string())
         });
         let jobs = if node.role == Role::Client {
-            match http.get(format!("{}/v1/jobs", node.api)).send().await {
-                Ok(response) => match response.json::<Vec<serde_json::Value>>().await {
-                    Ok(jobs) => count_states(&jobs),
-                    Err(_) => "-".into(),
-                },
+            match client_jobs::<serde_json::Value>(&http, &node.api).await {
+                Ok(jobs) => count_states(&jobs),
                 Err(_) => "-".into(),
             }
         } else {

@@ -1,15 +1,17 @@
 //! Who may call the API. A node's API spends its client's deposit, so a web page the
 //! operator opens must not reach it:
-//! - every request's `Host` must name the machine by an IP address or `localhost` (any
-//!   port): a page whose name an attacker resolves to 127.0.0.1 (DNS rebinding) sends
-//!   its own name, and is refused (403);
 //! - every request that changes something (any method but GET and HEAD) carries
 //!   `Authorization: Bearer <token>`, the token the node created in its data dir at first
 //!   start (`api-token`, mode 0600); without it, 401. A page can neither read that file
 //!   nor set the header on a cross-site request without a CORS preflight, which this API
 //!   never answers;
-//! - reads (GET, HEAD) are open only when the API listens on a loopback address;
-//!   elsewhere they need the token too.
+//! - reads (GET, HEAD) are open without it only when the API listens on a loopback
+//!   address, and only to a request whose `Host` names the machine by an IP address or
+//!   `localhost` (any port): a page whose name an attacker resolves to 127.0.0.1 (DNS
+//!   rebinding) sends its own name, and is refused (403). A request with the token may
+//!   name the node any way (a scrape target, a proxy);
+//! - a request with two `Host` headers, or whose target names another authority than
+//!   its `Host`, is refused (403).
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -23,10 +25,19 @@ use axum::response::{IntoResponse, Response};
 use super::error;
 
 /// The API's rule for callers.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Guard {
     token: Arc<str>,
     open_reads: bool,
+}
+
+impl std::fmt::Debug for Guard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Guard")
+            .field("token", &"(secret)")
+            .field("open_reads", &self.open_reads)
+            .finish()
+    }
 }
 
 impl Guard {
@@ -40,10 +51,12 @@ impl Guard {
     }
 
     fn authorized(&self, header: Option<&HeaderValue>) -> bool {
+        // The scheme's name is case-insensitive (RFC 9110, 11.1).
         header
             .and_then(|h| h.to_str().ok())
-            .and_then(|h| h.strip_prefix("Bearer "))
-            .is_some_and(|given| same(given.trim().as_bytes(), self.token.as_bytes()))
+            .and_then(|h| h.trim_start().split_once(char::is_whitespace))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .is_some_and(|(_, given)| same(given.trim().as_bytes(), self.token.as_bytes()))
     }
 }
 
@@ -80,15 +93,31 @@ fn is_port(port: Option<&str>) -> bool {
 
 /// The middleware: refuses what [`Guard`] does not allow, before any handler runs.
 pub async fn check(State(guard): State<Guard>, request: Request, next: Next) -> Response {
-    if !host_allowed(request.headers().get(HOST)) {
+    let headers = request.headers();
+    let hosts = headers.get_all(HOST).iter().count();
+    let other_authority = request.uri().authority().is_some_and(|authority| {
+        headers
+            .get(HOST)
+            .and_then(|h| h.to_str().ok())
+            .is_none_or(|host| !host.eq_ignore_ascii_case(authority.as_str()))
+    });
+    if hosts > 1 || other_authority {
         return error(
             StatusCode::FORBIDDEN,
-            "the Host header must be an IP address or localhost",
+            "one Host header, naming the authority of the request target",
         );
     }
+    if guard.authorized(headers.get(AUTHORIZATION)) {
+        return next.run(request).await;
+    }
     let read = matches!(*request.method(), Method::GET | Method::HEAD);
-    let open = read && guard.open_reads;
-    if !open && !guard.authorized(request.headers().get(AUTHORIZATION)) {
+    if read && guard.open_reads && !host_allowed(headers.get(HOST)) {
+        return error(
+            StatusCode::FORBIDDEN,
+            "without the API token, the Host header must be an IP address or localhost",
+        );
+    }
+    if !(read && guard.open_reads) {
         let mut answer = error(
             StatusCode::UNAUTHORIZED,
             "this needs the node's API token: `Authorization: Bearer <token>`, the token in \
@@ -142,13 +171,25 @@ mod tests {
     fn only_the_exact_token_authorizes() {
         let guard = Guard::new("ab12", true);
         let header = |text: &str| HeaderValue::from_str(text).expect("header");
-        assert!(guard.authorized(Some(&header("Bearer ab12"))));
+        for ok in [
+            "Bearer ab12",
+            "bearer ab12",
+            "BEARER  ab12 ",
+            "Bearer\tab12",
+        ] {
+            assert!(guard.authorized(Some(&header(ok))), "{ok}");
+        }
+        assert!(
+            !format!("{guard:?}").contains("ab12"),
+            "the token is not printed"
+        );
         for refused in [
             "Bearer ab1",
             "Bearer ab123",
             "ab12",
             "Basic ab12",
             "Bearer ",
+            "Bearerab12",
         ] {
             assert!(!guard.authorized(Some(&header(refused))), "{refused}");
         }

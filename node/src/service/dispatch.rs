@@ -108,7 +108,12 @@ pub(super) async fn dispatch(
             (owned, out)
         })
         .await;
-        let Ok((owned, results)) = joined else { return };
+        let (owned, results) = match joined {
+            Ok(done) => done,
+            // A panic in the checks is the supervisor's to report, with its message.
+            Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+            Err(_) => return,
+        };
         validator = Some(owned);
         let mut verified = Vec::new();
         for (id, source, result) in results {

@@ -421,9 +421,21 @@ impl NodeHandle {
     /// # Errors
     /// The store's.
     pub fn jobs(&self) -> Result<Vec<JobStatus>, crate::store::StoreError> {
+        self.jobs_page(None, usize::MAX)
+    }
+
+    /// At most `limit` client jobs' statuses, in id order from the first id after `after`.
+    ///
+    /// # Errors
+    /// The store's.
+    pub fn jobs_page(
+        &self,
+        after: Option<&JobId>,
+        limit: usize,
+    ) -> Result<Vec<JobStatus>, crate::store::StoreError> {
         Ok(self
             .store
-            .client_jobs()?
+            .client_jobs_page(after, limit)?
             .iter()
             .map(JobStatus::of)
             .collect())

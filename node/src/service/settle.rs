@@ -2,6 +2,7 @@
 //! sealed batch (once, even across a crash), claiming a batch's fees, and answering
 //! challenges (revealing a withheld proof, showing a leaf posted by the deadline).
 
+use ethers::providers::Middleware as _;
 use provernet_protocol::JobLeaf;
 use provernet_protocol::merkle::MerkleTree;
 use provernet_slashing::JobClaim;
@@ -70,15 +71,32 @@ pub(super) async fn commit(
     let root = MerkleTree::new(leaves.iter().map(JobLeaf::hash).collect())
         .ok_or("empty batch")?
         .root();
-    let existing = shared
+    // From the block the batch was sealed at to the head, in ranges a public RPC serves.
+    let head = shared
         .market
-        .contract()
-        .batch_committed_filter()
-        .topic2(eth(&shared.address))
-        .from_block(sealed_at_block)
-        .query_with_meta()
+        .client()
+        .get_block_number()
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| e.to_string())?
+        .as_u64();
+    let mut existing = Vec::new();
+    let mut from = sealed_at_block;
+    while from <= head {
+        let to = head.min(from.saturating_add(provernet_slashing::events::MAX_RANGE - 1));
+        existing.extend(
+            shared
+                .market
+                .contract()
+                .batch_committed_filter()
+                .topic2(eth(&shared.address))
+                .from_block(from)
+                .to_block(to)
+                .query_with_meta()
+                .await
+                .map_err(|e| e.to_string())?,
+        );
+        from = to.saturating_add(1);
+    }
     if let Some((event, meta)) = existing.into_iter().find(|(e, _)| e.root == root.0) {
         tracing::info!(target: "chain", "batch already on chain; not committing it again");
         return Ok((

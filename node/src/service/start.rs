@@ -68,6 +68,11 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
         .map_err(|e| chain_error(format!("cannot read the chain id: {e}")))?;
     let chain_id = u64::try_from(chain_id)
         .map_err(|_| chain_error(format!("the chain id {chain_id} does not fit 64 bits")))?;
+    let head = provider
+        .get_block_number()
+        .await
+        .map_err(|e| chain_error(format!("cannot read the head: {e}")))?
+        .as_u64();
     let cheats = [
         ("prover.cheat", config.prover.cheat.is_some()),
         ("client.cheat_never_sign", config.client.cheat_never_sign),
@@ -329,6 +334,11 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
     core.gossip_budget = Some(gossip_budget);
     core.watch = watch_tx;
     core.seen = Some(seen);
+    // A start that fails from here stops the tasks already spawned, as a stop asked for.
+    let stop_on_error = shutdown.clone().drop_guard();
+    // The head before anything uses it: a batch recovery seals records it, and a commit
+    // looks for an earlier copy of itself from there.
+    core.head = head;
     core.recover()?;
     // The DHT records of the proofs this node serves lived in memory: announce the recent
     // ones again.
@@ -360,6 +370,7 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
         listen = ?listen_addrs,
         "node started"
     );
+    stop_on_error.disarm();
     Ok(NodeHandle {
         internal: internal_tx,
         store,

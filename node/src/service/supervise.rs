@@ -11,21 +11,28 @@ use std::sync::{Arc, Mutex};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-/// Why the node stopped on its own, if it did: the first task that failed.
+/// Why the node stopped on its own, if it did: the first task that panicked, else the
+/// first that failed (a task whose input another one's death closed stops plainly, and
+/// may be seen first).
 #[derive(Clone, Debug, Default)]
-pub struct Failure(Arc<Mutex<Option<String>>>);
+pub struct Failure(Arc<Mutex<Option<(String, bool)>>>);
 
 impl Failure {
-    /// The first task failure, if any.
+    /// The failure, if any.
     pub fn get(&self) -> Option<String> {
-        self.0.lock().ok().and_then(|failure| failure.clone())
+        self.0
+            .lock()
+            .ok()
+            .and_then(|failure| failure.as_ref().map(|(why, _)| why.clone()))
     }
 
-    fn record(&self, why: String) {
+    fn record(&self, why: String, panicked: bool) {
         if let Ok(mut failure) = self.0.lock()
-            && failure.is_none()
+            && failure
+                .as_ref()
+                .is_none_or(|(_, was_panic)| panicked && !was_panic)
         {
-            *failure = Some(why);
+            *failure = Some((why, panicked));
         }
     }
 }
@@ -64,15 +71,16 @@ impl Supervisor {
                     // Asked to stop: every task ends, and that is no failure.
                     return;
                 }
-                let why = match outcome {
-                    Ok(()) => format!("the {name} task stopped"),
-                    Err(error) if error.is_panic() => {
-                        format!("the {name} task panicked: {}", panic_text(error.into_panic()))
-                    }
-                    Err(error) => format!("the {name} task was cancelled: {error}"),
+                let (why, panicked) = match outcome {
+                    Ok(()) => (format!("the {name} task stopped"), false),
+                    Err(error) if error.is_panic() => (
+                        format!("the {name} task panicked: {}", panic_text(error.into_panic())),
+                        true,
+                    ),
+                    Err(error) => (format!("the {name} task was cancelled: {error}"), false),
                 };
                 tracing::error!(target: "node", task = name, reason = %why, "a task of the node failed: the node stops");
-                failure.record(why);
+                failure.record(why, panicked);
                 shutdown.cancel();
             }
             .instrument(span),
@@ -116,6 +124,19 @@ mod tests {
         assert!(
             failure.contains("follower") && failure.contains("a malformed block"),
             "{failure}"
+        );
+    }
+
+    #[test]
+    fn a_panic_is_the_reason_given_over_a_task_that_stopped_after_it() {
+        let failure = Failure::default();
+        failure.record("the dispatcher task stopped".into(), false);
+        failure.record("the network task panicked: boom".into(), true);
+        failure.record("the core task stopped".into(), false);
+        failure.record("the core task panicked: later".into(), true);
+        assert_eq!(
+            failure.get().as_deref(),
+            Some("the network task panicked: boom")
         );
     }
 

@@ -34,11 +34,23 @@ impl KvStore for MemoryStore {
         Ok(())
     }
 
-    fn scan(&self, column: Column) -> Result<Entries, StoreError> {
+    fn scan_page(
+        &self,
+        column: Column,
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Entries, StoreError> {
+        use std::ops::Bound;
         let columns = self.columns.lock().unwrap_or_else(|p| p.into_inner());
+        let from = after.map_or(Bound::Unbounded, |key| Bound::Excluded(key.to_vec()));
         Ok(columns
             .get(&column)
-            .map(|c| c.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .map(|c| {
+                c.range((from, Bound::Unbounded))
+                    .take(limit)
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect()
+            })
             .unwrap_or_default())
     }
 }

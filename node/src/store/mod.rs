@@ -160,7 +160,21 @@ pub trait KvStore: Send + Sync + 'static {
     ///
     /// # Errors
     /// [`StoreError::Db`].
-    fn scan(&self, column: Column) -> Result<Entries, StoreError>;
+    fn scan(&self, column: Column) -> Result<Entries, StoreError> {
+        self.scan_page(column, None, usize::MAX)
+    }
+
+    /// At most `limit` entries of `column` in key order, from the first key after `after`
+    /// (from the first key when `None`): a page, read without the rest of the column.
+    ///
+    /// # Errors
+    /// [`StoreError::Db`].
+    fn scan_page(
+        &self,
+        column: Column,
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Entries, StoreError>;
 }
 
 /// Typed records over a [`KvStore`].
@@ -242,6 +256,23 @@ impl Store {
     /// [`StoreError`].
     pub fn client_jobs(&self) -> Result<Vec<ClientJob>, StoreError> {
         self.all(Column::ClientJobs)
+    }
+
+    /// At most `limit` client jobs in id order, from the first id after `after`.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    pub fn client_jobs_page(
+        &self,
+        after: Option<&JobId>,
+        limit: usize,
+    ) -> Result<Vec<ClientJob>, StoreError> {
+        let column = Column::ClientJobs;
+        self.kv
+            .scan_page(column, after.map(|id| id.0.as_slice()), limit)?
+            .iter()
+            .map(|(key, bytes)| Self::decode(column, key, bytes))
+            .collect()
     }
 
     /// Every piece of prover work.
@@ -392,6 +423,27 @@ mod tests {
             store.works(),
             Err(StoreError::Corrupt { column: "work", .. })
         ));
+        // Pages of a column: in key order, each from the key after the last one read.
+        let mut batch = WriteBatch::default();
+        for key in [1u8, 3, 5, 7, 9] {
+            batch.put_raw(Column::Inputs, &[key; 32], vec![key]);
+        }
+        store.write(batch).expect("write");
+        let page = |after: Option<&[u8]>, limit| {
+            store
+                .kv
+                .scan_page(Column::Inputs, after, limit)
+                .expect("page")
+                .into_iter()
+                .map(|(_, v)| v[0])
+                .collect::<Vec<u8>>()
+        };
+        assert_eq!(page(None, 2), vec![1, 3]);
+        assert_eq!(page(Some(&[3; 32]), 2), vec![5, 7]);
+        // From a key that is not in the column: the next one.
+        assert_eq!(page(Some(&[4; 32]), 10), vec![5, 7, 9]);
+        assert_eq!(page(Some(&[9; 32]), 10), Vec::<u8>::new());
+        assert_eq!(page(None, 0), Vec::<u8>::new());
     }
 
     #[test]

@@ -67,9 +67,19 @@ impl KvStore for RocksStore {
         self.db.write(write).map_err(db_error)
     }
 
-    fn scan(&self, column: Column) -> Result<Entries, StoreError> {
+    fn scan_page(
+        &self,
+        column: Column,
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Entries, StoreError> {
+        let mode = after.map_or(IteratorMode::Start, |key| {
+            IteratorMode::From(key, rocksdb::Direction::Forward)
+        });
         self.db
-            .iterator_cf(self.family(column)?, IteratorMode::Start)
+            .iterator_cf(self.family(column)?, mode)
+            .filter(|item| !matches!((item, after), (Ok((k, _)), Some(a)) if k.as_ref() == a))
+            .take(limit)
             .map(|item| {
                 item.map(|(k, v)| (k.to_vec(), v.to_vec()))
                     .map_err(db_error)

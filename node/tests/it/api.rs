@@ -249,14 +249,14 @@ async fn a_job_submitted_with_the_cli_is_proven_and_its_proof_verifies() {
     .await;
 }
 
-/// A web page the operator opens attacks the node's API: a cross-site POST of a job (no
-/// token: a page cannot read the node's data dir), and DNS rebinding (the page's own name
-/// resolved to 127.0.0.1, so the browser sends that name as `Host`, with a token it might
-/// have guessed). Both are refused before any handler runs, and no job is created, so the
-/// deposit spends nothing. Reads stay open on loopback; an API listening elsewhere asks
-/// the token of reads too.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_web_page_cannot_submit_jobs_through_the_api() {
+/// A client node with a 1 ETH deposit and no prover, its API served on loopback behind
+/// its token: the testnet, the node, the token and the API's address.
+async fn guarded_api() -> (
+    Testnet,
+    provernet_node::service::NodeHandle,
+    String,
+    SocketAddr,
+) {
     let (net, client) = Testnet::with_client(&[]).await;
     let token = provernet_node::identity::load_or_create_api_token(&net.dir.path().join("api"))
         .expect("api token");
@@ -264,6 +264,18 @@ async fn a_web_page_cannot_submit_jobs_through_the_api() {
     let api = provernet_node::api::serve(client.clone(), loopback, false, &token)
         .await
         .expect("api");
+    (net, client, token, api)
+}
+
+/// A web page the operator opens attacks the node's API: a cross-site POST of a job (no
+/// token: a page cannot read the node's data dir), and DNS rebinding (the page's own name
+/// resolved to 127.0.0.1, so the browser sends that name as `Host`). Both are refused
+/// before any handler runs, and no job is created, so the deposit spends nothing. Reads
+/// stay open on loopback to requests that name the machine by address; an API listening
+/// elsewhere asks the token of reads too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_web_page_cannot_submit_jobs_through_the_api() {
+    let (_net, client, token, api) = guarded_api().await;
     let http = reqwest::Client::new();
     let job = serde_json::json!({
         "circuit": "poseidon-chain-12",
@@ -281,13 +293,15 @@ async fn a_web_page_cannot_submit_jobs_through_the_api() {
         status(http.post(&url).bearer_auth("00".repeat(32)).json(&job)).await,
         401
     );
-    // DNS rebinding: the right token even, under the page's name.
+    // DNS rebinding: the page's own name as Host. Without the token nothing passes, not
+    // even a read; with it (a scraper or a proxy naming the node) the name does not matter.
     let rebound = |request: reqwest::RequestBuilder| request.header("host", "evil.example:8645");
-    assert_eq!(
-        status(rebound(http.post(&url).bearer_auth(&token).json(&job))).await,
-        403
-    );
+    assert_eq!(status(rebound(http.post(&url).json(&job))).await, 401);
     assert_eq!(status(rebound(http.get(&url))).await, 403, "reads too");
+    assert_eq!(
+        status(rebound(http.get(&url).bearer_auth(&token))).await,
+        200
+    );
     assert!(
         client.jobs().expect("store").is_empty(),
         "no job was created"
@@ -312,4 +326,60 @@ async fn a_web_page_cannot_submit_jobs_through_the_api() {
     let url = format!("http://127.0.0.1:{}/v1/jobs", open.port());
     assert_eq!(status(http.get(&url)).await, 401);
     assert_eq!(status(http.get(&url).bearer_auth(&token)).await, 200);
+}
+
+/// `GET /v1/jobs` answers a page at a time, in id order, each from the id after the last
+/// one read: a node with many jobs never reads them all for one request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_are_listed_a_page_at_a_time() {
+    let (_net, _client, token, api) = guarded_api().await;
+    let http = reqwest::Client::new();
+    let url = format!("http://{api}/v1/jobs");
+    for n in 0..5 {
+        let job = serde_json::json!({
+            "circuit": "poseidon-chain-12",
+            "input": witness(Circuit::PoseidonChain12, n),
+            "max_price": "1000",
+            "deadline_secs": 60,
+        });
+        let answer = http.post(&url).bearer_auth(&token).json(&job).send();
+        assert_eq!(answer.await.expect("send").status(), 201);
+    }
+    let page = |query: String| {
+        let (http, url) = (http.clone(), url.clone());
+        async move {
+            let answer = http
+                .get(format!("{url}{query}"))
+                .send()
+                .await
+                .expect("send");
+            let status = answer.status().as_u16();
+            let ids: Vec<String> = if status == 200 {
+                answer
+                    .json::<Vec<serde_json::Value>>()
+                    .await
+                    .expect("json")
+                    .iter()
+                    .map(|j| j["id"].as_str().expect("id").to_owned())
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            (status, ids)
+        }
+    };
+    let (_, all) = page(String::new()).await;
+    assert_eq!(all.len(), 5);
+    let mut sorted = all.clone();
+    sorted.sort();
+    assert_eq!(all, sorted, "in id order");
+    let (_, first) = page("?limit=2".into()).await;
+    assert_eq!(first, all[..2]);
+    let (_, second) = page(format!("?limit=2&after={}", first[1])).await;
+    assert_eq!(second, all[2..4]);
+    let (_, last) = page(format!("?limit=2&after={}", second[1])).await;
+    assert_eq!(last, all[4..]);
+    for bad in ["?limit=0", "?limit=1001", "?after=0x12", "?page=2"] {
+        assert_eq!(page(bad.into()).await.0, 400, "{bad}");
+    }
 }

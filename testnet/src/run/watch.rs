@@ -165,11 +165,8 @@ pub(super) async fn watch(
             }
             // Jobs.
             for &client in &clients {
-                let url = format!("{}/v1/jobs", net.nodes[client].0.api());
-                let Ok(response) = http.get(&url).send().await else {
-                    continue;
-                };
-                let Ok(list) = response.json::<Vec<JobStatus>>().await else {
+                let api = net.nodes[client].0.api();
+                let Ok(list) = state::client_jobs::<JobStatus>(http, &api).await else {
                     continue;
                 };
                 for job in list {
