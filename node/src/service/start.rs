@@ -191,17 +191,20 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
     } else {
         HashSet::new()
     };
-    let mut circuits = HashMap::new();
+    // Each circuit's keys and verifier, loaded side by side on the blocking pool.
+    let mut loading = tokio::task::JoinSet::new();
     for circuit in Circuit::ALL {
         let needed = proves.contains(&circuit) || config.roles.client || config.roles.watchtower;
         if !needed {
             continue;
         }
         let engine = Arc::clone(&engine);
-        let id = tokio::task::spawn_blocking(move || engine.circuit_id(circuit))
-            .await
-            .map_err(|e| StartError::Engine(e.to_string()))?
-            .map_err(|e| StartError::Engine(format!("{}: {e}", circuit.name())))?;
+        loading.spawn_blocking(move || (circuit, engine.circuit_id(circuit)));
+    }
+    let mut circuits = HashMap::new();
+    while let Some(loaded) = loading.join_next().await {
+        let (circuit, id) = loaded.map_err(|e| StartError::Engine(e.to_string()))?;
+        let id = id.map_err(|e| StartError::Engine(format!("{}: {e}", circuit.name())))?;
         circuits.insert(id, circuit);
     }
 
