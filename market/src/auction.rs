@@ -38,8 +38,8 @@ pub fn choose(bids: &[Candidate]) -> Option<&Candidate> {
 /// of it: those `at_fault` on it (that delivered a proof of it that does not verify,
 /// under their own key, or were slashed for an invalid proof or an equivocation) never
 /// again; those that merely `failed` it (no acceptance, no proof in time: perhaps a crash
-/// or a lost connection) only when no other prover bids, so a small market does not run
-/// out of provers after a few transient failures.
+/// or a lost connection) only when no prover that neither failed nor is at fault bids, so
+/// a small market does not run out of provers after a few transient failures.
 pub fn eligible<'a>(
     bids: &'a [Candidate],
     failed: &[Address],

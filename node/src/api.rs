@@ -12,8 +12,9 @@
 //! | `GET` | `/v1/dev/arrivals` | the last 4,096 gossip messages received or published: `[{"id", "at_ms", "own"}]` (only with `api.dev`) |
 //!
 //! Errors answer with a status code and `{"error": "…"}`. Bodies above 2 MiB are refused
-//! before they are read. Every request passes [`guard`] first: a `Host` that is an IP
-//! address or `localhost`, and the node's token for anything but reads on loopback.
+//! before they are read. Every request passes [`guard`] first: the node's token for
+//! anything but reads on loopback, and those only from a `Host` that is an IP address or
+//! `localhost`.
 
 mod guard;
 

@@ -75,7 +75,7 @@ pub fn load_or_create_identity(data_dir: &Path) -> Result<SigningKey, KeyError> 
 pub const API_TOKEN_FILE: &str = "api-token";
 
 /// Loads the API's bearer token (64 hex characters) from `data_dir`, creating it (mode
-/// 0600) on first start: mutating endpoints require it (`api.rs`).
+/// 0600) on first start: mutating endpoints require it, and reads off loopback (`api.rs`).
 ///
 /// # Errors
 /// [`KeyError`].

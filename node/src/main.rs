@@ -224,7 +224,6 @@ fn testnet(command: provernet_testnet::TestnetCommand) -> anyhow::Result<()> {
     provernet_testnet::main(command, &exe)
 }
 
-/// Prints an error with its causes and turns it into exit status 1.
 /// The log filter `PROVERNET_LOG` names: unset or empty, INFO; levels per target keep
 /// INFO for the others unless a bare level says otherwise; what does not parse is said on
 /// stderr, and INFO stands.
@@ -244,6 +243,7 @@ fn log_filter(directives: Option<&str>) -> Targets {
     }
 }
 
+/// Prints an error with its causes and turns it into exit status 1.
 fn report(result: anyhow::Result<()>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -53,7 +53,7 @@ pub fn run_watchtower(mut args: NodeArgs) -> anyhow::Result<()> {
     run_node(args)
 }
 
-/// Runs a node until Ctrl-C (or SIGTERM).
+/// Runs a node until Ctrl-C (or SIGTERM), or until one of its tasks fails (then an error).
 pub fn run_node(args: NodeArgs) -> anyhow::Result<()> {
     let config = configure(args)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()

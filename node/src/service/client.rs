@@ -25,7 +25,7 @@ pub use super::status::{JobStatus, SubmitError, proof_file};
 pub(crate) enum Checked {
     /// It verifies.
     Valid,
-    /// It does not, through the proof or its public inputs: the pusher's fault.
+    /// It does not, through the proof itself: the pusher's fault.
     Invalid(String),
     /// This node could not verify it (its keys, a task): nobody's fault but its own.
     Failed(String),

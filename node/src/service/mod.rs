@@ -662,7 +662,9 @@ impl Core {
             } => self.on_request(peer, data, channel).await,
             Internal::Stakes(stakes) => self.stakes.extend(stakes),
             Internal::Depositors(depositors) => self.depositors.extend(depositors),
-            Internal::Head(head) => self.head = head,
+            // The highest block known: the follower reports where it has read to, which
+            // lags the head read at start while it catches up.
+            Internal::Head(head) => self.head = self.head.max(head),
             Internal::Deposit {
                 client,
                 generation,

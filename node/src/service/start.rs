@@ -339,8 +339,8 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
     core.seen = Some(seen);
     // A start that fails from here stops the tasks already spawned, as a stop asked for.
     let stop_on_error = shutdown.clone().drop_guard();
-    // The head before anything uses it: a batch recovery seals records it, and a commit
-    // looks for an earlier copy of itself from there.
+    // The head before anything uses it (a batch recovery seals records it, and a commit
+    // looks for an earlier copy of itself from there); the follower only raises it.
     core.head = head;
     core.recover()?;
     // The DHT records of the proofs this node serves lived in memory: announce the recent

@@ -204,7 +204,8 @@ pub struct ClientJob {
     /// Why it failed, when it did.
     pub error: Option<String>,
     /// Provers (addresses) that won an earlier round of this job and did not deliver:
-    /// later rounds award to them only when no other prover bids.
+    /// later rounds award to them only when no prover that neither failed nor is at fault
+    /// bids.
     #[serde(default)]
     pub failed_provers: Vec<[u8; 20]>,
     /// Provers proven at fault on this job: a round's winner that pushed a proof of it,

@@ -1,10 +1,10 @@
 //! A proof pushed to a client many times at once. Only the winner's key may push a job's
 //! proof, so the attacker here holds it (a winner gone rogue, or its leaked key) and
 //! pushes 64 corrupted copies at once from another connection, each in a fresh envelope.
-//! The client used to verify every copy, each on its own thread; now it verifies one copy
-//! of a job at a time and answers the others at once, and once a copy has failed the
-//! winner is at fault on the job and none of its pushes is verified again: one
-//! verification in all. The connection that delivered it pays `BadContent`, and the job's
+//! The client verifies one copy of a job at a time and answers the others at once; and
+//! once a copy has failed, the winner is at fault on the job and none of its pushes is
+//! verified again (before, each later copy was verified in turn): one verification in
+//! all. The connection that delivered it pays `BadContent`, and the job's
 //! proof still arrives, from the winner's commitment.
 
 use provernet_circuits::Circuit;
