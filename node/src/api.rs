@@ -13,8 +13,8 @@
 //!
 //! Errors answer with a status code and `{"error": "…"}`. Bodies above 2 MiB are refused
 //! before they are read. Every request passes [`guard`] first: the node's token for
-//! anything but reads on loopback, and those only from a `Host` that is an IP address or
-//! `localhost`.
+//! anything but reads on loopback, and a `Host` that is an IP address or `localhost` for
+//! anything but a read with the token.
 
 mod guard;
 

@@ -5,11 +5,12 @@
 //!   start (`api-token`, mode 0600); without it, 401. A page can neither read that file
 //!   nor set the header on a cross-site request without a CORS preflight, which this API
 //!   never answers;
-//! - reads (GET, HEAD) are open without it only when the API listens on a loopback
-//!   address, and only to a request whose `Host` names the machine by an IP address or
-//!   `localhost` (any port): a page whose name an attacker resolves to 127.0.0.1 (DNS
-//!   rebinding) sends its own name, and is refused (403). A request with the token may
-//!   name the node any way (a scrape target, a proxy);
+//! - its `Host` names the machine by an IP address or `localhost` (any port), token or
+//!   not: a page whose name an attacker resolves to 127.0.0.1 (DNS rebinding) sends its
+//!   own name, and is refused (403);
+//! - reads (GET, HEAD) are open without the token only when the API listens on a
+//!   loopback address, and only to a `Host` as above (403 otherwise); a read with the
+//!   token may name the node any way (a scrape target);
 //! - a request with two `Host` headers, or whose target names another authority than
 //!   its `Host`, is refused (403).
 
@@ -107,15 +108,20 @@ pub async fn check(State(guard): State<Guard>, request: Request, next: Next) -> 
             "one Host header, naming the authority of the request target",
         );
     }
-    if guard.authorized(headers.get(AUTHORIZATION)) {
-        return next.run(request).await;
-    }
     let read = matches!(*request.method(), Method::GET | Method::HEAD);
-    if read && guard.open_reads && !host_allowed(headers.get(HOST)) {
+    let host_ok = host_allowed(headers.get(HOST));
+    let authorized = guard.authorized(headers.get(AUTHORIZATION));
+    // A change names the machine by address or as localhost, token or not; a read with
+    // the token may name it any way (a scrape target).
+    let scrape = read && authorized;
+    if !host_ok && !scrape {
         return error(
             StatusCode::FORBIDDEN,
-            "without the API token, the Host header must be an IP address or localhost",
+            "the Host header must be an IP address or localhost",
         );
+    }
+    if authorized {
+        return next.run(request).await;
     }
     if !(read && guard.open_reads) {
         let mut answer = error(

@@ -293,10 +293,15 @@ async fn a_web_page_cannot_submit_jobs_through_the_api() {
         status(http.post(&url).bearer_auth("00".repeat(32)).json(&job)).await,
         401
     );
-    // DNS rebinding: the page's own name as Host. Without the token nothing passes, not
-    // even a read; with it (a scraper or a proxy naming the node) the name does not matter.
+    // DNS rebinding: the page's own name as Host. No change passes under it, even with
+    // the token, nor a read without it; a read with the token (a scraper naming the node)
+    // does.
     let rebound = |request: reqwest::RequestBuilder| request.header("host", "evil.example:8645");
-    assert_eq!(status(rebound(http.post(&url).json(&job))).await, 401);
+    assert_eq!(status(rebound(http.post(&url).json(&job))).await, 403);
+    assert_eq!(
+        status(rebound(http.post(&url).bearer_auth(&token).json(&job))).await,
+        403
+    );
     assert_eq!(status(rebound(http.get(&url))).await, 403, "reads too");
     assert_eq!(
         status(rebound(http.get(&url).bearer_auth(&token))).await,
