@@ -68,7 +68,7 @@ fn io_error(path: &Path, e: std::io::Error) -> KeyError {
 /// [`KeyError`].
 pub fn load_or_create_identity(data_dir: &Path) -> Result<SigningKey, KeyError> {
     load_or_create_secret(data_dir, IDENTITY_FILE, "identity file")
-        .map(|secret| SigningKey::from_bytes(&secret))
+        .map(|(secret, _)| SigningKey::from_bytes(&secret))
 }
 
 /// The API's bearer token file's name in the data dir.
@@ -80,23 +80,26 @@ pub const API_TOKEN_FILE: &str = "api-token";
 /// # Errors
 /// [`KeyError`].
 pub fn load_or_create_api_token(data_dir: &Path) -> Result<String, KeyError> {
-    load_or_create_secret(data_dir, API_TOKEN_FILE, "API token file")?;
     // As the file holds it (an operator may have written it in capitals, or with 0x):
     // clients send the file's text.
-    let path = data_dir.join(API_TOKEN_FILE);
-    std::fs::read_to_string(&path)
-        .map(|text| text.trim().to_owned())
-        .map_err(|e| io_error(&path, e))
+    load_or_create_secret(data_dir, API_TOKEN_FILE, "API token file").map(|(_, text)| text)
 }
 
 /// 32 secret bytes kept as hex in `data_dir/file`, which is created with fresh random
-/// bytes, readable by its owner only, when it does not exist.
-fn load_or_create_secret(data_dir: &Path, file: &str, what: &str) -> Result<[u8; 32], KeyError> {
+/// bytes, readable by its owner only, when it does not exist; with the file's text,
+/// trimmed.
+fn load_or_create_secret(
+    data_dir: &Path,
+    file: &str,
+    what: &str,
+) -> Result<([u8; 32], String), KeyError> {
     let path = data_dir.join(file);
     match std::fs::read_to_string(&path) {
-        Ok(text) => parse_secret(text.trim()).ok_or_else(|| KeyError::Malformed {
-            what: format!("{what} {}", path.display()),
-        }),
+        Ok(text) => parse_secret(text.trim())
+            .map(|secret| (secret, text.trim().to_owned()))
+            .ok_or_else(|| KeyError::Malformed {
+                what: format!("{what} {}", path.display()),
+            }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             std::fs::create_dir_all(data_dir).map_err(|e| io_error(data_dir, e))?;
             let mut secret = [0u8; 32];
@@ -109,7 +112,7 @@ fn load_or_create_secret(data_dir: &Path, file: &str, what: &str) -> Result<[u8;
             file.write_all(to_hex(&secret).as_bytes())
                 .and_then(|()| file.sync_all())
                 .map_err(|e| io_error(&path, e))?;
-            Ok(secret)
+            Ok((secret, to_hex(&secret)))
         }
         Err(e) => Err(io_error(&path, e)),
     }

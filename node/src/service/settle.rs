@@ -79,30 +79,30 @@ pub(super) async fn commit(
         .await
         .map_err(|e| e.to_string())?
         .as_u64();
-    let mut existing = Vec::new();
     let mut from = sealed_at_block;
     while from <= head {
         let to = head.min(from.saturating_add(provernet_slashing::events::MAX_RANGE - 1));
-        existing.extend(
-            shared
-                .market
-                .contract()
-                .batch_committed_filter()
-                .topic2(eth(&shared.address))
-                .from_block(from)
-                .to_block(to)
-                .query_with_meta()
-                .await
-                .map_err(|e| e.to_string())?,
-        );
+        let found = shared
+            .market
+            .contract()
+            .batch_committed_filter()
+            .topic2(eth(&shared.address))
+            .from_block(from)
+            .to_block(to)
+            .query_with_meta()
+            .await
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .find(|(e, _)| e.root == root.0);
+        // Found: no need to read the ranges after it.
+        if let Some((event, meta)) = found {
+            tracing::info!(target: "chain", "batch already on chain; not committing it again");
+            return Ok((
+                u64::try_from(event.batch_id).map_err(|e| e.to_string())?,
+                meta.block_number.as_u64(),
+            ));
+        }
         from = to.saturating_add(1);
-    }
-    if let Some((event, meta)) = existing.into_iter().find(|(e, _)| e.root == root.0) {
-        tracing::info!(target: "chain", "batch already on chain; not committing it again");
-        return Ok((
-            u64::try_from(event.batch_id).map_err(|e| e.to_string())?,
-            meta.block_number.as_u64(),
-        ));
     }
     let (id, receipt) = shared
         .market
