@@ -1,9 +1,11 @@
 //! The prover's schedule: which jobs it holds and when each will be done.
 //!
 //! The model: `workers` proofs run at once; every held job takes its estimated proving
-//! time; jobs run earliest deadline first. A new job is admitted only if, with it, every
-//! held job still finishes `margin` before its deadline — so taking a job never makes the
-//! prover miss another one.
+//! time; jobs run earliest deadline first. A new job is admitted only if, with it, it
+//! and every held job that was on time still finish `margin` before their deadlines — so
+//! taking a job never makes the prover miss another one, and one job that is late
+//! already (proving slowed) never stops the prover from taking work it can do. A won
+//! award is taken on the capacity its bid held ([`Schedule::take`]).
 
 use std::collections::BTreeMap;
 
@@ -48,60 +50,71 @@ impl<K: Ord + Clone> Schedule<K> {
         self.workers
     }
 
-    /// The finish time of every job in `jobs` (sorted by deadline) when proving starts
-    /// at `now_ms`: earliest deadline first over `workers` lanes. Returns whether all
-    /// finish `margin` before their deadlines, and the latest finish.
-    fn simulate(&self, now_ms: u64, jobs: &mut [Held]) -> (bool, u64) {
-        jobs.sort_by_key(|h| h.deadline_ms);
+    /// The finish time of every job in `jobs`, in their order, when proving starts at
+    /// `now_ms`: earliest deadline first over `workers` lanes.
+    fn finishes(&self, now_ms: u64, jobs: &[Held]) -> Vec<u64> {
+        let mut order: Vec<usize> = (0..jobs.len()).collect();
+        order.sort_by_key(|&i| jobs[i].deadline_ms);
         let mut lanes = vec![now_ms; self.workers];
-        let mut feasible = true;
-        let mut last = now_ms;
-        for job in jobs.iter() {
+        let mut finish = vec![now_ms; jobs.len()];
+        for i in order {
             let lane = lanes.iter_mut().min().expect("workers is at least 1");
-            *lane = lane.saturating_add(job.estimate_ms);
-            last = last.max(*lane);
-            if lane.saturating_add(self.margin_ms) > job.deadline_ms {
-                feasible = false;
-            }
+            *lane = lane.saturating_add(jobs[i].estimate_ms);
+            finish[i] = *lane;
         }
-        (feasible, last)
+        finish
+    }
+
+    /// Whether `new` can join `held`: it finishes `margin` before its deadline, every
+    /// held job that would have done so without it still does, and no held job that is
+    /// late already (proving slowed, a restart) is delayed further. So one late job never
+    /// stops the prover from taking work that can wait behind it.
+    fn fits(&self, now_ms: u64, held: &[Held], new: Held) -> bool {
+        let on_time =
+            |finish: u64, job: &Held| finish.saturating_add(self.margin_ms) <= job.deadline_ms;
+        let before = self.finishes(now_ms, held);
+        let mut jobs = held.to_vec();
+        jobs.push(new);
+        let with = self.finishes(now_ms, &jobs);
+        on_time(with[held.len()], &new)
+            && held.iter().enumerate().all(|(i, job)| {
+                if on_time(before[i], job) {
+                    on_time(with[i], job)
+                } else {
+                    with[i] <= before[i]
+                }
+            })
     }
 
     /// The earliest time, unix ms, by which a new job taking `estimate_ms` would be done
-    /// if admitted now, provided it and every held job can still meet their deadlines
-    /// when the new one's deadline is `latest_deadline_ms` (the request's). `None` when it
-    /// cannot be taken. The caller promises a deadline no earlier than the returned time
-    /// plus its margin for committing.
+    /// if admitted now, provided it can join the held jobs (see [`Schedule::admit`]) when
+    /// its deadline is `latest_deadline_ms` (the request's). `None` when it cannot be
+    /// taken. The caller promises a deadline no earlier than the returned time plus its
+    /// margin for committing.
     pub fn quote(&self, now_ms: u64, estimate_ms: u64, latest_deadline_ms: u64) -> Option<u64> {
-        let mut jobs: Vec<Held> = self.held.values().copied().collect();
-        jobs.push(Held {
+        let held: Vec<Held> = self.held.values().copied().collect();
+        let new = Held {
             deadline_ms: latest_deadline_ms,
             estimate_ms,
-        });
-        let (feasible, _) = self.simulate(now_ms, &mut jobs);
-        if !feasible {
+        };
+        if !self.fits(now_ms, &held, new) {
             return None;
         }
         // When it would finish if it ran after every held job with an earlier or equal
         // deadline: a safe promise.
-        let mut before: Vec<Held> = self
-            .held
-            .values()
-            .copied()
+        let mut before: Vec<Held> = held
+            .into_iter()
             .filter(|h| h.deadline_ms <= latest_deadline_ms)
             .collect();
-        before.push(Held {
-            deadline_ms: latest_deadline_ms,
-            estimate_ms,
-        });
-        let (_, finish) = self.simulate(now_ms, &mut before);
-        Some(finish)
+        before.push(new);
+        self.finishes(now_ms, &before).into_iter().max()
     }
 
     /// Holds `key` until [`Schedule::release`]; refuses (returns false) when that would
-    /// make some job late. Holding a key twice replaces the old entry.
+    /// make it, or a held job that is on time, late. Holding a key twice replaces the old
+    /// entry; a refusal leaves the old entry as it was.
     pub fn admit(&mut self, now_ms: u64, key: K, estimate_ms: u64, deadline_ms: u64) -> bool {
-        let mut jobs: Vec<Held> = self
+        let held: Vec<Held> = self
             .held
             .iter()
             .filter(|(k, _)| **k != key)
@@ -111,12 +124,29 @@ impl<K: Ord + Clone> Schedule<K> {
             deadline_ms,
             estimate_ms,
         };
-        jobs.push(new);
-        if !self.simulate(now_ms, &mut jobs).0 {
+        if !self.fits(now_ms, &held, new) {
             return false;
         }
         self.held.insert(key, new);
         true
+    }
+
+    /// Takes a won award on `key`, due by `deadline_ms`: on the capacity its bid holds
+    /// when it still holds some (the bid foresaw the award, so a capacity shortfall since,
+    /// a slower estimate say, never makes the prover decline what it promised), else as a
+    /// new job by [`Schedule::admit`]. On false nothing is held for `key`.
+    pub fn take(&mut self, now_ms: u64, key: K, estimate_ms: u64, deadline_ms: u64) -> bool {
+        if let Some(held) = self.held.get_mut(&key) {
+            held.deadline_ms = deadline_ms;
+            return true;
+        }
+        self.admit(now_ms, key, estimate_ms, deadline_ms)
+    }
+
+    /// Keeps only the keys `keep` accepts: capacity is never held for a job the caller no
+    /// longer bids on or proves, whatever path let it go.
+    pub fn retain(&mut self, mut keep: impl FnMut(&K) -> bool) {
+        self.held.retain(|key, _| keep(key));
     }
 
     /// Holds `key` whatever the schedule says (a job accepted before a restart).
@@ -173,5 +203,48 @@ mod tests {
         assert!(s.admit(0, 1, 1_000, 1_000));
         // A new job with an earlier deadline would run first and make job 1 late.
         assert_eq!(s.quote(0, 500, 900), None);
+    }
+
+    #[test]
+    fn a_late_job_does_not_stop_the_prover_from_taking_work() {
+        let mut s = Schedule::new(1, 100);
+        // Held, and already past its deadline (proving slowed, or a restart).
+        s.force(1, 1_000, 500);
+        // A job that waits behind it fits: it makes nothing later than it is.
+        assert_eq!(s.quote(0, 1_000, 3_000), Some(2_000));
+        assert!(s.admit(0, 2, 1_000, 3_000));
+        // One that would run ahead of job 2 and make it late is refused …
+        assert!(!s.admit(0, 3, 1_500, 2_700));
+        // … and so is one that would run ahead of the late job and delay it further.
+        assert!(!s.admit(0, 4, 200, 400));
+        assert_eq!(s.len(), 2);
+    }
+
+    #[test]
+    fn a_won_bid_is_taken_on_the_capacity_its_bid_held() {
+        let mut s = Schedule::new(1, 0);
+        assert!(s.admit(0, 1, 1_000, 1_000));
+        assert!(s.admit(0, 2, 1_000, 2_000));
+        // Proving slowed since the bids: job 2, admitted afresh with the new estimate,
+        // would no longer fit, but its bid held the capacity and it is taken.
+        assert!(!s.admit(0, 2, 1_500, 2_000));
+        assert_eq!(s.len(), 2, "a refused admission keeps the old entry");
+        assert!(s.take(0, 2, 1_500, 2_000));
+        // An award whose bid holds nothing any more is admitted like a new job, and
+        // when it cannot be, nothing is held for it.
+        assert!(!s.take(0, 3, 1_000, 2_000));
+        assert_eq!(s.len(), 2);
+    }
+
+    #[test]
+    fn retain_lets_go_of_what_the_caller_no_longer_holds() {
+        let mut s = Schedule::new(1, 0);
+        assert!(s.admit(0, 1, 1_000, 1_000));
+        // A hold that nobody releases (the leak that silenced provers) is past its
+        // deadline and still takes a lane …
+        assert_eq!(s.quote(5_000, 1_000, 7_000), Some(7_000));
+        s.retain(|k| *k != 1);
+        assert!(s.is_empty());
+        assert_eq!(s.quote(5_000, 1_000, 7_000), Some(6_000));
     }
 }

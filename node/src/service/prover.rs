@@ -202,7 +202,8 @@ impl Core {
             return;
         };
         let now = now_ms();
-        let admitted = self.schedule.admit(
+        // Taken on the capacity our bid held, if it still holds some.
+        let admitted = self.schedule.take(
             now,
             award.job_id,
             self.estimate_ms(circuit),
@@ -232,7 +233,6 @@ impl Core {
             // Committing it would take more leaves at risk than the stake covers, and
             // `commitBatch` would refuse the batch: let the award lapse.
             tracing::warn!(target: "market::prover", job = %work.job_id, "award not taken: the stake covers no more leaves at risk");
-            self.schedule.release(&work.job_id);
             work.state = WorkState::Released;
             work.error = Some("the stake covers no more leaves at risk".into());
         } else if let (true, Err(decline)) = (admitted, funded) {
@@ -240,7 +240,6 @@ impl Core {
             // this node no longer knows the client's funds (a restart since the bid).
             let why = decline.award_refusal();
             tracing::warn!(target: "market::prover", job = %work.job_id, ?decline, "award not taken: {why}");
-            self.schedule.release(&work.job_id);
             work.state = WorkState::Released;
             work.error = Some(why.into());
         } else if !admitted {
@@ -248,6 +247,11 @@ impl Core {
             tracing::warn!(target: "market::prover", job = %work.job_id, held = self.schedule.len(), "award not taken: no capacity by its deadline");
             work.state = WorkState::Released;
             work.error = Some("no capacity by the deadline".into());
+        }
+        if work.state == WorkState::Released {
+            // Whatever the reason, the award holds no capacity: left held, a hold past
+            // its deadline would take a lane for good.
+            self.schedule.release(&work.job_id);
         }
         let mut batch = WriteBatch::default();
         batch.work(&work);
@@ -633,19 +637,14 @@ impl Core {
                 "load"
             );
         }
-        let expired: Vec<JobId> = self
-            .bid_holds
-            .iter()
-            .filter(|(_, until)| **until <= now)
-            .map(|(id, _)| *id)
-            .collect();
-        for id in expired {
-            // No award came for the bid (or we missed it): free its capacity.
-            self.bid_holds.remove(&id);
-            if !self.works.contains_key(&id) {
-                self.schedule.release(&id);
-            }
-        }
+        // A bid with no award by its hold's end (lost, or the award missed) frees its
+        // capacity; so does every job no longer bid on or being proven, whatever path let
+        // it go.
+        self.bid_holds.retain(|_, until| *until > now);
+        let (holds, works) = (&self.bid_holds, &self.works);
+        self.schedule.retain(|id| {
+            holds.contains_key(id) || works.get(id).is_some_and(|w| w.state.holds_capacity())
+        });
         let margin = self.s.config.prover.commit_margin_ms;
         let urgent = self
             .batcher

@@ -253,6 +253,11 @@ impl WorkState {
         Self::Released,
     ];
 
+    /// Whether a job in this state holds proving capacity: it is yet to be proven.
+    pub const fn holds_capacity(self) -> bool {
+        matches!(self, Self::Awarded | Self::Accepted)
+    }
+
     /// The name used in metrics.
     pub const fn name(self) -> &'static str {
         match self {

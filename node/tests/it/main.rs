@@ -2,6 +2,7 @@
 
 mod admission;
 mod api;
+mod capacity;
 mod cli;
 mod false_challenge;
 mod faults;
