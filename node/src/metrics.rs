@@ -90,6 +90,10 @@ pub struct ChainMetrics {
     pub transactions: Family<Kind, Counter>,
     /// The chain head seen.
     pub head: Gauge,
+    /// This account's transactions in flight (sent, no receipt yet).
+    pub in_flight: Gauge,
+    /// Replacements sent with raised fees since the node started.
+    pub replaced: Gauge,
 }
 
 impl ChainMetrics {
@@ -205,6 +209,16 @@ impl Metrics {
             self.chain.transactions.clone(),
         );
         chain.register("head", "Chain head block", self.chain.head.clone());
+        chain.register(
+            "in_flight",
+            "Transactions of this account sent and not mined",
+            self.chain.in_flight.clone(),
+        );
+        chain.register(
+            "replaced",
+            "Transactions sent again with raised fees since start",
+            self.chain.replaced.clone(),
+        );
         let watch = registry.sub_registry_with_prefix("watch");
         watch.register(
             "jobs_seen",

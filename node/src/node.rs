@@ -69,6 +69,9 @@ pub fn run_node(args: NodeArgs) -> anyhow::Result<()> {
             Store::new(Arc::new(RocksStore::open(&db).with_context(|| {
                 format!("cannot open the database at {}", db.display())
             })?));
+        store
+            .check_schema()
+            .with_context(|| format!("cannot use the database at {}", db.display()))?;
         // Before the node starts: a token that cannot be read stops nothing half-started.
         let token = if config.api.enabled {
             Some(provernet_node::identity::load_or_create_api_token(

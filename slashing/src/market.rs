@@ -11,6 +11,7 @@ use provernet_protocol::{FieldBytes, Hash32, JobLeaf};
 use crate::bindings::{self, ProverMarket, ProverMarketErrors, ProverMarketEvents};
 use crate::eip712::{self, Domain};
 use crate::evidence::{self, EvidenceError, Inclusion};
+use crate::txqueue::{Priority, TxQueue};
 
 mod challenges;
 
@@ -113,9 +114,9 @@ pub struct JobClaim {
 pub struct Market<M> {
     contract: ProverMarket<M>,
     client: Arc<M>,
-    /// Held while a challenge's transaction is sent and mined, if the account sends others
-    /// too (see [`Market::with_turn`]).
-    turn: Option<Arc<tokio::sync::Mutex<()>>>,
+    /// The account's transaction queue and the priority of this handle's transactions;
+    /// without one, each transaction is sent on its own (see [`Market::with_queue`]).
+    queue: Option<(TxQueue, Priority)>,
 }
 
 impl<M> Clone for Market<M> {
@@ -123,7 +124,7 @@ impl<M> Clone for Market<M> {
         Self {
             contract: self.contract.clone(),
             client: Arc::clone(&self.client),
-            turn: self.turn.clone(),
+            queue: self.queue.clone(),
         }
     }
 }
@@ -134,26 +135,26 @@ impl<M: Middleware + 'static> Market<M> {
         Self {
             contract: ProverMarket::new(address, Arc::clone(&client)),
             client,
-            turn: None,
+            queue: None,
         }
     }
 
-    /// The same market, whose challenges take `turn` for each of their two transactions
-    /// (the commitment to the evidence, then the challenge) and release it while they wait
-    /// for the block in between: an account that sends other transactions holds the same
-    /// lock for each, so one transaction is in flight at a time and none waits behind a
-    /// challenge's wait.
+    /// The same market, whose transactions go through `queue` at `priority`: the queue
+    /// owns the account's nonces, so every handle of one account must use it.
     #[must_use]
-    pub fn with_turn(mut self, turn: Arc<tokio::sync::Mutex<()>>) -> Self {
-        self.turn = Some(turn);
+    pub fn with_queue(mut self, queue: TxQueue, priority: Priority) -> Self {
+        self.queue = Some((queue, priority));
         self
     }
 
-    async fn take_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
-        match &self.turn {
-            Some(turn) => Some(turn.lock().await),
-            None => None,
+    /// The same market, whose transactions go at `priority` (through the same queue).
+    #[must_use]
+    pub fn with_priority(&self, priority: Priority) -> Self {
+        let mut market = self.clone();
+        if let Some((_, p)) = &mut market.queue {
+            *p = priority;
         }
+        market
     }
 
     /// Deploys a market (it has no owner: nobody holds a power over it).
@@ -215,6 +216,9 @@ impl<M: Middleware + 'static> Market<M> {
         &self,
         call: ContractCall<M, D>,
     ) -> Result<TransactionReceipt, ChainError> {
+        if let Some((queue, priority)) = &self.queue {
+            return queue.send(call.tx.clone(), *priority).await;
+        }
         let pending = call.send().await.map_err(contract_error)?;
         let tx = pending.tx_hash();
         let receipt = pending

@@ -118,6 +118,12 @@ pub(super) async fn follow_chain(
                     .chain
                     .head
                     .set(i64::try_from(head).unwrap_or(i64::MAX));
+                let queue = shared.transactions.stats();
+                let count = |n: &std::sync::atomic::AtomicU64| {
+                    i64::try_from(n.load(std::sync::atomic::Ordering::Relaxed)).unwrap_or(i64::MAX)
+                };
+                shared.metrics.chain.in_flight.set(count(&queue.in_flight));
+                shared.metrics.chain.replaced.set(count(&queue.replaced));
                 if core.send(Internal::Head(head)).await.is_err() {
                     return;
                 }

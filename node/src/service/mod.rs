@@ -277,11 +277,9 @@ pub(crate) struct Shared {
     /// deadline is further away, since its stake may leave before a longer promise can be
     /// challenged (docs/contracts.md).
     pub max_deadline_secs: u64,
-    /// Held while one of this account's transactions is sent and mined: the chain worker
-    /// and the watchtower's challenges send from one account, and its nonce comes from
-    /// the chain's latest block, so two transactions in flight would collide. `market`'s
-    /// challenges take it for each of their two transactions (`Market::with_turn`).
-    pub transactions: Arc<tokio::sync::Mutex<()>>,
+    /// The account's transaction queue (`market` sends through it): what it did, for
+    /// metrics.
+    pub transactions: provernet_slashing::txqueue::TxQueue,
 }
 
 impl Shared {

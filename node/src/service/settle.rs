@@ -8,6 +8,7 @@ use provernet_protocol::merkle::MerkleTree;
 use provernet_slashing::JobClaim;
 use provernet_slashing::bindings::ProverMarketErrors;
 use provernet_slashing::evidence::Inclusion;
+use provernet_slashing::txqueue::Priority;
 
 use super::{Shared, eth, gas_of};
 use crate::store::records::{BatchLeaf, ProofRecord};
@@ -16,6 +17,7 @@ use crate::store::records::{BatchLeaf, ProofRecord};
 pub(super) async fn reveal(shared: &Shared, challenge: u64, proof: &ProofRecord) -> bool {
     let result = shared
         .market
+        .with_priority(Priority::Answer)
         .reveal_proof(challenge, &proof.inputs(), &proof.proof)
         .await;
     answered(shared, challenge, "reveal", result)
@@ -23,7 +25,11 @@ pub(super) async fn reveal(shared: &Shared, challenge: u64, proof: &ProofRecord)
 
 /// Answers a missed-deadline challenge; returns whether it needs no more answers.
 pub(super) async fn answer(shared: &Shared, challenge: u64, at: &Inclusion) -> bool {
-    let result = shared.market.answer_missed_deadline(challenge, at).await;
+    let result = shared
+        .market
+        .with_priority(Priority::Answer)
+        .answer_missed_deadline(challenge, at)
+        .await;
     answered(shared, challenge, "answer", result)
 }
 

@@ -237,7 +237,21 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
     let context = Context::new(chain_id);
     let peer_key = PeerKey::from(keys.identity.verifying_key());
     let address = Address(wallet.address().0);
-    let transactions = Arc::new(tokio::sync::Mutex::new(()));
+    // One queue owns this account's nonces: the chain worker, the answers to challenges
+    // and the watchtower's challenges all send through it.
+    let (transactions, queue_task) = provernet_slashing::txqueue::TxQueue::new(
+        Arc::clone(market.client()),
+        wallet.address(),
+        provernet_slashing::txqueue::QueueConfig {
+            max_in_flight: config.chain.max_in_flight,
+            bump_after: Duration::from_millis(config.chain.bump_after_ms),
+            bump_percent: config.chain.bump_percent,
+            max_fee_per_gas: (config.chain.max_fee_gwei > 0)
+                .then(|| U256::from(config.chain.max_fee_gwei) * 1_000_000_000u64),
+            poll: Duration::from_millis(config.chain.poll_interval_ms),
+        },
+        shutdown.clone().cancelled_owned(),
+    );
     let shared = Arc::new(Shared {
         domain: Domain {
             chain_id,
@@ -248,7 +262,10 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
         wallet,
         address,
         context: context.clone(),
-        market: market.clone().with_turn(Arc::clone(&transactions)),
+        market: market.clone().with_queue(
+            transactions.clone(),
+            provernet_slashing::txqueue::Priority::Normal,
+        ),
         store: store.clone(),
         metrics: Arc::clone(&metrics),
         engine,
@@ -289,6 +306,7 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
     // asked to stop stops the node.
     let supervisor = Supervisor::new(shutdown.clone());
     supervisor.spawn("network", span.clone(), network_task);
+    supervisor.spawn("transaction queue", span.clone(), queue_task);
     supervisor.spawn(
         "dispatcher",
         span.clone(),

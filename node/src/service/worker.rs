@@ -1,25 +1,29 @@
-//! The chain worker: the node's transactions, one at a time (one account, one nonce
-//! sequence).
+//! The chain worker: the prover's transactions, off the core. Commitments and claims go
+//! one after another (a claim needs its commitment mined); answers to challenges run
+//! beside them, so a claim of many jobs never holds one up. Both send through the
+//! account's transaction queue, which orders them by urgency and owns the nonces.
 
 use super::*;
 
-/// Sends the node's transactions one at a time (one account, one nonce sequence).
+/// Runs the prover's chain tasks: `tasks` in order, `answers` beside them.
 pub(super) async fn chain_worker(
     shared: Arc<Shared>,
-    mut tasks: mpsc::Receiver<ChainTask>,
-    mut answers: mpsc::Receiver<ChainTask>,
+    tasks: mpsc::Receiver<ChainTask>,
+    answers: mpsc::Receiver<ChainTask>,
     core: mpsc::Sender<Internal>,
     shutdown: CancellationToken,
 ) {
-    loop {
-        // Answers to challenges first: their response window is short.
-        let task = tokio::select! {
-            biased;
-            () = shutdown.cancelled() => return,
-            task = answers.recv() => match task { Some(t) => t, None => return },
-            task = tasks.recv() => match task { Some(t) => t, None => return },
-        };
-        let turn = shared.transactions.lock().await;
+    tokio::select! {
+        () = shutdown.cancelled() => {}
+        () = run(&shared, tasks, &core) => {}
+        () = run(&shared, answers, &core) => {}
+    }
+}
+
+/// Runs `tasks` one at a time, reporting each to the core; returns when either side
+/// closes.
+async fn run(shared: &Shared, mut tasks: mpsc::Receiver<ChainTask>, core: &mpsc::Sender<Internal>) {
+    while let Some(task) = tasks.recv().await {
         let report = match task {
             ChainTask::Commit {
                 seq,
@@ -27,7 +31,7 @@ pub(super) async fn chain_worker(
                 sealed_at_block,
             } => Internal::Committed {
                 seq,
-                result: settle::commit(&shared, &leaves, sealed_at_block).await,
+                result: settle::commit(shared, &leaves, sealed_at_block).await,
             },
             ChainTask::Claim {
                 seq,
@@ -35,18 +39,17 @@ pub(super) async fn chain_worker(
                 leaves,
             } => Internal::Claimed {
                 seq,
-                result: settle::claim(&shared, batch_id, &leaves).await,
+                result: settle::claim(shared, batch_id, &leaves).await,
             },
             ChainTask::Reveal { challenge, proof } => Internal::Answered {
                 challenge,
-                done: settle::reveal(&shared, challenge, &proof).await,
+                done: settle::reveal(shared, challenge, &proof).await,
             },
             ChainTask::Answer { challenge, at } => Internal::Answered {
                 challenge,
-                done: settle::answer(&shared, challenge, &at).await,
+                done: settle::answer(shared, challenge, &at).await,
             },
         };
-        drop(turn);
         if core.send(report).await.is_err() {
             return;
         }

@@ -92,7 +92,24 @@ pub enum StoreError {
         /// Why.
         reason: String,
     },
+    /// The store was written by a newer build, in a layout this one does not know.
+    #[error(
+        "the database was written by a newer provernet (schema {found}; this build reads up to {supported}): run that version, or start on a new data dir"
+    )]
+    Schema {
+        /// The store's version.
+        found: u64,
+        /// The highest this build reads.
+        supported: u64,
+    },
 }
+
+/// The version of the records' layout this build writes and reads. A store from before
+/// versions were kept is of version 1. A store of a later version (written by a newer
+/// build) is refused at start rather than misread; a store of an earlier one is migrated
+/// when a later layout comes.
+pub const SCHEMA_VERSION: u64 = 1;
+const SCHEMA: &[u8] = b"schema_version";
 
 /// Key-value pairs of a column, in key order.
 pub type Entries = Vec<(Vec<u8>, Vec<u8>)>;
@@ -226,12 +243,42 @@ impl Store {
             .transpose()
     }
 
+    /// Every record of `column` that decodes. One that does not (a check tightened since
+    /// it was written) is logged at ERROR and left out: it never stops a node from
+    /// starting on the rest of its records.
     fn all<T: DeserializeOwned>(&self, column: Column) -> Result<Vec<T>, StoreError> {
-        self.kv
+        Ok(self
+            .kv
             .scan(column)?
             .iter()
-            .map(|(key, bytes)| Self::decode(column, key, bytes))
-            .collect()
+            .filter_map(|(key, bytes)| match Self::decode(column, key, bytes) {
+                Ok(record) => Some(record),
+                Err(error) => {
+                    tracing::error!(target: "store", %error, "a record that does not decode is left out");
+                    None
+                }
+            })
+            .collect())
+    }
+
+    /// Checks the store's layout version at start: a new store (or one from before
+    /// versions) is marked with [`SCHEMA_VERSION`].
+    ///
+    /// # Errors
+    /// [`StoreError::Schema`] for a store written by a newer build; [`StoreError::Db`].
+    pub fn check_schema(&self) -> Result<(), StoreError> {
+        match self.counter(SCHEMA)? {
+            0 => {
+                let mut batch = WriteBatch::default();
+                batch.put_raw(Column::Meta, SCHEMA, SCHEMA_VERSION.to_be_bytes().to_vec());
+                self.write(batch)
+            }
+            found if found > SCHEMA_VERSION => Err(StoreError::Schema {
+                found,
+                supported: SCHEMA_VERSION,
+            }),
+            _ => Ok(()),
+        }
     }
 
     /// Applies `batch` atomically.
@@ -415,14 +462,16 @@ mod tests {
         store.write(batch).expect("write");
         assert_eq!(store.kv.get(Column::Meta, b"x").expect("read"), None);
         assert_eq!(store.kv.scan(Column::Meta).expect("scan").len(), 1);
-        // A record that does not decode says where it is.
+        // A record that does not decode says where it is, and a load of its column
+        // leaves it out.
         let mut batch = WriteBatch::default();
         batch.put_raw(Column::Work, &[9; 32], b"not json".to_vec());
         store.write(batch).expect("write");
         assert!(matches!(
-            store.works(),
+            store.get::<Work>(Column::Work, &[9; 32]),
             Err(StoreError::Corrupt { column: "work", .. })
         ));
+        assert!(store.works().expect("loads").is_empty());
         // Pages of a column: in key order, each from the key after the last one read.
         let mut batch = WriteBatch::default();
         for key in [1u8, 3, 5, 7, 9] {
@@ -459,5 +508,29 @@ mod tests {
         assert_eq!(store.next_nonce().expect("read"), 7);
         // A second process cannot open the same database.
         assert!(RocksStore::open(dir.path()).is_err());
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused_and_a_record_that_no_longer_decodes_is_left_out() {
+        let store = Store::memory();
+        store.check_schema().expect("a new store is marked");
+        assert_eq!(store.counter(SCHEMA).expect("read"), SCHEMA_VERSION);
+        store.check_schema().expect("and opens again");
+        let mut batch = WriteBatch::default();
+        batch.put_raw(
+            Column::Meta,
+            SCHEMA,
+            (SCHEMA_VERSION + 1).to_be_bytes().to_vec(),
+        );
+        store.write(batch).expect("write");
+        assert!(matches!(
+            store.check_schema(),
+            Err(StoreError::Schema { found, .. }) if found == SCHEMA_VERSION + 1
+        ));
+        // A work record that a later rule refuses: left out, and the load goes on.
+        let mut batch = WriteBatch::default();
+        batch.put_raw(Column::Work, &[1; 32], b"{\"job_id\": 7}".to_vec());
+        store.write(batch).expect("write");
+        assert!(store.works().expect("loads").is_empty());
     }
 }

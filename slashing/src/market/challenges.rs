@@ -39,7 +39,6 @@ impl<M: Middleware + 'static> Market<M> {
         match pending().call().await.map_err(contract_error) {
             Ok(_) => {} // committed earlier (a retry after a restart)
             Err(e) if not_committed(&e).is_some() => {
-                let _turn = self.take_turn().await;
                 self.submit(self.contract.commit_evidence(digest)).await?;
             }
             Err(e) => return Err(e),
@@ -57,7 +56,6 @@ impl<M: Middleware + 'static> Market<M> {
                 Err(e) => return Err(e),
             }
         }
-        let _turn = self.take_turn().await;
         let gas = self
             .client
             .estimate_gas(&pending().tx, Some(BlockNumber::Pending.into()))

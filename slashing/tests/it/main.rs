@@ -5,3 +5,4 @@ mod artifact;
 mod chain;
 mod slashing;
 mod support;
+mod txqueue;

@@ -1,6 +1,7 @@
 //! Sending a challenge or finalization, and what its result means for the records.
 
 use super::*;
+use provernet_slashing::txqueue::Priority;
 
 impl Watchtower {
     /// Runs a challenge (or finalization) after `delay_ms`, reporting its gas or error.
@@ -10,19 +11,12 @@ impl Watchtower {
         Fut: Future<Output = Result<ethers::types::TransactionReceipt, ChainError>> + Send,
     {
         self.in_flight.insert(target);
-        let market = self.s.market.clone();
+        // Challenges go through the account's queue ahead of commitments and claims.
+        let market = self.s.market.with_priority(Priority::Challenge);
         let reports = self.reports.clone();
-        let shared = Arc::clone(&self.s);
         tokio::spawn(async move {
             tokio::time::sleep(Duration::from_millis(delay_ms)).await;
-            // One transaction of this account at a time (see `Shared::transactions`): a
-            // challenge takes the turn itself for each of its two transactions.
-            let result = if matches!(target, Target::Finalize(_)) {
-                let _turn = shared.transactions.lock().await;
-                action(market).await.map(Box::new)
-            } else {
-                action(market).await.map(Box::new)
-            };
+            let result = action(market).await.map(Box::new);
             let _ = reports.send(Report::Sent { target, result }).await;
         });
     }

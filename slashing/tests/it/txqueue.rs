@@ -1,0 +1,186 @@
+//! The account's transaction queue on a real anvil whose blocks the test mines: a gas
+//! spike does not leave a transaction stuck, and an answer to a challenge waits only for
+//! what is in flight, never for the queue of commitments and claims behind it.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use ethers::middleware::SignerMiddleware;
+use ethers::providers::{Http, Middleware, Provider};
+use ethers::signers::{LocalWallet, Signer};
+use ethers::types::{Address, BlockNumber, Eip1559TransactionRequest, U256};
+use ethers::utils::AnvilInstance;
+use provernet_slashing::anvil;
+use provernet_slashing::txqueue::{Priority, QueueConfig, TxQueue};
+
+type Client = SignerMiddleware<Provider<Http>, LocalWallet>;
+
+/// Anvil that mines only when told, a client of its first account, and a queue of it.
+async fn manual_chain(max_in_flight: usize) -> (AnvilInstance, Arc<Client>, TxQueue) {
+    let anvil = anvil::spawn();
+    let provider = Provider::<Http>::try_from(anvil.endpoint())
+        .expect("endpoint")
+        .interval(Duration::from_millis(50));
+    let wallet = LocalWallet::from(anvil.keys()[0].clone()).with_chain_id(anvil.chain_id());
+    let from = wallet.address();
+    let client = Arc::new(SignerMiddleware::new(provider, wallet));
+    client
+        .provider()
+        .request::<_, serde_json::Value>("evm_setAutomine", [false])
+        .await
+        .expect("automine off");
+    let (queue, task) = TxQueue::new(
+        Arc::clone(&client),
+        from,
+        QueueConfig {
+            max_in_flight,
+            bump_after: Duration::from_millis(300),
+            bump_percent: 25,
+            max_fee_per_gas: None,
+            poll: Duration::from_millis(100),
+        },
+        std::future::pending(),
+    );
+    tokio::spawn(task);
+    (anvil, client, queue)
+}
+
+async fn mine(client: &Client) {
+    client
+        .provider()
+        .request::<_, serde_json::Value>("evm_mine", ())
+        .await
+        .expect("mines");
+}
+
+fn transfer(to: u64) -> ethers::types::transaction::eip2718::TypedTransaction {
+    Eip1559TransactionRequest::new()
+        .to(Address::from_low_u64_be(0x1_0000 + to))
+        .value(1u64)
+        .into()
+}
+
+async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    for _ in 0..200 {
+        if done() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting until {what}");
+}
+
+/// The base fee jumps tenfold just after a transaction is sent, so its fee no longer
+/// pays for inclusion: it would wait in the pool for good. The queue sends it again
+/// under the same nonce with a raised fee, and it is mined at the new price.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transaction_stuck_under_a_gas_spike_is_replaced_and_mined() {
+    let (_anvil, client, queue) = manual_chain(4).await;
+    let sender = {
+        let queue = queue.clone();
+        tokio::spawn(async move { queue.send(transfer(7), Priority::Normal).await })
+    };
+    wait_until("the transaction is sent", || {
+        queue.stats().sent.load(Ordering::Relaxed) == 1
+    })
+    .await;
+    let base = client
+        .get_block(BlockNumber::Latest)
+        .await
+        .expect("block")
+        .and_then(|b| b.base_fee_per_gas)
+        .expect("a base fee");
+    let spike = base * 10 + U256::from(1_000_000_000u64);
+    client
+        .provider()
+        .request::<_, serde_json::Value>("anvil_setNextBlockBaseFeePerGas", [spike])
+        .await
+        .expect("base fee set");
+    mine(&client).await;
+    // The block at the spiked base fee left it out.
+    let nonce = client
+        .get_transaction_count(client.address(), Some(BlockNumber::Latest.into()))
+        .await
+        .expect("nonce");
+    assert_eq!(
+        nonce,
+        U256::zero(),
+        "the underpriced transaction was not mined"
+    );
+    // Mine while the queue raises its fee, until it is in.
+    let mut receipt = None;
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        mine(&client).await;
+        if sender.is_finished() {
+            receipt = Some(sender.await.expect("joins").expect("mined"));
+            break;
+        }
+    }
+    let receipt = receipt.expect("the transaction was mined");
+    assert!(
+        queue.stats().replaced.load(Ordering::Relaxed) >= 1,
+        "it was replaced"
+    );
+    let price = receipt.effective_gas_price.expect("a price");
+    assert!(
+        price > base,
+        "mined at {price}, above the fee it was first sent with (base {base})"
+    );
+    let tx = client
+        .get_transaction(receipt.transaction_hash)
+        .await
+        .expect("tx")
+        .expect("known");
+    assert_eq!(tx.nonce, U256::zero(), "under its first nonce");
+}
+
+/// Six commitments and claims wait while two are in flight; then an answer to a
+/// challenge arrives. It takes the next nonce, ahead of the four still waiting: it is
+/// mined in the next block after the two in flight, whatever waits behind it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_waits_only_for_what_is_in_flight() {
+    let (_anvil, client, queue) = manual_chain(2).await;
+    let mut normal = Vec::new();
+    for i in 0..6 {
+        let queue = queue.clone();
+        normal.push(tokio::spawn(async move {
+            queue.send(transfer(100 + i), Priority::Normal).await
+        }));
+    }
+    wait_until("two are in flight", || {
+        queue.stats().sent.load(Ordering::Relaxed) == 2
+    })
+    .await;
+    // Let the other four reach the queue.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let answer = {
+        let queue = queue.clone();
+        tokio::spawn(async move { queue.send(transfer(9), Priority::Answer).await })
+    };
+    for _ in 0..100 {
+        mine(&client).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        if answer.is_finished() && normal.iter().all(|n| n.is_finished()) {
+            break;
+        }
+    }
+    let receipt = answer.await.expect("joins").expect("the answer is mined");
+    let tx = client
+        .get_transaction(receipt.transaction_hash)
+        .await
+        .expect("tx")
+        .expect("known");
+    assert_eq!(
+        tx.nonce,
+        U256::from(2),
+        "the answer came right after the two in flight"
+    );
+    for n in normal {
+        n.await
+            .expect("joins")
+            .expect("every commitment is mined too");
+    }
+    assert_eq!(queue.stats().mined.load(Ordering::Relaxed), 7);
+}
