@@ -4,8 +4,9 @@
 //! time; jobs run earliest deadline first. A new job is admitted only if, with it, it
 //! and every held job that was on time still finish `margin` before their deadlines — so
 //! taking a job never makes the prover miss another one, and one job that is late
-//! already (proving slowed) never stops the prover from taking work it can do. A won
-//! award is taken on the capacity its bid held ([`Schedule::take`]).
+//! already (proving slowed) never stops the prover from taking work it can do. A job is
+//! checked again, from the time it is, when it is awarded ([`Schedule::admit`]) and
+//! before it is accepted ([`Schedule::still_on_time`]).
 
 use std::collections::BTreeMap;
 
@@ -87,7 +88,8 @@ impl<K: Ord + Clone> Schedule<K> {
     }
 
     /// The earliest time, unix ms, by which a new job taking `estimate_ms` would be done
-    /// if admitted now, provided it can join the held jobs (see [`Schedule::admit`]) when
+    /// if proving could start at `now_ms` (the caller passes the earliest an award can
+    /// come: the request's bid window's end), provided it can join the held jobs (see [`Schedule::admit`]) when
     /// its deadline is `latest_deadline_ms` (the request's). `None` when it cannot be
     /// taken. The caller promises a deadline no earlier than the returned time plus its
     /// margin for committing.
@@ -131,16 +133,24 @@ impl<K: Ord + Clone> Schedule<K> {
         true
     }
 
-    /// Takes a won award on `key`, due by `deadline_ms`: on the capacity its bid holds
-    /// when it still holds some (the bid foresaw the award, so a capacity shortfall since,
-    /// a slower estimate say, never makes the prover decline what it promised), else as a
-    /// new job by [`Schedule::admit`]. On false nothing is held for `key`.
-    pub fn take(&mut self, now_ms: u64, key: K, estimate_ms: u64, deadline_ms: u64) -> bool {
-        if let Some(held) = self.held.get_mut(&key) {
-            held.deadline_ms = deadline_ms;
+    /// Whether the held job `key`, now expected to take `estimate_ms`, still finishes
+    /// `slack_ms` before its deadline when proving starts at `now_ms`, earliest deadline
+    /// first with the other held jobs. When it does not, it is released: the caller lets
+    /// it go before binding itself to it (an acceptance is a promise the chain enforces).
+    pub fn still_on_time(&mut self, now_ms: u64, key: &K, estimate_ms: u64, slack_ms: u64) -> bool {
+        let Some(held) = self.held.get_mut(key) else {
+            return false;
+        };
+        held.estimate_ms = estimate_ms;
+        let deadline_ms = held.deadline_ms;
+        let index = self.held.keys().position(|k| k == key).unwrap_or_default();
+        let jobs: Vec<Held> = self.held.values().copied().collect();
+        let finish = self.finishes(now_ms, &jobs)[index];
+        if finish.saturating_add(slack_ms) <= deadline_ms {
             return true;
         }
-        self.admit(now_ms, key, estimate_ms, deadline_ms)
+        self.held.remove(key);
+        false
     }
 
     /// Keeps only the keys `keep` accepts: capacity is never held for a job the caller no
@@ -221,19 +231,22 @@ mod tests {
     }
 
     #[test]
-    fn a_won_bid_is_taken_on_the_capacity_its_bid_held() {
+    fn a_late_award_or_a_slowed_proof_is_let_go_before_it_binds() {
         let mut s = Schedule::new(1, 0);
-        assert!(s.admit(0, 1, 1_000, 1_000));
-        assert!(s.admit(0, 2, 1_000, 2_000));
-        // Proving slowed since the bids: job 2, admitted afresh with the new estimate,
-        // would no longer fit, but its bid held the capacity and it is taken.
-        assert!(!s.admit(0, 2, 1_500, 2_000));
-        assert_eq!(s.len(), 2, "a refused admission keeps the old entry");
-        assert!(s.take(0, 2, 1_500, 2_000));
-        // An award whose bid holds nothing any more is admitted like a new job, and
-        // when it cannot be, nothing is held for it.
-        assert!(!s.take(0, 3, 1_000, 2_000));
-        assert_eq!(s.len(), 2);
+        // The bid held capacity for a proof due at 2 s.
+        assert!(s.admit(0, 1, 1_000, 2_000));
+        // The award comes 1.5 s later (a client that held it back): proving would end at
+        // 2.5 s, past the deadline. Admitting it again from now refuses it, and the caller
+        // releases the bid's hold.
+        assert!(!s.admit(1_500, 1, 1_000, 2_000));
+        s.release(&1);
+        assert!(s.is_empty());
+        // Taken in time, then the input comes late and proving has slowed: before the
+        // acceptance is signed, the job is let go.
+        assert!(s.admit(100, 2, 1_000, 3_000));
+        assert!(s.still_on_time(1_000, &2, 1_500, 0));
+        assert!(!s.still_on_time(1_000, &2, 2_500, 0));
+        assert!(s.is_empty());
     }
 
     #[test]

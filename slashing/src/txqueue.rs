@@ -3,24 +3,29 @@
 //! The queue owns the account's nonces: it sends the most urgent waiting transaction
 //! first (answers to challenges ahead of everything, then challenges, then commitments
 //! and claims), keeps up to `max_in_flight` in flight at once, and watches each until a
-//! receipt comes. One with no receipt after `bump_after` is sent again under the same
-//! nonce with fees raised by `bump_percent` (EIP-1559 replacement; a legacy transaction
-//! raises its gas price), never above `max_fee_per_gas` when one is set: a gas spike or an
-//! underpriced transaction never leaves the account stuck, and a transaction never waits
-//! behind more than the ones in flight. Each caller waits only for its own receipt.
+//! receipt comes. Each is signed here, so its hash is known before it is broadcast: a
+//! broadcast whose answer is lost (a timeout) is kept in flight as perhaps sent, never
+//! reported as failed and sent again under another nonce. The lowest nonce in flight,
+//! with no receipt after `bump_after`, is sent again with fees raised by `bump_percent`
+//! (EIP-1559 replacement; a legacy transaction raises its gas price); the others, and a
+//! transaction at `max_fee_per_gas` when one is set, are broadcast again as they are
+//! (a node that evicted them takes them back). Each caller waits only for its own
+//! receipt.
 //!
-//! A nonce, once sent, is never given up: the queue keeps it until one of its
+//! A nonce, once broadcast, is never given up: the queue keeps it until one of its
 //! transactions is mined (so a commitment is never sent twice under two nonces), unless
-//! another transaction of the account, sent from elsewhere, took it.
+//! the account's mined nonce has passed it with none of them mined for `bump_after`
+//! (another transaction of the account, sent from elsewhere, took it).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use ethers::providers::Middleware;
+use ethers::providers::{Middleware, MiddlewareError};
+use ethers::signers::Signer;
 use ethers::types::transaction::eip2718::TypedTransaction;
-use ethers::types::{Address, BlockNumber, H256, TransactionReceipt, U256};
+use ethers::types::{Address, BlockNumber, Bytes, H256, TransactionReceipt, U256};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::ChainError;
@@ -74,11 +79,13 @@ struct Job {
 struct InFlight {
     nonce: U256,
     tx: TypedTransaction,
-    /// Every hash sent under this nonce, the latest last: any of them may be mined.
+    /// The last signed form, broadcast again as it is when due.
+    raw: Bytes,
+    /// Every hash signed under this nonce, the latest last: any of them may be mined.
     hashes: Vec<H256>,
     sent_at: Instant,
-    /// Polls that found the nonce taken and none of our hashes mined.
-    taken_polls: u32,
+    /// Since when the account's mined nonce has passed ours with none of ours mined.
+    spent_since: Option<Instant>,
     capped: bool,
     reply: Reply,
 }
@@ -97,11 +104,12 @@ impl std::fmt::Debug for Job {
 }
 
 impl TxQueue {
-    /// A queue sending from `from` through `client` (which signs), and the task that runs
-    /// it until `shutdown` resolves or every handle is dropped and nothing is in flight.
-    pub fn new<M: Middleware + 'static>(
+    /// A queue sending from `signer`'s account (its chain id set) through `client`, and
+    /// the task that runs it until `shutdown` resolves or every handle is dropped and
+    /// nothing is in flight.
+    pub fn new<M: Middleware + 'static, S: Signer + 'static>(
         client: Arc<M>,
-        from: Address,
+        signer: S,
         config: QueueConfig,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> (Self, impl Future<Output = ()> + Send + 'static) {
@@ -109,7 +117,8 @@ impl TxQueue {
         let stats = Arc::new(QueueStats::default());
         let runner = Runner {
             client,
-            from,
+            from: signer.address(),
+            signer,
             config,
             stats: Arc::clone(&stats),
             waiting: BTreeMap::new(),
@@ -124,9 +133,10 @@ impl TxQueue {
     /// must report success.
     ///
     /// # Errors
-    /// [`ChainError::Reverted`] when mined and reverted; [`ChainError::Rpc`] when it could
-    /// not be sent (nothing spent) or the queue stopped; [`ChainError::Dropped`] when
-    /// another transaction of the account took its nonce.
+    /// [`ChainError::Reverted`] when mined and reverted; [`ChainError::Rpc`] when it was
+    /// not broadcast (its gas estimate failed, or the node refused it: nothing spent) or
+    /// the queue stopped; [`ChainError::Dropped`] when another transaction of the account
+    /// took its nonce.
     pub async fn send(
         &self,
         tx: TypedTransaction,
@@ -148,8 +158,9 @@ impl TxQueue {
     }
 }
 
-struct Runner<M> {
+struct Runner<M, S> {
     client: Arc<M>,
+    signer: S,
     from: Address,
     config: QueueConfig,
     stats: Arc<QueueStats>,
@@ -194,7 +205,7 @@ fn set_fees(tx: &mut TypedTransaction, max_fee: U256, tip: U256) {
     }
 }
 
-impl<M: Middleware + 'static> Runner<M> {
+impl<M: Middleware + 'static, S: Signer + 'static> Runner<M, S> {
     async fn run(
         mut self,
         mut jobs: mpsc::Receiver<(Priority, Job)>,
@@ -254,55 +265,99 @@ impl<M: Middleware + 'static> Runner<M> {
         }
     }
 
-    async fn send_new(&mut self, job: Job) {
-        let Job { mut tx, reply } = job;
-        let prepared = async {
-            let nonce = match self.next_nonce {
-                Some(nonce) => nonce,
-                None => self
+    /// Signs `tx` under `nonce`; returns its raw form and hash.
+    async fn sign(&self, tx: &TypedTransaction) -> Result<(Bytes, H256), ChainError> {
+        let signature = self.signer.sign_transaction(tx).await.map_err(rpc)?;
+        let raw = tx.rlp_signed(&signature);
+        let hash = H256::from(ethers::utils::keccak256(&raw));
+        Ok((raw, hash))
+    }
+
+    /// Broadcasts `raw`: `Ok` when the node took it or may have (no answer); `Err` with
+    /// the node's refusal when it answered with one (then nothing was spent).
+    async fn broadcast(&self, raw: Bytes) -> Result<(), String> {
+        match self.client.send_raw_transaction(raw).await {
+            Ok(_) => Ok(()),
+            Err(error) => match error.as_error_response() {
+                Some(refusal) => {
+                    let message = refusal.message.to_lowercase();
+                    if message.contains("already known") || message.contains("known transaction") {
+                        Ok(())
+                    } else {
+                        Err(refusal.message.clone())
+                    }
+                }
+                // No answer (a timeout, a closed connection): it may be in the pool.
+                None => {
+                    tracing::warn!(target: "chain", %error, "a broadcast got no answer; kept in flight");
+                    Ok(())
+                }
+            },
+        }
+    }
+
+    /// The nonce for the next transaction: never one in flight.
+    async fn nonce(&self) -> Result<U256, ChainError> {
+        let after_ours = self.in_flight.iter().map(|f| f.nonce + 1).max();
+        match self.next_nonce {
+            Some(nonce) => Ok(nonce),
+            None => {
+                let pending = self
                     .client
                     .get_transaction_count(self.from, Some(BlockNumber::Pending.into()))
                     .await
-                    .map_err(rpc)?,
-            };
+                    .map_err(rpc)?;
+                Ok(after_ours.map_or(pending, |n| n.max(pending)))
+            }
+        }
+    }
+
+    async fn send_new(&mut self, job: Job) {
+        let Job { mut tx, reply } = job;
+        let signed = async {
+            let nonce = self.nonce().await?;
             tx.set_from(self.from);
             tx.set_nonce(nonce);
+            tx.set_chain_id(self.signer.chain_id());
             let (max_fee, tip) = self.estimate().await?;
             set_fees(&mut tx, max_fee, tip);
             if tx.gas().is_none() {
                 let gas = self.client.estimate_gas(&tx, None).await.map_err(rpc)?;
                 tx.set_gas(gas);
             }
-            let pending = self
-                .client
-                .send_transaction(tx.clone(), None)
-                .await
-                .map_err(rpc)?;
-            Ok::<_, ChainError>((nonce, pending.tx_hash()))
+            let (raw, hash) = self.sign(&tx).await?;
+            Ok::<_, ChainError>((nonce, raw, hash))
         }
         .await;
-        match prepared {
-            Ok((nonce, hash)) => {
-                self.next_nonce = Some(nonce + 1);
-                self.stats.sent.fetch_add(1, Ordering::Relaxed);
-                tracing::debug!(target: "chain", ?hash, %nonce, "transaction sent");
-                self.in_flight.push(InFlight {
-                    nonce,
-                    tx,
-                    hashes: vec![hash],
-                    sent_at: Instant::now(),
-                    taken_polls: 0,
-                    capped: false,
-                    reply,
-                });
-            }
+        let (nonce, raw, hash) = match signed {
+            Ok(signed) => signed,
+            // Not broadcast: the nonce stays free for the next one.
             Err(error) => {
-                // Not in the pool (a refusal, a failed estimate, an RPC failure): its
-                // nonce is read again from the node for the next one.
-                self.next_nonce = None;
                 let _ = reply.send(Err(error));
+                return;
             }
+        };
+        if let Err(refusal) = self.broadcast(raw.clone()).await {
+            // Refused by the node: nothing spent. A nonce it calls used is read again.
+            if refusal.to_lowercase().contains("nonce") {
+                self.next_nonce = None;
+            }
+            let _ = reply.send(Err(ChainError::Rpc(refusal)));
+            return;
         }
+        self.next_nonce = Some(nonce + 1);
+        self.stats.sent.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(target: "chain", ?hash, %nonce, "transaction sent");
+        self.in_flight.push(InFlight {
+            nonce,
+            tx,
+            raw,
+            hashes: vec![hash],
+            sent_at: Instant::now(),
+            spent_since: None,
+            capped: false,
+            reply,
+        });
     }
 
     /// Looks for the receipts of what is in flight; replaces what waited too long. One
@@ -344,9 +399,15 @@ impl<M: Middleware + 'static> Runner<M> {
     ) -> Option<Result<TransactionReceipt, ChainError>> {
         let nonce = self.in_flight[index].nonce;
         if nonce >= mined {
-            // Not mined yet.
+            // Not mined yet: the lowest nonce, which holds up the others, is replaced with
+            // raised fees when due; the others are broadcast again as they are.
             if self.in_flight[index].sent_at.elapsed() >= self.config.bump_after {
-                self.replace(index).await;
+                let lowest = self.in_flight.iter().all(|f| f.nonce >= nonce);
+                if lowest {
+                    self.replace(index).await;
+                } else {
+                    self.rebroadcast(index).await;
+                }
             }
             return None;
         }
@@ -369,10 +430,12 @@ impl<M: Middleware + 'static> Runner<M> {
             }
         }
         // The nonce is spent and none of ours has a receipt: another transaction of the
-        // account took it (receipts may lag the count for a poll or two).
+        // account took it, or receipts lag the count (a load-balanced RPC, a reorg). Only
+        // after `bump_after` of that is it given up.
+        let bump_after = self.config.bump_after;
         let flight = &mut self.in_flight[index];
-        flight.taken_polls += 1;
-        if flight.taken_polls < 3 {
+        let since = *flight.spent_since.get_or_insert_with(Instant::now);
+        if since.elapsed() < bump_after {
             return None;
         }
         let tx = flight.hashes.last().copied().unwrap_or_default();
@@ -380,7 +443,18 @@ impl<M: Middleware + 'static> Runner<M> {
         Some(Err(ChainError::Dropped { tx }))
     }
 
-    /// Sends the transaction at `index` again under its nonce with raised fees.
+    /// Broadcasts the transaction at `index` again as it is.
+    async fn rebroadcast(&mut self, index: usize) {
+        self.in_flight[index].sent_at = Instant::now();
+        let raw = self.in_flight[index].raw.clone();
+        if let Err(refusal) = self.broadcast(raw).await {
+            tracing::debug!(target: "chain", refusal, "a broadcast again was refused");
+        }
+    }
+
+    /// Sends the transaction at `index` again under its nonce with raised fees; at the
+    /// cap (or when the cap leaves less than the raise nodes require), broadcasts it again
+    /// as it is.
     async fn replace(&mut self, index: usize) {
         let (old_max, old_tip) = fees(&self.in_flight[index].tx);
         let (now_max, now_tip) = self.estimate().await.unwrap_or((old_max, old_tip));
@@ -389,29 +463,44 @@ impl<M: Middleware + 'static> Runner<M> {
             raised(old_max, percent).max(now_max),
             raised(old_tip, percent).max(now_tip),
         );
-        let flight = &mut self.in_flight[index];
-        flight.sent_at = Instant::now();
-        if max_fee <= old_max {
+        // Nodes take a replacement only when both fees rise by a tenth.
+        let enough = max_fee >= raised(old_max, 10) && tip >= raised(old_tip, 10).min(max_fee);
+        if !enough {
+            let flight = &mut self.in_flight[index];
             if !flight.capped {
                 flight.capped = true;
-                tracing::error!(target: "chain", nonce = %flight.nonce, %old_max, "a transaction is stuck at the highest fee allowed (chain.max_fee_gwei)");
+                tracing::error!(target: "chain", nonce = %flight.nonce, %old_max, "a transaction is stuck at the highest fee allowed (chain.max_fee_gwei): it and every later one wait");
             }
+            self.rebroadcast(index).await;
             return;
         }
-        let mut tx = flight.tx.clone();
+        let mut tx = self.in_flight[index].tx.clone();
         set_fees(&mut tx, max_fee, tip);
-        match self.client.send_transaction(tx.clone(), None).await {
-            Ok(pending) => {
+        let (raw, hash) = match self.sign(&tx).await {
+            Ok(signed) => signed,
+            Err(error) => {
+                tracing::warn!(target: "chain", %error, "cannot sign a replacement");
+                return;
+            }
+        };
+        // Kept before the broadcast: if the node took it without answering, it may be the
+        // one mined.
+        let flight = &mut self.in_flight[index];
+        flight.hashes.push(hash);
+        flight.sent_at = Instant::now();
+        let nonce = flight.nonce;
+        match self.broadcast(raw.clone()).await {
+            Ok(()) => {
+                tracing::info!(target: "chain", %nonce, %max_fee, %tip, "transaction replaced with a raised fee");
                 let flight = &mut self.in_flight[index];
-                tracing::info!(target: "chain", nonce = %flight.nonce, %max_fee, %tip, "transaction replaced with a raised fee");
-                flight.hashes.push(pending.tx_hash());
                 flight.tx = tx;
+                flight.raw = raw;
                 self.stats.replaced.fetch_add(1, Ordering::Relaxed);
             }
-            // Mined meanwhile ("nonce too low"), or the node refused the raise: the next
-            // poll finds the receipt, or tries again.
-            Err(error) => {
-                tracing::debug!(target: "chain", %error, "replacement not sent");
+            // Mined meanwhile ("nonce too low"), or the raise refused: the next poll finds
+            // the receipt, or tries again.
+            Err(refusal) => {
+                tracing::debug!(target: "chain", refusal, "replacement not taken");
             }
         }
     }

@@ -333,11 +333,12 @@ impl Core {
         };
         let current = job.current_id();
         let bids = self.bids.remove(&current).unwrap_or_default();
-        // A prover proven at fault on this job never gets it again; one that failed it
-        // in an earlier round only when no other prover bids.
+        // A prover proven at fault on any of this client's jobs never gets one of them
+        // again; one that failed this job in an earlier round only when no other prover
+        // bids.
         let all: Vec<auction::Candidate> = bids.iter().map(|(c, _)| c.clone()).collect();
         let failed: Vec<Address> = job.failed_provers.iter().copied().map(Address).collect();
-        let at_fault: Vec<Address> = job.faulty_provers.iter().copied().map(Address).collect();
+        let at_fault: Vec<Address> = self.cheaters.iter().copied().map(Address).collect();
         let candidates: Vec<auction::Candidate> = auction::eligible(&all, &failed, &at_fault)
             .into_iter()
             .cloned()
@@ -688,7 +689,8 @@ impl Core {
             return;
         }
         job.faulty_provers.push(prover);
-        tracing::info!(target: "market::client", job = %user_id, prover = ?eth(&award.0.prover), "prover at fault on this job: never awarded it again");
+        self.cheaters.insert(prover);
+        tracing::info!(target: "market::client", job = %user_id, prover = ?eth(&award.0.prover), "prover at fault on this job: never awarded a job of this client again");
         let mut batch = WriteBatch::default();
         batch.client_job(job);
         self.write(batch);

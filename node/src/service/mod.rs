@@ -37,6 +37,7 @@ mod overdue;
 mod prover;
 mod registry;
 mod requests;
+mod resume;
 mod rules;
 mod settle;
 mod start;
@@ -470,6 +471,8 @@ pub(crate) struct Core {
     head: u64,
     // client
     jobs: HashMap<JobId, ClientJob>,
+    /// Provers at fault on any of this client's jobs: awarded none of them again.
+    cheaters: HashSet<[u8; 20]>,
     by_current: HashMap<JobId, JobId>,
     bids: HashMap<
         JobId,
@@ -561,6 +564,7 @@ impl Core {
             depositors: HashSet::new(),
             head: 0,
             jobs: HashMap::new(),
+            cheaters: HashSet::new(),
             by_current: HashMap::new(),
             bids: HashMap::new(),
             last_paid_check_ms: 0,
@@ -612,6 +616,7 @@ impl Core {
             "recovered state from the store"
         );
         for job in jobs {
+            self.cheaters.extend(job.faulty_provers.iter().copied());
             self.by_current.insert(job.current_id(), job.id);
             self.jobs.insert(job.id, job);
         }

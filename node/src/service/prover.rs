@@ -36,7 +36,7 @@ pub(super) const ESTIMATE_WINDOW: usize = 8;
 const DRIFT_MS: u64 = 1_000;
 
 impl Core {
-    fn estimate_ms(&self, circuit: Circuit) -> u64 {
+    pub(super) fn estimate_ms(&self, circuit: Circuit) -> u64 {
         // A quarter more than measured: proving time varies with the machine's load.
         // The slowest of the recent proofs, or the configured estimate before any: the
         // machine's load varies, and a late proof costs a slash, an early one nothing.
@@ -101,9 +101,12 @@ impl Core {
         // the promise adds [`DRIFT_MS`] more, for the time between this quote and the
         // award.
         let latest_ms = request.proving_deadline * 1_000;
+        // Proving starts no earlier than the award, which comes when the bid window ends
+        // (a far end is bounded: `bid_window_too_long`).
+        let start = now.max(request.bid_window_ends * 1_000);
         let Some(finish) = self
             .schedule
-            .quote(now, self.estimate_ms(circuit), latest_ms)
+            .quote(start, self.estimate_ms(circuit), latest_ms)
         else {
             tracing::debug!(target: "market::prover", job = %id, held = self.schedule.len(), "not bidding: no capacity by the deadline");
             return;
@@ -202,8 +205,9 @@ impl Core {
             return;
         };
         let now = now_ms();
-        // Taken on the capacity our bid held, if it still holds some.
-        let admitted = self.schedule.take(
+        // Checked again from now: an award that comes late (a client that held it back
+        // past the bid window) or after proving slowed is declined, which is free.
+        let admitted = self.schedule.admit(
             now,
             award.job_id,
             self.estimate_ms(circuit),
@@ -296,7 +300,7 @@ impl Core {
         }
     }
 
-    fn fetch_inputs(&self, id: JobId) {
+    pub(super) fn fetch_inputs(&self, id: JobId) {
         let Some(work) = self.works.get(&id) else {
             return;
         };
@@ -345,7 +349,7 @@ impl Core {
         });
     }
 
-    fn release(&mut self, id: &JobId, why: String) {
+    pub(super) fn release(&mut self, id: &JobId, why: String) {
         self.schedule.release(id);
         let Some(work) = self.works.get_mut(id) else {
             return;
@@ -386,6 +390,20 @@ impl Core {
         };
         let request = work.request.0.clone();
         let award = work.award.0.clone();
+        // The acceptance binds (a missed deadline is slashed): the proof must still be
+        // expected done in time, half the commit margin before the deadline (when a
+        // batch holding it is sealed at the latest), though the input came late or
+        // proving slowed since the award.
+        let estimate = self
+            .s
+            .circuits
+            .get(&request.circuit_id)
+            .map(|c| self.estimate_ms(*c));
+        let slack = self.s.config.prover.commit_margin_ms / 2;
+        if !estimate.is_some_and(|e| self.schedule.still_on_time(now_ms(), &id, e, slack)) {
+            self.release(&id, "the deadline can no longer be met".into());
+            return;
+        }
         let mut acceptance = Acceptance {
             job_id: id,
             round: award.round,
@@ -433,7 +451,7 @@ impl Core {
 
     /// Queues an accepted job for proving: the proving pool takes jobs earliest deadline
     /// first, the order the schedule assumed when it admitted them.
-    fn start_proving(&mut self, id: JobId, input: Vec<u8>) {
+    pub(super) fn start_proving(&mut self, id: JobId, input: Vec<u8>) {
         let Some(work) = self.works.get(&id) else {
             return;
         };
@@ -687,78 +705,6 @@ impl Core {
             };
             if self.chain.try_send(task).is_ok() {
                 self.in_flight.insert(seq);
-            }
-        }
-    }
-
-    pub(super) fn recover_prover(&mut self) {
-        let now = now_ms();
-        let ids: Vec<JobId> = self.works.keys().copied().collect();
-        for id in ids {
-            self.expect_signed_award(id, now);
-            let Some(work) = self.works.get(&id) else {
-                continue;
-            };
-            let deadline_ms = work.award.0.deadline * 1_000;
-            let circuit = self.s.circuits.get(&work.request.0.circuit_id).copied();
-            match work.state {
-                WorkState::Awarded | WorkState::Accepted => {
-                    let Some(circuit) = circuit else { continue };
-                    let estimate = self.estimate_ms(circuit);
-                    let late =
-                        now + estimate + self.s.config.prover.commit_margin_ms / 2 > deadline_ms;
-                    if late && work.state == WorkState::Awarded {
-                        // Not accepted yet: letting it lapse costs nothing.
-                        self.release(
-                            &id,
-                            "the deadline can no longer be met after a restart".into(),
-                        );
-                        continue;
-                    }
-                    if now >= deadline_ms {
-                        // Past already: proving it would only hold up the other jobs.
-                        self.release(&id, "the deadline passed while the node was down".into());
-                        continue;
-                    }
-                    if late {
-                        // Accepted: releasing it would make the slash certain, while proving
-                        // at once may still commit in time (the estimate is cautious).
-                        tracing::warn!(target: "market::prover", job = %id, deadline_ms, estimate, "resuming an accepted job that may miss its deadline after a restart");
-                    }
-                    self.schedule.force(id, estimate, deadline_ms);
-                    if work.state == WorkState::Awarded {
-                        self.fetch_inputs(id);
-                    } else {
-                        match self.s.store.input(&id) {
-                            Ok(Some(input)) => {
-                                tracing::info!(target: "market::prover", job = %id, "resuming proving after a restart");
-                                self.start_proving(id, input);
-                            }
-                            _ => self.release(&id, "inputs lost".into()),
-                        }
-                    }
-                }
-                WorkState::Proven if !work.award.0.is_signed() => {
-                    // Still waiting for the client's signature (see `on_proven`).
-                    self.unsigned.insert((deadline_ms, id));
-                }
-                WorkState::Proven => {
-                    if let Some(leaf) = Self::leaf_of(work) {
-                        let delivered = work.delivered;
-                        if let Some(sealed) = self.batcher.push(now, (id, leaf)) {
-                            self.seal(sealed);
-                        }
-                        if !delivered {
-                            self.deliver(id);
-                        }
-                    }
-                }
-                WorkState::Batched => {
-                    if !work.delivered {
-                        self.deliver(id);
-                    }
-                }
-                WorkState::Released => {}
             }
         }
     }

@@ -241,7 +241,7 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
     // and the watchtower's challenges all send through it.
     let (transactions, queue_task) = provernet_slashing::txqueue::TxQueue::new(
         Arc::clone(market.client()),
-        wallet.address(),
+        wallet.clone(),
         provernet_slashing::txqueue::QueueConfig {
             max_in_flight: config.chain.max_in_flight,
             bump_after: Duration::from_millis(config.chain.bump_after_ms),

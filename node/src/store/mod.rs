@@ -267,7 +267,19 @@ impl Store {
     /// # Errors
     /// [`StoreError::Schema`] for a store written by a newer build; [`StoreError::Db`].
     pub fn check_schema(&self) -> Result<(), StoreError> {
-        match self.counter(SCHEMA)? {
+        let raw = self.kv.get(Column::Meta, SCHEMA)?;
+        let version = match raw.as_deref().map(<[u8; 8]>::try_from) {
+            None => 0,
+            Some(Ok(bytes)) => u64::from_be_bytes(bytes),
+            Some(Err(_)) => {
+                return Err(StoreError::Corrupt {
+                    column: Column::Meta.name(),
+                    key: provernet_protocol::primitives::to_hex(SCHEMA),
+                    reason: "the schema version is not 8 bytes".into(),
+                });
+            }
+        };
+        match version {
             0 => {
                 let mut batch = WriteBatch::default();
                 batch.put_raw(Column::Meta, SCHEMA, SCHEMA_VERSION.to_be_bytes().to_vec());

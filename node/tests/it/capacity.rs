@@ -32,7 +32,7 @@ async fn an_award_off_the_bid_does_not_take_a_provers_capacity_for_good() {
     net.wait_for_mesh(1).await;
 
     let first = client
-        .submit(submit(Circuit::PoseidonChain12, 1, 1_000_000_000, 20))
+        .submit(submit(Circuit::PoseidonChain12, 1, 1_000_000_000, 60))
         .await
         .expect("submitted");
     eventually(30, "the prover bid", || async {
@@ -58,7 +58,8 @@ async fn an_award_off_the_bid_does_not_take_a_provers_capacity_for_good() {
     client.net.publish(envelope).await;
     wait_for_state(&client, &first, &["failed"], 60).await;
 
-    // The hold the bid took ends well before this (its promise is some 15 s out).
+    // The hold the bid took ends well before this: its promise is some 20 s out (the
+    // bid window's end, the estimate, the commit margin).
     tokio::time::sleep(std::time::Duration::from_secs(20)).await;
     let bids_before = bids(&prover, "sent");
     let second = client

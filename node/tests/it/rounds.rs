@@ -182,9 +182,11 @@ async fn a_winner_that_skipped_its_acceptance_is_never_paid_and_the_client_pays_
 /// winner's round keeps its price), so round 1's only bid is the cheater's: it used to
 /// win again (a prover that had failed a job kept it when nobody else bid), and so round
 /// after round. Now round 1 awards nobody, the next round's price rises, and the honest
-/// prover wins it and is paid.
+/// prover wins it and is paid. Nor does the cheater win the client's next job, where it is
+/// again the cheapest: it used to (it was at fault on one job only), then cheat again or,
+/// banned by the client, fail to fetch the input, and every job paid a wasted round.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_prover_at_fault_on_a_job_is_never_awarded_it_again_even_alone() {
+async fn a_prover_at_fault_on_a_job_is_never_awarded_it_again_even_alone_nor_another_job() {
     // A generous acceptance timeout: the cheater must accept (and so push its invalid
     // proof) in round 0 however loaded the machine is.
     let m = market_with(CheatMode::InvalidProof, 1_000_000_001, 20_000).await;
@@ -211,6 +213,19 @@ async fn a_prover_at_fault_on_a_job_is_never_awarded_it_again_even_alone() {
         .filter(|w| w.request.0.input_hash == job.request.0.input_hash)
         .count();
     assert_eq!(won, 1, "rounds of the job the cheater won");
+
+    let (_, second) = m.submit_and_wait_paid(13, 60).await;
+    let award = second.award.clone().expect("awarded").0;
+    assert_eq!(award.prover.0, m.honest.address.0, "an honest winner");
+    let won = m
+        .cheater
+        .store
+        .works()
+        .expect("store")
+        .iter()
+        .filter(|w| w.request.0.input_hash == second.request.0.input_hash)
+        .count();
+    assert_eq!(won, 0, "rounds of the client's next job the cheater won");
 }
 
 /// The other side: a client that never signs the award (it hopes to get the winner's

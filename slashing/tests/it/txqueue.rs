@@ -18,13 +18,20 @@ type Client = SignerMiddleware<Provider<Http>, LocalWallet>;
 
 /// Anvil that mines only when told, a client of its first account, and a queue of it.
 async fn manual_chain(max_in_flight: usize) -> (AnvilInstance, Arc<Client>, TxQueue) {
+    manual_chain_capped(max_in_flight, None).await
+}
+
+/// As [`manual_chain`], the queue offering at most `cap` wei per gas.
+async fn manual_chain_capped(
+    max_in_flight: usize,
+    cap: Option<U256>,
+) -> (AnvilInstance, Arc<Client>, TxQueue) {
     let anvil = anvil::spawn();
     let provider = Provider::<Http>::try_from(anvil.endpoint())
         .expect("endpoint")
         .interval(Duration::from_millis(50));
     let wallet = LocalWallet::from(anvil.keys()[0].clone()).with_chain_id(anvil.chain_id());
-    let from = wallet.address();
-    let client = Arc::new(SignerMiddleware::new(provider, wallet));
+    let client = Arc::new(SignerMiddleware::new(provider, wallet.clone()));
     client
         .provider()
         .request::<_, serde_json::Value>("evm_setAutomine", [false])
@@ -32,12 +39,12 @@ async fn manual_chain(max_in_flight: usize) -> (AnvilInstance, Arc<Client>, TxQu
         .expect("automine off");
     let (queue, task) = TxQueue::new(
         Arc::clone(&client),
-        from,
+        wallet,
         QueueConfig {
             max_in_flight,
             bump_after: Duration::from_millis(300),
             bump_percent: 25,
-            max_fee_per_gas: None,
+            max_fee_per_gas: cap,
             poll: Duration::from_millis(100),
         },
         std::future::pending(),
@@ -183,4 +190,54 @@ async fn an_answer_waits_only_for_what_is_in_flight() {
             .expect("every commitment is mined too");
     }
     assert_eq!(queue.stats().mined.load(Ordering::Relaxed), 7);
+}
+
+/// The node drops the transaction from its pool (a restart, an eviction) while the queue
+/// may not raise its fee (at its cap): it is broadcast again as it is, and mined under its
+/// nonce; the account is not left with a nonce nobody will ever fill.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transaction_dropped_from_the_pool_at_the_fee_cap_is_broadcast_again() {
+    // A cap of 2 gwei: above anvil's base fee (1 gwei, falling), at or below what the
+    // queue offers, so no raise is possible.
+    let (_anvil, client, queue) = manual_chain_capped(4, Some(U256::from(2_000_000_000u64))).await;
+    let sender = {
+        let queue = queue.clone();
+        tokio::spawn(async move { queue.send(transfer(8), Priority::Normal).await })
+    };
+    wait_until("the transaction is sent", || {
+        queue.stats().sent.load(Ordering::Relaxed) == 1
+    })
+    .await;
+    client
+        .provider()
+        .request::<_, serde_json::Value>("anvil_dropAllTransactions", ())
+        .await
+        .expect("pool emptied");
+    mine(&client).await;
+    let nonce = client
+        .get_transaction_count(client.address(), Some(BlockNumber::Latest.into()))
+        .await
+        .expect("nonce");
+    assert_eq!(nonce, U256::zero(), "the dropped transaction was not mined");
+    let mut receipt = None;
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        mine(&client).await;
+        if sender.is_finished() {
+            receipt = Some(sender.await.expect("joins").expect("mined"));
+            break;
+        }
+    }
+    let receipt = receipt.expect("the transaction was mined");
+    let tx = client
+        .get_transaction(receipt.transaction_hash)
+        .await
+        .expect("tx")
+        .expect("known");
+    assert_eq!(tx.nonce, U256::zero(), "under its first nonce");
+    assert_eq!(
+        queue.stats().replaced.load(Ordering::Relaxed),
+        0,
+        "broadcast again as it was, not raised past the cap"
+    );
 }
