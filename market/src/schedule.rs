@@ -15,6 +15,8 @@ use std::collections::BTreeMap;
 struct Held {
     deadline_ms: u64,
     estimate_ms: u64,
+    /// When its proof started, if it has: it keeps its worker until it ends.
+    started_ms: Option<u64>,
 }
 
 /// The jobs a prover holds, keyed by an id of the caller's (the job id).
@@ -51,14 +53,27 @@ impl<K: Ord + Clone> Schedule<K> {
         self.workers
     }
 
-    /// The finish time of every job in `jobs`, in their order, when proving starts at
-    /// `now_ms`: earliest deadline first over `workers` lanes.
+    /// The finish time of every job in `jobs`, in their order, from `now_ms`: the jobs
+    /// already proving keep their workers for what is left of their estimate (a proof is
+    /// not interrupted); the others follow earliest deadline first over the lanes.
     fn finishes(&self, now_ms: u64, jobs: &[Held]) -> Vec<u64> {
-        let mut order: Vec<usize> = (0..jobs.len()).collect();
-        order.sort_by_key(|&i| jobs[i].deadline_ms);
         let mut lanes = vec![now_ms; self.workers];
         let mut finish = vec![now_ms; jobs.len()];
-        for i in order {
+        let mut waiting: Vec<usize> = Vec::new();
+        let mut lane = 0;
+        for (i, job) in jobs.iter().enumerate() {
+            match job.started_ms {
+                Some(started) if lane < lanes.len() => {
+                    let ends = started.saturating_add(job.estimate_ms).max(now_ms);
+                    lanes[lane] = ends;
+                    finish[i] = ends;
+                    lane += 1;
+                }
+                _ => waiting.push(i),
+            }
+        }
+        waiting.sort_by_key(|&i| jobs[i].deadline_ms);
+        for i in waiting {
             let lane = lanes.iter_mut().min().expect("workers is at least 1");
             *lane = lane.saturating_add(jobs[i].estimate_ms);
             finish[i] = *lane;
@@ -98,15 +113,16 @@ impl<K: Ord + Clone> Schedule<K> {
         let new = Held {
             deadline_ms: latest_deadline_ms,
             estimate_ms,
+            started_ms: None,
         };
         if !self.fits(now_ms, &held, new) {
             return None;
         }
         // When it would finish if it ran after every held job with an earlier or equal
-        // deadline: a safe promise.
+        // deadline, and the proofs under way: a safe promise.
         let mut before: Vec<Held> = held
             .into_iter()
-            .filter(|h| h.deadline_ms <= latest_deadline_ms)
+            .filter(|h| h.deadline_ms <= latest_deadline_ms || h.started_ms.is_some())
             .collect();
         before.push(new);
         self.finishes(now_ms, &before).into_iter().max()
@@ -125,6 +141,7 @@ impl<K: Ord + Clone> Schedule<K> {
         let new = Held {
             deadline_ms,
             estimate_ms,
+            started_ms: None,
         };
         if !self.fits(now_ms, &held, new) {
             return false;
@@ -159,6 +176,13 @@ impl<K: Ord + Clone> Schedule<K> {
         self.held.retain(|key, _| keep(key));
     }
 
+    /// Marks `key`'s proof as started at `now_ms`: it keeps a worker until released.
+    pub fn start(&mut self, key: &K, now_ms: u64) {
+        if let Some(held) = self.held.get_mut(key) {
+            held.started_ms = Some(now_ms);
+        }
+    }
+
     /// Holds `key` whatever the schedule says (a job accepted before a restart).
     pub fn force(&mut self, key: K, estimate_ms: u64, deadline_ms: u64) {
         self.held.insert(
@@ -166,6 +190,7 @@ impl<K: Ord + Clone> Schedule<K> {
             Held {
                 deadline_ms,
                 estimate_ms,
+                started_ms: None,
             },
         );
     }
@@ -259,5 +284,23 @@ mod tests {
         s.retain(|k| *k != 1);
         assert!(s.is_empty());
         assert_eq!(s.quote(5_000, 1_000, 7_000), Some(6_000));
+    }
+
+    #[test]
+    fn a_proof_under_way_is_not_overtaken_by_a_more_urgent_job() {
+        let mut s = Schedule::new(1, 0);
+        // A long job with a late deadline has been proving for 1 s of its 10 s.
+        assert!(s.admit(0, 1, 10_000, 60_000));
+        s.start(&1, 0);
+        // A short urgent job would run first if the long one could be set aside; it
+        // cannot: the urgent one waits 9 s and would be late.
+        assert_eq!(s.quote(1_000, 1_000, 5_000), None);
+        assert!(!s.admit(1_000, 2, 1_000, 5_000));
+        // With a deadline past the long job's end it fits, right after it.
+        assert_eq!(s.quote(1_000, 1_000, 12_000), Some(11_000));
+        // A job not started yet is still set aside for a more urgent one.
+        let mut s = Schedule::new(1, 0);
+        assert!(s.admit(0, 1, 10_000, 60_000));
+        assert_eq!(s.quote(0, 1_000, 5_000), Some(1_000));
     }
 }

@@ -71,6 +71,16 @@ pub struct QueueStats {
 
 type Reply = oneshot::Sender<Result<TransactionReceipt, ChainError>>;
 
+/// What a node said to a broadcast.
+enum Broadcast {
+    /// It took the transaction (or already had it).
+    Taken,
+    /// It refused it, saying why: nothing was spent.
+    Refused(String),
+    /// No answer came: it may have taken it.
+    Unanswered,
+}
+
 struct Job {
     tx: TypedTransaction,
     reply: Reply,
@@ -273,24 +283,24 @@ impl<M: Middleware + 'static, S: Signer + 'static> Runner<M, S> {
         Ok((raw, hash))
     }
 
-    /// Broadcasts `raw`: `Ok` when the node took it or may have (no answer); `Err` with
-    /// the node's refusal when it answered with one (then nothing was spent).
-    async fn broadcast(&self, raw: Bytes) -> Result<(), String> {
+    /// Broadcasts `raw`, and what the node said.
+    async fn broadcast(&self, raw: Bytes) -> Broadcast {
         match self.client.send_raw_transaction(raw).await {
-            Ok(_) => Ok(()),
+            Ok(_) => Broadcast::Taken,
             Err(error) => match error.as_error_response() {
                 Some(refusal) => {
                     let message = refusal.message.to_lowercase();
                     if message.contains("already known") || message.contains("known transaction") {
-                        Ok(())
+                        Broadcast::Taken
                     } else {
-                        Err(refusal.message.clone())
+                        Broadcast::Refused(refusal.message.clone())
                     }
                 }
-                // No answer (a timeout, a closed connection): it may be in the pool.
+                // No answer (a timeout, a closed connection, a proxy's page): it may be
+                // in the pool.
                 None => {
-                    tracing::warn!(target: "chain", %error, "a broadcast got no answer; kept in flight");
-                    Ok(())
+                    tracing::warn!(target: "chain", %error, "a broadcast got no answer");
+                    Broadcast::Unanswered
                 }
             },
         }
@@ -337,8 +347,20 @@ impl<M: Middleware + 'static, S: Signer + 'static> Runner<M, S> {
                 return;
             }
         };
-        if let Err(refusal) = self.broadcast(raw.clone()).await {
-            // Refused by the node: nothing spent. A nonce it calls used is read again.
+        let refusal = match self.broadcast(raw.clone()).await {
+            Broadcast::Taken => None,
+            Broadcast::Refused(refusal) => Some(refusal),
+            // No answer: in flight if the node knows it (or cannot say); not sent if it
+            // answers that it does not.
+            Broadcast::Unanswered => match self.client.get_transaction(hash).await {
+                Ok(None) => {
+                    Some("the broadcast got no answer and the node does not know it".into())
+                }
+                Ok(Some(_)) | Err(_) => None,
+            },
+        };
+        if let Some(refusal) = refusal {
+            // Not sent: nothing spent. A nonce the node calls used is read again.
             if refusal.to_lowercase().contains("nonce") {
                 self.next_nonce = None;
             }
@@ -447,7 +469,7 @@ impl<M: Middleware + 'static, S: Signer + 'static> Runner<M, S> {
     async fn rebroadcast(&mut self, index: usize) {
         self.in_flight[index].sent_at = Instant::now();
         let raw = self.in_flight[index].raw.clone();
-        if let Err(refusal) = self.broadcast(raw).await {
+        if let Broadcast::Refused(refusal) = self.broadcast(raw).await {
             tracing::debug!(target: "chain", refusal, "a broadcast again was refused");
         }
     }
@@ -490,17 +512,19 @@ impl<M: Middleware + 'static, S: Signer + 'static> Runner<M, S> {
         flight.sent_at = Instant::now();
         let nonce = flight.nonce;
         match self.broadcast(raw.clone()).await {
-            Ok(()) => {
+            Broadcast::Taken | Broadcast::Unanswered => {
                 tracing::info!(target: "chain", %nonce, %max_fee, %tip, "transaction replaced with a raised fee");
                 let flight = &mut self.in_flight[index];
                 flight.tx = tx;
                 flight.raw = raw;
                 self.stats.replaced.fetch_add(1, Ordering::Relaxed);
             }
-            // Mined meanwhile ("nonce too low"), or the raise refused: the next poll finds
-            // the receipt, or tries again.
-            Err(refusal) => {
-                tracing::debug!(target: "chain", refusal, "replacement not taken");
+            // Mined meanwhile ("nonce too low"), or the raise refused (funds short of the
+            // new fee, the node's own cap): the transaction as it was goes out again, in
+            // case the pool lost it; the next poll finds a receipt, or raises again.
+            Broadcast::Refused(refusal) => {
+                tracing::warn!(target: "chain", %nonce, refusal, "a raised fee was refused");
+                self.rebroadcast(index).await;
             }
         }
     }

@@ -479,6 +479,7 @@ impl Core {
                 input
             };
             self.running += 1;
+            self.schedule.start(&id, now_ms());
             let engine = Arc::clone(&self.s.engine);
             let internal = self.internal.clone();
             tokio::spawn(async move {

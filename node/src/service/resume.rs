@@ -2,6 +2,7 @@
 //! when its deadline can no longer be met), what was proven goes on to its batch and its
 //! client.
 
+use provernet_circuits::Circuit;
 use provernet_protocol::JobId;
 
 use super::{Core, now_ms};
@@ -10,6 +11,24 @@ use crate::store::WorkState;
 impl Core {
     pub(super) fn recover_prover(&mut self) {
         let now = now_ms();
+        // The proving times measured before the restart, latest last: the estimates
+        // the jobs below are judged by are this machine's, not the configured guess.
+        let mut proven: Vec<(u64, Circuit, u64)> = self
+            .works
+            .values()
+            .filter_map(|w| {
+                let circuit = self.s.circuits.get(&w.request.0.circuit_id).copied()?;
+                Some((w.awarded_ms, circuit, w.prove_ms?))
+            })
+            .collect();
+        proven.sort_by_key(|(at, ..)| *at);
+        for (_, circuit, ms) in proven {
+            let times = self.estimates.entry(circuit).or_default();
+            if times.len() == super::prover::ESTIMATE_WINDOW {
+                times.pop_front();
+            }
+            times.push_back(ms);
+        }
         let ids: Vec<JobId> = self.works.keys().copied().collect();
         for id in ids {
             self.expect_signed_award(id, now);

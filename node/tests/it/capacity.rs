@@ -1,11 +1,12 @@
 //! A prover's capacity: what its bids hold is always given back.
 
-use ethers::signers::Signer;
 use provernet_circuits::Circuit;
 use provernet_node::service::now_s;
-use provernet_protocol::{Address, Award, Context, EthSignature, PeerKey, SignedEnvelope};
+use provernet_protocol::{Context, SignedEnvelope};
 
-use crate::support::{Testnet, bids, eventually, stored_request, submit, wait_for_state, wallet};
+use crate::support::{
+    Testnet, bids, eventually, selection, stored_request, submit, wait_for_state,
+};
 
 const CLIENT: u32 = 1;
 const PROVER: u32 = 4;
@@ -40,16 +41,8 @@ async fn an_award_off_the_bid_does_not_take_a_provers_capacity_for_good() {
     })
     .await;
     let request = stored_request(&client, &first).await;
-    let award = Award {
-        job_id: request.job_id(),
-        round: request.round,
-        prover: Address(wallet(&net.anvil, PROVER).address().0),
-        prover_key: PeerKey::from(net.keys(PROVER).identity.verifying_key()),
-        // Not the price the prover bid (its policy never bids 1 wei).
-        price: 1,
-        deadline: request.proving_deadline,
-        signature: EthSignature([0; 65]),
-    };
+    // Not the price the prover bid (its policy never bids 1 wei).
+    let award = selection(&net, &request, PROVER, 1);
     let context = Context::new(net.anvil.chain_id());
     let envelope =
         SignedEnvelope::sign(&award, &context, now_s() + 120, &net.keys(CLIENT).identity)

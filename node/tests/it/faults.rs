@@ -115,9 +115,12 @@ async fn a_prover_killed_mid_proof_resumes_from_its_database_and_commits_once() 
     let works = prover.store.works().expect("store");
     assert_eq!(works.len(), 1);
     assert_eq!(works[0].state, WorkState::Batched);
-    let batches = prover.store.batches().expect("store");
-    assert_eq!(batches.len(), 1);
-    assert!(matches!(batches[0].state, BatchState::Claimed { .. }));
+    // The client can see the payment before the prover has read its claim's receipt.
+    eventually(30, "the prover recorded its claim", || async {
+        let batches = prover.store.batches().expect("store");
+        (batches.len() == 1 && matches!(batches[0].state, BatchState::Claimed { .. })).then_some(())
+    })
+    .await;
     let commits = net
         .events()
         .await

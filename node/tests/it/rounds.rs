@@ -204,28 +204,25 @@ async fn a_prover_at_fault_on_a_job_is_never_awarded_it_again_even_alone_nor_ano
         job.history
     );
     // The cheater won one round of the job, and only one.
-    let won = m
-        .cheater
-        .store
-        .works()
-        .expect("store")
-        .iter()
-        .filter(|w| w.request.0.input_hash == job.request.0.input_hash)
-        .count();
+    let won = rounds_won(&m.cheater, &job);
     assert_eq!(won, 1, "rounds of the job the cheater won");
 
     let (_, second) = m.submit_and_wait_paid(13, 60).await;
     let award = second.award.clone().expect("awarded").0;
     assert_eq!(award.prover.0, m.honest.address.0, "an honest winner");
-    let won = m
-        .cheater
+    let won = rounds_won(&m.cheater, &second);
+    assert_eq!(won, 0, "rounds of the client's next job the cheater won");
+}
+
+/// How many rounds of the client's `job` `prover` won.
+fn rounds_won(prover: &NodeHandle, job: &ClientJob) -> usize {
+    prover
         .store
         .works()
         .expect("store")
         .iter()
-        .filter(|w| w.request.0.input_hash == second.request.0.input_hash)
-        .count();
-    assert_eq!(won, 0, "rounds of the client's next job the cheater won");
+        .filter(|w| w.request.0.input_hash == job.request.0.input_hash)
+        .count()
 }
 
 /// The other side: a client that never signs the award (it hopes to get the winner's

@@ -1,12 +1,11 @@
 //! A client splits the mesh: two awards of one round, one to each half.
 
-use ethers::signers::Signer;
 use provernet_circuits::Circuit;
 use provernet_node::service::{NodeHandle, now_s};
-use provernet_protocol::{Address, Award, Context, EthSignature, PeerKey, SignedEnvelope};
+use provernet_protocol::{Context, SignedEnvelope};
 
 use crate::support::{
-    Testnet, eventually, metric_total, stored_request, submit, validations, wallet,
+    Testnet, eventually, metric_total, selection, stored_request, submit, validations,
 };
 
 /// Rejects of `kind` this node reported, whatever the reason.
@@ -51,15 +50,7 @@ async fn a_client_splitting_the_mesh_with_two_awards_gets_no_honest_forwarder_pe
     let identity = net.keys(1).identity;
     let context = Context::new(net.anvil.chain_id());
     let award = |prover: u32| {
-        let award = Award {
-            job_id: request.job_id(),
-            round: request.round,
-            prover: Address(wallet(&net.anvil, prover).address().0),
-            prover_key: PeerKey::from(net.keys(prover).identity.verifying_key()),
-            price: 1_000,
-            deadline: request.proving_deadline,
-            signature: EthSignature([0; 65]),
-        };
+        let award = selection(&net, &request, prover, 1_000);
         SignedEnvelope::sign(&award, &context, now_s() + 120, &identity)
             .expect("signs")
             .to_bytes()

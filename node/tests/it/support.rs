@@ -517,6 +517,26 @@ pub fn metric_total(node: &NodeHandle, wanted: impl Fn(&str) -> bool) -> u64 {
         .sum::<f64>() as u64
 }
 
+/// A selection award (unsigned) of `request`'s round to the prover of anvil account
+/// `prover` at `price`, due by the request's deadline: what a client gossips at the end
+/// of a bid window.
+pub fn selection(
+    net: &Testnet,
+    request: &provernet_protocol::JobRequest,
+    prover: u32,
+    price: u128,
+) -> provernet_protocol::Award {
+    provernet_protocol::Award {
+        job_id: request.job_id(),
+        round: request.round,
+        prover: provernet_protocol::Address(wallet(&net.anvil, prover).address().0),
+        prover_key: provernet_protocol::PeerKey::from(net.keys(prover).identity.verifying_key()),
+        price,
+        deadline: request.proving_deadline,
+        signature: provernet_protocol::EthSignature([0; 65]),
+    }
+}
+
 /// The request the client node stored for job `id` once it submitted it.
 pub async fn stored_request(client: &NodeHandle, id: &JobId) -> provernet_protocol::JobRequest {
     eventually(30, "the request is stored", || async {

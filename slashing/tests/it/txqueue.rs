@@ -9,7 +9,9 @@ use std::time::Duration;
 use ethers::middleware::SignerMiddleware;
 use ethers::providers::{Http, Middleware, Provider};
 use ethers::signers::{LocalWallet, Signer};
-use ethers::types::{Address, BlockNumber, Eip1559TransactionRequest, U256};
+use ethers::types::{
+    Address, BlockNumber, Eip1559TransactionRequest, Transaction, TransactionReceipt, U256,
+};
 use ethers::utils::AnvilInstance;
 use provernet_slashing::anvil;
 use provernet_slashing::txqueue::{Priority, QueueConfig, TxQueue};
@@ -61,6 +63,38 @@ async fn mine(client: &Client) {
         .expect("mines");
 }
 
+/// Mines a block every 200 ms until `sender` has its receipt; returns it.
+async fn mine_until_done(
+    client: &Client,
+    sender: tokio::task::JoinHandle<Result<TransactionReceipt, provernet_slashing::ChainError>>,
+) -> TransactionReceipt {
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        mine(client).await;
+        if sender.is_finished() {
+            return sender.await.expect("joins").expect("mined");
+        }
+    }
+    panic!("the transaction was not mined");
+}
+
+/// The account's mined nonce.
+async fn mined_nonce(client: &Client) -> U256 {
+    client
+        .get_transaction_count(client.address(), Some(BlockNumber::Latest.into()))
+        .await
+        .expect("nonce")
+}
+
+/// The transaction a receipt is of.
+async fn transaction(client: &Client, receipt: &TransactionReceipt) -> Transaction {
+    client
+        .get_transaction(receipt.transaction_hash)
+        .await
+        .expect("tx")
+        .expect("known")
+}
+
 fn transfer(to: u64) -> ethers::types::transaction::eip2718::TypedTransaction {
     Eip1559TransactionRequest::new()
         .to(Address::from_low_u64_be(0x1_0000 + to))
@@ -106,26 +140,14 @@ async fn a_transaction_stuck_under_a_gas_spike_is_replaced_and_mined() {
         .expect("base fee set");
     mine(&client).await;
     // The block at the spiked base fee left it out.
-    let nonce = client
-        .get_transaction_count(client.address(), Some(BlockNumber::Latest.into()))
-        .await
-        .expect("nonce");
+    let nonce = mined_nonce(&client).await;
     assert_eq!(
         nonce,
         U256::zero(),
         "the underpriced transaction was not mined"
     );
     // Mine while the queue raises its fee, until it is in.
-    let mut receipt = None;
-    for _ in 0..100 {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        mine(&client).await;
-        if sender.is_finished() {
-            receipt = Some(sender.await.expect("joins").expect("mined"));
-            break;
-        }
-    }
-    let receipt = receipt.expect("the transaction was mined");
+    let receipt = mine_until_done(&client, sender).await;
     assert!(
         queue.stats().replaced.load(Ordering::Relaxed) >= 1,
         "it was replaced"
@@ -135,11 +157,7 @@ async fn a_transaction_stuck_under_a_gas_spike_is_replaced_and_mined() {
         price > base,
         "mined at {price}, above the fee it was first sent with (base {base})"
     );
-    let tx = client
-        .get_transaction(receipt.transaction_hash)
-        .await
-        .expect("tx")
-        .expect("known");
+    let tx = transaction(&client, &receipt).await;
     assert_eq!(tx.nonce, U256::zero(), "under its first nonce");
 }
 
@@ -174,11 +192,7 @@ async fn an_answer_waits_only_for_what_is_in_flight() {
         }
     }
     let receipt = answer.await.expect("joins").expect("the answer is mined");
-    let tx = client
-        .get_transaction(receipt.transaction_hash)
-        .await
-        .expect("tx")
-        .expect("known");
+    let tx = transaction(&client, &receipt).await;
     assert_eq!(
         tx.nonce,
         U256::from(2),
@@ -214,26 +228,10 @@ async fn a_transaction_dropped_from_the_pool_at_the_fee_cap_is_broadcast_again()
         .await
         .expect("pool emptied");
     mine(&client).await;
-    let nonce = client
-        .get_transaction_count(client.address(), Some(BlockNumber::Latest.into()))
-        .await
-        .expect("nonce");
+    let nonce = mined_nonce(&client).await;
     assert_eq!(nonce, U256::zero(), "the dropped transaction was not mined");
-    let mut receipt = None;
-    for _ in 0..100 {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        mine(&client).await;
-        if sender.is_finished() {
-            receipt = Some(sender.await.expect("joins").expect("mined"));
-            break;
-        }
-    }
-    let receipt = receipt.expect("the transaction was mined");
-    let tx = client
-        .get_transaction(receipt.transaction_hash)
-        .await
-        .expect("tx")
-        .expect("known");
+    let receipt = mine_until_done(&client, sender).await;
+    let tx = transaction(&client, &receipt).await;
     assert_eq!(tx.nonce, U256::zero(), "under its first nonce");
     assert_eq!(
         queue.stats().replaced.load(Ordering::Relaxed),
