@@ -135,6 +135,16 @@ pub struct ChainSection {
     pub bump_percent: u64,
     /// The highest fee per gas the node offers, gwei; 0: no cap.
     pub max_fee_gwei: u64,
+    /// Blocks on top of this account's transaction before it counts as done (a
+    /// commitment, a claim, a challenge): a reorg up to this depth brings it back under
+    /// its nonce, and a client counts a payment only in the state that deep. 0 on a chain
+    /// without reorgs (0..=64).
+    pub confirmations: u64,
+    /// Most blocks asked for in one `eth_getLogs` (1..=100,000): what the provider serves.
+    pub log_range: u64,
+    /// The block the market was deployed at: a node with no stored position reads the
+    /// market's events from here.
+    pub from_block: u64,
 }
 
 impl Default for ChainSection {
@@ -149,6 +159,9 @@ impl Default for ChainSection {
             bump_after_ms: 30_000,
             bump_percent: 25,
             max_fee_gwei: 0,
+            confirmations: 0,
+            log_range: 2_000,
+            from_block: 0,
         }
     }
 }
@@ -560,6 +573,15 @@ impl NodeConfig {
                 "chain.bump_after_ms",
                 "must be at least chain.poll_interval_ms",
             ));
+        }
+        if self.chain.confirmations > 64 {
+            return Err(field(
+                "chain.confirmations",
+                "must be at most 64 (state that deep is read, and a full node keeps 128 blocks of it)",
+            ));
+        }
+        if !(1..=100_000).contains(&self.chain.log_range) {
+            return Err(field("chain.log_range", "must be between 1 and 100000"));
         }
         if !(10..=100).contains(&self.chain.bump_percent) {
             return Err(field(

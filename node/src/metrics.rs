@@ -94,6 +94,15 @@ pub struct ChainMetrics {
     pub in_flight: Gauge,
     /// Replacements sent with raised fees since the node started.
     pub replaced: Gauge,
+    /// This account's mined transactions that a reorg took off the chain and the queue
+    /// sent again, since the node started.
+    pub tx_reorged: Gauge,
+    /// Reorgs the follower saw (blocks it had read, replaced).
+    pub reorgs: Counter,
+    /// The block the follower started reading from at this start.
+    pub resumed_at: Gauge,
+    /// How long the follower took from its start to the chain's head, ms (0 until then).
+    pub catch_up_ms: Gauge,
 }
 
 impl ChainMetrics {
@@ -104,6 +113,15 @@ impl ChainMetrics {
         };
         self.gas.get_or_create(&label).inc_by(gas);
         self.transactions.get_or_create(&label).inc();
+    }
+
+    /// Sets the transaction queue's gauges from what it reports.
+    pub fn queue(&self, stats: &provernet_slashing::txqueue::QueueStats) {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        let count = |n: &AtomicU64| i64::try_from(n.load(Ordering::Relaxed)).unwrap_or(i64::MAX);
+        self.in_flight.set(count(&stats.in_flight));
+        self.replaced.set(count(&stats.replaced));
+        self.tx_reorged.set(count(&stats.reorged));
     }
 }
 
@@ -218,6 +236,26 @@ impl Metrics {
             "replaced",
             "Transactions sent again with raised fees since start",
             self.chain.replaced.clone(),
+        );
+        chain.register(
+            "tx_reorged",
+            "Mined transactions of this account a reorg removed, sent again, since start",
+            self.chain.tx_reorged.clone(),
+        );
+        chain.register(
+            "reorgs",
+            "Reorgs of blocks the follower had read",
+            self.chain.reorgs.clone(),
+        );
+        chain.register(
+            "resumed_at",
+            "The block the follower started from at this start",
+            self.chain.resumed_at.clone(),
+        );
+        chain.register(
+            "catch_up_ms",
+            "From start to the chain's head, ms",
+            self.chain.catch_up_ms.clone(),
         );
         let watch = registry.sub_registry_with_prefix("watch");
         watch.register(

@@ -16,6 +16,16 @@
 //! transactions is mined (so a commitment is never sent twice under two nonces), unless
 //! the account's mined nonce has passed it with none of them mined for `bump_after`
 //! (another transaction of the account, sent from elsewhere, took it).
+//!
+//! A mined transaction is reported only once `confirmations` blocks are on top of it,
+//! but for answers and challenges, reported at their first receipt (what their caller
+//! sends next cannot wait). Until confirmed, the queue keeps every one of them, with the
+//! exact bytes that were mined: when a reorg
+//! takes it off the chain (its receipt is gone), the same signed transaction is
+//! broadcast again under its own nonce and watched as before. It is never signed anew,
+//! so what the reorg removed comes back once and only once (a commitment cannot land
+//! twice under two nonces), and the nonces after it, which the reorg freed too, are not
+//! left with a gap. A reorg deeper than `confirmations` is not seen.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -54,6 +64,9 @@ pub struct QueueConfig {
     pub max_fee_per_gas: Option<U256>,
     /// How often receipts are looked for.
     pub poll: Duration,
+    /// Blocks on top of a transaction's block before its receipt is reported (0: at
+    /// once, as on a chain without reorgs).
+    pub confirmations: u64,
 }
 
 /// What the queue has done, for metrics and tests.
@@ -67,6 +80,8 @@ pub struct QueueStats {
     pub mined: AtomicU64,
     /// Transactions in flight now.
     pub in_flight: AtomicU64,
+    /// Mined transactions that a reorg took off the chain, broadcast again.
+    pub reorged: AtomicU64,
 }
 
 type Reply = oneshot::Sender<Result<TransactionReceipt, ChainError>>;
@@ -91,13 +106,24 @@ struct InFlight {
     tx: TypedTransaction,
     /// The last signed form, broadcast again as it is when due.
     raw: Bytes,
-    /// Every hash signed under this nonce, the latest last: any of them may be mined.
-    hashes: Vec<H256>,
+    /// Every transaction signed under this nonce, the latest last: any of them may be
+    /// mined.
+    hashes: Vec<(H256, Bytes)>,
     sent_at: Instant,
     /// Since when the account's mined nonce has passed ours with none of ours mined.
     spent_since: Option<Instant>,
     capped: bool,
-    reply: Reply,
+    /// An answer or a challenge: its caller is told at the first receipt (what it sends
+    /// next cannot wait for confirmations); the queue still watches it until confirmed.
+    urgent: bool,
+    /// `None` once the caller was told.
+    reply: Option<Reply>,
+}
+
+/// A mined transaction waiting for its confirmations.
+struct Mined {
+    flight: InFlight,
+    receipt: TransactionReceipt,
 }
 
 /// A handle to an account's transaction queue. Cheap to clone.
@@ -133,6 +159,7 @@ impl TxQueue {
             stats: Arc::clone(&stats),
             waiting: BTreeMap::new(),
             in_flight: Vec::new(),
+            mined: Vec::new(),
             next_nonce: None,
             seq: 0,
         };
@@ -140,7 +167,9 @@ impl TxQueue {
     }
 
     /// Sends `tx` (its nonce and fees are the queue's) and waits for its receipt, which
-    /// must report success.
+    /// must report success, with the queue's `confirmations` blocks on top (an answer or
+    /// a challenge: at its first receipt; the queue still sends it again if a reorg
+    /// takes it off the chain before its confirmations).
     ///
     /// # Errors
     /// [`ChainError::Reverted`] when mined and reverted; [`ChainError::Rpc`] when it was
@@ -176,12 +205,24 @@ struct Runner<M, S> {
     stats: Arc<QueueStats>,
     waiting: BTreeMap<(Priority, u64), Job>,
     in_flight: Vec<InFlight>,
+    mined: Vec<Mined>,
     next_nonce: Option<U256>,
     seq: u64,
 }
 
 fn rpc(error: impl std::fmt::Display) -> ChainError {
     ChainError::Rpc(error.to_string())
+}
+
+/// What a caller is told of a mined transaction.
+fn outcome(receipt: TransactionReceipt) -> Result<TransactionReceipt, ChainError> {
+    if receipt.status == Some(1u64.into()) {
+        Ok(receipt)
+    } else {
+        Err(ChainError::Reverted {
+            tx: receipt.transaction_hash,
+        })
+    }
 }
 
 /// `value` raised by `percent`, and by at least 1 wei.
@@ -226,7 +267,11 @@ impl<M: Middleware + 'static, S: Signer + 'static> Runner<M, S> {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut open = true;
         loop {
-            if !open && self.waiting.is_empty() && self.in_flight.is_empty() {
+            if !open
+                && self.waiting.is_empty()
+                && self.in_flight.is_empty()
+                && self.mined.is_empty()
+            {
                 return;
             }
             tokio::select! {
@@ -241,13 +286,13 @@ impl<M: Middleware + 'static, S: Signer + 'static> Runner<M, S> {
                 _ = tick.tick() => self.poll().await,
             }
             while self.in_flight.len() < self.config.max_in_flight.max(1) {
-                let Some((_, job)) = self.waiting.pop_first() else {
+                let Some(((priority, _), job)) = self.waiting.pop_first() else {
                     break;
                 };
                 if job.reply.is_closed() {
                     continue;
                 }
-                self.send_new(job).await;
+                self.send_new(job, priority < Priority::Normal).await;
             }
             self.stats
                 .in_flight
@@ -308,7 +353,13 @@ impl<M: Middleware + 'static, S: Signer + 'static> Runner<M, S> {
 
     /// The nonce for the next transaction: never one in flight.
     async fn nonce(&self) -> Result<U256, ChainError> {
-        let after_ours = self.in_flight.iter().map(|f| f.nonce + 1).max();
+        // Nor one mined and waiting for its confirmations: a reorg may bring it back.
+        let after_ours = self
+            .in_flight
+            .iter()
+            .chain(self.mined.iter().map(|m| &m.flight))
+            .map(|f| f.nonce + 1)
+            .max();
         match self.next_nonce {
             Some(nonce) => Ok(nonce),
             None => {
@@ -322,7 +373,7 @@ impl<M: Middleware + 'static, S: Signer + 'static> Runner<M, S> {
         }
     }
 
-    async fn send_new(&mut self, job: Job) {
+    async fn send_new(&mut self, job: Job, urgent: bool) {
         let Job { mut tx, reply } = job;
         let signed = async {
             let nonce = self.nonce().await?;
@@ -373,12 +424,13 @@ impl<M: Middleware + 'static, S: Signer + 'static> Runner<M, S> {
         self.in_flight.push(InFlight {
             nonce,
             tx,
-            raw,
-            hashes: vec![hash],
+            raw: raw.clone(),
+            hashes: vec![(hash, raw)],
             sent_at: Instant::now(),
             spent_since: None,
             capped: false,
-            reply,
+            urgent,
+            reply: Some(reply),
         });
     }
 
@@ -386,6 +438,9 @@ impl<M: Middleware + 'static, S: Signer + 'static> Runner<M, S> {
     /// read of the account's mined nonce per poll: receipts are looked for only under
     /// the nonces it has passed.
     async fn poll(&mut self) {
+        if !self.mined.is_empty() {
+            self.confirm().await;
+        }
         if self.in_flight.is_empty() {
             return;
         }
@@ -403,11 +458,72 @@ impl<M: Middleware + 'static, S: Signer + 'static> Runner<M, S> {
         let mut index = 0;
         while index < self.in_flight.len() {
             match self.check(index, mined).await {
+                Some(Ok((_, receipt))) if self.config.confirmations > 0 => {
+                    let mut flight = self.in_flight.swap_remove(index);
+                    if flight.urgent
+                        && let Some(reply) = flight.reply.take()
+                    {
+                        let _ = reply.send(outcome(receipt.clone()));
+                    }
+                    self.mined.push(Mined { flight, receipt });
+                }
                 Some(result) => {
                     let done = self.in_flight.swap_remove(index);
-                    let _ = done.reply.send(result);
+                    if let Some(reply) = done.reply {
+                        let _ = reply.send(result.map(|(_, receipt)| receipt));
+                    }
                 }
                 None => index += 1,
+            }
+        }
+    }
+
+    /// Reports the mined transactions that have their confirmations; sends again, as they
+    /// were, those a reorg took off the chain.
+    async fn confirm(&mut self) {
+        let head = match self.client.get_block_number().await {
+            Ok(head) => head.as_u64(),
+            Err(error) => {
+                tracing::debug!(target: "chain", %error, "cannot read the head");
+                return;
+            }
+        };
+        let mut index = 0;
+        while index < self.mined.len() {
+            let hash = self.mined[index].receipt.transaction_hash;
+            match self.client.get_transaction_receipt(hash).await {
+                Ok(Some(receipt)) => {
+                    let block = receipt.block_number.map_or(u64::MAX, |b| b.as_u64());
+                    if head >= block.saturating_add(self.config.confirmations) {
+                        let Mined { flight, .. } = self.mined.swap_remove(index);
+                        if let Some(reply) = flight.reply {
+                            let _ = reply.send(outcome(receipt));
+                        }
+                        continue;
+                    }
+                    // Mined again elsewhere after a reorg: its confirmations count from there.
+                    self.mined[index].receipt = receipt;
+                    index += 1;
+                }
+                Ok(None) => {
+                    let Mined { mut flight, .. } = self.mined.swap_remove(index);
+                    tracing::warn!(target: "chain", tx = ?hash, nonce = %flight.nonce, "a reorg took a mined transaction off the chain: sending it again");
+                    self.stats.reorged.fetch_add(1, Ordering::Relaxed);
+                    if let Some((_, raw)) = flight.hashes.iter().find(|(h, _)| *h == hash) {
+                        flight.raw = raw.clone();
+                    }
+                    flight.sent_at = Instant::now();
+                    flight.spent_since = None;
+                    let raw = flight.raw.clone();
+                    self.in_flight.push(flight);
+                    if let Broadcast::Refused(refusal) = self.broadcast(raw).await {
+                        tracing::debug!(target: "chain", refusal, "a reorged transaction was refused");
+                    }
+                }
+                Err(error) => {
+                    tracing::debug!(target: "chain", %error, "cannot read a receipt");
+                    index += 1;
+                }
             }
         }
     }
@@ -418,7 +534,7 @@ impl<M: Middleware + 'static, S: Signer + 'static> Runner<M, S> {
         &mut self,
         index: usize,
         mined: U256,
-    ) -> Option<Result<TransactionReceipt, ChainError>> {
+    ) -> Option<Result<(H256, TransactionReceipt), ChainError>> {
         let nonce = self.in_flight[index].nonce;
         if nonce >= mined {
             // Not mined yet: the lowest nonce, which holds up the others, is replaced with
@@ -433,16 +549,24 @@ impl<M: Middleware + 'static, S: Signer + 'static> Runner<M, S> {
             }
             return None;
         }
-        let hashes = self.in_flight[index].hashes.clone();
-        for hash in hashes.iter().rev() {
-            match self.client.get_transaction_receipt(*hash).await {
+        let hashes: Vec<H256> = self.in_flight[index]
+            .hashes
+            .iter()
+            .map(|(hash, _)| *hash)
+            .collect();
+        for hash in hashes.into_iter().rev() {
+            match self.client.get_transaction_receipt(hash).await {
                 Ok(Some(receipt)) => {
                     self.stats.mined.fetch_add(1, Ordering::Relaxed);
-                    return Some(if receipt.status == Some(1u64.into()) {
-                        Ok(receipt)
-                    } else {
-                        Err(ChainError::Reverted { tx: *hash })
-                    });
+                    // Reverted or not, a receipt waits for its confirmations: a reorg
+                    // may undo either.
+                    return Some(
+                        if receipt.status == Some(1u64.into()) || self.config.confirmations > 0 {
+                            Ok((hash, receipt))
+                        } else {
+                            Err(ChainError::Reverted { tx: hash })
+                        },
+                    );
                 }
                 Ok(None) => {}
                 Err(error) => {
@@ -460,7 +584,11 @@ impl<M: Middleware + 'static, S: Signer + 'static> Runner<M, S> {
         if since.elapsed() < bump_after {
             return None;
         }
-        let tx = flight.hashes.last().copied().unwrap_or_default();
+        let tx = flight
+            .hashes
+            .last()
+            .map(|(hash, _)| *hash)
+            .unwrap_or_default();
         tracing::warn!(target: "chain", ?tx, %nonce, "another transaction of this account took the nonce");
         Some(Err(ChainError::Dropped { tx }))
     }
@@ -508,7 +636,7 @@ impl<M: Middleware + 'static, S: Signer + 'static> Runner<M, S> {
         // Kept before the broadcast: if the node took it without answering, it may be the
         // one mined.
         let flight = &mut self.in_flight[index];
-        flight.hashes.push(hash);
+        flight.hashes.push((hash, raw.clone()));
         flight.sent_at = Instant::now();
         let nonce = flight.nonce;
         match self.broadcast(raw.clone()).await {

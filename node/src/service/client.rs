@@ -518,10 +518,13 @@ impl Core {
         let market = self.s.market.clone();
         let me = eth(&self.s.address);
         let internal = self.internal.clone();
+        // A payment counts once `chain.confirmations` blocks are on top of it: a reorg
+        // above that depth may still undo it.
+        let at = self.head.saturating_sub(self.s.config.chain.confirmations);
         tokio::spawn(async move {
             let mut paid = Vec::new();
             for (id, nonce, prover) in verified {
-                let call = market.contract().is_paid(me, eth(&prover), nonce);
+                let call = market.contract().is_paid(me, eth(&prover), nonce).block(at);
                 if let Ok(true) = call.call().await {
                     paid.push(id);
                 }

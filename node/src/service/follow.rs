@@ -4,7 +4,11 @@
 use super::*;
 
 /// Follows the chain: the head, and stakes from events (every registered prover's
-/// stake and key, refreshed whenever an event touches it).
+/// stake and key, refreshed whenever an event touches it). It resumes from its stored
+/// position (`cursor`), reads at the head (answers and deadlines cannot wait) and, when a
+/// reorg replaced blocks it had read, reads them again: every known stake is read anew
+/// and the watchtower forgets the batches of the replaced blocks. What must not be undone
+/// (this account's transactions) waits for `chain.confirmations` in the queue.
 pub(super) async fn follow_chain(
     shared: Arc<Shared>,
     core: mpsc::Sender<Internal>,
@@ -13,23 +17,77 @@ pub(super) async fn follow_chain(
 ) {
     use provernet_slashing::bindings::ProverMarketEvents as E;
     let me = shared.wallet_address();
-    let mut follower = EventFollower::new(
+    let started = std::time::Instant::now();
+    let (cursor, mut known) = cursor::start(&shared).await;
+    let metrics = &shared.metrics.chain;
+    metrics
+        .resumed_at
+        .set(i64::try_from(cursor.next_block).unwrap_or(i64::MAX));
+    let mut follower = EventFollower::resume(
         Arc::clone(shared.market.client()),
         shared.market.address(),
+        cursor,
         0,
-        0,
-    );
+    )
+    .with_range(shared.config.chain.log_range);
     let interval = Duration::from_millis(shared.config.chain.poll_interval_ms);
     // Registrations never change once made: each circuit is read until it is found.
     let mut registered: HashSet<CircuitId> = HashSet::new();
+    // Stakes still to read: every prover known before the restart, at the first poll;
+    // every known one after a reorg; one whose read failed, at the next poll.
+    let mut unread: HashSet<EthAddress> = known.provers.iter().copied().collect();
+    if !known.depositors.is_empty()
+        && core
+            .send(Internal::Depositors(
+                known.depositors.iter().copied().collect(),
+            ))
+            .await
+            .is_err()
+    {
+        return;
+    }
+    let mut caught_up_once = false;
     loop {
         match follower.poll().await {
-            Ok(events) => {
-                let touched: HashSet<EthAddress> = events
+            Ok(provernet_slashing::events::Poll {
+                rolled_back,
+                events,
+            }) => {
+                if let Some(from) = rolled_back {
+                    metrics.reorgs.inc();
+                    unread.extend(known.provers.iter().copied());
+                    if let Some(watch) = &watch {
+                        let _ = watch.send(WatchInput::Rollback(from)).await;
+                    }
+                }
+                // Challenges first: their response window is short, and the stakes below
+                // may take a read per prover.
+                if shared.config.roles.prover {
+                    let against: Vec<Against> = events
+                        .iter()
+                        .filter_map(|e| match &e.event {
+                            E::ChallengeOpenedFilter(c) if c.prover == me => Some(Against {
+                                id: u64::try_from(c.challenge_id).ok()?,
+                                fault: c.fault,
+                                job: JobId(c.job_id),
+                                client: Address(c.client.0),
+                                respond_by: c.respond_by,
+                            }),
+                            _ => None,
+                        })
+                        .collect();
+                    if !against.is_empty() && core.send(Internal::AgainstMe(against)).await.is_err()
+                    {
+                        return;
+                    }
+                }
+                let mut touched: HashSet<EthAddress> = events
                     .iter()
                     .filter(|e| matches!(e.kind(), EventKind::Stake | EventKind::Slash))
                     .filter_map(|e| prover_of(&e.event))
                     .collect();
+                known.provers.extend(touched.iter().copied());
+                touched.extend(unread.drain());
                 let mut stakes = Vec::new();
                 for prover in touched {
                     match shared.market.contract().provers(prover).call().await {
@@ -44,7 +102,8 @@ pub(super) async fn follow_chain(
                         )),
                         Ok(_) => {}
                         Err(error) => {
-                            tracing::warn!(target: "chain", %error, "cannot read a stake")
+                            tracing::warn!(target: "chain", %error, "cannot read a stake");
+                            unread.insert(prover);
                         }
                     }
                 }
@@ -65,30 +124,12 @@ pub(super) async fn follow_chain(
                         E::DepositedFilter(d) => Some(d.client),
                         _ => None,
                     })
+                    .filter(|client| known.depositors.insert(*client))
                     .collect();
                 if !depositors.is_empty()
                     && core.send(Internal::Depositors(depositors)).await.is_err()
                 {
                     return;
-                }
-                if shared.config.roles.prover {
-                    let against: Vec<Against> = events
-                        .iter()
-                        .filter_map(|e| match &e.event {
-                            E::ChallengeOpenedFilter(c) if c.prover == me => Some(Against {
-                                id: u64::try_from(c.challenge_id).ok()?,
-                                fault: c.fault,
-                                job: JobId(c.job_id),
-                                client: Address(c.client.0),
-                                respond_by: c.respond_by,
-                            }),
-                            _ => None,
-                        })
-                        .collect();
-                    if !against.is_empty() && core.send(Internal::AgainstMe(against)).await.is_err()
-                    {
-                        return;
-                    }
                 }
                 if let Some(watch) = &watch {
                     let relevant: Vec<_> = events
@@ -104,6 +145,15 @@ pub(super) async fn follow_chain(
                         let _ = watch.send(WatchInput::Chain(relevant)).await;
                     }
                 }
+                // Handed on: a restart resumes after these blocks.
+                known.save(&shared, follower.cursor());
+                if follower.caught_up() && !std::mem::replace(&mut caught_up_once, true) {
+                    let ms = started.elapsed().as_millis();
+                    metrics
+                        .catch_up_ms
+                        .set(i64::try_from(ms).unwrap_or(i64::MAX).max(1));
+                    tracing::info!(target: "chain", head = follower.next_block().saturating_sub(1), ms, "the follower caught up with the chain");
+                }
                 let head = follower.next_block().saturating_sub(1);
                 if let Some(watch) = &watch {
                     let _ = watch
@@ -113,17 +163,8 @@ pub(super) async fn follow_chain(
                         })
                         .await;
                 }
-                shared
-                    .metrics
-                    .chain
-                    .head
-                    .set(i64::try_from(head).unwrap_or(i64::MAX));
-                let queue = shared.transactions.stats();
-                let count = |n: &std::sync::atomic::AtomicU64| {
-                    i64::try_from(n.load(std::sync::atomic::Ordering::Relaxed)).unwrap_or(i64::MAX)
-                };
-                shared.metrics.chain.in_flight.set(count(&queue.in_flight));
-                shared.metrics.chain.replaced.set(count(&queue.replaced));
+                metrics.head.set(i64::try_from(head).unwrap_or(i64::MAX));
+                metrics.queue(shared.transactions.stats());
                 if core.send(Internal::Head(head)).await.is_err() {
                     return;
                 }

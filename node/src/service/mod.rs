@@ -27,6 +27,7 @@ mod answers;
 mod ask;
 mod batches;
 mod client;
+mod cursor;
 mod delivery;
 mod dispatch;
 mod exchange;

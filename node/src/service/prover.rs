@@ -31,7 +31,7 @@ const MAX_BID_WINDOW_MS: u64 = 60_000;
 /// How often a prover advertises its circuits and load, ms.
 const ADVERT_INTERVAL_MS: u64 = 5_000;
 /// How many recent proving times the estimate looks at.
-pub(super) const ESTIMATE_WINDOW: usize = 8;
+const ESTIMATE_WINDOW: usize = 8;
 /// Slack in a promised deadline for the time between a bid and its award, ms.
 const DRIFT_MS: u64 = 1_000;
 
@@ -46,6 +46,16 @@ impl Core {
             .and_then(|times| times.iter().max().copied())
             .unwrap_or(self.s.config.prover.estimate_ms);
         base + base / 4
+    }
+
+    /// Records a proving time of `circuit` measured on this machine: the estimate keeps
+    /// the last [`ESTIMATE_WINDOW`].
+    pub(super) fn measured(&mut self, circuit: Circuit, ms: u64) {
+        let times = self.estimates.entry(circuit).or_default();
+        if times.len() == ESTIMATE_WINDOW {
+            times.pop_front();
+        }
+        times.push_back(ms);
     }
 
     pub(super) async fn consider_bidding(&mut self, request: &JobRequest, _client: PeerKey) {
@@ -531,11 +541,7 @@ impl Core {
         };
         self.schedule.release(&id);
         if let Ok(circuit) = Circuit::from_str(&proof.circuit) {
-            let times = self.estimates.entry(circuit).or_default();
-            if times.len() == ESTIMATE_WINDOW {
-                times.pop_front();
-            }
-            times.push_back(ms);
+            self.measured(circuit, ms);
         }
         let metrics = &self.s.metrics.market;
         metrics.proofs.get_or_create(&kind("generated")).inc();

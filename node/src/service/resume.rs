@@ -23,11 +23,7 @@ impl Core {
             .collect();
         proven.sort_by_key(|(at, ..)| *at);
         for (_, circuit, ms) in proven {
-            let times = self.estimates.entry(circuit).or_default();
-            if times.len() == super::prover::ESTIMATE_WINDOW {
-                times.pop_front();
-            }
-            times.push_back(ms);
+            self.measured(circuit, ms);
         }
         let ids: Vec<JobId> = self.works.keys().copied().collect();
         for id in ids {

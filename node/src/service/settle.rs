@@ -85,9 +85,12 @@ pub(super) async fn commit(
         .await
         .map_err(|e| e.to_string())?
         .as_u64();
+    // A copy found in the last `chain.confirmations` blocks may still be reorged out (or
+    // its id given to another batch): it is looked for again once confirmed.
+    let confirmed = head.saturating_sub(shared.config.chain.confirmations);
     let mut from = sealed_at_block;
     while from <= head {
-        let to = head.min(from.saturating_add(provernet_slashing::events::MAX_RANGE - 1));
+        let to = head.min(from.saturating_add(shared.config.chain.log_range.max(1) - 1));
         let found = shared
             .market
             .contract()
@@ -102,6 +105,11 @@ pub(super) async fn commit(
             .find(|(e, _)| e.root == root.0);
         // Found: no need to read the ranges after it.
         if let Some((event, meta)) = found {
+            if meta.block_number.as_u64() > confirmed {
+                return Err(
+                    "an earlier commitment of this batch waits for its confirmations".into(),
+                );
+            }
             tracing::info!(target: "chain", "batch already on chain; not committing it again");
             return Ok((
                 u64::try_from(event.batch_id).map_err(|e| e.to_string())?,

@@ -126,6 +126,27 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
         .call()
         .await
         .map_err(params_error)?;
+    if config.roles.prover {
+        let response_blocks = market
+            .contract()
+            .response_window()
+            .call()
+            .await
+            .map_err(params_error)?;
+        // A commitment counts (its batch id known) `confirmations` blocks after it is
+        // mined; a missed-deadline challenge may open in that very block, and its answer
+        // needs the batch id and a block to land in.
+        if config.chain.confirmations.saturating_add(2) >= response_blocks {
+            return Err(StartError::Config(crate::config::ConfigError::Field {
+                field: "chain.confirmations",
+                reason: format!(
+                    "{} leaves no time to answer a challenge within the market's response window of {response_blocks} blocks: at most {} on this market",
+                    config.chain.confirmations,
+                    response_blocks.saturating_sub(3)
+                ),
+            }));
+        }
+    }
     let min_stake = market
         .contract()
         .min_stake()
@@ -249,6 +270,7 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
             max_fee_per_gas: (config.chain.max_fee_gwei > 0)
                 .then(|| U256::from(config.chain.max_fee_gwei) * 1_000_000_000u64),
             poll: Duration::from_millis(config.chain.poll_interval_ms),
+            confirmations: config.chain.confirmations,
         },
         shutdown.clone().cancelled_owned(),
     );

@@ -111,6 +111,8 @@ pub(crate) enum WatchInput {
     Head { block: u64, caught_up: bool },
     /// The client holds the verified proof of its job (this round's id).
     Delivered(JobId),
+    /// A reorg replaced the blocks from this one on: their events are read again.
+    Rollback(u64),
 }
 
 /// A job's award and the winner's acceptance, both checked, with the job's client.
@@ -251,9 +253,10 @@ pub(crate) struct Watchtower {
     client_keys: HashMap<JobId, PeerKey>,
     /// Every challenge seen: its job, fault and challenger.
     challenges: HashMap<u64, (JobKey, u8, EthAddress)>,
-    /// Jobs with an open challenge by someone else.
-    pending_other: HashSet<JobKey>,
-    slashed: HashSet<JobKey>,
+    /// Jobs with an open challenge by someone else, with the challenge's block.
+    pending_other: HashMap<JobKey, u64>,
+    /// Slashed jobs, with the slash's block.
+    slashed: HashMap<JobKey, u64>,
     in_flight: HashSet<Target>,
     audits: usize,
     retry_at: HashMap<Target, u64>,
@@ -294,8 +297,8 @@ impl Watchtower {
             deadlines: HashMap::new(),
             client_keys: HashMap::new(),
             challenges: HashMap::new(),
-            pending_other: HashSet::new(),
-            slashed: HashSet::new(),
+            pending_other: HashMap::new(),
+            slashed: HashMap::new(),
             in_flight: HashSet::new(),
             audits: 0,
             retry_at: HashMap::new(),
@@ -424,6 +427,7 @@ impl Watchtower {
                 self.caught_up = caught_up;
             }
             WatchInput::Delivered(job) => self.on_delivered(job),
+            WatchInput::Rollback(from) => self.on_rollback(from),
         }
     }
 
@@ -455,6 +459,17 @@ impl Watchtower {
         self.batches.get(&batch_id).is_some_and(|b| {
             self.head.saturating_add(1) < b.block.saturating_add(self.s.window_blocks)
         })
+    }
+
+    /// Whether `job` was slashed, or is challenged by someone else, in a block with
+    /// `chain.confirmations` on top: only then does this node give up its own challenge
+    /// for good (a reorg may still take either off the chain). `None`: neither is known.
+    fn taken_by_other(&self, job: &JobKey) -> Option<bool> {
+        let block = self
+            .slashed
+            .get(job)
+            .or_else(|| self.pending_other.get(job))?;
+        Some(block.saturating_add(self.s.config.chain.confirmations) <= self.head)
     }
 
     fn is_own(&self, client: &Address) -> bool {

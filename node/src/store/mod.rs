@@ -20,8 +20,8 @@ use std::sync::Arc;
 
 pub use memory::MemoryStore;
 pub use records::{
-    BatchRecord, BatchState, ClientJob, ClientState, DeadlineState, LeafState, WatchedDeadline,
-    WatchedLeaf, Work, WorkState,
+    BatchRecord, BatchState, ClientJob, ClientState, DeadlineState, FollowerRecord, LeafState,
+    WatchedDeadline, WatchedLeaf, Work, WorkState,
 };
 pub use rocks::RocksStore;
 
@@ -41,7 +41,8 @@ pub enum Column {
     /// Job inputs (the witness bytes), by job id: the client's to serve, the prover's to
     /// prove after a restart.
     Inputs,
-    /// Counters: the next nonce, the next batch sequence number.
+    /// Counters (the next nonce, the next batch sequence number), the layout version and
+    /// the chain follower's position.
     Meta,
     /// A watchtower's committed leaves, by batch id and index (big-endian).
     WatchLeaves,
@@ -208,6 +209,7 @@ impl std::fmt::Debug for Store {
 
 const NEXT_NONCE: &[u8] = b"next_nonce";
 const NEXT_BATCH: &[u8] = b"next_batch";
+const FOLLOWER: &[u8] = b"follower";
 
 impl Store {
     /// Typed access to `kv`.
@@ -406,6 +408,14 @@ impl Store {
     pub fn next_batch_seq(&self) -> Result<u64, StoreError> {
         self.counter(NEXT_BATCH)
     }
+
+    /// Where the chain follower stood when it last stored its position.
+    ///
+    /// # Errors
+    /// [`StoreError::Db`], [`StoreError::Corrupt`].
+    pub fn follower(&self) -> Result<Option<FollowerRecord>, StoreError> {
+        self.get(Column::Meta, FOLLOWER)
+    }
 }
 
 /// Typed puts for a [`WriteBatch`].
@@ -448,6 +458,11 @@ impl WriteBatch {
     /// Moves the batch counter past `used`.
     pub fn set_next_batch_seq(&mut self, next: u64) -> &mut Self {
         self.put_raw(Column::Meta, NEXT_BATCH, next.to_be_bytes().to_vec())
+    }
+
+    /// Stores where the chain follower stands.
+    pub fn follower(&mut self, record: &FollowerRecord) -> &mut Self {
+        self.put(Column::Meta, FOLLOWER, record)
     }
 }
 

@@ -475,6 +475,30 @@ pub enum DeadlineState {
     },
 }
 
+/// Where the chain follower stands, stored after each poll whose events were handed
+/// on: a restart resumes from here (`service::follow`), on the same market only.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FollowerRecord {
+    /// The chain this was read from.
+    pub chain_id: u64,
+    /// The market whose events these are.
+    pub market: Hex20,
+    /// The first block not read yet.
+    pub next_block: u64,
+    /// Blocks read and their hashes, oldest first (one per range read).
+    pub recent: Vec<(u64, Hex32)>,
+    /// Every prover that ever registered: their stakes are read again at start.
+    pub provers: Vec<Hex20>,
+    /// Every account that ever deposited (`service::admission`).
+    pub depositors: Vec<Hex20>,
+}
+
+/// 20 bytes (an address) as hex.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+pub struct Hex20(#[serde(with = "hex_array")] pub [u8; 20]);
+
 /// A job leaf as its six fields in hex.
 mod leaf_serde {
     use provernet_protocol::{Address, CircuitId, Hash32, JobId, JobLeaf};

@@ -7,6 +7,7 @@ mod cli;
 mod false_challenge;
 mod faults;
 mod flood;
+mod follow;
 mod funds;
 mod market;
 mod proving;

@@ -4,11 +4,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use ethers::providers::Middleware;
 use ethers::types::U256;
 use futures_util::StreamExt;
 use provernet_slashing::bindings::ProverMarketEvents;
 use provernet_slashing::eip712;
-use provernet_slashing::events::{EventFollower, EventKind};
+use provernet_slashing::events::{EventFollower, EventKind, Poll};
 
 use crate::support::*;
 
@@ -70,7 +71,7 @@ async fn the_follower_reads_every_event_in_order_and_resumes() {
     let fx = fixture();
     let client = Arc::clone(world.prover.market.client());
     let mut follower = EventFollower::new(Arc::clone(&client), world.prover.market.address(), 0, 0);
-    let setup = follower.poll().await.expect("polls");
+    let setup = follower.poll().await.expect("polls").events;
     let kinds: Vec<EventKind> = setup.iter().map(|e| e.kind()).collect();
     assert_eq!(
         kinds.first(),
@@ -86,7 +87,7 @@ async fn the_follower_reads_every_event_in_order_and_resumes() {
             .all(|w| (w[0].block, w[0].log_index) < (w[1].block, w[1].log_index))
     );
     assert!(
-        follower.poll().await.expect("polls").is_empty(),
+        follower.poll().await.expect("polls") == Poll::default(),
         "nothing new, nothing read twice"
     );
 
@@ -120,5 +121,94 @@ async fn the_follower_reads_every_event_in_order_and_resumes() {
             assert_eq!(c.count, 1);
         }
         other => panic!("expected BatchCommitted, got {other:?}"),
+    }
+}
+
+/// The batch ids of the commitments among `events`, with their roots.
+fn commitments(events: &[provernet_slashing::events::MarketEvent]) -> Vec<(u64, [u8; 32])> {
+    events
+        .iter()
+        .filter_map(|e| match &e.event {
+            ProverMarketEvents::BatchCommittedFilter(c) => Some((c.batch_id.as_u64(), c.root)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A follower has read a commitment; a reorg replaces its block with a chain where
+/// another batch took its id. The next poll says where the chains forked and reports
+/// the new chain's commitment, never the old one again; a follower resumed from the
+/// stored cursor after the reorg (a node restarted meanwhile) sees the same. The range
+/// of one `eth_getLogs` is what the follower is told.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_follower_sees_a_reorg_and_reads_the_new_chain() {
+    let world = World::new().await;
+    let fx = fixture();
+    let client = Arc::clone(world.prover.market.client());
+    let market = world.prover.market.address();
+    let mut follower = EventFollower::new(Arc::clone(&client), market, 0, 0).with_range(3);
+    // Caught up, three blocks per read.
+    while follower.poll().await.expect("polls") != Poll::default() {}
+    let head = client.get_block_number().await.expect("head").as_u64();
+    assert_eq!(follower.next_block(), head + 1);
+    let snapshot = provernet_slashing::anvil::snapshot(client.as_ref())
+        .await
+        .expect("snapshot");
+    let leaf = |n: u128| {
+        world.leaf(
+            &world.client,
+            0,
+            n,
+            &fx.proof.public_inputs,
+            &fx.proof.proof,
+        )
+    };
+    let first = vec![leaf(1)];
+    let (batch, _) = world
+        .prover
+        .market
+        .commit_batch(&first)
+        .await
+        .expect("commits");
+    let read = follower.poll().await.expect("polls");
+    assert_eq!(read.rolled_back, None);
+    let old = commitments(&read.events);
+    assert_eq!(old.len(), 1);
+    let old_block = read.events[0].block;
+    let stored = follower.cursor().clone();
+
+    provernet_slashing::anvil::reorg_to(client.as_ref(), snapshot)
+        .await
+        .expect("revert");
+    let second = vec![leaf(2)];
+    let (again, _) = world
+        .prover
+        .market
+        .commit_batch(&second)
+        .await
+        .expect("commits");
+    assert_eq!(again, batch, "the new chain gave the id to another batch");
+    client
+        .provider()
+        .request::<_, serde_json::Value>("anvil_mine", [U256::from(2)])
+        .await
+        .expect("mines");
+
+    let mut resumed = EventFollower::resume(Arc::clone(&client), market, stored, 0);
+    for follower in [&mut follower, &mut resumed] {
+        let read = follower.poll().await.expect("polls");
+        let from = read.rolled_back.expect("the reorg is seen");
+        assert!(
+            from <= old_block,
+            "read again from {from}, at or before {old_block}"
+        );
+        let new = commitments(&read.events);
+        assert_eq!(new.len(), 1, "{new:?}");
+        assert_eq!(new[0].0, batch);
+        assert_ne!(
+            new[0].1, old[0].1,
+            "the new chain's batch, not the one reorged out"
+        );
+        assert_eq!(follower.poll().await.expect("polls"), Poll::default());
     }
 }

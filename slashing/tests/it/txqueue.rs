@@ -1,6 +1,7 @@
 //! The account's transaction queue on a real anvil whose blocks the test mines: a gas
-//! spike does not leave a transaction stuck, and an answer to a challenge waits only for
-//! what is in flight, never for the queue of commitments and claims behind it.
+//! spike does not leave a transaction stuck, an answer to a challenge waits only for
+//! what is in flight, never for the queue of commitments and claims behind it, and a
+//! reorg that takes mined transactions off the chain brings them back under their nonces.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -20,13 +21,15 @@ type Client = SignerMiddleware<Provider<Http>, LocalWallet>;
 
 /// Anvil that mines only when told, a client of its first account, and a queue of it.
 async fn manual_chain(max_in_flight: usize) -> (AnvilInstance, Arc<Client>, TxQueue) {
-    manual_chain_capped(max_in_flight, None).await
+    manual_chain_with(max_in_flight, None, 0).await
 }
 
-/// As [`manual_chain`], the queue offering at most `cap` wei per gas.
-async fn manual_chain_capped(
+/// As [`manual_chain`], the queue offering at most `cap` wei per gas and reporting a
+/// receipt once `confirmations` blocks are on top of it.
+async fn manual_chain_with(
     max_in_flight: usize,
     cap: Option<U256>,
+    confirmations: u64,
 ) -> (AnvilInstance, Arc<Client>, TxQueue) {
     let anvil = anvil::spawn();
     let provider = Provider::<Http>::try_from(anvil.endpoint())
@@ -48,6 +51,7 @@ async fn manual_chain_capped(
             bump_percent: 25,
             max_fee_per_gas: cap,
             poll: Duration::from_millis(100),
+            confirmations,
         },
         std::future::pending(),
     );
@@ -213,7 +217,7 @@ async fn an_answer_waits_only_for_what_is_in_flight() {
 async fn a_transaction_dropped_from_the_pool_at_the_fee_cap_is_broadcast_again() {
     // A cap of 2 gwei: above anvil's base fee (1 gwei, falling), at or below what the
     // queue offers, so no raise is possible.
-    let (_anvil, client, queue) = manual_chain_capped(4, Some(U256::from(2_000_000_000u64))).await;
+    let (_anvil, client, queue) = manual_chain_with(4, Some(U256::from(2_000_000_000u64)), 0).await;
     let sender = {
         let queue = queue.clone();
         tokio::spawn(async move { queue.send(transfer(8), Priority::Normal).await })
@@ -237,5 +241,77 @@ async fn a_transaction_dropped_from_the_pool_at_the_fee_cap_is_broadcast_again()
         queue.stats().replaced.load(Ordering::Relaxed),
         0,
         "broadcast again as it was, not raised past the cap"
+    );
+}
+
+/// Two transactions are mined; before their three confirmations a reorg takes both
+/// blocks off the chain (the account's mined nonce falls back to 0). Neither caller has
+/// been told anything yet. The queue sends the same two transactions again, under the
+/// same nonces: both are mined on the new chain, and each caller gets its receipt only
+/// once three blocks are on top of it. No nonce is left empty, none is used twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mined_transactions_a_reorg_removes_are_sent_again_under_their_nonces() {
+    let (_anvil, client, queue) = manual_chain_with(4, None, 3).await;
+    let snapshot = anvil::snapshot(client.as_ref()).await.expect("snapshot");
+    let mut senders = Vec::new();
+    for (i, to) in [11u64, 12].into_iter().enumerate() {
+        let sender = {
+            let queue = queue.clone();
+            tokio::spawn(async move { queue.send(transfer(to), Priority::Normal).await })
+        };
+        senders.push(sender);
+        wait_until("the transaction is sent", || {
+            queue.stats().sent.load(Ordering::Relaxed) == i as u64 + 1
+        })
+        .await;
+        mine(&client).await;
+        wait_until("its receipt is seen", || {
+            queue.stats().mined.load(Ordering::Relaxed) == i as u64 + 1
+        })
+        .await;
+    }
+    assert_eq!(mined_nonce(&client).await, U256::from(2), "both mined");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        senders.iter().all(|s| !s.is_finished()),
+        "no receipt is reported before its confirmations"
+    );
+    anvil::reorg_to(client.as_ref(), snapshot)
+        .await
+        .expect("revert");
+    assert_eq!(
+        mined_nonce(&client).await,
+        U256::zero(),
+        "the reorg took both off the chain"
+    );
+    wait_until("the queue sees the reorg", || {
+        queue.stats().reorged.load(Ordering::Relaxed) == 2
+    })
+    .await;
+    let mut nonces = Vec::new();
+    for sender in senders {
+        let receipt = mine_until_done(&client, sender).await;
+        let head = client.get_block_number().await.expect("head").as_u64();
+        let block = receipt.block_number.expect("a block").as_u64();
+        assert!(
+            head >= block + 3,
+            "reported at head {head}, mined at {block}: three confirmations"
+        );
+        nonces.push(transaction(&client, &receipt).await.nonce);
+    }
+    assert_eq!(
+        nonces,
+        [U256::zero(), U256::one()],
+        "the same nonces, in order"
+    );
+    assert_eq!(
+        mined_nonce(&client).await,
+        U256::from(2),
+        "and no other transaction of the account"
+    );
+    assert_eq!(
+        queue.stats().sent.load(Ordering::Relaxed),
+        2,
+        "never signed anew"
     );
 }

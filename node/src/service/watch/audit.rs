@@ -23,9 +23,14 @@ impl Watchtower {
             }
             let leaf = &self.leaves[&key];
             let job = (leaf.prover, leaf.leaf.client.0, leaf.leaf.job_id);
-            if self.slashed.contains(&job) {
-                self.set_leaf(key, done("taken"));
-                continue;
+            match self.slashed.get(&job) {
+                Some(block) if block + self.s.config.chain.confirmations <= self.head => {
+                    self.set_leaf(key, done("taken"));
+                    continue;
+                }
+                // Slashed in a block a reorg may still take off: wait.
+                Some(_) => continue,
+                None => {}
             }
             let target = Target::Invalid(key);
             if self.audits >= MAX_AUDITS || !self.due(&target, now) {
@@ -143,7 +148,7 @@ impl Watchtower {
                     market.challenge_invalid_proof(&evidence).await
                 });
             }
-            Audit::Unavailable if self.pending_other.contains(&job) => {
+            Audit::Unavailable if self.pending_other.contains_key(&job) => {
                 // Another challenge of the job is open (a withheld one would be refused):
                 // audit again once it is settled.
                 self.retry_at

@@ -23,11 +23,16 @@ impl Watchtower {
             if !self.due(&target, now) {
                 continue;
             }
-            if self.slashed.contains(&job) || self.pending_other.contains(&job) {
-                // A slash of an own job was reported with its event; a challenge by
-                // someone else reports when it is decided.
-                self.settle_open(&job, "taken", true);
-                continue;
+            match self.taken_by_other(&job) {
+                Some(true) => {
+                    // A slash of an own job was reported with its event; a challenge by
+                    // someone else reports when it is decided.
+                    self.settle_open(&job, "taken", true);
+                    continue;
+                }
+                // Not confirmed yet: a reorg may still take it off the chain.
+                Some(false) => continue,
+                None => {}
             }
             let watched = &self.deadlines[&job];
             let deadline = watched.award.0.deadline;
@@ -177,9 +182,13 @@ impl Watchtower {
             if !self.due(&target, now) {
                 continue;
             }
-            if self.slashed.contains(&job) {
-                self.equivocations.remove(&job);
-                continue;
+            match self.slashed.get(&job) {
+                Some(block) if block + self.s.config.chain.confirmations <= self.head => {
+                    self.equivocations.remove(&job);
+                    continue;
+                }
+                Some(_) => continue,
+                None => {}
             }
             // The first leaf and the first that differs from it: one pass.
             let keys = self.by_job.get(&job).cloned().unwrap_or_default();

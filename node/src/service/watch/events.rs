@@ -70,7 +70,7 @@ impl Watchtower {
                 let job = (c.prover.0, c.client.0, JobId(c.job_id));
                 self.challenges.insert(id, (job, c.fault, c.challenger));
                 if c.challenger != self.me {
-                    self.pending_other.insert(job);
+                    self.pending_other.insert(job, event.block);
                     return;
                 }
                 self.count(fault_name(c.fault), "opened");
@@ -201,7 +201,7 @@ impl Watchtower {
             }
             E::SlashedFilter(x) => {
                 let job = (x.prover.0, x.client.0, JobId(x.job_id));
-                self.slashed.insert(job);
+                self.slashed.insert(job, event.block);
                 self.report_own_lost(&job, x.fault);
                 self.pending_other.remove(&job);
                 // Challenges of the job with this fault are settled by this slash.

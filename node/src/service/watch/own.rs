@@ -196,8 +196,8 @@ impl Watchtower {
         // Not while an audit or a challenge of the job may still give the proof or a slash.
         let busy = self.in_flight.contains(&super::Target::Invalid(key))
             || self.in_flight.contains(&super::Target::Withheld(key))
-            || self.pending_other.contains(&job)
-            || self.slashed.contains(&job);
+            || self.pending_other.contains_key(&job)
+            || self.slashed.contains_key(&job);
         if !busy && self.own_round(l.prover, &l.leaf).is_some() {
             self.end_own_round(&job);
             self.report_own(job.2, OwnRound::Unobtainable);

@@ -4,8 +4,9 @@
 use super::*;
 
 impl Watchtower {
-    /// Forgets settled leaves [`RETAIN_BLOCKS`] after their window closed, settled
-    /// deadlines a day after the deadline, and batches with nothing left to watch.
+    /// Forgets settled leaves [`RETAIN_BLOCKS`] after their window closed (and every leaf
+    /// whose batch lies below where the follower resumed), settled deadlines a day after
+    /// the deadline, and batches with nothing left to watch.
     pub(super) fn prune(&mut self, now_s: u64) {
         let horizon = self.s.window_blocks.saturating_add(RETAIN_BLOCKS);
         let head = self.head;
@@ -25,7 +26,14 @@ impl Watchtower {
                     .deadlines
                     .get(&job)
                     .is_some_and(|w| !matches!(w.state, DeadlineState::Done { .. }));
-                settled(&leaf.state) && !watched && self.batches.get(&key.0).is_some_and(old_batch)
+                // A batch unknown once the follower is caught up lies below where it
+                // resumed after a restart (every later one was read again): its window
+                // closed long ago, whatever its leaf's state.
+                let old = match self.batches.get(&key.0) {
+                    Some(b) => settled(&leaf.state) && old_batch(b),
+                    None => self.caught_up,
+                };
+                old && !watched
             })
             .map(|(key, _)| *key)
             .collect();
@@ -83,5 +91,54 @@ impl Watchtower {
             tracing::debug!(target: "watch", leaves = gone.len(), deadlines = done.len(), batches = before - self.batches.len(), "pruned settled state");
             self.write(batch);
         }
+    }
+
+    /// A reorg replaced the blocks from `from` on: the batches committed in them are
+    /// forgotten with their leaves (the new chain may give their ids to other batches),
+    /// and their events, read again from the new chain, are applied again. Until the
+    /// follower reports the head again, no missing commitment is taken for a missed
+    /// deadline.
+    pub(super) fn on_rollback(&mut self, from: u64) {
+        let gone: Vec<u64> = self
+            .batches
+            .iter()
+            .filter(|(_, b)| b.block >= from)
+            .map(|(id, _)| *id)
+            .collect();
+        let mut batch = WriteBatch::default();
+        for id in &gone {
+            if let Some(b) = self.batches.remove(id) {
+                self.by_root.remove(&(b.prover, b.root));
+            }
+            let keys: Vec<LeafKey> = self
+                .leaves
+                .range((*id, 0)..=(*id, u32::MAX))
+                .map(|(key, _)| *key)
+                .collect();
+            for key in keys {
+                if let Some(leaf) = self.leaves.remove(&key) {
+                    batch.delete(crate::store::Column::WatchLeaves, &leaf.key());
+                    let job = (leaf.prover, leaf.leaf.client.0, leaf.leaf.job_id);
+                    if let Some(keys) = self.by_job.get_mut(&job) {
+                        keys.retain(|k| *k != key);
+                        if keys.is_empty() {
+                            self.by_job.remove(&job);
+                        }
+                    }
+                }
+                self.undecided.remove(&key);
+            }
+        }
+        if !batch.is_empty() {
+            self.write(batch);
+        }
+        // Challenges and slashes by others in the replaced blocks are read again if the
+        // new chain has them.
+        self.pending_other.retain(|_, block| *block < from);
+        self.slashed.retain(|_, block| *block < from);
+        self.recent_events.clear();
+        self.recent_order.clear();
+        self.caught_up = false;
+        tracing::warn!(target: "watch", from, batches = gone.len(), "a reorg: the batches of the replaced blocks are read again");
     }
 }

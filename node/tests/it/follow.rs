@@ -1,0 +1,236 @@
+//! A node on a chain that grows and reorgs: a restart resumes from the follower's stored
+//! position, and a reorg that takes a commitment off the chain has it committed again.
+
+use std::time::Instant;
+
+use ethers::providers::Middleware;
+use ethers::types::U256;
+use provernet_circuits::Circuit;
+use provernet_node::service::NodeHandle;
+use provernet_node::store::{BatchState, WorkState};
+use provernet_slashing::MarketParams;
+use provernet_slashing::bindings::ProverMarketEvents;
+
+use crate::support::{
+    CHALLENGE_WINDOW, Testnet, eventually, metric_total, params, submit, wait_for_state,
+};
+
+/// A gauge of `node`'s metrics.
+fn gauge(node: &NodeHandle, name: &str) -> u64 {
+    let prefix = format!("{name} ");
+    metric_total(node, |line| line.starts_with(&prefix))
+}
+
+async fn head(net: &Testnet) -> u64 {
+    net.owner
+        .client()
+        .get_block_number()
+        .await
+        .expect("head")
+        .as_u64()
+}
+
+/// The commitments on the chain as it is now: (batch id, root).
+async fn commitments(net: &Testnet) -> Vec<(U256, [u8; 32])> {
+    net.events()
+        .await
+        .into_iter()
+        .filter_map(|e| match e {
+            ProverMarketEvents::BatchCommittedFilter(c) => Some((c.batch_id, c.root)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Waits until `node`'s follower has read block `block`.
+async fn read_to(node: &NodeHandle, block: u64, secs: u64) {
+    eventually(secs, "the follower reads to the block", || async {
+        (gauge(node, "provernet_chain_head") >= block).then_some(())
+    })
+    .await;
+}
+
+/// The chain grows by 5,000 blocks while a prover and a client follow it; both restart.
+/// Each resumes a few blocks below where it stopped (the market's windows), not at block
+/// 0, though the prover's registration lies far below: its stake is known from the
+/// stored position, so the restarted client takes the restarted prover's bid and the
+/// job is proven and paid. The time to catch up is printed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_node_resumes_from_its_stored_position() {
+    let (mut net, client) = Testnet::with_client(&[3]).await;
+    let mut config = net.config("prover", true, false);
+    // A provider that serves 100 blocks per eth_getLogs.
+    config.chain.log_range = 100;
+    let prover = net.start(config, 3).await;
+    net.wait_for_mesh(1).await;
+    let registered_at = head(&net).await;
+
+    let _: serde_json::Value = net
+        .owner
+        .client()
+        .provider()
+        .request("anvil_mine", [U256::from(5_000), U256::zero()])
+        .await
+        .expect("mines");
+    let stopped_at = head(&net).await;
+    assert!(stopped_at >= registered_at + 5_000);
+    read_to(&prover, stopped_at, 120).await;
+    read_to(&client, stopped_at, 120).await;
+    drop((prover, client));
+
+    let started = Instant::now();
+    let client = net.restart(0).await;
+    let prover = net.restart(1).await;
+    // The windows below the stored position: challenge, response, and a margin of 16.
+    let lookback = CHALLENGE_WINDOW + 3 + 16;
+    for (node, name) in [(&client, "client"), (&prover, "prover")] {
+        let resumed = gauge(node, "provernet_chain_resumed_at");
+        assert!(
+            resumed + lookback >= stopped_at && resumed <= stopped_at,
+            "{name} resumed at {resumed}, stopped at {stopped_at}"
+        );
+        assert!(
+            resumed > registered_at,
+            "{name} did not read the registration again"
+        );
+        let catch_up_ms = eventually(60, "the follower catches up", || async {
+            Some(gauge(node, "provernet_chain_catch_up_ms")).filter(|ms| *ms > 0)
+        })
+        .await;
+        println!(
+            "{name}: resumed at block {resumed} (stopped at {stopped_at}), caught up in {catch_up_ms} ms; {} ms since the restart",
+            started.elapsed().as_millis()
+        );
+    }
+    net.wait_for_mesh(1).await;
+    let id = client
+        .submit(submit(Circuit::PoseidonChain12, 5, 1_000, 90))
+        .await
+        .expect("submitted");
+    wait_for_state(&client, &id, &["verified", "paid"], 90).await;
+}
+
+/// A prover that waits for 5 confirmations commits a batch; before they come, a reorg
+/// takes the commitment's block off the chain. The prover's queue sends the same
+/// transaction again, its follower and the client's see the reorg (the client's
+/// watchtower forgets the batch and learns it again), and the batch is committed on the
+/// new chain, once; only then is it recorded as committed, and the job is paid.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commitment_a_reorg_removes_is_committed_again() {
+    // A response window that leaves time to answer after 5 confirmations (a prover
+    // refuses to start otherwise), and a challenge window above it by more than 2.
+    let mut net = Testnet::with_params(MarketParams {
+        challenge_window: 12,
+        response_window: 8,
+        unbonding_delay: 30,
+        ..params()
+    })
+    .await;
+    net.register_prover(3).await;
+    net.deposit(1, "1").await;
+    let client = net.config("client", false, true);
+    let client = net.start(client, 1).await;
+    let mut config = net.config("prover", true, false);
+    config.chain.confirmations = 5;
+    // One job waits 3 s in its batch: time to mark the chain before it is committed.
+    config.prover.batch_max_age_ms = 3_000;
+    let prover = net.start(config, 3).await;
+    net.wait_for_mesh(1).await;
+
+    let id = client
+        .submit(submit(Circuit::PoseidonChain12, 9, 1_000, 120))
+        .await
+        .expect("submitted");
+    eventually(60, "the job is proven", || async {
+        let works = prover.store.works().expect("store");
+        works
+            .iter()
+            .any(|w| w.state == WorkState::Proven)
+            .then_some(())
+    })
+    .await;
+    let snapshot = provernet_slashing::anvil::snapshot(net.owner.client().as_ref())
+        .await
+        .expect("snapshot");
+    let before = commitments(&net).await;
+    assert!(before.is_empty(), "not committed yet");
+    let first = eventually(30, "the commitment is mined", || async {
+        commitments(&net).await.first().copied()
+    })
+    .await;
+    let mined_at = head(&net).await;
+    read_to(&prover, mined_at, 30).await;
+    read_to(&client, mined_at, 30).await;
+    let batches = prover.store.batches().expect("store");
+    assert!(
+        batches.iter().all(|b| b.state == BatchState::Sealed),
+        "not recorded as committed before its confirmations: {:?}",
+        batches.iter().map(|b| &b.state).collect::<Vec<_>>()
+    );
+
+    provernet_slashing::anvil::reorg_to(net.owner.client().as_ref(), snapshot)
+        .await
+        .expect("revert");
+    assert!(
+        commitments(&net).await.is_empty(),
+        "the reorg took the commitment off the chain"
+    );
+
+    eventually(60, "the queue sends the commitment again", || async {
+        (gauge(&prover, "provernet_chain_tx_reorged") >= 1).then_some(())
+    })
+    .await;
+    let again = eventually(60, "the commitment is mined again", || async {
+        commitments(&net).await.first().copied()
+    })
+    .await;
+    assert_eq!(again.1, first.1, "the same batch");
+    eventually(60, "the batch is recorded as committed", || async {
+        let batches = prover.store.batches().expect("store");
+        batches
+            .iter()
+            .any(|b| {
+                matches!(b.state, BatchState::Committed { id, .. } | BatchState::Claimed { id }
+                    if U256::from(id) == again.0)
+            })
+            .then_some(())
+    })
+    .await;
+    for (node, name) in [(&prover, "prover"), (&client, "client")] {
+        assert!(
+            gauge(node, "provernet_chain_reorgs_total") >= 1,
+            "the {name}'s follower saw the reorg"
+        );
+    }
+    wait_for_state(&client, &id, &["paid"], 120).await;
+    assert_eq!(commitments(&net).await.len(), 1, "committed once");
+}
+
+/// A prover told to wait for more confirmations than the market's response window
+/// leaves (its batch id would be known too late to answer a missed-deadline challenge)
+/// refuses to start, naming the setting and the most it may be.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_prover_refuses_confirmations_that_leave_no_time_to_answer() {
+    let net = Testnet::new().await;
+    net.register_prover(3).await;
+    let mut config = net.config("prover", true, false);
+    config.chain.confirmations = 1;
+    let keys = net.keys(3);
+    std::fs::create_dir_all(&config.data_dir).expect("data dir");
+    let store = provernet_node::store::Store::memory();
+    let started = provernet_node::service::start(provernet_node::service::Startup {
+        config,
+        keys,
+        store,
+        engine: Some(crate::support::engine()),
+    })
+    .await;
+    let Err(error) = started else {
+        panic!("the prover started");
+    };
+    let message = error.to_string();
+    assert!(
+        message.contains("chain.confirmations") && message.contains("at most 0"),
+        "{message}"
+    );
+}
