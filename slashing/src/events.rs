@@ -144,7 +144,9 @@ pub struct EventFollower<M> {
     market: Address,
     cursor: Cursor,
     confirmations: u64,
+    /// Blocks per `eth_getLogs` now: halved after an error, back up to `max_range`.
     range: u64,
+    max_range: u64,
     /// The last block a poll could read (head minus confirmations).
     readable: u64,
     /// A rollback found by a poll that then failed: reported by the next poll that
@@ -176,16 +178,19 @@ impl<M: Middleware + 'static> EventFollower<M> {
             cursor,
             confirmations,
             range: MAX_RANGE,
+            max_range: MAX_RANGE,
             readable: 0,
             pending_rollback: None,
         }
     }
 
     /// Reads at most `blocks` blocks per `eth_getLogs` (at least 1): what the provider
-    /// serves.
+    /// serves. After a refused read the range is halved, then doubled back with each
+    /// read that succeeds.
     #[must_use]
     pub fn with_range(mut self, blocks: u64) -> Self {
         self.range = blocks.max(1);
+        self.max_range = self.range;
         self
     }
 
@@ -209,11 +214,18 @@ impl<M: Middleware + 'static> EventFollower<M> {
     /// read, or one below the head, is behind (a load-balanced RPC): an error, never
     /// taken for a reorg.
     async fn hash_of(&self, block: u64) -> Result<H256, ChainError> {
-        self.client
+        Ok(self.header(block).await?.0)
+    }
+
+    /// The hash of block `block` and of its parent.
+    async fn header(&self, block: u64) -> Result<(H256, H256), ChainError> {
+        let header = self
+            .client
             .get_block(block)
             .await
-            .map_err(|e| ChainError::Rpc(e.to_string()))?
-            .and_then(|header| header.hash)
+            .map_err(|e| ChainError::Rpc(e.to_string()))?;
+        header
+            .and_then(|h| Some((h.hash?, h.parent_hash)))
             .ok_or_else(|| ChainError::Rpc(format!("the node does not know block {block}")))
     }
 
@@ -291,16 +303,40 @@ impl<M: Middleware + 'static> EventFollower<M> {
     /// the reads, or two backends on two forks), nothing is taken and the next poll
     /// reads the range again. Every log must name a block and its hash.
     async fn read_range(&mut self, from: u64, to: u64) -> Result<Vec<MarketEvent>, ChainError> {
-        let before = self.hash_of(to).await?;
+        let (before, parent) = self.header(to).await?;
+        // The range must continue the chain read so far: the block before it is the last
+        // one read, by hash (else a reorg replaced it since the check, or the node is on
+        // another fork; the next poll finds where they part).
+        if let Some(&(last, hash)) = self.cursor.recent.last()
+            && last.checked_add(1) == Some(from)
+        {
+            let parent = if from == to {
+                parent
+            } else {
+                self.header(from).await?.1
+            };
+            if parent != hash {
+                return Err(ChainError::Rpc(format!(
+                    "block {from} does not follow block {last} as read"
+                )));
+            }
+        }
         let filter = Filter::new()
             .address(self.market)
             .from_block(from)
             .to_block(to);
-        let logs = self
-            .client
-            .get_logs(&filter)
-            .await
-            .map_err(|e| ChainError::Rpc(e.to_string()))?;
+        let logs = match self.client.get_logs(&filter).await {
+            Ok(logs) => {
+                // Back towards the configured range after a refusal made it smaller.
+                self.range = self.range.saturating_mul(2).min(self.max_range);
+                logs
+            }
+            Err(error) => {
+                // Perhaps too many results for the provider: a smaller range next time.
+                self.range = (self.range / 2).max(1);
+                return Err(ChainError::Rpc(error.to_string()));
+            }
+        };
         if self.hash_of(to).await? != before {
             return Err(ChainError::Rpc(format!(
                 "block {to} changed while its range was read"

@@ -40,6 +40,11 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::ChainError;
 
+/// Most transactions waiting to be sent; beyond, a commitment, a claim or another
+/// normal one is refused at once (its caller tries again later). Answers and
+/// challenges are always taken: they are few, and what is at stake is a slash.
+const MAX_WAITING: usize = 4_096;
+
 /// How urgent a transaction is: the queue sends the most urgent waiting one first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Priority {
@@ -277,6 +282,14 @@ impl<M: Middleware + 'static, S: Signer + 'static> Runner<M, S> {
             tokio::select! {
                 () = &mut shutdown => return,
                 job = jobs.recv(), if open => match job {
+                    Some((priority, job))
+                        if priority == Priority::Normal && self.waiting.len() >= MAX_WAITING =>
+                    {
+                        tracing::warn!(target: "chain", ?priority, "the transaction queue is full: a transaction refused");
+                        let _ = job.reply.send(Err(ChainError::Rpc(format!(
+                            "the transaction queue is full ({MAX_WAITING} waiting)"
+                        ))));
+                    }
                     Some((priority, job)) => {
                         self.waiting.insert((priority, self.seq), job);
                         self.seq += 1;
@@ -496,8 +509,16 @@ impl<M: Middleware + 'static, S: Signer + 'static> Runner<M, S> {
                     let block = receipt.block_number.map_or(u64::MAX, |b| b.as_u64());
                     if head >= block.saturating_add(self.config.confirmations) {
                         let Mined { flight, .. } = self.mined.swap_remove(index);
-                        if let Some(reply) = flight.reply {
-                            let _ = reply.send(outcome(receipt));
+                        match flight.reply {
+                            Some(reply) => {
+                                let _ = reply.send(outcome(receipt));
+                            }
+                            // Told at its first receipt; mined again after a reorg, it
+                            // may have fared otherwise.
+                            None if receipt.status != Some(1u64.into()) => {
+                                tracing::warn!(target: "chain", tx = ?hash, nonce = %flight.nonce, "an answer or challenge mined again after a reorg reverted there");
+                            }
+                            None => {}
                         }
                         continue;
                     }

@@ -9,6 +9,7 @@
 
 use std::collections::BTreeSet;
 
+use ethers::providers::Middleware as _;
 use ethers::types::{Address as EthAddress, H256};
 use provernet_slashing::events::{Cursor, first_block_at};
 
@@ -94,14 +95,15 @@ pub(super) async fn start(shared: &Shared) -> (Cursor, Known) {
         tracing::warn!(target: "chain", chain_id = record.chain_id, "the stored follower position is of another chain or market: reading from chain.from_block");
         return fresh();
     }
-    let response_blocks = shared
-        .market
-        .contract()
-        .response_window()
-        .call()
-        .await
-        .unwrap_or(0);
-    let windows = shared.window_blocks.saturating_add(response_blocks);
+    match shared.market.client().get_block_number().await {
+        Ok(head) if record.next_block > head.as_u64().saturating_add(1) => {
+            tracing::warn!(target: "chain", stored = record.next_block, %head, "the chain is behind the stored follower position (a chain started again?): reading from chain.from_block");
+            return fresh();
+        }
+        // Not known now: the stored hashes are checked at the first poll anyway.
+        _ => {}
+    }
+    let windows = shared.window_blocks.saturating_add(shared.response_blocks);
     let from = resume_from(
         record.next_block,
         windows,
@@ -122,11 +124,11 @@ pub(super) async fn start(shared: &Shared) -> (Cursor, Known) {
     };
     let cursor = Cursor {
         next_block: from.max(shared.config.chain.from_block),
-        // Hashes of blocks not read again still show a reorg while the node was down.
+        // Every stored hash: the first poll checks them, so a reorg while the node was
+        // down is seen, then keeps those below where it reads.
         recent: record
             .recent
             .iter()
-            .filter(|(block, _)| *block < from)
             .map(|(block, hash)| (*block, H256(hash.0)))
             .collect(),
     };

@@ -270,6 +270,8 @@ pub(crate) struct Shared {
     /// Circuits the prover role proves.
     pub proves: HashSet<Circuit>,
     pub window_blocks: u64,
+    /// The market's response window, blocks.
+    pub response_blocks: u64,
     pub min_stake: u128,
     /// The market's `challengeBond`, wei: the most a prover bids (a client that never
     /// signs the award forces the proof out with a plain withheld-proof challenge, whose

@@ -126,13 +126,13 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
         .call()
         .await
         .map_err(params_error)?;
+    let response_blocks = market
+        .contract()
+        .response_window()
+        .call()
+        .await
+        .map_err(params_error)?;
     if config.roles.prover {
-        let response_blocks = market
-            .contract()
-            .response_window()
-            .call()
-            .await
-            .map_err(params_error)?;
         // A commitment counts (its batch id known) `confirmations` blocks after it is
         // mined; a missed-deadline challenge may open in that very block, and its answer
         // needs the batch id and a block to land in.
@@ -295,6 +295,7 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
         circuits,
         proves,
         window_blocks,
+        response_blocks,
         min_stake: u128::try_from(min_stake).unwrap_or(u128::MAX),
         challenge_bond: u128::try_from(challenge_bond).unwrap_or(u128::MAX),
         max_deadline_secs,

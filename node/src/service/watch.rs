@@ -257,6 +257,9 @@ pub(crate) struct Watchtower {
     pending_other: HashMap<JobKey, u64>,
     /// Slashed jobs, with the slash's block.
     slashed: HashMap<JobKey, u64>,
+    /// Slashes by others not yet confirmed: (job, block, fault). Their jobs are given up
+    /// as taken (and a client's own round as lost) only once confirmed.
+    unconfirmed_slashes: Vec<(JobKey, u64, u8)>,
     in_flight: HashSet<Target>,
     audits: usize,
     retry_at: HashMap<Target, u64>,
@@ -299,6 +302,7 @@ impl Watchtower {
             challenges: HashMap::new(),
             pending_other: HashMap::new(),
             slashed: HashMap::new(),
+            unconfirmed_slashes: Vec::new(),
             in_flight: HashSet::new(),
             audits: 0,
             retry_at: HashMap::new(),
@@ -611,6 +615,7 @@ impl Watchtower {
         self.start_audits(now);
         self.challenge_equivocations(now);
         self.check_deadlines(now);
+        self.settle_confirmed_slashes();
         self.finalize(now);
         if now >= self.last_prune_ms + PRUNE_EVERY_MS {
             self.last_prune_ms = now;

@@ -1,11 +1,13 @@
-//! The chain worker: the prover's transactions, off the core. Commitments and claims go
-//! one after another (a claim needs its commitment mined); answers to challenges run
-//! beside them, so a claim of many jobs never holds one up. Both send through the
-//! account's transaction queue, which orders them by urgency and owns the nonces.
+//! The chain worker: the prover's transactions, off the core. Commitments and claims run
+//! side by side, up to `chain.max_in_flight` at once (a claim is asked for only once its
+//! commitment is recorded); answers to challenges run in a lane of their own, so a claim
+//! of many jobs never holds one up. Both send through the account's transaction queue,
+//! which orders them by urgency and owns the nonces.
 
 use super::*;
 
-/// Runs the prover's chain tasks: `tasks` in order, `answers` beside them.
+/// Runs the prover's chain tasks: `tasks` and `answers`, each lane with up to
+/// `chain.max_in_flight` tasks at once.
 pub(super) async fn chain_worker(
     shared: Arc<Shared>,
     tasks: mpsc::Receiver<ChainTask>,
@@ -20,38 +22,60 @@ pub(super) async fn chain_worker(
     }
 }
 
-/// Runs `tasks` one at a time, reporting each to the core; returns when either side
-/// closes.
-async fn run(shared: &Shared, mut tasks: mpsc::Receiver<ChainTask>, core: &mpsc::Sender<Internal>) {
-    while let Some(task) = tasks.recv().await {
-        let report = match task {
-            ChainTask::Commit {
-                seq,
-                leaves,
-                sealed_at_block,
-            } => Internal::Committed {
-                seq,
-                result: settle::commit(shared, &leaves, sealed_at_block).await,
-            },
-            ChainTask::Claim {
-                seq,
-                batch_id,
-                leaves,
-            } => Internal::Claimed {
-                seq,
-                result: settle::claim(shared, batch_id, &leaves).await,
-            },
-            ChainTask::Reveal { challenge, proof } => Internal::Answered {
-                challenge,
-                done: settle::reveal(shared, challenge, &proof).await,
-            },
-            ChainTask::Answer { challenge, at } => Internal::Answered {
-                challenge,
-                done: settle::answer(shared, challenge, &at).await,
-            },
-        };
-        if core.send(report).await.is_err() {
-            return;
+/// Runs `tasks`, up to `chain.max_in_flight` at once, reporting each to the core; returns
+/// when either side closes. Tasks run side by side: a commitment waits for its
+/// confirmations (`chain.confirmations`), and an urgent batch sealed meanwhile must not
+/// wait behind it. Their order needs nothing more: the core asks for a claim only once
+/// its commitment is recorded, and never for two tasks of one batch at once.
+async fn run(
+    shared: &Arc<Shared>,
+    mut tasks: mpsc::Receiver<ChainTask>,
+    core: &mpsc::Sender<Internal>,
+) {
+    let limit = shared.config.chain.max_in_flight.max(1);
+    let mut running = tokio::task::JoinSet::new();
+    loop {
+        tokio::select! {
+            task = tasks.recv(), if running.len() < limit => {
+                let Some(task) = task else { return };
+                let shared = Arc::clone(shared);
+                let core = core.clone();
+                running.spawn(async move {
+                    let report = perform(&shared, task).await;
+                    let _ = core.send(report).await;
+                });
+            }
+            Some(_) = running.join_next(), if !running.is_empty() => {}
         }
+    }
+}
+
+/// Runs one task; what the core is told of it.
+async fn perform(shared: &Shared, task: ChainTask) -> Internal {
+    match task {
+        ChainTask::Commit {
+            seq,
+            leaves,
+            sealed_at_block,
+        } => Internal::Committed {
+            seq,
+            result: settle::commit(shared, &leaves, sealed_at_block).await,
+        },
+        ChainTask::Claim {
+            seq,
+            batch_id,
+            leaves,
+        } => Internal::Claimed {
+            seq,
+            result: settle::claim(shared, batch_id, &leaves).await,
+        },
+        ChainTask::Reveal { challenge, proof } => Internal::Answered {
+            challenge,
+            done: settle::reveal(shared, challenge, &proof).await,
+        },
+        ChainTask::Answer { challenge, at } => Internal::Answered {
+            challenge,
+            done: settle::answer(shared, challenge, &at).await,
+        },
     }
 }

@@ -24,7 +24,9 @@ impl Watchtower {
             let leaf = &self.leaves[&key];
             let job = (leaf.prover, leaf.leaf.client.0, leaf.leaf.job_id);
             match self.slashed.get(&job) {
-                Some(block) if block + self.s.config.chain.confirmations <= self.head => {
+                Some(block)
+                    if block.saturating_add(self.s.config.chain.confirmations) <= self.head =>
+                {
                     self.set_leaf(key, done("taken"));
                     continue;
                 }

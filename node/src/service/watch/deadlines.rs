@@ -183,7 +183,9 @@ impl Watchtower {
                 continue;
             }
             match self.slashed.get(&job) {
-                Some(block) if block + self.s.config.chain.confirmations <= self.head => {
+                Some(block)
+                    if block.saturating_add(self.s.config.chain.confirmations) <= self.head =>
+                {
                     self.equivocations.remove(&job);
                     continue;
                 }

@@ -202,7 +202,6 @@ impl Watchtower {
             E::SlashedFilter(x) => {
                 let job = (x.prover.0, x.client.0, JobId(x.job_id));
                 self.slashed.insert(job, event.block);
-                self.report_own_lost(&job, x.fault);
                 self.pending_other.remove(&job);
                 // Challenges of the job with this fault are settled by this slash.
                 let fault = x.fault;
@@ -215,8 +214,9 @@ impl Watchtower {
                 for id in settled_ids {
                     self.challenges.remove(&id);
                 }
-                self.equivocations.remove(&job);
                 if x.challenger == self.me {
+                    self.report_own_lost(&job, x.fault);
+                    self.equivocations.remove(&job);
                     self.count(fault_name(x.fault), "slashed");
                     self.s.metrics.watch.rewards_gwei.inc_by(gwei(x.reward));
                     tracing::info!(target: "watch", job = %job.2, fault = fault_name(x.fault), reward = %x.reward, "prover slashed on our challenge");
@@ -237,7 +237,10 @@ impl Watchtower {
                         self.challenges.remove(&id);
                     }
                 } else {
-                    self.settle_open(&job, "taken", true);
+                    // A reorg may still take another's slash off the chain: this node gives
+                    // its own work on the job up once the slash is confirmed.
+                    self.unconfirmed_slashes.push((job, event.block, x.fault));
+                    self.settle_confirmed_slashes();
                 }
             }
             _ => {}

@@ -28,12 +28,12 @@ impl Watchtower {
                     .is_some_and(|w| !matches!(w.state, DeadlineState::Done { .. }));
                 // A batch unknown once the follower is caught up lies below where it
                 // resumed after a restart (every later one was read again): its window
-                // closed long ago, whatever its leaf's state.
+                // closed long ago. A leaf still under a challenge stays until settled.
                 let old = match self.batches.get(&key.0) {
-                    Some(b) => settled(&leaf.state) && old_batch(b),
+                    Some(b) => old_batch(b),
                     None => self.caught_up,
                 };
-                old && !watched
+                settled(&leaf.state) && old && !watched
             })
             .map(|(key, _)| *key)
             .collect();
@@ -136,9 +136,28 @@ impl Watchtower {
         // new chain has them.
         self.pending_other.retain(|_, block| *block < from);
         self.slashed.retain(|_, block| *block < from);
+        self.unconfirmed_slashes
+            .retain(|(_, block, _)| *block < from);
         self.recent_events.clear();
         self.recent_order.clear();
         self.caught_up = false;
         tracing::warn!(target: "watch", from, batches = gone.len(), "a reorg: the batches of the replaced blocks are read again");
+    }
+
+    /// Gives up the jobs slashed by others once the slash has `chain.confirmations`
+    /// blocks on top: their open leaves and deadlines settle as taken, a client's own
+    /// round as lost.
+    pub(super) fn settle_confirmed_slashes(&mut self) {
+        let depth = self.s.config.chain.confirmations;
+        let head = self.head;
+        let (due, wait): (Vec<_>, Vec<_>) = std::mem::take(&mut self.unconfirmed_slashes)
+            .into_iter()
+            .partition(|(_, block, _)| block.saturating_add(depth) <= head);
+        self.unconfirmed_slashes = wait;
+        for (job, _, fault) in due {
+            self.report_own_lost(&job, fault);
+            self.equivocations.remove(&job);
+            self.settle_open(&job, "taken", true);
+        }
     }
 }
