@@ -136,7 +136,8 @@ pub struct ChainSection {
     /// The highest fee per gas the node offers, gwei; 0: no cap.
     pub max_fee_gwei: u64,
     /// Blocks on top of this account's transaction before it counts as done (a
-    /// commitment, a claim, a challenge): a reorg up to this depth brings it back under
+    /// commitment, a claim; answers and challenges are acted on at their first receipt
+    /// and watched as long): a reorg up to this depth brings it back under
     /// its nonce, and a client counts a payment only in the state that deep. 0 on a chain
     /// without reorgs (0..=64).
     pub confirmations: u64,
