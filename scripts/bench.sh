@@ -4,7 +4,8 @@
 #   scripts/bench.sh NAME...    only those, then the report (other figures keep their last
 #                               measurement; bench/results.json says when each was taken)
 # Benchmarks: envelope (validation throughput per core), adversary (honest e2e and memory
-# under a flood), proving (prove time by k, library
+# under a flood), soak (memory, open files and warm start over 5,000 settled jobs; not in
+# the default set: it runs about 40 minutes), proving (prove time by k, library
 # vs direct create_proof, EVM verify gas), gas (market gas by batch size and per challenge),
 # market (10-node testnet: e2e ÷ raw proving, award latency), scale10, scale20 (full
 # market, 10 and 20 nodes) and scale50 (the 20 + 30 networking-only nodes), one workload
@@ -37,6 +38,9 @@ run() {
         gas) cargo bench --locked --profile dev -p provernet-slashing --bench gas ;;
         # Honest jobs without and with one peer flooding valid, useless gossip.
         adversary) cargo bench --locked --profile dev -p provernet-node --bench adversary ;;
+        # One prover and one client settle 5,000 jobs (PROVERNET_SOAK_JOBS): memory and
+        # open files after warm-up, and a restarted prover's time to its first bid.
+        soak) cargo bench --locked --profile dev -p provernet-node --bench soak ;;
         market)
             # 10 nodes; one poseidon-chain-16 job (the largest circuit) at a time, so the
             # winner proves alone, as raw proving is timed afterwards.
@@ -60,7 +64,7 @@ run() {
                 --cheat-rate 0.5 --circuits poseidon-chain-12,mlp-inference --jobs 40 --rate 1 \
                 --kills 6 ;;
         *)
-            echo "bench: unknown benchmark '$1' (known: envelope, adversary, proving, gas, market, scale10, scale20, scale50, crash)" >&2
+            echo "bench: unknown benchmark '$1' (known: envelope, adversary, soak, proving, gas, market, scale10, scale20, scale50, crash)" >&2
             exit 2
             ;;
     esac

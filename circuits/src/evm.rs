@@ -23,7 +23,7 @@ use snark_verifier::verifier::SnarkVerifier;
 use snark_verifier::verifier::plonk::PlonkVerifier;
 
 use crate::error::CircuitError;
-use crate::keys::CircuitKeys;
+use crate::keys::VerifyingKeys;
 
 type Shplonk = PlonkVerifier<KzgAs<Bn256, Bdfg21>>;
 
@@ -32,11 +32,11 @@ pub const MAX_CODE_SIZE: usize = 24_576;
 
 /// The Solidity source of the circuit's verifier (contract `Halo2Verifier`), with the
 /// exact `pragma solidity 0.8.19;` snark-verifier emits relaxed to `^0.8.19`.
-pub fn solidity_verifier(keys: &CircuitKeys) -> String {
+pub fn solidity_verifier(keys: &VerifyingKeys) -> String {
     let num_instances = keys.circuit.num_public_inputs();
     let protocol = compile(
         &keys.params,
-        keys.vk(),
+        &keys.vk,
         Config::kzg().with_num_instance(vec![num_instances]),
     );
     let deciding_key: KzgDecidingKey<Bn256> =

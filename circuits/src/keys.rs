@@ -68,6 +68,84 @@ impl CircuitKeys {
     pub fn vk(&self) -> &VerifyingKey<G1Affine> {
         self.pk.get_vk()
     }
+
+    /// What verifying needs, copied out of these keys.
+    pub fn verifying(&self) -> VerifyingKeys {
+        VerifyingKeys {
+            circuit: self.circuit,
+            key_id: self.key_id,
+            params: self.params.clone(),
+            vk: self.vk().clone(),
+            config: self.config.clone(),
+            break_points: self.break_points.clone(),
+        }
+    }
+}
+
+/// Everything needed to verify one circuit's proofs and to generate its EVM verifier: no
+/// proving key (a node that does not prove a circuit never reads its ~22 MB).
+#[derive(Debug)]
+pub struct VerifyingKeys {
+    /// The circuit.
+    pub circuit: Circuit,
+    /// The id of its verifying key ([`key_id`]).
+    pub key_id: Hash32,
+    /// The SRS downsized to the circuit's k.
+    pub params: ParamsKZG<Bn256>,
+    /// The verifying key.
+    pub vk: VerifyingKey<G1Affine>,
+    /// Column counts and lookup bits of the layout: a cached proving key is read with
+    /// them.
+    pub config: BaseCircuitParams,
+    /// Where the layout breaks between columns.
+    pub break_points: MultiPhaseThreadBreakPoints,
+}
+
+/// The circuit's verifying keys, from its layout alone: no proving key is read or built.
+pub fn verifying(
+    circuit: Circuit,
+    params: ParamsKZG<Bn256>,
+) -> Result<VerifyingKeys, CircuitError> {
+    let Layout {
+        config,
+        vk,
+        key_id,
+        break_points,
+        ..
+    } = layout(circuit, &params)?;
+    Ok(VerifyingKeys {
+        circuit,
+        key_id,
+        params,
+        vk,
+        config,
+        break_points,
+    })
+}
+
+/// The circuit's keys with `verifying` already made: the proving key is read from
+/// `dir`'s cache when it holds one for `verifying`'s key id (no second layout), else
+/// built and cached as [`load_or_build`] does.
+pub fn load_or_build_with(
+    verifying: &VerifyingKeys,
+    dir: &Path,
+) -> Result<CircuitKeys, CircuitError> {
+    let circuit = verifying.circuit;
+    match load_cached_pk(
+        &dir.join(circuit.name()),
+        &verifying.key_id,
+        &verifying.config,
+    ) {
+        Some(pk) => Ok(CircuitKeys {
+            circuit,
+            key_id: verifying.key_id,
+            params: verifying.params.clone(),
+            pk,
+            config: verifying.config.clone(),
+            break_points: verifying.break_points.clone(),
+        }),
+        None => load_or_build(circuit, verifying.params.clone(), dir),
+    }
 }
 
 #[derive(Serialize, Deserialize)]

@@ -21,7 +21,7 @@ use crate::circuits::{Circuit, Witness};
 use crate::error::CircuitError;
 use crate::evm;
 use crate::field;
-use crate::keys::{self, CircuitKeys};
+use crate::keys::{self, CircuitKeys, VerifyingKeys};
 use crate::srs::{Srs, SrsSource};
 use crate::verifier::{self, Verifier};
 
@@ -70,8 +70,12 @@ pub struct Proof {
 pub struct Prover {
     srs: Srs,
     keys_dir: PathBuf,
-    /// One slot per circuit, each filled once.
+    /// One slot per circuit, each filled once: the proving keys, read only to prove.
     keys: Slots<CircuitKeys>,
+    /// The circuits whose proving keys are in `keys`.
+    loaded: Mutex<std::collections::HashSet<Circuit>>,
+    /// One slot per circuit, each filled once: what verifying needs.
+    verifying: Slots<VerifyingKeys>,
     solc: PathBuf,
     /// `solc --version`, read once.
     solc_version: OnceLock<String>,
@@ -120,6 +124,8 @@ impl Prover {
             srs,
             keys_dir,
             keys: Mutex::new(HashMap::new()),
+            loaded: Mutex::default(),
+            verifying: Mutex::new(HashMap::new()),
             solc: config.solc.clone(),
             solc_version: OnceLock::new(),
             verifiers: Mutex::new(HashMap::new()),
@@ -137,9 +143,32 @@ impl Prover {
     /// The keys of `circuit`, built or loaded on first use. Two threads asking for the
     /// same circuit at once build it once; other circuits are not held up meanwhile.
     pub fn keys(&self, circuit: Circuit) -> Result<Arc<CircuitKeys>, CircuitError> {
-        once_per_circuit(&self.keys, circuit, || {
-            keys::load_or_build(circuit, self.srs.for_k(circuit.k())?, &self.keys_dir)
+        // The verifying keys first (shared with verification and the circuit id): the
+        // cached proving key is checked against their key id, without a second layout.
+        let keys = once_per_circuit(&self.keys, circuit, || {
+            keys::load_or_build_with(&*self.verifying_keys(circuit)?, &self.keys_dir)
+        })?;
+        self.loaded
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(circuit);
+        Ok(keys)
+    }
+
+    /// What verifying `circuit` needs, made on first use from the circuit's layout alone
+    /// (its proving key is never read).
+    pub fn verifying_keys(&self, circuit: Circuit) -> Result<Arc<VerifyingKeys>, CircuitError> {
+        once_per_circuit(&self.verifying, circuit, || {
+            keys::verifying(circuit, self.srs.for_k(circuit.k())?)
         })
+    }
+
+    /// Whether `circuit`'s proving keys are loaded: proving it starts at once.
+    pub fn proving_keys_loaded(&self, circuit: Circuit) -> bool {
+        self.loaded
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .contains(&circuit)
     }
 
     /// The market's id of `circuit` under this SRS and compiler: derived from the EVM
@@ -153,7 +182,7 @@ impl Prover {
     /// on first use, with a valid sample proof. Two threads asking at once compile once.
     pub fn verifier(&self, circuit: Circuit) -> Result<Arc<Verifier>, CircuitError> {
         once_per_circuit(&self.verifiers, circuit, || {
-            let keys = self.keys(circuit)?;
+            let keys = self.verifying_keys(circuit)?;
             let version = match self.solc_version.get() {
                 Some(version) => version.clone(),
                 None => {
@@ -162,7 +191,9 @@ impl Prover {
                 }
             };
             verifier::load_or_build(&keys, &self.solc, &version, &self.keys_dir, || {
+                // Compiled anew (no cache): its sample proof needs the proving keys.
                 let witness = circuit.example();
+                let keys = self.keys(circuit)?;
                 let proof = prove_with_keys(&keys, CircuitId([0; 32]), &witness, OsRng)?;
                 Ok((proof.public_inputs, proof.proof))
             })
@@ -184,7 +215,7 @@ impl Prover {
         public_inputs: &[FieldBytes],
         proof: &[u8],
     ) -> Result<(), CircuitError> {
-        let keys = self.keys(circuit)?;
+        let keys = self.verifying_keys(circuit)?;
         verify_with_keys(&keys, public_inputs, proof)
     }
 
@@ -274,7 +305,7 @@ pub fn prove_with_keys(
 
 /// Verifies with given keys (what [`Prover::verify`] does after finding them).
 pub fn verify_with_keys(
-    keys: &CircuitKeys,
+    keys: &VerifyingKeys,
     public_inputs: &[FieldBytes],
     proof: &[u8],
 ) -> Result<(), CircuitError> {
@@ -303,7 +334,7 @@ pub fn verify_with_keys(
             _,
         >(
             keys.params.verifier_params(),
-            keys.vk(),
+            &keys.vk,
             SingleStrategy::new(&keys.params),
             &[&[&instances]],
             &mut transcript,

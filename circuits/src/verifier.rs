@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use crate::Circuit;
 use crate::error::CircuitError;
 use crate::evm;
-use crate::keys::CircuitKeys;
+use crate::keys::VerifyingKeys;
 
 /// A circuit's compiled verifier and a valid proof of its example witness.
 #[derive(Clone, Debug)]
@@ -85,7 +85,7 @@ struct Cached {
 /// The verifier of `keys`, from `dir`'s cache or compiled with `solc` (whose `--version`
 /// output is `solc_version`) and cached. `prove` makes the sample proof.
 pub fn load_or_build(
-    keys: &CircuitKeys,
+    keys: &VerifyingKeys,
     solc: &Path,
     solc_version: &str,
     dir: &Path,

@@ -9,6 +9,7 @@
 //! | `GET` | `/v1/node` | peer id, address, roles, peers |
 //! | `GET` | `/metrics` | Prometheus text format |
 //! | `POST` | `/v1/dev/partition` | `{"secs": n}`: cut the node off from every peer for `n` s (only with `api.dev`) |
+//! | `POST` | `/v1/dev/kill` | `{"task": "chain follower"}`: kill one of the node's long-lived tasks, which stops the node with that failure (only with `api.dev`) |
 //! | `GET` | `/v1/dev/arrivals` | the last 4,096 gossip messages received or published: `[{"id", "at_ms", "own"}]` (only with `api.dev`) |
 //!
 //! Errors answer with a status code and `{"error": "…"}`. Bodies above 2 MiB are refused
@@ -181,6 +182,31 @@ async fn partition(State(node): State<NodeHandle>, request: Body<PartitionReques
     Json(json!({ "partitioned_secs": request.secs })).into_response()
 }
 
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KillRequest {
+    task: String,
+}
+
+/// Kills one of the node's tasks: the supervisor then stops the node, naming it.
+async fn kill(State(node): State<NodeHandle>, request: Body<KillRequest>) -> Response {
+    let request = match body(request) {
+        Ok(request) => request,
+        Err(answer) => return *answer,
+    };
+    if !node.tasks.kill(&request.task) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "no task `{}`; the node's tasks: {}",
+                request.task,
+                node.tasks.names().join(", ")
+            ),
+        );
+    }
+    Json(json!({ "killed": request.task })).into_response()
+}
+
 /// The latest gossip arrivals at this node and its own publications (a testnet
 /// matches them across nodes to measure propagation).
 async fn arrivals(State(node): State<NodeHandle>) -> Response {
@@ -215,6 +241,7 @@ pub fn router(node: NodeHandle, dev: bool, guard: Guard) -> Router {
     if dev {
         router = router
             .route("/v1/dev/partition", post(partition))
+            .route("/v1/dev/kill", post(kill))
             .route("/v1/dev/arrivals", get(arrivals));
     }
     router

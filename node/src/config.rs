@@ -403,6 +403,24 @@ impl Default for ApiSection {
     }
 }
 
+/// `[store]`: what the node keeps on disk.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StoreSection {
+    /// How long a settled job (a client's paid or failed job, a prover's released job or
+    /// claimed batch) stays on disk, for the API, before it is removed, seconds. Settled
+    /// state leaves memory at once; nothing still open to a challenge is settled.
+    pub retention_secs: u64,
+}
+
+impl Default for StoreSection {
+    fn default() -> Self {
+        Self {
+            retention_secs: 7 * 24 * 3_600,
+        }
+    }
+}
+
 /// The whole configuration.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -425,6 +443,8 @@ pub struct NodeConfig {
     pub watchtower: WatchtowerSection,
     /// `[api]`.
     pub api: ApiSection,
+    /// `[store]`.
+    pub store: StoreSection,
 }
 
 impl NodeConfig {
@@ -579,6 +599,12 @@ impl NodeConfig {
             return Err(field(
                 "chain.confirmations",
                 "must be at most 64 (state that deep is read, and a full node keeps 128 blocks of it)",
+            ));
+        }
+        if !(1..=10 * 365 * 24 * 3_600).contains(&self.store.retention_secs) {
+            return Err(field(
+                "store.retention_secs",
+                "must be between 1 and 315360000 (ten years)",
             ));
         }
         if !(1..=100_000).contains(&self.chain.log_range) {

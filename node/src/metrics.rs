@@ -48,8 +48,11 @@ pub struct NetMetrics {
 /// Market metrics.
 #[derive(Debug)]
 pub struct MarketMetrics {
-    /// Jobs by role and state.
+    /// Jobs held in memory (not settled) by role and state.
     pub jobs: Family<JobState, Gauge>,
+    /// Jobs settled since start, by role and how: client `paid`, `failed`; prover
+    /// `released`, `claimed` (`service::retention`).
+    pub settled: Family<JobState, Counter>,
     /// Bids sent (prover) and received (client).
     pub bids: Family<Kind, Counter>,
     /// Awards made (client) and won (prover).
@@ -70,6 +73,7 @@ impl Default for MarketMetrics {
     fn default() -> Self {
         Self {
             jobs: Family::default(),
+            settled: Family::default(),
             bids: Family::default(),
             awards: Family::default(),
             reauctions: Family::default(),
@@ -195,7 +199,16 @@ impl Metrics {
             self.net.penalties.clone(),
         );
         let market = registry.sub_registry_with_prefix("market");
-        market.register("jobs", "Jobs by role and state", self.market.jobs.clone());
+        market.register(
+            "jobs",
+            "Jobs held (not settled) by role and state",
+            self.market.jobs.clone(),
+        );
+        market.register(
+            "jobs_settled",
+            "Jobs settled since start, by role and how",
+            self.market.settled.clone(),
+        );
         market.register("bids", "Bids sent or received", self.market.bids.clone());
         market.register("awards", "Awards made or won", self.market.awards.clone());
         market.register(

@@ -167,7 +167,7 @@ pub fn circuits(command: CircuitsCommand) -> anyhow::Result<()> {
         }
         CircuitsCommand::ExportVerifier { circuit, out, srs } => {
             let prover = srs.prover()?;
-            let keys = prover.keys(circuit)?;
+            let keys = prover.verifying_keys(circuit)?;
             let source = evm::solidity_verifier(&keys);
             let verifier = prover.verifier(circuit)?;
             if verifier.runtime.len() > evm::MAX_CODE_SIZE {

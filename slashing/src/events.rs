@@ -244,7 +244,7 @@ impl<M: Middleware + 'static> EventFollower<M> {
         }
         for (index, &(block, hash)) in recent.iter().enumerate().rev().skip(1) {
             if self.hash_of(block).await? == hash {
-                return Ok(Some((index + 1, block + 1)));
+                return Ok(Some((index + 1, block.saturating_add(1))));
             }
         }
         let oldest = recent.first().map_or(0, |(block, _)| *block);

@@ -230,6 +230,28 @@ fn outcome(receipt: TransactionReceipt) -> Result<TransactionReceipt, ChainError
     }
 }
 
+/// The fees to offer (max fee, tip) from the latest base fee and the recent blocks'
+/// tips (`eth_feeHistory`, first percentile each): the median recent tip, at least
+/// 3 gwei, on top of twice the base fee. Saturating throughout: the numbers come from the
+/// RPC, which may lie (ethers' own estimator panics on some).
+fn fees_from(base_fee: U256, rewards: Vec<Vec<U256>>) -> (U256, U256) {
+    let mut tips: Vec<U256> = rewards
+        .iter()
+        .filter_map(|block| block.first().copied())
+        .filter(|tip| !tip.is_zero())
+        .collect();
+    tips.sort_unstable();
+    let median = tips.get(tips.len() / 2).copied().unwrap_or_default();
+    let tip = median.max(U256::from(DEFAULT_TIP_WEI));
+    (
+        base_fee.saturating_mul(U256::from(2)).saturating_add(tip),
+        tip,
+    )
+}
+
+/// The least tip offered, wei.
+const DEFAULT_TIP_WEI: u64 = 3_000_000_000;
+
 /// `value` raised by `percent`, and by at least 1 wei.
 fn raised(value: U256, percent: u64) -> U256 {
     value.saturating_mul(U256::from(100 + percent)) / U256::from(100) + U256::one()
@@ -316,7 +338,7 @@ impl<M: Middleware + 'static, S: Signer + 'static> Runner<M, S> {
     /// The fees to offer now: the node's estimate (from its fee history; its gas price
     /// where it keeps none), capped.
     async fn estimate(&self) -> Result<(U256, U256), ChainError> {
-        let (max_fee, tip) = match self.client.estimate_eip1559_fees(None).await {
+        let (max_fee, tip) = match self.client.estimate_eip1559_fees(Some(fees_from)).await {
             Ok(fees) => fees,
             Err(_) => {
                 let price = self.client.get_gas_price().await.map_err(rpc)?;
@@ -371,7 +393,7 @@ impl<M: Middleware + 'static, S: Signer + 'static> Runner<M, S> {
             .in_flight
             .iter()
             .chain(self.mined.iter().map(|m| &m.flight))
-            .map(|f| f.nonce + 1)
+            .map(|f| f.nonce.saturating_add(U256::one()))
             .max();
         match self.next_nonce {
             Some(nonce) => Ok(nonce),
@@ -431,7 +453,7 @@ impl<M: Middleware + 'static, S: Signer + 'static> Runner<M, S> {
             let _ = reply.send(Err(ChainError::Rpc(refusal)));
             return;
         }
-        self.next_nonce = Some(nonce + 1);
+        self.next_nonce = Some(nonce.saturating_add(U256::one()));
         self.stats.sent.fetch_add(1, Ordering::Relaxed);
         tracing::debug!(target: "chain", ?hash, %nonce, "transaction sent");
         self.in_flight.push(InFlight {
@@ -682,6 +704,25 @@ impl<M: Middleware + 'static, S: Signer + 'static> Runner<M, S> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fees_from_a_lying_rpc_saturate_and_never_panic() {
+        let gwei = |n: u64| U256::from(n) * U256::from(1_000_000_000u64);
+        assert_eq!(
+            fees_from(gwei(10), vec![vec![gwei(1)], vec![gwei(5)], vec![gwei(4)]]),
+            (gwei(24), gwei(4))
+        );
+        // No tips (or empty lists): the default tip.
+        assert_eq!(
+            fees_from(gwei(1), vec![vec![], vec![U256::zero()]]),
+            (gwei(5), gwei(3))
+        );
+        // Numbers no chain has: the maximum, not a panic.
+        assert_eq!(
+            fees_from(U256::MAX, vec![vec![U256::MAX], vec![U256::MAX]]),
+            (U256::MAX, U256::MAX)
+        );
+    }
 
     #[test]
     fn a_raise_is_at_least_the_percent_and_one_wei() {

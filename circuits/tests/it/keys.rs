@@ -175,3 +175,39 @@ fn every_circuit_fits_three_advice_columns_and_no_lookups() {
         assert_eq!(keys.config.lookup_bits, None, "{circuit}");
     }
 }
+
+/// A node that does not prove a circuit never reads its proving key: a fresh engine on
+/// the same cache derives the circuit's id and verifies a proof (accepting the valid one,
+/// refusing it altered) with the verifying key alone, and the proving key is loaded only
+/// when it proves.
+#[test]
+fn verifying_and_the_circuit_id_need_no_proving_key() {
+    let circuit = Circuit::PoseidonChain12;
+    let proof = example_proof(circuit);
+    let expected = prover().circuit_id(circuit).expect("id");
+    let fresh = Prover::new(&config(SrsSource::DevInsecure, cache_dir())).expect("dev SRS");
+    assert_eq!(fresh.circuit_id(circuit).expect("id"), expected);
+    fresh
+        .verify(circuit, &proof.public_inputs, &proof.proof)
+        .expect("a valid proof verifies");
+    let mut altered = proof.proof.clone();
+    altered[40] ^= 1;
+    assert!(
+        fresh
+            .verify(circuit, &proof.public_inputs, &altered)
+            .is_err(),
+        "an altered proof is refused"
+    );
+    assert!(
+        !fresh.proving_keys_loaded(circuit),
+        "the proving key was not read"
+    );
+    let witness = circuit
+        .parse_witness(&circuit.example_witness())
+        .expect("example is valid");
+    let made = fresh.prove(&witness).expect("proves");
+    assert!(fresh.proving_keys_loaded(circuit));
+    fresh
+        .verify(circuit, &made.public_inputs, &made.proof)
+        .expect("its own proof verifies");
+}

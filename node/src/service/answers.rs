@@ -61,11 +61,18 @@ impl Core {
             .copied()
             .collect();
         for c in due {
-            let Some(work) = self
-                .works
-                .get(&c.job)
-                .filter(|w| w.request.0.client == c.client)
-            else {
+            // A job of a claimed batch has left memory, but a missed-deadline challenge
+            // may still come until its period ends: its record is read by key (each
+            // challenge cost a bond on chain).
+            let stored;
+            let work = match self.works.get(&c.job) {
+                Some(work) => Some(work),
+                None => {
+                    stored = self.s.store.work(&c.job).ok().flatten();
+                    stored.as_ref()
+                }
+            };
+            let Some(work) = work.filter(|w| w.request.0.client == c.client) else {
                 tracing::warn!(target: "market::prover", challenge = c.id, job = %c.job, "challenged over a job this prover does not know");
                 self.against.remove(&c.id);
                 continue;

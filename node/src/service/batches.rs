@@ -203,13 +203,20 @@ impl Core {
         };
         if let BatchState::Committed { id, .. } = record.state {
             record.state = BatchState::Claimed { id };
+            let jobs: Vec<JobId> = record.leaves.iter().map(|l| l.leaf.job_id).collect();
+            let last_deadline = record.leaves.iter().map(|l| l.deadline).max().unwrap_or(0);
             let mut batch = WriteBatch::default();
             batch.batch(record);
+            self.expire_batch(&mut batch, seq, &jobs, last_deadline);
             if self.write(batch) {
-                // Done: the store keeps it; the core stops looking at it.
+                // Settled (a claim pays only a final batch): the store keeps it and its
+                // jobs for their retention; the core stops looking at them.
                 self.batches.remove(&seq);
                 self.claimed.insert(id, seq);
                 self.retry_at.remove(&seq);
+                for job in &jobs {
+                    self.forget_work(job, "claimed");
+                }
                 tracing::info!(target: "market::prover", seq, batch_id = id, "fees claimed");
             }
         }

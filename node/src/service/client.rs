@@ -31,6 +31,11 @@ pub(crate) enum Checked {
     Failed(String),
 }
 
+/// The first wait before a verified job is asked about again, ms; it doubles at each ask.
+const PAID_CHECK_FIRST_MS: u64 = 2_000;
+/// The longest wait between two asks about one verified job, ms.
+const PAID_CHECK_MAX_MS: u64 = 600_000;
+
 impl Core {
     pub(super) fn recover_client(&mut self) {
         let now = now_ms();
@@ -323,7 +328,7 @@ impl Core {
         }
         if now >= self.last_paid_check_ms + 2_000 && !self.paid_check_running {
             self.last_paid_check_ms = now;
-            self.check_paid();
+            self.check_paid(now);
         }
     }
 
@@ -442,10 +447,16 @@ impl Core {
         let failed = job.state == ClientState::Failed;
         let mut batch = WriteBatch::default();
         batch.client_job(job);
+        if failed {
+            self.expire_client_job(&mut batch, id);
+        }
         if !self.write(batch) {
             return;
         }
         tracing::info!(target: "market::client", job = %id, cause, round = old.round, failed, "round ended without a proof");
+        if failed {
+            self.forget_client_job(&id);
+        }
         if immediate {
             self.start_round(id).await;
         }
@@ -497,13 +508,17 @@ impl Core {
         self.s.publish(&request).await;
     }
 
-    /// Asks the chain which verified jobs have been paid.
-    fn check_paid(&mut self) {
+    /// Asks the chain which verified jobs have been paid: each job after 2 s, then at
+    /// twice the last wait, up to [`PAID_CHECK_MAX_MS`] (a prover may claim late, or
+    /// never: the calls stay bounded).
+    fn check_paid(&mut self, now: u64) {
         // Each award is paid once, to the prover it names: ask about the signed one.
+        let due = &self.paid_due;
         let verified: Vec<(JobId, u64, Address)> = self
             .jobs
             .values()
             .filter(|j| j.state == ClientState::Verified)
+            .filter(|j| due.get(&j.id).is_none_or(|(at, _)| *at <= now))
             .filter_map(|j| {
                 let award = &j.award.as_ref()?.0;
                 award
@@ -513,6 +528,15 @@ impl Core {
             .collect();
         if verified.is_empty() {
             return;
+        }
+        for (id, ..) in &verified {
+            let wait = self
+                .paid_due
+                .get(id)
+                .map_or(PAID_CHECK_FIRST_MS, |(_, wait)| {
+                    wait.saturating_mul(2).min(PAID_CHECK_MAX_MS)
+                });
+            self.paid_due.insert(*id, (now.saturating_add(wait), wait));
         }
         self.paid_check_running = true;
         let market = self.s.market.clone();
@@ -536,14 +560,24 @@ impl Core {
     pub(super) fn on_paid(&mut self, ids: Vec<JobId>) {
         self.paid_check_running = false;
         let mut batch = WriteBatch::default();
+        let mut paid = Vec::new();
         for id in ids {
-            if let Some(job) = self.jobs.get_mut(&id) {
+            if let Some(job) = self.jobs.get_mut(&id)
+                && job.state == ClientState::Verified
+            {
                 job.state = ClientState::Paid;
                 batch.client_job(job);
+                paid.push(id);
             }
         }
-        if !batch.is_empty() {
-            self.write(batch);
+        for id in &paid {
+            self.expire_client_job(&mut batch, *id);
+        }
+        if !batch.is_empty() && self.write(batch) {
+            // Settled: out of memory, on disk for the API until its retention ends.
+            for id in &paid {
+                self.forget_client_job(id);
+            }
         }
     }
 

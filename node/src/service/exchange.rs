@@ -13,7 +13,7 @@ use super::{Core, Shared, now_s};
 use crate::config::CheatMode;
 use crate::metrics::kind;
 use crate::network::scoring::PeerAction;
-use crate::store::ClientState;
+use crate::store::{ClientState, Work};
 use provernet_protocol::keccak256;
 
 /// An answer made off the core: its store reads and its signature (an input is up to 1
@@ -201,33 +201,51 @@ impl Core {
         )
     }
 
-    /// A proof to anyone who asks: the prover's own, or one this client verified.
+    /// A proof to anyone who asks: the prover's own, or one this client verified. A job
+    /// no longer in memory (settled: claimed with its batch) is read by key from the store
+    /// off the core, by the answer: any peer may ask, so never a scan.
     fn serve_proof(&self, request: &ProofRequest) -> Answer {
-        let withheld = self.s.cheats(&request.job_id, CheatMode::Withhold);
+        let job_id = request.job_id;
+        let withheld = self.s.cheats(&job_id, CheatMode::Withhold);
         // Not a proof of a job whose award the client has not signed: that proof is the
         // prover's only leverage to be paid.
-        let record = self
-            .works
-            .get(&request.job_id)
-            .filter(|w| w.award.0.is_signed())
-            .and_then(|w| w.proof.clone().map(|p| (w.request.0.circuit_id, p)))
-            .or_else(|| {
-                let job = self.jobs.get(self.by_current.get(&request.job_id)?)?;
-                job.proof.clone().map(|p| (job.request.0.circuit_id, p))
-            });
-        let body = match record.filter(|_| !withheld) {
-            Some((circuit_id, proof)) => Response::Ok(ProofBody {
-                circuit_id,
-                public_inputs: proof.inputs(),
-                proof: proof.proof,
-            }),
-            None => Response::Refused(Refusal::UnknownJob),
+        let of_work = |w: &Work| {
+            w.award
+                .0
+                .is_signed()
+                .then(|| w.proof.clone().map(|p| (w.request.0.circuit_id, p)))
+                .flatten()
         };
-        let response = ProofResponse {
-            job_id: request.job_id,
-            body,
-        };
-        Box::new(move |shared: &Shared| shared.envelope(&response))
+        let work = self.works.get(&job_id);
+        let job = self
+            .by_current
+            .get(&job_id)
+            .and_then(|id| self.jobs.get(id));
+        let known = work.is_some() || job.is_some();
+        let in_memory = work.and_then(of_work).or_else(|| {
+            job.and_then(|job| job.proof.clone().map(|p| (job.request.0.circuit_id, p)))
+        });
+        Box::new(move |shared: &Shared| {
+            let record = if known {
+                in_memory
+            } else {
+                shared
+                    .store
+                    .work(&job_id)
+                    .ok()
+                    .flatten()
+                    .and_then(|w| of_work(&w))
+            };
+            let body = match record.filter(|_| !withheld) {
+                Some((circuit_id, proof)) => Response::Ok(ProofBody {
+                    circuit_id,
+                    public_inputs: proof.inputs(),
+                    proof: proof.proof,
+                }),
+                None => Response::Refused(Refusal::UnknownJob),
+            };
+            shared.envelope(&ProofResponse { job_id, body })
+        })
     }
 
     /// The hashes of the proofs this node serves (a prover's, once their award is signed;

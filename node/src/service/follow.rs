@@ -35,15 +35,9 @@ pub(super) async fn follow_chain(
     let mut registered: HashSet<CircuitId> = HashSet::new();
     // Stakes still to read: every prover known before the restart, at the first poll;
     // every known one after a reorg; one whose read failed, at the next poll.
-    let mut unread: HashSet<EthAddress> = known.provers.iter().copied().collect();
-    if !known.depositors.is_empty()
-        && core
-            .send(Internal::Depositors(
-                known.depositors.iter().copied().collect(),
-            ))
-            .await
-            .is_err()
-    {
+    let mut unread: HashSet<EthAddress> = known.provers().collect();
+    let depositors: Vec<EthAddress> = known.depositors().collect();
+    if !depositors.is_empty() && core.send(Internal::Depositors(depositors)).await.is_err() {
         return;
     }
     let mut caught_up_once = false;
@@ -55,7 +49,7 @@ pub(super) async fn follow_chain(
             }) => {
                 if let Some(from) = rolled_back {
                     metrics.reorgs.inc();
-                    unread.extend(known.provers.iter().copied());
+                    unread.extend(known.provers());
                     if let Some(watch) = &watch {
                         let _ = watch.send(WatchInput::Rollback(from)).await;
                     }
@@ -86,27 +80,12 @@ pub(super) async fn follow_chain(
                     .filter(|e| matches!(e.kind(), EventKind::Stake | EventKind::Slash))
                     .filter_map(|e| prover_of(&e.event))
                     .collect();
-                known.provers.extend(touched.iter().copied());
-                touched.extend(unread.drain());
-                let mut stakes = Vec::new();
-                for prover in touched {
-                    match shared.market.contract().provers(prover).call().await {
-                        // Stake that its debt (slashes not taken yet) does not claim.
-                        Ok((stake, debt, peer_key, .., registered)) if registered => stakes.push((
-                            prover,
-                            StakeInfo {
-                                peer_key,
-                                stake: u128::try_from(stake.saturating_sub(debt))
-                                    .unwrap_or(u128::MAX),
-                            },
-                        )),
-                        Ok(_) => {}
-                        Err(error) => {
-                            tracing::warn!(target: "chain", %error, "cannot read a stake");
-                            unread.insert(prover);
-                        }
-                    }
+                for prover in &touched {
+                    known.add_prover(*prover);
                 }
+                touched.extend(unread.drain());
+                let (stakes, failed) = read_stakes(&shared, touched).await;
+                unread.extend(failed);
                 if let Some(watch) = &watch
                     && !stakes.is_empty()
                 {
@@ -124,7 +103,7 @@ pub(super) async fn follow_chain(
                         E::DepositedFilter(d) => Some(d.client),
                         _ => None,
                     })
-                    .filter(|client| known.depositors.insert(*client))
+                    .filter(|client| known.add_depositor(*client))
                     .collect();
                 if !depositors.is_empty()
                     && core.send(Internal::Depositors(depositors)).await.is_err()
@@ -197,6 +176,46 @@ pub(super) async fn follow_chain(
             () = tokio::time::sleep(interval) => {}
         }
     }
+}
+
+/// Stake reads in flight at once: after a restart or a reorg every known prover is read.
+const STAKE_READS_IN_FLIGHT: usize = 16;
+
+/// The stakes of `provers` that are registered (stake their debt, slashes not taken yet,
+/// does not claim), read side by side, and the provers whose read failed.
+async fn read_stakes(
+    shared: &Shared,
+    provers: HashSet<EthAddress>,
+) -> (Vec<(EthAddress, StakeInfo)>, Vec<EthAddress>) {
+    use futures_util::StreamExt as _;
+    let reads = futures_util::stream::iter(provers)
+        .map(|prover| async move {
+            (
+                prover,
+                shared.market.contract().provers(prover).call().await,
+            )
+        })
+        .buffer_unordered(STAKE_READS_IN_FLIGHT)
+        .collect::<Vec<_>>()
+        .await;
+    let (mut stakes, mut failed) = (Vec::new(), Vec::new());
+    for (prover, read) in reads {
+        match read {
+            Ok((stake, debt, peer_key, .., registered)) if registered => stakes.push((
+                prover,
+                StakeInfo {
+                    peer_key,
+                    stake: u128::try_from(stake.saturating_sub(debt)).unwrap_or(u128::MAX),
+                },
+            )),
+            Ok(_) => {}
+            Err(error) => {
+                tracing::warn!(target: "chain", %error, "cannot read a stake");
+                failed.push(prover);
+            }
+        }
+    }
+    (stakes, failed)
 }
 
 /// The circuits this prover proves, beyond `known`, that the market has registered. Their

@@ -39,6 +39,7 @@ mod prover;
 mod registry;
 mod requests;
 mod resume;
+mod retention;
 mod rules;
 mod settle;
 mod start;
@@ -48,7 +49,7 @@ mod watch;
 mod worker;
 
 pub use start::{StartError, Startup, start};
-pub use supervise::Failure;
+pub use supervise::{Failure, Tasks};
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
@@ -281,6 +282,9 @@ pub(crate) struct Shared {
     /// deadline is further away, since its stake may leave before a longer promise can be
     /// challenged (docs/contracts.md).
     pub max_deadline_secs: u64,
+    /// The market's `deadlineChallengePeriod`, seconds: a missed-deadline challenge of a
+    /// job opens until that long after its deadline, claimed or not.
+    pub deadline_challenge_secs: u64,
     /// The account's transaction queue (`market` sends through it): what it did, for
     /// metrics.
     pub transactions: provernet_slashing::txqueue::TxQueue,
@@ -368,6 +372,8 @@ pub struct NodeHandle {
     pub shutdown: CancellationToken,
     /// Why it stopped on its own, if it did (`supervise.rs`).
     pub failure: Failure,
+    /// Its long-lived tasks, by name.
+    pub tasks: Tasks,
     /// The roles it runs.
     pub roles: crate::config::Roles,
     /// The market contract, read-only use (the client's deposit before a submission).
@@ -485,6 +491,9 @@ pub(crate) struct Core {
         )>,
     >,
     last_paid_check_ms: u64,
+    /// When settled records were last looked for, and gauges last counted (ms).
+    last_sweep_ms: u64,
+    last_gauges_ms: u64,
     /// Rounds whose pushed proof is being verified (one verification each at a time).
     verifying: HashSet<JobId>,
     /// The dispatcher's gossip budgets per peer: what the market accepts is refunded.
@@ -492,6 +501,8 @@ pub(crate) struct Core {
     /// Turns to make request-response answers off the core (`exchange`).
     answer_turns: Arc<tokio::sync::Semaphore>,
     paid_check_running: bool,
+    /// Verified jobs: when each is asked about next, and the last wait (ms).
+    paid_due: HashMap<JobId, (u64, u64)>,
     /// Jobs that were collecting bids when the node stopped.
     restarted: Vec<JobId>,
     /// When this node started, ms: an overdue round waits for the chain's word at least
@@ -571,10 +582,13 @@ impl Core {
             by_current: HashMap::new(),
             bids: HashMap::new(),
             last_paid_check_ms: 0,
+            last_sweep_ms: 0,
+            last_gauges_ms: 0,
             verifying: HashSet::new(),
             gossip_budget: None,
             answer_turns: Arc::new(tokio::sync::Semaphore::new(exchange::MAX_ANSWERS)),
             paid_check_running: false,
+            paid_due: HashMap::new(),
             restarted: Vec::new(),
             started_ms: now_ms(),
             works: HashMap::new(),
@@ -604,38 +618,6 @@ impl Core {
             watch: None,
             s,
         }
-    }
-
-    /// Loads what the store holds and resumes it.
-    fn recover(&mut self) -> Result<(), crate::store::StoreError> {
-        let jobs = self.s.store.client_jobs()?;
-        let works = self.s.store.works()?;
-        let batches = self.s.store.batches()?;
-        tracing::info!(
-            target: "node",
-            jobs = jobs.len(),
-            works = works.len(),
-            batches = batches.len(),
-            "recovered state from the store"
-        );
-        for job in jobs {
-            self.cheaters.extend(job.faulty_provers.iter().copied());
-            self.by_current.insert(job.current_id(), job.id);
-            self.jobs.insert(job.id, job);
-        }
-        self.recover_client();
-        for batch in batches {
-            if let crate::store::BatchState::Claimed { id } = batch.state {
-                self.claimed.insert(id, batch.seq);
-            } else {
-                self.batches.insert(batch.seq, batch);
-            }
-        }
-        for work in works {
-            self.works.insert(work.job_id, work);
-        }
-        self.recover_prover();
-        Ok(())
     }
 
     async fn run(mut self, mut internal: mpsc::Receiver<Internal>, shutdown: CancellationToken) {
@@ -724,7 +706,11 @@ impl Core {
         if self.s.config.roles.prover {
             self.tick_prover(now).await;
         }
-        self.update_gauges();
+        self.sweep_expired(now);
+        if now >= self.last_gauges_ms.saturating_add(1_000) {
+            self.last_gauges_ms = now;
+            self.update_gauges();
+        }
     }
 
     /// Forgets requests past their deadline: the map cannot grow without bound.

@@ -66,6 +66,11 @@ impl Core {
         if !self.s.proves.contains(&circuit) || self.my_bids.contains_key(&id) {
             return;
         }
+        if !self.s.engine.proving_keys_loaded(circuit) {
+            // Still loading after a start (or being built): no estimate covers the wait.
+            tracing::debug!(target: "market::prover", job = %id, circuit = circuit.name(), "not bidding: the proving keys are still loading");
+            return;
+        }
         if !self.registered.contains(&request.circuit_id) {
             // Its leaf would be slashable whatever the proof (`read_registrations`).
             self.s
@@ -267,10 +272,19 @@ impl Core {
             // its deadline would take a lane for good.
             self.schedule.release(&work.job_id);
         }
+        let released = work.state == WorkState::Released;
         let mut batch = WriteBatch::default();
         batch.work(&work);
+        if released {
+            self.expire_work(&mut batch, work.job_id);
+        }
         if !self.write(batch) {
             self.schedule.release(&work.job_id);
+            return;
+        }
+        if released {
+            // Settled: never held in memory; the award is not taken again.
+            self.forget_work(&work.job_id, "released");
             return;
         }
         let fetch = work.state == WorkState::Awarded;
@@ -369,7 +383,10 @@ impl Core {
         work.error = Some(why);
         let mut batch = WriteBatch::default();
         batch.work(work);
-        self.write(batch);
+        self.expire_work(&mut batch, *id);
+        if self.write(batch) {
+            self.forget_work(id, "released");
+        }
     }
 
     /// The input fetched for an awarded job, already checked off the core

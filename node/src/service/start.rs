@@ -165,6 +165,12 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
         .call()
         .await
         .map_err(params_error)?;
+    let deadline_challenge_secs = market
+        .contract()
+        .deadline_challenge_period()
+        .call()
+        .await
+        .map_err(params_error)?;
 
     if config.roles.client && config.client.min_deposit_wei > 0 {
         let me = client.address();
@@ -206,13 +212,25 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
             Arc::new(engine)
         }
     };
-    // Keys of every circuit: the prover proves with them, the client verifies with them.
+    // What each circuit needs: its id (from its verifier) and verifying keys everywhere;
+    // its proving keys only on a prover of it.
     let proves: HashSet<Circuit> = if config.roles.prover {
         config.prover_circuits()?.into_iter().collect()
     } else {
         HashSet::new()
     };
-    // Each circuit's keys and verifier, loaded side by side on the blocking pool.
+    // Begun first, they load beside the verifying keys and the network's start.
+    let mut proving_keys = tokio::task::JoinSet::new();
+    for circuit in proves.iter().copied() {
+        let engine = Arc::clone(&engine);
+        proving_keys.spawn_blocking(move || {
+            let started = std::time::Instant::now();
+            let loaded = engine.keys(circuit).map(|_| ());
+            (circuit, loaded, started.elapsed().as_millis())
+        });
+    }
+    // Each circuit's verifying keys and verifier, loaded side by side on the blocking
+    // pool (a proved circuit's shared with its proving keys' load above).
     let mut loading = tokio::task::JoinSet::new();
     for circuit in Circuit::ALL {
         let needed = proves.contains(&circuit) || config.roles.client || config.roles.watchtower;
@@ -299,6 +317,7 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
         min_stake: u128::try_from(min_stake).unwrap_or(u128::MAX),
         challenge_bond: u128::try_from(challenge_bond).unwrap_or(u128::MAX),
         max_deadline_secs,
+        deadline_challenge_secs,
         transactions,
         config: config.clone(),
     });
@@ -383,6 +402,21 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
     // The head before anything uses it (a batch recovery seals records it, and a commit
     // looks for an earlier copy of itself from there); the follower only raises it.
     core.head = head;
+    // Held work is judged and proved with its proving keys loaded: none of it waits for
+    // a key no estimate covers. A key that does not load leaves its circuit unbid on.
+    while let Some(loaded) = proving_keys.join_next().await {
+        match loaded {
+            Ok((circuit, Ok(()), ms)) => {
+                tracing::info!(target: "node", circuit = circuit.name(), ms, "proving keys loaded");
+            }
+            Ok((circuit, Err(error), _)) => {
+                tracing::error!(target: "node", circuit = circuit.name(), %error, "cannot load the proving keys: not bidding on the circuit");
+            }
+            Err(error) => {
+                tracing::error!(target: "node", %error, "a proving-key load failed: not bidding on its circuit");
+            }
+        }
+    }
     core.recover()?;
     // The DHT records of the proofs this node serves lived in memory: announce the recent
     // ones again.
@@ -425,6 +459,7 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
         listen_addrs,
         shutdown,
         failure: supervisor.failure(),
+        tasks: supervisor.tasks(),
         roles: config.roles,
         market: shared.market.clone(),
     })

@@ -5,6 +5,7 @@
 //! shuts down (the binary then exits with status 1). A node never runs half alive, still
 //! answering peers while nothing validates or commits.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 
@@ -37,11 +38,34 @@ impl Failure {
     }
 }
 
+/// The node's long-lived tasks by name, to kill one (`/v1/dev/kill`: a testnet shows
+/// that a dead task stops the node).
+#[derive(Clone, Debug, Default)]
+pub struct Tasks(Arc<Mutex<BTreeMap<&'static str, tokio::task::AbortHandle>>>);
+
+impl Tasks {
+    /// Kills task `name`, as a crash of it would end it; whether there is one so named.
+    pub fn kill(&self, name: &str) -> bool {
+        let tasks = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        tasks
+            .get(name)
+            .map(tokio::task::AbortHandle::abort)
+            .is_some()
+    }
+
+    /// The tasks' names.
+    pub fn names(&self) -> Vec<&'static str> {
+        let tasks = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        tasks.keys().copied().collect()
+    }
+}
+
 /// Spawns the node's long-lived tasks and stops the node when one fails.
 #[derive(Clone, Debug)]
 pub(crate) struct Supervisor {
     shutdown: CancellationToken,
     failure: Failure,
+    tasks: Tasks,
 }
 
 impl Supervisor {
@@ -49,11 +73,16 @@ impl Supervisor {
         Self {
             shutdown,
             failure: Failure::default(),
+            tasks: Tasks::default(),
         }
     }
 
     pub(crate) fn failure(&self) -> Failure {
         self.failure.clone()
+    }
+
+    pub(crate) fn tasks(&self) -> Tasks {
+        self.tasks.clone()
     }
 
     /// Runs `task` (named `name` in the log) until the node stops; if it ends first, by
@@ -63,6 +92,11 @@ impl Supervisor {
         F: Future<Output = ()> + Send + 'static,
     {
         let handle = tokio::spawn(task.instrument(span.clone()));
+        self.tasks
+            .0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(name, handle.abort_handle());
         let (shutdown, failure) = (self.shutdown.clone(), self.failure.clone());
         tokio::spawn(
             async move {
@@ -77,7 +111,7 @@ impl Supervisor {
                         format!("the {name} task panicked: {}", panic_text(error.into_panic())),
                         true,
                     ),
-                    Err(error) => (format!("the {name} task was cancelled: {error}"), false),
+                    Err(_) => (format!("the {name} task was killed"), false),
                 };
                 tracing::error!(target: "node", task = name, reason = %why, "a task of the node failed: the node stops");
                 failure.record(why, panicked);
@@ -149,6 +183,24 @@ mod tests {
         assert_eq!(
             supervisor.failure().get().as_deref(),
             Some("the dispatcher task stopped")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_killed_task_stops_the_node() {
+        let shutdown = CancellationToken::new();
+        let supervisor = Supervisor::new(shutdown.clone());
+        let token = shutdown.clone();
+        supervisor.spawn("chain follower", tracing::Span::none(), async move {
+            token.cancelled().await;
+        });
+        assert_eq!(supervisor.tasks().names(), vec!["chain follower"]);
+        assert!(!supervisor.tasks().kill("core"), "no such task");
+        assert!(supervisor.tasks().kill("chain follower"));
+        assert!(stopped(&shutdown).await, "the node stopped");
+        assert_eq!(
+            supervisor.failure().get().as_deref(),
+            Some("the chain follower task was killed")
         );
     }
 

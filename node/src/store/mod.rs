@@ -49,11 +49,17 @@ pub enum Column {
     /// The accepted jobs whose deadline a watchtower (or the job's client) watches, by
     /// prover, client and job id.
     WatchDeadlines,
+    /// The accounts the chain follower has seen: every registered prover (`p` and the
+    /// address) and every depositor (`d` and the address), each written once.
+    ChainAccounts,
+    /// Settled records and when they may leave the disk, by that time (unix ms,
+    /// big-endian) and the record ([`Expiring`]).
+    Expiry,
 }
 
 impl Column {
     /// Every column.
-    pub const ALL: [Column; 7] = [
+    pub const ALL: [Column; 9] = [
         Self::ClientJobs,
         Self::Work,
         Self::Batches,
@@ -61,6 +67,8 @@ impl Column {
         Self::Meta,
         Self::WatchLeaves,
         Self::WatchDeadlines,
+        Self::ChainAccounts,
+        Self::Expiry,
     ];
 
     /// The column family's name in RocksDB.
@@ -73,6 +81,8 @@ impl Column {
             Self::Meta => "meta",
             Self::WatchLeaves => "watch_leaves",
             Self::WatchDeadlines => "watch_deadlines",
+            Self::ChainAccounts => "chain_accounts",
+            Self::Expiry => "expiry",
         }
     }
 }
@@ -106,11 +116,82 @@ pub enum StoreError {
 }
 
 /// The version of the records' layout this build writes and reads. A store from before
-/// versions were kept is of version 1. A store of a later version (written by a newer
-/// build) is refused at start rather than misread; a store of an earlier one is migrated
-/// when a later layout comes.
-pub const SCHEMA_VERSION: u64 = 1;
+/// versions were kept is of version 1; version 2 added the `chain_accounts` and `expiry`
+/// columns. A store of a later version (written by a newer build) is refused at start
+/// rather than misread; one of an earlier version is brought up to this one.
+pub const SCHEMA_VERSION: u64 = 2;
 const SCHEMA: &[u8] = b"schema_version";
+
+/// What an account the chain follower has seen is to it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChainAccount {
+    /// A prover that registered: its stake is read again at start.
+    Prover,
+    /// An account that deposited (`service::admission`).
+    Depositor,
+}
+
+/// A settled record that leaves the disk after the retention period, with what belongs
+/// to it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Expiring {
+    /// A client's job (paid or failed) and its input.
+    ClientJob(JobId),
+    /// A prover's work (released, or in a claimed batch) and its input.
+    Work(JobId),
+    /// A prover's claimed batch.
+    Batch(u64),
+}
+
+impl Expiring {
+    fn key(self, at_ms: u64) -> Vec<u8> {
+        let mut key = at_ms.to_be_bytes().to_vec();
+        match self {
+            Self::ClientJob(id) => {
+                key.push(b'c');
+                key.extend_from_slice(&id.0);
+            }
+            Self::Work(id) => {
+                key.push(b'w');
+                key.extend_from_slice(&id.0);
+            }
+            Self::Batch(seq) => {
+                key.push(b'b');
+                key.extend_from_slice(&seq.to_be_bytes());
+            }
+        }
+        key
+    }
+
+    fn parse(key: &[u8]) -> Option<(u64, Self)> {
+        let (at, rest) = key.split_at_checked(8)?;
+        let at = u64::from_be_bytes(at.try_into().ok()?);
+        let (&tag, id) = rest.split_first()?;
+        let expiring = match tag {
+            b'c' => Self::ClientJob(JobId(id.try_into().ok()?)),
+            b'w' => Self::Work(JobId(id.try_into().ok()?)),
+            b'b' => Self::Batch(u64::from_be_bytes(id.try_into().ok()?)),
+            _ => return None,
+        };
+        Some((at, expiring))
+    }
+}
+
+/// A mark in [`Column::Expiry`] whose time has come: its key, and the record it names
+/// (`None` for a key of another shape).
+pub type Expired = (Vec<u8>, Option<Expiring>);
+
+impl ChainAccount {
+    fn key(self, address: [u8; 20]) -> Vec<u8> {
+        let mut key = Vec::with_capacity(21);
+        key.push(match self {
+            Self::Prover => b'p',
+            Self::Depositor => b'd',
+        });
+        key.extend_from_slice(&address);
+        key
+    }
+}
 
 /// Key-value pairs of a column, in key order.
 pub type Entries = Vec<(Vec<u8>, Vec<u8>)>;
@@ -210,6 +291,7 @@ impl std::fmt::Debug for Store {
 const NEXT_NONCE: &[u8] = b"next_nonce";
 const NEXT_BATCH: &[u8] = b"next_batch";
 const FOLLOWER: &[u8] = b"follower";
+const RETENTION_MARKED: &[u8] = b"retention_marked";
 
 impl Store {
     /// Typed access to `kv`.
@@ -282,7 +364,10 @@ impl Store {
             }
         };
         match version {
-            0 => {
+            // New, or of an earlier layout: the changes since are read as they come
+            // (version 2: settled records marked at the first start, `service::resume`;
+            // the follower's accounts moved to their own column, `service::cursor`).
+            found if found < SCHEMA_VERSION => {
                 let mut batch = WriteBatch::default();
                 batch.put_raw(Column::Meta, SCHEMA, SCHEMA_VERSION.to_be_bytes().to_vec());
                 self.write(batch)
@@ -376,6 +461,14 @@ impl Store {
         self.all(Column::WatchDeadlines)
     }
 
+    /// One piece of prover work, by job id.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    pub fn work(&self, id: &JobId) -> Result<Option<Work>, StoreError> {
+        self.get(Column::Work, &id.0)
+    }
+
     /// A job's inputs.
     ///
     /// # Errors
@@ -415,6 +508,57 @@ impl Store {
     /// [`StoreError::Db`], [`StoreError::Corrupt`].
     pub fn follower(&self) -> Result<Option<FollowerRecord>, StoreError> {
         self.get(Column::Meta, FOLLOWER)
+    }
+
+    /// Whether the settled records were marked to leave the disk: a store written before
+    /// retention was not, and is marked once at start (`service::resume`).
+    ///
+    /// # Errors
+    /// [`StoreError::Db`].
+    pub fn retention_marked(&self) -> Result<bool, StoreError> {
+        Ok(self.kv.get(Column::Meta, RETENTION_MARKED)?.is_some())
+    }
+
+    /// Up to `limit` settled records whose time to leave the disk has come by `now_ms`,
+    /// earliest first, each with its key in [`Column::Expiry`]; a key of another shape is
+    /// returned as `None`, to be removed.
+    ///
+    /// # Errors
+    /// [`StoreError::Db`].
+    pub fn expired(&self, now_ms: u64, limit: usize) -> Result<Vec<Expired>, StoreError> {
+        Ok(self
+            .kv
+            .scan_page(Column::Expiry, None, limit)?
+            .into_iter()
+            .map(|(key, _)| {
+                let parsed = Expiring::parse(&key);
+                (key, parsed)
+            })
+            .take_while(|(_, parsed)| parsed.is_none_or(|(at, _)| at <= now_ms))
+            .map(|(key, parsed)| (key, parsed.map(|(_, expiring)| expiring)))
+            .collect())
+    }
+
+    /// Every account the chain follower has seen, by kind; a key of another shape is
+    /// left out.
+    ///
+    /// # Errors
+    /// [`StoreError::Db`].
+    pub fn chain_accounts(&self) -> Result<Vec<(ChainAccount, [u8; 20])>, StoreError> {
+        Ok(self
+            .kv
+            .scan(Column::ChainAccounts)?
+            .into_iter()
+            .filter_map(|(key, _)| {
+                let (&kind, address) = key.split_first()?;
+                let kind = match kind {
+                    b'p' => ChainAccount::Prover,
+                    b'd' => ChainAccount::Depositor,
+                    _ => return None,
+                };
+                Some((kind, <[u8; 20]>::try_from(address).ok()?))
+            })
+            .collect())
     }
 }
 
@@ -463,6 +607,46 @@ impl WriteBatch {
     /// Stores where the chain follower stands.
     pub fn follower(&mut self, record: &FollowerRecord) -> &mut Self {
         self.put(Column::Meta, FOLLOWER, record)
+    }
+
+    /// Marks a settled record to leave the disk at `at_ms` (`service::retention`).
+    pub fn expire(&mut self, expiring: Expiring, at_ms: u64) -> &mut Self {
+        self.put_raw(Column::Expiry, &expiring.key(at_ms), Vec::new())
+    }
+
+    /// Records that the settled records are marked to leave the disk.
+    pub fn retention_marked(&mut self) -> &mut Self {
+        self.put_raw(Column::Meta, RETENTION_MARKED, vec![1])
+    }
+
+    /// Removes a settled record and what belongs to it (not its mark).
+    pub fn remove(&mut self, expiring: Expiring) -> &mut Self {
+        match expiring {
+            Expiring::ClientJob(id) => self
+                .delete(Column::ClientJobs, &id.0)
+                .delete(Column::Inputs, &id.0),
+            Expiring::Work(id) => self
+                .delete(Column::Work, &id.0)
+                .delete(Column::Inputs, &id.0),
+            Expiring::Batch(seq) => self.delete(Column::Batches, &seq.to_be_bytes()),
+        }
+    }
+
+    /// Removes a settled record (when given), what belongs to it, and its mark (`key`).
+    pub fn forget(&mut self, key: &[u8], expiring: Option<Expiring>) -> &mut Self {
+        if let Some(expiring) = expiring {
+            self.remove(expiring);
+        }
+        self.delete(Column::Expiry, key)
+    }
+    /// Stores an account the chain follower has seen.
+    pub fn chain_account(&mut self, kind: ChainAccount, address: [u8; 20]) -> &mut Self {
+        self.put_raw(Column::ChainAccounts, &kind.key(address), Vec::new())
+    }
+
+    /// Forgets an account the chain follower had seen (of another chain or market).
+    pub fn forget_chain_account(&mut self, kind: ChainAccount, address: [u8; 20]) -> &mut Self {
+        self.delete(Column::ChainAccounts, &kind.key(address))
     }
 }
 
@@ -543,6 +727,12 @@ mod tests {
         store.check_schema().expect("a new store is marked");
         assert_eq!(store.counter(SCHEMA).expect("read"), SCHEMA_VERSION);
         store.check_schema().expect("and opens again");
+        // A store of version 1 (before the accounts and expiry columns) is brought up.
+        let mut batch = WriteBatch::default();
+        batch.put_raw(Column::Meta, SCHEMA, 1u64.to_be_bytes().to_vec());
+        store.write(batch).expect("write");
+        store.check_schema().expect("an earlier version opens");
+        assert_eq!(store.counter(SCHEMA).expect("read"), SCHEMA_VERSION);
         let mut batch = WriteBatch::default();
         batch.put_raw(
             Column::Meta,

@@ -487,9 +487,12 @@ pub struct FollowerRecord {
     pub next_block: u64,
     /// Blocks read and their hashes, oldest first (one per range read).
     pub recent: Vec<(u64, Hex32)>,
-    /// Every prover that ever registered: their stakes are read again at start.
+    /// The provers seen, as records stored before the accounts had their own column
+    /// ([`super::Column::ChainAccounts`]) held them: read at start, never written.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub provers: Vec<Hex20>,
-    /// Every account that ever deposited (`service::admission`).
+    /// The depositors seen, likewise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub depositors: Vec<Hex20>,
 }
 

@@ -11,6 +11,13 @@ use rocksdb::{ColumnFamilyDescriptor, DB, IteratorMode, Options};
 
 use super::{Column, Entries, KvStore, Op, StoreError, WriteBatch};
 
+/// The memtables of all columns together, bytes: past it the largest is flushed.
+const WRITE_BUFFERS_BYTES: usize = 16 << 20;
+/// One column's memtable, bytes.
+const WRITE_BUFFER_BYTES: usize = 4 << 20;
+/// Table files RocksDB keeps open at most (the rest are opened when read).
+const MAX_OPEN_FILES: i32 = 32;
+
 /// A RocksDB database with one column family per [`Column`].
 pub struct RocksStore {
     db: DB,
@@ -37,9 +44,25 @@ impl RocksStore {
         let mut options = Options::default();
         options.create_if_missing(true);
         options.create_missing_column_families(true);
-        let families = Column::ALL
-            .iter()
-            .map(|c| ColumnFamilyDescriptor::new(c.name(), Options::default()));
+        // Memory and files bounded whatever the node's age: records are rewritten at
+        // each state change, and each version stays in a memtable until it is flushed
+        // (64 MiB per column by default, nine columns). One budget for all columns, and
+        // table files kept open up to a limit.
+        options.set_db_write_buffer_size(WRITE_BUFFERS_BYTES);
+        options.set_max_open_files(MAX_OPEN_FILES);
+        // Every column the database has, ours and any a newer build added: RocksDB opens
+        // none unless all are named, and the schema check then says what is wrong.
+        let mut names: Vec<String> = Column::ALL.iter().map(|c| c.name().to_owned()).collect();
+        for existing in DB::list_cf(&options, path).unwrap_or_default() {
+            if !names.contains(&existing) {
+                names.push(existing);
+            }
+        }
+        let families = names.into_iter().map(|name| {
+            let mut column = Options::default();
+            column.set_write_buffer_size(WRITE_BUFFER_BYTES);
+            ColumnFamilyDescriptor::new(name, column)
+        });
         let db = DB::open_cf_descriptors(&options, path, families).map_err(db_error)?;
         Ok(Self { db })
     }

@@ -179,7 +179,8 @@ async fn a_job_submitted_with_the_cli_is_proven_and_its_proof_verifies() {
         .expect("text");
     assert!(
         metrics.contains("provernet_market_jobs{role=\"client\",state=\"verified\"} 1")
-            || metrics.contains("provernet_market_jobs{role=\"client\",state=\"paid\"} 1"),
+            || metrics
+                .contains("provernet_market_jobs_settled_total{role=\"client\",state=\"paid\"} 1"),
         "{metrics}"
     );
     assert!(
@@ -247,6 +248,32 @@ async fn a_job_submitted_with_the_cli_is_proven_and_its_proof_verifies() {
         (now["partitioned"] == false && now["peers"].as_u64() >= Some(1)).then_some(())
     })
     .await;
+    // Killing one of its tasks stops the node, naming the task: it never runs half alive.
+    let unknown = http
+        .post(format!("{dev}/v1/dev/kill"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({ "task": "nothing" }))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(unknown.status(), 400);
+    assert!(!client.shutdown.is_cancelled());
+    let killed = http
+        .post(format!("{dev}/v1/dev/kill"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({ "task": "chain follower" }))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(killed.status(), 200);
+    eventually(5, "the node stops", || async {
+        client.shutdown.is_cancelled().then_some(())
+    })
+    .await;
+    assert_eq!(
+        client.failure.get().as_deref(),
+        Some("the chain follower task was killed")
+    );
 }
 
 /// A client node with a 1 ETH deposit and no prover, its API served on loopback behind

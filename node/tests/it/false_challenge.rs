@@ -161,6 +161,17 @@ async fn a_false_challenge_loses_its_bond_to_the_prover() {
         }
     })
     .await;
+    // The prover has claimed the batch, so the job has left its memory; the challenge
+    // still opens (its period runs from the deadline, claimed or not), and the prover
+    // answers from its stored records.
+    eventually(30, "the prover recorded its claim", || async {
+        let batches = prover.store.batches().expect("store");
+        batches
+            .iter()
+            .all(|b| matches!(b.state, BatchState::Claimed { .. }))
+            .then_some(())
+    })
+    .await;
     let (challenge, _) = challenger
         .challenge_missed_deadline(&evidence)
         .await

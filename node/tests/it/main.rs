@@ -13,6 +13,7 @@ mod market;
 mod proving;
 mod push;
 mod registry;
+mod retention;
 mod rounds;
 mod scoring;
 mod signers;

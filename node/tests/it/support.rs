@@ -103,6 +103,11 @@ pub fn init_logs() {
     });
 }
 
+/// Where the tests' proving engine keeps its keys.
+pub fn cache_dir() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("provernet-circuits-cache")
+}
+
 /// One proving engine for every node of the test process (keys are built once).
 pub fn engine() -> Arc<Prover> {
     static ENGINE: OnceLock<Arc<Prover>> = OnceLock::new();
@@ -110,11 +115,7 @@ pub fn engine() -> Arc<Prover> {
         let (_, _, solc) = provernet_slashing::compile::repo_paths();
         let config = ProverConfig {
             solc,
-            ..ProverConfig::new(
-                SrsSource::DevInsecure,
-                std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-                    .join("provernet-circuits-cache"),
-            )
+            ..ProverConfig::new(SrsSource::DevInsecure, cache_dir())
         };
         Arc::new(Prover::new(&config).expect("dev SRS"))
     }))
@@ -397,6 +398,16 @@ impl Testnet {
 }
 
 pub async fn start_node(config: &NodeConfig, keys: &Keys) -> NodeHandle {
+    start_node_with(config, keys, Some(engine())).await
+}
+
+/// [`start_node`] with `engine`; `None` loads one from `config.proving` as a node
+/// process does.
+pub async fn start_node_with(
+    config: &NodeConfig,
+    keys: &Keys,
+    engine: Option<Arc<Prover>>,
+) -> NodeHandle {
     std::fs::create_dir_all(&config.data_dir).expect("data dir");
     // RocksDB releases its lock when the last handle drops; a restarted node may find it
     // still held for a moment.
@@ -415,7 +426,7 @@ pub async fn start_node(config: &NodeConfig, keys: &Keys) -> NodeHandle {
         config: config.clone(),
         keys: keys.clone(),
         store,
-        engine: Some(engine()),
+        engine,
     })
     .await
     .expect("node starts")

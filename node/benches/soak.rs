@@ -1,0 +1,272 @@
+//! One prover and one client settle thousands of small jobs; memory and open files must
+//! stop growing once warm, and a restarted prover must bid again within 2 s.
+//!
+//! Run: `./scripts/bench.sh soak` (5,000 jobs; `PROVERNET_SOAK_JOBS` sets another
+//! count). Under `cargo test` (no `--bench` flag) it settles a few jobs and restarts the
+//! prover once, as a smoke test.
+//!
+//! In one run, on a fresh anvil mining a block a second, with both nodes in this process
+//! (RocksDB stores on disk, libp2p on loopback): poseidon-chain-12 jobs are submitted
+//! keeping [`OUTSTANDING`] in flight, and each is followed until it is paid, at
+//! `chain.confirmations` 0. The process's resident memory and open file descriptors are
+//! read when 500 jobs are paid (warm: caches filled, gossip's seen-caches full) and at the
+//! end; their growth between the two is the figure. Then the prover is stopped and started
+//! again on its store, loading its SRS, keys and verifiers from the warm cache as a node
+//! process does, and the time from the start call to its first bid on a job submitted at
+//! once is measured.
+
+#[path = "../../testnet/src/figure.rs"]
+#[allow(dead_code)]
+mod figure;
+#[path = "../tests/it/support.rs"]
+#[allow(dead_code)]
+mod support;
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use figure::Figure;
+use provernet_circuits::Circuit;
+use provernet_node::service::NodeHandle;
+use provernet_protocol::JobId;
+use support::{Testnet, bids, eventually, metric_total, rss_bytes, start_node_with, submit};
+
+const COMMAND: &str = "./scripts/bench.sh soak";
+/// Jobs submitted and not yet verified, at most.
+const OUTSTANDING: usize = 8;
+/// Jobs paid when memory is first read: warm.
+const WARM: u64 = 500;
+
+/// Open file descriptors of this process.
+fn open_files() -> u64 {
+    std::fs::read_dir("/proc/self/fd").map_or(0, |dir| dir.count() as u64)
+}
+
+/// Jobs `client` has seen paid since it started.
+fn paid(client: &NodeHandle) -> u64 {
+    metric_total(client, |line| {
+        line.starts_with("provernet_market_jobs_settled_total{role=\"client\",state=\"paid\"} ")
+    })
+}
+
+/// Jobs `client` has given up.
+fn failed(client: &NodeHandle) -> u64 {
+    metric_total(client, |line| {
+        line.starts_with("provernet_market_jobs_settled_total{role=\"client\",state=\"failed\"} ")
+    })
+}
+
+struct Sample {
+    paid: u64,
+    rss_mib: f64,
+    files: u64,
+}
+
+fn sample(client: &NodeHandle) -> Sample {
+    Sample {
+        paid: paid(client),
+        rss_mib: rss_bytes() as f64 / 1_048_576.0,
+        files: open_files(),
+    }
+}
+
+/// Submits `jobs` jobs keeping [`OUTSTANDING`] unverified, waits until all are paid, and
+/// returns the samples at [`WARM`] paid (if reached) and at the end.
+async fn settle(client: &NodeHandle, jobs: u64) -> (Option<Sample>, Sample) {
+    let started = Instant::now();
+    let mut waiting: VecDeque<JobId> = VecDeque::new();
+    let mut warm = None;
+    let mut next = 0u64;
+    let mut last_report = Instant::now();
+    while next < jobs || paid(client) + failed(client) < jobs {
+        // Verified (or gone: settled) jobs leave the window.
+        while let Some(id) = waiting.front() {
+            let state = client.job(id).expect("store").map(|s| s.state);
+            if matches!(
+                state.as_deref(),
+                Some("verified" | "paid" | "failed") | None
+            ) {
+                waiting.pop_front();
+            } else {
+                break;
+            }
+        }
+        while next < jobs && waiting.len() < OUTSTANDING {
+            let id = client
+                .submit(submit(Circuit::PoseidonChain12, 1_000 + next, 1_000, 120))
+                .await
+                .expect("submitted");
+            waiting.push_back(id);
+            next += 1;
+        }
+        if warm.is_none() && paid(client) >= WARM.min(jobs) {
+            let s = sample(client);
+            println!(
+                "soak: {} jobs paid after {:.0} s: resident memory {:.1} MiB, {} open files",
+                s.paid,
+                started.elapsed().as_secs_f64(),
+                s.rss_mib,
+                s.files
+            );
+            warm = Some(s);
+        }
+        if last_report.elapsed() >= Duration::from_secs(60) {
+            last_report = Instant::now();
+            println!(
+                "soak: {next} submitted, {} paid, {} failed, {:.0} s",
+                paid(client),
+                failed(client),
+                started.elapsed().as_secs_f64()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let end = sample(client);
+    println!(
+        "soak: {} jobs paid, {} failed, after {:.0} s: resident memory {:.1} MiB, {} open files",
+        end.paid,
+        failed(client),
+        started.elapsed().as_secs_f64(),
+        end.rss_mib,
+        end.files
+    );
+    (warm, end)
+}
+
+/// Stops the prover (node 1) and starts it again on its store; the time from the start
+/// call to its first bid on a job submitted as soon as it is up, ms.
+async fn warm_start(net: &mut Testnet, client: &NodeHandle, n: u64) -> u128 {
+    let old = net.nodes.remove(1);
+    old.handle.shutdown.cancel();
+    let support::TestNode {
+        handle,
+        config,
+        keys,
+    } = old;
+    drop(handle);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Its own engine, loaded from the warm key cache as a node process loads it.
+    let mut config = config;
+    config.proving.cache_dir = Some(support::cache_dir());
+    config.proving.solc = Some(provernet_slashing::compile::repo_paths().2);
+    let started = Instant::now();
+    let prover = start_node_with(&config, &keys, None).await;
+    println!(
+        "soak: the restarted prover is up (store, engine, chain, network) after {} ms",
+        started.elapsed().as_millis()
+    );
+    let id = client
+        .submit(submit(Circuit::PoseidonChain12, n, 1_000, 120))
+        .await
+        .expect("submitted");
+    eventually(60, "the restarted prover bids", || async {
+        (bids(&prover, "sent") >= 1).then_some(())
+    })
+    .await;
+    let ms = started.elapsed().as_millis();
+    eventually(120, "the job after the restart is verified", || async {
+        let state = client.job(&id).expect("store").map(|s| s.state);
+        matches!(state.as_deref(), Some("verified" | "paid") | None).then_some(())
+    })
+    .await;
+    net.nodes.insert(
+        1,
+        support::TestNode {
+            handle: prover,
+            config,
+            keys,
+        },
+    );
+    ms
+}
+
+async fn run(jobs: u64, figures: &mut Vec<Figure>) {
+    let (mut net, client) = Testnet::with_client(&[3]).await;
+    let mut config = net.config("prover", true, false);
+    // One prover alone on the machine: its proofs take their own time.
+    config.prover.estimate_ms = 2_000;
+    config.prover.batch_size = 16;
+    net.start(config, 3).await;
+    net.wait_for_mesh(1).await;
+    let (warm, end) = settle(&client, jobs).await;
+    let start_ms = warm_start(&mut net, &client, 1_000 + jobs).await;
+    println!(
+        "soak: the restarted prover bid {start_ms} ms after its start (target at most 2000 ms)"
+    );
+    assert_eq!(failed(&client), 0, "every job was paid");
+    let Some(warm) = warm.filter(|w| w.paid < end.paid) else {
+        return;
+    };
+    let growth = |before: f64, after: f64| ((after / before - 1.0) * 1_000.0).round() / 10.0;
+    let rss = growth(warm.rss_mib, end.rss_mib);
+    let files = growth(warm.files as f64, end.files as f64);
+    println!(
+        "soak: from {} to {} jobs paid, resident memory grew {rss} % ({:.1} to {:.1} MiB), open files {files} % ({} to {}) (targets at most 10 %)",
+        warm.paid, end.paid, warm.rss_mib, end.rss_mib, warm.files, end.files
+    );
+    let note = format!(
+        "one prover and one client in one process, {} poseidon-chain-12 jobs, {OUTSTANDING} in flight, each paid; measured at {} and at {} paid",
+        end.paid, warm.paid, end.paid
+    );
+    figures.push(
+        Figure::new(
+            "soak.rss_growth",
+            "resident memory growth after warm-up, one prover and one client",
+            rss,
+            "%",
+            COMMAND,
+        )
+        .at_most(10.0)
+        .note(format!(
+            "{note}: {:.1} to {:.1} MiB",
+            warm.rss_mib, end.rss_mib
+        )),
+    );
+    figures.push(
+        Figure::new(
+            "soak.files_growth",
+            "open file growth after warm-up, one prover and one client",
+            files,
+            "%",
+            COMMAND,
+        )
+        .at_most(10.0)
+        .note(format!(
+            "{note}: {} to {} descriptors",
+            warm.files, end.files
+        )),
+    );
+    figures.push(
+        Figure::new(
+            "soak.warm_start_to_bid",
+            "a restarted prover's start to its first bid, key cache warm",
+            start_ms as f64,
+            "ms",
+            COMMAND,
+        )
+        .at_most(2_000.0)
+        .note("from the start call (store opened, keys loaded, chain read) to a bid on a job submitted as it came up"),
+    );
+}
+
+fn main() {
+    let benchmarking = std::env::args().any(|arg| arg == "--bench");
+    let jobs = if benchmarking {
+        std::env::var("PROVERNET_SOAK_JOBS")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(5_000)
+    } else {
+        3
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let mut figures = Vec::new();
+    runtime.block_on(run(jobs, &mut figures));
+    if benchmarking {
+        figure::record(&figures).expect("the figures file can be written");
+    }
+}
