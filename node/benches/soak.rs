@@ -136,15 +136,7 @@ async fn settle(client: &NodeHandle, jobs: u64) -> (Option<Sample>, Sample) {
 /// Stops the prover (node 1) and starts it again on its store; the time from the start
 /// call to its first bid on a job submitted as soon as it is up, ms.
 async fn warm_start(net: &mut Testnet, client: &NodeHandle, n: u64) -> u128 {
-    let old = net.nodes.remove(1);
-    old.handle.shutdown.cancel();
-    let support::TestNode {
-        handle,
-        config,
-        keys,
-    } = old;
-    drop(handle);
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (config, keys) = net.stop(1).await;
     // Its own engine, loaded from the warm key cache as a node process loads it.
     let mut config = config;
     config.proving.cache_dir = Some(support::cache_dir());

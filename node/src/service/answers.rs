@@ -67,10 +67,18 @@ impl Core {
             let stored;
             let work = match self.works.get(&c.job) {
                 Some(work) => Some(work),
-                None => {
-                    stored = self.s.store.work(&c.job).ok().flatten();
-                    stored.as_ref()
-                }
+                None => match self.s.store.work(&c.job) {
+                    Ok(work) => {
+                        stored = work;
+                        stored.as_ref()
+                    }
+                    Err(error) => {
+                        // Not a verdict on the job: read again at the next try.
+                        tracing::error!(target: "store", %error, challenge = c.id, "cannot read the challenged job");
+                        self.answer_retry_at.insert(c.id, now + ANSWER_RETRY_MS);
+                        continue;
+                    }
+                },
             };
             let Some(work) = work.filter(|w| w.request.0.client == c.client) else {
                 tracing::warn!(target: "market::prover", challenge = c.id, job = %c.job, "challenged over a job this prover does not know");

@@ -508,6 +508,13 @@ impl Core {
         self.s.publish(&request).await;
     }
 
+    /// A job the chain may pay: verified, or accepted and committed in time (its proof
+    /// may never come, but once its prover is paid nothing more can happen to it).
+    fn payable(job: &ClientJob) -> bool {
+        job.state == ClientState::Verified
+            || (job.state == ClientState::Accepted && job.committed_in_time)
+    }
+
     /// Asks the chain which verified jobs have been paid: each job after 2 s, then at
     /// twice the last wait, up to [`PAID_CHECK_MAX_MS`] (a prover may claim late, or
     /// never: the calls stay bounded).
@@ -517,7 +524,7 @@ impl Core {
         let verified: Vec<(JobId, u64, Address)> = self
             .jobs
             .values()
-            .filter(|j| j.state == ClientState::Verified)
+            .filter(|j| Self::payable(j))
             .filter(|j| due.get(&j.id).is_none_or(|(at, _)| *at <= now))
             .filter_map(|j| {
                 let award = &j.award.as_ref()?.0;
@@ -563,7 +570,7 @@ impl Core {
         let mut paid = Vec::new();
         for id in ids {
             if let Some(job) = self.jobs.get_mut(&id)
-                && job.state == ClientState::Verified
+                && Self::payable(job)
             {
                 job.state = ClientState::Paid;
                 batch.client_job(job);

@@ -144,7 +144,11 @@ pub(super) async fn follow_chain(
                 }
                 metrics.head.set(i64::try_from(head).unwrap_or(i64::MAX));
                 metrics.queue(shared.transactions.stats());
-                if core.send(Internal::Head(head)).await.is_err() {
+                if core
+                    .send(Internal::Head(head, follower.caught_up()))
+                    .await
+                    .is_err()
+                {
                     return;
                 }
                 if shared.config.roles.prover && registered.len() < shared.proves.len() {

@@ -152,7 +152,8 @@ pub(crate) enum Internal {
     Stakes(Vec<(EthAddress, StakeInfo)>),
     /// Accounts that deposited, from the chain's events.
     Depositors(Vec<EthAddress>),
-    Head(u64),
+    /// The block the follower has read to, and whether it reached the chain's head.
+    Head(u64, bool),
     /// A client's free deposit and reservation for this prover read from the chain
     /// (see `funds`).
     Deposit {
@@ -493,6 +494,11 @@ pub(crate) struct Core {
     last_paid_check_ms: u64,
     /// When settled records were last looked for, and gauges last counted (ms).
     last_sweep_ms: u64,
+    /// The key of the last settled record's mark swept (a sweep reads on from there).
+    swept_to: Option<Vec<u8>>,
+    /// The follower has reached the chain's head since the start (the sweep waits:
+    /// an event read again may still need a record).
+    caught_up: bool,
     last_gauges_ms: u64,
     /// Rounds whose pushed proof is being verified (one verification each at a time).
     verifying: HashSet<JobId>,
@@ -583,6 +589,8 @@ impl Core {
             bids: HashMap::new(),
             last_paid_check_ms: 0,
             last_sweep_ms: 0,
+            swept_to: None,
+            caught_up: false,
             last_gauges_ms: 0,
             verifying: HashSet::new(),
             gossip_budget: None,
@@ -652,7 +660,10 @@ impl Core {
             Internal::Depositors(depositors) => self.depositors.extend(depositors),
             // The highest block known: the follower reports where it has read to, which
             // lags the head read at start while it catches up.
-            Internal::Head(head) => self.head = self.head.max(head),
+            Internal::Head(head, caught_up) => {
+                self.head = self.head.max(head);
+                self.caught_up |= caught_up;
+            }
             Internal::Deposit {
                 client,
                 generation,

@@ -106,6 +106,20 @@ impl Core {
                 self.batches.insert(batch.seq, batch);
             }
         }
+        // The proving times measured before the restart, settled jobs' too, latest last:
+        // the estimates the held jobs are judged by are this machine's, not the
+        // configured guess.
+        let mut proven: Vec<(u64, Circuit, u64)> = works
+            .iter()
+            .filter_map(|w| {
+                let circuit = self.s.circuits.get(&w.request.0.circuit_id).copied()?;
+                Some((w.awarded_ms, circuit, w.prove_ms?))
+            })
+            .collect();
+        proven.sort_by_key(|(at, ..)| *at);
+        for (_, circuit, ms) in proven {
+            self.measured(circuit, ms);
+        }
         let (mut live_jobs, mut live_works) = (0, 0);
         for job in jobs {
             self.cheaters.extend(job.faulty_provers.iter().copied());
@@ -163,20 +177,6 @@ impl Core {
 
     pub(super) fn recover_prover(&mut self) {
         let now = now_ms();
-        // The proving times measured before the restart, latest last: the estimates
-        // the jobs below are judged by are this machine's, not the configured guess.
-        let mut proven: Vec<(u64, Circuit, u64)> = self
-            .works
-            .values()
-            .filter_map(|w| {
-                let circuit = self.s.circuits.get(&w.request.0.circuit_id).copied()?;
-                Some((w.awarded_ms, circuit, w.prove_ms?))
-            })
-            .collect();
-        proven.sort_by_key(|(at, ..)| *at);
-        for (_, circuit, ms) in proven {
-            self.measured(circuit, ms);
-        }
         // Awarded and accepted jobs: judged together, as they now share the workers.
         let held: Vec<HeldBefore> = self
             .works

@@ -3,12 +3,13 @@
 //!
 //! Settled means nothing can change it any more, and nothing this node holds in memory
 //! is needed for it:
-//! - a client's job that is paid (at `chain.confirmations`) or failed (its rounds over);
+//! - a client's job that is paid (at `chain.confirmations`; one committed in time whose
+//!   proof never came counts once its prover is paid) or failed (its rounds over);
 //! - a prover's job it let go (released), which it can neither commit nor answer for;
 //! - a prover's claimed batch and its jobs: a claim pays only a final batch, out of
 //!   every challenge window but one: a missed-deadline challenge opens until
 //!   `deadlineChallengePeriod` after a job's deadline, claimed or not. Their records stay
-//!   on disk at least until then (and an hour to answer): an answer reads its job from
+//!   on disk at least until then (and a margin to answer): an answer reads its job from
 //!   the store by key.
 //!
 //! Each is written with a mark in [`Column::Expiry`](crate::store::Column::Expiry), in
@@ -26,8 +27,11 @@ use crate::store::{BatchState, ClientState, Expiring, WriteBatch};
 const SWEEP_EVERY_MS: u64 = 10_000;
 /// Records removed per sweep at most: one write, and the core is not held up.
 const SWEEP_PAGE: usize = 512;
-/// Time kept to answer a missed-deadline challenge opened at the end of its period, s.
+/// Time kept to answer a missed-deadline challenge opened at the end of its period, s:
+/// an hour, and the response window at a minute a block (a chain's clock may lag, and a
+/// node may be down a while).
 const ANSWER_MARGIN_SECS: u64 = 3_600;
+const SECS_PER_RESPONSE_BLOCK: u64 = 60;
 
 impl Core {
     /// When a record settled now leaves the disk.
@@ -102,6 +106,11 @@ impl Core {
         let challengeable_ms = last_deadline
             .saturating_add(self.s.deadline_challenge_secs)
             .saturating_add(ANSWER_MARGIN_SECS)
+            .saturating_add(
+                self.s
+                    .response_blocks
+                    .saturating_mul(SECS_PER_RESPONSE_BLOCK),
+            )
             .saturating_mul(1_000);
         let at = self.expires_at(now_ms().max(challengeable_ms));
         batch.expire(Expiring::Batch(seq), at);
@@ -110,13 +119,19 @@ impl Core {
         }
     }
 
-    /// Removes the settled records whose time has come, a page at a time.
+    /// Removes the settled records whose time has come, a page at a time, once the
+    /// follower has caught up since the start (a challenge read again from the chain
+    /// may still need its job's record).
     pub(super) fn sweep_expired(&mut self, now: u64) {
-        if now < self.last_sweep_ms.saturating_add(SWEEP_EVERY_MS) {
+        if !self.caught_up || now < self.last_sweep_ms.saturating_add(SWEEP_EVERY_MS) {
             return;
         }
         self.last_sweep_ms = now;
-        let expired = match self.s.store.expired(now, SWEEP_PAGE) {
+        let expired = match self
+            .s
+            .store
+            .expired(now, SWEEP_PAGE, self.swept_to.as_deref())
+        {
             Ok(expired) => expired,
             Err(error) => {
                 tracing::error!(target: "store", %error, "cannot read the expired records");
@@ -153,6 +168,9 @@ impl Core {
             batch.forget(key, expiring);
         }
         if self.write(batch) {
+            // Marks are in time order and new ones come later than now: the next sweep
+            // reads on after this one (not over the deleted keys again).
+            self.swept_to = expired.last().map(|(key, _)| key.clone());
             for id in claimed {
                 self.claimed.remove(&id);
             }

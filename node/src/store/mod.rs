@@ -520,15 +520,21 @@ impl Store {
     }
 
     /// Up to `limit` settled records whose time to leave the disk has come by `now_ms`,
-    /// earliest first, each with its key in [`Column::Expiry`]; a key of another shape is
-    /// returned as `None`, to be removed.
+    /// after the mark `after` (from the first when `None`), earliest first, each with its
+    /// key in [`Column::Expiry`]; a key of another shape is returned as `None`, to be
+    /// removed.
     ///
     /// # Errors
     /// [`StoreError::Db`].
-    pub fn expired(&self, now_ms: u64, limit: usize) -> Result<Vec<Expired>, StoreError> {
+    pub fn expired(
+        &self,
+        now_ms: u64,
+        limit: usize,
+        after: Option<&[u8]>,
+    ) -> Result<Vec<Expired>, StoreError> {
         Ok(self
             .kv
-            .scan_page(Column::Expiry, None, limit)?
+            .scan_page(Column::Expiry, after, limit)?
             .into_iter()
             .map(|(key, _)| {
                 let parsed = Expiring::parse(&key);

@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use rocksdb::{ColumnFamilyDescriptor, DB, IteratorMode, Options};
+use rocksdb::{BlockBasedOptions, ColumnFamilyDescriptor, DB, IteratorMode, Options};
 
 use super::{Column, Entries, KvStore, Op, StoreError, WriteBatch};
 
@@ -58,9 +58,14 @@ impl RocksStore {
                 names.push(existing);
             }
         }
+        // A bloom filter per table file: a read of a key that is not there (a peer may
+        // name any job) is answered without reading the file's blocks.
+        let mut tables = BlockBasedOptions::default();
+        tables.set_bloom_filter(10.0, false);
         let families = names.into_iter().map(|name| {
             let mut column = Options::default();
             column.set_write_buffer_size(WRITE_BUFFER_BYTES);
+            column.set_block_based_table_factory(&tables);
             ColumnFamilyDescriptor::new(name, column)
         });
         let db = DB::open_cf_descriptors(&options, path, families).map_err(db_error)?;

@@ -13,7 +13,7 @@ use provernet_slashing::evidence::{
 };
 use provernet_slashing::{ChainError, Market};
 
-use crate::support::{Client, eventually, submit, wait_for_state};
+use crate::support::{Client, all_claimed, eventually, submit, wait_for_state};
 use crate::watch::{BY_HAND, current_id, one_prover_market, print_gas};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -164,14 +164,7 @@ async fn a_false_challenge_loses_its_bond_to_the_prover() {
     // The prover has claimed the batch, so the job has left its memory; the challenge
     // still opens (its period runs from the deadline, claimed or not), and the prover
     // answers from its stored records.
-    eventually(30, "the prover recorded its claim", || async {
-        let batches = prover.store.batches().expect("store");
-        batches
-            .iter()
-            .all(|b| matches!(b.state, BatchState::Claimed { .. }))
-            .then_some(())
-    })
-    .await;
+    all_claimed(&prover, true, 30).await;
     let (challenge, _) = challenger
         .challenge_missed_deadline(&evidence)
         .await

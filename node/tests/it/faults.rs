@@ -5,10 +5,10 @@ use std::time::Duration;
 
 use provernet_circuits::Circuit;
 use provernet_market::pricing::PricePolicy;
-use provernet_node::store::{BatchState, WorkState};
+use provernet_node::store::WorkState;
 use provernet_slashing::bindings::ProverMarketEvents;
 
-use crate::support::{Testnet, eventually, submit, wait_for_state};
+use crate::support::{Testnet, all_claimed, eventually, submit, wait_for_state};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_bids_raise_the_price_until_a_prover_bids() {
@@ -116,11 +116,8 @@ async fn a_prover_killed_mid_proof_resumes_from_its_database_and_commits_once() 
     assert_eq!(works.len(), 1);
     assert_eq!(works[0].state, WorkState::Batched);
     // The client can see the payment before the prover has read its claim's receipt.
-    eventually(30, "the prover recorded its claim", || async {
-        let batches = prover.store.batches().expect("store");
-        (batches.len() == 1 && matches!(batches[0].state, BatchState::Claimed { .. })).then_some(())
-    })
-    .await;
+    all_claimed(&prover, true, 30).await;
+    assert_eq!(prover.store.batches().expect("store").len(), 1);
     let commits = net
         .events()
         .await

@@ -5,9 +5,8 @@ use std::time::Duration;
 
 use provernet_circuits::Circuit;
 use provernet_node::service::NodeHandle;
-use provernet_node::store::BatchState;
 
-use crate::support::{Testnet, eventually, metric_total, submit};
+use crate::support::{Testnet, all_claimed, eventually, metric_total, submit};
 
 /// `node`'s `provernet_market_jobs` gauge of `role` and `state`: jobs held in memory.
 fn held(node: &NodeHandle, role: &str, state: &str) -> u64 {
@@ -55,15 +54,7 @@ async fn settled_jobs_leave_memory_at_once_and_the_disk_after_their_retention() 
         })
         .await;
     }
-    eventually(30, "the prover recorded its claim", || async {
-        let batches = prover.store.batches().expect("store");
-        (!batches.is_empty()
-            && batches
-                .iter()
-                .all(|b| matches!(b.state, BatchState::Claimed { .. })))
-        .then_some(())
-    })
-    .await;
+    all_claimed(&prover, true, 30).await;
     // Out of memory at once: no gauge holds them, the settled counters count them.
     eventually(5, "the gauges are counted again", || async {
         (settled(&client, "client", "paid") == 2 && settled(&prover, "prover", "claimed") == 2)

@@ -325,9 +325,10 @@ impl Testnet {
         handle
     }
 
-    /// Stops node `index` (as a crash would: tasks cancelled, nothing flushed on purpose)
-    /// and starts it again on the same database. The caller must hold no handle of it.
-    pub async fn restart(&mut self, index: usize) -> NodeHandle {
+    /// Stops node `index` as a crash would (tasks cancelled, nothing flushed on purpose)
+    /// and takes it out of the testnet; its configuration and keys, to start it again.
+    /// The caller must hold no handle of it.
+    pub async fn stop(&mut self, index: usize) -> (NodeConfig, Keys) {
         let old = self.nodes.remove(index);
         old.handle.shutdown.cancel();
         let TestNode {
@@ -338,7 +339,13 @@ impl Testnet {
         // Every handle must be gone for the database to close, as when a process dies.
         drop(handle);
         tokio::time::sleep(Duration::from_millis(500)).await;
-        let mut config = config;
+        (config, keys)
+    }
+
+    /// Stops node `index` (as a crash would: tasks cancelled, nothing flushed on purpose)
+    /// and starts it again on the same database. The caller must hold no handle of it.
+    pub async fn restart(&mut self, index: usize) -> NodeHandle {
+        let (mut config, keys) = self.stop(index).await;
         // Come back on a new port; bootstrap from another node.
         config.network.bootstrap = self
             .nodes
@@ -469,6 +476,20 @@ pub fn state_of(node: &NodeHandle, id: &JobId) -> String {
         .expect("store")
         .map(|s| s.state)
         .unwrap_or_default()
+}
+
+/// Waits until every batch of the prover `node` is recorded as claimed (at least one when
+/// `one` is set).
+pub async fn all_claimed(node: &NodeHandle, one: bool, secs: u64) {
+    eventually(secs, "the prover recorded its claims", || async {
+        let batches = node.store.batches().expect("store");
+        ((!one || !batches.is_empty())
+            && batches
+                .iter()
+                .all(|b| matches!(b.state, provernet_node::store::BatchState::Claimed { .. })))
+        .then_some(())
+    })
+    .await;
 }
 
 /// Waits until a client job's state is one of `states`.

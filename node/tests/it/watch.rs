@@ -8,14 +8,16 @@ use provernet_circuits::Circuit;
 use provernet_node::config::{Cheat, CheatMode, NodeConfig};
 use provernet_node::metrics::{ChallengeOutcome, kind};
 use provernet_node::service::{NodeHandle, sampled};
-use provernet_node::store::{BatchState, LeafState};
+use provernet_node::store::LeafState;
 use provernet_protocol::{Address as ProtocolAddress, CircuitId, Hash32, JobId, JobLeaf};
 use provernet_slashing::Market;
 use provernet_slashing::bindings::{ProverMarketEvents, SlashedFilter};
 
 use provernet_node::network::scoring::PeerAction;
 
-use crate::support::{Testnet, eth, eventually, state_of, submit, wait_for_state, watch_params};
+use crate::support::{
+    Testnet, all_claimed, eth, eventually, state_of, submit, wait_for_state, watch_params,
+};
 
 /// Wallets: the client, the prover, two watchtowers, a challenger acting by hand.
 const CLIENT: u32 = 1;
@@ -134,14 +136,7 @@ async fn check_slashes(
     // The prover's claims of its batches end (every job refused or paid) without paying
     // a slashed job.
     let prover = &nodes[1];
-    eventually(60, "the prover settled its claims", || async {
-        let batches = prover.store.batches().expect("store");
-        batches
-            .iter()
-            .all(|b| matches!(b.state, BatchState::Claimed { .. }))
-            .then_some(())
-    })
-    .await;
+    all_claimed(prover, true, 60).await;
     for slash in slashes {
         let nonce = nonce_of(net, &JobId(slash.job_id)).await;
         let paid = net
