@@ -234,7 +234,7 @@ fn main() {
             cpu_ours.push(cpu_ours_run);
             cpu_direct.push(cpu_direct_run);
             let started = Instant::now();
-            verify_with_keys(&keys.verifying(), &made.public_inputs, &made.proof).expect("verify");
+            verify_with_keys(&keys, &made.public_inputs, &made.proof).expect("verify");
             verify.push(started.elapsed());
             proof = Some(made);
         }
@@ -245,7 +245,7 @@ fn main() {
                 let provider = Provider::<Http>::try_from(anvil.endpoint()).expect("provider");
                 let from = anvil.addresses()[0];
                 let compiled = evm::compile_verifier(
-                    &evm::solidity_verifier(&keys.verifying()),
+                    &evm::solidity_verifier(&keys),
                     &repo.join("scripts/solc"),
                 )
                 .expect("solc");

@@ -11,7 +11,9 @@
 
 use std::fs;
 use std::io::Write;
+use std::ops::Deref;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use halo2_base::gates::circuit::builder::BaseCircuitBuilder;
@@ -46,39 +48,22 @@ pub fn key_id(vk: &VerifyingKey<G1Affine>) -> Hash32 {
     ]))
 }
 
-/// Everything needed to prove and verify one circuit.
+/// Everything needed to prove and verify one circuit: its verifying keys (shared with the
+/// engine's, which a node that verifies only holds alone) and the proving key. It reads
+/// as its [`VerifyingKeys`] (`keys.params`, `keys.vk`, …).
 #[derive(Debug)]
 pub struct CircuitKeys {
-    /// The circuit.
-    pub circuit: Circuit,
-    /// The id of its verifying key ([`key_id`]).
-    pub key_id: Hash32,
-    /// The SRS downsized to the circuit's k.
-    pub params: ParamsKZG<Bn256>,
-    /// The proving key (it holds the verifying key).
+    /// What verifying needs.
+    pub verifying: Arc<VerifyingKeys>,
+    /// The proving key.
     pub pk: ProvingKey<G1Affine>,
-    /// Column counts and lookup bits the keys were made with.
-    pub config: BaseCircuitParams,
-    /// Where the layout breaks between columns; proving must reuse them.
-    pub break_points: MultiPhaseThreadBreakPoints,
 }
 
-impl CircuitKeys {
-    /// The verifying key.
-    pub fn vk(&self) -> &VerifyingKey<G1Affine> {
-        self.pk.get_vk()
-    }
+impl Deref for CircuitKeys {
+    type Target = VerifyingKeys;
 
-    /// What verifying needs, copied out of these keys.
-    pub fn verifying(&self) -> VerifyingKeys {
-        VerifyingKeys {
-            circuit: self.circuit,
-            key_id: self.key_id,
-            params: self.params.clone(),
-            vk: self.vk().clone(),
-            config: self.config.clone(),
-            break_points: self.break_points.clone(),
-        }
+    fn deref(&self) -> &VerifyingKeys {
+        &self.verifying
     }
 }
 
@@ -94,10 +79,10 @@ pub struct VerifyingKeys {
     pub params: ParamsKZG<Bn256>,
     /// The verifying key.
     pub vk: VerifyingKey<G1Affine>,
-    /// Column counts and lookup bits of the layout: a cached proving key is read with
-    /// them.
+    /// Column counts and lookup bits the keys were made with: a cached proving key is
+    /// read with them.
     pub config: BaseCircuitParams,
-    /// Where the layout breaks between columns.
+    /// Where the layout breaks between columns; proving must reuse them.
     pub break_points: MultiPhaseThreadBreakPoints,
 }
 
@@ -106,28 +91,14 @@ pub fn verifying(
     circuit: Circuit,
     params: ParamsKZG<Bn256>,
 ) -> Result<VerifyingKeys, CircuitError> {
-    let Layout {
-        config,
-        vk,
-        key_id,
-        break_points,
-        ..
-    } = layout(circuit, &params)?;
-    Ok(VerifyingKeys {
-        circuit,
-        key_id,
-        params,
-        vk,
-        config,
-        break_points,
-    })
+    Ok(layout(circuit, &params)?.into_verifying(circuit, params))
 }
 
 /// The circuit's keys with `verifying` already made: the proving key is read from
 /// `dir`'s cache when it holds one for `verifying`'s key id (no second layout), else
 /// built and cached as [`load_or_build`] does.
 pub fn load_or_build_with(
-    verifying: &VerifyingKeys,
+    verifying: Arc<VerifyingKeys>,
     dir: &Path,
 ) -> Result<CircuitKeys, CircuitError> {
     let circuit = verifying.circuit;
@@ -136,14 +107,7 @@ pub fn load_or_build_with(
         &verifying.key_id,
         &verifying.config,
     ) {
-        Some(pk) => Ok(CircuitKeys {
-            circuit,
-            key_id: verifying.key_id,
-            params: verifying.params.clone(),
-            pk,
-            config: verifying.config.clone(),
-            break_points: verifying.break_points.clone(),
-        }),
+        Some(pk) => Ok(CircuitKeys { verifying, pk }),
         None => load_or_build(circuit, verifying.params.clone(), dir),
     }
 }
@@ -201,25 +165,33 @@ fn layout(circuit: Circuit, params: &ParamsKZG<Bn256>) -> Result<Layout, Circuit
 }
 
 impl Layout {
+    fn into_verifying(self, circuit: Circuit, params: ParamsKZG<Bn256>) -> VerifyingKeys {
+        let Self {
+            config,
+            vk,
+            key_id,
+            break_points,
+            ..
+        } = self;
+        VerifyingKeys {
+            circuit,
+            key_id,
+            params,
+            vk,
+            config,
+            break_points,
+        }
+    }
+
     fn into_keys(
         self,
         circuit: Circuit,
         params: ParamsKZG<Bn256>,
         pk: ProvingKey<G1Affine>,
     ) -> CircuitKeys {
-        let Self {
-            config,
-            key_id,
-            break_points,
-            ..
-        } = self;
         CircuitKeys {
-            circuit,
-            key_id,
-            params,
+            verifying: Arc::new(self.into_verifying(circuit, params)),
             pk,
-            config,
-            break_points,
         }
     }
 

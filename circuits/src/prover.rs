@@ -146,7 +146,7 @@ impl Prover {
         // The verifying keys first (shared with verification and the circuit id): the
         // cached proving key is checked against their key id, without a second layout.
         let keys = once_per_circuit(&self.keys, circuit, || {
-            keys::load_or_build_with(&*self.verifying_keys(circuit)?, &self.keys_dir)
+            keys::load_or_build_with(self.verifying_keys(circuit)?, &self.keys_dir)
         })?;
         self.loaded
             .lock()

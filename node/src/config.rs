@@ -409,7 +409,8 @@ impl Default for ApiSection {
 pub struct StoreSection {
     /// How long a settled job (a client's paid or failed job, a prover's released job or
     /// claimed batch) stays on disk, for the API, before it is removed, seconds. Settled
-    /// state leaves memory at once; nothing still open to a challenge is settled.
+    /// state leaves memory at once; a claimed batch's jobs stay on disk at least until no
+    /// missed-deadline challenge can reach them, whatever this says.
     pub retention_secs: u64,
 }
 

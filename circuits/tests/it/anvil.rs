@@ -73,7 +73,7 @@ async fn exported_verifiers_accept_valid_proofs_and_reject_bad_ones() {
     let solc = repo_path("scripts/solc");
     for circuit in Circuit::ALL {
         let keys = prover().keys(circuit).expect("keys");
-        let source = evm::solidity_verifier(&keys.verifying());
+        let source = evm::solidity_verifier(&keys);
         assert!(
             source.contains("pragma solidity ^0.8.19;"),
             "pragma relaxed"

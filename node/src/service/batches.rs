@@ -198,28 +198,29 @@ impl Core {
             })
             .unwrap_or_default();
         self.funds_claimed(&paid);
-        let Some(record) = self.batches.get_mut(&seq) else {
+        let Some(mut record) = self.batches.remove(&seq) else {
             return;
         };
-        if let BatchState::Committed { id, .. } = record.state {
-            record.state = BatchState::Claimed { id };
-            let jobs: Vec<JobId> = record.leaves.iter().map(|l| l.leaf.job_id).collect();
-            let last_deadline = record.leaves.iter().map(|l| l.deadline).max().unwrap_or(0);
-            let mut batch = WriteBatch::default();
-            batch.batch(record);
-            self.expire_batch(&mut batch, seq, &jobs, last_deadline);
-            if self.write(batch) {
-                // Settled (a claim pays only a final batch): the store keeps it and its
-                // jobs for their retention; the core stops looking at them.
-                self.batches.remove(&seq);
-                self.claimed.insert(id, seq);
-                self.retry_at.remove(&seq);
-                for job in &jobs {
-                    self.forget_work(job, "claimed");
-                }
-                tracing::info!(target: "market::prover", seq, batch_id = id, "fees claimed");
-            }
+        let BatchState::Committed { id, .. } = record.state else {
+            self.batches.insert(seq, record);
+            return;
+        };
+        record.state = BatchState::Claimed { id };
+        let mut batch = WriteBatch::default();
+        batch.batch(&record);
+        self.expire_batch(&mut batch, &record);
+        if !self.write(batch) {
+            self.batches.insert(seq, record);
+            return;
         }
+        // Settled (a claim pays only a final batch): the store keeps it and its jobs for
+        // their retention; the core stops looking at them.
+        self.claimed.insert(id, seq);
+        self.retry_at.remove(&seq);
+        for leaf in &record.leaves {
+            self.forget_work(&leaf.leaf.job_id, "claimed");
+        }
+        tracing::info!(target: "market::prover", seq, batch_id = id, "fees claimed");
     }
 
     /// Where job `id` was committed, from the batch `seq` holding it.

@@ -326,7 +326,9 @@ impl Core {
                 cause => self.reauction(id, cause).await,
             }
         }
-        if now >= self.last_paid_check_ms + 2_000 && !self.paid_check_running {
+        if now >= self.last_paid_check_ms.saturating_add(PAID_CHECK_FIRST_MS)
+            && !self.paid_check_running
+        {
             self.last_paid_check_ms = now;
             self.check_paid(now);
         }
@@ -455,7 +457,7 @@ impl Core {
         }
         tracing::info!(target: "market::client", job = %id, cause, round = old.round, failed, "round ended without a proof");
         if failed {
-            self.forget_client_job(&id);
+            self.forget_client_jobs(&[id]);
         }
         if immediate {
             self.start_round(id).await;
@@ -582,9 +584,7 @@ impl Core {
         }
         if !batch.is_empty() && self.write(batch) {
             // Settled: out of memory, on disk for the API until its retention ends.
-            for id in &paid {
-                self.forget_client_job(id);
-            }
+            self.forget_client_jobs(&paid);
         }
     }
 

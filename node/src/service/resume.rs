@@ -98,9 +98,7 @@ impl Core {
                 self.claimed.insert(id, batch.seq);
                 claimed_seqs.insert(batch.seq);
                 if unmarked {
-                    let jobs: Vec<_> = batch.leaves.iter().map(|l| l.leaf.job_id).collect();
-                    let last_deadline = batch.leaves.iter().map(|l| l.deadline).max().unwrap_or(0);
-                    self.expire_batch(&mut marks, batch.seq, &jobs, last_deadline);
+                    self.expire_batch(&mut marks, &batch);
                 }
             } else {
                 self.batches.insert(batch.seq, batch);

@@ -21,7 +21,7 @@
 use provernet_protocol::JobId;
 
 use super::{Core, now_ms};
-use crate::store::{BatchState, ClientState, Expiring, WriteBatch};
+use crate::store::{BatchRecord, BatchState, ClientState, Expiring, WriteBatch};
 
 /// How often expired records are looked for.
 const SWEEP_EVERY_MS: u64 = 10_000;
@@ -44,24 +44,32 @@ impl Core {
         batch.expire(Expiring::ClientJob(id), self.expires_at(now_ms()));
     }
 
-    /// Client job `id` was stored settled: it leaves memory, with every round's id.
-    pub(super) fn forget_client_job(&mut self, id: &JobId) {
-        let Some(job) = self.jobs.remove(id) else {
-            return;
-        };
-        debug_assert!(matches!(job.state, ClientState::Paid | ClientState::Failed));
-        self.by_current.retain(|_, user| user != id);
-        self.bids.remove(&job.current_id());
-        self.bids.remove(id);
-        self.verifying.remove(&job.current_id());
-        self.paid_due.remove(id);
+    /// Client jobs `ids` were stored settled: they leave memory, with every round's id.
+    pub(super) fn forget_client_jobs(&mut self, ids: &[JobId]) {
+        let ids: std::collections::HashSet<JobId> = ids.iter().copied().collect();
+        // One pass over the rounds' ids, whatever the number of jobs.
+        self.by_current.retain(|_, user| !ids.contains(user));
+        for id in &ids {
+            let Some(job) = self.jobs.remove(id) else {
+                continue;
+            };
+            debug_assert!(matches!(job.state, ClientState::Paid | ClientState::Failed));
+            self.bids.remove(&job.current_id());
+            self.bids.remove(id);
+            self.verifying.remove(&job.current_id());
+            self.paid_due.remove(id);
+            self.count_settled("client", job.state.name());
+        }
+    }
+
+    fn count_settled(&self, role: &str, how: &str) {
         self.s
             .metrics
             .market
             .settled
             .get_or_create(&crate::metrics::JobState {
-                role: "client".into(),
-                state: job.state.name().into(),
+                role: role.into(),
+                state: how.into(),
             })
             .inc();
     }
@@ -81,28 +89,15 @@ impl Core {
         self.resends.remove(id);
         self.unsigned.retain(|(_, job)| job != id);
         self.works.remove(id);
-        self.s
-            .metrics
-            .market
-            .settled
-            .get_or_create(&crate::metrics::JobState {
-                role: "prover".into(),
-                state: how.into(),
-            })
-            .inc();
+        self.count_settled("prover", how);
     }
 
-    /// Marks claimed batch `seq` and its jobs, of deadlines up to `last_deadline` (unix
-    /// s), settled in `batch`, to leave the disk: not before a missed-deadline challenge
-    /// can no longer open against them (`deadlineChallengePeriod` after the deadline, and
-    /// [`ANSWER_MARGIN_SECS`] to answer one opened last), then after the retention.
-    pub(super) fn expire_batch(
-        &self,
-        batch: &mut WriteBatch,
-        seq: u64,
-        jobs: &[JobId],
-        last_deadline: u64,
-    ) {
+    /// Marks claimed batch `record` and its jobs, settled in `batch`, to leave the disk:
+    /// not before a missed-deadline challenge can no longer open against them
+    /// (`deadlineChallengePeriod` after their last deadline, and [`ANSWER_MARGIN_SECS`]
+    /// with the response window to answer one opened last), then after the retention.
+    pub(super) fn expire_batch(&self, batch: &mut WriteBatch, record: &BatchRecord) {
+        let last_deadline = record.leaves.iter().map(|l| l.deadline).max().unwrap_or(0);
         let challengeable_ms = last_deadline
             .saturating_add(self.s.deadline_challenge_secs)
             .saturating_add(ANSWER_MARGIN_SECS)
@@ -113,9 +108,9 @@ impl Core {
             )
             .saturating_mul(1_000);
         let at = self.expires_at(now_ms().max(challengeable_ms));
-        batch.expire(Expiring::Batch(seq), at);
-        for id in jobs {
-            batch.expire(Expiring::Work(*id), at);
+        batch.expire(Expiring::Batch(record.seq), at);
+        for leaf in &record.leaves {
+            batch.expire(Expiring::Work(leaf.leaf.job_id), at);
         }
     }
 

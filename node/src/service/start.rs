@@ -119,19 +119,24 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
         )));
     }
     let market = Market::at(market_address, Arc::clone(&client));
-    let params_error = |e: ethers::contract::ContractError<ChainClient>| chain_error(e.to_string());
-    let window_blocks = market
-        .contract()
-        .challenge_window()
-        .call()
-        .await
-        .map_err(params_error)?;
-    let response_blocks = market
-        .contract()
-        .response_window()
-        .call()
-        .await
-        .map_err(params_error)?;
+    // The market's parameters, read side by side.
+    let contract = market.contract();
+    let (
+        window_blocks,
+        response_blocks,
+        min_stake,
+        challenge_bond,
+        max_deadline_secs,
+        deadline_challenge_secs,
+    ) = tokio::try_join!(
+        market_param(contract.challenge_window()),
+        market_param(contract.response_window()),
+        market_param(contract.min_stake()),
+        market_param(contract.challenge_bond()),
+        market_param(contract.max_deadline()),
+        market_param(contract.deadline_challenge_period()),
+    )
+    .map_err(chain_error)?;
     if config.roles.prover {
         // A commitment counts (its batch id known) `confirmations` blocks after it is
         // mined; a missed-deadline challenge may open in that very block, and its answer
@@ -147,30 +152,6 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
             }));
         }
     }
-    let min_stake = market
-        .contract()
-        .min_stake()
-        .call()
-        .await
-        .map_err(params_error)?;
-    let challenge_bond = market
-        .contract()
-        .challenge_bond()
-        .call()
-        .await
-        .map_err(params_error)?;
-    let max_deadline_secs = market
-        .contract()
-        .max_deadline()
-        .call()
-        .await
-        .map_err(params_error)?;
-    let deadline_challenge_secs = market
-        .contract()
-        .deadline_challenge_period()
-        .call()
-        .await
-        .map_err(params_error)?;
 
     if config.roles.client && config.client.min_deposit_wei > 0 {
         let me = client.address();
@@ -463,4 +444,11 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
         roles: config.roles,
         market: shared.market.clone(),
     })
+}
+
+/// One of the market's parameters, read at start; the error's text.
+async fn market_param<T: ethers::abi::Detokenize>(
+    call: ethers::contract::ContractCall<ChainClient, T>,
+) -> Result<T, String> {
+    call.call().await.map_err(|e| e.to_string())
 }

@@ -45,7 +45,15 @@ async fn run(
                     let _ = core.send(report).await;
                 });
             }
-            Some(_) = running.join_next(), if !running.is_empty() => {}
+            Some(done) = running.join_next(), if !running.is_empty() => {
+                // A task that panicked told the core nothing: its batch would wait for
+                // good. The worker dies with it, and the supervisor stops the node.
+                if let Err(error) = done
+                    && error.is_panic()
+                {
+                    std::panic::resume_unwind(error.into_panic());
+                }
+            }
         }
     }
 }

@@ -191,6 +191,16 @@ impl ChainAccount {
         key.extend_from_slice(&address);
         key
     }
+
+    fn parse(key: &[u8]) -> Option<(Self, [u8; 20])> {
+        let (&kind, address) = key.split_first()?;
+        let kind = match kind {
+            b'p' => Self::Prover,
+            b'd' => Self::Depositor,
+            _ => return None,
+        };
+        Some((kind, address.try_into().ok()?))
+    }
 }
 
 /// Key-value pairs of a column, in key order.
@@ -555,15 +565,7 @@ impl Store {
             .kv
             .scan(Column::ChainAccounts)?
             .into_iter()
-            .filter_map(|(key, _)| {
-                let (&kind, address) = key.split_first()?;
-                let kind = match kind {
-                    b'p' => ChainAccount::Prover,
-                    b'd' => ChainAccount::Depositor,
-                    _ => return None,
-                };
-                Some((kind, <[u8; 20]>::try_from(address).ok()?))
-            })
+            .filter_map(|(key, _)| ChainAccount::parse(&key))
             .collect())
     }
 }
