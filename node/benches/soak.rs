@@ -13,7 +13,9 @@
 //! end; their growth between the two is the figure. Then the prover is stopped and started
 //! again on its store, loading its SRS, keys and verifiers from the warm cache as a node
 //! process does, and the time from the start call to its first bid on a job submitted at
-//! once is measured.
+//! once is measured. Last, the prover is stopped again while anvil mines 100,000 blocks
+//! (200 in the smoke test), and started again: its follower must resume from its stored
+//! position, and its time to catch up with the head is the figure.
 
 #[path = "../../testnet/src/figure.rs"]
 #[allow(dead_code)]
@@ -25,11 +27,13 @@ mod support;
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
+use ethers::providers::Middleware as _;
+
 use figure::Figure;
 use provernet_circuits::Circuit;
 use provernet_node::service::NodeHandle;
 use provernet_protocol::JobId;
-use support::{Testnet, bids, eventually, metric_total, rss_bytes, start_node_with, submit};
+use support::{Testnet, bids, eventually, gauge, metric_total, rss_bytes, start_node_with, submit};
 
 const COMMAND: &str = "./scripts/bench.sh soak";
 /// Jobs submitted and not yet verified, at most.
@@ -133,10 +137,52 @@ async fn settle(client: &NodeHandle, jobs: u64) -> (Option<Sample>, Sample) {
     (warm, end)
 }
 
-/// Stops the prover (node 1) and starts it again on its store; the time from the start
-/// call to its first bid on a job submitted as soon as it is up, ms.
-async fn warm_start(net: &mut Testnet, client: &NodeHandle, n: u64) -> u128 {
+/// What a restart of the prover showed.
+struct Restart {
+    /// From the start call to its first bid on a job submitted as soon as it is up, ms.
+    bid_ms: u128,
+    /// The head when it stopped, and where its follower resumed reading.
+    stopped_at: u64,
+    resumed_at: u64,
+    /// The head when it started again.
+    head_at_start: u64,
+    /// Its follower's time from the start to the head, ms.
+    catch_up_ms: u64,
+}
+
+/// Stops the prover (node 1), lets the chain grow by `blocks` while it is down, and starts
+/// it again on its store; what it showed on its way back (job `n` is the one it bids on).
+async fn restart(net: &mut Testnet, client: &NodeHandle, n: u64, blocks: u64) -> Restart {
+    let stopped_at = net.head().await;
+    {
+        let prover = &net.nodes[1].handle;
+        eventually(60, "the prover's follower reads to the head", || async {
+            (gauge(prover, "provernet_chain_head") >= stopped_at).then_some(())
+        })
+        .await;
+    }
     let (config, keys) = net.stop(1).await;
+    if blocks > 0 {
+        let mining = Instant::now();
+        let _: serde_json::Value = net
+            .owner
+            .client()
+            .provider()
+            .request(
+                "anvil_mine",
+                [
+                    ethers::types::U256::from(blocks),
+                    ethers::types::U256::zero(),
+                ],
+            )
+            .await
+            .expect("mines");
+        println!(
+            "soak: {blocks} blocks mined while the prover was down ({} s)",
+            mining.elapsed().as_secs()
+        );
+    }
+    let head_at_start = net.head().await;
     // Its own engine, loaded from the warm key cache as a node process loads it.
     let mut config = config;
     config.proving.cache_dir = Some(support::cache_dir());
@@ -155,12 +201,17 @@ async fn warm_start(net: &mut Testnet, client: &NodeHandle, n: u64) -> u128 {
         (bids(&prover, "sent") >= 1).then_some(())
     })
     .await;
-    let ms = started.elapsed().as_millis();
+    let bid_ms = started.elapsed().as_millis();
     eventually(120, "the job after the restart is verified", || async {
         let state = client.job(&id).expect("store").map(|s| s.state);
         matches!(state.as_deref(), Some("verified" | "paid") | None).then_some(())
     })
     .await;
+    let catch_up_ms = eventually(120, "the follower catches up", || async {
+        Some(gauge(&prover, "provernet_chain_catch_up_ms")).filter(|ms| *ms > 0)
+    })
+    .await;
+    let resumed_at = gauge(&prover, "provernet_chain_resumed_at");
     net.nodes.insert(
         1,
         support::TestNode {
@@ -169,10 +220,16 @@ async fn warm_start(net: &mut Testnet, client: &NodeHandle, n: u64) -> u128 {
             keys,
         },
     );
-    ms
+    Restart {
+        bid_ms,
+        stopped_at,
+        resumed_at,
+        head_at_start,
+        catch_up_ms,
+    }
 }
 
-async fn run(jobs: u64, figures: &mut Vec<Figure>) {
+async fn run(jobs: u64, blocks: u64, figures: &mut Vec<Figure>) {
     let (mut net, client) = Testnet::with_client(&[3]).await;
     let mut config = net.config("prover", true, false);
     // One prover alone on the machine: its proofs take their own time.
@@ -181,9 +238,23 @@ async fn run(jobs: u64, figures: &mut Vec<Figure>) {
     net.start(config, 3).await;
     net.wait_for_mesh(1).await;
     let (warm, end) = settle(&client, jobs).await;
-    let start_ms = warm_start(&mut net, &client, 1_000 + jobs).await;
+    let start_ms = restart(&mut net, &client, 1_000 + jobs, 0).await.bid_ms;
     println!(
         "soak: the restarted prover bid {start_ms} ms after its start (target at most 2000 ms)"
+    );
+    let long = restart(&mut net, &client, 2_000 + jobs, blocks).await;
+    println!(
+        "soak: down for {blocks} blocks, the prover resumed reading at block {} (stopped at {}, head {} at its start), caught up in {} ms, and bid {} ms after its start",
+        long.resumed_at, long.stopped_at, long.head_at_start, long.catch_up_ms, long.bid_ms
+    );
+    // From its stored position, less the market's windows (the challenge window, the
+    // response window and a margin of 16): not from the market's first block.
+    let lookback = support::CHALLENGE_WINDOW + 3 + 16;
+    assert!(
+        long.resumed_at + lookback >= long.stopped_at && long.resumed_at <= long.stopped_at,
+        "resumed at {}, stopped at {}",
+        long.resumed_at,
+        long.stopped_at
     );
     assert_eq!(failed(&client), 0, "every job was paid");
     let Some(warm) = warm.filter(|w| w.paid < end.paid) else {
@@ -239,6 +310,19 @@ async fn run(jobs: u64, figures: &mut Vec<Figure>) {
         .at_most(2_000.0)
         .note("from the start call (store opened, keys loaded, chain read) to a bid on a job submitted as it came up"),
     );
+    figures.push(
+        Figure::new(
+            "soak.resume_catch_up",
+            "a prover down while the chain grew by 100,000 blocks: its follower's start to the head",
+            long.catch_up_ms as f64,
+            "ms",
+            COMMAND,
+        )
+        .note(format!(
+            "stopped at block {}, resumed reading at {} (its stored position less the market's windows), head {} at its start; first bid {} ms after its start; chain.log_range 2,000",
+            long.stopped_at, long.resumed_at, long.head_at_start, long.bid_ms
+        )),
+    );
 }
 
 fn main() {
@@ -257,7 +341,9 @@ fn main() {
         .build()
         .expect("a runtime");
     let mut figures = Vec::new();
-    runtime.block_on(run(jobs, &mut figures));
+    // anvil mines about 220 empty blocks a second here: 100,000 take about 8 minutes.
+    let blocks = if benchmarking { 100_000 } else { 200 };
+    runtime.block_on(run(jobs, blocks, &mut figures));
     if benchmarking {
         figure::record(&figures).expect("the figures file can be written");
     }

@@ -1,8 +1,8 @@
 //! One queue per account for its transactions.
 //!
 //! The queue owns the account's nonces: it sends the most urgent waiting transaction
-//! first (answers to challenges ahead of everything, then challenges, then commitments
-//! and claims), keeps up to `max_in_flight` in flight at once, and watches each until a
+//! first (answers to challenges ahead of everything, then challenges, then commitments,
+//! then claims and the rest), keeps up to `max_in_flight` in flight at once, and watches each until a
 //! receipt comes. Each is signed here, so its hash is known before it is broadcast: a
 //! broadcast whose answer is lost (a timeout) is kept in flight as perhaps sent, never
 //! reported as failed and sent again under another nonce. The lowest nonce in flight,
@@ -52,8 +52,18 @@ pub enum Priority {
     Answer,
     /// A challenge, or the commitment to its evidence.
     Challenge,
-    /// Everything else: commitments, claims, stake and deposits.
+    /// A batch's commitment: its jobs' deadlines run (claims, which have none, wait).
+    Commit,
+    /// Everything else: claims, stake and deposits.
     Normal,
+}
+
+impl Priority {
+    /// Reported at its first receipt, not after `confirmations`: what its caller sends
+    /// next cannot wait.
+    fn urgent(self) -> bool {
+        matches!(self, Self::Answer | Self::Challenge)
+    }
 }
 
 /// How the queue sends.
@@ -327,7 +337,7 @@ impl<M: Middleware + 'static, S: Signer + 'static> Runner<M, S> {
                 if job.reply.is_closed() {
                     continue;
                 }
-                self.send_new(job, priority < Priority::Normal).await;
+                self.send_new(job, priority.urgent()).await;
             }
             self.stats
                 .in_flight
@@ -732,12 +742,24 @@ mod tests {
     }
 
     #[test]
-    fn answers_go_before_challenges_and_challenges_before_the_rest() {
-        let mut order = [Priority::Normal, Priority::Answer, Priority::Challenge];
+    fn answers_go_before_challenges_challenges_before_commitments_and_those_before_the_rest() {
+        let mut order = [
+            Priority::Normal,
+            Priority::Commit,
+            Priority::Answer,
+            Priority::Challenge,
+        ];
         order.sort();
         assert_eq!(
             order,
-            [Priority::Answer, Priority::Challenge, Priority::Normal]
+            [
+                Priority::Answer,
+                Priority::Challenge,
+                Priority::Commit,
+                Priority::Normal
+            ]
         );
+        assert!(Priority::Answer.urgent() && Priority::Challenge.urgent());
+        assert!(!Priority::Commit.urgent() && !Priority::Normal.urgent());
     }
 }

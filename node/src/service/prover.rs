@@ -698,6 +698,16 @@ impl Core {
             self.seal(sealed);
         }
         let mut tasks = Vec::new();
+        // Claims under way at once, at most as many as the queue sends at once: each
+        // reads the chain once per leaf, and after a restart every batch past its window
+        // is claimable (commitments, whose deadlines run, are not held back).
+        let mut claims = self
+            .batches
+            .values()
+            .filter(|b| {
+                self.in_flight.contains(&b.seq) && matches!(b.state, BatchState::Committed { .. })
+            })
+            .count();
         for batch in self.batches.values() {
             if self.in_flight.contains(&batch.seq)
                 || self.retry_at.get(&batch.seq).is_some_and(|t| *t > now)
@@ -711,8 +721,10 @@ impl Core {
                     sealed_at_block: batch.sealed_at_block,
                 }),
                 BatchState::Committed { id, block }
-                    if self.head > block.saturating_add(self.s.window_blocks) =>
+                    if self.head > block.saturating_add(self.s.window_blocks)
+                        && claims < self.s.config.chain.max_in_flight =>
                 {
+                    claims += 1;
                     tasks.push(ChainTask::Claim {
                         seq: batch.seq,
                         batch_id: id,

@@ -169,10 +169,10 @@ impl Core {
             "recovered state from the store"
         );
         self.recover_client();
-        self.recover_prover();
         Ok(())
     }
 
+    /// Judges the work held before the restart; called once the proving keys are loaded.
     pub(super) fn recover_prover(&mut self) {
         let now = now_ms();
         // Awarded and accepted jobs: judged together, as they now share the workers.

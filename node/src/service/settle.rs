@@ -118,8 +118,10 @@ pub(super) async fn commit(
         }
         from = to.saturating_add(1);
     }
+    // Ahead of claims in the queue: the jobs' deadlines run, a claim has none.
     let (id, receipt) = shared
         .market
+        .with_priority(Priority::Commit)
         .commit_batch(leaves)
         .await
         .map_err(|e| e.to_string())?;

@@ -383,22 +383,14 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
     // The head before anything uses it (a batch recovery seals records it, and a commit
     // looks for an earlier copy of itself from there); the follower only raises it.
     core.head = head;
-    // Held work is judged and proved with its proving keys loaded: none of it waits for
-    // a key no estimate covers. A key that does not load leaves its circuit unbid on.
-    while let Some(loaded) = proving_keys.join_next().await {
-        match loaded {
-            Ok((circuit, Ok(()), ms)) => {
-                tracing::info!(target: "node", circuit = circuit.name(), ms, "proving keys loaded");
-            }
-            Ok((circuit, Err(error), _)) => {
-                tracing::error!(target: "node", circuit = circuit.name(), %error, "cannot load the proving keys: not bidding on the circuit");
-            }
-            Err(error) => {
-                tracing::error!(target: "node", %error, "a proving-key load failed: not bidding on its circuit");
-            }
-        }
-    }
+    // The store is read while the proving keys load. Held work is judged and proved with
+    // its keys loaded: none of it waits for a key no estimate covers. A key that does not
+    // load leaves its circuit unbid on.
     core.recover()?;
+    while let Some(loaded) = proving_keys.join_next().await {
+        proving_keys_loaded(loaded);
+    }
+    core.recover_prover();
     // The DHT records of the proofs this node serves lived in memory: announce the recent
     // ones again.
     let announce = core.proofs_to_announce(now_s());
@@ -451,4 +443,24 @@ async fn market_param<T: ethers::abi::Detokenize>(
     call: ethers::contract::ContractCall<ChainClient, T>,
 ) -> Result<T, String> {
     call.call().await.map_err(|e| e.to_string())
+}
+
+/// Logs one circuit's proving-key load.
+fn proving_keys_loaded(
+    loaded: Result<
+        (Circuit, Result<(), provernet_circuits::CircuitError>, u128),
+        tokio::task::JoinError,
+    >,
+) {
+    match loaded {
+        Ok((circuit, Ok(()), ms)) => {
+            tracing::info!(target: "node", circuit = circuit.name(), ms, "proving keys loaded");
+        }
+        Ok((circuit, Err(error), _)) => {
+            tracing::error!(target: "node", circuit = circuit.name(), %error, "cannot load the proving keys: not bidding on the circuit");
+        }
+        Err(error) => {
+            tracing::error!(target: "node", %error, "a proving-key load failed: not bidding on its circuit");
+        }
+    }
 }

@@ -1,13 +1,20 @@
 //! The chain worker: the prover's transactions, off the core. Commitments and claims run
-//! side by side, up to `chain.max_in_flight` at once (a claim is asked for only once its
-//! commitment is recorded); answers to challenges run in a lane of their own, so a claim
-//! of many jobs never holds one up. Both send through the account's transaction queue,
-//! which orders them by urgency and owns the nonces.
+//! side by side (a claim is asked for only once its commitment is recorded); answers to
+//! challenges run in a lane of their own, so a claim of many jobs never holds one up.
+//! Both send through the account's transaction queue, which orders them by urgency, owns
+//! the nonces and alone bounds what is in flight (`chain.max_in_flight`): a task waiting
+//! for its confirmations holds no transaction back.
 
 use super::*;
 
+/// Tasks under way at once in one lane. Each is a batch's commitment or claim, or an
+/// answer, from its first read to its confirmations; the core asks for one commitment per
+/// sealed batch and at most `chain.max_in_flight` claims at once, so this bound is only a
+/// backstop.
+const LANE_TASKS: usize = 64;
+
 /// Runs the prover's chain tasks: `tasks` and `answers`, each lane with up to
-/// `chain.max_in_flight` tasks at once.
+/// [`LANE_TASKS`] at once.
 pub(super) async fn chain_worker(
     shared: Arc<Shared>,
     tasks: mpsc::Receiver<ChainTask>,
@@ -22,17 +29,19 @@ pub(super) async fn chain_worker(
     }
 }
 
-/// Runs `tasks`, up to `chain.max_in_flight` at once, reporting each to the core; returns
-/// when either side closes. Tasks run side by side: a commitment waits for its
-/// confirmations (`chain.confirmations`), and an urgent batch sealed meanwhile must not
-/// wait behind it. Their order needs nothing more: the core asks for a claim only once
-/// its commitment is recorded, and never for two tasks of one batch at once.
+/// Runs `tasks`, up to [`LANE_TASKS`] at once, reporting each to the core; returns when
+/// either side closes. Tasks run side by side: a commitment waits for its confirmations
+/// (`chain.confirmations`), and an urgent batch sealed meanwhile must not wait behind it
+/// (were the lane as narrow as `chain.max_in_flight`, at 1 each commitment would hold the
+/// next one back through its confirmations, and under load an honest prover would
+/// commit after its deadlines). Their order needs nothing more: the core asks for a claim
+/// only once its commitment is recorded, and never for two tasks of one batch at once.
 async fn run(
     shared: &Arc<Shared>,
     mut tasks: mpsc::Receiver<ChainTask>,
     core: &mpsc::Sender<Internal>,
 ) {
-    let limit = shared.config.chain.max_in_flight.max(1);
+    let limit = LANE_TASKS;
     let mut running = tokio::task::JoinSet::new();
     loop {
         tokio::select! {

@@ -12,23 +12,8 @@ use provernet_slashing::MarketParams;
 use provernet_slashing::bindings::ProverMarketEvents;
 
 use crate::support::{
-    CHALLENGE_WINDOW, Testnet, eventually, metric_total, params, submit, wait_for_state,
+    CHALLENGE_WINDOW, Testnet, eventually, gauge, params, submit, wait_for_state,
 };
-
-/// A gauge of `node`'s metrics.
-fn gauge(node: &NodeHandle, name: &str) -> u64 {
-    let prefix = format!("{name} ");
-    metric_total(node, |line| line.starts_with(&prefix))
-}
-
-async fn head(net: &Testnet) -> u64 {
-    net.owner
-        .client()
-        .get_block_number()
-        .await
-        .expect("head")
-        .as_u64()
-}
 
 /// The commitments on the chain as it is now: (batch id, root).
 async fn commitments(net: &Testnet) -> Vec<(U256, [u8; 32])> {
@@ -63,7 +48,7 @@ async fn a_restarted_node_resumes_from_its_stored_position() {
     config.chain.log_range = 100;
     let prover = net.start(config, 3).await;
     net.wait_for_mesh(1).await;
-    let registered_at = head(&net).await;
+    let registered_at = net.head().await;
 
     let _: serde_json::Value = net
         .owner
@@ -72,7 +57,7 @@ async fn a_restarted_node_resumes_from_its_stored_position() {
         .request("anvil_mine", [U256::from(5_000), U256::zero()])
         .await
         .expect("mines");
-    let stopped_at = head(&net).await;
+    let stopped_at = net.head().await;
     assert!(stopped_at >= registered_at + 5_000);
     read_to(&prover, stopped_at, 120).await;
     read_to(&client, stopped_at, 120).await;
@@ -158,7 +143,7 @@ async fn a_commitment_a_reorg_removes_is_committed_again() {
         commitments(&net).await.first().copied()
     })
     .await;
-    let mined_at = head(&net).await;
+    let mined_at = net.head().await;
     read_to(&prover, mined_at, 30).await;
     read_to(&client, mined_at, 30).await;
     let batches = prover.store.batches().expect("store");
@@ -232,5 +217,71 @@ async fn a_prover_refuses_confirmations_that_leave_no_time_to_answer() {
     assert!(
         message.contains("chain.confirmations") && message.contains("at most 0"),
         "{message}"
+    );
+}
+
+/// A prover sends one transaction at a time (`chain.max_in_flight` 1) and waits two
+/// confirmations for each commitment; each job is a batch of its own. Mining is stopped:
+/// the first batch's commitment is mined, and with no block on top of it (its
+/// confirmations still to come) the second batch's commitment is sent all the same. A
+/// commitment waiting for its confirmations holds the next one back only until its own
+/// transaction is mined: the second batch's jobs' deadlines run meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commitment_waiting_for_its_confirmations_holds_no_other_back() {
+    let mut net = Testnet::with_params(MarketParams {
+        challenge_window: 12,
+        response_window: 8,
+        unbonding_delay: 30,
+        ..params()
+    })
+    .await;
+    net.register_prover(3).await;
+    net.deposit(1, "1").await;
+    let client = net.config("client", false, true);
+    let client = net.start(client, 1).await;
+    let mut config = net.config("prover", true, false);
+    config.chain.confirmations = 2;
+    config.chain.max_in_flight = 1;
+    config.prover.batch_size = 1;
+    let prover = net.start(config, 3).await;
+    net.wait_for_mesh(1).await;
+    // From here a block is mined only when this test says so.
+    net.rpc("evm_setIntervalMining", [0u64]).await;
+    let (mined, _) = net.nonces(prover.address).await;
+    let mut ids = Vec::new();
+    for n in 0..2 {
+        let id = client
+            .submit(submit(Circuit::PoseidonChain12, 20 + n, 1_000, 120))
+            .await
+            .expect("submitted");
+        ids.push(id);
+    }
+    eventually(60, "the first commitment is sent", || async {
+        (net.nonces(prover.address).await == (mined, mined + 1)).then_some(())
+    })
+    .await;
+    net.rpc("evm_mine", ()).await;
+    // No block on top of the first commitment: the second is sent beside its wait.
+    eventually(60, "the second commitment is sent", || async {
+        (net.nonces(prover.address).await == (mined + 1, mined + 2)).then_some(())
+    })
+    .await;
+    assert!(
+        prover
+            .store
+            .batches()
+            .expect("store")
+            .iter()
+            .all(|b| !matches!(b.state, BatchState::Committed { .. })),
+        "the first commitment was still waiting for its confirmations"
+    );
+    net.rpc("evm_setIntervalMining", [1u64]).await;
+    for id in &ids {
+        wait_for_state(&client, id, &["paid"], 90).await;
+    }
+    assert_eq!(
+        commitments(&net).await.len(),
+        2,
+        "each batch committed once"
     );
 }

@@ -385,6 +385,57 @@ impl Testnet {
         panic!("the gossip mesh did not form");
     }
 
+    /// Sends anvil's `method` with `params` (mining and the chain's clock, by hand).
+    pub async fn rpc(
+        &self,
+        method: &str,
+        params: impl serde::Serialize + std::fmt::Debug + Send + Sync,
+    ) {
+        use ethers::providers::Middleware as _;
+        let _: serde_json::Value = self
+            .owner
+            .client()
+            .provider()
+            .request(method, params)
+            .await
+            .expect(method);
+    }
+
+    /// `account`'s transactions mined, and sent (mined or not).
+    pub async fn nonces(&self, account: Address) -> (u64, u64) {
+        use ethers::providers::Middleware as _;
+        let client = self.owner.client();
+        let mut nonces = [0; 2];
+        for (nonce, block) in nonces.iter_mut().zip([
+            ethers::types::BlockNumber::Latest,
+            ethers::types::BlockNumber::Pending,
+        ]) {
+            *nonce = client
+                .get_transaction_count(account, Some(block.into()))
+                .await
+                .expect("nonce")
+                .as_u64();
+        }
+        (nonces[0], nonces[1])
+    }
+
+    /// `account`'s transactions sent and not mined yet.
+    pub async fn unmined(&self, account: Address) -> u64 {
+        let (mined, sent) = self.nonces(account).await;
+        sent.saturating_sub(mined)
+    }
+
+    /// The chain's head.
+    pub async fn head(&self) -> u64 {
+        use ethers::providers::Middleware as _;
+        self.owner
+            .client()
+            .get_block_number()
+            .await
+            .expect("head")
+            .as_u64()
+    }
+
     /// Every event the market emitted.
     pub async fn events(&self) -> Vec<ProverMarketEvents> {
         self.owner
@@ -547,6 +598,12 @@ pub fn metric_total(node: &NodeHandle, wanted: impl Fn(&str) -> bool) -> u64 {
         .filter(|line| !line.starts_with('#') && wanted(line))
         .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
         .sum::<f64>() as u64
+}
+
+/// A gauge of `node`'s metrics.
+pub fn gauge(node: &NodeHandle, name: &str) -> u64 {
+    let prefix = format!("{name} ");
+    metric_total(node, |line| line.starts_with(&prefix))
 }
 
 /// A selection award (unsigned) of `request`'s round to the prover of anvil account
