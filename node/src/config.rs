@@ -126,7 +126,7 @@ pub struct ChainSection {
     /// How often the chain is polled, ms.
     pub poll_interval_ms: u64,
     /// This account's transactions in flight at once (1..=16): answers to challenges
-    /// never wait behind more than these.
+    /// never wait behind more than these. Also the most claims under way at once.
     pub max_in_flight: usize,
     /// How long a transaction may go without a receipt before it is sent again under its
     /// nonce with raised fees, ms (at least `poll_interval_ms`).

@@ -40,9 +40,10 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::ChainError;
 
-/// Most transactions waiting to be sent; beyond, a commitment, a claim or another
-/// normal one is refused at once (its caller tries again later). Answers and
-/// challenges are always taken: they are few, and what is at stake is a slash.
+/// Most transactions waiting to be sent; beyond, a claim or another normal one is
+/// refused at once (its caller tries again later). Answers, challenges and commitments
+/// are always taken: they are few (a commitment per sealed batch), and what is at stake
+/// is a slash.
 const MAX_WAITING: usize = 4_096;
 
 /// How urgent a transaction is: the queue sends the most urgent waiting one first.
