@@ -41,11 +41,10 @@ async fn run(
     mut tasks: mpsc::Receiver<ChainTask>,
     core: &mpsc::Sender<Internal>,
 ) {
-    let limit = LANE_TASKS;
     let mut running = tokio::task::JoinSet::new();
     loop {
         tokio::select! {
-            task = tasks.recv(), if running.len() < limit => {
+            task = tasks.recv(), if running.len() < LANE_TASKS => {
                 let Some(task) = task else { return };
                 let shared = Arc::clone(shared);
                 let core = core.clone();

@@ -27,6 +27,30 @@ async fn commitments(net: &Testnet) -> Vec<(U256, [u8; 32])> {
         .collect()
 }
 
+/// A client and a prover configured by `prover` on a market whose response window leaves
+/// time to answer after up to 5 confirmations (a prover refuses to start otherwise),
+/// with a challenge window above it by more than 2.
+async fn confirming_market(
+    prover: impl FnOnce(&mut provernet_node::config::NodeConfig),
+) -> (Testnet, NodeHandle, NodeHandle) {
+    let mut net = Testnet::with_params(MarketParams {
+        challenge_window: 12,
+        response_window: 8,
+        unbonding_delay: 30,
+        ..params()
+    })
+    .await;
+    net.register_prover(3).await;
+    net.deposit(1, "1").await;
+    let client = net.config("client", false, true);
+    let client = net.start(client, 1).await;
+    let mut config = net.config("prover", true, false);
+    prover(&mut config);
+    let prover = net.start(config, 3).await;
+    net.wait_for_mesh(1).await;
+    (net, client, prover)
+}
+
 /// Waits until `node`'s follower has read block `block`.
 async fn read_to(node: &NodeHandle, block: u64, secs: u64) {
     eventually(secs, "the follower reads to the block", || async {
@@ -102,25 +126,12 @@ async fn a_restarted_node_resumes_from_its_stored_position() {
 /// new chain, once; only then is it recorded as committed, and the job is paid.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_commitment_a_reorg_removes_is_committed_again() {
-    // A response window that leaves time to answer after 5 confirmations (a prover
-    // refuses to start otherwise), and a challenge window above it by more than 2.
-    let mut net = Testnet::with_params(MarketParams {
-        challenge_window: 12,
-        response_window: 8,
-        unbonding_delay: 30,
-        ..params()
+    let (net, client, prover) = confirming_market(|config| {
+        config.chain.confirmations = 5;
+        // One job waits 3 s in its batch: time to mark the chain before it is committed.
+        config.prover.batch_max_age_ms = 3_000;
     })
     .await;
-    net.register_prover(3).await;
-    net.deposit(1, "1").await;
-    let client = net.config("client", false, true);
-    let client = net.start(client, 1).await;
-    let mut config = net.config("prover", true, false);
-    config.chain.confirmations = 5;
-    // One job waits 3 s in its batch: time to mark the chain before it is committed.
-    config.prover.batch_max_age_ms = 3_000;
-    let prover = net.start(config, 3).await;
-    net.wait_for_mesh(1).await;
 
     let id = client
         .submit(submit(Circuit::PoseidonChain12, 9, 1_000, 120))
@@ -228,23 +239,12 @@ async fn a_prover_refuses_confirmations_that_leave_no_time_to_answer() {
 /// transaction is mined: the second batch's jobs' deadlines run meanwhile.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_commitment_waiting_for_its_confirmations_holds_no_other_back() {
-    let mut net = Testnet::with_params(MarketParams {
-        challenge_window: 12,
-        response_window: 8,
-        unbonding_delay: 30,
-        ..params()
+    let (net, client, prover) = confirming_market(|config| {
+        config.chain.confirmations = 2;
+        config.chain.max_in_flight = 1;
+        config.prover.batch_size = 1;
     })
     .await;
-    net.register_prover(3).await;
-    net.deposit(1, "1").await;
-    let client = net.config("client", false, true);
-    let client = net.start(client, 1).await;
-    let mut config = net.config("prover", true, false);
-    config.chain.confirmations = 2;
-    config.chain.max_in_flight = 1;
-    config.prover.batch_size = 1;
-    let prover = net.start(config, 3).await;
-    net.wait_for_mesh(1).await;
     // From here a block is mined only when this test says so.
     net.rpc("evm_setIntervalMining", [0u64]).await;
     let (mined, _) = net.nonces(prover.address).await;
