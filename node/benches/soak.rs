@@ -5,15 +5,20 @@
 //! count). Under `cargo test` (no `--bench` flag) it settles a few jobs and restarts the
 //! prover once, as a smoke test.
 //!
-//! In one run, on a fresh anvil mining a block a second, with both nodes in this process
-//! (RocksDB stores on disk, libp2p on loopback): poseidon-chain-12 jobs are submitted
-//! keeping [`OUTSTANDING`] in flight, and each is followed until it is paid, at
-//! `chain.confirmations` 0. The process's resident memory and open file descriptors are
-//! read when 500 jobs are paid (warm: caches filled, gossip's seen-caches full) and at the
-//! end; their growth between the two is the figure. Then the prover is stopped and started
+//! In one run, on a fresh anvil mining a block a second (keeping 256 blocks' states, none
+//! on disk), with both nodes in this process (RocksDB stores on disk, libp2p on
+//! loopback): poseidon-chain-12 jobs are submitted keeping [`OUTSTANDING`] in flight, and
+//! each is followed until it is paid, at `chain.confirmations` 0. Settled records stay on
+//! disk briefly ([`retain_briefly`], and a market whose missed-deadline challenges open for
+//! a minute), so the stores reach the state a node of any age is in: swept as fast as
+//! they fill. The process's resident memory and open file descriptors are read once that
+//! holds and at least 500 jobs are paid (warm: caches filled, gossip's seen-caches full,
+//! both nodes' sweeps removing records, the prover's a claimed batch) and at the end,
+//! at least half the run later; their growth between the two is the figure. Then the prover is stopped and started
 //! again on its store, loading its SRS, keys and verifiers from the warm cache as a node
 //! process does, and the time from the start call to its first bid on a job submitted at
-//! once is measured. Last, the prover is stopped again while anvil mines 100,000 blocks
+//! once is measured. Last, the prover is stopped again while anvil mines [`DOWN_BLOCKS`]
+//! blocks (`PROVERNET_SOAK_DOWN_BLOCKS` sets another count)
 //! (200 in the smoke test), and started again: its follower must resume from its stored
 //! position, and its time to catch up with the head is the figure.
 
@@ -38,8 +43,15 @@ use support::{Testnet, bids, eventually, gauge, metric_total, rss_bytes, start_n
 const COMMAND: &str = "./scripts/bench.sh soak";
 /// Jobs submitted and not yet verified, at most.
 const OUTSTANDING: usize = 8;
-/// Jobs paid when memory is first read: warm.
+/// Jobs paid when memory is first read at the earliest: warm.
 const WARM: u64 = 500;
+/// Blocks mined while the prover is down, by default. After 5,000 jobs anvil here mined
+/// about 80 blocks a second and held 11.9 GB at 58,000 blocks (of 23 GB; states kept in
+/// memory however pruned): 100,000 would exhaust the machine's memory.
+const DOWN_BLOCKS: u64 = 20_000;
+/// The prover's batches, jobs: once it has removed more records than one holds, a
+/// claimed batch has left its disk.
+const BATCH: u64 = 16;
 
 /// Open file descriptors of this process.
 fn open_files() -> u64 {
@@ -51,6 +63,22 @@ fn paid(client: &NodeHandle) -> u64 {
     metric_total(client, |line| {
         line.starts_with("provernet_market_jobs_settled_total{role=\"client\",state=\"paid\"} ")
     })
+}
+
+/// Settled records `node` has removed from its disk.
+fn removed(node: &NodeHandle) -> u64 {
+    metric_total(node, |line| {
+        line.starts_with("provernet_market_records_removed_total ")
+    })
+}
+
+/// A node's settled records leave its disk a minute after they settle; a claimed batch's
+/// a minute after its margin to answer a missed-deadline challenge has passed (on the
+/// soak's market: about six minutes after its last deadline, the challenge period, the
+/// margin and the response window at a minute a block).
+fn retain_briefly(config: &mut provernet_node::config::NodeConfig) {
+    config.store.retention_secs = 60;
+    config.store.answer_margin_secs = 60;
 }
 
 /// Jobs `client` has given up.
@@ -75,8 +103,9 @@ fn sample(client: &NodeHandle) -> Sample {
 }
 
 /// Submits `jobs` jobs keeping [`OUTSTANDING`] unverified, waits until all are paid, and
-/// returns the samples at [`WARM`] paid (if reached) and at the end.
-async fn settle(client: &NodeHandle, jobs: u64) -> (Option<Sample>, Sample) {
+/// returns the samples once warm (at least [`WARM`] paid and both stores swept; if
+/// reached) and at the end.
+async fn settle(client: &NodeHandle, prover: &NodeHandle, jobs: u64) -> (Option<Sample>, Sample) {
     let started = Instant::now();
     let mut waiting: VecDeque<JobId> = VecDeque::new();
     let mut warm = None;
@@ -103,12 +132,18 @@ async fn settle(client: &NodeHandle, jobs: u64) -> (Option<Sample>, Sample) {
             waiting.push_back(id);
             next += 1;
         }
-        if warm.is_none() && paid(client) >= WARM.min(jobs) {
+        if warm.is_none()
+            && paid(client) >= WARM.min(jobs)
+            && removed(client) > 0
+            && removed(prover) > BATCH
+        {
             let s = sample(client);
             println!(
-                "soak: {} jobs paid after {:.0} s: resident memory {:.1} MiB, {} open files",
+                "soak: {} jobs paid after {:.0} s, both stores swept ({} and {} records removed): resident memory {:.1} MiB, {} open files",
                 s.paid,
                 started.elapsed().as_secs_f64(),
+                removed(client),
+                removed(prover),
                 s.rss_mib,
                 s.files
             );
@@ -127,10 +162,12 @@ async fn settle(client: &NodeHandle, jobs: u64) -> (Option<Sample>, Sample) {
     }
     let end = sample(client);
     println!(
-        "soak: {} jobs paid, {} failed, after {:.0} s: resident memory {:.1} MiB, {} open files",
+        "soak: {} jobs paid, {} failed, after {:.0} s ({} and {} records removed): resident memory {:.1} MiB, {} open files",
         end.paid,
         failed(client),
         started.elapsed().as_secs_f64(),
+        removed(client),
+        removed(prover),
         end.rss_mib,
         end.files
     );
@@ -230,14 +267,28 @@ async fn restart(net: &mut Testnet, client: &NodeHandle, n: u64, blocks: u64) ->
 }
 
 async fn run(jobs: u64, blocks: u64, figures: &mut Vec<Figure>) {
-    let (mut net, client) = Testnet::with_client(&[3]).await;
+    let params = provernet_slashing::MarketParams {
+        deadline_challenge_period: 60,
+        ..support::params()
+    };
+    // 100,000 blocks' states would fill the disk (anvil writes those it no longer keeps
+    // in memory there).
+    let mut net = Testnet::with_anvil(params, &["--prune-history", "256"]).await;
+    net.register_prover(3).await;
+    net.deposit(1, "1").await;
+    let mut config = net.config("client", false, true);
+    retain_briefly(&mut config);
+    let client = net.start(config, 1).await;
     let mut config = net.config("prover", true, false);
     // One prover alone on the machine: its proofs take their own time.
     config.prover.estimate_ms = 2_000;
-    config.prover.batch_size = 16;
-    net.start(config, 3).await;
+    config.prover.batch_size = BATCH as usize;
+    retain_briefly(&mut config);
+    let prover = net.start(config, 3).await;
     net.wait_for_mesh(1).await;
-    let (warm, end) = settle(&client, jobs).await;
+    let (warm, end) = settle(&client, &prover, jobs).await;
+    let swept = (removed(&client), removed(&prover));
+    drop(prover);
     let start_ms = restart(&mut net, &client, 1_000 + jobs, 0).await.bid_ms;
     println!(
         "soak: the restarted prover bid {start_ms} ms after its start (target at most 2000 ms)"
@@ -256,8 +307,40 @@ async fn run(jobs: u64, blocks: u64, figures: &mut Vec<Figure>) {
         long.resumed_at,
         long.stopped_at
     );
+    figures.push(
+        Figure::new(
+            "soak.warm_start_to_bid",
+            "a restarted prover's start to its first bid, key cache warm",
+            start_ms as f64,
+            "ms",
+            COMMAND,
+        )
+        .at_most(2_000.0)
+        .note("from the start call (store opened, keys loaded, chain read) to a bid on a job submitted as it came up"),
+    );
+    figures.push(
+        Figure::new(
+            "soak.resume_catch_up",
+            "a prover down while the chain grew: its follower's start to the head",
+            long.catch_up_ms as f64,
+            "ms",
+            COMMAND,
+        )
+        .note(format!(
+            "down for {blocks} blocks: stopped at block {}, resumed reading at {} (its stored position less the market's windows), head {} at its start; first bid {} ms after its start; chain.log_range 2,000",
+            long.stopped_at, long.resumed_at, long.head_at_start, long.bid_ms
+        )),
+    );
     assert_eq!(failed(&client), 0, "every job was paid");
-    let Some(warm) = warm.filter(|w| w.paid < end.paid) else {
+    // Growth over half the run at least: warm late, it would say little.
+    let Some(warm) = warm.filter(|w| w.paid <= end.paid.saturating_sub(jobs / 2)) else {
+        // A run long enough to warm up must have: its stores were never swept else.
+        assert!(
+            jobs < 4 * WARM,
+            "not warm by half the run: {} and {} records removed",
+            swept.0,
+            swept.1
+        );
         return;
     };
     let growth = |before: f64, after: f64| ((after / before - 1.0) * 1_000.0).round() / 10.0;
@@ -268,7 +351,7 @@ async fn run(jobs: u64, blocks: u64, figures: &mut Vec<Figure>) {
         warm.paid, end.paid, warm.rss_mib, end.rss_mib, warm.files, end.files
     );
     let note = format!(
-        "one prover and one client in one process, {} poseidon-chain-12 jobs, {OUTSTANDING} in flight, each paid; measured at {} and at {} paid",
+        "one prover and one client in one process, {} poseidon-chain-12 jobs, {OUTSTANDING} in flight, each paid; settled records kept 60 s (store.retention_secs and store.answer_margin_secs 60, deadlineChallengePeriod 60 s); measured at {} paid (both stores swept) and at {} paid",
         end.paid, warm.paid, end.paid
     );
     figures.push(
@@ -299,30 +382,6 @@ async fn run(jobs: u64, blocks: u64, figures: &mut Vec<Figure>) {
             warm.files, end.files
         )),
     );
-    figures.push(
-        Figure::new(
-            "soak.warm_start_to_bid",
-            "a restarted prover's start to its first bid, key cache warm",
-            start_ms as f64,
-            "ms",
-            COMMAND,
-        )
-        .at_most(2_000.0)
-        .note("from the start call (store opened, keys loaded, chain read) to a bid on a job submitted as it came up"),
-    );
-    figures.push(
-        Figure::new(
-            "soak.resume_catch_up",
-            "a prover down while the chain grew by 100,000 blocks: its follower's start to the head",
-            long.catch_up_ms as f64,
-            "ms",
-            COMMAND,
-        )
-        .note(format!(
-            "stopped at block {}, resumed reading at {} (its stored position less the market's windows), head {} at its start; first bid {} ms after its start; chain.log_range 2,000",
-            long.stopped_at, long.resumed_at, long.head_at_start, long.bid_ms
-        )),
-    );
 }
 
 fn main() {
@@ -341,8 +400,14 @@ fn main() {
         .build()
         .expect("a runtime");
     let mut figures = Vec::new();
-    // anvil mines about 220 empty blocks a second here: 100,000 take about 8 minutes.
-    let blocks = if benchmarking { 100_000 } else { 200 };
+    let blocks = if benchmarking {
+        std::env::var("PROVERNET_SOAK_DOWN_BLOCKS")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(DOWN_BLOCKS)
+    } else {
+        200
+    };
     runtime.block_on(run(jobs, blocks, &mut figures));
     if benchmarking {
         figure::record(&figures).expect("the figures file can be written");

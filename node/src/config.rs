@@ -412,12 +412,23 @@ pub struct StoreSection {
     /// state leaves memory at once; a claimed batch's jobs stay on disk at least until no
     /// missed-deadline challenge can reach them, whatever this says.
     pub retention_secs: u64,
+    /// How long a claimed batch's jobs stay on disk past the end of their missed-deadline
+    /// challenge period before their retention starts, seconds: time to answer a challenge
+    /// opened at the last moment (with the market's response window at a minute a block
+    /// on top), on a chain whose timestamps lag this node's clock or that stalls. Set in
+    /// a batch's marks when it is claimed. Shorter frees the disk sooner; a challenge
+    /// opened once the records are gone cannot be answered, and slashes.
+    pub answer_margin_secs: u64,
 }
+
+/// The bounds of `store.answer_margin_secs`: a minute to thirty days.
+pub const ANSWER_MARGIN_SECS: std::ops::RangeInclusive<u64> = 60..=30 * 24 * 3_600;
 
 impl Default for StoreSection {
     fn default() -> Self {
         Self {
             retention_secs: 7 * 24 * 3_600,
+            answer_margin_secs: 3_600,
         }
     }
 }
@@ -606,6 +617,12 @@ impl NodeConfig {
             return Err(field(
                 "store.retention_secs",
                 "must be between 1 and 315360000 (ten years)",
+            ));
+        }
+        if !ANSWER_MARGIN_SECS.contains(&self.store.answer_margin_secs) {
+            return Err(field(
+                "store.answer_margin_secs",
+                "must be between 60 and 2592000 (thirty days)",
             ));
         }
         if !(1..=100_000).contains(&self.chain.log_range) {

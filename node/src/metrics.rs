@@ -53,6 +53,8 @@ pub struct MarketMetrics {
     /// Jobs settled since start, by role and how: client `paid`, `failed`; prover
     /// `released`, `claimed` (`service::retention`).
     pub settled: Family<JobState, Counter>,
+    /// Settled records removed from the disk past their retention (`service::retention`).
+    pub removed: Counter,
     /// Bids sent (prover) and received (client).
     pub bids: Family<Kind, Counter>,
     /// Awards made (client) and won (prover).
@@ -74,6 +76,7 @@ impl Default for MarketMetrics {
         Self {
             jobs: Family::default(),
             settled: Family::default(),
+            removed: Counter::default(),
             bids: Family::default(),
             awards: Family::default(),
             reauctions: Family::default(),
@@ -208,6 +211,11 @@ impl Metrics {
             "jobs_settled",
             "Jobs settled since start, by role and how",
             self.market.settled.clone(),
+        );
+        market.register(
+            "records_removed",
+            "Settled records removed from the disk past their retention",
+            self.market.removed.clone(),
         );
         market.register("bids", "Bids sent or received", self.market.bids.clone());
         market.register("awards", "Awards made or won", self.market.awards.clone());

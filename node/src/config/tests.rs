@@ -48,6 +48,15 @@ fn each_bad_field_is_named() {
         (|c| c.chain.bump_after_ms = 1, "chain.bump_after_ms"),
         (|c| c.chain.bump_percent = 9, "chain.bump_percent"),
         (|c| c.chain.bump_percent = 101, "chain.bump_percent"),
+        (|c| c.store.retention_secs = 0, "store.retention_secs"),
+        (
+            |c| c.store.answer_margin_secs = 59,
+            "store.answer_margin_secs",
+        ),
+        (
+            |c| c.store.answer_margin_secs = 30 * 24 * 3_600 + 1,
+            "store.answer_margin_secs",
+        ),
     ] {
         let mut c = good();
         edit(&mut c);

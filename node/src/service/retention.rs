@@ -18,6 +18,8 @@
 //! reads jobs from the store, so a settled job stays visible until then; a claimed batch
 //! and its proofs are read by key when a peer asks.
 
+use std::collections::HashSet;
+
 use provernet_protocol::JobId;
 
 use super::{Core, now_ms};
@@ -27,10 +29,9 @@ use crate::store::{BatchRecord, BatchState, ClientState, Expiring, WriteBatch};
 const SWEEP_EVERY_MS: u64 = 10_000;
 /// Records removed per sweep at most: one write, and the core is not held up.
 const SWEEP_PAGE: usize = 512;
-/// Time kept to answer a missed-deadline challenge opened at the end of its period, s:
-/// an hour, and the response window at a minute a block (a chain's clock may lag, and a
-/// node may be down a while).
-const ANSWER_MARGIN_SECS: u64 = 3_600;
+/// The response window's blocks counted at a minute each in the time kept to answer a
+/// missed-deadline challenge opened at the end of its period (with
+/// `store.answer_margin_secs`).
 const SECS_PER_RESPONSE_BLOCK: u64 = 60;
 
 impl Core {
@@ -46,7 +47,7 @@ impl Core {
 
     /// Client jobs `ids` were stored settled: they leave memory, with every round's id.
     pub(super) fn forget_client_jobs(&mut self, ids: &[JobId]) {
-        let ids: std::collections::HashSet<JobId> = ids.iter().copied().collect();
+        let ids: HashSet<JobId> = ids.iter().copied().collect();
         // One pass over the rounds' ids, whatever the number of jobs.
         self.by_current.retain(|_, user| !ids.contains(user));
         for id in &ids {
@@ -94,13 +95,13 @@ impl Core {
 
     /// Marks claimed batch `record` and its jobs, settled in `batch`, to leave the disk:
     /// not before a missed-deadline challenge can no longer open against them
-    /// (`deadlineChallengePeriod` after their last deadline, and [`ANSWER_MARGIN_SECS`]
+    /// (`deadlineChallengePeriod` after their last deadline, and `store.answer_margin_secs`
     /// with the response window to answer one opened last), then after the retention.
     pub(super) fn expire_batch(&self, batch: &mut WriteBatch, record: &BatchRecord) {
         let last_deadline = record.leaves.iter().map(|l| l.deadline).max().unwrap_or(0);
         let challengeable_ms = last_deadline
             .saturating_add(self.s.deadline_challenge_secs)
-            .saturating_add(ANSWER_MARGIN_SECS)
+            .saturating_add(self.s.config.store.answer_margin_secs)
             .saturating_add(
                 self.s
                     .response_blocks
@@ -138,38 +139,151 @@ impl Core {
         }
         let mut batch = WriteBatch::default();
         let mut claimed = Vec::new();
+        let mut removed = 0u64;
+        // A job under a challenge not yet answered keeps its records (its batch's too),
+        // whatever its mark says: the answer reads them, perhaps more than once. Marked
+        // again a margin later, they go once the challenge is over.
+        let challenged: HashSet<JobId> = self.against.values().map(|c| c.job).collect();
+        let later =
+            now.saturating_add(self.s.config.store.answer_margin_secs.saturating_mul(1_000));
         for (key, expiring) in &expired {
-            let expiring = match expiring {
-                // Taken again since (an award the prover let go, then won anew): live,
-                // so only the mark goes.
-                Some(Expiring::Work(id)) if self.works.contains_key(id) => None,
-                Some(Expiring::Batch(seq)) => {
-                    if let Ok(Some(record)) = self.s.store.batch(*seq) {
+            let record = match expiring {
+                Some(Expiring::Batch(seq)) => self.s.store.batch(*seq).ok().flatten(),
+                _ => None,
+            };
+            let jobs: Vec<JobId> = record
+                .iter()
+                .flat_map(|r| r.leaves.iter().map(|leaf| leaf.leaf.job_id))
+                .collect();
+            match due(
+                *expiring,
+                |id| self.works.contains_key(id),
+                &challenged,
+                &jobs,
+            ) {
+                Due::MarkOnly => {
+                    batch.forget(key, None);
+                }
+                Due::Later(expiring) => {
+                    batch.expire(expiring, later).forget(key, None);
+                }
+                Due::Remove(expiring) => {
+                    if let Some(record) = &record {
                         if let BatchState::Claimed { id } = record.state {
                             claimed.push(id);
                         }
                         // Its jobs go with it (their own marks may fall in a later page,
                         // after a restart that would no longer know them as claimed).
-                        for leaf in &record.leaves {
-                            if !self.works.contains_key(&leaf.leaf.job_id) {
-                                batch.remove(Expiring::Work(leaf.leaf.job_id));
-                            }
+                        for job in jobs.iter().filter(|job| !self.works.contains_key(job)) {
+                            batch.remove(Expiring::Work(*job));
                         }
                     }
-                    Some(Expiring::Batch(*seq))
+                    removed += 1;
+                    batch.forget(key, Some(expiring));
                 }
-                other => *other,
-            };
-            batch.forget(key, expiring);
+            }
         }
         if self.write(batch) {
             // Marks are in time order and new ones come later than now: the next sweep
             // reads on after this one (not over the deleted keys again).
             self.swept_to = expired.last().map(|(key, _)| key.clone());
+            self.s.metrics.market.removed.inc_by(removed);
             for id in claimed {
                 self.claimed.remove(&id);
             }
             tracing::debug!(target: "store", records = expired.len(), "settled records past their retention removed");
         }
+    }
+}
+
+/// What the sweep does with a record whose mark is due.
+#[derive(Debug, PartialEq, Eq)]
+enum Due {
+    /// The record goes, with what belongs to it and its mark.
+    Remove(Expiring),
+    /// Only the mark goes: the record is live again (or the mark unreadable).
+    MarkOnly,
+    /// The record stays, marked again later: a challenge not yet answered reads it.
+    Later(Expiring),
+}
+
+/// The sweep's rule for one due mark. `live`: whether a job is held in memory again (an
+/// award let go, then won anew); `challenged`: the jobs of challenges against this
+/// prover not yet answered; `jobs`: the jobs of the batch the mark names, if it does.
+fn due(
+    expiring: Option<Expiring>,
+    live: impl Fn(&JobId) -> bool,
+    challenged: &HashSet<JobId>,
+    jobs: &[JobId],
+) -> Due {
+    match expiring {
+        None => Due::MarkOnly,
+        Some(Expiring::Work(id)) if live(&id) => Due::MarkOnly,
+        Some(expiring @ Expiring::Work(id)) if challenged.contains(&id) => Due::Later(expiring),
+        Some(expiring @ Expiring::Batch(_)) if jobs.iter().any(|j| challenged.contains(j)) => {
+            Due::Later(expiring)
+        }
+        Some(expiring) => Due::Remove(expiring),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(n: u8) -> JobId {
+        JobId([n; 32])
+    }
+
+    /// A client (or anyone holding an award) opens a missed-deadline challenge at the
+    /// last moment, or the prover's answer must be sent again: the job's records, and
+    /// its batch's, stay past their mark until the challenge is over; every other due
+    /// record goes.
+    #[test]
+    fn a_challenged_jobs_records_outlive_their_mark() {
+        let challenged: HashSet<JobId> = [job(1)].into();
+        let idle = |_: &JobId| false;
+        assert_eq!(
+            due(Some(Expiring::Work(job(1))), idle, &challenged, &[]),
+            Due::Later(Expiring::Work(job(1)))
+        );
+        assert_eq!(
+            due(
+                Some(Expiring::Batch(7)),
+                idle,
+                &challenged,
+                &[job(2), job(1)]
+            ),
+            Due::Later(Expiring::Batch(7))
+        );
+        // Once the challenge is over, both go.
+        let over = HashSet::new();
+        assert_eq!(
+            due(Some(Expiring::Work(job(1))), idle, &over, &[]),
+            Due::Remove(Expiring::Work(job(1)))
+        );
+        assert_eq!(
+            due(Some(Expiring::Batch(7)), idle, &over, &[job(2), job(1)]),
+            Due::Remove(Expiring::Batch(7))
+        );
+        // Unchallenged jobs and client jobs go; a job won anew keeps its record.
+        assert_eq!(
+            due(Some(Expiring::Batch(8)), idle, &challenged, &[job(3)]),
+            Due::Remove(Expiring::Batch(8))
+        );
+        assert_eq!(
+            due(Some(Expiring::ClientJob(job(1))), idle, &challenged, &[]),
+            Due::Remove(Expiring::ClientJob(job(1)))
+        );
+        assert_eq!(
+            due(
+                Some(Expiring::Work(job(4))),
+                |_: &JobId| true,
+                &challenged,
+                &[]
+            ),
+            Due::MarkOnly
+        );
+        assert_eq!(due(None, idle, &challenged, &[]), Due::MarkOnly);
     }
 }

@@ -54,6 +54,8 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
         engine,
     } = startup;
     config.check()?;
+    // Logged at each step: where a slow start spends its time.
+    let begun = std::time::Instant::now();
     let url = config.chain.rpc_url.clone();
     let chain_error = |reason: String| StartError::Chain {
         url: url.clone(),
@@ -190,6 +192,7 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
                 .await
                 .map_err(|e| StartError::Engine(e.to_string()))?
                 .map_err(|e| StartError::Engine(e.to_string()))?;
+            tracing::info!(target: "node", since_start_ms = begun.elapsed().as_millis(), "SRS loaded");
             Arc::new(engine)
         }
     };
@@ -227,6 +230,12 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
         let id = id.map_err(|e| StartError::Engine(format!("{}: {e}", circuit.name())))?;
         circuits.insert(id, circuit);
     }
+    tracing::info!(
+        target: "node",
+        since_start_ms = begun.elapsed().as_millis(),
+        circuits = circuits.len(),
+        "verifying keys and verifiers loaded"
+    );
 
     let shutdown = CancellationToken::new();
     let network_config = NetworkConfig {
@@ -387,6 +396,7 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
     // its keys loaded: none of it waits for a key no estimate covers. A key that does not
     // load leaves its circuit unbid on.
     core.recover()?;
+    tracing::info!(target: "node", since_start_ms = begun.elapsed().as_millis(), "store read");
     while let Some(loaded) = proving_keys.join_next().await {
         proving_keys_loaded(loaded);
     }
@@ -419,6 +429,7 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
         peer = %net.peer_id(),
         address = ?EthAddress::from(address.0),
         listen = ?listen_addrs,
+        since_start_ms = begun.elapsed().as_millis(),
         "node started"
     );
     stop_on_error.disarm();

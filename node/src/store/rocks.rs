@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use rocksdb::{BlockBasedOptions, ColumnFamilyDescriptor, DB, IteratorMode, Options};
+use rocksdb::{BlockBasedOptions, Cache, ColumnFamilyDescriptor, DB, IteratorMode, Options};
 
 use super::{Column, Entries, KvStore, Op, StoreError, WriteBatch};
 
@@ -17,6 +17,8 @@ const WRITE_BUFFERS_BYTES: usize = 16 << 20;
 const WRITE_BUFFER_BYTES: usize = 4 << 20;
 /// Table files RocksDB keeps open at most (the rest are opened when read).
 const MAX_OPEN_FILES: i32 = 32;
+/// The blocks read from table files, kept in memory for all columns together, bytes.
+const BLOCK_CACHE_BYTES: usize = 8 << 20;
 
 /// A RocksDB database with one column family per [`Column`].
 pub struct RocksStore {
@@ -62,6 +64,13 @@ impl RocksStore {
         // name any job) is answered without reading the file's blocks.
         let mut tables = BlockBasedOptions::default();
         tables.set_bloom_filter(10.0, false);
+        // One block cache for every column, holding the table files' index and filter
+        // blocks too: without it each column gets its own 32 MiB cache, filled as the
+        // data grows, and the open files' indexes and filters sit beside it.
+        let cache = Cache::new_lru_cache(BLOCK_CACHE_BYTES);
+        tables.set_block_cache(&cache);
+        tables.set_cache_index_and_filter_blocks(true);
+        tables.set_pin_l0_filter_and_index_blocks_in_cache(true);
         let families = names.into_iter().map(|name| {
             let mut column = Options::default();
             column.set_write_buffer_size(WRITE_BUFFER_BYTES);

@@ -151,11 +151,19 @@ async fn a_one_wei_deposit_buys_one_request_at_a_time() {
             .publish(signed_request(&net, &flooder, &key, nonce, 1, 60, 0))
             .await;
         if nonce == 0 {
-            // Once its funds are read, the rest is judged by the rule alone.
-            tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+            // Its funds read, the first request is held; the rest is judged by the rule.
+            eventually(30, "the prover holds the first request", || async {
+                (requests(&prover, "accept", "ok") == 1).then_some(())
+            })
+            .await;
         }
     }
-    let over = |node: &NodeHandle| requests(node, "ignore", "client_requests_exceed_deposit");
+    // A read is trusted 2 s for a bid: past it, requests wait for another read (64 at most
+    // from one peer, the rest ignored as such), and are then refused by the rule.
+    let over = |node: &NodeHandle| {
+        requests(node, "ignore", "client_requests_exceed_deposit")
+            + requests(node, "ignore", "deposit_reads_busy")
+    };
     eventually(60, "the prover judges the flood", || async {
         (over(&prover) >= 250).then_some(())
     })

@@ -170,11 +170,17 @@ impl Testnet {
 
     /// As [`Testnet::new`], with the market deployed with `params`.
     pub async fn with_params(params: MarketParams) -> Self {
+        Self::with_anvil(params, &[]).await
+    }
+
+    /// As [`Testnet::with_params`], with `args` given to anvil too.
+    pub async fn with_anvil(params: MarketParams, args: &[&str]) -> Self {
         init_logs();
         let serial = serial().await;
         let anvil = Anvil::at(anvil::binary())
             .arg("--host")
             .arg("127.0.0.1")
+            .args(args.iter().copied())
             .block_time(1u64)
             .spawn();
         let owner = market_for(&anvil, 0);
