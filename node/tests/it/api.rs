@@ -169,20 +169,26 @@ async fn a_job_submitted_with_the_cli_is_proven_and_its_proof_verifies() {
         .await
         .expect("send");
     assert_eq!(huge.status(), 413, "bodies over 2 MiB are refused");
-    let metrics = http
-        .get(format!("{api}/metrics"))
-        .send()
-        .await
-        .expect("send")
-        .text()
-        .await
-        .expect("text");
-    assert!(
-        metrics.contains("provernet_market_jobs{role=\"client\",state=\"verified\"} 1")
-            || metrics
-                .contains("provernet_market_jobs_settled_total{role=\"client\",state=\"paid\"} 1"),
-        "{metrics}"
-    );
+    // The job gauges are counted once a second: the verified job shows within one.
+    let metrics = eventually(10, "the metrics show the job verified or paid", || {
+        let (http, api) = (http.clone(), api.clone());
+        async move {
+            let metrics = http
+                .get(format!("{api}/metrics"))
+                .send()
+                .await
+                .expect("send")
+                .text()
+                .await
+                .expect("text");
+            (metrics.contains("provernet_market_jobs{role=\"client\",state=\"verified\"} 1")
+                || metrics.contains(
+                    "provernet_market_jobs_settled_total{role=\"client\",state=\"paid\"} 1",
+                ))
+            .then_some(metrics)
+        }
+    })
+    .await;
     assert!(
         metrics.contains("provernet_market_e2e_seconds_count 1"),
         "{metrics}"

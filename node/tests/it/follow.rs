@@ -93,7 +93,11 @@ async fn a_restarted_node_resumes_from_its_stored_position() {
     // The windows below the stored position: challenge, response, and a margin of 16.
     let lookback = CHALLENGE_WINDOW + 3 + 16;
     for (node, name) in [(&client, "client"), (&prover, "prover")] {
-        let resumed = gauge(node, "provernet_chain_resumed_at");
+        // Set by the follower once it has read its stored position, after the start.
+        let resumed = eventually(30, "the follower resumes", || async {
+            Some(gauge(node, "provernet_chain_resumed_at")).filter(|block| *block > 0)
+        })
+        .await;
         assert!(
             resumed + lookback >= stopped_at && resumed <= stopped_at,
             "{name} resumed at {resumed}, stopped at {stopped_at}"
