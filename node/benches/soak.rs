@@ -274,11 +274,7 @@ async fn run(jobs: u64, blocks: u64, figures: &mut Vec<Figure>) {
     // 100,000 blocks' states would fill the disk (anvil writes those it no longer keeps
     // in memory there).
     let mut net = Testnet::with_anvil(params, &["--prune-history", "256"]).await;
-    net.register_prover(3).await;
-    net.deposit(1, "1").await;
-    let mut config = net.config("client", false, true);
-    retain_briefly(&mut config);
-    let client = net.start(config, 1).await;
+    let client = net.start_client(&[3], retain_briefly).await;
     let mut config = net.config("prover", true, false);
     // One prover alone on the machine: its proofs take their own time.
     config.prover.estimate_ms = 2_000;

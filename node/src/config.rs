@@ -622,7 +622,11 @@ impl NodeConfig {
         if !ANSWER_MARGIN_SECS.contains(&self.store.answer_margin_secs) {
             return Err(field(
                 "store.answer_margin_secs",
-                "must be between 60 and 2592000 (thirty days)",
+                format!(
+                    "must be between {} and {} (a minute to thirty days)",
+                    ANSWER_MARGIN_SECS.start(),
+                    ANSWER_MARGIN_SECS.end()
+                ),
             ));
         }
         if !(1..=100_000).contains(&self.chain.log_range) {

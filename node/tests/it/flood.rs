@@ -147,11 +147,9 @@ async fn a_peer_delivering_valid_gossip_beyond_its_budget_is_banned_and_the_mark
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_flood_is_held_to_the_peers_budget_and_the_market_goes_on() {
     let mut net = Testnet::new().await;
-    net.register_prover(3).await;
-    net.deposit(1, "1").await;
-    let mut config = net.config("client", false, true);
-    config.network.replay_capacity = 500;
-    let client = net.start(config, 1).await;
+    let client = net
+        .start_client(&[3], |config| config.network.replay_capacity = 500)
+        .await;
     net.start(net.config("prover", true, false), 3).await;
     let rogue = net.start(net.config("rogue", false, true), 2).await;
     net.wait_for_mesh(2).await;

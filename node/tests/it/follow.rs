@@ -40,10 +40,7 @@ async fn confirming_market(
         ..params()
     })
     .await;
-    net.register_prover(3).await;
-    net.deposit(1, "1").await;
-    let client = net.config("client", false, true);
-    let client = net.start(client, 1).await;
+    let client = net.start_client(&[3], |_| {}).await;
     let mut config = net.config("prover", true, false);
     prover(&mut config);
     let prover = net.start(config, 3).await;

@@ -118,12 +118,10 @@ async fn a_prover_bids_on_no_circuit_the_market_has_not_registered() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_prover_that_requires_a_reservation_bids_only_on_one_and_is_paid_out_of_it() {
     let mut net = Testnet::new().await;
-    net.register_prover(3).await;
-    net.deposit(1, "1").await;
-    let mut config = net.config("client", false, true);
     // Re-auctions keep the maximum price, so every job is priced alike.
-    config.client.price_cap_bps = 10_000;
-    let client = net.start(config, 1).await;
+    let client = net
+        .start_client(&[3], |config| config.client.price_cap_bps = 10_000)
+        .await;
     let mut config = net.config("prover", true, false);
     config.prover.require_reservation = true;
     let price = config.prover.price.quote(1_000).expect("a price");

@@ -28,9 +28,7 @@ fn rejected(client: &NodeHandle) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_proof_pushed_many_times_at_once_is_verified_once_and_the_pusher_is_penalized() {
     let mut net = Testnet::new().await;
-    net.register_prover(3).await;
-    net.deposit(1, "1").await;
-    let client = net.start(net.config("client", false, true), 1).await;
+    let client = net.start_client(&[3], |_| {}).await;
     let prover = net.start(net.config("prover", true, false), 3).await;
     let rogue = net.start(net.config("rogue", false, true), 2).await;
     net.wait_for_mesh(2).await;

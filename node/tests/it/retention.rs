@@ -29,11 +29,9 @@ fn settled(node: &NodeHandle, role: &str, state: &str) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn settled_jobs_leave_memory_at_once_and_the_disk_after_their_retention() {
     let mut net = Testnet::new().await;
-    net.register_prover(3).await;
-    net.deposit(1, "1").await;
-    let mut config = net.config("client", false, true);
-    config.store.retention_secs = 1;
-    let client = net.start(config, 1).await;
+    let client = net
+        .start_client(&[3], |config| config.store.retention_secs = 1)
+        .await;
     let mut config = net.config("prover", true, false);
     config.prover.batch_size = 2;
     let prover = net.start(config, 3).await;

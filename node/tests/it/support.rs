@@ -200,13 +200,24 @@ impl Testnet {
     /// client with a 1 ETH deposit, its node started.
     pub async fn with_client(provers: &[u32]) -> (Self, NodeHandle) {
         let mut net = Self::new().await;
-        for prover in provers {
-            net.register_prover(*prover).await;
-        }
-        net.deposit(1, "1").await;
-        let config = net.config("client", false, true);
-        let client = net.start(config, 1).await;
+        let client = net.start_client(provers, |_| {}).await;
         (net, client)
+    }
+
+    /// Registers accounts `provers` as provers, gives account 1 a 1 ETH deposit and
+    /// starts its client node, configured by `edit`.
+    pub async fn start_client(
+        &mut self,
+        provers: &[u32],
+        edit: impl FnOnce(&mut NodeConfig),
+    ) -> NodeHandle {
+        for prover in provers {
+            self.register_prover(*prover).await;
+        }
+        self.deposit(1, "1").await;
+        let mut config = self.config("client", false, true);
+        edit(&mut config);
+        self.start(config, 1).await
     }
 
     /// Deploys `circuit`'s EVM verifier and registers it, so its proofs can be challenged
