@@ -79,6 +79,32 @@ fn removed(node: &NodeHandle) -> u64 {
 fn retain_briefly(config: &mut provernet_node::config::NodeConfig) {
     config.store.retention_secs = 60;
     config.store.answer_margin_secs = 60;
+    // And a watchtower's settled leaves a minute after their window (blocks are seconds).
+    config.watchtower.retain_blocks = 60;
+}
+
+/// What `node` holds, by structure (`provernet_held_*`, and its DHT records): where the
+/// memory goes.
+async fn held(name: &str, node: &NodeHandle) -> String {
+    let mut parts: Vec<String> = node
+        .metrics
+        .encode()
+        .lines()
+        .filter_map(|line| line.strip_prefix("provernet_held_"))
+        .filter_map(|line| {
+            let (labels, value) = line.rsplit_once(' ')?;
+            let what = labels.split('"').nth(1)?;
+            (value != "0").then(|| format!("{what} {value}"))
+        })
+        .collect();
+    if let Some(info) = node.net.info().await {
+        parts.push(format!("dht_provided_keys {}", info.provided_keys));
+        parts.push(format!(
+            "dht_remote_provider_keys {}",
+            info.remote_provider_keys
+        ));
+    }
+    format!("soak: {name} holds: {}", parts.join(", "))
 }
 
 /// Jobs `client` has given up.
@@ -147,16 +173,22 @@ async fn settle(client: &NodeHandle, prover: &NodeHandle, jobs: u64) -> (Option<
                 s.rss_mib,
                 s.files
             );
+            println!("{}", held("the client", client).await);
+            println!("{}", held("the prover", prover).await);
             warm = Some(s);
         }
         if last_report.elapsed() >= Duration::from_secs(60) {
             last_report = Instant::now();
             println!(
-                "soak: {next} submitted, {} paid, {} failed, {:.0} s",
+                "soak: {next} submitted, {} paid, {} failed, {:.0} s: resident memory {:.1} MiB, {} open files",
                 paid(client),
                 failed(client),
-                started.elapsed().as_secs_f64()
+                started.elapsed().as_secs_f64(),
+                rss_bytes() as f64 / 1_048_576.0,
+                open_files()
             );
+            println!("{}", held("the client", client).await);
+            println!("{}", held("the prover", prover).await);
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -171,6 +203,8 @@ async fn settle(client: &NodeHandle, prover: &NodeHandle, jobs: u64) -> (Option<
         end.rss_mib,
         end.files
     );
+    println!("{}", held("the client", client).await);
+    println!("{}", held("the prover", prover).await);
     (warm, end)
 }
 

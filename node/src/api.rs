@@ -219,6 +219,9 @@ async fn metrics(State(node): State<NodeHandle>) -> Response {
             .net
             .peers
             .set(i64::try_from(info.peers.len()).unwrap_or(i64::MAX));
+        let held = &node.metrics.held;
+        held.entries("dht_provided_keys", info.provided_keys);
+        held.entries("dht_remote_provider_keys", info.remote_provider_keys);
     }
     (
         [(

@@ -297,6 +297,11 @@ pub struct WatchtowerSection {
     /// Time to wait for a batch's commitment notices before asking its prover for the
     /// leaves, ms.
     pub notice_wait_ms: u64,
+    /// Blocks a settled leaf is kept, in memory and in the store, after its batch's
+    /// challenge window closed: how long after that a second leaf the prover commits for
+    /// the same job (an equivocation) can still be proven from this node. Longer costs
+    /// memory and disk in proportion to the market's jobs in that time.
+    pub retain_blocks: u64,
 }
 
 impl Default for WatchtowerSection {
@@ -307,6 +312,7 @@ impl Default for WatchtowerSection {
             fetch_retry_ms: 1_000,
             deadline_grace_ms: 3_000,
             notice_wait_ms: 2_000,
+            retain_blocks: 7_200,
         }
     }
 }

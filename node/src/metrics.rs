@@ -165,6 +165,25 @@ pub struct WatchMetrics {
     pub proof_sources: Family<Kind, Counter>,
 }
 
+/// `provernet_held_*`: the size of what a node holds, so a long run can say what grows.
+#[derive(Debug, Default)]
+pub struct HeldMetrics {
+    /// Entries of each in-memory structure that peers or the chain fill, by structure.
+    pub entries: Family<Kind, Gauge>,
+    /// The store's memory, bytes, by kind (memtables, block cache, table readers), and its
+    /// live table files (`kind="table_files"`, a count).
+    pub store: Family<Kind, Gauge>,
+}
+
+impl HeldMetrics {
+    /// Sets the entries of `what` to `n`.
+    pub fn entries(&self, what: &str, n: usize) {
+        self.entries
+            .get_or_create(&kind(what))
+            .set(i64::try_from(n).unwrap_or(i64::MAX));
+    }
+}
+
 /// Every metric of the node.
 #[derive(Debug, Default)]
 pub struct Metrics {
@@ -176,6 +195,8 @@ pub struct Metrics {
     pub chain: ChainMetrics,
     /// `provernet_watch_*`.
     pub watch: WatchMetrics,
+    /// `provernet_held_*`.
+    pub held: HeldMetrics,
 }
 
 /// A label set with one value.
@@ -314,6 +335,17 @@ impl Metrics {
             "proof_sources",
             "Where audited proofs came from",
             self.watch.proof_sources.clone(),
+        );
+        let held = registry.sub_registry_with_prefix("held");
+        held.register(
+            "entries",
+            "Entries held in memory, by structure",
+            self.held.entries.clone(),
+        );
+        held.register(
+            "store",
+            "The store's memory in bytes by kind, and its live table files",
+            self.held.store.clone(),
         );
         registry
     }

@@ -127,6 +127,8 @@ pub enum Command {
     Info(oneshot::Sender<NetworkInfo>),
     /// Announce in the DHT that this node holds what `key` names (a proof, by hash).
     Provide(Vec<u8>),
+    /// Stop announcing a key this node no longer holds (its record is kept until then).
+    Unprovide(Vec<u8>),
     /// Cut this node off from every peer for a while (fault injection on testnets):
     /// connections are closed, and refused both ways until the time is up; then the
     /// bootstrap peers are dialled again.
@@ -217,6 +219,10 @@ pub struct NetworkInfo {
     pub isolated: bool,
     /// Inbound requests dropped since the start because their peer was over its budget.
     pub requests_over_budget: u64,
+    /// Keys this node announces in the DHT.
+    pub provided_keys: usize,
+    /// Keys of other peers' provider records held.
+    pub remote_provider_keys: usize,
 }
 
 /// The node's side of the network task.
@@ -280,6 +286,11 @@ impl NetworkHandle {
     /// Announces in the DHT that this node holds what `key` names.
     pub async fn provide(&self, key: Vec<u8>) {
         self.send(Command::Provide(key)).await;
+    }
+
+    /// Stops announcing `key` in the DHT: what it names is no longer held.
+    pub async fn unprovide(&self, key: Vec<u8>) {
+        self.send(Command::Unprovide(key)).await;
     }
 
     /// The peers that announced `key` (empty if none, or when the task has stopped).
@@ -542,6 +553,9 @@ impl Task {
                     tracing::debug!(target: "net", %error, "cannot announce a key");
                 }
             }
+            Command::Unprovide(key) => {
+                behaviour.kad.stop_providing(&kad::RecordKey::new(&key));
+            }
             Command::FindProviders { key, reply } => {
                 let id = behaviour.kad.get_providers(kad::RecordKey::new(&key));
                 self.lookups.insert(id, (reply, Vec::new()));
@@ -576,6 +590,8 @@ impl Task {
                     banned: self.scores.banned(),
                     requests_over_budget: self.inbound.dropped(),
                     isolated: self.isolated_until.is_some(),
+                    provided_keys: self.swarm.behaviour_mut().kad.store_mut().own_keys(),
+                    remote_provider_keys: self.swarm.behaviour_mut().kad.store_mut().remote_keys(),
                 });
             }
         }

@@ -59,6 +59,11 @@ impl ProviderStore {
         }
     }
 
+    /// Keys this node provides.
+    pub fn own_keys(&self) -> usize {
+        self.own.len()
+    }
+
     /// Keys of other peers' records held.
     pub fn remote_keys(&self) -> usize {
         self.remote.len()

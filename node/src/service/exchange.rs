@@ -14,7 +14,6 @@ use crate::config::CheatMode;
 use crate::metrics::kind;
 use crate::network::scoring::PeerAction;
 use crate::store::{ClientState, Work};
-use provernet_protocol::keccak256;
 
 /// An answer made off the core: its store reads and its signature (an input is up to 1
 /// MiB, a batch's leaves up to 4,096), on the blocking pool.
@@ -263,13 +262,13 @@ impl Core {
                     && !self.s.cheats(&w.job_id, CheatMode::Withhold)
             })
             .filter_map(|w| w.proof.as_ref())
-            .map(|p| keccak256(&p.proof).to_vec());
+            .map(|p| super::retention::proof_key(&p.proof));
         let verified = self
             .jobs
             .values()
             .filter(|j| j.award.as_ref().is_some_and(|a| recent(a.0.deadline)))
             .filter_map(|j| j.proof.as_ref())
-            .map(|p| keccak256(&p.proof).to_vec());
+            .map(|p| super::retention::proof_key(&p.proof));
         let mut keys: Vec<Vec<u8>> = served.chain(verified).collect();
         keys.sort();
         keys.dedup();

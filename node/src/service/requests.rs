@@ -86,7 +86,7 @@ impl RequestTable {
         self.capacity / 16
     }
 
-    #[cfg(test)]
+    /// Requests held.
     pub(crate) fn len(&self) -> usize {
         self.by_id.len()
     }

@@ -172,7 +172,18 @@ impl Core {
         Ok(())
     }
 
-    /// Judges the work held before the restart; called once the proving keys are loaded.
+    /// The circuits of the work held before the restart (awarded or accepted): their
+    /// proving keys are loaded before [`Core::recover_prover`] judges it.
+    pub(super) fn held_circuits(&self) -> HashSet<Circuit> {
+        self.works
+            .values()
+            .filter(|w| matches!(w.state, WorkState::Awarded | WorkState::Accepted))
+            .filter_map(|w| self.s.circuits.get(&w.request.0.circuit_id).copied())
+            .collect()
+    }
+
+    /// Judges the work held before the restart; called once its circuits' proving keys
+    /// are loaded ([`Core::held_circuits`]).
     pub(super) fn recover_prover(&mut self) {
         let now = now_ms();
         // Awarded and accepted jobs: judged together, as they now share the workers.

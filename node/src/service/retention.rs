@@ -45,15 +45,18 @@ impl Core {
         batch.expire(Expiring::ClientJob(id), self.expires_at(now_ms()));
     }
 
-    /// Client jobs `ids` were stored settled: they leave memory, with every round's id.
+    /// Client jobs `ids` were stored settled: they leave memory, with every round's id,
+    /// and their proofs' DHT records.
     pub(super) fn forget_client_jobs(&mut self, ids: &[JobId]) {
         let ids: HashSet<JobId> = ids.iter().copied().collect();
         // One pass over the rounds' ids, whatever the number of jobs.
         self.by_current.retain(|_, user| !ids.contains(user));
+        let mut proofs = Vec::new();
         for id in &ids {
             let Some(job) = self.jobs.remove(id) else {
                 continue;
             };
+            proofs.extend(job.proof.as_ref().map(|p| proof_key(&p.proof)));
             debug_assert!(matches!(job.state, ClientState::Paid | ClientState::Failed));
             self.bids.remove(&job.current_id());
             self.bids.remove(id);
@@ -61,6 +64,23 @@ impl Core {
             self.paid_due.remove(id);
             self.count_settled("client", job.state.name());
         }
+        self.unprovide(proofs);
+    }
+
+    /// Stops announcing `proofs` (DHT keys) in the DHT. Settled, a job's proof is out of
+    /// every window an audit or a challenge needs it in (a claim and a client's payment
+    /// come after the challenge window): a node's own records stay as many as its open
+    /// jobs, and what it announces is never what it has stopped keeping.
+    fn unprovide(&self, proofs: Vec<Vec<u8>>) {
+        if proofs.is_empty() {
+            return;
+        }
+        let net = self.s.net.clone();
+        tokio::spawn(async move {
+            for key in proofs {
+                net.unprovide(key).await;
+            }
+        });
     }
 
     fn count_settled(&self, role: &str, how: &str) {
@@ -81,15 +101,24 @@ impl Core {
     }
 
     /// Prover work `id` was stored settled (`how`: released, or claimed with its
-    /// batch): it leaves memory, and so does the bid it answered (an award answers a bid
-    /// once: the same award sent again is not taken, nor written, again).
+    /// batch): it leaves memory, and so do the bid it answered (an award answers a bid
+    /// once: the same award sent again is not taken, nor written, again) and its proof's
+    /// DHT record.
     pub(super) fn forget_work(&mut self, id: &JobId, how: &'static str) {
         self.schedule.release(id);
         self.my_bids.remove(id);
         self.bid_holds.remove(id);
         self.resends.remove(id);
         self.unsigned.retain(|(_, job)| job != id);
-        self.works.remove(id);
+        if let Some(work) = self.works.remove(id) {
+            self.unprovide(
+                work.proof
+                    .as_ref()
+                    .map(|p| proof_key(&p.proof))
+                    .into_iter()
+                    .collect(),
+            );
+        }
         self.count_settled("prover", how);
     }
 
@@ -194,6 +223,11 @@ impl Core {
             tracing::debug!(target: "store", records = expired.len(), "settled records past their retention removed");
         }
     }
+}
+
+/// The DHT key of a proof: its hash (docs/protocol.md, "Provider records").
+pub(super) fn proof_key(proof: &[u8]) -> Vec<u8> {
+    provernet_protocol::keccak256(proof).to_vec()
 }
 
 /// What the sweep does with a record whose mark is due.

@@ -29,6 +29,9 @@ pub enum StartError {
     Engine(String),
 }
 
+/// Connections to the chain's RPC kept open while idle, at most.
+const RPC_IDLE_CONNECTIONS: usize = 4;
+
 /// Everything a node is started with.
 pub struct Startup {
     /// The configuration (already checked by the caller or checked here).
@@ -61,9 +64,16 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
         url: url.clone(),
         reason,
     };
-    let provider = Provider::<Http>::try_from(config.chain.rpc_url.as_str())
-        .map_err(|e| chain_error(e.to_string()))?
-        .interval(Duration::from_millis(50));
+    // A burst of calls (a claim's reads, the follower's log ranges) opens connections
+    // beyond these, closed once done: the RPC provider sees a bounded number kept open.
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(RPC_IDLE_CONNECTIONS)
+        .build()
+        .map_err(|e| chain_error(e.to_string()))?;
+    let rpc_url = reqwest::Url::parse(&config.chain.rpc_url)
+        .map_err(|e| chain_error(format!("not a URL: {e}")))?;
+    let provider =
+        Provider::new(Http::new_with_client(rpc_url, http)).interval(Duration::from_millis(50));
     let chain_id = provider
         .get_chainid()
         .await
@@ -393,14 +403,31 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
     // looks for an earlier copy of itself from there); the follower only raises it.
     core.head = head;
     // The store is read while the proving keys load. Held work is judged and proved with
-    // its keys loaded: none of it waits for a key no estimate covers. A key that does not
-    // load leaves its circuit unbid on.
+    // its keys loaded: none of it waits for a key no estimate covers. The other circuits'
+    // keys load on while the node runs; it bids on a circuit once its keys are in
+    // (`consider_bidding`). A key that does not load leaves its circuit unbid on.
     core.recover()?;
     tracing::info!(target: "node", since_start_ms = begun.elapsed().as_millis(), "store read");
-    while let Some(loaded) = proving_keys.join_next().await {
+    let held = core.held_circuits();
+    while !held
+        .iter()
+        .all(|circuit| shared.engine.proving_keys_loaded(*circuit))
+    {
+        let Some(loaded) = proving_keys.join_next().await else {
+            break;
+        };
         proving_keys_loaded(loaded);
     }
     core.recover_prover();
+    if !proving_keys.is_empty() {
+        // Finite: it ends when the last key is in; its failures are logged, and leave
+        // their circuits unbid on.
+        tokio::spawn(async move {
+            while let Some(loaded) = proving_keys.join_next().await {
+                proving_keys_loaded(loaded);
+            }
+        });
+    }
     // The DHT records of the proofs this node serves lived in memory: announce the recent
     // ones again.
     let announce = core.proofs_to_announce(now_s());

@@ -136,5 +136,30 @@ impl super::Core {
             })
             .set(i64::try_from(n).unwrap_or(i64::MAX));
         }
+        self.update_held();
+    }
+
+    /// Sets `provernet_held_*`: the size of each structure the core keeps that peers or
+    /// the chain fill, and of the store's memory.
+    fn update_held(&self) {
+        let held = &self.s.metrics.held;
+        held.entries("requests", self.requests.len());
+        held.entries("client_jobs", self.jobs.len());
+        held.entries("client_rounds", self.by_current.len());
+        held.entries("client_bids", self.bids.values().map(Vec::len).sum());
+        held.entries("works", self.works.len());
+        held.entries("my_bids", self.my_bids.len());
+        held.entries("batches", self.batches.len());
+        held.entries("claimed_batches", self.claimed.len());
+        held.entries("challenges_against", self.against.len());
+        held.entries("stakes", self.stakes.len());
+        if let Some(seen) = &self.seen {
+            held.entries("replay_cache", provernet_protocol::lock_seen(seen).len());
+        }
+        for (what, n) in self.s.store.held() {
+            held.store
+                .get_or_create(&crate::metrics::kind(what))
+                .set(i64::try_from(n).unwrap_or(i64::MAX));
+        }
     }
 }

@@ -65,10 +65,6 @@ type Root = ([u8; 20], [u8; 32]);
 
 /// Most audits under way at once (each ends in a native verification).
 const MAX_AUDITS: usize = 8;
-/// Blocks a settled leaf is kept after its batch's window closed: long enough to spot a
-/// prover that commits a second leaf for the job later (equivocation), bounded so a
-/// long-running watchtower's memory and database stay bounded.
-const RETAIN_BLOCKS: u64 = 7_200;
 /// Seconds a settled deadline is kept after the deadline: as long as the core remembers
 /// its request, so a replayed acceptance cannot add it again.
 const RETAIN_DEADLINE_SECS: u64 = 600;

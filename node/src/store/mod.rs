@@ -265,6 +265,12 @@ pub trait KvStore: Send + Sync + 'static {
     /// [`StoreError::Db`]; then nothing was written.
     fn write(&self, batch: WriteBatch) -> Result<(), StoreError>;
 
+    /// What the store holds in memory, by kind (bytes, or a count where the kind says
+    /// so); nothing for a store that does not report it.
+    fn held(&self) -> Vec<(&'static str, u64)> {
+        Vec::new()
+    }
+
     /// Every entry of `column` in key order.
     ///
     /// # Errors
@@ -396,6 +402,11 @@ impl Store {
     /// [`StoreError::Db`].
     pub fn write(&self, batch: WriteBatch) -> Result<(), StoreError> {
         self.kv.write(batch)
+    }
+
+    /// What the store holds in memory ([`KvStore::held`]).
+    pub fn held(&self) -> Vec<(&'static str, u64)> {
+        self.kv.held()
     }
 
     /// A client job by the id its user was given.

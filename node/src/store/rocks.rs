@@ -23,6 +23,8 @@ const BLOCK_CACHE_BYTES: usize = 8 << 20;
 /// A RocksDB database with one column family per [`Column`].
 pub struct RocksStore {
     db: DB,
+    /// The block cache all columns share (its usage is reported by [`KvStore::held`]).
+    cache: Cache,
 }
 
 impl std::fmt::Debug for RocksStore {
@@ -78,7 +80,7 @@ impl RocksStore {
             ColumnFamilyDescriptor::new(name, column)
         });
         let db = DB::open_cf_descriptors(&options, path, families).map_err(db_error)?;
-        Ok(Self { db })
+        Ok(Self { db, cache })
     }
 
     fn family(&self, column: Column) -> Result<&rocksdb::ColumnFamily, StoreError> {
@@ -102,6 +104,32 @@ impl KvStore for RocksStore {
             }
         }
         self.db.write(write).map_err(db_error)
+    }
+
+    fn held(&self) -> Vec<(&'static str, u64)> {
+        let mut memtables = 0u64;
+        let mut table_readers = 0u64;
+        for column in Column::ALL {
+            let Ok(family) = self.family(column) else {
+                continue;
+            };
+            let read = |name| {
+                self.db
+                    .property_int_value_cf(family, name)
+                    .ok()
+                    .flatten()
+                    .unwrap_or(0)
+            };
+            memtables += read(rocksdb::properties::CUR_SIZE_ALL_MEM_TABLES);
+            table_readers += read(rocksdb::properties::ESTIMATE_TABLE_READERS_MEM);
+        }
+        let table_files = self.db.live_files().map_or(0, |files| files.len() as u64);
+        vec![
+            ("memtables_bytes", memtables),
+            ("block_cache_bytes", self.cache.get_usage() as u64),
+            ("table_readers_bytes", table_readers),
+            ("table_files", table_files),
+        ]
     }
 
     fn scan_page(

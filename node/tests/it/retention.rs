@@ -22,7 +22,8 @@ fn settled(node: &NodeHandle, role: &str, state: &str) -> u64 {
 }
 
 /// A client keeping settled jobs 1 s and a prover keeping them the default week settle
-/// two jobs. Paid and claimed, each leaves both nodes' memory at once. The client's
+/// two jobs. Paid and claimed, each leaves both nodes' memory at once, and neither node
+/// announces its proof in the DHT any more (before, both did for 48 hours). The client's
 /// records (the job and its input) leave its disk after a second and a sweep: the API no
 /// longer knows the job. The prover's stay, and a restart of the prover loads none of
 /// them into memory.
@@ -65,6 +66,14 @@ async fn settled_jobs_leave_memory_at_once_and_the_disk_after_their_retention() 
     }
     for state in ["proven", "batched"] {
         assert_eq!(held(&prover, "prover", state), 0, "prover jobs {state}");
+    }
+    for node in [&client, &prover] {
+        eventually(
+            5,
+            "the settled jobs' proofs are no longer announced",
+            || async { (node.net.info().await?.provided_keys == 0).then_some(()) },
+        )
+        .await;
     }
 
     // The client's records leave its disk after 1 s and the next sweep (every 10 s).

@@ -4,11 +4,17 @@
 use super::*;
 
 impl Watchtower {
-    /// Forgets settled leaves [`RETAIN_BLOCKS`] after their window closed (and every leaf
-    /// whose batch lies below where the follower resumed), settled deadlines a day after
-    /// the deadline, and batches with nothing left to watch.
+    /// Forgets settled leaves `watchtower.retain_blocks` after their window closed (and
+    /// every leaf whose batch lies below where the follower resumed): long enough to spot
+    /// a prover that commits a second leaf for the job later (equivocation), bounded so a
+    /// long-running watchtower's memory and database stay bounded. Forgets settled
+    /// deadlines [`RETAIN_DEADLINE_SECS`] after the deadline, and batches with nothing left
+    /// to watch.
     pub(super) fn prune(&mut self, now_s: u64) {
-        let horizon = self.s.window_blocks.saturating_add(RETAIN_BLOCKS);
+        let horizon = self
+            .s
+            .window_blocks
+            .saturating_add(self.s.config.watchtower.retain_blocks);
         let head = self.head;
         let old_batch = |b: &ChainBatch| head > b.block.saturating_add(horizon);
         let settled = |state: &LeafState| {
@@ -91,6 +97,10 @@ impl Watchtower {
             tracing::debug!(target: "watch", leaves = gone.len(), deadlines = done.len(), batches = before - self.batches.len(), "pruned settled state");
             self.write(batch);
         }
+        let held = &self.s.metrics.held;
+        held.entries("watch_leaves", self.leaves.len());
+        held.entries("watch_batches", self.batches.len());
+        held.entries("watch_deadlines", self.deadlines.len());
     }
 
     /// A reorg replaced the blocks from `from` on: the batches committed in them are
