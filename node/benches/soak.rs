@@ -12,8 +12,9 @@
 //! disk briefly ([`retain_briefly`], and a market whose missed-deadline challenges open for
 //! a minute), so the stores reach the state a node of any age is in: swept as fast as
 //! they fill. The process's resident memory and open file descriptors are read once that
-//! holds and at least 500 jobs are paid (warm: caches filled, gossip's seen-caches full,
-//! both nodes' sweeps removing records, the prover's a claimed batch) and at the end,
+//! holds, at least 500 jobs are paid and [`WARM_AFTER`] has passed (warm: caches filled,
+//! gossip's seen-caches full, the requests remembered past their deadline as many as they
+//! will be, both nodes' sweeps removing records, the prover's a claimed batch) and at the end,
 //! at least half the run later; their growth between the two is the figure. Then the prover is stopped and started
 //! again on its store, loading its SRS, keys and verifiers from the warm cache as a node
 //! process does, and the time from the start call to its first bid on a job submitted at
@@ -45,6 +46,14 @@ const COMMAND: &str = "./scripts/bench.sh soak";
 const OUTSTANDING: usize = 8;
 /// Jobs paid when memory is first read at the earliest: warm.
 const WARM: u64 = 500;
+/// Each job's proving deadline, seconds after its submission.
+const DEADLINE_SECS: u64 = 120;
+/// Memory is first read no earlier than this after the first job: the structures that
+/// keep a job for a time after its deadline (the request table and the watchtower's
+/// settled deadlines, `REQUEST_MEMORY_SECS`) hold as many jobs as they ever will, with a
+/// minute to spare.
+const WARM_AFTER: Duration =
+    Duration::from_secs(DEADLINE_SECS + provernet_node::service::REQUEST_MEMORY_SECS + 60);
 /// Blocks mined while the prover is down, by default. After 5,000 jobs anvil here mined
 /// about 80 blocks a second and held 11.9 GB at 58,000 blocks (of 23 GB; states kept in
 /// memory however pruned): 100,000 would exhaust the machine's memory.
@@ -152,13 +161,19 @@ async fn settle(client: &NodeHandle, prover: &NodeHandle, jobs: u64) -> (Option<
         }
         while next < jobs && waiting.len() < OUTSTANDING {
             let id = client
-                .submit(submit(Circuit::PoseidonChain12, 1_000 + next, 1_000, 120))
+                .submit(submit(
+                    Circuit::PoseidonChain12,
+                    1_000 + next,
+                    1_000,
+                    DEADLINE_SECS,
+                ))
                 .await
                 .expect("submitted");
             waiting.push_back(id);
             next += 1;
         }
         if warm.is_none()
+            && started.elapsed() >= WARM_AFTER
             && paid(client) >= WARM.min(jobs)
             && removed(client) > 0
             && removed(prover) > BATCH
@@ -265,7 +280,7 @@ async fn restart(net: &mut Testnet, client: &NodeHandle, n: u64, blocks: u64) ->
         started.elapsed().as_millis()
     );
     let id = client
-        .submit(submit(Circuit::PoseidonChain12, n, 1_000, 120))
+        .submit(submit(Circuit::PoseidonChain12, n, 1_000, DEADLINE_SECS))
         .await
         .expect("submitted");
     eventually(60, "the restarted prover bids", || async {

@@ -299,8 +299,9 @@ pub struct WatchtowerSection {
     pub notice_wait_ms: u64,
     /// Blocks a settled leaf is kept, in memory and in the store, after its batch's
     /// challenge window closed: how long after that a second leaf the prover commits for
-    /// the same job (an equivocation) can still be proven from this node. Longer costs
-    /// memory and disk in proportion to the market's jobs in that time.
+    /// the same job (an equivocation) can still be proven from this node (never less
+    /// than the market's response window: a proof revealed late still finds its leaf).
+    /// Longer costs memory and disk in proportion to the market's jobs in that time.
     pub retain_blocks: u64,
 }
 

@@ -182,6 +182,13 @@ impl HeldMetrics {
             .get_or_create(&kind(what))
             .set(i64::try_from(n).unwrap_or(i64::MAX));
     }
+
+    /// Sets the store's `what` to `n`.
+    pub fn store(&self, what: &str, n: u64) {
+        self.store
+            .get_or_create(&kind(what))
+            .set(i64::try_from(n).unwrap_or(i64::MAX));
+    }
 }
 
 /// Every metric of the node.

@@ -217,9 +217,8 @@ impl Core {
         // their retention; the core stops looking at them.
         self.claimed.insert(id, seq);
         self.retry_at.remove(&seq);
-        for leaf in &record.leaves {
-            self.forget_work(&leaf.leaf.job_id, "claimed");
-        }
+        let jobs: Vec<JobId> = record.leaves.iter().map(|leaf| leaf.leaf.job_id).collect();
+        self.forget_works(&jobs, "claimed");
         tracing::info!(target: "market::prover", seq, batch_id = id, "fees claimed");
     }
 

@@ -96,7 +96,9 @@ impl Core {
         self.requests.insert(
             request.job_id(),
             SeenRequest {
-                forget_after: request.proving_deadline.saturating_add(600),
+                forget_after: request
+                    .proving_deadline
+                    .saturating_add(super::REQUEST_MEMORY_SECS),
                 client_key: self.s.peer_key,
                 request,
                 award,

@@ -303,7 +303,9 @@ impl Core {
         self.requests.insert(
             id,
             SeenRequest {
-                forget_after: request.proving_deadline.saturating_add(600),
+                forget_after: request
+                    .proving_deadline
+                    .saturating_add(super::REQUEST_MEMORY_SECS),
                 client_key: *envelope.signer(),
                 request: request.clone(),
                 award: None,

@@ -48,6 +48,7 @@ mod supervise;
 mod watch;
 mod worker;
 
+pub use requests::REQUEST_MEMORY_SECS;
 pub use start::{StartError, Startup, start};
 pub use supervise::{Failure, Tasks};
 

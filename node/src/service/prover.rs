@@ -284,7 +284,7 @@ impl Core {
         }
         if released {
             // Settled: never held in memory; the award is not taken again.
-            self.forget_work(&work.job_id, "released");
+            self.forget_works(&[work.job_id], "released");
             return;
         }
         let fetch = work.state == WorkState::Awarded;
@@ -385,7 +385,7 @@ impl Core {
         batch.work(work);
         self.expire_work(&mut batch, *id);
         if self.write(batch) {
-            self.forget_work(id, "released");
+            self.forget_works(&[*id], "released");
         }
     }
 

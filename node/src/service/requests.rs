@@ -23,6 +23,11 @@ use provernet_protocol::{Address, JobId, JobRequest};
 use super::SeenRequest;
 use super::rules::Verdict;
 
+/// Seconds a request is remembered after its proving deadline: an acceptance or award
+/// replayed later is not taken for a new one (the watchtower keeps its settled deadlines
+/// as long, for the same reason).
+pub const REQUEST_MEMORY_SECS: u64 = 600;
+
 /// How a request may enter the table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Admission {

@@ -175,11 +175,16 @@ impl Core {
     /// The circuits of the work held before the restart (awarded or accepted): their
     /// proving keys are loaded before [`Core::recover_prover`] judges it.
     pub(super) fn held_circuits(&self) -> HashSet<Circuit> {
+        self.held_work().map(|(_, circuit)| circuit).collect()
+    }
+
+    /// The work held before the restart that is judged again (awarded or accepted, of a
+    /// circuit this build knows), with its circuit.
+    fn held_work(&self) -> impl Iterator<Item = (&super::Work, Circuit)> + '_ {
         self.works
             .values()
             .filter(|w| matches!(w.state, WorkState::Awarded | WorkState::Accepted))
-            .filter_map(|w| self.s.circuits.get(&w.request.0.circuit_id).copied())
-            .collect()
+            .filter_map(|w| Some((w, *self.s.circuits.get(&w.request.0.circuit_id)?)))
     }
 
     /// Judges the work held before the restart; called once its circuits' proving keys
@@ -188,17 +193,12 @@ impl Core {
         let now = now_ms();
         // Awarded and accepted jobs: judged together, as they now share the workers.
         let held: Vec<HeldBefore> = self
-            .works
-            .values()
-            .filter(|w| matches!(w.state, WorkState::Awarded | WorkState::Accepted))
-            .filter_map(|w| {
-                let circuit = self.s.circuits.get(&w.request.0.circuit_id).copied()?;
-                Some(HeldBefore {
-                    id: w.job_id,
-                    accepted: w.state == WorkState::Accepted,
-                    estimate_ms: self.estimate_ms(circuit),
-                    deadline_ms: w.award.0.deadline.saturating_mul(1_000),
-                })
+            .held_work()
+            .map(|(w, circuit)| HeldBefore {
+                id: w.job_id,
+                accepted: w.state == WorkState::Accepted,
+                estimate_ms: self.estimate_ms(circuit),
+                deadline_ms: w.award.0.deadline.saturating_mul(1_000),
             })
             .collect();
         let slack_ms = self.s.config.prover.commit_margin_ms / 2;

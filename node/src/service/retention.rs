@@ -67,11 +67,25 @@ impl Core {
         self.unprovide(proofs);
     }
 
-    /// Stops announcing `proofs` (DHT keys) in the DHT. Settled, a job's proof is out of
-    /// every window an audit or a challenge needs it in (a claim and a client's payment
-    /// come after the challenge window): a node's own records stay as many as its open
-    /// jobs, and what it announces is never what it has stopped keeping.
-    fn unprovide(&self, proofs: Vec<Vec<u8>>) {
+    /// Stops announcing `proofs` (DHT keys) in the DHT, but those a job or work still in
+    /// memory holds (a proof's bytes can serve two jobs of one statement). Settled, a
+    /// job's proof is out of every window an audit needs it from the DHT in: a claim pays
+    /// and a client counts a job paid only after the challenge window (or, bought with a
+    /// withheld-proof challenge, once the proof is public on chain), and an answer to a
+    /// challenge reads the proof from the store. So a node's own records stay as many as
+    /// its open jobs.
+    fn unprovide(&self, mut proofs: Vec<Vec<u8>>) {
+        if proofs.is_empty() {
+            return;
+        }
+        let held: HashSet<Vec<u8>> = self
+            .works
+            .values()
+            .filter_map(|w| w.proof.as_ref())
+            .chain(self.jobs.values().filter_map(|j| j.proof.as_ref()))
+            .map(|p| proof_key(&p.proof))
+            .collect();
+        proofs.retain(|key| !held.contains(key));
         if proofs.is_empty() {
             return;
         }
@@ -100,26 +114,24 @@ impl Core {
         batch.expire(Expiring::Work(id), self.expires_at(now_ms()));
     }
 
-    /// Prover work `id` was stored settled (`how`: released, or claimed with its
-    /// batch): it leaves memory, and so do the bid it answered (an award answers a bid
-    /// once: the same award sent again is not taken, nor written, again) and its proof's
-    /// DHT record.
-    pub(super) fn forget_work(&mut self, id: &JobId, how: &'static str) {
-        self.schedule.release(id);
-        self.my_bids.remove(id);
-        self.bid_holds.remove(id);
-        self.resends.remove(id);
-        self.unsigned.retain(|(_, job)| job != id);
-        if let Some(work) = self.works.remove(id) {
-            self.unprovide(
-                work.proof
-                    .as_ref()
-                    .map(|p| proof_key(&p.proof))
-                    .into_iter()
-                    .collect(),
-            );
+    /// Prover works `ids` were stored settled (`how`: released, or claimed with their
+    /// batch): they leave memory, and so do the bids they answered (an award answers a
+    /// bid once: the same award sent again is not taken, nor written, again) and their
+    /// proofs' DHT records.
+    pub(super) fn forget_works(&mut self, ids: &[JobId], how: &'static str) {
+        let mut proofs = Vec::new();
+        for id in ids {
+            self.schedule.release(id);
+            self.my_bids.remove(id);
+            self.bid_holds.remove(id);
+            self.resends.remove(id);
+            self.unsigned.retain(|(_, job)| job != id);
+            if let Some(work) = self.works.remove(id) {
+                proofs.extend(work.proof.as_ref().map(|p| proof_key(&p.proof)));
+            }
+            self.count_settled("prover", how);
         }
-        self.count_settled("prover", how);
+        self.unprovide(proofs);
     }
 
     /// Marks claimed batch `record` and its jobs, settled in `batch`, to leave the disk:

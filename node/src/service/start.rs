@@ -1,6 +1,8 @@
 //! Starting a node: the configuration checked, the chain reached, the store, network,
 //! dispatcher, chain follower, chain worker and core spawned.
 
+use tracing::Instrument as _;
+
 use super::supervise::Supervisor;
 use super::*;
 
@@ -408,37 +410,45 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
     // (`consider_bidding`). A key that does not load leaves its circuit unbid on.
     core.recover()?;
     tracing::info!(target: "node", since_start_ms = begun.elapsed().as_millis(), "store read");
-    let held = core.held_circuits();
-    while !held
-        .iter()
-        .all(|circuit| shared.engine.proving_keys_loaded(*circuit))
-    {
+    let mut waiting = core.held_circuits();
+    while !waiting.is_empty() {
         let Some(loaded) = proving_keys.join_next().await else {
             break;
         };
+        if let Ok((circuit, _, _)) = &loaded {
+            waiting.remove(circuit);
+        }
         proving_keys_loaded(loaded);
     }
     core.recover_prover();
     if !proving_keys.is_empty() {
-        // Finite: it ends when the last key is in; its failures are logged, and leave
-        // their circuits unbid on.
-        tokio::spawn(async move {
-            while let Some(loaded) = proving_keys.join_next().await {
-                proving_keys_loaded(loaded);
+        // Ends when the last key is in, or when the node stops; failures are logged, and
+        // leave their circuits unbid on.
+        let stop = shutdown.clone();
+        tokio::spawn(
+            async move {
+                loop {
+                    tokio::select! {
+                        () = stop.cancelled() => break,
+                        loaded = proving_keys.join_next() => match loaded {
+                            Some(loaded) => proving_keys_loaded(loaded),
+                            None => break,
+                        },
+                    }
+                }
             }
-        });
+            .instrument(span.clone()),
+        );
     }
     // The DHT records of the proofs this node serves lived in memory: announce the recent
-    // ones again.
+    // ones again, queued before the core runs, so ahead of any withdrawal a settlement
+    // sends.
     let announce = core.proofs_to_announce(now_s());
     if !announce.is_empty() {
         tracing::info!(target: "node", proofs = announce.len(), "announcing recent proofs again in the DHT");
-        let net = net.clone();
-        tokio::spawn(async move {
-            for key in announce {
-                net.provide(key).await;
-            }
-        });
+        for key in announce {
+            net.provide(key).await;
+        }
     }
     if config.roles.prover {
         // Known before the first bid; the follower keeps it fresh from here.

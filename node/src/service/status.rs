@@ -157,9 +157,7 @@ impl super::Core {
             held.entries("replay_cache", provernet_protocol::lock_seen(seen).len());
         }
         for (what, n) in self.s.store.held() {
-            held.store
-                .get_or_create(&crate::metrics::kind(what))
-                .set(i64::try_from(n).unwrap_or(i64::MAX));
+            held.store(what, n);
         }
     }
 }

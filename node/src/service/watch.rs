@@ -67,7 +67,7 @@ type Root = ([u8; 20], [u8; 32]);
 const MAX_AUDITS: usize = 8;
 /// Seconds a settled deadline is kept after the deadline: as long as the core remembers
 /// its request, so a replayed acceptance cannot add it again.
-const RETAIN_DEADLINE_SECS: u64 = 600;
+const RETAIN_DEADLINE_SECS: u64 = super::REQUEST_MEMORY_SECS;
 /// How often a prover may fail to serve a batch's leaves before the watchtower stops
 /// asking.
 const MAX_REFUSALS: u32 = 3;

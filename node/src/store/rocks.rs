@@ -17,6 +17,8 @@ const WRITE_BUFFERS_BYTES: usize = 16 << 20;
 const WRITE_BUFFER_BYTES: usize = 4 << 20;
 /// Table files RocksDB keeps open at most (the rest are opened when read).
 const MAX_OPEN_FILES: i32 = 32;
+/// RocksDB's levels (its default `num_levels`).
+const LEVELS: usize = 7;
 /// The blocks read from table files, kept in memory for all columns together, bytes.
 const BLOCK_CACHE_BYTES: usize = 8 << 20;
 
@@ -109,11 +111,12 @@ impl KvStore for RocksStore {
     fn held(&self) -> Vec<(&'static str, u64)> {
         let mut memtables = 0u64;
         let mut table_readers = 0u64;
+        let mut table_files = 0u64;
         for column in Column::ALL {
             let Ok(family) = self.family(column) else {
                 continue;
             };
-            let read = |name| {
+            let read = |name: &rocksdb::properties::PropName| {
                 self.db
                     .property_int_value_cf(family, name)
                     .ok()
@@ -122,8 +125,11 @@ impl KvStore for RocksStore {
             };
             memtables += read(rocksdb::properties::CUR_SIZE_ALL_MEM_TABLES);
             table_readers += read(rocksdb::properties::ESTIMATE_TABLE_READERS_MEM);
+            for level in 0..LEVELS {
+                let name = rocksdb::properties::num_files_at_level(level);
+                table_files += read(&name);
+            }
         }
-        let table_files = self.db.live_files().map_or(0, |files| files.len() as u64);
         vec![
             ("memtables_bytes", memtables),
             ("block_cache_bytes", self.cache.get_usage() as u64),

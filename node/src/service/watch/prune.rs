@@ -7,14 +7,16 @@ impl Watchtower {
     /// Forgets settled leaves `watchtower.retain_blocks` after their window closed (and
     /// every leaf whose batch lies below where the follower resumed): long enough to spot
     /// a prover that commits a second leaf for the job later (equivocation), bounded so a
-    /// long-running watchtower's memory and database stay bounded. Forgets settled
+    /// long-running watchtower's memory and database stay bounded (at least the response
+    /// window: a withheld proof revealed late still finds its leaf). Forgets settled
     /// deadlines [`RETAIN_DEADLINE_SECS`] after the deadline, and batches with nothing left
     /// to watch.
     pub(super) fn prune(&mut self, now_s: u64) {
-        let horizon = self
-            .s
-            .window_blocks
-            .saturating_add(self.s.config.watchtower.retain_blocks);
+        let horizon = leaf_horizon(
+            self.s.window_blocks,
+            self.s.response_blocks,
+            self.s.config.watchtower.retain_blocks,
+        );
         let head = self.head;
         let old_batch = |b: &ChainBatch| head > b.block.saturating_add(horizon);
         let settled = |state: &LeafState| {
@@ -169,5 +171,28 @@ impl Watchtower {
             self.equivocations.remove(&job);
             self.settle_open(&job, "taken", true);
         }
+    }
+}
+
+/// Blocks after its batch's commitment a settled leaf is kept: the challenge window, then
+/// `retain_blocks`, and never less than the response window after it: a proof revealed
+/// for a withheld-proof challenge someone else opened as the window closed is still
+/// matched to its leaf (a client learns its own round's proof from it).
+pub(super) fn leaf_horizon(window_blocks: u64, response_blocks: u64, retain_blocks: u64) -> u64 {
+    window_blocks.saturating_add(retain_blocks.max(response_blocks))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::leaf_horizon;
+
+    #[test]
+    fn a_settled_leaf_outlives_the_response_window_whatever_retain_blocks_says() {
+        // An operator's 0 keeps it through a reveal answering a challenge opened last.
+        assert_eq!(leaf_horizon(100, 5, 0), 105);
+        assert_eq!(leaf_horizon(100, 5, 4), 105);
+        assert_eq!(leaf_horizon(100, 5, 7_200), 7_300);
+        // No value overflows: the largest keeps the leaf forever.
+        assert_eq!(leaf_horizon(100, 5, u64::MAX), u64::MAX);
     }
 }
