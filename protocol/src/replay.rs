@@ -6,7 +6,10 @@ use crate::envelope::EnvelopeError;
 use crate::primitives::MessageId;
 
 /// The ids of envelopes already accepted, each kept until its envelope would be refused
-/// as expired anyway. Memory is bounded by `capacity`: when the cache is full of
+/// as expired anyway, and forgotten then: every insertion first drops the ids whose time
+/// has passed (oldest first, so each costs one removal however large the cache), and the
+/// cache holds about as many ids as a message's lifetime brings, not as many as its
+/// capacity. Memory is bounded by `capacity`: when the cache is full of
 /// unexpired entries, a new envelope is refused with [`EnvelopeError::SeenCacheFull`]
 /// rather than evicting an entry, which would reopen a replay window.
 #[derive(Debug)]
@@ -42,6 +45,7 @@ impl SeenCache {
         forget_after: u64,
         now: u64,
     ) -> Result<(), EnvelopeError> {
+        self.purge(now);
         self.fresh(&id)?;
         if self.is_full(now) {
             return Err(EnvelopeError::SeenCacheFull {
@@ -65,6 +69,7 @@ impl SeenCache {
         forget_after: u64,
         now: u64,
     ) -> Result<(), EnvelopeError> {
+        self.purge(now);
         self.fresh(&id)?;
         if self.is_full(now)
             && let Some((_, soonest)) = self.by_time.pop_first()
@@ -178,5 +183,23 @@ mod tests {
         assert!(cache.contains(&id(1)));
         cache.purge(101);
         assert!(cache.is_empty());
+    }
+
+    /// Before, expired ids were dropped only once the cache was full: a node's cache grew
+    /// with every message until it held `capacity` ids (a 5,000-job soak saw it at 15,000
+    /// and rising), whatever a message's lifetime.
+    #[test]
+    fn expired_ids_leave_before_the_cache_is_full() {
+        let mut cache = SeenCache::new(1 << 18);
+        for n in 0..100u8 {
+            cache
+                .insert(id(n), 100 + u64::from(n), 10 + u64::from(n))
+                .expect("fresh");
+        }
+        // At 150 the ids forgotten after 100..=149 are gone: 50 are left, then one more.
+        cache.insert(id(200), 300, 150).expect("fresh");
+        assert_eq!(cache.len(), 51);
+        cache.record(id(201), 300, 250).expect("fresh");
+        assert_eq!(cache.len(), 2, "only the two unexpired ids stay");
     }
 }
