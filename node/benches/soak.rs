@@ -124,13 +124,16 @@ fn failed(client: &NodeHandle) -> u64 {
 }
 
 struct Sample {
+    /// Since the first job.
+    at: Duration,
     paid: u64,
     rss_mib: f64,
     files: u64,
 }
 
-fn sample(client: &NodeHandle) -> Sample {
+fn sample(client: &NodeHandle, started: Instant) -> Sample {
     Sample {
+        at: started.elapsed(),
         paid: paid(client),
         rss_mib: rss_bytes() as f64 / 1_048_576.0,
         files: open_files(),
@@ -178,7 +181,7 @@ async fn settle(client: &NodeHandle, prover: &NodeHandle, jobs: u64) -> (Option<
             && removed(client) > 0
             && removed(prover) > BATCH
         {
-            let s = sample(client);
+            let s = sample(client, started);
             println!(
                 "soak: {} jobs paid after {:.0} s, both stores swept ({} and {} records removed): resident memory {:.1} MiB, {} open files",
                 s.paid,
@@ -207,7 +210,7 @@ async fn settle(client: &NodeHandle, prover: &NodeHandle, jobs: u64) -> (Option<
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let end = sample(client);
+    let end = sample(client, started);
     println!(
         "soak: {} jobs paid, {} failed, after {:.0} s ({} and {} records removed): resident memory {:.1} MiB, {} open files",
         end.paid,
@@ -379,10 +382,12 @@ async fn run(jobs: u64, blocks: u64, figures: &mut Vec<Figure>) {
     assert_eq!(failed(&client), 0, "every job was paid");
     // Growth over half the run at least: warm late, it would say little.
     let Some(warm) = warm.filter(|w| w.paid <= end.paid.saturating_sub(jobs / 2)) else {
-        // A run long enough to warm up must have: its stores were never swept else.
+        // A run long enough to warm up by half its time must have: its stores were never
+        // swept else.
         assert!(
-            jobs < 4 * WARM,
-            "not warm by half the run: {} and {} records removed",
+            jobs < 4 * WARM || end.at < 2 * WARM_AFTER,
+            "not warm by half the run ({:.0} s): {} and {} records removed",
+            end.at.as_secs_f64(),
             swept.0,
             swept.1
         );

@@ -5,11 +5,15 @@ use std::collections::{BTreeSet, HashMap};
 use crate::envelope::EnvelopeError;
 use crate::primitives::MessageId;
 
+/// Seconds past its time an id stays before an insertion drops it: a check made with an
+/// earlier reading of the clock (another task's, or a clock stepped back) still finds it.
+pub const PURGE_LAG_SECS: u64 = 60;
+
 /// The ids of envelopes already accepted, each kept until its envelope would be refused
-/// as expired anyway, and forgotten then: every insertion first drops the ids whose time
-/// has passed (oldest first, so each costs one removal however large the cache), and the
-/// cache holds about as many ids as a message's lifetime brings, not as many as its
-/// capacity. Memory is bounded by `capacity`: when the cache is full of
+/// as expired anyway, and forgotten [`PURGE_LAG_SECS`] later: every insertion first drops
+/// the ids whose time has passed by then (oldest first, so each costs one removal however
+/// large the cache), and the cache holds about as many ids as a message's lifetime
+/// brings, not as many as its capacity. Memory is bounded by `capacity`: when the cache is full of
 /// unexpired entries, a new envelope is refused with [`EnvelopeError::SeenCacheFull`]
 /// rather than evicting an entry, which would reopen a replay window.
 #[derive(Debug)]
@@ -45,7 +49,7 @@ impl SeenCache {
         forget_after: u64,
         now: u64,
     ) -> Result<(), EnvelopeError> {
-        self.purge(now);
+        self.purge(now.saturating_sub(PURGE_LAG_SECS));
         self.fresh(&id)?;
         if self.is_full(now) {
             return Err(EnvelopeError::SeenCacheFull {
@@ -69,7 +73,7 @@ impl SeenCache {
         forget_after: u64,
         now: u64,
     ) -> Result<(), EnvelopeError> {
-        self.purge(now);
+        self.purge(now.saturating_sub(PURGE_LAG_SECS));
         self.fresh(&id)?;
         if self.is_full(now)
             && let Some((_, soonest)) = self.by_time.pop_first()
@@ -196,10 +200,17 @@ mod tests {
                 .insert(id(n), 100 + u64::from(n), 10 + u64::from(n))
                 .expect("fresh");
         }
-        // At 150 the ids forgotten after 100..=149 are gone: 50 are left, then one more.
-        cache.insert(id(200), 300, 150).expect("fresh");
-        assert_eq!(cache.len(), 51);
-        cache.record(id(201), 300, 250).expect("fresh");
-        assert_eq!(cache.len(), 2, "only the two unexpired ids stay");
+        // At 150 every id is kept: none is more than the lag past its time.
+        cache.insert(id(150), 400, 150).expect("fresh");
+        assert_eq!(cache.len(), 101);
+        // At 210 the ids forgotten after 100..=149 are gone: 50 are left, then one more.
+        cache
+            .insert(id(200), 400, 100 + PURGE_LAG_SECS + 50)
+            .expect("fresh");
+        assert_eq!(cache.len(), 52);
+        cache
+            .record(id(201), 400, 200 + PURGE_LAG_SECS)
+            .expect("fresh");
+        assert_eq!(cache.len(), 3, "only the three unexpired ids stay");
     }
 }

@@ -288,9 +288,10 @@ impl NetworkHandle {
         self.send(Command::Provide(key)).await;
     }
 
-    /// Stops announcing `key` in the DHT: what it names is no longer held.
-    pub async fn unprovide(&self, key: Vec<u8>) {
-        self.send(Command::Unprovide(key)).await;
+    /// Stops announcing `key` in the DHT, queued at once behind every command sent
+    /// before; false when the queue is full (the record then lives out its TTL).
+    pub fn unprovide(&self, key: Vec<u8>) -> bool {
+        self.commands.try_send(Command::Unprovide(key)).is_ok()
     }
 
     /// The peers that announced `key` (empty if none, or when the task has stopped).

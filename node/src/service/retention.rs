@@ -89,12 +89,15 @@ impl Core {
         if proofs.is_empty() {
             return;
         }
-        let net = self.s.net.clone();
-        tokio::spawn(async move {
-            for key in proofs {
-                net.unprovide(key).await;
-            }
-        });
+        // Queued now, in order with the core's own announcements (a proof announced
+        // again later is not withdrawn by this).
+        let dropped = proofs
+            .into_iter()
+            .filter(|key| !self.s.net.unprovide(key.clone()))
+            .count();
+        if dropped > 0 {
+            tracing::debug!(target: "net", dropped, "the network's queue is full: records left to expire");
+        }
     }
 
     fn count_settled(&self, role: &str, how: &str) {

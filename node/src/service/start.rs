@@ -411,6 +411,8 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
     core.recover()?;
     tracing::info!(target: "node", since_start_ms = begun.elapsed().as_millis(), "store read");
     let mut waiting = core.held_circuits();
+    // A circuit this node no longer proves has no key loading.
+    waiting.retain(|circuit| shared.proves.contains(circuit));
     while !waiting.is_empty() {
         let Some(loaded) = proving_keys.join_next().await else {
             break;
