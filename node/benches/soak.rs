@@ -116,6 +116,12 @@ async fn held(name: &str, node: &NodeHandle) -> String {
     format!("soak: {name} holds: {}", parts.join(", "))
 }
 
+/// Prints what the client and the prover hold.
+async fn print_held(client: &NodeHandle, prover: &NodeHandle) {
+    println!("{}", held("the client", client).await);
+    println!("{}", held("the prover", prover).await);
+}
+
 /// Jobs `client` has given up.
 fn failed(client: &NodeHandle) -> u64 {
     metric_total(client, |line| {
@@ -191,8 +197,7 @@ async fn settle(client: &NodeHandle, prover: &NodeHandle, jobs: u64) -> (Option<
                 s.rss_mib,
                 s.files
             );
-            println!("{}", held("the client", client).await);
-            println!("{}", held("the prover", prover).await);
+            print_held(client, prover).await;
             warm = Some(s);
         }
         if last_report.elapsed() >= Duration::from_secs(60) {
@@ -205,8 +210,7 @@ async fn settle(client: &NodeHandle, prover: &NodeHandle, jobs: u64) -> (Option<
                 rss_bytes() as f64 / 1_048_576.0,
                 open_files()
             );
-            println!("{}", held("the client", client).await);
-            println!("{}", held("the prover", prover).await);
+            print_held(client, prover).await;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -221,8 +225,7 @@ async fn settle(client: &NodeHandle, prover: &NodeHandle, jobs: u64) -> (Option<
         end.rss_mib,
         end.files
     );
-    println!("{}", held("the client", client).await);
-    println!("{}", held("the prover", prover).await);
+    print_held(client, prover).await;
     (warm, end)
 }
 

@@ -178,17 +178,20 @@ pub struct HeldMetrics {
 impl HeldMetrics {
     /// Sets the entries of `what` to `n`.
     pub fn entries(&self, what: &str, n: usize) {
-        self.entries
-            .get_or_create(&kind(what))
-            .set(i64::try_from(n).unwrap_or(i64::MAX));
+        set(&self.entries, what, u64::try_from(n).unwrap_or(u64::MAX));
     }
 
     /// Sets the store's `what` to `n`.
     pub fn store(&self, what: &str, n: u64) {
-        self.store
-            .get_or_create(&kind(what))
-            .set(i64::try_from(n).unwrap_or(i64::MAX));
+        set(&self.store, what, n);
     }
+}
+
+/// Sets gauge `what` of `family` to `n` (saturated at the gauge's range).
+fn set(family: &Family<Kind, Gauge>, what: &str, n: u64) {
+    family
+        .get_or_create(&kind(what))
+        .set(i64::try_from(n).unwrap_or(i64::MAX));
 }
 
 /// Every metric of the node.

@@ -49,8 +49,7 @@ impl SeenCache {
         forget_after: u64,
         now: u64,
     ) -> Result<(), EnvelopeError> {
-        self.purge(now.saturating_sub(PURGE_LAG_SECS));
-        self.fresh(&id)?;
+        self.admit(&id, now)?;
         if self.is_full(now) {
             return Err(EnvelopeError::SeenCacheFull {
                 capacity: self.capacity,
@@ -73,8 +72,7 @@ impl SeenCache {
         forget_after: u64,
         now: u64,
     ) -> Result<(), EnvelopeError> {
-        self.purge(now.saturating_sub(PURGE_LAG_SECS));
-        self.fresh(&id)?;
+        self.admit(&id, now)?;
         if self.is_full(now)
             && let Some((_, soonest)) = self.by_time.pop_first()
         {
@@ -84,7 +82,9 @@ impl SeenCache {
         Ok(())
     }
 
-    fn fresh(&self, id: &MessageId) -> Result<(), EnvelopeError> {
+    /// Drops the ids forgotten by `now` (less the lag), then refuses `id` if it is held.
+    fn admit(&mut self, id: &MessageId, now: u64) -> Result<(), EnvelopeError> {
+        self.purge(now.saturating_sub(PURGE_LAG_SECS));
         if self.contains(id) {
             return Err(EnvelopeError::Replayed { id: *id });
         }

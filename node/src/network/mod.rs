@@ -583,6 +583,8 @@ impl Task {
                     .all_peers()
                     .filter(|(_, topics)| topics.contains(&&self.topic.hash()))
                     .count();
+                let records = self.swarm.behaviour_mut().kad.store_mut();
+                let keys = (records.own_keys(), records.remote_keys());
                 let _ = reply.send(NetworkInfo {
                     peer_id: Some(*self.swarm.local_peer_id()),
                     listen_addrs: self.swarm.listeners().cloned().collect(),
@@ -591,8 +593,8 @@ impl Task {
                     banned: self.scores.banned(),
                     requests_over_budget: self.inbound.dropped(),
                     isolated: self.isolated_until.is_some(),
-                    provided_keys: self.swarm.behaviour_mut().kad.store_mut().own_keys(),
-                    remote_provider_keys: self.swarm.behaviour_mut().kad.store_mut().remote_keys(),
+                    provided_keys: keys.0,
+                    remote_provider_keys: keys.1,
                 });
             }
         }

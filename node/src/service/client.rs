@@ -152,28 +152,7 @@ impl Core {
             return Err(SubmitError::Store("cannot sign the request".into()));
         };
         let id = request.job_id();
-        let job = ClientJob {
-            id,
-            circuit: circuit.name().to_owned(),
-            request: Stored(request.clone()),
-            first_max_price: max_price,
-            deadline_secs,
-            state: ClientState::Bidding,
-            submitted_ms: now,
-            round_started_ms: now,
-            award: None,
-            awarded_ms: None,
-            acceptance: None,
-            accepted_ms: None,
-            proof: None,
-            verified_ms: None,
-            history: Vec::new(),
-            next_max_price: None,
-            error: None,
-            failed_provers: Vec::new(),
-            faulty_provers: Vec::new(),
-            committed_in_time: false,
-        };
+        let job = ClientJob::submitted(circuit.name(), request.clone(), deadline_secs, now);
         let mut batch = WriteBatch::default();
         batch
             .client_job(&job)
@@ -448,6 +427,11 @@ impl Core {
         job.acceptance = None;
         job.accepted_ms = None;
         job.committed_in_time = false;
+        job.bought = false;
+        // A note of the round given up (its proof out of reach) is not the next one's.
+        if job.state != ClientState::Failed {
+            job.error = None;
+        }
         let failed = job.state == ClientState::Failed;
         let mut batch = WriteBatch::default();
         batch.client_job(job);
@@ -512,11 +496,8 @@ impl Core {
         self.s.publish(&request).await;
     }
 
-    /// A job the chain may pay: verified, or accepted and committed in time (its proof
-    /// may never come, but once its prover is paid nothing more can happen to it).
     fn payable(job: &ClientJob) -> bool {
-        job.state == ClientState::Verified
-            || (job.state == ClientState::Accepted && job.committed_in_time)
+        super::overdue::settles_once_paid(job)
     }
 
     /// Asks the chain which verified jobs have been paid: each job after 2 s, then at

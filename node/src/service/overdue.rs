@@ -18,7 +18,7 @@ use super::Core;
 use super::watch::OwnRound;
 use crate::metrics::kind;
 use crate::store::ClientState;
-use crate::store::records::{Hex32, ProofRecord};
+use crate::store::records::{ClientJob, Hex32, ProofRecord};
 
 /// How long after its deadline (and grace) an accepted round that the chain has not shown
 /// committed may wait for the chain's word before it is re-auctioned anyway, ms: a
@@ -42,6 +42,17 @@ pub(super) fn overdue_past_limit(
         .saturating_add(grace_ms)
         .max(started_ms);
     now_ms >= from.saturating_add(OVERDUE_LIMIT_MS)
+}
+
+/// Whether client job `job` settles once the chain shows it paid: verified, or accepted
+/// and committed in time (its proof may never come; paid, its prover can be paid no
+/// more), unless the client's own withheld-proof challenge bought it. That purchase
+/// marks the award paid at once, and its reveal (the proof) or its unanswered end (a
+/// slash: the price back to the deposit, the round lost and re-auctioned) comes later,
+/// to a job that must still be open; every challenge ends in one or the other.
+pub(super) fn settles_once_paid(job: &ClientJob) -> bool {
+    job.state == ClientState::Verified
+        || (job.state == ClientState::Accepted && job.committed_in_time && !job.bought)
 }
 
 /// Whether a slash for `fault` shows its prover at fault on the job (an invalid proof, an
@@ -89,6 +100,19 @@ impl Core {
             OwnRound::Committed => {
                 tracing::info!(target: "market::client", job = %user_id, "the round's winner committed in time: waiting for its proof, not re-auctioning");
                 self.mark_round(user_id, None);
+            }
+            OwnRound::Bought => {
+                tracing::info!(target: "market::client", job = %user_id, "the round's proof bought by our withheld-proof challenge: waiting for its reveal");
+                if let Some(job) = self.jobs.get_mut(&user_id) {
+                    // Bought with the award shown: only a leaf posted by the award's
+                    // deadline can be (the contract checks it), so it is never re-auctioned
+                    // but on the purchase's own end.
+                    job.committed_in_time = true;
+                    job.bought = true;
+                    let mut batch = crate::store::WriteBatch::default();
+                    batch.client_job(job);
+                    self.write(batch);
+                }
             }
             OwnRound::Proof {
                 circuit_id,
@@ -147,6 +171,44 @@ impl Core {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use provernet_protocol::{Address, CircuitId, EthSignature, Hash32, JobRequest};
+
+    fn job(state: ClientState, committed_in_time: bool, bought: bool) -> ClientJob {
+        let request = JobRequest {
+            circuit_id: CircuitId([1; 32]),
+            input_hash: Hash32([2; 32]),
+            public_inputs_hash: Hash32([3; 32]),
+            input_size: 4,
+            max_price: 5,
+            bid_window_ends: 6,
+            proving_deadline: 7,
+            client: Address([8; 20]),
+            nonce: 9,
+            round: 0,
+            client_signature: EthSignature([0; 65]),
+        };
+        let mut job = ClientJob::submitted("poseidon-chain-12", request, 60, 0);
+        job.state = state;
+        job.committed_in_time = committed_in_time;
+        job.bought = bought;
+        job
+    }
+
+    #[test]
+    fn a_round_bought_before_its_reveal_stays_open_though_paid() {
+        use ClientState::{Accepted, Awarded, Verified};
+        // The race a client lost: its withheld-proof challenge marks the award paid at
+        // once; settling then dropped the job before the reveal brought the proof (or
+        // the slash that makes the round lost).
+        assert!(!settles_once_paid(&job(Accepted, true, true)));
+        // Not committed in time, or not accepted: nothing to be paid for yet.
+        assert!(!settles_once_paid(&job(Accepted, false, false)));
+        assert!(!settles_once_paid(&job(Awarded, true, false)));
+        // The proof came (the reveal makes the bought round verified), or a round
+        // committed in time that nobody bought: paid, it settles.
+        assert!(settles_once_paid(&job(Verified, true, true)));
+        assert!(settles_once_paid(&job(Accepted, true, false)));
+    }
 
     #[test]
     fn only_a_slash_for_the_provers_own_doing_puts_it_at_fault() {

@@ -4,7 +4,9 @@
 //! Settled means nothing can change it any more, and nothing this node holds in memory
 //! is needed for it:
 //! - a client's job that is paid (at `chain.confirmations`; one committed in time whose
-//!   proof never came counts once its prover is paid) or failed (its rounds over);
+//!   proof never came counts once its prover is paid, unless the client's own challenge
+//!   bought it and the reveal or slash is still to come: `overdue::settles_once_paid`)
+//!   or failed (its rounds over);
 //! - a prover's job it let go (released), which it can neither commit nor answer for;
 //! - a prover's claimed batch and its jobs: a claim pays only a final batch, out of
 //!   every challenge window but one: a missed-deadline challenge opens until
@@ -123,12 +125,14 @@ impl Core {
     /// proofs' DHT records.
     pub(super) fn forget_works(&mut self, ids: &[JobId], how: &'static str) {
         let mut proofs = Vec::new();
+        // One pass over the unsigned acceptances, whatever the number of works.
+        let gone: HashSet<&JobId> = ids.iter().collect();
+        self.unsigned.retain(|(_, job)| !gone.contains(job));
         for id in ids {
             self.schedule.release(id);
             self.my_bids.remove(id);
             self.bid_holds.remove(id);
             self.resends.remove(id);
-            self.unsigned.retain(|(_, job)| job != id);
             if let Some(work) = self.works.remove(id) {
                 proofs.extend(work.proof.as_ref().map(|p| proof_key(&p.proof)));
             }
@@ -237,6 +241,48 @@ impl Core {
             }
             tracing::debug!(target: "store", records = expired.len(), "settled records past their retention removed");
         }
+    }
+}
+
+/// How often the store's small columns are compacted (`Store::compact`).
+pub(super) const COMPACT_EVERY: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// Compacts `store`'s small columns every [`COMPACT_EVERY`] until `shutdown`, one column
+/// at a time on a blocking thread. The node's records are rewritten at each change of
+/// state and removed after their retention: without it, the versions and deletions
+/// linger in memtables (up to their 16 MiB budget) and in table files that RocksDB
+/// merges only when their level fills, so the files held open grow with the node's age
+/// (up to `MAX_OPEN_FILES`). A stop waits for the column being compacted at most.
+pub(super) async fn compact_store(
+    store: crate::store::Store,
+    shutdown: tokio_util::sync::CancellationToken,
+) {
+    let first = tokio::time::Instant::now() + COMPACT_EVERY;
+    let mut turns = tokio::time::interval_at(first, COMPACT_EVERY);
+    turns.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            _ = turns.tick() => {}
+        }
+        let begun = std::time::Instant::now();
+        let mut compacted = 0;
+        for column in crate::store::Column::ALL {
+            if shutdown.is_cancelled() {
+                return;
+            }
+            let store = store.clone();
+            match tokio::task::spawn_blocking(move || store.compact(column)).await {
+                Ok(Ok(done)) => compacted += usize::from(done),
+                Ok(Err(error)) => {
+                    tracing::error!(target: "store", %error, column = column.name(), "cannot compact the column");
+                }
+                Err(error) => {
+                    tracing::error!(target: "store", %error, column = column.name(), "the column's compaction failed");
+                }
+            }
+        }
+        tracing::debug!(target: "store", columns = compacted, took_ms = begun.elapsed().as_millis(), "store compacted");
     }
 }
 

@@ -394,6 +394,11 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
         ),
     );
 
+    supervisor.spawn(
+        "store compaction",
+        span.clone(),
+        retention::compact_store(shared.store.clone(), shutdown.clone()),
+    );
     let mut core = Core::new(Arc::clone(&shared), internal_tx.clone(), chain_tx, context);
     core.answers = Some(answers_tx);
     core.gossip_budget = Some(gossip_budget);

@@ -114,27 +114,38 @@ pub fn proof_file(job: &ClientJob) -> Option<String> {
     ))
 }
 
+/// How many of `states` are each of `all`, in one pass.
+fn tally<S: PartialEq, const N: usize>(all: [S; N], states: impl Iterator<Item = S>) -> [usize; N] {
+    let mut counts = [0; N];
+    for state in states {
+        if let Some(i) = all.iter().position(|s| *s == state) {
+            counts[i] += 1;
+        }
+    }
+    counts
+}
+
 impl super::Core {
-    /// Sets `provernet_jobs{role, state}` from the jobs held.
+    /// Sets `provernet_jobs{role, state}` from the jobs held: one pass over each role's
+    /// open jobs (settled ones are not held).
     pub(super) fn update_gauges(&self) {
         use crate::metrics::JobState;
         use crate::store::{ClientState, WorkState};
         let jobs = &self.s.metrics.market.jobs;
-        for state in ClientState::ALL {
-            let n = self.jobs.values().filter(|j| j.state == state).count();
+        let set = |role: &str, state: &str, n: usize| {
             jobs.get_or_create(&JobState {
-                role: "client".into(),
-                state: state.name().into(),
+                role: role.into(),
+                state: state.into(),
             })
             .set(i64::try_from(n).unwrap_or(i64::MAX));
+        };
+        let clients = tally(ClientState::ALL, self.jobs.values().map(|j| j.state));
+        for (state, n) in ClientState::ALL.iter().zip(clients) {
+            set("client", state.name(), n);
         }
-        for state in WorkState::ALL {
-            let n = self.works.values().filter(|w| w.state == state).count();
-            jobs.get_or_create(&JobState {
-                role: "prover".into(),
-                state: state.name().into(),
-            })
-            .set(i64::try_from(n).unwrap_or(i64::MAX));
+        let works = tally(WorkState::ALL, self.works.values().map(|w| w.state));
+        for (state, n) in WorkState::ALL.iter().zip(works) {
+            set("prover", state.name(), n);
         }
         self.update_held();
     }
@@ -159,5 +170,22 @@ impl super::Core {
         for (what, n) in self.s.store.held() {
             held.store(what, n);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tally;
+    use crate::store::WorkState;
+
+    #[test]
+    fn each_state_is_counted_once() {
+        let states = [WorkState::Accepted, WorkState::Awarded, WorkState::Accepted];
+        let counts = tally(WorkState::ALL, states.into_iter());
+        for (state, n) in WorkState::ALL.iter().zip(counts) {
+            let expected = states.iter().filter(|s| *s == state).count();
+            assert_eq!(n, expected, "{state:?}");
+        }
+        assert_eq!(counts.iter().sum::<usize>(), states.len());
     }
 }

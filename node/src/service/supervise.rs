@@ -1,9 +1,9 @@
 //! Supervision of the node's long-lived tasks: the network task, the dispatcher, the chain
-//! follower, the chain worker, the watchtower and the core. Each runs until the node is
-//! asked to stop, or it stops the node: a task that returns or panics before then is a
-//! failure, logged at ERROR with its reason, kept as the node's [`Failure`], and the node
-//! shuts down (the binary then exits with status 1). A node never runs half alive, still
-//! answering peers while nothing validates or commits.
+//! follower, the chain worker, the watchtower, the store's compaction and the core. Each
+//! runs until the node is asked to stop, or it stops the node: a task that returns or
+//! panics before then is a failure, logged at ERROR with its reason, kept as the node's
+//! [`Failure`], and the node shuts down (the binary then exits with status 1). A node
+//! never runs half alive, still answering peers while nothing validates or commits.
 
 use std::collections::BTreeMap;
 use std::future::Future;

@@ -531,6 +531,7 @@ impl Watchtower {
                 public_inputs_hash: public_inputs_hash.0,
                 state: DeadlineState::Waiting,
                 owner_done: false,
+                purchase: false,
             },
         );
         self.save_deadline(&key);

@@ -271,6 +271,19 @@ pub trait KvStore: Send + Sync + 'static {
         Vec::new()
     }
 
+    /// Compacts `column` if it is small: its in-memory table written out and all its
+    /// files merged into one sorted run, dropping the versions and deletions they
+    /// supersede; whether it did (a large column is left to the store's own merging,
+    /// which rewrites a level only when it is full). Blocking; nothing to do for a store
+    /// that keeps no such files.
+    ///
+    /// # Errors
+    /// [`StoreError::Db`].
+    fn compact(&self, column: Column) -> Result<bool, StoreError> {
+        let _ = column;
+        Ok(false)
+    }
+
     /// Every entry of `column` in key order.
     ///
     /// # Errors
@@ -407,6 +420,14 @@ impl Store {
     /// What the store holds in memory ([`KvStore::held`]).
     pub fn held(&self) -> Vec<(&'static str, u64)> {
         self.kv.held()
+    }
+
+    /// See [`KvStore::compact`]. Blocking: run it off the async workers.
+    ///
+    /// # Errors
+    /// [`StoreError::Db`].
+    pub fn compact(&self, column: Column) -> Result<bool, StoreError> {
+        self.kv.compact(column)
     }
 
     /// A client job by the id its user was given.

@@ -218,9 +218,43 @@ pub struct ClientJob {
     /// re-auctioned (`service/overdue.rs`).
     #[serde(default)]
     pub committed_in_time: bool,
+    /// The client's own withheld-proof challenge bought the current round's proof (its
+    /// `ChallengeOpened` seen on chain): the award is paid at once, and the reveal that
+    /// answers the challenge (the proof) or the slash that ends it unanswered (the price
+    /// back, the round lost) is still to come, so the job stays open though paid.
+    #[serde(default)]
+    pub bought: bool,
 }
 
 impl ClientJob {
+    /// A job just submitted with `request` (its first round, bidding), of `circuit`
+    /// (its name), each round proven within `deadline_secs`, at `now_ms`.
+    pub fn submitted(circuit: &str, request: JobRequest, deadline_secs: u64, now_ms: u64) -> Self {
+        Self {
+            id: request.job_id(),
+            circuit: circuit.to_owned(),
+            first_max_price: request.max_price,
+            request: Stored(request),
+            deadline_secs,
+            state: ClientState::Bidding,
+            submitted_ms: now_ms,
+            round_started_ms: now_ms,
+            award: None,
+            awarded_ms: None,
+            acceptance: None,
+            accepted_ms: None,
+            proof: None,
+            verified_ms: None,
+            history: Vec::new(),
+            next_max_price: None,
+            error: None,
+            failed_provers: Vec::new(),
+            faulty_provers: Vec::new(),
+            committed_in_time: false,
+            bought: false,
+        }
+    }
+
     /// The current round's job id.
     pub fn current_id(&self) -> JobId {
         self.request.0.job_id()
@@ -443,6 +477,11 @@ pub struct WatchedDeadline {
     /// records written before it existed.
     #[serde(default)]
     pub owner_done: bool,
+    /// A client's own round whose proof this node is buying, or bought, with a
+    /// withheld-proof challenge showing its award (set before the challenge is sent,
+    /// cleared if it is not): the challenge's end, not another's slash, settles the round.
+    #[serde(default)]
+    pub purchase: bool,
 }
 
 impl WatchedDeadline {

@@ -21,6 +21,9 @@ const MAX_OPEN_FILES: i32 = 32;
 const LEVELS: usize = 7;
 /// The blocks read from table files, kept in memory for all columns together, bytes.
 const BLOCK_CACHE_BYTES: usize = 8 << 20;
+/// A column whose table files hold more than this, bytes, is not compacted by
+/// [`KvStore::compact`]: each compaction rewrites the column whole.
+const COMPACT_MAX_BYTES: u64 = 64 << 20;
 
 /// A RocksDB database with one column family per [`Column`].
 pub struct RocksStore {
@@ -108,10 +111,34 @@ impl KvStore for RocksStore {
         self.db.write(write).map_err(db_error)
     }
 
+    /// The column's memtable flushed and its files merged into one sorted run (keys are
+    /// hashes, so new data overlaps every file below it: the merge rewrites the column
+    /// whole, which is why only a column of at most [`COMPACT_MAX_BYTES`] is). A small
+    /// column ends with a table file or so, however many versions and deletions were
+    /// written since the last time. RocksDB reports no error from a manual compaction:
+    /// one that fails leaves the files as they were.
+    fn compact(&self, column: Column) -> Result<bool, StoreError> {
+        let family = self.family(column)?;
+        let size = self
+            .db
+            .property_int_value_cf(family, rocksdb::properties::LIVE_SST_FILES_SIZE)
+            .map_err(db_error)?
+            .unwrap_or(u64::MAX);
+        if size > COMPACT_MAX_BYTES {
+            return Ok(false);
+        }
+        self.db
+            .compact_range_cf(family, None::<&[u8]>, None::<&[u8]>);
+        Ok(true)
+    }
+
     fn held(&self) -> Vec<(&'static str, u64)> {
         let mut memtables = 0u64;
         let mut table_readers = 0u64;
         let mut table_files = 0u64;
+        let levels: Vec<_> = (0..LEVELS)
+            .map(rocksdb::properties::num_files_at_level)
+            .collect();
         for column in Column::ALL {
             let Ok(family) = self.family(column) else {
                 continue;
@@ -125,9 +152,8 @@ impl KvStore for RocksStore {
             };
             memtables += read(rocksdb::properties::CUR_SIZE_ALL_MEM_TABLES);
             table_readers += read(rocksdb::properties::ESTIMATE_TABLE_READERS_MEM);
-            for level in 0..LEVELS {
-                let name = rocksdb::properties::num_files_at_level(level);
-                table_files += read(&name);
+            for level in &levels {
+                table_files += read(level);
             }
         }
         vec![
@@ -156,5 +182,68 @@ impl KvStore for RocksStore {
                     .map_err(db_error)
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn held(store: &RocksStore, kind: &str) -> u64 {
+        store
+            .held()
+            .into_iter()
+            .find(|(k, _)| *k == kind)
+            .map_or(0, |(_, n)| n)
+    }
+
+    #[test]
+    fn a_compaction_leaves_a_file_per_column_however_many_versions_were_written() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = RocksStore::open(dir.path()).expect("open");
+        let columns = [Column::ClientJobs, Column::Work, Column::Inputs];
+        // A node's life: the same records rewritten at each change of state, some of them
+        // removed after their retention, the memtables flushed now and then.
+        for round in 0..6u8 {
+            let mut batch = WriteBatch::default();
+            for column in columns {
+                for key in 0..50u8 {
+                    batch.put_raw(column, &[key; 32], vec![round; 256]);
+                }
+                if round == 5 {
+                    for key in 0..25u8 {
+                        batch.delete(column, &[key; 32]);
+                    }
+                }
+            }
+            store.write(batch).expect("write");
+            for column in columns {
+                store
+                    .db
+                    .flush_cf(store.family(column).expect("column"))
+                    .expect("flush");
+            }
+        }
+        // At least a file per column (more, unless RocksDB merged the flushes already).
+        assert!(held(&store, "table_files") >= columns.len() as u64);
+        for column in Column::ALL {
+            store.compact(column).expect("compacts");
+        }
+        assert_eq!(held(&store, "table_files"), columns.len() as u64);
+        // Everything kept reads as it was written last; the removed records stay gone.
+        for column in columns {
+            let entries = store.scan(column).expect("scan");
+            assert_eq!(entries.len(), 25);
+            assert!(entries.iter().all(|(_, v)| *v == vec![5; 256]));
+        }
+        // Nothing left in memory but what was written since.
+        let mut batch = WriteBatch::default();
+        batch.put_raw(Column::Meta, b"after", vec![1]);
+        store.write(batch).expect("write");
+        for column in Column::ALL {
+            store.compact(column).expect("compacts again");
+        }
+        assert!(held(&store, "memtables_bytes") < 64 << 10);
+        assert_eq!(held(&store, "table_files"), columns.len() as u64 + 1);
     }
 }

@@ -363,15 +363,17 @@ async fn a_signed_award_that_never_arrives_is_paid_by_the_clients_challenge_buyi
             .any(|e| matches!(e, ProverMarketEvents::BatchFeesClaimedFilter(_))),
         "no claim pays the job again"
     );
-    eventually(60, "the client holds the revealed proof", || async {
+    let job = eventually(60, "the client holds the revealed proof", || async {
         client
             .store
             .client_job(&id)
             .expect("store")
-            .and_then(|j| j.proof)
-            .map(|_| ())
+            .filter(|j| j.proof.is_some())
     })
     .await;
+    // Its core knew the round bought: paid by the purchase, it waited for the reveal
+    // instead of settling without the proof.
+    assert!(job.bought, "the purchase reached the client's core");
 }
 
 /// The acceptance is gossiped once; lost (here the client acts on none that comes by

@@ -2,6 +2,7 @@
 
 use prost::Message as _;
 use provernet_proto::v1;
+use provernet_protocol::replay::PURGE_LAG_SECS;
 use provernet_protocol::{
     Award, Bid, Context, EnvelopeError, JobRequest, MessageKind, PROTOCOL_VERSION, PayloadError,
     SeenCache, SignedEnvelope, Validator,
@@ -378,6 +379,40 @@ fn signing_refuses_what_peers_would_reject() {
         SignedEnvelope::sign(&invalid, &context(), NOW + 60, &key(1)).map(|e| e.id()),
         Err(PayloadError::Zero { field: "price" })
     );
+}
+
+/// The attack: keep a captured envelope and send it again at every second, while other
+/// traffic makes the cache drop ids whose time has passed, hoping to land in the gap
+/// between its id being forgotten and its expiry, or to reach a check made with a clock
+/// behind the one the cache purges by (another task's reading, a clock stepped back).
+/// There is none: an id is kept through the envelope's last accepted second and
+/// [`PURGE_LAG_SECS`] beyond, so every attempt is refused, as a replay while its id is
+/// held and as expired after, by the clock that purged and by one a minute behind it.
+#[test]
+fn a_replay_is_refused_whenever_the_cache_drops_old_ids() {
+    let mut validator = validator();
+    let captured = signed_bid();
+    let bytes = captured.to_bytes();
+    validator.validate(&bytes, NOW).expect("first time");
+    let limit = context().forget_after(captured.expires_at());
+    for (n, now) in (NOW..=limit + PURGE_LAG_SECS + 65).enumerate() {
+        // Another envelope each second: each insertion purges what is past its time.
+        let mut other = bid();
+        other.price += 1 + n as u128;
+        let fresh = SignedEnvelope::sign(&other, &context(), now + 60, &key(1)).expect("valid");
+        validator.validate(&fresh.to_bytes(), now).expect("fresh");
+        // A clock a minute behind: what the lag is for.
+        for clock in [now, now - 60] {
+            let error = validator.validate(&bytes, clock).expect_err("the replay");
+            assert!(
+                matches!(
+                    error,
+                    EnvelopeError::Replayed { .. } | EnvelopeError::Expired { .. }
+                ),
+                "at {clock} (purged at {now}): {error:?}"
+            );
+        }
+    }
 }
 
 /// A flood of valid envelopes used to fill the cache, which then refused every new one,

@@ -189,6 +189,9 @@ impl Watchtower {
                         deadline: w.award.0.deadline,
                         signature: w.award.0.signature.0.to_vec(),
                     });
+                if purchase.is_some() {
+                    self.mark_purchase(&(prover, leaf.client.0, leaf.job_id), true);
+                }
                 let evidence = WithheldProof { at, purchase };
                 self.send(Target::Withheld(key), jitter, move |market| async move {
                     market

@@ -74,6 +74,7 @@ impl Watchtower {
                     return;
                 }
                 self.count(fault_name(c.fault), "opened");
+                self.report_own_bought(&job, c.fault);
                 let state = (id, c.respond_by);
                 match c.fault {
                     2 => {
@@ -138,6 +139,7 @@ impl Watchtower {
                     if v.challenger == self.me {
                         self.count(fault_name(fault), "void");
                         self.settle_challenge(&job, id, "void");
+                        self.report_own_voided(&job, fault);
                     }
                 }
             }

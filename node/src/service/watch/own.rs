@@ -40,8 +40,13 @@ pub(crate) enum OwnRound {
         inputs: Vec<FieldBytes>,
         proof: Vec<u8>,
     },
-    /// The awarded prover was slashed for the job: the round can never be paid. `fault`
-    /// is the slash's (`provernet_slashing::fault_name`).
+    /// The client's own withheld-proof challenge of the awarded prover's leaf is open: it
+    /// bought the proof, so the award is paid, and the reveal (`Proof`) or the slash
+    /// (`Lost`) that ends the challenge is still to come.
+    Bought,
+    /// The awarded prover was slashed for the job, or the client's purchase of its proof
+    /// was voided (the price back, the award paid to nobody): the round can never be
+    /// paid. `fault` is the slash's (`provernet_slashing::fault_name`).
     Lost { fault: u8 },
     /// The awarded prover's leaf went through its whole window unaudited to the end (its
     /// proof never obtained, no challenge possible any more): the round is paid, and the
@@ -201,6 +206,50 @@ impl Watchtower {
         if !busy && self.own_round(l.prover, &l.leaf).is_some() {
             self.end_own_round(&job);
             self.report_own(job.2, OwnRound::Unobtainable);
+        }
+    }
+
+    /// Whether this node is buying (or bought) the proof of its own round `job`.
+    fn buying(&self, job: &JobKey) -> bool {
+        job.1 == self.me.0 && self.deadlines.get(job).is_some_and(|w| w.purchase)
+    }
+
+    /// Marks (or unmarks) the client's own round `job` as being bought: set before the
+    /// purchase is sent (`audit.rs`), cleared when it is not made (`send.rs`).
+    pub(super) fn mark_purchase(&mut self, job: &JobKey, buying: bool) {
+        if let Some(w) = self.deadlines.get_mut(job)
+            && w.purchase != buying
+        {
+            w.purchase = buying;
+            self.save_deadline(job);
+        }
+    }
+
+    /// This node opened challenge `fault` on `job`: if it is the withheld-proof challenge
+    /// that buys its own round's proof, the award is paid from now on.
+    pub(super) fn report_own_bought(&self, job: &JobKey, fault: u8) {
+        if fault == 2 && self.buying(job) {
+            self.report_own(job.2, OwnRound::Bought);
+        }
+    }
+
+    /// This node's challenge `fault` on `job` was voided: if it was the purchase of its own
+    /// round's proof, no reveal will answer it and no slash will end it (the verifier
+    /// changed, or the job was slashed meanwhile), the price is back and the award paid
+    /// to nobody: the round is lost. A plain challenge voided leaves the award to a claim.
+    pub(super) fn report_own_voided(&mut self, job: &JobKey, fault: u8) {
+        if fault == 2 && self.buying(job) {
+            self.report_own_lost(job, fault);
+        }
+    }
+
+    /// `job` was slashed on another's challenge: as [`Self::report_own_lost`], but not
+    /// while this node's purchase of the round's proof is open. The prover may still
+    /// reveal (and be paid the bought price): the purchase's own end settles the round,
+    /// so a sybil's slash cannot make the client re-auction a round it paid for.
+    pub(super) fn report_own_lost_to_another(&mut self, job: &JobKey, fault: u8) {
+        if !self.buying(job) {
+            self.report_own_lost(job, fault);
         }
     }
 

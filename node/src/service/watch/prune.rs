@@ -158,7 +158,7 @@ impl Watchtower {
 
     /// Gives up the jobs slashed by others once the slash has `chain.confirmations`
     /// blocks on top: their open leaves and deadlines settle as taken, a client's own
-    /// round as lost.
+    /// round as lost (unless its purchase is open: its end settles the round).
     pub(super) fn settle_confirmed_slashes(&mut self) {
         let depth = self.s.config.chain.confirmations;
         let head = self.head;
@@ -167,7 +167,7 @@ impl Watchtower {
             .partition(|(_, block, _)| block.saturating_add(depth) <= head);
         self.unconfirmed_slashes = wait;
         for (job, _, fault) in due {
-            self.report_own_lost(&job, fault);
+            self.report_own_lost_to_another(&job, fault);
             self.equivocations.remove(&job);
             self.settle_open(&job, "taken", true);
         }

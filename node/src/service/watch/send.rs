@@ -95,6 +95,11 @@ impl Watchtower {
                 self.retry_at.insert(target, now_ms() + RETRY_MS);
             }
             Target::Invalid(key) | Target::Withheld(key) => {
+                // A purchase not made: the round is not bought (a retry marks it again).
+                if let (Target::Withheld(_), Some(l)) = (target, self.leaves.get(&key)) {
+                    let job = (l.prover, l.leaf.client.0, l.leaf.job_id);
+                    self.mark_purchase(&job, false);
+                }
                 let challenging = self
                     .leaves
                     .get(&key)
