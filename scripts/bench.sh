@@ -40,7 +40,7 @@ run() {
         adversary) cargo bench --locked --profile dev -p provernet-node --bench adversary ;;
         # One prover and one client settle 5,000 jobs (PROVERNET_SOAK_JOBS): memory and
         # open files after warm-up, a restarted prover's time to its first bid, and its
-        # catch-up after 100,000 blocks mined while it was down.
+        # catch-up after 20,000 blocks mined while it was down (PROVERNET_SOAK_DOWN_BLOCKS).
         soak) cargo bench --locked --profile dev -p provernet-node --bench soak ;;
         market)
             # 10 nodes; one poseidon-chain-16 job (the largest circuit) at a time, so the
