@@ -13,6 +13,7 @@ use provernet_protocol::{
 };
 use provernet_slashing::eip712;
 
+use super::overdue::settles_once_paid;
 use super::{Core, Internal, SeenRequest, award_terms, eth, now_ms, wei};
 use crate::metrics::kind;
 use crate::network::scoring::PeerAction;
@@ -496,10 +497,6 @@ impl Core {
         self.s.publish(&request).await;
     }
 
-    fn payable(job: &ClientJob) -> bool {
-        super::overdue::settles_once_paid(job)
-    }
-
     /// Asks the chain which verified jobs have been paid: each job after 2 s, then at
     /// twice the last wait, up to [`PAID_CHECK_MAX_MS`] (a prover may claim late, or
     /// never: the calls stay bounded).
@@ -509,7 +506,7 @@ impl Core {
         let verified: Vec<(JobId, u64, Address)> = self
             .jobs
             .values()
-            .filter(|j| Self::payable(j))
+            .filter(|j| settles_once_paid(j))
             .filter(|j| due.get(&j.id).is_none_or(|(at, _)| *at <= now))
             .filter_map(|j| {
                 let award = &j.award.as_ref()?.0;
@@ -555,7 +552,7 @@ impl Core {
         let mut paid = Vec::new();
         for id in ids {
             if let Some(job) = self.jobs.get_mut(&id)
-                && Self::payable(job)
+                && settles_once_paid(job)
             {
                 job.state = ClientState::Paid;
                 batch.client_job(job);

@@ -103,16 +103,13 @@ impl Core {
             }
             OwnRound::Bought => {
                 tracing::info!(target: "market::client", job = %user_id, "the round's proof bought by our withheld-proof challenge: waiting for its reveal");
+                // Bought with the award shown: only a leaf posted by the award's deadline
+                // can be (the contract checks it), so it is committed in time, and never
+                // re-auctioned but on the purchase's own end.
                 if let Some(job) = self.jobs.get_mut(&user_id) {
-                    // Bought with the award shown: only a leaf posted by the award's
-                    // deadline can be (the contract checks it), so it is never re-auctioned
-                    // but on the purchase's own end.
-                    job.committed_in_time = true;
                     job.bought = true;
-                    let mut batch = crate::store::WriteBatch::default();
-                    batch.client_job(job);
-                    self.write(batch);
                 }
+                self.mark_round(user_id, None);
             }
             OwnRound::Proof {
                 circuit_id,

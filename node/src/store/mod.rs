@@ -279,8 +279,7 @@ pub trait KvStore: Send + Sync + 'static {
     ///
     /// # Errors
     /// [`StoreError::Db`].
-    fn compact(&self, column: Column) -> Result<bool, StoreError> {
-        let _ = column;
+    fn compact(&self, _column: Column) -> Result<bool, StoreError> {
         Ok(false)
     }
 

@@ -95,15 +95,19 @@ impl Watchtower {
                 self.retry_at.insert(target, now_ms() + RETRY_MS);
             }
             Target::Invalid(key) | Target::Withheld(key) => {
-                // A purchase not made: the round is not bought (a retry marks it again).
-                if let (Target::Withheld(_), Some(l)) = (target, self.leaves.get(&key)) {
-                    let job = (l.prover, l.leaf.client.0, l.leaf.job_id);
-                    self.mark_purchase(&job, false);
-                }
                 let challenging = self
                     .leaves
                     .get(&key)
                     .is_some_and(|l| matches!(l.state, LeafState::Challenging { .. }));
+                // A purchase not made: the round is not bought (a retry marks it again).
+                // Not when the events already recorded it open (a receipt lost after
+                // the transaction was mined): that purchase stands.
+                if let (Target::Withheld(_), Some(l), true) =
+                    (target, self.leaves.get(&key), challenging)
+                {
+                    let job = (l.prover, l.leaf.client.0, l.leaf.job_id);
+                    self.mark_purchase(&job, false);
+                }
                 if let Some(outcome) = outcome.filter(|_| challenging) {
                     if verifies {
                         tracing::error!(target: "watch", batch_id = key.0, "the native verifier rejects a proof the chain's accepts: not challenging");
