@@ -5,7 +5,8 @@
 #                               measurement; bench/results.json says when each was taken)
 # Benchmarks: envelope (validation throughput per core), adversary (honest e2e and memory
 # under a flood), soak (memory, open files and warm start over 5,000 settled jobs; not in
-# the default set: it runs about 50 minutes), proving (prove time by k, library
+# the default set: it runs about 50 minutes), resume (a prover's catch-up after 100,000
+# blocks mined while it was down; not in the default set: about 20 minutes), proving (prove time by k, library
 # vs direct create_proof, EVM verify gas), gas (market gas by batch size and per challenge),
 # market (10-node testnet: e2e ÷ raw proving, award latency), scale10, scale20 (full
 # market, 10 and 20 nodes) and scale50 (the 20 + 30 networking-only nodes), one workload
@@ -39,9 +40,11 @@ run() {
         # Honest jobs without and with one peer flooding valid, useless gossip.
         adversary) cargo bench --locked --profile dev -p provernet-node --bench adversary ;;
         # One prover and one client settle 5,000 jobs (PROVERNET_SOAK_JOBS): memory and
-        # open files after warm-up, a restarted prover's time to its first bid, and its
-        # catch-up after 20,000 blocks mined while it was down (PROVERNET_SOAK_DOWN_BLOCKS).
+        # open files after warm-up, and a restarted prover's time to its first bid.
         soak) cargo bench --locked --profile dev -p provernet-node --bench soak ;;
+        # A prover down while anvil mines 100,000 blocks (PROVERNET_SOAK_DOWN_BLOCKS):
+        # where its follower resumes and its time to catch up.
+        resume) cargo bench --locked --profile dev -p provernet-node --bench soak -- resume ;;
         market)
             # 10 nodes; one poseidon-chain-16 job (the largest circuit) at a time, so the
             # winner proves alone, as raw proving is timed afterwards.
@@ -65,7 +68,7 @@ run() {
                 --cheat-rate 0.5 --circuits poseidon-chain-12,mlp-inference --jobs 40 --rate 1 \
                 --kills 6 ;;
         *)
-            echo "bench: unknown benchmark '$1' (known: envelope, adversary, soak, proving, gas, market, scale10, scale20, scale50, crash)" >&2
+            echo "bench: unknown benchmark '$1' (known: envelope, adversary, soak, resume, proving, gas, market, scale10, scale20, scale50, crash)" >&2
             exit 2
             ;;
     esac

@@ -2,8 +2,9 @@
 //! stop growing once warm, and a restarted prover must bid again within 2 s.
 //!
 //! Run: `./scripts/bench.sh soak` (5,000 jobs; `PROVERNET_SOAK_JOBS` sets another
-//! count). Under `cargo test` (no `--bench` flag) it settles a few jobs and restarts the
-//! prover once, as a smoke test.
+//! count), and `./scripts/bench.sh resume` (a prover down for [`DOWN_BLOCKS`] blocks).
+//! Under `cargo test` (no `--bench` flag) it settles a few jobs, restarts the prover, and
+//! resumes one after 200 blocks, as a smoke test.
 //!
 //! In one run, on a fresh anvil mining a block a second (keeping 256 blocks' states, none
 //! on disk), with both nodes in this process (RocksDB stores on disk, libp2p on
@@ -18,9 +19,11 @@
 //! at least half the run later; their growth between the two is the figure. Then the prover is stopped and started
 //! again on its store, loading its SRS, keys and verifiers from the warm cache as a node
 //! process does, and the time from the start call to its first bid on a job submitted at
-//! once is measured. Last, the prover is stopped again while anvil mines [`DOWN_BLOCKS`]
-//! blocks (`PROVERNET_SOAK_DOWN_BLOCKS` sets another count)
-//! (200 in the smoke test), and started again: its follower must resume from its stored
+//! once is measured.
+//!
+//! The resume, on an anvil of its own that keeps no past states: a prover proves a few
+//! jobs, is stopped while anvil mines [`DOWN_BLOCKS`] blocks (`PROVERNET_SOAK_DOWN_BLOCKS`
+//! sets another count), and is started again: its follower must resume from its stored
 //! position, and its time to catch up with the head is the figure.
 
 #[path = "../../testnet/src/figure.rs"]
@@ -54,10 +57,16 @@ const DEADLINE_SECS: u64 = 120;
 /// minute to spare.
 const WARM_AFTER: Duration =
     Duration::from_secs(DEADLINE_SECS + provernet_node::service::REQUEST_MEMORY_SECS + 60);
-/// Blocks mined while the prover is down, by default. After 5,000 jobs anvil here mined
-/// about 80 blocks a second and held 11.9 GB at 58,000 blocks (of 23 GB; states kept in
-/// memory however pruned): 100,000 would exhaust the machine's memory.
-const DOWN_BLOCKS: u64 = 20_000;
+/// Blocks mined while the prover is down, by default.
+const DOWN_BLOCKS: u64 = 100_000;
+/// Blocks mined per `anvil_mine` call while it is down.
+const MINE_CHUNK: u64 = 10_000;
+/// Jobs the prover proves before its long stop: its store and its follower's position
+/// are those of a node with a past.
+const PROVED_BEFORE: u64 = 2;
+/// Blocks mined with the prover up after those jobs, before its long stop: it stops
+/// well above the market's windows.
+const LIVED_BLOCKS: u64 = 500;
 /// The prover's batches, jobs: once it has removed more records than one holds, a
 /// claimed batch has left its disk.
 const BATCH: u64 = 16;
@@ -229,6 +238,39 @@ async fn settle(client: &NodeHandle, prover: &NodeHandle, jobs: u64) -> (Option<
     (warm, end)
 }
 
+/// `Some` once `client` holds job `id` verified (or paid, or settled and gone).
+fn verified(client: &NodeHandle, id: &JobId) -> Option<()> {
+    let state = client.job(id).expect("store").map(|s| s.state);
+    matches!(state.as_deref(), Some("verified" | "paid") | None).then_some(())
+}
+
+/// Has anvil mine `blocks` blocks, [`MINE_CHUNK`] per call, saying how far it is.
+async fn mine(net: &Testnet, blocks: u64, when: &str) {
+    let mining = Instant::now();
+    let mut mined = 0;
+    while mined < blocks {
+        let chunk = MINE_CHUNK.min(blocks - mined);
+        let _: serde_json::Value = net
+            .owner
+            .client()
+            .provider()
+            .request(
+                "anvil_mine",
+                [
+                    ethers::types::U256::from(chunk),
+                    ethers::types::U256::zero(),
+                ],
+            )
+            .await
+            .expect("mines");
+        mined += chunk;
+        println!(
+            "soak: {mined} blocks mined {when} ({} s)",
+            mining.elapsed().as_secs()
+        );
+    }
+}
+
 /// What a restart of the prover showed.
 struct Restart {
     /// From the start call to its first bid on a job submitted as soon as it is up, ms.
@@ -254,26 +296,7 @@ async fn restart(net: &mut Testnet, client: &NodeHandle, n: u64, blocks: u64) ->
         .await;
     }
     let (config, keys) = net.stop(1).await;
-    if blocks > 0 {
-        let mining = Instant::now();
-        let _: serde_json::Value = net
-            .owner
-            .client()
-            .provider()
-            .request(
-                "anvil_mine",
-                [
-                    ethers::types::U256::from(blocks),
-                    ethers::types::U256::zero(),
-                ],
-            )
-            .await
-            .expect("mines");
-        println!(
-            "soak: {blocks} blocks mined while the prover was down ({} s)",
-            mining.elapsed().as_secs()
-        );
-    }
+    mine(net, blocks, "while the prover is down").await;
     let head_at_start = net.head().await;
     // Its own engine, loaded from the warm key cache as a node process loads it.
     let mut config = config;
@@ -295,8 +318,7 @@ async fn restart(net: &mut Testnet, client: &NodeHandle, n: u64, blocks: u64) ->
     .await;
     let bid_ms = started.elapsed().as_millis();
     eventually(120, "the job after the restart is verified", || async {
-        let state = client.job(&id).expect("store").map(|s| s.state);
-        matches!(state.as_deref(), Some("verified" | "paid") | None).then_some(())
+        verified(client, &id)
     })
     .await;
     let catch_up_ms = eventually(120, "the follower catches up", || async {
@@ -321,13 +343,13 @@ async fn restart(net: &mut Testnet, client: &NodeHandle, n: u64, blocks: u64) ->
     }
 }
 
-async fn run(jobs: u64, blocks: u64, figures: &mut Vec<Figure>) {
+async fn run(jobs: u64, figures: &mut Vec<Figure>) {
     let params = provernet_slashing::MarketParams {
         deadline_challenge_period: 60,
         ..support::params()
     };
-    // 100,000 blocks' states would fill the disk (anvil writes those it no longer keeps
-    // in memory there).
+    // Past states kept for a client's payment check, which asks at its head (anvil may
+    // have passed it); none written to disk.
     let mut net = Testnet::with_anvil(params, &["--prune-history", "256"]).await;
     let client = net.start_client(&[3], retain_briefly).await;
     let mut config = net.config("prover", true, false);
@@ -344,20 +366,6 @@ async fn run(jobs: u64, blocks: u64, figures: &mut Vec<Figure>) {
     println!(
         "soak: the restarted prover bid {start_ms} ms after its start (target at most 2000 ms)"
     );
-    let long = restart(&mut net, &client, 2_000 + jobs, blocks).await;
-    println!(
-        "soak: down for {blocks} blocks, the prover resumed reading at block {} (stopped at {}, head {} at its start), caught up in {} ms, and bid {} ms after its start",
-        long.resumed_at, long.stopped_at, long.head_at_start, long.catch_up_ms, long.bid_ms
-    );
-    // From its stored position, less the market's windows (the challenge window, the
-    // response window and a margin of 16): not from the market's first block.
-    let lookback = support::CHALLENGE_WINDOW + 3 + 16;
-    assert!(
-        long.resumed_at + lookback >= long.stopped_at && long.resumed_at <= long.stopped_at,
-        "resumed at {}, stopped at {}",
-        long.resumed_at,
-        long.stopped_at
-    );
     figures.push(
         Figure::new(
             "soak.warm_start_to_bid",
@@ -368,19 +376,6 @@ async fn run(jobs: u64, blocks: u64, figures: &mut Vec<Figure>) {
         )
         .at_most(2_000.0)
         .note("from the start call (store opened, keys loaded, chain read) to a bid on a job submitted as it came up"),
-    );
-    figures.push(
-        Figure::new(
-            "soak.resume_catch_up",
-            "a prover down while the chain grew: its follower's start to the head",
-            long.catch_up_ms as f64,
-            "ms",
-            COMMAND,
-        )
-        .note(format!(
-            "down for {blocks} blocks: stopped at block {}, resumed reading at {} (its stored position less the market's windows), head {} at its start; first bid {} ms after its start; chain.log_range 2,000",
-            long.stopped_at, long.resumed_at, long.head_at_start, long.bid_ms
-        )),
     );
     assert_eq!(failed(&client), 0, "every job was paid");
     // Growth over half the run at least: warm late, it would say little.
@@ -437,8 +432,70 @@ async fn run(jobs: u64, blocks: u64, figures: &mut Vec<Figure>) {
     );
 }
 
+/// The long restart, on an anvil of its own that keeps no past states (`--prune-history`
+/// alone): 100,000 blocks' states fill this machine's memory when some are kept (11.9 GB
+/// at 58,000 blocks with 256 kept) and its disk when anvil writes them out (65 GB). A
+/// prover catching up reads logs and headers only; a client's payment check asks at a
+/// past block, so payments are not waited for here.
+async fn resume(blocks: u64, figures: &mut Vec<Figure>) {
+    let mut net = Testnet::with_anvil(support::params(), &["--prune-history"]).await;
+    let client = net.start_client(&[3], |_| {}).await;
+    let mut config = net.config("prover", true, false);
+    config.prover.estimate_ms = 2_000;
+    let prover = net.start(config, 3).await;
+    net.wait_for_mesh(1).await;
+    for n in 0..PROVED_BEFORE {
+        let id = client
+            .submit(submit(
+                Circuit::PoseidonChain12,
+                1_000 + n,
+                1_000,
+                DEADLINE_SECS,
+            ))
+            .await
+            .expect("submitted");
+        eventually(120, "a job before the stop is verified", || async {
+            verified(&client, &id)
+        })
+        .await;
+    }
+    // Far enough from the market's first block that a resume from there would show.
+    mine(&net, LIVED_BLOCKS, "with the prover up").await;
+    drop(prover);
+    let long = restart(&mut net, &client, 2_000, blocks).await;
+    println!(
+        "soak: down for {blocks} blocks, the prover resumed reading at block {} (stopped at {}, head {} at its start), caught up in {} ms, and bid {} ms after its start",
+        long.resumed_at, long.stopped_at, long.head_at_start, long.catch_up_ms, long.bid_ms
+    );
+    // From its stored position, less the market's windows (the challenge window, the
+    // response window and a margin of 16): not from the market's first block.
+    let lookback = support::CHALLENGE_WINDOW + 3 + 16;
+    assert!(
+        long.resumed_at + lookback >= long.stopped_at && long.resumed_at <= long.stopped_at,
+        "resumed at {}, stopped at {}",
+        long.resumed_at,
+        long.stopped_at
+    );
+    figures.push(
+        Figure::new(
+            "resume.catch_up",
+            "a prover down while the chain grew: its follower's start to the head",
+            long.catch_up_ms as f64,
+            "ms",
+            "./scripts/bench.sh resume",
+        )
+        .note(format!(
+            "down for {blocks} blocks: stopped at block {}, resumed reading at {} (its stored position less the market's windows), head {} at its start; first bid {} ms after its start; chain.log_range 2,000",
+            long.stopped_at, long.resumed_at, long.head_at_start, long.bid_ms
+        )),
+    );
+}
+
 fn main() {
     let benchmarking = std::env::args().any(|arg| arg == "--bench");
+    // `--bench resume`: the long restart alone; `--bench`: the soak alone; neither: both,
+    // small.
+    let resuming = std::env::args().any(|arg| arg == "resume");
     let jobs = if benchmarking {
         std::env::var("PROVERNET_SOAK_JOBS")
             .ok()
@@ -447,6 +504,20 @@ fn main() {
     } else {
         3
     };
+    if benchmarking && std::env::var_os("PROVERNET_TEST_LOG").is_none() {
+        // The nodes' start, step by step (target `node`, info): where a slow start spends
+        // its time.
+        use tracing_subscriber::layer::SubscriberExt as _;
+        use tracing_subscriber::util::SubscriberInitExt as _;
+        let _ = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::INFO)
+            .finish()
+            .with(
+                tracing_subscriber::filter::Targets::new()
+                    .with_target("node", tracing::Level::INFO),
+            )
+            .try_init();
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -461,7 +532,14 @@ fn main() {
     } else {
         200
     };
-    runtime.block_on(run(jobs, blocks, &mut figures));
+    runtime.block_on(async {
+        if !(benchmarking && resuming) {
+            run(jobs, &mut figures).await;
+        }
+        if !benchmarking || resuming {
+            resume(blocks, &mut figures).await;
+        }
+    });
     if benchmarking {
         figure::record(&figures).expect("the figures file can be written");
     }

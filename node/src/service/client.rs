@@ -13,7 +13,6 @@ use provernet_protocol::{
 };
 use provernet_slashing::eip712;
 
-use super::overdue::settles_once_paid;
 use super::{Core, Internal, SeenRequest, award_terms, eth, now_ms, wei};
 use crate::metrics::kind;
 use crate::network::scoring::PeerAction;
@@ -31,11 +30,6 @@ pub(crate) enum Checked {
     /// This node could not verify it (its keys, a task): nobody's fault but its own.
     Failed(String),
 }
-
-/// The first wait before a verified job is asked about again, ms; it doubles at each ask.
-const PAID_CHECK_FIRST_MS: u64 = 2_000;
-/// The longest wait between two asks about one verified job, ms.
-const PAID_CHECK_MAX_MS: u64 = 600_000;
 
 impl Core {
     pub(super) fn recover_client(&mut self) {
@@ -308,12 +302,7 @@ impl Core {
                 cause => self.reauction(id, cause).await,
             }
         }
-        if now >= self.last_paid_check_ms.saturating_add(PAID_CHECK_FIRST_MS)
-            && !self.paid_check_running
-        {
-            self.last_paid_check_ms = now;
-            self.check_paid(now);
-        }
+        self.tick_paid(now);
     }
 
     async fn close_auction(&mut self, id: JobId) {
@@ -495,77 +484,6 @@ impl Core {
         self.by_current.insert(request.job_id(), id);
         self.remember_own_request(request.clone(), None);
         self.s.publish(&request).await;
-    }
-
-    /// Asks the chain which verified jobs have been paid: each job after 2 s, then at
-    /// twice the last wait, up to [`PAID_CHECK_MAX_MS`] (a prover may claim late, or
-    /// never: the calls stay bounded).
-    fn check_paid(&mut self, now: u64) {
-        // Each award is paid once, to the prover it names: ask about the signed one.
-        let due = &self.paid_due;
-        let verified: Vec<(JobId, u64, Address)> = self
-            .jobs
-            .values()
-            .filter(|j| settles_once_paid(j))
-            .filter(|j| due.get(&j.id).is_none_or(|(at, _)| *at <= now))
-            .filter_map(|j| {
-                let award = &j.award.as_ref()?.0;
-                award
-                    .is_signed()
-                    .then_some((j.id, j.request.0.nonce, award.prover))
-            })
-            .collect();
-        if verified.is_empty() {
-            return;
-        }
-        for (id, ..) in &verified {
-            let wait = self
-                .paid_due
-                .get(id)
-                .map_or(PAID_CHECK_FIRST_MS, |(_, wait)| {
-                    wait.saturating_mul(2).min(PAID_CHECK_MAX_MS)
-                });
-            self.paid_due.insert(*id, (now.saturating_add(wait), wait));
-        }
-        self.paid_check_running = true;
-        let market = self.s.market.clone();
-        let me = eth(&self.s.address);
-        let internal = self.internal.clone();
-        // A payment counts once `chain.confirmations` blocks are on top of it: a reorg
-        // above that depth may still undo it.
-        let at = self.head.saturating_sub(self.s.config.chain.confirmations);
-        tokio::spawn(async move {
-            let mut paid = Vec::new();
-            for (id, nonce, prover) in verified {
-                let call = market.contract().is_paid(me, eth(&prover), nonce).block(at);
-                if let Ok(true) = call.call().await {
-                    paid.push(id);
-                }
-            }
-            let _ = internal.send(Internal::Paid(paid)).await;
-        });
-    }
-
-    pub(super) fn on_paid(&mut self, ids: Vec<JobId>) {
-        self.paid_check_running = false;
-        let mut batch = WriteBatch::default();
-        let mut paid = Vec::new();
-        for id in ids {
-            if let Some(job) = self.jobs.get_mut(&id)
-                && settles_once_paid(job)
-            {
-                job.state = ClientState::Paid;
-                batch.client_job(job);
-                paid.push(id);
-            }
-        }
-        for id in &paid {
-            self.expire_client_job(&mut batch, *id);
-        }
-        if !batch.is_empty() && self.write(batch) {
-            // Settled: out of memory, on disk for the API until its retention ends.
-            self.forget_client_jobs(&paid);
-        }
     }
 
     /// A proof pushed by the winner: checked against the job and verified off the core.

@@ -110,6 +110,19 @@ pub(super) async fn follow_chain(
                 {
                     return;
                 }
+                // A claim may pay this client's verified jobs: asked about again at once.
+                let claimers: Vec<EthAddress> = events
+                    .iter()
+                    .filter(|_| shared.config.roles.client)
+                    .filter_map(|e| match &e.event {
+                        E::BatchFeesClaimedFilter(c) => Some(c.prover),
+                        _ => None,
+                    })
+                    .collect();
+                if !claimers.is_empty() && core.send(Internal::FeesClaimed(claimers)).await.is_err()
+                {
+                    return;
+                }
                 if let Some(watch) = &watch {
                     let relevant: Vec<_> = events
                         .into_iter()

@@ -34,7 +34,9 @@ mod exchange;
 mod follow;
 mod funds;
 mod gossip;
+mod handle;
 mod overdue;
+mod paid;
 mod prover;
 mod registry;
 mod requests;
@@ -48,6 +50,7 @@ mod supervise;
 mod watch;
 mod worker;
 
+pub use handle::NodeHandle;
 pub use requests::REQUEST_MEMORY_SECS;
 pub use start::{StartError, Startup, start};
 pub use supervise::{Failure, Tasks};
@@ -153,6 +156,11 @@ pub(crate) enum Internal {
     Stakes(Vec<(EthAddress, StakeInfo)>),
     /// Accounts that deposited, from the chain's events.
     Depositors(Vec<EthAddress>),
+    /// Provers that claimed fees, from the chain's events (a client's).
+    FeesClaimed(Vec<EthAddress>),
+    /// The block the watchtower has applied every event of, said after its words on
+    /// them (`watch::own`).
+    WatchedTo(u64),
     /// The block the follower has read to, and whether it reached the chain's head.
     Head(u64, bool),
     /// A client's free deposit and reservation for this prover read from the chain
@@ -354,112 +362,6 @@ impl Shared {
     }
 }
 
-/// A running node, as tests and the binary see it.
-#[derive(Clone)]
-pub struct NodeHandle {
-    internal: mpsc::Sender<Internal>,
-    /// The node's store (read-only use: the API reads jobs from it).
-    pub store: Store,
-    /// The network.
-    pub net: NetworkHandle,
-    /// Its metrics.
-    pub metrics: Arc<Metrics>,
-    /// Its Ethereum address.
-    pub address: EthAddress,
-    /// Its ed25519 key.
-    pub peer_key: PeerKey,
-    /// Where it listens.
-    pub listen_addrs: Vec<Multiaddr>,
-    /// Stops it.
-    pub shutdown: CancellationToken,
-    /// Why it stopped on its own, if it did (`supervise.rs`).
-    pub failure: Failure,
-    /// Its long-lived tasks, by name.
-    pub tasks: Tasks,
-    /// The roles it runs.
-    pub roles: crate::config::Roles,
-    /// The market contract, read-only use (the client's deposit before a submission).
-    market: Market<ChainClient>,
-}
-
-impl std::fmt::Debug for NodeHandle {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NodeHandle")
-            .field("peer", &self.net.peer_id())
-            .field("address", &self.address)
-            .finish()
-    }
-}
-
-impl NodeHandle {
-    /// Submits a job as a client; returns its id.
-    ///
-    /// # Errors
-    /// [`SubmitError`].
-    pub async fn submit(&self, request: SubmitRequest) -> Result<JobId, SubmitError> {
-        // Nodes hear a request only while the client's free deposit pays its maximum
-        // price (`admission`): say so now rather than auction in vain. A price that does
-        // not parse is refused by the core with the other checks.
-        if let (Ok(max_price), true) = (request.max_price.parse::<u128>(), self.roles.client) {
-            let free = self
-                .market
-                .free_deposit(self.address)
-                .await
-                .map_err(|e| SubmitError::Chain(e.to_string()))?;
-            if free < U256::from(max_price) {
-                return Err(SubmitError::Unfunded { free, max_price });
-            }
-        }
-        let (reply, answer) = oneshot::channel();
-        self.internal
-            .send(Internal::Submit(request, reply))
-            .await
-            .map_err(|_| SubmitError::Stopped)?;
-        answer.await.map_err(|_| SubmitError::Stopped)?
-    }
-
-    /// A client job's status.
-    ///
-    /// # Errors
-    /// The store's.
-    pub fn job(&self, id: &JobId) -> Result<Option<JobStatus>, crate::store::StoreError> {
-        Ok(self.store.client_job(id)?.map(|job| JobStatus::of(&job)))
-    }
-
-    /// Every client job's status.
-    ///
-    /// # Errors
-    /// The store's.
-    pub fn jobs(&self) -> Result<Vec<JobStatus>, crate::store::StoreError> {
-        self.jobs_page(None, usize::MAX)
-    }
-
-    /// At most `limit` client jobs' statuses, in id order from the first id after `after`.
-    ///
-    /// # Errors
-    /// The store's.
-    pub fn jobs_page(
-        &self,
-        after: Option<&JobId>,
-        limit: usize,
-    ) -> Result<Vec<JobStatus>, crate::store::StoreError> {
-        Ok(self
-            .store
-            .client_jobs_page(after, limit)?
-            .iter()
-            .map(JobStatus::of)
-            .collect())
-    }
-
-    /// A `/p2p/`-terminated address to dial this node at.
-    pub fn dial_addr(&self) -> Option<Multiaddr> {
-        self.listen_addrs.first().map(|a| {
-            a.clone()
-                .with(libp2p::multiaddr::Protocol::P2p(self.net.peer_id()))
-        })
-    }
-}
-
 /// The actor owning the market state.
 pub(crate) struct Core {
     s: Arc<Shared>,
@@ -510,6 +412,8 @@ pub(crate) struct Core {
     paid_check_running: bool,
     /// Verified jobs: when each is asked about next, and the last wait (ms).
     paid_due: HashMap<JobId, (u64, u64)>,
+    /// The block the watchtower has applied every event of (`Internal::WatchedTo`).
+    watched_to: u64,
     /// Jobs that were collecting bids when the node stopped.
     restarted: Vec<JobId>,
     /// When this node started, ms: an overdue round waits for the chain's word at least
@@ -598,6 +502,7 @@ impl Core {
             answer_turns: Arc::new(tokio::sync::Semaphore::new(exchange::MAX_ANSWERS)),
             paid_check_running: false,
             paid_due: HashMap::new(),
+            watched_to: 0,
             restarted: Vec::new(),
             started_ms: now_ms(),
             works: HashMap::new(),
@@ -659,6 +564,8 @@ impl Core {
             } => self.on_request(peer, data, channel).await,
             Internal::Stakes(stakes) => self.stakes.extend(stakes),
             Internal::Depositors(depositors) => self.depositors.extend(depositors),
+            Internal::FeesClaimed(provers) => self.on_fees_claimed(&provers),
+            Internal::WatchedTo(block) => self.watched_to = block,
             // The highest block known: the follower reports where it has read to, which
             // lags the head read at start while it catches up.
             Internal::Head(head, caught_up) => {

@@ -231,8 +231,9 @@ pub(crate) struct Watchtower {
     me: EthAddress,
     secret: [u8; 32],
     reports: mpsc::Sender<Report>,
-    /// The core: what the chain shows of the client's own rounds (see `own`).
-    core: mpsc::Sender<Internal>,
+    /// To the core, in the order said: what the chain shows of the client's own rounds
+    /// (see `own`), and the block read to.
+    to_core: mpsc::UnboundedSender<Internal>,
     head: u64,
     /// Whether the follower has read every event up to the chain's head: until then a
     /// missing commitment may only not be read yet.
@@ -276,6 +277,18 @@ impl Watchtower {
         core: mpsc::Sender<Internal>,
     ) -> (Self, mpsc::Receiver<Report>) {
         let (reports, rx) = mpsc::channel(1_024);
+        // One forwarder, so the words reach the core in the order said: a purchase before
+        // its end, and before the block read to past it (a send spawned per word could
+        // swap them). It never blocks the watchtower (the core waits on it too); its
+        // queue holds a few words per round of this client's own and one per poll.
+        let (to_core, mut words) = mpsc::unbounded_channel::<Internal>();
+        tokio::spawn(async move {
+            while let Some(word) = words.recv().await {
+                if core.send(word).await.is_err() {
+                    break;
+                }
+            }
+        });
         let mut keyed = b"provernet watchtower sampling".to_vec();
         keyed.extend_from_slice(&s.identity.to_bytes());
         let watch = Self {
@@ -283,7 +296,7 @@ impl Watchtower {
             me: s.wallet_address(),
             secret: keccak256(&keyed),
             reports,
-            core,
+            to_core,
             head: 0,
             caught_up: false,
             keys: HashMap::new(),
@@ -425,6 +438,9 @@ impl Watchtower {
             WatchInput::Head { block, caught_up } => {
                 self.head = block;
                 self.caught_up = caught_up;
+                // Every event up to `block` is applied and its words said: the core asks
+                // whether a job is paid no higher (`Core::paid_check_block`).
+                let _ = self.to_core.send(Internal::WatchedTo(block));
             }
             WatchInput::Delivered(job) => self.on_delivered(job),
             WatchInput::Rollback(from) => self.on_rollback(from),

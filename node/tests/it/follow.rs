@@ -12,7 +12,7 @@ use provernet_slashing::MarketParams;
 use provernet_slashing::bindings::ProverMarketEvents;
 
 use crate::support::{
-    CHALLENGE_WINDOW, Testnet, eventually, gauge, params, submit, wait_for_state,
+    CHALLENGE_WINDOW, Testnet, eventually, gauge, params, state_of, submit, wait_for_state,
 };
 
 /// The commitments on the chain as it is now: (batch id, root).
@@ -27,10 +27,11 @@ async fn commitments(net: &Testnet) -> Vec<(U256, [u8; 32])> {
         .collect()
 }
 
-/// A client and a prover configured by `prover` on a market whose response window leaves
-/// time to answer after up to 5 confirmations (a prover refuses to start otherwise),
-/// with a challenge window above it by more than 2.
+/// A client and a prover configured by `client` and `prover` on a market whose response
+/// window leaves time to answer after up to 5 confirmations (a prover refuses to start
+/// otherwise), with a challenge window above it by more than 2.
 async fn confirming_market(
+    client: impl FnOnce(&mut provernet_node::config::NodeConfig),
     prover: impl FnOnce(&mut provernet_node::config::NodeConfig),
 ) -> (Testnet, NodeHandle, NodeHandle) {
     let mut net = Testnet::with_params(MarketParams {
@@ -40,7 +41,7 @@ async fn confirming_market(
         ..params()
     })
     .await;
-    let client = net.start_client(&[3], |_| {}).await;
+    let client = net.start_client(&[3], client).await;
     let mut config = net.config("prover", true, false);
     prover(&mut config);
     let prover = net.start(config, 3).await;
@@ -127,11 +128,14 @@ async fn a_restarted_node_resumes_from_its_stored_position() {
 /// new chain, once; only then is it recorded as committed, and the job is paid.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_commitment_a_reorg_removes_is_committed_again() {
-    let (net, client, prover) = confirming_market(|config| {
-        config.chain.confirmations = 5;
-        // One job waits 3 s in its batch: time to mark the chain before it is committed.
-        config.prover.batch_max_age_ms = 3_000;
-    })
+    let (net, client, prover) = confirming_market(
+        |_| {},
+        |config| {
+            config.chain.confirmations = 5;
+            // One job waits 3 s in its batch: time to mark the chain before it is committed.
+            config.prover.batch_max_age_ms = 3_000;
+        },
+    )
     .await;
 
     let id = client
@@ -240,11 +244,14 @@ async fn a_prover_refuses_confirmations_that_leave_no_time_to_answer() {
 /// transaction is mined: the second batch's jobs' deadlines run meanwhile.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_commitment_waiting_for_its_confirmations_holds_no_other_back() {
-    let (net, client, prover) = confirming_market(|config| {
-        config.chain.confirmations = 2;
-        config.chain.max_in_flight = 1;
-        config.prover.batch_size = 1;
-    })
+    let (net, client, prover) = confirming_market(
+        |_| {},
+        |config| {
+            config.chain.confirmations = 2;
+            config.chain.max_in_flight = 1;
+            config.prover.batch_size = 1;
+        },
+    )
     .await;
     // From here a block is mined only when this test says so.
     net.rpc("evm_setIntervalMining", [0u64]).await;
@@ -285,4 +292,54 @@ async fn a_commitment_waiting_for_its_confirmations_holds_no_other_back() {
         2,
         "each batch committed once"
     );
+}
+
+/// The fee claims on the chain as it is now.
+async fn claims(net: &Testnet) -> usize {
+    net.events()
+        .await
+        .into_iter()
+        .filter(|e| matches!(e, ProverMarketEvents::BatchFeesClaimedFilter(_)))
+        .count()
+}
+
+/// A client that counts a payment only 2 blocks deep (`chain.confirmations` 2). Mining
+/// stops at the block of the prover's claim: the claim makes the client ask about its job
+/// at once and again 2 s later, each time at the head less 2, and the job stays verified
+/// (a client asking at the head would count it paid at its first ask). With two blocks on
+/// top of the claim, it is paid.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payment_counts_only_once_its_claim_is_confirmed() {
+    let (net, client, _prover) = confirming_market(
+        |config| config.chain.confirmations = 2,
+        |config| config.prover.batch_size = 1,
+    )
+    .await;
+    let id = client
+        .submit(submit(Circuit::PoseidonChain12, 40, 1_000, 120))
+        .await
+        .expect("submitted");
+    wait_for_state(&client, &id, &["verified"], 90).await;
+    // From here a block is mined only when this test says so: one at a time until the
+    // claim is in one.
+    net.rpc("evm_setIntervalMining", [0u64]).await;
+    let claimed_at = eventually(120, "the prover claims its fee", || async {
+        if claims(&net).await > 0 {
+            return Some(net.head().await);
+        }
+        net.rpc("evm_mine", ()).await;
+        None
+    })
+    .await;
+    read_to(&client, claimed_at, 30).await;
+    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    assert_eq!(
+        state_of(&client, &id),
+        "verified",
+        "counted paid with no block on top of the claim"
+    );
+    for _ in 0..2 {
+        net.rpc("evm_mine", ()).await;
+    }
+    wait_for_state(&client, &id, &["paid"], 30).await;
 }

@@ -19,7 +19,6 @@
 use provernet_protocol::{FieldBytes, JobId, JobLeaf};
 
 use super::{JobKey, LeafKey, Watchtower};
-use crate::service::Internal;
 use crate::store::records::WatchedDeadline;
 use crate::store::{DeadlineState, LeafState};
 
@@ -168,10 +167,10 @@ impl Watchtower {
 
     fn report_own(&self, job: JobId, outcome: OwnRound) {
         tracing::info!(target: "watch", %job, ?outcome, "own round settled on chain");
-        let core = self.core.clone();
-        tokio::spawn(async move {
-            let _ = core.send(Internal::OwnRound { job, outcome }).await;
-        });
+        // Gone only with the core.
+        let _ = self
+            .to_core
+            .send(crate::service::Internal::OwnRound { job, outcome });
     }
 
     /// `job` was slashed: if it is an accepted round of this client and its awarded

@@ -1,0 +1,109 @@
+//! [`NodeHandle`]: a running node as the binary, the API and the tests see it.
+
+use super::*;
+
+/// A running node, as tests and the binary see it.
+#[derive(Clone)]
+pub struct NodeHandle {
+    pub(super) internal: mpsc::Sender<Internal>,
+    /// The node's store (read-only use: the API reads jobs from it).
+    pub store: Store,
+    /// The network.
+    pub net: NetworkHandle,
+    /// Its metrics.
+    pub metrics: Arc<Metrics>,
+    /// Its Ethereum address.
+    pub address: EthAddress,
+    /// Its ed25519 key.
+    pub peer_key: PeerKey,
+    /// Where it listens.
+    pub listen_addrs: Vec<Multiaddr>,
+    /// Stops it.
+    pub shutdown: CancellationToken,
+    /// Why it stopped on its own, if it did (`supervise.rs`).
+    pub failure: Failure,
+    /// Its long-lived tasks, by name.
+    pub tasks: Tasks,
+    /// The roles it runs.
+    pub roles: crate::config::Roles,
+    /// The market contract, read-only use (the client's deposit before a submission).
+    pub(super) market: Market<ChainClient>,
+}
+
+impl std::fmt::Debug for NodeHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NodeHandle")
+            .field("peer", &self.net.peer_id())
+            .field("address", &self.address)
+            .finish()
+    }
+}
+
+impl NodeHandle {
+    /// Submits a job as a client; returns its id.
+    ///
+    /// # Errors
+    /// [`SubmitError`].
+    pub async fn submit(&self, request: SubmitRequest) -> Result<JobId, SubmitError> {
+        // Nodes hear a request only while the client's free deposit pays its maximum
+        // price (`admission`): say so now rather than auction in vain. A price that does
+        // not parse is refused by the core with the other checks.
+        if let (Ok(max_price), true) = (request.max_price.parse::<u128>(), self.roles.client) {
+            let free = self
+                .market
+                .free_deposit(self.address)
+                .await
+                .map_err(|e| SubmitError::Chain(e.to_string()))?;
+            if free < U256::from(max_price) {
+                return Err(SubmitError::Unfunded { free, max_price });
+            }
+        }
+        let (reply, answer) = oneshot::channel();
+        self.internal
+            .send(Internal::Submit(request, reply))
+            .await
+            .map_err(|_| SubmitError::Stopped)?;
+        answer.await.map_err(|_| SubmitError::Stopped)?
+    }
+
+    /// A client job's status.
+    ///
+    /// # Errors
+    /// The store's.
+    pub fn job(&self, id: &JobId) -> Result<Option<JobStatus>, crate::store::StoreError> {
+        Ok(self.store.client_job(id)?.map(|job| JobStatus::of(&job)))
+    }
+
+    /// Every client job's status.
+    ///
+    /// # Errors
+    /// The store's.
+    pub fn jobs(&self) -> Result<Vec<JobStatus>, crate::store::StoreError> {
+        self.jobs_page(None, usize::MAX)
+    }
+
+    /// At most `limit` client jobs' statuses, in id order from the first id after `after`.
+    ///
+    /// # Errors
+    /// The store's.
+    pub fn jobs_page(
+        &self,
+        after: Option<&JobId>,
+        limit: usize,
+    ) -> Result<Vec<JobStatus>, crate::store::StoreError> {
+        Ok(self
+            .store
+            .client_jobs_page(after, limit)?
+            .iter()
+            .map(JobStatus::of)
+            .collect())
+    }
+
+    /// A `/p2p/`-terminated address to dial this node at.
+    pub fn dial_addr(&self) -> Option<Multiaddr> {
+        self.listen_addrs.first().map(|a| {
+            a.clone()
+                .with(libp2p::multiaddr::Protocol::P2p(self.net.peer_id()))
+        })
+    }
+}
