@@ -110,12 +110,12 @@ pub(super) async fn follow_chain(
                 {
                     return;
                 }
-                // A claim may pay this client's verified jobs: asked about again at once.
-                let claimers: Vec<EthAddress> = events
+                // A claim may pay this client's verified jobs: asked about once confirmed.
+                let claimers: Vec<(EthAddress, u64)> = events
                     .iter()
                     .filter(|_| shared.config.roles.client)
                     .filter_map(|e| match &e.event {
-                        E::BatchFeesClaimedFilter(c) => Some(c.prover),
+                        E::BatchFeesClaimedFilter(c) => Some((c.prover, e.block)),
                         _ => None,
                     })
                     .collect();

@@ -156,8 +156,9 @@ pub(crate) enum Internal {
     Stakes(Vec<(EthAddress, StakeInfo)>),
     /// Accounts that deposited, from the chain's events.
     Depositors(Vec<EthAddress>),
-    /// Provers that claimed fees, from the chain's events (a client's).
-    FeesClaimed(Vec<EthAddress>),
+    /// Provers that claimed fees and the blocks of their claims, from the chain's events
+    /// (a client's).
+    FeesClaimed(Vec<(EthAddress, u64)>),
     /// The block the watchtower has applied every event of, said after its words on
     /// them (`watch::own`).
     WatchedTo(u64),
@@ -414,6 +415,10 @@ pub(crate) struct Core {
     paid_due: HashMap<JobId, (u64, u64)>,
     /// The block the watchtower has applied every event of (`Internal::WatchedTo`).
     watched_to: u64,
+    /// Provers of this client's verified jobs that claimed fees, and the block of their
+    /// earliest claim not asked about: their jobs are asked about once it is confirmed
+    /// (`paid`).
+    claims: HashMap<EthAddress, u64>,
     /// Jobs that were collecting bids when the node stopped.
     restarted: Vec<JobId>,
     /// When this node started, ms: an overdue round waits for the chain's word at least
@@ -503,6 +508,7 @@ impl Core {
             paid_check_running: false,
             paid_due: HashMap::new(),
             watched_to: 0,
+            claims: HashMap::new(),
             restarted: Vec::new(),
             started_ms: now_ms(),
             works: HashMap::new(),

@@ -1,6 +1,6 @@
 //! Whether a client's jobs are paid: asked of the chain (`isPaid`) at a confirmed block
-//! the watchtower has read past, at waits that double, and at once after a claim by the
-//! job's prover; a paid job settles.
+//! the watchtower has read past, at waits that double, and again once a claim by the
+//! job's prover is that deep; a paid job settles.
 
 use super::overdue::settles_once_paid;
 use super::{Core, EthAddress, Internal, eth};
@@ -32,13 +32,39 @@ impl Core {
         if self.watch.is_some() && self.watched_to == 0 {
             return;
         }
+        // Claims now read deep enough: their provers' jobs are due at once.
+        let at = self.paid_check_block();
+        let claimed: Vec<EthAddress> = self
+            .claims
+            .iter()
+            .filter(|(_, block)| **block <= at)
+            .map(|(prover, _)| *prover)
+            .collect();
+        for prover in &claimed {
+            self.claims.remove(prover);
+        }
+        if !claimed.is_empty() {
+            let restart: Vec<JobId> = self
+                .jobs
+                .values()
+                .filter(|j| {
+                    j.award
+                        .as_ref()
+                        .is_some_and(|award| claimed.contains(&eth(&award.0.prover)))
+                })
+                .map(|j| j.id)
+                .collect();
+            for id in restart {
+                self.paid_due.remove(&id);
+            }
+        }
         // Each award is paid once, to the prover it names: ask about the signed one.
         let due = &self.paid_due;
         let verified: Vec<(JobId, u64, Address)> = self
             .jobs
             .values()
             .filter(|j| settles_once_paid(j))
-            .filter(|j| due.get(&j.id).is_none_or(|(at, _)| *at <= now))
+            .filter(|j| due.get(&j.id).is_none_or(|(when, _)| *when <= now))
             .filter_map(|j| {
                 let award = &j.award.as_ref()?.0;
                 award
@@ -62,7 +88,6 @@ impl Core {
         let market = self.s.market.clone();
         let me = eth(&self.s.address);
         let internal = self.internal.clone();
-        let at = self.paid_check_block();
         tokio::spawn(async move {
             let mut paid = Vec::new();
             for (id, nonce, prover) in verified {
@@ -89,18 +114,27 @@ impl Core {
         )
     }
 
-    /// Provers the follower saw claim fees: the verified jobs of this client they won may
-    /// be paid now, so each is asked about at the next check, its wait starting over
-    /// from 2 s, not minutes later. The ask is still at the head less
-    /// `chain.confirmations`: a claim counts once that deep.
-    pub(super) fn on_fees_claimed(&mut self, provers: &[EthAddress]) {
-        for job in self.jobs.values().filter(|j| settles_once_paid(j)) {
-            if job
-                .award
-                .as_ref()
-                .is_some_and(|award| provers.contains(&eth(&award.0.prover)))
-            {
-                self.paid_due.remove(&job.id);
+    /// Provers the follower saw claim fees, with their claims' blocks: of those that won a
+    /// verified job of this client, the earliest claim not asked about yet is remembered,
+    /// and once the block the
+    /// paid checks read reaches it, their jobs are asked about at the next check, their
+    /// waits starting over from 2 s: a payment is seen at its confirmations, not at a
+    /// wait grown to minutes. One ask per job per claim at most, one check every 2 s at
+    /// most, and only this client's jobs won by a claimer: a claim (a transaction) buys
+    /// a prover no more.
+    pub(super) fn on_fees_claimed(&mut self, claims: &[(EthAddress, u64)]) {
+        for &(prover, block) in claims {
+            let ours = self.jobs.values().any(|j| {
+                settles_once_paid(j)
+                    && j.award
+                        .as_ref()
+                        .is_some_and(|award| eth(&award.0.prover) == prover)
+            });
+            if ours {
+                // The earliest claim not asked about yet: a prover claiming every block
+                // still has its jobs asked about as each claim is confirmed.
+                let first = self.claims.entry(prover).or_insert(block);
+                *first = (*first).min(block);
             }
         }
     }

@@ -304,10 +304,10 @@ async fn claims(net: &Testnet) -> usize {
 }
 
 /// A client that counts a payment only 2 blocks deep (`chain.confirmations` 2). Mining
-/// stops at the block of the prover's claim: the claim makes the client ask about its job
-/// at once and again 2 s later, each time at the head less 2, and the job stays verified
-/// (a client asking at the head would count it paid at its first ask). With two blocks on
-/// top of the claim, it is paid.
+/// stops at the block of the prover's claim, and the job stays verified: the client asks
+/// at the head less 2 (one that asked at the head would ask at once, its job's prover
+/// having claimed in the block it reads, and count it paid). With two blocks on top of
+/// the claim, the claim makes it ask at its next check, and the job is paid.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_payment_counts_only_once_its_claim_is_confirmed() {
     let (net, client, _prover) = confirming_market(

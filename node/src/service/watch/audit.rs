@@ -190,7 +190,7 @@ impl Watchtower {
                         signature: w.award.0.signature.0.to_vec(),
                     });
                 if purchase.is_some() {
-                    self.mark_purchase(&(prover, leaf.client.0, leaf.job_id), true);
+                    self.mark_purchase(&(prover, leaf.client.0, leaf.job_id));
                 }
                 let evidence = WithheldProof { at, purchase };
                 self.send(Target::Withheld(key), jitter, move |market| async move {

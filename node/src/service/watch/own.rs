@@ -213,15 +213,30 @@ impl Watchtower {
         job.1 == self.me.0 && self.deadlines.get(job).is_some_and(|w| w.purchase)
     }
 
-    /// Marks (or unmarks) the client's own round `job` as being bought: set before the
-    /// purchase is sent (`audit.rs`), cleared when it is not made (`send.rs`).
-    pub(super) fn mark_purchase(&mut self, job: &JobKey, buying: bool) {
+    /// Marks the client's own round `job` as being bought, before the purchase is sent
+    /// (`audit.rs`). Never cleared: a send that failed may still have been mined, and a
+    /// mark whose purchase never opened changes nothing (`purchase_open`).
+    pub(super) fn mark_purchase(&mut self, job: &JobKey) {
         if let Some(w) = self.deadlines.get_mut(job)
-            && w.purchase != buying
+            && !w.purchase
         {
-            w.purchase = buying;
+            w.purchase = true;
             self.save_deadline(job);
         }
+    }
+
+    /// Whether this node's purchase of its own round `job` is open on chain: marked, and
+    /// a leaf of the job challenged by this node (its `ChallengeOpened` applied, its end
+    /// not yet; the leaf's state is stored, so this holds across a restart).
+    fn purchase_open(&self, job: &JobKey) -> bool {
+        self.buying(job)
+            && self.by_job.get(job).is_some_and(|keys| {
+                keys.iter().any(|key| {
+                    self.leaves
+                        .get(key)
+                        .is_some_and(|l| matches!(l.state, LeafState::Challenged { .. }))
+                })
+            })
     }
 
     /// This node opened challenge `fault` on `job`: if it is the withheld-proof challenge
@@ -247,7 +262,7 @@ impl Watchtower {
     /// reveal (and be paid the bought price): the purchase's own end settles the round,
     /// so a sybil's slash cannot make the client re-auction a round it paid for.
     pub(super) fn report_own_lost_to_another(&mut self, job: &JobKey, fault: u8) {
-        if !self.buying(job) {
+        if !self.purchase_open(job) {
             self.report_own_lost(job, fault);
         }
     }

@@ -99,15 +99,10 @@ impl Watchtower {
                     .leaves
                     .get(&key)
                     .is_some_and(|l| matches!(l.state, LeafState::Challenging { .. }));
-                // A purchase not made: the round is not bought (a retry marks it again).
-                // Not when the events already recorded it open (a receipt lost after
-                // the transaction was mined): that purchase stands.
-                if let (Target::Withheld(_), Some(l), true) =
-                    (target, self.leaves.get(&key), challenging)
-                {
-                    let job = (l.prover, l.leaf.client.0, l.leaf.job_id);
-                    self.mark_purchase(&job, false);
-                }
+                // A purchase's mark stays: an error does not show the transaction was
+                // not mined (a receipt lost, a retry refused by the purchase's own
+                // pending challenge). Whether it is open is its leaf's state
+                // (`purchase_open`).
                 if let Some(outcome) = outcome.filter(|_| challenging) {
                     if verifies {
                         tracing::error!(target: "watch", batch_id = key.0, "the native verifier rejects a proof the chain's accepts: not challenging");
