@@ -2,6 +2,8 @@
 //! the watchtower has read past, at waits that double, and again once a claim by the
 //! job's prover is that deep; a paid job settles.
 
+use std::collections::HashSet;
+
 use super::overdue::settles_once_paid;
 use super::{Core, EthAddress, Internal, eth};
 use crate::store::{ClientState, WriteBatch};
@@ -34,28 +36,23 @@ impl Core {
         }
         // Claims now read deep enough: their provers' jobs are due at once.
         let at = self.paid_check_block();
-        let claimed: Vec<EthAddress> = self
-            .claims
-            .iter()
-            .filter(|(_, block)| **block <= at)
-            .map(|(prover, _)| *prover)
-            .collect();
-        for prover in &claimed {
-            self.claims.remove(prover);
-        }
+        let mut claimed = Vec::new();
+        self.claims.retain(|prover, block| {
+            let due = *block <= at;
+            if due {
+                claimed.push(*prover);
+            }
+            !due
+        });
         if !claimed.is_empty() {
-            let restart: Vec<JobId> = self
-                .jobs
-                .values()
-                .filter(|j| {
-                    j.award
-                        .as_ref()
-                        .is_some_and(|award| claimed.contains(&eth(&award.0.prover)))
-                })
-                .map(|j| j.id)
-                .collect();
-            for id in restart {
-                self.paid_due.remove(&id);
+            for job in self.jobs.values() {
+                if job
+                    .award
+                    .as_ref()
+                    .is_some_and(|award| claimed.contains(&eth(&award.0.prover)))
+                {
+                    self.paid_due.remove(&job.id);
+                }
             }
         }
         // Each award is paid once, to the prover it names: ask about the signed one.
@@ -116,21 +113,21 @@ impl Core {
 
     /// Provers the follower saw claim fees, with their claims' blocks: of those that won a
     /// verified job of this client, the earliest claim not asked about yet is remembered,
-    /// and once the block the
-    /// paid checks read reaches it, their jobs are asked about at the next check, their
-    /// waits starting over from 2 s: a payment is seen at its confirmations, not at a
+    /// and once the block the paid checks read reaches it, their jobs are asked about at
+    /// the next check, their waits starting over from 2 s: a payment is seen at its confirmations, not at a
     /// wait grown to minutes. One ask per job per claim at most, one check every 2 s at
     /// most, and only this client's jobs won by a claimer: a claim (a transaction) buys
     /// a prover no more.
     pub(super) fn on_fees_claimed(&mut self, claims: &[(EthAddress, u64)]) {
+        // One pass over the jobs, however many claims a poll read (a catch-up reads many).
+        let ours: HashSet<EthAddress> = self
+            .jobs
+            .values()
+            .filter(|j| settles_once_paid(j))
+            .filter_map(|j| Some(eth(&j.award.as_ref()?.0.prover)))
+            .collect();
         for &(prover, block) in claims {
-            let ours = self.jobs.values().any(|j| {
-                settles_once_paid(j)
-                    && j.award
-                        .as_ref()
-                        .is_some_and(|award| eth(&award.0.prover) == prover)
-            });
-            if ours {
+            if ours.contains(&prover) {
                 // The earliest claim not asked about yet: a prover claiming every block
                 // still has its jobs asked about as each claim is confirmed.
                 let first = self.claims.entry(prover).or_insert(block);

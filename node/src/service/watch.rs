@@ -438,9 +438,11 @@ impl Watchtower {
             WatchInput::Head { block, caught_up } => {
                 self.head = block;
                 self.caught_up = caught_up;
-                // Every event up to `block` is applied and its words said: the core asks
-                // whether a job is paid no higher (`Core::paid_check_block`).
-                let _ = self.to_core.send(Internal::WatchedTo(block));
+                // Every event up to `block` is applied and its words said: a client's core
+                // asks whether a job is paid no higher (`Core::paid_check_block`).
+                if self.s.config.roles.client {
+                    let _ = self.to_core.send(Internal::WatchedTo(block));
+                }
             }
             WatchInput::Delivered(job) => self.on_delivered(job),
             WatchInput::Rollback(from) => self.on_rollback(from),
