@@ -1,13 +1,21 @@
 //! Proving and verifying keys, derived deterministically and cached on disk.
 //!
-//! Keygen runs the circuit's layout on its example witness. The verifying key is always
-//! recomputed (it is cheap next to the proving key) and names the keys: the
-//! [key id](key_id) hashes it. (The market's circuit id is derived from the EVM verifier
-//! compiled from this key: see [`crate::verifier`].) A cached proving key is used only
-//! when its file's checksum and the key id it was made for both match; anything else — a truncated file, flipped bits,
-//! a key from another version of the circuit — is rebuilt, never trusted.
+//! Keygen runs the circuit's layout on its example witness. The verifying key names the
+//! keys: the [key id](key_id) hashes it. (The market's circuit id is derived from the EVM
+//! verifier compiled from this key: see [`crate::verifier`].)
 //!
-//! Layout: `cache_dir/keys/<srs fingerprint>/<circuit>/{pk.bin, meta.json}`.
+//! Trust in the caches:
+//! - A cached **verifying key** is read only when it was written by this very build: its
+//!   record names the [build](BUILD) (a hash of this crate's source, the protocol crate's
+//!   and the lockfile that pins halo2, made by `build.rs`), the circuit, the key id and
+//!   the file's checksum, and the key read back must hash to that key id. A key written
+//!   by another build — another circuit version, another halo2 — is made again from the
+//!   layout, as is a truncated or altered file. Computing it takes a second or more per
+//!   circuit on two cores (it commits to every fixed column), most of a node's start.
+//! - A cached **proving key** is used only when its file's checksum and the key id it
+//!   was made for both match the verifying key's; anything else is rebuilt.
+//!
+//! Layout: `cache_dir/keys/<srs fingerprint>/<circuit>/{vk.bin, vk.json, pk.bin, meta.json}`.
 
 use std::fs;
 use std::io::Write;
@@ -86,12 +94,88 @@ pub struct VerifyingKeys {
     pub break_points: MultiPhaseThreadBreakPoints,
 }
 
-/// The circuit's verifying keys, from its layout alone: no proving key is read or built.
+/// The build that cached verifying keys must come from: see the [module](self) docs.
+pub const BUILD: &str = env!("PROVERNET_CIRCUITS_BUILD");
+
+/// The circuit's verifying keys, from its layout alone: no proving key is read or built,
+/// and no cache is read or written.
 pub fn verifying(
     circuit: Circuit,
     params: ParamsKZG<Bn256>,
 ) -> Result<VerifyingKeys, CircuitError> {
     Ok(layout(circuit, &params)?.into_verifying(circuit, params))
+}
+
+/// The circuit's verifying keys from `dir`'s cache when this [build](BUILD) wrote them
+/// there, else from its layout, then cached.
+pub fn load_or_build_verifying(
+    circuit: Circuit,
+    params: ParamsKZG<Bn256>,
+    dir: &Path,
+) -> Result<VerifyingKeys, CircuitError> {
+    let dir = dir.join(circuit.name());
+    if let Some((vk, meta)) = load_cached_vk(&dir, circuit) {
+        return Ok(VerifyingKeys {
+            circuit,
+            key_id: key_id(&vk),
+            params,
+            vk,
+            config: meta.config,
+            break_points: meta.break_points,
+        });
+    }
+    let keys = verifying(circuit, params)?;
+    store_vk(&dir, &keys)?;
+    Ok(keys)
+}
+
+/// The record beside a cached verifying key.
+#[derive(Serialize, Deserialize)]
+struct VkMeta {
+    circuit: String,
+    /// The [`BUILD`] that wrote it.
+    build: String,
+    key_id: String,
+    vk_keccak: String,
+    config: BaseCircuitParams,
+    break_points: MultiPhaseThreadBreakPoints,
+}
+
+fn load_cached_vk(dir: &Path, circuit: Circuit) -> Option<(VerifyingKey<G1Affine>, VkMeta)> {
+    let meta: VkMeta = serde_json::from_slice(&fs::read(dir.join("vk.json")).ok()?).ok()?;
+    if meta.circuit != circuit.name() || meta.build != BUILD {
+        tracing::info!(target: "circuits::keys", dir = %dir.display(), "the cached verifying key is another build's; making it again");
+        return None;
+    }
+    let bytes = fs::read(dir.join("vk.bin")).ok()?;
+    if Hash32(keccak256(&bytes)).to_string() != meta.vk_keccak {
+        tracing::warn!(target: "circuits::keys", dir = %dir.display(), "the cached verifying key fails its checksum; making it again");
+        return None;
+    }
+    let vk = VerifyingKey::<G1Affine>::read::<_, BaseCircuitBuilder<Fr>>(
+        &mut bytes.as_slice(),
+        SerdeFormat::RawBytes,
+        meta.config.clone(),
+    )
+    .ok()?;
+    (key_id(&vk).to_string() == meta.key_id).then_some((vk, meta))
+}
+
+fn store_vk(dir: &Path, keys: &VerifyingKeys) -> Result<(), CircuitError> {
+    let bytes = keys.vk.to_bytes(SerdeFormat::RawBytes);
+    let meta = VkMeta {
+        circuit: keys.circuit.name().to_owned(),
+        build: BUILD.to_owned(),
+        key_id: keys.key_id.to_string(),
+        vk_keccak: Hash32(keccak256(&bytes)).to_string(),
+        config: keys.config.clone(),
+        break_points: keys.break_points.clone(),
+    };
+    // The key first: a record is never beside a key it does not describe for long, and
+    // a mismatch reads as a miss.
+    write_atomic(&dir.join("vk.bin"), &bytes)?;
+    let meta = serde_json::to_vec_pretty(&meta).unwrap_or_default();
+    write_atomic(&dir.join("vk.json"), &meta)
 }
 
 /// The circuit's keys with `verifying` already made: the proving key is read from

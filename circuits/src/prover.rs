@@ -155,11 +155,11 @@ impl Prover {
         Ok(keys)
     }
 
-    /// What verifying `circuit` needs, made on first use from the circuit's layout alone
-    /// (its proving key is never read).
+    /// What verifying `circuit` needs, loaded on first use from the cache this build
+    /// wrote, else made from the circuit's layout alone (its proving key is never read).
     pub fn verifying_keys(&self, circuit: Circuit) -> Result<Arc<VerifyingKeys>, CircuitError> {
         once_per_circuit(&self.verifying, circuit, || {
-            keys::verifying(circuit, self.srs.for_k(circuit.k())?)
+            keys::load_or_build_verifying(circuit, self.srs.for_k(circuit.k())?, &self.keys_dir)
         })
     }
 

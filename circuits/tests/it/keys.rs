@@ -4,6 +4,7 @@
 use std::collections::HashSet;
 
 use provernet_circuits::{Circuit, CircuitError, Prover, SrsSource};
+use provernet_protocol::Hash32;
 
 use crate::support::{cache_dir, config, example_proof, prover};
 
@@ -99,6 +100,86 @@ fn a_corrupt_cache_is_rebuilt_not_trusted() {
     prover()
         .verify(circuit, &proof.public_inputs, &proof.proof)
         .expect("and verifies elsewhere");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A node's start reads each circuit's verifying key from the cache its own build wrote
+/// (making it takes a second or more); a key written by another build, for another
+/// circuit, under another key id or with a flipped bit is made again and rewritten.
+#[test]
+fn a_verifying_key_is_read_only_from_its_own_builds_cache() {
+    use std::os::unix::fs::MetadataExt;
+
+    let dir = tempdir("vk");
+    let circuit = Circuit::PoseidonChain12;
+    let first = Prover::new(&config(SrsSource::DevInsecure, dir.clone())).expect("dev SRS");
+    let made = first.verifying_keys(circuit).expect("made");
+    let cached = std::fs::read_dir(dir.join("keys"))
+        .expect("keys dir")
+        .flatten()
+        .map(|e| e.path().join(circuit.name()))
+        .find(|p| p.join("vk.json").exists())
+        .expect("a cached verifying key");
+    let (vk, record) = (cached.join("vk.bin"), cached.join("vk.json"));
+    let original = std::fs::read(&vk).expect("read");
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&record).expect("read")).expect("json");
+    assert_eq!(json["build"], provernet_circuits::keys::BUILD);
+    assert_eq!(json["key_id"], made.key_id.to_string());
+    // A rewrite replaces the file (a new inode); a read leaves it.
+    let inode = |path: &std::path::Path| std::fs::metadata(path).expect("metadata").ino();
+
+    // Read back: the same key, which verifies a proof and refuses it altered.
+    let before = inode(&vk);
+    let again = Prover::new(&config(SrsSource::DevInsecure, dir.clone())).expect("dev SRS");
+    let read = again.verifying_keys(circuit).expect("read");
+    assert_eq!(inode(&vk), before, "read from the cache, not made again");
+    assert_eq!(read.key_id, made.key_id);
+    assert_eq!(read.break_points, made.break_points);
+    let proof = example_proof(circuit);
+    again
+        .verify(circuit, &proof.public_inputs, &proof.proof)
+        .expect("a valid proof verifies with the cached key");
+    let mut altered = proof.proof.clone();
+    altered[40] ^= 1;
+    assert!(
+        again
+            .verify(circuit, &proof.public_inputs, &altered)
+            .is_err()
+    );
+
+    // Each way the cache can be wrong: the key is made again, the same as before.
+    type Edit = fn(&mut serde_json::Value, &mut Vec<u8>);
+    let edits: [(&str, Edit); 4] = [
+        ("another build", |json, _| {
+            json["build"] = "0123456789abcdef".into()
+        }),
+        ("another circuit", |json, _| {
+            json["circuit"] = "mlp-inference".into()
+        }),
+        ("another key id", |json, _| {
+            json["key_id"] = Hash32([7; 32]).to_string().into()
+        }),
+        ("a flipped bit", |_, bytes| {
+            let middle = bytes.len() / 2;
+            bytes[middle] ^= 1;
+        }),
+    ];
+    for (what, edit) in edits {
+        let (mut json, mut bytes) = (json.clone(), original.clone());
+        edit(&mut json, &mut bytes);
+        std::fs::write(&record, json.to_string()).expect("write");
+        std::fs::write(&vk, &bytes).expect("write");
+        let before = inode(&vk);
+        let fresh = Prover::new(&config(SrsSource::DevInsecure, dir.clone())).expect("dev SRS");
+        let keys = fresh.verifying_keys(circuit).expect("made again");
+        assert_eq!(keys.key_id, made.key_id, "{what}");
+        assert_ne!(inode(&vk), before, "{what}: made again and rewritten");
+        assert_eq!(std::fs::read(&vk).expect("read"), original, "{what}");
+        fresh
+            .verify(circuit, &proof.public_inputs, &proof.proof)
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
+    }
     let _ = std::fs::remove_dir_all(dir);
 }
 
