@@ -95,8 +95,14 @@ impl Core {
         let internal = self.internal.clone();
         tokio::spawn(async move {
             // One try: the resends are the retries.
-            if let Ok(award) =
-                super::ask::ask::<_, Award>(&shared, peer, &acceptance, Some(&client), 1).await
+            if let Ok(award) = super::ask::ask::<_, Award>(
+                &shared,
+                peer,
+                &acceptance,
+                Some(&client),
+                super::ask::Retry::ONCE,
+            )
+            .await
             {
                 let _ = internal.send(Internal::AwardByExchange(award)).await;
             }

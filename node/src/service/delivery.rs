@@ -46,20 +46,9 @@ impl Core {
         let shared = Arc::clone(&self.s);
         let internal = self.internal.clone();
         tokio::spawn(async move {
-            let mut ok = false;
-            for attempt in 0..5u64 {
-                // Signed afresh for every attempt: the client's replay cache refuses a
-                // frame it has seen, and an attempt may have arrived without its answer.
-                let Some(frame) = shared.envelope(&delivery) else {
-                    break;
-                };
-                if shared.net.request(peer, frame).await.is_ok() {
-                    ok = true;
-                    break;
-                }
-                // At least a second apart, so the next envelope's expiry (and id) differs.
-                tokio::time::sleep(std::time::Duration::from_millis(1_000 * (attempt + 1))).await;
-            }
+            let ok = super::ask::tell(&shared, peer, &delivery, super::ask::Retry::peer(5))
+                .await
+                .is_ok();
             let _ = internal.send(Internal::Delivered { job: id, ok }).await;
         });
     }

@@ -761,7 +761,14 @@ async fn fetch(
     client: &PeerKey,
     request: &InputRequest,
 ) -> Result<Vec<u8>, String> {
-    let response: InputResponse = super::ask::ask(shared, peer, request, Some(client), 3).await?;
+    let response: InputResponse = super::ask::ask(
+        shared,
+        peer,
+        request,
+        Some(client),
+        super::ask::Retry::peer(3),
+    )
+    .await?;
     match response.input {
         Response::Ok(input) => Ok(input),
         Response::Refused(why) => Err(format!("client refused: {why:?}")),

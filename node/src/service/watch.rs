@@ -50,6 +50,7 @@ use tokio_util::sync::CancellationToken;
 
 pub(crate) use own::OwnRound;
 
+use super::ask::{Retry, Try};
 use super::{ChainClient, Internal, Shared, acceptance_terms, award_terms, gas_of, now_ms, now_s};
 use crate::identity::peer_id_of;
 use crate::metrics::{ChallengeOutcome, kind};

@@ -218,27 +218,29 @@ pub(super) async fn run_audit(
     retry_ms: u64,
 ) -> Audit {
     let me = s.net.peer_id();
-    for attempt in 0..attempts {
-        // The prover and the client first; DHT providers only if neither answers.
-        if let Some(audit) = try_sources(s, leaf, sources).await {
-            return audit;
-        }
-        let lookup = s.net.find_providers(leaf.proof_hash.0.to_vec());
-        let providers: Vec<Source> = tokio::time::timeout(PROVIDER_LOOKUP, lookup)
-            .await
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|p| *p != me && !sources.iter().any(|(q, _, _)| q == p))
-            .map(|p| (p, None, "provider"))
-            .collect();
-        if let Some(audit) = try_sources(s, leaf, &providers).await {
-            return audit;
-        }
-        if attempt + 1 < attempts {
-            tokio::time::sleep(Duration::from_millis(retry_ms)).await;
-        }
-    }
-    Audit::Unavailable
+    let retry = Retry {
+        tries: attempts,
+        pause_ms: retry_ms,
+        growing: false,
+    };
+    retry
+        .run(|_| async move {
+            // The prover and the client first; DHT providers only if neither answers.
+            if let Some(audit) = try_sources(s, leaf, sources).await {
+                return Ok(audit);
+            }
+            let lookup = s.net.find_providers(leaf.proof_hash.0.to_vec());
+            let providers: Vec<Source> = tokio::time::timeout(PROVIDER_LOOKUP, lookup)
+                .await
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|p| *p != me && !sources.iter().any(|(q, _, _)| q == p))
+                .map(|p| (p, None, "provider"))
+                .collect();
+            try_sources(s, leaf, &providers).await.ok_or(Try::Again(()))
+        })
+        .await
+        .unwrap_or(Audit::Unavailable)
 }
 
 /// Asks each source in turn; the first proof that is the committed one is judged.
@@ -297,7 +299,7 @@ pub(super) async fn request_proof(
 ) -> Option<provernet_protocol::ProofBody> {
     // One try: the audit asks every source, for `fetch_attempts` rounds.
     let response: ProofResponse =
-        super::super::ask::ask(s, peer, &ProofRequest { job_id: id }, expect, 1)
+        super::super::ask::ask(s, peer, &ProofRequest { job_id: id }, expect, Retry::ONCE)
             .await
             .ok()?;
     if response.job_id != id {

@@ -90,14 +90,16 @@ impl Watchtower {
         let reports = self.reports.clone();
         tokio::spawn(async move {
             use ethers::providers::Middleware;
-            let mut timestamp = None;
-            for _ in 0..5 {
-                if let Ok(Some(b)) = client.get_block(block).await {
-                    timestamp = Some(b.timestamp.low_u64());
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(500)).await;
-            }
+            let client = &client;
+            let timestamp = Retry::RPC
+                .run(|_| async move {
+                    match client.get_block(block).await {
+                        Ok(Some(b)) => Ok(b.timestamp.low_u64()),
+                        _ => Err(Try::Again(())),
+                    }
+                })
+                .await
+                .ok();
             let _ = reports
                 .send(Report::BatchTime {
                     batch_id,
@@ -112,19 +114,16 @@ impl Watchtower {
         let shared = Arc::clone(&self.s);
         let reports = self.reports.clone();
         tokio::spawn(async move {
-            let mut leaves = None;
-            for _ in 0..5 {
-                match shared.market.published_leaves(tx).await {
-                    Ok(found) => {
-                        leaves = Some(found);
-                        break;
-                    }
-                    Err(error) => {
+            let market = &shared.market;
+            let leaves = Retry::RPC
+                .run(|_| async move {
+                    market.published_leaves(tx).await.map_err(|error| {
                         tracing::debug!(target: "watch", batch_id, %error, "cannot read a batch's leaves from its transaction yet");
-                    }
-                }
-                tokio::time::sleep(Duration::from_millis(500)).await;
-            }
+                        Try::Again(())
+                    })
+                })
+                .await
+                .ok();
             let _ = reports.send(Report::Published { batch_id, leaves }).await;
         });
     }
@@ -151,21 +150,21 @@ impl Watchtower {
         let shared = Arc::clone(&self.s);
         let reports = self.reports.clone();
         tokio::spawn(async move {
-            let mut leaves = None;
-            for attempt in 0..3u64 {
-                if let Some(got) = request_leaves(&shared, peer, &key, batch_id).await
-                    && got.len() == count
-                    && MerkleTree::new(got.iter().map(JobLeaf::hash).collect())
-                        .is_some_and(|t| t.root() == root)
-                {
-                    leaves = Some(got);
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(
-                    super::super::ask::RETRY_MS * (attempt + 1),
-                ))
-                .await;
-            }
+            let (shared, key) = (&shared, &key);
+            // Tried again on a wrong answer too: the prover may not have sealed it yet.
+            let leaves = Retry::peer(3)
+                .run(|_| async move {
+                    request_leaves(shared, peer, key, batch_id)
+                        .await
+                        .filter(|got| {
+                            got.len() == count
+                                && MerkleTree::new(got.iter().map(JobLeaf::hash).collect())
+                                    .is_some_and(|t| t.root() == root)
+                        })
+                        .ok_or(Try::Again(()))
+                })
+                .await
+                .ok();
             let _ = reports.send(Report::BatchLeaves { batch_id, leaves }).await;
         });
     }
@@ -271,7 +270,7 @@ pub(super) async fn request_leaves(
 ) -> Option<Vec<JobLeaf>> {
     // One try: the caller tries again, the leaves' count and root included.
     let response: BatchResponse =
-        super::super::ask::ask(s, peer, &BatchRequest { batch_id }, Some(key), 1)
+        super::super::ask::ask(s, peer, &BatchRequest { batch_id }, Some(key), Retry::ONCE)
             .await
             .ok()?;
     match response.leaves {
