@@ -1,8 +1,102 @@
 //! The dispatcher between the network task and the core: gossip checked in batches off
-//! the runtime, requests passed on.
+//! the runtime; requests checked one by one (signature, expiry, replay) and opened as the
+//! request their kind names, so the core takes only typed, signed requests ([`Inbound`]).
+
+use provernet_protocol::{
+    Acceptance, BatchRequest, InputRequest, MessageKind, ProofRequest, ProofResponse,
+    VerifiedEnvelope,
+};
 
 use super::*;
 use crate::network::scoring::PeerAction;
+
+/// A peer's request over request-response, its envelope checked and opened.
+pub(crate) struct Inbound {
+    pub(super) peer: PeerId,
+    /// The checked envelope: its signer is who asks.
+    pub(super) envelope: VerifiedEnvelope,
+    pub(super) request: Asked,
+    /// Where the answer goes.
+    pub(super) channel: ResponseChannel<Vec<u8>>,
+}
+
+/// What a peer may ask over request-response.
+pub(crate) enum Asked {
+    /// A winner asks its client for the job's inputs.
+    Input(InputRequest),
+    /// Anyone asks for a job's proof.
+    Proof(ProofRequest),
+    /// A watchtower asks a prover for a batch's leaves.
+    Batch(BatchRequest),
+    /// A winner sends its acceptance to the client directly.
+    Acceptance(Acceptance),
+    /// A winner pushes its proof to the client.
+    Push(ProofResponse),
+}
+
+impl Asked {
+    /// The request `envelope`'s kind names; `None` for a kind that is no request, or a
+    /// payload that does not decode as its kind.
+    fn open(envelope: &VerifiedEnvelope) -> Option<Self> {
+        Some(match envelope.kind() {
+            MessageKind::InputRequest => Self::Input(envelope.open().ok()?),
+            MessageKind::ProofRequest => Self::Proof(envelope.open().ok()?),
+            MessageKind::BatchRequest => Self::Batch(envelope.open().ok()?),
+            MessageKind::Acceptance => Self::Acceptance(envelope.open().ok()?),
+            MessageKind::ProofResponse => Self::Push(envelope.open().ok()?),
+            _ => return None,
+        })
+    }
+}
+
+/// Scores `peer` down for `action`, and counts it.
+pub(super) async fn penalize(
+    net: &NetworkHandle,
+    metrics: &Metrics,
+    peer: PeerId,
+    action: PeerAction,
+) {
+    metrics
+        .net
+        .penalties
+        .get_or_create(&crate::metrics::kind(action.name()))
+        .inc();
+    net.penalize(peer, action).await;
+}
+
+/// A request's envelope checked and opened; what is wrong counted, and its sender scored
+/// down when the fault is its own (a bad signature, a payload of no request's kind), not
+/// when it may be the network's (expired, replayed).
+async fn check_request(
+    requests: &mut Validator,
+    net: &NetworkHandle,
+    metrics: &Metrics,
+    peer: PeerId,
+    data: &[u8],
+) -> Option<(VerifiedEnvelope, Asked)> {
+    let envelope = match requests.validate(data, now_s()) {
+        Ok(envelope) => envelope,
+        Err(error) => {
+            let acceptance = if error.is_sender_fault() {
+                MessageAcceptance::Reject
+            } else {
+                MessageAcceptance::Ignore
+            };
+            gossip::count(metrics, "exchange", &acceptance, error.reason());
+            if error.is_sender_fault() {
+                penalize(net, metrics, peer, PeerAction::MalformedExchange).await;
+            }
+            return None;
+        }
+    };
+    match Asked::open(&envelope) {
+        Some(asked) => Some((envelope, asked)),
+        None => {
+            penalize(net, metrics, peer, PeerAction::MalformedExchange).await;
+            None
+        }
+    }
+}
 
 /// The last characters of a peer id: enough to tell nodes apart in logs.
 pub(super) fn short_peer(peer: &PeerId) -> String {
@@ -15,7 +109,8 @@ const VERIFY_BATCH: usize = 64;
 
 /// Takes network events: gossip envelopes are checked in batches off the runtime (size,
 /// expiry, replay, signatures); failures are reported to gossipsub here, and what passes
-/// goes to the core. Requests go to the core as they are. A peer delivering gossip beyond
+/// goes to the core. Requests are checked with `requests` (a replay cache of their own)
+/// and go to the core typed. A peer delivering gossip beyond
 /// its budget (`budget`) has the excess ignored before any signature work, so no single
 /// connection can take the verifiers from the others.
 #[allow(clippy::too_many_arguments)]
@@ -23,6 +118,7 @@ pub(super) async fn dispatch(
     mut events: mpsc::Receiver<network::Event>,
     net: NetworkHandle,
     validator: Validator,
+    mut requests: Validator,
     budget: Arc<std::sync::Mutex<network::budget::InboundBudget>>,
     core: mpsc::Sender<Internal>,
     metrics: Arc<Metrics>,
@@ -53,12 +149,7 @@ pub(super) async fn dispatch(
                         gossip.push((id, source, data));
                     } else {
                         if overflow.dropped(source, now) {
-                            metrics
-                                .net
-                                .penalties
-                                .get_or_create(&crate::metrics::kind(PeerAction::OverBudget.name()))
-                                .inc();
-                            net.penalize(source, PeerAction::OverBudget).await;
+                            penalize(&net, &metrics, source, PeerAction::OverBudget).await;
                         }
                         gossip::count(
                             &metrics,
@@ -74,15 +165,18 @@ pub(super) async fn dispatch(
                     data,
                     channel,
                 } => {
-                    if core
-                        .try_send(Internal::Request {
-                            peer,
-                            data,
-                            channel,
-                        })
-                        .is_err()
+                    if let Some((envelope, request)) =
+                        check_request(&mut requests, &net, &metrics, peer, &data).await
                     {
-                        tracing::debug!(target: "net::exchange", %peer, "core busy: request dropped");
+                        let inbound = Inbound {
+                            peer,
+                            envelope,
+                            request,
+                            channel,
+                        };
+                        if core.try_send(Internal::Request(Box::new(inbound))).is_err() {
+                            tracing::debug!(target: "net::exchange", %peer, "core busy: request dropped");
+                        }
                     }
                 }
             }
@@ -147,5 +241,48 @@ pub(super) async fn dispatch(
                 net.validated(id, source, MessageAcceptance::Ignore).await;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ed25519_dalek::SigningKey;
+    use provernet_protocol::{Context, JobId, SignedEnvelope};
+
+    use super::*;
+
+    const FAR: u64 = 4_000_000_000;
+
+    fn checked(envelope: SignedEnvelope) -> VerifiedEnvelope {
+        envelope.verify().expect("signed")
+    }
+
+    /// The core sees only requests: a gossip kind sent as a request, or a request kind
+    /// whose payload does not decode, never reaches it (the dispatcher scores the sender).
+    #[test]
+    fn only_a_request_kind_with_its_payload_is_a_request() {
+        let (context, key) = (Context::new(31_337), SigningKey::from_bytes(&[7; 32]));
+        let request = ProofRequest {
+            job_id: JobId([3; 32]),
+        };
+        let signed = SignedEnvelope::sign(&request, &context, FAR, &key).expect("valid");
+        let Some(Asked::Proof(opened)) = Asked::open(&checked(signed)) else {
+            panic!("a proof request");
+        };
+        assert_eq!(opened.job_id, request.job_id);
+        let gossip =
+            SignedEnvelope::sign_unchecked(MessageKind::JobRequest, &[], &context, FAR, &key);
+        assert!(Asked::open(&checked(gossip)).is_none(), "a gossip kind");
+        let garbled = SignedEnvelope::sign_unchecked(
+            MessageKind::InputRequest,
+            &[0xff; 7],
+            &context,
+            FAR,
+            &key,
+        );
+        assert!(
+            Asked::open(&checked(garbled)).is_none(),
+            "an undecodable payload"
+        );
     }
 }

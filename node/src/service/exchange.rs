@@ -1,17 +1,16 @@
-//! The request-response exchange as the client serves it: every inbound request checked
-//! (signature, expiry, replay) and routed, inputs served to the awarded winner, proofs
-//! served to anyone once their award is signed, and penalties for malformed requests.
+//! The request-response exchange as the node serves it: requests come checked and typed
+//! from the dispatcher ([`Inbound`]); inputs are served to the awarded winner, proofs to
+//! anyone once their award is signed, a batch's leaves by its prover, and a winner's
+//! acceptance or proof sent directly is taken as its gossiped copy would be.
 
-use libp2p::PeerId;
-use libp2p::request_response::ResponseChannel;
 use provernet_protocol::{
-    Acceptance, InputRequest, InputResponse, MessageKind, ProofBody, ProofRequest, ProofResponse,
-    Refusal, Response,
+    Acceptance, InputRequest, InputResponse, ProofBody, ProofRequest, ProofResponse, Refusal,
+    Response,
 };
 
-use super::{Core, Shared, now_s};
+use super::dispatch::{Asked, Inbound};
+use super::{Core, Shared};
 use crate::config::CheatMode;
-use crate::metrics::kind;
 use crate::network::scoring::PeerAction;
 use crate::store::{ClientState, Work};
 
@@ -24,8 +23,6 @@ pub(super) const MAX_ANSWERS: usize = 16;
 
 /// What a request gets.
 enum Reply {
-    /// Nothing more: it was not a request the sender may make.
-    Malformed,
     /// These bytes now (or no answer).
     Now(Option<Vec<u8>>),
     /// An answer made off the core, within [`MAX_ANSWERS`] at once when the flag says so
@@ -34,55 +31,25 @@ enum Reply {
 }
 
 impl Core {
-    pub(super) async fn on_request(
-        &mut self,
-        peer: PeerId,
-        data: Vec<u8>,
-        channel: ResponseChannel<Vec<u8>>,
-    ) {
-        let envelope = match self.validator.validate(&data, now_s()) {
-            Ok(envelope) => envelope,
-            Err(error) => {
-                let acceptance = if error.is_sender_fault() {
-                    libp2p::gossipsub::MessageAcceptance::Reject
-                } else {
-                    libp2p::gossipsub::MessageAcceptance::Ignore
-                };
-                super::gossip::count(&self.s.metrics, "exchange", &acceptance, error.reason());
-                if error.is_sender_fault() {
-                    self.penalize(peer, PeerAction::MalformedExchange).await;
-                }
+    pub(super) async fn on_request(&mut self, inbound: Inbound) {
+        let Inbound {
+            peer,
+            envelope,
+            request,
+            channel,
+        } = inbound;
+        let response = match request {
+            Asked::Input(request) => self.serve_input(&envelope, &request),
+            Asked::Proof(request) => Reply::Later(self.serve_proof(&request), true),
+            Asked::Batch(request) => Reply::Later(self.serve_batch(&request), true),
+            Asked::Acceptance(acceptance) => {
+                Reply::Now(self.answer_acceptance(&envelope, acceptance).await)
+            }
+            Asked::Push(delivery) => {
+                // Answered once the proof is checked.
+                self.take_delivery(peer, &envelope, delivery, channel).await;
                 return;
             }
-        };
-        let response = match envelope.kind() {
-            MessageKind::InputRequest => match envelope.open::<InputRequest>() {
-                Ok(request) => self.serve_input(&envelope, &request),
-                Err(_) => Reply::Malformed,
-            },
-            MessageKind::ProofRequest => match envelope.open::<ProofRequest>() {
-                Ok(request) => Reply::Later(self.serve_proof(&request), true),
-                Err(_) => Reply::Malformed,
-            },
-            MessageKind::BatchRequest => {
-                match envelope.open::<provernet_protocol::BatchRequest>() {
-                    Ok(request) => Reply::Later(self.serve_batch(&request), true),
-                    Err(_) => Reply::Malformed,
-                }
-            }
-            MessageKind::Acceptance => match envelope.open::<Acceptance>() {
-                Ok(acceptance) => Reply::Now(self.answer_acceptance(&envelope, acceptance).await),
-                Err(_) => Reply::Malformed,
-            },
-            MessageKind::ProofResponse => match envelope.open::<ProofResponse>() {
-                Ok(delivery) => {
-                    // Answered once the proof is checked.
-                    self.take_delivery(peer, &envelope, delivery, channel).await;
-                    return;
-                }
-                Err(_) => Reply::Malformed,
-            },
-            _ => Reply::Malformed,
         };
         match response {
             Reply::Now(Some(bytes)) => self.s.net.respond(channel, bytes).await,
@@ -111,7 +78,6 @@ impl Core {
                     }
                 });
             }
-            Reply::Malformed => self.penalize(peer, PeerAction::MalformedExchange).await,
         }
     }
 
@@ -142,14 +108,8 @@ impl Core {
             .flatten()
     }
 
-    pub(super) async fn penalize(&self, peer: PeerId, action: PeerAction) {
-        self.s
-            .metrics
-            .net
-            .penalties
-            .get_or_create(&kind(action.name()))
-            .inc();
-        self.s.net.penalize(peer, action).await;
+    pub(super) async fn penalize(&self, peer: libp2p::PeerId, action: PeerAction) {
+        super::dispatch::penalize(&self.s.net, &self.s.metrics, peer, action).await;
     }
 
     /// The inputs, to the awarded prover only (read from the store and signed off the

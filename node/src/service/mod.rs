@@ -148,11 +148,8 @@ pub(crate) enum Internal {
     /// A client's answer to this prover's acceptance sent to it directly: its signed
     /// award, not checked yet (`acceptances.rs`).
     AwardByExchange(Award),
-    Request {
-        peer: PeerId,
-        data: Vec<u8>,
-        channel: ResponseChannel<Vec<u8>>,
-    },
+    /// A peer's request, checked and typed by the dispatcher.
+    Request(Box<dispatch::Inbound>),
     Stakes(Vec<(EthAddress, StakeInfo)>),
     /// Accounts that deposited, from the chain's events.
     Depositors(Vec<EthAddress>),
@@ -368,8 +365,6 @@ pub(crate) struct Core {
     s: Arc<Shared>,
     internal: mpsc::Sender<Internal>,
     chain: mpsc::Sender<ChainTask>,
-    /// Request-response envelopes are checked here (their own replay cache).
-    validator: Validator,
     requests: requests::RequestTable,
     /// Charges of signers whose messages broke a rule that depends on our view of a
     /// client's jobs (`rules`): over the quota, a signer is not heard on that client's
@@ -476,14 +471,12 @@ impl Core {
         s: Arc<Shared>,
         internal: mpsc::Sender<Internal>,
         chain: mpsc::Sender<ChainTask>,
-        context: Context,
     ) -> Self {
         let workers = s.config.prover.workers;
         let batcher = Batcher::new(s.config.prover.batch_size, s.config.prover.batch_max_age_ms);
         Self {
             internal,
             chain,
-            validator: Validator::new(context, s.config.network.replay_capacity),
             requests: requests::RequestTable::new(
                 s.config.network.request_capacity,
                 s.config.roles.client.then_some(s.address),
@@ -563,11 +556,7 @@ impl Core {
                     self.on_gossip(id, source, envelope).await;
                 }
             }
-            Internal::Request {
-                peer,
-                data,
-                channel,
-            } => self.on_request(peer, data, channel).await,
+            Internal::Request(inbound) => self.on_request(*inbound).await,
             Internal::Stakes(stakes) => self.stakes.extend(stakes),
             Internal::Depositors(depositors) => self.depositors.extend(depositors),
             Internal::FeesClaimed(provers) => self.on_fees_claimed(&provers),

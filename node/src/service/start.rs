@@ -358,6 +358,8 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
             events,
             net.clone(),
             validator,
+            // Requests have a replay cache of their own: gossip cannot fill it.
+            Validator::new(context.clone(), config.network.replay_capacity),
             Arc::clone(&gossip_budget),
             internal_tx.clone(),
             Arc::clone(&metrics),
@@ -399,7 +401,7 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
         span.clone(),
         retention::compact_store(shared.store.clone(), shutdown.clone()),
     );
-    let mut core = Core::new(Arc::clone(&shared), internal_tx.clone(), chain_tx, context);
+    let mut core = Core::new(Arc::clone(&shared), internal_tx.clone(), chain_tx);
     core.answers = Some(answers_tx);
     core.gossip_budget = Some(gossip_budget);
     core.watch = watch_tx;
