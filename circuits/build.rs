@@ -1,6 +1,6 @@
 //! Names this build of the circuits for the verifying-key cache (`src/keys.rs`): a hash
 //! of everything a verifying key can depend on besides the SRS — this crate's source, the
-//! protocol crate's, and the lockfile that pins halo2 — exported as
+//! protocol crate's, the workspace's manifest and the lockfile that pins halo2 — exported as
 //! `PROVERNET_CIRCUITS_BUILD`. A key cached by another build is made again, not read.
 
 use std::fs;
@@ -8,7 +8,14 @@ use std::hash::Hasher;
 use std::path::{Path, PathBuf};
 
 /// What a verifying key can depend on, relative to this crate's directory.
-const INPUTS: &[&str] = &["src", "Cargo.toml", "../protocol/src", "../Cargo.lock"];
+/// (The workspace's `Cargo.toml` names halo2's features and would hold any `[patch]`.)
+const INPUTS: &[&str] = &[
+    "src",
+    "Cargo.toml",
+    "../protocol/src",
+    "../Cargo.toml",
+    "../Cargo.lock",
+];
 
 /// FNV-1a over 64 bits: fixed by its definition, so the name of a build does not change
 /// with the compiler that runs this script.

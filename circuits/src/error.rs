@@ -95,6 +95,18 @@ pub enum CircuitError {
         /// What went wrong.
         reason: String,
     },
+    /// A cached verifying key bore this build's name but was made by other code (a
+    /// dependency changed where the build's name does not look): it is rewritten, and
+    /// the keys this process holds are the stale ones until it starts again.
+    #[error(
+        "the cached verifying key of {circuit} in {dir} was made by other code under this build's name; it is rewritten: start the node again"
+    )]
+    StaleKeyCache {
+        /// The circuit.
+        circuit: &'static str,
+        /// Its cache directory.
+        dir: PathBuf,
+    },
     /// A blocking proving task was cancelled or panicked.
     #[error("proving task did not complete: {0}")]
     Task(String),

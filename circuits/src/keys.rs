@@ -10,8 +10,12 @@
 //!   and the lockfile that pins halo2, made by `build.rs`), the circuit, the key id and
 //!   the file's checksum, and the key read back must hash to that key id. A key written
 //!   by another build — another circuit version, another halo2 — is made again from the
-//!   layout, as is a truncated or altered file. Computing it takes a second or more per
-//!   circuit on two cores (it commits to every fixed column), most of a node's start.
+//!   layout, as is a truncated or altered file (one checksum covers the key, the column
+//!   counts and the break points). Computing it commits to every fixed column: 0.2 to
+//!   0.7 s per circuit here, most of a node's start. A proving key's first build lays the
+//!   circuit out anew; a key id other than the cached verifying key's means that cache
+//!   was stale after all (code its build name does not cover, such as a patched
+//!   dependency): it is rewritten and the load fails, naming it.
 //! - A cached **proving key** is used only when its file's checksum and the key id it
 //!   was made for both match the verifying key's; anything else is rebuilt.
 //!
@@ -125,7 +129,10 @@ pub fn load_or_build_verifying(
         });
     }
     let keys = verifying(circuit, params)?;
-    store_vk(&dir, &keys)?;
+    // A cache that cannot be written costs the next start time, not this one its keys.
+    if let Err(error) = store_vk(&dir, &keys) {
+        tracing::warn!(target: "circuits::keys", %error, "cannot cache the verifying key");
+    }
     Ok(keys)
 }
 
@@ -136,9 +143,21 @@ struct VkMeta {
     /// The [`BUILD`] that wrote it.
     build: String,
     key_id: String,
-    vk_keccak: String,
+    /// [`vk_checksum`] of the key, the config and the break points.
+    keccak: String,
     config: BaseCircuitParams,
     break_points: MultiPhaseThreadBreakPoints,
+}
+
+/// keccak256 over the key's bytes, then its config and break points as JSON: all that a
+/// cached verifying key's record gives is under it.
+fn vk_checksum(
+    bytes: &[u8],
+    config: &BaseCircuitParams,
+    break_points: &MultiPhaseThreadBreakPoints,
+) -> String {
+    let layout = serde_json::to_vec(&(config, break_points)).unwrap_or_default();
+    Hash32(keccak256_concat(&[bytes, &layout])).to_string()
 }
 
 fn load_cached_vk(dir: &Path, circuit: Circuit) -> Option<(VerifyingKey<G1Affine>, VkMeta)> {
@@ -148,8 +167,8 @@ fn load_cached_vk(dir: &Path, circuit: Circuit) -> Option<(VerifyingKey<G1Affine
         return None;
     }
     let bytes = fs::read(dir.join("vk.bin")).ok()?;
-    if Hash32(keccak256(&bytes)).to_string() != meta.vk_keccak {
-        tracing::warn!(target: "circuits::keys", dir = %dir.display(), "the cached verifying key fails its checksum; making it again");
+    if vk_checksum(&bytes, &meta.config, &meta.break_points) != meta.keccak {
+        tracing::warn!(target: "circuits::keys", dir = %dir.display(), "a cached verifying key fails its checksum; making it again");
         return None;
     }
     let vk = VerifyingKey::<G1Affine>::read::<_, BaseCircuitBuilder<Fr>>(
@@ -167,7 +186,7 @@ fn store_vk(dir: &Path, keys: &VerifyingKeys) -> Result<(), CircuitError> {
         circuit: keys.circuit.name().to_owned(),
         build: BUILD.to_owned(),
         key_id: keys.key_id.to_string(),
-        vk_keccak: Hash32(keccak256(&bytes)).to_string(),
+        keccak: vk_checksum(&bytes, &keys.config, &keys.break_points),
         config: keys.config.clone(),
         break_points: keys.break_points.clone(),
     };
@@ -192,7 +211,19 @@ pub fn load_or_build_with(
         &verifying.config,
     ) {
         Some(pk) => Ok(CircuitKeys { verifying, pk }),
-        None => load_or_build(circuit, verifying.params.clone(), dir),
+        None => {
+            let keys = load_or_build(circuit, verifying.params.clone(), dir)?;
+            if keys.key_id == verifying.key_id {
+                return Ok(keys);
+            }
+            let dir = dir.join(circuit.name());
+            tracing::error!(target: "circuits::keys", dir = %dir.display(), "the cached verifying key was made by other code under this build's name: rewriting it");
+            store_vk(&dir, &keys.verifying)?;
+            Err(CircuitError::StaleKeyCache {
+                circuit: circuit.name(),
+                dir,
+            })
+        }
     }
 }
 

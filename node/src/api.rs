@@ -268,8 +268,10 @@ pub async fn serve(
     let listener = tokio::net::TcpListener::bind(address).await?;
     let bound = listener.local_addr()?;
     let shutdown = node.shutdown.clone();
+    let supervised = node.clone();
     let app = router(node, dev, Guard::new(token, address.ip().is_loopback()));
-    tokio::spawn(async move {
+    // Supervised: an API server that stops leaves no node running without its API.
+    supervised.supervise("API server", async move {
         let served = axum::serve(listener, app)
             .with_graceful_shutdown(async move { shutdown.cancelled().await })
             .await;

@@ -150,9 +150,12 @@ fn a_verifying_key_is_read_only_from_its_own_builds_cache() {
 
     // Each way the cache can be wrong: the key is made again, the same as before.
     type Edit = fn(&mut serde_json::Value, &mut Vec<u8>);
-    let edits: [(&str, Edit); 4] = [
+    let edits: [(&str, Edit); 5] = [
         ("another build", |json, _| {
             json["build"] = "0123456789abcdef".into()
+        }),
+        ("other break points", |json, _| {
+            json["break_points"] = serde_json::json!([[1, 2, 3]])
         }),
         ("another circuit", |json, _| {
             json["circuit"] = "mlp-inference".into()
@@ -180,6 +183,50 @@ fn a_verifying_key_is_read_only_from_its_own_builds_cache() {
             .verify(circuit, &proof.public_inputs, &proof.proof)
             .unwrap_or_else(|e| panic!("{what}: {e}"));
     }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A verifying key cached under this build's name but made by other code (here another
+/// circuit's, relabelled, as a patched dependency the build's name misses would leave
+/// it) is read as the cache says; the proving key's first build lays the circuit out and
+/// catches it: the load fails naming it, the cache is rewritten, and the next start has
+/// the right key.
+#[test]
+fn a_stale_verifying_key_is_caught_when_the_proving_key_is_built() {
+    let dir = tempdir("stale");
+    let (other, circuit) = (Circuit::MerkleMembership, Circuit::MlpInference);
+    let first = Prover::new(&config(SrsSource::DevInsecure, dir.clone())).expect("dev SRS");
+    let right = first.verifying_keys(circuit).expect("made").key_id;
+    first.verifying_keys(other).expect("made");
+    let keys_dir = std::fs::read_dir(dir.join("keys"))
+        .expect("keys dir")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.join(other.name()).join("vk.json").exists())
+        .expect("cached");
+    let (from, to) = (keys_dir.join(other.name()), keys_dir.join(circuit.name()));
+    std::fs::copy(from.join("vk.bin"), to.join("vk.bin")).expect("copy");
+    let mut json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(from.join("vk.json")).expect("read")).expect("json");
+    json["circuit"] = circuit.name().into();
+    std::fs::write(to.join("vk.json"), json.to_string()).expect("write");
+
+    let stale = Prover::new(&config(SrsSource::DevInsecure, dir.clone())).expect("dev SRS");
+    assert_ne!(
+        stale.verifying_keys(circuit).expect("read").key_id,
+        right,
+        "trusted as this build's"
+    );
+    let error = stale
+        .keys(circuit)
+        .expect_err("caught at the proving key's build");
+    assert!(
+        matches!(error, CircuitError::StaleKeyCache { .. }),
+        "{error}"
+    );
+    let again = Prover::new(&config(SrsSource::DevInsecure, dir.clone())).expect("dev SRS");
+    assert_eq!(again.verifying_keys(circuit).expect("read").key_id, right);
+    assert_eq!(again.keys(circuit).expect("keys").key_id, right);
     let _ = std::fs::remove_dir_all(dir);
 }
 

@@ -1,6 +1,7 @@
 //! One way to ask a peer for something over request-response, for every role, and one
-//! retry policy ([`Retry`]) for everything a node tries more than once (asking peers,
-//! delivering proofs, reading the chain).
+//! retry policy ([`Retry`]) for what a short task tries more than once (asking peers,
+//! delivering proofs, reading the chain; the actors retry their transactions on their
+//! ticks).
 //!
 //! A request is signed afresh for each try (the peer's replay cache refuses a frame it
 //! has seen, and a try may have arrived without its answer), the answer's envelope checked

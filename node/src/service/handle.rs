@@ -40,6 +40,20 @@ impl std::fmt::Debug for NodeHandle {
 }
 
 impl NodeHandle {
+    /// Runs `task` (named `name`) under the node's supervisor, as its own tasks run: if it
+    /// ends before the node is asked to stop, the node stops and names it.
+    pub fn supervise<F>(&self, name: &'static str, task: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        supervise::Supervisor::joining(
+            self.shutdown.clone(),
+            self.failure.clone(),
+            self.tasks.clone(),
+        )
+        .spawn(name, tracing::Span::current(), task);
+    }
+
     /// Submits a job as a client; returns its id.
     ///
     /// # Errors

@@ -1,5 +1,6 @@
 //! Supervision of the node's long-lived tasks: the network task, the dispatcher, the chain
-//! follower, the chain worker, the watchtower, the store's compaction and the core. Each
+//! follower, the chain worker, the watchtower, the store's compaction, the core and the
+//! API server (`api::serve`, through [`NodeHandle::supervise`](super::NodeHandle)). Each
 //! runs until the node is asked to stop, or it stops the node: a task that returns or
 //! panics before then is a failure, logged at ERROR with its reason, kept as the node's
 //! [`Failure`], and the node shuts down (the binary then exits with status 1). A node
@@ -74,6 +75,16 @@ impl Supervisor {
             shutdown,
             failure: Failure::default(),
             tasks: Tasks::default(),
+        }
+    }
+
+    /// A supervisor of the node whose stop token, failure and tasks these are: what it
+    /// spawns is supervised as the node's own tasks are.
+    pub(crate) fn joining(shutdown: CancellationToken, failure: Failure, tasks: Tasks) -> Self {
+        Self {
+            shutdown,
+            failure,
+            tasks,
         }
     }
 

@@ -255,6 +255,12 @@ async fn a_job_submitted_with_the_cli_is_proven_and_its_proof_verifies() {
     })
     .await;
     // Killing one of its tasks stops the node, naming the task: it never runs half alive.
+    // The API server is one of them.
+    assert!(
+        client.tasks.names().contains(&"API server"),
+        "{:?}",
+        client.tasks.names()
+    );
     let unknown = http
         .post(format!("{dev}/v1/dev/kill"))
         .bearer_auth(&token)
@@ -364,6 +370,18 @@ async fn a_web_page_cannot_submit_jobs_through_the_api() {
     let url = format!("http://127.0.0.1:{}/v1/jobs", open.port());
     assert_eq!(status(http.get(&url)).await, 401);
     assert_eq!(status(http.get(&url).bearer_auth(&token)).await, 200);
+
+    // The API server is one of the node's supervised tasks: if it ends, the node stops
+    // and says why, rather than running on with nobody able to reach it.
+    assert!(client.tasks.kill("API server"));
+    eventually(5, "the node stops", || async {
+        client.shutdown.is_cancelled().then_some(())
+    })
+    .await;
+    assert_eq!(
+        client.failure.get().as_deref(),
+        Some("the API server task was killed")
+    );
 }
 
 /// `GET /v1/jobs` answers a page at a time, in id order, each from the id after the last
