@@ -43,12 +43,7 @@ fn circuit_ids_are_distinct_and_reproducible_from_a_fresh_cache() {
 
     // A verifier cached by another compiler is rebuilt, not trusted: its code (so its id)
     // would differ from what this compiler makes.
-    let cached = std::fs::read_dir(fresh.join("keys"))
-        .expect("keys dir")
-        .flatten()
-        .map(|e| e.path().join(circuit.name()).join("verifier.json"))
-        .find(|p| p.exists())
-        .expect("cached verifier");
+    let cached = cached(&fresh, circuit, "verifier.json");
     let text = std::fs::read_to_string(&cached).expect("read");
     let mut json: serde_json::Value = serde_json::from_str(&text).expect("json");
     json["solc_version"] = "Version: 0.8.19+commit.7dd6d404".into();
@@ -70,12 +65,7 @@ fn a_corrupt_cache_is_rebuilt_not_trusted() {
         .expect("keys")
         .key_id;
 
-    let pk = std::fs::read_dir(dir.join("keys"))
-        .expect("keys dir")
-        .flatten()
-        .map(|e| e.path().join(circuit.name()).join("pk.bin"))
-        .find(|p| p.exists())
-        .expect("cached proving key");
+    let pk = cached(&dir, circuit, "pk.bin");
     let mut bytes = std::fs::read(&pk).expect("read pk");
     let middle = bytes.len() / 2;
     bytes[middle] ^= 0xff;
@@ -114,13 +104,10 @@ fn a_verifying_key_is_read_only_from_its_own_builds_cache() {
     let circuit = Circuit::PoseidonChain12;
     let first = Prover::new(&config(SrsSource::DevInsecure, dir.clone())).expect("dev SRS");
     let made = first.verifying_keys(circuit).expect("made");
-    let cached = std::fs::read_dir(dir.join("keys"))
-        .expect("keys dir")
-        .flatten()
-        .map(|e| e.path().join(circuit.name()))
-        .find(|p| p.join("vk.json").exists())
-        .expect("a cached verifying key");
-    let (vk, record) = (cached.join("vk.bin"), cached.join("vk.json"));
+    let (vk, record) = (
+        cached(&dir, circuit, "vk.bin"),
+        cached(&dir, circuit, "vk.json"),
+    );
     let original = std::fs::read(&vk).expect("read");
     let json: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&record).expect("read")).expect("json");
@@ -198,18 +185,16 @@ fn a_stale_verifying_key_is_caught_when_the_proving_key_is_built() {
     let first = Prover::new(&config(SrsSource::DevInsecure, dir.clone())).expect("dev SRS");
     let right = first.verifying_keys(circuit).expect("made").key_id;
     first.verifying_keys(other).expect("made");
-    let keys_dir = std::fs::read_dir(dir.join("keys"))
-        .expect("keys dir")
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| p.join(other.name()).join("vk.json").exists())
-        .expect("cached");
-    let (from, to) = (keys_dir.join(other.name()), keys_dir.join(circuit.name()));
-    std::fs::copy(from.join("vk.bin"), to.join("vk.bin")).expect("copy");
+    std::fs::copy(
+        cached(&dir, other, "vk.bin"),
+        cached(&dir, circuit, "vk.bin"),
+    )
+    .expect("copy");
     let mut json: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(from.join("vk.json")).expect("read")).expect("json");
+        serde_json::from_slice(&std::fs::read(cached(&dir, other, "vk.json")).expect("read"))
+            .expect("json");
     json["circuit"] = circuit.name().into();
-    std::fs::write(to.join("vk.json"), json.to_string()).expect("write");
+    std::fs::write(cached(&dir, circuit, "vk.json"), json.to_string()).expect("write");
 
     let stale = Prover::new(&config(SrsSource::DevInsecure, dir.clone())).expect("dev SRS");
     assert_ne!(
@@ -270,6 +255,16 @@ fn an_srs_file_is_read_and_checked() {
     let error = Prover::new(&config(SrsSource::File(small), dir.clone())).expect_err("2^12 points");
     assert!(error.to_string().contains("need 2^16"), "{error}");
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// `file` of `circuit`'s cache under `dir` (one SRS's keys directory holds it).
+fn cached(dir: &std::path::Path, circuit: Circuit, file: &str) -> std::path::PathBuf {
+    std::fs::read_dir(dir.join("keys"))
+        .expect("keys dir")
+        .flatten()
+        .map(|e| e.path().join(circuit.name()).join(file))
+        .find(|p| p.exists())
+        .unwrap_or_else(|| panic!("no cached {file} of {circuit}"))
 }
 
 fn tempdir(name: &str) -> std::path::PathBuf {

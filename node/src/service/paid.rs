@@ -36,11 +36,11 @@ impl Core {
         }
         // Claims now read deep enough: their provers' jobs are due at once.
         let at = self.paid_check_block();
-        let mut claimed = Vec::new();
+        let mut claimed = HashSet::new();
         self.claims.retain(|prover, block| {
             let due = *block <= at;
             if due {
-                claimed.push(*prover);
+                claimed.insert(*prover);
             }
             !due
         });
@@ -114,8 +114,8 @@ impl Core {
     /// Provers the follower saw claim fees, with their claims' blocks: of those that won a
     /// verified job of this client, the earliest claim not asked about yet is remembered,
     /// and once the block the paid checks read reaches it, their jobs are asked about at
-    /// the next check, their waits starting over from 2 s: a payment is seen at its confirmations, not at a
-    /// wait grown to minutes. One ask per job per claim at most, one check every 2 s at
+    /// the next check, their waits starting over from 2 s: a payment is seen at its
+    /// confirmations, not at a wait grown to minutes. One ask per job per claim at most, one check every 2 s at
     /// most, and only this client's jobs won by a claimer: a claim (a transaction) buys
     /// a prover no more.
     pub(super) fn on_fees_claimed(&mut self, claims: &[(EthAddress, u64)]) {
