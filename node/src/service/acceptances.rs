@@ -39,14 +39,17 @@ impl Core {
     /// these jobs only, not at every job the node holds.
     pub(super) fn expect_signed_award(&mut self, id: JobId, now: u64) {
         if self.awaits_signed_award(&id, now) {
-            self.resends.entry(id).or_insert((now + RESEND_AFTER_MS, 0));
+            self.prover
+                .resends
+                .entry(id)
+                .or_insert((now + RESEND_AFTER_MS, 0));
         }
     }
 
     /// Whether `id` was accepted, its award is still unsigned, and its resends are not
     /// over (by count or by time).
     fn awaits_signed_award(&self, id: &JobId, now: u64) -> bool {
-        self.works.get(id).is_some_and(|w| {
+        self.prover.works.get(id).is_some_and(|w| {
             matches!(
                 w.state,
                 WorkState::Accepted | WorkState::Proven | WorkState::Batched
@@ -59,6 +62,7 @@ impl Core {
     /// Sends the acceptances due (see the module); forgets jobs no longer waiting.
     pub(super) fn resend_acceptances(&mut self, now: u64) {
         let due: Vec<(JobId, u32)> = self
+            .prover
             .resends
             .iter()
             .filter(|(_, (next, _))| now >= *next)
@@ -66,11 +70,11 @@ impl Core {
             .collect();
         for (id, sent) in due {
             if !self.awaits_signed_award(&id, now) || sent >= RESENDS {
-                self.resends.remove(&id);
+                self.prover.resends.remove(&id);
                 continue;
             }
             let backoff = RESEND_AFTER_MS << sent.min(6);
-            self.resends.insert(id, (now + backoff, sent + 1));
+            self.prover.resends.insert(id, (now + backoff, sent + 1));
             if self.s.cheats(&id, CheatMode::SkipAcceptance) {
                 continue;
             }
@@ -79,7 +83,7 @@ impl Core {
     }
 
     fn send_acceptance(&self, id: JobId) {
-        let Some(work) = self.works.get(&id) else {
+        let Some(work) = self.prover.works.get(&id) else {
             return;
         };
         let Some(acceptance) = work.acceptance.as_ref().map(|a| a.0.clone()) else {
@@ -112,7 +116,7 @@ impl Core {
     /// The client's answer to an acceptance sent to it directly: taken when it is the
     /// client's EIP-712 signature of this prover's award of the request's statement.
     pub(super) async fn take_award_by_exchange(&mut self, award: Award) {
-        let Some(work) = self.works.get(&award.job_id) else {
+        let Some(work) = self.prover.works.get(&award.job_id) else {
             return;
         };
         if !award.is_signed() || award.selection() != work.award.0.selection() {
@@ -129,7 +133,7 @@ impl Core {
             return;
         }
         tracing::info!(target: "market::prover", job = %award.job_id, "signed award received from the client directly");
-        self.resends.remove(&award.job_id);
+        self.prover.resends.remove(&award.job_id);
         self.take_signed_award(&award).await;
     }
 }

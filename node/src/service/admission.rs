@@ -53,7 +53,7 @@ impl Core {
         source: PeerId,
     ) -> Result<(), Verdict> {
         let client = eth(&request.client);
-        if !self.depositors.contains(&client) {
+        if !self.book.depositors.contains(&client) {
             // Never deposited: nothing to read, whoever signed it.
             return Err(Verdict::Ignore("client_unfunded"));
         }
@@ -61,7 +61,11 @@ impl Core {
             return Err(Verdict::Ignore("bid_window_too_long"));
         }
         if let Some(read) = self.funds_read_within(&client, FUNDS_TTL_MS) {
-            return self.requests.admit(request, read.free, now_s()).map(|_| ());
+            return self
+                .book
+                .requests
+                .admit(request, read.free, now_s())
+                .map(|_| ());
         }
         if self.funds_read_within(&client, ADMIT_TTL_MS).is_some() || self.can_park(source, &client)
         {
@@ -74,12 +78,24 @@ impl Core {
     /// Whether a request from `source` could wait for a read of `client`'s funds: one
     /// being read already, or a new read that `source` has room to start.
     fn can_park(&self, source: PeerId, client: &ethers::types::Address) -> bool {
-        let started = self.funds.reads_by_peer.get(&source).copied().unwrap_or(0);
-        let parked = self.funds.parked_by_peer.get(&source).copied().unwrap_or(0);
-        self.funds.parked < MAX_PARKED
+        let started = self
+            .prover
+            .funds
+            .reads_by_peer
+            .get(&source)
+            .copied()
+            .unwrap_or(0);
+        let parked = self
+            .prover
+            .funds
+            .parked_by_peer
+            .get(&source)
+            .copied()
+            .unwrap_or(0);
+        self.prover.funds.parked < MAX_PARKED
             && parked < MAX_PARKED_PER_PEER
-            && (self.funds.reading.contains_key(client)
-                || (self.funds.reading.len() < MAX_READS && started < MAX_READS_PER_PEER))
+            && (self.prover.funds.reading.contains_key(client)
+                || (self.prover.funds.reading.len() < MAX_READS && started < MAX_READS_PER_PEER))
     }
 
     /// Admits `request` to the request table, making room when the rule says so, or
@@ -90,12 +106,12 @@ impl Core {
         let client = eth(&request.client);
         let now = now_s();
         let admission = if let Some(read) = self.funds_read_within(&client, FUNDS_TTL_MS) {
-            self.requests.admit(request, read.free, now)?
+            self.book.requests.admit(request, read.free, now)?
         } else {
             let read = self
                 .funds_read_within(&client, ADMIT_TTL_MS)
                 .ok_or(Verdict::Wait)?;
-            match self.requests.admit(request, read.free, now) {
+            match self.book.requests.admit(request, read.free, now) {
                 Ok(admission) => admission,
                 // The client may have deposited since: read again.
                 Err(Verdict::Ignore("client_unfunded" | "client_requests_exceed_deposit")) => {
@@ -106,8 +122,8 @@ impl Core {
         };
         if let Admission::Evict(id) = admission {
             tracing::debug!(target: "market", evicted = %id, for_client = ?client, "request table full: the heaviest client's latest request makes room");
-            self.requests.remove(&id);
-            self.my_bids.remove(&id);
+            self.book.requests.remove(&id);
+            self.prover.my_bids.remove(&id);
         }
         Ok(())
     }
@@ -127,24 +143,24 @@ impl Core {
         if !self.can_park(source, &client) {
             return Err((id, "deposit_reads_busy"));
         }
-        let new_read = !self.funds.reading.contains_key(&client);
+        let new_read = !self.prover.funds.reading.contains_key(&client);
         if !self.start_read(client) {
             return Err((id, "deposit_reads_busy"));
         }
-        let Some(reading) = self.funds.reading.get_mut(&client) else {
+        let Some(reading) = self.prover.funds.reading.get_mut(&client) else {
             return Err((id, "deposit_reads_busy"));
         };
         if new_read {
             reading.started_by = Some(source);
-            *self.funds.reads_by_peer.entry(source).or_default() += 1;
+            *self.prover.funds.reads_by_peer.entry(source).or_default() += 1;
         }
         reading.messages.push(Parked {
             id,
             source,
             envelope,
         });
-        self.funds.parked += 1;
-        *self.funds.parked_by_peer.entry(source).or_default() += 1;
+        self.prover.funds.parked += 1;
+        *self.prover.funds.parked_by_peer.entry(source).or_default() += 1;
         Ok(())
     }
 
@@ -156,11 +172,11 @@ impl Core {
             envelope,
         } in messages
         {
-            self.funds.parked = self.funds.parked.saturating_sub(1);
-            if let Some(n) = self.funds.parked_by_peer.get_mut(&source) {
+            self.prover.funds.parked = self.prover.funds.parked.saturating_sub(1);
+            if let Some(n) = self.prover.funds.parked_by_peer.get_mut(&source) {
                 *n = n.saturating_sub(1);
                 if *n == 0 {
-                    self.funds.parked_by_peer.remove(&source);
+                    self.prover.funds.parked_by_peer.remove(&source);
                 }
             }
             self.judge_gossip(id, source, envelope, true).await;

@@ -15,11 +15,12 @@ impl Core {
     /// Records challenges against this prover; [`Core::answer_challenges`] answers them.
     pub(super) async fn on_challenged(&mut self, challenges: Vec<Against>) {
         for challenge in challenges {
-            if !matches!(challenge.fault, 2 | 3) || self.against.contains_key(&challenge.id) {
+            if !matches!(challenge.fault, 2 | 3) || self.prover.against.contains_key(&challenge.id)
+            {
                 // Invalid proofs and equivocation have no answer.
                 continue;
             }
-            if self.head > challenge.respond_by {
+            if self.book.head > challenge.respond_by {
                 // Replayed after a restart: long settled.
                 continue;
             }
@@ -28,7 +29,7 @@ impl Core {
                 tracing::warn!(target: "market::prover", challenge = challenge.id, "cheating: not revealing the proof");
                 continue;
             }
-            self.against.insert(challenge.id, challenge);
+            self.prover.against.insert(challenge.id, challenge);
         }
     }
 
@@ -36,27 +37,33 @@ impl Core {
     /// leaf's inclusion in a batch posted in time. Each is tried until the chain has it or
     /// its response window has passed.
     pub(super) fn answer_challenges(&mut self, now: u64) {
-        let head = self.head;
+        let head = self.book.head;
         let expired: Vec<u64> = self
+            .prover
             .against
             .values()
             .filter(|c| head > c.respond_by)
             .map(|c| c.id)
             .collect();
         for id in expired {
-            if let Some(c) = self.against.remove(&id)
-                && !self.answering.contains(&id)
+            if let Some(c) = self.prover.against.remove(&id)
+                && !self.prover.answering.contains(&id)
             {
                 tracing::error!(target: "market::prover", challenge = id, job = %c.job, "the response window passed without an answer");
             }
-            self.answer_retry_at.remove(&id);
+            self.prover.answer_retry_at.remove(&id);
         }
         let due: Vec<Against> = self
+            .prover
             .against
             .values()
             .filter(|c| {
-                !self.answering.contains(&c.id)
-                    && self.answer_retry_at.get(&c.id).is_none_or(|t| *t <= now)
+                !self.prover.answering.contains(&c.id)
+                    && self
+                        .prover
+                        .answer_retry_at
+                        .get(&c.id)
+                        .is_none_or(|t| *t <= now)
             })
             .copied()
             .collect();
@@ -65,7 +72,7 @@ impl Core {
             // may still come until its period ends: its record is read by key (each
             // challenge cost a bond on chain).
             let stored;
-            let work = match self.works.get(&c.job) {
+            let work = match self.prover.works.get(&c.job) {
                 Some(work) => Some(work),
                 None => match self.s.store.work(&c.job) {
                     Ok(work) => {
@@ -75,14 +82,16 @@ impl Core {
                     Err(error) => {
                         // Not a verdict on the job: read again at the next try.
                         tracing::error!(target: "store", %error, challenge = c.id, "cannot read the challenged job");
-                        self.answer_retry_at.insert(c.id, now + ANSWER_RETRY_MS);
+                        self.prover
+                            .answer_retry_at
+                            .insert(c.id, now + ANSWER_RETRY_MS);
                         continue;
                     }
                 },
             };
             let Some(work) = work.filter(|w| w.request.0.client == c.client) else {
                 tracing::warn!(target: "market::prover", challenge = c.id, job = %c.job, "challenged over a job this prover does not know");
-                self.against.remove(&c.id);
+                self.prover.against.remove(&c.id);
                 continue;
             };
             let task = match c.fault {
@@ -99,28 +108,34 @@ impl Core {
             };
             let Some(task) = task else {
                 // Not proven or not committed (yet: a commit may be on its way).
-                self.answer_retry_at.insert(c.id, now + ANSWER_RETRY_MS);
+                self.prover
+                    .answer_retry_at
+                    .insert(c.id, now + ANSWER_RETRY_MS);
                 continue;
             };
             if self
+                .prover
                 .answers
                 .as_ref()
                 .is_some_and(|a| a.try_send(task).is_ok())
             {
-                self.answering.insert(c.id);
+                self.prover.answering.insert(c.id);
             } else {
-                self.answer_retry_at.insert(c.id, now + ANSWER_RETRY_MS);
+                self.prover
+                    .answer_retry_at
+                    .insert(c.id, now + ANSWER_RETRY_MS);
             }
         }
     }
 
     pub(super) fn on_answered(&mut self, challenge: u64, done: bool) {
-        self.answering.remove(&challenge);
+        self.prover.answering.remove(&challenge);
         if done {
-            self.against.remove(&challenge);
-            self.answer_retry_at.remove(&challenge);
+            self.prover.against.remove(&challenge);
+            self.prover.answer_retry_at.remove(&challenge);
         } else {
-            self.answer_retry_at
+            self.prover
+                .answer_retry_at
                 .insert(challenge, now_ms() + ANSWER_RETRY_MS);
         }
     }
@@ -130,7 +145,7 @@ impl Core {
     pub(super) fn sign_batched_leaf(&mut self, award: &Award, client: Address) {
         let mut batch = WriteBatch::default();
         let mut changed = false;
-        for record in self.batches.values_mut() {
+        for record in self.prover.batches.values_mut() {
             for leaf in &mut record.leaves {
                 if leaf.leaf.job_id == award.job_id
                     && leaf.leaf.client == client

@@ -37,7 +37,7 @@ impl Core {
     }
 
     pub(super) async fn enqueue_leaf(&mut self, id: JobId) {
-        let Some(leaf) = self.works.get(&id).and_then(Self::leaf_of) else {
+        let Some(leaf) = self.prover.works.get(&id).and_then(Self::leaf_of) else {
             return;
         };
         let twin = self.s.cheats(&id, CheatMode::Equivocate).then(|| {
@@ -47,11 +47,11 @@ impl Core {
             tracing::warn!(target: "market::prover", job = %id, "cheating: committing two leaves for one job");
             twin
         });
-        if let Some(sealed) = self.batcher.push(now_ms(), (id, leaf)) {
+        if let Some(sealed) = self.prover.batcher.push(now_ms(), (id, leaf)) {
             self.seal(sealed);
         }
         if let Some(twin) = twin
-            && let Some(sealed) = self.batcher.push(now_ms(), (id, twin))
+            && let Some(sealed) = self.prover.batcher.push(now_ms(), (id, twin))
         {
             self.seal(sealed);
         }
@@ -71,12 +71,12 @@ impl Core {
             seq,
             leaves: items.iter().map(|(_, leaf)| leaf.clone()).collect(),
             state: BatchState::Sealed,
-            sealed_at_block: self.head,
+            sealed_at_block: self.book.head,
         };
         let mut batch = WriteBatch::default();
         batch.batch(&record).set_next_batch_seq(seq + 1);
         for (id, _) in &items {
-            if let Some(work) = self.works.get_mut(id) {
+            if let Some(work) = self.prover.works.get_mut(id) {
                 work.state = WorkState::Batched;
                 work.batch = Some(seq);
                 batch.work(work);
@@ -86,11 +86,11 @@ impl Core {
             return;
         }
         tracing::info!(target: "market::prover", seq, leaves = record.leaves.len(), "batch sealed");
-        self.batches.insert(seq, record);
+        self.prover.batches.insert(seq, record);
     }
 
     pub(super) async fn on_committed(&mut self, seq: u64, result: Result<(u64, u64), String>) {
-        self.in_flight.remove(&seq);
+        self.prover.in_flight.remove(&seq);
         let (id, block) = match result {
             Ok(done) => done,
             Err(reason) => {
@@ -101,11 +101,11 @@ impl Core {
                     .transactions
                     .get_or_create(&kind("commit_failed"))
                     .inc();
-                self.retry_at.insert(seq, now_ms() + RETRY_MS);
+                self.prover.retry_at.insert(seq, now_ms() + RETRY_MS);
                 return;
             }
         };
-        let Some(record) = self.batches.get_mut(&seq) else {
+        let Some(record) = self.prover.batches.get_mut(&seq) else {
             return;
         };
         record.state = BatchState::Committed { id, block };
@@ -162,6 +162,7 @@ impl Core {
             // The second leaf of an equivocation carries another proof hash than the
             // proof this prover holds.
             let own = self
+                .prover
                 .works
                 .get(&id)
                 .and_then(|w| w.proof.as_ref())
@@ -175,7 +176,7 @@ impl Core {
     }
 
     pub(super) fn on_claimed(&mut self, seq: u64, result: Result<(), String>) {
-        self.in_flight.remove(&seq);
+        self.prover.in_flight.remove(&seq);
         if let Err(reason) = result {
             tracing::warn!(target: "chain", seq, reason, "claim failed; will retry");
             self.s
@@ -184,10 +185,11 @@ impl Core {
                 .transactions
                 .get_or_create(&kind("claim_failed"))
                 .inc();
-            self.retry_at.insert(seq, now_ms() + RETRY_MS);
+            self.prover.retry_at.insert(seq, now_ms() + RETRY_MS);
             return;
         }
         let paid: Vec<(ethers::types::Address, u128)> = self
+            .prover
             .batches
             .get(&seq)
             .map(|b| {
@@ -198,11 +200,11 @@ impl Core {
             })
             .unwrap_or_default();
         self.funds_claimed(&paid);
-        let Some(mut record) = self.batches.remove(&seq) else {
+        let Some(mut record) = self.prover.batches.remove(&seq) else {
             return;
         };
         let BatchState::Committed { id, .. } = record.state else {
-            self.batches.insert(seq, record);
+            self.prover.batches.insert(seq, record);
             return;
         };
         record.state = BatchState::Claimed { id };
@@ -210,13 +212,13 @@ impl Core {
         batch.batch(&record);
         self.expire_batch(&mut batch, &record);
         if !self.write(batch) {
-            self.batches.insert(seq, record);
+            self.prover.batches.insert(seq, record);
             return;
         }
         // Settled (a claim pays only a final batch): the store keeps it and its jobs for
         // their retention; the core stops looking at them.
-        self.claimed.insert(id, seq);
-        self.retry_at.remove(&seq);
+        self.prover.claimed.insert(id, seq);
+        self.prover.retry_at.remove(&seq);
         let jobs: Vec<JobId> = record.leaves.iter().map(|leaf| leaf.leaf.job_id).collect();
         self.forget_works(&jobs, "claimed");
         tracing::info!(target: "market::prover", seq, batch_id = id, "fees claimed");
@@ -225,7 +227,7 @@ impl Core {
     /// Where job `id` was committed, from the batch `seq` holding it.
     pub(super) fn inclusion_of(&self, id: &JobId, seq: Option<u64>) -> Option<Inclusion> {
         let seq = seq?;
-        let record = match self.batches.get(&seq) {
+        let record = match self.prover.batches.get(&seq) {
             Some(record) => record.clone(),
             None => self.s.store.batch(seq).ok()??,
         };
@@ -247,12 +249,13 @@ impl Core {
         // Unclaimed batches are in memory; claimed ones are read by key from the store
         // (any peer may ask: never a scan).
         let leaves = self
+            .prover
             .batches
             .values()
             .find(|b| committed(b))
             .cloned()
             .or_else(|| {
-                let seq = self.claimed.get(&request.batch_id)?;
+                let seq = self.prover.claimed.get(&request.batch_id)?;
                 self.s.store.batch(*seq).ok()?.filter(committed)
             })
             .map(|b| b.job_leaves())

@@ -34,13 +34,13 @@ pub(crate) enum Checked {
 impl Core {
     pub(super) fn recover_client(&mut self) {
         let now = now_ms();
-        for job in self.jobs.values_mut() {
+        for job in self.client.jobs.values_mut() {
             // An awarded winner gets its full time to accept again.
             match job.state {
                 ClientState::Bidding => {
                     // Its bids were in memory only and its request's bid window has
                     // likely closed: the first tick starts a new round at the same price.
-                    self.restarted.push(job.id);
+                    self.client.restarted.push(job.id);
                     job.round_started_ms = now;
                 }
                 ClientState::Awarded => job.awarded_ms = Some(now),
@@ -48,13 +48,14 @@ impl Core {
             }
         }
         let ids: Vec<JobId> = self
+            .client
             .jobs
             .values()
             .filter(|j| !j.state.is_done())
             .map(|j| j.id)
             .collect();
         for id in ids {
-            if let Some(job) = self.jobs.get(&id) {
+            if let Some(job) = self.client.jobs.get(&id) {
                 self.remember_own_request(
                     job.request.0.clone(),
                     job.award.as_ref().map(|a| a.0.clone()),
@@ -88,7 +89,7 @@ impl Core {
     }
 
     fn remember_own_request(&mut self, request: JobRequest, award: Option<Award>) {
-        self.requests.insert(
+        self.book.requests.insert(
             request.job_id(),
             SeenRequest {
                 forget_after: request
@@ -157,8 +158,8 @@ impl Core {
             .store
             .write(batch)
             .map_err(|e| SubmitError::Store(e.to_string()))?;
-        self.by_current.insert(id, id);
-        self.jobs.insert(id, job);
+        self.client.by_current.insert(id, id);
+        self.client.jobs.insert(id, job);
         self.remember_own_request(request.clone(), None);
         self.s.publish(&request).await;
         tracing::info!(target: "market::client", job = %id, circuit = circuit.name(), max_price, "job submitted");
@@ -166,10 +167,10 @@ impl Core {
     }
 
     pub(super) fn on_bid(&mut self, bid: Bid, candidate: auction::Candidate) {
-        let Some(user_id) = self.by_current.get(&bid.job_id) else {
+        let Some(user_id) = self.client.by_current.get(&bid.job_id) else {
             return;
         };
-        let Some(job) = self.jobs.get(user_id) else {
+        let Some(job) = self.client.jobs.get(user_id) else {
             return;
         };
         if job.state != ClientState::Bidding {
@@ -181,7 +182,7 @@ impl Core {
             .bids
             .get_or_create(&kind("received"))
             .inc();
-        let bids = self.bids.entry(bid.job_id).or_default();
+        let bids = self.client.bids.entry(bid.job_id).or_default();
         // One bid per prover per round: the first counts.
         if bids.iter().all(|(c, _)| c.prover != candidate.prover) && bids.len() < 256 {
             bids.push((candidate, bid));
@@ -192,10 +193,10 @@ impl Core {
     /// contract pays) and gossips it. An acceptance of a round already given up is
     /// ignored, so that round's winner never holds a signed award.
     pub(super) async fn on_acceptance(&mut self, acceptance: Acceptance) {
-        let Some(user_id) = self.by_current.get(&acceptance.job_id).copied() else {
+        let Some(user_id) = self.client.by_current.get(&acceptance.job_id).copied() else {
             return;
         };
-        let Some(job) = self.jobs.get(&user_id) else {
+        let Some(job) = self.client.jobs.get(&user_id) else {
             return;
         };
         if job.state != ClientState::Awarded || job.current_id() != acceptance.job_id {
@@ -204,7 +205,7 @@ impl Core {
         let Some(signed) = self.sign_award(job) else {
             return;
         };
-        let Some(job) = self.jobs.get_mut(&user_id) else {
+        let Some(job) = self.client.jobs.get_mut(&user_id) else {
             return;
         };
         job.state = ClientState::Accepted;
@@ -216,7 +217,7 @@ impl Core {
         if !self.write(batch) {
             return;
         }
-        if let Some(seen) = self.requests.get_mut(&acceptance.job_id) {
+        if let Some(seen) = self.book.requests.get_mut(&acceptance.job_id) {
             seen.acceptance = Some(acceptance);
         }
         self.publish_signed_award(signed).await;
@@ -252,7 +253,7 @@ impl Core {
     /// Remembers and gossips a just-signed award (its winner commits with it; watchtowers
     /// need it for a missed-deadline challenge).
     async fn publish_signed_award(&mut self, signed: Award) {
-        if let Some(seen) = self.requests.get_mut(&signed.job_id) {
+        if let Some(seen) = self.book.requests.get_mut(&signed.job_id) {
             seen.award = Some(signed.clone());
         }
         self.watch_if_complete(&signed.job_id);
@@ -264,12 +265,12 @@ impl Core {
     }
 
     pub(super) async fn tick_client(&mut self, now: u64) {
-        for id in std::mem::take(&mut self.restarted) {
+        for id in std::mem::take(&mut self.client.restarted) {
             self.reauction(id, "restart").await;
         }
         let config = self.s.config.client.clone();
         let mut due: Vec<(JobId, &'static str)> = Vec::new();
-        for job in self.jobs.values() {
+        for job in self.client.jobs.values() {
             match job.state {
                 ClientState::Bidding if now >= job.round_started_ms + config.bid_window_ms => {
                     due.push((job.id, "award"));
@@ -287,7 +288,12 @@ impl Core {
                 ClientState::Accepted if !job.committed_in_time => {
                     let deadline = job.award.as_ref().map_or(0, |a| a.0.deadline);
                     let grace = config.deadline_grace_ms;
-                    if super::overdue::overdue_past_limit(deadline, grace, self.started_ms, now) {
+                    if super::overdue::overdue_past_limit(
+                        deadline,
+                        grace,
+                        self.client.started_ms,
+                        now,
+                    ) {
                         tracing::warn!(target: "market::client", job = %job.id, "no word from the chain on an overdue round: re-auctioning (its winner may still be paid)");
                         due.push((job.id, "unsettled"));
                     }
@@ -306,17 +312,17 @@ impl Core {
     }
 
     async fn close_auction(&mut self, id: JobId) {
-        let Some(job) = self.jobs.get(&id) else {
+        let Some(job) = self.client.jobs.get(&id) else {
             return;
         };
         let current = job.current_id();
-        let bids = self.bids.remove(&current).unwrap_or_default();
+        let bids = self.client.bids.remove(&current).unwrap_or_default();
         // A prover proven at fault on any of this client's jobs never gets one of them
         // again; one that failed this job in an earlier round only when no other prover
         // bids.
         let all: Vec<auction::Candidate> = bids.iter().map(|(c, _)| c.clone()).collect();
         let failed: Vec<Address> = job.failed_provers.iter().copied().map(Address).collect();
-        let at_fault: Vec<Address> = self.cheaters.iter().copied().map(Address).collect();
+        let at_fault: Vec<Address> = self.client.cheaters.iter().copied().map(Address).collect();
         let candidates: Vec<auction::Candidate> = auction::eligible(&all, &failed, &at_fault)
             .into_iter()
             .cloned()
@@ -338,7 +344,7 @@ impl Core {
             signature: EthSignature([0; 65]),
         };
         let now = now_ms();
-        let Some(job) = self.jobs.get_mut(&id) else {
+        let Some(job) = self.client.jobs.get_mut(&id) else {
             return;
         };
         job.state = ClientState::Awarded;
@@ -350,7 +356,7 @@ impl Core {
         if !self.write(batch) {
             return;
         }
-        if let Some(seen) = self.requests.get_mut(&current) {
+        if let Some(seen) = self.book.requests.get_mut(&current) {
             seen.award = Some(award.clone());
         }
         let metrics = &self.s.metrics.market;
@@ -367,7 +373,7 @@ impl Core {
     /// after a back-off with a raised price (capped) when nobody bid.
     pub(super) async fn reauction(&mut self, id: JobId, cause: &'static str) {
         let config = self.s.config.client.clone();
-        let Some(job) = self.jobs.get_mut(&id) else {
+        let Some(job) = self.client.jobs.get_mut(&id) else {
             return;
         };
         let old = job.request.0.clone();
@@ -443,7 +449,7 @@ impl Core {
     /// Publishes the next round's request: a fresh nonce, so its own job id.
     async fn start_round(&mut self, id: JobId) {
         let config = self.s.config.client.clone();
-        let Some(job) = self.jobs.get(&id) else {
+        let Some(job) = self.client.jobs.get(&id) else {
             return;
         };
         let old = job.request.0.clone();
@@ -468,7 +474,7 @@ impl Core {
         let Some(request) = self.sign_request(unsigned) else {
             return;
         };
-        let Some(job) = self.jobs.get_mut(&id) else {
+        let Some(job) = self.client.jobs.get_mut(&id) else {
             return;
         };
         job.request = Stored(request.clone());
@@ -481,7 +487,7 @@ impl Core {
             return;
         }
         tracing::info!(target: "market::client", job = %id, round = request.round, max_price, "re-auction");
-        self.by_current.insert(request.job_id(), id);
+        self.client.by_current.insert(request.job_id(), id);
         self.remember_own_request(request.clone(), None);
         self.s.publish(&request).await;
     }
@@ -494,11 +500,11 @@ impl Core {
         delivery: ProofResponse,
         channel: ResponseChannel<Vec<u8>>,
     ) {
-        let Some(user_id) = self.by_current.get(&delivery.job_id).copied() else {
+        let Some(user_id) = self.client.by_current.get(&delivery.job_id).copied() else {
             self.s.net.respond(channel, Vec::new()).await;
             return;
         };
-        let Some(job) = self.jobs.get(&user_id) else {
+        let Some(job) = self.client.jobs.get(&user_id) else {
             return;
         };
         if job.current_id() != delivery.job_id {
@@ -546,7 +552,7 @@ impl Core {
             proof: body.proof.clone(),
         };
         let current = delivery.job_id;
-        if !self.verifying.insert(current) {
+        if !self.client.verifying.insert(current) {
             // The winner pushed it again while its first copy is being verified: one
             // verification per job at a time, however often it pushes.
             self.s.net.respond(channel, Vec::new()).await;
@@ -585,7 +591,7 @@ impl Core {
         ok: Checked,
         channel: ResponseChannel<Vec<u8>>,
     ) {
-        self.verifying.remove(&current);
+        self.client.verifying.remove(&current);
         if let Checked::Failed(reason) = ok {
             // This node could not verify (keys, a task): not the pusher's fault. No
             // answer, so the winner pushes it again.
@@ -609,6 +615,7 @@ impl Core {
         // Answered once taken, or at once if the round moved on or the job is done (a
         // retry); not when the store failed.
         let stale = self
+            .client
             .jobs
             .get(&user_id)
             .is_some_and(|j| j.current_id() != current || j.state.is_done());
@@ -620,7 +627,7 @@ impl Core {
     /// Records the winner of round `current` of job `user_id` as at fault on the job: no
     /// later round awards it again (`auction::eligible`).
     pub(super) fn mark_at_fault(&mut self, user_id: JobId, current: JobId) {
-        let Some(job) = self.jobs.get_mut(&user_id) else {
+        let Some(job) = self.client.jobs.get_mut(&user_id) else {
             return;
         };
         let Some(award) = job.award.as_ref().filter(|a| a.0.job_id == current) else {
@@ -631,7 +638,7 @@ impl Core {
             return;
         }
         job.faulty_provers.push(prover);
-        self.cheaters.insert(prover);
+        self.client.cheaters.insert(prover);
         tracing::info!(target: "market::client", job = %user_id, prover = ?eth(&award.0.prover), "prover at fault on this job: never awarded a job of this client again");
         let mut batch = WriteBatch::default();
         batch.client_job(job);
@@ -648,7 +655,7 @@ impl Core {
         proof: ProofRecord,
     ) -> bool {
         let now = now_ms();
-        let Some(job) = self.jobs.get(&user_id) else {
+        let Some(job) = self.client.jobs.get(&user_id) else {
             return false;
         };
         if job.current_id() != current || job.state.is_done() {
@@ -657,7 +664,7 @@ impl Core {
         // The winner delivered in this round although its acceptance never reached us: it
         // did the job, so it gets the signed award it needs to be paid.
         let signed = self.sign_award(job);
-        let Some(job) = self.jobs.get_mut(&user_id) else {
+        let Some(job) = self.client.jobs.get_mut(&user_id) else {
             return false;
         };
         if let Some(signed) = &signed {

@@ -21,7 +21,7 @@ impl Core {
             self.s.record_cheat(&id, CheatMode::SkipDelivery);
             return;
         }
-        let Some(work) = self.works.get(&id) else {
+        let Some(work) = self.prover.works.get(&id) else {
             return;
         };
         if !work.award.0.is_signed() {
@@ -54,7 +54,7 @@ impl Core {
     }
 
     pub(super) fn on_delivered(&mut self, id: JobId, ok: bool) {
-        let Some(work) = self.works.get_mut(&id) else {
+        let Some(work) = self.prover.works.get_mut(&id) else {
             return;
         };
         self.s

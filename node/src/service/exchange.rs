@@ -91,7 +91,7 @@ impl Core {
         envelope: &provernet_protocol::VerifiedEnvelope,
         acceptance: Acceptance,
     ) -> Option<Vec<u8>> {
-        let user_id = *self.by_current.get(&acceptance.job_id)?;
+        let user_id = *self.client.by_current.get(&acceptance.job_id)?;
         if self.s.config.client.cheat_drop_signed_award {
             return None;
         }
@@ -101,7 +101,7 @@ impl Core {
         }
         self.record_acceptance(&acceptance);
         self.on_acceptance(acceptance.clone()).await;
-        let job = self.jobs.get(&user_id)?;
+        let job = self.client.jobs.get(&user_id)?;
         let award = job.award.as_ref()?.0.clone();
         (job.current_id() == acceptance.job_id && award.is_signed())
             .then(|| self.s.envelope(&award))
@@ -125,9 +125,10 @@ impl Core {
             input: Response::Refused(why),
         };
         let stored = match self
+            .client
             .by_current
             .get(&request.job_id)
-            .and_then(|id| self.jobs.get(id))
+            .and_then(|id| self.client.jobs.get(id))
         {
             None => Err(Refusal::UnknownJob),
             Some(job) => match &job.award {
@@ -175,11 +176,12 @@ impl Core {
                 .then(|| w.proof.clone().map(|p| (w.request.0.circuit_id, p)))
                 .flatten()
         };
-        let work = self.works.get(&job_id);
+        let work = self.prover.works.get(&job_id);
         let job = self
+            .client
             .by_current
             .get(&job_id)
-            .and_then(|id| self.jobs.get(id));
+            .and_then(|id| self.client.jobs.get(id));
         let known = work.is_some() || job.is_some();
         let in_memory = work.and_then(of_work).or_else(|| {
             job.and_then(|job| job.proof.clone().map(|p| (job.request.0.circuit_id, p)))
@@ -214,6 +216,7 @@ impl Core {
     pub(super) fn proofs_to_announce(&self, now_s: u64) -> Vec<Vec<u8>> {
         let recent = |deadline: u64| deadline.saturating_add(REANNOUNCE_SECS) >= now_s;
         let served = self
+            .prover
             .works
             .values()
             .filter(|w| {
@@ -224,6 +227,7 @@ impl Core {
             .filter_map(|w| w.proof.as_ref())
             .map(|p| super::retention::proof_key(&p.proof));
         let verified = self
+            .client
             .jobs
             .values()
             .filter(|j| j.award.as_ref().is_some_and(|a| recent(a.0.deadline)))

@@ -157,7 +157,7 @@ impl Core {
             return Err(Decline::Exposure);
         }
         let client = eth(client);
-        match self.funds.known.get(&client) {
+        match self.prover.funds.known.get(&client) {
             Some(&(read, read_at)) if now.saturating_sub(read_at) <= FUNDS_TTL_MS => {
                 self.funded(&client, read, price, deadline)
             }
@@ -182,7 +182,7 @@ impl Core {
         deadline: u64,
     ) -> Result<(), Decline> {
         let client = eth(client);
-        match self.funds.known.get(&client) {
+        match self.prover.funds.known.get(&client) {
             Some(&(read, _)) => self.funded(&client, read, price, deadline),
             None => {
                 self.read_deposit(client, job);
@@ -217,7 +217,8 @@ impl Core {
 
     /// Whether one more job fits the stake (for an award won on a bid made earlier).
     pub(super) fn stake_covers_one_more(&self) -> bool {
-        self.funds
+        self.prover
+            .funds
             .exposure
             .is_some_and(|e| e.can_take(self.uncommitted()))
     }
@@ -225,6 +226,7 @@ impl Core {
     /// Jobs held but not committed on chain yet: each becomes a leaf at risk.
     fn uncommitted(&self) -> u64 {
         let works = self
+            .prover
             .works
             .values()
             .filter(|w| {
@@ -235,6 +237,7 @@ impl Core {
             })
             .count();
         let sealed: usize = self
+            .prover
             .batches
             .values()
             .filter(|b| b.state == BatchState::Sealed)
@@ -245,9 +248,10 @@ impl Core {
 
     /// Prices of `client`'s jobs this prover holds and has not been paid for: jobs not
     /// released, and not in a batch already claimed (a claimed batch leaves
-    /// `self.batches`).
+    /// `self.prover.batches`).
     fn owed_by(&self, client: &EthAddress) -> u128 {
-        self.works
+        self.prover
+            .works
             .values()
             .filter(|w| w.state != WorkState::Released && eth(&w.request.0.client) == *client)
             .filter(|w| w.batch.is_none_or(|seq| self.is_unclaimed(seq)))
@@ -258,9 +262,10 @@ impl Core {
     /// Prices of this prover's bids on `client`'s jobs that still stand (their window
     /// has not ended, no award came): each may yet be won, so each is counted as owed.
     fn standing_bids_on(&self, client: &EthAddress) -> u128 {
-        self.bid_holds
+        self.prover
+            .bid_holds
             .keys()
-            .filter_map(|id| Some((self.my_bids.get(id)?, self.requests.get(id)?)))
+            .filter_map(|id| Some((self.prover.my_bids.get(id)?, self.book.requests.get(id)?)))
             .filter(|(_, seen)| eth(&seen.request.client) == *client)
             .map(|(bid, _)| bid.price)
             .fold(0u128, u128::saturating_add)
@@ -269,21 +274,24 @@ impl Core {
     /// Clients of the jobs this prover holds unpaid or has standing bids on.
     fn clients_held(&self) -> std::collections::HashSet<EthAddress> {
         let works = self
+            .prover
             .works
             .values()
             .filter(|w| w.state != WorkState::Released)
             .filter(|w| w.batch.is_none_or(|seq| self.is_unclaimed(seq)))
             .map(|w| eth(&w.request.0.client));
         let bids = self
+            .prover
             .bid_holds
             .keys()
-            .filter_map(|id| self.requests.get(id))
+            .filter_map(|id| self.book.requests.get(id))
             .map(|seen| eth(&seen.request.client));
         works.chain(bids).collect()
     }
 
     fn is_unclaimed(&self, seq: u64) -> bool {
-        self.batches
+        self.prover
+            .batches
             .get(&seq)
             .is_some_and(|b| !matches!(b.state, BatchState::Claimed { .. }))
     }
@@ -293,9 +301,9 @@ impl Core {
     /// client's reservation for this prover first, the rest from the deposit, as the
     /// contract pays), and reads in flight are read again.
     pub(super) fn funds_claimed(&mut self, paid: &[(EthAddress, u128)]) {
-        self.funds.generation = self.funds.generation.wrapping_add(1);
+        self.prover.funds.generation = self.prover.funds.generation.wrapping_add(1);
         for (client, amount) in paid {
-            if let Some((read, _)) = self.funds.known.get_mut(client) {
+            if let Some((read, _)) = self.prover.funds.known.get_mut(client) {
                 let reserved = read.reserved.min(*amount);
                 read.reserved -= reserved;
                 read.free = read.free.saturating_sub(amount - reserved);
@@ -304,27 +312,27 @@ impl Core {
     }
 
     fn read_deposit(&mut self, client: EthAddress, job: JobId) {
-        if self.funds.waiting >= MAX_WAITING || !self.start_read(client) {
+        if self.prover.funds.waiting >= MAX_WAITING || !self.start_read(client) {
             return;
         }
-        if let Some(reading) = self.funds.reading.get_mut(&client) {
+        if let Some(reading) = self.prover.funds.reading.get_mut(&client) {
             reading.jobs.push(job);
-            self.funds.waiting += 1;
+            self.prover.funds.waiting += 1;
         }
     }
 
     /// Whether a read of `client`'s funds is in flight, starting one if there is room.
     pub(super) fn start_read(&mut self, client: EthAddress) -> bool {
-        if self.funds.reading.contains_key(&client) {
+        if self.prover.funds.reading.contains_key(&client) {
             return true;
         }
-        if self.funds.reading.len() >= MAX_READS {
+        if self.prover.funds.reading.len() >= MAX_READS {
             return false;
         }
-        self.funds.reading.insert(client, Reading::default());
+        self.prover.funds.reading.insert(client, Reading::default());
         let shared = std::sync::Arc::clone(&self.s);
         let internal = self.internal.clone();
-        let generation = self.funds.generation;
+        let generation = self.prover.funds.generation;
         tokio::spawn(async move {
             let me = eth(&shared.address);
             let read = futures_util::future::try_join(
@@ -354,7 +362,8 @@ impl Core {
 
     /// `client`'s funds as read within `ttl_ms`, if they were.
     pub(super) fn funds_read_within(&self, client: &EthAddress, ttl_ms: u64) -> Option<ChainFunds> {
-        self.funds
+        self.prover
+            .funds
             .known
             .get(client)
             .filter(|(_, read_at)| super::now_ms().saturating_sub(*read_at) <= ttl_ms)
@@ -373,16 +382,21 @@ impl Core {
             jobs,
             messages,
             started_by,
-        } = self.funds.reading.remove(&client).unwrap_or_default();
+        } = self
+            .prover
+            .funds
+            .reading
+            .remove(&client)
+            .unwrap_or_default();
         if let Some(peer) = started_by
-            && let Some(n) = self.funds.reads_by_peer.get_mut(&peer)
+            && let Some(n) = self.prover.funds.reads_by_peer.get_mut(&peer)
         {
             *n = n.saturating_sub(1);
             if *n == 0 {
-                self.funds.reads_by_peer.remove(&peer);
+                self.prover.funds.reads_by_peer.remove(&peer);
             }
         }
-        self.funds.waiting = self.funds.waiting.saturating_sub(jobs.len());
+        self.prover.funds.waiting = self.prover.funds.waiting.saturating_sub(jobs.len());
         let read = match result {
             Ok(read) => read,
             Err(error) => {
@@ -391,7 +405,7 @@ impl Core {
                 return;
             }
         };
-        if generation != self.funds.generation {
+        if generation != self.prover.funds.generation {
             // A claim was mined while it was read: what it shows of a reservation for
             // this prover may be spent, so bids wait for another read. The requests
             // waiting cannot (gossipsub holds them only seconds): they are ignored
@@ -402,28 +416,34 @@ impl Core {
             }
             return;
         }
-        if self.funds.known.len() >= MAX_KEPT {
+        if self.prover.funds.known.len() >= MAX_KEPT {
             // Requests from fresh client keys cost nothing to sign, so a flood of them
             // fills this table: keep the clients whose jobs or standing bids this prover
             // holds (an award is checked against their funds, and an award whose client
             // is not known here is declined), and any read that is still fresh.
             let now = super::now_ms();
             let needed = self.clients_held();
-            self.funds.known.retain(|client, (_, read_at)| {
+            self.prover.funds.known.retain(|client, (_, read_at)| {
                 needed.contains(client) || now.saturating_sub(*read_at) <= FUNDS_TTL_MS
             });
-            if self.funds.known.len() >= MAX_KEPT {
-                self.funds.known.retain(|client, _| needed.contains(client));
+            if self.prover.funds.known.len() >= MAX_KEPT {
+                self.prover
+                    .funds
+                    .known
+                    .retain(|client, _| needed.contains(client));
             }
-            if self.funds.known.len() >= MAX_KEPT {
+            if self.prover.funds.known.len() >= MAX_KEPT {
                 // More clients held than the table keeps: it stays bounded all the same.
-                self.funds.known.clear();
+                self.prover.funds.known.clear();
             }
         }
-        self.funds.known.insert(client, (read, super::now_ms()));
+        self.prover
+            .funds
+            .known
+            .insert(client, (read, super::now_ms()));
         self.judge_parked(messages).await;
         for job in jobs {
-            let Some(seen) = self.requests.get(&job) else {
+            let Some(seen) = self.book.requests.get(&job) else {
                 continue;
             };
             let (request, key) = (seen.request.clone(), seen.client_key);
@@ -435,6 +455,6 @@ impl Core {
 
     /// The prover's exposure as the chain follower read it.
     pub(super) fn on_exposure(&mut self, exposure: Exposure) {
-        self.funds.exposure = Some(exposure);
+        self.prover.funds.exposure = Some(exposure);
     }
 }

@@ -78,7 +78,8 @@ impl Core {
             Err(Verdict::Reject(reason)) => (MessageAcceptance::Reject, reason),
             Err(Verdict::Ignore(reason)) => (MessageAcceptance::Ignore, reason),
             Err(Verdict::Charge(reason, client)) => {
-                self.charges
+                self.book
+                    .charges
                     .charge(*envelope.signer().as_bytes(), client, now_s());
                 (MessageAcceptance::Ignore, reason)
             }
@@ -197,7 +198,7 @@ impl Core {
     /// A checked acceptance, however it came (gossip, or sent directly by its winner):
     /// kept with its request, and its deadline watched once the award is signed too.
     pub(super) fn record_acceptance(&mut self, acceptance: &Acceptance) {
-        if let Some(seen) = self.requests.get_mut(&acceptance.job_id) {
+        if let Some(seen) = self.book.requests.get_mut(&acceptance.job_id) {
             seen.acceptance = Some(acceptance.clone());
         }
         self.watch_if_complete(&acceptance.job_id);
@@ -207,7 +208,7 @@ impl Core {
     /// either order), to the watchtower (a client's node watches its own jobs' deadlines).
     pub(super) fn watch_if_complete(&self, job_id: &JobId) {
         let Some(watch) = &self.watch else { return };
-        let Some(seen) = self.requests.get(job_id) else {
+        let Some(seen) = self.book.requests.get(job_id) else {
             return;
         };
         let (Some(award), Some(acceptance)) = (seen.award.clone(), seen.acceptance.as_ref()) else {
@@ -253,6 +254,7 @@ impl Core {
             return Err(Verdict::Ignore("deadline_too_far"));
         }
         if self
+            .book
             .requests
             .get(&request.job_id())
             .is_some_and(|seen| seen.client_key == *envelope.signer() && seen.request == *request)
@@ -279,6 +281,7 @@ impl Core {
             return Err(Verdict::Reject("bad_request_signature"));
         }
         let changed = self
+            .book
             .requests
             .get(&request.job_id())
             .is_some_and(|seen| seen.client_key != *envelope.signer() || seen.request != *request);
@@ -297,10 +300,10 @@ impl Core {
     async fn on_request_seen(&mut self, envelope: &VerifiedEnvelope, request: JobRequest) {
         let id = request.job_id();
         tracing::debug!(target: "market", job = %id, round = request.round, "request seen");
-        if self.requests.contains_key(&id) {
+        if self.book.requests.contains_key(&id) {
             return;
         }
-        self.requests.insert(
+        self.book.requests.insert(
             id,
             SeenRequest {
                 forget_after: request
@@ -324,7 +327,11 @@ impl Core {
         envelope: &VerifiedEnvelope,
         client: &provernet_protocol::PeerKey,
     ) -> Result<(), Verdict> {
-        if self.charges.over_quota(envelope.signer(), client, now_s()) {
+        if self
+            .book
+            .charges
+            .over_quota(envelope.signer(), client, now_s())
+        {
             return Err(Verdict::Ignore("signer_over_quota"));
         }
         Ok(())
@@ -340,6 +347,7 @@ impl Core {
         kind: OnJob,
     ) -> Result<(), Verdict> {
         let seen = self
+            .book
             .requests
             .get_mut(job)
             .ok_or(Verdict::Ignore("unknown_request"))?;
@@ -353,6 +361,7 @@ impl Core {
     /// copies a node heard first depends on its view, so nobody is charged.
     fn check_signer_budget(&mut self, envelope: &VerifiedEnvelope) -> Result<(), Verdict> {
         if self
+            .book
             .signer_budgets
             .admit(envelope.kind(), envelope.signer())
         {
@@ -370,6 +379,7 @@ impl Core {
     ) -> Result<super::StakeInfo, Verdict> {
         // Unknown may mean our chain view lags: Ignore, not Reject.
         let stake = self
+            .book
             .stake_of(prover)
             .ok_or(Verdict::Ignore("prover_not_registered"))?;
         if stake.peer_key != *envelope.signer().as_bytes() {
@@ -389,6 +399,7 @@ impl Core {
         bid: &Bid,
     ) -> Result<provernet_market::auction::Candidate, Verdict> {
         let seen = self
+            .book
             .requests
             .get(&bid.job_id)
             .ok_or(Verdict::Ignore("unknown_request"))?;
@@ -418,6 +429,7 @@ impl Core {
 
     fn check_award(&self, envelope: &VerifiedEnvelope, award: &Award) -> Result<(), Verdict> {
         let seen = self
+            .book
             .requests
             .get(&award.job_id)
             .ok_or(Verdict::Ignore("unknown_request"))?;
@@ -450,6 +462,7 @@ impl Core {
     /// The award names a registered prover under the key that won.
     fn check_award_winner(&self, award: &Award) -> Result<(), Verdict> {
         let stake = self
+            .book
             .stake_of(&award.prover)
             .ok_or(Verdict::Ignore("prover_not_registered"))?;
         if stake.peer_key != *award.prover_key.as_bytes() {
@@ -464,6 +477,7 @@ impl Core {
         acceptance: &Acceptance,
     ) -> Result<(), Verdict> {
         let seen = self
+            .book
             .requests
             .get(&acceptance.job_id)
             .ok_or(Verdict::Ignore("unknown_request"))?;

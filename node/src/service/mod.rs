@@ -26,6 +26,7 @@ mod admission;
 mod answers;
 mod ask;
 mod batches;
+mod book;
 mod client;
 mod cursor;
 mod delivery;
@@ -42,6 +43,7 @@ mod registry;
 mod requests;
 mod resume;
 mod retention;
+mod roles;
 mod rules;
 mod settle;
 mod start;
@@ -55,7 +57,7 @@ pub use requests::REQUEST_MEMORY_SECS;
 pub use start::{StartError, Startup, start};
 pub use supervise::{Failure, Tasks};
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -68,8 +70,6 @@ use libp2p::gossipsub::{MessageAcceptance, MessageId};
 use libp2p::request_response::ResponseChannel;
 use libp2p::{Multiaddr, PeerId};
 use provernet_circuits::{Circuit, Prover as Engine};
-use provernet_market::batch::Batcher;
-use provernet_market::schedule::Schedule;
 use provernet_protocol::{
     Acceptance, Address, Award, CircuitId, Context, Hash32, JobId, JobRequest, Payload, PeerKey,
     SignedEnvelope, Validator, VerifiedEnvelope,
@@ -85,7 +85,7 @@ use crate::identity::Keys;
 use crate::metrics::Metrics;
 use crate::network::{self, NetworkConfig, NetworkHandle};
 use crate::store::records::{BatchLeaf, ProofRecord};
-use crate::store::{BatchRecord, ClientJob, Store, Work};
+use crate::store::{Store, Work};
 
 pub use client::{JobStatus, SubmitError, proof_file as client_proof_file};
 /// The body of `POST /v1/jobs` and its checks live in the circuits crate, so they can be
@@ -360,105 +360,24 @@ impl Shared {
     }
 }
 
-/// The actor owning the market state.
+/// The actor owning the market state: the [`book::Book`] every role reads, and each
+/// role's own state ([`roles`]).
 pub(crate) struct Core {
     s: Arc<Shared>,
     internal: mpsc::Sender<Internal>,
     chain: mpsc::Sender<ChainTask>,
-    requests: requests::RequestTable,
-    /// Charges of signers whose messages broke a rule that depends on our view of a
-    /// client's jobs (`rules`): over the quota, a signer is not heard on that client's
-    /// jobs for a while.
-    charges: rules::Charges,
-    /// Budgets of the gossip kinds that name no job, per signing key: prover adverts and
-    /// commitment notices (`gossip`).
-    signer_budgets: rules::SignerBudgets,
-    stakes: HashMap<EthAddress, StakeInfo>,
-    /// Every account a `Deposited` event named: a request of any other client is not
-    /// heard, without a read of the chain (`admission`).
-    depositors: HashSet<EthAddress>,
-    head: u64,
-    // client
-    jobs: HashMap<JobId, ClientJob>,
-    /// Provers at fault on any of this client's jobs: awarded none of them again.
-    cheaters: HashSet<[u8; 20]>,
-    by_current: HashMap<JobId, JobId>,
-    bids: HashMap<
-        JobId,
-        Vec<(
-            provernet_market::auction::Candidate,
-            provernet_protocol::Bid,
-        )>,
-    >,
-    last_paid_check_ms: u64,
+    book: book::Book,
+    client: roles::ClientState,
+    prover: roles::ProverState,
     /// When settled records were last looked for, and gauges last counted (ms).
     last_sweep_ms: u64,
     /// The key of the last settled record's mark swept (a sweep reads on from there).
     swept_to: Option<Vec<u8>>,
-    /// The follower has reached the chain's head since the start (the sweep waits:
-    /// an event read again may still need a record).
-    caught_up: bool,
     last_gauges_ms: u64,
-    /// Rounds whose pushed proof is being verified (one verification each at a time).
-    verifying: HashSet<JobId>,
     /// The dispatcher's gossip budgets per peer: what the market accepts is refunded.
     gossip_budget: Option<Arc<std::sync::Mutex<network::budget::InboundBudget>>>,
     /// Turns to make request-response answers off the core (`exchange`).
     answer_turns: Arc<tokio::sync::Semaphore>,
-    paid_check_running: bool,
-    /// Verified jobs: when each is asked about next, and the last wait (ms).
-    paid_due: HashMap<JobId, (u64, u64)>,
-    /// The block the watchtower has applied every event of (`Internal::WatchedTo`).
-    watched_to: u64,
-    /// Provers of this client's verified jobs that claimed fees, and the block of their
-    /// earliest claim not asked about: their jobs are asked about once it is confirmed
-    /// (`paid`).
-    claims: HashMap<EthAddress, u64>,
-    /// Jobs that were collecting bids when the node stopped.
-    restarted: Vec<JobId>,
-    /// When this node started, ms: an overdue round waits for the chain's word at least
-    /// `overdue::OVERDUE_LIMIT_MS` after it (the watchtower replays the chain first).
-    started_ms: u64,
-    // prover
-    works: HashMap<JobId, Work>,
-    my_bids: HashMap<JobId, provernet_protocol::Bid>,
-    /// Capacity held for standing bids, until the given unix ms.
-    bid_holds: HashMap<JobId, u64>,
-    /// Clients' free deposits and this prover's exposure, as the chain shows them.
-    funds: funds::Funds,
-    /// Circuits the prover bids on: registered on the market as this build's.
-    registered: HashSet<CircuitId>,
-    /// Circuits whose registration was checked against a proof of this build.
-    checked_on_chain: HashSet<CircuitId>,
-    /// Circuits whose registration rejected this build's proof: never bid on again.
-    rejected: HashSet<CircuitId>,
-    last_advert_ms: u64,
-    schedule: Schedule<JobId>,
-    batcher: Batcher<(JobId, BatchLeaf)>,
-    batches: BTreeMap<u64, BatchRecord>,
-    /// Claimed batches (kept only in the store): batch id on chain → sequence number.
-    claimed: HashMap<u64, u64>,
-    in_flight: HashSet<u64>,
-    retry_at: HashMap<u64, u64>,
-    /// The last proving times per circuit, ms (at most [`prover::ESTIMATE_WINDOW`]).
-    estimates: HashMap<Circuit, std::collections::VecDeque<u64>>,
-    /// Accepted jobs waiting for a proving worker, earliest deadline first.
-    ready: BTreeMap<(u64, JobId), Vec<u8>>,
-    /// Proven jobs whose award the client has not signed yet, by awarded deadline (ms):
-    /// their proofs go to nobody until it does (`prover::take_signed_award`).
-    unsigned: BTreeSet<(u64, JobId)>,
-    /// Accepted jobs whose award is unsigned: when their acceptance goes to the client
-    /// directly next (ms) and how many times it went (`acceptances.rs`).
-    resends: HashMap<JobId, (u64, u32)>,
-    /// Proofs being generated now.
-    running: usize,
-    /// Challenges against this prover still to answer, by id.
-    against: HashMap<u64, Against>,
-    /// Answers being sent, and when failed ones may be tried again (ms).
-    answering: HashSet<u64>,
-    answer_retry_at: HashMap<u64, u64>,
-    /// Where answers go (the chain worker, ahead of its other work).
-    answers: Option<mpsc::Sender<ChainTask>>,
     /// The gossip replay cache the dispatcher looks envelopes up in: the core records
     /// only the envelopes the market rules accept (`gossip::on_gossip`).
     seen: Option<provernet_protocol::SharedSeen>,
@@ -472,61 +391,20 @@ impl Core {
         internal: mpsc::Sender<Internal>,
         chain: mpsc::Sender<ChainTask>,
     ) -> Self {
-        let workers = s.config.prover.workers;
-        let batcher = Batcher::new(s.config.prover.batch_size, s.config.prover.batch_max_age_ms);
         Self {
             internal,
             chain,
-            requests: requests::RequestTable::new(
+            book: book::Book::new(
                 s.config.network.request_capacity,
                 s.config.roles.client.then_some(s.address),
             ),
-            charges: rules::Charges::default(),
-            signer_budgets: rules::SignerBudgets::default(),
-            stakes: HashMap::new(),
-            depositors: HashSet::new(),
-            head: 0,
-            jobs: HashMap::new(),
-            cheaters: HashSet::new(),
-            by_current: HashMap::new(),
-            bids: HashMap::new(),
-            last_paid_check_ms: 0,
+            client: roles::ClientState::new(),
+            prover: roles::ProverState::new(&s.config),
             last_sweep_ms: 0,
             swept_to: None,
-            caught_up: false,
             last_gauges_ms: 0,
-            verifying: HashSet::new(),
             gossip_budget: None,
             answer_turns: Arc::new(tokio::sync::Semaphore::new(exchange::MAX_ANSWERS)),
-            paid_check_running: false,
-            paid_due: HashMap::new(),
-            watched_to: 0,
-            claims: HashMap::new(),
-            restarted: Vec::new(),
-            started_ms: now_ms(),
-            works: HashMap::new(),
-            my_bids: HashMap::new(),
-            bid_holds: HashMap::new(),
-            funds: funds::Funds::default(),
-            registered: HashSet::new(),
-            checked_on_chain: HashSet::new(),
-            rejected: HashSet::new(),
-            last_advert_ms: 0,
-            schedule: Schedule::new(workers, s.config.prover.commit_margin_ms),
-            batcher,
-            batches: BTreeMap::new(),
-            claimed: HashMap::new(),
-            in_flight: HashSet::new(),
-            retry_at: HashMap::new(),
-            estimates: HashMap::new(),
-            ready: BTreeMap::new(),
-            unsigned: BTreeSet::new(),
-            resends: HashMap::new(),
-            running: 0,
-            against: HashMap::new(),
-            answering: HashSet::new(),
-            answer_retry_at: HashMap::new(),
-            answers: None,
             seen: None,
             watch: None,
             s,
@@ -557,16 +435,11 @@ impl Core {
                 }
             }
             Internal::Request(inbound) => self.on_request(*inbound).await,
-            Internal::Stakes(stakes) => self.stakes.extend(stakes),
-            Internal::Depositors(depositors) => self.depositors.extend(depositors),
+            Internal::Stakes(stakes) => self.book.stakes.extend(stakes),
+            Internal::Depositors(depositors) => self.book.depositors.extend(depositors),
             Internal::FeesClaimed(provers) => self.on_fees_claimed(&provers),
-            Internal::WatchedTo(block) => self.watched_to = block,
-            // The highest block known: the follower reports where it has read to, which
-            // lags the head read at start while it catches up.
-            Internal::Head(head, caught_up) => {
-                self.head = self.head.max(head);
-                self.caught_up |= caught_up;
-            }
+            Internal::WatchedTo(block) => self.book.watched_to = block,
+            Internal::Head(head, caught_up) => self.book.read_to(head, caught_up),
             Internal::Deposit {
                 client,
                 generation,
@@ -574,15 +447,16 @@ impl Core {
             } => self.on_deposit(client, generation, result).await,
             Internal::Exposure(exposure) => self.on_exposure(exposure),
             Internal::Registered(ids) => {
-                let rejected = &self.rejected;
-                self.registered
+                let rejected = &self.prover.rejected;
+                self.prover
+                    .registered
                     .extend(ids.into_iter().filter(|id| !rejected.contains(id)));
             }
             Internal::RegistrationChecked { circuit, accepted } => {
                 self.on_registration_checked(circuit, accepted);
             }
             Internal::RegistrationUnchecked(circuit) => {
-                self.checked_on_chain.remove(&circuit);
+                self.prover.checked_on_chain.remove(&circuit);
             }
             Internal::Inputs { job, result } => self.on_inputs(job, result).await,
             Internal::Proven { job, result } => self.on_proven(job, result).await,
@@ -629,9 +503,11 @@ impl Core {
 
     /// Forgets requests past their deadline: the map cannot grow without bound.
     fn forget_requests(&mut self, now: u64) {
-        if self.requests.forget_expired(now) > 0 {
-            let requests = &self.requests;
-            self.my_bids.retain(|id, _| requests.contains_key(id));
+        if self.book.requests.forget_expired(now) > 0 {
+            let requests = &self.book.requests;
+            self.prover
+                .my_bids
+                .retain(|id, _| requests.contains_key(id));
         }
     }
 
@@ -645,10 +521,6 @@ impl Core {
                 false
             }
         }
-    }
-
-    fn stake_of(&self, prover: &Address) -> Option<StakeInfo> {
-        self.stakes.get(&eth(prover)).copied()
     }
 }
 

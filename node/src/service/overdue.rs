@@ -68,10 +68,10 @@ pub(super) fn at_fault(fault: u8) -> bool {
 impl Core {
     /// The watchtower's word on round `job` of one of this client's jobs.
     pub(super) async fn on_own_round(&mut self, job: JobId, outcome: OwnRound) {
-        let Some(user_id) = self.by_current.get(&job).copied() else {
+        let Some(user_id) = self.client.by_current.get(&job).copied() else {
             return;
         };
-        let Some(record) = self.jobs.get(&user_id) else {
+        let Some(record) = self.client.jobs.get(&user_id) else {
             return;
         };
         if record.current_id() != job
@@ -106,7 +106,7 @@ impl Core {
                 // Bought with the award shown: only a leaf posted by the award's deadline
                 // can be (the contract checks it), so it is committed in time, and never
                 // re-auctioned but on the purchase's own end.
-                if let Some(job) = self.jobs.get_mut(&user_id) {
+                if let Some(job) = self.client.jobs.get_mut(&user_id) {
                     job.bought = true;
                 }
                 self.mark_round(user_id, None);
@@ -152,7 +152,7 @@ impl Core {
     /// Records that client job `user_id`'s current round was committed in time (so it is
     /// never re-auctioned), with `note` as its error if its proof is out of reach.
     fn mark_round(&mut self, user_id: JobId, note: Option<&str>) {
-        let Some(job) = self.jobs.get_mut(&user_id) else {
+        let Some(job) = self.client.jobs.get_mut(&user_id) else {
             return;
         };
         job.committed_in_time = true;

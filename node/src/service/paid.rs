@@ -17,10 +17,14 @@ const PAID_CHECK_MAX_MS: u64 = 600_000;
 impl Core {
     /// One check in flight at most, one started every 2 s at most.
     pub(super) fn tick_paid(&mut self, now: u64) {
-        if now >= self.last_paid_check_ms.saturating_add(PAID_CHECK_FIRST_MS)
-            && !self.paid_check_running
+        if now
+            >= self
+                .client
+                .last_paid_check_ms
+                .saturating_add(PAID_CHECK_FIRST_MS)
+            && !self.client.paid_check_running
         {
-            self.last_paid_check_ms = now;
+            self.client.last_paid_check_ms = now;
             self.check_paid(now);
         }
     }
@@ -31,13 +35,13 @@ impl Core {
     fn check_paid(&mut self, now: u64) {
         // Not before the watchtower has read a block: each ask would find nothing paid
         // and double its job's wait.
-        if self.watch.is_some() && self.watched_to == 0 {
+        if self.watch.is_some() && self.book.watched_to == 0 {
             return;
         }
         // Claims now read deep enough: their provers' jobs are due at once.
         let at = self.paid_check_block();
         let mut claimed = HashSet::new();
-        self.claims.retain(|prover, block| {
+        self.client.claims.retain(|prover, block| {
             let due = *block <= at;
             if due {
                 claimed.insert(*prover);
@@ -45,19 +49,20 @@ impl Core {
             !due
         });
         if !claimed.is_empty() {
-            for job in self.jobs.values() {
+            for job in self.client.jobs.values() {
                 if job
                     .award
                     .as_ref()
                     .is_some_and(|award| claimed.contains(&eth(&award.0.prover)))
                 {
-                    self.paid_due.remove(&job.id);
+                    self.client.paid_due.remove(&job.id);
                 }
             }
         }
         // Each award is paid once, to the prover it names: ask about the signed one.
-        let due = &self.paid_due;
+        let due = &self.client.paid_due;
         let verified: Vec<(JobId, u64, Address)> = self
+            .client
             .jobs
             .values()
             .filter(|j| settles_once_paid(j))
@@ -74,14 +79,17 @@ impl Core {
         }
         for (id, ..) in &verified {
             let wait = self
+                .client
                 .paid_due
                 .get(id)
                 .map_or(PAID_CHECK_FIRST_MS, |(_, wait)| {
                     wait.saturating_mul(2).min(PAID_CHECK_MAX_MS)
                 });
-            self.paid_due.insert(*id, (now.saturating_add(wait), wait));
+            self.client
+                .paid_due
+                .insert(*id, (now.saturating_add(wait), wait));
         }
-        self.paid_check_running = true;
+        self.client.paid_check_running = true;
         let market = self.s.market.clone();
         let me = eth(&self.s.address);
         let internal = self.internal.clone();
@@ -105,9 +113,9 @@ impl Core {
     /// watchtower's block past it.
     fn paid_check_block(&self) -> u64 {
         paid_check_block(
-            self.head,
+            self.book.head,
             self.s.config.chain.confirmations,
-            self.watch.is_some().then_some(self.watched_to),
+            self.watch.is_some().then_some(self.book.watched_to),
         )
     }
 
@@ -121,6 +129,7 @@ impl Core {
     pub(super) fn on_fees_claimed(&mut self, claims: &[(EthAddress, u64)]) {
         // One pass over the jobs, however many claims a poll read (a catch-up reads many).
         let ours: HashSet<EthAddress> = self
+            .client
             .jobs
             .values()
             .filter(|j| settles_once_paid(j))
@@ -130,18 +139,18 @@ impl Core {
             if ours.contains(&prover) {
                 // The earliest claim not asked about yet: a prover claiming every block
                 // still has its jobs asked about as each claim is confirmed.
-                let first = self.claims.entry(prover).or_insert(block);
+                let first = self.client.claims.entry(prover).or_insert(block);
                 *first = (*first).min(block);
             }
         }
     }
 
     pub(super) fn on_paid(&mut self, ids: Vec<JobId>) {
-        self.paid_check_running = false;
+        self.client.paid_check_running = false;
         let mut batch = WriteBatch::default();
         let mut paid = Vec::new();
         for id in ids {
-            if let Some(job) = self.jobs.get_mut(&id)
+            if let Some(job) = self.client.jobs.get_mut(&id)
                 && settles_once_paid(job)
             {
                 job.state = ClientState::Paid;

@@ -41,6 +41,7 @@ impl Core {
         // The slowest of the recent proofs, or the configured estimate before any: the
         // machine's load varies, and a late proof costs a slash, an early one nothing.
         let base = self
+            .prover
             .estimates
             .get(&circuit)
             .and_then(|times| times.iter().max().copied())
@@ -51,7 +52,7 @@ impl Core {
     /// Records a proving time of `circuit` measured on this machine: the estimate keeps
     /// the last [`ESTIMATE_WINDOW`].
     pub(super) fn measured(&mut self, circuit: Circuit, ms: u64) {
-        let times = self.estimates.entry(circuit).or_default();
+        let times = self.prover.estimates.entry(circuit).or_default();
         if times.len() == ESTIMATE_WINDOW {
             times.pop_front();
         }
@@ -63,7 +64,7 @@ impl Core {
         let Some(circuit) = self.s.circuits.get(&request.circuit_id).copied() else {
             return;
         };
-        if !self.s.proves.contains(&circuit) || self.my_bids.contains_key(&id) {
+        if !self.s.proves.contains(&circuit) || self.prover.my_bids.contains_key(&id) {
             return;
         }
         if !self.s.engine.proving_keys_loaded(circuit) {
@@ -71,7 +72,7 @@ impl Core {
             tracing::debug!(target: "market::prover", job = %id, circuit = circuit.name(), "not bidding: the proving keys are still loading");
             return;
         }
-        if !self.registered.contains(&request.circuit_id) {
+        if !self.prover.registered.contains(&request.circuit_id) {
             // Its leaf would be slashable whatever the proof (`read_registrations`).
             self.s
                 .metrics
@@ -81,7 +82,7 @@ impl Core {
                 .inc();
             return;
         }
-        let me = self.stake_of(&self.s.address);
+        let me = self.book.stake_of(&self.s.address);
         if me
             .is_none_or(|s| s.stake < self.s.min_stake || s.peer_key != *self.s.peer_key.as_bytes())
         {
@@ -120,10 +121,11 @@ impl Core {
         // (a far end is bounded: `bid_window_too_long`).
         let start = now.max(request.bid_window_ends * 1_000);
         let Some(finish) = self
+            .prover
             .schedule
             .quote(start, self.estimate_ms(circuit), latest_ms)
         else {
-            tracing::debug!(target: "market::prover", job = %id, held = self.schedule.len(), "not bidding: no capacity by the deadline");
+            tracing::debug!(target: "market::prover", job = %id, held = self.prover.schedule.len(), "not bidding: no capacity by the deadline");
             return;
         };
         let promised = (finish + margin + DRIFT_MS).div_ceil(1_000);
@@ -134,10 +136,11 @@ impl Core {
         // Hold the capacity while the bid stands, so bids never promise more than the
         // prover can deliver if it wins them all.
         if !self
+            .prover
             .schedule
             .admit(now, id, self.estimate_ms(circuit), promised * 1_000)
         {
-            tracing::debug!(target: "market::prover", job = %id, held = self.schedule.len(), "not bidding: no capacity for the promise");
+            tracing::debug!(target: "market::prover", job = %id, held = self.prover.schedule.len(), "not bidding: no capacity for the promise");
             return;
         }
         // Held until the bid window ends, but never longer than any honest client's window
@@ -145,7 +148,8 @@ impl Core {
         // decide how long this prover's capacity stays taken. An award that comes later
         // is admitted again against the schedule then.
         let window_ends_ms = (request.bid_window_ends * 1_000).min(now + MAX_BID_WINDOW_MS);
-        self.bid_holds
+        self.prover
+            .bid_holds
             .insert(id, window_ends_ms + BID_HOLD_GRACE_MS);
         let digest = self.s.domain.bid_digest(&eip712::Bid {
             job_id: id.0,
@@ -163,7 +167,7 @@ impl Core {
             prover: self.s.address,
             signature: EthSignature(signature),
         };
-        self.my_bids.insert(id, bid.clone());
+        self.prover.my_bids.insert(id, bid.clone());
         self.s
             .metrics
             .market
@@ -174,7 +178,7 @@ impl Core {
     }
 
     pub(super) async fn on_award(&mut self, award: Award) {
-        let Some(seen) = self.requests.get_mut(&award.job_id) else {
+        let Some(seen) = self.book.requests.get_mut(&award.job_id) else {
             return;
         };
         // The signed award replaces the selection, never the other way round.
@@ -185,25 +189,25 @@ impl Core {
             self.watch_if_complete(&award.job_id);
             self.take_signed_award(&award).await;
         }
-        let Some(seen) = self.requests.get(&award.job_id) else {
+        let Some(seen) = self.book.requests.get(&award.job_id) else {
             return;
         };
-        if self.bid_holds.remove(&award.job_id).is_some()
+        if self.prover.bid_holds.remove(&award.job_id).is_some()
             && (award.prover != self.s.address || award.prover_key != self.s.peer_key)
         {
             // Another prover won: the capacity held for our bid is free again.
-            self.schedule.release(&award.job_id);
+            self.prover.schedule.release(&award.job_id);
         }
         let request = seen.request.clone();
         let client_key = seen.client_key;
         if !self.s.config.roles.prover
             || award.prover != self.s.address
             || award.prover_key != self.s.peer_key
-            || self.works.contains_key(&award.job_id)
+            || self.prover.works.contains_key(&award.job_id)
         {
             return;
         }
-        let Some(bid) = self.my_bids.get(&award.job_id) else {
+        let Some(bid) = self.prover.my_bids.get(&award.job_id) else {
             return;
         };
         if bid.price != award.price || bid.promised_deadline != award.deadline {
@@ -222,7 +226,7 @@ impl Core {
         let now = now_ms();
         // Checked again from now: an award that comes late (a client that held it back
         // past the bid window) or after proving slowed is declined, which is free.
-        let admitted = self.schedule.admit(
+        let admitted = self.prover.schedule.admit(
             now,
             award.job_id,
             self.estimate_ms(circuit),
@@ -263,14 +267,14 @@ impl Core {
             work.error = Some(why.into());
         } else if !admitted {
             // Taking it would make this or another job late: let the award lapse.
-            tracing::warn!(target: "market::prover", job = %work.job_id, held = self.schedule.len(), "award not taken: no capacity by its deadline");
+            tracing::warn!(target: "market::prover", job = %work.job_id, held = self.prover.schedule.len(), "award not taken: no capacity by its deadline");
             work.state = WorkState::Released;
             work.error = Some("no capacity by the deadline".into());
         }
         if work.state == WorkState::Released {
             // Whatever the reason, the award holds no capacity: left held, a hold past
             // its deadline would take a lane for good.
-            self.schedule.release(&work.job_id);
+            self.prover.schedule.release(&work.job_id);
         }
         let released = work.state == WorkState::Released;
         let mut batch = WriteBatch::default();
@@ -279,7 +283,7 @@ impl Core {
             self.expire_work(&mut batch, work.job_id);
         }
         if !self.write(batch) {
-            self.schedule.release(&work.job_id);
+            self.prover.schedule.release(&work.job_id);
             return;
         }
         if released {
@@ -289,7 +293,7 @@ impl Core {
         }
         let fetch = work.state == WorkState::Awarded;
         let id = work.job_id;
-        self.works.insert(id, work);
+        self.prover.works.insert(id, work);
         if fetch {
             self.fetch_inputs(id);
         }
@@ -300,7 +304,7 @@ impl Core {
     /// restart lost the gossip) the job is still proven and committed, so that a
     /// missed-deadline challenge can be answered, but it cannot be claimed.
     pub(super) async fn take_signed_award(&mut self, award: &Award) {
-        let Some(work) = self.works.get_mut(&award.job_id) else {
+        let Some(work) = self.prover.works.get_mut(&award.job_id) else {
             return;
         };
         if work.award.0.is_signed() || work.award.0 != award.selection() {
@@ -319,13 +323,13 @@ impl Core {
             // Committed unsigned already (`commit_unsigned_due`): claimable now.
             self.sign_batched_leaf(award, client);
         }
-        if self.unsigned.remove(&(deadline_ms, award.job_id)) {
+        if self.prover.unsigned.remove(&(deadline_ms, award.job_id)) {
             self.release_signed(award.job_id).await;
         }
     }
 
     pub(super) fn fetch_inputs(&self, id: JobId) {
-        let Some(work) = self.works.get(&id) else {
+        let Some(work) = self.prover.works.get(&id) else {
             return;
         };
         let Some(client_key) = PeerKey::from_bytes(&work.client_key.0) else {
@@ -374,8 +378,8 @@ impl Core {
     }
 
     pub(super) fn release(&mut self, id: &JobId, why: String) {
-        self.schedule.release(id);
-        let Some(work) = self.works.get_mut(id) else {
+        self.prover.schedule.release(id);
+        let Some(work) = self.prover.works.get_mut(id) else {
             return;
         };
         tracing::warn!(target: "market::prover", job = %id, reason = %why, "job released");
@@ -394,7 +398,7 @@ impl Core {
     /// announced, which the award binds: a proof of any other is neither paid nor a
     /// delivery).
     pub(super) async fn on_inputs(&mut self, id: JobId, result: Result<Vec<u8>, InputsError>) {
-        let Some(work) = self.works.get(&id) else {
+        let Some(work) = self.prover.works.get(&id) else {
             return;
         };
         if work.state != WorkState::Awarded {
@@ -427,7 +431,7 @@ impl Core {
             .get(&request.circuit_id)
             .map(|c| self.estimate_ms(*c));
         let slack = self.s.config.prover.commit_margin_ms / 2;
-        if !estimate.is_some_and(|e| self.schedule.still_on_time(now_ms(), &id, e, slack)) {
+        if !estimate.is_some_and(|e| self.prover.schedule.still_on_time(now_ms(), &id, e, slack)) {
             self.release(&id, "the deadline can no longer be met".into());
             return;
         }
@@ -449,7 +453,7 @@ impl Core {
             return;
         };
         acceptance.signature = EthSignature(signature);
-        let Some(work) = self.works.get_mut(&id) else {
+        let Some(work) = self.prover.works.get_mut(&id) else {
             return;
         };
         work.state = WorkState::Accepted;
@@ -470,7 +474,7 @@ impl Core {
         if self.s.cheats(&id, CheatMode::MissDeadline) {
             tracing::warn!(target: "market::prover", job = %id, "cheating: accepted, and will never prove it");
             self.s.record_cheat(&id, CheatMode::MissDeadline);
-            self.schedule.release(&id);
+            self.prover.schedule.release(&id);
             return;
         }
         self.start_proving(id, input);
@@ -479,20 +483,20 @@ impl Core {
     /// Queues an accepted job for proving: the proving pool takes jobs earliest deadline
     /// first, the order the schedule assumed when it admitted them.
     pub(super) fn start_proving(&mut self, id: JobId, input: Vec<u8>) {
-        let Some(work) = self.works.get(&id) else {
+        let Some(work) = self.prover.works.get(&id) else {
             return;
         };
-        self.ready.insert((work.award.0.deadline, id), input);
+        self.prover.ready.insert((work.award.0.deadline, id), input);
         self.pump();
     }
 
     /// Starts queued jobs while workers are free.
     fn pump(&mut self) {
-        while self.running < self.s.config.prover.workers {
-            let Some(((_, id), input)) = self.ready.pop_first() else {
+        while self.prover.running < self.s.config.prover.workers {
+            let Some(((_, id), input)) = self.prover.ready.pop_first() else {
                 return;
             };
-            let Some(work) = self.works.get(&id) else {
+            let Some(work) = self.prover.works.get(&id) else {
                 continue;
             };
             let Some(circuit) = self.s.circuits.get(&work.request.0.circuit_id).copied() else {
@@ -505,8 +509,8 @@ impl Core {
             } else {
                 input
             };
-            self.running += 1;
-            self.schedule.start(&id, now_ms());
+            self.prover.running += 1;
+            self.prover.schedule.start(&id, now_ms());
             let engine = Arc::clone(&self.s.engine);
             let internal = self.internal.clone();
             tokio::spawn(async move {
@@ -541,7 +545,7 @@ impl Core {
         id: JobId,
         result: Result<(ProofRecord, u64), String>,
     ) {
-        self.running = self.running.saturating_sub(1);
+        self.prover.running = self.prover.running.saturating_sub(1);
         self.pump();
         let (proof, ms) = match result {
             Ok(done) => done,
@@ -556,14 +560,14 @@ impl Core {
                 return;
             }
         };
-        self.schedule.release(&id);
+        self.prover.schedule.release(&id);
         if let Ok(circuit) = Circuit::from_str(&proof.circuit) {
             self.measured(circuit, ms);
         }
         let metrics = &self.s.metrics.market;
         metrics.proofs.get_or_create(&kind("generated")).inc();
         metrics.prove_seconds.observe(ms as f64 / 1_000.0);
-        if let Some(work) = self.works.get(&id) {
+        if let Some(work) = self.prover.works.get(&id) {
             self.check_registration(work.request.0.circuit_id, &proof);
         }
         let mut proof = proof;
@@ -577,7 +581,7 @@ impl Core {
         }
         let withheld = self.s.cheats(&id, CheatMode::Withhold);
         let proof_hash = keccak256(&proof.proof);
-        let Some(work) = self.works.get_mut(&id) else {
+        let Some(work) = self.prover.works.get_mut(&id) else {
             return;
         };
         tracing::info!(target: "market::prover", job = %id, prove_ms = ms, "proven");
@@ -596,7 +600,7 @@ impl Core {
             // acceptance): the proof goes to nobody before it does, or a client could take
             // the work without ever being bound to pay. The tick commits it anyway when
             // the deadline nears.
-            self.unsigned.insert((deadline_ms, id));
+            self.prover.unsigned.insert((deadline_ms, id));
             return;
         }
         if withheld {
@@ -610,7 +614,7 @@ impl Core {
 
     /// A proven job whose award just got signed: delivered, announced and batched as any.
     async fn release_signed(&mut self, id: JobId) {
-        let Some(work) = self.works.get(&id) else {
+        let Some(work) = self.prover.works.get(&id) else {
             return;
         };
         let Some(proof) = &work.proof else { return };
@@ -627,11 +631,11 @@ impl Core {
     /// missed-deadline challenge. They can never be claimed.
     async fn commit_unsigned_due(&mut self, now: u64) {
         let margin = self.s.config.prover.commit_margin_ms;
-        while let Some(&(deadline_ms, id)) = self.unsigned.first() {
+        while let Some(&(deadline_ms, id)) = self.prover.unsigned.first() {
             if now + margin < deadline_ms {
                 return;
             }
-            self.unsigned.remove(&(deadline_ms, id));
+            self.prover.unsigned.remove(&(deadline_ms, id));
             tracing::warn!(target: "market::prover", job = %id, "the client never signed the award: committing the proof unsigned, unclaimable");
             self.enqueue_leaf(id).await;
         }
@@ -639,7 +643,7 @@ impl Core {
 
     /// Tells the market which circuits this prover proves and how busy it is.
     async fn advertise(&self) {
-        let staked = self.stake_of(&self.s.address).is_some_and(|s| {
+        let staked = self.book.stake_of(&self.s.address).is_some_and(|s| {
             s.stake >= self.s.min_stake && s.peer_key == *self.s.peer_key.as_bytes()
         });
         if !staked {
@@ -657,7 +661,7 @@ impl Core {
             stake_address: self.s.address,
             circuits,
             capacity: u32::try_from(self.s.config.prover.workers).unwrap_or(u32::MAX),
-            queued: u32::try_from(self.schedule.len()).unwrap_or(u32::MAX),
+            queued: u32::try_from(self.prover.schedule.len()).unwrap_or(u32::MAX),
         };
         self.s.publish(&advert).await;
     }
@@ -666,35 +670,36 @@ impl Core {
         self.answer_challenges(now);
         self.resend_acceptances(now);
         self.commit_unsigned_due(now).await;
-        if now >= self.last_advert_ms + ADVERT_INTERVAL_MS {
-            self.last_advert_ms = now;
+        if now >= self.prover.last_advert_ms + ADVERT_INTERVAL_MS {
+            self.prover.last_advert_ms = now;
             self.advertise().await;
             tracing::debug!(
                 target: "market::prover",
-                held = self.schedule.len(),
-                bids = self.bid_holds.len(),
-                queued = self.ready.len(),
-                running = self.running,
-                works = self.works.len(),
+                held = self.prover.schedule.len(),
+                bids = self.prover.bid_holds.len(),
+                queued = self.prover.ready.len(),
+                running = self.prover.running,
+                works = self.prover.works.len(),
                 "load"
             );
         }
         // A bid with no award by its hold's end (lost, or the award missed) frees its
         // capacity; so does every job no longer bid on or being proven, whatever path let
         // it go.
-        self.bid_holds.retain(|_, until| *until > now);
-        let (holds, works) = (&self.bid_holds, &self.works);
-        self.schedule.retain(|id| {
+        self.prover.bid_holds.retain(|_, until| *until > now);
+        let (holds, works) = (&self.prover.bid_holds, &self.prover.works);
+        self.prover.schedule.retain(|id| {
             holds.contains_key(id) || works.get(id).is_some_and(|w| w.state.holds_capacity())
         });
         let margin = self.s.config.prover.commit_margin_ms;
         let urgent = self
+            .prover
             .batcher
             .items()
             .iter()
             .map(|(_, leaf)| (leaf.deadline * 1_000).saturating_sub(margin / 2))
             .min();
-        if let Some(sealed) = self.batcher.poll(now, urgent) {
+        if let Some(sealed) = self.prover.batcher.poll(now, urgent) {
             self.seal(sealed);
         }
         let mut tasks = Vec::new();
@@ -702,15 +707,21 @@ impl Core {
         // reads the chain once per leaf, and after a restart every batch past its window
         // is claimable (commitments, whose deadlines run, are not held back).
         let mut claims = self
+            .prover
             .batches
             .values()
             .filter(|b| {
-                self.in_flight.contains(&b.seq) && matches!(b.state, BatchState::Committed { .. })
+                self.prover.in_flight.contains(&b.seq)
+                    && matches!(b.state, BatchState::Committed { .. })
             })
             .count();
-        for batch in self.batches.values() {
-            if self.in_flight.contains(&batch.seq)
-                || self.retry_at.get(&batch.seq).is_some_and(|t| *t > now)
+        for batch in self.prover.batches.values() {
+            if self.prover.in_flight.contains(&batch.seq)
+                || self
+                    .prover
+                    .retry_at
+                    .get(&batch.seq)
+                    .is_some_and(|t| *t > now)
             {
                 continue;
             }
@@ -721,7 +732,7 @@ impl Core {
                     sealed_at_block: batch.sealed_at_block,
                 }),
                 BatchState::Committed { id, block }
-                    if self.head > block.saturating_add(self.s.window_blocks)
+                    if self.book.head > block.saturating_add(self.s.window_blocks)
                         && claims < self.s.config.chain.max_in_flight =>
                 {
                     claims += 1;
@@ -740,7 +751,7 @@ impl Core {
                 ChainTask::Reveal { .. } | ChainTask::Answer { .. } => continue,
             };
             if self.chain.try_send(task).is_ok() {
-                self.in_flight.insert(seq);
+                self.prover.in_flight.insert(seq);
             }
         }
     }

@@ -19,7 +19,7 @@ impl Core {
     /// would be slashable. A rejection stops the bids on that circuit
     /// (`circuit_rejected`).
     pub(super) fn check_registration(&mut self, circuit_id: CircuitId, proof: &ProofRecord) {
-        if !self.checked_on_chain.insert(circuit_id) {
+        if !self.prover.checked_on_chain.insert(circuit_id) {
             return;
         }
         let shared = Arc::clone(&self.s);
@@ -55,8 +55,8 @@ impl Core {
         }
         let name = self.s.circuits.get(&circuit).map_or("?", |c| c.name());
         tracing::error!(target: "market::prover", circuit = name, "the market's verifier rejects this build's proof of the circuit: no more bids on it");
-        self.registered.remove(&circuit);
-        self.rejected.insert(circuit);
+        self.prover.registered.remove(&circuit);
+        self.prover.rejected.insert(circuit);
         self.s
             .metrics
             .market

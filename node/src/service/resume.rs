@@ -95,13 +95,13 @@ impl Core {
         let mut claimed_seqs = HashSet::new();
         for batch in batches {
             if let BatchState::Claimed { id } = batch.state {
-                self.claimed.insert(id, batch.seq);
+                self.prover.claimed.insert(id, batch.seq);
                 claimed_seqs.insert(batch.seq);
                 if unmarked {
                     self.expire_batch(&mut marks, &batch);
                 }
             } else {
-                self.batches.insert(batch.seq, batch);
+                self.prover.batches.insert(batch.seq, batch);
             }
         }
         // The proving times measured before the restart, settled jobs' too, latest last:
@@ -120,7 +120,9 @@ impl Core {
         }
         let (mut live_jobs, mut live_works) = (0, 0);
         for job in jobs {
-            self.cheaters.extend(job.faulty_provers.iter().copied());
+            self.client
+                .cheaters
+                .extend(job.faulty_provers.iter().copied());
             if matches!(job.state, ClientState::Paid | ClientState::Failed) {
                 if unmarked {
                     self.expire_client_job(&mut marks, job.id);
@@ -128,8 +130,8 @@ impl Core {
                 continue;
             }
             live_jobs += 1;
-            self.by_current.insert(job.current_id(), job.id);
-            self.jobs.insert(job.id, job);
+            self.client.by_current.insert(job.current_id(), job.id);
+            self.client.jobs.insert(job.id, job);
         }
         let mut orphans = false;
         for work in works {
@@ -143,7 +145,8 @@ impl Core {
             // removed: settled.
             if let Some(seq) = work.batch
                 && (claimed_seqs.contains(&seq)
-                    || (work.state == WorkState::Batched && !self.batches.contains_key(&seq)))
+                    || (work.state == WorkState::Batched
+                        && !self.prover.batches.contains_key(&seq)))
             {
                 if !claimed_seqs.contains(&seq) {
                     self.expire_work(&mut marks, work.job_id);
@@ -152,7 +155,7 @@ impl Core {
                 continue;
             }
             live_works += 1;
-            self.works.insert(work.job_id, work);
+            self.prover.works.insert(work.job_id, work);
         }
         if unmarked {
             marks.retention_marked();
@@ -164,8 +167,8 @@ impl Core {
             target: "node",
             jobs = live_jobs,
             works = live_works,
-            batches = self.batches.len(),
-            claimed = self.claimed.len(),
+            batches = self.prover.batches.len(),
+            claimed = self.prover.claimed.len(),
             "recovered state from the store"
         );
         self.recover_client();
@@ -181,7 +184,8 @@ impl Core {
     /// The work held before the restart that is judged again (awarded or accepted, of a
     /// circuit this build knows), with its circuit.
     fn held_work(&self) -> impl Iterator<Item = (&super::Work, Circuit)> + '_ {
-        self.works
+        self.prover
+            .works
             .values()
             .filter(|w| matches!(w.state, WorkState::Awarded | WorkState::Accepted))
             .filter_map(|w| Some((w, *self.s.circuits.get(&w.request.0.circuit_id)?)))
@@ -202,7 +206,7 @@ impl Core {
             })
             .collect();
         let slack_ms = self.s.config.prover.commit_margin_ms / 2;
-        for (job, verdict) in judge_held(&mut self.schedule, now, held, slack_ms) {
+        for (job, verdict) in judge_held(&mut self.prover.schedule, now, held, slack_ms) {
             self.expect_signed_award(job.id, now);
             match verdict {
                 Resumed::Release(why) => {
@@ -226,10 +230,10 @@ impl Core {
                 self.fetch_inputs(job.id);
             }
         }
-        let ids: Vec<JobId> = self.works.keys().copied().collect();
+        let ids: Vec<JobId> = self.prover.works.keys().copied().collect();
         for id in ids {
             self.expect_signed_award(id, now);
-            let Some(work) = self.works.get(&id) else {
+            let Some(work) = self.prover.works.get(&id) else {
                 continue;
             };
             let deadline_ms = work.award.0.deadline.saturating_mul(1_000);
@@ -238,12 +242,12 @@ impl Core {
                 WorkState::Awarded | WorkState::Accepted => {}
                 WorkState::Proven if !work.award.0.is_signed() => {
                     // Still waiting for the client's signature (see `on_proven`).
-                    self.unsigned.insert((deadline_ms, id));
+                    self.prover.unsigned.insert((deadline_ms, id));
                 }
                 WorkState::Proven => {
                     if let Some(leaf) = Self::leaf_of(work) {
                         let delivered = work.delivered;
-                        if let Some(sealed) = self.batcher.push(now, (id, leaf)) {
+                        if let Some(sealed) = self.prover.batcher.push(now, (id, leaf)) {
                             self.seal(sealed);
                         }
                         if !delivered {

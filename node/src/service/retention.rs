@@ -52,18 +52,18 @@ impl Core {
     pub(super) fn forget_client_jobs(&mut self, ids: &[JobId]) {
         let ids: HashSet<JobId> = ids.iter().copied().collect();
         // One pass over the rounds' ids, whatever the number of jobs.
-        self.by_current.retain(|_, user| !ids.contains(user));
+        self.client.by_current.retain(|_, user| !ids.contains(user));
         let mut proofs = Vec::new();
         for id in &ids {
-            let Some(job) = self.jobs.remove(id) else {
+            let Some(job) = self.client.jobs.remove(id) else {
                 continue;
             };
             proofs.extend(job.proof.as_ref().map(|p| proof_key(&p.proof)));
             debug_assert!(matches!(job.state, ClientState::Paid | ClientState::Failed));
-            self.bids.remove(&job.current_id());
-            self.bids.remove(id);
-            self.verifying.remove(&job.current_id());
-            self.paid_due.remove(id);
+            self.client.bids.remove(&job.current_id());
+            self.client.bids.remove(id);
+            self.client.verifying.remove(&job.current_id());
+            self.client.paid_due.remove(id);
             self.count_settled("client", job.state.name());
         }
         self.unprovide(proofs);
@@ -81,10 +81,11 @@ impl Core {
             return;
         }
         let held: HashSet<Vec<u8>> = self
+            .prover
             .works
             .values()
             .filter_map(|w| w.proof.as_ref())
-            .chain(self.jobs.values().filter_map(|j| j.proof.as_ref()))
+            .chain(self.client.jobs.values().filter_map(|j| j.proof.as_ref()))
             .map(|p| proof_key(&p.proof))
             .collect();
         proofs.retain(|key| !held.contains(key));
@@ -127,13 +128,13 @@ impl Core {
         let mut proofs = Vec::new();
         // One pass over the unsigned acceptances, whatever the number of works.
         let gone: HashSet<&JobId> = ids.iter().collect();
-        self.unsigned.retain(|(_, job)| !gone.contains(job));
+        self.prover.unsigned.retain(|(_, job)| !gone.contains(job));
         for id in ids {
-            self.schedule.release(id);
-            self.my_bids.remove(id);
-            self.bid_holds.remove(id);
-            self.resends.remove(id);
-            if let Some(work) = self.works.remove(id) {
+            self.prover.schedule.release(id);
+            self.prover.my_bids.remove(id);
+            self.prover.bid_holds.remove(id);
+            self.prover.resends.remove(id);
+            if let Some(work) = self.prover.works.remove(id) {
                 proofs.extend(work.proof.as_ref().map(|p| proof_key(&p.proof)));
             }
             self.count_settled("prover", how);
@@ -167,7 +168,7 @@ impl Core {
     /// follower has caught up since the start (a challenge read again from the chain
     /// may still need its job's record).
     pub(super) fn sweep_expired(&mut self, now: u64) {
-        if !self.caught_up || now < self.last_sweep_ms.saturating_add(SWEEP_EVERY_MS) {
+        if !self.book.caught_up || now < self.last_sweep_ms.saturating_add(SWEEP_EVERY_MS) {
             return;
         }
         self.last_sweep_ms = now;
@@ -191,7 +192,7 @@ impl Core {
         // A job under a challenge not yet answered keeps its records (its batch's too),
         // whatever its mark says: the answer reads them, perhaps more than once. Marked
         // again a margin later, they go once the challenge is over.
-        let challenged: HashSet<JobId> = self.against.values().map(|c| c.job).collect();
+        let challenged: HashSet<JobId> = self.prover.against.values().map(|c| c.job).collect();
         let later =
             now.saturating_add(self.s.config.store.answer_margin_secs.saturating_mul(1_000));
         for (key, expiring) in &expired {
@@ -205,7 +206,7 @@ impl Core {
                 .collect();
             match due(
                 *expiring,
-                |id| self.works.contains_key(id),
+                |id| self.prover.works.contains_key(id),
                 &challenged,
                 &jobs,
             ) {
@@ -222,7 +223,10 @@ impl Core {
                         }
                         // Its jobs go with it (their own marks may fall in a later page,
                         // after a restart that would no longer know them as claimed).
-                        for job in jobs.iter().filter(|job| !self.works.contains_key(job)) {
+                        for job in jobs
+                            .iter()
+                            .filter(|job| !self.prover.works.contains_key(job))
+                        {
                             batch.remove(Expiring::Work(*job));
                         }
                     }
@@ -237,7 +241,7 @@ impl Core {
             self.swept_to = expired.last().map(|(key, _)| key.clone());
             self.s.metrics.market.removed.inc_by(removed);
             for id in claimed {
-                self.claimed.remove(&id);
+                self.prover.claimed.remove(&id);
             }
             tracing::debug!(target: "store", records = expired.len(), "settled records past their retention removed");
         }

@@ -402,7 +402,7 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
         retention::compact_store(shared.store.clone(), shutdown.clone()),
     );
     let mut core = Core::new(Arc::clone(&shared), internal_tx.clone(), chain_tx);
-    core.answers = Some(answers_tx);
+    core.prover.answers = Some(answers_tx);
     core.gossip_budget = Some(gossip_budget);
     core.watch = watch_tx;
     core.seen = Some(seen);
@@ -410,7 +410,7 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
     let stop_on_error = shutdown.clone().drop_guard();
     // The head before anything uses it (a batch recovery seals records it, and a commit
     // looks for an earlier copy of itself from there); the follower only raises it.
-    core.head = head;
+    core.book.head = head;
     // The store is read while the proving keys load. Held work is judged and proved with
     // its keys loaded: none of it waits for a key no estimate covers. The other circuits'
     // keys load on while the node runs; it bids on a circuit once its keys are in
@@ -461,10 +461,10 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
     }
     if config.roles.prover {
         // Known before the first bid; the follower keeps it fresh from here.
-        core.funds.exposure = follow::read_exposure(&shared, EthAddress::from(address.0))
+        core.prover.funds.exposure = follow::read_exposure(&shared, EthAddress::from(address.0))
             .await
             .ok();
-        core.registered = follow::read_registrations(&shared, &HashSet::new())
+        core.prover.registered = follow::read_registrations(&shared, &HashSet::new())
             .await
             .into_iter()
             .collect();

@@ -139,11 +139,11 @@ impl super::Core {
             })
             .set(i64::try_from(n).unwrap_or(i64::MAX));
         };
-        let clients = tally(ClientState::ALL, self.jobs.values().map(|j| j.state));
+        let clients = tally(ClientState::ALL, self.client.jobs.values().map(|j| j.state));
         for (state, n) in ClientState::ALL.iter().zip(clients) {
             set("client", state.name(), n);
         }
-        let works = tally(WorkState::ALL, self.works.values().map(|w| w.state));
+        let works = tally(WorkState::ALL, self.prover.works.values().map(|w| w.state));
         for (state, n) in WorkState::ALL.iter().zip(works) {
             set("prover", state.name(), n);
         }
@@ -154,16 +154,16 @@ impl super::Core {
     /// the chain fill, and of the store's memory.
     fn update_held(&self) {
         let held = &self.s.metrics.held;
-        held.entries("requests", self.requests.len());
-        held.entries("client_jobs", self.jobs.len());
-        held.entries("client_rounds", self.by_current.len());
-        held.entries("client_bids", self.bids.values().map(Vec::len).sum());
-        held.entries("works", self.works.len());
-        held.entries("my_bids", self.my_bids.len());
-        held.entries("batches", self.batches.len());
-        held.entries("claimed_batches", self.claimed.len());
-        held.entries("challenges_against", self.against.len());
-        held.entries("stakes", self.stakes.len());
+        held.entries("requests", self.book.requests.len());
+        held.entries("client_jobs", self.client.jobs.len());
+        held.entries("client_rounds", self.client.by_current.len());
+        held.entries("client_bids", self.client.bids.values().map(Vec::len).sum());
+        held.entries("works", self.prover.works.len());
+        held.entries("my_bids", self.prover.my_bids.len());
+        held.entries("batches", self.prover.batches.len());
+        held.entries("claimed_batches", self.prover.claimed.len());
+        held.entries("challenges_against", self.prover.against.len());
+        held.entries("stakes", self.book.stakes.len());
         if let Some(seen) = &self.seen {
             held.entries("replay_cache", provernet_protocol::lock_seen(seen).len());
         }
