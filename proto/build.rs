@@ -1,4 +1,5 @@
-//! Generates the wire types from `proto/provernet/v1/*.proto` with prost-build, using the
+//! Generates the wire types from `proto/provernet/v1/*.proto` (and the part of ONNX's
+//! model format that model import reads, `proto/onnx/model.proto`) with prost-build, using the
 //! `protoc` shipped by `protoc-bin-vendored` so no system package is needed.
 
 use std::path::PathBuf;
@@ -8,6 +9,7 @@ const PROTOS: &[&str] = &[
     "proto/provernet/v1/market.proto",
     "proto/provernet/v1/exchange.proto",
     "proto/provernet/v1/chain.proto",
+    "proto/onnx/model.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

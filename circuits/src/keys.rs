@@ -44,7 +44,7 @@ use crate::circuits::Circuit;
 use crate::error::CircuitError;
 
 /// Rows halo2 reserves at the bottom of every column (blinding and the last-row gate).
-const MINIMUM_ROWS: usize = 9;
+pub(crate) const MINIMUM_ROWS: usize = 9;
 
 /// Domain tag of key ids (its text predates the name, and stays: caches are keyed by it).
 const CIRCUIT_ID_TAG: &[u8] = b"provernet/circuit-id/v1";

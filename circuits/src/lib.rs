@@ -32,6 +32,7 @@ pub mod evm;
 pub mod field;
 pub mod job;
 pub mod keys;
+pub mod model;
 pub mod poseidon;
 pub mod proof_file;
 pub mod prover;

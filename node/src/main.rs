@@ -11,6 +11,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use tracing_subscriber::filter::Targets;
 
+mod model;
 mod node;
 mod proving;
 
@@ -39,6 +40,9 @@ enum Command {
     /// Inspect the built-in circuits and export their EVM verifiers.
     #[command(subcommand)]
     Circuits(CircuitsCommand),
+    /// Bring your own model: import an ONNX MLP as a model package, make its witnesses.
+    #[command(subcommand)]
+    Model(model::ModelCommand),
     /// Prove a witness for a circuit (prover tool, no network).
     Prove(ProveArgs),
     /// Verify a proof natively (prover tool, no network).
@@ -205,6 +209,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     report(match cli.command {
         Command::Circuits(command) => proving::circuits(command),
+        Command::Model(command) => model::run(command),
         Command::Prove(args) => proving::prove(args),
         Command::Verify(args) => proving::verify(args),
         Command::Node(args) => run_node(args),

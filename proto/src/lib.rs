@@ -19,4 +19,11 @@ pub mod v1 {
     include!(concat!(env!("OUT_DIR"), "/provernet.v1.rs"));
 }
 
+/// The part of the ONNX model format that `provernet model import` reads
+/// (`proto/onnx/model.proto`): a file's bytes decode into [`onnx::ModelProto`].
+#[allow(missing_docs, unused_qualifications, clippy::all)]
+pub mod onnx {
+    include!(concat!(env!("OUT_DIR"), "/onnx.rs"));
+}
+
 pub use prost::Message;

@@ -4,6 +4,7 @@
 
 pub mod merkle_membership;
 pub mod mlp;
+pub(crate) mod model;
 pub mod poseidon_chain;
 
 use std::fmt;
@@ -17,6 +18,7 @@ use provernet_protocol::{Hash32, JobLeaf};
 
 use crate::error::CircuitError;
 use crate::field;
+use crate::model::Architecture;
 
 /// One of the circuits this build can prove.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -29,10 +31,13 @@ pub enum Circuit {
     MerkleMembership,
     /// `mlp-inference`: a fixed-point 4-8-3 perceptron with a committed model.
     MlpInference,
+    /// An imported model's circuit (`model-64-32r-10-s8`): one per architecture, the
+    /// weights a private witness bound by their public commitment ([`crate::model`]).
+    Model(Architecture),
 }
 
 impl Circuit {
-    /// Every circuit.
+    /// Every built-in circuit (a model's circuit is named by its architecture).
     pub const ALL: [Circuit; 4] = [
         Self::PoseidonChain12,
         Self::PoseidonChain16,
@@ -41,17 +46,18 @@ impl Circuit {
     ];
 
     /// The name used on the command line and in configs.
-    pub const fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             Self::PoseidonChain12 => "poseidon-chain-12",
             Self::PoseidonChain16 => "poseidon-chain-16",
             Self::MerkleMembership => "merkle-membership",
             Self::MlpInference => "mlp-inference",
+            Self::Model(arch) => model::name(arch),
         }
     }
 
     /// One line on what a proof of it shows.
-    pub const fn description(self) -> &'static str {
+    pub fn description(self) -> &'static str {
         match self {
             Self::PoseidonChain12 | Self::PoseidonChain16 => {
                 "knows a seed whose n-fold Poseidon iterate is the public digest"
@@ -62,17 +68,21 @@ impl Circuit {
             Self::MlpInference => {
                 "a committed 4-8-3 ReLU perceptron maps the public input to the public output"
             }
+            Self::Model(_) => {
+                "the model of the public commitment maps the public input to the public output"
+            }
         }
     }
 
     /// log2 of the number of rows. Sizes are chosen so each circuit needs three advice
     /// columns and no lookup table (a Poseidon permutation costs about 2,400 cells): every
     /// column or lookup adds code and gas to the EVM verifier.
-    pub const fn k(self) -> u32 {
+    pub fn k(self) -> u32 {
         match self {
             Self::PoseidonChain12 => 12,
             Self::MerkleMembership | Self::MlpInference => 15,
             Self::PoseidonChain16 => 16,
+            Self::Model(arch) => model::k(arch),
         }
     }
 
@@ -86,11 +96,12 @@ impl Circuit {
     }
 
     /// How many public inputs a proof has.
-    pub const fn num_public_inputs(self) -> usize {
+    pub fn num_public_inputs(self) -> usize {
         match self {
             Self::PoseidonChain12 | Self::PoseidonChain16 => 1,
             Self::MerkleMembership => 2,
             Self::MlpInference => 1 + mlp::INPUTS + mlp::OUTPUTS,
+            Self::Model(arch) => arch.num_public_inputs(),
         }
     }
 
@@ -100,6 +111,7 @@ impl Circuit {
             Self::PoseidonChain12 | Self::PoseidonChain16 => poseidon_chain::example(),
             Self::MerkleMembership => merkle_membership::example(),
             Self::MlpInference => mlp::example(),
+            Self::Model(arch) => model::example(arch),
         }
     }
 
@@ -117,6 +129,11 @@ impl Circuit {
                 let last = i64::try_from(n % 4_096).unwrap_or(0) * 8 - 16_384;
                 json["input"] = serde_json::json!([256, -128, 512, last]);
             }
+            Self::Model(_) => {
+                // Every weight 0: any input in range is valid.
+                let first = i64::try_from(n % 4_096).unwrap_or(0);
+                json["input"][0] = serde_json::json!(first);
+            }
             Self::MerkleMembership => {}
         }
         json
@@ -132,6 +149,7 @@ impl Circuit {
                 WitnessInner::Merkle(merkle_membership::parse(self.name(), json)?)
             }
             Self::MlpInference => WitnessInner::Mlp(mlp::parse(self.name(), json)?),
+            Self::Model(arch) => WitnessInner::Model(model::parse(arch, json)?),
         };
         Ok(Witness {
             circuit: self,
@@ -181,6 +199,12 @@ impl FromStr for Circuit {
     type Err = CircuitError;
 
     fn from_str(name: &str) -> Result<Self, Self::Err> {
+        if name.starts_with("model-") {
+            return name
+                .parse::<Architecture>()
+                .map(Self::Model)
+                .map_err(|_| CircuitError::UnknownCircuit(name.to_owned()));
+        }
         Self::ALL
             .into_iter()
             .find(|c| c.name() == name)
@@ -200,6 +224,7 @@ enum WitnessInner {
     PoseidonChain(poseidon_chain::Witness),
     Merkle(merkle_membership::Witness),
     Mlp(mlp::Witness),
+    Model(model::Witness),
 }
 
 impl Witness {
@@ -216,6 +241,7 @@ impl Witness {
             }
             WitnessInner::Merkle(w) => merkle_membership::public_inputs(w),
             WitnessInner::Mlp(w) => mlp::public_inputs(w),
+            WitnessInner::Model(w) => w.public_inputs(),
         }
     }
 
@@ -226,6 +252,21 @@ impl Witness {
         JobLeaf::public_inputs_hash(&words)
     }
 
+    /// The public inputs the circuit itself assigns on this witness, laid out without
+    /// proving. They must be [`Self::public_inputs`], computed natively, on every valid
+    /// witness: a winner accepts a job by the native statement and commits the circuit's.
+    pub fn circuit_public_inputs(&self) -> Vec<Fr> {
+        use halo2_base::gates::circuit::CircuitBuilderStage;
+        let mut builder = BaseCircuitBuilder::from_stage(CircuitBuilderStage::Mock)
+            .use_k(self.circuit.k() as usize)
+            .use_instance_columns(1);
+        self.synthesize(&mut builder);
+        builder.assigned_instances[0]
+            .iter()
+            .map(|a| *a.value())
+            .collect()
+    }
+
     /// Lays the circuit out on `builder`, assigning this witness and the public inputs.
     pub(crate) fn synthesize(&self, builder: &mut BaseCircuitBuilder<Fr>) {
         match &self.inner {
@@ -234,6 +275,7 @@ impl Witness {
             }
             WitnessInner::Merkle(w) => merkle_membership::synthesize(builder, w),
             WitnessInner::Mlp(w) => mlp::synthesize(builder, w),
+            WitnessInner::Model(w) => model::synthesize(builder, w),
         }
     }
 }
@@ -266,19 +308,10 @@ mod statement_tests {
     //! honest winner slashed. Checked here on spread and extreme witnesses, by laying the
     //! circuit out (mock stage, no proving).
 
-    use halo2_base::gates::circuit::CircuitBuilderStage;
-
     use super::*;
 
     fn circuit_outputs(witness: &Witness) -> Vec<Fr> {
-        let mut builder = BaseCircuitBuilder::from_stage(CircuitBuilderStage::Mock)
-            .use_k(witness.circuit().k() as usize)
-            .use_instance_columns(1);
-        witness.synthesize(&mut builder);
-        builder.assigned_instances[0]
-            .iter()
-            .map(|a| *a.value())
-            .collect()
+        witness.circuit_public_inputs()
     }
 
     fn agree(circuit: Circuit, json: &serde_json::Value) {

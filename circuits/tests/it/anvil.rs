@@ -65,63 +65,75 @@ fn calldata(proof: &Proof) -> Vec<u8> {
     evm::encode_calldata(&proof.public_inputs, &proof.proof)
 }
 
+/// Compiles `circuit`'s verifier, deploys it and checks it on chain: `proof` passes, the
+/// proof corrupted, a public input changed and the calldata truncated each revert.
+/// Returns the gas of the valid call.
+pub async fn check_on_chain(
+    provider: &Provider<Http>,
+    from: Address,
+    circuit: Circuit,
+    proof: &Proof,
+) -> u64 {
+    let solc = repo_path("scripts/solc");
+    let keys = prover().verifying_keys(circuit).expect("keys");
+    let source = evm::solidity_verifier(&keys);
+    assert!(
+        source.contains("pragma solidity ^0.8.19;"),
+        "pragma relaxed"
+    );
+    let compiled = evm::compile_verifier(&source, &solc).expect("solc compiles the verifier");
+    assert!(
+        compiled.runtime.len() <= MAX_CODE_SIZE,
+        "{circuit}: {} bytes of runtime code",
+        compiled.runtime.len()
+    );
+    let verifier = deploy(provider, from, compiled.creation).await;
+    let code = provider.get_code(verifier, None).await.expect("code");
+    assert_eq!(code.len(), compiled.runtime.len());
+
+    let gas = call(provider, from, verifier, calldata(proof)).await;
+    assert!(
+        gas.is_some(),
+        "{circuit}: the valid proof is accepted on chain"
+    );
+
+    let mut corrupted = proof.clone();
+    let middle = corrupted.proof.len() / 2;
+    corrupted.proof[middle] ^= 1;
+    assert_eq!(
+        call(provider, from, verifier, calldata(&corrupted)).await,
+        None,
+        "{circuit}: corrupted proof"
+    );
+
+    let mut wrong_input = proof.clone();
+    wrong_input.public_inputs[0].0[31] ^= 1;
+    assert_eq!(
+        call(provider, from, verifier, calldata(&wrong_input)).await,
+        None,
+        "{circuit}: wrong input"
+    );
+
+    let truncated = &calldata(proof)[..calldata(proof).len() - 32];
+    assert_eq!(
+        call(provider, from, verifier, truncated.to_vec()).await,
+        None,
+        "{circuit}: truncated"
+    );
+    let gas = gas.unwrap_or_default();
+    eprintln!(
+        "{circuit}: runtime {} bytes, verify call {gas} gas",
+        compiled.runtime.len(),
+    );
+    gas
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exported_verifiers_accept_valid_proofs_and_reject_bad_ones() {
     let anvil = start_anvil();
     let provider = Provider::<Http>::try_from(anvil.endpoint()).expect("provider");
     let from = anvil.addresses()[0];
-    let solc = repo_path("scripts/solc");
     for circuit in Circuit::ALL {
-        let keys = prover().keys(circuit).expect("keys");
-        let source = evm::solidity_verifier(&keys);
-        assert!(
-            source.contains("pragma solidity ^0.8.19;"),
-            "pragma relaxed"
-        );
-        let compiled = evm::compile_verifier(&source, &solc).expect("solc compiles the verifier");
-        assert!(
-            compiled.runtime.len() <= MAX_CODE_SIZE,
-            "{circuit}: {} bytes of runtime code",
-            compiled.runtime.len()
-        );
-        let verifier = deploy(&provider, from, compiled.creation).await;
-        let code = provider.get_code(verifier, None).await.expect("code");
-        assert_eq!(code.len(), compiled.runtime.len());
-
-        let proof = example_proof(circuit);
-        let gas = call(&provider, from, verifier, calldata(&proof)).await;
-        assert!(
-            gas.is_some(),
-            "{circuit}: the valid proof is accepted on chain"
-        );
-
-        let mut corrupted = proof.clone();
-        let middle = corrupted.proof.len() / 2;
-        corrupted.proof[middle] ^= 1;
-        assert_eq!(
-            call(&provider, from, verifier, calldata(&corrupted)).await,
-            None,
-            "{circuit}: corrupted proof"
-        );
-
-        let mut wrong_input = proof.clone();
-        wrong_input.public_inputs[0].0[31] ^= 1;
-        assert_eq!(
-            call(&provider, from, verifier, calldata(&wrong_input)).await,
-            None,
-            "{circuit}: wrong input"
-        );
-
-        let truncated = &calldata(&proof)[..calldata(&proof).len() - 32];
-        assert_eq!(
-            call(&provider, from, verifier, truncated.to_vec()).await,
-            None,
-            "{circuit}: truncated"
-        );
-        eprintln!(
-            "{circuit}: runtime {} bytes, verify call {} gas",
-            compiled.runtime.len(),
-            gas.unwrap_or_default()
-        );
+        check_on_chain(&provider, from, circuit, &example_proof(circuit)).await;
     }
 }

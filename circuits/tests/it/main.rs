@@ -3,5 +3,6 @@
 mod anvil;
 mod fixtures;
 mod keys;
+mod model;
 mod prove;
 mod support;

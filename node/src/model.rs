@@ -1,0 +1,157 @@
+//! `provernet model …`: bring your own model. `import` reads an ONNX MLP, quantizes it
+//! and writes a model package (`provernet_circuits::model::package`); `witness` turns a
+//! float input into the witness its circuit proves, for `provernet prove`.
+
+use std::fs;
+use std::io::Read;
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
+use provernet_circuits::Circuit;
+use provernet_circuits::model::{self, Calibration, Package, quantize};
+
+#[derive(Debug, Subcommand)]
+pub enum ModelCommand {
+    /// Import an ONNX MLP: quantize it to fixed point and write a model package (the
+    /// architecture, the commitment to the weights, and the weights).
+    Import(ImportArgs),
+    /// Write the witness of a model package's circuit for an input, for `provernet prove`.
+    Witness(WitnessArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The ONNX file.
+    onnx: PathBuf,
+    /// Calibration inputs, `{"inputs": [[...], ...]}`: the scale is chosen from them and
+    /// the quantized model's accuracy measured on them.
+    #[arg(long)]
+    calibrate: Option<PathBuf>,
+    /// Fractional bits of the fixed point, instead of choosing them from --calibrate.
+    #[arg(long)]
+    scale: Option<u32>,
+    /// The package's directory (created if missing).
+    #[arg(long)]
+    out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct WitnessArgs {
+    /// The model package's directory.
+    package: PathBuf,
+    /// The input: a JSON array of numbers, or `{"input": [...]}`.
+    #[arg(long)]
+    input: PathBuf,
+    /// Where to write the witness JSON.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+/// Reads at most `limit` bytes of `path`, refusing a larger file.
+fn read_bounded(path: &PathBuf, what: &str, limit: usize) -> anyhow::Result<Vec<u8>> {
+    let file =
+        fs::File::open(path).with_context(|| format!("reading {what} {}", path.display()))?;
+    let mut bytes = Vec::new();
+    file.take(limit as u64 + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("reading {what} {}", path.display()))?;
+    if bytes.len() > limit {
+        bail!(
+            "{what} {} is larger than {} MiB",
+            path.display(),
+            limit >> 20
+        );
+    }
+    Ok(bytes)
+}
+
+/// Most bytes of a calibration or input file read.
+const MAX_JSON_BYTES: usize = 64 << 20;
+
+pub fn run(command: ModelCommand) -> anyhow::Result<()> {
+    match command {
+        ModelCommand::Import(args) => import(&args),
+        ModelCommand::Witness(args) => witness(&args),
+    }
+}
+
+fn import(args: &ImportArgs) -> anyhow::Result<()> {
+    let onnx = read_bounded(&args.onnx, "ONNX file", model::onnx::MAX_FILE_BYTES)?;
+    let calibration: Option<Calibration> = match &args.calibrate {
+        Some(path) => Some(
+            serde_json::from_slice(&read_bounded(path, "calibration file", MAX_JSON_BYTES)?)
+                .with_context(|| format!("calibration file {}", path.display()))?,
+        ),
+        None => None,
+    };
+    let imported = model::import(&onnx, calibration.as_ref(), args.scale)
+        .with_context(|| format!("importing {}", args.onnx.display()))?;
+    let package = &imported.package;
+    let arch = package.model.architecture;
+    let circuit = Circuit::Model(arch);
+    package.write(&args.out)?;
+    println!(
+        "{circuit}: {} parameters, {} fractional bits, 2^{} rows, {} public inputs",
+        arch.parameters(),
+        arch.scale_bits(),
+        circuit.k(),
+        arch.num_public_inputs()
+    );
+    println!("commitment {}", package.description.commitment);
+    match package.description.accuracy {
+        Some(a) => println!(
+            "quantized against float on {} calibration inputs: argmax agrees on {:.1} %, \
+             largest output error {:.4}",
+            a.samples,
+            a.argmax_agreement * 100.0,
+            a.max_output_error
+        ),
+        None => println!("accuracy not measured: no --calibrate"),
+    }
+    println!("wrote {}", args.out.display());
+    Ok(())
+}
+
+fn witness(args: &WitnessArgs) -> anyhow::Result<()> {
+    let package = Package::read(&args.package)?;
+    let text = read_bounded(&args.input, "input file", MAX_JSON_BYTES)?;
+    let value: serde_json::Value = serde_json::from_slice(&text)
+        .with_context(|| format!("input file {}", args.input.display()))?;
+    let values = value.get("input").unwrap_or(&value);
+    let input: Vec<f64> = serde_json::from_value(values.clone()).with_context(|| {
+        format!(
+            "input file {}: an array of numbers, or {{\"input\": [...]}}",
+            args.input.display()
+        )
+    })?;
+    let arch = package.model.architecture;
+    if input.len() != arch.inputs() {
+        bail!(
+            "the input has {} values; the model takes {}",
+            input.len(),
+            arch.inputs()
+        );
+    }
+    let quantized = quantize::quantize_input(&input, arch.scale_bits())?;
+    let output = package.model.infer(&quantized)?;
+    let json = serde_json::json!({
+        "model": { "weights": package.model.weights, "biases": package.model.biases },
+        "input": quantized,
+    });
+    fs::write(&args.out, serde_json::to_vec(&json)?)
+        .with_context(|| format!("writing {}", args.out.display()))?;
+    let unit = f64::from(1u32 << arch.scale_bits());
+    let scaled: Vec<String> = output
+        .iter()
+        .map(|y| format!("{:.4}", *y as f64 / unit))
+        .collect();
+    println!(
+        "{}: output [{}] (argmax {}); wrote {}",
+        Circuit::Model(arch),
+        scaled.join(", "),
+        quantize::argmax(&output).unwrap_or(0),
+        args.out.display()
+    );
+    Ok(())
+}
