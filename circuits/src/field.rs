@@ -69,9 +69,35 @@ pub fn from_i64(v: i64) -> Fr {
     }
 }
 
+/// A field element as a signed integer, if it is one [`from_i64`] makes.
+pub fn to_i64(x: &Fr) -> Option<i64> {
+    let small = |y: &Fr| {
+        let bytes = to_bytes(y).0;
+        bytes[..24]
+            .iter()
+            .all(|b| *b == 0)
+            .then(|| u64::from_be_bytes(bytes[24..].try_into().unwrap_or([0xff; 8])))
+            .filter(|v| *v <= i64::MAX as u64)
+    };
+    if let Some(v) = small(x) {
+        return Some(v as i64);
+    }
+    small(&-*x).map(|v| -(v as i64))
+}
+
 #[cfg(test)]
 mod tests {
+    use halo2_base::halo2_proofs::halo2curves::ff::Field;
+
     use super::*;
+
+    #[test]
+    fn signed_integers_round_trip_and_other_elements_are_none() {
+        for v in [0, 1, -1, 255, -4_096, i64::MAX, -i64::MAX] {
+            assert_eq!(to_i64(&from_i64(v)), Some(v));
+        }
+        assert_eq!(to_i64(&Fr::from(2).pow_vartime([100u64])), None);
+    }
 
     #[test]
     fn parse_accepts_canonical_and_refuses_the_rest() {

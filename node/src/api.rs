@@ -152,6 +152,7 @@ async fn node_info(State(node): State<NodeHandle>) -> Response {
         "banned": info.banned,
         "requests_over_budget": info.requests_over_budget,
         "partitioned": info.isolated,
+        "measured_circuits": node.metrics.market.measured_circuits.get(),
     }))
     .into_response()
 }

@@ -183,6 +183,11 @@ pub struct ProvingSection {
     /// makes other code, so other ids); defaults to `$PROVERNET_SOLC`, else
     /// `scripts/solc` under the working directory, else `solc` on the PATH.
     pub solc: Option<PathBuf>,
+    /// Circuits of imported models this node knows besides the built-in ones, by name
+    /// (`model-64-32r-10-s8`, as `provernet model import` prints it): a client submits
+    /// jobs of them, a watchtower verifies their proofs. A prover knows the circuits it
+    /// proves (`prover.circuits`) without them.
+    pub models: Vec<String>,
 }
 
 /// `[prover]`.
@@ -527,13 +532,43 @@ impl NodeConfig {
                     field(
                         "prover.circuits",
                         format!(
-                            "unknown circuit `{name}`; known: {}",
+                            "unknown circuit `{name}`; known: {} and imported models' \
+                             (model-…)",
                             Circuit::ALL.map(Circuit::name).join(", ")
                         ),
                     )
                 })
             })
             .collect()
+    }
+
+    /// Every circuit this node knows: the built-in ones, `proving.models`, and the
+    /// prover's circuits if it proves.
+    ///
+    /// # Errors
+    /// [`ConfigError::Field`] naming `proving.models` or `prover.circuits`.
+    pub fn known_circuits(&self) -> Result<Vec<Circuit>, ConfigError> {
+        let mut known = Circuit::ALL.to_vec();
+        for name in &self.proving.models {
+            match name.parse::<Circuit>() {
+                Ok(circuit @ Circuit::Model(_)) => known.push(circuit),
+                _ => {
+                    return Err(field(
+                        "proving.models",
+                        format!(
+                            "`{name}` is not a model circuit's name (model-<inputs>-<widths, r \
+                             after a ReLU>-s<scale>, as `provernet model import` prints it)"
+                        ),
+                    ));
+                }
+            }
+        }
+        if self.roles.prover {
+            known.extend(self.prover_circuits()?);
+        }
+        known.sort();
+        known.dedup();
+        Ok(known)
     }
 
     /// Checks every field a node needs; the error names the first bad one.
@@ -557,6 +592,7 @@ impl NodeConfig {
             return Err(field("network.listen", "at least one address is needed"));
         }
         self.bootstrap_addrs()?;
+        self.known_circuits()?;
         if self.network.max_connections == 0 {
             return Err(field("network.max_connections", "must be above 0"));
         }

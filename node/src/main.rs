@@ -123,9 +123,14 @@ enum ClientCommand {
         #[command(flatten)]
         api: ApiArgs,
         /// The circuit's name.
+        #[arg(long, required_unless_present = "model", conflicts_with = "model")]
+        circuit: Option<String>,
+        /// A model package (`provernet model import`): the job proves an inference of it,
+        /// and --input is the model's input (numbers, as the model takes them).
         #[arg(long)]
-        circuit: String,
-        /// The witness JSON file.
+        model: Option<PathBuf>,
+        /// The witness JSON file (with --model: the input, an array of numbers or
+        /// `{"input": [...]}`).
         #[arg(long)]
         input: PathBuf,
         /// The most to pay, in wei.

@@ -69,6 +69,9 @@ pub struct MarketMetrics {
     pub award_seconds: Histogram,
     /// Seconds spent proving.
     pub prove_seconds: Histogram,
+    /// Circuits whose proving time this prover has measured (`service::calibrate`): it
+    /// bids on no other.
+    pub measured_circuits: Gauge,
 }
 
 impl Default for MarketMetrics {
@@ -84,6 +87,7 @@ impl Default for MarketMetrics {
             e2e_seconds: Histogram::new(exponential_buckets(0.05, 2.0, 14)),
             award_seconds: Histogram::new(exponential_buckets(0.01, 2.0, 12)),
             prove_seconds: Histogram::new(exponential_buckets(0.05, 2.0, 14)),
+            measured_circuits: Gauge::default(),
         }
     }
 }
@@ -270,6 +274,11 @@ impl Metrics {
             "prove_seconds",
             "Proving time",
             self.market.prove_seconds.clone(),
+        );
+        market.register(
+            "measured_circuits",
+            "Circuits whose proving time this prover has measured (it bids on no other)",
+            self.market.measured_circuits.clone(),
         );
         let chain = registry.sub_registry_with_prefix("chain");
         chain.register("gas", "Gas used by kind", self.chain.gas.clone());

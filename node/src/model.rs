@@ -4,7 +4,7 @@
 
 use std::fs;
 use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
@@ -49,7 +49,7 @@ pub struct WitnessArgs {
 }
 
 /// Reads at most `limit` bytes of `path`, refusing a larger file.
-fn read_bounded(path: &PathBuf, what: &str, limit: usize) -> anyhow::Result<Vec<u8>> {
+fn read_bounded(path: &Path, what: &str, limit: usize) -> anyhow::Result<Vec<u8>> {
     let file =
         fs::File::open(path).with_context(|| format!("reading {what} {}", path.display()))?;
     let mut bytes = Vec::new();
@@ -113,42 +113,75 @@ fn import(args: &ImportArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn witness(args: &WitnessArgs) -> anyhow::Result<()> {
-    let package = Package::read(&args.package)?;
-    let text = read_bounded(&args.input, "input file", MAX_JSON_BYTES)?;
-    let value: serde_json::Value = serde_json::from_slice(&text)
-        .with_context(|| format!("input file {}", args.input.display()))?;
+/// A model's witness for a float input, read from the package in `package` and the
+/// input file `input` (an array of numbers or `{"input": [...]}`), with the circuit and
+/// the output the model computes (quantized).
+pub fn witness_for(
+    package: &Path,
+    input: &Path,
+) -> anyhow::Result<(Circuit, serde_json::Value, Vec<i64>)> {
+    let package = Package::read(package)?;
+    let text = read_bounded(input, "input file", MAX_JSON_BYTES)?;
+    let value: serde_json::Value =
+        serde_json::from_slice(&text).with_context(|| format!("input file {}", input.display()))?;
     let values = value.get("input").unwrap_or(&value);
-    let input: Vec<f64> = serde_json::from_value(values.clone()).with_context(|| {
+    let floats: Vec<f64> = serde_json::from_value(values.clone()).with_context(|| {
         format!(
             "input file {}: an array of numbers, or {{\"input\": [...]}}",
-            args.input.display()
+            input.display()
         )
     })?;
     let arch = package.model.architecture;
-    if input.len() != arch.inputs() {
+    if floats.len() != arch.inputs() {
         bail!(
             "the input has {} values; the model takes {}",
-            input.len(),
+            floats.len(),
             arch.inputs()
         );
     }
-    let quantized = quantize::quantize_input(&input, arch.scale_bits())?;
+    let quantized = quantize::quantize_input(&floats, arch.scale_bits())?;
     let output = package.model.infer(&quantized)?;
     let json = serde_json::json!({
         "model": { "weights": package.model.weights, "biases": package.model.biases },
         "input": quantized,
     });
+    Ok((Circuit::Model(arch), json, output))
+}
+
+/// One line on a model proof's statement: the model's commitment and the outputs.
+pub fn describe(proof: &provernet_circuits::Proof) -> Option<String> {
+    let Circuit::Model(arch) = proof.circuit else {
+        return None;
+    };
+    let statement = model::Statement::read(arch, &proof.public_inputs).ok()?;
+    let outputs: Vec<String> = statement
+        .real_outputs(arch)
+        .iter()
+        .map(|y| format!("{y:.4}"))
+        .collect();
+    Some(format!(
+        "model {}: output [{}] (argmax {}), input commitment {}",
+        statement.model,
+        outputs.join(", "),
+        quantize::argmax(&statement.outputs).unwrap_or(0),
+        statement.input
+    ))
+}
+
+fn witness(args: &WitnessArgs) -> anyhow::Result<()> {
+    let (circuit, json, output) = witness_for(&args.package, &args.input)?;
     fs::write(&args.out, serde_json::to_vec(&json)?)
         .with_context(|| format!("writing {}", args.out.display()))?;
+    let Circuit::Model(arch) = circuit else {
+        unreachable!("a package's circuit is a model's");
+    };
     let unit = f64::from(1u32 << arch.scale_bits());
     let scaled: Vec<String> = output
         .iter()
         .map(|y| format!("{:.4}", *y as f64 / unit))
         .collect();
     println!(
-        "{}: output [{}] (argmax {}); wrote {}",
-        Circuit::Model(arch),
+        "{circuit}: output [{}] (argmax {}); wrote {}",
         scaled.join(", "),
         quantize::argmax(&output).unwrap_or(0),
         args.out.display()

@@ -150,12 +150,22 @@ pub fn client(command: ClientCommand) -> anyhow::Result<()> {
             ClientCommand::Submit {
                 api,
                 circuit,
+                model,
                 input,
                 max_price,
                 deadline,
             } => {
-                let text = std::fs::read_to_string(&input)
-                    .with_context(|| format!("cannot read {}", input.display()))?;
+                let (circuit, text) = match model {
+                    Some(package) => {
+                        let (circuit, witness, _) = crate::model::witness_for(&package, &input)?;
+                        (circuit.name().to_owned(), witness.to_string())
+                    }
+                    None => (
+                        circuit.unwrap_or_default(),
+                        std::fs::read_to_string(&input)
+                            .with_context(|| format!("cannot read {}", input.display()))?,
+                    ),
+                };
                 let body = serde_json::json!({
                     "circuit": circuit,
                     "input": text,
@@ -177,9 +187,17 @@ pub fn client(command: ClientCommand) -> anyhow::Result<()> {
             ClientCommand::Proof { api, job, out } => {
                 let request = http.get(format!("{}/v1/jobs/{job}/proof", api.api));
                 let answer = call(with_token(request, &api)?, &api.api).await?;
-                std::fs::write(&out, serde_json::to_string_pretty(&answer)? + "\n")
+                let text = serde_json::to_string_pretty(&answer)? + "\n";
+                std::fs::write(&out, &text)
                     .with_context(|| format!("cannot write {}", out.display()))?;
                 eprintln!("proof written to {}", out.display());
+                if let Some(line) = provernet_circuits::proof_file::from_json(&text)
+                    .ok()
+                    .as_ref()
+                    .and_then(crate::model::describe)
+                {
+                    println!("{line}");
+                }
             }
         }
         Ok(())

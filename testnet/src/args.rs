@@ -54,6 +54,14 @@ pub struct UpArgs {
         default_value = "poseidon-chain-12,mlp-inference"
     )]
     pub circuits: Vec<String>,
+    /// A model package (`provernet model import`): its circuit joins the mix, and its
+    /// jobs prove inferences of this model (every node knows its circuit).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// The model jobs' inputs, `{"inputs": [[...], ...]}` (as a calibration file), taken
+    /// in turn [default: zeros, the first value differing per job].
+    #[arg(long, requires = "model")]
+    pub model_inputs: Option<PathBuf>,
     /// The lowest maximum price a job offers, wei.
     #[arg(long, default_value_t = 1_000_000_000_000_000)]
     pub price_min: u128,
@@ -276,7 +284,8 @@ impl UpArgs {
         for name in &self.circuits {
             if name.parse::<provernet_circuits::Circuit>().is_err() {
                 bail!(
-                    "--circuits: unknown circuit `{name}`; known: {}",
+                    "--circuits: unknown circuit `{name}`; known: {} and imported models' \
+                     (model-…, or give --model)",
                     provernet_circuits::Circuit::ALL
                         .map(provernet_circuits::Circuit::name)
                         .join(", ")

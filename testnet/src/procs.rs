@@ -165,6 +165,13 @@ pub fn write_node_files(spec: &NodeSpec, common: &Common<'_>) -> anyhow::Result<
         text(&common.cache_dir.display().to_string())
     );
     let _ = writeln!(toml, "solc = {}", text(&common.solc.display().to_string()));
+    let models: Vec<String> = common
+        .circuits
+        .iter()
+        .filter(|c| c.starts_with("model-"))
+        .cloned()
+        .collect();
+    let _ = writeln!(toml, "models = {}", list(&models));
     let _ = writeln!(toml, "\n[api]");
     let _ = writeln!(toml, "enabled = true");
     // Fault injection (`--partition`); the node refuses it off a local anvil.

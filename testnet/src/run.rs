@@ -23,6 +23,7 @@ use crate::report::{self, Crash, Injected, JobRecord, JobStatus, NodeRecord, Par
 use crate::state::{self, NodeEntry, Process, State};
 
 mod measure;
+mod model;
 mod watch;
 
 use measure::{cpu_ticks, gossip, prove_mean_ms, raw_prove};
@@ -271,11 +272,24 @@ async fn run(
         .cache_dir
         .clone()
         .unwrap_or_else(provernet_circuits::default_cache_dir);
-    let circuits: Vec<Circuit> = args
+    let mut circuits: Vec<Circuit> = args
         .circuits
         .iter()
         .map(|c| c.parse().map_err(|_| anyhow!("unknown circuit {c}")))
         .collect::<anyhow::Result<_>>()?;
+    let model = match &args.model {
+        Some(package) => Some(model::ModelWorkload::load(
+            package,
+            args.model_inputs.as_deref(),
+        )?),
+        None => None,
+    };
+    if let Some(model) = &model
+        && !circuits.contains(&model.circuit)
+    {
+        circuits.push(model.circuit);
+    }
+    let circuit_names: Vec<String> = circuits.iter().map(|c| c.name().to_owned()).collect();
 
     let layout = layout(args);
     let mut port_names = vec!["anvil".to_owned()];
@@ -373,7 +387,7 @@ async fn run(
         let common = Common {
             rpc_url: &endpoint,
             market: &market_hex,
-            circuits: &args.circuits,
+            circuits: &circuit_names,
             cache_dir: &cache_dir,
             solc: &solc,
             sample_rate: args.sample_rate,
@@ -408,6 +422,13 @@ async fn run(
     }
     let want = (net.nodes.len() - 1).min(2);
     wait_for_mesh(&http, net, want).await?;
+    let measuring = Instant::now();
+    wait_for_provers(&http, net, circuits.len()).await?;
+    ui.line(&format!(
+        "provers measured their proving times ({} circuits) in {:.1} s",
+        circuits.len(),
+        measuring.elapsed().as_secs_f64()
+    ));
     let cheaters: Vec<String> = specs
         .iter()
         .filter_map(|s| s.cheat.map(|c| format!("{} {}", s.name, c.node_mode())))
@@ -437,7 +458,17 @@ async fn run(
     }
 
     let cpu_before = cpu_ticks(net);
-    let watched = watch(args, exe, net, ui, &http, &owner, &provider, &circuits).await?;
+    let watched = watch(
+        args,
+        exe,
+        net,
+        ui,
+        &http,
+        (&owner, &provider),
+        &circuits,
+        model.as_ref(),
+    )
+    .await?;
     let cpu_after = cpu_ticks(net);
     let cpu_s: Vec<(String, f64)> = cpu_after
         .iter()
@@ -627,6 +658,50 @@ async fn wait_for_mesh(http: &reqwest::Client, net: &mut Net, want: usize) -> an
             bail!(
                 "the gossip mesh did not form within 60 s: {} have fewer than {want} peers on \
                  the market topic (see their node.log)",
+                lacking.join(", ")
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// Waits until every prover has measured its proving time of each of the `circuits`
+/// circuits (`measured_circuits` in `/v1/node`): a prover bids on no circuit before, and
+/// a workload started earlier would only be re-auctioned.
+async fn wait_for_provers(
+    http: &reqwest::Client,
+    net: &mut Net,
+    circuits: usize,
+) -> anyhow::Result<()> {
+    // A model's keys are built on first use: tens of seconds on a loaded machine.
+    let until = Instant::now() + Duration::from_secs(600);
+    loop {
+        let mut lacking = Vec::new();
+        for index in 0..net.nodes.len() {
+            if net.nodes[index].0.role != Role::Prover {
+                continue;
+            }
+            check_alive(net, index)?;
+            let url = format!("{}/v1/node", net.nodes[index].0.api());
+            let measured = match http.get(&url).send().await {
+                Ok(response) => response
+                    .json::<serde_json::Value>()
+                    .await
+                    .ok()
+                    .and_then(|i| i["measured_circuits"].as_u64())
+                    .unwrap_or(0),
+                Err(_) => 0,
+            };
+            if measured < circuits as u64 {
+                lacking.push(net.nodes[index].0.name.clone());
+            }
+        }
+        if lacking.is_empty() {
+            return Ok(());
+        }
+        if Instant::now() > until {
+            bail!(
+                "{} did not measure their proving times within 600 s (see their node.log)",
                 lacking.join(", ")
             );
         }

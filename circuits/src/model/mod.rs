@@ -517,6 +517,58 @@ pub fn import(
     })
 }
 
+/// What a proof of a model's circuit states, read from its public inputs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Statement {
+    /// The model's commitment, hex.
+    pub model: String,
+    /// The input's commitment, hex.
+    pub input: String,
+    /// The outputs, quantized (at the architecture's scale).
+    pub outputs: Vec<i64>,
+}
+
+impl Statement {
+    /// The statement of `public_inputs`, a proof's of `arch`'s circuit.
+    ///
+    /// # Errors
+    /// Another count of public inputs, or an output that is no small signed integer.
+    pub fn read(
+        arch: Architecture,
+        public_inputs: &[provernet_protocol::FieldBytes],
+    ) -> Result<Self, ModelError> {
+        if public_inputs.len() != arch.num_public_inputs() {
+            return Err(ModelError::Input(format!(
+                "{} public inputs for {arch}, which has {}",
+                public_inputs.len(),
+                arch.num_public_inputs()
+            )));
+        }
+        let element = |bytes| {
+            crate::field::from_bytes(bytes)
+                .ok_or_else(|| ModelError::Input("a public input is no field element".into()))
+        };
+        let outputs = public_inputs[2..]
+            .iter()
+            .map(|bytes| {
+                crate::field::to_i64(&element(bytes)?)
+                    .ok_or_else(|| ModelError::Input("an output is no signed integer".into()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self {
+            model: crate::field::to_hex(&element(&public_inputs[0])?),
+            input: crate::field::to_hex(&element(&public_inputs[1])?),
+            outputs,
+        })
+    }
+
+    /// The outputs as real numbers, scaled back.
+    pub fn real_outputs(&self, arch: Architecture) -> Vec<f64> {
+        let unit = f64::from(1u32 << arch.scale_bits());
+        self.outputs.iter().map(|v| *v as f64 / unit).collect()
+    }
+}
+
 /// The commitment to a (quantized, in range) input: Poseidon of the input [`pack`]ed as
 /// parameters are. It binds the input, but does not hide one that can be guessed.
 pub fn input_commitment(input: &[i64]) -> Fr {

@@ -123,6 +123,14 @@ fn the_digits_model_imports_and_its_quantized_argmax_agrees_with_onnxruntime() {
 }
 
 #[test]
+fn the_committed_digits_package_is_what_import_makes() {
+    // `examples/digits/package` (what the testnet's `--model` takes) is made again from
+    // the ONNX file and the calibration set, byte for byte in its meaning.
+    let committed = Package::read(&checkout().join("examples/digits/package")).expect("reads");
+    assert_eq!(committed, digits().package);
+}
+
+#[test]
 fn a_package_round_trips_and_weights_that_are_not_the_committed_ones_are_refused() {
     let dir = tempfile_dir("package");
     let package = &digits().package;

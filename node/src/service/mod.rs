@@ -27,6 +27,7 @@ mod answers;
 mod ask;
 mod batches;
 mod book;
+mod calibrate;
 mod client;
 mod cursor;
 mod delivery;
@@ -187,6 +188,11 @@ pub(crate) enum Internal {
     Proven {
         job: JobId,
         result: Result<(ProofRecord, u64), String>,
+    },
+    /// A calibration proof's time, ms (`calibrate`).
+    Calibrated {
+        circuit: Circuit,
+        result: Result<u64, String>,
     },
     Delivered {
         job: JobId,
@@ -460,6 +466,7 @@ impl Core {
             }
             Internal::Inputs { job, result } => self.on_inputs(job, result).await,
             Internal::Proven { job, result } => self.on_proven(job, result).await,
+            Internal::Calibrated { circuit, result } => self.on_calibrated(circuit, result),
             Internal::Delivered { job, ok } => self.on_delivered(job, ok),
             Internal::ProofChecked {
                 user_id,

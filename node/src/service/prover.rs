@@ -57,6 +57,18 @@ impl Core {
             times.pop_front();
         }
         times.push_back(ms);
+        let proves = &self.s.proves;
+        let measured = self
+            .prover
+            .estimates
+            .keys()
+            .filter(|c| proves.contains(c))
+            .count();
+        self.s
+            .metrics
+            .market
+            .measured_circuits
+            .set(i64::try_from(measured).unwrap_or(i64::MAX));
     }
 
     pub(super) async fn consider_bidding(&mut self, request: &JobRequest, _client: PeerKey) {
@@ -70,6 +82,17 @@ impl Core {
         if !self.s.engine.proving_keys_loaded(circuit) {
             // Still loading after a start (or being built): no estimate covers the wait.
             tracing::debug!(target: "market::prover", job = %id, circuit = circuit.name(), "not bidding: the proving keys are still loading");
+            return;
+        }
+        if !self.prover.estimates.contains_key(&circuit) {
+            // No promise from a time this machine never measured (`calibrate`).
+            self.s
+                .metrics
+                .market
+                .bids
+                .get_or_create(&kind("declined_unmeasured"))
+                .inc();
+            tracing::debug!(target: "market::prover", job = %id, circuit = circuit.name(), "not bidding: the proving time is not measured yet");
             return;
         }
         if !self.prover.registered.contains(&request.circuit_id) {
@@ -491,7 +514,7 @@ impl Core {
     }
 
     /// Starts queued jobs while workers are free.
-    fn pump(&mut self) {
+    pub(super) fn pump(&mut self) {
         while self.prover.running < self.s.config.prover.workers {
             let Some(((_, id), input)) = self.prover.ready.pop_first() else {
                 return;
@@ -667,6 +690,7 @@ impl Core {
     }
 
     pub(super) async fn tick_prover(&mut self, now: u64) {
+        self.calibrate();
         self.answer_challenges(now);
         self.resend_acceptances(now);
         self.commit_unsigned_due(now).await;

@@ -95,8 +95,10 @@ pub(crate) struct ProverState {
     /// Accepted jobs whose award is unsigned: when their acceptance goes to the client
     /// directly next (ms) and how many times it went (`acceptances.rs`).
     pub(super) resends: HashMap<JobId, (u64, u32)>,
-    /// Proofs being generated now.
+    /// Proofs being generated now (a calibration's too).
     pub(super) running: usize,
+    /// The circuit whose proving time is being measured (`calibrate`).
+    pub(super) calibrating: Option<Circuit>,
     /// Challenges against this prover still to answer, by id.
     pub(super) against: HashMap<u64, Against>,
     /// Answers being sent, and when failed ones may be tried again (ms).
@@ -129,6 +131,7 @@ impl ProverState {
             unsigned: BTreeSet::new(),
             resends: HashMap::new(),
             running: 0,
+            calibrating: None,
             against: HashMap::new(),
             answering: HashSet::new(),
             answer_retry_at: HashMap::new(),

@@ -34,8 +34,9 @@ pub(super) async fn answer(shared: &Shared, challenge: u64, at: &Inclusion) -> b
 }
 
 /// Logs an answer's result; whether the challenge needs no more answers: answered now,
-/// already settled (the follower replays every challenge after a restart) or past its
-/// window. Any other failure is tried again.
+/// already settled (the follower replays every challenge after a restart), past its
+/// window, or one no answer can win (the leaf was committed after its deadline). Any
+/// other failure is tried again.
 fn answered(
     shared: &Shared,
     challenge: u64,
@@ -58,6 +59,15 @@ fn answered(
             ) =>
         {
             tracing::debug!(target: "chain", challenge, %error, "challenge no longer open");
+            true
+        }
+        Err(error)
+            if matches!(
+                error.market_error(),
+                Some(ProverMarketErrors::CommittedAfterDeadline(_))
+            ) =>
+        {
+            tracing::error!(target: "chain", challenge, %error, "the leaf was committed after its deadline: no answer wins this challenge");
             true
         }
         Err(error) => {

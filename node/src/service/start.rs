@@ -228,7 +228,7 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
     // Each circuit's verifying keys and verifier, loaded side by side on the blocking
     // pool (a proved circuit's shared with its proving keys' load above).
     let mut loading = tokio::task::JoinSet::new();
-    for circuit in Circuit::ALL {
+    for circuit in config.known_circuits()? {
         let needed = proves.contains(&circuit) || config.roles.client || config.roles.watchtower;
         if !needed {
             continue;

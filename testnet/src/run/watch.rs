@@ -24,9 +24,12 @@ pub(super) async fn watch(
     net: &mut Net,
     ui: &Ui,
     http: &reqwest::Client,
-    owner: &Market<chain::Client>,
-    provider: &ethers::providers::Provider<ethers::providers::Http>,
+    (owner, provider): (
+        &Market<chain::Client>,
+        &ethers::providers::Provider<ethers::providers::Http>,
+    ),
     circuits: &[Circuit],
+    workload: Option<&model::ModelWorkload>,
 ) -> anyhow::Result<Watched> {
     let started = Instant::now();
     let ms = || u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
@@ -107,7 +110,7 @@ pub(super) async fn watch(
             let client = clients[(n as usize) % clients.len()];
             let body = serde_json::json!({
                 "circuit": circuit.name(),
-                "input": circuit.numbered_witness(n).to_string(),
+                "input": model::witness(circuit, n, workload).to_string(),
                 "max_price": price.to_string(),
                 "deadline_secs": args.deadline,
             });
