@@ -130,3 +130,62 @@ async fn a_testnet_with_a_cheater_and_a_crash_slashes_every_fault_pays_every_hon
     let text = std::fs::read_to_string(dir.join("report.txt")).expect("report.txt");
     assert!(text.contains("verdict: ok"), "{text}");
 }
+
+#[tokio::test]
+async fn a_testnet_settles_jobs_of_an_imported_model_between_separate_nodes() {
+    // The digits MLP of examples/digits (scikit-learn, exported to ONNX, imported by
+    // `provernet model import`): separate prover, client and watchtower processes on a
+    // real anvil prove, verify, audit and pay inferences of it on the digits'
+    // calibration images. A verified job's proof states the model's commitment, the
+    // input's and the outputs the client computed from its own input: the client checks
+    // the proof against that statement before it counts the job verified.
+    let _serial = crate::support::serial().await;
+    let scratch = tempfile::tempdir().expect("tempdir");
+    let dir = scratch.path().join("net");
+    let digits = checkout().join("examples/digits");
+    let output = Command::new(env!("CARGO_BIN_EXE_provernet"))
+        .args(["testnet", "up", "--dir"])
+        .arg(&dir)
+        .args(["--provers", "2", "--watchtowers", "1", "--clients", "1"])
+        .args(["--jobs", "3", "--rate", "1", "--cheaters", "0"])
+        .args(["--circuits", "model-64-32r-10-s8", "--model"])
+        .arg(digits.join("package"))
+        .arg("--model-inputs")
+        .arg(digits.join("calibration.json"))
+        .args(["--deadline", "120", "--timeout", "240"])
+        .env(
+            "PROVERNET_CACHE_DIR",
+            PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("provernet-circuits-cache"),
+        )
+        .env("PROVERNET_SOLC", checkout().join("scripts/solc"))
+        .env("PROVERNET_ANVIL", provernet_slashing::anvil::binary())
+        .output()
+        .expect("provernet runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let report: Value = match std::fs::read_to_string(dir.join("report.json")) {
+        Ok(text) => serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("report.json is not JSON: {e}\n{stderr}")),
+        Err(e) => panic!("no report.json ({e}):\n{stderr}"),
+    };
+    if !output.status.success() {
+        let kept = scratch.keep();
+        panic!(
+            "testnet up failed (its directory is kept at {}):\n{stderr}",
+            kept.display()
+        );
+    }
+    let jobs = &report["jobs"];
+    assert_eq!(report["verdict"], "ok", "{stderr}");
+    assert_eq!(jobs["submitted"], 3, "{jobs}");
+    assert_eq!(jobs["verified"], 3, "{jobs}");
+    assert_eq!(jobs["by_honest_provers_claimed"], 3, "{jobs}");
+    assert_eq!(report["honest_provers_slashed"], 0, "{}", report["slashes"]);
+    for job in report["jobs_detail"].as_array().expect("jobs") {
+        assert_eq!(job["circuit"], "model-64-32r-10-s8", "{job}");
+        assert_eq!(job["state"], "paid", "{job}");
+    }
+    // The watchtower (sampling every leaf) audited the model's proofs and found them
+    // valid: it verifies the model circuit as the client does.
+    let log = std::fs::read_to_string(dir.join("watchtower-1/node.log")).expect("log");
+    assert!(log.matches("result=\"valid\"").count() >= 3, "{log}");
+}
