@@ -66,12 +66,19 @@ impl SubmitRequest {
     /// The submission, checked: a known circuit, a witness that parses for it, an input
     /// of at most [`MAX_INPUT_BYTES`], a positive decimal `max_price` below 2^128, and
     /// `deadline_secs` within `deadline_secs` (the node's depends on its bid window).
+    ///
+    /// `known` says whether the node knows a circuit; one it does not is refused before
+    /// its witness is read (an imported model's circuit is named by any architecture, and
+    /// naming one keeps its name for the process's life: `circuits::model::name`).
     pub fn check(
         &self,
         deadline_secs: RangeInclusive<u64>,
+        known: impl Fn(Circuit) -> bool,
     ) -> Result<CheckedSubmission, SubmissionError> {
         let circuit = Circuit::from_str(&self.circuit)
-            .map_err(|_| SubmissionError::UnknownCircuit(self.circuit.clone()))?;
+            .ok()
+            .filter(|c| known(*c))
+            .ok_or_else(|| SubmissionError::UnknownCircuit(self.circuit.clone()))?;
         // The size first: an oversized input is refused before it is parsed.
         if self.input.len() > MAX_INPUT_BYTES as usize {
             return Err(SubmissionError::BadParameter(format!(
@@ -169,7 +176,7 @@ mod tests {
 
     fn refusal(request: &SubmitRequest) -> String {
         request
-            .check(DEADLINES)
+            .check(DEADLINES, |_| true)
             .expect_err("should be refused")
             .to_string()
     }
@@ -180,7 +187,7 @@ mod tests {
             input: announced.to_owned(),
             ..valid()
         }
-        .check(DEADLINES)
+        .check(DEADLINES, |_| true)
         .expect("valid");
         JobRequest {
             circuit_id: provernet_protocol::CircuitId([1; 32]),
@@ -225,7 +232,7 @@ mod tests {
     #[test]
     fn a_valid_submission_passes() {
         let request = valid();
-        let checked = request.check(DEADLINES).expect("valid");
+        let checked = request.check(DEADLINES, |_| true).expect("valid");
         assert_eq!(checked.circuit, Circuit::PoseidonChain12);
         assert_eq!(checked.input, request.input.as_bytes());
         assert_eq!(checked.max_price, 1_000);
@@ -257,10 +264,20 @@ mod tests {
             ..valid()
         };
         assert!(matches!(
-            request.check(DEADLINES),
+            request.check(DEADLINES, |_| true),
             Err(SubmissionError::UnknownCircuit(name)) if name == "sha512"
         ));
         assert_eq!(refusal(&request), "unknown circuit `sha512`");
+        // A model's circuit the node does not know: refused by name, its witness unread.
+        let model = SubmitRequest {
+            circuit: "model-3-2r-2-s6".into(),
+            input: "{}".into(),
+            ..valid()
+        };
+        assert!(matches!(
+            model.check(DEADLINES, |c| !matches!(c, Circuit::Model(_))),
+            Err(SubmissionError::UnknownCircuit(name)) if name == "model-3-2r-2-s6"
+        ));
     }
 
     #[test]
@@ -272,7 +289,7 @@ mod tests {
             };
             assert!(
                 matches!(
-                    request.check(DEADLINES),
+                    request.check(DEADLINES, |_| true),
                     Err(SubmissionError::BadInput { .. })
                 ),
                 "{input}"
@@ -321,7 +338,10 @@ mod tests {
             max_price: u128::MAX.to_string(),
             ..valid()
         };
-        assert_eq!(request.check(DEADLINES).expect("max").max_price, u128::MAX);
+        assert_eq!(
+            request.check(DEADLINES, |_| true).expect("max").max_price,
+            u128::MAX
+        );
     }
 
     #[test]
@@ -338,7 +358,10 @@ mod tests {
                 deadline_secs,
                 ..valid()
             };
-            assert!(request.check(DEADLINES).is_ok(), "{deadline_secs}");
+            assert!(
+                request.check(DEADLINES, |_| true).is_ok(),
+                "{deadline_secs}"
+            );
         }
     }
 }

@@ -200,7 +200,9 @@ pub struct ProverSection {
     pub workers: usize,
     /// How it prices bids.
     pub price: PricePolicy,
-    /// Expected proving time per circuit, ms, before it has measured its own.
+    /// Expected proving time per circuit, ms, of held jobs found at a restart with no
+    /// stored time. Bids need a measured time: a calibration proof gives the first
+    /// (`service::calibrate`).
     pub estimate_ms: u64,
     /// Seal a batch at this many leaves …
     pub batch_size: usize,

@@ -4,7 +4,8 @@
 //! Public inputs: `[model commitment, input commitment, y_0 .. y_{m-1}]`, a negative
 //! output as `p − |v|`. Constraints, in order:
 //! 1. every parameter `v` is loaded with `v + 2^15` decomposed into 16 bits, packed 15 to
-//!    a field element ([`crate::model::pack`]) and hashed: the model's commitment;
+//!    a field element ([`crate::model::pack`]) and hashed after the architecture's word
+//!    (a constant): the model's commitment;
 //! 2. every input is range-checked, packed and hashed the same way: the input's;
 //! 3. each dense layer's accumulator is rescaled by `2^s` with a remainder of `s` bits and
 //!    a quotient bounded by the layer's accumulator bound; a ReLU proves the sign by a
@@ -313,7 +314,9 @@ pub(crate) fn synthesize(builder: &mut BaseCircuitBuilder<Fr>, witness: &Witness
                 .collect(),
         );
     }
-    let words = pack(ctx, &gate, &shifted);
+    // The architecture's word first: a constant of this circuit.
+    let mut words = vec![ctx.load_constant(arch.word())];
+    words.extend(pack(ctx, &gate, &shifted));
     let commitment = hasher.hash(ctx, &gate, &words);
 
     // 2. The input, bounded, packed and committed to.

@@ -27,6 +27,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
+use halo2_base::halo2_proofs::halo2curves::ff::PrimeField;
 use serde::{Deserialize, Serialize};
 
 use crate::poseidon;
@@ -41,6 +42,10 @@ pub const MAX_LAYERS: usize = 8;
 pub const MAX_WIDTH: usize = 4_096;
 /// Finest scale: `2^15` would leave no value but 0 and ±1.0 in range.
 pub const MAX_SCALE_BITS: u32 = 14;
+/// Most weights and biases a model may have: its witness must fit a job's input (1 MiB)
+/// with room, and laying its circuit out stays within memory. (The EVM's code limit binds
+/// sooner today: see docs/circuits.md.)
+pub const MAX_PARAMETERS: usize = 16_384;
 
 /// What is wrong with a model, its package, or an input to it.
 #[derive(Debug, thiserror::Error)]
@@ -171,6 +176,16 @@ impl Architecture {
                  supported"
             ));
         }
+        let parameters: usize = std::iter::once(inputs)
+            .chain(layers.iter().map(|l| l.outputs))
+            .zip(layers)
+            .map(|(n, layer)| (n + 1) * layer.outputs)
+            .sum();
+        if parameters > MAX_PARAMETERS {
+            return fail(format!(
+                "{parameters} weights and biases; at most {MAX_PARAMETERS} are supported"
+            ));
+        }
         let mut widths = [0u16; MAX_LAYERS];
         let mut relus = 0u8;
         for (l, layer) in layers.iter().enumerate() {
@@ -233,6 +248,22 @@ impl Architecture {
     /// The public inputs of a proof: the model's commitment, the input's, the outputs.
     pub fn num_public_inputs(&self) -> usize {
         2 + self.outputs()
+    }
+
+    /// The architecture as one field element, hashed first into the model's commitment:
+    /// from the lowest bits, the scale (4 bits), the ReLUs (8), the depth (4), the input
+    /// width and each layer's width (13 bits each): 133 bits in all, so distinct
+    /// architectures have distinct words.
+    pub fn word(&self) -> Fr {
+        let mut word: u128 = 0;
+        for width in self.widths[..self.depth()].iter().rev() {
+            word = (word << 13) | u128::from(*width);
+        }
+        word = (word << 13) | u128::from(self.inputs);
+        word = (word << 4) | u128::from(self.depth);
+        word = (word << 8) | u128::from(self.relus);
+        word = (word << 4) | u128::from(self.scale_bits);
+        Fr::from_u128(word)
     }
 
     /// Bits of magnitude a layer's accumulator stays below, with `inputs` inputs: each of
@@ -308,9 +339,10 @@ pub struct QuantizedModel {
     pub biases: Vec<Vec<i64>>,
 }
 
-/// Whether `v` is within `±(2^VALUE_BITS − 1)`.
+/// Whether `v` is within `[−2^VALUE_BITS, 2^VALUE_BITS)`: what the circuit's range check
+/// (`v + 2^VALUE_BITS` in 16 bits) takes.
 pub(crate) fn in_range(v: i64) -> bool {
-    v.unsigned_abs() < 1 << VALUE_BITS
+    (-(1 << VALUE_BITS)..1 << VALUE_BITS).contains(&v)
 }
 
 impl QuantizedModel {
@@ -348,7 +380,7 @@ impl QuantizedModel {
         }
         if let Some((name, v)) = self.named().find(|(_, v)| !in_range(*v)) {
             return Err(ModelError::Quantization(format!(
-                "{name} = {v} is not within ±(2^{VALUE_BITS} − 1)"
+                "{name} = {v} is not within [−2^{VALUE_BITS}, 2^{VALUE_BITS})"
             )));
         }
         Ok(())
@@ -383,9 +415,13 @@ impl QuantizedModel {
             .flat_map(|(weights, biases)| weights.iter().flatten().chain(biases).copied())
     }
 
-    /// The commitment to the parameters: Poseidon of [`pack`]ed parameters.
+    /// The commitment to the model: Poseidon of its architecture's word
+    /// ([`Architecture::word`]) and its [`pack`]ed parameters, so one commitment names one
+    /// model, shape and scale included.
     pub fn commitment(&self) -> Fr {
-        poseidon::hash(&pack(&self.parameters().collect::<Vec<_>>()))
+        let mut words = vec![self.architecture.word()];
+        words.extend(pack(&self.parameters().collect::<Vec<_>>()));
+        poseidon::hash(&words)
     }
 
     /// The model's output on `input` (quantized), exactly as the circuit computes it.
@@ -404,7 +440,7 @@ impl QuantizedModel {
         }
         if let Some((i, v)) = input.iter().enumerate().find(|(_, v)| !in_range(**v)) {
             return Err(ModelError::Input(format!(
-                "input [{i}] = {v} (quantized) is not within ±(2^{VALUE_BITS} − 1): the value is \
+                "input [{i}] = {v} (quantized) is not within [−2^{VALUE_BITS}, 2^{VALUE_BITS}): the value is \
                  too large for the model's scale of {} bits",
                 arch.scale_bits()
             )));
@@ -437,7 +473,7 @@ impl QuantizedModel {
                 && let Some((j, v)) = next.iter().enumerate().find(|(_, v)| !in_range(**v))
             {
                 return Err(ModelError::Input(format!(
-                    "layer {l}'s output [{j}] = {v} is not within ±(2^{VALUE_BITS} − 1): the \
+                    "layer {l}'s output [{j}] = {v} is not within [−2^{VALUE_BITS}, 2^{VALUE_BITS}): the \
                      model's scale of {} bits is too fine for this input (import it with a \
                      smaller --scale)",
                     arch.scale_bits()
@@ -647,6 +683,35 @@ mod tests {
         // Out of range, a parameter spills into the next one's bits and two lists pack
         // alike: why the circuit range-checks every parameter it packs.
         assert_eq!(pack(&[0, 1]), pack(&[1 << 16, 0]));
+    }
+
+    #[test]
+    fn one_commitment_names_one_shape_and_scale() {
+        // The same ten parameters under two shapes, and under two scales: the
+        // architecture's word makes each commitment another.
+        let model = |widths: &[usize], scale_bits| {
+            let architecture = arch(widths, scale_bits);
+            QuantizedModel {
+                weights: architecture
+                    .layer_inputs()
+                    .zip(architecture.layers())
+                    .map(|(n, l)| vec![vec![1; n]; l.outputs])
+                    .collect(),
+                biases: architecture.layers().map(|l| vec![1; l.outputs]).collect(),
+                architecture,
+            }
+        };
+        let a = model(&[4, 2], 8);
+        let b = model(&[1, 5], 8);
+        let c = model(&[4, 2], 9);
+        assert_eq!(a.parameters().count(), b.parameters().count());
+        assert_eq!(
+            a.parameters().collect::<Vec<_>>(),
+            b.parameters().collect::<Vec<_>>()
+        );
+        assert_ne!(a.commitment(), b.commitment());
+        assert_ne!(a.commitment(), c.commitment());
+        assert_ne!(a.architecture.word(), b.architecture.word());
     }
 
     #[test]

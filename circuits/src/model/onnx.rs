@@ -216,6 +216,16 @@ impl Reader {
             return Err(unsupported(node, "more than one output"));
         };
         let bias_pending = std::mem::take(&mut self.bias_pending);
+        for (name, want) in [
+            ("alpha", ATTRIBUTE_FLOAT),
+            ("beta", ATTRIBUTE_FLOAT),
+            ("transA", ATTRIBUTE_INT),
+            ("transB", ATTRIBUTE_INT),
+            ("axis", ATTRIBUTE_INT),
+            ("to", ATTRIBUTE_INT),
+        ] {
+            typed(node, name, want)?;
+        }
         match node.op_type.as_str() {
             "Identity" | "Flatten" => self.no_op(node)?,
             "Cast" => {
@@ -329,6 +339,17 @@ impl Reader {
         } else {
             (*rows, *columns)
         };
+        // Before anything is allocated for it.
+        if inputs > super::MAX_WIDTH || outputs > super::MAX_WIDTH {
+            return Err(unsupported(
+                node,
+                format!(
+                    "weights of shape {:?}: widths up to {} are supported",
+                    b.dims,
+                    super::MAX_WIDTH
+                ),
+            ));
+        }
         if self.width != 0 && inputs != self.width {
             return Err(unsupported(
                 node,
@@ -418,12 +439,34 @@ fn attribute<'a>(
     node.attribute.iter().find(|a| a.name == name)
 }
 
+/// ONNX's attribute types read here.
+const ATTRIBUTE_FLOAT: i32 = 1;
+const ATTRIBUTE_INT: i32 = 2;
+
+/// An integer attribute; one of another type reads as none (and its default applies
+/// only where the caller checks: see [`typed`]).
 fn int_attribute(node: &NodeProto, name: &str) -> Option<i64> {
-    attribute(node, name).map(|a| a.i)
+    attribute(node, name)
+        .filter(|a| a.r#type == ATTRIBUTE_INT)
+        .map(|a| a.i)
 }
 
 fn float_attribute(node: &NodeProto, name: &str) -> Option<f32> {
-    attribute(node, name).map(|a| a.f)
+    attribute(node, name)
+        .filter(|a| a.r#type == ATTRIBUTE_FLOAT)
+        .map(|a| a.f)
+}
+
+/// Refuses a node whose attribute `name` is there but not of type `want`: read as absent,
+/// it would take its default, another model than the file's.
+fn typed(node: &NodeProto, name: &str, want: i32) -> Result<(), ModelError> {
+    match attribute(node, name) {
+        Some(a) if a.r#type != want => Err(unsupported(
+            node,
+            format!("attribute `{name}` of type {}", a.r#type),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// A tensor's values as `f64`, checked against its shape.
@@ -437,7 +480,12 @@ fn constant(tensor: &TensorProto) -> Result<Constant, ModelError> {
     let dims = tensor
         .dims
         .iter()
-        .map(|d| usize::try_from(*d).map_err(|_| bad(format!("dimension {d}"))))
+        .map(|d| {
+            usize::try_from(*d)
+                .ok()
+                .filter(|d| *d > 0)
+                .ok_or_else(|| bad(format!("dimension {d}")))
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let count = dims
         .iter()

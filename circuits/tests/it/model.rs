@@ -234,6 +234,10 @@ fn a_witness_of_the_wrong_shape_or_range_is_refused_with_a_reason() {
         .expect_err("overflow")
         .to_string();
     assert!(error.contains("too fine for this input"), "{error}");
+    // A client sending such an input to its winner: the winner computes the statement
+    // from the fetched input before it accepts (`job::check_fetched_input`), and that
+    // fails, so it refuses the job instead of accepting one it cannot prove.
+    assert!(circuit.statement_of(json.to_string().as_bytes()).is_err());
     // Weights of another architecture.
     json = witness_json(model, &reference().inputs[0]);
     json["model"]["biases"][1] = serde_json::json!(vec![0; 9]);
@@ -545,16 +549,49 @@ fn unsupported_graphs_are_refused_naming_the_first_node_and_why() {
         model::onnx::read(&bytes),
         Err(ModelError::Malformed(_))
     ));
-    // Too many layers, too wide: refused on import, not at proving.
+    // Too wide: refused as it is read, before anything is allocated for it.
     let wide = file(
         vec![node("Gemm", &["x", "w"], "y", vec![])],
         vec![tensor("w", &[3, 5_000], &vec![0.0; 15_000])],
         "y",
     );
+    let error = model::import(&wide, None, Some(8)).expect_err("too wide").to_string();
+    assert!(error.contains("widths up to 4096"), "{error}");
+    // A dimension of 0 with a huge other one (no values, so no length mismatch): it
+    // used to reach an allocation of 2^40 rows.
+    let empty = file(
+        vec![node("Gemm", &["x", "w"], "y", vec![])],
+        vec![TensorProto {
+            name: "w".into(),
+            dims: vec![0, 1 << 40],
+            data_type: 1,
+            ..TensorProto::default()
+        }],
+        "y",
+    );
     assert!(matches!(
-        model::import(&wide, None, Some(8)),
-        Err(ModelError::Architecture(_))
+        model::onnx::read(&empty),
+        Err(ModelError::Malformed(_))
     ));
+    // Too many parameters (every width allowed): refused as an architecture.
+    let layers = [model::Layer {
+        outputs: 4_096,
+        relu: false,
+    }; 2];
+    let error = Architecture::new(64, &layers, 8)
+        .expect_err("too many parameters")
+        .to_string();
+    assert!(error.contains("at most 16384"), "{error}");
+    // An attribute of the wrong type would read as its default, another model.
+    let mut alpha = float("alpha", 2.0);
+    alpha.r#type = 2;
+    let bytes = file(
+        vec![node("Gemm", &["x", "w", "b"], "y", vec![alpha])],
+        weights(),
+        "y",
+    );
+    let error = model::onnx::read(&bytes).expect_err("typed").to_string();
+    assert!(error.contains("attribute `alpha` of type 2"), "{error}");
 }
 
 #[test]

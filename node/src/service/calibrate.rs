@@ -7,23 +7,35 @@
 //! prover slashed on its first jobs. So a circuit with no measured time is not bid on:
 //! once its proving keys are in, the prover proves the circuit's example witness (valid
 //! for every circuit; the time of a Halo2 proof does not depend on the witness's values)
-//! and records the time as it records a job's. One calibration runs at a time, in a
-//! proving worker's slot. A restarted prover has its jobs' times from the store and does
-//! not calibrate again; a calibration that fails leaves the configured estimate.
+//! and records the time as it records a job's. A calibration runs only when the prover
+//! holds nothing (no standing bid, no job awarded, queued or being proven), one at a
+//! time, and the prover bids on nothing while it runs: the schedule never counts on a
+//! worker the calibration has. A restarted prover has its jobs' times from the store and
+//! does not calibrate again. A calibration that fails is tried again a minute later; the
+//! circuit stays unbid on meanwhile.
 
 use super::*;
 
+/// How long after a failed calibration the next is tried, ms.
+const CALIBRATION_RETRY_MS: u64 = 60_000;
+
 impl Core {
-    /// Starts the next calibration, if a circuit needs one and a worker is free.
-    pub(super) fn calibrate(&mut self) {
-        if self.prover.calibrating.is_some() || self.prover.running >= self.s.config.prover.workers
-        {
+    /// Starts the next calibration, if a circuit needs one and the prover holds nothing.
+    pub(super) fn calibrate(&mut self, now: u64) {
+        let idle = self.prover.running == 0
+            && self.prover.schedule.is_empty()
+            && self.prover.ready.is_empty()
+            && self.prover.bid_holds.is_empty();
+        if self.prover.calibrating.is_some() || !idle {
             return;
         }
         let mut proved: Vec<Circuit> = self.s.proves.iter().copied().collect();
         proved.sort();
+        let retry = &self.prover.calibration_retry_at;
         let Some(circuit) = proved.into_iter().find(|c| {
-            !self.prover.estimates.contains_key(c) && self.s.engine.proving_keys_loaded(*c)
+            !self.prover.estimates.contains_key(c)
+                && retry.get(c).is_none_or(|at| *at <= now)
+                && self.s.engine.proving_keys_loaded(*c)
         }) else {
             return;
         };
@@ -50,25 +62,34 @@ impl Core {
         });
     }
 
-    /// A calibration's end: its time is the circuit's first measurement.
-    pub(super) fn on_calibrated(&mut self, circuit: Circuit, result: Result<u64, String>) {
+    /// A calibration's end: its time is the circuit's first measurement, and the requests
+    /// heard meanwhile whose bid windows are still open are considered again.
+    pub(super) async fn on_calibrated(&mut self, circuit: Circuit, result: Result<u64, String>) {
         self.prover.calibrating = None;
         self.prover.running = self.prover.running.saturating_sub(1);
-        let ms = match result {
+        match result {
             Ok(ms) => {
                 tracing::info!(target: "market::prover", circuit = circuit.name(), ms, "proving time measured: bidding on the circuit");
-                ms
+                self.prover.calibration_retry_at.remove(&circuit);
+                // Unless a job's time came first.
+                if !self.prover.estimates.contains_key(&circuit) {
+                    self.measured(circuit, ms);
+                }
             }
             Err(error) => {
-                let ms = self.s.config.prover.estimate_ms;
-                tracing::error!(target: "market::prover", circuit = circuit.name(), %error, estimate_ms = ms, "cannot measure the proving time: bids use the configured estimate");
-                ms
+                tracing::error!(target: "market::prover", circuit = circuit.name(), %error, "cannot measure the proving time: not bidding on the circuit; trying again in a minute");
+                self.prover
+                    .calibration_retry_at
+                    .insert(circuit, now_ms() + CALIBRATION_RETRY_MS);
             }
-        };
-        // Unless a job's time came first.
-        if !self.prover.estimates.contains_key(&circuit) {
-            self.measured(circuit, ms);
         }
         self.pump();
+        for id in self.book.requests.open_windows(now_s()) {
+            let Some(seen) = self.book.requests.get(&id) else {
+                continue;
+            };
+            let (request, key) = (seen.request.clone(), seen.client_key);
+            self.consider_bidding(&request, key).await;
+        }
     }
 }

@@ -117,6 +117,7 @@ impl Core {
             deadline_secs,
         } = submit.check(
             bid_window_secs + 2..=super::gossip::MAX_DEADLINE_SECS.min(self.s.max_deadline_secs),
+            |circuit| self.s.circuits.values().any(|c| *c == circuit),
         )?;
         let circuit_id = self
             .s

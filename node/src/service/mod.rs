@@ -466,7 +466,9 @@ impl Core {
             }
             Internal::Inputs { job, result } => self.on_inputs(job, result).await,
             Internal::Proven { job, result } => self.on_proven(job, result).await,
-            Internal::Calibrated { circuit, result } => self.on_calibrated(circuit, result),
+            Internal::Calibrated { circuit, result } => {
+                self.on_calibrated(circuit, result).await;
+            }
             Internal::Delivered { job, ok } => self.on_delivered(job, ok),
             Internal::ProofChecked {
                 user_id,

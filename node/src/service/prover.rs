@@ -84,8 +84,9 @@ impl Core {
             tracing::debug!(target: "market::prover", job = %id, circuit = circuit.name(), "not bidding: the proving keys are still loading");
             return;
         }
-        if !self.prover.estimates.contains_key(&circuit) {
-            // No promise from a time this machine never measured (`calibrate`).
+        if !self.prover.estimates.contains_key(&circuit) || self.prover.calibrating.is_some() {
+            // No promise from a time this machine never measured, nor while a calibration
+            // has a worker the schedule does not count (`calibrate`).
             self.s
                 .metrics
                 .market
@@ -690,7 +691,7 @@ impl Core {
     }
 
     pub(super) async fn tick_prover(&mut self, now: u64) {
-        self.calibrate();
+        self.calibrate(now);
         self.answer_challenges(now);
         self.resend_acceptances(now);
         self.commit_unsigned_due(now).await;

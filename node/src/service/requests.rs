@@ -106,6 +106,14 @@ impl RequestTable {
         self.by_id.get_mut(id)
     }
 
+    /// The requests whose bid window ends after `now` (unix seconds), earliest first.
+    pub(crate) fn open_windows(&self, now: u64) -> Vec<JobId> {
+        self.by_window
+            .range((now.saturating_add(1), JobId([0; 32]))..)
+            .map(|(_, id)| *id)
+            .collect()
+    }
+
     pub(crate) fn contains_key(&self, id: &JobId) -> bool {
         self.by_id.contains_key(id)
     }

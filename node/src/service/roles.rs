@@ -99,6 +99,8 @@ pub(crate) struct ProverState {
     pub(super) running: usize,
     /// The circuit whose proving time is being measured (`calibrate`).
     pub(super) calibrating: Option<Circuit>,
+    /// Circuits whose calibration failed: when it is tried again (ms).
+    pub(super) calibration_retry_at: HashMap<Circuit, u64>,
     /// Challenges against this prover still to answer, by id.
     pub(super) against: HashMap<u64, Against>,
     /// Answers being sent, and when failed ones may be tried again (ms).
@@ -132,6 +134,7 @@ impl ProverState {
             resends: HashMap::new(),
             running: 0,
             calibrating: None,
+            calibration_retry_at: HashMap::new(),
             against: HashMap::new(),
             answering: HashSet::new(),
             answer_retry_at: HashMap::new(),

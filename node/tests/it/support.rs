@@ -395,11 +395,33 @@ impl Testnet {
             if ready {
                 // One heartbeat more for the meshes to form.
                 tokio::time::sleep(Duration::from_millis(600)).await;
+                self.wait_for_provers().await;
                 return;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         panic!("the gossip mesh did not form");
+    }
+
+    /// Waits until every running prover has measured its proving time of each of its
+    /// circuits: a prover bids on no circuit before (`service::calibrate`), as
+    /// `provernet testnet up` waits before its workload.
+    pub async fn wait_for_provers(&self) {
+        for node in &self.nodes {
+            if !node.config.roles.prover || node.handle.shutdown.is_cancelled() {
+                continue;
+            }
+            let want = node.config.prover_circuits().expect("circuits").len();
+            let metrics = Arc::clone(&node.handle.metrics);
+            eventually(180, "the prover's calibration", || {
+                let metrics = Arc::clone(&metrics);
+                async move {
+                    (usize::try_from(metrics.market.measured_circuits.get()).unwrap_or(0) >= want)
+                        .then_some(())
+                }
+            })
+            .await;
+        }
     }
 
     /// Sends anvil's `method` with `params` (mining and the chain's clock, by hand).

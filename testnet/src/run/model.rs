@@ -48,7 +48,17 @@ impl ModelWorkload {
                     })
                     .collect::<anyhow::Result<Vec<_>>>()?
             }
-            None => Vec::new(),
+            None => {
+                // The zero inputs' variants must fit too (a bias alone can overflow).
+                let mut zeros = vec![0i64; arch.inputs()];
+                for first in 0..256 {
+                    zeros[0] = first;
+                    model.infer(&zeros).with_context(
+                        || "the model's default inputs (zeros) do not fit it: give --model-inputs",
+                    )?;
+                }
+                Vec::new()
+            }
         };
         Ok(Self {
             circuit: Circuit::Model(arch),
