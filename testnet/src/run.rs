@@ -628,27 +628,43 @@ async fn wait_for_api(
     }
 }
 
+/// The nodes (of `role`, or all) whose `/v1/node` shows `field` below `want` (or cannot
+/// be read). A node that exited stops the run.
+async fn lacking(
+    http: &reqwest::Client,
+    net: &mut Net,
+    field: &str,
+    want: usize,
+    role: Option<Role>,
+) -> anyhow::Result<Vec<String>> {
+    let mut lacking = Vec::new();
+    for index in 0..net.nodes.len() {
+        if role.is_some_and(|role| net.nodes[index].0.role != role) {
+            continue;
+        }
+        check_alive(net, index)?;
+        let url = format!("{}/v1/node", net.nodes[index].0.api());
+        let value = match http.get(&url).send().await {
+            Ok(response) => response
+                .json::<serde_json::Value>()
+                .await
+                .ok()
+                .and_then(|i| i[field].as_u64())
+                .unwrap_or(0),
+            Err(_) => 0,
+        };
+        if value < want as u64 {
+            lacking.push(net.nodes[index].0.name.clone());
+        }
+    }
+    Ok(lacking)
+}
+
 /// Waits (60 s at most) until every node has `want` peers on the market topic.
 async fn wait_for_mesh(http: &reqwest::Client, net: &mut Net, want: usize) -> anyhow::Result<()> {
     let until = Instant::now() + Duration::from_secs(60);
     loop {
-        let mut lacking = Vec::new();
-        for index in 0..net.nodes.len() {
-            check_alive(net, index)?;
-            let url = format!("{}/v1/node", net.nodes[index].0.api());
-            let peers = match http.get(&url).send().await {
-                Ok(response) => response
-                    .json::<serde_json::Value>()
-                    .await
-                    .ok()
-                    .and_then(|i| i["topic_peers"].as_u64())
-                    .unwrap_or(0),
-                Err(_) => 0,
-            };
-            if peers < want as u64 {
-                lacking.push(net.nodes[index].0.name.clone());
-            }
-        }
+        let lacking = lacking(http, net, "topic_peers", want, None).await?;
         if lacking.is_empty() {
             // One gossip heartbeat more for the meshes to form.
             tokio::time::sleep(Duration::from_millis(1_200)).await;
@@ -676,26 +692,7 @@ async fn wait_for_provers(
     // A model's keys are built on first use: tens of seconds on a loaded machine.
     let until = Instant::now() + Duration::from_secs(600);
     loop {
-        let mut lacking = Vec::new();
-        for index in 0..net.nodes.len() {
-            if net.nodes[index].0.role != Role::Prover {
-                continue;
-            }
-            check_alive(net, index)?;
-            let url = format!("{}/v1/node", net.nodes[index].0.api());
-            let measured = match http.get(&url).send().await {
-                Ok(response) => response
-                    .json::<serde_json::Value>()
-                    .await
-                    .ok()
-                    .and_then(|i| i["measured_circuits"].as_u64())
-                    .unwrap_or(0),
-                Err(_) => 0,
-            };
-            if measured < circuits as u64 {
-                lacking.push(net.nodes[index].0.name.clone());
-            }
-        }
+        let lacking = lacking(http, net, "measured_circuits", circuits, Some(Role::Prover)).await?;
         if lacking.is_empty() {
             return Ok(());
         }

@@ -530,18 +530,7 @@ pub fn import(
     let model = quantize::quantize(&float, scale)?;
     let accuracy = calibration
         .map(|c| {
-            if let Some((n, x)) = c
-                .inputs
-                .iter()
-                .enumerate()
-                .find(|(_, x)| x.len() != float.inputs)
-            {
-                return Err(ModelError::Input(format!(
-                    "calibration input {n} has {} values for a model of {} inputs",
-                    x.len(),
-                    float.inputs
-                )));
-            }
+            quantize::check_widths(&float, &c.inputs)?;
             let reference: Vec<Vec<f64>> = c.inputs.iter().map(|x| float.forward(x)).collect();
             quantize::accuracy(&model, &c.inputs, &reference)
         })

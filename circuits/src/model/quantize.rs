@@ -125,6 +125,25 @@ fn has_headroom(model: &FloatModel, calibration: &[Vec<f64>], scale_bits: u32) -
     })
 }
 
+/// Checks that every calibration input has the model's input width.
+///
+/// # Errors
+/// Naming the first input of another width.
+pub fn check_widths(model: &FloatModel, calibration: &[Vec<f64>]) -> Result<(), ModelError> {
+    match calibration
+        .iter()
+        .enumerate()
+        .find(|(_, x)| x.len() != model.inputs)
+    {
+        Some((n, x)) => Err(ModelError::Input(format!(
+            "calibration input {n} has {} values for a model of {} inputs",
+            x.len(),
+            model.inputs
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// The finest scale for `model` on `calibration` (see the [module](self) docs).
 ///
 /// # Errors
@@ -134,17 +153,7 @@ pub fn choose_scale(model: &FloatModel, calibration: &[Vec<f64>]) -> Result<u32,
     if calibration.is_empty() {
         return Err(ModelError::Quantization("no calibration input".into()));
     }
-    if let Some((n, x)) = calibration
-        .iter()
-        .enumerate()
-        .find(|(_, x)| x.len() != model.inputs)
-    {
-        return Err(ModelError::Input(format!(
-            "calibration input {n} has {} values for a model of {} inputs",
-            x.len(),
-            model.inputs
-        )));
-    }
+    check_widths(model, calibration)?;
     (1..=MAX_SCALE_BITS)
         .rev()
         .find(|s| has_headroom(model, calibration, *s) && quantize(model, *s).is_ok())

@@ -555,7 +555,9 @@ fn unsupported_graphs_are_refused_naming_the_first_node_and_why() {
         vec![tensor("w", &[3, 5_000], &vec![0.0; 15_000])],
         "y",
     );
-    let error = model::import(&wide, None, Some(8)).expect_err("too wide").to_string();
+    let error = model::import(&wide, None, Some(8))
+        .expect_err("too wide")
+        .to_string();
     assert!(error.contains("widths up to 4096"), "{error}");
     // A dimension of 0 with a huge other one (no values, so no length mismatch): it
     // used to reach an allocation of 2^40 rows.

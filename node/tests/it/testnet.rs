@@ -3,7 +3,8 @@
 //! off from its peers for a while; the report must show every fault caught, every honest
 //! job paid, and nothing may be left running.
 
-use std::path::PathBuf;
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
@@ -20,24 +21,13 @@ fn running(pid: u64) -> bool {
     })
 }
 
-#[tokio::test]
-async fn a_testnet_with_a_cheater_and_a_crash_slashes_every_fault_pays_every_honest_job_and_stops_cleanly()
- {
-    // Not beside another market of this process: they would share the two cores.
-    let _serial = crate::support::serial().await;
-    let scratch = tempfile::tempdir().expect("tempdir");
-    let dir = scratch.path().join("net");
+/// Runs `provernet testnet up --dir DIR` with `args` and the tests' key cache, solc and
+/// anvil; returns its exit, its stderr and its report.
+fn testnet_up(dir: &Path, args: &[&OsStr]) -> (std::process::ExitStatus, String, Value) {
     let output = Command::new(env!("CARGO_BIN_EXE_provernet"))
         .args(["testnet", "up", "--dir"])
-        .arg(&dir)
-        .args(["--provers", "3", "--watchtowers", "1", "--clients", "1"])
-        .args(["--jobs", "12", "--rate", "1"])
-        .args(["--cheaters", "1", "--cheat", "invalid", "--cheat-rate", "1"])
-        .args(["--crash-prover-after", "3", "--timeout", "150"])
-        // From before the first commitment to after several: the watchtower must catch
-        // up on what it missed.
-        .args(["--partition", "8", "--partition-at", "6"])
-        .args(["--partition-node", "watchtower-1"])
+        .arg(dir)
+        .args(args)
         .env(
             "PROVERNET_CACHE_DIR",
             PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("provernet-circuits-cache"),
@@ -46,17 +36,61 @@ async fn a_testnet_with_a_cheater_and_a_crash_slashes_every_fault_pays_every_hon
         .env("PROVERNET_ANVIL", provernet_slashing::anvil::binary())
         .output()
         .expect("provernet runs");
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     let report: Value = match std::fs::read_to_string(dir.join("report.json")) {
         Ok(text) => serde_json::from_str(&text)
             .unwrap_or_else(|e| panic!("report.json is not JSON: {e}\n{stderr}")),
         Err(e) => panic!("no report.json ({e}):\n{stderr}"),
     };
+    (output.status, stderr, report)
+}
+
+#[tokio::test]
+async fn a_testnet_with_a_cheater_and_a_crash_slashes_every_fault_pays_every_honest_job_and_stops_cleanly()
+ {
+    // Not beside another market of this process: they would share the two cores.
+    let _serial = crate::support::serial().await;
+    let scratch = tempfile::tempdir().expect("tempdir");
+    let dir = scratch.path().join("net");
+    let args: Vec<&OsStr> = [
+        "--provers",
+        "3",
+        "--watchtowers",
+        "1",
+        "--clients",
+        "1",
+        "--jobs",
+        "12",
+        "--rate",
+        "1",
+        "--cheaters",
+        "1",
+        "--cheat",
+        "invalid",
+        "--cheat-rate",
+        "1",
+        "--crash-prover-after",
+        "3",
+        "--timeout",
+        "150",
+        // From before the first commitment to after several: the watchtower must catch
+        // up on what it missed.
+        "--partition",
+        "8",
+        "--partition-at",
+        "6",
+        "--partition-node",
+        "watchtower-1",
+    ]
+    .iter()
+    .map(OsStr::new)
+    .collect();
+    let (status, stderr, report) = testnet_up(&dir, &args);
     let unpaid: Vec<&Value> = report["jobs_detail"]
         .as_array()
         .map(|jobs| jobs.iter().filter(|j| j["state"] != "paid").collect())
         .unwrap_or_default();
-    if !output.status.success() {
+    if !status.success() {
         // Keep the testnet directory (every node's log) for whoever reads the failure.
         let kept = scratch.keep();
         panic!(
@@ -143,31 +177,39 @@ async fn a_testnet_settles_jobs_of_an_imported_model_between_separate_nodes() {
     let scratch = tempfile::tempdir().expect("tempdir");
     let dir = scratch.path().join("net");
     let digits = checkout().join("examples/digits");
-    let output = Command::new(env!("CARGO_BIN_EXE_provernet"))
-        .args(["testnet", "up", "--dir"])
-        .arg(&dir)
-        .args(["--provers", "2", "--watchtowers", "1", "--clients", "1"])
-        .args(["--jobs", "3", "--rate", "1", "--cheaters", "0"])
-        .args(["--circuits", "model-64-32r-10-s8", "--model"])
-        .arg(digits.join("package"))
-        .arg("--model-inputs")
-        .arg(digits.join("calibration.json"))
-        .args(["--deadline", "120", "--timeout", "240"])
-        .env(
-            "PROVERNET_CACHE_DIR",
-            PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("provernet-circuits-cache"),
-        )
-        .env("PROVERNET_SOLC", checkout().join("scripts/solc"))
-        .env("PROVERNET_ANVIL", provernet_slashing::anvil::binary())
-        .output()
-        .expect("provernet runs");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let report: Value = match std::fs::read_to_string(dir.join("report.json")) {
-        Ok(text) => serde_json::from_str(&text)
-            .unwrap_or_else(|e| panic!("report.json is not JSON: {e}\n{stderr}")),
-        Err(e) => panic!("no report.json ({e}):\n{stderr}"),
-    };
-    if !output.status.success() {
+    let package = digits.join("package");
+    let inputs = digits.join("calibration.json");
+    let mut args: Vec<&OsStr> = [
+        "--provers",
+        "2",
+        "--watchtowers",
+        "1",
+        "--clients",
+        "1",
+        "--jobs",
+        "3",
+        "--rate",
+        "1",
+        "--cheaters",
+        "0",
+        "--deadline",
+        "120",
+        "--timeout",
+        "240",
+        "--circuits",
+        "model-64-32r-10-s8",
+    ]
+    .iter()
+    .map(OsStr::new)
+    .collect();
+    args.extend([
+        OsStr::new("--model"),
+        package.as_os_str(),
+        OsStr::new("--model-inputs"),
+        inputs.as_os_str(),
+    ]);
+    let (status, stderr, report) = testnet_up(&dir, &args);
+    if !status.success() {
         let kept = scratch.keep();
         panic!(
             "testnet up failed (its directory is kept at {}):\n{stderr}",
