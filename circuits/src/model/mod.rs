@@ -27,7 +27,6 @@ use std::fmt;
 use std::str::FromStr;
 
 use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
-use halo2_base::halo2_proofs::halo2curves::ff::PrimeField;
 use serde::{Deserialize, Serialize};
 
 use crate::poseidon;
@@ -255,15 +254,19 @@ impl Architecture {
     /// width and each layer's width (13 bits each): 133 bits in all, so distinct
     /// architectures have distinct words.
     pub fn word(&self) -> Fr {
-        let mut word: u128 = 0;
+        // In the field, not in a u128: eight layers take 133 bits.
+        let mut word = Fr::zero();
+        let mut push = |bits: u32, value: u64| {
+            word = word * Fr::from(1u64 << bits) + Fr::from(value);
+        };
         for width in self.widths[..self.depth()].iter().rev() {
-            word = (word << 13) | u128::from(*width);
+            push(13, u64::from(*width));
         }
-        word = (word << 13) | u128::from(self.inputs);
-        word = (word << 4) | u128::from(self.depth);
-        word = (word << 8) | u128::from(self.relus);
-        word = (word << 4) | u128::from(self.scale_bits);
-        Fr::from_u128(word)
+        push(13, u64::from(self.inputs));
+        push(4, u64::from(self.depth));
+        push(8, u64::from(self.relus));
+        push(4, u64::from(self.scale_bits));
+        word
     }
 
     /// Bits of magnitude a layer's accumulator stays below, with `inputs` inputs: each of
@@ -518,6 +521,8 @@ pub fn import(
     scale: Option<u32>,
 ) -> Result<Imported, ModelError> {
     let float = onnx::read(onnx)?;
+    // The shape's limits first, whatever the scale: a clearer refusal than no scale fits.
+    quantize::architecture(&float, 1)?;
     let scale = match (scale, calibration) {
         (Some(scale), _) => scale,
         (None, Some(calibration)) => quantize::choose_scale(&float, &calibration.inputs)?,
@@ -701,6 +706,14 @@ mod tests {
         assert_ne!(a.commitment(), b.commitment());
         assert_ne!(a.commitment(), c.commitment());
         assert_ne!(a.architecture.word(), b.architecture.word());
+        // Eight layers: the last width's top bits count too (a u128 lost them).
+        let eight = |last| {
+            let mut widths = vec![1; 9];
+            widths[8] = last;
+            arch(&widths, 8).word()
+        };
+        assert_ne!(eight(10), eight(10 + 256));
+        assert_ne!(eight(4_096), eight(4_096 - 2_048));
     }
 
     #[test]

@@ -419,6 +419,12 @@ impl Reader {
         if outputs == 0 || inputs == 0 {
             return Err(unsupported(node, "an empty weight matrix"));
         }
+        if self.layers.len() == super::MAX_LAYERS {
+            return Err(unsupported(
+                node,
+                format!("more than {} dense layers", super::MAX_LAYERS),
+            ));
+        }
         if self.layers.is_empty() {
             self.inputs = inputs;
         }

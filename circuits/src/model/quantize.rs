@@ -56,11 +56,11 @@ pub fn quantize_input(x: &[f64], scale_bits: u32) -> Result<Vec<i64>, ModelError
         .collect()
 }
 
-/// `model` quantized at `scale_bits`.
+/// The architecture of `model` at `scale_bits`.
 ///
 /// # Errors
-/// The architecture is not one the circuit takes, or a parameter does not fit.
-pub fn quantize(model: &FloatModel, scale_bits: u32) -> Result<QuantizedModel, ModelError> {
+/// A shape outside what the circuit takes (layers, widths, parameters) or the scale.
+pub fn architecture(model: &FloatModel, scale_bits: u32) -> Result<Architecture, ModelError> {
     let layers: Vec<Layer> = model
         .layers
         .iter()
@@ -69,7 +69,15 @@ pub fn quantize(model: &FloatModel, scale_bits: u32) -> Result<QuantizedModel, M
             relu: l.relu,
         })
         .collect();
-    let architecture = Architecture::new(model.inputs, &layers, scale_bits)?;
+    Architecture::new(model.inputs, &layers, scale_bits)
+}
+
+/// `model` quantized at `scale_bits`.
+///
+/// # Errors
+/// The architecture is not one the circuit takes, or a parameter does not fit.
+pub fn quantize(model: &FloatModel, scale_bits: u32) -> Result<QuantizedModel, ModelError> {
+    let architecture = architecture(model, scale_bits)?;
     let fits = |what: String, v: f64| {
         quantize_value(v, scale_bits).ok_or_else(|| {
             ModelError::Quantization(format!(
@@ -159,9 +167,10 @@ pub fn choose_scale(model: &FloatModel, calibration: &[Vec<f64>]) -> Result<u32,
         .find(|s| has_headroom(model, calibration, *s) && quantize(model, *s).is_ok())
         .ok_or_else(|| {
             ModelError::Quantization(format!(
-                "no scale from 1 to {MAX_SCALE_BITS} bits fits the model's values on its \
-                 calibration inputs within ±{}",
-                1u32 << (VALUE_BITS - 2)
+                "no scale from 1 to {MAX_SCALE_BITS} bits fits the model: its parameters in \
+                 [−2^{VALUE_BITS}, 2^{VALUE_BITS}) and its inputs and layer outputs on the \
+                 calibration inputs within half of that (2^{} at the scale)",
+                VALUE_BITS - 1
             ))
         })
 }
