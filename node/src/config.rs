@@ -200,9 +200,10 @@ pub struct ProverSection {
     pub workers: usize,
     /// How it prices bids.
     pub price: PricePolicy,
-    /// Expected proving time per circuit, ms, of held jobs found at a restart with no
-    /// stored time. Bids need a measured time: a calibration proof gives the first
-    /// (`service::calibrate`).
+    /// Expected proving time per circuit, ms: a floor until the circuit's first job is
+    /// timed (a calibration proof, measured on an idle machine, gives the first time; no
+    /// bid before it: `service::calibrate`), and the time of held jobs found at a restart
+    /// with no stored time.
     pub estimate_ms: u64,
     /// Seal a batch at this many leaves …
     pub batch_size: usize,

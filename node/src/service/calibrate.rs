@@ -7,7 +7,9 @@
 //! prover slashed on its first jobs. So a circuit with no measured time is not bid on:
 //! once its proving keys are in, the prover proves the circuit's example witness (valid
 //! for every circuit; the time of a Halo2 proof does not depend on the witness's values)
-//! and records the time as it records a job's. A calibration runs only when the prover
+//! and records the time as it records a job's. The calibration ran on an idle machine
+//! and jobs run beside others, so until the circuit's first job is timed its promises
+//! take the larger of that time and the configured `prover.estimate_ms`. A calibration runs only when the prover
 //! holds nothing (no standing bid, no job awarded, queued or being proven), one at a
 //! time, and the prover bids on nothing while it runs: the schedule never counts on a
 //! worker the calibration has. A restarted prover has its jobs' times from the store and
@@ -74,6 +76,7 @@ impl Core {
                 // Unless a job's time came first.
                 if !self.prover.estimates.contains_key(&circuit) {
                     self.measured(circuit, ms);
+                    self.prover.calibrated_only.insert(circuit);
                 }
             }
             Err(error) => {

@@ -40,18 +40,25 @@ impl Core {
         // A quarter more than measured: proving time varies with the machine's load.
         // The slowest of the recent proofs, or the configured estimate before any: the
         // machine's load varies, and a late proof costs a slash, an early one nothing.
-        let base = self
+        let configured = self.s.config.prover.estimate_ms;
+        let mut base = self
             .prover
             .estimates
             .get(&circuit)
             .and_then(|times| times.iter().max().copied())
-            .unwrap_or(self.s.config.prover.estimate_ms);
+            .unwrap_or(configured);
+        if self.prover.calibrated_only.contains(&circuit) {
+            // A calibration runs on an idle machine, jobs run beside others: until a
+            // job's time is in, the configured estimate is a floor.
+            base = base.max(configured);
+        }
         base + base / 4
     }
 
     /// Records a proving time of `circuit` measured on this machine: the estimate keeps
     /// the last [`ESTIMATE_WINDOW`].
     pub(super) fn measured(&mut self, circuit: Circuit, ms: u64) {
+        self.prover.calibrated_only.remove(&circuit);
         let times = self.prover.estimates.entry(circuit).or_default();
         if times.len() == ESTIMATE_WINDOW {
             times.pop_front();

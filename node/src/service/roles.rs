@@ -99,6 +99,9 @@ pub(crate) struct ProverState {
     pub(super) running: usize,
     /// The circuit whose proving time is being measured (`calibrate`).
     pub(super) calibrating: Option<Circuit>,
+    /// Circuits measured only by a calibration so far: their estimates keep the
+    /// configured one as a floor (`prover::estimate_ms`).
+    pub(super) calibrated_only: HashSet<Circuit>,
     /// Circuits whose calibration failed: when it is tried again (ms).
     pub(super) calibration_retry_at: HashMap<Circuit, u64>,
     /// Challenges against this prover still to answer, by id.
@@ -134,6 +137,7 @@ impl ProverState {
             resends: HashMap::new(),
             running: 0,
             calibrating: None,
+            calibrated_only: HashSet::new(),
             calibration_retry_at: HashMap::new(),
             against: HashMap::new(),
             answering: HashSet::new(),
