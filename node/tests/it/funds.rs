@@ -198,7 +198,15 @@ async fn a_prover_bids_no_price_above_the_bond_that_forces_a_proof_out() {
         wei: eth_u128("0.4"),
     };
     let dear = net.start(config, 3).await;
-    net.wait_for_mesh(1).await;
+    let mut config = net.config("cheap", true, false);
+    config.prover.price = PricePolicy::Fixed {
+        wei: eth_u128("0.05"),
+    };
+    // Both up and measured before the job: a prover started while a client re-auctions
+    // would miss rounds while it calibrates, and the rounds it saw count against the
+    // client's deposit (`requests::admit`) until they leave its table.
+    net.start(config, 4).await;
+    net.wait_for_mesh(2).await;
     let id = client
         .submit(submit(Circuit::PoseidonChain12, 3, eth_u128("0.5"), 120))
         .await
@@ -208,12 +216,6 @@ async fn a_prover_bids_no_price_above_the_bond_that_forces_a_proof_out() {
     })
     .await;
     assert_eq!(bids(&dear, "sent"), 0, "no bid above the bond was sent");
-
-    let mut config = net.config("cheap", true, false);
-    config.prover.price = PricePolicy::Fixed {
-        wei: eth_u128("0.05"),
-    };
-    net.start(config, 4).await;
     wait_for_state(&client, &id, &["verified", "paid"], 120).await;
     let status = client.job(&id).expect("store").expect("job");
     assert_eq!(
