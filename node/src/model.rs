@@ -3,10 +3,11 @@
 //! float input into the witness its circuit proves, for `provernet prove`.
 
 use std::fs;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
+
+use crate::proving::read_bounded;
 use clap::{Args, Subcommand};
 use provernet_circuits::Circuit;
 use provernet_circuits::model::{self, Calibration, Package, quantize};
@@ -46,24 +47,6 @@ pub struct WitnessArgs {
     /// Where to write the witness JSON.
     #[arg(long)]
     out: PathBuf,
-}
-
-/// Reads at most `limit` bytes of `path`, refusing a larger file.
-fn read_bounded(path: &Path, what: &str, limit: usize) -> anyhow::Result<Vec<u8>> {
-    let file =
-        fs::File::open(path).with_context(|| format!("reading {what} {}", path.display()))?;
-    let mut bytes = Vec::new();
-    file.take(limit as u64 + 1)
-        .read_to_end(&mut bytes)
-        .with_context(|| format!("reading {what} {}", path.display()))?;
-    if bytes.len() > limit {
-        bail!(
-            "{what} {} is larger than {} MiB",
-            path.display(),
-            limit >> 20
-        );
-    }
-    Ok(bytes)
 }
 
 /// Most bytes of a calibration or input file read.
@@ -141,10 +124,7 @@ pub fn witness_for(
     }
     let quantized = quantize::quantize_input(&floats, arch.scale_bits())?;
     let output = package.model.infer(&quantized)?;
-    let json = serde_json::json!({
-        "model": { "weights": package.model.weights, "biases": package.model.biases },
-        "input": quantized,
-    });
+    let json = package.model.witness(&quantized);
     Ok((Circuit::Model(arch), json, output))
 }
 

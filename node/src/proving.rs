@@ -52,22 +52,33 @@ fn home_cache() -> anyhow::Result<PathBuf> {
 /// so a bigger file is refused before it is read into memory.
 const MAX_FILE_BYTES: u64 = 16 << 20;
 
-fn read(path: &PathBuf, what: &str) -> anyhow::Result<String> {
+fn read(path: &std::path::Path, what: &str) -> anyhow::Result<String> {
+    String::from_utf8(read_bounded(path, what, MAX_FILE_BYTES as usize)?)
+        .with_context(|| format!("reading {what} {}: not UTF-8", path.display()))
+}
+
+/// Reads `path` whole if it has at most `limit` bytes; a larger file is refused before
+/// more than `limit + 1` bytes are read into memory.
+pub(crate) fn read_bounded(
+    path: &std::path::Path,
+    what: &str,
+    limit: usize,
+) -> anyhow::Result<Vec<u8>> {
     use std::io::Read;
     let file =
         fs::File::open(path).with_context(|| format!("reading {what} {}", path.display()))?;
-    let mut text = String::new();
-    file.take(MAX_FILE_BYTES + 1)
-        .read_to_string(&mut text)
+    let mut bytes = Vec::new();
+    file.take(limit as u64 + 1)
+        .read_to_end(&mut bytes)
         .with_context(|| format!("reading {what} {}", path.display()))?;
-    if text.len() as u64 > MAX_FILE_BYTES {
+    if bytes.len() > limit {
         bail!(
             "{what} {} is larger than {} MiB; no valid one is",
             path.display(),
-            MAX_FILE_BYTES >> 20
+            limit >> 20
         );
     }
-    Ok(text)
+    Ok(bytes)
 }
 
 fn write(path: &PathBuf, contents: impl AsRef<[u8]>) -> anyhow::Result<()> {

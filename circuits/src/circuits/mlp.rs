@@ -19,11 +19,10 @@ use halo2_base::QuantumCell::{Constant, Existing};
 use halo2_base::gates::circuit::builder::BaseCircuitBuilder;
 use halo2_base::gates::{GateChip, GateInstructions};
 use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
-use halo2_base::halo2_proofs::halo2curves::ff::Field;
-use halo2_base::utils::ScalarField;
 use halo2_base::{AssignedValue, Context};
 use serde::Deserialize;
 
+use super::fixed::{load_bounded, pow2, relu, rescale};
 use super::json_shape;
 use crate::error::CircuitError;
 use crate::field::from_i64;
@@ -218,62 +217,6 @@ pub(crate) fn public_inputs(witness: &Witness) -> Vec<Fr> {
     public
 }
 
-fn pow2(bits: usize) -> Fr {
-    Fr::from(2).pow_vartime([bits as u64])
-}
-
-/// Constrains `0 <= x < 2^bits` by decomposing it into constrained bits. (No lookup
-/// table: a lookup argument would add code and gas to the EVM verifier.)
-fn range_check(ctx: &mut Context<Fr>, gate: &GateChip<Fr>, x: AssignedValue<Fr>, bits: usize) {
-    gate.num_to_bits(ctx, x, bits);
-}
-
-/// Loads a signed value and constrains `|v| < 2^VALUE_BITS`.
-fn load_bounded(ctx: &mut Context<Fr>, gate: &GateChip<Fr>, v: i64) -> AssignedValue<Fr> {
-    let value = ctx.load_witness(from_i64(v));
-    let shifted = gate.add(ctx, value, Constant(pow2(VALUE_BITS)));
-    range_check(ctx, gate, shifted, VALUE_BITS + 1);
-    value
-}
-
-/// `floor(acc / 2^SCALE_BITS)` for `|acc| < 2^ACC_BITS`: with `s = acc + 2^ACC_BITS`,
-/// witnesses `q`, `r` with `s = q·2^SCALE_BITS + r`, `r < 2^SCALE_BITS`, `q < 2^(ACC_BITS +
-/// 1 - SCALE_BITS)`; both sides are far below the field size, so `q` is unique.
-fn rescale(
-    ctx: &mut Context<Fr>,
-    gate: &GateChip<Fr>,
-    acc: AssignedValue<Fr>,
-) -> AssignedValue<Fr> {
-    let shifted = gate.add(ctx, acc, Constant(pow2(ACC_BITS)));
-    let raw = shifted.value().get_lower_64();
-    let quotient = ctx.load_witness(Fr::from(raw >> SCALE_BITS));
-    let remainder = ctx.load_witness(Fr::from(raw & ((1 << SCALE_BITS) - 1)));
-    range_check(ctx, gate, remainder, SCALE_BITS as usize);
-    range_check(ctx, gate, quotient, ACC_BITS + 1 - SCALE_BITS as usize);
-    let recomposed = gate.mul_add(
-        ctx,
-        quotient,
-        Constant(pow2(SCALE_BITS as usize)),
-        remainder,
-    );
-    ctx.constrain_equal(&recomposed, &shifted);
-    gate.sub(ctx, quotient, Constant(pow2(RESCALED_BITS)))
-}
-
-/// `max(x, 0)` for `|x| < 2^RESCALED_BITS`: the sign bit `s` of `x + 2^RESCALED_BITS` is
-/// proven by range-checking the remainder below `2^RESCALED_BITS`.
-fn relu(ctx: &mut Context<Fr>, gate: &GateChip<Fr>, x: AssignedValue<Fr>) -> AssignedValue<Fr> {
-    let offset = pow2(RESCALED_BITS);
-    let shifted = gate.add(ctx, x, Constant(offset));
-    let non_negative = ctx.load_witness(Fr::from(
-        (shifted.value().get_lower_64() >> RESCALED_BITS) & 1,
-    ));
-    gate.assert_bit(ctx, non_negative);
-    let rest = gate.sub_mul(ctx, shifted, non_negative, Constant(offset));
-    range_check(ctx, gate, rest, RESCALED_BITS);
-    gate.mul(ctx, non_negative, x)
-}
-
 fn dense(
     ctx: &mut Context<Fr>,
     gate: &GateChip<Fr>,
@@ -287,8 +230,8 @@ fn dense(
         .map(|(row, bias)| {
             let dot =
                 gate.inner_product(ctx, row.iter().copied(), input.iter().map(|x| Existing(*x)));
-            let acc = gate.mul_add(ctx, *bias, Constant(pow2(SCALE_BITS as usize)), dot);
-            rescale(ctx, gate, acc)
+            let acc = gate.mul_add(ctx, *bias, Constant(pow2(SCALE_BITS)), dot);
+            rescale(ctx, gate, acc, ACC_BITS as u32, SCALE_BITS)
         })
         .collect()
 }
@@ -301,7 +244,7 @@ pub(crate) fn synthesize(builder: &mut BaseCircuitBuilder<Fr>, witness: &Witness
     let load = |ctx: &mut Context<Fr>, values: &[i64]| -> Vec<AssignedValue<Fr>> {
         values
             .iter()
-            .map(|v| load_bounded(ctx, &gate, *v))
+            .map(|v| load_bounded(ctx, &gate, *v).0)
             .collect()
     };
     let w1: Vec<Vec<AssignedValue<Fr>>> = m.w1.iter().map(|row| load(ctx, row)).collect();
@@ -318,7 +261,7 @@ pub(crate) fn synthesize(builder: &mut BaseCircuitBuilder<Fr>, witness: &Witness
 
     let hidden: Vec<AssignedValue<Fr>> = dense(ctx, &gate, &w1, &b1, &input)
         .into_iter()
-        .map(|h| relu(ctx, &gate, h))
+        .map(|h| relu(ctx, &gate, h, RESCALED_BITS as u32))
         .collect();
     let output = dense(ctx, &gate, &w2, &b2, &hidden);
 

@@ -2,6 +2,7 @@
 //! has a native reference computation of the public inputs that tests compare with the
 //! circuit's.
 
+mod fixed;
 pub mod merkle_membership;
 pub mod mlp;
 pub(crate) mod model;

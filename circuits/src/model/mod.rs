@@ -487,6 +487,15 @@ impl QuantizedModel {
         Ok(values)
     }
 
+    /// The witness of this model's circuit on `input` (quantized):
+    /// `{"model": {"weights", "biases"}, "input"}`.
+    pub fn witness(&self, input: &[i64]) -> serde_json::Value {
+        serde_json::json!({
+            "model": { "weights": self.weights, "biases": self.biases },
+            "input": input,
+        })
+    }
+
     /// The public inputs of a proof of this model on `input`: the model's commitment,
     /// the input's ([`input_commitment`]) and the output.
     ///

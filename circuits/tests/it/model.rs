@@ -52,10 +52,7 @@ fn digits() -> &'static model::Imported {
 fn witness_json(model: &QuantizedModel, input: &[f64]) -> serde_json::Value {
     let quantized =
         quantize::quantize_input(input, model.architecture.scale_bits()).expect("the input fits");
-    serde_json::json!({
-        "model": { "weights": model.weights, "biases": model.biases },
-        "input": quantized,
-    })
+    model.witness(&quantized)
 }
 
 fn prove(model: &QuantizedModel, input: &[f64]) -> Proof {
@@ -314,11 +311,7 @@ fn the_statement_is_the_circuits_on_spread_inputs_and_models() {
         };
         // First-layer sums reach ±2^29 before the rescale; the inputs are small so
         // the hidden values stay in range.
-        let json = serde_json::json!({
-            "model": { "weights": model.weights, "biases": model.biases },
-            "input": [1, -1, 0, 1, 0, -1],
-        });
-        agree(Circuit::Model(arch), &json);
+        agree(Circuit::Model(arch), &model.witness(&[1, -1, 0, 1, 0, -1]));
     }
 }
 

@@ -76,10 +76,7 @@ impl ModelWorkload {
         } else {
             self.inputs[usize::try_from(n).unwrap_or(0) % self.inputs.len()].clone()
         };
-        serde_json::json!({
-            "model": { "weights": self.model.weights, "biases": self.model.biases },
-            "input": input,
-        })
+        self.model.witness(&input)
     }
 }
 
