@@ -201,6 +201,7 @@ mod tests {
             nonce: 0,
             round: 0,
             client_signature: provernet_protocol::EthSignature([0; 65]),
+            circuit_name: String::new(),
         }
     }
 

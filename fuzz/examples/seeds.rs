@@ -58,6 +58,7 @@ fn payloads() -> Vec<(MessageKind, Vec<u8>)> {
             nonce: 42,
             round: 0,
             client_signature: EthSignature([4; 65]),
+            circuit_name: String::new(),
         }),
         encode(Bid {
             job_id,

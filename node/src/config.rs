@@ -168,7 +168,7 @@ impl Default for ChainSection {
 }
 
 /// `[proving]`: the SRS and key cache (client and prover).
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ProvingSection {
     /// A KZG SRS file (halo2 `ParamsKZG` format).
@@ -188,6 +188,27 @@ pub struct ProvingSection {
     /// jobs of them, a watchtower verifies their proofs. A prover knows the circuits it
     /// proves (`prover.circuits`) without them.
     pub models: Vec<String>,
+    /// How many imported models' circuits a prover or watchtower learns from the
+    /// requests that name them, besides `models` (`service::learn`); 0 learns none.
+    /// Learned circuits are kept in the data dir and known again after a restart.
+    pub learn_models: usize,
+    /// The most weights and biases a model may have for this node to learn its circuit:
+    /// its keys take memory and its proofs time in proportion.
+    pub learn_max_parameters: usize,
+}
+
+impl Default for ProvingSection {
+    fn default() -> Self {
+        Self {
+            srs_file: None,
+            dev_srs: false,
+            cache_dir: None,
+            solc: None,
+            models: Vec::new(),
+            learn_models: 4,
+            learn_max_parameters: 4_096,
+        }
+    }
 }
 
 /// `[prover]`.

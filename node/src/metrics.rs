@@ -72,6 +72,9 @@ pub struct MarketMetrics {
     /// Circuits whose proving time this prover has measured (`service::calibrate`): it
     /// bids on no other.
     pub measured_circuits: Gauge,
+    /// Model circuits learned from requests, and requests that taught nothing, by
+    /// outcome (`service::learn`).
+    pub learned: Family<Kind, Counter>,
 }
 
 impl Default for MarketMetrics {
@@ -88,6 +91,7 @@ impl Default for MarketMetrics {
             award_seconds: Histogram::new(exponential_buckets(0.01, 2.0, 12)),
             prove_seconds: Histogram::new(exponential_buckets(0.05, 2.0, 14)),
             measured_circuits: Gauge::default(),
+            learned: Family::default(),
         }
     }
 }
@@ -279,6 +283,11 @@ impl Metrics {
             "measured_circuits",
             "Circuits whose proving time this prover has measured (it bids on no other)",
             self.market.measured_circuits.clone(),
+        );
+        market.register(
+            "learned",
+            "Model circuits learned from requests, and attempts that taught nothing, by outcome",
+            self.market.learned.clone(),
         );
         let chain = registry.sub_registry_with_prefix("chain");
         chain.register("gas", "Gas used by kind", self.chain.gas.clone());

@@ -52,8 +52,9 @@ pub use envelope::{
 pub use kind::MessageKind;
 pub use messages::{
     Acceptance, Award, BatchRequest, BatchResponse, Bid, ChallengeKind, ChallengeNotice,
-    CommitmentNotice, InputRequest, InputResponse, JobLeaf, JobRequest, Payload, PayloadError,
-    ProofBody, ProofRequest, ProofResponse, ProverAdvert, Refusal, Response, job_id_of,
+    CommitmentNotice, InputRequest, InputResponse, JobLeaf, JobRequest, MAX_CIRCUIT_NAME, Payload,
+    PayloadError, ProofBody, ProofRequest, ProofResponse, ProverAdvert, Refusal, Response,
+    job_id_of,
 };
 pub use primitives::{
     Address, CircuitId, EthSignature, FieldBytes, Hash32, JobId, MessageId, PeerKey, Wei, keccak256,

@@ -24,15 +24,11 @@ const CALIBRATION_RETRY_MS: u64 = 60_000;
 impl Core {
     /// Starts the next calibration, if a circuit needs one and the prover holds nothing.
     pub(super) fn calibrate(&mut self, now: u64) {
-        let idle = self.prover.running == 0
-            && self.prover.schedule.is_empty()
-            && self.prover.ready.is_empty()
-            && self.prover.bid_holds.is_empty();
-        if self.prover.calibrating.is_some() || !idle {
+        // Nor while a circuit is being built (`learn`): both take every core.
+        if !self.holds_nothing() || self.learning.busy.is_some() {
             return;
         }
-        let mut proved: Vec<Circuit> = self.s.proves.iter().copied().collect();
-        proved.sort();
+        let proved = self.s.circuits.proved();
         let retry = &self.prover.calibration_retry_at;
         let Some(circuit) = proved.into_iter().find(|c| {
             !self.prover.estimates.contains_key(c)

@@ -117,14 +117,12 @@ impl Core {
             deadline_secs,
         } = submit.check(
             bid_window_secs + 2..=super::gossip::MAX_DEADLINE_SECS.min(self.s.max_deadline_secs),
-            |circuit| self.s.circuits.values().any(|c| *c == circuit),
+            |circuit| self.s.circuits.id_of(circuit).is_some(),
         )?;
         let circuit_id = self
             .s
             .circuits
-            .iter()
-            .find(|(_, c)| **c == circuit)
-            .map(|(id, _)| *id)
+            .id_of(circuit)
             .ok_or_else(|| SubmissionError::UnknownCircuit(submit.circuit.clone()))?;
         let nonce = self
             .s
@@ -144,6 +142,12 @@ impl Core {
             nonce,
             round: 0,
             client_signature: EthSignature([0; 65]),
+            // A model's circuit is named, so nodes that do not know it can learn it
+            // (`learn`); a built-in one every node knows.
+            circuit_name: match circuit {
+                provernet_circuits::Circuit::Model(_) => circuit.name().to_owned(),
+                _ => String::new(),
+            },
         };
         let Some(request) = self.sign_request(request) else {
             return Err(SubmitError::Store("cannot sign the request".into()));
@@ -544,7 +548,7 @@ impl Core {
             self.penalize(peer, PeerAction::BadContent).await;
             return;
         }
-        let Some(circuit) = self.s.circuits.get(&body.circuit_id).copied() else {
+        let Some(circuit) = self.s.circuits.get(&body.circuit_id) else {
             return;
         };
         let proof = ProofRecord {

@@ -164,7 +164,7 @@ pub(super) async fn follow_chain(
                 {
                     return;
                 }
-                if shared.config.roles.prover && registered.len() < shared.proves.len() {
+                if shared.config.roles.prover && registered.len() < shared.circuits.proved().len() {
                     let found = read_registrations(&shared, &registered).await;
                     if !found.is_empty() {
                         registered.extend(found.iter().copied());
@@ -245,8 +245,8 @@ pub(super) async fn read_registrations(
     known: &HashSet<CircuitId>,
 ) -> Vec<CircuitId> {
     let mut found = Vec::new();
-    for (id, circuit) in &shared.circuits {
-        if !shared.proves.contains(circuit) || known.contains(id) {
+    for (id, circuit) in shared.circuits.proved_ids() {
+        if known.contains(&id) {
             continue;
         }
         match shared.market.registration(id.0).await {
@@ -255,7 +255,7 @@ pub(super) async fn read_registrations(
             }
             Ok(_) => {
                 tracing::info!(target: "chain", circuit = circuit.name(), %id, "circuit registered on this market");
-                found.push(*id);
+                found.push(id);
             }
             Err(error) => {
                 tracing::warn!(target: "chain", circuit = circuit.name(), %error, "cannot read the circuit's registration");

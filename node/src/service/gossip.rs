@@ -316,6 +316,7 @@ impl Core {
                 heard: Vec::new(),
             },
         );
+        self.learn_from(&request);
         if self.s.config.roles.prover {
             self.consider_bidding(&request, *envelope.signer()).await;
         }

@@ -37,6 +37,8 @@ mod follow;
 mod funds;
 mod gossip;
 mod handle;
+mod known;
+mod learn;
 mod overdue;
 mod paid;
 mod prover;
@@ -189,6 +191,11 @@ pub(crate) enum Internal {
         job: JobId,
         result: Result<(ProofRecord, u64), String>,
     },
+    /// A learning's end (`learn`).
+    Learned {
+        id: CircuitId,
+        outcome: learn::Outcome,
+    },
     /// A calibration proof's time, ms (`calibrate`).
     Calibrated {
         circuit: Circuit,
@@ -280,10 +287,9 @@ pub(crate) struct Shared {
     pub metrics: Arc<Metrics>,
     pub engine: Arc<Engine>,
     pub net: NetworkHandle,
-    /// Circuits this build knows, by id.
-    pub circuits: HashMap<CircuitId, Circuit>,
-    /// Circuits the prover role proves.
-    pub proves: HashSet<Circuit>,
+    /// Circuits this node knows, by id, and those the prover role proves: the built-in
+    /// and configured ones, and the models learned from requests (`learn`).
+    pub circuits: known::KnownCircuits,
     pub window_blocks: u64,
     /// The market's response window, blocks.
     pub response_blocks: u64,
@@ -375,6 +381,8 @@ pub(crate) struct Core {
     book: book::Book,
     client: roles::ClientState,
     prover: roles::ProverState,
+    /// The model circuits learned from requests, and the lies heard (`learn`).
+    learning: learn::Learning,
     /// When settled records were last looked for, and gauges last counted (ms).
     last_sweep_ms: u64,
     /// The key of the last settled record's mark swept (a sweep reads on from there).
@@ -406,6 +414,7 @@ impl Core {
             ),
             client: roles::ClientState::new(),
             prover: roles::ProverState::new(&s.config),
+            learning: learn::Learning::default(),
             last_sweep_ms: 0,
             swept_to: None,
             last_gauges_ms: 0,
@@ -466,6 +475,7 @@ impl Core {
             }
             Internal::Inputs { job, result } => self.on_inputs(job, result).await,
             Internal::Proven { job, result } => self.on_proven(job, result).await,
+            Internal::Learned { id, outcome } => self.on_learned(id, outcome).await,
             Internal::Calibrated { circuit, result } => {
                 self.on_calibrated(circuit, result).await;
             }
@@ -533,6 +543,7 @@ impl Core {
     }
 }
 
+pub use learn::LEARNED_FILE;
 pub use provernet_circuits::default_cache_dir;
 
 /// Gas a mined transaction used.

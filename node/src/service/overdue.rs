@@ -126,7 +126,7 @@ impl Core {
                     tracing::warn!(target: "market::client", job = %user_id, "a proof of another statement: ignored");
                     return;
                 }
-                let Some(circuit) = self.s.circuits.get(&request.circuit_id).copied() else {
+                let Some(circuit) = self.s.circuits.get(&request.circuit_id) else {
                     return;
                 };
                 let record = ProofRecord {
@@ -183,6 +183,7 @@ mod tests {
             nonce: 9,
             round: 0,
             client_signature: EthSignature([0; 65]),
+            circuit_name: String::new(),
         };
         let mut job = ClientJob::submitted("poseidon-chain-12", request, 60, 0);
         job.state = state;

@@ -64,12 +64,12 @@ impl Core {
             times.pop_front();
         }
         times.push_back(ms);
-        let proves = &self.s.proves;
+        let known = &self.s.circuits;
         let measured = self
             .prover
             .estimates
             .keys()
-            .filter(|c| proves.contains(c))
+            .filter(|c| known.proves(c))
             .count();
         self.s
             .metrics
@@ -80,10 +80,10 @@ impl Core {
 
     pub(super) async fn consider_bidding(&mut self, request: &JobRequest, _client: PeerKey) {
         let id = request.job_id();
-        let Some(circuit) = self.s.circuits.get(&request.circuit_id).copied() else {
+        let Some(circuit) = self.s.circuits.get(&request.circuit_id) else {
             return;
         };
-        if !self.s.proves.contains(&circuit) || self.prover.my_bids.contains_key(&id) {
+        if !self.s.circuits.proves(&circuit) || self.prover.my_bids.contains_key(&id) {
             return;
         }
         if !self.s.engine.proving_keys_loaded(circuit) {
@@ -91,9 +91,13 @@ impl Core {
             tracing::debug!(target: "market::prover", job = %id, circuit = circuit.name(), "not bidding: the proving keys are still loading");
             return;
         }
-        if !self.prover.estimates.contains_key(&circuit) || self.prover.calibrating.is_some() {
+        if !self.prover.estimates.contains_key(&circuit)
+            || self.prover.calibrating.is_some()
+            || self.learning.busy.is_some()
+        {
             // No promise from a time this machine never measured, nor while a calibration
-            // has a worker the schedule does not count (`calibrate`).
+            // or a circuit's build (`learn`) has cores the schedule does not count
+            // (`calibrate`).
             self.s
                 .metrics
                 .market
@@ -251,7 +255,7 @@ impl Core {
             .awards
             .get_or_create(&kind("won"))
             .inc();
-        let Some(circuit) = self.s.circuits.get(&request.circuit_id).copied() else {
+        let Some(circuit) = self.s.circuits.get(&request.circuit_id) else {
             return;
         };
         let now = now_ms();
@@ -374,7 +378,7 @@ impl Core {
             round: work.request.0.round,
         };
         let job = work.request.0.clone();
-        let circuit = self.s.circuits.get(&job.circuit_id).copied();
+        let circuit = self.s.circuits.get(&job.circuit_id);
         let shared = Arc::clone(&self.s);
         let internal = self.internal.clone();
         tokio::spawn(async move {
@@ -460,7 +464,7 @@ impl Core {
             .s
             .circuits
             .get(&request.circuit_id)
-            .map(|c| self.estimate_ms(*c));
+            .map(|c| self.estimate_ms(c));
         let slack = self.s.config.prover.commit_margin_ms / 2;
         if !estimate.is_some_and(|e| self.prover.schedule.still_on_time(now_ms(), &id, e, slack)) {
             self.release(&id, "the deadline can no longer be met".into());
@@ -530,7 +534,7 @@ impl Core {
             let Some(work) = self.prover.works.get(&id) else {
                 continue;
             };
-            let Some(circuit) = self.s.circuits.get(&work.request.0.circuit_id).copied() else {
+            let Some(circuit) = self.s.circuits.get(&work.request.0.circuit_id) else {
                 continue;
             };
             let input = if self.s.cheats(&id, CheatMode::OtherStatement) {
@@ -680,14 +684,13 @@ impl Core {
         if !staked {
             return;
         }
-        let mut circuits: Vec<CircuitId> = self
+        let circuits: Vec<CircuitId> = self
             .s
             .circuits
-            .iter()
-            .filter(|(_, c)| self.s.proves.contains(c))
-            .map(|(id, _)| *id)
+            .proved_ids()
+            .into_iter()
+            .map(|(id, _)| id)
             .collect();
-        circuits.sort_by_key(|id| id.0);
         let advert = ProverAdvert {
             stake_address: self.s.address,
             circuits,

@@ -261,6 +261,7 @@ mod tests {
             bid_window_ends,
             proving_deadline: bid_window_ends + 1_000,
             client_signature: EthSignature([0; 65]),
+            circuit_name: String::new(),
         }
     }
 

@@ -110,7 +110,7 @@ impl Core {
         let mut proven: Vec<(u64, Circuit, u64)> = works
             .iter()
             .filter_map(|w| {
-                let circuit = self.s.circuits.get(&w.request.0.circuit_id).copied()?;
+                let circuit = self.s.circuits.get(&w.request.0.circuit_id)?;
                 Some((w.awarded_ms, circuit, w.prove_ms?))
             })
             .collect();
@@ -188,7 +188,7 @@ impl Core {
             .works
             .values()
             .filter(|w| matches!(w.state, WorkState::Awarded | WorkState::Accepted))
-            .filter_map(|w| Some((w, *self.s.circuits.get(&w.request.0.circuit_id)?)))
+            .filter_map(|w| Some((w, self.s.circuits.get(&w.request.0.circuit_id)?)))
     }
 
     /// Judges the work held before the restart; called once its circuits' proving keys

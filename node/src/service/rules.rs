@@ -300,6 +300,7 @@ mod tests {
             bid_window_ends: 1_000,
             proving_deadline: 2_000,
             client_signature: EthSignature([0; 65]),
+            circuit_name: String::new(),
         }
     }
 

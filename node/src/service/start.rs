@@ -3,6 +3,7 @@
 
 use tracing::Instrument as _;
 
+use super::known::KnownCircuits;
 use super::supervise::Supervisor;
 use super::*;
 
@@ -210,11 +211,28 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
     };
     // What each circuit needs: its id (from its verifier) and verifying keys everywhere;
     // its proving keys only on a prover of it.
-    let proves: HashSet<Circuit> = if config.roles.prover {
+    // The model circuits learned before a restart are known again at once: their held
+    // jobs resume (`learn`).
+    let mut learned =
+        if config.proving.learn_models > 0 && (config.roles.prover || config.roles.watchtower) {
+            learn::read_learned(&config.data_dir).map_err(|e| {
+                StartError::Engine(format!(
+                    "the learned circuits' record does not read ({e}); remove the file to \
+                 forget them"
+                ))
+            })?
+        } else {
+            Vec::new()
+        };
+    learned.truncate(config.proving.learn_models);
+    let mut proves: HashSet<Circuit> = if config.roles.prover {
         config.prover_circuits()?.into_iter().collect()
     } else {
         HashSet::new()
     };
+    if config.roles.prover {
+        proves.extend(learned.iter().copied());
+    }
     // Begun first, they load beside the verifying keys and the network's start.
     let mut proving_keys = tokio::task::JoinSet::new();
     for circuit in proves.iter().copied() {
@@ -228,7 +246,11 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
     // Each circuit's verifying keys and verifier, loaded side by side on the blocking
     // pool (a proved circuit's shared with its proving keys' load above).
     let mut loading = tokio::task::JoinSet::new();
-    for circuit in config.known_circuits()? {
+    let mut known = config.known_circuits()?;
+    known.extend(learned.iter().copied());
+    known.sort();
+    known.dedup();
+    for circuit in known {
         let needed = proves.contains(&circuit) || config.roles.client || config.roles.watchtower;
         if !needed {
             continue;
@@ -312,8 +334,7 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
         metrics: Arc::clone(&metrics),
         engine,
         net: net.clone(),
-        circuits,
-        proves,
+        circuits: KnownCircuits::new(circuits, proves),
         window_blocks,
         response_blocks,
         min_stake: u128::try_from(min_stake).unwrap_or(u128::MAX),
@@ -402,6 +423,7 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
         retention::compact_store(shared.store.clone(), shutdown.clone()),
     );
     let mut core = Core::new(Arc::clone(&shared), internal_tx.clone(), chain_tx);
+    core.learning.learned = learned.iter().map(|c| c.name().to_owned()).collect();
     core.prover.answers = Some(answers_tx);
     core.gossip_budget = Some(gossip_budget);
     core.watch = watch_tx;
@@ -419,7 +441,7 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
     tracing::info!(target: "node", since_start_ms = begun.elapsed().as_millis(), "store read");
     let mut waiting = core.held_circuits();
     // A circuit this node no longer proves has no key loading.
-    waiting.retain(|circuit| shared.proves.contains(circuit));
+    waiting.retain(|circuit| shared.circuits.proves(circuit));
     while !waiting.is_empty() {
         let Some(loaded) = proving_keys.join_next().await else {
             break;

@@ -340,7 +340,7 @@ impl Watchtower {
     /// state), and the challenge's bond would go to the prover. Honest clients and
     /// provers use only ids they derive, so nothing they rely on goes unaudited.
     fn samples(&self, leaf: &JobLeaf) -> bool {
-        self.audit && self.s.circuits.contains_key(&leaf.circuit_id) && self.sampled(leaf)
+        self.audit && self.s.circuits.contains(&leaf.circuit_id) && self.sampled(leaf)
     }
 
     fn jitter_ms(&self, job: &JobKey) -> u64 {

@@ -9,6 +9,7 @@ mod faults;
 mod flood;
 mod follow;
 mod funds;
+mod learn;
 mod market;
 mod proving;
 mod push;

@@ -384,10 +384,13 @@ impl Testnet {
 
     /// Waits until every node sees at least `n` peers on the market topic.
     pub async fn wait_for_mesh(&self, n: usize) {
+        let mut seen = Vec::new();
         for _ in 0..200 {
             let mut ready = true;
+            seen.clear();
             for node in &self.nodes {
                 let info = node.handle.net.info().await.expect("info");
+                seen.push(info.topic_peers);
                 if info.topic_peers < n {
                     ready = false;
                 }
@@ -400,7 +403,7 @@ impl Testnet {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        panic!("the gossip mesh did not form");
+        panic!("the gossip mesh did not form: each node's topic peers {seen:?}, {n} wanted");
     }
 
     /// Waits until every running prover has measured its proving time of each of its
@@ -689,16 +692,34 @@ pub fn sign_request(
     key: &SigningKey,
     nonce: u64,
     max_price: u128,
-    (deadline_secs, window_secs, expires_in): (u64, u64, u64),
+    times: (u64, u64, u64),
 ) -> Vec<u8> {
-    use provernet_protocol::{CircuitId, Context, EthSignature, Hash32, JobRequest, PeerKey};
+    let circuit = (provernet_protocol::CircuitId([7; 32]), "");
+    sign_request_for(
+        chain_id, market, client, key, nonce, max_price, times, circuit,
+    )
+}
+
+/// [`sign_request`] for the circuit of id `circuit.0` named `circuit.1`.
+#[allow(clippy::too_many_arguments)]
+pub fn sign_request_for(
+    chain_id: u64,
+    market: Address,
+    client: &LocalWallet,
+    key: &SigningKey,
+    nonce: u64,
+    max_price: u128,
+    (deadline_secs, window_secs, expires_in): (u64, u64, u64),
+    (circuit_id, circuit_name): (provernet_protocol::CircuitId, &str),
+) -> Vec<u8> {
+    use provernet_protocol::{Context, EthSignature, Hash32, JobRequest, PeerKey};
     use provernet_slashing::eip712;
     let now = service::now_s();
     let mut request = JobRequest {
         client: provernet_protocol::Address(client.address().0),
         nonce,
         round: 0,
-        circuit_id: CircuitId([7; 32]),
+        circuit_id,
         input_hash: Hash32([3; 32]),
         public_inputs_hash: Hash32([4; 32]),
         input_size: 64,
@@ -706,6 +727,7 @@ pub fn sign_request(
         bid_window_ends: now + window_secs,
         proving_deadline: now + deadline_secs,
         client_signature: EthSignature([0; 65]),
+        circuit_name: circuit_name.to_owned(),
     };
     let domain = eip712::Domain { chain_id, market };
     let digest = domain.request_digest(&eip712::Request {

@@ -42,7 +42,16 @@ pub struct JobRequest {
     /// The client's EIP-712 signature binding the job id to the envelope's signer (see
     /// `provernet_slashing::eip712::Request`); nodes check it, as they know the domain.
     pub client_signature: EthSignature,
+    /// The circuit's name, at most [`MAX_CIRCUIT_NAME`] bytes of `[a-z0-9-]`, possibly
+    /// empty. Not signed by the client and not trusted: a node that does not know
+    /// `circuit_id` may derive a circuit from it, and uses that circuit only if the id it
+    /// derives is `circuit_id`.
+    pub circuit_name: String,
 }
+
+/// The longest circuit name a request may carry, bytes: an eight-layer model's name of
+/// four-digit widths is 54.
+pub const MAX_CIRCUIT_NAME: usize = 64;
 
 /// A job's id: keccak256(tag ‖ client ‖ nonce as 8 bytes big-endian), as the market's
 /// `jobIdOf` derives it.
@@ -74,6 +83,7 @@ impl JobRequest {
             nonce: wire.nonce,
             round: wire.round,
             client_signature: fixed("client_signature", &wire.client_signature)?,
+            circuit_name: wire.circuit_name,
         })
     }
 
@@ -98,6 +108,12 @@ impl JobRequest {
                 "the bid window must end before the deadline",
             ));
         }
+        let name_char = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-';
+        if self.circuit_name.len() > MAX_CIRCUIT_NAME || !self.circuit_name.bytes().all(name_char) {
+            return Err(PayloadError::Inconsistent(
+                "a circuit name is at most 64 bytes of [a-z0-9-]",
+            ));
+        }
         Ok(())
     }
 }
@@ -116,6 +132,7 @@ impl From<&JobRequest> for v1::JobRequest {
             round: m.round,
             client_signature: m.client_signature.0.to_vec(),
             public_inputs_hash: m.public_inputs_hash.0.to_vec(),
+            circuit_name: m.circuit_name.clone(),
         }
     }
 }

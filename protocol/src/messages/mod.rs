@@ -14,7 +14,7 @@ pub use exchange::{
     BatchRequest, BatchResponse, InputRequest, InputResponse, ProofBody, ProofRequest,
     ProofResponse, Refusal, Response,
 };
-pub use market::{Acceptance, Award, Bid, JobRequest, ProverAdvert, job_id_of};
+pub use market::{Acceptance, Award, Bid, JobRequest, MAX_CIRCUIT_NAME, ProverAdvert, job_id_of};
 
 use crate::kind::MessageKind;
 use crate::primitives::Wei;

@@ -46,6 +46,7 @@ fn largest_messages_fit() {
     ) = (MAX_INPUT_BYTES, big, max, max);
     request.bid_window_ends = max - 1;
     request.round = 15;
+    request.circuit_name = "9".repeat(provernet_protocol::MAX_CIRCUIT_NAME);
     fits(&request);
     fits(&Bid {
         price: big,

@@ -94,6 +94,31 @@ fn job_request_rules() {
         reject::<JobRequest>((&m).into()),
         PayloadError::Inconsistent(_)
     ));
+    // A circuit name is short and plain: a peer cannot make nodes keep or log long or
+    // odd strings. The longest allowed one decodes.
+    for name in [
+        "a".repeat(65),
+        "Model-64".into(),
+        "model 64".into(),
+        "é".into(),
+    ] {
+        let m = JobRequest {
+            circuit_name: name.clone(),
+            ..job_request()
+        };
+        assert!(
+            matches!(
+                reject::<JobRequest>((&m).into()),
+                PayloadError::Inconsistent(_)
+            ),
+            "{name}"
+        );
+    }
+    let m = JobRequest {
+        circuit_name: "model-64-32r-10-s8".repeat(4)[..64].to_owned(),
+        ..job_request()
+    };
+    assert_eq!(JobRequest::from_wire((&m).into()).expect("decodes"), m);
     let mut m = job_request();
     m.input_size = 0;
     assert!(matches!(

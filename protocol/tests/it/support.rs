@@ -50,6 +50,7 @@ pub fn job_request() -> JobRequest {
         nonce: 42,
         round: 0,
         client_signature: EthSignature([4; 65]),
+        circuit_name: String::new(),
     }
 }
 
@@ -145,6 +146,7 @@ pub fn arb_job_request() -> impl Strategy<Value = JobRequest> {
                     nonce,
                     round,
                     client_signature: sig,
+                    circuit_name: String::new(),
                 }
             },
         )

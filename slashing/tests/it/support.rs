@@ -359,6 +359,7 @@ pub fn job_id(client: Address, nonce: u64) -> JobId {
         nonce,
         round: 0,
         client_signature: provernet_protocol::EthSignature([0; 65]),
+        circuit_name: String::new(),
     }
     .job_id()
 }

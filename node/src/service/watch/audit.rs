@@ -274,7 +274,7 @@ pub(super) async fn judge(
     inputs: Vec<FieldBytes>,
     proof: Vec<u8>,
 ) -> Audit {
-    let Some(circuit) = s.circuits.get(&leaf.circuit_id).copied() else {
+    let Some(circuit) = s.circuits.get(&leaf.circuit_id) else {
         tracing::debug!(target: "watch", circuit = %leaf.circuit_id, "not a circuit this node derived: not judged");
         return Audit::Undecided;
     };

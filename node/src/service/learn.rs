@@ -1,0 +1,535 @@
+//! A prover or watchtower learns an imported model's circuit from a request that names
+//! it, so a client with a model nobody configured still finds provers and auditors.
+//!
+//! A model's circuit is named by its architecture (`model-64-32r-10-s8`), and the name
+//! is all it takes to build the circuit: the weights are the client's witness. A request
+//! carries the name beside the circuit id, unsigned and untrusted. A node that does not
+//! know the id builds the circuit from the name (keys, EVM verifier, a sample proof) and
+//! uses it only if the id it derives, as the market derives ids, is the request's: a
+//! wrong name derives another id and teaches nothing.
+//!
+//! Building keys takes tens of seconds of every core, so the rule ([`learnable`]) asks
+//! for evidence before any of it and bounds what a liar can cost:
+//! - the id must be registered on chain (a registration costs its deployer a verifier's
+//!   deployment) with as many public inputs as the architecture has; both are read from
+//!   the chain first, for the price of one call;
+//! - a prover learns only from a request it would bid on (at or above its price floor,
+//!   from a funded client: the gossip rules forward no other) and only while it holds
+//!   nothing, as a calibration (`calibrate`); it bids on nothing until the learning ends,
+//!   so the keys' build never slows a promised proof;
+//! - one circuit at a time; each (id, name) is built at most once per run; a client whose
+//!   name did not derive its id teaches this node nothing more, and an id that two names
+//!   failed to derive is not tried again this run;
+//! - at most `proving.learn_models` circuits, of at most `proving.learn_max_parameters`
+//!   weights.
+//!
+//! A learned circuit is written to [`LEARNED_FILE`] in the data dir, so a restarted node
+//! knows it again (its held jobs resume) without waiting for a request.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+use provernet_circuits::model::Architecture;
+use provernet_protocol::{Address, CircuitId, JobRequest};
+
+use super::*;
+use crate::metrics::kind;
+
+/// The file in the data dir listing the learned circuits' names (a JSON array).
+pub const LEARNED_FILE: &str = "learned-circuits.json";
+
+/// How long after reading an id unregistered (or failing to read it) a request can make
+/// the node read it again, ms.
+const REREAD_MS: u64 = 60_000;
+
+/// Names tried, clients refused and ids read unregistered, kept at most each: when one
+/// is full, the node learns nothing more until a restart.
+const MAX_REMEMBERED: usize = 256;
+
+/// Names whose derivation did not give the id, per id, after which the id is not tried
+/// again this run.
+const MAX_MISMATCHES_PER_ID: u8 = 2;
+
+/// What the node remembers of its learning.
+#[derive(Debug, Default)]
+pub(super) struct Learning {
+    /// The circuit being learned, and who named it.
+    pub busy: Option<(CircuitId, String, Address)>,
+    /// Ids and the names built for them (learned or not): each pair at most once per
+    /// run. By pair, not by name: a liar naming a popular model for its own id does not
+    /// stop this node from learning the model under the model's id.
+    tried: HashSet<(CircuitId, String)>,
+    /// Clients whose request named a circuit that did not derive its id.
+    refused: HashSet<Address>,
+    /// Names that did not derive each id.
+    mismatches: HashMap<CircuitId, u8>,
+    /// Ids read unregistered, or not read, until when (ms).
+    unread: HashMap<CircuitId, u64>,
+    /// The circuits learned, by name, in order.
+    pub learned: Vec<String>,
+}
+
+/// Why a request teaches this node nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Skip {
+    /// The node learns nothing (`proving.learn_models` is 0, or it neither proves nor
+    /// audits), or has learned as many circuits as it may.
+    Off,
+    /// The node knows the id.
+    Known,
+    /// The request names no circuit, or no model's.
+    NotAModel,
+    /// The model has more weights than `proving.learn_max_parameters`.
+    TooLarge,
+    /// A learning is running, or the prover holds work.
+    Busy,
+    /// This name was built already, the client lied before, or the id failed twice.
+    Tried,
+    /// The id was read unregistered a moment ago.
+    Unregistered,
+    /// The node remembers as many names, clients or ids as it may.
+    Full,
+}
+
+impl Skip {
+    /// The metric label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Off => "off",
+            Self::Known => "known",
+            Self::NotAModel => "not_a_model",
+            Self::TooLarge => "too_large",
+            Self::Busy => "busy",
+            Self::Tried => "tried",
+            Self::Unregistered => "unregistered",
+            Self::Full => "full",
+        }
+    }
+}
+
+/// What the rule reads.
+pub(super) struct View<'a> {
+    pub learning: &'a Learning,
+    /// `proving.learn_models`, 0 when the node neither proves nor audits.
+    pub limit: usize,
+    /// `proving.learn_max_parameters`.
+    pub max_parameters: usize,
+    /// Whether the node knows the request's circuit id.
+    pub knows: bool,
+    /// Whether a learning may start now (a prover: it holds nothing).
+    pub idle: bool,
+    pub now_ms: u64,
+}
+
+/// The architecture the request's circuit name spells, if this node should build it
+/// now (the rules in the module's doc), checked in order of cost.
+pub(super) fn learnable(view: &View<'_>, request: &JobRequest) -> Result<Architecture, Skip> {
+    let learning = view.learning;
+    if view.limit == 0 || learning.learned.len() >= view.limit {
+        return Err(Skip::Off);
+    }
+    if view.knows {
+        return Err(Skip::Known);
+    }
+    // Parsed, not interned: a name costs nothing to keep until the node builds it.
+    let arch: Architecture = request.circuit_name.parse().map_err(|_| Skip::NotAModel)?;
+    if arch.parameters() > view.max_parameters {
+        return Err(Skip::TooLarge);
+    }
+    let id = request.circuit_id;
+    if learning.tried.contains(&(id, request.circuit_name.clone()))
+        || learning.refused.contains(&request.client)
+        || learning
+            .mismatches
+            .get(&id)
+            .is_some_and(|n| *n >= MAX_MISMATCHES_PER_ID)
+    {
+        return Err(Skip::Tried);
+    }
+    if learning.unread.get(&id).is_some_and(|at| *at > view.now_ms) {
+        return Err(Skip::Unregistered);
+    }
+    if learning.busy.is_some() || !view.idle {
+        return Err(Skip::Busy);
+    }
+    if learning.tried.len() >= MAX_REMEMBERED
+        || learning.refused.len() >= MAX_REMEMBERED
+        || learning.mismatches.len() >= MAX_REMEMBERED
+        || learning.unread.len() >= MAX_REMEMBERED
+    {
+        return Err(Skip::Full);
+    }
+    Ok(arch)
+}
+
+/// How a learning ended.
+#[derive(Debug)]
+pub(crate) enum Outcome {
+    /// The name derives the id: the node knows the circuit.
+    Learned(Circuit),
+    /// The id is not registered on chain.
+    Unregistered,
+    /// The chain could not be read.
+    Unread(String),
+    /// The name does not derive the id (why).
+    Mismatch(&'static str),
+    /// The circuit could not be built (keys, verifier).
+    Failed(String),
+}
+
+impl Outcome {
+    fn label(&self) -> &'static str {
+        match self {
+            Self::Learned(_) => "learned",
+            Self::Unregistered => "unregistered",
+            Self::Unread(_) => "unread",
+            Self::Mismatch(_) => "mismatch",
+            Self::Failed(_) => "failed",
+        }
+    }
+}
+
+impl Core {
+    /// Learns the circuit `request` names, if the rule allows (off the core).
+    pub(super) fn learn_from(&mut self, request: &JobRequest) {
+        let roles = &self.s.config.roles;
+        let prover = roles.prover;
+        let limit = if prover || roles.watchtower {
+            self.s.config.proving.learn_models
+        } else {
+            0
+        };
+        if request.circuit_name.is_empty() || limit == 0 {
+            return;
+        }
+        // A prover learns only what it would bid on.
+        if prover
+            && self
+                .s
+                .config
+                .prover
+                .price
+                .quote(request.max_price)
+                .is_none()
+        {
+            return;
+        }
+        let view = View {
+            learning: &self.learning,
+            limit,
+            max_parameters: self.s.config.proving.learn_max_parameters,
+            knows: self.s.circuits.contains(&request.circuit_id),
+            idle: !prover || self.holds_nothing(),
+            now_ms: now_ms(),
+        };
+        let arch = match learnable(&view, request) {
+            Ok(arch) => arch,
+            Err(Skip::Known | Skip::NotAModel) => return,
+            Err(skip) => {
+                self.count_learning(skip.label());
+                return;
+            }
+        };
+        let (id, name, client) = (
+            request.circuit_id,
+            request.circuit_name.clone(),
+            request.client,
+        );
+        tracing::info!(target: "market", circuit = %name, %id, "learning a model's circuit from a request");
+        self.learning.busy = Some((id, name.clone(), client));
+        let shared = Arc::clone(&self.s);
+        let internal = self.internal.clone();
+        tokio::spawn(async move {
+            let outcome = derive(&shared, id, arch, prover).await;
+            let _ = internal.send(Internal::Learned { id, outcome }).await;
+        });
+    }
+
+    /// A learning's end: a learned circuit is known (and proved, by a prover) from now
+    /// on; a lie is remembered against its name, its client and its id.
+    pub(super) async fn on_learned(&mut self, id: CircuitId, outcome: Outcome) {
+        let Some((_, name, client)) = self.learning.busy.take() else {
+            return;
+        };
+        self.count_learning(outcome.label());
+        let now = now_ms();
+        match outcome {
+            Outcome::Learned(circuit) => {
+                tracing::info!(target: "market", circuit = %name, %id, "model circuit learned");
+                self.learning.tried.insert((id, name.clone()));
+                self.learning.learned.push(name);
+                self.s
+                    .circuits
+                    .learn(id, circuit, self.s.config.roles.prover);
+                if let Err(error) = write_learned(&self.s.config.data_dir, &self.learning.learned) {
+                    tracing::warn!(target: "node", %error, "cannot record the learned circuits: a restart forgets them until a request names them again");
+                }
+                // A prover measures it next (`calibrate`), then bids.
+                self.calibrate(now);
+            }
+            Outcome::Unregistered => {
+                tracing::debug!(target: "market", circuit = %name, %id, "a request's circuit is not registered: not learning it");
+                self.learning.unread.insert(id, now + REREAD_MS);
+            }
+            Outcome::Unread(error) => {
+                tracing::warn!(target: "chain", circuit = %name, %id, %error, "cannot read a request's circuit registration");
+                self.learning.unread.insert(id, now + REREAD_MS);
+            }
+            Outcome::Mismatch(why) => {
+                tracing::warn!(target: "market", circuit = %name, %id, client = %client, why, "a request's circuit name does not derive its id: learning nothing more from its client");
+                self.learning.tried.insert((id, name));
+                self.learning.refused.insert(client);
+                *self.learning.mismatches.entry(id).or_default() += 1;
+            }
+            Outcome::Failed(error) => {
+                tracing::error!(target: "market", circuit = %name, %error, "cannot build a model's circuit");
+                self.learning.tried.insert((id, name));
+            }
+        }
+        self.pump();
+        // The requests heard meanwhile whose bid windows are still open: a learned
+        // circuit is bid on once measured (`on_calibrated` considers them again).
+    }
+
+    /// Whether the prover holds nothing: no standing bid, no job awarded, queued or
+    /// being proven, no calibration.
+    pub(super) fn holds_nothing(&self) -> bool {
+        self.prover.running == 0
+            && self.prover.calibrating.is_none()
+            && self.prover.schedule.is_empty()
+            && self.prover.ready.is_empty()
+            && self.prover.bid_holds.is_empty()
+    }
+
+    fn count_learning(&self, label: &str) {
+        self.s
+            .metrics
+            .market
+            .learned
+            .get_or_create(&kind(label))
+            .inc();
+    }
+}
+
+/// Reads `id`'s registration, then builds `arch`'s circuit and derives its id; a
+/// prover's proving keys stay loaded.
+async fn derive(shared: &Shared, id: CircuitId, arch: Architecture, prover: bool) -> Outcome {
+    let (verifier, inputs) = match shared.market.registration(id.0).await {
+        Ok(registration) => registration,
+        Err(error) => return Outcome::Unread(error.to_string()),
+    };
+    if verifier.is_zero() {
+        return Outcome::Unregistered;
+    }
+    if inputs != U256::from(arch.num_public_inputs()) {
+        return Outcome::Mismatch("the registration has another number of public inputs");
+    }
+    let circuit = Circuit::Model(arch);
+    let engine = Arc::clone(&shared.engine);
+    let built = tokio::task::spawn_blocking(move || {
+        let derived = engine.circuit_id(circuit)?;
+        if prover && derived == id {
+            engine.keys(circuit)?;
+        }
+        Ok::<_, provernet_circuits::CircuitError>(derived)
+    })
+    .await;
+    match built {
+        Ok(Ok(derived)) if derived == id => Outcome::Learned(circuit),
+        Ok(Ok(_)) => Outcome::Mismatch("the circuit's verifier derives another id"),
+        Ok(Err(error)) => Outcome::Failed(error.to_string()),
+        Err(error) => Outcome::Failed(error.to_string()),
+    }
+}
+
+/// The learned circuits' names recorded in `data_dir` (none when there is no record); a
+/// record that does not read is an error.
+pub(super) fn read_learned(data_dir: &Path) -> Result<Vec<Circuit>, String> {
+    let path = data_dir.join(LEARNED_FILE);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(format!("{}: {e}", path.display())),
+    };
+    let names: Vec<String> =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    names
+        .iter()
+        .map(|name| match name.parse::<Circuit>() {
+            Ok(circuit @ Circuit::Model(_)) => Ok(circuit),
+            _ => Err(format!("{}: `{name}` is no model circuit", path.display())),
+        })
+        .collect()
+}
+
+/// Records `names` in `data_dir`, whole or not at all (a temporary file renamed).
+fn write_learned(data_dir: &Path, names: &[String]) -> std::io::Result<()> {
+    let path = data_dir.join(LEARNED_FILE);
+    let temporary = data_dir.join(format!("{LEARNED_FILE}.tmp"));
+    std::fs::write(&temporary, serde_json::to_vec_pretty(names)?)?;
+    std::fs::rename(&temporary, &path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use provernet_protocol::{EthSignature, Hash32};
+
+    fn request(name: &str, client: u8) -> JobRequest {
+        JobRequest {
+            circuit_id: CircuitId([7; 32]),
+            input_hash: Hash32([1; 32]),
+            public_inputs_hash: Hash32([2; 32]),
+            input_size: 10,
+            max_price: 1_000,
+            bid_window_ends: 10,
+            proving_deadline: 100,
+            client: Address([client; 20]),
+            nonce: 1,
+            round: 0,
+            client_signature: EthSignature([0; 65]),
+            circuit_name: name.into(),
+        }
+    }
+
+    fn view(learning: &Learning) -> View<'_> {
+        View {
+            learning,
+            limit: 4,
+            max_parameters: 4_096,
+            knows: false,
+            idle: true,
+            now_ms: 1_000,
+        }
+    }
+
+    const NAME: &str = "model-64-32r-10-s8";
+
+    #[test]
+    fn a_model_name_for_an_unknown_id_is_learned_when_idle() {
+        let learning = Learning::default();
+        let arch = learnable(&view(&learning), &request(NAME, 1)).expect("learnable");
+        assert_eq!(arch.to_string(), NAME);
+        let v = View {
+            knows: true,
+            ..view(&learning)
+        };
+        assert_eq!(learnable(&v, &request(NAME, 1)), Err(Skip::Known));
+        let v = View {
+            idle: false,
+            ..view(&learning)
+        };
+        assert_eq!(learnable(&v, &request(NAME, 1)), Err(Skip::Busy));
+        let v = View {
+            limit: 0,
+            ..view(&learning)
+        };
+        assert_eq!(learnable(&v, &request(NAME, 1)), Err(Skip::Off));
+    }
+
+    #[test]
+    fn names_that_are_no_model_or_too_large_are_not_built() {
+        let learning = Learning::default();
+        for name in ["", "poseidon-chain-12", "model-064-32r-10-s8", "model-64"] {
+            assert_eq!(
+                learnable(&view(&learning), &request(name, 1)),
+                Err(Skip::NotAModel),
+                "{name}"
+            );
+        }
+        // 7,510 weights and biases.
+        assert_eq!(
+            learnable(&view(&learning), &request("model-64-100r-10-s8", 1)),
+            Err(Skip::TooLarge)
+        );
+    }
+
+    #[test]
+    fn a_liar_costs_one_build_and_an_id_at_most_two() {
+        let mut learning = Learning {
+            busy: Some((CircuitId([7; 32]), NAME.into(), Address([1; 20]))),
+            ..Learning::default()
+        };
+        assert_eq!(
+            learnable(&view(&learning), &request("model-4-3r-2-s8", 2)),
+            Err(Skip::Busy),
+            "one at a time"
+        );
+        // Client 1's name did not derive the id.
+        learning.busy = None;
+        learning.tried.insert((CircuitId([7; 32]), NAME.into()));
+        learning.refused.insert(Address([1; 20]));
+        *learning.mismatches.entry(CircuitId([7; 32])).or_default() += 1;
+        assert_eq!(
+            learnable(&view(&learning), &request(NAME, 2)),
+            Err(Skip::Tried),
+            "the same name and id, from another client"
+        );
+        let elsewhere = JobRequest {
+            circuit_id: CircuitId([8; 32]),
+            ..request(NAME, 2)
+        };
+        assert!(
+            learnable(&view(&learning), &elsewhere).is_ok(),
+            "the name under another id: a lie does not poison a model's name"
+        );
+        assert_eq!(
+            learnable(&view(&learning), &request("model-4-3r-2-s8", 1)),
+            Err(Skip::Tried),
+            "another name, from the same client"
+        );
+        assert!(learnable(&view(&learning), &request("model-4-3r-2-s8", 2)).is_ok());
+        *learning.mismatches.entry(CircuitId([7; 32])).or_default() += 1;
+        assert_eq!(
+            learnable(&view(&learning), &request("model-4-3r-2-s8", 3)),
+            Err(Skip::Tried),
+            "an id two names failed"
+        );
+    }
+
+    #[test]
+    fn an_unregistered_id_is_read_again_a_minute_later_and_memory_is_bounded() {
+        let mut learning = Learning::default();
+        learning.unread.insert(CircuitId([7; 32]), 5_000);
+        assert_eq!(
+            learnable(&view(&learning), &request(NAME, 1)),
+            Err(Skip::Unregistered)
+        );
+        let later = View {
+            now_ms: 5_001,
+            ..view(&learning)
+        };
+        assert!(learnable(&later, &request(NAME, 1)).is_ok());
+        let mut learning = Learning::default();
+        for i in 0..MAX_REMEMBERED {
+            learning
+                .tried
+                .insert((CircuitId([9; 32]), format!("model-{}-2-s8", i + 1)));
+        }
+        assert_eq!(
+            learnable(&view(&learning), &request(NAME, 1)),
+            Err(Skip::Full)
+        );
+        learning.tried.clear();
+        learning.learned = vec!["a".into(); 4];
+        assert_eq!(
+            learnable(&view(&learning), &request(NAME, 1)),
+            Err(Skip::Off)
+        );
+    }
+
+    #[test]
+    fn the_record_of_learned_circuits_reads_back_and_refuses_junk() {
+        let dir = tempfile::tempdir().expect("dir");
+        assert_eq!(read_learned(dir.path()), Ok(Vec::new()));
+        write_learned(dir.path(), &[NAME.to_owned()]).expect("writes");
+        assert_eq!(
+            read_learned(dir.path()).expect("reads"),
+            vec![NAME.parse::<Circuit>().expect("a model")]
+        );
+        std::fs::write(dir.path().join(LEARNED_FILE), "[\"poseidon-chain-12\"]").expect("w");
+        assert!(read_learned(dir.path()).is_err());
+        std::fs::write(dir.path().join(LEARNED_FILE), "{").expect("w");
+        assert!(read_learned(dir.path()).is_err());
+    }
+}
