@@ -19,6 +19,26 @@ pub enum ModelCommand {
     Import(ImportArgs),
     /// Write the witness of a model package's circuit for an input, for `provernet prove`.
     Witness(WitnessArgs),
+    /// Deploy a model package's circuit's EVM verifier and register it on the market
+    /// (anyone may): prints the circuit id, which every node derives from the package.
+    Register(RegisterArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RegisterArgs {
+    /// The model package's directory.
+    package: PathBuf,
+    /// The chain's JSON-RPC endpoint.
+    #[arg(long, env = "PROVERNET_RPC_URL")]
+    rpc_url: String,
+    /// The market contract's address.
+    #[arg(long, env = "PROVERNET_MARKET")]
+    market: String,
+    /// A file holding the paying account's secret key (hex); else $PROVERNET_ETH_KEY.
+    #[arg(long)]
+    eth_key_file: Option<PathBuf>,
+    #[command(flatten)]
+    srs: crate::proving::SrsArgs,
 }
 
 #[derive(Debug, Args)]
@@ -56,7 +76,81 @@ pub fn run(command: ModelCommand) -> anyhow::Result<()> {
     match command {
         ModelCommand::Import(args) => import(&args),
         ModelCommand::Witness(args) => witness(&args),
+        ModelCommand::Register(args) => register(&args),
     }
+}
+
+/// `provernet model register`: the package's circuit, its verifier compiled from this
+/// SRS, deployed and registered from the account; nothing sent when the market has the
+/// id already.
+fn register(args: &RegisterArgs) -> anyhow::Result<()> {
+    use ethers::providers::{Http, Middleware, Provider};
+    use provernet_slashing::registration::{VerifierCode, register_verifier};
+
+    let package = Package::read(&args.package)
+        .with_context(|| format!("model package {}", args.package.display()))?;
+    let circuit = Circuit::Model(package.model.architecture);
+    let market_address: ethers::types::Address = args
+        .market
+        .parse()
+        .with_context(|| format!("--market `{}` is not an address", args.market))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let provider = Provider::<Http>::try_from(args.rpc_url.as_str())
+            .with_context(|| format!("--rpc-url `{}`", args.rpc_url))?;
+        let chain_id = provider
+            .get_chainid()
+            .await
+            .with_context(|| format!("cannot reach the chain at {}", args.rpc_url))?
+            .as_u64();
+        let wallet = provernet_node::identity::load_eth_key(
+            args.eth_key_file.as_deref(),
+            "PROVERNET_ETH_KEY",
+            chain_id,
+        )?;
+        let client =
+            std::sync::Arc::new(ethers::middleware::SignerMiddleware::new(provider, wallet));
+        let code = client
+            .get_code(market_address, None)
+            .await
+            .with_context(|| format!("cannot read the code at {market_address:?}"))?;
+        if code.is_empty() {
+            bail!("no contract at --market {market_address:?} on chain {chain_id}");
+        }
+        let market = provernet_slashing::Market::at(market_address, client);
+        eprintln!("compiling the verifier of {circuit} (keys are built on first use)");
+        let engine = args.srs.prover()?;
+        let compiled = tokio::task::spawn_blocking(move || engine.verifier(circuit))
+            .await
+            .context("the verifier's build stopped")?
+            .with_context(|| format!("the verifier of {circuit}"))?;
+        let registered = register_verifier(
+            &market,
+            VerifierCode {
+                circuit_id: compiled.circuit_id,
+                creation: &compiled.creation,
+                sample_inputs: &compiled.sample_inputs,
+                sample_proof: &compiled.sample_proof,
+            },
+        )
+        .await?;
+        if registered.already {
+            println!("{circuit} was registered already");
+        } else {
+            println!(
+                "{circuit} registered; verification measured at {} gas",
+                registered.measured_gas
+            );
+        }
+        println!("circuit id   {}", registered.circuit_id);
+        println!("verifier     {:?}", registered.verifier);
+        println!("gas limit    {}", registered.gas_limit);
+        println!("proof bytes  {}", registered.proof_len);
+        Ok(())
+    })
 }
 
 fn import(args: &ImportArgs) -> anyhow::Result<()> {

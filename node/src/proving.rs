@@ -28,7 +28,7 @@ pub struct SrsArgs {
 }
 
 impl SrsArgs {
-    fn prover(&self) -> anyhow::Result<Prover> {
+    pub(crate) fn prover(&self) -> anyhow::Result<Prover> {
         let srs = SrsSource::choose(self.srs.clone(), self.dev_srs)?;
         let cache_dir = match &self.cache_dir {
             Some(dir) => dir.clone(),

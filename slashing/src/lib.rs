@@ -23,6 +23,7 @@ pub mod eip712;
 pub mod events;
 pub mod evidence;
 mod market;
+pub mod registration;
 pub mod txqueue;
 
 pub use market::{ChainError, JobClaim, Market, MarketError, MarketParams, events_of};

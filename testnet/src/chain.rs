@@ -13,9 +13,9 @@ use anyhow::{Context as _, anyhow, bail};
 use ethers::middleware::SignerMiddleware;
 use ethers::providers::{Http, Middleware, Provider};
 use ethers::signers::{LocalWallet, Signer};
-use ethers::types::{Address, BlockNumber, Bytes, H256, TransactionRequest, U256};
-use provernet_circuits::{Circuit, Prover, ProverConfig, SrsSource, evm};
-use provernet_protocol::primitives::{from_hex, to_hex};
+use ethers::types::{Address, BlockNumber, H256, U256};
+use provernet_circuits::{Circuit, Prover, ProverConfig, SrsSource};
+use provernet_protocol::primitives::from_hex;
 use provernet_slashing::bindings::{PROVERMARKET_ABI, ProverMarketEvents};
 use provernet_slashing::{Market, MarketParams};
 
@@ -260,54 +260,22 @@ pub async fn deploy_verifiers(
         let compiled = tokio::task::spawn_blocking(move || engine.verifier(circuit))
             .await?
             .with_context(|| format!("the {} verifier", circuit.name()))?;
-        let address = owner
-            .deploy_code(compiled.creation.clone())
+        let code = provernet_slashing::registration::VerifierCode {
+            circuit_id: compiled.circuit_id,
+            creation: &compiled.creation,
+            sample_inputs: &compiled.sample_inputs,
+            sample_proof: &compiled.sample_proof,
+        };
+        let registered = provernet_slashing::registration::register_verifier(owner, code)
             .await
-            .map_err(|e| anyhow!("deploying the {} verifier: {e}", circuit.name()))?;
-        let calldata = evm::encode_calldata(&compiled.sample_inputs, &compiled.sample_proof);
-        let intrinsic = 21_000
-            + calldata
-                .iter()
-                .map(|&b| if b == 0 { 4u64 } else { 16 })
-                .sum::<u64>();
-        let call = TransactionRequest::new()
-            .to(address)
-            .data(Bytes::from(calldata))
-            .into();
-        let estimate = owner
-            .client()
-            .estimate_gas(&call, None)
-            .await
-            .map_err(|e| {
-                anyhow!(
-                    "the deployed {} verifier rejects a valid proof: {e}",
-                    circuit.name()
-                )
-            })?;
-        let measured = estimate.as_u64().saturating_sub(intrinsic);
-        let id = owner
-            .register_circuit(address, &compiled.sample_inputs, &compiled.sample_proof)
-            .await
-            .map_err(|e| anyhow!("registering the {} verifier: {e}", circuit.name()))?;
-        if id != compiled.circuit_id.0 {
-            bail!(
-                "the market registered the {} verifier as 0x{}, nodes derive {}",
-                circuit.name(),
-                to_hex(&id),
-                compiled.circuit_id
-            );
-        }
-        let gas_limit = owner
-            .verifier_gas(id)
-            .await
-            .map_err(|e| anyhow!("reading the {} registration: {e}", circuit.name()))?;
+            .with_context(|| format!("registering the {} verifier", circuit.name()))?;
         verifiers.push(Verifier {
             circuit: circuit.name().to_owned(),
-            circuit_id: format!("0x{}", to_hex(&id)),
-            address: format!("{address:?}"),
-            measured_gas: measured,
-            gas_limit,
-            proof_len: compiled.sample_proof.len(),
+            circuit_id: registered.circuit_id.to_string(),
+            address: format!("{:?}", registered.verifier),
+            measured_gas: registered.measured_gas,
+            gas_limit: registered.gas_limit,
+            proof_len: registered.proof_len,
         });
     }
     Ok(verifiers)

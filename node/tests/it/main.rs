@@ -13,6 +13,7 @@ mod learn;
 mod market;
 mod proving;
 mod push;
+mod register;
 mod registry;
 mod retention;
 mod rounds;

@@ -1,0 +1,116 @@
+//! `provernet model register`: a model package's circuit registered on a real market by
+//! the command a client runs, under the id every node derives; run again it sends
+//! nothing; a wrong market address or package is a clear error with nothing sent.
+
+use std::process::{Command, Output};
+
+use provernet_circuits::Circuit;
+use provernet_circuits::model::{Architecture, Layer, Package, QuantizedModel};
+
+use crate::support::{Testnet, cache_dir, engine, wallet};
+
+/// A small model's package, written to `dir`.
+fn small_package(dir: &std::path::Path) -> Circuit {
+    let layers = [
+        Layer {
+            outputs: 3,
+            relu: true,
+        },
+        Layer {
+            outputs: 2,
+            relu: false,
+        },
+    ];
+    let architecture = Architecture::new(4, &layers, 8).expect("an architecture");
+    let model = QuantizedModel {
+        architecture,
+        weights: vec![
+            vec![vec![256, -128, 64, 32]; 3],
+            vec![vec![100, -50, 25]; 2],
+        ],
+        biases: vec![vec![1, 2, 3], vec![-4, 5]],
+    };
+    Package::new(model, [0; 32], None)
+        .write(dir)
+        .expect("writes the package");
+    Circuit::Model(architecture)
+}
+
+fn register(
+    net: &Testnet,
+    package: &std::path::Path,
+    market: &str,
+    key: &std::path::Path,
+) -> Output {
+    let (_, _, solc) = provernet_slashing::compile::repo_paths();
+    Command::new(env!("CARGO_BIN_EXE_provernet"))
+        .args(["model", "register"])
+        .arg(package)
+        .args(["--rpc-url", &net.anvil.endpoint(), "--market", market])
+        .arg("--eth-key-file")
+        .arg(key)
+        .args(["--dev-srs", "--cache-dir"])
+        .arg(cache_dir())
+        .arg("--solc")
+        .arg(solc)
+        .env_remove("PROVERNET_ETH_KEY")
+        .output()
+        .expect("binary runs")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_registers_its_model_once_under_the_id_nodes_derive() {
+    let net = Testnet::new().await;
+    let dir = net.dir.path().join("package");
+    let circuit = small_package(&dir);
+    let id = engine().circuit_id(circuit).expect("the id nodes derive");
+    let key = net.dir.path().join("eth.key");
+    let secret = net.anvil.keys()[6].to_bytes();
+    std::fs::write(&key, provernet_protocol::primitives::to_hex(&secret)).expect("key");
+    let account = wallet(&net.anvil, 6);
+    let account = ethers::signers::Signer::address(&account);
+    let market = format!("{:?}", net.owner.address());
+
+    // Refused, nothing sent: no contract at the address, no package in the directory.
+    let nowhere = register(
+        &net,
+        &dir,
+        "0x0000000000000000000000000000000000000009",
+        &key,
+    );
+    assert_eq!(nowhere.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&nowhere.stderr);
+    assert!(stderr.contains("no contract at --market"), "{stderr}");
+    let missing = register(&net, &net.dir.path().join("nothing"), &market, &key);
+    assert_eq!(missing.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert!(stderr.contains("model package"), "{stderr}");
+    assert_eq!(net.nonces(account).await, (0, 0), "nothing sent");
+
+    // Registered: the id printed is the one nodes derive, and the market has it.
+    let first = register(&net, &dir, &market, &key);
+    let stdout = String::from_utf8_lossy(&first.stdout);
+    assert!(
+        first.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert!(
+        stdout.contains(&format!("{circuit} registered")),
+        "{stdout}"
+    );
+    assert!(stdout.contains(&format!("circuit id   {id}")), "{stdout}");
+    let (verifier, inputs) = net.owner.registration(id.0).await.expect("reads");
+    assert!(!verifier.is_zero());
+    assert_eq!(inputs.as_usize(), circuit.num_public_inputs());
+    let sent = net.nonces(account).await;
+    assert_eq!(sent.0, 2, "the verifier's deployment and the registration");
+
+    // Again: nothing sent, the same id.
+    let again = register(&net, &dir, &market, &key);
+    let stdout = String::from_utf8_lossy(&again.stdout);
+    assert!(again.status.success(), "{stdout}");
+    assert!(stdout.contains("was registered already"), "{stdout}");
+    assert!(stdout.contains(&format!("circuit id   {id}")), "{stdout}");
+    assert_eq!(net.nonces(account).await, sent);
+}
