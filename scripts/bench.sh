@@ -10,7 +10,10 @@
 # vs direct create_proof, EVM verify gas), gas (market gas by batch size and per challenge),
 # market (10-node testnet: e2e ÷ raw proving, award latency), scale10, scale20 (full
 # market, 10 and 20 nodes) and scale50 (the 20 + 30 networking-only nodes), one workload
-# for all three, crash (SIGKILLs of a prover and a watchtower, then the invariants). The report prints every figure with its target and
+# for all three, crash (SIGKILLs of a prover and a watchtower, then the invariants), zkml
+# (provernet and EZKL side by side on the digits model and a larger one: prove time, proof
+# size, EVM gas, peak memory, accuracy; not in the default set: it installs EZKL in a
+# virtualenv outside the repo, ~/.cache/provernet/venv, and runs about 15 minutes). The report prints every figure with its target and
 # PASS/FAIL, and writes bench/results.json, the table in docs/benchmarks.md and
 # docs/cost-growth.svg; it exits 1 when a target is missed.
 set -euo pipefail
@@ -61,6 +64,15 @@ run() {
         scale50)
             testnet scale50 --provers 8 --watchtowers 4 --clients 8 --cheaters 1 --relays 30 \
                 --circuits poseidon-chain-12,mlp-inference --jobs 40 --rate 0.5 ;;
+        zkml)
+            # Python and EZKL only here, in a virtualenv outside the repo (idempotent).
+            venv="$HOME/.cache/provernet/venv"
+            [[ -x "$venv/bin/python" ]] || python3 -m venv "$venv"
+            "$venv/bin/python" -c "import ezkl, onnx, numpy" 2>/dev/null ||
+                "$venv/bin/pip" install -q "ezkl==23.0.5" "onnx" "numpy"
+            "$venv/bin/python" scripts/bench-zkml.py --provernet "$provernet" \
+                --anvil "$repo_root/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil" \
+                --solc "$repo_root/scripts/solc" --out bench/runs/zkml ;;
         crash)
             # Mixed circuits at one job a second: jobs overlap, so the cheater wins some
             # and the watchtower has challenges to make while it is being killed.
@@ -68,7 +80,7 @@ run() {
                 --cheat-rate 0.5 --circuits poseidon-chain-12,mlp-inference --jobs 40 --rate 1 \
                 --kills 6 ;;
         *)
-            echo "bench: unknown benchmark '$1' (known: envelope, adversary, soak, resume, proving, gas, market, scale10, scale20, scale50, crash)" >&2
+            echo "bench: unknown benchmark '$1' (known: envelope, adversary, soak, resume, proving, gas, market, scale10, scale20, scale50, crash, zkml)" >&2
             exit 2
             ;;
     esac

@@ -12,7 +12,7 @@ use halo2_base::halo2_proofs::poly::commitment::ParamsProver;
 use halo2_base::halo2_proofs::poly::kzg::commitment::KZGCommitmentScheme;
 use halo2_base::halo2_proofs::poly::kzg::multiopen::{ProverSHPLONK, VerifierSHPLONK};
 use halo2_base::halo2_proofs::poly::kzg::strategy::SingleStrategy;
-use provernet_protocol::{CircuitId, FieldBytes};
+use provernet_protocol::{CircuitId, FieldBytes, Hash32};
 use rand_core::{OsRng, RngCore};
 use snark_verifier::loader::native::NativeLoader;
 use snark_verifier::system::halo2::transcript::evm::{ChallengeEvm, EvmTranscript};
@@ -198,6 +198,31 @@ impl Prover {
                 Ok((proof.public_inputs, proof.proof))
             })
         })
+    }
+
+    /// The code hash of `circuit`'s EVM verifier, compiled from its verifying keys alone:
+    /// no proving key is built and nothing is cached but the verifying keys. What a node
+    /// compares with a registered verifier's code before it builds the rest of a circuit
+    /// it was only told the name of.
+    pub fn verifier_code_hash(&self, circuit: Circuit) -> Result<Hash32, CircuitError> {
+        let built = self
+            .verifiers
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(&circuit)
+            .cloned();
+        if let Some(slot) = built {
+            let done = slot
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .clone();
+            if let Some(verifier) = done {
+                return Ok(verifier.code_hash());
+            }
+        }
+        let keys = self.verifying_keys(circuit)?;
+        let compiled = evm::compile_verifier(&evm::solidity_verifier(&keys), &self.solc)?;
+        Ok(Hash32(provernet_protocol::keccak256(&compiled.runtime)))
     }
 
     /// Proves `witness`. CPU-heavy and blocking: from async code use [`Prover::prove_async`].

@@ -724,10 +724,21 @@ impl NodeConfig {
             ));
         }
         if self.roles.prover {
-            if self.prover_circuits()?.is_empty() {
+            let circuits = self.prover_circuits()?.len();
+            if circuits == 0 {
                 return Err(field(
                     "prover.circuits",
                     "a prover needs at least one circuit",
+                ));
+            }
+            // Its advert names every circuit it proves, learned ones too.
+            let max = provernet_protocol::kind::MAX_ADVERTISED_CIRCUITS;
+            if circuits.saturating_add(self.proving.learn_models) > max {
+                return Err(field(
+                    "proving.learn_models",
+                    format!(
+                        "with prover.circuits, at most {max} circuits (an advert names them all)"
+                    ),
                 ));
             }
             if self.prover.workers == 0 {

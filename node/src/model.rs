@@ -132,6 +132,7 @@ fn register(args: &RegisterArgs) -> anyhow::Result<()> {
             VerifierCode {
                 circuit_id: compiled.circuit_id,
                 creation: &compiled.creation,
+                runtime: &compiled.runtime,
                 sample_inputs: &compiled.sample_inputs,
                 sample_proof: &compiled.sample_proof,
             },

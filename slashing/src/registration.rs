@@ -17,6 +17,8 @@ pub struct VerifierCode<'a> {
     pub circuit_id: CircuitId,
     /// Creation code.
     pub creation: &'a [u8],
+    /// Runtime code (what the deployment holds; its hash is part of the id).
+    pub runtime: &'a [u8],
     /// A valid proof's public inputs.
     pub sample_inputs: &'a [FieldBytes],
     /// A valid proof.
@@ -57,9 +59,9 @@ pub enum RegistrationError {
     /// The market refused the registration.
     #[error("the market refused the registration: {0}")]
     Register(ChainError),
-    /// The market registered the verifier under another id than this build derives (a
-    /// market of another version): nodes would not serve it.
-    #[error("the market registered the verifier as {got}, this build derives {want}")]
+    /// The market derives (or registered the verifier under) another id than this build
+    /// derives (a market of another version): nodes would not serve it.
+    #[error("the market derives the verifier's id as {got}, this build derives {want}")]
     OtherId {
         /// The id the market gave.
         got: CircuitId,
@@ -96,6 +98,24 @@ pub async fn register_verifier<M: Middleware + 'static>(
             gas_limit,
             proof_len,
             already: true,
+        });
+    }
+    // The market's id of this code and shape, before anything is sent: a market that
+    // derives ids otherwise (another version) gets no deployment.
+    let market_id = market
+        .contract()
+        .circuit_id_of(
+            provernet_protocol::keccak256(compiled.runtime),
+            compiled.sample_inputs.len().into(),
+            proof_len.into(),
+        )
+        .call()
+        .await
+        .map_err(|e| RegistrationError::Read(ChainError::Rpc(e.to_string())))?;
+    if market_id != id.0 {
+        return Err(RegistrationError::OtherId {
+            got: CircuitId(market_id),
+            want: id,
         });
     }
     let address = market

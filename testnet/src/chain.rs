@@ -263,6 +263,7 @@ pub async fn deploy_verifiers(
         let code = provernet_slashing::registration::VerifierCode {
             circuit_id: compiled.circuit_id,
             creation: &compiled.creation,
+            runtime: &compiled.runtime,
             sample_inputs: &compiled.sample_inputs,
             sample_proof: &compiled.sample_proof,
         };

@@ -31,6 +31,9 @@ fn each_bad_field_is_named() {
     c.prover.circuits = vec!["sha-9000".into()];
     assert_eq!(field_of(&c), "prover.circuits");
     let mut c = good();
+    c.proving.learn_models = 64;
+    assert_eq!(field_of(&c), "proving.learn_models");
+    let mut c = good();
     c.network.listen = vec!["127.0.0.1:9000".into()];
     assert_eq!(field_of(&c), "network.listen");
     let mut c = good();

@@ -83,6 +83,15 @@ impl Core {
             }
         }
         self.pump();
+        self.reconsider_open_requests().await;
+    }
+
+    /// Considers again the requests heard whose bid windows are still open: after a
+    /// calibration or a circuit's build (`learn`), during which no bid was made.
+    pub(super) async fn reconsider_open_requests(&mut self) {
+        if !self.s.config.roles.prover {
+            return;
+        }
         for id in self.book.requests.open_windows(now_s()) {
             let Some(seen) = self.book.requests.get(&id) else {
                 continue;

@@ -8,26 +8,30 @@
 //! uses it only if the id it derives, as the market derives ids, is the request's: a
 //! wrong name derives another id and teaches nothing.
 //!
-//! Building keys takes tens of seconds of every core, so the rule ([`learnable`]) asks
-//! for evidence before any of it and bounds what a liar can cost:
+//! Building keys takes tens of seconds of every core and memory in proportion to the
+//! model, so the rule ([`learnable`]) asks for evidence before any of it and bounds what a
+//! liar can cost:
 //! - the id must be registered on chain (a registration costs its deployer a verifier's
-//!   deployment) with as many public inputs as the architecture has; both are read from
-//!   the chain first, for the price of one call;
+//!   deployment) with as many public inputs as the architecture has (one call), and the
+//!   registered verifier's code must be the one this node compiles from the name's
+//!   verifying keys (one more call, a verifying key and a compilation: no proving key is
+//!   built for a lie);
 //! - a prover learns only from a request it would bid on (at or above its price floor,
 //!   from a funded client: the gossip rules forward no other) and only while it holds
-//!   nothing, as a calibration (`calibrate`); it bids on nothing until the learning ends,
-//!   so the keys' build never slows a promised proof;
+//!   nothing, as a calibration (`calibrate`); it bids on nothing, calibrates nothing and
+//!   takes no award until the learning ends, so a build never slows a promised proof;
 //! - one circuit at a time; each (id, name) is built at most once per run; a client whose
-//!   name did not derive its id teaches this node nothing more, and an id that two names
-//!   failed to derive is not tried again this run;
-//! - at most `proving.learn_models` circuits, of at most `proving.learn_max_parameters`
-//!   weights.
+//!   name does not derive its id, or whose circuit does not build, teaches this node
+//!   nothing more, nor does one that named two unregistered ids; an id is never
+//!   blacklisted, so no liar can stop the model registered under it from being learned;
+//! - at most `proving.learn_models` circuits per run, of at most
+//!   `proving.learn_max_parameters` weights.
 //!
-//! A learned circuit is written to [`LEARNED_FILE`] in the data dir, so a restarted node
-//! knows it again (its held jobs resume) without waiting for a request.
+//! A restarted prover learns again, at start, the circuits of the jobs it holds (their
+//! stored requests name them: [`held_models`]); what it learned without holding a job of
+//! it is learned again from the next request that names it.
 
 use std::collections::{HashMap, HashSet};
-use std::path::Path;
 
 use provernet_circuits::model::Architecture;
 use provernet_protocol::{Address, CircuitId, JobRequest};
@@ -35,20 +39,20 @@ use provernet_protocol::{Address, CircuitId, JobRequest};
 use super::*;
 use crate::metrics::kind;
 
-/// The file in the data dir listing the learned circuits' names (a JSON array).
-pub const LEARNED_FILE: &str = "learned-circuits.json";
-
 /// How long after reading an id unregistered (or failing to read it) a request can make
 /// the node read it again, ms.
 const REREAD_MS: u64 = 60_000;
 
-/// Names tried, clients refused and ids read unregistered, kept at most each: when one
-/// is full, the node learns nothing more until a restart.
+/// Names tried, clients with strikes and ids read unregistered (for the next minute),
+/// kept at most each: while one is full, the node learns nothing.
 const MAX_REMEMBERED: usize = 256;
 
-/// Names whose derivation did not give the id, per id, after which the id is not tried
-/// again this run.
-const MAX_MISMATCHES_PER_ID: u8 = 2;
+/// Strikes after which a client teaches this node nothing: a lie, or a circuit that does
+/// not build, is all of them; an unregistered id is one.
+const MAX_STRIKES: u8 = 2;
+
+/// How long a chain read of a learning may take.
+const READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What the node remembers of its learning.
 #[derive(Debug, Default)]
@@ -59,10 +63,8 @@ pub(super) struct Learning {
     /// run. By pair, not by name: a liar naming a popular model for its own id does not
     /// stop this node from learning the model under the model's id.
     tried: HashSet<(CircuitId, String)>,
-    /// Clients whose request named a circuit that did not derive its id.
-    refused: HashSet<Address>,
-    /// Names that did not derive each id.
-    mismatches: HashMap<CircuitId, u8>,
+    /// Clients' strikes: at [`MAX_STRIKES`] a client teaches nothing more.
+    strikes: HashMap<Address, u8>,
     /// Ids read unregistered, or not read, until when (ms).
     unread: HashMap<CircuitId, u64>,
     /// The circuits learned, by name, in order.
@@ -83,7 +85,7 @@ pub(super) enum Skip {
     TooLarge,
     /// A learning is running, or the prover holds work.
     Busy,
-    /// This name was built already, the client lied before, or the id failed twice.
+    /// This (id, name) was built already, or the client has its strikes.
     Tried,
     /// The id was read unregistered a moment ago.
     Unregistered,
@@ -138,11 +140,10 @@ pub(super) fn learnable(view: &View<'_>, request: &JobRequest) -> Result<Archite
     }
     let id = request.circuit_id;
     if learning.tried.contains(&(id, request.circuit_name.clone()))
-        || learning.refused.contains(&request.client)
         || learning
-            .mismatches
-            .get(&id)
-            .is_some_and(|n| *n >= MAX_MISMATCHES_PER_ID)
+            .strikes
+            .get(&request.client)
+            .is_some_and(|n| *n >= MAX_STRIKES)
     {
         return Err(Skip::Tried);
     }
@@ -152,10 +153,14 @@ pub(super) fn learnable(view: &View<'_>, request: &JobRequest) -> Result<Archite
     if learning.busy.is_some() || !view.idle {
         return Err(Skip::Busy);
     }
+    let unread = learning
+        .unread
+        .values()
+        .filter(|at| **at > view.now_ms)
+        .count();
     if learning.tried.len() >= MAX_REMEMBERED
-        || learning.refused.len() >= MAX_REMEMBERED
-        || learning.mismatches.len() >= MAX_REMEMBERED
-        || learning.unread.len() >= MAX_REMEMBERED
+        || learning.strikes.len() >= MAX_REMEMBERED
+        || unread >= MAX_REMEMBERED
     {
         return Err(Skip::Full);
     }
@@ -246,49 +251,53 @@ impl Core {
     }
 
     /// A learning's end: a learned circuit is known (and proved, by a prover) from now
-    /// on; a lie is remembered against its name, its client and its id.
+    /// on; a lie is remembered against its (id, name) and its client, never its id.
     pub(super) async fn on_learned(&mut self, id: CircuitId, outcome: Outcome) {
         let Some((_, name, client)) = self.learning.busy.take() else {
             return;
         };
         self.count_learning(outcome.label());
         let now = now_ms();
+        let learning = &mut self.learning;
+        learning.unread.retain(|_, at| *at > now);
         match outcome {
             Outcome::Learned(circuit) => {
                 tracing::info!(target: "market", circuit = %name, %id, "model circuit learned");
-                self.learning.tried.insert((id, name.clone()));
-                self.learning.learned.push(name);
+                learning.tried.insert((id, name.clone()));
+                learning.learned.push(name);
                 self.s
                     .circuits
                     .learn(id, circuit, self.s.config.roles.prover);
-                if let Err(error) = write_learned(&self.s.config.data_dir, &self.learning.learned) {
-                    tracing::warn!(target: "node", %error, "cannot record the learned circuits: a restart forgets them until a request names them again");
-                }
-                // A prover measures it next (`calibrate`), then bids.
+                // A prover measures it next (`calibrate`), then bids on the requests
+                // whose windows are still open (`on_calibrated`).
                 self.calibrate(now);
+                if self.prover.calibrating.is_some() {
+                    return;
+                }
             }
             Outcome::Unregistered => {
                 tracing::debug!(target: "market", circuit = %name, %id, "a request's circuit is not registered: not learning it");
-                self.learning.unread.insert(id, now + REREAD_MS);
+                learning.unread.insert(id, now + REREAD_MS);
+                *learning.strikes.entry(client).or_default() += 1;
             }
             Outcome::Unread(error) => {
                 tracing::warn!(target: "chain", circuit = %name, %id, %error, "cannot read a request's circuit registration");
-                self.learning.unread.insert(id, now + REREAD_MS);
+                learning.unread.insert(id, now + REREAD_MS);
             }
             Outcome::Mismatch(why) => {
                 tracing::warn!(target: "market", circuit = %name, %id, client = %client, why, "a request's circuit name does not derive its id: learning nothing more from its client");
-                self.learning.tried.insert((id, name));
-                self.learning.refused.insert(client);
-                *self.learning.mismatches.entry(id).or_default() += 1;
+                learning.tried.insert((id, name));
+                learning.strikes.insert(client, MAX_STRIKES);
             }
             Outcome::Failed(error) => {
-                tracing::error!(target: "market", circuit = %name, %error, "cannot build a model's circuit");
-                self.learning.tried.insert((id, name));
+                tracing::error!(target: "market", circuit = %name, %error, "cannot build a model's circuit: learning nothing more from its client");
+                learning.tried.insert((id, name));
+                learning.strikes.insert(client, MAX_STRIKES);
             }
         }
         self.pump();
-        // The requests heard meanwhile whose bid windows are still open: a learned
-        // circuit is bid on once measured (`on_calibrated` considers them again).
+        // No bid was made while the build ran: the requests whose windows are open.
+        self.reconsider_open_requests().await;
     }
 
     /// Whether the prover holds nothing: no standing bid, no job awarded, queued or
@@ -311,12 +320,16 @@ impl Core {
     }
 }
 
-/// Reads `id`'s registration, then builds `arch`'s circuit and derives its id; a
-/// prover's proving keys stay loaded.
+/// Reads `id`'s registration and its verifier's code, compares them with what `arch`'s
+/// verifying keys compile to, and only then builds the rest (the sample proof, so the
+/// proving keys) and derives the id; a prover's proving keys stay loaded.
 async fn derive(shared: &Shared, id: CircuitId, arch: Architecture, prover: bool) -> Outcome {
-    let (verifier, inputs) = match shared.market.registration(id.0).await {
-        Ok(registration) => registration,
-        Err(error) => return Outcome::Unread(error.to_string()),
+    use ethers::providers::Middleware as _;
+    let read = tokio::time::timeout(READ_TIMEOUT, shared.market.registration(id.0)).await;
+    let (verifier, inputs) = match read {
+        Ok(Ok(registration)) => registration,
+        Ok(Err(error)) => return Outcome::Unread(error.to_string()),
+        Err(_) => return Outcome::Unread(format!("no answer within {READ_TIMEOUT:?}")),
     };
     if verifier.is_zero() {
         return Outcome::Unregistered;
@@ -324,50 +337,59 @@ async fn derive(shared: &Shared, id: CircuitId, arch: Architecture, prover: bool
     if inputs != U256::from(arch.num_public_inputs()) {
         return Outcome::Mismatch("the registration has another number of public inputs");
     }
+    let code = tokio::time::timeout(
+        READ_TIMEOUT,
+        shared.market.client().get_code(verifier, None),
+    )
+    .await;
+    let registered_code = match code {
+        Ok(Ok(code)) => Hash32(provernet_protocol::keccak256(&code)),
+        Ok(Err(error)) => return Outcome::Unread(error.to_string()),
+        Err(_) => return Outcome::Unread(format!("no answer within {READ_TIMEOUT:?}")),
+    };
     let circuit = Circuit::Model(arch);
     let engine = Arc::clone(&shared.engine);
     let built = tokio::task::spawn_blocking(move || {
+        // The verifier from the verifying keys alone: a lie costs no proving key.
+        if engine.verifier_code_hash(circuit)? != registered_code {
+            return Ok(None);
+        }
         let derived = engine.circuit_id(circuit)?;
         if prover && derived == id {
             engine.keys(circuit)?;
         }
-        Ok::<_, provernet_circuits::CircuitError>(derived)
+        Ok::<_, provernet_circuits::CircuitError>(Some(derived))
     })
     .await;
     match built {
-        Ok(Ok(derived)) if derived == id => Outcome::Learned(circuit),
-        Ok(Ok(_)) => Outcome::Mismatch("the circuit's verifier derives another id"),
+        Ok(Ok(Some(derived))) if derived == id => Outcome::Learned(circuit),
+        Ok(Ok(None)) => Outcome::Mismatch("the registered verifier is another circuit's"),
+        Ok(Ok(Some(_))) => Outcome::Mismatch("the circuit's verifier derives another id"),
         Ok(Err(error)) => Outcome::Failed(error.to_string()),
         Err(error) => Outcome::Failed(error.to_string()),
     }
 }
 
-/// The learned circuits' names recorded in `data_dir` (none when there is no record); a
-/// record that does not read is an error.
-pub(super) fn read_learned(data_dir: &Path) -> Result<Vec<Circuit>, String> {
-    let path = data_dir.join(LEARNED_FILE);
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(format!("{}: {e}", path.display())),
-    };
-    let names: Vec<String> =
-        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-    names
+/// The model circuits of the held jobs in `works` (awarded or accepted), as their stored
+/// requests name them, with their ids: a restarted prover learns again at start those it
+/// was not configured with, whatever `proving.learn_models` (its jobs come first).
+pub(super) fn held_models(works: &[Work]) -> Vec<(CircuitId, Circuit)> {
+    let mut held: Vec<(CircuitId, Circuit)> = works
         .iter()
-        .map(|name| match name.parse::<Circuit>() {
-            Ok(circuit @ Circuit::Model(_)) => Ok(circuit),
-            _ => Err(format!("{}: `{name}` is no model circuit", path.display())),
+        .filter(|w| {
+            matches!(
+                w.state,
+                crate::store::WorkState::Awarded | crate::store::WorkState::Accepted
+            )
         })
-        .collect()
-}
-
-/// Records `names` in `data_dir`, whole or not at all (a temporary file renamed).
-fn write_learned(data_dir: &Path, names: &[String]) -> std::io::Result<()> {
-    let path = data_dir.join(LEARNED_FILE);
-    let temporary = data_dir.join(format!("{LEARNED_FILE}.tmp"));
-    std::fs::write(&temporary, serde_json::to_vec_pretty(names)?)?;
-    std::fs::rename(&temporary, &path)
+        .filter_map(|w| match w.request.0.circuit_name.parse::<Circuit>() {
+            Ok(circuit @ Circuit::Model(_)) => Some((w.request.0.circuit_id, circuit)),
+            _ => None,
+        })
+        .collect();
+    held.sort_by_key(|(id, _)| id.0);
+    held.dedup();
+    held
 }
 
 #[cfg(test)]
@@ -445,7 +467,7 @@ mod tests {
     }
 
     #[test]
-    fn a_liar_costs_one_build_and_an_id_at_most_two() {
+    fn a_liar_costs_one_build_and_never_blocks_the_id() {
         let mut learning = Learning {
             busy: Some((CircuitId([7; 32]), NAME.into(), Address([1; 20]))),
             ..Learning::default()
@@ -455,11 +477,10 @@ mod tests {
             Err(Skip::Busy),
             "one at a time"
         );
-        // Client 1's name did not derive the id.
+        // Client 1's name did not derive the id: it has all its strikes.
         learning.busy = None;
         learning.tried.insert((CircuitId([7; 32]), NAME.into()));
-        learning.refused.insert(Address([1; 20]));
-        *learning.mismatches.entry(CircuitId([7; 32])).or_default() += 1;
+        learning.strikes.insert(Address([1; 20]), MAX_STRIKES);
         assert_eq!(
             learnable(&view(&learning), &request(NAME, 2)),
             Err(Skip::Tried),
@@ -478,12 +499,27 @@ mod tests {
             Err(Skip::Tried),
             "another name, from the same client"
         );
-        assert!(learnable(&view(&learning), &request("model-4-3r-2-s8", 2)).is_ok());
-        *learning.mismatches.entry(CircuitId([7; 32])).or_default() += 1;
+        // However many liars named other architectures for the id, the model
+        // registered under it is still built when its own name comes.
+        for liar in 2..200u8 {
+            learning.tried.insert((
+                CircuitId([7; 32]),
+                format!("model-4-{}r-2-s8", u16::from(liar) + 10),
+            ));
+            learning.strikes.insert(Address([liar; 20]), MAX_STRIKES);
+        }
+        assert!(learnable(&view(&learning), &request("model-4-3r-2-s8", 200)).is_ok());
+    }
+
+    #[test]
+    fn a_client_naming_two_unregistered_ids_teaches_nothing_more() {
+        let mut learning = Learning::default();
+        *learning.strikes.entry(Address([1; 20])).or_default() += 1;
+        assert!(learnable(&view(&learning), &request(NAME, 1)).is_ok());
+        *learning.strikes.entry(Address([1; 20])).or_default() += 1;
         assert_eq!(
-            learnable(&view(&learning), &request("model-4-3r-2-s8", 3)),
-            Err(Skip::Tried),
-            "an id two names failed"
+            learnable(&view(&learning), &request(NAME, 1)),
+            Err(Skip::Tried)
         );
     }
 
@@ -500,6 +536,18 @@ mod tests {
             ..view(&learning)
         };
         assert!(learnable(&later, &request(NAME, 1)).is_ok());
+        // Ids read unregistered fill the memory only for their minute.
+        let mut learning = Learning::default();
+        for i in 0..MAX_REMEMBERED {
+            let mut id = [9u8; 32];
+            id[..8].copy_from_slice(&(i as u64).to_be_bytes());
+            learning.unread.insert(CircuitId(id), 5_000);
+        }
+        assert_eq!(
+            learnable(&view(&learning), &request(NAME, 1)),
+            Err(Skip::Full)
+        );
+        assert!(learnable(&later_view(&learning), &request(NAME, 1)).is_ok());
         let mut learning = Learning::default();
         for i in 0..MAX_REMEMBERED {
             learning
@@ -518,18 +566,55 @@ mod tests {
         );
     }
 
+    fn later_view(learning: &Learning) -> View<'_> {
+        View {
+            now_ms: 5_001,
+            ..view(learning)
+        }
+    }
+
     #[test]
-    fn the_record_of_learned_circuits_reads_back_and_refuses_junk() {
-        let dir = tempfile::tempdir().expect("dir");
-        assert_eq!(read_learned(dir.path()), Ok(Vec::new()));
-        write_learned(dir.path(), &[NAME.to_owned()]).expect("writes");
+    fn a_restart_learns_again_the_models_of_held_jobs_only() {
+        use crate::store::WorkState;
+        use crate::store::records::{Hex32, Stored, Work};
+        let work = |state: WorkState, name: &str, id: u8| Work {
+            job_id: JobId([id; 32]),
+            request: Stored(JobRequest {
+                circuit_id: CircuitId([id; 32]),
+                ..request(name, 1)
+            }),
+            award: Stored(Award {
+                job_id: JobId([id; 32]),
+                round: 0,
+                prover: Address([3; 20]),
+                prover_key: PeerKey::from(SigningKey::from_bytes(&[4; 32]).verifying_key()),
+                price: 1,
+                deadline: 100,
+                signature: EthSignature([0; 65]),
+            }),
+            client_key: Hex32([5; 32]),
+            state,
+            acceptance: None,
+            proof: None,
+            prove_ms: None,
+            delivered: false,
+            batch: None,
+            awarded_ms: 0,
+            error: None,
+        };
+        let works = [
+            work(WorkState::Accepted, NAME, 1),
+            work(WorkState::Awarded, NAME, 1),
+            work(WorkState::Released, "model-4-3r-2-s8", 2),
+            work(WorkState::Awarded, "", 3),
+            work(WorkState::Awarded, "poseidon-chain-12", 4),
+        ];
         assert_eq!(
-            read_learned(dir.path()).expect("reads"),
-            vec![NAME.parse::<Circuit>().expect("a model")]
+            held_models(&works),
+            vec![(
+                CircuitId([1; 32]),
+                NAME.parse::<Circuit>().expect("a model")
+            )]
         );
-        std::fs::write(dir.path().join(LEARNED_FILE), "[\"poseidon-chain-12\"]").expect("w");
-        assert!(read_learned(dir.path()).is_err());
-        std::fs::write(dir.path().join(LEARNED_FILE), "{").expect("w");
-        assert!(read_learned(dir.path()).is_err());
     }
 }

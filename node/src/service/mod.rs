@@ -543,7 +543,6 @@ impl Core {
     }
 }
 
-pub use learn::LEARNED_FILE;
 pub use provernet_circuits::default_cache_dir;
 
 /// Gas a mined transaction used.

@@ -261,12 +261,17 @@ impl Core {
         let now = now_ms();
         // Checked again from now: an award that comes late (a client that held it back
         // past the bid window) or after proving slowed is declined, which is free.
-        let admitted = self.prover.schedule.admit(
-            now,
-            award.job_id,
-            self.estimate_ms(circuit),
-            award.deadline * 1_000,
-        );
+        // Nor while a circuit is being built (`learn`): the build takes the cores the
+        // schedule counts on. An award that comes after its bid's hold lapsed can meet
+        // one; declining is free.
+        let building = self.learning.busy.is_some();
+        let admitted = !building
+            && self.prover.schedule.admit(
+                now,
+                award.job_id,
+                self.estimate_ms(circuit),
+                award.deadline * 1_000,
+            );
         let mut work = Work {
             job_id: award.job_id,
             request: Stored(request),
@@ -300,6 +305,10 @@ impl Core {
             tracing::warn!(target: "market::prover", job = %work.job_id, ?decline, "award not taken: {why}");
             work.state = WorkState::Released;
             work.error = Some(why.into());
+        } else if building {
+            tracing::warn!(target: "market::prover", job = %work.job_id, "award not taken: a circuit is being built");
+            work.state = WorkState::Released;
+            work.error = Some("a circuit is being built".into());
         } else if !admitted {
             // Taking it would make this or another job late: let the award lapse.
             tracing::warn!(target: "market::prover", job = %work.job_id, held = self.prover.schedule.len(), "award not taken: no capacity by its deadline");

@@ -211,28 +211,23 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
     };
     // What each circuit needs: its id (from its verifier) and verifying keys everywhere;
     // its proving keys only on a prover of it.
-    // The model circuits learned before a restart are known again at once: their held
-    // jobs resume (`learn`).
-    let mut learned =
-        if config.proving.learn_models > 0 && (config.roles.prover || config.roles.watchtower) {
-            learn::read_learned(&config.data_dir).map_err(|e| {
-                StartError::Engine(format!(
-                    "the learned circuits' record does not read ({e}); remove the file to \
-                 forget them"
-                ))
-            })?
-        } else {
-            Vec::new()
-        };
-    learned.truncate(config.proving.learn_models);
     let mut proves: HashSet<Circuit> = if config.roles.prover {
         config.prover_circuits()?.into_iter().collect()
     } else {
         HashSet::new()
     };
-    if config.roles.prover {
-        proves.extend(learned.iter().copied());
-    }
+    // The model circuits of the jobs a prover held when it stopped, learned from their
+    // requests before the restart: learned again now, so the jobs resume (`learn`).
+    let learned: Vec<(CircuitId, Circuit)> = if config.roles.prover {
+        let known: HashSet<Circuit> = config.known_circuits()?.into_iter().collect();
+        learn::held_models(&store.works()?)
+            .into_iter()
+            .filter(|(_, circuit)| !known.contains(circuit))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    proves.extend(learned.iter().map(|(_, circuit)| *circuit));
     // Begun first, they load beside the verifying keys and the network's start.
     let mut proving_keys = tokio::task::JoinSet::new();
     for circuit in proves.iter().copied() {
@@ -247,7 +242,7 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
     // pool (a proved circuit's shared with its proving keys' load above).
     let mut loading = tokio::task::JoinSet::new();
     let mut known = config.known_circuits()?;
-    known.extend(learned.iter().copied());
+    known.extend(learned.iter().map(|(_, circuit)| *circuit));
     known.sort();
     known.dedup();
     for circuit in known {
@@ -263,6 +258,13 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
         let (circuit, id) = loaded.map_err(|e| StartError::Engine(e.to_string()))?;
         let id = id.map_err(|e| StartError::Engine(format!("{}: {e}", circuit.name())))?;
         circuits.insert(id, circuit);
+    }
+    for (id, circuit) in &learned {
+        if circuits.get(id) != Some(circuit) {
+            // Its request passed this check when the job was won; a build whose id
+            // differs now (another SRS or compiler) cannot serve the job.
+            tracing::error!(target: "node", circuit = circuit.name(), %id, "a held job's model circuit no longer derives its id: the job cannot resume");
+        }
     }
     tracing::info!(
         target: "node",
@@ -423,7 +425,7 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
         retention::compact_store(shared.store.clone(), shutdown.clone()),
     );
     let mut core = Core::new(Arc::clone(&shared), internal_tx.clone(), chain_tx);
-    core.learning.learned = learned.iter().map(|c| c.name().to_owned()).collect();
+    core.learning.learned = learned.iter().map(|(_, c)| c.name().to_owned()).collect();
     core.prover.answers = Some(answers_tx);
     core.gossip_budget = Some(gossip_budget);
     core.watch = watch_tx;

@@ -510,9 +510,10 @@ pub async fn start_node_with(
 ) -> NodeHandle {
     std::fs::create_dir_all(&config.data_dir).expect("data dir");
     // RocksDB releases its lock when the last handle drops; a restarted node may find it
-    // still held for a moment.
+    // still held while the stopped node's last tasks end (a transaction waiting for its
+    // receipt, a proof on the blocking pool: seconds on a loaded machine).
     let mut store = None;
-    for _ in 0..50 {
+    for _ in 0..300 {
         match RocksStore::open(&config.data_dir.join("db")) {
             Ok(s) => {
                 store = Some(s);
