@@ -67,8 +67,15 @@ def best_of(runs, cmd, env=None):
     return min(results, key=lambda r: r[1])
 
 
-def awaited(value):
-    return asyncio.run(value) if inspect.isawaitable(value) else value
+def ez(function, *args, **kwargs):
+    """Calls an EZKL function inside an event loop (some need one running, some return
+    awaitables)."""
+
+    async def call():
+        result = function(*args, **kwargs)
+        return await result if inspect.isawaitable(result) else result
+
+    return asyncio.run(call())
 
 
 # --- anvil --------------------------------------------------------------------------
@@ -107,17 +114,31 @@ class Anvil:
     def deploy(self, creation_hex):
         tx = {"from": self.accounts[0], "data": creation_hex, "gas": hex(30_000_000)}
         hash_ = self.rpc("eth_sendTransaction", [tx])
-        receipt = self.rpc("eth_getTransactionReceipt", [hash_])
+        receipt = None
+        for _ in range(100):
+            receipt = self.rpc("eth_getTransactionReceipt", [hash_])
+            if receipt is not None:
+                break
+            time.sleep(0.1)
         if receipt is None or int(receipt["status"], 16) != 1:
-            sys.exit("bench-zkml: a verifier's deployment failed")
+            sys.exit(f"bench-zkml: a verifier's deployment failed: {receipt}")
         address = receipt["contractAddress"]
         code = self.rpc("eth_getCode", [address, "latest"])
         return address, (len(code) - 2) // 2
 
     def verify_gas(self, address, calldata_hex):
-        """Gas of a verification call less the intrinsic gas; None when it reverts."""
+        """Gas of a verification call less the intrinsic gas; None when the proof is
+        rejected (the call reverts, as provernet's verifiers do, or returns false, as
+        EZKL's `verifyProof` does)."""
         data = bytes.fromhex(calldata_hex.removeprefix("0x"))
         intrinsic = 21_000 + sum(4 if b == 0 else 16 for b in data)
+        call = {"from": self.accounts[0], "to": address, "data": "0x" + data.hex()}
+        try:
+            returned = self.rpc("eth_call", [call, "latest"])
+        except RuntimeError:
+            return None
+        if returned not in ("0x", "0x" + "00" * 31 + "01"):
+            return None
         try:
             gas = int(
                 self.rpc(
@@ -135,16 +156,24 @@ class Anvil:
         self.proc.wait()
 
 
-def corrupted(calldata_hex):
-    """The calldata with one byte of the proof (its last) flipped."""
+def corrupted(calldata_hex, abi=False):
+    """The calldata with one byte in the middle of the proof flipped: provernet's is the
+    public inputs then the proof (its last byte is the proof's); EZKL's is
+    `verifyProof(bytes proof, uint256[] instances)` ABI-encoded."""
     data = bytearray(bytes.fromhex(calldata_hex.removeprefix("0x")))
-    data[-1] ^= 1
+    if abi:
+        offset = 4 + int.from_bytes(data[4:36], "big")
+        length = int.from_bytes(data[offset : offset + 32], "big")
+        data[offset + 32 + length // 2] ^= 1
+    else:
+        data[-40] ^= 1
     return data.hex()
 
 
-def compile_solidity(solc, source_path):
-    """Creation code (hex) of the last contract of `source_path`, solcjs with the
-    optimizer off (as provernet compiles its own verifiers)."""
+def compile_solidity(solc, source_path, optimize):
+    """Creation code (hex) of the largest contract of `source_path`, by solcjs: EZKL's
+    verifier with the optimizer on at 1 run (EZKL's own default; without it solc finds its
+    assembly too deep in the stack), nothing else compiled here."""
     name = os.path.basename(source_path)
     with open(source_path) as f:
         source = f.read()
@@ -152,7 +181,7 @@ def compile_solidity(solc, source_path):
         "language": "Solidity",
         "sources": {name: {"content": source}},
         "settings": {
-            "optimizer": {"enabled": False},
+            "optimizer": {"enabled": optimize, "runs": 1},
             "outputSelection": {"*": {"*": ["evm.bytecode.object"]}},
         },
     }
@@ -240,7 +269,12 @@ def provernet_side(args, work, onnx_path, calibration, inputs, anvil, reference)
         rejects = anvil.verify_gas(address, corrupted(calldata.strip())) is None
         code_note = f"verifier {code_size} bytes"
     except SystemExit as refusal:
-        code_note = f"no EVM verifier: {str(refusal).splitlines()[-1][:160]}"
+        lines = [
+            l
+            for l in str(refusal).splitlines()
+            if l.strip() and not l.startswith(("MAXRSS=", "Command exited"))
+        ]
+        code_note = f"no EVM verifier: {lines[-1][:160] if lines else refusal}"
     agree, max_err = None, None
     if reference is not None:
         agree, max_err = 0, 0.0
@@ -273,7 +307,7 @@ def ezkl_prove_child(argv):
     import ezkl
 
     witness, compiled, pk, proof, srs = argv
-    awaited(ezkl.prove(witness, compiled, pk, proof, srs))
+    ez(ezkl.prove, witness, compiled, pk, proof, srs)
 
 
 def ezkl_side(args, work, onnx_path, calibration, inputs, anvil, reference):
@@ -284,31 +318,31 @@ def ezkl_side(args, work, onnx_path, calibration, inputs, anvil, reference):
     run_args.input_visibility = "public"
     run_args.output_visibility = "public"
     run_args.param_visibility = "hashed/public"
-    awaited(ezkl.gen_settings(onnx_path, settings, py_run_args=run_args))
+    ez(ezkl.gen_settings, onnx_path, settings, py_run_args=run_args)
     cal = os.path.join(work, "calibration.json")
     with open(calibration) as f:
         cal_inputs = json.load(f)["inputs"]
     with open(cal, "w") as f:
         json.dump({"input_data": [sum(cal_inputs[:20], [])]}, f)
-    awaited(ezkl.calibrate_settings(cal, onnx_path, settings, "resources"))
+    ez(ezkl.calibrate_settings, cal, onnx_path, settings, "resources")
     compiled = os.path.join(work, "model.compiled")
-    awaited(ezkl.compile_circuit(onnx_path, compiled, settings))
+    ez(ezkl.compile_circuit, onnx_path, compiled, settings)
     with open(settings) as f:
         logrows = json.load(f)["run_args"]["logrows"]
     srs = os.path.join(work, f"kzg{logrows}.srs")
     if not os.path.exists(srs):
-        awaited(ezkl.gen_srs(srs, logrows))
+        ez(ezkl.gen_srs, srs, logrows)
     vk, pk = os.path.join(work, "vk.key"), os.path.join(work, "pk.key")
-    awaited(ezkl.setup(compiled, vk, pk, srs))
+    ez(ezkl.setup, compiled, vk, pk, srs)
     data = os.path.join(work, "input.json")
     with open(data, "w") as f:
         json.dump({"input_data": [inputs[0]]}, f)
     witness = os.path.join(work, "witness.json")
-    awaited(ezkl.gen_witness(data, compiled, witness, vk, srs))
+    ez(ezkl.gen_witness, data, compiled, witness, vk, srs)
     proof = os.path.join(work, "proof.json")
     prove = [sys.executable, os.path.abspath(__file__), "ezkl-prove", witness, compiled, pk, proof, srs]
     _, wall, rss = best_of(args.runs, prove)
-    assert awaited(ezkl.verify(proof, settings, vk, srs)), "EZKL's proof does not verify"
+    assert ez(ezkl.verify, proof, settings, vk, srs), "EZKL's proof does not verify"
     with open(proof) as f:
         proof_json = json.load(f)
     raw = proof_json.get("proof")
@@ -316,15 +350,22 @@ def ezkl_side(args, work, onnx_path, calibration, inputs, anvil, reference):
     sol, abi = os.path.join(work, "Verifier.sol"), os.path.join(work, "Verifier.abi")
     code_note, gas, rejects = None, None, None
     try:
-        awaited(ezkl.create_evm_verifier(vk, settings, sol, abi, srs))
-        creation = compile_solidity(args.solc, sol)
+        try:
+            ez(ezkl.create_evm_verifier, vk, settings, sol, abi, srs)
+        except RuntimeError as error:
+            # It writes the Solidity, then fetches a native solc for the ABI (svm): offline
+            # here, and the ABI is not needed.
+            if not os.path.exists(sol) or os.path.getsize(sol) == 0:
+                raise
+            print(f"bench-zkml: EZKL's verifier written ({error})", flush=True)
+        creation = compile_solidity(args.solc, sol, optimize=True)
         address, code_size = anvil.deploy(creation)
         calldata_path = os.path.join(work, "calldata.bin")
-        awaited(ezkl.encode_evm_calldata(proof, calldata_path))
+        ez(ezkl.encode_evm_calldata, proof, calldata_path)
         with open(calldata_path, "rb") as f:
             calldata = f.read().hex()
         gas = anvil.verify_gas(address, calldata)
-        rejects = anvil.verify_gas(address, corrupted(calldata)) is None
+        rejects = anvil.verify_gas(address, corrupted(calldata, abi=True)) is None
         code_note = f"verifier {code_size} bytes" + (" (above EIP-170)" if code_size > MAX_CODE else "")
     except (SystemExit, Exception) as refusal:  # noqa: BLE001 - reported, not hidden
         code_note = f"no EVM verifier: {str(refusal).splitlines()[-1][:160] if str(refusal) else type(refusal).__name__}"
@@ -334,12 +375,13 @@ def ezkl_side(args, work, onnx_path, calibration, inputs, anvil, reference):
         for x, logits in zip(reference["inputs"], reference["logits"]):
             with open(data, "w") as f:
                 json.dump({"input_data": [x]}, f)
-            awaited(ezkl.gen_witness(data, compiled, witness, vk, srs))
+            ez(ezkl.gen_witness, data, compiled, witness, vk, srs)
             with open(witness) as f:
                 w = json.load(f)
             values = [float(v) for v in w["pretty_elements"]["rescaled_outputs"][0]]
             agree += int(max(range(len(values)), key=values.__getitem__) == max(range(len(logits)), key=logits.__getitem__))
             max_err = max(max_err, max(abs(a - b) for a, b in zip(values, logits)))
+    os.remove(pk)  # over a GB: not kept
     return {
         "logrows": logrows,
         "prove_s": wall,
@@ -432,6 +474,9 @@ def main():
         for system, r in results.items():
             record(figures, f"zkml.{label}.{system}.proof_bytes", f"{label}: {system} proof size", r["proof_bytes"], "bytes")
             record(figures, f"zkml.{label}.{system}.peak_rss", f"{label}: {system} prove peak memory", round(r["rss_mib"]), "MiB")
+            if r["max_err"] is not None:
+                record(figures, f"zkml.{label}.{system}.max_logit_error", f"{label}: {system} largest logit error against onnxruntime", round(r["max_err"], 3), "logit",
+                       note=f"argmax agrees on {r['agree']}/450 test images")
             if r["gas"] is not None:
                 record(figures, f"zkml.{label}.{system}.verify_gas", f"{label}: {system} EVM verification gas", r["gas"], "gas", note=r["code"])
         if p["gas"] is not None and e["gas"] is not None:
