@@ -234,6 +234,39 @@ def random_mlp(path, widths, seed=7):
     onnx.save(model, path)
 
 
+# --- what both sides report -------------------------------------------------------
+
+
+def accuracy(reference, outputs_of):
+    """Argmax agreement and the largest logit error of `outputs_of(input)` against
+    onnxruntime's logits in `reference`; (None, None) without a reference."""
+    if reference is None:
+        return None, None
+    agree, max_err = 0, 0.0
+    for x, logits in zip(reference["inputs"], reference["logits"]):
+        values = outputs_of(x)
+        best = max(range(len(values)), key=values.__getitem__)
+        agree += int(best == max(range(len(logits)), key=logits.__getitem__))
+        max_err = max(max_err, max(abs(a - b) for a, b in zip(values, logits)))
+    return agree, max_err
+
+
+def side_result(wall, rss, proof_bytes, evm, agree, max_err, **extra):
+    """One system's figures on one model: `evm` is (gas, rejects a corrupted proof, note)."""
+    gas, rejects, code_note = evm
+    return {
+        "prove_s": wall,
+        "rss_mib": rss,
+        "proof_bytes": proof_bytes,
+        "gas": gas,
+        "rejects_corrupted": rejects,
+        "code": code_note,
+        "agree": agree,
+        "max_err": max_err,
+        **extra,
+    }
+
+
 # --- provernet ----------------------------------------------------------------------
 
 
@@ -275,27 +308,15 @@ def provernet_side(args, work, onnx_path, calibration, inputs, anvil, reference)
             if l.strip() and not l.startswith(("MAXRSS=", "Command exited"))
         ]
         code_note = f"no EVM verifier: {lines[-1][:160] if lines else refusal}"
-    agree, max_err = None, None
-    if reference is not None:
-        agree, max_err = 0, 0.0
-        for x, logits in zip(reference["inputs"], reference["logits"]):
-            with open(input_file, "w") as f:
-                json.dump({"input": x}, f)
-            out, _, _ = timed_rss([pn, "model", "witness", package, "--input", input_file, "--out", witness])
-            values = [float(v) for v in re.search(r"output \[([^\]]*)\]", out).group(1).split(",")]
-            agree += int(max(range(len(values)), key=values.__getitem__) == max(range(len(logits)), key=logits.__getitem__))
-            max_err = max(max_err, max(abs(a - b) for a, b in zip(values, logits)))
-    return {
-        "circuit": circuit,
-        "prove_s": wall,
-        "rss_mib": rss,
-        "proof_bytes": proof_bytes,
-        "gas": gas,
-        "rejects_corrupted": rejects,
-        "code": code_note,
-        "agree": agree,
-        "max_err": max_err,
-    }
+    def outputs_of(x):
+        with open(input_file, "w") as f:
+            json.dump({"input": x}, f)
+        out, _, _ = timed_rss([pn, "model", "witness", package, "--input", input_file, "--out", witness])
+        return [float(v) for v in re.search(r"output \[([^\]]*)\]", out).group(1).split(",")]
+
+    agree, max_err = accuracy(reference, outputs_of)
+    evm = (gas, rejects, code_note)
+    return side_result(wall, rss, proof_bytes, evm, agree, max_err, circuit=circuit)
 
 
 # --- EZKL ---------------------------------------------------------------------------
@@ -369,30 +390,17 @@ def ezkl_side(args, work, onnx_path, calibration, inputs, anvil, reference):
         code_note = f"verifier {code_size} bytes" + (" (above EIP-170)" if code_size > MAX_CODE else "")
     except (SystemExit, Exception) as refusal:  # noqa: BLE001 - reported, not hidden
         code_note = f"no EVM verifier: {str(refusal).splitlines()[-1][:160] if str(refusal) else type(refusal).__name__}"
-    agree, max_err = None, None
-    if reference is not None:
-        agree, max_err = 0, 0.0
-        for x, logits in zip(reference["inputs"], reference["logits"]):
-            with open(data, "w") as f:
-                json.dump({"input_data": [x]}, f)
-            ez(ezkl.gen_witness, data, compiled, witness, vk, srs)
-            with open(witness) as f:
-                w = json.load(f)
-            values = [float(v) for v in w["pretty_elements"]["rescaled_outputs"][0]]
-            agree += int(max(range(len(values)), key=values.__getitem__) == max(range(len(logits)), key=logits.__getitem__))
-            max_err = max(max_err, max(abs(a - b) for a, b in zip(values, logits)))
+    def outputs_of(x):
+        with open(data, "w") as f:
+            json.dump({"input_data": [x]}, f)
+        ez(ezkl.gen_witness, data, compiled, witness, vk, srs)
+        with open(witness) as f:
+            return [float(v) for v in json.load(f)["pretty_elements"]["rescaled_outputs"][0]]
+
+    agree, max_err = accuracy(reference, outputs_of)
     os.remove(pk)  # over a GB: not kept
-    return {
-        "logrows": logrows,
-        "prove_s": wall,
-        "rss_mib": rss,
-        "proof_bytes": proof_bytes,
-        "gas": gas,
-        "rejects_corrupted": rejects,
-        "code": code_note,
-        "agree": agree,
-        "max_err": max_err,
-    }
+    evm = (gas, rejects, code_note)
+    return side_result(wall, rss, proof_bytes, evm, agree, max_err, logrows=logrows)
 
 
 # --- figures ------------------------------------------------------------------------
