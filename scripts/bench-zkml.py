@@ -443,7 +443,7 @@ def main():
     anvil = Anvil(args.anvil)
     figures, rows = [], []
     try:
-        # The digits model, then the larger random one (64-64-32-10, 6,464 parameters).
+        # The digits model, then the larger random one (64-64-32-10, 6,570 parameters).
         large_dir = os.path.join(args.out, "large")
         os.makedirs(large_dir, exist_ok=True)
         large_onnx = os.path.join(large_dir, "model.onnx")
@@ -469,7 +469,7 @@ def main():
         for system, r in results.items():
             gas = "-" if r["gas"] is None else f"{r['gas']:,}"
             agree = "-" if r["agree"] is None else f"{r['agree']}/450"
-            err = "-" if r["max_err"] is None else f"{r['max_err']:.3f}"
+            err = "-" if r["max_err"] is None else f"{r['max_err']:.4f}"
             note = r["code"] + ("" if r["rejects_corrupted"] in (None, True) else "; ACCEPTS A CORRUPTED PROOF")
             extra = f"; {r['circuit']}" if system == "provernet" else f"; logrows {r['logrows']}"
             print(f"{label:<8} {system:<10} {r['prove_s']:>8.2f} {r['proof_bytes']:>8} {gas:>11} {r['rss_mib']:>9.0f} {agree:>8} {err:>8}  {note}{extra}")
@@ -483,17 +483,21 @@ def main():
             record(figures, f"zkml.{label}.{system}.proof_bytes", f"{label}: {system} proof size", r["proof_bytes"], "bytes")
             record(figures, f"zkml.{label}.{system}.peak_rss", f"{label}: {system} prove peak memory", round(r["rss_mib"]), "MiB")
             if r["max_err"] is not None:
-                record(figures, f"zkml.{label}.{system}.max_logit_error", f"{label}: {system} largest logit error against onnxruntime", round(r["max_err"], 3), "logit",
+                record(figures, f"zkml.{label}.{system}.max_logit_error", f"{label}: {system} largest logit error against onnxruntime", round(r["max_err"], 4), "logit",
                        note=f"argmax agrees on {r['agree']}/450 test images")
             if r["gas"] is not None:
                 record(figures, f"zkml.{label}.{system}.verify_gas", f"{label}: {system} EVM verification gas", r["gas"], "gas", note=r["code"])
         if p["gas"] is not None and e["gas"] is not None:
             record(figures, f"zkml.{label}.gas_ratio", f"{label}: verification gas, provernet ÷ EZKL", round(p["gas"] / e["gas"], 3), "ratio",
                    {"at_most": 1.0} if label == "digits" else None)
+        if p["max_err"] is not None and e["max_err"] is not None:
+            record(figures, f"zkml.{label}.logit_error_ratio", f"{label}: largest logit error against onnxruntime, provernet ÷ EZKL",
+                   round(p["max_err"] / e["max_err"], 3) if e["max_err"] > 0 else None, "ratio", {"at_most": 1.0},
+                   f"provernet {p['max_err']:.4f} ({p['circuit']}), EZKL {e['max_err']:.4f} (logrows {e['logrows']})")
         if p["agree"] is not None and e["agree"] is not None:
             record(figures, f"zkml.{label}.argmax_margin", f"{label}: argmax agreement with onnxruntime, provernet less EZKL (of 450)",
                    p["agree"] - e["agree"], "images", {"at_least": 0},
-                   f"provernet {p['agree']}/450 (max logit error {p['max_err']:.3f}), EZKL {e['agree']}/450 ({e['max_err']:.3f})")
+                   f"provernet {p['agree']}/450 (max logit error {p['max_err']:.4f}), EZKL {e['agree']}/450 ({e['max_err']:.4f})")
     if args.figures:
         with open(args.figures, "a") as f:
             for line in figures:

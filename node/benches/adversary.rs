@@ -66,7 +66,7 @@ fn flood(count: usize, chain_id: u64, market: ethers::types::Address) -> Vec<Vec
                     let mut secret = [0x5au8; 32];
                     secret[..8].copy_from_slice(&(n + 1).to_be_bytes());
                     let account = LocalWallet::from_bytes(&secret).expect("a key");
-                    return support::sign_request(
+                    return support::sign_request_for(
                         chain_id,
                         market,
                         &account,
@@ -74,6 +74,7 @@ fn flood(count: usize, chain_id: u64, market: ethers::types::Address) -> Vec<Vec
                         n,
                         1_000_000,
                         (600, 30, 590),
+                        (CircuitId([7; 32]), ""),
                     );
                 }
                 1..=3 => SignedEnvelope::sign(

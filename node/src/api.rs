@@ -2,7 +2,7 @@
 //!
 //! | method | path | body / answer |
 //! |---|---|---|
-//! | `POST` | `/v1/jobs` | [`SubmitRequest`] → `{"id": "0x…"}` |
+//! | `POST` | `/v1/jobs` | [`JobBody`]: a circuit's witness (`circuit`, `input`) or numbers for one of the node's models (`model`, `values`; `client.models`), with `max_price` and `deadline_secs` → `{"id": "0x…"}` |
 //! | `GET` | `/v1/jobs?after=0x…&limit=N` | a page of jobs' [`JobStatus`] in id order: at most `limit` (default and most [`MAX_PAGE`]), from the first id after `after` |
 //! | `GET` | `/v1/jobs/{id}` | one [`JobStatus`] |
 //! | `GET` | `/v1/jobs/{id}/proof` | the proof file (as `provernet prove` writes it) |
@@ -31,7 +31,7 @@ use axum::{Json, Router};
 use provernet_protocol::JobId;
 use serde_json::json;
 
-use crate::service::{NodeHandle, SubmitError, SubmitRequest};
+use crate::service::{JobBody, NodeHandle, SubmitError};
 
 /// The longest request body.
 pub const MAX_BODY_BYTES: usize = 2 << 20;
@@ -54,12 +54,12 @@ fn body<T>(body: Body<T>) -> Result<T, Box<Response>> {
         .map_err(|rejection| Box::new(error(rejection.status(), rejection.body_text())))
 }
 
-async fn submit(State(node): State<NodeHandle>, request: Body<SubmitRequest>) -> Response {
+async fn submit(State(node): State<NodeHandle>, request: Body<JobBody>) -> Response {
     let request = match body(request) {
         Ok(request) => request,
         Err(answer) => return *answer,
     };
-    match node.submit(request).await {
+    match node.submit_job(request).await {
         Ok(id) => (
             StatusCode::CREATED,
             Json(json!({ "id": format!("0x{}", provernet_protocol::primitives::to_hex(&id.0)) })),

@@ -209,18 +209,8 @@ pub fn witness_for(
             input.display()
         )
     })?;
-    let arch = package.model.architecture;
-    if floats.len() != arch.inputs() {
-        bail!(
-            "the input has {} values; the model takes {}",
-            floats.len(),
-            arch.inputs()
-        );
-    }
-    let quantized = quantize::quantize_input(&floats, arch.scale_bits())?;
-    let output = package.model.infer(&quantized)?;
-    let json = package.model.witness(&quantized);
-    Ok((Circuit::Model(arch), json, output))
+    let (json, output) = package.inference(&floats)?;
+    Ok((Circuit::Model(package.model.architecture), json, output))
 }
 
 /// One line on a model proof's statement: the model's commitment and the outputs.

@@ -10,22 +10,22 @@ use halo2_base::utils::ScalarField;
 use halo2_base::{AssignedValue, Context};
 
 use crate::field::from_i64;
-use crate::model::VALUE_BITS;
 
 pub(crate) fn pow2(bits: u32) -> Fr {
     Fr::from(2).pow_vartime([u64::from(bits)])
 }
 
-/// Loads `v` and constrains `-2^VALUE_BITS <= v < 2^VALUE_BITS`; returns it and `v + 2^VALUE_BITS` (in
-/// `[0, 2^(VALUE_BITS+1))`, what the commitment packs).
+/// Loads `v` and constrains `-2^bits <= v < 2^bits`; returns it and `v + 2^bits` (in
+/// `[0, 2^(bits+1))`, what a commitment packs).
 pub(crate) fn load_bounded(
     ctx: &mut Context<Fr>,
     gate: &GateChip<Fr>,
     v: i64,
+    bits: u32,
 ) -> (AssignedValue<Fr>, AssignedValue<Fr>) {
     let value = ctx.load_witness(from_i64(v));
-    let shifted = gate.add(ctx, value, Constant(pow2(VALUE_BITS)));
-    gate.num_to_bits(ctx, shifted, VALUE_BITS as usize + 1);
+    let shifted = gate.add(ctx, value, Constant(pow2(bits)));
+    gate.num_to_bits(ctx, shifted, bits as usize + 1);
     (value, shifted)
 }
 

@@ -244,7 +244,7 @@ pub(crate) fn synthesize(builder: &mut BaseCircuitBuilder<Fr>, witness: &Witness
     let load = |ctx: &mut Context<Fr>, values: &[i64]| -> Vec<AssignedValue<Fr>> {
         values
             .iter()
-            .map(|v| load_bounded(ctx, &gate, *v).0)
+            .map(|v| load_bounded(ctx, &gate, *v, VALUE_BITS as u32).0)
             .collect()
     };
     let w1: Vec<Vec<AssignedValue<Fr>>> = m.w1.iter().map(|row| load(ctx, row)).collect();

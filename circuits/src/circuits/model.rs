@@ -6,11 +6,12 @@
 //! 1. every parameter `v` is loaded with `v + 2^15` decomposed into 16 bits, packed 15 to
 //!    a field element ([`crate::model::pack`]) and hashed after the architecture's word
 //!    (a constant): the model's commitment;
-//! 2. every input is range-checked, packed and hashed the same way: the input's;
+//! 2. every input `x` is loaded with `x + 2^24` decomposed into 25 bits, packed 10 to an
+//!    element and hashed: the input's commitment;
 //! 3. each dense layer's accumulator is rescaled by `2^s` with a remainder of `s` bits and
 //!    a quotient bounded by the layer's accumulator bound; a ReLU proves the sign by a
 //!    decomposition below that bound; a hidden layer's outputs are range-checked to
-//!    `|v| < 2^15`, so the next layer's accumulator stays within its bound.
+//!    `|v| < 2^24`, so the next layer's accumulator stays within its bound.
 //!
 //! The outputs are computed and constrained, never copied in. Every range check is a bit
 //! decomposition: no lookup table, which would add code and gas to the EVM verifier.
@@ -29,7 +30,9 @@ use serde::Deserialize;
 
 use super::json_shape;
 use crate::error::CircuitError;
-use crate::model::{Architecture, ModelError, PACKED, QuantizedModel, VALUE_BITS};
+use crate::model::{
+    ACTIVATION_BITS, Architecture, ModelError, PARAMETER_BITS, QuantizedModel, packed,
+};
 use crate::poseidon::Hasher;
 
 use super::fixed::{load_bounded, pow2, relu, rescale};
@@ -189,32 +192,33 @@ pub(crate) fn k(arch: Architecture) -> u32 {
     k
 }
 
-/// Constrains a hidden value to `|v| < 2^VALUE_BITS` (`0 <= v` after a ReLU, which
+/// Constrains a hidden value to `|v| < 2^ACTIVATION_BITS` (`0 <= v` after a ReLU, which
 /// needs a bit less).
 fn bound_hidden(ctx: &mut Context<Fr>, gate: &GateChip<Fr>, v: AssignedValue<Fr>, relu: bool) {
     if relu {
-        gate.num_to_bits(ctx, v, VALUE_BITS as usize);
+        gate.num_to_bits(ctx, v, ACTIVATION_BITS as usize);
     } else {
-        let shifted = gate.add(ctx, v, Constant(pow2(VALUE_BITS)));
-        gate.num_to_bits(ctx, shifted, VALUE_BITS as usize + 1);
+        let shifted = gate.add(ctx, v, Constant(pow2(ACTIVATION_BITS)));
+        gate.num_to_bits(ctx, shifted, ACTIVATION_BITS as usize + 1);
     }
 }
 
-/// Values in `[0, 2^16)` packed [`PACKED`] to an element, the first in the lowest bits
-/// ([`crate::model::pack`]).
+/// Values in `[0, 2^(bits+1))` packed [`packed`]`(bits)` to an element, the first in the
+/// lowest bits ([`crate::model::pack`]).
 fn pack(
     ctx: &mut Context<Fr>,
     gate: &GateChip<Fr>,
     offsets: &[AssignedValue<Fr>],
+    bits: u32,
 ) -> Vec<AssignedValue<Fr>> {
     offsets
-        .chunks(PACKED)
+        .chunks(packed(bits))
         .map(|chunk| {
             let (last, rest) = chunk
                 .split_last()
                 .unwrap_or_else(|| unreachable!("chunks are not empty"));
             rest.iter().rev().fold(*last, |acc, v| {
-                gate.mul_add(ctx, acc, Constant(pow2(VALUE_BITS + 1)), *v)
+                gate.mul_add(ctx, acc, Constant(pow2(bits + 1)), *v)
             })
         })
         .collect()
@@ -239,7 +243,7 @@ pub(crate) fn synthesize(builder: &mut BaseCircuitBuilder<Fr>, witness: &Witness
             rows.push(
                 row.iter()
                     .map(|w| {
-                        let (value, offset) = load_bounded(ctx, &gate, *w);
+                        let (value, offset) = load_bounded(ctx, &gate, *w, PARAMETER_BITS);
                         shifted.push(offset);
                         value
                     })
@@ -251,7 +255,7 @@ pub(crate) fn synthesize(builder: &mut BaseCircuitBuilder<Fr>, witness: &Witness
             layer_biases
                 .iter()
                 .map(|b| {
-                    let (value, offset) = load_bounded(ctx, &gate, *b);
+                    let (value, offset) = load_bounded(ctx, &gate, *b, PARAMETER_BITS);
                     shifted.push(offset);
                     value
                 })
@@ -260,13 +264,15 @@ pub(crate) fn synthesize(builder: &mut BaseCircuitBuilder<Fr>, witness: &Witness
     }
     // The architecture's word first: a constant of this circuit.
     let mut words = vec![ctx.load_constant(arch.word())];
-    words.extend(pack(ctx, &gate, &shifted));
+    words.extend(pack(ctx, &gate, &shifted, PARAMETER_BITS));
     let commitment = hasher.hash(ctx, &gate, &words);
 
     // 2. The input, bounded, packed and committed to.
-    let (inputs, offsets): (Vec<AssignedValue<Fr>>, Vec<AssignedValue<Fr>>) =
-        input.iter().map(|x| load_bounded(ctx, &gate, *x)).unzip();
-    let words = pack(ctx, &gate, &offsets);
+    let (inputs, offsets): (Vec<AssignedValue<Fr>>, Vec<AssignedValue<Fr>>) = input
+        .iter()
+        .map(|x| load_bounded(ctx, &gate, *x, ACTIVATION_BITS))
+        .unzip();
+    let words = pack(ctx, &gate, &offsets, ACTIVATION_BITS);
     let input_commitment = hasher.hash(ctx, &gate, &words);
 
     // 3. The layers.

@@ -5,14 +5,17 @@
 //! Fixed point: an integer `v` stands for `v / 2^s`, `s` the architecture's
 //! `scale_bits`. A dense layer computes, for each output `j`,
 //! `acc_j = Σ_i w_ji·x_i + 2^s·b_j` and `y_j = floor(acc_j / 2^s)`, then `max(y_j, 0)` if
-//! the layer has a ReLU. Every weight, bias and input, and every output of a hidden layer,
-//! must satisfy `|v| < 2^VALUE_BITS`: a hidden value beyond it is an error, never wrapped
-//! or clamped, so the circuit computes exactly what [`QuantizedModel::infer`] computes.
+//! the layer has a ReLU. Every weight and bias must satisfy `|v| < 2^PARAMETER_BITS`, every
+//! input and every output of a hidden layer `|v| < 2^ACTIVATION_BITS`: a value beyond it is
+//! an error, never wrapped or clamped, so the circuit computes exactly what
+//! [`QuantizedModel::infer`] computes. Activations get more bits than parameters because
+//! they cost per neuron, parameters per weight: the scale is then bounded by the largest
+//! weight or bias alone: 15 bits for a model whose parameters are all below 1.0.
 //!
 //! A proof's public inputs are the model's **commitment**, the Poseidon hash of its
 //! parameters packed 15 to a field element ([`QuantizedModel::commitment`]): the weights
 //! stay private, and a consumer of a proof knows which model ran; the input's commitment,
-//! hashed the same way ([`input_commitment`]); and the outputs. The input is committed
+//! its values packed 10 to an element ([`input_commitment`]); and the outputs. The input is committed
 //! rather than public because the EVM verifier's code grows by about 160 bytes per public
 //! input, and EIP-170 caps it at 24,576 bytes: 64 public inputs already take most of it.
 
@@ -31,16 +34,17 @@ use serde::{Deserialize, Serialize};
 
 use crate::poseidon;
 
-/// Bits of magnitude a parameter, an input or a hidden value may have (`|v| < 2^15`).
-pub const VALUE_BITS: u32 = 15;
-/// Parameters packed into one field element for the commitment: 15 of 16 bits each.
-pub const PACKED: usize = 15;
+/// Bits of magnitude a weight or a bias may have (`|v| < 2^15`).
+pub const PARAMETER_BITS: u32 = 15;
+/// Bits of magnitude an input or a hidden layer's output may have (`|v| < 2^24`).
+pub const ACTIVATION_BITS: u32 = 24;
 /// Most dense layers a model may have.
 pub const MAX_LAYERS: usize = 8;
 /// Most inputs or outputs a layer may have.
 pub const MAX_WIDTH: usize = 4_096;
-/// Finest scale: `2^15` would leave no value but 0 and ±1.0 in range.
-pub const MAX_SCALE_BITS: u32 = 14;
+/// Finest scale: at 15 bits a parameter must be below 1.0 (the architecture's word keeps
+/// the scale in 4 bits).
+pub const MAX_SCALE_BITS: u32 = 15;
 /// Most weights and biases a model may have: its witness must fit a job's input (1 MiB)
 /// with room, and laying its circuit out stays within memory. (The EVM's code limit binds
 /// sooner today: see docs/circuits.md.)
@@ -270,10 +274,12 @@ impl Architecture {
     }
 
     /// Bits of magnitude a layer's accumulator stays below, with `inputs` inputs: each of
-    /// `inputs` products is below `2^30`, and so is the scaled bias (`2^(15+s)`, `s` ≤ 14).
+    /// `inputs` products is at most `2^(15+24)`, and so is the scaled bias (`2^(15+s)`,
+    /// `s` ≤ 15). At most 52 bits ([`MAX_WIDTH`] inputs): the circuit's rescale reads the
+    /// offset accumulator as a `u64`.
     pub(crate) fn accumulator_bits(inputs: usize) -> u32 {
         let n = u64::try_from(inputs).unwrap_or(u64::MAX).saturating_add(1);
-        2 * VALUE_BITS + (u64::BITS - n.leading_zeros())
+        PARAMETER_BITS + ACTIVATION_BITS + (u64::BITS - n.leading_zeros())
     }
 }
 
@@ -342,10 +348,10 @@ pub struct QuantizedModel {
     pub biases: Vec<Vec<i64>>,
 }
 
-/// Whether `v` is within `[−2^VALUE_BITS, 2^VALUE_BITS)`: what the circuit's range check
-/// (`v + 2^VALUE_BITS` in 16 bits) takes.
-pub(crate) fn in_range(v: i64) -> bool {
-    (-(1 << VALUE_BITS)..1 << VALUE_BITS).contains(&v)
+/// Whether `v` is within `[−2^bits, 2^bits)`: what the circuit's range check (`v + 2^bits`
+/// in `bits + 1` bits) takes.
+pub(crate) fn in_range(v: i64, bits: u32) -> bool {
+    (-(1 << bits)..1 << bits).contains(&v)
 }
 
 impl QuantizedModel {
@@ -381,9 +387,9 @@ impl QuantizedModel {
                 ));
             }
         }
-        if let Some((name, v)) = self.named().find(|(_, v)| !in_range(*v)) {
+        if let Some((name, v)) = self.named().find(|(_, v)| !in_range(*v, PARAMETER_BITS)) {
             return Err(ModelError::Quantization(format!(
-                "{name} = {v} is not within [−2^{VALUE_BITS}, 2^{VALUE_BITS})"
+                "{name} = {v} is not within [−2^{PARAMETER_BITS}, 2^{PARAMETER_BITS})"
             )));
         }
         Ok(())
@@ -423,7 +429,7 @@ impl QuantizedModel {
     /// model, shape and scale included.
     pub fn commitment(&self) -> Fr {
         let mut words = vec![self.architecture.word()];
-        words.extend(pack(&self.parameters().collect::<Vec<_>>()));
+        words.extend(pack(&self.parameters().collect::<Vec<_>>(), PARAMETER_BITS));
         poseidon::hash(&words)
     }
 
@@ -441,9 +447,13 @@ impl QuantizedModel {
                 arch.inputs()
             )));
         }
-        if let Some((i, v)) = input.iter().enumerate().find(|(_, v)| !in_range(**v)) {
+        if let Some((i, v)) = input
+            .iter()
+            .enumerate()
+            .find(|(_, v)| !in_range(**v, ACTIVATION_BITS))
+        {
             return Err(ModelError::Input(format!(
-                "input [{i}] = {v} (quantized) is not within [−2^{VALUE_BITS}, 2^{VALUE_BITS}): the value is \
+                "input [{i}] = {v} (quantized) is not within [−2^{ACTIVATION_BITS}, 2^{ACTIVATION_BITS}): the value is \
                  too large for the model's scale of {} bits",
                 arch.scale_bits()
             )));
@@ -465,7 +475,7 @@ impl QuantizedModel {
                     .map(|(w, x)| i128::from(*w) * i128::from(*x))
                     .sum::<i128>()
                     + scale * i128::from(*bias);
-                // Below 2^(accumulator bits − s) ≤ 2^50 by the bounds: fits an i64.
+                // Below 2^(accumulator bits − s) ≤ 2^52 by the bounds: fits an i64.
                 let mut y = acc.div_euclid(scale) as i64;
                 if layer.relu {
                     y = y.max(0);
@@ -473,10 +483,13 @@ impl QuantizedModel {
                 next.push(y);
             }
             if l < last
-                && let Some((j, v)) = next.iter().enumerate().find(|(_, v)| !in_range(**v))
+                && let Some((j, v)) = next
+                    .iter()
+                    .enumerate()
+                    .find(|(_, v)| !in_range(**v, ACTIVATION_BITS))
             {
                 return Err(ModelError::Input(format!(
-                    "layer {l}'s output [{j}] = {v} is not within [−2^{VALUE_BITS}, 2^{VALUE_BITS}): the \
+                    "layer {l}'s output [{j}] = {v} is not within [−2^{ACTIVATION_BITS}, 2^{ACTIVATION_BITS}): the \
                      model's scale of {} bits is too fine for this input (import it with a \
                      smaller --scale)",
                     arch.scale_bits()
@@ -608,153 +621,34 @@ impl Statement {
     }
 }
 
-/// The commitment to a (quantized, in range) input: Poseidon of the input [`pack`]ed as
-/// parameters are. It binds the input, but does not hide one that can be guessed.
+/// The commitment to a (quantized, in range) input: Poseidon of the input [`pack`]ed at
+/// [`ACTIVATION_BITS`]. It binds the input, but does not hide one that can be guessed.
 pub fn input_commitment(input: &[i64]) -> Fr {
-    poseidon::hash(&pack(input))
+    poseidon::hash(&pack(input, ACTIVATION_BITS))
 }
 
-/// Parameters packed [`PACKED`] to a field element, in order: each is offset by
-/// `2^VALUE_BITS` into 16 bits, the first in the lowest bits. A last, partial element holds
-/// what is left. The circuit packs the same way, from parameters it range-checks, so each
-/// element has one preimage.
-pub fn pack(parameters: &[i64]) -> Vec<Fr> {
-    let offset = 1i64 << VALUE_BITS;
-    parameters
-        .chunks(PACKED)
+/// Values of `|v| < 2^bits` that one field element holds packed: as many `bits + 1`-bit
+/// fields as fit 250 bits, below the field's 254 (15 parameters, 10 activations).
+pub const fn packed(bits: u32) -> usize {
+    (250 / (bits + 1)) as usize
+}
+
+/// Values in `[−2^bits, 2^bits)` packed [`packed`]`(bits)` to a field element, in order:
+/// each is offset by `2^bits` into `bits + 1` bits, the first in the lowest bits. A last,
+/// partial element holds what is left. The circuit packs the same way, from values it
+/// range-checks, so each element has one preimage.
+pub fn pack(values: &[i64], bits: u32) -> Vec<Fr> {
+    let offset = 1i64 << bits;
+    values
+        .chunks(packed(bits))
         .map(|chunk| {
             chunk.iter().rev().fold(Fr::zero(), |acc, v| {
-                // In range, so the offset value is in [1, 2^16).
-                acc * Fr::from(1u64 << (VALUE_BITS + 1)) + Fr::from((v + offset) as u64)
+                // In range, so the offset value is in [0, 2^(bits + 1)).
+                acc * Fr::from(1u64 << (bits + 1)) + Fr::from((v + offset) as u64)
             })
         })
         .collect()
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn arch(widths: &[usize], scale_bits: u32) -> Architecture {
-        let layers: Vec<Layer> = widths[1..]
-            .iter()
-            .enumerate()
-            .map(|(i, w)| Layer {
-                outputs: *w,
-                relu: i + 2 < widths.len(),
-            })
-            .collect();
-        Architecture::new(widths[0], &layers, scale_bits).expect("a valid architecture")
-    }
-
-    #[test]
-    fn a_circuit_name_parses_back_to_its_architecture_and_nothing_else_does() {
-        let a = arch(&[64, 32, 10], 8);
-        assert_eq!(a.to_string(), "model-64-32r-10-s8");
-        assert_eq!(
-            "model-64-32r-10-s8"
-                .parse::<Architecture>()
-                .expect("parses"),
-            a
-        );
-        for bad in [
-            "model-64-s8",
-            "model-064-32r-10-s8",
-            "model-64-32r-10",
-            "model-64-+32r-10-s8",
-            "model-64-32x-10-s8",
-            "model-64-0-10-s8",
-            "model-64-32r-10-s0",
-            "model-64-32r-10-s15",
-            "model-64-4097-10-s8",
-            "mlp-64-32r-10-s8",
-            "model-64-32r-10-s8-",
-            "model-1-1-1-1-1-1-1-1-1-1-s8",
-        ] {
-            assert!(bad.parse::<Architecture>().is_err(), "{bad} parsed");
-        }
-    }
-
-    #[test]
-    fn packing_is_injective_over_the_range_and_sized_as_documented() {
-        let max = (1i64 << VALUE_BITS) - 1;
-        let a = pack(&[max, -max, 0, 1, -1]);
-        let b = pack(&[max, -max, 0, 1, -2]);
-        assert_eq!(a.len(), 1);
-        assert_ne!(a, b);
-        assert_eq!(pack(&vec![0; PACKED * 2 + 1]).len(), 3);
-        // Out of range, a parameter spills into the next one's bits and two lists pack
-        // alike: why the circuit range-checks every parameter it packs.
-        assert_eq!(pack(&[0, 1]), pack(&[1 << 16, 0]));
-    }
-
-    #[test]
-    fn one_commitment_names_one_shape_and_scale() {
-        // The same ten parameters under two shapes, and under two scales: the
-        // architecture's word makes each commitment another.
-        let model = |widths: &[usize], scale_bits| {
-            let architecture = arch(widths, scale_bits);
-            QuantizedModel {
-                weights: architecture
-                    .layer_inputs()
-                    .zip(architecture.layers())
-                    .map(|(n, l)| vec![vec![1; n]; l.outputs])
-                    .collect(),
-                biases: architecture.layers().map(|l| vec![1; l.outputs]).collect(),
-                architecture,
-            }
-        };
-        let a = model(&[4, 2], 8);
-        let b = model(&[1, 5], 8);
-        let c = model(&[4, 2], 9);
-        assert_eq!(a.parameters().count(), b.parameters().count());
-        assert_eq!(
-            a.parameters().collect::<Vec<_>>(),
-            b.parameters().collect::<Vec<_>>()
-        );
-        assert_ne!(a.commitment(), b.commitment());
-        assert_ne!(a.commitment(), c.commitment());
-        assert_ne!(a.architecture.word(), b.architecture.word());
-        // Eight layers: the last width's top bits count too (a u128 lost them).
-        let eight = |last| {
-            let mut widths = vec![1; 9];
-            widths[8] = last;
-            arch(&widths, 8).word()
-        };
-        assert_ne!(eight(10), eight(10 + 256));
-        assert_ne!(eight(4_096), eight(4_096 - 2_048));
-    }
-
-    #[test]
-    fn inference_floors_applies_relu_and_refuses_hidden_values_out_of_range() {
-        let model = QuantizedModel {
-            architecture: arch(&[2, 2, 1], 4),
-            weights: vec![vec![vec![16, -16], vec![-8, 0]], vec![vec![16, 32]]],
-            biases: vec![vec![1, 0], vec![-3]],
-        };
-        model.check().expect("a valid model");
-        // Hidden: (16·5 − 16·2 + 16·1)/16 = 4, relu(−8·5/16) = relu(floor(−2.5)) = 0.
-        // Output: floor((16·4 + 32·0 − 16·3)/16) = 1.
-        assert_eq!(model.infer(&[5, 2]).expect("in range"), vec![1]);
-        let big = QuantizedModel {
-            weights: vec![
-                vec![vec![max_value(), max_value()], vec![0, 0]],
-                vec![vec![1, 1]],
-            ],
-            ..model.clone()
-        };
-        assert!(matches!(
-            big.infer(&[max_value(), max_value()]),
-            Err(ModelError::Input(_))
-        ));
-        assert!(matches!(model.infer(&[1]), Err(ModelError::Input(_))));
-        assert!(matches!(
-            model.infer(&[1 << VALUE_BITS, 0]),
-            Err(ModelError::Input(_))
-        ));
-    }
-
-    fn max_value() -> i64 {
-        (1 << VALUE_BITS) - 1
-    }
-}
+mod tests;

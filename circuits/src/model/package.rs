@@ -140,6 +140,26 @@ impl Package {
         }
         Ok(Self { description, model })
     }
+
+    /// The witness of this model's circuit for the input `x` (real numbers, quantized at
+    /// the model's scale), and the output the model computes (quantized).
+    ///
+    /// # Errors
+    /// An input of another width, a value that is not finite or does not fit the model's
+    /// range, or a hidden value out of range.
+    pub fn inference(&self, x: &[f64]) -> Result<(serde_json::Value, Vec<i64>), ModelError> {
+        let arch = self.model.architecture;
+        if x.len() != arch.inputs() {
+            return Err(ModelError::Input(format!(
+                "the input has {} values; the model takes {}",
+                x.len(),
+                arch.inputs()
+            )));
+        }
+        let quantized = super::quantize::quantize_input(x, arch.scale_bits())?;
+        let output = self.model.infer(&quantized)?;
+        Ok((self.model.witness(&quantized), output))
+    }
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, ModelError> {

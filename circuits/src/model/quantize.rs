@@ -1,16 +1,19 @@
 //! From a [`FloatModel`] to a [`QuantizedModel`]: the scale, the rounding, and how far the
 //! quantized model is from the float one.
 //!
-//! The scale is the finest (most fractional bits) at which every parameter fits and, on
-//! every calibration input, every input and every layer's output stays within half the
-//! range: the other half is headroom for inputs the calibration did not show. A hidden
+//! The scale is the finest (most fractional bits) at which every parameter fits its range
+//! and, on every calibration input, every input and every layer's output stays within
+//! half of theirs: the other half is headroom for inputs the calibration did not show. A hidden
 //! value that still overflows on some input is an error for that input
 //! ([`QuantizedModel::infer`]), never a wrong answer.
 
 use serde::{Deserialize, Serialize};
 
 use super::onnx::FloatModel;
-use super::{Architecture, Layer, MAX_SCALE_BITS, ModelError, QuantizedModel, VALUE_BITS};
+use super::{
+    ACTIVATION_BITS, Architecture, Layer, MAX_SCALE_BITS, ModelError, PARAMETER_BITS,
+    QuantizedModel,
+};
 
 /// Inputs to choose the scale from and measure the accuracy on: `{"inputs": [[...], ...]}`.
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -31,10 +34,10 @@ pub struct Accuracy {
     pub max_output_error: f64,
 }
 
-/// `x·2^s` rounded, if it is within range.
-fn quantize_value(x: f64, scale_bits: u32) -> Option<i64> {
+/// `x·2^s` rounded, if it is within `|v| < 2^bits`.
+fn quantize_value(x: f64, scale_bits: u32, bits: u32) -> Option<i64> {
     let v = (x * f64::from(1u32 << scale_bits)).round();
-    (v.abs() < f64::from(1u32 << VALUE_BITS)).then_some(v as i64)
+    (v.abs() < f64::from(1u32 << bits)).then_some(v as i64)
 }
 
 /// The input `x` at `scale_bits`.
@@ -45,11 +48,11 @@ pub fn quantize_input(x: &[f64], scale_bits: u32) -> Result<Vec<i64>, ModelError
     x.iter()
         .enumerate()
         .map(|(i, v)| {
-            quantize_value(*v, scale_bits).ok_or_else(|| {
+            quantize_value(*v, scale_bits, ACTIVATION_BITS).ok_or_else(|| {
                 ModelError::Input(format!(
                     "input [{i}] = {v} does not fit the model's range (±{} at a scale of \
                      {scale_bits} bits)",
-                    f64::from(1u32 << VALUE_BITS) / f64::from(1u32 << scale_bits)
+                    f64::from(1u32 << ACTIVATION_BITS) / f64::from(1u32 << scale_bits)
                 ))
             })
         })
@@ -79,7 +82,7 @@ pub fn architecture(model: &FloatModel, scale_bits: u32) -> Result<Architecture,
 pub fn quantize(model: &FloatModel, scale_bits: u32) -> Result<QuantizedModel, ModelError> {
     let architecture = architecture(model, scale_bits)?;
     let fits = |what: String, v: f64| {
-        quantize_value(v, scale_bits).ok_or_else(|| {
+        quantize_value(v, scale_bits, PARAMETER_BITS).ok_or_else(|| {
             ModelError::Quantization(format!(
                 "{what} = {v} does not fit at a scale of {scale_bits} bits"
             ))
@@ -122,7 +125,7 @@ pub fn quantize(model: &FloatModel, scale_bits: u32) -> Result<QuantizedModel, M
 /// Whether, at `scale_bits`, every input of `calibration` and every layer's output on it
 /// stays within half the range.
 fn has_headroom(model: &FloatModel, calibration: &[Vec<f64>], scale_bits: u32) -> bool {
-    let limit = f64::from(1u32 << (VALUE_BITS - 1)) / f64::from(1u32 << scale_bits);
+    let limit = f64::from(1u32 << (ACTIVATION_BITS - 1)) / f64::from(1u32 << scale_bits);
     calibration.iter().all(|x| {
         x.iter().all(|v| v.abs() < limit)
             && model
@@ -168,9 +171,9 @@ pub fn choose_scale(model: &FloatModel, calibration: &[Vec<f64>]) -> Result<u32,
         .ok_or_else(|| {
             ModelError::Quantization(format!(
                 "no scale from 1 to {MAX_SCALE_BITS} bits fits the model: its parameters in \
-                 [−2^{VALUE_BITS}, 2^{VALUE_BITS}) and its inputs and layer outputs on the \
-                 calibration inputs within half of that (2^{} at the scale)",
-                VALUE_BITS - 1
+                 [−2^{PARAMETER_BITS}, 2^{PARAMETER_BITS}) and its inputs and layer outputs on \
+                 the calibration inputs within 2^{} at the scale",
+                ACTIVATION_BITS - 1
             ))
         })
 }

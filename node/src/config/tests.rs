@@ -71,6 +71,9 @@ fn each_bad_field_is_named() {
     let mut c = good();
     c.prover.price = PricePolicy::FractionOfMax { bps: 0, floor: 1 };
     assert_eq!(field_of(&c), "prover.price");
+    let mut c = good();
+    c.prover.price = PricePolicy::PerSecond { wei: 0, floor: 1 };
+    assert_eq!(field_of(&c), "prover.price");
     // A cheating prover runs with the dev SRS only, at a rate that is a probability.
     let cheat = Cheat {
         mode: CheatMode::Withhold,
@@ -141,6 +144,19 @@ fn unknown_keys_and_wrong_types_name_the_key() {
         config.prover.price,
         PricePolicy::Fixed {
             wei: 5_000_000_000_000_000_000_000
+        }
+    );
+    std::fs::write(
+        &path,
+        "data_dir = \"/d\"\n[roles]\nprover = true\n[prover]\nprice = { policy = \"per-second\", wei = \"1000000000000\", floor = 7 }\n",
+    )
+    .expect("write");
+    let config = NodeConfig::load(&path).expect("valid");
+    assert_eq!(
+        config.prover.price,
+        PricePolicy::PerSecond {
+            wei: 1_000_000_000_000,
+            floor: 7
         }
     );
 }

@@ -1,6 +1,6 @@
 //! A prover measures a circuit's proving time before it promises any deadline for it.
 //!
-//! A bid promises a completion time from the prover's estimate (`prover::estimate_ms`),
+//! A bid promises a completion time from the prover's estimate (`estimates::estimate_ms`),
 //! and an award binds that promise: a proof committed later is slashed. An estimate that
 //! nobody measured (the configured `prover.estimate_ms`) is a guess, and a guess too short
 //! for this machine, or for a large circuit such as an imported model's, gets an honest

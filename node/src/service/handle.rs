@@ -28,6 +28,8 @@ pub struct NodeHandle {
     pub roles: crate::config::Roles,
     /// The market contract, read-only use (the client's deposit before a submission).
     pub(super) market: Market<ChainClient>,
+    /// The client's own models (`client.models`).
+    pub(super) models: Arc<ClientModels>,
 }
 
 impl std::fmt::Debug for NodeHandle {
@@ -78,6 +80,19 @@ impl NodeHandle {
             .await
             .map_err(|_| SubmitError::Stopped)?;
         answer.await.map_err(|_| SubmitError::Stopped)?
+    }
+
+    /// Submits the job `body` asks for: a witness, or an inference of one of this node's
+    /// models (`client.models`) on numbers, made into its witness here.
+    ///
+    /// # Errors
+    /// [`SubmitError::Model`] for a model submission this node cannot make, else as
+    /// [`NodeHandle::submit`].
+    pub async fn submit_job(&self, body: JobBody) -> Result<JobId, SubmitError> {
+        if !self.roles.client {
+            return Err(SubmitError::NotClient);
+        }
+        self.submit(body.into_request(&self.models)?).await
     }
 
     /// A client job's status.

@@ -1,7 +1,7 @@
 //! A prover or watchtower learns an imported model's circuit from a request that names
 //! it, so a client with a model nobody configured still finds provers and auditors.
 //!
-//! A model's circuit is named by its architecture (`model-64-32r-10-s8`), and the name
+//! A model's circuit is named by its architecture (`model-64-32r-10-s15`), and the name
 //! is all it takes to build the circuit: the weights are the client's witness. A request
 //! carries the name beside the circuit id, unsigned and untrusted. A node that does not
 //! know the id builds the circuit from the name (keys, EVM verifier, a sample proof) and
@@ -16,8 +16,9 @@
 //!   registered verifier's code must be the one this node compiles from the name's
 //!   verifying keys (one more call, a verifying key and a compilation: no proving key is
 //!   built for a lie);
-//! - a prover learns only from a request it would bid on (at or above its price floor,
-//!   from a funded client: the gossip rules forward no other) and only while it holds
+//! - a prover learns only from a request whose maximum covers what its price policy asks
+//!   for the shortest proof (1 ms), from a funded client (the gossip rules forward no
+//!   other), and only while it holds
 //!   nothing, as a calibration (`calibrate`); it bids on nothing, calibrates nothing and
 //!   takes no award until the learning ends, so a build never slows a promised proof;
 //! - one circuit at a time; each (id, name) is built at most once per run; a client whose
@@ -67,8 +68,8 @@ pub(super) struct Learning {
     strikes: HashMap<Address, u8>,
     /// Ids read unregistered, or not read, until when (ms).
     unread: HashMap<CircuitId, u64>,
-    /// The circuits learned, by name, in order.
-    pub learned: Vec<String>,
+    /// How many circuits were learned this run (held jobs' models at start included).
+    pub learned: usize,
 }
 
 /// Why a request teaches this node nothing.
@@ -127,7 +128,7 @@ pub(super) struct View<'a> {
 /// now (the rules in the module's doc), checked in order of cost.
 pub(super) fn learnable(view: &View<'_>, request: &JobRequest) -> Result<Architecture, Skip> {
     let learning = view.learning;
-    if view.limit == 0 || learning.learned.len() >= view.limit {
+    if view.limit == 0 || learning.learned >= view.limit {
         return Err(Skip::Off);
     }
     if view.knows {
@@ -208,13 +209,15 @@ impl Core {
             return;
         }
         // A prover learns only what it would bid on.
+        // (Its price for the shortest proof: any price the policy could ask fits the
+        // maximum.)
         if prover
             && self
                 .s
                 .config
                 .prover
                 .price
-                .quote(request.max_price)
+                .quote(request.max_price, 1)
                 .is_none()
         {
             return;
@@ -264,7 +267,7 @@ impl Core {
             Outcome::Learned(circuit) => {
                 tracing::info!(target: "market", circuit = %name, %id, "model circuit learned");
                 learning.tried.insert((id, name.clone()));
-                learning.learned.push(name);
+                learning.learned += 1;
                 self.s
                     .circuits
                     .learn(id, circuit, self.s.config.roles.prover);
@@ -425,7 +428,7 @@ mod tests {
         }
     }
 
-    const NAME: &str = "model-64-32r-10-s8";
+    const NAME: &str = "model-64-32r-10-s15";
 
     #[test]
     fn a_model_name_for_an_unknown_id_is_learned_when_idle() {
@@ -559,7 +562,7 @@ mod tests {
             Err(Skip::Full)
         );
         learning.tried.clear();
-        learning.learned = vec!["a".into(); 4];
+        learning.learned = 4;
         assert_eq!(
             learnable(&view(&learning), &request(NAME, 1)),
             Err(Skip::Off)

@@ -30,54 +30,10 @@ const BID_HOLD_GRACE_MS: u64 = 5_000;
 const MAX_BID_WINDOW_MS: u64 = 60_000;
 /// How often a prover advertises its circuits and load, ms.
 const ADVERT_INTERVAL_MS: u64 = 5_000;
-/// How many recent proving times the estimate looks at.
-const ESTIMATE_WINDOW: usize = 8;
 /// Slack in a promised deadline for the time between a bid and its award, ms.
 const DRIFT_MS: u64 = 1_000;
 
 impl Core {
-    pub(super) fn estimate_ms(&self, circuit: Circuit) -> u64 {
-        // A quarter more than measured: proving time varies with the machine's load.
-        // The slowest of the recent proofs, or the configured estimate before any: the
-        // machine's load varies, and a late proof costs a slash, an early one nothing.
-        let configured = self.s.config.prover.estimate_ms;
-        let mut base = self
-            .prover
-            .estimates
-            .get(&circuit)
-            .and_then(|times| times.iter().max().copied())
-            .unwrap_or(configured);
-        if self.prover.calibrated_only.contains(&circuit) {
-            // A calibration runs on an idle machine, jobs run beside others: until a
-            // job's time is in, the configured estimate is a floor.
-            base = base.max(configured);
-        }
-        base + base / 4
-    }
-
-    /// Records a proving time of `circuit` measured on this machine: the estimate keeps
-    /// the last [`ESTIMATE_WINDOW`].
-    pub(super) fn measured(&mut self, circuit: Circuit, ms: u64) {
-        self.prover.calibrated_only.remove(&circuit);
-        let times = self.prover.estimates.entry(circuit).or_default();
-        if times.len() == ESTIMATE_WINDOW {
-            times.pop_front();
-        }
-        times.push_back(ms);
-        let known = &self.s.circuits;
-        let measured = self
-            .prover
-            .estimates
-            .keys()
-            .filter(|c| known.proves(c))
-            .count();
-        self.s
-            .metrics
-            .market
-            .measured_circuits
-            .set(i64::try_from(measured).unwrap_or(i64::MAX));
-    }
-
     pub(super) async fn consider_bidding(&mut self, request: &JobRequest, _client: PeerKey) {
         let id = request.job_id();
         let Some(circuit) = self.s.circuits.get(&request.circuit_id) else {
@@ -128,11 +84,13 @@ impl Core {
         // (`check_request`) ignores such requests before they are remembered.
         let now = now_ms();
         let policy = self.s.config.prover.price;
-        if policy.quote(request.max_price).is_none() {
-            tracing::debug!(target: "market::prover", job = %id, max_price = request.max_price, "not bidding: below this prover's floor");
+        let cost_ms = self.proving_cost_ms(circuit);
+        if policy.quote(request.max_price, cost_ms).is_none() {
+            tracing::debug!(target: "market::prover", job = %id, max_price = request.max_price, "not bidding: below this prover's price");
             return;
         }
-        let Some(price) = policy.quote_capped(request.max_price, self.s.challenge_bond) else {
+        let Some(price) = policy.quote_capped(request.max_price, self.s.challenge_bond, cost_ms)
+        else {
             self.s
                 .metrics
                 .market

@@ -86,9 +86,12 @@ impl Core {
     /// Loads what the store holds that is not settled, and resumes it. Settled records
     /// stay on disk for the API until their retention ends (`retention.rs`); a store
     /// from before retention has them marked once, here.
-    pub(super) fn recover(&mut self) -> Result<(), crate::store::StoreError> {
+    /// `works` is the store's work column, read once at start.
+    pub(super) fn recover(
+        &mut self,
+        works: Vec<super::Work>,
+    ) -> Result<(), crate::store::StoreError> {
         let jobs = self.s.store.client_jobs()?;
-        let works = self.s.store.works()?;
         let batches = self.s.store.batches()?;
         let unmarked = !self.s.store.retention_marked()?;
         let mut marks = WriteBatch::default();

@@ -85,7 +85,7 @@ pub(crate) struct ProverState {
     pub(super) in_flight: HashSet<u64>,
     /// When a batch's failed commit or claim may be tried again (ms).
     pub(super) retry_at: HashMap<u64, u64>,
-    /// The last proving times per circuit, ms (at most [`super::prover::ESTIMATE_WINDOW`]).
+    /// The last proving times per circuit, ms (at most [`super::estimates::ESTIMATE_WINDOW`]).
     pub(super) estimates: HashMap<Circuit, VecDeque<u64>>,
     /// Accepted jobs waiting for a proving worker, earliest deadline first.
     pub(super) ready: BTreeMap<(u64, JobId), Vec<u8>>,
@@ -100,7 +100,7 @@ pub(crate) struct ProverState {
     /// The circuit whose proving time is being measured (`calibrate`).
     pub(super) calibrating: Option<Circuit>,
     /// Circuits measured only by a calibration so far: their estimates keep the
-    /// configured one as a floor (`prover::estimate_ms`).
+    /// configured one as a floor (`estimates::estimate_ms`).
     pub(super) calibrated_only: HashSet<Circuit>,
     /// Circuits whose calibration failed: when it is tried again (ms).
     pub(super) calibration_retry_at: HashMap<Circuit, u64>,

@@ -218,11 +218,26 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
     };
     // The model circuits of the jobs a prover held when it stopped, learned from their
     // requests before the restart: learned again now, so the jobs resume (`learn`).
+    // The work column is read once, here; `recover` resumes from the same records.
+    let works = store.works()?;
+    let mut known = config.known_circuits()?;
+    // A client's own models: read now, so a bad package stops the start, and known, so
+    // its own submissions check. Files of up to 64 MiB each: read on the blocking pool.
+    let models = if config.roles.client {
+        let dirs = config.client.models.clone();
+        tokio::task::spawn_blocking(move || ClientModels::load(&dirs))
+            .await
+            .map_err(|e| StartError::Engine(e.to_string()))??
+    } else {
+        ClientModels::default()
+    };
+    known.extend(models.circuits());
     let learned: Vec<(CircuitId, Circuit)> = if config.roles.prover {
-        let known: HashSet<Circuit> = config.known_circuits()?.into_iter().collect();
-        learn::held_models(&store.works()?)
+        learn::held_models(&works)
             .into_iter()
-            .filter(|(_, circuit)| !known.contains(circuit))
+            // Not what it proves already; a circuit it knows but does not prove (a
+            // client's model, `proving.models`) is proved again for the held job.
+            .filter(|(_, circuit)| !proves.contains(circuit))
             .collect()
     } else {
         Vec::new()
@@ -241,7 +256,6 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
     // Each circuit's verifying keys and verifier, loaded side by side on the blocking
     // pool (a proved circuit's shared with its proving keys' load above).
     let mut loading = tokio::task::JoinSet::new();
-    let mut known = config.known_circuits()?;
     known.extend(learned.iter().map(|(_, circuit)| *circuit));
     known.sort();
     known.dedup();
@@ -425,7 +439,7 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
         retention::compact_store(shared.store.clone(), shutdown.clone()),
     );
     let mut core = Core::new(Arc::clone(&shared), internal_tx.clone(), chain_tx);
-    core.learning.learned = learned.iter().map(|(_, c)| c.name().to_owned()).collect();
+    core.learning.learned = learned.len();
     core.prover.answers = Some(answers_tx);
     core.gossip_budget = Some(gossip_budget);
     core.watch = watch_tx;
@@ -439,7 +453,7 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
     // its keys loaded: none of it waits for a key no estimate covers. The other circuits'
     // keys load on while the node runs; it bids on a circuit once its keys are in
     // (`consider_bidding`). A key that does not load leaves its circuit unbid on.
-    core.recover()?;
+    core.recover(works)?;
     tracing::info!(target: "node", since_start_ms = begun.elapsed().as_millis(), "store read");
     let mut waiting = core.held_circuits();
     // A circuit this node no longer proves has no key loading.
@@ -516,6 +530,7 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
         tasks: supervisor.tasks(),
         roles: config.roles,
         market: shared.market.clone(),
+        models: Arc::new(models),
     })
 }
 

@@ -41,6 +41,9 @@ pub enum SubmitError {
     /// The client's deposit cannot be read.
     #[error("cannot read the client's deposit from the chain: {0}")]
     Chain(String),
+    /// A model's inference that cannot be submitted (`models`): the text says why.
+    #[error("{0}")]
+    Model(String),
 }
 
 /// A job's status as the API shows it.

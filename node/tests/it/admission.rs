@@ -19,7 +19,7 @@ pub(crate) fn signed_request(
     deadline_secs: u64,
     window_secs: u64,
 ) -> Vec<u8> {
-    crate::support::sign_request(
+    crate::support::sign_request_for(
         net.anvil.chain_id(),
         net.owner.address(),
         client,
@@ -27,6 +27,7 @@ pub(crate) fn signed_request(
         nonce,
         max_price,
         (deadline_secs, window_secs, 120),
+        (provernet_protocol::CircuitId([7; 32]), ""),
     )
 }
 

@@ -6,7 +6,7 @@ use std::process::{Command, Output};
 
 use provernet_circuits::Circuit;
 
-use crate::support::{Testnet, eventually, witness};
+use crate::support::{Testnet, eventually, small_package, witness};
 
 fn provernet(api: &str, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_provernet"))
@@ -40,16 +40,11 @@ async fn a_job_submitted_with_the_cli_is_proven_and_its_proof_verifies() {
     let config = net.config("prover", true, false);
     net.start(config, 3).await;
     net.wait_for_mesh(1).await;
-    let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
     let dir = net.dir.path().to_owned();
-    let token =
-        provernet_node::identity::load_or_create_api_token(&dir.join("api")).expect("api token");
+    let (token, bound) = serve_api(&net, &client).await;
     let token_file = dir
         .join("api")
         .join(provernet_node::identity::API_TOKEN_FILE);
-    let bound = provernet_node::api::serve(client.clone(), loopback, false, &token)
-        .await
-        .expect("api");
     let api = format!("http://{bound}");
     let input = dir.join("witness.json");
     std::fs::write(&input, witness(Circuit::PoseidonChain12, 5)).expect("write");
@@ -205,6 +200,7 @@ async fn a_job_submitted_with_the_cli_is_proven_and_its_proof_verifies() {
     assert_eq!(refused.status(), 404);
 
     // With it, a partition cuts the node off from every peer, and it comes back after.
+    let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
     let dev = provernet_node::api::serve(client.clone(), loopback, true, &token)
         .await
         .expect("dev api");
@@ -297,13 +293,22 @@ async fn guarded_api() -> (
     SocketAddr,
 ) {
     let (net, client) = Testnet::with_client(&[]).await;
+    let (token, api) = serve_api(&net, &client).await;
+    (net, client, token, api)
+}
+
+/// `client`'s API served on loopback behind its token: the token and the API's address.
+async fn serve_api(
+    net: &Testnet,
+    client: &provernet_node::service::NodeHandle,
+) -> (String, SocketAddr) {
     let token = provernet_node::identity::load_or_create_api_token(&net.dir.path().join("api"))
         .expect("api token");
     let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
     let api = provernet_node::api::serve(client.clone(), loopback, false, &token)
         .await
         .expect("api");
-    (net, client, token, api)
+    (token, api)
 }
 
 /// A web page the operator opens attacks the node's API: a cross-site POST of a job (no
@@ -438,4 +443,68 @@ async fn jobs_are_listed_a_page_at_a_time() {
     for bad in ["?limit=0", "?limit=1001", "?after=0x12", "?page=2"] {
         assert_eq!(page(bad.into()).await.0, 400, "{bad}");
     }
+}
+
+/// A client node that holds a model package (`client.models`) takes inferences of it as
+/// numbers: the node makes the witness and the job is the model's. An unknown model, the
+/// wrong count of values, values out of the model's range and a body with both forms are
+/// 400s that name the fault, and make no job.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_node_submits_inferences_of_its_own_models_from_numbers() {
+    let mut net = Testnet::new().await;
+    let package = net.dir.path().join("model");
+    let circuit = small_package(&package);
+    let client = net
+        .start_client(&[], |c| c.client.models = vec![package.clone()])
+        .await;
+    let (token, api) = serve_api(&net, &client).await;
+    let http = reqwest::Client::new();
+    let post = |body: serde_json::Value| {
+        http.post(format!("http://{api}/v1/jobs"))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+    };
+    let answer = post(serde_json::json!({
+        "model": circuit.name(), "values": [0.5, -1.0, 2.0, 0.25],
+        "max_price": "1000", "deadline_secs": 60
+    }))
+    .await
+    .expect("send");
+    assert_eq!(answer.status(), 201);
+    let body: serde_json::Value = answer.json().await.expect("json");
+    let id = provernet_node::api::parse_job_id(body["id"].as_str().expect("an id")).expect("id");
+    let job = client.job(&id).expect("store").expect("the job");
+    assert_eq!(job.circuit, circuit.name());
+    let refused = [
+        (
+            serde_json::json!({"model": "0x1234", "values": vec![1.0; 4], "max_price": "1000", "deadline_secs": 60}),
+            "none of this node's models",
+        ),
+        (
+            serde_json::json!({"model": circuit.name(), "values": vec![1.0; 5], "max_price": "1000", "deadline_secs": 60}),
+            "5 values",
+        ),
+        (
+            serde_json::json!({"model": circuit.name(), "values": [1e9, 0.0, 0.0, 0.0], "max_price": "1000", "deadline_secs": 60}),
+            "does not fit",
+        ),
+        (
+            serde_json::json!({"model": circuit.name(), "values": vec![1.0; 4], "circuit": circuit.name(), "input": "{}", "max_price": "1000", "deadline_secs": 60}),
+            "either",
+        ),
+    ];
+    for (request, want) in refused {
+        let answer = post(request.clone()).await.expect("send");
+        assert_eq!(answer.status(), 400, "{request}");
+        let body: serde_json::Value = answer.json().await.expect("json");
+        let error = body["error"].as_str().expect("an error");
+        assert!(error.contains(want), "{request}: {error}");
+    }
+    assert_eq!(
+        client.jobs().expect("store").len(),
+        1,
+        "no job but the first"
+    );
+    client.shutdown.cancel();
 }

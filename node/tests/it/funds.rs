@@ -124,7 +124,7 @@ async fn a_prover_that_requires_a_reservation_bids_only_on_one_and_is_paid_out_o
         .await;
     let mut config = net.config("prover", true, false);
     config.prover.require_reservation = true;
-    let price = config.prover.price.quote(1_000).expect("a price");
+    let price = config.prover.price.quote(1_000, 0).expect("a price");
     let prover = net.start(config, 3).await;
     net.wait_for_mesh(1).await;
     let first = client

@@ -4,37 +4,7 @@
 
 use std::process::{Command, Output};
 
-use provernet_circuits::Circuit;
-use provernet_circuits::model::{Architecture, Layer, Package, QuantizedModel};
-
-use crate::support::{Testnet, cache_dir, engine, wallet};
-
-/// A small model's package, written to `dir`.
-fn small_package(dir: &std::path::Path) -> Circuit {
-    let layers = [
-        Layer {
-            outputs: 3,
-            relu: true,
-        },
-        Layer {
-            outputs: 2,
-            relu: false,
-        },
-    ];
-    let architecture = Architecture::new(4, &layers, 8).expect("an architecture");
-    let model = QuantizedModel {
-        architecture,
-        weights: vec![
-            vec![vec![256, -128, 64, 32]; 3],
-            vec![vec![100, -50, 25]; 2],
-        ],
-        biases: vec![vec![1, 2, 3], vec![-4, 5]],
-    };
-    Package::new(model, [0; 32], None)
-        .write(dir)
-        .expect("writes the package");
-    Circuit::Model(architecture)
-}
+use crate::support::{Testnet, cache_dir, engine, small_package, wallet};
 
 fn register(
     net: &Testnet,

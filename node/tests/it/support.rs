@@ -10,6 +10,7 @@ use ethers::providers::{Http, Provider};
 use ethers::signers::{LocalWallet, Signer};
 use ethers::types::{Address, U256};
 use ethers::utils::{Anvil, AnvilInstance, parse_ether};
+use provernet_circuits::model::{Architecture, Layer, Package, QuantizedModel};
 use provernet_circuits::{Circuit, Prover, ProverConfig, SrsSource};
 use provernet_node::config::NodeConfig;
 use provernet_node::identity::Keys;
@@ -684,24 +685,8 @@ pub async fn stored_request(client: &NodeHandle, id: &JobId) -> provernet_protoc
 /// A request of `client` (its Ethereum key) for job `nonce` on chain `chain_id`'s market
 /// `market`, signed as a client node signs it, in an envelope of `key` that expires
 /// `expires_in` seconds from now, with a maximum price of `max_price` wei, a deadline
-/// `deadline_secs` from now and a bid window ending `window_secs` from now.
-#[allow(clippy::too_many_arguments)]
-pub fn sign_request(
-    chain_id: u64,
-    market: Address,
-    client: &LocalWallet,
-    key: &SigningKey,
-    nonce: u64,
-    max_price: u128,
-    times: (u64, u64, u64),
-) -> Vec<u8> {
-    let circuit = (provernet_protocol::CircuitId([7; 32]), "");
-    sign_request_for(
-        chain_id, market, client, key, nonce, max_price, times, circuit,
-    )
-}
-
-/// [`sign_request`] for the circuit of id `circuit.0` named `circuit.1`.
+/// `deadline_secs` from now and a bid window ending `window_secs` from now, for the
+/// circuit of id `circuit.0` named `circuit.1`.
 #[allow(clippy::too_many_arguments)]
 pub fn sign_request_for(
     chain_id: u64,
@@ -749,4 +734,31 @@ pub fn sign_request_for(
     )
     .expect("signs")
     .to_bytes()
+}
+
+/// A small model's package, written to `dir`.
+pub fn small_package(dir: &std::path::Path) -> Circuit {
+    let layers = [
+        Layer {
+            outputs: 3,
+            relu: true,
+        },
+        Layer {
+            outputs: 2,
+            relu: false,
+        },
+    ];
+    let architecture = Architecture::new(4, &layers, 8).expect("an architecture");
+    let model = QuantizedModel {
+        architecture,
+        weights: vec![
+            vec![vec![256, -128, 64, 32]; 3],
+            vec![vec![100, -50, 25]; 2],
+        ],
+        biases: vec![vec![1, 2, 3], vec![-4, 5]],
+    };
+    Package::new(model, [0; 32], None)
+        .write(dir)
+        .expect("writes the package");
+    Circuit::Model(architecture)
 }

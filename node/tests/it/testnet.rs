@@ -197,7 +197,7 @@ async fn a_testnet_settles_jobs_of_an_imported_model_between_separate_nodes() {
         "--timeout",
         "240",
         "--circuits",
-        "model-64-32r-10-s8",
+        "model-64-32r-10-s15",
     ]
     .iter()
     .map(OsStr::new)
@@ -223,7 +223,7 @@ async fn a_testnet_settles_jobs_of_an_imported_model_between_separate_nodes() {
     assert_eq!(jobs["by_honest_provers_claimed"], 3, "{jobs}");
     assert_eq!(report["honest_provers_slashed"], 0, "{}", report["slashes"]);
     for job in report["jobs_detail"].as_array().expect("jobs") {
-        assert_eq!(job["circuit"], "model-64-32r-10-s8", "{job}");
+        assert_eq!(job["circuit"], "model-64-32r-10-s15", "{job}");
         assert_eq!(job["state"], "paid", "{job}");
     }
     // The watchtower (sampling every leaf) audited the model's proofs and found them
