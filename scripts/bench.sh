@@ -57,13 +57,13 @@ run() {
         # provers win some), at 10, 20 and 50 nodes.
         scale10)
             testnet scale10 --provers 4 --watchtowers 2 --clients 4 --cheaters 1 \
-                --circuits poseidon-chain-12,mlp-inference --jobs 40 --rate 0.5 ;;
+                --circuits poseidon-chain-12,model-4-8r-3-s8 --jobs 40 --rate 0.5 ;;
         scale20)
             testnet scale20 --provers 8 --watchtowers 4 --clients 8 --cheaters 1 \
-                --circuits poseidon-chain-12,mlp-inference --jobs 40 --rate 0.5 ;;
+                --circuits poseidon-chain-12,model-4-8r-3-s8 --jobs 40 --rate 0.5 ;;
         scale50)
             testnet scale50 --provers 8 --watchtowers 4 --clients 8 --cheaters 1 --relays 30 \
-                --circuits poseidon-chain-12,mlp-inference --jobs 40 --rate 0.5 ;;
+                --circuits poseidon-chain-12,model-4-8r-3-s8 --jobs 40 --rate 0.5 ;;
         zkml)
             # Python and EZKL only here, in a virtualenv outside the repo (idempotent).
             venv="$HOME/.cache/provernet/venv"
@@ -77,7 +77,7 @@ run() {
             # Mixed circuits at one job a second: jobs overlap, so the cheater wins some
             # and the watchtower has challenges to make while it is being killed.
             testnet crash --provers 3 --watchtowers 2 --clients 2 --cheaters 1 --cheat invalid \
-                --cheat-rate 0.5 --circuits poseidon-chain-12,mlp-inference --jobs 40 --rate 1 \
+                --cheat-rate 0.5 --circuits poseidon-chain-12,model-4-8r-3-s8 --jobs 40 --rate 1 \
                 --kills 6 ;;
         *)
             echo "bench: unknown benchmark '$1' (known: envelope, adversary, soak, resume, proving, gas, market, scale10, scale20, scale50, crash, zkml)" >&2

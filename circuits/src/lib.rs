@@ -18,8 +18,9 @@
 //! ```
 //!
 //! - [`circuits`]: [`Circuit`] (`poseidon-chain-12`, `poseidon-chain-16`,
-//!   `merkle-membership`, `mlp-inference`), their JSON witness formats, layouts and native
-//!   reference computations.
+//!   `merkle-membership`, and one per imported model's architecture), their JSON witness
+//!   formats, layouts and native reference computations. [`model`]: importing an ONNX
+//!   model, quantizing it, its package and commitment.
 //! - [`srs`]: the dev SRS and real SRS files. [`keys`]: deterministic, cached keys.
 //!   [`verifier`]: the compiled EVM verifier and the market's circuit id. [`prover`]: [`Prover`], the API the node calls. [`evm`]: Solidity
 //!   verifiers, solc, calldata. [`poseidon`]: the hash used in-circuit and natively.

@@ -77,7 +77,7 @@ mod tests {
     #[test]
     fn round_trip_and_errors() {
         let proof = Proof {
-            circuit: Circuit::MlpInference,
+            circuit: Circuit::MerkleMembership,
             circuit_id: CircuitId([7; 32]),
             public_inputs: vec![FieldBytes([1; 32]), FieldBytes([2; 32])],
             proof: vec![0, 1, 0xfe, 0xff],
@@ -85,7 +85,7 @@ mod tests {
         assert_eq!(from_json(&to_json(&proof)), Ok(proof));
         assert!(from_json("{}").is_err());
         let bad =
-            r#"{"circuit":"mlp-inference","circuit_id":"0x07","public_inputs":[],"proof":"0x"}"#;
+            r#"{"circuit":"merkle-membership","circuit_id":"0x07","public_inputs":[],"proof":"0x"}"#;
         assert!(from_json(bad).expect_err("short id").contains("circuit_id"));
         let bad = r#"{"circuit":"nope","circuit_id":"0x07","public_inputs":[],"proof":"0x"}"#;
         assert!(
@@ -95,7 +95,7 @@ mod tests {
         );
         let id = format!("0x{}", "07".repeat(32));
         let bad = format!(
-            r#"{{"circuit":"mlp-inference","circuit_id":"{id}","public_inputs":["0x1"],"proof":"0x"}}"#
+            r#"{{"circuit":"merkle-membership","circuit_id":"{id}","public_inputs":["0x1"],"proof":"0x"}}"#
         );
         assert!(
             from_json(&bad)
@@ -103,7 +103,7 @@ mod tests {
                 .contains("public_inputs[0]")
         );
         let bad = format!(
-            r#"{{"circuit":"mlp-inference","circuit_id":"{id}","public_inputs":[],"proof":"0xabc"}}"#
+            r#"{{"circuit":"merkle-membership","circuit_id":"{id}","public_inputs":[],"proof":"0xabc"}}"#
         );
         assert!(from_json(&bad).expect_err("odd hex").contains("proof"));
     }

@@ -51,7 +51,7 @@ pub struct UpArgs {
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "poseidon-chain-12,mlp-inference"
+        default_value = "poseidon-chain-12,model-4-8r-3-s8"
     )]
     pub circuits: Vec<String>,
     /// A model package (`provernet model import`): its circuit joins the mix, and its

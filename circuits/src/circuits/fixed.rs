@@ -1,4 +1,4 @@
-//! Fixed-point gadgets shared by the perceptron circuits (`mlp`, `model`): a bounded load,
+//! Fixed-point gadgets of the model circuits (`model`): a bounded load,
 //! a floor division by a power of two, a ReLU. Every range check is a bit decomposition:
 //! no lookup table, which would add code and gas to the EVM verifier.
 

@@ -4,7 +4,6 @@
 
 mod fixed;
 pub mod merkle_membership;
-pub mod mlp;
 pub(crate) mod model;
 pub mod poseidon_chain;
 
@@ -30,8 +29,6 @@ pub enum Circuit {
     PoseidonChain16,
     /// `merkle-membership`: depth-20 Poseidon Merkle membership with a nullifier.
     MerkleMembership,
-    /// `mlp-inference`: a fixed-point 4-8-3 perceptron with a committed model.
-    MlpInference,
     /// An imported model's circuit (`model-64-32r-10-s8`): one per architecture, the
     /// weights a private witness bound by their public commitment ([`crate::model`]).
     Model(Architecture),
@@ -39,11 +36,10 @@ pub enum Circuit {
 
 impl Circuit {
     /// Every built-in circuit (a model's circuit is named by its architecture).
-    pub const ALL: [Circuit; 4] = [
+    pub const ALL: [Circuit; 3] = [
         Self::PoseidonChain12,
         Self::PoseidonChain16,
         Self::MerkleMembership,
-        Self::MlpInference,
     ];
 
     /// The name used on the command line and in configs.
@@ -52,7 +48,6 @@ impl Circuit {
             Self::PoseidonChain12 => "poseidon-chain-12",
             Self::PoseidonChain16 => "poseidon-chain-16",
             Self::MerkleMembership => "merkle-membership",
-            Self::MlpInference => "mlp-inference",
             Self::Model(arch) => model::name(arch),
         }
     }
@@ -66,9 +61,6 @@ impl Circuit {
             Self::MerkleMembership => {
                 "knows a leaf of the public depth-20 Poseidon Merkle root; public nullifier"
             }
-            Self::MlpInference => {
-                "a committed 4-8-3 ReLU perceptron maps the public input to the public output"
-            }
             Self::Model(_) => {
                 "the model of the public commitment maps the public input to the public output"
             }
@@ -81,7 +73,7 @@ impl Circuit {
     pub fn k(self) -> u32 {
         match self {
             Self::PoseidonChain12 => 12,
-            Self::MerkleMembership | Self::MlpInference => 15,
+            Self::MerkleMembership => 15,
             Self::PoseidonChain16 => 16,
             Self::Model(arch) => model::k(arch),
         }
@@ -101,7 +93,6 @@ impl Circuit {
         match self {
             Self::PoseidonChain12 | Self::PoseidonChain16 => 1,
             Self::MerkleMembership => 2,
-            Self::MlpInference => 1 + mlp::INPUTS + mlp::OUTPUTS,
             Self::Model(arch) => arch.num_public_inputs(),
         }
     }
@@ -111,27 +102,21 @@ impl Circuit {
         match self {
             Self::PoseidonChain12 | Self::PoseidonChain16 => poseidon_chain::example(),
             Self::MerkleMembership => merkle_membership::example(),
-            Self::MlpInference => mlp::example(),
             Self::Model(arch) => model::example(arch),
         }
     }
 
     /// A valid witness that differs with `n`, for workloads that want distinct jobs:
-    /// the Poseidon chains start from seed `1000 + n`, the MLP's last input is
-    /// `8·(n mod 4096) − 16384` (inside its range). `merkle-membership`'s is the example
-    /// for every `n`.
+    /// the Poseidon chains start from seed `1000 + n`, a model's first input is
+    /// `n mod 4096` (its example model's hidden values stay in range for any input up to
+    /// 2^12). `merkle-membership`'s is the example for every `n`.
     pub fn numbered_witness(self, n: u64) -> serde_json::Value {
         let mut json = self.example_witness();
         match self {
             Self::PoseidonChain12 | Self::PoseidonChain16 => {
                 json["seed"] = serde_json::json!(n.saturating_add(1_000).to_string());
             }
-            Self::MlpInference => {
-                let last = i64::try_from(n % 4_096).unwrap_or(0) * 8 - 16_384;
-                json["input"] = serde_json::json!([256, -128, 512, last]);
-            }
             Self::Model(_) => {
-                // Every weight 0: any input in range is valid.
                 let first = i64::try_from(n % 4_096).unwrap_or(0);
                 json["input"][0] = serde_json::json!(first);
             }
@@ -149,7 +134,6 @@ impl Circuit {
             Self::MerkleMembership => {
                 WitnessInner::Merkle(merkle_membership::parse(self.name(), json)?)
             }
-            Self::MlpInference => WitnessInner::Mlp(mlp::parse(self.name(), json)?),
             Self::Model(arch) => WitnessInner::Model(model::parse(arch, json)?),
         };
         Ok(Witness {
@@ -224,7 +208,6 @@ pub struct Witness {
 enum WitnessInner {
     PoseidonChain(poseidon_chain::Witness),
     Merkle(merkle_membership::Witness),
-    Mlp(mlp::Witness),
     Model(model::Witness),
 }
 
@@ -241,7 +224,6 @@ impl Witness {
                 poseidon_chain::public_inputs(w, self.circuit.iterations())
             }
             WitnessInner::Merkle(w) => merkle_membership::public_inputs(w),
-            WitnessInner::Mlp(w) => mlp::public_inputs(w),
             WitnessInner::Model(w) => w.public_inputs(),
         }
     }
@@ -275,7 +257,6 @@ impl Witness {
                 poseidon_chain::synthesize(builder, w, self.circuit.iterations())
             }
             WitnessInner::Merkle(w) => merkle_membership::synthesize(builder, w),
-            WitnessInner::Mlp(w) => mlp::synthesize(builder, w),
             WitnessInner::Model(w) => model::synthesize(builder, w),
         }
     }
@@ -331,37 +312,10 @@ mod statement_tests {
                 agree(circuit, &circuit.numbered_witness(n));
             }
         }
+        // A model of three layers, ReLU between (its extremes: tests/it/model.rs).
+        let circuit: Circuit = "model-4-8r-6r-3-s8".parse().expect("a model's name");
         for n in (0..4_096).step_by(257) {
-            agree(
-                Circuit::MlpInference,
-                &Circuit::MlpInference.numbered_witness(n),
-            );
-        }
-    }
-
-    #[test]
-    fn the_native_statement_is_the_circuits_at_the_mlps_extremes() {
-        // Every weight, bias and input at ±(2^15 − 1), in the sign patterns that make
-        // the accumulators largest in either direction, and mixed.
-        let max = (1i64 << mlp::VALUE_BITS) - 1;
-        for (w, b, x) in [
-            (max, max, max),
-            (-max, -max, max),
-            (max, -max, -max),
-            (-max, max, -max),
-            (max, 0, 1),
-            (-1, max, 0),
-        ] {
-            let json = serde_json::json!({
-                "model": {
-                    "w1": vec![vec![w; mlp::INPUTS]; mlp::HIDDEN],
-                    "b1": vec![b; mlp::HIDDEN],
-                    "w2": vec![vec![-w; mlp::HIDDEN]; mlp::OUTPUTS],
-                    "b2": vec![-b; mlp::OUTPUTS],
-                },
-                "input": vec![x; mlp::INPUTS],
-            });
-            agree(Circuit::MlpInference, &json);
+            agree(circuit, &circuit.numbered_witness(n));
         }
     }
 }

@@ -110,18 +110,32 @@ pub(crate) fn parse(arch: Architecture, json: &serde_json::Value) -> Result<Witn
     })
 }
 
-/// A valid witness of `arch`: every parameter and input 0.
+/// A valid witness of `arch`: small parameters in a fixed pattern, every input 0.
 pub(crate) fn example(arch: Architecture) -> serde_json::Value {
-    let zeros = QuantizedModel {
+    // Weights in −2..=2 and biases in −1..=1, in a pattern that differs per layer, row
+    // and column: small enough that the hidden values of the workloads' models stay in
+    // range when `Circuit::numbered_witness` sets an input below 2^12 (a witness out of
+    // range is refused by `parse`, never proved).
+    let small = |x: usize, modulus: usize| i64::try_from(x % modulus).unwrap_or(0) - 2;
+    let model = QuantizedModel {
         architecture: arch,
         weights: arch
             .layer_inputs()
             .zip(arch.layers())
-            .map(|(inputs, layer)| vec![vec![0; inputs]; layer.outputs])
+            .enumerate()
+            .map(|(l, (inputs, layer))| {
+                (0..layer.outputs)
+                    .map(|j| (0..inputs).map(|i| small(i * 7 + j * 3 + l, 5)).collect())
+                    .collect()
+            })
             .collect(),
-        biases: arch.layers().map(|l| vec![0; l.outputs]).collect(),
+        biases: arch
+            .layers()
+            .enumerate()
+            .map(|(l, layer)| (0..layer.outputs).map(|j| small(j + l, 3) + 1).collect())
+            .collect(),
     };
-    zeros.witness(&vec![0; arch.inputs()])
+    model.witness(&vec![0; arch.inputs()])
 }
 
 /// What is known of an architecture's circuit once asked: its name and its k.

@@ -145,7 +145,7 @@ fn a_verifying_key_is_read_only_from_its_own_builds_cache() {
             json["break_points"] = serde_json::json!([[1, 2, 3]])
         }),
         ("another circuit", |json, _| {
-            json["circuit"] = "mlp-inference".into()
+            json["circuit"] = "poseidon-chain-16".into()
         }),
         ("another key id", |json, _| {
             json["key_id"] = Hash32([7; 32]).to_string().into()
@@ -181,7 +181,17 @@ fn a_verifying_key_is_read_only_from_its_own_builds_cache() {
 #[test]
 fn a_stale_verifying_key_is_caught_when_the_proving_key_is_built() {
     let dir = tempdir("stale");
-    let (other, circuit) = (Circuit::MerkleMembership, Circuit::MlpInference);
+    // Two circuits of one size: a model's of as many rows as `merkle-membership`.
+    let other = Circuit::MerkleMembership;
+    let circuit = [8, 16, 32, 64, 128, 256, 512]
+        .into_iter()
+        .map(|h| {
+            format!("model-64-{h}r-10-s8")
+                .parse::<Circuit>()
+                .expect("a model's name")
+        })
+        .find(|c| c.k() == other.k())
+        .expect("a model of 2^15 rows");
     let first = Prover::new(&config(SrsSource::DevInsecure, dir.clone())).expect("dev SRS");
     let right = first.verifying_keys(circuit).expect("made").key_id;
     first.verifying_keys(other).expect("made");

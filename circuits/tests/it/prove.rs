@@ -1,6 +1,5 @@
 //! Every circuit proves and verifies; bad proofs, inputs and witnesses are clear errors.
 
-use provernet_circuits::circuits::mlp;
 use provernet_circuits::{Circuit, CircuitError, field};
 use provernet_protocol::FieldBytes;
 
@@ -8,7 +7,7 @@ use crate::support::{example_proof, prover};
 
 #[test]
 fn every_circuit_proves_and_verifies_with_the_native_public_inputs() {
-    for circuit in Circuit::ALL {
+    for circuit in Circuit::ALL.into_iter().chain([small_model()]) {
         let proof = example_proof(circuit);
         let witness = circuit
             .parse_witness(&circuit.example_witness())
@@ -71,7 +70,7 @@ fn truncated_extended_and_empty_proofs_fail() {
 
 #[test]
 fn wrong_public_inputs_fail() {
-    for circuit in [Circuit::PoseidonChain12, Circuit::MlpInference] {
+    for circuit in [Circuit::PoseidonChain12, small_model()] {
         let proof = example_proof(circuit);
         let mut inputs = proof.public_inputs.clone();
         let last = inputs.len() - 1;
@@ -84,13 +83,14 @@ fn wrong_public_inputs_fail() {
             "{circuit}: {error}"
         );
     }
-    // The mlp proof does not verify for another claimed output.
-    let proof = example_proof(Circuit::MlpInference);
+    // The model's proof does not verify for another claimed output (its first).
+    let proof = example_proof(small_model());
     let mut claimed = proof.public_inputs.clone();
-    claimed[1 + mlp::INPUTS] = field::to_bytes(&field::from_i64(12345));
+    let first_output = claimed.len() - 3;
+    claimed[first_output] = field::to_bytes(&field::from_i64(12345));
     assert!(
         prover()
-            .verify(Circuit::MlpInference, &claimed, &proof.proof)
+            .verify(small_model(), &claimed, &proof.proof)
             .is_err()
     );
     // Nor does a proof of one circuit verify as another.
@@ -128,7 +128,13 @@ fn malformed_public_inputs_are_refused_before_verifying() {
     );
 }
 
-/// The perceptron of the `mlp-inference` docs, computed here independently from the JSON.
+/// A 4-8-3 model with a ReLU between: the circuit of an imported model of that shape.
+fn small_model() -> Circuit {
+    "model-4-8r-3-s8".parse().expect("a model's name")
+}
+
+/// The model of a witness computed here independently from its JSON: per layer
+/// `floor((Σ w·x + 2^8·b) / 2^8)`, a ReLU on every layer but the last.
 fn reference_output(json: &serde_json::Value) -> Vec<i64> {
     let ints = |v: &serde_json::Value| -> Vec<i64> {
         v.as_array()
@@ -137,42 +143,46 @@ fn reference_output(json: &serde_json::Value) -> Vec<i64> {
             .map(|x| x.as_i64().expect("int"))
             .collect()
     };
-    let rows = |v: &serde_json::Value| -> Vec<Vec<i64>> {
-        v.as_array().expect("rows").iter().map(ints).collect()
-    };
-    let layer = |w: &[Vec<i64>], b: &[i64], x: &[i64]| -> Vec<i64> {
-        w.iter()
-            .zip(b)
+    let weights = json["model"]["weights"].as_array().expect("layers");
+    let biases = json["model"]["biases"].as_array().expect("layers");
+    let mut values = ints(&json["input"]);
+    for (l, (w, b)) in weights.iter().zip(biases).enumerate() {
+        values = w
+            .as_array()
+            .expect("rows")
+            .iter()
+            .zip(ints(b))
             .map(|(row, b)| {
-                let acc: i64 = row.iter().zip(x).map(|(w, x)| w * x).sum::<i64>() + 256 * b;
-                acc.div_euclid(256)
+                let acc: i64 = ints(row).iter().zip(&values).map(|(w, x)| w * x).sum::<i64>();
+                let y = (acc + 256 * b).div_euclid(256);
+                if l + 1 < weights.len() { y.max(0) } else { y }
             })
-            .collect()
-    };
-    let m = &json["model"];
-    let hidden: Vec<i64> = layer(&rows(&m["w1"]), &ints(&m["b1"]), &ints(&json["input"]))
-        .into_iter()
-        .map(|h| h.max(0))
-        .collect();
-    layer(&rows(&m["w2"]), &ints(&m["b2"]), &hidden)
+            .collect();
+    }
+    values
 }
 
 #[test]
-fn mlp_output_is_the_models_output() {
-    let json = Circuit::MlpInference.example_witness();
+fn a_models_output_is_the_models_output() {
+    let mut json = small_model().example_witness();
+    json["input"] = serde_json::json!([700, -300, 1_000, 20]);
     let expected = reference_output(&json);
-    let proof = example_proof(Circuit::MlpInference);
-    let outputs = &proof.public_inputs[1 + mlp::INPUTS..];
+    let witness = small_model().parse_witness(&json).expect("valid");
+    let proof = prover().prove(&witness).expect("proves");
+    let outputs = &proof.public_inputs[proof.public_inputs.len() - 3..];
     let expected_bytes: Vec<FieldBytes> = expected
         .iter()
         .map(|y| field::to_bytes(&field::from_i64(*y)))
         .collect();
     assert_eq!(outputs, expected_bytes.as_slice(), "expected {expected:?}");
-    // The example exercises both signs.
+    // The input exercises both signs.
     assert!(
         expected.iter().any(|y| *y < 0) && expected.iter().any(|y| *y > 0),
         "{expected:?}"
     );
+    prover()
+        .verify(small_model(), &proof.public_inputs, &proof.proof)
+        .expect("verifies");
 }
 
 #[test]
@@ -205,12 +215,15 @@ fn bad_witnesses_are_clear_errors() {
     merkle["siblings"].as_array_mut().expect("array").pop();
     assert!(shape(Circuit::MerkleMembership, merkle).contains("20 entries"));
 
-    let mut model = Circuit::MlpInference.example_witness();
-    model["model"]["w2"][1][7] = serde_json::json!(1 << 15);
-    assert_eq!(range(Circuit::MlpInference, model), "model.w2[1][7]");
-    let mut model = Circuit::MlpInference.example_witness();
+    let mut model = small_model().example_witness();
+    model["model"]["weights"][1][2][7] = serde_json::json!(1 << 15);
+    assert_eq!(range(small_model(), model), "model");
+    let mut model = small_model().example_witness();
+    model["model"]["biases"][0] = serde_json::json!([1, 2, 3]);
+    shape(small_model(), model);
+    let mut model = small_model().example_witness();
     model["input"] = serde_json::json!([1, 2, 3]);
-    assert!(shape(Circuit::MlpInference, model).contains("input"));
+    assert_eq!(range(small_model(), model), "input");
     assert!(
         Circuit::PoseidonChain12
             .parse_witness_str("{not json")
@@ -222,31 +235,3 @@ fn bad_witnesses_are_clear_errors() {
     ));
 }
 
-#[test]
-fn a_witness_at_the_edge_of_its_range_proves() {
-    // Largest magnitudes everywhere: the range checks and fixed-point arithmetic must not
-    // overflow, and the circuit must agree with the native computation.
-    let mut model = Circuit::MlpInference.example_witness();
-    let max = (1i64 << 15) - 1;
-    for layer in ["w1", "w2"] {
-        for row in model["model"][layer].as_array_mut().expect("rows") {
-            for (i, v) in row.as_array_mut().expect("row").iter_mut().enumerate() {
-                *v = serde_json::json!(if i % 2 == 0 { max } else { -max });
-            }
-        }
-    }
-    model["input"] = serde_json::json!([max, -max, max, -max]);
-    let witness = Circuit::MlpInference
-        .parse_witness(&model)
-        .expect("in range");
-    let proof = prover().prove(&witness).expect("proves");
-    let native: Vec<FieldBytes> = witness
-        .public_inputs()
-        .iter()
-        .map(field::to_bytes)
-        .collect();
-    assert_eq!(proof.public_inputs, native);
-    prover()
-        .verify(Circuit::MlpInference, &proof.public_inputs, &proof.proof)
-        .expect("verifies");
-}

@@ -11,7 +11,7 @@ use provernet_node::store::{BatchState, ClientState, WorkState};
 use provernet_protocol::JobId;
 use provernet_slashing::bindings::ProverMarketEvents;
 
-use crate::support::{Testnet, eventually, submit};
+use crate::support::{Testnet, eventually, model_circuit, submit};
 
 const CLIENTS: [u32; 2] = [1, 2];
 const PROVERS: [u32; 3] = [3, 4, 5];
@@ -64,7 +64,7 @@ async fn twenty_jobs_over_two_circuits_are_proven_verified_committed_and_paid() 
         let circuit = if n % 2 == 0 {
             Circuit::PoseidonChain12
         } else {
-            Circuit::MlpInference
+            model_circuit()
         };
         let client = usize::try_from(n % 2).expect("small");
         let max_price = 1_000_000_000_000_000u128 + u128::from(n);

@@ -51,7 +51,6 @@ fn prove_verify_and_export_from_the_command_line() {
         "poseidon-chain-12",
         "poseidon-chain-16",
         "merkle-membership",
-        "mlp-inference",
     ] {
         assert!(list.contains(name), "{list}");
     }
@@ -98,7 +97,7 @@ fn prove_verify_and_export_from_the_command_line() {
         "verify",
         "--dev-srs",
         "--circuit",
-        "mlp-inference",
+        "merkle-membership",
         "--proof",
         &path("proof.json"),
     ]);

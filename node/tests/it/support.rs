@@ -127,6 +127,12 @@ pub fn witness(circuit: Circuit, n: u64) -> String {
     circuit.numbered_witness(n).to_string()
 }
 
+/// The circuit of an imported 4-8-3 model with a ReLU between, which the provers of a
+/// test prove beside `poseidon-chain-12`.
+pub fn model_circuit() -> Circuit {
+    "model-4-8r-3-s8".parse().expect("a model's name")
+}
+
 pub fn submit(circuit: Circuit, n: u64, max_price: u128, deadline_secs: u64) -> SubmitRequest {
     SubmitRequest {
         circuit: circuit.name().to_owned(),
@@ -275,8 +281,11 @@ impl Testnet {
         config.network.request_timeout_ms = 10_000;
         config.prover.circuits = vec![
             Circuit::PoseidonChain12.name().into(),
-            Circuit::MlpInference.name().into(),
+            model_circuit().name().into(),
         ];
+        // Every node knows the model's circuit (a client submits its jobs, a watchtower
+        // verifies their proofs) without learning it.
+        config.proving.models = vec![model_circuit().name().into()];
         // Three provers share two cores here, and Halo2 uses every core: a proof takes
         // up to three times as long as alone.
         config.prover.estimate_ms = 8_000;
