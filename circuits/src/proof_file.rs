@@ -84,8 +84,7 @@ mod tests {
         };
         assert_eq!(from_json(&to_json(&proof)), Ok(proof));
         assert!(from_json("{}").is_err());
-        let bad =
-            r#"{"circuit":"merkle-membership","circuit_id":"0x07","public_inputs":[],"proof":"0x"}"#;
+        let bad = r#"{"circuit":"merkle-membership","circuit_id":"0x07","public_inputs":[],"proof":"0x"}"#;
         assert!(from_json(bad).expect_err("short id").contains("circuit_id"));
         let bad = r#"{"circuit":"nope","circuit_id":"0x07","public_inputs":[],"proof":"0x"}"#;
         assert!(

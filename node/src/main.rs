@@ -11,6 +11,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use tracing_subscriber::filter::Targets;
 
+mod account;
 mod model;
 mod node;
 mod proving;
@@ -37,6 +38,14 @@ enum Command {
     /// Submit jobs to a running client node and fetch their proofs.
     #[command(subcommand)]
     Client(ClientCommand),
+    /// A prover's stake on the market: register, add, unbond, withdraw, status.
+    Stake(account::StakeArgs),
+    /// A client's deposit on the market: add, withdraw, status.
+    Deposit(account::DepositArgs),
+    /// A watchtower's credits on the market (rewards, bonds): withdraw, status.
+    Credits(account::CreditsArgs),
+    /// The market on chain: its parameters, totals and circuits.
+    Market(account::MarketArgs),
     /// Inspect the built-in circuits and export their EVM verifiers.
     #[command(subcommand)]
     Circuits(CircuitsCommand),
@@ -219,6 +228,10 @@ fn main() -> ExitCode {
         Command::Verify(args) => proving::verify(args),
         Command::Node(args) => run_node(args),
         Command::Client(command) => client(command),
+        Command::Stake(args) => account::stake(args),
+        Command::Deposit(args) => account::deposit(args),
+        Command::Credits(args) => account::credits(args),
+        Command::Market(args) => account::market(args),
         Command::Watchtower(args) => run_watchtower(args),
         Command::Economics(args) => economics(&args),
         Command::Testnet(command) => testnet(command),

@@ -153,7 +153,11 @@ fn reference_output(json: &serde_json::Value) -> Vec<i64> {
             .iter()
             .zip(ints(b))
             .map(|(row, b)| {
-                let acc: i64 = ints(row).iter().zip(&values).map(|(w, x)| w * x).sum::<i64>();
+                let acc: i64 = ints(row)
+                    .iter()
+                    .zip(&values)
+                    .map(|(w, x)| w * x)
+                    .sum::<i64>();
                 let y = (acc + 256 * b).div_euclid(256);
                 if l + 1 < weights.len() { y.max(0) } else { y }
             })
@@ -166,6 +170,10 @@ fn reference_output(json: &serde_json::Value) -> Vec<i64> {
 fn a_models_output_is_the_models_output() {
     let mut json = small_model().example_witness();
     json["input"] = serde_json::json!([700, -300, 1_000, 20]);
+    // A first hidden value of at least 1,420 − 1, and outputs of either sign from it.
+    json["model"]["weights"][0][0] = serde_json::json!([256, 256, 256, 256]);
+    json["model"]["weights"][1][0] = serde_json::json!(vec![256; 8]);
+    json["model"]["weights"][1][1] = serde_json::json!(vec![-256; 8]);
     let expected = reference_output(&json);
     let witness = small_model().parse_witness(&json).expect("valid");
     let proof = prover().prove(&witness).expect("proves");
@@ -234,4 +242,3 @@ fn bad_witnesses_are_clear_errors() {
         Err(CircuitError::UnknownCircuit(_))
     ));
 }
-

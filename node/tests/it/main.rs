@@ -11,6 +11,7 @@ mod follow;
 mod funds;
 mod learn;
 mod market;
+mod operator;
 mod pricing;
 mod proving;
 mod push;
