@@ -148,7 +148,10 @@ fn figures_of(row: &Row) -> Vec<Figure> {
 fn main() {
     let benchmarking = std::env::args().any(|arg| arg == "--bench");
     let circuits: Vec<Circuit> = if benchmarking {
-        Circuit::ALL.to_vec()
+        // The built-ins and a model's circuit (the zkML path; the digits model and EZKL:
+        // `./scripts/bench.sh zkml`).
+        let model: Circuit = "model-4-8r-3-s8".parse().expect("a model's name");
+        Circuit::ALL.into_iter().chain([model]).collect()
     } else {
         vec![Circuit::PoseidonChain12]
     };

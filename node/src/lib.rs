@@ -10,7 +10,7 @@
 //! - [`service`]: the node itself: the core actor, the client and prover roles, and the
 //!   watchtower actor.
 //! - [`economics`]: whether cheating pays (`provernet economics`).
-//! - [`ops`]: the operator commands' chain side (`provernet stake|deposit|credits`).
+//! - [`ops`]: the operator commands' chain side (`provernet stake|deposit|credits|market`).
 //! - [`api`]: the HTTP JSON API and `/metrics`; [`metrics`]: what is measured.
 //!
 //! Data flow: gossip → `network` → envelope checks (batched, off the runtime) → the core's

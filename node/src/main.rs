@@ -46,7 +46,7 @@ enum Command {
     Credits(account::CreditsArgs),
     /// The market on chain: its parameters, totals and circuits.
     Market(account::MarketArgs),
-    /// Inspect the built-in circuits and export their EVM verifiers.
+    /// Inspect circuits, export their EVM verifiers, register them on the market.
     #[command(subcommand)]
     Circuits(CircuitsCommand),
     /// Bring your own model: import an ONNX MLP as a model package, make its witnesses.

@@ -385,3 +385,127 @@ impl Metrics {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every series the Grafana dashboard (`deploy/grafana/provernet.json`) queries, in
+    /// its panels, nested panels and variables, is one the node exports, with the suffix
+    /// its type gives it (`_total` on a counter, `_bucket`/`_sum`/`_count` on a histogram,
+    /// none on a gauge): a renamed metric cannot leave a panel empty unnoticed.
+    #[test]
+    fn the_dashboard_queries_only_series_the_node_exports() {
+        let dashboard: serde_json::Value =
+            serde_json::from_str(include_str!("../../deploy/grafana/provernet.json"))
+                .expect("the dashboard is JSON");
+        // A family is encoded once it has a label set: one each, as a running node has.
+        let metrics = Metrics::default();
+        let one = kind("x");
+        let job = JobState {
+            role: "client".into(),
+            state: "waiting".into(),
+        };
+        metrics
+            .net
+            .validation
+            .get_or_create(&Validation {
+                kind: "bid".into(),
+                result: "accept".into(),
+                reason: "ok".into(),
+            })
+            .inc();
+        metrics.market.jobs.get_or_create(&job).set(1);
+        metrics.market.settled.get_or_create(&job).inc();
+        metrics
+            .watch
+            .challenges
+            .get_or_create(&ChallengeOutcome {
+                kind: "invalid_proof".into(),
+                outcome: "opened".into(),
+            })
+            .inc();
+        for family in [
+            &metrics.net.penalties,
+            &metrics.market.bids,
+            &metrics.market.awards,
+            &metrics.market.reauctions,
+            &metrics.market.proofs,
+            &metrics.market.learned,
+            &metrics.chain.gas,
+            &metrics.chain.transactions,
+            &metrics.watch.audits,
+            &metrics.watch.batch_fetches,
+            &metrics.watch.proof_sources,
+        ] {
+            family.get_or_create(&one).inc();
+        }
+        metrics.held.entries("x", 1);
+        metrics.held.store("x", 1);
+        let exported = metrics.encode();
+        let types: std::collections::HashMap<&str, &str> = exported
+            .lines()
+            .filter_map(|line| line.strip_prefix("# TYPE "))
+            .filter_map(|rest| rest.split_once(' '))
+            .collect();
+        let series_exists = |name: &str| {
+            let typed = |family: &str, kind: &str| types.get(family) == Some(&kind);
+            typed(name, "gauge")
+                || name
+                    .strip_suffix("_total")
+                    .is_some_and(|f| typed(f, "counter"))
+                || ["_bucket", "_sum", "_count"].iter().any(|suffix| {
+                    name.strip_suffix(suffix)
+                        .is_some_and(|f| typed(f, "histogram"))
+                })
+        };
+        let mut queries: Vec<&str> = Vec::new();
+        let mut panels: Vec<&serde_json::Value> = vec![&dashboard];
+        while let Some(panel) = panels.pop() {
+            panels.extend(panel["panels"].as_array().into_iter().flatten());
+            for target in panel["targets"].as_array().into_iter().flatten() {
+                queries.push(target["expr"].as_str().expect("a query"));
+            }
+        }
+        for variable in dashboard["templating"]["list"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            if variable["type"] == "query" {
+                queries.push(variable["query"].as_str().expect("a query"));
+            }
+        }
+        let mut names = 0;
+        for query in &queries {
+            let mut rest = *query;
+            while let Some(at) = rest.find("provernet_") {
+                let name: String = rest[at..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                rest = &rest[at + name.len()..];
+                assert!(
+                    series_exists(&name),
+                    "the dashboard queries {name}, which the node does not export: {query}"
+                );
+                names += 1;
+            }
+        }
+        assert!(
+            names >= 30 && queries.len() >= 30,
+            "{names} names in {} queries",
+            queries.len()
+        );
+        // The check itself: a series the node does not export, or one with the wrong
+        // suffix for its type, is caught.
+        for wrong in [
+            "provernet_net_peers_total",
+            "provernet_market_bids",
+            "provernet_market_e2e_seconds",
+            "provernet_no_such_metric",
+        ] {
+            assert!(!series_exists(wrong), "{wrong}");
+        }
+    }
+}

@@ -28,6 +28,13 @@ pub enum ModelCommand {
 pub struct RegisterArgs {
     /// The model package's directory.
     package: PathBuf,
+    #[command(flatten)]
+    target: RegisterTarget,
+}
+
+/// Where a circuit is registered, from which account, and the SRS its verifier comes from.
+#[derive(Debug, Args)]
+pub struct RegisterTarget {
     /// The chain's JSON-RPC endpoint.
     #[arg(long, env = "PROVERNET_RPC_URL")]
     rpc_url: String,
@@ -84,12 +91,19 @@ pub fn run(command: ModelCommand) -> anyhow::Result<()> {
 /// SRS, deployed and registered from the account; nothing sent when the market has the
 /// id already.
 fn register(args: &RegisterArgs) -> anyhow::Result<()> {
+    let package = Package::read(&args.package)
+        .with_context(|| format!("model package {}", args.package.display()))?;
+    register_circuit(Circuit::Model(package.model.architecture), &args.target)
+}
+
+/// `circuits register` and `model register`: `circuit`'s verifier compiled from the SRS,
+/// deployed and registered from the account (the market measures its gas on a valid
+/// proof and derives the id this build derives); nothing sent when the market has the id
+/// already.
+pub fn register_circuit(circuit: Circuit, args: &RegisterTarget) -> anyhow::Result<()> {
     use ethers::providers::{Http, Middleware, Provider};
     use provernet_slashing::registration::{VerifierCode, register_verifier};
 
-    let package = Package::read(&args.package)
-        .with_context(|| format!("model package {}", args.package.display()))?;
-    let circuit = Circuit::Model(package.model.architecture);
     let market_address: ethers::types::Address = args
         .market
         .parse()

@@ -112,6 +112,17 @@ pub enum CircuitsCommand {
         #[command(flatten)]
         srs: SrsArgs,
     },
+    /// Deploy a circuit's EVM verifier and register it on the market (anyone may, once
+    /// per id): the market measures its gas on a valid proof and derives the id every
+    /// node derives; prints it. A model's circuit is named by its architecture
+    /// (`model-4-8r-3-s8`).
+    Register {
+        /// The circuit's name.
+        #[arg(long)]
+        circuit: Circuit,
+        #[command(flatten)]
+        target: crate::model::RegisterTarget,
+    },
     /// Print the calldata that verifies a proof file on its circuit's EVM verifier.
     Calldata {
         /// The proof JSON written by `provernet prove`.
@@ -213,6 +224,9 @@ pub fn circuits(command: CircuitsCommand) -> anyhow::Result<()> {
                 out.display()
             );
             Ok(())
+        }
+        CircuitsCommand::Register { circuit, target } => {
+            crate::model::register_circuit(circuit, &target)
         }
         CircuitsCommand::Calldata { proof } => {
             let proof =

@@ -457,10 +457,10 @@ impl<M: Middleware + 'static, S: Signer + 'static> Runner<M, S> {
             },
         };
         if let Some(refusal) = refusal {
-            // Not sent: nothing spent. A nonce the node calls used is read again.
-            if refusal.to_lowercase().contains("nonce") {
-                self.next_nonce = None;
-            }
+            // Not sent: nothing spent. The nonce is read again: the node may call it used
+            // (or its transaction a replacement) because another sender on this account
+            // (an operator's command) took it.
+            self.next_nonce = None;
             let _ = reply.send(Err(ChainError::Rpc(refusal)));
             return;
         }

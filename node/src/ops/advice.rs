@@ -1,5 +1,5 @@
 //! The market's custom errors as sentences that say what to do, for the operator commands
-//! (`provernet stake|deposit|credits|circuits`).
+//! (`provernet stake|deposit|credits`).
 
 use provernet_slashing::bindings::ProverMarketErrors as E;
 
@@ -25,8 +25,6 @@ pub enum Action {
     WithdrawDeposit,
     /// `withdrawCredits()`.
     WithdrawCredits,
-    /// `registerCircuit(...)`.
-    RegisterCircuit,
 }
 
 /// A sentence for `error` met by `action`: what the market refused and what to do.
@@ -42,8 +40,8 @@ pub fn advice(action: Action, error: &E) -> String {
             .into(),
         E::PeerKeyTaken(e) => format!(
             "this node's identity (peer key) is registered to prover {:?} already: one node \
-             identity serves one prover; register from that account, or give this node \
-             another data dir",
+             identity serves one prover; register from that account, or make a new identity \
+             in another data dir (--new-identity) and run the node on it",
             e.prover
         ),
         E::NotRegistered(_) => "this account is not a registered prover: register first with \

@@ -1,8 +1,9 @@
-//! The chain side of the operator commands (`provernet stake|deposit|credits`): the
+//! The chain side of the operator commands (`provernet stake|deposit|credits|market`): the
 //! account and the market from the node's own configuration, each call checked before it
 //! is sent (`eth_call`, the account's balance), its hash printed, its receipt awaited with
 //! confirmations, and the market's refusals turned into sentences ([`advice()`]). Amounts
-//! as operators write them: [`amount`].
+//! as operators write them: [`amount`]. Not the node's transaction queue: a command sends
+//! once, with the chain's fee estimate, and waits (no fee bump, no re-broadcast).
 
 pub mod advice;
 pub mod amount;
@@ -52,7 +53,10 @@ impl Operator {
         dry_run: bool,
     ) -> anyhow::Result<Self> {
         if confirmations > MAX_CONFIRMATIONS {
-            bail!("--confirmations {confirmations}: at most {MAX_CONFIRMATIONS}");
+            bail!(
+                "{confirmations} confirmations (--confirmations, else chain.confirmations): at \
+                 most {MAX_CONFIRMATIONS}"
+            );
         }
         let url = &config.chain.rpc_url;
         let provider = Provider::<Http>::try_from(url.as_str())
@@ -204,12 +208,19 @@ impl Operator {
                  check and the inclusion; run the command again"
             );
         }
-        self.confirm(tx, block).await?;
         println!(
-            "mined: block {block}, gas used {}, {} block(s) on top",
-            receipt.gas_used.unwrap_or_default(),
-            self.confirmations
+            "mined: block {block}, gas used {}",
+            receipt.gas_used.unwrap_or_default()
         );
+        self.confirm(tx, block).await.with_context(|| {
+            format!(
+                "transaction {tx:?} was mined in block {block}: look it up before running the \
+                 command again, which would send it twice"
+            )
+        })?;
+        if self.confirmations > 0 {
+            println!("confirmed: {} block(s) on top", self.confirmations);
+        }
         Ok(Some(receipt))
     }
 

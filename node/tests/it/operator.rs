@@ -122,6 +122,9 @@ async fn a_prover_and_a_client_manage_stake_and_deposit_from_the_command_line() 
         "{error}"
     );
     assert_eq!(nonce(prover_address).await, U256::zero());
+    // The refused registration left the identity it made: the next one uses it.
+    let identity_file = prover.data_dir.join("identity.key");
+    let made = std::fs::read(&identity_file).expect("the identity --new-identity made");
     for bad in ["1.2.3eth", "-1eth", "2btc", "0.0000000000000000001eth"] {
         let error = prover.fails(&["stake", "register", bad]);
         assert!(error.contains(&format!("amount `{bad}`")), "{error}");
@@ -134,6 +137,7 @@ async fn a_prover_and_a_client_manage_stake_and_deposit_from_the_command_line() 
         out.contains("sent: transaction 0x") && out.contains("mined: block"),
         "{out}"
     );
+    assert_eq!(std::fs::read(&identity_file).expect("still there"), made);
     let identity = provernet_node::identity::load_or_create_identity(&prover.data_dir)
         .expect("the identity register made");
     let (stake, _, peer_key, ..) = market
@@ -233,4 +237,22 @@ async fn a_prover_and_a_client_manage_stake_and_deposit_from_the_command_line() 
     };
     let error = down.fails(&["credits", "status"]);
     assert!(error.contains("cannot reach the chain"), "{error}");
+}
+
+/// `provernet credits withdraw` run by the owner of anvil account `index` on `market`
+/// (`watch.rs`: a watchtower takes its reward out while its node runs on the account).
+pub(crate) fn withdraw_credits(
+    anvil: &ethers::utils::AnvilInstance,
+    market: Address,
+    index: usize,
+) -> String {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let endpoint = anvil.endpoint();
+    let operator = Operator {
+        rpc: &endpoint,
+        market,
+        data_dir: dir.path().join("node"),
+        key_file: key_file(dir.path(), "key", &anvil.keys()[index].to_bytes()),
+    };
+    operator.ok(&["credits", "withdraw"])
 }

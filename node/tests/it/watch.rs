@@ -3,6 +3,7 @@
 //! prover is never challenged; and sampling catches a cheater as often as
 //! `1 − (1 − p)^w` says. (A false challenge losing its bond: `false_challenge.rs`.)
 
+use ethers::signers::Signer as _;
 use ethers::types::{Address, U256};
 use provernet_circuits::Circuit;
 use provernet_node::config::{Cheat, CheatMode, NodeConfig};
@@ -242,6 +243,18 @@ async fn a_silent_prover_committing_an_invalid_proof_is_slashed() {
         published >= 2,
         "both watchtowers read the leaves from the committing transaction"
     );
+    // A challenger takes its rewards out with the operator command, its node running on
+    // the same account.
+    let challenger = slashes[0].challenger;
+    let before = net.owner.credits(challenger).await.expect("credits");
+    let tower = TOWERS
+        .iter()
+        .find(|i| crate::support::wallet(&net.anvil, **i).address() == challenger)
+        .expect("a watchtower's account");
+    let out = crate::operator::withdraw_credits(&net.anvil, net.owner.address(), *tower as usize);
+    assert!(out.contains("sent: transaction"), "{out}");
+    let after = net.owner.credits(challenger).await.expect("credits");
+    assert!(after < before, "credits withdrawn: {before} → {after}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
