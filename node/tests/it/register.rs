@@ -37,6 +37,27 @@ fn run(net: &Testnet, command: &[&str], market: &str, key: &std::path::Path) -> 
         .expect("binary runs")
 }
 
+/// The command succeeded, printed the id nodes derive, and the market has the circuit
+/// registered with its number of public inputs; its output.
+async fn registered(
+    net: &Testnet,
+    output: &Output,
+    circuit: provernet_circuits::Circuit,
+    id: provernet_protocol::CircuitId,
+) -> String {
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains(&format!("circuit id   {id}")), "{stdout}");
+    let (verifier, inputs) = net.owner.registration(id.0).await.expect("reads");
+    assert!(!verifier.is_zero());
+    assert_eq!(inputs.as_usize(), circuit.num_public_inputs());
+    stdout
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_registers_its_model_once_under_the_id_nodes_derive() {
     let net = Testnet::new().await;
@@ -68,20 +89,11 @@ async fn a_client_registers_its_model_once_under_the_id_nodes_derive() {
 
     // Registered: the id printed is the one nodes derive, and the market has it.
     let first = register(&net, &dir, &market, &key);
-    let stdout = String::from_utf8_lossy(&first.stdout);
-    assert!(
-        first.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&first.stderr)
-    );
+    let stdout = registered(&net, &first, circuit, id).await;
     assert!(
         stdout.contains(&format!("{circuit} registered")),
         "{stdout}"
     );
-    assert!(stdout.contains(&format!("circuit id   {id}")), "{stdout}");
-    let (verifier, inputs) = net.owner.registration(id.0).await.expect("reads");
-    assert!(!verifier.is_zero());
-    assert_eq!(inputs.as_usize(), circuit.num_public_inputs());
     let sent = net.nonces(account).await;
     assert_eq!(sent.0, 2, "the verifier's deployment and the registration");
 
@@ -107,20 +119,11 @@ async fn an_operator_registers_a_built_in_circuit_once_from_the_command_line() {
     let command = ["circuits", "register", "--circuit", circuit.name()];
 
     let first = run(&net, &command, &market, &key);
-    let stdout = String::from_utf8_lossy(&first.stdout);
-    assert!(
-        first.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&first.stderr)
-    );
+    let stdout = registered(&net, &first, circuit, id).await;
     assert!(
         stdout.contains("registered; verification measured at"),
         "{stdout}"
     );
-    assert!(stdout.contains(&format!("circuit id   {id}")), "{stdout}");
-    let (verifier, inputs) = net.owner.registration(id.0).await.expect("reads");
-    assert!(!verifier.is_zero());
-    assert_eq!(inputs.as_usize(), circuit.num_public_inputs());
     assert!(net.owner.verifier_gas(id.0).await.expect("reads") > 0);
     let sent = net.nonces(account).await;
     let again = run(&net, &command, &market, &key);

@@ -69,6 +69,11 @@ async fn a_testnet_with_a_cheater_and_a_crash_slashes_every_fault_pays_every_hon
         "invalid",
         "--cheat-rate",
         "1",
+        // Circuits of 2^12 and 2^15 rows: proofs long enough that jobs overlap, so the
+        // cheater (the last prover) wins some (with the default mix's 4-8-3 model, proofs
+        // are so short that the first prover can win them all).
+        "--circuits",
+        "poseidon-chain-12,merkle-membership",
         "--crash-prover-after",
         "3",
         "--timeout",
