@@ -101,7 +101,7 @@ fn register(args: &RegisterArgs) -> anyhow::Result<()> {
 /// proof and derives the id this build derives); nothing sent when the market has the id
 /// already.
 pub fn register_circuit(circuit: Circuit, args: &RegisterTarget) -> anyhow::Result<()> {
-    use ethers::providers::{Http, Middleware, Provider};
+    use ethers::providers::Middleware as _;
     use provernet_slashing::registration::{VerifierCode, register_verifier};
 
     let market_address: ethers::types::Address = args
@@ -113,20 +113,15 @@ pub fn register_circuit(circuit: Circuit, args: &RegisterTarget) -> anyhow::Resu
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async {
-        let provider = Provider::<Http>::try_from(args.rpc_url.as_str())
-            .with_context(|| format!("--rpc-url `{}`", args.rpc_url))?;
-        let chain_id = provider
-            .get_chainid()
-            .await
-            .with_context(|| format!("cannot reach the chain at {}", args.rpc_url))?
-            .as_u64();
-        let wallet = provernet_node::identity::load_eth_key(
+        let (client, chain_id) = provernet_node::ops::signing_client(
+            &args.rpc_url,
             args.eth_key_file.as_deref(),
             "PROVERNET_ETH_KEY",
-            chain_id,
-        )?;
-        let client =
-            std::sync::Arc::new(ethers::middleware::SignerMiddleware::new(provider, wallet));
+            std::time::Duration::from_millis(
+                provernet_node::config::ChainSection::default().poll_interval_ms,
+            ),
+        )
+        .await?;
         let code = client
             .get_code(market_address, None)
             .await

@@ -8,6 +8,7 @@
 pub mod advice;
 pub mod amount;
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,7 +17,6 @@ use ethers::abi::Detokenize;
 use ethers::contract::{ContractCall, ContractError};
 use ethers::middleware::SignerMiddleware;
 use ethers::providers::{Http, Middleware, Provider};
-use ethers::signers::Signer;
 use ethers::types::{Address, BlockNumber, TransactionReceipt, U256};
 use provernet_slashing::bindings::{ProverMarket, ProverMarketErrors};
 
@@ -58,24 +58,15 @@ impl Operator {
                  most {MAX_CONFIRMATIONS}"
             );
         }
-        let url = &config.chain.rpc_url;
-        let provider = Provider::<Http>::try_from(url.as_str())
-            .with_context(|| format!("chain.rpc_url `{url}` is not a URL"))?
-            .interval(Duration::from_millis(config.chain.poll_interval_ms.max(10)));
-        let chain_id = provider
-            .get_chainid()
-            .await
-            .with_context(|| format!("cannot reach the chain at {url} (chain.rpc_url)"))?;
-        let chain_id = u64::try_from(chain_id)
-            .map_err(|_| anyhow!("the chain's id {chain_id} does not fit 64 bits"))?;
-        let wallet = crate::identity::load_eth_key(
+        let (client, chain_id) = signing_client(
+            &config.chain.rpc_url,
             config.chain.key_file.as_deref(),
             &config.chain.key_env,
-            chain_id,
-        )?;
-        let account = wallet.address();
+            Duration::from_millis(config.chain.poll_interval_ms.max(10)),
+        )
+        .await?;
+        let account = client.address();
         let address = config.market_address()?;
-        let client = Arc::new(SignerMiddleware::new(provider, wallet));
         let code = client
             .get_code(address, None)
             .await
@@ -282,6 +273,32 @@ impl Operator {
             block.timestamp.low_u64(),
         ))
     }
+}
+
+/// A client on the chain at `rpc_url`, polling every `poll`, signing with the Ethereum
+/// key from `key_file` (else the variable `key_env`), and the chain's id: what every
+/// command that sends starts from (`stake`, `deposit`, `credits`, `market`, `circuits
+/// register`, `model register`).
+///
+/// # Errors
+/// A URL that does not parse, a chain that does not answer, an id above 64 bits, no key.
+pub async fn signing_client(
+    rpc_url: &str,
+    key_file: Option<&Path>,
+    key_env: &str,
+    poll: Duration,
+) -> anyhow::Result<(Arc<ChainClient>, u64)> {
+    let provider = Provider::<Http>::try_from(rpc_url)
+        .with_context(|| format!("the RPC URL `{rpc_url}` is not a URL"))?
+        .interval(poll);
+    let chain_id = provider
+        .get_chainid()
+        .await
+        .with_context(|| format!("cannot reach the chain at {rpc_url}"))?;
+    let chain_id = u64::try_from(chain_id)
+        .map_err(|_| anyhow!("the chain's id {chain_id} does not fit 64 bits"))?;
+    let wallet = crate::identity::load_eth_key(key_file, key_env, chain_id)?;
+    Ok((Arc::new(SignerMiddleware::new(provider, wallet)), chain_id))
 }
 
 /// The most `--confirmations` a command waits for (as `chain.confirmations`).
