@@ -33,10 +33,12 @@ pub mod evm;
 pub mod field;
 pub mod job;
 pub mod keys;
+pub mod lagrange;
 pub mod model;
 pub mod poseidon;
 pub mod proof_file;
 pub mod prover;
+pub mod ptau;
 pub mod srs;
 pub mod verifier;
 

@@ -131,8 +131,8 @@ impl Srs {
     }
 
     /// The parameters for circuits of `2^k` rows. Downsizing recomputes the Lagrange
-    /// basis with an FFT over curve points (seconds to tens of seconds), so the result is
-    /// cached next to the SRS, checksummed like it.
+    /// basis with an FFT over curve points ([`crate::lagrange`]: seconds to tens of
+    /// seconds), so the result is cached next to the SRS, checksummed like it.
     pub fn for_k(&self, k: u32) -> Result<ParamsKZG<Bn256>, CircuitError> {
         if k >= self.params.k() {
             return Ok(self.params.clone());
@@ -144,8 +144,7 @@ impl Srs {
         if let Some((params, _)) = read_cached(&path, k) {
             return Ok(params);
         }
-        let mut params = self.params.clone();
-        params.downsize(k);
+        let params = crate::lagrange::downsize(&self.params, k);
         write_cached(&path, &params)?;
         Ok(params)
     }

@@ -15,6 +15,7 @@ mod account;
 mod model;
 mod node;
 mod proving;
+mod trusted_setup;
 
 use node::{client, run_node, run_watchtower};
 use proving::{CircuitsCommand, ProveArgs, VerifyArgs};
@@ -52,6 +53,9 @@ enum Command {
     /// Bring your own model: import an ONNX MLP as a model package, make its witnesses.
     #[command(subcommand)]
     Model(model::ModelCommand),
+    /// The trusted setup: import a public powers-of-tau ceremony's file as the SRS.
+    #[command(subcommand)]
+    Srs(trusted_setup::SrsCommand),
     /// Prove a witness for a circuit (prover tool, no network).
     Prove(ProveArgs),
     /// Verify a proof natively (prover tool, no network).
@@ -224,6 +228,7 @@ fn main() -> ExitCode {
     report(match cli.command {
         Command::Circuits(command) => proving::circuits(command),
         Command::Model(command) => model::run(command),
+        Command::Srs(command) => trusted_setup::run(command),
         Command::Prove(args) => proving::prove(args),
         Command::Verify(args) => proving::verify(args),
         Command::Node(args) => run_node(args),

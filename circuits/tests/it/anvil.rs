@@ -7,7 +7,7 @@ use ethers::providers::{Http, Middleware, Provider};
 use ethers::types::{Address, Bytes, TransactionRequest};
 use ethers::utils::{Anvil, AnvilInstance};
 use provernet_circuits::evm::{self, MAX_CODE_SIZE};
-use provernet_circuits::{Circuit, Proof};
+use provernet_circuits::{Circuit, Proof, Prover};
 
 use crate::support::{example_proof, prover};
 
@@ -65,17 +65,18 @@ fn calldata(proof: &Proof) -> Vec<u8> {
     evm::encode_calldata(&proof.public_inputs, &proof.proof)
 }
 
-/// Compiles `circuit`'s verifier, deploys it and checks it on chain: `proof` passes, the
+/// Compiles `circuit`'s verifier (from `prover`'s keys), deploys it and checks it on chain: `proof` passes, the
 /// proof corrupted, a public input changed and the calldata truncated each revert.
 /// Returns the gas of the valid call.
 pub async fn check_on_chain(
     provider: &Provider<Http>,
     from: Address,
+    prover: &Prover,
     circuit: Circuit,
     proof: &Proof,
 ) -> u64 {
     let solc = repo_path("scripts/solc");
-    let keys = prover().verifying_keys(circuit).expect("keys");
+    let keys = prover.verifying_keys(circuit).expect("keys");
     let source = evm::solidity_verifier(&keys);
     assert!(
         source.contains("pragma solidity ^0.8.19;"),
@@ -134,6 +135,6 @@ async fn exported_verifiers_accept_valid_proofs_and_reject_bad_ones() {
     let provider = Provider::<Http>::try_from(anvil.endpoint()).expect("provider");
     let from = anvil.addresses()[0];
     for circuit in Circuit::ALL {
-        check_on_chain(&provider, from, circuit, &example_proof(circuit)).await;
+        check_on_chain(&provider, from, &prover(), circuit, &example_proof(circuit)).await;
     }
 }

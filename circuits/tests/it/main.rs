@@ -5,4 +5,5 @@ mod fixtures;
 mod keys;
 mod model;
 mod prove;
+mod ptau;
 mod support;

@@ -365,9 +365,14 @@ async fn the_digits_verifier_on_anvil_accepts_the_proof_and_rejects_bad_ones() {
     let anvil = crate::anvil::start_anvil();
     let provider = Provider::<Http>::try_from(anvil.endpoint()).expect("provider");
     let circuit = Circuit::Model(digits().package.model.architecture);
-    let gas =
-        crate::anvil::check_on_chain(&provider, anvil.addresses()[0], circuit, &digits_proof())
-            .await;
+    let gas = crate::anvil::check_on_chain(
+        &provider,
+        anvil.addresses()[0],
+        &prover(),
+        circuit,
+        &digits_proof(),
+    )
+    .await;
     assert!(gas > 0);
 }
 
