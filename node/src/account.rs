@@ -23,6 +23,9 @@ pub struct ChainArgs {
     /// The node's data directory (its identity: `stake register` takes it from here).
     #[arg(long, env = "PROVERNET_DATA_DIR", global = true)]
     data_dir: Option<PathBuf>,
+    /// A network file (`network.toml`): its market, where its events begin.
+    #[arg(long, env = "PROVERNET_NETWORK", global = true)]
+    network: Option<PathBuf>,
     /// The chain's JSON-RPC URL.
     #[arg(long, env = "PROVERNET_RPC_URL", global = true)]
     rpc_url: Option<String>,
@@ -131,6 +134,9 @@ fn configure(args: &ChainArgs) -> anyhow::Result<NodeConfig> {
     };
     if let Some(dir) = &args.data_dir {
         config.data_dir.clone_from(dir);
+    }
+    if let Some(path) = &args.network {
+        provernet_node::network_file::NetworkFile::load(path)?.apply(&mut config);
     }
     if let Some(url) = &args.rpc_url {
         config.chain.rpc_url.clone_from(url);
@@ -420,12 +426,22 @@ pub struct MarketArgs {
 enum MarketCommand {
     /// The market's parameters, totals and registered circuits.
     Info,
+    /// Deploy a new market (it has no owner); with --network-out, write the network
+    /// file nodes join it with.
+    Deploy(Box<crate::market_deploy::DeployArgs>),
 }
 
 /// `provernet market info`.
 pub fn market(args: MarketArgs) -> anyhow::Result<()> {
+    if let MarketCommand::Deploy(deploy) = &args.command {
+        let config = configure(&args.chain)?;
+        let confirmations = args
+            .chain
+            .confirmations
+            .unwrap_or(config.chain.confirmations);
+        return crate::market_deploy::run(&config, confirmations, args.chain.dry_run, deploy);
+    }
     with_operator(&args.chain, async |op, config| {
-        let MarketCommand::Info = args.command;
         let m = &op.market;
         println!("minStake: {}", amount::format(m.min_stake().call().await?));
         println!(

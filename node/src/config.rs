@@ -502,6 +502,10 @@ pub struct NodeConfig {
     pub api: ApiSection,
     /// `[store]`.
     pub store: StoreSection,
+    /// The network joined with `--network FILE` (not a TOML section): the chain, market
+    /// and SRS the node must find at start.
+    #[serde(skip)]
+    pub joined: Option<crate::network_file::NetworkFile>,
 }
 
 impl NodeConfig {

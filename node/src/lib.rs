@@ -6,6 +6,7 @@
 //! - [`network`]: the libp2p task (gossipsub, kademlia, identify, request-response,
 //!   connection limits) behind a [`network::NetworkHandle`]; [`network::scoring`] says
 //!   what misbehaviour costs.
+//! - [`network_file`]: the network file (`--network`) and the checks it makes at start.
 //! - [`store`]: the state a restart needs, in RocksDB (or memory for tests).
 //! - [`service`]: the node itself: the core actor, the client and prover roles, and the
 //!   watchtower actor.
@@ -23,6 +24,7 @@ pub mod economics;
 pub mod identity;
 pub mod metrics;
 pub mod network;
+pub mod network_file;
 pub mod ops;
 pub mod service;
 pub mod store;

@@ -12,6 +12,7 @@ use clap::{Args, Parser, Subcommand};
 use tracing_subscriber::filter::Targets;
 
 mod account;
+mod market_deploy;
 mod model;
 mod node;
 mod proving;
@@ -76,6 +77,10 @@ struct NodeArgs {
     /// The node's TOML config file (see docs/operating.md); flags override it.
     #[arg(long, env = "PROVERNET_CONFIG")]
     config: Option<PathBuf>,
+    /// A network file (`network.toml`): the chain, market, bootstrap peers and SRS of
+    /// the network to join; the node refuses to start on another chain, market or SRS.
+    #[arg(long, env = "PROVERNET_NETWORK")]
+    network: Option<PathBuf>,
     /// The data directory (identity key, database).
     #[arg(long, env = "PROVERNET_DATA_DIR")]
     data_dir: Option<PathBuf>,
@@ -112,6 +117,9 @@ struct NodeArgs {
     /// Circuits to prove (repeatable), for the prover role.
     #[arg(long = "circuit")]
     circuits: Vec<String>,
+    /// The SRS file (halo2's format: `provernet srs import` writes one).
+    #[arg(long)]
+    srs: Option<PathBuf>,
     /// Use the insecure development SRS (local testnets only).
     #[arg(long)]
     dev_srs: bool,

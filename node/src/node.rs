@@ -16,6 +16,9 @@ fn configure(args: NodeArgs) -> anyhow::Result<NodeConfig> {
         Some(path) => NodeConfig::load(path)?,
         None => NodeConfig::default(),
     };
+    if let Some(path) = &args.network {
+        provernet_node::network_file::NetworkFile::load(path)?.apply(&mut config);
+    }
     if let Some(dir) = args.data_dir {
         config.data_dir = dir;
     }
@@ -41,6 +44,9 @@ fn configure(args: NodeArgs) -> anyhow::Result<NodeConfig> {
     }
     if !args.circuits.is_empty() {
         config.prover.circuits = args.circuits;
+    }
+    if let Some(srs) = args.srs {
+        config.proving.srs_file = Some(srs);
     }
     config.proving.dev_srs |= args.dev_srs;
     config.check()?;

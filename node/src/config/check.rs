@@ -26,6 +26,19 @@ impl NodeConfig {
         if self.listen_addrs()?.is_empty() {
             return Err(field("network.listen", "at least one address is needed"));
         }
+        if let Some(network) = &self.joined {
+            let market = self.market_address()?;
+            if market != network.market {
+                return Err(field(
+                    "chain.market",
+                    format!(
+                        "{market:?} is not the network file's market {:?}: leave chain.market \
+                         (--market) unset to join the network",
+                        network.market
+                    ),
+                ));
+            }
+        }
         self.bootstrap_addrs()?;
         self.known_circuits()?;
         if self.network.max_connections == 0 {

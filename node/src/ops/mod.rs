@@ -7,6 +7,7 @@
 
 pub mod advice;
 pub mod amount;
+pub mod deploy;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -215,28 +216,9 @@ impl Operator {
         Ok(Some(receipt))
     }
 
-    /// Waits until `confirmations` blocks are on top of `block`, then checks that `tx` is
-    /// still in it (a reorg took it off otherwise).
+    /// Waits for the confirmations on top of `block`, then checks `tx` is still there.
     async fn confirm(&self, tx: ethers::types::H256, block: u64) -> anyhow::Result<()> {
-        if self.confirmations == 0 {
-            return Ok(());
-        }
-        let interval = self.client.inner().get_interval();
-        while self.head().await?.0 < block.saturating_add(self.confirmations) {
-            tokio::time::sleep(interval).await;
-        }
-        let receipt = self
-            .client
-            .get_transaction_receipt(tx)
-            .await
-            .with_context(|| format!("reading the receipt of {tx:?} again"))?;
-        match receipt.and_then(|r| r.block_number) {
-            Some(at) if at.as_u64() == block => Ok(()),
-            _ => bail!(
-                "transaction {tx:?} was in block {block} and a reorg took it off: it may be \
-                 mined again from the pool; look it up before running the command again"
-            ),
-        }
+        confirm(&self.client, self.confirmations, tx, block).await
     }
 
     async fn nonce(&self, at: BlockNumber) -> anyhow::Result<U256> {
@@ -262,16 +244,54 @@ impl Operator {
     /// # Errors
     /// The chain unreachable.
     pub async fn head(&self) -> anyhow::Result<(u64, u64)> {
-        let block = self
-            .client
-            .get_block(BlockNumber::Latest)
-            .await
-            .context("cannot read the latest block")?
-            .ok_or_else(|| anyhow!("the chain has no latest block"))?;
-        Ok((
-            block.number.unwrap_or_default().as_u64(),
-            block.timestamp.low_u64(),
-        ))
+        head(&self.client).await
+    }
+}
+
+/// The latest block's number and timestamp.
+///
+/// # Errors
+/// The chain unreachable.
+pub async fn head(client: &ChainClient) -> anyhow::Result<(u64, u64)> {
+    let block = client
+        .get_block(BlockNumber::Latest)
+        .await
+        .context("cannot read the latest block")?
+        .ok_or_else(|| anyhow!("the chain has no latest block"))?;
+    Ok((
+        block.number.unwrap_or_default().as_u64(),
+        block.timestamp.low_u64(),
+    ))
+}
+
+/// Waits until `confirmations` blocks are on top of `block`, then checks that `tx` is
+/// still in it (a reorg took it off otherwise).
+///
+/// # Errors
+/// The chain unreachable, or `tx` no longer in `block`.
+pub async fn confirm(
+    client: &ChainClient,
+    confirmations: u64,
+    tx: ethers::types::H256,
+    block: u64,
+) -> anyhow::Result<()> {
+    if confirmations == 0 {
+        return Ok(());
+    }
+    let interval = client.inner().get_interval();
+    while head(client).await?.0 < block.saturating_add(confirmations) {
+        tokio::time::sleep(interval).await;
+    }
+    let receipt = client
+        .get_transaction_receipt(tx)
+        .await
+        .with_context(|| format!("reading the receipt of {tx:?} again"))?;
+    match receipt.and_then(|r| r.block_number) {
+        Some(at) if at.as_u64() == block => Ok(()),
+        _ => bail!(
+            "transaction {tx:?} was in block {block} and a reorg took it off: it may be \
+             mined again from the pool; look it up before running the command again"
+        ),
     }
 }
 

@@ -133,6 +133,15 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
             "no contract at chain.market = {market_address:?}"
         )));
     }
+    // Joined from a network file: this chain and this market are the network's.
+    if let Some(network) = &config.joined {
+        crate::network_file::check_chain(
+            network,
+            chain_id,
+            Hash32(provernet_protocol::keccak256(&code)),
+        )
+        .map_err(|e| chain_error(e.to_string()))?;
+    }
     let market = Market::at(market_address, Arc::clone(&client));
     // The market's parameters, read side by side.
     let contract = market.contract();
@@ -209,6 +218,10 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
             Arc::new(engine)
         }
     };
+    if let Some(network) = &config.joined {
+        crate::network_file::check_srs(network, engine.srs().fingerprint())
+            .map_err(|e| StartError::Engine(e.to_string()))?;
+    }
     // What each circuit needs: its id (from its verifier) and verifying keys everywhere;
     // its proving keys only on a prover of it.
     let mut proves: HashSet<Circuit> = if config.roles.prover {

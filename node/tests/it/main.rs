@@ -9,6 +9,7 @@ mod faults;
 mod flood;
 mod follow;
 mod funds;
+mod join;
 mod learn;
 mod market;
 mod operator;

@@ -58,7 +58,7 @@ impl Operator<'_> {
     }
 }
 
-fn key_file(dir: &Path, name: &str, secret: &[u8]) -> PathBuf {
+pub fn key_file(dir: &Path, name: &str, secret: &[u8]) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, format!("0x{}\n", to_hex(secret))).expect("key file");
     path
