@@ -55,6 +55,8 @@ const BN254_Q_LE: [u8; 32] = [
 ];
 /// The largest power a BN254 ceremony can have (the scalar field's 2-adicity).
 const MAX_POWER: u32 = 28;
+/// The most sections a file may declare (snarkjs writes up to 15).
+const MAX_SECTIONS: u32 = 64;
 
 /// Reads `path`, checks the powers it needs for circuits of up to `2^k` rows and returns
 /// halo2's parameters for `2^k`. Nothing is written.
@@ -63,6 +65,12 @@ pub fn import(path: &Path, k: u32) -> Result<ParamsKZG<Bn256>, CircuitError> {
         path: path.to_path_buf(),
         reason,
     };
+    if k > crate::srs::MAX_FILE_K {
+        return Err(bad(format!(
+            "--k {k}: nodes read SRS files of up to 2^{} rows",
+            crate::srs::MAX_FILE_K
+        )));
+    }
     let file = File::open(path).map_err(|e| CircuitError::io("opening", path, e))?;
     let len = file
         .metadata()
@@ -166,10 +174,10 @@ fn read_sections(file: &mut (impl Read + Seek), len: u64) -> Result<Vec<Section>
         return Err(format!(".ptau version {version}; only version 1 is known"));
     }
     let count = read_u32(file)?;
-    // A section header is 12 bytes: a count the file cannot hold is a lie, not a plan.
-    if u64::from(count) * 12 > len {
+    // snarkjs writes at most 15 sections; a count beyond any format's is a lie.
+    if count > MAX_SECTIONS || u64::from(count) * 12 > len {
         return Err(format!(
-            "claims {count} sections, more than its {len} bytes hold"
+            "claims {count} sections: at most {MAX_SECTIONS}, and no more than its {len} bytes hold"
         ));
     }
     let mut sections = Vec::with_capacity(count as usize);
@@ -216,10 +224,11 @@ fn section(sections: &[Section], kind: u32, size: u64, what: &str) -> Result<Sec
 
 /// The header: a BN254 file and its power.
 fn read_header(file: &mut (impl Read + Seek), sections: &[Section]) -> Result<u32, String> {
-    let header = sections
-        .iter()
-        .find(|s| s.kind == 1)
-        .ok_or("has no header section")?;
+    let mut headers = sections.iter().filter(|s| s.kind == 1);
+    let header = headers.next().ok_or("has no header section")?;
+    if headers.next().is_some() {
+        return Err("has two header sections".into());
+    }
     if header.size < 40 {
         return Err(format!(
             "its header has {} bytes, at least 40 expected",
@@ -347,34 +356,195 @@ mod tests {
         assert_eq!(bytes, BN254_Q_LE);
     }
 
-    #[test]
-    fn a_g2_point_outside_the_subgroup_is_refused() {
-        // The generator is accepted; a point on the twist of the wrong order is not.
+    fn g2_bytes(point: &G2Affine) -> Vec<u8> {
         let mut raw = Vec::new();
-        let generator = G2Affine::generator();
-        for c in [
-            generator.x.c0,
-            generator.x.c1,
-            generator.y.c0,
-            generator.y.c1,
-        ] {
+        for c in [point.x.c0, point.x.c1, point.y.c0, point.y.c1] {
             c.write_raw(&mut raw).expect("writes to a Vec");
         }
-        assert!(g2_point(&raw).is_some());
-        // The first x whose x³ + b is a square: a point of the twist, and with
-        // overwhelming likelihood not of order r (the twist's cofactor is about 2^254).
+        raw
+    }
+
+    fn g1_bytes(point: &G1Affine) -> Vec<u8> {
+        let mut raw = Vec::new();
+        point.x.write_raw(&mut raw).expect("writes to a Vec");
+        point.y.write_raw(&mut raw).expect("writes to a Vec");
+        raw
+    }
+
+    /// The first x whose x³ + b is a square: a point of the twist, and with overwhelming
+    /// likelihood not of order r (the twist's cofactor is about 2^254).
+    fn twist_point_outside_the_subgroup() -> G2Affine {
         let mut x = Fq2::ONE;
-        let outside = loop {
+        loop {
             let y2 = x.square() * x + G2Affine::b();
             if let Some(y) = Option::<Fq2>::from(y2.sqrt()) {
-                break Option::<G2Affine>::from(G2Affine::from_xy(x, y)).expect("on the twist");
+                return Option::<G2Affine>::from(G2Affine::from_xy(x, y)).expect("on the twist");
             }
             x += Fq2::ONE;
-        };
-        let mut raw = Vec::new();
-        for c in [outside.x.c0, outside.x.c1, outside.y.c0, outside.y.c1] {
-            c.write_raw(&mut raw).expect("writes to a Vec");
         }
-        assert!(g2_point(&raw).is_none(), "a twist point off the subgroup");
+    }
+
+    #[test]
+    fn a_g2_point_outside_the_subgroup_is_refused() {
+        assert!(g2_point(&g2_bytes(&G2Affine::generator())).is_some());
+        let outside = twist_point_outside_the_subgroup();
+        assert!(
+            g2_point(&g2_bytes(&outside)).is_none(),
+            "a twist point off the subgroup"
+        );
+    }
+
+    /// A `.ptau` file of 2^`power` powers of `tau`, as snarkjs lays it out: header,
+    /// τ·G1 powers, τ·G2 powers; `g1`, `g2` scale every point of their group (1: honest).
+    fn synthetic(power: u32, tau: Fr, g1: Fr, g2: Fr) -> Vec<u8> {
+        let section = |kind: u32, data: Vec<u8>| {
+            let mut bytes = kind.to_le_bytes().to_vec();
+            bytes.extend_from_slice(&(data.len() as u64).to_le_bytes());
+            bytes.extend(data);
+            bytes
+        };
+        let mut header = 32u32.to_le_bytes().to_vec();
+        header.extend_from_slice(&BN254_Q_LE);
+        header.extend_from_slice(&power.to_le_bytes());
+        header.extend_from_slice(&power.to_le_bytes());
+        let (mut taus_g1, mut taus_g2) = (Vec::new(), Vec::new());
+        let mut t = Fr::ONE;
+        for i in 0..(2u64 << power) - 1 {
+            taus_g1.extend(g1_bytes(&G1Affine::from(G1Affine::generator() * (t * g1))));
+            if i < 1 << power {
+                taus_g2.extend(g2_bytes(&G2Affine::from(G2Affine::generator() * (t * g2))));
+            }
+            t *= tau;
+        }
+        let mut file = b"ptau".to_vec();
+        file.extend_from_slice(&1u32.to_le_bytes());
+        file.extend_from_slice(&3u32.to_le_bytes());
+        file.extend(section(1, header));
+        file.extend(section(2, taus_g1));
+        file.extend(section(3, taus_g2));
+        file
+    }
+
+    /// Imports `bytes` at `k`: the error, if any.
+    fn import_bytes(name: &str, bytes: &[u8], k: u32) -> Result<ParamsKZG<Bn256>, String> {
+        let path = std::env::temp_dir().join(format!("ptau-unit-{}-{name}", std::process::id()));
+        std::fs::write(&path, bytes).expect("write");
+        let result = import(&path, k).map_err(|e| e.to_string());
+        let _ = std::fs::remove_file(&path);
+        result
+    }
+
+    #[test]
+    fn a_file_of_powers_of_one_tau_imports_at_any_k_up_to_its_power() {
+        use halo2_base::halo2_proofs::poly::commitment::{Params, ParamsProver};
+        let tau = Fr::from(12_345u64);
+        let file = synthetic(3, tau, Fr::ONE, Fr::ONE);
+        for k in 1..=3 {
+            let params = import_bytes("good", &file, k).expect("imports");
+            assert_eq!(params.k(), k);
+            let last = (1u64 << k) - 1;
+            assert_eq!(
+                params.get_g()[last as usize],
+                G1Affine::from(G1Affine::generator() * tau.pow_vartime([last]))
+            );
+            assert_eq!(params.s_g2(), G2Affine::from(G2Affine::generator() * tau));
+        }
+    }
+
+    #[test]
+    fn every_crafted_file_is_refused_with_its_reason() {
+        let tau = Fr::from(777u64);
+        let good = synthetic(3, tau, Fr::ONE, Fr::ONE);
+        let g1_start = 12 + 12 + 44 + 12;
+        let g2_start = g1_start + 15 * 64 + 12;
+        let patched = |at: usize, with: &[u8]| {
+            let mut bytes = good.clone();
+            bytes[at..at + with.len()].copy_from_slice(with);
+            bytes
+        };
+        let mut duplicate = good.clone();
+        duplicate[8..12].copy_from_slice(&4u32.to_le_bytes());
+        duplicate.extend_from_slice(&good[g1_start - 12..g2_start - 12]);
+        let mut q = BN254_Q_LE;
+        q[0] ^= 1;
+        let cases: Vec<(&str, Vec<u8>, u32, &str)> = vec![
+            (
+                "scaled",
+                synthetic(3, tau, Fr::from(5u64), Fr::from(5u64)),
+                3,
+                "not the generator",
+            ),
+            (
+                "tau-one",
+                synthetic(3, Fr::ONE, Fr::ONE, Fr::ONE),
+                3,
+                "nobody contributed",
+            ),
+            (
+                "identity",
+                patched(g1_start + 2 * 64, &[0; 64]),
+                3,
+                "point 2 of section 2",
+            ),
+            (
+                "above-p",
+                patched(g1_start + 64, &[0xff; 32]),
+                3,
+                "point 1 of section 2",
+            ),
+            (
+                "other-tau-g2",
+                patched(
+                    g2_start + 128,
+                    &g2_bytes(&G2Affine::from(G2Affine::generator() * (tau + Fr::ONE))),
+                ),
+                3,
+                "pairing check failed",
+            ),
+            (
+                "tau-g2-outside",
+                patched(
+                    g2_start + 128,
+                    &g2_bytes(&twist_point_outside_the_subgroup()),
+                ),
+                3,
+                "point 1 of section 3",
+            ),
+            (
+                "sections",
+                patched(8, &1_000u32.to_le_bytes()),
+                3,
+                "claims 1000 sections",
+            ),
+            (
+                "huge-section",
+                patched(g1_start - 8, &u64::MAX.to_le_bytes()),
+                3,
+                "truncated",
+            ),
+            ("duplicate", duplicate, 3, "two sections 2"),
+            ("version", patched(4, &2u32.to_le_bytes()), 3, "version 2"),
+            ("field", patched(12 + 12 + 4, &q), 3, "not over BN254"),
+            (
+                "power",
+                patched(12 + 12 + 36, &29u32.to_le_bytes()),
+                3,
+                "claims power 29",
+            ),
+            (
+                "power-size",
+                patched(12 + 12 + 36, &4u32.to_le_bytes()),
+                3,
+                "its power needs",
+            ),
+            ("k-zero", good.clone(), 0, "between 1 and 3"),
+            ("k-big", good.clone(), 23, "up to 2^22 rows"),
+        ];
+        for (name, bytes, k, expected) in cases {
+            let error = import_bytes(name, &bytes, k)
+                .err()
+                .unwrap_or_else(|| panic!("{name} accepted"));
+            assert!(error.contains(expected), "{name}: {error}");
+        }
     }
 }

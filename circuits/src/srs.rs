@@ -29,6 +29,13 @@ pub const MAX_K: u32 = 16;
 /// The largest SRS file accepted (about 537 MB); larger ones must be downsized first.
 pub const MAX_FILE_K: u32 = 22;
 
+/// The dev SRS's fingerprint (keccak256 of its file). A file with this hash, or any file
+/// of the dev seed's powers ([`is_dev`]), is treated as insecure.
+pub const DEV_FINGERPRINT: Hash32 = Hash32([
+    0x12, 0xf6, 0x0a, 0x3f, 0x74, 0x1e, 0xab, 0x28, 0x1c, 0x8a, 0x0d, 0x13, 0x8b, 0x5b, 0x9e, 0x1a,
+    0x91, 0x12, 0x1c, 0x7a, 0x52, 0x90, 0x6b, 0xc4, 0x1f, 0x16, 0xb4, 0x87, 0x83, 0x0c, 0x8b, 0x5a,
+]);
+
 /// The public seed of the dev SRS. Public on purpose: the dev SRS is insecure.
 pub const DEV_SEED: [u8; 32] = *b"provernet dev SRS: INSECURE seed";
 
@@ -97,10 +104,19 @@ impl Srs {
                         path: path.clone(),
                         reason,
                     })?;
+                let fingerprint = Hash32(keccak256(&bytes));
+                let insecure = fingerprint == DEV_FINGERPRINT || is_dev(&params);
+                if insecure {
+                    tracing::warn!(
+                        target: "circuits::srs",
+                        path = %path.display(),
+                        "this file is the INSECURE dev SRS (public seed): proofs can be forged"
+                    );
+                }
                 Ok(Self {
                     params,
-                    fingerprint: Hash32(keccak256(&bytes)),
-                    insecure: false,
+                    fingerprint,
+                    insecure,
                     cache_dir: cache_dir.to_path_buf(),
                 })
             }
@@ -154,10 +170,19 @@ impl Srs {
         self.fingerprint
     }
 
-    /// Whether this is the dev SRS.
+    /// Whether this is the dev SRS (asked for, or a file with its hash).
     pub fn is_insecure(&self) -> bool {
         self.insecure
     }
+}
+
+/// Whether `params` are the dev SRS's powers, of any size or encoding: its `τ·G2` is the
+/// dev seed's τ (halo2's `setup` draws τ first from the seeded generator).
+pub fn is_dev(params: &ParamsKZG<Bn256>) -> bool {
+    use halo2_base::halo2_proofs::halo2curves::bn256::{Fr, G2Affine};
+    use halo2_base::halo2_proofs::halo2curves::ff::Field;
+    let tau = Fr::random(ChaCha20Rng::from_seed(DEV_SEED));
+    params.s_g2() == G2Affine::from(G2Affine::generator() * tau)
 }
 
 /// Reads parameters of size `2^k` cached at `path`, if present, intact (checksum in
@@ -229,4 +254,19 @@ fn read_params(bytes: &[u8], format: SerdeFormat) -> Result<ParamsKZG<Bn256>, St
     }
     ParamsKZG::<Bn256>::read_custom(&mut BufReader::new(bytes), format)
         .map_err(|e| format!("not a ParamsKZG<Bn256> file: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_dev_seeds_powers_are_known_at_any_size() {
+        for k in [2, 5] {
+            let dev = ParamsKZG::<Bn256>::setup(k, ChaCha20Rng::from_seed(DEV_SEED));
+            assert!(is_dev(&dev), "k = {k}");
+            let other = ParamsKZG::<Bn256>::setup(k, ChaCha20Rng::from_seed([1; 32]));
+            assert!(!is_dev(&other), "k = {k}");
+        }
+    }
 }

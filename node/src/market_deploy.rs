@@ -75,6 +75,31 @@ pub struct DeployArgs {
 }
 
 impl DeployArgs {
+    /// The network file for a market deployed as said.
+    fn network_file(
+        &self,
+        chain_id: u64,
+        market: ethers::types::Address,
+        market_code_hash: H256,
+        deploy_block: u64,
+        (srs_hash, insecure): (H256, bool),
+    ) -> NetworkFile {
+        NetworkFile {
+            name: self.name.clone(),
+            chain_id,
+            market,
+            market_code_hash,
+            deploy_block,
+            bootstrap: self.bootstrap.clone(),
+            circuits: self.circuits.clone(),
+            srs: SrsEntry {
+                hash: srs_hash,
+                source: self.srs_source.clone(),
+                dev: insecure,
+            },
+        }
+    }
+
     fn params(&self) -> anyhow::Result<MarketParams> {
         Ok(MarketParams {
             min_stake: amount::parse(&self.min_stake).context("--min-stake")?,
@@ -91,8 +116,9 @@ impl DeployArgs {
         })
     }
 
-    /// The SRS's hash, before anything is sent: a missing or bad file stops the command.
-    fn srs_hash(&self, config: &NodeConfig) -> anyhow::Result<Option<H256>> {
+    /// The SRS's hash and whether it is the insecure dev SRS, before anything is sent: a
+    /// missing or bad file stops the command.
+    fn srs_hash(&self, config: &NodeConfig) -> anyhow::Result<Option<(H256, bool)>> {
         if self.network_out.is_none() {
             return Ok(None);
         }
@@ -111,7 +137,7 @@ impl DeployArgs {
             .clone()
             .unwrap_or_else(provernet_circuits::default_cache_dir);
         let srs = Srs::load(&source, &cache)?;
-        Ok(Some(H256(srs.fingerprint().0)))
+        Ok(Some((H256(srs.fingerprint().0), srs.is_insecure())))
     }
 }
 
@@ -126,6 +152,35 @@ pub fn run(
     deploy::check_params(&params)
         .map_err(|rule| anyhow::anyhow!("refused, nothing sent: {rule}"))?;
     let srs_hash = args.srs_hash(config)?;
+    if let (Some(path), Some(hash)) = (&args.network_out, srs_hash) {
+        // The file as it will be, checked now (a placeholder market): a bootstrap address
+        // or a name it cannot hold stops the command before anything is sent.
+        // Writable now, or the deployment would end without its file.
+        if path.is_dir() {
+            bail!(
+                "--network-out {} is a directory; nothing sent",
+                path.display()
+            );
+        }
+        let probe = path.with_extension(format!("probe.{}", std::process::id()));
+        std::fs::write(&probe, b"")
+            .and_then(|()| std::fs::remove_file(&probe))
+            .with_context(|| {
+                format!(
+                    "--network-out {}: cannot write there; nothing sent",
+                    path.display()
+                )
+            })?;
+        args.network_file(
+            provernet_node::config::LOCAL_CHAIN_ID,
+            ethers::types::Address::repeat_byte(1),
+            H256::zero(),
+            0,
+            hash,
+        )
+        .checked_toml()
+        .map_err(|e| anyhow::anyhow!("the network file would be refused ({e}); nothing sent"))?;
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -138,30 +193,29 @@ pub fn run(
             Duration::from_millis(config.chain.poll_interval_ms.max(10)),
         )
         .await?;
-        if args.dev_srs && chain_id != provernet_node::config::LOCAL_CHAIN_ID {
-            bail!("--dev-srs is for the local chain only; this chain's id is {chain_id}");
+        // The dev SRS: asked for, or its powers given as --srs under any name.
+        let insecure = args.dev_srs || srs_hash.is_some_and(|(_, insecure)| insecure);
+        if insecure && chain_id != provernet_node::config::LOCAL_CHAIN_ID {
+            bail!(
+                "the SRS is the INSECURE dev SRS, for the local chain only; this chain's id is \
+                 {chain_id}: nothing sent"
+            );
         }
         let Some(deployed) = deploy::deploy(client, params, confirmations, dry_run).await? else {
+            if args.network_out.is_some() {
+                println!("dry run: no network file written");
+            }
             return Ok(());
         };
-        println!("market: {:?}", deployed.address);
-        println!("block: {}", deployed.block);
         println!("code hash: {:?}", deployed.code_hash);
         if let (Some(path), Some(hash)) = (&args.network_out, srs_hash) {
-            let file = NetworkFile {
-                name: args.name.clone(),
+            let file = args.network_file(
                 chain_id,
-                market: deployed.address,
-                market_code_hash: deployed.code_hash,
-                deploy_block: deployed.block,
-                bootstrap: args.bootstrap.clone(),
-                circuits: args.circuits.clone(),
-                srs: SrsEntry {
-                    hash,
-                    source: args.srs_source.clone(),
-                    dev: args.dev_srs,
-                },
-            };
+                deployed.address,
+                deployed.code_hash,
+                deployed.block,
+                hash,
+            );
             file.write(path)
                 .with_context(|| format!("the market is deployed; writing {}", path.display()))?;
             println!("network file: {}", path.display());

@@ -132,6 +132,13 @@ pub fn register_circuit(circuit: Circuit, args: &RegisterTarget) -> anyhow::Resu
         let market = provernet_slashing::Market::at(market_address, client);
         eprintln!("compiling the verifier of {circuit} (keys are built on first use)");
         let engine = args.srs.prover()?;
+        // A verifier of the dev SRS's keys accepts proofs anyone can forge.
+        if engine.srs().is_insecure() && chain_id != provernet_node::config::LOCAL_CHAIN_ID {
+            bail!(
+                "the SRS is the INSECURE dev SRS, for the local chain only; this chain's id is \
+                 {chain_id}: nothing sent"
+            );
+        }
         let compiled = tokio::task::spawn_blocking(move || engine.verifier(circuit))
             .await
             .context("the verifier's build stopped")?

@@ -29,7 +29,12 @@ use ethers::types::{Address, H256};
 use provernet_protocol::Hash32;
 use serde::Deserialize;
 
+use provernet_circuits::srs::DEV_FINGERPRINT;
+
 use crate::config::{LOCAL_CHAIN_ID, NodeConfig};
+
+/// The largest network file read.
+pub const MAX_FILE_BYTES: u64 = 1 << 20;
 
 /// A network file.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
@@ -102,6 +107,18 @@ impl NetworkFile {
     /// [`NetworkFileError::Read`] or [`NetworkFileError::Parse`].
     pub fn load(path: &Path) -> Result<Self, NetworkFileError> {
         let shown = path.display().to_string();
+        let size = std::fs::metadata(path)
+            .map_err(|e| NetworkFileError::Read {
+                path: shown.clone(),
+                reason: e.to_string(),
+            })?
+            .len();
+        if size > MAX_FILE_BYTES {
+            return Err(NetworkFileError::Read {
+                path: shown,
+                reason: format!("{size} bytes; a network file has at most {MAX_FILE_BYTES}"),
+            });
+        }
         let text = std::fs::read_to_string(path).map_err(|e| NetworkFileError::Read {
             path: shown.clone(),
             reason: e.to_string(),
@@ -118,9 +135,17 @@ impl NetworkFile {
     }
 
     /// The rules of a well-formed file.
-    fn validate(&self) -> Result<(), String> {
+    ///
+    /// # Errors
+    /// The first rule broken, as a sentence.
+    pub fn validate(&self) -> Result<(), String> {
         if self.market == Address::zero() {
             return Err("market is the zero address".into());
+        }
+        if self.srs.hash.0 == DEV_FINGERPRINT.0 && !self.srs.dev {
+            return Err(
+                "srs.dev = false but srs.hash is the INSECURE dev SRS's: say srs.dev = true".into(),
+            );
         }
         if self.srs.dev && self.chain_id != LOCAL_CHAIN_ID {
             return Err(format!(
@@ -148,12 +173,12 @@ impl NetworkFile {
     /// The file as TOML (what [`NetworkFile::load`] reads back).
     pub fn to_toml(&self) -> String {
         let list = |items: &[String]| {
-            let quoted: Vec<String> = items.iter().map(|item| format!("{item:?}")).collect();
+            let quoted: Vec<String> = items.iter().map(|item| toml_string(item)).collect();
             format!("[{}]", quoted.join(", "))
         };
         format!(
             "# A provernet network: `provernet node --network FILE` joins it.\n\
-             name = {:?}\n\
+             name = {}\n\
              chain_id = {}\n\
              market = \"{:?}\"\n\
              market_code_hash = \"{:?}\"\n\
@@ -163,9 +188,9 @@ impl NetworkFile {
              \n\
              [srs]\n\
              hash = \"{:?}\"\n\
-             source = {:?}\n\
+             source = {}\n\
              dev = {}\n",
-            self.name,
+            toml_string(&self.name),
             self.chain_id,
             self.market,
             self.market_code_hash,
@@ -173,20 +198,39 @@ impl NetworkFile {
             list(&self.bootstrap),
             list(&self.circuits),
             self.srs.hash,
-            self.srs.source,
+            toml_string(&self.srs.source),
             self.srs.dev,
         )
     }
 
-    /// Writes the file atomically (a temporary file, then a rename).
+    /// The file's text, checked: its rules hold and it reads back as itself.
     ///
     /// # Errors
-    /// The file cannot be written.
+    /// The rule broken, or text that does not read back.
+    pub fn checked_toml(&self) -> Result<String, String> {
+        self.validate()?;
+        let text = self.to_toml();
+        match toml::from_str::<Self>(&text) {
+            Ok(back) if back == *self => Ok(text),
+            Ok(_) => Err("the file does not read back as written".into()),
+            Err(e) => Err(format!("the file does not read back: {e}")),
+        }
+    }
+
+    /// Writes the file atomically (a temporary file of this process, then a rename).
+    ///
+    /// # Errors
+    /// A broken rule ([`NetworkFile::checked_toml`]), or the file cannot be written.
     pub fn write(&self, path: &Path) -> std::io::Result<()> {
+        let text = self
+            .checked_toml()
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
         let mut temporary = path.as_os_str().to_owned();
-        temporary.push(".tmp");
-        std::fs::write(&temporary, self.to_toml())?;
-        std::fs::rename(&temporary, path)
+        temporary.push(format!(".tmp.{}", std::process::id()));
+        std::fs::write(&temporary, text)?;
+        std::fs::rename(&temporary, path).inspect_err(|_| {
+            let _ = std::fs::remove_file(&temporary);
+        })
     }
 
     /// Applies the file to `config`: the market, where its events begin, the bootstrap
@@ -203,6 +247,22 @@ impl NetworkFile {
         config.proving.dev_srs |= self.srs.dev;
         config.joined = Some(self.clone());
     }
+}
+
+/// `text` as a TOML basic string: quotes, backslashes and control characters escaped.
+fn toml_string(text: &str) -> String {
+    let mut quoted = String::with_capacity(text.len() + 2);
+    quoted.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => quoted.push_str("\\\""),
+            '\\' => quoted.push_str("\\\\"),
+            c if c.is_control() => quoted.push_str(&format!("\\u{:04X}", u32::from(c))),
+            c => quoted.push(c),
+        }
+    }
+    quoted.push('"');
+    quoted
 }
 
 /// The chain a node reached is the network's: its id and the market's code.
@@ -243,10 +303,14 @@ pub fn check_srs(network: &NetworkFile, fingerprint: Hash32) -> Result<(), Netwo
         } else {
             format!(" (source: {})", network.srs.source)
         };
+        let what = if network.srs.dev {
+            "the network runs on the dev SRS: drop proving.srs_file (--srs)"
+        } else {
+            "pass the network's SRS file (proving.srs_file, --srs)"
+        };
         return Err(NetworkFileError::Mismatch(format!(
             "this node's SRS hashes to {fingerprint}, the network's to {:?}{source}: its proofs \
-             and keys would not be the network's; pass the network's SRS file \
-             (proving.srs_file, --srs)",
+             and keys would not be the network's; {what}",
             network.srs.hash
         )));
     }
@@ -259,7 +323,7 @@ mod tests {
 
     fn example() -> NetworkFile {
         NetworkFile {
-            name: "test \"net\"".into(),
+            name: "test \"net\" \\ \u{7}".into(),
             chain_id: LOCAL_CHAIN_ID,
             market: Address::repeat_byte(0x11),
             market_code_hash: H256::repeat_byte(0x22),
@@ -270,7 +334,7 @@ mod tests {
             ],
             circuits: vec!["poseidon-chain-12".into()],
             srs: SrsEntry {
-                hash: H256::repeat_byte(0x33),
+                hash: H256(DEV_FINGERPRINT.0),
                 source: "dev".into(),
                 dev: true,
             },
@@ -320,6 +384,10 @@ mod tests {
             (
                 text.replace("market_code_hash", "# market_code_hash"),
                 "missing field",
+            ),
+            (
+                text.replace("dev = true", "dev = false"),
+                "srs.dev = false but srs.hash is",
             ),
         ];
         for (text, expected) in cases {

@@ -72,17 +72,16 @@ pub fn client_reservation(provers: usize) -> U256 {
     client_deposit() / U256::from(provers + 1)
 }
 
-/// Deposits [`client_deposit`] from `market`'s sender and reserves
-/// [`client_reservation`] of it for each of `provers` until `until` (unix seconds).
+/// Reserves [`client_reservation`] of `market`'s sender's deposit for each of `provers`
+/// until `until` (unix seconds).
 ///
 /// # Errors
 /// As the market refuses.
-pub async fn fund_client(
+pub async fn reserve(
     market: &Market<Client>,
     provers: &[Address],
     until: u64,
 ) -> Result<(), provernet_slashing::ChainError> {
-    market.deposit(client_deposit()).await?;
     for prover in provers {
         market
             .reserve(*prover, client_reservation(provers.len()), until)

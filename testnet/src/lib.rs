@@ -22,6 +22,7 @@ mod plot;
 mod procs;
 mod report;
 mod run;
+mod setup;
 mod state;
 
 pub use args::{CheatKind, DownArgs, StatusArgs, TestnetCommand, UpArgs};

@@ -47,6 +47,8 @@ pub struct NodeSpec {
     pub api_port: u16,
     /// How it cheats, if it does.
     pub cheat: Option<CheatKind>,
+    /// The network file it joins with (`provernet node --network`).
+    pub network: PathBuf,
 }
 
 impl NodeSpec {
@@ -80,11 +82,6 @@ impl NodeSpec {
     /// The API's base URL.
     pub fn api(&self) -> String {
         format!("http://127.0.0.1:{}", self.api_port)
-    }
-
-    /// The ed25519 public key, as the market's `register(peerKey)` takes it.
-    pub fn peer_key(&self) -> [u8; 32] {
-        self.identity.verifying_key().to_bytes()
     }
 }
 
@@ -125,17 +122,26 @@ fn list(values: &[String]) -> String {
     format!("[{}]", items.join(", "))
 }
 
+/// Writes the node's identity (in its data dir) and Ethereum key (`eth.key`): what the
+/// operator commands read.
+///
+/// # Errors
+/// A file cannot be written.
+pub fn write_keys(spec: &NodeSpec) -> anyhow::Result<()> {
+    let data = spec.data_dir();
+    std::fs::create_dir_all(&data).with_context(|| format!("cannot create {}", data.display()))?;
+    write_secret(&data.join("identity.key"), &spec.identity.to_bytes())?;
+    write_secret(&spec.dir.join("eth.key"), &spec.eth_key)
+}
+
 /// Writes the node's identity, Ethereum key and config file (docs/operating.md lists
 /// every field).
 ///
 /// # Errors
 /// A file cannot be written.
 pub fn write_node_files(spec: &NodeSpec, common: &Common<'_>) -> anyhow::Result<()> {
-    let data = spec.data_dir();
-    std::fs::create_dir_all(&data).with_context(|| format!("cannot create {}", data.display()))?;
-    write_secret(&data.join("identity.key"), &spec.identity.to_bytes())?;
-    let key_file = spec.dir.join("eth.key");
-    write_secret(&key_file, &spec.eth_key)?;
+    write_keys(spec)?;
+    let (data, key_file) = (spec.data_dir(), spec.dir.join("eth.key"));
     let mut toml = String::new();
     let _ = writeln!(toml, "# Written by `provernet testnet up`.");
     let _ = writeln!(toml, "data_dir = {}", text(&data.display().to_string()));
@@ -216,7 +222,7 @@ pub fn write_node_files(spec: &NodeSpec, common: &Common<'_>) -> anyhow::Result<
 }
 
 /// Writes a 32-byte secret as hex, readable by its owner only.
-fn write_secret(path: &Path, secret: &[u8; 32]) -> anyhow::Result<()> {
+pub fn write_secret(path: &Path, secret: &[u8; 32]) -> anyhow::Result<()> {
     use std::io::Write as _;
     let mut options = OpenOptions::new();
     options.write(true).create(true).truncate(true);
@@ -243,6 +249,8 @@ pub fn spawn(exe: &Path, spec: &NodeSpec) -> anyhow::Result<Child> {
         .arg("node")
         .arg("--config")
         .arg(spec.config_path())
+        .arg("--network")
+        .arg(&spec.network)
         // A prover's reasons for not bidding are at debug: a testnet's log shows them.
         .env("PROVERNET_LOG", "info,market::prover=debug")
         .env_remove("PROVERNET_ETH_KEY")

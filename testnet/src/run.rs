@@ -20,6 +20,7 @@ use crate::args::{CheatKind, UpArgs};
 use crate::chain::{self, Observer};
 use crate::procs::{self, Common, NodeSpec, Role};
 use crate::report::{self, Crash, Injected, JobRecord, JobStatus, NodeRecord, Partition, RunData};
+use crate::setup;
 use crate::state::{self, NodeEntry, Process, State};
 
 mod measure;
@@ -314,26 +315,12 @@ async fn run(
     ));
     let provider = chain::provider(&endpoint)?;
     let owner_client = chain::client(&endpoint, &keys[0])?;
-    let owner = Market::deploy(std::sync::Arc::clone(&owner_client), chain::market_params())
-        .await
-        .map_err(|e| anyhow!("deploying the market: {e}"))?;
-    let market_hex = format!("{:?}", owner.address());
-    net.state.rpc_url.clone_from(&endpoint);
-    net.state.market.clone_from(&market_hex);
-    net.save();
-    ui.line(&format!("market deployed at {market_hex}"));
-    let verifiers = chain::deploy_verifiers(&owner, &circuits, &cache_dir, &solc).await?;
-    for v in &verifiers {
-        ui.line(&format!(
-            "verifier for {} at {}: {} gas measured, capped at {}",
-            v.circuit, v.address, v.measured_gas, v.gas_limit
-        ));
-    }
 
-    // Node specs, accounts and on-chain setup.
+    // Node specs: identities and keys first, which the operator commands read.
+    let network = dir.join("network.toml");
     let mut specs = Vec::new();
     for (i, (name, role, cheat)) in layout.iter().enumerate() {
-        specs.push(NodeSpec {
+        let spec = NodeSpec {
             name: name.clone(),
             role: *role,
             dir: dir.join(name),
@@ -342,32 +329,44 @@ async fn run(
             p2p_port: ports[1 + 2 * i],
             api_port: ports[2 + 2 * i],
             cheat: *cheat,
-        });
+            network: network.clone(),
+        };
+        procs::write_keys(&spec)?;
+        specs.push(spec);
     }
-    let provers = specs
-        .iter()
-        .filter(|s| s.role == Role::Prover)
-        .map(|s| address_of(&s.eth_key))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let reserved_until = chain::now(&provider).await? + chain::RESERVATION_SECS;
-    let mut setup = Vec::new();
-    for spec in &specs {
-        let market = Market::at(owner.address(), chain::client(&endpoint, &spec.eth_key)?);
-        let (role, peer_key, name) = (spec.role, spec.peer_key(), spec.name.clone());
-        let provers = &provers;
-        setup.push(async move {
-            let result = match role {
-                Role::Prover => market
-                    .register(peer_key, chain::prover_stake())
-                    .await
-                    .map(|_| ()),
-                Role::Client => chain::fund_client(&market, provers, reserved_until).await,
-                Role::Watchtower | Role::Relay => return Ok(()),
-            };
-            result.map_err(|e| anyhow!("setting up {name} on chain: {e}"))
-        });
+
+    // The market, deployed with the operator command that writes the network file every
+    // node joins with (its first node the bootstrap peer); its transcript in setup.log.
+    let operator = setup::Operator {
+        exe,
+        rpc: &endpoint,
+        cache_dir: &cache_dir,
+        log: dir.join("setup.log"),
+    };
+    let owner_key = dir.join("owner.key");
+    procs::write_secret(&owner_key, &keys[0])?;
+    let market_address = operator
+        .deploy_market(&owner_key, &specs[0], &circuit_names, &network)
+        .await?;
+    let owner = Market::at(market_address, std::sync::Arc::clone(&owner_client));
+    let market_hex = format!("{market_address:?}");
+    net.state.rpc_url.clone_from(&endpoint);
+    net.state.market.clone_from(&market_hex);
+    net.save();
+    ui.line(&format!(
+        "market deployed at {market_hex} (provernet market deploy; network file {})",
+        network.display()
+    ));
+    let verifiers = chain::deploy_verifiers(&owner, &circuits, &cache_dir, &solc).await?;
+    for v in &verifiers {
+        ui.line(&format!(
+            "verifier for {} at {}: {} gas measured, capped at {}",
+            v.circuit, v.address, v.measured_gas, v.gas_limit
+        ));
     }
-    futures_util::future::try_join_all(setup).await?;
+
+    let provers =
+        setup::stake_and_fund(&operator, &specs, &network, &provider, market_address).await?;
     chain::interval_mining(&provider).await?;
     ui.line(&format!(
         "{} provers staked {} ETH each; {} clients deposited {} ETH each and reserved {:.2} ETH of it for each prover; 1-second blocks",
@@ -414,6 +413,15 @@ async fn run(
         if i == 0 {
             let info = wait_for_api(&http, net, 0).await?;
             let peer = info["peer_id"].as_str().unwrap_or_default();
+            // The network file named it from its identity: the same peer, or no node
+            // could join from the file alone.
+            if peer != setup::peer_id(&spec.identity) {
+                bail!(
+                    "{} is peer {peer}, the network file says {}",
+                    spec.name,
+                    setup::peer_id(&spec.identity)
+                );
+            }
             bootstrap.push(format!("/ip4/127.0.0.1/tcp/{}/p2p/{peer}", spec.p2p_port));
         }
     }
@@ -579,7 +587,7 @@ async fn balances_or_default(
         })
 }
 
-fn address_of(key: &[u8; 32]) -> anyhow::Result<Address> {
+pub(crate) fn address_of(key: &[u8; 32]) -> anyhow::Result<Address> {
     Ok(LocalWallet::from_bytes(key)
         .map_err(|e| anyhow!("{e}"))?
         .address())

@@ -179,3 +179,22 @@ async fn a_snarkjs_ceremony_becomes_an_srs_whose_proofs_verify_on_chain() {
     let error = refused(&write("not.ptau", &not_ptau), MAX_K, &bad_out);
     assert!(error.contains("not a .ptau file"), "{error}");
 }
+
+#[test]
+fn the_dev_srs_is_known_by_its_hash_under_any_name() {
+    use provernet_circuits::srs::DEV_FINGERPRINT;
+    let dev = crate::support::prover();
+    assert_eq!(dev.srs().fingerprint(), DEV_FINGERPRINT);
+    assert!(dev.srs().is_insecure());
+    // Its file copied and given as a real SRS is still the dev SRS.
+    let dir = tempdir("dev-copy");
+    let copy = dir.join("ceremony.srs");
+    std::fs::copy(
+        crate::support::cache_dir().join("srs/dev-INSECURE-k16.srs"),
+        &copy,
+    )
+    .expect("copy");
+    let srs = provernet_circuits::srs::Srs::load(&SrsSource::File(copy), &dir).expect("loads");
+    assert_eq!(srs.fingerprint(), DEV_FINGERPRINT);
+    assert!(srs.is_insecure(), "known by its hash");
+}

@@ -157,7 +157,14 @@ pub(crate) async fn start(
             _ => {}
         }
     }
-    for address in &config.bootstrap {
+    // A network file lists its bootstrap nodes for all, them included: not dialled.
+    let bootstrap: Vec<Multiaddr> = config
+        .bootstrap
+        .iter()
+        .filter(|address| peer_of(address).as_ref() != Some(swarm.local_peer_id()))
+        .cloned()
+        .collect();
+    for address in &bootstrap {
         if let Some(peer) = peer_of(address) {
             swarm
                 .behaviour_mut()
@@ -180,7 +187,7 @@ pub(crate) async fn start(
         lookups: HashMap::new(),
         scores: AppScores::default(),
         shutdown: config.shutdown.clone(),
-        bootstrap: config.bootstrap.clone(),
+        bootstrap,
         isolated_until: None,
         arrivals: Arrivals::default(),
         inbound: budget::InboundBudget::new(config.inbound),

@@ -21,8 +21,8 @@ pub const MAX_DELAY: u64 = u32::MAX as u64;
 pub const BPS: u64 = 10_000;
 
 /// The constructor's rules, each broken one a sentence naming the flag to change. Kept
-/// in step with `ProverMarket`'s constructor: a test deploys parameters that break each
-/// rule with the check skipped, and the chain must refuse them too.
+/// in step with `ProverMarket`'s constructor (contracts/src/ProverMarket.sol); the unit
+/// test breaks each rule once.
 ///
 /// # Errors
 /// The first rule `params` breaks.
@@ -157,6 +157,10 @@ pub async fn deploy(
     let tx = receipt.transaction_hash;
     let block = receipt.block_number.unwrap_or_default().as_u64();
     println!("sent: transaction {tx:?}");
+    if receipt.status != Some(1u64.into()) {
+        bail!("the deployment {tx:?} reverted in block {block}: no market was made");
+    }
+    println!("market: {:?} (block {block})", contract.address());
     println!(
         "mined: block {block}, gas used {}",
         receipt.gas_used.unwrap_or_default()
@@ -171,6 +175,12 @@ pub async fn deploy(
         .get_code(contract.address(), None)
         .await
         .context("cannot read the market's code")?;
+    if code.is_empty() {
+        bail!(
+            "no code at {:?} after the deployment {tx:?}: look it up",
+            contract.address()
+        );
+    }
     Ok(Some(Deployed {
         address: contract.address(),
         block,

@@ -177,22 +177,6 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
         }
     }
 
-    if config.roles.client && config.client.min_deposit_wei > 0 {
-        let me = client.address();
-        let have = market
-            .deposit_of(me)
-            .await
-            .map_err(|e| chain_error(e.to_string()))?;
-        let want = U256::from(config.client.min_deposit_wei);
-        if have < want {
-            market.deposit(want - have).await.map_err(|e| {
-                chain_error(format!(
-                    "cannot top up the deposit (client.min_deposit_wei): {e}"
-                ))
-            })?;
-            tracing::info!(target: "chain", deposited = %(want - have), "deposit topped up");
-        }
-    }
     let engine = match engine {
         Some(engine) => engine,
         None => {
@@ -218,6 +202,18 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
             Arc::new(engine)
         }
     };
+    // The dev SRS, by its hash wherever it came from (`--dev-srs` or a copy of its file):
+    // anyone can forge proofs under it, so only the local chain runs on it.
+    if engine.srs().is_insecure() && chain_id != crate::config::LOCAL_CHAIN_ID {
+        return Err(StartError::Config(crate::config::ConfigError::Field {
+            field: "proving.srs_file",
+            reason: format!(
+                "the SRS is the INSECURE dev SRS (hash {}), refused on chain {chain_id}: \
+                 use a real SRS (provernet srs import)",
+                engine.srs().fingerprint()
+            ),
+        }));
+    }
     if let Some(network) = &config.joined {
         crate::network_file::check_srs(network, engine.srs().fingerprint())
             .map_err(|e| StartError::Engine(e.to_string()))?;
@@ -299,6 +295,25 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
         circuits = circuits.len(),
         "verifying keys and verifiers loaded"
     );
+
+    // Only now that chain, market, SRS, models and keys are the node's: its first
+    // transaction.
+    if config.roles.client && config.client.min_deposit_wei > 0 {
+        let me = client.address();
+        let have = market
+            .deposit_of(me)
+            .await
+            .map_err(|e| chain_error(e.to_string()))?;
+        let want = U256::from(config.client.min_deposit_wei);
+        if have < want {
+            market.deposit(want - have).await.map_err(|e| {
+                chain_error(format!(
+                    "cannot top up the deposit (client.min_deposit_wei): {e}"
+                ))
+            })?;
+            tracing::info!(target: "chain", deposited = %(want - have), "deposit topped up");
+        }
+    }
 
     let shutdown = CancellationToken::new();
     let network_config = NetworkConfig {

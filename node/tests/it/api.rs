@@ -1,25 +1,16 @@
 //! The client's HTTP API and the `provernet client` commands against a running node.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Output;
 
 use provernet_circuits::Circuit;
 
 use crate::support::{Testnet, eventually, small_package, witness};
 
 fn provernet(api: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_provernet"))
-        .args(args)
+    crate::support::provernet_command(args)
         .env("PROVERNET_API", api)
-        .env(
-            "PROVERNET_CACHE_DIR",
-            PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("provernet-circuits-cache"),
-        )
-        .env(
-            "PROVERNET_SOLC",
-            provernet_slashing::compile::checkout().join("scripts/solc"),
-        )
         .output()
         .expect("binary runs")
 }

@@ -19,24 +19,8 @@ use provernet_slashing::anvil;
 use crate::operator::key_file;
 use crate::support::{eventually, wallet, witness};
 
-/// `provernet …` with the test's key cache and solc.
 fn provernet(args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_provernet"));
-    command
-        .args(args)
-        .env(
-            "PROVERNET_CACHE_DIR",
-            PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("provernet-circuits-cache"),
-        )
-        .env(
-            "PROVERNET_SOLC",
-            provernet_slashing::compile::checkout().join("scripts/solc"),
-        )
-        .env_remove("PROVERNET_CONFIG")
-        .env_remove("PROVERNET_ETH_KEY")
-        .env_remove("PROVERNET_MARKET")
-        .env_remove("PROVERNET_NETWORK");
-    command
+    crate::support::provernet_command(args)
 }
 
 fn run(args: &[&str]) -> Output {
@@ -277,20 +261,25 @@ async fn a_prover_and_a_client_join_from_a_network_file_alone() {
     // The prover runs from the file; the network publishes it as a bootstrap peer.
     let prover_port = free_port().to_string();
     let prover_listen = format!("/ip4/127.0.0.1/tcp/{prover_port}");
-    let prover = NodeProcess::start(
-        &as_refs(&on_network(
-            &prover_key,
-            &prover_dir,
-            &[
-                "node",
-                "--prover",
-                "--circuit",
-                "poseidon-chain-12",
-                "--listen",
-                &prover_listen,
-            ],
-        )),
-        dir.path().join("prover.log"),
+    let start = |key: &str, data_dir: &Path, args: &[&str], log: &str| {
+        let mut all = vec!["node"];
+        all.extend_from_slice(args);
+        NodeProcess::start(
+            &as_refs(&on_network(key, data_dir, &all)),
+            dir.path().join(log),
+        )
+    };
+    let prover = start(
+        &prover_key,
+        &prover_dir,
+        &[
+            "--prover",
+            "--circuit",
+            "poseidon-chain-12",
+            "--listen",
+            &prover_listen,
+        ],
+        "prover.log",
     );
     let peer = eventually(120, "the prover listens", || {
         let log = prover.log();
@@ -309,20 +298,17 @@ async fn a_prover_and_a_client_join_from_a_network_file_alone() {
     // The client runs from the file alone (its peers from it too), and submits a job.
     let api_port = free_port();
     let api = format!("127.0.0.1:{api_port}");
-    let client = NodeProcess::start(
-        &as_refs(&on_network(
-            &client_key,
-            &client_dir,
-            &[
-                "node",
-                "--client",
-                "--listen",
-                "/ip4/127.0.0.1/tcp/0",
-                "--api",
-                &api,
-            ],
-        )),
-        dir.path().join("client.log"),
+    let client = start(
+        &client_key,
+        &client_dir,
+        &[
+            "--client",
+            "--listen",
+            "/ip4/127.0.0.1/tcp/0",
+            "--api",
+            &api,
+        ],
+        "client.log",
     );
     let token = client_dir.join(provernet_node::identity::API_TOKEN_FILE);
     eventually(120, "the client's API", || {
@@ -362,17 +348,19 @@ async fn a_prover_and_a_client_join_from_a_network_file_alone() {
         async move { out }
     })
     .await;
-    eventually(180, "the job verified", || {
+    let state = |wanted: &'static [&'static str]| {
         let output = provernet(&["client", "status", &id])
             .env("PROVERNET_API", &api_url)
             .output()
             .expect("runs");
         async move {
             let json: serde_json::Value = serde_json::from_slice(&output.stdout).ok()?;
-            matches!(json["state"].as_str(), Some("verified" | "paid")).then_some(())
+            wanted.contains(&json["state"].as_str()?).then_some(())
         }
-    })
-    .await;
+    };
+    eventually(180, "the job verified", || state(&["verified", "paid"])).await;
+    // Settled: the prover claimed its fee once the challenge window passed.
+    eventually(180, "the job paid", || state(&["paid"])).await;
     // The prover's commitment is on chain.
     eventually(120, "the prover's batch on chain", || {
         let output = run(&as_refs(&on_network(
@@ -397,38 +385,149 @@ async fn a_prover_and_a_client_join_from_a_network_file_alone() {
     drop(client);
     drop(prover);
 
-    // Another chain's, another market's or another SRS's network file: refused at start.
+    // Another chain's, another market's or another SRS's network file: refused at start
+    // by a node, and before anything is sent by an operator command.
     let key = prover_key.clone();
-    // (A network of chain 5 cannot use the dev SRS: that node is given a file, unread.)
-    let unread_srs = text(&dir.path().join("unread.srs"));
-    let wrong = |edit: &dyn Fn(&mut NetworkFile), name: &str| {
+    let dev_copy = dir.path().join("dev-copy.srs");
+    std::fs::copy(dev_srs_file(), &dev_copy).expect("a copy of the dev SRS's file");
+    let dev_copy = text(&dev_copy);
+    let (real_srs, unread_srs) = (H256::repeat_byte(2), text(&dir.path().join("unread.srs")));
+    let wrong = |edit: &dyn Fn(&mut NetworkFile), name: &str, srs: &str| {
         let mut file = network.clone();
         edit(&mut file);
         let path = dir.path().join(name);
         file.write(&path).expect("write");
-        let srs: &[&str] = if file.srs.dev {
-            &[]
-        } else {
-            &["--srs", &unread_srs]
-        };
-        refused_start(
-            &path,
-            &dir.path().join(format!("{name}.d")),
-            &rpc,
-            &key,
-            srs,
+        let srs: &[&str] = if file.srs.dev { &[] } else { &["--srs", srs] };
+        let data_dir = dir.path().join(format!("{name}.d"));
+        (
+            path.clone(),
+            refused_start(&path, &data_dir, &rpc, &key, srs),
         )
     };
-    let error = wrong(&|f| f.market_code_hash = H256::repeat_byte(1), "code.toml");
+    let (code_file, error) = wrong(
+        &|f| f.market_code_hash = H256::repeat_byte(1),
+        "code.toml",
+        "",
+    );
     assert!(error.contains("is not the network's market"), "{error}");
-    let error = wrong(&|f| f.srs.hash = H256::repeat_byte(2), "srs.toml");
+    let error = fails(&[
+        "stake",
+        "status",
+        "--network",
+        &text(&code_file),
+        "--rpc-url",
+        &rpc,
+        "--eth-key-file",
+        &prover_key,
+        "--data-dir",
+        &text(&prover_dir),
+    ]);
+    assert!(
+        error.contains("is not the network's market"),
+        "an operator command too: {error}"
+    );
+    let other_market = format!("{:?}", ethers::types::Address::repeat_byte(9));
+    let mut with_market = on_network(&prover_key, &prover_dir, &["stake", "add", "1eth"]);
+    with_market.extend(["--market".to_owned(), other_market]);
+    let error = fails(&as_refs(&with_market));
+    assert!(
+        error.contains("is not the network file's market"),
+        "{error}"
+    );
+    // A network on a real SRS; the node brings the dev SRS's file under another name.
+    let (_, error) = wrong(
+        &|f| {
+            f.srs.hash = real_srs;
+            f.srs.dev = false;
+        },
+        "srs.toml",
+        &dev_copy,
+    );
     assert!(error.contains("this node's SRS hashes to"), "{error}");
-    let error = wrong(
+    let (_, error) = wrong(
         &|f| {
             f.chain_id = 5;
+            f.srs.hash = real_srs;
             f.srs.dev = false;
         },
         "chain.toml",
+        &unread_srs,
     );
     assert!(error.contains("the RPC serves chain 31337"), "{error}");
+}
+
+/// The dev SRS's file in the test's key cache.
+fn dev_srs_file() -> PathBuf {
+    crate::support::cache_dir().join("srs/dev-INSECURE-k16.srs")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dev_srs_is_refused_off_the_local_chain_under_any_name() {
+    let anvil = Anvil::at(anvil::binary())
+        .arg("--host")
+        .arg("127.0.0.1")
+        .chain_id(5u64)
+        .spawn();
+    let rpc = anvil.endpoint();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key = text(&key_file(
+        dir.path(),
+        "deployer.key",
+        &anvil.keys()[0].to_bytes(),
+    ));
+    let net = text(&dir.path().join("network.toml"));
+    let deploy = |extra: &[&str]| {
+        let mut args = vec![
+            "market",
+            "deploy",
+            "--rpc-url",
+            &rpc,
+            "--eth-key-file",
+            &key,
+        ];
+        args.extend_from_slice(extra);
+        run(&args)
+    };
+    let refused = |output: Output| {
+        assert!(!output.status.success(), "refused");
+        String::from_utf8(output.stderr).expect("utf-8")
+    };
+    let error = refused(deploy(&["--dev-srs", "--network-out", &net]));
+    assert!(
+        error.contains("INSECURE dev SRS, for the local chain only; this chain's id is 5"),
+        "{error}"
+    );
+    // The same file under another name: known by its hash.
+    let copy = dir.path().join("my-ceremony.srs");
+    std::fs::copy(dev_srs_file(), &copy).expect("copy");
+    let error = refused(deploy(&["--srs", &text(&copy), "--network-out", &net]));
+    assert!(error.contains("INSECURE dev SRS"), "{error}");
+    assert!(!dir.path().join("network.toml").exists());
+    // A market on chain 5, and a node there that brings the dev SRS's file.
+    let out = String::from_utf8(deploy(&[]).stdout).expect("utf-8");
+    let market = out
+        .lines()
+        .find_map(|line| line.strip_prefix("market: "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("the market's address")
+        .to_owned();
+    let output = run(&[
+        "node",
+        "--relay",
+        "--data-dir",
+        &text(&dir.path().join("node")),
+        "--rpc-url",
+        &rpc,
+        "--market",
+        &market,
+        "--eth-key-file",
+        &key,
+        "--srs",
+        &text(&copy),
+        "--listen",
+        "/ip4/127.0.0.1/tcp/0",
+    ]);
+    let error = refused(output);
+    assert!(error.contains("the SRS is the INSECURE dev SRS"), "{error}");
+    assert!(error.contains("refused on chain 5"), "{error}");
 }

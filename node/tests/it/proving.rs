@@ -1,18 +1,11 @@
 //! The prover tools as a user runs them: example → prove → verify → calldata → export.
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn provernet(args: &[&str]) -> Output {
     // Shares the key cache with the circuits crate's tests (same target directory).
-    let cache = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("provernet-circuits-cache");
-    Command::new(env!("CARGO_BIN_EXE_provernet"))
-        .args(args)
-        .env("PROVERNET_CACHE_DIR", cache)
-        .env(
-            "PROVERNET_SOLC",
-            provernet_slashing::compile::checkout().join("scripts/solc"),
-        )
+    crate::support::provernet_command(args)
         .output()
         .expect("binary runs")
 }

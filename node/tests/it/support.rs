@@ -109,6 +109,24 @@ pub fn cache_dir() -> std::path::PathBuf {
     std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("provernet-circuits-cache")
 }
 
+/// `provernet ARGS` as the tests run it: the tests' key cache (shared with the circuits
+/// crate's tests) and this checkout's solc; no configuration from the environment.
+pub fn provernet_command(args: &[&str]) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_provernet"));
+    command
+        .args(args)
+        .env("PROVERNET_CACHE_DIR", cache_dir())
+        .env(
+            "PROVERNET_SOLC",
+            provernet_slashing::compile::checkout().join("scripts/solc"),
+        )
+        .env_remove("PROVERNET_CONFIG")
+        .env_remove("PROVERNET_ETH_KEY")
+        .env_remove("PROVERNET_MARKET")
+        .env_remove("PROVERNET_NETWORK");
+    command
+}
+
 /// One proving engine for every node of the test process (keys are built once).
 pub fn engine() -> Arc<Prover> {
     static ENGINE: OnceLock<Arc<Prover>> = OnceLock::new();
