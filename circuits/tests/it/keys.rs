@@ -255,7 +255,7 @@ fn the_dev_srs_must_be_asked_for() {
 #[test]
 fn an_srs_file_is_read_and_checked() {
     // The dev SRS's cache file is a valid SRS file: read as a file it is the same SRS,
-    // no longer marked insecure by provernet (the file's provenance is the operator's).
+    // and still known as the insecure dev SRS (by its hash: `srs::DEV_FINGERPRINT`).
     let srs_dir = cache_dir().join("srs");
     prover()
         .keys(Circuit::PoseidonChain12)
@@ -264,7 +264,7 @@ fn an_srs_file_is_read_and_checked() {
     let dir = tempdir("file");
     let from_file =
         Prover::new(&config(SrsSource::File(dev_file), dir.clone())).expect("a valid SRS file");
-    assert!(!from_file.srs().is_insecure());
+    assert!(from_file.srs().is_insecure());
     assert_eq!(from_file.srs().fingerprint(), prover().srs().fingerprint());
 
     // A valid file with too few points is refused with the reason.
