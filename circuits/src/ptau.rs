@@ -41,6 +41,7 @@ use halo2_base::halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use provernet_protocol::{Hash32, keccak256};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
+use sha3::{Digest, Keccak256};
 
 use crate::error::CircuitError;
 
@@ -89,7 +90,8 @@ pub fn import(path: &Path, k: u32) -> Result<ParamsKZG<Bn256>, CircuitError> {
         section(&sections, 2, ((2u64 << power) - 1) * G1_BYTES, "τ·G1").map_err(bad)?;
     let g2_section = section(&sections, 3, (1u64 << power) * G2_BYTES, "τ·G2").map_err(bad)?;
 
-    let mut transcript = Vec::with_capacity(n * G1_BYTES as usize + 2 * G2_BYTES as usize);
+    // The weights' seed: keccak256 of the points read, hashed as they are read.
+    let mut transcript = Keccak256::new();
     let g = read_points(
         &mut file,
         g1_section,
@@ -109,7 +111,7 @@ pub fn import(path: &Path, k: u32) -> Result<ParamsKZG<Bn256>, CircuitError> {
     )
     .map_err(bad)?;
     let (g2, s_g2) = (g2s[0], g2s[1]);
-    check_powers(&g, g2, s_g2, &transcript).map_err(bad)?;
+    check_powers(&g, g2, s_g2, transcript.finalize().into()).map_err(bad)?;
 
     let lagrange = crate::lagrange::basis(&g);
     let mut raw = Vec::with_capacity(4 + n * 128 + 256);
@@ -254,13 +256,13 @@ fn read_header(file: &mut (impl Read + Seek), sections: &[Section]) -> Result<u3
 }
 
 /// Reads the first `count` points of `section`, each `width` bytes, parsed by `parse`
-/// (its index in the error), and appends their bytes to `transcript`.
+/// (its index in the error), and hashes their bytes into `transcript`.
 fn read_points<P>(
     file: &mut (impl Read + Seek),
     section: Section,
     count: usize,
     width: u64,
-    transcript: &mut Vec<u8>,
+    transcript: &mut Keccak256,
     parse: fn(&[u8]) -> Option<P>,
 ) -> Result<Vec<P>, String> {
     file.seek(SeekFrom::Start(section.start))
@@ -280,7 +282,7 @@ fn read_points<P>(
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    transcript.extend_from_slice(&bytes);
+    transcript.update(&bytes);
     Ok(points)
 }
 
@@ -312,7 +314,7 @@ fn check_powers(
     g: &[G1Affine],
     g2: G2Affine,
     s_g2: G2Affine,
-    transcript: &[u8],
+    seed: [u8; 32],
 ) -> Result<(), String> {
     if g[0] != G1Affine::generator() {
         return Err("its first τ·G1 power is not the generator of G1".into());
@@ -325,7 +327,7 @@ fn check_powers(
             "τ is 1: nobody contributed to this file (snarkjs powersoftau contribute)".into(),
         );
     }
-    let mut rng = ChaCha20Rng::from_seed(keccak256(transcript));
+    let mut rng = ChaCha20Rng::from_seed(seed);
     let weights: Vec<Fr> = (1..g.len()).map(|_| Fr::random(&mut rng)).collect();
     let a = best_multiexp(&weights, &g[..g.len() - 1]);
     let b = best_multiexp(&weights, &g[1..]);

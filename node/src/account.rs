@@ -147,15 +147,10 @@ fn configure(args: &ChainArgs) -> anyhow::Result<NodeConfig> {
     if let Some(file) = &args.eth_key_file {
         config.chain.key_file = Some(file.clone());
     }
-    if let Some(network) = &config.joined
-        && config.market_address()? != network.market
-    {
-        bail!(
-            "--market {} is not the network file's market {:?}: leave --market out to act on \
-             the network's",
-            config.chain.market,
-            network.market
-        );
+    if let Some(network) = &config.joined {
+        network
+            .check_market(config.market_address()?)
+            .map_err(anyhow::Error::msg)?;
     }
     Ok(config)
 }

@@ -233,6 +233,21 @@ impl NetworkFile {
         })
     }
 
+    /// `market` is this network's market (a `--market` or `chain.market` beside the file).
+    ///
+    /// # Errors
+    /// A sentence naming both.
+    pub fn check_market(&self, market: Address) -> Result<(), String> {
+        if market == self.market {
+            return Ok(());
+        }
+        Err(format!(
+            "{market:?} is not the network file's market {:?}: leave chain.market (--market) \
+             unset to act on the network's",
+            self.market
+        ))
+    }
+
     /// Applies the file to `config`: the market, where its events begin, the bootstrap
     /// peers (added to the config's), the dev SRS when the network uses it, and the
     /// checks [`crate::service::start`] makes.
@@ -265,16 +280,17 @@ fn toml_string(text: &str) -> String {
     quoted
 }
 
-/// The chain a node reached is the network's: its id and the market's code.
+/// The chain a node reached is the network's: its id, and the keccak256 of the code at
+/// the market (`market_code`, as `eth_getCode` returns it).
 ///
 /// # Errors
 /// [`NetworkFileError::Mismatch`], saying which and what to do.
 pub fn check_chain(
     network: &NetworkFile,
     chain_id: u64,
-    market_code_hash: Hash32,
+    market_code: &[u8],
 ) -> Result<(), NetworkFileError> {
-    let market_code_hash = H256(market_code_hash.0);
+    let market_code_hash = H256(provernet_protocol::keccak256(market_code));
     if chain_id != network.chain_id {
         return Err(NetworkFileError::Mismatch(format!(
             "the RPC serves chain {chain_id}, the network file's chain is {}: point \
@@ -321,12 +337,14 @@ pub fn check_srs(network: &NetworkFile, fingerprint: Hash32) -> Result<(), Netwo
 mod tests {
     use super::*;
 
+    const CODE: &[u8] = b"the market's runtime code";
+
     fn example() -> NetworkFile {
         NetworkFile {
             name: "test \"net\" \\ \u{7}".into(),
             chain_id: LOCAL_CHAIN_ID,
             market: Address::repeat_byte(0x11),
-            market_code_hash: H256::repeat_byte(0x22),
+            market_code_hash: H256(provernet_protocol::keccak256(CODE)),
             deploy_block: 7,
             bootstrap: vec![
                 "/ip4/127.0.0.1/tcp/9000/p2p/12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN"
@@ -399,10 +417,18 @@ mod tests {
     #[test]
     fn another_chain_market_or_srs_is_refused() {
         let file = example();
-        assert!(check_chain(&file, LOCAL_CHAIN_ID, Hash32(file.market_code_hash.0)).is_ok());
-        let error = check_chain(&file, 1, Hash32(file.market_code_hash.0)).expect_err("chain");
+        assert!(check_chain(&file, LOCAL_CHAIN_ID, CODE).is_ok());
+        let error = check_chain(&file, 1, CODE).expect_err("chain");
         assert!(error.to_string().contains("serves chain 1"), "{error}");
-        let error = check_chain(&file, LOCAL_CHAIN_ID, Hash32([0; 32])).expect_err("code");
+        let error = check_chain(&file, LOCAL_CHAIN_ID, b"a look-alike").expect_err("code");
+        assert!(file.check_market(file.market).is_ok());
+        let error_market = file
+            .check_market(Address::repeat_byte(9))
+            .expect_err("market");
+        assert!(
+            error_market.contains("is not the network file's market"),
+            "{error_market}"
+        );
         assert!(
             error.to_string().contains("not the network's market"),
             "{error}"

@@ -27,17 +27,9 @@ impl NodeConfig {
             return Err(field("network.listen", "at least one address is needed"));
         }
         if let Some(network) = &self.joined {
-            let market = self.market_address()?;
-            if market != network.market {
-                return Err(field(
-                    "chain.market",
-                    format!(
-                        "{market:?} is not the network file's market {:?}: leave chain.market \
-                         (--market) unset to join the network",
-                        network.market
-                    ),
-                ));
-            }
+            network
+                .check_market(self.market_address()?)
+                .map_err(|reason| field("chain.market", reason))?;
         }
         self.bootstrap_addrs()?;
         self.known_circuits()?;

@@ -81,11 +81,7 @@ impl Operator {
         // Joined from a network file: this chain and this market are the network's, before
         // any stake or deposit is sent to it.
         if let Some(network) = &config.joined {
-            crate::network_file::check_chain(
-                network,
-                chain_id,
-                provernet_protocol::Hash32(provernet_protocol::keccak256(&code)),
-            )?;
+            crate::network_file::check_chain(network, chain_id, &code)?;
         }
         let market = ProverMarket::new(address, Arc::clone(&client));
         market.min_stake().call().await.map_err(|e| match e {

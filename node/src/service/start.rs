@@ -135,12 +135,8 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
     }
     // Joined from a network file: this chain and this market are the network's.
     if let Some(network) = &config.joined {
-        crate::network_file::check_chain(
-            network,
-            chain_id,
-            Hash32(provernet_protocol::keccak256(&code)),
-        )
-        .map_err(|e| chain_error(e.to_string()))?;
+        crate::network_file::check_chain(network, chain_id, &code)
+            .map_err(|e| chain_error(e.to_string()))?;
     }
     let market = Market::at(market_address, Arc::clone(&client));
     // The market's parameters, read side by side.
