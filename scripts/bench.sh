@@ -15,7 +15,9 @@
 # size, EVM gas, peak memory, accuracy; not in the default set: it installs EZKL in a
 # virtualenv outside the repo, ~/.cache/provernet/venv, and runs about 15 minutes). The report prints every figure with its target and
 # PASS/FAIL, and writes bench/results.json, the table in docs/benchmarks.md and
-# docs/cost-growth.svg; it exits 1 when a target is missed.
+# docs/cost-growth.svg; it exits 1 when a target is missed. load (the market under load:
+# throughput, latency beside an M/D/c queue's, re-auctions at 50-150 % of the measured
+# capacity; not in the default set: about 15 minutes).
 set -euo pipefail
 source "$(dirname -- "${BASH_SOURCE[0]}")/common.sh"
 cd -- "$repo_root"
@@ -79,8 +81,14 @@ run() {
             testnet crash --provers 3 --watchtowers 2 --clients 2 --cheaters 1 --cheat invalid \
                 --cheat-rate 0.5 --circuits poseidon-chain-12,model-4-8r-3-s8 --jobs 40 --rate 1 \
                 --kills 6 ;;
+        load)
+            # 3 provers, 1 client, 1 watchtower, one circuit: the capacity measured under
+            # saturation, then Poisson arrivals at 50, 80, 100 and 150 % of it, 90 s each
+            # (about 15 minutes in all).
+            "$provernet" testnet load --dir bench/runs/load --bench ||
+                echo "bench: the load runs reported problems (bench/runs/load)" >&2 ;;
         *)
-            echo "bench: unknown benchmark '$1' (known: envelope, adversary, soak, resume, proving, gas, market, scale10, scale20, scale50, crash, zkml)" >&2
+            echo "bench: unknown benchmark '$1' (known: envelope, adversary, soak, resume, proving, gas, market, scale10, scale20, scale50, crash, load, zkml)" >&2
             exit 2
             ;;
     esac

@@ -8,6 +8,7 @@
 //! | `GET` | `/v1/jobs/{id}/proof` | the proof file (as `provernet prove` writes it) |
 //! | `GET` | `/v1/node` | peer id, address, roles, peers |
 //! | `GET` | `/metrics` | Prometheus text format |
+//! | `POST` | `/v1/dev/slowdown` | `{"factor": f}`: every proof from now on takes `f` (1..=10) times as long (only with `api.dev`) |
 //! | `POST` | `/v1/dev/partition` | `{"secs": n}`: cut the node off from every peer for `n` s (only with `api.dev`) |
 //! | `POST` | `/v1/dev/kill` | `{"task": "chain follower"}`: kill one of the node's long-lived tasks, which stops the node with that failure (only with `api.dev`) |
 //! | `GET` | `/v1/dev/arrivals` | the last 4,096 gossip messages received or published: `[{"id", "at_ms", "own"}]` (only with `api.dev`) |
@@ -31,7 +32,7 @@ use axum::{Json, Router};
 use provernet_protocol::JobId;
 use serde_json::json;
 
-use crate::service::{JobBody, NodeHandle, SubmitError};
+use crate::service::{JobBody, NO_SLOWDOWN, NodeHandle, SubmitError};
 
 /// The longest request body.
 pub const MAX_BODY_BYTES: usize = 2 << 20;
@@ -183,6 +184,36 @@ async fn partition(State(node): State<NodeHandle>, request: Body<PartitionReques
     Json(json!({ "partitioned_secs": request.secs })).into_response()
 }
 
+/// The largest slowdown `/v1/dev/slowdown` accepts.
+pub const MAX_SLOWDOWN: f64 = 10.0;
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SlowdownRequest {
+    factor: f64,
+}
+
+/// Makes every proof from now on take `factor` times as long (1 undoes it): a machine
+/// slowing down, for tests of the estimates that follow it.
+async fn slowdown(State(node): State<NodeHandle>, request: Body<SlowdownRequest>) -> Response {
+    let request = match body(request) {
+        Ok(request) => request,
+        Err(answer) => return *answer,
+    };
+    if !(1.0..=MAX_SLOWDOWN).contains(&request.factor) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!("factor must be within 1..={MAX_SLOWDOWN}"),
+        );
+    }
+    // Within 1..=10, so the thousandths fit.
+    let thousandths = (request.factor * f64::from(NO_SLOWDOWN)).round() as u32;
+    node.slowdown
+        .store(thousandths, std::sync::atomic::Ordering::Relaxed);
+    tracing::warn!(target: "api", factor = request.factor, "dev: proving slowed");
+    Json(json!({ "slowdown": request.factor })).into_response()
+}
+
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct KillRequest {
@@ -246,6 +277,7 @@ pub fn router(node: NodeHandle, dev: bool, guard: Guard) -> Router {
         router = router
             .route("/v1/dev/partition", post(partition))
             .route("/v1/dev/kill", post(kill))
+            .route("/v1/dev/slowdown", post(slowdown))
             .route("/v1/dev/arrivals", get(arrivals));
     }
     router

@@ -221,10 +221,11 @@ pub struct ProverSection {
     pub workers: usize,
     /// How it prices bids.
     pub price: PricePolicy,
-    /// Expected proving time per circuit, ms: a floor until the circuit's first job is
-    /// timed (a calibration proof, measured on an idle machine, gives the first time; no
-    /// bid before it: `service::calibrate`), and the time of held jobs found at a restart
-    /// with no stored time.
+    /// The longest a proof may take, slowdowns included, ms, until the circuit's first
+    /// job is timed: a promise leaves room for at least this (a calibration proof,
+    /// measured on an idle machine, gives the first time; no bid before it:
+    /// `service::calibrate`); and the time of held jobs found at a restart with no stored
+    /// time.
     pub estimate_ms: u64,
     /// Seal a batch at this many leaves …
     pub batch_size: usize,
@@ -381,7 +382,8 @@ pub struct ClientSection {
     /// How long a proof may be late before the client re-auctions, ms.
     pub deadline_grace_ms: u64,
     /// After a round without bids, the next waits this long times the number of such
-    /// rounds so far (provers were busy; their capacity frees up as they prove), ms.
+    /// rounds so far, at most 3 (provers were busy; their capacity frees up as they
+    /// prove), ms.
     pub no_bid_backoff_ms: u64,
     /// Ether (wei) deposited into the market at start when the deposit is lower.
     #[serde(with = "provernet_market::pricing::wei_text")]

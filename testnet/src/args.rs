@@ -14,6 +14,10 @@ pub enum TestnetCommand {
     Down(DownArgs),
     /// Show the nodes of the testnet in DIR and their jobs, from their HTTP APIs.
     Status(StatusArgs),
+    /// The market under load: measure the provers' capacity, then run the same testnet
+    /// at shares of it and print throughput, latency beside an M/D/c queue's, re-auctions,
+    /// failures and honest slashes per level.
+    Load(crate::load::LoadArgs),
 }
 
 /// The default testnet directory.
@@ -47,6 +51,12 @@ pub struct UpArgs {
     /// Jobs submitted per second.
     #[arg(long, default_value_t = 1.0)]
     pub rate: f64,
+    /// How submissions are spaced: `uniform` (every 1/rate s) or `poisson` (independent
+    /// arrivals, as many users' jobs come: with --jobs, that many at times drawn
+    /// uniformly over jobs/rate seconds, a Poisson process given its count, so the rate
+    /// offered is exactly the one asked; with --duration, exponential gaps).
+    #[arg(long, value_enum, default_value_t = Arrivals::Uniform)]
+    pub arrivals: Arrivals,
     /// The circuit mix, picked uniformly per job (comma-separated circuit names).
     #[arg(
         long,
@@ -103,6 +113,14 @@ pub struct UpArgs {
     /// The node to cut off; by default the last honest prover that is not crashed.
     #[arg(long)]
     pub partition_node: Option<String>,
+    /// Make the first honest prover's proofs take --slowdown times as long from this many
+    /// seconds into the workload (through its dev API; a node refuses that API off the dev
+    /// chain), as a machine that slows down.
+    #[arg(long)]
+    pub slow_prover_at: Option<u64>,
+    /// How much slower, with --slow-prover-at (1..=10).
+    #[arg(long, default_value_t = 2.0, requires = "slow_prover_at")]
+    pub slowdown: f64,
     /// The probability that a watchtower audits a committed job (0..=1). The default
     /// audits every job, so every injected fault is caught; lower it to watch sampling
     /// miss some.
@@ -142,6 +160,16 @@ pub struct UpArgs {
     /// Where proving keys, the dev SRS and compiled verifiers are cached.
     #[arg(long, env = "PROVERNET_CACHE_DIR")]
     pub cache_dir: Option<PathBuf>,
+}
+
+/// How a workload's submissions are spaced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Arrivals {
+    /// One every 1/rate seconds.
+    Uniform,
+    /// Exponential gaps of mean 1/rate seconds.
+    Poisson,
 }
 
 /// A way to cheat, as `--cheat` names it.
@@ -263,6 +291,18 @@ impl UpArgs {
         if !(self.rate > 0.0 && self.rate <= 100.0) {
             bail!("--rate must be above 0 and at most 100 jobs per second");
         }
+        if !(1.0..=10.0).contains(&self.slowdown) {
+            bail!("--slowdown must be within 1..=10");
+        }
+        if self.slow_prover_at.is_some() && self.provers == self.cheaters {
+            bail!("--slow-prover-at needs an honest prover to slow");
+        }
+        if self.slow_prover_at.is_some() && (self.kills > 0 || self.crash_prover_after.is_some()) {
+            bail!(
+                "--slow-prover-at slows the prover that --kills and --crash-prover-after \
+                 restart, and a restart undoes it: use one or the other"
+            );
+        }
         if self.duration.is_none() && self.jobs == 0 {
             bail!("--jobs must be at least 1 (or give --duration)");
         }
@@ -333,9 +373,12 @@ impl UpArgs {
     }
 }
 
-/// `provernet testnet up` with `flags`, parsed (for tests).
-#[cfg(test)]
-pub(crate) fn up(flags: &[&str]) -> UpArgs {
+/// `provernet testnet up` with `flags`, parsed as its command line would be (the
+/// defaults and the environment included).
+///
+/// # Errors
+/// Flags the command line would refuse.
+pub(crate) fn parse_up(flags: &[&str]) -> anyhow::Result<UpArgs> {
     use clap::Parser;
 
     #[derive(Parser)]
@@ -345,10 +388,16 @@ pub(crate) fn up(flags: &[&str]) -> UpArgs {
     }
     let mut argv = vec!["provernet", "up"];
     argv.extend_from_slice(flags);
-    match Cli::try_parse_from(argv).expect("parses").command {
-        TestnetCommand::Up(args) => *args,
-        other => panic!("{other:?}"),
+    match Cli::try_parse_from(argv)?.command {
+        TestnetCommand::Up(args) => Ok(*args),
+        other => anyhow::bail!("not `up`: {other:?}"),
     }
+}
+
+/// [`parse_up`], for tests.
+#[cfg(test)]
+pub(crate) fn up(flags: &[&str]) -> UpArgs {
+    parse_up(flags).expect("parses")
 }
 
 #[cfg(test)]
@@ -409,6 +458,14 @@ mod tests {
             (&["--kills", "2", "--watchtowers", "1"], "--kills needs"),
             (&["--kills", "2", "--provers", "2"], "--kills needs"),
             (&["--bench", "a b"], "--bench takes a label"),
+            (
+                &["--slow-prover-at", "5", "--slowdown", "11"],
+                "--slowdown must be within",
+            ),
+            (
+                &["--slow-prover-at", "5", "--crash-prover-after", "3"],
+                "a restart undoes it",
+            ),
             (
                 &[
                     "--partition",

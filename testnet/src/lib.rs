@@ -1,4 +1,4 @@
-//! The local multi-node testnet: `provernet testnet up | down | status`.
+//! The local multi-node testnet: `provernet testnet up | down | status | load`.
 //!
 //! `up` starts anvil on 127.0.0.1, deploys the market and one EVM verifier per circuit of
 //! the workload (each given the gas it was measured to need, plus 5 %), registers and
@@ -18,6 +18,7 @@ mod args;
 mod bench;
 mod chain;
 pub mod figure;
+mod load;
 mod plot;
 mod procs;
 mod report;
@@ -43,6 +44,7 @@ pub fn main(command: TestnetCommand, exe: &std::path::Path) -> anyhow::Result<()
         TestnetCommand::Up(args) => runtime.block_on(run::up(*args, exe)),
         TestnetCommand::Down(args) => runtime.block_on(state::down(&args.dir)),
         TestnetCommand::Status(args) => runtime.block_on(state::status(&args.dir)),
+        TestnetCommand::Load(args) => runtime.block_on(load::load(args, exe)),
     };
     // An interrupted setup may leave key generation or solc running on a blocking
     // thread; do not wait for it (every process is already stopped).

@@ -16,7 +16,7 @@ use provernet_slashing::bindings::ProverMarketEvents;
 use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
 
-use crate::args::{CheatKind, UpArgs};
+use crate::args::{Arrivals, CheatKind, UpArgs};
 use crate::chain::{self, Observer};
 use crate::procs::{self, Common, NodeSpec, Role};
 use crate::report::{self, Crash, Injected, JobRecord, JobStatus, NodeRecord, Partition, RunData};

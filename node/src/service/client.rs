@@ -31,6 +31,10 @@ pub(crate) enum Checked {
     Failed(String),
 }
 
+/// The most back-offs (`client.no_bid_backoff_ms`) a job waits after a round without
+/// bids before its next round.
+const NO_BID_BACKOFF_STEPS: usize = 3;
+
 impl Core {
     pub(super) fn recover_client(&mut self) {
         let now = now_ms();
@@ -332,7 +336,12 @@ impl Core {
             .into_iter()
             .cloned()
             .collect();
-        let Some(winner) = auction::choose(&candidates).cloned() else {
+        let terms = auction::Terms {
+            max_price: job.request.0.max_price,
+            window_ends: job.request.0.bid_window_ends,
+            deadline: job.request.0.proving_deadline,
+        };
+        let Some(winner) = auction::choose(&candidates, &terms).cloned() else {
             self.reauction(id, "no_bids").await;
             return;
         };
@@ -416,7 +425,11 @@ impl Core {
             job.next_max_price = Some(
                 auction::raised_price(old.max_price, config.price_step_bps, cap).unwrap_or(cap),
             );
-            job.round_started_ms = now + config.no_bid_backoff_ms * quiet_rounds as u64;
+            // Longer after each quiet round, up to [`NO_BID_BACKOFF_STEPS`] times the
+            // back-off: provers free capacity at the pace they prove, so a job that waits
+            // longer between rounds leaves them idle once their queues drain.
+            job.round_started_ms =
+                now + config.no_bid_backoff_ms * quiet_rounds.min(NO_BID_BACKOFF_STEPS) as u64;
         } else {
             job.state = ClientState::Waiting;
             job.next_max_price = Some(old.max_price);

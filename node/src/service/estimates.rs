@@ -2,9 +2,27 @@
 //! jobs), the estimate a promise is made from, and the cost a price per second is quoted
 //! from.
 
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
 use provernet_circuits::Circuit;
 
 use super::Core;
+
+/// The test-only slowdown's neutral value: proving takes 1,000 thousandths of its time.
+pub const NO_SLOWDOWN: u32 = 1_000;
+
+/// Test only (`POST /v1/dev/slowdown`, served with `api.dev`, which a node refuses off
+/// the dev chain): after a proof that took `took`, waits until it has taken `slowdown`
+/// thousandths of that, as if this machine had slowed. The wait is inside the proving
+/// time the node measures, so its estimates see it as they would a real slowdown.
+pub(super) async fn dev_slowdown(slowdown: &AtomicU32, took: Duration) {
+    let factor = slowdown.load(Ordering::Relaxed);
+    if factor > NO_SLOWDOWN {
+        let extra = took.saturating_mul(factor - NO_SLOWDOWN) / NO_SLOWDOWN;
+        tokio::time::sleep(extra).await;
+    }
+}
 
 /// How many recent proving times the estimate looks at.
 pub(super) const ESTIMATE_WINDOW: usize = 8;
@@ -27,9 +45,11 @@ impl Core {
             .unwrap_or(self.s.config.prover.estimate_ms)
     }
 
-    /// The time a promise is made from, ms: the slowest recent proof plus a quarter.
+    /// The time the schedule expects a proof to take, ms: the slowest recent proof. A
+    /// promise leaves room for twice that (`Schedule::bid`), which covers the
+    /// machine's load varying and slowing down; the schedule holds jobs to this time, so
+    /// it takes as much work as the machine does.
     pub(super) fn estimate_ms(&self, circuit: Circuit) -> u64 {
-        // A quarter more than measured: proving time varies with the machine's load.
         // The slowest of the recent proofs, or the configured estimate before any: the
         // machine's load varies, and a late proof costs a slash, an early one nothing.
         let configured = self.s.config.prover.estimate_ms;
@@ -41,10 +61,22 @@ impl Core {
             .unwrap_or(configured);
         if self.prover.calibrated_only.contains(&circuit) {
             // A calibration runs on an idle machine, jobs run beside others: until a
-            // job's time is in, the configured estimate is a floor.
-            base = base.max(configured);
+            // job's time is in, the configured estimate is a floor on what a promise
+            // leaves room for (its slowed time, `SLOWDOWN_TOLERANCE` times this).
+            base = base.max(configured / provernet_market::schedule::SLOWDOWN_TOLERANCE);
         }
-        base + base / 4
+        base
+    }
+
+    /// The longest proof this prover may take on, ms: the largest estimate among the
+    /// circuits it has measured (it bids on no other).
+    pub(super) fn longest_estimate_ms(&self) -> u64 {
+        self.prover
+            .estimates
+            .keys()
+            .map(|&circuit| self.estimate_ms(circuit))
+            .max()
+            .unwrap_or(0)
     }
 
     /// Records a proving time of `circuit` measured on this machine: the estimate keeps

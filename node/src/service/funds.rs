@@ -48,6 +48,11 @@ pub(super) struct Reading {
     pub(super) messages: Vec<super::admission::Parked>,
     /// The peer whose request started the read, if a request did.
     pub(super) started_by: Option<libp2p::PeerId>,
+    /// What this prover's claims mined since the read started took from the client, wei:
+    /// the read may not show it yet, and the jobs it paid no longer count as owed, so it
+    /// comes off the figures read (twice, if the read did show it: fewer bids, never one
+    /// the client cannot pay).
+    claimed: u128,
 }
 
 /// What the chain shows a client can pay this prover.
@@ -74,10 +79,6 @@ pub(super) struct Funds {
     pub(super) parked_by_peer: HashMap<libp2p::PeerId, usize>,
     /// Reads in flight that each peer's requests started.
     pub(super) reads_by_peer: HashMap<libp2p::PeerId, usize>,
-    /// Bumped by every claim this prover makes: a read started before a claim shows a
-    /// reservation the claim has since drawn on, against owed prices that no longer
-    /// count it, so it is read again.
-    generation: u64,
     /// This prover's exposure, as the chain last showed it.
     pub(super) exposure: Option<Exposure>,
 }
@@ -159,6 +160,11 @@ impl Core {
         let client = eth(client);
         match self.prover.funds.known.get(&client) {
             Some(&(read, read_at)) if now.saturating_sub(read_at) <= FUNDS_TTL_MS => {
+                // Read again ahead of time, so that a client sending jobs all along never
+                // has its next request wait for a read (past its bid window, under load).
+                if now.saturating_sub(read_at) > FUNDS_TTL_MS / 2 {
+                    self.start_read(client);
+                }
                 self.funded(&client, read, price, deadline)
             }
             _ => {
@@ -267,7 +273,7 @@ impl Core {
             .keys()
             .filter_map(|id| Some((self.prover.my_bids.get(id)?, self.book.requests.get(id)?)))
             .filter(|(_, seen)| eth(&seen.request.client) == *client)
-            .map(|(bid, _)| bid.price)
+            .map(|(mine, _)| mine.bid.price)
             .fold(0u128, u128::saturating_add)
     }
 
@@ -299,10 +305,12 @@ impl Core {
     /// A claim of this prover paying `paid` (client, wei) was mined: the jobs it paid no
     /// longer count as owed, so what it drew on comes off the funds as read (the
     /// client's reservation for this prover first, the rest from the deposit, as the
-    /// contract pays), and reads in flight are read again.
+    /// contract pays), and from what reads in flight will show.
     pub(super) fn funds_claimed(&mut self, paid: &[(EthAddress, u128)]) {
-        self.prover.funds.generation = self.prover.funds.generation.wrapping_add(1);
         for (client, amount) in paid {
+            if let Some(reading) = self.prover.funds.reading.get_mut(client) {
+                reading.claimed = reading.claimed.saturating_add(*amount);
+            }
             if let Some((read, _)) = self.prover.funds.known.get_mut(client) {
                 let reserved = read.reserved.min(*amount);
                 read.reserved -= reserved;
@@ -332,7 +340,6 @@ impl Core {
         self.prover.funds.reading.insert(client, Reading::default());
         let shared = std::sync::Arc::clone(&self.s);
         let internal = self.internal.clone();
-        let generation = self.prover.funds.generation;
         tokio::spawn(async move {
             let me = eth(&shared.address);
             let read = futures_util::future::try_join(
@@ -349,13 +356,7 @@ impl Core {
                     .map_err(|e| e.to_string()),
                 Err(_) => Err(format!("no answer within {READ_TIMEOUT:?}")),
             };
-            let _ = internal
-                .send(Internal::Deposit {
-                    client,
-                    generation,
-                    result,
-                })
-                .await;
+            let _ = internal.send(Internal::Deposit { client, result }).await;
         });
         true
     }
@@ -375,13 +376,13 @@ impl Core {
     pub(super) async fn on_deposit(
         &mut self,
         client: EthAddress,
-        generation: u64,
         result: Result<ChainFunds, String>,
     ) {
         let Reading {
             jobs,
             messages,
             started_by,
+            claimed,
         } = self
             .prover
             .funds
@@ -397,7 +398,7 @@ impl Core {
             }
         }
         self.prover.funds.waiting = self.prover.funds.waiting.saturating_sub(jobs.len());
-        let read = match result {
+        let mut read = match result {
             Ok(read) => read,
             Err(error) => {
                 tracing::warn!(target: "chain", %error, ?client, "cannot read a client's deposit");
@@ -405,17 +406,13 @@ impl Core {
                 return;
             }
         };
-        if generation != self.prover.funds.generation {
-            // A claim was mined while it was read: what it shows of a reservation for
-            // this prover may be spent, so bids wait for another read. The requests
-            // waiting cannot (gossipsub holds them only seconds): they are ignored
-            // (`deposit_unknown`), a rare loss the client's next round makes good.
-            self.judge_parked(messages).await;
-            for job in jobs {
-                self.read_deposit(client, job);
-            }
-            return;
-        }
+        // Claims mined while it was read come off it, the reservation first, as the
+        // contract pays. (A read was once discarded and started again after any claim:
+        // under load, with a claim every second or two, requests waited past their bid
+        // windows and got no bid.)
+        let from_reserved = read.reserved.min(claimed);
+        read.reserved -= from_reserved;
+        read.free = read.free.saturating_sub(claimed - from_reserved);
         if self.prover.funds.known.len() >= MAX_KEPT {
             // Requests from fresh client keys cost nothing to sign, so a flood of them
             // fills this table: keep the clients whose jobs or standing bids this prover

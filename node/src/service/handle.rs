@@ -30,6 +30,8 @@ pub struct NodeHandle {
     pub(super) market: Market<ChainClient>,
     /// The client's own models (`client.models`).
     pub(super) models: Arc<ClientModels>,
+    /// Test only: how much slower proving is made, thousandths (`POST /v1/dev/slowdown`).
+    pub(crate) slowdown: Arc<std::sync::atomic::AtomicU32>,
 }
 
 impl std::fmt::Debug for NodeHandle {

@@ -26,6 +26,7 @@ mod admission;
 mod answers;
 mod ask;
 mod batches;
+mod bid;
 mod book;
 mod calibrate;
 mod client;
@@ -33,6 +34,7 @@ mod cursor;
 mod delivery;
 mod dispatch;
 mod estimates;
+pub(crate) use estimates::NO_SLOWDOWN;
 mod exchange;
 mod follow;
 mod funds;
@@ -171,8 +173,6 @@ pub(crate) enum Internal {
     /// (see `funds`).
     Deposit {
         client: EthAddress,
-        /// `funds`' claim generation when the read started.
-        generation: u64,
         result: Result<funds::ChainFunds, String>,
     },
     /// This prover's exposure read from the chain.
@@ -311,6 +311,9 @@ pub(crate) struct Shared {
     /// The account's transaction queue (`market` sends through it): what it did, for
     /// metrics.
     pub transactions: provernet_slashing::txqueue::TxQueue,
+    /// Test only: proving takes this many thousandths of its time
+    /// ([`estimates::NO_SLOWDOWN`] = as it is); set by `POST /v1/dev/slowdown`.
+    pub slowdown: Arc<std::sync::atomic::AtomicU32>,
 }
 
 impl Shared {
@@ -458,11 +461,7 @@ impl Core {
             Internal::FeesClaimed(provers) => self.on_fees_claimed(&provers),
             Internal::WatchedTo(block) => self.book.watched_to = block,
             Internal::Head(head, caught_up) => self.book.read_to(head, caught_up),
-            Internal::Deposit {
-                client,
-                generation,
-                result,
-            } => self.on_deposit(client, generation, result).await,
+            Internal::Deposit { client, result } => self.on_deposit(client, result).await,
             Internal::Exposure(exposure) => self.on_exposure(exposure),
             Internal::Registered(ids) => {
                 let rejected = &self.prover.rejected;

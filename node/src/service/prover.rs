@@ -7,12 +7,13 @@ use std::sync::Arc;
 use provernet_circuits::Circuit;
 use provernet_circuits::job::{InputRefusal, check_fetched_input};
 use provernet_protocol::{
-    Acceptance, Award, Bid, CircuitId, EthSignature, InputRequest, InputResponse, JobId,
-    JobRequest, PeerKey, ProverAdvert, Response, keccak256,
+    Acceptance, Award, CircuitId, EthSignature, InputRequest, InputResponse, JobId, PeerKey,
+    ProverAdvert, Response, keccak256,
 };
 use provernet_slashing::eip712;
 
-use super::{ChainTask, Core, Internal, Shared, acceptance_terms, eth, now_ms, wei};
+use super::roles::MyBid;
+use super::{ChainTask, Core, Internal, Shared, acceptance_terms, eth, now_ms};
 use crate::config::CheatMode;
 use crate::identity::peer_id_of;
 use crate::metrics::kind;
@@ -24,152 +25,16 @@ use crate::store::{BatchState, Work, WorkState, WriteBatch};
 pub(super) const RETRY_MS: u64 = 3_000;
 /// How long after a request's bid window the capacity held for a bid is kept while no
 /// award has been seen, ms.
-const BID_HOLD_GRACE_MS: u64 = 5_000;
+pub(super) const BID_HOLD_GRACE_MS: u64 = 5_000;
 /// The longest bid window a client node opens (`client.bid_window_ms`), ms: the longest
 /// a bid holds capacity, whatever the request says.
-const MAX_BID_WINDOW_MS: u64 = 60_000;
+pub(super) const MAX_BID_WINDOW_MS: u64 = 60_000;
 /// How often a prover advertises its circuits and load, ms.
 const ADVERT_INTERVAL_MS: u64 = 5_000;
 /// Slack in a promised deadline for the time between a bid and its award, ms.
-const DRIFT_MS: u64 = 1_000;
+pub(super) const DRIFT_MS: u64 = 1_000;
 
 impl Core {
-    pub(super) async fn consider_bidding(&mut self, request: &JobRequest, _client: PeerKey) {
-        let id = request.job_id();
-        let Some(circuit) = self.s.circuits.get(&request.circuit_id) else {
-            return;
-        };
-        if !self.s.circuits.proves(&circuit) || self.prover.my_bids.contains_key(&id) {
-            return;
-        }
-        if !self.s.engine.proving_keys_loaded(circuit) {
-            // Still loading after a start (or being built): no estimate covers the wait.
-            tracing::debug!(target: "market::prover", job = %id, circuit = circuit.name(), "not bidding: the proving keys are still loading");
-            return;
-        }
-        if !self.prover.estimates.contains_key(&circuit)
-            || self.prover.calibrating.is_some()
-            || self.learning.busy.is_some()
-        {
-            // No promise from a time this machine never measured, nor while a calibration
-            // or a circuit's build (`learn`) has cores the schedule does not count
-            // (`calibrate`).
-            self.s
-                .metrics
-                .market
-                .bids
-                .get_or_create(&kind("declined_unmeasured"))
-                .inc();
-            tracing::debug!(target: "market::prover", job = %id, circuit = circuit.name(), "not bidding: the proving time is not measured yet");
-            return;
-        }
-        if !self.prover.registered.contains(&request.circuit_id) {
-            // Its leaf would be slashable whatever the proof (`read_registrations`).
-            self.s
-                .metrics
-                .market
-                .bids
-                .get_or_create(&kind("declined_unregistered"))
-                .inc();
-            return;
-        }
-        let me = self.book.stake_of(&self.s.address);
-        if me
-            .is_none_or(|s| s.stake < self.s.min_stake || s.peer_key != *self.s.peer_key.as_bytes())
-        {
-            tracing::debug!(target: "market::prover", "not bidding: not staked under this key (yet)");
-            return;
-        }
-        // A deadline beyond the market's maxDeadline never gets here: the gossip rule
-        // (`check_request`) ignores such requests before they are remembered.
-        let now = now_ms();
-        let policy = self.s.config.prover.price;
-        let cost_ms = self.proving_cost_ms(circuit);
-        if policy.quote(request.max_price, cost_ms).is_none() {
-            tracing::debug!(target: "market::prover", job = %id, max_price = request.max_price, "not bidding: below this prover's price");
-            return;
-        }
-        let Some(price) = policy.quote_capped(request.max_price, self.s.challenge_bond, cost_ms)
-        else {
-            self.s
-                .metrics
-                .market
-                .bids
-                .get_or_create(&kind("declined_above_bond"))
-                .inc();
-            return;
-        };
-        if self
-            .check_funds(id, &request.client, price, request.proving_deadline, now)
-            .is_err()
-        {
-            return;
-        }
-        let margin = self.s.config.prover.commit_margin_ms;
-        // The schedule keeps the commit margin between a proof's end and its deadline;
-        // the promise adds [`DRIFT_MS`] more, for the time between this quote and the
-        // award.
-        let latest_ms = request.proving_deadline * 1_000;
-        // Proving starts no earlier than the award, which comes when the bid window ends
-        // (a far end is bounded: `bid_window_too_long`).
-        let start = now.max(request.bid_window_ends * 1_000);
-        let Some(finish) = self
-            .prover
-            .schedule
-            .quote(start, self.estimate_ms(circuit), latest_ms)
-        else {
-            tracing::debug!(target: "market::prover", job = %id, held = self.prover.schedule.len(), "not bidding: no capacity by the deadline");
-            return;
-        };
-        let promised = (finish + margin + DRIFT_MS).div_ceil(1_000);
-        if promised > request.proving_deadline {
-            tracing::debug!(target: "market::prover", job = %id, promised, "not bidding: cannot promise the deadline");
-            return;
-        }
-        // Hold the capacity while the bid stands, so bids never promise more than the
-        // prover can deliver if it wins them all.
-        if !self
-            .prover
-            .schedule
-            .admit(now, id, self.estimate_ms(circuit), promised * 1_000)
-        {
-            tracing::debug!(target: "market::prover", job = %id, held = self.prover.schedule.len(), "not bidding: no capacity for the promise");
-            return;
-        }
-        // Held until the bid window ends, but never longer than any honest client's window
-        // (`client.bid_window_ms` ≤ 60 s): the request, which anyone can sign, does not
-        // decide how long this prover's capacity stays taken. An award that comes later
-        // is admitted again against the schedule then.
-        let window_ends_ms = (request.bid_window_ends * 1_000).min(now + MAX_BID_WINDOW_MS);
-        self.prover
-            .bid_holds
-            .insert(id, window_ends_ms + BID_HOLD_GRACE_MS);
-        let digest = self.s.domain.bid_digest(&eip712::Bid {
-            job_id: id.0,
-            price: wei(price),
-            deadline: promised,
-        });
-        let Ok(signature) = eip712::sign(&self.s.wallet, digest) else {
-            return;
-        };
-        let bid = Bid {
-            job_id: id,
-            round: request.round,
-            price,
-            promised_deadline: promised,
-            prover: self.s.address,
-            signature: EthSignature(signature),
-        };
-        self.prover.my_bids.insert(id, bid.clone());
-        self.s
-            .metrics
-            .market
-            .bids
-            .get_or_create(&kind("sent"))
-            .inc();
-        self.s.publish(&bid).await;
-    }
-
     pub(super) async fn on_award(&mut self, award: Award) {
         let Some(seen) = self.book.requests.get_mut(&award.job_id) else {
             return;
@@ -200,9 +65,10 @@ impl Core {
         {
             return;
         }
-        let Some(bid) = self.prover.my_bids.get(&award.job_id) else {
+        let Some(MyBid { bid, due_ms }) = self.prover.my_bids.get(&award.job_id) else {
             return;
         };
+        let due_ms = *due_ms;
         if bid.price != award.price || bid.promised_deadline != award.deadline {
             tracing::warn!(target: "market::prover", job = %award.job_id, "award differs from our bid; not taking it");
             return;
@@ -222,14 +88,17 @@ impl Core {
         // Nor while a circuit is being built (`learn`): the build takes the cores the
         // schedule counts on. An award that comes after its bid's hold lapsed can meet
         // one; declining is free.
+        // Held at the bid's due time (its place), taken when it still ends by its
+        // promise, which binds: the room the bid left is for a job of a later deadline
+        // that took the worker first, or an estimate that rose since.
         let building = self.learning.busy.is_some();
+        let estimate = self.estimate_ms(circuit);
+        let promised_ms = award.deadline.saturating_mul(1_000);
         let admitted = !building
-            && self.prover.schedule.admit(
-                now,
-                award.job_id,
-                self.estimate_ms(circuit),
-                award.deadline * 1_000,
-            );
+            && self
+                .prover
+                .schedule
+                .admit_by(now, award.job_id, estimate, now, due_ms, promised_ms);
         let mut work = Work {
             job_id: award.job_id,
             request: Stored(request),
@@ -433,7 +302,12 @@ impl Core {
             .get(&request.circuit_id)
             .map(|c| self.estimate_ms(c));
         let slack = self.s.config.prover.commit_margin_ms / 2;
-        if !estimate.is_some_and(|e| self.prover.schedule.still_on_time(now_ms(), &id, e, slack)) {
+        let promised_ms = award.deadline.saturating_mul(1_000);
+        if !estimate.is_some_and(|e| {
+            self.prover
+                .schedule
+                .still_on_time(now_ms(), &id, e, slack, promised_ms)
+        }) {
             self.release(&id, "the deadline can no longer be met".into());
             return;
         }
@@ -488,7 +362,14 @@ impl Core {
         let Some(work) = self.prover.works.get(&id) else {
             return;
         };
-        self.prover.ready.insert((work.award.0.deadline, id), input);
+        // In the order the schedule assumed: by the time it holds the job to (earlier
+        // than its promise), or the promise for a job it no longer holds.
+        let due_ms = self
+            .prover
+            .schedule
+            .deadline_of(&id)
+            .unwrap_or(work.award.0.deadline.saturating_mul(1_000));
+        self.prover.ready.insert((due_ms, id), input);
         self.pump();
     }
 
@@ -514,6 +395,7 @@ impl Core {
             self.prover.running += 1;
             self.prover.schedule.start(&id, now_ms());
             let engine = Arc::clone(&self.s.engine);
+            let slowdown = Arc::clone(&self.s.slowdown);
             let internal = self.internal.clone();
             tokio::spawn(async move {
                 let result = async {
@@ -526,6 +408,7 @@ impl Core {
                         .prove_async(witness)
                         .await
                         .map_err(|e| e.to_string())?;
+                    super::estimates::dev_slowdown(&slowdown, started.elapsed()).await;
                     let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
                     Ok((
                         ProofRecord {

@@ -56,7 +56,13 @@ pub(super) fn judge_held(
     }
     let mut verdicts: std::collections::HashMap<JobId, Resumed> = std::collections::HashMap::new();
     for job in jobs.iter().filter(|job| job.accepted).filter(live) {
-        let verdict = if schedule.still_on_time(now_ms, &job.id, job.estimate_ms, slack_ms) {
+        let verdict = if schedule.still_on_time(
+            now_ms,
+            &job.id,
+            job.estimate_ms,
+            slack_ms,
+            job.deadline_ms,
+        ) {
             Resumed::Prove
         } else {
             schedule.force(job.id, job.estimate_ms, job.deadline_ms);

@@ -60,11 +60,20 @@ impl ClientState {
     }
 }
 
+/// A bid this prover sent, and the time its schedule holds the job to.
+pub(crate) struct MyBid {
+    pub(super) bid: Bid,
+    /// When the job is expected proven plus the commit margin, unix ms: what the schedule
+    /// holds it to. The bid promises later (`Schedule::bid`), and the room between
+    /// is kept free for a slowdown.
+    pub(super) due_ms: u64,
+}
+
 /// A prover's work: its bids, the jobs it proves, its batches on chain and the
 /// challenges it answers.
 pub(crate) struct ProverState {
     pub(super) works: HashMap<JobId, Work>,
-    pub(super) my_bids: HashMap<JobId, Bid>,
+    pub(super) my_bids: HashMap<JobId, MyBid>,
     /// Capacity held for standing bids, until the given unix ms.
     pub(super) bid_holds: HashMap<JobId, u64>,
     /// Clients' free deposits and this prover's exposure, as the chain shows them.
@@ -87,7 +96,8 @@ pub(crate) struct ProverState {
     pub(super) retry_at: HashMap<u64, u64>,
     /// The last proving times per circuit, ms (at most [`super::estimates::ESTIMATE_WINDOW`]).
     pub(super) estimates: HashMap<Circuit, VecDeque<u64>>,
-    /// Accepted jobs waiting for a proving worker, earliest deadline first.
+    /// Accepted jobs waiting for a proving worker, earliest deadline first (the time the
+    /// schedule holds each to, unix ms).
     pub(super) ready: BTreeMap<(u64, JobId), Vec<u8>>,
     /// Proven jobs whose award the client has not signed yet, by awarded deadline (ms):
     /// their proofs go to nobody until it does (`prover::take_signed_award`).

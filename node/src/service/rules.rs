@@ -51,6 +51,11 @@ pub(crate) fn bid_within_request(
     if bid.promised_deadline > request.proving_deadline {
         return charge("deadline_after_request");
     }
+    // Proving starts at the award, after the window: a promise by then is a lie that
+    // would cost nothing in the client's choice (`auction::cost`).
+    if bid.promised_deadline <= request.bid_window_ends {
+        return charge("deadline_before_award");
+    }
     Ok(())
 }
 
@@ -327,6 +332,30 @@ mod tests {
             bid_within_request(&request(10), client, &bid(15)),
             Err(Verdict::Charge("price_above_max", *client.as_bytes()))
         );
+    }
+
+    /// A prover promises completion by the bid window's end, before it could even be
+    /// awarded, hoping a promise without a wait wins the client's choice: refused and
+    /// charged. One second after the window is a promise it could keep.
+    #[test]
+    fn a_promise_before_the_award_is_refused() {
+        let client = key_from([9; 32]);
+        for promised in [1, 999, 1_000] {
+            let early = Bid {
+                promised_deadline: promised,
+                ..bid(15)
+            };
+            assert_eq!(
+                bid_within_request(&request(20), client, &early),
+                Err(Verdict::Charge("deadline_before_award", *client.as_bytes())),
+                "{promised}"
+            );
+        }
+        let next = Bid {
+            promised_deadline: 1_001,
+            ..bid(15)
+        };
+        assert_eq!(bid_within_request(&request(20), client, &next), Ok(()));
     }
 
     /// The same client sends two different awards for one round to two halves of the mesh:

@@ -383,6 +383,7 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
         deadline_challenge_secs,
         transactions,
         config: config.clone(),
+        slowdown: Arc::new(std::sync::atomic::AtomicU32::new(NO_SLOWDOWN)),
     });
     let (internal_tx, internal_rx) = mpsc::channel(4_096);
     let (chain_tx, chain_rx) = mpsc::channel(1_024);
@@ -555,6 +556,7 @@ pub async fn start(startup: Startup) -> Result<NodeHandle, StartError> {
         roles: config.roles,
         market: shared.market.clone(),
         models: Arc::new(models),
+        slowdown: Arc::clone(&shared.slowdown),
     })
 }
 

@@ -189,6 +189,14 @@ async fn a_job_submitted_with_the_cli_is_proven_and_its_proof_verifies() {
         .await
         .expect("send");
     assert_eq!(refused.status(), 404);
+    let refused = http
+        .post(format!("{api}/v1/dev/slowdown"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({ "factor": 2.0 }))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(refused.status(), 404);
 
     // With it, a partition cuts the node off from every peer, and it comes back after.
     let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
@@ -218,6 +226,23 @@ async fn a_job_submitted_with_the_cli_is_proven_and_its_proof_verifies() {
             .await
             .expect("send");
         assert_eq!(bad.status(), 400, "secs {secs}");
+    }
+    // The slowdown takes factors within 1..=10 only, and a token.
+    let slowdown = |factor: f64, token: Option<&str>| {
+        let mut post = http
+            .post(format!("{dev}/v1/dev/slowdown"))
+            .json(&serde_json::json!({ "factor": factor }));
+        if let Some(token) = token {
+            post = post.bearer_auth(token);
+        }
+        async move { post.send().await.expect("send").status() }
+    };
+    for factor in [0.5, 10.5, f64::from(u32::MAX)] {
+        assert_eq!(slowdown(factor, Some(&token)).await, 400, "factor {factor}");
+    }
+    assert_eq!(slowdown(2.0, None).await, 401);
+    for factor in [2.0, 1.0] {
+        assert_eq!(slowdown(factor, Some(&token)).await, 200, "factor {factor}");
     }
     let cut = http
         .post(format!("{dev}/v1/dev/partition"))

@@ -237,7 +237,7 @@ async fn a_client_that_never_signs_the_award_never_gets_the_proof() {
     let (net, client, prover, before) = one_round(|c| c.cheat_never_sign = true).await;
 
     let id = client
-        .submit(submit(Circuit::PoseidonChain12, 12, 1_000_000_000, 20))
+        .submit(submit(Circuit::PoseidonChain12, 12, 1_000_000_000, 30))
         .await
         .expect("submitted");
     // The prover proves the job, then holds the proof.
@@ -311,7 +311,7 @@ async fn a_signed_award_that_never_arrives_is_paid_by_the_clients_challenge_buyi
     let (net, client, prover, before) = one_round(|c| c.cheat_drop_signed_award = true).await;
 
     let id = client
-        .submit(submit(Circuit::PoseidonChain12, 14, 1_000_000_000, 20))
+        .submit(submit(Circuit::PoseidonChain12, 14, 1_000_000_000, 30))
         .await
         .expect("submitted");
     let client_address = Address::from(client.address.0);

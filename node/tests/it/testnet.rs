@@ -45,6 +45,24 @@ fn testnet_up(dir: &Path, args: &[&OsStr]) -> (std::process::ExitStatus, String,
     (output.status, stderr, report)
 }
 
+/// [`testnet_up`] in `scratch`, which is kept (every node's log) when the run fails, and
+/// given back (with the run's directory) when it does not.
+fn testnet_up_ok(
+    scratch: tempfile::TempDir,
+    dir: &Path,
+    args: &[&OsStr],
+) -> (tempfile::TempDir, String, Value) {
+    let (status, stderr, report) = testnet_up(dir, args);
+    if !status.success() {
+        let kept = scratch.keep();
+        panic!(
+            "testnet up failed (its directory is kept at {}):\n{stderr}",
+            kept.display()
+        );
+    }
+    (scratch, stderr, report)
+}
+
 #[tokio::test]
 async fn a_testnet_with_a_cheater_and_a_crash_slashes_every_fault_pays_every_honest_job_and_stops_cleanly()
  {
@@ -213,14 +231,7 @@ async fn a_testnet_settles_jobs_of_an_imported_model_between_separate_nodes() {
         OsStr::new("--model-inputs"),
         inputs.as_os_str(),
     ]);
-    let (status, stderr, report) = testnet_up(&dir, &args);
-    if !status.success() {
-        let kept = scratch.keep();
-        panic!(
-            "testnet up failed (its directory is kept at {}):\n{stderr}",
-            kept.display()
-        );
-    }
+    let (_scratch, stderr, report) = testnet_up_ok(scratch, &dir, &args);
     let jobs = &report["jobs"];
     assert_eq!(report["verdict"], "ok", "{stderr}");
     assert_eq!(jobs["submitted"], 3, "{jobs}");
@@ -235,4 +246,68 @@ async fn a_testnet_settles_jobs_of_an_imported_model_between_separate_nodes() {
     // valid: it verifies the model circuit as the client does.
     let log = std::fs::read_to_string(dir.join("watchtower-1/node.log")).expect("log");
     assert!(log.matches("result=\"valid\"").count() >= 3, "{log}");
+}
+
+/// A prover's machine slows down in the middle of a run: from 4 s into the workload
+/// every proof of the first prover takes twice as long (the dev API's test-only knob,
+/// which a node refuses off the dev chain). Its estimates follow from its next proof;
+/// the promises it made before had room for it (`Schedule::bid`). Every job still
+/// settles, none fails, and no honest prover is slashed.
+#[tokio::test]
+async fn a_prover_slowed_twofold_mid_run_keeps_every_promise() {
+    let _serial = crate::support::serial().await;
+    let scratch = tempfile::tempdir().expect("tempdir");
+    let dir = scratch.path().join("net");
+    let args: Vec<&OsStr> = [
+        "--provers",
+        "3",
+        "--watchtowers",
+        "1",
+        "--clients",
+        "1",
+        "--cheaters",
+        "0",
+        // Above what the three provers can do on two cores for a while: queues form.
+        "--jobs",
+        "36",
+        "--rate",
+        "3",
+        "--arrivals",
+        "poisson",
+        "--circuits",
+        "poseidon-chain-12",
+        "--slow-prover-at",
+        "4",
+        "--slowdown",
+        "2",
+        "--timeout",
+        "200",
+    ]
+    .iter()
+    .map(OsStr::new)
+    .collect();
+    let (_scratch, stderr, report) = testnet_up_ok(scratch, &dir, &args);
+    let jobs = &report["jobs"];
+    assert_eq!(report["verdict"], "ok", "{stderr}");
+    assert_eq!(jobs["submitted"], 36, "{jobs}");
+    assert_eq!(jobs["verified"], 36, "{jobs}");
+    assert_eq!(jobs["failed"], 0, "{jobs}");
+    assert_eq!(jobs["by_honest_provers_claimed"], 36, "{jobs}");
+    assert_eq!(report["honest_provers_slashed"], 0, "{}", report["slashes"]);
+    assert_eq!(report["chain"]["slashes"], 0, "{}", report["slashes"]);
+    assert_eq!(report["config"]["slowdown"], 2.0, "{}", report["config"]);
+    // The knob took: the node said so, and it proved after it.
+    let log = std::fs::read_to_string(dir.join("prover-1/node.log")).expect("log");
+    assert!(log.contains("dev: proving slowed"), "{stderr}");
+    let slowed_ms = 4_000;
+    let after = report["jobs_detail"]
+        .as_array()
+        .expect("jobs")
+        .iter()
+        .filter(|j| j["prover"] == "prover-1" && j["submitted_ms"].as_u64() > Some(slowed_ms))
+        .count();
+    assert!(
+        after >= 1,
+        "prover-1 proved nothing after it slowed: {stderr}"
+    );
 }

@@ -72,6 +72,7 @@ pub(super) async fn watch(
     }
     .or(crash_target);
     let mut partitions: Vec<Partition> = Vec::new();
+    let mut slowed: Option<u64> = None;
     let interval = Duration::from_secs_f64(1.0 / args.rate);
     let mut crashed_after_verified = false;
     let mut kills = kill_schedule(args, net);
@@ -80,7 +81,23 @@ pub(super) async fn watch(
     let mut submit_errors = Vec::new();
     let mut crashes = Vec::new();
     let mut unexpected_exits = Vec::new();
-    let mut next_submit = Instant::now();
+    // A fixed number of Poisson arrivals: a Poisson process given that many arrivals in
+    // jobs/rate seconds, whose times are uniform and independent there (sorted), so the
+    // run offers exactly the rate asked for, only spaced at random.
+    let arrivals: Option<Vec<Duration>> =
+        (args.arrivals == Arrivals::Poisson && args.duration.is_none()).then(|| {
+            let span = args.jobs as f64 / args.rate;
+            let mut times: Vec<f64> = (0..args.jobs)
+                .map(|_| (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64 * span)
+                .collect();
+            times.sort_by(f64::total_cmp);
+            times.into_iter().map(Duration::from_secs_f64).collect()
+        });
+    let origin = Instant::now();
+    let mut next_submit = arrivals
+        .as_ref()
+        .and_then(|times| times.first())
+        .map_or(origin, |&t| origin + t);
     let mut last_poll = Instant::now() - Duration::from_secs(1);
     let mut submitted_all_at: Option<Instant> = None;
     // Market events already looked at, and the jobs slashed among them.
@@ -89,6 +106,8 @@ pub(super) async fn watch(
     let mut timed_out = false;
     let mut jobs_done_at: Option<Instant> = None;
     let mut attempts = 0usize;
+    let (answered_tx, mut answered_rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut in_flight = 0usize;
     loop {
         // Submit.
         let more = match args.duration {
@@ -98,7 +117,15 @@ pub(super) async fn watch(
         if more && Instant::now() >= next_submit {
             let n = attempts as u64;
             attempts += 1;
-            next_submit += interval;
+            next_submit = match (&arrivals, args.arrivals) {
+                (Some(times), _) => times.get(attempts).map_or(next_submit, |&t| origin + t),
+                (None, Arrivals::Uniform) => next_submit + interval,
+                // Exponential gaps: -ln(1 - U)/rate, U uniform in [0, 1).
+                (None, Arrivals::Poisson) => {
+                    let u = (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+                    next_submit + Duration::from_secs_f64(-(1.0 - u).ln() / args.rate)
+                }
+            };
             let circuit = circuits[(rng.next_u64() % circuits.len() as u64) as usize];
             let span = args.price_max - args.price_min;
             let price = args.price_min
@@ -114,25 +141,41 @@ pub(super) async fn watch(
                 "max_price": price.to_string(),
                 "deadline_secs": args.deadline,
             });
-            let at = ms();
-            match submit(http, &net.nodes[client].0, &body).await {
+            // Sent by a task of its own: a client slow to answer under load must not
+            // hold back the next arrivals.
+            let record = JobRecord {
+                client: net.nodes[client].0.name.clone(),
+                circuit: circuit.name().to_owned(),
+                submitted_ms: ms(),
+                witness: n,
+                ..JobRecord::default()
+            };
+            let (http, spec, answers) = (
+                http.clone(),
+                net.nodes[client].0.clone(),
+                answered_tx.clone(),
+            );
+            in_flight += 1;
+            tokio::spawn(async move {
+                let answer = submit(&http, &spec, &body).await;
+                let _ = answers.send((record, answer));
+            });
+        }
+        while let Ok((mut record, answer)) = answered_rx.try_recv() {
+            in_flight -= 1;
+            match answer {
                 Ok(id) => {
                     by_id.insert(id.clone(), jobs.len());
-                    jobs.push(JobRecord {
-                        id,
-                        client: net.nodes[client].0.name.clone(),
-                        circuit: circuit.name().to_owned(),
-                        submitted_ms: at,
-                        witness: n,
-                        ..JobRecord::default()
-                    });
+                    record.id = id;
+                    jobs.push(record);
                 }
                 Err(error) => {
-                    ui.line(&format!("job {n} not submitted: {error:#}"));
+                    ui.line(&format!("job {} not submitted: {error:#}", record.witness));
                     submit_errors.push(format!("{error:#}"));
                 }
             }
-        } else if !more && submitted_all_at.is_none() {
+        }
+        if !more && in_flight == 0 && submitted_all_at.is_none() {
             submitted_all_at = Some(Instant::now());
             ui.line(&format!("workload submitted: {} jobs", jobs.len()));
         }
@@ -228,25 +271,33 @@ pub(super) async fn watch(
                     }
                 }
             }
+            // The slowdown.
+            if let (Some(at), Some(target)) = (args.slow_prover_at, crash_target)
+                && slowed.is_none()
+                && started.elapsed() >= Duration::from_secs(at)
+            {
+                let spec = &net.nodes[target].0;
+                let body = serde_json::json!({ "factor": args.slowdown });
+                if let Err(error) = dev_post(http, spec, "slowdown", &body).await {
+                    let what = format!("cannot slow {}: {error:#}", spec.name);
+                    ui.line(&what);
+                    unexpected_exits.push(what);
+                    break;
+                }
+                ui.line(&format!(
+                    "slowdown: {}'s proofs take {}x as long from now",
+                    spec.name, args.slowdown
+                ));
+                slowed = Some(now);
+            }
             // The partition.
             if let (Some(secs), Some(target)) = (args.partition, partition_target)
                 && partitions.is_empty()
                 && started.elapsed() >= Duration::from_secs(args.partition_at)
             {
                 let spec = &net.nodes[target].0;
-                let url = format!("{}/v1/dev/partition", spec.api());
-                let answer = match spec.api_token() {
-                    Ok(token) => http
-                        .post(&url)
-                        .bearer_auth(token)
-                        .json(&serde_json::json!({ "secs": secs }))
-                        .send()
-                        .await
-                        .map_err(anyhow::Error::from),
-                    Err(error) => Err(error),
-                }
-                .and_then(|r| r.error_for_status().map_err(anyhow::Error::from));
-                if let Err(error) = answer {
+                let body = serde_json::json!({ "secs": secs });
+                if let Err(error) = dev_post(http, spec, "partition", &body).await {
                     let what = format!("cannot partition {}: {error:#}", spec.name);
                     ui.line(&what);
                     unexpected_exits.push(what);
@@ -317,7 +368,7 @@ pub(super) async fn watch(
             );
             let partition_over = partitions.iter().all(|p| p.rejoined_ms.is_some())
                 && (args.partition.is_none() || !partitions.is_empty());
-            let jobs_done = !more && settled == jobs.len() && partition_over;
+            let jobs_done = !more && in_flight == 0 && settled == jobs.len() && partition_over;
             if !jobs_done {
                 jobs_done_at = None;
             } else if jobs_done_at.is_none() {
@@ -347,7 +398,9 @@ pub(super) async fn watch(
                 break;
             }
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        let tick = Instant::now() + Duration::from_millis(50);
+        let wake = if more { tick.min(next_submit) } else { tick };
+        tokio::time::sleep_until(wake.into()).await;
     }
     Ok(Watched {
         jobs,
@@ -482,4 +535,21 @@ async fn submit(
         .as_str()
         .map(str::to_owned)
         .ok_or_else(|| anyhow!("the answer has no job id"))
+}
+
+/// `POST /v1/dev/{path}` with `body` to `spec`'s API, with its token.
+async fn dev_post(
+    http: &reqwest::Client,
+    spec: &NodeSpec,
+    path: &str,
+    body: &serde_json::Value,
+) -> anyhow::Result<()> {
+    let token = spec.api_token()?;
+    http.post(format!("{}/v1/dev/{path}", spec.api()))
+        .bearer_auth(token)
+        .json(body)
+        .send()
+        .await?
+        .error_for_status()?;
+    Ok(())
 }
